@@ -1,0 +1,42 @@
+# finkit — common tasks. `make test` is what CI runs (through .ci/run).
+
+STATICCHECK_VERSION := v0.8.2
+GO ?= go
+
+.PHONY: all deps test fmt-check vet staticcheck unit bench run
+
+all: test
+
+# deps installs the system packages the tests need (Chromium for pdfexport,
+# poppler-utils for pdftotext/pdfinfo) when they are missing.
+deps:
+	@if command -v chromium >/dev/null 2>&1 && command -v pdftotext >/dev/null 2>&1; then \
+		exit 0; \
+	fi; \
+	if [ "$$(id -u)" = "0" ]; then SUDO=""; \
+	elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then SUDO="sudo -n"; \
+	else echo "deps: please install the Debian packages 'chromium' and 'poppler-utils' (tests that need them will skip)"; exit 0; fi; \
+	echo "deps: installing chromium and poppler-utils with apt-get"; \
+	$$SUDO apt-get update -qq && \
+	DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends chromium poppler-utils >/dev/null
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt: these files need formatting:"; echo "$$out"; exit 1; fi
+
+vet:
+	$(GO) vet ./...
+
+staticcheck:
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
+
+unit:
+	$(GO) test -race -count=1 -timeout 20m ./...
+
+test: deps fmt-check vet staticcheck unit
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+run:
+	$(GO) run ./examples/dashboard

@@ -1,0 +1,166 @@
+// Command finkit is the command-line face of the finkit library: portfolio
+// reports, quotes and statistics, backtests, PDF export, encrypted chat and
+// user administration, over the same packages the dashboard uses.
+//
+// Run `finkit help` for the list of subcommands. Global flags (before the
+// subcommand): --log-level debug|info|warn|error and --log-format json|text
+// (env FINKIT_LOG_LEVEL, FINKIT_LOG_FORMAT). Logs go to stderr; results go
+// to stdout, for humans by default and as JSON with --json.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+// errUsage marks a command-line mistake: the usage is printed and the exit
+// code is 2.
+var errUsage = errors.New("usage error")
+
+// env is what a subcommand gets from the process: streams and the logger.
+type env struct {
+	stdin  io.Reader
+	stdout io.Writer
+	stderr io.Writer
+	log    *slog.Logger
+}
+
+// command is one subcommand of finkit.
+type command struct {
+	name    string
+	args    string // argument synopsis for help
+	summary string
+	run     func(ctx context.Context, e *env, args []string) error
+}
+
+// commands lists every subcommand; help prints them in this order.
+func commands() []command {
+	return []command{
+		{name: "help", args: "[COMMAND]", summary: "show help for finkit or one command", run: nil},
+		{name: "version", summary: "print the finkit version", run: runVersion},
+	}
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// run executes finkit with args and returns the process exit code: 0 on
+// success, 1 on failure, 2 on a usage error.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	global := flag.NewFlagSet("finkit", flag.ContinueOnError)
+	global.SetOutput(io.Discard)
+	logLevel := global.String("log-level", envOr("FINKIT_LOG_LEVEL", "warn"), "log level: debug, info, warn or error")
+	logFormat := global.String("log-format", envOr("FINKIT_LOG_FORMAT", "text"), "log format: json or text")
+	if err := global.Parse(args); err != nil {
+		fmt.Fprintf(stderr, "finkit: %v\n", err)
+		usage(stderr)
+		return 2
+	}
+	args = global.Args()
+	if len(args) == 0 {
+		usage(stderr)
+		return 2
+	}
+	logger, closeLog, err := newLogger(*logLevel, *logFormat, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "finkit: %v\n", err)
+		return 2
+	}
+	defer closeLog()
+
+	name, rest := args[0], args[1:]
+	if name == "help" || name == "-h" || name == "--help" || name == "-help" {
+		return runHelp(rest, stdout, stderr)
+	}
+	cmd, ok := lookup(name)
+	if !ok {
+		fmt.Fprintf(stderr, "finkit: unknown command %q\n", name)
+		usage(stderr)
+		return 2
+	}
+	e := &env{stdin: stdin, stdout: stdout, stderr: stderr, log: logger}
+	err = cmd.run(ctx, e, rest)
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.Is(err, errUsage):
+		fmt.Fprintf(stderr, "finkit %s: %v\nusage: finkit %s %s\n", cmd.name, err, cmd.name, cmd.args)
+		return 2
+	default:
+		fmt.Fprintf(stderr, "finkit %s: %v\n", cmd.name, err)
+		return 1
+	}
+}
+
+func lookup(name string) (command, bool) {
+	for _, c := range commands() {
+		if c.name == name && c.run != nil {
+			return c, true
+		}
+	}
+	return command{}, false
+}
+
+func runHelp(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		usage(stdout)
+		return 0
+	}
+	cmd, ok := lookup(args[0])
+	if !ok {
+		fmt.Fprintf(stderr, "finkit help: unknown command %q\n", args[0])
+		return 2
+	}
+	fmt.Fprintf(stdout, "usage: finkit %s %s\n\n%s\n\nRun `finkit %s -h` for its flags.\n", cmd.name, cmd.args, cmd.summary, cmd.name)
+	return 0
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintf(w, "finkit — personal-finance building blocks on the command line\n\n")
+	fmt.Fprintf(w, "usage: finkit [--log-level LEVEL] [--log-format json|text] COMMAND [ARGS]\n\ncommands:\n")
+	cmds := commands()
+	width := 0
+	for _, c := range cmds {
+		width = max(width, len(c.name))
+	}
+	for _, c := range cmds {
+		fmt.Fprintf(w, "  %-*s  %s\n", width, c.name, c.summary)
+	}
+	fmt.Fprintf(w, "\nRun `finkit help COMMAND` for one command's usage.\n")
+}
+
+func runVersion(_ context.Context, e *env, args []string) error {
+	fs := newFlagSet("version", e)
+	asJSON := fs.Bool("json", false, "print JSON")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *asJSON {
+		return writeJSON(e.stdout, map[string]string{"version": version})
+	}
+	_, err := fmt.Fprintf(e.stdout, "finkit %s\n", version)
+	return err
+}
+
+func envOr(key, fallback string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return fallback
+}
