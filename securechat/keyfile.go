@@ -1,0 +1,200 @@
+package securechat
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/binary"
+	"encoding/pem"
+	"fmt"
+	"io"
+
+	"golang.org/x/crypto/argon2"
+	"golang.org/x/crypto/nacl/secretbox"
+)
+
+// Key file format. A key file is one PEM block of type KeyFilePEMType whose
+// body is:
+//
+//	version (1 byte, = 1) || kind (1 byte)
+//	kind 0 (plain):     ed25519 seed (32) || x25519 private key (32)
+//	kind 1 (encrypted): argon2 time (4, big endian) || memory KiB (4) ||
+//	                    threads (1) || salt (16) || nonce (24) ||
+//	                    secretbox(seed || x25519 key) (64 + 16)
+//
+// The secretbox key is argon2id(passphrase, salt, time, memory, threads).
+// The parameters are not separately authenticated: changing any of them
+// changes the derived key, so the secretbox fails to open.
+const (
+	KeyFilePEMType = "FINKIT SECURECHAT IDENTITY"
+	keyFileVersion = 1
+	keyKindPlain   = 0
+	keyKindSealed  = 1
+	secretLen      = ed25519.SeedSize + KeySize
+	saltLen        = 16
+	plainBodyLen   = 2 + secretLen
+	sealedBodyLen  = 2 + 4 + 4 + 1 + saltLen + NonceSize + secretLen + secretbox.Overhead
+	maxKeyFileSize = 4096
+)
+
+// KDFParams are the argon2id parameters for an encrypted key file.
+type KDFParams struct {
+	Time      uint32 // passes
+	MemoryKiB uint32 // memory in KiB
+	Threads   uint8  // lanes
+}
+
+// DefaultKDFParams is the argon2id cost used when none is given: 3 passes
+// over 64 MiB with 4 lanes (RFC 9106's second recommended option).
+var DefaultKDFParams = KDFParams{Time: 3, MemoryKiB: 64 * 1024, Threads: 4}
+
+// Limits a key file's parameters must respect, so a hostile file cannot make
+// the parser burn unbounded memory or time.
+const (
+	MaxKDFTime      = 16
+	MaxKDFMemoryKiB = 1 << 20 // 1 GiB
+	MaxKDFThreads   = 64
+)
+
+func (p KDFParams) validate() error {
+	switch {
+	case p.Time < 1 || p.Time > MaxKDFTime:
+		return fmt.Errorf("%w: argon2 time %d outside 1..%d", ErrMalformed, p.Time, MaxKDFTime)
+	case p.MemoryKiB < 8*uint32(max(p.Threads, 1)) || p.MemoryKiB > MaxKDFMemoryKiB:
+		return fmt.Errorf("%w: argon2 memory %d KiB outside %d..%d", ErrMalformed, p.MemoryKiB, 8*uint32(max(p.Threads, 1)), MaxKDFMemoryKiB)
+	case p.Threads < 1 || p.Threads > MaxKDFThreads:
+		return fmt.Errorf("%w: argon2 threads %d outside 1..%d", ErrMalformed, p.Threads, MaxKDFThreads)
+	}
+	return nil
+}
+
+func deriveFileKey(pass, salt []byte, p KDFParams) *[KeySize]byte {
+	k := argon2.IDKey(pass, salt, p.Time, p.MemoryKiB, p.Threads, KeySize)
+	var key [KeySize]byte
+	copy(key[:], k)
+	return &key
+}
+
+// MarshalKeyFile encodes id as a PEM key file. With a non-empty passphrase
+// the secrets are sealed with secretbox under an argon2id-derived key; a nil
+// params uses DefaultKDFParams.
+func (id *Identity) MarshalKeyFile(passphrase []byte, params *KDFParams) ([]byte, error) {
+	secret := make([]byte, 0, secretLen)
+	secret = append(secret, id.signing.Seed()...)
+	secret = append(secret, id.dh[:]...)
+	var body []byte
+	if len(passphrase) == 0 {
+		body = append([]byte{keyFileVersion, keyKindPlain}, secret...)
+	} else {
+		p := DefaultKDFParams
+		if params != nil {
+			p = *params
+		}
+		if err := p.validate(); err != nil {
+			return nil, err
+		}
+		var salt [saltLen]byte
+		var nonce [NonceSize]byte
+		if _, err := io.ReadFull(rand.Reader, salt[:]); err != nil {
+			return nil, fmt.Errorf("securechat: salt: %w", err)
+		}
+		if _, err := io.ReadFull(rand.Reader, nonce[:]); err != nil {
+			return nil, fmt.Errorf("securechat: nonce: %w", err)
+		}
+		body = make([]byte, 0, sealedBodyLen)
+		body = append(body, keyFileVersion, keyKindSealed)
+		body = binary.BigEndian.AppendUint32(body, p.Time)
+		body = binary.BigEndian.AppendUint32(body, p.MemoryKiB)
+		body = append(body, p.Threads)
+		body = append(body, salt[:]...)
+		body = append(body, nonce[:]...)
+		body = secretbox.Seal(body, secret, &nonce, deriveFileKey(passphrase, salt[:], p))
+	}
+	clear(secret)
+	return pem.EncodeToMemory(&pem.Block{Type: KeyFilePEMType, Bytes: body}), nil
+}
+
+// KeyFileEncrypted reports whether data is a well-formed encrypted key file.
+func KeyFileEncrypted(data []byte) bool {
+	body, err := keyFileBody(data)
+	return err == nil && body[1] == keyKindSealed
+}
+
+func keyFileBody(data []byte) ([]byte, error) {
+	if len(data) > maxKeyFileSize {
+		return nil, fmt.Errorf("%w: key file larger than %d bytes", ErrTooLarge, maxKeyFileSize)
+	}
+	block, rest := pem.Decode(data)
+	if block == nil {
+		return nil, fmt.Errorf("%w: key file is not PEM", ErrMalformed)
+	}
+	if block.Type != KeyFilePEMType {
+		return nil, fmt.Errorf("%w: key file PEM type %q, want %q", ErrMalformed, block.Type, KeyFilePEMType)
+	}
+	if len(block.Headers) != 0 {
+		return nil, fmt.Errorf("%w: key file has PEM headers", ErrMalformed)
+	}
+	if len(bytes.TrimSpace(rest)) != 0 {
+		return nil, fmt.Errorf("%w: trailing data after key file", ErrMalformed)
+	}
+	b := block.Bytes
+	if len(b) < 2 {
+		return nil, fmt.Errorf("%w: key file body too short", ErrMalformed)
+	}
+	if b[0] != keyFileVersion {
+		return nil, fmt.Errorf("%w: key file version %d, want %d", ErrMalformed, b[0], keyFileVersion)
+	}
+	switch b[1] {
+	case keyKindPlain:
+		if len(b) != plainBodyLen {
+			return nil, fmt.Errorf("%w: plain key file body is %d bytes, want %d", ErrMalformed, len(b), plainBodyLen)
+		}
+	case keyKindSealed:
+		if len(b) != sealedBodyLen {
+			return nil, fmt.Errorf("%w: encrypted key file body is %d bytes, want %d", ErrMalformed, len(b), sealedBodyLen)
+		}
+	default:
+		return nil, fmt.Errorf("%w: key file kind %d", ErrMalformed, b[1])
+	}
+	return b, nil
+}
+
+// ParseKeyFile decodes a key file written by MarshalKeyFile. An encrypted
+// file needs its passphrase (ErrPassphraseRequired without, ErrPassphrase
+// when wrong). The parser is strict: one PEM block, no headers, no trailing
+// data, exact lengths, bounded argon2 parameters.
+func ParseKeyFile(data, passphrase []byte) (*Identity, error) {
+	b, err := keyFileBody(data)
+	if err != nil {
+		return nil, err
+	}
+	var secret []byte
+	switch b[1] {
+	case keyKindPlain:
+		secret = append([]byte(nil), b[2:]...)
+	case keyKindSealed:
+		p := KDFParams{
+			Time:      binary.BigEndian.Uint32(b[2:6]),
+			MemoryKiB: binary.BigEndian.Uint32(b[6:10]),
+			Threads:   b[10],
+		}
+		if err := p.validate(); err != nil {
+			return nil, err
+		}
+		if len(passphrase) == 0 {
+			return nil, ErrPassphraseRequired
+		}
+		salt := b[11 : 11+saltLen]
+		var nonce [NonceSize]byte
+		copy(nonce[:], b[11+saltLen:11+saltLen+NonceSize])
+		var ok bool
+		secret, ok = secretbox.Open(nil, b[11+saltLen+NonceSize:], &nonce, deriveFileKey(passphrase, salt, p))
+		if !ok {
+			return nil, ErrPassphrase
+		}
+	}
+	defer clear(secret)
+	var dhKey [KeySize]byte
+	copy(dhKey[:], secret[ed25519.SeedSize:])
+	return identityFromSecrets(secret[:ed25519.SeedSize], &dhKey)
+}

@@ -1,0 +1,67 @@
+package securechat
+
+import (
+	"bytes"
+	"crypto/sha512"
+	"encoding/binary"
+	"fmt"
+	"strings"
+)
+
+// safetyIterations is the number of SHA-512 rounds per fingerprint half,
+// as in Signal's numeric fingerprints; it makes a targeted collision search
+// proportionally more expensive.
+const safetyIterations = 5200
+
+const safetyVersion = 0
+
+// SafetyNumber returns the 60-digit number (12 groups of 5 digits) that two
+// parties compare out of band to verify each other's identity keys. It is
+// symmetric: SafetyNumber(a, b) == SafetyNumber(b, a). Each party
+// contributes 30 digits from an iterated SHA-512 over its signing key, its
+// X25519 key and its PeerID; the halves are sorted and concatenated, so any
+// change to either key changes the number.
+func SafetyNumber(a, b PublicIdentity) string {
+	x, y := fingerprintHalf(a), fingerprintHalf(b)
+	if x > y {
+		x, y = y, x
+	}
+	all := x + y
+	groups := make([]string, 0, 12)
+	for i := 0; i < len(all); i += 5 {
+		groups = append(groups, all[i:i+5])
+	}
+	return strings.Join(groups, " ")
+}
+
+func fingerprintHalf(p PublicIdentity) string {
+	key := make([]byte, 0, 2*KeySize)
+	key = append(key, p.SigningKey...)
+	key = append(key, p.DHKey[:]...)
+	h := sha512.New()
+	var buf []byte
+	buf = binary.BigEndian.AppendUint16(buf, safetyVersion)
+	buf = append(buf, key...)
+	buf = append(buf, p.ID()...)
+	sum := buf
+	for range safetyIterations {
+		h.Reset()
+		h.Write(sum)
+		h.Write(key)
+		sum = h.Sum(nil)
+	}
+	var sb strings.Builder
+	for i := 0; i < 30; i += 5 {
+		v := uint64(sum[i])<<32 | uint64(sum[i+1])<<24 | uint64(sum[i+2])<<16 | uint64(sum[i+3])<<8 | uint64(sum[i+4])
+		fmt.Fprintf(&sb, "%05d", v%100000)
+	}
+	return sb.String()
+}
+
+// SafetyNumbersEqual compares two safety numbers, ignoring spacing.
+func SafetyNumbersEqual(x, y string) bool {
+	strip := func(s string) []byte {
+		return []byte(strings.Join(strings.Fields(s), ""))
+	}
+	return bytes.Equal(strip(x), strip(y))
+}
