@@ -64,6 +64,10 @@ type Account struct {
 	Currency   string      `json:"currency"` // base currency, ISO 4217
 	CostMethod CostMethod  `json:"cost_method,omitempty"`
 	AllowShort bool        `json:"allow_short,omitempty"`
+	// AllowMargin lets cash go negative (a credit line or margin loan).
+	// Without it, a withdrawal, buy, fee or transfer that would make cash
+	// negative fails with ErrInsufficientFunds.
+	AllowMargin bool `json:"allow_margin,omitempty"`
 }
 
 // TxKind is the kind of a Transaction.
@@ -88,6 +92,24 @@ const (
 // Currency; FXRate converts Currency to the account currency when they differ
 // (account amount = amount × FXRate). For a split, Quantity is the ratio
 // (2 for a 2-for-1 split).
+//
+// Which fields each kind uses:
+//
+//	buy, sell          Symbol, Quantity > 0, Price ≥ 0, Fee, Tax
+//	deposit, withdrawal, interest, fee, tax
+//	                   Amount > 0 (Symbol optional, for information)
+//	dividend           Symbol, Amount > 0 (gross) or Quantity × Price,
+//	                   Tax = withholding tax, Fee
+//	transfer_in/out    cash: Amount > 0 and no Symbol;
+//	                   securities: Symbol, Quantity > 0 (Price = cost per
+//	                   unit for transfer_in, see Ledger)
+//	split              Symbol, Quantity = ratio > 0
+//
+// An empty Currency means the account currency. A Currency other than the
+// account's needs FXRate > 0: the cash leg is then booked in the account
+// currency as amount × FXRate (the broker converts), while the position keeps
+// its cost in both currencies so returns can be split into price and
+// currency effects.
 type Transaction struct {
 	ID       string          `json:"id"`
 	Account  string          `json:"account"`
@@ -98,6 +120,7 @@ type Transaction struct {
 	Price    decimal.Decimal `json:"price"`
 	Fee      decimal.Decimal `json:"fee"`
 	Tax      decimal.Decimal `json:"tax"`
+	Amount   decimal.Decimal `json:"amount"` // cash amount for cash kinds (see above)
 	Currency string          `json:"currency"`
 	FXRate   decimal.Decimal `json:"fx_rate"`
 	Note     string          `json:"note,omitempty"`

@@ -1,0 +1,41 @@
+package portfolio
+
+import "errors"
+
+// Sentinel errors. Functions wrap them with context; test with errors.Is.
+var (
+	// ErrUnknownAccount: a transaction names an account the ledger does not have.
+	ErrUnknownAccount = errors.New("portfolio: unknown account")
+	// ErrDuplicateAccount: an account id is used twice.
+	ErrDuplicateAccount = errors.New("portfolio: duplicate account")
+	// ErrInvalidAccount: an account lacks an id or currency, or has an unknown kind or cost method.
+	ErrInvalidAccount = errors.New("portfolio: invalid account")
+	// ErrDuplicateID: a transaction id was already applied (or appears twice in a batch).
+	ErrDuplicateID = errors.New("portfolio: duplicate transaction id")
+	// ErrInvalidTransaction: an unknown kind, a zero time or a missing symbol.
+	ErrInvalidTransaction = errors.New("portfolio: invalid transaction")
+	// ErrInvalidQuantity: a quantity (or split ratio) that is zero or negative.
+	ErrInvalidQuantity = errors.New("portfolio: quantity must be positive")
+	// ErrInvalidPrice: a negative price.
+	ErrInvalidPrice = errors.New("portfolio: price must not be negative")
+	// ErrInvalidAmount: a cash amount that is not positive, or a negative fee, tax or FX rate.
+	ErrInvalidAmount = errors.New("portfolio: invalid amount")
+	// ErrCurrencyMismatch: a transaction in a currency other than the
+	// account's without an FX rate, or in a currency other than the position's.
+	ErrCurrencyMismatch = errors.New("portfolio: wrong currency")
+	// ErrInsufficientHoldings: selling or transferring more than is held
+	// (selling is allowed when the account allows shorts).
+	ErrInsufficientHoldings = errors.New("portfolio: insufficient holdings")
+	// ErrInsufficientFunds: a transaction would make cash negative in an account without margin.
+	ErrInsufficientFunds = errors.New("portfolio: insufficient funds")
+	// ErrNoPosition: a split for a symbol the account does not hold.
+	ErrNoPosition = errors.New("portfolio: no such position")
+	// ErrNoPrice: valuation found no price for a held symbol.
+	ErrNoPrice = errors.New("portfolio: no price")
+	// ErrNoRate: XIRR found no rate of return that solves the cash flows.
+	ErrNoRate = errors.New("portfolio: no rate of return solves the cash flows")
+	// ErrNotEnoughData: a return cannot be computed from the given data.
+	ErrNotEnoughData = errors.New("portfolio: not enough data")
+	// ErrNotFound: a store has no such record.
+	ErrNotFound = errors.New("portfolio: not found")
+)

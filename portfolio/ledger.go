@@ -1,0 +1,882 @@
+package portfolio
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/shopspring/decimal"
+)
+
+// Ledger books transactions into accounts: cash, positions with cost-basis
+// lots, realized gains, income and costs. It is safe for concurrent use;
+// Apply takes a write lock, the read methods a read lock.
+//
+// # Ordering
+//
+// Transactions are applied in time order, stable for equal times (the order
+// in the batch, and earlier batches before later ones). A batch whose earliest
+// transaction is not older than everything already applied is appended
+// directly; a back-dated batch makes the ledger replay its whole history with
+// the new transactions merged in (slower, but the result is the same as if
+// everything had arrived in order).
+//
+// # Atomicity
+//
+// Apply validates while it books and keeps an undo log; if any transaction in
+// the batch is rejected, the log is rolled back and the ledger is exactly as
+// before. Nothing is deep-copied on the fast path.
+//
+// # Cost basis
+//
+// Each account uses FIFO lots (the default) or a pooled average cost
+// (Account.CostMethod). The basis of a buy is what left the cash account:
+// quantity × price + fee + tax, converted to the account currency with the
+// transaction's FXRate and rounded to the account currency's minor units
+// with banker's rounding. The proceeds of a sell are quantity × price − fee −
+// tax, converted and rounded the same way. Realized gain = proceeds − basis of
+// the units closed; a partly closed lot gives up basis pro rata (exactly:
+// the remainder keeps the rest). Each lot closed by a FIFO sell gives one
+// RealizedGain with the lot's acquisition date; an average-cost sell gives
+// one RealizedGain with a zero acquisition date. Splits multiply quantities
+// and keep the basis, realizing nothing.
+//
+// When the account allows shorts, a sell beyond the holding opens a short
+// lot whose basis is minus the proceeds; a later buy covers short lots first.
+//
+// # Transfers
+//
+// A transfer_out of securities removes lots (FIFO, or pro rata under average
+// cost) without realizing anything. A following transfer_in of the same
+// symbol with Price zero takes those lots over, acquisition dates and basis
+// included, when both accounts have the same currency; otherwise the
+// transfer_in's Price is the cost per unit of the new lot. Transfers count as
+// contributions (in) and withdrawals (out) of the account, securities at
+// their basis.
+//
+// Transactions without an ID get "auto-N". Cash is booked in the account
+// currency and rounded to its minor units; quantities, prices and bases are
+// exact.
+type Ledger struct {
+	mu       sync.RWMutex
+	accts    map[string]*acctState
+	order    []*acctState
+	ids      map[string]struct{}
+	txs      []Transaction
+	last     time.Time
+	pending  map[string][]pendingLot
+	stocks   map[string]Stock
+	epoch    uint64
+	undo     []undoRec
+	nextAuto int
+}
+
+// acctState is the mutable state of one account.
+type acctState struct {
+	acct      Account
+	minor     int32
+	positions map[string]*position
+	epoch     uint64
+	s         acctScalars
+}
+
+// acctScalars are the account totals, snapshotted once per batch for undo.
+type acctScalars struct {
+	cash        decimal.Decimal
+	dividends   decimal.Decimal
+	interest    decimal.Decimal
+	fees        decimal.Decimal
+	taxes       decimal.Decimal
+	deposits    decimal.Decimal
+	withdrawals decimal.Decimal
+	realized    []RealizedGain
+}
+
+// position is the mutable state of one symbol in one account.
+type position struct {
+	symbol string
+	epoch  uint64
+	s      posScalars
+}
+
+type posScalars struct {
+	currency   string
+	qty        decimal.Decimal
+	basis      decimal.Decimal // account currency
+	localBasis decimal.Decimal // instrument currency
+	lots       []Lot
+	head       int
+	lastPrice  decimal.Decimal
+	lastTime   time.Time
+}
+
+// pendingLot is a lot moved out by a transfer_out, waiting for a transfer_in.
+type pendingLot struct {
+	lot      Lot
+	acctCcy  string
+	currency string
+}
+
+type undoKind uint8
+
+const (
+	undoAcct undoKind = iota
+	undoPos
+	undoNewPos
+	undoLot
+	undoPending
+)
+
+// undoRec is one entry of the rollback log.
+type undoRec struct {
+	kind     undoKind
+	acct     *acctState
+	acctSnap acctScalars
+	pos      *position
+	posSnap  posScalars
+	lots     []Lot
+	lotIdx   int
+	lot      Lot
+	key      string
+	pend     []pendingLot
+	pendHad  bool
+}
+
+// Lot is an open tax lot: units acquired together. Quantity is negative for
+// a short lot; Basis (account currency) and LocalBasis (instrument currency)
+// then are minus the proceeds.
+type Lot struct {
+	Acquired   time.Time       `json:"acquired"`
+	Quantity   decimal.Decimal `json:"quantity"`
+	Basis      decimal.Decimal `json:"basis"`
+	LocalBasis decimal.Decimal `json:"local_basis"`
+	TxID       string          `json:"tx_id"`
+}
+
+// RealizedGain is the gain or loss of closing (part of) a position: one per
+// FIFO lot closed, one per average-cost sell. Quantity is positive when a
+// long position was sold and negative when a short was covered. Proceeds is
+// the cash attributed to the closing units (negative when covering a short),
+// Basis what they cost, Gain = Proceeds − Basis, all in the account currency;
+// LocalGain is the same in the instrument currency, so Gain − LocalGain × FX
+// is the currency effect.
+type RealizedGain struct {
+	Account   string          `json:"account"`
+	Symbol    string          `json:"symbol"`
+	Acquired  time.Time       `json:"acquired"` // zero under average cost
+	Closed    time.Time       `json:"closed"`
+	Quantity  decimal.Decimal `json:"quantity"`
+	Proceeds  decimal.Decimal `json:"proceeds"`
+	Basis     decimal.Decimal `json:"basis"`
+	Gain      decimal.Decimal `json:"gain"`
+	LocalGain decimal.Decimal `json:"local_gain"`
+	FXRate    decimal.Decimal `json:"fx_rate"` // instrument → account currency at closing
+	TxID      string          `json:"tx_id"`
+}
+
+// NewLedger returns an empty ledger with the given accounts. Accounts need
+// an ID and a Currency; an empty Kind means brokerage and an empty
+// CostMethod means FIFO.
+func NewLedger(accounts ...Account) (*Ledger, error) {
+	l := &Ledger{
+		accts:   make(map[string]*acctState, len(accounts)),
+		ids:     make(map[string]struct{}),
+		pending: make(map[string][]pendingLot),
+		stocks:  make(map[string]Stock),
+	}
+	for _, a := range accounts {
+		if err := l.addAccount(a); err != nil {
+			return nil, err
+		}
+	}
+	return l, nil
+}
+
+// AddAccount adds an account to the ledger.
+func (l *Ledger) AddAccount(a Account) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.addAccount(a)
+}
+
+func (l *Ledger) addAccount(a Account) error {
+	a, err := normalizeAccount(a)
+	if err != nil {
+		return err
+	}
+	if _, ok := l.accts[a.ID]; ok {
+		return fmt.Errorf("%w: %q", ErrDuplicateAccount, a.ID)
+	}
+	st := &acctState{acct: a, minor: MinorUnits(a.Currency), positions: make(map[string]*position)}
+	l.accts[a.ID] = st
+	l.order = append(l.order, st)
+	return nil
+}
+
+// normalizeAccount fills defaults and validates a.
+func normalizeAccount(a Account) (Account, error) {
+	if a.ID == "" {
+		return a, fmt.Errorf("%w: missing id", ErrInvalidAccount)
+	}
+	if !validCurrency(a.Currency) {
+		return a, fmt.Errorf("%w: account %q: currency %q is not a currency code", ErrInvalidAccount, a.ID, a.Currency)
+	}
+	switch a.Kind {
+	case "":
+		a.Kind = KindBrokerage
+	case KindBrokerage, KindBank, KindCrypto, KindCash:
+	default:
+		return a, fmt.Errorf("%w: account %q: unknown kind %q", ErrInvalidAccount, a.ID, a.Kind)
+	}
+	switch a.CostMethod {
+	case "":
+		a.CostMethod = FIFO
+	case FIFO, AverageCost:
+	default:
+		return a, fmt.Errorf("%w: account %q: unknown cost method %q", ErrInvalidAccount, a.ID, a.CostMethod)
+	}
+	return a, nil
+}
+
+// validCurrency accepts 3 to 5 upper-case letters or digits (ISO 4217 codes
+// and common crypto tickers).
+func validCurrency(c string) bool {
+	if len(c) < 3 || len(c) > 5 {
+		return false
+	}
+	for i := 0; i < len(c); i++ {
+		ch := c[i]
+		if (ch < 'A' || ch > 'Z') && (ch < '0' || ch > '9') {
+			return false
+		}
+	}
+	return true
+}
+
+// AddStocks registers instruments so valuation knows their asset class and
+// name. A later registration of the same symbol replaces the earlier one.
+func (l *Ledger) AddStocks(stocks ...Stock) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, s := range stocks {
+		l.stocks[s.Symbol] = s
+	}
+}
+
+// Stock returns the registered instrument for symbol.
+func (l *Ledger) Stock(symbol string) (Stock, bool) {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	s, ok := l.stocks[symbol]
+	return s, ok
+}
+
+// Apply validates and books txs as one atomic batch: either all are applied
+// or, on the first rejected transaction, none is and the ledger is unchanged.
+// The error names the rejected transaction and wraps a sentinel error
+// (ErrInsufficientFunds, ErrDuplicateID, …). txs itself is not modified.
+func (l *Ledger) Apply(txs ...Transaction) error {
+	if len(txs) == 0 {
+		return nil
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	batch := txs
+	if !slices.IsSortedFunc(batch, cmpTxTime) {
+		batch = slices.Clone(txs)
+		slices.SortStableFunc(batch, cmpTxTime)
+	}
+	if batch[0].Time.Before(l.last) {
+		return l.replay(batch)
+	}
+	return l.applyBatch(batch)
+}
+
+func cmpTxTime(a, b Transaction) int { return a.Time.Compare(b.Time) }
+
+// replay rebuilds the ledger with batch merged into the history.
+func (l *Ledger) replay(batch []Transaction) error {
+	merged := make([]Transaction, 0, len(l.txs)+len(batch))
+	merged = append(merged, l.txs...)
+	merged = append(merged, batch...)
+	slices.SortStableFunc(merged, cmpTxTime)
+	fresh := &Ledger{
+		accts:    make(map[string]*acctState, len(l.accts)),
+		ids:      make(map[string]struct{}, len(merged)),
+		pending:  make(map[string][]pendingLot),
+		stocks:   l.stocks,
+		nextAuto: l.nextAuto,
+	}
+	for _, st := range l.order {
+		if err := fresh.addAccount(st.acct); err != nil {
+			return err
+		}
+	}
+	if err := fresh.applyBatch(merged); err != nil {
+		return err
+	}
+	l.accts, l.order, l.ids, l.txs = fresh.accts, fresh.order, fresh.ids, fresh.txs
+	l.last, l.pending, l.nextAuto = fresh.last, fresh.pending, fresh.nextAuto
+	l.undo = nil
+	return nil
+}
+
+// applyBatch books a time-ordered batch that starts at or after l.last.
+func (l *Ledger) applyBatch(batch []Transaction) error {
+	l.epoch++
+	l.undo = l.undo[:0]
+	txLen, last, nextAuto := len(l.txs), l.last, l.nextAuto
+	for i := range batch {
+		tx := batch[i]
+		if err := l.applyOne(&tx); err != nil {
+			l.rollback()
+			for _, t := range l.txs[txLen:] {
+				delete(l.ids, t.ID)
+			}
+			clear(l.txs[txLen:])
+			l.txs = l.txs[:txLen]
+			l.last, l.nextAuto = last, nextAuto
+			return fmt.Errorf("portfolio: transaction %d of %d (id %q, %s %s): %w", i+1, len(batch), batch[i].ID, batch[i].Kind, batch[i].Account, err)
+		}
+	}
+	clear(l.undo)
+	l.undo = l.undo[:0]
+	return nil
+}
+
+// rollback undoes the log in reverse order.
+func (l *Ledger) rollback() {
+	for i := len(l.undo) - 1; i >= 0; i-- {
+		u := &l.undo[i]
+		switch u.kind {
+		case undoAcct:
+			u.acct.s = u.acctSnap
+			u.acct.epoch = 0
+		case undoPos:
+			u.pos.s = u.posSnap
+			u.pos.epoch = 0
+		case undoNewPos:
+			delete(u.acct.positions, u.key)
+		case undoLot:
+			u.lots[u.lotIdx] = u.lot
+		case undoPending:
+			if u.pendHad {
+				l.pending[u.key] = u.pend
+			} else {
+				delete(l.pending, u.key)
+			}
+		}
+	}
+	clear(l.undo)
+	l.undo = l.undo[:0]
+}
+
+// touchAcct records a's totals once per batch before they change.
+func (l *Ledger) touchAcct(a *acctState) {
+	if a.epoch != l.epoch {
+		l.undo = append(l.undo, undoRec{kind: undoAcct, acct: a, acctSnap: a.s})
+		a.epoch = l.epoch
+	}
+}
+
+// touchPos records p once per batch before it changes.
+func (l *Ledger) touchPos(p *position) {
+	if p.epoch != l.epoch {
+		l.undo = append(l.undo, undoRec{kind: undoPos, pos: p, posSnap: p.s})
+		p.epoch = l.epoch
+	}
+}
+
+// touchPending records the pending transfer lots of symbol before they change.
+func (l *Ledger) touchPending(symbol string) {
+	old, had := l.pending[symbol]
+	l.undo = append(l.undo, undoRec{kind: undoPending, key: symbol, pend: old, pendHad: had})
+}
+
+// getPos returns the position for symbol, creating it (with an undo entry)
+// when create is set.
+func (l *Ledger) getPos(a *acctState, symbol string, create bool) *position {
+	p := a.positions[symbol]
+	if p == nil && create {
+		p = &position{symbol: symbol, epoch: l.epoch}
+		a.positions[symbol] = p
+		l.undo = append(l.undo, undoRec{kind: undoNewPos, acct: a, key: symbol})
+	}
+	return p
+}
+
+// applyOne validates and books one transaction.
+func (l *Ledger) applyOne(tx *Transaction) error {
+	a := l.accts[tx.Account]
+	if a == nil {
+		return fmt.Errorf("%w: %q", ErrUnknownAccount, tx.Account)
+	}
+	if tx.Time.IsZero() {
+		return fmt.Errorf("%w: missing time", ErrInvalidTransaction)
+	}
+	if tx.ID == "" {
+		l.nextAuto++
+		tx.ID = "auto-" + strconv.Itoa(l.nextAuto)
+	}
+	if _, dup := l.ids[tx.ID]; dup {
+		return fmt.Errorf("%w: %q", ErrDuplicateID, tx.ID)
+	}
+	if tx.Currency == "" {
+		tx.Currency = a.acct.Currency
+	}
+	fx, err := txFX(a, tx)
+	if err != nil {
+		return err
+	}
+	if tx.Fee.Sign() < 0 || tx.Tax.Sign() < 0 {
+		return fmt.Errorf("%w: fee and tax must not be negative", ErrInvalidAmount)
+	}
+	switch tx.Kind {
+	case TxBuy, TxSell:
+		err = l.trade(a, tx, fx)
+	case TxDeposit, TxWithdrawal, TxInterest, TxFee, TxTax:
+		err = l.cashOnly(a, tx, fx)
+	case TxDividend:
+		err = l.dividend(a, tx, fx)
+	case TxTransferIn, TxTransferOut:
+		if tx.Symbol == "" {
+			err = l.cashOnly(a, tx, fx)
+		} else if tx.Kind == TxTransferOut {
+			err = l.transferOut(a, tx, fx)
+		} else {
+			err = l.transferIn(a, tx, fx)
+		}
+	case TxSplit:
+		err = l.split(a, tx)
+	default:
+		err = fmt.Errorf("%w: unknown kind %q", ErrInvalidTransaction, tx.Kind)
+	}
+	if err != nil {
+		return err
+	}
+	l.ids[tx.ID] = struct{}{}
+	l.txs = append(l.txs, *tx)
+	l.last = tx.Time
+	return nil
+}
+
+// txFX returns the rate from the transaction currency to the account
+// currency; a zero Decimal means "same currency, no conversion".
+func txFX(a *acctState, tx *Transaction) (decimal.Decimal, error) {
+	if tx.FXRate.Sign() < 0 {
+		return decimal.Decimal{}, fmt.Errorf("%w: negative FX rate", ErrInvalidAmount)
+	}
+	if tx.Currency == a.acct.Currency {
+		return decimal.Decimal{}, nil
+	}
+	if !validCurrency(tx.Currency) {
+		return decimal.Decimal{}, fmt.Errorf("%w: %q is not a currency code", ErrCurrencyMismatch, tx.Currency)
+	}
+	if tx.FXRate.Sign() == 0 {
+		return decimal.Decimal{}, fmt.Errorf("%w: %s transaction in a %s account needs an FX rate", ErrCurrencyMismatch, tx.Currency, a.acct.Currency)
+	}
+	return tx.FXRate, nil
+}
+
+// toAcct converts a transaction-currency amount to the account currency and
+// rounds it to the account's minor units.
+func toAcct(a *acctState, amount, fx decimal.Decimal) decimal.Decimal {
+	if fx.Sign() != 0 {
+		amount = amount.Mul(fx)
+	}
+	return roundTo(amount, a.minor)
+}
+
+// addCash books delta to a's cash, refusing to go negative without margin
+// when delta is an outflow.
+func (l *Ledger) addCash(a *acctState, delta decimal.Decimal) error {
+	if delta.Sign() == 0 {
+		return nil
+	}
+	next := a.s.cash.Add(delta)
+	if delta.Sign() < 0 && next.Sign() < 0 && !a.acct.AllowMargin {
+		return fmt.Errorf("%w: cash %s, needs %s", ErrInsufficientFunds,
+			FormatMoney(a.s.cash, a.acct.Currency), FormatMoney(delta.Neg(), a.acct.Currency))
+	}
+	l.touchAcct(a)
+	a.s.cash = next
+	return nil
+}
+
+// cashOnly books deposits, withdrawals, interest, fees, taxes and cash transfers.
+func (l *Ledger) cashOnly(a *acctState, tx *Transaction, fx decimal.Decimal) error {
+	if tx.Amount.Sign() <= 0 {
+		return fmt.Errorf("%w: %s amount must be positive, got %s", ErrInvalidAmount, tx.Kind, tx.Amount)
+	}
+	amt := toAcct(a, tx.Amount, fx)
+	charges := decimal.Zero
+	if tx.Fee.Sign() != 0 || tx.Tax.Sign() != 0 {
+		charges = toAcct(a, tx.Fee.Add(tx.Tax), fx)
+	}
+	var delta decimal.Decimal
+	switch tx.Kind {
+	case TxDeposit, TxTransferIn, TxInterest:
+		delta = amt.Sub(charges)
+	default:
+		delta = amt.Add(charges).Neg()
+	}
+	if err := l.addCash(a, delta); err != nil {
+		return err
+	}
+	l.touchAcct(a)
+	switch tx.Kind {
+	case TxDeposit, TxTransferIn:
+		a.s.deposits = a.s.deposits.Add(amt)
+	case TxWithdrawal, TxTransferOut:
+		a.s.withdrawals = a.s.withdrawals.Add(amt)
+	case TxInterest:
+		a.s.interest = a.s.interest.Add(amt)
+	case TxFee:
+		a.s.fees = a.s.fees.Add(amt)
+	case TxTax:
+		a.s.taxes = a.s.taxes.Add(amt)
+	}
+	if charges.Sign() != 0 {
+		a.s.fees = a.s.fees.Add(charges)
+	}
+	return nil
+}
+
+// dividend books a dividend: gross Amount (or Quantity × Price) less Fee and
+// withholding Tax.
+func (l *Ledger) dividend(a *acctState, tx *Transaction, fx decimal.Decimal) error {
+	if tx.Symbol == "" {
+		return fmt.Errorf("%w: dividend without symbol", ErrInvalidTransaction)
+	}
+	gross := tx.Amount
+	if gross.Sign() == 0 && tx.Quantity.Sign() > 0 && tx.Price.Sign() > 0 {
+		gross = tx.Quantity.Mul(tx.Price)
+	}
+	if gross.Sign() <= 0 {
+		return fmt.Errorf("%w: dividend amount must be positive", ErrInvalidAmount)
+	}
+	g := toAcct(a, gross, fx)
+	fee, tax := toAcct(a, tx.Fee, fx), toAcct(a, tx.Tax, fx)
+	if err := l.addCash(a, g.Sub(fee).Sub(tax)); err != nil {
+		return err
+	}
+	l.touchAcct(a)
+	a.s.dividends = a.s.dividends.Add(g)
+	if fee.Sign() != 0 {
+		a.s.fees = a.s.fees.Add(fee)
+	}
+	if tax.Sign() != 0 {
+		a.s.taxes = a.s.taxes.Add(tax)
+	}
+	return nil
+}
+
+// trade books a buy or a sell.
+func (l *Ledger) trade(a *acctState, tx *Transaction, fx decimal.Decimal) error {
+	if tx.Symbol == "" {
+		return fmt.Errorf("%w: %s without symbol", ErrInvalidTransaction, tx.Kind)
+	}
+	if tx.Quantity.Sign() <= 0 {
+		return fmt.Errorf("%w: got %s", ErrInvalidQuantity, tx.Quantity)
+	}
+	if tx.Price.Sign() < 0 {
+		return fmt.Errorf("%w: got %s", ErrInvalidPrice, tx.Price)
+	}
+	buy := tx.Kind == TxBuy
+	// Signed local cash flow of the trade, fees and taxes included.
+	local := tx.Quantity.Mul(tx.Price)
+	charges := tx.Fee
+	if tx.Tax.Sign() != 0 {
+		charges = charges.Add(tx.Tax)
+	}
+	dq := tx.Quantity
+	if buy {
+		if charges.Sign() != 0 {
+			local = local.Add(charges)
+		}
+		local = local.Neg()
+	} else {
+		if charges.Sign() != 0 {
+			local = local.Sub(charges)
+		}
+		dq = dq.Neg()
+	}
+	flow := toAcct(a, local, fx)
+
+	p := a.positions[tx.Symbol]
+	if p != nil && p.s.currency != tx.Currency && p.s.qty.Sign() != 0 {
+		return fmt.Errorf("%w: %s is held in %s, transaction is in %s", ErrCurrencyMismatch, tx.Symbol, p.s.currency, tx.Currency)
+	}
+	held := decimal.Zero
+	if p != nil {
+		held = p.s.qty
+	}
+	// Split dq into the part that closes the existing position and the part
+	// that opens (or extends) one.
+	closeQ, openQ := decimal.Zero, dq
+	if held.Sign() != 0 && held.Sign() != dq.Sign() {
+		if dq.Abs().Cmp(held.Abs()) <= 0 {
+			closeQ, openQ = dq, decimal.Zero
+		} else {
+			closeQ, openQ = held.Neg(), dq.Add(held)
+		}
+	}
+	if !buy && openQ.Sign() != 0 && !a.acct.AllowShort {
+		return fmt.Errorf("%w: selling %s %s, holding %s", ErrInsufficientHoldings, tx.Quantity, tx.Symbol, held)
+	}
+	if err := l.addCash(a, flow); err != nil {
+		return err
+	}
+	p = l.getPos(a, tx.Symbol, true)
+	l.touchPos(p)
+	p.s.currency = tx.Currency
+	p.s.lastPrice, p.s.lastTime = tx.Price, tx.Time
+
+	closeFlow, closeLocal := flow, local
+	openFlow, openLocal := decimal.Zero, decimal.Zero
+	if closeQ.Sign() == 0 {
+		closeFlow, closeLocal = decimal.Zero, decimal.Zero
+		openFlow, openLocal = flow, local
+	} else if openQ.Sign() != 0 {
+		closeFlow = flow.Mul(closeQ).Div(dq)
+		closeLocal = local.Mul(closeQ).Div(dq)
+		openFlow, openLocal = flow.Sub(closeFlow), local.Sub(closeLocal)
+	}
+	if closeQ.Sign() != 0 {
+		l.close(a, p, tx, closeQ.Neg(), closeFlow, closeLocal, fx, true)
+	}
+	if openQ.Sign() != 0 {
+		l.open(a, p, Lot{Acquired: tx.Time, Quantity: openQ, Basis: openFlow.Neg(), LocalBasis: openLocal.Neg(), TxID: tx.ID})
+	}
+	return nil
+}
+
+// open adds a lot to p (p already touched).
+func (l *Ledger) open(a *acctState, p *position, lot Lot) {
+	p.s.qty = p.s.qty.Add(lot.Quantity)
+	p.s.basis = p.s.basis.Add(lot.Basis)
+	p.s.localBasis = p.s.localBasis.Add(lot.LocalBasis)
+	if a.acct.CostMethod == FIFO {
+		p.s.lots = append(p.s.lots, lot)
+	}
+}
+
+// close removes q units (same sign as the position, |q| ≤ |held|) from p
+// and returns the lots removed. With realize set, flow and local are the
+// account- and instrument-currency cash attributed to those units and each
+// lot closed books a RealizedGain.
+func (l *Ledger) close(a *acctState, p *position, tx *Transaction, q, flow, local, fx decimal.Decimal, realize bool) []Lot {
+	if fx.Sign() == 0 {
+		fx = decimal.NewFromInt(1)
+	}
+	var removed []Lot
+	emit := func(part Lot, pFlow, pLocal decimal.Decimal) {
+		if realize {
+			l.touchAcct(a)
+			a.s.realized = append(a.s.realized, RealizedGain{
+				Account: a.acct.ID, Symbol: p.symbol, Acquired: part.Acquired, Closed: tx.Time,
+				Quantity: part.Quantity, Proceeds: pFlow, Basis: part.Basis, Gain: pFlow.Sub(part.Basis),
+				LocalGain: pLocal.Sub(part.LocalBasis), FXRate: fx, TxID: tx.ID,
+			})
+		} else {
+			removed = append(removed, part)
+		}
+	}
+	if a.acct.CostMethod == AverageCost {
+		part := Lot{Acquired: time.Time{}, Quantity: q, Basis: p.s.basis, LocalBasis: p.s.localBasis}
+		if !q.Equal(p.s.qty) {
+			part.Basis = p.s.basis.Mul(q).Div(p.s.qty)
+			part.LocalBasis = p.s.localBasis.Mul(q).Div(p.s.qty)
+		}
+		p.s.qty = p.s.qty.Sub(q)
+		p.s.basis = p.s.basis.Sub(part.Basis)
+		p.s.localBasis = p.s.localBasis.Sub(part.LocalBasis)
+		if p.s.qty.Sign() == 0 {
+			p.s.basis, p.s.localBasis = decimal.Zero, decimal.Zero
+		}
+		emit(part, flow, local)
+		return removed
+	}
+	sign := q.Sign()
+	remaining := q
+	flowLeft, localLeft := flow, local
+	for remaining.Sign() != 0 {
+		lot := &p.s.lots[p.s.head]
+		var part Lot
+		c := lot.Quantity.Cmp(remaining)
+		if c == 0 || (sign > 0 && c < 0) || (sign < 0 && c > 0) {
+			part = *lot
+			p.s.head++
+		} else {
+			part = Lot{Acquired: lot.Acquired, Quantity: remaining, TxID: lot.TxID}
+			part.Basis = lot.Basis.Mul(remaining).Div(lot.Quantity)
+			part.LocalBasis = lot.LocalBasis.Mul(remaining).Div(lot.Quantity)
+			l.undo = append(l.undo, undoRec{kind: undoLot, lots: p.s.lots, lotIdx: p.s.head, lot: *lot})
+			lot.Quantity = lot.Quantity.Sub(remaining)
+			lot.Basis = lot.Basis.Sub(part.Basis)
+			lot.LocalBasis = lot.LocalBasis.Sub(part.LocalBasis)
+		}
+		remaining = remaining.Sub(part.Quantity)
+		pFlow, pLocal := flowLeft, localLeft
+		if realize && remaining.Sign() != 0 {
+			pFlow = flow.Mul(part.Quantity).Div(q)
+			pLocal = local.Mul(part.Quantity).Div(q)
+		}
+		flowLeft, localLeft = flowLeft.Sub(pFlow), localLeft.Sub(pLocal)
+		p.s.qty = p.s.qty.Sub(part.Quantity)
+		p.s.basis = p.s.basis.Sub(part.Basis)
+		p.s.localBasis = p.s.localBasis.Sub(part.LocalBasis)
+		emit(part, pFlow, pLocal)
+	}
+	if p.s.head == len(p.s.lots) {
+		// Fully closed: drop the consumed lots (keeping the old array intact
+		// for a possible rollback).
+		p.s.lots, p.s.head = nil, 0
+	} else if p.s.head > 32 && p.s.head > len(p.s.lots)/2 {
+		p.s.lots, p.s.head = slices.Clone(p.s.lots[p.s.head:]), 0
+	}
+	return removed
+}
+
+// split multiplies the position's quantities by the ratio in Quantity.
+func (l *Ledger) split(a *acctState, tx *Transaction) error {
+	if tx.Symbol == "" {
+		return fmt.Errorf("%w: split without symbol", ErrInvalidTransaction)
+	}
+	if tx.Quantity.Sign() <= 0 {
+		return fmt.Errorf("%w: split ratio %s", ErrInvalidQuantity, tx.Quantity)
+	}
+	p := a.positions[tx.Symbol]
+	if p == nil || p.s.qty.Sign() == 0 {
+		return fmt.Errorf("%w: split of %s in account %q", ErrNoPosition, tx.Symbol, a.acct.ID)
+	}
+	r := tx.Quantity
+	l.touchPos(p)
+	p.s.qty = p.s.qty.Mul(r)
+	if len(p.s.lots) > 0 {
+		lots := make([]Lot, 0, len(p.s.lots)-p.s.head)
+		for _, lot := range p.s.lots[p.s.head:] {
+			lot.Quantity = lot.Quantity.Mul(r)
+			lots = append(lots, lot)
+		}
+		p.s.lots, p.s.head = lots, 0
+	}
+	if p.s.lastPrice.Sign() != 0 {
+		p.s.lastPrice = p.s.lastPrice.DivRound(r, 12)
+	}
+	return nil
+}
+
+// transferOut moves securities out of the account without realizing.
+func (l *Ledger) transferOut(a *acctState, tx *Transaction, _ decimal.Decimal) error {
+	if tx.Quantity.Sign() <= 0 {
+		return fmt.Errorf("%w: got %s", ErrInvalidQuantity, tx.Quantity)
+	}
+	p := a.positions[tx.Symbol]
+	if p == nil || p.s.qty.Cmp(tx.Quantity) < 0 {
+		held := decimal.Zero
+		if p != nil {
+			held = p.s.qty
+		}
+		return fmt.Errorf("%w: transferring %s %s, holding %s", ErrInsufficientHoldings, tx.Quantity, tx.Symbol, held)
+	}
+	l.touchPos(p)
+	basisBefore := p.s.basis
+	removed := l.close(a, p, tx, tx.Quantity, decimal.Zero, decimal.Zero, decimal.Zero, false)
+	out := basisBefore.Sub(p.s.basis)
+	l.touchAcct(a)
+	a.s.withdrawals = a.s.withdrawals.Add(out)
+	l.touchPending(tx.Symbol)
+	pend := slices.Clone(l.pending[tx.Symbol])
+	for _, lot := range removed {
+		pend = append(pend, pendingLot{lot: lot, acctCcy: a.acct.Currency, currency: p.s.currency})
+	}
+	l.pending[tx.Symbol] = pend
+	return nil
+}
+
+// transferIn moves securities into the account: carried-over lots from a
+// matching transfer_out when Price is zero, else a new lot at Price.
+func (l *Ledger) transferIn(a *acctState, tx *Transaction, fx decimal.Decimal) error {
+	if tx.Quantity.Sign() <= 0 {
+		return fmt.Errorf("%w: got %s", ErrInvalidQuantity, tx.Quantity)
+	}
+	if tx.Price.Sign() < 0 {
+		return fmt.Errorf("%w: got %s", ErrInvalidPrice, tx.Price)
+	}
+	p := a.positions[tx.Symbol]
+	if p != nil && p.s.qty.Sign() != 0 && p.s.currency != tx.Currency {
+		return fmt.Errorf("%w: %s is held in %s, transaction is in %s", ErrCurrencyMismatch, tx.Symbol, p.s.currency, tx.Currency)
+	}
+	if p != nil && p.s.qty.Sign() < 0 {
+		return fmt.Errorf("%w: cannot transfer %s into a short position", ErrInvalidTransaction, tx.Symbol)
+	}
+	var lots []Lot
+	if tx.Price.Sign() == 0 {
+		lots = l.takePending(a, tx)
+	}
+	if lots == nil {
+		basis := toAcct(a, tx.Quantity.Mul(tx.Price), fx)
+		lots = []Lot{{Acquired: tx.Time, Quantity: tx.Quantity, Basis: basis, LocalBasis: tx.Quantity.Mul(tx.Price), TxID: tx.ID}}
+	}
+	p = l.getPos(a, tx.Symbol, true)
+	l.touchPos(p)
+	p.s.currency = tx.Currency
+	l.touchAcct(a)
+	for _, lot := range lots {
+		l.open(a, p, lot)
+		a.s.deposits = a.s.deposits.Add(lot.Basis)
+	}
+	if a.acct.CostMethod == FIFO {
+		slices.SortStableFunc(p.s.lots[p.s.head:], func(x, y Lot) int { return cmp.Compare(x.Acquired.UnixNano(), y.Acquired.UnixNano()) })
+	}
+	return nil
+}
+
+// takePending pops tx.Quantity units of pending transferred lots for
+// tx.Symbol, or returns nil when they do not cover it or come from an
+// account in another currency.
+func (l *Ledger) takePending(a *acctState, tx *Transaction) []Lot {
+	pend := l.pending[tx.Symbol]
+	total := decimal.Zero
+	for _, pl := range pend {
+		if pl.acctCcy != a.acct.Currency || pl.currency != tx.Currency {
+			return nil
+		}
+		total = total.Add(pl.lot.Quantity)
+	}
+	if total.Cmp(tx.Quantity) < 0 {
+		return nil
+	}
+	l.touchPending(tx.Symbol)
+	var lots []Lot
+	rest := slices.Clone(pend)
+	need := tx.Quantity
+	for need.Sign() > 0 {
+		pl := rest[0]
+		if pl.lot.Quantity.Cmp(need) <= 0 {
+			lots = append(lots, pl.lot)
+			need = need.Sub(pl.lot.Quantity)
+			rest = rest[1:]
+			continue
+		}
+		part := pl.lot
+		part.Quantity = need
+		part.Basis = pl.lot.Basis.Mul(need).Div(pl.lot.Quantity)
+		part.LocalBasis = pl.lot.LocalBasis.Mul(need).Div(pl.lot.Quantity)
+		lots = append(lots, part)
+		rest[0].lot.Quantity = pl.lot.Quantity.Sub(need)
+		rest[0].lot.Basis = pl.lot.Basis.Sub(part.Basis)
+		rest[0].lot.LocalBasis = pl.lot.LocalBasis.Sub(part.LocalBasis)
+		need = decimal.Zero
+	}
+	if len(rest) == 0 {
+		delete(l.pending, tx.Symbol)
+	} else {
+		l.pending[tx.Symbol] = rest
+	}
+	return lots
+}

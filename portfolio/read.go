@@ -1,0 +1,330 @@
+package portfolio
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/shopspring/decimal"
+)
+
+// Position is a read-only view of one holding in one account.
+type Position struct {
+	Account         string          `json:"account"`
+	AccountCurrency string          `json:"account_currency"`
+	Symbol          string          `json:"symbol"`
+	Currency        string          `json:"currency"` // currency the symbol trades in
+	Quantity        decimal.Decimal `json:"quantity"` // negative for a short
+	Basis           decimal.Decimal `json:"basis"`    // account currency, fees included
+	LocalBasis      decimal.Decimal `json:"local_basis"`
+	LastPrice       decimal.Decimal `json:"last_price"` // price of the last trade, split-adjusted
+	LastTime        time.Time       `json:"last_time"`
+}
+
+// AverageCost is the basis per unit in the instrument currency (fees
+// included), or zero for an empty position.
+func (p Position) AverageCost() decimal.Decimal {
+	if p.Quantity.Sign() == 0 {
+		return decimal.Zero
+	}
+	return p.LocalBasis.Div(p.Quantity)
+}
+
+// Summary describes the position at its last trade price, for example
+// "EQNR.OL 120 sh @ 312.40 NOK = 37,488.00 NOK (+4.2%)".
+func (p Position) Summary() string {
+	return holdingLine(p.Symbol, p.Quantity, p.LastPrice, p.Currency, p.LocalBasis, "")
+}
+
+// holdingLine formats "SYM Q sh @ P CCY = V CCY (+x.x%)"; unit is "sh"
+// unless given.
+func holdingLine(symbol string, qty, price decimal.Decimal, ccy string, basis decimal.Decimal, unit string) string {
+	if unit == "" {
+		unit = "sh"
+	}
+	value := qty.Mul(price)
+	s := fmt.Sprintf("%s %s %s @ %s = %s", symbol, FormatQuantity(qty), unit, FormatPrice(price, ccy), FormatMoney(value, ccy))
+	if basis.Sign() != 0 {
+		s += " (" + formatPct(value.Sub(basis).Div(basis.Abs())) + ")"
+	}
+	return s
+}
+
+// formatPct formats a fraction as a signed percentage with one decimal.
+func formatPct(f decimal.Decimal) string {
+	pct := f.Shift(2).RoundBank(1)
+	s := pct.StringFixed(1)
+	if pct.Sign() >= 0 {
+		s = "+" + s
+	}
+	return s + "%"
+}
+
+// Balance is an account's cash and running totals, all in the account
+// currency.
+type Balance struct {
+	Account     string          `json:"account"`
+	Currency    string          `json:"currency"`
+	Cash        decimal.Decimal `json:"cash"`
+	Deposits    decimal.Decimal `json:"deposits"`    // deposits and transfers in
+	Withdrawals decimal.Decimal `json:"withdrawals"` // withdrawals and transfers out
+	Dividends   decimal.Decimal `json:"dividends"`   // gross
+	Interest    decimal.Decimal `json:"interest"`
+	Fees        decimal.Decimal `json:"fees"`  // fee transactions and fees on income
+	Taxes       decimal.Decimal `json:"taxes"` // tax transactions and withholding tax
+	Realized    decimal.Decimal `json:"realized"`
+}
+
+// NetContributions is deposits minus withdrawals.
+func (b Balance) NetContributions() decimal.Decimal { return b.Deposits.Sub(b.Withdrawals) }
+
+// Income is dividends plus interest.
+func (b Balance) Income() decimal.Decimal { return b.Dividends.Add(b.Interest) }
+
+// Summary describes the balance, for example "broker cash 1,000.00 NOK".
+func (b Balance) Summary() string {
+	return fmt.Sprintf("%s cash %s, realized %s, income %s", b.Account,
+		FormatMoney(b.Cash, b.Currency), FormatMoney(b.Realized, b.Currency), FormatMoney(b.Income(), b.Currency))
+}
+
+// Accounts returns the ledger's accounts in the order they were added.
+func (l *Ledger) Accounts() []Account {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	out := make([]Account, len(l.order))
+	for i, st := range l.order {
+		out[i] = st.acct
+	}
+	return out
+}
+
+// Account returns the account with id.
+func (l *Ledger) Account(id string) (Account, error) {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	st, ok := l.accts[id]
+	if !ok {
+		return Account{}, fmt.Errorf("%w: %q", ErrUnknownAccount, id)
+	}
+	return st.acct, nil
+}
+
+// Cash returns the cash balance of an account in its currency.
+func (l *Ledger) Cash(account string) (decimal.Decimal, error) {
+	b, err := l.Balance(account)
+	return b.Cash, err
+}
+
+// Balance returns an account's cash and totals.
+func (l *Ledger) Balance(account string) (Balance, error) {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	st, ok := l.accts[account]
+	if !ok {
+		return Balance{}, fmt.Errorf("%w: %q", ErrUnknownAccount, account)
+	}
+	return st.balance(), nil
+}
+
+func (st *acctState) balance() Balance {
+	realized := decimal.Zero
+	for i := range st.s.realized {
+		realized = realized.Add(st.s.realized[i].Gain)
+	}
+	return Balance{
+		Account: st.acct.ID, Currency: st.acct.Currency, Cash: st.s.cash,
+		Deposits: st.s.deposits, Withdrawals: st.s.withdrawals, Dividends: st.s.dividends,
+		Interest: st.s.interest, Fees: st.s.fees, Taxes: st.s.taxes, Realized: realized,
+	}
+}
+
+// Position returns the holding of symbol in account; ok is false when there
+// is none (or it was closed).
+func (l *Ledger) Position(account, symbol string) (pos Position, ok bool) {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	st := l.accts[account]
+	if st == nil {
+		return Position{}, false
+	}
+	p := st.positions[symbol]
+	if p == nil || p.s.qty.Sign() == 0 {
+		return Position{}, false
+	}
+	return st.view(p), true
+}
+
+func (st *acctState) view(p *position) Position {
+	return Position{
+		Account: st.acct.ID, AccountCurrency: st.acct.Currency, Symbol: p.symbol, Currency: p.s.currency,
+		Quantity: p.s.qty, Basis: p.s.basis, LocalBasis: p.s.localBasis,
+		LastPrice: p.s.lastPrice, LastTime: p.s.lastTime,
+	}
+}
+
+// Positions returns the open positions of account, or of all accounts when
+// account is "", ordered by account (as added) and symbol.
+func (l *Ledger) Positions(account string) []Position {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	var out []Position
+	for _, st := range l.order {
+		if account != "" && st.acct.ID != account {
+			continue
+		}
+		start := len(out)
+		for _, p := range st.positions {
+			if p.s.qty.Sign() != 0 {
+				out = append(out, st.view(p))
+			}
+		}
+		slices.SortFunc(out[start:], func(a, b Position) int { return strings.Compare(a.Symbol, b.Symbol) })
+	}
+	return out
+}
+
+// Lots returns the open lots of symbol in account, oldest first. Accounts
+// on average cost have no lots.
+func (l *Ledger) Lots(account, symbol string) []Lot {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	st := l.accts[account]
+	if st == nil {
+		return nil
+	}
+	p := st.positions[symbol]
+	if p == nil {
+		return nil
+	}
+	return slices.Clone(p.s.lots[p.s.head:])
+}
+
+// Realized returns the realized gains of account, or of all accounts when
+// account is "", in the order they were booked.
+func (l *Ledger) Realized(account string) []RealizedGain {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	var out []RealizedGain
+	for _, st := range l.order {
+		if account == "" || st.acct.ID == account {
+			out = append(out, st.s.realized...)
+		}
+	}
+	return out
+}
+
+// RealizedByYear sums the realized gains of account ("" for all accounts,
+// which only makes sense when they share a currency) by the calendar year
+// (UTC) of the closing date, for tax reports.
+func (l *Ledger) RealizedByYear(account string) map[int]decimal.Decimal {
+	out := make(map[int]decimal.Decimal)
+	for _, g := range l.Realized(account) {
+		y := g.Closed.UTC().Year()
+		out[y] = out[y].Add(g.Gain)
+	}
+	return out
+}
+
+// Transactions returns every applied transaction in time order (with
+// assigned IDs and currencies filled in).
+func (l *Ledger) Transactions() []Transaction {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	return slices.Clone(l.txs)
+}
+
+// Len returns the number of applied transactions.
+func (l *Ledger) Len() int {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	return len(l.txs)
+}
+
+// Has reports whether a transaction with id was applied.
+func (l *Ledger) Has(id string) bool {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	_, ok := l.ids[id]
+	return ok
+}
+
+// Summary describes an account: "Nordnet (brokerage, NOK, fifo)".
+func (a Account) Summary() string {
+	name := a.Name
+	if name == "" {
+		name = a.ID
+	}
+	method := a.CostMethod
+	if method == "" {
+		method = FIFO
+	}
+	s := fmt.Sprintf("%s (%s, %s, %s", name, a.Kind, a.Currency, method)
+	if a.AllowShort {
+		s += ", shorts"
+	}
+	if a.AllowMargin {
+		s += ", margin"
+	}
+	return s + ")"
+}
+
+// Summary describes an instrument: "EQNR.OL Equinor ASA (stock, OSE, NOK)".
+func (s Stock) Summary() string {
+	out := s.Symbol
+	if s.Name != "" {
+		out += " " + s.Name
+	}
+	parts := []string{string(s.Class)}
+	if s.Class == "" {
+		parts[0] = string(AssetStock)
+	}
+	if s.Exchange != "" {
+		parts = append(parts, s.Exchange)
+	}
+	if s.Currency != "" {
+		parts = append(parts, s.Currency)
+	}
+	return out + " (" + strings.Join(parts, ", ") + ")"
+}
+
+// Summary describes a transaction in one line, for example
+// "2024-03-01 buy 120 EQNR.OL @ 312.40 NOK fee 99.00 NOK [broker]".
+func (t Transaction) Summary() string {
+	var b strings.Builder
+	b.WriteString(t.Time.Format("2006-01-02"))
+	b.WriteByte(' ')
+	b.WriteString(string(t.Kind))
+	switch t.Kind {
+	case TxBuy, TxSell:
+		fmt.Fprintf(&b, " %s %s @ %s", FormatQuantity(t.Quantity), t.Symbol, FormatPrice(t.Price, t.Currency))
+	case TxSplit:
+		fmt.Fprintf(&b, " %s %s:1", t.Symbol, FormatQuantity(t.Quantity))
+	case TxTransferIn, TxTransferOut:
+		if t.Symbol != "" {
+			fmt.Fprintf(&b, " %s %s", FormatQuantity(t.Quantity), t.Symbol)
+		} else {
+			fmt.Fprintf(&b, " %s", FormatMoney(t.Amount, t.Currency))
+		}
+	default:
+		if t.Symbol != "" {
+			fmt.Fprintf(&b, " %s", t.Symbol)
+		}
+		amt := t.Amount
+		if amt.Sign() == 0 && t.Quantity.Sign() > 0 {
+			amt = t.Quantity.Mul(t.Price)
+		}
+		fmt.Fprintf(&b, " %s", FormatMoney(amt, t.Currency))
+	}
+	if t.Fee.Sign() != 0 {
+		fmt.Fprintf(&b, " fee %s", FormatMoney(t.Fee, t.Currency))
+	}
+	if t.Tax.Sign() != 0 {
+		fmt.Fprintf(&b, " tax %s", FormatMoney(t.Tax, t.Currency))
+	}
+	if t.FXRate.Sign() != 0 {
+		fmt.Fprintf(&b, " fx %s", t.FXRate)
+	}
+	fmt.Fprintf(&b, " [%s]", t.Account)
+	return b.String()
+}
