@@ -1,0 +1,600 @@
+package marketdata
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/shopspring/decimal"
+	"golang.org/x/sync/errgroup"
+	"golang.org/x/sync/singleflight"
+	"golang.org/x/time/rate"
+)
+
+// Supporter is implemented by providers that can tell cheaply, without a
+// network call, whether they cover a symbol. The Aggregator asks only
+// supporting providers.
+type Supporter interface {
+	Supports(symbol string) bool
+}
+
+// Options configure an Aggregator. Zero fields take the defaults shown.
+type Options struct {
+	// Providers answer quotes; at least one is required (or RateProviders).
+	Providers []Provider
+	// RateProviders answer FX rates, in order of preference. Nil means every
+	// Provider that also implements RateProvider.
+	RateProviders []RateProvider
+
+	Timeout         time.Duration // overall deadline of one request; default 5s
+	ProviderTimeout time.Duration // deadline of one upstream call; default 3s
+	Concurrency     int           // upstream calls in flight; default 16; 1 = sequential
+	BatchSize       int           // symbols per batch call; default 100
+
+	CacheTTL         time.Duration // how long merged quotes and rates are reused; default 15s; negative disables
+	MaxAge           time.Duration // quotes older than this are stale; default 96h; negative disables
+	OutlierThreshold float64       // relative deviation that flags an outlier; default 0.02; negative disables
+
+	Limits          map[string]Limit // per provider name
+	BreakerFailures int              // consecutive failures that open the circuit; default 3; negative disables
+	BreakerCooldown time.Duration    // how long an open circuit skips the provider; default 30s
+
+	// HedgeAfter is how long Rate waits for a provider before also asking the
+	// next one. Zero means 1.5× the provider's observed mean latency
+	// (at least 20ms, 250ms before the first answer); negative disables
+	// hedging (the next provider is asked only after a failure).
+	HedgeAfter time.Duration
+
+	WatchBuffer int              // capacity of Watch channels; default 64
+	Now         func() time.Time // clock for staleness, cache and quotas; default time.Now
+}
+
+// Aggregator asks many providers at once and merges their answers. It is
+// safe for concurrent use. Close stops its Watch goroutines and waits for
+// them.
+type Aggregator struct {
+	opts   Options
+	provs  []*provState
+	rates  []*provState
+	byName map[string]*provState
+
+	mu     sync.RWMutex
+	quotes map[string]cached[Merged]
+	fx     map[string]cached[Rate]
+
+	sf singleflight.Group
+
+	ctx    context.Context // cancelled by Close
+	cancel context.CancelFunc
+	life   sync.Mutex // orders wg.Add against Close
+	wg     sync.WaitGroup
+	closed atomic.Bool
+}
+
+// track registers one goroutine of the Aggregator; false after Close.
+func (a *Aggregator) track() bool {
+	a.life.Lock()
+	defer a.life.Unlock()
+	if a.closed.Load() {
+		return false
+	}
+	a.wg.Add(1)
+	return true
+}
+
+type cached[T any] struct {
+	v   T
+	exp time.Time
+}
+
+// provState is the per-provider machinery.
+type provState struct {
+	name    string
+	p       Provider
+	batch   BatchProvider
+	rp      RateProvider
+	sup     Supporter
+	limiter *rate.Limiter
+	quota   *quota
+	br      breaker
+	latency atomic.Int64 // EWMA of successful call latency, ns
+}
+
+func (ps *provState) observe(d time.Duration) {
+	old := ps.latency.Load()
+	if old == 0 {
+		ps.latency.Store(int64(d))
+		return
+	}
+	ps.latency.Store(old + (int64(d)-old)/5)
+}
+
+// New returns an Aggregator.
+func New(opts Options) (*Aggregator, error) {
+	if len(opts.Providers) == 0 && len(opts.RateProviders) == 0 {
+		return nil, errors.New("marketdata: no providers")
+	}
+	def := func(d *time.Duration, v time.Duration) {
+		if *d == 0 {
+			*d = v
+		}
+	}
+	def(&opts.Timeout, 5*time.Second)
+	def(&opts.ProviderTimeout, 3*time.Second)
+	def(&opts.CacheTTL, 15*time.Second)
+	def(&opts.MaxAge, 96*time.Hour)
+	def(&opts.BreakerCooldown, 30*time.Second)
+	if opts.Timeout < 0 || opts.ProviderTimeout < 0 || opts.BreakerCooldown < 0 || opts.Concurrency < 0 || opts.BatchSize < 0 || opts.WatchBuffer < 0 {
+		return nil, errors.New("marketdata: negative option")
+	}
+	if opts.Concurrency == 0 {
+		opts.Concurrency = 16
+	}
+	if opts.BatchSize == 0 {
+		opts.BatchSize = 100
+	}
+	if opts.OutlierThreshold == 0 {
+		opts.OutlierThreshold = 0.02
+	}
+	if math.IsNaN(opts.OutlierThreshold) {
+		return nil, errors.New("marketdata: outlier threshold is NaN")
+	}
+	if opts.BreakerFailures == 0 {
+		opts.BreakerFailures = 3
+	}
+	if opts.WatchBuffer == 0 {
+		opts.WatchBuffer = 64
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	a := &Aggregator{opts: opts, byName: map[string]*provState{},
+		quotes: map[string]cached[Merged]{}, fx: map[string]cached[Rate]{}}
+	state := func(name string) (*provState, error) {
+		if name == "" {
+			return nil, errors.New("marketdata: provider with empty name")
+		}
+		if ps := a.byName[name]; ps != nil {
+			return ps, nil
+		}
+		ps := &provState{name: name, br: breaker{threshold: opts.BreakerFailures, cooldown: opts.BreakerCooldown}}
+		if l, ok := opts.Limits[name]; ok {
+			if l.PerSecond < 0 || l.Burst < 0 || l.PerDay < 0 {
+				return nil, fmt.Errorf("marketdata: negative limit for %s", name)
+			}
+			if l.PerSecond > 0 {
+				ps.limiter = rate.NewLimiter(rate.Limit(l.PerSecond), max(l.Burst, 1))
+			}
+			if l.PerDay > 0 {
+				ps.quota = &quota{limit: l.PerDay}
+			}
+		}
+		a.byName[name] = ps
+		return ps, nil
+	}
+	for _, p := range opts.Providers {
+		if p == nil {
+			return nil, errors.New("marketdata: nil provider")
+		}
+		ps, err := state(p.Name())
+		if err != nil {
+			return nil, err
+		}
+		if ps.p != nil {
+			return nil, fmt.Errorf("marketdata: duplicate provider %q", p.Name())
+		}
+		ps.p = p
+		ps.batch, _ = p.(BatchProvider)
+		ps.sup, _ = p.(Supporter)
+		a.provs = append(a.provs, ps)
+	}
+	rps := opts.RateProviders
+	if rps == nil {
+		for _, p := range opts.Providers {
+			if rp, ok := p.(RateProvider); ok {
+				rps = append(rps, rp)
+			}
+		}
+	}
+	for _, rp := range rps {
+		if rp == nil {
+			return nil, errors.New("marketdata: nil rate provider")
+		}
+		ps, err := state(rp.Name())
+		if err != nil {
+			return nil, err
+		}
+		ps.rp = rp
+		a.rates = append(a.rates, ps)
+	}
+	a.ctx, a.cancel = context.WithCancel(context.Background())
+	return a, nil
+}
+
+// Close stops all Watch streams and waits for the Aggregator's goroutines.
+// Later calls fail with ErrClosed.
+func (a *Aggregator) Close() error {
+	a.life.Lock()
+	a.closed.Store(true)
+	a.life.Unlock()
+	a.cancel()
+	a.wg.Wait()
+	return nil
+}
+
+// ProviderError is one failure of one provider during a request.
+type ProviderError struct {
+	Provider string `json:"provider"`
+	Symbol   string `json:"symbol,omitempty"` // empty when the whole call failed
+	Err      error  `json:"-"`
+	Message  string `json:"error"`
+}
+
+// Result is the answer to a multi-symbol request: whatever arrived in time.
+type Result struct {
+	Quotes  []Merged        `json:"quotes"`  // in request order, symbols with a price only
+	Missing []string        `json:"missing"` // symbols nobody priced
+	Errors  []ProviderError `json:"errors"`  // per-provider failures
+	Elapsed time.Duration   `json:"elapsed"`
+}
+
+// Get returns the merged quote of symbol.
+func (r *Result) Get(symbol string) (Merged, bool) {
+	symbol = strings.ToUpper(strings.TrimSpace(symbol))
+	for _, m := range r.Quotes {
+		if m.Symbol == symbol {
+			return m, true
+		}
+	}
+	return Merged{}, false
+}
+
+// Summary implements portfolio.Reportable.
+func (r *Result) Summary() string {
+	return fmt.Sprintf("%d quotes, %d missing, %d provider errors in %s", len(r.Quotes), len(r.Missing), len(r.Errors), r.Elapsed.Round(time.Millisecond))
+}
+
+// normalize upper-cases, validates and de-duplicates symbols.
+func normalize(symbols []string) ([]string, error) {
+	if len(symbols) == 0 {
+		return nil, fmt.Errorf("%w: no symbols", ErrInvalidSymbol)
+	}
+	out := make([]string, 0, len(symbols))
+	for _, s := range symbols {
+		sym, err := ParseSymbol(s)
+		if err != nil {
+			return nil, err
+		}
+		if !slices.Contains(out, sym.Raw) {
+			out = append(out, sym.Raw)
+		}
+	}
+	return out, nil
+}
+
+// Quote returns the merged quote of one symbol, from the cache when fresh.
+func (a *Aggregator) Quote(ctx context.Context, symbol string) (Merged, error) {
+	if m, ok := a.cachedQuote(symbol); ok {
+		return m, nil
+	}
+	res, err := a.Quotes(ctx, []string{symbol})
+	if err != nil {
+		return Merged{}, err
+	}
+	if len(res.Quotes) == 1 {
+		return res.Quotes[0], nil
+	}
+	errs := make([]error, 0, len(res.Errors)+1)
+	errs = append(errs, fmt.Errorf("%w for %s", ErrNoQuote, strings.ToUpper(symbol)))
+	for _, e := range res.Errors {
+		errs = append(errs, e.Err)
+	}
+	return Merged{}, errors.Join(errs...)
+}
+
+// cachedQuote is the allocation-free fast path.
+func (a *Aggregator) cachedQuote(symbol string) (Merged, bool) {
+	if a.opts.CacheTTL < 0 {
+		return Merged{}, false
+	}
+	a.mu.RLock()
+	c, ok := a.quotes[symbol]
+	a.mu.RUnlock()
+	if !ok || !a.opts.Now().Before(c.exp) {
+		return Merged{}, false
+	}
+	c.v.Cached = true
+	return c.v, true
+}
+
+// Price implements portfolio.PriceSource: the consensus price and currency.
+func (a *Aggregator) Price(ctx context.Context, symbol string) (decimal.Decimal, string, error) {
+	m, err := a.Quote(ctx, symbol)
+	if err != nil {
+		return decimal.Decimal{}, "", err
+	}
+	return decimal.NewFromFloat(m.Price), m.Currency, nil
+}
+
+// Quotes asks every provider for every symbol at once and merges the
+// answers. It returns an error only for bad input or a closed Aggregator;
+// provider failures are reported in Result.Errors and symbols nobody priced
+// in Result.Missing. Identical concurrent requests share one upstream fetch,
+// and fresh cached symbols are not fetched again.
+func (a *Aggregator) Quotes(ctx context.Context, symbols []string) (*Result, error) {
+	if a.closed.Load() {
+		return nil, ErrClosed
+	}
+	start := time.Now()
+	syms, err := normalize(symbols)
+	if err != nil {
+		return nil, err
+	}
+	res := &Result{Quotes: make([]Merged, 0, len(syms))}
+	found := make(map[string]Merged, len(syms))
+	var misses []string
+	for _, s := range syms {
+		if m, ok := a.cachedQuote(s); ok {
+			found[s] = m
+		} else {
+			misses = append(misses, s)
+		}
+	}
+	if len(misses) > 0 {
+		key := strings.Join(misses, ",")
+		ch := a.sf.DoChan(key, func() (any, error) {
+			if !a.track() {
+				return &fetched{}, nil
+			}
+			defer a.wg.Done()
+			ctx, cancel := context.WithTimeout(a.ctx, a.opts.Timeout)
+			defer cancel()
+			return a.fetch(ctx, misses), nil
+		})
+		select {
+		case r := <-ch:
+			f := r.Val.(*fetched)
+			for s, m := range f.merged {
+				found[s] = m
+			}
+			res.Errors = append(res.Errors, f.errors...)
+		case <-ctx.Done():
+			return nil, fmt.Errorf("marketdata: quotes: %w", ctx.Err())
+		}
+	}
+	for _, s := range syms {
+		if m, ok := found[s]; ok {
+			res.Quotes = append(res.Quotes, m)
+		} else {
+			res.Missing = append(res.Missing, s)
+		}
+	}
+	res.Elapsed = time.Since(start)
+	return res, nil
+}
+
+// fetched is the shared (read-only) outcome of one upstream fan-out.
+type fetched struct {
+	merged map[string]Merged
+	errors []ProviderError
+}
+
+type slot struct {
+	q  Quote
+	ok bool
+}
+
+// fetch fans out to all providers for syms and merges the answers.
+func (a *Aggregator) fetch(ctx context.Context, syms []string) *fetched {
+	n := len(syms)
+	slots := make([]slot, len(a.provs)*n)
+	var emu sync.Mutex
+	var perrs []ProviderError
+	addErr := func(prov, sym string, err error) {
+		if errors.Is(err, ErrUnsupported) {
+			return
+		}
+		emu.Lock()
+		perrs = append(perrs, ProviderError{Provider: prov, Symbol: sym, Err: err, Message: err.Error()})
+		emu.Unlock()
+	}
+	var g errgroup.Group
+	g.SetLimit(a.opts.Concurrency)
+	idx := make([]int, 0, n)
+	for pi, ps := range a.provs {
+		idx = idx[:0]
+		for si, s := range syms {
+			if ps.sup == nil || ps.sup.Supports(s) {
+				idx = append(idx, si)
+			}
+		}
+		if len(idx) == 0 {
+			continue
+		}
+		if ps.br.open(a.opts.Now()) {
+			addErr(ps.name, "", &Error{Provider: ps.name, Kind: ErrCircuitOpen, Msg: "skipped during cool-down"})
+			continue
+		}
+		base := pi * n
+		if ps.batch != nil {
+			for lo := 0; lo < len(idx); lo += a.opts.BatchSize {
+				chunk := slices.Clone(idx[lo:min(lo+a.opts.BatchSize, len(idx))])
+				g.Go(func() error {
+					names := make([]string, len(chunk))
+					for i, si := range chunk {
+						names[i] = syms[si]
+					}
+					var got map[string]Quote
+					lat, err := a.call(ctx, ps, "", func(ctx context.Context) error {
+						var err error
+						got, err = ps.batch.Quotes(ctx, names)
+						return err
+					})
+					if err != nil {
+						addErr(ps.name, "", err)
+						return nil
+					}
+					for _, si := range chunk {
+						q, ok := got[syms[si]]
+						if !ok {
+							addErr(ps.name, syms[si], &Error{Provider: ps.name, Symbol: syms[si], Kind: ErrNotFound, Msg: "missing from batch answer"})
+							continue
+						}
+						q.Latency = lat
+						if q.Provider == "" {
+							q.Provider = ps.name
+						}
+						slots[base+si] = slot{q: q, ok: true}
+					}
+					return nil
+				})
+			}
+			continue
+		}
+		for _, si := range idx {
+			g.Go(func() error {
+				var q Quote
+				lat, err := a.call(ctx, ps, syms[si], func(ctx context.Context) error {
+					var err error
+					q, err = ps.p.Quote(ctx, syms[si])
+					return err
+				})
+				if err != nil {
+					addErr(ps.name, syms[si], err)
+					return nil
+				}
+				q.Latency = lat
+				if q.Provider == "" {
+					q.Provider = ps.name
+				}
+				slots[base+si] = slot{q: q, ok: true}
+				return nil
+			})
+		}
+	}
+	_ = g.Wait() // tasks never fail the group: partial results
+	out := &fetched{merged: make(map[string]Merged, n), errors: perrs}
+	now := a.opts.Now()
+	quotes := make([]Quote, 0, len(a.provs))
+	var newCache []Merged
+	for si, s := range syms {
+		quotes = quotes[:0]
+		for pi := range a.provs {
+			if sl := slots[pi*n+si]; sl.ok {
+				quotes = append(quotes, sl.q)
+			}
+		}
+		if len(quotes) == 0 {
+			continue
+		}
+		m, err := a.merge(ctx, s, quotes, now)
+		if err != nil {
+			out.errors = append(out.errors, ProviderError{Provider: "merge", Symbol: s, Err: err, Message: err.Error()})
+			continue
+		}
+		out.merged[s] = m
+		newCache = append(newCache, m)
+	}
+	if a.opts.CacheTTL > 0 && len(newCache) > 0 {
+		exp := now.Add(a.opts.CacheTTL)
+		a.mu.Lock()
+		for _, m := range newCache {
+			a.quotes[m.Symbol] = cached[Merged]{v: m, exp: exp}
+		}
+		a.mu.Unlock()
+	}
+	return out
+}
+
+// call runs one upstream call for ps with the circuit breaker, the rate
+// limiter, the daily quota and the per-provider timeout, and returns its
+// latency.
+func (a *Aggregator) call(ctx context.Context, ps *provState, symbol string, f func(context.Context) error) (time.Duration, error) {
+	if !ps.br.allow(a.opts.Now()) {
+		return 0, &Error{Provider: ps.name, Symbol: symbol, Kind: ErrCircuitOpen, Msg: "skipped during cool-down"}
+	}
+	ctx, cancel := context.WithTimeout(ctx, a.opts.ProviderTimeout)
+	defer cancel()
+	if ps.limiter != nil {
+		if err := ps.limiter.Wait(ctx); err != nil {
+			err = &Error{Provider: ps.name, Symbol: symbol, Kind: ErrRateLimited, Msg: "local rate limit", Err: err}
+			ps.br.record(nil, a.opts.Now()) // our own limit says nothing about the provider's health
+			return 0, err
+		}
+	}
+	if ok, reset := ps.quota.take(a.opts.Now()); !ok {
+		ps.br.record(nil, a.opts.Now())
+		return 0, &Error{Provider: ps.name, Symbol: symbol, Kind: ErrRateLimited, Msg: "daily quota used up", RetryAfter: reset}
+	}
+	start := time.Now()
+	err := f(ctx)
+	lat := time.Since(start)
+	if err != nil && !isProviderError(err) {
+		err = &Error{Provider: ps.name, Symbol: symbol, Kind: ErrUnavailable, Err: err}
+	}
+	ps.br.record(err, a.opts.Now())
+	if err == nil {
+		ps.observe(lat)
+	}
+	return lat, err
+}
+
+func isProviderError(err error) bool {
+	var e *Error
+	return errors.As(err, &e)
+}
+
+// merge converts the quotes to the most common currency and computes the
+// consensus.
+func (a *Aggregator) merge(ctx context.Context, symbol string, quotes []Quote, now time.Time) (Merged, error) {
+	target := quotes[0].Currency
+	mixed := false
+	for _, q := range quotes[1:] {
+		if q.Currency != target {
+			mixed = true
+			break
+		}
+	}
+	if mixed {
+		counts := map[string]int{}
+		best := 0
+		for _, q := range quotes {
+			counts[q.Currency]++
+			if c := counts[q.Currency]; c > best {
+				best, target = c, q.Currency
+			}
+		}
+	}
+	m := Merged{Symbol: symbol, Currency: target, Sources: make([]Source, len(quotes))}
+	for i, q := range quotes {
+		s := Source{Provider: q.Provider, Price: q.Price, Currency: target, OrigPrice: q.Price,
+			OrigCurrency: q.Currency, Time: q.Time, Latency: q.Latency}
+		if !(q.Price > 0) || math.IsInf(q.Price, 0) {
+			s.Error = "no positive price"
+		}
+		if a.opts.MaxAge > 0 && !q.Time.IsZero() && now.Sub(q.Time) > a.opts.MaxAge {
+			s.Stale = true
+		}
+		if q.Currency != target && s.Error == "" {
+			r, err := a.FXRate(ctx, q.Currency, target)
+			if err != nil {
+				s.Error = "no FX rate " + q.Currency + "→" + target + ": " + err.Error()
+			} else {
+				s.Price = q.Price * r.Rate
+				s.Converted = true
+			}
+		}
+		m.Sources[i] = s
+	}
+	thr := a.opts.OutlierThreshold
+	if thr < 0 {
+		thr = 0
+	}
+	return finishConsensus(m, ConsensusOptions{Now: now, MaxAge: a.opts.MaxAge, OutlierThreshold: thr})
+}

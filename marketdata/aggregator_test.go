@@ -1,0 +1,367 @@
+package marketdata_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/finkit/finkit/marketdata"
+	"github.com/finkit/finkit/marketdata/sim"
+	"github.com/finkit/finkit/portfolio"
+)
+
+// Compile-time checks of the contracts other packages rely on.
+var (
+	_ portfolio.PriceSource = (*marketdata.Aggregator)(nil)
+	_ portfolio.RateSource  = (*marketdata.Aggregator)(nil)
+	_ portfolio.Reportable  = marketdata.Quote{}
+	_ portfolio.Reportable  = marketdata.Rate{}
+	_ portfolio.Reportable  = marketdata.Merged{}
+	_ portfolio.Reportable  = (*marketdata.Result)(nil)
+
+	_ marketdata.BatchProvider   = (*sim.Provider)(nil)
+	_ marketdata.RateProvider    = (*sim.Provider)(nil)
+	_ marketdata.HistoryProvider = (*sim.Provider)(nil)
+)
+
+var t0 = time.Date(2026, 3, 2, 15, 0, 0, 0, time.UTC)
+
+func fixedClock() func() time.Time { return func() time.Time { return t0 } }
+
+func newSim(t testing.TB, o sim.Options) *sim.Provider {
+	t.Helper()
+	if o.Now == nil {
+		o.Now = fixedClock()
+	}
+	p, err := sim.New(o)
+	require.NoError(t, err)
+	return p
+}
+
+func newAgg(t testing.TB, o marketdata.Options) *marketdata.Aggregator {
+	t.Helper()
+	if o.Now == nil {
+		o.Now = fixedClock()
+	}
+	a, err := marketdata.New(o)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = a.Close() })
+	return a
+}
+
+func TestAggregatorConsensusFromSims(t *testing.T) {
+	provs := []marketdata.Provider{
+		newSim(t, sim.Options{Name: "a", Seed: 7, Noise: 0.001}),
+		newSim(t, sim.Options{Name: "b", Seed: 7, Noise: 0.001}),
+		newSim(t, sim.Options{Name: "c", Seed: 7, Noise: 0.001}),
+		newSim(t, sim.Options{Name: "bad", Seed: 7, Bias: 0.10}),
+	}
+	a := newAgg(t, marketdata.Options{Providers: provs})
+	res, err := a.Quotes(context.Background(), []string{"aapl", "EQNR.OL", "BTC-USD", "EURUSD=X", "NOPE"})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"NOPE"}, res.Missing)
+	require.Len(t, res.Quotes, 4)
+	for _, m := range res.Quotes {
+		require.Len(t, m.Sources, 4, m.Symbol)
+		assert.Equal(t, 1, m.Outliers, m.Symbol)
+		for _, s := range m.Sources {
+			assert.Equal(t, s.Provider == "bad", s.Outlier, "%s %s", m.Symbol, s.Provider)
+			assert.True(t, s.Used)
+		}
+		assert.Less(t, m.SpreadPct, 1.0, m.Symbol)
+		assert.Greater(t, m.Price, 0.0)
+		assert.False(t, m.Stale)
+	}
+	eqnr, ok := res.Get("EQNR.OL")
+	require.True(t, ok)
+	assert.Equal(t, "NOK", eqnr.Currency)
+	// "NOPE" is unknown to every provider: one not-found error each.
+	n := 0
+	for _, e := range res.Errors {
+		if e.Symbol == "NOPE" {
+			n++
+			assert.ErrorIs(t, e.Err, marketdata.ErrNotFound)
+		}
+	}
+	assert.Equal(t, 4, n)
+
+	// Deterministic for a seed: a second aggregator over fresh providers agrees.
+	b := newAgg(t, marketdata.Options{Providers: []marketdata.Provider{newSim(t, sim.Options{Name: "a", Seed: 7, Noise: 0.001})}})
+	m1, err := b.Quote(context.Background(), "AAPL")
+	require.NoError(t, err)
+	aapl, _ := res.Get("AAPL")
+	assert.Equal(t, aapl.Sources[0].Price, m1.Price)
+}
+
+func TestAggregatorPartialResultsSlowAndBroken(t *testing.T) {
+	fast := newSim(t, sim.Options{Name: "fast", Seed: 1})
+	slow := newSim(t, sim.Options{Name: "slow", Seed: 1, Latency: 2 * time.Second})
+	broken := newSim(t, sim.Options{Name: "broken", Seed: 1, ErrorRate: 1})
+	a := newAgg(t, marketdata.Options{Providers: []marketdata.Provider{fast, slow, broken},
+		ProviderTimeout: 100 * time.Millisecond, Timeout: time.Second})
+	start := time.Now()
+	res, err := a.Quotes(context.Background(), []string{"MSFT", "BTC-USD"})
+	require.NoError(t, err)
+	assert.Less(t, time.Since(start), time.Second, "slow provider must not block")
+	require.Len(t, res.Quotes, 2)
+	for _, m := range res.Quotes {
+		require.Len(t, m.Sources, 1)
+		assert.Equal(t, "fast", m.Sources[0].Provider)
+	}
+	got := map[string]error{}
+	for _, e := range res.Errors {
+		got[e.Provider] = e.Err
+	}
+	assert.ErrorIs(t, got["slow"], marketdata.ErrUnavailable)
+	assert.ErrorIs(t, got["slow"], context.DeadlineExceeded)
+	assert.ErrorIs(t, got["broken"], marketdata.ErrUnavailable)
+	assert.Contains(t, res.Summary(), "2 quotes")
+}
+
+func TestAggregatorPriceAndRateContracts(t *testing.T) {
+	a := newAgg(t, marketdata.Options{Providers: []marketdata.Provider{newSim(t, sim.Options{Seed: 3})}})
+	var ps portfolio.PriceSource = a
+	price, cur, err := ps.Price(context.Background(), "SAP.DE")
+	require.NoError(t, err)
+	assert.Equal(t, "EUR", cur)
+	assert.True(t, price.IsPositive())
+
+	var rs portfolio.RateSource = a
+	r, err := rs.Rate(context.Background(), "EUR", "NOK")
+	require.NoError(t, err)
+	f, _ := r.Float64()
+	assert.InDelta(t, 11.7, f, 2.5)
+	one, err := rs.Rate(context.Background(), "USD", "USD")
+	require.NoError(t, err)
+	assert.Equal(t, "1", one.String())
+
+	_, _, err = ps.Price(context.Background(), "NOSUCH")
+	assert.ErrorIs(t, err, marketdata.ErrNoQuote)
+	assert.ErrorIs(t, err, marketdata.ErrNotFound)
+	_, _, err = ps.Price(context.Background(), "bad symbol!")
+	assert.ErrorIs(t, err, marketdata.ErrInvalidSymbol)
+	_, err = rs.Rate(context.Background(), "EURO", "NOK")
+	assert.ErrorIs(t, err, marketdata.ErrInvalidSymbol)
+	_, err = rs.Rate(context.Background(), "EUR", "XXX")
+	assert.ErrorIs(t, err, marketdata.ErrNoQuote)
+}
+
+// countingProvider counts upstream calls and can block until released.
+type countingProvider struct {
+	name    string
+	calls   atomic.Int64
+	release chan struct{}
+	err     error
+	price   float64
+	cur     string
+	at      time.Time
+}
+
+func (c *countingProvider) Name() string { return c.name }
+func (c *countingProvider) Quote(ctx context.Context, symbol string) (marketdata.Quote, error) {
+	c.calls.Add(1)
+	if c.release != nil {
+		select {
+		case <-c.release:
+		case <-ctx.Done():
+			return marketdata.Quote{}, ctx.Err()
+		}
+	}
+	if c.err != nil {
+		return marketdata.Quote{}, c.err
+	}
+	cur := c.cur
+	if cur == "" {
+		cur = "USD"
+	}
+	at := c.at
+	if at.IsZero() {
+		at = t0
+	}
+	return marketdata.Quote{Symbol: symbol, Price: c.price, Currency: cur, Time: at, Provider: c.name}, nil
+}
+
+func TestAggregatorCacheAndSingleflight(t *testing.T) {
+	p := &countingProvider{name: "count", price: 10, release: make(chan struct{})}
+	a := newAgg(t, marketdata.Options{Providers: []marketdata.Provider{p}, CacheTTL: time.Minute})
+	var wg sync.WaitGroup
+	for range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			m, err := a.Quote(context.Background(), "AAPL")
+			assert.NoError(t, err)
+			assert.Equal(t, 10.0, m.Price)
+		}()
+	}
+	time.Sleep(50 * time.Millisecond) // let them pile up on the one in-flight call
+	close(p.release)
+	wg.Wait()
+	assert.Equal(t, int64(1), p.calls.Load(), "singleflight: one upstream call")
+	m, err := a.Quote(context.Background(), "AAPL")
+	require.NoError(t, err)
+	assert.True(t, m.Cached)
+	assert.Equal(t, int64(1), p.calls.Load(), "cache hit")
+}
+
+func TestAggregatorCircuitBreaker(t *testing.T) {
+	now := t0
+	var mu sync.Mutex
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	bad := &countingProvider{name: "bad", err: marketdata.NewError("bad", "", marketdata.ErrUnavailable, "HTTP 503")}
+	good := &countingProvider{name: "good", price: 5}
+	a := newAgg(t, marketdata.Options{Providers: []marketdata.Provider{bad, good}, CacheTTL: -1,
+		BreakerFailures: 2, BreakerCooldown: time.Minute, Now: clock})
+	ctx := context.Background()
+	for range 2 {
+		_, err := a.Quote(ctx, "X")
+		require.NoError(t, err)
+	}
+	assert.Equal(t, int64(2), bad.calls.Load())
+	res, err := a.Quotes(ctx, []string{"X"})
+	require.NoError(t, err)
+	assert.Equal(t, int64(2), bad.calls.Load(), "open circuit skips the provider")
+	require.NotEmpty(t, res.Errors)
+	assert.ErrorIs(t, res.Errors[0].Err, marketdata.ErrCircuitOpen)
+
+	mu.Lock()
+	now = now.Add(2 * time.Minute) // cool-down over: one trial
+	mu.Unlock()
+	bad.err = nil
+	bad.price = 5
+	m, err := a.Quote(ctx, "X")
+	require.NoError(t, err)
+	assert.Len(t, m.Sources, 2)
+	assert.Equal(t, int64(3), bad.calls.Load())
+}
+
+func TestAggregatorRateLimitAndQuota(t *testing.T) {
+	p := &countingProvider{name: "capped", price: 1}
+	a := newAgg(t, marketdata.Options{Providers: []marketdata.Provider{p}, CacheTTL: -1,
+		Limits: map[string]marketdata.Limit{"capped": {PerDay: 2}}})
+	ctx := context.Background()
+	for range 2 {
+		_, err := a.Quote(ctx, "X")
+		require.NoError(t, err)
+	}
+	_, err := a.Quote(ctx, "X")
+	require.ErrorIs(t, err, marketdata.ErrRateLimited)
+	assert.Greater(t, marketdata.RetryAfter(err), time.Duration(0))
+	assert.Equal(t, int64(2), p.calls.Load())
+
+	// Token bucket: 1 call per hour, burst 1 — the second call cannot get a
+	// token before the provider timeout.
+	q := &countingProvider{name: "slowbucket", price: 1}
+	b := newAgg(t, marketdata.Options{Providers: []marketdata.Provider{q}, CacheTTL: -1, ProviderTimeout: 50 * time.Millisecond,
+		Limits: map[string]marketdata.Limit{"slowbucket": {PerSecond: 1.0 / 3600, Burst: 1}}})
+	_, err = b.Quote(ctx, "X")
+	require.NoError(t, err)
+	_, err = b.Quote(ctx, "X")
+	require.ErrorIs(t, err, marketdata.ErrRateLimited)
+	assert.Equal(t, int64(1), q.calls.Load())
+}
+
+func TestAggregatorCurrencyNormalizationAndStale(t *testing.T) {
+	usd1 := &countingProvider{name: "u1", price: 100}
+	usd2 := &countingProvider{name: "u2", price: 101}
+	eur := &countingProvider{name: "e", price: 92, cur: "EUR"}
+	old := &countingProvider{name: "old", price: 50, at: t0.Add(-200 * time.Hour)}
+	fx := newSim(t, sim.Options{Name: "fx", Seed: 1})
+	a := newAgg(t, marketdata.Options{Providers: []marketdata.Provider{usd1, usd2, eur, old},
+		RateProviders: []marketdata.RateProvider{fx}})
+	m, err := a.Quote(context.Background(), "AAPL")
+	require.NoError(t, err)
+	assert.Equal(t, "USD", m.Currency)
+	require.Len(t, m.Sources, 4)
+	e := m.Sources[2]
+	assert.True(t, e.Converted)
+	assert.Equal(t, "EUR", e.OrigCurrency)
+	assert.Equal(t, 92.0, e.OrigPrice)
+	assert.InDelta(t, 92*1.035, e.Price, 8)
+	assert.True(t, m.Sources[3].Stale)
+	assert.False(t, m.Sources[3].Used)
+	assert.False(t, m.Stale)
+}
+
+func TestAggregatorAllStale(t *testing.T) {
+	old := &countingProvider{name: "old", price: 50, at: t0.Add(-200 * time.Hour)}
+	a := newAgg(t, marketdata.Options{Providers: []marketdata.Provider{old}})
+	m, err := a.Quote(context.Background(), "AAPL")
+	require.NoError(t, err)
+	assert.True(t, m.Stale)
+	assert.Equal(t, 50.0, m.Price)
+	assert.Contains(t, m.Summary(), "stale")
+}
+
+func TestAggregatorHedgedRate(t *testing.T) {
+	slow := newSim(t, sim.Options{Name: "slow", Seed: 2, Latency: 2 * time.Second})
+	fast := newSim(t, sim.Options{Name: "fast", Seed: 2})
+	a := newAgg(t, marketdata.Options{RateProviders: []marketdata.RateProvider{slow, fast}, HedgeAfter: 30 * time.Millisecond})
+	start := time.Now()
+	r, err := a.FXRate(context.Background(), "EUR", "USD")
+	require.NoError(t, err)
+	assert.Equal(t, "fast", r.Provider)
+	assert.Less(t, time.Since(start), time.Second)
+	assert.Contains(t, r.Summary(), "1 EUR =")
+
+	// Without hedging the next provider is asked only after a failure.
+	broken := newSim(t, sim.Options{Name: "broken", Seed: 2, ErrorRate: 1})
+	b := newAgg(t, marketdata.Options{RateProviders: []marketdata.RateProvider{broken, fast}, HedgeAfter: -1})
+	r, err = b.FXRate(context.Background(), "EUR", "NOK")
+	require.NoError(t, err)
+	assert.Equal(t, "fast", r.Provider)
+}
+
+func TestAggregatorWatchDropsOldest(t *testing.T) {
+	p := newSim(t, sim.Options{Seed: 4, Now: time.Now})
+	a, err := marketdata.New(marketdata.Options{Providers: []marketdata.Provider{p}, CacheTTL: -1, WatchBuffer: 2})
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ch, err := a.Watch(ctx, []string{"AAPL", "MSFT"}, 5*time.Millisecond)
+	require.NoError(t, err)
+	time.Sleep(100 * time.Millisecond) // consumer is slow: updates pile up and get dropped
+	u := <-ch
+	assert.NoError(t, u.Err)
+	var last marketdata.Update
+	for range 4 {
+		last = <-ch
+	}
+	assert.Positive(t, last.Dropped)
+	assert.Greater(t, last.Quote.Price, 0.0)
+	require.NoError(t, a.Close()) // Close stops the stream and waits
+	for range ch {
+	}
+	_, err = a.Watch(ctx, []string{"AAPL"}, time.Second)
+	assert.ErrorIs(t, err, marketdata.ErrClosed)
+	_, err = a.Quotes(ctx, []string{"AAPL"})
+	assert.ErrorIs(t, err, marketdata.ErrClosed)
+}
+
+func TestAggregatorBadInput(t *testing.T) {
+	_, err := marketdata.New(marketdata.Options{})
+	require.Error(t, err)
+	p := newSim(t, sim.Options{})
+	_, err = marketdata.New(marketdata.Options{Providers: []marketdata.Provider{p, p}})
+	require.ErrorContains(t, err, "duplicate")
+	_, err = marketdata.New(marketdata.Options{Providers: []marketdata.Provider{p}, Timeout: -1})
+	require.Error(t, err)
+	a := newAgg(t, marketdata.Options{Providers: []marketdata.Provider{p}})
+	_, err = a.Quotes(context.Background(), nil)
+	require.ErrorIs(t, err, marketdata.ErrInvalidSymbol)
+	_, err = a.Quotes(context.Background(), []string{"AAPL", "<script>"})
+	require.ErrorIs(t, err, marketdata.ErrInvalidSymbol)
+	_, err = a.Watch(context.Background(), []string{"AAPL"}, 0)
+	require.Error(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	slow := newAgg(t, marketdata.Options{Providers: []marketdata.Provider{newSim(t, sim.Options{Latency: time.Second})}})
+	_, err = slow.Quotes(ctx, []string{"AAPL"})
+	require.True(t, errors.Is(err, context.Canceled))
+}

@@ -1,0 +1,177 @@
+// Package httpx holds the HTTP plumbing shared by the marketdata providers:
+// a client with a default timeout and User-Agent, a response size limit, and
+// the mapping of HTTP statuses to marketdata's typed errors.
+package httpx
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/finkit/finkit/marketdata"
+)
+
+// Defaults shared by the providers.
+const (
+	DefaultTimeout   = 10 * time.Second
+	DefaultUserAgent = "finkit-marketdata/1.0 (+https://github.com/finkit/finkit)"
+	DefaultMaxBytes  = 4 << 20
+)
+
+// Client performs GET requests for one provider.
+type Client struct {
+	Provider  string
+	HTTP      *http.Client
+	UserAgent string
+	MaxBytes  int64
+	Header    http.Header // extra headers (API keys), may be nil
+}
+
+// New returns a Client for provider; nil hc means a client with
+// DefaultTimeout.
+func New(provider string, hc *http.Client, userAgent string, maxBytes int64) *Client {
+	if hc == nil {
+		hc = &http.Client{Timeout: DefaultTimeout}
+	}
+	if userAgent == "" {
+		userAgent = DefaultUserAgent
+	}
+	if maxBytes <= 0 {
+		maxBytes = DefaultMaxBytes
+	}
+	return &Client{Provider: provider, HTTP: hc, UserAgent: userAgent, MaxBytes: maxBytes}
+}
+
+// Response is a fetched body with its status and headers.
+type Response struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+// Get fetches url. Network errors become ErrUnavailable; the body is read up
+// to MaxBytes (a longer body is ErrBadResponse). Statuses are NOT mapped
+// here: call Check, or inspect the body first for APIs that explain errors
+// in JSON.
+func (c *Client) Get(ctx context.Context, symbol, url, accept string) (*Response, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return nil, &marketdata.Error{Provider: c.Provider, Symbol: symbol, Kind: marketdata.ErrBadResponse, Msg: "bad request URL", Err: err}
+	}
+	req.Header.Set("User-Agent", c.UserAgent)
+	if accept != "" {
+		req.Header.Set("Accept", accept)
+	}
+	for k, v := range c.Header {
+		req.Header[k] = v
+	}
+	resp, err := c.HTTP.Do(req)
+	if err != nil {
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			err = ctxErr
+		}
+		return nil, &marketdata.Error{Provider: c.Provider, Symbol: symbol, Kind: marketdata.ErrUnavailable, Err: redactURL(err)}
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, c.MaxBytes+1))
+	if err != nil {
+		return nil, &marketdata.Error{Provider: c.Provider, Symbol: symbol, Kind: marketdata.ErrUnavailable, Status: resp.StatusCode, Msg: "reading body", Err: err}
+	}
+	if int64(len(body)) > c.MaxBytes {
+		return nil, &marketdata.Error{Provider: c.Provider, Symbol: symbol, Kind: marketdata.ErrBadResponse, Status: resp.StatusCode, Msg: fmt.Sprintf("body larger than %d bytes", c.MaxBytes)}
+	}
+	return &Response{Status: resp.StatusCode, Header: resp.Header, Body: body}, nil
+}
+
+// redactURL drops the URL (which may carry an API key) from a client error.
+func redactURL(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) && ue.Err != nil {
+		return ue.Err
+	}
+	return err
+}
+
+// Check maps a non-2xx status to a typed error: 429 → ErrRateLimited (with
+// Retry-After), 404 → ErrNotFound, 401/403 and 5xx → ErrUnavailable, other
+// 4xx → ErrBadResponse. It returns nil for 2xx.
+func (c *Client) Check(r *Response, symbol string) error {
+	if r.Status >= 200 && r.Status < 300 {
+		return nil
+	}
+	e := &marketdata.Error{Provider: c.Provider, Symbol: symbol, Status: r.Status, Msg: Snippet(r.Body)}
+	switch {
+	case r.Status == http.StatusTooManyRequests:
+		e.Kind = marketdata.ErrRateLimited
+		e.RetryAfter = ParseRetryAfter(r.Header.Get("Retry-After"), time.Now())
+	case r.Status == http.StatusNotFound:
+		e.Kind = marketdata.ErrNotFound
+	case r.Status == http.StatusUnauthorized || r.Status == http.StatusForbidden || r.Status >= 500:
+		e.Kind = marketdata.ErrUnavailable
+	default:
+		e.Kind = marketdata.ErrBadResponse
+	}
+	return e
+}
+
+// ParseRetryAfter reads a Retry-After header: seconds or an HTTP date.
+func ParseRetryAfter(v string, now time.Time) time.Duration {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0
+	}
+	if s, err := strconv.Atoi(v); err == nil && s >= 0 {
+		return time.Duration(s) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil && t.After(now) {
+		return t.Sub(now)
+	}
+	return 0
+}
+
+// LooksLikeHTML reports whether body is an HTML page (a login wall, an error
+// page or a consent screen) rather than data.
+func LooksLikeHTML(body []byte) bool {
+	b := bytes.TrimSpace(body)
+	if len(b) > 512 {
+		b = b[:512]
+	}
+	l := bytes.ToLower(b)
+	return bytes.HasPrefix(l, []byte("<!doctype html")) || bytes.HasPrefix(l, []byte("<html")) || bytes.Contains(l, []byte("<body"))
+}
+
+// Snippet returns the start of body as a one-line message for errors.
+func Snippet(body []byte) string {
+	s := strings.Join(strings.Fields(string(body)), " ")
+	if len(s) > 160 {
+		s = s[:160] + "…"
+	}
+	return s
+}
+
+// Bad returns an ErrBadResponse error.
+func (c *Client) Bad(symbol, msg string, err error) error {
+	return &marketdata.Error{Provider: c.Provider, Symbol: symbol, Kind: marketdata.ErrBadResponse, Msg: msg, Err: err}
+}
+
+// NotFound returns an ErrNotFound error.
+func (c *Client) NotFound(symbol, msg string) error {
+	return &marketdata.Error{Provider: c.Provider, Symbol: symbol, Kind: marketdata.ErrNotFound, Msg: msg}
+}
+
+// Unsupported returns an ErrUnsupported error.
+func (c *Client) Unsupported(symbol, msg string) error {
+	return &marketdata.Error{Provider: c.Provider, Symbol: symbol, Kind: marketdata.ErrUnsupported, Msg: msg}
+}
+
+// RateLimited returns an ErrRateLimited error.
+func (c *Client) RateLimited(symbol, msg string, retryAfter time.Duration) error {
+	return &marketdata.Error{Provider: c.Provider, Symbol: symbol, Kind: marketdata.ErrRateLimited, Msg: msg, RetryAfter: retryAfter}
+}
