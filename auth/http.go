@@ -1,0 +1,314 @@
+package auth
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"math"
+	"mime"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// CookieConfig configures the session cookie. The cookie is always
+// HttpOnly, SameSite=Lax and Path=/; it is Secure and its name carries the
+// __Host- prefix unless InsecureLocalhost is set for plain-HTTP development.
+type CookieConfig struct {
+	// Name is the cookie name without prefix (default "finkit_session").
+	Name string
+	// InsecureLocalhost drops Secure and the __Host- prefix so the cookie
+	// works over http://localhost. Never set it in production.
+	InsecureLocalhost bool
+}
+
+func (c CookieConfig) withDefaults() CookieConfig {
+	if c.Name == "" {
+		c.Name = "finkit_session"
+	}
+	c.Name = strings.TrimPrefix(c.Name, "__Host-")
+	if !c.InsecureLocalhost {
+		c.Name = "__Host-" + c.Name
+	}
+	return c
+}
+
+// CookieName returns the name of the session cookie.
+func (s *Service) CookieName() string { return s.cookie.Name }
+
+// SessionCookie returns the cookie carrying res.Token, expiring with the
+// session's absolute timeout.
+func (s *Service) SessionCookie(res LoginResult) *http.Cookie {
+	return &http.Cookie{
+		Name: s.cookie.Name, Value: res.Token, Path: "/",
+		Expires: res.Session.ExpiresAt, HttpOnly: true, Secure: !s.cookie.InsecureLocalhost,
+		SameSite: http.SameSiteLaxMode,
+	}
+}
+
+// SetSessionCookie sets the session cookie for res on w.
+func (s *Service) SetSessionCookie(w http.ResponseWriter, res LoginResult) {
+	http.SetCookie(w, s.SessionCookie(res))
+}
+
+// ClearSessionCookie deletes the session cookie.
+func (s *Service) ClearSessionCookie(w http.ResponseWriter) {
+	http.SetCookie(w, &http.Cookie{
+		Name: s.cookie.Name, Value: "", Path: "/", MaxAge: -1, HttpOnly: true,
+		Secure: !s.cookie.InsecureLocalhost, SameSite: http.SameSiteLaxMode,
+	})
+}
+
+// TokenFromRequest returns the session token of r: an
+// "Authorization: Bearer" token if present, else the session cookie.
+func (s *Service) TokenFromRequest(r *http.Request) string {
+	if h := r.Header.Get("Authorization"); h != "" {
+		scheme, tok, ok := strings.Cut(h, " ")
+		if ok && strings.EqualFold(scheme, "Bearer") {
+			return strings.TrimSpace(tok)
+		}
+		return ""
+	}
+	if c, err := r.Cookie(s.cookie.Name); err == nil {
+		return c.Value
+	}
+	return ""
+}
+
+func remoteIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// clientOf builds the Client of r.
+func (s *Service) clientOf(r *http.Request) Client {
+	rid := r.Header.Get("X-Request-ID")
+	if len(rid) > 128 || strings.ContainsFunc(rid, func(c rune) bool { return c < 0x21 || c > 0x7e }) {
+		rid = ""
+	}
+	return Client{IP: s.clientIP(r), UserAgent: r.UserAgent(), RequestID: rid}
+}
+
+// UserFrom returns the authenticated user Authenticate put in ctx.
+func UserFrom(ctx context.Context) (User, bool) {
+	u, ok := ctx.Value(userCtxKey).(User)
+	return u, ok
+}
+
+// SessionFrom returns the session Authenticate put in ctx.
+func SessionFrom(ctx context.Context) (Session, bool) {
+	s, ok := ctx.Value(sessionCtxKey).(Session)
+	return s, ok
+}
+
+// WithUser returns ctx carrying u and sess as the authenticated user, as
+// Authenticate does. Useful for adapters and tests.
+func WithUser(ctx context.Context, u User, sess Session) context.Context {
+	ctx = context.WithValue(ctx, userCtxKey, u)
+	return context.WithValue(ctx, sessionCtxKey, sess)
+}
+
+// Authenticate is middleware that records the Client (IP, user agent,
+// X-Request-ID) in the request context and, when the request carries a
+// valid session (bearer token or cookie), the user and session too, for
+// UserFrom and SessionFrom. Requests without a valid session pass through
+// anonymously; guard routes with RequireUser or RequireRole.
+func (s *Service) Authenticate(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := WithClient(r.Context(), s.clientOf(r))
+		if tok := s.TokenFromRequest(r); tok != "" {
+			u, sess, err := s.Validate(ctx, tok)
+			switch {
+			case err == nil:
+				ctx = WithUser(ctx, u, sess)
+			case errors.Is(err, ErrUnauthenticated):
+			default:
+				if s.log != nil {
+					s.log.ErrorContext(ctx, "auth: validating session", slog.String("error", err.Error()))
+				}
+				WriteError(w, err)
+				return
+			}
+		}
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+// RequireUser is middleware answering 401 Unauthorized unless Authenticate
+// found a user.
+func RequireUser(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, ok := UserFrom(r.Context()); !ok {
+			WriteError(w, ErrUnauthenticated)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// RequireRole returns middleware answering 401 to anonymous requests and
+// 403 Forbidden to users without role. Admins pass any role check.
+func RequireRole(role Role) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			u, ok := UserFrom(r.Context())
+			if !ok {
+				WriteError(w, ErrUnauthenticated)
+				return
+			}
+			if u.Role != role && u.Role != RoleAdmin {
+				WriteError(w, ErrForbidden)
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
+// errorBody is the JSON body of an error response.
+type errorBody struct {
+	Error   string `json:"error"`
+	Message string `json:"message"`
+}
+
+// StatusOf maps an error from this package to an HTTP status and a short
+// machine-readable code.
+func StatusOf(err error) (status int, code string) {
+	switch {
+	case errors.Is(err, ErrTooManyAttempts):
+		return http.StatusTooManyRequests, "too_many_attempts"
+	case errors.Is(err, ErrTOTPRequired):
+		return http.StatusUnauthorized, "totp_required"
+	case errors.Is(err, ErrInvalidTOTP):
+		return http.StatusUnauthorized, "invalid_totp"
+	case errors.Is(err, ErrInvalidCredentials):
+		return http.StatusUnauthorized, "invalid_credentials"
+	case errors.Is(err, ErrUnauthenticated):
+		return http.StatusUnauthorized, "unauthenticated"
+	case errors.Is(err, ErrAccountDisabled):
+		return http.StatusForbidden, "account_disabled"
+	case errors.Is(err, ErrForbidden):
+		return http.StatusForbidden, "forbidden"
+	case errors.Is(err, ErrUsernameTaken):
+		return http.StatusConflict, "username_taken"
+	case errors.Is(err, ErrWeakPassword), errors.Is(err, ErrInvalidUsername),
+		errors.Is(err, ErrInvalidEmail), errors.Is(err, ErrInvalidRole):
+		return http.StatusBadRequest, "invalid_input"
+	case errors.Is(err, ErrNotFound):
+		return http.StatusNotFound, "not_found"
+	default:
+		return http.StatusInternalServerError, "internal"
+	}
+}
+
+// WriteError writes err as a JSON error response with the status from
+// StatusOf. A throttling error gets a Retry-After header in whole seconds;
+// a 401 gets WWW-Authenticate. Internal errors are not described.
+func WriteError(w http.ResponseWriter, err error) {
+	status, code := StatusOf(err)
+	msg := err.Error()
+	switch status {
+	case http.StatusInternalServerError:
+		msg = "internal error"
+	case http.StatusUnauthorized:
+		w.Header().Set("WWW-Authenticate", `Bearer realm="finkit"`)
+	case http.StatusTooManyRequests:
+		if d, ok := RetryAfter(err); ok {
+			w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds(d)))
+		}
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(errorBody{Error: code, Message: msg})
+}
+
+// LoginHandler handles POST logins with fields username, password and
+// (with two-factor authentication) code, as a form or as JSON. A form
+// login sets the session cookie; a JSON login (an API client such as the
+// CLI) gets the token in the response to send as a bearer token. Either
+// way the body is {"user":…,"session":…} plus "token" for JSON.
+// Wrap it in http.CrossOriginProtection like every state-changing route.
+func (s *Service) LoginHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost {
+			w.Header().Set("Allow", http.MethodPost)
+			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+			return
+		}
+		ctx := r.Context()
+		if ClientFrom(ctx) == (Client{}) {
+			ctx = WithClient(ctx, s.clientOf(r))
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
+		var cr Credentials
+		mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+		isJSON := mt == "application/json"
+		if isJSON {
+			var in struct {
+				Username string `json:"username"`
+				Password string `json:"password"`
+				Code     string `json:"code"`
+			}
+			if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
+				writeJSON(w, http.StatusBadRequest, errorBody{Error: "bad_request", Message: "invalid JSON body"})
+				return
+			}
+			cr = Credentials(in)
+		} else {
+			if err := r.ParseForm(); err != nil {
+				writeJSON(w, http.StatusBadRequest, errorBody{Error: "bad_request", Message: "invalid form body"})
+				return
+			}
+			cr = Credentials{Username: r.PostForm.Get("username"), Password: r.PostForm.Get("password"), Code: r.PostForm.Get("code")}
+		}
+		res, err := s.Login(ctx, cr)
+		if err != nil {
+			WriteError(w, err)
+			return
+		}
+		if !isJSON {
+			s.SetSessionCookie(w, res)
+			res.Token = ""
+		}
+		writeJSON(w, http.StatusOK, res)
+	})
+}
+
+// LogoutHandler handles POST logouts: it ends the request's session
+// (cookie or bearer) and clears the cookie. It answers 204.
+func (s *Service) LogoutHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost {
+			w.Header().Set("Allow", http.MethodPost)
+			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+			return
+		}
+		ctx := r.Context()
+		if ClientFrom(ctx) == (Client{}) {
+			ctx = WithClient(ctx, s.clientOf(r))
+		}
+		if err := s.Logout(ctx, s.TokenFromRequest(r)); err != nil {
+			WriteError(w, err)
+			return
+		}
+		s.ClearSessionCookie(w)
+		w.WriteHeader(http.StatusNoContent)
+	})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// retryAfterSeconds is RetryAfter rounded up to whole seconds.
+func retryAfterSeconds(d time.Duration) int { return max(1, int(math.Ceil(d.Seconds()))) }

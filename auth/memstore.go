@@ -1,0 +1,357 @@
+package auth
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+)
+
+// MemoryStore is an in-memory Store for tests, demos and single-process
+// apps that can lose their sessions on restart. It is safe for concurrent
+// use. The zero value is not usable; call NewMemoryStore.
+type MemoryStore struct {
+	mu         sync.RWMutex
+	users      map[string]User   // by ID
+	byName     map[string]string // lower(username) → ID
+	sessions   map[[32]byte]Session
+	userTokens map[string]map[[32]byte]struct{}
+	totp       map[string]TOTPState
+	recovery   map[string]map[[32]byte]struct{}
+}
+
+var _ Store = (*MemoryStore)(nil)
+
+// NewMemoryStore returns an empty MemoryStore.
+func NewMemoryStore() *MemoryStore {
+	return &MemoryStore{
+		users:      map[string]User{},
+		byName:     map[string]string{},
+		sessions:   map[[32]byte]Session{},
+		userTokens: map[string]map[[32]byte]struct{}{},
+		totp:       map[string]TOTPState{},
+		recovery:   map[string]map[[32]byte]struct{}{},
+	}
+}
+
+func tokenKey(h []byte) ([32]byte, bool) {
+	var k [32]byte
+	if len(h) != len(k) {
+		return k, false
+	}
+	copy(k[:], h)
+	return k, true
+}
+
+// CreateUser implements UserStore.
+func (m *MemoryStore) CreateUser(_ context.Context, u User) error {
+	if u.ID == "" || u.Username == "" {
+		return fmt.Errorf("auth: create user: empty ID or username")
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	name := strings.ToLower(u.Username)
+	if _, ok := m.byName[name]; ok {
+		return fmt.Errorf("create user %q: %w", u.Username, ErrUsernameTaken)
+	}
+	if _, ok := m.users[u.ID]; ok {
+		return fmt.Errorf("auth: create user: duplicate ID %q", u.ID)
+	}
+	m.users[u.ID] = u
+	m.byName[name] = u.ID
+	return nil
+}
+
+// User implements UserStore.
+func (m *MemoryStore) User(_ context.Context, id string) (User, error) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	u, ok := m.users[id]
+	if !ok {
+		return User{}, fmt.Errorf("user %q: %w", id, ErrNotFound)
+	}
+	return u, nil
+}
+
+// UserByUsername implements UserStore.
+func (m *MemoryStore) UserByUsername(_ context.Context, username string) (User, error) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	id, ok := m.byName[strings.ToLower(username)]
+	if !ok {
+		return User{}, fmt.Errorf("user %q: %w", username, ErrNotFound)
+	}
+	return m.users[id], nil
+}
+
+// Users implements UserStore.
+func (m *MemoryStore) Users(_ context.Context) ([]User, error) {
+	m.mu.RLock()
+	out := make([]User, 0, len(m.users))
+	for _, u := range m.users {
+		out = append(out, u)
+	}
+	m.mu.RUnlock()
+	slices.SortFunc(out, func(a, b User) int { return cmp.Compare(a.Username, b.Username) })
+	return out, nil
+}
+
+// UpdateUser implements UserStore.
+func (m *MemoryStore) UpdateUser(_ context.Context, id string, ch UserChange) (User, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	u, ok := m.users[id]
+	if !ok {
+		return User{}, fmt.Errorf("update user %q: %w", id, ErrNotFound)
+	}
+	if ch.Email != nil {
+		u.Email = *ch.Email
+	}
+	if ch.Role != nil {
+		u.Role = *ch.Role
+	}
+	if ch.Disabled != nil {
+		u.Disabled = *ch.Disabled
+	}
+	if ch.PasswordHash != nil {
+		u.PasswordHash = *ch.PasswordHash
+	}
+	if !ch.UpdatedAt.IsZero() {
+		u.UpdatedAt = ch.UpdatedAt
+	}
+	m.users[id] = u
+	return u, nil
+}
+
+// CreateSession implements SessionStore.
+func (m *MemoryStore) CreateSession(_ context.Context, s Session) error {
+	k, ok := tokenKey(s.TokenHash)
+	if !ok || s.ID == "" {
+		return fmt.Errorf("auth: create session: want a 32-byte token hash and an ID")
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, ok := m.users[s.UserID]; !ok {
+		return fmt.Errorf("create session for user %q: %w", s.UserID, ErrNotFound)
+	}
+	if _, dup := m.sessions[k]; dup {
+		return fmt.Errorf("auth: create session: duplicate token hash")
+	}
+	s.TokenHash = bytes.Clone(s.TokenHash)
+	m.sessions[k] = s
+	set := m.userTokens[s.UserID]
+	if set == nil {
+		set = map[[32]byte]struct{}{}
+		m.userTokens[s.UserID] = set
+	}
+	set[k] = struct{}{}
+	return nil
+}
+
+// SessionByToken implements SessionStore.
+func (m *MemoryStore) SessionByToken(_ context.Context, tokenHash []byte) (Session, User, error) {
+	k, ok := tokenKey(tokenHash)
+	if !ok {
+		return Session{}, User{}, fmt.Errorf("session: %w", ErrNotFound)
+	}
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	s, ok := m.sessions[k]
+	if !ok {
+		return Session{}, User{}, fmt.Errorf("session: %w", ErrNotFound)
+	}
+	u, ok := m.users[s.UserID]
+	if !ok {
+		return Session{}, User{}, fmt.Errorf("session user: %w", ErrNotFound)
+	}
+	return s, u, nil
+}
+
+// TouchSession implements SessionStore.
+func (m *MemoryStore) TouchSession(_ context.Context, tokenHash []byte, at time.Time) error {
+	k, _ := tokenKey(tokenHash)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	s, ok := m.sessions[k]
+	if !ok {
+		return fmt.Errorf("touch session: %w", ErrNotFound)
+	}
+	s.LastSeenAt = at
+	m.sessions[k] = s
+	return nil
+}
+
+// Sessions implements SessionStore.
+func (m *MemoryStore) Sessions(_ context.Context, userID string) ([]Session, error) {
+	m.mu.RLock()
+	out := make([]Session, 0, len(m.userTokens[userID]))
+	for k := range m.userTokens[userID] {
+		out = append(out, m.sessions[k])
+	}
+	m.mu.RUnlock()
+	slices.SortFunc(out, func(a, b Session) int {
+		if c := b.CreatedAt.Compare(a.CreatedAt); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.ID, b.ID)
+	})
+	return out, nil
+}
+
+func (m *MemoryStore) deleteLocked(k [32]byte) {
+	s, ok := m.sessions[k]
+	if !ok {
+		return
+	}
+	delete(m.sessions, k)
+	if set := m.userTokens[s.UserID]; set != nil {
+		delete(set, k)
+		if len(set) == 0 {
+			delete(m.userTokens, s.UserID)
+		}
+	}
+}
+
+// DeleteSession implements SessionStore.
+func (m *MemoryStore) DeleteSession(_ context.Context, tokenHash []byte) error {
+	k, _ := tokenKey(tokenHash)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, ok := m.sessions[k]; !ok {
+		return fmt.Errorf("delete session: %w", ErrNotFound)
+	}
+	m.deleteLocked(k)
+	return nil
+}
+
+// DeleteSessionByID implements SessionStore.
+func (m *MemoryStore) DeleteSessionByID(_ context.Context, userID, id string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for k := range m.userTokens[userID] {
+		if m.sessions[k].ID == id {
+			m.deleteLocked(k)
+			return nil
+		}
+	}
+	return fmt.Errorf("delete session %q: %w", id, ErrNotFound)
+}
+
+// DeleteUserSessions implements SessionStore.
+func (m *MemoryStore) DeleteUserSessions(_ context.Context, userID string) (int, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n := 0
+	for k := range m.userTokens[userID] {
+		delete(m.sessions, k)
+		n++
+	}
+	delete(m.userTokens, userID)
+	return n, nil
+}
+
+// DeleteExpiredSessions implements SessionStore.
+func (m *MemoryStore) DeleteExpiredSessions(_ context.Context, now, idleBefore time.Time) (int, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n := 0
+	for k, s := range m.sessions {
+		if s.ExpiresAt.Before(now) || s.LastSeenAt.Before(idleBefore) {
+			m.deleteLocked(k)
+			n++
+		}
+	}
+	return n, nil
+}
+
+// TOTP implements TOTPStore.
+func (m *MemoryStore) TOTP(_ context.Context, userID string) (TOTPState, error) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	st, ok := m.totp[userID]
+	if !ok {
+		return TOTPState{}, fmt.Errorf("totp for %q: %w", userID, ErrNotFound)
+	}
+	st.Secret = bytes.Clone(st.Secret)
+	return st, nil
+}
+
+// PutTOTP implements TOTPStore.
+func (m *MemoryStore) PutTOTP(_ context.Context, st TOTPState) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, ok := m.users[st.UserID]; !ok {
+		return fmt.Errorf("put totp for %q: %w", st.UserID, ErrNotFound)
+	}
+	st.Secret = bytes.Clone(st.Secret)
+	m.totp[st.UserID] = st
+	return nil
+}
+
+// DeleteTOTP implements TOTPStore.
+func (m *MemoryStore) DeleteTOTP(_ context.Context, userID string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.totp, userID)
+	delete(m.recovery, userID)
+	return nil
+}
+
+// AdvanceTOTPStep implements TOTPStore.
+func (m *MemoryStore) AdvanceTOTPStep(_ context.Context, userID string, step int64) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	st, ok := m.totp[userID]
+	if !ok {
+		return fmt.Errorf("totp for %q: %w", userID, ErrNotFound)
+	}
+	if step <= st.LastStep {
+		return fmt.Errorf("totp step %d: %w", step, ErrCodeReused)
+	}
+	st.LastStep = step
+	m.totp[userID] = st
+	return nil
+}
+
+// ReplaceRecoveryCodes implements TOTPStore.
+func (m *MemoryStore) ReplaceRecoveryCodes(_ context.Context, userID string, hashes [][]byte) error {
+	set := make(map[[32]byte]struct{}, len(hashes))
+	for _, h := range hashes {
+		k, ok := tokenKey(h)
+		if !ok {
+			return fmt.Errorf("auth: recovery code hash must be 32 bytes")
+		}
+		set[k] = struct{}{}
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, ok := m.users[userID]; !ok {
+		return fmt.Errorf("recovery codes for %q: %w", userID, ErrNotFound)
+	}
+	m.recovery[userID] = set
+	return nil
+}
+
+// UseRecoveryCode implements TOTPStore.
+func (m *MemoryStore) UseRecoveryCode(_ context.Context, userID string, hash []byte) error {
+	k, _ := tokenKey(hash)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	set := m.recovery[userID]
+	if _, ok := set[k]; !ok {
+		return fmt.Errorf("recovery code: %w", ErrNotFound)
+	}
+	delete(set, k)
+	return nil
+}
+
+// RecoveryCodesLeft implements TOTPStore.
+func (m *MemoryStore) RecoveryCodesLeft(_ context.Context, userID string) (int, error) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return len(m.recovery[userID]), nil
+}

@@ -1,0 +1,105 @@
+package auth
+
+import (
+	"context"
+	"time"
+)
+
+// Session is a logged-in session. The token itself is never stored: only
+// its SHA-256 (TokenHash).
+type Session struct {
+	// ID identifies the session for listing and revoking; it is not the
+	// token and cannot be used to authenticate.
+	ID         string    `json:"id"`
+	TokenHash  []byte    `json:"-"`
+	UserID     string    `json:"user_id"`
+	CreatedAt  time.Time `json:"created_at"`
+	LastSeenAt time.Time `json:"last_seen_at"`
+	// ExpiresAt is the absolute expiry; the idle timeout applies on top.
+	ExpiresAt time.Time `json:"expires_at"`
+	IP        string    `json:"ip,omitempty"`
+	UserAgent string    `json:"user_agent,omitempty"`
+}
+
+// UserChange is a partial update of a user; nil fields are left alone.
+type UserChange struct {
+	Email        *string
+	Role         *Role
+	Disabled     *bool
+	PasswordHash *string
+	UpdatedAt    time.Time
+}
+
+// TOTPState is a user's stored two-factor state.
+type TOTPState struct {
+	UserID string
+	Secret []byte
+	// Confirmed is false between enrolment and the first correct code.
+	Confirmed bool
+	// LastStep is the last time step accepted; a code for a step at or
+	// below it is a replay.
+	LastStep  int64
+	UpdatedAt time.Time
+}
+
+// UserStore keeps users. Usernames are stored in canonical lower-case form
+// and must be unique; CreateUser returns ErrUsernameTaken on a duplicate.
+type UserStore interface {
+	CreateUser(ctx context.Context, u User) error
+	// User and UserByUsername return ErrNotFound for a missing user.
+	User(ctx context.Context, id string) (User, error)
+	UserByUsername(ctx context.Context, username string) (User, error)
+	// Users lists all users ordered by username.
+	Users(ctx context.Context) ([]User, error)
+	// UpdateUser applies ch atomically; ErrNotFound for a missing user.
+	UpdateUser(ctx context.Context, id string, ch UserChange) (User, error)
+}
+
+// SessionStore keeps sessions keyed by the SHA-256 of their token.
+type SessionStore interface {
+	CreateSession(ctx context.Context, s Session) error
+	// SessionByToken returns the session with tokenHash and its user in
+	// one look-up; ErrNotFound if there is none.
+	SessionByToken(ctx context.Context, tokenHash []byte) (Session, User, error)
+	// TouchSession sets the session's LastSeenAt.
+	TouchSession(ctx context.Context, tokenHash []byte, at time.Time) error
+	// Sessions lists a user's sessions, newest first.
+	Sessions(ctx context.Context, userID string) ([]Session, error)
+	// DeleteSession removes one session by token hash; ErrNotFound if none.
+	DeleteSession(ctx context.Context, tokenHash []byte) error
+	// DeleteSessionByID removes the user's session with id; ErrNotFound if none.
+	DeleteSessionByID(ctx context.Context, userID, id string) error
+	// DeleteUserSessions removes every session of the user and returns how many.
+	DeleteUserSessions(ctx context.Context, userID string) (int, error)
+	// DeleteExpiredSessions removes sessions whose ExpiresAt is before
+	// now or whose LastSeenAt is before idleBefore, and returns how many.
+	DeleteExpiredSessions(ctx context.Context, now, idleBefore time.Time) (int, error)
+}
+
+// TOTPStore keeps two-factor secrets and hashed recovery codes.
+type TOTPStore interface {
+	// TOTP returns the user's state; ErrNotFound if not enrolled.
+	TOTP(ctx context.Context, userID string) (TOTPState, error)
+	// PutTOTP creates or replaces the user's state.
+	PutTOTP(ctx context.Context, st TOTPState) error
+	// DeleteTOTP removes the state and the recovery codes.
+	DeleteTOTP(ctx context.Context, userID string) error
+	// AdvanceTOTPStep atomically sets LastStep to step if step is greater,
+	// and returns ErrCodeReused otherwise (ErrNotFound if not enrolled).
+	AdvanceTOTPStep(ctx context.Context, userID string, step int64) error
+	// ReplaceRecoveryCodes replaces the user's recovery code hashes.
+	ReplaceRecoveryCodes(ctx context.Context, userID string, hashes [][]byte) error
+	// UseRecoveryCode atomically deletes the code with hash; ErrNotFound if
+	// the user has no such code.
+	UseRecoveryCode(ctx context.Context, userID string, hash []byte) error
+	// RecoveryCodesLeft counts the user's unused recovery codes.
+	RecoveryCodesLeft(ctx context.Context, userID string) (int, error)
+}
+
+// Store is everything Service persists. NewMemoryStore is an in-memory
+// implementation; package auth/sqlstore keeps it in a SQL database.
+type Store interface {
+	UserStore
+	SessionStore
+	TOTPStore
+}

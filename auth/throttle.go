@@ -1,0 +1,231 @@
+package auth
+
+import (
+	"fmt"
+	"net/netip"
+	"slices"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+// ThrottleLimit is a limit on failed logins for one key (an account or a
+// client address): Burst failures are free, then one more is allowed every
+// Every. A failure beyond the limit locks the key out for Lockout, doubling
+// with each further failure up to MaxLockout.
+type ThrottleLimit struct {
+	Burst      int
+	Every      time.Duration
+	Lockout    time.Duration
+	MaxLockout time.Duration
+}
+
+// Throttle configures login throttling. The zero value gets the defaults:
+// per account 5 failures then one per minute, per client 20 failures then
+// one every 6 seconds; lockouts start at 30 s and double up to 15 min.
+type Throttle struct {
+	Account ThrottleLimit
+	Client  ThrottleLimit
+	// MaxKeys bounds the number of tracked keys per scope (default 100,000);
+	// when full, keys that have recovered are dropped first, then the
+	// oldest.
+	MaxKeys int
+	// Disabled turns throttling off (for tests of other features).
+	Disabled bool
+}
+
+func (l ThrottleLimit) withDefaults(burst int, every time.Duration) ThrottleLimit {
+	if l.Burst <= 0 {
+		l.Burst = burst
+	}
+	if l.Every <= 0 {
+		l.Every = every
+	}
+	if l.Lockout <= 0 {
+		l.Lockout = 30 * time.Second
+	}
+	if l.MaxLockout <= 0 {
+		l.MaxLockout = 15 * time.Minute
+	}
+	if l.MaxLockout < l.Lockout {
+		l.MaxLockout = l.Lockout
+	}
+	return l
+}
+
+// throttler tracks failures per key with a token bucket and a growing
+// lockout. All methods take the current time so an injected clock works.
+type throttler struct {
+	scope   string
+	limit   ThrottleLimit
+	maxKeys int
+
+	mu      sync.Mutex
+	entries map[string]*throttleEntry
+}
+
+type throttleEntry struct {
+	lim     *rate.Limiter
+	strikes int
+	until   time.Time
+	last    time.Time
+}
+
+func newThrottler(scope string, l ThrottleLimit, maxKeys int) *throttler {
+	return &throttler{scope: scope, limit: l, maxKeys: maxKeys, entries: map[string]*throttleEntry{}}
+}
+
+// check returns a *ThrottleError if key is locked out at now.
+func (t *throttler) check(key string, now time.Time) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	e, ok := t.entries[key]
+	if !ok || !now.Before(e.until) {
+		return nil
+	}
+	return &ThrottleError{RetryAfter: e.until.Sub(now), Scope: t.scope}
+}
+
+// fail records a failed attempt for key at now and reports the lockout it
+// started, if any.
+func (t *throttler) fail(key string, now time.Time) (lockout time.Duration) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	e, ok := t.entries[key]
+	if !ok {
+		t.makeRoom(now)
+		e = &throttleEntry{lim: rate.NewLimiter(rate.Every(t.limit.Every), t.limit.Burst)}
+		t.entries[key] = e
+	}
+	e.last = now
+	if e.lim.AllowN(now, 1) {
+		if e.lim.TokensAt(now) >= float64(t.limit.Burst)-1 {
+			e.strikes = 0 // fully recovered since the last lockout
+		}
+		return 0
+	}
+	e.strikes++
+	d := t.limit.Lockout
+	for i := 1; i < e.strikes && d < t.limit.MaxLockout; i++ {
+		d *= 2
+	}
+	d = min(d, t.limit.MaxLockout)
+	e.until = now.Add(d)
+	return d
+}
+
+// reset forgets key (after a successful login for an account).
+func (t *throttler) reset(key string) {
+	t.mu.Lock()
+	delete(t.entries, key)
+	t.mu.Unlock()
+}
+
+// makeRoom drops entries when the map is full: first those that are not
+// locked out and whose bucket has refilled, then the least recently seen.
+func (t *throttler) makeRoom(now time.Time) {
+	if len(t.entries) < t.maxKeys {
+		return
+	}
+	for k, e := range t.entries {
+		if !now.Before(e.until) && e.lim.TokensAt(now) >= float64(t.limit.Burst) {
+			delete(t.entries, k)
+		}
+	}
+	if len(t.entries) < t.maxKeys {
+		return
+	}
+	// Still full of active keys: drop the least recently seen tenth at once,
+	// so a flood of new keys costs one sort per maxKeys/10 insertions.
+	type kv struct {
+		key  string
+		last time.Time
+	}
+	all := make([]kv, 0, len(t.entries))
+	for k, e := range t.entries {
+		all = append(all, kv{k, e.last})
+	}
+	slices.SortFunc(all, func(a, b kv) int { return a.last.Compare(b.last) })
+	for _, x := range all[:max(1, len(all)/10)] {
+		delete(t.entries, x.key)
+	}
+}
+
+// loginThrottle combines the account and client throttlers.
+type loginThrottle struct {
+	disabled bool
+	account  *throttler
+	client   *throttler
+}
+
+func newLoginThrottle(cfg Throttle) *loginThrottle {
+	maxKeys := cfg.MaxKeys
+	if maxKeys <= 0 {
+		maxKeys = 100_000
+	}
+	return &loginThrottle{
+		disabled: cfg.Disabled,
+		account:  newThrottler("account", cfg.Account.withDefaults(5, time.Minute), maxKeys),
+		client:   newThrottler("client", cfg.Client.withDefaults(20, 6*time.Second), maxKeys),
+	}
+}
+
+func (lt *loginThrottle) check(account, client string, now time.Time) error {
+	if lt.disabled {
+		return nil
+	}
+	if err := lt.account.check(account, now); err != nil {
+		return err
+	}
+	if client == "" {
+		return nil
+	}
+	return lt.client.check(client, now)
+}
+
+// fail records a failure and returns a throttle error if it started a
+// lockout of either key.
+func (lt *loginThrottle) fail(account, client string, now time.Time) *ThrottleError {
+	if lt.disabled {
+		return nil
+	}
+	var te *ThrottleError
+	if d := lt.account.fail(account, now); d > 0 {
+		te = &ThrottleError{RetryAfter: d, Scope: "account"}
+	}
+	if client != "" {
+		if d := lt.client.fail(client, now); d > 0 && (te == nil || d > te.RetryAfter) {
+			te = &ThrottleError{RetryAfter: d, Scope: "client"}
+		}
+	}
+	return te
+}
+
+func (lt *loginThrottle) succeed(account string) {
+	if !lt.disabled {
+		lt.account.reset(account)
+	}
+}
+
+// clientKey is the throttling key of a client address: the IP for IPv4,
+// the /64 network for IPv6 (one subscriber usually holds a whole /64).
+// Anything unparsable is used as given.
+func clientKey(ip string) string {
+	a, err := netip.ParseAddr(ip)
+	if err != nil {
+		return ip
+	}
+	a = a.Unmap()
+	if a.Is6() {
+		p, err := a.Prefix(64)
+		if err == nil {
+			return p.String()
+		}
+	}
+	return a.WithZone("").String()
+}
+
+func (l ThrottleLimit) String() string {
+	return fmt.Sprintf("%d then 1/%s, lockout %s..%s", l.Burst, l.Every, l.Lockout, l.MaxLockout)
+}
