@@ -1,0 +1,644 @@
+package papertrade
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"time"
+)
+
+// Trade is a closed (or, with Options.KeepOpen, still open) position taken
+// by one filled order.
+type Trade struct {
+	Size       float64       `json:"size"` // units, negative for shorts
+	EntryBar   int           `json:"entry_bar"`
+	ExitBar    int           `json:"exit_bar"` // -1 while open
+	EntryTime  time.Time     `json:"entry_time"`
+	ExitTime   time.Time     `json:"exit_time"`
+	EntryPrice float64       `json:"entry_price"`
+	ExitPrice  float64       `json:"exit_price"`
+	PnL        float64       `json:"pnl"`        // net of commissions
+	ReturnPct  float64       `json:"return_pct"` // net return as a fraction of entry value
+	Commission float64       `json:"commission"` // entry + exit fees
+	Duration   time.Duration `json:"duration"`
+	Tag        string        `json:"tag,omitempty"`
+	Open       bool          `json:"open,omitempty"`
+}
+
+// Fill is one execution by the simulated broker: Quantity units (negative
+// for a sale) at Price, paying Fee.
+type Fill struct {
+	Bar      int       `json:"bar"`
+	Time     time.Time `json:"time"`
+	Quantity float64   `json:"quantity"`
+	Price    float64   `json:"price"`
+	Fee      float64   `json:"fee"`
+	Tag      string    `json:"tag,omitempty"`
+}
+
+type order struct {
+	id       int
+	size     float64 // signed; units, fraction or cash by kind
+	kind     SizeKind
+	limit    float64
+	stop     float64
+	sl, tp   float64
+	parent   int // parent trade id for SL/TP/close orders, 0 for none
+	isSL     bool
+	isTP     bool
+	tag      string
+	contingt bool
+}
+
+type trade struct {
+	id         int
+	size       float64
+	entryPrice float64
+	entryBar   int
+	entryFee   float64 // for the current size
+	slID, tpID int
+	tag        string
+}
+
+type engine struct {
+	opts     Options
+	spread   float64
+	leverage float64
+	bars     []Bar
+	ind      [][]float64
+	i        int
+	cash     float64
+	orders   []order
+	scratch  []order
+	trades   []trade
+	closed   []Trade
+	fills    []Fill
+	equity   []float64
+	nextID   int
+	rejected int
+	ctx      Context
+}
+
+// Run backtests strategy over bars and returns the result with statistics.
+// Bars are validated first. A strategy that panics is reported as
+// ErrStrategyPanic with the bar index; ctx cancels a long run.
+func Run(ctx context.Context, bars []Bar, strategy Strategy, opts Options) (*Result, error) {
+	if err := ValidateBars(bars); err != nil {
+		return nil, err
+	}
+	e, start, err := newEngine(bars, strategy, opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := e.run(ctx, strategy, start); err != nil {
+		return nil, err
+	}
+	res := e.result(strategy, start)
+	return res, nil
+}
+
+func newEngine(bars []Bar, strategy Strategy, opts Options) (*engine, int, error) {
+	if strategy == nil {
+		return nil, 0, fmt.Errorf("%w: nil strategy", ErrInvalidStrategy)
+	}
+	opts, err := opts.withDefaults()
+	if err != nil {
+		return nil, 0, err
+	}
+	e := &engine{
+		opts:     opts,
+		spread:   opts.SpreadBps / 1e4,
+		leverage: 1 / opts.Margin,
+		bars:     bars,
+		cash:     opts.Cash,
+		equity:   make([]float64, len(bars)),
+	}
+	e.ctx.e = e
+	var setup Setup
+	if err := safeInit(strategy, &setup); err != nil {
+		return nil, 0, err
+	}
+	if setup.err != nil {
+		return nil, 0, setup.err
+	}
+	// Indicators: computed causally over all bars before the loop; Next
+	// can only read values up to the current bar through Context.
+	warm := 0
+	var scratch []float64
+	e.ind = make([][]float64, len(setup.specs))
+	for k, spec := range setup.specs {
+		out := make([]float64, len(bars))
+		scratch, out = computeIndicator(spec, bars, scratch, out)
+		e.ind[k] = out
+		first := len(bars)
+		for i, v := range out {
+			if !math.IsNaN(v) {
+				first = i
+				break
+			}
+		}
+		warm = max(warm, first)
+	}
+	return e, 1 + warm, nil
+}
+
+func safeInit(s Strategy, setup *Setup) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%w in Init: %v", ErrStrategyPanic, r)
+		}
+	}()
+	if err := s.Init(setup); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalidStrategy, err)
+	}
+	return nil
+}
+
+func (e *engine) run(ctx context.Context, s Strategy, start int) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%w at bar %d (%s): %v", ErrStrategyPanic, e.i, e.bars[e.i].Time.Format(time.RFC3339), r)
+		}
+	}()
+	n := len(e.bars)
+	for i := range min(start, n) {
+		e.equity[i] = e.opts.Cash
+	}
+	outOfMoney := false
+	for i := start; i < n; i++ {
+		if i&0xffff == 0 && ctx.Err() != nil {
+			return fmt.Errorf("papertrade: backtest stopped at bar %d: %w", i, ctx.Err())
+		}
+		e.i = i
+		if !e.brokerNext() {
+			outOfMoney = true
+			break
+		}
+		s.Next(&e.ctx)
+	}
+	if outOfMoney || start >= n || e.opts.KeepOpen {
+		return nil
+	}
+	e.i = n - 1
+	// Close what is still open at the last close (backtesting.py's
+	// finalize_trades); orders still pending never fill: there is no next
+	// bar.
+	last := e.bars[n-1].Close
+	for len(e.trades) > 0 {
+		e.closeTrade(0, last, n-1)
+	}
+	e.orders = e.orders[:0]
+	e.equity[n-1] = e.cash
+	return nil
+}
+
+// brokerNext processes pending orders on bar e.i and records equity. It
+// returns false when the account ran out of money.
+func (e *engine) brokerNext() bool {
+	e.processOrders()
+	b := &e.bars[e.i]
+	eq := e.equityAt(b.Close)
+	e.equity[e.i] = eq
+	if eq <= 0 {
+		for len(e.trades) > 0 {
+			e.closeTrade(0, b.Close, e.i)
+		}
+		e.cash = 0
+		for j := e.i; j < len(e.equity); j++ {
+			e.equity[j] = 0
+		}
+		return false
+	}
+	return true
+}
+
+func (e *engine) positionSize() float64 {
+	var s float64
+	for k := range e.trades {
+		s += e.trades[k].size
+	}
+	return s
+}
+
+func (e *engine) equityAt(price float64) float64 {
+	eq := e.cash
+	for k := range e.trades {
+		t := &e.trades[k]
+		eq += t.size * (price - t.entryPrice)
+	}
+	return eq
+}
+
+// marginAvailable is equity minus the margin open trades use, both marked
+// at price.
+func (e *engine) marginAvailable(price float64) float64 {
+	used := 0.0
+	for k := range e.trades {
+		used += math.Abs(e.trades[k].size) * price / e.leverage
+	}
+	return max(0, e.equityAt(price)-used)
+}
+
+func (e *engine) fee(size, price float64) float64 {
+	if e.opts.Commission == nil || size == 0 {
+		return 0
+	}
+	return e.opts.Commission.Fee(size, price)
+}
+
+func (e *engine) adjusted(size, price float64) float64 {
+	return price * (1 + math.Copysign(e.spread, size))
+}
+
+func validPrice(p float64) bool { return p == 0 || (p > 0 && !math.IsInf(p, 0)) }
+
+func (e *engine) placeOrder(o Order) (int, error) {
+	if o.Side != Buy && o.Side != Sell {
+		return 0, fmt.Errorf("%w: side %v", ErrInvalidOrder, o.Side)
+	}
+	if math.IsNaN(o.Size) || o.Size < 0 || math.IsInf(o.Size, 0) {
+		return 0, fmt.Errorf("%w: size %v", ErrInvalidOrder, o.Size)
+	}
+	if !validPrice(o.Limit) || !validPrice(o.Stop) || !validPrice(o.StopLoss) || !validPrice(o.TakeProfit) {
+		return 0, fmt.Errorf("%w: prices must be positive (limit %v, stop %v, sl %v, tp %v)", ErrInvalidOrder, o.Limit, o.Stop, o.StopLoss, o.TakeProfit)
+	}
+	size := o.Size
+	switch o.SizeKind {
+	case SizeEquity:
+		if size == 0 || size >= 1 {
+			size = fullEquity
+		}
+	case SizeUnits:
+		if size == 0 {
+			return 0, fmt.Errorf("%w: zero units", ErrInvalidOrder)
+		}
+		if !e.opts.Fractional && size != math.Trunc(size) {
+			return 0, fmt.Errorf("%w: %v units is fractional (set Options.Fractional)", ErrInvalidOrder, size)
+		}
+	case SizeCash:
+		if size == 0 {
+			return 0, fmt.Errorf("%w: zero cash amount", ErrInvalidOrder)
+		}
+	default:
+		return 0, fmt.Errorf("%w: size kind %d", ErrInvalidOrder, o.SizeKind)
+	}
+	ref := o.Limit
+	if ref == 0 {
+		ref = o.Stop
+	}
+	if ref == 0 {
+		ref = e.adjusted(float64(o.Side), e.bars[e.i].Close)
+	}
+	if o.Side == Buy {
+		if (o.StopLoss != 0 && o.StopLoss >= ref) || (o.TakeProfit != 0 && o.TakeProfit <= ref) {
+			return 0, fmt.Errorf("%w: long orders need stop-loss (%v) < price (%v) < take-profit (%v)", ErrInvalidOrder, o.StopLoss, ref, o.TakeProfit)
+		}
+	} else if (o.StopLoss != 0 && o.StopLoss <= ref) || (o.TakeProfit != 0 && o.TakeProfit >= ref) {
+		return 0, fmt.Errorf("%w: short orders need take-profit (%v) < price (%v) < stop-loss (%v)", ErrInvalidOrder, o.TakeProfit, ref, o.StopLoss)
+	}
+	if e.opts.ExclusiveOrders {
+		kept := e.orders[:0]
+		for _, x := range e.orders {
+			if x.parent != 0 {
+				kept = append(kept, x)
+			}
+		}
+		e.orders = kept
+		e.closeAll()
+	}
+	e.nextID++
+	e.orders = append(e.orders, order{
+		id: e.nextID, size: float64(o.Side) * size, kind: o.SizeKind,
+		limit: o.Limit, stop: o.Stop, sl: o.StopLoss, tp: o.TakeProfit, tag: o.Tag,
+	})
+	return e.nextID, nil
+}
+
+func (e *engine) cancelOrder(id int) bool {
+	for k := range e.orders {
+		if e.orders[k].id == id {
+			if e.orders[k].isSL || e.orders[k].isTP {
+				for t := range e.trades {
+					if e.trades[t].slID == id {
+						e.trades[t].slID = 0
+					}
+					if e.trades[t].tpID == id {
+						e.trades[t].tpID = 0
+					}
+				}
+			}
+			e.removeOrderAt(k)
+			return true
+		}
+	}
+	return false
+}
+
+func (e *engine) removeOrderAt(k int) {
+	copy(e.orders[k:], e.orders[k+1:])
+	e.orders = e.orders[:len(e.orders)-1]
+}
+
+func (e *engine) removeOrder(id int) {
+	for k := range e.orders {
+		if e.orders[k].id == id {
+			e.removeOrderAt(k)
+			return
+		}
+	}
+}
+
+func (e *engine) hasOrder(id int) bool {
+	for k := range e.orders {
+		if e.orders[k].id == id {
+			return true
+		}
+	}
+	return false
+}
+
+func (e *engine) insertFront(o order) {
+	e.orders = append(e.orders, order{})
+	copy(e.orders[1:], e.orders)
+	e.orders[0] = o
+}
+
+// closeAll queues an order closing each open trade, ahead of other orders.
+func (e *engine) closeAll() {
+	for k := range e.trades {
+		t := &e.trades[k]
+		e.nextID++
+		e.insertFront(order{id: e.nextID, size: -t.size, kind: SizeUnits, parent: t.id})
+	}
+}
+
+func (e *engine) tradeIndex(id int) int {
+	for k := range e.trades {
+		if e.trades[k].id == id {
+			return k
+		}
+	}
+	return -1
+}
+
+// processOrders fills whatever pending orders bar e.i triggers, following
+// backtesting.py's rules (stop, then limit, then market; contingent orders
+// first; FIFO netting).
+func (e *engine) processOrders() {
+	b := &e.bars[e.i]
+	open, high, low := b.Open, b.High, b.Low
+	prevClose := open
+	if e.i > 0 {
+		prevClose = e.bars[e.i-1].Close
+	}
+	reprocess := false
+	e.scratch = append(e.scratch[:0], e.orders...)
+	for _, o := range e.scratch {
+		if !e.hasOrder(o.id) {
+			continue
+		}
+		long := o.size > 0
+		stopPrice := o.stop
+		if stopPrice != 0 {
+			hit := (long && high > stopPrice) || (!long && low < stopPrice)
+			if !hit {
+				continue
+			}
+			// The stop was reached: the order becomes a market/limit order.
+			for k := range e.orders {
+				if e.orders[k].id == o.id {
+					e.orders[k].stop = 0
+				}
+			}
+		}
+		var price float64
+		if o.limit != 0 {
+			hit := (long && low < o.limit) || (!long && high > o.limit)
+			before := hit && ((long && stopPrice != 0 && o.limit < stopPrice) || (!long && stopPrice != 0 && o.limit > stopPrice))
+			if !hit || before {
+				continue
+			}
+			ref := open
+			if stopPrice != 0 {
+				ref = stopPrice
+			}
+			if long {
+				price = math.Min(ref, o.limit)
+			} else {
+				price = math.Max(ref, o.limit)
+			}
+		} else {
+			price = open
+			if e.opts.TradeOnClose {
+				price = prevClose
+			}
+			if stopPrice != 0 {
+				if long {
+					price = math.Max(price, stopPrice)
+				} else {
+					price = math.Min(price, stopPrice)
+				}
+			}
+		}
+		isMarket := o.limit == 0 && stopPrice == 0
+		at := e.i
+		if isMarket && e.opts.TradeOnClose && e.i > 0 {
+			at = e.i - 1
+		}
+
+		if o.parent != 0 {
+			k := e.tradeIndex(o.parent)
+			if k >= 0 {
+				t := &e.trades[k]
+				size := math.Copysign(math.Min(math.Abs(t.size), math.Abs(o.size)), o.size)
+				e.reduceTrade(k, price, size, at)
+			}
+			e.removeOrder(o.id)
+			continue
+		}
+
+		adjusted := e.adjusted(o.size, price)
+		size := e.unitsFor(o, price, adjusted)
+		if size == 0 {
+			e.rejected++
+			e.removeOrder(o.id)
+			continue
+		}
+		need := size
+		if !e.opts.Hedging {
+			for k := 0; k < len(e.trades) && need != 0; {
+				t := &e.trades[k]
+				if (t.size > 0) == (need > 0) {
+					k++
+					continue
+				}
+				if math.Abs(need) >= math.Abs(t.size) {
+					need += t.size
+					e.closeTrade(k, price, at)
+					continue // trades shifted left
+				}
+				e.reduceTrade(k, price, need, at)
+				need = 0
+			}
+		}
+		if need != 0 && math.Abs(need)*adjusted+e.fee(need, price) > e.marginAvailable(e.markPrice(open))*e.leverage {
+			e.rejected++
+			e.removeOrder(o.id)
+			continue
+		}
+		if need != 0 {
+			e.openTrade(adjusted, need, o.sl, o.tp, at, o.tag, price)
+			if (o.sl != 0 || o.tp != 0) && isMarket {
+				reprocess = true
+			}
+		}
+		e.removeOrder(o.id)
+	}
+	if reprocess {
+		e.processOrders()
+	}
+}
+
+// markPrice is the price open trades are marked at while sizing orders on
+// the current bar: its open (no look-ahead), or its close in Compat mode
+// (what backtesting.py does).
+func (e *engine) markPrice(open float64) float64 {
+	if e.opts.Compat {
+		return e.bars[e.i].Close
+	}
+	return open
+}
+
+// unitsFor turns an order's size into signed units.
+func (e *engine) unitsFor(o order, price, adjusted float64) float64 {
+	sign := math.Copysign(1, o.size)
+	abs := math.Abs(o.size)
+	var budget float64
+	switch o.kind {
+	case SizeUnits:
+		return o.size
+	case SizeCash:
+		budget = abs
+	default:
+		budget = e.marginAvailable(e.markPrice(e.bars[e.i].Open)) * e.leverage * abs
+	}
+	if budget <= 0 {
+		return 0
+	}
+	perUnitFee := 0.0
+	if e.opts.Commission != nil {
+		// Proportional part of the fee per unit, as backtesting.py does.
+		perUnitFee = e.fee(sign*1, price) - e.fee(sign*0.5, price)
+		perUnitFee *= 2
+		if perUnitFee < 0 {
+			perUnitFee = 0
+		}
+	}
+	var units float64
+	if e.opts.Fractional {
+		units = budget / (adjusted + perUnitFee)
+		for iter := 0; iter < 64 && units > 0 && units*adjusted+e.fee(sign*units, price) > budget; iter++ {
+			units = (budget - e.fee(sign*units, price)) / adjusted * (1 - 1e-12)
+		}
+	} else {
+		units = pyFloorDiv(budget, adjusted+perUnitFee)
+		for units > 0 && units*adjusted+e.fee(sign*units, price) > budget*(1+1e-12) {
+			units--
+		}
+	}
+	if units <= 0 {
+		return 0
+	}
+	return sign * units
+}
+
+// pyFloorDiv is Python's float floor division a // b, which backtesting.py
+// uses for "all in" sizing (exact, unlike math.Floor(a/b)).
+func pyFloorDiv(a, b float64) float64 {
+	mod := math.Mod(a, b)
+	div := (a - mod) / b
+	if mod != 0 && (b < 0) != (mod < 0) {
+		div--
+	}
+	if div == 0 {
+		return math.Copysign(0, a/b)
+	}
+	fl := math.Floor(div)
+	if div-fl > 0.5 {
+		fl++
+	}
+	return fl
+}
+
+func (e *engine) openTrade(price, size, sl, tp float64, at int, tag string, rawPrice float64) {
+	fee := e.fee(size, rawPrice)
+	e.cash -= fee
+	e.nextID++
+	t := trade{id: e.nextID, size: size, entryPrice: price, entryBar: at, entryFee: fee, tag: tag}
+	// SL goes in front of TP so it wins an ambiguous bar (pessimistic).
+	if tp != 0 {
+		e.nextID++
+		t.tpID = e.nextID
+		e.insertFront(order{id: e.nextID, size: -size, kind: SizeUnits, limit: tp, parent: t.id, isTP: true})
+	}
+	if sl != 0 {
+		e.nextID++
+		t.slID = e.nextID
+		e.insertFront(order{id: e.nextID, size: -size, kind: SizeUnits, stop: sl, parent: t.id, isSL: true})
+	}
+	e.trades = append(e.trades, t)
+	e.fills = append(e.fills, Fill{Bar: at, Time: e.bars[at].Time, Quantity: size, Price: price, Fee: fee, Tag: tag})
+}
+
+// reduceTrade closes size units (opposite sign to the trade) of trade k.
+func (e *engine) reduceTrade(k int, price, size float64, at int) {
+	t := &e.trades[k]
+	left := t.size + size
+	if left == 0 || (left > 0) != (t.size > 0) {
+		e.closeTrade(k, price, at)
+		return
+	}
+	// Split: close a copy of -size units, keep the rest open.
+	part := *t
+	part.size = -size
+	part.entryFee = t.entryFee * math.Abs(size) / math.Abs(t.size)
+	part.slID, part.tpID = 0, 0
+	t.entryFee -= part.entryFee
+	t.size = left
+	for j := range e.orders {
+		if e.orders[j].id == t.slID || e.orders[j].id == t.tpID {
+			e.orders[j].size = -left
+		}
+	}
+	e.trades = append(e.trades, part)
+	e.closeTrade(len(e.trades)-1, price, at)
+}
+
+// closeTrade closes trade k entirely at price. As in backtesting.py the
+// exit is at the unadjusted price: the spread was charged on entry.
+func (e *engine) closeTrade(k int, price float64, at int) {
+	t := e.trades[k]
+	copy(e.trades[k:], e.trades[k+1:])
+	e.trades = e.trades[:len(e.trades)-1]
+	if t.slID != 0 {
+		e.removeOrder(t.slID)
+	}
+	if t.tpID != 0 {
+		e.removeOrder(t.tpID)
+	}
+	exitFee := e.fee(-t.size, price)
+	gross := t.size * (price - t.entryPrice)
+	e.cash += gross - exitFee
+	comm := t.entryFee + exitFee
+	pnl := gross - comm
+	entryValue := math.Abs(t.size) * t.entryPrice
+	ret := math.Copysign(1, t.size)*(price/t.entryPrice-1) - comm/entryValue
+	e.closed = append(e.closed, Trade{
+		Size: t.size, EntryBar: t.entryBar, ExitBar: at,
+		EntryTime: e.bars[t.entryBar].Time, ExitTime: e.bars[at].Time,
+		EntryPrice: t.entryPrice, ExitPrice: price,
+		PnL: pnl, ReturnPct: ret, Commission: comm,
+		Duration: e.bars[at].Time.Sub(e.bars[t.entryBar].Time), Tag: t.tag,
+	})
+	e.fills = append(e.fills, Fill{Bar: at, Time: e.bars[at].Time, Quantity: -t.size, Price: price, Fee: exitFee, Tag: t.tag})
+}

@@ -1,0 +1,161 @@
+package papertrade
+
+import "math"
+
+// SMA returns the simple moving average of src over n values. The first n-1
+// entries are NaN. A compensated running sum keeps it accurate over millions
+// of values (and bit-for-bit close to pandas' rolling mean).
+func SMA(src []float64, n int) []float64 {
+	out := make([]float64, len(src))
+	smaInto(out, src, n)
+	return out
+}
+
+func smaInto(out, src []float64, n int) {
+	if n <= 0 {
+		for i := range out {
+			out[i] = math.NaN()
+		}
+		return
+	}
+	var sum, comp float64 // Kahan-Babuska (Neumaier) sum of the window
+	add := func(x float64) {
+		t := sum + x
+		if math.Abs(sum) >= math.Abs(x) {
+			comp += (sum - t) + x
+		} else {
+			comp += (x - t) + sum
+		}
+		sum = t
+	}
+	for i, x := range src {
+		add(x)
+		if i >= n {
+			add(-src[i-n])
+		}
+		if i < n-1 {
+			out[i] = math.NaN()
+			continue
+		}
+		out[i] = (sum + comp) / float64(n)
+	}
+}
+
+// EMA returns the exponential moving average of src with smoothing
+// 2/(n+1), seeded with the simple average of the first n values; the first
+// n-1 entries are NaN.
+func EMA(src []float64, n int) []float64 {
+	out := make([]float64, len(src))
+	for i := range out {
+		out[i] = math.NaN()
+	}
+	if n <= 0 || len(src) < n {
+		return out
+	}
+	alpha := 2 / float64(n+1)
+	var seed float64
+	for _, x := range src[:n] {
+		seed += x
+	}
+	prev := seed / float64(n)
+	out[n-1] = prev
+	for i := n; i < len(src); i++ {
+		prev = alpha*src[i] + (1-alpha)*prev
+		out[i] = prev
+	}
+	return out
+}
+
+// RSI returns Wilder's relative strength index of src over n periods
+// (0-100). The first n entries are NaN.
+func RSI(src []float64, n int) []float64 {
+	out := make([]float64, len(src))
+	for i := range out {
+		out[i] = math.NaN()
+	}
+	if n <= 0 || len(src) <= n {
+		return out
+	}
+	var gain, loss float64
+	for i := 1; i <= n; i++ {
+		d := src[i] - src[i-1]
+		if d > 0 {
+			gain += d
+		} else {
+			loss -= d
+		}
+	}
+	gain /= float64(n)
+	loss /= float64(n)
+	out[n] = rsiValue(gain, loss)
+	for i := n + 1; i < len(src); i++ {
+		d := src[i] - src[i-1]
+		g, l := 0.0, 0.0
+		if d > 0 {
+			g = d
+		} else {
+			l = -d
+		}
+		gain = (gain*float64(n-1) + g) / float64(n)
+		loss = (loss*float64(n-1) + l) / float64(n)
+		out[i] = rsiValue(gain, loss)
+	}
+	return out
+}
+
+func rsiValue(gain, loss float64) float64 {
+	if loss == 0 {
+		if gain == 0 {
+			return 50
+		}
+		return 100
+	}
+	return 100 - 100/(1+gain/loss)
+}
+
+// Highest returns the rolling maximum of src over n values (NaN for the
+// first n-1).
+func Highest(src []float64, n int) []float64 { return rollingExtreme(src, n, true) }
+
+// Lowest returns the rolling minimum of src over n values (NaN for the
+// first n-1).
+func Lowest(src []float64, n int) []float64 { return rollingExtreme(src, n, false) }
+
+func rollingExtreme(src []float64, n int, isMax bool) []float64 {
+	out := make([]float64, len(src))
+	if n <= 0 {
+		for i := range out {
+			out[i] = math.NaN()
+		}
+		return out
+	}
+	// Monotonic deque of indices: O(len(src)).
+	dq := make([]int, 0, n)
+	for i, x := range src {
+		for len(dq) > 0 {
+			last := src[dq[len(dq)-1]]
+			if (isMax && last <= x) || (!isMax && last >= x) {
+				dq = dq[:len(dq)-1]
+				continue
+			}
+			break
+		}
+		dq = append(dq, i)
+		if dq[0] <= i-n {
+			dq = dq[1:]
+		}
+		if i < n-1 {
+			out[i] = math.NaN()
+		} else {
+			out[i] = src[dq[0]]
+		}
+	}
+	return out
+}
+
+// CrossedAbove reports whether series a crossed above series b between the
+// previous and the current value: a was below b and is now above it (the
+// same rule as backtesting.py's crossover). NaN never crosses.
+func CrossedAbove(aPrev, a, bPrev, b float64) bool {
+	return aPrev < bPrev && a > b
+}

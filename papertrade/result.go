@@ -1,0 +1,93 @@
+package papertrade
+
+import (
+	"fmt"
+	"math"
+)
+
+// Result is a finished backtest.
+type Result struct {
+	// Strategy names the strategy (with parameters when it is a Stringer).
+	Strategy string `json:"strategy"`
+	// Equity is the account value at each bar's close.
+	Equity []float64 `json:"equity"`
+	// Drawdown is the fall from the running equity peak at each bar, as a
+	// fraction (0.25 = 25% below the peak).
+	Drawdown []float64 `json:"drawdown"`
+	// Trades are the closed trades in closing order.
+	Trades []Trade `json:"trades"`
+	// Fills are every execution, in order.
+	Fills []Fill `json:"fills"`
+	// FirstBar is the first bar Strategy.Next saw (after indicator warm-up).
+	FirstBar int `json:"first_bar"`
+	// RejectedOrders counts orders cancelled for lack of funds.
+	RejectedOrders int `json:"rejected_orders"`
+	// Stats are the performance statistics.
+	Stats Stats `json:"stats"`
+}
+
+// Summary implements portfolio.Reportable.
+func (r *Result) Summary() string {
+	s := r.Stats
+	return fmt.Sprintf("%s: return %.2f%% (buy & hold %.2f%%), %d trades, win rate %.1f%%, max drawdown %.2f%%, Sharpe %.2f",
+		r.Strategy, s.ReturnPct, s.BuyHoldReturnPct, s.NumTrades, nanZero(s.WinRatePct), s.MaxDrawdownPct, nanZero(s.SharpeRatio))
+}
+
+func nanZero(x float64) float64 {
+	if math.IsNaN(x) || math.IsInf(x, 0) {
+		return 0
+	}
+	return x
+}
+
+func strategyName(s Strategy) string {
+	if st, ok := s.(fmt.Stringer); ok {
+		return st.String()
+	}
+	return fmt.Sprintf("%T", s)
+}
+
+func (e *engine) result(s Strategy, start int) *Result {
+	n := len(e.bars)
+	dd := make([]float64, n)
+	peak := math.Inf(-1)
+	for i, v := range e.equity {
+		peak = math.Max(peak, v)
+		dd[i] = 1 - v/peak
+	}
+	trades := e.closed
+	if e.opts.KeepOpen {
+		last := e.bars[n-1]
+		for _, t := range e.trades {
+			gross := t.size * (last.Close - t.entryPrice)
+			trades = append(trades, Trade{
+				Size: t.size, EntryBar: t.entryBar, ExitBar: -1,
+				EntryTime: e.bars[t.entryBar].Time, EntryPrice: t.entryPrice, ExitPrice: last.Close,
+				PnL: gross - t.entryFee, Commission: t.entryFee,
+				ReturnPct: math.Copysign(1, t.size)*(last.Close/t.entryPrice-1) - t.entryFee/(math.Abs(t.size)*t.entryPrice),
+				Duration:  last.Time.Sub(e.bars[t.entryBar].Time), Tag: t.tag, Open: true,
+			})
+		}
+	}
+	var closed []Trade
+	for _, t := range trades {
+		if !t.Open {
+			closed = append(closed, t)
+		}
+	}
+	res := &Result{
+		Strategy:       strategyName(s),
+		Equity:         e.equity,
+		Drawdown:       dd,
+		Trades:         trades,
+		Fills:          e.fills,
+		FirstBar:       start,
+		RejectedOrders: e.rejected,
+	}
+	res.Stats = ComputeStats(e.bars, e.equity, closed, StatsOptions{
+		WarmupBars:   start - 1,
+		RiskFreeRate: e.opts.RiskFreeRate,
+		Compat:       e.opts.Compat,
+	})
+	return res
+}

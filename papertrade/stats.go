@@ -1,0 +1,531 @@
+package papertrade
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"math"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Stats are a backtest's performance statistics, defined as in
+// backtesting.py's _stats.py (see the package documentation). Percentages are
+// in percent (12.5 means 12.5%). Undefined figures (no trades, no drawdown)
+// are NaN, and null in JSON.
+type Stats struct {
+	Start               time.Time
+	End                 time.Time
+	Duration            time.Duration
+	ExposurePct         float64 // share of bars with an open position
+	EquityFinal         float64
+	EquityPeak          float64
+	Commissions         float64
+	ReturnPct           float64
+	BuyHoldReturnPct    float64 // long-only, from the first bar the strategy could trade
+	ReturnAnnPct        float64 // geometric mean daily return, annualized
+	VolatilityAnnPct    float64
+	CAGRPct             float64
+	SharpeRatio         float64
+	SortinoRatio        float64
+	CalmarRatio         float64
+	AlphaPct            float64 // Jensen's alpha against buy & hold
+	Beta                float64
+	MaxDrawdownPct      float64 // negative
+	AvgDrawdownPct      float64 // negative
+	MaxDrawdownDuration time.Duration
+	AvgDrawdownDuration time.Duration
+	NumTrades           int
+	WinRatePct          float64
+	BestTradePct        float64
+	WorstTradePct       float64
+	AvgTradePct         float64 // geometric mean of trade returns
+	MaxTradeDuration    time.Duration
+	AvgTradeDuration    time.Duration
+	ProfitFactor        float64
+	ExpectancyPct       float64
+	SQN                 float64
+	KellyCriterion      float64
+}
+
+type statField struct {
+	label string
+	key   string
+	v     any
+}
+
+func (s Stats) fields() []statField {
+	days := func(d time.Duration) float64 { return d.Hours() / 24 }
+	return []statField{
+		{"Start", "start", s.Start},
+		{"End", "end", s.End},
+		{"Duration", "duration_days", days(s.Duration)},
+		{"Exposure Time [%]", "exposure_time_pct", s.ExposurePct},
+		{"Equity Final [$]", "equity_final", s.EquityFinal},
+		{"Equity Peak [$]", "equity_peak", s.EquityPeak},
+		{"Commissions [$]", "commissions", s.Commissions},
+		{"Return [%]", "return_pct", s.ReturnPct},
+		{"Buy & Hold Return [%]", "buy_hold_return_pct", s.BuyHoldReturnPct},
+		{"Return (Ann.) [%]", "return_ann_pct", s.ReturnAnnPct},
+		{"Volatility (Ann.) [%]", "volatility_ann_pct", s.VolatilityAnnPct},
+		{"CAGR [%]", "cagr_pct", s.CAGRPct},
+		{"Sharpe Ratio", "sharpe_ratio", s.SharpeRatio},
+		{"Sortino Ratio", "sortino_ratio", s.SortinoRatio},
+		{"Calmar Ratio", "calmar_ratio", s.CalmarRatio},
+		{"Alpha [%]", "alpha_pct", s.AlphaPct},
+		{"Beta", "beta", s.Beta},
+		{"Max. Drawdown [%]", "max_drawdown_pct", s.MaxDrawdownPct},
+		{"Avg. Drawdown [%]", "avg_drawdown_pct", s.AvgDrawdownPct},
+		{"Max. Drawdown Duration", "max_drawdown_duration_days", days(s.MaxDrawdownDuration)},
+		{"Avg. Drawdown Duration", "avg_drawdown_duration_days", days(s.AvgDrawdownDuration)},
+		{"# Trades", "num_trades", s.NumTrades},
+		{"Win Rate [%]", "win_rate_pct", s.WinRatePct},
+		{"Best Trade [%]", "best_trade_pct", s.BestTradePct},
+		{"Worst Trade [%]", "worst_trade_pct", s.WorstTradePct},
+		{"Avg. Trade [%]", "avg_trade_pct", s.AvgTradePct},
+		{"Max. Trade Duration", "max_trade_duration_days", days(s.MaxTradeDuration)},
+		{"Avg. Trade Duration", "avg_trade_duration_days", days(s.AvgTradeDuration)},
+		{"Profit Factor", "profit_factor", s.ProfitFactor},
+		{"Expectancy [%]", "expectancy_pct", s.ExpectancyPct},
+		{"SQN", "sqn", s.SQN},
+		{"Kelly Criterion", "kelly_criterion", s.KellyCriterion},
+	}
+}
+
+// MarshalJSON writes the statistics with stable snake_case keys in a fixed
+// order; durations are in days, NaN and infinities are null.
+func (s Stats) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	buf.WriteByte('{')
+	for i, f := range s.fields() {
+		if i > 0 {
+			buf.WriteByte(',')
+		}
+		buf.WriteString(strconv.Quote(f.key))
+		buf.WriteByte(':')
+		switch v := f.v.(type) {
+		case float64:
+			if math.IsNaN(v) || math.IsInf(v, 0) {
+				buf.WriteString("null")
+			} else {
+				buf.WriteString(strconv.FormatFloat(v, 'g', -1, 64))
+			}
+		default:
+			b, err := json.Marshal(v)
+			if err != nil {
+				return nil, err
+			}
+			buf.Write(b)
+		}
+	}
+	buf.WriteByte('}')
+	return buf.Bytes(), nil
+}
+
+// Table formats the statistics as an aligned two-column table, like
+// backtesting.py prints them.
+func (s Stats) Table() string {
+	var b strings.Builder
+	for _, f := range s.fields() {
+		var v string
+		switch x := f.v.(type) {
+		case time.Time:
+			v = x.Format("2006-01-02 15:04:05")
+		case int:
+			v = strconv.Itoa(x)
+		case float64:
+			if strings.Contains(f.key, "days") {
+				v = formatDays(x)
+			} else {
+				v = strconv.FormatFloat(x, 'f', 6, 64)
+			}
+		}
+		fmt.Fprintf(&b, "%-24s %20s\n", f.label, v)
+	}
+	return b.String()
+}
+
+func formatDays(d float64) string {
+	if math.IsNaN(d) {
+		return "NaN"
+	}
+	whole := math.Floor(d)
+	rest := time.Duration((d - whole) * 24 * float64(time.Hour)).Round(time.Second)
+	h := int(rest.Hours())
+	m := int(rest.Minutes()) % 60
+	sec := int(rest.Seconds()) % 60
+	return fmt.Sprintf("%.0f days %02d:%02d:%02d", whole, h, m, sec)
+}
+
+// StatsOptions tune ComputeStats.
+type StatsOptions struct {
+	// WarmupBars is the index of the first bar on which every indicator had
+	// a value; buy & hold is measured from its close.
+	WarmupBars int
+	// RiskFreeRate is the annual risk-free rate (0.02 = 2%).
+	RiskFreeRate float64
+	// Compat computes CAGR as backtesting.py does (calendar days divided by
+	// the number of trading days in a year) instead of over calendar years.
+	Compat bool
+}
+
+// ComputeStats computes the statistics of an equity curve (one value per
+// bar) and its closed trades, with backtesting.py's definitions.
+func ComputeStats(bars []Bar, equity []float64, trades []Trade, opts StatsOptions) Stats {
+	n := len(bars)
+	var s Stats
+	if n == 0 || len(equity) != n {
+		return s
+	}
+	times := make([]time.Time, n)
+	for i := range bars {
+		times[i] = bars[i].Time
+	}
+	period := dataPeriod(times)
+	s.Start, s.End = times[0], times[n-1]
+	s.Duration = s.End.Sub(s.Start)
+
+	// Drawdown.
+	dd := make([]float64, n)
+	peak := math.Inf(-1)
+	for i, v := range equity {
+		peak = math.Max(peak, v)
+		dd[i] = 1 - v/peak
+	}
+	durs, peaks := drawdownPeriods(dd, times)
+
+	// Exposure.
+	have := make([]bool, n)
+	for _, t := range trades {
+		if t.ExitBar < 0 {
+			continue
+		}
+		for j := t.EntryBar; j <= t.ExitBar && j < n; j++ {
+			have[j] = true
+		}
+	}
+	cnt := 0
+	for _, h := range have {
+		if h {
+			cnt++
+		}
+	}
+	s.ExposurePct = float64(cnt) / float64(n) * 100
+	s.EquityFinal = equity[n-1]
+	s.EquityPeak = slices.Max(equity)
+	for _, t := range trades {
+		s.Commissions += t.Commission
+	}
+	s.ReturnPct = (equity[n-1] - equity[0]) / equity[0] * 100
+	first := min(max(opts.WarmupBars, 0), n-1)
+	c0, c1 := bars[first].Close, bars[n-1].Close
+	s.BuyHoldReturnPct = (c1 - c0) / c0 * 100
+
+	// Annualized figures from period (daily/weekly/…) returns.
+	freqDays := int(period / (24 * time.Hour))
+	weekend := 0
+	for _, t := range times {
+		if wd := t.Weekday(); wd == time.Saturday || wd == time.Sunday {
+			weekend++
+		}
+	}
+	haveWeekends := float64(weekend)/float64(n) > 2.0/7*0.6
+	annual := 252.0
+	switch {
+	case freqDays == 7:
+		annual = 52
+	case freqDays == 31:
+		annual = 12
+	case freqDays == 365:
+		annual = 1
+	case haveWeekends:
+		annual = 365
+	}
+	rets := periodReturns(times, equity, freqDays) // rets[0] is NaN
+	g := geometricMean(rets)
+	annRet := math.Pow(1+g, annual) - 1
+	s.ReturnAnnPct = annRet * 100
+	v := variance(rets[1:], 1)
+	s.VolatilityAnnPct = math.Sqrt(math.Pow(v+(1+g)*(1+g), annual)-math.Pow(1+g, 2*annual)) * 100
+	years := s.Duration.Hours() / 24 / 365.25
+	if opts.Compat {
+		d := s.Duration
+		years = (math.Floor(d.Hours()/24) + float64(d%(24*time.Hour))/float64(time.Second)/86400) / annual
+	}
+	s.CAGRPct = math.NaN()
+	if years > 0 {
+		s.CAGRPct = (math.Pow(s.EquityFinal/equity[0], 1/years) - 1) * 100
+	}
+	rf := opts.RiskFreeRate
+	s.SharpeRatio = nanDiv(s.ReturnAnnPct-rf*100, s.VolatilityAnnPct)
+	var down float64
+	for _, r := range rets[1:] {
+		m := math.Min(r, 0)
+		down += m * m
+	}
+	if len(rets) > 1 {
+		down /= float64(len(rets) - 1)
+	} else {
+		down = math.NaN()
+	}
+	s.SortinoRatio = (annRet - rf) / (math.Sqrt(down) * math.Sqrt(annual))
+	maxDD := slices.Max(dd)
+	s.CalmarRatio = nanDiv(annRet, maxDD)
+
+	// Alpha and beta against buy & hold, from per-bar log returns.
+	s.Beta = math.NaN()
+	if n > 2 {
+		el := make([]float64, n-1)
+		ml := make([]float64, n-1)
+		for i := 1; i < n; i++ {
+			el[i-1] = math.Log(equity[i] / equity[i-1])
+			ml[i-1] = math.Log(bars[i].Close / bars[i-1].Close)
+		}
+		s.Beta = covariance(el, ml) / covariance(ml, ml)
+	}
+	s.AlphaPct = s.ReturnPct - rf*100 - s.Beta*(s.BuyHoldReturnPct-rf*100)
+	s.MaxDrawdownPct = -maxDD * 100
+	s.AvgDrawdownPct = math.NaN()
+	if len(peaks) > 0 {
+		s.AvgDrawdownPct = -mean(peaks) * 100
+		s.MaxDrawdownDuration = ceilTo(slices.Max(durs), period)
+		var sum float64
+		for _, d := range durs {
+			sum += float64(d)
+		}
+		s.AvgDrawdownDuration = ceilTo(time.Duration(sum/float64(len(durs))), period)
+	}
+
+	// Trades.
+	s.NumTrades = len(trades)
+	nan := math.NaN()
+	s.WinRatePct, s.BestTradePct, s.WorstTradePct, s.AvgTradePct = nan, nan, nan, nan
+	s.ProfitFactor, s.ExpectancyPct, s.SQN, s.KellyCriterion = nan, nan, nan, nan
+	if len(trades) == 0 {
+		return s
+	}
+	pl := make([]float64, len(trades))
+	tr := make([]float64, len(trades))
+	var maxDur time.Duration
+	var sumDur float64
+	for i, t := range trades {
+		pl[i], tr[i] = t.PnL, t.ReturnPct
+		maxDur = max(maxDur, t.Duration)
+		sumDur += float64(t.Duration)
+	}
+	wins := 0
+	var winSum, lossSum, posRet, negRet float64
+	losses := 0
+	for i := range pl {
+		if pl[i] > 0 {
+			wins++
+			winSum += pl[i]
+		} else if pl[i] < 0 {
+			losses++
+			lossSum += pl[i]
+		}
+		if tr[i] > 0 {
+			posRet += tr[i]
+		} else if tr[i] < 0 {
+			negRet += tr[i]
+		}
+	}
+	winRate := float64(wins) / float64(len(pl))
+	s.WinRatePct = winRate * 100
+	s.BestTradePct = slices.Max(tr) * 100
+	s.WorstTradePct = slices.Min(tr) * 100
+	s.AvgTradePct = geometricMean(tr) * 100
+	s.MaxTradeDuration = ceilTo(maxDur, period)
+	s.AvgTradeDuration = ceilTo(time.Duration(sumDur/float64(len(trades))), period)
+	s.ProfitFactor = nanDiv(posRet, math.Abs(negRet))
+	s.ExpectancyPct = mean(tr) * 100
+	s.SQN = math.Sqrt(float64(len(pl))) * mean(pl) / nonZero(math.Sqrt(variance(pl, 1)))
+	avgWin, avgLoss := nan, nan
+	if wins > 0 {
+		avgWin = winSum / float64(wins)
+	}
+	if losses > 0 {
+		avgLoss = -lossSum / float64(losses)
+	}
+	s.KellyCriterion = winRate - (1-winRate)/(avgWin/avgLoss)
+	return s
+}
+
+func nanDiv(a, b float64) float64 {
+	if b == 0 {
+		return math.NaN()
+	}
+	return a / b
+}
+
+func nonZero(x float64) float64 {
+	if x == 0 {
+		return math.NaN()
+	}
+	return x
+}
+
+func mean(xs []float64) float64 {
+	if len(xs) == 0 {
+		return math.NaN()
+	}
+	var s float64
+	for _, x := range xs {
+		s += x
+	}
+	return s / float64(len(xs))
+}
+
+// variance skips NaN values, like pandas.
+func variance(xs []float64, ddof int) float64 {
+	var s float64
+	k := 0
+	for _, x := range xs {
+		if !math.IsNaN(x) {
+			s += x
+			k++
+		}
+	}
+	if k-ddof <= 0 {
+		return math.NaN()
+	}
+	m := s / float64(k)
+	var ss float64
+	for _, x := range xs {
+		if !math.IsNaN(x) {
+			ss += (x - m) * (x - m)
+		}
+	}
+	return ss / float64(k-ddof)
+}
+
+func covariance(a, b []float64) float64 {
+	if len(a) < 2 {
+		return math.NaN()
+	}
+	ma, mb := mean(a), mean(b)
+	var s float64
+	for i := range a {
+		s += (a[i] - ma) * (b[i] - mb)
+	}
+	return s / float64(len(a)-1)
+}
+
+// geometricMean is backtesting.py's: NaN counts as a 0 return, any return
+// of -100% or worse gives 0.
+func geometricMean(rets []float64) float64 {
+	if len(rets) == 0 {
+		return math.NaN()
+	}
+	var sum float64
+	for _, r := range rets {
+		if math.IsNaN(r) {
+			r = 0
+		}
+		if 1+r <= 0 {
+			return 0
+		}
+		sum += math.Log(1 + r)
+	}
+	return math.Exp(sum/float64(len(rets))) - 1
+}
+
+// dataPeriod is the median spacing of the last 100 bar times.
+func dataPeriod(times []time.Time) time.Duration {
+	t := times[max(0, len(times)-100):]
+	if len(t) < 2 {
+		return 24 * time.Hour
+	}
+	d := make([]time.Duration, len(t)-1)
+	for i := 1; i < len(t); i++ {
+		d[i-1] = t[i].Sub(t[i-1])
+	}
+	sort.Slice(d, func(i, j int) bool { return d[i] < d[j] })
+	m := len(d) / 2
+	if len(d)%2 == 1 {
+		return d[m]
+	}
+	return (d[m-1] + d[m]) / 2
+}
+
+// ceilTo rounds d up to the resolution of period: its smallest non-zero
+// unit (days, hours, minutes, seconds), as pandas' Timedelta.ceil does.
+func ceilTo(d, period time.Duration) time.Duration {
+	unit := time.Nanosecond
+	for _, u := range []time.Duration{24 * time.Hour, time.Hour, time.Minute, time.Second, time.Millisecond, time.Microsecond} {
+		if period%u == 0 {
+			unit = u
+			break
+		}
+	}
+	if r := d % unit; r != 0 {
+		d += unit - r
+	}
+	return d
+}
+
+// periodKey groups a time into the resampling bucket of freqDays.
+func periodKey(t time.Time, freqDays int) int64 {
+	y, m, d := t.Date()
+	day := time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+	switch freqDays {
+	case 7: // weeks ending Sunday
+		off := (7 - int(day.Weekday())) % 7
+		return day.AddDate(0, 0, off).Unix()
+	case 31:
+		return int64(y*12 + int(m))
+	case 365:
+		return int64(y)
+	}
+	return day.Unix()
+}
+
+// periodReturns resamples equity to the last value of each period and
+// returns the percentage changes, the first being NaN.
+func periodReturns(times []time.Time, equity []float64, freqDays int) []float64 {
+	var last []float64
+	var prevKey int64
+	for i, t := range times {
+		k := periodKey(t, freqDays)
+		if i == 0 || k != prevKey {
+			last = append(last, equity[i])
+			prevKey = k
+		} else {
+			last[len(last)-1] = equity[i]
+		}
+	}
+	rets := make([]float64, len(last))
+	rets[0] = math.NaN()
+	for i := 1; i < len(last); i++ {
+		rets[i] = last[i]/last[i-1] - 1
+	}
+	return rets
+}
+
+// drawdownPeriods finds each drawdown (from a peak to the next recovery or
+// the end) and returns its duration and deepest drawdown.
+func drawdownPeriods(dd []float64, times []time.Time) ([]time.Duration, []float64) {
+	var idx []int
+	for i, v := range dd {
+		if v == 0 {
+			idx = append(idx, i)
+		}
+	}
+	if len(idx) == 0 || idx[len(idx)-1] != len(dd)-1 {
+		idx = append(idx, len(dd)-1)
+	}
+	var durs []time.Duration
+	var peaks []float64
+	for k := 1; k < len(idx); k++ {
+		prev, cur := idx[k-1], idx[k]
+		if cur <= prev+1 {
+			continue
+		}
+		durs = append(durs, times[cur].Sub(times[prev]))
+		peaks = append(peaks, slices.Max(dd[prev:cur+1]))
+	}
+	return durs, peaks
+}
