@@ -1,0 +1,260 @@
+package pdfexport
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/chromedp/cdproto/fetch"
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/chromedp"
+)
+
+// browserNames are the executables looked up on PATH, in order.
+var browserNames = []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable"}
+
+// FindBrowser returns the path of the browser to run: execPath when it is
+// not empty, else the env variable FINKIT_CHROME, else the first of chromium,
+// chromium-browser, google-chrome and google-chrome-stable on PATH. It returns
+// an error wrapping ErrNoBrowser when none is found.
+func FindBrowser(execPath string) (string, error) {
+	for _, cand := range []struct{ name, from string }{{execPath, "Options.ExecPath"}, {os.Getenv("FINKIT_CHROME"), "FINKIT_CHROME"}} {
+		if cand.name == "" {
+			continue
+		}
+		p, err := exec.LookPath(cand.name)
+		if err != nil {
+			return "", fmt.Errorf("%w (%s=%q: %v)", ErrNoBrowser, cand.from, cand.name, err)
+		}
+		return p, nil
+	}
+	for _, name := range browserNames {
+		if p, err := exec.LookPath(name); err == nil {
+			return p, nil
+		}
+	}
+	return "", ErrNoBrowser
+}
+
+// syntheticPrefix is the URL under which ConvertHTML serves its documents
+// through request interception. The .invalid TLD can never resolve, so no
+// request to it ever leaves the browser.
+const syntheticPrefix = "http://pdfexport.invalid/doc/"
+
+// generation is one Chromium process. A converter has at most one current
+// generation; a retired one lives until its last conversion ends.
+type generation struct {
+	id            int
+	profile       string
+	allocCancel   context.CancelFunc
+	ctx           context.Context // the browser's chromedp context
+	cancel        context.CancelFunc
+	active, uses  int  // guarded by Converter.mu
+	retired       bool // guarded by Converter.mu
+	handlers      sync.WaitGroup
+	shutdownOnce  sync.Once
+	handlerTokens chan struct{}
+}
+
+// dead reports whether the browser process is gone (crashed or stopped).
+func (g *generation) dead() bool { return g.ctx.Err() != nil }
+
+// pid returns the browser's process id, or 0.
+func (g *generation) pid() int {
+	if c := chromedp.FromContext(g.ctx); c != nil && c.Browser != nil && c.Browser.Process() != nil {
+		return c.Browser.Process().Pid
+	}
+	return 0
+}
+
+func (c *Converter) allocatorOptions(profile string) []chromedp.ExecAllocatorOption {
+	opts := append([]chromedp.ExecAllocatorOption{}, chromedp.DefaultExecAllocatorOptions[:]...)
+	opts = append(opts,
+		chromedp.ExecPath(c.execPath),
+		chromedp.UserDataDir(profile),
+		chromedp.DisableGPU,
+		chromedp.Flag("headless", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("no-first-run", true),
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-domain-reliability", true),
+		chromedp.Flag("no-pings", true),
+		chromedp.Flag("no-service-autorun", true),
+		// Keep WebRTC from probing local interfaces behind the Fetch
+		// interception's back.
+		chromedp.Flag("force-webrtc-ip-handling-policy", "disable_non_proxied_udp"),
+		// Set explicitly so chromedp does not decide by itself: the
+		// sandbox only has to go when running as root, where it cannot work.
+		chromedp.Flag("no-sandbox", os.Geteuid() == 0),
+		chromedp.WindowSize(1280, 1024),
+	)
+	if c.opts.HostResolverRules != "" {
+		opts = append(opts, chromedp.Flag("host-resolver-rules", c.opts.HostResolverRules))
+	}
+	return opts
+}
+
+// startGeneration starts a new Chromium with a fresh profile. ctx bounds the
+// start only; the browser lives until shutdown.
+func (c *Converter) startGeneration(ctx context.Context) (*generation, error) {
+	c.nextID++
+	id := c.nextID
+	profile := filepath.Join(c.baseDir, fmt.Sprintf("profile-%d", id))
+	if err := os.MkdirAll(profile, 0o700); err != nil {
+		return nil, fmt.Errorf("pdfexport: creating the browser profile: %w", err)
+	}
+	allocCtx, allocCancel := chromedp.NewExecAllocator(c.root, c.allocatorOptions(profile)...)
+	logf := func(format string, args ...any) { c.log.Debug("chromedp: " + fmt.Sprintf(format, args...)) }
+	bctx, bcancel := chromedp.NewContext(allocCtx, chromedp.WithLogf(logf), chromedp.WithErrorf(logf), chromedp.WithBrowserOption(chromedp.WithConsolef(logf)))
+	g := &generation{id: id, profile: profile, allocCancel: allocCancel, ctx: bctx, cancel: bcancel, handlerTokens: make(chan struct{}, 32)}
+
+	startCtx, cancelStart := context.WithTimeout(ctx, c.opts.StartTimeout)
+	defer cancelStart()
+	started := make(chan error, 1)
+	go func() {
+		err := chromedp.Do(bctx)
+		if err == nil {
+			err = c.enableInterception(g)
+		}
+		started <- err
+	}()
+	var err error
+	select {
+	case err = <-started:
+	case <-startCtx.Done():
+		err = startCtx.Err()
+	case <-c.closing:
+		err = ErrClosed
+	}
+	if err != nil {
+		g.cancel()
+		<-started // returns quickly once the context is canceled
+		g.shutdown(c.log)
+		if errors.Is(err, context.DeadlineExceeded) {
+			return nil, fmt.Errorf("pdfexport: starting %s timed out after %s: %w", c.execPath, c.opts.StartTimeout, err)
+		}
+		return nil, fmt.Errorf("pdfexport: starting %s: %w", c.execPath, err)
+	}
+	c.log.Debug("pdfexport: browser started", slog.Int("generation", id), slog.Int("pid", g.pid()))
+	return g, nil
+}
+
+// enableInterception turns on the browser-wide Fetch domain. Browser-level
+// interception sees the requests of every tab, iframe (also out-of-process
+// cross-site ones), worker and redirect hop, which page-level interception
+// does not. Without DenyPrivateNetworks only ConvertHTML's synthetic URLs
+// are intercepted.
+func (c *Converter) enableInterception(g *generation) error {
+	events := chromedp.BrowserEvents(g.ctx, fetch.RequestPaused)
+	pattern := syntheticPrefix + "*"
+	if c.policy.deny {
+		pattern = "*"
+	}
+	if _, err := chromedp.CallBrowser(g.ctx, fetch.Enable, fetch.EnableParams{Patterns: []*fetch.RequestPattern{{URLPattern: pattern}}}); err != nil {
+		return fmt.Errorf("enabling request interception: %w", err)
+	}
+	g.handlers.Go(func() {
+		for ev, err := range events {
+			if err != nil {
+				return // the browser is gone
+			}
+			select {
+			case g.handlerTokens <- struct{}{}:
+			case <-g.ctx.Done():
+				return
+			}
+			g.handlers.Go(func() {
+				defer func() { <-g.handlerTokens }()
+				c.handlePaused(g, ev)
+			})
+		}
+	})
+	return nil
+}
+
+// handlePaused answers one intercepted request: it serves ConvertHTML
+// documents and applies the private-network policy.
+func (c *Converter) handlePaused(g *generation, ev fetch.EventRequestPaused) {
+	ctx := g.ctx
+	u := ""
+	if ev.Request != nil {
+		u = ev.Request.URL
+	}
+	fail := func(reason network.ErrorReason) {
+		if _, err := chromedp.CallBrowser(ctx, fetch.FailRequest, fetch.FailRequestParams{RequestID: ev.RequestID, ErrorReason: reason}); err != nil && ctx.Err() == nil {
+			c.log.Debug("pdfexport: failing a request", slog.String("url", u), slog.Any("err", err))
+		}
+	}
+	if rest, ok := strings.CutPrefix(u, syntheticPrefix); ok {
+		html, found := c.docs.Load(rest)
+		if !found {
+			fail(network.ErrorReasonNameNotResolved)
+			return
+		}
+		_, err := chromedp.CallBrowser(ctx, fetch.FulfillRequest, fetch.FulfillRequestParams{
+			RequestID:       ev.RequestID,
+			ResponseCode:    200,
+			ResponseHeaders: []*fetch.HeaderEntry{{Name: "Content-Type", Value: "text/html; charset=utf-8"}, {Name: "Cache-Control", Value: "no-store"}},
+			Body:            html.([]byte),
+		})
+		if err != nil && ctx.Err() == nil {
+			c.log.Debug("pdfexport: serving an HTML document", slog.Any("err", err))
+		}
+		return
+	}
+	if strings.HasPrefix(u, "http://pdfexport.invalid/") {
+		fail(network.ErrorReasonNameNotResolved)
+		return
+	}
+	if err := c.policy.check(ctx, u); err != nil {
+		c.log.Warn("pdfexport: blocked a request", slog.String("url", u), slog.Any("reason", err))
+		fail(network.ErrorReasonBlockedByClient)
+		return
+	}
+	if _, err := chromedp.CallBrowser(ctx, fetch.ContinueRequest, fetch.ContinueRequestParams{RequestID: ev.RequestID}); err != nil && ctx.Err() == nil {
+		c.log.Debug("pdfexport: continuing a request", slog.String("url", u), slog.Any("err", err))
+	}
+}
+
+// shutdown stops the browser, waits for it and its helpers to exit, kills any
+// child process still using the profile, and removes the profile. It is safe
+// to call more than once.
+func (g *generation) shutdown(log *slog.Logger) {
+	g.shutdownOnce.Do(func() {
+		if !g.dead() {
+			cctx, cancel := context.WithTimeout(g.ctx, 3*time.Second)
+			_ = chromedp.Cancel(cctx) // a graceful Browser.close; errors mean it is already gone
+			cancel()
+		}
+		g.cancel()
+		g.allocCancel() // waits for the process to exit
+		g.handlers.Wait()
+		killProcessesUsing(g.profile)
+		if err := removeAllRetry(g.profile); err != nil {
+			log.Warn("pdfexport: removing the browser profile", slog.String("dir", g.profile), slog.Any("err", err))
+		}
+	})
+}
+
+// removeAllRetry removes dir, retrying for a short while because Chromium's
+// helper processes can still create files right after the main process
+// exits.
+func removeAllRetry(dir string) error {
+	deadline := time.Now().Add(3 * time.Second)
+	for {
+		err := os.RemoveAll(dir)
+		if err == nil || time.Now().After(deadline) {
+			return err
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

@@ -1,0 +1,422 @@
+package pdfexport
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
+	cdpio "github.com/chromedp/cdproto/io"
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+)
+
+// pageState collects the events of one tab. onEvent runs in chromedp's
+// event loop, so it only records and signals.
+type pageState struct {
+	mu        sync.Mutex
+	changed   chan struct{}
+	lifecycle map[cdp.LoaderID]map[string]bool
+	responses map[network.RequestID]responseInfo
+	failures  []resourceFailure
+	urls      map[network.RequestID]string
+	exception string
+}
+
+type responseInfo struct {
+	url    string
+	status int
+	typ    network.ResourceType
+}
+
+type resourceFailure struct {
+	id     network.RequestID
+	url    string
+	reason string
+}
+
+func newPageState() *pageState {
+	return &pageState{
+		changed:   make(chan struct{}),
+		lifecycle: map[cdp.LoaderID]map[string]bool{},
+		responses: map[network.RequestID]responseInfo{},
+		urls:      map[network.RequestID]string{},
+	}
+}
+
+func (s *pageState) onEvent(ev any) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch ev := ev.(type) {
+	case *page.EventLifecycleEvent:
+		m := s.lifecycle[ev.LoaderID]
+		if m == nil {
+			m = map[string]bool{}
+			s.lifecycle[ev.LoaderID] = m
+		}
+		m[ev.Name] = true
+	case *network.EventRequestWillBeSent:
+		if ev.Request != nil {
+			s.urls[ev.RequestID] = ev.Request.URL
+		}
+		return
+	case *network.EventResponseReceived:
+		if ev.Response == nil {
+			return
+		}
+		s.responses[ev.RequestID] = responseInfo{url: ev.Response.URL, status: int(ev.Response.Status), typ: ev.Type}
+	case *network.EventLoadingFailed:
+		if ev.Canceled {
+			return
+		}
+		s.failures = append(s.failures, resourceFailure{id: ev.RequestID, url: s.urls[ev.RequestID], reason: ev.ErrorText})
+	case *runtime.EventExceptionThrown:
+		if s.exception == "" && ev.ExceptionDetails != nil {
+			d := ev.ExceptionDetails
+			text := d.Text
+			if d.Exception != nil && d.Exception.Description != "" {
+				text = d.Exception.Description
+			}
+			if i := strings.IndexByte(text, '\n'); i > 0 {
+				text = text[:i]
+			}
+			s.exception = text
+		}
+	default:
+		return
+	}
+	close(s.changed)
+	s.changed = make(chan struct{})
+}
+
+// waitFor blocks until cond (called with s.mu held) is true.
+func (s *pageState) waitFor(ctx context.Context, cond func() bool) error {
+	for {
+		s.mu.Lock()
+		ok := cond()
+		ch := s.changed
+		s.mu.Unlock()
+		if ok {
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+func (s *pageState) hasLifecycle(loader cdp.LoaderID, name string) func() bool {
+	return func() bool { return s.lifecycle[loader][name] }
+}
+
+// convertOnce runs one conversion in a new tab of g.
+func (c *Converter) convertOnce(ctx context.Context, g *generation, w io.Writer, target string, o PageOptions) (err error) {
+	timeout := o.Timeout
+	if timeout == 0 {
+		timeout = c.opts.DefaultTimeout
+	}
+	// Each conversion gets its own browser context: a clean cookie jar,
+	// cache and storage, thrown away with the tab.
+	tabCtx, cancelTab := chromedp.NewContext(g.ctx, chromedp.WithNewBrowserContext())
+	defer cancelTab()
+	runCtx, cancelRun := context.WithTimeout(tabCtx, timeout)
+	defer cancelRun()
+	stopAfter := context.AfterFunc(ctx, cancelRun)
+	defer stopAfter()
+
+	stage := "opening a tab"
+	defer func() {
+		if err != nil {
+			err = c.explain(ctx, runCtx, g, timeout, stage, err)
+		}
+	}()
+	st := newPageState()
+	if err := chromedp.Listen(runCtx, st.onEvent); err != nil {
+		return err
+	}
+
+	stage = "preparing the tab"
+	media := o.Media
+	if media == "" {
+		media = "print"
+	}
+	if _, err := chromedp.Call(runCtx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{Media: media}); err != nil {
+		return err
+	}
+	if o.UserAgent != "" {
+		if _, err := chromedp.Call(runCtx, emulation.SetUserAgentOverride, emulation.SetUserAgentOverrideParams{UserAgent: o.UserAgent}); err != nil {
+			return err
+		}
+	}
+	if len(o.Headers) > 0 {
+		h := network.Headers{}
+		for k, v := range o.Headers {
+			h[k] = v
+		}
+		if _, err := chromedp.Call(runCtx, network.SetExtraHTTPHeaders, network.SetExtraHTTPHeadersParams{Headers: h}); err != nil {
+			return err
+		}
+	}
+	if len(o.Cookies) > 0 {
+		params := make([]*network.CookieParam, 0, len(o.Cookies))
+		for _, ck := range o.Cookies {
+			p := &network.CookieParam{Name: ck.Name, Value: ck.Value, Domain: ck.Domain, Path: ck.Path, Secure: ck.Secure, HTTPOnly: ck.HTTPOnly}
+			if ck.Domain == "" {
+				p.URL = target
+			}
+			if !ck.Expires.IsZero() {
+				p.Expires = cdp.TimeSinceEpoch(float64(ck.Expires.UnixNano()) / 1e9)
+			}
+			params = append(params, p)
+		}
+		if _, err := chromedp.Call(runCtx, network.SetCookies, network.SetCookiesParams{Cookies: params}); err != nil {
+			return err
+		}
+	}
+
+	stage = "loading " + displayURL(target)
+	nav, err := chromedp.Call(runCtx, page.Navigate, page.NavigateParams{URL: target})
+	if err != nil {
+		return err
+	}
+	// Listen handled every event that came before the reply, so the main
+	// document's response is known when there was one.
+	st.mu.Lock()
+	resp, haveResp := st.responses[network.RequestID(nav.LoaderID)]
+	st.mu.Unlock()
+	if haveResp && resp.status >= 400 && !o.AllowHTTPErrors {
+		return &HTTPStatusError{URL: resp.url, StatusCode: resp.status}
+	}
+	if nav.ErrorText != "" && !(o.AllowHTTPErrors && haveResp) {
+		if c.policy.deny && strings.Contains(nav.ErrorText, "ERR_BLOCKED_BY_CLIENT") {
+			return fmt.Errorf("%w: %s (or a redirect from it) was refused", ErrBlockedURL, displayURL(target))
+		}
+		return &NavigationError{URL: displayURL(target), Reason: nav.ErrorText}
+	}
+	if nav.IsDownload {
+		return &NavigationError{URL: displayURL(target), Reason: "the URL is a download, not a page"}
+	}
+
+	stage = "waiting for the load event of " + displayURL(target)
+	if err := st.waitFor(runCtx, st.hasLifecycle(nav.LoaderID, "load")); err != nil {
+		return err
+	}
+	stage = "waiting for " + o.Wait.String()
+	switch o.Wait.Kind {
+	case WaitNetworkIdle:
+		if err := st.waitFor(runCtx, st.hasLifecycle(nav.LoaderID, "networkIdle")); err != nil {
+			return err
+		}
+	case WaitVisible:
+		sel, _ := json.Marshal(o.Wait.Selector)
+		if _, err := chromedp.Run(runCtx, chromedp.Evaluate[chromedp.Void](fmt.Sprintf("void document.querySelector(%s)", sel))); err != nil {
+			return fmt.Errorf("%w: selector %q: %v", ErrInvalidOption, o.Wait.Selector, err)
+		}
+		if err := pollTrue(runCtx, fmt.Sprintf(visibleJS, sel)); err != nil {
+			return err
+		}
+	case WaitExpression:
+		if err := pollTrue(runCtx, "!!("+strings.TrimRight(strings.TrimSpace(o.Wait.Expression), ";")+"\n)"); err != nil {
+			return err
+		}
+	case WaitDelay:
+		t := time.NewTimer(o.Wait.Delay)
+		select {
+		case <-t.C:
+		case <-runCtx.Done():
+			t.Stop()
+			return runCtx.Err()
+		}
+	}
+
+	st.mu.Lock()
+	exc := st.exception
+	var resErr error
+	for id, r := range st.responses {
+		if id != network.RequestID(nav.LoaderID) && r.status >= 400 && !isFavicon(r.url) {
+			resErr = fmt.Errorf("%w: %s answered HTTP %d", ErrResourceFailed, r.url, r.status)
+			break
+		}
+	}
+	for _, f := range st.failures {
+		if f.id != network.RequestID(nav.LoaderID) && resErr == nil && !isFavicon(f.url) {
+			resErr = fmt.Errorf("%w: %s: %s", ErrResourceFailed, f.url, f.reason)
+		}
+	}
+	st.mu.Unlock()
+	if o.FailOnJSError && exc != "" {
+		return fmt.Errorf("%w: %s", ErrJSException, exc)
+	}
+	if o.FailOnResourceError && resErr != nil {
+		return resErr
+	}
+
+	if o.Title != "" {
+		stage = "setting the title"
+		t, _ := json.Marshal(o.Title)
+		if _, err := chromedp.Run(runCtx, chromedp.Evaluate[chromedp.Void](fmt.Sprintf("void (document.title = %s)", t))); err != nil {
+			return err
+		}
+	}
+
+	stage = "printing"
+	params := printParams(o)
+	res, err := chromedp.Call(runCtx, page.PrintToPDF, params)
+	if err != nil {
+		return err
+	}
+	stage = "reading the PDF"
+	return copyStream(runCtx, w, res.Stream)
+}
+
+// visibleJS is true when the element exists, is displayed and has a box.
+const visibleJS = `(() => {
+	const e = document.querySelector(%s);
+	if (!e) return false;
+	const s = getComputedStyle(e);
+	if (s.display === 'none' || s.visibility === 'hidden') return false;
+	const r = e.getBoundingClientRect();
+	return r.width > 0 && r.height > 0;
+})()`
+
+// pollTrue evaluates expr every 50ms until it is true. An exception keeps
+// the poll going (the page may not be ready) but is reported on timeout.
+func pollTrue(ctx context.Context, expr string) error {
+	var last error
+	for {
+		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](expr))
+		if err == nil && ok {
+			return nil
+		}
+		if err != nil {
+			if ctx.Err() != nil {
+				break
+			}
+			last = err
+		}
+		t := time.NewTimer(50 * time.Millisecond)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+		}
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	if last != nil {
+		return fmt.Errorf("%w (last evaluation error: %v)", ctx.Err(), last)
+	}
+	return ctx.Err()
+}
+
+func printParams(o PageOptions) page.PrintToPDFParams {
+	paper := o.Paper
+	if paper == (PaperSize{}) {
+		paper = A4
+	}
+	m := DefaultMargins
+	if o.Margins != nil {
+		m = *o.Margins
+	}
+	top, right, bottom, left := m.Top.Inches(), m.Right.Inches(), m.Bottom.Inches(), m.Left.Inches()
+	p := page.PrintToPDFParams{
+		Landscape:         ptr(o.Landscape),
+		PrintBackground:   ptr(o.PrintBackground),
+		Scale:             o.Scale,
+		PaperWidth:        paper.Width.Inches(),
+		PaperHeight:       paper.Height.Inches(),
+		MarginTop:         &top,
+		MarginRight:       &right,
+		MarginBottom:      &bottom,
+		MarginLeft:        &left,
+		PageRanges:        o.PageRanges,
+		PreferCSSPageSize: ptr(o.PreferCSSPageSize),
+		TransferMode:      page.PrintToPDFTransferModeReturnAsStream,
+	}
+	if o.HeaderHTML != "" || o.FooterHTML != "" {
+		p.DisplayHeaderFooter = ptr(true)
+		p.HeaderTemplate, p.FooterTemplate = o.HeaderHTML, o.FooterHTML
+		if p.HeaderTemplate == "" {
+			p.HeaderTemplate = "<span></span>"
+		}
+		if p.FooterTemplate == "" {
+			p.FooterTemplate = "<span></span>"
+		}
+	}
+	return p
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// copyStream copies a DevTools stream to w in 1 MiB chunks and closes it.
+func copyStream(ctx context.Context, w io.Writer, h cdpio.StreamHandle) (err error) {
+	defer func() {
+		if ctx.Err() != nil {
+			return // the tab is going away, and its streams with it
+		}
+		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		if _, cerr := chromedp.Call(cctx, cdpio.Close, cdpio.CloseParams{Handle: h}); cerr != nil && err == nil {
+			err = fmt.Errorf("closing the PDF stream: %w", cerr)
+		}
+	}()
+	for {
+		res, err := chromedp.Call(ctx, cdpio.Read, cdpio.ReadParams{Handle: h, Size: 1 << 20})
+		if err != nil {
+			return err
+		}
+		if len(res.Data) > 0 {
+			if _, err := w.Write(res.Data); err != nil {
+				return fmt.Errorf("writing the PDF: %w", err)
+			}
+		}
+		if res.EOF {
+			return nil
+		}
+	}
+}
+
+// explain turns a low-level error into the package's error shape: the
+// caller's context error, a timeout that says what was awaited, or the error
+// with the stage it happened in.
+func (c *Converter) explain(ctx, runCtx context.Context, g *generation, timeout time.Duration, stage string, err error) error {
+	var hs *HTTPStatusError
+	var ne *NavigationError
+	switch {
+	case errors.As(err, &hs), errors.As(err, &ne), errIs(err, ErrBlockedURL, ErrJSException, ErrResourceFailed, ErrInvalidOption):
+		return err
+	case ctx.Err() != nil:
+		return fmt.Errorf("pdfexport: %s: %w", stage, ctx.Err())
+	case errors.Is(runCtx.Err(), context.DeadlineExceeded) || errors.Is(err, context.DeadlineExceeded):
+		return fmt.Errorf("pdfexport: timed out after %s %s: %w", timeout, stage, context.DeadlineExceeded)
+	case g.dead():
+		return fmt.Errorf("pdfexport: browser died while %s: %w", stage, err)
+	default:
+		return fmt.Errorf("pdfexport: %s: %w", stage, err)
+	}
+}
+
+func isFavicon(u string) bool {
+	p, err := url.Parse(u)
+	return err == nil && p.Path == "/favicon.ico"
+}
+
+// displayURL shortens ConvertHTML's synthetic URLs in messages.
+func displayURL(u string) string {
+	if strings.HasPrefix(u, syntheticPrefix) {
+		return "the HTML document"
+	}
+	return u
+}

@@ -1,0 +1,316 @@
+package pdfexport
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"sync"
+	"sync/atomic"
+)
+
+// Converter turns web pages into PDF documents with one warm headless
+// Chromium. It is safe for concurrent use; at most Options.PoolSize
+// conversions run at once, each in its own tab and its own browser context
+// (so cookies, cache and storage never leak from one conversion to the next).
+// Close it to stop Chromium.
+type Converter struct {
+	opts     Options
+	execPath string
+	policy   *policy
+	log      *slog.Logger
+	baseDir  string // holds the profiles of all generations
+
+	root       context.Context // parent of every browser; canceled by Close
+	rootCancel context.CancelFunc
+	slots      chan struct{}
+	closing    chan struct{}
+	closeOnce  sync.Once
+	closeErr   error
+
+	mu     sync.Mutex
+	cur    *generation
+	nextID int
+	closed bool
+	wg     sync.WaitGroup // running conversions and background shutdowns
+
+	docs sync.Map // ConvertHTML documents by id: string -> []byte
+
+	conversions atomic.Int64
+	starts      atomic.Int64
+}
+
+// New finds Chromium, starts it with a fresh temporary profile and returns a
+// Converter that keeps it warm. ctx bounds only the start.
+func New(ctx context.Context, opts Options) (*Converter, error) {
+	if opts.PoolSize < 0 {
+		return nil, fmt.Errorf("%w: negative PoolSize %d", ErrInvalidOption, opts.PoolSize)
+	}
+	if opts.DefaultTimeout < 0 || opts.StartTimeout < 0 {
+		return nil, fmt.Errorf("%w: negative timeout", ErrInvalidOption)
+	}
+	if opts.PoolSize == 0 {
+		opts.PoolSize = DefaultPoolSize
+	}
+	if opts.RestartAfter == 0 {
+		opts.RestartAfter = DefaultRestartAfter
+	}
+	if opts.DefaultTimeout == 0 {
+		opts.DefaultTimeout = DefaultTimeout
+	}
+	if opts.StartTimeout == 0 {
+		opts.StartTimeout = DefaultStartTimeout
+	}
+	pol, err := newPolicy(opts.DenyPrivateNetworks, opts.AllowHosts, opts.Resolver)
+	if err != nil {
+		return nil, err
+	}
+	path, err := FindBrowser(opts.ExecPath)
+	if err != nil {
+		return nil, err
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	base, err := os.MkdirTemp("", "finkit-pdfexport-")
+	if err != nil {
+		return nil, fmt.Errorf("pdfexport: creating the profile directory: %w", err)
+	}
+	root, rootCancel := context.WithCancel(context.Background())
+	c := &Converter{
+		opts: opts, execPath: path, policy: pol, log: log, baseDir: base,
+		root: root, rootCancel: rootCancel,
+		slots: make(chan struct{}, opts.PoolSize), closing: make(chan struct{}),
+	}
+	c.mu.Lock()
+	g, err := c.startGeneration(ctx)
+	if err == nil {
+		c.cur = g
+		c.starts.Add(1)
+	}
+	c.mu.Unlock()
+	if err != nil {
+		rootCancel()
+		_ = os.RemoveAll(base)
+		return nil, err
+	}
+	return c, nil
+}
+
+// Close aborts running conversions, stops Chromium, waits until every
+// process of it has exited and removes the temporary profile. Calling it
+// again returns the first result.
+func (c *Converter) Close() error {
+	c.closeOnce.Do(func() {
+		close(c.closing)
+		c.mu.Lock()
+		c.closed = true
+		g := c.cur
+		c.cur = nil
+		c.mu.Unlock()
+		c.rootCancel() // aborts running conversions
+		c.wg.Wait()    // they release their generations; retired ones shut down
+		if g != nil {
+			g.shutdown(c.log)
+		}
+		killProcessesUsing(c.baseDir)
+		if err := removeAllRetry(c.baseDir); err != nil {
+			c.closeErr = fmt.Errorf("pdfexport: removing %s: %w", c.baseDir, err)
+		}
+	})
+	return c.closeErr
+}
+
+// Stats are counters of a Converter.
+type Stats struct {
+	Conversions   int64 // conversions attempted (a crash retry counts twice)
+	BrowserStarts int64 // Chromium processes started, including restarts
+}
+
+// Stats returns the converter's counters.
+func (c *Converter) Stats() Stats {
+	return Stats{Conversions: c.conversions.Load(), BrowserStarts: c.starts.Load()}
+}
+
+// acquire waits for a free slot and returns the generation to convert on,
+// starting a new browser when the current one crashed or is due for a
+// restart.
+func (c *Converter) acquire(ctx context.Context) (*generation, error) {
+	select {
+	case c.slots <- struct{}{}:
+	case <-ctx.Done():
+		return nil, fmt.Errorf("pdfexport: waiting for a free tab: %w", ctx.Err())
+	case <-c.closing:
+		return nil, ErrClosed
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		<-c.slots
+		return nil, ErrClosed
+	}
+	g := c.cur
+	if g != nil && (g.dead() || (c.opts.RestartAfter > 0 && g.uses >= c.opts.RestartAfter)) {
+		if g.dead() {
+			c.log.Warn("pdfexport: the browser died; starting a new one", slog.Int("generation", g.id))
+		} else {
+			c.log.Info("pdfexport: restarting the browser", slog.Int("generation", g.id), slog.Int("conversions", g.uses))
+		}
+		c.retireLocked(g)
+		g = nil
+	}
+	if g == nil {
+		ng, err := c.startGeneration(ctx)
+		if err != nil {
+			<-c.slots
+			return nil, err
+		}
+		c.starts.Add(1)
+		c.cur = ng
+		g = ng
+	}
+	g.active++
+	g.uses++
+	return g, nil
+}
+
+// retireLocked takes g out of service; it shuts down once idle.
+func (c *Converter) retireLocked(g *generation) {
+	g.retired = true
+	if c.cur == g {
+		c.cur = nil
+	}
+	if g.active == 0 {
+		c.wg.Go(func() { g.shutdown(c.log) })
+	}
+}
+
+func (c *Converter) release(g *generation) {
+	c.mu.Lock()
+	g.active--
+	if g.dead() && !g.retired {
+		c.retireLocked(g)
+	} else if g.retired && g.active == 0 {
+		c.wg.Go(func() { g.shutdown(c.log) })
+	}
+	c.mu.Unlock()
+	<-c.slots
+}
+
+// Convert loads the page at rawURL and returns it as PDF. Only http and
+// https URLs are accepted.
+func (c *Converter) Convert(ctx context.Context, rawURL string, opts PageOptions) ([]byte, error) {
+	var buf bytes.Buffer
+	if err := c.ConvertTo(ctx, &buf, rawURL, opts); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// ConvertTo is like Convert but streams the PDF to w in chunks as Chromium
+// produces them (TransferMode ReturnAsStream), so a large document is never
+// held in memory whole. On error, part of the PDF may have been written.
+func (c *Converter) ConvertTo(ctx context.Context, w io.Writer, rawURL string, opts PageOptions) error {
+	if err := opts.validate(); err != nil {
+		return err
+	}
+	u, err := checkURL(rawURL)
+	if err != nil {
+		return err
+	}
+	if err := c.policy.checkHost(ctx, u.Hostname()); c.policy.deny && err != nil {
+		return fmt.Errorf("pdfexport: %s: %w", rawURL, err)
+	}
+	return c.run(ctx, w, u.String(), opts)
+}
+
+// ConvertHTML renders the HTML document html and returns it as PDF. The
+// document is served to Chromium through request interception under a
+// private origin, so relative URLs in it do not resolve: use absolute URLs
+// or inline resources (data: URLs, <style>).
+func (c *Converter) ConvertHTML(ctx context.Context, html string, opts PageOptions) ([]byte, error) {
+	var buf bytes.Buffer
+	if err := c.ConvertHTMLTo(ctx, &buf, html, opts); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// ConvertHTMLTo is like ConvertHTML but streams the PDF to w.
+func (c *Converter) ConvertHTMLTo(ctx context.Context, w io.Writer, html string, opts PageOptions) error {
+	if err := opts.validate(); err != nil {
+		return err
+	}
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	id := hex.EncodeToString(b[:])
+	c.docs.Store(id, []byte(html))
+	defer c.docs.Delete(id)
+	return c.run(ctx, w, syntheticPrefix+id, opts)
+}
+
+// countingWriter counts the bytes written through it.
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (cw *countingWriter) Write(p []byte) (int, error) {
+	n, err := cw.w.Write(p)
+	cw.n += int64(n)
+	return n, err
+}
+
+// run converts with one automatic retry when the browser crashed before any
+// byte was written.
+func (c *Converter) run(ctx context.Context, w io.Writer, target string, opts PageOptions) error {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return ErrClosed
+	}
+	c.wg.Add(1)
+	c.mu.Unlock()
+	defer c.wg.Done()
+
+	cw := &countingWriter{w: w}
+	var err error
+	for attempt := 0; attempt < 2; attempt++ {
+		var g *generation
+		g, err = c.acquire(ctx)
+		if err != nil {
+			return err
+		}
+		c.conversions.Add(1)
+		err = c.convertOnce(ctx, g, cw, target, opts)
+		crashed := err != nil && g.dead() && ctx.Err() == nil && c.root.Err() == nil
+		c.release(g)
+		if !crashed {
+			break
+		}
+		if cw.n > 0 || attempt == 1 {
+			return fmt.Errorf("%w: %v", ErrBrowserCrashed, err)
+		}
+		c.log.Warn("pdfexport: the browser crashed during a conversion; retrying on a new one", slog.Any("err", err))
+	}
+	if err != nil && c.root.Err() != nil && ctx.Err() == nil {
+		return fmt.Errorf("%w: %v", ErrClosed, err)
+	}
+	return err
+}
+
+// errIs reports whether err is one of targets.
+func errIs(err error, targets ...error) bool {
+	for _, t := range targets {
+		if errors.Is(err, t) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,63 @@
+//go:build linux
+
+package pdfexport
+
+import (
+	"bytes"
+	"os"
+	"strconv"
+	"syscall"
+	"time"
+)
+
+// killProcessesUsing kills every process whose command line mentions dir
+// (Chromium passes --user-data-dir to all its helpers), looking again until
+// a few passes in a row find none, because a helper can fork just as its
+// parent dies.
+func killProcessesUsing(dir string) {
+	deadline := time.Now().Add(2 * time.Second)
+	for quiet := 0; quiet < 3 && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if n := signalProcessesUsing(dir); n == 0 {
+			quiet++
+		} else {
+			quiet = 0
+		}
+	}
+}
+
+// processesUsing returns the pids whose command line contains dir.
+func processesUsing(dir string) []int {
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil
+	}
+	self := os.Getpid()
+	needle := []byte(dir)
+	var pids []int
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid == self {
+			continue
+		}
+		cmdline, err := os.ReadFile("/proc/" + e.Name() + "/cmdline")
+		if err != nil || !bytes.Contains(cmdline, needle) {
+			continue
+		}
+		// Skip zombies: they are dead and only wait for their parent.
+		if stat, err := os.ReadFile("/proc/" + e.Name() + "/stat"); err == nil {
+			if i := bytes.LastIndexByte(stat, ')'); i >= 0 && i+2 < len(stat) && stat[i+2] == 'Z' {
+				continue
+			}
+		}
+		pids = append(pids, pid)
+	}
+	return pids
+}
+
+func signalProcessesUsing(dir string) int {
+	pids := processesUsing(dir)
+	for _, pid := range pids {
+		_ = syscall.Kill(pid, syscall.SIGKILL)
+	}
+	return len(pids)
+}
