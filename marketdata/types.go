@@ -91,6 +91,7 @@ type History struct {
 	Bars      []Bar      `json:"bars"`
 	Splits    []Split    `json:"splits,omitempty"`
 	Dividends []Dividend `json:"dividends,omitempty"`
+	Live      bool       `json:"live,omitempty"` // the last bar is still trading (incomplete)
 }
 
 // Interval is the bar length of a history request.
