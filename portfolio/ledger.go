@@ -93,6 +93,8 @@ type acctScalars struct {
 	deposits    decimal.Decimal
 	withdrawals decimal.Decimal
 	realized    []RealizedGain
+	gain        decimal.Decimal // sum of realized Gain
+	fxEffect    decimal.Decimal // sum of realized Gain − LocalGain × FXRate
 }
 
 // position is the mutable state of one symbol in one account.
@@ -669,18 +671,24 @@ func (l *Ledger) open(a *acctState, p *position, lot Lot) {
 // account- and instrument-currency cash attributed to those units and each
 // lot closed books a RealizedGain.
 func (l *Ledger) close(a *acctState, p *position, tx *Transaction, q, flow, local, fx decimal.Decimal, realize bool) []Lot {
-	if fx.Sign() == 0 {
+	foreign := fx.Sign() != 0
+	if !foreign {
 		fx = decimal.NewFromInt(1)
 	}
 	var removed []Lot
 	emit := func(part Lot, pFlow, pLocal decimal.Decimal) {
 		if realize {
 			l.touchAcct(a)
-			a.s.realized = append(a.s.realized, RealizedGain{
+			g := RealizedGain{
 				Account: a.acct.ID, Symbol: p.symbol, Acquired: part.Acquired, Closed: tx.Time,
 				Quantity: part.Quantity, Proceeds: pFlow, Basis: part.Basis, Gain: pFlow.Sub(part.Basis),
 				LocalGain: pLocal.Sub(part.LocalBasis), FXRate: fx, TxID: tx.ID,
-			})
+			}
+			a.s.realized = append(a.s.realized, g)
+			a.s.gain = a.s.gain.Add(g.Gain)
+			if foreign {
+				a.s.fxEffect = a.s.fxEffect.Add(g.Gain.Sub(g.LocalGain.Mul(fx)))
+			}
 		} else {
 			removed = append(removed, part)
 		}

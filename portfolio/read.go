@@ -128,10 +128,7 @@ func (l *Ledger) Balance(account string) (Balance, error) {
 }
 
 func (st *acctState) balance() Balance {
-	realized := decimal.Zero
-	for i := range st.s.realized {
-		realized = realized.Add(st.s.realized[i].Gain)
-	}
+	realized := st.s.gain
 	return Balance{
 		Account: st.acct.ID, Currency: st.acct.Currency, Cash: st.s.cash,
 		Deposits: st.s.deposits, Withdrawals: st.s.withdrawals, Dividends: st.s.dividends,

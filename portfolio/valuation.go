@@ -1,0 +1,363 @@
+package portfolio
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/shopspring/decimal"
+)
+
+// Holding is a position valued at a current price, with its gain split into
+// price (capital) gain and currency effect, in the valuation's base currency.
+type Holding struct {
+	Position
+	Name  string     `json:"name,omitempty"`
+	Class AssetClass `json:"class"`
+	// Price is the current price in the position's Currency.
+	Price decimal.Decimal `json:"price"`
+	// Value is Quantity × Price in the position's Currency.
+	Value decimal.Decimal `json:"value"`
+	// Base is the valuation's base currency; the fields below are in it.
+	Base      string          `json:"base"`
+	BaseValue decimal.Decimal `json:"base_value"`
+	BaseBasis decimal.Decimal `json:"base_basis"` // basis at today's account→base rate
+	// Unrealized = BaseValue − BaseBasis = CapitalGain + CurrencyEffect.
+	Unrealized     decimal.Decimal `json:"unrealized"`
+	CapitalGain    decimal.Decimal `json:"capital_gain"`    // (Value − LocalBasis) at today's rate
+	CurrencyEffect decimal.Decimal `json:"currency_effect"` // the rest
+	Weight         float64         `json:"weight"`          // share of the total value
+}
+
+// Summary is "EQNR.OL 120 sh @ 312.40 NOK = 37,488.00 NOK (+4.2%)": the
+// percentage is the gain in the instrument currency over the cost basis.
+func (h Holding) Summary() string {
+	unit := ""
+	switch h.Class {
+	case AssetCrypto, AssetCurrency, AssetCash:
+		unit = "units"
+	case AssetBond:
+		unit = "nominal"
+	}
+	return holdingLine(h.Symbol, h.Quantity, h.Price, h.Currency, h.LocalBasis, unit)
+}
+
+// CashHolding is the cash of one account.
+type CashHolding struct {
+	Account   string          `json:"account"`
+	Currency  string          `json:"currency"`
+	Amount    decimal.Decimal `json:"amount"`
+	Base      string          `json:"base"`
+	BaseValue decimal.Decimal `json:"base_value"`
+	Weight    float64         `json:"weight"`
+}
+
+// Summary is "cash broker 1,000.00 NOK".
+func (c CashHolding) Summary() string {
+	return fmt.Sprintf("cash %s %s", c.Account, FormatMoney(c.Amount, c.Currency))
+}
+
+// Slice is one group of an allocation: the value in the base currency and
+// its weight of the total. The weights of an allocation sum to 1 (up to
+// float64 rounding) when the total is not zero.
+type Slice struct {
+	Key    string          `json:"key"`
+	Base   string          `json:"base"`
+	Value  decimal.Decimal `json:"value"`
+	Weight float64         `json:"weight"`
+}
+
+// Summary is "stock 62.5% 10,000.00 NOK".
+func (s Slice) Summary() string {
+	return fmt.Sprintf("%s %.1f%% %s", s.Key, s.Weight*100, FormatMoney(s.Value, s.Base))
+}
+
+// Valuation is a portfolio valued in a base currency. Totals that come from
+// the accounts' books (realized gains, income, costs, contributions) are
+// converted from each account currency at today's rate.
+type Valuation struct {
+	Base     string        `json:"base"`
+	Holdings []Holding     `json:"holdings"`
+	Cash     []CashHolding `json:"cash"`
+
+	Total      decimal.Decimal `json:"total"`       // holdings + cash
+	Securities decimal.Decimal `json:"securities"`  // market value of holdings
+	CashTotal  decimal.Decimal `json:"cash_total"`  // all cash
+	Basis      decimal.Decimal `json:"basis"`       // cost of the holdings
+	Unrealized decimal.Decimal `json:"unrealized"`  // Securities − Basis
+	Realized   decimal.Decimal `json:"realized"`    // closed positions
+	Income     decimal.Decimal `json:"income"`      // dividends (gross) and interest
+	Costs      decimal.Decimal `json:"costs"`       // fees and taxes not in a basis
+	NetInflow  decimal.Decimal `json:"net_inflow"`  // deposits − withdrawals (transfers included)
+	TotalGain  decimal.Decimal `json:"total_gain"`  // Total − NetInflow
+	// The total gain split: CapitalGain + CurrencyEffect = Unrealized + Realized,
+	// and TotalGain = CapitalGain + CurrencyEffect + Income − Costs.
+	CapitalGain    decimal.Decimal `json:"capital_gain"`
+	CurrencyEffect decimal.Decimal `json:"currency_effect"`
+
+	ByClass    []Slice `json:"by_class"`
+	ByCurrency []Slice `json:"by_currency"` // holdings by trading currency, cash by its currency
+	ByAccount  []Slice `json:"by_account"`
+	BySymbol   []Slice `json:"by_symbol"` // cash appears as "cash:CCY"
+}
+
+// Summary is "total 1,234,567.00 NOK (securities …, cash …), gain … (+x%)".
+func (v *Valuation) Summary() string {
+	s := fmt.Sprintf("total %s (securities %s, cash %s), gain %s",
+		FormatMoney(v.Total, v.Base), FormatMoney(v.Securities, v.Base),
+		FormatMoney(v.CashTotal, v.Base), FormatMoney(v.TotalGain, v.Base))
+	if v.NetInflow.Sign() > 0 {
+		s += " (" + formatPct(v.TotalGain.Div(v.NetInflow)) + ")"
+	}
+	return s
+}
+
+// rateCache memoizes RateSource answers for one valuation.
+type rateCache struct {
+	src   RateSource
+	rates map[[2]string]decimal.Decimal
+}
+
+func (rc *rateCache) rate(ctx context.Context, from, to string) (decimal.Decimal, bool, error) {
+	if from == to {
+		return decimal.Decimal{}, true, nil
+	}
+	k := [2]string{from, to}
+	if r, ok := rc.rates[k]; ok {
+		return r, false, nil
+	}
+	if rc.src == nil {
+		return decimal.Decimal{}, false, fmt.Errorf("%w: no rate source for %s→%s", ErrNoPrice, from, to)
+	}
+	r, err := rc.src.Rate(ctx, from, to)
+	if err != nil {
+		return decimal.Decimal{}, false, fmt.Errorf("portfolio: rate %s→%s: %w", from, to, err)
+	}
+	if r.Sign() <= 0 {
+		return decimal.Decimal{}, false, fmt.Errorf("%w: rate %s→%s is %s", ErrNoPrice, from, to, r)
+	}
+	rc.rates[k] = r
+	return r, false, nil
+}
+
+// conv multiplies x by r unless identity is set.
+func conv(x, r decimal.Decimal, identity bool) decimal.Decimal {
+	if identity {
+		return x
+	}
+	return x.Mul(r)
+}
+
+// Value values every account in base: holdings at prices from prices,
+// converted with rates (rates may be nil when everything is in base). A
+// symbol without a price fails with ErrNoPrice. Each symbol is priced once.
+func (l *Ledger) Value(ctx context.Context, base string, prices PriceSource, rates RateSource) (*Valuation, error) {
+	if !validCurrency(base) {
+		return nil, fmt.Errorf("%w: base %q is not a currency code", ErrCurrencyMismatch, base)
+	}
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	rc := &rateCache{src: rates, rates: make(map[[2]string]decimal.Decimal)}
+	type quote struct {
+		price decimal.Decimal
+		ccy   string
+	}
+	quotes := make(map[string]quote)
+	v := &Valuation{Base: base}
+	n := 0
+	for _, st := range l.order {
+		n += len(st.positions)
+	}
+	v.Holdings = make([]Holding, 0, n)
+	byClass := make(map[string]decimal.Decimal)
+	byCcy := make(map[string]decimal.Decimal)
+	byAcct := make(map[string]decimal.Decimal, len(l.order))
+	bySym := make(map[string]decimal.Decimal, n)
+
+	for _, st := range l.order {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		ab, abID, err := rc.rate(ctx, st.acct.Currency, base)
+		if err != nil {
+			return nil, err
+		}
+		acctTotal := decimal.Zero
+		start := len(v.Holdings)
+		for _, p := range st.positions {
+			if p.s.qty.Sign() == 0 {
+				continue
+			}
+			q, ok := quotes[p.symbol]
+			if !ok {
+				price, ccy, err := prices.Price(ctx, p.symbol)
+				if err != nil {
+					return nil, fmt.Errorf("%w: %s: %w", ErrNoPrice, p.symbol, err)
+				}
+				if price.Sign() < 0 {
+					return nil, fmt.Errorf("%w: %s: negative price %s", ErrNoPrice, p.symbol, price)
+				}
+				if ccy == "" {
+					ccy = p.s.currency
+				}
+				q = quote{price, ccy}
+				quotes[p.symbol] = q
+			}
+			price := q.price
+			if q.ccy != p.s.currency {
+				r, _, err := rc.rate(ctx, q.ccy, p.s.currency)
+				if err != nil {
+					return nil, err
+				}
+				price = price.Mul(r)
+			}
+			ib, ibID, err := rc.rate(ctx, p.s.currency, base)
+			if err != nil {
+				return nil, err
+			}
+			h := Holding{Position: st.view(p), Price: price, Base: base}
+			if s, ok := l.stocks[p.symbol]; ok {
+				h.Name, h.Class = s.Name, s.Class
+			}
+			if h.Class == "" {
+				h.Class = AssetStock
+				if st.acct.Kind == KindCrypto {
+					h.Class = AssetCrypto
+				}
+			}
+			h.Value = p.s.qty.Mul(price)
+			h.BaseValue = conv(h.Value, ib, ibID)
+			h.BaseBasis = conv(p.s.basis, ab, abID)
+			h.Unrealized = h.BaseValue.Sub(h.BaseBasis)
+			h.CapitalGain = conv(h.Value.Sub(p.s.localBasis), ib, ibID)
+			h.CurrencyEffect = h.Unrealized.Sub(h.CapitalGain)
+			v.Holdings = append(v.Holdings, h)
+			acctTotal = acctTotal.Add(h.BaseValue)
+			v.Basis = v.Basis.Add(h.BaseBasis)
+			v.CapitalGain = v.CapitalGain.Add(h.CapitalGain)
+			v.CurrencyEffect = v.CurrencyEffect.Add(h.CurrencyEffect)
+			byClass[string(h.Class)] = byClass[string(h.Class)].Add(h.BaseValue)
+			byCcy[h.Currency] = byCcy[h.Currency].Add(h.BaseValue)
+			bySym[h.Symbol] = bySym[h.Symbol].Add(h.BaseValue)
+		}
+		slices.SortFunc(v.Holdings[start:], func(a, b Holding) int { return strings.Compare(a.Symbol, b.Symbol) })
+		v.Securities = v.Securities.Add(acctTotal)
+
+		c := CashHolding{Account: st.acct.ID, Currency: st.acct.Currency, Amount: st.s.cash, Base: base,
+			BaseValue: conv(st.s.cash, ab, abID)}
+		v.Cash = append(v.Cash, c)
+		v.CashTotal = v.CashTotal.Add(c.BaseValue)
+		acctTotal = acctTotal.Add(c.BaseValue)
+		byAcct[st.acct.ID] = acctTotal
+		if c.BaseValue.Sign() != 0 {
+			byClass[string(AssetCash)] = byClass[string(AssetCash)].Add(c.BaseValue)
+			byCcy[c.Currency] = byCcy[c.Currency].Add(c.BaseValue)
+			bySym["cash:"+c.Currency] = bySym["cash:"+c.Currency].Add(c.BaseValue)
+		}
+
+		realized := conv(st.s.gain, ab, abID)
+		fxEff := conv(st.s.fxEffect, ab, abID)
+		v.Realized = v.Realized.Add(realized)
+		v.CurrencyEffect = v.CurrencyEffect.Add(fxEff)
+		v.CapitalGain = v.CapitalGain.Add(realized.Sub(fxEff))
+		v.Income = v.Income.Add(conv(st.s.dividends.Add(st.s.interest), ab, abID))
+		v.Costs = v.Costs.Add(conv(st.s.fees.Add(st.s.taxes), ab, abID))
+		v.NetInflow = v.NetInflow.Add(conv(st.s.deposits.Sub(st.s.withdrawals), ab, abID))
+	}
+	v.Total = v.Securities.Add(v.CashTotal)
+	v.Unrealized = v.Securities.Sub(v.Basis)
+	v.TotalGain = v.Total.Sub(v.NetInflow)
+
+	total := v.Total.InexactFloat64()
+	weight := func(x decimal.Decimal) float64 {
+		if total == 0 {
+			return 0
+		}
+		return x.InexactFloat64() / total
+	}
+	for i := range v.Holdings {
+		v.Holdings[i].Weight = weight(v.Holdings[i].BaseValue)
+	}
+	for i := range v.Cash {
+		v.Cash[i].Weight = weight(v.Cash[i].BaseValue)
+	}
+	slices.SortStableFunc(v.Holdings, func(a, b Holding) int { return b.BaseValue.Cmp(a.BaseValue) })
+	v.ByClass = slicesOf(byClass, base, weight)
+	v.ByCurrency = slicesOf(byCcy, base, weight)
+	v.ByAccount = slicesOf(byAcct, base, weight)
+	v.BySymbol = slicesOf(bySym, base, weight)
+	return v, nil
+}
+
+// slicesOf turns a map of values into slices, largest first.
+func slicesOf(m map[string]decimal.Decimal, base string, weight func(decimal.Decimal) float64) []Slice {
+	out := make([]Slice, 0, len(m))
+	for k, x := range m {
+		out = append(out, Slice{Key: k, Base: base, Value: x, Weight: weight(x)})
+	}
+	slices.SortFunc(out, func(a, b Slice) int {
+		if c := b.Value.Cmp(a.Value); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.Key, b.Key)
+	})
+	return out
+}
+
+// Prices is a fixed price table that satisfies PriceSource, handy for tests
+// and for valuing at known prices. Keys are symbols.
+type Prices map[string]Quote
+
+// Quote is a price and the currency it is quoted in.
+type Quote struct {
+	Price    decimal.Decimal
+	Currency string
+}
+
+// Price implements PriceSource.
+func (p Prices) Price(_ context.Context, symbol string) (decimal.Decimal, string, error) {
+	q, ok := p[symbol]
+	if !ok {
+		return decimal.Decimal{}, "", fmt.Errorf("%w: %s", ErrNotFound, symbol)
+	}
+	return q.Price, q.Currency, nil
+}
+
+// Rates is a fixed exchange-rate table that satisfies RateSource. Keys are
+// "FROM/TO"; the inverse pair is used (as 1/rate) when only it is present.
+type Rates map[string]decimal.Decimal
+
+// Rate implements RateSource.
+func (r Rates) Rate(_ context.Context, from, to string) (decimal.Decimal, error) {
+	if from == to {
+		return decimal.NewFromInt(1), nil
+	}
+	if x, ok := r[from+"/"+to]; ok {
+		return x, nil
+	}
+	if x, ok := r[to+"/"+from]; ok && x.Sign() != 0 {
+		return decimal.NewFromInt(1).DivRound(x, 16), nil
+	}
+	return decimal.Decimal{}, fmt.Errorf("%w: rate %s/%s", ErrNotFound, from, to)
+}
+
+// LastPrices is a PriceSource that prices each symbol at its latest trade
+// in the ledger (split-adjusted), for when no market data is at hand.
+func (l *Ledger) LastPrices() Prices {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	out := make(Prices)
+	when := make(map[string]time.Time)
+	for _, st := range l.order {
+		for _, p := range st.positions {
+			if t, ok := when[p.symbol]; !ok || p.s.lastTime.After(t) {
+				out[p.symbol] = Quote{Price: p.s.lastPrice, Currency: p.s.currency}
+				when[p.symbol] = p.s.lastTime
+			}
+		}
+	}
+	return out
+}
