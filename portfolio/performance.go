@@ -215,7 +215,7 @@ type Performance struct {
 	NetFlows   float64      `json:"net_flows"` // deposits − withdrawals in the period
 	TWR        float64      `json:"twr"`       // time-weighted, for the period
 	TWRAnnual  float64      `json:"twr_annual"`
-	XIRR       float64      `json:"xirr"`                // money-weighted, per year
+	XIRR       float64      `json:"xirr"`                 // money-weighted, per year
 	XIRRError  string       `json:"xirr_error,omitempty"` // why XIRR is missing
 	Points     []ValuePoint `json:"-"`
 }

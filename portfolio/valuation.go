@@ -83,16 +83,16 @@ type Valuation struct {
 	Holdings []Holding     `json:"holdings"`
 	Cash     []CashHolding `json:"cash"`
 
-	Total      decimal.Decimal `json:"total"`       // holdings + cash
-	Securities decimal.Decimal `json:"securities"`  // market value of holdings
-	CashTotal  decimal.Decimal `json:"cash_total"`  // all cash
-	Basis      decimal.Decimal `json:"basis"`       // cost of the holdings
-	Unrealized decimal.Decimal `json:"unrealized"`  // Securities − Basis
-	Realized   decimal.Decimal `json:"realized"`    // closed positions
-	Income     decimal.Decimal `json:"income"`      // dividends (gross) and interest
-	Costs      decimal.Decimal `json:"costs"`       // fees and taxes not in a basis
-	NetInflow  decimal.Decimal `json:"net_inflow"`  // deposits − withdrawals (transfers included)
-	TotalGain  decimal.Decimal `json:"total_gain"`  // Total − NetInflow
+	Total      decimal.Decimal `json:"total"`      // holdings + cash
+	Securities decimal.Decimal `json:"securities"` // market value of holdings
+	CashTotal  decimal.Decimal `json:"cash_total"` // all cash
+	Basis      decimal.Decimal `json:"basis"`      // cost of the holdings
+	Unrealized decimal.Decimal `json:"unrealized"` // Securities − Basis
+	Realized   decimal.Decimal `json:"realized"`   // closed positions
+	Income     decimal.Decimal `json:"income"`     // dividends (gross) and interest
+	Costs      decimal.Decimal `json:"costs"`      // fees and taxes not in a basis
+	NetInflow  decimal.Decimal `json:"net_inflow"` // deposits − withdrawals (transfers included)
+	TotalGain  decimal.Decimal `json:"total_gain"` // Total − NetInflow
 	// The total gain split: CapitalGain + CurrencyEffect = Unrealized + Realized,
 	// and TotalGain = CapitalGain + CurrencyEffect + Income − Costs.
 	CapitalGain    decimal.Decimal `json:"capital_gain"`
