@@ -1,0 +1,91 @@
+package securechat
+
+import (
+	"bytes"
+	"encoding/binary"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func sampleEnvelopes(t testing.TB) (initial, normal []byte) {
+	t.Helper()
+	a, b := newParty(t, 1), newParty(t, 1)
+	s, err := Initiate(a.id, bundleOf(t, b, true), nil)
+	require.NoError(t, err)
+	e, err := s.Encrypt([]byte("first"))
+	require.NoError(t, err)
+	alice, _ := pairSessions(t, nil)
+	n, err := alice.Encrypt([]byte("hello"))
+	require.NoError(t, err)
+	n.Type = TypeNormal
+	n.Prekey = nil
+	return e.Marshal(), n.Marshal()
+}
+
+func TestEnvelopeRoundTrip(t *testing.T) {
+	initial, normal := sampleEnvelopes(t)
+	for _, raw := range [][]byte{initial, normal} {
+		e, err := ParseEnvelope(raw)
+		require.NoError(t, err)
+		assert.Equal(t, raw, e.Marshal())
+	}
+}
+
+func TestEnvelopeStrictDecoder(t *testing.T) {
+	initial, normal := sampleEnvelopes(t)
+	ctLenAt := len(normal) - (len("hello") + Overhead) - 4
+	withCTLen := func(n uint32) []byte {
+		b := bytes.Clone(normal)
+		binary.BigEndian.PutUint32(b[ctLenAt:], n)
+		return b
+	}
+	cases := map[string]struct {
+		raw  []byte
+		want error
+	}{
+		"empty":             {nil, ErrMalformed},
+		"one byte":          {[]byte{1}, ErrMalformed},
+		"bad version":       {append([]byte{2}, normal[1:]...), ErrMalformed},
+		"bad type":          {append([]byte{1, 9}, normal[2:]...), ErrMalformed},
+		"trailing byte":     {append(bytes.Clone(normal), 0), ErrMalformed},
+		"truncated":         {normal[:len(normal)-1], ErrMalformed},
+		"header only":       {normal[:ctLenAt], ErrMalformed},
+		"huge ct length":    {withCTLen(0xffffffff), ErrTooLarge},
+		"short ct length":   {withCTLen(3), ErrMalformed},
+		"oversized":         {make([]byte, MaxEnvelopeSize+1), ErrTooLarge},
+		"sender len 0":      {append([]byte{1, 2, 0}, normal[3:]...), ErrMalformed},
+		"sender len 255":    {append([]byte{1, 2, 255}, normal[3:]...), ErrMalformed},
+		"initial as normal": {append([]byte{1, 2}, initial[2:]...), nil}, // malformed or too large, depending on the bytes
+		"normal as initial": {append([]byte{1, 1}, normal[2:]...), ErrMalformed},
+	}
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			e, err := ParseEnvelope(c.raw)
+			require.Error(t, err)
+			if c.want != nil {
+				require.ErrorIs(t, err, c.want)
+			}
+			require.Nil(t, e)
+		})
+	}
+}
+
+func FuzzParseEnvelope(f *testing.F) {
+	initial, normal := sampleEnvelopes(f)
+	f.Add(initial)
+	f.Add(normal)
+	f.Add([]byte{1, 2, 43})
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		e, err := ParseEnvelope(data)
+		if err != nil {
+			require.Nil(t, e)
+			return
+		}
+		// Whatever parses re-encodes to exactly the same bytes.
+		require.Equal(t, data, e.Marshal())
+		require.LessOrEqual(t, len(e.Ciphertext), MaxCiphertextSize)
+	})
+}

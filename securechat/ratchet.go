@@ -1,0 +1,562 @@
+package securechat
+
+import (
+	"crypto/hkdf"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"fmt"
+	"io"
+	"sort"
+	"sync"
+	"time"
+
+	"golang.org/x/crypto/nacl/secretbox"
+)
+
+// KDF labels. They version the construction: changing one changes every key.
+const (
+	x3dhInfo    = "finkit/securechat/v1/x3dh"
+	ratchetInfo = "finkit/securechat/v1/root-ratchet"
+	messageInfo = "finkit/securechat/v1/message-key"
+	adLabel     = "finkit/securechat/v1/session-ad"
+)
+
+// Defaults for SessionOptions.
+const (
+	DefaultMaxSkip        = 1000
+	DefaultMaxSkippedKeys = 2000
+	DefaultSkippedKeyTTL  = 7 * 24 * time.Hour
+	DefaultReplayWindow   = 1024
+)
+
+// SessionOptions tunes a Session. The zero value uses the defaults.
+type SessionOptions struct {
+	// MaxSkip is the largest gap of message numbers one incoming message may
+	// open (keys derived and stored for the skipped ones). Default 1000.
+	MaxSkip int
+	// MaxSkippedKeys caps the stored skipped message keys; the oldest are
+	// dropped first. Default 2000.
+	MaxSkippedKeys int
+	// SkippedKeyTTL drops skipped keys older than this. Default 7 days.
+	SkippedKeyTTL time.Duration
+	// ReplayWindow is how many recent messages are remembered to report a
+	// replay as ErrReplay (older replays still fail, with ErrAuth, because
+	// their keys are gone). Default 1024.
+	ReplayWindow int
+	// Now is the clock (time.Now when nil).
+	Now func() time.Time
+	// Rand supplies key-generation randomness (crypto/rand when nil).
+	Rand io.Reader
+}
+
+func (o *SessionOptions) withDefaults() SessionOptions {
+	var r SessionOptions
+	if o != nil {
+		r = *o
+	}
+	if r.MaxSkip <= 0 {
+		r.MaxSkip = DefaultMaxSkip
+	}
+	if r.MaxSkippedKeys <= 0 {
+		r.MaxSkippedKeys = DefaultMaxSkippedKeys
+	}
+	if r.SkippedKeyTTL <= 0 {
+		r.SkippedKeyTTL = DefaultSkippedKeyTTL
+	}
+	if r.ReplayWindow <= 0 {
+		r.ReplayWindow = DefaultReplayWindow
+	}
+	if r.Now == nil {
+		r.Now = time.Now
+	}
+	if r.Rand == nil {
+		r.Rand = rand.Reader
+	}
+	return r
+}
+
+type skipID struct {
+	dh [KeySize]byte
+	n  uint32
+}
+
+type skippedKey struct {
+	mk    [KeySize]byte
+	added int64 // unix nanoseconds
+	seq   uint64
+}
+
+type ratchetState struct {
+	dhs    keyPair
+	dhr    [KeySize]byte
+	hasDHr bool
+	rk     [KeySize]byte
+	cks    [KeySize]byte
+	hasCKs bool
+	ckr    [KeySize]byte
+	hasCKr bool
+	ns, nr uint32
+	pn     uint32
+}
+
+type replayDigest [16]byte
+
+// Session is one side of a Double Ratchet conversation with one peer,
+// created by Initiate (initiator) or Accept (responder). It is safe for
+// concurrent use. A failed Decrypt leaves it exactly as it was.
+type Session struct {
+	mu        sync.Mutex
+	opts      SessionOptions
+	self      PublicIdentity
+	peer      PublicIdentity
+	initiator bool
+	ad        [KeySize]byte
+	baseKey   [KeySize]byte
+	pending   *PrekeyHeader
+	st        ratchetState
+	skipped   map[skipID]skippedKey
+	skipSeq   uint64
+	replay    []replayDigest
+	replayPos int
+	replaySet map[replayDigest]struct{}
+}
+
+func newSession(o SessionOptions, self, peer PublicIdentity, initiator bool) *Session {
+	s := &Session{opts: o, self: self, peer: peer, initiator: initiator,
+		skipped: make(map[skipID]skippedKey), replaySet: make(map[replayDigest]struct{})}
+	if initiator {
+		s.ad = sessionAD(self, peer)
+	} else {
+		s.ad = sessionAD(peer, self)
+	}
+	return s
+}
+
+func sessionAD(initiator, responder PublicIdentity) [KeySize]byte {
+	h := sha256.New()
+	h.Write([]byte(adLabel))
+	h.Write(initiator.Marshal())
+	h.Write(responder.Marshal())
+	var out [KeySize]byte
+	copy(out[:], h.Sum(nil))
+	return out
+}
+
+func x3dhSecret(dhs ...[KeySize]byte) ([KeySize]byte, error) {
+	ikm := make([]byte, 0, KeySize*(len(dhs)+1))
+	for range KeySize {
+		ikm = append(ikm, 0xff)
+	}
+	for _, d := range dhs {
+		ikm = append(ikm, d[:]...)
+	}
+	var out [KeySize]byte
+	k, err := hkdf.Key(sha256.New, ikm, make([]byte, KeySize), x3dhInfo, KeySize)
+	if err != nil {
+		return out, fmt.Errorf("securechat: x3dh kdf: %w", err)
+	}
+	clear(ikm)
+	copy(out[:], k)
+	return out, nil
+}
+
+// kdfRK is the root-chain step: HKDF-SHA256 with the root key as salt and
+// the DH output as input key material, split into a new root key and a
+// chain key.
+func kdfRK(rk, dhOut [KeySize]byte) (newRK, ck [KeySize]byte, err error) {
+	k, err := hkdf.Key(sha256.New, dhOut[:], rk[:], ratchetInfo, 2*KeySize)
+	if err != nil {
+		return newRK, ck, fmt.Errorf("securechat: root kdf: %w", err)
+	}
+	copy(newRK[:], k[:KeySize])
+	copy(ck[:], k[KeySize:])
+	return newRK, ck, nil
+}
+
+// kdfCK is the symmetric-chain step: message key = HMAC(ck, 0x01), next
+// chain key = HMAC(ck, 0x02).
+func kdfCK(ck [KeySize]byte) (mk, next [KeySize]byte) {
+	h := hmac.New(sha256.New, ck[:])
+	h.Write([]byte{1})
+	h.Sum(mk[:0])
+	h.Reset()
+	h.Write([]byte{2})
+	h.Sum(next[:0])
+	return mk, next
+}
+
+// encryptionKey binds a message key to the session and to the envelope's
+// authenticated data. It is HKDF-Expand(PRK = mk, info = label || session AD
+// || authData, L = 32), i.e. one HMAC-SHA256 over info || 0x01.
+func encryptionKey(mk, ad *[KeySize]byte, authData []byte) [KeySize]byte {
+	h := hmac.New(sha256.New, mk[:])
+	h.Write([]byte(messageInfo))
+	h.Write(ad[:])
+	h.Write(authData)
+	h.Write([]byte{1})
+	var k [KeySize]byte
+	h.Sum(k[:0])
+	return k
+}
+
+// zeroNonce is the secretbox nonce: every encryption key is used exactly
+// once (it is unique per message key and header), so a fixed nonce is safe.
+var zeroNonce [NonceSize]byte
+
+// Initiate runs the initiator's half of X3DH against a peer's bundle and
+// returns a session whose messages are TypeInitial until the peer replies.
+// A bundle whose identity binding or signed-prekey signature fails is
+// rejected with ErrBadSignature.
+func Initiate(self *Identity, b *Bundle, opts *SessionOptions) (*Session, error) {
+	if b == nil {
+		return nil, fmt.Errorf("%w: nil bundle", ErrMalformed)
+	}
+	if err := b.Verify(); err != nil {
+		return nil, fmt.Errorf("securechat: initiate with %s: %w", b.Identity.ID(), err)
+	}
+	o := opts.withDefaults()
+	ek, err := newKeyPair(o.Rand)
+	if err != nil {
+		return nil, err
+	}
+	ika := self.dhPrivate()
+	defer clear(ika[:])
+	dh1, err := dh(&ika, &b.SignedPrekey.Public)
+	if err != nil {
+		return nil, err
+	}
+	dh2, err := dh(&ek.priv, &b.Identity.DHKey)
+	if err != nil {
+		return nil, err
+	}
+	dh3, err := dh(&ek.priv, &b.SignedPrekey.Public)
+	if err != nil {
+		return nil, err
+	}
+	parts := [][KeySize]byte{dh1, dh2, dh3}
+	ph := &PrekeyHeader{Identity: self.Public(), BaseKey: ek.pub, SignedPrekeyID: b.SignedPrekey.ID}
+	if b.OneTimePrekey != nil {
+		dh4, err := dh(&ek.priv, &b.OneTimePrekey.Public)
+		if err != nil {
+			return nil, err
+		}
+		parts = append(parts, dh4)
+		ph.HasOneTime, ph.OneTimeID = true, b.OneTimePrekey.ID
+	}
+	sk, err := x3dhSecret(parts...)
+	if err != nil {
+		return nil, err
+	}
+	clear(ek.priv[:])
+	s := newSession(o, self.Public(), b.Identity, true)
+	s.baseKey = ek.pub
+	s.pending = ph
+	if s.st.dhs, err = newKeyPair(o.Rand); err != nil {
+		return nil, err
+	}
+	s.st.dhr, s.st.hasDHr = b.SignedPrekey.Public, true
+	d, err := dh(&s.st.dhs.priv, &s.st.dhr)
+	if err != nil {
+		return nil, err
+	}
+	if s.st.rk, s.st.cks, err = kdfRK(sk, d); err != nil {
+		return nil, err
+	}
+	s.st.hasCKs = true
+	return s, nil
+}
+
+// Accept runs the responder's half of X3DH for an initial envelope and
+// decrypts it. Only when the message authenticates is the one-time prekey
+// consumed and the session returned; on any error nothing changes.
+func Accept(self *Identity, pk *Prekeys, e *Envelope, opts *SessionOptions) (*Session, []byte, error) {
+	if e == nil || e.Type != TypeInitial || e.Prekey == nil {
+		return nil, nil, fmt.Errorf("%w: not an initial message", ErrMalformed)
+	}
+	if e.Recipient != self.ID() {
+		return nil, nil, fmt.Errorf("%w: envelope is for %s", ErrAuth, e.Recipient)
+	}
+	ph := e.Prekey
+	if err := ph.Identity.Verify(); err != nil {
+		return nil, nil, err
+	}
+	if ph.Identity.ID() != e.Sender {
+		return nil, nil, fmt.Errorf("%w: prekey header identity is not the sender", ErrAuth)
+	}
+	spk, opk, err := pk.lookup(ph.SignedPrekeyID, ph.OneTimeID, ph.HasOneTime)
+	if err != nil {
+		return nil, nil, err
+	}
+	ikb := self.dhPrivate()
+	defer clear(ikb[:])
+	dh1, err := dh(&spk.priv, &ph.Identity.DHKey)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: %w", ErrAuth, err)
+	}
+	dh2, err := dh(&ikb, &ph.BaseKey)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: %w", ErrAuth, err)
+	}
+	dh3, err := dh(&spk.priv, &ph.BaseKey)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: %w", ErrAuth, err)
+	}
+	parts := [][KeySize]byte{dh1, dh2, dh3}
+	if ph.HasOneTime {
+		dh4, err := dh(&opk.priv, &ph.BaseKey)
+		if err != nil {
+			return nil, nil, fmt.Errorf("%w: %w", ErrAuth, err)
+		}
+		parts = append(parts, dh4)
+	}
+	sk, err := x3dhSecret(parts...)
+	if err != nil {
+		return nil, nil, err
+	}
+	s := newSession(opts.withDefaults(), self.Public(), ph.Identity, false)
+	s.baseKey = ph.BaseKey
+	s.st.dhs = spk
+	s.st.rk = sk
+	pt, err := s.Decrypt(e)
+	if err != nil {
+		return nil, nil, err
+	}
+	if ph.HasOneTime {
+		pk.consume(ph.OneTimeID)
+	}
+	return s, pt, nil
+}
+
+// Peer returns the identity of the other party.
+func (s *Session) Peer() PublicIdentity { return s.peer }
+
+// BaseKey returns the X3DH ephemeral key that created the session; an app
+// uses it to match repeated initial messages to an existing session.
+func (s *Session) BaseKey() [KeySize]byte { return s.baseKey }
+
+// Initiator reports whether this side started the session.
+func (s *Session) Initiator() bool { return s.initiator }
+
+// Encrypt encrypts plaintext into an envelope from this side to the peer.
+func (s *Session) Encrypt(plaintext []byte) (*Envelope, error) {
+	if len(plaintext) > MaxPlaintextSize {
+		return nil, fmt.Errorf("%w: message of %d bytes, limit %d", ErrTooLarge, len(plaintext), MaxPlaintextSize)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.st.hasCKs {
+		return nil, fmt.Errorf("%w: responder cannot send before the first message is received", ErrNoSession)
+	}
+	mk, next := kdfCK(s.st.cks)
+	e := &Envelope{Version: EnvelopeVersion, Type: TypeNormal, Sender: s.self.ID(), Recipient: s.peer.ID(),
+		Header: RatchetHeader{DH: s.st.dhs.pub, PN: s.st.pn, N: s.st.ns}}
+	if s.pending != nil {
+		e.Type = TypeInitial
+		p := *s.pending
+		e.Prekey = &p
+	}
+	// The ciphertext length is part of the authenticated data.
+	e.Ciphertext = make([]byte, len(plaintext)+Overhead)
+	var buf [512]byte
+	key := encryptionKey(&mk, &s.ad, e.appendAuthData(buf[:0]))
+	e.Ciphertext = secretbox.Seal(e.Ciphertext[:0], plaintext, &zeroNonce, &key)
+	s.st.cks = next
+	s.st.ns++
+	return e, nil
+}
+
+// Open parses raw envelope bytes and decrypts them. Parse failures are
+// reported as ErrAuth too (wrapping ErrMalformed/ErrTooLarge): bytes that
+// do not parse cannot be authenticated.
+func (s *Session) Open(raw []byte) ([]byte, error) {
+	e, err := ParseEnvelope(raw)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrAuth, err)
+	}
+	return s.Decrypt(e)
+}
+
+type pendingSkip struct {
+	id skipID
+	mk [KeySize]byte
+}
+
+// Decrypt authenticates and decrypts an envelope from the peer. Errors:
+// ErrReplay for a message already decrypted (within ReplayWindow), ErrAuth
+// for anything that does not authenticate, and ErrAuth wrapping
+// ErrTooManySkipped for a gap larger than MaxSkip (such a message cannot be
+// authenticated without deriving the keys it skips). On any error the session is unchanged.
+func (s *Session) Decrypt(e *Envelope) ([]byte, error) {
+	if e == nil {
+		return nil, fmt.Errorf("%w: nil envelope", ErrMalformed)
+	}
+	if e.Sender != s.peer.ID() || e.Recipient != s.self.ID() {
+		return nil, fmt.Errorf("%w: envelope from %s to %s does not belong to this session", ErrAuth, e.Sender, e.Recipient)
+	}
+	if e.Version != EnvelopeVersion || (e.Type != TypeNormal && e.Type != TypeInitial) {
+		return nil, fmt.Errorf("%w: envelope version/type", ErrAuth)
+	}
+	if e.Type == TypeInitial {
+		if s.initiator || e.Prekey == nil || e.Prekey.BaseKey != s.baseKey {
+			return nil, fmt.Errorf("%w: initial message for another session", ErrAuth)
+		}
+	} else if e.Prekey != nil {
+		return nil, fmt.Errorf("%w: prekey header on a normal message", ErrAuth)
+	}
+	if len(e.Ciphertext) < Overhead || len(e.Ciphertext) > MaxCiphertextSize {
+		return nil, fmt.Errorf("%w: ciphertext size", ErrAuth)
+	}
+	var buf [512]byte
+	authData := e.appendAuthData(buf[:0])
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	dg := digestOf(authData, e.Ciphertext)
+	if _, ok := s.replaySet[dg]; ok {
+		return nil, ErrReplay
+	}
+	h := &e.Header
+	if sk, ok := s.skipped[skipID{h.DH, h.N}]; ok {
+		pt, err := s.open(&sk.mk, authData, e.Ciphertext)
+		if err != nil {
+			return nil, err
+		}
+		delete(s.skipped, skipID{h.DH, h.N})
+		s.remember(dg)
+		s.pending = nil
+		return pt, nil
+	}
+
+	st := s.st // tentative copy; committed only on success
+	var skips []pendingSkip
+	if !st.hasDHr || h.DH != st.dhr {
+		if st.hasCKr {
+			var err error
+			if skips, err = s.skip(&st, h.PN, skips); err != nil {
+				return nil, err
+			}
+		}
+		st.pn, st.ns, st.nr = st.ns, 0, 0
+		st.dhr, st.hasDHr = h.DH, true
+		d, err := dh(&st.dhs.priv, &st.dhr)
+		if err != nil {
+			return nil, fmt.Errorf("%w: ratchet key: %w", ErrAuth, err)
+		}
+		if st.rk, st.ckr, err = kdfRK(st.rk, d); err != nil {
+			return nil, err
+		}
+		st.hasCKr = true
+		if st.dhs, err = newKeyPair(s.opts.Rand); err != nil {
+			return nil, err
+		}
+		if d, err = dh(&st.dhs.priv, &st.dhr); err != nil {
+			return nil, fmt.Errorf("%w: ratchet key: %w", ErrAuth, err)
+		}
+		if st.rk, st.cks, err = kdfRK(st.rk, d); err != nil {
+			return nil, err
+		}
+		st.hasCKs = true
+	}
+	if h.N < st.nr {
+		return nil, fmt.Errorf("%w: message key %d already used or expired", ErrAuth, h.N)
+	}
+	var err error
+	if skips, err = s.skip(&st, h.N, skips); err != nil {
+		return nil, err
+	}
+	mk, next := kdfCK(st.ckr)
+	st.ckr = next
+	st.nr++
+	pt, err := s.open(&mk, authData, e.Ciphertext)
+	if err != nil {
+		return nil, err
+	}
+	// Commit.
+	s.st = st
+	now := s.opts.Now().UnixNano()
+	for _, p := range skips {
+		s.skipSeq++
+		s.skipped[p.id] = skippedKey{mk: p.mk, added: now, seq: s.skipSeq}
+	}
+	s.pruneSkipped(now)
+	s.remember(dg)
+	s.pending = nil
+	return pt, nil
+}
+
+func (s *Session) skip(st *ratchetState, until uint32, skips []pendingSkip) ([]pendingSkip, error) {
+	if until <= st.nr {
+		return skips, nil
+	}
+	if int64(until)-int64(st.nr)+int64(len(skips)) > int64(s.opts.MaxSkip) {
+		return nil, fmt.Errorf("%w: %w: gap of %d messages, limit %d", ErrAuth, ErrTooManySkipped, int64(until)-int64(st.nr)+int64(len(skips)), s.opts.MaxSkip)
+	}
+	for st.nr < until {
+		mk, next := kdfCK(st.ckr)
+		skips = append(skips, pendingSkip{id: skipID{st.dhr, st.nr}, mk: mk})
+		st.ckr = next
+		st.nr++
+	}
+	return skips, nil
+}
+
+func (s *Session) open(mk *[KeySize]byte, authData, ct []byte) ([]byte, error) {
+	key := encryptionKey(mk, &s.ad, authData)
+	pt, ok := secretbox.Open(nil, ct, &zeroNonce, &key)
+	if !ok {
+		return nil, fmt.Errorf("%w: ciphertext does not authenticate", ErrAuth)
+	}
+	return pt, nil
+}
+
+func digestOf(authData, ct []byte) replayDigest {
+	h := sha256.New()
+	h.Write(authData)
+	h.Write(ct)
+	var sum [sha256.Size]byte
+	var d replayDigest
+	copy(d[:], h.Sum(sum[:0]))
+	return d
+}
+
+func (s *Session) remember(d replayDigest) {
+	if len(s.replay) < s.opts.ReplayWindow {
+		s.replay = append(s.replay, d)
+	} else {
+		delete(s.replaySet, s.replay[s.replayPos])
+		s.replay[s.replayPos] = d
+		s.replayPos = (s.replayPos + 1) % len(s.replay)
+	}
+	s.replaySet[d] = struct{}{}
+}
+
+func (s *Session) pruneSkipped(now int64) {
+	cutoff := now - int64(s.opts.SkippedKeyTTL)
+	for id, k := range s.skipped {
+		if k.added < cutoff {
+			delete(s.skipped, id)
+		}
+	}
+	if extra := len(s.skipped) - s.opts.MaxSkippedKeys; extra > 0 {
+		type ent struct {
+			id  skipID
+			seq uint64
+		}
+		all := make([]ent, 0, len(s.skipped))
+		for id, k := range s.skipped {
+			all = append(all, ent{id, k.seq})
+		}
+		sort.Slice(all, func(i, j int) bool { return all[i].seq < all[j].seq })
+		for _, e := range all[:extra] {
+			delete(s.skipped, e.id)
+		}
+	}
+}
+
+// SkippedKeys returns how many skipped message keys the session holds.
+func (s *Session) SkippedKeys() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.skipped)
+}
