@@ -64,7 +64,7 @@ type Ledger struct {
 	mu       sync.RWMutex
 	accts    map[string]*acctState
 	order    []*acctState
-	ids      map[string]struct{}
+	ids      map[string]int // id → index in txs
 	txs      []Transaction
 	last     time.Time
 	pending  map[string][]pendingLot
@@ -185,7 +185,7 @@ type RealizedGain struct {
 func NewLedger(accounts ...Account) (*Ledger, error) {
 	l := &Ledger{
 		accts:   make(map[string]*acctState, len(accounts)),
-		ids:     make(map[string]struct{}),
+		ids:     make(map[string]int),
 		pending: make(map[string][]pendingLot),
 		stocks:  make(map[string]Stock),
 	}
@@ -286,6 +286,14 @@ func (l *Ledger) Apply(txs ...Transaction) error {
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	return l.applyLocked(txs)
+}
+
+// applyLocked is Apply with the write lock held.
+func (l *Ledger) applyLocked(txs []Transaction) error {
+	if len(txs) == 0 {
+		return nil
+	}
 	batch := txs
 	if !slices.IsSortedFunc(batch, cmpTxTime) {
 		batch = slices.Clone(txs)
@@ -307,7 +315,7 @@ func (l *Ledger) replay(batch []Transaction) error {
 	slices.SortStableFunc(merged, cmpTxTime)
 	fresh := &Ledger{
 		accts:    make(map[string]*acctState, len(l.accts)),
-		ids:      make(map[string]struct{}, len(merged)),
+		ids:      make(map[string]int, len(merged)),
 		pending:  make(map[string][]pendingLot),
 		stocks:   l.stocks,
 		nextAuto: l.nextAuto,
@@ -459,7 +467,7 @@ func (l *Ledger) applyOne(tx *Transaction) error {
 	if err != nil {
 		return err
 	}
-	l.ids[tx.ID] = struct{}{}
+	l.ids[tx.ID] = len(l.txs)
 	l.txs = append(l.txs, *tx)
 	l.last = tx.Time
 	return nil
