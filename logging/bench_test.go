@@ -1,0 +1,126 @@
+package logging
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+)
+
+// benchAttrs is the record of BenchmarkLogger: message plus 5 attributes,
+// one of them (password) sensitive.
+func logBenchRecord(ctx context.Context, l *slog.Logger) {
+	l.LogAttrs(ctx, slog.LevelInfo, "order filled",
+		slog.String("symbol", "AAPL"),
+		slog.Int("quantity", 10),
+		slog.Float64("price", 189.25),
+		slog.Duration("latency", 1500*time.Microsecond),
+		slog.String("password", "hunter2"))
+}
+
+func BenchmarkLogger(b *testing.B) {
+	bare := slog.New(slog.NewJSONHandler(io.Discard, nil))
+	finkit, closer, err := New(Options{Output: io.Discard})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer closer.Close()
+	ctx := WithRequestID(context.Background(), "req-0123456789abcdef")
+
+	b.Run("slog_json_bare", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			logBenchRecord(ctx, bare)
+		}
+	})
+	b.Run("slog_json_bare_same_output", func(b *testing.B) {
+		// What finkit writes: request_id first and the password redacted.
+		b.ReportAllocs()
+		for b.Loop() {
+			bare.LogAttrs(ctx, slog.LevelInfo, "order filled",
+				slog.String(RequestIDKey, "req-0123456789abcdef"),
+				slog.String("symbol", "AAPL"),
+				slog.Int("quantity", 10),
+				slog.Float64("price", 189.25),
+				slog.Duration("latency", 1500*time.Microsecond),
+				slog.String("password", RedactedValue))
+		}
+	})
+	b.Run("finkit_redact_ctx", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			logBenchRecord(ctx, finkit)
+		}
+	})
+	b.Run("finkit_redact_noctx", func(b *testing.B) {
+		b.ReportAllocs()
+		bg := context.Background()
+		for b.Loop() {
+			logBenchRecord(bg, finkit)
+		}
+	})
+	b.Run("slog_json_disabled_debug", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			bare.Debug("cache miss", "key", "k1")
+		}
+	})
+	b.Run("finkit_disabled_debug", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			finkit.Debug("cache miss", "key", "k1")
+		}
+	})
+	b.Run("finkit_disabled_debug_ctx", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			finkit.DebugContext(ctx, "cache miss", "key", "k1")
+		}
+	})
+}
+
+// nopHandler accepts everything and does nothing, so BenchmarkHandle
+// measures only the Handler's own work.
+type nopHandler struct{}
+
+func (nopHandler) Enabled(context.Context, slog.Level) bool  { return true }
+func (nopHandler) Handle(context.Context, slog.Record) error { return nil }
+func (h nopHandler) WithAttrs([]slog.Attr) slog.Handler       { return h }
+func (h nopHandler) WithGroup(string) slog.Handler            { return h }
+
+// BenchmarkHandle measures Handler.Handle alone (inner handler does
+// nothing): with and without context attributes, with and without a
+// sensitive attribute.
+func BenchmarkHandle(b *testing.B) {
+	record := func(lastKey string) slog.Record {
+		r := slog.NewRecord(time.Now(), slog.LevelInfo, "order filled", 0)
+		r.AddAttrs(slog.String("symbol", "AAPL"),
+			slog.Int("quantity", 10),
+			slog.Float64("price", 189.25),
+			slog.Duration("latency", 1500*time.Microsecond),
+			slog.String(lastKey, "hunter2"))
+		return r
+	}
+	secret, clean := record("password"), record("user")
+	h := NewHandler(nopHandler{}, HandlerOptions{ContextAttrs: true, Redact: true})
+	ctx := WithRequestID(context.Background(), "req-0123456789abcdef")
+	bg := context.Background()
+	for _, bc := range []struct {
+		name string
+		ctx  context.Context
+		r    slog.Record
+	}{
+		{"ctx_redact", ctx, secret},
+		{"ctx_clean", ctx, clean},
+		{"noctx_redact", bg, secret},
+		{"noctx_clean", bg, clean},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				_ = h.Handle(bc.ctx, bc.r)
+			}
+		})
+	}
+}

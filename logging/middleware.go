@@ -1,0 +1,396 @@
+package logging
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"runtime/debug"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+)
+
+// RequestIDHeader is the header carrying the request id, read from requests
+// and set on responses.
+const RequestIDHeader = "X-Request-ID"
+
+// Middleware is the HTTP access-log middleware's configuration. Use its
+// Wrap method as a func(http.Handler) http.Handler:
+//
+//	mux := http.NewServeMux()
+//	srv.Handler = logging.Middleware{Logger: logger}.Wrap(mux)
+//
+// For every request it
+//   - takes the X-Request-ID header if it is a sane value (ValidRequestID),
+//     otherwise generates one (NewRequestID), sets it on the response and in
+//     the request context (RequestIDFrom, and the request_id log attribute);
+//   - recovers panics: the client gets a plain 500 (no stack), the panic is
+//     logged at Error with its stack, and the server keeps serving
+//     (http.ErrAbortHandler is passed on as net/http expects);
+//   - writes one access-log line "http request" with method, path, query
+//     (only with LogQuery, sensitive parameters redacted), route, status,
+//     bytes, duration, client_ip, user_agent, request_id and the configured
+//     headers (sensitive ones redacted), at Info for 1xx-3xx, Warn for 4xx
+//     and Error for 5xx.
+//
+// The response writer it passes on keeps http.Flusher and http.Hijacker
+// working and has Unwrap, so http.ResponseController, server-sent events and
+// WebSocket upgrades go through it.
+type Middleware struct {
+	// Logger receives the access log and panic reports; nil means
+	// slog.Default().
+	Logger *slog.Logger
+	// TrustedProxies lists the networks of reverse proxies whose
+	// X-Forwarded-For and X-Real-IP headers are believed. Without it the
+	// client IP is always the direct peer.
+	TrustedProxies []netip.Prefix
+	// SkipPaths are URL paths (exact match, such as "/healthz") that get no
+	// access-log line unless they panic.
+	SkipPaths []string
+	// LogQuery adds the query string to the access log. It is off by
+	// default because query strings can carry secrets; values of sensitive
+	// parameters are redacted either way.
+	LogQuery bool
+	// LogHeaders names request headers to add to the access log as the
+	// group "headers". Values of sensitive headers (Authorization, Cookie,
+	// X-Api-Key, …) are redacted.
+	LogHeaders []string
+}
+
+// Wrap returns next wrapped with request ids, panic recovery and access
+// logging. The configuration is copied: later changes to m have no effect.
+func (m Middleware) Wrap(next http.Handler) http.Handler {
+	mw := &middleware{
+		next:    next,
+		log:     m.Logger,
+		proxies: slices.Clone(m.TrustedProxies),
+		query:   m.LogQuery,
+		keys:    newKeySet(DefaultRedactKeys()),
+		skip:    make(map[string]bool, len(m.SkipPaths)),
+	}
+	if mw.log == nil {
+		mw.log = slog.Default()
+	}
+	for _, p := range m.SkipPaths {
+		mw.skip[p] = true
+	}
+	for _, h := range m.LogHeaders {
+		mw.headers = append(mw.headers, http.CanonicalHeaderKey(h))
+	}
+	return mw
+}
+
+type middleware struct {
+	next    http.Handler
+	log     *slog.Logger
+	proxies []netip.Prefix
+	skip    map[string]bool
+	query   bool
+	headers []string
+	keys    *keySet
+}
+
+type requestStateKey struct{}
+
+// requestState is what handlers further down can add to the access-log line.
+type requestState struct {
+	mu    sync.Mutex
+	route string
+	attrs []slog.Attr
+}
+
+// SetRoute records the route pattern of the current request for the access
+// log, for routers that do not set http.Request.Pattern (with Gin:
+// logging.SetRoute(c.Request.Context(), c.FullPath())). Outside the
+// middleware it does nothing.
+func SetRoute(ctx context.Context, route string) {
+	if st, ok := ctx.Value(requestStateKey{}).(*requestState); ok {
+		st.mu.Lock()
+		st.route = route
+		st.mu.Unlock()
+	}
+}
+
+// AddAccessAttrs adds attributes to the access-log line of the current
+// request, such as the user id once a handler has authenticated the user.
+// Outside the middleware it does nothing. To add attributes to every record
+// logged during the request, use WithAttrs instead.
+func AddAccessAttrs(ctx context.Context, attrs ...slog.Attr) {
+	if st, ok := ctx.Value(requestStateKey{}).(*requestState); ok {
+		st.mu.Lock()
+		st.attrs = append(st.attrs, attrs...)
+		st.mu.Unlock()
+	}
+}
+
+func (m *middleware) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	id := r.Header.Get(RequestIDHeader)
+	if !ValidRequestID(id) {
+		id = NewRequestID()
+	}
+	w.Header().Set(RequestIDHeader, id)
+
+	logCtx := r.Context() // the access line carries request_id explicitly
+	st := &requestState{}
+	ctx := context.WithValue(WithRequestID(logCtx, id), requestStateKey{}, st)
+	r2 := r.WithContext(ctx)
+	rw := &responseWriter{ResponseWriter: w}
+
+	defer func() {
+		p := recover()
+		if p != nil && p != http.ErrAbortHandler {
+			m.log.LogAttrs(logCtx, slog.LevelError, "http handler panic",
+				slog.String("panic", fmt.Sprint(p)),
+				slog.String("stack", string(debug.Stack())),
+				slog.String("method", r.Method),
+				slog.String("path", r.URL.Path),
+				slog.String(RequestIDKey, id))
+			if !rw.wroteHeader && !rw.hijacked {
+				http.Error(rw, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
+			}
+		}
+		if p != nil || !m.skip[r.URL.Path] {
+			m.access(logCtx, r2, rw, st, id, time.Since(start), p != nil)
+		}
+		if p == http.ErrAbortHandler {
+			panic(p)
+		}
+	}()
+	m.next.ServeHTTP(rw, r2)
+}
+
+// access writes the access-log line.
+func (m *middleware) access(ctx context.Context, r *http.Request, rw *responseWriter, st *requestState, id string, d time.Duration, panicked bool) {
+	status := rw.status
+	switch {
+	case status == 0 && rw.hijacked:
+		status = http.StatusSwitchingProtocols
+	case status == 0 && panicked:
+		status = http.StatusInternalServerError
+	case status == 0:
+		status = http.StatusOK
+	}
+	level := slog.LevelInfo
+	switch {
+	case status >= 500 || panicked:
+		level = slog.LevelError
+	case status >= 400:
+		level = slog.LevelWarn
+	}
+	if !m.log.Enabled(ctx, level) {
+		return
+	}
+	attrs := make([]slog.Attr, 0, 16)
+	attrs = append(attrs,
+		slog.String("method", r.Method),
+		slog.String("path", r.URL.Path))
+	if m.query && r.URL.RawQuery != "" {
+		attrs = append(attrs, slog.String("query", m.redactQuery(r.URL.RawQuery)))
+	}
+	st.mu.Lock()
+	route, extra := st.route, slices.Clone(st.attrs)
+	st.mu.Unlock()
+	if route == "" {
+		route = r.Pattern // set by http.ServeMux on the request we passed on
+	}
+	if route != "" {
+		attrs = append(attrs, slog.String("route", route))
+	}
+	attrs = append(attrs,
+		slog.Int("status", status),
+		slog.Int64("bytes", rw.bytes),
+		slog.Duration("duration", d),
+		slog.String("client_ip", m.clientIP(r)),
+		slog.String("user_agent", r.UserAgent()),
+		slog.String(RequestIDKey, id))
+	if rw.hijacked {
+		attrs = append(attrs, slog.Bool("hijacked", true))
+	}
+	if panicked {
+		attrs = append(attrs, slog.Bool("panic", true))
+	}
+	if len(m.headers) > 0 {
+		hs := make([]slog.Attr, 0, len(m.headers))
+		for _, name := range m.headers {
+			vals := r.Header.Values(name)
+			if len(vals) == 0 {
+				continue
+			}
+			v := strings.Join(vals, ", ")
+			if m.keys.match(name) {
+				v = RedactedValue
+			}
+			hs = append(hs, slog.String(name, v))
+		}
+		attrs = append(attrs, slog.Attr{Key: "headers", Value: slog.GroupValue(hs...)})
+	}
+	attrs = append(attrs, extra...)
+	m.log.LogAttrs(ctx, level, "http request", attrs...)
+}
+
+// redactQuery re-encodes raw with the values of sensitive parameters
+// replaced. Unparsable parts are dropped rather than logged raw.
+func (m *middleware) redactQuery(raw string) string {
+	vals, _ := url.ParseQuery(raw)
+	for k, vs := range vals {
+		if m.keys.match(k) {
+			for i := range vs {
+				vs[i] = RedactedValue
+			}
+		}
+	}
+	return vals.Encode()
+}
+
+// clientIP returns the client address: the direct peer, unless the peer is
+// a trusted proxy, in which case X-Forwarded-For is walked from the right
+// past trusted proxies (the first untrusted hop is the client), falling
+// back to X-Real-IP.
+func (m *middleware) clientIP(r *http.Request) string {
+	peer, ok := parseIP(r.RemoteAddr)
+	if !ok {
+		return r.RemoteAddr
+	}
+	if !m.trusted(peer) {
+		return peer.String()
+	}
+	var hops []string
+	for _, v := range r.Header.Values("X-Forwarded-For") {
+		hops = append(hops, strings.Split(v, ",")...)
+	}
+	if len(hops) > 0 {
+		cur := peer
+		for i := len(hops) - 1; i >= 0; i-- {
+			ip, ok := parseIP(strings.TrimSpace(hops[i]))
+			if !ok {
+				// A hop we cannot read: the nearest trusted hop is all we know.
+				return cur.String()
+			}
+			if !m.trusted(ip) {
+				return ip.String()
+			}
+			cur = ip
+		}
+		return cur.String()
+	}
+	if ip, ok := parseIP(strings.TrimSpace(r.Header.Get("X-Real-IP"))); ok {
+		return ip.String()
+	}
+	return peer.String()
+}
+
+func (m *middleware) trusted(ip netip.Addr) bool {
+	for _, p := range m.proxies {
+		if p.Contains(ip) {
+			return true
+		}
+	}
+	return false
+}
+
+// parseIP parses "ip" or "ip:port" / "[ip]:port", unmapping IPv4-in-IPv6.
+func parseIP(s string) (netip.Addr, bool) {
+	if ip, err := netip.ParseAddr(s); err == nil {
+		return ip.Unmap().WithZone(""), true
+	}
+	if ap, err := netip.ParseAddrPort(s); err == nil {
+		return ap.Addr().Unmap().WithZone(""), true
+	}
+	return netip.Addr{}, false
+}
+
+// responseWriter records the status and counts body bytes. It keeps the
+// optional interfaces of the writer it wraps reachable: Flush and Hijack
+// delegate through http.ResponseController, and Unwrap exposes the
+// original for ResponseController's deadline and full-duplex methods.
+type responseWriter struct {
+	http.ResponseWriter
+	status      int
+	bytes       int64
+	wroteHeader bool
+	hijacked    bool
+}
+
+func (w *responseWriter) WriteHeader(code int) {
+	if !w.wroteHeader && !w.hijacked {
+		// 1xx responses other than 101 are informational: the final status
+		// is still to come.
+		if code >= 100 && code < 200 && code != http.StatusSwitchingProtocols {
+			w.ResponseWriter.WriteHeader(code)
+			return
+		}
+		w.status = code
+		w.wroteHeader = true
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *responseWriter) Write(b []byte) (int, error) {
+	if !w.wroteHeader && !w.hijacked {
+		w.status = http.StatusOK
+		w.wroteHeader = true
+	}
+	n, err := w.ResponseWriter.Write(b)
+	w.bytes += int64(n)
+	return n, err
+}
+
+// ReadFrom keeps the sendfile path of the underlying writer (used by
+// io.Copy and http.ServeContent) while counting bytes.
+func (w *responseWriter) ReadFrom(r io.Reader) (int64, error) {
+	if !w.wroteHeader && !w.hijacked {
+		w.status = http.StatusOK
+		w.wroteHeader = true
+	}
+	var (
+		n   int64
+		err error
+	)
+	if rf, ok := w.ResponseWriter.(io.ReaderFrom); ok {
+		n, err = rf.ReadFrom(r)
+	} else {
+		n, err = io.Copy(writerOnly{w.ResponseWriter}, r)
+	}
+	w.bytes += n
+	return n, err
+}
+
+// writerOnly hides every method but Write, so io.Copy does not loop back
+// into ReadFrom.
+type writerOnly struct{ io.Writer }
+
+// Flush implements http.Flusher; it does nothing if the underlying writer
+// cannot flush.
+func (w *responseWriter) Flush() { _ = w.FlushError() }
+
+// FlushError flushes like Flush but reports http.ErrNotSupported (wrapped)
+// when the underlying writer cannot flush; http.ResponseController uses it.
+func (w *responseWriter) FlushError() error {
+	if !w.wroteHeader && !w.hijacked {
+		w.status = http.StatusOK
+		w.wroteHeader = true
+	}
+	return http.NewResponseController(w.ResponseWriter).Flush()
+}
+
+// Hijack implements http.Hijacker. After a successful hijack the access log
+// reports status 101 unless a status was written before, and bytes
+// written to the connection are not counted.
+func (w *responseWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	conn, brw, err := http.NewResponseController(w.ResponseWriter).Hijack()
+	if err == nil {
+		w.hijacked = true
+	}
+	return conn, brw, err
+}
+
+// Unwrap returns the wrapped writer, for http.ResponseController.
+func (w *responseWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

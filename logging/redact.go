@@ -1,0 +1,220 @@
+package logging
+
+import (
+	"fmt"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strings"
+)
+
+// RedactedValue replaces the value of every sensitive attribute.
+const RedactedValue = "[REDACTED]"
+
+// DefaultRedactKeys returns the keys whose values are redacted by default.
+// Matching ignores ASCII case and the characters '-' and '_', and a key also
+// matches when it ends with one of these (so "db_password", "X-Api-Key" and
+// "Proxy-Authorization" are redacted too). The slice is a fresh copy.
+func DefaultRedactKeys() []string {
+	return []string{
+		"password", "passwd", "secret", "token", "access_token", "refresh_token",
+		"authorization", "cookie", "set-cookie", "api_key", "apikey",
+		"private_key", "session",
+	}
+}
+
+// Secret is a string that never appears in logs or formatted output: its
+// LogValue, String, GoString, Format and MarshalText all produce
+// RedactedValue. Convert it with string(s) where the real value is needed.
+type Secret string
+
+// LogValue implements slog.LogValuer.
+func (Secret) LogValue() slog.Value { return slog.StringValue(RedactedValue) }
+
+// String implements fmt.Stringer.
+func (Secret) String() string { return RedactedValue }
+
+// GoString implements fmt.GoStringer, so %#v does not reveal the value.
+func (Secret) GoString() string { return RedactedValue }
+
+// Format implements fmt.Formatter, so no verb (%s, %v, %q, %x, …) reveals
+// the value.
+func (Secret) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(RedactedValue)) }
+
+// MarshalText implements encoding.TextMarshaler, so JSON and text encoders
+// write RedactedValue.
+func (Secret) MarshalText() ([]byte, error) { return []byte(RedactedValue), nil }
+
+// keySet matches attribute keys against normalized sensitive keys. A key
+// matches when, after lower-casing ASCII letters and dropping '-' and '_', it
+// equals or ends with a sensitive key. Keys are grouped by their last byte
+// so that a lookup compares against at most a few candidates and never
+// allocates.
+type keySet struct {
+	byLast [256][]string
+}
+
+// normalizeKey lower-cases ASCII letters and drops '-' and '_'.
+func normalizeKey(s string) string {
+	var b strings.Builder
+	b.Grow(len(s))
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c == '-' || c == '_' {
+			continue
+		}
+		b.WriteByte(lowerASCII(c))
+	}
+	return b.String()
+}
+
+func lowerASCII(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + ('a' - 'A')
+	}
+	return c
+}
+
+// newKeySet builds a keySet from keys; keys that normalize to the empty
+// string and duplicates are skipped.
+func newKeySet(keys []string) *keySet {
+	ks := &keySet{}
+	for _, k := range keys {
+		n := normalizeKey(k)
+		if n == "" {
+			continue
+		}
+		last := n[len(n)-1]
+		if slices.Contains(ks.byLast[last], n) {
+			continue
+		}
+		ks.byLast[last] = append(ks.byLast[last], n)
+	}
+	return ks
+}
+
+// match reports whether key is sensitive. It does not allocate.
+func (ks *keySet) match(key string) bool {
+	i := len(key) - 1
+	for i >= 0 && (key[i] == '-' || key[i] == '_') {
+		i--
+	}
+	if i < 0 {
+		return false
+	}
+	for _, cand := range ks.byLast[lowerASCII(key[i])] {
+		if hasNormalizedSuffix(key[:i+1], cand) {
+			return true
+		}
+	}
+	return false
+}
+
+// hasNormalizedSuffix reports whether the normalized form of key ends with
+// the already-normalized suffix.
+func hasNormalizedSuffix(key, suffix string) bool {
+	i, j := len(key)-1, len(suffix)-1
+	for j >= 0 {
+		if i < 0 {
+			return false
+		}
+		c := key[i]
+		i--
+		if c == '-' || c == '_' {
+			continue
+		}
+		if lowerASCII(c) != suffix[j] {
+			return false
+		}
+		j--
+	}
+	return true
+}
+
+// needsChange reports whether redact would change a: its key is sensitive,
+// it holds a value to resolve (slog.LogValuer), an http.Header, or a group
+// containing any of these. all means every value is sensitive (the attribute
+// sits inside a group whose name is sensitive).
+func (ks *keySet) needsChange(a slog.Attr, all bool) bool {
+	if all || ks.match(a.Key) {
+		return true
+	}
+	switch a.Value.Kind() {
+	case slog.KindLogValuer:
+		return true
+	case slog.KindGroup:
+		for _, ga := range a.Value.Group() {
+			if ks.needsChange(ga, false) {
+				return true
+			}
+		}
+	case slog.KindAny:
+		_, isHeader := a.Value.Any().(http.Header)
+		return isHeader
+	}
+	return false
+}
+
+// redact returns a with sensitive values replaced by RedactedValue, at any
+// depth, and whether it changed anything. LogValuer values are resolved
+// (unless the key itself is sensitive, in which case LogValue is never
+// called); an http.Header becomes a group of its fields with sensitive
+// header values redacted.
+func (ks *keySet) redact(a slog.Attr, all bool) (slog.Attr, bool) {
+	if all || ks.match(a.Key) {
+		return slog.String(a.Key, RedactedValue), true
+	}
+	switch a.Value.Kind() {
+	case slog.KindLogValuer:
+		a.Value = a.Value.Resolve()
+		a, _ = ks.redactComposite(a)
+		return a, true
+	case slog.KindGroup, slog.KindAny:
+		return ks.redactComposite(a)
+	}
+	return a, false
+}
+
+// redactComposite handles group and header values of an attribute whose key
+// is not sensitive.
+func (ks *keySet) redactComposite(a slog.Attr) (slog.Attr, bool) {
+	switch a.Value.Kind() {
+	case slog.KindGroup:
+		g := a.Value.Group()
+		if !slices.ContainsFunc(g, func(ga slog.Attr) bool { return ks.needsChange(ga, false) }) {
+			return a, false
+		}
+		out := make([]slog.Attr, len(g))
+		for i, ga := range g {
+			out[i], _ = ks.redact(ga, false)
+		}
+		a.Value = slog.GroupValue(out...)
+		return a, true
+	case slog.KindAny:
+		if h, ok := a.Value.Any().(http.Header); ok {
+			a.Value = headerValue(h, ks)
+			return a, true
+		}
+	}
+	return a, false
+}
+
+// headerValue turns h into a group value with one attribute per field
+// (sorted by name, multiple values joined with ", "), redacting the values
+// of sensitive fields. ks may be nil, in which case nothing is redacted.
+func headerValue(h http.Header, ks *keySet) slog.Value {
+	names := make([]string, 0, len(h))
+	for name := range h {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	attrs := make([]slog.Attr, 0, len(names))
+	for _, name := range names {
+		v := strings.Join(h[name], ", ")
+		if ks != nil && ks.match(name) {
+			v = RedactedValue
+		}
+		attrs = append(attrs, slog.String(name, v))
+	}
+	return slog.GroupValue(attrs...)
+}
