@@ -125,10 +125,11 @@ func newEngine(bars []Bar, strategy Strategy, opts Options) (*engine, int, error
 	// can only read values up to the current bar through Context.
 	warm := 0
 	var scratch []float64
+	have := Source(-1)
 	e.ind = make([][]float64, len(setup.specs))
 	for k, spec := range setup.specs {
 		out := make([]float64, len(bars))
-		scratch, out = computeIndicator(spec, bars, scratch, out)
+		scratch, have = computeIndicator(spec, bars, scratch, have, out)
 		e.ind[k] = out
 		first := len(bars)
 		for i, v := range out {
@@ -139,6 +140,7 @@ func newEngine(bars []Bar, strategy Strategy, opts Options) (*engine, int, error
 		}
 		warm = max(warm, first)
 	}
+	e.ctx.ind = e.ind
 	return e, 1 + warm, nil
 }
 
@@ -170,6 +172,7 @@ func (e *engine) run(ctx context.Context, s Strategy, start int) (err error) {
 			return fmt.Errorf("papertrade: backtest stopped at bar %d: %w", i, ctx.Err())
 		}
 		e.i = i
+		e.ctx.i = i
 		if !e.brokerNext() {
 			outOfMoney = true
 			break
@@ -385,6 +388,9 @@ func (e *engine) tradeIndex(id int) int {
 // backtesting.py's rules (stop, then limit, then market; contingent orders
 // first; FIFO netting).
 func (e *engine) processOrders() {
+	if len(e.orders) == 0 {
+		return
+	}
 	b := &e.bars[e.i]
 	open, high, low := b.Open, b.High, b.Low
 	prevClose := open

@@ -70,5 +70,5 @@ func TestGoldenBacktestingPy(t *testing.T) {
 		t.Logf("%-22s ours %.15g  backtesting.py %.15g  rel %.2g", w.name, w.got, w.want, rel)
 		assert.LessOrEqualf(t, rel, 1e-6, "%s: got %.15g, backtesting.py %.15g (rel %.3g)", w.name, w.got, w.want, rel)
 	}
-	assert.Len(t, res.Trades, 66)
+	assert.Equal(t, 66, len(res.Trades))
 }

@@ -18,25 +18,32 @@ func smaInto(out, src []float64, n int) {
 		}
 		return
 	}
-	var sum, comp float64 // Kahan-Babuska (Neumaier) sum of the window
-	add := func(x float64) {
-		t := sum + x
-		if math.Abs(sum) >= math.Abs(x) {
-			comp += (sum - t) + x
-		} else {
-			comp += (x - t) + sum
-		}
-		sum = t
-	}
+	// Running window sum with error-free TwoSum compensation: the value
+	// entering minus the one leaving is added once per step (one add on the
+	// dependency chain), and both rounding errors go to comp, so the average
+	// stays accurate over millions of values.
+	var sum, comp float64
 	for i, x := range src {
-		add(x)
-		if i >= n {
-			add(-src[i-n])
-		}
-		if i < n-1 {
-			out[i] = math.NaN()
+		if i < n {
+			s := sum + x
+			bb := s - sum
+			comp += (sum - (s - bb)) + (x - bb)
+			sum = s
+			if i < n-1 {
+				out[i] = math.NaN()
+				continue
+			}
+			out[i] = (sum + comp) / float64(n)
 			continue
 		}
+		y := -src[i-n]
+		d := x + y
+		db := d - x
+		de := (x - (d - db)) + (y - db)
+		s := sum + d
+		bb := s - sum
+		comp += (sum - (s - bb)) + (d - bb) + de
+		sum = s
 		out[i] = (sum + comp) / float64(n)
 	}
 }

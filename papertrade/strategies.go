@@ -45,11 +45,11 @@ func (s *SMACross) Init(st *Setup) error {
 
 // Next implements Strategy.
 func (s *SMACross) Next(ctx *Context) {
-	switch {
-	case ctx.CrossedAbove(s.fast, s.slow):
+	switch ctx.Cross(s.fast, s.slow) {
+	case 1:
 		ctx.ClosePosition()
 		_, _ = ctx.Buy(Order{})
-	case ctx.CrossedAbove(s.slow, s.fast):
+	case -1:
 		ctx.ClosePosition()
 		if !s.LongOnly {
 			_, _ = ctx.Sell(Order{})

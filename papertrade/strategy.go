@@ -121,32 +121,44 @@ func sourceValues(bars []Bar, src Source, dst []float64) []float64 {
 		dst = make([]float64, len(bars))
 	}
 	dst = dst[:len(bars)]
-	for i := range bars {
-		switch src {
-		case SourceOpen:
+	switch src {
+	case SourceOpen:
+		for i := range bars {
 			dst[i] = bars[i].Open
-		case SourceHigh:
+		}
+	case SourceHigh:
+		for i := range bars {
 			dst[i] = bars[i].High
-		case SourceLow:
+		}
+	case SourceLow:
+		for i := range bars {
 			dst[i] = bars[i].Low
-		case SourceVolume:
+		}
+	case SourceVolume:
+		for i := range bars {
 			dst[i] = bars[i].Volume
-		default:
+		}
+	default:
+		for i := range bars {
 			dst[i] = bars[i].Close
 		}
 	}
 	return dst
 }
 
-// computeIndicator fills out (len(bars)) with the spec's values.
-func computeIndicator(spec indicatorSpec, bars []Bar, scratch, out []float64) ([]float64, []float64) {
+// computeIndicator fills out (len(bars)) with the spec's values; scratch
+// holds the values of source have (-1: none yet) and is reused.
+func computeIndicator(spec indicatorSpec, bars []Bar, scratch []float64, have Source, out []float64) ([]float64, Source) {
 	if spec.kind == "custom" {
 		for i := range bars {
 			out[i] = spec.updater.Update(bars[i])
 		}
-		return scratch, out
+		return scratch, have
 	}
-	scratch = sourceValues(bars, spec.src, scratch)
+	if have != spec.src {
+		scratch = sourceValues(bars, spec.src, scratch)
+		have = spec.src
+	}
 	switch spec.kind {
 	case "sma":
 		smaInto(out, scratch, spec.n)
@@ -159,13 +171,15 @@ func computeIndicator(spec indicatorSpec, bars []Bar, scratch, out []float64) ([
 	case "min":
 		copy(out, Lowest(scratch, spec.n))
 	}
-	return scratch, out
+	return scratch, have
 }
 
 // Context is a strategy's view of the market and its account during Next.
 // It is only valid inside that call.
 type Context struct {
-	e *engine
+	e   *engine
+	i   int         // current bar, mirrors e.i
+	ind [][]float64 // indicator values, mirrors e.ind
 }
 
 // Index is the current bar's index (0-based).
@@ -196,17 +210,31 @@ func (c *Context) Close(ago int) float64 {
 // Value returns indicator ind ago bars back (0 = current), NaN when out of
 // range or unknown.
 func (c *Context) Value(ind Indicator, ago int) float64 {
-	j := c.e.i - ago
-	if ago < 0 || j < 0 || int(ind) < 0 || int(ind) >= len(c.e.ind) {
+	j := c.i - ago
+	if ago < 0 || j < 0 || uint(ind) >= uint(len(c.ind)) {
 		return math.NaN()
 	}
-	return c.e.ind[ind][j]
+	return c.ind[ind][j]
 }
 
 // CrossedAbove reports whether indicator a crossed above indicator b on this
 // bar: a < b on the previous bar and a > b now.
 func (c *Context) CrossedAbove(a, b Indicator) bool {
 	return CrossedAbove(c.Value(a, 1), c.Value(a, 0), c.Value(b, 1), c.Value(b, 0))
+}
+
+// Cross compares indicators a and b over the last two bars: +1 when a
+// crossed above b on this bar, -1 when it crossed below, 0 otherwise.
+func (c *Context) Cross(a, b Indicator) int {
+	a1, a0 := c.Value(a, 1), c.Value(a, 0)
+	b1, b0 := c.Value(b, 1), c.Value(b, 0)
+	switch {
+	case a1 < b1 && a0 > b0:
+		return 1
+	case b1 < a1 && b0 > a0:
+		return -1
+	}
+	return 0
 }
 
 // CrossedBelow reports whether indicator a crossed below indicator b.

@@ -1,0 +1,115 @@
+package papertrade
+
+import (
+	"context"
+	"math"
+	"math/rand/v2"
+	"testing"
+	"time"
+)
+
+// syntheticBars makes n daily bars of a seeded random walk.
+func syntheticBars(n int, seed uint64) []Bar {
+	rng := rand.New(rand.NewPCG(seed, 1))
+	bars := make([]Bar, n)
+	t0 := time.Date(2000, 1, 3, 0, 0, 0, 0, time.UTC)
+	price := 100.0
+	for i := range bars {
+		open := price
+		price *= math.Exp(0.0002 + 0.015*rng.NormFloat64())
+		hi := math.Max(open, price) * (1 + 0.005*rng.Float64())
+		lo := math.Min(open, price) * (1 - 0.005*rng.Float64())
+		bars[i] = Bar{Time: t0.AddDate(0, 0, i), Open: open, High: hi, Low: lo, Close: price, Volume: 1000}
+	}
+	return bars
+}
+
+// baselineSMACross is the minimal hand-written loop the engine is compared
+// with: the same SMA(10)/SMA(30) crossover signals, all-in whole-unit fills
+// at the next open, long and short, equity marked at each close.
+func baselineSMACross(bars []Bar, fast, slow int, cash float64) (float64, int) {
+	n := len(bars)
+	var sf, ss float64
+	prevF, prevS := math.NaN(), math.NaN()
+	pos, entry := 0.0, 0.0
+	pending := 0 // +1 go long, -1 go short at next open
+	trades := 0
+	equity := cash
+	for i := 0; i < n; i++ {
+		b := &bars[i]
+		if pending != 0 {
+			if pos != 0 {
+				cash += pos * (b.Open - entry)
+				pos = 0
+				trades++
+			}
+			units := math.Floor(cash / b.Open)
+			pos, entry = float64(pending)*units, b.Open
+			pending = 0
+		}
+		equity = cash + pos*(b.Close-entry)
+		sf += b.Close
+		ss += b.Close
+		if i >= fast {
+			sf -= bars[i-fast].Close
+		}
+		if i >= slow {
+			ss -= bars[i-slow].Close
+		}
+		f, s := math.NaN(), math.NaN()
+		if i >= fast-1 {
+			f = sf / float64(fast)
+		}
+		if i >= slow-1 {
+			s = ss / float64(slow)
+		}
+		switch {
+		case prevF < prevS && f > s:
+			pending = 1
+		case prevS < prevF && s > f:
+			pending = -1
+		}
+		prevF, prevS = f, s
+	}
+	return equity, trades
+}
+
+func BenchmarkSMACrossEngine1M(b *testing.B) {
+	bars := syntheticBars(1_000_000, 1)
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		e, start, err := newEngine(bars, &SMACross{Fast: 10, Slow: 30}, Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := e.run(ctx, &SMACross{Fast: 10, Slow: 30}, start); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N)*float64(len(bars))/b.Elapsed().Seconds()/1e6, "Mbars/s")
+}
+
+func BenchmarkSMACrossEngineRun1M(b *testing.B) {
+	bars := syntheticBars(1_000_000, 1)
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := Run(ctx, bars, &SMACross{Fast: 10, Slow: 30}, Options{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N)*float64(len(bars))/b.Elapsed().Seconds()/1e6, "Mbars/s")
+}
+
+func BenchmarkSMACrossBaseline1M(b *testing.B) {
+	bars := syntheticBars(1_000_000, 1)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		baselineSMACross(bars, 10, 30, 10_000)
+	}
+	b.ReportMetric(float64(b.N)*float64(len(bars))/b.Elapsed().Seconds()/1e6, "Mbars/s")
+}
