@@ -86,8 +86,8 @@ type nopHandler struct{}
 
 func (nopHandler) Enabled(context.Context, slog.Level) bool  { return true }
 func (nopHandler) Handle(context.Context, slog.Record) error { return nil }
-func (h nopHandler) WithAttrs([]slog.Attr) slog.Handler       { return h }
-func (h nopHandler) WithGroup(string) slog.Handler            { return h }
+func (h nopHandler) WithAttrs([]slog.Attr) slog.Handler      { return h }
+func (h nopHandler) WithGroup(string) slog.Handler           { return h }
 
 // BenchmarkHandle measures Handler.Handle alone (inner handler does
 // nothing): with and without context attributes, with and without a

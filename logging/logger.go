@@ -59,6 +59,9 @@ type Options struct {
 	// RedactKeys are sensitive keys redacted in addition to
 	// DefaultRedactKeys.
 	RedactKeys []string
+	// ReplaceAttr is passed to the JSON or text handler (see
+	// slog.HandlerOptions). It sees attributes after redaction.
+	ReplaceAttr func(groups []string, a slog.Attr) slog.Attr
 }
 
 // FileOptions configures file output with size- and age-based rotation.
@@ -168,7 +171,7 @@ func New(opts Options) (*slog.Logger, io.Closer, error) {
 		lv = new(slog.LevelVar)
 	}
 	lv.Set(lvl)
-	hopts := &slog.HandlerOptions{Level: lv, AddSource: opts.AddSource}
+	hopts := &slog.HandlerOptions{Level: lv, AddSource: opts.AddSource, ReplaceAttr: opts.ReplaceAttr}
 	var inner slog.Handler
 	if format == FormatText {
 		inner = slog.NewTextHandler(w, hopts)

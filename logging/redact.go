@@ -11,7 +11,10 @@ import (
 // RedactedValue replaces the value of every sensitive attribute.
 const RedactedValue = "[REDACTED]"
 
-// DefaultRedactKeys returns the keys whose values are redacted by default.
+// DefaultRedactKeys returns the keys whose values are redacted by default:
+// password, passwd, secret, token, access_token, refresh_token,
+// authorization, cookie, set-cookie, api_key, apikey, private_key, session
+// and session_id.
 // Matching ignores ASCII case and the characters '-' and '_', and a key also
 // matches when it ends with one of these (so "db_password", "X-Api-Key" and
 // "Proxy-Authorization" are redacted too). The slice is a fresh copy.
@@ -19,7 +22,7 @@ func DefaultRedactKeys() []string {
 	return []string{
 		"password", "passwd", "secret", "token", "access_token", "refresh_token",
 		"authorization", "cookie", "set-cookie", "api_key", "apikey",
-		"private_key", "session",
+		"private_key", "session", "session_id",
 	}
 }
 

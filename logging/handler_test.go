@@ -1,0 +1,215 @@
+package logging
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"testing/slogtest"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+var testTime = time.Date(2026, 3, 14, 15, 9, 26, 0, time.UTC)
+
+// recordingHandler keeps the last record it was given.
+type recordingHandler struct{ rec *slog.Record }
+
+func (recordingHandler) Enabled(context.Context, slog.Level) bool { return true }
+func (h recordingHandler) Handle(_ context.Context, r slog.Record) error {
+	*h.rec = r.Clone()
+	return nil
+}
+func (h recordingHandler) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h recordingHandler) WithGroup(string) slog.Handler      { return h }
+
+// runSlogtest runs testing/slogtest against wrap(JSON handler).
+func runSlogtest(t *testing.T, wrap func(slog.Handler) slog.Handler) {
+	var buf *bytes.Buffer
+	slogtest.Run(t, func(*testing.T) slog.Handler {
+		buf = new(bytes.Buffer)
+		return wrap(slog.NewJSONHandler(buf, nil))
+	}, func(t *testing.T) map[string]any {
+		var m map[string]any
+		require.NoError(t, json.Unmarshal(buf.Bytes(), &m), buf.String())
+		return m
+	})
+}
+
+func TestSlogtest(t *testing.T) {
+	t.Run("context handler", func(t *testing.T) {
+		runSlogtest(t, func(h slog.Handler) slog.Handler { return NewContextHandler(h) })
+	})
+	t.Run("redact handler", func(t *testing.T) {
+		runSlogtest(t, func(h slog.Handler) slog.Handler { return NewRedactHandler(h) })
+	})
+	t.Run("both", func(t *testing.T) {
+		runSlogtest(t, func(h slog.Handler) slog.Handler {
+			return NewHandler(h, HandlerOptions{ContextAttrs: true, Redact: true})
+		})
+	})
+	t.Run("text inner", func(t *testing.T) {
+		// The wrapper works with any inner handler: run slogtest on the
+		// text handler too, parsing its key=value output.
+		var buf *bytes.Buffer
+		slogtest.Run(t, func(*testing.T) slog.Handler {
+			buf = new(bytes.Buffer)
+			return NewContextHandler(slog.NewTextHandler(buf, nil))
+		}, func(t *testing.T) map[string]any {
+			return parseTextLine(t, buf.String())
+		})
+	})
+}
+
+// parseTextLine parses a text-handler line of unquoted key=value pairs
+// into nested maps (keys with dots become groups), enough for slogtest.
+func parseTextLine(t *testing.T, line string) map[string]any {
+	t.Helper()
+	m := map[string]any{}
+	for _, field := range strings.Fields(line) {
+		k, v, ok := strings.Cut(field, "=")
+		require.True(t, ok, "field %q in %q", field, line)
+		parts := strings.Split(k, ".")
+		cur := m
+		for _, p := range parts[:len(parts)-1] {
+			next, ok := cur[p].(map[string]any)
+			if !ok {
+				next = map[string]any{}
+				cur[p] = next
+			}
+			cur = next
+		}
+		cur[parts[len(parts)-1]] = v
+	}
+	return m
+}
+
+func TestContextAttrs(t *testing.T) {
+	l, buf := newTestLogger(t, Options{})
+	ctx := WithAttrs(context.Background(), slog.String("user_id", "u1"), slog.String("route", "/a"))
+	ctx2 := WithAttrs(ctx, slog.String("route", "/b"), slog.Int("attempt", 2))
+
+	l.InfoContext(ctx, "first", "k", 1)
+	l.InfoContext(ctx2, "second")
+	l.Info("no context") // Logger.Info uses context.Background()
+	l.With("svc", "x").InfoContext(ctx, "derived")
+	l.WithGroup("g").InfoContext(ctx, "grouped", "k", 1)
+
+	lines := decodeLines(t, buf)
+	require.Len(t, lines, 5)
+	assert.Equal(t, "u1", lines[0]["user_id"])
+	assert.Equal(t, "/a", lines[0]["route"])
+	assert.EqualValues(t, 1, lines[0]["k"])
+
+	assert.Equal(t, "u1", lines[1]["user_id"])
+	assert.Equal(t, "/b", lines[1]["route"], "a later attribute with the same key replaces the earlier")
+	assert.EqualValues(t, 2, lines[1]["attempt"])
+
+	assert.NotContains(t, lines[2], "user_id")
+
+	assert.Equal(t, "u1", lines[3]["user_id"])
+	assert.Equal(t, "x", lines[3]["svc"])
+
+	got, _ := lookup(lines[4], "g", "user_id")
+	assert.Equal(t, "u1", got, "context attributes go inside an open group")
+
+	// The parent context is unchanged by the child.
+	assert.Len(t, ContextAttrs(ctx), 2)
+	assert.Len(t, ContextAttrs(ctx2), 3)
+	assert.Same(t, ctx, WithAttrs(ctx), "no attrs: same context")
+	//nolint:staticcheck // a nil context must not panic
+	assert.Nil(t, ContextAttrs(nil)) //lint:ignore SA1012 testing nil context handling
+}
+
+func TestContextHandlerWithoutRedaction(t *testing.T) {
+	var buf bytes.Buffer
+	l := slog.New(NewContextHandler(slog.NewJSONHandler(&buf, nil)))
+	ctx := WithAttrs(context.Background(), slog.String("request_id", "r-1"))
+	l.InfoContext(ctx, "m", "password", "visible")
+	assert.Contains(t, buf.String(), `"request_id":"r-1"`)
+	assert.Contains(t, buf.String(), `"password":"visible"`, "context handler alone does not redact")
+}
+
+func TestRequestIDContext(t *testing.T) {
+	ctx := WithRequestID(context.Background(), "abc-123")
+	assert.Equal(t, "abc-123", RequestIDFrom(ctx))
+	assert.Equal(t, "", RequestIDFrom(context.Background()))
+	assert.Equal(t, []slog.Attr{slog.String(RequestIDKey, "abc-123")}, ContextAttrs(ctx))
+
+	id := NewRequestID()
+	assert.True(t, ValidRequestID(id), id)
+	assert.NotEqual(t, id, NewRequestID())
+}
+
+func TestConcurrentWriters(t *testing.T) {
+	l, buf := newTestLogger(t, Options{})
+	const workers, perWorker = 8, 200
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ctx := WithRequestID(context.Background(), fmt.Sprintf("req-%d", w))
+			wl := l.With("worker", w)
+			for i := range perWorker {
+				wl.InfoContext(ctx, "tick", "i", i, "password", secretValue)
+			}
+		}()
+	}
+	wg.Wait()
+	assert.NotContains(t, buf.String(), secretValue)
+	lines := decodeLines(t, buf)
+	require.Len(t, lines, workers*perWorker)
+	for _, m := range lines {
+		assert.Equal(t, fmt.Sprintf("req-%v", m["worker"]), m["request_id"])
+	}
+}
+
+func TestAudit(t *testing.T) {
+	l, buf := newTestLogger(t, Options{Level: "info"})
+	ctx := WithRequestID(context.Background(), "r-9")
+	Audit(ctx, l, "login.failure", slog.String("user", "bob"), slog.String("password", secretValue))
+	Audit(ctx, nil, "ignored") // nil logger: no-op
+
+	warnOnly, buf2 := newTestLogger(t, Options{Level: "error"})
+	Audit(ctx, warnOnly, "login.success")
+	assert.Empty(t, buf2.String(), "audit logs at Info: an error-level logger drops it")
+
+	assert.NotContains(t, buf.String(), secretValue)
+	lines := decodeLines(t, buf)
+	require.Len(t, lines, 1)
+	assert.Equal(t, true, lines[0][AuditKey])
+	assert.Equal(t, "login.failure", lines[0]["event"])
+	assert.Equal(t, "login.failure", lines[0]["msg"])
+	assert.Equal(t, "INFO", lines[0]["level"])
+	assert.Equal(t, "bob", lines[0]["user"])
+	assert.Equal(t, "r-9", lines[0]["request_id"])
+}
+
+func TestOddArgumentsNeverPanic(t *testing.T) {
+	l, buf := newTestLogger(t, Options{})
+	ctx := WithAttrs(context.Background(), slog.Attr{}, slog.Group("empty"))
+	// Passed through slices so that vet's printf-style check does not
+	// reject the deliberately malformed calls.
+	dangling := []any{"dangling"}
+	badKey := []any{42, "x", nil}
+	assert.NotPanics(t, func() {
+		l.Info("odd", dangling...)
+		l.Info("odd", badKey...)
+		l.Info("odd", slog.Attr{}, slog.Group(""), slog.Group("password"))
+		l.Info("nil valuer", "v", slog.LogValuer(nil), "e", error(nil))
+		l.InfoContext(ctx, "ctx with odd attrs")
+		l.With(dangling...).WithGroup("").Info("odd")
+		l.Info("typed nil", "p", (*int)(nil), "token", (*int)(nil))
+		//lint:ignore SA1012 a nil context must not panic
+		l.InfoContext(nil, "nil ctx") //nolint:staticcheck
+		l.Info("header nil", "h", map[string][]string(nil))
+	})
+	assert.NotEmpty(t, buf.String())
+}
