@@ -1,0 +1,20 @@
+// Package sqlstore keeps auth's users, sessions and two-factor state in a
+// SQL database through database/sql.
+//
+// New applies the embedded migrations (tables auth_users, auth_sessions,
+// auth_totp, auth_recovery_codes, with the applied versions in
+// auth_schema_migrations), so the auth tables can share one database file
+// with other packages' tables. The SQL is portable: it is tested on SQLite
+// (modernc.org/sqlite, driver name "sqlite") and written for PostgreSQL
+// too; queries are written with ? placeholders and rebound to $1, $2, …
+// when Options.Dialect is Postgres. Username uniqueness is enforced by a
+// unique index on lower(username), so concurrent registrations of one name
+// give exactly one success and one auth.ErrUsernameTaken.
+//
+// The package imports no driver; the application does:
+//
+//	db, err := sql.Open("sqlite", "file:data/finkit.db?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)")
+//	store, err := sqlstore.New(ctx, db, sqlstore.Options{})
+//	defer store.Close()
+//	svc, err := auth.New(auth.Options{Store: store})
+package sqlstore

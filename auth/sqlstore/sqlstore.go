@@ -1,0 +1,650 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/finkit/finkit/auth"
+)
+
+//go:embed migrations/*.sql
+var migrationsFS embed.FS
+
+// Dialect selects the placeholder style of the database.
+type Dialect int
+
+// The supported dialects.
+const (
+	// SQLite uses ? placeholders (also MySQL-style drivers).
+	SQLite Dialect = iota
+	// Postgres uses $1, $2, … placeholders.
+	Postgres
+)
+
+// Options configure a Store.
+type Options struct {
+	// Dialect defaults to SQLite.
+	Dialect Dialect
+}
+
+// Store is an auth.Store on a *sql.DB. It is safe for concurrent use.
+// Close releases its prepared statements; the *sql.DB stays the caller's.
+type Store struct {
+	db      *sql.DB
+	dialect Dialect
+
+	sessionByToken *sql.Stmt
+	touchSession   *sql.Stmt
+	userByName     *sql.Stmt
+}
+
+var _ auth.Store = (*Store)(nil)
+
+// New migrates db to the current auth schema and returns a Store on it.
+func New(ctx context.Context, db *sql.DB, opts Options) (*Store, error) {
+	if db == nil {
+		return nil, errors.New("sqlstore: nil *sql.DB")
+	}
+	if opts.Dialect != SQLite && opts.Dialect != Postgres {
+		return nil, fmt.Errorf("sqlstore: unknown dialect %d", opts.Dialect)
+	}
+	s := &Store{db: db, dialect: opts.Dialect}
+	if err := s.migrate(ctx); err != nil {
+		return nil, err
+	}
+	var err error
+	prep := func(q string) *sql.Stmt {
+		if err != nil {
+			return nil
+		}
+		var st *sql.Stmt
+		st, err = db.PrepareContext(ctx, s.rebind(q))
+		return st
+	}
+	s.sessionByToken = prep(`SELECT s.id, s.user_id, s.created_at, s.last_seen_at, s.expires_at, s.ip, s.user_agent, ` +
+		userColumns("u") + ` FROM auth_sessions s JOIN auth_users u ON u.id = s.user_id WHERE s.token_hash = ?`)
+	s.touchSession = prep(`UPDATE auth_sessions SET last_seen_at = ? WHERE token_hash = ?`)
+	s.userByName = prep(`SELECT ` + userColumns("auth_users") + ` FROM auth_users WHERE lower(username) = lower(?)`)
+	if err != nil {
+		s.Close()
+		return nil, fmt.Errorf("sqlstore: prepare: %w", err)
+	}
+	return s, nil
+}
+
+// Close releases the prepared statements.
+func (s *Store) Close() error {
+	var errs []error
+	for _, st := range []*sql.Stmt{s.sessionByToken, s.touchSession, s.userByName} {
+		if st != nil {
+			errs = append(errs, st.Close())
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// rebind rewrites ? placeholders to $n for PostgreSQL. The queries in this
+// package contain no ? inside string literals.
+func (s *Store) rebind(q string) string {
+	if s.dialect != Postgres {
+		return q
+	}
+	var b strings.Builder
+	n := 0
+	for _, c := range q {
+		if c == '?' {
+			n++
+			b.WriteString("$" + strconv.Itoa(n))
+			continue
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
+}
+
+type migration struct {
+	version int
+	name    string
+	stmts   []string
+}
+
+func loadMigrations() ([]migration, error) {
+	names, err := fs.Glob(migrationsFS, "migrations/*.sql")
+	if err != nil {
+		return nil, err
+	}
+	sort.Strings(names)
+	var out []migration
+	for _, name := range names {
+		base := path.Base(name)
+		num, _, ok := strings.Cut(base, "_")
+		v, err := strconv.Atoi(num)
+		if !ok || err != nil || v <= 0 {
+			return nil, fmt.Errorf("sqlstore: migration %q: name must start with a positive version and '_'", base)
+		}
+		body, err := migrationsFS.ReadFile(name)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, migration{version: v, name: base, stmts: splitStatements(string(body))})
+	}
+	return out, nil
+}
+
+// splitStatements splits a migration on semicolons ending a line and drops
+// "--" comment lines.
+func splitStatements(body string) []string {
+	var stmts []string
+	var cur strings.Builder
+	for line := range strings.SplitSeq(body, "\n") {
+		t := strings.TrimSpace(line)
+		if t == "" || strings.HasPrefix(t, "--") {
+			continue
+		}
+		cur.WriteString(line)
+		cur.WriteByte('\n')
+		if strings.HasSuffix(t, ";") {
+			stmts = append(stmts, strings.TrimSuffix(strings.TrimSpace(cur.String()), ";"))
+			cur.Reset()
+		}
+	}
+	if strings.TrimSpace(cur.String()) != "" {
+		stmts = append(stmts, strings.TrimSpace(cur.String()))
+	}
+	return stmts
+}
+
+func (s *Store) migrate(ctx context.Context) error {
+	migs, err := loadMigrations()
+	if err != nil {
+		return err
+	}
+	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS auth_schema_migrations (
+		version    INTEGER      PRIMARY KEY,
+		name       VARCHAR(255) NOT NULL,
+		applied_at BIGINT       NOT NULL)`); err != nil {
+		return fmt.Errorf("sqlstore: create auth_schema_migrations: %w", err)
+	}
+	for _, m := range migs {
+		applied, err := s.applied(ctx, m.version)
+		if err != nil {
+			return err
+		}
+		if applied {
+			continue
+		}
+		if err := s.apply(ctx, m); err != nil {
+			// Another process may have applied it concurrently.
+			if ok, _ := s.applied(ctx, m.version); ok {
+				continue
+			}
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *Store) applied(ctx context.Context, version int) (bool, error) {
+	var n int
+	err := s.db.QueryRowContext(ctx, s.rebind(`SELECT COUNT(*) FROM auth_schema_migrations WHERE version = ?`), version).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("sqlstore: read auth_schema_migrations: %w", err)
+	}
+	return n > 0, nil
+}
+
+func (s *Store) apply(ctx context.Context, m migration) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("sqlstore: migration %s: %w", m.name, err)
+	}
+	defer tx.Rollback()
+	for _, st := range m.stmts {
+		if _, err := tx.ExecContext(ctx, st); err != nil {
+			return fmt.Errorf("sqlstore: migration %s: %w", m.name, err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, s.rebind(`INSERT INTO auth_schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`),
+		m.version, m.name, time.Now().UnixNano()); err != nil {
+		return fmt.Errorf("sqlstore: migration %s: %w", m.name, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("sqlstore: migration %s: %w", m.name, err)
+	}
+	return nil
+}
+
+// SchemaVersion returns the highest applied migration version.
+func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
+	var v sql.NullInt64
+	if err := s.db.QueryRowContext(ctx, `SELECT MAX(version) FROM auth_schema_migrations`).Scan(&v); err != nil {
+		return 0, fmt.Errorf("sqlstore: schema version: %w", err)
+	}
+	return int(v.Int64), nil
+}
+
+func toDB(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+func fromDB(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n).UTC()
+}
+
+func userColumns(alias string) string {
+	cols := []string{"id", "username", "email", "role", "disabled", "password_hash", "created_at", "updated_at"}
+	for i, c := range cols {
+		cols[i] = alias + "." + c
+	}
+	return strings.Join(cols, ", ")
+}
+
+type scanner interface{ Scan(dest ...any) error }
+
+// userDest returns scan destinations for userColumns and a function that
+// finishes the User.
+func userDest(u *auth.User) ([]any, func()) {
+	var role string
+	var created, updated int64
+	return []any{&u.ID, &u.Username, &u.Email, &role, &u.Disabled, &u.PasswordHash, &created, &updated}, func() {
+		u.Role = auth.Role(role)
+		u.CreatedAt, u.UpdatedAt = fromDB(created), fromDB(updated)
+	}
+}
+
+func scanUser(row scanner) (auth.User, error) {
+	var u auth.User
+	dest, finish := userDest(&u)
+	if err := row.Scan(dest...); err != nil {
+		return auth.User{}, err
+	}
+	finish()
+	return u, nil
+}
+
+func notFound(err error, what string) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("%s: %w", what, auth.ErrNotFound)
+	}
+	return fmt.Errorf("sqlstore: %s: %w", what, err)
+}
+
+// CreateUser implements auth.UserStore. A duplicate username (any case)
+// gives auth.ErrUsernameTaken, decided by the unique index.
+func (s *Store) CreateUser(ctx context.Context, u auth.User) error {
+	if u.ID == "" || u.Username == "" {
+		return errors.New("sqlstore: create user: empty ID or username")
+	}
+	_, err := s.db.ExecContext(ctx, s.rebind(`INSERT INTO auth_users
+		(id, username, email, role, disabled, password_hash, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
+		u.ID, u.Username, u.Email, string(u.Role), u.Disabled, u.PasswordHash, toDB(u.CreatedAt), toDB(u.UpdatedAt))
+	if err == nil {
+		return nil
+	}
+	// The driver's constraint error is driver-specific; ask the database
+	// whether the name now exists instead.
+	var n int
+	if qerr := s.db.QueryRowContext(ctx, s.rebind(`SELECT COUNT(*) FROM auth_users WHERE lower(username) = lower(?)`), u.Username).Scan(&n); qerr == nil && n > 0 {
+		return fmt.Errorf("create user %q: %w", u.Username, auth.ErrUsernameTaken)
+	}
+	return fmt.Errorf("sqlstore: create user: %w", err)
+}
+
+// User implements auth.UserStore.
+func (s *Store) User(ctx context.Context, id string) (auth.User, error) {
+	u, err := scanUser(s.db.QueryRowContext(ctx, s.rebind(`SELECT `+userColumns("auth_users")+` FROM auth_users WHERE id = ?`), id))
+	if err != nil {
+		return auth.User{}, notFound(err, "user "+strconv.Quote(id))
+	}
+	return u, nil
+}
+
+// UserByUsername implements auth.UserStore.
+func (s *Store) UserByUsername(ctx context.Context, username string) (auth.User, error) {
+	u, err := scanUser(s.userByName.QueryRowContext(ctx, username))
+	if err != nil {
+		return auth.User{}, notFound(err, "user "+strconv.Quote(username))
+	}
+	return u, nil
+}
+
+// Users implements auth.UserStore.
+func (s *Store) Users(ctx context.Context) ([]auth.User, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+userColumns("auth_users")+` FROM auth_users ORDER BY username`)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: list users: %w", err)
+	}
+	defer rows.Close()
+	var out []auth.User
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			return nil, fmt.Errorf("sqlstore: list users: %w", err)
+		}
+		out = append(out, u)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlstore: list users: %w", err)
+	}
+	return out, nil
+}
+
+// UpdateUser implements auth.UserStore.
+func (s *Store) UpdateUser(ctx context.Context, id string, ch auth.UserChange) (auth.User, error) {
+	var sets []string
+	var args []any
+	if ch.Email != nil {
+		sets, args = append(sets, "email = ?"), append(args, *ch.Email)
+	}
+	if ch.Role != nil {
+		sets, args = append(sets, "role = ?"), append(args, string(*ch.Role))
+	}
+	if ch.Disabled != nil {
+		sets, args = append(sets, "disabled = ?"), append(args, *ch.Disabled)
+	}
+	if ch.PasswordHash != nil {
+		sets, args = append(sets, "password_hash = ?"), append(args, *ch.PasswordHash)
+	}
+	if !ch.UpdatedAt.IsZero() {
+		sets, args = append(sets, "updated_at = ?"), append(args, toDB(ch.UpdatedAt))
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return auth.User{}, fmt.Errorf("sqlstore: update user: %w", err)
+	}
+	defer tx.Rollback()
+	if len(sets) > 0 {
+		res, err := tx.ExecContext(ctx, s.rebind(`UPDATE auth_users SET `+strings.Join(sets, ", ")+` WHERE id = ?`), append(args, id)...)
+		if err != nil {
+			return auth.User{}, fmt.Errorf("sqlstore: update user: %w", err)
+		}
+		if n, err := res.RowsAffected(); err == nil && n == 0 {
+			return auth.User{}, fmt.Errorf("update user %q: %w", id, auth.ErrNotFound)
+		}
+	}
+	u, err := scanUser(tx.QueryRowContext(ctx, s.rebind(`SELECT `+userColumns("auth_users")+` FROM auth_users WHERE id = ?`), id))
+	if err != nil {
+		return auth.User{}, notFound(err, "update user "+strconv.Quote(id))
+	}
+	if err := tx.Commit(); err != nil {
+		return auth.User{}, fmt.Errorf("sqlstore: update user: %w", err)
+	}
+	return u, nil
+}
+
+func (s *Store) userExists(ctx context.Context, q interface {
+	QueryRowContext(context.Context, string, ...any) *sql.Row
+}, id string) error {
+	var n int
+	if err := q.QueryRowContext(ctx, s.rebind(`SELECT COUNT(*) FROM auth_users WHERE id = ?`), id).Scan(&n); err != nil {
+		return fmt.Errorf("sqlstore: user exists: %w", err)
+	}
+	if n == 0 {
+		return fmt.Errorf("user %q: %w", id, auth.ErrNotFound)
+	}
+	return nil
+}
+
+// CreateSession implements auth.SessionStore.
+func (s *Store) CreateSession(ctx context.Context, ss auth.Session) error {
+	if len(ss.TokenHash) != 32 || ss.ID == "" {
+		return errors.New("sqlstore: create session: want a 32-byte token hash and an ID")
+	}
+	if err := s.userExists(ctx, s.db, ss.UserID); err != nil {
+		return fmt.Errorf("create session: %w", err)
+	}
+	_, err := s.db.ExecContext(ctx, s.rebind(`INSERT INTO auth_sessions
+		(token_hash, id, user_id, created_at, last_seen_at, expires_at, ip, user_agent) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
+		hex.EncodeToString(ss.TokenHash), ss.ID, ss.UserID, toDB(ss.CreatedAt), toDB(ss.LastSeenAt), toDB(ss.ExpiresAt), ss.IP, ss.UserAgent)
+	if err != nil {
+		return fmt.Errorf("sqlstore: create session: %w", err)
+	}
+	return nil
+}
+
+const sessionColumns = `id, token_hash, user_id, created_at, last_seen_at, expires_at, ip, user_agent`
+
+func scanSession(row scanner) (auth.Session, error) {
+	var ss auth.Session
+	var th string
+	var created, seen, expires int64
+	if err := row.Scan(&ss.ID, &th, &ss.UserID, &created, &seen, &expires, &ss.IP, &ss.UserAgent); err != nil {
+		return auth.Session{}, err
+	}
+	h, err := hex.DecodeString(th)
+	if err != nil {
+		return auth.Session{}, fmt.Errorf("bad token hash: %w", err)
+	}
+	ss.TokenHash = h
+	ss.CreatedAt, ss.LastSeenAt, ss.ExpiresAt = fromDB(created), fromDB(seen), fromDB(expires)
+	return ss, nil
+}
+
+// SessionByToken implements auth.SessionStore with one joined query.
+func (s *Store) SessionByToken(ctx context.Context, tokenHash []byte) (auth.Session, auth.User, error) {
+	var ss auth.Session
+	var u auth.User
+	var created, seen, expires int64
+	udest, finish := userDest(&u)
+	dest := append([]any{&ss.ID, &ss.UserID, &created, &seen, &expires, &ss.IP, &ss.UserAgent}, udest...)
+	if err := s.sessionByToken.QueryRowContext(ctx, hex.EncodeToString(tokenHash)).Scan(dest...); err != nil {
+		return auth.Session{}, auth.User{}, notFound(err, "session")
+	}
+	finish()
+	ss.TokenHash = append([]byte(nil), tokenHash...)
+	ss.CreatedAt, ss.LastSeenAt, ss.ExpiresAt = fromDB(created), fromDB(seen), fromDB(expires)
+	return ss, u, nil
+}
+
+// affected returns the rows an Exec changed.
+func affected(res sql.Result, err error) (int, error) {
+	if err != nil {
+		return 0, fmt.Errorf("sqlstore: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("sqlstore: %w", err)
+	}
+	return int(n), nil
+}
+
+// TouchSession implements auth.SessionStore.
+func (s *Store) TouchSession(ctx context.Context, tokenHash []byte, at time.Time) error {
+	n, err := affected(s.touchSession.ExecContext(ctx, toDB(at), hex.EncodeToString(tokenHash)))
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return fmt.Errorf("touch session: %w", auth.ErrNotFound)
+	}
+	return nil
+}
+
+// Sessions implements auth.SessionStore.
+func (s *Store) Sessions(ctx context.Context, userID string) ([]auth.Session, error) {
+	rows, err := s.db.QueryContext(ctx, s.rebind(`SELECT `+sessionColumns+` FROM auth_sessions WHERE user_id = ? ORDER BY created_at DESC, id`), userID)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: list sessions: %w", err)
+	}
+	defer rows.Close()
+	out := []auth.Session{}
+	for rows.Next() {
+		ss, err := scanSession(rows)
+		if err != nil {
+			return nil, fmt.Errorf("sqlstore: list sessions: %w", err)
+		}
+		out = append(out, ss)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlstore: list sessions: %w", err)
+	}
+	return out, nil
+}
+
+// DeleteSession implements auth.SessionStore.
+func (s *Store) DeleteSession(ctx context.Context, tokenHash []byte) error {
+	n, err := affected(s.db.ExecContext(ctx, s.rebind(`DELETE FROM auth_sessions WHERE token_hash = ?`), hex.EncodeToString(tokenHash)))
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return fmt.Errorf("delete session: %w", auth.ErrNotFound)
+	}
+	return nil
+}
+
+// DeleteSessionByID implements auth.SessionStore.
+func (s *Store) DeleteSessionByID(ctx context.Context, userID, id string) error {
+	n, err := affected(s.db.ExecContext(ctx, s.rebind(`DELETE FROM auth_sessions WHERE user_id = ? AND id = ?`), userID, id))
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return fmt.Errorf("delete session %q: %w", id, auth.ErrNotFound)
+	}
+	return nil
+}
+
+// DeleteUserSessions implements auth.SessionStore.
+func (s *Store) DeleteUserSessions(ctx context.Context, userID string) (int, error) {
+	return affected(s.db.ExecContext(ctx, s.rebind(`DELETE FROM auth_sessions WHERE user_id = ?`), userID))
+}
+
+// DeleteExpiredSessions implements auth.SessionStore.
+func (s *Store) DeleteExpiredSessions(ctx context.Context, now, idleBefore time.Time) (int, error) {
+	return affected(s.db.ExecContext(ctx, s.rebind(`DELETE FROM auth_sessions WHERE expires_at < ? OR last_seen_at < ?`),
+		toDB(now), toDB(idleBefore)))
+}
+
+// TOTP implements auth.TOTPStore.
+func (s *Store) TOTP(ctx context.Context, userID string) (auth.TOTPState, error) {
+	st := auth.TOTPState{UserID: userID}
+	var secret string
+	var updated int64
+	err := s.db.QueryRowContext(ctx, s.rebind(`SELECT secret, confirmed, last_step, updated_at FROM auth_totp WHERE user_id = ?`), userID).
+		Scan(&secret, &st.Confirmed, &st.LastStep, &updated)
+	if err != nil {
+		return auth.TOTPState{}, notFound(err, "totp")
+	}
+	if st.Secret, err = hex.DecodeString(secret); err != nil {
+		return auth.TOTPState{}, fmt.Errorf("sqlstore: totp secret: %w", err)
+	}
+	st.UpdatedAt = fromDB(updated)
+	return st, nil
+}
+
+// PutTOTP implements auth.TOTPStore.
+func (s *Store) PutTOTP(ctx context.Context, st auth.TOTPState) error {
+	if err := s.userExists(ctx, s.db, st.UserID); err != nil {
+		return fmt.Errorf("put totp: %w", err)
+	}
+	_, err := s.db.ExecContext(ctx, s.rebind(`INSERT INTO auth_totp (user_id, secret, confirmed, last_step, updated_at)
+		VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (user_id) DO UPDATE SET secret = excluded.secret, confirmed = excluded.confirmed,
+			last_step = excluded.last_step, updated_at = excluded.updated_at`),
+		st.UserID, hex.EncodeToString(st.Secret), st.Confirmed, st.LastStep, toDB(st.UpdatedAt))
+	if err != nil {
+		return fmt.Errorf("sqlstore: put totp: %w", err)
+	}
+	return nil
+}
+
+// DeleteTOTP implements auth.TOTPStore.
+func (s *Store) DeleteTOTP(ctx context.Context, userID string) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("sqlstore: delete totp: %w", err)
+	}
+	defer tx.Rollback()
+	for _, q := range []string{`DELETE FROM auth_recovery_codes WHERE user_id = ?`, `DELETE FROM auth_totp WHERE user_id = ?`} {
+		if _, err := tx.ExecContext(ctx, s.rebind(q), userID); err != nil {
+			return fmt.Errorf("sqlstore: delete totp: %w", err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("sqlstore: delete totp: %w", err)
+	}
+	return nil
+}
+
+// AdvanceTOTPStep implements auth.TOTPStore with one conditional update,
+// so two concurrent uses of one code cannot both succeed.
+func (s *Store) AdvanceTOTPStep(ctx context.Context, userID string, step int64) error {
+	n, err := affected(s.db.ExecContext(ctx, s.rebind(`UPDATE auth_totp SET last_step = ? WHERE user_id = ? AND last_step < ?`), step, userID, step))
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		return nil
+	}
+	if _, err := s.TOTP(ctx, userID); err != nil {
+		return err
+	}
+	return fmt.Errorf("totp step %d: %w", step, auth.ErrCodeReused)
+}
+
+// ReplaceRecoveryCodes implements auth.TOTPStore.
+func (s *Store) ReplaceRecoveryCodes(ctx context.Context, userID string, hashes [][]byte) error {
+	for _, h := range hashes {
+		if len(h) != 32 {
+			return errors.New("sqlstore: recovery code hash must be 32 bytes")
+		}
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("sqlstore: recovery codes: %w", err)
+	}
+	defer tx.Rollback()
+	if err := s.userExists(ctx, tx, userID); err != nil {
+		return fmt.Errorf("recovery codes: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, s.rebind(`DELETE FROM auth_recovery_codes WHERE user_id = ?`), userID); err != nil {
+		return fmt.Errorf("sqlstore: recovery codes: %w", err)
+	}
+	for _, h := range hashes {
+		if _, err := tx.ExecContext(ctx, s.rebind(`INSERT INTO auth_recovery_codes (user_id, code_hash) VALUES (?, ?)`), userID, hex.EncodeToString(h)); err != nil {
+			return fmt.Errorf("sqlstore: recovery codes: %w", err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("sqlstore: recovery codes: %w", err)
+	}
+	return nil
+}
+
+// UseRecoveryCode implements auth.TOTPStore.
+func (s *Store) UseRecoveryCode(ctx context.Context, userID string, hash []byte) error {
+	n, err := affected(s.db.ExecContext(ctx, s.rebind(`DELETE FROM auth_recovery_codes WHERE user_id = ? AND code_hash = ?`), userID, hex.EncodeToString(hash)))
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return fmt.Errorf("recovery code: %w", auth.ErrNotFound)
+	}
+	return nil
+}
+
+// RecoveryCodesLeft implements auth.TOTPStore.
+func (s *Store) RecoveryCodesLeft(ctx context.Context, userID string) (int, error) {
+	var n int
+	if err := s.db.QueryRowContext(ctx, s.rebind(`SELECT COUNT(*) FROM auth_recovery_codes WHERE user_id = ?`), userID).Scan(&n); err != nil {
+		return 0, fmt.Errorf("sqlstore: recovery codes left: %w", err)
+	}
+	return n, nil
+}
