@@ -77,6 +77,9 @@ type engine struct {
 	nextID   int
 	rejected int
 	ctx      Context
+	setup    Setup
+	indBuf   [][]float64
+	srcBuf   []float64
 }
 
 // Run backtests strategy over bars and returns the result with statistics.
@@ -98,38 +101,68 @@ func Run(ctx context.Context, bars []Bar, strategy Strategy, opts Options) (*Res
 }
 
 func newEngine(bars []Bar, strategy Strategy, opts Options) (*engine, int, error) {
-	if strategy == nil {
-		return nil, 0, fmt.Errorf("%w: nil strategy", ErrInvalidStrategy)
-	}
-	opts, err := opts.withDefaults()
+	e := &engine{}
+	start, err := e.reset(bars, strategy, opts)
 	if err != nil {
 		return nil, 0, err
 	}
-	e := &engine{
-		opts:     opts,
-		spread:   opts.SpreadBps / 1e4,
-		leverage: 1 / opts.Margin,
-		bars:     bars,
-		cash:     opts.Cash,
-		equity:   make([]float64, len(bars)),
+	return e, start, nil
+}
+
+// growFloats returns buf resized to n, reusing its memory when it can.
+func growFloats(buf []float64, n int) []float64 {
+	if cap(buf) < n {
+		return make([]float64, n)
 	}
-	e.ctx.e = e
-	var setup Setup
-	if err := safeInit(strategy, &setup); err != nil {
-		return nil, 0, err
+	return buf[:n]
+}
+
+// reset prepares e for a run of strategy over bars, reusing the memory of
+// a previous run (Monte Carlo workers run thousands of paths this way). It
+// returns the first bar Next will see.
+func (e *engine) reset(bars []Bar, strategy Strategy, opts Options) (int, error) {
+	if strategy == nil {
+		return 0, fmt.Errorf("%w: nil strategy", ErrInvalidStrategy)
 	}
-	if setup.err != nil {
-		return nil, 0, setup.err
+	opts, err := opts.withDefaults()
+	if err != nil {
+		return 0, err
+	}
+	e.opts = opts
+	e.spread = opts.SpreadBps / 1e4
+	e.leverage = 1 / opts.Margin
+	e.bars = bars
+	e.i = 0
+	e.cash = opts.Cash
+	e.equity = growFloats(e.equity, len(bars))
+	e.orders = e.orders[:0]
+	e.scratch = e.scratch[:0]
+	e.trades = e.trades[:0]
+	e.closed = e.closed[:0]
+	e.fills = e.fills[:0]
+	e.nextID = 0
+	e.rejected = 0
+	e.ctx = Context{e: e}
+	e.setup.specs = e.setup.specs[:0]
+	e.setup.err = nil
+	if err := safeInit(strategy, &e.setup); err != nil {
+		return 0, err
+	}
+	if e.setup.err != nil {
+		return 0, e.setup.err
 	}
 	// Indicators: computed causally over all bars before the loop; Next
 	// can only read values up to the current bar through Context.
 	warm := 0
-	var scratch []float64
 	have := Source(-1)
-	e.ind = make([][]float64, len(setup.specs))
-	for k, spec := range setup.specs {
-		out := make([]float64, len(bars))
-		scratch, have = computeIndicator(spec, bars, scratch, have, out)
+	specs := e.setup.specs
+	for len(e.indBuf) < len(specs) {
+		e.indBuf = append(e.indBuf, nil)
+	}
+	e.ind = e.indBuf[:len(specs)]
+	for k, spec := range specs {
+		out := growFloats(e.ind[k], len(bars))
+		e.srcBuf, have = computeIndicator(spec, bars, e.srcBuf, have, out)
 		e.ind[k] = out
 		first := len(bars)
 		for i, v := range out {
@@ -141,7 +174,7 @@ func newEngine(bars []Bar, strategy Strategy, opts Options) (*engine, int, error
 		warm = max(warm, first)
 	}
 	e.ctx.ind = e.ind
-	return e, 1 + warm, nil
+	return 1 + warm, nil
 }
 
 func safeInit(s Strategy, setup *Setup) (err error) {

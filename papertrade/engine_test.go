@@ -28,8 +28,8 @@ type script struct {
 	next func(ctx *Context)
 }
 
-func (s *script) Init(*Setup) error   { return nil }
-func (s *script) Next(ctx *Context)   { s.next(ctx) }
+func (s *script) Init(*Setup) error { return nil }
+func (s *script) Next(ctx *Context) { s.next(ctx) }
 func onBar(i int, f func(*Context)) *script {
 	return &script{next: func(ctx *Context) {
 		if ctx.Index() == i {

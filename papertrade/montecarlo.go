@@ -1,0 +1,409 @@
+package papertrade
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"runtime"
+	"slices"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+)
+
+// ErrInvalidMonteCarlo is returned for bad Monte Carlo options or input.
+var ErrInvalidMonteCarlo = errors.New("papertrade: invalid Monte Carlo options")
+
+// Method is how Monte Carlo paths are simulated.
+type Method string
+
+// Simulation methods.
+const (
+	// GBM draws geometric Brownian motion with the drift and volatility of
+	// the input's log returns.
+	GBM Method = "gbm"
+	// Bootstrap resamples blocks of consecutive historical bars (their
+	// returns, gaps and ranges), keeping fat tails and short-term
+	// dependence.
+	Bootstrap Method = "bootstrap"
+)
+
+// MonteCarloOptions configure MonteCarlo. Zero values get defaults.
+type MonteCarloOptions struct {
+	Paths     int     // number of simulated paths (default 1,000)
+	Bars      int     // bars per path (default: the input's length)
+	Method    Method  // GBM (default) or Bootstrap
+	BlockSize int     // bootstrap block length in bars (default 20)
+	Seed      uint64  // same seed, same result, whatever Workers is
+	Workers   int     // parallel workers (default GOMAXPROCS)
+	Ruin      float64 // ruin level as a fraction of starting cash (default 0.5)
+	Bins      int     // histogram bins (default 20)
+	// Backtest are the engine options used on every path.
+	Backtest Options
+	// Progress, if set, is called after each finished path with the
+	// number done so far; calls are serialized.
+	Progress func(done, total int)
+}
+
+// Distribution summarizes a sample.
+type Distribution struct {
+	Mean   float64 `json:"mean"`
+	Median float64 `json:"median"`
+	P5     float64 `json:"p5"`
+	P25    float64 `json:"p25"`
+	P75    float64 `json:"p75"`
+	P95    float64 `json:"p95"`
+	Min    float64 `json:"min"`
+	Max    float64 `json:"max"`
+}
+
+// Bin is one histogram bar: the count of values in [Lo, Hi).
+type Bin struct {
+	Lo    float64 `json:"lo"`
+	Hi    float64 `json:"hi"`
+	Count int     `json:"count"`
+}
+
+// PathOutcome is what one simulated path produced.
+type PathOutcome struct {
+	ReturnPct        float64 `json:"return_pct"`
+	BuyHoldReturnPct float64 `json:"buy_hold_return_pct"`
+	CAGRPct          float64 `json:"cagr_pct"`
+	MaxDrawdownPct   float64 `json:"max_drawdown_pct"`
+	Ruined           bool    `json:"ruined"`
+	Trades           int     `json:"trades"`
+}
+
+// MonteCarloResult answers "does it win in the long run?".
+type MonteCarloResult struct {
+	Strategy       string        `json:"strategy"`
+	Method         Method        `json:"method"`
+	Paths          int           `json:"paths"`
+	BarsPerPath    int           `json:"bars_per_path"`
+	Years          float64       `json:"years"`
+	Seed           uint64        `json:"seed"`
+	Return         Distribution  `json:"return_pct"`
+	BuyHoldReturn  Distribution  `json:"buy_hold_return_pct"`
+	CAGR           Distribution  `json:"cagr_pct"`
+	MaxDrawdown    Distribution  `json:"max_drawdown_pct"`
+	ProbProfit     float64       `json:"prob_profit"`
+	ProbProfitSE   float64       `json:"prob_profit_se"`
+	ProbProfitLo95 float64       `json:"prob_profit_lo95"`
+	ProbProfitHi95 float64       `json:"prob_profit_hi95"`
+	ProbBeatBH     float64       `json:"prob_beat_buy_hold"`
+	ProbBeatBHSE   float64       `json:"prob_beat_buy_hold_se"`
+	RiskOfRuin     float64       `json:"risk_of_ruin"`
+	RuinLevel      float64       `json:"ruin_level"`
+	Histogram      []Bin         `json:"histogram"`
+	Verdict        string        `json:"verdict"`
+	Outcomes       []PathOutcome `json:"-"`
+}
+
+// Summary implements portfolio.Reportable: the verdict.
+func (r *MonteCarloResult) Summary() string { return r.Verdict }
+
+// pathModel holds what path generation needs from the input data.
+type pathModel struct {
+	mu, sigma    float64 // log-return drift and volatility per bar
+	hiExt, loExt float64 // mean log extension of high/low beyond the body
+	gap, ret     []float64
+	hi, lo       []float64 // per-bar shapes relative to the previous close
+	start        float64
+	t0           time.Time
+	period       time.Duration
+}
+
+func newPathModel(bars []Bar) pathModel {
+	n := len(bars)
+	m := pathModel{start: bars[n-1].Close, t0: bars[0].Time, period: dataPeriod(barTimes(bars))}
+	lr := make([]float64, 0, n-1)
+	for i := 1; i < n; i++ {
+		pc := bars[i-1].Close
+		b := bars[i]
+		lr = append(lr, math.Log(b.Close/pc))
+		m.gap = append(m.gap, b.Open/pc)
+		m.ret = append(m.ret, b.Close/pc)
+		m.hi = append(m.hi, b.High/pc)
+		m.lo = append(m.lo, b.Low/pc)
+		m.hiExt += math.Log(b.High / math.Max(b.Open, b.Close))
+		m.loExt += math.Log(math.Min(b.Open, b.Close) / b.Low)
+	}
+	m.mu = mean(lr)
+	m.sigma = math.Sqrt(variance(lr, 1))
+	m.hiExt /= float64(len(lr))
+	m.loExt /= float64(len(lr))
+	return m
+}
+
+func barTimes(bars []Bar) []time.Time {
+	t := make([]time.Time, len(bars))
+	for i, b := range bars {
+		t[i] = b.Time
+	}
+	return t
+}
+
+// fill writes a simulated path into out using rng.
+func (m *pathModel) fill(out []Bar, method Method, block int, rng *rand.Rand) {
+	prev := m.start
+	k := len(m.ret)
+	j := 0
+	left := 0
+	t := m.t0
+	for i := range out {
+		b := &out[i]
+		b.Time = t
+		t = t.Add(m.period)
+		b.Volume = 0
+		if method == Bootstrap {
+			if left == 0 {
+				j = rng.IntN(max(1, k-block+1))
+				left = block
+			}
+			jj := j % k
+			b.Open = prev * m.gap[jj]
+			b.Close = prev * m.ret[jj]
+			b.High = prev * m.hi[jj]
+			b.Low = prev * m.lo[jj]
+			j++
+			left--
+		} else {
+			b.Open = prev
+			b.Close = prev * math.Exp(m.mu+m.sigma*rng.NormFloat64())
+			top, bot := math.Max(b.Open, b.Close), math.Min(b.Open, b.Close)
+			// Wicks: exponential draws with the historical mean extension
+			// (small, so 1+x+x²/2 stands in for exp).
+			x := m.hiExt * rng.ExpFloat64()
+			b.High = top * (1 + x + x*x/2)
+			y := m.loExt * rng.ExpFloat64()
+			b.Low = bot / (1 + y + y*y/2)
+		}
+		prev = b.Close
+	}
+}
+
+// MonteCarlo simulates Paths price paths from bars (GBM or block
+// bootstrap), runs a fresh strategy from newStrategy and buy-and-hold on
+// every path in parallel, and summarizes the outcomes. Path i uses its own
+// random generator seeded from (Seed, i), so the result is bit-identical for
+// any number of workers. ctx cancels the run.
+func MonteCarlo(ctx context.Context, bars []Bar, newStrategy func() Strategy, opts MonteCarloOptions) (*MonteCarloResult, error) {
+	if err := ValidateBars(bars); err != nil {
+		return nil, err
+	}
+	if len(bars) < 3 {
+		return nil, fmt.Errorf("%w: need at least 3 bars, have %d", ErrInvalidMonteCarlo, len(bars))
+	}
+	if newStrategy == nil {
+		return nil, fmt.Errorf("%w: nil strategy factory", ErrInvalidMonteCarlo)
+	}
+	if opts.Paths == 0 {
+		opts.Paths = 1000
+	}
+	if opts.Bars == 0 {
+		opts.Bars = len(bars)
+	}
+	if opts.Method == "" {
+		opts.Method = GBM
+	}
+	if opts.BlockSize == 0 {
+		opts.BlockSize = 20
+	}
+	if opts.Workers <= 0 {
+		opts.Workers = runtime.GOMAXPROCS(0)
+	}
+	if opts.Ruin == 0 {
+		opts.Ruin = 0.5
+	}
+	if opts.Bins == 0 {
+		opts.Bins = 20
+	}
+	switch {
+	case opts.Paths < 1 || opts.Paths > 10_000_000:
+		return nil, fmt.Errorf("%w: paths %d", ErrInvalidMonteCarlo, opts.Paths)
+	case opts.Bars < 3 || opts.Bars > 10_000_000:
+		return nil, fmt.Errorf("%w: bars per path %d", ErrInvalidMonteCarlo, opts.Bars)
+	case opts.Method != GBM && opts.Method != Bootstrap:
+		return nil, fmt.Errorf("%w: method %q (want gbm or bootstrap)", ErrInvalidMonteCarlo, opts.Method)
+	case opts.BlockSize < 1:
+		return nil, fmt.Errorf("%w: block size %d", ErrInvalidMonteCarlo, opts.BlockSize)
+	case !(opts.Ruin > 0 && opts.Ruin < 1):
+		return nil, fmt.Errorf("%w: ruin level %v must be in (0, 1)", ErrInvalidMonteCarlo, opts.Ruin)
+	case opts.Bins < 1 || opts.Bins > 10_000:
+		return nil, fmt.Errorf("%w: bins %d", ErrInvalidMonteCarlo, opts.Bins)
+	}
+	bt, err := opts.Backtest.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	opts.Backtest = bt
+	probe := newStrategy()
+	if probe == nil {
+		return nil, fmt.Errorf("%w: factory returned nil", ErrInvalidMonteCarlo)
+	}
+	model := newPathModel(bars)
+	span := bars[len(bars)-1].Time.Sub(bars[0].Time).Hours() / 24 / 365.25
+	perYear := float64(len(bars)-1) / span
+	years := float64(opts.Bars) / perYear
+
+	out := make([]PathOutcome, opts.Paths)
+	jobs := make(chan int)
+	g, gctx := errgroup.WithContext(ctx)
+	var mu sync.Mutex
+	done := 0
+	for range min(opts.Workers, opts.Paths) {
+		g.Go(func() error {
+			w := &pathWorker{buf: make([]Bar, opts.Bars)}
+			for i := range jobs {
+				o, err := w.run(gctx, &model, i, newStrategy, opts, years)
+				if err != nil {
+					return err
+				}
+				out[i] = o
+				if opts.Progress != nil {
+					mu.Lock()
+					done++
+					opts.Progress(done, opts.Paths)
+					mu.Unlock()
+				}
+			}
+			return nil
+		})
+	}
+	g.Go(func() error {
+		defer close(jobs)
+		for i := range opts.Paths {
+			select {
+			case jobs <- i:
+			case <-gctx.Done():
+				return gctx.Err()
+			}
+		}
+		return nil
+	})
+	if err := g.Wait(); err != nil {
+		return nil, fmt.Errorf("papertrade: Monte Carlo: %w", err)
+	}
+	return summarize(strategyName(probe), out, opts, years), nil
+}
+
+// pathWorker owns the memory one worker reuses from path to path.
+type pathWorker struct {
+	buf      []Bar
+	strat    engine
+	buyHold  engine
+	bhHolder BuyAndHold
+}
+
+func (w *pathWorker) run(ctx context.Context, m *pathModel, i int, newStrategy func() Strategy, opts MonteCarloOptions, years float64) (PathOutcome, error) {
+	rng := rand.New(rand.NewPCG(opts.Seed, uint64(i)))
+	m.fill(w.buf, opts.Method, opts.BlockSize, rng)
+	var o PathOutcome
+	run := func(e *engine, s Strategy) error {
+		start, err := e.reset(w.buf, s, opts.Backtest)
+		if err != nil {
+			return err
+		}
+		if err := e.run(ctx, s, start); err != nil {
+			return fmt.Errorf("path %d: %w", i, err)
+		}
+		return nil
+	}
+	s := newStrategy()
+	if s == nil {
+		return o, fmt.Errorf("%w: factory returned nil", ErrInvalidMonteCarlo)
+	}
+	if err := run(&w.strat, s); err != nil {
+		return o, err
+	}
+	e := &w.strat
+	cash := opts.Backtest.Cash
+	final := e.equity[len(e.equity)-1]
+	o.ReturnPct = (final/cash - 1) * 100
+	o.CAGRPct = (math.Pow(math.Max(final, 0)/cash, 1/years) - 1) * 100
+	peak, maxDD := cash, 0.0
+	for _, v := range e.equity {
+		peak = math.Max(peak, v)
+		maxDD = math.Max(maxDD, 1-v/peak)
+		if v < opts.Ruin*cash {
+			o.Ruined = true
+		}
+	}
+	o.MaxDrawdownPct = -maxDD * 100
+	o.Trades = len(e.closed)
+	w.bhHolder = BuyAndHold{}
+	if err := run(&w.buyHold, &w.bhHolder); err != nil {
+		return o, err
+	}
+	bh := w.buyHold.equity
+	o.BuyHoldReturnPct = (bh[len(bh)-1]/cash - 1) * 100
+	return o, ctx.Err()
+}
+
+func distribution(xs []float64) Distribution {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	q := func(p float64) float64 { // linear interpolation, like numpy
+		pos := p * float64(len(s)-1)
+		lo := int(math.Floor(pos))
+		hi := min(lo+1, len(s)-1)
+		return s[lo] + (s[hi]-s[lo])*(pos-float64(lo))
+	}
+	return Distribution{Mean: mean(s), Median: q(0.5), P5: q(0.05), P25: q(0.25), P75: q(0.75), P95: q(0.95), Min: s[0], Max: s[len(s)-1]}
+}
+
+func summarize(name string, out []PathOutcome, opts MonteCarloOptions, years float64) *MonteCarloResult {
+	n := len(out)
+	ret := make([]float64, n)
+	bh := make([]float64, n)
+	cagr := make([]float64, n)
+	dd := make([]float64, n)
+	profit, beat, ruined := 0, 0, 0
+	for i, o := range out {
+		ret[i], bh[i], cagr[i], dd[i] = o.ReturnPct, o.BuyHoldReturnPct, o.CAGRPct, o.MaxDrawdownPct
+		if o.ReturnPct > 0 {
+			profit++
+		}
+		if o.ReturnPct > o.BuyHoldReturnPct {
+			beat++
+		}
+		if o.Ruined {
+			ruined++
+		}
+	}
+	p := float64(profit) / float64(n)
+	se := math.Sqrt(p * (1 - p) / float64(n))
+	pb := float64(beat) / float64(n)
+	r := &MonteCarloResult{
+		Strategy: name, Method: opts.Method, Paths: n, BarsPerPath: opts.Bars, Years: years, Seed: opts.Seed,
+		Return: distribution(ret), BuyHoldReturn: distribution(bh), CAGR: distribution(cagr), MaxDrawdown: distribution(dd),
+		ProbProfit: p, ProbProfitSE: se, ProbProfitLo95: math.Max(0, p-1.96*se), ProbProfitHi95: math.Min(1, p+1.96*se),
+		ProbBeatBH: pb, ProbBeatBHSE: math.Sqrt(pb * (1 - pb) / float64(n)),
+		RiskOfRuin: float64(ruined) / float64(n), RuinLevel: opts.Ruin,
+		Outcomes: out,
+	}
+	r.Histogram = histogram(ret, opts.Bins)
+	r.Verdict = fmt.Sprintf("%s made money on %.1f%% ± %.1f%% of %d simulated %.0f-year paths (%s); beat buy-and-hold on %.1f%%; median return %.1f%%, risk of ruin %.1f%%",
+		name, p*100, 1.96*se*100, n, years, opts.Method, pb*100, r.Return.Median, r.RiskOfRuin*100)
+	return r
+}
+
+func histogram(xs []float64, bins int) []Bin {
+	lo, hi := slices.Min(xs), slices.Max(xs)
+	if hi == lo {
+		return []Bin{{Lo: lo, Hi: hi, Count: len(xs)}}
+	}
+	w := (hi - lo) / float64(bins)
+	out := make([]Bin, bins)
+	for i := range out {
+		out[i] = Bin{Lo: lo + float64(i)*w, Hi: lo + float64(i+1)*w}
+	}
+	for _, x := range xs {
+		k := min(int((x-lo)/w), bins-1)
+		out[k].Count++
+	}
+	return out
+}
