@@ -339,23 +339,34 @@ func WriteCSV(w io.Writer, txs []Transaction) error {
 }
 
 // Import applies the transactions that the ledger does not have yet, as one
-// atomic batch, and returns how many were new. A transaction whose id is
-// already applied with the same content is skipped (so re-importing a file
-// changes nothing); the same id with different content fails with
-// ErrDuplicateID and nothing is applied.
+// atomic batch, and returns the new ones as booked (currency filled in).
+// Transactions without an id get a content-hash id as in ReadCSV. A
+// transaction whose id is already applied with the same content is skipped
+// (so re-importing a file changes nothing); the same id with different
+// content fails with ErrDuplicateID and nothing is applied.
 func (l *Ledger) Import(txs []Transaction) (added []Transaction, err error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	fresh := make([]Transaction, 0, len(txs))
 	inBatch := make(map[string]int, len(txs))
+	seen := make(map[string]int)
 	for _, tx := range txs {
-		if i, ok := l.ids[tx.ID]; ok && tx.ID != "" {
+		if tx.ID == "" {
+			h := rowHash(&tx)
+			n := seen[h]
+			seen[h] = n + 1
+			if n > 0 {
+				h = rowHashN(h, n)
+			}
+			tx.ID = "csv-" + h
+		}
+		if i, ok := l.ids[tx.ID]; ok {
 			if !l.sameTx(&l.txs[i], &tx) {
 				return nil, fmt.Errorf("%w: %q was imported before with different content", ErrDuplicateID, tx.ID)
 			}
 			continue
 		}
-		if j, ok := inBatch[tx.ID]; ok && tx.ID != "" {
+		if j, ok := inBatch[tx.ID]; ok {
 			if !l.sameTx(&fresh[j], &tx) {
 				return nil, fmt.Errorf("%w: %q appears twice with different content", ErrDuplicateID, tx.ID)
 			}
@@ -366,6 +377,9 @@ func (l *Ledger) Import(txs []Transaction) (added []Transaction, err error) {
 	}
 	if err := l.applyLocked(fresh); err != nil {
 		return nil, err
+	}
+	for i := range fresh {
+		fresh[i] = l.txs[l.ids[fresh[i].ID]]
 	}
 	return fresh, nil
 }

@@ -1,0 +1,160 @@
+// Package storetest is the behaviour every portfolio.Store must show, run
+// by the tests of the in-memory store and of sqlstore.
+package storetest
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/finkit/finkit/portfolio"
+	"github.com/shopspring/decimal"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// Run runs the suite; newStore must return an empty store for each call.
+func Run(t *testing.T, newStore func(t *testing.T) portfolio.Store) {
+	t.Run("accounts", func(t *testing.T) { testAccounts(t, newStore(t)) })
+	t.Run("stocks", func(t *testing.T) { testStocks(t, newStore(t)) })
+	t.Run("transactions", func(t *testing.T) { testTransactions(t, newStore(t)) })
+	t.Run("exact", func(t *testing.T) { testExact(t, newStore(t)) })
+	t.Run("atomic", func(t *testing.T) { testAtomic(t, newStore(t)) })
+	t.Run("ledger", func(t *testing.T) { testLedger(t, newStore(t)) })
+}
+
+func dec(s string) decimal.Decimal { return decimal.RequireFromString(s) }
+
+func testAccounts(t *testing.T, s portfolio.Store) {
+	ctx := context.Background()
+	accts, err := s.Accounts(ctx)
+	require.NoError(t, err)
+	assert.Empty(t, accts)
+	b := portfolio.Account{ID: "b", Name: "Bank", Kind: portfolio.KindBank, Currency: "NOK", CostMethod: portfolio.FIFO}
+	a := portfolio.Account{ID: "a", Name: "Broker", Kind: portfolio.KindBrokerage, Currency: "USD", CostMethod: portfolio.AverageCost, AllowShort: true, AllowMargin: true}
+	require.NoError(t, s.SaveAccount(ctx, b))
+	require.NoError(t, s.SaveAccount(ctx, a))
+	b.Name = "Bank renamed"
+	require.NoError(t, s.SaveAccount(ctx, b))
+	accts, err = s.Accounts(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, []portfolio.Account{b, a}, accts)
+	require.ErrorIs(t, s.SaveAccount(ctx, portfolio.Account{ID: "x"}), portfolio.ErrInvalidAccount)
+}
+
+func testStocks(t *testing.T, s portfolio.Store) {
+	ctx := context.Background()
+	eq := portfolio.Stock{Symbol: "EQNR.OL", Name: "Equinor", Exchange: "OSE", Currency: "NOK", Class: portfolio.AssetStock}
+	btc := portfolio.Stock{Symbol: "BTC", Currency: "USD", Class: portfolio.AssetCrypto}
+	require.NoError(t, s.SaveStock(ctx, eq))
+	require.NoError(t, s.SaveStock(ctx, btc))
+	eq.Name = "Equinor ASA"
+	require.NoError(t, s.SaveStock(ctx, eq))
+	got, err := s.Stocks(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, []portfolio.Stock{btc, eq}, got)
+}
+
+func day(s string) time.Time {
+	t, err := time.Parse(time.DateOnly, s)
+	if err != nil {
+		panic(err)
+	}
+	return t
+}
+
+func sample() []portfolio.Transaction {
+	oslo := time.FixedZone("+01:00", 3600)
+	return []portfolio.Transaction{
+		{ID: "t3", Account: "a", Kind: portfolio.TxSell, Time: day("2024-03-01"), Symbol: "X", Quantity: dec("5"), Price: dec("12.50"), Currency: "USD"},
+		{ID: "t1", Account: "a", Kind: portfolio.TxDeposit, Time: day("2024-01-01"), Amount: dec("1000.00"), Currency: "USD", Note: "first"},
+		{ID: "t2", Account: "a", Kind: portfolio.TxBuy, Time: time.Date(2024, 2, 1, 10, 30, 0, 123456789, oslo), Symbol: "X", Quantity: dec("10"), Price: dec("10.125"), Fee: dec("1.5"), Currency: "USD"},
+		{ID: "t2b", Account: "a", Kind: portfolio.TxBuy, Time: time.Date(2024, 2, 1, 9, 30, 0, 123456789, time.UTC), Symbol: "Y", Quantity: dec("1"), Price: dec("1"), Currency: "USD"},
+	}
+}
+
+func testTransactions(t *testing.T, s portfolio.Store) {
+	ctx := context.Background()
+	require.NoError(t, s.SaveAccount(ctx, portfolio.Account{ID: "a", Currency: "USD"}))
+	n, err := s.AddTransactions(ctx, sample())
+	require.NoError(t, err)
+	assert.Equal(t, 4, n)
+	got, err := s.Transactions(ctx)
+	require.NoError(t, err)
+	require.Len(t, got, 4)
+	// Ordered by time; t2 (09:30 UTC) and t2b (09:30:00.123 UTC) are equal
+	// instants, so insertion order decides.
+	assert.Equal(t, []string{"t1", "t2", "t2b", "t3"}, []string{got[0].ID, got[1].ID, got[2].ID, got[3].ID})
+	// Adding again is a no-op; a changed transaction is a conflict.
+	n, err = s.AddTransactions(ctx, sample())
+	require.NoError(t, err)
+	assert.Zero(t, n)
+	changed := sample()[0]
+	changed.Price = dec("12.51")
+	_, err = s.AddTransactions(ctx, []portfolio.Transaction{changed})
+	require.ErrorIs(t, err, portfolio.ErrDuplicateID)
+	_, err = s.AddTransactions(ctx, []portfolio.Transaction{{ID: "z", Account: "nope", Kind: portfolio.TxDeposit, Time: day("2024-01-01"), Amount: dec("1")}})
+	require.ErrorIs(t, err, portfolio.ErrUnknownAccount)
+	_, err = s.AddTransactions(ctx, []portfolio.Transaction{{Account: "a", Kind: portfolio.TxDeposit, Time: day("2024-01-01"), Amount: dec("1")}})
+	require.ErrorIs(t, err, portfolio.ErrInvalidTransaction)
+}
+
+// testExact checks that decimals come back with the same digits and times
+// with the same instant and offset.
+func testExact(t *testing.T, s portfolio.Store) {
+	ctx := context.Background()
+	require.NoError(t, s.SaveAccount(ctx, portfolio.Account{ID: "a", Currency: "USD"}))
+	in := sample()
+	in[0].Quantity = dec("0.000000000000000001")
+	in[0].Price = dec("123456789012345678901234567890.1234567890")
+	in[0].Fee = dec("0.10")
+	in[0].FXRate = dec("10.50000")
+	in[0].Currency = "NOK"
+	_, err := s.AddTransactions(ctx, in)
+	require.NoError(t, err)
+	got, err := s.Transactions(ctx)
+	require.NoError(t, err)
+	byID := map[string]portfolio.Transaction{}
+	for _, tx := range got {
+		byID[tx.ID] = tx
+	}
+	for _, want := range in {
+		g := byID[want.ID]
+		assert.True(t, portfolio.SameTransaction(want, g), "%s: %+v vs %+v", want.ID, want, g)
+		for _, pair := range [][2]decimal.Decimal{{want.Quantity, g.Quantity}, {want.Price, g.Price}, {want.Fee, g.Fee}, {want.FXRate, g.FXRate}, {want.Amount, g.Amount}} {
+			assert.Equal(t, portfolio.FormatDecimal(pair[0]), portfolio.FormatDecimal(pair[1]))
+		}
+		_, wo := want.Time.Zone()
+		_, gotOff := g.Time.Zone()
+		assert.Equal(t, wo, gotOff, want.ID)
+	}
+}
+
+func testAtomic(t *testing.T, s portfolio.Store) {
+	ctx := context.Background()
+	require.NoError(t, s.SaveAccount(ctx, portfolio.Account{ID: "a", Currency: "USD"}))
+	txs := sample()
+	bad := txs[0]
+	bad.ID = "t1" // same id as txs[1], other content
+	_, err := s.AddTransactions(ctx, append(txs, bad))
+	require.ErrorIs(t, err, portfolio.ErrDuplicateID)
+	got, err := s.Transactions(ctx)
+	require.NoError(t, err)
+	assert.Empty(t, got)
+}
+
+func testLedger(t *testing.T, s portfolio.Store) {
+	ctx := context.Background()
+	require.NoError(t, s.SaveAccount(ctx, portfolio.Account{ID: "a", Currency: "USD"}))
+	_, err := s.AddTransactions(ctx, sample())
+	require.NoError(t, err)
+	l, err := portfolio.LoadLedger(ctx, s)
+	require.NoError(t, err)
+	pos, ok := l.Position("a", "X")
+	require.True(t, ok)
+	assert.True(t, dec("5").Equal(pos.Quantity))
+	cash, err := l.Cash("a")
+	require.NoError(t, err)
+	// 1000 − (101.25 + 1.5) − 1 + 62.50 = 958.75
+	assert.Equal(t, "958.75", cash.String())
+}

@@ -1,0 +1,12 @@
+package portfolio_test
+
+import (
+	"testing"
+
+	"github.com/finkit/finkit/portfolio"
+	"github.com/finkit/finkit/portfolio/internal/storetest"
+)
+
+func TestMemStore(t *testing.T) {
+	storetest.Run(t, func(*testing.T) portfolio.Store { return portfolio.NewMemStore() })
+}
