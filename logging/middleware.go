@@ -236,18 +236,33 @@ func (m *middleware) access(ctx context.Context, r *http.Request, rw *responseWr
 	m.log.LogAttrs(ctx, level, "http request", attrs...)
 }
 
-// redactQuery re-encodes raw with the values of sensitive parameters
-// replaced. Unparsable parts are dropped rather than logged raw.
+// redactQuery re-encodes raw (keys sorted) with the values of sensitive
+// parameters replaced by RedactedValue. Unparsable parts are dropped rather
+// than logged raw.
 func (m *middleware) redactQuery(raw string) string {
 	vals, _ := url.ParseQuery(raw)
-	for k, vs := range vals {
-		if m.keys.match(k) {
-			for i := range vs {
-				vs[i] = RedactedValue
+	keys := make([]string, 0, len(vals))
+	for k := range vals {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	var b strings.Builder
+	for _, k := range keys {
+		sensitive := m.keys.match(k)
+		for _, v := range vals[k] {
+			if b.Len() > 0 {
+				b.WriteByte('&')
+			}
+			b.WriteString(url.QueryEscape(k))
+			b.WriteByte('=')
+			if sensitive {
+				b.WriteString(RedactedValue)
+			} else {
+				b.WriteString(url.QueryEscape(v))
 			}
 		}
 	}
-	return vals.Encode()
+	return b.String()
 }
 
 // clientIP returns the client address: the direct peer, unless the peer is
