@@ -150,12 +150,16 @@ func TestSafetyNumber(t *testing.T) {
 	assert.Regexp(t, `^(\d{5} ){11}\d{5}$`, ab)
 	assert.True(t, SafetyNumbersEqual(ab, "  "+ab[:10]+ab[10:]))
 	assert.NotEqual(t, ab, SafetyNumber(a.Public(), c.Public()), "changes when a key changes")
-	// Substituting only the X25519 key (even with a valid binding from a
-	// different signer it would fail Verify; here we show the number moves).
+	// Substituting only the X25519 key is caught by the identity binding
+	// (the number covers it through the Ed25519 key that must sign it).
 	sub := b.Public()
 	sub.DHKey = c.Public().DHKey
-	assert.NotEqual(t, ab, SafetyNumber(a.Public(), sub))
-	assert.Error(t, sub.Verify(), "a swapped X25519 key breaks the identity binding")
+	assert.ErrorIs(t, sub.Verify(), ErrBadSignature, "a swapped X25519 key breaks the identity binding")
+	byID, err := SafetyNumberOf(b.ID(), a.ID())
+	require.NoError(t, err)
+	assert.Equal(t, ab, byID)
+	_, err = SafetyNumberOf("nope", a.ID())
+	require.ErrorIs(t, err, ErrMalformed)
 }
 
 func TestSealToOpenFrom(t *testing.T) {

@@ -3,6 +3,7 @@ package securechat
 import (
 	"bytes"
 	"crypto/sha512"
+	"encoding/base64"
 	"encoding/binary"
 	"fmt"
 	"strings"
@@ -18,11 +19,40 @@ const safetyVersion = 0
 // SafetyNumber returns the 60-digit number (12 groups of 5 digits) that two
 // parties compare out of band to verify each other's identity keys. It is
 // symmetric: SafetyNumber(a, b) == SafetyNumber(b, a). Each party
-// contributes 30 digits from an iterated SHA-512 over its signing key, its
-// X25519 key and its PeerID; the halves are sorted and concatenated, so any
-// change to either key changes the number.
+// contributes 30 digits from an iterated SHA-512 over its Ed25519 identity
+// key; the halves are sorted and concatenated, so a change of either
+// party's key changes the number. The X25519 key is covered too: it is only
+// accepted with a valid binding signature by that same Ed25519 key (see
+// PublicIdentity.Verify), so it cannot be swapped without changing the
+// Ed25519 key and therefore the number.
 func SafetyNumber(a, b PublicIdentity) string {
-	x, y := fingerprintHalf(a), fingerprintHalf(b)
+	return safetyNumber(a.SigningKey, b.SigningKey)
+}
+
+// SafetyNumberOf computes the safety number from two PeerIDs (which encode
+// the Ed25519 identity keys), e.g. for a peer whose id was given on the
+// command line.
+func SafetyNumberOf(a, b PeerID) (string, error) {
+	ka, err := peerKey(a)
+	if err != nil {
+		return "", err
+	}
+	kb, err := peerKey(b)
+	if err != nil {
+		return "", err
+	}
+	return safetyNumber(ka, kb), nil
+}
+
+func peerKey(p PeerID) ([]byte, error) {
+	if _, err := ParsePeerID(string(p)); err != nil {
+		return nil, err
+	}
+	return base64.RawURLEncoding.DecodeString(string(p))
+}
+
+func safetyNumber(ka, kb []byte) string {
+	x, y := fingerprintHalf(ka), fingerprintHalf(kb)
 	if x > y {
 		x, y = y, x
 	}
@@ -34,15 +64,12 @@ func SafetyNumber(a, b PublicIdentity) string {
 	return strings.Join(groups, " ")
 }
 
-func fingerprintHalf(p PublicIdentity) string {
-	key := make([]byte, 0, 2*KeySize)
-	key = append(key, p.SigningKey...)
-	key = append(key, p.DHKey[:]...)
+func fingerprintHalf(key []byte) string {
 	h := sha512.New()
 	var buf []byte
 	buf = binary.BigEndian.AppendUint16(buf, safetyVersion)
 	buf = append(buf, key...)
-	buf = append(buf, p.ID()...)
+	buf = append(buf, base64.RawURLEncoding.EncodeToString(key)...)
 	sum := buf
 	for range safetyIterations {
 		h.Reset()

@@ -1,0 +1,533 @@
+package securechat
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+)
+
+// ClientOptions configures a Client. URL and Identity are required.
+type ClientOptions struct {
+	// URL is the relay's WebSocket URL (ws:// or wss://).
+	URL string
+	// Identity is the client's long-term identity.
+	Identity *Identity
+	// State restores sessions, prekeys and groups saved with MarshalState.
+	State []byte
+	// OneTimePrekeys is how many one-time prekeys are kept published
+	// (default 50); they are replenished when half are used.
+	OneTimePrekeys int
+	// Session tunes every session the client creates.
+	Session *SessionOptions
+	// MinBackoff and MaxBackoff bound the reconnect delay (default 100 ms
+	// and 30 s); it doubles after each failed attempt, with jitter.
+	MinBackoff, MaxBackoff time.Duration
+	// Inbox is the Messages channel's buffer (default 1024). Read Messages
+	// promptly: while it is full the client stops reading from the relay.
+	Inbox int
+	// HTTPClient is used to dial (http.DefaultClient when nil).
+	HTTPClient *http.Client
+	// Logger receives connection events (slog.Default when nil).
+	Logger *slog.Logger
+}
+
+// Message is a decrypted message delivered by a Client.
+type Message struct {
+	From  PeerID
+	Group string // empty for a direct message
+	Body  []byte
+	Time  time.Time // when the relay received it
+}
+
+// Group is a small group conversation: pairwise sessions with each member
+// (fan-out), membership managed by its owner.
+type Group struct {
+	ID      string
+	Owner   PeerID
+	Members []PeerID
+}
+
+// Client ties an identity, its sessions and a relay connection together.
+// It connects in the background and reconnects with exponential back-off;
+// Send blocks until the relay has stored the envelope (retrying across
+// reconnects), so an app is a thin layer over Send and Messages.
+type Client struct {
+	opts    ClientOptions
+	id      *Identity
+	prekeys *Prekeys
+	host    string
+	log     *slog.Logger
+	inbox   chan Message
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	mu        sync.Mutex
+	cur       *clientConn
+	connected chan struct{} // closed while a connection is up
+	nextID    uint64
+	peers     map[PeerID]*peerState
+	groups    map[string]*Group
+	closed    bool
+}
+
+type clientConn struct {
+	ws      *websocket.Conn
+	done    chan struct{}
+	pending map[uint64]chan frame
+}
+
+type peerState struct {
+	sendMu   sync.Mutex
+	sessions []*Session // sessions[0] is used for sending
+}
+
+// maxSessionsPerPeer bounds the sessions kept per peer (a new one appears
+// when both sides start a conversation at once or a peer re-installs).
+const maxSessionsPerPeer = 4
+
+// NewClient starts a client; it connects in the background. Close it when
+// done.
+func NewClient(opts ClientOptions) (*Client, error) {
+	if opts.Identity == nil {
+		return nil, fmt.Errorf("%w: client needs an identity", ErrMalformed)
+	}
+	u, err := url.Parse(opts.URL)
+	if err != nil || (u.Scheme != "ws" && u.Scheme != "wss" && u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("%w: relay URL %q", ErrMalformed, opts.URL)
+	}
+	if opts.OneTimePrekeys <= 0 {
+		opts.OneTimePrekeys = 50
+	}
+	if opts.OneTimePrekeys > MaxOneTimePrekeys {
+		opts.OneTimePrekeys = MaxOneTimePrekeys
+	}
+	if opts.MinBackoff <= 0 {
+		opts.MinBackoff = 100 * time.Millisecond
+	}
+	if opts.MaxBackoff < opts.MinBackoff {
+		opts.MaxBackoff = max(30*time.Second, opts.MinBackoff)
+	}
+	if opts.Inbox <= 0 {
+		opts.Inbox = 1024
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	c := &Client{opts: opts, id: opts.Identity, host: u.Host, inbox: make(chan Message, opts.Inbox),
+		connected: make(chan struct{}), peers: make(map[PeerID]*peerState), groups: make(map[string]*Group),
+		log: opts.Logger.With("self", opts.Identity.ID())}
+	if len(opts.State) > 0 {
+		if err := c.restore(opts.State); err != nil {
+			return nil, err
+		}
+	} else {
+		if c.prekeys, err = NewPrekeys(c.id, opts.OneTimePrekeys, nil); err != nil {
+			return nil, err
+		}
+	}
+	c.ctx, c.cancel = context.WithCancel(context.Background())
+	c.wg.Add(1)
+	go c.run()
+	return c, nil
+}
+
+// ID returns the client's PeerID.
+func (c *Client) ID() PeerID { return c.id.ID() }
+
+// Messages returns the channel of decrypted incoming messages. It is closed
+// by Close.
+func (c *Client) Messages() <-chan Message { return c.inbox }
+
+// Close disconnects and waits for the client's goroutines.
+func (c *Client) Close() error {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return nil
+	}
+	c.closed = true
+	c.mu.Unlock()
+	c.cancel()
+	c.wg.Wait()
+	close(c.inbox)
+	return nil
+}
+
+// WaitConnected blocks until the client is connected and authenticated.
+func (c *Client) WaitConnected(ctx context.Context) error {
+	_, err := c.waitConn(ctx)
+	return err
+}
+
+func (c *Client) waitConn(ctx context.Context) (*clientConn, error) {
+	for {
+		c.mu.Lock()
+		cur, ch := c.cur, c.connected
+		c.mu.Unlock()
+		if cur != nil {
+			return cur, nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-c.ctx.Done():
+			return nil, ErrClosed
+		}
+	}
+}
+
+func (c *Client) run() {
+	defer c.wg.Done()
+	backoff := c.opts.MinBackoff
+	for {
+		start := time.Now()
+		err := c.connectOnce()
+		if c.ctx.Err() != nil {
+			return
+		}
+		if time.Since(start) > 5*c.opts.MinBackoff && err != nil && !errors.Is(err, ErrUnauthorized) {
+			backoff = c.opts.MinBackoff
+		}
+		c.log.Debug("securechat client: disconnected", "err", err, "retry_in", backoff)
+		delay := backoff/2 + time.Duration(rand.Int64N(int64(backoff/2)+1))
+		select {
+		case <-c.ctx.Done():
+			return
+		case <-time.After(delay):
+		}
+		backoff = min(2*backoff, c.opts.MaxBackoff)
+	}
+}
+
+func (c *Client) connectOnce() error {
+	ctx := c.ctx
+	ws, _, err := websocket.Dial(ctx, c.opts.URL, &websocket.DialOptions{
+		HTTPClient:      c.opts.HTTPClient,
+		CompressionMode: websocket.CompressionDisabled,
+	})
+	if err != nil {
+		return err
+	}
+	defer ws.CloseNow()
+	ws.SetReadLimit(maxFrameSize)
+	actx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	_, msg, err := ws.Read(actx)
+	if err != nil {
+		return err
+	}
+	f, err := decodeFrame(msg)
+	if err != nil {
+		return err
+	}
+	if f.Type != frameChallenge || len(f.Data) < 16 {
+		return fmt.Errorf("%w: expected challenge", ErrMalformed)
+	}
+	auth, _ := json.Marshal(frame{Type: frameAuth, Data: c.id.Public().Marshal(), Sig: c.id.Sign(authMessage(c.host, f.Data))})
+	if err := ws.Write(actx, websocket.MessageText, auth); err != nil {
+		return err
+	}
+	_, msg, err = ws.Read(actx)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrUnauthorized, err)
+	}
+	if f, err = decodeFrame(msg); err != nil {
+		return err
+	}
+	if f.Type != frameWelcome || f.Peer != c.id.ID() {
+		return fmt.Errorf("%w: relay did not welcome us", ErrUnauthorized)
+	}
+	cc := &clientConn{ws: ws, done: make(chan struct{}), pending: make(map[uint64]chan frame)}
+	c.mu.Lock()
+	c.cur = cc
+	close(c.connected)
+	c.mu.Unlock()
+	c.log.Debug("securechat client: connected")
+	defer func() {
+		c.mu.Lock()
+		c.cur = nil
+		c.connected = make(chan struct{})
+		close(cc.done)
+		c.mu.Unlock()
+	}()
+	c.publishAsync()
+	for {
+		_, msg, err := ws.Read(ctx)
+		if err != nil {
+			return err
+		}
+		f, err := decodeFrame(msg)
+		if err != nil {
+			c.log.Warn("securechat client: bad frame from relay", "err", err)
+			continue
+		}
+		switch f.Type {
+		case frameDeliver:
+			if err := c.handleDeliver(ctx, f); err != nil {
+				return err
+			}
+			ack, _ := json.Marshal(frame{Type: frameAck, ID: f.ID})
+			if err := ws.Write(ctx, websocket.MessageText, ack); err != nil {
+				return err
+			}
+		default:
+			c.mu.Lock()
+			ch := cc.pending[f.ID]
+			delete(cc.pending, f.ID)
+			c.mu.Unlock()
+			if ch != nil {
+				ch <- f
+			} else if f.Type == frameError {
+				c.log.Warn("securechat client: relay error", "code", f.Code, "err", f.Error)
+			}
+		}
+	}
+}
+
+func (c *Client) publishAsync() {
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		ctx, cancel := context.WithTimeout(c.ctx, 30*time.Second)
+		defer cancel()
+		if _, err := c.request(ctx, frame{Type: framePublish, Data: c.prekeys.Upload(c.id).Marshal()}); err != nil && c.ctx.Err() == nil {
+			c.log.Warn("securechat client: publish prekeys", "err", err)
+		}
+	}()
+}
+
+// request sends f and waits for the reply with the same id, re-sending on
+// the next connection if the current one drops first. An envelope sent twice
+// this way is recognised by the recipient as a replay and dropped.
+func (c *Client) request(ctx context.Context, f frame) (frame, error) {
+	backoff := 50 * time.Millisecond
+	for {
+		cc, err := c.waitConn(ctx)
+		if err != nil {
+			return frame{}, err
+		}
+		ch := make(chan frame, 1)
+		c.mu.Lock()
+		c.nextID++
+		f.ID = c.nextID
+		cc.pending[f.ID] = ch
+		c.mu.Unlock()
+		b, _ := json.Marshal(f)
+		if err := cc.ws.Write(ctx, websocket.MessageText, b); err != nil {
+			c.mu.Lock()
+			delete(cc.pending, f.ID)
+			c.mu.Unlock()
+			if ctx.Err() != nil {
+				return frame{}, ctx.Err()
+			}
+			select {
+			case <-cc.done:
+			case <-ctx.Done():
+				return frame{}, ctx.Err()
+			}
+			continue
+		}
+		select {
+		case r := <-ch:
+			if r.Type != frameError {
+				return r, nil
+			}
+			if r.Code != codeRateLimited {
+				return frame{}, errorFor(r)
+			}
+			select { // rate limited: back off and retry
+			case <-time.After(backoff):
+				backoff = min(2*backoff, 2*time.Second)
+			case <-ctx.Done():
+				return frame{}, ctx.Err()
+			}
+		case <-cc.done:
+		case <-ctx.Done():
+			c.mu.Lock()
+			delete(cc.pending, f.ID)
+			c.mu.Unlock()
+			return frame{}, ctx.Err()
+		}
+	}
+}
+
+func (c *Client) peer(p PeerID) *peerState {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	ps := c.peers[p]
+	if ps == nil {
+		ps = &peerState{}
+		c.peers[p] = ps
+	}
+	return ps
+}
+
+func (c *Client) activeSession(p PeerID) *Session {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if ps := c.peers[p]; ps != nil && len(ps.sessions) > 0 {
+		return ps.sessions[0]
+	}
+	return nil
+}
+
+// addSession makes s the sending session for its peer.
+func (c *Client) addSession(s *Session) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	p := s.Peer().ID()
+	ps := c.peers[p]
+	if ps == nil {
+		ps = &peerState{}
+		c.peers[p] = ps
+	}
+	ps.sessions = append([]*Session{s}, ps.sessions...)
+	if len(ps.sessions) > maxSessionsPerPeer {
+		ps.sessions = ps.sessions[:maxSessionsPerPeer]
+	}
+}
+
+// Send encrypts body for peer and hands it to the relay, creating a session
+// (fetching the peer's prekey bundle) on first use. Messages to one peer are
+// sent in call order.
+func (c *Client) Send(ctx context.Context, to PeerID, body []byte) error {
+	return c.sendPayload(ctx, to, encodeInner(inner{kind: kindDirect, body: body}))
+}
+
+func (c *Client) sendPayload(ctx context.Context, to PeerID, payload []byte) error {
+	if _, err := ParsePeerID(string(to)); err != nil {
+		return err
+	}
+	if to == c.ID() {
+		return fmt.Errorf("%w: cannot send to yourself", ErrMalformed)
+	}
+	ps := c.peer(to)
+	ps.sendMu.Lock()
+	defer ps.sendMu.Unlock()
+	s := c.activeSession(to)
+	if s == nil {
+		f, err := c.request(ctx, frame{Type: frameFetch, Peer: to})
+		if err != nil {
+			return fmt.Errorf("securechat: fetch bundle for %s: %w", to, err)
+		}
+		b, err := ParseBundle(f.Data)
+		if err != nil {
+			return fmt.Errorf("securechat: bundle for %s: %w", to, err)
+		}
+		if b.Identity.ID() != to {
+			return fmt.Errorf("%w: relay returned the bundle of %s for %s", ErrBadSignature, b.Identity.ID(), to)
+		}
+		ns, err := Initiate(c.id, b, c.opts.Session)
+		if err != nil {
+			return err
+		}
+		if s = c.activeSession(to); s == nil { // an initial message may have arrived meanwhile
+			c.addSession(ns)
+			s = ns
+		}
+	}
+	env, err := s.Encrypt(payload)
+	if err != nil {
+		return err
+	}
+	if _, err := c.request(ctx, frame{Type: frameSend, Data: env.Marshal()}); err != nil {
+		return fmt.Errorf("securechat: send to %s: %w", to, err)
+	}
+	return nil
+}
+
+func (c *Client) decrypt(env *Envelope) ([]byte, error) {
+	c.mu.Lock()
+	var sessions []*Session
+	if ps := c.peers[env.Sender]; ps != nil {
+		sessions = append(sessions, ps.sessions...)
+	}
+	c.mu.Unlock()
+	if env.Type == TypeInitial && env.Prekey != nil {
+		for _, s := range sessions {
+			if !s.Initiator() && s.BaseKey() == env.Prekey.BaseKey {
+				return s.Decrypt(env)
+			}
+		}
+		s, pt, err := Accept(c.id, c.prekeys, env, c.opts.Session)
+		if err != nil {
+			return nil, err
+		}
+		c.addSession(s)
+		if c.prekeys.OneTimeCount() < c.opts.OneTimePrekeys/2 {
+			if _, err := c.prekeys.GenerateOneTime(c.opts.OneTimePrekeys - c.prekeys.OneTimeCount()); err == nil {
+				c.publishAsync()
+			}
+		}
+		return pt, nil
+	}
+	if len(sessions) == 0 {
+		return nil, fmt.Errorf("%w: %s", ErrNoSession, env.Sender)
+	}
+	var firstErr error
+	for _, s := range sessions {
+		pt, err := s.Decrypt(env)
+		if err == nil || errors.Is(err, ErrReplay) {
+			return pt, err
+		}
+		if firstErr == nil {
+			firstErr = err
+		}
+	}
+	return nil, firstErr
+}
+
+func (c *Client) handleDeliver(ctx context.Context, f frame) error {
+	env, err := ParseEnvelope(f.Data)
+	if err != nil {
+		c.log.Warn("securechat client: undecodable envelope dropped", "err", err)
+		return nil
+	}
+	if env.Recipient != c.ID() {
+		c.log.Warn("securechat client: envelope for someone else dropped", "recipient", env.Recipient)
+		return nil
+	}
+	pt, err := c.decrypt(env)
+	if errors.Is(err, ErrReplay) {
+		return nil // already delivered before a reconnect
+	}
+	if err != nil {
+		c.log.Warn("securechat client: message dropped", "from", env.Sender, "err", err)
+		return nil
+	}
+	in, err := decodeInner(pt)
+	if err != nil {
+		c.log.Warn("securechat client: bad payload dropped", "from", env.Sender, "err", err)
+		return nil
+	}
+	msg := Message{From: env.Sender, Body: in.body, Time: time.UnixMilli(f.Time)}
+	switch in.kind {
+	case kindGroup:
+		if !c.isMember(in.group, env.Sender) {
+			c.log.Warn("securechat client: group message from non-member dropped", "group", in.group, "from", env.Sender)
+			return nil
+		}
+		msg.Group = in.group
+	case kindGroupUpdate:
+		c.applyGroupUpdate(env.Sender, in)
+		return nil
+	}
+	select {
+	case c.inbox <- msg:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}

@@ -1,0 +1,99 @@
+package securechat
+
+import (
+	"encoding/json"
+	"fmt"
+)
+
+// Relay protocol: one JSON object per WebSocket text message. Binary fields
+// are base64 (encoding/json's []byte encoding).
+//
+//	relay  -> client  {"type":"challenge","data":NONCE}
+//	client -> relay   {"type":"auth","data":PUBLIC_IDENTITY,"sig":SIG}
+//	relay  -> client  {"type":"welcome","peer":ID}
+//	client -> relay   {"type":"publish","id":N,"data":PREKEY_UPLOAD}
+//	client -> relay   {"type":"fetch","id":N,"peer":ID}   -> {"type":"bundle","id":N,"data":BUNDLE}
+//	client -> relay   {"type":"send","id":N,"data":ENVELOPE} -> {"type":"ok","id":N}
+//	relay  -> client  {"type":"deliver","id":SEQ,"data":ENVELOPE,"time":UNIX_MS}
+//	client -> relay   {"type":"ack","id":SEQ}
+//	relay  -> client  {"type":"error","id":N,"code":CODE,"error":TEXT}
+//
+// SIG is the Ed25519 signature of authLabel || host || NONCE, where host is
+// the relay's host as the client dialed it, so a challenge relayed from
+// another server does not verify.
+const authLabel = "finkit/securechat/v1/relay-auth\x00"
+
+const (
+	frameChallenge = "challenge"
+	frameAuth      = "auth"
+	frameWelcome   = "welcome"
+	framePublish   = "publish"
+	frameFetch     = "fetch"
+	frameBundle    = "bundle"
+	frameSend      = "send"
+	frameOK        = "ok"
+	frameDeliver   = "deliver"
+	frameAck       = "ack"
+	frameError     = "error"
+)
+
+// Error codes in error frames.
+const (
+	codeMalformed    = "malformed"
+	codeUnauthorized = "unauthorized"
+	codeRateLimited  = "rate_limited"
+	codeMailboxFull  = "mailbox_full"
+	codeNotFound     = "not_found"
+	codeTooLarge     = "too_large"
+	codeInternal     = "internal"
+)
+
+type frame struct {
+	Type  string `json:"type"`
+	ID    uint64 `json:"id,omitempty"`
+	Peer  PeerID `json:"peer,omitempty"`
+	Data  []byte `json:"data,omitempty"`
+	Sig   []byte `json:"sig,omitempty"`
+	Time  int64  `json:"time,omitempty"`
+	Code  string `json:"code,omitempty"`
+	Error string `json:"error,omitempty"`
+}
+
+func authMessage(host string, nonce []byte) []byte {
+	m := make([]byte, 0, len(authLabel)+len(host)+1+len(nonce))
+	m = append(m, authLabel...)
+	m = append(m, host...)
+	m = append(m, 0)
+	return append(m, nonce...)
+}
+
+func decodeFrame(b []byte) (frame, error) {
+	var f frame
+	if err := json.Unmarshal(b, &f); err != nil {
+		return f, fmt.Errorf("%w: frame: %v", ErrMalformed, err)
+	}
+	if f.Type == "" {
+		return f, fmt.Errorf("%w: frame without type", ErrMalformed)
+	}
+	return f, nil
+}
+
+// errorFor maps an error frame back to a sentinel.
+func errorFor(f frame) error {
+	base := ErrMalformed
+	switch f.Code {
+	case codeUnauthorized:
+		base = ErrUnauthorized
+	case codeRateLimited:
+		base = ErrRateLimited
+	case codeMailboxFull:
+		base = ErrMailboxFull
+	case codeNotFound:
+		base = ErrNotFound
+	case codeTooLarge:
+		base = ErrTooLarge
+	case codeInternal:
+		return fmt.Errorf("securechat: relay internal error: %s", f.Error)
+	}
+	return fmt.Errorf("%w (relay: %s)", base, f.Error)
+}

@@ -1,0 +1,508 @@
+package securechat
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+	"golang.org/x/time/rate"
+)
+
+// RelayOptions configures a Relay. Zero fields take the defaults.
+type RelayOptions struct {
+	// Store persists mailboxes and prekeys (a new MemoryStore when nil).
+	Store Store
+	// MailboxLimit bounds each recipient's mailbox (default 10,000).
+	MailboxLimit int
+	// MessageTTL is how long an undelivered envelope is kept (default 30 days).
+	MessageTTL time.Duration
+	// RateLimit and RateBurst bound the frames per second one connection may
+	// send (default 100/s, burst 200). Excess requests get a rate_limited error.
+	RateLimit float64
+	RateBurst int
+	// WriteTimeout is how long a write to a client may block before the
+	// client is treated as a slow consumer and disconnected (default 10 s).
+	WriteTimeout time.Duration
+	// AuthTimeout bounds the challenge-response handshake (default 10 s).
+	AuthTimeout time.Duration
+	// OutboundQueue is the number of replies queued per connection before
+	// the connection is dropped as a slow consumer (default 256).
+	OutboundQueue int
+	// PurgeInterval is how often expired envelopes are deleted (default 1 min).
+	PurgeInterval time.Duration
+	// Host, when set, is the host name clients sign in the challenge
+	// response instead of the request's Host header (set it behind a proxy).
+	Host string
+	// OriginPatterns are passed to websocket.Accept for browser clients.
+	OriginPatterns []string
+	// Logger receives connection events (slog.Default when nil).
+	Logger *slog.Logger
+	// Now is the clock (time.Now when nil).
+	Now func() time.Time
+}
+
+func (o RelayOptions) withDefaults() RelayOptions {
+	if o.Store == nil {
+		o.Store = NewMemoryStore()
+	}
+	if o.MailboxLimit <= 0 {
+		o.MailboxLimit = 10000
+	}
+	if o.MessageTTL <= 0 {
+		o.MessageTTL = 30 * 24 * time.Hour
+	}
+	if o.RateLimit <= 0 {
+		o.RateLimit = 100
+	}
+	if o.RateBurst <= 0 {
+		o.RateBurst = 200
+	}
+	if o.WriteTimeout <= 0 {
+		o.WriteTimeout = 10 * time.Second
+	}
+	if o.AuthTimeout <= 0 {
+		o.AuthTimeout = 10 * time.Second
+	}
+	if o.OutboundQueue <= 0 {
+		o.OutboundQueue = 256
+	}
+	if o.PurgeInterval <= 0 {
+		o.PurgeInterval = time.Minute
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return o
+}
+
+// maxFrameSize is the WebSocket read limit: a maximal envelope, base64
+// encoded, plus JSON framing.
+const maxFrameSize = MaxEnvelopeSize*4/3 + 1024
+
+// deliverBatch is how many mailbox entries are read from the store at once.
+const deliverBatch = 64
+
+// Relay is the store-and-forward server. It authenticates identities by a
+// signed challenge, keeps prekey bundles, and moves opaque envelopes between
+// mailboxes; it never holds a key that could decrypt them. Serve it with
+// ServeHTTP (it is an http.Handler speaking WebSocket) and stop it with
+// Close.
+type Relay struct {
+	opts   RelayOptions
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	mu     sync.Mutex
+	conns  map[PeerID]map[*relayConn]struct{}
+	closed bool
+}
+
+// NewRelay returns a relay with its background purge loop running.
+func NewRelay(opts RelayOptions) (*Relay, error) {
+	o := opts.withDefaults()
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &Relay{opts: o, ctx: ctx, cancel: cancel, conns: make(map[PeerID]map[*relayConn]struct{})}
+	r.wg.Add(1)
+	go r.purgeLoop()
+	return r, nil
+}
+
+func (r *Relay) purgeLoop() {
+	defer r.wg.Done()
+	t := time.NewTicker(r.opts.PurgeInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-r.ctx.Done():
+			return
+		case <-t.C:
+			if n, err := r.opts.Store.PurgeExpired(r.ctx, r.opts.Now()); err != nil {
+				r.opts.Logger.Warn("securechat relay: purge", "err", err)
+			} else if n > 0 {
+				r.opts.Logger.Info("securechat relay: purged expired envelopes", "count", n)
+			}
+		}
+	}
+}
+
+// Close disconnects every client, stops the background loop and waits for
+// all connection goroutines to finish. The Store is not closed.
+func (r *Relay) Close() error {
+	r.mu.Lock()
+	if r.closed {
+		r.mu.Unlock()
+		return nil
+	}
+	r.closed = true
+	r.mu.Unlock()
+	r.cancel()
+	r.wg.Wait()
+	return nil
+}
+
+// Online returns how many connections are authenticated as peer.
+func (r *Relay) Online(peer PeerID) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.conns[peer])
+}
+
+type relayConn struct {
+	r      *Relay
+	ws     *websocket.Conn
+	peer   PeerID
+	cancel context.CancelFunc
+	out    chan frame
+	wake   chan struct{}
+	log    *slog.Logger
+}
+
+// ServeHTTP upgrades the request to a WebSocket and serves one client until
+// it disconnects or the relay closes.
+func (r *Relay) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	r.mu.Lock()
+	if r.closed {
+		r.mu.Unlock()
+		http.Error(w, "relay closed", http.StatusServiceUnavailable)
+		return
+	}
+	r.wg.Add(1)
+	r.mu.Unlock()
+	defer r.wg.Done()
+
+	ws, err := websocket.Accept(w, req, &websocket.AcceptOptions{
+		OriginPatterns:  r.opts.OriginPatterns,
+		CompressionMode: websocket.CompressionDisabled,
+	})
+	if err != nil {
+		r.opts.Logger.Debug("securechat relay: accept", "err", err)
+		return
+	}
+	defer ws.CloseNow()
+	ws.SetReadLimit(maxFrameSize)
+
+	ctx, cancel := context.WithCancel(r.ctx)
+	defer cancel()
+	stop := context.AfterFunc(req.Context(), cancel)
+	defer stop()
+
+	host := r.opts.Host
+	if host == "" {
+		host = req.Host
+	}
+	peer, err := r.authenticate(ctx, ws, host)
+	if err != nil {
+		r.opts.Logger.Info("securechat relay: authentication failed", "remote", req.RemoteAddr, "err", err)
+		code := websocket.StatusPolicyViolation
+		if errors.Is(err, context.Canceled) {
+			code = websocket.StatusGoingAway
+		}
+		ws.Close(code, "authentication failed")
+		return
+	}
+	c := &relayConn{r: r, ws: ws, peer: peer, cancel: cancel,
+		out: make(chan frame, r.opts.OutboundQueue), wake: make(chan struct{}, 1),
+		log: r.opts.Logger.With("peer", peer)}
+	r.register(c)
+	defer r.unregister(c)
+
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		defer cancel()
+		c.writeLoop(ctx)
+	}()
+	c.enqueue(frame{Type: frameWelcome, Peer: peer})
+	c.notify()
+	err = c.readLoop(ctx)
+	cancel()
+	wg.Wait()
+	switch {
+	case errors.Is(err, errSlowConsumer):
+		ws.Close(websocket.StatusPolicyViolation, "slow consumer")
+	case r.ctx.Err() != nil:
+		ws.Close(websocket.StatusGoingAway, "relay shutting down")
+	default:
+		ws.Close(websocket.StatusNormalClosure, "")
+	}
+}
+
+var errSlowConsumer = errors.New("securechat relay: slow consumer")
+
+func (r *Relay) authenticate(ctx context.Context, ws *websocket.Conn, host string) (PeerID, error) {
+	ctx, cancel := context.WithTimeout(ctx, r.opts.AuthTimeout)
+	defer cancel()
+	nonce := make([]byte, 32)
+	if _, err := io.ReadFull(rand.Reader, nonce); err != nil {
+		return "", err
+	}
+	b, _ := json.Marshal(frame{Type: frameChallenge, Data: nonce})
+	if err := ws.Write(ctx, websocket.MessageText, b); err != nil {
+		return "", err
+	}
+	_, msg, err := ws.Read(ctx)
+	if err != nil {
+		return "", err
+	}
+	f, err := decodeFrame(msg)
+	if err != nil {
+		return "", err
+	}
+	if f.Type != frameAuth {
+		return "", fmt.Errorf("%w: expected auth frame, got %q", ErrUnauthorized, f.Type)
+	}
+	id, err := ParsePublicIdentity(f.Data)
+	if err != nil {
+		return "", fmt.Errorf("%w: %w", ErrUnauthorized, err)
+	}
+	if len(f.Sig) != ed25519.SignatureSize || !ed25519.Verify(id.SigningKey, authMessage(host, nonce), f.Sig) {
+		return "", fmt.Errorf("%w: %w: challenge signature", ErrUnauthorized, ErrBadSignature)
+	}
+	return id.ID(), nil
+}
+
+func (r *Relay) register(c *relayConn) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	m := r.conns[c.peer]
+	if m == nil {
+		m = make(map[*relayConn]struct{})
+		r.conns[c.peer] = m
+	}
+	m[c] = struct{}{}
+}
+
+func (r *Relay) unregister(c *relayConn) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	delete(r.conns[c.peer], c)
+	if len(r.conns[c.peer]) == 0 {
+		delete(r.conns, c.peer)
+	}
+}
+
+// wakeRecipient tells every connection of peer that its mailbox has news.
+func (r *Relay) wakeRecipient(peer PeerID) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for c := range r.conns[peer] {
+		c.notify()
+	}
+}
+
+func (c *relayConn) notify() {
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
+}
+
+// enqueue queues a reply; a full queue means the client is not reading, so
+// the connection is cut instead of buffering without bound.
+func (c *relayConn) enqueue(f frame) bool {
+	select {
+	case c.out <- f:
+		return true
+	default:
+		c.log.Warn("securechat relay: outbound queue full, disconnecting slow consumer")
+		c.cancel()
+		return false
+	}
+}
+
+func (c *relayConn) write(ctx context.Context, f frame) error {
+	b, err := json.Marshal(f)
+	if err != nil {
+		return err
+	}
+	wctx, cancel := context.WithTimeout(ctx, c.r.opts.WriteTimeout)
+	defer cancel()
+	if err := c.ws.Write(wctx, websocket.MessageText, b); err != nil {
+		if ctx.Err() == nil {
+			c.log.Warn("securechat relay: write failed or timed out; disconnecting", "err", err)
+		}
+		return err
+	}
+	return nil
+}
+
+// writeLoop is the connection's only writer: replies from the queue and
+// mailbox deliveries pulled from the store (so an offline or slow recipient
+// costs store space, bounded by MailboxLimit, not relay memory).
+func (c *relayConn) writeLoop(ctx context.Context) {
+	var last uint64
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case f := <-c.out:
+			if c.write(ctx, f) != nil {
+				return
+			}
+		case <-c.wake:
+			for {
+				msgs, err := c.r.opts.Store.Pending(ctx, c.peer, last, deliverBatch, c.r.opts.Now())
+				if err != nil {
+					if ctx.Err() == nil {
+						c.log.Error("securechat relay: read mailbox", "err", err)
+					}
+					return
+				}
+				for _, m := range msgs {
+					if c.write(ctx, frame{Type: frameDeliver, ID: m.Seq, Data: m.Envelope, Time: m.Received.UnixMilli()}) != nil {
+						return
+					}
+					last = m.Seq
+				}
+				if len(msgs) < deliverBatch {
+					break
+				}
+				// Let queued replies through between batches.
+				select {
+				case f := <-c.out:
+					if c.write(ctx, f) != nil {
+						return
+					}
+				default:
+				}
+			}
+		}
+	}
+}
+
+func (c *relayConn) readLoop(ctx context.Context) error {
+	lim := rate.NewLimiter(rate.Limit(c.r.opts.RateLimit), c.r.opts.RateBurst)
+	for {
+		_, msg, err := c.ws.Read(ctx)
+		if err != nil {
+			if ctx.Err() != nil && c.r.ctx.Err() == nil {
+				return errSlowConsumer
+			}
+			return err
+		}
+		f, err := decodeFrame(msg)
+		if err != nil {
+			if !c.enqueue(frame{Type: frameError, Code: codeMalformed, Error: err.Error()}) {
+				return errSlowConsumer
+			}
+			continue
+		}
+		if f.Type != frameAck && !lim.Allow() {
+			if !c.enqueue(frame{Type: frameError, ID: f.ID, Code: codeRateLimited, Error: "too many requests"}) {
+				return errSlowConsumer
+			}
+			continue
+		}
+		if reply, ok := c.handle(ctx, f); ok {
+			if !c.enqueue(reply) {
+				return errSlowConsumer
+			}
+		}
+	}
+}
+
+func errorFrame(id uint64, err error) frame {
+	code := codeInternal
+	switch {
+	case errors.Is(err, ErrUnauthorized), errors.Is(err, ErrBadSignature):
+		code = codeUnauthorized
+	case errors.Is(err, ErrMailboxFull):
+		code = codeMailboxFull
+	case errors.Is(err, ErrNotFound):
+		code = codeNotFound
+	case errors.Is(err, ErrTooLarge):
+		code = codeTooLarge
+	case errors.Is(err, ErrMalformed), errors.Is(err, ErrLowOrderKey):
+		code = codeMalformed
+	}
+	return frame{Type: frameError, ID: id, Code: code, Error: err.Error()}
+}
+
+func (c *relayConn) handle(ctx context.Context, f frame) (frame, bool) {
+	r := c.r
+	switch f.Type {
+	case frameAck:
+		if err := r.opts.Store.Ack(ctx, c.peer, f.ID); err != nil {
+			c.log.Error("securechat relay: ack", "err", err)
+		}
+		return frame{}, false
+	case frameSend:
+		env, err := ParseEnvelope(f.Data)
+		if err != nil {
+			return errorFrame(f.ID, err), true
+		}
+		if env.Sender != c.peer {
+			return errorFrame(f.ID, fmt.Errorf("%w: envelope sender %s is not the authenticated %s", ErrUnauthorized, env.Sender, c.peer)), true
+		}
+		now := r.opts.Now()
+		_, err = r.opts.Store.Enqueue(ctx, env.Recipient, StoredEnvelope{Sender: c.peer, Envelope: f.Data,
+			Received: now, Expires: now.Add(r.opts.MessageTTL)}, r.opts.MailboxLimit)
+		if err != nil {
+			return errorFrame(f.ID, err), true
+		}
+		r.wakeRecipient(env.Recipient)
+		return frame{Type: frameOK, ID: f.ID}, true
+	case framePublish:
+		u, err := ParsePrekeyUpload(f.Data)
+		if err != nil {
+			return errorFrame(f.ID, err), true
+		}
+		if u.Identity.ID() != c.peer {
+			return errorFrame(f.ID, fmt.Errorf("%w: prekeys for another identity", ErrUnauthorized)), true
+		}
+		signed := appendSignedPrekey(u.Identity.Marshal(), &u.SignedPrekey)
+		otks := make([]StoredPrekey, len(u.OneTime))
+		for i, k := range u.OneTime {
+			otks[i] = StoredPrekey{ID: k.ID, Public: append([]byte(nil), k.Public[:]...)}
+		}
+		if err := r.opts.Store.PutPrekeys(ctx, c.peer, signed, otks); err != nil {
+			return errorFrame(f.ID, err), true
+		}
+		return frame{Type: frameOK, ID: f.ID}, true
+	case frameFetch:
+		if _, err := ParsePeerID(string(f.Peer)); err != nil {
+			return errorFrame(f.ID, err), true
+		}
+		signed, otk, err := r.opts.Store.TakeBundle(ctx, f.Peer)
+		if err != nil {
+			return errorFrame(f.ID, err), true
+		}
+		b, err := assembleBundle(signed, otk)
+		if err != nil {
+			return errorFrame(f.ID, err), true
+		}
+		return frame{Type: frameBundle, ID: f.ID, Peer: f.Peer, Data: b}, true
+	default:
+		return errorFrame(f.ID, fmt.Errorf("%w: unknown frame type %q", ErrMalformed, f.Type)), true
+	}
+}
+
+func assembleBundle(signed []byte, otk *StoredPrekey) ([]byte, error) {
+	if len(signed) != PublicIdentitySize+signedPrekeySize {
+		return nil, fmt.Errorf("%w: stored signed prekey", ErrMalformed)
+	}
+	out := append([]byte(nil), signed...)
+	if otk == nil {
+		return append(out, 0), nil
+	}
+	if len(otk.Public) != KeySize {
+		return nil, fmt.Errorf("%w: stored one-time prekey", ErrMalformed)
+	}
+	out = append(out, 1)
+	out = append(out, byte(otk.ID>>24), byte(otk.ID>>16), byte(otk.ID>>8), byte(otk.ID))
+	return append(out, otk.Public...), nil
+}

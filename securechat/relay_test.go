@@ -1,0 +1,337 @@
+package securechat
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+type testRelay struct {
+	relay *Relay
+	srv   *httptest.Server
+	url   string
+}
+
+func startRelay(t testing.TB, opts RelayOptions) *testRelay {
+	t.Helper()
+	if opts.Logger == nil {
+		opts.Logger = quietLogger()
+	}
+	r, err := NewRelay(opts)
+	require.NoError(t, err)
+	srv := httptest.NewServer(r)
+	tr := &testRelay{relay: r, srv: srv, url: "ws" + strings.TrimPrefix(srv.URL, "http")}
+	t.Cleanup(func() {
+		require.NoError(t, r.Close())
+		srv.Close()
+	})
+	return tr
+}
+
+func newClient(t testing.TB, url string, id *Identity) *Client {
+	t.Helper()
+	if id == nil {
+		id = newID(t)
+	}
+	c, err := NewClient(ClientOptions{URL: url, Identity: id, Logger: quietLogger(), MinBackoff: 20 * time.Millisecond, MaxBackoff: 500 * time.Millisecond, OneTimePrekeys: 10})
+	require.NoError(t, err)
+	t.Cleanup(func() { c.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	require.NoError(t, c.WaitConnected(ctx))
+	return c
+}
+
+func recv(t testing.TB, c *Client) Message {
+	t.Helper()
+	select {
+	case m := <-c.Messages():
+		return m
+	case <-time.After(10 * time.Second):
+		t.Fatalf("no message for %s", c.ID())
+		return Message{}
+	}
+}
+
+// rawConn speaks the relay protocol by hand, for adversarial tests.
+type rawConn struct {
+	t  testing.TB
+	ws *websocket.Conn
+}
+
+func dialRaw(t testing.TB, url string) (*rawConn, []byte) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	ws, _, err := websocket.Dial(ctx, url, nil)
+	require.NoError(t, err)
+	t.Cleanup(func() { ws.CloseNow() })
+	rc := &rawConn{t: t, ws: ws}
+	f := rc.read()
+	require.Equal(t, frameChallenge, f.Type)
+	return rc, f.Data
+}
+
+func (rc *rawConn) write(f frame) {
+	b, err := json.Marshal(f)
+	require.NoError(rc.t, err)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	require.NoError(rc.t, rc.ws.Write(ctx, websocket.MessageText, b))
+}
+
+func (rc *rawConn) read() frame {
+	f, err := rc.tryRead()
+	require.NoError(rc.t, err)
+	return f
+}
+
+func (rc *rawConn) tryRead() (frame, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, b, err := rc.ws.Read(ctx)
+	if err != nil {
+		return frame{}, err
+	}
+	return decodeFrame(b)
+}
+
+func authRaw(t testing.TB, url string, id *Identity) *rawConn {
+	t.Helper()
+	rc, nonce := dialRaw(t, url)
+	host := strings.TrimPrefix(url, "ws://")
+	rc.write(frame{Type: frameAuth, Data: id.Public().Marshal(), Sig: id.Sign(authMessage(host, nonce))})
+	f := rc.read()
+	require.Equal(t, frameWelcome, f.Type)
+	return rc
+}
+
+func TestRelayAuthentication(t *testing.T) {
+	tr := startRelay(t, RelayOptions{})
+	host := strings.TrimPrefix(tr.url, "ws://")
+	alice, mallory := newID(t), newID(t)
+	cases := map[string]func(nonce []byte) frame{
+		"signature by another key": func(n []byte) frame {
+			return frame{Type: frameAuth, Data: alice.Public().Marshal(), Sig: mallory.Sign(authMessage(host, n))}
+		},
+		"signature for another host": func(n []byte) frame {
+			return frame{Type: frameAuth, Data: alice.Public().Marshal(), Sig: alice.Sign(authMessage("evil.example:443", n))}
+		},
+		"stale challenge": func(n []byte) frame {
+			old := make([]byte, len(n))
+			return frame{Type: frameAuth, Data: alice.Public().Marshal(), Sig: alice.Sign(authMessage(host, old))}
+		},
+		"no signature": func(n []byte) frame { return frame{Type: frameAuth, Data: alice.Public().Marshal()} },
+		"wrong frame":  func(n []byte) frame { return frame{Type: frameSend, Data: []byte("x")} },
+		"bad identity": func(n []byte) frame { return frame{Type: frameAuth, Data: []byte("short"), Sig: make([]byte, 64)} },
+	}
+	for name, mk := range cases {
+		t.Run(name, func(t *testing.T) {
+			rc, nonce := dialRaw(t, tr.url)
+			rc.write(mk(nonce))
+			_, err := rc.tryRead()
+			require.Error(t, err)
+			assert.Equal(t, websocket.StatusPolicyViolation, websocket.CloseStatus(err))
+			assert.Equal(t, 0, tr.relay.Online(alice.ID()))
+		})
+	}
+	authRaw(t, tr.url, alice)
+	require.Eventually(t, func() bool { return tr.relay.Online(alice.ID()) == 1 }, 5*time.Second, 10*time.Millisecond)
+}
+
+func TestRelayRejectsForgedSenderAndBadFrames(t *testing.T) {
+	tr := startRelay(t, RelayOptions{})
+	alice, bob, mallory := newParty(t, 1), newParty(t, 1), newID(t)
+	s, err := Initiate(alice.id, bundleOf(t, bob, true), nil)
+	require.NoError(t, err)
+	e, err := s.Encrypt([]byte("hi"))
+	require.NoError(t, err)
+
+	rc := authRaw(t, tr.url, mallory)
+	rc.write(frame{Type: frameSend, ID: 1, Data: e.Marshal()})
+	f := rc.read()
+	assert.Equal(t, frameError, f.Type)
+	assert.Equal(t, codeUnauthorized, f.Code)
+
+	rc.write(frame{Type: frameSend, ID: 2, Data: []byte("garbage")})
+	f = rc.read()
+	assert.Equal(t, codeMalformed, f.Code)
+
+	rc.write(frame{Type: framePublish, ID: 3, Data: alice.prekeys.Upload(alice.id).Marshal()})
+	f = rc.read()
+	assert.Equal(t, codeUnauthorized, f.Code, "cannot publish someone else's prekeys")
+
+	rc.write(frame{Type: frameFetch, ID: 4, Peer: bob.id.ID()})
+	f = rc.read()
+	assert.Equal(t, codeNotFound, f.Code)
+
+	rc.write(frame{Type: "bogus", ID: 5})
+	f = rc.read()
+	assert.Equal(t, codeMalformed, f.Code)
+
+	require.NoError(t, rc.ws.Write(context.Background(), websocket.MessageText, []byte("{not json")))
+	f = rc.read()
+	assert.Equal(t, codeMalformed, f.Code)
+}
+
+func TestRelayOneTimePrekeysHandedOutOnce(t *testing.T) {
+	tr := startRelay(t, RelayOptions{})
+	bob := newParty(t, 3)
+	rc := authRaw(t, tr.url, bob.id)
+	rc.write(frame{Type: framePublish, ID: 1, Data: bob.prekeys.Upload(bob.id).Marshal()})
+	require.Equal(t, frameOK, rc.read().Type)
+	// Re-publishing the same keys does not resurrect handed-out ones.
+	fetcher := authRaw(t, tr.url, newID(t))
+	seen := map[uint32]bool{}
+	for i := range 5 {
+		fetcher.write(frame{Type: frameFetch, ID: uint64(i + 1), Peer: bob.id.ID()})
+		f := fetcher.read()
+		require.Equal(t, frameBundle, f.Type)
+		b, err := ParseBundle(f.Data)
+		require.NoError(t, err)
+		if i == 0 {
+			rc.write(frame{Type: framePublish, ID: 2, Data: bob.prekeys.Upload(bob.id).Marshal()})
+			require.Equal(t, frameOK, rc.read().Type)
+		}
+		if b.OneTimePrekey != nil {
+			require.False(t, seen[b.OneTimePrekey.ID], "one-time prekey %d handed out twice", b.OneTimePrekey.ID)
+			seen[b.OneTimePrekey.ID] = true
+		}
+	}
+	assert.Len(t, seen, 3)
+}
+
+func TestRelayMailboxLimitAndRateLimit(t *testing.T) {
+	tr := startRelay(t, RelayOptions{MailboxLimit: 3, RateLimit: 1, RateBurst: 6})
+	alice, bob := newParty(t, 1), newParty(t, 1)
+	s, err := Initiate(alice.id, bundleOf(t, bob, true), nil)
+	require.NoError(t, err)
+	rc := authRaw(t, tr.url, alice.id)
+	codes := []string{}
+	for i := range 8 {
+		e, err := s.Encrypt(fmt.Appendf(nil, "m%d", i))
+		require.NoError(t, err)
+		rc.write(frame{Type: frameSend, ID: uint64(i + 1), Data: e.Marshal()})
+		f := rc.read()
+		codes = append(codes, f.Type+":"+f.Code)
+	}
+	assert.Equal(t, []string{"ok:", "ok:", "ok:", "error:mailbox_full", "error:mailbox_full", "error:mailbox_full", "error:rate_limited", "error:rate_limited"}, codes)
+}
+
+func TestRelayExpiresMessages(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return now }
+	store := NewMemoryStore()
+	ctx := context.Background()
+	_, err := store.Enqueue(ctx, "p", StoredEnvelope{Envelope: []byte("x"), Received: now, Expires: now.Add(time.Hour)}, 0)
+	require.NoError(t, err)
+	got, err := store.Pending(ctx, "p", 0, 10, clock().Add(2*time.Hour))
+	require.NoError(t, err)
+	assert.Empty(t, got, "expired entries are not delivered")
+	n, err := store.PurgeExpired(ctx, now.Add(2*time.Hour))
+	require.NoError(t, err)
+	assert.Equal(t, 1, n)
+}
+
+func TestRelayDisconnectsSlowConsumer(t *testing.T) {
+	tr := startRelay(t, RelayOptions{WriteTimeout: 200 * time.Millisecond, RateLimit: 1e6, RateBurst: 1e6})
+	alice, bob := newParty(t, 1), newParty(t, 1)
+	// bob authenticates and then never reads.
+	authRaw(t, tr.url, bob.id)
+	require.Eventually(t, func() bool { return tr.relay.Online(bob.id.ID()) == 1 }, 5*time.Second, 10*time.Millisecond)
+	s, err := Initiate(alice.id, bundleOf(t, bob, true), nil)
+	require.NoError(t, err)
+	rc := authRaw(t, tr.url, alice.id)
+	big := make([]byte, MaxPlaintextSize)
+	for i := 0; i < 400 && tr.relay.Online(bob.id.ID()) > 0; i++ {
+		e, err := s.Encrypt(big)
+		require.NoError(t, err)
+		rc.write(frame{Type: frameSend, ID: uint64(i + 1), Data: e.Marshal()})
+		require.Equal(t, frameOK, rc.read().Type)
+	}
+	require.Eventually(t, func() bool { return tr.relay.Online(bob.id.ID()) == 0 }, 10*time.Second, 20*time.Millisecond,
+		"a consumer that does not read is disconnected")
+}
+
+func TestClientDirectAndGroup(t *testing.T) {
+	tr := startRelay(t, RelayOptions{})
+	a, b, c := newClient(t, tr.url, nil), newClient(t, tr.url, nil), newClient(t, tr.url, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+
+	require.NoError(t, a.Send(ctx, b.ID(), []byte("hi b")))
+	m := recv(t, b)
+	assert.Equal(t, a.ID(), m.From)
+	assert.Equal(t, "hi b", string(m.Body))
+	assert.Empty(t, m.Group)
+	require.NoError(t, b.Send(ctx, a.ID(), []byte("hi a")))
+	assert.Equal(t, "hi a", string(recv(t, a).Body))
+
+	require.NoError(t, a.SetGroup(ctx, "family", []PeerID{b.ID(), c.ID()}))
+	require.Eventually(t, func() bool {
+		_, okb := b.Group("family")
+		_, okc := c.Group("family")
+		return okb && okc
+	}, 5*time.Second, 10*time.Millisecond)
+	require.NoError(t, b.SendGroup(ctx, "family", []byte("to all")))
+	for _, cl := range []*Client{a, c} {
+		m := recv(t, cl)
+		assert.Equal(t, "family", m.Group)
+		assert.Equal(t, b.ID(), m.From)
+		assert.Equal(t, "to all", string(m.Body))
+	}
+	// Only the owner changes membership; c is removed and stops receiving.
+	require.ErrorIs(t, b.SetGroup(ctx, "family", []PeerID{a.ID()}), ErrNotMember)
+	require.NoError(t, a.SetGroup(ctx, "family", []PeerID{b.ID()}))
+	require.Eventually(t, func() bool {
+		_, okc := c.Group("family")
+		g, _ := b.Group("family")
+		return !okc && len(g.Members) == 2
+	}, 5*time.Second, 10*time.Millisecond)
+	require.ErrorIs(t, c.SendGroup(ctx, "family", []byte("still here?")), ErrNotMember)
+	require.NoError(t, a.SendGroup(ctx, "family", []byte("without c")))
+	assert.Equal(t, "without c", string(recv(t, b).Body))
+	require.NoError(t, a.Send(ctx, c.ID(), []byte("direct to c")))
+	m = recv(t, c)
+	assert.Equal(t, "direct to c", string(m.Body), "c got no group message after removal")
+	assert.Empty(t, m.Group)
+}
+
+func TestClientStateSurvivesRestart(t *testing.T) {
+	tr := startRelay(t, RelayOptions{})
+	aID := newID(t)
+	a := newClient(t, tr.url, aID)
+	b := newClient(t, tr.url, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	require.NoError(t, b.Send(ctx, a.ID(), []byte("before")))
+	assert.Equal(t, "before", string(recv(t, a).Body))
+	st, err := a.MarshalState()
+	require.NoError(t, err)
+	require.NoError(t, a.Close())
+	require.NoError(t, b.Send(ctx, a.ID(), []byte("while away")))
+
+	a2, err := NewClient(ClientOptions{URL: tr.url, Identity: aID, State: st, Logger: quietLogger()})
+	require.NoError(t, err)
+	defer a2.Close()
+	assert.Equal(t, "while away", string(recv(t, a2).Body))
+	require.NoError(t, a2.Send(ctx, b.ID(), []byte("back")))
+	assert.Equal(t, "back", string(recv(t, b).Body))
+
+	_, err = NewClient(ClientOptions{URL: tr.url, Identity: aID, State: []byte("{}")})
+	require.ErrorIs(t, err, ErrMalformed)
+	_, err = NewClient(ClientOptions{URL: "ftp://x", Identity: aID})
+	require.ErrorIs(t, err, ErrMalformed)
+}
