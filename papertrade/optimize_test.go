@@ -1,0 +1,103 @@
+package papertrade
+
+import (
+	"context"
+	"errors"
+	"math"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func smaParams(p Params) (Strategy, error) { return NewStrategy("smacross", p) }
+
+func TestOptimizeGrid(t *testing.T) {
+	bars := loadGOOG(t)
+	opts := OptimizeOptions{
+		Grid:       map[string][]float64{"fast": {5, 10, 20}, "slow": {20, 30, 50}},
+		Constraint: func(p Params) bool { return p["fast"] < p["slow"] },
+		Workers:    3,
+	}
+	res, err := Optimize(context.Background(), bars, smaParams, opts)
+	require.NoError(t, err)
+	assert.Len(t, res.Runs, 8, "9 combinations minus fast=20,slow=20")
+	assert.Equal(t, "sqn", res.Metric)
+	for i := 1; i < len(res.Runs); i++ {
+		assert.GreaterOrEqual(t, res.Runs[i-1].Score, res.Runs[i].Score)
+	}
+	// The (10, 30) run is the golden run: its SQN is backtesting.py's.
+	for _, r := range res.Runs {
+		if r.Params["fast"] == 10 && r.Params["slow"] == 30 {
+			assert.InEpsilon(t, 1.0880865497975716, r.Score, 1e-9)
+		}
+	}
+	opts.Workers = 1
+	one, err := Optimize(context.Background(), bars, smaParams, opts)
+	require.NoError(t, err)
+	assert.Equal(t, res.Runs, one.Runs, "same ranking with 1 worker")
+	assert.Contains(t, res.Summary(), "best of 8 by sqn")
+}
+
+func TestOptimizeWalkForward(t *testing.T) {
+	bars := loadGOOG(t)
+	res, err := Optimize(context.Background(), bars, smaParams, OptimizeOptions{
+		Grid:        map[string][]float64{"fast": {5, 10}, "slow": {20, 40}},
+		Metric:      "return_pct",
+		WalkForward: 3,
+	})
+	require.NoError(t, err)
+	require.Len(t, res.Folds, 3)
+	for i, f := range res.Folds {
+		assert.True(t, f.InEnd.Before(f.OutStart), "fold %d: out of sample follows in sample", i)
+		if i > 0 {
+			assert.Equal(t, res.Folds[i-1].OutStart, f.InStart)
+		}
+		assert.Contains(t, []float64{5, 10}, f.Best["fast"])
+		assert.False(t, math.IsNaN(f.OutOfSample))
+	}
+	assert.False(t, math.IsNaN(res.Efficiency))
+	assert.Contains(t, res.Summary(), "walk-forward efficiency")
+}
+
+func TestOptimizeBadInput(t *testing.T) {
+	bars := loadGOOG(t)
+	grid := map[string][]float64{"fast": {5}, "slow": {20}}
+	_, err := Optimize(context.Background(), bars, smaParams, OptimizeOptions{})
+	assert.ErrorIs(t, err, ErrInvalidOptimize)
+	_, err = Optimize(context.Background(), bars, smaParams, OptimizeOptions{Grid: grid, Metric: "luck"})
+	assert.ErrorIs(t, err, ErrInvalidOptimize)
+	_, err = Optimize(context.Background(), bars, nil, OptimizeOptions{Grid: grid})
+	assert.ErrorIs(t, err, ErrInvalidOptimize)
+	_, err = Optimize(context.Background(), bars, smaParams, OptimizeOptions{Grid: map[string][]float64{"fast": {}}})
+	assert.ErrorIs(t, err, ErrInvalidOptimize)
+	_, err = Optimize(context.Background(), bars, smaParams, OptimizeOptions{Grid: grid, Constraint: func(Params) bool { return false }})
+	assert.ErrorIs(t, err, ErrInvalidOptimize)
+	_, err = Optimize(context.Background(), bars, smaParams, OptimizeOptions{Grid: map[string][]float64{"fast": {1.5}}})
+	assert.ErrorIs(t, err, ErrInvalidStrategy)
+	_, err = Optimize(context.Background(), bars, smaParams, OptimizeOptions{Grid: grid, WalkForward: 1000})
+	assert.ErrorIs(t, err, ErrInvalidOptimize)
+	boom := errors.New("boom")
+	_, err = Optimize(context.Background(), bars, func(Params) (Strategy, error) { return nil, boom }, OptimizeOptions{Grid: grid})
+	assert.ErrorIs(t, err, boom)
+	big := map[string][]float64{"a": make([]float64, 400), "b": make([]float64, 400)}
+	_, err = Optimize(context.Background(), bars, smaParams, OptimizeOptions{Grid: big})
+	assert.ErrorIs(t, err, ErrInvalidOptimize)
+}
+
+func TestNewStrategy(t *testing.T) {
+	for _, name := range StrategyNames() {
+		s, err := NewStrategy(name, nil)
+		require.NoError(t, err, name)
+		assert.NotNil(t, s)
+	}
+	s, err := NewStrategy("SMACross", Params{"fast": 5, "slow": 15, "longonly": 1})
+	require.NoError(t, err)
+	assert.Equal(t, &SMACross{Fast: 5, Slow: 15, LongOnly: true}, s)
+	_, err = NewStrategy("martingale", nil)
+	assert.ErrorIs(t, err, ErrInvalidStrategy)
+	_, err = NewStrategy("rsi", Params{"period": -2})
+	assert.ErrorIs(t, err, ErrInvalidStrategy)
+	_, err = NewStrategy("smacross", Params{"fast": 0})
+	assert.ErrorIs(t, err, ErrInvalidStrategy)
+}
