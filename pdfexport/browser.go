@@ -58,9 +58,110 @@ type generation struct {
 	cancel        context.CancelFunc
 	active, uses  int  // guarded by Converter.mu
 	retired       bool // guarded by Converter.mu
-	handlers      sync.WaitGroup
+	handlers      sync.WaitGroup // interception handlers, tab fillers and closers
 	shutdownOnce  sync.Once
 	handlerTokens chan struct{}
+
+	// ready holds warm tabs: opening a tab (a new browser context and a
+	// window) costs a few hundred milliseconds, so a filler goroutine opens
+	// them ahead of the conversions that need them.
+	ready   chan *tab
+	want    chan struct{} // one token per tab the filler should open
+	stopped chan struct{} // closed when the generation is retired
+	stopOne sync.Once
+}
+
+// tab is an open tab in its own browser context, ready for one conversion.
+type tab struct {
+	ctx    context.Context
+	cancel context.CancelFunc
+}
+
+// openTab opens a tab in a fresh browser context within limit.
+func (g *generation) openTab(limit time.Duration) (*tab, error) {
+	ctx, cancel := chromedp.NewContext(g.ctx, chromedp.WithNewBrowserContext())
+	done := make(chan error, 1)
+	// The first Do binds the tab's event loop to its context, so it must
+	// not carry the timeout; the timer below bounds it instead.
+	go func() { done <- chromedp.Do(ctx) }()
+	timer := time.NewTimer(limit)
+	defer timer.Stop()
+	select {
+	case err := <-done:
+		if err != nil {
+			cancel()
+			return nil, err
+		}
+		return &tab{ctx: ctx, cancel: cancel}, nil
+	case <-timer.C:
+		cancel()
+		<-done
+		return nil, fmt.Errorf("opening a tab took longer than %s: %w", limit, context.DeadlineExceeded)
+	}
+}
+
+// fill keeps ready topped up until the generation is retired or dies.
+func (g *generation) fill(log *slog.Logger) {
+	defer func() {
+		for {
+			select {
+			case t := <-g.ready:
+				t.cancel()
+			default:
+				return
+			}
+		}
+	}()
+	for {
+		select {
+		case <-g.want:
+		case <-g.stopped:
+			return
+		case <-g.ctx.Done():
+			return
+		}
+		t, err := g.openTab(30 * time.Second)
+		if err != nil {
+			if g.ctx.Err() == nil {
+				log.Debug("pdfexport: pre-opening a tab", slog.Any("err", err))
+			}
+			continue
+		}
+		select {
+		case g.ready <- t:
+		case <-g.stopped:
+			t.cancel()
+			return
+		case <-g.ctx.Done():
+			t.cancel()
+			return
+		}
+	}
+}
+
+// takeTab returns a warm tab, or opens one when none is ready.
+func (g *generation) takeTab(limit time.Duration) (*tab, error) {
+	select {
+	case t := <-g.ready:
+		select {
+		case g.want <- struct{}{}:
+		default:
+		}
+		return t, nil
+	default:
+		return g.openTab(limit)
+	}
+}
+
+// closeTab closes t in the background: the conversion's result does not
+// wait for Chromium to tear the tab down.
+func (g *generation) closeTab(t *tab) {
+	g.handlers.Go(t.cancel)
+}
+
+// stop ends the filler; the generation takes no new conversions.
+func (g *generation) stop() {
+	g.stopOne.Do(func() { close(g.stopped) })
 }
 
 // dead reports whether the browser process is gone (crashed or stopped).
@@ -115,7 +216,12 @@ func (c *Converter) startGeneration(ctx context.Context) (*generation, error) {
 	allocCtx, allocCancel := chromedp.NewExecAllocator(c.root, c.allocatorOptions(profile)...)
 	logf := func(format string, args ...any) { c.log.Debug("chromedp: " + fmt.Sprintf(format, args...)) }
 	bctx, bcancel := chromedp.NewContext(allocCtx, chromedp.WithLogf(logf), chromedp.WithErrorf(logf), chromedp.WithBrowserOption(chromedp.WithConsolef(logf)))
-	g := &generation{id: id, profile: profile, allocCancel: allocCancel, ctx: bctx, cancel: bcancel, handlerTokens: make(chan struct{}, 32)}
+	g := &generation{id: id, profile: profile, allocCancel: allocCancel, ctx: bctx, cancel: bcancel,
+		handlerTokens: make(chan struct{}, 32),
+		ready:         make(chan *tab, c.opts.PoolSize),
+		want:          make(chan struct{}, c.opts.PoolSize),
+		stopped:       make(chan struct{}),
+	}
 
 	startCtx, cancelStart := context.WithTimeout(ctx, c.opts.StartTimeout)
 	defer cancelStart()
@@ -144,6 +250,10 @@ func (c *Converter) startGeneration(ctx context.Context) (*generation, error) {
 		}
 		return nil, fmt.Errorf("pdfexport: starting %s: %w", c.execPath, err)
 	}
+	for range c.opts.PoolSize {
+		g.want <- struct{}{}
+	}
+	g.handlers.Go(func() { g.fill(c.log) })
 	c.log.Debug("pdfexport: browser started", slog.Int("generation", id), slog.Int("pid", g.pid()))
 	return g, nil
 }
@@ -230,6 +340,7 @@ func (c *Converter) handlePaused(g *generation, ev fetch.EventRequestPaused) {
 // to call more than once.
 func (g *generation) shutdown(log *slog.Logger) {
 	g.shutdownOnce.Do(func() {
+		g.stop()
 		if !g.dead() {
 			cctx, cancel := context.WithTimeout(g.ctx, 3*time.Second)
 			_ = chromedp.Cancel(cctx) // a graceful Browser.close; errors mean it is already gone

@@ -126,16 +126,19 @@ func (c *Converter) convertOnce(ctx context.Context, g *generation, w io.Writer,
 	if timeout == 0 {
 		timeout = c.opts.DefaultTimeout
 	}
-	// Each conversion gets its own browser context: a clean cookie jar,
-	// cache and storage, thrown away with the tab.
-	tabCtx, cancelTab := chromedp.NewContext(g.ctx, chromedp.WithNewBrowserContext())
-	defer cancelTab()
-	runCtx, cancelRun := context.WithTimeout(tabCtx, timeout)
+	deadline := time.Now().Add(timeout)
+	stage := "opening a tab"
+	// Each conversion gets its own tab in its own browser context: a clean
+	// cookie jar, cache and storage, thrown away with the tab.
+	t, err := g.takeTab(timeout)
+	if err != nil {
+		return c.explain(ctx, ctx, g, timeout, stage, err)
+	}
+	defer g.closeTab(t)
+	runCtx, cancelRun := context.WithDeadline(t.ctx, deadline)
 	defer cancelRun()
 	stopAfter := context.AfterFunc(ctx, cancelRun)
 	defer stopAfter()
-
-	stage := "opening a tab"
 	defer func() {
 		if err != nil {
 			err = c.explain(ctx, runCtx, g, timeout, stage, err)

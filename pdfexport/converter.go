@@ -183,6 +183,7 @@ func (c *Converter) acquire(ctx context.Context) (*generation, error) {
 // retireLocked takes g out of service; it shuts down once idle.
 func (c *Converter) retireLocked(g *generation) {
 	g.retired = true
+	g.stop()
 	if c.cur == g {
 		c.cur = nil
 	}

@@ -139,3 +139,11 @@ func pixelAt(t *testing.T, pdf []byte, fx, fy float64) (r, g, b uint8) {
 	cr, cg, cb, _ := img.At(x, y).RGBA()
 	return uint8(cr >> 8), uint8(cg >> 8), uint8(cb >> 8)
 }
+
+func runTool(t *testing.T, name string, args ...string) string {
+	t.Helper()
+	tool := testutil.RequireTool(t, name)
+	out, err := exec.Command(tool, args...).Output()
+	require.NoError(t, err)
+	return string(out)
+}
