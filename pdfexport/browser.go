@@ -56,8 +56,8 @@ type generation struct {
 	allocCancel   context.CancelFunc
 	ctx           context.Context // the browser's chromedp context
 	cancel        context.CancelFunc
-	active, uses  int  // guarded by Converter.mu
-	retired       bool // guarded by Converter.mu
+	active, uses  int            // guarded by Converter.mu
+	retired       bool           // guarded by Converter.mu
 	handlers      sync.WaitGroup // interception handlers, tab fillers and closers
 	shutdownOnce  sync.Once
 	handlerTokens chan struct{}
