@@ -1,26 +1,26 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"strings"
+
+	"github.com/finkit/finkit/logging"
 )
 
-// newLogger builds the CLI's logger writing to w. It returns a function that
-// flushes and closes it.
+// newLogger builds the CLI's logger writing to w through logging.New
+// (redaction of secrets, request-scoped attributes). It returns a function
+// that flushes and closes it.
 func newLogger(level, format string, w io.Writer) (*slog.Logger, func(), error) {
-	var lvl slog.Level
-	if err := lvl.UnmarshalText([]byte(level)); err != nil {
-		return nil, nil, fmt.Errorf("bad --log-level %q: want debug, info, warn or error", level)
+	logger, closer, err := logging.New(logging.Options{Level: level, Format: format, Output: w})
+	switch {
+	case errors.Is(err, logging.ErrInvalidLevel):
+		return nil, nil, fmt.Errorf("bad --log-level (or FINKIT_LOG_LEVEL): %w", err)
+	case errors.Is(err, logging.ErrInvalidFormat):
+		return nil, nil, fmt.Errorf("bad --log-format (or FINKIT_LOG_FORMAT): %w", err)
+	case err != nil:
+		return nil, nil, err
 	}
-	opts := &slog.HandlerOptions{Level: lvl}
-	switch strings.ToLower(format) {
-	case "json":
-		return slog.New(slog.NewJSONHandler(w, opts)), func() {}, nil
-	case "text":
-		return slog.New(slog.NewTextHandler(w, opts)), func() {}, nil
-	default:
-		return nil, nil, fmt.Errorf("bad --log-format %q: want json or text", format)
-	}
+	return logger, func() { _ = closer.Close() }, nil
 }
