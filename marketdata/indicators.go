@@ -1,0 +1,219 @@
+package marketdata
+
+import (
+	"fmt"
+	"math"
+)
+
+// The indicator functions append to dst (which may be nil, or a reused
+// buffer so that repeated calls do not allocate) and return it. Inputs must
+// be positive finite prices; windows must fit the data. Outputs are aligned
+// to the end of the input: an n-bar indicator over k prices yields k−n+1
+// values, the last one for the last price.
+
+// Closes appends the close (or adjusted close) of each bar to dst.
+func Closes(dst []float64, bars []Bar, adj bool) []float64 {
+	for i := range bars {
+		if adj {
+			dst = append(dst, bars[i].AdjClose)
+		} else {
+			dst = append(dst, bars[i].Close)
+		}
+	}
+	return dst
+}
+
+func checkPrices(prices []float64, need int, what string) error {
+	if need < 1 {
+		return fmt.Errorf("%w: %s window %d", ErrBadData, what, need)
+	}
+	if len(prices) < need {
+		return fmt.Errorf("%w: %s needs %d prices, have %d", ErrTooFewBars, what, need, len(prices))
+	}
+	for i, p := range prices {
+		if !(p > 0) || math.IsInf(p, 0) {
+			return fmt.Errorf("%w: %s: price %v at index %d", ErrBadData, what, p, i)
+		}
+	}
+	return nil
+}
+
+// Returns appends the simple returns p[i]/p[i−1] − 1 (len(prices)−1 values).
+func Returns(dst, prices []float64) ([]float64, error) {
+	if err := checkPrices(prices, 2, "returns"); err != nil {
+		return dst, err
+	}
+	for i := 1; i < len(prices); i++ {
+		dst = append(dst, prices[i]/prices[i-1]-1)
+	}
+	return dst, nil
+}
+
+// LogReturns appends the log returns ln(p[i]/p[i−1]).
+func LogReturns(dst, prices []float64) ([]float64, error) {
+	if err := checkPrices(prices, 2, "log returns"); err != nil {
+		return dst, err
+	}
+	for i := 1; i < len(prices); i++ {
+		dst = append(dst, math.Log(prices[i]/prices[i-1]))
+	}
+	return dst, nil
+}
+
+// SMA appends the n-period simple moving average.
+func SMA(dst, prices []float64, n int) ([]float64, error) {
+	if err := checkPrices(prices, n, "SMA"); err != nil {
+		return dst, err
+	}
+	var sum float64
+	for i, p := range prices {
+		sum += p
+		if i >= n {
+			sum -= prices[i-n]
+		}
+		if i >= n-1 {
+			dst = append(dst, sum/float64(n))
+		}
+	}
+	return dst, nil
+}
+
+// EMA appends the n-period exponential moving average, smoothing 2/(n+1),
+// seeded with the SMA of the first n prices.
+func EMA(dst, prices []float64, n int) ([]float64, error) {
+	if err := checkPrices(prices, n, "EMA"); err != nil {
+		return dst, err
+	}
+	alpha := 2 / float64(n+1)
+	var e float64
+	for _, p := range prices[:n] {
+		e += p
+	}
+	e /= float64(n)
+	dst = append(dst, e)
+	for _, p := range prices[n:] {
+		e += alpha * (p - e)
+		dst = append(dst, e)
+	}
+	return dst, nil
+}
+
+// RSI appends Wilder's n-period relative strength index (0..100); it needs
+// n+1 prices and yields len(prices)−n values. A window with no losses is
+// 100, with neither gains nor losses 50.
+func RSI(dst, prices []float64, n int) ([]float64, error) {
+	if err := checkPrices(prices, n+1, "RSI"); err != nil {
+		return dst, err
+	}
+	if n < 1 {
+		return dst, fmt.Errorf("%w: RSI window %d", ErrBadData, n)
+	}
+	var gain, loss float64
+	for i := 1; i <= n; i++ {
+		d := prices[i] - prices[i-1]
+		if d > 0 {
+			gain += d
+		} else {
+			loss -= d
+		}
+	}
+	gain /= float64(n)
+	loss /= float64(n)
+	dst = append(dst, rsi(gain, loss))
+	for i := n + 1; i < len(prices); i++ {
+		d := prices[i] - prices[i-1]
+		g, l := 0.0, 0.0
+		if d > 0 {
+			g = d
+		} else {
+			l = -d
+		}
+		gain = (gain*float64(n-1) + g) / float64(n)
+		loss = (loss*float64(n-1) + l) / float64(n)
+		dst = append(dst, rsi(gain, loss))
+	}
+	return dst, nil
+}
+
+func rsi(gain, loss float64) float64 {
+	switch {
+	case loss == 0 && gain == 0:
+		return 50
+	case loss == 0:
+		return 100
+	}
+	return 100 - 100/(1+gain/loss)
+}
+
+// Band is one point of Bollinger bands.
+type Band struct {
+	Mid, Upper, Lower float64
+}
+
+// Bollinger appends n-period Bollinger bands k population standard
+// deviations around the SMA (the usual choice is n=20, k=2).
+func Bollinger(dst []Band, prices []float64, n int, k float64) ([]Band, error) {
+	if err := checkPrices(prices, n, "Bollinger"); err != nil {
+		return dst, err
+	}
+	if !(k >= 0) || math.IsInf(k, 0) {
+		return dst, fmt.Errorf("%w: Bollinger width %v", ErrBadData, k)
+	}
+	for i := n - 1; i < len(prices); i++ {
+		w := prices[i-n+1 : i+1]
+		var mean float64
+		for _, p := range w {
+			mean += p
+		}
+		mean /= float64(n)
+		var ss float64
+		for _, p := range w {
+			ss += (p - mean) * (p - mean)
+		}
+		sd := math.Sqrt(ss / float64(n))
+		dst = append(dst, Band{Mid: mean, Upper: mean + k*sd, Lower: mean - k*sd})
+	}
+	return dst, nil
+}
+
+// Histogram counts values in equal-width bins between Min and Max.
+type Histogram struct {
+	Min, Max float64
+	Edges    []float64 // len(Counts)+1 bin edges; bin i is [Edges[i], Edges[i+1]), the last one closed
+	Counts   []int
+}
+
+// ReturnHistogram bins daily returns (e.g. from Returns) into bins
+// equal-width bins from the smallest to the largest return.
+func ReturnHistogram(returns []float64, bins int) (Histogram, error) {
+	if bins < 1 || bins > 10000 {
+		return Histogram{}, fmt.Errorf("%w: %d histogram bins", ErrBadData, bins)
+	}
+	if len(returns) == 0 {
+		return Histogram{}, fmt.Errorf("%w: no returns for a histogram", ErrTooFewBars)
+	}
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for _, r := range returns {
+		if math.IsNaN(r) || math.IsInf(r, 0) {
+			return Histogram{}, fmt.Errorf("%w: return %v", ErrBadData, r)
+		}
+		lo, hi = math.Min(lo, r), math.Max(hi, r)
+	}
+	if lo == hi {
+		bins = 1
+	}
+	h := Histogram{Min: lo, Max: hi, Edges: make([]float64, bins+1), Counts: make([]int, bins)}
+	width := (hi - lo) / float64(bins)
+	for i := range h.Edges {
+		h.Edges[i] = lo + float64(i)*width
+	}
+	h.Edges[bins] = hi
+	for _, r := range returns {
+		i := bins - 1
+		if width > 0 {
+			i = min(int((r-lo)/width), bins-1)
+		}
+		h.Counts[i]++
+	}
+	return h, nil
+}
