@@ -1,0 +1,318 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/finkit/finkit/securechat"
+)
+
+//go:embed migrations/*.sql
+var migrationFS embed.FS
+
+// Options configures a Store.
+type Options struct {
+	// BlobType is the column type for binary data: "BLOB" (default, SQLite,
+	// MySQL) or "BYTEA" (PostgreSQL).
+	BlobType string
+}
+
+// Store is a securechat.Store on *sql.DB. It is safe for concurrent use.
+type Store struct {
+	db *sql.DB
+}
+
+var _ securechat.Store = (*Store)(nil)
+
+// New applies any pending migrations and returns the store.
+func New(ctx context.Context, db *sql.DB, opts Options) (*Store, error) {
+	if db == nil {
+		return nil, fmt.Errorf("%w: nil database", securechat.ErrMalformed)
+	}
+	blob := opts.BlobType
+	if blob == "" {
+		blob = "BLOB"
+	}
+	if blob != "BLOB" && blob != "BYTEA" {
+		return nil, fmt.Errorf("%w: blob type %q (want BLOB or BYTEA)", securechat.ErrMalformed, blob)
+	}
+	if err := migrate(ctx, db, blob); err != nil {
+		return nil, err
+	}
+	return &Store{db: db}, nil
+}
+
+func migrate(ctx context.Context, db *sql.DB, blob string) error {
+	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS chat_schema_migrations (
+    version    BIGINT NOT NULL PRIMARY KEY,
+    applied_at BIGINT NOT NULL
+)`); err != nil {
+		return fmt.Errorf("sqlstore: create migrations table: %w", err)
+	}
+	names, err := fs.Glob(migrationFS, "migrations/*.sql")
+	if err != nil {
+		return fmt.Errorf("sqlstore: list migrations: %w", err)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		base := strings.TrimPrefix(name, "migrations/")
+		v, err := strconv.Atoi(strings.SplitN(base, "_", 2)[0])
+		if err != nil {
+			return fmt.Errorf("sqlstore: migration name %q: %w", base, err)
+		}
+		var n int
+		if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM chat_schema_migrations WHERE version = ?`, v).Scan(&n); err != nil {
+			return fmt.Errorf("sqlstore: read migrations: %w", err)
+		}
+		if n > 0 {
+			continue
+		}
+		body, err := migrationFS.ReadFile(name)
+		if err != nil {
+			return fmt.Errorf("sqlstore: read migration %s: %w", base, err)
+		}
+		tx, err := db.BeginTx(ctx, nil)
+		if err != nil {
+			return fmt.Errorf("sqlstore: migration %s: %w", base, err)
+		}
+		for _, stmt := range strings.Split(strings.ReplaceAll(string(body), "{{BLOB}}", blob), ";") {
+			if strings.TrimSpace(stmt) == "" {
+				continue
+			}
+			if _, err := tx.ExecContext(ctx, stmt); err != nil {
+				tx.Rollback()
+				return fmt.Errorf("sqlstore: migration %s: %w", base, err)
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO chat_schema_migrations (version, applied_at) VALUES (?, ?)`, v, time.Now().Unix()); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("sqlstore: record migration %s: %w", base, err)
+		}
+		if err := tx.Commit(); err != nil {
+			return fmt.Errorf("sqlstore: commit migration %s: %w", base, err)
+		}
+	}
+	return nil
+}
+
+func unixNano(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+func fromUnixNano(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n).UTC()
+}
+
+// Enqueue implements securechat.Store.
+func (s *Store) Enqueue(ctx context.Context, recipient securechat.PeerID, env securechat.StoredEnvelope, limit int) (uint64, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, fmt.Errorf("sqlstore: enqueue: %w", err)
+	}
+	defer tx.Rollback()
+	// Take the write lock first (the counter update), then count.
+	res, err := tx.ExecContext(ctx, `UPDATE chat_mailbox_seq SET next_seq = next_seq + 1 WHERE recipient = ?`, string(recipient))
+	if err != nil {
+		return 0, fmt.Errorf("sqlstore: enqueue: %w", err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return 0, fmt.Errorf("sqlstore: enqueue: %w", err)
+	} else if n == 0 {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO chat_mailbox_seq (recipient, next_seq) VALUES (?, 1)`, string(recipient)); err != nil {
+			return 0, fmt.Errorf("sqlstore: enqueue: %w", err)
+		}
+	}
+	var seq int64
+	if err := tx.QueryRowContext(ctx, `SELECT next_seq FROM chat_mailbox_seq WHERE recipient = ?`, string(recipient)).Scan(&seq); err != nil {
+		return 0, fmt.Errorf("sqlstore: enqueue: %w", err)
+	}
+	if limit > 0 {
+		var count int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM chat_mailbox WHERE recipient = ?`, string(recipient)).Scan(&count); err != nil {
+			return 0, fmt.Errorf("sqlstore: enqueue: %w", err)
+		}
+		if count >= limit {
+			return 0, fmt.Errorf("%w: %s holds %d messages", securechat.ErrMailboxFull, recipient, count)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO chat_mailbox (recipient, seq, sender, envelope, received_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)`,
+		string(recipient), seq, string(env.Sender), env.Envelope, unixNano(env.Received), unixNano(env.Expires)); err != nil {
+		return 0, fmt.Errorf("sqlstore: enqueue: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, fmt.Errorf("sqlstore: enqueue: %w", err)
+	}
+	return uint64(seq), nil
+}
+
+// Pending implements securechat.Store.
+func (s *Store) Pending(ctx context.Context, recipient securechat.PeerID, after uint64, limit int, now time.Time) ([]securechat.StoredEnvelope, error) {
+	if limit <= 0 {
+		limit = 1 << 30
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT seq, sender, envelope, received_at, expires_at FROM chat_mailbox
+WHERE recipient = ? AND seq > ? AND (expires_at = 0 OR expires_at >= ?) ORDER BY seq LIMIT ?`,
+		string(recipient), int64(after), now.UnixNano(), limit)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: pending: %w", err)
+	}
+	defer rows.Close()
+	var out []securechat.StoredEnvelope
+	for rows.Next() {
+		var e securechat.StoredEnvelope
+		var seq, rec, exp int64
+		var sender string
+		if err := rows.Scan(&seq, &sender, &e.Envelope, &rec, &exp); err != nil {
+			return nil, fmt.Errorf("sqlstore: pending: %w", err)
+		}
+		e.Seq, e.Sender, e.Received, e.Expires = uint64(seq), securechat.PeerID(sender), fromUnixNano(rec), fromUnixNano(exp)
+		out = append(out, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlstore: pending: %w", err)
+	}
+	return out, nil
+}
+
+// Ack implements securechat.Store.
+func (s *Store) Ack(ctx context.Context, recipient securechat.PeerID, seq uint64) error {
+	if _, err := s.db.ExecContext(ctx, `DELETE FROM chat_mailbox WHERE recipient = ? AND seq = ?`, string(recipient), int64(seq)); err != nil {
+		return fmt.Errorf("sqlstore: ack: %w", err)
+	}
+	return nil
+}
+
+// PurgeExpired implements securechat.Store.
+func (s *Store) PurgeExpired(ctx context.Context, now time.Time) (int, error) {
+	res, err := s.db.ExecContext(ctx, `DELETE FROM chat_mailbox WHERE expires_at <> 0 AND expires_at < ?`, now.UnixNano())
+	if err != nil {
+		return 0, fmt.Errorf("sqlstore: purge: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("sqlstore: purge: %w", err)
+	}
+	return int(n), nil
+}
+
+// PutPrekeys implements securechat.Store.
+func (s *Store) PutPrekeys(ctx context.Context, peer securechat.PeerID, signed []byte, oneTime []securechat.StoredPrekey) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("sqlstore: put prekeys: %w", err)
+	}
+	defer tx.Rollback()
+	maxID := int64(-1)
+	for _, k := range oneTime {
+		maxID = max(maxID, int64(k.ID))
+	}
+	now := time.Now().UnixNano()
+	res, err := tx.ExecContext(ctx, `UPDATE chat_prekeys SET signed = ?, updated_at = ? WHERE peer = ?`, signed, now, string(peer))
+	if err != nil {
+		return fmt.Errorf("sqlstore: put prekeys: %w", err)
+	}
+	prevMax := int64(-1)
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("sqlstore: put prekeys: %w", err)
+	} else if n == 0 {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO chat_prekeys (peer, signed, max_one_time_id, updated_at) VALUES (?, ?, -1, ?)`, string(peer), signed, now); err != nil {
+			return fmt.Errorf("sqlstore: put prekeys: %w", err)
+		}
+	} else if err := tx.QueryRowContext(ctx, `SELECT max_one_time_id FROM chat_prekeys WHERE peer = ?`, string(peer)).Scan(&prevMax); err != nil {
+		return fmt.Errorf("sqlstore: put prekeys: %w", err)
+	}
+	for _, k := range oneTime {
+		if int64(k.ID) <= prevMax {
+			continue // handed out or stored before: never again
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO chat_one_time_prekeys (peer, key_id, public_key) VALUES (?, ?, ?)`, string(peer), int64(k.ID), k.Public); err != nil {
+			return fmt.Errorf("sqlstore: put prekeys: %w", err)
+		}
+	}
+	if maxID > prevMax {
+		if _, err := tx.ExecContext(ctx, `UPDATE chat_prekeys SET max_one_time_id = ? WHERE peer = ?`, maxID, string(peer)); err != nil {
+			return fmt.Errorf("sqlstore: put prekeys: %w", err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("sqlstore: put prekeys: %w", err)
+	}
+	return nil
+}
+
+// TakeBundle implements securechat.Store.
+func (s *Store) TakeBundle(ctx context.Context, peer securechat.PeerID) ([]byte, *securechat.StoredPrekey, error) {
+	for range 5 {
+		signed, otk, err := s.takeOnce(ctx, peer)
+		if errors.Is(err, errRace) {
+			continue
+		}
+		return signed, otk, err
+	}
+	return nil, nil, fmt.Errorf("sqlstore: take bundle for %s: too much contention", peer)
+}
+
+var errRace = errors.New("sqlstore: one-time prekey taken concurrently")
+
+func (s *Store) takeOnce(ctx context.Context, peer securechat.PeerID) ([]byte, *securechat.StoredPrekey, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, nil, fmt.Errorf("sqlstore: take bundle: %w", err)
+	}
+	defer tx.Rollback()
+	// Write first (a no-op update) so SQLite takes the write lock before any
+	// read and never has to upgrade a read lock; the guarded DELETE below
+	// keeps two concurrent takers from both winning on any database.
+	res, err := tx.ExecContext(ctx, `UPDATE chat_prekeys SET updated_at = updated_at WHERE peer = ?`, string(peer))
+	if err != nil {
+		return nil, nil, fmt.Errorf("sqlstore: take bundle: %w", err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return nil, nil, fmt.Errorf("sqlstore: take bundle: %w", err)
+	} else if n == 0 {
+		return nil, nil, fmt.Errorf("%w: no prekeys for %s", securechat.ErrNotFound, peer)
+	}
+	var signed []byte
+	if err := tx.QueryRowContext(ctx, `SELECT signed FROM chat_prekeys WHERE peer = ?`, string(peer)).Scan(&signed); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, nil, fmt.Errorf("%w: no prekeys for %s", securechat.ErrNotFound, peer)
+		}
+		return nil, nil, fmt.Errorf("sqlstore: take bundle: %w", err)
+	}
+	var id int64
+	var pub []byte
+	err = tx.QueryRowContext(ctx, `SELECT key_id, public_key FROM chat_one_time_prekeys WHERE peer = ? ORDER BY key_id LIMIT 1`, string(peer)).Scan(&id, &pub)
+	if errors.Is(err, sql.ErrNoRows) {
+		return signed, nil, nil
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("sqlstore: take bundle: %w", err)
+	}
+	res, err = tx.ExecContext(ctx, `DELETE FROM chat_one_time_prekeys WHERE peer = ? AND key_id = ?`, string(peer), id)
+	if err != nil {
+		return nil, nil, fmt.Errorf("sqlstore: take bundle: %w", err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return nil, nil, fmt.Errorf("sqlstore: take bundle: %w", err)
+	} else if n != 1 {
+		return nil, nil, errRace
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, nil, fmt.Errorf("sqlstore: take bundle: %w", err)
+	}
+	return signed, &securechat.StoredPrekey{ID: uint32(id), Public: pub}, nil
+}

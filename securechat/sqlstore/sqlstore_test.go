@@ -1,0 +1,177 @@
+package sqlstore_test
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	_ "modernc.org/sqlite"
+
+	"github.com/finkit/finkit/securechat"
+	"github.com/finkit/finkit/securechat/sqlstore"
+)
+
+func openDB(t testing.TB, path string) *sql.DB {
+	t.Helper()
+	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)")
+	require.NoError(t, err)
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+func newStore(t testing.TB) (*sqlstore.Store, *sql.DB, string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "chat.db")
+	db := openDB(t, path)
+	s, err := sqlstore.New(context.Background(), db, sqlstore.Options{})
+	require.NoError(t, err)
+	return s, db, path
+}
+
+func TestMigrationsIdempotentAndPrefixed(t *testing.T) {
+	_, db, _ := newStore(t)
+	_, err := sqlstore.New(context.Background(), db, sqlstore.Options{})
+	require.NoError(t, err, "second New re-applies nothing")
+	rows, err := db.Query(`SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name`)
+	require.NoError(t, err)
+	defer rows.Close()
+	var names []string
+	for rows.Next() {
+		var n string
+		require.NoError(t, rows.Scan(&n))
+		names = append(names, n)
+	}
+	assert.Equal(t, []string{"chat_mailbox", "chat_mailbox_seq", "chat_one_time_prekeys", "chat_prekeys", "chat_schema_migrations"}, names)
+	var v int
+	require.NoError(t, db.QueryRow(`SELECT COUNT(*) FROM chat_schema_migrations`).Scan(&v))
+	assert.Equal(t, 1, v)
+	_, err = sqlstore.New(context.Background(), db, sqlstore.Options{BlobType: "TEXT; DROP TABLE x"})
+	require.ErrorIs(t, err, securechat.ErrMalformed)
+}
+
+// TestStoreContract runs the same checks against the SQL store and the
+// in-memory store, so both behave alike.
+func TestStoreContract(t *testing.T) {
+	sq, _, _ := newStore(t)
+	for name, s := range map[string]securechat.Store{"sql": sq, "memory": securechat.NewMemoryStore()} {
+		t.Run(name, func(t *testing.T) { storeContract(t, s) })
+	}
+}
+
+func storeContract(t *testing.T, s securechat.Store) {
+	ctx := context.Background()
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	bob := securechat.PeerID("bob")
+	for i := range 5 {
+		seq, err := s.Enqueue(ctx, bob, securechat.StoredEnvelope{Sender: "alice", Envelope: fmt.Appendf(nil, "env%d", i), Received: now, Expires: now.Add(time.Hour)}, 5)
+		require.NoError(t, err)
+		require.Equal(t, uint64(i+1), seq)
+	}
+	_, err := s.Enqueue(ctx, bob, securechat.StoredEnvelope{Envelope: []byte("x")}, 5)
+	require.ErrorIs(t, err, securechat.ErrMailboxFull)
+
+	got, err := s.Pending(ctx, bob, 0, 3, now)
+	require.NoError(t, err)
+	require.Len(t, got, 3)
+	assert.Equal(t, "env0", string(got[0].Envelope))
+	assert.Equal(t, securechat.PeerID("alice"), got[0].Sender)
+	assert.True(t, got[0].Received.Equal(now))
+	got, err = s.Pending(ctx, bob, 3, 10, now)
+	require.NoError(t, err)
+	require.Len(t, got, 2)
+	assert.Equal(t, uint64(4), got[0].Seq)
+
+	require.NoError(t, s.Ack(ctx, bob, 1))
+	require.NoError(t, s.Ack(ctx, bob, 1), "ack is idempotent")
+	got, err = s.Pending(ctx, bob, 0, 10, now)
+	require.NoError(t, err)
+	require.Len(t, got, 4)
+	seq, err := s.Enqueue(ctx, bob, securechat.StoredEnvelope{Envelope: []byte("env5"), Received: now, Expires: now.Add(2 * time.Hour)}, 5)
+	require.NoError(t, err)
+	assert.Equal(t, uint64(6), seq, "sequence keeps increasing after acks")
+
+	got, err = s.Pending(ctx, bob, 0, 10, now.Add(90*time.Minute))
+	require.NoError(t, err)
+	require.Len(t, got, 1, "expired entries are hidden")
+	n, err := s.PurgeExpired(ctx, now.Add(90*time.Minute))
+	require.NoError(t, err)
+	assert.Equal(t, 4, n)
+
+	// Prekeys.
+	_, _, err = s.TakeBundle(ctx, "nobody")
+	require.ErrorIs(t, err, securechat.ErrNotFound)
+	keys := []securechat.StoredPrekey{{ID: 3, Public: []byte("k3")}, {ID: 1, Public: []byte("k1")}, {ID: 2, Public: []byte("k2")}}
+	require.NoError(t, s.PutPrekeys(ctx, bob, []byte("signed1"), keys))
+	signed, k, err := s.TakeBundle(ctx, bob)
+	require.NoError(t, err)
+	assert.Equal(t, "signed1", string(signed))
+	require.NotNil(t, k)
+	assert.Equal(t, uint32(1), k.ID)
+	// Re-publishing the same keys plus a new one: key 1 is not resurrected.
+	require.NoError(t, s.PutPrekeys(ctx, bob, []byte("signed2"), append(keys, securechat.StoredPrekey{ID: 4, Public: []byte("k4")})))
+	var ids []uint32
+	for {
+		signed, k, err := s.TakeBundle(ctx, bob)
+		require.NoError(t, err)
+		assert.Equal(t, "signed2", string(signed))
+		if k == nil {
+			break
+		}
+		ids = append(ids, k.ID)
+	}
+	assert.Equal(t, []uint32{2, 3, 4}, ids)
+}
+
+func TestConcurrentTakeBundleHandsOutEachKeyOnce(t *testing.T) {
+	s, _, _ := newStore(t)
+	ctx := context.Background()
+	var keys []securechat.StoredPrekey
+	for i := range 40 {
+		keys = append(keys, securechat.StoredPrekey{ID: uint32(i + 1), Public: []byte{byte(i)}})
+	}
+	require.NoError(t, s.PutPrekeys(ctx, "p", []byte("s"), keys))
+	var mu sync.Mutex
+	seen := map[uint32]int{}
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for range 6 {
+				_, k, err := s.TakeBundle(ctx, "p")
+				if !assert.NoError(t, err) {
+					return
+				}
+				if k != nil {
+					mu.Lock()
+					seen[k.ID]++
+					mu.Unlock()
+				}
+			}
+		})
+	}
+	wg.Wait()
+	assert.Len(t, seen, 40)
+	for id, n := range seen {
+		assert.Equal(t, 1, n, "key %d", id)
+	}
+}
+
+func TestPersistsAcrossReopen(t *testing.T) {
+	s, db, path := newStore(t)
+	ctx := context.Background()
+	_, err := s.Enqueue(ctx, "bob", securechat.StoredEnvelope{Sender: "a", Envelope: []byte("kept")}, 0)
+	require.NoError(t, err)
+	require.NoError(t, db.Close())
+	s2, err := sqlstore.New(ctx, openDB(t, path), sqlstore.Options{})
+	require.NoError(t, err)
+	got, err := s2.Pending(ctx, "bob", 0, 10, time.Now())
+	require.NoError(t, err)
+	require.Len(t, got, 1)
+	assert.Equal(t, "kept", string(got[0].Envelope))
+	assert.True(t, got[0].Expires.IsZero())
+}
