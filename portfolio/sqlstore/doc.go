@@ -1,0 +1,22 @@
+// Package sqlstore is a portfolio.Store on database/sql: accounts,
+// instruments and transactions in tables prefixed "portfolio_", so it can
+// share one database file with other finkit stores.
+//
+// New applies the embedded schema migrations (bookkeeping in
+// portfolio_schema_migrations) in transactions and is safe to call on every
+// start. Decimals are stored as TEXT in their exact form
+// (portfolio.FormatDecimal), never as floating point, so they come back
+// bit-exact; times are stored as Unix nanoseconds for ordering plus RFC 3339
+// text that keeps the UTC offset.
+//
+// The SQL is portable (SQLite and PostgreSQL); queries use "?" placeholders
+// unless Options.Placeholder is Dollar ("$1", for PostgreSQL drivers). The
+// package imports no driver: open the *sql.DB with one, for example
+// modernc.org/sqlite:
+//
+//	db, err := sql.Open("sqlite", "file:finkit.db?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)")
+//	...
+//	store, err := sqlstore.New(ctx, db, sqlstore.Options{})
+//	...
+//	ledger, err := portfolio.LoadLedger(ctx, store)
+package sqlstore

@@ -1,0 +1,372 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/finkit/finkit/portfolio"
+	"github.com/shopspring/decimal"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Placeholder is the bind-parameter style of the database driver.
+type Placeholder int
+
+// Placeholder styles.
+const (
+	Question Placeholder = iota // ? (SQLite, MySQL)
+	Dollar                      // $1, $2, … (PostgreSQL)
+)
+
+// Options configures a Store.
+type Options struct {
+	Placeholder Placeholder
+}
+
+// Store is a portfolio.Store on a *sql.DB. It is safe for concurrent use.
+type Store struct {
+	db   *sql.DB
+	opts Options
+}
+
+var _ portfolio.Store = (*Store)(nil)
+
+// New returns a store on db after applying any pending migrations.
+func New(ctx context.Context, db *sql.DB, opts Options) (*Store, error) {
+	if db == nil {
+		return nil, errors.New("sqlstore: nil *sql.DB")
+	}
+	s := &Store{db: db, opts: opts}
+	if err := s.migrate(ctx); err != nil {
+		return nil, fmt.Errorf("sqlstore: migrate: %w", err)
+	}
+	return s, nil
+}
+
+// q rewrites ? placeholders for the configured style.
+func (s *Store) q(query string) string {
+	if s.opts.Placeholder != Dollar {
+		return query
+	}
+	var b strings.Builder
+	n := 0
+	for _, c := range query {
+		if c == '?' {
+			n++
+			b.WriteString("$" + strconv.Itoa(n))
+			continue
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
+}
+
+// migrate applies each embedded migration not yet recorded, in its own
+// transaction.
+func (s *Store) migrate(ctx context.Context) error {
+	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS portfolio_schema_migrations (
+    version    INTEGER PRIMARY KEY,
+    applied_at VARCHAR(40) NOT NULL
+)`); err != nil {
+		return err
+	}
+	names, err := fs.Glob(migrations, "migrations/*.sql")
+	if err != nil {
+		return err
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		base := strings.TrimPrefix(name, "migrations/")
+		version, err := strconv.Atoi(strings.SplitN(base, "_", 2)[0])
+		if err != nil {
+			return fmt.Errorf("migration %s: bad name", name)
+		}
+		body, err := migrations.ReadFile(name)
+		if err != nil {
+			return err
+		}
+		if err := s.applyMigration(ctx, version, string(body)); err != nil {
+			return fmt.Errorf("migration %s: %w", base, err)
+		}
+	}
+	return nil
+}
+
+func (s *Store) applyMigration(ctx context.Context, version int, body string) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = tx.Rollback() }()
+	var n int
+	if err := tx.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM portfolio_schema_migrations WHERE version = ?`), version).Scan(&n); err != nil {
+		return err
+	}
+	if n > 0 {
+		return nil
+	}
+	for _, stmt := range strings.Split(body, ";") {
+		if strings.TrimSpace(stmt) == "" {
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, stmt); err != nil {
+			return err
+		}
+	}
+	if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO portfolio_schema_migrations (version, applied_at) VALUES (?, ?)`),
+		version, time.Now().UTC().Format(time.RFC3339)); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// SaveAccount implements portfolio.Store.
+func (s *Store) SaveAccount(ctx context.Context, a portfolio.Account) error {
+	l, err := portfolio.NewLedger(a) // validates and fills defaults
+	if err != nil {
+		return err
+	}
+	a = l.Accounts()[0]
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("sqlstore: %w", err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	res, err := tx.ExecContext(ctx, s.q(`UPDATE portfolio_accounts SET name = ?, kind = ?, currency = ?, cost_method = ?, allow_short = ?, allow_margin = ? WHERE id = ?`),
+		a.Name, string(a.Kind), a.Currency, string(a.CostMethod), boolInt(a.AllowShort), boolInt(a.AllowMargin), a.ID)
+	if err != nil {
+		return fmt.Errorf("sqlstore: save account: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		var seq int64
+		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), 0) FROM portfolio_accounts`).Scan(&seq); err != nil {
+			return fmt.Errorf("sqlstore: save account: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO portfolio_accounts (id, seq, name, kind, currency, cost_method, allow_short, allow_margin) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
+			a.ID, seq+1, a.Name, string(a.Kind), a.Currency, string(a.CostMethod), boolInt(a.AllowShort), boolInt(a.AllowMargin)); err != nil {
+			return fmt.Errorf("sqlstore: save account: %w", err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("sqlstore: save account: %w", err)
+	}
+	return nil
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// Accounts implements portfolio.Store.
+func (s *Store) Accounts(ctx context.Context) ([]portfolio.Account, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT id, name, kind, currency, cost_method, allow_short, allow_margin FROM portfolio_accounts ORDER BY seq`)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: accounts: %w", err)
+	}
+	defer rows.Close()
+	var out []portfolio.Account
+	for rows.Next() {
+		var a portfolio.Account
+		var kind, method string
+		var short, margin int
+		if err := rows.Scan(&a.ID, &a.Name, &kind, &a.Currency, &method, &short, &margin); err != nil {
+			return nil, fmt.Errorf("sqlstore: accounts: %w", err)
+		}
+		a.Kind, a.CostMethod, a.AllowShort, a.AllowMargin = portfolio.AccountKind(kind), portfolio.CostMethod(method), short != 0, margin != 0
+		out = append(out, a)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlstore: accounts: %w", err)
+	}
+	return out, nil
+}
+
+// SaveStock implements portfolio.Store.
+func (s *Store) SaveStock(ctx context.Context, st portfolio.Stock) error {
+	if st.Symbol == "" {
+		return fmt.Errorf("%w: stock without symbol", portfolio.ErrInvalidTransaction)
+	}
+	_, err := s.db.ExecContext(ctx, s.q(`INSERT INTO portfolio_stocks (symbol, name, exchange, currency, class) VALUES (?, ?, ?, ?, ?)
+ON CONFLICT (symbol) DO UPDATE SET name = excluded.name, exchange = excluded.exchange, currency = excluded.currency, class = excluded.class`),
+		st.Symbol, st.Name, st.Exchange, st.Currency, string(st.Class))
+	if err != nil {
+		return fmt.Errorf("sqlstore: save stock: %w", err)
+	}
+	return nil
+}
+
+// Stocks implements portfolio.Store.
+func (s *Store) Stocks(ctx context.Context) ([]portfolio.Stock, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT symbol, name, exchange, currency, class FROM portfolio_stocks ORDER BY symbol`)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: stocks: %w", err)
+	}
+	defer rows.Close()
+	var out []portfolio.Stock
+	for rows.Next() {
+		var st portfolio.Stock
+		var class string
+		if err := rows.Scan(&st.Symbol, &st.Name, &st.Exchange, &st.Currency, &class); err != nil {
+			return nil, fmt.Errorf("sqlstore: stocks: %w", err)
+		}
+		st.Class = portfolio.AssetClass(class)
+		out = append(out, st)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlstore: stocks: %w", err)
+	}
+	return out, nil
+}
+
+const txColumns = `id, account, kind, time_unix, time_text, symbol, quantity, price, fee, tax, amount, currency, fx_rate, note`
+
+// AddTransactions implements portfolio.Store: one database transaction,
+// rolled back on any error.
+func (s *Store) AddTransactions(ctx context.Context, txs []portfolio.Transaction) (int, error) {
+	if len(txs) == 0 {
+		return 0, nil
+	}
+	dbtx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, fmt.Errorf("sqlstore: %w", err)
+	}
+	defer func() { _ = dbtx.Rollback() }()
+	accounts := make(map[string]bool)
+	rows, err := dbtx.QueryContext(ctx, `SELECT id FROM portfolio_accounts`)
+	if err != nil {
+		return 0, fmt.Errorf("sqlstore: %w", err)
+	}
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return 0, fmt.Errorf("sqlstore: %w", err)
+		}
+		accounts[id] = true
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, fmt.Errorf("sqlstore: %w", err)
+	}
+	var seq int64
+	if err := dbtx.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), 0) FROM portfolio_transactions`).Scan(&seq); err != nil {
+		return 0, fmt.Errorf("sqlstore: %w", err)
+	}
+	find, err := dbtx.PrepareContext(ctx, s.q(`SELECT `+txColumns+` FROM portfolio_transactions WHERE id = ?`))
+	if err != nil {
+		return 0, fmt.Errorf("sqlstore: %w", err)
+	}
+	defer find.Close()
+	insert, err := dbtx.PrepareContext(ctx, s.q(`INSERT INTO portfolio_transactions (seq, `+txColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`))
+	if err != nil {
+		return 0, fmt.Errorf("sqlstore: %w", err)
+	}
+	defer insert.Close()
+	batch := make(map[string]portfolio.Transaction, len(txs))
+	added := 0
+	for _, t := range txs {
+		if t.ID == "" {
+			return 0, fmt.Errorf("%w: transaction without id", portfolio.ErrInvalidTransaction)
+		}
+		if !accounts[t.Account] {
+			return 0, fmt.Errorf("%w: %q", portfolio.ErrUnknownAccount, t.Account)
+		}
+		if prev, ok := batch[t.ID]; ok {
+			if !portfolio.SameTransaction(prev, t) {
+				return 0, fmt.Errorf("%w: %q twice with different content", portfolio.ErrDuplicateID, t.ID)
+			}
+			continue
+		}
+		batch[t.ID] = t
+		stored, err := scanTx(find.QueryRowContext(ctx, t.ID))
+		switch {
+		case err == nil:
+			if !portfolio.SameTransaction(stored, t) {
+				return 0, fmt.Errorf("%w: %q is stored with different content", portfolio.ErrDuplicateID, t.ID)
+			}
+			continue
+		case !errors.Is(err, sql.ErrNoRows):
+			return 0, fmt.Errorf("sqlstore: %w", err)
+		}
+		seq++
+		if _, err := insert.ExecContext(ctx, seq, t.ID, t.Account, string(t.Kind), t.Time.UnixNano(), t.Time.Format(time.RFC3339Nano),
+			t.Symbol, num(t.Quantity), num(t.Price), num(t.Fee), num(t.Tax), num(t.Amount), t.Currency, num(t.FXRate), t.Note); err != nil {
+			return 0, fmt.Errorf("sqlstore: add transaction %q: %w", t.ID, err)
+		}
+		added++
+	}
+	if err := dbtx.Commit(); err != nil {
+		return 0, fmt.Errorf("sqlstore: %w", err)
+	}
+	return added, nil
+}
+
+func num(d decimal.Decimal) string { return portfolio.FormatDecimal(d) }
+
+type scanner interface{ Scan(dest ...any) error }
+
+func scanTx(r scanner) (portfolio.Transaction, error) {
+	var t portfolio.Transaction
+	var kind, timeText string
+	var unix int64
+	var q, p, fee, tax, amt, fx string
+	if err := r.Scan(&t.ID, &t.Account, &kind, &unix, &timeText, &t.Symbol, &q, &p, &fee, &tax, &amt, &t.Currency, &fx, &t.Note); err != nil {
+		return t, err
+	}
+	t.Kind = portfolio.TxKind(kind)
+	tm, err := time.Parse(time.RFC3339Nano, timeText)
+	if err != nil {
+		return t, fmt.Errorf("transaction %q: time %q: %w", t.ID, timeText, err)
+	}
+	if tm.Location() != time.UTC {
+		if _, off := tm.Zone(); off == 0 {
+			tm = tm.UTC()
+		}
+	}
+	t.Time = tm
+	for _, f := range []struct {
+		s   string
+		dst *decimal.Decimal
+	}{{q, &t.Quantity}, {p, &t.Price}, {fee, &t.Fee}, {tax, &t.Tax}, {amt, &t.Amount}, {fx, &t.FXRate}} {
+		v, err := decimal.NewFromString(f.s)
+		if err != nil {
+			return t, fmt.Errorf("transaction %q: bad decimal %q: %w", t.ID, f.s, err)
+		}
+		*f.dst = v
+	}
+	return t, nil
+}
+
+// Transactions implements portfolio.Store.
+func (s *Store) Transactions(ctx context.Context) ([]portfolio.Transaction, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+txColumns+` FROM portfolio_transactions ORDER BY time_unix, seq`)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: transactions: %w", err)
+	}
+	defer rows.Close()
+	var out []portfolio.Transaction
+	for rows.Next() {
+		t, err := scanTx(rows)
+		if err != nil {
+			return nil, fmt.Errorf("sqlstore: transactions: %w", err)
+		}
+		out = append(out, t)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlstore: transactions: %w", err)
+	}
+	return out, nil
+}

@@ -1,0 +1,44 @@
+package sqlstore_test
+
+import (
+	"context"
+	"database/sql"
+	"path/filepath"
+	"testing"
+
+	"github.com/finkit/finkit/portfolio"
+	"github.com/finkit/finkit/portfolio/internal/storetest"
+	"github.com/finkit/finkit/portfolio/sqlstore"
+	"github.com/stretchr/testify/require"
+	_ "modernc.org/sqlite"
+)
+
+func openDB(t *testing.T) *sql.DB {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "finkit.db")
+	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)")
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = db.Close() })
+	return db
+}
+
+func TestSQLiteStore(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) portfolio.Store {
+		s, err := sqlstore.New(context.Background(), openDB(t), sqlstore.Options{})
+		require.NoError(t, err)
+		return s
+	})
+}
+
+func TestMigrateTwice(t *testing.T) {
+	ctx := context.Background()
+	db := openDB(t)
+	_, err := sqlstore.New(ctx, db, sqlstore.Options{})
+	require.NoError(t, err)
+	s, err := sqlstore.New(ctx, db, sqlstore.Options{})
+	require.NoError(t, err)
+	require.NoError(t, s.SaveAccount(ctx, portfolio.Account{ID: "a", Currency: "NOK"}))
+	var n int
+	require.NoError(t, db.QueryRow(`SELECT COUNT(*) FROM portfolio_schema_migrations`).Scan(&n))
+	require.Equal(t, 1, n)
+}
