@@ -80,6 +80,7 @@ type engine struct {
 	setup    Setup
 	indBuf   [][]float64
 	srcBuf   []float64
+	streams  []stream
 }
 
 // Run backtests strategy over bars and returns the result with statistics.
@@ -160,10 +161,18 @@ func (e *engine) reset(bars []Bar, strategy Strategy, opts Options) (int, error)
 		e.indBuf = append(e.indBuf, nil)
 	}
 	e.ind = e.indBuf[:len(specs)]
+	e.streams = e.streams[:0]
 	for k, spec := range specs {
 		out := growFloats(e.ind[k], len(bars))
-		e.srcBuf, have = computeIndicator(spec, bars, e.srcBuf, have, out)
 		e.ind[k] = out
+		if spec.kind == "sma" || spec.kind == "ema" {
+			// Computed bar by bar inside the main loop, in one pass with
+			// everything else; the warm-up is known in advance.
+			e.streams = append(e.streams, stream{ind: k, kind: spec.kind, src: spec.src, n: spec.n, alpha: 2 / float64(spec.n+1)})
+			warm = max(warm, spec.n-1)
+			continue
+		}
+		e.srcBuf, have = computeIndicator(spec, bars, e.srcBuf, have, out)
 		first := len(bars)
 		for i, v := range out {
 			if !math.IsNaN(v) {
@@ -197,6 +206,7 @@ func (e *engine) run(ctx context.Context, s Strategy, start int) (err error) {
 	}()
 	n := len(e.bars)
 	for i := range min(start, n) {
+		e.updateStreams(i)
 		e.equity[i] = e.opts.Cash
 	}
 	outOfMoney := false
@@ -206,6 +216,7 @@ func (e *engine) run(ctx context.Context, s Strategy, start int) (err error) {
 		}
 		e.i = i
 		e.ctx.i = i
+		e.updateStreams(i)
 		if !e.brokerNext() {
 			outOfMoney = true
 			break
@@ -680,4 +691,77 @@ func (e *engine) closeTrade(k int, price float64, at int) {
 		Duration: e.bars[at].Time.Sub(e.bars[t.entryBar].Time), Tag: t.tag,
 	})
 	e.fills = append(e.fills, Fill{Bar: at, Time: e.bars[at].Time, Quantity: -t.size, Price: price, Fee: exitFee, Tag: t.tag})
+}
+
+// stream is an indicator the main loop computes bar by bar (SMA, EMA), with
+// exactly the arithmetic of the batch functions SMA and EMA.
+type stream struct {
+	ind       int
+	kind      string
+	src       Source
+	n         int
+	alpha     float64
+	sum, comp float64 // SMA window sum (TwoSum-compensated); EMA seed sum
+	prev      float64 // EMA value
+}
+
+func sourceOf(b *Bar, src Source) float64 {
+	switch src {
+	case SourceOpen:
+		return b.Open
+	case SourceHigh:
+		return b.High
+	case SourceLow:
+		return b.Low
+	case SourceVolume:
+		return b.Volume
+	}
+	return b.Close
+}
+
+// updateStreams computes the streaming indicators' values at bar i.
+func (e *engine) updateStreams(i int) {
+	for k := range e.streams {
+		st := &e.streams[k]
+		out := e.ind[st.ind]
+		x := sourceOf(&e.bars[i], st.src)
+		n := st.n
+		if st.kind == "ema" {
+			switch {
+			case i < n-1:
+				st.sum += x
+				out[i] = math.NaN()
+			case i == n-1:
+				st.sum += x
+				st.prev = st.sum / float64(n)
+				out[i] = st.prev
+			default:
+				st.prev = st.alpha*x + (1-st.alpha)*st.prev
+				out[i] = st.prev
+			}
+			continue
+		}
+		sum, comp := st.sum, st.comp
+		if i < n {
+			s := sum + x
+			bb := s - sum
+			comp += (sum - (s - bb)) + (x - bb)
+			sum = s
+		} else {
+			y := -sourceOf(&e.bars[i-n], st.src)
+			d := x + y
+			db := d - x
+			de := (x - (d - db)) + (y - db)
+			s := sum + d
+			bb := s - sum
+			comp += (sum - (s - bb)) + (d - bb) + de
+			sum = s
+		}
+		st.sum, st.comp = sum, comp
+		if i < n-1 {
+			out[i] = math.NaN()
+		} else {
+			out[i] = (sum + comp) / float64(n)
+		}
+	}
 }

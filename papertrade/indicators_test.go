@@ -1,0 +1,113 @@
+package papertrade
+
+import (
+	"context"
+	"math"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestIndicatorsKnownValues(t *testing.T) {
+	x := []float64{1, 2, 3, 4, 5, 6}
+	sma := SMA(x, 3)
+	assert.True(t, math.IsNaN(sma[0]) && math.IsNaN(sma[1]))
+	assert.Equal(t, []float64{2, 3, 4, 5}, sma[2:])
+	ema := EMA(x, 3)
+	assert.InDelta(t, 2, ema[2], 1e-12)
+	assert.InDelta(t, 3, ema[3], 1e-12) // 0.5*4 + 0.5*2
+	assert.InDelta(t, 4, ema[4], 1e-12)
+	assert.Equal(t, 100.0, RSI(x, 3)[3], "only gains")
+	down := []float64{6, 5, 4, 3, 2}
+	assert.Equal(t, 0.0, RSI(down, 3)[4], "only losses")
+	mixed := []float64{44, 44.34, 44.09, 43.61, 44.33, 44.83}
+	r := RSI(mixed, 2)
+	assert.True(t, r[2] > 0 && r[2] < 100)
+	assert.Equal(t, []float64{3, 4, 5, 6}, Highest(x, 3)[2:])
+	assert.Equal(t, []float64{1, 2, 3, 4}, Lowest(x, 3)[2:])
+	assert.True(t, CrossedAbove(1, 3, 2, 2))
+	assert.False(t, CrossedAbove(2, 3, 2, 2), "touching is not crossing")
+	assert.False(t, CrossedAbove(math.NaN(), 3, 2, 2))
+}
+
+// TestSMAAccurate checks the compensated running sum against exact window
+// sums over a long, badly scaled series.
+func TestSMAAccurate(t *testing.T) {
+	bars := syntheticBars(200_000, 5)
+	c := Closes(bars)
+	for i := range c {
+		c[i] += 1e6
+	}
+	got := SMA(c, 50)
+	for _, i := range []int{49, 1000, 99_999, 199_999} {
+		var s float64
+		for _, v := range c[i-49 : i+1] {
+			s += v
+		}
+		assert.InEpsilon(t, s/50, got[i], 1e-14)
+	}
+}
+
+// probe records indicator values the engine streams, to compare them with
+// the batch functions.
+type probe struct {
+	sma, ema, rsi Indicator
+	seen          [][3]float64
+}
+
+func (p *probe) Init(s *Setup) error {
+	p.sma, p.ema, p.rsi = s.SMA(SourceClose, 7), s.EMA(SourceHigh, 5), s.RSI(SourceClose, 14)
+	return nil
+}
+
+func (p *probe) Next(ctx *Context) {
+	p.seen = append(p.seen, [3]float64{ctx.Value(p.sma, 0), ctx.Value(p.ema, 0), ctx.Value(p.rsi, 0)})
+}
+
+func TestEngineIndicatorsMatchBatch(t *testing.T) {
+	bars := loadGOOG(t)
+	p := &probe{}
+	res, err := Run(context.Background(), bars, p, Options{})
+	require.NoError(t, err)
+	assert.Equal(t, 15, res.FirstBar, "first Next once RSI(14) has two values")
+	sma := SMA(Closes(bars), 7)
+	highs := make([]float64, len(bars))
+	for i, b := range bars {
+		highs[i] = b.High
+	}
+	ema := EMA(highs, 5)
+	rsi := RSI(Closes(bars), 14)
+	require.Len(t, p.seen, len(bars)-15)
+	for k, v := range p.seen {
+		i := k + 15
+		assert.Equal(t, sma[i], v[0])
+		assert.Equal(t, ema[i], v[1])
+		assert.Equal(t, rsi[i], v[2])
+	}
+}
+
+type counter struct{ n int }
+
+func (c *counter) Update(b Bar) float64 {
+	c.n++
+	if c.n < 4 {
+		return math.NaN()
+	}
+	return b.Close * 2
+}
+
+type customUser struct{ ind Indicator }
+
+func (s *customUser) Init(st *Setup) error { s.ind = st.Custom("double", &counter{}); return nil }
+func (s *customUser) Next(ctx *Context) {
+	if ctx.Value(s.ind, 0) != ctx.Close(0)*2 {
+		panic("custom indicator mismatch")
+	}
+}
+
+func TestCustomIndicatorWarmup(t *testing.T) {
+	res, err := Run(context.Background(), loadGOOG(t)[:50], &customUser{}, Options{})
+	require.NoError(t, err)
+	assert.Equal(t, 4, res.FirstBar)
+}
