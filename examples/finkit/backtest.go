@@ -1,0 +1,308 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/finkit/finkit/papertrade"
+)
+
+// strategyFlags are the flags shared by backtest, montecarlo and optimize.
+type strategyFlags struct {
+	csv        string
+	strategy   string
+	cash       float64
+	commission float64
+	spreadBps  float64
+	onClose    bool
+	fractional bool
+	compat     bool
+	asJSON     bool
+	params     map[string]*float64
+}
+
+func addStrategyFlags(fs *flag.FlagSet, withParams bool) *strategyFlags {
+	sf := &strategyFlags{params: map[string]*float64{}}
+	fs.StringVar(&sf.csv, "csv", "", "OHLCV CSV file (Date,Open,High,Low,Close[,Volume])")
+	fs.StringVar(&sf.strategy, "strategy", "smacross", "strategy: "+strings.Join(papertrade.StrategyNames(), ", "))
+	fs.Float64Var(&sf.cash, "cash", 10_000, "starting cash")
+	fs.Float64Var(&sf.commission, "commission", 0, "commission rate per fill (0.002 = 0.2%)")
+	fs.Float64Var(&sf.spreadBps, "spread-bps", 0, "slippage/spread in basis points")
+	fs.BoolVar(&sf.onClose, "trade-on-close", false, "fill market orders at the signal bar's close")
+	fs.BoolVar(&sf.fractional, "fractional", false, "allow fractional units")
+	fs.BoolVar(&sf.compat, "compat", false, "reproduce backtesting.py's quirks exactly")
+	fs.BoolVar(&sf.asJSON, "json", false, "print JSON")
+	if withParams {
+		for _, p := range []struct{ name, usage string }{
+			{"fast", "smacross: fast SMA period (10)"},
+			{"slow", "smacross: slow SMA period (30)"},
+			{"longonly", "smacross: 1 to stay flat instead of shorting"},
+			{"period", "rsi: RSI period (14)"},
+			{"lower", "rsi: buy below (30)"},
+			{"upper", "rsi: sell above (70)"},
+			{"lookback", "breakout: channel length (20)"},
+			{"exit", "breakout: exit channel length (lookback/2)"},
+			{"prob", "random: trade probability per bar (0.05)"},
+			{"rseed", "random: the random trader's seed (1)"},
+		} {
+			sf.params[p.name] = fs.Float64(p.name, 0, p.usage)
+		}
+	}
+	return sf
+}
+
+// setParams returns the strategy parameters given on the command line.
+func (sf *strategyFlags) setParams(fs *flag.FlagSet) papertrade.Params {
+	p := papertrade.Params{}
+	fs.Visit(func(f *flag.Flag) {
+		if v, ok := sf.params[f.Name]; ok {
+			name := f.Name
+			if name == "rseed" {
+				name = "seed"
+			}
+			p[name] = *v
+		}
+	})
+	return p
+}
+
+func (sf *strategyFlags) load() ([]papertrade.Bar, papertrade.Options, error) {
+	if sf.csv == "" {
+		return nil, papertrade.Options{}, usageErrorf("--csv is required")
+	}
+	bars, err := papertrade.ReadCSVFile(sf.csv)
+	if err != nil {
+		return nil, papertrade.Options{}, err
+	}
+	opts := papertrade.Options{
+		Cash: sf.cash, SpreadBps: sf.spreadBps, TradeOnClose: sf.onClose,
+		Fractional: sf.fractional, Compat: sf.compat,
+	}
+	if sf.commission != 0 {
+		opts.Commission = papertrade.RelativeCommission(sf.commission)
+	}
+	return bars, opts, nil
+}
+
+// runBacktest implements `finkit backtest`.
+func runBacktest(ctx context.Context, e *env, args []string) error {
+	fs := newFlagSet("backtest", e)
+	sf := addStrategyFlags(fs, true)
+	showTrades := fs.Bool("trades", false, "also list the trades")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usageErrorf("unexpected arguments %q", fs.Args())
+	}
+	bars, opts, err := sf.load()
+	if err != nil {
+		return err
+	}
+	strategy, err := papertrade.NewStrategy(sf.strategy, sf.setParams(fs))
+	if err != nil {
+		return usageErrorf("%v", err)
+	}
+	e.log.Debug("backtest", "strategy", sf.strategy, "bars", len(bars), "csv", sf.csv)
+	res, err := papertrade.Run(ctx, bars, strategy, opts)
+	if err != nil {
+		return err
+	}
+	if sf.asJSON {
+		out := map[string]any{"strategy": res.Strategy, "stats": res.Stats}
+		if *showTrades {
+			out["trades"] = res.Trades
+		}
+		return writeJSON(e.stdout, out)
+	}
+	if _, err := fmt.Fprintf(e.stdout, "%s on %s (%d bars)\n\n%s", res.Strategy, sf.csv, len(bars), res.Stats.Table()); err != nil {
+		return err
+	}
+	if *showTrades {
+		return printTrades(e.stdout, res.Trades)
+	}
+	return nil
+}
+
+func printTrades(w io.Writer, trades []papertrade.Trade) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "\nsize\tentry time\tentry\texit time\texit\tpnl\treturn %\tfees\t")
+	for _, t := range trades {
+		fmt.Fprintf(tw, "%g\t%s\t%.4f\t%s\t%.4f\t%.2f\t%.2f\t%.2f\t\n", t.Size, t.EntryTime.Format("2006-01-02 15:04"), t.EntryPrice,
+			t.ExitTime.Format("2006-01-02 15:04"), t.ExitPrice, t.PnL, t.ReturnPct*100, t.Commission)
+	}
+	return tw.Flush()
+}
+
+// runMonteCarlo implements `finkit montecarlo`.
+func runMonteCarlo(ctx context.Context, e *env, args []string) error {
+	fs := newFlagSet("montecarlo", e)
+	sf := addStrategyFlags(fs, true)
+	paths := fs.Int("paths", 1000, "number of simulated paths")
+	nbars := fs.Int("bars", 0, "bars per path (default: as many as the CSV has)")
+	method := fs.String("method", "gbm", "path model: gbm or bootstrap")
+	block := fs.Int("block", 20, "bootstrap block length in bars")
+	seed := fs.Uint64("seed", 1, "random seed (same seed, same answer)")
+	workers := fs.Int("workers", 0, "parallel workers (default: CPU count)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usageErrorf("unexpected arguments %q", fs.Args())
+	}
+	bars, opts, err := sf.load()
+	if err != nil {
+		return err
+	}
+	params := sf.setParams(fs)
+	if _, err := papertrade.NewStrategy(sf.strategy, params); err != nil {
+		return usageErrorf("%v", err)
+	}
+	if *method != "gbm" && *method != "bootstrap" {
+		return usageErrorf("--method must be gbm or bootstrap, not %q", *method)
+	}
+	factory := func() papertrade.Strategy {
+		s, _ := papertrade.NewStrategy(sf.strategy, params)
+		return s
+	}
+	res, err := papertrade.MonteCarlo(ctx, bars, factory, papertrade.MonteCarloOptions{
+		Paths: *paths, Bars: *nbars, Method: papertrade.Method(*method), BlockSize: *block,
+		Seed: *seed, Workers: *workers, Backtest: opts,
+	})
+	if err != nil {
+		return err
+	}
+	if sf.asJSON {
+		return writeJSON(e.stdout, res)
+	}
+	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(tw, "%s: %d %s paths of %d bars (%.1f years), seed %d\n\n", res.Strategy, res.Paths, res.Method, res.BarsPerPath, res.Years, res.Seed)
+	fmt.Fprintln(tw, "\tmean\tp5\tp25\tmedian\tp75\tp95\t")
+	for _, row := range []struct {
+		name string
+		d    papertrade.Distribution
+	}{{"return %", res.Return}, {"buy & hold %", res.BuyHoldReturn}, {"CAGR %", res.CAGR}, {"max drawdown %", res.MaxDrawdown}} {
+		d := row.d
+		fmt.Fprintf(tw, "%s\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\t\n", row.name, d.Mean, d.P5, d.P25, d.Median, d.P75, d.P95)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "\nP(profit)          %.1f%% (95%% interval %.1f%%–%.1f%%)\n", res.ProbProfit*100, res.ProbProfitLo95*100, res.ProbProfitHi95*100)
+	fmt.Fprintf(e.stdout, "P(beat buy & hold) %.1f%% ± %.1f%%\n", res.ProbBeatBH*100, 1.96*res.ProbBeatBHSE*100)
+	fmt.Fprintf(e.stdout, "risk of ruin       %.1f%% (equity below %.0f%% of cash)\n\n", res.RiskOfRuin*100, res.RuinLevel*100)
+	fmt.Fprintln(e.stdout, "return % histogram:")
+	maxCount := 0
+	for _, b := range res.Histogram {
+		maxCount = max(maxCount, b.Count)
+	}
+	for _, b := range res.Histogram {
+		bar := strings.Repeat("#", b.Count*40/max(1, maxCount))
+		fmt.Fprintf(e.stdout, "%10.1f … %10.1f %6d %s\n", b.Lo, b.Hi, b.Count, bar)
+	}
+	_, err = fmt.Fprintf(e.stdout, "\n%s\n", res.Verdict)
+	return err
+}
+
+// gridFlag collects --grid name=v1,v2,… or name=start:stop:step.
+type gridFlag map[string][]float64
+
+func (g gridFlag) String() string { return fmt.Sprint(map[string][]float64(g)) }
+
+func (g gridFlag) Set(s string) error {
+	name, spec, ok := strings.Cut(s, "=")
+	if !ok || name == "" || spec == "" {
+		return fmt.Errorf("want name=v1,v2,… or name=start:stop:step, got %q", s)
+	}
+	var vals []float64
+	if parts := strings.Split(spec, ":"); len(parts) == 3 {
+		var f [3]float64
+		for i, p := range parts {
+			v, err := strconv.ParseFloat(p, 64)
+			if err != nil {
+				return fmt.Errorf("%q: %v", p, err)
+			}
+			f[i] = v
+		}
+		if f[2] <= 0 || f[1] < f[0] || (f[1]-f[0])/f[2] > 10_000 {
+			return fmt.Errorf("bad range %q", spec)
+		}
+		for v := f[0]; v <= f[1]+1e-9; v += f[2] {
+			vals = append(vals, v)
+		}
+	} else {
+		for _, p := range strings.Split(spec, ",") {
+			v, err := strconv.ParseFloat(strings.TrimSpace(p), 64)
+			if err != nil {
+				return fmt.Errorf("%q: %v", p, err)
+			}
+			vals = append(vals, v)
+		}
+	}
+	g[name] = vals
+	return nil
+}
+
+// runOptimize implements `finkit optimize`.
+func runOptimize(ctx context.Context, e *env, args []string) error {
+	fs := newFlagSet("optimize", e)
+	sf := addStrategyFlags(fs, false)
+	grid := gridFlag{}
+	fs.Var(grid, "grid", "parameter values, repeatable: name=v1,v2,… or name=start:stop:step")
+	metric := fs.String("metric", "sqn", "statistic to maximize (a --json stats key, e.g. sharpe_ratio, return_pct)")
+	top := fs.Int("top", 10, "how many parameter sets to print")
+	walk := fs.Int("walk-forward", 0, "walk-forward folds (0: none)")
+	workers := fs.Int("workers", 0, "parallel backtests (default: CPU count)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usageErrorf("unexpected arguments %q", fs.Args())
+	}
+	if len(grid) == 0 {
+		return usageErrorf("give at least one --grid")
+	}
+	bars, opts, err := sf.load()
+	if err != nil {
+		return err
+	}
+	name := sf.strategy
+	factory := func(p papertrade.Params) (papertrade.Strategy, error) { return papertrade.NewStrategy(name, p) }
+	var constraint func(papertrade.Params) bool
+	if _, f := grid["fast"]; f {
+		if _, s := grid["slow"]; s {
+			constraint = func(p papertrade.Params) bool { return p["fast"] < p["slow"] }
+		}
+	}
+	res, err := papertrade.Optimize(ctx, bars, factory, papertrade.OptimizeOptions{
+		Grid: grid, Metric: *metric, Constraint: constraint, Workers: *workers, Backtest: opts, WalkForward: *walk,
+	})
+	if err != nil {
+		return err
+	}
+	if *top > 0 && len(res.Runs) > *top {
+		res.Runs = res.Runs[:*top]
+	}
+	if sf.asJSON {
+		return writeJSON(e.stdout, res)
+	}
+	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "rank\tparams\t%s\treturn %%\tmax dd %%\ttrades\t\n", res.Metric)
+	for i, r := range res.Runs {
+		fmt.Fprintf(tw, "%d\t%s\t%.4g\t%.2f\t%.2f\t%d\t\n", i+1, r.Params, r.Score, r.Stats.ReturnPct, r.Stats.MaxDrawdownPct, r.Stats.NumTrades)
+	}
+	if len(res.Folds) > 0 {
+		fmt.Fprintf(tw, "\nwalk-forward\tbest in sample\tin-sample %s\tout-of-sample %s\tout return %%\tout buy&hold %%\t\n", res.Metric, res.Metric)
+		for _, f := range res.Folds {
+			fmt.Fprintf(tw, "%s → %s\t%s\t%.4g\t%.4g\t%.2f\t%.2f\t\n", f.OutStart.Format("2006-01-02"), f.OutEnd.Format("2006-01-02"),
+				f.Best, f.InSample, f.OutOfSample, f.OutReturnPct, f.OutBuyHoldPct)
+		}
+		fmt.Fprintf(tw, "\nwalk-forward efficiency (out/in): %.2f\n", res.Efficiency)
+	}
+	return tw.Flush()
+}
