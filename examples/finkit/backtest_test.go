@@ -70,7 +70,9 @@ func TestBacktestCommandErrors(t *testing.T) {
 	}
 }
 
-func errorsIsUsage(err error) bool { return err != nil && strings.Contains(err.Error(), errUsage.Error()) }
+func errorsIsUsage(err error) bool {
+	return err != nil && strings.Contains(err.Error(), errUsage.Error())
+}
 
 func TestMonteCarloCommand(t *testing.T) {
 	e, out, _ := testEnv()
