@@ -1,0 +1,245 @@
+package auth_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/finkit/finkit/auth"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// newServer wires the service the way the package doc recommends.
+func newServer(t *testing.T, f *fixture) *httptest.Server {
+	t.Helper()
+	mux := http.NewServeMux()
+	mux.Handle("POST /login", f.svc.LoginHandler())
+	mux.Handle("POST /logout", f.svc.LogoutHandler())
+	mux.HandleFunc("GET /public", func(w http.ResponseWriter, r *http.Request) {
+		if u, ok := auth.UserFrom(r.Context()); ok {
+			io.WriteString(w, "hello "+u.Username)
+			return
+		}
+		io.WriteString(w, "hello anonymous")
+	})
+	mux.Handle("GET /me", auth.RequireUser(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		u, _ := auth.UserFrom(r.Context())
+		io.WriteString(w, u.Username)
+	})))
+	mux.Handle("/admin", auth.RequireRole(auth.RoleAdmin)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "admin area")
+	})))
+	csrf := http.NewCrossOriginProtection()
+	srv := httptest.NewServer(csrf.Handler(f.svc.Authenticate(mux)))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func do(t *testing.T, req *http.Request) (*http.Response, string) {
+	t.Helper()
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return resp, string(body)
+}
+
+func TestAccessMatrix(t *testing.T) {
+	f := newFixture(t)
+	srv := newServer(t, f)
+	f.register(t, "plain", "")
+	f.register(t, "boss", auth.RoleAdmin)
+	userTok, adminTok := f.login(t, "plain").Token, f.login(t, "boss").Token
+
+	tests := []struct {
+		name, path, token string
+		cookie            bool
+		status            int
+		body              string
+	}{
+		{"anonymous public", "/public", "", false, 200, "hello anonymous"},
+		{"anonymous me", "/me", "", false, 401, "unauthenticated"},
+		{"anonymous admin", "/admin", "", false, 401, "unauthenticated"},
+		{"user public", "/public", userTok, false, 200, "hello plain"},
+		{"user me", "/me", userTok, false, 200, "plain"},
+		{"user admin", "/admin", userTok, false, 403, "forbidden"},
+		{"admin me", "/me", adminTok, false, 200, "boss"},
+		{"admin admin", "/admin", adminTok, false, 200, "admin area"},
+		{"admin by cookie", "/admin", adminTok, true, 200, "admin area"},
+		{"user by cookie", "/admin", userTok, true, 403, "forbidden"},
+		{"bogus token", "/me", "bogus", false, 401, "unauthenticated"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req, _ := http.NewRequest(http.MethodGet, srv.URL+tt.path, nil)
+			if tt.token != "" {
+				if tt.cookie {
+					req.AddCookie(&http.Cookie{Name: f.svc.CookieName(), Value: tt.token})
+				} else {
+					req.Header.Set("Authorization", "Bearer "+tt.token)
+				}
+			}
+			resp, body := do(t, req)
+			assert.Equal(t, tt.status, resp.StatusCode)
+			assert.Contains(t, body, tt.body)
+			if resp.StatusCode == 401 {
+				assert.NotEmpty(t, resp.Header.Get("WWW-Authenticate"))
+			}
+		})
+	}
+}
+
+func TestLoginHandlerForm(t *testing.T) {
+	f := newFixture(t)
+	srv := newServer(t, f)
+	f.register(t, "webby", "")
+	form := url.Values{"username": {"webby"}, "password": {goodPassword}}
+	req, _ := http.NewRequest(http.MethodPost, srv.URL+"/login", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("X-Request-ID", "abc-123")
+	resp, body := do(t, req)
+	require.Equal(t, http.StatusOK, resp.StatusCode, body)
+	assert.NotContains(t, body, `"token"`, "browser logins get a cookie, not a token in the body")
+
+	cookies := resp.Cookies()
+	require.Len(t, cookies, 1)
+	c := cookies[0]
+	assert.Equal(t, "__Host-finkit_session", c.Name)
+	assert.True(t, c.HttpOnly)
+	assert.True(t, c.Secure)
+	assert.Equal(t, http.SameSiteLaxMode, c.SameSite)
+	assert.Equal(t, "/", c.Path)
+	assert.Empty(t, c.Domain)
+	assert.Len(t, c.Value, 43)
+	raw := resp.Header.Get("Set-Cookie")
+	assert.Contains(t, raw, "HttpOnly")
+	assert.Contains(t, raw, "Secure")
+	assert.Contains(t, raw, "SameSite=Lax")
+	assert.Contains(t, f.logs.String(), `"request_id":"abc-123"`)
+
+	// The cookie authenticates; logout clears it and ends the session.
+	req, _ = http.NewRequest(http.MethodGet, srv.URL+"/me", nil)
+	req.AddCookie(c)
+	resp, body = do(t, req)
+	assert.Equal(t, 200, resp.StatusCode)
+	assert.Equal(t, "webby", body)
+
+	req, _ = http.NewRequest(http.MethodPost, srv.URL+"/logout", nil)
+	req.AddCookie(c)
+	resp, _ = do(t, req)
+	assert.Equal(t, http.StatusNoContent, resp.StatusCode)
+	assert.Contains(t, resp.Header.Get("Set-Cookie"), "Max-Age=0")
+	req, _ = http.NewRequest(http.MethodGet, srv.URL+"/me", nil)
+	req.AddCookie(c)
+	resp, _ = do(t, req)
+	assert.Equal(t, 401, resp.StatusCode)
+}
+
+func TestLoginHandlerJSONAndErrors(t *testing.T) {
+	f := newFixture(t, func(o *auth.Options) {
+		o.Throttle.Account = auth.ThrottleLimit{Burst: 2, Every: time.Hour, Lockout: 90 * time.Second}
+	})
+	srv := newServer(t, f)
+	f.register(t, "apiuser", "")
+	post := func(body string) (*http.Response, string) {
+		req, _ := http.NewRequest(http.MethodPost, srv.URL+"/login", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		return do(t, req)
+	}
+	resp, body := post(`{"username":"apiuser","password":"` + goodPassword + `"}`)
+	require.Equal(t, 200, resp.StatusCode, body)
+	var res auth.LoginResult
+	require.NoError(t, json.Unmarshal([]byte(body), &res))
+	assert.Len(t, res.Token, 43, "API clients get a bearer token")
+	assert.Empty(t, resp.Cookies())
+	assert.Equal(t, "apiuser", res.User.Username)
+	assert.NotContains(t, body, "argon2")
+
+	resp, body = post(`{"username":`)
+	assert.Equal(t, 400, resp.StatusCode, body)
+
+	for range 2 {
+		resp, body = post(`{"username":"apiuser","password":"wrong wrong wrong"}`)
+		assert.Equal(t, 401, resp.StatusCode)
+		assert.Contains(t, body, "invalid_credentials")
+	}
+	resp, _ = post(`{"username":"apiuser","password":"wrong wrong wrong"}`)
+	assert.Equal(t, 401, resp.StatusCode, "the failure that starts the lockout")
+	resp, body = post(`{"username":"apiuser","password":"` + goodPassword + `"}`)
+	assert.Equal(t, http.StatusTooManyRequests, resp.StatusCode, body)
+	assert.Equal(t, "90", resp.Header.Get("Retry-After"))
+	assert.Contains(t, body, "too_many_attempts")
+
+	req, _ := http.NewRequest(http.MethodGet, srv.URL+"/login", nil)
+	resp, _ = do(t, req)
+	assert.Equal(t, http.StatusMethodNotAllowed, resp.StatusCode)
+}
+
+func TestCrossOriginLoginRejected(t *testing.T) {
+	f := newFixture(t)
+	srv := newServer(t, f)
+	f.register(t, "victim", "")
+	form := url.Values{"username": {"victim"}, "password": {goodPassword}}
+	for _, tc := range []struct {
+		name   string
+		header map[string]string
+		status int
+	}{
+		{"cross-site fetch", map[string]string{"Sec-Fetch-Site": "cross-site"}, http.StatusForbidden},
+		{"foreign origin", map[string]string{"Origin": "https://evil.example"}, http.StatusForbidden},
+		{"same origin", map[string]string{"Sec-Fetch-Site": "same-origin"}, http.StatusOK},
+		{"non-browser client", nil, http.StatusOK},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req, _ := http.NewRequest(http.MethodPost, srv.URL+"/login", strings.NewReader(form.Encode()))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			for k, v := range tc.header {
+				req.Header.Set(k, v)
+			}
+			resp, _ := do(t, req)
+			assert.Equal(t, tc.status, resp.StatusCode)
+		})
+	}
+}
+
+func TestInsecureLocalhostCookie(t *testing.T) {
+	f := newFixture(t, func(o *auth.Options) { o.Cookie = auth.CookieConfig{InsecureLocalhost: true, Name: "dash"} })
+	f.register(t, "local", "")
+	res := f.login(t, "local")
+	c := f.svc.SessionCookie(res)
+	assert.Equal(t, "dash", c.Name)
+	assert.False(t, c.Secure)
+	assert.True(t, c.HttpOnly)
+	assert.Equal(t, http.SameSiteLaxMode, c.SameSite)
+	assert.True(t, res.Session.ExpiresAt.Equal(c.Expires))
+}
+
+func TestStatusOf(t *testing.T) {
+	for _, tc := range []struct {
+		err    error
+		status int
+	}{
+		{auth.ErrInvalidCredentials, 401}, {auth.ErrUnauthenticated, 401}, {auth.ErrTOTPRequired, 401},
+		{auth.ErrForbidden, 403}, {auth.ErrAccountDisabled, 403}, {auth.ErrUsernameTaken, 409},
+		{auth.ErrPasswordTooShort, 500}, {auth.ErrWeakPassword, 400}, {auth.ErrInvalidUsername, 400},
+		{&auth.ThrottleError{RetryAfter: time.Second}, 429}, {auth.ErrNotFound, 404}, {context.Canceled, 500},
+	} {
+		got, _ := auth.StatusOf(tc.err)
+		assert.Equal(t, tc.status, got, "%v", tc.err)
+	}
+	rec := httptest.NewRecorder()
+	auth.WriteError(rec, context.DeadlineExceeded)
+	assert.Equal(t, 500, rec.Code)
+	assert.NotContains(t, rec.Body.String(), "deadline", "internal errors are not described")
+	rec = httptest.NewRecorder()
+	auth.WriteError(rec, &auth.ThrottleError{RetryAfter: 1200 * time.Millisecond})
+	assert.Equal(t, "2", rec.Header().Get("Retry-After"))
+}
