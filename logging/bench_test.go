@@ -124,3 +124,38 @@ func BenchmarkHandle(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkLoggerInterleaved logs the BenchmarkLogger record through the
+// bare JSON logger and finkit's logger in alternating batches and reports
+// both costs and their ratio. On a shared, noisy machine this comparison is
+// fairer than separate sub-benchmarks run seconds apart, because load
+// spikes hit both sides alike.
+func BenchmarkLoggerInterleaved(b *testing.B) {
+	bare := slog.New(slog.NewJSONHandler(io.Discard, nil))
+	finkit, closer, err := New(Options{Output: io.Discard})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer closer.Close()
+	ctx := WithRequestID(context.Background(), "req-0123456789abcdef")
+	const batch = 200
+	var bareNS, finkitNS time.Duration
+	n := 0
+	for b.Loop() {
+		t0 := time.Now()
+		for range batch {
+			logBenchRecord(ctx, bare)
+		}
+		t1 := time.Now()
+		for range batch {
+			logBenchRecord(ctx, finkit)
+		}
+		t2 := time.Now()
+		bareNS += t1.Sub(t0)
+		finkitNS += t2.Sub(t1)
+		n += batch
+	}
+	b.ReportMetric(float64(bareNS.Nanoseconds())/float64(n), "bare-ns/log")
+	b.ReportMetric(float64(finkitNS.Nanoseconds())/float64(n), "finkit-ns/log")
+	b.ReportMetric(float64(finkitNS)/float64(bareNS), "ratio")
+}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"crypto/rand"
 	"log/slog"
+	"slices"
+	"sync/atomic"
 )
 
 // RequestIDKey is the attribute key of the request id in log records.
@@ -38,7 +40,7 @@ func WithAttrs(ctx context.Context, attrs ...slog.Attr) context.Context {
 			merged = append(merged, a)
 		}
 	}
-	return context.WithValue(ctx, attrsKey{}, merged)
+	return context.WithValue(ctx, attrsKey{}, &ctxAttrs{attrs: merged})
 }
 
 func hasKey(attrs []slog.Attr, key string) bool {
@@ -50,11 +52,65 @@ func hasKey(attrs []slog.Attr, key string) bool {
 	return false
 }
 
+// ctxAttrs is what WithAttrs stores in a context: the attributes, and a
+// small cache of handlers with the attributes already attached.
+//
+// The first record logged with the context adds the attributes to the
+// record (cheap for a context that logs once). From the second record on,
+// each Handler logs through inner.WithAttrs(attrs), built once per Handler
+// and kept here, so the attributes are formatted once instead of on every
+// record, and the record is not rebuilt just to carry them.
+type ctxAttrs struct {
+	attrs []slog.Attr
+	seen  atomic.Bool
+	cache atomic.Pointer[ctxCacheEntry]
+}
+
+// ctxCacheEntry is an immutable list node of the handler cache.
+type ctxCacheEntry struct {
+	owner *Handler
+	h     slog.Handler
+	next  *ctxCacheEntry
+	n     int // length of the list starting here
+}
+
+// ctxCacheSize bounds the handlers cached per context (a request usually
+// logs through one or two loggers).
+const ctxCacheSize = 4
+
+// handlerFor returns owner's inner handler with the context attributes
+// attached, building and caching it on a miss.
+func (c *ctxAttrs) handlerFor(owner *Handler) slog.Handler {
+	head := c.cache.Load()
+	for e := head; e != nil; e = e.next {
+		if e.owner == owner {
+			return e.h
+		}
+	}
+	attrs := c.attrs
+	if owner.keys != nil && slices.ContainsFunc(attrs, func(a slog.Attr) bool { return owner.keys.needsChange(a, owner.redactAll) }) {
+		red := make([]slog.Attr, len(attrs))
+		for i, a := range attrs {
+			red[i], _ = owner.keys.redact(a, owner.redactAll)
+		}
+		attrs = red
+	}
+	e := &ctxCacheEntry{owner: owner, h: owner.inner.WithAttrs(attrs), n: 1}
+	if head != nil && head.n < ctxCacheSize {
+		e.next, e.n = head, head.n+1
+	}
+	// Losing a race only means this handler is built again next time.
+	c.cache.CompareAndSwap(head, e)
+	return e.h
+}
+
 // attrsFrom returns the attributes stored in ctx; callers must not modify
 // the slice.
 func attrsFrom(ctx context.Context) []slog.Attr {
-	v, _ := ctx.Value(attrsKey{}).([]slog.Attr)
-	return v
+	if c, ok := ctx.Value(attrsKey{}).(*ctxAttrs); ok {
+		return c.attrs
+	}
+	return nil
 }
 
 // ContextAttrs returns a copy of the attributes stored in ctx with WithAttrs.

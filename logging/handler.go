@@ -35,18 +35,26 @@ const inlineAttrs = 5
 // slog.AnyValue (maps, structs) are not inspected: log them as groups or
 // wrap secrets in Secret.
 //
-// Context attributes are added to the record, so on a logger derived with
-// WithGroup they appear inside that group.
+// Context attributes come after the logger's own (Logger.With) attributes
+// and before the record's. On a logger derived with WithGroup they appear
+// inside that group.
 //
-// When a record has no context attributes and nothing to redact, it is
-// passed through untouched and Handle does not allocate; otherwise one
-// record is rebuilt, which allocates only when it holds more than five
-// attributes.
+// Cost: Enabled only asks the inner handler (or the shared LevelVar), so a
+// disabled call does no work. A record with no context attributes and
+// nothing to redact is passed through untouched. A record that needs
+// redaction is rebuilt once, which allocates only when it holds more than
+// five attributes. The first record logged with a context carries its
+// attributes in the record; later ones go through a handler with the
+// context attributes already attached, cached in the context (see
+// WithAttrs), so they cost no per-record formatting or allocation.
 type Handler struct {
 	inner     slog.Handler
 	keys      *keySet // nil: no redaction
 	ctxAttrs  bool
 	redactAll bool // inside a WithGroup whose name is sensitive
+	// level, when set, is the inner handler's own level (New shares one
+	// LevelVar), so Enabled can answer without calling the inner handler.
+	level *slog.LevelVar
 }
 
 // NewHandler wraps inner. A nil inner is replaced by a handler that
@@ -77,26 +85,37 @@ func NewRedactHandler(inner slog.Handler, extraKeys ...string) *Handler {
 // Enabled reports whether the inner handler handles records at level. It
 // does no other work, so disabled log calls stay cheap.
 func (h *Handler) Enabled(ctx context.Context, level slog.Level) bool {
+	if h.level != nil {
+		return level >= h.level.Level()
+	}
 	return h.inner.Enabled(ctx, level)
 }
 
 // Handle adds context attributes, redacts, and passes the record on.
 func (h *Handler) Handle(ctx context.Context, r slog.Record) error {
+	inner := h.inner
 	var extra []slog.Attr
 	if h.ctxAttrs && ctx != nil {
-		extra = attrsFrom(ctx)
+		if c, ok := ctx.Value(attrsKey{}).(*ctxAttrs); ok && len(c.attrs) > 0 {
+			if c.seen.Load() {
+				inner = c.handlerFor(h)
+			} else {
+				c.seen.Store(true)
+				extra = c.attrs
+			}
+		}
 	}
 	if h.keys == nil {
 		if len(extra) == 0 {
-			return h.inner.Handle(ctx, r)
+			return inner.Handle(ctx, r)
 		}
 		nr := r.Clone()
 		nr.AddAttrs(extra...)
-		return h.inner.Handle(ctx, nr)
+		return inner.Handle(ctx, nr)
 	}
 	// One pass over the record: copy its attributes (redacted) to a stack
 	// buffer, noting whether anything changed. A record with nothing to
-	// change and no context attributes is passed on as it is.
+	// change and no context attributes to add is passed on as it is.
 	var stack [8]slog.Attr
 	buf := stack[:0]
 	if n := len(extra) + r.NumAttrs(); n > len(stack) {
@@ -114,11 +133,11 @@ func (h *Handler) Handle(ctx context.Context, r slog.Record) error {
 		return true
 	})
 	if !changed && len(extra) == 0 {
-		return h.inner.Handle(ctx, r)
+		return inner.Handle(ctx, r)
 	}
 	nr := slog.NewRecord(r.Time, r.Level, r.Message, r.PC)
 	nr.AddAttrs(buf...)
-	return h.inner.Handle(ctx, nr)
+	return inner.Handle(ctx, nr)
 }
 
 // WithAttrs redacts attrs and attaches them to the inner handler.

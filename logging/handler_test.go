@@ -213,3 +213,84 @@ func TestOddArgumentsNeverPanic(t *testing.T) {
 	})
 	assert.NotEmpty(t, buf.String())
 }
+
+func TestContextAttrsCachedPathMatchesFirstRecord(t *testing.T) {
+	// The first record logged with a context carries the context attributes
+	// in the record; later ones use a cached handler with them attached.
+	// Both must print the same.
+	for _, format := range []string{"json", "text"} {
+		t.Run(format, func(t *testing.T) {
+			var buf bytes.Buffer
+			l, _, err := New(Options{Output: &buf, Format: format, Service: "svc",
+				ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
+					if a.Key == slog.TimeKey {
+						return slog.Attr{}
+					}
+					return a
+				}})
+			require.NoError(t, err)
+			ctx := WithAttrs(WithRequestID(context.Background(), "r-1"), slog.String("token", secretValue),
+				slog.Group("user", slog.String("id", "u1"), slog.String("password", secretValue)))
+			for i, lg := range []*slog.Logger{l, l.With("component", "ledger"), l.WithGroup("g").With("a", 1), l.WithGroup("session")} {
+				buf.Reset()
+				for range 3 {
+					lg.InfoContext(ctx, "m", "k", "v", "api_key", secretValue)
+				}
+				lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+				require.Len(t, lines, 3)
+				assert.Equal(t, lines[0], lines[1])
+				assert.Equal(t, lines[1], lines[2])
+				assert.NotContains(t, buf.String(), secretValue)
+				if i < 3 {
+					assert.Contains(t, lines[0], "r-1")
+				} else {
+					assert.NotContains(t, lines[0], "r-1", "everything inside a sensitive group is redacted")
+				}
+			}
+		})
+	}
+}
+
+func TestContextCacheManyLoggersConcurrently(t *testing.T) {
+	logs := &syncBuffer{}
+	l, _, err := New(Options{Output: logs})
+	require.NoError(t, err)
+	ctx := WithAttrs(context.Background(), slog.String("request_id", "shared"))
+	const loggers, perLogger = 2 * ctxCacheSize, 50
+	var wg sync.WaitGroup
+	for i := range loggers {
+		lg := l.With("logger", i)
+		for range 2 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for j := range perLogger {
+					lg.InfoContext(ctx, "tick", "j", j)
+				}
+			}()
+		}
+	}
+	wg.Wait()
+	lines := logs.lines(t, "tick")
+	require.Len(t, lines, loggers*2*perLogger)
+	counts := map[float64]int{}
+	for _, m := range lines {
+		assert.Equal(t, "shared", m["request_id"])
+		counts[m["logger"].(float64)]++
+	}
+	for i := range loggers {
+		assert.Equal(t, 2*perLogger, counts[float64(i)], "logger %d", i)
+	}
+}
+
+func TestContextHandlerOnlyCachedPath(t *testing.T) {
+	var buf bytes.Buffer
+	l := slog.New(NewContextHandler(slog.NewJSONHandler(&buf, nil)))
+	ctx := WithAttrs(context.Background(), slog.String("user_id", "u1"))
+	for range 3 {
+		l.InfoContext(ctx, "m")
+	}
+	for _, m := range decodeLines(t, &buf) {
+		assert.Equal(t, "u1", m["user_id"])
+	}
+}

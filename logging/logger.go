@@ -178,7 +178,9 @@ func New(opts Options) (*slog.Logger, io.Closer, error) {
 	} else {
 		inner = slog.NewJSONHandler(w, hopts)
 	}
-	var h slog.Handler = NewHandler(inner, HandlerOptions{ContextAttrs: true, Redact: true, RedactKeys: opts.RedactKeys})
+	fh := NewHandler(inner, HandlerOptions{ContextAttrs: true, Redact: true, RedactKeys: opts.RedactKeys})
+	fh.level = lv // the inner handler uses the same LevelVar
+	var h slog.Handler = fh
 	var static []slog.Attr
 	if opts.Service != "" {
 		static = append(static, slog.String("service", opts.Service))
