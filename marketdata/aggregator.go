@@ -266,14 +266,24 @@ func normalize(symbols []string) ([]string, error) {
 		return nil, fmt.Errorf("%w: no symbols", ErrInvalidSymbol)
 	}
 	out := make([]string, 0, len(symbols))
+	var seen map[string]struct{}
+	if len(symbols) > 8 {
+		seen = make(map[string]struct{}, len(symbols))
+	}
 	for _, s := range symbols {
 		sym, err := ParseSymbol(s)
 		if err != nil {
 			return nil, err
 		}
-		if !slices.Contains(out, sym.Raw) {
-			out = append(out, sym.Raw)
+		if seen != nil {
+			if _, dup := seen[sym.Raw]; dup {
+				continue
+			}
+			seen[sym.Raw] = struct{}{}
+		} else if slices.Contains(out, sym.Raw) {
+			continue
 		}
+		out = append(out, sym.Raw)
 	}
 	return out, nil
 }
@@ -337,13 +347,16 @@ func (a *Aggregator) Quotes(ctx context.Context, symbols []string) (*Result, err
 		return nil, err
 	}
 	res := &Result{Quotes: make([]Merged, 0, len(syms))}
-	found := make(map[string]Merged, len(syms))
+	found := make([]Merged, len(syms))
+	ok := make([]bool, len(syms))
 	var misses []string
-	for _, s := range syms {
-		if m, ok := a.cachedQuote(s); ok {
-			found[s] = m
+	var missIdx []int
+	for i, s := range syms {
+		if m, hit := a.cachedQuote(s); hit {
+			found[i], ok[i] = m, true
 		} else {
 			misses = append(misses, s)
+			missIdx = append(missIdx, i)
 		}
 	}
 	if len(misses) > 0 {
@@ -360,17 +373,19 @@ func (a *Aggregator) Quotes(ctx context.Context, symbols []string) (*Result, err
 		select {
 		case r := <-ch:
 			f := r.Val.(*fetched)
-			for s, m := range f.merged {
-				found[s] = m
+			for j, i := range missIdx {
+				if j < len(f.ok) && f.ok[j] {
+					found[i], ok[i] = f.merged[j], true
+				}
 			}
 			res.Errors = append(res.Errors, f.errors...)
 		case <-ctx.Done():
 			return nil, fmt.Errorf("marketdata: quotes: %w", ctx.Err())
 		}
 	}
-	for _, s := range syms {
-		if m, ok := found[s]; ok {
-			res.Quotes = append(res.Quotes, m)
+	for i, s := range syms {
+		if ok[i] {
+			res.Quotes = append(res.Quotes, found[i])
 		} else {
 			res.Missing = append(res.Missing, s)
 		}
@@ -381,7 +396,8 @@ func (a *Aggregator) Quotes(ctx context.Context, symbols []string) (*Result, err
 
 // fetched is the shared (read-only) outcome of one upstream fan-out.
 type fetched struct {
-	merged map[string]Merged
+	merged []Merged // aligned with the fetched symbols
+	ok     []bool
 	errors []ProviderError
 }
 
@@ -479,33 +495,40 @@ func (a *Aggregator) fetch(ctx context.Context, syms []string) *fetched {
 		}
 	}
 	_ = g.Wait() // tasks never fail the group: partial results
-	out := &fetched{merged: make(map[string]Merged, n), errors: perrs}
+	out := &fetched{merged: make([]Merged, n), ok: make([]bool, n), errors: perrs}
 	now := a.opts.Now()
 	quotes := make([]Quote, 0, len(a.provs))
-	var newCache []Merged
+	// One backing array for every symbol's sources: one allocation, not n.
+	sources := make([]Source, 0, n*len(a.provs))
+	var exp time.Time
+	if a.opts.CacheTTL > 0 {
+		exp = now.Add(a.opts.CacheTTL)
+	}
 	for si, s := range syms {
 		quotes = quotes[:0]
 		for pi := range a.provs {
-			if sl := slots[pi*n+si]; sl.ok {
+			if sl := &slots[pi*n+si]; sl.ok {
 				quotes = append(quotes, sl.q)
 			}
 		}
 		if len(quotes) == 0 {
 			continue
 		}
-		m, err := a.merge(ctx, s, quotes, now)
+		start := len(sources)
+		sources = sources[:start+len(quotes)]
+		m, err := a.merge(ctx, s, quotes, sources[start:start+len(quotes):start+len(quotes)], now)
 		if err != nil {
 			out.errors = append(out.errors, ProviderError{Provider: "merge", Symbol: s, Err: err, Message: err.Error()})
 			continue
 		}
-		out.merged[s] = m
-		newCache = append(newCache, m)
+		out.merged[si], out.ok[si] = m, true
 	}
-	if a.opts.CacheTTL > 0 && len(newCache) > 0 {
-		exp := now.Add(a.opts.CacheTTL)
+	if a.opts.CacheTTL > 0 {
 		a.mu.Lock()
-		for _, m := range newCache {
-			a.quotes[m.Symbol] = cached[Merged]{v: m, exp: exp}
+		for si, m := range out.merged {
+			if out.ok[si] {
+				a.quotes[m.Symbol] = cached[Merged]{v: m, exp: exp}
+			}
 		}
 		a.mu.Unlock()
 	}
@@ -552,7 +575,8 @@ func isProviderError(err error) bool {
 
 // merge converts the quotes to the most common currency and computes the
 // consensus.
-func (a *Aggregator) merge(ctx context.Context, symbol string, quotes []Quote, now time.Time) (Merged, error) {
+// dst has room for len(quotes) sources.
+func (a *Aggregator) merge(ctx context.Context, symbol string, quotes []Quote, dst []Source, now time.Time) (Merged, error) {
 	target := quotes[0].Currency
 	mixed := false
 	for _, q := range quotes[1:] {
@@ -571,7 +595,7 @@ func (a *Aggregator) merge(ctx context.Context, symbol string, quotes []Quote, n
 			}
 		}
 	}
-	m := Merged{Symbol: symbol, Currency: target, Sources: make([]Source, len(quotes))}
+	m := Merged{Symbol: symbol, Currency: target, Sources: dst[:len(quotes)]}
 	for i, q := range quotes {
 		s := Source{Provider: q.Provider, Price: q.Price, Currency: target, OrigPrice: q.Price,
 			OrigCurrency: q.Currency, Time: q.Time, Latency: q.Latency}

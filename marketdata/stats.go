@@ -133,6 +133,7 @@ func Analyze(bars []Bar, opts StatsOptions) (Stats, error) {
 	s.FirstClose = prev
 
 	var sum, gainSum, lossSum float64
+	var shift, shifted, sumSq float64 // for the variance of returns in the same pass
 	upRun, downRun := 0, 0
 	peak, peakIdx := prev, 0
 	troughIdx, ddPeakIdx := -1, 0
@@ -148,6 +149,12 @@ func Analyze(bars []Bar, opts StatsOptions) (Stats, error) {
 		}
 		r := c/prev - 1
 		sum += r
+		if i == 1 {
+			shift = r
+		}
+		d := r - shift
+		shifted += d
+		sumSq += d * d
 		switch {
 		case c > prev:
 			s.UpDays++
@@ -184,16 +191,11 @@ func Analyze(bars []Bar, opts StatsOptions) (Stats, error) {
 	}
 	m := float64(n - 1)
 	s.MeanReturn = sum / m
-	var ss float64
-	p0 := opts.price(&bars[0])
-	for i := 1; i < n; i++ {
-		c := opts.price(&bars[i])
-		d := c/p0 - 1 - s.MeanReturn
-		ss += d * d
-		p0 = c
-	}
 	if n > 2 {
-		s.StdDev = math.Sqrt(ss / (m - 1))
+		// Shifted sums (shift = first return) keep the one-pass variance
+		// accurate: returns are small and close to each other.
+		v := (sumSq - shifted*shifted/m) / (m - 1)
+		s.StdDev = math.Sqrt(math.Max(v, 0))
 	}
 	// A series whose returns are all equal has zero deviation up to rounding.
 	s.Flat = s.StdDev <= 1e-12*math.Max(1, math.Abs(s.MeanReturn))

@@ -33,6 +33,7 @@ const DefaultBaseURL = "https://stooq.com"
 
 // Options configure a Client.
 type Options struct {
+	Name       string // provider name; default "stooq" (set it to run two mirrors side by side)
 	BaseURL    string
 	HTTPClient *http.Client // default: 10s timeout
 	UserAgent  string
@@ -42,6 +43,7 @@ type Options struct {
 // Client is a Stooq client. It implements marketdata.BatchProvider,
 // RateProvider, HistoryProvider and Supporter.
 type Client struct {
+	name string
 	base string
 	http *httpx.Client
 	loc  *time.Location
@@ -60,11 +62,14 @@ func New(opts Options) (*Client, error) {
 	if err != nil {
 		loc = time.FixedZone("CET", 3600)
 	}
-	return &Client{base: strings.TrimRight(base, "/"), http: httpx.New("stooq", opts.HTTPClient, opts.UserAgent, opts.MaxBytes), loc: loc}, nil
+	if opts.Name == "" {
+		opts.Name = "stooq"
+	}
+	return &Client{name: opts.Name, base: strings.TrimRight(base, "/"), http: httpx.New(opts.Name, opts.HTTPClient, opts.UserAgent, opts.MaxBytes), loc: loc}, nil
 }
 
-// Name returns "stooq".
-func (c *Client) Name() string { return "stooq" }
+// Name returns the provider name, "stooq" unless Options.Name says otherwise.
+func (c *Client) Name() string { return c.name }
 
 var markets = map[string]struct{ stooq, currency string }{
 	"":   {"us", "USD"},
@@ -106,7 +111,7 @@ func (c *Client) symErr(symbol string, err error) error {
 	if errors.Is(err, marketdata.ErrUnsupported) {
 		kind = marketdata.ErrUnsupported
 	}
-	return &marketdata.Error{Provider: "stooq", Symbol: symbol, Kind: kind, Err: err}
+	return &marketdata.Error{Provider: c.name, Symbol: symbol, Kind: kind, Err: err}
 }
 
 // Quote returns the latest price of one symbol.
@@ -170,7 +175,7 @@ func (c *Client) Quotes(ctx context.Context, symbols []string) (map[string]marke
 		if !ok || !r.OK {
 			continue
 		}
-		out[asked] = marketdata.Quote{Symbol: strings.ToUpper(asked), Price: r.Close, Currency: cur[key], Time: r.Time, Provider: "stooq", Latency: lat}
+		out[asked] = marketdata.Quote{Symbol: strings.ToUpper(asked), Price: r.Close, Currency: cur[key], Time: r.Time, Provider: c.name, Latency: lat}
 	}
 	return out, nil
 }
@@ -266,7 +271,7 @@ func (c *Client) Rate(ctx context.Context, from, to string) (marketdata.Rate, er
 	if err != nil {
 		return marketdata.Rate{}, err
 	}
-	return marketdata.Rate{From: from, To: to, Rate: q.Price, Time: q.Time, Provider: "stooq", Latency: q.Latency}, nil
+	return marketdata.Rate{From: from, To: to, Rate: q.Price, Time: q.Time, Provider: c.name, Latency: q.Latency}, nil
 }
 
 // History returns daily bars. Only daily, weekly and monthly intervals exist.
@@ -277,7 +282,7 @@ func (c *Client) History(ctx context.Context, symbol string, req marketdata.Hist
 	}
 	iv := map[marketdata.Interval]string{"": "d", marketdata.Daily: "d", marketdata.Weekly: "w", marketdata.Monthly: "m"}[req.Interval]
 	if iv == "" {
-		return marketdata.History{}, marketdata.NewError("stooq", symbol, marketdata.ErrUnsupported, "interval "+string(req.Interval))
+		return marketdata.History{}, marketdata.NewError(c.name, symbol, marketdata.ErrUnsupported, "interval "+string(req.Interval))
 	}
 	q := url.Values{"s": {ss}, "i": {iv}}
 	if !req.Start.IsZero() {
@@ -304,5 +309,5 @@ func (c *Client) History(ctx context.Context, symbol string, req marketdata.Hist
 	if err != nil {
 		return marketdata.History{}, c.http.Bad(sym, "", err)
 	}
-	return marketdata.History{Symbol: sym, Currency: cur, Provider: "stooq", Interval: marketdata.Interval(map[string]string{"d": "1d", "w": "1wk", "m": "1mo"}[iv]), Bars: bars}, nil
+	return marketdata.History{Symbol: sym, Currency: cur, Provider: c.name, Interval: marketdata.Interval(map[string]string{"d": "1d", "w": "1wk", "m": "1mo"}[iv]), Bars: bars}, nil
 }
