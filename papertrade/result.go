@@ -3,12 +3,17 @@ package papertrade
 import (
 	"fmt"
 	"math"
+	"time"
 )
 
 // Result is a finished backtest.
 type Result struct {
 	// Strategy names the strategy (with parameters when it is a Stringer).
 	Strategy string `json:"strategy"`
+	// Cash is the starting cash.
+	Cash float64 `json:"cash"`
+	// StartTime is the first bar's time.
+	StartTime time.Time `json:"start_time"`
 	// Equity is the account value at each bar's close.
 	Equity []float64 `json:"equity"`
 	// Drawdown is the fall from the running equity peak at each bar, as a
@@ -77,6 +82,8 @@ func (e *engine) result(s Strategy, start int) *Result {
 	}
 	res := &Result{
 		Strategy:       strategyName(s),
+		Cash:           e.opts.Cash,
+		StartTime:      firstTime(e.bars),
 		Equity:         e.equity,
 		Drawdown:       dd,
 		Trades:         trades,
