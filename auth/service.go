@@ -85,8 +85,7 @@ type Service struct {
 	dummyHash  string
 }
 
-// New returns a Service. It hashes one random password to have a dummy hash
-// for unknown users, so it costs one hash.
+// New returns a Service.
 func New(opts Options) (*Service, error) {
 	if opts.Store == nil {
 		return nil, errors.New("auth: Options.Store is required")
@@ -138,14 +137,37 @@ func New(opts Options) (*Service, error) {
 		return nil, err
 	}
 	s.policy = pp
-	dummy, err := randomToken(24)
-	if err != nil {
+	if s.dummyHash, err = dummyHash(s.hasher); err != nil {
 		return nil, err
 	}
-	if s.dummyHash, err = s.hasher.Hash(context.Background(), dummy); err != nil {
-		return nil, fmt.Errorf("auth: dummy hash: %w", err)
-	}
 	return s, nil
+}
+
+// dummyHash returns a hash that no password matches, verified for unknown
+// users so they cost the same work as a wrong password. For an
+// Argon2Hasher it is random bytes in PHC form (no hashing needed); other
+// hashers hash a random password once.
+func dummyHash(h Hasher) (string, error) {
+	if a, ok := h.(*Argon2Hasher); ok {
+		salt, err := randomBytes(int(a.params.SaltLen))
+		if err != nil {
+			return "", err
+		}
+		key, err := randomBytes(int(a.params.KeyLen))
+		if err != nil {
+			return "", err
+		}
+		return EncodePHC(a.params, salt, key), nil
+	}
+	pw, err := randomToken(24)
+	if err != nil {
+		return "", err
+	}
+	d, err := h.Hash(context.Background(), pw)
+	if err != nil {
+		return "", fmt.Errorf("auth: dummy hash: %w", err)
+	}
+	return d, nil
 }
 
 // Client describes who is making a request, for throttling and audit.
