@@ -1,0 +1,66 @@
+package marketdata_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/finkit/finkit/marketdata"
+	"github.com/finkit/finkit/marketdata/sim"
+)
+
+// Three simulated sources, asked at once and merged per symbol.
+func ExampleAggregator() {
+	now := func() time.Time { return time.Date(2026, 3, 2, 15, 0, 0, 0, time.UTC) }
+	var provs []marketdata.Provider
+	for _, name := range []string{"sim-a", "sim-b", "sim-c"} {
+		p, err := sim.New(sim.Options{Name: name, Seed: 1, Noise: 0.001, Now: now})
+		if err != nil {
+			panic(err)
+		}
+		provs = append(provs, p)
+	}
+	agg, err := marketdata.New(marketdata.Options{Providers: provs, Now: now})
+	if err != nil {
+		panic(err)
+	}
+	defer agg.Close()
+
+	res, err := agg.Quotes(context.Background(), []string{"AAPL", "EQNR.OL", "BTC-USD"})
+	if err != nil {
+		panic(err)
+	}
+	for _, m := range res.Quotes {
+		fmt.Printf("%s in %s from %d sources, spread under 1%%: %v\n", m.Symbol, m.Currency, len(m.Sources), m.SpreadPct < 1)
+	}
+	// Output:
+	// AAPL in USD from 3 sources, spread under 1%: true
+	// EQNR.OL in NOK from 3 sources, spread under 1%: true
+	// BTC-USD in USD from 3 sources, spread under 1%: true
+}
+
+// "How much did it go up or down?" over a few daily bars.
+func ExampleAnalyze() {
+	csv := `Date,Open,High,Low,Close,Volume
+2024-01-02,100,101,99,100,1000
+2024-01-03,100,106,100,105,1000
+2024-01-04,105,105,98,99,1000
+2024-01-05,99,103,99,102,1000
+2024-01-08,102,111,102,110,1000`
+	bars, err := marketdata.ReadBarsCSV(strings.NewReader(csv))
+	if err != nil {
+		panic(err)
+	}
+	s, err := marketdata.Analyze(bars, marketdata.StatsOptions{})
+	if err != nil {
+		panic(err)
+	}
+	fmt.Printf("last %.2f, %+.2f%% on the day, %+.2f%% over the series\n", s.LastClose, s.ChangePct, s.Periods[marketdata.PeriodMax].ChangePct)
+	fmt.Printf("%d up / %d down days, longest up streak %d\n", s.UpDays, s.DownDays, s.LongestUp)
+	fmt.Printf("max drawdown %.2f%% from %s to %s\n", s.MaxDrawdown*100, s.DrawdownPeak.Format("Jan 2"), s.DrawdownLow.Format("Jan 2"))
+	// Output:
+	// last 110.00, +7.84% on the day, +10.00% over the series
+	// 3 up / 1 down days, longest up streak 2
+	// max drawdown 5.71% from Jan 3 to Jan 4
+}
