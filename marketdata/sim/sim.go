@@ -328,8 +328,9 @@ func (p *Provider) Rate(ctx context.Context, from, to string) (marketdata.Rate, 
 }
 
 // History returns simulated daily bars for symbol: weekdays for shares and
-// currencies, every day for crypto. The series depends only on the seed,
-// the symbol and the requested dates.
+// currencies, every day for crypto. The shape of the series depends only on
+// the seed, the symbol and the requested dates; it is scaled so that its
+// last close is the quote path's price at the end of the range.
 func (p *Provider) History(ctx context.Context, symbol string, req marketdata.HistoryRequest) (marketdata.History, error) {
 	in, err := p.lookup(symbol)
 	if err != nil {
@@ -382,6 +383,23 @@ func (p *Provider) History(ctx context.Context, symbol string, req marketdata.Hi
 			vol = math.Round(1e6 * (1 + rng.Float64()))
 		}
 		bars = append(bars, marketdata.Bar{Time: d, Open: open, High: hi, Low: lo, Close: cl, AdjClose: cl, Volume: vol})
+	}
+	if len(bars) == 0 {
+		return marketdata.History{}, marketdata.NewError(p.opts.Name, symbol, marketdata.ErrNotFound, "no trading days in range")
+	}
+	// Anchor the series to the live quote path, so that a chart ending now
+	// ends at the price Quote reports.
+	at := end.Add(24*time.Hour - time.Nanosecond)
+	if now := p.opts.Now(); at.After(now) {
+		at = now // never move the live path into the future
+	}
+	p.mu.Lock()
+	anchor := p.priceAt(in, at)
+	p.mu.Unlock()
+	k := anchor / bars[len(bars)-1].Close
+	for i := range bars {
+		b := &bars[i]
+		b.Open, b.High, b.Low, b.Close, b.AdjClose = b.Open*k, b.High*k, b.Low*k, b.Close*k, b.AdjClose*k
 	}
 	return marketdata.History{Symbol: symbol, Currency: in.Currency, Provider: p.opts.Name, Interval: marketdata.Daily, Bars: bars}, nil
 }
