@@ -79,6 +79,12 @@ func ReadCSV(r io.Reader) ([]Bar, error) {
 			col[role] = i
 		}
 	}
+	if _, ok := col["date"]; !ok {
+		if t, ok := col["time"]; ok { // a lone "time" column holds the timestamp
+			col["date"] = t
+			delete(col, "time")
+		}
+	}
 	for _, need := range []string{"date", "open", "high", "low", "close"} {
 		if _, ok := col[need]; !ok {
 			return nil, fmt.Errorf("%w: no %q column in header %q", ErrBadCSV, need, strings.Join(header, ","))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"time"
 )
 
@@ -443,6 +444,20 @@ func (e *engine) processOrders() {
 	}
 	reprocess := false
 	e.scratch = append(e.scratch[:0], e.orders...)
+	if e.opts.TradeOnClose && !e.opts.Compat {
+		// Market orders fill at the previous close, which comes before
+		// anything that happens during this bar: process them first.
+		slices.SortStableFunc(e.scratch, func(a, b order) int {
+			am, bm := a.limit == 0 && a.stop == 0, b.limit == 0 && b.stop == 0
+			switch {
+			case am && !bm:
+				return -1
+			case bm && !am:
+				return 1
+			}
+			return 0
+		})
+	}
 	for _, o := range e.scratch {
 		if !e.hasOrder(o.id) {
 			continue
@@ -668,6 +683,10 @@ func (e *engine) reduceTrade(k int, price, size float64, at int) {
 // exit is at the unadjusted price: the spread was charged on entry.
 func (e *engine) closeTrade(k int, price float64, at int) {
 	t := e.trades[k]
+	// With TradeOnClose in Compat mode a market order can be stamped with
+	// the previous bar after a stop opened a trade on this one; never let
+	// an exit precede its entry.
+	at = max(at, t.entryBar)
 	copy(e.trades[k:], e.trades[k+1:])
 	e.trades = e.trades[:len(e.trades)-1]
 	if t.slID != 0 {
