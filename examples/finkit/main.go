@@ -47,6 +47,13 @@ type command struct {
 func commands() []command {
 	return []command{
 		{name: "help", args: "[COMMAND]", summary: "show help for finkit or one command", run: nil},
+		{name: "quote", args: "[--providers sim,yahoo,…] [--json] SYMBOL…", summary: "ask several market-data sources at once and show the consensus price", run: runQuote},
+		{name: "fx", args: "[--providers …] [--json] FROM TO", summary: "print an exchange rate", run: runFX},
+		{name: "stats", args: "[--provider P | --csv FILE] [--json] SYMBOL", summary: "how much a price went up or down, with statistics", run: runStats},
+		{name: "backtest", args: "--csv FILE --strategy smacross [flags]", summary: "replay price history through a trading strategy", run: runBacktest},
+		{name: "montecarlo", args: "--csv FILE --strategy … [--paths N] [--method gbm|bootstrap]", summary: "does a strategy win in the long run? simulate many paths", run: runMonteCarlo},
+		{name: "optimize", args: "--csv FILE --strategy … [flags]", summary: "grid-search strategy parameters (with walk-forward)", run: runOptimize},
+		{name: "user", args: "add [--admin] USERNAME | list | set-role USERNAME admin|user [--db PATH]", summary: "manage dashboard users", run: runUser},
 		{name: "version", summary: "print the finkit version", run: runVersion},
 	}
 }
