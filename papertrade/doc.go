@@ -4,4 +4,106 @@
 // walk-forward validation, a Monte Carlo runner that answers "does this
 // strategy make money in the long run?", and a live paper Account that
 // trades against real quotes and books its fills into a portfolio ledger.
+//
+// # Backtests
+//
+// Load bars with ReadCSV (Yahoo, Stooq and backtesting.py/pandas layouts
+// are detected from the header) or build []Bar from marketdata history,
+// then run a Strategy:
+//
+//	bars, err := papertrade.ReadCSVFile("GOOG.csv")
+//	res, err := papertrade.Run(ctx, bars, &papertrade.SMACross{Fast: 10, Slow: 30},
+//		papertrade.Options{Cash: 10_000, Commission: papertrade.RelativeCommission(0.002)})
+//	fmt.Println(res.Stats.Table())
+//
+// A Strategy declares its indicators in Init (SMA, EMA, RSI, Highest,
+// Lowest, or a streaming Updater) without seeing any bar, and trades in
+// Next, which gets a Context that only exposes bars and indicator values up
+// to the current bar: look-ahead is impossible by construction. As in
+// backtesting.py, the first Next comes once every indicator has a value and
+// there is a previous bar to compare with (bar 1 + the longest warm-up).
+// Built-in strategies: BuyAndHold, SMACross, RSIReversion, Breakout and the
+// seeded RandomTrader, the coin-flip baseline any strategy must beat.
+//
+// # Broker semantics
+//
+// These follow backtesting.py (version 0.6):
+//
+//   - Market orders fill at the next bar's open (with
+//     Options.TradeOnClose, at the close of the bar they were placed on).
+//     Limit orders fill when a bar trades through the limit, at the limit,
+//     or at the open when the bar gaps past it; stop orders become market
+//     (or limit) orders once a bar trades through the stop. Stop-loss and
+//     take-profit brackets close their trade; when both could have hit in
+//     one bar, the stop-loss wins (pessimistic).
+//   - "All in" (the default size) buys floor(available equity × (1−ε) ÷
+//     (price + per-unit fee)) whole units, like backtesting.py's
+//     size=1−ε; SizeUnits and SizeCash give other sizes, Options.Fractional
+//     allows fractional units.
+//   - Commissions (CommissionModel: fixed + rate × notional, with a
+//     minimum) are charged at entry and at exit. The spread (SpreadBps)
+//     worsens the entry price only, as in backtesting.py.
+//   - Without Options.Hedging an order first closes opposite trades, oldest
+//     first (FIFO); Options.ExclusiveOrders closes everything before each
+//     new order. Trades still open after the last bar are closed at its
+//     close (backtesting.py's finalize_trades=True).
+//
+// The engine keeps float64 figures in its hot loop (the run over 1,000,000
+// bars does not allocate per bar); Fill.Transaction and Result.Book are the
+// one place where they become decimal money, booked into a portfolio
+// ledger (a Booker) in one atomic batch.
+//
+// # Statistics and backtesting.py
+//
+// Stats are computed with the definitions of backtesting.py's _stats.py:
+// returns annualized from the geometric mean of daily (or weekly, monthly)
+// equity returns over 252 trading days (365 when the data has weekends),
+// volatility from the compounded variance, Sharpe = annual return ÷
+// annual volatility, Sortino from daily downside deviation, Calmar = annual
+// return ÷ max drawdown, alpha and beta from per-bar log returns against buy
+// and hold (measured from the first bar the strategy could trade), SQN =
+// √n × mean P&L ÷ std P&L, Kelly = win rate − loss rate ÷ (average win ÷
+// average loss), durations rounded up to the data's resolution.
+//
+// The golden test (golden_test.go) runs backtesting.py's own SmaCross(10,
+// 30) on its GOOG.csv with 10,000 cash and no commission, and checks every
+// figure that backtesting.py's test_compute_stats asserts to 1e-6 relative
+// (they agree to about 1e-13).
+//
+// Two behaviours of backtesting.py are only reproduced with
+// Options.Compat, because they are arguably wrong:
+//
+//   - When sizing an "all in" order, backtesting.py marks open trades at
+//     the close of the bar being filled (a peek at the future when adding to
+//     a position); the default marks them at that bar's open.
+//   - backtesting.py's CAGR divides calendar days by 252 trading days; the
+//     default uses calendar years (365.25 days).
+//
+// With TradeOnClose the default also processes market orders before stop
+// and limit orders of the same bar (they fill at the previous close).
+//
+// # Optimization and Monte Carlo
+//
+// Optimize runs a parameter grid in parallel (bounded by Workers), ranks
+// the runs by a statistic, and with WalkForward optimizes on each window and
+// tests the winner on the next, so over-fitting shows as a low
+// OptimizeResult.Efficiency.
+//
+// MonteCarlo simulates price paths from the input (GBM calibrated to its
+// log-return drift and volatility, or a block bootstrap of its bars that
+// keeps fat tails), runs the strategy and buy-and-hold on every path with a
+// worker pool, and reports return, CAGR and drawdown distributions, the
+// probability of profit with its standard error and 95% interval, the
+// probability of beating buy-and-hold on the same path, the risk of ruin and
+// a one-line verdict. Path i draws from its own PCG generator seeded with
+// (Seed, i), so results are bit-identical for any number of workers.
+//
+// # Live paper trading
+//
+// Account trades against a portfolio.PriceSource (marketdata's Aggregator,
+// or ReplayQuotes over historical bars): market orders fill at the latest
+// quote plus slippage, limit orders when Poll sees a quote cross. Cash and
+// positions are decimal, every fill is booked into the ledger, and a new
+// Account over a ledger that can be read back (Holdings) resumes where the
+// last one stopped.
 package papertrade

@@ -48,7 +48,6 @@ type order struct {
 	isSL     bool
 	isTP     bool
 	tag      string
-	contingt bool
 }
 
 type trade struct {

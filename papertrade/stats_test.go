@@ -1,0 +1,84 @@
+package papertrade
+
+import (
+	"context"
+	"encoding/json"
+	"math"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestStatsNoTradesJSONAndTable(t *testing.T) {
+	bars := loadGOOG(t)[:100]
+	res, err := Run(context.Background(), bars, &idle{}, Options{})
+	require.NoError(t, err)
+	s := res.Stats
+	assert.Equal(t, 0, s.NumTrades)
+	assert.Equal(t, 10_000.0, s.EquityFinal)
+	assert.Equal(t, 0.0, s.ReturnPct)
+	assert.True(t, math.IsNaN(s.WinRatePct))
+	assert.True(t, math.IsNaN(s.SharpeRatio))
+	b, err := json.Marshal(s)
+	require.NoError(t, err)
+	var m map[string]any
+	require.NoError(t, json.Unmarshal(b, &m))
+	assert.Nil(t, m["win_rate_pct"], "NaN is null")
+	assert.Equal(t, 0.0, m["num_trades"])
+	for _, k := range []string{"return_pct", "sharpe_ratio", "max_drawdown_pct", "num_trades", "win_rate_pct", "cagr_pct", "buy_hold_return_pct", "exposure_time_pct", "sqn", "kelly_criterion", "alpha_pct", "beta", "duration_days"} {
+		assert.Contains(t, m, k)
+	}
+	// Keys come out in a fixed order.
+	assert.True(t, strings.HasPrefix(string(b), `{"start":"2004-08-19T00:00:00Z","end":`), string(b))
+	table := s.Table()
+	assert.Contains(t, table, "Win Rate [%]")
+	assert.Contains(t, table, "NaN")
+	assert.Contains(t, table, "Duration")
+	r, err := json.Marshal(res)
+	require.NoError(t, err)
+	assert.Contains(t, string(r), `"stats":{"start"`)
+}
+
+func TestStatsHourlyData(t *testing.T) {
+	bars, err := ReadCSVFile("testdata/EURUSD.csv")
+	require.NoError(t, err)
+	res, err := Run(context.Background(), bars, &SMACross{Fast: 10, Slow: 30}, Options{Cash: 10_000, Margin: 0.02, Fractional: true})
+	require.NoError(t, err)
+	s := res.Stats
+	assert.Greater(t, s.NumTrades, 50)
+	for _, v := range []float64{s.ReturnAnnPct, s.VolatilityAnnPct, s.SharpeRatio, s.SQN, s.Beta} {
+		assert.False(t, math.IsNaN(v))
+	}
+	// Durations are rounded up to the data's resolution: whole hours.
+	for _, d := range []time.Duration{s.MaxTradeDuration, s.AvgTradeDuration, s.MaxDrawdownDuration, s.AvgDrawdownDuration} {
+		assert.Zero(t, d%time.Hour, d)
+	}
+	assert.Greater(t, s.AvgTradeDuration, time.Duration(0))
+}
+
+func TestDrawdownPeriods(t *testing.T) {
+	// backtesting.py's test_compute_drawdown: dd [0,1,7,0,4,0,0] has two
+	// drawdowns, 3 and 2 periods long, 7 and 4 deep.
+	t0 := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	times := make([]time.Time, 7)
+	for i := range times {
+		times[i] = t0.AddDate(0, 0, i)
+	}
+	durs, peaks := drawdownPeriods([]float64{0, 1, 7, 0, 4, 0, 0}, times)
+	assert.Equal(t, []time.Duration{3 * 24 * time.Hour, 2 * 24 * time.Hour}, durs)
+	assert.Equal(t, []float64{7, 4}, peaks)
+}
+
+func TestCeilAndPeriodHelpers(t *testing.T) {
+	assert.Equal(t, 2*24*time.Hour, ceilTo(25*time.Hour, 24*time.Hour))
+	assert.Equal(t, 2*time.Hour, ceilTo(61*time.Minute, time.Hour))
+	assert.Equal(t, 90*time.Minute, ceilTo(90*time.Minute, 30*time.Minute))
+	assert.Equal(t, 0.0, geometricMean([]float64{0.1, -1}))
+	assert.InDelta(t, math.Sqrt(1.1*1.2)-1, geometricMean([]float64{0.1, 0.2}), 1e-15)
+	assert.Equal(t, 3.0, pyFloorDiv(7, 2))
+	assert.Equal(t, -4.0, pyFloorDiv(-7, 2))
+	assert.Equal(t, 2.0, pyFloorDiv(0.6, 0.2), "Python: 0.6 // 0.2 == 2.0")
+}
