@@ -38,16 +38,16 @@ type Fill struct {
 }
 
 type order struct {
-	id       int
-	size     float64 // signed; units, fraction or cash by kind
-	kind     SizeKind
-	limit    float64
-	stop     float64
-	sl, tp   float64
-	parent   int // parent trade id for SL/TP/close orders, 0 for none
-	isSL     bool
-	isTP     bool
-	tag      string
+	id     int
+	size   float64 // signed; units, fraction or cash by kind
+	kind   SizeKind
+	limit  float64
+	stop   float64
+	sl, tp float64
+	parent int // parent trade id for SL/TP/close orders, 0 for none
+	isSL   bool
+	isTP   bool
+	tag    string
 }
 
 type trade struct {
