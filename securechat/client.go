@@ -79,6 +79,8 @@ type Client struct {
 	peers     map[PeerID]*peerState
 	groups    map[string]*Group
 	closed    bool
+	published chan struct{} // closed after the first successful prekey upload
+	pubOnce   sync.Once
 }
 
 type clientConn struct {
@@ -125,7 +127,7 @@ func NewClient(opts ClientOptions) (*Client, error) {
 		opts.Logger = slog.Default()
 	}
 	c := &Client{opts: opts, id: opts.Identity, host: u.Host, inbox: make(chan Message, opts.Inbox),
-		connected: make(chan struct{}), peers: make(map[PeerID]*peerState), groups: make(map[string]*Group),
+		connected: make(chan struct{}), published: make(chan struct{}), peers: make(map[PeerID]*peerState), groups: make(map[string]*Group),
 		log: opts.Logger.With("self", opts.Identity.ID())}
 	if len(opts.State) > 0 {
 		if err := c.restore(opts.State); err != nil {
@@ -164,10 +166,20 @@ func (c *Client) Close() error {
 	return nil
 }
 
-// WaitConnected blocks until the client is connected and authenticated.
+// WaitConnected blocks until the client is connected, authenticated and has
+// published its prekeys (so others can start sessions with it).
 func (c *Client) WaitConnected(ctx context.Context) error {
-	_, err := c.waitConn(ctx)
-	return err
+	if _, err := c.waitConn(ctx); err != nil {
+		return err
+	}
+	select {
+	case <-c.published:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-c.ctx.Done():
+		return ErrClosed
+	}
 }
 
 func (c *Client) waitConn(ctx context.Context) (*clientConn, error) {
@@ -302,9 +314,14 @@ func (c *Client) publishAsync() {
 		defer c.wg.Done()
 		ctx, cancel := context.WithTimeout(c.ctx, 30*time.Second)
 		defer cancel()
-		if _, err := c.request(ctx, frame{Type: framePublish, Data: c.prekeys.Upload(c.id).Marshal()}); err != nil && c.ctx.Err() == nil {
-			c.log.Warn("securechat client: publish prekeys", "err", err)
+		_, err := c.request(ctx, frame{Type: framePublish, Data: c.prekeys.Upload(c.id).Marshal()})
+		if err != nil {
+			if c.ctx.Err() == nil {
+				c.log.Warn("securechat client: publish prekeys", "err", err)
+			}
+			return
 		}
+		c.pubOnce.Do(func() { close(c.published) })
 	}()
 }
 
