@@ -191,12 +191,12 @@ func TestTimeoutSaysWhatItWaitedFor(t *testing.T) {
 	c := sharedConverter(t)
 	ts := site(t)
 	start := time.Now()
-	_, err := c.Convert(testCtx(t), ts.URL+"/slow", PageOptions{Timeout: time.Second})
+	_, err := c.Convert(testCtx(t), ts.URL+"/slow", PageOptions{Timeout: 4 * time.Second})
 	require.ErrorIs(t, err, context.DeadlineExceeded)
 	assert.Contains(t, err.Error(), "loading "+ts.URL+"/slow")
-	assert.Less(t, time.Since(start), 10*time.Second)
+	assert.Less(t, time.Since(start), 12*time.Second)
 
-	_, err = c.Convert(testCtx(t), ts.URL+"/text", PageOptions{Timeout: 1500 * time.Millisecond, Wait: ForVisible("#never")})
+	_, err = c.Convert(testCtx(t), ts.URL+"/text", PageOptions{Timeout: 4 * time.Second, Wait: ForVisible("#never")})
 	require.ErrorIs(t, err, context.DeadlineExceeded)
 	assert.Contains(t, err.Error(), `selector "#never"`)
 

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"image/png"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -24,10 +25,32 @@ var shared struct {
 	once sync.Once
 	conv *Converter
 	err  error
+	log  syncBuffer
+}
+
+// syncBuffer collects converter logs; tests print them when they fail.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 func TestMain(m *testing.M) {
 	code := m.Run()
+	if code != 0 && os.Getenv("PDFEXPORT_TEST_LOG") != "" {
+		fmt.Fprintln(os.Stderr, shared.log.String())
+	}
 	if shared.conv != nil {
 		if err := shared.conv.Close(); err != nil {
 			fmt.Fprintln(os.Stderr, "closing the shared converter:", err)
@@ -45,7 +68,7 @@ func sharedConverter(t *testing.T) *Converter {
 	shared.once.Do(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 		defer cancel()
-		shared.conv, shared.err = New(ctx, Options{PoolSize: 4, DefaultTimeout: 20 * time.Second})
+		shared.conv, shared.err = New(ctx, Options{PoolSize: 4, DefaultTimeout: 45 * time.Second, Logger: slog.New(slog.NewTextHandler(&shared.log, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 	})
 	require.NoError(t, shared.err)
 	return shared.conv
@@ -57,15 +80,25 @@ func newConverter(t *testing.T, opts Options) *Converter {
 	testutil.RequireChrome(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
+	var logs syncBuffer
+	opts.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	if opts.DefaultTimeout == 0 {
+		opts.DefaultTimeout = 45 * time.Second
+	}
 	c, err := New(ctx, opts)
 	require.NoError(t, err)
-	t.Cleanup(func() { require.NoError(t, c.Close()) })
+	t.Cleanup(func() {
+		require.NoError(t, c.Close())
+		if t.Failed() {
+			t.Log("converter log:\n" + logs.String())
+		}
+	})
 	return c
 }
 
 func testCtx(t *testing.T) context.Context {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
 	t.Cleanup(cancel)
 	return ctx
 }

@@ -10,7 +10,7 @@ import (
 	"time"
 )
 
-// killProcessesUsing kills every process whose command line mentions dir
+// killProcessesUsing kills every process whose profile is dir or under it
 // (Chromium passes --user-data-dir to all its helpers), looking again until
 // a few passes in a row find none, because a helper can fork just as its
 // parent dies.
@@ -25,14 +25,16 @@ func killProcessesUsing(dir string) {
 	}
 }
 
-// processesUsing returns the pids whose command line contains dir.
+// processesUsing returns the pids of the processes whose profile
+// (--user-data-dir) is dir or a directory under it.
 func processesUsing(dir string) []int {
 	entries, err := os.ReadDir("/proc")
 	if err != nil {
 		return nil
 	}
 	self := os.Getpid()
-	needle := []byte(dir)
+	exact := []byte("--user-data-dir=" + dir)
+	under := []byte("--user-data-dir=" + dir + "/")
 	var pids []int
 	for _, e := range entries {
 		pid, err := strconv.Atoi(e.Name())
@@ -40,7 +42,17 @@ func processesUsing(dir string) []int {
 			continue
 		}
 		cmdline, err := os.ReadFile("/proc/" + e.Name() + "/cmdline")
-		if err != nil || !bytes.Contains(cmdline, needle) {
+		if err != nil {
+			continue
+		}
+		match := false
+		for arg := range bytes.SplitSeq(cmdline, []byte{0}) {
+			if bytes.Equal(arg, exact) || bytes.HasPrefix(arg, under) {
+				match = true
+				break
+			}
+		}
+		if !match {
 			continue
 		}
 		// Skip zombies: they are dead and only wait for their parent.
