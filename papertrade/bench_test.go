@@ -25,10 +25,12 @@ func syntheticBars(n int, seed uint64) []Bar {
 }
 
 // baselineSMACross is the minimal hand-written loop the engine is compared
-// with: the same SMA(10)/SMA(30) crossover signals, all-in whole-unit fills
-// at the next open, long and short, equity marked at each close.
+// with: the same SMA(fast)/SMA(slow) crossover signals, all-in whole-unit
+// fills at the next open, long and short, equity marked at each close and
+// recorded in an equity curve (the engine's Result has one too).
 func baselineSMACross(bars []Bar, fast, slow int, cash float64) (float64, int) {
 	n := len(bars)
+	curve := make([]float64, n)
 	var sf, ss float64
 	prevF, prevS := math.NaN(), math.NaN()
 	pos, entry := 0.0, 0.0
@@ -48,6 +50,7 @@ func baselineSMACross(bars []Bar, fast, slow int, cash float64) (float64, int) {
 			pending = 0
 		}
 		equity = cash + pos*(b.Close-entry)
+		curve[i] = equity
 		sf += b.Close
 		ss += b.Close
 		if i >= fast {
@@ -71,7 +74,24 @@ func baselineSMACross(bars []Bar, fast, slow int, cash float64) (float64, int) {
 		}
 		prevF, prevS = f, s
 	}
-	return equity, trades
+	if pos != 0 {
+		trades++
+	}
+	return curve[n-1], trades
+}
+
+// TestBaselineMatchesEngine shows the baseline computes what the engine
+// does, so the benchmark compares like with like.
+func TestBaselineMatchesEngine(t *testing.T) {
+	bars := syntheticBars(100_000, 1)
+	res, err := Run(context.Background(), bars, &SMACross{Fast: 10, Slow: 30}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eq, trades := baselineSMACross(bars, 10, 30, 10_000)
+	if trades != len(res.Trades) || math.Abs(eq-res.Stats.EquityFinal) > 1e-6*eq {
+		t.Fatalf("baseline %v equity / %d trades, engine %v / %d", eq, trades, res.Stats.EquityFinal, len(res.Trades))
+	}
 }
 
 func BenchmarkSMACrossEngine1M(b *testing.B) {

@@ -168,7 +168,7 @@ func (e *engine) reset(bars []Bar, strategy Strategy, opts Options) (int, error)
 		if spec.kind == "sma" || spec.kind == "ema" {
 			// Computed bar by bar inside the main loop, in one pass with
 			// everything else; the warm-up is known in advance.
-			e.streams = append(e.streams, stream{ind: k, kind: spec.kind, src: spec.src, n: spec.n, alpha: 2 / float64(spec.n+1)})
+			e.streams = append(e.streams, stream{ind: k, ema: spec.kind == "ema", src: spec.src, n: spec.n, alpha: 2 / float64(spec.n+1)})
 			warm = max(warm, spec.n-1)
 			continue
 		}
@@ -242,7 +242,9 @@ func (e *engine) run(ctx context.Context, s Strategy, start int) (err error) {
 // brokerNext processes pending orders on bar e.i and records equity. It
 // returns false when the account ran out of money.
 func (e *engine) brokerNext() bool {
-	e.processOrders()
+	if len(e.orders) > 0 {
+		e.processOrders()
+	}
 	b := &e.bars[e.i]
 	eq := e.equityAt(b.Close)
 	e.equity[e.i] = eq
@@ -712,18 +714,22 @@ func (e *engine) closeTrade(k int, price float64, at int) {
 }
 
 // stream is an indicator the main loop computes bar by bar (SMA, EMA), with
-// exactly the arithmetic of the batch functions SMA and EMA.
+// exactly the arithmetic of the batch functions SMA and EMA (same rounding,
+// same values).
 type stream struct {
 	ind       int
-	kind      string
+	ema       bool
 	src       Source
 	n         int
 	alpha     float64
-	sum, comp float64 // SMA window sum (TwoSum-compensated); EMA seed sum
+	sum       float64 // SMA window sum; EMA seed sum
 	prev      float64 // EMA value
 }
 
 func sourceOf(b *Bar, src Source) float64 {
+	if src == SourceClose {
+		return b.Close
+	}
 	switch src {
 	case SourceOpen:
 		return b.Open
@@ -744,7 +750,7 @@ func (e *engine) updateStreams(i int) {
 		out := e.ind[st.ind]
 		x := sourceOf(&e.bars[i], st.src)
 		n := st.n
-		if st.kind == "ema" {
+		if st.ema {
 			switch {
 			case i < n-1:
 				st.sum += x
@@ -759,27 +765,23 @@ func (e *engine) updateStreams(i int) {
 			}
 			continue
 		}
-		sum, comp := st.sum, st.comp
-		if i < n {
-			s := sum + x
-			bb := s - sum
-			comp += (sum - (s - bb)) + (x - bb)
-			sum = s
-		} else {
-			y := -sourceOf(&e.bars[i-n], st.src)
-			d := x + y
-			db := d - x
-			de := (x - (d - db)) + (y - db)
-			s := sum + d
-			bb := s - sum
-			comp += (sum - (s - bb)) + (d - bb) + de
-			sum = s
+		sum := st.sum
+		switch {
+		case i < n:
+			sum += x
+		case i%smaResync == 0:
+			sum = 0
+			for j := i - n + 1; j <= i; j++ {
+				sum += sourceOf(&e.bars[j], st.src)
+			}
+		default:
+			sum += x - sourceOf(&e.bars[i-n], st.src)
 		}
-		st.sum, st.comp = sum, comp
+		st.sum = sum
 		if i < n-1 {
 			out[i] = math.NaN()
 		} else {
-			out[i] = (sum + comp) / float64(n)
+			out[i] = sum / float64(n)
 		}
 	}
 }

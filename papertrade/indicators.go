@@ -18,35 +18,31 @@ func smaInto(out, src []float64, n int) {
 		}
 		return
 	}
-	// Running window sum with error-free TwoSum compensation: the value
-	// entering minus the one leaving is added once per step (one add on the
-	// dependency chain), and both rounding errors go to comp, so the average
-	// stays accurate over millions of values.
-	var sum, comp float64
+	// Running window sum: the value entering minus the one leaving is
+	// added once per step, and the sum is recomputed from scratch every
+	// smaResync steps so rounding cannot drift over millions of values.
+	var sum float64
 	for i, x := range src {
 		if i < n {
-			s := sum + x
-			bb := s - sum
-			comp += (sum - (s - bb)) + (x - bb)
-			sum = s
-			if i < n-1 {
-				out[i] = math.NaN()
-				continue
+			sum += x
+		} else if i%smaResync == 0 {
+			sum = 0
+			for _, v := range src[i-n+1 : i+1] {
+				sum += v
 			}
-			out[i] = (sum + comp) / float64(n)
+		} else {
+			sum += x - src[i-n]
+		}
+		if i < n-1 {
+			out[i] = math.NaN()
 			continue
 		}
-		y := -src[i-n]
-		d := x + y
-		db := d - x
-		de := (x - (d - db)) + (y - db)
-		s := sum + d
-		bb := s - sum
-		comp += (sum - (s - bb)) + (d - bb) + de
-		sum = s
-		out[i] = (sum + comp) / float64(n)
+		out[i] = sum / float64(n)
 	}
 }
+
+// smaResync is how often a running SMA recomputes its window sum.
+const smaResync = 1024
 
 // EMA returns the exponential moving average of src with smoothing
 // 2/(n+1), seeded with the simple average of the first n values; the first
