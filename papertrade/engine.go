@@ -717,13 +717,13 @@ func (e *engine) closeTrade(k int, price float64, at int) {
 // exactly the arithmetic of the batch functions SMA and EMA (same rounding,
 // same values).
 type stream struct {
-	ind       int
-	ema       bool
-	src       Source
-	n         int
-	alpha     float64
-	sum       float64 // SMA window sum; EMA seed sum
-	prev      float64 // EMA value
+	ind   int
+	ema   bool
+	src   Source
+	n     int
+	alpha float64
+	sum   float64 // SMA window sum; EMA seed sum
+	prev  float64 // EMA value
 }
 
 func sourceOf(b *Bar, src Source) float64 {
