@@ -11,16 +11,19 @@ import (
 	"time"
 
 	"github.com/finkit/finkit/marketdata"
+	"github.com/finkit/finkit/marketdata/alphavantage"
 	"github.com/finkit/finkit/marketdata/coingecko"
 	"github.com/finkit/finkit/marketdata/ecb"
+	"github.com/finkit/finkit/marketdata/finnhub"
 	"github.com/finkit/finkit/marketdata/frankfurter"
+	"github.com/finkit/finkit/marketdata/norgesbank"
 	"github.com/finkit/finkit/marketdata/sim"
 	"github.com/finkit/finkit/marketdata/stooq"
 	"github.com/finkit/finkit/marketdata/yahoo"
 )
 
 // providerNames lists the market-data sources the CLI can build.
-var providerNames = []string{"sim", "yahoo", "stooq", "ecb", "frankfurter", "coingecko"}
+var providerNames = []string{"sim", "yahoo", "stooq", "ecb", "frankfurter", "coingecko", "alphavantage", "finnhub", "norgesbank"}
 
 // mdFlags are the flags shared by quote, stats and fx.
 type mdFlags struct {
@@ -47,7 +50,7 @@ func (f *mdFlags) register(fs interface {
 }
 
 // buildProviders turns provider names into clients. API keys come from the
-// environment (COINGECKO_API_KEY).
+// environment (COINGECKO_API_KEY, ALPHAVANTAGE_API_KEY, FINNHUB_API_KEY).
 func buildProviders(f *mdFlags) ([]any, error) {
 	bases := map[string]string{}
 	if f.baseURLs != "" {
@@ -82,6 +85,12 @@ func buildProviders(f *mdFlags) ([]any, error) {
 			p, err = frankfurter.New(frankfurter.Options{BaseURL: bases[name]})
 		case "coingecko":
 			p, err = coingecko.New(coingecko.Options{BaseURL: bases[name], APIKey: os.Getenv("COINGECKO_API_KEY")})
+		case "alphavantage":
+			p, err = alphavantage.New(alphavantage.Options{BaseURL: bases[name]})
+		case "finnhub":
+			p, err = finnhub.New(finnhub.Options{BaseURL: bases[name]})
+		case "norgesbank":
+			p, err = norgesbank.New(norgesbank.Options{BaseURL: bases[name]})
 		default:
 			return nil, usageErrorf("unknown provider %q (known: %s)", name, strings.Join(providerNames, ", "))
 		}
@@ -107,7 +116,9 @@ func newAggregator(f *mdFlags) (*marketdata.Aggregator, error) {
 	if err != nil {
 		return nil, err
 	}
-	opts := marketdata.Options{Timeout: f.timeout, ProviderTimeout: f.timeout, RateProviders: []marketdata.RateProvider{}}
+	opts := marketdata.Options{Timeout: f.timeout, ProviderTimeout: f.timeout, RateProviders: []marketdata.RateProvider{},
+		// Stay inside the free plans of the keyed APIs.
+		Limits: map[string]marketdata.Limit{"alphavantage": alphavantage.DefaultLimit, "finnhub": finnhub.DefaultLimit, "coingecko": coingecko.DefaultLimit}}
 	for _, p := range ps {
 		if q, ok := p.(marketdata.Provider); ok {
 			opts.Providers = append(opts.Providers, q)
@@ -255,7 +266,7 @@ func runFX(ctx context.Context, e *env, args []string) error {
 
 func runStats(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet("stats", e)
-	provider := fs.String("provider", "sim", "history source: sim, yahoo, stooq, ecb, frankfurter")
+	provider := fs.String("provider", "sim", "history source: sim, yahoo, stooq, ecb, frankfurter, alphavantage, norgesbank")
 	csvPath := fs.String("csv", "", "read daily bars from this CSV file (Date,Open,High,Low,Close[,Adj Close],Volume) instead")
 	from := fs.String("from", "", "first date YYYY-MM-DD (default: one year before --to; ten years for sim)")
 	toStr := fs.String("to", "", "last date YYYY-MM-DD (default: today)")

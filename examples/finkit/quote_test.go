@@ -146,3 +146,40 @@ func TestRunStats(t *testing.T) {
 	e, _, _ = mdEnv()
 	require.Error(t, runStats(context.Background(), e, []string{"--csv", "does-not-exist.csv"}))
 }
+
+// TestRunQuoteRecordedProviders points yahoo and stooq at servers replaying
+// their recorded answers for AAPL (from 2025 and 2020: stale today).
+func TestRunQuoteRecordedProviders(t *testing.T) {
+	md := filepath.Join("..", "..", "marketdata")
+	yahooRec, err := os.ReadFile(filepath.Join(md, "yahoo", "testdata", "yahoo-chart-AAPL-daily.fixture.json"))
+	require.NoError(t, err)
+	var rec struct {
+		Response struct {
+			BodyJSON json.RawMessage `json:"bodyJson"`
+		} `json:"response"`
+	}
+	require.NoError(t, json.Unmarshal(yahooRec, &rec))
+	stooqRec, err := os.ReadFile(filepath.Join(md, "stooq", "testdata", "stooq-quote-aapl.us.csv"))
+	require.NoError(t, err)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case r.URL.Path == "/v8/finance/chart/AAPL":
+			w.Write(rec.Response.BodyJSON)
+		case r.URL.Path == "/q/l/" && r.URL.Query().Get("s") == "aapl.us":
+			w.Write(stooqRec)
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	defer srv.Close()
+	e, out, _ := mdEnv()
+	err = runQuote(context.Background(), e, []string{"--providers", "sim,yahoo,stooq", "--base-url", "yahoo=" + srv.URL + ",stooq=" + srv.URL, "AAPL"})
+	require.NoError(t, err)
+	s := out.String()
+	assert.Contains(t, s, "consensus of 1") // only the simulated quote is fresh
+	assert.Contains(t, s, "yahoo")
+	assert.Contains(t, s, "244.8700")
+	assert.Contains(t, s, "stooq")
+	assert.Contains(t, s, "300.6300")
+	assert.Equal(t, 2, strings.Count(s, "stale"), s)
+}
