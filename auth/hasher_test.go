@@ -57,9 +57,9 @@ func TestDefaultParams(t *testing.T) {
 	assert.True(t, ok)
 }
 
-// A known-answer check against an independent argon2id implementation
-// (the PHC reference "argon2" CLI: echo -n password | argon2 somesalt -id
-// -t 2 -k 65536 -p 1 -l 32).
+// A known-answer test from the Argon2 reference implementation's test
+// suite (P-H-C/phc-winner-argon2, src/test.c, version 0x13, Argon2id:
+// t = 2, m = 2^16 KiB, p = 1, password "password", salt "somesalt").
 func TestArgon2idKnownAnswer(t *testing.T) {
 	h, err := NewArgon2Hasher(tiny, 0)
 	require.NoError(t, err)
