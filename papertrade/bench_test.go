@@ -99,6 +99,7 @@ func BenchmarkSMACrossEngine1M(b *testing.B) {
 	ctx := context.Background()
 	b.ReportAllocs()
 	b.ResetTimer()
+	cpu0 := processCPU()
 	for b.Loop() {
 		e, start, err := newEngine(bars, &SMACross{Fast: 10, Slow: 30}, Options{})
 		if err != nil {
@@ -108,7 +109,7 @@ func BenchmarkSMACrossEngine1M(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	b.ReportMetric(float64(b.N)*float64(len(bars))/b.Elapsed().Seconds()/1e6, "Mbars/s")
+	reportRate(b, float64(len(bars)), cpu0)
 }
 
 func BenchmarkSMACrossEngineRun1M(b *testing.B) {
@@ -116,20 +117,32 @@ func BenchmarkSMACrossEngineRun1M(b *testing.B) {
 	ctx := context.Background()
 	b.ReportAllocs()
 	b.ResetTimer()
+	cpu0 := processCPU()
 	for b.Loop() {
 		if _, err := Run(ctx, bars, &SMACross{Fast: 10, Slow: 30}, Options{}); err != nil {
 			b.Fatal(err)
 		}
 	}
-	b.ReportMetric(float64(b.N)*float64(len(bars))/b.Elapsed().Seconds()/1e6, "Mbars/s")
+	reportRate(b, float64(len(bars)), cpu0)
 }
 
 func BenchmarkSMACrossBaseline1M(b *testing.B) {
 	bars := syntheticBars(1_000_000, 1)
 	b.ReportAllocs()
 	b.ResetTimer()
+	cpu0 := processCPU()
 	for b.Loop() {
 		baselineSMACross(bars, 10, 30, 10_000)
 	}
-	b.ReportMetric(float64(b.N)*float64(len(bars))/b.Elapsed().Seconds()/1e6, "Mbars/s")
+	reportRate(b, float64(len(bars)), cpu0)
+}
+
+// reportRate reports bars per wall second and per CPU second (the latter
+// is robust to a busy machine for single-threaded code).
+func reportRate(b *testing.B, barsPerOp float64, cpu0 time.Duration) {
+	total := float64(b.N) * barsPerOp
+	b.ReportMetric(total/b.Elapsed().Seconds()/1e6, "Mbars/s")
+	if cpu := processCPU() - cpu0; cpu > 0 {
+		b.ReportMetric(total/cpu.Seconds()/1e6, "Mbars/cpu-s")
+	}
 }

@@ -103,6 +103,7 @@ func TestMonteCarloBadOptions(t *testing.T) {
 func benchmarkMonteCarlo(b *testing.B, workers int) {
 	bars := loadGOOG(b)
 	b.ReportAllocs()
+	cpu0 := processCPU()
 	for b.Loop() {
 		r, err := MonteCarlo(context.Background(), bars, smaFactory, MonteCarloOptions{Paths: 10_000, Bars: 2520, Seed: 1, Workers: workers})
 		if err != nil {
@@ -110,7 +111,7 @@ func benchmarkMonteCarlo(b *testing.B, workers int) {
 		}
 		_ = r
 	}
-	b.ReportMetric(float64(b.N)*10_000*2520/b.Elapsed().Seconds()/1e6, "Mbars/s")
+	reportRate(b, 10_000*2520, cpu0)
 }
 
 func BenchmarkMonteCarlo10kx2520Workers1(b *testing.B) { benchmarkMonteCarlo(b, 1) }
