@@ -143,8 +143,11 @@ func LooksLikeHTML(body []byte) bool {
 	if len(b) > 512 {
 		b = b[:512]
 	}
+	if !bytes.HasPrefix(b, []byte("<")) {
+		return false
+	}
 	l := bytes.ToLower(b)
-	return bytes.HasPrefix(l, []byte("<!doctype html")) || bytes.HasPrefix(l, []byte("<html")) || bytes.Contains(l, []byte("<body"))
+	return bytes.HasPrefix(l, []byte("<!doctype html")) || bytes.Contains(l, []byte("<html")) || bytes.Contains(l, []byte("<body"))
 }
 
 // Snippet returns the start of body as a one-line message for errors.

@@ -1,0 +1,73 @@
+package httpx
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/finkit/finkit/marketdata"
+)
+
+func TestCheckMapsStatuses(t *testing.T) {
+	c := New("p", nil, "", 0)
+	tests := []struct {
+		status int
+		want   error
+	}{
+		{429, marketdata.ErrRateLimited},
+		{404, marketdata.ErrNotFound},
+		{401, marketdata.ErrUnavailable},
+		{403, marketdata.ErrUnavailable},
+		{500, marketdata.ErrUnavailable},
+		{503, marketdata.ErrUnavailable},
+		{400, marketdata.ErrBadResponse},
+	}
+	for _, tt := range tests {
+		err := c.Check(&Response{Status: tt.status, Header: http.Header{"Retry-After": {"7"}}, Body: []byte("x")}, "SYM")
+		require.ErrorIs(t, err, tt.want, tt.status)
+		assert.Contains(t, err.Error(), "p SYM")
+	}
+	assert.NoError(t, c.Check(&Response{Status: 204}, ""))
+	err := c.Check(&Response{Status: 429, Header: http.Header{"Retry-After": {"7"}}}, "")
+	assert.Equal(t, 7*time.Second, marketdata.RetryAfter(err))
+}
+
+func TestParseRetryAfter(t *testing.T) {
+	now := time.Date(2026, 3, 2, 12, 0, 0, 0, time.UTC)
+	assert.Equal(t, 119*time.Second, ParseRetryAfter("119", now))
+	assert.Equal(t, 90*time.Second, ParseRetryAfter("Mon, 02 Mar 2026 12:01:30 GMT", now))
+	assert.Zero(t, ParseRetryAfter("", now))
+	assert.Zero(t, ParseRetryAfter("-3", now))
+	assert.Zero(t, ParseRetryAfter("soon", now))
+}
+
+func TestLooksLikeHTML(t *testing.T) {
+	assert.True(t, LooksLikeHTML([]byte("  <!DOCTYPE html><html>")))
+	assert.True(t, LooksLikeHTML([]byte("<HTML><BODY>")))
+	assert.False(t, LooksLikeHTML([]byte(`{"a":"<body>"}`+string(make([]byte, 600)))))
+	assert.False(t, LooksLikeHTML([]byte("Date,Close\n")))
+}
+
+func TestGetSendsHeadersAndRedactsURL(t *testing.T) {
+	var ua, key string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ua, key = r.UserAgent(), r.Header.Get("X-Key")
+		w.Write([]byte("ok"))
+	}))
+	c := New("p", nil, "", 0)
+	c.Header = http.Header{"X-Key": {"secret"}}
+	r, err := c.Get(context.Background(), "", srv.URL+"/x", "")
+	require.NoError(t, err)
+	assert.Equal(t, "ok", string(r.Body))
+	assert.Contains(t, ua, "finkit")
+	assert.Equal(t, "secret", key)
+	srv.Close()
+	_, err = c.Get(context.Background(), "", srv.URL+"/x?apikey=hunter2", "")
+	require.ErrorIs(t, err, marketdata.ErrUnavailable)
+	assert.NotContains(t, err.Error(), "hunter2")
+}
