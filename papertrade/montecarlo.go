@@ -60,7 +60,8 @@ type Distribution struct {
 	Max    float64 `json:"max"`
 }
 
-// Bin is one histogram bar: the count of values in [Lo, Hi).
+// Bin is one histogram bar: the count of values in [Lo, Hi). The first and
+// last bins reach out to the smallest and largest values.
 type Bin struct {
 	Lo    float64 `json:"lo"`
 	Hi    float64 `json:"hi"`
@@ -391,8 +392,17 @@ func summarize(name string, out []PathOutcome, opts MonteCarloOptions, years flo
 	return r
 }
 
+// histogram bins xs evenly between its 1st and 99th percentiles; the first
+// and last bins also hold the tails beyond them, so a few extreme paths do
+// not squash the picture.
 func histogram(xs []float64, bins int) []Bin {
-	lo, hi := slices.Min(xs), slices.Max(xs)
+	d := slices.Clone(xs)
+	slices.Sort(d)
+	q := func(p float64) float64 { return d[int(math.Round(p*float64(len(d)-1)))] }
+	lo, hi := q(0.01), q(0.99)
+	if hi <= lo {
+		lo, hi = d[0], d[len(d)-1]
+	}
 	if hi == lo {
 		return []Bin{{Lo: lo, Hi: hi, Count: len(xs)}}
 	}
@@ -401,8 +411,9 @@ func histogram(xs []float64, bins int) []Bin {
 	for i := range out {
 		out[i] = Bin{Lo: lo + float64(i)*w, Hi: lo + float64(i+1)*w}
 	}
+	out[0].Lo, out[bins-1].Hi = d[0], d[len(d)-1]
 	for _, x := range xs {
-		k := min(int((x-lo)/w), bins-1)
+		k := min(max(int((x-lo)/w), 0), bins-1)
 		out[k].Count++
 	}
 	return out
