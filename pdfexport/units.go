@@ -42,13 +42,13 @@ func (l Length) String() string {
 	return strconv.FormatFloat(math.Round(l.Millimeters()*1000)/1000, 'f', -1, 64) + "mm"
 }
 
-// unitFactors converts a number in a unit to inches.
-var unitFactors = map[string]float64{
-	"mm": 1 / 25.4,
-	"cm": 1 / 2.54,
+// unitsPerInch says how many of each unit make an inch.
+var unitsPerInch = map[string]float64{
+	"mm": 25.4,
+	"cm": 2.54,
 	"in": 1,
-	"pt": 1.0 / 72,
-	"px": 1.0 / 96,
+	"pt": 72,
+	"px": 96,
 }
 
 // maxLength is the longest length ParseLength accepts: 5 metres is far beyond
@@ -68,7 +68,7 @@ func ParseLength(s string) (Length, error) {
 		return 0, fmt.Errorf("%w: length %q needs a unit (mm, cm, in, pt, px)", ErrInvalidOption, s)
 	}
 	unit := t[len(t)-2:]
-	factor, ok := unitFactors[unit]
+	perInch, ok := unitsPerInch[unit]
 	if !ok {
 		return 0, fmt.Errorf("%w: length %q needs a unit (mm, cm, in, pt, px)", ErrInvalidOption, s)
 	}
@@ -80,7 +80,7 @@ func ParseLength(s string) (Length, error) {
 	if v < 0 {
 		return 0, fmt.Errorf("%w: length %q is negative", ErrInvalidOption, s)
 	}
-	l := Length(v * factor)
+	l := Length(v / perInch)
 	if l > maxLength {
 		return 0, fmt.Errorf("%w: length %q is too long", ErrInvalidOption, s)
 	}
