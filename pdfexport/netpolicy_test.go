@@ -3,8 +3,8 @@ package pdfexport
 import (
 	"context"
 	"errors"
-	"net"
 	"math/rand/v2"
+	"net"
 	"net/netip"
 	"testing"
 

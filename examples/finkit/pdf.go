@@ -244,4 +244,3 @@ func pdfBatch(ctx context.Context, conv *pdfexport.Converter, e *env, urls []str
 	}
 	return nil
 }
-
