@@ -105,5 +105,7 @@
 // quote plus slippage, limit orders when Poll sees a quote cross. Cash and
 // positions are decimal, every fill is booked into the ledger, and a new
 // Account over a ledger that can be read back (Holdings) resumes where the
-// last one stopped.
+// last one stopped. LedgerStore keeps a ledger and a portfolio.Store (such
+// as portfolio/sqlstore) in step, so positions and P&L persist across
+// restarts.
 package papertrade

@@ -1,0 +1,81 @@
+package papertrade
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/finkit/finkit/portfolio"
+	"github.com/shopspring/decimal"
+)
+
+// LedgerStore is a Booker that keeps a portfolio ledger and its persistent
+// store in step: Apply books into the ledger (atomically, validating
+// everything) and then saves the same transactions to the store, so a paper
+// account survives restarts. It also implements Holdings, so an Account
+// opened on it resumes from what was stored. It is safe for concurrent use.
+type LedgerStore struct {
+	mu      sync.RWMutex
+	store   portfolio.Store
+	ledger  *portfolio.Ledger
+	timeout time.Duration
+}
+
+// OpenLedgerStore loads the ledger from store (portfolio.LoadLedger).
+// Store calls made by Apply time out after timeout (default 10 s).
+func OpenLedgerStore(ctx context.Context, store portfolio.Store, timeout time.Duration) (*LedgerStore, error) {
+	if store == nil {
+		return nil, fmt.Errorf("%w: nil store", ErrInvalidOptions)
+	}
+	l, err := portfolio.LoadLedger(ctx, store)
+	if err != nil {
+		return nil, fmt.Errorf("papertrade: load ledger: %w", err)
+	}
+	if timeout <= 0 {
+		timeout = 10 * time.Second
+	}
+	return &LedgerStore{store: store, ledger: l, timeout: timeout}, nil
+}
+
+// Apply books txs into the ledger and saves them to the store, all or
+// nothing. If the store refuses them after the ledger accepted them, the
+// ledger is reloaded from the store, so both agree again, and the error is
+// returned.
+func (s *LedgerStore) Apply(txs ...portfolio.Transaction) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.ledger.Apply(txs...); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), s.timeout)
+	defer cancel()
+	if _, err := s.store.AddTransactions(ctx, txs); err != nil {
+		if l, lerr := portfolio.LoadLedger(ctx, s.store); lerr == nil {
+			s.ledger = l
+		}
+		return fmt.Errorf("papertrade: save transactions: %w", err)
+	}
+	return nil
+}
+
+// Cash implements Holdings.
+func (s *LedgerStore) Cash(account string) (decimal.Decimal, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.ledger.Cash(account)
+}
+
+// Positions implements Holdings.
+func (s *LedgerStore) Positions(account string) []portfolio.Position {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.ledger.Positions(account)
+}
+
+// Ledger returns the current ledger (for reports and valuation).
+func (s *LedgerStore) Ledger() *portfolio.Ledger {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.ledger
+}
