@@ -314,7 +314,10 @@ func (e *engine) placeOrder(o Order) (int, error) {
 	size := o.Size
 	switch o.SizeKind {
 	case SizeEquity:
-		if size == 0 || size >= 1 {
+		if size > 1 {
+			return 0, fmt.Errorf("%w: equity fraction %v above 1 (use SizeUnits for units)", ErrInvalidOrder, size)
+		}
+		if size == 0 || size == 1 {
 			size = fullEquity
 		}
 	case SizeUnits:

@@ -206,6 +206,7 @@ func TestOrderValidation(t *testing.T) {
 		{Side: Buy, TakeProfit: 99},
 		{Side: Sell, StopLoss: 99},
 		{Side: Buy, SizeKind: SizeKind(9), Size: 1},
+		{Side: Buy, Size: 2},
 	}
 	for _, o := range tests {
 		var got error
