@@ -12,9 +12,10 @@ const AuditKey = "audit"
 // Audit logs a security event (such as "login.success", "login.failure",
 // "user.created", "upload.accepted") with the attribute audit=true at Info
 // level. Attributes stored in ctx with WithAttrs are added by the context
-// handler. A nil logger is a no-op, so callers may leave auditing unset.
+// handler, and sensitive attributes are redacted like any others. A nil
+// logger is a no-op, so callers may leave auditing unset.
 func Audit(ctx context.Context, l *slog.Logger, event string, attrs ...slog.Attr) {
-	if l == nil {
+	if l == nil || !l.Enabled(ctx, slog.LevelInfo) {
 		return
 	}
 	all := make([]slog.Attr, 0, len(attrs)+2)

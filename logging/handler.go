@@ -18,10 +18,6 @@ type HandlerOptions struct {
 	RedactKeys []string
 }
 
-// inlineAttrs is how many attributes a slog.Record holds without
-// allocating (slog's nAttrsInline).
-const inlineAttrs = 5
-
 // Handler is finkit's slog.Handler wrapper. It adds request-scoped
 // attributes from the context and redacts sensitive values in one pass, then
 // hands the record to an inner handler of any kind (JSON, text, or a

@@ -239,7 +239,7 @@ func TestWriteAfterCloseError(t *testing.T) {
 func TestNewNilContextSafe(t *testing.T) {
 	l, buf := newTestLogger(t, Options{})
 	//lint:ignore SA1012 a nil context must not panic
-	l.Log(nil, slog.LevelInfo, "nil ctx") //nolint:staticcheck
+	l.Log(nil, slog.LevelInfo, "nil ctx")
 	l.Log(context.TODO(), slog.LevelInfo, "todo")
 	assert.Len(t, decodeLines(t, buf), 2)
 }

@@ -251,7 +251,7 @@ func TestMiddlewarePanic(t *testing.T) {
 	// http.ErrAbortHandler aborts the response as net/http intends.
 	_, err := srv.Client().Get(srv.URL + "/abort")
 	require.Error(t, err)
-	access = logs.waitAccess(t, 3)
+	logs.waitAccess(t, 3)
 	assert.Len(t, logs.lines(t, "http handler panic"), 2, "abort is not reported as a panic")
 
 	// The server keeps serving.
