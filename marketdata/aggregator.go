@@ -547,12 +547,12 @@ func (a *Aggregator) call(ctx context.Context, ps *provState, symbol string, f f
 	if ps.limiter != nil {
 		if err := ps.limiter.Wait(ctx); err != nil {
 			err = &Error{Provider: ps.name, Symbol: symbol, Kind: ErrRateLimited, Msg: "local rate limit", Err: err}
-			ps.br.record(nil, a.opts.Now()) // our own limit says nothing about the provider's health
+			ps.br.release() // our own limit says nothing about the provider's health
 			return 0, err
 		}
 	}
 	if ok, reset := ps.quota.take(a.opts.Now()); !ok {
-		ps.br.record(nil, a.opts.Now())
+		ps.br.release()
 		return 0, &Error{Provider: ps.name, Symbol: symbol, Kind: ErrRateLimited, Msg: "daily quota used up", RetryAfter: reset}
 	}
 	start := time.Now()

@@ -80,6 +80,17 @@ func (b *breaker) open(now time.Time) bool {
 	return b.fails >= b.threshold && (now.Before(b.openUntil) || b.trial)
 }
 
+// release ends a trial that made no upstream call (the local rate limiter
+// or quota refused it) without judging the provider.
+func (b *breaker) release() {
+	if b.threshold <= 0 {
+		return
+	}
+	b.mu.Lock()
+	b.trial = false
+	b.mu.Unlock()
+}
+
 // record feeds the outcome of a call into the breaker. Answers that prove
 // the provider is up (success, not found, unsupported) close it.
 func (b *breaker) record(err error, now time.Time) {

@@ -11,9 +11,10 @@ import (
 type Update struct {
 	Time    time.Time `json:"time"`
 	Symbol  string    `json:"symbol"`
-	Quote   Merged    `json:"quote"`   // valid when Err is nil
-	Err     error     `json:"-"`       // why this symbol has no quote this round
-	Dropped uint64    `json:"dropped"` // updates dropped so far because the consumer was slow
+	Quote   Merged    `json:"quote"`           // valid when Err is nil
+	Err     error     `json:"-"`               // why this symbol has no quote this round
+	Message string    `json:"error,omitempty"` // Err as text, for JSON
+	Dropped uint64    `json:"dropped"`         // updates dropped so far because the consumer was slow
 }
 
 // Summary implements portfolio.Reportable.
@@ -85,6 +86,9 @@ func (a *Aggregator) Watch(ctx context.Context, symbols []string, interval time.
 					u.Quote = m
 				} else {
 					u.Err = noQuoteErr(s, res)
+				}
+				if u.Err != nil {
+					u.Message = u.Err.Error()
 				}
 				send(u)
 			}

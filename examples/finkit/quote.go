@@ -118,7 +118,7 @@ func newAggregator(f *mdFlags) (*marketdata.Aggregator, error) {
 	}
 	opts := marketdata.Options{Timeout: f.timeout, ProviderTimeout: f.timeout, RateProviders: []marketdata.RateProvider{},
 		// Stay inside the free plans of the keyed APIs.
-		Limits: map[string]marketdata.Limit{"alphavantage": alphavantage.DefaultLimit, "finnhub": finnhub.DefaultLimit, "coingecko": coingecko.DefaultLimit}}
+		Limits: map[string]marketdata.Limit{"alphavantage": alphavantage.DefaultLimit(), "finnhub": finnhub.DefaultLimit(), "coingecko": coingecko.DefaultLimit()}}
 	for _, p := range ps {
 		if q, ok := p.(marketdata.Provider); ok {
 			opts.Providers = append(opts.Providers, q)

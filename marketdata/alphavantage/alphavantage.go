@@ -33,7 +33,9 @@ const DefaultBaseURL = "https://www.alphavantage.co"
 
 // DefaultLimit is the free key's allowance: 25 requests per day, and no more
 // than 5 per minute.
-var DefaultLimit = marketdata.Limit{PerSecond: 5.0 / 60, Burst: 1, PerDay: 25}
+func DefaultLimit() marketdata.Limit {
+	return marketdata.Limit{PerSecond: 5.0 / 60, Burst: 1, PerDay: 25}
+}
 
 // Options configure a Client.
 type Options struct {

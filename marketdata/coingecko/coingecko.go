@@ -29,7 +29,7 @@ import (
 const DefaultBaseURL = "https://api.coingecko.com/api/v3"
 
 // DefaultLimit is the free demo plan's allowance of 30 calls per minute.
-var DefaultLimit = marketdata.Limit{PerSecond: 0.5, Burst: 5}
+func DefaultLimit() marketdata.Limit { return marketdata.Limit{PerSecond: 0.5, Burst: 5} }
 
 // Options configure a Client.
 type Options struct {

@@ -28,7 +28,7 @@ import (
 const DefaultBaseURL = "https://finnhub.io/api/v1"
 
 // DefaultLimit is the free plan's allowance of 60 calls per minute.
-var DefaultLimit = marketdata.Limit{PerSecond: 1, Burst: 5}
+func DefaultLimit() marketdata.Limit { return marketdata.Limit{PerSecond: 1, Burst: 5} }
 
 // Options configure a Client.
 type Options struct {
