@@ -20,7 +20,9 @@ type (
 // attributes already stored in ctx; an attribute with the same key as an
 // earlier one replaces it. A Handler created with ContextAttrs (as New does)
 // adds them to every record logged with the returned context, for example
-// the request id, the user id or the route.
+// the request id, the user id or the route. From the second record logged
+// with the context, each logger reuses a handler with the attributes
+// already formatted, kept in the context.
 func WithAttrs(ctx context.Context, attrs ...slog.Attr) context.Context {
 	if ctx == nil {
 		ctx = context.Background()

@@ -66,5 +66,6 @@
 // and does no other work or allocation. An enabled record with nothing to
 // redact and no context attributes goes to the JSON or text handler
 // unchanged; redaction rebuilds the record without allocating up to five
-// attributes. See BenchmarkLogger.
+// attributes. Context attributes are formatted once per context and logger
+// and reused from the second record on. See BenchmarkLogger.
 package logging

@@ -79,6 +79,11 @@ type FileOptions struct {
 	// MaxAgeDays).
 	MaxBackups int
 	// Compress gzips rotated backups.
+	//
+	// lumberjack compresses and removes old backups in a goroutine of its
+	// own, which Close does not wait for and which outlives Close (a
+	// lumberjack v2 limitation). The current file is complete when Close
+	// returns; a backup may still be being compressed.
 	Compress bool
 	// LocalTime uses local time in backup names instead of UTC.
 	LocalTime bool
