@@ -1,2 +1,139 @@
-// Package securechat is end-to-end encrypted messaging on NaCl primitives.
+// Package securechat is end-to-end encrypted messaging for Go programs,
+// built from NaCl primitives in golang.org/x/crypto (X25519, XSalsa20-
+// Poly1305 box and secretbox, argon2id) and the standard library (Ed25519,
+// HKDF-SHA256, HMAC-SHA256), following Signal's published X3DH and Double
+// Ratchet specifications. It has four layers:
+//
+//   - Identities and one-shot sealing: Identity, PublicIdentity, key files,
+//     SafetyNumber, BoxSeal/BoxOpen, SealAnonymous/OpenAnonymous.
+//   - Sessions: Prekeys and Bundle (X3DH), Initiate/Accept, Session (Double
+//     Ratchet) with MarshalBinary/UnmarshalSession.
+//   - The wire format: Envelope, ParseEnvelope.
+//   - Transport: Relay (an http.Handler speaking WebSocket, with a Store;
+//     securechat/sqlstore persists it) and Client (identity + sessions +
+//     relay connection with reconnect), including small groups.
+//
+// # Identities
+//
+// An identity is an Ed25519 signing key plus an independent X25519
+// key-agreement key. The X25519 key is not converted from the Ed25519 key;
+// instead the Ed25519 key signs it (the "identity binding"), and a
+// PublicIdentity is only accepted when that signature verifies. The Ed25519
+// public key alone names a party: its PeerID is the key in unpadded
+// base64url. Relay logins, signed prekeys and the binding are Ed25519
+// signatures; key agreement (box, X3DH, the ratchet) uses X25519 through
+// curve25519.X25519, which rejects low-order points (ErrLowOrderKey) —
+// unlike box.Precompute, which would silently use an all-zero secret.
+//
+// Key files (MarshalKeyFile, ParseKeyFile) are a versioned PEM block,
+// optionally sealed with secretbox under an argon2id key derived from a
+// passphrase; the parser is strict and bounds the argon2 cost a hostile file
+// can demand.
+//
+// A safety number (SafetyNumber, SafetyNumberOf) is 60 digits derived from
+// both parties' Ed25519 keys with iterated SHA-512, the same on both sides.
+// Because the X25519 key must carry the Ed25519 key's signature, comparing
+// safety numbers covers both keys: a relay that substitutes a bundle is
+// caught either by the signature check (ErrBadSignature) or by a different
+// number.
+//
+// # Box layer
+//
+// BoxSeal and BoxOpen are NaCl crypto_box (HSalsa20 over the X25519 output,
+// then XSalsa20-Poly1305); they reproduce the NaCl, libsodium, x/crypto and
+// tweetnacl-js known-answer vectors byte for byte (see testdata/). The
+// anonymous sealed box is libsodium's crypto_box_seal format, via
+// x/crypto's box.SealAnonymous.
+//
+// # X3DH and the Double Ratchet
+//
+// A Bundle has the responder's identity, a signed prekey and at most one
+// one-time prekey (the relay hands each out once). Initiate verifies the
+// signatures, computes DH(IKa, SPKb), DH(EKa, IKb), DH(EKa, SPKb) and, with
+// a one-time prekey, DH(EKa, OPKb), and derives the shared secret with
+// HKDF-SHA256 (32 bytes of 0xFF prefixed, zero salt). The initiator's
+// messages are TypeInitial, carrying its identity, ephemeral key and the
+// prekey ids, until the responder replies. Accept consumes the one-time
+// prekey only after the first message authenticates.
+//
+// The Double Ratchet follows the specification: an X25519 DH ratchet, a
+// root chain with HKDF-SHA256 (salt = root key), symmetric chains with
+// HMAC-SHA256 (message key = HMAC(ck, 1), next chain key = HMAC(ck, 2)),
+// skipped message keys for out-of-order delivery within MaxSkip (default
+// 1000), capped (MaxSkippedKeys, oldest dropped) and expiring
+// (SkippedKeyTTL). Decrypt works on a copy of the state and commits only
+// after the ciphertext authenticates, so a failed decryption leaves the
+// session exactly as it was. Recently decrypted messages are remembered by
+// digest (ReplayWindow) so a replay reports ErrReplay; older replays fail
+// with ErrAuth because their keys no longer exist (forward secrecy).
+//
+// # How the header is authenticated
+//
+// secretbox has no associated data, so the ratchet header (and the rest of
+// the envelope) is bound into the key instead. Each message is encrypted
+// with
+//
+//	k = HKDF-Expand(PRK = message key, info = label || AD || header bytes, 32)
+//
+// where AD is SHA-256 over both identities (initiator first) and "header
+// bytes" is the whole encoded envelope except the ciphertext: version, type,
+// sender, recipient, the X3DH prekey header if any, the ratchet key, PN, N
+// and the ciphertext length. k is then used for one secretbox with a zero
+// nonce (every k is used exactly once: message keys are never reused and k
+// depends on them). HKDF-Expand with a uniformly random PRK is a PRF, so a
+// header that differs in any bit yields an unrelated key, and the
+// Poly1305 tag, which an attacker cannot forge without k, fails: changing
+// the header is as hard as forging the MAC. We chose this over
+// chacha20poly1305.NewX (which has native associated data) to keep the
+// whole construction on the issue's NaCl primitives, and because it also
+// commits the ciphertext to the session's identities. It costs one extra
+// HMAC per message. Every single-bit change of an envelope is therefore an
+// ErrAuth failure (a test flips every bit).
+//
+// # Wire envelope
+//
+// Envelope is versioned and binary (layout on the type). ParseEnvelope is
+// strict: known version and type, well-formed PeerIDs, exact lengths, no
+// trailing bytes, MaxEnvelopeSize and MaxCiphertextSize checked before any
+// allocation. It is fuzzed.
+//
+// # Relay
+//
+// Relay is an http.Handler (the dashboard mounts it at /chat/ws) speaking a
+// small JSON protocol over WebSocket (github.com/coder/websocket; see
+// protocol.go). A client proves its identity by signing a fresh server
+// challenge together with the relay's host name with its Ed25519 key, so
+// there are no passwords and nobody can read another identity's mailbox or
+// send as someone else (the relay checks every envelope's sender). It keeps
+// published prekeys and hands out each one-time prekey at most once, stores
+// envelopes per recipient in a Store (bounded by MailboxLimit, expiring
+// after MessageTTL), delivers them in order when the recipient is online
+// and deletes each on acknowledgement. Deliveries are read from the store,
+// so an offline or slow recipient costs store space, not relay memory; a
+// client whose socket does not drain within WriteTimeout, or whose reply
+// queue fills, is disconnected. Each connection is rate limited and frames
+// are size limited. Every connection of one identity receives its mailbox
+// (all devices of an identity see the same stream; the first ack removes an
+// entry).
+//
+// The relay sees who talks to whom, when, and message sizes; it never sees
+// a key that could decrypt an envelope. The end-to-end test scans the
+// relay's SQLite file and a tap of its TCP traffic for every plaintext.
+//
+// # Client and groups
+//
+// Client connects in the background with exponential back-off and jitter,
+// publishes and replenishes prekeys, creates sessions on first Send, retries
+// sends across reconnects (a duplicate is recognised as a replay and
+// dropped), acknowledges deliveries after handing them to Messages, and can
+// save and restore its state (MarshalState). If both sides start a session
+// at once, both sessions are kept and either decrypts. Groups are pairwise
+// fan-out: SetGroup (by the owner) distributes the member list, SendGroup
+// encrypts to each member over its own session, messages from non-members
+// are dropped, and a removed member stops receiving because nothing is
+// encrypted to it any more.
+//
+// Not covered: multiple devices with distinct keys per identity (devices
+// share an identity and mailbox), sealed sender (the relay sees senders),
+// and header encryption.
 package securechat
