@@ -89,27 +89,27 @@ func (c *Client) Supports(symbol string) bool {
 
 // Classify inspects a 200 body for Alpha Vantage's in-band errors: "Note"
 // and "Information" (rate limits, also invalid keys) and "Error Message".
-func Classify(body []byte) (kind error, msg string) {
+func Classify(body []byte) (msg string, kind error) {
 	var m struct {
 		Note        string `json:"Note"`
 		Information string `json:"Information"`
 		Error       string `json:"Error Message"`
 	}
 	if json.Unmarshal(body, &m) != nil {
-		return nil, ""
+		return "", nil
 	}
 	switch {
 	case m.Error != "":
-		return marketdata.ErrNotFound, m.Error
+		return m.Error, marketdata.ErrNotFound
 	case m.Note != "" || m.Information != "":
 		msg := m.Note + m.Information
 		low := strings.ToLower(msg)
 		if strings.Contains(low, "apikey") && (strings.Contains(low, "invalid") || strings.Contains(low, "missing")) {
-			return marketdata.ErrUnavailable, msg
+			return msg, marketdata.ErrUnavailable
 		}
-		return marketdata.ErrRateLimited, msg
+		return msg, marketdata.ErrRateLimited
 	}
-	return nil, ""
+	return "", nil
 }
 
 func (c *Client) query(ctx context.Context, symbol string, q url.Values) ([]byte, time.Duration, error) {
@@ -125,7 +125,7 @@ func (c *Client) query(ctx context.Context, symbol string, q url.Values) ([]byte
 	if httpx.LooksLikeHTML(resp.Body) {
 		return nil, 0, c.http.Bad(symbol, "HTML instead of JSON", nil)
 	}
-	if kind, msg := Classify(resp.Body); kind != nil {
+	if msg, kind := Classify(resp.Body); kind != nil {
 		return nil, 0, &marketdata.Error{Provider: "alphavantage", Symbol: symbol, Kind: kind, Msg: msg}
 	}
 	return resp.Body, time.Since(start), nil
