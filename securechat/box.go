@@ -8,7 +8,6 @@ import (
 	"golang.org/x/crypto/curve25519"
 	"golang.org/x/crypto/nacl/box"
 	"golang.org/x/crypto/nacl/secretbox"
-	"golang.org/x/crypto/salsa20/salsa"
 )
 
 // Box sizes, as in NaCl.
@@ -49,15 +48,15 @@ func dh(priv, pub *[KeySize]byte) ([KeySize]byte, error) {
 // BoxPrecompute returns the NaCl box shared key HSalsa20(X25519(priv, peer),
 // 0, sigma), the same value as box.Precompute and libsodium's
 // crypto_box_beforenm, but it fails with ErrLowOrderKey for a low-order peer
-// key instead of silently using the all-zero shared secret.
+// key instead of silently using the all-zero shared secret. (The check is a
+// curve25519.X25519 with a fixed clamped scalar: it fails exactly when any
+// clamped scalar would give the all-zero output.)
 func BoxPrecompute(peer, priv *[KeySize]byte) (*[KeySize]byte, error) {
-	s, err := dh(priv, peer)
-	if err != nil {
+	if err := checkPublicKey(peer); err != nil {
 		return nil, err
 	}
-	var zero [16]byte
 	key := new([KeySize]byte)
-	salsa.HSalsa20(key, &zero, &s, &salsa.Sigma)
+	box.Precompute(key, peer, priv)
 	return key, nil
 }
 
