@@ -53,6 +53,8 @@ func commands() []command {
 		{name: "backtest", args: "--csv FILE --strategy smacross [flags]", summary: "replay price history through a trading strategy", run: runBacktest},
 		{name: "montecarlo", args: "--csv FILE --strategy … [--paths N] [--method gbm|bootstrap]", summary: "does a strategy win in the long run? simulate many paths", run: runMonteCarlo},
 		{name: "optimize", args: "--csv FILE --strategy … [flags]", summary: "grid-search strategy parameters (with walk-forward)", run: runOptimize},
+		{name: "pdf", args: "[--paper A4] [--landscape] [--margin 10mm] [--background] [--wait-for SEL|--wait network-idle] [--timeout 30s] URL OUT.pdf | --from urls.txt --out-dir DIR", summary: "save the page at a URL as PDF through headless Chromium", run: runPDF},
+		{name: "chat", args: "keygen --out KEYFILE | fingerprint --key KEYFILE --peer PEERID | --relay ws://HOST/chat/ws --key KEYFILE --to PEERID", summary: "end-to-end encrypted chat through a relay", run: runChat},
 		{name: "user", args: "add [--admin] USERNAME | list | set-role USERNAME admin|user [--db PATH]", summary: "manage dashboard users", run: runUser},
 		{name: "version", summary: "print the finkit version", run: runVersion},
 	}
