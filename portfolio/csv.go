@@ -361,7 +361,7 @@ func (l *Ledger) Import(txs []Transaction) (added []Transaction, err error) {
 			tx.ID = "csv-" + h
 		}
 		if i, ok := l.ids[tx.ID]; ok {
-			if !l.sameTx(&l.txs[i], &tx) {
+			if !l.sameTx(l.txs.at(i), &tx) {
 				return nil, fmt.Errorf("%w: %q was imported before with different content", ErrDuplicateID, tx.ID)
 			}
 			continue
@@ -379,7 +379,7 @@ func (l *Ledger) Import(txs []Transaction) (added []Transaction, err error) {
 		return nil, err
 	}
 	for i := range fresh {
-		fresh[i] = l.txs[l.ids[fresh[i].ID]]
+		fresh[i] = *l.txs.at(l.ids[fresh[i].ID])
 	}
 	return fresh, nil
 }

@@ -11,6 +11,10 @@ import (
 	"github.com/shopspring/decimal"
 )
 
+// one is the FX rate of a transaction in the account currency. Decimals are
+// immutable, so sharing it is safe.
+var one = decimal.NewFromInt(1)
+
 // Ledger books transactions into accounts: cash, positions with cost-basis
 // lots, realized gains, income and costs. It is safe for concurrent use;
 // Apply takes a write lock, the read methods a read lock.
@@ -65,7 +69,7 @@ type Ledger struct {
 	accts    map[string]*acctState
 	order    []*acctState
 	ids      map[string]int // id → index in txs
-	txs      []Transaction
+	txs      txLog
 	last     time.Time
 	pending  map[string][]pendingLot
 	stocks   map[string]Stock
@@ -309,8 +313,8 @@ func cmpTxTime(a, b Transaction) int { return a.Time.Compare(b.Time) }
 
 // replay rebuilds the ledger with batch merged into the history.
 func (l *Ledger) replay(batch []Transaction) error {
-	merged := make([]Transaction, 0, len(l.txs)+len(batch))
-	merged = append(merged, l.txs...)
+	merged := make([]Transaction, 0, l.txs.len()+len(batch))
+	merged = append(merged, l.txs.all()...)
 	merged = append(merged, batch...)
 	slices.SortStableFunc(merged, cmpTxTime)
 	fresh := &Ledger{
@@ -338,16 +342,15 @@ func (l *Ledger) replay(batch []Transaction) error {
 func (l *Ledger) applyBatch(batch []Transaction) error {
 	l.epoch++
 	l.undo = l.undo[:0]
-	txLen, last, nextAuto := len(l.txs), l.last, l.nextAuto
+	txLen, last, nextAuto := l.txs.len(), l.last, l.nextAuto
 	for i := range batch {
 		tx := batch[i]
 		if err := l.applyOne(&tx); err != nil {
 			l.rollback()
-			for _, t := range l.txs[txLen:] {
-				delete(l.ids, t.ID)
+			for i := txLen; i < l.txs.len(); i++ {
+				delete(l.ids, l.txs.at(i).ID)
 			}
-			clear(l.txs[txLen:])
-			l.txs = l.txs[:txLen]
+			l.txs.truncate(txLen)
 			l.last, l.nextAuto = last, nextAuto
 			return fmt.Errorf("portfolio: transaction %d of %d (id %q, %s %s): %w", i+1, len(batch), batch[i].ID, batch[i].Kind, batch[i].Account, err)
 		}
@@ -467,8 +470,8 @@ func (l *Ledger) applyOne(tx *Transaction) error {
 	if err != nil {
 		return err
 	}
-	l.ids[tx.ID] = len(l.txs)
-	l.txs = append(l.txs, *tx)
+	l.ids[tx.ID] = l.txs.len()
+	l.txs.append(tx)
 	l.last = tx.Time
 	return nil
 }
@@ -503,13 +506,32 @@ func toAcct(a *acctState, amount, fx decimal.Decimal) decimal.Decimal {
 // addCash books delta to a's cash, refusing to go negative without margin
 // when delta is an outflow.
 func (l *Ledger) addCash(a *acctState, delta decimal.Decimal) error {
-	if delta.Sign() == 0 {
+	if delta.Sign() < 0 {
+		return l.moveCash(a, delta.Neg(), true)
+	}
+	return l.moveCash(a, delta, false)
+}
+
+// moveCash adds amount to a's cash, or takes it out when out is set; taking
+// out more than there is fails without margin. A negative amount moves the
+// other way (a sell whose fees exceed the proceeds).
+func (l *Ledger) moveCash(a *acctState, amount decimal.Decimal, out bool) error {
+	if amount.Sign() == 0 {
 		return nil
 	}
-	next := a.s.cash.Add(delta)
-	if delta.Sign() < 0 && next.Sign() < 0 && !a.acct.AllowMargin {
+	var next decimal.Decimal
+	if out {
+		next = a.s.cash.Sub(amount)
+	} else {
+		next = a.s.cash.Add(amount)
+	}
+	if next.Sign() < 0 && next.Cmp(a.s.cash) < 0 && !a.acct.AllowMargin {
+		need := amount
+		if !out {
+			need = amount.Neg()
+		}
 		return fmt.Errorf("%w: cash %s, needs %s", ErrInsufficientFunds,
-			FormatMoney(a.s.cash, a.acct.Currency), FormatMoney(delta.Neg(), a.acct.Currency))
+			FormatMoney(a.s.cash, a.acct.Currency), FormatMoney(need, a.acct.Currency))
 	}
 	l.touchAcct(a)
 	a.s.cash = next
@@ -526,14 +548,22 @@ func (l *Ledger) cashOnly(a *acctState, tx *Transaction, fx decimal.Decimal) err
 	if tx.Fee.Sign() != 0 || tx.Tax.Sign() != 0 {
 		charges = toAcct(a, tx.Fee.Add(tx.Tax), fx)
 	}
-	var delta decimal.Decimal
+	var err error
 	switch tx.Kind {
 	case TxDeposit, TxTransferIn, TxInterest:
-		delta = amt.Sub(charges)
+		if charges.Sign() != 0 {
+			err = l.addCash(a, amt.Sub(charges))
+		} else {
+			err = l.moveCash(a, amt, false)
+		}
 	default:
-		delta = amt.Add(charges).Neg()
+		if charges.Sign() != 0 {
+			err = l.moveCash(a, amt.Add(charges), true)
+		} else {
+			err = l.moveCash(a, amt, true)
+		}
 	}
-	if err := l.addCash(a, delta); err != nil {
+	if err != nil {
 		return err
 	}
 	l.touchAcct(a)
@@ -570,7 +600,14 @@ func (l *Ledger) dividend(a *acctState, tx *Transaction, fx decimal.Decimal) err
 	}
 	g := toAcct(a, gross, fx)
 	fee, tax := toAcct(a, tx.Fee, fx), toAcct(a, tx.Tax, fx)
-	if err := l.addCash(a, g.Sub(fee).Sub(tax)); err != nil {
+	net := g
+	if fee.Sign() != 0 {
+		net = net.Sub(fee)
+	}
+	if tax.Sign() != 0 {
+		net = net.Sub(tax)
+	}
+	if err := l.addCash(a, net); err != nil {
 		return err
 	}
 	l.touchAcct(a)
@@ -596,25 +633,21 @@ func (l *Ledger) trade(a *acctState, tx *Transaction, fx decimal.Decimal) error 
 		return fmt.Errorf("%w: got %s", ErrInvalidPrice, tx.Price)
 	}
 	buy := tx.Kind == TxBuy
-	// Signed local cash flow of the trade, fees and taxes included.
+	// What the trade costs (buy) or brings in (sell), fees and taxes
+	// included, in the instrument and in the account currency.
 	local := tx.Quantity.Mul(tx.Price)
-	charges := tx.Fee
-	if tx.Tax.Sign() != 0 {
-		charges = charges.Add(tx.Tax)
-	}
-	dq := tx.Quantity
-	if buy {
-		if charges.Sign() != 0 {
-			local = local.Add(charges)
+	if tx.Fee.Sign() != 0 || tx.Tax.Sign() != 0 {
+		charges := tx.Fee
+		if tx.Tax.Sign() != 0 {
+			charges = charges.Add(tx.Tax)
 		}
-		local = local.Neg()
-	} else {
-		if charges.Sign() != 0 {
+		if buy {
+			local = local.Add(charges)
+		} else {
 			local = local.Sub(charges)
 		}
-		dq = dq.Neg()
 	}
-	flow := toAcct(a, local, fx)
+	amount := toAcct(a, local, fx)
 
 	p := a.positions[tx.Symbol]
 	if p != nil && p.s.currency != tx.Currency && p.s.qty.Sign() != 0 {
@@ -623,6 +656,32 @@ func (l *Ledger) trade(a *acctState, tx *Transaction, fx decimal.Decimal) error 
 	held := decimal.Zero
 	if p != nil {
 		held = p.s.qty
+	}
+	// Fast paths: a buy that opens or extends a long, a sell within a long.
+	if buy && held.Sign() >= 0 {
+		if err := l.moveCash(a, amount, true); err != nil {
+			return err
+		}
+		p = l.tradedPos(a, tx)
+		l.open(a, p, Lot{Acquired: tx.Time, Quantity: tx.Quantity, Basis: amount, LocalBasis: local, TxID: tx.ID})
+		return nil
+	}
+	if !buy && held.Sign() > 0 && held.Cmp(tx.Quantity) >= 0 {
+		if err := l.moveCash(a, amount, false); err != nil {
+			return err
+		}
+		p = l.tradedPos(a, tx)
+		l.close(a, p, tx, tx.Quantity, amount, local, fx, true)
+		return nil
+	}
+
+	// General case with shorts: signed flows (in positive, out negative)
+	// and signed quantities.
+	dq, flow := tx.Quantity, amount
+	if buy {
+		local, flow = local.Neg(), amount.Neg()
+	} else {
+		dq = dq.Neg()
 	}
 	// Split dq into the part that closes the existing position and the part
 	// that opens (or extends) one.
@@ -637,13 +696,10 @@ func (l *Ledger) trade(a *acctState, tx *Transaction, fx decimal.Decimal) error 
 	if !buy && openQ.Sign() != 0 && !a.acct.AllowShort {
 		return fmt.Errorf("%w: selling %s %s, holding %s", ErrInsufficientHoldings, tx.Quantity, tx.Symbol, held)
 	}
-	if err := l.addCash(a, flow); err != nil {
+	if err := l.moveCash(a, amount, buy); err != nil {
 		return err
 	}
-	p = l.getPos(a, tx.Symbol, true)
-	l.touchPos(p)
-	p.s.currency = tx.Currency
-	p.s.lastPrice, p.s.lastTime = tx.Price, tx.Time
+	p = l.tradedPos(a, tx)
 
 	closeFlow, closeLocal := flow, local
 	openFlow, openLocal := decimal.Zero, decimal.Zero
@@ -664,11 +720,26 @@ func (l *Ledger) trade(a *acctState, tx *Transaction, fx decimal.Decimal) error 
 	return nil
 }
 
+// tradedPos returns the traded position, created and snapshotted, with the
+// trade's currency and price recorded.
+func (l *Ledger) tradedPos(a *acctState, tx *Transaction) *position {
+	p := l.getPos(a, tx.Symbol, true)
+	l.touchPos(p)
+	p.s.currency = tx.Currency
+	p.s.lastPrice, p.s.lastTime = tx.Price, tx.Time
+	return p
+}
+
 // open adds a lot to p (p already touched).
 func (l *Ledger) open(a *acctState, p *position, lot Lot) {
 	p.s.qty = p.s.qty.Add(lot.Quantity)
-	p.s.basis = p.s.basis.Add(lot.Basis)
-	p.s.localBasis = p.s.localBasis.Add(lot.LocalBasis)
+	basis := p.s.basis.Add(lot.Basis)
+	if p.s.localBasis.Equal(p.s.basis) && lot.LocalBasis.Equal(lot.Basis) {
+		p.s.localBasis = basis // same amounts: share the sum
+	} else {
+		p.s.localBasis = p.s.localBasis.Add(lot.LocalBasis)
+	}
+	p.s.basis = basis
 	if a.acct.CostMethod == FIFO {
 		p.s.lots = append(p.s.lots, lot)
 	}
@@ -681,7 +752,7 @@ func (l *Ledger) open(a *acctState, p *position, lot Lot) {
 func (l *Ledger) close(a *acctState, p *position, tx *Transaction, q, flow, local, fx decimal.Decimal, realize bool) []Lot {
 	foreign := fx.Sign() != 0
 	if !foreign {
-		fx = decimal.NewFromInt(1)
+		fx = one
 	}
 	var removed []Lot
 	emit := func(part Lot, pFlow, pLocal decimal.Decimal) {
@@ -690,7 +761,12 @@ func (l *Ledger) close(a *acctState, p *position, tx *Transaction, q, flow, loca
 			g := RealizedGain{
 				Account: a.acct.ID, Symbol: p.symbol, Acquired: part.Acquired, Closed: tx.Time,
 				Quantity: part.Quantity, Proceeds: pFlow, Basis: part.Basis, Gain: pFlow.Sub(part.Basis),
-				LocalGain: pLocal.Sub(part.LocalBasis), FXRate: fx, TxID: tx.ID,
+				FXRate: fx, TxID: tx.ID,
+			}
+			if pLocal.Equal(pFlow) && part.LocalBasis.Equal(part.Basis) {
+				g.LocalGain = g.Gain
+			} else {
+				g.LocalGain = pLocal.Sub(part.LocalBasis)
 			}
 			a.s.realized = append(a.s.realized, g)
 			a.s.gain = a.s.gain.Add(g.Gain)
@@ -703,15 +779,14 @@ func (l *Ledger) close(a *acctState, p *position, tx *Transaction, q, flow, loca
 	}
 	if a.acct.CostMethod == AverageCost {
 		part := Lot{Acquired: time.Time{}, Quantity: q, Basis: p.s.basis, LocalBasis: p.s.localBasis}
-		if !q.Equal(p.s.qty) {
-			part.Basis = p.s.basis.Mul(q).Div(p.s.qty)
-			part.LocalBasis = p.s.localBasis.Mul(q).Div(p.s.qty)
-		}
-		p.s.qty = p.s.qty.Sub(q)
-		p.s.basis = p.s.basis.Sub(part.Basis)
-		p.s.localBasis = p.s.localBasis.Sub(part.LocalBasis)
-		if p.s.qty.Sign() == 0 {
-			p.s.basis, p.s.localBasis = decimal.Zero, decimal.Zero
+		if q.Equal(p.s.qty) {
+			p.s.qty, p.s.basis, p.s.localBasis = decimal.Zero, decimal.Zero, decimal.Zero
+		} else {
+			part.Basis, part.LocalBasis = proRata(p.s.basis, p.s.localBasis, q, p.s.qty)
+			p.s.qty = p.s.qty.Sub(q)
+			basis := p.s.basis.Sub(part.Basis)
+			p.s.localBasis = subShared(p.s.localBasis, part.LocalBasis, p.s.basis, part.Basis, basis)
+			p.s.basis = basis
 		}
 		emit(part, flow, local)
 		return removed
@@ -726,25 +801,37 @@ func (l *Ledger) close(a *acctState, p *position, tx *Transaction, q, flow, loca
 		if c == 0 || (sign > 0 && c < 0) || (sign < 0 && c > 0) {
 			part = *lot
 			p.s.head++
+			if c == 0 {
+				remaining = decimal.Zero
+			} else {
+				remaining = remaining.Sub(part.Quantity)
+			}
 		} else {
 			part = Lot{Acquired: lot.Acquired, Quantity: remaining, TxID: lot.TxID}
-			part.Basis = lot.Basis.Mul(remaining).Div(lot.Quantity)
-			part.LocalBasis = lot.LocalBasis.Mul(remaining).Div(lot.Quantity)
+			part.Basis, part.LocalBasis = proRata(lot.Basis, lot.LocalBasis, remaining, lot.Quantity)
 			l.undo = append(l.undo, undoRec{kind: undoLot, lots: p.s.lots, lotIdx: p.s.head, lot: *lot})
 			lot.Quantity = lot.Quantity.Sub(remaining)
-			lot.Basis = lot.Basis.Sub(part.Basis)
-			lot.LocalBasis = lot.LocalBasis.Sub(part.LocalBasis)
+			basis := lot.Basis.Sub(part.Basis)
+			lot.LocalBasis = subShared(lot.LocalBasis, part.LocalBasis, lot.Basis, part.Basis, basis)
+			lot.Basis = basis
+			remaining = decimal.Zero
 		}
-		remaining = remaining.Sub(part.Quantity)
 		pFlow, pLocal := flowLeft, localLeft
-		if realize && remaining.Sign() != 0 {
-			pFlow = flow.Mul(part.Quantity).Div(q)
-			pLocal = local.Mul(part.Quantity).Div(q)
+		if remaining.Sign() != 0 {
+			if realize {
+				pFlow = flow.Mul(part.Quantity).Div(q)
+				pLocal = local.Mul(part.Quantity).Div(q)
+			}
+			flowLeft, localLeft = flowLeft.Sub(pFlow), localLeft.Sub(pLocal)
 		}
-		flowLeft, localLeft = flowLeft.Sub(pFlow), localLeft.Sub(pLocal)
-		p.s.qty = p.s.qty.Sub(part.Quantity)
-		p.s.basis = p.s.basis.Sub(part.Basis)
-		p.s.localBasis = p.s.localBasis.Sub(part.LocalBasis)
+		if p.s.head == len(p.s.lots) {
+			p.s.qty, p.s.basis, p.s.localBasis = decimal.Zero, decimal.Zero, decimal.Zero
+		} else {
+			p.s.qty = p.s.qty.Sub(part.Quantity)
+			basis := p.s.basis.Sub(part.Basis)
+			p.s.localBasis = subShared(p.s.localBasis, part.LocalBasis, p.s.basis, part.Basis, basis)
+			p.s.basis = basis
+		}
 		emit(part, pFlow, pLocal)
 	}
 	if p.s.head == len(p.s.lots) {
@@ -755,6 +842,26 @@ func (l *Ledger) close(a *acctState, p *position, tx *Transaction, q, flow, loca
 		p.s.lots, p.s.head = slices.Clone(p.s.lots[p.s.head:]), 0
 	}
 	return removed
+}
+
+// proRata returns the share q/of of basis and localBasis, computing it once
+// when both are the same number (a position in the account currency).
+func proRata(basis, localBasis, q, of decimal.Decimal) (decimal.Decimal, decimal.Decimal) {
+	b := basis.Mul(q).Div(of)
+	if localBasis.Equal(basis) {
+		return b, b
+	}
+	return b, localBasis.Mul(q).Div(of)
+}
+
+// subShared returns local − localPart, reusing basisNew (= basisOld −
+// basisPart) when the local amounts equal the account amounts, which is the
+// case for positions in the account currency: no second subtraction.
+func subShared(local, localPart, basisOld, basisPart, basisNew decimal.Decimal) decimal.Decimal {
+	if local.Equal(basisOld) && localPart.Equal(basisPart) {
+		return basisNew
+	}
+	return local.Sub(localPart)
 }
 
 // split multiplies the position's quantities by the ratio in Quantity.

@@ -228,14 +228,14 @@ func (l *Ledger) RealizedByYear(account string) map[int]decimal.Decimal {
 func (l *Ledger) Transactions() []Transaction {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
-	return slices.Clone(l.txs)
+	return l.txs.all()
 }
 
 // Len returns the number of applied transactions.
 func (l *Ledger) Len() int {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
-	return len(l.txs)
+	return l.txs.len()
 }
 
 // Has reports whether a transaction with id was applied.
