@@ -116,3 +116,18 @@ func benchmarkMonteCarlo(b *testing.B, workers int) {
 
 func BenchmarkMonteCarlo10kx2520Workers1(b *testing.B) { benchmarkMonteCarlo(b, 1) }
 func BenchmarkMonteCarlo10kx2520Workers2(b *testing.B) { benchmarkMonteCarlo(b, 2) }
+
+func TestExpSmall(t *testing.T) {
+	for _, x := range []float64{0, 1e-9, -0.01, 0.02, 0.1, -0.3, 0.49, -0.5, 0.7, -3, math.NaN()} {
+		want := math.Exp(x)
+		got := expSmall(x)
+		if math.IsNaN(x) {
+			assert.True(t, math.IsNaN(got))
+			continue
+		}
+		assert.InEpsilon(t, want, got, 3e-13, "x=%v", x)
+		if math.Abs(x) <= 0.02 {
+			assert.InEpsilon(t, want, got, 1e-15, "x=%v", x)
+		}
+	}
+}
