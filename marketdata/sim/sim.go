@@ -39,6 +39,8 @@ type Options struct {
 	Step        time.Duration    // model time resolution; default 1s
 	Now         func() time.Time // clock; default time.Now
 	StaleBy     time.Duration    // quotes are stamped this much in the past
+	OutageEvery time.Duration    // with OutageFor: a scheduled outage at the start of every period…
+	OutageFor   time.Duration    // …lasting this long (clock time since Start), for demos of the circuit breaker
 	Start       time.Time        // start of the simulated path; default 2025-01-02 UTC
 	HistoryDays int              // default history length when Start is zero; default 365
 }
@@ -139,7 +141,7 @@ func New(opts Options) (*Provider, error) {
 	if opts.Bias <= -1 || math.IsNaN(opts.Bias) || math.IsInf(opts.Bias, 0) {
 		return nil, fmt.Errorf("sim: bias %v must be > -1", opts.Bias)
 	}
-	if opts.Latency < 0 || opts.Jitter < 0 || opts.Step < 0 || opts.HistoryDays < 0 {
+	if opts.Latency < 0 || opts.Jitter < 0 || opts.Step < 0 || opts.HistoryDays < 0 || opts.OutageEvery < 0 || opts.OutageFor < 0 {
 		return nil, fmt.Errorf("sim: negative duration")
 	}
 	if opts.Name == "" {
@@ -208,6 +210,15 @@ func (p *Provider) lookup(symbol string) (Instrument, error) {
 	return Instrument{}, marketdata.NewError(p.opts.Name, symbol, marketdata.ErrNotFound, "unknown symbol")
 }
 
+// scheduledOutage reports whether the clock is inside a scheduled outage.
+func (p *Provider) scheduledOutage() bool {
+	if p.opts.OutageEvery <= 0 || p.opts.OutageFor <= 0 {
+		return false
+	}
+	since := p.opts.Now().Sub(p.opts.Start)
+	return since >= 0 && since%p.opts.OutageEvery < p.opts.OutageFor
+}
+
 // wait sleeps for the configured latency and decides whether the call fails.
 func (p *Provider) wait(ctx context.Context, symbol string) error {
 	d := p.opts.Latency
@@ -228,7 +239,7 @@ func (p *Provider) wait(ctx context.Context, symbol string) error {
 	} else if err := ctx.Err(); err != nil {
 		return &marketdata.Error{Provider: p.opts.Name, Symbol: symbol, Kind: marketdata.ErrUnavailable, Err: err}
 	}
-	if p.down.Load() {
+	if p.down.Load() || p.scheduledOutage() {
 		return &marketdata.Error{Provider: p.opts.Name, Symbol: symbol, Kind: marketdata.ErrUnavailable, Status: 503, Msg: "simulated outage"}
 	}
 	if fail {

@@ -139,3 +139,16 @@ func TestFailuresLatencyOutage(t *testing.T) {
 		assert.Error(t, err)
 	}
 }
+
+func TestScheduledOutage(t *testing.T) {
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	c := &clock{t: start.Add(30 * time.Second)}
+	p, err := sim.New(sim.Options{Start: start, Now: c.now, OutageEvery: time.Minute, OutageFor: 10 * time.Second})
+	require.NoError(t, err)
+	_, err = p.Quote(context.Background(), "AAPL")
+	require.NoError(t, err)
+	c.t = start.Add(65 * time.Second) // 5s into the second period's outage
+	_, err = p.Quote(context.Background(), "AAPL")
+	require.ErrorIs(t, err, marketdata.ErrUnavailable)
+	assert.Contains(t, err.Error(), "simulated outage")
+}
