@@ -101,3 +101,29 @@ func ExampleAccount() {
 	// ledger cash: 8996.60
 	// paper account paper: cash 8996.60 USD, 1 positions, 0 pending orders
 }
+
+// Grid-search the SMA periods by Sharpe ratio, with a three-fold
+// walk-forward to see whether the winners hold up out of sample.
+func ExampleOptimize() {
+	bars, err := papertrade.ReadCSVFile("testdata/GOOG.csv")
+	if err != nil {
+		panic(err)
+	}
+	factory := func(p papertrade.Params) (papertrade.Strategy, error) {
+		return papertrade.NewStrategy("smacross", p)
+	}
+	res, err := papertrade.Optimize(context.Background(), bars, factory, papertrade.OptimizeOptions{
+		Grid:        map[string][]float64{"fast": {5, 10, 20}, "slow": {30, 50, 100}},
+		Metric:      "sharpe_ratio",
+		WalkForward: 3,
+	})
+	if err != nil {
+		panic(err)
+	}
+	best := res.Best()
+	fmt.Printf("best: %s (Sharpe %.2f)\n", best.Params, best.Score)
+	fmt.Println("folds:", len(res.Folds))
+	// Output:
+	// best: fast=10 slow=30 (Sharpe 0.58)
+	// folds: 3
+}
