@@ -467,20 +467,32 @@ func ceilTo(d, period time.Duration) time.Duration {
 	return d
 }
 
+// dayNumber is the calendar day of t (in t's own zone) as days since
+// 1970-01-01.
+func dayNumber(t time.Time) int64 {
+	_, off := t.Zone()
+	sec := t.Unix() + int64(off)
+	d := sec / 86400
+	if sec%86400 < 0 {
+		d--
+	}
+	return d
+}
+
 // periodKey groups a time into the resampling bucket of freqDays.
 func periodKey(t time.Time, freqDays int) int64 {
-	y, m, d := t.Date()
-	day := time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
 	switch freqDays {
-	case 7: // weeks ending Sunday
-		off := (7 - int(day.Weekday())) % 7
-		return day.AddDate(0, 0, off).Unix()
+	case 7: // weeks ending Sunday; 1970-01-01 was a Thursday
+		d := dayNumber(t)
+		wd := ((d+4)%7 + 7) % 7 // 0 = Sunday
+		return d + (7-wd)%7
 	case 31:
+		y, m, _ := t.Date()
 		return int64(y*12 + int(m))
 	case 365:
-		return int64(y)
+		return int64(t.Year())
 	}
-	return day.Unix()
+	return dayNumber(t)
 }
 
 // periodReturns resamples equity to the last value of each period and

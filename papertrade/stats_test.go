@@ -82,3 +82,19 @@ func TestCeilAndPeriodHelpers(t *testing.T) {
 	assert.Equal(t, -4.0, pyFloorDiv(-7, 2))
 	assert.Equal(t, 2.0, pyFloorDiv(0.6, 0.2), "Python: 0.6 // 0.2 == 2.0")
 }
+
+func TestPeriodKeys(t *testing.T) {
+	loc := time.FixedZone("UTC-5", -5*3600)
+	// Late evening in New York is still the same calendar day there.
+	a := time.Date(2024, 3, 5, 23, 0, 0, 0, loc)
+	b := time.Date(2024, 3, 5, 1, 0, 0, 0, loc)
+	assert.Equal(t, periodKey(a, 1), periodKey(b, 1))
+	assert.NotEqual(t, periodKey(a, 1), periodKey(a.Add(2*time.Hour), 1))
+	// Weeks end on Sunday: Monday 2024-03-04 … Sunday 2024-03-10 share a key.
+	mon := time.Date(2024, 3, 4, 12, 0, 0, 0, time.UTC)
+	sun := time.Date(2024, 3, 10, 12, 0, 0, 0, time.UTC)
+	assert.Equal(t, periodKey(mon, 7), periodKey(sun, 7))
+	assert.NotEqual(t, periodKey(sun, 7), periodKey(sun.AddDate(0, 0, 1), 7))
+	assert.Equal(t, periodKey(mon, 31), periodKey(sun.AddDate(0, 0, 10), 31))
+	assert.Equal(t, dayNumber(time.Date(1969, 12, 31, 23, 0, 0, 0, time.UTC)), int64(-1))
+}
