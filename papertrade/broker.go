@@ -36,6 +36,7 @@ const (
 	Sell Side = -1
 )
 
+// String returns "buy" or "sell".
 func (s Side) String() string {
 	switch s {
 	case Buy:

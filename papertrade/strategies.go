@@ -23,6 +23,7 @@ func (s *BuyAndHold) Next(ctx *Context) {
 	}
 }
 
+// String names the strategy and its parameters.
 func (s *BuyAndHold) String() string { return "BuyAndHold" }
 
 // SMACross is the classic moving-average crossover: when the fast SMA of the
@@ -59,6 +60,7 @@ func (s *SMACross) Next(ctx *Context) {
 	}
 }
 
+// String names the strategy and its parameters.
 func (s *SMACross) String() string { return fmt.Sprintf("SMACross(%d,%d)", s.Fast, s.Slow) }
 
 // RSIReversion buys when the RSI falls below Lower and exits when it rises
@@ -90,6 +92,7 @@ func (s *RSIReversion) Next(ctx *Context) {
 	}
 }
 
+// String names the strategy and its parameters.
 func (s *RSIReversion) String() string {
 	return fmt.Sprintf("RSIReversion(%d,%g,%g)", s.Period, s.Lower, s.Upper)
 }
@@ -128,6 +131,7 @@ func (s *Breakout) Next(ctx *Context) {
 	}
 }
 
+// String names the strategy and its parameters.
 func (s *Breakout) String() string { return fmt.Sprintf("Breakout(%d,%d)", s.Lookback, s.Exit) }
 
 // RandomTrader is the coin-flip baseline: on each bar, with probability
@@ -165,6 +169,7 @@ func (s *RandomTrader) Next(ctx *Context) {
 	}
 }
 
+// String names the strategy and its parameters.
 func (s *RandomTrader) String() string { return fmt.Sprintf("RandomTrader(seed=%d)", s.Seed) }
 
 // StrategyNames lists the built-in strategies NewStrategy knows.
