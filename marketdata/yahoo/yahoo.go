@@ -8,8 +8,10 @@
 // regularMarketTime, prices in pence or cents ("GBp", "ZAc", "ILA")
 // converted to the main unit, and the currency taken from the payload, never
 // guessed from the symbol's suffix. The API is unofficial and undocumented;
-// Yahoo may throttle (HTTP 429) or ask for a consent cookie and crumb, which
-// this client reports as ErrRateLimited and ErrUnavailable.
+// Yahoo may throttle (HTTP 429, ErrRateLimited) or answer "Invalid Crumb" /
+// "Invalid Cookie" (HTTP 401). On the latter the client fetches a session
+// cookie and a crumb (/v1/test/getcrumb) once and retries with them; if that
+// fails too, the error is ErrUnavailable.
 package yahoo
 
 import (
@@ -19,9 +21,11 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"net/http/cookiejar"
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/finkit/finkit/marketdata"
@@ -31,10 +35,16 @@ import (
 // DefaultBaseURL is the API root used when Options.BaseURL is empty.
 const DefaultBaseURL = "https://query2.finance.yahoo.com"
 
+// DefaultCookieURL is where a session cookie is picked up before asking for
+// a crumb.
+const DefaultCookieURL = "https://fc.yahoo.com"
+
 // Options configure a Client.
 type Options struct {
 	BaseURL    string       // API root; tests point it at httptest
-	HTTPClient *http.Client // default: 10s timeout
+	CookieURL  string       // session-cookie page; default DefaultCookieURL
+	NoCrumb    bool         // never fetch a cookie and crumb
+	HTTPClient *http.Client // default: 10s timeout; a cookie jar is added when it has none
 	UserAgent  string       // default: a descriptive finkit agent
 	MaxBytes   int64        // response size limit; default 4 MiB
 }
@@ -42,8 +52,13 @@ type Options struct {
 // Client is a Yahoo Finance chart API client. It implements
 // marketdata.Provider, RateProvider and HistoryProvider.
 type Client struct {
-	base string
-	http *httpx.Client
+	base      string
+	cookieURL string
+	noCrumb   bool
+	http      *httpx.Client
+
+	mu    sync.Mutex // guards crumb; held while refreshing it
+	crumb string
 }
 
 // New returns a Client.
@@ -55,7 +70,58 @@ func New(opts Options) (*Client, error) {
 	if u, err := url.Parse(base); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("yahoo: bad base URL %q", base)
 	}
-	return &Client{base: strings.TrimRight(base, "/"), http: httpx.New("yahoo", opts.HTTPClient, opts.UserAgent, opts.MaxBytes)}, nil
+	cookieURL := opts.CookieURL
+	if cookieURL == "" {
+		cookieURL = DefaultCookieURL
+	}
+	hc := opts.HTTPClient
+	if hc == nil {
+		hc = &http.Client{Timeout: httpx.DefaultTimeout}
+	}
+	if hc.Jar == nil {
+		jar, err := cookiejar.New(nil)
+		if err != nil {
+			return nil, fmt.Errorf("yahoo: cookie jar: %w", err)
+		}
+		cp := *hc // do not modify the caller's client
+		cp.Jar = jar
+		hc = &cp
+	}
+	return &Client{base: strings.TrimRight(base, "/"), cookieURL: cookieURL, noCrumb: opts.NoCrumb,
+		http: httpx.New("yahoo", hc, opts.UserAgent, opts.MaxBytes)}, nil
+}
+
+// refreshCrumb picks up a session cookie and a new crumb. It returns the
+// crumb in use when another goroutine refreshed it meanwhile.
+func (c *Client) refreshCrumb(ctx context.Context, stale string) (string, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.crumb != stale {
+		return c.crumb, nil
+	}
+	// The cookie page answers 404 with Set-Cookie; only the cookie matters.
+	if _, err := c.http.Get(ctx, "", c.cookieURL, ""); err != nil {
+		return "", err
+	}
+	resp, err := c.http.Get(ctx, "", c.base+"/v1/test/getcrumb", "text/plain")
+	if err != nil {
+		return "", err
+	}
+	if err := c.http.Check(resp, ""); err != nil {
+		return "", err
+	}
+	crumb := strings.TrimSpace(string(resp.Body))
+	if crumb == "" || len(crumb) > 64 || strings.ContainsAny(crumb, " <>{}\"\n") {
+		return "", &marketdata.Error{Provider: "yahoo", Kind: marketdata.ErrUnavailable, Msg: "no crumb: " + httpx.Snippet(resp.Body)}
+	}
+	c.crumb = crumb
+	return crumb, nil
+}
+
+func (c *Client) currentCrumb() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.crumb
 }
 
 // Name returns "yahoo".
@@ -139,14 +205,35 @@ func (c *Client) wrap(symbol string, err error) error {
 	return c.http.Bad(strings.ToUpper(symbol), "", err)
 }
 
-// chart fetches and decodes /v8/finance/chart/SYMBOL.
+// chart fetches and decodes /v8/finance/chart/SYMBOL, getting a cookie and
+// crumb and retrying once when Yahoo asks for them.
 func (c *Client) chart(ctx context.Context, symbol string, q url.Values) (*Chart, error) {
 	sym, err := marketdata.ParseSymbol(symbol)
 	if err != nil {
 		return nil, &marketdata.Error{Provider: "yahoo", Symbol: symbol, Kind: marketdata.ErrInvalidSymbol, Err: err}
 	}
-	u := c.base + "/v8/finance/chart/" + url.PathEscape(sym.Raw) + "?" + q.Encode()
-	resp, err := c.http.Get(ctx, sym.Raw, u, "application/json")
+	crumb := c.currentCrumb()
+	for attempt := 0; ; attempt++ {
+		if crumb != "" {
+			q.Set("crumb", crumb)
+		}
+		ch, err := c.chartOnce(ctx, sym.Raw, q)
+		var e *marketdata.Error
+		if err == nil || c.noCrumb || attempt > 0 || !errors.As(err, &e) || e.Status != http.StatusUnauthorized {
+			return ch, err
+		}
+		var rerr error
+		if crumb, rerr = c.refreshCrumb(ctx, crumb); rerr != nil {
+			e.Msg += "; getting a crumb failed"
+			e.Err = rerr
+			return nil, e
+		}
+	}
+}
+
+func (c *Client) chartOnce(ctx context.Context, sym string, q url.Values) (*Chart, error) {
+	u := c.base + "/v8/finance/chart/" + url.PathEscape(sym) + "?" + q.Encode()
+	resp, err := c.http.Get(ctx, sym, u, "application/json")
 	if err != nil {
 		return nil, err
 	}
@@ -156,12 +243,12 @@ func (c *Client) chart(ctx context.Context, symbol string, q url.Values) (*Chart
 		// over the bare status, except for rate limits (Retry-After).
 		var e *marketdata.Error
 		if resp.Status == http.StatusTooManyRequests || !errors.As(perr, &e) || errors.Is(perr, marketdata.ErrBadResponse) {
-			return nil, c.http.Check(resp, sym.Raw)
+			return nil, c.http.Check(resp, sym)
 		}
 		e.Status = resp.Status
 	}
 	if perr != nil {
-		return nil, c.wrap(sym.Raw, perr)
+		return nil, c.wrap(sym, perr)
 	}
 	return ch, nil
 }

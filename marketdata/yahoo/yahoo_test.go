@@ -81,7 +81,7 @@ func server(t *testing.T, routes map[string]route) (*yahoo.Client, *[]*http.Requ
 		_, _ = w.Write(rt.body)
 	}))
 	t.Cleanup(srv.Close)
-	c, err := yahoo.New(yahoo.Options{BaseURL: srv.URL})
+	c, err := yahoo.New(yahoo.Options{BaseURL: srv.URL, CookieURL: srv.URL + "/cookie"})
 	require.NoError(t, err)
 	return c, &seen
 }
@@ -314,4 +314,58 @@ func FuzzParseChart(f *testing.F) {
 		}
 		_, _ = yahoo.QuoteFromChart(ch)
 	})
+}
+
+// TestCrumbFlow: the chart API refuses with "Invalid Crumb" until the client
+// has the session cookie and sends the crumb from /v1/test/getcrumb.
+func TestCrumbFlow(t *testing.T) {
+	_, crumbErr := fixtureBody(t, "yahoo-error-invalid-crumb.json")
+	raw, err := os.ReadFile(filepath.Join("testdata", "yahoo-getcrumb.fixture.json"))
+	require.NoError(t, err)
+	var rec struct {
+		Response struct {
+			BodyText string `json:"bodyText"`
+		} `json:"response"`
+	}
+	require.NoError(t, json.Unmarshal(raw, &rec))
+	crumb := rec.Response.BodyText
+	_, chart := fixtureBody(t, "yahoo-chart-AAPL-daily.fixture.json")
+	var crumbCalls int
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, cookieErr := r.Cookie("A3")
+		switch r.URL.Path {
+		case "/cookie":
+			http.SetCookie(w, &http.Cookie{Name: "A3", Value: "d=AQABBKvcsWc", Path: "/"})
+			w.WriteHeader(http.StatusNotFound)
+		case "/v1/test/getcrumb":
+			crumbCalls++
+			if cookieErr != nil {
+				w.WriteHeader(http.StatusUnauthorized)
+				return
+			}
+			w.Write([]byte(crumb))
+		case "/v8/finance/chart/AAPL":
+			if cookieErr != nil || r.URL.Query().Get("crumb") != crumb {
+				w.WriteHeader(http.StatusUnauthorized)
+				w.Write(crumbErr)
+				return
+			}
+			w.Write(chart)
+		}
+	}))
+	defer srv.Close()
+	c, err := yahoo.New(yahoo.Options{BaseURL: srv.URL, CookieURL: srv.URL + "/cookie"})
+	require.NoError(t, err)
+	for range 3 {
+		q, err := c.Quote(context.Background(), "AAPL")
+		require.NoError(t, err)
+		assert.Equal(t, 244.87, q.Price)
+	}
+	assert.Equal(t, 1, crumbCalls, "crumb fetched once and reused")
+
+	off, err := yahoo.New(yahoo.Options{BaseURL: srv.URL, NoCrumb: true})
+	require.NoError(t, err)
+	_, err = off.Quote(context.Background(), "AAPL")
+	require.ErrorIs(t, err, marketdata.ErrUnavailable)
+	assert.Contains(t, err.Error(), "Invalid Crumb")
 }
