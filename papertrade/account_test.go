@@ -2,6 +2,7 @@ package papertrade
 
 import (
 	"context"
+	"encoding/json"
 	"sync"
 	"testing"
 	"time"
@@ -205,4 +206,16 @@ func TestAccountBadSetup(t *testing.T) {
 	assert.ErrorIs(t, err, ErrCurrency)
 	_, err = NewReplayQuotes("USD", nil)
 	assert.ErrorIs(t, err, ErrNoBars)
+}
+
+func TestSideJSON(t *testing.T) {
+	b, err := json.Marshal(LiveOrder{ID: 1, Symbol: "X", Side: Sell, Quantity: dec("2"), Limit: dec("3")})
+	require.NoError(t, err)
+	assert.Contains(t, string(b), `"side":"sell"`)
+	var o LiveOrder
+	require.NoError(t, json.Unmarshal(b, &o))
+	assert.Equal(t, Sell, o.Side)
+	assert.Error(t, json.Unmarshal([]byte(`{"side":"hold"}`), &o))
+	_, err = json.Marshal(Side(3))
+	assert.Error(t, err)
 }

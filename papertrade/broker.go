@@ -47,6 +47,27 @@ func (s Side) String() string {
 	return fmt.Sprintf("Side(%d)", int(s))
 }
 
+// MarshalText encodes the side as "buy" or "sell".
+func (s Side) MarshalText() ([]byte, error) {
+	if s != Buy && s != Sell {
+		return nil, fmt.Errorf("%w: side %d", ErrInvalidOrder, int(s))
+	}
+	return []byte(s.String()), nil
+}
+
+// UnmarshalText reads "buy" or "sell".
+func (s *Side) UnmarshalText(b []byte) error {
+	switch string(b) {
+	case "buy":
+		*s = Buy
+	case "sell":
+		*s = Sell
+	default:
+		return fmt.Errorf("%w: side %q", ErrInvalidOrder, b)
+	}
+	return nil
+}
+
 // SizeKind says how Order.Size is read.
 type SizeKind int
 
