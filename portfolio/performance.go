@@ -492,3 +492,9 @@ func (h *tradeHistory) RateAt(_ context.Context, from, to string, t time.Time) (
 	}
 	return decimal.Decimal{}, fmt.Errorf("%w: no %s/%s rate in the transactions", ErrNoPrice, from, to)
 }
+
+// PricesAt returns a PriceSource that answers with h's prices at t.
+func PricesAt(h PriceHistory, t time.Time) PriceSource { return pricesAt{h, t} }
+
+// RatesAt returns a RateSource that answers with h's rates at t.
+func RatesAt(h PriceHistory, t time.Time) RateSource { return ratesAt{h, t} }
