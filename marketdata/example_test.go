@@ -64,3 +64,31 @@ func ExampleAnalyze() {
 	// 3 up / 1 down days, longest up streak 2
 	// max drawdown 5.71% from Jan 3 to Jan 4
 }
+
+// A live feed for a dashboard: one update per symbol per round, on a
+// bounded channel that drops the oldest update when the reader falls behind.
+func ExampleAggregator_Watch() {
+	p, err := sim.New(sim.Options{Seed: 7})
+	if err != nil {
+		panic(err)
+	}
+	agg, err := marketdata.New(marketdata.Options{Providers: []marketdata.Provider{p}, CacheTTL: -1})
+	if err != nil {
+		panic(err)
+	}
+	defer agg.Close() // stops the stream and waits for its goroutine
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	updates, err := agg.Watch(ctx, []string{"EQNR.OL", "EURNOK=X"}, time.Second)
+	if err != nil {
+		panic(err)
+	}
+	for range 2 { // the first round
+		u := <-updates
+		fmt.Println(u.Symbol, u.Quote.Currency, u.Err == nil)
+	}
+	// Output:
+	// EQNR.OL NOK true
+	// EURNOK=X NOK true
+}

@@ -26,6 +26,8 @@ type Source struct {
 }
 
 // Merged is the consensus of several providers' quotes for one symbol.
+// Values returned by the Aggregator share their Sources slice with its cache
+// and with concurrent callers: treat it as read-only.
 type Merged struct {
 	Symbol    string    `json:"symbol"`
 	Price     float64   `json:"price"`      // median of the fresh quotes
