@@ -338,19 +338,25 @@ func (s *Service) Login(ctx context.Context, cr Credentials) (LoginResult, error
 			akey = akey[:64]
 		}
 	}
+	// A malformed username is not logged: people sometimes type their
+	// password into the username field.
+	logName := name
+	if nameErr != nil {
+		logName = "(invalid username)"
+	}
 	now := s.clock.Now()
 	if err := s.throttle.check(akey, ckey, now); err != nil {
-		s.audit(ctx, "login.throttled", slog.String("user", akey), slog.String("reason", err.Error()))
+		s.audit(ctx, "login.throttled", slog.String("user", logName), slog.String("reason", err.Error()))
 		return LoginResult{}, fmt.Errorf("auth: login: %w", err)
 	}
 	fail := func(u *User, reason string) (LoginResult, error) {
-		attrs := []slog.Attr{slog.String("user", akey), slog.String("reason", reason)}
+		attrs := []slog.Attr{slog.String("user", logName), slog.String("reason", reason)}
 		if u != nil {
 			attrs = append(attrs, slog.String("user_id", u.ID))
 		}
 		s.audit(ctx, "login.failure", attrs...)
 		if te := s.throttle.fail(akey, ckey, now); te != nil {
-			s.audit(ctx, "login.lockout", slog.String("user", akey), slog.String("scope", te.Scope),
+			s.audit(ctx, "login.lockout", slog.String("user", logName), slog.String("scope", te.Scope),
 				slog.Duration("retry_after", te.RetryAfter))
 		}
 		if reason == "totp" {

@@ -576,3 +576,13 @@ func TestErrorsAreDistinct(t *testing.T) {
 	assert.False(t, errors.Is(err, auth.ErrInvalidCredentials))
 	assert.Contains(t, err.Error(), "retry after 2s")
 }
+
+func TestAuditOmitsMalformedUsername(t *testing.T) {
+	f := newFixture(t)
+	_, err := f.svc.Login(context.Background(), auth.Credentials{Username: "my secret passphrase", Password: "x"})
+	require.ErrorIs(t, err, auth.ErrInvalidCredentials)
+	logs := f.logs.String()
+	assert.Contains(t, logs, `"event":"login.failure"`)
+	assert.Contains(t, logs, "(invalid username)")
+	assert.NotContains(t, logs, "my secret passphrase")
+}
