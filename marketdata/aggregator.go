@@ -31,6 +31,9 @@ type Options struct {
 	// RateProviders answer FX rates, in order of preference. Nil means every
 	// Provider that also implements RateProvider.
 	RateProviders []RateProvider
+	// HistoryProviders answer bar series, in order of preference. Nil means
+	// every Provider that also implements HistoryProvider.
+	HistoryProviders []HistoryProvider
 
 	Timeout         time.Duration // overall deadline of one request; default 5s
 	ProviderTimeout time.Duration // deadline of one upstream call; default 3s
@@ -62,6 +65,7 @@ type Aggregator struct {
 	opts   Options
 	provs  []*provState
 	rates  []*provState
+	hists  []*provState
 	byName map[string]*provState
 
 	mu     sync.RWMutex
@@ -99,6 +103,7 @@ type provState struct {
 	p       Provider
 	batch   BatchProvider
 	rp      RateProvider
+	hp      HistoryProvider
 	sup     Supporter
 	limiter *rate.Limiter
 	quota   *quota
@@ -212,6 +217,25 @@ func New(opts Options) (*Aggregator, error) {
 		}
 		ps.rp = rp
 		a.rates = append(a.rates, ps)
+	}
+	hps := opts.HistoryProviders
+	if hps == nil {
+		for _, p := range opts.Providers {
+			if hp, ok := p.(HistoryProvider); ok {
+				hps = append(hps, hp)
+			}
+		}
+	}
+	for _, hp := range hps {
+		if hp == nil {
+			return nil, errors.New("marketdata: nil history provider")
+		}
+		ps, err := state(hp.Name())
+		if err != nil {
+			return nil, err
+		}
+		ps.hp = hp
+		a.hists = append(a.hists, ps)
 	}
 	a.ctx, a.cancel = context.WithCancel(context.Background())
 	return a, nil

@@ -365,3 +365,25 @@ func TestAggregatorBadInput(t *testing.T) {
 	_, err = slow.Quotes(ctx, []string{"AAPL"})
 	require.True(t, errors.Is(err, context.Canceled))
 }
+
+func TestAggregatorHistoryFallback(t *testing.T) {
+	broken := newSim(t, sim.Options{Name: "broken", Seed: 5, ErrorRate: 1})
+	good := newSim(t, sim.Options{Name: "good", Seed: 5})
+	a := newAgg(t, marketdata.Options{Providers: []marketdata.Provider{broken, good}})
+	end := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	h, err := a.History(context.Background(), "aapl", marketdata.HistoryRequest{Start: end.AddDate(0, -1, 0), End: end})
+	require.NoError(t, err)
+	assert.Equal(t, "good", h.Provider)
+	assert.NotEmpty(t, h.Bars)
+	s, err := marketdata.Analyze(h.Bars, marketdata.StatsOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, len(h.Bars), s.Bars)
+
+	_, err = a.History(context.Background(), "NOSUCH", marketdata.HistoryRequest{})
+	require.ErrorIs(t, err, marketdata.ErrNoQuote)
+	require.ErrorIs(t, err, marketdata.ErrNotFound)
+	_, err = a.History(context.Background(), "AAPL", marketdata.HistoryRequest{Start: end, End: end.AddDate(0, 0, -1)})
+	require.Error(t, err)
+	_, err = a.History(context.Background(), "a b", marketdata.HistoryRequest{})
+	require.ErrorIs(t, err, marketdata.ErrInvalidSymbol)
+}

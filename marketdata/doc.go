@@ -26,8 +26,12 @@
 // currencies through FX), the spread between sources, outlier and stale
 // flags. A TTL cache, singleflight, per-provider rate limiters and daily
 // quotas, and a circuit breaker protect both the free APIs and the caller.
-// [Aggregator.Watch] streams updates for a live dashboard. The Aggregator
-// satisfies portfolio.PriceSource and portfolio.RateSource.
+// [Aggregator.Watch] streams updates for a live dashboard,
+// [Aggregator.FXRate] asks rate providers with hedging (the next one is asked
+// when the first has not answered within its usual latency), and
+// [Aggregator.History] fetches bars from the first history provider that
+// answers. The Aggregator satisfies portfolio.PriceSource and
+// portfolio.RateSource.
 //
 // # Statistics
 //
