@@ -2,57 +2,264 @@ package main
 
 import (
 	"context"
-	"html/template"
+	"database/sql"
+	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
 
 	"github.com/gin-gonic/gin"
+	_ "modernc.org/sqlite" // the dashboard's SQLite driver, imported only here
+
+	"github.com/finkit/finkit/auth"
+	authsql "github.com/finkit/finkit/auth/sqlstore"
+	"github.com/finkit/finkit/logging"
+	"github.com/finkit/finkit/marketdata"
+	"github.com/finkit/finkit/marketdata/sim"
+	"github.com/finkit/finkit/papertrade"
+	"github.com/finkit/finkit/portfolio"
+	portfoliosql "github.com/finkit/finkit/portfolio/sqlstore"
+	"github.com/finkit/finkit/securechat"
+	chatsql "github.com/finkit/finkit/securechat/sqlstore"
 )
+
+// dbFile is the SQLite file inside the data directory. It is the file
+// `finkit user add` opens by default (data/finkit.db).
+const dbFile = "finkit.db"
+
+// maxStreams bounds concurrent server-sent-event quote streams.
+const maxStreams = 32
 
 // app holds the dashboard's components and its routes.
 type app struct {
 	log    *slog.Logger
+	cfg    config
 	engine *gin.Engine
+	pages  *pages
+
+	db        *sql.DB
+	authStore *authsql.Store
+	auth      *auth.Service
+	pstore    portfolio.Store
+	agg       *marketdata.Aggregator
+	simHist   *sim.Provider // history for statistics and backtests
+	relay     *securechat.Relay
+	pdf       *lazyPDF
+
+	streams chan struct{} // semaphore for SSE streams
+
+	mu    sync.Mutex
+	paper map[string]*paperState // by user id
+
+	stop context.CancelFunc
+	wg   sync.WaitGroup
 }
 
-func newApp(_ context.Context, _ config, logger *slog.Logger) (*app, error) {
+func newApp(ctx context.Context, cfg config, logger *slog.Logger) (a *app, err error) {
 	gin.SetMode(gin.ReleaseMode)
-	a := &app{log: logger, engine: gin.New()}
-	a.engine.Use(gin.Recovery())
-	a.engine.SetHTMLTemplate(template.Must(template.New("index").Parse(indexHTML)))
-	a.engine.GET("/healthz", func(c *gin.Context) { c.String(http.StatusOK, "ok\n") })
-	a.engine.GET("/", a.index)
+	a = &app{
+		log:     logger,
+		cfg:     cfg,
+		streams: make(chan struct{}, maxStreams),
+		paper:   map[string]*paperState{},
+	}
+	defer func() {
+		if err != nil {
+			_ = a.Close()
+		}
+	}()
+	if a.pages, err = loadPages(); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(cfg.dataDir, 0o750); err != nil {
+		return nil, fmt.Errorf("create data directory: %w", err)
+	}
+	dbPath := filepath.Join(cfg.dataDir, dbFile)
+	a.db, err = sql.Open("sqlite", "file:"+dbPath+"?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)")
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", dbPath, err)
+	}
+	if err := a.db.PingContext(ctx); err != nil {
+		return nil, fmt.Errorf("open %s: %w", dbPath, err)
+	}
+
+	// auth on the shared database.
+	if a.authStore, err = authsql.New(ctx, a.db, authsql.Options{}); err != nil {
+		return nil, fmt.Errorf("auth store: %w", err)
+	}
+	a.auth, err = auth.New(auth.Options{
+		Store:  a.authStore,
+		Logger: logger,
+		Params: cfg.authParams,
+		Cookie: auth.CookieConfig{InsecureLocalhost: !cfg.secureCookies},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("auth: %w", err)
+	}
+
+	// portfolio on the shared database, with the simulator's instruments
+	// registered so valuation knows names and asset classes.
+	ps, err := portfoliosql.New(ctx, a.db, portfoliosql.Options{})
+	if err != nil {
+		return nil, fmt.Errorf("portfolio store: %w", err)
+	}
+	a.pstore = ps
+	for _, in := range sim.Instruments() {
+		if err := ps.SaveStock(ctx, stockOf(in)); err != nil {
+			return nil, fmt.Errorf("portfolio store: %w", err)
+		}
+	}
+
+	// market data: three simulated sources with their own latency and
+	// noise, merged by the Aggregator.
+	if err := a.openMarketData(); err != nil {
+		return nil, err
+	}
+
+	// securechat relay on the shared database.
+	cs, err := chatsql.New(ctx, a.db, chatsql.Options{})
+	if err != nil {
+		return nil, fmt.Errorf("chat store: %w", err)
+	}
+	if a.relay, err = securechat.NewRelay(securechat.RelayOptions{Store: cs, Logger: logger}); err != nil {
+		return nil, fmt.Errorf("chat relay: %w", err)
+	}
+
+	a.pdf = &lazyPDF{}
+
+	bg, stop := context.WithCancel(context.Background())
+	a.stop = stop
+	a.wg.Add(1)
+	go a.cleanupLoop(bg)
+
+	a.routes()
 	return a, nil
 }
 
-// Handler returns the HTTP handler serving the dashboard.
-func (a *app) Handler() http.Handler { return a.engine }
-
-// Close releases what the app holds.
-func (a *app) Close() error { return nil }
-
-type pkgInfo struct{ Name, Summary string }
-
-var packages = []pkgInfo{
-	{"portfolio", "accounts, transactions, cost basis, P&L, returns and allocation in exact decimals"},
-	{"marketdata", "quote, FX and crypto providers fetched in parallel and merged; price statistics"},
-	{"papertrade", "simulated broker, backtesting engine and Monte Carlo long-run verdicts"},
-	{"securechat", "end-to-end encrypted chat on NaCl primitives with a ciphertext-only relay"},
-	{"pdfexport", "save any URL or HTML as PDF through a warm headless Chromium pool"},
-	{"auth", "registration, login, sessions, roles and two-factor authentication"},
-	{"logging", "structured log/slog setup with redaction, request ids and access logs"},
+func (a *app) openMarketData() error {
+	var providers []marketdata.Provider
+	for _, o := range []sim.Options{
+		{Name: "sim", Seed: 7, Latency: 4 * time.Millisecond, Jitter: 8 * time.Millisecond},
+		{Name: "sim-eu", Seed: 7, Latency: 25 * time.Millisecond, Jitter: 20 * time.Millisecond, Noise: 0.0008},
+		{Name: "sim-slow", Seed: 7, Latency: 70 * time.Millisecond, Jitter: 40 * time.Millisecond, Noise: 0.0015},
+	} {
+		p, err := sim.New(o)
+		if err != nil {
+			return fmt.Errorf("market data %s: %w", o.Name, err)
+		}
+		if o.Name == "sim" {
+			a.simHist = p
+		}
+		providers = append(providers, p)
+	}
+	agg, err := marketdata.New(marketdata.Options{
+		Providers: providers,
+		CacheTTL:  time.Second,
+		Timeout:   3 * time.Second,
+	})
+	if err != nil {
+		return fmt.Errorf("market data: %w", err)
+	}
+	a.agg = agg
+	return nil
 }
 
-func (a *app) index(c *gin.Context) {
-	c.HTML(http.StatusOK, "index", gin.H{"Packages": packages})
+// cleanupLoop deletes expired sessions every few minutes until ctx ends.
+func (a *app) cleanupLoop(ctx context.Context) {
+	defer a.wg.Done()
+	t := time.NewTicker(5 * time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if n, err := a.auth.CleanupSessions(ctx); err != nil {
+				a.log.WarnContext(ctx, "session cleanup failed", slog.Any("error", err))
+			} else if n > 0 {
+				a.log.DebugContext(ctx, "expired sessions deleted", slog.Int("count", n))
+			}
+		}
+	}
 }
 
-const indexHTML = `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>finkit dashboard</title>
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<style>body{font-family:system-ui,sans-serif;max-width:48rem;margin:2rem auto;padding:0 1rem;color:#1d2433}
-h1{font-size:1.6rem}table{border-collapse:collapse;width:100%}td{padding:.4rem .6rem;border-bottom:1px solid #e3e6ec}
-td:first-child{font-family:ui-monospace,monospace;font-weight:600}</style></head>
-<body><h1>finkit dashboard</h1><p>Building blocks for personal-finance web apps in Go.</p>
-<table>{{range .Packages}}<tr><td>{{.Name}}</td><td>{{.Summary}}</td></tr>{{end}}</table>
-</body></html>`
+// Handler returns the HTTP handler serving the dashboard: access log and
+// request ids outermost, then cross-origin protection for every
+// state-changing request, then session authentication, then Gin.
+func (a *app) Handler() http.Handler {
+	csrf := http.NewCrossOriginProtection()
+	csrf.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		a.log.WarnContext(r.Context(), "cross-origin request rejected", slog.String("origin", r.Header.Get("Origin")))
+		http.Error(w, "cross-origin request rejected", http.StatusForbidden)
+	}))
+	var h http.Handler = a.engine
+	h = a.auth.Authenticate(h)
+	h = csrf.Handler(h)
+	h = requestIDHeader(h)
+	return logging.Middleware{Logger: a.log, SkipPaths: []string{"/healthz"}}.Wrap(h)
+}
+
+// requestIDHeader copies the request id chosen by the logging middleware
+// into the X-Request-ID request header, where auth reads it for its audit
+// events (auth takes it from the header, the middleware generates one when
+// the client sent none).
+func requestIDHeader(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if id := logging.RequestIDFrom(r.Context()); id != "" && r.Header.Get(logging.RequestIDHeader) != id {
+			r = r.Clone(r.Context())
+			r.Header.Set(logging.RequestIDHeader, id)
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// Close stops background work and releases everything the app holds, in
+// reverse order of opening.
+func (a *app) Close() error {
+	if a.stop != nil {
+		a.stop()
+	}
+	a.wg.Wait()
+	var errs []error
+	if a.pdf != nil {
+		errs = append(errs, a.pdf.Close())
+	}
+	if a.relay != nil {
+		errs = append(errs, a.relay.Close())
+	}
+	if a.agg != nil {
+		errs = append(errs, a.agg.Close())
+	}
+	if a.authStore != nil {
+		errs = append(errs, a.authStore.Close())
+	}
+	if a.db != nil {
+		errs = append(errs, a.db.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// stockOf turns a simulated instrument into a portfolio instrument.
+func stockOf(in sim.Instrument) portfolio.Stock {
+	class := portfolio.AssetStock
+	switch {
+	case in.Kind == marketdata.KindCrypto:
+		class = portfolio.AssetCrypto
+	case in.Kind == marketdata.KindFX:
+		class = portfolio.AssetCurrency
+	case in.Symbol == "SPY" || in.Symbol == "QQQ":
+		class = portfolio.AssetETF
+	}
+	return portfolio.Stock{Symbol: in.Symbol, Name: in.Name, Currency: in.Currency, Class: class}
+}
+
+// paperState is a user's live paper-trading account.
+type paperState struct {
+	acct   *papertrade.Account
+	ledger *portfolio.Ledger
+	log    []papertrade.Execution
+}

@@ -13,11 +13,14 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
 	"time"
+
+	"github.com/finkit/finkit/auth"
 )
 
 func main() {
@@ -35,6 +38,14 @@ type config struct {
 	dataDir   string
 	logLevel  string
 	logFormat string
+
+	// secureCookies marks the session cookie Secure with the __Host- prefix
+	// (serve over HTTPS then); by default it is configured for plain-HTTP
+	// localhost.
+	secureCookies bool
+	// authParams are the argon2id parameters; zero means auth's defaults.
+	// Tests lower them.
+	authParams auth.Params
 }
 
 func parseConfig(args []string, stderr io.Writer) (config, error) {
@@ -45,6 +56,7 @@ func parseConfig(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.dataDir, "data", envOr("FINKIT_DATA", "data"), "directory for the SQLite database and uploads")
 	fs.StringVar(&c.logLevel, "log-level", envOr("FINKIT_LOG_LEVEL", "info"), "log level: debug, info, warn or error")
 	fs.StringVar(&c.logFormat, "log-format", envOr("FINKIT_LOG_FORMAT", "text"), "log format: json or text")
+	fs.BoolVar(&c.secureCookies, "secure-cookies", false, "Secure, __Host- session cookie (when served over HTTPS)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -68,26 +80,40 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	defer app.Close()
 
+	// Long-lived requests (quote streams) end when baseCtx is cancelled at
+	// shutdown, so Shutdown does not wait for them forever.
+	baseCtx, cancelBase := context.WithCancel(context.Background())
+	defer cancelBase()
 	srv := &http.Server{
 		Addr:              cfg.addr,
 		Handler:           app.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
+		BaseContext:       func(net.Listener) context.Context { return baseCtx },
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	ln, err := net.Listen("tcp", cfg.addr)
+	if err != nil {
+		return err
 	}
 	errc := make(chan error, 1)
-	go func() { errc <- srv.ListenAndServe() }()
-	logger.Info("dashboard listening", slog.String("url", "http://"+cfg.addr))
+	go func() { errc <- srv.Serve(ln) }()
+	logger.Info("dashboard listening", slog.String("url", "http://"+ln.Addr().String()), slog.String("data", cfg.dataDir))
 
 	select {
 	case err := <-errc:
 		return err
 	case <-ctx.Done():
 	}
+	logger.Info("shutting down")
+	cancelBase()
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
+	// app.Close (deferred above) stops the relay, the aggregator, the PDF
+	// converter and closes the database.
 	return nil
 }
 

@@ -1,0 +1,83 @@
+package main
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/finkit/finkit/auth"
+)
+
+func escape(s string) string { return url.QueryEscape(s) }
+
+type adminUser struct {
+	User     auth.User
+	Sessions int
+	Self     bool
+}
+
+type adminView struct {
+	Users     []adminUser
+	Providers []string
+	DataDir   string
+}
+
+func (a *app) adminPage(c *gin.Context) {
+	ctx := c.Request.Context()
+	me := currentUser(c)
+	users, err := a.auth.Users(ctx)
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	v := adminView{Providers: []string{"sim", "sim-eu", "sim-slow"}, DataDir: a.cfg.dataDir}
+	for _, u := range users {
+		ss, err := a.auth.Sessions(ctx, u.ID)
+		if err != nil {
+			a.fail(c, err)
+			return
+		}
+		v.Users = append(v.Users, adminUser{User: u, Sessions: len(ss), Self: u.ID == me.ID})
+	}
+	a.render(c, http.StatusOK, "admin", view{Title: "Admin", Active: "admin", Data: v})
+}
+
+func (a *app) adminSetRole(c *gin.Context) {
+	ctx := c.Request.Context()
+	me := currentUser(c)
+	id := c.Param("id")
+	role, err := auth.ParseRole(c.PostForm("role"))
+	if err != nil {
+		c.Redirect(http.StatusSeeOther, "/admin?flash="+escape("Unknown role."))
+		return
+	}
+	if id == me.ID {
+		c.Redirect(http.StatusSeeOther, "/admin?flash="+escape("You cannot change your own role here; use `finkit user set-role`."))
+		return
+	}
+	u, err := a.auth.SetRole(ctx, id, role)
+	if err != nil {
+		if errors.Is(err, auth.ErrNotFound) {
+			c.Redirect(http.StatusSeeOther, "/admin?flash="+escape("No such user."))
+			return
+		}
+		a.fail(c, err)
+		return
+	}
+	c.Redirect(http.StatusSeeOther, "/admin?flash="+escape(u.Username+" is now "+string(u.Role)+" (their sessions were ended)."))
+}
+
+type chatView struct {
+	RelayURL string
+	Online   bool
+}
+
+func (a *app) chatPage(c *gin.Context) {
+	host := c.Request.Host
+	if host == "" {
+		host = "localhost:8080"
+	}
+	a.render(c, http.StatusOK, "chat", view{Title: "Encrypted chat", Active: "chat", Data: chatView{RelayURL: "ws://" + host + "/chat/ws"}})
+}

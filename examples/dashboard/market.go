@@ -1,0 +1,311 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/shopspring/decimal"
+
+	"github.com/finkit/finkit/marketdata"
+	"github.com/finkit/finkit/marketdata/sim"
+	"github.com/finkit/finkit/portfolio"
+)
+
+var decimalHundred = decimal.NewFromInt(100)
+
+// defaultSymbols are shown on the quotes page when none are asked for.
+var defaultSymbols = []string{"AAPL", "MSFT", "NVDA", "SPY", "EQNR.OL", "SAP.DE", "HSBA.L", "BTC-USD", "ETH-USD", "EURUSD=X"}
+
+const (
+	maxSymbols     = 20
+	watchInterval  = 2 * time.Second
+	historyYears   = 3
+	defaultStatSym = "AAPL"
+)
+
+// parseSymbols reads a comma- or space-separated symbol list.
+func parseSymbols(s string) ([]string, error) {
+	if strings.TrimSpace(s) == "" {
+		return defaultSymbols, nil
+	}
+	seen := map[string]bool{}
+	var out []string
+	for _, f := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' }) {
+		sym := strings.ToUpper(strings.TrimSpace(f))
+		if _, err := marketdata.ParseSymbol(sym); err != nil {
+			return nil, err
+		}
+		if !seen[sym] {
+			seen[sym] = true
+			out = append(out, sym)
+		}
+	}
+	if len(out) > maxSymbols {
+		return nil, fmt.Errorf("at most %d symbols, got %d", maxSymbols, len(out))
+	}
+	return out, nil
+}
+
+type quotesView struct {
+	Symbols string
+	Result  *marketdata.Result
+	Known   []sim.Instrument
+}
+
+func (a *app) quotesPage(c *gin.Context) {
+	syms, err := parseSymbols(c.Query("symbols"))
+	if err != nil {
+		a.render(c, http.StatusBadRequest, "quotes", view{Title: "Quotes", Active: "quotes", Error: err.Error(),
+			Data: quotesView{Symbols: c.Query("symbols"), Known: sim.Instruments()}})
+		return
+	}
+	res, err := a.agg.Quotes(c.Request.Context(), syms)
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	a.render(c, http.StatusOK, "quotes", view{Title: "Quotes", Active: "quotes",
+		Data: quotesView{Symbols: strings.Join(syms, ","), Result: res, Known: sim.Instruments()}})
+}
+
+func (a *app) quotesJSON(c *gin.Context) {
+	syms, err := parseSymbols(c.Query("symbols"))
+	if err != nil {
+		c.JSON(http.StatusBadRequest, gin.H{"error": "bad_request", "message": err.Error()})
+		return
+	}
+	res, err := a.agg.Quotes(c.Request.Context(), syms)
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, res)
+}
+
+// quoteEvent is one server-sent event of the quotes stream.
+type quoteEvent struct {
+	Symbol    string              `json:"symbol"`
+	Price     string              `json:"price,omitempty"`
+	Currency  string              `json:"currency,omitempty"`
+	SpreadPct string              `json:"spread_pct,omitempty"`
+	Time      time.Time           `json:"time"`
+	Error     string              `json:"error,omitempty"`
+	Sources   []marketdata.Source `json:"sources,omitempty"`
+	Summary   string              `json:"summary"`
+	Dropped   uint64              `json:"dropped"`
+}
+
+// quotesStream streams consensus quotes from Aggregator.Watch as
+// server-sent events until the client goes away or the server shuts down.
+func (a *app) quotesStream(c *gin.Context) {
+	syms, err := parseSymbols(c.Query("symbols"))
+	if err != nil {
+		c.JSON(http.StatusBadRequest, gin.H{"error": "bad_request", "message": err.Error()})
+		return
+	}
+	select {
+	case a.streams <- struct{}{}:
+		defer func() { <-a.streams }()
+	default:
+		c.Header("Retry-After", "5")
+		c.String(http.StatusServiceUnavailable, "too many live streams; try again later\n")
+		return
+	}
+	ctx := c.Request.Context()
+	updates, err := a.agg.Watch(ctx, syms, watchInterval)
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	c.Header("Content-Type", "text/event-stream")
+	c.Header("Cache-Control", "no-cache")
+	c.Header("X-Accel-Buffering", "no")
+	c.Status(http.StatusOK)
+	c.Writer.WriteHeaderNow()
+	c.Writer.Flush()
+	// A plain loop instead of gin's Context.Stream: Stream needs
+	// http.CloseNotifier, which the logging middleware's writer (rightly)
+	// does not offer; the request context ends when the client leaves.
+	w := c.Writer
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case u, ok := <-updates:
+			if !ok {
+				return
+			}
+			ev := quoteEvent{Symbol: u.Symbol, Time: u.Time, Dropped: u.Dropped, Summary: u.Summary()}
+			if u.Err != nil {
+				ev.Error = u.Err.Error()
+			} else {
+				ev.Price = priceText(u.Quote.Price)
+				ev.Currency = u.Quote.Currency
+				ev.SpreadPct = fmt.Sprintf("%.3f%%", u.Quote.SpreadPct)
+				ev.Sources = u.Quote.Sources
+			}
+			b, err := json.Marshal(ev)
+			if err != nil {
+				return
+			}
+			if _, err := fmt.Fprintf(w, "event: quote\ndata: %s\n\n", b); err != nil {
+				return
+			}
+			w.Flush()
+		}
+	}
+}
+
+// priceText formats a float price with sensible decimals.
+func priceText(p float64) string {
+	switch {
+	case p >= 1000:
+		return fmtNum(p, 2)
+	case p >= 1:
+		return fmtNum(p, 2+boolInt(p < 10))
+	default:
+		return fmtNum(p, 4)
+	}
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// history fetches up to historyYears of daily bars from the simulator.
+func (a *app) history(c *gin.Context, symbol string) (marketdata.History, error) {
+	end := time.Now().UTC()
+	return a.simHist.History(c.Request.Context(), symbol, marketdata.HistoryRequest{
+		Start: end.AddDate(-historyYears, 0, 0), End: end, Interval: marketdata.Daily,
+	})
+}
+
+type statsView struct {
+	Symbol  string
+	Known   []sim.Instrument
+	Hist    marketdata.History
+	Stats   marketdata.Stats
+	Periods []marketdata.PeriodChange
+	Chart   chart
+	RSI     float64
+	SMA50   float64
+	SMA200  float64
+	Hist20  []histBar
+	Summary string
+}
+
+type histBar struct {
+	Label  string
+	Count  int
+	Height float64 // percent of the tallest bar
+	Neg    bool
+}
+
+func (a *app) statsPage(c *gin.Context) {
+	sym := strings.ToUpper(strings.TrimSpace(c.DefaultQuery("symbol", defaultStatSym)))
+	v := statsView{Symbol: sym, Known: sim.Instruments()}
+	h, err := a.history(c, sym)
+	if err != nil {
+		status := http.StatusBadGateway
+		if errors.Is(err, marketdata.ErrNotFound) || errors.Is(err, marketdata.ErrInvalidSymbol) {
+			status = http.StatusNotFound
+		}
+		a.render(c, status, "stats", view{Title: "Statistics", Active: "stats", Error: "No history for " + sym + ": " + err.Error(), Data: v})
+		return
+	}
+	st, err := marketdata.Analyze(h.Bars, marketdata.StatsOptions{RiskFree: 0.03})
+	if err != nil {
+		a.render(c, http.StatusUnprocessableEntity, "stats", view{Title: "Statistics", Active: "stats", Error: err.Error(), Data: v})
+		return
+	}
+	v.Hist, v.Stats, v.Periods, v.Summary = h, st, st.Periods[:], st.Summary()
+	closes := marketdata.Closes(nil, h.Bars, false)
+	v.Chart = lineChart(closes, 860, 220)
+	if r, err := marketdata.RSI(nil, closes, 14); err == nil && len(r) > 0 {
+		v.RSI = r[len(r)-1]
+	}
+	if s, err := marketdata.SMA(nil, closes, 50); err == nil && len(s) > 0 {
+		v.SMA50 = s[len(s)-1]
+	}
+	if s, err := marketdata.SMA(nil, closes, 200); err == nil && len(s) > 0 {
+		v.SMA200 = s[len(s)-1]
+	}
+	if rets, err := marketdata.Returns(nil, closes); err == nil {
+		if hg, err := marketdata.ReturnHistogram(rets, 21); err == nil {
+			maxC := 1
+			for _, n := range hg.Counts {
+				maxC = max(maxC, n)
+			}
+			for i, n := range hg.Counts {
+				mid := (hg.Edges[i] + hg.Edges[i+1]) / 2
+				v.Hist20 = append(v.Hist20, histBar{Label: fmt.Sprintf("%+.1f%%", mid*100), Count: n,
+					Height: float64(n) / float64(maxC) * 100, Neg: mid < 0})
+			}
+		}
+	}
+	a.render(c, http.StatusOK, "stats", view{Title: "Statistics · " + sym, Active: "stats", Data: v})
+}
+
+// chart is a server-side SVG line chart.
+type chart struct {
+	W, H   int
+	Points string
+	Area   string
+	Min    float64
+	Max    float64
+	Up     bool
+}
+
+func lineChart(ys []float64, w, h int) chart {
+	ch := chart{W: w, H: h}
+	if len(ys) < 2 {
+		return ch
+	}
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for _, y := range ys {
+		lo, hi = math.Min(lo, y), math.Max(hi, y)
+	}
+	if hi == lo {
+		hi = lo + 1
+	}
+	ch.Min, ch.Max, ch.Up = lo, hi, ys[len(ys)-1] >= ys[0]
+	var b strings.Builder
+	pad := 6.0
+	for i, y := range ys {
+		x := float64(i) / float64(len(ys)-1) * float64(w)
+		py := pad + (1-(y-lo)/(hi-lo))*(float64(h)-2*pad)
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		fmt.Fprintf(&b, "%.1f,%.1f", x, py)
+	}
+	ch.Points = b.String()
+	ch.Area = fmt.Sprintf("0,%d %s %d,%d", h, ch.Points, w, h)
+	return ch
+}
+
+// tickPrices rounds the aggregator's float64 consensus prices to the
+// precision a market quotes (4 decimals, 8 below 1) before they enter the
+// decimal ledger, so holdings and fills read like real quotes.
+type tickPrices struct{ src portfolio.PriceSource }
+
+func (t tickPrices) Price(ctx context.Context, symbol string) (decimal.Decimal, string, error) {
+	p, ccy, err := t.src.Price(ctx, symbol)
+	if err != nil {
+		return p, ccy, err
+	}
+	if p.Abs().LessThan(decimal.NewFromInt(1)) {
+		return p.Round(8), ccy, nil
+	}
+	return p.Round(4), ccy, nil
+}

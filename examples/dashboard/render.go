@@ -1,0 +1,216 @@
+package main
+
+import (
+	"bytes"
+	"embed"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"math"
+	"net/http"
+	"path"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/shopspring/decimal"
+
+	"github.com/finkit/finkit/auth"
+	"github.com/finkit/finkit/logging"
+	"github.com/finkit/finkit/portfolio"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed static
+var staticFS embed.FS
+
+// pages are the parsed templates: each page is the layout plus its own file.
+type pages struct {
+	byName map[string]*template.Template
+}
+
+var funcs = template.FuncMap{
+	"money": func(d decimal.Decimal, ccy string) string { return portfolio.FormatMoney(d, ccy) },
+	"qty":   portfolio.FormatQuantity,
+	"price": displayPrice,
+	"wpct": func(w float64) string { return fmt.Sprintf("%.1f%%", w*100) },
+	"pct":   fmtPct,
+	"pctf":  func(f float64) string { return fmtPct(f * 100) }, // fraction → percent
+	"num":   fmtNum,
+	"f2":    func(f float64) string { return fmtNum(f, 2) },
+	"ms": func(d time.Duration) string {
+		return fmt.Sprintf("%.0f ms", float64(d)/float64(time.Millisecond))
+	},
+	"date": func(t time.Time) string {
+		if t.IsZero() {
+			return "—"
+		}
+		return t.Format("2006-01-02")
+	},
+	"signClass": func(v any) string {
+		var s int
+		switch x := v.(type) {
+		case decimal.Decimal:
+			s = x.Sign()
+		case float64:
+			if x > 0 {
+				s = 1
+			} else if x < 0 {
+				s = -1
+			}
+		}
+		switch {
+		case s > 0:
+			return "up"
+		case s < 0:
+			return "down"
+		}
+		return ""
+	},
+	"weightBar": func(w float64) string { return fmt.Sprintf("%.1f", math.Max(0, math.Min(100, w*100))) },
+	"acctName":  displayAccount,
+	"acctStrip": func(s string) string { return userPrefixRE.ReplaceAllString(s, "") },
+	"f2num": func(d decimal.Decimal) string {
+		f, _ := d.Float64()
+		return fmtNum(f, 2)
+	},
+}
+
+// userPrefixRE matches the per-user prefix of account and transaction ids.
+var userPrefixRE = regexp.MustCompile(`u\.[0-9a-f]+/`)
+
+func loadPages() (*pages, error) {
+	layout, err := templateFS.ReadFile("templates/layout.html")
+	if err != nil {
+		return nil, err
+	}
+	files, err := fs.Glob(templateFS, "templates/*.html")
+	if err != nil {
+		return nil, err
+	}
+	p := &pages{byName: map[string]*template.Template{}}
+	for _, f := range files {
+		name := strings.TrimSuffix(path.Base(f), ".html")
+		if name == "layout" || name == "report" {
+			continue
+		}
+		body, err := templateFS.ReadFile(f)
+		if err != nil {
+			return nil, err
+		}
+		t, err := template.New("layout").Funcs(funcs).Parse(string(layout))
+		if err != nil {
+			return nil, fmt.Errorf("template layout: %w", err)
+		}
+		if _, err := t.New(name).Parse(string(body)); err != nil {
+			return nil, fmt.Errorf("template %s: %w", name, err)
+		}
+		p.byName[name] = t
+	}
+	// The PDF report is a standalone document with inline CSS.
+	css, err := staticFS.ReadFile("static/style.css")
+	if err != nil {
+		return nil, err
+	}
+	rep, err := templateFS.ReadFile("templates/report.html")
+	if err != nil {
+		return nil, err
+	}
+	rf := template.FuncMap{"css": func() template.CSS { return template.CSS(css) }}
+	t, err := template.New("report").Funcs(funcs).Funcs(rf).Parse(string(rep))
+	if err != nil {
+		return nil, fmt.Errorf("template report: %w", err)
+	}
+	p.byName["report"] = t
+	return p, nil
+}
+
+// view is what every page template gets.
+type view struct {
+	Title  string
+	Active string
+	User   *auth.User
+	Flash  string
+	Error  string
+	Data   any
+}
+
+// render executes page into a buffer first, so a template error becomes a
+// clean 500 instead of half a page.
+func (a *app) render(c *gin.Context, status int, page string, v view) {
+	if u, ok := auth.UserFrom(c.Request.Context()); ok && v.User == nil {
+		v.User = &u
+	}
+	if v.Flash == "" {
+		v.Flash = c.Query("flash")
+	}
+	t, ok := a.pages.byName[page]
+	if !ok {
+		a.fail(c, fmt.Errorf("no template %q", page))
+		return
+	}
+	var buf bytes.Buffer
+	name := "layout"
+	if page == "report" {
+		name = "report"
+	}
+	if err := t.ExecuteTemplate(&buf, name, v); err != nil {
+		a.fail(c, fmt.Errorf("render %s: %w", page, err))
+		return
+	}
+	c.Data(status, "text/html; charset=utf-8", buf.Bytes())
+}
+
+// fail logs err with the request id and answers a generic 500 page.
+func (a *app) fail(c *gin.Context, err error) {
+	ctx := c.Request.Context()
+	a.log.ErrorContext(ctx, "request failed", "error", err)
+	c.Data(http.StatusInternalServerError, "text/plain; charset=utf-8",
+		[]byte("Something went wrong. Request id: "+logging.RequestIDFrom(ctx)+"\n"))
+	c.Abort()
+}
+
+// displayPrice rounds a unit price for reading: four decimals below 1,
+// two above (the ledger keeps the exact value).
+func displayPrice(d decimal.Decimal, ccy string) string {
+	if d.Abs().LessThan(decimal.NewFromInt(1)) {
+		d = d.Round(6)
+	} else {
+		d = d.Round(2)
+	}
+	return portfolio.FormatPrice(d, ccy)
+}
+
+func fmtPct(f float64) string {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return "—"
+	}
+	return fmt.Sprintf("%+.2f%%", f)
+}
+
+// fmtNum formats f with d decimals and thousands separators; NaN is "—".
+func fmtNum(f float64, d int) string {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return "—"
+	}
+	s := fmt.Sprintf("%.*f", d, math.Abs(f))
+	intPart, frac, _ := strings.Cut(s, ".")
+	var b strings.Builder
+	if f < 0 && strings.Trim(s, "0.") != "" {
+		b.WriteByte('-')
+	}
+	for i, r := range intPart {
+		if i > 0 && (len(intPart)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(r)
+	}
+	if frac != "" {
+		b.WriteByte('.')
+		b.WriteString(frac)
+	}
+	return b.String()
+}

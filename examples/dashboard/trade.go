@@ -1,0 +1,398 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/shopspring/decimal"
+
+	"github.com/finkit/finkit/auth"
+	"github.com/finkit/finkit/marketdata"
+	"github.com/finkit/finkit/marketdata/sim"
+	"github.com/finkit/finkit/papertrade"
+	"github.com/finkit/finkit/portfolio"
+)
+
+// Bounds that keep one backtest request cheap.
+const (
+	mcPaths        = 300
+	maxCash        = 1e9
+	paperCurrency  = "USD"
+	paperDeposit   = 100_000
+	paperSlippage  = 5 // basis points
+	paperAccountID = "paper"
+)
+
+type strategyParam struct {
+	Name, Label string
+	Default     float64
+}
+
+type strategyInfo struct {
+	Name, Label string
+	Params      []strategyParam
+}
+
+var strategies = []strategyInfo{
+	{"smacross", "SMA crossover", []strategyParam{{"fast", "Fast SMA", 10}, {"slow", "Slow SMA", 30}}},
+	{"rsi", "RSI mean reversion", []strategyParam{{"period", "RSI period", 14}, {"lower", "Buy below", 30}, {"upper", "Sell above", 70}}},
+	{"breakout", "Donchian breakout", []strategyParam{{"lookback", "Lookback", 20}, {"exit", "Exit channel", 10}}},
+	{"buyhold", "Buy and hold", nil},
+	{"random", "Random trader (baseline)", []strategyParam{{"prob", "Trade probability", 0.05}, {"seed", "Seed", 1}}},
+}
+
+type backtestForm struct {
+	Symbol     string
+	Strategy   string
+	Values     map[string]string
+	Cash       string
+	Commission string // percent per fill
+	MonteCarlo bool
+}
+
+type statRow struct{ Name, Value, Class string }
+
+type backtestView struct {
+	Form       backtestForm
+	Strategies []strategyInfo
+	Known      []sim.Instrument
+	Ran        bool
+	Result     *papertrade.Result
+	Rows       []statRow
+	Equity     chart
+	MC         *papertrade.MonteCarloResult
+	Bars       int
+	Elapsed    time.Duration
+}
+
+func (a *app) backtestPage(c *gin.Context) {
+	f := backtestForm{
+		Symbol:     strings.ToUpper(c.DefaultQuery("symbol", "SPY")),
+		Strategy:   c.DefaultQuery("strategy", "smacross"),
+		Cash:       c.DefaultQuery("cash", "10000"),
+		Commission: c.DefaultQuery("commission", "0.1"),
+		MonteCarlo: c.Query("mc") == "on",
+		Values:     map[string]string{},
+	}
+	for _, s := range strategies {
+		for _, p := range s.Params {
+			f.Values[s.Name+"."+p.Name] = c.DefaultQuery(s.Name+"."+p.Name, strconv.FormatFloat(p.Default, 'f', -1, 64))
+		}
+	}
+	v := backtestView{Form: f, Strategies: strategies, Known: sim.Instruments()}
+	if c.Query("run") == "" {
+		a.render(c, http.StatusOK, "backtest", view{Title: "Backtest", Active: "backtest", Data: v})
+		return
+	}
+	v.Ran = true
+	start := time.Now()
+	if err := a.runBacktest(c, &v); err != nil {
+		v.Ran = false
+		a.render(c, http.StatusBadRequest, "backtest", view{Title: "Backtest", Active: "backtest", Error: err.Error(), Data: v})
+		return
+	}
+	v.Elapsed = time.Since(start)
+	a.render(c, http.StatusOK, "backtest", view{Title: "Backtest · " + f.Symbol, Active: "backtest", Data: v})
+}
+
+func (a *app) runBacktest(c *gin.Context, v *backtestView) error {
+	f := v.Form
+	var info *strategyInfo
+	for i := range strategies {
+		if strategies[i].Name == f.Strategy {
+			info = &strategies[i]
+		}
+	}
+	if info == nil {
+		return fmt.Errorf("unknown strategy %q", f.Strategy)
+	}
+	params := papertrade.Params{}
+	for _, p := range info.Params {
+		raw := f.Values[info.Name+"."+p.Name]
+		x, err := strconv.ParseFloat(strings.TrimSpace(raw), 64)
+		if err != nil {
+			return fmt.Errorf("%s: %q is not a number", p.Label, raw)
+		}
+		params[p.Name] = x
+	}
+	cash, err := strconv.ParseFloat(strings.TrimSpace(f.Cash), 64)
+	if err != nil || !(cash > 0 && cash <= maxCash) {
+		return fmt.Errorf("starting cash must be a number between 0 and %.0f", maxCash)
+	}
+	commPct, err := strconv.ParseFloat(strings.TrimSpace(f.Commission), 64)
+	if err != nil || !(commPct >= 0 && commPct < 10) {
+		return errors.New("commission must be a percentage between 0 and 10")
+	}
+	if _, err := papertrade.NewStrategy(info.Name, params); err != nil {
+		return err
+	}
+	h, err := a.history(c, f.Symbol)
+	if err != nil {
+		return fmt.Errorf("no price history for %s: %w", f.Symbol, err)
+	}
+	bars := make([]papertrade.Bar, len(h.Bars))
+	for i, b := range h.Bars {
+		bars[i] = papertrade.Bar{Time: b.Time, Open: b.Open, High: b.High, Low: b.Low, Close: b.Close, Volume: b.Volume}
+	}
+	v.Bars = len(bars)
+	opts := papertrade.Options{Cash: cash, Fractional: h.Bars != nil && isCrypto(f.Symbol)}
+	if commPct > 0 {
+		opts.Commission = papertrade.RelativeCommission(commPct / 100)
+	}
+	strat, _ := papertrade.NewStrategy(info.Name, params)
+	ctx, cancel := context.WithTimeout(c.Request.Context(), 20*time.Second)
+	defer cancel()
+	res, err := papertrade.Run(ctx, bars, strat, opts)
+	if err != nil {
+		return err
+	}
+	v.Result = res
+	v.Rows = statRows(res.Stats)
+	v.Equity = lineChart(res.Equity, 860, 200)
+	if f.MonteCarlo {
+		mc, err := papertrade.MonteCarlo(ctx, bars, func() papertrade.Strategy {
+			s, _ := papertrade.NewStrategy(info.Name, params)
+			return s
+		}, papertrade.MonteCarloOptions{Paths: mcPaths, Seed: 1, Workers: 2, Backtest: opts})
+		if err != nil {
+			return fmt.Errorf("Monte Carlo: %w", err)
+		}
+		v.MC = mc
+	}
+	return nil
+}
+
+func isCrypto(sym string) bool {
+	s, err := marketdata.ParseSymbol(sym)
+	return err == nil && s.Kind == marketdata.KindCrypto
+}
+
+func statRows(s papertrade.Stats) []statRow {
+	days := func(d time.Duration) string { return fmt.Sprintf("%.0f days", d.Hours()/24) }
+	pc := func(f float64) (string, string) {
+		return fmtPct(f), signOf(f)
+	}
+	var rows []statRow
+	add := func(name, val, class string) { rows = append(rows, statRow{name, val, class}) }
+	r, cl := pc(s.ReturnPct)
+	add("Return", r, cl)
+	r, cl = pc(s.BuyHoldReturnPct)
+	add("Buy & hold return", r, cl)
+	r, cl = pc(s.ReturnAnnPct)
+	add("Return (annualized)", r, cl)
+	r, cl = pc(s.CAGRPct)
+	add("CAGR", r, cl)
+	add("Final equity", fmtNum(s.EquityFinal, 2), "")
+	add("Peak equity", fmtNum(s.EquityPeak, 2), "")
+	add("Volatility (annualized)", fmtNum(s.VolatilityAnnPct, 2)+"%", "")
+	add("Sharpe ratio", fmtNum(s.SharpeRatio, 2), "")
+	add("Sortino ratio", fmtNum(s.SortinoRatio, 2), "")
+	add("Calmar ratio", fmtNum(s.CalmarRatio, 2), "")
+	add("Max drawdown", fmtNum(s.MaxDrawdownPct, 2)+"%", "down")
+	add("Max drawdown duration", days(s.MaxDrawdownDuration), "")
+	add("Exposure", fmtNum(s.ExposurePct, 1)+"%", "")
+	add("Trades", strconv.Itoa(s.NumTrades), "")
+	add("Win rate", fmtNum(s.WinRatePct, 1)+"%", "")
+	r, cl = pc(s.BestTradePct)
+	add("Best trade", r, cl)
+	r, cl = pc(s.WorstTradePct)
+	add("Worst trade", r, cl)
+	add("Profit factor", fmtNum(s.ProfitFactor, 2), "")
+	add("SQN", fmtNum(s.SQN, 2), "")
+	add("Commissions", fmtNum(s.Commissions, 2), "")
+	return rows
+}
+
+func signOf(f float64) string {
+	switch {
+	case f > 0:
+		return "up"
+	case f < 0:
+		return "down"
+	}
+	return ""
+}
+
+// --- live paper trading ---
+
+// paperBook books the paper account's fills into the user's ledger and the
+// shared portfolio store, so a paper account is an ordinary account that
+// survives restarts. It satisfies papertrade.Booker and papertrade.Holdings.
+type paperBook struct {
+	ledger *portfolio.Ledger
+	store  userStore
+}
+
+func (b *paperBook) Apply(txs ...portfolio.Transaction) error {
+	if err := b.ledger.Apply(txs...); err != nil {
+		return err
+	}
+	// The ledger accepted the batch; keep it. A store failure leaves the
+	// in-memory ledger ahead of the database until the next load.
+	_, err := b.store.AddTransactions(context.Background(), txs)
+	return err
+}
+
+func (b *paperBook) Cash(account string) (decimal.Decimal, error) { return b.ledger.Cash(account) }
+func (b *paperBook) Positions(account string) []portfolio.Position {
+	return b.ledger.Positions(account)
+}
+
+// paperFor returns the user's paper account, opening it on first use.
+func (a *app) paperFor(ctx context.Context, u auth.User) (*paperState, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if ps, ok := a.paper[u.ID]; ok {
+		return ps, nil
+	}
+	st := a.storeFor(u)
+	id := st.prefix + paperAccountID
+	acct := portfolio.Account{ID: id, Name: "Paper trading", Kind: portfolio.KindBrokerage, Currency: paperCurrency}
+	if err := st.SaveAccount(ctx, acct); err != nil {
+		return nil, err
+	}
+	ledger, err := portfolio.LoadLedger(ctx, st)
+	if err != nil {
+		return nil, err
+	}
+	book := &paperBook{ledger: ledger, store: st}
+	pa, err := papertrade.NewAccount(ctx, papertrade.AccountOptions{
+		ID: id, Currency: paperCurrency, Quotes: tickPrices{a.agg}, Book: book,
+		Deposit:     decimal.NewFromInt(paperDeposit),
+		SlippageBps: paperSlippage,
+		Commission:  papertrade.CommissionModel{Fixed: 1},
+	})
+	if err != nil {
+		return nil, err
+	}
+	ps := &paperState{acct: pa, ledger: ledger}
+	a.paper[u.ID] = ps
+	return ps, nil
+}
+
+type paperPosition struct {
+	Symbol   string
+	Quantity decimal.Decimal
+	AvgCost  decimal.Decimal
+	Price    decimal.Decimal
+	Value    decimal.Decimal
+	PnL      decimal.Decimal
+	PnLPct   float64
+}
+
+type paperView struct {
+	Summary   string
+	Cash      decimal.Decimal
+	Equity    decimal.Decimal
+	EquityErr string
+	Gain      decimal.Decimal
+	Currency  string
+	Positions []paperPosition
+	Fills     []papertrade.Execution
+	Tradable  []sim.Instrument
+	Symbol    string
+	Qty       string
+}
+
+func (a *app) paperPage(c *gin.Context) {
+	ctx := c.Request.Context()
+	u := currentUser(c)
+	ps, err := a.paperFor(ctx, u)
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	v := paperView{Currency: paperCurrency, Symbol: c.DefaultQuery("symbol", "AAPL"), Qty: c.DefaultQuery("qty", "10")}
+	for _, in := range sim.Instruments() {
+		if in.Currency == paperCurrency && in.Kind != marketdata.KindFX {
+			v.Tradable = append(v.Tradable, in)
+		}
+	}
+	v.Summary = strings.ReplaceAll(ps.acct.Summary(), userPrefix(u.ID), "")
+	v.Cash = ps.acct.Cash()
+	if eq, err := ps.acct.Equity(ctx); err != nil {
+		v.EquityErr = err.Error()
+	} else {
+		v.Equity = eq
+		v.Gain = eq.Sub(decimal.NewFromInt(paperDeposit))
+	}
+	for _, p := range ps.ledger.Positions(userPrefix(u.ID) + paperAccountID) {
+		pp := paperPosition{Symbol: p.Symbol, Quantity: p.Quantity, AvgCost: p.AverageCost()}
+		if price, _, err := (tickPrices{a.agg}).Price(ctx, p.Symbol); err == nil {
+			pp.Price = price
+			pp.Value = price.Mul(p.Quantity)
+			pp.PnL = pp.Value.Sub(p.Basis)
+			if !p.Basis.IsZero() {
+				pp.PnLPct, _ = pp.PnL.Div(p.Basis.Abs()).Mul(decimalHundred).Float64()
+			}
+		}
+		v.Positions = append(v.Positions, pp)
+	}
+	sort.Slice(v.Positions, func(i, j int) bool { return v.Positions[i].Symbol < v.Positions[j].Symbol })
+	a.mu.Lock()
+	v.Fills = append(v.Fills, ps.log...)
+	a.mu.Unlock()
+	for i, j := 0, len(v.Fills)-1; i < j; i, j = i+1, j-1 {
+		v.Fills[i], v.Fills[j] = v.Fills[j], v.Fills[i]
+	}
+	a.render(c, http.StatusOK, "paper", view{Title: "Paper trading", Active: "paper", Data: v})
+}
+
+func (a *app) paperOrder(c *gin.Context) {
+	ctx := c.Request.Context()
+	u := currentUser(c)
+	ps, err := a.paperFor(ctx, u)
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	sym := strings.ToUpper(strings.TrimSpace(c.PostForm("symbol")))
+	qty, err := decimal.NewFromString(strings.TrimSpace(c.PostForm("qty")))
+	back := "/paper?symbol=" + sym + "&qty=" + c.PostForm("qty") + "&flash="
+	if err != nil || !qty.IsPositive() {
+		c.Redirect(http.StatusSeeOther, back+escape("Quantity must be a positive number."))
+		return
+	}
+	if _, err := marketdata.ParseSymbol(sym); err != nil {
+		c.Redirect(http.StatusSeeOther, back+escape("Unknown symbol."))
+		return
+	}
+	var ex papertrade.Execution
+	switch c.PostForm("side") {
+	case "buy":
+		ex, err = ps.acct.Buy(ctx, sym, qty)
+	case "sell":
+		ex, err = ps.acct.Sell(ctx, sym, qty)
+	default:
+		c.Redirect(http.StatusSeeOther, back+escape("Choose buy or sell."))
+		return
+	}
+	if err != nil {
+		msg := strings.ReplaceAll(err.Error(), userPrefix(u.ID), "")
+		switch {
+		case errors.Is(err, papertrade.ErrInsufficientHoldings):
+			msg = "You cannot sell more " + sym + " than you hold."
+		case errors.Is(err, papertrade.ErrCurrency):
+			msg = sym + " is not quoted in " + paperCurrency + "; the paper account trades " + paperCurrency + " instruments."
+		case errors.Is(err, portfolio.ErrInsufficientFunds), errors.Is(err, papertrade.ErrInsufficientFunds):
+			msg = "Not enough cash for that order."
+		}
+		c.Redirect(http.StatusSeeOther, back+escape("Order rejected: "+msg))
+		return
+	}
+	a.mu.Lock()
+	ps.log = append(ps.log, ex)
+	if len(ps.log) > 50 {
+		ps.log = ps.log[len(ps.log)-50:]
+	}
+	a.mu.Unlock()
+	c.Redirect(http.StatusSeeOther, back+escape(fmt.Sprintf("Filled: %s %s %s @ %s %s (fee %s)",
+		ex.Side, portfolio.FormatQuantity(ex.Quantity), ex.Symbol, ex.Price.StringFixed(2), paperCurrency, ex.Fee.StringFixed(2))))
+}
