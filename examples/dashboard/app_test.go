@@ -506,7 +506,9 @@ func TestRunServesAndShutsDown(t *testing.T) {
 	defer cancel()
 	logs := &syncBuffer{}
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, []string{"--addr", addr, "--data", t.TempDir(), "--log-format", "json"}, logs) }()
+	go func() {
+		done <- run(ctx, []string{"--addr", addr, "--data", t.TempDir(), "--log-format", "json"}, logs)
+	}()
 
 	var resp *http.Response
 	require.Eventually(t, func() bool {

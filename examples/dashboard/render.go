@@ -36,7 +36,7 @@ var funcs = template.FuncMap{
 	"money": func(d decimal.Decimal, ccy string) string { return portfolio.FormatMoney(d, ccy) },
 	"qty":   portfolio.FormatQuantity,
 	"price": displayPrice,
-	"wpct": func(w float64) string { return fmt.Sprintf("%.1f%%", w*100) },
+	"wpct":  func(w float64) string { return fmt.Sprintf("%.1f%%", w*100) },
 	"pct":   fmtPct,
 	"pctf":  func(f float64) string { return fmtPct(f * 100) }, // fraction → percent
 	"num":   fmtNum,
