@@ -447,11 +447,13 @@ func (a *Aggregator) fetch(ctx context.Context, syms []string) *fetched {
 	var g errgroup.Group
 	g.SetLimit(a.opts.Concurrency)
 	idx := make([]int, 0, n)
+	covered := make([]bool, n)
 	for pi, ps := range a.provs {
 		idx = idx[:0]
 		for si, s := range syms {
 			if ps.sup == nil || ps.sup.Supports(s) {
 				idx = append(idx, si)
+				covered[si] = true
 			}
 		}
 		if len(idx) == 0 {
@@ -519,6 +521,12 @@ func (a *Aggregator) fetch(ctx context.Context, syms []string) *fetched {
 		}
 	}
 	_ = g.Wait() // tasks never fail the group: partial results
+	for si, ok := range covered {
+		if !ok {
+			err := &Error{Provider: "aggregator", Symbol: syms[si], Kind: ErrUnsupported, Msg: "no configured provider covers this symbol"}
+			perrs = append(perrs, ProviderError{Provider: "aggregator", Symbol: syms[si], Err: err, Message: err.Error()})
+		}
+	}
 	out := &fetched{merged: make([]Merged, n), ok: make([]bool, n), errors: perrs}
 	now := a.opts.Now()
 	quotes := make([]Quote, 0, len(a.provs))

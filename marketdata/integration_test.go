@@ -66,6 +66,14 @@ func TestAggregatorOverRecordedProviders(t *testing.T) {
 		assert.Equal(t, s.Provider != "norgesbank", s.Outlier, s.Provider)
 	}
 
+	// No configured provider covers a share: said so, not silently missing.
+	fxOnly := newAgg(t, marketdata.Options{Providers: []marketdata.Provider{e, nb}})
+	res, err = fxOnly.Quotes(context.Background(), []string{"AAPL"})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"AAPL"}, res.Missing)
+	require.Len(t, res.Errors, 1)
+	assert.ErrorIs(t, res.Errors[0].Err, marketdata.ErrUnsupported)
+
 	// FX for the portfolio: the first rate provider that answers (ECB).
 	r, err := a.FXRate(context.Background(), "USD", "NOK")
 	require.NoError(t, err)
