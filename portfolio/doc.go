@@ -3,5 +3,69 @@
 // ledger that books transactions with exact decimal arithmetic.
 //
 // Money and quantities are github.com/shopspring/decimal values; analytics
-// elsewhere in finkit use float64 and convert in one visible place.
+// elsewhere in finkit use float64 and convert in one visible place (here:
+// allocation weights, TWR and XIRR are float64).
+//
+// # Ledger
+//
+// NewLedger(accounts...) returns a Ledger; Ledger.Apply(txs...) validates
+// and books a batch atomically (all or nothing) in time order. Read methods:
+// Cash, Balance, Position, Positions, Lots, Realized, RealizedByYear,
+// Transactions. Value prices the holdings through a PriceSource and a
+// RateSource into a Valuation with allocation by asset class, currency,
+// account and symbol, and the gain split into capital gain, income and
+// currency effect. Performance replays the ledger day by day for the
+// time-weighted return and XIRR over any period.
+//
+// Validation failures wrap exported sentinel errors: ErrUnknownAccount,
+// ErrDuplicateID, ErrInsufficientHoldings, ErrInsufficientFunds,
+// ErrCurrencyMismatch, ErrInvalidQuantity, ErrInvalidPrice, ErrInvalidAmount,
+// ErrInvalidTransaction, ErrNoPosition.
+//
+// # Rounding
+//
+// Quantities, prices, cost bases and realized gains are kept exact. Rounding
+// happens in two places only, always with banker's rounding (round half to
+// even, decimal.RoundBank) to the currency's minor units (ISO 4217
+// exponent: JPY 0, KWD/BHD/OMR/JOD/TND/LYD/IQD 3, most others 2; see
+// MinorUnits): when an amount is booked as cash (the cash leg of a trade,
+// after conversion to the account currency; every cash transaction) and when
+// money is formatted for display (FormatMoney, Summary). Because the basis of
+// a purchase is the rounded cash that left the account and the proceeds of a
+// sale the rounded cash that came in, cash + basis always add up exactly.
+//
+// # CSV format
+//
+// ReadCSV and WriteCSV use one documented format. The first row is a header;
+// columns may come in any order, names are case-insensitive; "date",
+// "account" and "kind" are required, the rest optional (an empty cell is
+// zero or empty):
+//
+//	id        transaction id; empty → "csv-" + a hash of the row's content
+//	date      ISO 8601: 2024-03-01, 2024-03-01T15:04:05Z, 2024-03-01T15:04:05+01:00
+//	          (fractional seconds allowed; no zone means UTC). Alias: time.
+//	account   account id
+//	kind      deposit, withdrawal, buy, sell, dividend, interest, fee, tax,
+//	          transfer_in, transfer_out, split. Alias: type.
+//	symbol    instrument symbol
+//	quantity  units, or the ratio of a split
+//	price     price per unit
+//	amount    cash amount of cash kinds (deposit, dividend, …)
+//	fee, tax  charges (tax on a dividend is withholding tax)
+//	currency  ISO 4217 code; empty means the account currency
+//	fx_rate   rate from currency to the account currency when they differ
+//	note      free text
+//
+// Numbers use a decimal point, no thousands separators and no exponents.
+// A problem is reported with its line and column, for example
+// `line 17, column quantity: "abc" is not a number`, and nothing is
+// returned. Ledger.Import applies a file all or nothing and skips
+// transactions it already has, so re-importing a file adds nothing.
+// WriteCSV followed by ReadCSV gives back the same transactions.
+//
+// # Stores
+//
+// Store persists accounts, instruments and transactions; MemStore keeps them
+// in memory and package portfolio/sqlstore in any database/sql database.
+// LoadLedger rebuilds a Ledger from a Store.
 package portfolio

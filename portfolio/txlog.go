@@ -43,12 +43,3 @@ func (t *txLog) all() []Transaction {
 	}
 	return out
 }
-
-// from returns copies of the transactions from index i on.
-func (t *txLog) from(i int) []Transaction {
-	out := make([]Transaction, 0, t.n-i)
-	for ; i < t.n; i++ {
-		out = append(out, *t.at(i))
-	}
-	return out
-}
