@@ -155,26 +155,19 @@ func Analyze(bars []Bar, opts StatsOptions) (Stats, error) {
 		d := r - shift
 		shifted += d
 		sumSq += d * d
-		switch {
-		case c > prev:
-			s.UpDays++
-			gainSum += r
-			upRun++
-			downRun = 0
-			if upRun > s.LongestUp {
-				s.LongestUp, s.LongestUpEnd = upRun, b.Time
-			}
-		case c < prev:
-			s.DownDays++
-			lossSum += r
-			downRun++
-			upRun = 0
-			if downRun > s.LongestDown {
-				s.LongestDown, s.LongestDownEnd = downRun, b.Time
-			}
-		default:
-			s.FlatDays++
-			upRun, downRun = 0, 0
+		// Branch-free counting: up and down days alternate unpredictably.
+		up, down := b2i(c > prev), b2i(c < prev)
+		s.UpDays += up
+		s.DownDays += down
+		gainSum += r * float64(up)
+		lossSum += r * float64(down)
+		upRun = (upRun + 1) * up
+		downRun = (downRun + 1) * down
+		if upRun > s.LongestUp {
+			s.LongestUp, s.LongestUpEnd = upRun, b.Time
+		}
+		if downRun > s.LongestDown {
+			s.LongestDown, s.LongestDownEnd = downRun, b.Time
 		}
 		if r > s.MaxGain {
 			s.MaxGain, s.MaxGainDate = r, b.Time
@@ -184,12 +177,13 @@ func Analyze(bars []Bar, opts StatsOptions) (Stats, error) {
 		}
 		if c > peak {
 			peak, peakIdx = c, i
-		} else if dd := (peak - c) / peak; dd > s.MaxDrawdown {
-			s.MaxDrawdown, ddPeakIdx, troughIdx = dd, peakIdx, i
+		} else if peak-c > s.MaxDrawdown*peak { // cheap test; divide only on a new maximum
+			s.MaxDrawdown, ddPeakIdx, troughIdx = (peak-c)/peak, peakIdx, i
 		}
 		prev = c
 	}
 	m := float64(n - 1)
+	s.FlatDays = n - 1 - s.UpDays - s.DownDays
 	s.MeanReturn = sum / m
 	if n > 2 {
 		// Shifted sums (shift = first return) keep the one-pass variance
@@ -339,3 +333,10 @@ func (s Stats) Table() string {
 }
 
 func isFinite(f float64) bool { return !math.IsNaN(f) && !math.IsInf(f, 0) }
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
