@@ -82,6 +82,7 @@ type ThrottleError struct {
 	Scope string
 }
 
+// Error describes the throttling and the wait.
 func (e *ThrottleError) Error() string {
 	return fmt.Sprintf("%v (%s): retry after %s", ErrTooManyAttempts, e.Scope, e.RetryAfter.Round(time.Second))
 }

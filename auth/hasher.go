@@ -50,12 +50,14 @@ var DefaultParams = Params{Memory: 19 * 1024, Time: 2, Threads: 1, SaltLen: 16, 
 // cannot make verification allocate without limit.
 const (
 	minMemory  = 8
-	maxMemory  = 1 << 20 // 1 GiB in KiB
+	maxMemory  = 1 << 18 // 256 MiB in KiB
 	maxTime    = 64
 	minSaltLen = 8
 	maxSaltLen = 64
 	minKeyLen  = 16
 	maxKeyLen  = 128
+	// maxBcryptCost bounds legacy bcrypt work (cost 16 is about 5 s).
+	maxBcryptCost = 16
 )
 
 func (p Params) validate() error {
@@ -138,13 +140,17 @@ func (h *Argon2Hasher) Hash(ctx context.Context, password string) (string, error
 // in constant time with respect to the key.
 func (h *Argon2Hasher) Verify(ctx context.Context, password, encoded string) (bool, error) {
 	if isBcrypt(encoded) {
-		if _, err := bcrypt.Cost([]byte(encoded)); err != nil {
+		cost, err := bcrypt.Cost([]byte(encoded))
+		if err != nil {
 			return false, fmt.Errorf("%w: bcrypt: %v", ErrMalformedHash, err)
+		}
+		if cost > maxBcryptCost {
+			return false, fmt.Errorf("%w: bcrypt cost %d above %d", ErrMalformedHash, cost, maxBcryptCost)
 		}
 		if err := h.acquire(ctx); err != nil {
 			return false, err
 		}
-		err := bcrypt.CompareHashAndPassword([]byte(encoded), []byte(password))
+		err = bcrypt.CompareHashAndPassword([]byte(encoded), []byte(password))
 		h.release()
 		switch {
 		case err == nil:

@@ -226,6 +226,7 @@ func clientKey(ip string) string {
 	return a.WithZone("").String()
 }
 
+// String describes the limit, for logs and flags.
 func (l ThrottleLimit) String() string {
 	return fmt.Sprintf("%d then 1/%s, lockout %s..%s", l.Burst, l.Every, l.Lockout, l.MaxLockout)
 }
