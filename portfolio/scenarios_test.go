@@ -268,9 +268,11 @@ func TestValuationAllocation(t *testing.T) {
 		classes[s.Key] = s.Value.String()
 	}
 	assert.Equal(t, map[string]string{"stock": "3100", "fund": "2000", "crypto": "5000", "cash": "11000"}, classes)
-	assert.Equal(t, "BTC", v.Holdings[0].Symbol, "holdings largest first")
-	assert.Equal(t, AssetCrypto, v.Holdings[0].Class)
-	assert.Equal(t, "BTC 0.01 units @ 50,000.00 USD = 500.00 USD (+25.0%)", v.Holdings[0].Summary())
+	require.Len(t, v.Holdings, 3)
+	assert.Equal(t, []string{"EQNR.OL", "OBXEDNB", "BTC"}, []string{v.Holdings[0].Symbol, v.Holdings[1].Symbol, v.Holdings[2].Symbol}, "by account, then symbol")
+	assert.Equal(t, AssetCrypto, v.Holdings[2].Class)
+	assert.Equal(t, "BTC 0.01 units @ 50,000.00 USD = 500.00 USD (+25.0%)", v.Holdings[2].Summary())
+	assert.Equal(t, "cash", v.ByClass[0].Key, "allocation largest first")
 
 	_, err = l.Value(context.Background(), "NOK", Prices{}, nil)
 	require.ErrorIs(t, err, ErrNoPrice)

@@ -153,7 +153,9 @@ func conv(x, r decimal.Decimal, identity bool) decimal.Decimal {
 
 // Value values every account in base: holdings at prices from prices,
 // converted with rates (rates may be nil when everything is in base). A
-// symbol without a price fails with ErrNoPrice. Each symbol is priced once.
+// symbol without a price fails with ErrNoPrice. Each symbol is priced once
+// and each currency pair converted once. Holdings come ordered by account
+// (as added) and symbol; allocation slices largest first.
 func (l *Ledger) Value(ctx context.Context, base string, prices PriceSource, rates RateSource) (*Valuation, error) {
 	if !validCurrency(base) {
 		return nil, fmt.Errorf("%w: base %q is not a currency code", ErrCurrencyMismatch, base)
@@ -172,10 +174,17 @@ func (l *Ledger) Value(ctx context.Context, base string, prices PriceSource, rat
 		n += len(st.positions)
 	}
 	v.Holdings = make([]Holding, 0, n)
-	byClass := make(map[string]decimal.Decimal)
-	byCcy := make(map[string]decimal.Decimal)
-	byAcct := make(map[string]decimal.Decimal, len(l.order))
-	bySym := make(map[string]decimal.Decimal, n)
+	// Sums are collected and added once at the end with decimal.Sum, which
+	// adds in place instead of allocating per addition.
+	groups := [4]map[string][]decimal.Decimal{{}, {}, {}, make(map[string][]decimal.Decimal, n)}
+	const byClass, byCcy, byAcct, bySym = 0, 1, 2, 3
+	add := func(g int, key string, x decimal.Decimal) { groups[g][key] = append(groups[g][key], x) }
+	var secs, bases, caps, ccyEff, cashes, realized, fxEffs, income, costs, inflow []decimal.Decimal
+	secs = make([]decimal.Decimal, 0, n)
+	bases = make([]decimal.Decimal, 0, n)
+	caps = make([]decimal.Decimal, 0, n)
+	ccyEff = make([]decimal.Decimal, 0, n)
+	var open []*position
 
 	for _, st := range l.order {
 		if err := ctx.Err(); err != nil {
@@ -185,12 +194,15 @@ func (l *Ledger) Value(ctx context.Context, base string, prices PriceSource, rat
 		if err != nil {
 			return nil, err
 		}
-		acctTotal := decimal.Zero
-		start := len(v.Holdings)
+		open = open[:0]
 		for _, p := range st.positions {
-			if p.s.qty.Sign() == 0 {
-				continue
+			if p.s.qty.Sign() != 0 {
+				open = append(open, p)
 			}
+		}
+		slices.SortFunc(open, func(a, b *position) int { return strings.Compare(a.symbol, b.symbol) })
+		acctStart := len(secs)
+		for _, p := range open {
 			q, ok := quotes[p.symbol]
 			if !ok {
 				price, ccy, err := prices.Price(ctx, p.symbol)
@@ -214,9 +226,11 @@ func (l *Ledger) Value(ctx context.Context, base string, prices PriceSource, rat
 				}
 				price = price.Mul(r)
 			}
-			ib, ibID, err := rc.rate(ctx, p.s.currency, base)
-			if err != nil {
-				return nil, err
+			ib, ibID := ab, abID
+			if p.s.currency != st.acct.Currency {
+				if ib, ibID, err = rc.rate(ctx, p.s.currency, base); err != nil {
+					return nil, err
+				}
 			}
 			h := Holding{Position: st.view(p), Price: price, Base: base}
 			if s, ok := l.stocks[p.symbol]; ok {
@@ -232,41 +246,56 @@ func (l *Ledger) Value(ctx context.Context, base string, prices PriceSource, rat
 			h.BaseValue = conv(h.Value, ib, ibID)
 			h.BaseBasis = conv(p.s.basis, ab, abID)
 			h.Unrealized = h.BaseValue.Sub(h.BaseBasis)
-			h.CapitalGain = conv(h.Value.Sub(p.s.localBasis), ib, ibID)
-			h.CurrencyEffect = h.Unrealized.Sub(h.CapitalGain)
+			if p.s.currency == st.acct.Currency && p.s.localBasis.Equal(p.s.basis) {
+				// Same currency, same basis: all of the gain is price gain.
+				h.CapitalGain, h.CurrencyEffect = h.Unrealized, decimal.Zero
+			} else {
+				h.CapitalGain = conv(h.Value.Sub(p.s.localBasis), ib, ibID)
+				h.CurrencyEffect = h.Unrealized.Sub(h.CapitalGain)
+			}
 			v.Holdings = append(v.Holdings, h)
-			acctTotal = acctTotal.Add(h.BaseValue)
-			v.Basis = v.Basis.Add(h.BaseBasis)
-			v.CapitalGain = v.CapitalGain.Add(h.CapitalGain)
-			v.CurrencyEffect = v.CurrencyEffect.Add(h.CurrencyEffect)
-			byClass[string(h.Class)] = byClass[string(h.Class)].Add(h.BaseValue)
-			byCcy[h.Currency] = byCcy[h.Currency].Add(h.BaseValue)
-			bySym[h.Symbol] = bySym[h.Symbol].Add(h.BaseValue)
+			secs = append(secs, h.BaseValue)
+			bases = append(bases, h.BaseBasis)
+			caps = append(caps, h.CapitalGain)
+			if h.CurrencyEffect.Sign() != 0 {
+				ccyEff = append(ccyEff, h.CurrencyEffect)
+			}
+			add(byClass, string(h.Class), h.BaseValue)
+			add(byCcy, h.Currency, h.BaseValue)
+			add(bySym, h.Symbol, h.BaseValue)
 		}
-		slices.SortFunc(v.Holdings[start:], func(a, b Holding) int { return strings.Compare(a.Symbol, b.Symbol) })
-		v.Securities = v.Securities.Add(acctTotal)
+		acctParts := slices.Clone(secs[acctStart:])
 
 		c := CashHolding{Account: st.acct.ID, Currency: st.acct.Currency, Amount: st.s.cash, Base: base,
 			BaseValue: conv(st.s.cash, ab, abID)}
 		v.Cash = append(v.Cash, c)
-		v.CashTotal = v.CashTotal.Add(c.BaseValue)
-		acctTotal = acctTotal.Add(c.BaseValue)
-		byAcct[st.acct.ID] = acctTotal
+		cashes = append(cashes, c.BaseValue)
+		acctParts = append(acctParts, c.BaseValue)
+		groups[byAcct][st.acct.ID] = acctParts
 		if c.BaseValue.Sign() != 0 {
-			byClass[string(AssetCash)] = byClass[string(AssetCash)].Add(c.BaseValue)
-			byCcy[c.Currency] = byCcy[c.Currency].Add(c.BaseValue)
-			bySym["cash:"+c.Currency] = bySym["cash:"+c.Currency].Add(c.BaseValue)
+			add(byClass, string(AssetCash), c.BaseValue)
+			add(byCcy, c.Currency, c.BaseValue)
+			add(bySym, "cash:"+c.Currency, c.BaseValue)
 		}
 
-		realized := conv(st.s.gain, ab, abID)
+		r := conv(st.s.gain, ab, abID)
 		fxEff := conv(st.s.fxEffect, ab, abID)
-		v.Realized = v.Realized.Add(realized)
-		v.CurrencyEffect = v.CurrencyEffect.Add(fxEff)
-		v.CapitalGain = v.CapitalGain.Add(realized.Sub(fxEff))
-		v.Income = v.Income.Add(conv(st.s.dividends.Add(st.s.interest), ab, abID))
-		v.Costs = v.Costs.Add(conv(st.s.fees.Add(st.s.taxes), ab, abID))
-		v.NetInflow = v.NetInflow.Add(conv(st.s.deposits.Sub(st.s.withdrawals), ab, abID))
+		realized = append(realized, r)
+		fxEffs = append(fxEffs, fxEff)
+		income = append(income, conv(st.s.dividends.Add(st.s.interest), ab, abID))
+		costs = append(costs, conv(st.s.fees.Add(st.s.taxes), ab, abID))
+		inflow = append(inflow, conv(st.s.deposits.Sub(st.s.withdrawals), ab, abID))
 	}
+	v.Securities = sum(secs)
+	v.CashTotal = sum(cashes)
+	v.Basis = sum(bases)
+	v.Realized = sum(realized)
+	realizedFX := sum(fxEffs)
+	v.CurrencyEffect = sum(append(ccyEff, realizedFX))
+	v.CapitalGain = sum(append(caps, v.Realized.Sub(realizedFX)))
+	v.Income = sum(income)
+	v.Costs = sum(costs)
+	v.NetInflow = sum(inflow)
 	v.Total = v.Securities.Add(v.CashTotal)
 	v.Unrealized = v.Securities.Sub(v.Basis)
 	v.TotalGain = v.Total.Sub(v.NetInflow)
@@ -284,22 +313,33 @@ func (l *Ledger) Value(ctx context.Context, base string, prices PriceSource, rat
 	for i := range v.Cash {
 		v.Cash[i].Weight = weight(v.Cash[i].BaseValue)
 	}
-	slices.SortStableFunc(v.Holdings, func(a, b Holding) int { return b.BaseValue.Cmp(a.BaseValue) })
-	v.ByClass = slicesOf(byClass, base, weight)
-	v.ByCurrency = slicesOf(byCcy, base, weight)
-	v.ByAccount = slicesOf(byAcct, base, weight)
-	v.BySymbol = slicesOf(bySym, base, weight)
+	v.ByClass = slicesOf(groups[byClass], base, weight)
+	v.ByCurrency = slicesOf(groups[byCcy], base, weight)
+	v.ByAccount = slicesOf(groups[byAcct], base, weight)
+	v.BySymbol = slicesOf(groups[bySym], base, weight)
 	return v, nil
 }
 
-// slicesOf turns a map of values into slices, largest first.
-func slicesOf(m map[string]decimal.Decimal, base string, weight func(decimal.Decimal) float64) []Slice {
+// sum adds xs (zero for none) with decimal.Sum, which adds in place.
+func sum(xs []decimal.Decimal) decimal.Decimal {
+	switch len(xs) {
+	case 0:
+		return decimal.Zero
+	case 1:
+		return xs[0]
+	}
+	return decimal.Sum(xs[0], xs[1:]...)
+}
+
+// slicesOf turns groups of values into slices, largest first.
+func slicesOf(m map[string][]decimal.Decimal, base string, weight func(decimal.Decimal) float64) []Slice {
 	out := make([]Slice, 0, len(m))
-	for k, x := range m {
+	for k, xs := range m {
+		x := sum(xs)
 		out = append(out, Slice{Key: k, Base: base, Value: x, Weight: weight(x)})
 	}
 	slices.SortFunc(out, func(a, b Slice) int {
-		if c := b.Value.Cmp(a.Value); c != 0 {
+		if c := cmp.Compare(b.Weight, a.Weight); c != 0 {
 			return c
 		}
 		return cmp.Compare(a.Key, b.Key)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -272,7 +273,9 @@ func printPortfolioReport(w io.Writer, rep *portfolioReport) error {
 		fmt.Fprintf(tw, "  %s\t%s\n", a.Summary(), rep.Balances[i].Summary())
 	}
 	fmt.Fprintf(tw, "\t\nHOLDINGS (priced at the %s)\tWEIGHT\n", rep.Priced)
-	for _, h := range v.Holdings {
+	holdings := slices.Clone(v.Holdings)
+	slices.SortStableFunc(holdings, func(a, b portfolio.Holding) int { return cmp.Compare(b.Weight, a.Weight) })
+	for _, h := range holdings {
 		fmt.Fprintf(tw, "  %s\t%s\n", h.Summary(), pct(h.Weight))
 	}
 	for _, c := range v.Cash {
