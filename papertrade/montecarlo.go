@@ -34,7 +34,8 @@ const (
 // MonteCarloOptions configure MonteCarlo. Zero values get defaults.
 type MonteCarloOptions struct {
 	Paths     int     // number of simulated paths (default 1,000)
-	Bars      int     // bars per path (default: the input's length)
+	Bars      int     // bars per path (default: the input's length, or Years)
+	Years     float64 // path length in years, at the input's bars per year (used when Bars is 0)
 	Method    Method  // GBM (default) or Bootstrap
 	BlockSize int     // bootstrap block length in bars (default 20)
 	Seed      uint64  // same seed, same result, whatever Workers is
@@ -213,6 +214,14 @@ func MonteCarlo(ctx context.Context, bars []Bar, newStrategy func() Strategy, op
 	if opts.Paths == 0 {
 		opts.Paths = 1000
 	}
+	span := bars[len(bars)-1].Time.Sub(bars[0].Time).Hours() / 24 / 365.25
+	perYear := float64(len(bars)-1) / span
+	if opts.Years < 0 || math.IsNaN(opts.Years) || opts.Years > 1000 {
+		return nil, fmt.Errorf("%w: years %v", ErrInvalidMonteCarlo, opts.Years)
+	}
+	if opts.Bars == 0 && opts.Years > 0 {
+		opts.Bars = int(math.Round(opts.Years * perYear))
+	}
 	if opts.Bars == 0 {
 		opts.Bars = len(bars)
 	}
@@ -255,8 +264,6 @@ func MonteCarlo(ctx context.Context, bars []Bar, newStrategy func() Strategy, op
 		return nil, fmt.Errorf("%w: factory returned nil", ErrInvalidMonteCarlo)
 	}
 	model := newPathModel(bars)
-	span := bars[len(bars)-1].Time.Sub(bars[0].Time).Hours() / 24 / 365.25
-	perYear := float64(len(bars)-1) / span
 	years := float64(opts.Bars) / perYear
 
 	out := make([]PathOutcome, opts.Paths)

@@ -88,6 +88,7 @@ func TestMonteCarloBadOptions(t *testing.T) {
 		{Ruin: 1.5},
 		{Bins: -1},
 		{Backtest: Options{Cash: -1}},
+		{Years: -2},
 	} {
 		_, err := MonteCarlo(context.Background(), bars, smaFactory, o)
 		assert.Error(t, err, "%+v", o)
@@ -130,4 +131,11 @@ func TestExpSmall(t *testing.T) {
 			assert.InEpsilon(t, want, got, 1e-15, "x=%v", x)
 		}
 	}
+}
+
+func TestMonteCarloYears(t *testing.T) {
+	r, err := MonteCarlo(context.Background(), loadGOOG(t), smaFactory, MonteCarloOptions{Paths: 4, Years: 2})
+	require.NoError(t, err)
+	assert.InDelta(t, 503, r.BarsPerPath, 2, "two years of GOOG's ~251.6 bars a year")
+	assert.InDelta(t, 2, r.Years, 0.01)
 }

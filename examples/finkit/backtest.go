@@ -145,6 +145,7 @@ func runMonteCarlo(ctx context.Context, e *env, args []string) error {
 	sf := addStrategyFlags(fs, true)
 	paths := fs.Int("paths", 1000, "number of simulated paths")
 	nbars := fs.Int("bars", 0, "bars per path (default: as many as the CSV has)")
+	years := fs.Float64("years", 0, "path length in years (instead of --bars)")
 	method := fs.String("method", "gbm", "path model: gbm or bootstrap")
 	block := fs.Int("block", 20, "bootstrap block length in bars")
 	seed := fs.Uint64("seed", 1, "random seed (same seed, same answer)")
@@ -171,7 +172,7 @@ func runMonteCarlo(ctx context.Context, e *env, args []string) error {
 		return s
 	}
 	res, err := papertrade.MonteCarlo(ctx, bars, factory, papertrade.MonteCarloOptions{
-		Paths: *paths, Bars: *nbars, Method: papertrade.Method(*method), BlockSize: *block,
+		Paths: *paths, Bars: *nbars, Years: *years, Method: papertrade.Method(*method), BlockSize: *block,
 		Seed: *seed, Workers: *workers, Backtest: opts,
 	})
 	if err != nil {
