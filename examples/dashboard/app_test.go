@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/cookiejar"
@@ -22,6 +23,7 @@ import (
 
 	"github.com/finkit/finkit/auth"
 	"github.com/finkit/finkit/internal/testutil"
+	"github.com/finkit/finkit/securechat"
 )
 
 // Cheap argon2id parameters: the tests exercise the flow, not the hashing.
@@ -538,4 +540,51 @@ func mustURL(t *testing.T, s string) *url.URL {
 	u, err := url.Parse(s)
 	require.NoError(t, err)
 	return u
+}
+
+func TestChatRelayMounted(t *testing.T) {
+	e := newTestEnv(t)
+	url := "ws" + strings.TrimPrefix(e.srv.URL, "http") + "/chat/ws"
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	quiet := slog.New(slog.DiscardHandler)
+	aliceID, err := securechat.GenerateIdentity(nil)
+	require.NoError(t, err)
+	bobID, err := securechat.GenerateIdentity(nil)
+	require.NoError(t, err)
+	alice, err := securechat.NewClient(securechat.ClientOptions{URL: url, Identity: aliceID, Logger: quiet})
+	require.NoError(t, err)
+	defer alice.Close()
+	bob, err := securechat.NewClient(securechat.ClientOptions{URL: url, Identity: bobID, Logger: quiet})
+	require.NoError(t, err)
+	defer bob.Close()
+	require.NoError(t, bob.WaitConnected(ctx))
+
+	// Through the whole middleware chain (access log, cross-origin
+	// protection, session authentication, Gin) to the relay and back.
+	require.NoError(t, alice.Send(ctx, bob.ID(), []byte("lunch at 12?")))
+	select {
+	case m := <-bob.Messages():
+		assert.Equal(t, alice.ID(), m.From)
+		assert.Equal(t, "lunch at 12?", string(m.Body))
+	case <-ctx.Done():
+		t.Fatal("no message")
+	}
+	// The relay keeps its mailbox in the shared database, and what it keeps
+	// is ciphertext.
+	var n int
+	require.NoError(t, e.app.db.QueryRow(`SELECT COUNT(*) FROM chat_mailbox_seq`).Scan(&n))
+	assert.Positive(t, n)
+	rows, err := e.app.db.Query(`SELECT envelope FROM chat_mailbox`)
+	require.NoError(t, err)
+	for rows.Next() {
+		var env []byte
+		require.NoError(t, rows.Scan(&env))
+		assert.NotContains(t, string(env), "lunch")
+	}
+	require.NoError(t, rows.Err())
+	require.NoError(t, rows.Close())
+	status, body, _ := e.get(t, e.user(t, "kate", auth.RoleUser), "/chat")
+	assert.Equal(t, http.StatusOK, status)
+	assert.Contains(t, body, "/chat/ws")
 }

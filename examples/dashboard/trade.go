@@ -66,6 +66,7 @@ type backtestView struct {
 	Ran        bool
 	Result     *papertrade.Result
 	Rows       []statRow
+	Halves     [2][]statRow
 	Equity     chart
 	MC         *papertrade.MonteCarloResult
 	Bars       int
@@ -155,6 +156,8 @@ func (a *app) runBacktest(c *gin.Context, v *backtestView) error {
 	}
 	v.Result = res
 	v.Rows = statRows(res.Stats)
+	mid := (len(v.Rows) + 1) / 2
+	v.Halves = [2][]statRow{v.Rows[:mid], v.Rows[mid:]}
 	v.Equity = lineChart(res.Equity, 860, 200)
 	if f.MonteCarlo {
 		mc, err := papertrade.MonteCarlo(ctx, bars, func() papertrade.Strategy {
@@ -162,7 +165,7 @@ func (a *app) runBacktest(c *gin.Context, v *backtestView) error {
 			return s
 		}, papertrade.MonteCarloOptions{Paths: mcPaths, Seed: 1, Workers: 2, Backtest: opts})
 		if err != nil {
-			return fmt.Errorf("Monte Carlo: %w", err)
+			return fmt.Errorf("monte Carlo simulation: %w", err)
 		}
 		v.MC = mc
 	}
