@@ -119,14 +119,22 @@ func (v *Valuation) Summary() string {
 type rateCache struct {
 	src   RateSource
 	rates map[[2]string]decimal.Decimal
+	// the last pair asked, to skip hashing in runs of the same currency
+	last     [2]string
+	lastRate decimal.Decimal
+	lastOK   bool
 }
 
 func (rc *rateCache) rate(ctx context.Context, from, to string) (decimal.Decimal, bool, error) {
 	if from == to {
 		return decimal.Decimal{}, true, nil
 	}
+	if rc.lastOK && rc.last == [2]string{from, to} {
+		return rc.lastRate, false, nil
+	}
 	k := [2]string{from, to}
 	if r, ok := rc.rates[k]; ok {
+		rc.last, rc.lastRate, rc.lastOK = k, r, true
 		return r, false, nil
 	}
 	if rc.src == nil {
@@ -167,18 +175,32 @@ func (l *Ledger) Value(ctx context.Context, base string, prices PriceSource, rat
 		price decimal.Decimal
 		ccy   string
 	}
-	quotes := make(map[string]quote)
 	v := &Valuation{Base: base}
 	n := 0
 	for _, st := range l.order {
 		n += len(st.positions)
 	}
+	quotes := make(map[string]quote, n)
 	v.Holdings = make([]Holding, 0, n)
 	// Sums are collected and added once at the end with decimal.Sum, which
 	// adds in place instead of allocating per addition.
-	groups := [4]map[string][]decimal.Decimal{{}, {}, {}, make(map[string][]decimal.Decimal, n)}
-	const byClass, byCcy, byAcct, bySym = 0, 1, 2, 3
+	groups := [3]map[string][]decimal.Decimal{{}, {}, {}}
+	const byClass, byCcy, byAcct = 0, 1, 2
 	add := func(g int, key string, x decimal.Decimal) { groups[g][key] = append(groups[g][key], x) }
+	// By symbol there are as many groups as holdings: keep one value per
+	// symbol and add only when a symbol is in several accounts.
+	symIdx := make(map[string]int, n)
+	var symVals []decimal.Decimal
+	var symKeys []string
+	addSym := func(key string, x decimal.Decimal) {
+		if i, ok := symIdx[key]; ok {
+			symVals[i] = symVals[i].Add(x)
+			return
+		}
+		symIdx[key] = len(symVals)
+		symVals = append(symVals, x)
+		symKeys = append(symKeys, key)
+	}
 	var secs, bases, caps, ccyEff, cashes, realized, fxEffs, income, costs, inflow []decimal.Decimal
 	secs = make([]decimal.Decimal, 0, n)
 	bases = make([]decimal.Decimal, 0, n)
@@ -262,7 +284,7 @@ func (l *Ledger) Value(ctx context.Context, base string, prices PriceSource, rat
 			}
 			add(byClass, string(h.Class), h.BaseValue)
 			add(byCcy, h.Currency, h.BaseValue)
-			add(bySym, h.Symbol, h.BaseValue)
+			addSym(h.Symbol, h.BaseValue)
 		}
 		acctParts := slices.Clone(secs[acctStart:])
 
@@ -275,7 +297,7 @@ func (l *Ledger) Value(ctx context.Context, base string, prices PriceSource, rat
 		if c.BaseValue.Sign() != 0 {
 			add(byClass, string(AssetCash), c.BaseValue)
 			add(byCcy, c.Currency, c.BaseValue)
-			add(bySym, "cash:"+c.Currency, c.BaseValue)
+			addSym("cash:"+c.Currency, c.BaseValue)
 		}
 
 		r := conv(st.s.gain, ab, abID)
@@ -316,7 +338,11 @@ func (l *Ledger) Value(ctx context.Context, base string, prices PriceSource, rat
 	v.ByClass = slicesOf(groups[byClass], base, weight)
 	v.ByCurrency = slicesOf(groups[byCcy], base, weight)
 	v.ByAccount = slicesOf(groups[byAcct], base, weight)
-	v.BySymbol = slicesOf(groups[bySym], base, weight)
+	v.BySymbol = make([]Slice, len(symVals))
+	for i, x := range symVals {
+		v.BySymbol[i] = Slice{Key: symKeys[i], Base: base, Value: x, Weight: weight(x)}
+	}
+	sortSlices(v.BySymbol)
 	return v, nil
 }
 
@@ -338,13 +364,18 @@ func slicesOf(m map[string][]decimal.Decimal, base string, weight func(decimal.D
 		x := sum(xs)
 		out = append(out, Slice{Key: k, Base: base, Value: x, Weight: weight(x)})
 	}
+	sortSlices(out)
+	return out
+}
+
+// sortSlices orders an allocation largest first, then by key.
+func sortSlices(out []Slice) {
 	slices.SortFunc(out, func(a, b Slice) int {
 		if c := cmp.Compare(b.Weight, a.Weight); c != 0 {
 			return c
 		}
 		return cmp.Compare(a.Key, b.Key)
 	})
-	return out
 }
 
 // Prices is a fixed price table that satisfies PriceSource, handy for tests
