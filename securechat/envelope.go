@@ -106,7 +106,9 @@ func (e *Envelope) Marshal() []byte {
 
 // ParseEnvelope strictly decodes an envelope: known version and type, valid
 // peer ids, exact lengths, no trailing bytes, size limits checked before
-// any allocation. The returned envelope does not alias data.
+// any allocation. It does not verify signatures (Accept verifies the
+// initiator identity of an initial message). The returned envelope does not
+// alias data.
 func ParseEnvelope(data []byte) (*Envelope, error) {
 	if len(data) > MaxEnvelopeSize {
 		return nil, fmt.Errorf("%w: envelope of %d bytes, limit %d", ErrTooLarge, len(data), MaxEnvelopeSize)
@@ -148,7 +150,11 @@ func ParseEnvelope(data []byte) (*Envelope, error) {
 		if !p.HasOneTime && p.OneTimeID != 0 {
 			return nil, fmt.Errorf("%w: one-time prekey id without flag", ErrMalformed)
 		}
-		if p.Identity, err = ParsePublicIdentity(idb); err != nil {
+		// Only decoded here: the relay has no use for the signature check and
+		// Accept verifies the identity before using it (a tampered identity
+		// in an existing session's message fails authentication anyway,
+		// because the whole prekey header is bound into the message key).
+		if p.Identity, err = decodePublicIdentity(idb); err != nil {
 			return nil, fmt.Errorf("prekey header: %w", err)
 		}
 		if p.Identity.ID() != e.Sender {

@@ -79,6 +79,18 @@ func (p PublicIdentity) Equal(q PublicIdentity) bool {
 
 // ParsePublicIdentity decodes and verifies an encoded PublicIdentity.
 func ParsePublicIdentity(b []byte) (PublicIdentity, error) {
+	p, err := decodePublicIdentity(b)
+	if err != nil {
+		return PublicIdentity{}, err
+	}
+	if err := p.Verify(); err != nil {
+		return PublicIdentity{}, err
+	}
+	return p, nil
+}
+
+// decodePublicIdentity only splits the fields; callers verify before use.
+func decodePublicIdentity(b []byte) (PublicIdentity, error) {
 	if len(b) != PublicIdentitySize {
 		return PublicIdentity{}, fmt.Errorf("%w: public identity must be %d bytes, got %d", ErrMalformed, PublicIdentitySize, len(b))
 	}
@@ -86,9 +98,6 @@ func ParsePublicIdentity(b []byte) (PublicIdentity, error) {
 	p.SigningKey = ed25519.PublicKey(append([]byte(nil), b[:32]...))
 	copy(p.DHKey[:], b[32:64])
 	copy(p.Binding[:], b[64:])
-	if err := p.Verify(); err != nil {
-		return PublicIdentity{}, err
-	}
 	return p, nil
 }
 
