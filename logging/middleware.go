@@ -66,7 +66,11 @@ type Middleware struct {
 
 // Wrap returns next wrapped with request ids, panic recovery and access
 // logging. The configuration is copied: later changes to m have no effect.
+// A nil next answers 404 to everything.
 func (m Middleware) Wrap(next http.Handler) http.Handler {
+	if next == nil {
+		next = http.NotFoundHandler()
+	}
 	mw := &middleware{
 		next:    next,
 		log:     m.Logger,

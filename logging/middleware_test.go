@@ -541,9 +541,17 @@ func TestMiddlewareConcurrent(t *testing.T) {
 	assert.Len(t, seen, n)
 }
 
-func TestMiddlewareNilLoggerUsesDefault(t *testing.T) {
+func TestMiddlewareNilLoggerAndHandler(t *testing.T) {
 	h := Middleware{}.Wrap(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {}))
-	assert.NotNil(t, h.(*middleware).log)
+	assert.NotNil(t, h.(*middleware).log, "nil Logger: slog.Default()")
+
+	logs := &syncBuffer{}
+	l, _, err := New(Options{Output: logs})
+	require.NoError(t, err)
+	rec := httptest.NewRecorder()
+	Middleware{Logger: l}.Wrap(nil).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/x", nil))
+	assert.Equal(t, http.StatusNotFound, rec.Code)
+	assert.Empty(t, logs.lines(t, "http handler panic"))
 }
 
 func TestMiddlewareLevelFiltered(t *testing.T) {
