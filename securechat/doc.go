@@ -112,9 +112,11 @@
 // so an offline or slow recipient costs store space, not relay memory; a
 // client whose socket does not drain within WriteTimeout, or whose reply
 // queue fills, is disconnected. Each connection is rate limited and frames
-// are size limited. Every connection of one identity receives its mailbox
-// (all devices of an identity see the same stream; the first ack removes an
-// entry).
+// are size limited. Every connection authenticated as one identity receives
+// that identity's mailbox stream (fan-out), and the first ack removes an
+// entry; since sessions live in the client, this suits clients that share
+// state (or a read-only monitor), not independent devices with their own
+// sessions.
 //
 // The relay sees who talks to whom, when, and message sizes; it never sees
 // a key that could decrypt an envelope. The end-to-end test scans the
@@ -133,7 +135,9 @@
 // are dropped, and a removed member stops receiving because nothing is
 // encrypted to it any more.
 //
-// Not covered: multiple devices with distinct keys per identity (devices
-// share an identity and mailbox), sealed sender (the relay sees senders),
-// and header encryption.
+// Not covered: independent devices per identity (Signal's per-device
+// sessions), sealed sender (the relay sees senders), header encryption, and
+// protection against an authenticated user draining another identity's
+// one-time prekeys beyond the per-connection rate limit (X3DH still works
+// without them, with three DHs instead of four).
 package securechat
