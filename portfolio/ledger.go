@@ -83,6 +83,7 @@ type acctState struct {
 	acct      Account
 	minor     int32
 	positions map[string]*position
+	realized  chunkLog[RealizedGain]
 	epoch     uint64
 	s         acctScalars
 }
@@ -96,7 +97,7 @@ type acctScalars struct {
 	taxes       decimal.Decimal
 	deposits    decimal.Decimal
 	withdrawals decimal.Decimal
-	realized    []RealizedGain
+	realizedN   int // entries of acctState.realized that count
 	gain        decimal.Decimal // sum of realized Gain
 	fxEffect    decimal.Decimal // sum of realized Gain − LocalGain × FXRate
 }
@@ -367,6 +368,7 @@ func (l *Ledger) rollback() {
 		switch u.kind {
 		case undoAcct:
 			u.acct.s = u.acctSnap
+			u.acct.realized.truncate(u.acct.s.realizedN)
 			u.acct.epoch = 0
 		case undoPos:
 			u.pos.s = u.posSnap
@@ -768,7 +770,9 @@ func (l *Ledger) close(a *acctState, p *position, tx *Transaction, q, flow, loca
 			} else {
 				g.LocalGain = pLocal.Sub(part.LocalBasis)
 			}
-			a.s.realized = append(a.s.realized, g)
+			a.realized.truncate(a.s.realizedN) // drop entries of a rolled-back batch
+			a.realized.append(&g)
+			a.s.realizedN = a.realized.len()
 			a.s.gain = a.s.gain.Add(g.Gain)
 			if foreign {
 				a.s.fxEffect = a.s.fxEffect.Add(g.Gain.Sub(g.LocalGain.Mul(fx)))

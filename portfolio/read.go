@@ -205,7 +205,7 @@ func (l *Ledger) Realized(account string) []RealizedGain {
 	var out []RealizedGain
 	for _, st := range l.order {
 		if account == "" || st.acct.ID == account {
-			out = append(out, st.s.realized...)
+			out = st.realized.appendTo(out)
 		}
 	}
 	return out
@@ -324,4 +324,28 @@ func (t Transaction) Summary() string {
 	}
 	fmt.Fprintf(&b, " [%s]", t.Account)
 	return b.String()
+}
+
+// Portfolio is another name for Ledger: the set of accounts a person tracks,
+// with everything booked into them.
+type Portfolio = Ledger
+
+// Summary describes the ledger: "2 accounts, 5 positions, 120 transactions
+// since 2024-01-02".
+func (l *Ledger) Summary() string {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	positions := 0
+	for _, st := range l.order {
+		for _, p := range st.positions {
+			if p.s.qty.Sign() != 0 {
+				positions++
+			}
+		}
+	}
+	s := fmt.Sprintf("%d accounts, %d positions, %d transactions", len(l.order), positions, l.txs.len())
+	if l.txs.len() > 0 {
+		s += " since " + l.txs.at(0).Time.Format(time.DateOnly)
+	}
+	return s
 }

@@ -39,11 +39,14 @@ func TestSummaryFormat(t *testing.T) {
 	var items []Reportable = []Reportable{h, h.Position, Account{ID: "a", Kind: KindBank, Currency: "NOK"},
 		Stock{Symbol: "BTC", Class: AssetCrypto}, Transaction{Kind: TxBuy, Time: day("2024-01-01"), Symbol: "X", Quantity: d("1"), Price: d("2"), Currency: "USD", Account: "a"},
 		Slice{Key: "stock", Base: "NOK", Value: d("1"), Weight: 1}, CashHolding{Account: "a", Currency: "NOK", Amount: d("5")},
-		&Valuation{Base: "NOK"}, Balance{Account: "a", Currency: "NOK"}, &Performance{}}
+		&Valuation{Base: "NOK"}, Balance{Account: "a", Currency: "NOK"}, &Performance{}, &Portfolio{}}
 	for _, it := range items {
 		assert.NotEmpty(t, it.Summary())
 	}
 	assert.Equal(t, "2024-01-01 buy 1 X @ 2.00 USD [a]", items[4].Summary())
+	l := newLedger(t, Account{ID: "a", Currency: "USD"})
+	require.NoError(t, l.Apply(deposit("d", "a", "2024-01-02", "5"), trade("b", "a", TxBuy, "2024-01-03", "X", "1", "2", "")))
+	assert.Equal(t, "1 accounts, 1 positions, 2 transactions since 2024-01-02", l.Summary())
 }
 
 func newLedger(t *testing.T, accts ...Account) *Ledger {
