@@ -97,7 +97,7 @@ type acctScalars struct {
 	taxes       decimal.Decimal
 	deposits    decimal.Decimal
 	withdrawals decimal.Decimal
-	realizedN   int // entries of acctState.realized that count
+	realizedN   int             // entries of acctState.realized that count
 	gain        decimal.Decimal // sum of realized Gain
 	fxEffect    decimal.Decimal // sum of realized Gain − LocalGain × FXRate
 }
