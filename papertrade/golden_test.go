@@ -72,3 +72,19 @@ func TestGoldenBacktestingPy(t *testing.T) {
 	}
 	assert.Equal(t, 66, len(res.Trades))
 }
+
+// TestGoldenDefaultMode shows where the default semantics differ from
+// Compat on the golden run: only CAGR, which the default computes over
+// calendar years (3116 days = 8.53 years) instead of 3116/252 "years".
+func TestGoldenDefaultMode(t *testing.T) {
+	bars := loadGOOG(t)
+	compat, err := Run(context.Background(), bars, &SMACross{Fast: 10, Slow: 30}, Options{Compat: true})
+	require.NoError(t, err)
+	def, err := Run(context.Background(), bars, &SMACross{Fast: 10, Slow: 30}, Options{})
+	require.NoError(t, err)
+	c, d := compat.Stats, def.Stats
+	assert.InEpsilon(t, math.Pow(51959.95/10_000, 365.25/3116)*100-100, d.CAGRPct, 1e-12)
+	c.CAGRPct, d.CAGRPct = 0, 0
+	assert.Equal(t, c, d)
+	assert.Equal(t, compat.Trades, def.Trades)
+}
