@@ -10,10 +10,14 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
+	"github.com/chromedp/cdproto/browser"
+	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/fetch"
 	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/storage"
 	"github.com/chromedp/chromedp"
 )
 
@@ -65,20 +69,29 @@ type generation struct {
 	// ready holds warm tabs: opening a tab (a new browser context and a
 	// window) costs a few hundred milliseconds, so a filler goroutine opens
 	// them ahead of the conversions that need them.
+	userAgent  string        // the browser's own User-Agent, restored between conversions
+	tabsOpened *atomic.Int64 // the converter's counter
+
 	ready   chan *tab
 	want    chan struct{} // one token per tab the filler should open
 	stopped chan struct{} // closed when the generation is retired
 	stopOne sync.Once
 }
 
-// tab is an open tab in its own browser context, ready for one conversion.
+// tab is an open tab in its own browser context. It serves one conversion
+// at a time and is reused after its state has been wiped (see recycle).
 type tab struct {
 	ctx    context.Context
 	cancel context.CancelFunc
+	uses   int
 }
+
+// maxTabUses bounds how often a tab is reused before it is replaced.
+const maxTabUses = 50
 
 // openTab opens a tab in a fresh browser context within limit.
 func (g *generation) openTab(limit time.Duration) (*tab, error) {
+	g.tabsOpened.Add(1)
 	ctx, cancel := chromedp.NewContext(g.ctx, chromedp.WithNewBrowserContext())
 	done := make(chan error, 1)
 	// The first Do binds the tab's event loop to its context, so it must
@@ -143,20 +156,57 @@ func (g *generation) fill(log *slog.Logger) {
 func (g *generation) takeTab(limit time.Duration) (*tab, error) {
 	select {
 	case t := <-g.ready:
-		select {
-		case g.want <- struct{}{}:
-		default:
-		}
 		return t, nil
 	default:
 		return g.openTab(limit)
 	}
 }
 
-// closeTab closes t in the background: the conversion's result does not
-// wait for Chromium to tear the tab down.
-func (g *generation) closeTab(t *tab) {
+// discardTab closes t in the background (the conversion's result does not
+// wait for Chromium to tear the tab down) and asks the filler for a new one.
+func (g *generation) discardTab(t *tab) {
 	g.handlers.Go(t.cancel)
+	select {
+	case g.want <- struct{}{}:
+	default:
+	}
+}
+
+// recycle wipes what a conversion left in t — the document, cookies, cache
+// and the storage of every origin it touched — and puts it back in the
+// ready set. A tab that cannot be wiped quickly, or is worn out, is
+// discarded instead. Conversions never share a tab at the same time, and
+// each tab has its own browser context, so nothing crosses between
+// concurrent conversions either.
+func (g *generation) recycle(t *tab, origins []string) {
+	t.uses++
+	if t.uses >= maxTabUses || g.ctx.Err() != nil || t.ctx.Err() != nil {
+		g.discardTab(t)
+		return
+	}
+	ctx, cancel := context.WithTimeout(t.ctx, 5*time.Second)
+	defer cancel()
+	err := chromedp.Do(ctx, chromedp.Navigate("about:blank"))
+	for _, o := range origins {
+		if err == nil {
+			_, err = chromedp.Call(ctx, storage.ClearDataForOrigin, storage.ClearDataForOriginParams{Origin: o, StorageTypes: "all"})
+		}
+	}
+	if err == nil {
+		_, err = chromedp.Call(ctx, network.ClearBrowserCookies, cdp.Empty{})
+	}
+	if err == nil {
+		_, err = chromedp.Call(ctx, network.ClearBrowserCache, cdp.Empty{})
+	}
+	if err != nil {
+		g.discardTab(t)
+		return
+	}
+	select {
+	case g.ready <- t:
+	default:
+		g.handlers.Go(t.cancel) // enough tabs are ready already
+	}
 }
 
 // stop ends the filler; the generation takes no new conversions.
@@ -176,9 +226,14 @@ func (g *generation) pid() int {
 }
 
 func (c *Converter) allocatorOptions(profile string) []chromedp.ExecAllocatorOption {
+	return browserOptions(c.execPath, c.opts.HostResolverRules, profile)
+}
+
+// browserOptions are the flags every Chromium of the package starts with.
+func browserOptions(execPath, hostResolverRules, profile string) []chromedp.ExecAllocatorOption {
 	opts := append([]chromedp.ExecAllocatorOption{}, chromedp.DefaultExecAllocatorOptions[:]...)
 	opts = append(opts,
-		chromedp.ExecPath(c.execPath),
+		chromedp.ExecPath(execPath),
 		chromedp.UserDataDir(profile),
 		chromedp.DisableGPU,
 		chromedp.Flag("headless", true),
@@ -187,6 +242,9 @@ func (c *Converter) allocatorOptions(profile string) []chromedp.ExecAllocatorOpt
 		chromedp.Flag("disable-sync", true),
 		chromedp.Flag("no-first-run", true),
 		chromedp.Flag("disable-quic", true),
+		// chromedp's defaults allow pop-ups; a page must not open windows
+		// that outlive its conversion.
+		chromedp.Flag("disable-popup-blocking", false),
 		chromedp.Flag("disable-domain-reliability", true),
 		chromedp.Flag("no-pings", true),
 		chromedp.Flag("no-service-autorun", true),
@@ -198,8 +256,8 @@ func (c *Converter) allocatorOptions(profile string) []chromedp.ExecAllocatorOpt
 		chromedp.Flag("no-sandbox", os.Geteuid() == 0),
 		chromedp.WindowSize(1280, 1024),
 	)
-	if c.opts.HostResolverRules != "" {
-		opts = append(opts, chromedp.Flag("host-resolver-rules", c.opts.HostResolverRules))
+	if hostResolverRules != "" {
+		opts = append(opts, chromedp.Flag("host-resolver-rules", hostResolverRules))
 	}
 	return opts
 }
@@ -218,6 +276,7 @@ func (c *Converter) startGeneration(ctx context.Context) (*generation, error) {
 	bctx, bcancel := chromedp.NewContext(allocCtx, chromedp.WithLogf(logf), chromedp.WithErrorf(logf), chromedp.WithBrowserOption(chromedp.WithConsolef(logf)))
 	g := &generation{id: id, profile: profile, allocCancel: allocCancel, ctx: bctx, cancel: bcancel,
 		handlerTokens: make(chan struct{}, 32),
+		tabsOpened:    &c.tabsOpened,
 		ready:         make(chan *tab, c.opts.PoolSize),
 		want:          make(chan struct{}, c.opts.PoolSize),
 		stopped:       make(chan struct{}),
@@ -228,6 +287,12 @@ func (c *Converter) startGeneration(ctx context.Context) (*generation, error) {
 	started := make(chan error, 1)
 	go func() {
 		err := chromedp.Do(bctx)
+		if err == nil {
+			var v browser.GetVersionResult
+			if v, err = chromedp.CallBrowser(bctx, browser.GetVersion, cdp.Empty{}); err == nil {
+				g.userAgent = v.UserAgent
+			}
+		}
 		if err == nil {
 			err = c.enableInterception(g)
 		}

@@ -116,6 +116,31 @@ func (s *pageState) waitFor(ctx context.Context, cond func() bool) error {
 	}
 }
 
+// origins returns the origins the page loaded anything from, with the
+// target's, so their storage can be wiped.
+func (s *pageState) origins(target string) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	seen := map[string]bool{}
+	var out []string
+	add := func(raw string) {
+		u, err := url.Parse(raw)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return
+		}
+		o := u.Scheme + "://" + u.Host
+		if !seen[o] {
+			seen[o] = true
+			out = append(out, o)
+		}
+	}
+	add(target)
+	for _, u := range s.urls {
+		add(u)
+	}
+	return out
+}
+
 func (s *pageState) hasLifecycle(loader cdp.LoaderID, name string) func() bool {
 	return func() bool { return s.lifecycle[loader][name] }
 }
@@ -134,7 +159,16 @@ func (c *Converter) convertOnce(ctx context.Context, g *generation, w io.Writer,
 	if err != nil {
 		return c.explain(ctx, ctx, g, timeout, stage, err)
 	}
-	defer g.closeTab(t)
+	st := newPageState()
+	defer func() {
+		// A tab whose conversion failed may hold a half-loaded page or a
+		// stuck script: replace it. A good one is wiped and reused.
+		if err != nil {
+			g.discardTab(t)
+			return
+		}
+		g.recycle(t, st.origins(target))
+	}()
 	runCtx, cancelRun := context.WithDeadline(t.ctx, deadline)
 	defer cancelRun()
 	stopAfter := context.AfterFunc(ctx, cancelRun)
@@ -144,7 +178,6 @@ func (c *Converter) convertOnce(ctx context.Context, g *generation, w io.Writer,
 			err = c.explain(ctx, runCtx, g, timeout, stage, err)
 		}
 	}()
-	st := newPageState()
 	if err := chromedp.Listen(runCtx, st.onEvent); err != nil {
 		return err
 	}
@@ -154,22 +187,26 @@ func (c *Converter) convertOnce(ctx context.Context, g *generation, w io.Writer,
 	if media == "" {
 		media = "print"
 	}
+	// Media, user agent and headers are set on every conversion, also to
+	// their defaults, because the tab may have served another one before.
 	if _, err := chromedp.Call(runCtx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{Media: media}); err != nil {
 		return err
 	}
-	if o.UserAgent != "" {
-		if _, err := chromedp.Call(runCtx, emulation.SetUserAgentOverride, emulation.SetUserAgentOverrideParams{UserAgent: o.UserAgent}); err != nil {
+	ua := o.UserAgent
+	if ua == "" {
+		ua = g.userAgent
+	}
+	if ua != "" {
+		if _, err := chromedp.Call(runCtx, emulation.SetUserAgentOverride, emulation.SetUserAgentOverrideParams{UserAgent: ua}); err != nil {
 			return err
 		}
 	}
-	if len(o.Headers) > 0 {
-		h := network.Headers{}
-		for k, v := range o.Headers {
-			h[k] = v
-		}
-		if _, err := chromedp.Call(runCtx, network.SetExtraHTTPHeaders, network.SetExtraHTTPHeadersParams{Headers: h}); err != nil {
-			return err
-		}
+	h := network.Headers{}
+	for k, v := range o.Headers {
+		h[k] = v
+	}
+	if _, err := chromedp.Call(runCtx, network.SetExtraHTTPHeaders, network.SetExtraHTTPHeadersParams{Headers: h}); err != nil {
+		return err
 	}
 	if len(o.Cookies) > 0 {
 		params := make([]*network.CookieParam, 0, len(o.Cookies))

@@ -16,9 +16,8 @@ import (
 
 // Converter turns web pages into PDF documents with one warm headless
 // Chromium. It is safe for concurrent use; at most Options.PoolSize
-// conversions run at once, each in its own tab and its own browser context
-// (so cookies, cache and storage never leak from one conversion to the next).
-// Close it to stop Chromium.
+// conversions run at once, each in its own tab, and tabs are wiped between
+// conversions (see the package documentation). Close it to stop Chromium.
 type Converter struct {
 	opts     Options
 	execPath string
@@ -43,6 +42,7 @@ type Converter struct {
 
 	conversions atomic.Int64
 	starts      atomic.Int64
+	tabsOpened  atomic.Int64
 }
 
 // New finds Chromium, starts it with a fresh temporary profile and returns a
@@ -131,11 +131,12 @@ func (c *Converter) Close() error {
 type Stats struct {
 	Conversions   int64 // conversions attempted (a crash retry counts twice)
 	BrowserStarts int64 // Chromium processes started, including restarts
+	TabsOpened    int64 // tabs opened; a tab is reused for many conversions
 }
 
 // Stats returns the converter's counters.
 func (c *Converter) Stats() Stats {
-	return Stats{Conversions: c.conversions.Load(), BrowserStarts: c.starts.Load()}
+	return Stats{Conversions: c.conversions.Load(), BrowserStarts: c.starts.Load(), TabsOpened: c.tabsOpened.Load()}
 }
 
 // acquire waits for a free slot and returns the generation to convert on,

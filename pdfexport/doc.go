@@ -2,8 +2,13 @@
 // over the DevTools protocol with chromedp.
 //
 // A [Converter] starts one Chromium with a fresh temporary profile and keeps
-// it warm; conversions run concurrently, each in its own tab and its own
-// throw-away browser context, bounded by Options.PoolSize. The browser is
+// it warm, with a pool of Options.PoolSize tabs, each in its own browser
+// context (an incognito-like cookie jar, cache and storage). A conversion
+// takes a free tab; afterwards the tab is wiped — navigated to about:blank,
+// its cookies, HTTP cache and the storage of every origin the page touched
+// cleared, and user agent, headers and media reset by the next conversion —
+// and reused, which saves Chromium a new renderer process per page. A tab
+// whose conversion failed is closed and replaced. The browser is
 // replaced transparently when it crashes (the conversion that saw the crash
 // is retried once) and after Options.RestartAfter conversions, to bound
 // memory growth. Close stops Chromium, waits for every one of its processes

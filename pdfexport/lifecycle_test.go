@@ -212,8 +212,24 @@ func TestDenyPrivateNetworks(t *testing.T) {
 	// public.test and other.test point at the local test server inside
 	// Chromium only; they are allow-listed by name, as an app would
 	// allow-list a trusted host. 127.0.0.1 and localhost stay blocked.
+	mux.HandleFunc("/iso/set", func(w http.ResponseWriter, r *http.Request) {
+		http.SetCookie(w, &http.Cookie{Name: "srv", Value: "server-cookie"})
+		fmt.Fprint(w, `<p>SET</p><script>document.cookie = "js=script-cookie"; localStorage.setItem("k", "stored-value");</script>`)
+	})
+	mux.HandleFunc("/iso/get", func(w http.ResponseWriter, r *http.Request) {
+		var names []string
+		for _, ck := range r.Cookies() {
+			names = append(names, ck.Name+"="+ck.Value)
+		}
+		fmt.Fprintf(w, `<p>server-saw=[%s] ua=[%s] xa=[%s]</p><p id="js"></p>
+			<script>document.getElementById("js").textContent = "ls=[" + localStorage.getItem("k") + "] doc=[" + document.cookie + "]";</script>`,
+			strings.Join(names, ","), r.UserAgent(), r.Header.Get("X-A"))
+	})
+
+	// PoolSize 1: consecutive conversions reuse the same tab, which makes
+	// the isolation check below meaningful.
 	c := newConverter(t, Options{
-		PoolSize:            2,
+		PoolSize:            1,
 		DenyPrivateNetworks: true,
 		AllowHosts:          []string{"public.test", "other.test"},
 		HostResolverRules:   "MAP public.test 127.0.0.1, MAP other.test 127.0.0.1",
@@ -249,6 +265,23 @@ func TestDenyPrivateNetworks(t *testing.T) {
 	assert.Contains(t, text, "INNER", "the allow-listed cross-site iframe itself loads")
 
 	assert.Zero(t, secretHits.Load(), "a request reached the private server")
+
+	// A reused tab keeps nothing of the previous conversion: cookies (set
+	// by option, by the server and by script), local storage, the user
+	// agent and extra headers are gone.
+	_, err = c.Convert(ctx, public+"/iso/set", PageOptions{
+		Cookies: []Cookie{{Name: "opt", Value: "option-cookie"}}, UserAgent: "agent-A", Headers: map[string]string{"X-A": "header-A"},
+	})
+	require.NoError(t, err)
+	opened := c.Stats().TabsOpened
+	pdf, err = c.Convert(ctx, public+"/iso/get", PageOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, opened, c.Stats().TabsOpened, "the second conversion reused the tab")
+	text = pdfText(t, pdf, 0)
+	assert.Contains(t, text, "server-saw=[]")
+	assert.Contains(t, text, "ls=[null] doc=[]")
+	assert.Contains(t, text, "xa=[]")
+	assert.NotContains(t, text, "agent-A")
 
 	// Control: without the policy the same kind of page does reach it, so
 	// the test above is not passing by accident.
