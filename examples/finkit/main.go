@@ -47,6 +47,7 @@ type command struct {
 func commands() []command {
 	return []command{
 		{name: "help", args: "[COMMAND]", summary: "show help for finkit or one command", run: nil},
+		{name: "portfolio", args: "import FILE.csv | report [--base NOK] [--json] | export [--db PATH]", summary: "import transactions, report positions, P&L, allocation and returns", run: runPortfolio},
 		{name: "quote", args: "[--providers sim,yahoo,…] [--json] SYMBOL…", summary: "ask several market-data sources at once and show the consensus price", run: runQuote},
 		{name: "fx", args: "[--providers …] [--json] FROM TO", summary: "print an exchange rate", run: runFX},
 		{name: "stats", args: "[--provider P | --csv FILE] [--json] SYMBOL", summary: "how much a price went up or down, with statistics", run: runStats},
