@@ -53,7 +53,11 @@
 // access-log line per request, with the client IP taken from
 // X-Forwarded-For only behind TrustedProxies. Its response writer keeps
 // http.Flusher, http.Hijacker and Unwrap, so streaming responses and
-// WebSocket upgrades work through it.
+// WebSocket upgrades work through it. With a router that does not set
+// http.Request.Pattern, such as Gin, record the route template yourself:
+//
+//	engine.Use(func(c *gin.Context) { logging.SetRoute(c.Request.Context(), c.FullPath()); c.Next() })
+//	srv.Handler = logging.Middleware{Logger: logger, SkipPaths: []string{"/healthz"}}.Wrap(engine)
 //
 // # Audit
 //
