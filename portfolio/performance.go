@@ -286,31 +286,11 @@ func (l *Ledger) Performance(ctx context.Context, opts PerformanceOptions) (*Per
 	}
 	valueAt := func(day time.Time) (value, inflow float64, err error) {
 		end := day.Add(24*time.Hour - time.Nanosecond)
-		v, err := replay.Value(ctx, opts.Base, pricesAt{opts.History, end}, ratesAt{opts.History, end})
+		v, err := replay.value(ctx, opts.Account, opts.Base, pricesAt{opts.History, end}, ratesAt{opts.History, end})
 		if err != nil {
 			return 0, 0, err
 		}
-		if opts.Account == "" {
-			return v.Total.InexactFloat64(), v.NetInflow.InexactFloat64(), nil
-		}
-		for _, s := range v.ByAccount {
-			if s.Key == opts.Account {
-				value = s.Value.InexactFloat64()
-			}
-		}
-		b, err := replay.Balance(opts.Account)
-		if err != nil {
-			return 0, 0, err
-		}
-		r := 1.0
-		if b.Currency != opts.Base {
-			rr, err := opts.History.RateAt(ctx, b.Currency, opts.Base, end)
-			if err != nil {
-				return 0, 0, err
-			}
-			r = rr.InexactFloat64()
-		}
-		return value, b.NetContributions().InexactFloat64() * r, nil
+		return v.Total.InexactFloat64(), v.NetInflow.InexactFloat64(), nil
 	}
 	// Starting point: the state at the end of the day before From.
 	if err := applyUntil(from); err != nil {

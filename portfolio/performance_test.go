@@ -107,3 +107,39 @@ func TestLedgerPerformance(t *testing.T) {
 	ytd := YTD(time.Date(2024, 6, 5, 12, 0, 0, 0, time.UTC))
 	assert.Equal(t, day("2024-01-01"), ytd)
 }
+
+func TestPerformanceErrors(t *testing.T) {
+	ctx := context.Background()
+	empty := newLedger(t, Account{ID: "a", Currency: "USD"})
+	_, err := empty.Performance(ctx, PerformanceOptions{Base: "USD", History: empty.TradeHistory()})
+	require.ErrorIs(t, err, ErrNotEnoughData)
+	_, err = empty.Performance(ctx, PerformanceOptions{Base: "USD"})
+	require.ErrorIs(t, err, ErrNotEnoughData)
+
+	l := newLedger(t, Account{ID: "a", Currency: "USD"}, Account{ID: "b", Currency: "EUR"})
+	require.NoError(t, l.Apply(deposit("d", "a", "2024-01-01", "100"), trade("x", "a", TxBuy, "2024-01-02", "X", "1", "50", ""),
+		Transaction{ID: "e", Account: "b", Kind: TxDeposit, Time: day("2024-01-03"), Amount: d("10")}))
+	_, err = l.Performance(ctx, PerformanceOptions{Base: "USD", History: l.TradeHistory(), From: day("2024-02-01"), To: day("2024-01-01")})
+	require.ErrorIs(t, err, ErrNotEnoughData)
+	_, err = l.Performance(ctx, PerformanceOptions{Base: "USD", History: l.TradeHistory(), Account: "nope"})
+	require.ErrorIs(t, err, ErrUnknownAccount)
+	// EUR cash cannot be converted: no EUR/USD rate in the transactions.
+	_, err = l.Performance(ctx, PerformanceOptions{Base: "USD", History: l.TradeHistory()})
+	require.ErrorIs(t, err, ErrNoPrice)
+	// One account alone works.
+	p, err := l.Performance(ctx, PerformanceOptions{Base: "USD", History: l.TradeHistory(), Account: "a"})
+	require.NoError(t, err)
+	assert.InDelta(t, 100, p.EndValue, 1e-9)
+	assert.InDelta(t, 0, p.TWR, 1e-12)
+	assert.NotEmpty(t, p.Summary())
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	_, err = l.Performance(cctx, PerformanceOptions{Base: "USD", History: l.TradeHistory(), Account: "a"})
+	require.ErrorIs(t, err, context.Canceled)
+}
+
+func TestAnnualize(t *testing.T) {
+	assert.InDelta(t, 0.21, Annualize(0.21, day("2024-01-01"), day("2024-06-01")), 1e-12)
+	assert.InDelta(t, 0.1, Annualize(0.21, day("2022-01-01"), day("2023-12-31")), 1e-3)
+	assert.Equal(t, day("2023-03-05"), OneYear(day("2024-03-05")))
+}

@@ -277,6 +277,11 @@ func TestValuationAllocation(t *testing.T) {
 	assert.Equal(t, "BTC 0.01 units @ 50,000.00 USD = 500.00 USD (+25.0%)", v.Holdings[2].Summary())
 	assert.Equal(t, "cash", v.ByClass[0].Key, "allocation largest first")
 
+	va, err := l.ValueAccount(context.Background(), "c", "USD", Prices{"BTC": {d("50000"), "USD"}}, nil)
+	require.NoError(t, err)
+	assertDec(t, "1100", va.Total) // 500 + 600 cash
+	_, err = l.ValueAccount(context.Background(), "nope", "USD", Prices{}, nil)
+	require.ErrorIs(t, err, ErrUnknownAccount)
 	_, err = l.Value(context.Background(), "NOK", Prices{}, nil)
 	require.ErrorIs(t, err, ErrNoPrice)
 	_, err = l.Value(context.Background(), "nok", Prices{}, nil)

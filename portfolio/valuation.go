@@ -165,6 +165,18 @@ func conv(x, r decimal.Decimal, identity bool) decimal.Decimal {
 // and each currency pair converted once. Holdings come ordered by account
 // (as added) and symbol; allocation slices largest first.
 func (l *Ledger) Value(ctx context.Context, base string, prices PriceSource, rates RateSource) (*Valuation, error) {
+	return l.value(ctx, "", base, prices, rates)
+}
+
+// ValueAccount is Value for one account only.
+func (l *Ledger) ValueAccount(ctx context.Context, account, base string, prices PriceSource, rates RateSource) (*Valuation, error) {
+	if _, err := l.Account(account); err != nil {
+		return nil, err
+	}
+	return l.value(ctx, account, base, prices, rates)
+}
+
+func (l *Ledger) value(ctx context.Context, account, base string, prices PriceSource, rates RateSource) (*Valuation, error) {
 	if !validCurrency(base) {
 		return nil, fmt.Errorf("%w: base %q is not a currency code", ErrCurrencyMismatch, base)
 	}
@@ -211,6 +223,9 @@ func (l *Ledger) Value(ctx context.Context, base string, prices PriceSource, rat
 	for _, st := range l.order {
 		if err := ctx.Err(); err != nil {
 			return nil, err
+		}
+		if account != "" && st.acct.ID != account {
+			continue
 		}
 		ab, abID, err := rc.rate(ctx, st.acct.Currency, base)
 		if err != nil {
