@@ -26,7 +26,8 @@
 // currencies through FX), the spread between sources, outlier and stale
 // flags. A TTL cache, singleflight, per-provider rate limiters and daily
 // quotas, and a circuit breaker protect both the free APIs and the caller.
-// [Aggregator.Watch] streams updates for a live dashboard,
+// [Aggregator.Watch] streams updates for a live dashboard (and
+// [Aggregator.StreamHandler] serves them as Server-Sent Events),
 // [Aggregator.FXRate] asks rate providers with hedging (the next one is asked
 // when the first has not answered within its usual latency), and
 // [Aggregator.History] fetches bars from the first history provider that
