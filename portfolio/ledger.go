@@ -664,7 +664,7 @@ func (l *Ledger) trade(a *acctState, tx *Transaction, fx decimal.Decimal) error 
 		if err := l.moveCash(a, amount, true); err != nil {
 			return err
 		}
-		p = l.tradedPos(a, tx)
+		p = l.tradedPos(a, p, tx)
 		l.open(a, p, Lot{Acquired: tx.Time, Quantity: tx.Quantity, Basis: amount, LocalBasis: local, TxID: tx.ID})
 		return nil
 	}
@@ -672,7 +672,7 @@ func (l *Ledger) trade(a *acctState, tx *Transaction, fx decimal.Decimal) error 
 		if err := l.moveCash(a, amount, false); err != nil {
 			return err
 		}
-		p = l.tradedPos(a, tx)
+		p = l.tradedPos(a, p, tx)
 		l.close(a, p, tx, tx.Quantity, amount, local, fx, true)
 		return nil
 	}
@@ -701,7 +701,7 @@ func (l *Ledger) trade(a *acctState, tx *Transaction, fx decimal.Decimal) error 
 	if err := l.moveCash(a, amount, buy); err != nil {
 		return err
 	}
-	p = l.tradedPos(a, tx)
+	p = l.tradedPos(a, p, tx)
 
 	closeFlow, closeLocal := flow, local
 	openFlow, openLocal := decimal.Zero, decimal.Zero
@@ -724,8 +724,10 @@ func (l *Ledger) trade(a *acctState, tx *Transaction, fx decimal.Decimal) error 
 
 // tradedPos returns the traded position, created and snapshotted, with the
 // trade's currency and price recorded.
-func (l *Ledger) tradedPos(a *acctState, tx *Transaction) *position {
-	p := l.getPos(a, tx.Symbol, true)
+func (l *Ledger) tradedPos(a *acctState, p *position, tx *Transaction) *position {
+	if p == nil {
+		p = l.getPos(a, tx.Symbol, true)
+	}
 	l.touchPos(p)
 	p.s.currency = tx.Currency
 	p.s.lastPrice, p.s.lastTime = tx.Price, tx.Time
