@@ -13,6 +13,7 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -587,4 +588,16 @@ func TestChatRelayMounted(t *testing.T) {
 	status, body, _ := e.get(t, e.user(t, "kate", auth.RoleUser), "/chat")
 	assert.Equal(t, http.StatusOK, status)
 	assert.Contains(t, body, "/chat/ws")
+}
+
+func TestPDFWithoutChromium(t *testing.T) {
+	t.Setenv("FINKIT_CHROME", filepath.Join(t.TempDir(), "no-such-chromium"))
+	e := newTestEnv(t)
+	c := e.user(t, "liam", auth.RoleUser)
+	status, body, _ := e.get(t, c, "/portfolio/report.pdf")
+	assert.Equal(t, http.StatusServiceUnavailable, status)
+	assert.Contains(t, body, "PDF export is not available")
+	status, body, _ = e.get(t, c, "/portfolio/report")
+	assert.Equal(t, http.StatusOK, status)
+	assert.Contains(t, body, "Portfolio report")
 }

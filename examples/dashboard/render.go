@@ -41,6 +41,7 @@ var funcs = template.FuncMap{
 	"pctf":  func(f float64) string { return fmtPct(f * 100) }, // fraction → percent
 	"num":   fmtNum,
 	"f2":    func(f float64) string { return fmtNum(f, 2) },
+	"fprice": priceText,
 	"ms": func(d time.Duration) string {
 		return fmt.Sprintf("%.0f ms", float64(d)/float64(time.Millisecond))
 	},

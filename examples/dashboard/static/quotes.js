@@ -7,7 +7,7 @@
   var es = new EventSource("/quotes/stream?symbols=" + encodeURIComponent(table.dataset.symbols));
   es.onopen = function () { status.textContent = "live"; status.className = "pill live"; };
   es.onerror = function () { status.textContent = "reconnecting…"; status.className = "pill"; };
-  function fmt(x) { return Number(x).toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 }); }
+  function fmt(x) { var d = x >= 10 ? 2 : x >= 1 ? 3 : 4; return Number(x).toLocaleString("en-US", { minimumFractionDigits: d, maximumFractionDigits: d }); }
   es.addEventListener("quote", function (e) {
     var q = JSON.parse(e.data);
     var row = table.querySelector('tr[data-symbol="' + q.symbol + '"]');
