@@ -33,14 +33,14 @@ type pages struct {
 }
 
 var funcs = template.FuncMap{
-	"money": func(d decimal.Decimal, ccy string) string { return portfolio.FormatMoney(d, ccy) },
-	"qty":   portfolio.FormatQuantity,
-	"price": displayPrice,
-	"wpct":  func(w float64) string { return fmt.Sprintf("%.1f%%", w*100) },
-	"pct":   fmtPct,
-	"pctf":  func(f float64) string { return fmtPct(f * 100) }, // fraction → percent
-	"num":   fmtNum,
-	"f2":    func(f float64) string { return fmtNum(f, 2) },
+	"money":  func(d decimal.Decimal, ccy string) string { return portfolio.FormatMoney(d, ccy) },
+	"qty":    portfolio.FormatQuantity,
+	"price":  displayPrice,
+	"wpct":   func(w float64) string { return fmt.Sprintf("%.1f%%", w*100) },
+	"pct":    fmtPct,
+	"pctf":   func(f float64) string { return fmtPct(f * 100) }, // fraction → percent
+	"num":    fmtNum,
+	"f2":     func(f float64) string { return fmtNum(f, 2) },
 	"fprice": priceText,
 	"ms": func(d time.Duration) string {
 		return fmt.Sprintf("%.0f ms", float64(d)/float64(time.Millisecond))
