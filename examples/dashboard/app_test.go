@@ -601,3 +601,46 @@ func TestPDFWithoutChromium(t *testing.T) {
 	assert.Equal(t, http.StatusOK, status)
 	assert.Contains(t, body, "Portfolio report")
 }
+
+func TestSessionCookieAndSecurityHeaders(t *testing.T) {
+	e := newTestEnv(t)
+	_, err := e.app.auth.Register(context.Background(), auth.RegisterRequest{Username: "mia", Password: testPassword})
+	require.NoError(t, err)
+	resp, err := e.client(t).PostForm(e.srv.URL+"/login", url.Values{"username": {"mia"}, "password": {testPassword}, "next": {"//evil.example/"}})
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
+	assert.Equal(t, "/portfolio", resp.Header.Get("Location"), "no open redirect")
+	cookies := resp.Cookies()
+	require.Len(t, cookies, 1)
+	ck := cookies[0]
+	assert.True(t, ck.HttpOnly)
+	assert.Equal(t, http.SameSiteLaxMode, ck.SameSite)
+	assert.Equal(t, "/", ck.Path)
+	assert.False(t, ck.Secure, "plain-HTTP localhost")
+
+	status, _, h := e.get(t, e.client(t), "/login")
+	assert.Equal(t, http.StatusOK, status)
+	assert.Contains(t, h.Get("Content-Security-Policy"), "script-src 'self'")
+	assert.Equal(t, "nosniff", h.Get("X-Content-Type-Options"))
+	assert.Equal(t, "DENY", h.Get("X-Frame-Options"))
+}
+
+func TestAddAccount(t *testing.T) {
+	e := newTestEnv(t)
+	c := e.user(t, "noah", auth.RoleUser)
+	add := func(v url.Values) string {
+		status, _, h := e.post(t, c, "/portfolio/accounts", v)
+		require.Equal(t, http.StatusSeeOther, status)
+		loc, err := url.Parse(h.Get("Location"))
+		require.NoError(t, err)
+		return loc.Query().Get("flash")
+	}
+	assert.Contains(t, add(url.Values{"id": {"ira"}, "name": {"Retirement"}, "kind": {"brokerage"}, "currency": {"usd"}, "cost": {"fifo"}}), "Added the account Retirement")
+	assert.Contains(t, add(url.Values{"id": {"ira"}, "kind": {"bank"}, "currency": {"EUR"}}), "duplicate account")
+	assert.Contains(t, add(url.Values{"id": {"x y"}, "kind": {"bank"}, "currency": {"EUR"}}), "Account ids are")
+	assert.Contains(t, add(url.Values{"id": {"bad"}, "kind": {"casino"}, "currency": {"EUR"}}), "not added")
+	_, body, _ := e.get(t, c, "/portfolio")
+	assert.Contains(t, body, "Retirement")
+	assert.NotContains(t, body, "casino")
+}

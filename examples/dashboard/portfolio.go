@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"regexp"
 	"sort"
 	"strings"
 	"sync"
@@ -414,4 +415,49 @@ func (l *lazyPDF) Close() error {
 		return nil
 	}
 	return l.conv.Close()
+}
+
+// accountIDRE limits the user-chosen part of an account id.
+var accountIDRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,31}$`)
+
+// portfolioAddAccount adds an account for the user, checked by the ledger
+// (kind, currency, cost method, duplicates) before it is stored.
+func (a *app) portfolioAddAccount(c *gin.Context) {
+	ctx := c.Request.Context()
+	u := currentUser(c)
+	short := strings.ToLower(strings.TrimSpace(c.PostForm("id")))
+	if !accountIDRE.MatchString(short) {
+		flashRedirect(c, "/portfolio", "Account ids are 1–32 characters: a-z, 0-9, '-' and '_'.")
+		return
+	}
+	st := a.storeFor(u)
+	acct := portfolio.Account{
+		ID:         st.prefix + short,
+		Name:       strings.TrimSpace(c.PostForm("name")),
+		Kind:       portfolio.AccountKind(c.PostForm("kind")),
+		Currency:   strings.ToUpper(strings.TrimSpace(c.PostForm("currency"))),
+		CostMethod: portfolio.CostMethod(c.PostForm("cost")),
+	}
+	if acct.Name == "" {
+		acct.Name = short
+	}
+	if len(acct.Name) > 64 {
+		flashRedirect(c, "/portfolio", "The account name is too long (64 characters at most).")
+		return
+	}
+	ledger, err := portfolio.LoadLedger(ctx, st)
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	if err := ledger.AddAccount(acct); err != nil {
+		msg := strings.ReplaceAll(err.Error(), st.prefix, "")
+		flashRedirect(c, "/portfolio", "Account not added: "+msg)
+		return
+	}
+	if err := st.SaveAccount(ctx, acct); err != nil {
+		a.fail(c, err)
+		return
+	}
+	flashRedirect(c, "/portfolio", "Added the account "+acct.Name+" ("+short+"). Import transactions into it with the CSV form.")
 }
