@@ -133,8 +133,9 @@ func newApp(ctx context.Context, cfg config, logger *slog.Logger) (a *app, err e
 
 	bg, stop := context.WithCancel(context.Background())
 	a.stop = stop
-	a.wg.Add(1)
+	a.wg.Add(2)
 	go a.cleanupLoop(bg)
+	go a.pollPaper(bg)
 
 	a.routes()
 	return a, nil

@@ -442,6 +442,32 @@ func TestPaperTrading(t *testing.T) {
 	assert.Contains(t, order("buy", "AAPL", "-1"), "positive")
 	assert.Contains(t, order("buy", "BTC-USD", "1000"), "Not enough cash")
 
+	// Limit orders: one far below the market waits, one above fills at the
+	// next poll (at the quote, never worse than the limit).
+	limit := func(side, sym, qty, lim string) string {
+		status, _, h := e.post(t, c, "/paper/order", url.Values{"side": {side}, "symbol": {sym}, "qty": {qty}, "limit": {lim}})
+		require.Equal(t, http.StatusSeeOther, status)
+		loc, err := url.Parse(h.Get("Location"))
+		require.NoError(t, err)
+		return loc.Query().Get("flash")
+	}
+	assert.Contains(t, limit("buy", "MSFT", "2", "1"), "Limit order #1 placed")
+	assert.Contains(t, limit("buy", "NVDA", "3", "100000"), "Limit order #2 placed")
+	assert.Contains(t, limit("buy", "NVDA", "3", "abc"), "positive number")
+	_, body, _ = e.get(t, c, "/paper") // polls
+	assert.Contains(t, body, "Pending limit orders")
+	assert.Contains(t, body, "NVDA")
+	ps, err := e.app.paperFor(context.Background(), mustUser(t, e, "ivy"))
+	require.NoError(t, err)
+	require.Len(t, ps.acct.Orders(), 1, "the NVDA order filled, the MSFT one waits")
+	assert.Equal(t, "3", ps.acct.Positions()["NVDA"].String())
+	status, _, h := e.post(t, c, "/paper/cancel", url.Values{"id": {"1"}})
+	require.Equal(t, http.StatusSeeOther, status)
+	assert.Contains(t, h.Get("Location"), "cancelled")
+	assert.Empty(t, ps.acct.Orders())
+	_, _, h = e.post(t, c, "/paper/cancel", url.Values{"id": {"1"}})
+	assert.Contains(t, h.Get("Location"), "No+such")
+
 	_, body, _ = e.get(t, c, "/paper")
 	if !assert.Contains(t, body, "AAPL") {
 		t.Log(e.logs.String())
@@ -535,6 +561,12 @@ func TestBadFlags(t *testing.T) {
 	var stderr bytes.Buffer
 	err := run(context.Background(), []string{"--log-level", "loud"}, &stderr)
 	assert.ErrorContains(t, err, "log-level")
+}
+
+func mustUser(t *testing.T, e *testEnv, name string) auth.User {
+	u, err := e.app.auth.UserByUsername(context.Background(), name)
+	require.NoError(t, err)
+	return u
 }
 
 func mustURL(t *testing.T, s string) *url.URL {

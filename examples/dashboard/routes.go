@@ -55,6 +55,7 @@ func (a *app) routes() {
 	u.GET("/backtest", a.backtestPage)
 	u.GET("/paper", a.paperPage)
 	u.POST("/paper/order", a.paperOrder)
+	u.POST("/paper/cancel", a.paperCancel)
 	u.GET("/chat", a.chatPage)
 
 	// The encrypted-chat relay authenticates identities itself (signed

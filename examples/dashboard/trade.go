@@ -28,6 +28,7 @@ const (
 	paperDeposit   = 100_000
 	paperSlippage  = 5 // basis points
 	paperAccountID = "paper"
+	paperPoll      = 3 * time.Second
 )
 
 type strategyParam struct {
@@ -280,6 +281,67 @@ func (a *app) paperFor(ctx context.Context, u auth.User) (*paperState, error) {
 	return ps, nil
 }
 
+// paperCancel cancels a pending limit order.
+func (a *app) paperCancel(c *gin.Context) {
+	ps, err := a.paperFor(c.Request.Context(), currentUser(c))
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	id, err := strconv.Atoi(c.PostForm("id"))
+	if err == nil {
+		err = ps.acct.Cancel(id)
+	}
+	if err != nil {
+		c.Redirect(http.StatusSeeOther, "/paper?flash="+escape("No such pending order."))
+		return
+	}
+	c.Redirect(http.StatusSeeOther, "/paper?flash="+escape(fmt.Sprintf("Order #%d cancelled.", id)))
+}
+
+// pollPaper checks every open paper account's pending limit orders against
+// fresh quotes until ctx ends. One goroutine, owned by the app.
+func (a *app) pollPaper(ctx context.Context) {
+	defer a.wg.Done()
+	t := time.NewTicker(paperPoll)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		a.mu.Lock()
+		var open []*paperState
+		for _, ps := range a.paper {
+			if len(ps.acct.Orders()) > 0 {
+				open = append(open, ps)
+			}
+		}
+		a.mu.Unlock()
+		for _, ps := range open {
+			a.poll(ctx, ps)
+		}
+	}
+}
+
+// poll fills the crossing limit orders of one account and records them.
+func (a *app) poll(ctx context.Context, ps *paperState) {
+	exs, err := ps.acct.Poll(ctx)
+	if err != nil && ctx.Err() == nil {
+		a.log.DebugContext(ctx, "paper poll", "error", err)
+	}
+	if len(exs) == 0 {
+		return
+	}
+	a.mu.Lock()
+	ps.log = append(ps.log, exs...)
+	if len(ps.log) > 50 {
+		ps.log = ps.log[len(ps.log)-50:]
+	}
+	a.mu.Unlock()
+}
+
 type paperPosition struct {
 	Symbol   string
 	Quantity decimal.Decimal
@@ -299,6 +361,8 @@ type paperView struct {
 	Currency  string
 	Positions []paperPosition
 	Fills     []papertrade.Execution
+	Orders    []papertrade.LiveOrder
+	Limit     string
 	Tradable  []sim.Instrument
 	Symbol    string
 	Qty       string
@@ -312,7 +376,9 @@ func (a *app) paperPage(c *gin.Context) {
 		a.fail(c, err)
 		return
 	}
-	v := paperView{Currency: paperCurrency, Symbol: c.DefaultQuery("symbol", "AAPL"), Qty: c.DefaultQuery("qty", "10")}
+	a.poll(ctx, ps)
+	v := paperView{Currency: paperCurrency, Symbol: c.DefaultQuery("symbol", "AAPL"), Qty: c.DefaultQuery("qty", "10"),
+		Limit: c.Query("limit"), Orders: ps.acct.Orders()}
 	for _, in := range sim.Instruments() {
 		if in.Currency == paperCurrency && in.Kind != marketdata.KindFX {
 			v.Tradable = append(v.Tradable, in)
@@ -358,7 +424,7 @@ func (a *app) paperOrder(c *gin.Context) {
 	}
 	sym := strings.ToUpper(strings.TrimSpace(c.PostForm("symbol")))
 	qty, err := decimal.NewFromString(strings.TrimSpace(c.PostForm("qty")))
-	back := "/paper?symbol=" + sym + "&qty=" + c.PostForm("qty") + "&flash="
+	back := "/paper?symbol=" + escape(sym) + "&qty=" + escape(c.PostForm("qty")) + "&flash="
 	if err != nil || !qty.IsPositive() {
 		c.Redirect(http.StatusSeeOther, back+escape("Quantity must be a positive number."))
 		return
@@ -367,15 +433,36 @@ func (a *app) paperOrder(c *gin.Context) {
 		c.Redirect(http.StatusSeeOther, back+escape("Unknown symbol."))
 		return
 	}
-	var ex papertrade.Execution
+	var side papertrade.Side
 	switch c.PostForm("side") {
 	case "buy":
-		ex, err = ps.acct.Buy(ctx, sym, qty)
+		side = papertrade.Buy
 	case "sell":
-		ex, err = ps.acct.Sell(ctx, sym, qty)
+		side = papertrade.Sell
 	default:
 		c.Redirect(http.StatusSeeOther, back+escape("Choose buy or sell."))
 		return
+	}
+	if lim := strings.TrimSpace(c.PostForm("limit")); lim != "" {
+		limit, err := decimal.NewFromString(lim)
+		if err != nil || !limit.IsPositive() {
+			c.Redirect(http.StatusSeeOther, back+escape("The limit price must be a positive number (or empty for a market order)."))
+			return
+		}
+		id, err := ps.acct.PlaceLimit(sym, side, qty, limit)
+		if err != nil {
+			c.Redirect(http.StatusSeeOther, back+escape("Order rejected: "+strings.ReplaceAll(err.Error(), userPrefix(u.ID), "")))
+			return
+		}
+		c.Redirect(http.StatusSeeOther, back+escape(fmt.Sprintf("Limit order #%d placed: %s %s %s at %s %s. It fills when a quote reaches the limit.",
+			id, side, portfolio.FormatQuantity(qty), sym, limit.String(), paperCurrency)))
+		return
+	}
+	var ex papertrade.Execution
+	if side == papertrade.Buy {
+		ex, err = ps.acct.Buy(ctx, sym, qty)
+	} else {
+		ex, err = ps.acct.Sell(ctx, sym, qty)
 	}
 	if err != nil {
 		msg := strings.ReplaceAll(err.Error(), userPrefix(u.ID), "")
