@@ -168,7 +168,7 @@ func (e *engine) reset(bars []Bar, strategy Strategy, opts Options) (int, error)
 		if spec.kind == "sma" || spec.kind == "ema" {
 			// Computed bar by bar inside the main loop, in one pass with
 			// everything else; the warm-up is known in advance.
-			e.streams = append(e.streams, stream{ind: k, ema: spec.kind == "ema", src: spec.src, n: spec.n, alpha: 2 / float64(spec.n+1)})
+			e.streams = append(e.streams, stream{ind: k, out: out, ema: spec.kind == "ema", src: spec.src, n: spec.n, alpha: 2 / float64(spec.n+1)})
 			warm = max(warm, spec.n-1)
 			continue
 		}
@@ -721,6 +721,7 @@ func (e *engine) closeTrade(k int, price float64, at int) {
 // same values).
 type stream struct {
 	ind   int
+	out   []float64 // e.ind[ind]
 	ema   bool
 	src   Source
 	n     int
@@ -750,7 +751,7 @@ func sourceOf(b *Bar, src Source) float64 {
 func (e *engine) updateStreams(i int) {
 	for k := range e.streams {
 		st := &e.streams[k]
-		out := e.ind[st.ind]
+		out := st.out
 		x := sourceOf(&e.bars[i], st.src)
 		n := st.n
 		if st.ema {
@@ -772,7 +773,7 @@ func (e *engine) updateStreams(i int) {
 		switch {
 		case i < n:
 			sum += x
-		case i%smaResync == 0:
+		case i&(smaResync-1) == 0:
 			sum = 0
 			for j := i - n + 1; j <= i; j++ {
 				sum += sourceOf(&e.bars[j], st.src)

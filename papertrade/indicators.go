@@ -25,7 +25,7 @@ func smaInto(out, src []float64, n int) {
 	for i, x := range src {
 		if i < n {
 			sum += x
-		} else if i%smaResync == 0 {
+		} else if i&(smaResync-1) == 0 {
 			sum = 0
 			for _, v := range src[i-n+1 : i+1] {
 				sum += v
@@ -41,7 +41,8 @@ func smaInto(out, src []float64, n int) {
 	}
 }
 
-// smaResync is how often a running SMA recomputes its window sum.
+// smaResync is how often a running SMA recomputes its window sum (a power
+// of two).
 const smaResync = 1024
 
 // EMA returns the exponential moving average of src with smoothing
