@@ -226,8 +226,10 @@ func (c *Converter) ConvertTo(ctx context.Context, w io.Writer, rawURL string, o
 	if err != nil {
 		return err
 	}
-	if err := c.policy.checkHost(ctx, u.Hostname()); c.policy.deny && err != nil {
-		return fmt.Errorf("pdfexport: %s: %w", rawURL, err)
+	if c.policy.deny {
+		if err := c.policy.checkHost(ctx, u.Hostname()); err != nil {
+			return fmt.Errorf("pdfexport: %s: %w", rawURL, err)
+		}
 	}
 	return c.run(ctx, w, u.String(), opts)
 }
