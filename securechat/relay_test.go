@@ -334,3 +334,34 @@ func TestClientStateSurvivesRestart(t *testing.T) {
 	_, err = NewClient(ClientOptions{URL: "ftp://x", Identity: aID})
 	require.ErrorIs(t, err, ErrMalformed)
 }
+
+func TestRelayCloseAndMemorySnapshotHoldsNoPlaintext(t *testing.T) {
+	store := NewMemoryStore()
+	r, err := NewRelay(RelayOptions{Store: store, Logger: quietLogger()})
+	require.NoError(t, err)
+	srv := httptest.NewServer(r)
+	defer srv.Close()
+	url := "ws" + strings.TrimPrefix(srv.URL, "http")
+	a := newClient(t, url, nil)
+	bID := newID(t)
+	b := newClient(t, url, bID)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	require.NoError(t, b.Close()) // offline: messages stay in the store
+	secret := "the plaintext that must never reach the relay"
+	for i := range 5 {
+		require.NoError(t, a.Send(ctx, bID.ID(), fmt.Appendf(nil, "%s #%d", secret, i)))
+	}
+	snap := store.Snapshot()
+	require.NotEmpty(t, snap)
+	for _, blob := range snap {
+		require.NotContains(t, string(blob), "plaintext that must never")
+	}
+
+	require.NoError(t, r.Close())
+	require.NoError(t, r.Close(), "idempotent")
+	resp, err := srv.Client().Get(srv.URL)
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, 503, resp.StatusCode)
+}
