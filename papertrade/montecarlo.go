@@ -314,6 +314,7 @@ type pathWorker struct {
 	strat    engine
 	buyHold  engine
 	bhHolder BuyAndHold
+	short    []Bar // the bars buy and hold needs
 }
 
 func (w *pathWorker) run(ctx context.Context, m *pathModel, i int, newStrategy func() Strategy, opts MonteCarloOptions, years float64) (PathOutcome, error) {
@@ -357,9 +358,22 @@ func (w *pathWorker) run(ctx context.Context, m *pathModel, i int, newStrategy f
 	}
 	o.MaxDrawdownPct = -maxDD * 100
 	o.Trades = len(e.closed)
+	// Buy and hold on the same path. Without leverage it only trades on
+	// bars 1-2 (signal, fill) and exits at the last close, so the engine
+	// gives the same answer on just those bars and the last one; with
+	// leverage it could be stopped out in between, so it runs in full.
+	bhBars := w.buf
+	if opts.Backtest.Margin == 1 && len(w.buf) > 4 {
+		w.short = append(w.short[:0], w.buf[0], w.buf[1], w.buf[2], w.buf[len(w.buf)-1])
+		bhBars = w.short
+	}
 	w.bhHolder = BuyAndHold{}
-	if err := run(&w.buyHold, &w.bhHolder); err != nil {
+	start, err := w.buyHold.reset(bhBars, &w.bhHolder, opts.Backtest)
+	if err != nil {
 		return o, err
+	}
+	if err := w.buyHold.run(ctx, &w.bhHolder, start); err != nil {
+		return o, fmt.Errorf("path %d: %w", i, err)
 	}
 	bh := w.buyHold.equity
 	o.BuyHoldReturnPct = (bh[len(bh)-1]/cash - 1) * 100

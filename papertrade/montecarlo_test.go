@@ -139,3 +139,18 @@ func TestMonteCarloYears(t *testing.T) {
 	assert.InDelta(t, 503, r.BarsPerPath, 2, "two years of GOOG's ~251.6 bars a year")
 	assert.InDelta(t, 2, r.Years, 0.01)
 }
+
+// TestMonteCarloBuyHoldShortcut checks that buy and hold computed on the
+// bars it trades on equals a full engine run on every path.
+func TestMonteCarloBuyHoldShortcut(t *testing.T) {
+	bars := loadGOOG(t)
+	for _, bt := range []Options{{}, {Commission: CommissionModel{Fixed: 3, Rate: 0.001}, SpreadBps: 2}} {
+		r, err := MonteCarlo(context.Background(), bars, func() Strategy { return &BuyAndHold{} }, MonteCarloOptions{
+			Paths: 30, Bars: 400, Method: Bootstrap, Seed: 5, Backtest: bt,
+		})
+		require.NoError(t, err)
+		for _, o := range r.Outcomes {
+			assert.Equal(t, o.ReturnPct, o.BuyHoldReturnPct)
+		}
+	}
+}
