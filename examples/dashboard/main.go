@@ -1,9 +1,26 @@
 // Command dashboard is finkit's demo web app: a Gin server that wires the
 // finkit packages together. It works offline: data lives in an SQLite file
-// under ./data/ and quotes come from the simulated market-data provider.
+// under ./data/ (one *sql.DB shared by the auth, portfolio and securechat
+// stores, whose tables are prefixed) and quotes come from three simulated
+// market-data sources merged by marketdata's Aggregator.
 //
 //	go run ./examples/dashboard            # http://localhost:8080
-//	go run ./examples/dashboard -addr :9000 --log-level debug
+//	go run ./examples/dashboard --addr :9000 --log-level debug --log-format json
+//
+// There are no default passwords: create the first administrator with
+//
+//	go run ./examples/finkit user add --admin NAME
+//
+// Pages: register, log in and out (auth, session cookie, cross-origin
+// protection on every state-changing request); portfolio (valuation, P&L and
+// allocation through portfolio.Reportable, a demo import, CSV import, a
+// printable report and "download as PDF" through pdfexport); quotes with
+// live updates over server-sent events from Aggregator.Watch; statistics of a
+// symbol's simulated history; backtests with a Monte Carlo verdict; live paper
+// trading with market and limit orders; the securechat relay at /chat/ws; and
+// an admin page behind auth.RequireRole(auth.RoleAdmin). Every request goes
+// through logging's access-log middleware, so every line a request logs
+// carries its request id.
 package main
 
 import (
@@ -17,6 +34,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -98,7 +116,11 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
-	logger.Info("dashboard listening", slog.String("url", "http://"+ln.Addr().String()), slog.String("data", cfg.dataDir))
+	shown := cfg.addr
+	if strings.HasSuffix(shown, ":0") || strings.HasPrefix(shown, ":") {
+		shown = ln.Addr().String()
+	}
+	logger.Info("dashboard listening", slog.String("url", "http://"+shown), slog.String("data", cfg.dataDir))
 
 	select {
 	case err := <-errc:
