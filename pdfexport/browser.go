@@ -226,7 +226,16 @@ func (g *generation) pid() int {
 }
 
 func (c *Converter) allocatorOptions(profile string) []chromedp.ExecAllocatorOption {
-	return browserOptions(c.execPath, c.opts.HostResolverRules, profile)
+	opts := browserOptions(c.execPath, c.opts.HostResolverRules, profile)
+	if c.proxy != nil {
+		opts = append(opts,
+			chromedp.ProxyServer(c.proxy.url()),
+			// Chromium sends loopback addresses around a proxy unless told
+			// not to; they must go through it to be refused.
+			chromedp.Flag("proxy-bypass-list", "<-loopback>"),
+		)
+	}
+	return opts
 }
 
 // browserOptions are the flags every Chromium of the package starts with.

@@ -38,7 +38,8 @@ type Converter struct {
 	closed bool
 	wg     sync.WaitGroup // running conversions and background shutdowns
 
-	docs sync.Map // ConvertHTML documents by id: string -> []byte
+	docs  sync.Map     // ConvertHTML documents by id: string -> []byte
+	proxy *egressProxy // with DenyPrivateNetworks, the only way out of Chromium
 
 	conversions atomic.Int64
 	starts      atomic.Int64
@@ -88,6 +89,13 @@ func New(ctx context.Context, opts Options) (*Converter, error) {
 		root: root, rootCancel: rootCancel,
 		slots: make(chan struct{}, opts.PoolSize), closing: make(chan struct{}),
 	}
+	if opts.DenyPrivateNetworks {
+		if c.proxy, err = startEgressProxy(pol, opts.Dial, log); err != nil {
+			rootCancel()
+			_ = os.RemoveAll(base)
+			return nil, err
+		}
+	}
 	c.mu.Lock()
 	g, err := c.startGeneration(ctx)
 	if err == nil {
@@ -97,6 +105,9 @@ func New(ctx context.Context, opts Options) (*Converter, error) {
 	c.mu.Unlock()
 	if err != nil {
 		rootCancel()
+		if c.proxy != nil {
+			c.proxy.close()
+		}
 		_ = os.RemoveAll(base)
 		return nil, err
 	}
@@ -118,6 +129,9 @@ func (c *Converter) Close() error {
 		c.wg.Wait()    // they release their generations; retired ones shut down
 		if g != nil {
 			g.shutdown(c.log)
+		}
+		if c.proxy != nil {
+			c.proxy.close()
 		}
 		killProcessesUsing(c.baseDir)
 		if err := removeAllRetry(c.baseDir); err != nil {

@@ -52,21 +52,27 @@
 // # Safety for server use
 //
 // Only http and https URLs are accepted (file:, data:, javascript:, chrome:
-// are rejected with ErrUnsupportedURL). With Options.DenyPrivateNetworks the
-// converter intercepts every request of the browser with the DevTools Fetch
-// domain at the browser level — navigations, redirects, sub-resources,
-// cross-site iframes (which run in their own processes) and workers — resolves
-// the host with a net.Resolver and refuses loopback, RFC 1918, CGNAT,
-// link-local (169.254.169.254), unique-local, IPv4-mapped, multicast,
-// reserved and unspecified addresses unless Options.AllowHosts lists the host
-// or its network. Unresolvable hosts are refused too.
+// are rejected with ErrUnsupportedURL). Options.DenyPrivateNetworks adds
+// two layers against server-side request forgery:
 //
-// Known limits of DenyPrivateNetworks: Chromium resolves the name again
-// after the check, so a DNS server that answers differently the second time
-// (DNS rebinding, with a very short TTL) can still steer a request to a
-// private address; WebSocket connections are not seen by the Fetch domain.
-// For hostile input, also run the converter where the private network is
-// unreachable (a network namespace or an egress firewall).
+//   - The DevTools Fetch domain, enabled at the browser level, intercepts
+//     every request of every tab, iframe (also the out-of-process cross-site
+//     ones), worker and redirect hop. Its host is resolved with a
+//     net.Resolver and refused when any address is loopback, RFC 1918,
+//     CGNAT, link-local (169.254.169.254), unique-local, IPv4-mapped,
+//     multicast, reserved or unspecified, unless Options.AllowHosts lists the
+//     host or its network. Unresolvable hosts are refused (fail closed). A
+//     refused main document gives ErrBlockedURL.
+//   - Chromium runs behind an egress proxy inside the converter (also for
+//     loopback, with --proxy-bypass-list=<-loopback>). The proxy checks the
+//     destination again and connects to exactly the address it approved, so
+//     DNS rebinding — a name that resolves to a public address for the check
+//     and to a private one for the connection — does not work, and WebSocket
+//     handshakes, which the Fetch domain never sees, are checked too.
+//
+// For hostile input, still run the converter where the private network is
+// unreachable if you can (network namespace, egress firewall): defence in
+// depth. WebRTC is limited to proxied connections by a Chromium flag.
 //
 // # Browser
 //

@@ -1,7 +1,9 @@
 package pdfexport
 
 import (
+	"context"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -198,6 +200,15 @@ func TestDenyPrivateNetworks(t *testing.T) {
 	mux.HandleFunc("/public/fetch", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintf(w, `<p>PUBLIC FETCH</p><script>fetch(%q).catch(() => {}); new Worker(URL.createObjectURL(new Blob(['fetch(%q).catch(()=>{})'])));</script>`, internal+"/secret", "http://localhost:"+port+"/secret")
 	})
+	mux.HandleFunc("/ws", func(w http.ResponseWriter, r *http.Request) {
+		secretHits.Add(1) // a WebSocket handshake reached the private server
+		http.Error(w, "no", http.StatusBadRequest)
+	})
+	mux.HandleFunc("/public/ws", func(w http.ResponseWriter, r *http.Request) {
+		ws := "ws://127.0.0.1:" + port + "/ws"
+		fmt.Fprintf(w, `<p>PUBLIC WS</p><script>try { new WebSocket(%q) } catch (e) {}
+			new Worker(URL.createObjectURL(new Blob(['try { new WebSocket(%q) } catch (e) {}'])));</script>`, ws, ws)
+	})
 	mux.HandleFunc("/public/redirect", func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, internal+"/secret", http.StatusFound)
 	})
@@ -209,9 +220,9 @@ func TestDenyPrivateNetworks(t *testing.T) {
 		fmt.Fprintf(w, `<p>INNER</p><img src="%s/secret.png">`, internal)
 	})
 
-	// public.test and other.test point at the local test server inside
-	// Chromium only; they are allow-listed by name, as an app would
-	// allow-list a trusted host. 127.0.0.1 and localhost stay blocked.
+	// public.test and other.test are allow-listed by name, as an app would
+	// allow-list a trusted host, and the egress proxy's Dial hook points
+	// them at the local test server. 127.0.0.1 and localhost stay blocked.
 	mux.HandleFunc("/iso/set", func(w http.ResponseWriter, r *http.Request) {
 		http.SetCookie(w, &http.Cookie{Name: "srv", Value: "server-cookie"})
 		fmt.Fprint(w, `<p>SET</p><script>document.cookie = "js=script-cookie"; localStorage.setItem("k", "stored-value");</script>`)
@@ -232,8 +243,18 @@ func TestDenyPrivateNetworks(t *testing.T) {
 		PoolSize:            1,
 		DenyPrivateNetworks: true,
 		AllowHosts:          []string{"public.test", "other.test"},
-		HostResolverRules:   "MAP public.test 127.0.0.1, MAP other.test 127.0.0.1",
-		DefaultTimeout:      20 * time.Second,
+		Dial: func(ctx context.Context, network, address string) (net.Conn, error) {
+			host, p, err := net.SplitHostPort(address)
+			if err != nil {
+				return nil, err
+			}
+			if host == "public.test" || host == "other.test" {
+				address = net.JoinHostPort("127.0.0.1", p)
+			}
+			var d net.Dialer
+			return d.DialContext(ctx, network, address)
+		},
+		DefaultTimeout: 20 * time.Second,
 	})
 	ctx := testCtx(t)
 
@@ -256,6 +277,9 @@ func TestDenyPrivateNetworks(t *testing.T) {
 	assert.ErrorIs(t, err, ErrResourceFailed)
 
 	_, err = c.Convert(ctx, public+"/public/fetch", PageOptions{Wait: ForNetworkIdle()})
+	require.NoError(t, err)
+
+	_, err = c.Convert(ctx, public+"/public/ws", PageOptions{Wait: ForDelay(500 * time.Millisecond)})
 	require.NoError(t, err)
 
 	pdf, err = c.Convert(ctx, public+"/public/frame", PageOptions{Wait: ForNetworkIdle()})

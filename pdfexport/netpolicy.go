@@ -108,6 +108,7 @@ type policy struct {
 }
 
 type cachedVerdict struct {
+	addrs   []netip.Addr
 	err     error
 	expires time.Time
 }
@@ -194,61 +195,72 @@ func (p *policy) check(ctx context.Context, rawURL string) error {
 // checkHost resolves host and refuses it when any of its addresses is
 // blocked. A host that cannot be resolved is refused too (fail closed).
 func (p *policy) checkHost(ctx context.Context, host string) error {
+	_, _, err := p.vet(ctx, host)
+	return err
+}
+
+// vet checks host and returns the addresses that passed, or byName when the
+// host is allow-listed by name (then it is not resolved and addrs is nil).
+// Connecting to exactly these addresses, and not resolving the name again,
+// is what makes the check immune to DNS rebinding.
+func (p *policy) vet(ctx context.Context, host string) (addrs []netip.Addr, byName bool, err error) {
 	if host == "" {
-		return fmt.Errorf("%w: no host", ErrBlockedURL)
+		return nil, false, fmt.Errorf("%w: no host", ErrBlockedURL)
 	}
 	if p.hostAllowed(host) {
-		return nil
+		return nil, true, nil
 	}
-	if a, err := netip.ParseAddr(host); err == nil {
+	if a, err := netip.ParseAddr(strings.Trim(host, "[]")); err == nil {
 		if !p.addrAllowed(a) {
-			return fmt.Errorf("%w: %s is a private or reserved address", ErrBlockedURL, host)
+			return nil, false, fmt.Errorf("%w: %s is a private or reserved address", ErrBlockedURL, host)
 		}
-		return nil
+		return []netip.Addr{a.WithZone("")}, false, nil
 	}
 	lh := strings.TrimSuffix(strings.ToLower(host), ".")
 	if lh == "localhost" || strings.HasSuffix(lh, ".localhost") {
 		// Chromium resolves these to loopback without asking DNS.
-		return fmt.Errorf("%w: %s is a loopback name", ErrBlockedURL, host)
+		return nil, false, fmt.Errorf("%w: %s is a loopback name", ErrBlockedURL, host)
 	}
 	now := time.Now()
 	p.mu.Lock()
 	if v, ok := p.cache[lh]; ok && now.Before(v.expires) {
 		p.mu.Unlock()
-		return v.err
+		return v.addrs, false, v.err
 	}
 	p.mu.Unlock()
 
-	verdict := p.resolve(ctx, lh)
+	addrs, err = p.resolve(ctx, lh)
 	if ctx.Err() != nil {
-		return verdict // do not cache a verdict cut short by cancellation
+		return addrs, false, err // do not cache a verdict cut short by cancellation
 	}
 	p.mu.Lock()
 	if len(p.cache) >= p.maxCached {
 		clear(p.cache)
 	}
-	p.cache[lh] = cachedVerdict{err: verdict, expires: now.Add(p.cacheTTL)}
+	p.cache[lh] = cachedVerdict{addrs: addrs, err: err, expires: now.Add(p.cacheTTL)}
 	p.mu.Unlock()
-	return verdict
+	return addrs, false, err
 }
 
-func (p *policy) resolve(ctx context.Context, host string) error {
+func (p *policy) resolve(ctx context.Context, host string) ([]netip.Addr, error) {
 	rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	addrs, err := p.resolver.LookupNetIP(rctx, "ip", host)
 	if err != nil {
-		return fmt.Errorf("%w: cannot resolve %s: %v", ErrBlockedURL, host, err)
+		return nil, fmt.Errorf("%w: cannot resolve %s: %v", ErrBlockedURL, host, err)
 	}
 	if len(addrs) == 0 {
-		return fmt.Errorf("%w: %s has no addresses", ErrBlockedURL, host)
+		return nil, fmt.Errorf("%w: %s has no addresses", ErrBlockedURL, host)
 	}
+	out := make([]netip.Addr, 0, len(addrs))
 	for _, a := range addrs {
 		// The resolver may hand IPv4 answers back as IPv4-mapped IPv6;
-		// Chromium connects to the IPv4 address, so judge that.
-		a = a.Unmap()
+		// the connection goes to the IPv4 address, so judge that.
+		a = a.Unmap().WithZone("")
 		if !p.addrAllowed(a) {
-			return fmt.Errorf("%w: %s resolves to the private or reserved address %s", ErrBlockedURL, host, a)
+			return nil, fmt.Errorf("%w: %s resolves to the private or reserved address %s", ErrBlockedURL, host, a)
 		}
+		out = append(out, a)
 	}
-	return nil
+	return out, nil
 }

@@ -1,6 +1,7 @@
 package pdfexport
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"net"
@@ -63,12 +64,18 @@ type Options struct {
 	// net.DefaultResolver.
 	Resolver *net.Resolver
 
+	// Dial connects the egress proxy that DenyPrivateNetworks routes
+	// Chromium through, once the policy has approved the destination: the
+	// address is IP:port for a resolved host (the very IP that was
+	// checked), or host:port for a host allowed by name in AllowHosts. nil
+	// means a net.Dialer. Tests use it to give public-looking names to a
+	// local server.
+	Dial func(ctx context.Context, network, address string) (net.Conn, error)
+
 	// HostResolverRules is passed to Chromium as --host-resolver-rules, for
-	// example "MAP *.test 127.0.0.1". It exists for tests that need
-	// public-looking host names on a local server, and for pinning hosts in
-	// closed networks. Note that the DenyPrivateNetworks check resolves names
-	// with Resolver, not with these rules, so a mapped name that real DNS does
-	// not know is blocked unless it is in AllowHosts.
+	// example "MAP *.test 127.0.0.1", to pin host names in closed networks
+	// or tests. With DenyPrivateNetworks Chromium resolves nothing itself
+	// (its proxy does), so the rules have no effect there; use Dial.
 	HostResolverRules string
 
 	// Logger receives debug and warning messages (browser restarts, blocked

@@ -1,0 +1,230 @@
+package pdfexport
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// egressProxy is the forward HTTP proxy Chromium sends all its traffic
+// through when DenyPrivateNetworks is on. It resolves every host itself,
+// refuses private addresses and connects to exactly the address it checked,
+// so a DNS answer that changes between check and connect (DNS rebinding)
+// cannot reach the private network. WebSocket handshakes, which the
+// DevTools Fetch domain never sees, come through it as CONNECT tunnels.
+type egressProxy struct {
+	policy    *policy
+	dial      func(ctx context.Context, network, address string) (net.Conn, error)
+	log       *slog.Logger
+	ln        net.Listener
+	srv       *http.Server
+	transport *http.Transport
+
+	mu      sync.Mutex
+	tunnels map[net.Conn]struct{} // hijacked connections, closed by close
+	closed  bool
+	wg      sync.WaitGroup
+}
+
+func startEgressProxy(p *policy, dial func(ctx context.Context, network, address string) (net.Conn, error), log *slog.Logger) (*egressProxy, error) {
+	if dial == nil {
+		d := &net.Dialer{Timeout: 15 * time.Second, KeepAlive: 30 * time.Second}
+		dial = d.DialContext
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("pdfexport: starting the egress proxy: %w", err)
+	}
+	ep := &egressProxy{policy: p, dial: dial, log: log, ln: ln, tunnels: map[net.Conn]struct{}{}}
+	ep.transport = &http.Transport{
+		Proxy:                 nil,
+		DialContext:           ep.dialChecked,
+		DisableCompression:    true, // pass the encoding through untouched
+		MaxIdleConnsPerHost:   4,
+		IdleConnTimeout:       30 * time.Second,
+		ResponseHeaderTimeout: 60 * time.Second,
+	}
+	ep.srv = &http.Server{Handler: ep, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelDebug)}
+	ep.wg.Go(func() { _ = ep.srv.Serve(ln) })
+	return ep, nil
+}
+
+// url is the proxy address for Chromium's --proxy-server.
+func (ep *egressProxy) url() string { return "http://" + ep.ln.Addr().String() }
+
+// close stops the proxy, cuts open tunnels and waits for its goroutines.
+func (ep *egressProxy) close() {
+	ep.mu.Lock()
+	ep.closed = true
+	for c := range ep.tunnels {
+		_ = c.Close()
+	}
+	ep.mu.Unlock()
+	_ = ep.srv.Close()
+	ep.transport.CloseIdleConnections()
+	ep.wg.Wait()
+}
+
+// dialChecked connects to address (host:port) after the policy approved
+// the host, to one of the very addresses it approved.
+func (ep *egressProxy) dialChecked(ctx context.Context, network, address string) (net.Conn, error) {
+	host, portStr, err := net.SplitHostPort(address)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrBlockedURL, err)
+	}
+	port, err := strconv.ParseUint(portStr, 10, 16)
+	if err != nil {
+		return nil, fmt.Errorf("%w: bad port in %q", ErrBlockedURL, address)
+	}
+	addrs, byName, err := ep.policy.vet(ctx, host)
+	if err != nil {
+		return nil, err
+	}
+	if byName {
+		return ep.dial(ctx, "tcp", address)
+	}
+	var last error
+	for _, a := range addrs {
+		c, err := ep.dial(ctx, "tcp", netip.AddrPortFrom(a, uint16(port)).String())
+		if err == nil {
+			return c, nil
+		}
+		last = err
+	}
+	return nil, last
+}
+
+// hopHeaders are removed when forwarding (RFC 9110 section 7.6.1).
+var hopHeaders = []string{"Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate", "Proxy-Authorization", "Te", "Trailer", "Transfer-Encoding", "Upgrade"}
+
+func (ep *egressProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodConnect {
+		ep.tunnel(w, r)
+		return
+	}
+	if r.URL.Scheme != "http" || r.URL.Host == "" {
+		http.Error(w, "pdfexport proxy: only absolute http URLs", http.StatusBadRequest)
+		return
+	}
+	out := r.Clone(r.Context())
+	out.RequestURI = ""
+	for _, h := range hopHeaders {
+		out.Header.Del(h)
+	}
+	resp, err := ep.transport.RoundTrip(out)
+	if err != nil {
+		ep.refuse(w, r.URL.Host, err)
+		return
+	}
+	defer resp.Body.Close()
+	for _, h := range hopHeaders {
+		resp.Header.Del(h)
+	}
+	for k, vs := range resp.Header {
+		w.Header()[k] = vs
+	}
+	w.WriteHeader(resp.StatusCode)
+	rc := http.NewResponseController(w)
+	buf := make([]byte, 32<<10)
+	for {
+		n, rerr := resp.Body.Read(buf)
+		if n > 0 {
+			if _, werr := w.Write(buf[:n]); werr != nil {
+				return
+			}
+			_ = rc.Flush()
+		}
+		if rerr != nil {
+			return
+		}
+	}
+}
+
+func (ep *egressProxy) refuse(w http.ResponseWriter, host string, err error) {
+	if errors.Is(err, ErrBlockedURL) {
+		ep.log.Warn("pdfexport: proxy refused a connection", slog.String("host", host), slog.Any("reason", err))
+		http.Error(w, "pdfexport: blocked by the private-network policy", http.StatusForbidden)
+		return
+	}
+	http.Error(w, "pdfexport proxy: "+err.Error(), http.StatusBadGateway)
+}
+
+// tunnel serves CONNECT (https and WebSocket traffic).
+func (ep *egressProxy) tunnel(w http.ResponseWriter, r *http.Request) {
+	upstream, err := ep.dialChecked(r.Context(), "tcp", r.Host)
+	if err != nil {
+		ep.refuse(w, r.Host, err)
+		return
+	}
+	hj, ok := w.(http.Hijacker)
+	if !ok {
+		upstream.Close()
+		http.Error(w, "pdfexport proxy: cannot tunnel", http.StatusInternalServerError)
+		return
+	}
+	client, rw, err := hj.Hijack()
+	if err != nil {
+		upstream.Close()
+		return
+	}
+	if !ep.track(client, upstream) {
+		client.Close()
+		upstream.Close()
+		return
+	}
+	defer ep.wg.Done()
+	defer ep.untrack(client, upstream)
+	if _, err := io.WriteString(client, "HTTP/1.1 200 Connection Established\r\n\r\n"); err != nil {
+		return
+	}
+	done := make(chan struct{}, 2)
+	go func() {
+		// Bytes the client sent after the CONNECT line are buffered in rw.
+		_, _ = io.Copy(upstream, rw)
+		closeWrite(upstream)
+		done <- struct{}{}
+	}()
+	_, _ = io.Copy(client, upstream)
+	closeWrite(client)
+	<-done
+}
+
+func closeWrite(c net.Conn) {
+	if cw, ok := c.(interface{ CloseWrite() error }); ok {
+		_ = cw.CloseWrite()
+		return
+	}
+	_ = c.Close()
+}
+
+// track registers a tunnel's connections so close can cut them; it fails
+// once the proxy is closing.
+func (ep *egressProxy) track(conns ...net.Conn) bool {
+	ep.mu.Lock()
+	defer ep.mu.Unlock()
+	if ep.closed {
+		return false
+	}
+	for _, c := range conns {
+		ep.tunnels[c] = struct{}{}
+	}
+	ep.wg.Add(1) // the tunnel; close waits for it
+	return true
+}
+
+func (ep *egressProxy) untrack(conns ...net.Conn) {
+	ep.mu.Lock()
+	defer ep.mu.Unlock()
+	for _, c := range conns {
+		delete(ep.tunnels, c)
+		_ = c.Close()
+	}
+}
