@@ -34,6 +34,10 @@ const dbFile = "finkit.db"
 // maxStreams bounds concurrent server-sent-event quote streams.
 const maxStreams = 32
 
+// maxBacktests bounds concurrent backtest requests (CPU-heavy with Monte
+// Carlo); more wait for a slot as long as their request lasts.
+const maxBacktests = 2
+
 // app holds the dashboard's components and its routes.
 type app struct {
 	log    *slog.Logger
@@ -51,6 +55,7 @@ type app struct {
 	pdf       *lazyPDF
 
 	streams chan struct{} // semaphore for SSE streams
+	heavy   chan struct{} // semaphore for backtests and Monte Carlo runs
 
 	mu    sync.Mutex
 	paper map[string]*paperState // by user id
@@ -65,6 +70,7 @@ func newApp(ctx context.Context, cfg config, logger *slog.Logger) (a *app, err e
 		log:     logger,
 		cfg:     cfg,
 		streams: make(chan struct{}, maxStreams),
+		heavy:   make(chan struct{}, maxBacktests),
 		paper:   map[string]*paperState{},
 	}
 	defer func() {

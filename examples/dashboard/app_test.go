@@ -676,3 +676,26 @@ func TestAddAccount(t *testing.T) {
 	assert.Contains(t, body, "Retirement")
 	assert.NotContains(t, body, "casino")
 }
+
+func TestLoginThrottled(t *testing.T) {
+	e := newTestEnv(t)
+	_, err := e.app.auth.Register(context.Background(), auth.RegisterRequest{Username: "olga", Password: testPassword})
+	require.NoError(t, err)
+	c := e.client(t)
+	var status int
+	var body string
+	var h http.Header
+	for range 8 {
+		status, body, h = e.post(t, c, "/login", url.Values{"username": {"olga"}, "password": {"not the right password at all"}})
+		if status == http.StatusTooManyRequests {
+			break
+		}
+		require.Equal(t, http.StatusUnauthorized, status)
+	}
+	require.Equal(t, http.StatusTooManyRequests, status)
+	assert.Contains(t, body, "Too many failed attempts")
+	assert.NotEmpty(t, h.Get("Retry-After"))
+	// Even the right password waits now.
+	status, _, _ = e.post(t, c, "/login", url.Values{"username": {"olga"}, "password": {testPassword}})
+	assert.Equal(t, http.StatusTooManyRequests, status)
+}

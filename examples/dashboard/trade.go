@@ -151,6 +151,12 @@ func (a *app) runBacktest(c *gin.Context, v *backtestView) error {
 	strat, _ := papertrade.NewStrategy(info.Name, params)
 	ctx, cancel := context.WithTimeout(c.Request.Context(), 20*time.Second)
 	defer cancel()
+	select {
+	case a.heavy <- struct{}{}:
+		defer func() { <-a.heavy }()
+	case <-ctx.Done():
+		return errors.New("the server is busy with other backtests; try again in a moment")
+	}
 	res, err := papertrade.Run(ctx, bars, strat, opts)
 	if err != nil {
 		return err
