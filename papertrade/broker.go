@@ -105,7 +105,8 @@ type Order struct {
 	Tag        string
 }
 
-// Commission computes the fee for trading size units (signed) at price.
+// Commission computes the fee for trading size units at price. size is the
+// trade's signed size (negative for shorts), at entry and at exit alike.
 type Commission interface {
 	Fee(size, price float64) float64
 }
@@ -162,10 +163,10 @@ type Options struct {
 	// KeepOpen leaves trades open at the end instead of closing them on the
 	// last bar (they then do not count in the trade statistics).
 	KeepOpen bool
-	// Compat reproduces backtesting.py's two remaining quirks (see the
-	// package documentation): "all in" sizing marks open trades at the
-	// current bar's close (a peek at the bar being filled), and CAGR
-	// divides calendar days by the trading days of a year.
+	// Compat reproduces backtesting.py's remaining quirks (see the
+	// package documentation): its "all in" sizing formula with
+	// commissions, marking open trades at the current bar's close while
+	// sizing, its per-trade commission record, and its CAGR.
 	Compat bool
 	// RiskFreeRate is the annual risk-free rate for Sharpe, Sortino and
 	// alpha (0.02 = 2%).

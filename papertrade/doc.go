@@ -41,8 +41,10 @@
 //     size=1−ε; SizeUnits and SizeCash give other sizes, Options.Fractional
 //     allows fractional units.
 //   - Commissions (CommissionModel: fixed + rate × notional, with a
-//     minimum) are charged at entry and at exit. The spread (SpreadBps)
-//     worsens the entry price only, as in backtesting.py.
+//     minimum, or any Commission) are charged at entry, on the fill price,
+//     and at exit; the function sees the trade's signed size both times.
+//     The spread (SpreadBps) worsens the entry price only, as in
+//     backtesting.py. Stops and limits trigger when a bar touches them.
 //   - Without Options.Hedging an order first closes opposite trades, oldest
 //     first (FIFO); Options.ExclusiveOrders closes everything before each
 //     new order. Trades still open after the last bar are closed at its
@@ -70,12 +72,24 @@
 // figure that backtesting.py's test_compute_stats asserts to 1e-6 relative
 // (they agree to about 1e-13).
 //
-// Two behaviours of backtesting.py are only reproduced with
+// backtesting.py's own bracket-order tests (test_trade_enter_hit_sl_on_same_day,
+// test_stop_price_between_sl_tp), its commission test and its
+// spread/commission equity figures (test_spread_commission) are replayed as
+// golden tests too.
+//
+// A few behaviours of backtesting.py are only reproduced with
 // Options.Compat, because they are arguably wrong:
 //
-//   - When sizing an "all in" order, backtesting.py marks open trades at
-//     the close of the bar being filled (a peek at the future when adding to
-//     a position); the default marks them at that bar's open.
+//   - "All in" sizing divides the commission for the order's fraction by
+//     that fraction and adds it to every unit's price, so a fixed fee is
+//     charged as if per unit (47 units instead of 88 in the golden test);
+//     the default buys as many units as the cash pays for, fees included.
+//   - When sizing, backtesting.py marks open trades at the close of the bar
+//     being filled (a peek at the future when adding to a position); the
+//     default marks them at that bar's open.
+//   - A trade's recorded commission recomputes the entry fee for the size
+//     closed (a fixed fee counts again on each partial close); the default
+//     records the fee actually paid.
 //   - backtesting.py's CAGR divides calendar days by 252 trading days; the
 //     default uses calendar years (365.25 days).
 //

@@ -452,7 +452,8 @@ func (e *engine) processOrders() {
 		// Market orders fill at the previous close, which comes before
 		// anything that happens during this bar: process them first.
 		slices.SortStableFunc(e.scratch, func(a, b order) int {
-			am, bm := a.limit == 0 && a.stop == 0, b.limit == 0 && b.stop == 0
+			am := a.limit == 0 && a.stop == 0 && !a.isSL && !a.isTP
+			bm := b.limit == 0 && b.stop == 0 && !b.isSL && !b.isTP
 			switch {
 			case am && !bm:
 				return -1
@@ -469,7 +470,7 @@ func (e *engine) processOrders() {
 		long := o.size > 0
 		stopPrice := o.stop
 		if stopPrice != 0 {
-			hit := (long && high > stopPrice) || (!long && low < stopPrice)
+			hit := (long && high >= stopPrice) || (!long && low <= stopPrice)
 			if !hit {
 				continue
 			}
@@ -482,8 +483,10 @@ func (e *engine) processOrders() {
 		}
 		var price float64
 		if o.limit != 0 {
-			hit := (long && low < o.limit) || (!long && high > o.limit)
-			before := hit && ((long && stopPrice != 0 && o.limit < stopPrice) || (!long && stopPrice != 0 && o.limit > stopPrice))
+			hit := (long && low <= o.limit) || (!long && high >= o.limit)
+			// Stop and limit both reached in this bar: pessimistically, the
+			// limit was reached before the stop, so it does not count yet.
+			before := hit && stopPrice != 0 && ((long && o.limit <= stopPrice) || (!long && o.limit >= stopPrice))
 			if !hit || before {
 				continue
 			}
@@ -497,8 +500,11 @@ func (e *engine) processOrders() {
 				price = math.Max(ref, o.limit)
 			}
 		} else {
+			// Bracket (SL/TP) orders are events inside this bar; other
+			// market orders fill at the previous close with TradeOnClose.
+			contingent := o.isSL || o.isTP
 			price = open
-			if e.opts.TradeOnClose {
+			if e.opts.TradeOnClose && !contingent {
 				price = prevClose
 			}
 			if stopPrice != 0 {
@@ -511,7 +517,7 @@ func (e *engine) processOrders() {
 		}
 		isMarket := o.limit == 0 && stopPrice == 0
 		at := e.i
-		if isMarket && e.opts.TradeOnClose && e.i > 0 {
+		if isMarket && e.opts.TradeOnClose && e.i > 0 && !o.isSL && !o.isTP {
 			at = e.i - 1
 		}
 
@@ -550,14 +556,21 @@ func (e *engine) processOrders() {
 				need = 0
 			}
 		}
-		if need != 0 && math.Abs(need)*adjusted+e.fee(need, price) > e.marginAvailable(e.markPrice(open))*e.leverage {
+		if need != 0 && !e.affordable(o, need, price, adjusted) {
 			e.rejected++
 			e.removeOrder(o.id)
 			continue
 		}
 		if need != 0 {
-			e.openTrade(adjusted, need, o.sl, o.tp, at, o.tag, price)
-			if (o.sl != 0 || o.tp != 0) && isMarket {
+			e.openTrade(adjusted, need, o.sl, o.tp, at, o.tag)
+			switch {
+			case (o.sl != 0 || o.tp != 0) && isMarket:
+				// Let the new bracket act on this same bar.
+				reprocess = true
+			case stopPrice != 0 && o.limit == 0 && o.tp != 0 &&
+				((long && o.tp <= high && (o.sl == 0 || o.sl < low)) || (!long && o.tp >= low && (o.sl == 0 || o.sl > high))):
+				// A stop entry and its TP in one bar, the SL not: not
+				// ambiguous, both go the same way.
 				reprocess = true
 			}
 		}
@@ -594,31 +607,52 @@ func (e *engine) unitsFor(o order, price, adjusted float64) float64 {
 	if budget <= 0 {
 		return 0
 	}
+	if e.opts.Compat && o.kind == SizeEquity {
+		// backtesting.py: units = int(budget // (adjusted price +
+		// commission(fraction, price) / fraction)), which spreads a fixed
+		// fee over every unit.
+		per := adjusted + e.fee(o.size, price)/abs
+		units := pyFloorDiv(budget, per)
+		if e.opts.Fractional {
+			units = budget / per
+		}
+		if units <= 0 || math.IsNaN(units) {
+			return 0
+		}
+		return sign * units
+	}
+	// Exact: the most units whose cost, fee included, fits the budget.
 	perUnitFee := 0.0
 	if e.opts.Commission != nil {
-		// Proportional part of the fee per unit, as backtesting.py does.
-		perUnitFee = e.fee(sign*1, price) - e.fee(sign*0.5, price)
-		perUnitFee *= 2
-		if perUnitFee < 0 {
-			perUnitFee = 0
-		}
+		perUnitFee = max(0, 2*(e.fee(sign, adjusted)-e.fee(sign*0.5, adjusted)))
 	}
 	var units float64
 	if e.opts.Fractional {
 		units = budget / (adjusted + perUnitFee)
-		for iter := 0; iter < 64 && units > 0 && units*adjusted+e.fee(sign*units, price) > budget; iter++ {
-			units = (budget - e.fee(sign*units, price)) / adjusted * (1 - 1e-12)
+		for iter := 0; iter < 64 && units > 0 && units*adjusted+e.fee(sign*units, adjusted) > budget; iter++ {
+			units = (budget - e.fee(sign*units, adjusted)) / adjusted * (1 - 1e-12)
 		}
 	} else {
 		units = pyFloorDiv(budget, adjusted+perUnitFee)
-		for units > 0 && units*adjusted+e.fee(sign*units, price) > budget*(1+1e-12) {
+		for units > 0 && units*adjusted+e.fee(sign*units, adjusted) > budget*(1+1e-12) {
 			units--
 		}
 	}
-	if units <= 0 {
+	if units <= 0 || math.IsNaN(units) {
 		return 0
 	}
 	return sign * units
+}
+
+// affordable reports whether need units at adjusted (raw price price) fit
+// the available margin.
+func (e *engine) affordable(o order, need, price, adjusted float64) bool {
+	avail := e.marginAvailable(e.markPrice(e.bars[e.i].Open)) * e.leverage
+	if e.opts.Compat {
+		per := adjusted + e.fee(o.size, price)/math.Abs(o.size)
+		return math.Abs(need)*per <= avail
+	}
+	return math.Abs(need)*adjusted+e.fee(need, adjusted) <= avail
 }
 
 // pyFloorDiv is Python's float floor division a // b, which backtesting.py
@@ -639,16 +673,18 @@ func pyFloorDiv(a, b float64) float64 {
 	return fl
 }
 
-func (e *engine) openTrade(price, size, sl, tp float64, at int, tag string, rawPrice float64) {
-	fee := e.fee(size, rawPrice)
+func (e *engine) openTrade(price, size, sl, tp float64, at int, tag string) {
+	// The commission is charged on the fill price (spread included).
+	fee := e.fee(size, price)
 	e.cash -= fee
 	e.nextID++
 	t := trade{id: e.nextID, size: size, entryPrice: price, entryBar: at, entryFee: fee, tag: tag}
-	// SL goes in front of TP so it wins an ambiguous bar (pessimistic).
+	// As in backtesting.py, the SL order goes to the front of the queue
+	// and the TP order to the back, so the SL wins an ambiguous bar.
 	if tp != 0 {
 		e.nextID++
 		t.tpID = e.nextID
-		e.insertFront(order{id: e.nextID, size: -size, kind: SizeUnits, limit: tp, parent: t.id, isTP: true})
+		e.orders = append(e.orders, order{id: e.nextID, size: -size, kind: SizeUnits, limit: tp, parent: t.id, isTP: true})
 	}
 	if sl != 0 {
 		e.nextID++
@@ -699,10 +735,17 @@ func (e *engine) closeTrade(k int, price float64, at int) {
 	if t.tpID != 0 {
 		e.removeOrder(t.tpID)
 	}
-	exitFee := e.fee(-t.size, price)
+	// The commission function sees the trade's signed size, at entry and
+	// at exit, as in backtesting.py.
+	exitFee := e.fee(t.size, price)
 	gross := t.size * (price - t.entryPrice)
 	e.cash += gross - exitFee
 	comm := t.entryFee + exitFee
+	if e.opts.Compat {
+		// backtesting.py records the entry fee recomputed for the size
+		// closed (a fixed fee counts again on each partial close).
+		comm = exitFee + e.fee(t.size, t.entryPrice)
+	}
 	pnl := gross - comm
 	entryValue := math.Abs(t.size) * t.entryPrice
 	ret := math.Copysign(1, t.size)*(price/t.entryPrice-1) - comm/entryValue
