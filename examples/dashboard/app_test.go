@@ -152,7 +152,21 @@ func TestRegisterLoginPortfolioFlow(t *testing.T) {
 	// Anonymous: sent to the login page.
 	status, _, h := e.get(t, c, "/portfolio")
 	require.Equal(t, http.StatusSeeOther, status)
-	assert.Equal(t, "/login?next=%2Fportfolio", h.Get("Location"))
+	assert.True(t, strings.HasPrefix(h.Get("Location"), "/login?next=%2Fportfolio&"), h.Get("Location"))
+
+	// An anonymous form post from a browser goes to the login page too;
+	// a script gets 401.
+	req, err := http.NewRequest(http.MethodPost, e.srv.URL+"/paper/order", strings.NewReader("side=buy"))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Accept", "text/html,application/xhtml+xml")
+	resp, err := c.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusSeeOther, resp.StatusCode)
+	assert.True(t, strings.HasPrefix(resp.Header.Get("Location"), "/login?next=%2Fpaper&"))
+	status, _, _ = e.post(t, c, "/paper/order", url.Values{"side": {"buy"}})
+	assert.Equal(t, http.StatusUnauthorized, status)
 
 	// Bad registrations change nothing and say why.
 	status, body, _ := e.post(t, c, "/register", url.Values{"username": {"alice"}, "password": {"short"}, "confirm": {"short"}})

@@ -120,19 +120,25 @@ func adapt(mw func(http.Handler) http.Handler) gin.HandlerFunc {
 	}
 }
 
-// requireLogin sends anonymous visitors to the login page.
+// requireLogin sends anonymous browsers to the login page and answers 401
+// to everything else (scripts, event streams).
 func (a *app) requireLogin(c *gin.Context) {
 	if _, ok := auth.UserFrom(c.Request.Context()); ok {
 		c.Next()
 		return
 	}
-	if c.Request.Method != http.MethodGet || strings.Contains(c.GetHeader("Accept"), "text/event-stream") {
+	c.Abort()
+	if !strings.Contains(c.GetHeader("Accept"), "text/html") && c.Request.Method != http.MethodGet ||
+		strings.Contains(c.GetHeader("Accept"), "text/event-stream") {
 		auth.WriteError(c.Writer, auth.ErrUnauthenticated)
-		c.Abort()
 		return
 	}
-	c.Redirect(http.StatusSeeOther, "/login?next="+url.QueryEscape(c.Request.URL.RequestURI()))
-	c.Abort()
+	next := c.Request.URL.RequestURI()
+	if c.Request.Method != http.MethodGet {
+		next = strings.SplitN(next, "/", 3)[1] // the page the form was on
+		next = "/" + next
+	}
+	c.Redirect(http.StatusSeeOther, "/login?next="+url.QueryEscape(next)+"&flash="+url.QueryEscape("Please log in first."))
 }
 
 func currentUser(c *gin.Context) auth.User {
