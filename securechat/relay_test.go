@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -364,4 +365,44 @@ func TestRelayCloseAndMemorySnapshotHoldsNoPlaintext(t *testing.T) {
 	require.NoError(t, err)
 	resp.Body.Close()
 	assert.Equal(t, 503, resp.StatusCode)
+}
+
+func TestRelayFrameSizeLimitFanOutAndPurge(t *testing.T) {
+	var mu sync.Mutex
+	now := time.Now()
+	clock := func() time.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		return now
+	}
+	store := NewMemoryStore()
+	tr := startRelay(t, RelayOptions{Store: store, PurgeInterval: 10 * time.Millisecond, MessageTTL: time.Hour, Now: clock})
+	alice, bob := newID(t), newID(t)
+
+	// An oversized frame closes the connection (1009 message too big).
+	rc := authRaw(t, tr.url, alice)
+	require.NoError(t, rc.ws.Write(context.Background(), websocket.MessageText, make([]byte, maxFrameSize+1)))
+	_, err := rc.tryRead()
+	require.Error(t, err)
+	assert.Equal(t, websocket.StatusMessageTooBig, websocket.CloseStatus(err))
+
+	// Both connections of bob get the delivery.
+	b1, b2 := authRaw(t, tr.url, bob), authRaw(t, tr.url, bob)
+	sender := authRaw(t, tr.url, alice)
+	env := (&Envelope{Version: EnvelopeVersion, Type: TypeNormal, Sender: alice.ID(), Recipient: bob.ID(),
+		Ciphertext: make([]byte, 40)}).Marshal()
+	sender.write(frame{Type: frameSend, ID: 1, Data: env})
+	require.Equal(t, frameOK, sender.read().Type)
+	for _, c := range []*rawConn{b1, b2} {
+		f := c.read()
+		require.Equal(t, frameDeliver, f.Type)
+		assert.Equal(t, env, f.Data)
+	}
+
+	// Unacknowledged, it expires after the TTL and the purge loop drops it.
+	require.Len(t, store.Snapshot(), 1)
+	mu.Lock()
+	now = now.Add(2 * time.Hour)
+	mu.Unlock()
+	require.Eventually(t, func() bool { return len(store.Snapshot()) == 0 }, 5*time.Second, 10*time.Millisecond)
 }
