@@ -171,7 +171,7 @@ func naiveConvert(execPath, profile, url string) ([]byte, error) {
 		return nil, err
 	}
 	defer os.RemoveAll(profile)
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), browserOptions(execPath, "", profile)...)
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), browserOptions(execPath, profile)...)
 	defer cancelAlloc()
 	ctx, cancel := chromedp.NewContext(actx)
 	defer cancel()

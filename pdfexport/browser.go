@@ -226,7 +226,7 @@ func (g *generation) pid() int {
 }
 
 func (c *Converter) allocatorOptions(profile string) []chromedp.ExecAllocatorOption {
-	opts := browserOptions(c.execPath, c.opts.HostResolverRules, profile)
+	opts := browserOptions(c.execPath, profile)
 	if c.proxy != nil {
 		opts = append(opts,
 			chromedp.ProxyServer(c.proxy.url()),
@@ -239,7 +239,7 @@ func (c *Converter) allocatorOptions(profile string) []chromedp.ExecAllocatorOpt
 }
 
 // browserOptions are the flags every Chromium of the package starts with.
-func browserOptions(execPath, hostResolverRules, profile string) []chromedp.ExecAllocatorOption {
+func browserOptions(execPath, profile string) []chromedp.ExecAllocatorOption {
 	opts := append([]chromedp.ExecAllocatorOption{}, chromedp.DefaultExecAllocatorOptions[:]...)
 	opts = append(opts,
 		chromedp.ExecPath(execPath),
@@ -265,9 +265,6 @@ func browserOptions(execPath, hostResolverRules, profile string) []chromedp.Exec
 		chromedp.Flag("no-sandbox", os.Geteuid() == 0),
 		chromedp.WindowSize(1280, 1024),
 	)
-	if hostResolverRules != "" {
-		opts = append(opts, chromedp.Flag("host-resolver-rules", hostResolverRules))
-	}
 	return opts
 }
 

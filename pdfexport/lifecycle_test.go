@@ -288,6 +288,10 @@ func TestDenyPrivateNetworks(t *testing.T) {
 	assert.Contains(t, text, "OUTER")
 	assert.Contains(t, text, "INNER", "the allow-listed cross-site iframe itself loads")
 
+	pdf, err = c.ConvertHTML(ctx, fmt.Sprintf(`<p>HTML DOC</p><img src="%s/secret.png">`, internal), PageOptions{Wait: ForNetworkIdle()})
+	require.NoError(t, err, "ConvertHTML works behind the policy")
+	assert.Contains(t, pdfText(t, pdf, 0), "HTML DOC")
+
 	assert.Zero(t, secretHits.Load(), "a request reached the private server")
 
 	// A reused tab keeps nothing of the previous conversion: cookies (set

@@ -72,12 +72,6 @@ type Options struct {
 	// local server.
 	Dial func(ctx context.Context, network, address string) (net.Conn, error)
 
-	// HostResolverRules is passed to Chromium as --host-resolver-rules, for
-	// example "MAP *.test 127.0.0.1", to pin host names in closed networks
-	// or tests. With DenyPrivateNetworks Chromium resolves nothing itself
-	// (its proxy does), so the rules have no effect there; use Dial.
-	HostResolverRules string
-
 	// Logger receives debug and warning messages (browser restarts, blocked
 	// requests). nil discards them.
 	Logger *slog.Logger
