@@ -50,7 +50,7 @@ type app struct {
 	auth      *auth.Service
 	pstore    portfolio.Store
 	agg       *marketdata.Aggregator
-	simHist   *sim.Provider // history for statistics and backtests
+	history0  *sim.Provider // latency-free simulator on the same path: history for statistics, backtests and returns
 	relay     *securechat.Relay
 	pdf       *lazyPDF
 
@@ -158,11 +158,13 @@ func (a *app) openMarketData() error {
 		if err != nil {
 			return fmt.Errorf("market data %s: %w", o.Name, err)
 		}
-		if o.Name == "sim" {
-			a.simHist = p
-		}
 		providers = append(providers, p)
 	}
+	hist, err := sim.New(sim.Options{Name: "sim-history", Seed: 7})
+	if err != nil {
+		return fmt.Errorf("market data history: %w", err)
+	}
+	a.history0 = hist
 	agg, err := marketdata.New(marketdata.Options{
 		Providers: providers,
 		CacheTTL:  time.Second,

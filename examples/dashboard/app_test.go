@@ -194,7 +194,7 @@ func TestRegisterLoginPortfolioFlow(t *testing.T) {
 	assert.Contains(t, h.Get("Location"), "20+transactions")
 	status, body, _ = e.get(t, c, "/portfolio")
 	require.Equal(t, http.StatusOK, status)
-	for _, want := range []string{"Total value", "AAPL", "EQNR.OL", "BTC-USD", "Brokerage", "Savings (EUR)", "portfolio.Reportable.Summary()", "Download as PDF"} {
+	for _, want := range []string{"Total value", "AAPL", "EQNR.OL", "BTC-USD", "Brokerage", "Savings (EUR)", "portfolio.Reportable.Summary()", "Download as PDF", "Time-weighted return", "XIRR"} {
 		assert.Contains(t, body, want)
 	}
 	assert.NotContains(t, body, "u.", "per-user id prefixes are hidden")

@@ -185,7 +185,7 @@ func boolInt(b bool) int {
 // history fetches up to historyYears of daily bars from the simulator.
 func (a *app) history(c *gin.Context, symbol string) (marketdata.History, error) {
 	end := time.Now().UTC()
-	return a.simHist.History(c.Request.Context(), symbol, marketdata.HistoryRequest{
+	return a.history0.History(c.Request.Context(), symbol, marketdata.HistoryRequest{
 		Start: end.AddDate(-historyYears, 0, 0), End: end, Interval: marketdata.Daily,
 	})
 }

@@ -148,6 +148,8 @@ type portfolioView struct {
 	Recent    []portfolio.Transaction
 	GainPct   float64
 	PriceErr  string
+	Perf      *portfolio.Performance
+	PerfErr   string
 }
 
 type accountRow struct {
@@ -217,6 +219,11 @@ func (a *app) buildPortfolio(ctx context.Context, u auth.User, base string) (*po
 	}
 	for _, it := range items {
 		v.Lines = append(v.Lines, strings.ReplaceAll(it.Summary(), st.prefix, ""))
+	}
+	if perf, err := a.performance(ctx, ledger, base); err != nil {
+		v.PerfErr = strings.ReplaceAll(err.Error(), st.prefix, "")
+	} else {
+		v.Perf = perf
 	}
 	v.Realized = ledger.Realized("")
 	txs := ledger.Transactions()
