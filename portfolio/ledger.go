@@ -11,6 +11,10 @@ import (
 	"github.com/shopspring/decimal"
 )
 
+// maxExponent bounds the decimal exponents a transaction may carry, so
+// products stay far from the int32 exponent limit of the decimal package.
+const maxExponent = 1000
+
 // one is the FX rate of a transaction in the account currency. Decimals are
 // immutable, so sharing it is safe.
 var one = decimal.NewFromInt(1)
@@ -448,6 +452,11 @@ func (l *Ledger) applyOne(tx *Transaction) error {
 	}
 	if tx.Fee.Sign() < 0 || tx.Tax.Sign() < 0 {
 		return fmt.Errorf("%w: fee and tax must not be negative", ErrInvalidAmount)
+	}
+	for _, x := range [...]*decimal.Decimal{&tx.Quantity, &tx.Price, &tx.Fee, &tx.Tax, &tx.Amount, &tx.FXRate} {
+		if e := x.Exponent(); e > maxExponent || e < -maxExponent {
+			return fmt.Errorf("%w: a number has exponent %d, outside ±%d", ErrInvalidAmount, e, maxExponent)
+		}
 	}
 	switch tx.Kind {
 	case TxBuy, TxSell:

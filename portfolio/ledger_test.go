@@ -151,6 +151,7 @@ func TestValidationErrors(t *testing.T) {
 		{"no symbol", Transaction{ID: "x", Account: "a", Kind: TxBuy, Time: day("2024-02-01"), Quantity: d("1")}, ErrInvalidTransaction},
 		{"split nothing", Transaction{ID: "x", Account: "a", Kind: TxSplit, Time: day("2024-02-01"), Symbol: "DNB.OL", Quantity: d("2")}, ErrNoPosition},
 		{"split ratio", Transaction{ID: "x", Account: "a", Kind: TxSplit, Time: day("2024-02-01"), Symbol: "EQNR.OL", Quantity: d("0")}, ErrInvalidQuantity},
+		{"huge exponent", Transaction{ID: "x", Account: "a", Kind: TxDeposit, Time: day("2024-02-01"), Amount: decimal.New(1, 2_000_000_000)}, ErrInvalidAmount},
 		{"transfer too much", Transaction{ID: "x", Account: "a", Kind: TxTransferOut, Time: day("2024-02-01"), Symbol: "EQNR.OL", Quantity: d("5")}, ErrInsufficientHoldings},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -144,8 +144,8 @@ func (rc *rateCache) rate(ctx context.Context, from, to string) (decimal.Decimal
 	if err != nil {
 		return decimal.Decimal{}, false, fmt.Errorf("portfolio: rate %s→%s: %w", from, to, err)
 	}
-	if r.Sign() <= 0 {
-		return decimal.Decimal{}, false, fmt.Errorf("%w: rate %s→%s is %s", ErrNoPrice, from, to, r)
+	if r.Sign() <= 0 || r.Exponent() > maxExponent || r.Exponent() < -maxExponent {
+		return decimal.Decimal{}, false, fmt.Errorf("%w: rate %s→%s is not positive or out of range", ErrNoPrice, from, to)
 	}
 	rc.rates[k] = r
 	return r, false, nil
@@ -246,8 +246,8 @@ func (l *Ledger) value(ctx context.Context, account, base string, prices PriceSo
 				if err != nil {
 					return nil, fmt.Errorf("%w: %s: %w", ErrNoPrice, p.symbol, err)
 				}
-				if price.Sign() < 0 {
-					return nil, fmt.Errorf("%w: %s: negative price %s", ErrNoPrice, p.symbol, price)
+				if price.Sign() < 0 || price.Exponent() > maxExponent || price.Exponent() < -maxExponent {
+					return nil, fmt.Errorf("%w: %s: price is negative or out of range", ErrNoPrice, p.symbol)
 				}
 				if ccy == "" {
 					ccy = p.s.currency
