@@ -18,6 +18,7 @@ import (
 	"hash/fnv"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -251,8 +252,16 @@ func (p *Provider) wait(ctx context.Context, symbol string) error {
 const year = 365.25 * 24 * float64(time.Hour)
 
 // priceAt advances the symbol's path to the model time of now and returns
-// the common (noise-free) price. Caller holds p.mu.
+// the common (noise-free) price. Currency pairs are not paths of their own:
+// each currency follows one path against USD and a pair is the ratio of its
+// two legs, so USDNOK is exactly 1/NOKUSD and EURNOK = EURUSD × USDNOK, as on
+// a real market without arbitrage. Caller holds p.mu.
 func (p *Provider) priceAt(in Instrument, now time.Time) float64 {
+	if in.Kind == marketdata.KindFX {
+		if base, quote, ok := strings.Cut(in.Name, "/"); ok {
+			return p.usdValue(base, now) / p.usdValue(quote, now)
+		}
+	}
 	pa := p.paths[in.Symbol]
 	if pa == nil {
 		pa = &path{t: p.opts.Start, logP: math.Log(in.Price), mu: in.Drift, vol: in.Vol,
@@ -266,6 +275,16 @@ func (p *Provider) priceAt(in Instrument, now time.Time) float64 {
 		pa.t = t
 	}
 	return math.Exp(pa.logP)
+}
+
+// usdValue is the noise-free USD value of one unit of currency ccy at now.
+// Caller holds p.mu.
+func (p *Provider) usdValue(ccy string, now time.Time) float64 {
+	v := usdPer[ccy]
+	if v[1] == 0 {
+		return v[0]
+	}
+	return p.priceAt(Instrument{Symbol: "currency:" + ccy, Currency: "USD", Price: v[0], Vol: v[1]}, now)
 }
 
 // quote builds a quote. Caller holds p.mu.

@@ -152,3 +152,24 @@ func TestScheduledOutage(t *testing.T) {
 	require.ErrorIs(t, err, marketdata.ErrUnavailable)
 	assert.Contains(t, err.Error(), "simulated outage")
 }
+
+func TestRatesAreConsistent(t *testing.T) {
+	c := &clock{t: time.Date(2026, 3, 2, 15, 0, 0, 0, time.UTC)}
+	p, err := sim.New(sim.Options{Seed: 7, Now: c.now})
+	require.NoError(t, err)
+	ctx := context.Background()
+	rate := func(from, to string) float64 {
+		t.Helper()
+		r, err := p.Rate(ctx, from, to)
+		require.NoError(t, err)
+		return r.Rate
+	}
+	for step := 0; step < 3; step++ {
+		for _, pair := range [][2]string{{"USD", "NOK"}, {"EUR", "USD"}, {"GBP", "JPY"}, {"SEK", "CHF"}} {
+			from, to := pair[0], pair[1]
+			assert.InDelta(t, 1, rate(from, to)*rate(to, from), 1e-12, "%s/%s × %s/%s", from, to, to, from)
+		}
+		assert.InDelta(t, rate("EUR", "NOK"), rate("EUR", "USD")*rate("USD", "NOK"), 1e-9, "cross rate through USD")
+		c.t = c.t.Add(24 * time.Hour)
+	}
+}
