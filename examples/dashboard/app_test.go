@@ -59,9 +59,10 @@ type testEnv struct {
 func newTestEnv(t *testing.T) *testEnv {
 	t.Helper()
 	logs := &syncBuffer{}
-	logger, closeLog, err := newLogger("debug", "json", logs)
+	lv := new(slog.LevelVar)
+	logger, closeLog, err := newLogger("debug", "json", logs, lv)
 	require.NoError(t, err)
-	a, err := newApp(context.Background(), config{dataDir: t.TempDir(), authParams: testParams}, logger)
+	a, err := newApp(context.Background(), config{dataDir: t.TempDir(), authParams: testParams, logLevelVar: lv}, logger)
 	require.NoError(t, err)
 	srv := httptest.NewServer(a.Handler())
 	t.Cleanup(func() {
@@ -712,4 +713,31 @@ func TestLoginThrottled(t *testing.T) {
 	// Even the right password waits now.
 	status, _, _ = e.post(t, c, "/login", url.Values{"username": {"olga"}, "password": {testPassword}})
 	assert.Equal(t, http.StatusTooManyRequests, status)
+}
+
+func TestAdminChangesLogLevel(t *testing.T) {
+	e := newTestEnv(t)
+	admin := e.user(t, "level-admin", auth.RoleAdmin)
+	user := e.user(t, "level-user", auth.RoleUser)
+
+	status, body, _ := e.get(t, admin, "/admin/log-level")
+	require.Equal(t, http.StatusOK, status)
+	assert.JSONEq(t, `{"level":"debug"}`, body)
+	status, _, _ = e.get(t, user, "/admin/log-level")
+	assert.Equal(t, http.StatusForbidden, status)
+
+	put := func(c *http.Client, body string) int {
+		req, err := http.NewRequest(http.MethodPut, e.srv.URL+"/admin/log-level", strings.NewReader(body))
+		require.NoError(t, err)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := c.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	assert.Equal(t, http.StatusForbidden, put(user, `{"level":"error"}`))
+	assert.Equal(t, http.StatusBadRequest, put(admin, `{"level":"loud"}`))
+	assert.Equal(t, slog.LevelDebug, e.app.cfg.logLevelVar.Level(), "a bad body leaves the level alone")
+	assert.Equal(t, http.StatusOK, put(admin, `{"level":"warn"}`))
+	assert.Equal(t, slog.LevelWarn, e.app.cfg.logLevelVar.Level())
 }

@@ -12,13 +12,15 @@ import (
 // newLogger builds the dashboard's logger writing to w through logging.New
 // (redaction of secrets, request-scoped attributes such as the request id
 // set by logging.Middleware). It returns a function that flushes and closes
-// it.
-func newLogger(level, format string, w io.Writer) (*slog.Logger, func(), error) {
+// it. When lv is not nil it holds the level, so an admin can change it at
+// run time through logging.LevelHandler.
+func newLogger(level, format string, w io.Writer, lv *slog.LevelVar) (*slog.Logger, func(), error) {
 	logger, closer, err := logging.New(logging.Options{
-		Level:   level,
-		Format:  format,
-		Output:  w,
-		Service: "dashboard",
+		Level:    level,
+		LevelVar: lv,
+		Format:   format,
+		Output:   w,
+		Service:  "dashboard",
 	})
 	switch {
 	case errors.Is(err, logging.ErrInvalidLevel):

@@ -61,6 +61,9 @@ type config struct {
 	// (serve over HTTPS then); by default it is configured for plain-HTTP
 	// localhost.
 	secureCookies bool
+	// logLevelVar holds the running log level; admins read and change it at
+	// /admin/log-level. Nil in tests that build the app directly.
+	logLevelVar *slog.LevelVar
 	// authParams are the argon2id parameters; zero means auth's defaults.
 	// Tests lower them.
 	authParams auth.Params
@@ -86,7 +89,8 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	logger, closeLog, err := newLogger(cfg.logLevel, cfg.logFormat, stderr)
+	cfg.logLevelVar = new(slog.LevelVar)
+	logger, closeLog, err := newLogger(cfg.logLevel, cfg.logFormat, stderr, cfg.logLevelVar)
 	if err != nil {
 		return err
 	}

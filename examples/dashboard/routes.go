@@ -67,6 +67,10 @@ func (a *app) routes() {
 	adm := e.Group("/admin", adapt(auth.RequireRole(auth.RoleAdmin)))
 	adm.GET("", a.adminPage)
 	adm.POST("/users/:id/role", a.adminSetRole)
+	if a.cfg.logLevelVar != nil {
+		// GET {"level":"info"}; PUT the same shape to change it.
+		adm.Match([]string{http.MethodGet, http.MethodPut}, "/log-level", gin.WrapH(logging.LevelHandler(a.cfg.logLevelVar)))
+	}
 
 	e.NoRoute(func(c *gin.Context) {
 		a.render(c, http.StatusNotFound, "message", view{Title: "Not found", Data: message{
