@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -87,6 +88,7 @@ type acctState struct {
 	acct      Account
 	minor     int32
 	positions map[string]*position
+	bySymbol  []*position // every position, ordered by symbol
 	realized  chunkLog[RealizedGain]
 	epoch     uint64
 	s         acctScalars
@@ -379,6 +381,7 @@ func (l *Ledger) rollback() {
 			u.pos.epoch = 0
 		case undoNewPos:
 			delete(u.acct.positions, u.key)
+			u.acct.removeSorted(u.key)
 		case undoLot:
 			u.lots[u.lotIdx] = u.lot
 		case undoPending:
@@ -422,9 +425,24 @@ func (l *Ledger) getPos(a *acctState, symbol string, create bool) *position {
 	if p == nil && create {
 		p = &position{symbol: symbol, epoch: l.epoch}
 		a.positions[symbol] = p
+		a.insertSorted(p)
 		l.undo = append(l.undo, undoRec{kind: undoNewPos, acct: a, key: symbol})
 	}
 	return p
+}
+
+// insertSorted adds p to a.bySymbol, keeping the symbol order.
+func (a *acctState) insertSorted(p *position) {
+	i, _ := slices.BinarySearchFunc(a.bySymbol, p.symbol, func(q *position, s string) int { return strings.Compare(q.symbol, s) })
+	a.bySymbol = slices.Insert(a.bySymbol, i, p)
+}
+
+// removeSorted drops the position for symbol from a.bySymbol.
+func (a *acctState) removeSorted(symbol string) {
+	i, ok := slices.BinarySearchFunc(a.bySymbol, symbol, func(q *position, s string) int { return strings.Compare(q.symbol, s) })
+	if ok {
+		a.bySymbol = slices.Delete(a.bySymbol, i, i+1)
+	}
 }
 
 // applyOne validates and books one transaction.

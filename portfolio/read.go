@@ -170,13 +170,11 @@ func (l *Ledger) Positions(account string) []Position {
 		if account != "" && st.acct.ID != account {
 			continue
 		}
-		start := len(out)
-		for _, p := range st.positions {
+		for _, p := range st.bySymbol {
 			if p.s.qty.Sign() != 0 {
 				out = append(out, st.view(p))
 			}
 		}
-		slices.SortFunc(out[start:], func(a, b Position) int { return strings.Compare(a.Symbol, b.Symbol) })
 	}
 	return out
 }

@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -198,7 +197,14 @@ func (l *Ledger) value(ctx context.Context, account, base string, prices PriceSo
 	// adds in place instead of allocating per addition.
 	groups := [3]map[string][]decimal.Decimal{{}, {}, {}}
 	const byClass, byCcy, byAcct = 0, 1, 2
-	add := func(g int, key string, x decimal.Decimal) { groups[g][key] = append(groups[g][key], x) }
+	add := func(g int, key string, x decimal.Decimal) {
+		xs := append(groups[g][key], x)
+		if len(xs) == 256 {
+			// Collapse now and then so the lists stay short.
+			xs = append(xs[:0], sum(xs))
+		}
+		groups[g][key] = xs
+	}
 	// By symbol there are as many groups as holdings: keep one value per
 	// symbol and add only when a symbol is in several accounts.
 	symIdx := make(map[string]int, n)
@@ -218,7 +224,6 @@ func (l *Ledger) value(ctx context.Context, account, base string, prices PriceSo
 	bases = make([]decimal.Decimal, 0, n)
 	caps = make([]decimal.Decimal, 0, n)
 	ccyEff = make([]decimal.Decimal, 0, n)
-	var open []*position
 
 	for _, st := range l.order {
 		if err := ctx.Err(); err != nil {
@@ -231,15 +236,11 @@ func (l *Ledger) value(ctx context.Context, account, base string, prices PriceSo
 		if err != nil {
 			return nil, err
 		}
-		open = open[:0]
-		for _, p := range st.positions {
-			if p.s.qty.Sign() != 0 {
-				open = append(open, p)
-			}
-		}
-		slices.SortFunc(open, func(a, b *position) int { return strings.Compare(a.symbol, b.symbol) })
 		acctStart := len(secs)
-		for _, p := range open {
+		for _, p := range st.bySymbol {
+			if p.s.qty.Sign() == 0 {
+				continue
+			}
 			q, ok := quotes[p.symbol]
 			if !ok {
 				price, ccy, err := prices.Price(ctx, p.symbol)
@@ -353,12 +354,27 @@ func (l *Ledger) value(ctx context.Context, account, base string, prices PriceSo
 	v.ByClass = slicesOf(groups[byClass], base, weight)
 	v.ByCurrency = slicesOf(groups[byCcy], base, weight)
 	v.ByAccount = slicesOf(groups[byAcct], base, weight)
-	v.BySymbol = make([]Slice, len(symVals))
+	// Sort small (weight, index) pairs, then build the slices in order.
+	order := make([]weightIdx, len(symVals))
 	for i, x := range symVals {
-		v.BySymbol[i] = Slice{Key: symKeys[i], Base: base, Value: x, Weight: weight(x)}
+		order[i] = weightIdx{weight(x), int32(i)}
 	}
-	sortSlices(v.BySymbol)
+	slices.SortFunc(order, func(a, b weightIdx) int {
+		if c := cmp.Compare(b.w, a.w); c != 0 {
+			return c
+		}
+		return cmp.Compare(symKeys[a.i], symKeys[b.i])
+	})
+	v.BySymbol = make([]Slice, len(order))
+	for j, o := range order {
+		v.BySymbol[j] = Slice{Key: symKeys[o.i], Base: base, Value: symVals[o.i], Weight: o.w}
+	}
 	return v, nil
+}
+
+type weightIdx struct {
+	w float64
+	i int32
 }
 
 // sum adds xs (zero for none) with decimal.Sum, which adds in place.
