@@ -435,8 +435,32 @@ func (s *Session) Decrypt(e *Envelope) ([]byte, error) {
 	}
 
 	st := s.st // tentative copy; committed only on success
+	newChain := !st.hasDHr || h.DH != st.dhr
+	// Bound the work before doing any of it: the keys this message would
+	// make us derive (the rest of the previous receiving chain up to PN,
+	// then the new chain up to N) must fit in MaxSkip, and a message number
+	// already passed in the current chain cannot be authenticated.
+	var gap int64
+	switch {
+	case newChain:
+		if st.hasCKr && h.PN > st.nr {
+			gap = int64(h.PN) - int64(st.nr)
+		}
+		gap += int64(h.N)
+	case h.N < st.nr:
+		return nil, fmt.Errorf("%w: message key %d already used or expired", ErrAuth, h.N)
+	default:
+		gap = int64(h.N) - int64(st.nr)
+	}
+	if gap > int64(s.opts.MaxSkip) {
+		return nil, fmt.Errorf("%w: %w: gap of %d messages, limit %d", ErrAuth, ErrTooManySkipped, gap, s.opts.MaxSkip)
+	}
 	var skips []pendingSkip
-	if !st.hasDHr || h.DH != st.dhr {
+	if newChain {
+		// First half of the DH ratchet step: the receiving chain. The
+		// sending half (a fresh key pair) waits until the message has
+		// authenticated, so a forged header costs one X25519, not three,
+		// and consumes no randomness.
 		if st.hasCKr {
 			var err error
 			if skips, err = s.skip(&st, h.PN, skips); err != nil {
@@ -453,19 +477,6 @@ func (s *Session) Decrypt(e *Envelope) ([]byte, error) {
 			return nil, err
 		}
 		st.hasCKr = true
-		if st.dhs, err = newKeyPair(s.opts.Rand); err != nil {
-			return nil, err
-		}
-		if d, err = dh(&st.dhs.priv, &st.dhr); err != nil {
-			return nil, fmt.Errorf("%w: ratchet key: %w", ErrAuth, err)
-		}
-		if st.rk, st.cks, err = kdfRK(st.rk, d); err != nil {
-			return nil, err
-		}
-		st.hasCKs = true
-	}
-	if h.N < st.nr {
-		return nil, fmt.Errorf("%w: message key %d already used or expired", ErrAuth, h.N)
 	}
 	var err error
 	if skips, err = s.skip(&st, h.N, skips); err != nil {
@@ -477,6 +488,20 @@ func (s *Session) Decrypt(e *Envelope) ([]byte, error) {
 	pt, err := s.open(&mk, authData, e.Ciphertext)
 	if err != nil {
 		return nil, err
+	}
+	if newChain {
+		// Second half of the DH ratchet step: the new sending chain.
+		if st.dhs, err = newKeyPair(s.opts.Rand); err != nil {
+			return nil, err
+		}
+		d, err := dh(&st.dhs.priv, &st.dhr)
+		if err != nil {
+			return nil, fmt.Errorf("%w: ratchet key: %w", ErrAuth, err)
+		}
+		if st.rk, st.cks, err = kdfRK(st.rk, d); err != nil {
+			return nil, err
+		}
+		st.hasCKs = true
 	}
 	// Commit.
 	s.st = st

@@ -3,6 +3,7 @@ package securechat
 import (
 	"bytes"
 	"crypto/hkdf"
+	crand "crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -11,6 +12,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -86,8 +88,8 @@ func requireSameState(t testing.TB, before []byte, s *Session) {
 	t.Helper()
 	a, err := UnmarshalSession(before, nil)
 	require.NoError(t, err)
-	a.opts, s.opts = SessionOptions{}, SessionOptions{}
-	defer func() { s.opts = (&SessionOptions{}).withDefaults() }()
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	require.Equal(t, a.st, s.st)
 	require.Equal(t, a.skipped, s.skipped)
 	require.Equal(t, a.replay, s.replay)
@@ -522,4 +524,47 @@ func TestRatchetRegressionVectors(t *testing.T) {
 	var want file
 	require.NoError(t, json.Unmarshal(b, &want))
 	require.Equal(t, want, got)
+}
+
+// countingReader counts the bytes of randomness a session draws.
+type countingReader struct{ n atomic.Int64 }
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	c.n.Add(int64(len(p)))
+	return crand.Read(p)
+}
+
+// A message whose gap exceeds MaxSkip, or that does not authenticate, is
+// refused before the session generates a ratchet key pair: forged headers
+// must not buy the attacker key generation or key derivation beyond
+// MaxSkip.
+func TestRatchetRefusesBeforeExpensiveWork(t *testing.T) {
+	rnd := &countingReader{}
+	opts := &SessionOptions{MaxSkip: 50, Rand: rnd}
+	alice, bob := pairSessions(t, opts)
+	send(t, bob, alice, "turn") // alice's next messages start a new DH chain
+	var raws [][]byte
+	for i := range 60 {
+		e, err := alice.Encrypt(fmt.Appendf(nil, "m%d", i))
+		require.NoError(t, err)
+		raws = append(raws, e.Marshal())
+	}
+	before := stateOf(t, bob)
+	rnd.n.Store(0)
+	_, err := bob.Open(raws[55])
+	require.ErrorIs(t, err, ErrTooManySkipped)
+	assert.Zero(t, rnd.n.Load(), "key generation before the MaxSkip check")
+
+	forged := bytes.Clone(raws[3])
+	forged[len(forged)-1] ^= 1
+	_, err = bob.Open(forged)
+	require.ErrorIs(t, err, ErrAuth)
+	assert.Zero(t, rnd.n.Load(), "key generation for a message that does not authenticate")
+	requireSameState(t, before, bob)
+
+	pt, err := bob.Open(raws[3])
+	require.NoError(t, err)
+	require.Equal(t, "m3", string(pt))
+	assert.Equal(t, int64(KeySize), rnd.n.Load(), "one key pair per DH ratchet step")
+	send(t, bob, alice, "still fine")
 }
