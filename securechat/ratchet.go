@@ -424,6 +424,10 @@ func (s *Session) Decrypt(e *Envelope) ([]byte, error) {
 	}
 	h := &e.Header
 	if sk, ok := s.skipped[skipID{h.DH, h.N}]; ok {
+		// An expired key is refused even before the next prune removes it.
+		if sk.added < s.opts.Now().UnixNano()-int64(s.opts.SkippedKeyTTL) {
+			return nil, fmt.Errorf("%w: message key %d expired", ErrAuth, h.N)
+		}
 		pt, err := s.open(&sk.mk, authData, e.Ciphertext)
 		if err != nil {
 			return nil, err

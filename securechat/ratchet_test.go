@@ -12,6 +12,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -567,4 +568,24 @@ func TestRatchetRefusesBeforeExpensiveWork(t *testing.T) {
 	require.Equal(t, "m3", string(pt))
 	assert.Equal(t, int64(KeySize), rnd.n.Load(), "one key pair per DH ratchet step")
 	send(t, bob, alice, "still fine")
+}
+
+// A skipped key older than SkippedKeyTTL is refused when used, even if no
+// later message has pruned it yet; the refusal changes nothing.
+func TestSkippedKeyExpiresOnUse(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	var mu sync.Mutex
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	alice, bob := pairSessions(t, &SessionOptions{SkippedKeyTTL: time.Hour, Now: clock})
+	e0, err := alice.Encrypt([]byte("zero"))
+	require.NoError(t, err)
+	send(t, alice, bob, "one") // skips message 0
+	require.Equal(t, 1, bob.SkippedKeys())
+	mu.Lock()
+	now = now.Add(time.Hour + time.Second)
+	mu.Unlock()
+	before := stateOf(t, bob)
+	_, err = bob.Open(e0.Marshal())
+	require.ErrorIs(t, err, ErrAuth)
+	requireSameState(t, before, bob)
 }
