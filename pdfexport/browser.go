@@ -17,6 +17,7 @@ import (
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/fetch"
 	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/cdproto/storage"
 	"github.com/chromedp/chromedp"
 )
@@ -186,17 +187,25 @@ func (g *generation) recycle(t *tab, origins []string) {
 	}
 	ctx, cancel := context.WithTimeout(t.ctx, 5*time.Second)
 	defer cancel()
-	err := chromedp.Do(ctx, chromedp.Navigate("about:blank"))
-	for _, o := range origins {
-		if err == nil {
-			_, err = chromedp.Call(ctx, storage.ClearDataForOrigin, storage.ClearDataForOriginParams{Origin: o, StorageTypes: "all"})
+	// Leaving the page stops its scripts, timers and requests; the reply
+	// comes once about:blank has committed, no load wait is needed.
+	nav, err := chromedp.Call(ctx, page.Navigate, page.NavigateParams{URL: "about:blank"})
+	if err == nil && nav.ErrorText != "" {
+		err = errors.New(nav.ErrorText)
+	}
+	if err == nil {
+		// The wipes are independent: send them together.
+		var wg sync.WaitGroup
+		errs := make([]error, len(origins)+2)
+		for i, o := range origins {
+			wg.Go(func() {
+				_, errs[i] = chromedp.Call(ctx, storage.ClearDataForOrigin, storage.ClearDataForOriginParams{Origin: o, StorageTypes: "all"})
+			})
 		}
-	}
-	if err == nil {
-		_, err = chromedp.Call(ctx, network.ClearBrowserCookies, cdp.Empty{})
-	}
-	if err == nil {
-		_, err = chromedp.Call(ctx, network.ClearBrowserCache, cdp.Empty{})
+		wg.Go(func() { _, errs[len(origins)] = chromedp.Call(ctx, network.ClearBrowserCookies, cdp.Empty{}) })
+		wg.Go(func() { _, errs[len(origins)+1] = chromedp.Call(ctx, network.ClearBrowserCache, cdp.Empty{}) })
+		wg.Wait()
+		err = errors.Join(errs...)
 	}
 	if err != nil {
 		g.discardTab(t)

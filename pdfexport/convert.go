@@ -145,19 +145,21 @@ func (s *pageState) hasLifecycle(loader cdp.LoaderID, name string) func() bool {
 	return func() bool { return s.lifecycle[loader][name] }
 }
 
-// convertOnce runs one conversion in a new tab of g.
-func (c *Converter) convertOnce(ctx context.Context, g *generation, w io.Writer, target string, o PageOptions) (err error) {
+// convertOnce runs one conversion in a tab of g. On success it returns
+// the tab and the origins the page touched, for the caller to recycle; on
+// failure it discards the tab itself.
+func (c *Converter) convertOnce(ctx context.Context, g *generation, w io.Writer, target string, o PageOptions) (used *tab, origins []string, err error) {
 	timeout := o.Timeout
 	if timeout == 0 {
 		timeout = c.opts.DefaultTimeout
 	}
 	deadline := time.Now().Add(timeout)
 	stage := "opening a tab"
-	// Each conversion gets its own tab in its own browser context: a clean
-	// cookie jar, cache and storage, thrown away with the tab.
+	// The tab has its own browser context and is used by one conversion at
+	// a time; recycle wipes it afterwards.
 	t, err := g.takeTab(timeout)
 	if err != nil {
-		return c.explain(ctx, ctx, g, timeout, stage, err)
+		return nil, nil, c.explain(ctx, ctx, g, timeout, stage, err)
 	}
 	st := newPageState()
 	defer func() {
@@ -165,9 +167,10 @@ func (c *Converter) convertOnce(ctx context.Context, g *generation, w io.Writer,
 		// stuck script: replace it. A good one is wiped and reused.
 		if err != nil {
 			g.discardTab(t)
+			used, origins = nil, nil
 			return
 		}
-		g.recycle(t, st.origins(target))
+		used, origins = t, st.origins(target)
 	}()
 	runCtx, cancelRun := context.WithDeadline(t.ctx, deadline)
 	defer cancelRun()
@@ -179,7 +182,7 @@ func (c *Converter) convertOnce(ctx context.Context, g *generation, w io.Writer,
 		}
 	}()
 	if err := chromedp.Listen(runCtx, st.onEvent); err != nil {
-		return err
+		return nil, nil, err
 	}
 
 	stage = "preparing the tab"
@@ -190,7 +193,7 @@ func (c *Converter) convertOnce(ctx context.Context, g *generation, w io.Writer,
 	// Media, user agent and headers are set on every conversion, also to
 	// their defaults, because the tab may have served another one before.
 	if _, err := chromedp.Call(runCtx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{Media: media}); err != nil {
-		return err
+		return nil, nil, err
 	}
 	ua := o.UserAgent
 	if ua == "" {
@@ -198,7 +201,7 @@ func (c *Converter) convertOnce(ctx context.Context, g *generation, w io.Writer,
 	}
 	if ua != "" {
 		if _, err := chromedp.Call(runCtx, emulation.SetUserAgentOverride, emulation.SetUserAgentOverrideParams{UserAgent: ua}); err != nil {
-			return err
+			return nil, nil, err
 		}
 	}
 	h := network.Headers{}
@@ -206,7 +209,7 @@ func (c *Converter) convertOnce(ctx context.Context, g *generation, w io.Writer,
 		h[k] = v
 	}
 	if _, err := chromedp.Call(runCtx, network.SetExtraHTTPHeaders, network.SetExtraHTTPHeadersParams{Headers: h}); err != nil {
-		return err
+		return nil, nil, err
 	}
 	if len(o.Cookies) > 0 {
 		params := make([]*network.CookieParam, 0, len(o.Cookies))
@@ -221,14 +224,14 @@ func (c *Converter) convertOnce(ctx context.Context, g *generation, w io.Writer,
 			params = append(params, p)
 		}
 		if _, err := chromedp.Call(runCtx, network.SetCookies, network.SetCookiesParams{Cookies: params}); err != nil {
-			return err
+			return nil, nil, err
 		}
 	}
 
 	stage = "loading " + displayURL(target)
 	nav, err := chromedp.Call(runCtx, page.Navigate, page.NavigateParams{URL: target})
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	// Listen handled every event that came before the reply, so the main
 	// document's response is known when there was one.
@@ -236,39 +239,39 @@ func (c *Converter) convertOnce(ctx context.Context, g *generation, w io.Writer,
 	resp, haveResp := st.responses[network.RequestID(nav.LoaderID)]
 	st.mu.Unlock()
 	if haveResp && resp.status >= 400 && !o.AllowHTTPErrors {
-		return &HTTPStatusError{URL: resp.url, StatusCode: resp.status}
+		return nil, nil, &HTTPStatusError{URL: resp.url, StatusCode: resp.status}
 	}
 	if nav.ErrorText != "" && !(o.AllowHTTPErrors && haveResp) {
 		if c.policy.deny && strings.Contains(nav.ErrorText, "ERR_BLOCKED_BY_CLIENT") {
-			return fmt.Errorf("%w: %s (or a redirect from it) was refused", ErrBlockedURL, displayURL(target))
+			return nil, nil, fmt.Errorf("%w: %s (or a redirect from it) was refused", ErrBlockedURL, displayURL(target))
 		}
-		return &NavigationError{URL: displayURL(target), Reason: nav.ErrorText}
+		return nil, nil, &NavigationError{URL: displayURL(target), Reason: nav.ErrorText}
 	}
 	if nav.IsDownload {
-		return &NavigationError{URL: displayURL(target), Reason: "the URL is a download, not a page"}
+		return nil, nil, &NavigationError{URL: displayURL(target), Reason: "the URL is a download, not a page"}
 	}
 
 	stage = "waiting for the load event of " + displayURL(target)
 	if err := st.waitFor(runCtx, st.hasLifecycle(nav.LoaderID, "load")); err != nil {
-		return err
+		return nil, nil, err
 	}
 	stage = "waiting for " + o.Wait.String()
 	switch o.Wait.Kind {
 	case WaitNetworkIdle:
 		if err := st.waitFor(runCtx, st.hasLifecycle(nav.LoaderID, "networkIdle")); err != nil {
-			return err
+			return nil, nil, err
 		}
 	case WaitVisible:
 		sel, _ := json.Marshal(o.Wait.Selector)
 		if _, err := chromedp.Run(runCtx, chromedp.Evaluate[chromedp.Void](fmt.Sprintf("void document.querySelector(%s)", sel))); err != nil {
-			return fmt.Errorf("%w: selector %q: %v", ErrInvalidOption, o.Wait.Selector, err)
+			return nil, nil, fmt.Errorf("%w: selector %q: %v", ErrInvalidOption, o.Wait.Selector, err)
 		}
 		if err := pollTrue(runCtx, fmt.Sprintf(visibleJS, sel)); err != nil {
-			return err
+			return nil, nil, err
 		}
 	case WaitExpression:
 		if err := pollTrue(runCtx, "!!("+strings.TrimRight(strings.TrimSpace(o.Wait.Expression), ";")+"\n)"); err != nil {
-			return err
+			return nil, nil, err
 		}
 	case WaitDelay:
 		t := time.NewTimer(o.Wait.Delay)
@@ -276,7 +279,7 @@ func (c *Converter) convertOnce(ctx context.Context, g *generation, w io.Writer,
 		case <-t.C:
 		case <-runCtx.Done():
 			t.Stop()
-			return runCtx.Err()
+			return nil, nil, runCtx.Err()
 		}
 	}
 
@@ -296,17 +299,17 @@ func (c *Converter) convertOnce(ctx context.Context, g *generation, w io.Writer,
 	}
 	st.mu.Unlock()
 	if o.FailOnJSError && exc != "" {
-		return fmt.Errorf("%w: %s", ErrJSException, exc)
+		return nil, nil, fmt.Errorf("%w: %s", ErrJSException, exc)
 	}
 	if o.FailOnResourceError && resErr != nil {
-		return resErr
+		return nil, nil, resErr
 	}
 
 	if o.Title != "" {
 		stage = "setting the title"
 		t, _ := json.Marshal(o.Title)
 		if _, err := chromedp.Run(runCtx, chromedp.Evaluate[chromedp.Void](fmt.Sprintf("void (document.title = %s)", t))); err != nil {
-			return err
+			return nil, nil, err
 		}
 	}
 
@@ -314,10 +317,10 @@ func (c *Converter) convertOnce(ctx context.Context, g *generation, w io.Writer,
 	params := printParams(o)
 	res, err := chromedp.Call(runCtx, page.PrintToPDF, params)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	stage = "reading the PDF"
-	return copyStream(runCtx, w, res.Stream)
+	return nil, nil, copyStream(runCtx, w, res.Stream)
 }
 
 // visibleJS is true when the element exists, is displayed and has a box.

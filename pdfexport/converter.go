@@ -306,8 +306,20 @@ func (c *Converter) run(ctx context.Context, w io.Writer, target string, opts Pa
 			return err
 		}
 		c.conversions.Add(1)
-		err = c.convertOnce(ctx, g, cw, target, opts)
-		crashed := err != nil && g.dead() && ctx.Err() == nil && c.root.Err() == nil
+		var t *tab
+		var origins []string
+		t, origins, err = c.convertOnce(ctx, g, cw, target, opts)
+		if err == nil {
+			// The caller has its PDF; wiping the tab for reuse happens in
+			// the background, and the slot frees up after it, so the pool
+			// stays bounded.
+			c.wg.Go(func() {
+				g.recycle(t, origins)
+				c.release(g)
+			})
+			return nil
+		}
+		crashed := g.dead() && ctx.Err() == nil && c.root.Err() == nil
 		c.release(g)
 		if !crashed {
 			break
