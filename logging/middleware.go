@@ -31,9 +31,11 @@ const RequestIDHeader = "X-Request-ID"
 //   - takes the X-Request-ID header if it is a sane value (ValidRequestID),
 //     otherwise generates one (NewRequestID), sets it on the response and in
 //     the request context (RequestIDFrom, and the request_id log attribute);
-//   - recovers panics: the client gets a plain 500 (no stack), the panic is
-//     logged at Error with its stack, and the server keeps serving
-//     (http.ErrAbortHandler is passed on as net/http expects);
+//   - recovers panics: the panic is logged at Error with its stack and the
+//     server keeps serving; if nothing was written yet the client gets a
+//     plain 500 (no stack), otherwise the connection is aborted (by
+//     re-panicking with http.ErrAbortHandler, which net/http handles
+//     quietly) so a truncated body never looks complete;
 //   - writes one access-log line "http request" with method, path, query
 //     (only with LogQuery, sensitive parameters redacted), route, status,
 //     bytes, duration, client_ip, user_agent, request_id and the configured
@@ -159,6 +161,12 @@ func (m *middleware) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				slog.String(RequestIDKey, id))
 			if !rw.wroteHeader && !rw.hijacked {
 				http.Error(rw, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
+			} else {
+				// The response has started: ending it normally would hand
+				// the client a truncated body that looks complete. Abort
+				// the connection instead, as net/http does for a panic,
+				// without a second stack trace in the server's log.
+				p = http.ErrAbortHandler
 			}
 		}
 		if p != nil || !m.skip[r.URL.Path] {

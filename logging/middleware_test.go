@@ -239,17 +239,24 @@ func TestMiddlewarePanic(t *testing.T) {
 	assert.Equal(t, true, access[0]["panic"])
 	assert.Equal(t, "ERROR", access[0]["level"])
 
-	// A panic after the response started: the client keeps what it got.
-	resp, body = get(t, srv, "/late", nil)
+	// A panic after the response started: the connection is aborted, so
+	// the client sees an error instead of a truncated body that looks
+	// complete.
+	resp, err := srv.Client().Get(srv.URL + "/late")
+	require.NoError(t, err)
 	assert.Equal(t, http.StatusOK, resp.StatusCode)
-	assert.Equal(t, "partial", body)
+	got, err := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	require.ErrorIs(t, err, io.ErrUnexpectedEOF, "a truncated response must not end cleanly")
+	assert.Equal(t, "partial", string(got))
+	require.Len(t, logs.lines(t, "http handler panic"), 2, "the late panic is logged once with its stack")
 	access = logs.waitAccess(t, 2)
 	assert.EqualValues(t, 200, access[1]["status"])
 	assert.Equal(t, true, access[1]["panic"])
 	assert.Equal(t, "ERROR", access[1]["level"])
 
 	// http.ErrAbortHandler aborts the response as net/http intends.
-	_, err := srv.Client().Get(srv.URL + "/abort")
+	_, err = srv.Client().Get(srv.URL + "/abort")
 	require.Error(t, err)
 	logs.waitAccess(t, 3)
 	assert.Len(t, logs.lines(t, "http handler panic"), 2, "abort is not reported as a panic")
