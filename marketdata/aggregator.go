@@ -37,7 +37,7 @@ type Options struct {
 
 	Timeout         time.Duration // overall deadline of one request; default 5s
 	ProviderTimeout time.Duration // deadline of one upstream call; default 3s
-	Concurrency     int           // upstream calls in flight; default 16; 1 = sequential
+	Concurrency     int           // upstream calls in flight; default 16; 1 = sequential; one provider never takes the slots the others need
 	BatchSize       int           // symbols per batch call; default 100
 
 	CacheTTL         time.Duration // how long merged quotes and rates are reused; default 15s; negative disables
@@ -434,22 +434,43 @@ type slot struct {
 func (a *Aggregator) fetch(ctx context.Context, syms []string) *fetched {
 	n := len(syms)
 	slots := make([]slot, len(a.provs)*n)
-	var emu sync.Mutex
+	// mu guards slots and perrs while the calls run; once sealed (the
+	// overall deadline passed) late answers are discarded, so fetch never
+	// waits for a provider that ignores its context.
+	var mu sync.Mutex
+	sealed := false
 	var perrs []ProviderError
 	addErr := func(prov, sym string, err error) {
 		if errors.Is(err, ErrUnsupported) {
 			return
 		}
-		emu.Lock()
-		perrs = append(perrs, ProviderError{Provider: prov, Symbol: sym, Err: err, Message: err.Error()})
-		emu.Unlock()
+		mu.Lock()
+		if !sealed {
+			perrs = append(perrs, ProviderError{Provider: prov, Symbol: sym, Err: err, Message: err.Error()})
+		}
+		mu.Unlock()
 	}
-	var g errgroup.Group
-	g.SetLimit(a.opts.Concurrency)
-	idx := make([]int, 0, n)
+	put := func(i int, q Quote) {
+		mu.Lock()
+		if !sealed {
+			slots[i] = slot{q: q, ok: true}
+		}
+		mu.Unlock()
+	}
+	// Fairness: every call holds one of Concurrency global slots, and one
+	// provider may hold at most Concurrency minus one slot per other
+	// provider in this fan-out, so a provider that hangs until its timeout
+	// can never starve the others (with Concurrency 1 the calls simply run
+	// one after another).
+	type job struct {
+		ps   *provState
+		base int
+		idx  []int
+	}
+	var jobs []job
 	covered := make([]bool, n)
 	for pi, ps := range a.provs {
-		idx = idx[:0]
+		var idx []int
 		for si, s := range syms {
 			if ps.sup == nil || ps.sup.Supports(s) {
 				idx = append(idx, si)
@@ -463,64 +484,103 @@ func (a *Aggregator) fetch(ctx context.Context, syms []string) *fetched {
 			addErr(ps.name, "", &Error{Provider: ps.name, Kind: ErrCircuitOpen, Msg: "skipped during cool-down"})
 			continue
 		}
-		base := pi * n
-		if ps.batch != nil {
-			for lo := 0; lo < len(idx); lo += a.opts.BatchSize {
-				chunk := slices.Clone(idx[lo:min(lo+a.opts.BatchSize, len(idx))])
-				g.Go(func() error {
-					names := make([]string, len(chunk))
-					for i, si := range chunk {
-						names[i] = syms[si]
-					}
-					var got map[string]Quote
-					lat, err := a.call(ctx, ps, "", func(ctx context.Context) error {
+		jobs = append(jobs, job{ps: ps, base: pi * n, idx: idx})
+	}
+	global := make(chan struct{}, a.opts.Concurrency)
+	share := max(1, a.opts.Concurrency-(len(jobs)-1))
+	// run executes one upstream call in a global slot.
+	run := func(ps *provState, sym string, f func(context.Context) error) (time.Duration, error) {
+		select {
+		case global <- struct{}{}:
+		case <-ctx.Done():
+			return 0, &Error{Provider: ps.name, Symbol: sym, Kind: ErrUnavailable, Msg: "not started before the deadline", Err: ctx.Err()}
+		}
+		defer func() { <-global }()
+		return a.call(ctx, ps, sym, f)
+	}
+	var g errgroup.Group // one task per provider; each bounds its own calls
+	for _, jb := range jobs {
+		ps, base, idx := jb.ps, jb.base, jb.idx
+		g.Go(func() error {
+			var pg errgroup.Group
+			pg.SetLimit(share)
+			if ps.batch != nil {
+				for lo := 0; lo < len(idx); lo += a.opts.BatchSize {
+					chunk := idx[lo:min(lo+a.opts.BatchSize, len(idx))]
+					pg.Go(func() error {
+						names := make([]string, len(chunk))
+						for i, si := range chunk {
+							names[i] = syms[si]
+						}
+						var got map[string]Quote
+						lat, err := run(ps, "", func(ctx context.Context) error {
+							var err error
+							got, err = ps.batch.Quotes(ctx, names)
+							return err
+						})
+						if err != nil {
+							addErr(ps.name, "", err)
+							return nil
+						}
+						for _, si := range chunk {
+							q, ok := got[syms[si]]
+							if !ok {
+								addErr(ps.name, syms[si], &Error{Provider: ps.name, Symbol: syms[si], Kind: ErrNotFound, Msg: "missing from batch answer"})
+								continue
+							}
+							q.Latency = lat
+							if q.Provider == "" {
+								q.Provider = ps.name
+							}
+							put(base+si, q)
+						}
+						return nil
+					})
+				}
+				return pg.Wait()
+			}
+			for _, si := range idx {
+				pg.Go(func() error {
+					var q Quote
+					lat, err := run(ps, syms[si], func(ctx context.Context) error {
 						var err error
-						got, err = ps.batch.Quotes(ctx, names)
+						q, err = ps.p.Quote(ctx, syms[si])
 						return err
 					})
 					if err != nil {
-						addErr(ps.name, "", err)
+						addErr(ps.name, syms[si], err)
 						return nil
 					}
-					for _, si := range chunk {
-						q, ok := got[syms[si]]
-						if !ok {
-							addErr(ps.name, syms[si], &Error{Provider: ps.name, Symbol: syms[si], Kind: ErrNotFound, Msg: "missing from batch answer"})
-							continue
-						}
-						q.Latency = lat
-						if q.Provider == "" {
-							q.Provider = ps.name
-						}
-						slots[base+si] = slot{q: q, ok: true}
+					q.Latency = lat
+					if q.Provider == "" {
+						q.Provider = ps.name
 					}
+					put(base+si, q)
 					return nil
 				})
 			}
-			continue
-		}
-		for _, si := range idx {
-			g.Go(func() error {
-				var q Quote
-				lat, err := a.call(ctx, ps, syms[si], func(ctx context.Context) error {
-					var err error
-					q, err = ps.p.Quote(ctx, syms[si])
-					return err
-				})
-				if err != nil {
-					addErr(ps.name, syms[si], err)
-					return nil
-				}
-				q.Latency = lat
-				if q.Provider == "" {
-					q.Provider = ps.name
-				}
-				slots[base+si] = slot{q: q, ok: true}
-				return nil
-			})
-		}
+			return pg.Wait()
+		})
 	}
-	_ = g.Wait() // tasks never fail the group: partial results
+	done := make(chan struct{})
+	go func() {
+		_ = g.Wait() // tasks never fail the group: partial results
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		// Some provider ignores cancellation: answer with what arrived. The
+		// stragglers stay owned by the Aggregator (Close waits for them).
+		a.wg.Add(1) // fetch itself is tracked, so the counter is above zero
+		go func() {
+			defer a.wg.Done()
+			<-done
+		}()
+	}
+	mu.Lock()
+	sealed = true
+	mu.Unlock()
 	for si, ok := range covered {
 		if !ok {
 			err := &Error{Provider: "aggregator", Symbol: syms[si], Kind: ErrUnsupported, Msg: "no configured provider covers this symbol"}

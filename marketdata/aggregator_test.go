@@ -3,6 +3,7 @@ package marketdata_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -161,11 +162,22 @@ type countingProvider struct {
 	price   float64
 	cur     string
 	at      time.Time
+	delay   time.Duration // answer after this long (slow but healthy)
 }
 
 func (c *countingProvider) Name() string { return c.name }
 func (c *countingProvider) Quote(ctx context.Context, symbol string) (marketdata.Quote, error) {
 	c.calls.Add(1)
+	if err := ctx.Err(); err != nil { // like a real client: no request on a dead context
+		return marketdata.Quote{}, err
+	}
+	if c.delay > 0 {
+		select {
+		case <-time.After(c.delay):
+		case <-ctx.Done():
+			return marketdata.Quote{}, ctx.Err()
+		}
+	}
 	if c.release != nil {
 		select {
 		case <-c.release:
@@ -386,4 +398,59 @@ func TestAggregatorHistoryFallback(t *testing.T) {
 	require.Error(t, err)
 	_, err = a.History(context.Background(), "a b", marketdata.HistoryRequest{})
 	require.ErrorIs(t, err, marketdata.ErrInvalidSymbol)
+}
+
+// stubbornProvider ignores cancellation: it answers only when released.
+type stubbornProvider struct {
+	release chan struct{}
+	calls   atomic.Int64
+}
+
+func (s *stubbornProvider) Name() string { return "stubborn" }
+func (s *stubbornProvider) Quote(_ context.Context, symbol string) (marketdata.Quote, error) {
+	s.calls.Add(1)
+	<-s.release
+	return marketdata.Quote{Symbol: symbol, Price: 1, Currency: "USD", Time: t0}, nil
+}
+
+// A slow but healthy provider (so its circuit stays closed), listed first
+// and asked for many symbols one by one, must not take the fan-out slots
+// the other provider needs: the fast provider still prices every symbol.
+func TestAggregatorSlowProviderDoesNotStarveOthers(t *testing.T) {
+	slow := &countingProvider{name: "slow", price: 10, delay: 120 * time.Millisecond}
+	fast := &countingProvider{name: "fast", price: 10}
+	a := newAgg(t, marketdata.Options{Providers: []marketdata.Provider{slow, fast}, CacheTTL: -1,
+		Concurrency: 2, ProviderTimeout: 150 * time.Millisecond, Timeout: 600 * time.Millisecond})
+	syms := make([]string, 24)
+	for i := range syms {
+		syms[i] = fmt.Sprintf("S%02d", i)
+	}
+	res, err := a.Quotes(context.Background(), syms)
+	require.NoError(t, err)
+	assert.Empty(t, res.Missing, "a slow provider blocked the fast one")
+	assert.Len(t, res.Quotes, len(syms))
+}
+
+// A provider that ignores its context cannot hold the answer past the
+// overall deadline; Close still waits for its goroutine.
+func TestAggregatorReturnsAtDeadlineDespiteStubbornProvider(t *testing.T) {
+	stub := &stubbornProvider{release: make(chan struct{})}
+	fast := &countingProvider{name: "fast", price: 10}
+	a, err := marketdata.New(marketdata.Options{Providers: []marketdata.Provider{stub, fast}, CacheTTL: -1,
+		ProviderTimeout: 50 * time.Millisecond, Timeout: 150 * time.Millisecond, Now: fixedClock()})
+	require.NoError(t, err)
+	start := time.Now()
+	res, err := a.Quotes(context.Background(), []string{"AAPL", "MSFT"})
+	require.NoError(t, err)
+	assert.Less(t, time.Since(start), 2*time.Second)
+	assert.Len(t, res.Quotes, 2)
+	closed := make(chan struct{})
+	go func() { _ = a.Close(); close(closed) }()
+	select {
+	case <-closed:
+		t.Fatal("Close returned while a provider call was still running")
+	case <-time.After(50 * time.Millisecond):
+	}
+	close(stub.release)
+	<-closed
 }
