@@ -25,11 +25,14 @@ type HandlerOptions struct {
 //
 // Redaction covers record attributes, attributes attached with
 // Logger.With (WithAttrs), nested groups at any depth, values produced by
-// slog.LogValuer (resolved once, here), http.Header values (turned into a
-// group of fields) and every attribute inside a group opened with
-// Logger.WithGroup under a sensitive name. Values inside other kinds of
-// slog.AnyValue (maps, structs) are not inspected: log them as groups or
-// wrap secrets in Secret.
+// slog.LogValuer (resolved once, here), http.Header and *http.Header values
+// (turned into a group of fields), string-keyed maps that hold a sensitive
+// key (url.Values, map[string][]string, map[string]string and
+// map[string]any, nested up to 8 deep; they are turned into groups) and
+// every attribute inside a group opened with Logger.WithGroup under a
+// sensitive name. Values inside other kinds of slog.AnyValue (structs,
+// other maps) are not inspected: log them as groups or wrap secrets in
+// Secret.
 //
 // Context attributes come after the logger's own (Logger.With) attributes
 // and before the record's. On a logger derived with WithGroup they appear

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 )
@@ -152,10 +153,64 @@ func (ks *keySet) needsChange(a slog.Attr, all bool) bool {
 			}
 		}
 	case slog.KindAny:
-		_, isHeader := a.Value.Any().(http.Header)
-		return isHeader
+		switch v := a.Value.Any().(type) {
+		case http.Header, *http.Header:
+			return true
+		case url.Values:
+			return mapNeedsChange(ks, v, 0)
+		case map[string][]string:
+			return mapNeedsChange(ks, v, 0)
+		case map[string]string:
+			return mapNeedsChange(ks, v, 0)
+		case map[string]any:
+			return mapNeedsChange(ks, v, 0)
+		}
 	}
 	return false
+}
+
+// maxMapDepth bounds how deep nested map[string]any values are inspected;
+// deeper (or cyclic) maps are redacted wholesale rather than recursed into.
+const maxMapDepth = 8
+
+// mapNeedsChange reports whether a string-keyed map (url.Values, a form, a
+// decoded JSON object) holds a sensitive key, here or in nested
+// map[string]any values.
+func mapNeedsChange[V any](ks *keySet, m map[string]V, depth int) bool {
+	for k, v := range m {
+		if ks.match(k) {
+			return true
+		}
+		if inner, ok := any(v).(map[string]any); ok && (depth >= maxMapDepth || mapNeedsChange(ks, inner, depth+1)) {
+			return true
+		}
+	}
+	return false
+}
+
+// mapValue turns m into a group value with one attribute per key, sorted,
+// with the values of sensitive keys replaced by RedactedValue and nested
+// map[string]any values turned into groups the same way.
+func mapValue[V any](ks *keySet, m map[string]V, depth int) slog.Value {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	attrs := make([]slog.Attr, len(keys))
+	for i, k := range keys {
+		v := any(m[k])
+		inner, isMap := v.(map[string]any)
+		switch {
+		case ks.match(k), isMap && depth >= maxMapDepth:
+			attrs[i] = slog.String(k, RedactedValue)
+		case isMap:
+			attrs[i] = slog.Attr{Key: k, Value: mapValue(ks, inner, depth+1)}
+		default:
+			attrs[i] = slog.Any(k, v)
+		}
+	}
+	return slog.GroupValue(attrs...)
 }
 
 // redact returns a with sensitive values replaced by RedactedValue, at any
@@ -194,9 +249,35 @@ func (ks *keySet) redactComposite(a slog.Attr) (slog.Attr, bool) {
 		a.Value = slog.GroupValue(out...)
 		return a, true
 	case slog.KindAny:
-		if h, ok := a.Value.Any().(http.Header); ok {
-			a.Value = headerValue(h, ks)
+		switch v := a.Value.Any().(type) {
+		case http.Header:
+			a.Value = headerValue(v, ks)
 			return a, true
+		case *http.Header:
+			if v != nil {
+				a.Value = headerValue(*v, ks)
+				return a, true
+			}
+		case url.Values:
+			if mapNeedsChange(ks, v, 0) {
+				a.Value = mapValue(ks, v, 0)
+				return a, true
+			}
+		case map[string][]string:
+			if mapNeedsChange(ks, v, 0) {
+				a.Value = mapValue(ks, v, 0)
+				return a, true
+			}
+		case map[string]string:
+			if mapNeedsChange(ks, v, 0) {
+				a.Value = mapValue(ks, v, 0)
+				return a, true
+			}
+		case map[string]any:
+			if mapNeedsChange(ks, v, 0) {
+				a.Value = mapValue(ks, v, 0)
+				return a, true
+			}
 		}
 	}
 	return a, false

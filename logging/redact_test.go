@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -296,4 +297,41 @@ func TestHandlerManyAttrs(t *testing.T) {
 	assert.Equal(t, "/x", lines[0]["route"])
 	assert.EqualValues(t, 19, lines[0]["k19"])
 	assert.Len(t, lines[0], 3+2+21) // time, level, msg; ctx attrs; record attrs
+}
+
+func TestRedactHeaderPointersAndMaps(t *testing.T) {
+	h := http.Header{"Cookie": {"sid=" + secretValue}, "Accept": {"text/html"}}
+	form := url.Values{"username": {"alice"}, "password": {secretValue}}
+	deep := map[string]any{"a": map[string]any{"b": map[string]any{"api_key": secretValue}}, "n": 1}
+	cyclic := map[string]any{"x": 1}
+	cyclic["self"] = cyclic
+
+	l, buf := newTestLogger(t, Options{})
+	l.Info("pointer", "headers", &h)
+	l.Info("form", "form", form)
+	l.Info("strings", "m", map[string]string{"Access-Token": secretValue, "plain": "ok"})
+	l.With("cfg", map[string][]string{"private_key": {secretValue}}).Info("with")
+	l.Info("deep", slog.Group("g", "obj", deep))
+	l.Info("cyclic", "c", cyclic)
+	l.Info("untouched", "m", map[string]string{"plain": "ok"}, "nilheader", (*http.Header)(nil))
+	assert.NotContains(t, buf.String(), secretValue)
+
+	lines := decodeLines(t, buf)
+	require.Len(t, lines, 7)
+	got, _ := lookup(lines[0], "headers", "Cookie")
+	assert.Equal(t, RedactedValue, got)
+	got, _ = lookup(lines[0], "headers", "Accept")
+	assert.Equal(t, "text/html", got)
+	got, _ = lookup(lines[1], "form", "password")
+	assert.Equal(t, RedactedValue, got)
+	got, _ = lookup(lines[1], "form", "username")
+	assert.Equal(t, []any{"alice"}, got)
+	got, _ = lookup(lines[2], "m", "plain")
+	assert.Equal(t, "ok", got)
+	got, _ = lookup(lines[4], "g", "obj", "a", "b", "api_key")
+	assert.Equal(t, RedactedValue, got)
+	got, _ = lookup(lines[4], "g", "obj", "n")
+	assert.EqualValues(t, 1, got)
+	got, _ = lookup(lines[6], "m", "plain")
+	assert.Equal(t, "ok", got)
 }
