@@ -8,10 +8,12 @@
 //
 // # Ledger
 //
-// NewLedger(accounts...) returns a Ledger; Ledger.Apply(txs...) validates
-// and books a batch atomically (all or nothing) in time order. Read methods:
+// NewLedger(accounts...) returns a Ledger (Portfolio is another name for
+// it); Ledger.Apply(txs...) validates and books a batch atomically (all or
+// nothing) in time order, with FIFO lots or average cost per account, shorts
+// where allowed, splits, dividends, FX trades and transfers. Read methods:
 // Cash, Balance, Position, Positions, Lots, Realized, RealizedByYear,
-// Transactions. Value prices the holdings through a PriceSource and a
+// Transactions; Import applies only what is new. Value prices the holdings through a PriceSource and a
 // RateSource into a Valuation with allocation by asset class, currency,
 // account and symbol, and the gain split into capital gain, income and
 // currency effect. Performance replays the ledger day by day for the

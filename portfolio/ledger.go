@@ -349,6 +349,10 @@ func (l *Ledger) replay(batch []Transaction) error {
 func (l *Ledger) applyBatch(batch []Transaction) error {
 	l.epoch++
 	l.undo = l.undo[:0]
+	if len(l.ids) == 0 && len(batch) > 64 {
+		// A bulk load (LoadLedger, a first import): size the id index once.
+		l.ids = make(map[string]int, len(batch))
+	}
 	txLen, last, nextAuto := l.txs.len(), l.last, l.nextAuto
 	for i := range batch {
 		tx := batch[i]
