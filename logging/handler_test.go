@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"strings"
 	"sync"
@@ -177,9 +178,18 @@ func TestAudit(t *testing.T) {
 	Audit(ctx, l, "login.failure", slog.String("user", "bob"), slog.String("password", secretValue))
 	Audit(ctx, nil, "ignored") // nil logger: no-op
 
-	warnOnly, buf2 := newTestLogger(t, Options{Level: "error"})
-	Audit(ctx, warnOnly, "login.success")
-	assert.Empty(t, buf2.String(), "audit logs at Info: an error-level logger drops it")
+	for _, tc := range []struct{ level, want string }{{"warn", "WARN"}, {"error", "ERROR"}} {
+		quiet, qbuf := newTestLogger(t, Options{Level: tc.level})
+		Audit(ctx, quiet, "login.success", slog.String("user", "bob"))
+		Audit(ctx, quiet, "login.failure")
+		ql := decodeLines(t, qbuf)
+		require.Len(t, ql, 2, "a %s-level logger still records audit events", tc.level)
+		assert.Equal(t, tc.want, ql[0]["level"])
+		assert.Equal(t, true, ql[0][AuditKey])
+		assert.Equal(t, "login.success", ql[0]["event"])
+	}
+	off := slog.New(slog.NewJSONHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelError + 1}))
+	assert.NotPanics(t, func() { Audit(ctx, off, "dropped") })
 
 	assert.NotContains(t, buf.String(), secretValue)
 	lines := decodeLines(t, buf)
