@@ -265,18 +265,9 @@ func (s *Store) AddTransactions(ctx context.Context, txs []portfolio.Transaction
 	if err := dbtx.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), 0) FROM portfolio_transactions`).Scan(&seq); err != nil {
 		return 0, fmt.Errorf("sqlstore: %w", err)
 	}
-	find, err := dbtx.PrepareContext(ctx, s.q(`SELECT `+txColumns+` FROM portfolio_transactions WHERE id = ?`))
-	if err != nil {
-		return 0, fmt.Errorf("sqlstore: %w", err)
-	}
-	defer find.Close()
-	insert, err := dbtx.PrepareContext(ctx, s.q(`INSERT INTO portfolio_transactions (seq, `+txColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`))
-	if err != nil {
-		return 0, fmt.Errorf("sqlstore: %w", err)
-	}
-	defer insert.Close()
+	// Validate and de-duplicate the batch.
 	batch := make(map[string]portfolio.Transaction, len(txs))
-	added := 0
+	var fresh []portfolio.Transaction
 	for _, t := range txs {
 		if t.ID == "" {
 			return 0, fmt.Errorf("%w: transaction without id", portfolio.ErrInvalidTransaction)
@@ -291,27 +282,81 @@ func (s *Store) AddTransactions(ctx context.Context, txs []portfolio.Transaction
 			continue
 		}
 		batch[t.ID] = t
-		stored, err := scanTx(find.QueryRowContext(ctx, t.ID))
-		switch {
-		case err == nil:
-			if !portfolio.SameTransaction(stored, t) {
+		fresh = append(fresh, t)
+	}
+	// Find the ids that are already stored, a few hundred per query.
+	stored := make(map[string]portfolio.Transaction)
+	for i := 0; i < len(fresh); i += lookupChunk {
+		part := fresh[i:min(i+lookupChunk, len(fresh))]
+		args := make([]any, len(part))
+		for j, t := range part {
+			args[j] = t.ID
+		}
+		rows, err := dbtx.QueryContext(ctx, s.q(`SELECT `+txColumns+` FROM portfolio_transactions WHERE id IN (`+placeholders(len(part))+`)`), args...)
+		if err != nil {
+			return 0, fmt.Errorf("sqlstore: %w", err)
+		}
+		for rows.Next() {
+			t, err := scanTx(rows)
+			if err != nil {
+				rows.Close()
+				return 0, fmt.Errorf("sqlstore: %w", err)
+			}
+			stored[t.ID] = t
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return 0, fmt.Errorf("sqlstore: %w", err)
+		}
+	}
+	insert := fresh[:0:0]
+	for _, t := range fresh {
+		if old, ok := stored[t.ID]; ok {
+			if !portfolio.SameTransaction(old, t) {
 				return 0, fmt.Errorf("%w: %q is stored with different content", portfolio.ErrDuplicateID, t.ID)
 			}
 			continue
-		case !errors.Is(err, sql.ErrNoRows):
-			return 0, fmt.Errorf("sqlstore: %w", err)
 		}
-		seq++
-		if _, err := insert.ExecContext(ctx, seq, t.ID, t.Account, string(t.Kind), t.Time.UnixNano(), t.Time.Format(time.RFC3339Nano),
-			t.Symbol, num(t.Quantity), num(t.Price), num(t.Fee), num(t.Tax), num(t.Amount), t.Currency, num(t.FXRate), t.Note); err != nil {
-			return 0, fmt.Errorf("sqlstore: add transaction %q: %w", t.ID, err)
-		}
-		added++
+		insert = append(insert, t)
 	}
+	// Insert with multi-row statements.
+	const cols = 15
+	for i := 0; i < len(insert); i += insertChunk {
+		part := insert[i:min(i+insertChunk, len(insert))]
+		var q strings.Builder
+		q.WriteString(`INSERT INTO portfolio_transactions (seq, ` + txColumns + `) VALUES `)
+		args := make([]any, 0, len(part)*cols)
+		row := "(" + placeholders(cols) + ")"
+		for j, t := range part {
+			if j > 0 {
+				q.WriteString(", ")
+			}
+			q.WriteString(row)
+			seq++
+			args = append(args, seq, t.ID, t.Account, string(t.Kind), t.Time.UnixNano(), t.Time.Format(time.RFC3339Nano),
+				t.Symbol, num(t.Quantity), num(t.Price), num(t.Fee), num(t.Tax), num(t.Amount), t.Currency, num(t.FXRate), t.Note)
+		}
+		if _, err := dbtx.ExecContext(ctx, s.q(q.String()), args...); err != nil {
+			return 0, fmt.Errorf("sqlstore: add transactions: %w", err)
+		}
+	}
+	added := len(insert)
 	if err := dbtx.Commit(); err != nil {
 		return 0, fmt.Errorf("sqlstore: %w", err)
 	}
 	return added, nil
+}
+
+// Batch sizes: ids per lookup query and rows per INSERT (15 parameters a
+// row stays far below SQLite's and PostgreSQL's parameter limits).
+const (
+	lookupChunk = 500
+	insertChunk = 200
+)
+
+// placeholders returns "?, ?, …" with n marks.
+func placeholders(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
 }
 
 func num(d decimal.Decimal) string { return portfolio.FormatDecimal(d) }

@@ -4,6 +4,7 @@ package storetest
 
 import (
 	"context"
+	"strconv"
 	"testing"
 	"time"
 
@@ -21,6 +22,41 @@ func Run(t *testing.T, newStore func(t *testing.T) portfolio.Store) {
 	t.Run("exact", func(t *testing.T) { testExact(t, newStore(t)) })
 	t.Run("atomic", func(t *testing.T) { testAtomic(t, newStore(t)) })
 	t.Run("ledger", func(t *testing.T) { testLedger(t, newStore(t)) })
+	t.Run("bulk", func(t *testing.T) { testBulk(t, newStore(t)) })
+}
+
+// testBulk adds more transactions than one SQL statement takes.
+func testBulk(t *testing.T, s portfolio.Store) {
+	ctx := context.Background()
+	require.NoError(t, s.SaveAccount(ctx, portfolio.Account{ID: "a", Currency: "USD"}))
+	var txs []portfolio.Transaction
+	for i := range 1201 {
+		txs = append(txs, portfolio.Transaction{ID: "b" + strconv.Itoa(i), Account: "a", Kind: portfolio.TxDeposit,
+			Time: day("2024-01-01").Add(time.Duration(i) * time.Second), Amount: dec("1.25"), Currency: "USD"})
+	}
+	n, err := s.AddTransactions(ctx, txs[:700])
+	require.NoError(t, err)
+	assert.Equal(t, 700, n)
+	// The rest plus the first 700 again: only the rest is new.
+	n, err = s.AddTransactions(ctx, txs)
+	require.NoError(t, err)
+	assert.Equal(t, 501, n)
+	// A conflict at the very end rejects the whole batch.
+	more := []portfolio.Transaction{}
+	for i := range 600 {
+		more = append(more, portfolio.Transaction{ID: "c" + strconv.Itoa(i), Account: "a", Kind: portfolio.TxDeposit,
+			Time: day("2024-02-01"), Amount: dec("1"), Currency: "USD"})
+	}
+	conflict := txs[5]
+	conflict.Amount = dec("2")
+	_, err = s.AddTransactions(ctx, append(more, conflict))
+	require.ErrorIs(t, err, portfolio.ErrDuplicateID)
+	got, err := s.Transactions(ctx)
+	require.NoError(t, err)
+	require.Len(t, got, 1201)
+	for i, tx := range got {
+		require.Equal(t, "b"+strconv.Itoa(i), tx.ID)
+	}
 }
 
 func dec(s string) decimal.Decimal { return decimal.RequireFromString(s) }
