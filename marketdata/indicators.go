@@ -38,15 +38,29 @@ func checkPrices(prices []float64, need int, what string) error {
 	return nil
 }
 
+// finiteTail checks the values an indicator appended to dst from index
+// from on: prices that are each valid can still overflow (a move from 1e-300
+// to 1e300), and such a result is an error, never NaN or ±Inf. On error dst
+// is returned as it was.
+func finiteTail(dst []float64, from int, what string) ([]float64, error) {
+	for _, v := range dst[from:] {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return dst[:from], fmt.Errorf("%w: %s: price moves too extreme for finite results", ErrBadData, what)
+		}
+	}
+	return dst, nil
+}
+
 // Returns appends the simple returns p[i]/p[i−1] − 1 (len(prices)−1 values).
 func Returns(dst, prices []float64) ([]float64, error) {
 	if err := checkPrices(prices, 2, "returns"); err != nil {
 		return dst, err
 	}
+	from := len(dst)
 	for i := 1; i < len(prices); i++ {
 		dst = append(dst, prices[i]/prices[i-1]-1)
 	}
-	return dst, nil
+	return finiteTail(dst, from, "returns")
 }
 
 // LogReturns appends the log returns ln(p[i]/p[i−1]).
@@ -54,10 +68,11 @@ func LogReturns(dst, prices []float64) ([]float64, error) {
 	if err := checkPrices(prices, 2, "log returns"); err != nil {
 		return dst, err
 	}
+	from := len(dst)
 	for i := 1; i < len(prices); i++ {
 		dst = append(dst, math.Log(prices[i]/prices[i-1]))
 	}
-	return dst, nil
+	return finiteTail(dst, from, "log returns")
 }
 
 // SMA appends the n-period simple moving average.
@@ -65,6 +80,7 @@ func SMA(dst, prices []float64, n int) ([]float64, error) {
 	if err := checkPrices(prices, n, "SMA"); err != nil {
 		return dst, err
 	}
+	from := len(dst)
 	var sum float64
 	for i, p := range prices {
 		sum += p
@@ -75,7 +91,7 @@ func SMA(dst, prices []float64, n int) ([]float64, error) {
 			dst = append(dst, sum/float64(n))
 		}
 	}
-	return dst, nil
+	return finiteTail(dst, from, "SMA")
 }
 
 // EMA appends the n-period exponential moving average, smoothing 2/(n+1),
@@ -84,6 +100,7 @@ func EMA(dst, prices []float64, n int) ([]float64, error) {
 	if err := checkPrices(prices, n, "EMA"); err != nil {
 		return dst, err
 	}
+	from := len(dst)
 	alpha := 2 / float64(n+1)
 	var e float64
 	for _, p := range prices[:n] {
@@ -95,7 +112,7 @@ func EMA(dst, prices []float64, n int) ([]float64, error) {
 		e += alpha * (p - e)
 		dst = append(dst, e)
 	}
-	return dst, nil
+	return finiteTail(dst, from, "EMA")
 }
 
 // RSI appends Wilder's n-period relative strength index (0..100); it needs
@@ -105,6 +122,7 @@ func RSI(dst, prices []float64, n int) ([]float64, error) {
 	if err := checkPrices(prices, n+1, "RSI"); err != nil {
 		return dst, err
 	}
+	from := len(dst)
 	if n < 1 {
 		return dst, fmt.Errorf("%w: RSI window %d", ErrBadData, n)
 	}
@@ -132,7 +150,7 @@ func RSI(dst, prices []float64, n int) ([]float64, error) {
 		loss = (loss*float64(n-1) + l) / float64(n)
 		dst = append(dst, rsi(gain, loss))
 	}
-	return dst, nil
+	return finiteTail(dst, from, "RSI")
 }
 
 func rsi(gain, loss float64) float64 {
@@ -159,6 +177,7 @@ func Bollinger(dst []Band, prices []float64, n int, k float64) ([]Band, error) {
 	if !(k >= 0) || math.IsInf(k, 0) {
 		return dst, fmt.Errorf("%w: Bollinger width %v", ErrBadData, k)
 	}
+	from := len(dst)
 	for i := n - 1; i < len(prices); i++ {
 		w := prices[i-n+1 : i+1]
 		var mean float64
@@ -171,7 +190,11 @@ func Bollinger(dst []Band, prices []float64, n int, k float64) ([]Band, error) {
 			ss += (p - mean) * (p - mean)
 		}
 		sd := math.Sqrt(ss / float64(n))
-		dst = append(dst, Band{Mid: mean, Upper: mean + k*sd, Lower: mean - k*sd})
+		b := Band{Mid: mean, Upper: mean + k*sd, Lower: mean - k*sd}
+		if math.IsNaN(b.Upper) || math.IsInf(b.Upper, 0) || math.IsNaN(b.Lower) || math.IsInf(b.Lower, 0) || math.IsInf(b.Mid, 0) {
+			return dst[:from], fmt.Errorf("%w: Bollinger: price moves too extreme for finite results", ErrBadData)
+		}
+		dst = append(dst, b)
 	}
 	return dst, nil
 }
@@ -203,15 +226,17 @@ func ReturnHistogram(returns []float64, bins int) (Histogram, error) {
 		bins = 1
 	}
 	h := Histogram{Min: lo, Max: hi, Edges: make([]float64, bins+1), Counts: make([]int, bins)}
-	width := (hi - lo) / float64(bins)
+	width := hi/float64(bins) - lo/float64(bins) // hi−lo itself may overflow
 	for i := range h.Edges {
 		h.Edges[i] = lo + float64(i)*width
 	}
 	h.Edges[bins] = hi
 	for _, r := range returns {
 		i := bins - 1
-		if width > 0 {
-			i = min(int((r-lo)/width), bins-1)
+		// f is compared as a float first: int() of a huge or NaN float is
+		// implementation-defined (a negative index on amd64).
+		if f := r/width - lo/width; width > 0 && f < float64(bins-1) {
+			i = max(int(f), 0)
 		}
 		h.Counts[i]++
 	}

@@ -259,7 +259,25 @@ func Analyze(bars []Bar, opts StatsOptions) (Stats, error) {
 		}
 		s.Periods[p] = pc
 	}
+	if !s.finite() {
+		return Stats{}, fmt.Errorf("%w: price moves too extreme for finite statistics", ErrBadData)
+	}
 	return s, nil
+}
+
+// finite reports whether every float field of s is finite: valid prices
+// far apart (1e-300 then 1e300) can still overflow a ratio or a percentage.
+func (s *Stats) finite() bool {
+	ok := isFinite(s.FirstClose) && isFinite(s.LastClose) && isFinite(s.PrevClose) &&
+		isFinite(s.Change) && isFinite(s.ChangePct) && isFinite(s.UpPct) &&
+		isFinite(s.AvgGain) && isFinite(s.AvgLoss) && isFinite(s.MaxGain) && isFinite(s.MaxLoss) &&
+		isFinite(s.MeanReturn) && isFinite(s.StdDev) && isFinite(s.Volatility) &&
+		isFinite(s.MaxDrawdown) && isFinite(s.Years) && isFinite(s.CAGR) && isFinite(s.Sharpe)
+	for i := range s.Periods {
+		pc := &s.Periods[i]
+		ok = ok && isFinite(pc.FromClose) && isFinite(pc.Change) && isFinite(pc.ChangePct)
+	}
+	return ok
 }
 
 // periodStart returns the start date of a calendar look-back period.

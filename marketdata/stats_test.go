@@ -2,6 +2,7 @@ package marketdata_test
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"math"
 	"math/rand/v2"
@@ -347,6 +348,66 @@ func FuzzReadBarsCSVAndAnalyze(f *testing.F) {
 		}
 		if _, err := json.Marshal(s); err != nil {
 			t.Fatalf("non-finite stats: %v", err)
+		}
+	})
+}
+
+// FuzzAnalyzeFiniteOnExtremePrices feeds raw float64 bit patterns (tiny,
+// huge, subnormal, NaN, Inf, flat runs) straight into Analyze and the
+// indicators, bypassing the CSV parser's formats: every result is either an
+// error or entirely finite (json.Marshal rejects NaN and ±Inf).
+func FuzzAnalyzeFiniteOnExtremePrices(f *testing.F) {
+	seed := func(ps ...float64) []byte {
+		var b []byte
+		for _, p := range ps {
+			b = binary.LittleEndian.AppendUint64(b, math.Float64bits(p))
+		}
+		return b
+	}
+	f.Add(seed(1, 1, 1, 1))
+	f.Add(seed(1, 2))
+	f.Add(seed(math.SmallestNonzeroFloat64, math.MaxFloat64, 1))
+	f.Add(seed(1e-300, 1e300, 1e-300, 1e300))
+	f.Add(seed(5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 6))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var bars []marketdata.Bar
+		at := time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)
+		for len(data) >= 8 && len(bars) < 400 {
+			p := math.Float64frombits(binary.LittleEndian.Uint64(data))
+			data = data[8:]
+			bars = append(bars, marketdata.Bar{Time: at, Open: p, High: p, Low: p, Close: p, AdjClose: p})
+			at = at.AddDate(0, 0, 1)
+		}
+		finite := func(what string, v any) {
+			t.Helper()
+			if _, err := json.Marshal(v); err != nil {
+				t.Fatalf("%s: non-finite output: %v", what, err)
+			}
+		}
+		if s, err := marketdata.Analyze(bars, marketdata.StatsOptions{RiskFree: 0.02}); err == nil {
+			finite("Analyze", s)
+		}
+		prices := marketdata.Closes(nil, bars, false)
+		if r, err := marketdata.Returns(nil, prices); err == nil {
+			finite("Returns", r)
+			if h, err := marketdata.ReturnHistogram(r, 10); err == nil {
+				finite("ReturnHistogram", h)
+			}
+		}
+		if r, err := marketdata.LogReturns(nil, prices); err == nil {
+			finite("LogReturns", r)
+		}
+		if v, err := marketdata.SMA(nil, prices, 3); err == nil {
+			finite("SMA", v)
+		}
+		if v, err := marketdata.EMA(nil, prices, 3); err == nil {
+			finite("EMA", v)
+		}
+		if v, err := marketdata.RSI(nil, prices, 3); err == nil {
+			finite("RSI", v)
+		}
+		if v, err := marketdata.Bollinger(nil, prices, 3, 2); err == nil {
+			finite("Bollinger", v)
 		}
 	})
 }
