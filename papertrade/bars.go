@@ -37,15 +37,18 @@ var (
 // Low <= min(Open, Close) <= max(Open, Close) <= High, and non-negative volume
 // (NaN volume is allowed: some sources have none).
 func ValidateBar(b Bar) error {
-	for _, p := range [...]struct {
-		name string
-		v    float64
-	}{{"open", b.Open}, {"high", b.High}, {"low", b.Low}, {"close", b.Close}} {
-		if math.IsNaN(p.v) || math.IsInf(p.v, 0) {
-			return fmt.Errorf("%w: %s is %v", ErrInvalidBar, p.name, p.v)
-		}
-		if p.v <= 0 {
-			return fmt.Errorf("%w: %s %v is not positive", ErrInvalidBar, p.name, p.v)
+	ok := func(v float64) bool { return v > 0 && v <= math.MaxFloat64 } // false for NaN, ±Inf, <= 0
+	if !ok(b.Open) || !ok(b.High) || !ok(b.Low) || !ok(b.Close) {
+		for _, p := range [...]struct {
+			name string
+			v    float64
+		}{{"open", b.Open}, {"high", b.High}, {"low", b.Low}, {"close", b.Close}} {
+			if math.IsNaN(p.v) || math.IsInf(p.v, 0) {
+				return fmt.Errorf("%w: %s is %v", ErrInvalidBar, p.name, p.v)
+			}
+			if p.v <= 0 {
+				return fmt.Errorf("%w: %s %v is not positive", ErrInvalidBar, p.name, p.v)
+			}
 		}
 	}
 	if b.High < b.Low {

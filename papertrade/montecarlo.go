@@ -120,7 +120,7 @@ type pathModel struct {
 
 func newPathModel(bars []Bar) pathModel {
 	n := len(bars)
-	m := pathModel{start: bars[n-1].Close, t0: bars[0].Time, period: dataPeriod(barTimes(bars))}
+	m := pathModel{start: bars[n-1].Close, t0: bars[0].Time, period: dataPeriod(bars)}
 	lr := make([]float64, 0, n-1)
 	for i := 1; i < n; i++ {
 		pc := bars[i-1].Close
@@ -138,14 +138,6 @@ func newPathModel(bars []Bar) pathModel {
 	m.hiExt /= float64(len(lr))
 	m.loExt /= float64(len(lr))
 	return m
-}
-
-func barTimes(bars []Bar) []time.Time {
-	t := make([]time.Time, len(bars))
-	for i, b := range bars {
-		t[i] = b.Time
-	}
-	return t
 }
 
 // fill writes a simulated path into out using rng.

@@ -54,12 +54,7 @@ func strategyName(s Strategy) string {
 
 func (e *engine) result(s Strategy, start int) *Result {
 	n := len(e.bars)
-	dd := make([]float64, n)
-	peak := math.Inf(-1)
-	for i, v := range e.equity {
-		peak = math.Max(peak, v)
-		dd[i] = 1 - v/peak
-	}
+	dd := drawdowns(e.equity)
 	trades := e.closed
 	if e.opts.KeepOpen {
 		last := e.bars[n-1]
@@ -91,10 +86,10 @@ func (e *engine) result(s Strategy, start int) *Result {
 		FirstBar:       start,
 		RejectedOrders: e.rejected,
 	}
-	res.Stats = ComputeStats(e.bars, e.equity, closed, StatsOptions{
+	res.Stats = computeStats(e.bars, e.equity, closed, StatsOptions{
 		WarmupBars:   start - 1,
 		RiskFreeRate: e.opts.RiskFreeRate,
 		Compat:       e.opts.Compat,
-	})
+	}, dd)
 	return res
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -175,45 +174,41 @@ type StatsOptions struct {
 // ComputeStats computes the statistics of an equity curve (one value per
 // bar) and its closed trades, with backtesting.py's definitions.
 func ComputeStats(bars []Bar, equity []float64, trades []Trade, opts StatsOptions) Stats {
+	return computeStats(bars, equity, trades, opts, nil)
+}
+
+// drawdowns returns 1 - equity / running peak for each bar.
+func drawdowns(equity []float64) []float64 {
+	dd := make([]float64, len(equity))
+	peak := math.Inf(-1)
+	for i, v := range equity {
+		if v > peak {
+			peak = v
+		}
+		dd[i] = 1 - v/peak
+	}
+	return dd
+}
+
+// computeStats is ComputeStats with the drawdown curve already computed
+// (nil: compute it).
+func computeStats(bars []Bar, equity []float64, trades []Trade, opts StatsOptions, dd []float64) Stats {
 	n := len(bars)
 	var s Stats
 	if n == 0 || len(equity) != n {
 		return s
 	}
-	times := make([]time.Time, n)
-	for i := range bars {
-		times[i] = bars[i].Time
-	}
-	period := dataPeriod(times)
-	s.Start, s.End = times[0], times[n-1]
+	period := dataPeriod(bars)
+	s.Start, s.End = bars[0].Time, bars[n-1].Time
 	s.Duration = s.End.Sub(s.Start)
 
 	// Drawdown.
-	dd := make([]float64, n)
-	peak := math.Inf(-1)
-	for i, v := range equity {
-		peak = math.Max(peak, v)
-		dd[i] = 1 - v/peak
+	if len(dd) != n {
+		dd = drawdowns(equity)
 	}
-	durs, peaks := drawdownPeriods(dd, times)
+	durs, peaks := drawdownPeriods(dd, bars)
 
-	// Exposure.
-	have := make([]bool, n)
-	for _, t := range trades {
-		if t.ExitBar < 0 {
-			continue
-		}
-		for j := t.EntryBar; j <= t.ExitBar && j < n; j++ {
-			have[j] = true
-		}
-	}
-	cnt := 0
-	for _, h := range have {
-		if h {
-			cnt++
-		}
-	}
-	s.ExposurePct = float64(cnt) / float64(n) * 100
+	s.ExposurePct = float64(exposedBars(trades, n)) / float64(n) * 100
 	s.EquityFinal = equity[n-1]
 	s.EquityPeak = slices.Max(equity)
 	for _, t := range trades {
@@ -226,12 +221,7 @@ func ComputeStats(bars []Bar, equity []float64, trades []Trade, opts StatsOption
 
 	// Annualized figures from period (daily/weekly/…) returns.
 	freqDays := int(period / (24 * time.Hour))
-	weekend := 0
-	for _, t := range times {
-		if wd := t.Weekday(); wd == time.Saturday || wd == time.Sunday {
-			weekend++
-		}
-	}
+	rets, weekend := periodReturns(bars, equity, freqDays) // rets[0] is NaN
 	haveWeekends := float64(weekend)/float64(n) > 2.0/7*0.6
 	annual := 252.0
 	switch {
@@ -244,7 +234,6 @@ func ComputeStats(bars []Bar, equity []float64, trades []Trade, opts StatsOption
 	case haveWeekends:
 		annual = 365
 	}
-	rets := periodReturns(times, equity, freqDays) // rets[0] is NaN
 	g := geometricMean(rets)
 	annRet := math.Pow(1+g, annual) - 1
 	s.ReturnAnnPct = annRet * 100
@@ -275,16 +264,21 @@ func ComputeStats(bars []Bar, equity []float64, trades []Trade, opts StatsOption
 	maxDD := slices.Max(dd)
 	s.CalmarRatio = nanDiv(annRet, maxDD)
 
-	// Alpha and beta against buy & hold, from per-bar log returns.
+	// Alpha and beta against buy & hold, from per-bar log returns. Log
+	// returns are centred near zero, so one pass of sums is accurate.
 	s.Beta = math.NaN()
 	if n > 2 {
-		el := make([]float64, n-1)
-		ml := make([]float64, n-1)
+		var sx, sy, sxy, syy float64
 		for i := 1; i < n; i++ {
-			el[i-1] = math.Log(equity[i] / equity[i-1])
-			ml[i-1] = math.Log(bars[i].Close / bars[i-1].Close)
+			x := math.Log(equity[i] / equity[i-1])
+			y := math.Log(bars[i].Close / bars[i-1].Close)
+			sx += x
+			sy += y
+			sxy += x * y
+			syy += y * y
 		}
-		s.Beta = covariance(el, ml) / covariance(ml, ml)
+		m := float64(n - 1)
+		s.Beta = (sxy - sx*sy/m) / (syy - sy*sy/m)
 	}
 	s.AlphaPct = s.ReturnPct - rf*100 - s.Beta*(s.BuyHoldReturnPct-rf*100)
 	s.MaxDrawdownPct = -maxDD * 100
@@ -402,53 +396,70 @@ func variance(xs []float64, ddof int) float64 {
 	return ss / float64(k-ddof)
 }
 
-func covariance(a, b []float64) float64 {
-	if len(a) < 2 {
-		return math.NaN()
-	}
-	ma, mb := mean(a), mean(b)
-	var s float64
-	for i := range a {
-		s += (a[i] - ma) * (b[i] - mb)
-	}
-	return s / float64(len(a)-1)
-}
-
 // geometricMean is backtesting.py's: NaN counts as a 0 return, any return
 // of -100% or worse gives 0.
 func geometricMean(rets []float64) float64 {
 	if len(rets) == 0 {
 		return math.NaN()
 	}
-	var sum float64
-	for _, r := range rets {
+	// exp(mean(log(1+r))) computed as the n-th root of the product, kept
+	// in range with Frexp: one logarithm instead of one per return.
+	prod, exp := 1.0, 0
+	for i, r := range rets {
 		if math.IsNaN(r) {
-			r = 0
+			continue
 		}
 		if 1+r <= 0 {
 			return 0
 		}
-		sum += math.Log(1 + r)
+		prod *= 1 + r
+		if i&63 == 63 {
+			f, e := math.Frexp(prod)
+			prod, exp = f, exp+e
+		}
 	}
-	return math.Exp(sum/float64(len(rets))) - 1
+	logProd := math.Log(prod) + float64(exp)*math.Ln2
+	return math.Exp(logProd/float64(len(rets))) - 1
 }
 
 // dataPeriod is the median spacing of the last 100 bar times.
-func dataPeriod(times []time.Time) time.Duration {
-	t := times[max(0, len(times)-100):]
-	if len(t) < 2 {
+func dataPeriod(bars []Bar) time.Duration {
+	b := bars[max(0, len(bars)-100):]
+	if len(b) < 2 {
 		return 24 * time.Hour
 	}
-	d := make([]time.Duration, len(t)-1)
-	for i := 1; i < len(t); i++ {
-		d[i-1] = t[i].Sub(t[i-1])
+	d := make([]time.Duration, len(b)-1)
+	for i := 1; i < len(b); i++ {
+		d[i-1] = b[i].Time.Sub(b[i-1].Time)
 	}
-	sort.Slice(d, func(i, j int) bool { return d[i] < d[j] })
+	slices.Sort(d)
 	m := len(d) / 2
 	if len(d)%2 == 1 {
 		return d[m]
 	}
 	return (d[m-1] + d[m]) / 2
+}
+
+// exposedBars counts the bars on which at least one closed trade was open
+// (entry and exit bars included).
+func exposedBars(trades []Trade, n int) int {
+	type span struct{ a, b int }
+	spans := make([]span, 0, len(trades))
+	for _, t := range trades {
+		if t.ExitBar >= 0 {
+			spans = append(spans, span{max(t.EntryBar, 0), min(t.ExitBar, n-1)})
+		}
+	}
+	slices.SortFunc(spans, func(x, y span) int { return x.a - y.a })
+	count, end := 0, -1
+	for _, sp := range spans {
+		if sp.b <= end {
+			continue
+		}
+		count += sp.b - max(sp.a, end+1) + 1
+		end = sp.b
+	}
+	return count
 }
 
 // ceilTo rounds d up to the resolution of period: its smallest non-zero
@@ -470,8 +481,11 @@ func ceilTo(d, period time.Duration) time.Duration {
 // dayNumber is the calendar day of t (in t's own zone) as days since
 // 1970-01-01.
 func dayNumber(t time.Time) int64 {
-	_, off := t.Zone()
-	sec := t.Unix() + int64(off)
+	sec := t.Unix()
+	if t.Location() != time.UTC {
+		_, off := t.Zone()
+		sec += int64(off)
+	}
 	d := sec / 86400
 	if sec%86400 < 0 {
 		d--
@@ -496,12 +510,28 @@ func periodKey(t time.Time, freqDays int) int64 {
 }
 
 // periodReturns resamples equity to the last value of each period and
-// returns the percentage changes, the first being NaN.
-func periodReturns(times []time.Time, equity []float64, freqDays int) []float64 {
-	var last []float64
+// returns the percentage changes, the first being NaN, and how many bars
+// fall on a weekend.
+func periodReturns(bars []Bar, equity []float64, freqDays int) ([]float64, int) {
+	last := make([]float64, 0, len(bars)/max(1, freqDays)+1)
 	var prevKey int64
-	for i, t := range times {
-		k := periodKey(t, freqDays)
+	weekend := 0
+	for i := range bars {
+		t := bars[i].Time
+		d := dayNumber(t)
+		wd := ((d+4)%7 + 7) % 7 // 0 = Sunday; 1970-01-01 was a Thursday
+		if wd == 0 || wd == 6 {
+			weekend++
+		}
+		var k int64
+		switch freqDays {
+		case 7: // weeks ending Sunday
+			k = d + (7-wd)%7
+		case 31, 365:
+			k = periodKey(t, freqDays)
+		default:
+			k = d
+		}
 		if i == 0 || k != prevKey {
 			last = append(last, equity[i])
 			prevKey = k
@@ -514,12 +544,12 @@ func periodReturns(times []time.Time, equity []float64, freqDays int) []float64 
 	for i := 1; i < len(last); i++ {
 		rets[i] = last[i]/last[i-1] - 1
 	}
-	return rets
+	return rets, weekend
 }
 
 // drawdownPeriods finds each drawdown (from a peak to the next recovery or
 // the end) and returns its duration and deepest drawdown.
-func drawdownPeriods(dd []float64, times []time.Time) ([]time.Duration, []float64) {
+func drawdownPeriods(dd []float64, bars []Bar) ([]time.Duration, []float64) {
 	var idx []int
 	for i, v := range dd {
 		if v == 0 {
@@ -536,7 +566,7 @@ func drawdownPeriods(dd []float64, times []time.Time) ([]time.Duration, []float6
 		if cur <= prev+1 {
 			continue
 		}
-		durs = append(durs, times[cur].Sub(times[prev]))
+		durs = append(durs, bars[cur].Time.Sub(bars[prev].Time))
 		peaks = append(peaks, slices.Max(dd[prev:cur+1]))
 	}
 	return durs, peaks

@@ -63,11 +63,11 @@ func TestDrawdownPeriods(t *testing.T) {
 	// backtesting.py's test_compute_drawdown: dd [0,1,7,0,4,0,0] has two
 	// drawdowns, 3 and 2 periods long, 7 and 4 deep.
 	t0 := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
-	times := make([]time.Time, 7)
-	for i := range times {
-		times[i] = t0.AddDate(0, 0, i)
+	bars := make([]Bar, 7)
+	for i := range bars {
+		bars[i].Time = t0.AddDate(0, 0, i)
 	}
-	durs, peaks := drawdownPeriods([]float64{0, 1, 7, 0, 4, 0, 0}, times)
+	durs, peaks := drawdownPeriods([]float64{0, 1, 7, 0, 4, 0, 0}, bars)
 	assert.Equal(t, []time.Duration{3 * 24 * time.Hour, 2 * 24 * time.Hour}, durs)
 	assert.Equal(t, []float64{7, 4}, peaks)
 }
@@ -97,4 +97,10 @@ func TestPeriodKeys(t *testing.T) {
 	assert.NotEqual(t, periodKey(sun, 7), periodKey(sun.AddDate(0, 0, 1), 7))
 	assert.Equal(t, periodKey(mon, 31), periodKey(sun.AddDate(0, 0, 10), 31))
 	assert.Equal(t, dayNumber(time.Date(1969, 12, 31, 23, 0, 0, 0, time.UTC)), int64(-1))
+}
+
+func TestExposedBars(t *testing.T) {
+	trades := []Trade{{EntryBar: 2, ExitBar: 4}, {EntryBar: 3, ExitBar: 6}, {EntryBar: 9, ExitBar: 9}, {EntryBar: 1, ExitBar: -1}}
+	assert.Equal(t, 6, exposedBars(trades, 20), "bars 2-6 and 9")
+	assert.Equal(t, 0, exposedBars(nil, 5))
 }
