@@ -345,11 +345,14 @@ func (s *Service) Login(ctx context.Context, cr Credentials) (LoginResult, error
 		logName = "(invalid username)"
 	}
 	now := s.clock.Now()
-	if err := s.throttle.check(akey, ckey, now); err != nil {
+	att, err := s.throttle.begin(akey, ckey, now)
+	if err != nil {
 		s.audit(ctx, "login.throttled", slog.String("user", logName), slog.String("reason", err.Error()))
 		return LoginResult{}, fmt.Errorf("auth: login: %w", err)
 	}
+	defer att.done()
 	fail := func(u *User, reason string) (LoginResult, error) {
+		att.done()
 		attrs := []slog.Attr{slog.String("user", logName), slog.String("reason", reason)}
 		if u != nil {
 			attrs = append(attrs, slog.String("user_id", u.ID))
@@ -419,6 +422,7 @@ func (s *Service) Login(ctx context.Context, cr Credentials) (LoginResult, error
 	if s.hasher.NeedsRehash(u.PasswordHash) {
 		s.rehash(ctx, u, password)
 	}
+	att.done()
 	s.throttle.succeed(akey)
 	res, err := s.startSession(ctx, u)
 	if err != nil {
@@ -583,9 +587,11 @@ func (s *Service) ChangePassword(ctx context.Context, token, current, next strin
 	if ip := ClientFrom(ctx).IP; ip != "" {
 		ckey = clientKey(ip)
 	}
-	if err := s.throttle.check(u.Username, ckey, now); err != nil {
+	att, err := s.throttle.begin(u.Username, ckey, now)
+	if err != nil {
 		return LoginResult{}, fmt.Errorf("auth: change password: %w", err)
 	}
+	defer att.done()
 	if len(current) > MaxPasswordBytes || !utf8.ValidString(current) {
 		current = ""
 	}
@@ -595,6 +601,7 @@ func (s *Service) ChangePassword(ctx context.Context, token, current, next strin
 	}
 	if !ok {
 		s.audit(ctx, "password.change_failed", append(userAttrs(u), slog.String("reason", "wrong current password"))...)
+		att.done()
 		s.throttle.fail(u.Username, ckey, now)
 		return LoginResult{}, fmt.Errorf("change password: %w", ErrInvalidCredentials)
 	}

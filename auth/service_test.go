@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -585,4 +587,76 @@ func TestAuditOmitsMalformedUsername(t *testing.T) {
 	assert.Contains(t, logs, `"event":"login.failure"`)
 	assert.Contains(t, logs, "(invalid username)")
 	assert.NotContains(t, logs, "my secret passphrase")
+}
+
+// gateHasher blocks every Verify until release is closed, counting the
+// calls that got as far as hashing.
+type gateHasher struct {
+	auth.Hasher
+	entered atomic.Int64
+	release chan struct{}
+}
+
+func (h *gateHasher) Verify(ctx context.Context, pw, enc string) (bool, error) {
+	h.entered.Add(1)
+	<-h.release
+	return h.Hasher.Verify(ctx, pw, enc)
+}
+
+// TestThrottlingConcurrentGuesses checks that a burst of simultaneous
+// wrong guesses cannot all slip past the throttle before the first failure
+// is recorded: at most the account's burst is verified at once.
+func TestThrottlingConcurrentGuesses(t *testing.T) {
+	for _, scope := range []string{"account", "client"} {
+		t.Run(scope, func(t *testing.T) {
+			base, err := auth.NewArgon2Hasher(storetest.TinyParams, 0)
+			require.NoError(t, err)
+			gh := &gateHasher{Hasher: base, release: make(chan struct{})}
+			f := newFixture(t, func(o *auth.Options) {
+				o.Hasher = gh
+				o.Throttle.Account = auth.ThrottleLimit{Burst: 3, Every: time.Minute}
+				o.Throttle.Client = auth.ThrottleLimit{Burst: 3, Every: time.Minute}
+				if scope == "account" {
+					o.Throttle.Client = auth.ThrottleLimit{Burst: 1000, Every: time.Millisecond}
+				} else {
+					o.Throttle.Account = auth.ThrottleLimit{Burst: 1000, Every: time.Millisecond}
+				}
+			})
+			f.register(t, "victim", "")
+			const n = 20
+			var throttled atomic.Int64
+			var wg sync.WaitGroup
+			for i := range n {
+				wg.Go(func() {
+					ip, user := fmt.Sprintf("198.51.100.%d", i), "victim"
+					if scope == "client" {
+						ip, user = "203.0.113.7", fmt.Sprintf("nobody%02d", i)
+					}
+					ctx := auth.WithClient(context.Background(), auth.Client{IP: ip})
+					_, err := f.svc.Login(ctx, auth.Credentials{Username: user, Password: "a wrong guess " + ip})
+					if errors.Is(err, auth.ErrTooManyAttempts) {
+						d, ok := auth.RetryAfter(err)
+						assert.True(t, ok)
+						assert.Positive(t, d)
+						throttled.Add(1)
+						return
+					}
+					assert.ErrorIs(t, err, auth.ErrInvalidCredentials)
+				})
+			}
+			require.Eventually(t, func() bool { return throttled.Load()+gh.entered.Load() == n },
+				5*time.Second, time.Millisecond, "every attempt is either throttled or hashing")
+			assert.LessOrEqual(t, gh.entered.Load(), int64(3), "no more guesses in flight than the burst allows")
+			close(gh.release)
+			wg.Wait()
+
+			// Afterwards the bucket is empty: the next failure locks the key.
+			ctx := auth.WithClient(context.Background(), auth.Client{IP: "203.0.113.7"})
+			cr := auth.Credentials{Username: "victim", Password: "one more wrong guess"}
+			_, err = f.svc.Login(ctx, cr)
+			require.ErrorIs(t, err, auth.ErrInvalidCredentials)
+			_, err = f.svc.Login(ctx, cr)
+			require.ErrorIs(t, err, auth.ErrTooManyAttempts)
+		})
+	}
 }

@@ -70,7 +70,15 @@ type throttleEntry struct {
 	strikes int
 	until   time.Time
 	last    time.Time
+	// inflight counts attempts admitted by begin whose outcome is not
+	// known yet; they count against the bucket so that concurrent guesses
+	// cannot all pass check before the first failure is recorded.
+	inflight int
 }
+
+// inflightRetry is the Retry-After of an attempt refused because the
+// key's remaining budget is taken by attempts still being verified.
+const inflightRetry = time.Second
 
 func newThrottler(scope string, l ThrottleLimit, maxKeys int) *throttler {
 	return &throttler{scope: scope, limit: l, maxKeys: maxKeys, entries: map[string]*throttleEntry{}}
@@ -85,6 +93,43 @@ func (t *throttler) check(key string, now time.Time) error {
 		return nil
 	}
 	return &ThrottleError{RetryAfter: e.until.Sub(now), Scope: t.scope}
+}
+
+// begin admits an attempt for key at now, or returns a *ThrottleError if
+// the key is locked out or its remaining budget is already taken by
+// attempts in flight. One attempt is always admitted when none is in
+// flight (so sequential behaviour is exactly check-then-fail); beyond
+// that, at most as many attempts run at once as the bucket has tokens.
+// The returned entry must be passed to end when the attempt's outcome has
+// been recorded (or it was abandoned).
+func (t *throttler) begin(key string, now time.Time) (*throttleEntry, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	e, ok := t.entries[key]
+	if ok && now.Before(e.until) {
+		return nil, &ThrottleError{RetryAfter: e.until.Sub(now), Scope: t.scope}
+	}
+	if !ok {
+		t.makeRoom(now)
+		e = &throttleEntry{lim: rate.NewLimiter(rate.Every(t.limit.Every), t.limit.Burst)}
+		t.entries[key] = e
+	}
+	if e.inflight > 0 && float64(e.inflight+1) > e.lim.TokensAt(now) {
+		return nil, &ThrottleError{RetryAfter: inflightRetry, Scope: t.scope}
+	}
+	e.inflight++
+	e.last = now
+	return e, nil
+}
+
+// end releases an attempt admitted by begin.
+func (t *throttler) end(e *throttleEntry) {
+	if e == nil {
+		return
+	}
+	t.mu.Lock()
+	e.inflight--
+	t.mu.Unlock()
 }
 
 // fail records a failed attempt for key at now and reports the lockout it
@@ -129,7 +174,7 @@ func (t *throttler) makeRoom(now time.Time) {
 		return
 	}
 	for k, e := range t.entries {
-		if !now.Before(e.until) && e.lim.TokensAt(now) >= float64(t.limit.Burst) {
+		if e.inflight == 0 && !now.Before(e.until) && e.lim.TokensAt(now) >= float64(t.limit.Burst) {
 			delete(t.entries, k)
 		}
 	}
@@ -182,6 +227,44 @@ func (lt *loginThrottle) check(account, client string, now time.Time) error {
 		return nil
 	}
 	return lt.client.check(client, now)
+}
+
+// attempt is a login attempt admitted by loginThrottle.begin; done must be
+// called once its outcome has been recorded with fail or succeed.
+type attempt struct {
+	lt              *loginThrottle
+	account, client *throttleEntry
+}
+
+// begin admits an attempt for the account and client keys at now, or
+// returns the *ThrottleError of the first limit that refuses it.
+func (lt *loginThrottle) begin(account, client string, now time.Time) (*attempt, error) {
+	a := &attempt{lt: lt}
+	if lt.disabled {
+		return a, nil
+	}
+	var err error
+	if a.account, err = lt.account.begin(account, now); err != nil {
+		return nil, err
+	}
+	if client != "" {
+		if a.client, err = lt.client.begin(client, now); err != nil {
+			lt.account.end(a.account)
+			return nil, err
+		}
+	}
+	return a, nil
+}
+
+// done releases the attempt's in-flight slots; calling it again does
+// nothing.
+func (a *attempt) done() {
+	if a == nil || a.lt == nil {
+		return
+	}
+	a.lt.account.end(a.account)
+	a.lt.client.end(a.client)
+	a.lt = nil
 }
 
 // fail records a failure and returns a throttle error if it started a
