@@ -94,6 +94,8 @@ func TestBaselineMatchesEngine(t *testing.T) {
 	}
 }
 
+// BenchmarkSMACrossEngine1M is the engine's bar loop: indicators, broker
+// and strategy over 1,000,000 bars, equity curve included.
 func BenchmarkSMACrossEngine1M(b *testing.B) {
 	bars := syntheticBars(1_000_000, 1)
 	ctx := context.Background()
@@ -112,7 +114,9 @@ func BenchmarkSMACrossEngine1M(b *testing.B) {
 	reportRate(b, float64(len(bars)), cpu0)
 }
 
-func BenchmarkSMACrossEngineRun1M(b *testing.B) {
+// BenchmarkSMACrossRun1M is a whole Run: validation, the bar loop and the
+// statistics.
+func BenchmarkSMACrossRun1M(b *testing.B) {
 	bars := syntheticBars(1_000_000, 1)
 	ctx := context.Background()
 	b.ReportAllocs()
@@ -126,6 +130,8 @@ func BenchmarkSMACrossEngineRun1M(b *testing.B) {
 	reportRate(b, float64(len(bars)), cpu0)
 }
 
+// BenchmarkSMACrossBaseline1M is the hand-written loop computing the same
+// signals, fills and equity curve.
 func BenchmarkSMACrossBaseline1M(b *testing.B) {
 	bars := syntheticBars(1_000_000, 1)
 	b.ReportAllocs()
