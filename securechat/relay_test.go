@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -405,4 +406,52 @@ func TestRelayFrameSizeLimitFanOutAndPurge(t *testing.T) {
 	now = now.Add(2 * time.Hour)
 	mu.Unlock()
 	require.Eventually(t, func() bool { return len(store.Snapshot()) == 0 }, 5*time.Second, 10*time.Millisecond)
+}
+
+// Closing the clients and then the relay leaves no goroutine behind: every
+// connection goroutine, writer, publisher and the purge loop has an owner
+// that waits for it.
+func TestCloseLeavesNoGoroutines(t *testing.T) {
+	settle := func() int {
+		var n int
+		for range 50 {
+			n = runtime.NumGoroutine()
+			time.Sleep(5 * time.Millisecond)
+			if runtime.NumGoroutine() == n {
+				break
+			}
+		}
+		return n
+	}
+	base := settle()
+	r, err := NewRelay(RelayOptions{Logger: quietLogger(), PurgeInterval: 10 * time.Millisecond})
+	require.NoError(t, err)
+	srv := httptest.NewServer(r)
+	url := "ws" + strings.TrimPrefix(srv.URL, "http")
+	mk := func() *Client {
+		c, err := NewClient(ClientOptions{URL: url, Identity: newID(t), Logger: quietLogger(), MinBackoff: 20 * time.Millisecond, OneTimePrekeys: 2})
+		require.NoError(t, err)
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		require.NoError(t, c.WaitConnected(ctx))
+		return c
+	}
+	a, b := mk(), mk()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	require.NoError(t, a.Send(ctx, b.ID(), []byte("hi")))
+	assert.Equal(t, "hi", string(recv(t, b).Body))
+	require.NoError(t, a.Send(ctx, b.ID(), []byte("unread"))) // b closes with a delivery in flight
+	require.NoError(t, a.Close())
+	require.NoError(t, b.Close())
+	require.NoError(t, r.Close())
+	srv.Close()
+	deadline := time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine() > base && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := runtime.NumGoroutine(); n > base {
+		buf := make([]byte, 1<<20)
+		t.Fatalf("%d goroutines after Close, %d before:\n%s", n, base, buf[:runtime.Stack(buf, true)])
+	}
 }
