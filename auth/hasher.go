@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/crypto/argon2"
 	"golang.org/x/crypto/bcrypt"
+	"golang.org/x/sync/semaphore"
 )
 
 // Hasher hashes and verifies passwords. Service uses it for every password
@@ -82,12 +83,26 @@ func (p Params) validate() error {
 // ($argon2id$v=19$m=…,t=…,p=…$salt$hash, unpadded standard base64) and
 // verifies argon2id and legacy bcrypt ($2a$, $2b$, $2y$) hashes.
 //
-// At most Concurrency hashes run at once; other callers wait, and give up
-// when their context ends. This bounds memory during a login flood to about
-// Concurrency × Params.Memory.
+// Hashing is bounded by a memory budget of Concurrency × Params.Memory:
+// each hash takes its own memory cost from the budget (at least
+// Params.Memory, at most the whole budget) and callers wait, giving up when
+// their context ends. So at most Concurrency hashes run at once, and a
+// stored hash with a larger memory parameter (a legacy or tampered one, up
+// to the 256 MiB DecodePHC accepts) runs with fewer or no others instead
+// of multiplying its cost: the argon2 buffers alive at once never exceed
+// max(budget, the largest single hash).
+//
+// The process's peak memory is higher than the live buffers: a finished
+// hash's buffer is garbage until the next collection, so with the default
+// GOGC=100 the heap can reach about twice the budget plus the rest of the
+// program. A server that must stay within a memory bound should set one
+// (GOMEMLIMIT or debug.SetMemoryLimit in main, e.g. Concurrency × 20 MiB +
+// 32 MiB); a library cannot, since that is a process-wide setting.
 type Argon2Hasher struct {
-	params Params
-	sem    chan struct{}
+	params      Params
+	concurrency int
+	budget      int64 // KiB
+	mem         *semaphore.Weighted
 }
 
 // NewArgon2Hasher returns a hasher using params. concurrency bounds how many
@@ -102,25 +117,34 @@ func NewArgon2Hasher(params Params, concurrency int) (*Argon2Hasher, error) {
 	if concurrency == 0 {
 		concurrency = runtime.GOMAXPROCS(0)
 	}
-	return &Argon2Hasher{params: params, sem: make(chan struct{}, concurrency)}, nil
+	budget := int64(concurrency) * int64(params.Memory)
+	return &Argon2Hasher{params: params, concurrency: concurrency, budget: budget, mem: semaphore.NewWeighted(budget)}, nil
 }
 
 // Params returns the parameters new hashes are made with.
 func (h *Argon2Hasher) Params() Params { return h.params }
 
 // Concurrency returns how many hashes may run at once.
-func (h *Argon2Hasher) Concurrency() int { return cap(h.sem) }
+func (h *Argon2Hasher) Concurrency() int { return h.concurrency }
 
-func (h *Argon2Hasher) acquire(ctx context.Context) error {
-	select {
-	case h.sem <- struct{}{}:
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("auth: waiting to hash: %w", ctx.Err())
-	}
+// weight is the share of the memory budget a hash with memory cost m KiB
+// takes: at least one slot (Params.Memory), at most the whole budget.
+func (h *Argon2Hasher) weight(m uint32) int64 {
+	return min(max(int64(m), int64(h.params.Memory)), h.budget)
 }
 
-func (h *Argon2Hasher) release() { <-h.sem }
+// acquire waits for weight KiB of the budget or for ctx to end.
+func (h *Argon2Hasher) acquire(ctx context.Context, weight int64) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("auth: waiting to hash: %w", err)
+	}
+	if err := h.mem.Acquire(ctx, weight); err != nil {
+		return fmt.Errorf("auth: waiting to hash: %w", err)
+	}
+	return nil
+}
+
+func (h *Argon2Hasher) release(weight int64) { h.mem.Release(weight) }
 
 // Hash returns the PHC string of password under the hasher's parameters.
 func (h *Argon2Hasher) Hash(ctx context.Context, password string) (string, error) {
@@ -128,11 +152,12 @@ func (h *Argon2Hasher) Hash(ctx context.Context, password string) (string, error
 	if _, err := rand.Read(salt); err != nil {
 		return "", fmt.Errorf("auth: salt: %w", err)
 	}
-	if err := h.acquire(ctx); err != nil {
+	w := h.weight(h.params.Memory)
+	if err := h.acquire(ctx, w); err != nil {
 		return "", err
 	}
 	key := argon2.IDKey([]byte(password), salt, h.params.Time, h.params.Memory, h.params.Threads, h.params.KeyLen)
-	h.release()
+	h.release(w)
 	return EncodePHC(h.params, salt, key), nil
 }
 
@@ -147,11 +172,12 @@ func (h *Argon2Hasher) Verify(ctx context.Context, password, encoded string) (bo
 		if cost > maxBcryptCost {
 			return false, fmt.Errorf("%w: bcrypt cost %d above %d", ErrMalformedHash, cost, maxBcryptCost)
 		}
-		if err := h.acquire(ctx); err != nil {
+		w := h.weight(0) // bcrypt needs little memory: one CPU slot
+		if err := h.acquire(ctx, w); err != nil {
 			return false, err
 		}
 		err = bcrypt.CompareHashAndPassword([]byte(encoded), []byte(password))
-		h.release()
+		h.release(w)
 		switch {
 		case err == nil:
 			return true, nil
@@ -165,11 +191,12 @@ func (h *Argon2Hasher) Verify(ctx context.Context, password, encoded string) (bo
 	if err != nil {
 		return false, err
 	}
-	if err := h.acquire(ctx); err != nil {
+	w := h.weight(p.Memory)
+	if err := h.acquire(ctx, w); err != nil {
 		return false, err
 	}
 	got := argon2.IDKey([]byte(password), salt, p.Time, p.Memory, p.Threads, uint32(len(key)))
-	h.release()
+	h.release(w)
 	return subtle.ConstantTimeCompare(got, key) == 1, nil
 }
 

@@ -4,9 +4,11 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"golang.org/x/crypto/argon2"
 	"golang.org/x/crypto/bcrypt"
 )
 
@@ -188,14 +190,49 @@ func TestNewArgon2HasherRejectsBadParams(t *testing.T) {
 func TestHashWaitsForSlot(t *testing.T) {
 	h, err := NewArgon2Hasher(tiny, 1)
 	require.NoError(t, err)
-	h.sem <- struct{}{} // occupy the only slot
+	require.NoError(t, h.acquire(context.Background(), h.weight(tiny.Memory))) // occupy the only slot
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	_, err = h.Hash(ctx, "x")
 	require.ErrorIs(t, err, context.Canceled)
 	_, err = h.Verify(ctx, "x", "$argon2id$v=19$m=64,t=1,p=1$c2FsdHNhbHRzYWx0c2FsdA$a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2U")
 	require.ErrorIs(t, err, context.Canceled)
-	<-h.sem
+	h.release(h.weight(tiny.Memory))
 	_, err = h.Hash(context.Background(), "x")
 	require.NoError(t, err)
+}
+
+// TestVerifyLargeMemoryHashRunsAlone checks that a stored hash with a
+// memory parameter above the hasher's takes a matching share of the
+// budget: it waits while any other hash runs instead of adding its memory
+// on top, and it cannot take more than the whole budget.
+func TestVerifyLargeMemoryHashRunsAlone(t *testing.T) {
+	h, err := NewArgon2Hasher(tiny, 2)
+	require.NoError(t, err)
+	big := Params{Memory: 16 * tiny.Memory, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
+	salt := []byte("0123456789abcdef")
+	encBig := EncodePHC(big, salt, argon2IDKey("pw", salt, big))
+	encSmall := EncodePHC(tiny, salt, argon2IDKey("pw", salt, tiny))
+
+	assert.Equal(t, 2*int64(tiny.Memory), h.weight(big.Memory), "capped at the whole budget")
+	assert.Equal(t, int64(tiny.Memory), h.weight(8), "at least one slot")
+
+	// One ordinary hash in progress.
+	require.NoError(t, h.acquire(context.Background(), h.weight(tiny.Memory)))
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	_, err = h.Verify(ctx, "pw", encBig)
+	require.ErrorIs(t, err, context.DeadlineExceeded, "the big hash waits for the whole budget")
+	ok, err := h.Verify(context.Background(), "pw", encSmall)
+	require.NoError(t, err, "an ordinary hash still fits beside the running one")
+	assert.True(t, ok)
+	h.release(h.weight(tiny.Memory))
+
+	ok, err = h.Verify(context.Background(), "pw", encBig)
+	require.NoError(t, err)
+	assert.True(t, ok)
+}
+
+func argon2IDKey(pw string, salt []byte, p Params) []byte {
+	return argon2.IDKey([]byte(pw), salt, p.Time, p.Memory, p.Threads, p.KeyLen)
 }
