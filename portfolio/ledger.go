@@ -1,7 +1,6 @@
 package portfolio
 
 import (
-	"cmp"
 	"fmt"
 	"slices"
 	"strconv"
@@ -991,7 +990,9 @@ func (l *Ledger) transferIn(a *acctState, tx *Transaction, fx decimal.Decimal) e
 		a.s.deposits = a.s.deposits.Add(lot.Basis)
 	}
 	if a.acct.CostMethod == FIFO {
-		slices.SortStableFunc(p.s.lots[p.s.head:], func(x, y Lot) int { return cmp.Compare(x.Acquired.UnixNano(), y.Acquired.UnixNano()) })
+		// Copy before sorting: the undo snapshot may share the old array.
+		p.s.lots, p.s.head = slices.Clone(p.s.lots[p.s.head:]), 0
+		slices.SortStableFunc(p.s.lots, func(x, y Lot) int { return x.Acquired.Compare(y.Acquired) })
 	}
 	return nil
 }

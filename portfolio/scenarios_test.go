@@ -313,3 +313,36 @@ func TestConcurrentUse(t *testing.T) {
 	assert.Equal(t, 400, l.Len())
 	_ = time.Now
 }
+
+// A rejected batch with a transfer into an existing FIFO position leaves
+// the receiving lots exactly as they were.
+func TestTransferInRollbackKeepsLots(t *testing.T) {
+	l := newLedger(t, Account{ID: "a", Currency: "USD"}, Account{ID: "b", Currency: "USD"})
+	require.NoError(t, l.Apply(
+		deposit("da", "a", "2024-01-01", "1000"),
+		deposit("db", "b", "2024-01-01", "1000"),
+		trade("ba", "a", TxBuy, "2024-01-02", "X", "2", "100", ""),
+		trade("bb", "b", TxBuy, "2024-03-01", "X", "1", "150", ""),
+	))
+	// Make room in b's lot array so an in-place sort would be visible.
+	require.NoError(t, l.Apply(trade("bb2", "b", TxBuy, "2024-03-02", "X", "1", "150", "")))
+	require.NoError(t, l.Apply(trade("bb3", "b", TxBuy, "2024-03-02", "X", "1", "150", ""))) // 3 lots, capacity 4
+	require.NoError(t, l.Apply(trade("sb2", "b", TxSell, "2024-03-03", "X", "1", "150", "")))
+	before := l.Lots("b", "X")
+	err := l.Apply(
+		Transaction{ID: "o", Account: "a", Kind: TxTransferOut, Time: day("2024-04-01"), Symbol: "X", Quantity: d("2")},
+		Transaction{ID: "i", Account: "b", Kind: TxTransferIn, Time: day("2024-04-01"), Symbol: "X", Quantity: d("2")},
+		Transaction{ID: "w", Account: "b", Kind: TxWithdrawal, Time: day("2024-04-02"), Amount: d("5000")},
+	)
+	require.ErrorIs(t, err, ErrInsufficientFunds)
+	assert.Equal(t, before, l.Lots("b", "X"))
+	require.Len(t, l.Lots("a", "X"), 1)
+	// And the same batch without the withdrawal carries the older lot first.
+	require.NoError(t, l.Apply(
+		Transaction{ID: "o", Account: "a", Kind: TxTransferOut, Time: day("2024-04-01"), Symbol: "X", Quantity: d("2")},
+		Transaction{ID: "i", Account: "b", Kind: TxTransferIn, Time: day("2024-04-01"), Symbol: "X", Quantity: d("2")},
+	))
+	lots := l.Lots("b", "X")
+	require.Len(t, lots, 3) // a's January lot, then b's remaining March lots
+	assert.Equal(t, day("2024-01-02"), lots[0].Acquired)
+}
