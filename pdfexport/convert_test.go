@@ -46,6 +46,7 @@ func site(t *testing.T) *httptest.Server {
 		w.Header().Set("Content-Type", "image/png")
 		_ = png.Encode(w, img)
 	})
+	mux.HandleFunc("/css-page", html(`<!doctype html><style>@page { size: 100mm 100mm }</style><p>square page</p>`))
 	mux.HandleFunc("/background", html(`<!doctype html><style>html,body{background:#0000ff;height:100%;margin:0}</style><p>blue</p>`))
 	mux.HandleFunc("/late", html(`<!doctype html><p>early text</p><script>
 		setTimeout(() => fetch('/late-data').then(r => r.text()).then(t => {
@@ -258,11 +259,16 @@ func TestPageSizes(t *testing.T) {
 		{"Legal", PageOptions{Paper: Legal}, 612, 1008},
 		{"A5", PageOptions{Paper: A5}, 420, 595},
 		{"custom 100x150mm", PageOptions{Paper: PaperSize{Millimeters(100), Millimeters(150)}}, 283.5, 425.2},
+		{"CSS @page size wins when preferred", PageOptions{Paper: A4, PreferCSSPageSize: true}, 283.5, 283.5},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			pdf, err := c.Convert(testCtx(t), ts.URL+"/text", tt.opts)
+			path := "/text"
+			if tt.opts.PreferCSSPageSize {
+				path = "/css-page"
+			}
+			pdf, err := c.Convert(testCtx(t), ts.URL+path, tt.opts)
 			require.NoError(t, err)
 			info := pdfInfoOf(t, pdf)
 			assert.InDelta(t, tt.wantW, info.width, 1.5)
