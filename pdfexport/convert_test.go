@@ -240,6 +240,11 @@ func TestNavigationError(t *testing.T) {
 	require.ErrorAs(t, err, &ne)
 	assert.ErrorIs(t, err, ErrNavigation)
 	assert.Contains(t, ne.Reason, "ERR_CONNECTION_REFUSED")
+
+	// .invalid never resolves (RFC 6761).
+	_, err = c.Convert(testCtx(t), "http://no-such-host.invalid/", PageOptions{})
+	require.ErrorAs(t, err, &ne)
+	assert.Contains(t, ne.Reason, "ERR_NAME_NOT_RESOLVED")
 }
 
 func TestPageSizes(t *testing.T) {

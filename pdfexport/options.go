@@ -177,7 +177,9 @@ type PageOptions struct {
 	// Wait is what to wait for before printing; the zero value is the load
 	// event.
 	Wait WaitFor
-	// Timeout bounds the whole conversion; 0 means the converter's default.
+	// Timeout bounds the conversion from the moment a tab is free; 0 means
+	// the converter's default. The ctx passed to Convert bounds the wait
+	// for a free tab as well.
 	Timeout time.Duration
 	// Headers are extra HTTP headers sent with every request of the page,
 	// including requests to other hosts.
