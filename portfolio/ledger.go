@@ -340,6 +340,8 @@ func (l *Ledger) replay(batch []Transaction) error {
 	}
 	l.accts, l.order, l.ids, l.txs = fresh.accts, fresh.order, fresh.ids, fresh.txs
 	l.last, l.pending, l.nextAuto = fresh.last, fresh.pending, fresh.nextAuto
+	// Later batches must see the fresh state as untouched.
+	l.epoch = max(l.epoch, fresh.epoch)
 	l.undo = nil
 	return nil
 }
