@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -453,4 +454,69 @@ func TestAggregatorReturnsAtDeadlineDespiteStubbornProvider(t *testing.T) {
 	}
 	close(stub.release)
 	<-closed
+}
+
+// A caller that gives up (its context canceled) while an upstream fetch is
+// in flight gets its context error, but does not poison the shared fetch:
+// the other callers of the same singleflight get the quote, and it is
+// cached.
+func TestAggregatorCanceledCallerDoesNotPoisonOthers(t *testing.T) {
+	p := &countingProvider{name: "count", price: 10, release: make(chan struct{})}
+	a := newAgg(t, marketdata.Options{Providers: []marketdata.Provider{p}, CacheTTL: time.Minute})
+	impatient, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() {
+		_, err := a.Quote(impatient, "AAPL")
+		errc <- err
+	}()
+	require.Eventually(t, func() bool { return p.calls.Load() == 1 }, 5*time.Second, time.Millisecond)
+	got := make(chan marketdata.Merged, 1)
+	go func() {
+		m, err := a.Quote(context.Background(), "AAPL")
+		assert.NoError(t, err)
+		got <- m
+	}()
+	cancel()
+	require.ErrorIs(t, <-errc, context.Canceled)
+	close(p.release)
+	assert.Equal(t, 10.0, (<-got).Price)
+	m, err := a.Quote(context.Background(), "AAPL")
+	require.NoError(t, err)
+	assert.True(t, m.Cached)
+	assert.Equal(t, int64(1), p.calls.Load())
+}
+
+// Canceling a Watch closes its channel and its goroutines end, even when
+// the consumer never reads.
+func TestAggregatorWatchCancelLeavesNoGoroutines(t *testing.T) {
+	settle := func() int {
+		n := runtime.NumGoroutine()
+		for range 50 {
+			time.Sleep(5 * time.Millisecond)
+			m := runtime.NumGoroutine()
+			if m == n {
+				break
+			}
+			n = m
+		}
+		return n
+	}
+	p := newSim(t, sim.Options{Seed: 4, Now: time.Now})
+	a := newAgg(t, marketdata.Options{Providers: []marketdata.Provider{p}, CacheTTL: -1, WatchBuffer: 1})
+	base := settle()
+	ctx, cancel := context.WithCancel(context.Background())
+	ch, err := a.Watch(ctx, []string{"AAPL", "MSFT", "EQNR.OL"}, time.Millisecond)
+	require.NoError(t, err)
+	time.Sleep(30 * time.Millisecond) // rounds pile up; nobody reads
+	cancel()
+	for range ch { // closed promptly
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine() > base && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if n := runtime.NumGoroutine(); n > base {
+		buf := make([]byte, 1<<20)
+		t.Fatalf("%d goroutines after the Watch ended, %d before:\n%s", n, base, buf[:runtime.Stack(buf, true)])
+	}
 }
