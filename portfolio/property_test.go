@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 
@@ -190,4 +191,31 @@ func TestTxLogTruncate(t *testing.T) {
 	tx := Transaction{ID: "again"}
 	lg.append(&tx)
 	require.Equal(t, "again", lg.at(0).ID)
+}
+
+// Applying a stream in shuffled, back-dated batches ends in the same state
+// as applying it in order (accounts with shorts and margin accept any
+// subset, so every batch applies).
+func TestPropertyOutOfOrderBatches(t *testing.T) {
+	for seed := range uint64(5) {
+		accts, txs := mixedStream(600, 3, 8, seed)
+		for i := range accts {
+			accts[i].AllowShort, accts[i].AllowMargin = true, true
+		}
+		inOrder := newLedger(t, accts...)
+		require.NoError(t, inOrder.Apply(txs...))
+
+		rng := rand.New(rand.NewPCG(seed, 11))
+		shuffled := slices.Clone(txs)
+		rng.Shuffle(len(shuffled), func(i, j int) { shuffled[i], shuffled[j] = shuffled[j], shuffled[i] })
+		l := newLedger(t, accts...)
+		for i := 0; i < len(shuffled); {
+			n := 1 + rng.IntN(50)
+			batch := shuffled[i:min(i+n, len(shuffled))]
+			require.NoError(t, l.Apply(batch...))
+			i += n
+		}
+		assert.Equal(t, state(inOrder), state(l), "seed %d", seed)
+		assert.Equal(t, ids(inOrder.Transactions()), ids(l.Transactions()))
+	}
 }
