@@ -68,9 +68,10 @@ type Aggregator struct {
 	hists  []*provState
 	byName map[string]*provState
 
-	mu     sync.RWMutex
-	quotes map[string]cached[Merged]
-	fx     map[string]cached[Rate]
+	mu      sync.RWMutex
+	quotes  map[string]cached[Merged]
+	fx      map[string]cached[Rate]
+	sweepAt int // len(quotes) that triggers the next sweep of expired entries
 
 	sf singleflight.Group
 
@@ -622,9 +623,29 @@ func (a *Aggregator) fetch(ctx context.Context, syms []string) *fetched {
 				a.quotes[m.Symbol] = cached[Merged]{v: m, exp: exp}
 			}
 		}
+		a.sweepQuotes(now)
 		a.mu.Unlock()
 	}
 	return out
+}
+
+// minSweep is the cache size below which expired quotes are left to be
+// overwritten rather than swept.
+const minSweep = 1024
+
+// sweepQuotes drops expired quotes once the cache has doubled since the
+// last sweep, so a stream of ever-new symbols (users typing tickers) cannot
+// grow it without bound; amortized O(1) per insert. a.mu must be held.
+func (a *Aggregator) sweepQuotes(now time.Time) {
+	if len(a.quotes) <= max(a.sweepAt, minSweep) {
+		return
+	}
+	for k, c := range a.quotes {
+		if !now.Before(c.exp) {
+			delete(a.quotes, k)
+		}
+	}
+	a.sweepAt = 2 * len(a.quotes)
 }
 
 // call runs one upstream call for ps with the circuit breaker, the rate
