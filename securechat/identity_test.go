@@ -2,8 +2,10 @@ package securechat
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/pem"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -193,4 +195,26 @@ func TestSealToOpenFrom(t *testing.T) {
 	require.ErrorIs(t, err, ErrAuth)
 	_, err = b.OpenAnonymous(anon[:20])
 	require.ErrorIs(t, err, ErrAuth)
+}
+
+// A key file may not make the parser run argon2id at a cost above
+// MaxKDFCost, even when each parameter is within its own limit: the
+// parameters are rejected before any key derivation.
+func TestKeyFileKDFCostBounded(t *testing.T) {
+	id := newID(t)
+	huge := &KDFParams{Time: MaxKDFTime, MemoryKiB: MaxKDFMemoryKiB, Threads: 4}
+	_, err := id.MarshalKeyFile([]byte("pw"), huge)
+	require.ErrorIs(t, err, ErrMalformed)
+
+	data, err := id.MarshalKeyFile([]byte("pw"), testKDF)
+	require.NoError(t, err)
+	block, _ := pem.Decode(data)
+	require.NotNil(t, block)
+	binary.BigEndian.PutUint32(block.Bytes[2:6], huge.Time)
+	binary.BigEndian.PutUint32(block.Bytes[6:10], huge.MemoryKiB)
+	hostile := pem.EncodeToMemory(block)
+	start := time.Now()
+	_, err = ParseKeyFile(hostile, []byte("pw"))
+	require.ErrorIs(t, err, ErrMalformed)
+	require.Less(t, time.Since(start), time.Second, "argon2 ran before the bound was checked")
 }

@@ -54,6 +54,11 @@ const (
 	MaxKDFTime      = 16
 	MaxKDFMemoryKiB = 1 << 20 // 1 GiB
 	MaxKDFThreads   = 64
+	// MaxKDFCost bounds passes × memory (in KiB·passes): each limit alone
+	// would still let a hostile file ask for 16 passes over 1 GiB (many
+	// seconds of CPU) before the passphrase could even be checked. The cap,
+	// 1 GiB·pass, admits the default (3 × 64 MiB), 4 × 256 MiB or 1 × 1 GiB.
+	MaxKDFCost = 1 << 20
 )
 
 func (p KDFParams) validate() error {
@@ -64,6 +69,8 @@ func (p KDFParams) validate() error {
 		return fmt.Errorf("%w: argon2 memory %d KiB outside %d..%d", ErrMalformed, p.MemoryKiB, 8*uint32(max(p.Threads, 1)), MaxKDFMemoryKiB)
 	case p.Threads < 1 || p.Threads > MaxKDFThreads:
 		return fmt.Errorf("%w: argon2 threads %d outside 1..%d", ErrMalformed, p.Threads, MaxKDFThreads)
+	case uint64(p.Time)*uint64(p.MemoryKiB) > MaxKDFCost:
+		return fmt.Errorf("%w: argon2 cost %d passes × %d KiB above %d KiB·passes", ErrMalformed, p.Time, p.MemoryKiB, MaxKDFCost)
 	}
 	return nil
 }
