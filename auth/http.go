@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/finkit/finkit/logging"
 )
 
 // CookieConfig configures the session cookie. The cookie is always
@@ -88,9 +90,15 @@ func remoteIP(r *http.Request) string {
 
 // clientOf builds the Client of r.
 func (s *Service) clientOf(r *http.Request) Client {
-	rid := r.Header.Get("X-Request-ID")
-	if len(rid) > 128 || strings.ContainsFunc(rid, func(c rune) bool { return c < 0x21 || c > 0x7e }) {
-		rid = ""
+	// The request id of the logging middleware, when the request came
+	// through it, so audit records match the access log; otherwise the
+	// client's header if it is a sane id (the same rule the middleware
+	// applies), since it ends up in the audit log.
+	rid := logging.RequestIDFrom(r.Context())
+	if rid == "" {
+		if h := r.Header.Get(logging.RequestIDHeader); logging.ValidRequestID(h) {
+			rid = h
+		}
 	}
 	return Client{IP: s.clientIP(r), UserAgent: r.UserAgent(), RequestID: rid}
 }

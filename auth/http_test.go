@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/finkit/finkit/auth"
+	"github.com/finkit/finkit/logging"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -242,4 +244,48 @@ func TestStatusOf(t *testing.T) {
 	rec = httptest.NewRecorder()
 	auth.WriteError(rec, &auth.ThrottleError{RetryAfter: 1200 * time.Millisecond})
 	assert.Equal(t, "2", rec.Header().Get("Retry-After"))
+}
+
+// TestAuditRequestIDMatchesAccessLog checks that audit records carry the
+// request id the logging middleware settled on, not a client header it
+// rejected, and that without the middleware only sane ids are taken.
+func TestAuditRequestIDMatchesAccessLog(t *testing.T) {
+	f := newFixture(t)
+	f.register(t, "rid", "")
+	mw := logging.Middleware{Logger: slog.New(slog.DiscardHandler)}
+	srv := httptest.NewServer(mw.Wrap(f.svc.LoginHandler()))
+	t.Cleanup(srv.Close)
+	bare := httptest.NewServer(f.svc.LoginHandler())
+	t.Cleanup(bare.Close)
+
+	login := func(base, rid string) *http.Response {
+		form := url.Values{"username": {"rid"}, "password": {goodPassword}}
+		req, _ := http.NewRequest(http.MethodPost, base+"/login", strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("X-Request-ID", rid)
+		resp, _ := do(t, req)
+		require.Equal(t, http.StatusOK, resp.StatusCode)
+		return resp
+	}
+	lastAuditID := func() any {
+		lines := strings.Split(strings.TrimSpace(f.logs.String()), "\n")
+		var rec map[string]any
+		require.NoError(t, json.Unmarshal([]byte(lines[len(lines)-1]), &rec))
+		require.Equal(t, "login.success", rec["event"])
+		return rec["request_id"]
+	}
+
+	tooLong := strings.Repeat("a", 100) // sane characters, but over 64
+	resp := login(srv.URL, tooLong)
+	assigned := resp.Header.Get("X-Request-ID")
+	require.NotEqual(t, tooLong, assigned, "the middleware replaced the client's id")
+	assert.Equal(t, assigned, lastAuditID(), "the audit record uses the middleware's id")
+
+	login(srv.URL, "client-id.42")
+	assert.Equal(t, "client-id.42", lastAuditID())
+
+	login(bare.URL, `x"},{"admin":true`)
+	assert.Nil(t, lastAuditID(), "an insane client id is not logged")
+	login(bare.URL, "ok-id_1")
+	assert.Equal(t, "ok-id_1", lastAuditID())
 }
