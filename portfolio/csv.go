@@ -25,6 +25,7 @@ type ParseError struct {
 	Err    error
 }
 
+// Error formats "line 17, column quantity: …".
 func (e *ParseError) Error() string {
 	if e.Column == "" {
 		return fmt.Sprintf("line %d: %v", e.Line, e.Err)
