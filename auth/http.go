@@ -80,7 +80,12 @@ func (s *Service) TokenFromRequest(r *http.Request) string {
 	return ""
 }
 
+// remoteIP is the default Options.ClientIP: the logging middleware's client
+// address, else the host part of RemoteAddr.
 func remoteIP(r *http.Request) string {
+	if ip := logging.ClientIPFrom(r.Context()); ip != "" {
+		return ip
+	}
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		return r.RemoteAddr

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"net/url"
 	"strings"
 	"testing"
@@ -288,4 +289,38 @@ func TestAuditRequestIDMatchesAccessLog(t *testing.T) {
 	assert.Nil(t, lastAuditID(), "an insane client id is not logged")
 	login(bare.URL, "ok-id_1")
 	assert.Equal(t, "ok-id_1", lastAuditID())
+}
+
+// TestClientIPFromLoggingMiddleware checks that, behind the logging
+// middleware, throttling and audit use the address it determined: the
+// forwarded client when the peer is a trusted proxy, and the peer itself
+// when an untrusted client sends a spoofed X-Forwarded-For.
+func TestClientIPFromLoggingMiddleware(t *testing.T) {
+	f := newFixture(t)
+	f.register(t, "proxied", "")
+	loopback := []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
+	for _, tc := range []struct {
+		name    string
+		proxies []netip.Prefix
+		want    string
+	}{
+		{"trusted proxy", loopback, "198.51.100.23"},
+		{"untrusted peer spoofing", nil, "127.0.0.1"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			mw := logging.Middleware{Logger: slog.New(slog.DiscardHandler), TrustedProxies: tc.proxies}
+			srv := httptest.NewServer(mw.Wrap(f.svc.LoginHandler()))
+			t.Cleanup(srv.Close)
+			form := url.Values{"username": {"proxied"}, "password": {goodPassword}}
+			req, _ := http.NewRequest(http.MethodPost, srv.URL+"/login", strings.NewReader(form.Encode()))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.Header.Set("X-Forwarded-For", "198.51.100.23")
+			resp, _ := do(t, req)
+			require.Equal(t, http.StatusOK, resp.StatusCode)
+			lines := strings.Split(strings.TrimSpace(f.logs.String()), "\n")
+			var rec map[string]any
+			require.NoError(t, json.Unmarshal([]byte(lines[len(lines)-1]), &rec))
+			assert.Equal(t, tc.want, rec["ip"])
+		})
+	}
 }

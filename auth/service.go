@@ -61,8 +61,13 @@ type Options struct {
 	Issuer string
 	// Cookie configures the session cookie.
 	Cookie CookieConfig
-	// ClientIP extracts the client address from a request; the default is
-	// the host part of RemoteAddr. Set it when behind a trusted proxy.
+	// ClientIP extracts the client address from a request. The default is
+	// the address the logging middleware determined (logging.ClientIPFrom,
+	// which believes X-Forwarded-For only from its TrustedProxies) when the
+	// request came through it, else the host part of RemoteAddr, never a
+	// forwarding header. Behind a reverse proxy, configure the middleware's
+	// TrustedProxies (or set ClientIP), or every user shares the proxy's
+	// address for per-client throttling.
 	ClientIP func(r *http.Request) string
 }
 

@@ -107,9 +107,28 @@ type requestStateKey struct{}
 
 // requestState is what handlers further down can add to the access-log line.
 type requestState struct {
+	clientIP string // set before the handler runs, then read-only
+
 	mu    sync.Mutex
 	route string
 	attrs []slog.Attr
+}
+
+// ClientIPFrom returns the client address the middleware determined for
+// the current request: the direct peer, or, when the peer is one of
+// Middleware.TrustedProxies, the right-most untrusted X-Forwarded-For hop
+// (or X-Real-IP). A spoofed X-Forwarded-For from an untrusted peer is
+// ignored. Outside the middleware it returns "". Use it wherever the
+// client address matters (throttling, audit) so every component agrees
+// with the access log.
+func ClientIPFrom(ctx context.Context) string {
+	if ctx == nil {
+		return ""
+	}
+	if st, ok := ctx.Value(requestStateKey{}).(*requestState); ok {
+		return st.clientIP
+	}
+	return ""
 }
 
 // SetRoute records the route pattern of the current request for the access
@@ -145,7 +164,7 @@ func (m *middleware) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set(RequestIDHeader, id)
 
 	logCtx := r.Context() // the access line carries request_id explicitly
-	st := &requestState{}
+	st := &requestState{clientIP: m.clientIP(r)}
 	ctx := context.WithValue(WithRequestID(logCtx, id), requestStateKey{}, st)
 	r2 := r.WithContext(ctx)
 	rw := &responseWriter{ResponseWriter: w}
@@ -220,7 +239,7 @@ func (m *middleware) access(ctx context.Context, r *http.Request, rw *responseWr
 		slog.Int("status", status),
 		slog.Int64("bytes", rw.bytes),
 		slog.Duration("duration", d),
-		slog.String("client_ip", m.clientIP(r)),
+		slog.String("client_ip", st.clientIP),
 		slog.String("user_agent", r.UserAgent()),
 		slog.String(RequestIDKey, id))
 	if rw.hijacked {

@@ -500,9 +500,13 @@ func TestClientIP(t *testing.T) {
 		{"zone stripped", nil, "[fe80::1%eth0]:80", nil, "", "fe80::1"},
 		{"unparsable remote", trusted, "pipe", []string{"198.51.100.1"}, "", "pipe"},
 	}
+	assert.Empty(t, ClientIPFrom(context.Background()), "outside the middleware")
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			m := Middleware{TrustedProxies: tt.proxies}.Wrap(http.NotFoundHandler()).(*middleware)
+			var seen string
+			h := Middleware{TrustedProxies: tt.proxies, Logger: slog.New(slog.DiscardHandler)}.Wrap(
+				http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) { seen = ClientIPFrom(r.Context()) }))
+			m := h.(*middleware)
 			r := httptest.NewRequest(http.MethodGet, "/", nil)
 			r.RemoteAddr = tt.remote
 			for _, v := range tt.xff {
@@ -512,6 +516,8 @@ func TestClientIP(t *testing.T) {
 				r.Header.Set("X-Real-IP", tt.realIP)
 			}
 			assert.Equal(t, tt.expected, m.clientIP(r))
+			h.ServeHTTP(httptest.NewRecorder(), r)
+			assert.Equal(t, tt.expected, seen, "handlers see the same address via ClientIPFrom")
 		})
 	}
 }
