@@ -76,10 +76,10 @@ func ValidateBars(bars []Bar) error {
 		}
 		if i > 0 {
 			prev := bars[i-1].Time
-			switch {
-			case b.Time.Equal(prev):
+			switch b.Time.Compare(prev) {
+			case 0:
 				return fmt.Errorf("bar %d: %w: %s", i, ErrDuplicateTime, b.Time.Format(time.RFC3339))
-			case b.Time.Before(prev):
+			case -1:
 				return fmt.Errorf("bar %d: %w: %s before %s", i, ErrUnsorted, b.Time.Format(time.RFC3339), prev.Format(time.RFC3339))
 			}
 		}
