@@ -40,7 +40,7 @@ type Params struct {
 	Threads uint8
 	// SaltLen and KeyLen are in bytes.
 	SaltLen uint32
-	KeyLen  uint32
+	KeyLen  uint32 // see SaltLen
 }
 
 // DefaultParams are OWASP's recommended argon2id parameters: m = 19 MiB,

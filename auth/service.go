@@ -53,7 +53,7 @@ type Options struct {
 	// IdleTimeout (default 30 min) and AbsoluteTimeout (default 24 h)
 	// end sessions.
 	IdleTimeout     time.Duration
-	AbsoluteTimeout time.Duration
+	AbsoluteTimeout time.Duration // see IdleTimeout
 	// Logger receives audit events through logging.Audit; nil disables
 	// auditing.
 	Logger *slog.Logger
@@ -177,9 +177,9 @@ func dummyHash(h Hasher) (string, error) {
 
 // Client describes who is making a request, for throttling and audit.
 type Client struct {
-	IP        string
-	UserAgent string
-	RequestID string
+	IP        string // client address; the per-client throttling key
+	UserAgent string // recorded on new sessions
+	RequestID string // added to audit records
 }
 
 type ctxKey int
@@ -253,9 +253,9 @@ func newID() (string, error) {
 
 // RegisterRequest is the input of Register.
 type RegisterRequest struct {
-	Username string
-	Email    string
-	Password string
+	Username string // 3-32 of [a-z0-9._-], any case
+	Email    string // optional; validated and normalized
+	Password string // checked against the Policy
 	// Role defaults to RoleUser.
 	Role Role
 }
@@ -311,17 +311,17 @@ func (s *Service) Register(ctx context.Context, req RegisterRequest) (User, erro
 // Credentials are what a user logs in with. Code is a TOTP code or a
 // recovery code, needed only when two-factor authentication is on.
 type Credentials struct {
-	Username string
-	Password string
-	Code     string
+	Username string // any case
+	Password string // as typed; NFKC-normalized before verifying
+	Code     string // TOTP or recovery code, when two-factor is on
 }
 
 // LoginResult is a new session. Token is the secret the client presents
 // (cookie or bearer); it is not stored anywhere.
 type LoginResult struct {
-	Token   string  `json:"token,omitempty"`
-	Session Session `json:"session"`
-	User    User    `json:"user"`
+	Token   string  `json:"token,omitempty"` // the secret to present; shown once
+	Session Session `json:"session"`         // the new session
+	User    User    `json:"user"`            // the logged-in user
 }
 
 // Login checks credentials and starts a new session with a fresh token.

@@ -11,35 +11,35 @@ type Session struct {
 	// ID identifies the session for listing and revoking; it is not the
 	// token and cannot be used to authenticate.
 	ID         string    `json:"id"`
-	TokenHash  []byte    `json:"-"`
-	UserID     string    `json:"user_id"`
-	CreatedAt  time.Time `json:"created_at"`
-	LastSeenAt time.Time `json:"last_seen_at"`
+	TokenHash  []byte    `json:"-"`            // SHA-256 of the token, never serialized
+	UserID     string    `json:"user_id"`      // owner of the session
+	CreatedAt  time.Time `json:"created_at"`   // login time
+	LastSeenAt time.Time `json:"last_seen_at"` // last use, written at most once a minute
 	// ExpiresAt is the absolute expiry; the idle timeout applies on top.
 	ExpiresAt time.Time `json:"expires_at"`
-	IP        string    `json:"ip,omitempty"`
-	UserAgent string    `json:"user_agent,omitempty"`
+	IP        string    `json:"ip,omitempty"`         // client address at login
+	UserAgent string    `json:"user_agent,omitempty"` // at login, at most 256 bytes
 }
 
 // UserChange is a partial update of a user; nil fields are left alone.
 type UserChange struct {
-	Email        *string
-	Role         *Role
-	Disabled     *bool
-	PasswordHash *string
-	UpdatedAt    time.Time
+	Email        *string   // new normalized email
+	Role         *Role     // new role
+	Disabled     *bool     // new disabled flag
+	PasswordHash *string   // new encoded password hash
+	UpdatedAt    time.Time // stored as the user's UpdatedAt unless zero
 }
 
 // TOTPState is a user's stored two-factor state.
 type TOTPState struct {
-	UserID string
-	Secret []byte
+	UserID string // owner
+	Secret []byte // raw TOTP secret
 	// Confirmed is false between enrolment and the first correct code.
 	Confirmed bool
 	// LastStep is the last time step accepted; a code for a step at or
 	// below it is a replay.
 	LastStep  int64
-	UpdatedAt time.Time
+	UpdatedAt time.Time // last change
 }
 
 // UserStore keeps users. Usernames are stored in canonical lower-case form

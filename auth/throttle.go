@@ -15,18 +15,18 @@ import (
 // Every. A failure beyond the limit locks the key out for Lockout, doubling
 // with each further failure up to MaxLockout.
 type ThrottleLimit struct {
-	Burst      int
-	Every      time.Duration
-	Lockout    time.Duration
-	MaxLockout time.Duration
+	Burst      int           // failures allowed at once
+	Every      time.Duration // refill interval of one allowed failure
+	Lockout    time.Duration // first lockout
+	MaxLockout time.Duration // longest lockout
 }
 
 // Throttle configures login throttling. The zero value gets the defaults:
 // per account 5 failures then one per minute, per client 20 failures then
 // one every 6 seconds; lockouts start at 30 s and double up to 15 min.
 type Throttle struct {
-	Account ThrottleLimit
-	Client  ThrottleLimit
+	Account ThrottleLimit // per account (username, known or not)
+	Client  ThrottleLimit // per client IP (IPv6 by /64)
 	// MaxKeys bounds the number of tracked keys per scope (default 100,000);
 	// when full, keys that have recovered are dropped first, then the
 	// oldest.

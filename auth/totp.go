@@ -42,10 +42,10 @@ func (a TOTPAlgorithm) newHash() (func() hash.Hash, error) {
 // Period, Digits and Algorithm mean 30 seconds, 6 digits and SHA1, the
 // values authenticator apps assume.
 type TOTP struct {
-	Secret    []byte
-	Period    time.Duration
-	Digits    int
-	Algorithm TOTPAlgorithm
+	Secret    []byte        // shared secret
+	Period    time.Duration // time step
+	Digits    int           // code length, 6 to 10
+	Algorithm TOTPAlgorithm // HMAC hash
 }
 
 func (t TOTP) period() time.Duration {

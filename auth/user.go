@@ -31,14 +31,14 @@ func (r Role) Valid() bool { return r == RoleUser || r == RoleAdmin }
 
 // User is an account. The password hash is never serialized to JSON.
 type User struct {
-	ID           string    `json:"id"`
-	Username     string    `json:"username"`
-	Email        string    `json:"email,omitempty"`
-	Role         Role      `json:"role"`
-	Disabled     bool      `json:"disabled"`
-	CreatedAt    time.Time `json:"created_at"`
-	UpdatedAt    time.Time `json:"updated_at"`
-	PasswordHash string    `json:"-"`
+	ID           string    `json:"id"`              // random, 32 hex digits
+	Username     string    `json:"username"`        // canonical lower-case form
+	Email        string    `json:"email,omitempty"` // normalized, may be empty
+	Role         Role      `json:"role"`            // RoleUser or RoleAdmin
+	Disabled     bool      `json:"disabled"`        // cannot log in; sessions rejected
+	CreatedAt    time.Time `json:"created_at"`      // registration time
+	UpdatedAt    time.Time `json:"updated_at"`      // last change
+	PasswordHash string    `json:"-"`               // PHC or bcrypt string, never serialized
 }
 
 // IsAdmin reports whether u has the admin role.

@@ -118,3 +118,25 @@ func ExampleNewRedactHandler() {
 	// Output:
 	// level=INFO msg=transfer IBAN=[REDACTED] auth.Authorization=[REDACTED] amount=12.50
 }
+
+// ExampleClientIPFrom shows handlers reading the client address the
+// middleware determined: X-Forwarded-For is believed only from a trusted
+// proxy, and then only its right-most untrusted hop.
+func ExampleClientIPFrom() {
+	handler := logging.Middleware{
+		Logger:         slog.New(slog.DiscardHandler),
+		TrustedProxies: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")},
+	}.Wrap(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+		fmt.Println(logging.ClientIPFrom(r.Context()))
+	}))
+
+	for _, peer := range []string{"10.0.0.2:4711", "198.51.100.7:5000"} {
+		req := httptest.NewRequest(http.MethodGet, "/", nil)
+		req.RemoteAddr = peer
+		req.Header.Set("X-Forwarded-For", "1.2.3.4, 203.0.113.9")
+		handler.ServeHTTP(httptest.NewRecorder(), req)
+	}
+	// Output:
+	// 203.0.113.9
+	// 198.51.100.7
+}

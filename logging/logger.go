@@ -55,7 +55,7 @@ type Options struct {
 	// Service and Version, when set, are added to every record as the
 	// attributes service and version.
 	Service string
-	Version string
+	Version string // added as the version attribute when set
 	// RedactKeys are sensitive keys redacted in addition to
 	// DefaultRedactKeys.
 	RedactKeys []string
