@@ -172,7 +172,9 @@ func (e *engine) reset(bars []Bar, strategy Strategy, opts Options) (int, error)
 			warm = max(warm, spec.n-1)
 			continue
 		}
-		e.srcBuf, have = computeIndicator(spec, bars, e.srcBuf, have, out)
+		if e.srcBuf, have, err = safeCompute(spec, bars, e.srcBuf, have, out); err != nil {
+			return 0, err
+		}
 		first := len(bars)
 		for i, v := range out {
 			if !math.IsNaN(v) {
@@ -184,6 +186,18 @@ func (e *engine) reset(bars []Bar, strategy Strategy, opts Options) (int, error)
 	}
 	e.ctx.ind = e.ind
 	return 1 + warm, nil
+}
+
+// safeCompute computes an indicator, reporting a panicking custom
+// indicator as an error.
+func safeCompute(spec indicatorSpec, bars []Bar, scratch []float64, have Source, out []float64) (_ []float64, _ Source, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%w in indicator %s: %v", ErrStrategyPanic, spec.name, r)
+		}
+	}()
+	scratch, have = computeIndicator(spec, bars, scratch, have, out)
+	return scratch, have, nil
 }
 
 func safeInit(s Strategy, setup *Setup) (err error) {
@@ -204,6 +218,9 @@ func (e *engine) run(ctx context.Context, s Strategy, start int) (err error) {
 			err = fmt.Errorf("%w at bar %d (%s): %v", ErrStrategyPanic, e.i, e.bars[e.i].Time.Format(time.RFC3339), r)
 		}
 	}()
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("papertrade: backtest not started: %w", err)
+	}
 	n := len(e.bars)
 	for i := range min(start, n) {
 		e.updateStreams(i)

@@ -111,3 +111,25 @@ func TestCustomIndicatorWarmup(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 4, res.FirstBar)
 }
+
+type exploding struct{ n int }
+
+func (x *exploding) Update(Bar) float64 {
+	x.n++
+	if x.n == 7 {
+		panic("kaboom")
+	}
+	return 1
+}
+
+type explodingUser struct{}
+
+func (explodingUser) Init(st *Setup) error { st.Custom("boom", &exploding{}); return nil }
+func (explodingUser) Next(*Context)        {}
+
+func TestCustomIndicatorPanicIsAnError(t *testing.T) {
+	_, err := Run(context.Background(), loadGOOG(t)[:20], explodingUser{}, Options{})
+	require.ErrorIs(t, err, ErrStrategyPanic)
+	assert.Contains(t, err.Error(), "boom")
+	assert.Contains(t, err.Error(), "kaboom")
+}
