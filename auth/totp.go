@@ -62,9 +62,15 @@ func (t TOTP) digits() int {
 	return t.Digits
 }
 
-// Step returns the RFC 6238 time step counter T for the instant at.
+// stepSeconds is the period in whole seconds, at least 1 so that Step never
+// divides by zero; CodeAt rejects periods that are not whole seconds.
+func (t TOTP) stepSeconds() int64 { return max(1, int64(t.period()/time.Second)) }
+
+// Step returns the RFC 6238 time step counter T for the instant at. A
+// Period shorter than a second counts as one second here; CodeAt (and so
+// Code and Match) reject it.
 func (t TOTP) Step(at time.Time) int64 {
-	return at.Unix() / int64(t.period()/time.Second)
+	return at.Unix() / t.stepSeconds()
 }
 
 // CodeAt returns the code for time step counter step (RFC 4226 HOTP on the
@@ -73,6 +79,9 @@ func (t TOTP) CodeAt(step int64) (string, error) {
 	h, err := t.Algorithm.newHash()
 	if err != nil {
 		return "", err
+	}
+	if p := t.period(); p < time.Second || p%time.Second != 0 {
+		return "", fmt.Errorf("auth: TOTP period %s is not a whole number of seconds", p)
 	}
 	d := t.digits()
 	if d < 6 || d > 10 {
@@ -144,6 +153,6 @@ func (t TOTP) URI(issuer, account string) string {
 	}
 	q.Set("algorithm", string(alg))
 	q.Set("digits", fmt.Sprint(t.digits()))
-	q.Set("period", fmt.Sprint(int(t.period()/time.Second)))
+	q.Set("period", fmt.Sprint(t.stepSeconds()))
 	return "otpauth://totp/" + label + "?" + q.Encode()
 }

@@ -66,6 +66,16 @@ func TestTOTPBadConfig(t *testing.T) {
 	require.Error(t, err)
 	_, err = TOTP{Secret: []byte("x"), Digits: 11}.CodeAt(1)
 	require.Error(t, err)
+	for _, p := range []time.Duration{time.Millisecond, 500 * time.Millisecond, 1500 * time.Millisecond} {
+		g := TOTP{Secret: []byte("x"), Period: p}
+		now := time.Unix(1_700_000_000, 0)
+		require.NotPanics(t, func() { g.Step(now) }, "period %s", p)
+		_, err = g.Code(now)
+		require.Error(t, err, "period %s", p)
+		_, ok := g.Match("123456", now)
+		assert.False(t, ok)
+		assert.NotPanics(t, func() { g.URI("finkit", "alice") })
+	}
 }
 
 func TestTOTPURI(t *testing.T) {
