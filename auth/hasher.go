@@ -59,6 +59,9 @@ const (
 	maxKeyLen  = 128
 	// maxBcryptCost bounds legacy bcrypt work (cost 16 is about 5 s).
 	maxBcryptCost = 16
+	// maxConcurrency bounds NewArgon2Hasher's concurrency, keeping the
+	// memory budget (concurrency × KiB) far from overflow.
+	maxConcurrency = 1 << 16
 )
 
 func (p Params) validate() error {
@@ -111,8 +114,8 @@ func NewArgon2Hasher(params Params, concurrency int) (*Argon2Hasher, error) {
 	if err := params.validate(); err != nil {
 		return nil, fmt.Errorf("auth: bad argon2 parameters: %w", err)
 	}
-	if concurrency < 0 {
-		return nil, fmt.Errorf("auth: hashing concurrency %d is negative", concurrency)
+	if concurrency < 0 || concurrency > maxConcurrency {
+		return nil, fmt.Errorf("auth: hashing concurrency %d out of range [0, %d]", concurrency, maxConcurrency)
 	}
 	if concurrency == 0 {
 		concurrency = runtime.GOMAXPROCS(0)

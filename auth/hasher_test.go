@@ -185,6 +185,13 @@ func TestNewArgon2HasherRejectsBadParams(t *testing.T) {
 		_, err := NewArgon2Hasher(p, 0)
 		require.Error(t, err, "%+v", p)
 	}
+	for _, c := range []int{-1, maxConcurrency + 1, int(^uint(0) >> 1)} {
+		_, err := NewArgon2Hasher(tiny, c)
+		require.Error(t, err, "concurrency %d", c)
+	}
+	h, err := NewArgon2Hasher(tiny, maxConcurrency)
+	require.NoError(t, err)
+	assert.Positive(t, h.budget)
 }
 
 func TestHashWaitsForSlot(t *testing.T) {
