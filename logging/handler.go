@@ -108,8 +108,14 @@ func (h *Handler) Handle(ctx context.Context, r slog.Record) error {
 		if len(extra) == 0 {
 			return inner.Handle(ctx, r)
 		}
-		nr := r.Clone()
+		// Context attributes go before the record's, as on the cached
+		// path (inner.WithAttrs), so every record prints the same.
+		nr := slog.NewRecord(r.Time, r.Level, r.Message, r.PC)
 		nr.AddAttrs(extra...)
+		r.Attrs(func(a slog.Attr) bool {
+			nr.AddAttrs(a)
+			return true
+		})
 		return inner.Handle(ctx, nr)
 	}
 	// One pass over the record: copy its attributes (redacted) to a stack

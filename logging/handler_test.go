@@ -135,6 +135,24 @@ func TestContextHandlerWithoutRedaction(t *testing.T) {
 	l.InfoContext(ctx, "m", "password", "visible")
 	assert.Contains(t, buf.String(), `"request_id":"r-1"`)
 	assert.Contains(t, buf.String(), `"password":"visible"`, "context handler alone does not redact")
+
+	// The first record (attributes added to the record) and later ones
+	// (cached handler with the attributes attached) print alike.
+	var b2 bytes.Buffer
+	l2 := slog.New(NewContextHandler(slog.NewJSONHandler(&b2, &slog.HandlerOptions{
+		ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
+			if a.Key == slog.TimeKey {
+				return slog.Attr{}
+			}
+			return a
+		}})))
+	ctx2 := WithAttrs(context.Background(), slog.String("request_id", "r-2"))
+	for range 2 {
+		l2.InfoContext(ctx2, "m", "k", "v")
+	}
+	lines := strings.Split(strings.TrimSpace(b2.String()), "\n")
+	require.Len(t, lines, 2)
+	assert.Equal(t, lines[0], lines[1])
 }
 
 func TestRequestIDContext(t *testing.T) {
