@@ -12,6 +12,7 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // Converter turns web pages into PDF documents with one warm headless
@@ -318,6 +319,17 @@ func (c *Converter) run(ctx context.Context, w io.Writer, target string, opts Pa
 				c.release(g)
 			})
 			return nil
+		}
+		if !g.dead() && errors.Is(err, context.Canceled) && ctx.Err() == nil && c.root.Err() == nil {
+			// Neither the caller nor Close canceled anything, so the
+			// browser connection is going away; chromedp marks the
+			// browser dead a moment after the failing call returns.
+			t := time.NewTimer(2 * time.Second)
+			select {
+			case <-g.ctx.Done():
+			case <-t.C:
+			}
+			t.Stop()
 		}
 		crashed := g.dead() && ctx.Err() == nil && c.root.Err() == nil
 		c.release(g)
