@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -168,6 +169,11 @@ type relayConn struct {
 	out    chan frame
 	wake   chan struct{}
 	log    *slog.Logger
+	// delivered counts deliver frames written (by writeLoop); readLoop lets
+	// that many acks through without charging the rate limiter. Acks
+	// beyond it (junk, repeats) are ordinary rate-limited frames, so they
+	// cannot turn into an unbounded stream of store writes.
+	delivered atomic.Int64
 }
 
 // ServeHTTP upgrades the request to a WebSocket and serves one client until
@@ -363,6 +369,9 @@ func (c *relayConn) writeLoop(ctx context.Context) {
 					return
 				}
 				for _, m := range msgs {
+					// Counted before the write: the client may ack before
+					// Write returns here.
+					c.delivered.Add(1)
 					if c.write(ctx, frame{Type: frameDeliver, ID: m.Seq, Data: m.Envelope, Time: m.Received.UnixMilli()}) != nil {
 						return
 					}
@@ -386,6 +395,7 @@ func (c *relayConn) writeLoop(ctx context.Context) {
 
 func (c *relayConn) readLoop(ctx context.Context) error {
 	lim := rate.NewLimiter(rate.Limit(c.r.opts.RateLimit), c.r.opts.RateBurst)
+	var acked int64
 	for {
 		_, msg, err := c.ws.Read(ctx)
 		if err != nil {
@@ -401,7 +411,11 @@ func (c *relayConn) readLoop(ctx context.Context) error {
 			}
 			continue
 		}
-		if f.Type != frameAck && !lim.Allow() {
+		free := f.Type == frameAck && acked < c.delivered.Load()
+		if free {
+			acked++
+		}
+		if !free && !lim.Allow() {
 			if !c.enqueue(frame{Type: frameError, ID: f.ID, Code: codeRateLimited, Error: "too many requests"}) {
 				return errSlowConsumer
 			}

@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -454,4 +455,36 @@ func TestCloseLeavesNoGoroutines(t *testing.T) {
 		buf := make([]byte, 1<<20)
 		t.Fatalf("%d goroutines after Close, %d before:\n%s", n, base, buf[:runtime.Stack(buf, true)])
 	}
+}
+
+// countingStore counts the mailbox deletions the relay asks for.
+type countingStore struct {
+	*MemoryStore
+	acks atomic.Int64
+}
+
+func (s *countingStore) Ack(ctx context.Context, recipient PeerID, seq uint64) error {
+	s.acks.Add(1)
+	return s.MemoryStore.Ack(ctx, recipient, seq)
+}
+
+// Acks for messages the connection was never delivered are rate-limited
+// like any other frame: a client cannot flood the store with deletions.
+func TestRelayRateLimitsJunkAcks(t *testing.T) {
+	st := &countingStore{MemoryStore: NewMemoryStore()}
+	tr := startRelay(t, RelayOptions{Store: st, RateLimit: 1, RateBurst: 20})
+	rc := authRaw(t, tr.url, newID(t))
+	const n = 200
+	for i := range n {
+		rc.write(frame{Type: frameAck, ID: uint64(i + 1)})
+	}
+	limited := 0
+	for limited < n-20 {
+		f, err := rc.tryRead()
+		require.NoError(t, err, "after %d rate_limited replies", limited)
+		if f.Type == frameError && f.Code == codeRateLimited {
+			limited++
+		}
+	}
+	assert.LessOrEqual(t, st.acks.Load(), int64(21))
 }
