@@ -25,6 +25,7 @@ func FuzzRedact(f *testing.F) {
 	f.Add("", "", uint8(0), uint8(1))
 	f.Add("__", "\x00\xff", uint8(1), uint8(0))
 	f.Add("to\u00e9ken", "v", uint8(0), uint8(2))
+	f.Add("Access-Token", "t0k", uint8(2), uint8(3))
 	ks := newKeySet(DefaultRedactKeys())
 	f.Fuzz(func(t *testing.T, key, value string, depth, via uint8) {
 		var buf bytes.Buffer
@@ -39,7 +40,14 @@ func FuzzRedact(f *testing.F) {
 			attr = slog.Group(name, attr)
 			path = append([]string{name}, path...)
 		}
-		switch via % 3 {
+		switch via % 4 {
+		case 3:
+			// The same key inside a map, as from a decoded JSON body or a
+			// parsed form, logged under the innermost group's name.
+			inner := map[string]any{key: value}
+			gpath := append([]string{"m"}, path...)
+			l.Info("m", "m", groupMap(path[:len(path)-1], inner))
+			path = gpath
 		case 0:
 			l.LogAttrs(context.Background(), slog.LevelInfo, "m", attr)
 		case 1:
@@ -141,4 +149,13 @@ func FuzzRequestIDHeader(f *testing.F) {
 			t.Fatalf("request id %q, response id %q", id, got)
 		}
 	})
+}
+
+// groupMap nests m in map[string]any values named by names, outermost
+// first.
+func groupMap(names []string, m map[string]any) map[string]any {
+	for i := len(names) - 1; i >= 0; i-- {
+		m = map[string]any{names[i]: m}
+	}
+	return m
 }
