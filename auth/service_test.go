@@ -657,3 +657,38 @@ func TestThrottlingConcurrentGuesses(t *testing.T) {
 		})
 	}
 }
+
+// TestDisableTOTPThrottled checks that DisableTOTP, which verifies the
+// password, cannot be used as an unthrottled password oracle by someone
+// holding a stolen session.
+func TestDisableTOTPThrottled(t *testing.T) {
+	f := newFixture(t, func(o *auth.Options) {
+		o.Throttle.Account = auth.ThrottleLimit{Burst: 3, Every: time.Hour, Lockout: time.Minute}
+	})
+	u := f.register(t, "oracle", "")
+	ctx := auth.WithClient(context.Background(), auth.Client{IP: "192.0.2.44"})
+	enr, err := f.svc.EnrollTOTP(ctx, u.ID)
+	require.NoError(t, err)
+	secret, _ := decodeB32(enr.Secret)
+	code, _ := auth.TOTP{Secret: secret}.Code(f.clock.Now())
+	_, err = f.svc.ConfirmTOTP(ctx, u.ID, code)
+	require.NoError(t, err)
+
+	for i := range 4 {
+		err := f.svc.DisableTOTP(ctx, u.ID, fmt.Sprintf("guess number %d", i))
+		require.ErrorIs(t, err, auth.ErrInvalidCredentials)
+	}
+	verifies := f.hasher.verifies.Load()
+	err = f.svc.DisableTOTP(ctx, u.ID, goodPassword)
+	require.ErrorIs(t, err, auth.ErrTooManyAttempts, "even the right password waits")
+	assert.Equal(t, verifies, f.hasher.verifies.Load(), "no hashing while throttled")
+	_, err = f.svc.Login(ctx, auth.Credentials{Username: "oracle", Password: goodPassword, Code: "000000"})
+	require.ErrorIs(t, err, auth.ErrTooManyAttempts, "the account's login is throttled too")
+	enabled, _, err := f.svc.TOTPEnabled(ctx, u.ID)
+	require.NoError(t, err)
+	assert.True(t, enabled)
+	assert.Contains(t, f.logs.String(), `"event":"totp.disable_failed"`)
+
+	f.clock.Advance(2 * time.Minute)
+	require.NoError(t, f.svc.DisableTOTP(ctx, u.ID, goodPassword))
+}

@@ -99,22 +99,40 @@ func (s *Service) TOTPEnabled(ctx context.Context, userID string) (enabled bool,
 }
 
 // DisableTOTP turns two-factor authentication off after checking the
-// user's password.
+// user's password. Wrong passwords are throttled like failed logins (per
+// account and client), so a stolen session cannot be used to guess the
+// password here; while throttled it returns a *ThrottleError.
 func (s *Service) DisableTOTP(ctx context.Context, userID, password string) error {
 	u, err := s.store.User(ctx, userID)
 	if err != nil {
 		return fmt.Errorf("auth: disable totp: %w", err)
 	}
+	now := s.clock.Now()
+	ckey := ""
+	if ip := ClientFrom(ctx).IP; ip != "" {
+		ckey = clientKey(ip)
+	}
+	att, err := s.throttle.begin(u.Username, ckey, now)
+	if err != nil {
+		return fmt.Errorf("auth: disable totp: %w", err)
+	}
+	defer att.done()
+	wrong := func() error {
+		s.audit(ctx, "totp.disable_failed", append(userAttrs(u), slog.String("reason", "wrong password"))...)
+		att.done()
+		s.throttle.fail(u.Username, ckey, now)
+		return fmt.Errorf("disable totp: %w", ErrInvalidCredentials)
+	}
 	pw, err := normalize(password)
 	if err != nil {
-		return fmt.Errorf("disable totp: %w", ErrInvalidCredentials)
+		return wrong()
 	}
 	ok, err := s.hasher.Verify(ctx, pw, u.PasswordHash)
 	if err != nil {
 		return fmt.Errorf("auth: disable totp: %w", err)
 	}
 	if !ok {
-		return fmt.Errorf("disable totp: %w", ErrInvalidCredentials)
+		return wrong()
 	}
 	if err := s.store.DeleteTOTP(ctx, userID); err != nil {
 		return fmt.Errorf("auth: disable totp: %w", err)
