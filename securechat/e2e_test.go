@@ -81,6 +81,7 @@ type relayServer struct {
 	dbPath string
 	tap    *tap
 	db     *sql.DB
+	store  *sqlstore.Store
 	relay  *securechat.Relay
 	srv    *http.Server
 	done   chan struct{}
@@ -105,7 +106,7 @@ func (rs *relayServer) start() {
 		return err == nil
 	}, 5*time.Second, 20*time.Millisecond)
 	rs.addr = ln.Addr().String()
-	rs.db, rs.relay = db, relay
+	rs.db, rs.store, rs.relay = db, store, relay
 	rs.srv = &http.Server{Handler: relay, ReadHeaderTimeout: 5 * time.Second}
 	rs.done = make(chan struct{})
 	go func() {
@@ -118,6 +119,7 @@ func (rs *relayServer) stop() {
 	require.NoError(rs.t, rs.relay.Close())
 	require.NoError(rs.t, rs.srv.Close())
 	<-rs.done
+	require.NoError(rs.t, rs.store.Close())
 	require.NoError(rs.t, rs.db.Close())
 }
 

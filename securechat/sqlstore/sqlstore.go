@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/finkit/finkit/securechat"
@@ -26,8 +27,54 @@ type Options struct {
 }
 
 // Store is a securechat.Store on *sql.DB. It is safe for concurrent use.
+// The statements of the mailbox hot path (enqueue, pending, ack, purge) are
+// prepared once in New: parsing SQL dominated the relay's CPU time per
+// message. Close releases them.
 type Store struct {
-	db *sql.DB
+	db     *sql.DB
+	stmts  [numStmts]*sql.Stmt
+	closed atomic.Bool
+}
+
+// Prepared statements, indexes into Store.stmts.
+const (
+	stmtBumpSeq = iota
+	stmtInsertSeq
+	stmtSelectSeq
+	stmtCount
+	stmtInsertMsg
+	stmtPending
+	stmtAck
+	stmtPurge
+	numStmts
+)
+
+var stmtSQL = [numStmts]string{
+	stmtBumpSeq:   `UPDATE chat_mailbox_seq SET next_seq = next_seq + 1 WHERE recipient = ?`,
+	stmtInsertSeq: `INSERT INTO chat_mailbox_seq (recipient, next_seq) VALUES (?, 1)`,
+	stmtSelectSeq: `SELECT next_seq FROM chat_mailbox_seq WHERE recipient = ?`,
+	stmtCount:     `SELECT COUNT(*) FROM chat_mailbox WHERE recipient = ?`,
+	stmtInsertMsg: `INSERT INTO chat_mailbox (recipient, seq, sender, envelope, received_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)`,
+	stmtPending: `SELECT seq, sender, envelope, received_at, expires_at FROM chat_mailbox
+WHERE recipient = ? AND seq > ? AND (expires_at = 0 OR expires_at >= ?) ORDER BY seq LIMIT ?`,
+	stmtAck:   `DELETE FROM chat_mailbox WHERE recipient = ? AND seq = ?`,
+	stmtPurge: `DELETE FROM chat_mailbox WHERE expires_at <> 0 AND expires_at < ?`,
+}
+
+// Close releases the prepared statements; later calls fail with
+// securechat.ErrClosed.
+// It does not close the database.
+func (s *Store) Close() error {
+	if s.closed.Swap(true) {
+		return nil
+	}
+	var errs []error
+	for _, st := range s.stmts {
+		if st != nil {
+			errs = append(errs, st.Close())
+		}
+	}
+	return errors.Join(errs...)
 }
 
 var _ securechat.Store = (*Store)(nil)
@@ -47,7 +94,15 @@ func New(ctx context.Context, db *sql.DB, opts Options) (*Store, error) {
 	if err := migrate(ctx, db, blob); err != nil {
 		return nil, err
 	}
-	return &Store{db: db}, nil
+	st := &Store{db: db}
+	for i, q := range stmtSQL {
+		var err error
+		if st.stmts[i], err = db.PrepareContext(ctx, q); err != nil {
+			st.Close()
+			return nil, fmt.Errorf("sqlstore: prepare: %w", err)
+		}
+	}
+	return st, nil
 }
 
 func migrate(ctx context.Context, db *sql.DB, blob string) error {
@@ -119,37 +174,40 @@ func fromUnixNano(n int64) time.Time {
 
 // Enqueue implements securechat.Store.
 func (s *Store) Enqueue(ctx context.Context, recipient securechat.PeerID, env securechat.StoredEnvelope, limit int) (uint64, error) {
+	if s.closed.Load() {
+		return 0, fmt.Errorf("sqlstore: %w", securechat.ErrClosed)
+	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return 0, fmt.Errorf("sqlstore: enqueue: %w", err)
 	}
 	defer tx.Rollback()
 	// Take the write lock first (the counter update), then count.
-	res, err := tx.ExecContext(ctx, `UPDATE chat_mailbox_seq SET next_seq = next_seq + 1 WHERE recipient = ?`, string(recipient))
+	res, err := tx.StmtContext(ctx, s.stmts[stmtBumpSeq]).ExecContext(ctx, string(recipient))
 	if err != nil {
 		return 0, fmt.Errorf("sqlstore: enqueue: %w", err)
 	}
 	if n, err := res.RowsAffected(); err != nil {
 		return 0, fmt.Errorf("sqlstore: enqueue: %w", err)
 	} else if n == 0 {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO chat_mailbox_seq (recipient, next_seq) VALUES (?, 1)`, string(recipient)); err != nil {
+		if _, err := tx.StmtContext(ctx, s.stmts[stmtInsertSeq]).ExecContext(ctx, string(recipient)); err != nil {
 			return 0, fmt.Errorf("sqlstore: enqueue: %w", err)
 		}
 	}
 	var seq int64
-	if err := tx.QueryRowContext(ctx, `SELECT next_seq FROM chat_mailbox_seq WHERE recipient = ?`, string(recipient)).Scan(&seq); err != nil {
+	if err := tx.StmtContext(ctx, s.stmts[stmtSelectSeq]).QueryRowContext(ctx, string(recipient)).Scan(&seq); err != nil {
 		return 0, fmt.Errorf("sqlstore: enqueue: %w", err)
 	}
 	if limit > 0 {
 		var count int
-		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM chat_mailbox WHERE recipient = ?`, string(recipient)).Scan(&count); err != nil {
+		if err := tx.StmtContext(ctx, s.stmts[stmtCount]).QueryRowContext(ctx, string(recipient)).Scan(&count); err != nil {
 			return 0, fmt.Errorf("sqlstore: enqueue: %w", err)
 		}
 		if count >= limit {
 			return 0, fmt.Errorf("%w: %s holds %d messages", securechat.ErrMailboxFull, recipient, count)
 		}
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO chat_mailbox (recipient, seq, sender, envelope, received_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)`,
+	if _, err := tx.StmtContext(ctx, s.stmts[stmtInsertMsg]).ExecContext(ctx,
 		string(recipient), seq, string(env.Sender), env.Envelope, unixNano(env.Received), unixNano(env.Expires)); err != nil {
 		return 0, fmt.Errorf("sqlstore: enqueue: %w", err)
 	}
@@ -161,11 +219,13 @@ func (s *Store) Enqueue(ctx context.Context, recipient securechat.PeerID, env se
 
 // Pending implements securechat.Store.
 func (s *Store) Pending(ctx context.Context, recipient securechat.PeerID, after uint64, limit int, now time.Time) ([]securechat.StoredEnvelope, error) {
+	if s.closed.Load() {
+		return nil, fmt.Errorf("sqlstore: %w", securechat.ErrClosed)
+	}
 	if limit <= 0 {
 		limit = 1 << 30
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT seq, sender, envelope, received_at, expires_at FROM chat_mailbox
-WHERE recipient = ? AND seq > ? AND (expires_at = 0 OR expires_at >= ?) ORDER BY seq LIMIT ?`,
+	rows, err := s.stmts[stmtPending].QueryContext(ctx,
 		string(recipient), int64(after), now.UnixNano(), limit)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: pending: %w", err)
@@ -190,7 +250,10 @@ WHERE recipient = ? AND seq > ? AND (expires_at = 0 OR expires_at >= ?) ORDER BY
 
 // Ack implements securechat.Store.
 func (s *Store) Ack(ctx context.Context, recipient securechat.PeerID, seq uint64) error {
-	if _, err := s.db.ExecContext(ctx, `DELETE FROM chat_mailbox WHERE recipient = ? AND seq = ?`, string(recipient), int64(seq)); err != nil {
+	if s.closed.Load() {
+		return fmt.Errorf("sqlstore: %w", securechat.ErrClosed)
+	}
+	if _, err := s.stmts[stmtAck].ExecContext(ctx, string(recipient), int64(seq)); err != nil {
 		return fmt.Errorf("sqlstore: ack: %w", err)
 	}
 	return nil
@@ -198,7 +261,10 @@ func (s *Store) Ack(ctx context.Context, recipient securechat.PeerID, seq uint64
 
 // PurgeExpired implements securechat.Store.
 func (s *Store) PurgeExpired(ctx context.Context, now time.Time) (int, error) {
-	res, err := s.db.ExecContext(ctx, `DELETE FROM chat_mailbox WHERE expires_at <> 0 AND expires_at < ?`, now.UnixNano())
+	if s.closed.Load() {
+		return 0, fmt.Errorf("sqlstore: %w", securechat.ErrClosed)
+	}
+	res, err := s.stmts[stmtPurge].ExecContext(ctx, now.UnixNano())
 	if err != nil {
 		return 0, fmt.Errorf("sqlstore: purge: %w", err)
 	}
@@ -211,6 +277,9 @@ func (s *Store) PurgeExpired(ctx context.Context, now time.Time) (int, error) {
 
 // PutPrekeys implements securechat.Store.
 func (s *Store) PutPrekeys(ctx context.Context, peer securechat.PeerID, signed []byte, oneTime []securechat.StoredPrekey) error {
+	if s.closed.Load() {
+		return fmt.Errorf("sqlstore: %w", securechat.ErrClosed)
+	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("sqlstore: put prekeys: %w", err)
@@ -256,6 +325,9 @@ func (s *Store) PutPrekeys(ctx context.Context, peer securechat.PeerID, signed [
 
 // TakeBundle implements securechat.Store.
 func (s *Store) TakeBundle(ctx context.Context, peer securechat.PeerID) ([]byte, *securechat.StoredPrekey, error) {
+	if s.closed.Load() {
+		return nil, nil, fmt.Errorf("sqlstore: %w", securechat.ErrClosed)
+	}
 	for range 5 {
 		signed, otk, err := s.takeOnce(ctx, peer)
 		if errors.Is(err, errRace) {

@@ -175,3 +175,22 @@ func TestPersistsAcrossReopen(t *testing.T) {
 	assert.Equal(t, "kept", string(got[0].Envelope))
 	assert.True(t, got[0].Expires.IsZero())
 }
+
+// After Close (which releases the prepared statements but not the
+// database) every call fails with ErrClosed, none panics.
+func TestClosedStoreFailsCleanly(t *testing.T) {
+	s, db, _ := newStore(t)
+	ctx := context.Background()
+	require.NoError(t, s.Close())
+	require.NoError(t, s.Close(), "idempotent")
+	_, err := s.Pending(ctx, "bob", 0, 10, time.Now())
+	require.ErrorIs(t, err, securechat.ErrClosed)
+	require.ErrorIs(t, s.Ack(ctx, "bob", 1), securechat.ErrClosed)
+	_, err = s.PurgeExpired(ctx, time.Now())
+	require.ErrorIs(t, err, securechat.ErrClosed)
+	_, err = s.Enqueue(ctx, "bob", securechat.StoredEnvelope{Sender: "a", Envelope: []byte("x")}, 0)
+	require.ErrorIs(t, err, securechat.ErrClosed)
+	_, _, err = s.TakeBundle(ctx, "bob")
+	require.ErrorIs(t, err, securechat.ErrClosed)
+	require.NoError(t, db.PingContext(ctx), "Close leaves the database open")
+}
