@@ -14,16 +14,23 @@
 // Passwords are hashed with argon2id at OWASP's parameters (m = 19 MiB,
 // t = 2, p = 1) into PHC strings, verified in constant time, and rehashed
 // on login when the parameters change; legacy bcrypt hashes verify and are
-// upgraded. At most GOMAXPROCS hashes run at once (Options.HashConcurrency),
-// so a login flood waits instead of allocating 19 MiB per attempt; waiting
-// callers give up when their context ends. The bound caps live hashing
+// upgraded. Hashing runs within a memory budget of HashConcurrency
+// (default GOMAXPROCS) × m: a login flood waits instead of allocating
+// 19 MiB per attempt, a stored hash with a larger m (legacy or tampered)
+// takes a larger share of the budget instead of adding to it, and waiting
+// callers give up when their context ends. The budget caps live hashing
 // memory; the Go garbage collector may still let freed hashing buffers pile
-// up to about twice the live heap before collecting, so a server should
-// also set GOMEMLIMIT (or debug.SetMemoryLimit), e.g. to the hashing limit
-// × 20 MiB + 64 MiB. Measured with 200 concurrent logins and a limit of 2:
-// peak RSS 124 MiB with the default GOGC alone, 86 MiB with
-// GOMEMLIMIT=80MiB, and 1.9 GiB with the limit raised to 50
-// (auth/internal/loginflood).
+// up to about twice the live heap before collecting, so a server that must
+// stay within a memory bound should also set GOMEMLIMIT (or
+// debug.SetMemoryLimit in main), e.g. to the hashing limit × 20 MiB +
+// 32 MiB; a library must not change that process-wide setting itself.
+// Measured with auth/internal/loginflood (200 simultaneous logins, 200
+// accounts, hashing limit 2, so a bound of 2 × 20 + 64 = 104 MiB): peak RSS
+// 86-88 MiB with the 72 MiB soft limit loginflood sets like a configured
+// server, 124-130 MiB with GOGC alone, and 105 MiB with an 88 MiB limit.
+// The limit is not free: the runtime returns freed hashing buffers to the
+// OS and faults them in again (about 4× the page faults and 1.5 s more
+// system CPU over 400 hashes).
 //
 // The policy follows NIST SP 800-63B: at least 15 characters by default
 // (never below 8), at most 256 (never below 64; 1,024 bytes is a hard
@@ -39,6 +46,11 @@
 // per account and per client IP (an IPv6 client by its /64) with token
 // buckets and doubling lockouts; a throttled Login returns a *ThrottleError
 // whose RetryAfter WriteError turns into 429 and a Retry-After header.
+// Attempts still being verified count against the bucket, so a burst of
+// simultaneous guesses gets no more tries than sequential ones would.
+// Behind a reverse proxy the client IP comes from the logging middleware
+// (logging.ClientIPFrom, trusting only its configured proxies) or from
+// Options.ClientIP.
 // Disabled users cannot log in and their sessions stop working.
 //
 // # Sessions
