@@ -36,8 +36,10 @@
 // and '_', and also as a suffix, so "db_password", "X-Api-Key" and
 // "Proxy-Authorization" are covered. Redaction reaches attributes in
 // records, in Logger.With, in nested groups, values of slog.LogValuer,
-// http.Header values and attributes stored in the context. A Secret string
-// never prints its value in logs or with fmt.
+// http.Header and *http.Header values, string-keyed maps (url.Values, a
+// form, a decoded JSON object) and attributes stored in the context. Other
+// maps and structs are not inspected. A Secret string never prints its
+// value in logs or with fmt.
 //
 // # Request-scoped attributes
 //
@@ -51,7 +53,11 @@
 //
 // Middleware.Wrap adds request ids (X-Request-ID), panic recovery and one
 // access-log line per request, with the client IP taken from
-// X-Forwarded-For only behind TrustedProxies. Its response writer keeps
+// X-Forwarded-For only behind TrustedProxies (the right-most untrusted hop);
+// handlers read that address with ClientIPFrom (auth uses it for
+// throttling). A panic before the response started becomes a 500; after
+// it started, the connection is aborted so the client cannot mistake a
+// truncated body for a complete one. Its response writer keeps
 // http.Flusher, http.Hijacker and Unwrap, so streaming responses and
 // WebSocket upgrades work through it. With a router that does not set
 // http.Request.Pattern, such as Gin, record the route template yourself:
@@ -62,7 +68,9 @@
 // # Audit
 //
 // Audit logs security events (login.success, user.created,
-// upload.accepted, …) at Info with audit=true, so operators can filter them.
+// upload.accepted, …) at Info with audit=true, so operators can filter them;
+// when the level hides Info, it logs them at Warn or Error rather than
+// dropping them.
 //
 // # Cost
 //
