@@ -41,7 +41,14 @@ type RelayOptions struct {
 	// PurgeInterval is how often expired envelopes are deleted (default 1 min).
 	PurgeInterval time.Duration
 	// Host, when set, is the host name clients sign in the challenge
-	// response instead of the request's Host header (set it behind a proxy).
+	// response instead of the request's Host header. Set it in production
+	// (and behind a proxy): without it the relay trusts whatever Host header
+	// the connecting party sends, so a malicious server that a client was
+	// tricked into using could pass this relay's challenge to the client,
+	// forward the client's signature (made for the malicious host) here with
+	// that same Host header, and be logged in as the client: it could then
+	// fetch and acknowledge (delete) the client's queued envelopes. It could
+	// never decrypt them.
 	Host string
 	// OriginPatterns are passed to websocket.Accept for browser clients.
 	OriginPatterns []string

@@ -488,3 +488,32 @@ func TestRelayRateLimitsJunkAcks(t *testing.T) {
 	}
 	assert.LessOrEqual(t, st.acks.Load(), int64(21))
 }
+
+// With RelayOptions.Host set, a challenge signed for another host is
+// refused even when the connecting party claims that host in its Host
+// header (the relay-in-the-middle of the RelayOptions.Host doc).
+func TestRelayHostBindsChallenge(t *testing.T) {
+	tr := startRelay(t, RelayOptions{Host: "relay.example"})
+	id := newID(t)
+	for _, tc := range []struct {
+		signed string
+		ok     bool
+	}{{"evil.example", false}, {strings.TrimPrefix(tr.url, "ws://"), false}, {"relay.example", true}} {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		ws, _, err := websocket.Dial(ctx, tr.url, &websocket.DialOptions{Host: tc.signed})
+		cancel()
+		require.NoError(t, err)
+		rc := &rawConn{t: t, ws: ws}
+		ch := rc.read()
+		require.Equal(t, frameChallenge, ch.Type)
+		rc.write(frame{Type: frameAuth, Data: id.Public().Marshal(), Sig: id.Sign(authMessage(tc.signed, ch.Data))})
+		f, err := rc.tryRead()
+		if tc.ok {
+			require.NoError(t, err)
+			require.Equal(t, frameWelcome, f.Type, tc.signed)
+		} else {
+			require.Error(t, err, "signature for %s accepted", tc.signed)
+		}
+		ws.CloseNow()
+	}
+}
