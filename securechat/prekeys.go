@@ -336,13 +336,18 @@ func (p *Prekeys) lookup(spkID uint32, opkID uint32, hasOPK bool) (spk keyPair, 
 	return spk, opk, nil
 }
 
-func (p *Prekeys) consume(opkID uint32) {
+// consume removes a one-time prekey and reports whether it was still there:
+// of several concurrent Accepts of the same initial message only one may
+// win it.
+func (p *Prekeys) consume(opkID uint32) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if k, ok := p.oneTime[opkID]; ok {
+	k, ok := p.oneTime[opkID]
+	if ok {
 		clear(k.priv[:])
 		delete(p.oneTime, opkID)
 	}
+	return ok
 }
 
 const prekeysVersion = 1

@@ -324,8 +324,9 @@ func Accept(self *Identity, pk *Prekeys, e *Envelope, opts *SessionOptions) (*Se
 	if err != nil {
 		return nil, nil, err
 	}
-	if ph.HasOneTime {
-		pk.consume(ph.OneTimeID)
+	if ph.HasOneTime && !pk.consume(ph.OneTimeID) {
+		// A concurrent Accept of the same message consumed it first.
+		return nil, nil, fmt.Errorf("%w: one-time prekey %d already used", ErrUnknownPrekey, ph.OneTimeID)
 	}
 	return s, pt, nil
 }

@@ -594,3 +594,38 @@ func TestSkippedKeyExpiresOnUse(t *testing.T) {
 	require.ErrorIs(t, err, ErrAuth)
 	requireSameState(t, before, bob)
 }
+
+// Concurrent Accepts of one initial message (a replay racing the original)
+// create exactly one session: the one-time prekey is taken atomically.
+func TestConcurrentAcceptConsumesOneTimePrekeyOnce(t *testing.T) {
+	a, b := newParty(t, 1), newParty(t, 1)
+	s, err := Initiate(a.id, bundleOf(t, b, true), nil)
+	require.NoError(t, err)
+	e, err := s.Encrypt([]byte("once"))
+	require.NoError(t, err)
+	raw := e.Marshal()
+	const n = 8
+	var wins atomic.Int64
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			pe, err := ParseEnvelope(raw)
+			if !assert.NoError(t, err) {
+				return
+			}
+			<-start
+			if _, _, err := Accept(b.id, b.prekeys, pe, nil); err == nil {
+				wins.Add(1)
+			} else {
+				assert.ErrorIs(t, err, ErrUnknownPrekey)
+			}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	require.Equal(t, int64(1), wins.Load())
+	require.Zero(t, b.prekeys.OneTimeCount())
+}
