@@ -35,6 +35,11 @@ type RelayOptions struct {
 	WriteTimeout time.Duration
 	// AuthTimeout bounds the challenge-response handshake (default 10 s).
 	AuthTimeout time.Duration
+	// MaxConnectionsPerPeer bounds the simultaneous connections (devices)
+	// of one identity, so one key cannot pin unbounded relay memory and
+	// goroutines (default 16). A connection over the limit is closed with a
+	// policy-violation status right after authentication.
+	MaxConnectionsPerPeer int
 	// OutboundQueue is the number of replies queued per connection before
 	// the connection is dropped as a slow consumer (default 256).
 	OutboundQueue int
@@ -79,6 +84,9 @@ func (o RelayOptions) withDefaults() RelayOptions {
 	}
 	if o.AuthTimeout <= 0 {
 		o.AuthTimeout = 10 * time.Second
+	}
+	if o.MaxConnectionsPerPeer <= 0 {
+		o.MaxConnectionsPerPeer = 16
 	}
 	if o.OutboundQueue <= 0 {
 		o.OutboundQueue = 256
@@ -229,7 +237,11 @@ func (r *Relay) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	c := &relayConn{r: r, ws: ws, peer: peer, cancel: cancel,
 		out: make(chan frame, r.opts.OutboundQueue), wake: make(chan struct{}, 1),
 		log: r.opts.Logger.With("peer", peer)}
-	r.register(c)
+	if !r.register(c) {
+		r.opts.Logger.Warn("securechat relay: too many connections", "peer", peer, "limit", r.opts.MaxConnectionsPerPeer)
+		ws.Close(websocket.StatusPolicyViolation, "too many connections for this identity")
+		return
+	}
 	defer r.unregister(c)
 
 	var wg sync.WaitGroup
@@ -288,15 +300,21 @@ func (r *Relay) authenticate(ctx context.Context, ws *websocket.Conn, host strin
 	return id.ID(), nil
 }
 
-func (r *Relay) register(c *relayConn) {
+// register adds c to its peer's connections unless the peer is at
+// MaxConnectionsPerPeer.
+func (r *Relay) register(c *relayConn) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	m := r.conns[c.peer]
+	if len(m) >= r.opts.MaxConnectionsPerPeer {
+		return false
+	}
 	if m == nil {
 		m = make(map[*relayConn]struct{})
 		r.conns[c.peer] = m
 	}
 	m[c] = struct{}{}
+	return true
 }
 
 func (r *Relay) unregister(c *relayConn) {

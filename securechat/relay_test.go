@@ -517,3 +517,25 @@ func TestRelayHostBindsChallenge(t *testing.T) {
 		ws.CloseNow()
 	}
 }
+
+// One identity cannot hold more than MaxConnectionsPerPeer connections; a
+// slot frees when a connection ends.
+func TestRelayLimitsConnectionsPerPeer(t *testing.T) {
+	tr := startRelay(t, RelayOptions{MaxConnectionsPerPeer: 3})
+	id := newID(t)
+	var conns []*rawConn
+	for range 3 {
+		conns = append(conns, authRaw(t, tr.url, id))
+	}
+	require.Equal(t, 3, tr.relay.Online(id.ID()))
+	rc, nonce := dialRaw(t, tr.url)
+	host := strings.TrimPrefix(tr.url, "ws://")
+	rc.write(frame{Type: frameAuth, Data: id.Public().Marshal(), Sig: id.Sign(authMessage(host, nonce))})
+	_, err := rc.tryRead()
+	require.Error(t, err, "fourth connection accepted")
+	require.Equal(t, websocket.StatusPolicyViolation, websocket.CloseStatus(err))
+
+	conns[0].ws.Close(websocket.StatusNormalClosure, "")
+	require.Eventually(t, func() bool { return tr.relay.Online(id.ID()) == 2 }, 5*time.Second, 5*time.Millisecond)
+	authRaw(t, tr.url, id)
+}
