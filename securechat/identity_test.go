@@ -218,3 +218,17 @@ func TestKeyFileKDFCostBounded(t *testing.T) {
 	require.ErrorIs(t, err, ErrMalformed)
 	require.Less(t, time.Since(start), time.Second, "argon2 ran before the bound was checked")
 }
+
+// Assigning to DefaultKDFParams (a package-level variable) does not change
+// what MarshalKeyFile uses: no package-level mutable state.
+func TestDefaultKDFParamsNotSharedState(t *testing.T) {
+	saved := DefaultKDFParams
+	t.Cleanup(func() { DefaultKDFParams = saved })
+	DefaultKDFParams = KDFParams{} // invalid: would fail validation if used
+	data, err := newID(t).MarshalKeyFile([]byte("pw"), nil)
+	require.NoError(t, err)
+	block, _ := pem.Decode(data)
+	require.NotNil(t, block)
+	assert.Equal(t, saved.Time, binary.BigEndian.Uint32(block.Bytes[2:6]))
+	assert.Equal(t, saved.MemoryKiB, binary.BigEndian.Uint32(block.Bytes[6:10]))
+}

@@ -46,7 +46,14 @@ type KDFParams struct {
 
 // DefaultKDFParams is the argon2id cost used when none is given: 3 passes
 // over 64 MiB with 4 lanes (RFC 9106's second recommended option).
-var DefaultKDFParams = KDFParams{Time: 3, MemoryKiB: 64 * 1024, Threads: 4}
+//
+// It is informational (flag defaults, documentation): MarshalKeyFile uses
+// its own copy of these values, so assigning to this variable cannot weaken
+// the key files other code in the process writes.
+var DefaultKDFParams = defaultKDFParams()
+
+// defaultKDFParams returns the default argon2id cost.
+func defaultKDFParams() KDFParams { return KDFParams{Time: 3, MemoryKiB: 64 * 1024, Threads: 4} }
 
 // Limits a key file's parameters must respect, so a hostile file cannot make
 // the parser burn unbounded memory or time.
@@ -84,7 +91,7 @@ func deriveFileKey(pass, salt []byte, p KDFParams) *[KeySize]byte {
 
 // MarshalKeyFile encodes id as a PEM key file. With a non-empty passphrase
 // the secrets are sealed with secretbox under an argon2id-derived key; a nil
-// params uses DefaultKDFParams.
+// params uses the DefaultKDFParams values.
 func (id *Identity) MarshalKeyFile(passphrase []byte, params *KDFParams) ([]byte, error) {
 	secret := make([]byte, 0, secretLen)
 	secret = append(secret, id.signing.Seed()...)
@@ -93,7 +100,7 @@ func (id *Identity) MarshalKeyFile(passphrase []byte, params *KDFParams) ([]byte
 	if len(passphrase) == 0 {
 		body = append([]byte{keyFileVersion, keyKindPlain}, secret...)
 	} else {
-		p := DefaultKDFParams
+		p := defaultKDFParams()
 		if params != nil {
 			p = *params
 		}

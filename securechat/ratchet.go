@@ -202,10 +202,6 @@ func encryptionKey(mk, ad *[KeySize]byte, authData []byte) [KeySize]byte {
 	return k
 }
 
-// zeroNonce is the secretbox nonce: every encryption key is used exactly
-// once (it is unique per message key and header), so a fixed nonce is safe.
-var zeroNonce [NonceSize]byte
-
 // Initiate runs the initiator's half of X3DH against a peer's bundle and
 // returns a session whose messages are TypeInitial until the peer replies.
 // A bundle whose identity binding or signed-prekey signature fails is
@@ -363,7 +359,11 @@ func (s *Session) Encrypt(plaintext []byte) (*Envelope, error) {
 	e.Ciphertext = make([]byte, len(plaintext)+Overhead)
 	var buf [512]byte
 	key := encryptionKey(&mk, &s.ad, e.appendAuthData(buf[:0]))
-	e.Ciphertext = secretbox.Seal(e.Ciphertext[:0], plaintext, &zeroNonce, &key)
+	// The secretbox nonce is all zero: every encryption key is used exactly
+	// once (it is unique per message key and header), so a fixed nonce is
+	// safe. It is a local, never shared state.
+	var nonce [NonceSize]byte
+	e.Ciphertext = secretbox.Seal(e.Ciphertext[:0], plaintext, &nonce, &key)
 	s.st.cks = next
 	s.st.ns++
 	return e, nil
@@ -539,7 +539,8 @@ func (s *Session) skip(st *ratchetState, until uint32, skips []pendingSkip) ([]p
 
 func (s *Session) open(mk *[KeySize]byte, authData, ct []byte) ([]byte, error) {
 	key := encryptionKey(mk, &s.ad, authData)
-	pt, ok := secretbox.Open(nil, ct, &zeroNonce, &key)
+	var nonce [NonceSize]byte // all zero, see Encrypt
+	pt, ok := secretbox.Open(nil, ct, &nonce, &key)
 	if !ok {
 		return nil, fmt.Errorf("%w: ciphertext does not authenticate", ErrAuth)
 	}
