@@ -61,9 +61,13 @@
 // HMAC-SHA256 (message key = HMAC(ck, 1), next chain key = HMAC(ck, 2)),
 // skipped message keys for out-of-order delivery within MaxSkip (default
 // 1000), capped (MaxSkippedKeys, oldest dropped) and expiring
-// (SkippedKeyTTL). Decrypt works on a copy of the state and commits only
-// after the ciphertext authenticates, so a failed decryption leaves the
-// session exactly as it was. Recently decrypted messages are remembered by
+// (SkippedKeyTTL, checked again when a key is used). Decrypt first bounds
+// the work a header asks for (the keys to derive for the rest of the old
+// chain and the new one must fit in MaxSkip), then works on a copy of the
+// state and commits only after the ciphertext authenticates, so a failed
+// decryption leaves the session exactly as it was; the new sending key pair
+// of a DH ratchet step is generated only after authentication, so a forged
+// header costs one X25519 and no randomness. Recently decrypted messages are remembered by
 // digest (ReplayWindow) so a replay reports ErrReplay; older replays fail
 // with ErrAuth because their keys no longer exist (forward secrecy).
 //
@@ -102,7 +106,8 @@
 // Relay is an http.Handler (the dashboard mounts it at /chat/ws) speaking a
 // small JSON protocol over WebSocket (github.com/coder/websocket; see
 // protocol.go). A client proves its identity by signing a fresh server
-// challenge together with the relay's host name with its Ed25519 key, so
+// challenge together with the relay's host name with its Ed25519 key (set
+// RelayOptions.Host in production; see its documentation), so
 // there are no passwords and nobody can read another identity's mailbox or
 // send as someone else (the relay checks every envelope's sender). It keeps
 // published prekeys and hands out each one-time prekey at most once, stores
@@ -111,8 +116,9 @@
 // and deletes each on acknowledgement. Deliveries are read from the store,
 // so an offline or slow recipient costs store space, not relay memory; a
 // client whose socket does not drain within WriteTimeout, or whose reply
-// queue fills, is disconnected. Each connection is rate limited and frames
-// are size limited. Every connection authenticated as one identity receives
+// queue fills, is disconnected. Each connection is rate limited (acks
+// beyond the connection's deliveries count too), frames are size limited,
+// and one identity holds at most MaxConnectionsPerPeer connections. Every connection authenticated as one identity receives
 // that identity's mailbox stream (fan-out), and the first ack removes an
 // entry; since sessions live in the client, this suits clients that share
 // state (or a read-only monitor), not independent devices with their own
@@ -139,5 +145,12 @@
 // sessions), sealed sender (the relay sees senders), header encryption, and
 // protection against an authenticated user draining another identity's
 // one-time prekeys beyond the per-connection rate limit (X3DH still works
-// without them, with three DHs instead of four).
+// without them, with three DHs instead of four). Group ids are not
+// namespaced by owner: the first member list received for an unknown id
+// fixes its owner, so someone who knows a group id before its owner's
+// first update reaches a member can squat it for that member. The fixed
+// secretbox nonce is safe because every key is used once; restoring a
+// stale session snapshot (MarshalBinary taken before later sends) and
+// sending again would reuse message keys, so persist the state after
+// every Encrypt.
 package securechat
