@@ -651,11 +651,11 @@ func (a *Aggregator) sweepQuotes(now time.Time) {
 // call runs one upstream call for ps with the circuit breaker, the rate
 // limiter, the daily quota and the per-provider timeout, and returns its
 // latency.
-func (a *Aggregator) call(ctx context.Context, ps *provState, symbol string, f func(context.Context) error) (time.Duration, error) {
+func (a *Aggregator) call(parent context.Context, ps *provState, symbol string, f func(context.Context) error) (time.Duration, error) {
 	if !ps.br.allow(a.opts.Now()) {
 		return 0, &Error{Provider: ps.name, Symbol: symbol, Kind: ErrCircuitOpen, Msg: "skipped during cool-down"}
 	}
-	ctx, cancel := context.WithTimeout(ctx, a.opts.ProviderTimeout)
+	ctx, cancel := context.WithTimeout(parent, a.opts.ProviderTimeout)
 	defer cancel()
 	if ps.limiter != nil {
 		if err := ps.limiter.Wait(ctx); err != nil {
@@ -673,6 +673,12 @@ func (a *Aggregator) call(ctx context.Context, ps *provState, symbol string, f f
 	lat := time.Since(start)
 	if err != nil && !isProviderError(err) {
 		err = &Error{Provider: ps.name, Symbol: symbol, Kind: ErrUnavailable, Err: err}
+	}
+	if err != nil && errors.Is(parent.Err(), context.Canceled) {
+		// Called off from above (a hedge won, the Aggregator closed): no
+		// verdict on the provider's health.
+		ps.br.release()
+		return lat, err
 	}
 	ps.br.record(err, a.opts.Now())
 	if err == nil {

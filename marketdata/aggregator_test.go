@@ -520,3 +520,22 @@ func TestAggregatorWatchCancelLeavesNoGoroutines(t *testing.T) {
 		t.Fatalf("%d goroutines after the Watch ended, %d before:\n%s", n, base, buf[:runtime.Stack(buf, true)])
 	}
 }
+
+// A provider call canceled because another provider already answered (a
+// hedge loser) says nothing about that provider's health: it must not trip
+// its circuit breaker.
+func TestAggregatorHedgeLosersDoNotTripBreaker(t *testing.T) {
+	slow := newSim(t, sim.Options{Name: "slow", Seed: 2, Latency: 150 * time.Millisecond})
+	fast := newSim(t, sim.Options{Name: "fast", Seed: 2})
+	a := newAgg(t, marketdata.Options{RateProviders: []marketdata.RateProvider{slow, fast},
+		HedgeAfter: 10 * time.Millisecond, CacheTTL: -1, BreakerFailures: 2})
+	for range 4 {
+		r, err := a.FXRate(context.Background(), "EUR", "USD")
+		require.NoError(t, err)
+		require.Equal(t, "fast", r.Provider)
+	}
+	fast.SetOutage(true)
+	r, err := a.FXRate(context.Background(), "EUR", "USD")
+	require.NoError(t, err, "the slow provider's circuit was opened by canceled hedges")
+	assert.Equal(t, "slow", r.Provider)
+}
