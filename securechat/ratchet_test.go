@@ -629,3 +629,25 @@ func TestConcurrentAcceptConsumesOneTimePrekeyOnce(t *testing.T) {
 	require.Equal(t, int64(1), wins.Load())
 	require.Zero(t, b.prekeys.OneTimeCount())
 }
+
+// A header whose ratchet key is a low-order point (which would make the DH
+// output all-zero, i.e. known to everyone) is refused with ErrAuth wrapping
+// ErrLowOrderKey, and nothing changes.
+func TestLowOrderRatchetKeyRefused(t *testing.T) {
+	alice, bob := pairSessions(t, nil)
+	send(t, bob, alice, "turn")
+	e, err := alice.Encrypt([]byte("x"))
+	require.NoError(t, err)
+	before := stateOf(t, bob)
+	for _, p := range [][KeySize]byte{{}, {1}, {0xe0, 0xeb, 0x7a, 0x7c, 0x3b, 0x41, 0xb8, 0xae, 0x16, 0x56, 0xe3, 0xfa, 0xf1, 0x9f, 0xc4, 0x6a, 0xda, 0x09, 0x8d, 0xeb, 0x9c, 0x32, 0xb1, 0xfd, 0x86, 0x62, 0x05, 0x16, 0x5f, 0x49, 0xb8, 0x00}} {
+		forged := *e
+		forged.Header.DH = p
+		_, err := bob.Open(forged.Marshal())
+		require.ErrorIs(t, err, ErrAuth)
+		require.ErrorIs(t, err, ErrLowOrderKey)
+	}
+	requireSameState(t, before, bob)
+	pt, err := bob.Open(e.Marshal())
+	require.NoError(t, err)
+	require.Equal(t, "x", string(pt))
+}
