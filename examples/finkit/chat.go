@@ -110,6 +110,12 @@ func runChat(ctx context.Context, e *env, args []string) error {
 			if err := client.Send(ctx, peer, []byte(line)); err != nil {
 				return err
 			}
+			// Persist after every send: a crash must not restore a
+			// sending chain that is behind messages already on the wire
+			// (the next ones would reuse their message keys).
+			if err := saveState(); err != nil {
+				return err
+			}
 		}
 		return sc.Err()
 	}()
@@ -120,8 +126,10 @@ func runChat(ctx context.Context, e *env, args []string) error {
 	drainCtx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
 	<-drainCtx.Done()
 	cancel()
-	saveErr := saveState()
+	// Close first, then save: everything acknowledged to the relay is in
+	// the saved state, nothing is received after it.
 	client.Close()
+	saveErr := saveState()
 	printers.Wait()
 	return errors.Join(sendErr, saveErr)
 }

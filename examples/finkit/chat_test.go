@@ -159,3 +159,46 @@ func TestChatConversation(t *testing.T) {
 	// A second run resumes the saved session.
 	converse("me again", "welcome back")
 }
+
+// The session state is saved after every sent line, not only at exit: a
+// crash must not bring back a sending chain that is behind messages already
+// sent (their message keys would be used again).
+func TestChatSavesStateAfterEverySend(t *testing.T) {
+	t.Setenv(chatPassphraseEnv, "")
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	relay, err := securechat.NewRelay(securechat.RelayOptions{Logger: quiet})
+	require.NoError(t, err)
+	srv := httptest.NewServer(relay)
+	defer srv.Close()
+	defer relay.Close()
+	url := "ws" + strings.TrimPrefix(srv.URL, "http") + "/chat/ws"
+	keyPath := filepath.Join(t.TempDir(), "me.key")
+	keygen(t, keyPath)
+	bobID, err := securechat.GenerateIdentity(nil)
+	require.NoError(t, err)
+	bob, err := securechat.NewClient(securechat.ClientOptions{URL: url, Identity: bobID, Logger: quiet})
+	require.NoError(t, err)
+	defer bob.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	require.NoError(t, bob.WaitConnected(ctx))
+
+	pr, pw := io.Pipe()
+	e, _, _ := chatEnv(pr)
+	done := make(chan error, 1)
+	go func() {
+		done <- runChat(ctx, e, []string{"--relay", url, "--key", keyPath, "--to", string(bobID.ID())})
+	}()
+	_, err = io.WriteString(pw, "first\n")
+	require.NoError(t, err)
+	select {
+	case m := <-bob.Messages():
+		assert.Equal(t, "first", string(m.Body))
+	case <-ctx.Done():
+		t.Fatal("bob got nothing")
+	}
+	require.Eventually(t, func() bool { _, err := os.Stat(keyPath + ".state"); return err == nil }, 10*time.Second, 10*time.Millisecond,
+		"state not saved while the chat is still running")
+	require.NoError(t, pw.Close())
+	require.NoError(t, <-done)
+}
