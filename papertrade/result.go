@@ -54,7 +54,7 @@ func strategyName(s Strategy) string {
 
 func (e *engine) result(s Strategy, start int) *Result {
 	n := len(e.bars)
-	dd := drawdowns(e.equity)
+	dd := make([]float64, n)
 	trades := e.closed
 	if e.opts.KeepOpen {
 		last := e.bars[n-1]

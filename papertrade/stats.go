@@ -190,8 +190,58 @@ func drawdowns(equity []float64) []float64 {
 	return dd
 }
 
-// computeStats is ComputeStats with the drawdown curve already computed
-// (nil: compute it).
+// drawdownSummary is what drawdownCurve finds besides the curve.
+type drawdownSummary struct {
+	equityPeak float64 // slices.Max(equity)
+	maxDD      float64 // slices.Max(dd)
+	durs       []time.Duration
+	peaks      []float64
+}
+
+// drawdownCurve fills dd with 1 - equity / running peak (what drawdowns
+// returns) and computes in the same pass the largest equity (NaN-propagating
+// like slices.Max), the largest drawdown, and each drawdown period's
+// duration and depth exactly as drawdownPeriods(dd, bars) would.
+func drawdownCurve(equity []float64, bars []Bar, dd []float64) drawdownSummary {
+	n := len(equity)
+	dd = dd[:n]
+	var ds drawdownSummary
+	if n == 0 {
+		return ds
+	}
+	peak := math.Inf(-1)
+	eqMax, ddMax := equity[0], math.Inf(-1)
+	zero := -1    // last index with dd == 0, -1 before the first
+	segMax := 0.0 // max of dd since zero
+	for i, v := range equity {
+		if v > peak {
+			peak = v
+		}
+		d := 1 - v/peak
+		dd[i] = d
+		eqMax = max(eqMax, v)
+		ddMax = max(ddMax, d)
+		if d == 0 {
+			if zero >= 0 && i > zero+1 {
+				ds.durs = append(ds.durs, bars[i].Time.Sub(bars[zero].Time))
+				ds.peaks = append(ds.peaks, max(segMax, d))
+			}
+			zero, segMax = i, d
+			continue
+		}
+		segMax = max(segMax, d)
+	}
+	// A drawdown still open at the end runs to the last bar.
+	if last := n - 1; zero >= 0 && zero != last && last > zero+1 {
+		ds.durs = append(ds.durs, bars[last].Time.Sub(bars[zero].Time))
+		ds.peaks = append(ds.peaks, segMax)
+	}
+	ds.equityPeak, ds.maxDD = eqMax, ddMax
+	return ds
+}
+
+// computeStats is ComputeStats with a buffer for the drawdown curve, which
+// it fills (nil or the wrong length: it allocates one).
 func computeStats(bars []Bar, equity []float64, trades []Trade, opts StatsOptions, dd []float64) Stats {
 	n := len(bars)
 	var s Stats
@@ -202,15 +252,17 @@ func computeStats(bars []Bar, equity []float64, trades []Trade, opts StatsOption
 	s.Start, s.End = bars[0].Time, bars[n-1].Time
 	s.Duration = s.End.Sub(s.Start)
 
-	// Drawdown.
+	// Drawdown: the curve, its maximum, the equity peak and the drawdown
+	// periods in one pass.
 	if len(dd) != n {
-		dd = drawdowns(equity)
+		dd = make([]float64, n)
 	}
-	durs, peaks := drawdownPeriods(dd, bars)
+	ds := drawdownCurve(equity, bars, dd)
+	durs, peaks := ds.durs, ds.peaks
 
 	s.ExposurePct = float64(exposedBars(trades, n)) / float64(n) * 100
 	s.EquityFinal = equity[n-1]
-	s.EquityPeak = slices.Max(equity)
+	s.EquityPeak = ds.equityPeak
 	for _, t := range trades {
 		s.Commissions += t.Commission
 	}
@@ -261,7 +313,7 @@ func computeStats(bars []Bar, equity []float64, trades []Trade, opts StatsOption
 		down = math.NaN()
 	}
 	s.SortinoRatio = (annRet - rf) / (math.Sqrt(down) * math.Sqrt(annual))
-	maxDD := slices.Max(dd)
+	maxDD := ds.maxDD
 	s.CalmarRatio = nanDiv(annRet, maxDD)
 
 	// Alpha and beta against buy & hold, from per-bar log returns. Log

@@ -3,7 +3,10 @@ package papertrade
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"math"
+	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -103,4 +106,42 @@ func TestExposedBars(t *testing.T) {
 	trades := []Trade{{EntryBar: 2, ExitBar: 4}, {EntryBar: 3, ExitBar: 6}, {EntryBar: 9, ExitBar: 9}, {EntryBar: 1, ExitBar: -1}}
 	assert.Equal(t, 6, exposedBars(trades, 20), "bars 2-6 and 9")
 	assert.Equal(t, 0, exposedBars(nil, 5))
+}
+
+// TestDrawdownCurveMatchesReference checks the one-pass drawdownCurve
+// against the straightforward drawdowns, drawdownPeriods and slices.Max on
+// random equity curves, including flat stretches, new peaks, a drawdown
+// open at the end, and NaN.
+func TestDrawdownCurveMatchesReference(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	t0 := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	for iter := 0; iter < 500; iter++ {
+		n := 1 + rng.IntN(60)
+		eq := make([]float64, n)
+		bars := make([]Bar, n)
+		v := 100.0
+		for i := range eq {
+			switch rng.IntN(4) {
+			case 0: // flat
+			case 1:
+				v *= 1 + 0.05*rng.Float64()
+			default:
+				v *= 1 - 0.05*rng.Float64()
+			}
+			eq[i] = v
+			bars[i].Time = t0.Add(time.Duration(i) * time.Hour)
+		}
+		if iter%50 == 49 {
+			eq[rng.IntN(n)] = math.NaN()
+		}
+		want := drawdowns(eq)
+		wantDurs, wantPeaks := drawdownPeriods(want, bars)
+		dd := make([]float64, n)
+		got := drawdownCurve(eq, bars, dd)
+		require.Equal(t, fmt.Sprint(want), fmt.Sprint(dd), "curve %v", eq)
+		require.Equal(t, wantDurs, got.durs, "durations %v", eq)
+		require.Equal(t, fmt.Sprint(wantPeaks), fmt.Sprint(got.peaks), "depths %v", eq)
+		require.Equal(t, fmt.Sprint(slices.Max(eq)), fmt.Sprint(got.equityPeak))
+		require.Equal(t, fmt.Sprint(slices.Max(want)), fmt.Sprint(got.maxDD))
+	}
 }
