@@ -182,41 +182,57 @@ func (l *Ledger) value(ctx context.Context, account, base string, prices PriceSo
 	l.mu.RLock()
 	defer l.mu.RUnlock()
 	rc := &rateCache{src: rates, rates: make(map[[2]string]decimal.Decimal)}
-	type quote struct {
-		price decimal.Decimal
-		ccy   string
-	}
 	v := &Valuation{Base: base}
 	n := 0
 	for _, st := range l.order {
 		n += len(st.positions)
 	}
-	quotes := make(map[string]quote, n)
 	v.Holdings = make([]Holding, 0, n)
 	// Sums are collected and added once at the end with decimal.Sum, which
-	// adds in place instead of allocating per addition.
+	// adds in place instead of allocating per addition. Consecutive holdings
+	// mostly share a class and a currency: remember the last group so that
+	// runs of them cost no map lookup.
 	groups := [3]map[string][]decimal.Decimal{{}, {}, {}}
 	const byClass, byCcy, byAcct = 0, 1, 2
+	var lastKey [2]string
+	var lastXs [2][]decimal.Decimal
+	var lastOK [2]bool
+	flush := func(g int) {
+		if lastOK[g] {
+			groups[g][lastKey[g]] = lastXs[g]
+		}
+	}
 	add := func(g int, key string, x decimal.Decimal) {
-		xs := append(groups[g][key], x)
+		if !lastOK[g] || lastKey[g] != key {
+			flush(g)
+			lastKey[g], lastXs[g], lastOK[g] = key, groups[g][key], true
+		}
+		xs := append(lastXs[g], x)
 		if len(xs) == 256 {
 			// Collapse now and then so the lists stay short.
 			xs = append(xs[:0], sum(xs))
 		}
-		groups[g][key] = xs
+		lastXs[g] = xs
 	}
-	// By symbol there are as many groups as holdings: keep one value per
-	// symbol and add only when a symbol is in several accounts.
-	symIdx := make(map[string]int, n)
-	var symVals []decimal.Decimal
-	var symKeys []string
-	addSym := func(key string, x decimal.Decimal) {
-		if i, ok := symIdx[key]; ok {
-			symVals[i] = symVals[i].Add(x)
+	// One entry per symbol: its quote (each symbol is priced once) and its
+	// value summed over the accounts that hold it, found with one map
+	// lookup per holding.
+	type symEntry struct {
+		price decimal.Decimal
+		ccy   string
+		val   decimal.Decimal
+	}
+	symIdx := make(map[string]int32, n)
+	syms := make([]symEntry, 0, n)
+	symKeys := make([]string, 0, n)
+	cashIdx := make(map[string]int32) // "cash:CCY" entries, apart from symbols
+	addCash := func(key string, x decimal.Decimal) {
+		if i, ok := cashIdx[key]; ok {
+			syms[i].val = syms[i].val.Add(x)
 			return
 		}
-		symIdx[key] = len(symVals)
-		symVals = append(symVals, x)
+		cashIdx[key] = int32(len(syms))
+		syms = append(syms, symEntry{val: x})
 		symKeys = append(symKeys, key)
 	}
 	var secs, bases, caps, ccyEff, cashes, realized, fxEffs, income, costs, inflow []decimal.Decimal
@@ -241,8 +257,8 @@ func (l *Ledger) value(ctx context.Context, account, base string, prices PriceSo
 			if p.s.qty.Sign() == 0 {
 				continue
 			}
-			q, ok := quotes[p.symbol]
-			if !ok {
+			si, seen := symIdx[p.symbol]
+			if !seen {
 				price, ccy, err := prices.Price(ctx, p.symbol)
 				if err != nil {
 					return nil, fmt.Errorf("%w: %s: %w", ErrNoPrice, p.symbol, err)
@@ -253,12 +269,14 @@ func (l *Ledger) value(ctx context.Context, account, base string, prices PriceSo
 				if ccy == "" {
 					ccy = p.s.currency
 				}
-				q = quote{price, ccy}
-				quotes[p.symbol] = q
+				si = int32(len(syms))
+				symIdx[p.symbol] = si
+				syms = append(syms, symEntry{price: price, ccy: ccy})
+				symKeys = append(symKeys, p.symbol)
 			}
-			price := q.price
-			if q.ccy != p.s.currency {
-				r, _, err := rc.rate(ctx, q.ccy, p.s.currency)
+			price := syms[si].price
+			if q := syms[si].ccy; q != p.s.currency {
+				r, _, err := rc.rate(ctx, q, p.s.currency)
 				if err != nil {
 					return nil, err
 				}
@@ -270,9 +288,12 @@ func (l *Ledger) value(ctx context.Context, account, base string, prices PriceSo
 					return nil, err
 				}
 			}
-			h := Holding{Position: st.view(p), Price: price, Base: base}
-			if s, ok := l.stocks[p.symbol]; ok {
-				h.Name, h.Class = s.Name, s.Class
+			v.Holdings = append(v.Holdings, Holding{Position: st.view(p), Price: price, Base: base})
+			h := &v.Holdings[len(v.Holdings)-1]
+			if len(l.stocks) > 0 {
+				if s, ok := l.stocks[p.symbol]; ok {
+					h.Name, h.Class = s.Name, s.Class
+				}
 			}
 			if h.Class == "" {
 				h.Class = AssetStock
@@ -291,7 +312,6 @@ func (l *Ledger) value(ctx context.Context, account, base string, prices PriceSo
 				h.CapitalGain = conv(h.Value.Sub(p.s.localBasis), ib, ibID)
 				h.CurrencyEffect = h.Unrealized.Sub(h.CapitalGain)
 			}
-			v.Holdings = append(v.Holdings, h)
 			secs = append(secs, h.BaseValue)
 			bases = append(bases, h.BaseBasis)
 			caps = append(caps, h.CapitalGain)
@@ -300,20 +320,24 @@ func (l *Ledger) value(ctx context.Context, account, base string, prices PriceSo
 			}
 			add(byClass, string(h.Class), h.BaseValue)
 			add(byCcy, h.Currency, h.BaseValue)
-			addSym(h.Symbol, h.BaseValue)
+			if seen {
+				syms[si].val = syms[si].val.Add(h.BaseValue)
+			} else {
+				syms[si].val = h.BaseValue
+			}
 		}
-		acctParts := slices.Clone(secs[acctStart:])
 
 		c := CashHolding{Account: st.acct.ID, Currency: st.acct.Currency, Amount: st.s.cash, Base: base,
 			BaseValue: conv(st.s.cash, ab, abID)}
 		v.Cash = append(v.Cash, c)
 		cashes = append(cashes, c.BaseValue)
-		acctParts = append(acctParts, c.BaseValue)
-		groups[byAcct][st.acct.ID] = acctParts
+		// The account's holdings are summed here in place of copying
+		// them into the group (exact either way).
+		groups[byAcct][st.acct.ID] = []decimal.Decimal{sum(secs[acctStart:]), c.BaseValue}
 		if c.BaseValue.Sign() != 0 {
 			add(byClass, string(AssetCash), c.BaseValue)
 			add(byCcy, c.Currency, c.BaseValue)
-			addSym("cash:"+c.Currency, c.BaseValue)
+			addCash("cash:"+c.Currency, c.BaseValue)
 		}
 
 		r := conv(st.s.gain, ab, abID)
@@ -324,6 +348,8 @@ func (l *Ledger) value(ctx context.Context, account, base string, prices PriceSo
 		costs = append(costs, conv(st.s.fees.Add(st.s.taxes), ab, abID))
 		inflow = append(inflow, conv(st.s.deposits.Sub(st.s.withdrawals), ab, abID))
 	}
+	flush(byClass)
+	flush(byCcy)
 	v.Securities = sum(secs)
 	v.CashTotal = sum(cashes)
 	v.Basis = sum(bases)
@@ -355,9 +381,9 @@ func (l *Ledger) value(ctx context.Context, account, base string, prices PriceSo
 	v.ByCurrency = slicesOf(groups[byCcy], base, weight)
 	v.ByAccount = slicesOf(groups[byAcct], base, weight)
 	// Sort small (weight, index) pairs, then build the slices in order.
-	order := make([]weightIdx, len(symVals))
-	for i, x := range symVals {
-		order[i] = weightIdx{weight(x), int32(i)}
+	order := make([]weightIdx, len(syms))
+	for i := range syms {
+		order[i] = weightIdx{weight(syms[i].val), int32(i)}
 	}
 	slices.SortFunc(order, func(a, b weightIdx) int {
 		if c := cmp.Compare(b.w, a.w); c != 0 {
@@ -367,7 +393,7 @@ func (l *Ledger) value(ctx context.Context, account, base string, prices PriceSo
 	})
 	v.BySymbol = make([]Slice, len(order))
 	for j, o := range order {
-		v.BySymbol[j] = Slice{Key: symKeys[o.i], Base: base, Value: symVals[o.i], Weight: o.w}
+		v.BySymbol[j] = Slice{Key: symKeys[o.i], Base: base, Value: syms[o.i].val, Weight: o.w}
 	}
 	return v, nil
 }
