@@ -163,6 +163,11 @@ func openAuth(ctx context.Context, e *env, path string, create bool) (*auth.Serv
 	if path == "" {
 		return nil, nil, usageErrorf("--db must not be empty")
 	}
+	// The path goes into a file: URI; '?' or '#' would start its query
+	// (driver options such as foreign_keys) or fragment.
+	if strings.ContainsAny(path, "?#") {
+		return nil, nil, usageErrorf("--db %q: the path must not contain '?' or '#'", path)
+	}
 	if !create {
 		if _, err := os.Stat(path); err != nil {
 			return nil, nil, fmt.Errorf("database %s: %w (create a user first with `finkit user add`)", path, err)

@@ -102,3 +102,16 @@ func TestUserPasswordTooLongOnStdin(t *testing.T) {
 	_, _, err := userCmd(t, strings.Repeat("x", 2000), "add", "--db", db, "erin")
 	require.ErrorContains(t, err, "longer than 1024 bytes")
 }
+
+func TestUserDBPathCannotCarryDriverOptions(t *testing.T) {
+	dir := t.TempDir()
+	for _, db := range []string{
+		filepath.Join(dir, "f.db?_pragma=foreign_keys(0)"),
+		filepath.Join(dir, "f.db#x"),
+	} {
+		_, _, err := userCmd(t, "a sufficiently long passphrase\n", "add", "--db", db, "eve")
+		require.ErrorIs(t, err, errUsage, db)
+		_, _, err = userCmd(t, "", "list", "--db", db)
+		require.ErrorIs(t, err, errUsage, db)
+	}
+}
