@@ -172,6 +172,7 @@ func (in *inbox) count() int {
 }
 
 func TestEndToEnd(t *testing.T) {
+	t.Parallel() // independent and among the slowest: overlaps with the rest
 	rs := &relayServer{t: t, dbPath: filepath.Join(t.TempDir(), "relay.db"), tap: &tap{}}
 	rs.start()
 

@@ -223,6 +223,7 @@ func TestKATXCrypto(t *testing.T) {
 }
 
 func TestKATTweetNaClRandomBox(t *testing.T) {
+	t.Parallel() // independent and among the slowest: overlaps with the rest
 	b, err := os.ReadFile(filepath.Join("testdata", "crypto", "tweetnacl-js", "box.random.json"))
 	require.NoError(t, err)
 	var vecs [][4]string
@@ -251,6 +252,7 @@ func TestKATTweetNaClRandomBox(t *testing.T) {
 }
 
 func TestKATArgon2id(t *testing.T) {
+	t.Parallel() // independent and among the slowest: overlaps with the rest
 	var v struct {
 		Vectors []struct {
 			T        uint32 `json:"t"`

@@ -249,6 +249,7 @@ func TestRelayExpiresMessages(t *testing.T) {
 }
 
 func TestRelayDisconnectsSlowConsumer(t *testing.T) {
+	t.Parallel() // independent and among the slowest: overlaps with the rest
 	tr := startRelay(t, RelayOptions{WriteTimeout: 200 * time.Millisecond, RateLimit: 1e6, RateBurst: 1e6})
 	alice, bob := newParty(t, 1), newParty(t, 1)
 	// bob authenticates and then never reads.
