@@ -95,16 +95,18 @@ type acctState struct {
 
 // acctScalars are the account totals, snapshotted once per batch for undo.
 type acctScalars struct {
-	cash        decimal.Decimal
-	dividends   decimal.Decimal
-	interest    decimal.Decimal
-	fees        decimal.Decimal
-	taxes       decimal.Decimal
-	deposits    decimal.Decimal
-	withdrawals decimal.Decimal
-	realizedN   int             // entries of acctState.realized that count
-	gain        decimal.Decimal // sum of realized Gain
-	fxEffect    decimal.Decimal // sum of realized Gain − LocalGain × FXRate
+	// The totals are exact sums kept in int64 form while they fit, so
+	// booking into them allocates nothing.
+	cash        total
+	dividends   total
+	interest    total
+	fees        total
+	taxes       total
+	deposits    total
+	withdrawals total
+	realizedN   int   // entries of acctState.realized that count
+	gain        total // sum of realized Gain
+	fxEffect    total // sum of realized Gain − LocalGain × FXRate
 }
 
 // position is the mutable state of one symbol in one account.
@@ -553,19 +555,21 @@ func (l *Ledger) moveCash(a *acctState, amount decimal.Decimal, out bool) error 
 	if amount.Sign() == 0 {
 		return nil
 	}
-	var next decimal.Decimal
+	var next total
 	if out {
-		next = a.s.cash.Sub(amount)
+		next = a.s.cash.sub(amount)
 	} else {
-		next = a.s.cash.Add(amount)
+		next = a.s.cash.add(amount)
 	}
-	if next.Sign() < 0 && next.Cmp(a.s.cash) < 0 && !a.acct.AllowMargin {
+	// next < cash exactly when the move is an outflow: a positive amount
+	// taken out or a negative amount put in.
+	if next.sign() < 0 && (amount.Sign() > 0) == out && !a.acct.AllowMargin {
 		need := amount
 		if !out {
 			need = amount.Neg()
 		}
 		return fmt.Errorf("%w: cash %s, needs %s", ErrInsufficientFunds,
-			FormatMoney(a.s.cash, a.acct.Currency), FormatMoney(need, a.acct.Currency))
+			FormatMoney(a.s.cash.dec(), a.acct.Currency), FormatMoney(need, a.acct.Currency))
 	}
 	l.touchAcct(a)
 	a.s.cash = next
@@ -603,18 +607,18 @@ func (l *Ledger) cashOnly(a *acctState, tx *Transaction, fx decimal.Decimal) err
 	l.touchAcct(a)
 	switch tx.Kind {
 	case TxDeposit, TxTransferIn:
-		a.s.deposits = a.s.deposits.Add(amt)
+		a.s.deposits = a.s.deposits.add(amt)
 	case TxWithdrawal, TxTransferOut:
-		a.s.withdrawals = a.s.withdrawals.Add(amt)
+		a.s.withdrawals = a.s.withdrawals.add(amt)
 	case TxInterest:
-		a.s.interest = a.s.interest.Add(amt)
+		a.s.interest = a.s.interest.add(amt)
 	case TxFee:
-		a.s.fees = a.s.fees.Add(amt)
+		a.s.fees = a.s.fees.add(amt)
 	case TxTax:
-		a.s.taxes = a.s.taxes.Add(amt)
+		a.s.taxes = a.s.taxes.add(amt)
 	}
 	if charges.Sign() != 0 {
-		a.s.fees = a.s.fees.Add(charges)
+		a.s.fees = a.s.fees.add(charges)
 	}
 	return nil
 }
@@ -645,12 +649,12 @@ func (l *Ledger) dividend(a *acctState, tx *Transaction, fx decimal.Decimal) err
 		return err
 	}
 	l.touchAcct(a)
-	a.s.dividends = a.s.dividends.Add(g)
+	a.s.dividends = a.s.dividends.add(g)
 	if fee.Sign() != 0 {
-		a.s.fees = a.s.fees.Add(fee)
+		a.s.fees = a.s.fees.add(fee)
 	}
 	if tax.Sign() != 0 {
-		a.s.taxes = a.s.taxes.Add(tax)
+		a.s.taxes = a.s.taxes.add(tax)
 	}
 	return nil
 }
@@ -807,9 +811,9 @@ func (l *Ledger) close(a *acctState, p *position, tx *Transaction, q, flow, loca
 			a.realized.truncate(a.s.realizedN) // drop entries of a rolled-back batch
 			a.realized.append(&g)
 			a.s.realizedN = a.realized.len()
-			a.s.gain = a.s.gain.Add(g.Gain)
+			a.s.gain = a.s.gain.add(g.Gain)
 			if foreign {
-				a.s.fxEffect = a.s.fxEffect.Add(g.Gain.Sub(g.LocalGain.Mul(fx)))
+				a.s.fxEffect = a.s.fxEffect.add(g.Gain.Sub(g.LocalGain.Mul(fx)))
 			}
 		} else {
 			removed = append(removed, part)
@@ -949,7 +953,7 @@ func (l *Ledger) transferOut(a *acctState, tx *Transaction, _ decimal.Decimal) e
 	removed := l.close(a, p, tx, tx.Quantity, decimal.Zero, decimal.Zero, decimal.Zero, false)
 	out := basisBefore.Sub(p.s.basis)
 	l.touchAcct(a)
-	a.s.withdrawals = a.s.withdrawals.Add(out)
+	a.s.withdrawals = a.s.withdrawals.add(out)
 	l.touchPending(tx.Symbol)
 	pend := slices.Clone(l.pending[tx.Symbol])
 	for _, lot := range removed {
@@ -989,7 +993,7 @@ func (l *Ledger) transferIn(a *acctState, tx *Transaction, fx decimal.Decimal) e
 	l.touchAcct(a)
 	for _, lot := range lots {
 		l.open(a, p, lot)
-		a.s.deposits = a.s.deposits.Add(lot.Basis)
+		a.s.deposits = a.s.deposits.add(lot.Basis)
 	}
 	if a.acct.CostMethod == FIFO {
 		// Copy before sorting: the undo snapshot may share the old array.

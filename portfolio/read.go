@@ -128,11 +128,11 @@ func (l *Ledger) Balance(account string) (Balance, error) {
 }
 
 func (st *acctState) balance() Balance {
-	realized := st.s.gain
+	realized := st.s.gain.dec()
 	return Balance{
-		Account: st.acct.ID, Currency: st.acct.Currency, Cash: st.s.cash,
-		Deposits: st.s.deposits, Withdrawals: st.s.withdrawals, Dividends: st.s.dividends,
-		Interest: st.s.interest, Fees: st.s.fees, Taxes: st.s.taxes, Realized: realized,
+		Account: st.acct.ID, Currency: st.acct.Currency, Cash: st.s.cash.dec(),
+		Deposits: st.s.deposits.dec(), Withdrawals: st.s.withdrawals.dec(), Dividends: st.s.dividends.dec(),
+		Interest: st.s.interest.dec(), Fees: st.s.fees.dec(), Taxes: st.s.taxes.dec(), Realized: realized,
 	}
 }
 

@@ -327,8 +327,9 @@ func (l *Ledger) value(ctx context.Context, account, base string, prices PriceSo
 			}
 		}
 
-		c := CashHolding{Account: st.acct.ID, Currency: st.acct.Currency, Amount: st.s.cash, Base: base,
-			BaseValue: conv(st.s.cash, ab, abID)}
+		cash := st.s.cash.dec()
+		c := CashHolding{Account: st.acct.ID, Currency: st.acct.Currency, Amount: cash, Base: base,
+			BaseValue: conv(cash, ab, abID)}
 		v.Cash = append(v.Cash, c)
 		cashes = append(cashes, c.BaseValue)
 		// The account's holdings are summed here in place of copying
@@ -340,13 +341,13 @@ func (l *Ledger) value(ctx context.Context, account, base string, prices PriceSo
 			addCash("cash:"+c.Currency, c.BaseValue)
 		}
 
-		r := conv(st.s.gain, ab, abID)
-		fxEff := conv(st.s.fxEffect, ab, abID)
+		r := conv(st.s.gain.dec(), ab, abID)
+		fxEff := conv(st.s.fxEffect.dec(), ab, abID)
 		realized = append(realized, r)
 		fxEffs = append(fxEffs, fxEff)
-		income = append(income, conv(st.s.dividends.Add(st.s.interest), ab, abID))
-		costs = append(costs, conv(st.s.fees.Add(st.s.taxes), ab, abID))
-		inflow = append(inflow, conv(st.s.deposits.Sub(st.s.withdrawals), ab, abID))
+		income = append(income, conv(st.s.dividends.dec().Add(st.s.interest.dec()), ab, abID))
+		costs = append(costs, conv(st.s.fees.dec().Add(st.s.taxes.dec()), ab, abID))
+		inflow = append(inflow, conv(st.s.deposits.dec().Sub(st.s.withdrawals.dec()), ab, abID))
 	}
 	flush(byClass)
 	flush(byCcy)

@@ -1,0 +1,79 @@
+package portfolio
+
+import (
+	"math"
+	"math/big"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/shopspring/decimal"
+	"github.com/stretchr/testify/require"
+)
+
+// randDecimal draws decimals that exercise the int64 fast path and its
+// overflow fallback: small money amounts, coefficients near ±2^63, 19- and
+// 25-digit coefficients, and a spread of exponents.
+func randDecimal(rng *rand.Rand) decimal.Decimal {
+	e := int32(rng.IntN(13)) - 10
+	switch rng.IntN(6) {
+	case 0:
+		return decimal.New(rng.Int64N(1_000_000)-500_000, e)
+	case 1:
+		v := math.MaxInt64 - rng.Int64N(1000)
+		if rng.IntN(2) == 0 {
+			v = -v
+		}
+		return decimal.New(v, e)
+	case 2:
+		return decimal.New(rng.Int64N(999_999_999_999_999_999), e) // 18 digits
+	case 3:
+		b, _ := new(big.Int).SetString("1234567890123456789012345", 10)
+		if rng.IntN(2) == 0 {
+			b.Neg(b)
+		}
+		return decimal.NewFromBigInt(b, e)
+	case 4:
+		return decimal.Decimal{}
+	default:
+		return decimal.New(rng.Int64N(100_000_000_000), int32(rng.IntN(4))-2)
+	}
+}
+
+// TestTotalMatchesDecimal is a property test: any sequence of additions and
+// subtractions gives the same number with the same exponent as plain
+// decimal arithmetic, across the int64 form, overflow and the fallback.
+func TestTotalMatchesDecimal(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	for range 2000 {
+		var tot total
+		want := decimal.Decimal{}
+		for range 1 + rng.IntN(20) {
+			d := randDecimal(rng)
+			if rng.IntN(2) == 0 {
+				tot, want = tot.add(d), want.Add(d)
+			} else {
+				tot, want = tot.sub(d), want.Sub(d)
+			}
+			got := tot.dec()
+			require.True(t, got.Equal(want), "got %s, want %s", got, want)
+			require.Equal(t, want.Exponent(), got.Exponent(), "exponent of %s", want)
+			require.Equal(t, want.Sign(), tot.sign())
+		}
+	}
+}
+
+func TestTotalEdges(t *testing.T) {
+	var z total
+	require.Equal(t, 0, z.sign())
+	require.True(t, z.dec().Equal(decimal.Zero))
+	// MaxInt64 + 1 overflows the int64 form and falls back exactly.
+	m := total{v: math.MaxInt64}
+	got := m.add(decimal.New(1, 0)).dec()
+	require.Equal(t, "9223372036854775808", got.String())
+	got = total{v: math.MinInt64 + 1}.sub(decimal.New(2, 0)).dec()
+	require.Equal(t, "-9223372036854775809", got.String())
+	// Rescaling that overflows: 10^17 at exponent 0 plus 0.01.
+	got = total{v: 100_000_000_000_000_000}.add(decimal.New(1, -2)).dec()
+	require.Equal(t, "100000000000000000.01", got.String())
+	require.Equal(t, int32(-2), got.Exponent())
+}
