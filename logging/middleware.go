@@ -179,6 +179,15 @@ func (m *middleware) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				slog.String("path", r.URL.Path),
 				slog.String(RequestIDKey, id))
 			if !rw.wroteHeader && !rw.hijacked {
+				// Drop what the handler prepared for its own response
+				// (Set-Cookie, Content-Encoding, Content-Disposition, …):
+				// the 500 must not issue a session or be mislabelled.
+				h := rw.Header()
+				for k := range h {
+					if k != http.CanonicalHeaderKey(RequestIDHeader) {
+						delete(h, k)
+					}
+				}
 				http.Error(rw, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
 			} else {
 				// The response has started: ending it normally would hand

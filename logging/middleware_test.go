@@ -212,7 +212,13 @@ func TestMiddlewareRequestID(t *testing.T) {
 
 func TestMiddlewarePanic(t *testing.T) {
 	mux := http.NewServeMux()
-	mux.HandleFunc("/boom", func(http.ResponseWriter, *http.Request) { panic("boom: secret internals") })
+	mux.HandleFunc("/boom", func(w http.ResponseWriter, _ *http.Request) {
+		// Headers prepared for a response that never happens.
+		http.SetCookie(w, &http.Cookie{Name: "session", Value: "issued-before-the-panic"})
+		w.Header().Set("Content-Encoding", "gzip")
+		w.Header().Set("Content-Disposition", "attachment; filename=report.pdf")
+		panic("boom: secret internals")
+	})
 	mux.HandleFunc("/late", func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = io.WriteString(w, "partial")
 		http.NewResponseController(w).Flush()
@@ -227,6 +233,10 @@ func TestMiddlewarePanic(t *testing.T) {
 	assert.Equal(t, "Internal Server Error\n", body)
 	assert.NotContains(t, body, "goroutine")
 	assert.NotContains(t, body, "boom")
+	assert.Empty(t, resp.Header.Values("Set-Cookie"), "a failed request issues no cookie")
+	assert.Empty(t, resp.Header.Get("Content-Encoding"))
+	assert.Empty(t, resp.Header.Get("Content-Disposition"))
+	assert.NotEmpty(t, resp.Header.Get(RequestIDHeader), "the request id survives")
 
 	panics := logs.lines(t, "http handler panic")
 	require.Len(t, panics, 1)
