@@ -273,8 +273,8 @@ func computeStats(bars []Bar, equity []float64, trades []Trade, opts StatsOption
 
 	// Annualized figures from period (daily/weekly/…) returns.
 	freqDays := int(period / (24 * time.Hour))
-	rets, weekend := periodReturns(bars, equity, freqDays) // rets[0] is NaN
-	haveWeekends := float64(weekend)/float64(n) > 2.0/7*0.6
+	rs := returnStats(bars, equity, freqDays)
+	haveWeekends := float64(rs.weekend)/float64(n) > 2.0/7*0.6
 	annual := 252.0
 	switch {
 	case freqDays == 7:
@@ -286,10 +286,10 @@ func computeStats(bars []Bar, equity []float64, trades []Trade, opts StatsOption
 	case haveWeekends:
 		annual = 365
 	}
-	g := geometricMean(rets)
+	g := rs.geoMean
 	annRet := math.Pow(1+g, annual) - 1
 	s.ReturnAnnPct = annRet * 100
-	v := variance(rets[1:], 1)
+	v := rs.variance
 	s.VolatilityAnnPct = math.Sqrt(math.Pow(v+(1+g)*(1+g), annual)-math.Pow(1+g, 2*annual)) * 100
 	years := s.Duration.Hours() / 24 / 365.25
 	if opts.Compat {
@@ -302,36 +302,14 @@ func computeStats(bars []Bar, equity []float64, trades []Trade, opts StatsOption
 	}
 	rf := opts.RiskFreeRate
 	s.SharpeRatio = nanDiv(s.ReturnAnnPct-rf*100, s.VolatilityAnnPct)
-	var down float64
-	for _, r := range rets[1:] {
-		m := math.Min(r, 0)
-		down += m * m
-	}
-	if len(rets) > 1 {
-		down /= float64(len(rets) - 1)
-	} else {
-		down = math.NaN()
-	}
+	down := rs.downside
 	s.SortinoRatio = (annRet - rf) / (math.Sqrt(down) * math.Sqrt(annual))
 	maxDD := ds.maxDD
 	s.CalmarRatio = nanDiv(annRet, maxDD)
 
-	// Alpha and beta against buy & hold, from per-bar log returns. Log
-	// returns are centred near zero, so one pass of sums is accurate.
-	s.Beta = math.NaN()
-	if n > 2 {
-		var sx, sy, sxy, syy float64
-		for i := 1; i < n; i++ {
-			x := math.Log(equity[i] / equity[i-1])
-			y := math.Log(bars[i].Close / bars[i-1].Close)
-			sx += x
-			sy += y
-			sxy += x * y
-			syy += y * y
-		}
-		m := float64(n - 1)
-		s.Beta = (sxy - sx*sy/m) / (syy - sy*sy/m)
-	}
+	// Alpha and beta against buy & hold, from per-bar log returns (summed
+	// by returnStats).
+	s.Beta = rs.beta
 	s.AlphaPct = s.ReturnPct - rf*100 - s.Beta*(s.BuyHoldReturnPct-rf*100)
 	s.MaxDrawdownPct = -maxDD * 100
 	s.AvgDrawdownPct = math.NaN()
@@ -559,6 +537,139 @@ func periodKey(t time.Time, freqDays int) int64 {
 		return int64(t.Year())
 	}
 	return dayNumber(t)
+}
+
+// returnFigures are the statistics of period returns and per-bar log
+// returns that returnStats computes in one pass.
+type returnFigures struct {
+	geoMean  float64 // geometricMean(rets), rets[0] being NaN
+	variance float64 // variance(rets[1:], 1)
+	downside float64 // mean of min(r, 0)² over rets[1:], NaN with no returns
+	beta     float64 // of per-bar equity log returns on close log returns
+	weekend  int     // bars on a Saturday or Sunday
+}
+
+// returnStats computes in one pass over bars and equity, without storing
+// them, what periodReturns' returns give to geometricMean, variance and the
+// downside deviation, and the sums for beta. Returns are processed in the
+// same order with the same arithmetic, except the variance, which uses sums
+// shifted by the first return (accurate: returns vary much more than their
+// mean).
+func returnStats(bars []Bar, equity []float64, freqDays int) returnFigures {
+	var f returnFigures
+	n := len(bars)
+	// Period returns: the last equity of each period over the last equity
+	// of the one before.
+	var prevKey, prevDay int64
+	wd := int64(0)
+	periods := 0         // periods closed so far
+	var prevLast float64 // last equity of the period before the current one
+	cur := 0.0           // last equity of the current period
+	prod, exp := 1.0, 0  // geometric mean: product of 1+r, kept in range
+	ruined := false      // a return of -100% or worse: geometric mean 0
+	var shift, sd, sd2 float64
+	k := 0 // non-NaN returns
+	var down float64
+	emit := func(idx int, r float64) { // idx: the return's index in rets
+		if !math.IsNaN(r) {
+			if !ruined {
+				if 1+r <= 0 {
+					ruined = true
+				} else {
+					prod *= 1 + r
+					if idx&63 == 63 {
+						fr, e := math.Frexp(prod)
+						prod, exp = fr, exp+e
+					}
+				}
+			}
+			if k == 0 {
+				shift = r
+			}
+			k++
+			d := r - shift
+			sd += d
+			sd2 += d * d
+		}
+		m := math.Min(r, 0)
+		down += m * m
+	}
+	for i := range bars {
+		t := bars[i].Time
+		d := dayNumber(t)
+		switch {
+		case i > 0 && d == prevDay:
+		case i > 0 && d == prevDay+1:
+			if wd++; wd == 7 {
+				wd = 0
+			}
+		default:
+			wd = ((d+4)%7 + 7) % 7 // 0 = Sunday; 1970-01-01 was a Thursday
+		}
+		prevDay = d
+		if wd == 0 || wd == 6 {
+			f.weekend++
+		}
+		var key int64
+		switch freqDays {
+		case 7: // weeks ending Sunday
+			key = d + (7-wd)%7
+		case 31, 365:
+			key = periodKey(t, freqDays)
+		default:
+			key = d
+		}
+		if i > 0 && key != prevKey {
+			if periods > 0 {
+				emit(periods, cur/prevLast-1)
+			}
+			periods++
+			prevLast = cur
+		}
+		prevKey = key
+		cur = equity[i]
+	}
+	if n > 0 {
+		if periods > 0 {
+			emit(periods, cur/prevLast-1)
+		}
+		periods++
+	}
+	// periods is now len(rets), the first (NaN) included.
+	f.geoMean = math.NaN()
+	if periods > 0 {
+		f.geoMean = 0
+		if !ruined {
+			logProd := math.Log(prod) + float64(exp)*math.Ln2
+			f.geoMean = math.Exp(logProd/float64(periods)) - 1
+		}
+	}
+	f.variance = math.NaN()
+	if k > 1 {
+		f.variance = (sd2 - sd*sd/float64(k)) / float64(k-1)
+	}
+	f.downside = math.NaN()
+	if periods > 1 {
+		f.downside = down / float64(periods-1)
+	}
+
+	// Beta: per-bar log returns. They are centred near zero, so one pass
+	// of sums is accurate.
+	f.beta = math.NaN()
+	if n > 2 {
+		var sx, sy, sxy, syy float64
+		for i := 1; i < n; i++ {
+			x := math.Log(equity[i] / equity[i-1])
+			y := math.Log(bars[i].Close / bars[i-1].Close)
+			sx += x
+			sy += y
+			sxy += x * y
+			syy += y * y
+		}
+		m := float64(n - 1)
+		f.beta = (sxy - sx*sy/m) / (syy - sy*sy/m)
+	}
+	return f
 }
 
 // periodReturns resamples equity to the last value of each period and

@@ -145,3 +145,54 @@ func TestDrawdownCurveMatchesReference(t *testing.T) {
 		require.Equal(t, fmt.Sprint(slices.Max(want)), fmt.Sprint(got.maxDD))
 	}
 }
+
+// TestReturnStatsMatchesReference checks the one-pass returnStats against
+// periodReturns, geometricMean, variance and the downside deviation over
+// daily, intraday, weekly and monthly bars (with weekends, gaps, a time
+// zone, and a ruined account).
+func TestReturnStatsMatchesReference(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	loc := time.FixedZone("UTC-5", -5*3600)
+	steps := []time.Duration{24 * time.Hour, 6 * time.Hour, 7 * 24 * time.Hour, 31 * 24 * time.Hour}
+	for iter := 0; iter < 400; iter++ {
+		n := 1 + rng.IntN(300)
+		step := steps[iter%len(steps)]
+		freqDays := int(step / (24 * time.Hour))
+		bars := make([]Bar, n)
+		eq := make([]float64, n)
+		tm := time.Date(2023, 12, 29, 15, 0, 0, 0, time.UTC)
+		if iter%3 == 0 {
+			tm = tm.In(loc)
+		}
+		v, c := 1000.0, 50.0
+		for i := range bars {
+			tm = tm.Add(step * time.Duration(1+rng.IntN(2)))
+			v *= 1 + 0.03*rng.NormFloat64()
+			c *= 1 + 0.02*rng.NormFloat64()
+			bars[i] = Bar{Time: tm, Close: c}
+			eq[i] = v
+		}
+		if iter%40 == 39 { // ruined: equity 0 from some bar on
+			for i := rng.IntN(n); i < n; i++ {
+				eq[i] = 0
+			}
+		}
+		rets, weekend := periodReturns(bars, eq, freqDays)
+		var down float64
+		for _, r := range rets[1:] {
+			m := math.Min(r, 0)
+			down += m * m
+		}
+		down = nanDiv(down, float64(len(rets)-1))
+		got := returnStats(bars, eq, freqDays)
+		require.Equal(t, weekend, got.weekend)
+		require.Equal(t, fmt.Sprint(geometricMean(rets)), fmt.Sprint(got.geoMean), "iter %d", iter)
+		require.Equal(t, fmt.Sprint(down), fmt.Sprint(got.downside), "iter %d", iter)
+		want := variance(rets[1:], 1)
+		if math.IsNaN(want) {
+			require.True(t, math.IsNaN(got.variance), "iter %d: variance %v, want NaN", iter, got.variance)
+		} else {
+			require.InEpsilon(t, want, got.variance, 1e-12, "iter %d", iter)
+		}
+	}
+}
