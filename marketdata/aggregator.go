@@ -652,7 +652,8 @@ func (a *Aggregator) sweepQuotes(now time.Time) {
 // limiter, the daily quota and the per-provider timeout, and returns its
 // latency.
 func (a *Aggregator) call(parent context.Context, ps *provState, symbol string, f func(context.Context) error) (time.Duration, error) {
-	if !ps.br.allow(a.opts.Now()) {
+	ok, trial := ps.br.allow(a.opts.Now())
+	if !ok {
 		return 0, &Error{Provider: ps.name, Symbol: symbol, Kind: ErrCircuitOpen, Msg: "skipped during cool-down"}
 	}
 	ctx, cancel := context.WithTimeout(parent, a.opts.ProviderTimeout)
@@ -660,12 +661,12 @@ func (a *Aggregator) call(parent context.Context, ps *provState, symbol string, 
 	if ps.limiter != nil {
 		if err := ps.limiter.Wait(ctx); err != nil {
 			err = &Error{Provider: ps.name, Symbol: symbol, Kind: ErrRateLimited, Msg: "local rate limit", Err: err}
-			ps.br.release() // our own limit says nothing about the provider's health
+			ps.br.release(trial) // our own limit says nothing about the provider's health
 			return 0, err
 		}
 	}
 	if ok, reset := ps.quota.take(a.opts.Now()); !ok {
-		ps.br.release()
+		ps.br.release(trial)
 		return 0, &Error{Provider: ps.name, Symbol: symbol, Kind: ErrRateLimited, Msg: "daily quota used up", RetryAfter: reset}
 	}
 	start := time.Now()
@@ -677,10 +678,10 @@ func (a *Aggregator) call(parent context.Context, ps *provState, symbol string, 
 	if err != nil && errors.Is(parent.Err(), context.Canceled) {
 		// Called off from above (a hedge won, the Aggregator closed): no
 		// verdict on the provider's health.
-		ps.br.release()
+		ps.br.release(trial)
 		return lat, err
 	}
-	ps.br.record(err, a.opts.Now())
+	ps.br.record(err, a.opts.Now(), trial)
 	if err == nil {
 		ps.observe(lat)
 	}

@@ -53,21 +53,22 @@ type breaker struct {
 	trial     bool
 }
 
-// allow reports whether a call may go ahead now.
-func (b *breaker) allow(now time.Time) bool {
+// allow reports whether a call may go ahead now, and whether it is the
+// half-open trial (only the trial's outcome or release ends the trial).
+func (b *breaker) allow(now time.Time) (ok, trial bool) {
 	if b.threshold <= 0 {
-		return true
+		return true, false
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.fails < b.threshold {
-		return true
+		return true, false
 	}
 	if now.Before(b.openUntil) || b.trial {
-		return false
+		return false, false
 	}
 	b.trial = true // half-open: exactly one trial
-	return true
+	return true, true
 }
 
 // open reports whether the breaker currently rejects calls.
@@ -80,10 +81,11 @@ func (b *breaker) open(now time.Time) bool {
 	return b.fails >= b.threshold && (now.Before(b.openUntil) || b.trial)
 }
 
-// release ends a trial that made no upstream call (the local rate limiter
-// or quota refused it) without judging the provider.
-func (b *breaker) release() {
-	if b.threshold <= 0 {
+// release ends a call that says nothing about the provider (the local
+// rate limiter or quota refused it, or it was called off from above)
+// without judging the provider; if it was the trial, the next call may try.
+func (b *breaker) release(trial bool) {
+	if b.threshold <= 0 || !trial {
 		return
 	}
 	b.mu.Lock()
@@ -93,13 +95,19 @@ func (b *breaker) release() {
 
 // record feeds the outcome of a call into the breaker. Answers that prove
 // the provider is up (success, not found, unsupported) close it.
-func (b *breaker) record(err error, now time.Time) {
+//
+// A call that started before the circuit opened and ends during the
+// half-open trial does not end the trial: otherwise a second trial could
+// start while the first is still in flight.
+func (b *breaker) record(err error, now time.Time, trial bool) {
 	if b.threshold <= 0 {
 		return
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	b.trial = false
+	if trial {
+		b.trial = false
+	}
 	if err == nil || errors.Is(err, ErrNotFound) || errors.Is(err, ErrUnsupported) || errors.Is(err, ErrInvalidSymbol) {
 		b.fails = 0
 		b.openUntil = time.Time{}
