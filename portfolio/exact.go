@@ -2,6 +2,7 @@ package portfolio
 
 import (
 	"math"
+	"math/bits"
 
 	"github.com/shopspring/decimal"
 )
@@ -70,11 +71,11 @@ func small(d decimal.Decimal) (int64, int32, bool) {
 }
 
 // scale10 returns v × 10^k for k ≥ 0, or false on overflow.
-func scale10(v int64, k int32) (int64, bool) {
+func scale10(v int64, k int64) (int64, bool) {
 	if k == 0 || v == 0 {
 		return v, true
 	}
-	if k >= int32(len(pow10Int64)) {
+	if k < 0 || k >= int64(len(pow10Int64)) {
 		return 0, false
 	}
 	p := pow10Int64[k]
@@ -88,11 +89,8 @@ func scale10(v int64, k int32) (int64, bool) {
 func (t total) add(d decimal.Decimal) total {
 	if t.e != bigExp {
 		if dv, de, ok := small(d); ok {
-			e := min(t.e, de)
-			a, okA := scale10(t.v, t.e-e)
-			b, okB := scale10(dv, de-e)
-			if s := a + b; okA && okB && (a^s)&(b^s) >= 0 {
-				return total{v: s, e: e}
+			if v, e, ok := addSmall(t.v, t.e, dv, de, false); ok {
+				return total{v: v, e: e}
 			}
 		}
 	}
@@ -103,13 +101,111 @@ func (t total) add(d decimal.Decimal) total {
 func (t total) sub(d decimal.Decimal) total {
 	if t.e != bigExp {
 		if dv, de, ok := small(d); ok {
-			e := min(t.e, de)
-			a, okA := scale10(t.v, t.e-e)
-			b, okB := scale10(dv, de-e)
-			if s := a - b; okA && okB && (a^b)&(a^s) >= 0 {
-				return total{v: s, e: e}
+			if v, e, ok := addSmall(t.v, t.e, dv, de, true); ok {
+				return total{v: v, e: e}
 			}
 		}
 	}
 	return total{e: bigExp, d: t.dec().Sub(d)}
+}
+
+// addSmall returns a×10^ae + b×10^be (− with neg) at the smaller exponent,
+// as Decimal.Add and Sub do, or false on int64 overflow.
+func addSmall(a int64, ae int32, b int64, be int32, neg bool) (int64, int32, bool) {
+	e := min(ae, be)
+	a, okA := scale10(a, int64(ae)-int64(e))
+	b, okB := scale10(b, int64(be)-int64(e))
+	if !okA || !okB {
+		return 0, 0, false
+	}
+	if neg {
+		s := a - b
+		return s, e, (a^b)&(a^s) >= 0
+	}
+	s := a + b
+	return s, e, (a^s)&(b^s) >= 0
+}
+
+// tradeAmount is quantity × price plus (buy) or minus (sell) fee and tax,
+// exactly as the decimal expression
+//
+//	q.Mul(p).Add(fee.Add(tax))   // or Sub; charges only when not zero
+//
+// computes it, value and exponent, but in int64 arithmetic with a single
+// allocation for the result when every operand and intermediate fits.
+func tradeAmount(q, p, fee, tax decimal.Decimal, buy bool) decimal.Decimal {
+	if v, e, ok := tradeAmountSmall(q, p, fee, tax, buy); ok {
+		return decimal.New(v, e)
+	}
+	return tradeAmountDecimal(q, p, fee, tax, buy)
+}
+
+// tradeAmountDecimal is tradeAmount in plain decimal arithmetic: the
+// fallback, and the reference the property test compares with.
+func tradeAmountDecimal(q, p, fee, tax decimal.Decimal, buy bool) decimal.Decimal {
+	local := q.Mul(p)
+	if fee.Sign() != 0 || tax.Sign() != 0 {
+		charges := fee
+		if tax.Sign() != 0 {
+			charges = charges.Add(tax)
+		}
+		if buy {
+			local = local.Add(charges)
+		} else {
+			local = local.Sub(charges)
+		}
+	}
+	return local
+}
+
+func tradeAmountSmall(q, p, fee, tax decimal.Decimal, buy bool) (int64, int32, bool) {
+	qv, qe, ok1 := small(q)
+	pv, pe, ok2 := small(p)
+	if !ok1 || !ok2 {
+		return 0, 0, false
+	}
+	v, ok := mul64(qv, pv)
+	e := int64(qe) + int64(pe)
+	if !ok || e < math.MinInt32+1 || e > math.MaxInt32 {
+		return 0, 0, false
+	}
+	if fee.Sign() == 0 && tax.Sign() == 0 {
+		return v, int32(e), true
+	}
+	cv, ce, ok := small(fee)
+	if !ok {
+		return 0, 0, false
+	}
+	if tax.Sign() != 0 {
+		tv, te, ok := small(tax)
+		if !ok {
+			return 0, 0, false
+		}
+		if cv, ce, ok = addSmall(cv, ce, tv, te, false); !ok {
+			return 0, 0, false
+		}
+	}
+	return addSmall(v, int32(e), cv, ce, !buy)
+}
+
+// mul64 returns a × b, or false when it does not fit an int64.
+func mul64(a, b int64) (int64, bool) {
+	if a == 0 || b == 0 {
+		return 0, true
+	}
+	ua, ub := uint64(a), uint64(b)
+	if a < 0 {
+		ua = -ua
+	}
+	if b < 0 {
+		ub = -ub
+	}
+	hi, lo := bits.Mul64(ua, ub)
+	if hi != 0 || lo > math.MaxInt64 {
+		return 0, false
+	}
+	if (a < 0) != (b < 0) {
+		return -int64(lo), true
+	}
+	return int64(lo), true
 }

@@ -77,3 +77,27 @@ func TestTotalEdges(t *testing.T) {
 	require.Equal(t, "100000000000000000.01", got.String())
 	require.Equal(t, int32(-2), got.Exponent())
 }
+
+// TestTradeAmountMatchesDecimal is a property test of the int64 fast path
+// for quantity × price ± fee and tax against the plain decimal expression:
+// same value, same exponent, including overflow into the fallback.
+func TestTradeAmountMatchesDecimal(t *testing.T) {
+	rng := rand.New(rand.NewPCG(21, 22))
+	pick := func() decimal.Decimal {
+		if rng.IntN(4) == 0 {
+			return decimal.Decimal{}
+		}
+		return randDecimal(rng)
+	}
+	for range 20000 {
+		q, p, fee, tax := pick(), pick(), pick(), pick()
+		buy := rng.IntN(2) == 0
+		want := tradeAmountDecimal(q, p, fee, tax, buy)
+		got := tradeAmount(q, p, fee, tax, buy)
+		require.True(t, got.Equal(want), "%s × %s, fee %s, tax %s, buy %v: got %s, want %s", q, p, fee, tax, buy, got, want)
+		require.Equal(t, want.Exponent(), got.Exponent(), "%s × %s, fee %s, tax %s", q, p, fee, tax)
+	}
+	// A product past 2^63 falls back to decimal.
+	big := decimal.New(4_000_000_000, 0)
+	require.Equal(t, "16000000000000000000.05", tradeAmount(big, big, decimal.New(5, -2), decimal.Decimal{}, true).String())
+}

@@ -673,18 +673,7 @@ func (l *Ledger) trade(a *acctState, tx *Transaction, fx decimal.Decimal) error 
 	buy := tx.Kind == TxBuy
 	// What the trade costs (buy) or brings in (sell), fees and taxes
 	// included, in the instrument and in the account currency.
-	local := tx.Quantity.Mul(tx.Price)
-	if tx.Fee.Sign() != 0 || tx.Tax.Sign() != 0 {
-		charges := tx.Fee
-		if tx.Tax.Sign() != 0 {
-			charges = charges.Add(tx.Tax)
-		}
-		if buy {
-			local = local.Add(charges)
-		} else {
-			local = local.Sub(charges)
-		}
-	}
+	local := tradeAmount(tx.Quantity, tx.Price, tx.Fee, tx.Tax, buy)
 	amount := toAcct(a, local, fx)
 
 	p := a.positions[tx.Symbol]
