@@ -2,6 +2,7 @@ package portfolio
 
 import (
 	"math"
+	"math/big"
 	"math/bits"
 
 	"github.com/shopspring/decimal"
@@ -208,4 +209,91 @@ func mul64(a, b int64) (int64, bool) {
 		return -int64(lo), true
 	}
 	return int64(lo), true
+}
+
+// mulDiv returns x.Mul(y).Div(z), the same value and exponent
+// (−decimal.DivisionPrecision, rounded half away from zero), computed in
+// 128-bit integer arithmetic when the coefficients have at most 18 digits
+// and the quotient fits 128 bits; otherwise with the decimal operations.
+// z must not be zero (Div panics on zero; so does this).
+func mulDiv(x, y, z decimal.Decimal) decimal.Decimal {
+	if d, ok := mulDivSmall(x, y, z); ok {
+		return d
+	}
+	return x.Mul(y).Div(z)
+}
+
+// pow10Uint64 holds 10^0 … 10^19.
+var pow10Uint64 = func() (p [20]uint64) {
+	p[0] = 1
+	for i := 1; i < len(p); i++ {
+		p[i] = p[i-1] * 10
+	}
+	return p
+}()
+
+func abs64(v int64) uint64 {
+	if v < 0 {
+		return -uint64(v)
+	}
+	return uint64(v)
+}
+
+func mulDivSmall(x, y, z decimal.Decimal) (decimal.Decimal, bool) {
+	if bits.UintSize != 64 {
+		return decimal.Decimal{}, false
+	}
+	xv, xe, ok1 := small(x)
+	yv, ye, ok2 := small(y)
+	zv, ze, ok3 := small(z)
+	if !ok1 || !ok2 || !ok3 || zv == 0 {
+		return decimal.Decimal{}, false
+	}
+	prec := int64(decimal.DivisionPrecision)
+	// As quoRem: the quotient has exponent −prec; the dividend
+	// x×y (exponent xe+ye) or the divisor z is scaled by 10^|e|.
+	e := int64(xe) + int64(ye) - int64(ze) + prec
+	if e < -19 || e > 19 {
+		return decimal.Decimal{}, false
+	}
+	ahi, alo := bits.Mul64(abs64(xv), abs64(yv))
+	b := abs64(zv)
+	if e >= 0 {
+		p := pow10Uint64[e]
+		h1, l1 := bits.Mul64(alo, p)
+		h2, l2 := bits.Mul64(ahi, p)
+		hi, carry := bits.Add64(l2, h1, 0)
+		if h2 != 0 || carry != 0 {
+			return decimal.Decimal{}, false
+		}
+		ahi, alo = hi, l1
+	} else {
+		hb, lb := bits.Mul64(b, pow10Uint64[-e])
+		if hb != 0 {
+			return decimal.Decimal{}, false
+		}
+		b = lb
+	}
+	qhi, rhi := ahi/b, ahi%b
+	qlo, r := bits.Div64(rhi, alo, b)
+	if r >= b-r { // 2r ≥ b: round half away from zero
+		var c uint64
+		qlo, c = bits.Add64(qlo, 1, 0)
+		qhi += c
+	}
+	neg := (xv < 0) != (yv < 0) != (zv < 0)
+	exp := int32(-prec)
+	if qhi == 0 && qlo <= math.MaxInt64 {
+		v := int64(qlo)
+		if neg {
+			v = -v
+		}
+		return decimal.New(v, exp), true
+	}
+	var q big.Int
+	q.SetBits([]big.Word{big.Word(qlo), big.Word(qhi)})
+	if neg {
+		q.Neg(&q)
+	}
+	return decimal.NewFromBigInt(&q, exp), true
 }

@@ -101,3 +101,38 @@ func TestTradeAmountMatchesDecimal(t *testing.T) {
 	big := decimal.New(4_000_000_000, 0)
 	require.Equal(t, "16000000000000000000.05", tradeAmount(big, big, decimal.New(5, -2), decimal.Decimal{}, true).String())
 }
+
+// TestMulDivMatchesDecimal is a property test of the 128-bit fast path for
+// x × y / z against x.Mul(y).Div(z): same value, same exponent, same
+// rounding (half away from zero), with both signs, quotients past 2^63 and
+// 2^128 and operands that need the decimal fallback.
+func TestMulDivMatchesDecimal(t *testing.T) {
+	rng := rand.New(rand.NewPCG(31, 32))
+	check := func(x, y, z decimal.Decimal) {
+		t.Helper()
+		if z.Sign() == 0 {
+			return
+		}
+		want := x.Mul(y).Div(z)
+		got := mulDiv(x, y, z)
+		require.True(t, got.Equal(want), "%s × %s / %s: got %s, want %s", x, y, z, got, want)
+		require.Equal(t, want.Exponent(), got.Exponent(), "%s × %s / %s", x, y, z)
+	}
+	for range 50000 {
+		check(randDecimal(rng), randDecimal(rng), randDecimal(rng))
+	}
+	// Ties and typical pro-rata shapes: money × units / units.
+	for range 50000 {
+		x := decimal.New(rng.Int64N(2_000_000_000)-1_000_000_000, -int32(rng.IntN(5)))
+		y := decimal.New(1+rng.Int64N(1000), -int32(rng.IntN(3)))
+		z := decimal.New(1+rng.Int64N(1000), -int32(rng.IntN(3)))
+		if rng.IntN(2) == 0 {
+			z = z.Neg()
+		}
+		check(x, y, z)
+	}
+	check(decimal.New(1, 0), decimal.New(1, 0), decimal.New(32, 0))  // 0.03125 exact
+	check(decimal.New(1, -16), decimal.New(1, 0), decimal.New(2, 0)) // tie at the last digit
+	check(decimal.New(-1, -16), decimal.New(1, 0), decimal.New(2, 0))
+	check(decimal.New(999_999_999_999_999_999, 0), decimal.New(999_999_999_999_999_999, 0), decimal.New(3, 0))
+}

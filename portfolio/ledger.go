@@ -734,8 +734,8 @@ func (l *Ledger) trade(a *acctState, tx *Transaction, fx decimal.Decimal) error 
 		closeFlow, closeLocal = decimal.Zero, decimal.Zero
 		openFlow, openLocal = flow, local
 	} else if openQ.Sign() != 0 {
-		closeFlow = flow.Mul(closeQ).Div(dq)
-		closeLocal = local.Mul(closeQ).Div(dq)
+		closeFlow = mulDiv(flow, closeQ, dq)
+		closeLocal = mulDiv(local, closeQ, dq)
 		openFlow, openLocal = flow.Sub(closeFlow), local.Sub(closeLocal)
 	}
 	if closeQ.Sign() != 0 {
@@ -850,8 +850,8 @@ func (l *Ledger) close(a *acctState, p *position, tx *Transaction, q, flow, loca
 		pFlow, pLocal := flowLeft, localLeft
 		if remaining.Sign() != 0 {
 			if realize {
-				pFlow = flow.Mul(part.Quantity).Div(q)
-				pLocal = local.Mul(part.Quantity).Div(q)
+				pFlow = mulDiv(flow, part.Quantity, q)
+				pLocal = mulDiv(local, part.Quantity, q)
 			}
 			flowLeft, localLeft = flowLeft.Sub(pFlow), localLeft.Sub(pLocal)
 		}
@@ -878,11 +878,11 @@ func (l *Ledger) close(a *acctState, p *position, tx *Transaction, q, flow, loca
 // proRata returns the share q/of of basis and localBasis, computing it once
 // when both are the same number (a position in the account currency).
 func proRata(basis, localBasis, q, of decimal.Decimal) (decimal.Decimal, decimal.Decimal) {
-	b := basis.Mul(q).Div(of)
+	b := mulDiv(basis, q, of)
 	if localBasis.Equal(basis) {
 		return b, b
 	}
-	return b, localBasis.Mul(q).Div(of)
+	return b, mulDiv(localBasis, q, of)
 }
 
 // subShared returns local − localPart, reusing basisNew (= basisOld −
@@ -1021,8 +1021,8 @@ func (l *Ledger) takePending(a *acctState, tx *Transaction) []Lot {
 		}
 		part := pl.lot
 		part.Quantity = need
-		part.Basis = pl.lot.Basis.Mul(need).Div(pl.lot.Quantity)
-		part.LocalBasis = pl.lot.LocalBasis.Mul(need).Div(pl.lot.Quantity)
+		part.Basis = mulDiv(pl.lot.Basis, need, pl.lot.Quantity)
+		part.LocalBasis = mulDiv(pl.lot.LocalBasis, need, pl.lot.Quantity)
 		lots = append(lots, part)
 		rest[0].lot.Quantity = pl.lot.Quantity.Sub(need)
 		rest[0].lot.Basis = pl.lot.Basis.Sub(part.Basis)
