@@ -570,70 +570,82 @@ func returnStats(bars []Bar, equity []float64, freqDays int) returnFigures {
 	var shift, sd, sd2 float64
 	k := 0 // non-NaN returns
 	var down float64
-	emit := func(idx int, r float64) { // idx: the return's index in rets
-		if !math.IsNaN(r) {
-			if !ruined {
-				if 1+r <= 0 {
-					ruined = true
-				} else {
-					prod *= 1 + r
-					if idx&63 == 63 {
-						fr, e := math.Frexp(prod)
-						prod, exp = fr, exp+e
-					}
+	var sx, sy, sxy, syy float64 // beta: sums of per-bar log returns
+	beta := n > 2
+	for i := 0; i < n+1 && n > 0; i++ {
+		// At i == n, close the last period.
+		closed := i == n
+		if i < n {
+			t := bars[i].Time
+			d := dayNumber(t)
+			switch {
+			case i > 0 && d == prevDay:
+			case i > 0 && d == prevDay+1:
+				if wd++; wd == 7 {
+					wd = 0
 				}
+			default:
+				wd = ((d+4)%7 + 7) % 7 // 0 = Sunday; 1970-01-01 was a Thursday
 			}
-			if k == 0 {
-				shift = r
+			prevDay = d
+			if wd == 0 || wd == 6 {
+				f.weekend++
 			}
-			k++
-			d := r - shift
-			sd += d
-			sd2 += d * d
-		}
-		m := math.Min(r, 0)
-		down += m * m
-	}
-	for i := range bars {
-		t := bars[i].Time
-		d := dayNumber(t)
-		switch {
-		case i > 0 && d == prevDay:
-		case i > 0 && d == prevDay+1:
-			if wd++; wd == 7 {
-				wd = 0
+			var key int64
+			switch freqDays {
+			case 7: // weeks ending Sunday
+				key = d + (7-wd)%7
+			case 31, 365:
+				key = periodKey(t, freqDays)
+			default:
+				key = d
 			}
-		default:
-			wd = ((d+4)%7 + 7) % 7 // 0 = Sunday; 1970-01-01 was a Thursday
+			closed = i > 0 && key != prevKey
+			prevKey = key
+			if beta && i > 0 {
+				// Beta's per-bar log returns: centred near zero, so one
+				// pass of sums is accurate.
+				x := math.Log(equity[i] / equity[i-1])
+				y := math.Log(bars[i].Close / bars[i-1].Close)
+				sx += x
+				sy += y
+				sxy += x * y
+				syy += y * y
+			}
 		}
-		prevDay = d
-		if wd == 0 || wd == 6 {
-			f.weekend++
-		}
-		var key int64
-		switch freqDays {
-		case 7: // weeks ending Sunday
-			key = d + (7-wd)%7
-		case 31, 365:
-			key = periodKey(t, freqDays)
-		default:
-			key = d
-		}
-		if i > 0 && key != prevKey {
+		if closed {
 			if periods > 0 {
-				emit(periods, cur/prevLast-1)
+				// Return number periods of rets (rets[0] is NaN).
+				r := cur/prevLast - 1
+				if !math.IsNaN(r) {
+					if !ruined {
+						if 1+r <= 0 {
+							ruined = true
+						} else {
+							prod *= 1 + r
+							if periods&63 == 63 {
+								fr, e := math.Frexp(prod)
+								prod, exp = fr, exp+e
+							}
+						}
+					}
+					if k == 0 {
+						shift = r
+					}
+					k++
+					dr := r - shift
+					sd += dr
+					sd2 += dr * dr
+				}
+				m := math.Min(r, 0)
+				down += m * m
 			}
 			periods++
 			prevLast = cur
 		}
-		prevKey = key
-		cur = equity[i]
-	}
-	if n > 0 {
-		if periods > 0 {
-			emit(periods, cur/prevLast-1)
+		if i < n {
+			cur = equity[i]
 		}
-		periods++
 	}
 	// periods is now len(rets), the first (NaN) included.
 	f.geoMean = math.NaN()
@@ -653,19 +665,8 @@ func returnStats(bars []Bar, equity []float64, freqDays int) returnFigures {
 		f.downside = down / float64(periods-1)
 	}
 
-	// Beta: per-bar log returns. They are centred near zero, so one pass
-	// of sums is accurate.
 	f.beta = math.NaN()
-	if n > 2 {
-		var sx, sy, sxy, syy float64
-		for i := 1; i < n; i++ {
-			x := math.Log(equity[i] / equity[i-1])
-			y := math.Log(bars[i].Close / bars[i-1].Close)
-			sx += x
-			sy += y
-			sxy += x * y
-			syy += y * y
-		}
+	if beta {
 		m := float64(n - 1)
 		f.beta = (sxy - sx*sy/m) / (syy - sy*sy/m)
 	}
