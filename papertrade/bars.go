@@ -37,7 +37,18 @@ var (
 // Low <= min(Open, Close) <= max(Open, Close) <= High, and non-negative volume
 // (NaN volume is allowed: some sources have none).
 func ValidateBar(b Bar) error {
-	ok := func(v float64) bool { return v > 0 && v <= math.MaxFloat64 } // false for NaN, ±Inf, <= 0
+	return validateBar(&b)
+}
+
+// validateBar is ValidateBar without copying the bar: one combined test
+// for the common valid bar, the detailed checks only to explain an error.
+func validateBar(b *Bar) error {
+	ok := func(v float64) bool { return v > 0 && v <= math.MaxFloat64 }                // false for NaN, ±Inf, <= 0
+	volumeOK := (b.Volume >= 0 && b.Volume <= math.MaxFloat64) || b.Volume != b.Volume // NaN allowed
+	if ok(b.Open) && ok(b.High) && ok(b.Low) && ok(b.Close) && volumeOK &&
+		b.Low <= b.Open && b.Low <= b.Close && b.Open <= b.High && b.Close <= b.High {
+		return nil
+	}
 	if !ok(b.Open) || !ok(b.High) || !ok(b.Low) || !ok(b.Close) {
 		for _, p := range [...]struct {
 			name string
@@ -70,18 +81,20 @@ func ValidateBars(bars []Bar) error {
 	if len(bars) == 0 {
 		return ErrNoBars
 	}
-	for i, b := range bars {
-		if err := ValidateBar(b); err != nil {
+	for i := range bars {
+		b := &bars[i]
+		if err := validateBar(b); err != nil {
 			return fmt.Errorf("bar %d (%s): %w", i, b.Time.Format(time.RFC3339), err)
 		}
 		if i > 0 {
 			prev := bars[i-1].Time
-			switch b.Time.Compare(prev) {
-			case 0:
-				return fmt.Errorf("bar %d: %w: %s", i, ErrDuplicateTime, b.Time.Format(time.RFC3339))
-			case -1:
-				return fmt.Errorf("bar %d: %w: %s before %s", i, ErrUnsorted, b.Time.Format(time.RFC3339), prev.Format(time.RFC3339))
+			if b.Time.After(prev) {
+				continue
 			}
+			if b.Time.Equal(prev) {
+				return fmt.Errorf("bar %d: %w: %s", i, ErrDuplicateTime, b.Time.Format(time.RFC3339))
+			}
+			return fmt.Errorf("bar %d: %w: %s before %s", i, ErrUnsorted, b.Time.Format(time.RFC3339), prev.Format(time.RFC3339))
 		}
 	}
 	return nil

@@ -152,3 +152,34 @@ func reportRate(b *testing.B, barsPerOp float64, cpu0 time.Duration) {
 		b.ReportMetric(total/cpu.Seconds()/1e6, "Mbars/cpu-s")
 	}
 }
+
+// BenchmarkComputeStats1M is the statistics part of a Run over 1,000,000
+// bars: drawdowns, period returns, ratios, alpha and beta, trade figures.
+func BenchmarkComputeStats1M(b *testing.B) {
+	bars := syntheticBars(1_000_000, 1)
+	res, err := Run(context.Background(), bars, &SMACross{Fast: 10, Slow: 30}, Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	cpu0 := processCPU()
+	for b.Loop() {
+		ComputeStats(bars, res.Equity, res.Trades, StatsOptions{WarmupBars: res.FirstBar - 1})
+	}
+	reportRate(b, float64(len(bars)), cpu0)
+}
+
+// BenchmarkValidateBars1M is the validation every Run starts with.
+func BenchmarkValidateBars1M(b *testing.B) {
+	bars := syntheticBars(1_000_000, 1)
+	b.ReportAllocs()
+	b.ResetTimer()
+	cpu0 := processCPU()
+	for b.Loop() {
+		if err := ValidateBars(bars); err != nil {
+			b.Fatal(err)
+		}
+	}
+	reportRate(b, float64(len(bars)), cpu0)
+}
