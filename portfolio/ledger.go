@@ -825,6 +825,9 @@ func (l *Ledger) close(a *acctState, p *position, tx *Transaction, q, flow, loca
 	sign := q.Sign()
 	remaining := q
 	flowLeft, localLeft := flow, local
+	// In the account currency the instrument-currency amounts are the
+	// same numbers (same value and exponent): compute each share once.
+	shared := local.Exponent() == flow.Exponent() && local.Equal(flow)
 	for remaining.Sign() != 0 {
 		lot := &p.s.lots[p.s.head]
 		var part Lot
@@ -851,9 +854,18 @@ func (l *Ledger) close(a *acctState, p *position, tx *Transaction, q, flow, loca
 		if remaining.Sign() != 0 {
 			if realize {
 				pFlow = mulDiv(flow, part.Quantity, q)
-				pLocal = mulDiv(local, part.Quantity, q)
+				if shared {
+					pLocal = pFlow
+				} else {
+					pLocal = mulDiv(local, part.Quantity, q)
+				}
 			}
-			flowLeft, localLeft = flowLeft.Sub(pFlow), localLeft.Sub(pLocal)
+			flowLeft = flowLeft.Sub(pFlow)
+			if shared {
+				localLeft = flowLeft
+			} else {
+				localLeft = localLeft.Sub(pLocal)
+			}
 		}
 		if p.s.head == len(p.s.lots) {
 			p.s.qty, p.s.basis, p.s.localBasis = decimal.Zero, decimal.Zero, decimal.Zero
