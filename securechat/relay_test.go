@@ -540,3 +540,26 @@ func TestRelayLimitsConnectionsPerPeer(t *testing.T) {
 	require.Eventually(t, func() bool { return tr.relay.Online(id.ID()) == 2 }, 5*time.Second, 5*time.Millisecond)
 	authRaw(t, tr.url, id)
 }
+
+// An identity publishing fresh one-time prekeys over and over cannot grow
+// the relay's store beyond MaxOneTimePrekeys of them.
+func TestRelayBoundsStoredOneTimePrekeys(t *testing.T) {
+	st := NewMemoryStore()
+	tr := startRelay(t, RelayOptions{Store: st})
+	p := newParty(t, 0)
+	rc := authRaw(t, tr.url, p.id)
+	for round := range 3 {
+		_, err := p.prekeys.GenerateOneTime(MaxOneTimePrekeys - p.prekeys.OneTimeCount())
+		require.NoError(t, err)
+		rc.write(frame{Type: framePublish, ID: uint64(round + 1), Data: p.prekeys.Upload(p.id).Marshal()})
+		require.Equal(t, frameOK, rc.read().Type)
+		// Forget them locally so the next round has room for new ids.
+		for _, k := range p.prekeys.Upload(p.id).OneTime {
+			p.prekeys.consume(k.ID)
+		}
+	}
+	st.mu.Lock()
+	n := len(st.prekeys[p.id.ID()].oneTime)
+	st.mu.Unlock()
+	require.Equal(t, MaxOneTimePrekeys, n)
+}

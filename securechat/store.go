@@ -42,7 +42,10 @@ type Store interface {
 	// PutPrekeys stores peer's signed part (identity + signed prekey,
 	// replacing any previous one) and adds the one-time prekeys whose ids
 	// are above every id ever stored for peer, so a key handed out once is
-	// never stored again.
+	// never stored again. At most MaxOneTimePrekeys one-time prekeys are
+	// kept per peer (further ones are dropped, their ids still count as
+	// seen), so an identity cannot grow the store without bound by
+	// publishing over and over.
 	PutPrekeys(ctx context.Context, peer PeerID, signed []byte, oneTime []StoredPrekey) error
 	// TakeBundle returns peer's signed part and removes and returns one
 	// one-time prekey (nil when none are left); ErrNotFound for an unknown
@@ -160,7 +163,7 @@ func (m *MemoryStore) PutPrekeys(_ context.Context, peer PeerID, signed []byte, 
 	}
 	p.signed = append([]byte(nil), signed...)
 	for _, k := range oneTime {
-		if p.hasMax && k.ID <= p.maxID {
+		if (p.hasMax && k.ID <= p.maxID) || len(p.oneTime) >= MaxOneTimePrekeys {
 			continue
 		}
 		p.oneTime = append(p.oneTime, StoredPrekey{ID: k.ID, Public: append([]byte(nil), k.Public...)})

@@ -304,10 +304,18 @@ func (s *Store) PutPrekeys(ctx context.Context, peer securechat.PeerID, signed [
 	} else if err := tx.QueryRowContext(ctx, `SELECT max_one_time_id FROM chat_prekeys WHERE peer = ?`, string(peer)).Scan(&prevMax); err != nil {
 		return fmt.Errorf("sqlstore: put prekeys: %w", err)
 	}
+	var stored int
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM chat_one_time_prekeys WHERE peer = ?`, string(peer)).Scan(&stored); err != nil {
+		return fmt.Errorf("sqlstore: put prekeys: %w", err)
+	}
 	for _, k := range oneTime {
 		if int64(k.ID) <= prevMax {
 			continue // handed out or stored before: never again
 		}
+		if stored >= securechat.MaxOneTimePrekeys {
+			break // bounded per peer; the ids still count as seen
+		}
+		stored++
 		if _, err := tx.ExecContext(ctx, `INSERT INTO chat_one_time_prekeys (peer, key_id, public_key) VALUES (?, ?, ?)`, string(peer), int64(k.ID), k.Public); err != nil {
 			return fmt.Errorf("sqlstore: put prekeys: %w", err)
 		}

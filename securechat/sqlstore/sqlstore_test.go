@@ -194,3 +194,22 @@ func TestClosedStoreFailsCleanly(t *testing.T) {
 	require.ErrorIs(t, err, securechat.ErrClosed)
 	require.NoError(t, db.PingContext(ctx), "Close leaves the database open")
 }
+
+// At most securechat.MaxOneTimePrekeys one-time prekeys are kept per peer,
+// however often it publishes fresh ones.
+func TestOneTimePrekeysBoundedPerPeer(t *testing.T) {
+	s, db, _ := newStore(t)
+	ctx := context.Background()
+	next := uint32(1)
+	for range 3 {
+		keys := make([]securechat.StoredPrekey, securechat.MaxOneTimePrekeys)
+		for i := range keys {
+			keys[i] = securechat.StoredPrekey{ID: next, Public: make([]byte, 32)}
+			next++
+		}
+		require.NoError(t, s.PutPrekeys(ctx, "alice", []byte("signed"), keys))
+	}
+	var n int
+	require.NoError(t, db.QueryRowContext(ctx, `SELECT COUNT(*) FROM chat_one_time_prekeys WHERE peer = ?`, "alice").Scan(&n))
+	require.Equal(t, securechat.MaxOneTimePrekeys, n)
+}
