@@ -361,7 +361,7 @@ func (l *Ledger) Import(txs []Transaction) (added []Transaction, err error) {
 			}
 			tx.ID = "csv-" + h
 		}
-		if i, ok := l.ids[tx.ID]; ok {
+		if i, ok := l.ids.get(tx.ID, &l.txs); ok {
 			if !l.sameTx(l.txs.at(i), &tx) {
 				return nil, fmt.Errorf("%w: %q was imported before with different content", ErrDuplicateID, tx.ID)
 			}
@@ -380,7 +380,8 @@ func (l *Ledger) Import(txs []Transaction) (added []Transaction, err error) {
 		return nil, err
 	}
 	for i := range fresh {
-		fresh[i] = *l.txs.at(l.ids[fresh[i].ID])
+		j, _ := l.ids.get(fresh[i].ID, &l.txs)
+		fresh[i] = *l.txs.at(j)
 	}
 	return fresh, nil
 }

@@ -72,7 +72,7 @@ type Ledger struct {
 	mu       sync.RWMutex
 	accts    map[string]*acctState
 	order    []*acctState
-	ids      map[string]int // id → index in txs
+	ids      idIndex // id → index in txs
 	txs      txLog
 	last     time.Time
 	pending  map[string][]pendingLot
@@ -197,7 +197,7 @@ type RealizedGain struct {
 func NewLedger(accounts ...Account) (*Ledger, error) {
 	l := &Ledger{
 		accts:   make(map[string]*acctState, len(accounts)),
-		ids:     make(map[string]int),
+		ids:     newIDIndex(0),
 		pending: make(map[string][]pendingLot),
 		stocks:  make(map[string]Stock),
 	}
@@ -327,7 +327,7 @@ func (l *Ledger) replay(batch []Transaction) error {
 	slices.SortStableFunc(merged, cmpTxTime)
 	fresh := &Ledger{
 		accts:    make(map[string]*acctState, len(l.accts)),
-		ids:      make(map[string]int, len(merged)),
+		ids:      newIDIndex(len(merged)),
 		pending:  make(map[string][]pendingLot),
 		stocks:   l.stocks,
 		nextAuto: l.nextAuto,
@@ -352,17 +352,15 @@ func (l *Ledger) replay(batch []Transaction) error {
 func (l *Ledger) applyBatch(batch []Transaction) error {
 	l.epoch++
 	l.undo = l.undo[:0]
-	if len(l.ids) == 0 && len(batch) > 64 {
-		// A bulk load (LoadLedger, a first import): size the id index once.
-		l.ids = make(map[string]int, len(batch))
-	}
+	// Size the id index once for the whole batch.
+	l.ids.reserve(l.ids.len() + len(batch))
 	txLen, last, nextAuto := l.txs.len(), l.last, l.nextAuto
 	for i := range batch {
 		tx := batch[i]
 		if err := l.applyOne(&tx); err != nil {
 			l.rollback()
 			for i := txLen; i < l.txs.len(); i++ {
-				delete(l.ids, l.txs.at(i).ID)
+				l.ids.del(l.txs.at(i).ID, &l.txs)
 			}
 			l.txs.truncate(txLen)
 			l.last, l.nextAuto = last, nextAuto
@@ -465,7 +463,8 @@ func (l *Ledger) applyOne(tx *Transaction) error {
 		l.nextAuto++
 		tx.ID = "auto-" + strconv.Itoa(l.nextAuto)
 	}
-	if _, dup := l.ids[tx.ID]; dup {
+	idHash := l.ids.idHash(tx.ID)
+	if l.ids.has(tx.ID, idHash, &l.txs) {
 		return fmt.Errorf("%w: %q", ErrDuplicateID, tx.ID)
 	}
 	if tx.Currency == "" {
@@ -506,7 +505,7 @@ func (l *Ledger) applyOne(tx *Transaction) error {
 	if err != nil {
 		return err
 	}
-	l.ids[tx.ID] = l.txs.len()
+	l.ids.insertAbsent(idHash, l.txs.len())
 	l.txs.append(tx)
 	l.last = tx.Time
 	return nil

@@ -240,7 +240,7 @@ func (l *Ledger) Len() int {
 func (l *Ledger) Has(id string) bool {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
-	_, ok := l.ids[id]
+	_, ok := l.ids.get(id, &l.txs)
 	return ok
 }
 
