@@ -605,8 +605,8 @@ func returnStats(bars []Bar, equity []float64, freqDays int) returnFigures {
 			if beta && i > 0 {
 				// Beta's per-bar log returns: centred near zero, so one
 				// pass of sums is accurate.
-				x := math.Log(equity[i] / equity[i-1])
-				y := math.Log(bars[i].Close / bars[i-1].Close)
+				x := logRatio(equity[i], equity[i-1])
+				y := logRatio(bars[i].Close, bars[i-1].Close)
 				sx += x
 				sy += y
 				sxy += x * y
@@ -671,6 +671,33 @@ func returnStats(bars []Bar, equity []float64, freqDays int) returnFigures {
 		f.beta = (sxy - sx*sy/m) / (syy - sy*sy/m)
 	}
 	return f
+}
+
+// logRatio is log(a / b), for the per-bar log returns beta needs (two per
+// bar: the logarithms were most of a Run's statistics time). When a / b is
+// within [0.8, 1.25], as per-bar returns nearly always are, it is
+// 2·atanh(s) with s = (a-b)/(a+b) (a-b is exact there) summed as a series
+// in s², which converges fast for |s| < 1/9: about twice as fast as
+// math.Log and at least as accurate, since it does not round a / b first
+// (TestLogRatioAccuracy checks it to 2 ulps against 200-bit arithmetic).
+// Other ratios, and NaN, zero, negative or infinite inputs, go to
+// math.Log(a / b).
+func logRatio(a, b float64) float64 {
+	if a > 0.8*b && a < 1.25*b {
+		s := (a - b) / (a + b)
+		z := s * s
+		// Terms up to s¹⁷: the next is below 2⁻⁵³ of the sum.
+		p := 1.0 / 17
+		p = p*z + 1.0/15
+		p = p*z + 1.0/13
+		p = p*z + 1.0/11
+		p = p*z + 1.0/9
+		p = p*z + 1.0/7
+		p = p*z + 1.0/5
+		p = p*z + 1.0/3
+		return 2*s + 2*s*z*p
+	}
+	return math.Log(a / b)
 }
 
 // periodReturns resamples equity to the last value of each period and

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"math/big"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -194,5 +195,56 @@ func TestReturnStatsMatchesReference(t *testing.T) {
 		} else {
 			require.InEpsilon(t, want, got.variance, 1e-12, "iter %d", iter)
 		}
+	}
+}
+
+// bigLogRatio is log(a/b) to about 200 bits: 2·atanh((a-b)/(a+b)) summed
+// in big.Float until the terms vanish (|s| < 1/9 here).
+func bigLogRatio(a, b float64) float64 {
+	const prec = 200
+	fa, fb := new(big.Float).SetPrec(prec).SetFloat64(a), new(big.Float).SetPrec(prec).SetFloat64(b)
+	s := new(big.Float).SetPrec(prec).Quo(new(big.Float).SetPrec(prec).Sub(fa, fb), new(big.Float).SetPrec(prec).Add(fa, fb))
+	z := new(big.Float).SetPrec(prec).Mul(s, s)
+	sum := new(big.Float).SetPrec(prec)
+	term := new(big.Float).SetPrec(prec).Set(s) // s^(2k+1)
+	for k := 0; k < 80; k++ {
+		q := new(big.Float).SetPrec(prec).Quo(term, new(big.Float).SetPrec(prec).SetInt64(int64(2*k+1)))
+		sum.Add(sum, q)
+		term.Mul(term, z)
+	}
+	sum.Mul(sum, new(big.Float).SetPrec(prec).SetInt64(2))
+	f, _ := sum.Float64()
+	return f
+}
+
+func TestLogRatioAccuracy(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	for i := 0; i < 3000; i++ {
+		a := 100 * math.Exp(2*rng.NormFloat64())
+		var b float64
+		switch i % 3 {
+		case 0:
+			b = a * math.Exp(0.08*rng.NormFloat64())
+		case 1:
+			b = a * (1 + 1e-9*rng.NormFloat64())
+		default:
+			b = a * (0.8 + 0.45*rng.Float64()) // the whole series range
+		}
+		got, want := logRatio(a, b), bigLogRatio(a, b)
+		if !(a > 0.8*b && a < 1.25*b) {
+			require.Equal(t, math.Log(a/b), got, "outside the series range: math.Log(%v/%v)", a, b)
+			continue
+		}
+		if want == 0 {
+			require.Zero(t, got)
+			continue
+		}
+		ulp := math.Nextafter(math.Abs(want), math.Inf(1)) - math.Abs(want)
+		require.LessOrEqual(t, math.Abs(got-want), 2*ulp, "log(%v/%v) = %v, want %v", a, b, got, want)
+	}
+	// Outside the series range and odd inputs: math.Log(a / b).
+	for _, c := range [][2]float64{{2, 1}, {1, 3}, {0, 0}, {0, 1}, {1, 0}, {-1, 1}, {-1, -1.1}, {math.NaN(), 1}, {math.Inf(1), math.Inf(1)}, {math.Inf(1), 1}} {
+		want, got := math.Log(c[0]/c[1]), logRatio(c[0], c[1])
+		require.Equal(t, fmt.Sprint(want), fmt.Sprint(got), "log(%v/%v)", c[0], c[1])
 	}
 }
