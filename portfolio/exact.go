@@ -297,3 +297,32 @@ func mulDivSmall(x, y, z decimal.Decimal) (decimal.Decimal, bool) {
 	}
 	return decimal.NewFromBigInt(&q, exp), true
 }
+
+// totalOf returns d as a total.
+func totalOf(d decimal.Decimal) total {
+	if v, e, ok := small(d); ok {
+		return total{v: v, e: e}
+	}
+	return total{e: bigExp, d: d}
+}
+
+// cmp compares t with d like Decimal.Cmp.
+func (t total) cmp(d decimal.Decimal) int {
+	if t.e != bigExp {
+		if dv, de, ok := small(d); ok {
+			e := min(t.e, de)
+			a, okA := scale10(t.v, int64(t.e)-int64(e))
+			b, okB := scale10(dv, int64(de)-int64(e))
+			if okA && okB {
+				switch {
+				case a < b:
+					return -1
+				case a > b:
+					return 1
+				}
+				return 0
+			}
+		}
+	}
+	return t.dec().Cmp(d)
+}

@@ -58,6 +58,11 @@ func TestTotalMatchesDecimal(t *testing.T) {
 			require.True(t, got.Equal(want), "got %s, want %s", got, want)
 			require.Equal(t, want.Exponent(), got.Exponent(), "exponent of %s", want)
 			require.Equal(t, want.Sign(), tot.sign())
+			other := randDecimal(rng)
+			require.Equal(t, want.Cmp(other), tot.cmp(other), "%s cmp %s", want, other)
+			require.Equal(t, 0, tot.cmp(want))
+			require.True(t, totalOf(want).dec().Equal(want))
+			require.Equal(t, want.Exponent(), totalOf(want).dec().Exponent())
 		}
 	}
 }

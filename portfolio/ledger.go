@@ -118,7 +118,7 @@ type position struct {
 
 type posScalars struct {
 	currency   string
-	qty        decimal.Decimal
+	qty        total // exact, int64 form while it fits
 	basis      decimal.Decimal // account currency
 	localBasis decimal.Decimal // instrument currency
 	lots       []Lot
@@ -676,15 +676,15 @@ func (l *Ledger) trade(a *acctState, tx *Transaction, fx decimal.Decimal) error 
 	amount := toAcct(a, local, fx)
 
 	p := a.positions[tx.Symbol]
-	if p != nil && p.s.currency != tx.Currency && p.s.qty.Sign() != 0 {
+	if p != nil && p.s.currency != tx.Currency && p.s.qty.sign() != 0 {
 		return fmt.Errorf("%w: %s is held in %s, transaction is in %s", ErrCurrencyMismatch, tx.Symbol, p.s.currency, tx.Currency)
 	}
-	held := decimal.Zero
+	var heldT total
 	if p != nil {
-		held = p.s.qty
+		heldT = p.s.qty
 	}
 	// Fast paths: a buy that opens or extends a long, a sell within a long.
-	if buy && held.Sign() >= 0 {
+	if buy && heldT.sign() >= 0 {
 		if err := l.moveCash(a, amount, true); err != nil {
 			return err
 		}
@@ -692,7 +692,7 @@ func (l *Ledger) trade(a *acctState, tx *Transaction, fx decimal.Decimal) error 
 		l.open(a, p, Lot{Acquired: tx.Time, Quantity: tx.Quantity, Basis: amount, LocalBasis: local, TxID: tx.ID})
 		return nil
 	}
-	if !buy && held.Sign() > 0 && held.Cmp(tx.Quantity) >= 0 {
+	if !buy && heldT.sign() > 0 && heldT.cmp(tx.Quantity) >= 0 {
 		if err := l.moveCash(a, amount, false); err != nil {
 			return err
 		}
@@ -703,6 +703,7 @@ func (l *Ledger) trade(a *acctState, tx *Transaction, fx decimal.Decimal) error 
 
 	// General case with shorts: signed flows (in positive, out negative)
 	// and signed quantities.
+	held := heldT.dec()
 	dq, flow := tx.Quantity, amount
 	if buy {
 		local, flow = local.Neg(), amount.Neg()
@@ -760,7 +761,7 @@ func (l *Ledger) tradedPos(a *acctState, p *position, tx *Transaction) *position
 
 // open adds a lot to p (p already touched).
 func (l *Ledger) open(a *acctState, p *position, lot Lot) {
-	p.s.qty = p.s.qty.Add(lot.Quantity)
+	p.s.qty = p.s.qty.add(lot.Quantity)
 	basis := p.s.basis.Add(lot.Basis)
 	if p.s.localBasis.Equal(p.s.basis) && lot.LocalBasis.Equal(lot.Basis) {
 		p.s.localBasis = basis // same amounts: share the sum
@@ -809,11 +810,11 @@ func (l *Ledger) close(a *acctState, p *position, tx *Transaction, q, flow, loca
 	}
 	if a.acct.CostMethod == AverageCost {
 		part := Lot{Acquired: time.Time{}, Quantity: q, Basis: p.s.basis, LocalBasis: p.s.localBasis}
-		if q.Equal(p.s.qty) {
-			p.s.qty, p.s.basis, p.s.localBasis = decimal.Zero, decimal.Zero, decimal.Zero
+		if p.s.qty.cmp(q) == 0 {
+			p.s.qty, p.s.basis, p.s.localBasis = total{}, decimal.Zero, decimal.Zero
 		} else {
-			part.Basis, part.LocalBasis = proRata(p.s.basis, p.s.localBasis, q, p.s.qty)
-			p.s.qty = p.s.qty.Sub(q)
+			part.Basis, part.LocalBasis = proRata(p.s.basis, p.s.localBasis, q, p.s.qty.dec())
+			p.s.qty = p.s.qty.sub(q)
 			basis := p.s.basis.Sub(part.Basis)
 			p.s.localBasis = subShared(p.s.localBasis, part.LocalBasis, p.s.basis, part.Basis, basis)
 			p.s.basis = basis
@@ -867,9 +868,9 @@ func (l *Ledger) close(a *acctState, p *position, tx *Transaction, q, flow, loca
 			}
 		}
 		if p.s.head == len(p.s.lots) {
-			p.s.qty, p.s.basis, p.s.localBasis = decimal.Zero, decimal.Zero, decimal.Zero
+			p.s.qty, p.s.basis, p.s.localBasis = total{}, decimal.Zero, decimal.Zero
 		} else {
-			p.s.qty = p.s.qty.Sub(part.Quantity)
+			p.s.qty = p.s.qty.sub(part.Quantity)
 			basis := p.s.basis.Sub(part.Basis)
 			p.s.localBasis = subShared(p.s.localBasis, part.LocalBasis, p.s.basis, part.Basis, basis)
 			p.s.basis = basis
@@ -915,12 +916,12 @@ func (l *Ledger) split(a *acctState, tx *Transaction) error {
 		return fmt.Errorf("%w: split ratio %s", ErrInvalidQuantity, tx.Quantity)
 	}
 	p := a.positions[tx.Symbol]
-	if p == nil || p.s.qty.Sign() == 0 {
+	if p == nil || p.s.qty.sign() == 0 {
 		return fmt.Errorf("%w: split of %s in account %q", ErrNoPosition, tx.Symbol, a.acct.ID)
 	}
 	r := tx.Quantity
 	l.touchPos(p)
-	p.s.qty = p.s.qty.Mul(r)
+	p.s.qty = totalOf(p.s.qty.dec().Mul(r))
 	if len(p.s.lots) > 0 {
 		lots := make([]Lot, 0, len(p.s.lots)-p.s.head)
 		for _, lot := range p.s.lots[p.s.head:] {
@@ -941,10 +942,10 @@ func (l *Ledger) transferOut(a *acctState, tx *Transaction, _ decimal.Decimal) e
 		return fmt.Errorf("%w: got %s", ErrInvalidQuantity, tx.Quantity)
 	}
 	p := a.positions[tx.Symbol]
-	if p == nil || p.s.qty.Cmp(tx.Quantity) < 0 {
+	if p == nil || p.s.qty.cmp(tx.Quantity) < 0 {
 		held := decimal.Zero
 		if p != nil {
-			held = p.s.qty
+			held = p.s.qty.dec()
 		}
 		return fmt.Errorf("%w: transferring %s %s, holding %s", ErrInsufficientHoldings, tx.Quantity, tx.Symbol, held)
 	}
@@ -973,10 +974,10 @@ func (l *Ledger) transferIn(a *acctState, tx *Transaction, fx decimal.Decimal) e
 		return fmt.Errorf("%w: got %s", ErrInvalidPrice, tx.Price)
 	}
 	p := a.positions[tx.Symbol]
-	if p != nil && p.s.qty.Sign() != 0 && p.s.currency != tx.Currency {
+	if p != nil && p.s.qty.sign() != 0 && p.s.currency != tx.Currency {
 		return fmt.Errorf("%w: %s is held in %s, transaction is in %s", ErrCurrencyMismatch, tx.Symbol, p.s.currency, tx.Currency)
 	}
-	if p != nil && p.s.qty.Sign() < 0 {
+	if p != nil && p.s.qty.sign() < 0 {
 		return fmt.Errorf("%w: cannot transfer %s into a short position", ErrInvalidTransaction, tx.Symbol)
 	}
 	var lots []Lot

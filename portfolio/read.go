@@ -146,7 +146,7 @@ func (l *Ledger) Position(account, symbol string) (pos Position, ok bool) {
 		return Position{}, false
 	}
 	p := st.positions[symbol]
-	if p == nil || p.s.qty.Sign() == 0 {
+	if p == nil || p.s.qty.sign() == 0 {
 		return Position{}, false
 	}
 	return st.view(p), true
@@ -155,7 +155,7 @@ func (l *Ledger) Position(account, symbol string) (pos Position, ok bool) {
 func (st *acctState) view(p *position) Position {
 	return Position{
 		Account: st.acct.ID, AccountCurrency: st.acct.Currency, Symbol: p.symbol, Currency: p.s.currency,
-		Quantity: p.s.qty, Basis: p.s.basis, LocalBasis: p.s.localBasis,
+		Quantity: p.s.qty.dec(), Basis: p.s.basis, LocalBasis: p.s.localBasis,
 		LastPrice: p.s.lastPrice, LastTime: p.s.lastTime,
 	}
 }
@@ -171,7 +171,7 @@ func (l *Ledger) Positions(account string) []Position {
 			continue
 		}
 		for _, p := range st.bySymbol {
-			if p.s.qty.Sign() != 0 {
+			if p.s.qty.sign() != 0 {
 				out = append(out, st.view(p))
 			}
 		}
@@ -336,7 +336,7 @@ func (l *Ledger) Summary() string {
 	positions := 0
 	for _, st := range l.order {
 		for _, p := range st.positions {
-			if p.s.qty.Sign() != 0 {
+			if p.s.qty.sign() != 0 {
 				positions++
 			}
 		}

@@ -254,7 +254,7 @@ func (l *Ledger) value(ctx context.Context, account, base string, prices PriceSo
 		}
 		acctStart := len(secs)
 		for _, p := range st.bySymbol {
-			if p.s.qty.Sign() == 0 {
+			if p.s.qty.sign() == 0 {
 				continue
 			}
 			si, seen := symIdx[p.symbol]
@@ -301,7 +301,7 @@ func (l *Ledger) value(ctx context.Context, account, base string, prices PriceSo
 					h.Class = AssetCrypto
 				}
 			}
-			h.Value = p.s.qty.Mul(price)
+			h.Value = p.s.qty.dec().Mul(price)
 			h.BaseValue = conv(h.Value, ib, ibID)
 			h.BaseBasis = conv(p.s.basis, ab, abID)
 			h.Unrealized = h.BaseValue.Sub(h.BaseBasis)
