@@ -118,7 +118,7 @@ type position struct {
 
 type posScalars struct {
 	currency   string
-	qty        total // exact, int64 form while it fits
+	qty        total           // exact, int64 form while it fits
 	basis      decimal.Decimal // account currency
 	localBasis decimal.Decimal // instrument currency
 	lots       []Lot
