@@ -301,7 +301,7 @@ func (l *Ledger) value(ctx context.Context, account, base string, prices PriceSo
 					h.Class = AssetCrypto
 				}
 			}
-			h.Value = p.s.qty.dec().Mul(price)
+			h.Value = h.Quantity.Mul(price)
 			h.BaseValue = conv(h.Value, ib, ibID)
 			h.BaseBasis = conv(p.s.basis, ab, abID)
 			h.Unrealized = h.BaseValue.Sub(h.BaseBasis)
