@@ -222,8 +222,13 @@ func (e *engine) run(ctx context.Context, s Strategy, start int) (err error) {
 		return fmt.Errorf("papertrade: backtest not started: %w", err)
 	}
 	n := len(e.bars)
-	for i := range min(start, n) {
-		e.updateStreams(i)
+	// Streaming indicators are computed a block of bars at a time, ahead
+	// of the bar loop: Context only reads values up to the current bar, so
+	// this cannot leak the future, and a tight loop per indicator keeps
+	// its running sum in a register.
+	ready := min(start, n)
+	e.computeStreams(0, ready)
+	for i := range ready {
 		e.equity[i] = e.opts.Cash
 	}
 	outOfMoney := false
@@ -233,7 +238,10 @@ func (e *engine) run(ctx context.Context, s Strategy, start int) (err error) {
 		}
 		e.i = i
 		e.ctx.i = i
-		e.updateStreams(i)
+		if i >= ready {
+			ready = min(i+streamBlock, n)
+			e.computeStreams(i, ready)
+		}
 		if !e.brokerNext() {
 			outOfMoney = true
 			break
@@ -807,45 +815,76 @@ func sourceOf(b *Bar, src Source) float64 {
 	return b.Close
 }
 
-// updateStreams computes the streaming indicators' values at bar i.
-func (e *engine) updateStreams(i int) {
+// streamBlock is how many bars computeStreams does at a time: small enough
+// for the block's bars and values to stay in cache for the bar loop.
+const streamBlock = 512
+
+// computeStreams computes the streaming indicators' values at bars from to
+// to-1, continuing from bar from-1 (blocks must come in order).
+func (e *engine) computeStreams(from, to int) {
+	bars := e.bars
 	for k := range e.streams {
 		st := &e.streams[k]
 		out := st.out
-		x := sourceOf(&e.bars[i], st.src)
+		src := st.src
 		n := st.n
 		if st.ema {
-			switch {
-			case i < n-1:
-				st.sum += x
-				out[i] = math.NaN()
-			case i == n-1:
-				st.sum += x
-				st.prev = st.sum / float64(n)
-				out[i] = st.prev
-			default:
-				st.prev = st.alpha*x + (1-st.alpha)*st.prev
-				out[i] = st.prev
+			alpha, sum, prev := st.alpha, st.sum, st.prev
+			for i := from; i < to; i++ {
+				x := sourceOf(&bars[i], src)
+				switch {
+				case i < n-1:
+					sum += x
+					out[i] = math.NaN()
+				case i == n-1:
+					sum += x
+					prev = sum / float64(n)
+					out[i] = prev
+				default:
+					prev = alpha*x + (1-alpha)*prev
+					out[i] = prev
+				}
 			}
+			st.sum, st.prev = sum, prev
 			continue
 		}
 		sum := st.sum
-		switch {
-		case i < n:
-			sum += x
-		case i&(smaResync-1) == 0:
-			sum = 0
-			for j := i - n + 1; j <= i; j++ {
-				sum += sourceOf(&e.bars[j], st.src)
+		i := from
+		// Warm-up and window filling, then the running sum, resynced every
+		// smaResync bars: the arithmetic of smaInto, value for value.
+		for ; i < to && i < n; i++ {
+			sum += sourceOf(&bars[i], src)
+			if i < n-1 {
+				out[i] = math.NaN()
+			} else {
+				out[i] = sum / float64(n)
 			}
-		default:
-			sum += x - sourceOf(&e.bars[i-n], st.src)
+		}
+		if src == SourceClose {
+			for ; i < to; i++ {
+				if i&(smaResync-1) == 0 {
+					sum = 0
+					for j := i - n + 1; j <= i; j++ {
+						sum += bars[j].Close
+					}
+				} else {
+					sum += bars[i].Close - bars[i-n].Close
+				}
+				out[i] = sum / float64(n)
+			}
+		} else {
+			for ; i < to; i++ {
+				if i&(smaResync-1) == 0 {
+					sum = 0
+					for j := i - n + 1; j <= i; j++ {
+						sum += sourceOf(&bars[j], src)
+					}
+				} else {
+					sum += sourceOf(&bars[i], src) - sourceOf(&bars[i-n], src)
+				}
+				out[i] = sum / float64(n)
+			}
 		}
 		st.sum = sum
-		if i < n-1 {
-			out[i] = math.NaN()
-		} else {
-			out[i] = sum / float64(n)
-		}
 	}
 }

@@ -133,3 +133,44 @@ func TestCustomIndicatorPanicIsAnError(t *testing.T) {
 	assert.Contains(t, err.Error(), "boom")
 	assert.Contains(t, err.Error(), "kaboom")
 }
+
+// blockProbe records streamed SMAs and an EMA whose windows span the
+// engine's blocks of streamBlock bars and the SMA resync points.
+type blockProbe struct {
+	ind  []Indicator
+	seen [][]float64
+}
+
+func (p *blockProbe) Init(s *Setup) error {
+	p.ind = []Indicator{s.SMA(SourceClose, 3), s.SMA(SourceOpen, 700), s.SMA(SourceClose, 1500), s.EMA(SourceLow, 40)}
+	return nil
+}
+
+func (p *blockProbe) Next(ctx *Context) {
+	row := make([]float64, 0, 2*len(p.ind))
+	for _, ind := range p.ind {
+		row = append(row, ctx.Value(ind, 0), ctx.Value(ind, -1))
+	}
+	p.seen = append(p.seen, row)
+}
+
+func TestEngineStreamBlocksMatchBatch(t *testing.T) {
+	bars := syntheticBars(5000, 3)
+	p := &blockProbe{}
+	res, err := Run(context.Background(), bars, p, Options{})
+	require.NoError(t, err)
+	require.Equal(t, 1500, res.FirstBar)
+	opens, lows := make([]float64, len(bars)), make([]float64, len(bars))
+	for i, b := range bars {
+		opens[i], lows[i] = b.Open, b.Low
+	}
+	want := [][]float64{SMA(Closes(bars), 3), SMA(opens, 700), SMA(Closes(bars), 1500), EMA(lows, 40)}
+	require.Len(t, p.seen, len(bars)-1500)
+	for k, row := range p.seen {
+		i := k + 1500
+		for j, w := range want {
+			require.Equal(t, w[i], row[2*j], "indicator %d at bar %d", j, i)
+			require.True(t, math.IsNaN(row[2*j+1]), "no look-ahead: indicator %d at bar %d", j, i)
+		}
+	}
+}
