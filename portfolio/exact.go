@@ -326,3 +326,41 @@ func (t total) cmp(d decimal.Decimal) int {
 	}
 	return t.dec().Cmp(d)
 }
+
+// addDec, subDec and mulDec are Decimal.Add, Sub and Mul (same value, same
+// exponent) computed in int64 when both coefficients have at most 18 digits
+// and the result fits: one small allocation for the result instead of
+// big.Int arithmetic (and, for Add/Sub with different exponents, a rescale).
+func addDec(a, b decimal.Decimal) decimal.Decimal {
+	if av, ae, ok := small(a); ok {
+		if bv, be, ok := small(b); ok {
+			if v, e, ok := addSmall(av, ae, bv, be, false); ok {
+				return decimal.New(v, e)
+			}
+		}
+	}
+	return a.Add(b)
+}
+
+func subDec(a, b decimal.Decimal) decimal.Decimal {
+	if av, ae, ok := small(a); ok {
+		if bv, be, ok := small(b); ok {
+			if v, e, ok := addSmall(av, ae, bv, be, true); ok {
+				return decimal.New(v, e)
+			}
+		}
+	}
+	return a.Sub(b)
+}
+
+func mulDec(a, b decimal.Decimal) decimal.Decimal {
+	if av, ae, ok := small(a); ok {
+		if bv, be, ok := small(b); ok {
+			e := int64(ae) + int64(be)
+			if v, ok := mul64(av, bv); ok && e > math.MinInt32 && e <= math.MaxInt32 {
+				return decimal.New(v, int32(e))
+			}
+		}
+	}
+	return a.Mul(b)
+}

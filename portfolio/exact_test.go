@@ -141,3 +141,23 @@ func TestMulDivMatchesDecimal(t *testing.T) {
 	check(decimal.New(-1, -16), decimal.New(1, 0), decimal.New(2, 0))
 	check(decimal.New(999_999_999_999_999_999, 0), decimal.New(999_999_999_999_999_999, 0), decimal.New(3, 0))
 }
+
+// TestDecOpsMatchDecimal: addDec, subDec and mulDec give the same value and
+// exponent as Decimal.Add, Sub and Mul, in and out of the int64 range.
+func TestDecOpsMatchDecimal(t *testing.T) {
+	rng := rand.New(rand.NewPCG(51, 52))
+	for range 50000 {
+		a, b := randDecimal(rng), randDecimal(rng)
+		for _, c := range []struct {
+			name      string
+			got, want decimal.Decimal
+		}{
+			{"add", addDec(a, b), a.Add(b)},
+			{"sub", subDec(a, b), a.Sub(b)},
+			{"mul", mulDec(a, b), a.Mul(b)},
+		} {
+			require.True(t, c.got.Equal(c.want), "%s %s %s: got %s, want %s", c.name, a, b, c.got, c.want)
+			require.Equal(t, c.want.Exponent(), c.got.Exponent(), "%s %s %s", c.name, a, b)
+		}
+	}
+}

@@ -533,7 +533,7 @@ func txFX(a *acctState, tx *Transaction) (decimal.Decimal, error) {
 // rounds it to the account's minor units.
 func toAcct(a *acctState, amount, fx decimal.Decimal) decimal.Decimal {
 	if fx.Sign() != 0 {
-		amount = amount.Mul(fx)
+		amount = mulDec(amount, fx)
 	}
 	return roundTo(amount, a.minor)
 }
@@ -583,19 +583,19 @@ func (l *Ledger) cashOnly(a *acctState, tx *Transaction, fx decimal.Decimal) err
 	amt := toAcct(a, tx.Amount, fx)
 	charges := decimal.Zero
 	if tx.Fee.Sign() != 0 || tx.Tax.Sign() != 0 {
-		charges = toAcct(a, tx.Fee.Add(tx.Tax), fx)
+		charges = toAcct(a, addDec(tx.Fee, tx.Tax), fx)
 	}
 	var err error
 	switch tx.Kind {
 	case TxDeposit, TxTransferIn, TxInterest:
 		if charges.Sign() != 0 {
-			err = l.addCash(a, amt.Sub(charges))
+			err = l.addCash(a, subDec(amt, charges))
 		} else {
 			err = l.moveCash(a, amt, false)
 		}
 	default:
 		if charges.Sign() != 0 {
-			err = l.moveCash(a, amt.Add(charges), true)
+			err = l.moveCash(a, addDec(amt, charges), true)
 		} else {
 			err = l.moveCash(a, amt, true)
 		}
@@ -630,7 +630,7 @@ func (l *Ledger) dividend(a *acctState, tx *Transaction, fx decimal.Decimal) err
 	}
 	gross := tx.Amount
 	if gross.Sign() == 0 && tx.Quantity.Sign() > 0 && tx.Price.Sign() > 0 {
-		gross = tx.Quantity.Mul(tx.Price)
+		gross = mulDec(tx.Quantity, tx.Price)
 	}
 	if gross.Sign() <= 0 {
 		return fmt.Errorf("%w: dividend amount must be positive", ErrInvalidAmount)
@@ -639,10 +639,10 @@ func (l *Ledger) dividend(a *acctState, tx *Transaction, fx decimal.Decimal) err
 	fee, tax := toAcct(a, tx.Fee, fx), toAcct(a, tx.Tax, fx)
 	net := g
 	if fee.Sign() != 0 {
-		net = net.Sub(fee)
+		net = subDec(net, fee)
 	}
 	if tax.Sign() != 0 {
-		net = net.Sub(tax)
+		net = subDec(net, tax)
 	}
 	if err := l.addCash(a, net); err != nil {
 		return err
@@ -717,7 +717,7 @@ func (l *Ledger) trade(a *acctState, tx *Transaction, fx decimal.Decimal) error 
 		if dq.Abs().Cmp(held.Abs()) <= 0 {
 			closeQ, openQ = dq, decimal.Zero
 		} else {
-			closeQ, openQ = held.Neg(), dq.Add(held)
+			closeQ, openQ = held.Neg(), addDec(dq, held)
 		}
 	}
 	if !buy && openQ.Sign() != 0 && !a.acct.AllowShort {
@@ -736,7 +736,7 @@ func (l *Ledger) trade(a *acctState, tx *Transaction, fx decimal.Decimal) error 
 	} else if openQ.Sign() != 0 {
 		closeFlow = mulDiv(flow, closeQ, dq)
 		closeLocal = mulDiv(local, closeQ, dq)
-		openFlow, openLocal = flow.Sub(closeFlow), local.Sub(closeLocal)
+		openFlow, openLocal = subDec(flow, closeFlow), subDec(local, closeLocal)
 	}
 	if closeQ.Sign() != 0 {
 		l.close(a, p, tx, closeQ.Neg(), closeFlow, closeLocal, fx, true)
@@ -762,11 +762,11 @@ func (l *Ledger) tradedPos(a *acctState, p *position, tx *Transaction) *position
 // open adds a lot to p (p already touched).
 func (l *Ledger) open(a *acctState, p *position, lot Lot) {
 	p.s.qty = p.s.qty.add(lot.Quantity)
-	basis := p.s.basis.Add(lot.Basis)
+	basis := addDec(p.s.basis, lot.Basis)
 	if p.s.localBasis.Equal(p.s.basis) && lot.LocalBasis.Equal(lot.Basis) {
 		p.s.localBasis = basis // same amounts: share the sum
 	} else {
-		p.s.localBasis = p.s.localBasis.Add(lot.LocalBasis)
+		p.s.localBasis = addDec(p.s.localBasis, lot.LocalBasis)
 	}
 	p.s.basis = basis
 	if a.acct.CostMethod == FIFO {
@@ -789,20 +789,20 @@ func (l *Ledger) close(a *acctState, p *position, tx *Transaction, q, flow, loca
 			l.touchAcct(a)
 			g := RealizedGain{
 				Account: a.acct.ID, Symbol: p.symbol, Acquired: part.Acquired, Closed: tx.Time,
-				Quantity: part.Quantity, Proceeds: pFlow, Basis: part.Basis, Gain: pFlow.Sub(part.Basis),
+				Quantity: part.Quantity, Proceeds: pFlow, Basis: part.Basis, Gain: subDec(pFlow, part.Basis),
 				FXRate: fx, TxID: tx.ID,
 			}
 			if pLocal.Equal(pFlow) && part.LocalBasis.Equal(part.Basis) {
 				g.LocalGain = g.Gain
 			} else {
-				g.LocalGain = pLocal.Sub(part.LocalBasis)
+				g.LocalGain = subDec(pLocal, part.LocalBasis)
 			}
 			a.realized.truncate(a.s.realizedN) // drop entries of a rolled-back batch
 			a.realized.append(&g)
 			a.s.realizedN = a.realized.len()
 			a.s.gain = a.s.gain.add(g.Gain)
 			if foreign {
-				a.s.fxEffect = a.s.fxEffect.add(g.Gain.Sub(g.LocalGain.Mul(fx)))
+				a.s.fxEffect = a.s.fxEffect.add(g.Gain.Sub(mulDec(g.LocalGain, fx)))
 			}
 		} else {
 			removed = append(removed, part)
@@ -815,7 +815,7 @@ func (l *Ledger) close(a *acctState, p *position, tx *Transaction, q, flow, loca
 		} else {
 			part.Basis, part.LocalBasis = proRata(p.s.basis, p.s.localBasis, q, p.s.qty.dec())
 			p.s.qty = p.s.qty.sub(q)
-			basis := p.s.basis.Sub(part.Basis)
+			basis := subDec(p.s.basis, part.Basis)
 			p.s.localBasis = subShared(p.s.localBasis, part.LocalBasis, p.s.basis, part.Basis, basis)
 			p.s.basis = basis
 		}
@@ -838,14 +838,14 @@ func (l *Ledger) close(a *acctState, p *position, tx *Transaction, q, flow, loca
 			if c == 0 {
 				remaining = decimal.Zero
 			} else {
-				remaining = remaining.Sub(part.Quantity)
+				remaining = subDec(remaining, part.Quantity)
 			}
 		} else {
 			part = Lot{Acquired: lot.Acquired, Quantity: remaining, TxID: lot.TxID}
 			part.Basis, part.LocalBasis = proRata(lot.Basis, lot.LocalBasis, remaining, lot.Quantity)
 			l.undo = append(l.undo, undoRec{kind: undoLot, lots: p.s.lots, lotIdx: p.s.head, lot: *lot})
-			lot.Quantity = lot.Quantity.Sub(remaining)
-			basis := lot.Basis.Sub(part.Basis)
+			lot.Quantity = subDec(lot.Quantity, remaining)
+			basis := subDec(lot.Basis, part.Basis)
 			lot.LocalBasis = subShared(lot.LocalBasis, part.LocalBasis, lot.Basis, part.Basis, basis)
 			lot.Basis = basis
 			remaining = decimal.Zero
@@ -860,18 +860,18 @@ func (l *Ledger) close(a *acctState, p *position, tx *Transaction, q, flow, loca
 					pLocal = mulDiv(local, part.Quantity, q)
 				}
 			}
-			flowLeft = flowLeft.Sub(pFlow)
+			flowLeft = subDec(flowLeft, pFlow)
 			if shared {
 				localLeft = flowLeft
 			} else {
-				localLeft = localLeft.Sub(pLocal)
+				localLeft = subDec(localLeft, pLocal)
 			}
 		}
 		if p.s.head == len(p.s.lots) {
 			p.s.qty, p.s.basis, p.s.localBasis = total{}, decimal.Zero, decimal.Zero
 		} else {
 			p.s.qty = p.s.qty.sub(part.Quantity)
-			basis := p.s.basis.Sub(part.Basis)
+			basis := subDec(p.s.basis, part.Basis)
 			p.s.localBasis = subShared(p.s.localBasis, part.LocalBasis, p.s.basis, part.Basis, basis)
 			p.s.basis = basis
 		}
@@ -904,7 +904,7 @@ func subShared(local, localPart, basisOld, basisPart, basisNew decimal.Decimal) 
 	if local.Equal(basisOld) && localPart.Equal(basisPart) {
 		return basisNew
 	}
-	return local.Sub(localPart)
+	return subDec(local, localPart)
 }
 
 // split multiplies the position's quantities by the ratio in Quantity.
@@ -925,7 +925,7 @@ func (l *Ledger) split(a *acctState, tx *Transaction) error {
 	if len(p.s.lots) > 0 {
 		lots := make([]Lot, 0, len(p.s.lots)-p.s.head)
 		for _, lot := range p.s.lots[p.s.head:] {
-			lot.Quantity = lot.Quantity.Mul(r)
+			lot.Quantity = mulDec(lot.Quantity, r)
 			lots = append(lots, lot)
 		}
 		p.s.lots, p.s.head = lots, 0
@@ -952,7 +952,7 @@ func (l *Ledger) transferOut(a *acctState, tx *Transaction, _ decimal.Decimal) e
 	l.touchPos(p)
 	basisBefore := p.s.basis
 	removed := l.close(a, p, tx, tx.Quantity, decimal.Zero, decimal.Zero, decimal.Zero, false)
-	out := basisBefore.Sub(p.s.basis)
+	out := subDec(basisBefore, p.s.basis)
 	l.touchAcct(a)
 	a.s.withdrawals = a.s.withdrawals.add(out)
 	l.touchPending(tx.Symbol)
@@ -985,8 +985,8 @@ func (l *Ledger) transferIn(a *acctState, tx *Transaction, fx decimal.Decimal) e
 		lots = l.takePending(a, tx)
 	}
 	if lots == nil {
-		basis := toAcct(a, tx.Quantity.Mul(tx.Price), fx)
-		lots = []Lot{{Acquired: tx.Time, Quantity: tx.Quantity, Basis: basis, LocalBasis: tx.Quantity.Mul(tx.Price), TxID: tx.ID}}
+		basis := toAcct(a, mulDec(tx.Quantity, tx.Price), fx)
+		lots = []Lot{{Acquired: tx.Time, Quantity: tx.Quantity, Basis: basis, LocalBasis: mulDec(tx.Quantity, tx.Price), TxID: tx.ID}}
 	}
 	p = l.getPos(a, tx.Symbol, true)
 	l.touchPos(p)
@@ -1014,7 +1014,7 @@ func (l *Ledger) takePending(a *acctState, tx *Transaction) []Lot {
 		if pl.acctCcy != a.acct.Currency || pl.currency != tx.Currency {
 			return nil
 		}
-		total = total.Add(pl.lot.Quantity)
+		total = addDec(total, pl.lot.Quantity)
 	}
 	if total.Cmp(tx.Quantity) < 0 {
 		return nil
@@ -1027,7 +1027,7 @@ func (l *Ledger) takePending(a *acctState, tx *Transaction) []Lot {
 		pl := rest[0]
 		if pl.lot.Quantity.Cmp(need) <= 0 {
 			lots = append(lots, pl.lot)
-			need = need.Sub(pl.lot.Quantity)
+			need = subDec(need, pl.lot.Quantity)
 			rest = rest[1:]
 			continue
 		}
@@ -1036,9 +1036,9 @@ func (l *Ledger) takePending(a *acctState, tx *Transaction) []Lot {
 		part.Basis = mulDiv(pl.lot.Basis, need, pl.lot.Quantity)
 		part.LocalBasis = mulDiv(pl.lot.LocalBasis, need, pl.lot.Quantity)
 		lots = append(lots, part)
-		rest[0].lot.Quantity = pl.lot.Quantity.Sub(need)
-		rest[0].lot.Basis = pl.lot.Basis.Sub(part.Basis)
-		rest[0].lot.LocalBasis = pl.lot.LocalBasis.Sub(part.LocalBasis)
+		rest[0].lot.Quantity = subDec(pl.lot.Quantity, need)
+		rest[0].lot.Basis = subDec(pl.lot.Basis, part.Basis)
+		rest[0].lot.LocalBasis = subDec(pl.lot.LocalBasis, part.LocalBasis)
 		need = decimal.Zero
 	}
 	if len(rest) == 0 {

@@ -155,7 +155,7 @@ func conv(x, r decimal.Decimal, identity bool) decimal.Decimal {
 	if identity {
 		return x
 	}
-	return x.Mul(r)
+	return mulDec(x, r)
 }
 
 // Value values every account in base: holdings at prices from prices,
@@ -228,7 +228,7 @@ func (l *Ledger) value(ctx context.Context, account, base string, prices PriceSo
 	cashIdx := make(map[string]int32) // "cash:CCY" entries, apart from symbols
 	addCash := func(key string, x decimal.Decimal) {
 		if i, ok := cashIdx[key]; ok {
-			syms[i].val = syms[i].val.Add(x)
+			syms[i].val = addDec(syms[i].val, x)
 			return
 		}
 		cashIdx[key] = int32(len(syms))
@@ -280,7 +280,7 @@ func (l *Ledger) value(ctx context.Context, account, base string, prices PriceSo
 				if err != nil {
 					return nil, err
 				}
-				price = price.Mul(r)
+				price = mulDec(price, r)
 			}
 			ib, ibID := ab, abID
 			if p.s.currency != st.acct.Currency {
@@ -301,16 +301,16 @@ func (l *Ledger) value(ctx context.Context, account, base string, prices PriceSo
 					h.Class = AssetCrypto
 				}
 			}
-			h.Value = h.Quantity.Mul(price)
+			h.Value = mulDec(h.Quantity, price)
 			h.BaseValue = conv(h.Value, ib, ibID)
 			h.BaseBasis = conv(p.s.basis, ab, abID)
-			h.Unrealized = h.BaseValue.Sub(h.BaseBasis)
+			h.Unrealized = subDec(h.BaseValue, h.BaseBasis)
 			if p.s.currency == st.acct.Currency && p.s.localBasis.Equal(p.s.basis) {
 				// Same currency, same basis: all of the gain is price gain.
 				h.CapitalGain, h.CurrencyEffect = h.Unrealized, decimal.Zero
 			} else {
-				h.CapitalGain = conv(h.Value.Sub(p.s.localBasis), ib, ibID)
-				h.CurrencyEffect = h.Unrealized.Sub(h.CapitalGain)
+				h.CapitalGain = conv(subDec(h.Value, p.s.localBasis), ib, ibID)
+				h.CurrencyEffect = subDec(h.Unrealized, h.CapitalGain)
 			}
 			secs = append(secs, h.BaseValue)
 			bases = append(bases, h.BaseBasis)
@@ -321,7 +321,7 @@ func (l *Ledger) value(ctx context.Context, account, base string, prices PriceSo
 			add(byClass, string(h.Class), h.BaseValue)
 			add(byCcy, h.Currency, h.BaseValue)
 			if seen {
-				syms[si].val = syms[si].val.Add(h.BaseValue)
+				syms[si].val = addDec(syms[si].val, h.BaseValue)
 			} else {
 				syms[si].val = h.BaseValue
 			}
@@ -357,13 +357,13 @@ func (l *Ledger) value(ctx context.Context, account, base string, prices PriceSo
 	v.Realized = sum(realized)
 	realizedFX := sum(fxEffs)
 	v.CurrencyEffect = sum(append(ccyEff, realizedFX))
-	v.CapitalGain = sum(append(caps, v.Realized.Sub(realizedFX)))
+	v.CapitalGain = sum(append(caps, subDec(v.Realized, realizedFX)))
 	v.Income = sum(income)
 	v.Costs = sum(costs)
 	v.NetInflow = sum(inflow)
-	v.Total = v.Securities.Add(v.CashTotal)
-	v.Unrealized = v.Securities.Sub(v.Basis)
-	v.TotalGain = v.Total.Sub(v.NetInflow)
+	v.Total = addDec(v.Securities, v.CashTotal)
+	v.Unrealized = subDec(v.Securities, v.Basis)
+	v.TotalGain = subDec(v.Total, v.NetInflow)
 
 	total := v.Total.InexactFloat64()
 	weight := func(x decimal.Decimal) float64 {
