@@ -605,8 +605,7 @@ func returnStats(bars []Bar, equity []float64, freqDays int) returnFigures {
 			if beta && i > 0 {
 				// Beta's per-bar log returns: centred near zero, so one
 				// pass of sums is accurate.
-				x := logRatio(equity[i], equity[i-1])
-				y := logRatio(bars[i].Close, bars[i-1].Close)
+				x, y := logRatio2(equity[i], equity[i-1], bars[i].Close, bars[i-1].Close)
 				sx += x
 				sy += y
 				sxy += x * y
@@ -698,6 +697,25 @@ func logRatio(a, b float64) float64 {
 		return 2*s + 2*s*z*p
 	}
 	return math.Log(a / b)
+}
+
+// logRatio2 is (logRatio(a, b), logRatio(c, d)) with the two series
+// evaluated side by side, so their divisions and multiplications overlap.
+func logRatio2(a, b, c, d float64) (float64, float64) {
+	if !(a > 0.8*b && a < 1.25*b && c > 0.8*d && c < 1.25*d) {
+		return logRatio(a, b), logRatio(c, d)
+	}
+	s, t := (a-b)/(a+b), (c-d)/(c+d)
+	z, w := s*s, t*t
+	p, q := 1.0/17, 1.0/17
+	p, q = p*z+1.0/15, q*w+1.0/15
+	p, q = p*z+1.0/13, q*w+1.0/13
+	p, q = p*z+1.0/11, q*w+1.0/11
+	p, q = p*z+1.0/9, q*w+1.0/9
+	p, q = p*z+1.0/7, q*w+1.0/7
+	p, q = p*z+1.0/5, q*w+1.0/5
+	p, q = p*z+1.0/3, q*w+1.0/3
+	return 2*s + 2*s*z*p, 2*t + 2*t*w*q
 }
 
 // periodReturns resamples equity to the last value of each period and

@@ -231,6 +231,9 @@ func TestLogRatioAccuracy(t *testing.T) {
 			b = a * (0.8 + 0.45*rng.Float64()) // the whole series range
 		}
 		got, want := logRatio(a, b), bigLogRatio(a, b)
+		got2, got2b := logRatio2(a, b, b, a)
+		require.Equal(t, got, got2, "logRatio2 = logRatio")
+		require.Equal(t, logRatio(b, a), got2b, "logRatio2 = logRatio")
 		if !(a > 0.8*b && a < 1.25*b) {
 			require.Equal(t, math.Log(a/b), got, "outside the series range: math.Log(%v/%v)", a, b)
 			continue
