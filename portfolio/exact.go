@@ -364,3 +364,21 @@ func mulDec(a, b decimal.Decimal) decimal.Decimal {
 	}
 	return a.Mul(b)
 }
+
+// subMulDec is a.Sub(b).Mul(r) (same value and exponent) with one
+// allocation when everything fits an int64.
+func subMulDec(a, b, r decimal.Decimal) decimal.Decimal {
+	if av, ae, ok := small(a); ok {
+		if bv, be, ok := small(b); ok {
+			if rv, re, ok := small(r); ok {
+				if d, e, ok := addSmall(av, ae, bv, be, true); ok {
+					pe := int64(e) + int64(re)
+					if v, ok := mul64(d, rv); ok && pe > math.MinInt32 && pe <= math.MaxInt32 {
+						return decimal.New(v, int32(pe))
+					}
+				}
+			}
+		}
+	}
+	return mulDec(subDec(a, b), r)
+}

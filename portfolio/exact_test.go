@@ -147,7 +147,7 @@ func TestMulDivMatchesDecimal(t *testing.T) {
 func TestDecOpsMatchDecimal(t *testing.T) {
 	rng := rand.New(rand.NewPCG(51, 52))
 	for range 50000 {
-		a, b := randDecimal(rng), randDecimal(rng)
+		a, b, c := randDecimal(rng), randDecimal(rng), randDecimal(rng)
 		for _, c := range []struct {
 			name      string
 			got, want decimal.Decimal
@@ -155,6 +155,7 @@ func TestDecOpsMatchDecimal(t *testing.T) {
 			{"add", addDec(a, b), a.Add(b)},
 			{"sub", subDec(a, b), a.Sub(b)},
 			{"mul", mulDec(a, b), a.Mul(b)},
+			{"submul", subMulDec(a, b, c), a.Sub(b).Mul(c)},
 		} {
 			require.True(t, c.got.Equal(c.want), "%s %s %s: got %s, want %s", c.name, a, b, c.got, c.want)
 			require.Equal(t, c.want.Exponent(), c.got.Exponent(), "%s %s %s", c.name, a, b)

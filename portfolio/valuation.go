@@ -309,7 +309,11 @@ func (l *Ledger) value(ctx context.Context, account, base string, prices PriceSo
 				// Same currency, same basis: all of the gain is price gain.
 				h.CapitalGain, h.CurrencyEffect = h.Unrealized, decimal.Zero
 			} else {
-				h.CapitalGain = conv(subDec(h.Value, p.s.localBasis), ib, ibID)
+				if ibID {
+					h.CapitalGain = subDec(h.Value, p.s.localBasis)
+				} else {
+					h.CapitalGain = subMulDec(h.Value, p.s.localBasis, ib)
+				}
 				h.CurrencyEffect = subDec(h.Unrealized, h.CapitalGain)
 			}
 			secs = append(secs, h.BaseValue)
