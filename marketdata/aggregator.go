@@ -391,6 +391,11 @@ func (a *Aggregator) Quotes(ctx context.Context, symbols []string) (*Result, err
 				return &fetched{}, nil
 			}
 			defer a.wg.Done()
+			// A flight for the same symbols may have filled the cache
+			// between our cache lookup and joining this one.
+			if f, ok := a.allCached(misses); ok {
+				return f, nil
+			}
 			ctx, cancel := context.WithTimeout(a.ctx, a.opts.Timeout)
 			defer cancel()
 			return a.fetch(ctx, misses), nil
@@ -417,6 +422,19 @@ func (a *Aggregator) Quotes(ctx context.Context, symbols []string) (*Result, err
 	}
 	res.Elapsed = time.Since(start)
 	return res, nil
+}
+
+// allCached returns the cached quotes of syms when every one is fresh.
+func (a *Aggregator) allCached(syms []string) (*fetched, bool) {
+	f := &fetched{merged: make([]Merged, len(syms)), ok: make([]bool, len(syms))}
+	for i, s := range syms {
+		m, hit := a.cachedQuote(s)
+		if !hit {
+			return nil, false
+		}
+		f.merged[i], f.ok[i] = m, true
+	}
+	return f, true
 }
 
 // fetched is the shared (read-only) outcome of one upstream fan-out.
