@@ -51,6 +51,14 @@ func (a *Aggregator) FXRate(ctx context.Context, from, to string) (Rate, error) 
 			return Rate{}, ErrClosed
 		}
 		defer a.wg.Done()
+		if a.opts.CacheTTL > 0 { // filled by a flight that ended after our lookup?
+			a.mu.RLock()
+			c, ok := a.fx[key]
+			a.mu.RUnlock()
+			if ok && a.opts.Now().Before(c.exp) {
+				return c.v, nil
+			}
+		}
 		ctx, cancel := context.WithTimeout(a.ctx, a.opts.Timeout)
 		defer cancel()
 		r, err := a.hedgedRate(ctx, from, to)
