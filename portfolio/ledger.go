@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -114,6 +115,9 @@ type position struct {
 	symbol string
 	epoch  uint64
 	s      posScalars
+	// hc is the last valuation's amounts (see holdingCache); Value writes
+	// it under the read lock, hence atomic.
+	hc atomic.Pointer[holdingCache]
 }
 
 type posScalars struct {

@@ -274,13 +274,12 @@ func (l *Ledger) value(ctx context.Context, account, base string, prices PriceSo
 				syms = append(syms, symEntry{price: price, ccy: ccy})
 				symKeys = append(symKeys, p.symbol)
 			}
-			price := syms[si].price
-			if q := syms[si].ccy; q != p.s.currency {
-				r, _, err := rc.rate(ctx, q, p.s.currency)
-				if err != nil {
+			quote, quoteCcy := syms[si].price, syms[si].ccy
+			var qr decimal.Decimal
+			if quoteCcy != p.s.currency {
+				if qr, _, err = rc.rate(ctx, quoteCcy, p.s.currency); err != nil {
 					return nil, err
 				}
-				price = mulDec(price, r)
 			}
 			ib, ibID := ab, abID
 			if p.s.currency != st.acct.Currency {
@@ -288,7 +287,19 @@ func (l *Ledger) value(ctx context.Context, account, base string, prices PriceSo
 					return nil, err
 				}
 			}
-			v.Holdings = append(v.Holdings, Holding{Position: st.view(p), Price: price, Base: base})
+			in := holdingInputs{qty: p.s.qty, basis: p.s.basis, localBasis: p.s.localBasis, currency: p.s.currency,
+				quote: quote, quoteCcy: quoteCcy, qr: qr, ab: ab, abID: abID, ib: ib, ibID: ibID}
+			c := p.hc.Load()
+			if c == nil || !c.in.same(&in) {
+				c = computeHolding(&in, st.acct.Currency)
+				p.hc.Store(c)
+			}
+			v.Holdings = append(v.Holdings, Holding{Position: Position{
+				Account: st.acct.ID, AccountCurrency: st.acct.Currency, Symbol: p.symbol, Currency: p.s.currency,
+				Quantity: c.quantity, Basis: p.s.basis, LocalBasis: p.s.localBasis,
+				LastPrice: p.s.lastPrice, LastTime: p.s.lastTime,
+			}, Price: c.price, Base: base, Value: c.value, BaseValue: c.baseValue, BaseBasis: c.baseBasis,
+				Unrealized: c.unrealized, CapitalGain: c.capitalGain, CurrencyEffect: c.currencyEffect})
 			h := &v.Holdings[len(v.Holdings)-1]
 			if len(l.stocks) > 0 {
 				if s, ok := l.stocks[p.symbol]; ok {
@@ -300,21 +311,6 @@ func (l *Ledger) value(ctx context.Context, account, base string, prices PriceSo
 				if st.acct.Kind == KindCrypto {
 					h.Class = AssetCrypto
 				}
-			}
-			h.Value = mulDec(h.Quantity, price)
-			h.BaseValue = conv(h.Value, ib, ibID)
-			h.BaseBasis = conv(p.s.basis, ab, abID)
-			h.Unrealized = subDec(h.BaseValue, h.BaseBasis)
-			if p.s.currency == st.acct.Currency && p.s.localBasis.Equal(p.s.basis) {
-				// Same currency, same basis: all of the gain is price gain.
-				h.CapitalGain, h.CurrencyEffect = h.Unrealized, decimal.Zero
-			} else {
-				if ibID {
-					h.CapitalGain = subDec(h.Value, p.s.localBasis)
-				} else {
-					h.CapitalGain = subMulDec(h.Value, p.s.localBasis, ib)
-				}
-				h.CurrencyEffect = subDec(h.Unrealized, h.CapitalGain)
 			}
 			secs = append(secs, h.BaseValue)
 			bases = append(bases, h.BaseBasis)
@@ -401,6 +397,89 @@ func (l *Ledger) value(ctx context.Context, account, base string, prices PriceSo
 		v.BySymbol[j] = Slice{Key: symKeys[o.i], Base: base, Value: syms[o.i].val, Weight: o.w}
 	}
 	return v, nil
+}
+
+// holdingInputs is everything a holding's amounts are computed from.
+type holdingInputs struct {
+	qty               total
+	basis, localBasis decimal.Decimal
+	currency          string
+	quote             decimal.Decimal // the price as quoted
+	quoteCcy          string
+	qr                decimal.Decimal // quote → position currency, when they differ
+	ab, ib            decimal.Decimal // account → base, position currency → base
+	abID, ibID        bool            // the rate is the identity (same currency)
+}
+
+// same reports whether a and b are the same inputs: the same numbers with
+// the same exponents, so the computed amounts are the same too.
+func (a *holdingInputs) same(b *holdingInputs) bool {
+	if a.currency != b.currency || a.quoteCcy != b.quoteCcy || a.abID != b.abID || a.ibID != b.ibID ||
+		!sameTotal(a.qty, b.qty) ||
+		!sameDecimal(a.quote, b.quote) ||
+		!sameDecimal(a.basis, b.basis) || !sameDecimal(a.localBasis, b.localBasis) {
+		return false
+	}
+	if a.quoteCcy != a.currency && !sameDecimal(a.qr, b.qr) {
+		return false
+	}
+	if !a.abID && !sameDecimal(a.ab, b.ab) {
+		return false
+	}
+	return a.ibID || sameDecimal(a.ib, b.ib)
+}
+
+// holdingCache is a position's amounts as the last valuation computed them,
+// with the inputs they came from. Value reuses it only when the inputs are
+// the same (same values and exponents), so a reused holding is exactly what
+// computing it again would give; a position changed by Apply, a new price
+// or a new rate misses and is computed afresh.
+type holdingCache struct {
+	in                               holdingInputs
+	quantity, price, value           decimal.Decimal
+	baseValue, baseBasis, unrealized decimal.Decimal
+	capitalGain, currencyEffect      decimal.Decimal
+}
+
+// computeHolding computes a holding's amounts from in; acctCcy is the
+// account currency.
+func computeHolding(in *holdingInputs, acctCcy string) *holdingCache {
+	c := &holdingCache{in: *in, quantity: in.qty.dec(), price: in.quote}
+	if in.quoteCcy != in.currency {
+		c.price = mulDec(in.quote, in.qr)
+	}
+	c.value = mulDec(c.quantity, c.price)
+	c.baseValue = conv(c.value, in.ib, in.ibID)
+	c.baseBasis = conv(in.basis, in.ab, in.abID)
+	c.unrealized = subDec(c.baseValue, c.baseBasis)
+	if in.currency == acctCcy && in.localBasis.Equal(in.basis) {
+		// Same currency, same basis: all of the gain is price gain.
+		c.capitalGain, c.currencyEffect = c.unrealized, decimal.Zero
+	} else {
+		if in.ibID {
+			c.capitalGain = subDec(c.value, in.localBasis)
+		} else {
+			c.capitalGain = subMulDec(c.value, in.localBasis, in.ib)
+		}
+		c.currencyEffect = subDec(c.unrealized, c.capitalGain)
+	}
+	return c
+}
+
+// sameDecimal reports whether a and b have the same value and exponent.
+func sameDecimal(a, b decimal.Decimal) bool {
+	return a.Exponent() == b.Exponent() && a.Cmp(b) == 0
+}
+
+// sameTotal reports whether a and b are the same total (value and exponent).
+func sameTotal(a, b total) bool {
+	if a.e != b.e {
+		return false
+	}
+	if a.e == bigExp {
+		return sameDecimal(a.d, b.d)
+	}
+	return a.v == b.v
 }
 
 type weightIdx struct {
