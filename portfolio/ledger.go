@@ -70,14 +70,18 @@ var one = decimal.NewFromInt(1)
 // currency and rounded to its minor units; quantities, prices and bases are
 // exact.
 type Ledger struct {
-	mu       sync.RWMutex
-	accts    map[string]*acctState
-	order    []*acctState
-	ids      idIndex // id → index in txs
-	txs      txLog
-	last     time.Time
-	pending  map[string][]pendingLot
-	stocks   map[string]Stock
+	mu      sync.RWMutex
+	accts   map[string]*acctState
+	order   []*acctState
+	ids     idIndex // id → index in txs
+	txs     txLog
+	last    time.Time
+	pending map[string][]pendingLot
+	stocks  map[string]Stock
+	// symIDs numbers every symbol a position was ever opened for (ids are
+	// never reused or removed, also not by a rollback), so that Value can
+	// index a slice by position instead of hashing symbols.
+	symIDs   map[string]int32
 	epoch    uint64
 	undo     []undoRec
 	nextAuto int
@@ -113,6 +117,7 @@ type acctScalars struct {
 // position is the mutable state of one symbol in one account.
 type position struct {
 	symbol string
+	symID  int32 // the symbol's number in Ledger.symIDs
 	epoch  uint64
 	s      posScalars
 	// hc is the last valuation's amounts (see holdingCache); Value writes
@@ -346,6 +351,7 @@ func (l *Ledger) replay(batch []Transaction) error {
 	}
 	l.accts, l.order, l.ids, l.txs = fresh.accts, fresh.order, fresh.ids, fresh.txs
 	l.last, l.pending, l.nextAuto = fresh.last, fresh.pending, fresh.nextAuto
+	l.symIDs = fresh.symIDs
 	// Later batches must see the fresh state as untouched.
 	l.epoch = max(l.epoch, fresh.epoch)
 	l.undo = nil
@@ -432,7 +438,15 @@ func (l *Ledger) touchPending(symbol string) {
 func (l *Ledger) getPos(a *acctState, symbol string, create bool) *position {
 	p := a.positions[symbol]
 	if p == nil && create {
-		p = &position{symbol: symbol, epoch: l.epoch}
+		id, ok := l.symIDs[symbol]
+		if !ok {
+			if l.symIDs == nil {
+				l.symIDs = make(map[string]int32)
+			}
+			id = int32(len(l.symIDs))
+			l.symIDs[symbol] = id
+		}
+		p = &position{symbol: symbol, symID: id, epoch: l.epoch}
 		a.positions[symbol] = p
 		a.insertSorted(p)
 		l.undo = append(l.undo, undoRec{kind: undoNewPos, acct: a, key: symbol})

@@ -222,7 +222,9 @@ func (l *Ledger) value(ctx context.Context, account, base string, prices PriceSo
 		ccy   string
 		val   decimal.Decimal
 	}
-	symIdx := make(map[string]int32, n)
+	// symIdx is 1 + the index in syms of each symbol (by its id), 0 when
+	// not seen yet.
+	symIdx := make([]int32, len(l.symIDs))
 	syms := make([]symEntry, 0, n)
 	symKeys := make([]string, 0, n)
 	cashIdx := make(map[string]int32) // "cash:CCY" entries, apart from symbols
@@ -235,11 +237,9 @@ func (l *Ledger) value(ctx context.Context, account, base string, prices PriceSo
 		syms = append(syms, symEntry{val: x})
 		symKeys = append(symKeys, key)
 	}
-	var secs, bases, caps, ccyEff, cashes, realized, fxEffs, income, costs, inflow []decimal.Decimal
-	secs = make([]decimal.Decimal, 0, n)
-	bases = make([]decimal.Decimal, 0, n)
-	caps = make([]decimal.Decimal, 0, n)
-	ccyEff = make([]decimal.Decimal, 0, n)
+	// Per-holding amounts are summed as they come, exactly (see running).
+	var secs, bases, caps, ccyEff running
+	var cashes, realized, fxEffs, income, costs, inflow []decimal.Decimal
 
 	for _, st := range l.order {
 		if err := ctx.Err(); err != nil {
@@ -252,12 +252,13 @@ func (l *Ledger) value(ctx context.Context, account, base string, prices PriceSo
 		if err != nil {
 			return nil, err
 		}
-		acctStart := len(secs)
+		var acctSecs running
 		for _, p := range st.bySymbol {
 			if p.s.qty.sign() == 0 {
 				continue
 			}
-			si, seen := symIdx[p.symbol]
+			si := symIdx[p.symID] - 1
+			seen := si >= 0
 			if !seen {
 				price, ccy, err := prices.Price(ctx, p.symbol)
 				if err != nil {
@@ -270,7 +271,7 @@ func (l *Ledger) value(ctx context.Context, account, base string, prices PriceSo
 					ccy = p.s.currency
 				}
 				si = int32(len(syms))
-				symIdx[p.symbol] = si
+				symIdx[p.symID] = si + 1
 				syms = append(syms, symEntry{price: price, ccy: ccy})
 				symKeys = append(symKeys, p.symbol)
 			}
@@ -312,11 +313,12 @@ func (l *Ledger) value(ctx context.Context, account, base string, prices PriceSo
 					h.Class = AssetCrypto
 				}
 			}
-			secs = append(secs, h.BaseValue)
-			bases = append(bases, h.BaseBasis)
-			caps = append(caps, h.CapitalGain)
+			secs.add(h.BaseValue)
+			acctSecs.add(h.BaseValue)
+			bases.add(h.BaseBasis)
+			caps.add(h.CapitalGain)
 			if h.CurrencyEffect.Sign() != 0 {
-				ccyEff = append(ccyEff, h.CurrencyEffect)
+				ccyEff.add(h.CurrencyEffect)
 			}
 			add(byClass, string(h.Class), h.BaseValue)
 			add(byCcy, h.Currency, h.BaseValue)
@@ -334,7 +336,7 @@ func (l *Ledger) value(ctx context.Context, account, base string, prices PriceSo
 		cashes = append(cashes, c.BaseValue)
 		// The account's holdings are summed here in place of copying
 		// them into the group (exact either way).
-		groups[byAcct][st.acct.ID] = []decimal.Decimal{sum(secs[acctStart:]), c.BaseValue}
+		groups[byAcct][st.acct.ID] = []decimal.Decimal{acctSecs.dec(), c.BaseValue}
 		if c.BaseValue.Sign() != 0 {
 			add(byClass, string(AssetCash), c.BaseValue)
 			add(byCcy, c.Currency, c.BaseValue)
@@ -351,13 +353,15 @@ func (l *Ledger) value(ctx context.Context, account, base string, prices PriceSo
 	}
 	flush(byClass)
 	flush(byCcy)
-	v.Securities = sum(secs)
+	v.Securities = secs.dec()
 	v.CashTotal = sum(cashes)
-	v.Basis = sum(bases)
+	v.Basis = bases.dec()
 	v.Realized = sum(realized)
 	realizedFX := sum(fxEffs)
-	v.CurrencyEffect = sum(append(ccyEff, realizedFX))
-	v.CapitalGain = sum(append(caps, subDec(v.Realized, realizedFX)))
+	ccyEff.add(realizedFX)
+	v.CurrencyEffect = ccyEff.dec()
+	caps.add(subDec(v.Realized, realizedFX))
+	v.CapitalGain = caps.dec()
 	v.Income = sum(income)
 	v.Costs = sum(costs)
 	v.NetInflow = sum(inflow)
@@ -480,6 +484,31 @@ func sameTotal(a, b total) bool {
 		return sameDecimal(a.d, b.d)
 	}
 	return a.v == b.v
+}
+
+// running is an exact running sum: the same value, with the same exponent,
+// as adding the decimals in order with Decimal.Add (or decimal.Sum), kept
+// in int64 form while it fits so that adding allocates nothing.
+type running struct {
+	t total
+	n int
+}
+
+func (r *running) add(x decimal.Decimal) {
+	if r.n == 0 {
+		r.t = totalOf(x)
+	} else {
+		r.t = r.t.add(x)
+	}
+	r.n++
+}
+
+// dec is the sum, zero for none.
+func (r *running) dec() decimal.Decimal {
+	if r.n == 0 {
+		return decimal.Zero
+	}
+	return r.t.dec()
 }
 
 type weightIdx struct {
