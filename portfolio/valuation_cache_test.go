@@ -114,3 +114,22 @@ func checkHoldingsPlain(t *testing.T, l *Ledger, v *Valuation, ps Prices, rs Rat
 		}
 	}
 }
+
+// TestRunningMatchesDecimalSum is a property test: a running sum is the same
+// value with the same exponent as decimal.Sum over the same decimals, across
+// the int64 form and its overflow fallback.
+func TestRunningMatchesDecimalSum(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 3))
+	for range 2000 {
+		xs := make([]decimal.Decimal, rng.IntN(12))
+		for i := range xs {
+			xs[i] = randDecimal(rng)
+		}
+		var r running
+		for _, x := range xs {
+			r.add(x)
+		}
+		got, want := r.dec(), sum(xs)
+		require.True(t, got.Equal(want) && got.Exponent() == want.Exponent(), "%v: got %s (exp %d), want %s (exp %d)", xs, got, got.Exponent(), want, want.Exponent())
+	}
+}
