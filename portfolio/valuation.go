@@ -192,27 +192,20 @@ func (l *Ledger) value(ctx context.Context, account, base string, prices PriceSo
 	// adds in place instead of allocating per addition. Consecutive holdings
 	// mostly share a class and a currency: remember the last group so that
 	// runs of them cost no map lookup.
-	groups := [3]map[string][]decimal.Decimal{{}, {}, {}}
+	groups := [3]map[string]*running{{}, {}, {}}
 	const byClass, byCcy, byAcct = 0, 1, 2
 	var lastKey [2]string
-	var lastXs [2][]decimal.Decimal
-	var lastOK [2]bool
-	flush := func(g int) {
-		if lastOK[g] {
-			groups[g][lastKey[g]] = lastXs[g]
+	var last [2]*running
+	add := func(g int, key string, x decimal.Decimal, xs smallDec) {
+		if last[g] == nil || lastKey[g] != key {
+			r := groups[g][key]
+			if r == nil {
+				r = new(running)
+				groups[g][key] = r
+			}
+			lastKey[g], last[g] = key, r
 		}
-	}
-	add := func(g int, key string, x decimal.Decimal) {
-		if !lastOK[g] || lastKey[g] != key {
-			flush(g)
-			lastKey[g], lastXs[g], lastOK[g] = key, groups[g][key], true
-		}
-		xs := append(lastXs[g], x)
-		if len(xs) == 256 {
-			// Collapse now and then so the lists stay short.
-			xs = append(xs[:0], sum(xs))
-		}
-		lastXs[g] = xs
+		last[g].addKnown(x, xs)
 	}
 	// One entry per symbol: its quote (each symbol is priced once) and its
 	// value summed over the accounts that hold it, found with one map
@@ -313,15 +306,15 @@ func (l *Ledger) value(ctx context.Context, account, base string, prices PriceSo
 					h.Class = AssetCrypto
 				}
 			}
-			secs.add(h.BaseValue)
-			acctSecs.add(h.BaseValue)
-			bases.add(h.BaseBasis)
-			caps.add(h.CapitalGain)
+			secs.addKnown(h.BaseValue, c.bv)
+			acctSecs.addKnown(h.BaseValue, c.bv)
+			bases.addKnown(h.BaseBasis, c.bb)
+			caps.addKnown(h.CapitalGain, c.cg)
 			if h.CurrencyEffect.Sign() != 0 {
-				ccyEff.add(h.CurrencyEffect)
+				ccyEff.addKnown(h.CurrencyEffect, c.ce)
 			}
-			add(byClass, string(h.Class), h.BaseValue)
-			add(byCcy, h.Currency, h.BaseValue)
+			add(byClass, string(h.Class), h.BaseValue, c.bv)
+			add(byCcy, h.Currency, h.BaseValue, c.bv)
 			if seen {
 				syms[si].val = addDec(syms[si].val, h.BaseValue)
 			} else {
@@ -336,10 +329,15 @@ func (l *Ledger) value(ctx context.Context, account, base string, prices PriceSo
 		cashes = append(cashes, c.BaseValue)
 		// The account's holdings are summed here in place of copying
 		// them into the group (exact either way).
-		groups[byAcct][st.acct.ID] = []decimal.Decimal{acctSecs.dec(), c.BaseValue}
+		if acctSecs.n == 0 {
+			acctSecs.add(decimal.Zero) // as summing [no holdings, cash]
+		}
+		acctSecs.add(c.BaseValue)
+		groups[byAcct][st.acct.ID] = &acctSecs
 		if c.BaseValue.Sign() != 0 {
-			add(byClass, string(AssetCash), c.BaseValue)
-			add(byCcy, c.Currency, c.BaseValue)
+			cs := smallOf(c.BaseValue)
+			add(byClass, string(AssetCash), c.BaseValue, cs)
+			add(byCcy, c.Currency, c.BaseValue, cs)
 			addCash("cash:"+c.Currency, c.BaseValue)
 		}
 
@@ -351,8 +349,6 @@ func (l *Ledger) value(ctx context.Context, account, base string, prices PriceSo
 		costs = append(costs, conv(st.s.fees.dec().Add(st.s.taxes.dec()), ab, abID))
 		inflow = append(inflow, conv(st.s.deposits.dec().Sub(st.s.withdrawals.dec()), ab, abID))
 	}
-	flush(byClass)
-	flush(byCcy)
 	v.Securities = secs.dec()
 	v.CashTotal = sum(cashes)
 	v.Basis = bases.dec()
@@ -391,8 +387,16 @@ func (l *Ledger) value(ctx context.Context, account, base string, prices PriceSo
 		order[i] = weightIdx{weight(syms[i].val), int32(i)}
 	}
 	slices.SortFunc(order, func(a, b weightIdx) int {
-		if c := cmp.Compare(b.w, a.w); c != 0 {
-			return c
+		// Plain comparisons first; cmp.Compare only for a NaN weight.
+		switch {
+		case a.w > b.w:
+			return -1
+		case a.w < b.w:
+			return 1
+		case a.w != b.w:
+			if c := cmp.Compare(b.w, a.w); c != 0 {
+				return c
+			}
 		}
 		return cmp.Compare(symKeys[a.i], symKeys[b.i])
 	})
@@ -443,6 +447,8 @@ type holdingCache struct {
 	quantity, price, value           decimal.Decimal
 	baseValue, baseBasis, unrealized decimal.Decimal
 	capitalGain, currencyEffect      decimal.Decimal
+	// the int64 forms of baseValue, baseBasis, capitalGain, currencyEffect
+	bv, bb, cg, ce smallDec
 }
 
 // computeHolding computes a holding's amounts from in; acctCcy is the
@@ -467,6 +473,8 @@ func computeHolding(in *holdingInputs, acctCcy string) *holdingCache {
 		}
 		c.currencyEffect = subDec(c.unrealized, c.capitalGain)
 	}
+	c.bv, c.bb = smallOf(c.baseValue), smallOf(c.baseBasis)
+	c.cg, c.ce = smallOf(c.capitalGain), smallOf(c.currencyEffect)
 	return c
 }
 
@@ -503,6 +511,40 @@ func (r *running) add(x decimal.Decimal) {
 	r.n++
 }
 
+// smallDec is a decimal's coefficient and exponent when the coefficient
+// fits an int64 (ok), as small returns them.
+type smallDec struct {
+	v  int64
+	e  int32
+	ok bool
+}
+
+func smallOf(x decimal.Decimal) smallDec {
+	v, e, ok := small(x)
+	return smallDec{v, e, ok}
+}
+
+// addKnown is add(x) where xs is smallOf(x), computed earlier: the int64
+// form is used without looking at x's coefficient again.
+func (r *running) addKnown(x decimal.Decimal, xs smallDec) {
+	switch {
+	case !xs.ok:
+		r.add(x)
+		return
+	case r.n == 0:
+		r.t = total{v: xs.v, e: xs.e}
+	case r.t.e == bigExp:
+		r.t = r.t.add(x)
+	default:
+		if v, e, ok := addSmall(r.t.v, r.t.e, xs.v, xs.e, false); ok {
+			r.t = total{v: v, e: e}
+		} else {
+			r.t = total{e: bigExp, d: r.t.dec().Add(x)}
+		}
+	}
+	r.n++
+}
+
 // dec is the sum, zero for none.
 func (r *running) dec() decimal.Decimal {
 	if r.n == 0 {
@@ -528,10 +570,10 @@ func sum(xs []decimal.Decimal) decimal.Decimal {
 }
 
 // slicesOf turns groups of values into slices, largest first.
-func slicesOf(m map[string][]decimal.Decimal, base string, weight func(decimal.Decimal) float64) []Slice {
+func slicesOf(m map[string]*running, base string, weight func(decimal.Decimal) float64) []Slice {
 	out := make([]Slice, 0, len(m))
-	for k, xs := range m {
-		x := sum(xs)
+	for k, r := range m {
+		x := r.dec()
 		out = append(out, Slice{Key: k, Base: base, Value: x, Weight: weight(x)})
 	}
 	sortSlices(out)
