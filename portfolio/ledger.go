@@ -83,7 +83,7 @@ type Ledger struct {
 	// index a slice by position instead of hashing symbols.
 	symIDs   map[string]int32
 	epoch    uint64
-	undo     []undoRec
+	undo     undoLog
 	nextAuto int
 }
 
@@ -153,19 +153,48 @@ const (
 	undoPending
 )
 
+// undoLog is the rollback log of one batch: small records in the order
+// they were made, each pointing (idx) into a slice of snapshots of its own
+// type, so that recording copies only the snapshot it needs and clearing
+// the log at the end of a batch touches only what was used.
+type undoLog struct {
+	recs  []undoRec
+	accts []acctScalars
+	poss  []posScalars
+	lots  []lotUndo
+	pends []pendUndo
+}
+
 // undoRec is one entry of the rollback log.
 type undoRec struct {
-	kind     undoKind
-	acct     *acctState
-	acctSnap acctScalars
-	pos      *position
-	posSnap  posScalars
-	lots     []Lot
-	lotIdx   int
-	lot      Lot
-	key      string
-	pend     []pendingLot
-	pendHad  bool
+	kind undoKind
+	idx  int32 // index into the undoLog slice of its kind
+	acct *acctState
+	pos  *position
+	key  string
+}
+
+// lotUndo is a lot as it was before a partial close changed it.
+type lotUndo struct {
+	lots []Lot
+	idx  int
+	lot  Lot
+}
+
+// pendUndo is the pending transfer lots of a symbol before they changed.
+type pendUndo struct {
+	pend []pendingLot
+	had  bool
+}
+
+// reset empties the log, dropping what it referenced.
+func (u *undoLog) reset() {
+	clear(u.recs)
+	clear(u.accts)
+	clear(u.poss)
+	clear(u.lots)
+	clear(u.pends)
+	u.recs, u.accts, u.poss, u.lots, u.pends = u.recs[:0], u.accts[:0], u.poss[:0], u.lots[:0], u.pends[:0]
 }
 
 // Lot is an open tax lot: units acquired together. Quantity is negative for
@@ -354,14 +383,14 @@ func (l *Ledger) replay(batch []Transaction) error {
 	l.symIDs = fresh.symIDs
 	// Later batches must see the fresh state as untouched.
 	l.epoch = max(l.epoch, fresh.epoch)
-	l.undo = nil
+	l.undo = undoLog{}
 	return nil
 }
 
 // applyBatch books a time-ordered batch that starts at or after l.last.
 func (l *Ledger) applyBatch(batch []Transaction) error {
 	l.epoch++
-	l.undo = l.undo[:0]
+	l.undo.reset()
 	// Size the id index once for the whole batch.
 	l.ids.reserve(l.ids.len() + len(batch))
 	txLen, last, nextAuto := l.txs.len(), l.last, l.nextAuto
@@ -377,44 +406,44 @@ func (l *Ledger) applyBatch(batch []Transaction) error {
 			return fmt.Errorf("portfolio: transaction %d of %d (id %q, %s %s): %w", i+1, len(batch), batch[i].ID, batch[i].Kind, batch[i].Account, err)
 		}
 	}
-	clear(l.undo)
-	l.undo = l.undo[:0]
+	l.undo.reset()
 	return nil
 }
 
 // rollback undoes the log in reverse order.
 func (l *Ledger) rollback() {
-	for i := len(l.undo) - 1; i >= 0; i-- {
-		u := &l.undo[i]
+	for i := len(l.undo.recs) - 1; i >= 0; i-- {
+		u := &l.undo.recs[i]
 		switch u.kind {
 		case undoAcct:
-			u.acct.s = u.acctSnap
+			u.acct.s = l.undo.accts[u.idx]
 			u.acct.realized.truncate(u.acct.s.realizedN)
 			u.acct.epoch = 0
 		case undoPos:
-			u.pos.s = u.posSnap
+			u.pos.s = l.undo.poss[u.idx]
 			u.pos.epoch = 0
 		case undoNewPos:
 			delete(u.acct.positions, u.key)
 			u.acct.removeSorted(u.key)
 		case undoLot:
-			u.lots[u.lotIdx] = u.lot
+			lu := &l.undo.lots[u.idx]
+			lu.lots[lu.idx] = lu.lot
 		case undoPending:
-			if u.pendHad {
-				l.pending[u.key] = u.pend
+			if pu := &l.undo.pends[u.idx]; pu.had {
+				l.pending[u.key] = pu.pend
 			} else {
 				delete(l.pending, u.key)
 			}
 		}
 	}
-	clear(l.undo)
-	l.undo = l.undo[:0]
+	l.undo.reset()
 }
 
 // touchAcct records a's totals once per batch before they change.
 func (l *Ledger) touchAcct(a *acctState) {
 	if a.epoch != l.epoch {
-		l.undo = append(l.undo, undoRec{kind: undoAcct, acct: a, acctSnap: a.s})
+		l.undo.recs = append(l.undo.recs, undoRec{kind: undoAcct, idx: int32(len(l.undo.accts)), acct: a})
+		l.undo.accts = append(l.undo.accts, a.s)
 		a.epoch = l.epoch
 	}
 }
@@ -422,7 +451,8 @@ func (l *Ledger) touchAcct(a *acctState) {
 // touchPos records p once per batch before it changes.
 func (l *Ledger) touchPos(p *position) {
 	if p.epoch != l.epoch {
-		l.undo = append(l.undo, undoRec{kind: undoPos, pos: p, posSnap: p.s})
+		l.undo.recs = append(l.undo.recs, undoRec{kind: undoPos, idx: int32(len(l.undo.poss)), pos: p})
+		l.undo.poss = append(l.undo.poss, p.s)
 		p.epoch = l.epoch
 	}
 }
@@ -430,7 +460,8 @@ func (l *Ledger) touchPos(p *position) {
 // touchPending records the pending transfer lots of symbol before they change.
 func (l *Ledger) touchPending(symbol string) {
 	old, had := l.pending[symbol]
-	l.undo = append(l.undo, undoRec{kind: undoPending, key: symbol, pend: old, pendHad: had})
+	l.undo.recs = append(l.undo.recs, undoRec{kind: undoPending, idx: int32(len(l.undo.pends)), key: symbol})
+	l.undo.pends = append(l.undo.pends, pendUndo{pend: old, had: had})
 }
 
 // getPos returns the position for symbol, creating it (with an undo entry)
@@ -449,7 +480,7 @@ func (l *Ledger) getPos(a *acctState, symbol string, create bool) *position {
 		p = &position{symbol: symbol, symID: id, epoch: l.epoch}
 		a.positions[symbol] = p
 		a.insertSorted(p)
-		l.undo = append(l.undo, undoRec{kind: undoNewPos, acct: a, key: symbol})
+		l.undo.recs = append(l.undo.recs, undoRec{kind: undoNewPos, acct: a, key: symbol})
 	}
 	return p
 }
@@ -861,7 +892,8 @@ func (l *Ledger) close(a *acctState, p *position, tx *Transaction, q, flow, loca
 		} else {
 			part = Lot{Acquired: lot.Acquired, Quantity: remaining, TxID: lot.TxID}
 			part.Basis, part.LocalBasis = proRata(lot.Basis, lot.LocalBasis, remaining, lot.Quantity)
-			l.undo = append(l.undo, undoRec{kind: undoLot, lots: p.s.lots, lotIdx: p.s.head, lot: *lot})
+			l.undo.recs = append(l.undo.recs, undoRec{kind: undoLot, idx: int32(len(l.undo.lots))})
+			l.undo.lots = append(l.undo.lots, lotUndo{lots: p.s.lots, idx: p.s.head, lot: *lot})
 			lot.Quantity = subDec(lot.Quantity, remaining)
 			basis := subDec(lot.Basis, part.Basis)
 			lot.LocalBasis = subShared(lot.LocalBasis, part.LocalBasis, lot.Basis, part.Basis, basis)
