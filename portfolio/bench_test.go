@@ -119,8 +119,10 @@ func reportCPU(b *testing.B, cpu time.Duration, ops int) {
 	b.ReportMetric(float64(ops)/cpu.Seconds(), "ops/cpu-s")
 }
 
-// BenchmarkValue values 10,000 positions (one op = one full valuation),
-// next to the bare decimal arithmetic of qty × price summed (the floor).
+// BenchmarkValue values 10,000 positions (one op = one full valuation):
+// again and again (positions, prices and rates unchanged, so each holding's
+// amounts come from the last valuation), and with new prices each time
+// (every holding computed afresh), next to the bare decimal arithmetic of qty × price summed.
 func BenchmarkValue(b *testing.B) {
 	const n = 10_000
 	accts := []Account{{ID: "a", Currency: "USD", AllowMargin: true}, {ID: "b", Currency: "NOK", AllowMargin: true}}
@@ -148,6 +150,28 @@ func BenchmarkValue(b *testing.B) {
 		cpu0, ops := processCPU(), 0
 		for b.Loop() {
 			v, err := l.Value(context.Background(), "NOK", ps, rates)
+			if err != nil || len(v.Holdings) != n {
+				b.Fatal(err)
+			}
+			ops++
+		}
+		reportCPU(b, processCPU()-cpu0, ops)
+	})
+	// Every price differs from the last valuation's (new quotes each
+	// time): no holding's amounts can be reused.
+	ps2 := make(Prices, len(ps))
+	for k, q := range ps {
+		ps2[k] = Quote{Price: q.Price.Add(decimal.New(1, -2)), Currency: q.Currency}
+	}
+	b.Run("ledger.Value-new-prices", func(b *testing.B) {
+		b.ReportAllocs()
+		cpu0, ops := processCPU(), 0
+		for b.Loop() {
+			p := ps
+			if ops%2 == 1 {
+				p = ps2
+			}
+			v, err := l.Value(context.Background(), "NOK", p, rates)
 			if err != nil || len(v.Holdings) != n {
 				b.Fatal(err)
 			}

@@ -6,7 +6,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -81,7 +80,10 @@ type Ledger struct {
 	// symIDs numbers every symbol a position was ever opened for (ids are
 	// never reused or removed, also not by a rollback), so that Value can
 	// index a slice by position instead of hashing symbols.
-	symIDs   map[string]int32
+	symIDs map[string]int32
+	// hcMu guards the positions' holding caches (position.hc), which Value
+	// updates while holding only the read lock.
+	hcMu     sync.Mutex
 	epoch    uint64
 	undo     undoLog
 	nextAuto int
@@ -120,9 +122,9 @@ type position struct {
 	symID  int32 // the symbol's number in Ledger.symIDs
 	epoch  uint64
 	s      posScalars
-	// hc is the last valuation's amounts (see holdingCache); Value writes
-	// it under the read lock, hence atomic.
-	hc atomic.Pointer[holdingCache]
+	// hc is the last valuation's amounts (see holdingCache), nil before
+	// the first; Value reads and writes it holding Ledger.hcMu.
+	hc *holdingCache
 }
 
 type posScalars struct {

@@ -182,6 +182,14 @@ func (l *Ledger) value(ctx context.Context, account, base string, prices PriceSo
 	l.mu.RLock()
 	defer l.mu.RUnlock()
 	rc := &rateCache{src: rates, rates: make(map[[2]string]decimal.Decimal)}
+	// The positions' holding caches are used by one valuation at a time;
+	// a valuation running next to another one computes its holdings
+	// without them rather than wait.
+	useCache := l.hcMu.TryLock()
+	if useCache {
+		defer l.hcMu.Unlock()
+	}
+	var fresh holdingCache
 	v := &Valuation{Base: base}
 	n := 0
 	for _, st := range l.order {
@@ -283,10 +291,17 @@ func (l *Ledger) value(ctx context.Context, account, base string, prices PriceSo
 			}
 			in := holdingInputs{qty: p.s.qty, basis: p.s.basis, localBasis: p.s.localBasis, currency: p.s.currency,
 				quote: quote, quoteCcy: quoteCcy, qr: qr, ab: ab, abID: abID, ib: ib, ibID: ibID}
-			c := p.hc.Load()
-			if c == nil || !c.in.same(&in) {
-				c = computeHolding(&in, st.acct.Currency)
-				p.hc.Store(c)
+			c := &fresh
+			if useCache {
+				if p.hc == nil {
+					p.hc = new(holdingCache)
+					p.hc.compute(&in, st.acct.Currency)
+				} else if !p.hc.in.same(&in) {
+					p.hc.compute(&in, st.acct.Currency) // in place: only this valuation sees it
+				}
+				c = p.hc
+			} else {
+				c.compute(&in, st.acct.Currency)
 			}
 			v.Holdings = append(v.Holdings, Holding{Position: Position{
 				Account: st.acct.ID, AccountCurrency: st.acct.Currency, Symbol: p.symbol, Currency: p.s.currency,
@@ -451,10 +466,10 @@ type holdingCache struct {
 	bv, bb, cg, ce smallDec
 }
 
-// computeHolding computes a holding's amounts from in; acctCcy is the
+// compute sets c to a holding's amounts computed from in; acctCcy is the
 // account currency.
-func computeHolding(in *holdingInputs, acctCcy string) *holdingCache {
-	c := &holdingCache{in: *in, quantity: in.qty.dec(), price: in.quote}
+func (c *holdingCache) compute(in *holdingInputs, acctCcy string) {
+	*c = holdingCache{in: *in, quantity: in.qty.dec(), price: in.quote}
 	if in.quoteCcy != in.currency {
 		c.price = mulDec(in.quote, in.qr)
 	}
@@ -475,7 +490,6 @@ func computeHolding(in *holdingInputs, acctCcy string) *holdingCache {
 	}
 	c.bv, c.bb = smallOf(c.baseValue), smallOf(c.baseBasis)
 	c.cg, c.ce = smallOf(c.capitalGain), smallOf(c.currencyEffect)
-	return c
 }
 
 // sameDecimal reports whether a and b have the same value and exponent.

@@ -17,7 +17,7 @@ func clearHoldingCaches(l *Ledger) {
 	defer l.mu.Unlock()
 	for _, st := range l.order {
 		for _, p := range st.positions {
-			p.hc.Store(nil)
+			p.hc = nil
 		}
 	}
 }
@@ -133,6 +133,49 @@ func TestRunningMatchesDecimalSum(t *testing.T) {
 		want := sum(xs)
 		for _, got := range []decimal.Decimal{r.dec(), rk.dec()} {
 			require.True(t, got.Equal(want) && got.Exponent() == want.Exponent(), "%v: got %s (exp %d), want %s (exp %d)", xs, got, got.Exponent(), want, want.Exponent())
+		}
+	}
+}
+
+// Valuations running at the same time (one with the holding caches, the
+// others without) all give the same result; run with -race.
+func TestConcurrentValueSameResult(t *testing.T) {
+	rng := rand.New(rand.NewPCG(21, 1))
+	l := newLedger(t, Account{ID: "a", Currency: "USD"}, Account{ID: "b", Currency: "USD", CostMethod: AverageCost})
+	for _, tx := range randomStream(rng, 300, true) {
+		_ = l.Apply(tx)
+	}
+	ctx := context.Background()
+	want, err := l.Value(ctx, "USD", propPrices, propRates)
+	require.NoError(t, err)
+	const workers = 4
+	got := make([]*Valuation, workers*3)
+	errs := make([]error, len(got))
+	done := make(chan struct{})
+	for w := range workers {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			for i := w * 3; i < w*3+3; i++ {
+				ps := propPrices
+				if i%2 == 1 {
+					ps = Prices{"X": {d("12.34"), "USD"}, "Y": {d("7"), "USD"}, "Z": {d("0.5"), "USD"}, "E": {d("55.55"), "EUR"}}
+				}
+				got[i], errs[i] = l.Value(ctx, "USD", ps, propRates)
+			}
+		}()
+	}
+	for range workers {
+		<-done
+	}
+	clearHoldingCaches(l)
+	other, err := l.Value(ctx, "USD", Prices{"X": {d("12.34"), "USD"}, "Y": {d("7"), "USD"}, "Z": {d("0.5"), "USD"}, "E": {d("55.55"), "EUR"}}, propRates)
+	require.NoError(t, err)
+	for i := range got {
+		require.NoError(t, errs[i])
+		if i%2 == 1 {
+			require.Equal(t, other, got[i])
+		} else {
+			require.Equal(t, want, got[i])
 		}
 	}
 }
