@@ -5,6 +5,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/finkit/finkit/internal/sqlmigrate"
 )
 
 func TestRebind(t *testing.T) {
@@ -15,19 +17,17 @@ func TestRebind(t *testing.T) {
 }
 
 func TestMigrationsParse(t *testing.T) {
-	migs, err := loadMigrations()
+	migs, err := sqlmigrate.Load(migrationsFS, "migrations")
 	require.NoError(t, err)
 	require.NotEmpty(t, migs)
-	assert.Equal(t, 1, migs[0].version)
+	assert.Equal(t, 1, migs[0].Version)
 	for _, m := range migs {
-		for _, st := range m.stmts {
+		for _, st := range m.Statements {
 			assert.NotContains(t, st, ";", "one statement each")
 			assert.NotContains(t, st, "--")
 		}
 	}
-	assert.Len(t, migs[0].stmts, 7)
-	assert.Equal(t, []string{"CREATE TABLE x (a INT)", "CREATE INDEX y ON x (a)"},
-		splitStatements("-- comment\nCREATE TABLE x (a INT);\n\nCREATE INDEX y ON x (a);\n"))
+	assert.Len(t, migs[0].Statements, 7)
 }
 
 func TestTimeRoundTrip(t *testing.T) {

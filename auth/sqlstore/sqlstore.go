@@ -7,14 +7,12 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io/fs"
-	"path"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/finkit/finkit/auth"
+	"github.com/finkit/finkit/internal/sqlmigrate"
 )
 
 //go:embed migrations/*.sql
@@ -99,138 +97,16 @@ func (s *Store) rebind(q string) string {
 	if s.dialect != Postgres {
 		return q
 	}
-	var b strings.Builder
-	n := 0
-	for _, c := range q {
-		if c == '?' {
-			n++
-			b.WriteString("$" + strconv.Itoa(n))
-			continue
-		}
-		b.WriteRune(c)
-	}
-	return b.String()
-}
-
-type migration struct {
-	version int
-	name    string
-	stmts   []string
-}
-
-func loadMigrations() ([]migration, error) {
-	names, err := fs.Glob(migrationsFS, "migrations/*.sql")
-	if err != nil {
-		return nil, err
-	}
-	sort.Strings(names)
-	var out []migration
-	for _, name := range names {
-		base := path.Base(name)
-		num, _, ok := strings.Cut(base, "_")
-		v, err := strconv.Atoi(num)
-		if !ok || err != nil || v <= 0 {
-			return nil, fmt.Errorf("sqlstore: migration %q: name must start with a positive version and '_'", base)
-		}
-		body, err := migrationsFS.ReadFile(name)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, migration{version: v, name: base, stmts: splitStatements(string(body))})
-	}
-	return out, nil
-}
-
-// splitStatements splits a migration on semicolons ending a line and drops
-// "--" comment lines.
-func splitStatements(body string) []string {
-	var stmts []string
-	var cur strings.Builder
-	for line := range strings.SplitSeq(body, "\n") {
-		t := strings.TrimSpace(line)
-		if t == "" || strings.HasPrefix(t, "--") {
-			continue
-		}
-		cur.WriteString(line)
-		cur.WriteByte('\n')
-		if strings.HasSuffix(t, ";") {
-			stmts = append(stmts, strings.TrimSuffix(strings.TrimSpace(cur.String()), ";"))
-			cur.Reset()
-		}
-	}
-	if strings.TrimSpace(cur.String()) != "" {
-		stmts = append(stmts, strings.TrimSpace(cur.String()))
-	}
-	return stmts
+	return sqlmigrate.DollarPlaceholders(q)
 }
 
 func (s *Store) migrate(ctx context.Context) error {
-	migs, err := loadMigrations()
-	if err != nil {
-		return err
-	}
-	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS auth_schema_migrations (
-		version    INTEGER      PRIMARY KEY,
-		name       VARCHAR(255) NOT NULL,
-		applied_at BIGINT       NOT NULL)`); err != nil {
-		return fmt.Errorf("sqlstore: create auth_schema_migrations: %w", err)
-	}
-	for _, m := range migs {
-		applied, err := s.applied(ctx, m.version)
-		if err != nil {
-			return err
-		}
-		if applied {
-			continue
-		}
-		if err := s.apply(ctx, m); err != nil {
-			// Another process may have applied it concurrently.
-			if ok, _ := s.applied(ctx, m.version); ok {
-				continue
-			}
-			return err
-		}
-	}
-	return nil
-}
-
-func (s *Store) applied(ctx context.Context, version int) (bool, error) {
-	var n int
-	err := s.db.QueryRowContext(ctx, s.rebind(`SELECT COUNT(*) FROM auth_schema_migrations WHERE version = ?`), version).Scan(&n)
-	if err != nil {
-		return false, fmt.Errorf("sqlstore: read auth_schema_migrations: %w", err)
-	}
-	return n > 0, nil
-}
-
-func (s *Store) apply(ctx context.Context, m migration) error {
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("sqlstore: migration %s: %w", m.name, err)
-	}
-	defer tx.Rollback()
-	for _, st := range m.stmts {
-		if _, err := tx.ExecContext(ctx, st); err != nil {
-			return fmt.Errorf("sqlstore: migration %s: %w", m.name, err)
-		}
-	}
-	if _, err := tx.ExecContext(ctx, s.rebind(`INSERT INTO auth_schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`),
-		m.version, m.name, time.Now().UnixNano()); err != nil {
-		return fmt.Errorf("sqlstore: migration %s: %w", m.name, err)
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("sqlstore: migration %s: %w", m.name, err)
-	}
-	return nil
+	return sqlmigrate.Apply(ctx, s.db, migrationsFS, sqlmigrate.Options{Dir: "migrations", Table: "auth_schema_migrations", Rebind: s.rebind})
 }
 
 // SchemaVersion returns the highest applied migration version.
 func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
-	var v sql.NullInt64
-	if err := s.db.QueryRowContext(ctx, `SELECT MAX(version) FROM auth_schema_migrations`).Scan(&v); err != nil {
-		return 0, fmt.Errorf("sqlstore: schema version: %w", err)
-	}
-	return int(v.Int64), nil
+	return sqlmigrate.Version(ctx, s.db, "auth_schema_migrations")
 }
 
 func toDB(t time.Time) int64 {

@@ -6,12 +6,10 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
-	"slices"
-	"strconv"
 	"strings"
 	"time"
 
+	"github.com/finkit/finkit/internal/sqlmigrate"
 	"github.com/finkit/finkit/portfolio"
 	"github.com/shopspring/decimal"
 )
@@ -58,76 +56,13 @@ func (s *Store) q(query string) string {
 	if s.opts.Placeholder != Dollar {
 		return query
 	}
-	var b strings.Builder
-	n := 0
-	for _, c := range query {
-		if c == '?' {
-			n++
-			b.WriteString("$" + strconv.Itoa(n))
-			continue
-		}
-		b.WriteRune(c)
-	}
-	return b.String()
+	return sqlmigrate.DollarPlaceholders(query)
 }
 
-// migrate applies each embedded migration not yet recorded, in its own
+// migrate applies each embedded migration not yet recorded, each in its own
 // transaction.
 func (s *Store) migrate(ctx context.Context) error {
-	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS portfolio_schema_migrations (
-    version    INTEGER PRIMARY KEY,
-    applied_at VARCHAR(40) NOT NULL
-)`); err != nil {
-		return err
-	}
-	names, err := fs.Glob(migrations, "migrations/*.sql")
-	if err != nil {
-		return err
-	}
-	slices.Sort(names)
-	for _, name := range names {
-		base := strings.TrimPrefix(name, "migrations/")
-		version, err := strconv.Atoi(strings.SplitN(base, "_", 2)[0])
-		if err != nil {
-			return fmt.Errorf("migration %s: bad name", name)
-		}
-		body, err := migrations.ReadFile(name)
-		if err != nil {
-			return err
-		}
-		if err := s.applyMigration(ctx, version, string(body)); err != nil {
-			return fmt.Errorf("migration %s: %w", base, err)
-		}
-	}
-	return nil
-}
-
-func (s *Store) applyMigration(ctx context.Context, version int, body string) error {
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer func() { _ = tx.Rollback() }()
-	var n int
-	if err := tx.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM portfolio_schema_migrations WHERE version = ?`), version).Scan(&n); err != nil {
-		return err
-	}
-	if n > 0 {
-		return nil
-	}
-	for _, stmt := range strings.Split(body, ";") {
-		if strings.TrimSpace(stmt) == "" {
-			continue
-		}
-		if _, err := tx.ExecContext(ctx, stmt); err != nil {
-			return err
-		}
-	}
-	if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO portfolio_schema_migrations (version, applied_at) VALUES (?, ?)`),
-		version, time.Now().UTC().Format(time.RFC3339)); err != nil {
-		return err
-	}
-	return tx.Commit()
+	return sqlmigrate.Apply(ctx, s.db, migrations, sqlmigrate.Options{Dir: "migrations", Table: "portfolio_schema_migrations", Rebind: s.q})
 }
 
 // SaveAccount implements portfolio.Store.

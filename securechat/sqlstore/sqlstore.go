@@ -6,13 +6,11 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
-	"sort"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
 
+	"github.com/finkit/finkit/internal/sqlmigrate"
 	"github.com/finkit/finkit/securechat"
 )
 
@@ -106,56 +104,11 @@ func New(ctx context.Context, db *sql.DB, opts Options) (*Store, error) {
 }
 
 func migrate(ctx context.Context, db *sql.DB, blob string) error {
-	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS chat_schema_migrations (
-    version    BIGINT NOT NULL PRIMARY KEY,
-    applied_at BIGINT NOT NULL
-)`); err != nil {
-		return fmt.Errorf("sqlstore: create migrations table: %w", err)
-	}
-	names, err := fs.Glob(migrationFS, "migrations/*.sql")
-	if err != nil {
-		return fmt.Errorf("sqlstore: list migrations: %w", err)
-	}
-	sort.Strings(names)
-	for _, name := range names {
-		base := strings.TrimPrefix(name, "migrations/")
-		v, err := strconv.Atoi(strings.SplitN(base, "_", 2)[0])
-		if err != nil {
-			return fmt.Errorf("sqlstore: migration name %q: %w", base, err)
-		}
-		var n int
-		if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM chat_schema_migrations WHERE version = ?`, v).Scan(&n); err != nil {
-			return fmt.Errorf("sqlstore: read migrations: %w", err)
-		}
-		if n > 0 {
-			continue
-		}
-		body, err := migrationFS.ReadFile(name)
-		if err != nil {
-			return fmt.Errorf("sqlstore: read migration %s: %w", base, err)
-		}
-		tx, err := db.BeginTx(ctx, nil)
-		if err != nil {
-			return fmt.Errorf("sqlstore: migration %s: %w", base, err)
-		}
-		for _, stmt := range strings.Split(strings.ReplaceAll(string(body), "{{BLOB}}", blob), ";") {
-			if strings.TrimSpace(stmt) == "" {
-				continue
-			}
-			if _, err := tx.ExecContext(ctx, stmt); err != nil {
-				tx.Rollback()
-				return fmt.Errorf("sqlstore: migration %s: %w", base, err)
-			}
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO chat_schema_migrations (version, applied_at) VALUES (?, ?)`, v, time.Now().Unix()); err != nil {
-			tx.Rollback()
-			return fmt.Errorf("sqlstore: record migration %s: %w", base, err)
-		}
-		if err := tx.Commit(); err != nil {
-			return fmt.Errorf("sqlstore: commit migration %s: %w", base, err)
-		}
-	}
-	return nil
+	return sqlmigrate.Apply(ctx, db, migrationFS, sqlmigrate.Options{
+		Dir:    "migrations",
+		Table:  "chat_schema_migrations",
+		Expand: func(stmt string) string { return strings.ReplaceAll(stmt, "{{BLOB}}", blob) },
+	})
 }
 
 func unixNano(t time.Time) int64 {
