@@ -162,7 +162,11 @@ func conv(x, r decimal.Decimal, identity bool) decimal.Decimal {
 // converted with rates (rates may be nil when everything is in base). A
 // symbol without a price fails with ErrNoPrice. Each symbol is priced once
 // and each currency pair converted once. Holdings come ordered by account
-// (as added) and symbol; allocation slices largest first.
+// (as added) and symbol; allocation slices largest first. A position whose
+// quantity, basis, price and rates are the same (values and exponents) as
+// at the previous valuation reuses the amounts computed then, so valuing
+// again after a few transactions or price changes recomputes only what
+// changed.
 func (l *Ledger) Value(ctx context.Context, base string, prices PriceSource, rates RateSource) (*Valuation, error) {
 	return l.value(ctx, "", base, prices, rates)
 }
