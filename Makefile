@@ -8,17 +8,18 @@ GO ?= go
 all: test
 
 # deps installs the system packages the tests need (Chromium for pdfexport,
-# poppler-utils for pdftotext/pdfinfo) when they are missing.
+# poppler-utils for pdftotext/pdfinfo, and a font so pages have text to render)
+# when they are missing.
 deps:
 	@if command -v chromium >/dev/null 2>&1 && command -v pdftotext >/dev/null 2>&1; then \
 		exit 0; \
 	fi; \
 	if [ "$$(id -u)" = "0" ]; then SUDO=""; \
 	elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then SUDO="sudo -n"; \
-	else echo "deps: please install the Debian packages 'chromium' and 'poppler-utils' (tests that need them will skip)"; exit 0; fi; \
+	else echo "deps: please install the Debian packages chromium, poppler-utils and fonts-liberation (tests that need them will skip)"; exit 0; fi; \
 	echo "deps: installing chromium and poppler-utils with apt-get"; \
 	$$SUDO apt-get update -qq && \
-	DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends chromium poppler-utils >/dev/null
+	DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends chromium poppler-utils fonts-liberation >/dev/null
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
