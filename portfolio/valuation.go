@@ -441,9 +441,10 @@ type holdingInputs struct {
 // same reports whether a and b are the same inputs: the same numbers with
 // the same exponents, so the computed amounts are the same too.
 func (a *holdingInputs) same(b *holdingInputs) bool {
-	if a.currency != b.currency || a.quoteCcy != b.quoteCcy || a.abID != b.abID || a.ibID != b.ibID ||
+	// The price first: it is what changes most often.
+	if !sameDecimal(a.quote, b.quote) ||
+		a.currency != b.currency || a.quoteCcy != b.quoteCcy || a.abID != b.abID || a.ibID != b.ibID ||
 		!sameTotal(a.qty, b.qty) ||
-		!sameDecimal(a.quote, b.quote) ||
 		!sameDecimal(a.basis, b.basis) || !sameDecimal(a.localBasis, b.localBasis) {
 		return false
 	}
@@ -468,18 +469,35 @@ type holdingCache struct {
 	capitalGain, currencyEffect      decimal.Decimal
 	// the int64 forms of baseValue, baseBasis, capitalGain, currencyEffect
 	bv, bb, cg, ce smallDec
+	valid          bool // computed (the zero holdingCache is not)
 }
 
 // compute sets c to a holding's amounts computed from in; acctCcy is the
 // account currency.
 func (c *holdingCache) compute(in *holdingInputs, acctCcy string) {
-	*c = holdingCache{in: *in, quantity: in.qty.dec(), price: in.quote}
+	// The quantity and the basis in base depend on fewer inputs than the
+	// rest: when those are the same as c's, keep them (same numbers).
+	keepQty := c.valid && sameTotal(c.in.qty, in.qty)
+	keepBasis := c.valid && c.in.abID == in.abID && sameDecimal(c.in.basis, in.basis) &&
+		(in.abID || sameDecimal(c.in.ab, in.ab))
+	quantity, baseBasis, bb := c.quantity, c.baseBasis, c.bb
+	*c = holdingCache{in: *in, price: in.quote, valid: true}
+	if keepQty {
+		c.quantity = quantity
+	} else {
+		c.quantity = in.qty.dec()
+	}
+	if keepBasis {
+		c.baseBasis, c.bb = baseBasis, bb
+	} else {
+		c.baseBasis = conv(in.basis, in.ab, in.abID)
+		c.bb = smallOf(c.baseBasis)
+	}
 	if in.quoteCcy != in.currency {
 		c.price = mulDec(in.quote, in.qr)
 	}
 	c.value = mulDec(c.quantity, c.price)
 	c.baseValue = conv(c.value, in.ib, in.ibID)
-	c.baseBasis = conv(in.basis, in.ab, in.abID)
 	c.unrealized = subDec(c.baseValue, c.baseBasis)
 	if in.currency == acctCcy && in.localBasis.Equal(in.basis) {
 		// Same currency, same basis: all of the gain is price gain.
@@ -492,7 +510,7 @@ func (c *holdingCache) compute(in *holdingInputs, acctCcy string) {
 		}
 		c.currencyEffect = subDec(c.unrealized, c.capitalGain)
 	}
-	c.bv, c.bb = smallOf(c.baseValue), smallOf(c.baseBasis)
+	c.bv = smallOf(c.baseValue)
 	c.cg, c.ce = smallOf(c.capitalGain), smallOf(c.currencyEffect)
 }
 
