@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -131,7 +132,7 @@ func newApp(ctx context.Context, cfg config, logger *slog.Logger) (a *app, err e
 	if err != nil {
 		return nil, fmt.Errorf("chat store: %w", err)
 	}
-	if a.relay, err = securechat.NewRelay(securechat.RelayOptions{Store: cs, Logger: logger}); err != nil {
+	if a.relay, err = securechat.NewRelay(securechat.RelayOptions{Store: cs, Logger: logger, Host: cfg.relayHost()}); err != nil {
 		return nil, fmt.Errorf("chat relay: %w", err)
 	}
 
@@ -194,6 +195,19 @@ func (a *app) cleanupLoop(ctx context.Context) {
 			}
 		}
 	}
+}
+
+// relayHost is the host clients must sign their chat login for (see
+// config.publicHost); "" lets the relay use each request's Host header.
+func (c config) relayHost() string {
+	if c.publicHost != "" {
+		return c.publicHost
+	}
+	host, _, err := net.SplitHostPort(c.addr)
+	if err != nil || host == "" || host == "0.0.0.0" || host == "::" {
+		return ""
+	}
+	return c.addr
 }
 
 // Handler returns the HTTP handler serving the dashboard: access log and

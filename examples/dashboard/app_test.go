@@ -741,3 +741,19 @@ func TestAdminChangesLogLevel(t *testing.T) {
 	assert.Equal(t, http.StatusOK, put(admin, `{"level":"warn"}`))
 	assert.Equal(t, slog.LevelWarn, e.app.cfg.logLevelVar.Level())
 }
+
+func TestRelayHost(t *testing.T) {
+	tests := []struct{ addr, public, want string }{
+		{"localhost:8080", "", "localhost:8080"},
+		{"127.0.0.1:9000", "", "127.0.0.1:9000"},
+		{":8080", "", ""},
+		{"0.0.0.0:8080", "", ""},
+		{"[::]:8080", "", ""},
+		{":8080", "finance.example.com", "finance.example.com"},
+		{"localhost:8080", "chat.example.com:443", "chat.example.com:443"},
+		{"not an address", "", ""},
+	}
+	for _, tt := range tests {
+		assert.Equal(t, tt.want, config{addr: tt.addr, publicHost: tt.public}.relayHost(), "addr %q public %q", tt.addr, tt.public)
+	}
+}

@@ -61,6 +61,11 @@ type config struct {
 	// (serve over HTTPS then); by default it is configured for plain-HTTP
 	// localhost.
 	secureCookies bool
+	// publicHost is the host[:port] clients use to reach the dashboard. The
+	// chat relay checks that clients signed their login for this host, so a
+	// hostile server cannot replay a client's signed login here. Empty: the
+	// listen address when it names a host, else the request's Host header.
+	publicHost string
 	// logLevelVar holds the running log level; admins read and change it at
 	// /admin/log-level. Nil in tests that build the app directly.
 	logLevelVar *slog.LevelVar
@@ -78,6 +83,7 @@ func parseConfig(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.logLevel, "log-level", envOr("FINKIT_LOG_LEVEL", "info"), "log level: debug, info, warn or error")
 	fs.StringVar(&c.logFormat, "log-format", envOr("FINKIT_LOG_FORMAT", "text"), "log format: json or text")
 	fs.BoolVar(&c.secureCookies, "secure-cookies", false, "Secure, __Host- session cookie (when served over HTTPS)")
+	fs.StringVar(&c.publicHost, "public-host", envOr("FINKIT_PUBLIC_HOST", ""), "host[:port] clients use to reach the dashboard (default: --addr when it names a host)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
