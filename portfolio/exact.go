@@ -19,9 +19,12 @@ const bigExp = math.MinInt32
 // of a sum is the smaller of the two. The zero value is 0 with exponent 0,
 // like the zero decimal.Decimal.
 type total struct {
-	v int64
-	e int32
-	d decimal.Decimal
+	v   int64 // the coefficient; in wide form its low 64 bits
+	hi  uint64
+	e   int32
+	w   bool // wide form: the coefficient is ±(hi, v) (neg), at least 2^63
+	neg bool
+	d   decimal.Decimal
 }
 
 // pow10Int64 holds 10^0 … 10^18, the powers of ten that fit an int64.
@@ -38,6 +41,8 @@ func (t total) dec() decimal.Decimal {
 	switch {
 	case t.e == bigExp:
 		return t.d
+	case t.w:
+		return wideDec(t.neg, u128{t.hi, uint64(t.v)}, t.e)
 	case t.v == 0 && t.e == 0:
 		return decimal.Decimal{} // as an untouched decimal total
 	}
@@ -48,6 +53,12 @@ func (t total) dec() decimal.Decimal {
 func (t total) sign() int {
 	if t.e == bigExp {
 		return t.d.Sign()
+	}
+	if t.w {
+		if t.neg {
+			return -1
+		}
+		return 1
 	}
 	switch {
 	case t.v < 0:
@@ -90,8 +101,13 @@ func scale10(v int64, k int64) (int64, bool) {
 func (t total) add(d decimal.Decimal) total {
 	if t.e != bigExp {
 		if dv, de, ok := small(d); ok {
-			if v, e, ok := addSmall(t.v, t.e, dv, de, false); ok {
-				return total{v: v, e: e}
+			if !t.w {
+				if v, e, ok := addSmall(t.v, t.e, dv, de, false); ok {
+					return total{v: v, e: e}
+				}
+			}
+			if r, ok := addWide(t, total{v: dv, e: de}, false); ok {
+				return r
 			}
 		}
 	}
@@ -102,8 +118,13 @@ func (t total) add(d decimal.Decimal) total {
 func (t total) sub(d decimal.Decimal) total {
 	if t.e != bigExp {
 		if dv, de, ok := small(d); ok {
-			if v, e, ok := addSmall(t.v, t.e, dv, de, true); ok {
-				return total{v: v, e: e}
+			if !t.w {
+				if v, e, ok := addSmall(t.v, t.e, dv, de, true); ok {
+					return total{v: v, e: e}
+				}
+			}
+			if r, ok := addWide(t, total{v: dv, e: de}, true); ok {
+				return r
 			}
 		}
 	}
@@ -309,7 +330,9 @@ func totalOf(d decimal.Decimal) total {
 // cmp compares t with d like Decimal.Cmp.
 func (t total) cmp(d decimal.Decimal) int {
 	if t.e != bigExp {
-		if dv, de, ok := small(d); ok {
+		if dv, de, ok := small(d); ok && t.w {
+			return t.cmpT(total{v: dv, e: de})
+		} else if ok {
 			e := min(t.e, de)
 			a, okA := scale10(t.v, int64(t.e)-int64(e))
 			b, okB := scale10(dv, int64(de)-int64(e))

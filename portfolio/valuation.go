@@ -527,7 +527,7 @@ func sameTotal(a, b total) bool {
 	if a.e == bigExp {
 		return sameDecimal(a.d, b.d)
 	}
-	return a.v == b.v
+	return a.v == b.v && a.w == b.w && a.hi == b.hi && a.neg == b.neg
 }
 
 // running is an exact running sum: the same value, with the same exponent,
@@ -569,13 +569,13 @@ func (r *running) addKnown(x decimal.Decimal, xs smallDec) {
 		return
 	case r.n == 0:
 		r.t = total{v: xs.v, e: xs.e}
-	case r.t.e == bigExp:
+	case r.t.e == bigExp || r.t.w:
 		r.t = r.t.add(x)
 	default:
 		if v, e, ok := addSmall(r.t.v, r.t.e, xs.v, xs.e, false); ok {
 			r.t = total{v: v, e: e}
 		} else {
-			r.t = total{e: bigExp, d: r.t.dec().Add(x)}
+			r.t = r.t.add(x)
 		}
 	}
 	r.n++
