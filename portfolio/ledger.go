@@ -95,7 +95,7 @@ type acctState struct {
 	minor     int32
 	positions map[string]*position
 	bySymbol  []*position // every position, ordered by symbol
-	realized  chunkLog[RealizedGain]
+	realized  chunkLog[realRec]
 	epoch     uint64
 	s         acctScalars
 }
@@ -129,13 +129,58 @@ type position struct {
 
 type posScalars struct {
 	currency   string
-	qty        total           // exact, int64 form while it fits
-	basis      decimal.Decimal // account currency
-	localBasis decimal.Decimal // instrument currency
-	lots       []Lot
+	qty        total // exact, int64 form while it fits
+	basis      total // account currency
+	localBasis total // instrument currency
+	lots       []lotRec
 	head       int
 	lastPrice  decimal.Decimal
 	lastTime   time.Time
+}
+
+// lotRec is an open lot as the ledger keeps it: its numbers as totals
+// (pointer-free while they fit 128 bits), a Lot when read.
+type lotRec struct {
+	acquired               time.Time
+	qty, basis, localBasis total
+	txID                   string
+}
+
+// pub returns the lot as the public Lot (the same values and exponents).
+func (r *lotRec) pub() Lot {
+	return Lot{Acquired: r.acquired, Quantity: r.qty.dec(), Basis: r.basis.dec(), LocalBasis: r.localBasis.dec(), TxID: r.txID}
+}
+
+// lotRecOf returns lot as a lotRec.
+func lotRecOf(lot Lot) lotRec {
+	return lotRec{acquired: lot.Acquired, qty: totalOf(lot.Quantity), basis: totalOf(lot.Basis), localBasis: totalOf(lot.LocalBasis), txID: lot.TxID}
+}
+
+// realRec is a RealizedGain as the ledger keeps it: amounts as totals,
+// the account filled in when read.
+type realRec struct {
+	symbol           string
+	acquired, closed time.Time
+	qty, proceeds    total
+	basis, gain      total
+	localGain        total
+	fx               decimal.Decimal
+	txID             string
+}
+
+// pub returns the record as the public RealizedGain of account.
+func (r *realRec) pub(account string) RealizedGain {
+	g := RealizedGain{
+		Account: account, Symbol: r.symbol, Acquired: r.acquired, Closed: r.closed,
+		Quantity: r.qty.dec(), Proceeds: r.proceeds.dec(), Basis: r.basis.dec(), Gain: r.gain.dec(),
+		FXRate: r.fx, TxID: r.txID,
+	}
+	if sameTotal(r.localGain, r.gain) {
+		g.LocalGain = g.Gain
+	} else {
+		g.LocalGain = r.localGain.dec()
+	}
+	return g
 }
 
 // pendingLot is a lot moved out by a transfer_out, waiting for a transfer_in.
@@ -178,9 +223,9 @@ type undoRec struct {
 
 // lotUndo is a lot as it was before a partial close changed it.
 type lotUndo struct {
-	lots []Lot
+	lots []lotRec
 	idx  int
-	lot  Lot
+	lot  lotRec
 }
 
 // pendUndo is the pending transfer lots of a symbol before they changed.
@@ -740,7 +785,7 @@ func (l *Ledger) trade(a *acctState, tx *Transaction, fx decimal.Decimal) error 
 			return err
 		}
 		p = l.tradedPos(a, p, tx)
-		l.open(a, p, Lot{Acquired: tx.Time, Quantity: tx.Quantity, Basis: amount, LocalBasis: local, TxID: tx.ID})
+		l.open(a, p, lotRec{acquired: tx.Time, qty: totalOf(tx.Quantity), basis: totalOf(amount), localBasis: totalOf(local), txID: tx.ID})
 		return nil
 	}
 	if !buy && heldT.sign() > 0 && heldT.cmp(tx.Quantity) >= 0 {
@@ -793,7 +838,7 @@ func (l *Ledger) trade(a *acctState, tx *Transaction, fx decimal.Decimal) error 
 		l.close(a, p, tx, closeQ.Neg(), closeFlow, closeLocal, fx, true)
 	}
 	if openQ.Sign() != 0 {
-		l.open(a, p, Lot{Acquired: tx.Time, Quantity: openQ, Basis: openFlow.Neg(), LocalBasis: openLocal.Neg(), TxID: tx.ID})
+		l.open(a, p, lotRec{acquired: tx.Time, qty: totalOf(openQ), basis: totalOf(openFlow.Neg()), localBasis: totalOf(openLocal.Neg()), txID: tx.ID})
 	}
 	return nil
 }
@@ -811,13 +856,13 @@ func (l *Ledger) tradedPos(a *acctState, p *position, tx *Transaction) *position
 }
 
 // open adds a lot to p (p already touched).
-func (l *Ledger) open(a *acctState, p *position, lot Lot) {
-	p.s.qty = p.s.qty.add(lot.Quantity)
-	basis := addDec(p.s.basis, lot.Basis)
-	if p.s.localBasis.Equal(p.s.basis) && lot.LocalBasis.Equal(lot.Basis) {
+func (l *Ledger) open(a *acctState, p *position, lot lotRec) {
+	p.s.qty = p.s.qty.addT(lot.qty)
+	basis := p.s.basis.addT(lot.basis)
+	if p.s.localBasis.equalT(p.s.basis) && lot.localBasis.equalT(lot.basis) {
 		p.s.localBasis = basis // same amounts: share the sum
 	} else {
-		p.s.localBasis = addDec(p.s.localBasis, lot.LocalBasis)
+		p.s.localBasis = p.s.localBasis.addT(lot.localBasis)
 	}
 	p.s.basis = basis
 	if a.acct.CostMethod == FIFO {
@@ -828,106 +873,110 @@ func (l *Ledger) open(a *acctState, p *position, lot Lot) {
 // close removes q units (same sign as the position, |q| ≤ |held|) from p
 // and returns the lots removed. With realize set, flow and local are the
 // account- and instrument-currency cash attributed to those units and each
-// lot closed books a RealizedGain.
+// lot closed books a RealizedGain. The arithmetic is on totals (int64 or
+// 128-bit while the numbers fit): the same values and exponents as the
+// decimal operations, without allocating.
 func (l *Ledger) close(a *acctState, p *position, tx *Transaction, q, flow, local, fx decimal.Decimal, realize bool) []Lot {
 	foreign := fx.Sign() != 0
 	if !foreign {
 		fx = one
 	}
+	qT, flowT, localT := totalOf(q), totalOf(flow), totalOf(local)
 	var removed []Lot
-	emit := func(part Lot, pFlow, pLocal decimal.Decimal) {
-		if realize {
-			l.touchAcct(a)
-			g := RealizedGain{
-				Account: a.acct.ID, Symbol: p.symbol, Acquired: part.Acquired, Closed: tx.Time,
-				Quantity: part.Quantity, Proceeds: pFlow, Basis: part.Basis, Gain: subDec(pFlow, part.Basis),
-				FXRate: fx, TxID: tx.ID,
-			}
-			if pLocal.Equal(pFlow) && part.LocalBasis.Equal(part.Basis) {
-				g.LocalGain = g.Gain
-			} else {
-				g.LocalGain = subDec(pLocal, part.LocalBasis)
-			}
-			a.realized.truncate(a.s.realizedN) // drop entries of a rolled-back batch
-			a.realized.append(&g)
-			a.s.realizedN = a.realized.len()
-			a.s.gain = a.s.gain.add(g.Gain)
-			if foreign {
-				a.s.fxEffect = a.s.fxEffect.add(g.Gain.Sub(mulDec(g.LocalGain, fx)))
-			}
+	emit := func(part *lotRec, pFlow, pLocal total) {
+		if !realize {
+			removed = append(removed, part.pub())
+			return
+		}
+		l.touchAcct(a)
+		g := realRec{
+			symbol: p.symbol, acquired: part.acquired, closed: tx.Time,
+			qty: part.qty, proceeds: pFlow, basis: part.basis, gain: pFlow.subT(part.basis),
+			fx: fx, txID: tx.ID,
+		}
+		if pLocal.equalT(pFlow) && part.localBasis.equalT(part.basis) {
+			g.localGain = g.gain
 		} else {
-			removed = append(removed, part)
+			g.localGain = pLocal.subT(part.localBasis)
+		}
+		a.realized.truncate(a.s.realizedN) // drop entries of a rolled-back batch
+		a.realized.append(&g)
+		a.s.realizedN = a.realized.len()
+		a.s.gain = a.s.gain.addT(g.gain)
+		if foreign {
+			gain := g.gain.dec()
+			a.s.fxEffect = a.s.fxEffect.add(gain.Sub(mulDec(g.localGain.dec(), fx)))
 		}
 	}
 	if a.acct.CostMethod == AverageCost {
-		part := Lot{Acquired: time.Time{}, Quantity: q, Basis: p.s.basis, LocalBasis: p.s.localBasis}
-		if p.s.qty.cmp(q) == 0 {
-			p.s.qty, p.s.basis, p.s.localBasis = total{}, decimal.Zero, decimal.Zero
+		part := lotRec{qty: qT, basis: p.s.basis, localBasis: p.s.localBasis}
+		if p.s.qty.cmpT(qT) == 0 {
+			p.s.qty, p.s.basis, p.s.localBasis = total{}, total{}, total{}
 		} else {
-			part.Basis, part.LocalBasis = proRata(p.s.basis, p.s.localBasis, q, p.s.qty.dec())
-			p.s.qty = p.s.qty.sub(q)
-			basis := subDec(p.s.basis, part.Basis)
-			p.s.localBasis = subShared(p.s.localBasis, part.LocalBasis, p.s.basis, part.Basis, basis)
+			part.basis, part.localBasis = proRata(p.s.basis, p.s.localBasis, qT, p.s.qty)
+			p.s.qty = p.s.qty.subT(qT)
+			basis := p.s.basis.subT(part.basis)
+			p.s.localBasis = subShared(p.s.localBasis, part.localBasis, p.s.basis, part.basis, basis)
 			p.s.basis = basis
 		}
-		emit(part, flow, local)
+		emit(&part, flowT, localT)
 		return removed
 	}
-	sign := q.Sign()
-	remaining := q
-	flowLeft, localLeft := flow, local
+	sign := qT.sign()
+	remaining := qT
+	flowLeft, localLeft := flowT, localT
 	// In the account currency the instrument-currency amounts are the
 	// same numbers (same value and exponent): compute each share once.
-	shared := local.Exponent() == flow.Exponent() && local.Equal(flow)
-	for remaining.Sign() != 0 {
+	shared := sameTotal(localT, flowT)
+	for remaining.sign() != 0 {
 		lot := &p.s.lots[p.s.head]
-		var part Lot
-		c := lot.Quantity.Cmp(remaining)
+		var part lotRec
+		c := lot.qty.cmpT(remaining)
 		if c == 0 || (sign > 0 && c < 0) || (sign < 0 && c > 0) {
 			part = *lot
 			p.s.head++
 			if c == 0 {
-				remaining = decimal.Zero
+				remaining = total{}
 			} else {
-				remaining = subDec(remaining, part.Quantity)
+				remaining = remaining.subT(part.qty)
 			}
 		} else {
-			part = Lot{Acquired: lot.Acquired, Quantity: remaining, TxID: lot.TxID}
-			part.Basis, part.LocalBasis = proRata(lot.Basis, lot.LocalBasis, remaining, lot.Quantity)
+			part = lotRec{acquired: lot.acquired, qty: remaining, txID: lot.txID}
+			part.basis, part.localBasis = proRata(lot.basis, lot.localBasis, remaining, lot.qty)
 			l.undo.recs = append(l.undo.recs, undoRec{kind: undoLot, idx: int32(len(l.undo.lots))})
 			l.undo.lots = append(l.undo.lots, lotUndo{lots: p.s.lots, idx: p.s.head, lot: *lot})
-			lot.Quantity = subDec(lot.Quantity, remaining)
-			basis := subDec(lot.Basis, part.Basis)
-			lot.LocalBasis = subShared(lot.LocalBasis, part.LocalBasis, lot.Basis, part.Basis, basis)
-			lot.Basis = basis
-			remaining = decimal.Zero
+			lot.qty = lot.qty.subT(remaining)
+			basis := lot.basis.subT(part.basis)
+			lot.localBasis = subShared(lot.localBasis, part.localBasis, lot.basis, part.basis, basis)
+			lot.basis = basis
+			remaining = total{}
 		}
 		pFlow, pLocal := flowLeft, localLeft
-		if remaining.Sign() != 0 {
+		if remaining.sign() != 0 {
 			if realize {
-				pFlow = mulDiv(flow, part.Quantity, q)
+				pFlow = mulDivT(flowT, part.qty, qT)
 				if shared {
 					pLocal = pFlow
 				} else {
-					pLocal = mulDiv(local, part.Quantity, q)
+					pLocal = mulDivT(localT, part.qty, qT)
 				}
 			}
-			flowLeft = subDec(flowLeft, pFlow)
+			flowLeft = flowLeft.subT(pFlow)
 			if shared {
 				localLeft = flowLeft
 			} else {
-				localLeft = subDec(localLeft, pLocal)
+				localLeft = localLeft.subT(pLocal)
 			}
 		}
 		if p.s.head == len(p.s.lots) {
-			p.s.qty, p.s.basis, p.s.localBasis = total{}, decimal.Zero, decimal.Zero
+			p.s.qty, p.s.basis, p.s.localBasis = total{}, total{}, total{}
 		} else {
-			p.s.qty = p.s.qty.sub(part.Quantity)
-			basis := subDec(p.s.basis, part.Basis)
-			p.s.localBasis = subShared(p.s.localBasis, part.LocalBasis, p.s.basis, part.Basis, basis)
+			p.s.qty = p.s.qty.subT(part.qty)
+			basis := p.s.basis.subT(part.basis)
+			p.s.localBasis = subShared(p.s.localBasis, part.localBasis, p.s.basis, part.basis, basis)
 			p.s.basis = basis
 		}
-		emit(part, pFlow, pLocal)
+		emit(&part, pFlow, pLocal)
 	}
 	if p.s.head == len(p.s.lots) {
 		// Fully closed: drop the consumed lots (keeping the old array intact
@@ -941,22 +990,22 @@ func (l *Ledger) close(a *acctState, p *position, tx *Transaction, q, flow, loca
 
 // proRata returns the share q/of of basis and localBasis, computing it once
 // when both are the same number (a position in the account currency).
-func proRata(basis, localBasis, q, of decimal.Decimal) (decimal.Decimal, decimal.Decimal) {
-	b := mulDiv(basis, q, of)
-	if localBasis.Equal(basis) {
+func proRata(basis, localBasis, q, of total) (total, total) {
+	b := mulDivT(basis, q, of)
+	if localBasis.equalT(basis) {
 		return b, b
 	}
-	return b, mulDiv(localBasis, q, of)
+	return b, mulDivT(localBasis, q, of)
 }
 
 // subShared returns local − localPart, reusing basisNew (= basisOld −
 // basisPart) when the local amounts equal the account amounts, which is the
 // case for positions in the account currency: no second subtraction.
-func subShared(local, localPart, basisOld, basisPart, basisNew decimal.Decimal) decimal.Decimal {
-	if local.Equal(basisOld) && localPart.Equal(basisPart) {
+func subShared(local, localPart, basisOld, basisPart, basisNew total) total {
+	if local.equalT(basisOld) && localPart.equalT(basisPart) {
 		return basisNew
 	}
-	return subDec(local, localPart)
+	return local.subT(localPart)
 }
 
 // split multiplies the position's quantities by the ratio in Quantity.
@@ -975,9 +1024,9 @@ func (l *Ledger) split(a *acctState, tx *Transaction) error {
 	l.touchPos(p)
 	p.s.qty = totalOf(p.s.qty.dec().Mul(r))
 	if len(p.s.lots) > 0 {
-		lots := make([]Lot, 0, len(p.s.lots)-p.s.head)
+		lots := make([]lotRec, 0, len(p.s.lots)-p.s.head)
 		for _, lot := range p.s.lots[p.s.head:] {
-			lot.Quantity = mulDec(lot.Quantity, r)
+			lot.qty = totalOf(mulDec(lot.qty.dec(), r))
 			lots = append(lots, lot)
 		}
 		p.s.lots, p.s.head = lots, 0
@@ -1004,7 +1053,7 @@ func (l *Ledger) transferOut(a *acctState, tx *Transaction, _ decimal.Decimal) e
 	l.touchPos(p)
 	basisBefore := p.s.basis
 	removed := l.close(a, p, tx, tx.Quantity, decimal.Zero, decimal.Zero, decimal.Zero, false)
-	out := subDec(basisBefore, p.s.basis)
+	out := basisBefore.subT(p.s.basis).dec()
 	l.touchAcct(a)
 	a.s.withdrawals = a.s.withdrawals.add(out)
 	l.touchPending(tx.Symbol)
@@ -1045,13 +1094,13 @@ func (l *Ledger) transferIn(a *acctState, tx *Transaction, fx decimal.Decimal) e
 	p.s.currency = tx.Currency
 	l.touchAcct(a)
 	for _, lot := range lots {
-		l.open(a, p, lot)
+		l.open(a, p, lotRecOf(lot))
 		a.s.deposits = a.s.deposits.add(lot.Basis)
 	}
 	if a.acct.CostMethod == FIFO {
 		// Copy before sorting: the undo snapshot may share the old array.
 		p.s.lots, p.s.head = slices.Clone(p.s.lots[p.s.head:]), 0
-		slices.SortStableFunc(p.s.lots, func(x, y Lot) int { return x.Acquired.Compare(y.Acquired) })
+		slices.SortStableFunc(p.s.lots, func(x, y lotRec) int { return x.acquired.Compare(y.acquired) })
 	}
 	return nil
 }

@@ -2,7 +2,6 @@ package portfolio
 
 import (
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
@@ -155,7 +154,7 @@ func (l *Ledger) Position(account, symbol string) (pos Position, ok bool) {
 func (st *acctState) view(p *position) Position {
 	return Position{
 		Account: st.acct.ID, AccountCurrency: st.acct.Currency, Symbol: p.symbol, Currency: p.s.currency,
-		Quantity: p.s.qty.dec(), Basis: p.s.basis, LocalBasis: p.s.localBasis,
+		Quantity: p.s.qty.dec(), Basis: p.s.basis.dec(), LocalBasis: p.s.localBasis.dec(),
 		LastPrice: p.s.lastPrice, LastTime: p.s.lastTime,
 	}
 }
@@ -192,7 +191,14 @@ func (l *Ledger) Lots(account, symbol string) []Lot {
 	if p == nil {
 		return nil
 	}
-	return slices.Clone(p.s.lots[p.s.head:])
+	if p.s.head == len(p.s.lots) {
+		return nil
+	}
+	lots := make([]Lot, 0, len(p.s.lots)-p.s.head)
+	for i := p.s.head; i < len(p.s.lots); i++ {
+		lots = append(lots, p.s.lots[i].pub())
+	}
+	return lots
 }
 
 // Realized returns the realized gains of account, or of all accounts when
@@ -203,7 +209,9 @@ func (l *Ledger) Realized(account string) []RealizedGain {
 	var out []RealizedGain
 	for _, st := range l.order {
 		if account == "" || st.acct.ID == account {
-			out = st.realized.appendTo(out)
+			for i := range st.realized.len() {
+				out = append(out, st.realized.at(i).pub(st.acct.ID))
+			}
 		}
 	}
 	return out

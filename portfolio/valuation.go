@@ -309,7 +309,7 @@ func (l *Ledger) value(ctx context.Context, account, base string, prices PriceSo
 			}
 			v.Holdings = append(v.Holdings, Holding{Position: Position{
 				Account: st.acct.ID, AccountCurrency: st.acct.Currency, Symbol: p.symbol, Currency: p.s.currency,
-				Quantity: c.quantity, Basis: p.s.basis, LocalBasis: p.s.localBasis,
+				Quantity: c.quantity, Basis: c.basis, LocalBasis: c.localBasis,
 				LastPrice: p.s.lastPrice, LastTime: p.s.lastTime,
 			}, Price: c.price, Base: base, Value: c.value, BaseValue: c.baseValue, BaseBasis: c.baseBasis,
 				Unrealized: c.unrealized, CapitalGain: c.capitalGain, CurrencyEffect: c.currencyEffect})
@@ -429,7 +429,7 @@ func (l *Ledger) value(ctx context.Context, account, base string, prices PriceSo
 // holdingInputs is everything a holding's amounts are computed from.
 type holdingInputs struct {
 	qty               total
-	basis, localBasis decimal.Decimal
+	basis, localBasis total
 	currency          string
 	quote             decimal.Decimal // the price as quoted
 	quoteCcy          string
@@ -445,7 +445,7 @@ func (a *holdingInputs) same(b *holdingInputs) bool {
 	if !sameDecimal(a.quote, b.quote) ||
 		a.currency != b.currency || a.quoteCcy != b.quoteCcy || a.abID != b.abID || a.ibID != b.ibID ||
 		!sameTotal(a.qty, b.qty) ||
-		!sameDecimal(a.basis, b.basis) || !sameDecimal(a.localBasis, b.localBasis) {
+		!sameTotal(a.basis, b.basis) || !sameTotal(a.localBasis, b.localBasis) {
 		return false
 	}
 	if a.quoteCcy != a.currency && !sameDecimal(a.qr, b.qr) {
@@ -464,6 +464,7 @@ func (a *holdingInputs) same(b *holdingInputs) bool {
 // or a new rate misses and is computed afresh.
 type holdingCache struct {
 	in                               holdingInputs
+	basis, localBasis                decimal.Decimal // in.basis and in.localBasis
 	quantity, price, value           decimal.Decimal
 	baseValue, baseBasis, unrealized decimal.Decimal
 	capitalGain, currencyEffect      decimal.Decimal
@@ -478,19 +479,34 @@ func (c *holdingCache) compute(in *holdingInputs, acctCcy string) {
 	// The quantity and the basis in base depend on fewer inputs than the
 	// rest: when those are the same as c's, keep them (same numbers).
 	keepQty := c.valid && sameTotal(c.in.qty, in.qty)
-	keepBasis := c.valid && c.in.abID == in.abID && sameDecimal(c.in.basis, in.basis) &&
-		(in.abID || sameDecimal(c.in.ab, in.ab))
+	sameBasis := c.valid && sameTotal(c.in.basis, in.basis)
+	keepBasis := sameBasis && c.in.abID == in.abID && (in.abID || sameDecimal(c.in.ab, in.ab))
+	sameLocal := c.valid && sameTotal(c.in.localBasis, in.localBasis)
 	quantity, baseBasis, bb := c.quantity, c.baseBasis, c.bb
+	basis, localBasis := c.basis, c.localBasis
 	*c = holdingCache{in: *in, price: in.quote, valid: true}
 	if keepQty {
 		c.quantity = quantity
 	} else {
 		c.quantity = in.qty.dec()
 	}
+	if sameBasis {
+		c.basis = basis
+	} else {
+		c.basis = in.basis.dec()
+	}
+	switch {
+	case sameLocal:
+		c.localBasis = localBasis
+	case sameTotal(in.localBasis, in.basis):
+		c.localBasis = c.basis
+	default:
+		c.localBasis = in.localBasis.dec()
+	}
 	if keepBasis {
 		c.baseBasis, c.bb = baseBasis, bb
 	} else {
-		c.baseBasis = conv(in.basis, in.ab, in.abID)
+		c.baseBasis = conv(c.basis, in.ab, in.abID)
 		c.bb = smallOf(c.baseBasis)
 	}
 	if in.quoteCcy != in.currency {
@@ -499,14 +515,14 @@ func (c *holdingCache) compute(in *holdingInputs, acctCcy string) {
 	c.value = mulDec(c.quantity, c.price)
 	c.baseValue = conv(c.value, in.ib, in.ibID)
 	c.unrealized = subDec(c.baseValue, c.baseBasis)
-	if in.currency == acctCcy && in.localBasis.Equal(in.basis) {
+	if in.currency == acctCcy && in.localBasis.equalT(in.basis) {
 		// Same currency, same basis: all of the gain is price gain.
 		c.capitalGain, c.currencyEffect = c.unrealized, decimal.Zero
 	} else {
 		if in.ibID {
-			c.capitalGain = subDec(c.value, in.localBasis)
+			c.capitalGain = subDec(c.value, c.localBasis)
 		} else {
-			c.capitalGain = subMulDec(c.value, in.localBasis, in.ib)
+			c.capitalGain = subMulDec(c.value, c.localBasis, in.ib)
 		}
 		c.currencyEffect = subDec(c.unrealized, c.capitalGain)
 	}
