@@ -132,6 +132,11 @@ func wideDec(neg bool, m u128, e int32) decimal.Decimal {
 
 // addT returns t + u, the same value and exponent as Decimal.Add.
 func (t total) addT(u total) total {
+	if t.narrow() && u.narrow() {
+		if v, e, ok := addSmall(t.v, t.e, u.v, u.e, false); ok {
+			return total{v: v, e: e}
+		}
+	}
 	if t.e != bigExp && u.e != bigExp {
 		if r, ok := addWide(t, u, false); ok {
 			return r
@@ -142,6 +147,11 @@ func (t total) addT(u total) total {
 
 // subT returns t − u, the same value and exponent as Decimal.Sub.
 func (t total) subT(u total) total {
+	if t.narrow() && u.narrow() {
+		if v, e, ok := addSmall(t.v, t.e, u.v, u.e, true); ok {
+			return total{v: v, e: e}
+		}
+	}
 	if t.e != bigExp && u.e != bigExp {
 		if r, ok := addWide(t, u, true); ok {
 			return r
@@ -152,12 +162,28 @@ func (t total) subT(u total) total {
 
 // cmpT compares t with u like Decimal.Cmp.
 func (t total) cmpT(u total) int {
+	if t.narrow() && u.narrow() && t.e == u.e {
+		return cmpInt64(t.v, u.v)
+	}
 	if t.e != bigExp && u.e != bigExp {
 		if r, ok := addWide(t, u, true); ok {
 			return r.sign()
 		}
 	}
 	return t.dec().Cmp(u.dec())
+}
+
+// narrow reports whether t is in int64 form.
+func (t total) narrow() bool { return !t.w && t.e != bigExp }
+
+func cmpInt64(a, b int64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
 }
 
 // equalT reports whether t and u are the same number (any exponents).
