@@ -162,6 +162,14 @@ func tradeAmount(q, p, fee, tax decimal.Decimal, buy bool) decimal.Decimal {
 	return tradeAmountDecimal(q, p, fee, tax, buy)
 }
 
+// tradeAmountT is tradeAmount as a total: no allocation when it fits.
+func tradeAmountT(q, p, fee, tax decimal.Decimal, buy bool) total {
+	if v, e, ok := tradeAmountSmall(q, p, fee, tax, buy); ok {
+		return total{v: v, e: e}
+	}
+	return totalOf(tradeAmountDecimal(q, p, fee, tax, buy))
+}
+
 // tradeAmountDecimal is tradeAmount in plain decimal arithmetic: the
 // fallback, and the reference the property test compares with.
 func tradeAmountDecimal(q, p, fee, tax decimal.Decimal, buy bool) decimal.Decimal {

@@ -647,21 +647,26 @@ func (l *Ledger) addCash(a *acctState, delta decimal.Decimal) error {
 // out more than there is fails without margin. A negative amount moves the
 // other way (a sell whose fees exceed the proceeds).
 func (l *Ledger) moveCash(a *acctState, amount decimal.Decimal, out bool) error {
-	if amount.Sign() == 0 {
+	return l.moveCashT(a, totalOf(amount), out)
+}
+
+// moveCashT is moveCash with the amount as a total.
+func (l *Ledger) moveCashT(a *acctState, amount total, out bool) error {
+	if amount.sign() == 0 {
 		return nil
 	}
 	var next total
 	if out {
-		next = a.s.cash.sub(amount)
+		next = a.s.cash.subT(amount)
 	} else {
-		next = a.s.cash.add(amount)
+		next = a.s.cash.addT(amount)
 	}
 	// next < cash exactly when the move is an outflow: a positive amount
 	// taken out or a negative amount put in.
-	if next.sign() < 0 && (amount.Sign() > 0) == out && !a.acct.AllowMargin {
-		need := amount
+	if next.sign() < 0 && (amount.sign() > 0) == out && !a.acct.AllowMargin {
+		need := amount.dec()
 		if !out {
-			need = amount.Neg()
+			need = need.Neg()
 		}
 		return fmt.Errorf("%w: cash %s, needs %s", ErrInsufficientFunds,
 			FormatMoney(a.s.cash.dec(), a.acct.Currency), FormatMoney(need, a.acct.Currency))
@@ -768,8 +773,13 @@ func (l *Ledger) trade(a *acctState, tx *Transaction, fx decimal.Decimal) error 
 	buy := tx.Kind == TxBuy
 	// What the trade costs (buy) or brings in (sell), fees and taxes
 	// included, in the instrument and in the account currency.
-	local := tradeAmount(tx.Quantity, tx.Price, tx.Fee, tx.Tax, buy)
-	amount := toAcct(a, local, fx)
+	localT := tradeAmountT(tx.Quantity, tx.Price, tx.Fee, tx.Tax, buy)
+	var amountT total
+	if fx.Sign() == 0 && localT.narrow() && localT.e >= -a.minor {
+		amountT = localT // roundTo would return it as it is
+	} else {
+		amountT = totalOf(toAcct(a, localT.dec(), fx))
+	}
 
 	p := a.positions[tx.Symbol]
 	if p != nil && p.s.currency != tx.Currency && p.s.qty.sign() != 0 {
@@ -781,21 +791,23 @@ func (l *Ledger) trade(a *acctState, tx *Transaction, fx decimal.Decimal) error 
 	}
 	// Fast paths: a buy that opens or extends a long, a sell within a long.
 	if buy && heldT.sign() >= 0 {
-		if err := l.moveCash(a, amount, true); err != nil {
+		if err := l.moveCashT(a, amountT, true); err != nil {
 			return err
 		}
 		p = l.tradedPos(a, p, tx)
-		l.open(a, p, lotRec{acquired: tx.Time, qty: totalOf(tx.Quantity), basis: totalOf(amount), localBasis: totalOf(local), txID: tx.ID})
+		l.open(a, p, lotRec{acquired: tx.Time, qty: totalOf(tx.Quantity), basis: amountT, localBasis: localT, txID: tx.ID})
 		return nil
 	}
-	if !buy && heldT.sign() > 0 && heldT.cmp(tx.Quantity) >= 0 {
-		if err := l.moveCash(a, amount, false); err != nil {
+	qT := totalOf(tx.Quantity)
+	if !buy && heldT.sign() > 0 && heldT.cmpT(qT) >= 0 {
+		if err := l.moveCashT(a, amountT, false); err != nil {
 			return err
 		}
 		p = l.tradedPos(a, p, tx)
-		l.close(a, p, tx, tx.Quantity, amount, local, fx, true)
+		l.close(a, p, tx, qT, amountT, localT, fx, true)
 		return nil
 	}
+	local, amount := localT.dec(), amountT.dec()
 
 	// General case with shorts: signed flows (in positive, out negative)
 	// and signed quantities.
@@ -835,7 +847,7 @@ func (l *Ledger) trade(a *acctState, tx *Transaction, fx decimal.Decimal) error 
 		openFlow, openLocal = subDec(flow, closeFlow), subDec(local, closeLocal)
 	}
 	if closeQ.Sign() != 0 {
-		l.close(a, p, tx, closeQ.Neg(), closeFlow, closeLocal, fx, true)
+		l.close(a, p, tx, totalOf(closeQ.Neg()), totalOf(closeFlow), totalOf(closeLocal), fx, true)
 	}
 	if openQ.Sign() != 0 {
 		l.open(a, p, lotRec{acquired: tx.Time, qty: totalOf(openQ), basis: totalOf(openFlow.Neg()), localBasis: totalOf(openLocal.Neg()), txID: tx.ID})
@@ -876,12 +888,11 @@ func (l *Ledger) open(a *acctState, p *position, lot lotRec) {
 // lot closed books a RealizedGain. The arithmetic is on totals (int64 or
 // 128-bit while the numbers fit): the same values and exponents as the
 // decimal operations, without allocating.
-func (l *Ledger) close(a *acctState, p *position, tx *Transaction, q, flow, local, fx decimal.Decimal, realize bool) []Lot {
+func (l *Ledger) close(a *acctState, p *position, tx *Transaction, qT, flowT, localT total, fx decimal.Decimal, realize bool) []Lot {
 	foreign := fx.Sign() != 0
 	if !foreign {
 		fx = one
 	}
-	qT, flowT, localT := totalOf(q), totalOf(flow), totalOf(local)
 	var removed []Lot
 	emit := func(part *lotRec, pFlow, pLocal total) {
 		if !realize {
@@ -1052,7 +1063,7 @@ func (l *Ledger) transferOut(a *acctState, tx *Transaction, _ decimal.Decimal) e
 	}
 	l.touchPos(p)
 	basisBefore := p.s.basis
-	removed := l.close(a, p, tx, tx.Quantity, decimal.Zero, decimal.Zero, decimal.Zero, false)
+	removed := l.close(a, p, tx, totalOf(tx.Quantity), total{}, total{}, decimal.Zero, false)
 	out := basisBefore.subT(p.s.basis).dec()
 	l.touchAcct(a)
 	a.s.withdrawals = a.s.withdrawals.add(out)
