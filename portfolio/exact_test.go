@@ -101,6 +101,9 @@ func TestTradeAmountMatchesDecimal(t *testing.T) {
 		got := tradeAmount(q, p, fee, tax, buy)
 		require.True(t, got.Equal(want), "%s × %s, fee %s, tax %s, buy %v: got %s, want %s", q, p, fee, tax, buy, got, want)
 		require.Equal(t, want.Exponent(), got.Exponent(), "%s × %s, fee %s, tax %s", q, p, fee, tax)
+		gotT := tradeAmountT(q, p, fee, tax, buy).dec()
+		require.True(t, gotT.Equal(want), "total form: got %s, want %s", gotT, want)
+		require.Equal(t, want.Exponent(), gotT.Exponent(), "total form exponent")
 	}
 	// A product past 2^63 falls back to decimal.
 	big := decimal.New(4_000_000_000, 0)
