@@ -48,11 +48,3 @@ func (t *chunkLog[T]) all() []T {
 	}
 	return out
 }
-
-// appendTo appends every entry to out.
-func (t *chunkLog[T]) appendTo(out []T) []T {
-	for _, c := range t.chunks {
-		out = append(out, c...)
-	}
-	return out
-}
