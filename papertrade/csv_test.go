@@ -96,3 +96,16 @@ func FuzzReadCSV(f *testing.F) {
 		require.False(t, math.IsNaN(res.Stats.EquityFinal))
 	})
 }
+
+func TestReadCSVMoreDateForms(t *testing.T) {
+	for _, in := range []string{
+		"Date,Open,High,Low,Close\n01/02/2024,10,12,9,11\n",
+		"Date,Open,High,Low,Close\n2024/01/02,10,12,9,11\n",
+		"Date,Open,High,Low,Close\n20240102,10,12,9,11\n",
+	} {
+		bars, err := ReadCSV(strings.NewReader(in))
+		require.NoError(t, err, in)
+		require.Len(t, bars, 1)
+		assert.Equal(t, Bar{Time: time.Date(2024, 1, 2, 0, 0, 0, 0, time.UTC), Open: 10, High: 12, Low: 9, Close: 11}, bars[0])
+	}
+}
