@@ -168,7 +168,7 @@ func TestLotsAndGainsMatchDecimal(t *testing.T) {
 			p = &refPos{}
 			ref.pos[key] = p
 		}
-		tx := Transaction{ID: "t" + strconv.Itoa(i), Account: a.ID, Time: t0.Add(time.Duration(i) * time.Minute), Symbol: sym,
+		tx := Transaction{ID: "t" + strconv.Itoa(i), Account: a.ID, Time: t0.Add(time.Duration(i) * 7 * time.Hour), Symbol: sym,
 			Price: decimal.New(1+rng.Int64N(10_000_000), -int32(rng.IntN(5))), Fee: decimal.New(rng.Int64N(1000), -2), Currency: "USD"}
 		var fx decimal.Decimal
 		if a.Currency == "NOK" {
@@ -211,6 +211,16 @@ func TestLotsAndGainsMatchDecimal(t *testing.T) {
 		}
 	}
 	for _, a := range accts {
+		byYear := map[int]decimal.Decimal{}
+		for _, g := range ref.realized[a.ID] {
+			y := g.Closed.UTC().Year()
+			byYear[y] = byYear[y].Add(g.Gain)
+		}
+		gotByYear := l.RealizedByYear(a.ID)
+		require.Len(t, gotByYear, len(byYear))
+		for y, w := range byYear {
+			requireSameDec(t, w, gotByYear[y], a.ID+" realized in "+strconv.Itoa(y))
+		}
 		got := l.Realized(a.ID)
 		want := ref.realized[a.ID]
 		for i := range min(len(got), len(want)) {

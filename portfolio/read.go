@@ -221,10 +221,22 @@ func (l *Ledger) Realized(account string) []RealizedGain {
 // which only makes sense when they share a currency) by the calendar year
 // (UTC) of the closing date, for tax reports.
 func (l *Ledger) RealizedByYear(account string) map[int]decimal.Decimal {
-	out := make(map[int]decimal.Decimal)
-	for _, g := range l.Realized(account) {
-		y := g.Closed.UTC().Year()
-		out[y] = out[y].Add(g.Gain)
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	sums := make(map[int]total)
+	for _, st := range l.order {
+		if account != "" && st.acct.ID != account {
+			continue
+		}
+		for i := range st.realized.len() {
+			r := st.realized.at(i)
+			y := r.closed.UTC().Year()
+			sums[y] = sums[y].addT(r.gain)
+		}
+	}
+	out := make(map[int]decimal.Decimal, len(sums))
+	for y, t := range sums {
+		out[y] = t.dec()
 	}
 	return out
 }
