@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"math"
 	"slices"
 	"time"
 
@@ -509,6 +510,9 @@ func (c *holdingCache) compute(in *holdingInputs, acctCcy string) {
 		c.baseBasis = conv(c.basis, in.ab, in.abID)
 		c.bb = smallOf(c.baseBasis)
 	}
+	if c.computeSmall(in, acctCcy) {
+		return
+	}
 	if in.quoteCcy != in.currency {
 		c.price = mulDec(in.quote, in.qr)
 	}
@@ -528,6 +532,127 @@ func (c *holdingCache) compute(in *holdingInputs, acctCcy string) {
 	}
 	c.bv = smallOf(c.baseValue)
 	c.cg, c.ce = smallOf(c.capitalGain), smallOf(c.currencyEffect)
+}
+
+// computeSmall is the rest of compute (price, value, base value and the
+// gains, once quantity, bases and base basis are set) in int64 arithmetic:
+// every operand and intermediate has at most 18 digits, as small requires
+// of the decimals mulDec, subDec and subMulDec take their fast path with,
+// so the results are those decimals (values and exponents), built once
+// each, and their int64 forms need no second look at the coefficients.
+// It reports false, with c's remaining fields untouched, when something
+// does not fit; compute then uses the decimal helpers.
+func (c *holdingCache) computeSmall(in *holdingInputs, acctCcy string) bool {
+	qv, qe, ok := in.qty.small18()
+	if !ok || !c.bb.ok || !fits18(c.bb.v) {
+		return false
+	}
+	pv, pe, ok := small(in.quote)
+	if !ok {
+		return false
+	}
+	converted := in.quoteCcy != in.currency
+	if converted {
+		rv, re, ok := small(in.qr)
+		if !ok {
+			return false
+		}
+		if pv, pe, ok = mulSmall18(pv, pe, rv, re); !ok {
+			return false
+		}
+	}
+	vv, ve, ok := mulSmall18(qv, qe, pv, pe)
+	if !ok {
+		return false
+	}
+	bvv, bve := vv, ve
+	var iv int64
+	var ie int32
+	if !in.ibID {
+		if iv, ie, ok = small(in.ib); !ok {
+			return false
+		}
+		if bvv, bve, ok = mulSmall18(vv, ve, iv, ie); !ok {
+			return false
+		}
+	}
+	uv, ue, ok := addSmall18(bvv, bve, c.bb.v, c.bb.e, true)
+	if !ok {
+		return false
+	}
+	allCapital := in.currency == acctCcy && in.localBasis.equalT(in.basis)
+	var cgv, cev int64
+	var cge, cee int32
+	if !allCapital {
+		lv, le, ok := in.localBasis.small18()
+		if !ok {
+			return false
+		}
+		if cgv, cge, ok = addSmall18(vv, ve, lv, le, true); !ok {
+			return false
+		}
+		if !in.ibID {
+			if cgv, cge, ok = mulSmall18(cgv, cge, iv, ie); !ok {
+				return false
+			}
+		}
+		if cev, cee, ok = addSmall18(uv, ue, cgv, cge, true); !ok {
+			return false
+		}
+	}
+	if converted {
+		c.price = decimal.New(pv, pe)
+	}
+	c.value = decimal.New(vv, ve)
+	if in.ibID {
+		c.baseValue = c.value
+	} else {
+		c.baseValue = decimal.New(bvv, bve)
+	}
+	c.bv = smallDec{bvv, bve, true}
+	c.unrealized = decimal.New(uv, ue)
+	if allCapital {
+		c.capitalGain, c.currencyEffect = c.unrealized, decimal.Zero
+		c.cg, c.ce = smallDec{uv, ue, true}, smallDec{0, decimal.Zero.Exponent(), true}
+	} else {
+		c.capitalGain, c.currencyEffect = decimal.New(cgv, cge), decimal.New(cev, cee)
+		c.cg, c.ce = smallDec{cgv, cge, true}, smallDec{cev, cee, true}
+	}
+	return true
+}
+
+// fits18 reports whether v has at most 18 digits.
+func fits18(v int64) bool {
+	return v > -1e18 && v < 1e18
+}
+
+// mulSmall18 is a×10^ae × b×10^be when the product's coefficient has at
+// most 18 digits and its exponent fits (as mulDec's fast path).
+func mulSmall18(a int64, ae int32, b int64, be int32) (int64, int32, bool) {
+	e := int64(ae) + int64(be)
+	v, ok := mul64(a, b)
+	if !ok || !fits18(v) || e <= math.MinInt32 || e > math.MaxInt32 {
+		return 0, 0, false
+	}
+	return v, int32(e), true
+}
+
+// addSmall18 is addSmall when the result has at most 18 digits.
+func addSmall18(a int64, ae int32, b int64, be int32, neg bool) (int64, int32, bool) {
+	v, e, ok := addSmall(a, ae, b, be, neg)
+	if !ok || !fits18(v) {
+		return 0, 0, false
+	}
+	return v, e, true
+}
+
+// small18 is t's coefficient and exponent when t is in int64 form with at
+// most 18 digits: what small returns for t.dec().
+func (t total) small18() (int64, int32, bool) {
+	if t.e == bigExp || t.w || !fits18(t.v) {
+		return 0, 0, false
+	}
+	return t.v, t.e, true
 }
 
 // sameDecimal reports whether a and b have the same value and exponent.
