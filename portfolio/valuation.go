@@ -472,7 +472,9 @@ func (c *holdingCache) compute(in *holdingInputs, acctCcy string) {
 	sameLocal := c.valid && sameTotal(c.in.localBasis, in.localBasis)
 	quantity, baseBasis, bb := c.quantity, c.baseBasis, c.bb
 	basis, localBasis := c.basis, c.localBasis
-	*c = holdingCache{in: *in, price: in.quote, valid: true}
+	// Every other field is set below (on either path): assigning these
+	// rather than the whole struct saves zeroing and copying it again.
+	c.in, c.price, c.valid = *in, in.quote, true
 	if keepQty {
 		c.quantity = quantity
 	} else {
