@@ -106,15 +106,7 @@ func (c *Client) Supports(symbol string) bool {
 
 // Quote returns the price of one crypto symbol.
 func (c *Client) Quote(ctx context.Context, symbol string) (marketdata.Quote, error) {
-	m, err := c.Quotes(ctx, []string{symbol})
-	if err != nil {
-		return marketdata.Quote{}, err
-	}
-	q, ok := m[symbol]
-	if !ok {
-		return marketdata.Quote{}, c.http.NotFound(strings.ToUpper(symbol), "coin or currency missing from answer")
-	}
-	return q, nil
+	return c.http.OneQuote(ctx, symbol, c.Quotes, "coin or currency missing from answer")
 }
 
 // Prices is a decoded simple-price answer: coin id → field → value, where

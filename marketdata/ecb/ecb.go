@@ -194,26 +194,14 @@ func (c *Client) Rate(ctx context.Context, from, to string) (marketdata.Rate, er
 
 // Quote returns the reference rate of a pair symbol such as "EURNOK=X".
 func (c *Client) Quote(ctx context.Context, symbol string) (marketdata.Quote, error) {
-	m, err := c.Quotes(ctx, []string{symbol})
-	if err != nil {
-		return marketdata.Quote{}, err
-	}
-	q, ok := m[symbol]
-	if !ok {
-		return marketdata.Quote{}, c.http.NotFound(strings.ToUpper(symbol), "no ECB reference rate")
-	}
-	return q, nil
+	return c.http.OneQuote(ctx, symbol, c.Quotes, "no ECB reference rate")
 }
 
 // Quotes prices many pair symbols from one daily file.
 func (c *Client) Quotes(ctx context.Context, symbols []string) (map[string]marketdata.Quote, error) {
-	parsed := make([]marketdata.Symbol, len(symbols))
-	for i, s := range symbols {
-		p, err := marketdata.ParseSymbol(s)
-		if err != nil || p.Kind != marketdata.KindFX {
-			return nil, &marketdata.Error{Provider: "ecb", Symbol: s, Kind: marketdata.ErrUnsupported, Msg: "not a currency pair", Err: err}
-		}
-		parsed[i] = p
+	parsed, err := c.http.FXSymbols(symbols...)
+	if err != nil {
+		return nil, err
 	}
 	days, lat, err := c.fetch(ctx, DailyPath, "")
 	if err != nil {
@@ -233,10 +221,11 @@ func (c *Client) Quotes(ctx context.Context, symbols []string) (map[string]marke
 // and req.End, from the 90-day file when the range allows, else from the
 // full history since 1999.
 func (c *Client) History(ctx context.Context, symbol string, req marketdata.HistoryRequest) (marketdata.History, error) {
-	p, err := marketdata.ParseSymbol(symbol)
-	if err != nil || p.Kind != marketdata.KindFX {
-		return marketdata.History{}, &marketdata.Error{Provider: "ecb", Symbol: symbol, Kind: marketdata.ErrUnsupported, Msg: "not a currency pair", Err: err}
+	ps, err := c.http.FXSymbols(symbol)
+	if err != nil {
+		return marketdata.History{}, err
 	}
+	p := ps[0]
 	if req.Interval != "" && req.Interval != marketdata.Daily {
 		return marketdata.History{}, marketdata.NewError("ecb", p.Raw, marketdata.ErrUnsupported, "interval "+string(req.Interval))
 	}

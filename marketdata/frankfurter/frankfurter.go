@@ -168,28 +168,18 @@ func (c *Client) Rate(ctx context.Context, from, to string) (marketdata.Rate, er
 
 // Quote returns the latest rate of a pair symbol.
 func (c *Client) Quote(ctx context.Context, symbol string) (marketdata.Quote, error) {
-	m, err := c.Quotes(ctx, []string{symbol})
-	if err != nil {
-		return marketdata.Quote{}, err
-	}
-	q, ok := m[symbol]
-	if !ok {
-		return marketdata.Quote{}, c.http.NotFound(strings.ToUpper(symbol), "currency missing from answer")
-	}
-	return q, nil
+	return c.http.OneQuote(ctx, symbol, c.Quotes, "currency missing from answer")
 }
 
 // Quotes prices pair symbols with one request per distinct base currency.
 func (c *Client) Quotes(ctx context.Context, symbols []string) (map[string]marketdata.Quote, error) {
+	parsed, err := c.http.FXSymbols(symbols...)
+	if err != nil {
+		return nil, err
+	}
 	byBase := map[string][]int{}
-	parsed := make([]marketdata.Symbol, len(symbols))
 	var bases []string
-	for i, s := range symbols {
-		p, err := marketdata.ParseSymbol(s)
-		if err != nil || p.Kind != marketdata.KindFX {
-			return nil, &marketdata.Error{Provider: "frankfurter", Symbol: s, Kind: marketdata.ErrUnsupported, Msg: "not a currency pair", Err: err}
-		}
-		parsed[i] = p
+	for i, p := range parsed {
 		if _, ok := byBase[p.Base]; !ok {
 			bases = append(bases, p.Base)
 		}
@@ -238,10 +228,11 @@ func contains(s []string, v string) bool {
 // History returns daily rates of a pair symbol from the time-series
 // endpoint.
 func (c *Client) History(ctx context.Context, symbol string, req marketdata.HistoryRequest) (marketdata.History, error) {
-	p, err := marketdata.ParseSymbol(symbol)
-	if err != nil || p.Kind != marketdata.KindFX {
-		return marketdata.History{}, &marketdata.Error{Provider: "frankfurter", Symbol: symbol, Kind: marketdata.ErrUnsupported, Msg: "not a currency pair", Err: err}
+	ps, err := c.http.FXSymbols(symbol)
+	if err != nil {
+		return marketdata.History{}, err
 	}
+	p := ps[0]
 	if req.Interval != "" && req.Interval != marketdata.Daily {
 		return marketdata.History{}, marketdata.NewError("frankfurter", p.Raw, marketdata.ErrUnsupported, "interval "+string(req.Interval))
 	}

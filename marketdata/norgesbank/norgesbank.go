@@ -215,26 +215,14 @@ func (c *Client) Rate(ctx context.Context, from, to string) (marketdata.Rate, er
 
 // Quote returns the latest rate of a pair symbol.
 func (c *Client) Quote(ctx context.Context, symbol string) (marketdata.Quote, error) {
-	m, err := c.Quotes(ctx, []string{symbol})
-	if err != nil {
-		return marketdata.Quote{}, err
-	}
-	q, ok := m[symbol]
-	if !ok {
-		return marketdata.Quote{}, c.http.NotFound(strings.ToUpper(symbol), "no Norges Bank rate")
-	}
-	return q, nil
+	return c.http.OneQuote(ctx, symbol, c.Quotes, "no Norges Bank rate")
 }
 
 // Quotes prices pair symbols from one request.
 func (c *Client) Quotes(ctx context.Context, symbols []string) (map[string]marketdata.Quote, error) {
-	parsed := make([]marketdata.Symbol, len(symbols))
-	for i, s := range symbols {
-		p, err := marketdata.ParseSymbol(s)
-		if err != nil || p.Kind != marketdata.KindFX {
-			return nil, &marketdata.Error{Provider: "norgesbank", Symbol: s, Kind: marketdata.ErrUnsupported, Msg: "not a currency pair", Err: err}
-		}
-		parsed[i] = p
+	parsed, err := c.http.FXSymbols(symbols...)
+	if err != nil {
+		return nil, err
 	}
 	obs, lat, err := c.fetch(ctx, "", "B..NOK.SP", url.Values{"lastNObservations": {"1"}})
 	if err != nil {
@@ -253,10 +241,11 @@ func (c *Client) Quotes(ctx context.Context, symbols []string) (map[string]marke
 // History returns daily rates of a pair symbol on the dates both currencies
 // have an observation.
 func (c *Client) History(ctx context.Context, symbol string, req marketdata.HistoryRequest) (marketdata.History, error) {
-	p, err := marketdata.ParseSymbol(symbol)
-	if err != nil || p.Kind != marketdata.KindFX {
-		return marketdata.History{}, &marketdata.Error{Provider: "norgesbank", Symbol: symbol, Kind: marketdata.ErrUnsupported, Msg: "not a currency pair", Err: err}
+	ps, err := c.http.FXSymbols(symbol)
+	if err != nil {
+		return marketdata.History{}, err
 	}
+	p := ps[0]
 	if req.Interval != "" && req.Interval != marketdata.Daily {
 		return marketdata.History{}, c.http.Unsupported(p.Raw, "interval "+string(req.Interval))
 	}

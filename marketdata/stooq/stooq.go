@@ -105,15 +105,7 @@ func (c *Client) symErr(symbol string, err error) error {
 
 // Quote returns the latest price of one symbol.
 func (c *Client) Quote(ctx context.Context, symbol string) (marketdata.Quote, error) {
-	m, err := c.Quotes(ctx, []string{symbol})
-	if err != nil {
-		return marketdata.Quote{}, err
-	}
-	q, ok := m[symbol]
-	if !ok {
-		return marketdata.Quote{}, c.http.NotFound(strings.ToUpper(symbol), "N/D")
-	}
-	return q, nil
+	return c.http.OneQuote(ctx, symbol, c.Quotes, "N/D")
 }
 
 // Quotes fetches many symbols in one request. Symbols Stooq does not know

@@ -175,3 +175,32 @@ func (c *Client) Unsupported(symbol, msg string) error {
 func (c *Client) RateLimited(symbol, msg string, retryAfter time.Duration) error {
 	return &marketdata.Error{Provider: c.Provider, Symbol: symbol, Kind: marketdata.ErrRateLimited, Msg: msg, RetryAfter: retryAfter}
 }
+
+// OneQuote prices one symbol through a provider's batch call, so a batch
+// provider's Quote is the same code path as Quotes; a symbol missing from the
+// answer is an ErrNotFound error carrying msg.
+func (c *Client) OneQuote(ctx context.Context, symbol string, quotes func(context.Context, []string) (map[string]marketdata.Quote, error), msg string) (marketdata.Quote, error) {
+	m, err := quotes(ctx, []string{symbol})
+	if err != nil {
+		return marketdata.Quote{}, err
+	}
+	q, ok := m[symbol]
+	if !ok {
+		return marketdata.Quote{}, c.NotFound(strings.ToUpper(symbol), msg)
+	}
+	return q, nil
+}
+
+// FXSymbols parses currency-pair symbols ("EURNOK=X"); the first that is not
+// a pair fails the call with an ErrUnsupported error naming it.
+func (c *Client) FXSymbols(symbols ...string) ([]marketdata.Symbol, error) {
+	parsed := make([]marketdata.Symbol, len(symbols))
+	for i, s := range symbols {
+		p, err := marketdata.ParseSymbol(s)
+		if err != nil || p.Kind != marketdata.KindFX {
+			return nil, &marketdata.Error{Provider: c.Provider, Symbol: s, Kind: marketdata.ErrUnsupported, Msg: "not a currency pair", Err: err}
+		}
+		parsed[i] = p
+	}
+	return parsed, nil
+}

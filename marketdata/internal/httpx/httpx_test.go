@@ -71,3 +71,38 @@ func TestGetSendsHeadersAndRedactsURL(t *testing.T) {
 	require.ErrorIs(t, err, marketdata.ErrUnavailable)
 	assert.NotContains(t, err.Error(), "hunter2")
 }
+
+func TestOneQuote(t *testing.T) {
+	c := New("p", nil, "", 0)
+	var asked []string
+	batch := func(_ context.Context, syms []string) (map[string]marketdata.Quote, error) {
+		asked = syms
+		return map[string]marketdata.Quote{"AAPL": {Symbol: "AAPL", Price: 1}}, nil
+	}
+	q, err := c.OneQuote(context.Background(), "AAPL", batch, "gone")
+	require.NoError(t, err)
+	assert.Equal(t, 1.0, q.Price)
+	assert.Equal(t, []string{"AAPL"}, asked)
+
+	_, err = c.OneQuote(context.Background(), "msft", batch, "gone")
+	assert.ErrorIs(t, err, marketdata.ErrNotFound)
+	assert.ErrorContains(t, err, "MSFT")
+
+	boom := func(context.Context, []string) (map[string]marketdata.Quote, error) { return nil, marketdata.ErrUnavailable }
+	_, err = c.OneQuote(context.Background(), "AAPL", boom, "gone")
+	assert.ErrorIs(t, err, marketdata.ErrUnavailable)
+}
+
+func TestFXSymbols(t *testing.T) {
+	c := New("p", nil, "", 0)
+	ps, err := c.FXSymbols("EURNOK=X", "usdjpy=x")
+	require.NoError(t, err)
+	require.Len(t, ps, 2)
+	assert.Equal(t, "EUR", ps[0].Base)
+	assert.Equal(t, "NOK", ps[0].Quote)
+	assert.Equal(t, "JPY", ps[1].Quote)
+	for _, bad := range []string{"AAPL", "", "BTC-USD"} {
+		_, err := c.FXSymbols("EURNOK=X", bad)
+		assert.ErrorIs(t, err, marketdata.ErrUnsupported, bad)
+	}
+}
