@@ -200,46 +200,40 @@ func New(opts Options) (*Aggregator, error) {
 		ps.sup, _ = p.(Supporter)
 		a.provs = append(a.provs, ps)
 	}
-	rps := opts.RateProviders
-	if rps == nil {
-		for _, p := range opts.Providers {
-			if rp, ok := p.(RateProvider); ok {
-				rps = append(rps, rp)
-			}
-		}
+	var err error
+	if a.rates, err = register(opts.RateProviders, opts.Providers, "rate", state, func(ps *provState, rp RateProvider) { ps.rp = rp }); err != nil {
+		return nil, err
 	}
-	for _, rp := range rps {
-		if rp == nil {
-			return nil, errors.New("marketdata: nil rate provider")
-		}
-		ps, err := state(rp.Name())
-		if err != nil {
-			return nil, err
-		}
-		ps.rp = rp
-		a.rates = append(a.rates, ps)
-	}
-	hps := opts.HistoryProviders
-	if hps == nil {
-		for _, p := range opts.Providers {
-			if hp, ok := p.(HistoryProvider); ok {
-				hps = append(hps, hp)
-			}
-		}
-	}
-	for _, hp := range hps {
-		if hp == nil {
-			return nil, errors.New("marketdata: nil history provider")
-		}
-		ps, err := state(hp.Name())
-		if err != nil {
-			return nil, err
-		}
-		ps.hp = hp
-		a.hists = append(a.hists, ps)
+	if a.hists, err = register(opts.HistoryProviders, opts.Providers, "history", state, func(ps *provState, hp HistoryProvider) { ps.hp = hp }); err != nil {
+		return nil, err
 	}
 	a.ctx, a.cancel = context.WithCancel(context.Background())
 	return a, nil
+}
+
+// register attaches each of list to the provider state of its name through
+// set; a nil list means every quote provider that also implements P.
+func register[P interface{ Name() string }](list []P, provs []Provider, kind string, state func(string) (*provState, error), set func(*provState, P)) ([]*provState, error) {
+	if list == nil {
+		for _, p := range provs {
+			if x, ok := p.(P); ok {
+				list = append(list, x)
+			}
+		}
+	}
+	out := make([]*provState, 0, len(list))
+	for _, x := range list {
+		if any(x) == nil {
+			return nil, fmt.Errorf("marketdata: nil %s provider", kind)
+		}
+		ps, err := state(x.Name())
+		if err != nil {
+			return nil, err
+		}
+		set(ps, x)
+		out = append(out, ps)
+	}
+	return out, nil
 }
 
 // Close stops all Watch streams and waits for the Aggregator's goroutines.

@@ -88,7 +88,9 @@ func TestOneQuote(t *testing.T) {
 	assert.ErrorIs(t, err, marketdata.ErrNotFound)
 	assert.ErrorContains(t, err, "MSFT")
 
-	boom := func(context.Context, []string) (map[string]marketdata.Quote, error) { return nil, marketdata.ErrUnavailable }
+	boom := func(context.Context, []string) (map[string]marketdata.Quote, error) {
+		return nil, marketdata.ErrUnavailable
+	}
 	_, err = c.OneQuote(context.Background(), "AAPL", boom, "gone")
 	assert.ErrorIs(t, err, marketdata.ErrUnavailable)
 }
