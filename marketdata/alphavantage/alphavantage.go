@@ -47,12 +47,9 @@ type Client struct {
 
 // New returns a Client; it fails without an API key.
 func New(opts Options) (*Client, error) {
-	base := opts.BaseURL
-	if base == "" {
-		base = DefaultBaseURL
-	}
-	if u, err := url.Parse(base); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("alphavantage: bad base URL %q", base)
+	base, err := httpx.BaseURL("alphavantage", opts.BaseURL, DefaultBaseURL)
+	if err != nil {
+		return nil, err
 	}
 	key := opts.APIKey
 	if key == "" {
@@ -65,7 +62,7 @@ func New(opts Options) (*Client, error) {
 	if err != nil {
 		ny = time.FixedZone("EST", -5*3600)
 	}
-	return &Client{base: strings.TrimRight(base, "/"), key: key, http: httpx.New("alphavantage", opts.HTTPClient, opts.UserAgent, opts.MaxBytes), ny: ny}, nil
+	return &Client{base: base, key: key, http: httpx.New("alphavantage", opts.HTTPClient, opts.UserAgent, opts.MaxBytes), ny: ny}, nil
 }
 
 // Name returns "alphavantage".

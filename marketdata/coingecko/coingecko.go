@@ -50,12 +50,9 @@ type Client struct {
 
 // New returns a Client.
 func New(opts Options) (*Client, error) {
-	base := opts.BaseURL
-	if base == "" {
-		base = DefaultBaseURL
-	}
-	if u, err := url.Parse(base); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("coingecko: bad base URL %q", base)
+	base, err := httpx.BaseURL("coingecko", opts.BaseURL, DefaultBaseURL)
+	if err != nil {
+		return nil, err
 	}
 	coins := make(map[string]string, len(coinIDs)+len(opts.Coins))
 	for k, v := range coinIDs {
@@ -67,7 +64,7 @@ func New(opts Options) (*Client, error) {
 		}
 		coins[strings.ToUpper(k)] = v
 	}
-	c := &Client{base: strings.TrimRight(base, "/"), http: httpx.New("coingecko", opts.HTTPClient, opts.UserAgent, opts.MaxBytes), coins: coins}
+	c := &Client{base: base, http: httpx.New("coingecko", opts.HTTPClient, opts.UserAgent, opts.MaxBytes), coins: coins}
 	if opts.APIKey != "" {
 		h := "x-cg-demo-api-key"
 		if opts.Pro {

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"math"
 	"net/http"
-	"net/url"
 	"sort"
 	"strconv"
 	"strings"
@@ -48,12 +47,9 @@ type Client struct {
 
 // New returns a Client.
 func New(opts Options) (*Client, error) {
-	base := opts.BaseURL
-	if base == "" {
-		base = DefaultBaseURL
-	}
-	if u, err := url.Parse(base); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("ecb: bad base URL %q", base)
+	base, err := httpx.BaseURL("ecb", opts.BaseURL, DefaultBaseURL)
+	if err != nil {
+		return nil, err
 	}
 	if opts.MaxBytes == 0 {
 		opts.MaxBytes = 32 << 20
@@ -65,7 +61,7 @@ func New(opts Options) (*Client, error) {
 	if err != nil {
 		loc = time.FixedZone("CET", 3600)
 	}
-	return &Client{base: strings.TrimRight(base, "/"), http: httpx.New("ecb", opts.HTTPClient, opts.UserAgent, opts.MaxBytes), now: opts.Now, loc: loc}, nil
+	return &Client{base: base, http: httpx.New("ecb", opts.HTTPClient, opts.UserAgent, opts.MaxBytes), now: opts.Now, loc: loc}, nil
 }
 
 // Name returns "ecb".

@@ -40,12 +40,9 @@ type Client struct {
 
 // New returns a Client; it fails without an API key.
 func New(opts Options) (*Client, error) {
-	base := opts.BaseURL
-	if base == "" {
-		base = DefaultBaseURL
-	}
-	if u, err := url.Parse(base); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("finnhub: bad base URL %q", base)
+	base, err := httpx.BaseURL("finnhub", opts.BaseURL, DefaultBaseURL)
+	if err != nil {
+		return nil, err
 	}
 	key := opts.APIKey
 	if key == "" {
@@ -54,7 +51,7 @@ func New(opts Options) (*Client, error) {
 	if key == "" {
 		return nil, fmt.Errorf("finnhub: no API key (Options.APIKey or FINNHUB_API_KEY)")
 	}
-	c := &Client{base: strings.TrimRight(base, "/"), http: httpx.New("finnhub", opts.HTTPClient, opts.UserAgent, opts.MaxBytes)}
+	c := &Client{base: base, http: httpx.New("finnhub", opts.HTTPClient, opts.UserAgent, opts.MaxBytes)}
 	c.http.Header = http.Header{"X-Finnhub-Token": {key}}
 	return c, nil
 }

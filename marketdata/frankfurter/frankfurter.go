@@ -37,14 +37,11 @@ type Client struct {
 
 // New returns a Client.
 func New(opts Options) (*Client, error) {
-	base := opts.BaseURL
-	if base == "" {
-		base = DefaultBaseURL
+	base, err := httpx.BaseURL("frankfurter", opts.BaseURL, DefaultBaseURL)
+	if err != nil {
+		return nil, err
 	}
-	if u, err := url.Parse(base); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("frankfurter: bad base URL %q", base)
-	}
-	return &Client{base: strings.TrimRight(base, "/"), http: httpx.New("frankfurter", opts.HTTPClient, opts.UserAgent, opts.MaxBytes)}, nil
+	return &Client{base: base, http: httpx.New("frankfurter", opts.HTTPClient, opts.UserAgent, opts.MaxBytes)}, nil
 }
 
 // Name returns "frankfurter".

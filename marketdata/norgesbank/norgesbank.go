@@ -40,18 +40,15 @@ type Client struct {
 
 // New returns a Client.
 func New(opts Options) (*Client, error) {
-	base := opts.BaseURL
-	if base == "" {
-		base = DefaultBaseURL
-	}
-	if u, err := url.Parse(base); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("norgesbank: bad base URL %q", base)
+	base, err := httpx.BaseURL("norgesbank", opts.BaseURL, DefaultBaseURL)
+	if err != nil {
+		return nil, err
 	}
 	osl, err := time.LoadLocation("Europe/Oslo")
 	if err != nil {
 		osl = time.FixedZone("CET", 3600)
 	}
-	return &Client{base: strings.TrimRight(base, "/"), http: httpx.New("norgesbank", opts.HTTPClient, opts.UserAgent, opts.MaxBytes), osl: osl}, nil
+	return &Client{base: base, http: httpx.New("norgesbank", opts.HTTPClient, opts.UserAgent, opts.MaxBytes), osl: osl}, nil
 }
 
 // Name returns "norgesbank".

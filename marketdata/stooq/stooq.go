@@ -40,12 +40,9 @@ type Client struct {
 
 // New returns a Client.
 func New(opts Options) (*Client, error) {
-	base := opts.BaseURL
-	if base == "" {
-		base = DefaultBaseURL
-	}
-	if u, err := url.Parse(base); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("stooq: bad base URL %q", base)
+	base, err := httpx.BaseURL("stooq", opts.BaseURL, DefaultBaseURL)
+	if err != nil {
+		return nil, err
 	}
 	loc, err := time.LoadLocation("Europe/Warsaw") // Stooq stamps quotes in Polish time
 	if err != nil {
@@ -54,7 +51,7 @@ func New(opts Options) (*Client, error) {
 	if opts.Name == "" {
 		opts.Name = "stooq"
 	}
-	return &Client{name: opts.Name, base: strings.TrimRight(base, "/"), http: httpx.New(opts.Name, opts.HTTPClient, opts.UserAgent, opts.MaxBytes), loc: loc}, nil
+	return &Client{name: opts.Name, base: base, http: httpx.New(opts.Name, opts.HTTPClient, opts.UserAgent, opts.MaxBytes), loc: loc}, nil
 }
 
 // Name returns the provider name, "stooq" unless Options.Name says otherwise.

@@ -49,12 +49,9 @@ type Client struct {
 
 // New returns a Client.
 func New(opts Options) (*Client, error) {
-	base := opts.BaseURL
-	if base == "" {
-		base = DefaultBaseURL
-	}
-	if u, err := url.Parse(base); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("yahoo: bad base URL %q", base)
+	base, err := httpx.BaseURL("yahoo", opts.BaseURL, DefaultBaseURL)
+	if err != nil {
+		return nil, err
 	}
 	cookieURL := opts.CookieURL
 	if cookieURL == "" {
@@ -73,7 +70,7 @@ func New(opts Options) (*Client, error) {
 		cp.Jar = jar
 		hc = &cp
 	}
-	return &Client{base: strings.TrimRight(base, "/"), cookieURL: cookieURL, noCrumb: opts.NoCrumb,
+	return &Client{base: base, cookieURL: cookieURL, noCrumb: opts.NoCrumb,
 		http: httpx.New("yahoo", hc, opts.UserAgent, opts.MaxBytes)}, nil
 }
 

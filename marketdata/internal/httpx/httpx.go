@@ -204,3 +204,17 @@ func (c *Client) FXSymbols(symbols ...string) ([]marketdata.Symbol, error) {
 	}
 	return parsed, nil
 }
+
+// BaseURL returns the base URL a provider client talks to: given, or
+// fallback when given is empty, without a trailing slash. Anything but an
+// absolute http or https URL is an error naming the provider.
+func BaseURL(provider, given, fallback string) (string, error) {
+	base := given
+	if base == "" {
+		base = fallback
+	}
+	if u, err := url.Parse(base); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return "", fmt.Errorf("%s: bad base URL %q", provider, base)
+	}
+	return strings.TrimRight(base, "/"), nil
+}

@@ -108,3 +108,24 @@ func TestFXSymbols(t *testing.T) {
 		assert.ErrorIs(t, err, marketdata.ErrUnsupported, bad)
 	}
 }
+
+func TestBaseURL(t *testing.T) {
+	tests := []struct{ given, want, err string }{
+		{"", "https://api.example.com/v1", ""},
+		{"http://127.0.0.1:8080/", "http://127.0.0.1:8080", ""},
+		{"https://h/x//", "https://h/x", ""},
+		{"ftp://h/", "", "p: bad base URL"},
+		{"/relative", "", "p: bad base URL"},
+		{"http://", "", "p: bad base URL"},
+		{"::", "", "p: bad base URL"},
+	}
+	for _, tt := range tests {
+		got, err := BaseURL("p", tt.given, "https://api.example.com/v1/")
+		if tt.err != "" {
+			assert.ErrorContains(t, err, tt.err, tt.given)
+			continue
+		}
+		require.NoError(t, err, tt.given)
+		assert.Equal(t, tt.want, got, tt.given)
+	}
+}
