@@ -18,7 +18,7 @@ func TestSanitizeName(t *testing.T) {
 		{"/etc/shadow.csv", "shadow.csv"},
 		{`C:\Users\x\data.csv`, "data.csv"},
 		{"a\x00b.csv", "ab.csv"},
-		{"evil\u202Egnp.csv", "evilgnp.csv"},          // RTL override
+		{"evil\u202Egnp.csv", "evilgnp.csv"},           // RTL override
 		{"zero\u200bwidth\u2066.png", "zerowidth.png"}, // zero-width space, bidi isolate
 		{"line\nbreak\r.csv", "linebreak.csv"},
 		{"", "unnamed"},
