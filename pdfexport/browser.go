@@ -17,8 +17,6 @@ import (
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/fetch"
 	"github.com/chromedp/cdproto/network"
-	"github.com/chromedp/cdproto/page"
-	"github.com/chromedp/cdproto/storage"
 	"github.com/chromedp/chromedp"
 )
 
@@ -67,9 +65,10 @@ type generation struct {
 	shutdownOnce  sync.Once
 	handlerTokens chan struct{}
 
-	// ready holds warm tabs: opening a tab (a new browser context and a
+	// ready holds fresh tabs: opening a tab (a new browser context and a
 	// window) costs a few hundred milliseconds, so a filler goroutine opens
-	// them ahead of the conversions that need them.
+	// them ahead of the conversions that need them. Every conversion uses
+	// a new one.
 	userAgent  string        // the browser's own User-Agent, restored between conversions
 	tabsOpened *atomic.Int64 // the converter's counter
 
@@ -79,16 +78,15 @@ type generation struct {
 	stopOne sync.Once
 }
 
-// tab is an open tab in its own browser context. It serves one conversion
-// at a time and is reused after its state has been wiped (see recycle).
+// tab is an open tab in a browser context of its own (Chromium's
+// Target.createBrowserContext: an incognito-like profile with its own
+// cookie jar, HTTP cache, HTTP auth cache, storage and history). It serves
+// exactly one conversion; closing it disposes of the browser context and
+// everything the page left in it.
 type tab struct {
 	ctx    context.Context
 	cancel context.CancelFunc
-	uses   int
 }
-
-// maxTabUses bounds how often a tab is reused before it is replaced.
-const maxTabUses = 50
 
 // openTab opens a tab in a fresh browser context within limit.
 func (g *generation) openTab(limit time.Duration) (*tab, error) {
@@ -164,58 +162,21 @@ func (g *generation) takeTab(limit time.Duration) (*tab, error) {
 }
 
 // discardTab closes t in the background (the conversion's result does not
-// wait for Chromium to tear the tab down) and asks the filler for a new one.
+// wait for Chromium to tear the tab down).
 func (g *generation) discardTab(t *tab) {
-	g.handlers.Go(t.cancel)
+	g.handlers.Go(func() { g.closeTab(t) })
+}
+
+// closeTab asks the filler for a replacement, then closes t and disposes of
+// its browser context, which takes the page's cookies, cache, HTTP auth
+// cache, storage and history with it. A tab is never reused: a page must
+// not be able to see, or navigate back to, another conversion's state.
+func (g *generation) closeTab(t *tab) {
 	select {
 	case g.want <- struct{}{}:
 	default:
 	}
-}
-
-// recycle wipes what a conversion left in t — the document, cookies, cache
-// and the storage of every origin it touched — and puts it back in the
-// ready set. A tab that cannot be wiped quickly, or is worn out, is
-// discarded instead. Conversions never share a tab at the same time, and
-// each tab has its own browser context, so nothing crosses between
-// concurrent conversions either.
-func (g *generation) recycle(t *tab, origins []string) {
-	t.uses++
-	if t.uses >= maxTabUses || g.ctx.Err() != nil || t.ctx.Err() != nil {
-		g.discardTab(t)
-		return
-	}
-	ctx, cancel := context.WithTimeout(t.ctx, 5*time.Second)
-	defer cancel()
-	// Leaving the page stops its scripts, timers and requests; the reply
-	// comes once about:blank has committed, no load wait is needed.
-	nav, err := chromedp.Call(ctx, page.Navigate, page.NavigateParams{URL: "about:blank"})
-	if err == nil && nav.ErrorText != "" {
-		err = errors.New(nav.ErrorText)
-	}
-	if err == nil {
-		// The wipes are independent: send them together.
-		var wg sync.WaitGroup
-		errs := make([]error, len(origins)+2)
-		for i, o := range origins {
-			wg.Go(func() {
-				_, errs[i] = chromedp.Call(ctx, storage.ClearDataForOrigin, storage.ClearDataForOriginParams{Origin: o, StorageTypes: "all"})
-			})
-		}
-		wg.Go(func() { _, errs[len(origins)] = chromedp.Call(ctx, network.ClearBrowserCookies, cdp.Empty{}) })
-		wg.Go(func() { _, errs[len(origins)+1] = chromedp.Call(ctx, network.ClearBrowserCache, cdp.Empty{}) })
-		wg.Wait()
-		err = errors.Join(errs...)
-	}
-	if err != nil {
-		g.discardTab(t)
-		return
-	}
-	select {
-	case g.ready <- t:
-	default:
-		g.handlers.Go(t.cancel) // enough tabs are ready already
-	}
+	t.cancel()
 }
 
 // stop ends the filler; the generation takes no new conversions.

@@ -116,61 +116,34 @@ func (s *pageState) waitFor(ctx context.Context, cond func() bool) error {
 	}
 }
 
-// origins returns the origins the page loaded anything from, with the
-// target's, so their storage can be wiped.
-func (s *pageState) origins(target string) []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	seen := map[string]bool{}
-	var out []string
-	add := func(raw string) {
-		u, err := url.Parse(raw)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return
-		}
-		o := u.Scheme + "://" + u.Host
-		if !seen[o] {
-			seen[o] = true
-			out = append(out, o)
-		}
-	}
-	add(target)
-	for _, u := range s.urls {
-		add(u)
-	}
-	return out
-}
-
 func (s *pageState) hasLifecycle(loader cdp.LoaderID, name string) func() bool {
 	return func() bool { return s.lifecycle[loader][name] }
 }
 
-// convertOnce runs one conversion in a tab of g. On success it returns
-// the tab and the origins the page touched, for the caller to recycle; on
-// failure it discards the tab itself.
-func (c *Converter) convertOnce(ctx context.Context, g *generation, w io.Writer, target string, o PageOptions) (used *tab, origins []string, err error) {
+// convertOnce runs one conversion in a fresh tab of g. On success it
+// returns the tab for the caller to close; on failure it discards the tab
+// itself.
+func (c *Converter) convertOnce(ctx context.Context, g *generation, w io.Writer, target string, o PageOptions) (used *tab, err error) {
 	timeout := o.Timeout
 	if timeout == 0 {
 		timeout = c.opts.DefaultTimeout
 	}
 	deadline := time.Now().Add(timeout)
 	stage := "opening a tab"
-	// The tab has its own browser context and is used by one conversion at
-	// a time; recycle wipes it afterwards.
+	// The tab is new, in a browser context of its own, and serves only
+	// this conversion.
 	t, err := g.takeTab(timeout)
 	if err != nil {
-		return nil, nil, c.explain(ctx, ctx, g, timeout, stage, err)
+		return nil, c.explain(ctx, ctx, g, timeout, stage, err)
 	}
 	st := newPageState()
 	defer func() {
-		// A tab whose conversion failed may hold a half-loaded page or a
-		// stuck script: replace it. A good one is wiped and reused.
 		if err != nil {
 			g.discardTab(t)
-			used, origins = nil, nil
+			used = nil
 			return
 		}
-		used, origins = t, st.origins(target)
+		used = t
 	}()
 	runCtx, cancelRun := context.WithDeadline(t.ctx, deadline)
 	defer cancelRun()
@@ -182,7 +155,7 @@ func (c *Converter) convertOnce(ctx context.Context, g *generation, w io.Writer,
 		}
 	}()
 	if err := chromedp.Listen(runCtx, st.onEvent); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 
 	stage = "preparing the tab"
@@ -190,10 +163,10 @@ func (c *Converter) convertOnce(ctx context.Context, g *generation, w io.Writer,
 	if media == "" {
 		media = "print"
 	}
-	// Media, user agent and headers are set on every conversion, also to
-	// their defaults, because the tab may have served another one before.
+	// Media, user agent and headers are set explicitly, also to their
+	// defaults, so nothing depends on what Chromium picks for a new tab.
 	if _, err := chromedp.Call(runCtx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{Media: media}); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	ua := o.UserAgent
 	if ua == "" {
@@ -201,7 +174,7 @@ func (c *Converter) convertOnce(ctx context.Context, g *generation, w io.Writer,
 	}
 	if ua != "" {
 		if _, err := chromedp.Call(runCtx, emulation.SetUserAgentOverride, emulation.SetUserAgentOverrideParams{UserAgent: ua}); err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 	}
 	h := network.Headers{}
@@ -209,7 +182,7 @@ func (c *Converter) convertOnce(ctx context.Context, g *generation, w io.Writer,
 		h[k] = v
 	}
 	if _, err := chromedp.Call(runCtx, network.SetExtraHTTPHeaders, network.SetExtraHTTPHeadersParams{Headers: h}); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if len(o.Cookies) > 0 {
 		params := make([]*network.CookieParam, 0, len(o.Cookies))
@@ -224,14 +197,14 @@ func (c *Converter) convertOnce(ctx context.Context, g *generation, w io.Writer,
 			params = append(params, p)
 		}
 		if _, err := chromedp.Call(runCtx, network.SetCookies, network.SetCookiesParams{Cookies: params}); err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 	}
 
 	stage = "loading " + displayURL(target)
 	nav, err := chromedp.Call(runCtx, page.Navigate, page.NavigateParams{URL: target})
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	// Listen handled every event that came before the reply, so the main
 	// document's response is known when there was one.
@@ -239,39 +212,39 @@ func (c *Converter) convertOnce(ctx context.Context, g *generation, w io.Writer,
 	resp, haveResp := st.responses[network.RequestID(nav.LoaderID)]
 	st.mu.Unlock()
 	if haveResp && resp.status >= 400 && !o.AllowHTTPErrors {
-		return nil, nil, &HTTPStatusError{URL: resp.url, StatusCode: resp.status}
+		return nil, &HTTPStatusError{URL: resp.url, StatusCode: resp.status}
 	}
 	if nav.ErrorText != "" && !(o.AllowHTTPErrors && haveResp) {
 		if c.policy.deny && strings.Contains(nav.ErrorText, "ERR_BLOCKED_BY_CLIENT") {
-			return nil, nil, fmt.Errorf("%w: %s (or a redirect from it) was refused", ErrBlockedURL, displayURL(target))
+			return nil, fmt.Errorf("%w: %s (or a redirect from it) was refused", ErrBlockedURL, displayURL(target))
 		}
-		return nil, nil, &NavigationError{URL: displayURL(target), Reason: nav.ErrorText}
+		return nil, &NavigationError{URL: displayURL(target), Reason: nav.ErrorText}
 	}
 	if nav.IsDownload {
-		return nil, nil, &NavigationError{URL: displayURL(target), Reason: "the URL is a download, not a page"}
+		return nil, &NavigationError{URL: displayURL(target), Reason: "the URL is a download, not a page"}
 	}
 
 	stage = "waiting for the load event of " + displayURL(target)
 	if err := st.waitFor(runCtx, st.hasLifecycle(nav.LoaderID, "load")); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	stage = "waiting for " + o.Wait.String()
 	switch o.Wait.Kind {
 	case WaitNetworkIdle:
 		if err := st.waitFor(runCtx, st.hasLifecycle(nav.LoaderID, "networkIdle")); err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 	case WaitVisible:
 		sel, _ := json.Marshal(o.Wait.Selector)
 		if _, err := chromedp.Run(runCtx, chromedp.Evaluate[chromedp.Void](fmt.Sprintf("void document.querySelector(%s)", sel))); err != nil {
-			return nil, nil, fmt.Errorf("%w: selector %q: %v", ErrInvalidOption, o.Wait.Selector, err)
+			return nil, fmt.Errorf("%w: selector %q: %v", ErrInvalidOption, o.Wait.Selector, err)
 		}
 		if err := pollTrue(runCtx, fmt.Sprintf(visibleJS, sel)); err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 	case WaitExpression:
 		if err := pollTrue(runCtx, "!!("+strings.TrimRight(strings.TrimSpace(o.Wait.Expression), ";")+"\n)"); err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 	case WaitDelay:
 		t := time.NewTimer(o.Wait.Delay)
@@ -279,7 +252,7 @@ func (c *Converter) convertOnce(ctx context.Context, g *generation, w io.Writer,
 		case <-t.C:
 		case <-runCtx.Done():
 			t.Stop()
-			return nil, nil, runCtx.Err()
+			return nil, runCtx.Err()
 		}
 	}
 
@@ -299,17 +272,17 @@ func (c *Converter) convertOnce(ctx context.Context, g *generation, w io.Writer,
 	}
 	st.mu.Unlock()
 	if o.FailOnJSError && exc != "" {
-		return nil, nil, fmt.Errorf("%w: %s", ErrJSException, exc)
+		return nil, fmt.Errorf("%w: %s", ErrJSException, exc)
 	}
 	if o.FailOnResourceError && resErr != nil {
-		return nil, nil, resErr
+		return nil, resErr
 	}
 
 	if o.Title != "" {
 		stage = "setting the title"
 		t, _ := json.Marshal(o.Title)
 		if _, err := chromedp.Run(runCtx, chromedp.Evaluate[chromedp.Void](fmt.Sprintf("void (document.title = %s)", t))); err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 	}
 
@@ -317,10 +290,10 @@ func (c *Converter) convertOnce(ctx context.Context, g *generation, w io.Writer,
 	params := printParams(o)
 	res, err := chromedp.Call(runCtx, page.PrintToPDF, params)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	stage = "reading the PDF"
-	return nil, nil, copyStream(runCtx, w, res.Stream)
+	return nil, copyStream(runCtx, w, res.Stream)
 }
 
 // visibleJS is true when the element exists, is displayed and has a box.

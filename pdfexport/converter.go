@@ -17,8 +17,8 @@ import (
 
 // Converter turns web pages into PDF documents with one warm headless
 // Chromium. It is safe for concurrent use; at most Options.PoolSize
-// conversions run at once, each in its own tab, and tabs are wiped between
-// conversions (see the package documentation). Close it to stop Chromium.
+// conversions run at once, each in a fresh tab and browser context of its
+// own (see the package documentation). Close it to stop Chromium.
 type Converter struct {
 	opts     Options
 	execPath string
@@ -146,7 +146,7 @@ func (c *Converter) Close() error {
 type Stats struct {
 	Conversions   int64 // conversions attempted (a crash retry counts twice)
 	BrowserStarts int64 // Chromium processes started, including restarts
-	TabsOpened    int64 // tabs opened; a tab is reused for many conversions
+	TabsOpened    int64 // tabs opened, each in a fresh browser context: one per conversion, opened ahead
 }
 
 // Stats returns the converter's counters.
@@ -308,14 +308,13 @@ func (c *Converter) run(ctx context.Context, w io.Writer, target string, opts Pa
 		}
 		c.conversions.Add(1)
 		var t *tab
-		var origins []string
-		t, origins, err = c.convertOnce(ctx, g, cw, target, opts)
+		t, err = c.convertOnce(ctx, g, cw, target, opts)
 		if err == nil {
-			// The caller has its PDF; wiping the tab for reuse happens in
-			// the background, and the slot frees up after it, so the pool
-			// stays bounded.
+			// The caller has its PDF; closing the tab and its browser
+			// context happens in the background, and the slot frees up
+			// after it, so the pool stays bounded.
 			c.wg.Go(func() {
-				g.recycle(t, origins)
+				g.closeTab(t)
 				c.release(g)
 			})
 			return nil

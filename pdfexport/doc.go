@@ -2,13 +2,13 @@
 // over the DevTools protocol with chromedp.
 //
 // A [Converter] starts one Chromium with a fresh temporary profile and keeps
-// it warm, with a pool of Options.PoolSize tabs, each in its own browser
-// context (an incognito-like cookie jar, cache and storage). A conversion
-// takes a free tab; afterwards the tab is wiped — navigated to about:blank,
-// its cookies, HTTP cache and the storage of every origin the page touched
-// cleared, and user agent, headers and media reset by the next conversion —
-// and reused, which saves Chromium a new renderer process per page. A tab
-// whose conversion failed is closed and replaced. The browser is
+// it warm. Every conversion runs in a new tab in a browser context of its
+// own (Chromium's Target.createBrowserContext, an incognito-like profile):
+// its cookies, HTTP cache, HTTP auth cache, storage and session history
+// exist only for that conversion and are disposed of with the tab
+// afterwards, so no page can see, or navigate back to, another user's. At
+// most Options.PoolSize conversions run at once; the converter opens their
+// tabs ahead of time, so a conversion rarely waits for one. The browser is
 // replaced transparently when it crashes (the conversion that saw the crash
 // is retried once) and after Options.RestartAfter conversions, to bound
 // memory growth. Close stops Chromium, waits for every one of its processes

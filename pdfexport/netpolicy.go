@@ -11,7 +11,9 @@ import (
 	"time"
 )
 
-// checkURL accepts only absolute http and https URLs with a host.
+// checkURL accepts only absolute http and https URLs with a host and
+// without userinfo: credentials in a URL would land in the browser's HTTP
+// auth cache, and they are a secret that does not belong in a URL anyway.
 func checkURL(raw string) (*url.URL, error) {
 	if strings.TrimSpace(raw) == "" {
 		return nil, fmt.Errorf("%w: empty URL", ErrUnsupportedURL)
@@ -25,6 +27,10 @@ func checkURL(raw string) (*url.URL, error) {
 	}
 	if u.Hostname() == "" {
 		return nil, fmt.Errorf("%w: %q has no host", ErrUnsupportedURL, raw)
+	}
+	if u.User != nil {
+		// The message leaves the URL out: it holds the credentials.
+		return nil, fmt.Errorf("%w: a URL with credentials (user:password@) is not accepted; send them as a header (PageOptions.Headers)", ErrUnsupportedURL)
 	}
 	return u, nil
 }

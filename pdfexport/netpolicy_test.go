@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/netip"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -18,9 +19,13 @@ func TestCheckURL(t *testing.T) {
 		assert.NoError(t, err, ok)
 	}
 	for _, bad := range []string{"file:///etc/passwd", "data:text/html,x", "javascript:alert(1)", "chrome://settings", "about:blank",
-		"ws://example.com", "ftp://example.com", "", "example.com", "/path", "http://", "http:///x", "%zz"} {
+		"ws://example.com", "ftp://example.com", "", "example.com", "/path", "http://", "http:///x", "%zz",
+		"http://u1:pw1@example.com/auth", "https://user@example.com/", "http://@example.com/", "http://:pw@example.com/", "HTTP://U:P@EXAMPLE.COM"} {
 		_, err := checkURL(bad)
 		assert.ErrorIs(t, err, ErrUnsupportedURL, bad)
+		if err != nil && strings.Contains(bad, "@") {
+			assert.NotContains(t, err.Error(), "pw", "the error repeats the credentials")
+		}
 	}
 }
 
