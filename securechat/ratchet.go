@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"golang.org/x/crypto/nacl/secretbox"
+
+	"github.com/finkit/finkit/securechat/internal/chain"
 )
 
 // KDF labels. They version the construction: changing one changes every key.
@@ -87,15 +89,18 @@ type skippedKey struct {
 	seq   uint64
 }
 
+// ratchetState is the Double Ratchet state. The sending and receiving
+// chains are optional values (chain.Chain): a chain that does not exist yet
+// (the initiator's receiving chain before the first reply, the responder's
+// sending chain before the first message) has no key to derive from, so a
+// message on it cannot be decrypted, whatever its header says.
 type ratchetState struct {
 	dhs    keyPair
 	dhr    [KeySize]byte
 	hasDHr bool
 	rk     [KeySize]byte
-	cks    [KeySize]byte
-	hasCKs bool
-	ckr    [KeySize]byte
-	hasCKr bool
+	cks    chain.Chain
+	ckr    chain.Chain
 	ns, nr uint32
 	pn     uint32
 }
@@ -176,18 +181,6 @@ func kdfRK(rk, dhOut [KeySize]byte) (newRK, ck [KeySize]byte, err error) {
 	return newRK, ck, nil
 }
 
-// kdfCK is the symmetric-chain step: message key = HMAC(ck, 0x01), next
-// chain key = HMAC(ck, 0x02).
-func kdfCK(ck [KeySize]byte) (mk, next [KeySize]byte) {
-	h := hmac.New(sha256.New, ck[:])
-	h.Write([]byte{1})
-	h.Sum(mk[:0])
-	h.Reset()
-	h.Write([]byte{2})
-	h.Sum(next[:0])
-	return mk, next
-}
-
 // encryptionKey binds a message key to the session and to the envelope's
 // authenticated data. It is HKDF-Expand(PRK = mk, info = label || session AD
 // || authData, L = 32), i.e. one HMAC-SHA256 over info || 0x01.
@@ -258,10 +251,11 @@ func Initiate(self *Identity, b *Bundle, opts *SessionOptions) (*Session, error)
 	if err != nil {
 		return nil, err
 	}
-	if s.st.rk, s.st.cks, err = kdfRK(sk, d); err != nil {
+	var ck [KeySize]byte
+	if s.st.rk, ck, err = kdfRK(sk, d); err != nil {
 		return nil, err
 	}
-	s.st.hasCKs = true
+	s.st.cks = chain.New(ck)
 	return s, nil
 }
 
@@ -344,10 +338,11 @@ func (s *Session) Encrypt(plaintext []byte) (*Envelope, error) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if !s.st.hasCKs {
+	cks := s.st.cks // advanced copy, committed once sealed
+	mk, ok := cks.Next()
+	if !ok {
 		return nil, fmt.Errorf("%w: responder cannot send before the first message is received", ErrNoSession)
 	}
-	mk, next := kdfCK(s.st.cks)
 	e := &Envelope{Version: EnvelopeVersion, Type: TypeNormal, Sender: s.selfID, Recipient: s.peerID,
 		Header: RatchetHeader{DH: s.st.dhs.pub, PN: s.st.pn, N: s.st.ns}}
 	if s.pending != nil {
@@ -355,18 +350,27 @@ func (s *Session) Encrypt(plaintext []byte) (*Envelope, error) {
 		p := *s.pending
 		e.Prekey = &p
 	}
+	if err := sealMessage(e, &mk, &s.ad, plaintext, s.opts.Rand); err != nil {
+		return nil, err
+	}
+	s.st.cks = cks
+	s.st.ns++
+	return e, nil
+}
+
+// sealMessage encrypts plaintext into e under message key mk, binding the
+// session AD and every other field of e.
+func sealMessage(e *Envelope, mk, ad *[KeySize]byte, plaintext []byte, _ io.Reader) error {
 	// The ciphertext length is part of the authenticated data.
 	e.Ciphertext = make([]byte, len(plaintext)+Overhead)
 	var buf [512]byte
-	key := encryptionKey(&mk, &s.ad, e.appendAuthData(buf[:0]))
+	key := encryptionKey(mk, ad, e.appendAuthData(buf[:0]))
 	// The secretbox nonce is all zero: every encryption key is used exactly
 	// once (it is unique per message key and header), so a fixed nonce is
 	// safe. It is a local, never shared state.
 	var nonce [NonceSize]byte
 	e.Ciphertext = secretbox.Seal(e.Ciphertext[:0], plaintext, &nonce, &key)
-	s.st.cks = next
-	s.st.ns++
-	return e, nil
+	return nil
 }
 
 // Open parses raw envelope bytes and decrypts them. Parse failures are
@@ -379,6 +383,8 @@ func (s *Session) Open(raw []byte) ([]byte, error) {
 	}
 	return s.Decrypt(e)
 }
+
+var errNoReceivingChain = fmt.Errorf("%w: no receiving chain for this ratchet key", ErrAuth)
 
 type pendingSkip struct {
 	id skipID
@@ -448,7 +454,7 @@ func (s *Session) Decrypt(e *Envelope) ([]byte, error) {
 	var gap int64
 	switch {
 	case newChain:
-		if st.hasCKr && h.PN > st.nr {
+		if st.ckr.Present() && h.PN > st.nr {
 			gap = int64(h.PN) - int64(st.nr)
 		}
 		gap += int64(h.N)
@@ -466,7 +472,7 @@ func (s *Session) Decrypt(e *Envelope) ([]byte, error) {
 		// sending half (a fresh key pair) waits until the message has
 		// authenticated, so a forged header costs one X25519, not three,
 		// and consumes no randomness.
-		if st.hasCKr {
+		if st.ckr.Present() {
 			var err error
 			if skips, err = s.skip(&st, h.PN, skips); err != nil {
 				return nil, err
@@ -478,17 +484,23 @@ func (s *Session) Decrypt(e *Envelope) ([]byte, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%w: ratchet key: %w", ErrAuth, err)
 		}
-		if st.rk, st.ckr, err = kdfRK(st.rk, d); err != nil {
+		var ck [KeySize]byte
+		if st.rk, ck, err = kdfRK(st.rk, d); err != nil {
 			return nil, err
 		}
-		st.hasCKr = true
+		st.ckr = chain.New(ck)
 	}
 	var err error
 	if skips, err = s.skip(&st, h.N, skips); err != nil {
 		return nil, err
 	}
-	mk, next := kdfCK(st.ckr)
-	st.ckr = next
+	mk, ok := st.ckr.Next()
+	if !ok {
+		// The header names the current remote ratchet key, but no
+		// receiving chain exists for it (the initiator before the first
+		// reply): nothing can authenticate such a message.
+		return nil, errNoReceivingChain
+	}
 	st.nr++
 	pt, err := s.open(&mk, authData, e.Ciphertext)
 	if err != nil {
@@ -503,10 +515,11 @@ func (s *Session) Decrypt(e *Envelope) ([]byte, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%w: ratchet key: %w", ErrAuth, err)
 		}
-		if st.rk, st.cks, err = kdfRK(st.rk, d); err != nil {
+		var ck [KeySize]byte
+		if st.rk, ck, err = kdfRK(st.rk, d); err != nil {
 			return nil, err
 		}
-		st.hasCKs = true
+		st.cks = chain.New(ck)
 	}
 	// Commit.
 	s.st = st
@@ -529,9 +542,11 @@ func (s *Session) skip(st *ratchetState, until uint32, skips []pendingSkip) ([]p
 		return nil, fmt.Errorf("%w: %w: gap of %d messages, limit %d", ErrAuth, ErrTooManySkipped, int64(until)-int64(st.nr)+int64(len(skips)), s.opts.MaxSkip)
 	}
 	for st.nr < until {
-		mk, next := kdfCK(st.ckr)
+		mk, ok := st.ckr.Next()
+		if !ok {
+			return nil, errNoReceivingChain
+		}
 		skips = append(skips, pendingSkip{id: skipID{st.dhr, st.nr}, mk: mk})
-		st.ckr = next
 		st.nr++
 	}
 	return skips, nil

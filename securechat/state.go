@@ -5,6 +5,8 @@ import (
 	"fmt"
 
 	"golang.org/x/crypto/curve25519"
+
+	"github.com/finkit/finkit/securechat/internal/chain"
 )
 
 const (
@@ -33,10 +35,12 @@ func (s *Session) MarshalBinary() ([]byte, error) {
 	if s.st.hasDHr {
 		flags |= flagHasDHr
 	}
-	if s.st.hasCKs {
+	cks, hasCKs := s.st.cks.Key()
+	ckr, hasCKr := s.st.ckr.Key()
+	if hasCKs {
 		flags |= flagHasCKs
 	}
-	if s.st.hasCKr {
+	if hasCKr {
 		flags |= flagHasCKr
 	}
 	if s.pending != nil {
@@ -51,8 +55,8 @@ func (s *Session) MarshalBinary() ([]byte, error) {
 	out = append(out, s.st.dhs.priv[:]...)
 	out = append(out, s.st.dhr[:]...)
 	out = append(out, s.st.rk[:]...)
-	out = append(out, s.st.cks[:]...)
-	out = append(out, s.st.ckr[:]...)
+	out = append(out, cks[:]...)
+	out = append(out, ckr[:]...)
 	out = binary.BigEndian.AppendUint32(out, s.st.ns)
 	out = binary.BigEndian.AppendUint32(out, s.st.nr)
 	out = binary.BigEndian.AppendUint32(out, s.st.pn)
@@ -80,6 +84,17 @@ func (s *Session) MarshalBinary() ([]byte, error) {
 		out = append(out, d[:]...)
 	}
 	return out, nil
+}
+
+// restoreChain rebuilds an optional chain from its serialized key and
+// presence flag; the two must agree (an absent chain is stored as zeros, a
+// present one never is).
+func restoreChain(key [KeySize]byte, present bool) (chain.Chain, error) {
+	c := chain.New(key)
+	if c.Present() != present {
+		return chain.Chain{}, fmt.Errorf("%w: session state chain key and flag disagree", ErrMalformed)
+	}
+	return c, nil
 }
 
 // UnmarshalSession restores a session serialized with MarshalBinary. The
@@ -114,12 +129,17 @@ func UnmarshalSession(data []byte, opts *SessionOptions) (*Session, error) {
 	copy(s.st.dhs.priv[:], r.bytes(KeySize))
 	copy(s.st.dhr[:], r.bytes(KeySize))
 	copy(s.st.rk[:], r.bytes(KeySize))
-	copy(s.st.cks[:], r.bytes(KeySize))
-	copy(s.st.ckr[:], r.bytes(KeySize))
+	var cks, ckr [KeySize]byte
+	copy(cks[:], r.bytes(KeySize))
+	copy(ckr[:], r.bytes(KeySize))
 	s.st.ns, s.st.nr, s.st.pn = r.u32(), r.u32(), r.u32()
 	s.st.hasDHr = flags&flagHasDHr != 0
-	s.st.hasCKs = flags&flagHasCKs != 0
-	s.st.hasCKr = flags&flagHasCKr != 0
+	if s.st.cks, err = restoreChain(cks, flags&flagHasCKs != 0); err != nil {
+		return nil, err
+	}
+	if s.st.ckr, err = restoreChain(ckr, flags&flagHasCKr != 0); err != nil {
+		return nil, err
+	}
 	if flags&flagPending != 0 {
 		p := &PrekeyHeader{Identity: self, BaseKey: s.baseKey, SignedPrekeyID: r.u32()}
 		switch r.u8() {
