@@ -682,9 +682,18 @@ func (l *Ledger) cashOnly(a *acctState, tx *Transaction, fx decimal.Decimal) err
 		return fmt.Errorf("%w: %s amount must be positive, got %s", ErrInvalidAmount, tx.Kind, tx.Amount)
 	}
 	amt := toAcct(a, tx.Amount, fx)
-	charges := decimal.Zero
-	if tx.Fee.Sign() != 0 || tx.Tax.Sign() != 0 {
-		charges = toAcct(a, addDec(tx.Fee, tx.Tax), fx)
+	// Fee and tax are rounded apart, as on a dividend: the tax (withholding
+	// tax on interest) is booked as a tax, the fee as a fee.
+	fee, tax := decimal.Zero, decimal.Zero
+	if tx.Fee.Sign() != 0 {
+		fee = toAcct(a, tx.Fee, fx)
+	}
+	if tx.Tax.Sign() != 0 {
+		tax = toAcct(a, tx.Tax, fx)
+	}
+	charges := fee
+	if tax.Sign() != 0 {
+		charges = addDec(charges, tax)
 	}
 	var err error
 	switch tx.Kind {
@@ -717,8 +726,11 @@ func (l *Ledger) cashOnly(a *acctState, tx *Transaction, fx decimal.Decimal) err
 	case TxTax:
 		a.s.taxes = a.s.taxes.add(amt)
 	}
-	if charges.Sign() != 0 {
-		a.s.fees = a.s.fees.add(charges)
+	if fee.Sign() != 0 {
+		a.s.fees = a.s.fees.add(fee)
+	}
+	if tax.Sign() != 0 {
+		a.s.taxes = a.s.taxes.add(tax)
 	}
 	return nil
 }

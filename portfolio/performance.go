@@ -20,14 +20,25 @@ type CashFlow struct {
 
 const yearDays = 365.0
 
+// maxXIRR is the largest rate XIRR reports: 10^6 % per year (or per
+// period, for Performance over less than a year).
+const maxXIRR = 1e4
+
 // XIRR returns the annual internal rate of return of irregular cash flows,
 // the rate r at which Σ amount / (1+r)^(days/365) = 0 (days since the first
-// flow), as spreadsheets compute it. It uses Newton's method from 10% and
-// falls back to bisection over a bracketing interval when Newton does not
-// converge. Flows need at least one positive and one negative amount;
-// otherwise, or when no rate in (−100%, 10^6%) solves them, it returns
-// ErrNoRate.
+// flow), as spreadsheets compute it. It uses Newton's method from 10% and,
+// when that does not converge to a rate in range, brackets the root on a
+// grid and bisects (taking the root nearest 10% when there are several).
+// Flows need at least one positive and one negative amount; otherwise, or
+// when no rate in (−100%, 10^6%] solves them, it returns ErrNoRate. A rate
+// it returns is always in that range and solves the flows.
 func XIRR(flows []CashFlow) (float64, error) {
+	return irr(flows, yearDays)
+}
+
+// irr is XIRR with time measured in units of unitDays days: the rate per
+// unit of time.
+func irr(flows []CashFlow, unitDays float64) (float64, error) {
 	if len(flows) < 2 {
 		return 0, fmt.Errorf("%w: need at least two cash flows", ErrNoRate)
 	}
@@ -46,49 +57,94 @@ func XIRR(flows []CashFlow) (float64, error) {
 	if !pos || !neg {
 		return 0, fmt.Errorf("%w: cash flows need both a positive and a negative amount", ErrNoRate)
 	}
-	years := make([]float64, len(flows))
+	units := make([]float64, len(flows))
 	for i, f := range flows {
-		years[i] = f.Time.Sub(t0).Hours() / 24 / yearDays
+		units[i] = f.Time.Sub(t0).Hours() / 24 / unitDays
 	}
+	if r, ok := newtonIRR(flows, units); ok {
+		return r, nil
+	}
+	if r, ok := bracketIRR(flows, units); ok {
+		return r, nil
+	}
+	return 0, fmt.Errorf("%w: no rate in (-100%%, 10^6%%]", ErrNoRate)
+}
+
+// newtonIRR is Newton's method from 10%; ok only when it converged to a
+// rate in range whose present value is zero (relative to the flows).
+func newtonIRR(flows []CashFlow, units []float64) (float64, bool) {
 	npv := func(r float64) (v, dv float64) {
 		for i, f := range flows {
-			disc := math.Pow(1+r, -years[i])
+			disc := math.Pow(1+r, -units[i])
 			v += f.Amount * disc
-			dv -= years[i] * f.Amount * disc / (1 + r)
+			dv -= units[i] * f.Amount * disc / (1 + r)
 		}
 		return v, dv
 	}
-	// Newton.
 	r := 0.1
 	for range 100 {
 		v, dv := npv(r)
-		if dv == 0 || math.IsNaN(v) || math.IsInf(v, 0) {
-			break
+		if dv == 0 || math.IsNaN(v) || math.IsInf(v, 0) || math.IsNaN(dv) || math.IsInf(dv, 0) {
+			return 0, false
 		}
 		next := r - v/dv
 		if next <= -1 {
 			next = (r - 1) / 2
 		}
-		if math.Abs(next-r) < 1e-12 {
-			if vv, _ := npv(next); math.Abs(vv) < 1e-6*scale(flows) {
-				return next, nil
-			}
-			break
+		if math.Abs(next-r) < 1e-12*max(1, math.Abs(r)) {
+			vv, _ := npv(next)
+			ok := next > -1 && next <= maxXIRR && math.Abs(vv) < 1e-6*scale(flows)
+			return next, ok
 		}
 		r = next
 	}
-	// Bracketing fallback: scan for a sign change, then bisect.
-	grid := []float64{-0.999999, -0.99, -0.9, -0.75, -0.5, -0.25, 0, 0.25, 0.5, 1, 2, 5, 10, 100, 1000, 10000}
-	prevR := grid[0]
-	prevV, _ := npv(prevR)
-	for _, g := range grid[1:] {
-		v, _ := npv(g)
-		if !math.IsNaN(v) && !math.IsNaN(prevV) && (v == 0 || (v > 0) != (prevV > 0)) {
-			return bisect(func(x float64) float64 { y, _ := npv(x); return y }, prevR, g), nil
+	return 0, false
+}
+
+// bracketIRR looks for sign changes of the present value on a grid of
+// x = ln(1+r) over (−100%, maxXIRR] and bisects the one nearest 10%.
+func bracketIRR(flows []CashFlow, units []float64) (float64, bool) {
+	lastUnit := slices.Max(units)
+	// sign of the present value at x, scaled by e^(x·t) for a t that keeps
+	// every exponent ≤ 0, so nothing overflows whatever the rate.
+	f := func(x float64) float64 {
+		ref := 0.0
+		if x < 0 {
+			ref = lastUnit
 		}
-		prevR, prevV = g, v
+		var v float64
+		for i, fl := range flows {
+			v += fl.Amount * math.Exp(-x*(units[i]-ref))
+		}
+		return v
 	}
-	return 0, ErrNoRate
+	const lo, step = -14.0, 0.05 // 1+r from e^-14 ≈ 8e-7
+	hi := math.Log1p(maxXIRR)
+	target := math.Log1p(0.1)
+	best, found := 0.0, false
+	prevX, prevV := lo, f(lo)
+	for x := lo + step; prevX < hi; x += step {
+		x = min(x, hi)
+		v := f(x)
+		var root float64
+		switch {
+		case v == 0:
+			root = x
+		case prevV != 0 && (v > 0) != (prevV > 0):
+			root = bisect(f, prevX, x)
+		default:
+			prevX, prevV = x, v
+			continue
+		}
+		if !found || math.Abs(root-target) < math.Abs(best-target) {
+			best, found = root, true
+		}
+		prevX, prevV = x, v
+	}
+	if !found {
+		return 0, false
+	}
+	return math.Expm1(best), true
 }
 
 // scale is the largest absolute flow, for a relative convergence test.
@@ -123,13 +179,21 @@ func bisect(f func(float64) float64, lo, hi float64) float64 {
 type FlowTiming int
 
 const (
-	// FlowsAtStart treats a day's deposits and withdrawals as made before
-	// the market opens: the day's return is V_end / (V_prev + flow) − 1, so
-	// money deposited on a day earns that day's return. The default.
-	FlowsAtStart FlowTiming = iota
-	// FlowsAtEnd treats them as made after the close: the day's return is
-	// (V_end − flow) / V_prev − 1.
+	// FlowsSplit, the default, treats a day's net inflow as made before the
+	// market opens and a net outflow as made after the close, as Portfolio
+	// Performance does: the day's return is V_end / (V_prev + inflow) − 1
+	// or (V_end + outflow) / V_prev − 1. Money deposited on a day earns that
+	// day's return, and money withdrawn did so too, so a day that ends with
+	// everything withdrawn still counts.
+	FlowsSplit FlowTiming = iota
+	// FlowsAtEnd treats every flow as made after the close: the day's
+	// return is (V_end − flow) / V_prev − 1.
 	FlowsAtEnd
+	// FlowsAtStart treats every flow as made before the open: the day's
+	// return is V_end / (V_prev + flow) − 1. A day whose withdrawals reach
+	// the opening value has no capital at risk by this measure and is
+	// skipped; FlowsSplit counts it.
+	FlowsAtStart
 )
 
 // ValuePoint is a portfolio's value at the end of a sub-period (a day) and
@@ -152,11 +216,10 @@ func TWR(points []ValuePoint, timing FlowTiming) (float64, error) {
 	growth := 1.0
 	for i := 1; i < len(points); i++ {
 		prev, cur := points[i-1].Value, points[i]
-		var num, den float64
-		if timing == FlowsAtEnd {
+		atEnd := timing == FlowsAtEnd || (timing == FlowsSplit && cur.Flow < 0)
+		num, den := cur.Value, prev+cur.Flow
+		if atEnd {
 			num, den = cur.Value-cur.Flow, prev
-		} else {
-			num, den = cur.Value, prev+cur.Flow
 		}
 		if den <= 0 {
 			continue
@@ -207,35 +270,54 @@ type PerformanceOptions struct {
 
 // Performance is the return of a portfolio over a period.
 type Performance struct {
-	Base       string       `json:"base"`
-	From       time.Time    `json:"from"`
-	To         time.Time    `json:"to"`
-	StartValue float64      `json:"start_value"`
-	EndValue   float64      `json:"end_value"`
-	NetFlows   float64      `json:"net_flows"` // deposits − withdrawals in the period
-	TWR        float64      `json:"twr"`       // time-weighted, for the period
-	TWRAnnual  float64      `json:"twr_annual"`
-	XIRR       float64      `json:"xirr"`                 // money-weighted, per year
-	XIRRError  string       `json:"xirr_error,omitempty"` // why XIRR is missing
-	Points     []ValuePoint `json:"-"`
+	Base       string    `json:"base"`
+	From       time.Time `json:"from"`
+	To         time.Time `json:"to"`
+	StartValue float64   `json:"start_value"`
+	EndValue   float64   `json:"end_value"`
+	// NetFlows is deposits − withdrawals in the period, each converted at
+	// its own day's rate, securities transfers at market.
+	NetFlows  float64 `json:"net_flows"`
+	TWR       float64 `json:"twr"` // time-weighted, for the period
+	TWRAnnual float64 `json:"twr_annual"`
+	// XIRR is the money-weighted return per year, or, when XIRRPeriodic is
+	// set (periods shorter than a year, see Annualize), over the period.
+	XIRR         float64      `json:"xirr"`
+	XIRRPeriodic bool         `json:"xirr_periodic,omitempty"`
+	XIRRError    string       `json:"xirr_error,omitempty"` // why XIRR is missing
+	Points       []ValuePoint `json:"-"`
 }
 
-// Summary is "2024-01-01..2024-12-31 TWR +12.3%, XIRR +11.8%/yr".
+// Summary is "2024-01-01..2024-12-31 TWR +12.3%, XIRR +11.8%/yr" (no
+// "/yr" when XIRR is the period's return).
 func (p *Performance) Summary() string {
 	s := fmt.Sprintf("%s..%s TWR %s", p.From.Format(time.DateOnly), p.To.Format(time.DateOnly), formatPct(decimal.NewFromFloat(p.TWR)))
 	if p.XIRRError == "" {
-		s += ", XIRR " + formatPct(decimal.NewFromFloat(p.XIRR)) + "/yr"
+		s += ", XIRR " + formatPct(decimal.NewFromFloat(p.XIRR))
+		if !p.XIRRPeriodic {
+			s += "/yr"
+		}
 	}
 	return s
 }
 
 // Performance replays the ledger day by day (UTC) over the period, values
 // it at each day's end with History, and returns the time-weighted return
-// (daily sub-periods, external flows neutralized as Timing says) and the
-// money-weighted return (XIRR of the starting value, the flows and the end
-// value). External flows are deposits, withdrawals and transfers of the
-// selected account(s), securities transfers at their basis. The cost is one
-// valuation per day.
+// (daily sub-periods, external flows placed as Timing says) and the
+// money-weighted return (the IRR of the starting value, the flows and the
+// end value; per year for a period of a year or more, else over the
+// period, flagged by XIRRPeriodic).
+//
+// External flows are the deposits, withdrawals and transfers of the
+// selected account(s). Each is converted to Base once, at the rate of its
+// own day (a later move of the rate is a gain or loss, not a flow), and a
+// day's flows are netted. Securities transfers count at market value (the
+// day's price and rate, as the day's valuation uses), not at their basis,
+// so a transfer between two selected accounts on one day is no flow and a
+// transfer out of an account carries the gain it made there. In the time
+// line of XIRR, a day's net inflow is at the start of the day, a net
+// outflow at its end (all at the start or the end with FlowsAtStart and
+// FlowsAtEnd). The cost is one valuation per day.
 func (l *Ledger) Performance(ctx context.Context, opts PerformanceOptions) (*Performance, error) {
 	if opts.History == nil {
 		return nil, fmt.Errorf("%w: no price history", ErrNotEnoughData)
@@ -250,7 +332,6 @@ func (l *Ledger) Performance(ctx context.Context, opts PerformanceOptions) (*Per
 			return nil, err
 		}
 	}
-	dayOf := func(t time.Time) time.Time { return t.UTC().Truncate(24 * time.Hour) }
 	from, to := dayOf(txs[0].Time), dayOf(txs[len(txs)-1].Time)
 	if !opts.From.IsZero() {
 		from = dayOf(opts.From)
@@ -264,42 +345,17 @@ func (l *Ledger) Performance(ctx context.Context, opts PerformanceOptions) (*Per
 	if to.Sub(from) > 40*366*24*time.Hour {
 		return nil, fmt.Errorf("%w: period longer than 40 years", ErrNotEnoughData)
 	}
-	replay, err := NewLedger(accounts...)
+	r, err := newReplay(l, accounts, txs, opts)
 	if err != nil {
 		return nil, err
 	}
-	replay.stocks = l.stocksCopy()
-	i := 0
-	// applyUntil books every transaction before end.
-	applyUntil := func(end time.Time) error {
-		j := i
-		for j < len(txs) && txs[j].Time.Before(end) {
-			j++
-		}
-		if j > i {
-			if err := replay.Apply(txs[i:j]...); err != nil {
-				return err
-			}
-			i = j
-		}
-		return nil
-	}
-	valueAt := func(day time.Time) (value, inflow float64, err error) {
-		end := day.Add(24*time.Hour - time.Nanosecond)
-		v, err := replay.value(ctx, opts.Account, opts.Base, pricesAt{opts.History, end}, ratesAt{opts.History, end})
-		if err != nil {
-			return 0, 0, err
-		}
-		return v.Total.InexactFloat64(), v.NetInflow.InexactFloat64(), nil
-	}
 	// Starting point: the state at the end of the day before From.
-	if err := applyUntil(from); err != nil {
+	if _, err := r.applyUntil(from); err != nil {
 		return nil, err
 	}
-	var startValue, prevInflow float64
-	if i > 0 {
-		startValue, prevInflow, err = valueAt(from.Add(-24 * time.Hour))
-		if err != nil {
+	var startValue float64
+	if r.i > 0 {
+		if startValue, err = r.valueAt(ctx, from.Add(-24*time.Hour)); err != nil {
 			return nil, err
 		}
 	}
@@ -313,22 +369,25 @@ func (l *Ledger) Performance(ctx context.Context, opts PerformanceOptions) (*Per
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		if err := applyUntil(d.Add(24 * time.Hour)); err != nil {
-			return nil, err
-		}
-		if i == 0 {
-			points[0].Time = d
-			continue // nothing booked yet
-		}
-		value, inflow, err := valueAt(d)
+		booked, err := r.applyUntil(d.Add(24 * time.Hour))
 		if err != nil {
 			return nil, err
 		}
-		flow := inflow - prevInflow
-		prevInflow = inflow
+		if r.i == 0 {
+			points[0].Time = d
+			continue // nothing booked yet
+		}
+		value, err := r.valueAt(ctx, d)
+		if err != nil {
+			return nil, err
+		}
+		flow, err := r.flow(ctx, booked, d)
+		if err != nil {
+			return nil, err
+		}
 		points = append(points, ValuePoint{Time: d, Value: value, Flow: flow})
 		if flow != 0 {
-			flows = append(flows, CashFlow{Time: d, Amount: -flow})
+			flows = append(flows, CashFlow{Time: flowTime(d, flow, opts.Timing), Amount: -flow})
 		}
 		perf.NetFlows += flow
 		perf.EndValue = value
@@ -338,15 +397,153 @@ func (l *Ledger) Performance(ctx context.Context, opts PerformanceOptions) (*Per
 	if err != nil && !errors.Is(err, ErrNotEnoughData) {
 		return nil, err
 	}
+	end := to.Add(24 * time.Hour)
 	perf.TWR = twr
-	perf.TWRAnnual = Annualize(twr, from, to.Add(24*time.Hour))
-	flows = append(flows, CashFlow{Time: to, Amount: perf.EndValue})
-	if x, err := XIRR(flows); err != nil {
+	perf.TWRAnnual = Annualize(twr, from, end)
+	flows = append(flows, CashFlow{Time: end, Amount: perf.EndValue})
+	unit := yearDays
+	if days := end.Sub(from).Hours() / 24; days < yearDays {
+		unit, perf.XIRRPeriodic = days, true
+	}
+	if x, err := irr(flows, unit); err != nil {
 		perf.XIRRError = err.Error()
 	} else {
 		perf.XIRR = x
 	}
 	return perf, nil
+}
+
+// dayOf is the UTC day of t.
+func dayOf(t time.Time) time.Time { return t.UTC().Truncate(24 * time.Hour) }
+
+// flowTime places day d's net flow in the XIRR time line as timing says:
+// at the start of the day or at its end (midnight after).
+func flowTime(d time.Time, flow float64, timing FlowTiming) time.Time {
+	if timing == FlowsAtEnd || (timing == FlowsSplit && flow < 0) {
+		return d.Add(24 * time.Hour)
+	}
+	return d
+}
+
+// replay is the state of Performance: a fresh ledger that books the
+// transactions day by day.
+type replay struct {
+	l    *Ledger
+	txs  []Transaction
+	i    int // txs[:i] are booked
+	opts PerformanceOptions
+}
+
+func newReplay(l *Ledger, accounts []Account, txs []Transaction, opts PerformanceOptions) (*replay, error) {
+	rl, err := NewLedger(accounts...)
+	if err != nil {
+		return nil, err
+	}
+	rl.stocks = l.stocksCopy()
+	return &replay{l: rl, txs: txs, opts: opts}, nil
+}
+
+// applyUntil books every transaction before end and returns them.
+func (r *replay) applyUntil(end time.Time) ([]Transaction, error) {
+	j := r.i
+	for j < len(r.txs) && r.txs[j].Time.Before(end) {
+		j++
+	}
+	booked := r.txs[r.i:j]
+	if j > r.i {
+		if err := r.l.Apply(booked...); err != nil {
+			return nil, err
+		}
+		r.i = j
+	}
+	return booked, nil
+}
+
+// dayEnd is the last instant of day d.
+func dayEnd(d time.Time) time.Time { return d.Add(24*time.Hour - time.Nanosecond) }
+
+// valueAt values the booked state at the end of day d.
+func (r *replay) valueAt(ctx context.Context, d time.Time) (float64, error) {
+	end := dayEnd(d)
+	v, err := r.l.value(ctx, r.opts.Account, r.opts.Base, pricesAt{r.opts.History, end}, ratesAt{r.opts.History, end})
+	if err != nil {
+		return 0, err
+	}
+	return v.Total.InexactFloat64(), nil
+}
+
+// flow is the net external flow of the transactions booked on day d in
+// the selected accounts, in the base currency at the day's prices and
+// rates.
+func (r *replay) flow(ctx context.Context, booked []Transaction, d time.Time) (float64, error) {
+	end := dayEnd(d)
+	sum := decimal.Zero
+	for i := range booked {
+		tx := &booked[i]
+		if r.opts.Account != "" && tx.Account != r.opts.Account {
+			continue
+		}
+		amount, ccy, ok, err := r.externalFlow(ctx, tx, end)
+		if err != nil {
+			return 0, err
+		}
+		if !ok {
+			continue
+		}
+		if ccy != r.opts.Base {
+			rate, err := r.opts.History.RateAt(ctx, ccy, r.opts.Base, end)
+			if err != nil {
+				return 0, fmt.Errorf("portfolio: rate %s→%s: %w", ccy, r.opts.Base, err)
+			}
+			if rate.Sign() <= 0 {
+				return 0, fmt.Errorf("%w: rate %s→%s is not positive", ErrNoPrice, ccy, r.opts.Base)
+			}
+			amount = mulDec(amount, rate)
+		}
+		sum = addDec(sum, amount)
+	}
+	return sum.InexactFloat64(), nil
+}
+
+// externalFlow is what tx brings into its account (negative: takes out)
+// and the currency of that amount, ok false for a transaction that is not
+// an external flow. Cash counts as booked (the account-currency amount);
+// securities at market at t.
+func (r *replay) externalFlow(ctx context.Context, tx *Transaction, t time.Time) (decimal.Decimal, string, bool, error) {
+	sign := 1
+	switch tx.Kind {
+	case TxDeposit, TxTransferIn:
+	case TxWithdrawal, TxTransferOut:
+		sign = -1
+	default:
+		return decimal.Decimal{}, "", false, nil
+	}
+	a := r.l.accts[tx.Account]
+	var amount decimal.Decimal
+	ccy := a.acct.Currency
+	if tx.Symbol == "" || (tx.Kind != TxTransferIn && tx.Kind != TxTransferOut) {
+		fx, err := txFX(a, tx)
+		if err != nil {
+			return decimal.Decimal{}, "", false, err
+		}
+		amount = toAcct(a, tx.Amount, fx)
+	} else {
+		price, quoteCcy, err := r.opts.History.PriceAt(ctx, tx.Symbol, t)
+		if err != nil {
+			return decimal.Decimal{}, "", false, fmt.Errorf("%w: %s: %w", ErrNoPrice, tx.Symbol, err)
+		}
+		if price.Sign() < 0 {
+			return decimal.Decimal{}, "", false, fmt.Errorf("%w: %s: price is negative", ErrNoPrice, tx.Symbol)
+		}
+		if quoteCcy == "" {
+			quoteCcy = tx.Currency
+		}
+		amount, ccy = mulDec(tx.Quantity, price), quoteCcy
+	}
+	if sign < 0 {
+		amount = amount.Neg()
+	}
+	return amount, ccy, true, nil
 }
 
 func (l *Ledger) stocksCopy() map[string]Stock {

@@ -70,8 +70,8 @@ type Balance struct {
 	Withdrawals decimal.Decimal `json:"withdrawals"` // withdrawals and transfers out
 	Dividends   decimal.Decimal `json:"dividends"`   // gross
 	Interest    decimal.Decimal `json:"interest"`
-	Fees        decimal.Decimal `json:"fees"`  // fee transactions and fees on income
-	Taxes       decimal.Decimal `json:"taxes"` // tax transactions and withholding tax
+	Fees        decimal.Decimal `json:"fees"`  // fee transactions and the fees on other transactions
+	Taxes       decimal.Decimal `json:"taxes"` // tax transactions and the taxes on others (withholding tax on dividends and interest)
 	Realized    decimal.Decimal `json:"realized"`
 }
 

@@ -1,0 +1,149 @@
+package portfolio
+
+import (
+	"context"
+	"math"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// Withholding tax on interest is a tax, as it is on a dividend; a fee on
+// interest stays a fee.
+func TestInterestWithholdingIsTax(t *testing.T) {
+	l := newLedger(t, Account{ID: "a", Currency: "EUR"})
+	require.NoError(t, l.Apply(
+		Transaction{ID: "i", Account: "a", Kind: TxInterest, Time: day("2024-01-31"), Amount: d("10"), Tax: d("2.5"), Fee: d("0.4")},
+	))
+	b, err := l.Balance("a")
+	require.NoError(t, err)
+	assertDec(t, "7.1", b.Cash)
+	assertDec(t, "10", b.Interest)
+	assertDec(t, "2.5", b.Taxes)
+	assertDec(t, "0.4", b.Fees)
+}
+
+// XIRR keeps to its documented range whichever way it finds the root: a
+// root above the bound is ErrNoRate whether Newton's method converges to
+// it or not, and a root inside it is found even when Newton's method
+// wanders off.
+func TestXIRRRange(t *testing.T) {
+	// −1 then +2 ten days later: the root is 2^36.5 − 1 ≈ 9.7e10, far
+	// beyond the bound, so ErrNoRate (Newton converges to it).
+	_, err := XIRR([]CashFlow{{day("2024-01-01"), -1}, {day("2024-01-11"), 2}})
+	require.ErrorIs(t, err, ErrNoRate)
+	// A root near 3.6e7: also beyond the bound.
+	_, err = XIRR([]CashFlow{{day("2024-01-01"), -1}, {day("2024-01-21"), 2.58}})
+	require.ErrorIs(t, err, ErrNoRate)
+	// A root just inside the bound (10^4): 1 + r = 2^(365/27.5).
+	want := math.Pow(2, 365/27.5) - 1
+	require.Less(t, want, maxXIRR)
+	r, err := XIRR([]CashFlow{{day("2024-01-01"), -100}, {day("2024-01-28").Add(12 * 3600e9), 200}})
+	require.NoError(t, err)
+	assert.InEpsilon(t, want, r, 1e-9)
+	// Every root the function returns solves the flows.
+	for _, flows := range [][]CashFlow{
+		{{day("2024-01-01"), -1000}, {day("2024-01-02"), 1001}},
+		{{day("2024-01-01"), -1000}, {day("2024-06-01"), 500}, {day("2024-12-31"), 700}},
+		{{day("2024-01-01"), -1000}, {day("2024-01-05"), 5}},
+	} {
+		r, err := XIRR(flows)
+		if err != nil {
+			require.ErrorIs(t, err, ErrNoRate)
+			continue
+		}
+		assert.LessOrEqual(t, r, maxXIRR)
+		assert.Greater(t, r, -1.0)
+		var npv float64
+		for _, f := range flows {
+			npv += f.Amount * math.Pow(1+r, -f.Time.Sub(flows[0].Time).Hours()/24/365)
+		}
+		assert.InDelta(t, 0, npv, 1e-6*1000, "flows %v rate %v", flows, r)
+	}
+}
+
+// An EUR deposit valued in USD: the move of EUR/USD from 1.1 to 1.2 is a
+// gain, not a deposit. The flow is converted once, at its own day's rate.
+func TestPerformanceFXIsNotAFlow(t *testing.T) {
+	l := newLedger(t, Account{ID: "e", Currency: "EUR"})
+	require.NoError(t, l.Apply(deposit("d", "e", "2024-03-01", "1000")))
+	h := newTestHistory().rate("EUR/USD", "2024-03-01", "1.1").rate("EUR/USD", "2024-03-02", "1.2")
+	p, err := l.Performance(context.Background(), PerformanceOptions{Base: "USD", History: h, To: day("2024-03-02")})
+	require.NoError(t, err)
+	assert.InDelta(t, 1200.0/1100-1, p.TWR, 1e-12)
+	assert.InDelta(t, 1100, p.NetFlows, 1e-9)
+	assert.InDelta(t, 1200, p.EndValue, 1e-9)
+	require.Empty(t, p.XIRRError)
+	assert.InDelta(t, 1200.0/1100-1, p.XIRR, 1e-9) // over two days: the period's return
+}
+
+// A day that ends with everything withdrawn still counts: 1,000 was at
+// risk at the open and became 1,100.
+func TestPerformanceFullWithdrawalDay(t *testing.T) {
+	l := newLedger(t, Account{ID: "a", Currency: "USD"})
+	require.NoError(t, l.Apply(
+		deposit("d1", "a", "2024-01-01", "1000"),
+		trade("b1", "a", TxBuy, "2024-01-01", "X", "10", "100", ""),
+		trade("s1", "a", TxSell, "2024-01-02", "X", "10", "110", ""),
+		Transaction{ID: "w", Account: "a", Kind: TxWithdrawal, Time: day("2024-01-02"), Amount: d("1100")},
+		deposit("d2", "a", "2024-01-05", "500"),
+		trade("b2", "a", TxBuy, "2024-01-05", "X", "5", "100", ""),
+	))
+	h := newTestHistory().price("X", "2024-01-01", "100", "USD").price("X", "2024-01-02", "110", "USD").
+		price("X", "2024-01-05", "100", "USD").price("X", "2024-01-06", "105", "USD")
+	for _, timing := range []FlowTiming{FlowsSplit, FlowsAtEnd} {
+		p, err := l.Performance(context.Background(), PerformanceOptions{Base: "USD", History: h, To: day("2024-01-06"), Timing: timing})
+		require.NoError(t, err)
+		assert.InDelta(t, 1.1*1.05-1, p.TWR, 1e-12, "timing %d", timing)
+	}
+	// The default is the split timing.
+	p, err := l.Performance(context.Background(), PerformanceOptions{Base: "USD", History: h, To: day("2024-01-06")})
+	require.NoError(t, err)
+	assert.InDelta(t, 1.1*1.05-1, p.TWR, 1e-12)
+}
+
+// Shares that double in account a and then move to b: a's return is
+// +100 %, the transfer valued at market as an outflow of a and an inflow
+// of b; for the whole portfolio the transfer is no flow at all.
+func TestPerformanceTransferAtMarket(t *testing.T) {
+	l := newLedger(t, Account{ID: "a", Currency: "USD"}, Account{ID: "b", Currency: "USD"})
+	require.NoError(t, l.Apply(
+		deposit("d", "a", "2024-01-01", "1000"),
+		trade("b1", "a", TxBuy, "2024-01-01", "X", "10", "100", ""),
+		Transaction{ID: "o", Account: "a", Kind: TxTransferOut, Time: day("2024-01-02"), Symbol: "X", Quantity: d("10")},
+		Transaction{ID: "i", Account: "b", Kind: TxTransferIn, Time: day("2024-01-02"), Symbol: "X", Quantity: d("10")},
+	))
+	h := newTestHistory().price("X", "2024-01-01", "100", "USD").price("X", "2024-01-02", "200", "USD").price("X", "2024-01-03", "220", "USD")
+	ctx := context.Background()
+	for _, timing := range []FlowTiming{FlowsSplit, FlowsAtEnd} {
+		pa, err := l.Performance(ctx, PerformanceOptions{Base: "USD", History: h, Account: "a", To: day("2024-01-03"), Timing: timing})
+		require.NoError(t, err)
+		assert.InDelta(t, 1.0, pa.TWR, 1e-12, "a, timing %d", timing)
+		assert.InDelta(t, 1000-2000, pa.NetFlows, 1e-9)
+		pb, err := l.Performance(ctx, PerformanceOptions{Base: "USD", History: h, Account: "b", To: day("2024-01-03"), Timing: timing})
+		require.NoError(t, err)
+		assert.InDelta(t, 0.1, pb.TWR, 1e-12, "b, timing %d", timing)
+		assert.InDelta(t, 2000, pb.NetFlows, 1e-9)
+		all, err := l.Performance(ctx, PerformanceOptions{Base: "USD", History: h, To: day("2024-01-03"), Timing: timing})
+		require.NoError(t, err)
+		assert.InDelta(t, 1.2, all.TWR, 1e-12, "all, timing %d", timing)
+		assert.InDelta(t, 1000, all.NetFlows, 1e-9)
+	}
+}
+
+// Over a short period XIRR is the period's money-weighted return, flagged,
+// not a rate annualized to 10^13.
+func TestPerformanceShortPeriodXIRR(t *testing.T) {
+	l := newLedger(t, Account{ID: "a", Currency: "USD"})
+	require.NoError(t, l.Apply(deposit("d", "a", "2024-01-01", "1000"), trade("b", "a", TxBuy, "2024-01-01", "X", "10", "100", "")))
+	h := newTestHistory().price("X", "2024-01-01", "100", "USD").price("X", "2024-01-02", "110", "USD")
+	p, err := l.Performance(context.Background(), PerformanceOptions{Base: "USD", History: h, To: day("2024-01-02")})
+	require.NoError(t, err)
+	require.Empty(t, p.XIRRError)
+	assert.True(t, p.XIRRPeriodic)
+	assert.InDelta(t, 0.1, p.XIRR, 1e-9)
+	assert.InDelta(t, 0.1, p.TWR, 1e-12)
+	assert.Contains(t, p.Summary(), "XIRR +10.0%")
+	assert.NotContains(t, p.Summary(), "/yr")
+}
