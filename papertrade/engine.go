@@ -81,6 +81,19 @@ type engine struct {
 	indBuf   [][]float64
 	srcBuf   []float64
 	streams  []stream
+	customs  []customStream
+	updating int // index into customs of the Updater running, -1 outside
+	start    int // the first bar Next sees (known once run returns)
+}
+
+// customStream is a custom Updater the bar loop feeds one bar at a time,
+// before the strategy's Next for that bar: the Updater never holds a bar
+// the strategy has not reached.
+type customStream struct {
+	name  string
+	u     Updater
+	out   []float64 // e.ind[k]
+	first int       // first bar with a value, -1 while warming up
 }
 
 // Run backtests strategy over bars and returns the result with statistics.
@@ -97,7 +110,7 @@ func Run(ctx context.Context, bars []Bar, strategy Strategy, opts Options) (*Res
 	if err := e.run(ctx, strategy, start); err != nil {
 		return nil, err
 	}
-	res := e.result(strategy, start)
+	res := e.result(strategy)
 	return res, nil
 }
 
@@ -152,8 +165,11 @@ func (e *engine) reset(bars []Bar, strategy Strategy, opts Options) (int, error)
 	if e.setup.err != nil {
 		return 0, e.setup.err
 	}
-	// Indicators: computed causally over all bars before the loop; Next
-	// can only read values up to the current bar through Context.
+	// Indicators: the built-in ones are causal (a value depends only on
+	// bars up to its own), computed over all bars before the loop or, for
+	// SMA and EMA, a block at a time inside it; Next can only read values
+	// up to the current bar through Context. Custom Updaters, whose state
+	// the strategy may hold, are fed one bar at a time inside the loop.
 	warm := 0
 	have := Source(-1)
 	specs := e.setup.specs
@@ -162,9 +178,17 @@ func (e *engine) reset(bars []Bar, strategy Strategy, opts Options) (int, error)
 	}
 	e.ind = e.indBuf[:len(specs)]
 	e.streams = e.streams[:0]
+	e.customs = e.customs[:0]
+	e.updating = -1
 	for k, spec := range specs {
 		out := growFloats(e.ind[k], len(bars))
 		e.ind[k] = out
+		if spec.kind == "custom" {
+			// Fed bar by bar inside the main loop; its warm-up is found
+			// there, causally.
+			e.customs = append(e.customs, customStream{name: spec.name, u: spec.updater, out: out, first: -1})
+			continue
+		}
 		if spec.kind == "sma" || spec.kind == "ema" {
 			// Computed bar by bar inside the main loop, in one pass with
 			// everything else; the warm-up is known in advance.
@@ -172,9 +196,7 @@ func (e *engine) reset(bars []Bar, strategy Strategy, opts Options) (int, error)
 			warm = max(warm, spec.n-1)
 			continue
 		}
-		if e.srcBuf, have, err = safeCompute(spec, bars, e.srcBuf, have, out); err != nil {
-			return 0, err
-		}
+		e.srcBuf, have = computeIndicator(spec, bars, e.srcBuf, have, out)
 		first := len(bars)
 		for i, v := range out {
 			if !math.IsNaN(v) {
@@ -185,19 +207,8 @@ func (e *engine) reset(bars []Bar, strategy Strategy, opts Options) (int, error)
 		warm = max(warm, first)
 	}
 	e.ctx.ind = e.ind
-	return 1 + warm, nil
-}
-
-// safeCompute computes an indicator, reporting a panicking custom
-// indicator as an error.
-func safeCompute(spec indicatorSpec, bars []Bar, scratch []float64, have Source, out []float64) (_ []float64, _ Source, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("%w in indicator %s: %v", ErrStrategyPanic, spec.name, r)
-		}
-	}()
-	scratch, have = computeIndicator(spec, bars, scratch, have, out)
-	return scratch, have, nil
+	e.start = 1 + warm
+	return e.start, nil
 }
 
 func safeInit(s Strategy, setup *Setup) (err error) {
@@ -215,13 +226,28 @@ func safeInit(s Strategy, setup *Setup) (err error) {
 func (e *engine) run(ctx context.Context, s Strategy, start int) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			err = fmt.Errorf("%w at bar %d (%s): %v", ErrStrategyPanic, e.i, e.bars[e.i].Time.Format(time.RFC3339), r)
+			where := ""
+			if e.updating >= 0 {
+				where = " in indicator " + e.customs[e.updating].name
+			}
+			err = fmt.Errorf("%w%s at bar %d (%s): %v", ErrStrategyPanic, where, e.i, e.bars[e.i].Time.Format(time.RFC3339), r)
 		}
 	}()
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("papertrade: backtest not started: %w", err)
 	}
 	n := len(e.bars)
+	waiting := false
+	if len(e.customs) > 0 {
+		// Custom indicators see bar i only when the loop reaches it: feed
+		// the bars before the static warm-up now; the loop then waits (no
+		// order can exist yet) until each has had a value on an earlier bar.
+		for i := range min(start, n) {
+			e.i = i
+			e.updateCustoms(i)
+		}
+		waiting = true
+	}
 	// Streaming indicators are computed a block of bars at a time, ahead
 	// of the bar loop: Context only reads values up to the current bar, so
 	// this cannot leak the future, and a tight loop per indicator keeps
@@ -242,13 +268,23 @@ func (e *engine) run(ctx context.Context, s Strategy, start int) (err error) {
 			ready = min(i+streamBlock, n)
 			e.computeStreams(i, ready)
 		}
+		if len(e.customs) > 0 {
+			e.updateCustoms(i)
+			if waiting {
+				if waiting = !e.customsReady(i); waiting {
+					e.equity[i] = e.opts.Cash
+					continue
+				}
+			}
+		}
 		if !e.brokerNext() {
 			outOfMoney = true
 			break
 		}
 		s.Next(&e.ctx)
 	}
-	if outOfMoney || start >= n || e.opts.KeepOpen {
+	e.start = e.firstNext(start)
+	if outOfMoney || e.start >= n || e.opts.KeepOpen {
 		return nil
 	}
 	e.i = n - 1
@@ -262,6 +298,47 @@ func (e *engine) run(ctx context.Context, s Strategy, start int) (err error) {
 	e.orders = e.orders[:0]
 	e.equity[n-1] = e.cash
 	return nil
+}
+
+// updateCustoms feeds bar i to every custom indicator.
+func (e *engine) updateCustoms(i int) {
+	b := e.bars[i]
+	for k := range e.customs {
+		c := &e.customs[k]
+		e.updating = k
+		v := c.u.Update(b)
+		c.out[i] = v
+		if c.first < 0 && !math.IsNaN(v) {
+			c.first = i
+		}
+	}
+	e.updating = -1
+}
+
+// customsReady reports whether every custom indicator had a value before
+// bar i (Next needs a previous value to compare with, as for the others).
+func (e *engine) customsReady(i int) bool {
+	for k := range e.customs {
+		if f := e.customs[k].first; f < 0 || f >= i {
+			return false
+		}
+	}
+	return true
+}
+
+// firstNext is the first bar Next saw (or would have seen): one after the
+// last warm-up, static or custom (a custom indicator that never had a value
+// warms up for the whole run).
+func (e *engine) firstNext(static int) int {
+	warm := static - 1
+	for k := range e.customs {
+		f := e.customs[k].first
+		if f < 0 {
+			f = len(e.bars)
+		}
+		warm = max(warm, f)
+	}
+	return 1 + warm
 }
 
 // brokerNext processes pending orders on bar e.i and records equity. It

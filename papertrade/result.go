@@ -52,7 +52,8 @@ func strategyName(s Strategy) string {
 	return fmt.Sprintf("%T", s)
 }
 
-func (e *engine) result(s Strategy, start int) *Result {
+func (e *engine) result(s Strategy) *Result {
+	start := e.start
 	n := len(e.bars)
 	dd := make([]float64, n)
 	trades := e.closed

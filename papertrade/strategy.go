@@ -55,7 +55,11 @@ type Indicator int
 
 // Updater is a custom streaming indicator: Update receives the bars one at a
 // time, in order, and returns the indicator value at that bar (NaN while it
-// warms up). It cannot see later bars.
+// warms up). The engine calls Update with bar i inside its bar loop, just
+// before the strategy's Next for bar i, so an Updater never holds a later
+// bar and a strategy may read the Updater's own fields as well as its
+// values. Next starts once every custom indicator has had a value on an
+// earlier bar.
 type Updater interface {
 	Update(b Bar) float64
 }
@@ -149,12 +153,6 @@ func sourceValues(bars []Bar, src Source, dst []float64) []float64 {
 // computeIndicator fills out (len(bars)) with the spec's values; scratch
 // holds the values of source have (-1: none yet) and is reused.
 func computeIndicator(spec indicatorSpec, bars []Bar, scratch []float64, have Source, out []float64) ([]float64, Source) {
-	if spec.kind == "custom" {
-		for i := range bars {
-			out[i] = spec.updater.Update(bars[i])
-		}
-		return scratch, have
-	}
 	if have != spec.src {
 		scratch = sourceValues(bars, spec.src, scratch)
 		have = spec.src
