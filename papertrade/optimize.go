@@ -2,12 +2,14 @@ package papertrade
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
 	"runtime"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -58,14 +60,16 @@ type OptimizeOptions struct {
 	WalkForward int
 }
 
-// ParamRun is one backtest of the grid.
+// ParamRun is one backtest of the grid. Score is NaN when the metric is
+// undefined for the run (no trades, say); such runs rank last and Score is
+// null in JSON, like the statistics.
 type ParamRun struct {
 	Params Params  `json:"params"`
 	Score  float64 `json:"score"`
 	Stats  Stats   `json:"stats"`
 }
 
-// Fold is one walk-forward step.
+// Fold is one walk-forward step. Undefined scores are NaN, null in JSON.
 type Fold struct {
 	InStart       time.Time `json:"in_sample_start"`
 	InEnd         time.Time `json:"in_sample_end"`
@@ -85,8 +89,49 @@ type OptimizeResult struct {
 	Folds  []Fold     `json:"walk_forward,omitempty"`
 	// Efficiency is the mean out-of-sample score over the mean in-sample
 	// score of the walk-forward folds: near 1 the optimum holds up, near 0
-	// or negative it was over-fitted.
+	// or negative it was over-fitted. It is NaN (null in JSON) when a fold's
+	// score is undefined, and left out of JSON without walk-forward.
 	Efficiency float64 `json:"walk_forward_efficiency,omitempty"`
+}
+
+// jsonFloat is a float64 that encodes NaN and infinities as null.
+type jsonFloat float64
+
+// MarshalJSON implements json.Marshaler.
+func (f jsonFloat) MarshalJSON() ([]byte, error) {
+	v := float64(f)
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return []byte("null"), nil
+	}
+	return strconv.AppendFloat(nil, v, 'g', -1, 64), nil
+}
+
+// MarshalJSON encodes the run with an undefined Score as null.
+func (r ParamRun) MarshalJSON() ([]byte, error) {
+	type plain ParamRun
+	return json.Marshal(struct {
+		plain
+		Score jsonFloat `json:"score"`
+	}{plain(r), jsonFloat(r.Score)})
+}
+
+// MarshalJSON encodes the fold with undefined scores as null.
+func (f Fold) MarshalJSON() ([]byte, error) {
+	type plain Fold
+	return json.Marshal(struct {
+		plain
+		InSample    jsonFloat `json:"in_sample_score"`
+		OutOfSample jsonFloat `json:"out_of_sample_score"`
+	}{plain(f), jsonFloat(f.InSample), jsonFloat(f.OutOfSample)})
+}
+
+// MarshalJSON encodes the result with an undefined Efficiency as null.
+func (r OptimizeResult) MarshalJSON() ([]byte, error) {
+	type plain OptimizeResult
+	return json.Marshal(struct {
+		plain
+		Efficiency jsonFloat `json:"walk_forward_efficiency,omitempty"`
+	}{plain(r), jsonFloat(r.Efficiency)})
 }
 
 // Best is the top-ranked run.

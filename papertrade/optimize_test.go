@@ -2,6 +2,7 @@ package papertrade
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"math"
 	"testing"
@@ -100,4 +101,65 @@ func TestNewStrategy(t *testing.T) {
 	assert.ErrorIs(t, err, ErrInvalidStrategy)
 	_, err = NewStrategy("smacross", Params{"fast": 0})
 	assert.ErrorIs(t, err, ErrInvalidStrategy)
+}
+
+// TestOptimizeJSONWithNaNScores: a run whose metric is undefined (slow SMA
+// 290 on 300 bars never trades, so its SQN is NaN) ranks last and encodes
+// as null, like the statistics; so does a walk-forward Efficiency built
+// from undefined fold scores. encoding/json used to refuse the whole result.
+func TestOptimizeJSONWithNaNScores(t *testing.T) {
+	bars := syntheticBars(300, 5)
+	res, err := Optimize(context.Background(), bars, smaParams, OptimizeOptions{
+		Grid: map[string][]float64{"fast": {5, 10}, "slow": {20, 290}},
+	})
+	require.NoError(t, err)
+	require.Len(t, res.Runs, 4)
+	for i, r := range res.Runs {
+		assert.Equal(t, i >= 2, math.IsNaN(r.Score), "run %d (%s): NaN scores rank last", i, r.Params)
+	}
+	b, err := json.Marshal(res)
+	require.NoError(t, err)
+	var back struct {
+		Runs []struct {
+			Params Params   `json:"params"`
+			Score  *float64 `json:"score"`
+			Stats  struct {
+				SQN *float64 `json:"sqn"`
+			} `json:"stats"`
+		} `json:"runs"`
+	}
+	require.NoError(t, json.Unmarshal(b, &back))
+	require.Len(t, back.Runs, 4)
+	for i, r := range back.Runs {
+		if i < 2 {
+			require.NotNil(t, r.Score)
+			assert.Equal(t, res.Runs[i].Score, *r.Score)
+			assert.Equal(t, res.Runs[i].Params, r.Params)
+		} else {
+			assert.Nil(t, r.Score, "NaN score is null")
+			assert.Nil(t, r.Stats.SQN)
+		}
+	}
+
+	wf, err := Optimize(context.Background(), bars[:60], smaParams, OptimizeOptions{
+		Grid: map[string][]float64{"fast": {5}, "slow": {20}}, WalkForward: 2,
+	})
+	require.NoError(t, err)
+	require.True(t, math.IsNaN(wf.Efficiency))
+	b, err = json.Marshal(wf)
+	require.NoError(t, err)
+	var wback map[string]any
+	require.NoError(t, json.Unmarshal(b, &wback))
+	require.Contains(t, wback, "walk_forward_efficiency")
+	assert.Nil(t, wback["walk_forward_efficiency"])
+	folds := wback["walk_forward"].([]any)
+	require.Len(t, folds, 2)
+	for _, f := range folds {
+		assert.Nil(t, f.(map[string]any)["in_sample_score"])
+	}
+
+	// Without walk-forward the efficiency is left out, as before.
+	b, err = json.Marshal(res)
+	require.NoError(t, err)
+	assert.NotContains(t, string(b), "walk_forward_efficiency")
 }
