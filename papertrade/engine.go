@@ -872,6 +872,7 @@ type stream struct {
 	n     int
 	alpha float64
 	sum   float64 // SMA window sum; EMA seed sum
+	bad   int     // SMA: non-finite values in the window
 	prev  float64 // EMA value
 }
 
@@ -925,19 +926,18 @@ func (e *engine) computeStreams(from, to int) {
 			st.sum, st.prev = sum, prev
 			continue
 		}
-		sum := st.sum
-		i := from
-		// Warm-up and window filling, then the running sum, resynced every
-		// smaResync bars: the arithmetic of smaInto, value for value.
-		for ; i < to && i < n; i++ {
-			sum += sourceOf(&bars[i], src)
-			if i < n-1 {
-				out[i] = math.NaN()
-			} else {
-				out[i] = sum / float64(n)
-			}
-		}
 		if src == SourceClose {
+			// Validated closes are finite: the plain running sum.
+			sum := st.sum
+			i := from
+			for ; i < to && i < n; i++ {
+				sum += bars[i].Close
+				if i < n-1 {
+					out[i] = math.NaN()
+				} else {
+					out[i] = sum / float64(n)
+				}
+			}
 			for ; i < to; i++ {
 				if i&(smaResync-1) == 0 {
 					sum = 0
@@ -949,19 +949,31 @@ func (e *engine) computeStreams(from, to int) {
 				}
 				out[i] = sum / float64(n)
 			}
-		} else {
-			for ; i < to; i++ {
-				if i&(smaResync-1) == 0 {
-					sum = 0
-					for j := i - n + 1; j <= i; j++ {
-						sum += sourceOf(&bars[j], src)
-					}
-				} else {
-					sum += sourceOf(&bars[i], src) - sourceOf(&bars[i-n], src)
+			st.sum = sum
+			continue
+		}
+		// Other sources (volume may be NaN) go through smaWindow: the
+		// arithmetic of smaInto, value for value.
+		w := smaWindow{sum: st.sum, bad: st.bad}
+		for i := from; i < to; i++ {
+			x := sourceOf(&bars[i], src)
+			switch {
+			case i < n:
+				w.push(x, 0, false)
+			case i&(smaResync-1) == 0:
+				w.sum, w.bad = 0, 0
+				for j := i - n + 1; j <= i; j++ {
+					w.push(sourceOf(&bars[j], src), 0, false)
 				}
-				out[i] = sum / float64(n)
+			default:
+				w.push(x, sourceOf(&bars[i-n], src), true)
+			}
+			if i < n-1 {
+				out[i] = math.NaN()
+			} else {
+				out[i] = w.mean(n)
 			}
 		}
-		st.sum = sum
+		st.sum, st.bad = w.sum, w.bad
 	}
 }

@@ -2,13 +2,66 @@ package papertrade
 
 import "math"
 
-// SMA returns the simple moving average of src over n values. The first n-1
-// entries are NaN. A compensated running sum keeps it accurate over millions
-// of values (and bit-for-bit close to pandas' rolling mean).
+// SMA returns the simple moving average of src over n values, like
+// pandas' rolling(n).mean(): the first n-1 entries are NaN, and so is every
+// window holding a NaN or infinite value (the average recovers n values
+// after it). It keeps a running window sum (the value entering minus the one
+// leaving, added once per step) and recomputes that sum from the window
+// every 1,024 values, so rounding cannot accumulate over millions of values;
+// the sum is not compensated, so a value can differ from the exact window
+// mean by a few ulps of the window's magnitude.
 func SMA(src []float64, n int) []float64 {
 	out := make([]float64, len(src))
 	smaInto(out, src, n)
 	return out
+}
+
+// finiteOr0 is x, or 0 for NaN and ±Inf (which smaWindow counts instead of
+// summing).
+func finiteOr0(x float64) (float64, int) {
+	if x-x != 0 { // NaN or ±Inf
+		return 0, 1
+	}
+	return x, 0
+}
+
+// smaWindow is the running state of an SMA: the sum of the finite values
+// in the window and how many are not finite.
+type smaWindow struct {
+	sum float64
+	bad int
+}
+
+// push adds x entering the window and removes y leaving it (pass
+// leaving=false while the window fills), with the arithmetic the SMA has
+// always used for finite values: sum += x - y.
+func (w *smaWindow) push(x, y float64, leaving bool) {
+	xv, xb := finiteOr0(x)
+	if !leaving {
+		w.sum += xv
+		w.bad += xb
+		return
+	}
+	yv, yb := finiteOr0(y)
+	w.sum += xv - yv
+	w.bad += xb - yb
+}
+
+// resync recomputes the window's sum from its values.
+func (w *smaWindow) resync(window []float64) {
+	w.sum, w.bad = 0, 0
+	for _, v := range window {
+		xv, xb := finiteOr0(v)
+		w.sum += xv
+		w.bad += xb
+	}
+}
+
+func (w *smaWindow) mean(n int) float64 {
+	if w.bad > 0 {
+		return math.NaN()
+	}
+	return w.sum / float64(n)
 }
 
 func smaInto(out, src []float64, n int) {
@@ -18,26 +71,21 @@ func smaInto(out, src []float64, n int) {
 		}
 		return
 	}
-	// Running window sum: the value entering minus the one leaving is
-	// added once per step, and the sum is recomputed from scratch every
-	// smaResync steps so rounding cannot drift over millions of values.
-	var sum float64
+	var w smaWindow
 	for i, x := range src {
-		if i < n {
-			sum += x
-		} else if i&(smaResync-1) == 0 {
-			sum = 0
-			for _, v := range src[i-n+1 : i+1] {
-				sum += v
-			}
-		} else {
-			sum += x - src[i-n]
+		switch {
+		case i < n:
+			w.push(x, 0, false)
+		case i&(smaResync-1) == 0:
+			w.resync(src[i-n+1 : i+1])
+		default:
+			w.push(x, src[i-n], true)
 		}
 		if i < n-1 {
 			out[i] = math.NaN()
 			continue
 		}
-		out[i] = sum / float64(n)
+		out[i] = w.mean(n)
 	}
 }
 

@@ -31,7 +31,7 @@ func TestIndicatorsKnownValues(t *testing.T) {
 	assert.False(t, CrossedAbove(math.NaN(), 3, 2, 2))
 }
 
-// TestSMAAccurate checks the compensated running sum against exact window
+// TestSMAAccurate checks the resynced running sum against exact window
 // sums over a long, badly scaled series.
 func TestSMAAccurate(t *testing.T) {
 	bars := syntheticBars(200_000, 5)
@@ -172,5 +172,86 @@ func TestEngineStreamBlocksMatchBatch(t *testing.T) {
 			require.Equal(t, w[i], row[2*j], "indicator %d at bar %d", j, i)
 			require.True(t, math.IsNaN(row[2*j+1]), "no look-ahead: indicator %d at bar %d", j, i)
 		}
+	}
+}
+
+// naiveSMA is the definition: the mean of the last n values, NaN while
+// fewer than n values have been seen or when one of them is not finite
+// (pandas' rolling mean).
+func naiveSMA(src []float64, n int) []float64 {
+	out := make([]float64, len(src))
+	for i := range src {
+		out[i] = math.NaN()
+		if i < n-1 {
+			continue
+		}
+		var s float64
+		ok := true
+		for _, v := range src[i-n+1 : i+1] {
+			ok = ok && !math.IsNaN(v) && !math.IsInf(v, 0)
+			s += v
+		}
+		if ok {
+			out[i] = s / float64(n)
+		}
+	}
+	return out
+}
+
+type volumeSMA struct {
+	n    int
+	ind  Indicator
+	seen map[int]float64
+}
+
+func (s *volumeSMA) Init(st *Setup) error {
+	s.ind, s.seen = st.SMA(SourceVolume, s.n), map[int]float64{}
+	return nil
+}
+func (s *volumeSMA) Next(ctx *Context) { s.seen[ctx.Index()] = ctx.Value(s.ind, 0) }
+
+// TestSMARecoversAfterNonFinite: one NaN (or infinite) value makes the SMA
+// undefined for the n windows that hold it, then it recovers, in SMA() and
+// in the engine's Setup.SMA alike. The running sum used to carry the NaN
+// until its next resync, up to 1,024 values later.
+func TestSMARecoversAfterNonFinite(t *testing.T) {
+	got := SMA([]float64{1, 2, math.NaN(), 4, 5, 6, 7}, 2)
+	assert.True(t, math.IsNaN(got[0]) && math.IsNaN(got[2]) && math.IsNaN(got[3]))
+	assert.Equal(t, []float64{4.5, 5.5, 6.5}, got[4:])
+
+	bars := syntheticBars(3000, 21)
+	vol := make([]float64, len(bars))
+	for i := range bars {
+		bars[i].Volume = 1000 + float64(i%97)
+		switch i {
+		case 5, 1100, 1101, 2047, 2048:
+			bars[i].Volume = math.NaN()
+		}
+		vol[i] = bars[i].Volume
+	}
+	src := append([]float64(nil), vol...)
+	src[1500], src[1600] = math.Inf(1), math.Inf(-1)
+	for _, n := range []int{1, 3, 20, 700} {
+		want := naiveSMA(src, n)
+		got := SMA(src, n)
+		for i := range want {
+			if math.IsNaN(want[i]) {
+				require.True(t, math.IsNaN(got[i]), "SMA(%d) at %d: %v, want NaN", n, i, got[i])
+			} else {
+				require.InEpsilon(t, want[i], got[i], 1e-12, "SMA(%d) at %d", n, i)
+			}
+		}
+		s := &volumeSMA{n: n}
+		_, err := Run(context.Background(), bars, s, Options{})
+		require.NoError(t, err)
+		want = naiveSMA(vol, n)
+		for i, v := range s.seen {
+			if math.IsNaN(want[i]) {
+				require.True(t, math.IsNaN(v), "engine SMA(V,%d) at %d: %v, want NaN", n, i, v)
+			} else {
+				require.InEpsilon(t, want[i], v, 1e-12, "engine SMA(V,%d) at %d", n, i)
+			}
+		}
+		require.False(t, math.IsNaN(s.seen[30+n]), "engine SMA(V,%d) recovered after the NaN at bar 5", n)
 	}
 }
