@@ -114,7 +114,8 @@ func (f *FS) Put(ctx context.Context, key string, r io.Reader) (int64, error) {
 	if _, err := objectPath(key); err != nil {
 		return 0, err
 	}
-	t, err := f.CreateTemp()
+	name := NewTempName()
+	t, err := f.CreateTemp(name)
 	if err != nil {
 		return 0, err
 	}
@@ -125,10 +126,10 @@ func (f *FS) Put(ctx context.Context, key string, r io.Reader) (int64, error) {
 		_ = t.Close()
 	}
 	if err == nil {
-		err = f.Commit(ctx, t.Name(), key, false)
+		err = f.Commit(ctx, name, key, false)
 	}
 	if err != nil {
-		_ = f.RemoveTemp(t.Name())
+		_ = f.RemoveTemp(name)
 		return 0, fmt.Errorf("upload: put %s: %w", key, err)
 	}
 	return n, nil
@@ -178,29 +179,22 @@ func (f *FS) Delete(_ context.Context, key string) error {
 	return f.syncDir(path.Dir(p))
 }
 
-// TempFile is a temporary file being written inside the storage root.
-type TempFile struct {
-	*os.File
-	name string
-}
+// NewTempName returns a fresh temporary file name for CreateTemp.
+func NewTempName() string { return randomID() + ".part" }
 
-// Name is the temporary file's generated name (not a path).
-func (t *TempFile) Name() string { return t.name }
-
-// CreateTemp creates a new, empty temporary file with a generated name.
-func (f *FS) CreateTemp() (*TempFile, error) {
-	for range 3 {
-		name := randomID() + ".part"
-		file, err := f.root.OpenFile(path.Join(tempDir, name), os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o640)
-		if errors.Is(err, fs.ErrExist) {
-			continue
-		}
-		if err != nil {
-			return nil, fmt.Errorf("upload: create temporary file: %w", err)
-		}
-		return &TempFile{File: file, name: name}, nil
+// CreateTemp creates the new, empty temporary file name (from
+// NewTempName; the caller learns the name before the file exists, so it
+// can mark it as in use first).
+func (f *FS) CreateTemp(name string) (*os.File, error) {
+	p, err := tempPath(name)
+	if err != nil {
+		return nil, err
 	}
-	return nil, errors.New("upload: create temporary file: name collision")
+	file, err := f.root.OpenFile(p, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o640)
+	if err != nil {
+		return nil, fmt.Errorf("upload: create temporary file: %w", err)
+	}
+	return file, nil
 }
 
 // OpenTemp opens an existing temporary file for reading and writing.

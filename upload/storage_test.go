@@ -88,13 +88,14 @@ func TestFSCommitDedup(t *testing.T) {
 	}
 	defer fsys.Close()
 	for i := range 2 {
-		tf, err := fsys.CreateTemp()
+		name := NewTempName()
+		tf, err := fsys.CreateTemp(name)
 		if err != nil {
 			t.Fatal(err)
 		}
 		_, _ = tf.WriteString("same")
 		tf.Close()
-		if err := fsys.Commit(ctx, tf.Name(), "sha256/aa/aabb", true); err != nil {
+		if err := fsys.Commit(ctx, name, "sha256/aa/aabb", true); err != nil {
 			t.Fatalf("commit %d: %v", i, err)
 		}
 	}
