@@ -5,7 +5,9 @@ import (
 	"database/sql"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -212,4 +214,69 @@ func TestOneTimePrekeysBoundedPerPeer(t *testing.T) {
 	var n int
 	require.NoError(t, db.QueryRowContext(ctx, `SELECT COUNT(*) FROM chat_one_time_prekeys WHERE peer = ?`, "alice").Scan(&n))
 	require.Equal(t, securechat.MaxOneTimePrekeys, n)
+}
+
+// TestConcurrentWriters runs 20 writers of 25 operations each on one store:
+// enqueues to shared and brand-new mailboxes, prekey publications, takes and
+// acks. Every call must succeed (waiting for the write lock, never "database
+// is locked"), and every mailbox must hold sequence numbers 1..n, each once.
+func TestConcurrentWriters(t *testing.T) {
+	s, _, _ := newStore(t)
+	concurrentWriters(t, s)
+}
+
+func concurrentWriters(t *testing.T, s securechat.Store) {
+	const writers, ops = 20, 25
+	ctx := context.Background()
+	var mu sync.Mutex
+	seqs := map[securechat.PeerID][]uint64{}
+	var failed atomic.Int32
+	fail := func(w, op int, what string, err error) {
+		if err != nil {
+			failed.Add(1)
+			t.Errorf("writer %d op %d %s: %v", w, op, what, err)
+		}
+	}
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Go(func() {
+			<-start
+			peer := securechat.PeerID(fmt.Sprintf("peer%d", w))
+			for op := range ops {
+				switch op % 5 {
+				case 0:
+					keys := []securechat.StoredPrekey{{ID: uint32(2*op + 1), Public: []byte("k")}, {ID: uint32(2*op + 2), Public: []byte("k")}}
+					fail(w, op, "PutPrekeys", s.PutPrekeys(ctx, peer, []byte("signed"), keys))
+				case 1:
+					_, _, err := s.TakeBundle(ctx, peer)
+					fail(w, op, "TakeBundle", err)
+				default:
+					to := securechat.PeerID(fmt.Sprintf("box%d", w%4))
+					if op%5 == 3 {
+						to = securechat.PeerID(fmt.Sprintf("fresh%d", op)) // created by whichever writer comes first
+					}
+					seq, err := s.Enqueue(ctx, to, securechat.StoredEnvelope{Sender: peer, Envelope: []byte("m"), Received: time.Now()}, 0)
+					fail(w, op, "Enqueue", err)
+					if err == nil {
+						mu.Lock()
+						seqs[to] = append(seqs[to], seq)
+						mu.Unlock()
+					}
+					if op%5 == 4 && err == nil {
+						fail(w, op, "Ack", s.Ack(ctx, to, seq))
+					}
+				}
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+	require.Zero(t, failed.Load(), "failed writes of %d", writers*ops)
+	for box, got := range seqs {
+		slices.Sort(got)
+		for i, seq := range got {
+			require.Equal(t, uint64(i+1), seq, "%s: sequence numbers 1..n, each once", box)
+		}
+	}
 }

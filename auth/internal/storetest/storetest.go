@@ -35,6 +35,8 @@ func Run(t *testing.T, newStore NewStore) {
 	t.Run("TOTP", func(t *testing.T) { testTOTP(t, newStore(t)) })
 	t.Run("RecoveryCodes", func(t *testing.T) { testRecoveryCodes(t, newStore(t)) })
 	t.Run("ServiceFlow", func(t *testing.T) { testServiceFlow(t, newStore(t)) })
+	t.Run("ConcurrentWriters", func(t *testing.T) { testConcurrentWriters(t, newStore(t)) })
+	t.Run("ConcurrentReplaceRecoveryCodes", func(t *testing.T) { testConcurrentReplaceCodes(t, newStore(t)) })
 }
 
 var t0 = time.Date(2026, 3, 1, 12, 0, 0, 123456789, time.UTC)
@@ -348,4 +350,118 @@ func testServiceFlow(t *testing.T, s auth.Store) {
 	require.NoError(t, svc.Logout(ctx, res.Token))
 	_, _, err = svc.Validate(ctx, res.Token)
 	require.ErrorIs(t, err, auth.ErrUnauthenticated)
+}
+
+// Writers and OpsPerWriter size the concurrent-writer tests: 20 goroutines
+// of 25 writes each, all of which must succeed (a store waits for the write
+// lock instead of failing with "database is locked").
+const (
+	Writers      = 20
+	OpsPerWriter = 25
+)
+
+// testConcurrentWriters runs Writers goroutines, each writing its own user's
+// sessions, recovery codes, TOTP state and profile at the same time. Every
+// operation must succeed and the end state must be exactly what each writer
+// wrote.
+func testConcurrentWriters(t *testing.T, s auth.Store) {
+	ctx := context.Background()
+	for w := range Writers {
+		require.NoError(t, s.CreateUser(ctx, mkUser(fmt.Sprintf("w%d", w), fmt.Sprintf("writer%d", w))))
+	}
+	var failed atomic.Int32
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for w := range Writers {
+		wg.Go(func() {
+			uid := fmt.Sprintf("w%d", w)
+			fail := func(op int, what string, err error) {
+				if err != nil {
+					failed.Add(1)
+					t.Errorf("writer %d op %d %s: %v", w, op, what, err)
+				}
+			}
+			<-start
+			for op := range OpsPerWriter {
+				switch op % 5 {
+				case 0:
+					fail(op, "ReplaceRecoveryCodes", s.ReplaceRecoveryCodes(ctx, uid, [][]byte{tokenHash(t), tokenHash(t)}))
+				case 1:
+					fail(op, "CreateSession", s.CreateSession(ctx, mkSession(t, fmt.Sprintf("%s-s%d", uid, op), uid, t0)))
+				case 2:
+					email := fmt.Sprintf("%s-%d@example.com", uid, op)
+					_, err := s.UpdateUser(ctx, uid, auth.UserChange{Email: &email, UpdatedAt: t0.Add(time.Duration(op) * time.Second)})
+					fail(op, "UpdateUser", err)
+				case 3:
+					fail(op, "PutTOTP", s.PutTOTP(ctx, auth.TOTPState{UserID: uid, Secret: []byte("secret"), UpdatedAt: t0}))
+				case 4:
+					fail(op, "DeleteTOTP", s.DeleteTOTP(ctx, uid))
+				}
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+	require.Zero(t, failed.Load(), "failed writes of %d", Writers*OpsPerWriter)
+	for w := range Writers {
+		uid := fmt.Sprintf("w%d", w)
+		sessions, err := s.Sessions(ctx, uid)
+		require.NoError(t, err)
+		assert.Len(t, sessions, OpsPerWriter/5, uid)
+		u, err := s.User(ctx, uid)
+		require.NoError(t, err)
+		assert.Equal(t, fmt.Sprintf("%s-%d@example.com", uid, OpsPerWriter-3), u.Email)
+		n, err := s.RecoveryCodesLeft(ctx, uid)
+		require.NoError(t, err)
+		assert.Zero(t, n, "%s: the last DeleteTOTP removed the codes", uid)
+	}
+}
+
+// testConcurrentReplaceCodes has Writers goroutines replace one user's
+// recovery codes at once: every call succeeds and exactly one writer's set
+// is left, never a mix.
+func testConcurrentReplaceCodes(t *testing.T, s auth.Store) {
+	ctx := context.Background()
+	require.NoError(t, s.CreateUser(ctx, mkUser("u1", "shared")))
+	sets := make([][][]byte, Writers)
+	for w := range sets {
+		for range 5 {
+			sets[w] = append(sets[w], tokenHash(t))
+		}
+	}
+	var failed atomic.Int32
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for w := range Writers {
+		wg.Go(func() {
+			<-start
+			for range OpsPerWriter {
+				if err := s.ReplaceRecoveryCodes(ctx, "u1", sets[w]); err != nil {
+					failed.Add(1)
+					t.Errorf("writer %d: %v", w, err)
+				}
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+	require.Zero(t, failed.Load(), "failed writes of %d", Writers*OpsPerWriter)
+	n, err := s.RecoveryCodesLeft(ctx, "u1")
+	require.NoError(t, err)
+	require.Equal(t, 5, n, "one writer's set, not a union")
+	// Exactly one set's codes are all usable.
+	whole := 0
+	for _, set := range sets {
+		used := 0
+		for _, h := range set {
+			if s.UseRecoveryCode(ctx, "u1", h) == nil {
+				used++
+			}
+		}
+		require.Contains(t, []int{0, 5}, used, "a set is kept whole or not at all")
+		if used == 5 {
+			whole++
+		}
+	}
+	assert.Equal(t, 1, whole)
 }

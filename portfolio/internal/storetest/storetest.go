@@ -4,7 +4,10 @@ package storetest
 
 import (
 	"context"
+	"fmt"
 	"strconv"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -23,6 +26,76 @@ func Run(t *testing.T, newStore func(t *testing.T) portfolio.Store) {
 	t.Run("atomic", func(t *testing.T) { testAtomic(t, newStore(t)) })
 	t.Run("ledger", func(t *testing.T) { testLedger(t, newStore(t)) })
 	t.Run("bulk", func(t *testing.T) { testBulk(t, newStore(t)) })
+	t.Run("concurrent writers", func(t *testing.T) { testConcurrentWriters(t, newStore(t)) })
+}
+
+// Writers and OpsPerWriter size the concurrent-writer test: 20 goroutines
+// of 25 writes each, all of which must succeed.
+const (
+	Writers      = 20
+	OpsPerWriter = 25
+)
+
+// testConcurrentWriters has Writers goroutines save accounts and import
+// batches at once. Each batch holds two transactions of its own and one that
+// every writer imports with the same content, so the de-duplication races
+// too. Every call must succeed (waiting for the write lock, never "database
+// is locked"), and every transaction must be stored exactly once.
+func testConcurrentWriters(t *testing.T, s portfolio.Store) {
+	ctx := context.Background()
+	require.NoError(t, s.SaveAccount(ctx, portfolio.Account{ID: "a", Currency: "USD"}))
+	mk := func(id string, i int) portfolio.Transaction {
+		return portfolio.Transaction{ID: id, Account: "a", Kind: portfolio.TxDeposit,
+			Time: day("2024-01-01").Add(time.Duration(i) * time.Minute), Amount: dec("1.01"), Currency: "USD"}
+	}
+	var failed, added, accounts atomic.Int64
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for w := range Writers {
+		wg.Go(func() {
+			<-start
+			for op := range OpsPerWriter {
+				if op%5 == 4 {
+					accounts.Add(1)
+					acct := portfolio.Account{ID: fmt.Sprintf("acct-%d-%d", w, op), Currency: "EUR"}
+					if err := s.SaveAccount(ctx, acct); err != nil {
+						failed.Add(1)
+						t.Errorf("writer %d op %d SaveAccount: %v", w, op, err)
+					}
+					continue
+				}
+				batch := []portfolio.Transaction{
+					mk(fmt.Sprintf("w%d-%d-a", w, op), op), mk(fmt.Sprintf("w%d-%d-b", w, op), op),
+					mk(fmt.Sprintf("shared-%d", op), op),
+				}
+				n, err := s.AddTransactions(ctx, batch)
+				if err != nil {
+					failed.Add(1)
+					t.Errorf("writer %d op %d AddTransactions: %v", w, op, err)
+					continue
+				}
+				added.Add(int64(n))
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+	require.Zero(t, failed.Load(), "failed writes of %d", Writers*OpsPerWriter)
+	got, err := s.Transactions(ctx)
+	require.NoError(t, err)
+	batches := OpsPerWriter - OpsPerWriter/5
+	want := Writers*batches*2 + batches
+	assert.Len(t, got, want)
+	assert.Equal(t, int64(want), added.Load(), "added counts sum to the stored transactions")
+	seen := map[string]bool{}
+	for _, tx := range got {
+		assert.False(t, seen[tx.ID], "%s stored twice", tx.ID)
+		seen[tx.ID] = true
+	}
+	accts, err := s.Accounts(ctx)
+	require.NoError(t, err)
+	assert.Len(t, accts, 1+int(accounts.Load()))
+	assert.Equal(t, "a", accts[0].ID, "accounts keep their creation order")
 }
 
 // testBulk adds more transactions than one SQL statement takes.
