@@ -11,9 +11,15 @@
 // unique index on lower(username), so concurrent registrations of one name
 // give exactly one success and one auth.ErrUsernameTaken.
 //
+// Write transactions take the write lock before their first statement
+// (BEGIN IMMEDIATE on SQLite, a row lock on PostgreSQL), so concurrent
+// writers wait for each other up to busy_timeout instead of failing with
+// "database is locked". New switches a SQLite file to WAL once; do not put
+// journal_mode in the connection string (concurrent first starts would fail).
+//
 // The package imports no driver; the application does:
 //
-//	db, err := sql.Open("sqlite", "file:data/finkit.db?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)")
+//	db, err := sql.Open("sqlite", "file:data/finkit.db?_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)")
 //	store, err := sqlstore.New(ctx, db, sqlstore.Options{})
 //	defer store.Close()
 //	svc, err := auth.New(auth.Options{Store: store})

@@ -40,6 +40,7 @@ type Options struct {
 type Store struct {
 	db      *sql.DB
 	dialect Dialect
+	writer  *sqlmigrate.Writer
 
 	sessionByToken *sql.Stmt
 	touchSession   *sql.Stmt
@@ -57,6 +58,7 @@ func New(ctx context.Context, db *sql.DB, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("sqlstore: unknown dialect %d", opts.Dialect)
 	}
 	s := &Store{db: db, dialect: opts.Dialect}
+	s.writer = sqlmigrate.NewWriter(db, s.sqlDialect())
 	if err := s.migrate(ctx); err != nil {
 		return nil, err
 	}
@@ -101,7 +103,22 @@ func (s *Store) rebind(q string) string {
 }
 
 func (s *Store) migrate(ctx context.Context) error {
-	return sqlmigrate.Apply(ctx, s.db, migrationsFS, sqlmigrate.Options{Dir: "migrations", Table: "auth_schema_migrations", Rebind: s.rebind})
+	return sqlmigrate.Apply(ctx, s.db, migrationsFS, sqlmigrate.Options{Dir: "migrations", Table: "auth_schema_migrations", Dialect: s.sqlDialect()})
+}
+
+func (s *Store) sqlDialect() sqlmigrate.Dialect {
+	if s.dialect == Postgres {
+		return sqlmigrate.Postgres
+	}
+	return sqlmigrate.SQLite
+}
+
+// begin starts a write transaction that holds the write lock from its
+// first statement (see sqlmigrate.BeginWrite): on SQLite a transaction that
+// read first could not wait for the lock and would fail with "database is
+// locked".
+func (s *Store) begin(ctx context.Context) (*sqlmigrate.Tx, error) {
+	return s.writer.Begin(ctx)
 }
 
 // SchemaVersion returns the highest applied migration version.
@@ -240,7 +257,7 @@ func (s *Store) UpdateUser(ctx context.Context, id string, ch auth.UserChange) (
 	if !ch.UpdatedAt.IsZero() {
 		sets, args = append(sets, "updated_at = ?"), append(args, toDB(ch.UpdatedAt))
 	}
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, err := s.begin(ctx)
 	if err != nil {
 		return auth.User{}, fmt.Errorf("sqlstore: update user: %w", err)
 	}
@@ -273,6 +290,21 @@ func (s *Store) userExists(ctx context.Context, q interface {
 	}
 	if n == 0 {
 		return fmt.Errorf("user %q: %w", id, auth.ErrNotFound)
+	}
+	return nil
+}
+
+// lockUser checks in tx that the user exists and, on PostgreSQL, locks its
+// row until tx ends, so writers of one user's rows queue (on SQLite tx holds
+// the database's write lock already).
+func (s *Store) lockUser(ctx context.Context, tx *sqlmigrate.Tx, id string) error {
+	var got string
+	err := tx.QueryRowContext(ctx, s.rebind(`SELECT id FROM auth_users WHERE id = ?`)+s.sqlDialect().ForUpdate(), id).Scan(&got)
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("user %q: %w", id, auth.ErrNotFound)
+	}
+	if err != nil {
+		return fmt.Errorf("sqlstore: lock user: %w", err)
 	}
 	return nil
 }
@@ -443,7 +475,7 @@ func (s *Store) PutTOTP(ctx context.Context, st auth.TOTPState) error {
 
 // DeleteTOTP implements auth.TOTPStore.
 func (s *Store) DeleteTOTP(ctx context.Context, userID string) error {
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, err := s.begin(ctx)
 	if err != nil {
 		return fmt.Errorf("sqlstore: delete totp: %w", err)
 	}
@@ -482,12 +514,12 @@ func (s *Store) ReplaceRecoveryCodes(ctx context.Context, userID string, hashes 
 			return errors.New("sqlstore: recovery code hash must be 32 bytes")
 		}
 	}
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, err := s.begin(ctx)
 	if err != nil {
 		return fmt.Errorf("sqlstore: recovery codes: %w", err)
 	}
 	defer tx.Rollback()
-	if err := s.userExists(ctx, tx, userID); err != nil {
+	if err := s.lockUser(ctx, tx, userID); err != nil {
 		return fmt.Errorf("recovery codes: %w", err)
 	}
 	if _, err := tx.ExecContext(ctx, s.rebind(`DELETE FROM auth_recovery_codes WHERE user_id = ?`), userID); err != nil {

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"io/fs"
 	"path"
 	"regexp"
@@ -32,6 +33,9 @@ type Options struct {
 	// Expand, when set, rewrites each migration body before it runs, for
 	// dialect-specific type names.
 	Expand func(body string) string
+	// Dialect selects how Apply locks (see BeginWrite) and, when Rebind is
+	// nil, the placeholders. The zero value is SQLite.
+	Dialect Dialect
 }
 
 // Migration is one parsed migration file.
@@ -105,12 +109,21 @@ func SplitStatements(body string) []string {
 	return stmts
 }
 
-// Apply runs, in version order, every migration in opts.Dir of fsys (see Load) that the
-// bookkeeping table does not list yet. Each migration runs in its own
-// transaction together with its bookkeeping row, so a failed migration
-// leaves the database as it was. Apply is safe to call on every start and
-// from several processes at once: a migration another process applied
-// meanwhile is skipped.
+// Apply runs, in version order, every migration in opts.Dir of fsys (see
+// Load) that the bookkeeping table does not list yet. Each migration runs in
+// its own write transaction (BeginWrite) together with its bookkeeping row,
+// so a failed migration leaves the database as it was. Apply is safe to call
+// on every start and from several processes at once, also on a database
+// that does not exist yet: the check whether a migration is applied and the
+// migration itself run under the write lock (on PostgreSQL an advisory lock
+// per bookkeeping table), so each runs exactly once and the others wait.
+//
+// On SQLite Apply first switches the database to WAL (journal_mode is a
+// property of the file, so this happens once), retrying with back-off while
+// another process holds the file. Do not switch to WAL in the connection
+// string (_pragma=journal_mode(WAL)): every new connection runs that pragma
+// at open, and on a new file two processes doing so at once fail with
+// "database is locked" at once, whatever busy_timeout says.
 func Apply(ctx context.Context, db *sql.DB, fsys fs.FS, opts Options) error {
 	if db == nil {
 		return errors.New("sqlmigrate: nil *sql.DB")
@@ -124,62 +137,109 @@ func Apply(ctx context.Context, db *sql.DB, fsys fs.FS, opts Options) error {
 	}
 	rebind := opts.Rebind
 	if rebind == nil {
-		rebind = func(q string) string { return q }
+		rebind = opts.Dialect.Rebind
 	}
-	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS `+opts.Table+` (
+	if opts.Dialect == SQLite {
+		if err := EnsureWAL(ctx, db); err != nil {
+			return err
+		}
+	}
+	a := applier{db: db, opts: opts,
+		count:  rebind(`SELECT COUNT(*) FROM ` + opts.Table + ` WHERE version = ?`),
+		insert: rebind(`INSERT INTO ` + opts.Table + ` (version, name, applied_at) VALUES (?, ?, ?)`),
+	}
+	if err := a.inTx(ctx, func(tx *Tx) error {
+		if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS `+opts.Table+` (
 		version    BIGINT       NOT NULL PRIMARY KEY,
 		name       VARCHAR(255) NOT NULL,
 		applied_at BIGINT       NOT NULL)`); err != nil {
-		return fmt.Errorf("sqlmigrate: create %s: %w", opts.Table, err)
-	}
-	countQuery := rebind(`SELECT COUNT(*) FROM ` + opts.Table + ` WHERE version = ?`)
-	insertQuery := rebind(`INSERT INTO ` + opts.Table + ` (version, name, applied_at) VALUES (?, ?, ?)`)
-	applied := func(q interface {
-		QueryRowContext(context.Context, string, ...any) *sql.Row
-	}, version int) (bool, error) {
-		var n int
-		if err := q.QueryRowContext(ctx, countQuery, version).Scan(&n); err != nil {
-			return false, fmt.Errorf("sqlmigrate: read %s: %w", opts.Table, err)
+			return fmt.Errorf("sqlmigrate: create %s: %w", opts.Table, err)
 		}
-		return n > 0, nil
+		return nil
+	}); err != nil {
+		return err
 	}
 	for _, m := range migs {
-		done, err := applied(db, m.Version)
+		// A cheap check outside the lock first: on a migrated database
+		// every start takes no write lock at all.
+		done, err := a.applied(ctx, db, m.Version)
 		if err != nil {
 			return err
 		}
 		if done {
 			continue
 		}
-		if err := applyOne(ctx, db, m, opts.Expand, insertQuery); err != nil {
-			if ok, _ := applied(db, m.Version); ok {
-				continue // another process applied it first
-			}
+		if err := a.inTx(ctx, func(tx *Tx) error { return a.applyOne(ctx, tx, m) }); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func applyOne(ctx context.Context, db *sql.DB, m Migration, expand func(string) string, insertQuery string) error {
-	tx, err := db.BeginTx(ctx, nil)
+// applier applies the migrations of one Apply call.
+type applier struct {
+	db            *sql.DB
+	opts          Options
+	count, insert string
+}
+
+// inTx runs f in a write transaction that, on PostgreSQL, also holds the
+// advisory lock of the bookkeeping table, and commits it when f succeeds.
+func (a applier) inTx(ctx context.Context, f func(*Tx) error) error {
+	tx, err := BeginWrite(ctx, a.db, a.opts.Dialect)
 	if err != nil {
-		return fmt.Errorf("sqlmigrate: %s: %w", m.Name, err)
+		return fmt.Errorf("sqlmigrate: %w", err)
 	}
 	defer func() { _ = tx.Rollback() }()
+	if a.opts.Dialect == Postgres {
+		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, advisoryKey(a.opts.Table)); err != nil {
+			return fmt.Errorf("sqlmigrate: lock %s: %w", a.opts.Table, err)
+		}
+	}
+	if err := f(tx); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("sqlmigrate: %w", err)
+	}
+	return nil
+}
+
+// advisoryKey is the PostgreSQL advisory lock key of a bookkeeping table:
+// FNV-1a of its name, so stores sharing a database do not wait for each
+// other.
+func advisoryKey(table string) int64 {
+	h := fnv.New64a()
+	_, _ = h.Write([]byte("sqlmigrate:" + table))
+	return int64(h.Sum64())
+}
+
+func (a applier) applied(ctx context.Context, q interface {
+	QueryRowContext(context.Context, string, ...any) *sql.Row
+}, version int) (bool, error) {
+	var n int
+	if err := q.QueryRowContext(ctx, a.count, version).Scan(&n); err != nil {
+		return false, fmt.Errorf("sqlmigrate: read %s: %w", a.opts.Table, err)
+	}
+	return n > 0, nil
+}
+
+// applyOne runs m in tx unless another process applied it meanwhile.
+func (a applier) applyOne(ctx context.Context, tx *Tx, m Migration) error {
+	done, err := a.applied(ctx, tx, m.Version)
+	if err != nil || done {
+		return err
+	}
 	for _, st := range m.Statements {
-		if expand != nil {
-			st = expand(st)
+		if a.opts.Expand != nil {
+			st = a.opts.Expand(st)
 		}
 		if _, err := tx.ExecContext(ctx, st); err != nil {
 			return fmt.Errorf("sqlmigrate: %s: %w", m.Name, err)
 		}
 	}
-	if _, err := tx.ExecContext(ctx, insertQuery, m.Version, m.Name, time.Now().UnixNano()); err != nil {
+	if _, err := tx.ExecContext(ctx, a.insert, m.Version, m.Name, time.Now().UnixNano()); err != nil {
 		return fmt.Errorf("sqlmigrate: %s: record: %w", m.Name, err)
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("sqlmigrate: %s: commit: %w", m.Name, err)
 	}
 	return nil
 }

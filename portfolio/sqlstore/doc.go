@@ -9,12 +9,18 @@
 // bit-exact; times are stored as Unix nanoseconds for ordering plus RFC 3339
 // text that keeps the UTC offset.
 //
+// Writes wait for each other instead of failing with "database is locked":
+// SaveAccount and AddTransactions take the write lock before they read the
+// next sequence number and the stored ids (BEGIN IMMEDIATE on SQLite, a
+// table lock that readers ignore on PostgreSQL). New switches a SQLite file
+// to WAL once; do not put journal_mode in the connection string.
+//
 // The SQL is portable (SQLite and PostgreSQL); queries use "?" placeholders
 // unless Options.Placeholder is Dollar ("$1", for PostgreSQL drivers). The
 // package imports no driver: open the *sql.DB with one, for example
 // modernc.org/sqlite:
 //
-//	db, err := sql.Open("sqlite", "file:finkit.db?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)")
+//	db, err := sql.Open("sqlite", "file:finkit.db?_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)")
 //	...
 //	store, err := sqlstore.New(ctx, db, sqlstore.Options{})
 //	...

@@ -33,8 +33,9 @@ type Options struct {
 
 // Store is a portfolio.Store on a *sql.DB. It is safe for concurrent use.
 type Store struct {
-	db   *sql.DB
-	opts Options
+	db     *sql.DB
+	opts   Options
+	writer *sqlmigrate.Writer
 }
 
 var _ portfolio.Store = (*Store)(nil)
@@ -45,6 +46,7 @@ func New(ctx context.Context, db *sql.DB, opts Options) (*Store, error) {
 		return nil, errors.New("sqlstore: nil *sql.DB")
 	}
 	s := &Store{db: db, opts: opts}
+	s.writer = sqlmigrate.NewWriter(db, s.dialect())
 	if err := s.migrate(ctx); err != nil {
 		return nil, fmt.Errorf("sqlstore: migrate: %w", err)
 	}
@@ -59,10 +61,34 @@ func (s *Store) q(query string) string {
 	return sqlmigrate.DollarPlaceholders(query)
 }
 
+func (s *Store) dialect() sqlmigrate.Dialect {
+	if s.opts.Placeholder == Dollar {
+		return sqlmigrate.Postgres
+	}
+	return sqlmigrate.SQLite
+}
+
+// begin starts a write transaction holding the write lock of table from its
+// first statement (sqlmigrate.BeginWrite; on PostgreSQL a lock on table):
+// the stores' transactions read the next sequence number and the stored ids
+// before they insert, which on SQLite could not wait for the write lock and
+// on PostgreSQL would let two writers take one number.
+func (s *Store) begin(ctx context.Context, table string) (*sqlmigrate.Tx, error) {
+	tx, err := s.writer.Begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := tx.LockTables(ctx, table); err != nil {
+		_ = tx.Rollback()
+		return nil, err
+	}
+	return tx, nil
+}
+
 // migrate applies each embedded migration not yet recorded, each in its own
 // transaction.
 func (s *Store) migrate(ctx context.Context) error {
-	return sqlmigrate.Apply(ctx, s.db, migrations, sqlmigrate.Options{Dir: "migrations", Table: "portfolio_schema_migrations", Rebind: s.q})
+	return sqlmigrate.Apply(ctx, s.db, migrations, sqlmigrate.Options{Dir: "migrations", Table: "portfolio_schema_migrations", Dialect: s.dialect()})
 }
 
 // SaveAccount implements portfolio.Store.
@@ -72,7 +98,7 @@ func (s *Store) SaveAccount(ctx context.Context, a portfolio.Account) error {
 		return err
 	}
 	a = l.Accounts()[0]
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, err := s.begin(ctx, "portfolio_accounts")
 	if err != nil {
 		return fmt.Errorf("sqlstore: %w", err)
 	}
@@ -174,7 +200,7 @@ func (s *Store) AddTransactions(ctx context.Context, txs []portfolio.Transaction
 	if len(txs) == 0 {
 		return 0, nil
 	}
-	dbtx, err := s.db.BeginTx(ctx, nil)
+	dbtx, err := s.begin(ctx, "portfolio_transactions")
 	if err != nil {
 		return 0, fmt.Errorf("sqlstore: %w", err)
 	}

@@ -13,14 +13,19 @@
 // of its choice. With SQLite (modernc.org/sqlite, driver name "sqlite") open
 // it as
 //
-//	file:PATH?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)
+//	file:PATH?_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)
 //
-// The SQL is portable (no SQLite-only syntax; per-recipient sequence numbers
-// come from a counter table updated inside the transaction, one-time prekeys
-// are taken with a guarded DELETE) with two caveats: queries use ?
-// placeholders, so PostgreSQL needs a driver or wrapper that rebinds them,
-// and binary columns use Options.BlobType (BLOB by default; set "BYTEA" on
-// PostgreSQL).
+// (New switches the file to WAL once; a journal_mode pragma in the
+// connection string makes concurrent first starts fail). Writes wait for
+// the write lock instead of failing: every write transaction takes it
+// before its first statement (BEGIN IMMEDIATE on SQLite), so set
+// busy_timeout.
+//
+// The SQL is portable (per-recipient sequence numbers come from a counter
+// row created or bumped by one upsert inside the transaction, one-time
+// prekeys are taken under a row lock with a guarded DELETE). Set
+// Options.Postgres for PostgreSQL: $1 placeholders, BYTEA columns and
+// SELECT … FOR UPDATE.
 //
 // The store holds only what the relay sees: opaque envelopes, peer ids,
 // times and public prekeys. Nothing in it can decrypt a message.

@@ -20,24 +20,32 @@ var migrationFS embed.FS
 // Options configures a Store.
 type Options struct {
 	// BlobType is the column type for binary data: "BLOB" (default, SQLite,
-	// MySQL) or "BYTEA" (PostgreSQL).
+	// MySQL) or "BYTEA" (PostgreSQL, the default when Postgres is set).
 	BlobType string
+	// Postgres selects PostgreSQL: $1, $2, … placeholders, BYTEA columns
+	// and row locks. The default is SQLite.
+	Postgres bool
 }
 
 // Store is a securechat.Store on *sql.DB. It is safe for concurrent use.
-// The statements of the mailbox hot path (enqueue, pending, ack, purge) are
+// The statements of the mailbox reads and deletes (pending, ack, purge) are
 // prepared once in New: parsing SQL dominated the relay's CPU time per
-// message. Close releases them.
+// message. Close releases them. Writes that read first (enqueue, prekeys)
+// run in transactions that hold the write lock from their first statement
+// (on SQLite a connection in BEGIN IMMEDIATE, where the statements run as
+// text; their cost is the commit, not the parse).
 type Store struct {
-	db     *sql.DB
-	stmts  [numStmts]*sql.Stmt
-	closed atomic.Bool
+	db      *sql.DB
+	dialect sqlmigrate.Dialect
+	writer  *sqlmigrate.Writer
+	sql     [numStmts]string // stmtSQL for the dialect
+	stmts   [numStmts]*sql.Stmt
+	closed  atomic.Bool
 }
 
 // Prepared statements, indexes into Store.stmts.
 const (
 	stmtBumpSeq = iota
-	stmtInsertSeq
 	stmtSelectSeq
 	stmtCount
 	stmtInsertMsg
@@ -48,8 +56,10 @@ const (
 )
 
 var stmtSQL = [numStmts]string{
-	stmtBumpSeq:   `UPDATE chat_mailbox_seq SET next_seq = next_seq + 1 WHERE recipient = ?`,
-	stmtInsertSeq: `INSERT INTO chat_mailbox_seq (recipient, next_seq) VALUES (?, 1)`,
+	// One statement creates or bumps the counter, so two first messages to
+	// a new mailbox cannot both insert it (PostgreSQL would fail one).
+	stmtBumpSeq: `INSERT INTO chat_mailbox_seq (recipient, next_seq) VALUES (?, 1)
+ON CONFLICT (recipient) DO UPDATE SET next_seq = chat_mailbox_seq.next_seq + 1`,
 	stmtSelectSeq: `SELECT next_seq FROM chat_mailbox_seq WHERE recipient = ?`,
 	stmtCount:     `SELECT COUNT(*) FROM chat_mailbox WHERE recipient = ?`,
 	stmtInsertMsg: `INSERT INTO chat_mailbox (recipient, seq, sender, envelope, received_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)`,
@@ -82,20 +92,27 @@ func New(ctx context.Context, db *sql.DB, opts Options) (*Store, error) {
 	if db == nil {
 		return nil, fmt.Errorf("%w: nil database", securechat.ErrMalformed)
 	}
-	blob := opts.BlobType
+	blob, d := opts.BlobType, sqlmigrate.SQLite
+	if opts.Postgres {
+		d = sqlmigrate.Postgres
+	}
 	if blob == "" {
-		blob = "BLOB"
+		blob = map[sqlmigrate.Dialect]string{sqlmigrate.SQLite: "BLOB", sqlmigrate.Postgres: "BYTEA"}[d]
 	}
 	if blob != "BLOB" && blob != "BYTEA" {
 		return nil, fmt.Errorf("%w: blob type %q (want BLOB or BYTEA)", securechat.ErrMalformed, blob)
 	}
-	if err := migrate(ctx, db, blob); err != nil {
+	if err := migrate(ctx, db, blob, d); err != nil {
 		return nil, err
 	}
-	st := &Store{db: db}
+	st := &Store{db: db, dialect: d, writer: sqlmigrate.NewWriter(db, d)}
 	for i, q := range stmtSQL {
+		st.sql[i] = d.Rebind(q)
+		if i < stmtPending {
+			continue // run as text inside Enqueue's transaction
+		}
 		var err error
-		if st.stmts[i], err = db.PrepareContext(ctx, q); err != nil {
+		if st.stmts[i], err = db.PrepareContext(ctx, st.sql[i]); err != nil {
 			st.Close()
 			return nil, fmt.Errorf("sqlstore: prepare: %w", err)
 		}
@@ -103,11 +120,12 @@ func New(ctx context.Context, db *sql.DB, opts Options) (*Store, error) {
 	return st, nil
 }
 
-func migrate(ctx context.Context, db *sql.DB, blob string) error {
+func migrate(ctx context.Context, db *sql.DB, blob string, d sqlmigrate.Dialect) error {
 	return sqlmigrate.Apply(ctx, db, migrationFS, sqlmigrate.Options{
-		Dir:    "migrations",
-		Table:  "chat_schema_migrations",
-		Expand: func(stmt string) string { return strings.ReplaceAll(stmt, "{{BLOB}}", blob) },
+		Dir:     "migrations",
+		Table:   "chat_schema_migrations",
+		Expand:  func(stmt string) string { return strings.ReplaceAll(stmt, "{{BLOB}}", blob) },
+		Dialect: d,
 	})
 }
 
@@ -130,37 +148,30 @@ func (s *Store) Enqueue(ctx context.Context, recipient securechat.PeerID, env se
 	if s.closed.Load() {
 		return 0, fmt.Errorf("sqlstore: %w", securechat.ErrClosed)
 	}
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, err := s.writer.Begin(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("sqlstore: enqueue: %w", err)
 	}
 	defer tx.Rollback()
-	// Take the write lock first (the counter update), then count.
-	res, err := tx.StmtContext(ctx, s.stmts[stmtBumpSeq]).ExecContext(ctx, string(recipient))
-	if err != nil {
+	// The counter update also locks the mailbox's counter row on
+	// PostgreSQL, so the count below is stable.
+	if _, err := tx.ExecContext(ctx, s.sql[stmtBumpSeq], string(recipient)); err != nil {
 		return 0, fmt.Errorf("sqlstore: enqueue: %w", err)
-	}
-	if n, err := res.RowsAffected(); err != nil {
-		return 0, fmt.Errorf("sqlstore: enqueue: %w", err)
-	} else if n == 0 {
-		if _, err := tx.StmtContext(ctx, s.stmts[stmtInsertSeq]).ExecContext(ctx, string(recipient)); err != nil {
-			return 0, fmt.Errorf("sqlstore: enqueue: %w", err)
-		}
 	}
 	var seq int64
-	if err := tx.StmtContext(ctx, s.stmts[stmtSelectSeq]).QueryRowContext(ctx, string(recipient)).Scan(&seq); err != nil {
+	if err := tx.QueryRowContext(ctx, s.sql[stmtSelectSeq], string(recipient)).Scan(&seq); err != nil {
 		return 0, fmt.Errorf("sqlstore: enqueue: %w", err)
 	}
 	if limit > 0 {
 		var count int
-		if err := tx.StmtContext(ctx, s.stmts[stmtCount]).QueryRowContext(ctx, string(recipient)).Scan(&count); err != nil {
+		if err := tx.QueryRowContext(ctx, s.sql[stmtCount], string(recipient)).Scan(&count); err != nil {
 			return 0, fmt.Errorf("sqlstore: enqueue: %w", err)
 		}
 		if count >= limit {
 			return 0, fmt.Errorf("%w: %s holds %d messages", securechat.ErrMailboxFull, recipient, count)
 		}
 	}
-	if _, err := tx.StmtContext(ctx, s.stmts[stmtInsertMsg]).ExecContext(ctx,
+	if _, err := tx.ExecContext(ctx, s.sql[stmtInsertMsg],
 		string(recipient), seq, string(env.Sender), env.Envelope, unixNano(env.Received), unixNano(env.Expires)); err != nil {
 		return 0, fmt.Errorf("sqlstore: enqueue: %w", err)
 	}
@@ -233,7 +244,7 @@ func (s *Store) PutPrekeys(ctx context.Context, peer securechat.PeerID, signed [
 	if s.closed.Load() {
 		return fmt.Errorf("sqlstore: %w", securechat.ErrClosed)
 	}
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, err := s.writer.Begin(ctx)
 	if err != nil {
 		return fmt.Errorf("sqlstore: put prekeys: %w", err)
 	}
@@ -243,22 +254,18 @@ func (s *Store) PutPrekeys(ctx context.Context, peer securechat.PeerID, signed [
 		maxID = max(maxID, int64(k.ID))
 	}
 	now := time.Now().UnixNano()
-	res, err := tx.ExecContext(ctx, `UPDATE chat_prekeys SET signed = ?, updated_at = ? WHERE peer = ?`, signed, now, string(peer))
-	if err != nil {
+	// One upsert creates or updates the peer's row (and locks it on
+	// PostgreSQL), so two first publications cannot both insert it.
+	if _, err := tx.ExecContext(ctx, s.dialect.Rebind(`INSERT INTO chat_prekeys (peer, signed, max_one_time_id, updated_at) VALUES (?, ?, -1, ?)
+ON CONFLICT (peer) DO UPDATE SET signed = excluded.signed, updated_at = excluded.updated_at`), string(peer), signed, now); err != nil {
 		return fmt.Errorf("sqlstore: put prekeys: %w", err)
 	}
-	prevMax := int64(-1)
-	if n, err := res.RowsAffected(); err != nil {
-		return fmt.Errorf("sqlstore: put prekeys: %w", err)
-	} else if n == 0 {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO chat_prekeys (peer, signed, max_one_time_id, updated_at) VALUES (?, ?, -1, ?)`, string(peer), signed, now); err != nil {
-			return fmt.Errorf("sqlstore: put prekeys: %w", err)
-		}
-	} else if err := tx.QueryRowContext(ctx, `SELECT max_one_time_id FROM chat_prekeys WHERE peer = ?`, string(peer)).Scan(&prevMax); err != nil {
+	var prevMax int64
+	if err := tx.QueryRowContext(ctx, s.dialect.Rebind(`SELECT max_one_time_id FROM chat_prekeys WHERE peer = ?`), string(peer)).Scan(&prevMax); err != nil {
 		return fmt.Errorf("sqlstore: put prekeys: %w", err)
 	}
 	var stored int
-	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM chat_one_time_prekeys WHERE peer = ?`, string(peer)).Scan(&stored); err != nil {
+	if err := tx.QueryRowContext(ctx, s.dialect.Rebind(`SELECT COUNT(*) FROM chat_one_time_prekeys WHERE peer = ?`), string(peer)).Scan(&stored); err != nil {
 		return fmt.Errorf("sqlstore: put prekeys: %w", err)
 	}
 	for _, k := range oneTime {
@@ -269,12 +276,12 @@ func (s *Store) PutPrekeys(ctx context.Context, peer securechat.PeerID, signed [
 			break // bounded per peer; the ids still count as seen
 		}
 		stored++
-		if _, err := tx.ExecContext(ctx, `INSERT INTO chat_one_time_prekeys (peer, key_id, public_key) VALUES (?, ?, ?)`, string(peer), int64(k.ID), k.Public); err != nil {
+		if _, err := tx.ExecContext(ctx, s.dialect.Rebind(`INSERT INTO chat_one_time_prekeys (peer, key_id, public_key) VALUES (?, ?, ?)`), string(peer), int64(k.ID), k.Public); err != nil {
 			return fmt.Errorf("sqlstore: put prekeys: %w", err)
 		}
 	}
 	if maxID > prevMax {
-		if _, err := tx.ExecContext(ctx, `UPDATE chat_prekeys SET max_one_time_id = ? WHERE peer = ?`, maxID, string(peer)); err != nil {
+		if _, err := tx.ExecContext(ctx, s.dialect.Rebind(`UPDATE chat_prekeys SET max_one_time_id = ? WHERE peer = ?`), maxID, string(peer)); err != nil {
 			return fmt.Errorf("sqlstore: put prekeys: %w", err)
 		}
 	}
@@ -302,25 +309,16 @@ func (s *Store) TakeBundle(ctx context.Context, peer securechat.PeerID) ([]byte,
 var errRace = errors.New("sqlstore: one-time prekey taken concurrently")
 
 func (s *Store) takeOnce(ctx context.Context, peer securechat.PeerID) ([]byte, *securechat.StoredPrekey, error) {
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, err := s.writer.Begin(ctx)
 	if err != nil {
 		return nil, nil, fmt.Errorf("sqlstore: take bundle: %w", err)
 	}
 	defer tx.Rollback()
-	// Write first (a no-op update) so SQLite takes the write lock before any
-	// read and never has to upgrade a read lock; the guarded DELETE below
+	// The transaction holds SQLite's write lock; on PostgreSQL the peer's
+	// row is locked, so takers of one peer queue. The guarded DELETE below
 	// keeps two concurrent takers from both winning on any database.
-	res, err := tx.ExecContext(ctx, `UPDATE chat_prekeys SET updated_at = updated_at WHERE peer = ?`, string(peer))
-	if err != nil {
-		return nil, nil, fmt.Errorf("sqlstore: take bundle: %w", err)
-	}
-	if n, err := res.RowsAffected(); err != nil {
-		return nil, nil, fmt.Errorf("sqlstore: take bundle: %w", err)
-	} else if n == 0 {
-		return nil, nil, fmt.Errorf("%w: no prekeys for %s", securechat.ErrNotFound, peer)
-	}
 	var signed []byte
-	if err := tx.QueryRowContext(ctx, `SELECT signed FROM chat_prekeys WHERE peer = ?`, string(peer)).Scan(&signed); err != nil {
+	if err := tx.QueryRowContext(ctx, s.dialect.Rebind(`SELECT signed FROM chat_prekeys WHERE peer = ?`)+s.dialect.ForUpdate(), string(peer)).Scan(&signed); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, nil, fmt.Errorf("%w: no prekeys for %s", securechat.ErrNotFound, peer)
 		}
@@ -328,14 +326,14 @@ func (s *Store) takeOnce(ctx context.Context, peer securechat.PeerID) ([]byte, *
 	}
 	var id int64
 	var pub []byte
-	err = tx.QueryRowContext(ctx, `SELECT key_id, public_key FROM chat_one_time_prekeys WHERE peer = ? ORDER BY key_id LIMIT 1`, string(peer)).Scan(&id, &pub)
+	err = tx.QueryRowContext(ctx, s.dialect.Rebind(`SELECT key_id, public_key FROM chat_one_time_prekeys WHERE peer = ? ORDER BY key_id LIMIT 1`), string(peer)).Scan(&id, &pub)
 	if errors.Is(err, sql.ErrNoRows) {
 		return signed, nil, nil
 	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("sqlstore: take bundle: %w", err)
 	}
-	res, err = tx.ExecContext(ctx, `DELETE FROM chat_one_time_prekeys WHERE peer = ? AND key_id = ?`, string(peer), id)
+	res, err := tx.ExecContext(ctx, s.dialect.Rebind(`DELETE FROM chat_one_time_prekeys WHERE peer = ? AND key_id = ?`), string(peer), id)
 	if err != nil {
 		return nil, nil, fmt.Errorf("sqlstore: take bundle: %w", err)
 	}

@@ -1,0 +1,68 @@
+package sqlmigrate
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"time"
+)
+
+// walWait bounds how long EnsureWAL retries a busy database when ctx has no
+// earlier deadline.
+const walWait = 30 * time.Second
+
+// EnsureWAL switches a SQLite database to write-ahead logging, retrying with
+// growing, jittered pauses while another connection or process holds the
+// file (SQLite does not apply busy_timeout to this switch). journal_mode is
+// stored in the file, so once one process has switched, the others find it
+// switched. An in-memory database keeps its "memory" mode.
+func EnsureWAL(ctx context.Context, db *sql.DB) error {
+	ctx, cancel := context.WithTimeout(ctx, walWait)
+	defer cancel()
+	pause := time.Millisecond
+	for {
+		var mode string
+		err := db.QueryRowContext(ctx, `PRAGMA journal_mode`).Scan(&mode)
+		if err == nil && strings.EqualFold(mode, "wal") {
+			return nil
+		}
+		if err == nil {
+			err = db.QueryRowContext(ctx, `PRAGMA journal_mode = WAL`).Scan(&mode)
+			if err == nil {
+				return nil // "wal", or "memory" for an in-memory database
+			}
+		}
+		if !IsBusy(err) {
+			return fmt.Errorf("sqlmigrate: journal_mode WAL: %w", err)
+		}
+		jitter := time.Duration(rand.Int64N(int64(pause) + 1))
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("sqlmigrate: journal_mode WAL: %w (%w)", err, ctx.Err())
+		case <-time.After(pause + jitter):
+		}
+		pause = min(2*pause, 100*time.Millisecond)
+	}
+}
+
+// IsBusy reports whether err is SQLite's SQLITE_BUSY or SQLITE_LOCKED
+// ("database is locked", "database table is locked"), by the driver's error
+// code when it has a Code() method (modernc.org/sqlite) and by the message
+// otherwise.
+func IsBusy(err error) bool {
+	if err == nil {
+		return false
+	}
+	var coded interface{ Code() int }
+	if errors.As(err, &coded) {
+		if c := coded.Code() & 0xff; c == 5 || c == 6 {
+			return true
+		}
+	}
+	msg := err.Error()
+	return strings.Contains(msg, "database is locked") || strings.Contains(msg, "database table is locked") ||
+		strings.Contains(msg, "SQLITE_BUSY") || strings.Contains(msg, "SQLITE_LOCKED")
+}
