@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"slices"
 	"strings"
 	"sync"
@@ -24,6 +23,15 @@ type Supporter interface {
 	Supports(symbol string) bool
 }
 
+// Upstreamer is implemented by providers that can name where their data
+// comes from. Sources with the same upstream (two mirrors of one site, one
+// client registered under two names) count as one source in the consensus:
+// they cannot outvote an independent one. A provider without it is its own
+// upstream, named by Name.
+type Upstreamer interface {
+	Upstream() string
+}
+
 // Options configure an Aggregator. Zero fields take the defaults shown.
 type Options struct {
 	// Providers answer quotes; at least one is required (or RateProviders).
@@ -41,18 +49,13 @@ type Options struct {
 	BatchSize       int           // symbols per batch call; default 100
 
 	CacheTTL         time.Duration // how long merged quotes and rates are reused; default 15s; negative disables
-	MaxAge           time.Duration // quotes older than this are stale; default 96h; negative disables
-	OutlierThreshold float64       // relative deviation that flags an outlier; default 0.02; negative disables
+	CacheSize        int           // most merged quotes (and, apart, rates) kept; default 10000
+	MaxAge           time.Duration // quotes older than this (or undated) are stale; default 96h; negative disables
+	OutlierThreshold float64       // tolerance within which sources agree (relative); default DefaultTolerance (0.02)
 
 	Limits          map[string]Limit // per provider name
 	BreakerFailures int              // consecutive failures that open the circuit; default 3; negative disables
 	BreakerCooldown time.Duration    // how long an open circuit skips the provider; default 30s
-
-	// HedgeAfter is how long Rate waits for a provider before also asking the
-	// next one. Zero means 1.5× the provider's observed mean latency
-	// (at least 20ms, 250ms before the first answer); negative disables
-	// hedging (the next provider is asked only after a failure).
-	HedgeAfter time.Duration
 
 	WatchBuffer int              // capacity of Watch channels; default 64
 	Now         func() time.Time // clock for staleness, cache and quotas; default time.Now
@@ -68,12 +71,14 @@ type Aggregator struct {
 	hists  []*provState
 	byName map[string]*provState
 
-	mu      sync.RWMutex
-	quotes  map[string]cached[Merged]
-	fx      map[string]cached[Rate]
-	sweepAt int // len(quotes) that triggers the next sweep of expired entries
+	mu     sync.RWMutex
+	quotes map[string]cached[Merged]
+	fx     map[string]cached[Merged] // rate consensus by "FROMTO"
+	sweep  [2]int                    // len(quotes), len(fx) that trigger the next sweep of expired entries
 
-	sf singleflight.Group
+	sf      singleflight.Group // rate flights
+	fmu     sync.Mutex
+	flights map[string]*flight // quote fetches in progress, by symbol
 
 	ctx    context.Context // cancelled by Close
 	cancel context.CancelFunc
@@ -100,16 +105,17 @@ type cached[T any] struct {
 
 // provState is the per-provider machinery.
 type provState struct {
-	name    string
-	p       Provider
-	batch   BatchProvider
-	rp      RateProvider
-	hp      HistoryProvider
-	sup     Supporter
-	limiter *rate.Limiter
-	quota   *quota
-	br      breaker
-	latency atomic.Int64 // EWMA of successful call latency, ns
+	name     string
+	upstream string
+	p        Provider
+	batch    BatchProvider
+	rp       RateProvider
+	hp       HistoryProvider
+	sup      Supporter
+	limiter  *rate.Limiter
+	quota    *quota
+	br       breaker
+	latency  atomic.Int64 // EWMA of successful call latency, ns
 }
 
 func (ps *provState) observe(d time.Duration) {
@@ -136,7 +142,7 @@ func New(opts Options) (*Aggregator, error) {
 	def(&opts.CacheTTL, 15*time.Second)
 	def(&opts.MaxAge, 96*time.Hour)
 	def(&opts.BreakerCooldown, 30*time.Second)
-	if opts.Timeout < 0 || opts.ProviderTimeout < 0 || opts.BreakerCooldown < 0 || opts.Concurrency < 0 || opts.BatchSize < 0 || opts.WatchBuffer < 0 {
+	if opts.Timeout < 0 || opts.ProviderTimeout < 0 || opts.BreakerCooldown < 0 || opts.Concurrency < 0 || opts.BatchSize < 0 || opts.WatchBuffer < 0 || opts.CacheSize < 0 {
 		return nil, errors.New("marketdata: negative option")
 	}
 	if opts.Concurrency == 0 {
@@ -145,11 +151,14 @@ func New(opts Options) (*Aggregator, error) {
 	if opts.BatchSize == 0 {
 		opts.BatchSize = 100
 	}
-	if opts.OutlierThreshold == 0 {
-		opts.OutlierThreshold = 0.02
+	if opts.CacheSize == 0 {
+		opts.CacheSize = 10000
 	}
-	if math.IsNaN(opts.OutlierThreshold) {
-		return nil, errors.New("marketdata: outlier threshold is NaN")
+	if opts.OutlierThreshold == 0 {
+		opts.OutlierThreshold = DefaultTolerance
+	}
+	if !(opts.OutlierThreshold > 0 && opts.OutlierThreshold < 1) {
+		return nil, errors.New("marketdata: outlier threshold (tolerance) must be in (0, 1)")
 	}
 	if opts.BreakerFailures == 0 {
 		opts.BreakerFailures = 3
@@ -161,7 +170,7 @@ func New(opts Options) (*Aggregator, error) {
 		opts.Now = time.Now
 	}
 	a := &Aggregator{opts: opts, byName: map[string]*provState{},
-		quotes: map[string]cached[Merged]{}, fx: map[string]cached[Rate]{}}
+		quotes: map[string]cached[Merged]{}, fx: map[string]cached[Merged]{}, flights: map[string]*flight{}}
 	state := func(name string) (*provState, error) {
 		if name == "" {
 			return nil, errors.New("marketdata: provider with empty name")
@@ -169,7 +178,7 @@ func New(opts Options) (*Aggregator, error) {
 		if ps := a.byName[name]; ps != nil {
 			return ps, nil
 		}
-		ps := &provState{name: name, br: breaker{threshold: opts.BreakerFailures, cooldown: opts.BreakerCooldown}}
+		ps := &provState{name: name, upstream: name, br: breaker{threshold: opts.BreakerFailures, cooldown: opts.BreakerCooldown}}
 		if l, ok := opts.Limits[name]; ok {
 			if l.PerSecond < 0 || l.Burst < 0 || l.PerDay < 0 {
 				return nil, fmt.Errorf("marketdata: negative limit for %s", name)
@@ -196,6 +205,7 @@ func New(opts Options) (*Aggregator, error) {
 			return nil, fmt.Errorf("marketdata: duplicate provider %q", p.Name())
 		}
 		ps.p = p
+		setUpstream(ps, p)
 		ps.batch, _ = p.(BatchProvider)
 		ps.sup, _ = p.(Supporter)
 		a.provs = append(a.provs, ps)
@@ -231,9 +241,17 @@ func register[P interface{ Name() string }](list []P, provs []Provider, kind str
 			return nil, err
 		}
 		set(ps, x)
+		setUpstream(ps, x)
 		out = append(out, ps)
 	}
 	return out, nil
+}
+
+// setUpstream records the upstream a provider names, if it names one.
+func setUpstream(ps *provState, p any) {
+	if u, ok := p.(Upstreamer); ok && u.Upstream() != "" {
+		ps.upstream = u.Upstream()
+	}
 }
 
 // Close stops all Watch streams and waits for the Aggregator's goroutines.
@@ -308,6 +326,8 @@ func normalize(symbols []string) ([]string, error) {
 }
 
 // Quote returns the merged quote of one symbol, from the cache when fresh.
+// A low-confidence consensus is returned with a nil error: check
+// Merged.Confidence, or use Price, which refuses it.
 func (a *Aggregator) Quote(ctx context.Context, symbol string) (Merged, error) {
 	if m, ok := a.cachedQuote(symbol); ok {
 		return m, nil
@@ -343,19 +363,60 @@ func (a *Aggregator) cachedQuote(symbol string) (Merged, bool) {
 }
 
 // Price implements portfolio.PriceSource: the consensus price and currency.
+// When the consensus is not trusted (sources disagree without a majority,
+// or only stale or undated quotes exist) it fails with a
+// *LowConfidenceError wrapping ErrLowConfidence; BestGuess accepts such
+// prices.
 func (a *Aggregator) Price(ctx context.Context, symbol string) (decimal.Decimal, string, error) {
+	return a.price(ctx, symbol, false)
+}
+
+func (a *Aggregator) price(ctx context.Context, symbol string, guess bool) (decimal.Decimal, string, error) {
 	m, err := a.Quote(ctx, symbol)
 	if err != nil {
 		return decimal.Decimal{}, "", err
 	}
-	return decimal.NewFromFloat(m.Price), m.Currency, nil
+	if err := m.trusted(); err != nil && !guess {
+		return decimal.Decimal{}, "", err
+	}
+	d, err := toDecimal(m.Symbol, m.Price, validatorFor(m.Symbol))
+	return d, m.Currency, err
+}
+
+// toDecimal is the one place where a consensus float becomes money: it
+// refuses anything implausible (so decimal.NewFromFloat never sees an
+// infinity or NaN) instead of panicking.
+func toDecimal(what string, f float64, valid func(float64) bool) (decimal.Decimal, error) {
+	if !valid(f) {
+		return decimal.Decimal{}, fmt.Errorf("%w for %s: value %g outside the plausible range", ErrNoQuote, what, f)
+	}
+	return decimal.NewFromFloat(f), nil
+}
+
+// BestGuess is a price and rate source over an Aggregator that accepts
+// low-confidence answers: for a caller that prefers the best guess to no
+// number (a display, never a valuation it cannot check).
+type BestGuess struct{ a *Aggregator }
+
+// BestGuess returns a's best-guess view.
+func (a *Aggregator) BestGuess() BestGuess { return BestGuess{a} }
+
+// Price is Aggregator.Price without ErrLowConfidence.
+func (b BestGuess) Price(ctx context.Context, symbol string) (decimal.Decimal, string, error) {
+	return b.a.price(ctx, symbol, true)
+}
+
+// Rate is Aggregator.Rate without ErrLowConfidence.
+func (b BestGuess) Rate(ctx context.Context, from, to string) (decimal.Decimal, error) {
+	return b.a.rate(ctx, from, to, true)
 }
 
 // Quotes asks every provider for every symbol at once and merges the
 // answers. It returns an error only for bad input or a closed Aggregator;
 // provider failures are reported in Result.Errors and symbols nobody priced
-// in Result.Missing. Identical concurrent requests share one upstream fetch,
-// and fresh cached symbols are not fetched again.
+// in Result.Missing. A symbol being fetched for a concurrent request is not
+// fetched again (whatever the other symbols of either request), and fresh
+// cached symbols are not fetched at all.
 func (a *Aggregator) Quotes(ctx context.Context, symbols []string) (*Result, error) {
 	if a.closed.Load() {
 		return nil, ErrClosed
@@ -379,32 +440,28 @@ func (a *Aggregator) Quotes(ctx context.Context, symbols []string) (*Result, err
 		}
 	}
 	if len(misses) > 0 {
-		key := strings.Join(misses, ",")
-		ch := a.sf.DoChan(key, func() (any, error) {
-			if !a.track() {
-				return &fetched{}, nil
+		flights := a.join(misses)
+		for _, f := range flights {
+			select {
+			case <-f.done:
+			case <-ctx.Done():
+				return nil, fmt.Errorf("marketdata: quotes: %w", ctx.Err())
 			}
-			defer a.wg.Done()
-			// A flight for the same symbols may have filled the cache
-			// between our cache lookup and joining this one.
-			if f, ok := a.allCached(misses); ok {
-				return f, nil
-			}
-			ctx, cancel := context.WithTimeout(a.ctx, a.opts.Timeout)
-			defer cancel()
-			return a.fetch(ctx, misses), nil
-		})
-		select {
-		case r := <-ch:
-			f := r.Val.(*fetched)
-			for j, i := range missIdx {
-				if j < len(f.ok) && f.ok[j] {
-					found[i], ok[i] = f.merged[j], true
+		}
+		for j, i := range missIdx {
+			for _, f := range flights {
+				if m, hit := f.get(misses[j]); hit {
+					found[i], ok[i] = m, true
+					break
 				}
 			}
-			res.Errors = append(res.Errors, f.errors...)
-		case <-ctx.Done():
-			return nil, fmt.Errorf("marketdata: quotes: %w", ctx.Err())
+		}
+		for _, f := range flights {
+			for _, e := range f.out.errors {
+				if e.Symbol == "" || slices.Contains(misses, e.Symbol) {
+					res.Errors = append(res.Errors, e)
+				}
+			}
 		}
 	}
 	for i, s := range syms {
@@ -418,17 +475,80 @@ func (a *Aggregator) Quotes(ctx context.Context, symbols []string) (*Result, err
 	return res, nil
 }
 
-// allCached returns the cached quotes of syms when every one is fresh.
-func (a *Aggregator) allCached(syms []string) (*fetched, bool) {
-	f := &fetched{merged: make([]Merged, len(syms)), ok: make([]bool, len(syms))}
-	for i, s := range syms {
-		m, hit := a.cachedQuote(s)
-		if !hit {
-			return nil, false
+// flight is one upstream fan-out for a set of symbols; out is valid once
+// done is closed.
+type flight struct {
+	syms []string
+	done chan struct{}
+	out  *fetched
+}
+
+// get returns the merged quote of sym from a finished flight.
+func (f *flight) get(sym string) (Merged, bool) {
+	for i, s := range f.syms {
+		if s == sym && i < len(f.out.ok) && f.out.ok[i] {
+			return f.out.merged[i], true
 		}
-		f.merged[i], f.ok[i] = m, true
 	}
-	return f, true
+	return Merged{}, false
+}
+
+// join returns the flights that will answer syms: the ones already fetching
+// some of them, and one new flight for the rest (symbols that came into the
+// cache meanwhile are served from it). A flight fills the cache before it
+// leaves the table, so a symbol is always either in flight or cached.
+func (a *Aggregator) join(syms []string) []*flight {
+	a.fmu.Lock()
+	defer a.fmu.Unlock()
+	var out []*flight
+	var mine, names []string
+	cached := &fetched{}
+	for _, s := range syms {
+		if f := a.flights[s]; f != nil {
+			if !slices.Contains(out, f) {
+				out = append(out, f)
+			}
+			continue
+		}
+		if m, hit := a.cachedQuote(s); hit {
+			cached.merged, cached.ok = append(cached.merged, m), append(cached.ok, true)
+			names = append(names, s)
+			continue
+		}
+		mine = append(mine, s)
+	}
+	if len(cached.ok) > 0 {
+		done := make(chan struct{})
+		close(done)
+		out = append(out, &flight{syms: names, done: done, out: cached})
+	}
+	if len(mine) == 0 {
+		return out
+	}
+	f := &flight{syms: mine, done: make(chan struct{}), out: &fetched{}}
+	out = append(out, f)
+	if !a.track() {
+		close(f.done)
+		return out
+	}
+	for _, s := range mine {
+		a.flights[s] = f
+	}
+	go func() {
+		defer a.wg.Done()
+		ctx, cancel := context.WithTimeout(a.ctx, a.opts.Timeout)
+		defer cancel()
+		f.out = a.fetch(ctx, mine) // fills the cache
+		a.fmu.Lock()
+		for _, s := range mine {
+			if a.flights[s] == f {
+				delete(a.flights, s)
+			}
+		}
+		a.fmu.Unlock()
+		close(f.done)
+	}()
+	return out
 }
 
 // fetched is the shared (read-only) outcome of one upstream fan-out.
@@ -463,7 +583,8 @@ func (a *Aggregator) fetch(ctx context.Context, syms []string) *fetched {
 		}
 		mu.Unlock()
 	}
-	put := func(i int, q Quote) {
+	put := func(i int, ps *provState, q Quote) {
+		q.Provider = ps.name // the Aggregator knows who answered
 		mu.Lock()
 		if !sealed {
 			slots[i] = slot{q: q, ok: true}
@@ -542,10 +663,7 @@ func (a *Aggregator) fetch(ctx context.Context, syms []string) *fetched {
 								continue
 							}
 							q.Latency = lat
-							if q.Provider == "" {
-								q.Provider = ps.name
-							}
-							put(base+si, q)
+							put(base+si, ps, q)
 						}
 						return nil
 					})
@@ -565,10 +683,7 @@ func (a *Aggregator) fetch(ctx context.Context, syms []string) *fetched {
 						return nil
 					}
 					q.Latency = lat
-					if q.Provider == "" {
-						q.Provider = ps.name
-					}
-					put(base+si, q)
+					put(base+si, ps, q)
 					return nil
 				})
 			}
@@ -635,29 +750,37 @@ func (a *Aggregator) fetch(ctx context.Context, syms []string) *fetched {
 				a.quotes[m.Symbol] = cached[Merged]{v: m, exp: exp}
 			}
 		}
-		a.sweepQuotes(now)
+		trim(a.quotes, now, a.opts.CacheSize, &a.sweep[0])
 		a.mu.Unlock()
 	}
 	return out
 }
 
-// minSweep is the cache size below which expired quotes are left to be
+// minSweep is the cache size below which expired entries are left to be
 // overwritten rather than swept.
 const minSweep = 1024
 
-// sweepQuotes drops expired quotes once the cache has doubled since the
-// last sweep, so a stream of ever-new symbols (users typing tickers) cannot
-// grow it without bound; amortized O(1) per insert. a.mu must be held.
-func (a *Aggregator) sweepQuotes(now time.Time) {
-	if len(a.quotes) <= max(a.sweepAt, minSweep) {
+// trim bounds a cache: expired entries are swept once it has doubled since
+// the last sweep (amortized O(1) per insert), and when it is over size
+// arbitrary entries go until it holds 90 % of size, so a stream of ever-new
+// symbols (users typing tickers) can neither grow it past size nor make
+// every insert sweep. The caller holds a.mu.
+func trim[T any](m map[string]cached[T], now time.Time, size int, sweepAt *int) {
+	if len(m) <= max(*sweepAt, minSweep) && len(m) <= size {
 		return
 	}
-	for k, c := range a.quotes {
+	for k, c := range m {
 		if !now.Before(c.exp) {
-			delete(a.quotes, k)
+			delete(m, k)
 		}
 	}
-	a.sweepAt = 2 * len(a.quotes)
+	*sweepAt = 2 * len(m)
+	for k := range m {
+		if len(m) <= size*9/10 {
+			break
+		}
+		delete(m, k)
+	}
 }
 
 // call runs one upstream call for ps with the circuit breaker, the rate
@@ -705,52 +828,100 @@ func isProviderError(err error) bool {
 	return errors.As(err, &e)
 }
 
-// merge converts the quotes to the most common currency and computes the
-// consensus.
+// consensusOptions are the Aggregator's options for Consensus at now.
+func (a *Aggregator) consensusOptions(now time.Time) ConsensusOptions {
+	return ConsensusOptions{Now: now, MaxAge: max(a.opts.MaxAge, 0), OutlierThreshold: a.opts.OutlierThreshold}
+}
+
+// upstreamOf returns the upstream of the named provider.
+func (a *Aggregator) upstreamOf(provider string) string {
+	if ps := a.byName[provider]; ps != nil {
+		return ps.upstream
+	}
+	return provider
+}
+
+// merge assesses the quotes, converts them to one currency and computes
+// the consensus. A currency pair or crypto symbol is priced in its quote
+// currency, and a quote in any other currency is dropped (not converted);
+// a share is priced in the currency most independent fresh sources quote,
+// and the others are converted through a trusted FX consensus.
 // dst has room for len(quotes) sources.
 func (a *Aggregator) merge(ctx context.Context, symbol string, quotes []Quote, dst []Source, now time.Time) (Merged, error) {
-	target := quotes[0].Currency
-	mixed := false
-	for _, q := range quotes[1:] {
-		if q.Currency != target {
-			mixed = true
-			break
-		}
-	}
-	if mixed {
-		counts := map[string]int{}
-		best := 0
-		for _, q := range quotes {
-			counts[q.Currency]++
-			if c := counts[q.Currency]; c > best {
-				best, target = c, q.Currency
-			}
-		}
-	}
-	m := Merged{Symbol: symbol, Currency: target, Sources: dst[:len(quotes)]}
+	o := a.consensusOptions(now)
+	valid := validatorFor(symbol)
+	m := Merged{Symbol: symbol, Sources: dst[:len(quotes)]}
 	for i, q := range quotes {
-		s := Source{Provider: q.Provider, Price: q.Price, Currency: target, OrigPrice: q.Price,
-			OrigCurrency: q.Currency, Time: q.Time, Latency: q.Latency}
-		if !(q.Price > 0) || math.IsInf(q.Price, 0) {
-			s.Error = "no positive price"
-		}
-		if a.opts.MaxAge > 0 && !q.Time.IsZero() && now.Sub(q.Time) > a.opts.MaxAge {
-			s.Stale = true
-		}
-		if q.Currency != target && s.Error == "" {
-			r, err := a.FXRate(ctx, q.Currency, target)
-			if err != nil {
-				s.Error = "no FX rate " + q.Currency + "→" + target + ": " + err.Error()
-			} else {
-				s.Price = q.Price * r.Rate
-				s.Converted = true
-			}
+		s := assess(q, valid, o)
+		s.Upstream = a.upstreamOf(q.Provider)
+		if s.Error == "" && !IsCurrency(q.Currency) {
+			s.Error, s.Price, s.OrigPrice = fmt.Sprintf("currency %q", q.Currency), 0, 0
 		}
 		m.Sources[i] = s
 	}
-	thr := a.opts.OutlierThreshold
-	if thr < 0 {
-		thr = 0
+	sym, err := ParseSymbol(symbol)
+	if err != nil {
+		return Merged{}, err
 	}
-	return finishConsensus(m, ConsensusOptions{Now: now, MaxAge: a.opts.MaxAge, OutlierThreshold: thr})
+	m.Currency = sym.Quote
+	if sym.Kind == KindStock {
+		m.Currency = majorityCurrency(m.Sources)
+	}
+	for i := range m.Sources {
+		a.convert(ctx, &m.Sources[i], m.Currency, sym.Kind)
+	}
+	return finishConsensus(m, o)
+}
+
+// majorityCurrency returns the currency quoted by most independent usable
+// sources (fresh ones if any); a tie goes to the first in provider order.
+// A mislabelled currency cannot win by it: converted, its price disagrees
+// with the others and the consensus says so.
+func majorityCurrency(src []Source) string {
+	inTier, _ := pickTier(src)
+	if inTier == nil {
+		return src[0].OrigCurrency
+	}
+	counts := map[string]int{}
+	seen := map[string]bool{}
+	best, cur := 0, ""
+	for i := range src {
+		s := &src[i]
+		if !inTier(s) || seen[upstreamOf(s)] {
+			continue
+		}
+		seen[upstreamOf(s)] = true
+		counts[s.OrigCurrency]++
+		if c := counts[s.OrigCurrency]; c > best {
+			best, cur = c, s.OrigCurrency
+		}
+	}
+	return cur
+}
+
+// convert brings one source into currency target, or sets its Error.
+func (a *Aggregator) convert(ctx context.Context, s *Source, target string, kind Kind) {
+	s.Currency = target
+	if s.Error != "" || s.OrigCurrency == target {
+		return
+	}
+	fail := func(msg string) { s.Error, s.Price = msg, 0 }
+	if kind != KindStock {
+		fail(fmt.Sprintf("quoted in %s, the symbol is priced in %s", s.OrigCurrency, target))
+		return
+	}
+	r, err := a.FXRate(ctx, s.OrigCurrency, target)
+	switch {
+	case err != nil:
+		fail("no FX rate " + s.OrigCurrency + "→" + target + ": " + err.Error())
+	case !r.Confidence.Trusted():
+		fail("FX rate " + s.OrigCurrency + "→" + target + " not trusted (low confidence)")
+	default:
+		p := s.OrigPrice * r.Rate
+		if !ValidPrice(p) {
+			fail(fmt.Sprintf("converted price %g outside the plausible range", p))
+			return
+		}
+		s.Price, s.Converted = p, true
+	}
 }

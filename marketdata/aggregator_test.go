@@ -76,7 +76,8 @@ func TestAggregatorConsensusFromSims(t *testing.T) {
 			assert.Equal(t, s.Provider == "bad", s.Outlier, "%s %s", m.Symbol, s.Provider)
 			assert.True(t, s.Used)
 		}
-		assert.Less(t, m.SpreadPct, 1.0, m.Symbol)
+		assert.InDelta(t, 10, m.SpreadPct, 1, m.Symbol+": the spread covers the outlier too")
+		assert.Equal(t, marketdata.ConfidenceMajority, m.Confidence, m.Symbol)
 		assert.Greater(t, m.Price, 0.0)
 		assert.False(t, m.Stale)
 	}
@@ -163,6 +164,7 @@ type countingProvider struct {
 	price   float64
 	cur     string
 	at      time.Time
+	undated bool          // answer without a market time
 	delay   time.Duration // answer after this long (slow but healthy)
 }
 
@@ -194,7 +196,7 @@ func (c *countingProvider) Quote(ctx context.Context, symbol string) (marketdata
 		cur = "USD"
 	}
 	at := c.at
-	if at.IsZero() {
+	if at.IsZero() && !c.undated {
 		at = t0
 	}
 	return marketdata.Quote{Symbol: symbol, Price: c.price, Currency: cur, Time: at, Provider: c.name}, nil
@@ -312,23 +314,45 @@ func TestAggregatorAllStale(t *testing.T) {
 	assert.Contains(t, m.Summary(), "stale")
 }
 
-func TestAggregatorHedgedRate(t *testing.T) {
-	slow := newSim(t, sim.Options{Name: "slow", Seed: 2, Latency: 2 * time.Second})
-	fast := newSim(t, sim.Options{Name: "fast", Seed: 2})
-	a := newAgg(t, marketdata.Options{RateProviders: []marketdata.RateProvider{slow, fast}, HedgeAfter: 30 * time.Millisecond})
-	start := time.Now()
+// FX is a consensus, not the first answer: a fast liar cannot beat slower
+// honest providers, and alone against one honest provider it makes the rate
+// untrusted instead of winning.
+func TestAggregatorRateConsensus(t *testing.T) {
+	liar := newSim(t, sim.Options{Name: "liar", Seed: 2, Bias: 99}) // 100× the rate, instantly
+	slow := newSim(t, sim.Options{Name: "slow", Seed: 2, Latency: 100 * time.Millisecond})
+	slow2 := newSim(t, sim.Options{Name: "slow2", Seed: 2, Latency: 120 * time.Millisecond})
+	honest := newSim(t, sim.Options{Name: "honest", Seed: 2})
+	a := newAgg(t, marketdata.Options{RateProviders: []marketdata.RateProvider{liar, slow, slow2}})
+	want, err := honest.Rate(context.Background(), "EUR", "USD")
+	require.NoError(t, err)
 	r, err := a.FXRate(context.Background(), "EUR", "USD")
 	require.NoError(t, err)
-	assert.Equal(t, "fast", r.Provider)
-	assert.Less(t, time.Since(start), time.Second)
+	assert.InDelta(t, want.Rate, r.Rate, 1e-9)
+	assert.Equal(t, "slow+slow2", r.Provider)
+	assert.Equal(t, marketdata.ConfidenceMajority, r.Confidence)
 	assert.Contains(t, r.Summary(), "1 EUR =")
 
-	// Without hedging the next provider is asked only after a failure.
+	two := newAgg(t, marketdata.Options{RateProviders: []marketdata.RateProvider{liar, slow}})
+	r, err = two.FXRate(context.Background(), "EUR", "USD")
+	require.NoError(t, err)
+	assert.Equal(t, marketdata.ConfidenceLow, r.Confidence)
+	assert.Contains(t, r.Summary(), "LOW CONFIDENCE")
+	_, err = two.Rate(context.Background(), "EUR", "USD")
+	require.ErrorIs(t, err, marketdata.ErrLowConfidence)
+	var lc *marketdata.LowConfidenceError
+	require.ErrorAs(t, err, &lc)
+	assert.Len(t, lc.Merged.Sources, 2)
+	g, err := two.BestGuess().Rate(context.Background(), "EUR", "USD")
+	require.NoError(t, err, "best guess accepts the untrusted rate")
+	assert.True(t, g.IsPositive())
+
+	// A failing provider leaves the others to agree.
 	broken := newSim(t, sim.Options{Name: "broken", Seed: 2, ErrorRate: 1})
-	b := newAgg(t, marketdata.Options{RateProviders: []marketdata.RateProvider{broken, fast}, HedgeAfter: -1})
+	b := newAgg(t, marketdata.Options{RateProviders: []marketdata.RateProvider{broken, honest}})
 	r, err = b.FXRate(context.Background(), "EUR", "NOK")
 	require.NoError(t, err)
-	assert.Equal(t, "fast", r.Provider)
+	assert.Equal(t, "honest", r.Provider)
+	assert.Equal(t, marketdata.ConfidenceSingle, r.Confidence)
 }
 
 func TestAggregatorWatchDropsOldest(t *testing.T) {
@@ -521,21 +545,22 @@ func TestAggregatorWatchCancelLeavesNoGoroutines(t *testing.T) {
 	}
 }
 
-// A provider call canceled because another provider already answered (a
-// hedge loser) says nothing about that provider's health: it must not trip
-// its circuit breaker.
-func TestAggregatorHedgeLosersDoNotTripBreaker(t *testing.T) {
+// A provider call canceled because the others already settled the rate
+// says nothing about that provider's health: it must not trip its circuit
+// breaker.
+func TestAggregatorSettledRateLosersDoNotTripBreaker(t *testing.T) {
 	slow := newSim(t, sim.Options{Name: "slow", Seed: 2, Latency: 150 * time.Millisecond})
 	fast := newSim(t, sim.Options{Name: "fast", Seed: 2})
-	a := newAgg(t, marketdata.Options{RateProviders: []marketdata.RateProvider{slow, fast},
-		HedgeAfter: 10 * time.Millisecond, CacheTTL: -1, BreakerFailures: 2})
+	fast2 := newSim(t, sim.Options{Name: "fast2", Seed: 2})
+	a := newAgg(t, marketdata.Options{RateProviders: []marketdata.RateProvider{slow, fast, fast2}, CacheTTL: -1, BreakerFailures: 2})
 	for range 4 {
 		r, err := a.FXRate(context.Background(), "EUR", "USD")
 		require.NoError(t, err)
-		require.Equal(t, "fast", r.Provider)
+		require.Equal(t, "fast+fast2", r.Provider)
 	}
 	fast.SetOutage(true)
+	fast2.SetOutage(true)
 	r, err := a.FXRate(context.Background(), "EUR", "USD")
-	require.NoError(t, err, "the slow provider's circuit was opened by canceled hedges")
+	require.NoError(t, err, "the slow provider's circuit was opened by canceled calls")
 	assert.Equal(t, "slow", r.Provider)
 }

@@ -22,17 +22,51 @@
 // (errgroup with a limit, one batch call per provider where the API allows,
 // a per-provider timeout inside an overall deadline) and returns whatever
 // arrived in time together with a per-provider error list. For each symbol it
-// computes a consensus price (median of fresh quotes, after converting
-// currencies through FX), the spread between sources, outlier and stale
-// flags. A TTL cache, singleflight, per-provider rate limiters and daily
-// quotas, and a circuit breaker protect both the free APIs and the caller.
+// computes a consensus under the trust model below. A TTL cache, per-symbol
+// fetch sharing, per-provider rate limiters and daily quotas, and a circuit
+// breaker protect both the free APIs and the caller.
 // [Aggregator.Watch] streams updates for a live dashboard (and
 // [Aggregator.StreamHandler] serves them as Server-Sent Events),
-// [Aggregator.FXRate] asks rate providers with hedging (the next one is asked
-// when the first has not answered within its usual latency), and
-// [Aggregator.History] fetches bars from the first history provider that
-// answers. The Aggregator satisfies portfolio.PriceSource and
-// portfolio.RateSource.
+// [Aggregator.FXQuote] and [Aggregator.FXRate] merge every rate provider's
+// answer under the same trust model, and [Aggregator.History] fetches bars
+// from the first history provider that answers. The Aggregator satisfies
+// portfolio.PriceSource and portfolio.RateSource.
+//
+// # Trust model
+//
+// A merged price is only as good as the agreement behind it, so every
+// [Merged] quote (and every rate) carries a [Confidence]:
+//
+//  1. Every value from a provider is checked before any arithmetic: a price
+//     must be finite and within [MinPrice, MaxPrice], a rate within
+//     [MinRate, MaxRate], a converted price again within the price range,
+//     and a market time between 1970 and [MaxClockSkew] ahead of the clock.
+//     A source that fails is kept in Merged.Sources with an Error and is not
+//     counted; nothing on this path can panic or produce an infinity.
+//  2. A quote older than MaxAge, or without a market time, is stale. Only
+//     fresh quotes are counted; when none is fresh the stale ones are (the
+//     dated before the undated), and the confidence is low.
+//  3. Sources that share an upstream ([Upstreamer]: two mirrors of one site)
+//     count once.
+//  4. The price is the median of the largest group of counted sources that
+//     agree within the tolerance (Options.OutlierThreshold, default 2 %) of
+//     one of them. Sources outside the group are outliers. Two sources that
+//     disagree are never averaged: without a strict majority the best guess
+//     is the group with the newest quote.
+//  5. The spread covers every usable source of the counted tier, outliers
+//     included, so disagreement is always visible.
+//
+// The levels are [ConfidenceHigh] (two or more independent sources, all
+// agreeing), [ConfidenceMajority] (a strict majority agrees),
+// [ConfidenceSingle] (one independent source) and [ConfidenceLow] (no
+// majority, or only stale data); Merged.Reason says why. [Aggregator.Price]
+// and [Aggregator.Rate] — what a portfolio valuation uses — fail with
+// [ErrLowConfidence] (a [*LowConfidenceError] carrying the Merged detail,
+// reachable with errors.As) when the confidence is low, unless the caller
+// opts into the best guess through [Aggregator.BestGuess]. A quote in
+// another currency is converted only through a trusted rate. Quote,
+// Quotes and FXRate return low-confidence values with a nil error, for
+// display next to their confidence.
 //
 // # Statistics
 //

@@ -41,7 +41,28 @@ var (
 	ErrBadData = errors.New("marketdata: bad bar data")
 	// ErrClosed means the Aggregator was closed.
 	ErrClosed = errors.New("marketdata: aggregator closed")
+	// ErrLowConfidence means the merged price or rate cannot be trusted: the
+	// sources disagree beyond the tolerance without a majority, or only
+	// stale or undated quotes exist. The error is a *LowConfidenceError
+	// carrying the merged detail.
+	ErrLowConfidence = errors.New("marketdata: low confidence")
 )
+
+// LowConfidenceError is returned by Aggregator.Price and Aggregator.Rate when
+// the consensus is not trusted. Merged holds the whole picture (every
+// source, the best guess in Price, why confidence is low in Reason); it
+// unwraps to ErrLowConfidence.
+type LowConfidenceError struct {
+	Merged Merged
+}
+
+// Error implements error.
+func (e *LowConfidenceError) Error() string {
+	return fmt.Sprintf("marketdata: low confidence in %s: %s", e.Merged.Symbol, e.Merged.Reason)
+}
+
+// Unwrap returns ErrLowConfidence.
+func (e *LowConfidenceError) Unwrap() error { return ErrLowConfidence }
 
 // Error is the typed error of a provider call. It unwraps to Kind (one of the
 // sentinel errors) and, if set, to Err (the underlying cause).

@@ -30,14 +30,18 @@ func TestConsensus(t *testing.T) {
 		spread    float64
 		outliers  int
 		stale     bool
+		conf      marketdata.Confidence
 		wantError error
 	}{
-		{"one", qs(10), 10, 0, 0, false, nil},
-		{"two: mean of middle, no outlier flags", qs(10, 12), 11, 2, 0, false, nil},
-		{"odd median", qs(10, 10.1, 9.9), 10, 0.2, 0, false, nil},
-		{"outlier excluded from spread", qs(10, 10.1, 9.9, 15), 10.05, 0.2, 1, false, nil},
-		{"zero price ignored", qs(0, 10, 10.1, 9.9), 10, 0.2, 0, false, nil},
-		{"nothing usable", qs(0, math.Inf(1), math.NaN()), 0, 0, 0, false, marketdata.ErrNoQuote},
+		{"one", qs(10), 10, 0, 0, false, marketdata.ConfidenceSingle, nil},
+		{"two agreeing: median", qs(10, 10.1), 10.05, 0.1, 0, false, marketdata.ConfidenceHigh, nil},
+		{"two disagreeing: never averaged", qs(10, 12), 10, 2, 1, false, marketdata.ConfidenceLow, nil},
+		{"odd median", qs(10, 10.1, 9.9), 10, 0.2, 0, false, marketdata.ConfidenceHigh, nil},
+		{"outlier counted in the spread", qs(10, 10.1, 9.9, 15), 10, 5.1, 1, false, marketdata.ConfidenceMajority, nil},
+		{"no majority", qs(100, 105, 110.25), 105, 10.25, 2, false, marketdata.ConfidenceLow, nil},
+		{"two against two", qs(10, 10.1, 20, 20.2), 10.05, 10.2, 2, false, marketdata.ConfidenceLow, nil},
+		{"zero price ignored", qs(0, 10, 10.1, 9.9), 10, 0.2, 0, false, marketdata.ConfidenceHigh, nil},
+		{"nothing usable", qs(0, math.Inf(1), math.NaN()), 0, 0, 0, false, "", marketdata.ErrNoQuote},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -51,6 +55,7 @@ func TestConsensus(t *testing.T) {
 			assert.InDelta(t, tt.spread, m.Spread, 1e-12)
 			assert.Equal(t, tt.outliers, m.Outliers)
 			assert.Equal(t, tt.stale, m.Stale)
+			assert.Equal(t, tt.conf, m.Confidence)
 		})
 	}
 
@@ -58,7 +63,8 @@ func TestConsensus(t *testing.T) {
 	old[2].Time = t0.Add(-2 * time.Hour)
 	m, err := marketdata.Consensus("X", old, opts)
 	require.NoError(t, err)
-	assert.Equal(t, 15.0, m.Price, "stale quote left out")
+	assert.Equal(t, 10.0, m.Price, "stale quote left out; 10 and 20 disagree: not averaged")
+	assert.Equal(t, marketdata.ConfidenceLow, m.Confidence)
 	assert.True(t, m.Sources[2].Stale)
 	assert.False(t, m.Sources[2].Used)
 

@@ -4,177 +4,211 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
+	"strings"
 
 	"github.com/shopspring/decimal"
 )
 
 // Rate implements portfolio.RateSource: how many units of to one unit of
-// from buys.
+// from buys, from the consensus of the rate providers. When that consensus
+// is not trusted it fails with a *LowConfidenceError wrapping
+// ErrLowConfidence; BestGuess accepts such rates.
 func (a *Aggregator) Rate(ctx context.Context, from, to string) (decimal.Decimal, error) {
-	r, err := a.FXRate(ctx, from, to)
+	return a.rate(ctx, from, to, false)
+}
+
+func (a *Aggregator) rate(ctx context.Context, from, to string, guess bool) (decimal.Decimal, error) {
+	m, err := a.FXQuote(ctx, from, to)
 	if err != nil {
 		return decimal.Decimal{}, err
 	}
-	return decimal.NewFromFloat(r.Rate), nil
+	if err := m.trusted(); err != nil && !guess {
+		return decimal.Decimal{}, err
+	}
+	return toDecimal(m.Symbol, m.Price, ValidRate)
 }
 
-// FXRate returns the rate from → to from the first rate provider that
-// answers, asking the next one when a provider fails or has not answered
-// within its usual latency (hedging). Answers are cached for CacheTTL, and
-// identical concurrent requests share one upstream call.
+// FXRate returns the consensus rate from → to (see FXQuote) as a Rate whose
+// Provider names the agreeing providers and whose Confidence says how far
+// it can be trusted; a low-confidence rate comes with a nil error.
 func (a *Aggregator) FXRate(ctx context.Context, from, to string) (Rate, error) {
-	if a.closed.Load() {
-		return Rate{}, ErrClosed
+	m, err := a.FXQuote(ctx, from, to)
+	if err != nil {
+		return Rate{}, err
 	}
-	if !IsCurrency(from) || !IsCurrency(to) {
-		return Rate{}, fmt.Errorf("%w: currency pair %q/%q", ErrInvalidSymbol, from, to)
-	}
-	now := a.opts.Now()
-	if from == to {
-		return Rate{From: from, To: to, Rate: 1, Time: now, Provider: "identity"}, nil
-	}
-	key := from + to
-	if a.opts.CacheTTL > 0 {
-		a.mu.RLock()
-		c, ok := a.fx[key]
-		a.mu.RUnlock()
-		if ok && now.Before(c.exp) {
-			return c.v, nil
+	return rateOf(from, to, m), nil
+}
+
+// rateOf turns a pair consensus into a Rate.
+func rateOf(from, to string, m Merged) Rate {
+	r := Rate{From: from, To: to, Rate: m.Price, Time: m.Time, Confidence: m.Confidence}
+	var names []string
+	for _, s := range m.Sources {
+		if s.Used && !s.Outlier {
+			names = append(names, s.Provider)
+			r.Latency = max(r.Latency, s.Latency)
 		}
 	}
+	r.Provider = strings.Join(names, "+")
+	return r
+}
+
+// FXQuote returns the consensus of the rate providers on from → to, as a
+// Merged for the pair symbol FROMTO=X, under the same trust model as quotes.
+// Every rate provider is asked at once; the answer is settled as soon as a
+// strict majority of all the upstreams asked agree (the rest can no longer
+// change the verdict), else when every provider answered or the deadline
+// passed. Answers are cached for CacheTTL, and identical concurrent
+// requests share one fetch.
+func (a *Aggregator) FXQuote(ctx context.Context, from, to string) (Merged, error) {
+	if a.closed.Load() {
+		return Merged{}, ErrClosed
+	}
+	if !IsCurrency(from) || !IsCurrency(to) {
+		return Merged{}, fmt.Errorf("%w: currency pair %q/%q", ErrInvalidSymbol, from, to)
+	}
+	now := a.opts.Now()
+	sym := FXSymbol(from, to)
+	if from == to {
+		return Merged{Symbol: sym, Price: 1, Currency: to, Time: now, Confidence: ConfidenceHigh, Agreeing: 1, Independent: 1,
+			Sources: []Source{{Provider: "identity", Price: 1, Currency: to, OrigPrice: 1, OrigCurrency: to, Time: now, Used: true}}}, nil
+	}
+	key := from + to
+	if m, ok := a.cachedRate(key); ok {
+		return m, nil
+	}
 	if len(a.rates) == 0 {
-		return Rate{}, fmt.Errorf("%w: no rate providers for %s/%s", ErrNoQuote, from, to)
+		return Merged{}, fmt.Errorf("%w: no rate providers for %s/%s", ErrNoQuote, from, to)
 	}
 	ch := a.sf.DoChan("fx:"+key, func() (any, error) {
 		if !a.track() {
-			return Rate{}, ErrClosed
+			return Merged{}, ErrClosed
 		}
 		defer a.wg.Done()
-		if a.opts.CacheTTL > 0 { // filled by a flight that ended after our lookup?
-			a.mu.RLock()
-			c, ok := a.fx[key]
-			a.mu.RUnlock()
-			if ok && a.opts.Now().Before(c.exp) {
-				return c.v, nil
-			}
+		if m, ok := a.cachedRate(key); ok { // filled by a flight that ended after our lookup?
+			return m, nil
 		}
 		ctx, cancel := context.WithTimeout(a.ctx, a.opts.Timeout)
 		defer cancel()
-		r, err := a.hedgedRate(ctx, from, to)
+		m, err := a.rateConsensus(ctx, from, to)
 		if err == nil && a.opts.CacheTTL > 0 {
+			now := a.opts.Now()
 			a.mu.Lock()
-			a.fx[key] = cached[Rate]{v: r, exp: a.opts.Now().Add(a.opts.CacheTTL)}
+			a.fx[key] = cached[Merged]{v: m, exp: now.Add(a.opts.CacheTTL)}
+			trim(a.fx, now, a.opts.CacheSize, &a.sweep[1])
 			a.mu.Unlock()
 		}
-		return r, err
+		return m, err
 	})
 	select {
 	case res := <-ch:
 		if res.Err != nil {
-			return Rate{}, res.Err
+			return Merged{}, res.Err
 		}
-		return res.Val.(Rate), nil
+		return res.Val.(Merged), nil
 	case <-ctx.Done():
-		return Rate{}, fmt.Errorf("marketdata: rate %s/%s: %w", from, to, ctx.Err())
+		return Merged{}, fmt.Errorf("marketdata: rate %s/%s: %w", from, to, ctx.Err())
 	}
 }
 
-// hedgeDelay is how long to wait for ps before asking the next provider.
-func (a *Aggregator) hedgeDelay(ps *provState) time.Duration {
-	if a.opts.HedgeAfter != 0 {
-		return a.opts.HedgeAfter
+func (a *Aggregator) cachedRate(key string) (Merged, bool) {
+	if a.opts.CacheTTL <= 0 {
+		return Merged{}, false
 	}
-	lat := time.Duration(ps.latency.Load())
-	if lat == 0 {
-		return 250 * time.Millisecond
+	a.mu.RLock()
+	c, ok := a.fx[key]
+	a.mu.RUnlock()
+	if !ok || !a.opts.Now().Before(c.exp) {
+		return Merged{}, false
 	}
-	return max(lat*3/2, 20*time.Millisecond)
+	c.v.Cached = true
+	return c.v, true
 }
 
-func (a *Aggregator) hedgedRate(ctx context.Context, from, to string) (Rate, error) {
+// rateConsensus asks every rate provider for from → to at once and merges
+// the answers.
+func (a *Aggregator) rateConsensus(ctx context.Context, from, to string) (Merged, error) {
 	ctx, cancel := context.WithCancel(ctx)
-	defer cancel() // stops the losers
+	defer cancel() // calls off the providers still running once settled
+	pair := from + "/" + to
 	type answer struct {
+		i   int
 		r   Rate
 		err error
 	}
-	ch := make(chan answer, len(a.rates)) // buffered: losers never block
-	next, pending := 0, 0
+	ch := make(chan answer, len(a.rates)) // buffered: late answers never block
 	var errs []error
-	launch := func() bool {
-		for next < len(a.rates) {
-			ps := a.rates[next]
-			next++
-			if ps.br.open(a.opts.Now()) {
-				errs = append(errs, &Error{Provider: ps.name, Symbol: from + "/" + to, Kind: ErrCircuitOpen})
-				continue
+	ups := map[string]bool{}
+	launched := 0
+	for i, ps := range a.rates {
+		if ps.br.open(a.opts.Now()) {
+			errs = append(errs, &Error{Provider: ps.name, Symbol: pair, Kind: ErrCircuitOpen})
+			continue
+		}
+		if !a.track() {
+			errs = append(errs, ErrClosed)
+			break
+		}
+		launched++
+		ups[ps.upstream] = true
+		go func() {
+			defer a.wg.Done()
+			var r Rate
+			lat, err := a.call(ctx, ps, pair, func(ctx context.Context) error {
+				var err error
+				r, err = ps.rp.Rate(ctx, from, to)
+				return err
+			})
+			if err == nil && r.From != "" && (r.From != from || r.To != to) {
+				err = &Error{Provider: ps.name, Symbol: pair, Kind: ErrBadResponse, Msg: "answered for " + r.From + "/" + r.To}
 			}
-			if !a.track() {
-				errs = append(errs, ErrClosed)
-				return false
-			}
-			pending++
-			go func() {
-				defer a.wg.Done()
-				var r Rate
-				lat, err := a.call(ctx, ps, from+"/"+to, func(ctx context.Context) error {
-					var err error
-					r, err = ps.rp.Rate(ctx, from, to)
-					return err
-				})
-				if err == nil && !(r.Rate > 0) {
-					err = &Error{Provider: ps.name, Symbol: from + "/" + to, Kind: ErrBadResponse, Msg: "non-positive rate"}
-				}
-				r.Latency = lat
-				if r.Provider == "" {
-					r.Provider = ps.name
-				}
-				ch <- answer{r, err}
-			}()
-			return true
-		}
-		return false
+			r.Latency = lat
+			ch <- answer{i, r, err}
+		}()
 	}
-	launch()
-	var timer *time.Timer
-	var timerC <-chan time.Time
-	arm := func() {
-		if timer != nil {
-			timer.Stop()
-		}
-		timerC = nil
-		if next < len(a.rates) && a.opts.HedgeAfter >= 0 {
-			timer = time.NewTimer(a.hedgeDelay(a.rates[next-1]))
-			timerC = timer.C
-		}
-	}
-	arm()
-	defer func() {
-		if timer != nil {
-			timer.Stop()
-		}
-	}()
-	for pending > 0 {
+	got := make([]*Rate, len(a.rates))
+	answered := 0
+wait:
+	for pending := launched; pending > 0; pending-- {
 		select {
 		case ans := <-ch:
-			pending--
-			if ans.err == nil {
-				ans.r.From, ans.r.To = from, to
-				return ans.r, nil
+			if ans.err != nil {
+				errs = append(errs, ans.err)
+				continue
 			}
-			errs = append(errs, ans.err)
-			if pending == 0 && launch() {
-				arm()
-			}
-		case <-timerC:
-			if launch() {
-				arm()
+			got[ans.i] = &ans.r
+			answered++
+			if m, err := a.mergeRates(from, to, got); err == nil && m.Confidence.Trusted() && !m.Stale && 2*m.Agreeing > len(ups) {
+				return m, nil
 			}
 		case <-ctx.Done():
 			errs = append(errs, ctx.Err())
-			return Rate{}, errors.Join(append([]error{fmt.Errorf("%w: rate %s/%s", ErrNoQuote, from, to)}, errs...)...)
+			break wait
 		}
 	}
-	return Rate{}, errors.Join(append([]error{fmt.Errorf("%w: rate %s/%s", ErrNoQuote, from, to)}, errs...)...)
+	if answered > 0 {
+		m, err := a.mergeRates(from, to, got)
+		if err == nil {
+			return m, nil
+		}
+		errs = append(errs, err)
+	}
+	return Merged{}, errors.Join(append([]error{fmt.Errorf("%w: rate %s", ErrNoQuote, pair)}, errs...)...)
+}
+
+// mergeRates computes the consensus of the rates received so far, in
+// provider order.
+func (a *Aggregator) mergeRates(from, to string, got []*Rate) (Merged, error) {
+	m := Merged{Symbol: FXSymbol(from, to), Currency: to}
+	o := a.consensusOptions(a.opts.Now())
+	for i, r := range got {
+		if r == nil {
+			continue
+		}
+		ps := a.rates[i]
+		s := assess(Quote{Symbol: m.Symbol, Price: r.Rate, Currency: to, Time: r.Time, Provider: ps.name, Latency: r.Latency}, ValidRate, o)
+		s.Upstream = ps.upstream
+		m.Sources = append(m.Sources, s)
+	}
+	return finishConsensus(m, o)
 }

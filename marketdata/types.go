@@ -40,12 +40,13 @@ func (q Quote) Summary() string {
 
 // Rate is the price of one unit of From in To.
 type Rate struct {
-	From     string        `json:"from"`
-	To       string        `json:"to"`
-	Rate     float64       `json:"rate"`
-	Time     time.Time     `json:"time"`
-	Provider string        `json:"provider"`
-	Latency  time.Duration `json:"latency"`
+	From       string        `json:"from"`
+	To         string        `json:"to"`
+	Rate       float64       `json:"rate"`
+	Time       time.Time     `json:"time"`
+	Provider   string        `json:"provider"` // for a consensus: the agreeing providers, joined by "+"
+	Latency    time.Duration `json:"latency"`
+	Confidence Confidence    `json:"confidence,omitempty"` // set by the Aggregator (see Merged.Confidence)
 }
 
 // Summary implements portfolio.Reportable.
@@ -53,6 +54,9 @@ func (r Rate) Summary() string {
 	s := fmt.Sprintf("1 %s = %s %s (%s", r.From, formatPrice(r.Rate), r.To, r.Provider)
 	if !r.Time.IsZero() {
 		s += ", " + r.Time.UTC().Format("2006-01-02")
+	}
+	if r.Confidence == ConfidenceLow {
+		s += ", LOW CONFIDENCE"
 	}
 	return s + ")"
 }
@@ -214,3 +218,35 @@ func IsCurrency(c string) bool {
 
 // FXSymbol returns the Yahoo-style symbol of a currency pair, "EURUSD=X".
 func FXSymbol(from, to string) string { return from + to + "=X" }
+
+// The plausible ranges of provider data. A price or rate outside them (or
+// not finite) is a provider error, never a number to compute with: every
+// product and quotient of two plausible values stays far from overflow, and
+// decimal.NewFromFloat never sees an infinity.
+const (
+	MinPrice = 1e-12 // smallest plausible price (the cheapest tokens trade near 1e-9)
+	MaxPrice = 1e12  // largest plausible price (Bitcoin in rials is near 1e11)
+	MinRate  = 1e-9  // smallest plausible exchange rate
+	MaxRate  = 1e9   // largest plausible exchange rate
+)
+
+// ValidPrice reports whether p is a finite price in [MinPrice, MaxPrice].
+func ValidPrice(p float64) bool { return p >= MinPrice && p <= MaxPrice }
+
+// ValidRate reports whether r is a finite exchange rate in [MinRate, MaxRate].
+func ValidRate(r float64) bool { return r >= MinRate && r <= MaxRate }
+
+// MaxRetryAfter caps how long a provider's Retry-After may pause it: a
+// hostile or broken header must not switch a source off for days.
+const MaxRetryAfter = time.Hour
+
+// MaxClockSkew is how far a quote's time may lie ahead of the clock before
+// the quote is rejected as implausible (a source stamped in the future would
+// otherwise look fresher than every honest one).
+const MaxClockSkew = 15 * time.Minute
+
+// validTime reports whether t can be a market time: between 1970 and
+// year 9999 (JSON-encodable) and not after latest.
+func validTime(t, latest time.Time) bool {
+	return t.Year() >= 1970 && t.Year() <= 9999 && !t.After(latest)
+}

@@ -93,7 +93,7 @@ func TestRunFX(t *testing.T) {
 	base := ecbServer(t)
 	e, out, _ := mdEnv()
 	require.NoError(t, runFX(context.Background(), e, []string{"--providers", "ecb", "--base-url", "ecb=" + base, "eur", "NOK"}))
-	assert.Equal(t, "1 EUR = 9.1500 NOK (ecb, 2015-01-07)\n", out.String())
+	assert.Equal(t, "1 EUR = 9.1500 NOK (ecb, 2015-01-07, LOW CONFIDENCE)\n", out.String(), "a 2015 rate is stale: not trusted")
 
 	e, out, _ = mdEnv()
 	require.NoError(t, runFX(context.Background(), e, []string{"--json", "--providers", "ecb", "--base-url", "ecb=" + base, "USD", "NOK"}))
