@@ -187,7 +187,7 @@ func TestEndToEnd(t *testing.T) {
 		c, err := securechat.NewClient(securechat.ClientOptions{URL: rs.url(), Identity: id, State: state, Logger: quiet,
 			MinBackoff: 20 * time.Millisecond, MaxBackoff: 300 * time.Millisecond, OneTimePrekeys: 20})
 		require.NoError(t, err)
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 		defer cancel()
 		require.NoError(t, c.WaitConnected(ctx))
 		return c
@@ -220,7 +220,7 @@ func TestEndToEnd(t *testing.T) {
 		}
 		return nil
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 180*time.Second)
 	defer cancel()
 	parallel := func(jobs ...func() error) {
 		var wg sync.WaitGroup
@@ -241,7 +241,7 @@ func TestEndToEnd(t *testing.T) {
 				n += in.count()
 			}
 			return n >= want
-		}, 30*time.Second, 10*time.Millisecond, "waiting for %d messages", want)
+		}, 120*time.Second, 10*time.Millisecond, "waiting for %d messages", want)
 	}
 
 	// Phase 1: all online, everyone to everyone (600).

@@ -102,7 +102,7 @@ func (rc *rawConn) read() frame {
 }
 
 func (rc *rawConn) tryRead() (frame, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	_, b, err := rc.ws.Read(ctx)
 	if err != nil {
