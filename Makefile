@@ -9,8 +9,13 @@ all: test
 
 # deps installs the system packages the tests need (Chromium for pdfexport,
 # poppler-utils for pdftotext/pdfinfo, and a font so pages have text to render)
-# when they are missing.
+# when they are missing, and the npm packages of the tus-js-client test
+# (upload/testdata/tusclient) when node is present.
 deps:
+	@if command -v npm >/dev/null 2>&1 && [ ! -d upload/testdata/tusclient/node_modules/tus-js-client ]; then \
+		echo "deps: npm ci in upload/testdata/tusclient"; \
+		(cd upload/testdata/tusclient && npm ci --no-audit --no-fund --silent) || echo "deps: npm ci failed (the tus-js-client test will skip, or fail under CI)"; \
+	fi
 	@if command -v chromium >/dev/null 2>&1 && command -v pdftotext >/dev/null 2>&1; then \
 		exit 0; \
 	fi; \

@@ -292,7 +292,7 @@ func (m *Manager) appendChunk(ctx context.Context, s Session, body io.Reader, wa
 			rerr = fmt.Errorf("%w: the chunk goes past Upload-Length", ErrBadRequest)
 		}
 	}
-	if want != nil && (rerr != nil || !bytes.Equal(chunk.Sum(nil), want)) {
+	if errors.Is(rerr, ErrBadRequest) || want != nil && (rerr != nil || !bytes.Equal(chunk.Sum(nil), want)) {
 		_ = f.Truncate(s.Offset)
 		if rerr == nil {
 			rerr = ErrChecksum

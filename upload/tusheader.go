@@ -50,7 +50,6 @@ func parseTusMetadata(s string) (map[string]string, error) {
 		return nil, fmt.Errorf("%w: Upload-Metadata is over %d bytes", ErrBadRequest, maxMetadataBytes)
 	}
 	for pair := range strings.SplitSeq(s, ",") {
-		pair = strings.TrimSpace(pair)
 		key, val, hasVal := strings.Cut(pair, " ")
 		if !validMetaKey(key) {
 			return nil, fmt.Errorf("%w: bad Upload-Metadata key %q", ErrBadRequest, clip(key))
