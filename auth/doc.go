@@ -43,22 +43,55 @@
 //
 // Login returns ErrInvalidCredentials for an unknown user and for a wrong
 // password alike, after the same hashing work. Failed logins are throttled
-// per account and per client IP (an IPv6 client by its /64) with token
-// buckets and doubling lockouts; a throttled Login returns a *ThrottleError
-// whose RetryAfter WriteError turns into 429 and a Retry-After header.
-// Attempts still being verified count against the bucket, so a burst of
-// simultaneous guesses gets no more tries than sequential ones would.
+// (see Throttle) per account and client together and per client IP (an
+// IPv6 client by its /64), with token buckets and doubling lockouts, so an
+// attacker's failures lock out the attacker's own address, not the
+// victim's; and per account over all clients, with a far higher limit
+// that slows the account instead of locking it and does not slow a login
+// presenting the device token of an earlier successful login
+// (Credentials.DeviceToken; the device cookie SetSessionCookie sets). A
+// throttled Login returns a *ThrottleError whose RetryAfter WriteError
+// turns into 429 and a Retry-After header. Attempts still being verified
+// count against the bucket, so a burst of simultaneous guesses gets no
+// more tries than sequential ones would.
 // Behind a reverse proxy the client IP comes from the logging middleware
 // (logging.ClientIPFrom, trusting only its configured proxies) or from
 // Options.ClientIP.
-// Disabled users cannot log in and their sessions stop working.
+// Disabled users cannot log in and their sessions stop working; a login
+// with the right password to a disabled account answers as for a wrong one
+// unless the caller asks (Credentials.ShowDisabled), and counts as a
+// failure.
 //
 // # Sessions
 //
 // A session token is 256 random bits; only its SHA-256 is stored. Sessions
-// end after an idle timeout (30 min) and an absolute timeout (24 h). Login,
+// end after an idle timeout (30 min) and an absolute timeout (24 h) set at
+// login, which Rotate and Reauthenticate keep. Login, Reauthenticate,
 // ChangePassword, SetRole and Rotate issue new tokens, so a token planted
-// before login is useless. Browsers carry the token in a cookie that is
+// before login is useless, and an old token is replaced at most once.
+// Logging in again over a live session ends it (Credentials.PreviousToken;
+// LoginHandler fills it in).
+//
+// Every user has a credential version that grows with each change of the
+// password, second factor, role or disabled flag, in the same store write
+// as the change and the end of the user's sessions. A session records the
+// version it was made under and Validate refuses it once they differ, so
+// a login that verified the old password while it was being changed
+// cannot leave a session behind. The transparent rehash after a login
+// writes only if the stored hash is still the one verified
+// (UserChange.IfPasswordHash), so it never reverts a password change.
+//
+// # Re-authentication
+//
+// A session records when and how it last authenticated (AuthenticatedAt,
+// AuthMethod). Sensitive changes — ChangePassword, EnrollTOTP, ConfirmTOTP,
+// DisableTOTP, RegenerateRecoveryCodes, and the routes an application
+// wraps in RequireRecentAuth — need a session that authenticated within
+// Options.ReauthWindow (5 min) and, for a user with two-factor
+// authentication, with the second factor; otherwise they return
+// ErrReauthRequired (403 "reauth_required"), and the client calls
+// Reauthenticate with the password (and a code), which replaces the
+// session with a fresh one. Browsers carry the token in a cookie that is
 // HttpOnly, SameSite=Lax, Secure and named with the __Host- prefix
 // (CookieConfig.InsecureLocalhost relaxes the last two for plain-HTTP
 // development); API clients such as the CLI send "Authorization: Bearer".
@@ -68,9 +101,10 @@
 // # Two-factor authentication
 //
 // EnrollTOTP creates an RFC 6238 secret and otpauth:// URI; ConfirmTOTP
-// turns it on with a first code and returns ten single-use recovery codes,
-// stored hashed. Login then needs a code (ErrTOTPRequired without one); a
-// code is accepted one step either side of now and only once.
+// turns it on with a first code and returns ten single-use recovery codes
+// of 120 random bits, stored hashed, in one store write that also ends the
+// user's other sessions. Login then needs a code (ErrTOTPRequired without
+// one); a code is accepted one step either side of now and only once.
 //
 // # HTTP and CSRF
 //

@@ -68,6 +68,13 @@ var (
 	ErrTOTPNotEnrolled = errors.New("auth: two-factor authentication not enrolled")
 	// ErrTOTPAlreadyEnabled means TOTP is already confirmed for the user.
 	ErrTOTPAlreadyEnabled = errors.New("auth: two-factor authentication already enabled")
+	// ErrConflict is returned by a store when a conditional change found
+	// the record changed by someone else; nothing was written.
+	ErrConflict = errors.New("auth: changed concurrently")
+	// ErrReauthRequired means a sensitive operation needs the user to
+	// authenticate again (Reauthenticate): the session's last
+	// authentication is too old, or lacks the second factor the user has.
+	ErrReauthRequired = errors.New("auth: re-authentication required")
 	// ErrCodeReused is returned by a store when a TOTP time step is not newer
 	// than the last one used.
 	ErrCodeReused = errors.New("auth: two-factor code already used")
@@ -78,7 +85,9 @@ var (
 type ThrottleError struct {
 	// RetryAfter is how long the caller should wait before trying again.
 	RetryAfter time.Duration
-	// Scope is "account" or "client": which limit was hit.
+	// Scope is which limit was hit: "account" (this account from this
+	// client), "client" (this client, any account) or "global" (this
+	// account from every client; it slows and never locks).
 	Scope string
 }
 

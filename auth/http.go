@@ -25,6 +25,8 @@ type CookieConfig struct {
 	// InsecureLocalhost drops Secure and the __Host- prefix so the cookie
 	// works over http://localhost. Never set it in production.
 	InsecureLocalhost bool
+	// deviceName is the name of the device cookie: Name + "_device".
+	deviceName string
 }
 
 func (c CookieConfig) withDefaults() CookieConfig {
@@ -32,8 +34,10 @@ func (c CookieConfig) withDefaults() CookieConfig {
 		c.Name = "finkit_session"
 	}
 	c.Name = strings.TrimPrefix(c.Name, "__Host-")
+	c.deviceName = c.Name + "_device"
 	if !c.InsecureLocalhost {
 		c.Name = "__Host-" + c.Name
+		c.deviceName = "__Host-" + c.deviceName
 	}
 	return c
 }
@@ -51,9 +55,27 @@ func (s *Service) SessionCookie(res LoginResult) *http.Cookie {
 	}
 }
 
-// SetSessionCookie sets the session cookie for res on w.
+// SetSessionCookie sets the session cookie for res on w and, when res
+// carries a device token (a login), the device cookie: HttpOnly, like the
+// session cookie, lasting DeviceTokenLifetime and kept at logout, so the
+// next login from this browser counts as one from a known device.
 func (s *Service) SetSessionCookie(w http.ResponseWriter, res LoginResult) {
 	http.SetCookie(w, s.SessionCookie(res))
+	if res.DeviceToken != "" {
+		http.SetCookie(w, &http.Cookie{
+			Name: s.cookie.deviceName, Value: res.DeviceToken, Path: "/",
+			MaxAge: int(DeviceTokenLifetime / time.Second), HttpOnly: true, Secure: !s.cookie.InsecureLocalhost,
+			SameSite: http.SameSiteLaxMode,
+		})
+	}
+}
+
+// DeviceTokenFromRequest returns the device token of r's device cookie.
+func (s *Service) DeviceTokenFromRequest(r *http.Request) string {
+	if c, err := r.Cookie(s.cookie.deviceName); err == nil {
+		return c.Value
+	}
+	return ""
 }
 
 // ClearSessionCookie deletes the session cookie.
@@ -184,6 +206,27 @@ func RequireRole(role Role) func(http.Handler) http.Handler {
 	}
 }
 
+// RequireRecentAuth is middleware answering 401 to anonymous requests and
+// 403 with code "reauth_required" unless the request's session
+// authenticated recently enough for a sensitive change (CheckRecentAuth);
+// the client then calls Reauthenticate and retries. Put it after
+// Authenticate on account-settings routes.
+func (s *Service) RequireRecentAuth(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		u, ok := UserFrom(r.Context())
+		sess, _ := SessionFrom(r.Context())
+		if !ok {
+			WriteError(w, ErrUnauthenticated)
+			return
+		}
+		if err := s.CheckRecentAuth(r.Context(), u, sess); err != nil {
+			WriteError(w, err)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
 // errorBody is the JSON body of an error response.
 type errorBody struct {
 	Error   string `json:"error"`
@@ -208,6 +251,10 @@ func StatusOf(err error) (status int, code string) {
 		return http.StatusForbidden, "account_disabled"
 	case errors.Is(err, ErrForbidden):
 		return http.StatusForbidden, "forbidden"
+	case errors.Is(err, ErrReauthRequired):
+		return http.StatusForbidden, "reauth_required"
+	case errors.Is(err, ErrConflict):
+		return http.StatusConflict, "conflict"
 	case errors.Is(err, ErrUsernameTaken):
 		return http.StatusConflict, "username_taken"
 	case errors.Is(err, ErrWeakPassword), errors.Is(err, ErrInvalidUsername),
@@ -265,15 +312,16 @@ func (s *Service) LoginHandler() http.Handler {
 		isJSON := mt == "application/json"
 		if isJSON {
 			var in struct {
-				Username string `json:"username"`
-				Password string `json:"password"`
-				Code     string `json:"code"`
+				Username    string `json:"username"`
+				Password    string `json:"password"`
+				Code        string `json:"code"`
+				DeviceToken string `json:"device_token"`
 			}
 			if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
 				writeJSON(w, http.StatusBadRequest, errorBody{Error: "bad_request", Message: "invalid JSON body"})
 				return
 			}
-			cr = Credentials(in)
+			cr = Credentials{Username: in.Username, Password: in.Password, Code: in.Code, DeviceToken: in.DeviceToken}
 		} else {
 			if err := r.ParseForm(); err != nil {
 				writeJSON(w, http.StatusBadRequest, errorBody{Error: "bad_request", Message: "invalid form body"})
@@ -281,6 +329,10 @@ func (s *Service) LoginHandler() http.Handler {
 			}
 			cr = Credentials{Username: r.PostForm.Get("username"), Password: r.PostForm.Get("password"), Code: r.PostForm.Get("code")}
 		}
+		if cr.DeviceToken == "" {
+			cr.DeviceToken = s.DeviceTokenFromRequest(r)
+		}
+		cr.PreviousToken = s.TokenFromRequest(r)
 		res, err := s.Login(ctx, cr)
 		if err != nil {
 			WriteError(w, err)
@@ -288,7 +340,7 @@ func (s *Service) LoginHandler() http.Handler {
 		}
 		if !isJSON {
 			s.SetSessionCookie(w, res)
-			res.Token = ""
+			res.Token, res.DeviceToken = "", ""
 		}
 		writeJSON(w, http.StatusOK, res)
 	})

@@ -113,9 +113,14 @@ func TestLoginHandlerForm(t *testing.T) {
 	assert.NotContains(t, body, `"token"`, "browser logins get a cookie, not a token in the body")
 
 	cookies := resp.Cookies()
-	require.Len(t, cookies, 1)
-	c := cookies[0]
+	require.Len(t, cookies, 2, "session and device cookies")
+	c, dev := cookies[0], cookies[1]
 	assert.Equal(t, "__Host-finkit_session", c.Name)
+	assert.Equal(t, "__Host-finkit_session_device", dev.Name)
+	assert.True(t, dev.HttpOnly)
+	assert.True(t, dev.Secure)
+	assert.Equal(t, int(auth.DeviceTokenLifetime/time.Second), dev.MaxAge)
+	assert.NotContains(t, body, dev.Value, "the device token is only in its cookie")
 	assert.True(t, c.HttpOnly)
 	assert.True(t, c.Secure)
 	assert.Equal(t, http.SameSiteLaxMode, c.SameSite)
@@ -140,10 +145,28 @@ func TestLoginHandlerForm(t *testing.T) {
 	resp, _ = do(t, req)
 	assert.Equal(t, http.StatusNoContent, resp.StatusCode)
 	assert.Contains(t, resp.Header.Get("Set-Cookie"), "Max-Age=0")
+	assert.NotContains(t, resp.Header.Get("Set-Cookie"), dev.Name, "logout keeps the device cookie")
 	req, _ = http.NewRequest(http.MethodGet, srv.URL+"/me", nil)
 	req.AddCookie(c)
 	resp, _ = do(t, req)
 	assert.Equal(t, 401, resp.StatusCode)
+}
+
+// TestLoginHandlerEndsPreviousSession: logging in again over a live
+// session ends it (ASVS 7.2.4).
+func TestLoginHandlerEndsPreviousSession(t *testing.T) {
+	f := newFixture(t)
+	srv := newServer(t, f)
+	f.register(t, "again", "")
+	first := f.login(t, "again")
+	form := url.Values{"username": {"again"}, "password": {goodPassword}}
+	req, _ := http.NewRequest(http.MethodPost, srv.URL+"/login", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.AddCookie(&http.Cookie{Name: f.svc.CookieName(), Value: first.Token})
+	resp, body := do(t, req)
+	require.Equal(t, http.StatusOK, resp.StatusCode, body)
+	_, _, err := f.svc.Validate(context.Background(), first.Token)
+	require.ErrorIs(t, err, auth.ErrUnauthenticated, "the session the browser held before is ended")
 }
 
 func TestLoginHandlerJSONAndErrors(t *testing.T) {

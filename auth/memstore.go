@@ -108,6 +108,9 @@ func (m *MemoryStore) UpdateUser(_ context.Context, id string, ch UserChange) (U
 	if !ok {
 		return User{}, fmt.Errorf("update user %q: %w", id, ErrNotFound)
 	}
+	if ch.IfPasswordHash != nil && u.PasswordHash != *ch.IfPasswordHash {
+		return User{}, fmt.Errorf("update user %q: password hash: %w", id, ErrConflict)
+	}
 	if ch.Email != nil {
 		u.Email = *ch.Email
 	}
@@ -123,7 +126,13 @@ func (m *MemoryStore) UpdateUser(_ context.Context, id string, ch UserChange) (U
 	if !ch.UpdatedAt.IsZero() {
 		u.UpdatedAt = ch.UpdatedAt
 	}
+	if ch.NewCredentials {
+		u.CredentialVersion++
+	}
 	m.users[id] = u
+	if ch.EndSessions {
+		m.deleteUserSessionsLocked(id)
+	}
 	return u, nil
 }
 
@@ -245,13 +254,17 @@ func (m *MemoryStore) DeleteSessionByID(_ context.Context, userID, id string) er
 func (m *MemoryStore) DeleteUserSessions(_ context.Context, userID string) (int, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	return m.deleteUserSessionsLocked(userID), nil
+}
+
+func (m *MemoryStore) deleteUserSessionsLocked(userID string) int {
 	n := 0
 	for k := range m.userTokens[userID] {
 		delete(m.sessions, k)
 		n++
 	}
 	delete(m.userTokens, userID)
-	return n, nil
+	return n
 }
 
 // DeleteExpiredSessions implements SessionStore.
@@ -292,13 +305,63 @@ func (m *MemoryStore) PutTOTP(_ context.Context, st TOTPState) error {
 	return nil
 }
 
-// DeleteTOTP implements TOTPStore.
-func (m *MemoryStore) DeleteTOTP(_ context.Context, userID string) error {
+// ConfirmTOTP implements TOTPStore.
+func (m *MemoryStore) ConfirmTOTP(_ context.Context, userID string, secret []byte, step int64, recoveryHashes [][]byte, at time.Time) (User, error) {
+	set, err := hashSet(recoveryHashes)
+	if err != nil {
+		return User{}, err
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	st, ok := m.totp[userID]
+	if !ok {
+		return User{}, fmt.Errorf("totp for %q: %w", userID, ErrNotFound)
+	}
+	if st.Confirmed || !bytes.Equal(st.Secret, secret) {
+		return User{}, fmt.Errorf("confirm totp for %q: %w", userID, ErrConflict)
+	}
+	st.Confirmed, st.LastStep, st.UpdatedAt = true, step, at
+	m.totp[userID] = st
+	m.recovery[userID] = set
+	return m.credentialsChangedLocked(userID, at)
+}
+
+// RemoveTOTP implements TOTPStore.
+func (m *MemoryStore) RemoveTOTP(_ context.Context, userID string, at time.Time) (User, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, ok := m.users[userID]; !ok {
+		return User{}, fmt.Errorf("remove totp for %q: %w", userID, ErrNotFound)
+	}
 	delete(m.totp, userID)
 	delete(m.recovery, userID)
-	return nil
+	return m.credentialsChangedLocked(userID, at)
+}
+
+// credentialsChangedLocked bumps the user's credential version and ends
+// their sessions.
+func (m *MemoryStore) credentialsChangedLocked(userID string, at time.Time) (User, error) {
+	u, ok := m.users[userID]
+	if !ok {
+		return User{}, fmt.Errorf("user %q: %w", userID, ErrNotFound)
+	}
+	u.CredentialVersion++
+	u.UpdatedAt = at
+	m.users[userID] = u
+	m.deleteUserSessionsLocked(userID)
+	return u, nil
+}
+
+func hashSet(hashes [][]byte) (map[[32]byte]struct{}, error) {
+	set := make(map[[32]byte]struct{}, len(hashes))
+	for _, h := range hashes {
+		k, ok := tokenKey(h)
+		if !ok {
+			return nil, fmt.Errorf("auth: recovery code hash must be 32 bytes")
+		}
+		set[k] = struct{}{}
+	}
+	return set, nil
 }
 
 // AdvanceTOTPStep implements TOTPStore.
@@ -319,13 +382,9 @@ func (m *MemoryStore) AdvanceTOTPStep(_ context.Context, userID string, step int
 
 // ReplaceRecoveryCodes implements TOTPStore.
 func (m *MemoryStore) ReplaceRecoveryCodes(_ context.Context, userID string, hashes [][]byte) error {
-	set := make(map[[32]byte]struct{}, len(hashes))
-	for _, h := range hashes {
-		k, ok := tokenKey(h)
-		if !ok {
-			return fmt.Errorf("auth: recovery code hash must be 32 bytes")
-		}
-		set[k] = struct{}{}
+	set, err := hashSet(hashes)
+	if err != nil {
+		return err
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()

@@ -3,16 +3,13 @@ package auth
 import (
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
-	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/finkit/finkit/logging"
 )
@@ -30,7 +27,14 @@ func (f ClockFunc) Now() time.Time { return f() }
 const (
 	DefaultIdleTimeout     = 30 * time.Minute
 	DefaultAbsoluteTimeout = 24 * time.Hour
+	// DefaultReauthWindow is how long after authenticating a session may
+	// make sensitive changes without Reauthenticate.
+	DefaultReauthWindow = 5 * time.Minute
 )
+
+// maxClockSkew is how far in the future a time written by another
+// instance may be before it is treated as a clock error.
+const maxClockSkew = time.Minute
 
 // Options configure a Service. Only Store is required.
 type Options struct {
@@ -61,6 +65,15 @@ type Options struct {
 	Issuer string
 	// Cookie configures the session cookie.
 	Cookie CookieConfig
+	// SecretKey is SecretKeySize random bytes the application keeps secret
+	// and the same on every instance (a file beside the database, a
+	// secrets manager). It signs device tokens and, when set, encrypts
+	// TOTP secrets at rest. Without it device tokens are signed with a
+	// key of this Service alone, and TOTP secrets are stored in plaintext.
+	SecretKey []byte
+	// ReauthWindow is how long after a session last authenticated it may
+	// make sensitive changes (default 5 minutes); see Reauthenticate.
+	ReauthWindow time.Duration
 	// ClientIP extracts the client address from a request. The default is
 	// the address the logging middleware determined (logging.ClientIPFrom,
 	// which believes X-Forwarded-For only from its TrustedProxies) when the
@@ -88,6 +101,8 @@ type Service struct {
 	cookie     CookieConfig
 	clientIP   func(r *http.Request) string
 	dummyHash  string
+	keys       keys
+	reauth     time.Duration
 }
 
 // New returns a Service.
@@ -106,6 +121,14 @@ func New(opts Options) (*Service, error) {
 		cookie:   opts.Cookie.withDefaults(),
 		clientIP: opts.ClientIP,
 		throttle: newLoginThrottle(opts.Throttle),
+		reauth:   opts.ReauthWindow,
+	}
+	var err error
+	if s.keys, err = deriveKeys(opts.SecretKey); err != nil {
+		return nil, err
+	}
+	if s.reauth == 0 {
+		s.reauth = DefaultReauthWindow
 	}
 	if s.clock == nil {
 		s.clock = ClockFunc(time.Now)
@@ -127,7 +150,7 @@ func New(opts Options) (*Service, error) {
 	if s.absolute == 0 {
 		s.absolute = DefaultAbsoluteTimeout
 	}
-	if s.idle < 0 || s.absolute < 0 {
+	if s.idle < 0 || s.absolute < 0 || s.reauth < 0 {
 		return nil, errors.New("auth: negative session timeout")
 	}
 	s.touchEvery = min(time.Minute, s.idle/10)
@@ -308,407 +331,11 @@ func (s *Service) Register(ctx context.Context, req RegisterRequest) (User, erro
 	return u, nil
 }
 
-// Credentials are what a user logs in with. Code is a TOTP code or a
-// recovery code, needed only when two-factor authentication is on.
-type Credentials struct {
-	Username string // any case
-	Password string // as typed; NFKC-normalized before verifying
-	Code     string // TOTP or recovery code, when two-factor is on
-}
-
-// LoginResult is a new session. Token is the secret the client presents
-// (cookie or bearer); it is not stored anywhere.
-type LoginResult struct {
-	Token   string  `json:"token,omitempty"` // the secret to present; shown once
-	Session Session `json:"session"`         // the new session
-	User    User    `json:"user"`            // the logged-in user
-}
-
-// Login checks credentials and starts a new session with a fresh token.
-// An unknown user and a wrong password both return ErrInvalidCredentials
-// after one password verification each. Failed attempts are throttled per
-// account and per client IP (from ClientFrom(ctx)); while throttled, Login
-// returns a *ThrottleError (errors.Is ErrTooManyAttempts) without hashing.
-func (s *Service) Login(ctx context.Context, cr Credentials) (LoginResult, error) {
-	client := ClientFrom(ctx)
-	ckey := ""
-	if client.IP != "" {
-		ckey = clientKey(client.IP)
-	}
-	name, nameErr := NormalizeUsername(cr.Username)
-	akey := name
-	if nameErr != nil {
-		akey = strings.ToLower(cr.Username)
-		if len(akey) > 64 {
-			akey = akey[:64]
-		}
-	}
-	// A malformed username is not logged: people sometimes type their
-	// password into the username field.
-	logName := name
-	if nameErr != nil {
-		logName = "(invalid username)"
-	}
-	now := s.clock.Now()
-	att, err := s.throttle.begin(akey, ckey, now)
-	if err != nil {
-		s.audit(ctx, "login.throttled", slog.String("user", logName), slog.String("reason", err.Error()))
-		return LoginResult{}, fmt.Errorf("auth: login: %w", err)
-	}
-	defer att.done()
-	fail := func(u *User, reason string) (LoginResult, error) {
-		att.done()
-		attrs := []slog.Attr{slog.String("user", logName), slog.String("reason", reason)}
-		if u != nil {
-			attrs = append(attrs, slog.String("user_id", u.ID))
-		}
-		s.audit(ctx, "login.failure", attrs...)
-		if te := s.throttle.fail(akey, ckey, now); te != nil {
-			s.audit(ctx, "login.lockout", slog.String("user", logName), slog.String("scope", te.Scope),
-				slog.Duration("retry_after", te.RetryAfter))
-		}
-		if reason == "totp" {
-			return LoginResult{}, ErrInvalidTOTP
-		}
-		return LoginResult{}, ErrInvalidCredentials
-	}
-	// Oversized or non-UTF-8 passwords are refused before any hashing, for
-	// known and unknown users alike.
-	if len(cr.Password) > MaxPasswordBytes || !utf8.ValidString(cr.Password) {
-		return fail(nil, "password too long or not UTF-8")
-	}
-	password := NormalizePassword(cr.Password)
-	var u User
-	found := false
-	if nameErr == nil {
-		var err error
-		u, err = s.store.UserByUsername(ctx, name)
-		switch {
-		case err == nil:
-			found = true
-		case !errors.Is(err, ErrNotFound):
-			return LoginResult{}, fmt.Errorf("auth: login: %w", err)
-		}
-	}
-	if !found {
-		// Same work as a wrong password, so timing does not reveal accounts.
-		if _, err := s.hasher.Verify(ctx, password, s.dummyHash); err != nil {
-			return LoginResult{}, fmt.Errorf("auth: login: %w", err)
-		}
-		return fail(nil, "unknown user")
-	}
-	ok, err := s.hasher.Verify(ctx, password, u.PasswordHash)
-	if err != nil {
-		s.audit(ctx, "login.error", append(userAttrs(u), slog.String("error", err.Error()))...)
-		return LoginResult{}, fmt.Errorf("auth: login %q: %w", u.Username, err)
-	}
-	if !ok {
-		return fail(&u, "wrong password")
-	}
-	if u.Disabled {
-		s.audit(ctx, "login.denied", append(userAttrs(u), slog.String("reason", "disabled"))...)
-		return LoginResult{}, fmt.Errorf("login %q: %w", u.Username, ErrAccountDisabled)
-	}
-	st, err := s.store.TOTP(ctx, u.ID)
-	switch {
-	case err == nil && st.Confirmed:
-		if strings.TrimSpace(cr.Code) == "" {
-			return LoginResult{}, ErrTOTPRequired
-		}
-		if err := s.checkSecondFactor(ctx, u, st, cr.Code, now); err != nil {
-			if errors.Is(err, ErrInvalidTOTP) {
-				return fail(&u, "totp")
-			}
-			return LoginResult{}, err
-		}
-	case err != nil && !errors.Is(err, ErrNotFound):
-		return LoginResult{}, fmt.Errorf("auth: login: %w", err)
-	}
-	if s.hasher.NeedsRehash(u.PasswordHash) {
-		s.rehash(ctx, u, password)
-	}
-	att.done()
-	s.throttle.succeed(akey)
-	res, err := s.startSession(ctx, u)
-	if err != nil {
-		return LoginResult{}, err
-	}
-	s.audit(ctx, "login.success", append(userAttrs(u), slog.String("session", res.Session.ID))...)
-	return res, nil
-}
-
-// rehash replaces u's hash with one under the current parameters; a
-// failure is logged, not fatal, since the login itself succeeded.
-func (s *Service) rehash(ctx context.Context, u User, password string) {
-	h, err := s.hasher.Hash(ctx, password)
-	if err == nil {
-		_, err = s.store.UpdateUser(ctx, u.ID, UserChange{PasswordHash: &h, UpdatedAt: s.clock.Now().UTC()})
-	}
-	if err != nil {
-		s.audit(ctx, "password.rehash_failed", append(userAttrs(u), slog.String("error", err.Error()))...)
-		return
-	}
-	s.audit(ctx, "password.rehashed", userAttrs(u)...)
-}
-
-// hashToken is the stored form of a session token.
-func hashToken(raw []byte) []byte {
-	h := sha256.Sum256(raw)
-	return h[:]
-}
-
-// decodeToken parses a client-supplied token; ok is false if malformed.
-func decodeToken(token string) ([]byte, bool) {
-	if len(token) != 43 {
-		return nil, false
-	}
-	raw, err := base64.RawURLEncoding.Strict().DecodeString(token)
-	if err != nil || len(raw) != 32 {
-		return nil, false
-	}
-	return raw, true
-}
-
-func (s *Service) startSession(ctx context.Context, u User) (LoginResult, error) {
-	raw, err := randomBytes(32)
-	if err != nil {
-		return LoginResult{}, err
-	}
-	id, err := newID()
-	if err != nil {
-		return LoginResult{}, err
-	}
-	now := s.clock.Now().UTC()
-	c := ClientFrom(ctx)
-	ua := c.UserAgent
-	if len(ua) > 256 {
-		ua = ua[:256]
-	}
-	sess := Session{
-		ID: id, TokenHash: hashToken(raw), UserID: u.ID,
-		CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(s.absolute),
-		IP: c.IP, UserAgent: strings.ToValidUTF8(ua, ""),
-	}
-	if err := s.store.CreateSession(ctx, sess); err != nil {
-		return LoginResult{}, fmt.Errorf("auth: create session: %w", err)
-	}
-	return LoginResult{Token: base64.RawURLEncoding.EncodeToString(raw), Session: sess, User: u}, nil
-}
-
-// Validate returns the user and session of token, enforcing the idle and
-// absolute timeouts and the user's disabled flag. Every failure wraps
-// ErrUnauthenticated except store errors.
-func (s *Service) Validate(ctx context.Context, token string) (User, Session, error) {
-	raw, ok := decodeToken(token)
-	if !ok {
-		return User{}, Session{}, fmt.Errorf("%w: malformed token", ErrUnauthenticated)
-	}
-	th := hashToken(raw)
-	sess, u, err := s.store.SessionByToken(ctx, th)
-	if errors.Is(err, ErrNotFound) {
-		return User{}, Session{}, fmt.Errorf("%w: unknown session", ErrUnauthenticated)
-	}
-	if err != nil {
-		return User{}, Session{}, fmt.Errorf("auth: validate: %w", err)
-	}
-	now := s.clock.Now()
-	if !now.Before(sess.ExpiresAt) || now.Sub(sess.LastSeenAt) >= s.idle {
-		if err := s.store.DeleteSession(ctx, th); err != nil && !errors.Is(err, ErrNotFound) {
-			return User{}, Session{}, fmt.Errorf("auth: delete expired session: %w", err)
-		}
-		return User{}, Session{}, fmt.Errorf("%w: session expired", ErrUnauthenticated)
-	}
-	if u.Disabled {
-		return User{}, Session{}, fmt.Errorf("%w: account disabled", ErrUnauthenticated)
-	}
-	if now.Sub(sess.LastSeenAt) >= s.touchEvery {
-		sess.LastSeenAt = now.UTC()
-		if err := s.store.TouchSession(ctx, th, sess.LastSeenAt); err != nil && !errors.Is(err, ErrNotFound) {
-			return User{}, Session{}, fmt.Errorf("auth: touch session: %w", err)
-		}
-	}
-	return u, sess, nil
-}
-
-// Logout ends the session of token. An unknown token is not an error.
-func (s *Service) Logout(ctx context.Context, token string) error {
-	raw, ok := decodeToken(token)
-	if !ok {
-		return nil
-	}
-	th := hashToken(raw)
-	sess, u, err := s.store.SessionByToken(ctx, th)
-	if errors.Is(err, ErrNotFound) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("auth: logout: %w", err)
-	}
-	if err := s.store.DeleteSession(ctx, th); err != nil && !errors.Is(err, ErrNotFound) {
-		return fmt.Errorf("auth: logout: %w", err)
-	}
-	s.audit(ctx, "logout", append(userAttrs(u), slog.String("session", sess.ID))...)
-	return nil
-}
-
-// LogoutAll ends every session of the user and returns how many ended.
-func (s *Service) LogoutAll(ctx context.Context, userID string) (int, error) {
-	u, err := s.store.User(ctx, userID)
-	if err != nil {
-		return 0, fmt.Errorf("auth: logout all: %w", err)
-	}
-	n, err := s.store.DeleteUserSessions(ctx, userID)
-	if err != nil {
-		return 0, fmt.Errorf("auth: logout all: %w", err)
-	}
-	s.audit(ctx, "logout.all", append(userAttrs(u), slog.Int("sessions", n))...)
-	return n, nil
-}
-
-// Rotate replaces the session of token with a new one (new token, same
-// user) — call it after a privilege change within a session.
-func (s *Service) Rotate(ctx context.Context, token string) (LoginResult, error) {
-	u, _, err := s.Validate(ctx, token)
-	if err != nil {
-		return LoginResult{}, err
-	}
-	raw, _ := decodeToken(token)
-	if err := s.store.DeleteSession(ctx, hashToken(raw)); err != nil && !errors.Is(err, ErrNotFound) {
-		return LoginResult{}, fmt.Errorf("auth: rotate: %w", err)
-	}
-	return s.startSession(ctx, u)
-}
-
-// ChangePassword sets a new password for the user of token after checking
-// the current one (throttled like logins), ends every session of the user
-// and returns a new session for the caller.
-func (s *Service) ChangePassword(ctx context.Context, token, current, next string) (LoginResult, error) {
-	u, _, err := s.Validate(ctx, token)
-	if err != nil {
-		return LoginResult{}, err
-	}
-	now := s.clock.Now()
-	ckey := ""
-	if ip := ClientFrom(ctx).IP; ip != "" {
-		ckey = clientKey(ip)
-	}
-	att, err := s.throttle.begin(u.Username, ckey, now)
-	if err != nil {
-		return LoginResult{}, fmt.Errorf("auth: change password: %w", err)
-	}
-	defer att.done()
-	if len(current) > MaxPasswordBytes || !utf8.ValidString(current) {
-		current = ""
-	}
-	ok, err := s.hasher.Verify(ctx, NormalizePassword(current), u.PasswordHash)
-	if err != nil {
-		return LoginResult{}, fmt.Errorf("auth: change password: %w", err)
-	}
-	if !ok {
-		s.audit(ctx, "password.change_failed", append(userAttrs(u), slog.String("reason", "wrong current password"))...)
-		att.done()
-		s.throttle.fail(u.Username, ckey, now)
-		return LoginResult{}, fmt.Errorf("change password: %w", ErrInvalidCredentials)
-	}
-	password, err := s.policy.check(next, u.Username)
-	if err != nil {
-		return LoginResult{}, err
-	}
-	hash, err := s.hasher.Hash(ctx, password)
-	if err != nil {
-		return LoginResult{}, fmt.Errorf("auth: change password: %w", err)
-	}
-	if u, err = s.store.UpdateUser(ctx, u.ID, UserChange{PasswordHash: &hash, UpdatedAt: now.UTC()}); err != nil {
-		return LoginResult{}, fmt.Errorf("auth: change password: %w", err)
-	}
-	n, err := s.store.DeleteUserSessions(ctx, u.ID)
-	if err != nil {
-		return LoginResult{}, fmt.Errorf("auth: change password: %w", err)
-	}
-	s.audit(ctx, "password.changed", append(userAttrs(u), slog.Int("sessions_ended", n))...)
-	return s.startSession(ctx, u)
-}
-
-// SetPassword sets a user's password without the current one (an admin
-// reset or the CLI), checking the policy and ending all their sessions.
-func (s *Service) SetPassword(ctx context.Context, userID, password string) error {
-	u, err := s.store.User(ctx, userID)
-	if err != nil {
-		return fmt.Errorf("auth: set password: %w", err)
-	}
-	password, err = s.policy.check(password, u.Username)
-	if err != nil {
-		return err
-	}
-	hash, err := s.hasher.Hash(ctx, password)
-	if err != nil {
-		return fmt.Errorf("auth: set password: %w", err)
-	}
-	if _, err := s.store.UpdateUser(ctx, u.ID, UserChange{PasswordHash: &hash, UpdatedAt: s.clock.Now().UTC()}); err != nil {
-		return fmt.Errorf("auth: set password: %w", err)
-	}
-	if _, err := s.store.DeleteUserSessions(ctx, u.ID); err != nil {
-		return fmt.Errorf("auth: set password: %w", err)
-	}
-	s.audit(ctx, "password.reset", userAttrs(u)...)
-	return nil
-}
-
 // CheckPassword checks password against the service's policy for username
 // without storing anything.
 func (s *Service) CheckPassword(password, username string) error {
 	_, err := s.policy.check(password, username)
 	return err
-}
-
-// SetRole changes a user's role. A change ends the user's sessions, so the
-// new privileges come with a new token.
-func (s *Service) SetRole(ctx context.Context, userID string, role Role) (User, error) {
-	if !role.Valid() {
-		return User{}, fmt.Errorf("%w: %q", ErrInvalidRole, role)
-	}
-	old, err := s.store.User(ctx, userID)
-	if err != nil {
-		return User{}, fmt.Errorf("auth: set role: %w", err)
-	}
-	if old.Role == role {
-		return old, nil
-	}
-	u, err := s.store.UpdateUser(ctx, userID, UserChange{Role: &role, UpdatedAt: s.clock.Now().UTC()})
-	if err != nil {
-		return User{}, fmt.Errorf("auth: set role: %w", err)
-	}
-	if _, err := s.store.DeleteUserSessions(ctx, userID); err != nil {
-		return User{}, fmt.Errorf("auth: set role: %w", err)
-	}
-	s.audit(ctx, "user.role_changed", append(userAttrs(u), slog.String("from", string(old.Role)), slog.String("to", string(role)))...)
-	return u, nil
-}
-
-// Disable stops a user from logging in and ends their sessions.
-func (s *Service) Disable(ctx context.Context, userID string) (User, error) {
-	return s.setDisabled(ctx, userID, true)
-}
-
-// Enable lets a disabled user log in again.
-func (s *Service) Enable(ctx context.Context, userID string) (User, error) {
-	return s.setDisabled(ctx, userID, false)
-}
-
-func (s *Service) setDisabled(ctx context.Context, userID string, disabled bool) (User, error) {
-	u, err := s.store.UpdateUser(ctx, userID, UserChange{Disabled: &disabled, UpdatedAt: s.clock.Now().UTC()})
-	if err != nil {
-		return User{}, fmt.Errorf("auth: disable: %w", err)
-	}
-	event := "user.enabled"
-	if disabled {
-		event = "user.disabled"
-		if _, err := s.store.DeleteUserSessions(ctx, userID); err != nil {
-			return User{}, fmt.Errorf("auth: disable: %w", err)
-		}
-	}
-	s.audit(ctx, event, userAttrs(u)...)
-	return u, nil
 }
 
 // User returns the user with id.

@@ -19,7 +19,27 @@ type Session struct {
 	ExpiresAt time.Time `json:"expires_at"`
 	IP        string    `json:"ip,omitempty"`         // client address at login
 	UserAgent string    `json:"user_agent,omitempty"` // at login, at most 256 bytes
+	// CredentialVersion is the user's CredentialVersion when the session
+	// was made; Validate refuses the session once they differ.
+	CredentialVersion int64 `json:"-"`
+	// AuthenticatedAt is when the user last proved who they are in this
+	// session (login or Reauthenticate), and AuthMethod how.
+	AuthenticatedAt time.Time  `json:"authenticated_at"`
+	AuthMethod      AuthMethod `json:"auth_method"` // see AuthenticatedAt
 }
+
+// AuthMethod says how a session last authenticated.
+type AuthMethod string
+
+// The ways a session authenticates.
+const (
+	AuthPassword         AuthMethod = "password"          // password alone
+	AuthPasswordTOTP     AuthMethod = "password+totp"     // password and a TOTP code
+	AuthPasswordRecovery AuthMethod = "password+recovery" // password and a recovery code
+)
+
+// MultiFactor reports whether m includes a second factor.
+func (m AuthMethod) MultiFactor() bool { return m == AuthPasswordTOTP || m == AuthPasswordRecovery }
 
 // UserChange is a partial update of a user; nil fields are left alone.
 type UserChange struct {
@@ -28,6 +48,16 @@ type UserChange struct {
 	Disabled     *bool     // new disabled flag
 	PasswordHash *string   // new encoded password hash
 	UpdatedAt    time.Time // stored as the user's UpdatedAt unless zero
+	// IfPasswordHash makes the change conditional: it is applied only if
+	// the stored hash still equals *IfPasswordHash; otherwise UpdateUser
+	// returns ErrConflict and changes nothing (compare-and-swap).
+	IfPasswordHash *string
+	// NewCredentials increments the user's CredentialVersion, so every
+	// session made before the change stops validating.
+	NewCredentials bool
+	// EndSessions deletes every session of the user in the same
+	// transaction as the change.
+	EndSessions bool
 }
 
 // TOTPState is a user's stored two-factor state.
@@ -51,7 +81,9 @@ type UserStore interface {
 	UserByUsername(ctx context.Context, username string) (User, error)
 	// Users lists all users ordered by username.
 	Users(ctx context.Context) ([]User, error)
-	// UpdateUser applies ch atomically; ErrNotFound for a missing user.
+	// UpdateUser applies ch atomically (with the session deletions it
+	// asks for) and returns the updated user; ErrNotFound for a missing
+	// user, ErrConflict when ch.IfPasswordHash does not match.
 	UpdateUser(ctx context.Context, id string, ch UserChange) (User, error)
 }
 
@@ -82,8 +114,18 @@ type TOTPStore interface {
 	TOTP(ctx context.Context, userID string) (TOTPState, error)
 	// PutTOTP creates or replaces the user's state.
 	PutTOTP(ctx context.Context, st TOTPState) error
-	// DeleteTOTP removes the state and the recovery codes.
-	DeleteTOTP(ctx context.Context, userID string) error
+	// ConfirmTOTP turns the user's pending secret on, in one transaction:
+	// it sets Confirmed and LastStep (UpdatedAt = at), replaces the
+	// recovery code hashes, increments the user's CredentialVersion and
+	// deletes every session of the user, returning the updated user. It
+	// returns ErrNotFound if there is no state and ErrConflict (changing
+	// nothing) unless the state is unconfirmed with exactly this secret.
+	ConfirmTOTP(ctx context.Context, userID string, secret []byte, step int64, recoveryHashes [][]byte, at time.Time) (User, error)
+	// RemoveTOTP removes the state and the recovery codes, increments the
+	// user's CredentialVersion and deletes every session of the user in one
+	// transaction, returning the updated user (ErrNotFound for a missing
+	// user; a user without state is not an error).
+	RemoveTOTP(ctx context.Context, userID string, at time.Time) (User, error)
 	// AdvanceTOTPStep atomically sets LastStep to step if step is greater,
 	// and returns ErrCodeReused otherwise (ErrNotFound if not enrolled).
 	AdvanceTOTPStep(ctx context.Context, userID string, step int64) error

@@ -21,12 +21,29 @@ type ThrottleLimit struct {
 	MaxLockout time.Duration // longest lockout
 }
 
-// Throttle configures login throttling. The zero value gets the defaults:
-// per account 5 failures then one per minute, per client 20 failures then
-// one every 6 seconds; lockouts start at 30 s and double up to 15 min.
+// Throttle configures login throttling. Failures are counted three ways,
+// so that an attacker's failures cannot deny the real user:
+//
+//   - Account limits one client's guesses at one account: it is keyed by
+//     the account and the client address together and locks that pair
+//     out. Default: 5 failures, then one per minute; lockouts start at
+//     30 s and double up to 15 min.
+//   - Client limits one address across all accounts (password spraying).
+//     Default: 20 failures, then one every 6 seconds, same lockouts.
+//   - Global limits one account across all clients (a distributed
+//     attack). It is far higher and never locks: when it is spent, the
+//     account is slowed, admitting one attempt every SlowEvery, except
+//     for attempts from a trusted device (a device token from an earlier
+//     successful login, Credentials.DeviceToken), which are not slowed.
+//     Default: 100 failures, then one every 30 seconds (twice what one
+//     client may try at one account); Lockout and MaxLockout do not apply.
 type Throttle struct {
-	Account ThrottleLimit // per account (username, known or not)
+	Account ThrottleLimit // per account and client (IPv6 by /64)
 	Client  ThrottleLimit // per client IP (IPv6 by /64)
+	Global  ThrottleLimit // per account, all clients together; slows, never locks
+	// SlowEvery spaces the attempts without a trusted device while an
+	// account's Global limit is spent (default 30 s).
+	SlowEvery time.Duration
 	// MaxKeys bounds the number of tracked keys per scope (default 100,000);
 	// when full, keys that have recovered are dropped first, then the
 	// oldest.
@@ -60,6 +77,9 @@ type throttler struct {
 	scope   string
 	limit   ThrottleLimit
 	maxKeys int
+	// slow, when set, makes the throttler slow instead of lock: a spent
+	// bucket admits one untrusted attempt per slow and never locks out.
+	slow time.Duration
 
 	mu      sync.Mutex
 	entries map[string]*throttleEntry
@@ -74,6 +94,9 @@ type throttleEntry struct {
 	// known yet; they count against the bucket so that concurrent guesses
 	// cannot all pass check before the first failure is recorded.
 	inflight int
+	// nextSlow is when a slowing throttler admits its next untrusted
+	// attempt while the bucket is spent.
+	nextSlow time.Time
 }
 
 // inflightRetry is the Retry-After of an attempt refused because the
@@ -100,9 +123,11 @@ func (t *throttler) check(key string, now time.Time) error {
 // attempts in flight. One attempt is always admitted when none is in
 // flight (so sequential behaviour is exactly check-then-fail); beyond
 // that, at most as many attempts run at once as the bucket has tokens.
+// A slowing throttler admits trusted attempts always and, once the budget
+// is spent, one untrusted attempt per t.slow.
 // The returned entry must be passed to end when the attempt's outcome has
 // been recorded (or it was abandoned).
-func (t *throttler) begin(key string, now time.Time) (*throttleEntry, error) {
+func (t *throttler) begin(key string, trusted bool, now time.Time) (*throttleEntry, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	e, ok := t.entries[key]
@@ -114,7 +139,14 @@ func (t *throttler) begin(key string, now time.Time) (*throttleEntry, error) {
 		e = &throttleEntry{lim: rate.NewLimiter(rate.Every(t.limit.Every), t.limit.Burst)}
 		t.entries[key] = e
 	}
-	if e.inflight > 0 && float64(e.inflight+1) > e.lim.TokensAt(now) {
+	spent := float64(e.inflight+1) > e.lim.TokensAt(now)
+	switch {
+	case t.slow > 0 && spent && !trusted:
+		if now.Before(e.nextSlow) {
+			return nil, &ThrottleError{RetryAfter: e.nextSlow.Sub(now), Scope: t.scope}
+		}
+		e.nextSlow = now.Add(t.slow)
+	case t.slow == 0 && spent && e.inflight > 0:
 		return nil, &ThrottleError{RetryAfter: inflightRetry, Scope: t.scope}
 	}
 	e.inflight++
@@ -150,6 +182,9 @@ func (t *throttler) fail(key string, now time.Time) (lockout time.Duration) {
 		}
 		return 0
 	}
+	if t.slow > 0 {
+		return 0 // slows in begin, never locks
+	}
 	e.strikes++
 	d := t.limit.Lockout
 	for i := 1; i < e.strikes && d < t.limit.MaxLockout; i++ {
@@ -174,7 +209,7 @@ func (t *throttler) makeRoom(now time.Time) {
 		return
 	}
 	for k, e := range t.entries {
-		if e.inflight == 0 && !now.Before(e.until) && e.lim.TokensAt(now) >= float64(t.limit.Burst) {
+		if e.inflight == 0 && !now.Before(e.until) && !now.Before(e.nextSlow) && e.lim.TokensAt(now) >= float64(t.limit.Burst) {
 			delete(t.entries, k)
 		}
 	}
@@ -197,11 +232,13 @@ func (t *throttler) makeRoom(now time.Time) {
 	}
 }
 
-// loginThrottle combines the account and client throttlers.
+// loginThrottle combines the account-and-client, client and global
+// account throttlers.
 type loginThrottle struct {
 	disabled bool
-	account  *throttler
+	pair     *throttler // account and client together
 	client   *throttler
+	global   *throttler // account over all clients; slows
 }
 
 func newLoginThrottle(cfg Throttle) *loginThrottle {
@@ -209,18 +246,27 @@ func newLoginThrottle(cfg Throttle) *loginThrottle {
 	if maxKeys <= 0 {
 		maxKeys = 100_000
 	}
+	global := newThrottler("global", cfg.Global.withDefaults(100, 30*time.Second), maxKeys)
+	global.slow = cfg.SlowEvery
+	if global.slow <= 0 {
+		global.slow = 30 * time.Second
+	}
 	return &loginThrottle{
 		disabled: cfg.Disabled,
-		account:  newThrottler("account", cfg.Account.withDefaults(5, time.Minute), maxKeys),
+		pair:     newThrottler("account", cfg.Account.withDefaults(5, time.Minute), maxKeys),
 		client:   newThrottler("client", cfg.Client.withDefaults(20, 6*time.Second), maxKeys),
+		global:   global,
 	}
 }
+
+// pairKey is the throttling key of an account and a client together.
+func pairKey(account, client string) string { return account + "\x00" + client }
 
 func (lt *loginThrottle) check(account, client string, now time.Time) error {
 	if lt.disabled {
 		return nil
 	}
-	if err := lt.account.check(account, now); err != nil {
+	if err := lt.pair.check(pairKey(account, client), now); err != nil {
 		return err
 	}
 	if client == "" {
@@ -232,26 +278,32 @@ func (lt *loginThrottle) check(account, client string, now time.Time) error {
 // attempt is a login attempt admitted by loginThrottle.begin; done must be
 // called once its outcome has been recorded with fail or succeed.
 type attempt struct {
-	lt              *loginThrottle
-	account, client *throttleEntry
+	lt                   *loginThrottle
+	pair, client, global *throttleEntry
 }
 
 // begin admits an attempt for the account and client keys at now, or
-// returns the *ThrottleError of the first limit that refuses it.
-func (lt *loginThrottle) begin(account, client string, now time.Time) (*attempt, error) {
+// returns the *ThrottleError of the first limit that refuses it. trusted
+// attempts (from a device the account logged in from before) are not
+// slowed by the global limit.
+func (lt *loginThrottle) begin(account, client string, trusted bool, now time.Time) (*attempt, error) {
 	a := &attempt{lt: lt}
 	if lt.disabled {
 		return a, nil
 	}
 	var err error
-	if a.account, err = lt.account.begin(account, now); err != nil {
+	if a.pair, err = lt.pair.begin(pairKey(account, client), false, now); err != nil {
 		return nil, err
 	}
 	if client != "" {
-		if a.client, err = lt.client.begin(client, now); err != nil {
-			lt.account.end(a.account)
+		if a.client, err = lt.client.begin(client, false, now); err != nil {
+			a.done()
 			return nil, err
 		}
+	}
+	if a.global, err = lt.global.begin(account, trusted, now); err != nil {
+		a.done()
+		return nil, err
 	}
 	return a, nil
 }
@@ -262,19 +314,20 @@ func (a *attempt) done() {
 	if a == nil || a.lt == nil {
 		return
 	}
-	a.lt.account.end(a.account)
+	a.lt.pair.end(a.pair)
 	a.lt.client.end(a.client)
+	a.lt.global.end(a.global)
 	a.lt = nil
 }
 
 // fail records a failure and returns a throttle error if it started a
-// lockout of either key.
+// lockout of the account-and-client or the client key.
 func (lt *loginThrottle) fail(account, client string, now time.Time) *ThrottleError {
 	if lt.disabled {
 		return nil
 	}
 	var te *ThrottleError
-	if d := lt.account.fail(account, now); d > 0 {
+	if d := lt.pair.fail(pairKey(account, client), now); d > 0 {
 		te = &ThrottleError{RetryAfter: d, Scope: "account"}
 	}
 	if client != "" {
@@ -282,12 +335,16 @@ func (lt *loginThrottle) fail(account, client string, now time.Time) *ThrottleEr
 			te = &ThrottleError{RetryAfter: d, Scope: "client"}
 		}
 	}
+	lt.global.fail(account, now)
 	return te
 }
 
-func (lt *loginThrottle) succeed(account string) {
+// succeed forgets the failures of this account from this client; the
+// global count is left to refill, so the real user's success does not
+// reset a distributed attacker's budget.
+func (lt *loginThrottle) succeed(account, client string) {
 	if !lt.disabled {
-		lt.account.reset(account)
+		lt.pair.reset(pairKey(account, client))
 	}
 }
 

@@ -5,13 +5,17 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
-	"log/slog"
 	"strings"
 	"time"
 )
 
 // RecoveryCodeCount is how many recovery codes ConfirmTOTP issues.
 const RecoveryCodeCount = 10
+
+// recoveryCodeSymbols is the length of a recovery code in symbols of 5
+// bits: 24 × 5 = 120 random bits, beyond the 112 ASVS asks of a secret
+// stored with a fast hash.
+const recoveryCodeSymbols = 24
 
 // TOTPEnrollment is a pending TOTP secret to show the user once.
 type TOTPEnrollment struct {
@@ -21,14 +25,25 @@ type TOTPEnrollment struct {
 	URI string `json:"uri"`
 }
 
-// EnrollTOTP creates (or replaces) a pending TOTP secret for the user. It
-// takes effect after ConfirmTOTP with a correct code.
-func (s *Service) EnrollTOTP(ctx context.Context, userID string) (TOTPEnrollment, error) {
-	u, err := s.store.User(ctx, userID)
+// TOTPConfirmation is the result of ConfirmTOTP.
+type TOTPConfirmation struct {
+	// RecoveryCodes are the single-use recovery codes to show the user
+	// once; only their hashes are stored.
+	RecoveryCodes []string `json:"recovery_codes"`
+	// Login is the caller's new session: turning two-factor
+	// authentication on ends every session of the user.
+	Login LoginResult `json:"login"`
+}
+
+// EnrollTOTP creates (or replaces) a pending TOTP secret for the user of
+// token. It takes effect after ConfirmTOTP with a correct code. The
+// session must have authenticated recently (ErrReauthRequired).
+func (s *Service) EnrollTOTP(ctx context.Context, token string) (TOTPEnrollment, error) {
+	u, _, err := s.recentSession(ctx, token)
 	if err != nil {
-		return TOTPEnrollment{}, fmt.Errorf("auth: enrol totp: %w", err)
+		return TOTPEnrollment{}, err
 	}
-	st, err := s.store.TOTP(ctx, userID)
+	st, err := s.store.TOTP(ctx, u.ID)
 	if err == nil && st.Confirmed {
 		return TOTPEnrollment{}, ErrTOTPAlreadyEnabled
 	}
@@ -39,7 +54,7 @@ func (s *Service) EnrollTOTP(ctx context.Context, userID string) (TOTPEnrollment
 	if err != nil {
 		return TOTPEnrollment{}, err
 	}
-	if err := s.store.PutTOTP(ctx, TOTPState{UserID: userID, Secret: secret, UpdatedAt: s.clock.Now().UTC()}); err != nil {
+	if err := s.store.PutTOTP(ctx, TOTPState{UserID: u.ID, Secret: secret, UpdatedAt: s.clock.Now().UTC()}); err != nil {
 		return TOTPEnrollment{}, fmt.Errorf("auth: enrol totp: %w", err)
 	}
 	s.audit(ctx, "totp.enrol_started", userAttrs(u)...)
@@ -47,146 +62,135 @@ func (s *Service) EnrollTOTP(ctx context.Context, userID string) (TOTPEnrollment
 	return TOTPEnrollment{Secret: b32.EncodeToString(secret), URI: g.URI(s.issuer, u.Username)}, nil
 }
 
-// ConfirmTOTP turns on two-factor authentication after checking a code
-// from the pending secret, and returns RecoveryCodeCount single-use
-// recovery codes to show the user once (only their hashes are stored).
-func (s *Service) ConfirmTOTP(ctx context.Context, userID, code string) ([]string, error) {
-	u, err := s.store.User(ctx, userID)
+// ConfirmTOTP turns on two-factor authentication for the user of token
+// after checking a code from the pending secret. In one store write it
+// confirms the secret, stores the hashes of RecoveryCodeCount new recovery
+// codes and ends every session of the user; the caller gets a new one.
+// The session must have authenticated recently (ErrReauthRequired).
+func (s *Service) ConfirmTOTP(ctx context.Context, token, code string) (TOTPConfirmation, error) {
+	u, sess, err := s.recentSession(ctx, token)
 	if err != nil {
-		return nil, fmt.Errorf("auth: confirm totp: %w", err)
+		return TOTPConfirmation{}, err
 	}
-	st, err := s.store.TOTP(ctx, userID)
+	st, err := s.store.TOTP(ctx, u.ID)
 	if errors.Is(err, ErrNotFound) {
-		return nil, ErrTOTPNotEnrolled
+		return TOTPConfirmation{}, ErrTOTPNotEnrolled
 	}
 	if err != nil {
-		return nil, fmt.Errorf("auth: confirm totp: %w", err)
+		return TOTPConfirmation{}, fmt.Errorf("auth: confirm totp: %w", err)
 	}
 	if st.Confirmed {
-		return nil, ErrTOTPAlreadyEnabled
+		return TOTPConfirmation{}, ErrTOTPAlreadyEnabled
 	}
-	step, ok := TOTP{Secret: st.Secret}.Match(code, s.clock.Now())
+	now := s.clock.Now()
+	step, ok := TOTP{Secret: st.Secret}.Match(code, now)
 	if !ok {
-		return nil, ErrInvalidTOTP
+		return TOTPConfirmation{}, ErrInvalidTOTP
 	}
-	st.Confirmed, st.LastStep, st.UpdatedAt = true, step, s.clock.Now().UTC()
-	codes, err := s.newRecoveryCodes(ctx, userID)
+	codes, hashes, err := newRecoveryCodes(u.ID)
 	if err != nil {
-		return nil, err
+		return TOTPConfirmation{}, err
 	}
-	if err := s.store.PutTOTP(ctx, st); err != nil {
-		return nil, fmt.Errorf("auth: confirm totp: %w", err)
+	u, err = s.store.ConfirmTOTP(ctx, u.ID, st.Secret, step, hashes, now.UTC())
+	if errors.Is(err, ErrConflict) {
+		return TOTPConfirmation{}, fmt.Errorf("%w: the pending secret changed; enrol again", ErrTOTPNotEnrolled)
+	}
+	if err != nil {
+		return TOTPConfirmation{}, fmt.Errorf("auth: confirm totp: %w", err)
 	}
 	s.audit(ctx, "totp.enabled", userAttrs(u)...)
-	return codes, nil
+	res, err := s.startSession(ctx, u, sessionStart{authAt: sess.AuthenticatedAt, method: AuthPasswordTOTP, expires: sess.ExpiresAt})
+	if err != nil {
+		return TOTPConfirmation{}, err
+	}
+	return TOTPConfirmation{RecoveryCodes: codes, Login: res}, nil
 }
 
 // TOTPEnabled reports whether the user has confirmed two-factor
 // authentication, and how many recovery codes are left.
 func (s *Service) TOTPEnabled(ctx context.Context, userID string) (enabled bool, recoveryLeft int, err error) {
-	st, err := s.store.TOTP(ctx, userID)
-	if errors.Is(err, ErrNotFound) {
-		return false, 0, nil
-	}
-	if err != nil {
-		return false, 0, fmt.Errorf("auth: totp status: %w", err)
+	on, err := s.totpOn(ctx, userID)
+	if err != nil || !on {
+		return false, 0, err
 	}
 	n, err := s.store.RecoveryCodesLeft(ctx, userID)
 	if err != nil {
 		return false, 0, fmt.Errorf("auth: totp status: %w", err)
 	}
-	return st.Confirmed, n, nil
+	return true, n, nil
 }
 
-// DisableTOTP turns two-factor authentication off after checking the
-// user's password. Wrong passwords are throttled like failed logins (per
-// account and client), so a stolen session cannot be used to guess the
-// password here; while throttled it returns a *ThrottleError.
-func (s *Service) DisableTOTP(ctx context.Context, userID, password string) error {
-	u, err := s.store.User(ctx, userID)
+// DisableTOTP turns two-factor authentication off for the user of token,
+// whose session must have authenticated recently with the second factor
+// (ErrReauthRequired otherwise: Reauthenticate with the password and a
+// code). It removes the secret and the recovery codes and ends every
+// session of the user in one store write; the caller gets a new one.
+func (s *Service) DisableTOTP(ctx context.Context, token string) (LoginResult, error) {
+	u, sess, err := s.recentSession(ctx, token)
 	if err != nil {
-		return fmt.Errorf("auth: disable totp: %w", err)
+		return LoginResult{}, err
 	}
-	now := s.clock.Now()
-	ckey := ""
-	if ip := ClientFrom(ctx).IP; ip != "" {
-		ckey = clientKey(ip)
-	}
-	att, err := s.throttle.begin(u.Username, ckey, now)
-	if err != nil {
-		return fmt.Errorf("auth: disable totp: %w", err)
-	}
-	defer att.done()
-	wrong := func() error {
-		s.audit(ctx, "totp.disable_failed", append(userAttrs(u), slog.String("reason", "wrong password"))...)
-		att.done()
-		s.throttle.fail(u.Username, ckey, now)
-		return fmt.Errorf("disable totp: %w", ErrInvalidCredentials)
-	}
-	pw, err := normalize(password)
-	if err != nil {
-		return wrong()
-	}
-	ok, err := s.hasher.Verify(ctx, pw, u.PasswordHash)
-	if err != nil {
-		return fmt.Errorf("auth: disable totp: %w", err)
-	}
-	if !ok {
-		return wrong()
-	}
-	if err := s.store.DeleteTOTP(ctx, userID); err != nil {
-		return fmt.Errorf("auth: disable totp: %w", err)
+	if u, err = s.store.RemoveTOTP(ctx, u.ID, s.clock.Now().UTC()); err != nil {
+		return LoginResult{}, fmt.Errorf("auth: disable totp: %w", err)
 	}
 	s.audit(ctx, "totp.disabled", userAttrs(u)...)
-	return nil
+	return s.startSession(ctx, u, sessionStart{authAt: sess.AuthenticatedAt, method: sess.AuthMethod, expires: sess.ExpiresAt})
 }
 
-// RegenerateRecoveryCodes replaces the user's recovery codes.
-func (s *Service) RegenerateRecoveryCodes(ctx context.Context, userID string) ([]string, error) {
-	st, err := s.store.TOTP(ctx, userID)
-	if errors.Is(err, ErrNotFound) || (err == nil && !st.Confirmed) {
-		return nil, ErrTOTPNotEnrolled
-	}
-	if err != nil {
-		return nil, fmt.Errorf("auth: recovery codes: %w", err)
-	}
-	codes, err := s.newRecoveryCodes(ctx, userID)
+// RegenerateRecoveryCodes replaces the recovery codes of the user of
+// token, whose session must have authenticated recently with the second
+// factor (ErrReauthRequired).
+func (s *Service) RegenerateRecoveryCodes(ctx context.Context, token string) ([]string, error) {
+	u, _, err := s.recentSession(ctx, token)
 	if err != nil {
 		return nil, err
 	}
-	s.audit(ctx, "totp.recovery_codes_regenerated", slog.String("user_id", userID))
+	on, err := s.totpOn(ctx, u.ID)
+	if err != nil {
+		return nil, err
+	}
+	if !on {
+		return nil, ErrTOTPNotEnrolled
+	}
+	codes, hashes, err := newRecoveryCodes(u.ID)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.store.ReplaceRecoveryCodes(ctx, u.ID, hashes); err != nil {
+		return nil, fmt.Errorf("auth: recovery codes: %w", err)
+	}
+	s.audit(ctx, "totp.recovery_codes_regenerated", userAttrs(u)...)
 	return codes, nil
 }
 
 const recoveryAlphabet = "abcdefghijkmnpqrstuvwxyz23456789" // 32 symbols, no 0/o/1/l
 
-func (s *Service) newRecoveryCodes(ctx context.Context, userID string) ([]string, error) {
-	codes := make([]string, RecoveryCodeCount)
-	hashes := make([][]byte, RecoveryCodeCount)
+// newRecoveryCodes returns RecoveryCodeCount fresh codes, in groups of six
+// symbols, and their stored hashes.
+func newRecoveryCodes(userID string) (codes []string, hashes [][]byte, err error) {
+	codes = make([]string, RecoveryCodeCount)
+	hashes = make([][]byte, RecoveryCodeCount)
 	for i := range codes {
-		b, err := randomBytes(10)
+		b, err := randomBytes(recoveryCodeSymbols)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		var sb strings.Builder
 		for j, c := range b {
-			if j == 5 {
+			if j > 0 && j%6 == 0 {
 				sb.WriteByte('-')
 			}
-			sb.WriteByte(recoveryAlphabet[c&31])
+			sb.WriteByte(recoveryAlphabet[c&31]) // 256 is a multiple of 32: unbiased
 		}
 		codes[i] = sb.String()
 		hashes[i] = recoveryHash(userID, codes[i])
 	}
-	if err := s.store.ReplaceRecoveryCodes(ctx, userID, hashes); err != nil {
-		return nil, fmt.Errorf("auth: recovery codes: %w", err)
-	}
-	return codes, nil
+	return codes, hashes, nil
 }
 
 // recoveryHash is the stored form of a recovery code: SHA-256 over the
-// user ID and the code without separators. Codes carry 50 random bits and
-// guesses are throttled, so a fast hash suffices.
+// user ID and the code without separators. Codes carry 120 random bits
+// (older ones 50) and guesses are throttled, so a fast hash suffices.
 func recoveryHash(userID, code string) []byte {
 	c := strings.Map(func(r rune) rune {
 		switch {
@@ -202,32 +206,32 @@ func recoveryHash(userID, code string) []byte {
 }
 
 // checkSecondFactor accepts a TOTP code (once per time step) or an unused
-// recovery code; anything else wraps ErrInvalidTOTP.
-func (s *Service) checkSecondFactor(ctx context.Context, u User, st TOTPState, code string, now time.Time) error {
+// recovery code and says which it was; anything else wraps ErrInvalidTOTP.
+func (s *Service) checkSecondFactor(ctx context.Context, u User, st TOTPState, code string, now time.Time) (AuthMethod, error) {
 	code = strings.TrimSpace(code)
 	if len(code) > 64 {
-		return ErrInvalidTOTP
+		return "", ErrInvalidTOTP
 	}
 	if step, ok := (TOTP{Secret: st.Secret}).Match(code, now); ok {
 		err := s.store.AdvanceTOTPStep(ctx, u.ID, step)
 		switch {
 		case err == nil:
-			return nil
+			return AuthPasswordTOTP, nil
 		case errors.Is(err, ErrCodeReused):
 			s.audit(ctx, "totp.replay", userAttrs(u)...)
-			return ErrInvalidTOTP
+			return "", ErrInvalidTOTP
 		default:
-			return fmt.Errorf("auth: totp: %w", err)
+			return "", fmt.Errorf("auth: totp: %w", err)
 		}
 	}
 	err := s.store.UseRecoveryCode(ctx, u.ID, recoveryHash(u.ID, code))
 	switch {
 	case err == nil:
 		s.audit(ctx, "totp.recovery_code_used", userAttrs(u)...)
-		return nil
+		return AuthPasswordRecovery, nil
 	case errors.Is(err, ErrNotFound):
-		return ErrInvalidTOTP
+		return "", ErrInvalidTOTP
 	default:
-		return fmt.Errorf("auth: recovery code: %w", err)
+		return "", fmt.Errorf("auth: recovery code: %w", err)
 	}
 }

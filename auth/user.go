@@ -39,6 +39,9 @@ type User struct {
 	CreatedAt    time.Time `json:"created_at"`      // registration time
 	UpdatedAt    time.Time `json:"updated_at"`      // last change
 	PasswordHash string    `json:"-"`               // PHC or bcrypt string, never serialized
+	// CredentialVersion grows with every change of the user's password,
+	// second factor, role or disabled flag; sessions record it.
+	CredentialVersion int64 `json:"-"`
 }
 
 // IsAdmin reports whether u has the admin role.

@@ -72,6 +72,7 @@ func New(ctx context.Context, db *sql.DB, opts Options) (*Store, error) {
 		return st
 	}
 	s.sessionByToken = prep(`SELECT s.id, s.user_id, s.created_at, s.last_seen_at, s.expires_at, s.ip, s.user_agent, ` +
+		`s.credential_version, s.authenticated_at, s.auth_method, ` +
 		userColumns("u") + ` FROM auth_sessions s JOIN auth_users u ON u.id = s.user_id WHERE s.token_hash = ?`)
 	s.touchSession = prep(`UPDATE auth_sessions SET last_seen_at = ? WHERE token_hash = ?`)
 	s.userByName = prep(`SELECT ` + userColumns("auth_users") + ` FROM auth_users WHERE lower(username) = lower(?)`)
@@ -141,7 +142,7 @@ func fromDB(n int64) time.Time {
 }
 
 func userColumns(alias string) string {
-	cols := []string{"id", "username", "email", "role", "disabled", "password_hash", "created_at", "updated_at"}
+	cols := []string{"id", "username", "email", "role", "disabled", "password_hash", "created_at", "updated_at", "credential_version"}
 	for i, c := range cols {
 		cols[i] = alias + "." + c
 	}
@@ -155,7 +156,7 @@ type scanner interface{ Scan(dest ...any) error }
 func userDest(u *auth.User) ([]any, func()) {
 	var role string
 	var created, updated int64
-	return []any{&u.ID, &u.Username, &u.Email, &role, &u.Disabled, &u.PasswordHash, &created, &updated}, func() {
+	return []any{&u.ID, &u.Username, &u.Email, &role, &u.Disabled, &u.PasswordHash, &created, &updated, &u.CredentialVersion}, func() {
 		u.Role = auth.Role(role)
 		u.CreatedAt, u.UpdatedAt = fromDB(created), fromDB(updated)
 	}
@@ -185,8 +186,8 @@ func (s *Store) CreateUser(ctx context.Context, u auth.User) error {
 		return errors.New("sqlstore: create user: empty ID or username")
 	}
 	_, err := s.db.ExecContext(ctx, s.rebind(`INSERT INTO auth_users
-		(id, username, email, role, disabled, password_hash, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
-		u.ID, u.Username, u.Email, string(u.Role), u.Disabled, u.PasswordHash, toDB(u.CreatedAt), toDB(u.UpdatedAt))
+		(id, username, email, role, disabled, password_hash, created_at, updated_at, credential_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+		u.ID, u.Username, u.Email, string(u.Role), u.Disabled, u.PasswordHash, toDB(u.CreatedAt), toDB(u.UpdatedAt), u.CredentialVersion)
 	if err == nil {
 		return nil
 	}
@@ -238,45 +239,71 @@ func (s *Store) Users(ctx context.Context) ([]auth.User, error) {
 	return out, nil
 }
 
-// UpdateUser implements auth.UserStore.
+// UpdateUser implements auth.UserStore in one transaction whose first
+// statement is the update, so it holds the write lock from the start.
 func (s *Store) UpdateUser(ctx context.Context, id string, ch auth.UserChange) (auth.User, error) {
-	var sets []string
-	var args []any
-	if ch.Email != nil {
-		sets, args = append(sets, "email = ?"), append(args, *ch.Email)
-	}
-	if ch.Role != nil {
-		sets, args = append(sets, "role = ?"), append(args, string(*ch.Role))
-	}
-	if ch.Disabled != nil {
-		sets, args = append(sets, "disabled = ?"), append(args, *ch.Disabled)
-	}
-	if ch.PasswordHash != nil {
-		sets, args = append(sets, "password_hash = ?"), append(args, *ch.PasswordHash)
-	}
-	if !ch.UpdatedAt.IsZero() {
-		sets, args = append(sets, "updated_at = ?"), append(args, toDB(ch.UpdatedAt))
-	}
 	tx, err := s.begin(ctx)
 	if err != nil {
 		return auth.User{}, fmt.Errorf("sqlstore: update user: %w", err)
 	}
 	defer tx.Rollback()
-	if len(sets) > 0 {
-		res, err := tx.ExecContext(ctx, s.rebind(`UPDATE auth_users SET `+strings.Join(sets, ", ")+` WHERE id = ?`), append(args, id)...)
-		if err != nil {
-			return auth.User{}, fmt.Errorf("sqlstore: update user: %w", err)
+	u, err := s.updateUserTx(ctx, tx, id, ch)
+	if err != nil {
+		return auth.User{}, err
+	}
+	if err := tx.Commit(); err != nil {
+		return auth.User{}, fmt.Errorf("sqlstore: update user: %w", err)
+	}
+	return u, nil
+}
+
+// updateUserTx applies ch to user id within tx and returns the user.
+func (s *Store) updateUserTx(ctx context.Context, tx *sqlmigrate.Tx, id string, ch auth.UserChange) (auth.User, error) {
+	sets := []string{"id = id"}
+	var args []any
+	add := func(set string, arg any) { sets, args = append(sets, set), append(args, arg) }
+	if ch.Email != nil {
+		add("email = ?", *ch.Email)
+	}
+	if ch.Role != nil {
+		add("role = ?", string(*ch.Role))
+	}
+	if ch.Disabled != nil {
+		add("disabled = ?", *ch.Disabled)
+	}
+	if ch.PasswordHash != nil {
+		add("password_hash = ?", *ch.PasswordHash)
+	}
+	if !ch.UpdatedAt.IsZero() {
+		add("updated_at = ?", toDB(ch.UpdatedAt))
+	}
+	if ch.NewCredentials {
+		sets = append(sets, "credential_version = credential_version + 1")
+	}
+	where := ` WHERE id = ?`
+	args = append(args, id)
+	if ch.IfPasswordHash != nil {
+		where += ` AND password_hash = ?`
+		args = append(args, *ch.IfPasswordHash)
+	}
+	n, err := affected(tx.ExecContext(ctx, s.rebind(`UPDATE auth_users SET `+strings.Join(sets, ", ")+where), args...))
+	if err != nil {
+		return auth.User{}, fmt.Errorf("update user: %w", err)
+	}
+	if n == 0 {
+		if err := s.userExists(ctx, tx, id); err != nil {
+			return auth.User{}, fmt.Errorf("update user: %w", err)
 		}
-		if n, err := res.RowsAffected(); err == nil && n == 0 {
-			return auth.User{}, fmt.Errorf("update user %q: %w", id, auth.ErrNotFound)
+		return auth.User{}, fmt.Errorf("update user %q: password hash: %w", id, auth.ErrConflict)
+	}
+	if ch.EndSessions {
+		if _, err := tx.ExecContext(ctx, s.rebind(`DELETE FROM auth_sessions WHERE user_id = ?`), id); err != nil {
+			return auth.User{}, fmt.Errorf("sqlstore: update user: end sessions: %w", err)
 		}
 	}
 	u, err := scanUser(tx.QueryRowContext(ctx, s.rebind(`SELECT `+userColumns("auth_users")+` FROM auth_users WHERE id = ?`), id))
 	if err != nil {
 		return auth.User{}, notFound(err, "update user "+strconv.Quote(id))
-	}
-	if err := tx.Commit(); err != nil {
-		return auth.User{}, fmt.Errorf("sqlstore: update user: %w", err)
 	}
 	return u, nil
 }
@@ -318,23 +345,26 @@ func (s *Store) CreateSession(ctx context.Context, ss auth.Session) error {
 		return fmt.Errorf("create session: %w", err)
 	}
 	_, err := s.db.ExecContext(ctx, s.rebind(`INSERT INTO auth_sessions
-		(token_hash, id, user_id, created_at, last_seen_at, expires_at, ip, user_agent) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
-		hex.EncodeToString(ss.TokenHash), ss.ID, ss.UserID, toDB(ss.CreatedAt), toDB(ss.LastSeenAt), toDB(ss.ExpiresAt), ss.IP, ss.UserAgent)
+		(token_hash, id, user_id, created_at, last_seen_at, expires_at, ip, user_agent, credential_version, authenticated_at, auth_method)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+		hex.EncodeToString(ss.TokenHash), ss.ID, ss.UserID, toDB(ss.CreatedAt), toDB(ss.LastSeenAt), toDB(ss.ExpiresAt), ss.IP, ss.UserAgent,
+		ss.CredentialVersion, toDB(ss.AuthenticatedAt), string(ss.AuthMethod))
 	if err != nil {
 		return fmt.Errorf("sqlstore: create session: %w", err)
 	}
 	return nil
 }
 
-const sessionColumns = `id, token_hash, user_id, created_at, last_seen_at, expires_at, ip, user_agent`
+const sessionColumns = `id, token_hash, user_id, created_at, last_seen_at, expires_at, ip, user_agent, credential_version, authenticated_at, auth_method`
 
 func scanSession(row scanner) (auth.Session, error) {
 	var ss auth.Session
-	var th string
-	var created, seen, expires int64
-	if err := row.Scan(&ss.ID, &th, &ss.UserID, &created, &seen, &expires, &ss.IP, &ss.UserAgent); err != nil {
+	var th, method string
+	var created, seen, expires, authAt int64
+	if err := row.Scan(&ss.ID, &th, &ss.UserID, &created, &seen, &expires, &ss.IP, &ss.UserAgent, &ss.CredentialVersion, &authAt, &method); err != nil {
 		return auth.Session{}, err
 	}
+	ss.AuthenticatedAt, ss.AuthMethod = fromDB(authAt), auth.AuthMethod(method)
 	h, err := hex.DecodeString(th)
 	if err != nil {
 		return auth.Session{}, fmt.Errorf("bad token hash: %w", err)
@@ -348,15 +378,17 @@ func scanSession(row scanner) (auth.Session, error) {
 func (s *Store) SessionByToken(ctx context.Context, tokenHash []byte) (auth.Session, auth.User, error) {
 	var ss auth.Session
 	var u auth.User
-	var created, seen, expires int64
+	var created, seen, expires, authAt int64
+	var method string
 	udest, finish := userDest(&u)
-	dest := append([]any{&ss.ID, &ss.UserID, &created, &seen, &expires, &ss.IP, &ss.UserAgent}, udest...)
+	dest := append([]any{&ss.ID, &ss.UserID, &created, &seen, &expires, &ss.IP, &ss.UserAgent, &ss.CredentialVersion, &authAt, &method}, udest...)
 	if err := s.sessionByToken.QueryRowContext(ctx, hex.EncodeToString(tokenHash)).Scan(dest...); err != nil {
 		return auth.Session{}, auth.User{}, notFound(err, "session")
 	}
 	finish()
 	ss.TokenHash = append([]byte(nil), tokenHash...)
 	ss.CreatedAt, ss.LastSeenAt, ss.ExpiresAt = fromDB(created), fromDB(seen), fromDB(expires)
+	ss.AuthenticatedAt, ss.AuthMethod = fromDB(authAt), auth.AuthMethod(method)
 	return ss, u, nil
 }
 
@@ -473,22 +505,63 @@ func (s *Store) PutTOTP(ctx context.Context, st auth.TOTPState) error {
 	return nil
 }
 
-// DeleteTOTP implements auth.TOTPStore.
-func (s *Store) DeleteTOTP(ctx context.Context, userID string) error {
+// ConfirmTOTP implements auth.TOTPStore in one transaction that starts
+// with the conditional update, so it holds the write lock from the start.
+func (s *Store) ConfirmTOTP(ctx context.Context, userID string, secret []byte, step int64, recoveryHashes [][]byte, at time.Time) (auth.User, error) {
+	if err := checkCodeHashes(recoveryHashes); err != nil {
+		return auth.User{}, err
+	}
 	tx, err := s.begin(ctx)
 	if err != nil {
-		return fmt.Errorf("sqlstore: delete totp: %w", err)
+		return auth.User{}, fmt.Errorf("sqlstore: confirm totp: %w", err)
 	}
 	defer tx.Rollback()
+	n, err := affected(tx.ExecContext(ctx, s.rebind(`UPDATE auth_totp SET confirmed = ?, last_step = ?, updated_at = ?
+		WHERE user_id = ? AND confirmed = ? AND secret = ?`), true, step, toDB(at), userID, false, hex.EncodeToString(secret)))
+	if err != nil {
+		return auth.User{}, fmt.Errorf("confirm totp: %w", err)
+	}
+	if n == 0 {
+		var one int
+		err := tx.QueryRowContext(ctx, s.rebind(`SELECT 1 FROM auth_totp WHERE user_id = ?`), userID).Scan(&one)
+		if err != nil {
+			return auth.User{}, notFound(err, "confirm totp")
+		}
+		return auth.User{}, fmt.Errorf("confirm totp for %q: %w", userID, auth.ErrConflict)
+	}
+	if err := s.replaceCodesTx(ctx, tx, userID, recoveryHashes); err != nil {
+		return auth.User{}, err
+	}
+	u, err := s.updateUserTx(ctx, tx, userID, auth.UserChange{NewCredentials: true, EndSessions: true, UpdatedAt: at})
+	if err != nil {
+		return auth.User{}, err
+	}
+	if err := tx.Commit(); err != nil {
+		return auth.User{}, fmt.Errorf("sqlstore: confirm totp: %w", err)
+	}
+	return u, nil
+}
+
+// RemoveTOTP implements auth.TOTPStore in one transaction.
+func (s *Store) RemoveTOTP(ctx context.Context, userID string, at time.Time) (auth.User, error) {
+	tx, err := s.begin(ctx)
+	if err != nil {
+		return auth.User{}, fmt.Errorf("sqlstore: remove totp: %w", err)
+	}
+	defer tx.Rollback()
+	u, err := s.updateUserTx(ctx, tx, userID, auth.UserChange{NewCredentials: true, EndSessions: true, UpdatedAt: at})
+	if err != nil {
+		return auth.User{}, err
+	}
 	for _, q := range []string{`DELETE FROM auth_recovery_codes WHERE user_id = ?`, `DELETE FROM auth_totp WHERE user_id = ?`} {
 		if _, err := tx.ExecContext(ctx, s.rebind(q), userID); err != nil {
-			return fmt.Errorf("sqlstore: delete totp: %w", err)
+			return auth.User{}, fmt.Errorf("sqlstore: remove totp: %w", err)
 		}
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("sqlstore: delete totp: %w", err)
+		return auth.User{}, fmt.Errorf("sqlstore: remove totp: %w", err)
 	}
-	return nil
+	return u, nil
 }
 
 // AdvanceTOTPStep implements auth.TOTPStore with one conditional update,
@@ -509,10 +582,8 @@ func (s *Store) AdvanceTOTPStep(ctx context.Context, userID string, step int64) 
 
 // ReplaceRecoveryCodes implements auth.TOTPStore.
 func (s *Store) ReplaceRecoveryCodes(ctx context.Context, userID string, hashes [][]byte) error {
-	for _, h := range hashes {
-		if len(h) != 32 {
-			return errors.New("sqlstore: recovery code hash must be 32 bytes")
-		}
+	if err := checkCodeHashes(hashes); err != nil {
+		return err
 	}
 	tx, err := s.begin(ctx)
 	if err != nil {
@@ -522,6 +593,26 @@ func (s *Store) ReplaceRecoveryCodes(ctx context.Context, userID string, hashes 
 	if err := s.lockUser(ctx, tx, userID); err != nil {
 		return fmt.Errorf("recovery codes: %w", err)
 	}
+	if err := s.replaceCodesTx(ctx, tx, userID, hashes); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("sqlstore: recovery codes: %w", err)
+	}
+	return nil
+}
+
+func checkCodeHashes(hashes [][]byte) error {
+	for _, h := range hashes {
+		if len(h) != 32 {
+			return errors.New("sqlstore: recovery code hash must be 32 bytes")
+		}
+	}
+	return nil
+}
+
+// replaceCodesTx replaces the user's recovery code hashes within tx.
+func (s *Store) replaceCodesTx(ctx context.Context, tx *sqlmigrate.Tx, userID string, hashes [][]byte) error {
 	if _, err := tx.ExecContext(ctx, s.rebind(`DELETE FROM auth_recovery_codes WHERE user_id = ?`), userID); err != nil {
 		return fmt.Errorf("sqlstore: recovery codes: %w", err)
 	}
@@ -529,9 +620,6 @@ func (s *Store) ReplaceRecoveryCodes(ctx context.Context, userID string, hashes 
 		if _, err := tx.ExecContext(ctx, s.rebind(`INSERT INTO auth_recovery_codes (user_id, code_hash) VALUES (?, ?)`), userID, hex.EncodeToString(h)); err != nil {
 			return fmt.Errorf("sqlstore: recovery codes: %w", err)
 		}
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("sqlstore: recovery codes: %w", err)
 	}
 	return nil
 }

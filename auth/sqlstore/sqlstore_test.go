@@ -38,6 +38,9 @@ func TestSuite(t *testing.T) {
 	})
 }
 
+// latestVersion is the number of the newest migration.
+const latestVersion = 2
+
 func TestMigrationsIdempotent(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "auth.db")
@@ -46,7 +49,7 @@ func TestMigrationsIdempotent(t *testing.T) {
 	require.NoError(t, err)
 	v, err := s1.SchemaVersion(ctx)
 	require.NoError(t, err)
-	assert.Equal(t, 1, v)
+	assert.Equal(t, latestVersion, v)
 	require.NoError(t, s1.Close())
 
 	s2, err := sqlstore.New(ctx, db, sqlstore.Options{})
@@ -54,7 +57,7 @@ func TestMigrationsIdempotent(t *testing.T) {
 	defer s2.Close()
 	var n int
 	require.NoError(t, db.QueryRow(`SELECT COUNT(*) FROM auth_schema_migrations`).Scan(&n))
-	assert.Equal(t, 1, n)
+	assert.Equal(t, latestVersion, n)
 	for _, table := range []string{"auth_users", "auth_sessions", "auth_totp", "auth_recovery_codes"} {
 		require.NoError(t, db.QueryRow(`SELECT COUNT(*) FROM `+table).Scan(&n), table)
 	}

@@ -182,8 +182,9 @@ func TestRegisterLoginPortfolioFlow(t *testing.T) {
 	require.Equal(t, http.StatusSeeOther, status)
 	assert.True(t, strings.HasPrefix(h.Get("Location"), "/portfolio"))
 	cookies := c.Jar.Cookies(mustURL(t, e.srv.URL))
-	require.Len(t, cookies, 1)
+	require.Len(t, cookies, 2, "session and device cookies")
 	assert.Equal(t, "finkit_session", cookies[0].Name, "plain-HTTP localhost cookie without the __Host- prefix")
+	assert.Equal(t, "finkit_session_device", cookies[1].Name)
 
 	status, body, _ = e.get(t, c, "/portfolio")
 	require.Equal(t, http.StatusOK, status)
@@ -659,12 +660,13 @@ func TestSessionCookieAndSecurityHeaders(t *testing.T) {
 	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
 	assert.Equal(t, "/portfolio", resp.Header.Get("Location"), "no open redirect")
 	cookies := resp.Cookies()
-	require.Len(t, cookies, 1)
-	ck := cookies[0]
-	assert.True(t, ck.HttpOnly)
-	assert.Equal(t, http.SameSiteLaxMode, ck.SameSite)
-	assert.Equal(t, "/", ck.Path)
-	assert.False(t, ck.Secure, "plain-HTTP localhost")
+	require.Len(t, cookies, 2, "session and device cookies")
+	for _, ck := range cookies {
+		assert.True(t, ck.HttpOnly)
+		assert.Equal(t, http.SameSiteLaxMode, ck.SameSite)
+		assert.Equal(t, "/", ck.Path)
+		assert.False(t, ck.Secure, "plain-HTTP localhost")
+	}
 
 	status, _, h := e.get(t, e.client(t), "/login")
 	assert.Equal(t, http.StatusOK, status)

@@ -198,6 +198,8 @@ func (a *app) loginSubmit(c *gin.Context) {
 	form := loginForm{Username: c.PostForm("username"), Next: c.PostForm("next")}
 	res, err := a.auth.Login(c.Request.Context(), auth.Credentials{
 		Username: form.Username, Password: c.PostForm("password"), Code: c.PostForm("code"),
+		DeviceToken: a.auth.DeviceTokenFromRequest(c.Request), PreviousToken: a.auth.TokenFromRequest(c.Request),
+		ShowDisabled: true,
 	})
 	if err != nil {
 		status, _ := auth.StatusOf(err)
@@ -246,7 +248,8 @@ func (a *app) registerSubmit(c *gin.Context) {
 			Error: registerError(err), Data: form})
 		return
 	}
-	res, err := a.auth.Login(ctx, auth.Credentials{Username: form.Username, Password: password})
+	res, err := a.auth.Login(ctx, auth.Credentials{Username: form.Username, Password: password,
+		PreviousToken: a.auth.TokenFromRequest(c.Request)})
 	if err != nil {
 		c.Redirect(http.StatusSeeOther, "/login")
 		return

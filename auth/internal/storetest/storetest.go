@@ -37,6 +37,11 @@ func Run(t *testing.T, newStore NewStore) {
 	t.Run("ServiceFlow", func(t *testing.T) { testServiceFlow(t, newStore(t)) })
 	t.Run("ConcurrentWriters", func(t *testing.T) { testConcurrentWriters(t, newStore(t)) })
 	t.Run("ConcurrentReplaceRecoveryCodes", func(t *testing.T) { testConcurrentReplaceCodes(t, newStore(t)) })
+	t.Run("UpdateUserConditional", func(t *testing.T) { testUpdateUserConditional(t, newStore(t)) })
+	t.Run("SessionAuthFields", func(t *testing.T) { testSessionAuthFields(t, newStore(t)) })
+	t.Run("ConfirmAndRemoveTOTP", func(t *testing.T) { testConfirmAndRemoveTOTP(t, newStore(t)) })
+	t.Run("LoginRacingPasswordChange", func(t *testing.T) { testLoginRacingPasswordChange(t, newStore) })
+	t.Run("RehashRacingPasswordChange", func(t *testing.T) { testRehashRacingPasswordChange(t, newStore) })
 }
 
 var t0 = time.Date(2026, 3, 1, 12, 0, 0, 123456789, time.UTC)
@@ -296,7 +301,8 @@ func testTOTP(t *testing.T, s auth.Store) {
 	wg.Wait()
 	assert.Equal(t, int32(1), wins.Load())
 
-	require.NoError(t, s.DeleteTOTP(ctx, "u1"))
+	_, err = s.RemoveTOTP(ctx, "u1", t0)
+	require.NoError(t, err)
 	_, err = s.TOTP(ctx, "u1")
 	require.ErrorIs(t, err, auth.ErrNotFound)
 }
@@ -323,7 +329,8 @@ func testRecoveryCodes(t *testing.T, s auth.Store) {
 	require.NoError(t, s.ReplaceRecoveryCodes(ctx, "u1", fresh))
 	require.ErrorIs(t, s.UseRecoveryCode(ctx, "u1", hashes[0]), auth.ErrNotFound, "old codes replaced")
 
-	require.NoError(t, s.DeleteTOTP(ctx, "u1"))
+	_, err = s.RemoveTOTP(ctx, "u1", t0)
+	require.NoError(t, err)
 	n, err = s.RecoveryCodesLeft(ctx, "u1")
 	require.NoError(t, err)
 	assert.Equal(t, 0, n, "deleting TOTP deletes recovery codes")
@@ -395,7 +402,8 @@ func testConcurrentWriters(t *testing.T, s auth.Store) {
 				case 3:
 					fail(op, "PutTOTP", s.PutTOTP(ctx, auth.TOTPState{UserID: uid, Secret: []byte("secret"), UpdatedAt: t0}))
 				case 4:
-					fail(op, "DeleteTOTP", s.DeleteTOTP(ctx, uid))
+					_, err := s.RemoveTOTP(ctx, uid, t0)
+					fail(op, "RemoveTOTP", err)
 				}
 			}
 		})
@@ -403,17 +411,27 @@ func testConcurrentWriters(t *testing.T, s auth.Store) {
 	close(start)
 	wg.Wait()
 	require.Zero(t, failed.Load(), "failed writes of %d", Writers*OpsPerWriter)
+	// RemoveTOTP ends the user's sessions: those made after the last one are left.
+	wantSessions := 0
+	for op := range OpsPerWriter {
+		switch op % 5 {
+		case 1:
+			wantSessions++
+		case 4:
+			wantSessions = 0
+		}
+	}
 	for w := range Writers {
 		uid := fmt.Sprintf("w%d", w)
 		sessions, err := s.Sessions(ctx, uid)
 		require.NoError(t, err)
-		assert.Len(t, sessions, OpsPerWriter/5, uid)
+		assert.Len(t, sessions, wantSessions, uid)
 		u, err := s.User(ctx, uid)
 		require.NoError(t, err)
 		assert.Equal(t, fmt.Sprintf("%s-%d@example.com", uid, OpsPerWriter-3), u.Email)
 		n, err := s.RecoveryCodesLeft(ctx, uid)
 		require.NoError(t, err)
-		assert.Zero(t, n, "%s: the last DeleteTOTP removed the codes", uid)
+		assert.Zero(t, n, "%s: the last RemoveTOTP removed the codes", uid)
 	}
 }
 

@@ -1,0 +1,96 @@
+package auth
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"strconv"
+	"time"
+
+	"golang.org/x/crypto/hkdf"
+)
+
+// SecretKeySize is the length of Options.SecretKey.
+const SecretKeySize = 32
+
+// keys are the subkeys derived from Options.SecretKey.
+type keys struct {
+	device []byte // signs device tokens
+	totp   []byte // encrypts TOTP secrets at rest; nil stores them in plaintext
+}
+
+// deriveKeys derives the subkeys from the application's secret key with
+// HKDF-SHA256. Without one, device tokens are signed with a random key of
+// this Service (they stop working on restart and across instances) and
+// TOTP secrets are stored in plaintext.
+func deriveKeys(secret []byte) (keys, error) {
+	if secret == nil {
+		dev, err := randomBytes(32)
+		return keys{device: dev}, err
+	}
+	if len(secret) != SecretKeySize {
+		return keys{}, fmt.Errorf("auth: Options.SecretKey must be %d bytes, got %d", SecretKeySize, len(secret))
+	}
+	derive := func(label string) ([]byte, error) {
+		k := make([]byte, 32)
+		if _, err := io.ReadFull(hkdf.New(sha256.New, secret, nil, []byte("finkit auth "+label)), k); err != nil {
+			return nil, fmt.Errorf("auth: derive %s key: %w", label, err)
+		}
+		return k, nil
+	}
+	dev, err := derive("device token v1")
+	if err != nil {
+		return keys{}, err
+	}
+	totp, err := derive("totp secret v1")
+	if err != nil {
+		return keys{}, err
+	}
+	return keys{device: dev, totp: totp}, nil
+}
+
+// DeviceTokenLifetime is how long a device token from a login stays valid.
+const DeviceTokenLifetime = 90 * 24 * time.Hour
+
+// deviceMAC is the signature of a device token of u issued at issued
+// (Unix seconds). It covers the user's credential version, so a password
+// or second-factor change retires every device token.
+func (s *Service) deviceMAC(u User, issued int64) []byte {
+	m := hmac.New(sha256.New, s.keys.device)
+	m.Write([]byte("device\x00" + u.ID + "\x00" + strconv.FormatInt(u.CredentialVersion, 10) + "\x00"))
+	var b [8]byte
+	binary.BigEndian.PutUint64(b[:], uint64(issued))
+	m.Write(b[:])
+	return m.Sum(nil)
+}
+
+// newDeviceToken returns a device token for u: the issue time and its
+// signature, base64url. It identifies nothing by itself and is useful only
+// together with u's username at login.
+func (s *Service) newDeviceToken(u User, now time.Time) string {
+	issued := now.Unix()
+	b := make([]byte, 8, 8+sha256.Size)
+	binary.BigEndian.PutUint64(b, uint64(issued))
+	return base64.RawURLEncoding.EncodeToString(append(b, s.deviceMAC(u, issued)...))
+}
+
+// trustedDevice reports whether tok is a device token of u that has not
+// expired at now.
+func (s *Service) trustedDevice(tok string, u User, now time.Time) bool {
+	if tok == "" || len(tok) > 64 {
+		return false
+	}
+	b, err := base64.RawURLEncoding.Strict().DecodeString(tok)
+	if err != nil || len(b) != 8+sha256.Size {
+		return false
+	}
+	issued := int64(binary.BigEndian.Uint64(b[:8]))
+	at := time.Unix(issued, 0)
+	if now.Sub(at) > DeviceTokenLifetime || at.After(now.Add(maxClockSkew)) {
+		return false
+	}
+	return hmac.Equal(b[8:], s.deviceMAC(u, issued))
+}
