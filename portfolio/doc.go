@@ -35,6 +35,11 @@
 // money is formatted for display (FormatMoney, Summary). Because the basis of
 // a purchase is the rounded cash that left the account and the proceeds of a
 // sale the rounded cash that came in, cash + basis always add up exactly.
+// The local basis (instrument currency) of a foreign trade is rounded to
+// the instrument currency's minor units; of a trade in the account
+// currency it is the basis. A pro-rata share of a basis (a partial sale,
+// a partial transfer) is computed to 16 decimal places and the rest stays
+// with the remainder, so nothing is lost or created.
 //
 // # CSV format
 //

@@ -2,8 +2,13 @@ package portfolio
 
 import (
 	"context"
+	"fmt"
 	"math"
+	"math/rand/v2"
 	"testing"
+	"time"
+
+	"github.com/shopspring/decimal"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -146,4 +151,57 @@ func TestPerformanceShortPeriodXIRR(t *testing.T) {
 	assert.InDelta(t, 0.1, p.TWR, 1e-12)
 	assert.Contains(t, p.Summary(), "XIRR +10.0%")
 	assert.NotContains(t, p.Summary(), "/yr")
+}
+
+// In a one-currency portfolio the cent a trade is rounded to is price gain,
+// never a currency effect, and the average cost is what was paid.
+func TestRoundingIsNoCurrencyEffect(t *testing.T) {
+	l := newLedger(t, Account{ID: "a", Currency: "EUR"})
+	require.NoError(t, l.Apply(deposit("d", "a", "2024-01-01", "1000"),
+		Transaction{ID: "b", Account: "a", Kind: TxBuy, Time: day("2024-01-02"), Symbol: "X", Quantity: d("1"), Price: d("10.005")},
+		Transaction{ID: "b2", Account: "a", Kind: TxBuy, Time: day("2024-01-02"), Symbol: "Y", Quantity: d("3"), Price: d("10.005")}))
+	v, err := l.Value(context.Background(), "EUR", Prices{"X": {d("10.005"), "EUR"}, "Y": {d("10.005"), "EUR"}}, nil)
+	require.NoError(t, err)
+	assertDec(t, "0", v.CurrencyEffect)
+	assertDec(t, "0.005", v.Holdings[0].CapitalGain) // paid 10.00 (half to even)
+	assertDec(t, "0", v.Holdings[0].CurrencyEffect)
+	y, ok := l.Position("a", "Y")
+	require.True(t, ok)
+	assertDec(t, "30.02", y.Basis)
+	assertDec(t, "30.02", y.LocalBasis)
+	assertDec(t, y.Basis.String(), y.AverageCost().Mul(y.Quantity).Round(12))
+
+	// Many small trades at prices with a third decimal: still no currency effect.
+	rng := rand.New(rand.NewPCG(24, 3))
+	m := newLedger(t, Account{ID: "a", Currency: "EUR", AllowMargin: true, AllowShort: true})
+	ps := Prices{}
+	for i := range 2000 {
+		sym := fmt.Sprint("S", i%7)
+		kind := TxBuy
+		if i%3 == 2 {
+			kind = TxSell
+		}
+		require.NoError(t, m.Apply(Transaction{ID: fmt.Sprint(i), Account: "a", Kind: kind, Time: day("2024-01-01").Add(time.Duration(i) * time.Minute),
+			Symbol: sym, Quantity: d("1"), Price: decimal.New(1000+rng.Int64N(9000), -3), Fee: decimal.New(rng.Int64N(100), -3)}))
+		ps[sym] = Quote{decimal.New(1000+rng.Int64N(9000), -3), "EUR"}
+	}
+	mv, err := m.Value(context.Background(), "EUR", ps, nil)
+	require.NoError(t, err)
+	assertDec(t, "0", mv.CurrencyEffect)
+	for _, h := range mv.Holdings {
+		assertDec(t, "0", h.CurrencyEffect, h.Symbol)
+		assertDec(t, h.Basis.String(), h.LocalBasis, h.Symbol)
+	}
+	for _, g := range m.Realized("a") {
+		assertDec(t, g.Gain.String(), g.LocalGain)
+	}
+
+	// A foreign trade keeps its local basis in the instrument currency's
+	// cents.
+	f := newLedger(t, Account{ID: "n", Currency: "NOK"})
+	require.NoError(t, f.Apply(deposit("d", "n", "2024-01-01", "1000"),
+		Transaction{ID: "b", Account: "n", Kind: TxBuy, Time: day("2024-01-02"), Symbol: "U", Quantity: d("3"), Price: d("10.005"), Currency: "USD", FXRate: d("10.5")}))
+	u, _ := f.Position("n", "U")
+	assertDec(t, "30.02", u.LocalBasis)
+	assertDec(t, "315.16", u.Basis) // 30.015 × 10.5 = 315.1575, the cash paid
 }

@@ -45,9 +45,14 @@ var one = decimal.NewFromInt(1)
 // quantity × price + fee + tax, converted to the account currency with the
 // transaction's FXRate and rounded to the account currency's minor units
 // with banker's rounding. The proceeds of a sell are quantity × price − fee −
-// tax, converted and rounded the same way. Realized gain = proceeds − basis of
-// the units closed; a partly closed lot gives up basis pro rata (exactly:
-// the remainder keeps the rest). Each lot closed by a FIFO sell gives one
+// tax, converted and rounded the same way. The local basis and proceeds (in
+// the instrument currency) are the same amounts before conversion, rounded
+// to the instrument currency's minor units; for a trade in the account
+// currency they are the basis and proceeds themselves, so rounding never
+// shows up as a currency effect. Realized gain = proceeds − basis of the
+// units closed; a partly closed lot gives up basis pro rata, the share
+// computed to 16 decimal places (decimal.DivisionPrecision) and the
+// remainder keeping exactly the rest, so the parts add up to the whole. Each lot closed by a FIFO sell gives one
 // RealizedGain with the lot's acquisition date; an average-cost sell gives
 // one RealizedGain with a zero acquisition date. Splits multiply quantities
 // and keep the basis, realizing nothing.
@@ -787,10 +792,15 @@ func (l *Ledger) trade(a *acctState, tx *Transaction, fx decimal.Decimal) error 
 	// included, in the instrument and in the account currency.
 	localT := tradeAmountT(tx.Quantity, tx.Price, tx.Fee, tx.Tax, buy)
 	var amountT total
-	if fx.Sign() == 0 && localT.narrow() && localT.e >= -a.minor {
+	switch {
+	case fx.Sign() == 0 && localT.narrow() && localT.e >= -a.minor:
 		amountT = localT // roundTo would return it as it is
-	} else {
+	case fx.Sign() == 0:
 		amountT = totalOf(toAcct(a, localT.dec(), fx))
+		localT = amountT // the same money: rounded alike
+	default:
+		amountT = totalOf(toAcct(a, localT.dec(), fx))
+		localT = roundLocal(localT, tx.Currency)
 	}
 
 	p := a.positions[tx.Symbol]
@@ -865,6 +875,16 @@ func (l *Ledger) trade(a *acctState, tx *Transaction, fx decimal.Decimal) error 
 		l.open(a, p, lotRec{acquired: tx.Time, qty: totalOf(openQ), basis: totalOf(openFlow.Neg()), localBasis: totalOf(openLocal.Neg()), txID: tx.ID})
 	}
 	return nil
+}
+
+// roundLocal rounds an instrument-currency amount to the minor units of
+// ccy, as the broker's note states it.
+func roundLocal(t total, ccy string) total {
+	m := MinorUnits(ccy)
+	if t.narrow() && t.e >= -m {
+		return t
+	}
+	return totalOf(roundTo(t.dec(), m))
 }
 
 // tradedPos returns the traded position, created and snapshotted, with the
@@ -1109,8 +1129,13 @@ func (l *Ledger) transferIn(a *acctState, tx *Transaction, fx decimal.Decimal) e
 		lots = l.takePending(a, tx)
 	}
 	if lots == nil {
-		basis := toAcct(a, mulDec(tx.Quantity, tx.Price), fx)
-		lots = []Lot{{Acquired: tx.Time, Quantity: tx.Quantity, Basis: basis, LocalBasis: mulDec(tx.Quantity, tx.Price), TxID: tx.ID}}
+		local := mulDec(tx.Quantity, tx.Price)
+		basis := toAcct(a, local, fx)
+		local = RoundMoney(local, tx.Currency)
+		if fx.Sign() == 0 {
+			local = basis
+		}
+		lots = []Lot{{Acquired: tx.Time, Quantity: tx.Quantity, Basis: basis, LocalBasis: local, TxID: tx.ID}}
 	}
 	p = l.getPos(a, tx.Symbol, true)
 	l.touchPos(p)

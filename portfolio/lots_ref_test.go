@@ -204,6 +204,12 @@ func TestLotsAndGainsMatchDecimal(t *testing.T) {
 			amount = amount.Mul(fx)
 		}
 		amount = roundTo(amount, 2)
+		// The local amount is rounded to the instrument currency's cents
+		// (USD) like the cash; in a USD account it is the cash.
+		local = roundTo(local, 2)
+		if fx.Sign() == 0 {
+			local = amount
+		}
 		if buy {
 			ref.open(p, a.CostMethod == FIFO, Lot{Acquired: tx.Time, Quantity: q, Basis: amount, LocalBasis: local, TxID: tx.ID})
 		} else {
