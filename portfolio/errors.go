@@ -28,6 +28,9 @@ var (
 	ErrInsufficientHoldings = errors.New("portfolio: insufficient holdings")
 	// ErrInsufficientFunds: a transaction would make cash negative in an account without margin.
 	ErrInsufficientFunds = errors.New("portfolio: insufficient funds")
+	// ErrUnmatchedTransfer: a transfer_in of securities at price 0 (taking
+	// over the lots of a transfer_out) with fewer units moved out that day.
+	ErrUnmatchedTransfer = errors.New("portfolio: transfer_in matches no transfer_out")
 	// ErrNoPosition: a split for a symbol the account does not hold.
 	ErrNoPosition = errors.New("portfolio: no such position")
 	// ErrNoPrice: valuation found no price for a held symbol.

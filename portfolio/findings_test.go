@@ -1,6 +1,7 @@
 package portfolio
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"math"
@@ -204,4 +205,114 @@ func TestRoundingIsNoCurrencyEffect(t *testing.T) {
 	u, _ := f.Position("n", "U")
 	assertDec(t, "30.02", u.LocalBasis)
 	assertDec(t, "315.16", u.Basis) // 30.015 × 10.5 = 315.1575, the cash paid
+}
+
+// A USD stock moved between two EUR accounts keeps its lots: dates, EUR
+// basis and USD basis, and the receiving position is in USD.
+func TestTransferForeignStockKeepsBasis(t *testing.T) {
+	l := newLedger(t, Account{ID: "a", Currency: "EUR"}, Account{ID: "b", Currency: "EUR"})
+	txs := []Transaction{
+		deposit("d", "a", "2024-01-01", "1000"),
+		{ID: "buy", Account: "a", Kind: TxBuy, Time: day("2024-01-02"), Symbol: "Y", Quantity: d("10"), Price: d("100"), Currency: "USD", FXRate: d("0.9")},
+		{ID: "o", Account: "a", Kind: TxTransferOut, Time: day("2024-02-01"), Symbol: "Y", Quantity: d("10")},
+		{ID: "i", Account: "b", Kind: TxTransferIn, Time: day("2024-02-01"), Symbol: "Y", Quantity: d("10")},
+	}
+	require.NoError(t, l.Apply(txs...))
+	p, ok := l.Position("b", "Y")
+	require.True(t, ok)
+	assert.Equal(t, "USD", p.Currency)
+	assertDec(t, "900", p.Basis)
+	assertDec(t, "1000", p.LocalBasis)
+	lots := l.Lots("b", "Y")
+	require.Len(t, lots, 1)
+	assert.Equal(t, day("2024-01-02"), lots[0].Acquired)
+	v, err := l.Value(context.Background(), "EUR", Prices{"Y": {d("120"), "USD"}}, Rates{"USD/EUR": d("0.95")})
+	require.NoError(t, err)
+	assertDec(t, "240", v.TotalGain) // 10 × 120 × 0.95 − 900
+	assertDec(t, "1240", v.Total)
+
+	// The stored transactions (currencies filled in) rebuild the same
+	// ledger, through a store and through CSV.
+	store := NewMemStore()
+	ctx := context.Background()
+	for _, a := range l.Accounts() {
+		require.NoError(t, store.SaveAccount(ctx, a))
+	}
+	_, err = store.AddTransactions(ctx, l.Transactions())
+	require.NoError(t, err)
+	back, err := LoadLedger(ctx, store)
+	require.NoError(t, err)
+	assert.Equal(t, state(l), state(back))
+	var buf bytes.Buffer
+	require.NoError(t, WriteCSV(&buf, l.Transactions()))
+	parsed, err := ReadCSV(&buf)
+	require.NoError(t, err)
+	again := newLedger(t, l.Accounts()...)
+	require.NoError(t, again.Apply(parsed...))
+	assert.Equal(t, state(l), state(again))
+}
+
+// Lots moved out and not taken in on the same day have left the
+// portfolio: a later transfer_in at price 0 does not inherit them, it is
+// refused (give its cost as Price).
+func TestTransferLotsDoNotWait(t *testing.T) {
+	l := newLedger(t, Account{ID: "a", Currency: "USD"}, Account{ID: "b", Currency: "USD"}, Account{ID: "c", Currency: "USD"})
+	require.NoError(t, l.Apply(
+		deposit("d", "a", "2023-01-01", "1000"),
+		trade("buy", "a", TxBuy, "2023-01-02", "X", "4", "100", ""),
+		Transaction{ID: "o", Account: "a", Kind: TxTransferOut, Time: day("2023-01-10"), Symbol: "X", Quantity: d("4")},
+	))
+	late := Transaction{ID: "i", Account: "c", Kind: TxTransferIn, Time: day("2023-03-10"), Symbol: "X", Quantity: d("4")}
+	err := l.Apply(late)
+	require.ErrorIs(t, err, ErrUnmatchedTransfer)
+	_, ok := l.Position("c", "X")
+	require.False(t, ok)
+	late.Price = d("90")
+	require.NoError(t, l.Apply(late))
+	lots := l.Lots("c", "X")
+	require.Len(t, lots, 1)
+	assert.Equal(t, day("2023-03-10"), lots[0].Acquired)
+	assertDec(t, "360", lots[0].Basis)
+
+	// A transfer_in for more than was moved out that day is refused too.
+	require.NoError(t, l.Apply(trade("buy2", "a", TxBuy, "2023-04-01", "X", "2", "100", "")))
+	err = l.Apply(
+		Transaction{ID: "o2", Account: "a", Kind: TxTransferOut, Time: day("2023-04-02"), Symbol: "X", Quantity: d("2")},
+		Transaction{ID: "i2", Account: "b", Kind: TxTransferIn, Time: day("2023-04-02"), Symbol: "X", Quantity: d("3")},
+	)
+	require.ErrorIs(t, err, ErrUnmatchedTransfer)
+}
+
+// Holdings moved to an account in another currency keep their lot dates;
+// the basis in the new currency is the local basis when the instrument
+// trades in it, else the local basis at the transfer's FX rate.
+func TestTransferAcrossCurrenciesKeepsDates(t *testing.T) {
+	l := newLedger(t, Account{ID: "nok", Currency: "NOK"}, Account{ID: "usd", Currency: "USD"}, Account{ID: "eur", Currency: "EUR"})
+	require.NoError(t, l.Apply(
+		deposit("d", "nok", "2024-01-01", "100000"),
+		Transaction{ID: "b1", Account: "nok", Kind: TxBuy, Time: day("2024-01-02"), Symbol: "U", Quantity: d("10"), Price: d("100.004"), Currency: "USD", FXRate: d("10.5")},
+		Transaction{ID: "b2", Account: "nok", Kind: TxBuy, Time: day("2024-01-03"), Symbol: "U", Quantity: d("10"), Price: d("110"), Currency: "USD", FXRate: d("10")},
+		Transaction{ID: "o", Account: "nok", Kind: TxTransferOut, Time: day("2024-02-01"), Symbol: "U", Quantity: d("15")},
+		Transaction{ID: "i", Account: "usd", Kind: TxTransferIn, Time: day("2024-02-01"), Symbol: "U", Quantity: d("15")},
+	))
+	lots := l.Lots("usd", "U")
+	require.Len(t, lots, 2)
+	assert.Equal(t, day("2024-01-02"), lots[0].Acquired)
+	assertDec(t, "1000.04", lots[0].Basis)
+	assertDec(t, "1000.04", lots[0].LocalBasis)
+	assertDec(t, "550", lots[1].Basis)
+	p, _ := l.Position("usd", "U")
+	assert.Equal(t, "USD", p.Currency)
+
+	// To EUR the transfer needs the USD→EUR rate.
+	out := Transaction{ID: "o2", Account: "usd", Kind: TxTransferOut, Time: day("2024-03-01"), Symbol: "U", Quantity: d("5")}
+	in := Transaction{ID: "i2", Account: "eur", Kind: TxTransferIn, Time: day("2024-03-01"), Symbol: "U", Quantity: d("5")}
+	require.ErrorIs(t, l.Apply(out, in), ErrCurrencyMismatch)
+	in.Currency, in.FXRate = "USD", d("0.9")
+	require.NoError(t, l.Apply(out, in))
+	el := l.Lots("eur", "U")
+	require.Len(t, el, 1)
+	assert.Equal(t, day("2024-01-02"), el[0].Acquired)
+	assertDec(t, "450.02", el[0].Basis) // 500.02 USD × 0.9 = 450.018
+	assertDec(t, "500.02", el[0].LocalBasis)
 }

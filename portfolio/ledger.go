@@ -63,12 +63,24 @@ var one = decimal.NewFromInt(1)
 // # Transfers
 //
 // A transfer_out of securities removes lots (FIFO, or pro rata under average
-// cost) without realizing anything. A following transfer_in of the same
-// symbol with Price zero takes those lots over, acquisition dates and basis
-// included, when both accounts have the same currency; otherwise the
-// transfer_in's Price is the cost per unit of the new lot. Transfers count as
-// contributions (in) and withdrawals (out) of the account, securities at
-// their basis.
+// cost) without realizing anything. A transfer_in of the same symbol with
+// Price zero on the same day (UTC), booked after it, takes those lots over
+// (FIFO across the day's transfer_outs), acquisition dates, basis and local
+// basis included, and the receiving position is in the instrument's
+// currency whatever the transfer_in's Currency says (empty, the account's
+// or the instrument's). Into an account in another currency the lots keep
+// their dates and local basis; the basis becomes the local basis when the
+// instrument trades in the receiving account's currency, else the local
+// basis at the transfer_in's FXRate (with Currency set to the
+// instrument's), rounded to the receiving currency's minor units.
+//
+// Lots not taken over by the end of the day have left the portfolio (a
+// delivery to a broker the ledger does not track); a later transfer_in
+// never inherits them. A transfer_in at Price zero that finds fewer units
+// moved out that day fails with ErrUnmatchedTransfer; one with a Price
+// opens a new lot at that cost per unit (a delivery from outside).
+// Transfers count as contributions (in) and withdrawals (out) of the
+// account, securities at their basis (Performance counts them at market).
 //
 // Transactions without an ID get "auto-N". Cash is booked in the account
 // currency and rounded to its minor units; quantities, prices and bases are
@@ -188,11 +200,13 @@ func (r *realRec) pub(account string) RealizedGain {
 	return g
 }
 
-// pendingLot is a lot moved out by a transfer_out, waiting for a transfer_in.
+// pendingLot is a lot moved out by a transfer_out, waiting for a
+// transfer_in on the same day (UTC).
 type pendingLot struct {
 	lot      Lot
 	acctCcy  string
 	currency string
+	day      time.Time // dayOf the transfer_out
 }
 
 type undoKind uint8
@@ -571,8 +585,18 @@ func (l *Ledger) applyOne(tx *Transaction) error {
 	if tx.Currency == "" {
 		tx.Currency = a.acct.Currency
 	}
-	fx, err := txFX(a, tx)
-	if err != nil {
+	var fx decimal.Decimal
+	var err error
+	if securitiesTransfer(tx) {
+		// Which rate a securities transfer needs (if any) depends on the
+		// lots it moves: transferIn checks it.
+		if tx.FXRate.Sign() < 0 {
+			return fmt.Errorf("%w: negative FX rate", ErrInvalidAmount)
+		}
+		if !validCurrency(tx.Currency) {
+			return fmt.Errorf("%w: %q is not a currency code", ErrCurrencyMismatch, tx.Currency)
+		}
+	} else if fx, err = txFX(a, tx); err != nil {
 		return err
 	}
 	if tx.Fee.Sign() < 0 || tx.Tax.Sign() < 0 {
@@ -594,9 +618,9 @@ func (l *Ledger) applyOne(tx *Transaction) error {
 		if tx.Symbol == "" {
 			err = l.cashOnly(a, tx, fx)
 		} else if tx.Kind == TxTransferOut {
-			err = l.transferOut(a, tx, fx)
+			err = l.transferOut(a, tx)
 		} else {
-			err = l.transferIn(a, tx, fx)
+			err = l.transferIn(a, tx)
 		}
 	case TxSplit:
 		err = l.split(a, tx)
@@ -1080,8 +1104,16 @@ func (l *Ledger) split(a *acctState, tx *Transaction) error {
 	return nil
 }
 
-// transferOut moves securities out of the account without realizing.
-func (l *Ledger) transferOut(a *acctState, tx *Transaction, _ decimal.Decimal) error {
+// securitiesTransfer reports whether tx moves securities (not cash)
+// between accounts.
+func securitiesTransfer(tx *Transaction) bool {
+	return (tx.Kind == TxTransferIn || tx.Kind == TxTransferOut) && tx.Symbol != ""
+}
+
+// transferOut moves securities out of the account without realizing. The
+// lots wait for a transfer_in on the same day; tx.Currency becomes the
+// position's currency.
+func (l *Ledger) transferOut(a *acctState, tx *Transaction) error {
 	if tx.Quantity.Sign() <= 0 {
 		return fmt.Errorf("%w: got %s", ErrInvalidQuantity, tx.Quantity)
 	}
@@ -1093,42 +1125,59 @@ func (l *Ledger) transferOut(a *acctState, tx *Transaction, _ decimal.Decimal) e
 		}
 		return fmt.Errorf("%w: transferring %s %s, holding %s", ErrInsufficientHoldings, tx.Quantity, tx.Symbol, held)
 	}
+	if tx.Currency != a.acct.Currency && tx.Currency != p.s.currency {
+		return fmt.Errorf("%w: %s is held in %s, transaction is in %s", ErrCurrencyMismatch, tx.Symbol, p.s.currency, tx.Currency)
+	}
+	tx.Currency = p.s.currency
 	l.touchPos(p)
 	basisBefore := p.s.basis
 	removed := l.close(a, p, tx, totalOf(tx.Quantity), total{}, total{}, decimal.Zero, false)
 	out := basisBefore.subT(p.s.basis).dec()
 	l.touchAcct(a)
 	a.s.withdrawals = a.s.withdrawals.add(out)
+	today := dayOf(tx.Time)
 	l.touchPending(tx.Symbol)
-	pend := slices.Clone(l.pending[tx.Symbol])
+	pend := pendingOn(l.pending[tx.Symbol], today)
 	for _, lot := range removed {
-		pend = append(pend, pendingLot{lot: lot, acctCcy: a.acct.Currency, currency: p.s.currency})
+		pend = append(pend, pendingLot{lot: lot, acctCcy: a.acct.Currency, currency: p.s.currency, day: today})
 	}
 	l.pending[tx.Symbol] = pend
 	return nil
 }
 
-// transferIn moves securities into the account: carried-over lots from a
-// matching transfer_out when Price is zero, else a new lot at Price.
-func (l *Ledger) transferIn(a *acctState, tx *Transaction, fx decimal.Decimal) error {
+// pendingOn returns a copy of the pending lots moved out on day; lots of
+// earlier days have left the portfolio.
+func pendingOn(pend []pendingLot, day time.Time) []pendingLot {
+	var out []pendingLot
+	for _, pl := range pend {
+		if pl.day.Equal(day) {
+			out = append(out, pl)
+		}
+	}
+	return out
+}
+
+// transferIn moves securities into the account: with Price zero, the lots
+// of transfer_outs of the symbol on the same day (FIFO), acquisition dates
+// and bases included; with a Price, a new lot at that cost per unit.
+func (l *Ledger) transferIn(a *acctState, tx *Transaction) error {
 	if tx.Quantity.Sign() <= 0 {
 		return fmt.Errorf("%w: got %s", ErrInvalidQuantity, tx.Quantity)
 	}
 	if tx.Price.Sign() < 0 {
 		return fmt.Errorf("%w: got %s", ErrInvalidPrice, tx.Price)
 	}
-	p := a.positions[tx.Symbol]
-	if p != nil && p.s.qty.sign() != 0 && p.s.currency != tx.Currency {
-		return fmt.Errorf("%w: %s is held in %s, transaction is in %s", ErrCurrencyMismatch, tx.Symbol, p.s.currency, tx.Currency)
-	}
-	if p != nil && p.s.qty.sign() < 0 {
-		return fmt.Errorf("%w: cannot transfer %s into a short position", ErrInvalidTransaction, tx.Symbol)
-	}
 	var lots []Lot
 	if tx.Price.Sign() == 0 {
-		lots = l.takePending(a, tx)
-	}
-	if lots == nil {
+		var err error
+		if lots, err = l.takePending(a, tx); err != nil {
+			return err
+		}
+	} else {
+		fx, err := txFX(a, tx)
+		if err != nil {
+			return err
+		}
 		local := mulDec(tx.Quantity, tx.Price)
 		basis := toAcct(a, local, fx)
 		local = RoundMoney(local, tx.Currency)
@@ -1136,6 +1185,13 @@ func (l *Ledger) transferIn(a *acctState, tx *Transaction, fx decimal.Decimal) e
 			local = basis
 		}
 		lots = []Lot{{Acquired: tx.Time, Quantity: tx.Quantity, Basis: basis, LocalBasis: local, TxID: tx.ID}}
+	}
+	p := a.positions[tx.Symbol]
+	if p != nil && p.s.qty.sign() != 0 && p.s.currency != tx.Currency {
+		return fmt.Errorf("%w: %s is held in %s, transaction is in %s", ErrCurrencyMismatch, tx.Symbol, p.s.currency, tx.Currency)
+	}
+	if p != nil && p.s.qty.sign() < 0 {
+		return fmt.Errorf("%w: cannot transfer %s into a short position", ErrInvalidTransaction, tx.Symbol)
 	}
 	p = l.getPos(a, tx.Symbol, true)
 	l.touchPos(p)
@@ -1153,24 +1209,29 @@ func (l *Ledger) transferIn(a *acctState, tx *Transaction, fx decimal.Decimal) e
 	return nil
 }
 
-// takePending pops tx.Quantity units of pending transferred lots for
-// tx.Symbol, or returns nil when they do not cover it or come from an
-// account in another currency.
-func (l *Ledger) takePending(a *acctState, tx *Transaction) []Lot {
-	pend := l.pending[tx.Symbol]
-	total := decimal.Zero
+// takePending pops tx.Quantity units of the lots of tx.Symbol moved out on
+// tx's day, converted to a's currency, and sets tx.Currency to the
+// instrument's. Fewer units than that in transit is ErrUnmatchedTransfer.
+func (l *Ledger) takePending(a *acctState, tx *Transaction) ([]Lot, error) {
+	pend := pendingOn(l.pending[tx.Symbol], dayOf(tx.Time))
+	avail := decimal.Zero
 	for _, pl := range pend {
-		if pl.acctCcy != a.acct.Currency || pl.currency != tx.Currency {
-			return nil
+		if pl.currency != pend[0].currency {
+			return nil, fmt.Errorf("%w: %s moved out today in %s and %s", ErrCurrencyMismatch, tx.Symbol, pend[0].currency, pl.currency)
 		}
-		total = addDec(total, pl.lot.Quantity)
+		avail = addDec(avail, pl.lot.Quantity)
 	}
-	if total.Cmp(tx.Quantity) < 0 {
-		return nil
+	if avail.Cmp(tx.Quantity) < 0 {
+		return nil, fmt.Errorf("%w: transfer_in of %s %s at price 0, %s moved out that day (book the transfer_out first, or give the cost per unit as Price)",
+			ErrUnmatchedTransfer, tx.Quantity, tx.Symbol, avail)
+	}
+	ccy := pend[0].currency
+	if tx.Currency != a.acct.Currency && tx.Currency != ccy {
+		return nil, fmt.Errorf("%w: %s is in %s, transaction is in %s", ErrCurrencyMismatch, tx.Symbol, ccy, tx.Currency)
 	}
 	l.touchPending(tx.Symbol)
 	var lots []Lot
-	rest := slices.Clone(pend)
+	rest := pend
 	need := tx.Quantity
 	for need.Sign() > 0 {
 		pl := rest[0]
@@ -1190,10 +1251,35 @@ func (l *Ledger) takePending(a *acctState, tx *Transaction) []Lot {
 		rest[0].lot.LocalBasis = subDec(pl.lot.LocalBasis, part.LocalBasis)
 		need = decimal.Zero
 	}
+	for i := range lots {
+		if pend[0].acctCcy == a.acct.Currency {
+			continue
+		}
+		b, err := rebase(a, tx, lots[i].LocalBasis, ccy)
+		if err != nil {
+			return nil, err
+		}
+		lots[i].Basis = b
+	}
 	if len(rest) == 0 {
 		delete(l.pending, tx.Symbol)
 	} else {
 		l.pending[tx.Symbol] = rest
 	}
-	return lots
+	tx.Currency = ccy
+	return lots, nil
+}
+
+// rebase is the basis in a's currency of lots moved from an account in
+// another currency: the local basis when the instrument (ccy) trades in
+// a's currency, else the local basis at tx's FX rate (ccy → a's currency).
+func rebase(a *acctState, tx *Transaction, local decimal.Decimal, ccy string) (decimal.Decimal, error) {
+	if ccy == a.acct.Currency {
+		return local, nil
+	}
+	if tx.Currency != ccy || tx.FXRate.Sign() == 0 {
+		return decimal.Decimal{}, fmt.Errorf("%w: moving %s (%s) into a %s account from another currency needs Currency %s and an FX rate",
+			ErrCurrencyMismatch, tx.Symbol, ccy, a.acct.Currency, ccy)
+	}
+	return toAcct(a, local, tx.FXRate), nil
 }

@@ -101,8 +101,10 @@ const (
 //	dividend           Symbol, Amount > 0 (gross) or Quantity × Price,
 //	                   Tax = withholding tax, Fee
 //	transfer_in/out    cash: Amount > 0 and no Symbol;
-//	                   securities: Symbol, Quantity > 0 (Price = cost per
-//	                   unit for transfer_in, see Ledger)
+//	                   securities: Symbol, Quantity > 0; a transfer_in
+//	                   with Price 0 takes over the lots of the same day's
+//	                   transfer_out, with a Price it is a new lot at that
+//	                   cost per unit (see Ledger)
 //	split              Symbol, Quantity = ratio > 0
 //
 // An empty Currency means the account currency. A Currency other than the
