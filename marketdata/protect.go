@@ -118,7 +118,7 @@ func (b *breaker) record(err error, now time.Time, trial bool) {
 	if errors.Is(err, ErrRateLimited) {
 		// The API asked us to back off: open at once, for at least as long as it said.
 		b.fails = max(b.fails, b.threshold)
-		cool = max(cool, RetryAfter(err))
+		cool = max(cool, min(RetryAfter(err), MaxRetryAfter))
 	}
 	if b.fails >= b.threshold {
 		b.openUntil = now.Add(cool)

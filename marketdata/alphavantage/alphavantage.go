@@ -170,6 +170,9 @@ func ParseGlobalQuote(body []byte) (GlobalQuote, error) {
 	if !(g.Price > 0) {
 		return GlobalQuote{}, fmt.Errorf("%w: zero price", marketdata.ErrNotFound)
 	}
+	if !marketdata.ValidPrice(g.Price) {
+		return GlobalQuote{}, fmt.Errorf("%w: price %v outside the plausible range", marketdata.ErrBadResponse, g.Price)
+	}
 	return g, nil
 }
 
@@ -196,7 +199,12 @@ func (c *Client) Quote(ctx context.Context, symbol string) (marketdata.Quote, er
 		return marketdata.Quote{}, c.wrap(sym, err)
 	}
 	d := g.LatestTradingDay
+	// Stamped at the close; during the trading day that is still ahead, and
+	// the price is as of now.
 	close := time.Date(d.Year(), d.Month(), d.Day(), 16, 0, 0, 0, c.ny).UTC()
+	if now := time.Now().UTC(); close.After(now) {
+		close = now
+	}
 	return marketdata.Quote{Symbol: sym, Price: g.Price, Currency: "USD", Time: close, PrevClose: g.PreviousClose, Provider: "alphavantage", Latency: lat}, nil
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"math"
 	"net/http"
 	"net/url"
 	"sort"
@@ -187,15 +186,22 @@ func (c *Client) Quotes(ctx context.Context, symbols []string) (map[string]marke
 			continue
 		}
 		p, ok := fields[w.vs]
-		if !ok || !(p > 0) || math.IsInf(p, 0) {
+		if !ok || !marketdata.ValidPrice(p) {
 			continue
 		}
 		qt := marketdata.Quote{Symbol: strings.ToUpper(w.sym), Price: p, Currency: strings.ToUpper(w.vs), Provider: "coingecko", Latency: lat}
-		if ts, ok := fields["last_updated_at"]; ok && ts > 0 && ts < 1e11 {
-			qt.Time = time.Unix(int64(ts), 0).UTC()
+		if ts, ok := fields["last_updated_at"]; ok {
+			// Without it the quote is undated (stale to the Aggregator).
+			t, ok := httpx.UnixTime(int64(min(max(ts, -1), 1e15)), time.Now())
+			if !ok {
+				continue // stamped in the future: implausible
+			}
+			qt.Time = t
 		}
 		if ch, ok := fields[w.vs+"_24h_change"]; ok && ch > -100 {
-			qt.PrevClose = p / (1 + ch/100)
+			if pc := p / (1 + ch/100); marketdata.ValidPrice(pc) {
+				qt.PrevClose = pc
+			}
 		}
 		out[w.sym] = qt
 	}

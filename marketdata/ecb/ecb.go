@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/xml"
 	"fmt"
-	"math"
 	"net/http"
 	"sort"
 	"strconv"
@@ -83,10 +82,11 @@ type Day struct {
 func (d Day) Cross(from, to string) (float64, bool) {
 	f, okf := d.Rates[from]
 	t, okt := d.Rates[to]
-	if !okf || !okt || f <= 0 || t <= 0 {
+	if !okf || !okt || !marketdata.ValidRate(f) || !marketdata.ValidRate(t) {
 		return 0, false
 	}
-	return t / f, true
+	r := t / f
+	return r, marketdata.ValidRate(r)
 }
 
 // Parse decodes an eurofxref XML file (daily or history) into days, oldest
@@ -123,7 +123,7 @@ func Parse(body []byte) ([]Day, error) {
 				return nil, fmt.Errorf("%s: currency %q", d.Time, r.Currency)
 			}
 			v, err := strconv.ParseFloat(strings.TrimSpace(r.Rate), 64)
-			if err != nil || !(v > 0) || math.IsInf(v, 0) {
+			if err != nil || !marketdata.ValidRate(v) {
 				return nil, fmt.Errorf("%s: %s rate %q", d.Time, r.Currency, r.Rate)
 			}
 			day.Rates[r.Currency] = v

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"net/http"
 	"net/url"
 	"os"
@@ -104,14 +103,14 @@ func ParseQuote(body []byte) (Raw, error) {
 		return Raw{}, fmt.Errorf("%w: all-zero quote (no data)", marketdata.ErrNotFound)
 	}
 	for _, v := range []float64{r.C, r.H, r.L, r.O, r.PC} {
-		if v < 0 || math.IsNaN(v) || math.IsInf(v, 0) {
+		if v != 0 && !marketdata.ValidPrice(v) {
 			return Raw{}, fmt.Errorf("%w: value %v", marketdata.ErrBadResponse, v)
 		}
 	}
 	if !(r.C > 0) {
 		return Raw{}, fmt.Errorf("%w: no current price", marketdata.ErrNotFound)
 	}
-	if r.T < 0 || r.T > 1e11 {
+	if _, ok := httpx.UnixTime(r.T, time.Now()); !ok || r.T < 0 {
 		return Raw{}, fmt.Errorf("%w: time %d", marketdata.ErrBadResponse, r.T)
 	}
 	return r, nil
@@ -154,9 +153,7 @@ func (c *Client) Quote(ctx context.Context, symbol string) (marketdata.Quote, er
 		return marketdata.Quote{}, &marketdata.Error{Provider: "finnhub", Symbol: sym, Kind: kind, Msg: strings.TrimPrefix(err.Error(), kind.Error()+": ")}
 	}
 	q := marketdata.Quote{Symbol: sym, Price: r.C, Currency: cur, PrevClose: r.PC, Provider: "finnhub", Latency: time.Since(start)}
-	if r.T > 0 {
-		q.Time = time.Unix(r.T, 0).UTC()
-	}
+	q.Time, _ = httpx.UnixTime(r.T, time.Now()) // t = 0: undated, which the Aggregator treats as stale
 	return q, nil
 }
 

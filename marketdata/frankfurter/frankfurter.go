@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"net/http"
 	"net/url"
 	"sort"
@@ -85,16 +84,20 @@ func ParseLatest(body []byte) (Latest, error) {
 	if l.Amount == 0 {
 		l.Amount = 1
 	}
-	if !(l.Amount > 0) || math.IsInf(l.Amount, 0) {
+	if !validAmount(l.Amount) {
 		return Latest{}, fmt.Errorf("amount %v", l.Amount)
 	}
 	for cur, r := range l.Rates {
-		if !marketdata.IsCurrency(cur) || !(r > 0) || math.IsInf(r, 0) {
-			return Latest{}, fmt.Errorf("rate %s=%v", cur, r)
+		if !marketdata.IsCurrency(cur) || !marketdata.ValidRate(r) || !marketdata.ValidRate(r/l.Amount) {
+			return Latest{}, fmt.Errorf("rate %s=%v for amount %v", cur, r, l.Amount)
 		}
 	}
 	return l, nil
 }
+
+// validAmount reports whether a base amount is plausible: the API quotes
+// per 1 unit unless asked for more.
+func validAmount(a float64) bool { return a >= 1e-3 && a <= 1e9 }
 
 func (c *Client) get(ctx context.Context, label, path string, q url.Values) ([]byte, time.Duration, error) {
 	start := time.Now()
@@ -206,7 +209,7 @@ func (c *Client) Quotes(ctx context.Context, symbols []string) (map[string]marke
 				r, ok = 1, true
 			}
 			if ok {
-				out[symbols[i]] = marketdata.Quote{Symbol: p.Raw, Price: r / max(l.Amount, 1e-300), Currency: p.Quote, Time: stamp(l.Date), Provider: "frankfurter", Latency: lat}
+				out[symbols[i]] = marketdata.Quote{Symbol: p.Raw, Price: r / l.Amount, Currency: p.Quote, Time: stamp(l.Date), Provider: "frankfurter", Latency: lat}
 			}
 		}
 	}
@@ -267,8 +270,8 @@ func (c *Client) History(ctx context.Context, symbol string, req marketdata.Hist
 		if !ok {
 			continue
 		}
-		if !(r > 0) || math.IsInf(r, 0) || !(amount > 0) {
-			return marketdata.History{}, c.http.Bad(p.Raw, fmt.Sprintf("rate %v on %s", r, d), nil)
+		if !validAmount(amount) || !marketdata.ValidRate(r) || !marketdata.ValidRate(r/amount) {
+			return marketdata.History{}, c.http.Bad(p.Raw, fmt.Sprintf("rate %v for amount %v on %s", r, amount, d), nil)
 		}
 		r /= amount
 		h.Bars = append(h.Bars, marketdata.Bar{Time: t, Open: r, High: r, Low: r, Close: r, AdjClose: r})

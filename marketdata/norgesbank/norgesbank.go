@@ -128,7 +128,11 @@ func Parse(body []byte) ([]Obs, error) {
 				return nil, fmt.Errorf("line %d: UNIT_MULT %q", line, rec[um])
 			}
 		}
-		out = append(out, Obs{Date: d, Currency: cur, NOK: v / math.Pow10(mult)})
+		nok := v / math.Pow10(mult)
+		if !marketdata.ValidRate(nok) {
+			return nil, fmt.Errorf("line %d: value %q × 10^-%d outside the plausible range", line, get("OBS_VALUE"), mult)
+		}
+		out = append(out, Obs{Date: d, Currency: cur, NOK: nok})
 	}
 	if len(out) == 0 {
 		return nil, fmt.Errorf("no observations")
@@ -177,6 +181,9 @@ func (c *Client) stamp(d time.Time) time.Time {
 	return time.Date(d.Year(), d.Month(), d.Day(), 16, 0, 0, 0, c.osl).UTC()
 }
 
+// cross returns the rate from → to through NOK, stamped with the older
+// leg's date (a cross rate is only as recent as its older leg; NOK itself
+// has no date).
 func cross(m map[string]Obs, from, to string) (float64, time.Time, bool) {
 	f, okf := m[from]
 	t, okt := m[to]
@@ -184,13 +191,11 @@ func cross(m map[string]Obs, from, to string) (float64, time.Time, bool) {
 		return 0, time.Time{}, false
 	}
 	d := f.Date
-	if t.Date.After(d) {
+	if d.IsZero() || (!t.Date.IsZero() && t.Date.Before(d)) {
 		d = t.Date
 	}
-	if f.Date.IsZero() {
-		d = t.Date
-	}
-	return f.NOK / t.NOK, d, true
+	r := f.NOK / t.NOK
+	return r, d, marketdata.ValidRate(r)
 }
 
 // Rate returns the latest rate from → to, through NOK.

@@ -229,7 +229,7 @@ func ParseQuotes(body []byte, loc *time.Location) ([]QuoteRow, error) {
 				return nil, err
 			}
 		}
-		r.OK = r.Close > 0
+		r.OK = marketdata.ValidPrice(r.Close)
 		rows = append(rows, r)
 	}
 	return rows, nil

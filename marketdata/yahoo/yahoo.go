@@ -356,7 +356,11 @@ func QuoteFromChart(ch *Chart) (marketdata.Quote, error) {
 	if finite(ch.Meta.RegularMarketPrice) && *ch.Meta.RegularMarketPrice > 0 {
 		q.Price = *ch.Meta.RegularMarketPrice / div
 		if ch.Meta.RegularMarketTime != nil {
-			q.Time = time.Unix(*ch.Meta.RegularMarketTime, 0).UTC()
+			t, ok := httpx.UnixTime(*ch.Meta.RegularMarketTime, time.Now())
+			if !ok {
+				return marketdata.Quote{}, &marketdata.Error{Kind: marketdata.ErrBadResponse, Msg: fmt.Sprintf("regularMarketTime %d in the future", *ch.Meta.RegularMarketTime)}
+			}
+			q.Time = t
 		}
 	} else {
 		h, err := HistoryFromChart(ch)
@@ -368,6 +372,9 @@ func QuoteFromChart(ch *Chart) (marketdata.Quote, error) {
 		}
 		last := h.Bars[len(h.Bars)-1]
 		q.Price, q.Time = last.Close, last.Time
+	}
+	if !marketdata.ValidPrice(q.Price) {
+		return marketdata.Quote{}, &marketdata.Error{Kind: marketdata.ErrBadResponse, Msg: fmt.Sprintf("price %v outside the plausible range", q.Price)}
 	}
 	switch {
 	case finite(ch.Meta.PreviousClose):

@@ -13,6 +13,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 )
 
@@ -77,20 +78,26 @@ func RedirectTo(url string) Misbehaviour { return func(a *answer) { a.redirect =
 // Server is a running hostile server. It records the requests it received.
 type Server struct {
 	*httptest.Server
+	body atomic.Pointer[[]byte]
 	mu   sync.Mutex
 	reqs []*http.Request
 }
+
+// SetBody replaces the body served from now on (the misbehaviours still
+// apply), so one server can replay many variants of a fixture.
+func (s *Server) SetBody(b []byte) { s.body.Store(&b) }
 
 // Serve starts a server that answers every request with body after
 // applying the misbehaviours in order; it is closed when the test ends.
 func Serve(t testing.TB, body []byte, m ...Misbehaviour) *Server {
 	t.Helper()
 	s := &Server{}
+	s.SetBody(body)
 	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
 		s.reqs = append(s.reqs, r.Clone(r.Context()))
 		s.mu.Unlock()
-		a := &answer{status: http.StatusOK, header: http.Header{}, body: append([]byte(nil), body...)}
+		a := &answer{status: http.StatusOK, header: http.Header{}, body: append([]byte(nil), *s.body.Load()...)}
 		for _, f := range m {
 			f(a)
 		}

@@ -31,12 +31,22 @@ type Client struct {
 	Header    http.Header // extra headers (API keys), may be nil
 }
 
+// MaxRedirects is how many same-host redirects a request follows.
+const MaxRedirects = 5
+
 // New returns a Client for provider; nil hc means a client with
-// DefaultTimeout.
+// DefaultTimeout. The client (a copy of hc, which is left as it is) follows
+// redirects only to the same scheme and host, without a Referer: API keys
+// travel in custom headers and query strings that Go would otherwise
+// forward to any host a hostile answer names. A redirect elsewhere is
+// returned as the 3xx answer, and Check makes it an error.
 func New(provider string, hc *http.Client, userAgent string, maxBytes int64) *Client {
 	if hc == nil {
 		hc = &http.Client{Timeout: DefaultTimeout}
 	}
+	cp := *hc
+	cp.CheckRedirect = sameHost(hc.CheckRedirect)
+	hc = &cp
 	if userAgent == "" {
 		userAgent = DefaultUserAgent
 	}
@@ -87,6 +97,25 @@ func (c *Client) Get(ctx context.Context, symbol, url, accept string) (*Response
 	return &Response{Status: resp.StatusCode, Header: resp.Header, Body: body}, nil
 }
 
+// sameHost is a redirect policy that stays on the first request's scheme and
+// host, drops the Referer, and then asks next, if any.
+func sameHost(next func(*http.Request, []*http.Request) error) func(*http.Request, []*http.Request) error {
+	return func(req *http.Request, via []*http.Request) error {
+		first := via[0].URL
+		if req.URL.Scheme != first.Scheme || !strings.EqualFold(req.URL.Host, first.Host) {
+			return http.ErrUseLastResponse
+		}
+		if len(via) >= MaxRedirects {
+			return fmt.Errorf("stopped after %d redirects", MaxRedirects)
+		}
+		req.Header.Del("Referer")
+		if next != nil {
+			return next(req, via)
+		}
+		return nil
+	}
+}
+
 // redactURL drops the URL (which may carry an API key) from a client error.
 func redactURL(err error) error {
 	var ue *url.Error
@@ -97,8 +126,9 @@ func redactURL(err error) error {
 }
 
 // Check maps a non-2xx status to a typed error: 429 → ErrRateLimited (with
-// Retry-After), 404 → ErrNotFound, 401/403 and 5xx → ErrUnavailable, other
-// 4xx → ErrBadResponse. It returns nil for 2xx.
+// Retry-After), 404 → ErrNotFound, 401/403, 5xx and a redirect that was not
+// followed (another host) → ErrUnavailable, other statuses → ErrBadResponse.
+// It returns nil for 2xx.
 func (c *Client) Check(r *Response, symbol string) error {
 	if r.Status >= 200 && r.Status < 300 {
 		return nil
@@ -112,23 +142,30 @@ func (c *Client) Check(r *Response, symbol string) error {
 		e.Kind = marketdata.ErrNotFound
 	case r.Status == http.StatusUnauthorized || r.Status == http.StatusForbidden || r.Status >= 500:
 		e.Kind = marketdata.ErrUnavailable
+	case r.Status >= 300 && r.Status < 400:
+		e.Kind, e.Msg = marketdata.ErrUnavailable, "redirect to another host not followed"
 	default:
 		e.Kind = marketdata.ErrBadResponse
 	}
 	return e
 }
 
-// ParseRetryAfter reads a Retry-After header: seconds or an HTTP date.
+// ParseRetryAfter reads a Retry-After header: seconds or an HTTP date,
+// capped at marketdata.MaxRetryAfter (a huge value must neither overflow
+// time.Duration nor switch a provider off for days).
 func ParseRetryAfter(v string, now time.Time) time.Duration {
 	v = strings.TrimSpace(v)
 	if v == "" {
 		return 0
 	}
-	if s, err := strconv.Atoi(v); err == nil && s >= 0 {
+	if s, err := strconv.ParseUint(v, 10, 64); err == nil || errors.Is(err, strconv.ErrRange) {
+		if err != nil || s > uint64(marketdata.MaxRetryAfter/time.Second) {
+			return marketdata.MaxRetryAfter
+		}
 		return time.Duration(s) * time.Second
 	}
 	if t, err := http.ParseTime(v); err == nil && t.After(now) {
-		return t.Sub(now)
+		return min(t.Sub(now), marketdata.MaxRetryAfter)
 	}
 	return 0
 }
@@ -203,6 +240,22 @@ func (c *Client) FXSymbols(symbols ...string) ([]marketdata.Symbol, error) {
 		parsed[i] = p
 	}
 	return parsed, nil
+}
+
+// MaxAhead is how far past the local clock a provider's market time may be
+// before the answer is rejected as implausible.
+const MaxAhead = 24 * time.Hour
+
+// UnixTime converts a provider's Unix time in seconds: zero (no time) for
+// sec ≤ 0, and ok false when it lies more than MaxAhead after now.
+func UnixTime(sec int64, now time.Time) (t time.Time, ok bool) {
+	if sec <= 0 {
+		return time.Time{}, true
+	}
+	if sec > now.Add(MaxAhead).Unix() {
+		return time.Time{}, false
+	}
+	return time.Unix(sec, 0).UTC(), true
 }
 
 // BaseURL returns the base URL a provider client talks to: given, or
