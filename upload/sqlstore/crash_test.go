@@ -56,7 +56,9 @@ func TestCrashChild(t *testing.T) {
 	}
 	m, err := upload.New(ctx, upload.Options{
 		Dir: fsys, Store: store, Workers: 1, Lease: time.Second, Poll: 50 * time.Millisecond,
-		Authorize: func(*http.Request) (upload.Principal, error) { return upload.Principal{ID: "u-admin", Name: "admin"}, nil },
+		Authorize: func(*http.Request) (upload.Principal, error) {
+			return upload.Principal{ID: "u-admin", Name: "admin"}, nil
+		},
 		Processors: map[string][]upload.Processor{"text/csv": {upload.ProcessorFunc(func(ctx context.Context, j *upload.Job) error {
 			fmt.Printf("PROCESSING %s\n", j.Upload.ID)
 			if block {
