@@ -104,10 +104,11 @@
 // OptimizeResult.Efficiency.
 //
 // MonteCarlo simulates price paths from the input (GBM calibrated to its
-// log-return drift and volatility, or a block bootstrap of its bars that
-// keeps fat tails), runs the strategy and buy-and-hold on every path with a
+// log-return drift and volatility, or a circular block bootstrap of its bars
+// that keeps fat tails and, drawing every bar equally often, the input's
+// mean return), runs the strategy and buy-and-hold on every path with a
 // worker pool, and reports return, CAGR and drawdown distributions, the
-// probability of profit with its standard error and 95% interval, the
+// probability of profit with its standard error and Wilson 95% interval, the
 // probability of beating buy-and-hold on the same path, the risk of ruin and
 // a one-line verdict. Path i draws from its own PCG generator seeded with
 // (Seed, i), so results are bit-identical for any number of workers.

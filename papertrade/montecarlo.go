@@ -27,7 +27,10 @@ const (
 	GBM Method = "gbm"
 	// Bootstrap resamples blocks of consecutive historical bars (their
 	// returns, gaps and ranges), keeping fat tails and short-term
-	// dependence.
+	// dependence. It is a circular block bootstrap: a block may start at
+	// any bar and wraps around the end of the history, so every historical
+	// bar is drawn equally often and a path's expected mean return is the
+	// history's, whatever the block length.
 	Bootstrap Method = "bootstrap"
 )
 
@@ -37,7 +40,7 @@ type MonteCarloOptions struct {
 	Bars      int     // bars per path (default: the input's length, or Years)
 	Years     float64 // path length in years, at the input's bars per year (used when Bars is 0)
 	Method    Method  // GBM (default) or Bootstrap
-	BlockSize int     // bootstrap block length in bars (default 20)
+	BlockSize int     // bootstrap block length in bars (default 20; shorter than the input's returns)
 	Seed      uint64  // same seed, same result, whatever Workers is
 	Workers   int     // parallel workers (default GOMAXPROCS)
 	Ruin      float64 // ruin level as a fraction of starting cash (default 0.5)
@@ -79,7 +82,9 @@ type PathOutcome struct {
 	Trades           int     `json:"trades"`
 }
 
-// MonteCarloResult answers "does it win in the long run?".
+// MonteCarloResult answers "does it win in the long run?". ProbProfit is
+// the share of paths that made money, ProbProfitSE its standard error, and
+// ProbProfitLo95..ProbProfitHi95 its Wilson 95% interval.
 type MonteCarloResult struct {
 	Strategy       string        `json:"strategy"`
 	Method         Method        `json:"method"`
@@ -160,7 +165,8 @@ func (m *pathModel) fill(out []Bar, method Method, block int, rng *rand.Rand, se
 		b.Volume = 0
 		if method == Bootstrap {
 			if left == 0 {
-				j = rng.IntN(max(1, k-block+1))
+				// Circular: any start, wrapping past the last return.
+				j = rng.IntN(k)
 				left = block
 			}
 			jj := j % k
@@ -241,6 +247,9 @@ func MonteCarlo(ctx context.Context, bars []Bar, newStrategy func() Strategy, op
 		return nil, fmt.Errorf("%w: method %q (want gbm or bootstrap)", ErrInvalidMonteCarlo, opts.Method)
 	case opts.BlockSize < 1:
 		return nil, fmt.Errorf("%w: block size %d", ErrInvalidMonteCarlo, opts.BlockSize)
+	case opts.Method == Bootstrap && opts.BlockSize >= len(bars)-1:
+		// Every path would be the history itself, shifted.
+		return nil, fmt.Errorf("%w: bootstrap block of %d bars is not shorter than the %d returns of the history", ErrInvalidMonteCarlo, opts.BlockSize, len(bars)-1)
 	case !(opts.Ruin > 0 && opts.Ruin < 1):
 		return nil, fmt.Errorf("%w: ruin level %v must be in (0, 1)", ErrInvalidMonteCarlo, opts.Ruin)
 	case opts.Bins < 1 || opts.Bins > 10_000:
@@ -405,19 +414,40 @@ func summarize(name string, out []PathOutcome, opts MonteCarloOptions, years flo
 	}
 	p := float64(profit) / float64(n)
 	se := math.Sqrt(p * (1 - p) / float64(n))
+	lo, hi := wilson95(profit, n)
 	pb := float64(beat) / float64(n)
 	r := &MonteCarloResult{
 		Strategy: name, Method: opts.Method, Paths: n, BarsPerPath: opts.Bars, Years: years, Seed: opts.Seed,
 		Return: distribution(ret), BuyHoldReturn: distribution(bh), CAGR: distribution(cagr), MaxDrawdown: distribution(dd),
-		ProbProfit: p, ProbProfitSE: se, ProbProfitLo95: math.Max(0, p-1.96*se), ProbProfitHi95: math.Min(1, p+1.96*se),
+		ProbProfit: p, ProbProfitSE: se, ProbProfitLo95: lo, ProbProfitHi95: hi,
 		ProbBeatBH: pb, ProbBeatBHSE: math.Sqrt(pb * (1 - pb) / float64(n)),
 		RiskOfRuin: float64(ruined) / float64(n), RuinLevel: opts.Ruin,
 		Outcomes: out,
 	}
 	r.Histogram = histogram(ret, opts.Bins)
-	r.Verdict = fmt.Sprintf("%s made money on %.1f%% ± %.1f%% of %d simulated %.0f-year paths (%s); beat buy-and-hold on %.1f%%; median return %.1f%%, risk of ruin %.1f%%",
-		name, p*100, 1.96*se*100, n, years, opts.Method, pb*100, r.Return.Median, r.RiskOfRuin*100)
+	r.Verdict = fmt.Sprintf("%s made money on %.1f%% (95%% interval %.1f%%–%.1f%%) of %d simulated %.0f-year paths (%s); beat buy-and-hold on %.1f%%; median return %.1f%%, risk of ruin %.1f%%",
+		name, p*100, lo*100, hi*100, n, years, opts.Method, pb*100, r.Return.Median, r.RiskOfRuin*100)
 	return r
+}
+
+// wilson95 is the Wilson score 95% interval for a proportion of x
+// successes in n trials. Unlike p ± 1.96 SE (Wald), it keeps its coverage
+// near 0 and 1 and never collapses to a point.
+func wilson95(x, n int) (lo, hi float64) {
+	const z = 1.959963984540054 // the 97.5th percentile of the normal
+	nf := float64(n)
+	p := float64(x) / nf
+	d := 1 + z*z/nf
+	center := (p + z*z/(2*nf)) / d
+	half := z / d * math.Sqrt(p*(1-p)/nf+z*z/(4*nf*nf))
+	lo, hi = math.Max(0, center-half), math.Min(1, center+half)
+	if x == 0 {
+		lo = 0
+	}
+	if x == n {
+		hi = 1
+	}
+	return lo, hi
 }
 
 // histogram bins xs evenly between its 1st and 99th percentiles; the first

@@ -3,6 +3,7 @@ package papertrade
 import (
 	"context"
 	"math"
+	"math/rand/v2"
 	"strings"
 	"testing"
 
@@ -153,4 +154,125 @@ func TestMonteCarloBuyHoldShortcut(t *testing.T) {
 			assert.Equal(t, o.ReturnPct, o.BuyHoldReturnPct)
 		}
 	}
+}
+
+// rallyBars: a 400-bar series whose first 20 returns are a +3% rally and
+// the rest small noise around zero, the case where a bootstrap that draws
+// block starts from [0, k-block] loses most of the drift (the first returns
+// only appear in blocks starting at 0..19).
+func rallyBars() []Bar {
+	bars := syntheticBars(400, 17)
+	price := 100.0
+	for i := range bars {
+		open := price
+		switch {
+		case i == 0:
+		case i <= 20:
+			price *= 1.03
+		default:
+			price *= math.Exp(0.002 * math.Sin(float64(i)))
+		}
+		bars[i].Open, bars[i].Close = open, price
+		bars[i].High, bars[i].Low = math.Max(open, price)*1.001, math.Min(open, price)*0.999
+	}
+	return bars
+}
+
+// TestBootstrapUnbiased: the circular block bootstrap's expected per-bar
+// log return equals the sample's, whatever the block length (each path
+// position is a uniformly drawn historical return). Block starts drawn from
+// [0, k-block] gave -59% of the drift here with blocks of 20.
+func TestBootstrapUnbiased(t *testing.T) {
+	bars := rallyBars()
+	m := newPathModel(bars)
+	var want float64
+	for _, r := range m.ret {
+		want += math.Log(r)
+	}
+	want /= float64(len(m.ret))
+	for _, block := range []int{1, 20, 100, 398} {
+		path := make([]Bar, 400)
+		var sum float64
+		count := 0
+		for p := range 3000 {
+			rng := rand.New(rand.NewPCG(5, uint64(p)))
+			m.fill(path, Bootstrap, block, rng, p == 0)
+			prev := m.start
+			for _, b := range path {
+				sum += math.Log(b.Close / prev)
+				prev = b.Close
+				count++
+			}
+		}
+		got := sum / float64(count)
+		assert.InEpsilon(t, want, got, 0.04, "block %d: mean log return %.6g, sample %.6g", block, got, want)
+	}
+}
+
+// TestBootstrapBlockLongerThanHistory: a block as long as the history's
+// returns would repeat the history on every path (200 identical paths, P =
+// 1 with interval [1, 1]); it is refused.
+func TestBootstrapBlockLongerThanHistory(t *testing.T) {
+	bars := syntheticBars(200, 3) // 199 returns
+	for _, block := range []int{199, 200, 5000} {
+		_, err := MonteCarlo(context.Background(), bars, smaFactory, MonteCarloOptions{Method: Bootstrap, BlockSize: block, Paths: 10})
+		assert.ErrorIs(t, err, ErrInvalidMonteCarlo, "block %d", block)
+	}
+	_, err := MonteCarlo(context.Background(), bars, smaFactory, MonteCarloOptions{Method: Bootstrap, BlockSize: 198, Paths: 10})
+	assert.NoError(t, err)
+	// GBM ignores the block length.
+	_, err = MonteCarlo(context.Background(), bars, smaFactory, MonteCarloOptions{BlockSize: 5000, Paths: 10})
+	assert.NoError(t, err)
+}
+
+// binomialCoverage is the exact probability that the interval from
+// interval(x, n) covers p when x ~ Binomial(n, p).
+func binomialCoverage(p float64, n int, interval func(x, n int) (float64, float64)) float64 {
+	var cover float64
+	for x := 0; x <= n; x++ {
+		lg, _ := math.Lgamma(float64(n + 1))
+		a, _ := math.Lgamma(float64(x + 1))
+		b, _ := math.Lgamma(float64(n - x + 1))
+		pmf := math.Exp(lg - a - b + float64(x)*math.Log(p) + float64(n-x)*math.Log1p(-p))
+		if lo, hi := interval(x, n); lo <= p && p <= hi {
+			cover += pmf
+		}
+	}
+	return cover
+}
+
+// TestProbProfitInterval: the 95% interval for P(profit) is Wilson's,
+// which keeps its coverage near 0 and 1 where the Wald interval p ± 1.96 SE
+// collapses (68% coverage at P = 0.99 with 100 paths; [1, 1] when every
+// path profits).
+func TestProbProfitInterval(t *testing.T) {
+	wald := func(x, n int) (float64, float64) {
+		p := float64(x) / float64(n)
+		se := math.Sqrt(p * (1 - p) / float64(n))
+		return math.Max(0, p-1.96*se), math.Min(1, p+1.96*se)
+	}
+	assert.Less(t, binomialCoverage(0.99, 100, wald), 0.7, "the Wald interval under-covers")
+	for _, n := range []int{20, 100, 1000} {
+		for _, p := range []float64{0.005, 0.01, 0.05, 0.3, 0.5, 0.9, 0.99, 0.995} {
+			c := binomialCoverage(p, n, wilson95)
+			if p*float64(n) >= 1 && (1-p)*float64(n) >= 1 {
+				assert.Greater(t, c, 0.9, "n %d p %v: coverage %.3f", n, p, c)
+			}
+		}
+	}
+	lo, hi := wilson95(100, 100)
+	assert.Less(t, lo, 1.0)
+	assert.Equal(t, 1.0, hi)
+	lo, hi = wilson95(0, 100)
+	assert.Equal(t, 0.0, lo)
+	assert.Greater(t, hi, 0.0)
+	assert.InDelta(t, 0.0370, hi, 5e-4, "Wilson upper bound for 0 of 100")
+
+	// MonteCarlo reports it.
+	r, err := MonteCarlo(context.Background(), loadGOOG(t), func() Strategy { return &BuyAndHold{} }, MonteCarloOptions{Paths: 50, Bars: 100, Seed: 2})
+	require.NoError(t, err)
+	x := int(math.Round(r.ProbProfit * 50))
+	wlo, whi := wilson95(x, 50)
+	assert.Equal(t, wlo, r.ProbProfitLo95)
+	assert.Equal(t, whi, r.ProbProfitHi95)
 }
