@@ -163,14 +163,29 @@ type Options struct {
 	// KeepOpen leaves trades open at the end instead of closing them on the
 	// last bar (they then do not count in the trade statistics).
 	KeepOpen bool
-	// Compat reproduces backtesting.py's remaining quirks (see the
-	// package documentation): its "all in" sizing formula with
-	// commissions, marking open trades at the current bar's close while
-	// sizing, its per-trade commission record, and its CAGR.
+	// Compat reproduces backtesting.py (0.6.6 unless CompatVersion says
+	// otherwise) exactly, quirks included (see the package documentation):
+	// its "all in" sizing formula with commissions, marking open trades at
+	// the current bar's close while sizing, its per-trade commission
+	// record, and closing the trades still open at the end at the last
+	// bar's open.
 	Compat bool
+	// CompatVersion, with Compat, names the backtesting.py release to
+	// reproduce: "" or BacktestingPy066, or BacktestingPy065, whose
+	// statistics count the undefined first daily return as a 0 return and
+	// compute CAGR over 252-day "years" (its broker is 0.6.6's).
+	CompatVersion string
 	// RiskFreeRate is the annual risk-free rate for Sharpe, Sortino and
 	// alpha (0.02 = 2%).
 	RiskFreeRate float64
+}
+
+// statsVersion is the StatsOptions.Version the options call for.
+func (o Options) statsVersion() string {
+	if o.Compat {
+		return o.CompatVersion
+	}
+	return ""
 }
 
 func (o Options) withDefaults() (Options, error) {
@@ -189,6 +204,10 @@ func (o Options) withDefaults() (Options, error) {
 		return o, fmt.Errorf("%w: spread %v bps must be in [0, 1000)", ErrInvalidOptions, o.SpreadBps)
 	case math.IsNaN(o.RiskFreeRate) || o.RiskFreeRate <= -1 || o.RiskFreeRate >= 1:
 		return o, fmt.Errorf("%w: risk-free rate %v must be in (-1, 1)", ErrInvalidOptions, o.RiskFreeRate)
+	case !validStatsVersion(o.CompatVersion):
+		return o, fmt.Errorf("%w: backtesting.py version %q (known: %s, %s)", ErrInvalidOptions, o.CompatVersion, BacktestingPy066, BacktestingPy065)
+	case o.CompatVersion != "" && !o.Compat:
+		return o, fmt.Errorf("%w: CompatVersion %q needs Compat", ErrInvalidOptions, o.CompatVersion)
 	}
 	if m, ok := o.Commission.(CommissionModel); ok {
 		if math.IsNaN(m.Rate) || m.Rate <= -0.1 || m.Rate >= 0.1 || m.Fixed < 0 || m.Minimum < 0 || math.IsNaN(m.Fixed) || math.IsNaN(m.Minimum) {

@@ -12,14 +12,19 @@
 // then run a Strategy:
 //
 //	bars, err := papertrade.ReadCSVFile("GOOG.csv")
-//	res, err := papertrade.Run(ctx, bars, &papertrade.SMACross{Fast: 10, Slow: 30},
-//		papertrade.Options{Cash: 10_000, Commission: papertrade.RelativeCommission(0.002)})
+//	res, err := papertrade.Run(ctx, bars, &papertrade.SMACross{Fast: 10, Slow: 20, NoClose: true},
+//		papertrade.Options{Cash: 10_000, Commission: papertrade.RelativeCommission(0.002),
+//			ExclusiveOrders: true, KeepOpen: true})
 //	fmt.Println(res.Stats.Table())
 //
 // A Strategy declares its indicators in Init (SMA, EMA, RSI, Highest,
 // Lowest, or a streaming Updater) without seeing any bar, and trades in
 // Next, which gets a Context that only exposes bars and indicator values up
-// to the current bar: look-ahead is impossible by construction. As in
+// to the current bar, while custom Updaters are fed each bar just before
+// that bar's Next: look-ahead is impossible by construction
+// (TestNoLookAheadProperty replaces every bar after a random bar i and
+// checks that random strategies reading all indicator state decide the
+// same up to i). As in
 // backtesting.py, the first Next comes once every indicator has a value and
 // there is a previous bar to compare with (bar 1 + the longest warm-up).
 // Built-in strategies: BuyAndHold, SMACross, RSIReversion, Breakout and the
@@ -27,7 +32,7 @@
 //
 // # Broker semantics
 //
-// These follow backtesting.py (version 0.6):
+// These follow backtesting.py 0.6.6:
 //
 //   - Market orders fill at the next bar's open (with
 //     Options.TradeOnClose, at the close of the bar they were placed on).
@@ -47,8 +52,9 @@
 //     backtesting.py. Stops and limits trigger when a bar touches them.
 //   - Without Options.Hedging an order first closes opposite trades, oldest
 //     first (FIFO); Options.ExclusiveOrders closes everything before each
-//     new order. Trades still open after the last bar are closed at its
-//     close (backtesting.py's finalize_trades=True).
+//     new order. Trades still open after the last bar are closed
+//     (backtesting.py's finalize_trades=True) unless Options.KeepOpen
+//     leaves them open (finalize_trades=False).
 //
 // The engine keeps float64 figures in its hot loop (the run over 1,000,000
 // bars does not allocate per bar); Fill.Transaction and Result.Book are the
@@ -57,44 +63,68 @@
 //
 // # Statistics and backtesting.py
 //
-// Stats are computed with the definitions of backtesting.py's _stats.py:
-// returns annualized from the geometric mean of daily (or weekly, monthly)
-// equity returns over 252 trading days (365 when the data has weekends),
-// volatility from the compounded variance, Sharpe = annual return ÷
-// annual volatility, Sortino from daily downside deviation, Calmar = annual
-// return ÷ max drawdown, alpha and beta from per-bar log returns against buy
-// and hold (measured from the first bar the strategy could trade), SQN =
-// √n × mean P&L ÷ std P&L, Kelly = win rate − loss rate ÷ (average win ÷
-// average loss), durations rounded up to the data's resolution.
+// Stats are computed with the definitions of backtesting.py 0.6.6's
+// _stats.py: returns annualized from the geometric mean of the daily (or
+// weekly, monthly) equity returns, the undefined first one left out, over
+// 252 trading days (365 when the data has weekends); volatility from the
+// compounded variance; Sharpe = annual return ÷ annual volatility; Sortino
+// from the daily downside deviation; Calmar = annual return ÷ max drawdown;
+// CAGR over calendar years of 365.25 days; alpha and beta from per-bar log
+// returns against buy and hold (measured from the first bar the strategy
+// could trade); SQN = √n × mean P&L ÷ std P&L; Kelly = win rate − loss rate
+// ÷ (average win ÷ average loss); durations rounded up to the data's
+// resolution. Figures with no value are NaN (null in JSON): Return (Ann.)
+// of a one-bar series, beta when every market return is the same, trade
+// statistics without trades.
 //
-// The golden test (golden_test.go) runs backtesting.py's own SmaCross(10,
-// 30) on its GOOG.csv with 10,000 cash and no commission, and checks every
-// figure that backtesting.py's test_compute_stats asserts to 1e-6 relative
-// (they agree to about 1e-13).
+// With Options.Compat the engine reproduces backtesting.py 0.6.6 exactly,
+// trade for trade and bar for bar. The golden tests (golden_files_test.go)
+// replay its output files in testdata/backtesting-py (every statistic,
+// every trade and the equity curve, to 1e-9 relative): the SmaCross(10, 30)
+// of its test suite on its GOOG.csv with 10,000 cash and no commission,
+// with the last trade closed (Return 414.2299%, Sharpe 0.580623) and left
+// open, and its README example (SMA 10/20 with buy() and sell() only,
+// SMACross.NoClose here, commission 0.2%, exclusive orders, last trade
+// left open; Sharpe 0.600740, Sortino 1.145087). Options.CompatVersion =
+// BacktestingPy065 reproduces backtesting.py 0.6.5 instead, whose
+// statistics count the undefined first daily return as a 0 return (Sharpe
+// 0.580378 and 0.600487 on those runs) and divide calendar days by 252 for
+// CAGR; its broker is the same.
 //
 // backtesting.py's own bracket-order tests (test_trade_enter_hit_sl_on_same_day,
 // test_stop_price_between_sl_tp), its commission test and its
 // spread/commission equity figures (test_spread_commission) are replayed as
 // golden tests too.
 //
-// A few behaviours of backtesting.py are only reproduced with
-// Options.Compat, because they are arguably wrong:
+// The default mode uses the same statistics, and the same broker except
+// for these conventions, where backtesting.py is arguably wrong
+// (TestDefaultModeDifferences shows each on a small case):
 //
-//   - "All in" sizing divides the commission for the order's fraction by
-//     that fraction and adds it to every unit's price, so a fixed fee is
-//     charged as if per unit (47 units instead of 88 in the golden test);
-//     the default buys as many units as the cash pays for, fees included.
-//   - When sizing, backtesting.py marks open trades at the close of the bar
-//     being filled (a peek at the future when adding to a position); the
-//     default marks them at that bar's open.
-//   - A trade's recorded commission recomputes the entry fee for the size
-//     closed (a fixed fee counts again on each partial close); the default
-//     records the fee actually paid.
-//   - backtesting.py's CAGR divides calendar days by 252 trading days; the
-//     default uses calendar years (365.25 days).
+//   - "All in" sizing with a fixed fee: backtesting.py divides the
+//     commission for the order's fraction by that fraction and adds it to
+//     every unit's price, so a fixed fee is charged as if per unit (9 units
+//     instead of 90 for 1,000 cash at 10 with a fee of 100); the default
+//     buys as many units as the cash pays for, fees included.
+//   - Sizing with open trades: backtesting.py marks them at the close of
+//     the bar being filled, a price not known when the order fills at its
+//     open; the default marks them at that open.
+//   - Commission records: backtesting.py recomputes a trade's entry fee for
+//     the size closed (a fixed fee counts again on each partial close); the
+//     default records the fee actually paid.
+//   - Trades still open at the end: backtesting.py runs its broker once
+//     more on the last bar, so they close at that bar's open (and orders
+//     placed on the last bar fill there too); the default closes them at
+//     the last close, the price the final equity is marked at, and
+//     cancels pending orders.
+//   - With TradeOnClose the default processes market orders, which fill at
+//     the previous close, before the stop and limit orders of the bar;
+//     backtesting.py takes them in queue order and can record a market
+//     exit stamped on the bar before its trade's entry (finkit clamps such
+//     an exit to the entry bar, in Compat mode too).
 //
-// With TradeOnClose the default also processes market orders before stop
-// and limit orders of the same bar (they fill at the previous close).
+// Where the two disagree otherwise, finkit is right: after a wipe-out
+// (equity at or below zero) backtesting.py closes only every other open
+// trade, finkit closes them all.
 //
 // # Optimization and Monte Carlo
 //

@@ -288,9 +288,14 @@ func (e *engine) run(ctx context.Context, s Strategy, start int) (err error) {
 		return nil
 	}
 	e.i = n - 1
-	// Close what is still open at the last close (backtesting.py's
-	// finalize_trades); orders still pending never fill: there is no next
-	// bar.
+	e.ctx.i = n - 1
+	if e.opts.Compat {
+		e.finalizeCompat()
+		return nil
+	}
+	// Close what is still open at the last close, the price the equity
+	// curve is marked at; orders still pending never fill: there is no
+	// next bar.
 	last := e.bars[n-1].Close
 	for len(e.trades) > 0 {
 		e.closeTrade(0, last, n-1)
@@ -298,6 +303,20 @@ func (e *engine) run(ctx context.Context, s Strategy, start int) (err error) {
 	e.orders = e.orders[:0]
 	e.equity[n-1] = e.cash
 	return nil
+}
+
+// finalizeCompat is backtesting.py's finalize_trades=True: a closing order
+// for each open trade, newest first, joins the queue behind the orders
+// still pending, and the broker runs once more on the last bar, so they
+// fill at its open (at the previous close with TradeOnClose) along with
+// whatever the last Next ordered.
+func (e *engine) finalizeCompat() {
+	for k := len(e.trades) - 1; k >= 0; k-- {
+		t := &e.trades[k]
+		e.nextID++
+		e.orders = append(e.orders, order{id: e.nextID, size: -t.size, kind: SizeUnits, parent: t.id})
+	}
+	e.brokerNext()
 }
 
 // updateCustoms feeds bar i to every custom indicator.

@@ -90,7 +90,7 @@ func (e *engine) result(s Strategy) *Result {
 	res.Stats = computeStats(e.bars, e.equity, closed, StatsOptions{
 		WarmupBars:   start - 1,
 		RiskFreeRate: e.opts.RiskFreeRate,
-		Compat:       e.opts.Compat,
+		Version:      e.opts.statsVersion(),
 	}, dd)
 	return res
 }

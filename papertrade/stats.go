@@ -12,9 +12,11 @@ import (
 )
 
 // Stats are a backtest's performance statistics, defined as in
-// backtesting.py's _stats.py (see the package documentation). Percentages are
-// in percent (12.5 means 12.5%). Undefined figures (no trades, no drawdown)
-// are NaN, and null in JSON.
+// backtesting.py 0.6.6's _stats.py (see the package documentation).
+// Percentages are in percent (12.5 means 12.5%). Undefined figures (no
+// trades, no drawdown, no period return) are NaN, and null in JSON; an
+// undefined duration (trade durations without trades, drawdown durations
+// without a drawdown) is 0 here, and NaN in Table and null in JSON.
 type Stats struct {
 	Start               time.Time
 	End                 time.Time
@@ -58,6 +60,20 @@ type statField struct {
 
 func (s Stats) fields() []statField {
 	days := func(d time.Duration) float64 { return d.Hours() / 24 }
+	// Durations have no NaN: undefined ones (no trades, no drawdown) are
+	// zero in Stats and NaN here, so null in JSON.
+	tradeDays := func(d time.Duration) float64 {
+		if s.NumTrades == 0 {
+			return math.NaN()
+		}
+		return days(d)
+	}
+	ddDays := func(d time.Duration) float64 {
+		if math.IsNaN(s.AvgDrawdownPct) {
+			return math.NaN()
+		}
+		return days(d)
+	}
 	return []statField{
 		{"Start", "start", s.Start},
 		{"End", "end", s.End},
@@ -78,15 +94,15 @@ func (s Stats) fields() []statField {
 		{"Beta", "beta", s.Beta},
 		{"Max. Drawdown [%]", "max_drawdown_pct", s.MaxDrawdownPct},
 		{"Avg. Drawdown [%]", "avg_drawdown_pct", s.AvgDrawdownPct},
-		{"Max. Drawdown Duration", "max_drawdown_duration_days", days(s.MaxDrawdownDuration)},
-		{"Avg. Drawdown Duration", "avg_drawdown_duration_days", days(s.AvgDrawdownDuration)},
+		{"Max. Drawdown Duration", "max_drawdown_duration_days", ddDays(s.MaxDrawdownDuration)},
+		{"Avg. Drawdown Duration", "avg_drawdown_duration_days", ddDays(s.AvgDrawdownDuration)},
 		{"# Trades", "num_trades", s.NumTrades},
 		{"Win Rate [%]", "win_rate_pct", s.WinRatePct},
 		{"Best Trade [%]", "best_trade_pct", s.BestTradePct},
 		{"Worst Trade [%]", "worst_trade_pct", s.WorstTradePct},
 		{"Avg. Trade [%]", "avg_trade_pct", s.AvgTradePct},
-		{"Max. Trade Duration", "max_trade_duration_days", days(s.MaxTradeDuration)},
-		{"Avg. Trade Duration", "avg_trade_duration_days", days(s.AvgTradeDuration)},
+		{"Max. Trade Duration", "max_trade_duration_days", tradeDays(s.MaxTradeDuration)},
+		{"Avg. Trade Duration", "avg_trade_duration_days", tradeDays(s.AvgTradeDuration)},
 		{"Profit Factor", "profit_factor", s.ProfitFactor},
 		{"Expectancy [%]", "expectancy_pct", s.ExpectancyPct},
 		{"SQN", "sqn", s.SQN},
@@ -166,13 +182,30 @@ type StatsOptions struct {
 	WarmupBars int
 	// RiskFreeRate is the annual risk-free rate (0.02 = 2%).
 	RiskFreeRate float64
-	// Compat computes CAGR as backtesting.py does (calendar days divided by
-	// the number of trading days in a year) instead of over calendar years.
-	Compat bool
+	// Version selects the backtesting.py release whose definitions are
+	// followed: "" or "0.6.6" (the current release), or "0.6.5", which
+	// counts the undefined first period return as a 0 return in the
+	// geometric mean (moving Return (Ann.), volatility, Sharpe, Sortino and
+	// Calmar by about 5e-4) and computes CAGR over 252- (or 365-) day
+	// "years".
+	Version string
+}
+
+// backtesting.py releases that StatsOptions.Version and
+// Options.CompatVersion name.
+const (
+	BacktestingPy066 = "0.6.6"
+	BacktestingPy065 = "0.6.5"
+)
+
+func validStatsVersion(v string) bool {
+	return v == "" || v == BacktestingPy066 || v == BacktestingPy065
 }
 
 // ComputeStats computes the statistics of an equity curve (one value per
-// bar) and its closed trades, with backtesting.py's definitions.
+// bar) and its closed trades, with backtesting.py's definitions (of the
+// release opts.Version names; an unknown version counts as the current
+// one).
 func ComputeStats(bars []Bar, equity []float64, trades []Trade, opts StatsOptions) Stats {
 	return computeStats(bars, equity, trades, opts, nil)
 }
@@ -286,15 +319,20 @@ func computeStats(bars []Bar, equity []float64, trades []Trade, opts StatsOption
 	case haveWeekends:
 		annual = 365
 	}
-	g := rs.geoMean
+	v065 := opts.Version == BacktestingPy065
+	g := rs.geoMean // 0.6.6: over the period returns there are
+	if v065 {
+		g = rs.geoMean065
+	}
 	annRet := math.Pow(1+g, annual) - 1
 	s.ReturnAnnPct = annRet * 100
 	v := rs.variance
 	s.VolatilityAnnPct = math.Sqrt(math.Pow(v+(1+g)*(1+g), annual)-math.Pow(1+g, 2*annual)) * 100
-	years := s.Duration.Hours() / 24 / 365.25
-	if opts.Compat {
-		d := s.Duration
-		years = (math.Floor(d.Hours()/24) + float64(d%(24*time.Hour))/float64(time.Second)/86400) / annual
+	// pandas' Timedelta.days + .seconds / 86400: whole seconds.
+	d := s.Duration
+	years := (float64(d/(24*time.Hour)) + float64(d%(24*time.Hour)/time.Second)/86400) / 365.25
+	if v065 {
+		years *= 365.25 / annual
 	}
 	s.CAGRPct = math.NaN()
 	if years > 0 {
@@ -542,11 +580,12 @@ func periodKey(t time.Time, freqDays int) int64 {
 // returnFigures are the statistics of period returns and per-bar log
 // returns that returnStats computes in one pass.
 type returnFigures struct {
-	geoMean  float64 // geometricMean(rets), rets[0] being NaN
-	variance float64 // variance(rets[1:], 1)
-	downside float64 // mean of min(r, 0)² over rets[1:], NaN with no returns
-	beta     float64 // of per-bar equity log returns on close log returns
-	weekend  int     // bars on a Saturday or Sunday
+	geoMean    float64 // geometricMean of the non-NaN rets (0.6.6), NaN without any
+	geoMean065 float64 // geometricMean(rets), rets[0] being NaN (0.6.5)
+	variance   float64 // variance(rets[1:], 1)
+	downside   float64 // mean of min(r, 0)² over the non-NaN rets, NaN without any
+	beta       float64 // of per-bar equity log returns on close log returns
+	weekend    int     // bars on a Saturday or Sunday
 }
 
 // returnStats computes in one pass over bars and equity, without storing
@@ -570,7 +609,10 @@ func returnStats(bars []Bar, equity []float64, freqDays int) returnFigures {
 	var shift, sd, sd2 float64
 	k := 0 // non-NaN returns
 	var down float64
-	var sx, sy, sxy, syy float64 // beta: sums of per-bar log returns
+	// Beta: sums of per-bar log returns, shifted by the first ones so that
+	// a market whose returns are all equal sums to exactly zero variance.
+	var sx, sy, sxy, syy float64
+	var x0, y0, ymin, ymax float64
 	beta := n > 2
 	for i := 0; i < n+1 && n > 0; i++ {
 		// At i == n, close the last period.
@@ -606,6 +648,11 @@ func returnStats(bars []Bar, equity []float64, freqDays int) returnFigures {
 				// Beta's per-bar log returns: centred near zero, so one
 				// pass of sums is accurate.
 				x, y := logRatio2(equity[i], equity[i-1], bars[i].Close, bars[i-1].Close)
+				if i == 1 {
+					x0, y0, ymin, ymax = x, y, y, y
+				}
+				ymin, ymax = min(ymin, y), max(ymax, y)
+				x, y = x-x0, y-y0
 				sx += x
 				sy += y
 				sxy += x * y
@@ -635,9 +682,9 @@ func returnStats(bars []Bar, equity []float64, freqDays int) returnFigures {
 					dr := r - shift
 					sd += dr
 					sd2 += dr * dr
+					m := math.Min(r, 0)
+					down += m * m
 				}
-				m := math.Min(r, 0)
-				down += m * m
 			}
 			periods++
 			prevLast = cur
@@ -646,26 +693,32 @@ func returnStats(bars []Bar, equity []float64, freqDays int) returnFigures {
 			cur = equity[i]
 		}
 	}
-	// periods is now len(rets), the first (NaN) included.
-	f.geoMean = math.NaN()
+	// periods is now len(rets), the first (NaN) included; k counts the
+	// returns that are not NaN.
+	logProd := math.Log(prod) + float64(exp)*math.Ln2
+	f.geoMean065 = math.NaN()
 	if periods > 0 {
+		f.geoMean065 = 0
+		if !ruined {
+			f.geoMean065 = math.Exp(logProd/float64(periods)) - 1
+		}
+	}
+	f.geoMean, f.downside = math.NaN(), math.NaN()
+	if k > 0 {
 		f.geoMean = 0
 		if !ruined {
-			logProd := math.Log(prod) + float64(exp)*math.Ln2
-			f.geoMean = math.Exp(logProd/float64(periods)) - 1
+			f.geoMean = math.Exp(logProd/float64(k)) - 1
 		}
+		f.downside = down / float64(k)
 	}
 	f.variance = math.NaN()
 	if k > 1 {
 		f.variance = (sd2 - sd*sd/float64(k)) / float64(k-1)
 	}
-	f.downside = math.NaN()
-	if periods > 1 {
-		f.downside = down / float64(periods-1)
-	}
 
 	f.beta = math.NaN()
-	if beta {
+	// Market returns all equal (to rounding): no variance to regress on.
+	if beta && ymax-ymin > 1e-9*max(math.Abs(ymin), math.Abs(ymax)) {
 		m := float64(n - 1)
 		f.beta = (sxy - sx*sy/m) / (syy - sy*sy/m)
 	}

@@ -179,15 +179,26 @@ func TestReturnStatsMatchesReference(t *testing.T) {
 			}
 		}
 		rets, weekend := periodReturns(bars, eq, freqDays)
+		// backtesting.py 0.6.6 drops the NaN returns (the first, and 0/0
+		// after a ruin) before averaging; 0.6.5 counts them as 0 returns
+		// in the geometric mean.
 		var down float64
-		for _, r := range rets[1:] {
-			m := math.Min(r, 0)
-			down += m * m
+		var defined []float64
+		for _, r := range rets {
+			if !math.IsNaN(r) {
+				defined = append(defined, r)
+				m := math.Min(r, 0)
+				down += m * m
+			}
 		}
-		down = nanDiv(down, float64(len(rets)-1))
+		down = nanDiv(down, float64(len(defined)))
+		if len(defined) == 0 {
+			down = math.NaN()
+		}
 		got := returnStats(bars, eq, freqDays)
 		require.Equal(t, weekend, got.weekend)
-		require.Equal(t, fmt.Sprint(geometricMean(rets)), fmt.Sprint(got.geoMean), "iter %d", iter)
+		require.Equal(t, fmt.Sprint(geometricMean(rets)), fmt.Sprint(got.geoMean065), "iter %d", iter)
+		require.Equal(t, fmt.Sprint(geometricMean(defined)), fmt.Sprint(got.geoMean), "iter %d", iter)
 		require.Equal(t, fmt.Sprint(down), fmt.Sprint(got.downside), "iter %d", iter)
 		want := variance(rets[1:], 1)
 		if math.IsNaN(want) {
@@ -250,4 +261,56 @@ func TestLogRatioAccuracy(t *testing.T) {
 		want, got := math.Log(c[0]/c[1]), logRatio(c[0], c[1])
 		require.Equal(t, fmt.Sprint(want), fmt.Sprint(got), "log(%v/%v)", c[0], c[1])
 	}
+}
+
+// TestStatsUndefinedAtTheEdges: figures that have no value are NaN (null
+// in JSON), not 0: trade durations without trades, drawdown durations
+// without a drawdown, Return (Ann.) and volatility of a one-bar series (no
+// period return at all), and beta when every market return is the same
+// (the market has no variance to regress on).
+func TestStatsUndefinedAtTheEdges(t *testing.T) {
+	// No trades, equity never below its peak.
+	res, err := Run(context.Background(), flatBars(1, 2, 3, 4, 5, 6), &idle{}, Options{})
+	require.NoError(t, err)
+	b, err := json.Marshal(res.Stats)
+	require.NoError(t, err)
+	var m map[string]any
+	require.NoError(t, json.Unmarshal(b, &m))
+	for _, k := range []string{"max_trade_duration_days", "avg_trade_duration_days", "max_drawdown_duration_days", "avg_drawdown_duration_days"} {
+		require.Contains(t, m, k)
+		assert.Nil(t, m[k], "%s is undefined: null", k)
+		v, ok := StatValue(res.Stats, k)
+		assert.True(t, ok && math.IsNaN(v), "StatValue(%s) = %v, want NaN", k, v)
+	}
+	assert.Equal(t, 5.0, m["duration_days"])
+	assert.Contains(t, res.Stats.Table(), "Max. Trade Duration                       NaN")
+
+	// One bar: no period return.
+	one := flatBars(100)
+	s := ComputeStats(one, []float64{10_000}, nil, StatsOptions{})
+	assert.True(t, math.IsNaN(s.ReturnAnnPct), "Return (Ann.) of one bar: %v", s.ReturnAnnPct)
+	assert.True(t, math.IsNaN(s.VolatilityAnnPct))
+	assert.True(t, math.IsNaN(s.SharpeRatio))
+	assert.True(t, math.IsNaN(s.CAGRPct))
+
+	// Every market return the same: exactly (prices doubling) or up to
+	// the rounding of the prices (1% a bar).
+	for _, growth := range []float64{2, 1.01} {
+		n := 40
+		bars := make([]Bar, n)
+		eq := make([]float64, n)
+		p := 1.0
+		rng := rand.New(rand.NewPCG(1, 2))
+		for i := range bars {
+			bars[i] = Bar{Time: time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, i), Open: p, High: p, Low: p, Close: p}
+			p *= growth
+			eq[i] = 10_000 * (1 + 0.1*rng.Float64())
+		}
+		s := ComputeStats(bars, eq, nil, StatsOptions{})
+		assert.True(t, math.IsNaN(s.Beta), "growth %v: beta %v, want NaN", growth, s.Beta)
+		assert.True(t, math.IsNaN(s.AlphaPct), "growth %v: alpha %v, want NaN", growth, s.AlphaPct)
+	}
+	// A market that moves still has a beta.
+	s = ComputeStats(loadGOOG(t), Closes(loadGOOG(t)), nil, StatsOptions{})
+	assert.InDelta(t, 1, s.Beta, 1e-12, "equity = the market: beta 1")
 }

@@ -29,10 +29,19 @@ func (s *BuyAndHold) String() string { return "BuyAndHold" }
 // SMACross is the classic moving-average crossover: when the fast SMA of the
 // close crosses above the slow one it closes any position and goes long with
 // all equity; when it crosses below it closes and goes short (or stays flat
-// with LongOnly). With Fast 10, Slow 30 it is backtesting.py's SmaCross.
+// with LongOnly). With Fast 10, Slow 30 it is the SmaCross of backtesting.py's
+// test suite.
+//
+// With NoClose it only places the order, Buy on a cross up and Sell on a
+// cross down, without closing the position first: backtesting.py's README
+// SmaCross (run there with exclusive_orders=True, Options.ExclusiveOrders
+// here, so that each order closes the trade before it; without it a sell
+// nets against the long position, FIFO). LongOnly then closes on a cross
+// down instead of selling.
 type SMACross struct {
 	Fast, Slow int
 	LongOnly   bool
+	NoClose    bool
 	fast, slow Indicator
 }
 
@@ -50,10 +59,14 @@ func (s *SMACross) Init(st *Setup) error {
 func (s *SMACross) Next(ctx *Context) {
 	switch ctx.Cross(s.fast, s.slow) {
 	case 1:
-		ctx.ClosePosition()
+		if !s.NoClose {
+			ctx.ClosePosition()
+		}
 		_, _ = ctx.Buy(Order{})
 	case -1:
-		ctx.ClosePosition()
+		if !s.NoClose || s.LongOnly {
+			ctx.ClosePosition()
+		}
 		if !s.LongOnly {
 			_, _ = ctx.Sell(Order{})
 		}
@@ -61,7 +74,16 @@ func (s *SMACross) Next(ctx *Context) {
 }
 
 // String names the strategy and its parameters.
-func (s *SMACross) String() string { return fmt.Sprintf("SMACross(%d,%d)", s.Fast, s.Slow) }
+func (s *SMACross) String() string {
+	name := fmt.Sprintf("SMACross(%d,%d", s.Fast, s.Slow)
+	if s.LongOnly {
+		name += ",long only"
+	}
+	if s.NoClose {
+		name += ",no close"
+	}
+	return name + ")"
+}
 
 // RSIReversion buys when the RSI falls below Lower and exits when it rises
 // above Upper: mean reversion, long only.
@@ -178,7 +200,8 @@ func StrategyNames() []string {
 }
 
 // NewStrategy builds a built-in strategy by name from parameters:
-// buyhold; smacross (fast, slow, longonly); rsi (period, lower, upper);
+// buyhold; smacross (fast, slow, longonly, noclose: 1 for SMACross.NoClose);
+// rsi (period, lower, upper);
 // breakout (lookback, exit); random (seed, prob). Missing parameters get
 // the usual defaults (smacross 10/30, rsi 14/30/70, breakout 20).
 func NewStrategy(name string, p Params) (Strategy, error) {
@@ -210,7 +233,7 @@ func NewStrategy(name string, p Params) (Strategy, error) {
 		if f <= 0 || s <= 0 {
 			return nil, fmt.Errorf("%w: smacross periods must be positive", ErrInvalidStrategy)
 		}
-		return &SMACross{Fast: f, Slow: s, LongOnly: get("longonly", 0) != 0}, nil
+		return &SMACross{Fast: f, Slow: s, LongOnly: get("longonly", 0) != 0, NoClose: get("noclose", 0) != 0}, nil
 	case "rsi":
 		n, err := whole("period", 14)
 		if err != nil {
