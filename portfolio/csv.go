@@ -47,8 +47,8 @@ func (e *ParseError) Unwrap() []error { return []error{ErrCSV, e.Err} }
 //	kind      deposit, withdrawal, buy, sell, dividend, interest, fee, tax,
 //	          transfer_in, transfer_out, split
 //	symbol    instrument symbol
-//	quantity  units, or the ratio of a split
-//	price     price per unit
+//	quantity  units; of a split, the new units (2 in 2-for-1)
+//	price     price per unit; of a split, the old units (empty: 1)
 //	amount    cash amount of cash kinds
 //	fee, tax  charges
 //	currency  ISO 4217 code; empty = the account currency

@@ -55,8 +55,8 @@
 //	kind      deposit, withdrawal, buy, sell, dividend, interest, fee, tax,
 //	          transfer_in, transfer_out, split. Alias: type.
 //	symbol    instrument symbol
-//	quantity  units, or the ratio of a split
-//	price     price per unit
+//	quantity  units; of a split, the new units (2 in 2-for-1)
+//	price     price per unit; of a split, the old units (empty: 1)
 //	amount    cash amount of cash kinds (deposit, dividend, …)
 //	fee, tax  charges (tax on a dividend is withholding tax)
 //	currency  ISO 4217 code; empty means the account currency

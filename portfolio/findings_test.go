@@ -316,3 +316,85 @@ func TestTransferAcrossCurrenciesKeepsDates(t *testing.T) {
 	assertDec(t, "450.02", el[0].Basis) // 500.02 USD × 0.9 = 450.018
 	assertDec(t, "500.02", el[0].LocalBasis)
 }
+
+// A sale's tax year is the year of its local date as recorded (the
+// offset of its time), not of UTC.
+func TestRealizedByYearLocalDate(t *testing.T) {
+	ny := time.FixedZone("-05:00", -5*3600)
+	l := newLedger(t, Account{ID: "a", Currency: "USD"})
+	require.NoError(t, l.Apply(
+		deposit("d", "a", "2023-01-01", "1000"),
+		trade("b", "a", TxBuy, "2023-01-02", "X", "10", "10", ""),
+		Transaction{ID: "s", Account: "a", Kind: TxSell, Time: time.Date(2023, 12, 31, 20, 0, 0, 0, ny), Symbol: "X", Quantity: d("5"), Price: d("12")},
+	))
+	by := l.RealizedByYear("a")
+	require.Len(t, by, 1)
+	assertDec(t, "10", by[2023])
+}
+
+// A price quoted without a currency is in each holding's own currency,
+// not in whichever account happened to hold the symbol first.
+func TestQuoteWithoutCurrency(t *testing.T) {
+	l := newLedger(t, Account{ID: "u", Currency: "USD"}, Account{ID: "e", Currency: "EUR"})
+	require.NoError(t, l.Apply(
+		deposit("du", "u", "2024-01-01", "1000"), deposit("de", "e", "2024-01-01", "1000"),
+		trade("bu", "u", TxBuy, "2024-01-02", "X", "1", "10", ""),
+		trade("be", "e", TxBuy, "2024-01-02", "X", "1", "9", ""),
+	))
+	v, err := l.Value(context.Background(), "EUR", Prices{"X": {d("11"), ""}}, Rates{"USD/EUR": d("0.9")})
+	require.NoError(t, err)
+	require.Len(t, v.Holdings, 2)
+	assertDec(t, "11", v.Holdings[0].Value) // 11 USD
+	assertDec(t, "9.9", v.Holdings[0].BaseValue)
+	assertDec(t, "11", v.Holdings[1].Value) // 11 EUR, not 11 USD converted
+	assertDec(t, "11", v.Holdings[1].BaseValue)
+}
+
+// A split is Quantity new units for Price old ones (Price 0 or empty: 1),
+// so a 2-for-3 reverse split is exact.
+func TestSplitRatio(t *testing.T) {
+	for _, m := range []CostMethod{FIFO, AverageCost} {
+		l := newLedger(t, Account{ID: "a", Currency: "USD", CostMethod: m})
+		require.NoError(t, l.Apply(
+			deposit("d", "a", "2024-01-01", "10000"),
+			trade("b1", "a", TxBuy, "2024-01-02", "X", "30", "10", ""),
+			trade("b2", "a", TxBuy, "2024-01-03", "X", "15", "12", ""),
+			Transaction{ID: "sp", Account: "a", Kind: TxSplit, Time: day("2024-02-01"), Symbol: "X", Quantity: d("2"), Price: d("3")},
+		))
+		p, ok := l.Position("a", "X")
+		require.True(t, ok)
+		assertDec(t, "30", p.Quantity, m)
+		assert.Equal(t, int32(0), p.Quantity.Exponent(), "an exact quotient has no trailing zeros")
+		assertDec(t, "480", p.Basis)
+		assertDec(t, "18", p.LastPrice) // 12 × 3 / 2
+		if m == FIFO {
+			lots := l.Lots("a", "X")
+			require.Len(t, lots, 2)
+			assertDec(t, "20", lots[0].Quantity)
+			assertDec(t, "10", lots[1].Quantity)
+		}
+		assert.Contains(t, l.Transactions()[3].Summary(), "X 2:3")
+		h := l.TradeHistory()
+		price, _, err := h.PriceAt(context.Background(), "X", day("2024-02-02"))
+		require.NoError(t, err)
+		assertDec(t, "18", price)
+		require.ErrorIs(t, l.Apply(Transaction{ID: "bad", Account: "a", Kind: TxSplit, Time: day("2024-03-01"), Symbol: "X", Quantity: d("2"), Price: d("-3")}), ErrInvalidQuantity)
+	}
+}
+
+// Performance's currency effect: the EUR deposit valued in USD gains 100
+// USD from EUR/USD 1.1 → 1.2, all of it currency.
+func TestPerformanceCurrencyEffect(t *testing.T) {
+	l := newLedger(t, Account{ID: "e", Currency: "EUR"})
+	require.NoError(t, l.Apply(deposit("d", "e", "2024-03-01", "1000"),
+		Transaction{ID: "b", Account: "e", Kind: TxBuy, Time: day("2024-03-02"), Symbol: "U", Quantity: d("10"), Price: d("50"), Currency: "USD", FXRate: d("0.8")}))
+	h := newTestHistory().rate("EUR/USD", "2024-03-01", "1.1").rate("EUR/USD", "2024-03-02", "1.2").rate("EUR/USD", "2024-03-03", "1.25").
+		price("U", "2024-03-02", "50", "USD").price("U", "2024-03-03", "55", "USD")
+	p, err := l.Performance(context.Background(), PerformanceOptions{Base: "USD", History: h, To: day("2024-03-03")})
+	require.NoError(t, err)
+	// Day 2: 1000 EUR × 0.1. Day 3: the 600 EUR cash left × 0.05; the
+	// USD stock has no currency effect in USD.
+	assert.InDelta(t, 100+30, p.CurrencyEffect, 1e-9)
+	assert.InDelta(t, 1100, p.NetFlows, 1e-9)
+	assert.InDelta(t, 600*1.25+550, p.EndValue, 1e-9)
+}

@@ -1075,33 +1075,76 @@ func subShared(local, localPart, basisOld, basisPart, basisNew total) total {
 	return local.subT(localPart)
 }
 
-// split multiplies the position's quantities by the ratio in Quantity.
+// split multiplies the position's quantities by the ratio new:old units,
+// Quantity:Price (Price zero means 1), keeping the basis.
 func (l *Ledger) split(a *acctState, tx *Transaction) error {
 	if tx.Symbol == "" {
 		return fmt.Errorf("%w: split without symbol", ErrInvalidTransaction)
 	}
-	if tx.Quantity.Sign() <= 0 {
-		return fmt.Errorf("%w: split ratio %s", ErrInvalidQuantity, tx.Quantity)
+	num, den := tx.Quantity, tx.Price
+	if den.Sign() == 0 {
+		den = one
+	}
+	if num.Sign() <= 0 || den.Sign() < 0 {
+		return fmt.Errorf("%w: split ratio %s:%s", ErrInvalidQuantity, tx.Quantity, den)
 	}
 	p := a.positions[tx.Symbol]
 	if p == nil || p.s.qty.sign() == 0 {
 		return fmt.Errorf("%w: split of %s in account %q", ErrNoPosition, tx.Symbol, a.acct.ID)
 	}
-	r := tx.Quantity
 	l.touchPos(p)
-	p.s.qty = totalOf(p.s.qty.dec().Mul(r))
 	if len(p.s.lots) > 0 {
 		lots := make([]lotRec, 0, len(p.s.lots)-p.s.head)
+		qty := decimal.Zero
 		for _, lot := range p.s.lots[p.s.head:] {
-			lot.qty = totalOf(mulDec(lot.qty.dec(), r))
+			q := splitQty(lot.qty.dec(), num, den)
+			lot.qty = totalOf(q)
+			qty = addDec(qty, q)
 			lots = append(lots, lot)
 		}
 		p.s.lots, p.s.head = lots, 0
+		if den.Equal(one) {
+			p.s.qty = totalOf(p.s.qty.dec().Mul(num)) // as ever: exact
+		} else {
+			p.s.qty = totalOf(qty) // the lots' sum, also when rounded
+		}
+	} else {
+		p.s.qty = totalOf(splitQty(p.s.qty.dec(), num, den))
 	}
 	if p.s.lastPrice.Sign() != 0 {
-		p.s.lastPrice = p.s.lastPrice.DivRound(r, 12)
+		p.s.lastPrice = splitPrice(p.s.lastPrice, num, den)
 	}
 	return nil
+}
+
+// splitQty is q × num / den: exact when the quotient is a finite decimal
+// (without trailing zeros from the division), else rounded to 16 places.
+func splitQty(q, num, den decimal.Decimal) decimal.Decimal {
+	p := mulDec(q, num)
+	if den.Equal(one) {
+		return p
+	}
+	r := p.DivRound(den, int32(decimal.DivisionPrecision))
+	if r.Mul(den).Equal(p) {
+		// Exact: drop the zeros DivRound padded with.
+		for r.Exponent() < p.Exponent() && r.Exponent() < 0 {
+			t := r.Truncate(-r.Exponent() - 1)
+			if !t.Equal(r) {
+				break
+			}
+			r = t
+		}
+	}
+	return r
+}
+
+// splitPrice is a price after a split of num new units for den old ones,
+// to 12 places.
+func splitPrice(price, num, den decimal.Decimal) decimal.Decimal {
+	if !den.Equal(one) {
+		price = price.Mul(den)
+	}
+	return price.DivRound(num, 12)
 }
 
 // securitiesTransfer reports whether tx moves securities (not cash)

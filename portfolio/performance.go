@@ -280,6 +280,11 @@ type Performance struct {
 	NetFlows  float64 `json:"net_flows"`
 	TWR       float64 `json:"twr"` // time-weighted, for the period
 	TWRAnnual float64 `json:"twr_annual"`
+	// CurrencyEffect is the part of the gain (EndValue − StartValue −
+	// NetFlows) that came from exchange rates: each day, the previous
+	// day's holdings and cash in each currency revalued from the previous
+	// day's rate to Base to the day's rate.
+	CurrencyEffect float64 `json:"currency_effect"`
 	// XIRR is the money-weighted return per year, or, when XIRRPeriodic is
 	// set (periods shorter than a year, see Annualize), over the period.
 	XIRR         float64      `json:"xirr"`
@@ -359,6 +364,7 @@ func (l *Ledger) Performance(ctx context.Context, opts PerformanceOptions) (*Per
 			return nil, err
 		}
 	}
+	fxEffect := decimal.Zero
 	perf := &Performance{Base: opts.Base, From: from, To: to, StartValue: startValue}
 	points := []ValuePoint{{Time: from.Add(-24 * time.Hour), Value: startValue}}
 	flows := []CashFlow{}
@@ -377,10 +383,16 @@ func (l *Ledger) Performance(ctx context.Context, opts PerformanceOptions) (*Per
 			points[0].Time = d
 			continue // nothing booked yet
 		}
+		prev := r.exposure
 		value, err := r.valueAt(ctx, d)
 		if err != nil {
 			return nil, err
 		}
+		effect, err := r.currencyEffect(ctx, prev, d)
+		if err != nil {
+			return nil, err
+		}
+		fxEffect = addDec(fxEffect, effect)
 		flow, err := r.flow(ctx, booked, d)
 		if err != nil {
 			return nil, err
@@ -393,6 +405,7 @@ func (l *Ledger) Performance(ctx context.Context, opts PerformanceOptions) (*Per
 		perf.EndValue = value
 	}
 	perf.Points = points
+	perf.CurrencyEffect = fxEffect.InexactFloat64()
 	twr, err := TWR(points, opts.Timing)
 	if err != nil && !errors.Is(err, ErrNotEnoughData) {
 		return nil, err
@@ -432,6 +445,17 @@ type replay struct {
 	txs  []Transaction
 	i    int // txs[:i] are booked
 	opts PerformanceOptions
+	// exposure is the last valuation's holdings and cash by currency,
+	// with the rates to Base it used.
+	exposure exposure
+}
+
+// exposure is what a valuation held in each currency other than the base
+// (holdings at market in their currency, cash in its account's) and the
+// rate of each to the base.
+type exposure struct {
+	amounts map[string]decimal.Decimal
+	rates   map[string]decimal.Decimal
 }
 
 func newReplay(l *Ledger, accounts []Account, txs []Transaction, opts PerformanceOptions) (*replay, error) {
@@ -469,7 +493,56 @@ func (r *replay) valueAt(ctx context.Context, d time.Time) (float64, error) {
 	if err != nil {
 		return 0, err
 	}
+	amounts := make(map[string]decimal.Decimal)
+	for i := range v.Holdings {
+		if h := &v.Holdings[i]; h.Currency != r.opts.Base {
+			amounts[h.Currency] = addDec(amounts[h.Currency], h.Value)
+		}
+	}
+	for _, c := range v.Cash {
+		if c.Currency != r.opts.Base && c.Amount.Sign() != 0 {
+			amounts[c.Currency] = addDec(amounts[c.Currency], c.Amount)
+		}
+	}
+	rates := make(map[string]decimal.Decimal, len(amounts))
+	for c := range amounts {
+		if rates[c], err = r.rate(ctx, c, end); err != nil {
+			return 0, err
+		}
+	}
+	r.exposure = exposure{amounts: amounts, rates: rates}
 	return v.Total.InexactFloat64(), nil
+}
+
+// rate is the rate from ccy to the base at t, checked as valuation does.
+func (r *replay) rate(ctx context.Context, ccy string, t time.Time) (decimal.Decimal, error) {
+	rate, err := r.opts.History.RateAt(ctx, ccy, r.opts.Base, t)
+	if err != nil {
+		return decimal.Decimal{}, fmt.Errorf("portfolio: rate %s→%s: %w", ccy, r.opts.Base, err)
+	}
+	if rate.Sign() <= 0 {
+		return decimal.Decimal{}, fmt.Errorf("%w: rate %s→%s is not positive", ErrNoPrice, ccy, r.opts.Base)
+	}
+	return rate, nil
+}
+
+// currencyEffect is what prev's amounts gained in the base from their
+// rates moving to those at the end of day d.
+func (r *replay) currencyEffect(ctx context.Context, prev exposure, d time.Time) (decimal.Decimal, error) {
+	sum := decimal.Zero
+	for c, amount := range prev.amounts {
+		now, ok := r.exposure.rates[c]
+		if !ok {
+			var err error
+			if now, err = r.rate(ctx, c, dayEnd(d)); err != nil {
+				return decimal.Decimal{}, err
+			}
+		}
+		if delta := now.Sub(prev.rates[c]); delta.Sign() != 0 {
+			sum = sum.Add(mulDec(amount, delta))
+		}
+	}
+	return sum, nil
 }
 
 // flow is the net external flow of the transactions booked on day d in
@@ -491,12 +564,9 @@ func (r *replay) flow(ctx context.Context, booked []Transaction, d time.Time) (f
 			continue
 		}
 		if ccy != r.opts.Base {
-			rate, err := r.opts.History.RateAt(ctx, ccy, r.opts.Base, end)
+			rate, err := r.rate(ctx, ccy, end)
 			if err != nil {
-				return 0, fmt.Errorf("portfolio: rate %s→%s: %w", ccy, r.opts.Base, err)
-			}
-			if rate.Sign() <= 0 {
-				return 0, fmt.Errorf("%w: rate %s→%s is not positive", ErrNoPrice, ccy, r.opts.Base)
+				return 0, err
 			}
 			amount = mulDec(amount, rate)
 		}
@@ -584,7 +654,7 @@ func (r ratesAt) Rate(ctx context.Context, from, to string) (decimal.Decimal, er
 // its last trade.
 func (l *Ledger) TradeHistory() PriceHistory {
 	txs := l.Transactions()
-	h := &tradeHistory{prices: make(map[string][]pricePoint), rates: make(map[[2]string][]ratePoint), splits: make(map[string][]pricePoint)}
+	h := &tradeHistory{prices: make(map[string][]pricePoint), rates: make(map[[2]string][]ratePoint), splits: make(map[string][]splitPoint)}
 	acctCcy := make(map[string]string)
 	for _, a := range l.Accounts() {
 		acctCcy[a.ID] = a.Currency
@@ -596,7 +666,7 @@ func (l *Ledger) TradeHistory() PriceHistory {
 		}
 		switch {
 		case tx.Kind == TxSplit:
-			h.splits[tx.Symbol] = append(h.splits[tx.Symbol], pricePoint{t: tx.Time, price: tx.Quantity})
+			h.splits[tx.Symbol] = append(h.splits[tx.Symbol], splitPoint{t: tx.Time, num: tx.Quantity, den: tx.Price})
 		case (tx.Kind == TxBuy || tx.Kind == TxSell || tx.Kind == TxTransferIn) && tx.Symbol != "" && tx.Price.Sign() > 0:
 			h.prices[tx.Symbol] = append(h.prices[tx.Symbol], pricePoint{tx.Time, tx.Price, tx.Currency})
 		}
@@ -610,6 +680,12 @@ type pricePoint struct {
 	ccy   string
 }
 
+// splitPoint is a split of num new units for den old ones (0: 1).
+type splitPoint struct {
+	t        time.Time
+	num, den decimal.Decimal
+}
+
 type ratePoint struct {
 	t    time.Time
 	rate decimal.Decimal
@@ -617,7 +693,7 @@ type ratePoint struct {
 
 type tradeHistory struct {
 	prices map[string][]pricePoint
-	splits map[string][]pricePoint // price holds the ratio
+	splits map[string][]splitPoint
 	rates  map[[2]string][]ratePoint
 }
 
@@ -635,8 +711,12 @@ func (h *tradeHistory) PriceAt(_ context.Context, symbol string, t time.Time) (d
 	p := pts[i-1]
 	price := p.price
 	for _, s := range h.splits[symbol] {
-		if s.t.After(p.t) && !s.t.After(t) && s.price.Sign() > 0 {
-			price = price.DivRound(s.price, 12)
+		if s.t.After(p.t) && !s.t.After(t) && s.num.Sign() > 0 && s.den.Sign() >= 0 {
+			den := s.den
+			if den.Sign() == 0 {
+				den = one
+			}
+			price = splitPrice(price, s.num, den)
 		}
 	}
 	return price, p.ccy, nil

@@ -219,7 +219,10 @@ func (l *Ledger) Realized(account string) []RealizedGain {
 
 // RealizedByYear sums the realized gains of account ("" for all accounts,
 // which only makes sense when they share a currency) by the calendar year
-// (UTC) of the closing date, for tax reports.
+// of the closing date, for tax reports. The date is the local one the sale
+// was recorded with (the zone or UTC offset of its Time: a sale at
+// 2023-12-31T20:00-05:00 counts in 2023); record times with the account
+// holder's offset to get their tax year.
 func (l *Ledger) RealizedByYear(account string) map[int]decimal.Decimal {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
@@ -230,7 +233,7 @@ func (l *Ledger) RealizedByYear(account string) map[int]decimal.Decimal {
 		}
 		for i := range st.realized.len() {
 			r := st.realized.at(i)
-			y := r.closed.UTC().Year()
+			y := r.closed.Year()
 			sums[y] = sums[y].addT(r.gain)
 		}
 	}
@@ -314,7 +317,11 @@ func (t Transaction) Summary() string {
 	case TxBuy, TxSell:
 		fmt.Fprintf(&b, " %s %s @ %s", FormatQuantity(t.Quantity), t.Symbol, FormatPrice(t.Price, t.Currency))
 	case TxSplit:
-		fmt.Fprintf(&b, " %s %s:1", t.Symbol, FormatQuantity(t.Quantity))
+		old := t.Price
+		if old.Sign() == 0 {
+			old = one
+		}
+		fmt.Fprintf(&b, " %s %s:%s", t.Symbol, FormatQuantity(t.Quantity), FormatQuantity(old))
 	case TxTransferIn, TxTransferOut:
 		if t.Symbol != "" {
 			fmt.Fprintf(&b, " %s %s", FormatQuantity(t.Quantity), t.Symbol)

@@ -90,8 +90,9 @@ const (
 
 // Transaction is one booked event in an account. Money fields are in
 // Currency; FXRate converts Currency to the account currency when they differ
-// (account amount = amount × FXRate). For a split, Quantity is the ratio
-// (2 for a 2-for-1 split).
+// (account amount = amount × FXRate). A split gives Quantity new units for
+// Price old ones (Price 0 means 1): 2-for-1 is Quantity 2, a 2-for-3
+// reverse split Quantity 2 and Price 3.
 //
 // Which fields each kind uses:
 //
@@ -105,7 +106,10 @@ const (
 //	                   with Price 0 takes over the lots of the same day's
 //	                   transfer_out, with a Price it is a new lot at that
 //	                   cost per unit (see Ledger)
-//	split              Symbol, Quantity = ratio > 0
+//	split              Symbol, Quantity = new units > 0, Price = old
+//	                   units (0 = 1); quantities become q × new / old,
+//	                   exact when that is a finite decimal, else rounded
+//	                   to 16 places
 //
 // An empty Currency means the account currency. A Currency other than the
 // account's needs FXRate > 0: the cash leg is then booked in the account

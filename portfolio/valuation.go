@@ -28,7 +28,7 @@ type Holding struct {
 	// Unrealized = BaseValue − BaseBasis = CapitalGain + CurrencyEffect.
 	Unrealized     decimal.Decimal `json:"unrealized"`
 	CapitalGain    decimal.Decimal `json:"capital_gain"`    // (Value − LocalBasis) at today's rate
-	CurrencyEffect decimal.Decimal `json:"currency_effect"` // the rest
+	CurrencyEffect decimal.Decimal `json:"currency_effect"` // the rest (see Valuation)
 	Weight         float64         `json:"weight"`          // share of the total value
 }
 
@@ -76,8 +76,15 @@ func (s Slice) Summary() string {
 }
 
 // Valuation is a portfolio valued in a base currency. Totals that come from
-// the accounts' books (realized gains, income, costs, contributions) are
-// converted from each account currency at today's rate.
+// the accounts' books (realized gains, income, costs, contributions, bases)
+// are converted from each account currency at today's rate.
+//
+// The currency effect here is the instrument currency's move against the
+// account currency (the FX rate of the trades against today's rate); the
+// account currency's move against Base is not in it, since the books are
+// converted at today's rate: a USD account holding USD stocks valued in EUR
+// shows no currency effect. Performance.CurrencyEffect measures the effect
+// in the base currency over a period, from daily rates.
 type Valuation struct {
 	Base     string        `json:"base"`
 	Holdings []Holding     `json:"holdings"`
@@ -161,7 +168,8 @@ func conv(x, r decimal.Decimal, identity bool) decimal.Decimal {
 
 // Value values every account in base: holdings at prices from prices,
 // converted with rates (rates may be nil when everything is in base). A
-// symbol without a price fails with ErrNoPrice. Each symbol is priced once
+// symbol without a price fails with ErrNoPrice; a price without a currency
+// is taken to be in each holding's own currency. Each symbol is priced once
 // and each currency pair converted once. Holdings come ordered by account
 // (as added) and symbol; allocation slices largest first. A position whose
 // quantity, basis, price and rates are the same (values and exponents) as
@@ -273,15 +281,15 @@ func (l *Ledger) value(ctx context.Context, account, base string, prices PriceSo
 				if price.Sign() < 0 || price.Exponent() > maxExponent || price.Exponent() < -maxExponent {
 					return nil, fmt.Errorf("%w: %s: price is negative or out of range", ErrNoPrice, p.symbol)
 				}
-				if ccy == "" {
-					ccy = p.s.currency
-				}
 				si = int32(len(syms))
 				symIdx[p.symID] = si + 1
 				syms = append(syms, symEntry{price: price, ccy: ccy})
 				symKeys = append(symKeys, p.symbol)
 			}
 			quote, quoteCcy := syms[si].price, syms[si].ccy
+			if quoteCcy == "" {
+				quoteCcy = p.s.currency // a quote without a currency is in the holding's
+			}
 			var qr decimal.Decimal
 			if quoteCcy != p.s.currency {
 				if qr, _, err = rc.rate(ctx, quoteCcy, p.s.currency); err != nil {
