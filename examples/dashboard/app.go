@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
-	_ "modernc.org/sqlite" // the dashboard's SQLite driver, imported only here
 
 	"github.com/finkit/finkit/auth"
 	authsql "github.com/finkit/finkit/auth/sqlstore"
@@ -26,9 +25,12 @@ import (
 	portfoliosql "github.com/finkit/finkit/portfolio/sqlstore"
 	"github.com/finkit/finkit/securechat"
 	chatsql "github.com/finkit/finkit/securechat/sqlstore"
+
+	"github.com/finkit/finkit/examples/internal/appdb"
 )
 
-// dbFile is the SQLite file inside the data directory. It is the file
+// dbFile is the SQLite file inside the data directory, the database unless
+// --db names another (a file or a postgres:// URL). It is the file
 // `finkit user add` opens by default (data/finkit.db).
 const dbFile = "finkit.db"
 
@@ -85,17 +87,18 @@ func newApp(ctx context.Context, cfg config, logger *slog.Logger) (a *app, err e
 	if err := os.MkdirAll(cfg.dataDir, 0o750); err != nil {
 		return nil, fmt.Errorf("create data directory: %w", err)
 	}
-	dbPath := filepath.Join(cfg.dataDir, dbFile)
-	a.db, err = sql.Open("sqlite", "file:"+dbPath+"?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)")
+	dbTarget := cfg.db
+	if dbTarget == "" {
+		dbTarget = filepath.Join(cfg.dataDir, dbFile)
+	}
+	db, err := appdb.Open(ctx, dbTarget)
 	if err != nil {
-		return nil, fmt.Errorf("open %s: %w", dbPath, err)
+		return nil, fmt.Errorf("open %s: %w", appdb.Name(dbTarget), err)
 	}
-	if err := a.db.PingContext(ctx); err != nil {
-		return nil, fmt.Errorf("open %s: %w", dbPath, err)
-	}
+	a.db = db.DB
 
 	// auth on the shared database.
-	if a.authStore, err = authsql.New(ctx, a.db, authsql.Options{}); err != nil {
+	if a.authStore, err = authsql.New(ctx, a.db, db.Auth()); err != nil {
 		return nil, fmt.Errorf("auth store: %w", err)
 	}
 	a.auth, err = auth.New(auth.Options{
@@ -110,7 +113,7 @@ func newApp(ctx context.Context, cfg config, logger *slog.Logger) (a *app, err e
 
 	// portfolio on the shared database, with the simulator's instruments
 	// registered so valuation knows names and asset classes.
-	ps, err := portfoliosql.New(ctx, a.db, portfoliosql.Options{})
+	ps, err := portfoliosql.New(ctx, a.db, db.Portfolio())
 	if err != nil {
 		return nil, fmt.Errorf("portfolio store: %w", err)
 	}
@@ -128,7 +131,7 @@ func newApp(ctx context.Context, cfg config, logger *slog.Logger) (a *app, err e
 	}
 
 	// securechat relay on the shared database.
-	cs, err := chatsql.New(ctx, a.db, chatsql.Options{})
+	cs, err := chatsql.New(ctx, a.db, db.Chat())
 	if err != nil {
 		return nil, fmt.Errorf("chat store: %w", err)
 	}

@@ -54,6 +54,7 @@ func main() {
 type config struct {
 	addr      string
 	dataDir   string
+	db        string // a postgres:// URL or a SQLite file; "" is dataDir/finkit.db
 	logLevel  string
 	logFormat string
 
@@ -80,6 +81,7 @@ func parseConfig(args []string, stderr io.Writer) (config, error) {
 	fs.SetOutput(stderr)
 	fs.StringVar(&c.addr, "addr", envOr("FINKIT_ADDR", "localhost:8080"), "listen address")
 	fs.StringVar(&c.dataDir, "data", envOr("FINKIT_DATA", "data"), "directory for the SQLite database and uploads")
+	fs.StringVar(&c.db, "db", envOr("FINKIT_DB", ""), "database: a postgres:// URL or a SQLite file (default: finkit.db in --data)")
 	fs.StringVar(&c.logLevel, "log-level", envOr("FINKIT_LOG_LEVEL", "info"), "log level: debug, info, warn or error")
 	fs.StringVar(&c.logFormat, "log-format", envOr("FINKIT_LOG_FORMAT", "text"), "log format: json or text")
 	fs.BoolVar(&c.secureCookies, "secure-cookies", false, "Secure, __Host- session cookie (when served over HTTPS)")

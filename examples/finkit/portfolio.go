@@ -17,7 +17,8 @@ import (
 	"github.com/finkit/finkit/portfolio"
 	"github.com/finkit/finkit/portfolio/sqlstore"
 	"github.com/shopspring/decimal"
-	_ "modernc.org/sqlite" // database/sql driver "sqlite"
+
+	"github.com/finkit/finkit/examples/internal/appdb"
 )
 
 // portfolioDefaultDB is the dashboard's SQLite file.
@@ -43,28 +44,30 @@ func runPortfolio(ctx context.Context, e *env, args []string) error {
 	}
 }
 
-// portfolioOpen opens (creating when create is set) the SQLite file and the
-// portfolio store in it. The caller closes the *sql.DB.
+// portfolioOpen opens (creating when create is set) the SQLite file, or the
+// PostgreSQL server of a postgres:// URL, and the portfolio store in it. The caller closes the *sql.DB.
 func portfolioOpen(ctx context.Context, path string, create bool) (*sql.DB, *sqlstore.Store, error) {
-	if !create {
-		if _, err := os.Stat(path); err != nil {
-			return nil, nil, fmt.Errorf("database %s: %w (import a CSV file first)", path, err)
-		}
-	} else if dir := filepath.Dir(path); dir != "." {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return nil, nil, err
+	if !appdb.IsURL(path) { // a server has nothing to create
+		if !create {
+			if _, err := os.Stat(path); err != nil {
+				return nil, nil, fmt.Errorf("database %s: %w (import a CSV file first)", path, err)
+			}
+		} else if dir := filepath.Dir(path); dir != "." {
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				return nil, nil, err
+			}
 		}
 	}
-	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)")
+	db, err := appdb.Open(ctx, path)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, fmt.Errorf("open %s: %w", appdb.Name(path), err)
 	}
-	store, err := sqlstore.New(ctx, db, sqlstore.Options{})
+	store, err := sqlstore.New(ctx, db.DB, db.Portfolio())
 	if err != nil {
 		_ = db.Close()
 		return nil, nil, err
 	}
-	return db, store, nil
+	return db.DB, store, nil
 }
 
 // interleaveFlags moves flags after positional arguments to the front, so
@@ -88,7 +91,7 @@ func interleaveFlags(args []string) []string {
 
 func runPortfolioImport(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet("portfolio import", e)
-	dbPath := fs.String("db", portfolioDefaultDB, "SQLite database file (the dashboard's)")
+	dbPath := fs.String("db", appdb.FromEnv(portfolioDefaultDB), "SQLite database file (the dashboard's) or postgres:// URL")
 	ccy := fs.String("currency", "NOK", "currency of accounts created by the import when their rows name none")
 	if err := parseFlags(fs, interleaveFlags(args)); err != nil {
 		return err
@@ -156,7 +159,7 @@ func runPortfolioImport(ctx context.Context, e *env, args []string) error {
 
 func runPortfolioExport(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet("portfolio export", e)
-	dbPath := fs.String("db", portfolioDefaultDB, "SQLite database file (the dashboard's)")
+	dbPath := fs.String("db", appdb.FromEnv(portfolioDefaultDB), "SQLite database file (the dashboard's) or postgres:// URL")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -188,7 +191,7 @@ type portfolioReport struct {
 
 func runPortfolioReport(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet("portfolio report", e)
-	dbPath := fs.String("db", portfolioDefaultDB, "SQLite database file (the dashboard's)")
+	dbPath := fs.String("db", appdb.FromEnv(portfolioDefaultDB), "SQLite database file (the dashboard's) or postgres:// URL")
 	base := fs.String("base", "", "currency to report in (default: the first account's)")
 	asJSON := fs.Bool("json", false, "print JSON")
 	if err := parseFlags(fs, args); err != nil {

@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"io"
@@ -15,7 +14,8 @@ import (
 	"github.com/finkit/finkit/auth"
 	"github.com/finkit/finkit/auth/sqlstore"
 	"golang.org/x/term"
-	_ "modernc.org/sqlite"
+
+	"github.com/finkit/finkit/examples/internal/appdb"
 )
 
 // defaultDBPath is the dashboard's SQLite file.
@@ -30,7 +30,7 @@ const defaultDBPath = "data/finkit.db"
 // --db PATH may be given before or after the subcommand.
 func runUser(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet("user", e)
-	db := fs.String("db", defaultDBPath, "SQLite database file (the dashboard's)")
+	db := fs.String("db", appdb.FromEnv(defaultDBPath), "SQLite database file (the dashboard's) or postgres:// URL")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -163,26 +163,28 @@ func openAuth(ctx context.Context, e *env, path string, create bool) (*auth.Serv
 	if path == "" {
 		return nil, nil, usageErrorf("--db must not be empty")
 	}
-	// The path goes into a file: URI; '?' or '#' would start its query
-	// (driver options such as foreign_keys) or fragment.
-	if strings.ContainsAny(path, "?#") {
-		return nil, nil, usageErrorf("--db %q: the path must not contain '?' or '#'", path)
-	}
-	if !create {
-		if _, err := os.Stat(path); err != nil {
-			return nil, nil, fmt.Errorf("database %s: %w (create a user first with `finkit user add`)", path, err)
+	if !appdb.IsURL(path) {
+		// The path goes into a file: URI; '?' or '#' would start its query
+		// (driver options such as foreign_keys) or fragment.
+		if strings.ContainsAny(path, "?#") {
+			return nil, nil, usageErrorf("--db %q: the path must not contain '?' or '#'", path)
 		}
-	} else if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return nil, nil, fmt.Errorf("database directory: %w", err)
+		if !create {
+			if _, err := os.Stat(path); err != nil {
+				return nil, nil, fmt.Errorf("database %s: %w (create a user first with `finkit user add`)", path, err)
+			}
+		} else if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+			return nil, nil, fmt.Errorf("database directory: %w", err)
+		}
 	}
-	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)")
+	db, err := appdb.Open(ctx, path)
 	if err != nil {
-		return nil, nil, fmt.Errorf("open %s: %w", path, err)
+		return nil, nil, fmt.Errorf("open %s: %w", appdb.Name(path), err)
 	}
-	store, err := sqlstore.New(ctx, db, sqlstore.Options{})
+	store, err := sqlstore.New(ctx, db.DB, db.Auth())
 	if err != nil {
 		db.Close()
-		return nil, nil, fmt.Errorf("open %s: %w", path, err)
+		return nil, nil, fmt.Errorf("open %s: %w", appdb.Name(path), err)
 	}
 	closeAll := func() {
 		store.Close()

@@ -66,3 +66,14 @@ func IsBusy(err error) bool {
 	return strings.Contains(msg, "database is locked") || strings.Contains(msg, "database table is locked") ||
 		strings.Contains(msg, "SQLITE_BUSY") || strings.Contains(msg, "SQLITE_LOCKED")
 }
+
+// SQLiteDSN is the modernc.org/sqlite connection string finkit's apps and
+// tests open a database file with: wait up to 5 s for a lock, enforce
+// foreign keys, sync the WAL at checkpoints only (safe in WAL mode: a power
+// cut can lose the last commits, never corrupt the file), and begin every
+// transaction of database/sql's BeginTx as IMMEDIATE (the stores do not
+// need it, see BeginWrite; other code using the *sql.DB does). It sets no
+// journal_mode: EnsureWAL switches the file once.
+func SQLiteDSN(path string) string {
+	return "file:" + path + "?_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate"
+}
