@@ -196,10 +196,20 @@ func (g *generation) pid() int {
 }
 
 func (c *Converter) allocatorOptions(profile string) []chromedp.ExecAllocatorOption {
-	opts := browserOptions(c.execPath, profile)
+	proxyURL := ""
 	if c.proxy != nil {
+		proxyURL = c.proxy.url()
+	}
+	return chromeOptions(c.execPath, profile, proxyURL)
+}
+
+// chromeOptions are browserOptions plus, when proxyURL is set, the flags
+// that send all traffic through the egress proxy.
+func chromeOptions(execPath, profile, proxyURL string) []chromedp.ExecAllocatorOption {
+	opts := browserOptions(execPath, profile)
+	if proxyURL != "" {
 		opts = append(opts,
-			chromedp.ProxyServer(c.proxy.url()),
+			chromedp.ProxyServer(proxyURL),
 			// Chromium sends loopback addresses around a proxy unless told
 			// not to; they must go through it to be refused.
 			chromedp.Flag("proxy-bypass-list", "<-loopback>"),
@@ -226,10 +236,16 @@ func browserOptions(execPath, profile string) []chromedp.ExecAllocatorOption {
 		chromedp.Flag("disable-popup-blocking", false),
 		chromedp.Flag("disable-domain-reliability", true),
 		chromedp.Flag("no-pings", true),
-		chromedp.Flag("no-service-autorun", true),
-		// Keep WebRTC from probing local interfaces behind the Fetch
-		// interception's back.
-		chromedp.Flag("force-webrtc-ip-handling-policy", "disable_non_proxied_udp"),
+		// WebRTC sends STUN and TURN over UDP, which neither the Fetch
+		// interception nor the egress proxy sees: allow only what can go
+		// through the proxy (TCP).
+		chromedp.Flag("webrtc-ip-handling-policy", "disable_non_proxied_udp"),
+		// chromedp's defaults include switches this Chromium no longer
+		// knows (or knows only on macOS); an unknown switch is ignored
+		// silently, so leave them out rather than look protected.
+		chromedp.Flag("disable-client-side-phishing-detection", false),
+		chromedp.Flag("safebrowsing-disable-auto-update", false),
+		chromedp.Flag("use-mock-keychain", false),
 		// Set explicitly so chromedp does not decide by itself: the
 		// sandbox only has to go when running as root, where it cannot work.
 		chromedp.Flag("no-sandbox", os.Geteuid() == 0),
