@@ -249,3 +249,90 @@ func TestHostileRetryAfterIsCapped(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, int64(2), p.calls.Load())
 }
+
+// Low 9: an answer for another symbol is refused (unless it is a known
+// rename).
+func TestHostileAnswerForAnotherSymbol(t *testing.T) {
+	ctx := context.Background()
+	yb := fixture(t, "yahoo", "testdata", "yahoo-chart-AAPL-daily.fixture.json")
+	ys := hostile.Serve(t, yb, hostile.Replace(`"symbol": "AAPL"`, `"symbol": "MSFT"`))
+	y, err := yahoo.New(yahoo.Options{BaseURL: ys.URL, NoCrumb: true})
+	require.NoError(t, err)
+	_, err = y.Quote(ctx, "AAPL")
+	require.ErrorIs(t, err, marketdata.ErrBadResponse)
+	_, err = y.History(ctx, "AAPL", marketdata.HistoryRequest{})
+	require.ErrorIs(t, err, marketdata.ErrBadResponse)
+	renamed, err := yahoo.New(yahoo.Options{BaseURL: ys.URL, NoCrumb: true, Aliases: map[string]string{"aapl": "MSFT"}})
+	require.NoError(t, err)
+	_, err = renamed.Quote(ctx, "AAPL")
+	require.NoError(t, err, "a known rename passes")
+
+	ab := fixture(t, "alphavantage", "testdata", "alphavantage-global-quote-MSFT.json")
+	as := hostile.Serve(t, ab)
+	av, err := alphavantage.New(alphavantage.Options{BaseURL: as.URL, APIKey: "k"})
+	require.NoError(t, err)
+	_, err = av.Quote(ctx, "AAPL") // the server answers with MSFT's quote
+	require.ErrorIs(t, err, marketdata.ErrBadResponse)
+	_, err = av.Quote(ctx, "MSFT")
+	require.NoError(t, err)
+}
+
+// Low 11: a Norges Bank cross rate is as old as its older leg.
+func TestHostileNorgesBankCrossDate(t *testing.T) {
+	body := nbRows(fixture(t, "norgesbank", "testdata", "norgesbank-exr-csvdata.body.csv"), "2026-03-24")
+	body = []byte(strings.Replace(string(body), "B,EUR,NOK,SP,4,false,0,C,2026-03-24,", "B,EUR,NOK,SP,4,false,0,C,2020-03-24,", 1))
+	srv := hostile.Serve(t, body)
+	nb, err := norgesbank.New(norgesbank.Options{BaseURL: srv.URL})
+	require.NoError(t, err)
+	r, err := nb.Rate(context.Background(), "EUR", "USD")
+	require.NoError(t, err)
+	assert.Equal(t, 2020, r.Time.Year(), "stamped %s", r.Time)
+	q, err := nb.Quote(context.Background(), "USDEUR=X")
+	require.NoError(t, err)
+	assert.Equal(t, 2020, q.Time.Year())
+}
+
+// Low 12: Stooq rows that disagree for one symbol are not resolved silently,
+// and AAPL asked together with AAPL.US is priced for both.
+func TestHostileStooqDuplicateRows(t *testing.T) {
+	ctx := context.Background()
+	body := fixture(t, "stooq", "testdata", "stooq-quote-aapl.us.csv")
+	two := strings.TrimRight(string(body), "\r\n") + "\r\nAAPL.US,2020-05-06,22:00:01,300.46,303.24,298.87,3006.30,35583438\n"
+	srv := hostile.Serve(t, []byte(two))
+	s, err := stooq.New(stooq.Options{BaseURL: srv.URL})
+	require.NoError(t, err)
+	got, err := s.Quotes(ctx, []string{"AAPL"})
+	require.NoError(t, err)
+	assert.Empty(t, got, "two different rows for AAPL.US: ambiguous")
+
+	srv.SetBody(body)
+	got, err = s.Quotes(ctx, []string{"AAPL", "AAPL.US"})
+	require.NoError(t, err)
+	require.Len(t, got, 2)
+	assert.Equal(t, 300.63, got["AAPL"].Price)
+	assert.Equal(t, 300.63, got["AAPL.US"].Price)
+}
+
+// Medium 6: two named mirrors of one upstream (Stooq under two names)
+// count once, so they cannot outvote an independent source.
+func TestHostileMirrorsCountOnce(t *testing.T) {
+	now := time.Date(2020, 5, 7, 12, 0, 0, 0, time.UTC)
+	body := fixture(t, "stooq", "testdata", "stooq-quote-aapl.us.csv")
+	liar := []byte(strings.Replace(string(body), "300.63", "601.26", 1))
+	var provs []marketdata.Provider
+	for _, name := range []string{"stooq", "stooq-mirror"} {
+		srv := hostile.Serve(t, liar)
+		s, err := stooq.New(stooq.Options{Name: name, BaseURL: srv.URL})
+		require.NoError(t, err)
+		provs = append(provs, s)
+	}
+	provs = append(provs, &countingProvider{name: "honest", price: 300.63, at: now.Add(-time.Hour)})
+	a := newAgg(t, marketdata.Options{Providers: provs, Now: func() time.Time { return now }})
+	m, err := a.Quote(context.Background(), "AAPL")
+	require.NoError(t, err)
+	assert.Equal(t, 2, m.Independent, m.Summary())
+	assert.True(t, m.Sources[1].Duplicate)
+	assert.Equal(t, marketdata.ConfidenceLow, m.Confidence)
+	_, _, err = a.Price(context.Background(), "AAPL")
+	requireLowConfidence(t, err)
+}

@@ -3,10 +3,12 @@ package marketdata_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -180,4 +182,85 @@ func TestHostileFutureAndUndatedQuotesAreNotFresh(t *testing.T) {
 		assert.InDelta(t, 244.87, lc.Merged.Price, 1e-9, "the best guess is the honest majority")
 		encodable(t, lc.Merged)
 	}
+}
+
+// Medium 5: a six-year-old quote alone is not a price for valuation.
+func TestHostileStaleQuoteIsNotAValuation(t *testing.T) {
+	ctx := context.Background()
+	a := newAgg(t, marketdata.Options{Providers: []marketdata.Provider{&countingProvider{name: "old", price: 244.87, at: t0.AddDate(-6, 0, 0)}}})
+	_, _, err := a.Price(ctx, "AAPL")
+	lc := requireLowConfidence(t, err)
+	assert.True(t, lc.Merged.Stale)
+	assert.Contains(t, err.Error(), "stale")
+	_, err = ledgerWith(t).Value(ctx, "USD", a, a)
+	require.ErrorIs(t, err, portfolio.ErrNoPrice)
+}
+
+// Medium 6: the spread covers every source, and no price is made up.
+func TestHostileSpreadShowsDisagreement(t *testing.T) {
+	ctx := context.Background()
+	prov := func(prices ...float64) []marketdata.Provider {
+		var out []marketdata.Provider
+		for i, p := range prices {
+			out = append(out, &countingProvider{name: string(rune('a' + i)), price: p})
+		}
+		return out
+	}
+	// 2 honest against 2 liars: no majority, and the price is one that
+	// was quoted (not 306.10, the mean of the middle two).
+	a := newAgg(t, marketdata.Options{Providers: prov(244.87, 244.90, 367.30, 367.35)})
+	m, err := a.Quote(ctx, "AAPL")
+	require.NoError(t, err)
+	assert.Equal(t, marketdata.ConfidenceLow, m.Confidence)
+	assert.True(t, m.Price < 245 || m.Price > 367, "price %v", m.Price)
+	assert.InDelta(t, (367.35-244.87)/m.Price*100, m.SpreadPct, 1e-9)
+	assert.False(t, m.Time.IsZero())
+	_, _, err = a.Price(ctx, "AAPL")
+	requireLowConfidence(t, err)
+
+	// 1 honest + 2 colluding liars: the majority wins (nothing in the data
+	// says otherwise), but the spread and the outlier show the dissent.
+	b := newAgg(t, marketdata.Options{Providers: prov(244.87, 367.30, 367.30)})
+	m, err = b.Quote(ctx, "AAPL")
+	require.NoError(t, err)
+	assert.Equal(t, marketdata.ConfidenceMajority, m.Confidence)
+	assert.Equal(t, 1, m.Outliers)
+	assert.Greater(t, m.SpreadPct, 33.0)
+}
+
+// Medium 7: a USD price labelled EUR does not decide the result by winning
+// a currency tie.
+func TestHostileMislabelledCurrency(t *testing.T) {
+	fx := newSim(t, sim.Options{Name: "fx", Seed: 1})
+	a := newAgg(t, marketdata.Options{Providers: []marketdata.Provider{
+		&countingProvider{name: "mislabelled", price: 235.44, cur: "EUR"}, &countingProvider{name: "honest", price: 235.44}},
+		RateProviders: []marketdata.RateProvider{fx}})
+	p, cur, err := a.Price(context.Background(), "AAPL")
+	requireLowConfidence(t, err)
+	assert.False(t, p.Equal(decimal.RequireFromString("235.44")) && cur == "EUR")
+}
+
+// Low 13: overlapping symbol lists in any order fetch each symbol once.
+func TestOverlappingRequestsShareSymbols(t *testing.T) {
+	p := &countingProvider{name: "count", price: 10, release: make(chan struct{})}
+	a := newAgg(t, marketdata.Options{Providers: []marketdata.Provider{p}, CacheTTL: time.Minute})
+	var wg sync.WaitGroup
+	for i := range 5 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			own := fmt.Sprintf("X%d", i)
+			list := []string{"AAPL", own}
+			if i%2 == 1 {
+				list = []string{own, "AAPL"}
+			}
+			res, err := a.Quotes(context.Background(), list)
+			assert.NoError(t, err)
+			assert.Len(t, res.Quotes, 2)
+		}()
+	}
+	time.Sleep(50 * time.Millisecond)
+	close(p.release)
+	wg.Wait()
+	assert.Equal(t, int64(6), p.calls.Load(), "AAPL once, plus one call per own symbol")
 }

@@ -34,15 +34,19 @@ type Options struct {
 	HTTPClient *http.Client
 	UserAgent  string
 	MaxBytes   int64
+	// Aliases lists known renames: asked symbol → the "01. symbol" Alpha
+	// Vantage may answer with. Any other answered symbol is refused.
+	Aliases map[string]string
 }
 
 // Client is an Alpha Vantage client. It implements marketdata.Provider,
 // HistoryProvider and Supporter.
 type Client struct {
-	base string
-	key  string
-	http *httpx.Client
-	ny   *time.Location
+	base    string
+	key     string
+	http    *httpx.Client
+	ny      *time.Location
+	aliases map[string]string
 }
 
 // New returns a Client; it fails without an API key.
@@ -62,7 +66,8 @@ func New(opts Options) (*Client, error) {
 	if err != nil {
 		ny = time.FixedZone("EST", -5*3600)
 	}
-	return &Client{base: base, key: key, http: httpx.New("alphavantage", opts.HTTPClient, opts.UserAgent, opts.MaxBytes), ny: ny}, nil
+	return &Client{base: base, key: key, http: httpx.New("alphavantage", opts.HTTPClient, opts.UserAgent, opts.MaxBytes), ny: ny,
+		aliases: httpx.Aliases(opts.Aliases)}, nil
 }
 
 // Name returns "alphavantage".
@@ -197,6 +202,9 @@ func (c *Client) Quote(ctx context.Context, symbol string) (marketdata.Quote, er
 	g, err := ParseGlobalQuote(body)
 	if err != nil {
 		return marketdata.Quote{}, c.wrap(sym, err)
+	}
+	if !httpx.SameSymbol(sym, g.Symbol, c.aliases) {
+		return marketdata.Quote{}, c.http.Bad(sym, "answered for "+g.Symbol, nil)
 	}
 	d := g.LatestTradingDay
 	// Stamped at the close; during the trading day that is still ahead, and

@@ -57,6 +57,10 @@ func New(opts Options) (*Client, error) {
 // Name returns the provider name, "stooq" unless Options.Name says otherwise.
 func (c *Client) Name() string { return c.name }
 
+// Upstream returns "stooq" whatever the name: two clients (mirrors, or one
+// site under two names) count as one source in the Aggregator's consensus.
+func (c *Client) Upstream() string { return "stooq" }
+
 var markets = map[string]struct{ stooq, currency string }{
 	"":   {"us", "USD"},
 	"US": {"us", "USD"},
@@ -113,7 +117,7 @@ func (c *Client) Quotes(ctx context.Context, symbols []string) (map[string]marke
 	if len(symbols) == 0 {
 		return map[string]marketdata.Quote{}, nil
 	}
-	want := make(map[string]string, len(symbols)) // stooq symbol → as asked
+	want := make(map[string][]string, len(symbols)) // stooq symbol → as asked ("AAPL" and "AAPL.US" are one)
 	cur := make(map[string]string, len(symbols))
 	list := make([]string, 0, len(symbols))
 	for _, s := range symbols {
@@ -124,7 +128,7 @@ func (c *Client) Quotes(ctx context.Context, symbols []string) (map[string]marke
 		if _, dup := want[ss]; !dup {
 			list = append(list, ss)
 		}
-		want[ss], cur[ss] = s, c2
+		want[ss], cur[ss] = append(want[ss], s), c2
 	}
 	u := c.base + "/q/l/?s=" + url.QueryEscape(strings.Join(list, " ")) + "&f=sd2t2ohlcv&h&e=csv"
 	label := ""
@@ -147,15 +151,35 @@ func (c *Client) Quotes(ctx context.Context, symbols []string) (map[string]marke
 	}
 	lat := time.Since(start)
 	out := make(map[string]marketdata.Quote, len(rows))
-	for _, r := range rows {
-		key := strings.ToLower(r.Symbol)
-		asked, ok := want[key]
-		if !ok || !r.OK {
-			continue
+	for key, r := range unique(rows) {
+		for _, asked := range want[key] {
+			out[asked] = marketdata.Quote{Symbol: strings.ToUpper(asked), Price: r.Close, Currency: cur[key], Time: r.Time, Provider: c.name, Latency: lat}
 		}
-		out[asked] = marketdata.Quote{Symbol: strings.ToUpper(asked), Price: r.Close, Currency: cur[key], Time: r.Time, Provider: c.name, Latency: lat}
 	}
 	return out, nil
+}
+
+// unique returns the usable rows by lower-case symbol. A symbol with two
+// rows that differ is ambiguous and left out (missing from the answer)
+// rather than resolved silently to one of them.
+func unique(rows []QuoteRow) map[string]QuoteRow {
+	out := make(map[string]QuoteRow, len(rows))
+	bad := map[string]bool{}
+	for _, r := range rows {
+		key := strings.ToLower(r.Symbol)
+		if prev, seen := out[key]; seen && prev != r {
+			bad[key] = true
+		}
+		if r.OK {
+			out[key] = r
+		} else if _, seen := out[key]; seen {
+			bad[key] = true
+		}
+	}
+	for k := range bad {
+		delete(out, k)
+	}
+	return out
 }
 
 // bodyError recognises Stooq's plain-text refusals and HTML pages.

@@ -33,6 +33,9 @@ type Options struct {
 	HTTPClient *http.Client // default: 10s timeout; a cookie jar is added when it has none
 	UserAgent  string       // default: a descriptive finkit agent
 	MaxBytes   int64        // response size limit; default 4 MiB
+	// Aliases lists known renames: asked symbol → the symbol Yahoo may
+	// answer with ("FB": "META"). Any other answered symbol is refused.
+	Aliases map[string]string
 }
 
 // Client is a Yahoo Finance chart API client. It implements
@@ -42,6 +45,7 @@ type Client struct {
 	cookieURL string
 	noCrumb   bool
 	http      *httpx.Client
+	aliases   map[string]string
 
 	mu    sync.Mutex // guards crumb; held while refreshing it
 	crumb string
@@ -70,7 +74,7 @@ func New(opts Options) (*Client, error) {
 		cp.Jar = jar
 		hc = &cp
 	}
-	return &Client{base: base, cookieURL: cookieURL, noCrumb: opts.NoCrumb,
+	return &Client{base: base, cookieURL: cookieURL, noCrumb: opts.NoCrumb, aliases: httpx.Aliases(opts.Aliases),
 		http: httpx.New("yahoo", hc, opts.UserAgent, opts.MaxBytes)}, nil
 }
 
@@ -123,6 +127,9 @@ func (c *Client) Quote(ctx context.Context, symbol string) (marketdata.Quote, er
 	if err != nil {
 		return marketdata.Quote{}, err
 	}
+	if !httpx.SameSymbol(symbol, r.Meta.Symbol, c.aliases) {
+		return marketdata.Quote{}, c.http.Bad(strings.ToUpper(symbol), "answered for "+r.Meta.Symbol, nil)
+	}
 	q, err := QuoteFromChart(r)
 	if err != nil {
 		return marketdata.Quote{}, c.wrap(symbol, err)
@@ -170,6 +177,9 @@ func (c *Client) History(ctx context.Context, symbol string, req marketdata.Hist
 	})
 	if err != nil {
 		return marketdata.History{}, err
+	}
+	if !httpx.SameSymbol(symbol, r.Meta.Symbol, c.aliases) {
+		return marketdata.History{}, c.http.Bad(strings.ToUpper(symbol), "answered for "+r.Meta.Symbol, nil)
 	}
 	h, err := HistoryFromChart(r)
 	if err != nil {

@@ -242,6 +242,27 @@ func (c *Client) FXSymbols(symbols ...string) ([]marketdata.Symbol, error) {
 	return parsed, nil
 }
 
+// SameSymbol reports whether a provider that was asked for asked answered
+// for the same instrument: the same symbol ignoring case, or the rename
+// aliases[asked] (keys upper case). An empty answered symbol says nothing
+// and passes.
+func SameSymbol(asked, answered string, aliases map[string]string) bool {
+	if answered == "" || strings.EqualFold(asked, answered) {
+		return true
+	}
+	a, ok := aliases[strings.ToUpper(asked)]
+	return ok && strings.EqualFold(a, answered)
+}
+
+// Aliases returns a copy of a rename table with upper-case keys.
+func Aliases(m map[string]string) map[string]string {
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		out[strings.ToUpper(strings.TrimSpace(k))] = strings.TrimSpace(v)
+	}
+	return out
+}
+
 // MaxAhead is how far past the local clock a provider's market time may be
 // before the answer is rejected as implausible.
 const MaxAhead = 24 * time.Hour
