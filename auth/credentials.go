@@ -76,7 +76,8 @@ func (s *Service) SetPassword(ctx context.Context, userID, password string) erro
 }
 
 // SetRole changes a user's role. A change ends the user's sessions, so the
-// new privileges come with a new token.
+// new privileges come with a new token. Demoting the last enabled admin
+// returns ErrLastAdmin.
 func (s *Service) SetRole(ctx context.Context, userID string, role Role) (User, error) {
 	if !role.Valid() {
 		return User{}, fmt.Errorf("%w: %q", ErrInvalidRole, role)
@@ -88,7 +89,7 @@ func (s *Service) SetRole(ctx context.Context, userID string, role Role) (User, 
 	if old.Role == role {
 		return old, nil
 	}
-	ch := UserChange{Role: &role, NewCredentials: true, EndSessions: true, UpdatedAt: s.clock.Now().UTC()}
+	ch := UserChange{Role: &role, NewCredentials: true, EndSessions: true, KeepAdmin: true, UpdatedAt: s.clock.Now().UTC()}
 	u, err := s.store.UpdateUser(ctx, userID, ch)
 	if err != nil {
 		return User{}, fmt.Errorf("auth: set role: %w", err)
@@ -97,7 +98,8 @@ func (s *Service) SetRole(ctx context.Context, userID string, role Role) (User, 
 	return u, nil
 }
 
-// Disable stops a user from logging in and ends their sessions.
+// Disable stops a user from logging in and ends their sessions. Disabling
+// the last enabled admin returns ErrLastAdmin.
 func (s *Service) Disable(ctx context.Context, userID string) (User, error) {
 	return s.setDisabled(ctx, userID, true)
 }
@@ -109,7 +111,7 @@ func (s *Service) Enable(ctx context.Context, userID string) (User, error) {
 }
 
 func (s *Service) setDisabled(ctx context.Context, userID string, disabled bool) (User, error) {
-	ch := UserChange{Disabled: &disabled, NewCredentials: true, EndSessions: disabled, UpdatedAt: s.clock.Now().UTC()}
+	ch := UserChange{Disabled: &disabled, NewCredentials: true, EndSessions: disabled, KeepAdmin: disabled, UpdatedAt: s.clock.Now().UTC()}
 	u, err := s.store.UpdateUser(ctx, userID, ch)
 	if err != nil {
 		return User{}, fmt.Errorf("auth: disable: %w", err)

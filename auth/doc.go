@@ -14,7 +14,8 @@
 // Passwords are hashed with argon2id at OWASP's parameters (m = 19 MiB,
 // t = 2, p = 1) into PHC strings, verified in constant time, and rehashed
 // on login when the parameters change; legacy bcrypt hashes verify and are
-// upgraded. Hashing runs within a memory budget of HashConcurrency
+// upgraded (a password over bcrypt's 72 bytes never matches a bcrypt hash,
+// since bcrypt would compare only its first 72 bytes). Hashing runs within a memory budget of HashConcurrency
 // (default GOMAXPROCS) × m: a login flood waits instead of allocating
 // 19 MiB per attempt, a stored hash with a larger m (legacy or tampered)
 // takes a larger share of the budget instead of adding to it, and waiting
@@ -72,6 +73,12 @@
 // Logging in again over a live session ends it (Credentials.PreviousToken;
 // LoginHandler fills it in).
 //
+// Session times are written by whichever instance served the request: the
+// store trusts every instance's clock, but only within a minute. A session
+// created further in the future is refused, a last use in the future is
+// rewritten to now (so it still idles out), and no session outlives the
+// absolute timeout after its creation, whatever expiry was stored.
+//
 // Every user has a credential version that grows with each change of the
 // password, second factor, role or disabled flag, in the same store write
 // as the change and the end of the user's sessions. A session records the
@@ -105,6 +112,14 @@
 // of 120 random bits, stored hashed, in one store write that also ends the
 // user's other sessions. Login then needs a code (ErrTOTPRequired without
 // one); a code is accepted one step either side of now and only once.
+// With Options.SecretKey, TOTP secrets are encrypted at rest
+// (XChaCha20-Poly1305 under a key derived from it, bound to the user).
+//
+// # Roles
+//
+// The last enabled admin can be neither demoted nor disabled
+// (ErrLastAdmin); the store decides it in the same write, so two admins
+// demoting each other at once leave one.
 //
 // # HTTP and CSRF
 //

@@ -68,6 +68,9 @@ var (
 	ErrTOTPNotEnrolled = errors.New("auth: two-factor authentication not enrolled")
 	// ErrTOTPAlreadyEnabled means TOTP is already confirmed for the user.
 	ErrTOTPAlreadyEnabled = errors.New("auth: two-factor authentication already enabled")
+	// ErrLastAdmin is returned when a change would leave no enabled admin
+	// (demoting, disabling or deleting the last one).
+	ErrLastAdmin = errors.New("auth: the last admin cannot be demoted, disabled or deleted")
 	// ErrConflict is returned by a store when a conditional change found
 	// the record changed by someone else; nothing was written.
 	ErrConflict = errors.New("auth: changed concurrently")

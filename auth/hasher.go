@@ -59,6 +59,9 @@ const (
 	maxKeyLen  = 128
 	// maxBcryptCost bounds legacy bcrypt work (cost 16 is about 5 s).
 	maxBcryptCost = 16
+	// bcryptMaxBytes is the most of a password bcrypt reads; longer
+	// passwords never verify against a bcrypt hash.
+	bcryptMaxBytes = 72
 	// maxConcurrency bounds NewArgon2Hasher's concurrency, keeping the
 	// memory budget (concurrency × KiB) far from overflow.
 	maxConcurrency = 1 << 16
@@ -84,7 +87,9 @@ func (p Params) validate() error {
 
 // Argon2Hasher hashes with argon2id into PHC strings
 // ($argon2id$v=19$m=…,t=…,p=…$salt$hash, unpadded standard base64) and
-// verifies argon2id and legacy bcrypt ($2a$, $2b$, $2y$) hashes.
+// verifies argon2id and legacy bcrypt ($2a$, $2b$, $2y$) hashes. A password
+// longer than bcrypt's 72 bytes never matches a bcrypt hash: bcrypt would
+// compare only its first 72 bytes.
 //
 // Hashing is bounded by a memory budget of Concurrency × Params.Memory:
 // each hash takes its own memory cost from the budget (at least
@@ -168,6 +173,12 @@ func (h *Argon2Hasher) Hash(ctx context.Context, password string) (string, error
 // in constant time with respect to the key.
 func (h *Argon2Hasher) Verify(ctx context.Context, password, encoded string) (bool, error) {
 	if isBcrypt(encoded) {
+		if len(password) > bcryptMaxBytes {
+			// bcrypt reads only the first 72 bytes and CompareHashAndPassword
+			// does not refuse more, so every password sharing them would
+			// match. Refuse instead (the user resets the password).
+			return false, nil
+		}
 		cost, err := bcrypt.Cost([]byte(encoded))
 		if err != nil {
 			return false, fmt.Errorf("%w: bcrypt: %v", ErrMalformedHash, err)

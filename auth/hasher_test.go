@@ -243,3 +243,25 @@ func TestVerifyLargeMemoryHashRunsAlone(t *testing.T) {
 func argon2IDKey(pw string, salt []byte, p Params) []byte {
 	return argon2.IDKey([]byte(pw), salt, p.Time, p.Memory, p.Threads, p.KeyLen)
 }
+
+// TestBcryptTruncation: bcrypt reads only the first 72 bytes, and
+// x/crypto's CompareHashAndPassword does not refuse longer passwords, so
+// every password sharing those 72 bytes would verify (and the upgrade
+// would then pin that variant). A password over 72 bytes never matches a
+// bcrypt hash.
+func TestBcryptTruncation(t *testing.T) {
+	h, err := NewArgon2Hasher(tiny, 0)
+	require.NoError(t, err)
+	ctx := context.Background()
+	prefix := strings.Repeat("seventy-two bytes of a long legacy passphrase.. ", 2)[:72]
+	b, err := bcrypt.GenerateFromPassword([]byte(prefix), bcrypt.MinCost)
+	require.NoError(t, err)
+	ok, err := h.Verify(ctx, prefix, string(b))
+	require.NoError(t, err)
+	assert.True(t, ok, "exactly 72 bytes still verifies")
+	for _, longer := range []string{prefix + "x", prefix + " and anything an attacker appends"} {
+		ok, err = h.Verify(ctx, longer, string(b))
+		require.NoError(t, err)
+		assert.False(t, ok, "%d bytes must not verify against the 72-byte prefix", len(longer))
+	}
+}

@@ -255,6 +255,8 @@ func StatusOf(err error) (status int, code string) {
 		return http.StatusForbidden, "reauth_required"
 	case errors.Is(err, ErrConflict):
 		return http.StatusConflict, "conflict"
+	case errors.Is(err, ErrLastAdmin):
+		return http.StatusConflict, "last_admin"
 	case errors.Is(err, ErrUsernameTaken):
 		return http.StatusConflict, "username_taken"
 	case errors.Is(err, ErrWeakPassword), errors.Is(err, ErrInvalidUsername),

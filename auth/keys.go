@@ -1,15 +1,18 @@
 package auth
 
 import (
+	"bytes"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
 	"time"
 
+	"golang.org/x/crypto/chacha20poly1305"
 	"golang.org/x/crypto/hkdf"
 )
 
@@ -93,4 +96,55 @@ func (s *Service) trustedDevice(tok string, u User, now time.Time) bool {
 		return false
 	}
 	return hmac.Equal(b[8:], s.deviceMAC(u, issued))
+}
+
+// sealedMagic starts a TOTP secret encrypted at rest; a plaintext secret
+// (stored before Options.SecretKey was set) begins with it only with
+// probability 2^-64.
+const sealedMagic = "finkit\x00\x01"
+
+// sealTOTP encrypts a TOTP secret for storage with XChaCha20-Poly1305
+// under the TOTP key, bound to the user ID; without a key it returns the
+// secret as is.
+func (s *Service) sealTOTP(userID string, secret []byte) ([]byte, error) {
+	if s.keys.totp == nil {
+		return secret, nil
+	}
+	aead, err := chacha20poly1305.NewX(s.keys.totp)
+	if err != nil {
+		return nil, fmt.Errorf("auth: totp key: %w", err)
+	}
+	nonce, err := randomBytes(aead.NonceSize())
+	if err != nil {
+		return nil, err
+	}
+	out := append([]byte(sealedMagic), nonce...)
+	return aead.Seal(out, nonce, secret, []byte("totp\x00"+userID)), nil
+}
+
+// openTOTP returns st with its secret decrypted. A plaintext secret from
+// before a key was configured is returned as is (it is encrypted at its
+// next write); an encrypted one without the key, or under another key, is
+// an error.
+func (s *Service) openTOTP(st TOTPState) (TOTPState, error) {
+	if !bytes.HasPrefix(st.Secret, []byte(sealedMagic)) {
+		return st, nil
+	}
+	if s.keys.totp == nil {
+		return TOTPState{}, errors.New("auth: the TOTP secret is encrypted but Options.SecretKey is not set")
+	}
+	aead, err := chacha20poly1305.NewX(s.keys.totp)
+	if err != nil {
+		return TOTPState{}, fmt.Errorf("auth: totp key: %w", err)
+	}
+	body := st.Secret[len(sealedMagic):]
+	if len(body) < aead.NonceSize()+aead.Overhead() {
+		return TOTPState{}, errors.New("auth: stored TOTP secret is truncated")
+	}
+	plain, err := aead.Open(nil, body[:aead.NonceSize()], body[aead.NonceSize():], []byte("totp\x00"+st.UserID))
+	if err != nil {
+		return TOTPState{}, errors.New("auth: stored TOTP secret does not decrypt under Options.SecretKey")
+	}
+	st.Secret = plain
+	return st, nil
 }

@@ -111,3 +111,20 @@ func TestLockoutAbuseDistributed(t *testing.T) {
 	assert.Equal(t, 144, ok)
 	assert.Less(t, admitted, 100+24*120+24*120+10, "the global limit and the slow lane bound the guesses")
 }
+
+// TestDisabledAccountCounts: the right password of a disabled account is
+// a failed attempt like a wrong one, so it cannot be tried without limit.
+func TestDisabledAccountCounts(t *testing.T) {
+	f := newFixture(t, func(o *auth.Options) {
+		o.Throttle.Account = auth.ThrottleLimit{Burst: 3, Every: time.Hour, Lockout: time.Minute}
+	})
+	u := f.register(t, "parked", "")
+	_, err := f.svc.Disable(context.Background(), u.ID)
+	require.NoError(t, err)
+	ctx := auth.WithClient(context.Background(), auth.Client{IP: "192.0.2.80"})
+	var last error
+	for range 5 {
+		_, last = f.svc.Login(ctx, auth.Credentials{Username: "parked", Password: goodPassword})
+	}
+	require.ErrorIs(t, last, auth.ErrTooManyAttempts)
+}

@@ -183,6 +183,9 @@ func (s *Service) loginSecondFactor(ctx context.Context, u User, code string, no
 	if strings.TrimSpace(code) == "" {
 		return "", ErrTOTPRequired
 	}
+	if st, err = s.openTOTP(st); err != nil {
+		return "", err
+	}
 	return s.checkSecondFactor(ctx, u, st, code, now)
 }
 

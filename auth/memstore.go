@@ -129,11 +129,29 @@ func (m *MemoryStore) UpdateUser(_ context.Context, id string, ch UserChange) (U
 	if ch.NewCredentials {
 		u.CredentialVersion++
 	}
+	was := m.users[id]
+	if ch.KeepAdmin && was.Role == RoleAdmin && !was.Disabled && !m.adminLeftLocked(u) {
+		return User{}, fmt.Errorf("update user %q: %w", id, ErrLastAdmin)
+	}
 	m.users[id] = u
 	if ch.EndSessions {
 		m.deleteUserSessionsLocked(id)
 	}
 	return u, nil
+}
+
+// adminLeftLocked reports whether an enabled admin is left if u replaces
+// the stored user with its ID.
+func (m *MemoryStore) adminLeftLocked(u User) bool {
+	if u.Role == RoleAdmin && !u.Disabled {
+		return true
+	}
+	for id, other := range m.users {
+		if id != u.ID && other.Role == RoleAdmin && !other.Disabled {
+			return true
+		}
+	}
+	return false
 }
 
 // CreateSession implements SessionStore.

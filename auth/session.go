@@ -115,7 +115,9 @@ func (s *Service) Validate(ctx context.Context, token string) (User, Session, er
 	if u.Disabled {
 		return User{}, Session{}, fmt.Errorf("%w: account disabled", ErrUnauthenticated)
 	}
-	if now.Sub(sess.LastSeenAt) >= s.touchEvery {
+	// A last use in the future (a clock ahead of ours wrote it) is
+	// rewritten to now, so the idle timeout runs from our clock.
+	if now.Sub(sess.LastSeenAt) >= s.touchEvery || sess.LastSeenAt.After(now.Add(maxClockSkew)) {
 		sess.LastSeenAt = now.UTC()
 		if err := s.store.TouchSession(ctx, th, sess.LastSeenAt); err != nil && !errors.Is(err, ErrNotFound) {
 			return User{}, Session{}, fmt.Errorf("auth: touch session: %w", err)
@@ -125,11 +127,22 @@ func (s *Service) Validate(ctx context.Context, token string) (User, Session, er
 }
 
 // sessionInvalid returns why sess may not be used at now, or "".
+//
+// Session times are written by whichever instance handled the request, so
+// the store trusts the clocks of all instances, but only within
+// maxClockSkew: a session created further in the future is refused as a
+// clock error, a last use in the future counts as now (and is rewritten),
+// and no session lives longer than the absolute timeout after its
+// creation, whatever expiry was stored.
 func (s *Service) sessionInvalid(sess Session, u User, now time.Time) string {
+	lastSeen := earliest(sess.LastSeenAt, now)
+	expires := earliest(sess.ExpiresAt, sess.CreatedAt.Add(s.absolute))
 	switch {
 	case sess.CredentialVersion != u.CredentialVersion:
 		return "credentials changed since login"
-	case !now.Before(sess.ExpiresAt) || now.Sub(sess.LastSeenAt) >= s.idle:
+	case sess.CreatedAt.After(now.Add(maxClockSkew)):
+		return "session created in the future (clock skew)"
+	case !now.Before(expires) || now.Sub(lastSeen) >= s.idle:
 		return "session expired"
 	}
 	return ""
@@ -180,4 +193,11 @@ func (s *Service) Rotate(ctx context.Context, token string) (LoginResult, error)
 		return LoginResult{}, err
 	}
 	return s.replaceSession(ctx, token, u, sessionStart{authAt: sess.AuthenticatedAt, method: sess.AuthMethod, expires: sess.ExpiresAt})
+}
+
+func earliest(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
 }

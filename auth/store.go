@@ -58,6 +58,11 @@ type UserChange struct {
 	// EndSessions deletes every session of the user in the same
 	// transaction as the change.
 	EndSessions bool
+	// KeepAdmin refuses the change with ErrLastAdmin if the user was an
+	// enabled admin and no enabled admin would be left after it, decided
+	// atomically with the change (two admins demoting each other at once
+	// leave one).
+	KeepAdmin bool
 }
 
 // TOTPState is a user's stored two-factor state.
@@ -83,7 +88,8 @@ type UserStore interface {
 	Users(ctx context.Context) ([]User, error)
 	// UpdateUser applies ch atomically (with the session deletions it
 	// asks for) and returns the updated user; ErrNotFound for a missing
-	// user, ErrConflict when ch.IfPasswordHash does not match.
+	// user, ErrConflict when ch.IfPasswordHash does not match,
+	// ErrLastAdmin when ch.KeepAdmin refuses it.
 	UpdateUser(ctx context.Context, id string, ch UserChange) (User, error)
 }
 

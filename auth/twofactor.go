@@ -54,7 +54,11 @@ func (s *Service) EnrollTOTP(ctx context.Context, token string) (TOTPEnrollment,
 	if err != nil {
 		return TOTPEnrollment{}, err
 	}
-	if err := s.store.PutTOTP(ctx, TOTPState{UserID: u.ID, Secret: secret, UpdatedAt: s.clock.Now().UTC()}); err != nil {
+	sealed, err := s.sealTOTP(u.ID, secret)
+	if err != nil {
+		return TOTPEnrollment{}, err
+	}
+	if err := s.store.PutTOTP(ctx, TOTPState{UserID: u.ID, Secret: sealed, UpdatedAt: s.clock.Now().UTC()}); err != nil {
 		return TOTPEnrollment{}, fmt.Errorf("auth: enrol totp: %w", err)
 	}
 	s.audit(ctx, "totp.enrol_started", userAttrs(u)...)
@@ -82,8 +86,12 @@ func (s *Service) ConfirmTOTP(ctx context.Context, token, code string) (TOTPConf
 	if st.Confirmed {
 		return TOTPConfirmation{}, ErrTOTPAlreadyEnabled
 	}
+	open, err := s.openTOTP(st)
+	if err != nil {
+		return TOTPConfirmation{}, err
+	}
 	now := s.clock.Now()
-	step, ok := TOTP{Secret: st.Secret}.Match(code, now)
+	step, ok := TOTP{Secret: open.Secret}.Match(code, now)
 	if !ok {
 		return TOTPConfirmation{}, ErrInvalidTOTP
 	}

@@ -1,6 +1,7 @@
 package auth_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"strings"
@@ -242,5 +243,52 @@ func TestReauthenticateThrottled(t *testing.T) {
 
 	f.clock.Advance(2 * time.Minute)
 	_, err = f.svc.Reauthenticate(ctx, res.Token, goodPassword, "")
+	require.NoError(t, err)
+}
+
+// TestTOTPSecretEncryptedAtRest: with Options.SecretKey, the store never
+// holds the TOTP secret in plaintext, two-factor login works, and another
+// key cannot use the stored secret.
+func TestTOTPSecretEncryptedAtRest(t *testing.T) {
+	key := bytes.Repeat([]byte{7}, auth.SecretKeySize)
+	f := newFixture(t, func(o *auth.Options) { o.SecretKey = key })
+	u := f.register(t, "sealed", "")
+	ctx := context.Background()
+	gen, _, _ := f.enableTOTP(t, ctx, "sealed")
+	st, err := f.store.TOTP(ctx, u.ID)
+	require.NoError(t, err)
+	assert.False(t, bytes.Contains(st.Secret, gen.Secret), "secret stored in plaintext")
+	assert.Greater(t, len(st.Secret), len(gen.Secret))
+
+	f.clock.Advance(30 * time.Second)
+	code, _ := gen.Code(f.clock.Now())
+	_, err = f.svc.Login(ctx, auth.Credentials{Username: "sealed", Password: goodPassword, Code: code})
+	require.NoError(t, err)
+
+	for name, other := range map[string][]byte{"other key": bytes.Repeat([]byte{8}, auth.SecretKeySize), "no key": nil} {
+		svc, err := auth.New(auth.Options{Store: f.store, Clock: f.clock, Hasher: f.hasher, SecretKey: other})
+		require.NoError(t, err)
+		f.clock.Advance(30 * time.Second)
+		code, _ := gen.Code(f.clock.Now())
+		_, err = svc.Login(ctx, auth.Credentials{Username: "sealed", Password: goodPassword, Code: code})
+		require.Error(t, err, name)
+		assert.NotErrorIs(t, err, auth.ErrInvalidTOTP, "%s: a configuration error, not a wrong code", name)
+	}
+	_, err = auth.New(auth.Options{Store: f.store, SecretKey: []byte("short")})
+	require.Error(t, err)
+}
+
+// TestTOTPPlaintextSecretStillWorks: a secret stored before a key was
+// configured keeps working once one is.
+func TestTOTPPlaintextSecretStillWorks(t *testing.T) {
+	f := newFixture(t)
+	f.register(t, "legacy2fa", "")
+	ctx := context.Background()
+	gen, _, _ := f.enableTOTP(t, ctx, "legacy2fa")
+	svc, err := auth.New(auth.Options{Store: f.store, Clock: f.clock, Hasher: f.hasher, SecretKey: bytes.Repeat([]byte{9}, auth.SecretKeySize)})
+	require.NoError(t, err)
+	f.clock.Advance(30 * time.Second)
+	code, _ := gen.Code(f.clock.Now())
+	_, err = svc.Login(ctx, auth.Credentials{Username: "legacy2fa", Password: goodPassword, Code: code})
 	require.NoError(t, err)
 }

@@ -280,6 +280,13 @@ func (s *Store) updateUserTx(ctx context.Context, tx *sqlmigrate.Tx, id string, 
 	if ch.NewCredentials {
 		sets = append(sets, "credential_version = credential_version + 1")
 	}
+	wasAdmin := false
+	if ch.KeepAdmin {
+		var err error
+		if wasAdmin, err = s.lockAdmins(ctx, tx, id); err != nil {
+			return auth.User{}, err
+		}
+	}
 	where := ` WHERE id = ?`
 	args = append(args, id)
 	if ch.IfPasswordHash != nil {
@@ -295,6 +302,11 @@ func (s *Store) updateUserTx(ctx context.Context, tx *sqlmigrate.Tx, id string, 
 			return auth.User{}, fmt.Errorf("update user: %w", err)
 		}
 		return auth.User{}, fmt.Errorf("update user %q: password hash: %w", id, auth.ErrConflict)
+	}
+	if wasAdmin {
+		if err := s.checkAdminLeft(ctx, tx); err != nil {
+			return auth.User{}, fmt.Errorf("update user %q: %w", id, err)
+		}
 	}
 	if ch.EndSessions {
 		if _, err := tx.ExecContext(ctx, s.rebind(`DELETE FROM auth_sessions WHERE user_id = ?`), id); err != nil {
@@ -317,6 +329,35 @@ func (s *Store) userExists(ctx context.Context, q interface {
 	}
 	if n == 0 {
 		return fmt.Errorf("user %q: %w", id, auth.ErrNotFound)
+	}
+	return nil
+}
+
+// lockAdmins locks the rows of the enabled admins until tx ends, so that
+// of two transactions each demoting one of them, the second waits and
+// then counts what the first left (PostgreSQL re-reads locked rows; on
+// SQLite tx holds the database's write lock already). It reports whether
+// user id is one of them.
+func (s *Store) lockAdmins(ctx context.Context, tx *sqlmigrate.Tx, id string) (bool, error) {
+	if _, err := tx.ExecContext(ctx, s.rebind(`UPDATE auth_users SET role = role WHERE role = ? AND NOT disabled`), string(auth.RoleAdmin)); err != nil {
+		return false, fmt.Errorf("sqlstore: lock admins: %w", err)
+	}
+	var n int
+	err := tx.QueryRowContext(ctx, s.rebind(`SELECT COUNT(*) FROM auth_users WHERE id = ? AND role = ? AND NOT disabled`), id, string(auth.RoleAdmin)).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("sqlstore: lock admins: %w", err)
+	}
+	return n > 0, nil
+}
+
+// checkAdminLeft returns auth.ErrLastAdmin if tx leaves no enabled admin.
+func (s *Store) checkAdminLeft(ctx context.Context, tx *sqlmigrate.Tx) error {
+	var n int
+	if err := tx.QueryRowContext(ctx, s.rebind(`SELECT COUNT(*) FROM auth_users WHERE role = ? AND NOT disabled`), string(auth.RoleAdmin)).Scan(&n); err != nil {
+		return fmt.Errorf("sqlstore: count admins: %w", err)
+	}
+	if n == 0 {
+		return auth.ErrLastAdmin
 	}
 	return nil
 }

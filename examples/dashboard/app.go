@@ -101,11 +101,16 @@ func newApp(ctx context.Context, cfg config, logger *slog.Logger) (a *app, err e
 	if a.authStore, err = authsql.New(ctx, a.db, db.Auth()); err != nil {
 		return nil, fmt.Errorf("auth store: %w", err)
 	}
+	authKey, err := loadAuthKey(cfg.dataDir)
+	if err != nil {
+		return nil, err
+	}
 	a.auth, err = auth.New(auth.Options{
-		Store:  a.authStore,
-		Logger: logger,
-		Params: cfg.authParams,
-		Cookie: auth.CookieConfig{InsecureLocalhost: !cfg.secureCookies},
+		Store:     a.authStore,
+		Logger:    logger,
+		Params:    cfg.authParams,
+		Cookie:    auth.CookieConfig{InsecureLocalhost: !cfg.secureCookies},
+		SecretKey: authKey,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("auth: %w", err)

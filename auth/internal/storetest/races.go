@@ -149,3 +149,41 @@ func testRehashRacingPasswordChange(t *testing.T, newStore NewStore) {
 	_, err = svc.Login(ctx, auth.Credentials{Username: "legacy", Password: oldPassword})
 	require.ErrorIs(t, err, auth.ErrInvalidCredentials)
 }
+
+// testRotateOnce: two concurrent Rotates of one token give one new
+// session, and it keeps the absolute expiry of the login.
+func testRotateOnce(t *testing.T, s auth.Store) {
+	ctx := context.Background()
+	svc, err := auth.New(auth.Options{Store: s, Params: TinyParams})
+	require.NoError(t, err)
+	_, err = svc.Register(ctx, auth.RegisterRequest{Username: "spinner", Password: oldPassword})
+	require.NoError(t, err)
+	for round := range 5 {
+		login, err := svc.Login(ctx, auth.Credentials{Username: "spinner", Password: oldPassword})
+		require.NoError(t, err)
+		start := make(chan struct{})
+		res := make([]auth.LoginResult, 4)
+		errs := make([]error, len(res))
+		var wg sync.WaitGroup
+		for i := range res {
+			wg.Go(func() {
+				<-start
+				res[i], errs[i] = svc.Rotate(ctx, login.Token)
+			})
+		}
+		close(start)
+		wg.Wait()
+		ok := 0
+		for i, err := range errs {
+			if err != nil {
+				require.ErrorIs(t, err, auth.ErrUnauthenticated)
+				continue
+			}
+			ok++
+			require.True(t, login.Session.ExpiresAt.Equal(res[i].Session.ExpiresAt), "rotation keeps the absolute expiry")
+			_, _, err = svc.Validate(ctx, res[i].Token)
+			require.NoError(t, err)
+		}
+		require.Equal(t, 1, ok, "round %d: one token rotates once: %v", round, errs)
+	}
+}

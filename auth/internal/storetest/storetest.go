@@ -42,6 +42,8 @@ func Run(t *testing.T, newStore NewStore) {
 	t.Run("ConfirmAndRemoveTOTP", func(t *testing.T) { testConfirmAndRemoveTOTP(t, newStore(t)) })
 	t.Run("LoginRacingPasswordChange", func(t *testing.T) { testLoginRacingPasswordChange(t, newStore) })
 	t.Run("RehashRacingPasswordChange", func(t *testing.T) { testRehashRacingPasswordChange(t, newStore) })
+	t.Run("LastAdmin", func(t *testing.T) { testLastAdmin(t, newStore) })
+	t.Run("RotateOnce", func(t *testing.T) { testRotateOnce(t, newStore(t)) })
 }
 
 var t0 = time.Date(2026, 3, 1, 12, 0, 0, 123456789, time.UTC)
