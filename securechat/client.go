@@ -23,6 +23,18 @@ type ClientOptions struct {
 	Identity *Identity
 	// State restores sessions, prekeys and groups saved with MarshalState.
 	State []byte
+	// SaveState, when set, is the write-ahead hook: it is called with the
+	// client's whole state (MarshalState) every time that state advances,
+	// and the client waits for it before the result can leave the process:
+	// after each encryption and before the envelope is handed to the relay
+	// (a failure fails Send and nothing is sent), after each decryption and
+	// before the delivery is acknowledged, and after prekeys change. Calls
+	// are serialized and each passes a state at least as new as the one
+	// before, so the last one written is always the newest. A client that
+	// restarts from what SaveState last stored therefore never re-sends
+	// from a sending chain position already on the wire. Store the bytes
+	// encrypted (they hold secret keys) and durably (write and rename).
+	SaveState func(ctx context.Context, state []byte) error
 	// OneTimePrekeys is how many one-time prekeys are kept published
 	// (default 50); they are replenished when half are used.
 	OneTimePrekeys int
@@ -81,6 +93,8 @@ type Client struct {
 	closed    bool
 	published chan struct{} // closed after the first successful prekey upload
 	pubOnce   sync.Once
+
+	saveMu sync.Mutex // serializes SaveState calls
 }
 
 type clientConn struct {
@@ -314,7 +328,12 @@ func (c *Client) publishAsync() {
 		defer c.wg.Done()
 		ctx, cancel := context.WithTimeout(c.ctx, 30*time.Second)
 		defer cancel()
-		_, err := c.request(ctx, frame{Type: framePublish, Data: c.prekeys.Upload(c.id).Marshal()})
+		// Private halves first: a public prekey whose private key was
+		// lost in a crash would make its initiator's message undecryptable.
+		err := c.persist(ctx)
+		if err == nil {
+			_, err = c.request(ctx, frame{Type: framePublish, Data: c.prekeys.Upload(c.id).Marshal()})
+		}
 		if err != nil {
 			if c.ctx.Err() == nil {
 				c.log.Warn("securechat client: publish prekeys", "err", err)
@@ -459,10 +478,31 @@ func (c *Client) sendPayload(ctx context.Context, to PeerID, payload []byte) err
 	if err != nil {
 		return err
 	}
+	// Write-ahead: the advanced sending chain is stored before its
+	// ciphertext exists anywhere but in this process.
+	if err := c.persist(ctx); err != nil {
+		return fmt.Errorf("securechat: save state before sending to %s: %w", to, err)
+	}
 	if _, err := c.request(ctx, frame{Type: frameSend, Data: env.Marshal()}); err != nil {
 		return fmt.Errorf("securechat: send to %s: %w", to, err)
 	}
 	return nil
+}
+
+// persist hands the current state to the SaveState hook, if any. The
+// snapshot is taken under saveMu, so concurrent callers store their
+// snapshots in the order they were taken.
+func (c *Client) persist(ctx context.Context) error {
+	if c.opts.SaveState == nil {
+		return nil
+	}
+	c.saveMu.Lock()
+	defer c.saveMu.Unlock()
+	st, err := c.MarshalState()
+	if err != nil {
+		return err
+	}
+	return c.opts.SaveState(ctx, st)
 }
 
 func (c *Client) decrypt(env *Envelope) ([]byte, error) {
@@ -523,6 +563,13 @@ func (c *Client) handleDeliver(ctx context.Context, f frame) error {
 	if err != nil {
 		c.log.Warn("securechat client: message dropped", "from", env.Sender, "err", err)
 		return nil
+	}
+	// Saved before the ack: a restart from the saved state has consumed
+	// this message's key, so the relay cannot replay it into a rolled-back
+	// session. The message is still delivered if saving fails (it is
+	// already decrypted; a redelivery would be dropped as a replay).
+	if err := c.persist(ctx); err != nil {
+		c.log.Warn("securechat client: save state after receiving", "err", err)
 	}
 	in, err := decodeInner(pt)
 	if err != nil {

@@ -81,18 +81,44 @@
 //
 // where AD is SHA-256 over both identities (initiator first) and "header
 // bytes" is the whole encoded envelope except the ciphertext: version, type,
-// sender, recipient, the X3DH prekey header if any, the ratchet key, PN, N
-// and the ciphertext length. k is then used for one secretbox with a zero
-// nonce (every k is used exactly once: message keys are never reused and k
-// depends on them). HKDF-Expand with a uniformly random PRK is a PRF, so a
-// header that differs in any bit yields an unrelated key, and the
-// Poly1305 tag, which an attacker cannot forge without k, fails: changing
-// the header is as hard as forging the MAC. We chose this over
-// chacha20poly1305.NewX (which has native associated data) to keep the
-// whole construction on the issue's NaCl primitives, and because it also
+// sender, recipient, the X3DH prekey header if any, the ratchet key, PN, N,
+// the nonce and the ciphertext length. k is then used for one secretbox
+// under that nonce: 24 bytes drawn fresh from the session's randomness for
+// every message and carried in the envelope. HKDF-Expand with a uniformly
+// random PRK is a PRF, so a header that differs in any bit yields an
+// unrelated key, and the Poly1305 tag, which an attacker cannot forge
+// without k, fails: changing the header is as hard as forging the MAC. We
+// chose this over chacha20poly1305.NewX (which has native associated data)
+// to keep the whole construction on NaCl primitives, and because it also
 // commits the ciphertext to the session's identities. It costs one extra
 // HMAC per message. Every single-bit change of an envelope is therefore an
 // ErrAuth failure (a test flips every bit).
+//
+// # Why a random nonce
+//
+// In a correct run every message key is used once, and envelope version 1
+// relied on that with a fixed zero nonce. But a session restored from an
+// older snapshot (a crash between encrypting and saving, or two processes
+// sharing one state) re-derives the same message key and header; with a
+// fixed nonce two different plaintexts were then encrypted under the same
+// key and nonce (c1 ⊕ c2 = p1 ⊕ p2, and the one-time Poly1305 key repeats,
+// so that slot can be forged too). The Double Ratchet specification (§5.2)
+// recommends a misuse-resistant construction for this case. Since version
+// 2 the nonce is random and is part of the header bytes, so a repeated
+// message key still gives a different encryption key k and a different
+// nonce: the worst a rollback can do is make the receiver refuse the second
+// message for that slot (its key is used), never reveal anything. A
+// 192-bit random nonce makes a collision negligible even across rollbacks.
+// An SIV-style construction would also have been safe, but it needs two
+// passes and a second primitive; the random nonce keeps secretbox, costs 24
+// bytes per envelope and is what NaCl's own API expects. Version 1
+// envelopes are refused.
+//
+// A random nonce makes reuse harmless; Client also makes it rare: with
+// ClientOptions.SaveState set, the advanced state is handed to the app's
+// storage before the ciphertext leaves the process (write-ahead), and
+// before a delivery is acknowledged. finkit chat saves its state file this
+// way.
 //
 // # Wire envelope
 //
@@ -148,9 +174,9 @@
 // without them, with three DHs instead of four). Group ids are not
 // namespaced by owner: the first member list received for an unknown id
 // fixes its owner, so someone who knows a group id before its owner's
-// first update reaches a member can squat it for that member. The fixed
-// secretbox nonce is safe because every key is used once; restoring a
-// stale session snapshot (MarshalBinary taken before later sends) and
-// sending again would reuse message keys, so persist the state after
-// every Encrypt.
+// first update reaches a member can squat it for that member. Restoring a
+// stale session snapshot and sending again reuses a message key, which the
+// random nonce makes harmless for confidentiality, but the receiver drops
+// the second message for that slot: persist the state before sending
+// (ClientOptions.SaveState).
 package securechat

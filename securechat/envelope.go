@@ -8,7 +8,9 @@ import (
 // Wire envelope limits.
 const (
 	// EnvelopeVersion is the only envelope version this package speaks.
-	EnvelopeVersion = 1
+	// Version 2 carries a random nonce; version 1 (fixed zero nonce, see
+	// the package documentation) is refused.
+	EnvelopeVersion = 2
 	// MaxPlaintextSize is the largest message a Session encrypts.
 	MaxPlaintextSize = 64 << 10
 	// MaxCiphertextSize is the largest ciphertext an envelope may carry.
@@ -51,15 +53,16 @@ type PrekeyHeader struct {
 }
 
 // Envelope is the unit the relay stores and forwards. Everything except the
-// ciphertext is visible to the relay; everything (including the ciphertext
-// length) is authenticated by the message key derivation, see the package
-// documentation.
+// ciphertext is visible to the relay; everything (including the nonce and
+// the ciphertext length) is authenticated by the message key derivation,
+// see the package documentation.
 //
 // Encoding (big endian):
 //
-//	version (1) || type (1) || len (1) || sender || len (1) || recipient ||
+//	version (1) = 2 || type (1) || len (1) || sender || len (1) || recipient ||
 //	[prekey header (169), type initial only] ||
-//	ratchet DH (32) || PN (4) || N (4) || ciphertext len (4) || ciphertext
+//	ratchet DH (32) || PN (4) || N (4) || nonce (24) ||
+//	ciphertext len (4) || ciphertext
 type Envelope struct {
 	Version    uint8
 	Type       MessageType
@@ -67,6 +70,7 @@ type Envelope struct {
 	Recipient  PeerID
 	Prekey     *PrekeyHeader
 	Header     RatchetHeader
+	Nonce      [NonceSize]byte // random per message, see the package documentation
 	Ciphertext []byte
 }
 
@@ -94,6 +98,7 @@ func (e *Envelope) appendAuthData(out []byte) []byte {
 	out = append(out, e.Header.DH[:]...)
 	out = binary.BigEndian.AppendUint32(out, e.Header.PN)
 	out = binary.BigEndian.AppendUint32(out, e.Header.N)
+	out = append(out, e.Nonce[:]...)
 	return binary.BigEndian.AppendUint32(out, uint32(len(e.Ciphertext)))
 }
 
@@ -119,6 +124,8 @@ func ParseEnvelope(data []byte) (*Envelope, error) {
 		return nil, fmt.Errorf("%w: envelope truncated", ErrMalformed)
 	}
 	if e.Version != EnvelopeVersion {
+		// Version 1 used a fixed nonce (a rolled-back sender reused its
+		// keystream); it is not accepted, not even for decryption.
 		return nil, fmt.Errorf("%w: envelope version %d, want %d", ErrMalformed, e.Version, EnvelopeVersion)
 	}
 	if e.Type != TypeInitial && e.Type != TypeNormal {
@@ -165,6 +172,7 @@ func ParseEnvelope(data []byte) (*Envelope, error) {
 	copy(e.Header.DH[:], r.bytes(KeySize))
 	e.Header.PN = r.u32()
 	e.Header.N = r.u32()
+	copy(e.Nonce[:], r.bytes(NonceSize))
 	n := r.u32()
 	if r.err != nil {
 		return nil, fmt.Errorf("%w: envelope header truncated", ErrMalformed)

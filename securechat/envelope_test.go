@@ -47,18 +47,19 @@ func TestEnvelopeStrictDecoder(t *testing.T) {
 	}{
 		"empty":             {nil, ErrMalformed},
 		"one byte":          {[]byte{1}, ErrMalformed},
-		"bad version":       {append([]byte{2}, normal[1:]...), ErrMalformed},
-		"bad type":          {append([]byte{1, 9}, normal[2:]...), ErrMalformed},
+		"old version 1":     {append([]byte{1}, normal[1:]...), ErrMalformed},
+		"unknown version 3": {append([]byte{3}, normal[1:]...), ErrMalformed},
+		"bad type":          {append([]byte{EnvelopeVersion, 9}, normal[2:]...), ErrMalformed},
 		"trailing byte":     {append(bytes.Clone(normal), 0), ErrMalformed},
 		"truncated":         {normal[:len(normal)-1], ErrMalformed},
 		"header only":       {normal[:ctLenAt], ErrMalformed},
 		"huge ct length":    {withCTLen(0xffffffff), ErrTooLarge},
 		"short ct length":   {withCTLen(3), ErrMalformed},
 		"oversized":         {make([]byte, MaxEnvelopeSize+1), ErrTooLarge},
-		"sender len 0":      {append([]byte{1, 2, 0}, normal[3:]...), ErrMalformed},
-		"sender len 255":    {append([]byte{1, 2, 255}, normal[3:]...), ErrMalformed},
-		"initial as normal": {append([]byte{1, 2}, initial[2:]...), nil}, // malformed or too large, depending on the bytes
-		"normal as initial": {append([]byte{1, 1}, normal[2:]...), ErrMalformed},
+		"sender len 0":      {append([]byte{EnvelopeVersion, 2, 0}, normal[3:]...), ErrMalformed},
+		"sender len 255":    {append([]byte{EnvelopeVersion, 2, 255}, normal[3:]...), ErrMalformed},
+		"initial as normal": {append([]byte{EnvelopeVersion, 2}, initial[2:]...), nil}, // malformed or too large, depending on the bytes
+		"normal as initial": {append([]byte{EnvelopeVersion, 1}, normal[2:]...), ErrMalformed},
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {

@@ -358,18 +358,19 @@ func (s *Session) Encrypt(plaintext []byte) (*Envelope, error) {
 	return e, nil
 }
 
-// sealMessage encrypts plaintext into e under message key mk, binding the
-// session AD and every other field of e.
-func sealMessage(e *Envelope, mk, ad *[KeySize]byte, plaintext []byte, _ io.Reader) error {
+// sealMessage encrypts plaintext into e under message key mk with a fresh
+// random nonce from r, binding the session AD and every other field of e
+// (nonce included) into the encryption key.
+func sealMessage(e *Envelope, mk, ad *[KeySize]byte, plaintext []byte, r io.Reader) error {
+	if _, err := io.ReadFull(r, e.Nonce[:]); err != nil {
+		return fmt.Errorf("securechat: nonce: %w", err)
+	}
 	// The ciphertext length is part of the authenticated data.
 	e.Ciphertext = make([]byte, len(plaintext)+Overhead)
 	var buf [512]byte
 	key := encryptionKey(mk, ad, e.appendAuthData(buf[:0]))
-	// The secretbox nonce is all zero: every encryption key is used exactly
-	// once (it is unique per message key and header), so a fixed nonce is
-	// safe. It is a local, never shared state.
-	var nonce [NonceSize]byte
-	e.Ciphertext = secretbox.Seal(e.Ciphertext[:0], plaintext, &nonce, &key)
+	e.Ciphertext = secretbox.Seal(e.Ciphertext[:0], plaintext, &e.Nonce, &key)
+	clear(key[:])
 	return nil
 }
 
@@ -435,7 +436,7 @@ func (s *Session) Decrypt(e *Envelope) ([]byte, error) {
 		if sk.added < s.opts.Now().UnixNano()-int64(s.opts.SkippedKeyTTL) {
 			return nil, fmt.Errorf("%w: message key %d expired", ErrAuth, h.N)
 		}
-		pt, err := s.open(&sk.mk, authData, e.Ciphertext)
+		pt, err := s.open(&sk.mk, authData, &e.Nonce, e.Ciphertext)
 		if err != nil {
 			return nil, err
 		}
@@ -502,7 +503,7 @@ func (s *Session) Decrypt(e *Envelope) ([]byte, error) {
 		return nil, errNoReceivingChain
 	}
 	st.nr++
-	pt, err := s.open(&mk, authData, e.Ciphertext)
+	pt, err := s.open(&mk, authData, &e.Nonce, e.Ciphertext)
 	if err != nil {
 		return nil, err
 	}
@@ -552,10 +553,10 @@ func (s *Session) skip(st *ratchetState, until uint32, skips []pendingSkip) ([]p
 	return skips, nil
 }
 
-func (s *Session) open(mk *[KeySize]byte, authData, ct []byte) ([]byte, error) {
+func (s *Session) open(mk *[KeySize]byte, authData []byte, nonce *[NonceSize]byte, ct []byte) ([]byte, error) {
 	key := encryptionKey(mk, &s.ad, authData)
-	var nonce [NonceSize]byte // all zero, see Encrypt
-	pt, ok := secretbox.Open(nil, ct, &nonce, &key)
+	pt, ok := secretbox.Open(nil, ct, nonce, &key)
+	clear(key[:])
 	if !ok {
 		return nil, fmt.Errorf("%w: ciphertext does not authenticate", ErrAuth)
 	}

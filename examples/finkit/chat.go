@@ -67,7 +67,12 @@ func runChat(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	client, err := securechat.NewClient(securechat.ClientOptions{URL: *relay, Identity: id, State: state, Logger: e.log})
+	// The state is written ahead: the client saves it (through this hook)
+	// before each envelope leaves the process and before each delivery is
+	// acknowledged, so a crash while waiting for the relay cannot roll the
+	// sending chain back behind a message already on the wire.
+	client, err := securechat.NewClient(securechat.ClientOptions{URL: *relay, Identity: id, State: state, Logger: e.log,
+		SaveState: func(_ context.Context, st []byte) error { return saveChatState(id, *statePath, st) }})
 	if err != nil {
 		return err
 	}
@@ -108,12 +113,6 @@ func runChat(ctx context.Context, e *env, args []string) error {
 				continue
 			}
 			if err := client.Send(ctx, peer, []byte(line)); err != nil {
-				return err
-			}
-			// Persist after every send: a crash must not restore a
-			// sending chain that is behind messages already on the wire
-			// (the next ones would reuse their message keys).
-			if err := saveState(); err != nil {
 				return err
 			}
 		}
@@ -268,8 +267,22 @@ func saveChatState(id *securechat.Identity, path string, st []byte) error {
 	if err != nil {
 		return err
 	}
+	// Write, flush to disk, then rename: the file is always either the old
+	// state or the new one, and the new one survives a crash once saved.
 	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, sealed, 0o600); err != nil {
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(sealed); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
 		return err
 	}
 	return os.Rename(tmp, path)
