@@ -25,6 +25,7 @@ import (
 	portfoliosql "github.com/finkit/finkit/portfolio/sqlstore"
 	"github.com/finkit/finkit/securechat"
 	chatsql "github.com/finkit/finkit/securechat/sqlstore"
+	"github.com/finkit/finkit/upload"
 
 	"github.com/finkit/finkit/examples/internal/appdb"
 )
@@ -56,6 +57,8 @@ type app struct {
 	history0  *sim.Provider // latency-free simulator on the same path: history for statistics, backtests and returns
 	relay     *securechat.Relay
 	pdf       *lazyPDF
+	uploads   *upload.Manager // admin uploads (uploads.go)
+	uploadFS  *upload.FS
 
 	streams chan struct{} // semaphore for SSE streams
 	heavy   chan struct{} // semaphore for backtests and Monte Carlo runs
@@ -145,6 +148,9 @@ func newApp(ctx context.Context, cfg config, logger *slog.Logger) (a *app, err e
 	}
 
 	a.pdf = &lazyPDF{}
+	if err := a.openUploads(ctx, db.Postgres); err != nil {
+		return nil, err
+	}
 
 	bg, stop := context.WithCancel(context.Background())
 	a.stop = stop
@@ -255,7 +261,7 @@ func (a *app) Close() error {
 		a.stop()
 	}
 	a.wg.Wait()
-	var errs []error
+	errs := []error{a.closeUploads()}
 	if a.pdf != nil {
 		errs = append(errs, a.pdf.Close())
 	}

@@ -67,6 +67,7 @@ func (a *app) routes() {
 	adm := e.Group("/admin", adapt(auth.RequireRole(auth.RoleAdmin)))
 	adm.GET("", a.adminPage)
 	adm.POST("/users/:id/role", a.adminSetRole)
+	a.uploadRoutes(e, adm) // /uploads API and /admin/uploads page (uploads.go)
 	if a.cfg.logLevelVar != nil {
 		// GET {"level":"info"}; PUT the same shape to change it.
 		adm.Match([]string{http.MethodGet, http.MethodPut}, "/log-level", gin.WrapH(logging.LevelHandler(a.cfg.logLevelVar)))

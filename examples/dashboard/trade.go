@@ -64,6 +64,7 @@ type backtestView struct {
 	Form       backtestForm
 	Strategies []strategyInfo
 	Known      []sim.Instrument
+	DataSets   []dataSet // uploaded price histories
 	Ran        bool
 	Result     *papertrade.Result
 	Rows       []statRow
@@ -88,7 +89,7 @@ func (a *app) backtestPage(c *gin.Context) {
 			f.Values[s.Name+"."+p.Name] = c.DefaultQuery(s.Name+"."+p.Name, strconv.FormatFloat(p.Default, 'f', -1, 64))
 		}
 	}
-	v := backtestView{Form: f, Strategies: strategies, Known: sim.Instruments()}
+	v := backtestView{Form: f, Strategies: strategies, Known: sim.Instruments(), DataSets: a.dataSets(c.Request.Context())}
 	if c.Query("run") == "" {
 		a.render(c, http.StatusOK, "backtest", view{Title: "Backtest", Active: "backtest", Data: v})
 		return
@@ -135,7 +136,7 @@ func (a *app) runBacktest(c *gin.Context, v *backtestView) error {
 	if _, err := papertrade.NewStrategy(info.Name, params); err != nil {
 		return err
 	}
-	h, err := a.history(c, f.Symbol)
+	h, err := a.backtestHistory(c, f.Symbol) // a symbol or an uploaded data set
 	if err != nil {
 		return fmt.Errorf("no price history for %s: %w", f.Symbol, err)
 	}
