@@ -9,6 +9,8 @@ import (
 	"github.com/finkit/finkit/auth"
 	"github.com/finkit/finkit/auth/internal/storetest"
 	"github.com/finkit/finkit/auth/sqlstore"
+	"github.com/finkit/finkit/internal/sqlmigrate"
+	"github.com/finkit/finkit/internal/sqlmigrate/sqltest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	_ "modernc.org/sqlite"
@@ -31,10 +33,19 @@ func newStore(t testing.TB) (*sqlstore.Store, *sql.DB) {
 	return s, db
 }
 
+// TestSuite runs the conformance suite on SQLite and on PostgreSQL.
 func TestSuite(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) auth.Store {
-		s, _ := newStore(t)
-		return s
+	sqltest.Run(t, func(t *testing.T, b sqltest.Backend) {
+		opts := sqlstore.Options{Dialect: sqlstore.SQLite}
+		if b.Dialect == sqlmigrate.Postgres {
+			opts.Dialect = sqlstore.Postgres
+		}
+		storetest.Run(t, func(t *testing.T) auth.Store {
+			s, err := sqlstore.New(context.Background(), b.Open(t), opts)
+			require.NoError(t, err)
+			t.Cleanup(func() { s.Close() })
+			return s
+		})
 	})
 }
 

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/finkit/finkit/internal/sqlmigrate"
+	"github.com/finkit/finkit/internal/sqlmigrate/sqltest"
 	"github.com/finkit/finkit/portfolio"
 	"github.com/finkit/finkit/portfolio/internal/storetest"
 	"github.com/finkit/finkit/portfolio/sqlstore"
@@ -22,11 +24,18 @@ func openDB(t testing.TB) *sql.DB {
 	return db
 }
 
-func TestSQLiteStore(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) portfolio.Store {
-		s, err := sqlstore.New(context.Background(), openDB(t), sqlstore.Options{})
-		require.NoError(t, err)
-		return s
+// TestStore runs the conformance suite on SQLite and on PostgreSQL.
+func TestStore(t *testing.T) {
+	sqltest.Run(t, func(t *testing.T, b sqltest.Backend) {
+		opts := sqlstore.Options{Placeholder: sqlstore.Question}
+		if b.Dialect == sqlmigrate.Postgres {
+			opts.Placeholder = sqlstore.Dollar
+		}
+		storetest.Run(t, func(t *testing.T) portfolio.Store {
+			s, err := sqlstore.New(context.Background(), b.Open(t), opts)
+			require.NoError(t, err)
+			return s
+		})
 	})
 }
 

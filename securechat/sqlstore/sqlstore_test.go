@@ -15,6 +15,8 @@ import (
 	"github.com/stretchr/testify/require"
 	_ "modernc.org/sqlite"
 
+	"github.com/finkit/finkit/internal/sqlmigrate"
+	"github.com/finkit/finkit/internal/sqlmigrate/sqltest"
 	"github.com/finkit/finkit/securechat"
 	"github.com/finkit/finkit/securechat/sqlstore"
 )
@@ -57,13 +59,24 @@ func TestMigrationsIdempotentAndPrefixed(t *testing.T) {
 	require.ErrorIs(t, err, securechat.ErrMalformed)
 }
 
-// TestStoreContract runs the same checks against the SQL store and the
-// in-memory store, so both behave alike.
+// backendStore returns a store on a new database of backend b.
+func backendStore(t *testing.T, b sqltest.Backend) (*sqlstore.Store, *sql.DB) {
+	t.Helper()
+	db := b.Open(t)
+	s, err := sqlstore.New(context.Background(), db, sqlstore.Options{Postgres: b.Dialect == sqlmigrate.Postgres})
+	require.NoError(t, err)
+	t.Cleanup(func() { s.Close() })
+	return s, db
+}
+
+// TestStoreContract runs the same checks against the SQL store, on SQLite
+// and on PostgreSQL, and the in-memory store, so all behave alike.
 func TestStoreContract(t *testing.T) {
-	sq, _, _ := newStore(t)
-	for name, s := range map[string]securechat.Store{"sql": sq, "memory": securechat.NewMemoryStore()} {
-		t.Run(name, func(t *testing.T) { storeContract(t, s) })
-	}
+	sqltest.Run(t, func(t *testing.T, b sqltest.Backend) {
+		s, _ := backendStore(t, b)
+		storeContract(t, s)
+	})
+	t.Run("memory", func(t *testing.T) { storeContract(t, securechat.NewMemoryStore()) })
 }
 
 func storeContract(t *testing.T, s securechat.Store) {
@@ -131,7 +144,13 @@ func storeContract(t *testing.T, s securechat.Store) {
 }
 
 func TestConcurrentTakeBundleHandsOutEachKeyOnce(t *testing.T) {
-	s, _, _ := newStore(t)
+	sqltest.Run(t, func(t *testing.T, b sqltest.Backend) {
+		s, _ := backendStore(t, b)
+		concurrentTakeBundle(t, s)
+	})
+}
+
+func concurrentTakeBundle(t *testing.T, s securechat.Store) {
 	ctx := context.Background()
 	var keys []securechat.StoredPrekey
 	for i := range 40 {
@@ -200,7 +219,13 @@ func TestClosedStoreFailsCleanly(t *testing.T) {
 // At most securechat.MaxOneTimePrekeys one-time prekeys are kept per peer,
 // however often it publishes fresh ones.
 func TestOneTimePrekeysBoundedPerPeer(t *testing.T) {
-	s, db, _ := newStore(t)
+	sqltest.Run(t, func(t *testing.T, b sqltest.Backend) {
+		s, db := backendStore(t, b)
+		prekeysBounded(t, s, db, b.Dialect)
+	})
+}
+
+func prekeysBounded(t *testing.T, s securechat.Store, db *sql.DB, d sqlmigrate.Dialect) {
 	ctx := context.Background()
 	next := uint32(1)
 	for range 3 {
@@ -212,7 +237,7 @@ func TestOneTimePrekeysBoundedPerPeer(t *testing.T) {
 		require.NoError(t, s.PutPrekeys(ctx, "alice", []byte("signed"), keys))
 	}
 	var n int
-	require.NoError(t, db.QueryRowContext(ctx, `SELECT COUNT(*) FROM chat_one_time_prekeys WHERE peer = ?`, "alice").Scan(&n))
+	require.NoError(t, db.QueryRowContext(ctx, d.Rebind(`SELECT COUNT(*) FROM chat_one_time_prekeys WHERE peer = ?`), "alice").Scan(&n))
 	require.Equal(t, securechat.MaxOneTimePrekeys, n)
 }
 
@@ -221,8 +246,11 @@ func TestOneTimePrekeysBoundedPerPeer(t *testing.T) {
 // acks. Every call must succeed (waiting for the write lock, never "database
 // is locked"), and every mailbox must hold sequence numbers 1..n, each once.
 func TestConcurrentWriters(t *testing.T) {
-	s, _, _ := newStore(t)
-	concurrentWriters(t, s)
+	sqltest.Run(t, func(t *testing.T, b sqltest.Backend) {
+		s, _ := backendStore(t, b)
+		concurrentWriters(t, s)
+	})
+	t.Run("memory", func(t *testing.T) { concurrentWriters(t, securechat.NewMemoryStore()) })
 }
 
 func concurrentWriters(t *testing.T, s securechat.Store) {

@@ -20,6 +20,7 @@ import (
 	"github.com/finkit/finkit/auth"
 	authsql "github.com/finkit/finkit/auth/sqlstore"
 	"github.com/finkit/finkit/examples/internal/appdb"
+	"github.com/finkit/finkit/internal/sqlmigrate/sqltest"
 	"github.com/finkit/finkit/portfolio"
 	portfoliosql "github.com/finkit/finkit/portfolio/sqlstore"
 	"github.com/finkit/finkit/securechat"
@@ -65,30 +66,33 @@ func startApp(ctx context.Context, target, name string) error {
 }
 
 // TestMultiProcessFreshStart starts several real processes (this test
-// binary again) on one new database file at once, released together from a
-// barrier, 20 rounds: every start succeeds, every migration is applied
-// once, and every process's writes are there.
+// binary again) on one new database at once, released together from a
+// barrier, 20 rounds, on a SQLite file and on a PostgreSQL schema: every
+// start succeeds, every migration is applied once, and every process's
+// writes are there.
 func TestMultiProcessFreshStart(t *testing.T) {
 	if target := os.Getenv(childEnv); target != "" {
 		child(target)
 		return
 	}
 	if testing.Short() {
-		t.Skip("starts 80 processes")
+		t.Skip("starts 80 processes per database")
 	}
-	const rounds, procs = 20, 4
-	failedRounds := 0
-	for round := range rounds {
-		path := filepath.Join(t.TempDir(), "finkit.db")
-		errs := runAtBarrier(t, path, procs)
-		if len(errs) > 0 {
-			failedRounds++
-			t.Errorf("round %d: %d of %d starts failed: %s", round, len(errs), procs, strings.Join(errs, "; "))
-			continue
+	sqltest.Run(t, func(t *testing.T, b sqltest.Backend) {
+		const rounds, procs = 20, 4
+		failedRounds := 0
+		for round := range rounds {
+			target := b.Target(t)
+			errs := runAtBarrier(t, target, procs)
+			if len(errs) > 0 {
+				failedRounds++
+				t.Errorf("round %d: %d of %d starts failed: %s", round, len(errs), procs, strings.Join(errs, "; "))
+				continue
+			}
+			checkFresh(t, target, procs)
 		}
-		checkFresh(t, path, procs)
-	}
-	assert.Zero(t, failedRounds, "rounds with a failed start")
+		assert.Zero(t, failedRounds, "rounds with a failed start")
+	})
 }
 
 // child waits for the barrier on stdin, starts the app and exits.
@@ -146,19 +150,21 @@ func runAtBarrier(t *testing.T, path string, procs int) []string {
 	return errs
 }
 
-// checkFresh checks the database the children made: intact, in WAL, each
-// migration recorded once, each child's rows present.
-func checkFresh(t *testing.T, path string, procs int) {
+// checkFresh checks the database the children made: intact and in WAL
+// (SQLite), each migration recorded once, each child's rows present.
+func checkFresh(t *testing.T, target string, procs int) {
 	t.Helper()
 	ctx := context.Background()
-	db, err := appdb.Open(ctx, path)
+	db, err := appdb.Open(ctx, target)
 	require.NoError(t, err)
 	defer db.Close()
-	var check, mode string
-	require.NoError(t, db.QueryRowContext(ctx, `PRAGMA integrity_check`).Scan(&check))
-	assert.Equal(t, "ok", check)
-	require.NoError(t, db.QueryRowContext(ctx, `PRAGMA journal_mode`).Scan(&mode))
-	assert.Equal(t, "wal", mode)
+	if !db.Postgres {
+		var check, mode string
+		require.NoError(t, db.QueryRowContext(ctx, `PRAGMA integrity_check`).Scan(&check))
+		assert.Equal(t, "ok", check)
+		require.NoError(t, db.QueryRowContext(ctx, `PRAGMA journal_mode`).Scan(&mode))
+		assert.Equal(t, "wal", mode)
+	}
 	for _, table := range []string{"auth_schema_migrations", "portfolio_schema_migrations", "chat_schema_migrations"} {
 		var n, distinct int
 		require.NoError(t, db.QueryRowContext(ctx, `SELECT COUNT(*), COUNT(DISTINCT version) FROM `+table).Scan(&n, &distinct))
