@@ -12,8 +12,10 @@ import (
 // StreamHandler serves Watch as Server-Sent Events for a live dashboard:
 // GET ?symbols=AAPL,EQNR.OL streams one "quote" event per symbol per
 // interval, each a JSON Update. At most maxSymbols symbols are accepted
-// (default 50). The stream ends when the client goes away or the Aggregator
-// is closed.
+// (default 50). The stream ends when the client goes away, stops reading
+// (each event has a write deadline of three intervals, at least 1s and at
+// most 30s) or the Aggregator is closed. An update that cannot be encoded
+// is sent as an "error" event, never dropped silently.
 func (a *Aggregator) StreamHandler(interval time.Duration, maxSymbols int) http.Handler {
 	if maxSymbols <= 0 {
 		maxSymbols = 50
@@ -54,15 +56,28 @@ func (a *Aggregator) StreamHandler(interval time.Duration, maxSymbols int) http.
 		h.Set("X-Accel-Buffering", "no")
 		w.WriteHeader(http.StatusOK)
 		flusher.Flush()
+		rc := http.NewResponseController(w)
+		wt := writeTimeout(interval)
 		for u := range updates {
+			event := "quote"
 			b, err := json.Marshal(u)
-			if err != nil {
-				continue // cannot happen: Update has no unencodable fields
+			if err != nil { // say so rather than go silent
+				event = "error"
+				b, _ = json.Marshal(map[string]string{"symbol": u.Symbol, "error": "update could not be encoded"})
 			}
-			if _, err := fmt.Fprintf(w, "event: quote\ndata: %s\n\n", b); err != nil {
-				return // client gone; Watch stops with r.Context()
+			// A client that stops reading must not hold the stream (and
+			// its Watch) forever.
+			_ = rc.SetWriteDeadline(time.Now().Add(wt))
+			if _, err := fmt.Fprintf(w, "event: %s\ndata: %s\n\n", event, b); err != nil {
+				return // client gone or stuck; Watch stops with r.Context()
 			}
 			flusher.Flush()
 		}
 	})
+}
+
+// writeTimeout is how long one event may take to reach an SSE client:
+// three intervals, within [1s, 30s].
+func writeTimeout(interval time.Duration) time.Duration {
+	return min(max(3*interval, time.Second), 30*time.Second)
 }

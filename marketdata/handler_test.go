@@ -6,7 +6,9 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -69,4 +71,73 @@ func TestStreamHandler(t *testing.T) {
 	require.NoError(t, err)
 	resp.Body.Close()
 	assert.Equal(t, http.StatusMethodNotAllowed, resp.StatusCode)
+}
+
+// Low 10: a source stamped past year 9999 does not silence the stream: its
+// quote is flagged and the updates still reach the client.
+func TestStreamHandlerSurvivesYear12000(t *testing.T) {
+	p := &countingProvider{name: "far", price: 10, at: time.Date(12000, 1, 1, 0, 0, 0, 0, time.UTC)}
+	a := newAgg(t, marketdata.Options{Providers: []marketdata.Provider{p}, CacheTTL: -1})
+	srv := httptest.NewServer(a.StreamHandler(10*time.Millisecond, 3))
+	defer srv.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL+"?symbols=AAPL", nil)
+	require.NoError(t, err)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	events := 0
+	for events < 2 && sc.Scan() {
+		if data, ok := strings.CutPrefix(sc.Text(), "data: "); ok {
+			events++
+			assert.Contains(t, data, "AAPL")
+		}
+	}
+	assert.Equal(t, 2, events, "updates reached the client")
+}
+
+// stuckWriter is an SSE client that stops reading: a Write blocks until the
+// write deadline (or 5s without one).
+type stuckWriter struct {
+	h        http.Header
+	mu       sync.Mutex
+	deadline time.Time
+}
+
+func (w *stuckWriter) Header() http.Header { return w.h }
+func (w *stuckWriter) WriteHeader(int)     {}
+func (w *stuckWriter) Flush()              {}
+func (w *stuckWriter) SetWriteDeadline(t time.Time) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.deadline = t
+	return nil
+}
+func (w *stuckWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	d := w.deadline
+	w.mu.Unlock()
+	wait := 5 * time.Second
+	if !d.IsZero() {
+		wait = time.Until(d)
+	}
+	time.Sleep(wait)
+	return 0, os.ErrDeadlineExceeded
+}
+
+// Low 10: a client that stops reading meets a write deadline.
+func TestStreamHandlerWriteDeadline(t *testing.T) {
+	p := &countingProvider{name: "p", price: 10}
+	a := newAgg(t, marketdata.Options{Providers: []marketdata.Provider{p}, CacheTTL: -1})
+	w := &stuckWriter{h: http.Header{}}
+	req := httptest.NewRequest(http.MethodGet, "/?symbols=AAPL", nil)
+	start := time.Now()
+	a.StreamHandler(10*time.Millisecond, 3).ServeHTTP(w, req)
+	w.mu.Lock()
+	d := w.deadline
+	w.mu.Unlock()
+	require.False(t, d.IsZero(), "no write deadline set")
+	assert.Less(t, time.Since(start), 3*time.Second)
 }
