@@ -19,9 +19,9 @@ import (
 // computes TWR, net flows, the currency effect and the IRR from those
 // alone. It shares nothing with Ledger.Performance but the price history.
 type perfModel struct {
-	ccy  map[string]string            // account → currency
-	sym  map[string]string            // symbol → currency
-	cash map[string]decimal.Decimal   // account → cash
+	ccy  map[string]string             // account → currency
+	sym  map[string]string             // symbol → currency
+	cash map[string]decimal.Decimal    // account → cash
 	qty  map[[2]string]decimal.Decimal // account, symbol → units
 	h    *testHistory
 }
