@@ -12,18 +12,27 @@ import (
 	"github.com/finkit/finkit/papertrade"
 )
 
-// strategyFlags are the flags shared by backtest, montecarlo and optimize.
+// strategyFlags are the flags shared by backtest, montecarlo and optimize:
+// the data, the strategy, and every engine option that changes results.
 type strategyFlags struct {
-	csv        string
-	strategy   string
-	cash       float64
-	commission float64
-	spreadBps  float64
-	onClose    bool
-	fractional bool
-	compat     bool
-	asJSON     bool
-	params     map[string]*float64
+	csv           string
+	strategy      string
+	cash          float64
+	commission    float64
+	commFixed     float64
+	commMin       float64
+	spreadBps     float64
+	margin        float64
+	onClose       bool
+	hedging       bool
+	exclusive     bool
+	keepOpen      bool
+	fractional    bool
+	compat        bool
+	compatVersion string
+	riskFree      float64
+	asJSON        bool
+	params        map[string]*float64
 }
 
 func addStrategyFlags(fs *flag.FlagSet, withParams bool) *strategyFlags {
@@ -31,17 +40,26 @@ func addStrategyFlags(fs *flag.FlagSet, withParams bool) *strategyFlags {
 	fs.StringVar(&sf.csv, "csv", "", "OHLCV CSV file (Date,Open,High,Low,Close[,Volume])")
 	fs.StringVar(&sf.strategy, "strategy", "smacross", "strategy: "+strings.Join(papertrade.StrategyNames(), ", "))
 	fs.Float64Var(&sf.cash, "cash", 10_000, "starting cash")
-	fs.Float64Var(&sf.commission, "commission", 0, "commission rate per fill (0.002 = 0.2%)")
-	fs.Float64Var(&sf.spreadBps, "spread-bps", 0, "slippage/spread in basis points")
+	fs.Float64Var(&sf.commission, "commission", 0, "relative commission per fill (0.002 = 0.2% of the notional)")
+	fs.Float64Var(&sf.commFixed, "commission-fixed", 0, "fixed commission per fill, in account currency (with --commission: fixed + relative)")
+	fs.Float64Var(&sf.commMin, "commission-min", 0, "minimum commission per fill")
+	fs.Float64Var(&sf.spreadBps, "spread-bps", 0, "spread/slippage in basis points, charged on entry (backtesting.py's spread × 10,000)")
+	fs.Float64Var(&sf.margin, "margin", 1, "required margin ratio (1: no leverage; 0.02: 50:1)")
 	fs.BoolVar(&sf.onClose, "trade-on-close", false, "fill market orders at the signal bar's close")
+	fs.BoolVar(&sf.hedging, "hedging", false, "allow long and short trades at once (no FIFO netting)")
+	fs.BoolVar(&sf.exclusive, "exclusive-orders", false, "each new order closes open trades and cancels pending orders first")
+	fs.BoolVar(&sf.keepOpen, "keep-open", false, "leave the last trade open instead of closing it (backtesting.py's finalize_trades=False)")
 	fs.BoolVar(&sf.fractional, "fractional", false, "allow fractional units")
-	fs.BoolVar(&sf.compat, "compat", false, "reproduce backtesting.py's quirks exactly")
+	fs.BoolVar(&sf.compat, "compat", false, "reproduce backtesting.py exactly, quirks included")
+	fs.StringVar(&sf.compatVersion, "compat-version", "", "with --compat, the backtesting.py release to reproduce: "+papertrade.BacktestingPy066+" (default) or "+papertrade.BacktestingPy065)
+	fs.Float64Var(&sf.riskFree, "risk-free", 0, "annual risk-free rate for Sharpe, Sortino and alpha (0.02 = 2%)")
 	fs.BoolVar(&sf.asJSON, "json", false, "print JSON")
 	if withParams {
 		for _, p := range []struct{ name, usage string }{
 			{"fast", "smacross: fast SMA period (10)"},
 			{"slow", "smacross: slow SMA period (30)"},
 			{"longonly", "smacross: 1 to stay flat instead of shorting"},
+			{"noclose", "smacross: 1 to only buy on a cross up and sell on a cross down, without closing first (backtesting.py's README SmaCross; use with --exclusive-orders)"},
 			{"period", "rsi: RSI period (14)"},
 			{"lower", "rsi: buy below (30)"},
 			{"upper", "rsi: sell above (70)"},
@@ -75,18 +93,30 @@ func (sf *strategyFlags) load() ([]papertrade.Bar, papertrade.Options, error) {
 	if sf.csv == "" {
 		return nil, papertrade.Options{}, usageErrorf("--csv is required")
 	}
+	if !(sf.margin > 0) {
+		// The engine reads a zero margin as "no leverage"; on the command
+		// line it is a mistake.
+		return nil, papertrade.Options{}, usageErrorf("--margin %v must be in (0, 1]", sf.margin)
+	}
 	bars, err := papertrade.ReadCSVFile(sf.csv)
 	if err != nil {
 		return nil, papertrade.Options{}, err
 	}
+	return bars, sf.options(), nil
+}
+
+// options are the engine options the flags give.
+func (sf *strategyFlags) options() papertrade.Options {
 	opts := papertrade.Options{
-		Cash: sf.cash, SpreadBps: sf.spreadBps, TradeOnClose: sf.onClose,
-		Fractional: sf.fractional, Compat: sf.compat,
+		Cash: sf.cash, SpreadBps: sf.spreadBps, Margin: sf.margin, TradeOnClose: sf.onClose,
+		Hedging: sf.hedging, ExclusiveOrders: sf.exclusive, KeepOpen: sf.keepOpen,
+		Fractional: sf.fractional, Compat: sf.compat, CompatVersion: sf.compatVersion,
+		RiskFreeRate: sf.riskFree,
 	}
-	if sf.commission != 0 {
-		opts.Commission = papertrade.RelativeCommission(sf.commission)
+	if sf.commission != 0 || sf.commFixed != 0 || sf.commMin != 0 {
+		opts.Commission = papertrade.CommissionModel{Fixed: sf.commFixed, Rate: sf.commission, Minimum: sf.commMin}
 	}
-	return bars, opts, nil
+	return opts
 }
 
 // runBacktest implements `finkit backtest`.
@@ -94,6 +124,7 @@ func runBacktest(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet("backtest", e)
 	sf := addStrategyFlags(fs, true)
 	showTrades := fs.Bool("trades", false, "also list the trades")
+	showEquity := fs.Bool("equity", false, "with --json, also output the equity curve (one value per bar)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -118,6 +149,9 @@ func runBacktest(ctx context.Context, e *env, args []string) error {
 		if *showTrades {
 			out["trades"] = res.Trades
 		}
+		if *showEquity {
+			out["equity"] = res.Equity
+		}
 		return writeJSON(e.stdout, out)
 	}
 	if _, err := fmt.Fprintf(e.stdout, "%s on %s (%d bars)\n\n%s", res.Strategy, sf.csv, len(bars), res.Stats.Table()); err != nil {
@@ -133,8 +167,12 @@ func printTrades(w io.Writer, trades []papertrade.Trade) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "\nsize\tentry time\tentry\texit time\texit\tpnl\treturn %\tfees\t")
 	for _, t := range trades {
+		exit := t.ExitTime.Format("2006-01-02 15:04")
+		if t.Open {
+			exit = "open"
+		}
 		fmt.Fprintf(tw, "%g\t%s\t%.4f\t%s\t%.4f\t%.2f\t%.2f\t%.2f\t\n", t.Size, t.EntryTime.Format("2006-01-02 15:04"), t.EntryPrice,
-			t.ExitTime.Format("2006-01-02 15:04"), t.ExitPrice, t.PnL, t.ReturnPct*100, t.Commission)
+			exit, t.ExitPrice, t.PnL, t.ReturnPct*100, t.Commission)
 	}
 	return tw.Flush()
 }
