@@ -29,6 +29,7 @@ func runPDF(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet("pdf", e)
 	paper := fs.String("paper", "A4", "paper size: A3, A4, A5, Letter, Legal, Tabloid or WIDTHxHEIGHT such as 210mmx297mm")
 	landscape := fs.Bool("landscape", false, "landscape orientation")
+	cssPageSize := fs.Bool("css-page-size", false, "use the page's CSS @page size (such as size: A5) instead of --paper")
 	margin := fs.String("margin", "10mm", "margins: 1 to 4 lengths with units (mm, cm, in, pt, px), CSS order")
 	background := fs.Bool("background", false, "print background colours and images")
 	waitFor := fs.String("wait-for", "", "wait until this CSS selector matches a visible element")
@@ -53,7 +54,7 @@ func runPDF(ctx context.Context, e *env, args []string) error {
 	opts := pdfexport.PageOptions{
 		Landscape: *landscape, PrintBackground: *background, Timeout: *timeout, Media: *media,
 		Scale: *scale, PageRanges: *pages, HeaderHTML: *header, FooterHTML: *footer, Title: *title,
-		AllowHTTPErrors: *allowHTTPErrors,
+		AllowHTTPErrors: *allowHTTPErrors, PreferCSSPageSize: *cssPageSize,
 	}
 	var err error
 	if opts.Paper, err = pdfexport.ParsePaperSize(*paper); err != nil {

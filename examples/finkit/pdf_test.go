@@ -63,6 +63,9 @@ func TestPDFCommand(t *testing.T) {
 	mux.HandleFunc("/report/{n}", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintf(w, "<h1>CLI report %s</h1>", r.PathValue("n"))
 	})
+	mux.HandleFunc("/a5", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, "<style>@page { size: A5 }</style><h1>A5 page</h1>")
+	})
 	ts := httptest.NewServer(mux)
 	defer ts.Close()
 	text := func(path string) string {
@@ -76,6 +79,26 @@ func TestPDFCommand(t *testing.T) {
 		e, _, _ := pdfTestEnv("")
 		require.NoError(t, runPDF(pdfTestCtx(t), e, []string{"--paper", "Letter", "--landscape", "--margin", "5mm 10mm", ts.URL + "/report/1", out}))
 		assert.Contains(t, text(out), "CLI report 1")
+	})
+
+	t.Run("CSS page size", func(t *testing.T) {
+		// A page asking for A5 prints on A5 with --css-page-size, on the
+		// --paper size (A4) without it.
+		pdfinfo := testutil.RequireTool(t, "pdfinfo")
+		for _, tc := range []struct {
+			args []string
+			want string
+		}{
+			{[]string{"--css-page-size"}, "(A5)"},
+			{nil, "(A4)"},
+		} {
+			out := filepath.Join(t.TempDir(), "a5.pdf")
+			e, _, _ := pdfTestEnv("")
+			require.NoError(t, runPDF(pdfTestCtx(t), e, append(tc.args, ts.URL+"/a5", out)))
+			info, err := exec.Command(pdfinfo, out).Output()
+			require.NoError(t, err)
+			assert.Regexp(t, `Page size: +[0-9.]+ x [0-9.]+ pts \Q`+tc.want+`\E`, string(info), "%v", tc.args)
+		}
 	})
 
 	t.Run("stdout and failure", func(t *testing.T) {
