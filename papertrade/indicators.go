@@ -94,8 +94,9 @@ func smaInto(out, src []float64, n int) {
 const smaResync = 1024
 
 // EMA returns the exponential moving average of src with smoothing
-// 2/(n+1), seeded with the simple average of the first n values; the first
-// n-1 entries are NaN.
+// 2/(n+1), seeded with the simple average of the first n values (as TA-Lib
+// does; pandas' ewm(span=n) starts from the first value instead); the first
+// n-1 entries are NaN, and a NaN input makes every later value NaN.
 func EMA(src []float64, n int) []float64 {
 	out := make([]float64, len(src))
 	for i := range out {
@@ -119,7 +120,11 @@ func EMA(src []float64, n int) []float64 {
 }
 
 // RSI returns Wilder's relative strength index of src over n periods
-// (0-100). The first n entries are NaN.
+// (0-100). The average gain and loss are seeded with the simple mean of the
+// first n changes, then smoothed by 1/n (Wilder's method, TA-Lib's), which
+// differs from averages exponential from the first change (pandas'
+// ewm(alpha=1/n)) over the first few hundred values. The first n entries
+// are NaN.
 func RSI(src []float64, n int) []float64 {
 	out := make([]float64, len(src))
 	for i := range out {

@@ -96,7 +96,8 @@ func (s *Setup) EMA(src Source, n int) Indicator {
 	return s.add(indicatorSpec{name: fmt.Sprintf("EMA(%s,%d)", src.letter(), n), kind: "ema", src: src, n: n})
 }
 
-// RSI declares Wilder's relative strength index of src over n bars.
+// RSI declares Wilder's relative strength index of src over n bars, seeded
+// with the simple mean of the first n changes (see the function RSI).
 func (s *Setup) RSI(src Source, n int) Indicator {
 	return s.add(indicatorSpec{name: fmt.Sprintf("RSI(%s,%d)", src.letter(), n), kind: "rsi", src: src, n: n})
 }
