@@ -41,6 +41,13 @@ unit:
 
 test: deps fmt-check vet staticcheck unit
 
+# test-sql runs the SQL stores' tests on SQLite and on a throw-away
+# PostgreSQL cluster, as CI does (needs root: apt-get, initdb as postgres).
+# With a server of your own: FINKIT_TEST_POSTGRES=postgres://... go test ./auth/sqlstore/...
+.PHONY: test-sql
+test-sql:
+	./.ci/run sql
+
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 

@@ -153,7 +153,7 @@ func runPortfolioImport(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	e.log.Info("portfolio import", "file", fs.Arg(0), "rows", len(txs), "new", n, "accounts_created", len(created))
-	_, err = fmt.Fprintf(e.stdout, "imported %d new transactions (%d already present) from %s into %s\n", n, len(txs)-len(added), fs.Arg(0), *dbPath)
+	_, err = fmt.Fprintf(e.stdout, "imported %d new transactions (%d already present) from %s into %s\n", n, len(txs)-len(added), fs.Arg(0), appdb.Name(*dbPath))
 	return err
 }
 
