@@ -124,7 +124,13 @@ func OpenAnonymous(out, sealed []byte, pub, priv *[KeySize]byte) ([]byte, error)
 // random nonce; the result is nonce || box. Both sides' identity X25519 keys
 // are used, so the recipient learns who sent it (but there is no forward
 // secrecy: use a Session for conversations).
+//
+// peer must verify (its Ed25519 key vouches for its X25519 key); otherwise
+// ErrBadSignature.
 func (id *Identity) SealTo(peer PublicIdentity, msg []byte) ([]byte, error) {
+	if err := peer.Verify(); err != nil {
+		return nil, fmt.Errorf("securechat: seal to %s: %w", peer.ID(), err)
+	}
 	var nonce [NonceSize]byte
 	if _, err := io.ReadFull(rand.Reader, nonce[:]); err != nil {
 		return nil, fmt.Errorf("securechat: nonce: %w", err)
@@ -134,8 +140,12 @@ func (id *Identity) SealTo(peer PublicIdentity, msg []byte) ([]byte, error) {
 	return BoxSeal(out, msg, &nonce, &peer.DHKey, &id.dh)
 }
 
-// OpenFrom authenticates and decrypts a SealTo result sent by peer.
+// OpenFrom authenticates and decrypts a SealTo result sent by peer. Like
+// SealTo it refuses a peer identity that does not verify (ErrBadSignature).
 func (id *Identity) OpenFrom(peer PublicIdentity, sealed []byte) ([]byte, error) {
+	if err := peer.Verify(); err != nil {
+		return nil, fmt.Errorf("securechat: open from %s: %w", peer.ID(), err)
+	}
 	if len(sealed) < NonceSize+Overhead {
 		return nil, fmt.Errorf("%w: sealed message too short", ErrAuth)
 	}

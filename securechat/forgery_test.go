@@ -2,8 +2,6 @@ package securechat
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
 	"sync"
 	"testing"
 	"time"
@@ -20,15 +18,9 @@ import (
 // uninitialised receiving chain would have.
 func forgeFromPublic(t testing.TB, initiator, responder PublicIdentity, spk [KeySize]byte, n uint32, payload []byte) *Envelope {
 	t.Helper()
-	// The spec's chain step, written out: mk = HMAC(ck, 1), ck' = HMAC(ck, 2).
-	var ck, mk [KeySize]byte
+	var ck, mk [KeySize]byte // the uninitialised chain key: all zero
 	for range n + 1 {
-		h := hmac.New(sha256.New, ck[:])
-		h.Write([]byte{1})
-		h.Sum(mk[:0])
-		h = hmac.New(sha256.New, ck[:])
-		h.Write([]byte{2})
-		h.Sum(ck[:0])
+		mk, ck = specChainStep(ck)
 	}
 	e := &Envelope{Version: EnvelopeVersion, Type: TypeNormal, Sender: responder.ID(), Recipient: initiator.ID(),
 		Header: RatchetHeader{DH: spk, N: n}}

@@ -11,7 +11,9 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// testKDF is a cheap argon2id cost for tests.
+// testKDF is a cheap argon2id cost for tests. It is below the minimum
+// MarshalKeyFile accepts, so tests write with marshalSealed (the same
+// encoder without the minimum check); ParseKeyFile reads such files.
 var testKDF = &KDFParams{Time: 1, MemoryKiB: 64, Threads: 1}
 
 func newID(t testing.TB) *Identity {
@@ -51,15 +53,14 @@ func TestIdentityPublicRoundTrip(t *testing.T) {
 func TestKeyFile(t *testing.T) {
 	id := newID(t)
 	t.Run("plain", func(t *testing.T) {
-		data, err := id.MarshalKeyFile(nil, nil)
-		require.NoError(t, err)
+		data := id.MarshalKeyFileUnencrypted()
 		assert.False(t, KeyFileEncrypted(data))
 		got, err := ParseKeyFile(data, nil)
 		require.NoError(t, err)
 		assert.True(t, got.Public().Equal(id.Public()))
 	})
 	t.Run("encrypted", func(t *testing.T) {
-		data, err := id.MarshalKeyFile([]byte("correct horse"), testKDF)
+		data, err := id.marshalSealed([]byte("correct horse"), *testKDF)
 		require.NoError(t, err)
 		assert.True(t, KeyFileEncrypted(data))
 		got, err := ParseKeyFile(data, []byte("correct horse"))
@@ -95,8 +96,7 @@ func TestKeyFile(t *testing.T) {
 		}
 	})
 	t.Run("malformed", func(t *testing.T) {
-		good, err := id.MarshalKeyFile(nil, nil)
-		require.NoError(t, err)
+		good := id.MarshalKeyFileUnencrypted()
 		block, _ := pem.Decode(good)
 		cases := map[string][]byte{
 			"empty":      nil,
@@ -121,9 +121,8 @@ func TestKeyFile(t *testing.T) {
 func FuzzParseKeyFile(f *testing.F) {
 	id, err := GenerateIdentity(nil)
 	require.NoError(f, err)
-	plain, err := id.MarshalKeyFile(nil, nil)
-	require.NoError(f, err)
-	sealed, err := id.MarshalKeyFile([]byte("pw"), testKDF)
+	plain := id.MarshalKeyFileUnencrypted()
+	sealed, err := id.marshalSealed([]byte("pw"), *testKDF)
 	require.NoError(f, err)
 	f.Add(plain, []byte(nil))
 	f.Add(sealed, []byte("pw"))
@@ -135,8 +134,7 @@ func FuzzParseKeyFile(f *testing.F) {
 			return
 		}
 		// A key file that parses re-encodes to an identity with the same keys.
-		again, err := got.MarshalKeyFile(nil, nil)
-		require.NoError(t, err)
+		again := got.MarshalKeyFileUnencrypted()
 		back, err := ParseKeyFile(again, nil)
 		require.NoError(t, err)
 		require.True(t, back.Public().Equal(got.Public()))
@@ -206,7 +204,7 @@ func TestKeyFileKDFCostBounded(t *testing.T) {
 	_, err := id.MarshalKeyFile([]byte("pw"), huge)
 	require.ErrorIs(t, err, ErrMalformed)
 
-	data, err := id.MarshalKeyFile([]byte("pw"), testKDF)
+	data, err := id.marshalSealed([]byte("pw"), *testKDF)
 	require.NoError(t, err)
 	block, _ := pem.Decode(data)
 	require.NotNil(t, block)

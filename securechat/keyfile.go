@@ -56,16 +56,28 @@ var DefaultKDFParams = defaultKDFParams()
 func defaultKDFParams() KDFParams { return KDFParams{Time: 3, MemoryKiB: 64 * 1024, Threads: 4} }
 
 // Limits a key file's parameters must respect, so a hostile file cannot make
-// the parser burn unbounded memory or time.
+// the parser burn unbounded memory or time. They are also the most a writer
+// (MarshalKeyFile, finkit chat keygen) may ask for, so every file this
+// package writes, it can read.
 const (
 	MaxKDFTime      = 16
-	MaxKDFMemoryKiB = 1 << 20 // 1 GiB
-	MaxKDFThreads   = 64
+	MaxKDFMemoryKiB = 256 << 10 // 256 MiB
+	MaxKDFThreads   = 16
 	// MaxKDFCost bounds passes × memory (in KiB·passes): each limit alone
-	// would still let a hostile file ask for 16 passes over 1 GiB (many
-	// seconds of CPU) before the passphrase could even be checked. The cap,
-	// 1 GiB·pass, admits the default (3 × 64 MiB), 4 × 256 MiB or 1 × 1 GiB.
-	MaxKDFCost = 1 << 20
+	// would still let a hostile file ask for 16 passes over 256 MiB before
+	// the passphrase could even be checked. The cap, 512 MiB·passes, admits
+	// the default (3 × 64 MiB), 2 × 256 MiB or 8 × 64 MiB.
+	MaxKDFCost = 512 << 10
+)
+
+// Minimum cost MarshalKeyFile accepts: OWASP's argon2id baseline (19 MiB,
+// 2 passes) or an equivalent trade of memory for passes (for example 1
+// pass over 38 MiB or 5 over 7.6 MiB), but never less than 7 MiB. Reading
+// a cheaper file (written by older versions) is still allowed: it costs
+// the reader nothing.
+const (
+	MinKDFMemoryKiB = 7 << 10
+	MinKDFCost      = 2 * 19 << 10
 )
 
 func (p KDFParams) validate() error {
@@ -82,6 +94,18 @@ func (p KDFParams) validate() error {
 	return nil
 }
 
+// validateWrite is validate plus the minimum cost for new files.
+func (p KDFParams) validateWrite() error {
+	if err := p.validate(); err != nil {
+		return err
+	}
+	if p.MemoryKiB < MinKDFMemoryKiB || uint64(p.Time)*uint64(p.MemoryKiB) < MinKDFCost {
+		return fmt.Errorf("%w: argon2 cost %d passes × %d KiB below the minimum (%d KiB, %d KiB·passes)",
+			ErrMalformed, p.Time, p.MemoryKiB, MinKDFMemoryKiB, MinKDFCost)
+	}
+	return nil
+}
+
 func deriveFileKey(pass, salt []byte, p KDFParams) *[KeySize]byte {
 	k := argon2.IDKey(pass, salt, p.Time, p.MemoryKiB, p.Threads, KeySize)
 	var key [KeySize]byte
@@ -89,42 +113,64 @@ func deriveFileKey(pass, salt []byte, p KDFParams) *[KeySize]byte {
 	return &key
 }
 
-// MarshalKeyFile encodes id as a PEM key file. With a non-empty passphrase
-// the secrets are sealed with secretbox under an argon2id-derived key; a nil
-// params uses the DefaultKDFParams values.
+// MarshalKeyFile encodes id as a PEM key file with the secrets sealed
+// with secretbox under an argon2id key derived from passphrase. A nil
+// params uses the DefaultKDFParams values; a cost below the minimum
+// (MinKDFMemoryKiB, MinKDFCost) or above the limits is refused
+// (ErrMalformed). An empty passphrase is refused with
+// ErrPassphraseRequired: a plaintext key file is written only on request,
+// with MarshalKeyFileUnencrypted.
 func (id *Identity) MarshalKeyFile(passphrase []byte, params *KDFParams) ([]byte, error) {
+	if len(passphrase) == 0 {
+		return nil, fmt.Errorf("%w: refusing to write an unencrypted key file (use MarshalKeyFileUnencrypted)", ErrPassphraseRequired)
+	}
+	p := defaultKDFParams()
+	if params != nil {
+		p = *params
+	}
+	if err := p.validateWrite(); err != nil {
+		return nil, err
+	}
+	return id.marshalSealed(passphrase, p)
+}
+
+// MarshalKeyFileUnencrypted encodes id as a PEM key file holding the
+// secret keys in the clear. Use it only where the file is protected
+// otherwise (an encrypted disk, a secrets manager); MarshalKeyFile is the
+// default.
+func (id *Identity) MarshalKeyFileUnencrypted() []byte {
+	body := make([]byte, 0, plainBodyLen)
+	body = append(body, keyFileVersion, keyKindPlain)
+	body = append(body, id.signing.Seed()...)
+	body = append(body, id.dh[:]...)
+	out := pem.EncodeToMemory(&pem.Block{Type: KeyFilePEMType, Bytes: body})
+	clear(body)
+	return out
+}
+
+// marshalSealed writes an encrypted key file with parameters p, which the
+// caller has validated.
+func (id *Identity) marshalSealed(passphrase []byte, p KDFParams) ([]byte, error) {
 	secret := make([]byte, 0, secretLen)
 	secret = append(secret, id.signing.Seed()...)
 	secret = append(secret, id.dh[:]...)
-	var body []byte
-	if len(passphrase) == 0 {
-		body = append([]byte{keyFileVersion, keyKindPlain}, secret...)
-	} else {
-		p := defaultKDFParams()
-		if params != nil {
-			p = *params
-		}
-		if err := p.validate(); err != nil {
-			return nil, err
-		}
-		var salt [saltLen]byte
-		var nonce [NonceSize]byte
-		if _, err := io.ReadFull(rand.Reader, salt[:]); err != nil {
-			return nil, fmt.Errorf("securechat: salt: %w", err)
-		}
-		if _, err := io.ReadFull(rand.Reader, nonce[:]); err != nil {
-			return nil, fmt.Errorf("securechat: nonce: %w", err)
-		}
-		body = make([]byte, 0, sealedBodyLen)
-		body = append(body, keyFileVersion, keyKindSealed)
-		body = binary.BigEndian.AppendUint32(body, p.Time)
-		body = binary.BigEndian.AppendUint32(body, p.MemoryKiB)
-		body = append(body, p.Threads)
-		body = append(body, salt[:]...)
-		body = append(body, nonce[:]...)
-		body = secretbox.Seal(body, secret, &nonce, deriveFileKey(passphrase, salt[:], p))
+	defer clear(secret)
+	var salt [saltLen]byte
+	var nonce [NonceSize]byte
+	if _, err := io.ReadFull(rand.Reader, salt[:]); err != nil {
+		return nil, fmt.Errorf("securechat: salt: %w", err)
 	}
-	clear(secret)
+	if _, err := io.ReadFull(rand.Reader, nonce[:]); err != nil {
+		return nil, fmt.Errorf("securechat: nonce: %w", err)
+	}
+	body := make([]byte, 0, sealedBodyLen)
+	body = append(body, keyFileVersion, keyKindSealed)
+	body = binary.BigEndian.AppendUint32(body, p.Time)
+	body = binary.BigEndian.AppendUint32(body, p.MemoryKiB)
+	body = append(body, p.Threads)
+	body = append(body, salt[:]...)
+	body = append(body, nonce[:]...)
+	body = secretbox.Seal(body, secret, &nonce, deriveFileKey(passphrase, salt[:], p))
 	return pem.EncodeToMemory(&pem.Block{Type: KeyFilePEMType, Bytes: body}), nil
 }
 

@@ -8,6 +8,7 @@ import (
 	"io"
 	"sort"
 	"sync"
+	"time"
 
 	"golang.org/x/crypto/curve25519"
 )
@@ -17,6 +18,16 @@ const signedPrekeyLabel = "finkit/securechat/v1/signed-prekey"
 // MaxOneTimePrekeys bounds how many one-time prekeys one bundle upload (and
 // one Prekeys set) may hold.
 const MaxOneTimePrekeys = 1000
+
+// MaxBaseKeysPerSignedPrekey bounds the record Prekeys keeps, per signed
+// prekey, of the base keys of initial messages accepted without a one-time
+// prekey (those with one are refused on replay because the one-time prekey
+// is gone). A replay of such a message is refused with ErrReplay, also
+// after a restart, because the record is part of MarshalBinary. When the
+// record of a signed prekey is full, further initial messages without a
+// one-time prekey under it are refused (ErrUnknownPrekey) until it is
+// rotated; Client rotates well before that (Prekeys.NeedsRotation).
+const MaxBaseKeysPerSignedPrekey = 1000
 
 // SignedPrekey is a medium-term X25519 prekey signed by the owner's
 // identity Ed25519 key.
@@ -222,13 +233,20 @@ type Prekeys struct {
 	mu       sync.Mutex
 	signed   keyPair
 	signedID uint32
+	signedAt int64 // unix seconds when the signed prekey was made; 0 if unknown
 	sig      [ed25519.SignatureSize]byte
+	seen     baseKeySet // accepted without a one-time prekey under signed
 	prev     *keyPair
 	prevID   uint32
+	prevSeen baseKeySet
 	oneTime  map[uint32]keyPair
 	nextID   uint32
 	rand     io.Reader
+	now      func() time.Time
 }
+
+// baseKeySet is the record of base keys accepted under one signed prekey.
+type baseKeySet map[[KeySize]byte]struct{}
 
 // NewPrekeys creates a signed prekey (signed by id) and n one-time prekeys.
 // r supplies randomness (crypto/rand when nil).
@@ -236,7 +254,7 @@ func NewPrekeys(id *Identity, n int, r io.Reader) (*Prekeys, error) {
 	if r == nil {
 		r = rand.Reader
 	}
-	p := &Prekeys{oneTime: make(map[uint32]keyPair), nextID: 1, rand: r}
+	p := &Prekeys{oneTime: make(map[uint32]keyPair), nextID: 1, rand: r, now: time.Now}
 	if err := p.rotate(id); err != nil {
 		return nil, err
 	}
@@ -253,16 +271,18 @@ func (p *Prekeys) rotate(id *Identity) error {
 	}
 	if p.signedID != 0 {
 		old := p.signed
-		p.prev, p.prevID = &old, p.signedID
+		p.prev, p.prevID, p.prevSeen = &old, p.signedID, p.seen
 	}
-	p.signed, p.signedID = kp, p.nextID
+	p.signed, p.signedID, p.seen = kp, p.nextID, baseKeySet{}
+	p.signedAt = p.now().Unix()
 	p.nextID++
 	copy(p.sig[:], id.Sign(signedPrekeyMessage(p.signedID, &p.signed.pub)))
 	return nil
 }
 
 // RotateSignedPrekey replaces the signed prekey, keeping the previous one
-// for initial messages already in flight.
+// (and its record of accepted base keys) for initial messages already in
+// flight; the one before it is forgotten.
 func (p *Prekeys) RotateSignedPrekey(id *Identity) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -315,9 +335,35 @@ func (p *Prekeys) OneTimeCount() int {
 	return len(p.oneTime)
 }
 
-func (p *Prekeys) lookup(spkID uint32, opkID uint32, hasOPK bool) (spk keyPair, opk keyPair, err error) {
+// NeedsRotation reports whether the signed prekey should be rotated: it is
+// older than maxAge (or of unknown age), or its record of accepted base
+// keys is three quarters full.
+func (p *Prekeys) NeedsRotation(now time.Time, maxAge time.Duration) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.signedAt == 0 || now.Sub(time.Unix(p.signedAt, 0)) >= maxAge {
+		return true
+	}
+	return len(p.seen) >= MaxBaseKeysPerSignedPrekey*3/4
+}
+
+// seenFor returns the base-key record of a signed prekey still held.
+func (p *Prekeys) seenFor(spkID uint32) (baseKeySet, bool) {
+	switch {
+	case spkID == p.signedID:
+		return p.seen, true
+	case p.prev != nil && spkID == p.prevID:
+		return p.prevSeen, true
+	}
+	return nil, false
+}
+
+// lookup finds the private prekeys an initial message names. A message
+// without a one-time prekey whose base key was accepted before is a replay.
+func (p *Prekeys) lookup(ph *PrekeyHeader) (spk keyPair, opk keyPair, err error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	spkID, opkID, hasOPK := ph.SignedPrekeyID, ph.OneTimeID, ph.HasOneTime
 	switch {
 	case spkID == p.signedID:
 		spk = p.signed
@@ -325,6 +371,11 @@ func (p *Prekeys) lookup(spkID uint32, opkID uint32, hasOPK bool) (spk keyPair, 
 		spk = *p.prev
 	default:
 		return spk, opk, fmt.Errorf("%w: signed prekey %d", ErrUnknownPrekey, spkID)
+	}
+	if seen, _ := p.seenFor(spkID); !hasOPK {
+		if _, dup := seen[ph.BaseKey]; dup {
+			return spk, opk, fmt.Errorf("%w: initial message with base key already accepted", ErrReplay)
+		}
 	}
 	if hasOPK {
 		k, ok := p.oneTime[opkID]
@@ -336,9 +387,35 @@ func (p *Prekeys) lookup(spkID uint32, opkID uint32, hasOPK bool) (spk keyPair, 
 	return spk, opk, nil
 }
 
-// consume removes a one-time prekey and reports whether it was still there:
-// of several concurrent Accepts of the same initial message only one may
-// win it.
+// commitAccept records an initial message that authenticated: it consumes
+// its one-time prekey, or, without one, records its base key for the
+// signed prekey. Of several concurrent Accepts of the same message only
+// one wins.
+func (p *Prekeys) commitAccept(ph *PrekeyHeader) error {
+	if ph.HasOneTime {
+		if !p.consume(ph.OneTimeID) {
+			return fmt.Errorf("%w: one-time prekey %d already used", ErrUnknownPrekey, ph.OneTimeID)
+		}
+		return nil
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	seen, ok := p.seenFor(ph.SignedPrekeyID)
+	switch {
+	case !ok:
+		return fmt.Errorf("%w: signed prekey %d rotated away meanwhile", ErrUnknownPrekey, ph.SignedPrekeyID)
+	case len(seen) >= MaxBaseKeysPerSignedPrekey:
+		return fmt.Errorf("%w: signed prekey %d accepted its %d sessions without a one-time prekey; it must be rotated",
+			ErrUnknownPrekey, ph.SignedPrekeyID, MaxBaseKeysPerSignedPrekey)
+	}
+	if _, dup := seen[ph.BaseKey]; dup {
+		return fmt.Errorf("%w: initial message with base key already accepted", ErrReplay)
+	}
+	seen[ph.BaseKey] = struct{}{}
+	return nil
+}
+
+// consume removes a one-time prekey and reports whether it was still there.
 func (p *Prekeys) consume(opkID uint32) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -350,7 +427,10 @@ func (p *Prekeys) consume(opkID uint32) bool {
 	return ok
 }
 
-const prekeysVersion = 1
+// prekeysVersion 2 adds the signed prekey's creation time and the records
+// of accepted base keys; version 1 is still read (age unknown, empty
+// records).
+const prekeysVersion = 2
 
 // MarshalBinary serializes the private prekeys (secret material: store it
 // as carefully as the identity key).
@@ -362,10 +442,13 @@ func (p *Prekeys) MarshalBinary() ([]byte, error) {
 	out = binary.BigEndian.AppendUint32(out, p.signedID)
 	out = append(out, p.signed.priv[:]...)
 	out = append(out, p.sig[:]...)
+	out = binary.BigEndian.AppendUint64(out, uint64(p.signedAt))
+	out = appendBaseKeys(out, p.seen)
 	if p.prev != nil {
 		out = append(out, 1)
 		out = binary.BigEndian.AppendUint32(out, p.prevID)
 		out = append(out, p.prev.priv[:]...)
+		out = appendBaseKeys(out, p.prevSeen)
 	} else {
 		out = append(out, 0)
 	}
@@ -383,16 +466,48 @@ func (p *Prekeys) MarshalBinary() ([]byte, error) {
 	return out, nil
 }
 
-// UnmarshalPrekeys restores prekeys serialized with MarshalBinary.
+func appendBaseKeys(out []byte, set baseKeySet) []byte {
+	keys := make([][KeySize]byte, 0, len(set))
+	for k := range set {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool { return string(keys[i][:]) < string(keys[j][:]) })
+	out = binary.BigEndian.AppendUint16(out, uint16(len(keys)))
+	for _, k := range keys {
+		out = append(out, k[:]...)
+	}
+	return out
+}
+
+func readBaseKeys(rd *reader) (baseKeySet, error) {
+	n := int(rd.u16())
+	if rd.err != nil || n > MaxBaseKeysPerSignedPrekey || rd.remaining() < n*KeySize {
+		return nil, fmt.Errorf("%w: prekeys base-key record truncated or oversized", ErrMalformed)
+	}
+	set := make(baseKeySet, n)
+	for range n {
+		var k [KeySize]byte
+		copy(k[:], rd.bytes(KeySize))
+		set[k] = struct{}{}
+	}
+	if len(set) != n {
+		return nil, fmt.Errorf("%w: prekeys base-key record has duplicates", ErrMalformed)
+	}
+	return set, nil
+}
+
+// UnmarshalPrekeys restores prekeys serialized with MarshalBinary (this
+// version or version 1).
 func UnmarshalPrekeys(data []byte, r io.Reader) (*Prekeys, error) {
 	if r == nil {
 		r = rand.Reader
 	}
 	rd := reader{b: data}
-	if v := rd.u8(); rd.err == nil && v != prekeysVersion {
+	v := rd.u8()
+	if rd.err == nil && v != 1 && v != prekeysVersion {
 		return nil, fmt.Errorf("%w: prekeys version %d", ErrMalformed, v)
 	}
-	p := &Prekeys{oneTime: make(map[uint32]keyPair), rand: r}
+	p := &Prekeys{oneTime: make(map[uint32]keyPair), rand: r, now: time.Now, seen: baseKeySet{}, prevSeen: baseKeySet{}}
 	p.nextID = rd.u32()
 	p.signedID = rd.u32()
 	fromPriv := func(b []byte) (keyPair, error) {
@@ -407,11 +522,23 @@ func UnmarshalPrekeys(data []byte, r io.Reader) (*Prekeys, error) {
 	}
 	sb := rd.bytes(KeySize)
 	copy(p.sig[:], rd.bytes(ed25519.SignatureSize))
+	var err error
+	if v == prekeysVersion {
+		p.signedAt = int64(rd.u64())
+		if p.seen, err = readBaseKeys(&rd); err != nil {
+			return nil, err
+		}
+	}
 	hasPrev := rd.u8()
 	var pb []byte
 	if hasPrev == 1 {
 		p.prevID = rd.u32()
 		pb = rd.bytes(KeySize)
+		if v == prekeysVersion {
+			if p.prevSeen, err = readBaseKeys(&rd); err != nil {
+				return nil, err
+			}
+		}
 	} else if hasPrev != 0 {
 		return nil, fmt.Errorf("%w: prekeys flag", ErrMalformed)
 	}
@@ -419,7 +546,6 @@ func UnmarshalPrekeys(data []byte, r io.Reader) (*Prekeys, error) {
 	if rd.err != nil || n > MaxOneTimePrekeys || rd.remaining() != n*(4+KeySize) {
 		return nil, fmt.Errorf("%w: prekeys truncated or oversized", ErrMalformed)
 	}
-	var err error
 	if p.signed, err = fromPriv(sb); err != nil {
 		return nil, err
 	}

@@ -261,7 +261,10 @@ func Initiate(self *Identity, b *Bundle, opts *SessionOptions) (*Session, error)
 
 // Accept runs the responder's half of X3DH for an initial envelope and
 // decrypts it. Only when the message authenticates is the one-time prekey
-// consumed and the session returned; on any error nothing changes.
+// consumed (or, without one, its base key recorded) and the session
+// returned; on any error nothing changes. A replayed initial message is
+// refused: with a one-time prekey because it is gone (ErrUnknownPrekey),
+// without one because its base key is on record (ErrReplay).
 func Accept(self *Identity, pk *Prekeys, e *Envelope, opts *SessionOptions) (*Session, []byte, error) {
 	if e == nil || e.Type != TypeInitial || e.Prekey == nil {
 		return nil, nil, fmt.Errorf("%w: not an initial message", ErrMalformed)
@@ -276,7 +279,7 @@ func Accept(self *Identity, pk *Prekeys, e *Envelope, opts *SessionOptions) (*Se
 	if ph.Identity.ID() != e.Sender {
 		return nil, nil, fmt.Errorf("%w: prekey header identity is not the sender", ErrAuth)
 	}
-	spk, opk, err := pk.lookup(ph.SignedPrekeyID, ph.OneTimeID, ph.HasOneTime)
+	spk, opk, err := pk.lookup(ph)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -314,9 +317,10 @@ func Accept(self *Identity, pk *Prekeys, e *Envelope, opts *SessionOptions) (*Se
 	if err != nil {
 		return nil, nil, err
 	}
-	if ph.HasOneTime && !pk.consume(ph.OneTimeID) {
-		// A concurrent Accept of the same message consumed it first.
-		return nil, nil, fmt.Errorf("%w: one-time prekey %d already used", ErrUnknownPrekey, ph.OneTimeID)
+	// Consumes the one-time prekey or records the base key; a concurrent
+	// Accept of the same message that got here first wins.
+	if err := pk.commitAccept(ph); err != nil {
+		return nil, nil, err
 	}
 	return s, pt, nil
 }

@@ -15,13 +15,14 @@ import (
 )
 
 // chatPassphraseEnv names the environment variable holding the key file
-// passphrase. When it is set, keygen encrypts the key file (argon2id +
-// secretbox) and the other commands use it to open the file.
+// passphrase. keygen encrypts the key file with it (argon2id + secretbox)
+// and refuses to run without it unless --unencrypted is given; the other
+// commands use it to open the file.
 const chatPassphraseEnv = "FINKIT_CHAT_PASSPHRASE"
 
 // runChat is end-to-end encrypted chat over a securechat relay:
 //
-//	finkit chat keygen --out KEYFILE [--force] [--json] [--kdf-time N] [--kdf-memory-mib N]
+//	finkit chat keygen --out KEYFILE [--unencrypted] [--force] [--json] [--kdf-time N] [--kdf-memory-mib N]
 //	finkit chat fingerprint --key KEYFILE --peer PEERID [--json]
 //	finkit chat --relay ws://localhost:8080/chat/ws --key KEYFILE --to PEERID [--state FILE]
 //
@@ -148,6 +149,7 @@ func runChatKeygen(e *env, args []string) error {
 	flags := newFlagSet("chat keygen", e)
 	outPath := flags.String("out", "", "where to write the new key file")
 	force := flags.Bool("force", false, "overwrite an existing key file")
+	unencrypted := flags.Bool("unencrypted", false, "write the key file without encryption (only where the disk is protected otherwise)")
 	asJSON := flags.Bool("json", false, "print JSON")
 	kdfTime := flags.Uint("kdf-time", uint(securechat.DefaultKDFParams.Time), "argon2id passes for an encrypted key file")
 	kdfMem := flags.Uint("kdf-memory-mib", uint(securechat.DefaultKDFParams.MemoryKiB/1024), "argon2id memory in MiB for an encrypted key file")
@@ -161,13 +163,24 @@ func runChatKeygen(e *env, args []string) error {
 		return usageErrorf("--kdf-time must be 1..%d and --kdf-memory-mib 1..%d", securechat.MaxKDFTime, securechat.MaxKDFMemoryKiB/1024)
 	}
 	params := securechat.KDFParams{Time: uint32(*kdfTime), MemoryKiB: uint32(*kdfMem) * 1024, Threads: securechat.DefaultKDFParams.Threads}
+	pass := os.Getenv(chatPassphraseEnv)
+	switch {
+	case pass == "" && !*unencrypted:
+		return usageErrorf("set %s to encrypt the key file, or pass --unencrypted to write it in the clear", chatPassphraseEnv)
+	case pass != "" && *unencrypted:
+		return usageErrorf("--unencrypted contradicts %s being set", chatPassphraseEnv)
+	}
 	id, err := securechat.GenerateIdentity(nil)
 	if err != nil {
 		return err
 	}
-	pass := os.Getenv(chatPassphraseEnv)
-	data, err := id.MarshalKeyFile([]byte(pass), &params)
-	if err != nil {
+	var data []byte
+	if *unencrypted {
+		data = id.MarshalKeyFileUnencrypted()
+	} else if data, err = id.MarshalKeyFile([]byte(pass), &params); err != nil {
+		if errors.Is(err, securechat.ErrMalformed) {
+			return fmt.Errorf("%w: --kdf-time/--kdf-memory-mib: %v", errUsage, err)
+		}
 		return err
 	}
 	mode := os.O_WRONLY | os.O_CREATE | os.O_EXCL
@@ -191,7 +204,7 @@ func runChatKeygen(e *env, args []string) error {
 	if *asJSON {
 		return writeJSON(e.stdout, map[string]any{"peer_id": id.ID(), "key_file": *outPath, "encrypted": pass != ""})
 	}
-	enc := "unencrypted (set " + chatPassphraseEnv + " to encrypt)"
+	enc := "UNENCRYPTED (set " + chatPassphraseEnv + " and drop --unencrypted to encrypt)"
 	if pass != "" {
 		enc = "encrypted with your passphrase"
 	}

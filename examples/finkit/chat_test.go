@@ -45,8 +45,12 @@ func chatEnv(stdin io.Reader) (*env, *syncBuffer, *syncBuffer) {
 func keygen(t *testing.T, path string) securechat.PeerID {
 	t.Helper()
 	e, out, _ := chatEnv(strings.NewReader(""))
-	// A cheap argon2id cost keeps the race-enabled test fast.
-	require.NoError(t, runChat(context.Background(), e, []string{"keygen", "--out", path, "--kdf-time", "1", "--kdf-memory-mib", "1"}))
+	args := []string{"keygen", "--out", path, "--unencrypted"}
+	if os.Getenv(chatPassphraseEnv) != "" {
+		// The cheapest argon2id cost keygen accepts keeps the race-enabled test fast.
+		args = []string{"keygen", "--out", path, "--kdf-time", "2", "--kdf-memory-mib", "19"}
+	}
+	require.NoError(t, runChat(context.Background(), e, args))
 	line := strings.SplitN(out.String(), "\n", 2)[0]
 	id, err := securechat.ParsePeerID(strings.TrimPrefix(line, "peer id: "))
 	require.NoError(t, err)
@@ -64,7 +68,11 @@ func TestChatKeygenAndFingerprint(t *testing.T) {
 
 	e, _, _ := chatEnv(nil)
 	require.Error(t, runChat(context.Background(), e, []string{"keygen", "--out", a}), "no silent overwrite")
-	require.NoError(t, runChat(context.Background(), e, []string{"keygen", "--out", filepath.Join(dir, "c.key"), "--json"}))
+	require.NoError(t, runChat(context.Background(), e, []string{"keygen", "--out", filepath.Join(dir, "c.key"), "--json", "--unencrypted"}))
+	require.ErrorIs(t, runChat(context.Background(), e, []string{"keygen", "--out", filepath.Join(dir, "d.key")}), errUsage,
+		"no passphrase and no --unencrypted: no silent plaintext key file")
+	_, err = os.Stat(filepath.Join(dir, "d.key"))
+	require.ErrorIs(t, err, os.ErrNotExist)
 
 	fp := func(key string, peer securechat.PeerID) string {
 		e, out, _ := chatEnv(nil)
@@ -96,6 +104,9 @@ func TestChatEncryptedKeyFile(t *testing.T) {
 	path := filepath.Join(dir, "enc.key")
 	t.Setenv(chatPassphraseEnv, "hunter2 but longer")
 	id := keygen(t, path)
+	e0, _, _ := chatEnv(nil)
+	require.ErrorIs(t, runChat(context.Background(), e0, []string{"keygen", "--out", filepath.Join(dir, "weak.key"), "--kdf-time", "1", "--kdf-memory-mib", "1"}), errUsage,
+		"below the minimum argon2id cost")
 	data, err := os.ReadFile(path)
 	require.NoError(t, err)
 	assert.True(t, securechat.KeyFileEncrypted(data))
