@@ -107,3 +107,31 @@ func ExampleRoundMoney() {
 	// 2
 	// 1,234.568 KWD
 }
+
+// Performance marked to the ledger's own trades: a day that ends with
+// everything sold and withdrawn still counts (+10%), then new money
+// earns +5%. Under a year, XIRR is the period's return.
+func ExampleLedger_Performance() {
+	ledger, _ := portfolio.NewLedger(portfolio.Account{ID: "a", Currency: "USD"})
+	day := func(s string) time.Time { t, _ := time.Parse(time.DateOnly, s); return t }
+	n := decimal.NewFromInt
+	_ = ledger.Apply(
+		portfolio.Transaction{ID: "d1", Account: "a", Kind: portfolio.TxDeposit, Time: day("2024-01-01"), Amount: n(1000)},
+		portfolio.Transaction{ID: "b1", Account: "a", Kind: portfolio.TxBuy, Time: day("2024-01-01"), Symbol: "X", Quantity: n(10), Price: n(100)},
+		portfolio.Transaction{ID: "s1", Account: "a", Kind: portfolio.TxSell, Time: day("2024-01-02"), Symbol: "X", Quantity: n(10), Price: n(110)},
+		portfolio.Transaction{ID: "w", Account: "a", Kind: portfolio.TxWithdrawal, Time: day("2024-01-02"), Amount: n(1100)},
+		portfolio.Transaction{ID: "d2", Account: "a", Kind: portfolio.TxDeposit, Time: day("2024-01-05"), Amount: n(500)},
+		portfolio.Transaction{ID: "b2", Account: "a", Kind: portfolio.TxBuy, Time: day("2024-01-05"), Symbol: "X", Quantity: n(5), Price: n(100)},
+		portfolio.Transaction{ID: "s2", Account: "a", Kind: portfolio.TxSell, Time: day("2024-01-06"), Symbol: "X", Quantity: n(5), Price: n(105)},
+	)
+	p, err := ledger.Performance(context.Background(), portfolio.PerformanceOptions{Base: "USD", History: ledger.TradeHistory()})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(p.Summary())
+	fmt.Printf("net flows %.2f, end value %.2f, XIRR over the period: %v\n", p.NetFlows, p.EndValue, p.XIRRPeriodic)
+	// Output:
+	// 2024-01-01..2024-01-06 TWR +15.5%, XIRR +27.8%
+	// net flows 400.00, end value 525.00, XIRR over the period: true
+}

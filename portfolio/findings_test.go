@@ -398,3 +398,19 @@ func TestPerformanceCurrencyEffect(t *testing.T) {
 	assert.InDelta(t, 1100, p.NetFlows, 1e-9)
 	assert.InDelta(t, 600*1.25+550, p.EndValue, 1e-9)
 }
+
+// "The same day" of a transfer is the date as recorded: an evening
+// transfer at −05:00 whose legs straddle midnight UTC still pairs.
+func TestTransferSameLocalDay(t *testing.T) {
+	ny := time.FixedZone("-05:00", -5*3600)
+	l := newLedger(t, Account{ID: "a", Currency: "USD"}, Account{ID: "b", Currency: "USD"})
+	require.NoError(t, l.Apply(
+		deposit("d", "a", "2024-01-01", "1000"),
+		trade("buy", "a", TxBuy, "2024-01-02", "X", "4", "100", ""),
+		Transaction{ID: "o", Account: "a", Kind: TxTransferOut, Time: time.Date(2024, 2, 1, 18, 0, 0, 0, ny), Symbol: "X", Quantity: d("4")},
+		Transaction{ID: "i", Account: "b", Kind: TxTransferIn, Time: time.Date(2024, 2, 1, 20, 0, 0, 0, ny), Symbol: "X", Quantity: d("4")},
+	))
+	lots := l.Lots("b", "X")
+	require.Len(t, lots, 1)
+	assertDec(t, "400", lots[0].Basis)
+}

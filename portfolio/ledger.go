@@ -64,7 +64,8 @@ var one = decimal.NewFromInt(1)
 //
 // A transfer_out of securities removes lots (FIFO, or pro rata under average
 // cost) without realizing anything. A transfer_in of the same symbol with
-// Price zero on the same day (UTC), booked after it, takes those lots over
+// Price zero on the same day (the calendar date as recorded, in the zone
+// of each Time), booked after it, takes those lots over
 // (FIFO across the day's transfer_outs), acquisition dates, basis and local
 // basis included, and the receiving position is in the instrument's
 // currency whatever the transfer_in's Currency says (empty, the account's
@@ -201,12 +202,18 @@ func (r *realRec) pub(account string) RealizedGain {
 }
 
 // pendingLot is a lot moved out by a transfer_out, waiting for a
-// transfer_in on the same day (UTC).
+// transfer_in on the same day.
 type pendingLot struct {
 	lot      Lot
 	acctCcy  string
 	currency string
-	day      time.Time // dayOf the transfer_out
+	day      time.Time // localDay of the transfer_out
+}
+
+// localDay is t's calendar date as recorded (in t's own zone), as a UTC
+// midnight for comparing.
+func localDay(t time.Time) time.Time {
+	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
 }
 
 type undoKind uint8
@@ -1178,7 +1185,7 @@ func (l *Ledger) transferOut(a *acctState, tx *Transaction) error {
 	out := basisBefore.subT(p.s.basis).dec()
 	l.touchAcct(a)
 	a.s.withdrawals = a.s.withdrawals.add(out)
-	today := dayOf(tx.Time)
+	today := localDay(tx.Time)
 	l.touchPending(tx.Symbol)
 	pend := pendingOn(l.pending[tx.Symbol], today)
 	for _, lot := range removed {
@@ -1256,7 +1263,7 @@ func (l *Ledger) transferIn(a *acctState, tx *Transaction) error {
 // tx's day, converted to a's currency, and sets tx.Currency to the
 // instrument's. Fewer units than that in transit is ErrUnmatchedTransfer.
 func (l *Ledger) takePending(a *acctState, tx *Transaction) ([]Lot, error) {
-	pend := pendingOn(l.pending[tx.Symbol], dayOf(tx.Time))
+	pend := pendingOn(l.pending[tx.Symbol], localDay(tx.Time))
 	avail := decimal.Zero
 	for _, pl := range pend {
 		if pl.currency != pend[0].currency {
