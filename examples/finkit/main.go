@@ -56,6 +56,7 @@ func commands() []command {
 		{name: "optimize", args: "--csv FILE --strategy … [flags]", summary: "grid-search strategy parameters (with walk-forward)", run: runOptimize},
 		{name: "pdf", args: "[--paper A4] [--landscape] [--margin 10mm] [--background] [--wait-for SEL|--wait network-idle] [--timeout 30s] URL OUT.pdf | --from urls.txt --out-dir DIR", summary: "save the page at a URL as PDF through headless Chromium", run: runPDF},
 		{name: "chat", args: "keygen --out KEYFILE | fingerprint --key KEYFILE --peer PEERID | --relay ws://HOST/chat/ws --key KEYFILE --to PEERID", summary: "end-to-end encrypted chat through a relay", run: runChat},
+		{name: "upload", args: "--server URL --token TOKEN [--json] [--kind transactions|prices] [--account ID] FILE…", summary: "upload files to the dashboard (resumable over 8 MiB) and wait for their processing", run: runUpload},
 		{name: "user", args: "add [--admin] USERNAME | list | set-role USERNAME admin|user [--db PATH]", summary: "manage dashboard users", run: runUser},
 		{name: "version", summary: "print the finkit version", run: runVersion},
 	}

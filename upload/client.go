@@ -1,0 +1,337 @@
+package upload
+
+import (
+	"bufio"
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Client uploads files to a server running Handler: small files in one
+// streamed multipart request, large ones through tus in chunks, resuming
+// after a dropped connection. The zero value is not usable: set BaseURL.
+type Client struct {
+	// BaseURL is where the server mounts Handler, such as
+	// "http://localhost:8080/uploads".
+	BaseURL string
+	// Token, when set, is sent as "Authorization: Bearer TOKEN".
+	Token string
+	// HTTP is the HTTP client; nil means http.DefaultClient.
+	HTTP *http.Client
+	// ResumableOver: files larger than this go through tus; 0 means 8 MiB,
+	// a negative value never.
+	ResumableOver int64
+	// ChunkSize is the size of a tus PATCH; 0 means 4 MiB.
+	ChunkSize int64
+	// Retries is how often a failed tus chunk is retried (after asking
+	// the server for its offset); 0 means 3.
+	Retries int
+	// Fields are sent with each file: form fields, or tus metadata.
+	Fields map[string]string
+}
+
+// ResponseError is a server's error answer.
+type ResponseError struct {
+	Status  int
+	Message string
+}
+
+func (e *ResponseError) Error() string {
+	return fmt.Sprintf("upload: server answered %d: %s", e.Status, e.Message)
+}
+
+func (c *Client) http() *http.Client {
+	if c.HTTP != nil {
+		return c.HTTP
+	}
+	return http.DefaultClient
+}
+
+func (c *Client) url(path string) string { return strings.TrimSuffix(c.BaseURL, "/") + path }
+
+func (c *Client) do(req *http.Request) (*http.Response, error) {
+	if c.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.Token)
+	}
+	return c.http().Do(req)
+}
+
+func responseError(resp *http.Response) error {
+	var body struct{ Error string }
+	_ = json.NewDecoder(io.LimitReader(resp.Body, 4096)).Decode(&body)
+	if body.Error == "" {
+		body.Error = http.StatusText(resp.StatusCode)
+	}
+	return &ResponseError{Status: resp.StatusCode, Message: body.Error}
+}
+
+// Send uploads size bytes of r under name and returns the queued upload.
+// progress, when set, is called with the bytes sent so far.
+func (c *Client) Send(ctx context.Context, name string, r io.ReaderAt, size int64, progress func(sent int64)) (Upload, error) {
+	if progress == nil {
+		progress = func(int64) {}
+	}
+	limit := c.ResumableOver
+	if limit == 0 {
+		limit = 8 << 20
+	}
+	if limit > 0 && size > limit {
+		id, err := c.sendTus(ctx, name, r, size, progress)
+		if err != nil {
+			return Upload{}, err
+		}
+		return c.Status(ctx, id)
+	}
+	return c.sendMultipart(ctx, name, io.NewSectionReader(r, 0, size), progress)
+}
+
+// countingReader reports progress as it is read.
+type countingReader struct {
+	r        io.Reader
+	n        int64
+	progress func(int64)
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	c.progress(c.n)
+	return n, err
+}
+
+func (c *Client) sendMultipart(ctx context.Context, name string, r io.Reader, progress func(int64)) (Upload, error) {
+	pr, pw := io.Pipe()
+	mw := multipart.NewWriter(pw)
+	go func() {
+		err := writeForm(mw, c.Fields, name, &countingReader{r: r, progress: progress})
+		pw.CloseWithError(err)
+	}()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url(""), pr)
+	if err != nil {
+		pr.CloseWithError(err)
+		return Upload{}, fmt.Errorf("upload: %w", err)
+	}
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	resp, err := c.do(req)
+	pr.CloseWithError(errors.New("request ended")) // stops the writer if the server answered early
+	if err != nil {
+		return Upload{}, fmt.Errorf("upload: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted {
+		return Upload{}, responseError(resp)
+	}
+	var out struct{ Uploads []Upload }
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || len(out.Uploads) != 1 {
+		return Upload{}, fmt.Errorf("upload: unexpected answer (%v)", err)
+	}
+	return out.Uploads[0], nil
+}
+
+func writeForm(mw *multipart.Writer, fields map[string]string, name string, r io.Reader) error {
+	keys := make([]string, 0, len(fields))
+	for k := range fields {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if err := mw.WriteField(k, fields[k]); err != nil {
+			return err
+		}
+	}
+	w, err := mw.CreateFormFile("file", name)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(w, r); err != nil {
+		return err
+	}
+	return mw.Close()
+}
+
+func (c *Client) tusRequest(ctx context.Context, method, url string, body io.Reader) (*http.Request, error) {
+	req, err := http.NewRequestWithContext(ctx, method, url, body)
+	if err != nil {
+		return nil, fmt.Errorf("upload: %w", err)
+	}
+	req.Header.Set("Tus-Resumable", tusVersion)
+	return req, nil
+}
+
+// sendTus creates a tus upload and sends it chunk by chunk; a failed chunk
+// is retried from the offset the server reports.
+func (c *Client) sendTus(ctx context.Context, name string, r io.ReaderAt, size int64, progress func(int64)) (string, error) {
+	loc, err := c.tusCreate(ctx, name, size)
+	if err != nil {
+		return "", err
+	}
+	chunk := c.ChunkSize
+	if chunk <= 0 {
+		chunk = 4 << 20
+	}
+	retries := c.Retries
+	if retries == 0 {
+		retries = 3
+	}
+	var offset int64
+	failures := 0
+	for offset < size {
+		next, err := c.tusPatch(ctx, loc, r, offset, min(chunk, size-offset))
+		if err == nil {
+			offset, failures = next, 0
+			progress(offset)
+			continue
+		}
+		var re *ResponseError
+		if ctx.Err() != nil || errors.As(err, &re) && re.Status != http.StatusConflict && re.Status < 500 || failures >= retries {
+			return "", err
+		}
+		failures++
+		time.Sleep(time.Duration(failures) * 200 * time.Millisecond)
+		if offset, err = c.tusOffset(ctx, loc); err != nil {
+			return "", err
+		}
+	}
+	return loc[strings.LastIndex(loc, "/")+1:], nil
+}
+
+func (c *Client) tusCreate(ctx context.Context, name string, size int64) (string, error) {
+	req, err := c.tusRequest(ctx, http.MethodPost, c.url("/tus/"), nil)
+	if err != nil {
+		return "", err
+	}
+	meta := []string{"filename " + base64.StdEncoding.EncodeToString([]byte(name))}
+	for k, v := range c.Fields {
+		meta = append(meta, k+" "+base64.StdEncoding.EncodeToString([]byte(v)))
+	}
+	sort.Strings(meta[1:])
+	req.Header.Set("Upload-Length", strconv.FormatInt(size, 10))
+	req.Header.Set("Upload-Metadata", strings.Join(meta, ","))
+	resp, err := c.do(req)
+	if err != nil {
+		return "", fmt.Errorf("upload: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated {
+		return "", responseError(resp)
+	}
+	loc, err := url.Parse(resp.Header.Get("Location"))
+	if err != nil || resp.Header.Get("Location") == "" {
+		return "", errors.New("upload: the server sent no upload location")
+	}
+	base, _ := url.Parse(c.BaseURL)
+	return base.ResolveReference(loc).String(), nil
+}
+
+func (c *Client) tusPatch(ctx context.Context, loc string, r io.ReaderAt, offset, n int64) (int64, error) {
+	sum := sha256.New()
+	if _, err := io.Copy(sum, io.NewSectionReader(r, offset, n)); err != nil {
+		return 0, fmt.Errorf("upload: read: %w", err)
+	}
+	req, err := c.tusRequest(ctx, http.MethodPatch, loc, io.NewSectionReader(r, offset, n))
+	if err != nil {
+		return 0, err
+	}
+	req.ContentLength = n
+	req.Header.Set("Content-Type", tusContentType)
+	req.Header.Set("Upload-Offset", strconv.FormatInt(offset, 10))
+	req.Header.Set("Upload-Checksum", "sha256 "+base64.StdEncoding.EncodeToString(sum.Sum(nil)))
+	resp, err := c.do(req)
+	if err != nil {
+		return 0, fmt.Errorf("upload: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusNoContent {
+		return 0, responseError(resp)
+	}
+	return parseTusSize(resp.Header.Get("Upload-Offset"))
+}
+
+func (c *Client) tusOffset(ctx context.Context, loc string) (int64, error) {
+	req, err := c.tusRequest(ctx, http.MethodHead, loc, nil)
+	if err != nil {
+		return 0, err
+	}
+	resp, err := c.do(req)
+	if err != nil {
+		return 0, fmt.Errorf("upload: %w", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return 0, &ResponseError{Status: resp.StatusCode, Message: "cannot resume the upload"}
+	}
+	return parseTusSize(resp.Header.Get("Upload-Offset"))
+}
+
+// Status returns an upload's status.
+func (c *Client) Status(ctx context.Context, id string) (Upload, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.url("/"+url.PathEscape(id)), nil)
+	if err != nil {
+		return Upload{}, fmt.Errorf("upload: %w", err)
+	}
+	resp, err := c.do(req)
+	if err != nil {
+		return Upload{}, fmt.Errorf("upload: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return Upload{}, responseError(resp)
+	}
+	var u Upload
+	if err := json.NewDecoder(resp.Body).Decode(&u); err != nil {
+		return Upload{}, fmt.Errorf("upload: status: %w", err)
+	}
+	return u, nil
+}
+
+// Wait follows the upload's server-sent events until its job ends and
+// returns the final status; onChange, when set, sees every status.
+func (c *Client) Wait(ctx context.Context, id string, onChange func(Upload)) (Upload, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.url("/"+url.PathEscape(id)+"/events"), nil)
+	if err != nil {
+		return Upload{}, fmt.Errorf("upload: %w", err)
+	}
+	req.Header.Set("Accept", "text/event-stream")
+	resp, err := c.do(req)
+	if err != nil {
+		return Upload{}, fmt.Errorf("upload: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return Upload{}, responseError(resp)
+	}
+	var last Upload
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		data, ok := strings.CutPrefix(sc.Text(), "data: ")
+		if !ok {
+			continue
+		}
+		if err := json.Unmarshal([]byte(data), &last); err != nil {
+			return Upload{}, fmt.Errorf("upload: event: %w", err)
+		}
+		if onChange != nil {
+			onChange(last)
+		}
+		if last.State.Terminal() {
+			return last, nil
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return last, fmt.Errorf("upload: events: %w", err)
+	}
+	// The stream ended early (a server shutting down): ask once more.
+	return c.Status(ctx, id)
+}
