@@ -192,4 +192,3 @@ func (p *progress) finish() {
 	defer p.mu.Unlock()
 	p.redraw()
 }
-
