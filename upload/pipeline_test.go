@@ -149,9 +149,12 @@ func TestLeaseTakeover(t *testing.T) {
 // it, so no second worker starts it.
 func TestLeaseRenewedWhileRunning(t *testing.T) {
 	var calls atomic.Int32
-	e := newEnv(t, Options{Workers: 3, Lease: 60 * time.Millisecond, Processors: csvProcessor(func(ctx context.Context, j *Job) error {
+	// The job runs for more than three leases; renewals come every third
+	// of a lease, so only a renewal late by two thirds (a very loaded
+	// machine) would lose it.
+	e := newEnv(t, Options{Workers: 3, Lease: 600 * time.Millisecond, Processors: csvProcessor(func(ctx context.Context, j *Job) error {
 		calls.Add(1)
-		time.Sleep(400 * time.Millisecond)
+		time.Sleep(2 * time.Second)
 		return nil
 	})})
 	u := e.wait(e.upload("a.csv", csvTx))
