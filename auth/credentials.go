@@ -29,7 +29,7 @@ func (s *Service) ChangePassword(ctx context.Context, token, current, next strin
 	if _, err := s.verifyUser(ctx, u, current, "", "change password", false); err != nil {
 		return LoginResult{}, err
 	}
-	password, err := s.policy.check(next, u.Username)
+	password, err := s.checkNewPassword(ctx, next, u.Username)
 	if err != nil {
 		return LoginResult{}, err
 	}
@@ -44,6 +44,7 @@ func (s *Service) ChangePassword(ctx context.Context, token, current, next strin
 		return LoginResult{}, fmt.Errorf("auth: change password: %w", err)
 	}
 	s.audit(ctx, "password.changed", userAttrs(u)...)
+	s.notify(ctx, EventPasswordChanged, u)
 	method := AuthPassword
 	if on {
 		method = sess.AuthMethod
@@ -59,7 +60,7 @@ func (s *Service) SetPassword(ctx context.Context, userID, password string) erro
 	if err != nil {
 		return fmt.Errorf("auth: set password: %w", err)
 	}
-	password, err = s.policy.check(password, u.Username)
+	password, err = s.checkNewPassword(ctx, password, u.Username)
 	if err != nil {
 		return err
 	}
@@ -72,6 +73,7 @@ func (s *Service) SetPassword(ctx context.Context, userID, password string) erro
 		return fmt.Errorf("auth: set password: %w", err)
 	}
 	s.audit(ctx, "password.reset", userAttrs(u)...)
+	s.notify(ctx, EventPasswordChanged, u)
 	return nil
 }
 

@@ -121,6 +121,26 @@
 // (ErrLastAdmin); the store decides it in the same write, so two admins
 // demoting each other at once leave one.
 //
+// # Password reset
+//
+// RequestPasswordReset sends a link through the application's
+// Options.ResetSender (email; the demo dashboard writes it to its log)
+// and answers nil whether or not the account exists. The link carries a
+// 256-bit token stored as its SHA-256; it works once, for 15 minutes, and
+// only the newest one works. ResetPassword sets the new password, asks
+// for the second factor when the user has one (a reset never bypasses
+// it), and ends the link and every session in one store write. Build the
+// link from configuration, never from a request's Host header.
+//
+// # Hooks and limits
+//
+// Options.Notifier is told of new logins and password and second-factor
+// changes, to warn the user of what they did not do; Options.Breached
+// checks new passwords against breach corpora beside the embedded
+// blocklist (ErrPasswordBreached; an error refuses the password).
+// DeleteUser removes a user with their sessions and secrets in one store
+// write. Options.MaxSessions ends a user's oldest sessions beyond a limit.
+//
 // # HTTP and CSRF
 //
 // Service.Authenticate loads the user from the cookie or bearer token into
@@ -145,7 +165,8 @@
 // # Audit
 //
 // Registrations, login successes, failures and lockouts, role changes,
-// password changes and two-factor events go to Options.Logger through
+// password changes and resets, re-authentications, deletions and
+// two-factor events go to Options.Logger through
 // logging.Audit with the user, client IP and request ID — never a
 // password, token or code.
 package auth

@@ -52,6 +52,9 @@ var (
 	ErrPasswordContainsUsername = errors.New("password contains the username")
 	// ErrPasswordRepetitive means the password is one character repeated.
 	ErrPasswordRepetitive = errors.New("password is one repeated character")
+	// ErrPasswordBreached means the Options.Breached checker knows the
+	// password from a data breach.
+	ErrPasswordBreached = errors.New("password appears in a data breach")
 	// ErrPasswordInvalidUTF8 means the password is not valid UTF-8.
 	ErrPasswordInvalidUTF8 = errors.New("password is not valid UTF-8")
 
@@ -68,6 +71,11 @@ var (
 	ErrTOTPNotEnrolled = errors.New("auth: two-factor authentication not enrolled")
 	// ErrTOTPAlreadyEnabled means TOTP is already confirmed for the user.
 	ErrTOTPAlreadyEnabled = errors.New("auth: two-factor authentication already enabled")
+	// ErrInvalidResetToken means a password reset link is unknown, used,
+	// expired or for a disabled account.
+	ErrInvalidResetToken = errors.New("auth: invalid or expired password reset link")
+	// ErrResetUnavailable means the Service has no Options.ResetSender.
+	ErrResetUnavailable = errors.New("auth: password reset is not available")
 	// ErrLastAdmin is returned when a change would leave no enabled admin
 	// (demoting, disabling or deleting the last one).
 	ErrLastAdmin = errors.New("auth: the last admin cannot be demoted, disabled or deleted")

@@ -257,6 +257,10 @@ func StatusOf(err error) (status int, code string) {
 		return http.StatusConflict, "conflict"
 	case errors.Is(err, ErrLastAdmin):
 		return http.StatusConflict, "last_admin"
+	case errors.Is(err, ErrInvalidResetToken):
+		return http.StatusBadRequest, "invalid_reset_token"
+	case errors.Is(err, ErrResetUnavailable):
+		return http.StatusNotFound, "reset_unavailable"
 	case errors.Is(err, ErrUsernameTaken):
 		return http.StatusConflict, "username_taken"
 	case errors.Is(err, ErrWeakPassword), errors.Is(err, ErrInvalidUsername),

@@ -166,6 +166,7 @@ func (s *Service) Login(ctx context.Context, cr Credentials) (LoginResult, error
 	s.endPrevious(ctx, cr.PreviousToken)
 	res.DeviceToken = s.newDeviceToken(u, now)
 	s.audit(ctx, "login.success", append(userAttrs(u), slog.String("session", res.Session.ID))...)
+	s.notify(ctx, EventLogin, u)
 	return res, nil
 }
 

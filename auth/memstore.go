@@ -22,6 +22,7 @@ type MemoryStore struct {
 	userTokens map[string]map[[32]byte]struct{}
 	totp       map[string]TOTPState
 	recovery   map[string]map[[32]byte]struct{}
+	resets     map[[32]byte]PasswordReset
 }
 
 var _ Store = (*MemoryStore)(nil)
@@ -35,6 +36,7 @@ func NewMemoryStore() *MemoryStore {
 		userTokens: map[string]map[[32]byte]struct{}{},
 		totp:       map[string]TOTPState{},
 		recovery:   map[string]map[[32]byte]struct{}{},
+		resets:     map[[32]byte]PasswordReset{},
 	}
 }
 
@@ -100,10 +102,34 @@ func (m *MemoryStore) Users(_ context.Context) ([]User, error) {
 	return out, nil
 }
 
+// DeleteUser implements UserStore.
+func (m *MemoryStore) DeleteUser(_ context.Context, id string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	u, ok := m.users[id]
+	if !ok {
+		return fmt.Errorf("delete user %q: %w", id, ErrNotFound)
+	}
+	if u.Role == RoleAdmin && !u.Disabled && !m.adminLeftLocked(User{ID: id}) {
+		return fmt.Errorf("delete user %q: %w", id, ErrLastAdmin)
+	}
+	m.deleteUserSessionsLocked(id)
+	m.deleteResetsLocked(id)
+	delete(m.totp, id)
+	delete(m.recovery, id)
+	delete(m.byName, strings.ToLower(u.Username))
+	delete(m.users, id)
+	return nil
+}
+
 // UpdateUser implements UserStore.
 func (m *MemoryStore) UpdateUser(_ context.Context, id string, ch UserChange) (User, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	return m.updateUserLocked(id, ch)
+}
+
+func (m *MemoryStore) updateUserLocked(id string, ch UserChange) (User, error) {
 	u, ok := m.users[id]
 	if !ok {
 		return User{}, fmt.Errorf("update user %q: %w", id, ErrNotFound)
@@ -220,13 +246,16 @@ func (m *MemoryStore) Sessions(_ context.Context, userID string) ([]Session, err
 		out = append(out, m.sessions[k])
 	}
 	m.mu.RUnlock()
-	slices.SortFunc(out, func(a, b Session) int {
-		if c := b.CreatedAt.Compare(a.CreatedAt); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.ID, b.ID)
-	})
+	slices.SortFunc(out, newestFirst)
 	return out, nil
+}
+
+// newestFirst orders sessions by CreatedAt descending, then ID.
+func newestFirst(a, b Session) int {
+	if c := b.CreatedAt.Compare(a.CreatedAt); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.ID, b.ID)
 }
 
 func (m *MemoryStore) deleteLocked(k [32]byte) {
@@ -283,6 +312,25 @@ func (m *MemoryStore) deleteUserSessionsLocked(userID string) int {
 	}
 	delete(m.userTokens, userID)
 	return n
+}
+
+// TrimSessions implements SessionStore.
+func (m *MemoryStore) TrimSessions(_ context.Context, userID string, keep int) (int, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	list := make([]Session, 0, len(m.userTokens[userID]))
+	for k := range m.userTokens[userID] {
+		list = append(list, m.sessions[k])
+	}
+	if len(list) <= keep {
+		return 0, nil
+	}
+	slices.SortFunc(list, newestFirst)
+	for _, s := range list[max(keep, 0):] {
+		k, _ := tokenKey(s.TokenHash)
+		m.deleteLocked(k)
+	}
+	return len(list) - max(keep, 0), nil
 }
 
 // DeleteExpiredSessions implements SessionStore.
@@ -431,4 +479,58 @@ func (m *MemoryStore) RecoveryCodesLeft(_ context.Context, userID string) (int, 
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	return len(m.recovery[userID]), nil
+}
+
+// CreatePasswordReset implements ResetStore.
+func (m *MemoryStore) CreatePasswordReset(_ context.Context, r PasswordReset) error {
+	k, ok := tokenKey(r.TokenHash)
+	if !ok {
+		return fmt.Errorf("auth: password reset: want a 32-byte token hash")
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, ok := m.users[r.UserID]; !ok {
+		return fmt.Errorf("password reset for %q: %w", r.UserID, ErrNotFound)
+	}
+	m.deleteResetsLocked(r.UserID)
+	r.TokenHash = bytes.Clone(r.TokenHash)
+	m.resets[k] = r
+	return nil
+}
+
+// PasswordReset implements ResetStore.
+func (m *MemoryStore) PasswordReset(_ context.Context, tokenHash []byte, now time.Time) (PasswordReset, User, error) {
+	k, _ := tokenKey(tokenHash)
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	r, ok := m.resets[k]
+	if !ok || !now.Before(r.ExpiresAt) {
+		return PasswordReset{}, User{}, fmt.Errorf("password reset: %w", ErrNotFound)
+	}
+	return r, m.users[r.UserID], nil
+}
+
+// UsePasswordReset implements ResetStore.
+func (m *MemoryStore) UsePasswordReset(_ context.Context, tokenHash []byte, now time.Time, ch UserChange) (User, error) {
+	k, _ := tokenKey(tokenHash)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	r, ok := m.resets[k]
+	if !ok || !now.Before(r.ExpiresAt) {
+		return User{}, fmt.Errorf("password reset: %w", ErrNotFound)
+	}
+	u, err := m.updateUserLocked(r.UserID, ch)
+	if err != nil {
+		return User{}, err
+	}
+	m.deleteResetsLocked(r.UserID)
+	return u, nil
+}
+
+func (m *MemoryStore) deleteResetsLocked(userID string) {
+	for k, r := range m.resets {
+		if r.UserID == userID {
+			delete(m.resets, k)
+		}
+	}
 }

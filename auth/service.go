@@ -74,6 +74,20 @@ type Options struct {
 	// ReauthWindow is how long after a session last authenticated it may
 	// make sensitive changes (default 5 minutes); see Reauthenticate.
 	ReauthWindow time.Duration
+	// ResetSender delivers password reset links; without it
+	// RequestPasswordReset returns ErrResetUnavailable.
+	ResetSender ResetSender
+	// ResetLifetime is how long a reset link works (default 15 minutes).
+	ResetLifetime time.Duration
+	// Notifier is told of security events (a new login, password and
+	// second-factor changes) to pass on to the user; nil for none.
+	Notifier Notifier
+	// Breached checks new passwords against known breaches, beside the
+	// embedded blocklist; nil for none.
+	Breached BreachChecker
+	// MaxSessions limits each user's concurrent sessions: a login beyond
+	// it ends the user's oldest sessions. 0 means no limit.
+	MaxSessions int
 	// ClientIP extracts the client address from a request. The default is
 	// the address the logging middleware determined (logging.ClientIPFrom,
 	// which believes X-Forwarded-For only from its TrustedProxies) when the
@@ -103,6 +117,13 @@ type Service struct {
 	dummyHash  string
 	keys       keys
 	reauth     time.Duration
+
+	resetSender   ResetSender
+	resetLifetime time.Duration
+	resetThrottle *throttler
+	notifier      Notifier
+	breached      BreachChecker
+	maxSessions   int
 }
 
 // New returns a Service.
@@ -122,6 +143,20 @@ func New(opts Options) (*Service, error) {
 		clientIP: opts.ClientIP,
 		throttle: newLoginThrottle(opts.Throttle),
 		reauth:   opts.ReauthWindow,
+
+		resetSender:   opts.ResetSender,
+		resetLifetime: opts.ResetLifetime,
+		notifier:      opts.Notifier,
+		breached:      opts.Breached,
+		maxSessions:   opts.MaxSessions,
+		resetThrottle: newThrottler("reset", ThrottleLimit{Burst: 3, Every: 20 * time.Minute,
+			Lockout: 20 * time.Minute, MaxLockout: time.Hour}, 100_000),
+	}
+	if s.resetLifetime == 0 {
+		s.resetLifetime = DefaultResetLifetime
+	}
+	if s.resetLifetime < 0 || s.maxSessions < 0 {
+		return nil, errors.New("auth: negative ResetLifetime or MaxSessions")
 	}
 	var err error
 	if s.keys, err = deriveKeys(opts.SecretKey); err != nil {
@@ -302,7 +337,7 @@ func (s *Service) Register(ctx context.Context, req RegisterRequest) (User, erro
 	if !role.Valid() {
 		return User{}, fmt.Errorf("%w: %q", ErrInvalidRole, role)
 	}
-	password, err := s.policy.check(req.Password, name)
+	password, err := s.checkNewPassword(ctx, req.Password, name)
 	if err != nil {
 		return User{}, err
 	}

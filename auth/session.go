@@ -66,7 +66,25 @@ func (s *Service) startSession(ctx context.Context, u User, st sessionStart) (Lo
 	if err := s.store.CreateSession(ctx, sess); err != nil {
 		return LoginResult{}, fmt.Errorf("auth: create session: %w", err)
 	}
+	s.trimSessions(ctx, u)
 	return LoginResult{Token: base64.RawURLEncoding.EncodeToString(raw), Session: sess, User: u}, nil
+}
+
+// trimSessions ends u's oldest sessions beyond Options.MaxSessions. The
+// new session is the newest (sessions are ordered by creation time, to
+// the nanosecond). A failure is audited: the login itself succeeded.
+func (s *Service) trimSessions(ctx context.Context, u User) {
+	if s.maxSessions == 0 {
+		return
+	}
+	n, err := s.store.TrimSessions(ctx, u.ID, s.maxSessions)
+	switch {
+	case err != nil:
+		s.audit(ctx, "sessions.trim_failed", append(userAttrs(u), slog.String("error", err.Error()))...)
+	case n > 0:
+		s.audit(ctx, "sessions.trimmed", append(userAttrs(u), slog.Int("ended", n))...)
+		s.notify(ctx, EventSessionsTrimmed, u)
+	}
 }
 
 // replaceSession ends the session of token and starts a new one for u.

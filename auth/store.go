@@ -86,6 +86,11 @@ type UserStore interface {
 	UserByUsername(ctx context.Context, username string) (User, error)
 	// Users lists all users ordered by username.
 	Users(ctx context.Context) ([]User, error)
+	// DeleteUser removes the user with every session, two-factor secret,
+	// recovery code and password reset of theirs, in one transaction;
+	// ErrNotFound for a missing user, ErrLastAdmin (deleting nothing) for
+	// the last enabled admin.
+	DeleteUser(ctx context.Context, id string) error
 	// UpdateUser applies ch atomically (with the session deletions it
 	// asks for) and returns the updated user; ErrNotFound for a missing
 	// user, ErrConflict when ch.IfPasswordHash does not match,
@@ -109,6 +114,9 @@ type SessionStore interface {
 	DeleteSessionByID(ctx context.Context, userID, id string) error
 	// DeleteUserSessions removes every session of the user and returns how many.
 	DeleteUserSessions(ctx context.Context, userID string) (int, error)
+	// TrimSessions removes the user's sessions beyond the keep newest
+	// (by CreatedAt, then ID) and returns how many it removed.
+	TrimSessions(ctx context.Context, userID string, keep int) (int, error)
 	// DeleteExpiredSessions removes sessions whose ExpiresAt is before
 	// now or whose LastSeenAt is before idleBefore, and returns how many.
 	DeleteExpiredSessions(ctx context.Context, now, idleBefore time.Time) (int, error)
@@ -144,10 +152,37 @@ type TOTPStore interface {
 	RecoveryCodesLeft(ctx context.Context, userID string) (int, error)
 }
 
+// PasswordReset is a pending self-service password reset. Only the
+// SHA-256 of its token is stored.
+type PasswordReset struct {
+	TokenHash []byte    // SHA-256 of the token sent to the user
+	UserID    string    // whose password it resets
+	CreatedAt time.Time // when it was requested
+	ExpiresAt time.Time // when it stops working
+}
+
+// ResetStore keeps pending password resets.
+type ResetStore interface {
+	// CreatePasswordReset stores r, replacing the user's earlier resets
+	// (only the newest link works); ErrNotFound for a missing user.
+	CreatePasswordReset(ctx context.Context, r PasswordReset) error
+	// PasswordReset returns the reset with tokenHash that has not expired
+	// at now, and its user; ErrNotFound otherwise.
+	PasswordReset(ctx context.Context, tokenHash []byte, now time.Time) (PasswordReset, User, error)
+	// UsePasswordReset consumes the reset with tokenHash, if it has not
+	// expired at now, together with the user's other resets, and applies
+	// ch to its user in the same transaction, returning the updated user.
+	// A reset is used at most once: of concurrent uses one succeeds, the
+	// others (and unknown or expired tokens) get ErrNotFound and change
+	// nothing.
+	UsePasswordReset(ctx context.Context, tokenHash []byte, now time.Time, ch UserChange) (User, error)
+}
+
 // Store is everything Service persists. NewMemoryStore is an in-memory
 // implementation; package auth/sqlstore keeps it in a SQL database.
 type Store interface {
 	UserStore
 	SessionStore
 	TOTPStore
+	ResetStore
 }

@@ -107,6 +107,7 @@ func (s *Service) ConfirmTOTP(ctx context.Context, token, code string) (TOTPConf
 		return TOTPConfirmation{}, fmt.Errorf("auth: confirm totp: %w", err)
 	}
 	s.audit(ctx, "totp.enabled", userAttrs(u)...)
+	s.notify(ctx, EventTOTPEnabled, u)
 	res, err := s.startSession(ctx, u, sessionStart{authAt: sess.AuthenticatedAt, method: AuthPasswordTOTP, expires: sess.ExpiresAt})
 	if err != nil {
 		return TOTPConfirmation{}, err
@@ -142,6 +143,7 @@ func (s *Service) DisableTOTP(ctx context.Context, token string) (LoginResult, e
 		return LoginResult{}, fmt.Errorf("auth: disable totp: %w", err)
 	}
 	s.audit(ctx, "totp.disabled", userAttrs(u)...)
+	s.notify(ctx, EventTOTPDisabled, u)
 	return s.startSession(ctx, u, sessionStart{authAt: sess.AuthenticatedAt, method: sess.AuthMethod, expires: sess.ExpiresAt})
 }
 
@@ -168,6 +170,7 @@ func (s *Service) RegenerateRecoveryCodes(ctx context.Context, token string) ([]
 		return nil, fmt.Errorf("auth: recovery codes: %w", err)
 	}
 	s.audit(ctx, "totp.recovery_codes_regenerated", userAttrs(u)...)
+	s.notify(ctx, EventRecoveryCodes, u)
 	return codes, nil
 }
 

@@ -50,7 +50,7 @@ func TestSuite(t *testing.T) {
 }
 
 // latestVersion is the number of the newest migration.
-const latestVersion = 2
+const latestVersion = 3
 
 func TestMigrationsIdempotent(t *testing.T) {
 	ctx := context.Background()

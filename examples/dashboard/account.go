@@ -1,12 +1,19 @@
 package main
 
 import (
+	"context"
 	"crypto/rand"
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
+
+	"github.com/gin-gonic/gin"
 
 	"github.com/finkit/finkit/auth"
 )
@@ -50,4 +57,84 @@ func loadAuthKey(dir string) ([]byte, error) {
 		return nil, fmt.Errorf("auth key %s: want %d bytes, got %d", path, auth.SecretKeySize, len(key))
 	}
 	return key, nil
+}
+
+// consoleResetSender is the demo's auth.ResetSender: it has no mail
+// server, so it writes the reset link to the log for whoever runs the
+// dashboard to pass on. A real deployment sends it to the user's email.
+type consoleResetSender struct {
+	log  *slog.Logger
+	base string // scheme://host the link points at, from the configuration
+}
+
+func (s consoleResetSender) SendPasswordReset(ctx context.Context, m auth.ResetMessage) error {
+	link := s.base + "/reset?token=" + url.QueryEscape(m.Token)
+	s.log.WarnContext(ctx, "password reset link (demo mode: delivered to the console, not by email)",
+		slog.String("user", m.User.Username), slog.String("link", link), slog.Time("expires", m.ExpiresAt))
+	return nil
+}
+
+// resetBase is where reset links point: the configured public host (never
+// a request's Host header, which an attacker could set to his own).
+func (c config) resetBase() string {
+	scheme := "http"
+	if c.secureCookies {
+		scheme = "https"
+	}
+	host := c.relayHost()
+	if host == "" {
+		_, port, _ := net.SplitHostPort(c.addr)
+		host = net.JoinHostPort("localhost", port)
+	}
+	return scheme + "://" + host
+}
+
+type resetForm struct {
+	Username string
+	Token    string
+}
+
+func (a *app) forgotPage(c *gin.Context) {
+	a.render(c, http.StatusOK, "forgot", view{Title: "Forgot password", Active: "login", Data: resetForm{}})
+}
+
+// forgotSubmit answers the same whether or not the account exists.
+func (a *app) forgotSubmit(c *gin.Context) {
+	if err := a.auth.RequestPasswordReset(c.Request.Context(), c.PostForm("username")); err != nil {
+		a.fail(c, err)
+		return
+	}
+	c.Redirect(http.StatusSeeOther, "/login?flash="+url.QueryEscape(
+		"If that account exists, a reset link is on its way. It works once, for 15 minutes."))
+}
+
+func (a *app) resetPage(c *gin.Context) {
+	a.render(c, http.StatusOK, "reset", view{Title: "Choose a new password", Active: "login", Data: resetForm{Token: c.Query("token")}})
+}
+
+func (a *app) resetSubmit(c *gin.Context) {
+	form := resetForm{Token: c.PostForm("token")}
+	password := c.PostForm("password")
+	fail := func(msg string) {
+		a.render(c, http.StatusBadRequest, "reset", view{Title: "Choose a new password", Active: "login", Error: msg, Data: form})
+	}
+	if password != c.PostForm("confirm") {
+		fail("The two passwords differ.")
+		return
+	}
+	err := a.auth.ResetPassword(c.Request.Context(), form.Token, password, c.PostForm("code"))
+	switch {
+	case err == nil:
+		c.Redirect(http.StatusSeeOther, "/login?flash="+url.QueryEscape("Your password is changed. Log in with it."))
+	case errors.Is(err, auth.ErrInvalidResetToken):
+		fail("This reset link is invalid, used or expired. Ask for a new one.")
+	case errors.Is(err, auth.ErrTOTPRequired), errors.Is(err, auth.ErrInvalidTOTP):
+		fail("Enter a current code from your authenticator app (or a recovery code).")
+	case errors.Is(err, auth.ErrTooManyAttempts):
+		fail("Too many wrong codes. Wait a little and try again.")
+	case errors.Is(err, auth.ErrWeakPassword):
+		fail(registerError(err))
+	default:
+		a.fail(c, err)
+	}
 }

@@ -114,6 +114,8 @@ func newApp(ctx context.Context, cfg config, logger *slog.Logger) (a *app, err e
 		Params:    cfg.authParams,
 		Cookie:    auth.CookieConfig{InsecureLocalhost: !cfg.secureCookies},
 		SecretKey: authKey,
+		// Demo mode: reset links go to the console log, not by email.
+		ResetSender: consoleResetSender{log: logger, base: cfg.resetBase()},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("auth: %w", err)

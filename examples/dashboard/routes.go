@@ -31,6 +31,10 @@ func (a *app) routes() {
 	e.POST("/login", a.loginSubmit)
 	e.GET("/register", a.registerPage)
 	e.POST("/register", a.registerSubmit)
+	e.GET("/forgot", a.forgotPage)
+	e.POST("/forgot", a.forgotSubmit)
+	e.GET("/reset", a.resetPage)
+	e.POST("/reset", a.resetSubmit)
 	e.POST("/logout", a.logoutSubmit)
 
 	// JSON API for scripts and the CLI: auth's own handlers.

@@ -44,6 +44,9 @@ func Run(t *testing.T, newStore NewStore) {
 	t.Run("RehashRacingPasswordChange", func(t *testing.T) { testRehashRacingPasswordChange(t, newStore) })
 	t.Run("LastAdmin", func(t *testing.T) { testLastAdmin(t, newStore) })
 	t.Run("RotateOnce", func(t *testing.T) { testRotateOnce(t, newStore(t)) })
+	t.Run("PasswordResets", func(t *testing.T) { testPasswordResets(t, newStore(t)) })
+	t.Run("DeleteUser", func(t *testing.T) { testDeleteUser(t, newStore(t)) })
+	t.Run("TrimSessions", func(t *testing.T) { testTrimSessions(t, newStore(t)) })
 }
 
 var t0 = time.Date(2026, 3, 1, 12, 0, 0, 123456789, time.UTC)
