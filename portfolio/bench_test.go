@@ -262,3 +262,42 @@ func TestMixedStreamApplies(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// BenchmarkPerformance measures a year of daily performance (one op = one
+// Performance call: 366 valuations) over two accounts in USD and EUR, 20
+// symbols and about two transactions a day, marked to the ledger's trades.
+func BenchmarkPerformance(b *testing.B) {
+	accts := []Account{{ID: "u", Currency: "USD"}, {ID: "e", Currency: "EUR"}}
+	l, err := NewLedger(accts...)
+	if err != nil {
+		b.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(5, 5))
+	t0 := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	var txs []Transaction
+	for _, a := range accts {
+		txs = append(txs, Transaction{ID: "d" + a.ID, Account: a.ID, Kind: TxDeposit, Time: t0, Amount: decimal.NewFromInt(10_000_000)})
+	}
+	for i := range 730 {
+		a := accts[i%2]
+		tx := Transaction{ID: strconv.Itoa(i), Account: a.ID, Kind: TxBuy, Time: t0.Add(time.Duration(i) * 12 * time.Hour), Symbol: "SYM" + strconv.Itoa(rng.IntN(20)),
+			Quantity: decimal.NewFromInt(int64(1 + rng.IntN(10))), Price: decimal.New(int64(1000+rng.IntN(9000)), -2), Currency: "USD"}
+		if a.Currency == "EUR" {
+			tx.FXRate = decimal.New(int64(9000+rng.IntN(500)), -4)
+		}
+		txs = append(txs, tx)
+	}
+	if err := l.Apply(txs...); err != nil {
+		b.Fatal(err)
+	}
+	h := l.TradeHistory()
+	b.ReportAllocs()
+	cpu0, ops := processCPU(), 0
+	for b.Loop() {
+		if _, err := l.Performance(context.Background(), PerformanceOptions{Base: "USD", History: h}); err != nil {
+			b.Fatal(err)
+		}
+		ops++
+	}
+	reportCPU(b, processCPU()-cpu0, ops)
+}
