@@ -21,7 +21,7 @@ func Example() {
 	ctx := context.Background()
 
 	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "finkit.db")+
-		"?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)")
+		"?_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)")
 	if err != nil {
 		panic(err)
 	}

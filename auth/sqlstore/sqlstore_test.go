@@ -18,7 +18,7 @@ import (
 
 func openDB(t testing.TB, path string) *sql.DB {
 	t.Helper()
-	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)")
+	db, err := sql.Open("sqlite", sqlmigrate.SQLiteDSN(path))
 	require.NoError(t, err)
 	t.Cleanup(func() { db.Close() })
 	return db

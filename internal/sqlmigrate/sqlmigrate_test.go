@@ -17,7 +17,7 @@ import (
 
 func openDB(t *testing.T) *sql.DB {
 	t.Helper()
-	db, err := sql.Open("sqlite", "file:"+filepath.Join(t.TempDir(), "m.db")+"?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)")
+	db, err := sql.Open("sqlite", SQLiteDSN(filepath.Join(t.TempDir(), "m.db")))
 	require.NoError(t, err)
 	t.Cleanup(func() { db.Close() })
 	return db

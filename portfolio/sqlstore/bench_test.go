@@ -2,18 +2,34 @@ package sqlstore_test
 
 import (
 	"context"
+	"database/sql"
 	"strconv"
 	"testing"
 	"time"
 
+	"github.com/finkit/finkit/internal/sqlmigrate"
+	"github.com/finkit/finkit/internal/sqlmigrate/sqltest"
 	"github.com/finkit/finkit/portfolio"
 	"github.com/finkit/finkit/portfolio/sqlstore"
 	"github.com/shopspring/decimal"
 )
 
 // BenchmarkAddTransactions stores 10,000 transactions in one call into a
-// fresh SQLite file (one op = the whole batch), then reads them back.
+// fresh database (one op = the whole batch), then reads them back: SQLite
+// and PostgreSQL (with FINKIT_TEST_POSTGRES) in one run.
 func BenchmarkAddTransactions(b *testing.B) {
+	for _, sb := range sqltest.Backends() {
+		b.Run(sb.Name, func(b *testing.B) {
+			opts := sqlstore.Options{Placeholder: sqlstore.Question}
+			if sb.Dialect == sqlmigrate.Postgres {
+				opts.Placeholder = sqlstore.Dollar
+			}
+			benchAdd(b, func(b *testing.B) *sql.DB { return sb.Open(b) }, opts)
+		})
+	}
+}
+
+func benchAdd(b *testing.B, open func(*testing.B) *sql.DB, opts sqlstore.Options) {
 	const n = 10_000
 	txs := make([]portfolio.Transaction, n)
 	t0 := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -25,7 +41,7 @@ func BenchmarkAddTransactions(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		b.StopTimer()
-		s, err := sqlstore.New(ctx, openDB(b), sqlstore.Options{})
+		s, err := sqlstore.New(ctx, open(b), opts)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -18,7 +18,7 @@ import (
 func openDB(t testing.TB) *sql.DB {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "finkit.db")
-	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)")
+	db, err := sql.Open("sqlite", sqlmigrate.SQLiteDSN(path))
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = db.Close() })
 	return db
