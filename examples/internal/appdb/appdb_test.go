@@ -191,3 +191,68 @@ func TestOpenRejectsBadInput(t *testing.T) {
 	_, err = appdb.Open(ctx, filepath.Join(t.TempDir(), "x.db?mode=ro"))
 	require.Error(t, err)
 }
+
+// TestConcurrentWritersAcrossStores is the dashboard under load: the three
+// stores on one database opened by Open, 20 writers of 25 mixed writes
+// (CSV imports, paper-trading fills, recovery codes, sessions, chat
+// messages). None may fail.
+func TestConcurrentWritersAcrossStores(t *testing.T) {
+	sqltest.Run(t, func(t *testing.T, b sqltest.Backend) {
+		ctx := context.Background()
+		db, err := appdb.Open(ctx, b.Target(t))
+		require.NoError(t, err)
+		defer db.Close()
+		as, err := authsql.New(ctx, db.DB, db.Auth())
+		require.NoError(t, err)
+		defer as.Close()
+		ps, err := portfoliosql.New(ctx, db.DB, db.Portfolio())
+		require.NoError(t, err)
+		cs, err := chatsql.New(ctx, db.DB, db.Chat())
+		require.NoError(t, err)
+		defer cs.Close()
+		now := time.Now()
+		require.NoError(t, ps.SaveAccount(ctx, portfolio.Account{ID: "a", Currency: "USD"}))
+		const writers, ops = 20, 25
+		for w := range writers {
+			id := fmt.Sprintf("u%d", w)
+			require.NoError(t, as.CreateUser(ctx, auth.User{ID: id, Username: id, Role: auth.RoleUser, PasswordHash: "x", CreatedAt: now, UpdatedAt: now}))
+		}
+		var mu sync.Mutex
+		var failures []string
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		for w := range writers {
+			wg.Go(func() {
+				<-start
+				uid := fmt.Sprintf("u%d", w)
+				for op := range ops {
+					var err error
+					switch op % 4 {
+					case 0:
+						_, err = ps.AddTransactions(ctx, []portfolio.Transaction{{ID: fmt.Sprintf("%s-%d", uid, op), Account: "a",
+							Kind: portfolio.TxDeposit, Time: now, Amount: decimal.NewFromInt(1), Currency: "USD"}})
+					case 1:
+						h := make([]byte, 32)
+						h[0], h[1] = byte(w), byte(op)
+						err = as.ReplaceRecoveryCodes(ctx, uid, [][]byte{h})
+					case 2:
+						th := make([]byte, 32)
+						th[0], th[1] = byte(w), byte(op)
+						err = as.CreateSession(ctx, auth.Session{ID: fmt.Sprintf("%s-s%d", uid, op), TokenHash: th, UserID: uid,
+							CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(time.Hour)})
+					case 3:
+						_, err = cs.Enqueue(ctx, securechat.PeerID(uid), securechat.StoredEnvelope{Sender: "x", Envelope: []byte("m")}, 0)
+					}
+					if err != nil {
+						mu.Lock()
+						failures = append(failures, err.Error())
+						mu.Unlock()
+					}
+				}
+			})
+		}
+		close(start)
+		wg.Wait()
+		assert.Empty(t, failures, "%d of %d writes failed", len(failures), writers*ops)
+	})
+}
