@@ -17,6 +17,7 @@ import (
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/fetch"
 	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/target"
 	"github.com/chromedp/chromedp"
 )
 
@@ -64,6 +65,8 @@ type generation struct {
 	handlers      sync.WaitGroup // interception handlers, tab fillers and closers
 	shutdownOnce  sync.Once
 	handlerTokens chan struct{}
+	proxy         *egressProxy // nil without DenyPrivateNetworks
+	frames        sync.Map     // main frame id -> *budget of its conversion
 
 	// ready holds fresh tabs: opening a tab (a new browser context and a
 	// window) costs a few hundred milliseconds, so a filler goroutine opens
@@ -86,12 +89,29 @@ type generation struct {
 type tab struct {
 	ctx    context.Context
 	cancel context.CancelFunc
+	frame  cdp.FrameID // the main frame's id, which is the target's
+	budget *budget     // what the conversion may hold of shared resources
 }
 
-// openTab opens a tab in a fresh browser context within limit.
+// openTab opens a tab in a fresh browser context within limit. Behind the
+// egress proxy, the browser context gets a proxy listener of its own, so
+// the proxy charges the page's requests to the tab's budget.
 func (g *generation) openTab(limit time.Duration) (*tab, error) {
 	g.tabsOpened.Add(1)
-	ctx, cancel := chromedp.NewContext(g.ctx, chromedp.WithNewBrowserContext())
+	b := newBudget(g.ctx)
+	var bcOpts []chromedp.CreateBrowserContextOption
+	if g.proxy != nil {
+		proxyURL, err := g.proxy.listen(b)
+		if err != nil {
+			b.cancel()
+			return nil, err
+		}
+		bcOpts = append(bcOpts, func(p *target.CreateBrowserContextParams) {
+			p.ProxyServer = proxyURL
+			p.ProxyBypassList = "<-loopback>" // as for the browser, see chromeOptions
+		})
+	}
+	ctx, cancel := chromedp.NewContext(g.ctx, chromedp.WithNewBrowserContext(bcOpts...))
 	done := make(chan error, 1)
 	// The first Do binds the tab's event loop to its context, so it must
 	// not carry the timeout; the timer below bounds it instead.
@@ -102,14 +122,35 @@ func (g *generation) openTab(limit time.Duration) (*tab, error) {
 	case err := <-done:
 		if err != nil {
 			cancel()
+			b.cancel()
 			return nil, err
 		}
-		return &tab{ctx: ctx, cancel: cancel}, nil
+		t := &tab{ctx: ctx, cancel: cancel, frame: cdp.FrameID(chromedp.FromContext(ctx).Target.TargetID), budget: b}
+		g.frames.Store(t.frame, b)
+		return t, nil
 	case <-timer.C:
 		cancel()
+		b.cancel()
 		<-done
 		return nil, fmt.Errorf("opening a tab took longer than %s: %w", limit, context.DeadlineExceeded)
 	}
+}
+
+// budgetOf returns the budget of the conversion whose main frame is frame,
+// or nil when frame is not a main frame (an iframe, a shared or service
+// worker).
+func (g *generation) budgetOf(frame cdp.FrameID) *budget {
+	if b, ok := g.frames.Load(frame); ok {
+		return b.(*budget)
+	}
+	return nil
+}
+
+// dropTab closes t, disposes of its browser context and ends its budget.
+func (g *generation) dropTab(t *tab) {
+	g.frames.Delete(t.frame)
+	t.cancel()
+	t.budget.cancel()
 }
 
 // fill keeps ready topped up until the generation is retired or dies.
@@ -118,7 +159,7 @@ func (g *generation) fill(log *slog.Logger) {
 		for {
 			select {
 			case t := <-g.ready:
-				t.cancel()
+				g.dropTab(t)
 			default:
 				return
 			}
@@ -142,10 +183,10 @@ func (g *generation) fill(log *slog.Logger) {
 		select {
 		case g.ready <- t:
 		case <-g.stopped:
-			t.cancel()
+			g.dropTab(t)
 			return
 		case <-g.ctx.Done():
-			t.cancel()
+			g.dropTab(t)
 			return
 		}
 	}
@@ -176,7 +217,7 @@ func (g *generation) closeTab(t *tab) {
 	case g.want <- struct{}{}:
 	default:
 	}
-	t.cancel()
+	g.dropTab(t)
 }
 
 // stop ends the filler; the generation takes no new conversions.
@@ -268,6 +309,7 @@ func (c *Converter) startGeneration(ctx context.Context) (*generation, error) {
 	bctx, bcancel := chromedp.NewContext(allocCtx, chromedp.WithLogf(logf), chromedp.WithErrorf(logf), chromedp.WithBrowserOption(chromedp.WithConsolef(logf)))
 	g := &generation{id: id, profile: profile, allocCancel: allocCancel, ctx: bctx, cancel: bcancel,
 		handlerTokens: make(chan struct{}, 32),
+		proxy:         c.proxy,
 		tabsOpened:    &c.tabsOpened,
 		ready:         make(chan *tab, c.opts.PoolSize),
 		want:          make(chan struct{}, c.opts.PoolSize),
@@ -382,9 +424,44 @@ func (c *Converter) handlePaused(g *generation, ev fetch.EventRequestPaused) {
 		fail(network.ErrorReasonNameNotResolved)
 		return
 	}
-	if err := c.policy.check(ctx, u); err != nil {
-		c.log.Warn("pdfexport: blocked a request", slog.String("url", u), slog.Any("reason", err))
-		fail(network.ErrorReasonBlockedByClient)
+	if !c.policy.deny {
+		c.answer(g, ev, nil)
+		return
+	}
+	host, err := urlHost(u)
+	if err == nil {
+		v, _, decided := c.policy.known(host)
+		if decided {
+			err = v.err
+		} else if b := g.budgetOf(ev.FrameID); b != nil {
+			// The name has to be resolved: do it within the budget of the
+			// page's conversion, without holding a shared handler slot.
+			g.handlers.Go(func() {
+				_, _, err := c.policy.vet(b.ctx, host, b)
+				c.answer(g, ev, err)
+			})
+			return
+		}
+		// Otherwise (an iframe's or a worker's request) the egress proxy,
+		// which knows the page's browser context, resolves and checks the
+		// name within the conversion's budget before it connects.
+	}
+	c.answer(g, ev, err)
+}
+
+// answer continues a paused request, or fails it when the policy refused
+// it (refusal non-nil).
+func (c *Converter) answer(g *generation, ev fetch.EventRequestPaused, refusal error) {
+	ctx := g.ctx
+	u := ""
+	if ev.Request != nil {
+		u = ev.Request.URL
+	}
+	if refusal != nil {
+		c.log.Warn("pdfexport: blocked a request", slog.String("url", u), slog.Any("reason", refusal))
+		if _, err := chromedp.CallBrowser(ctx, fetch.FailRequest, fetch.FailRequestParams{RequestID: ev.RequestID, ErrorReason: network.ErrorReasonBlockedByClient}); err != nil && ctx.Err() == nil {
+			c.log.Debug("pdfexport: failing a request", slog.String("url", u), slog.Any("err", err))
+		}
 		return
 	}
 	if _, err := chromedp.CallBrowser(ctx, fetch.ContinueRequest, fetch.ContinueRequestParams{RequestID: ev.RequestID}); err != nil && ctx.Err() == nil {

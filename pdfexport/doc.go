@@ -57,22 +57,35 @@
 //
 //   - The DevTools Fetch domain, enabled at the browser level, intercepts
 //     every request of every tab, iframe (also the out-of-process cross-site
-//     ones), worker and redirect hop. Its host is resolved with a
-//     net.Resolver and refused when any address is loopback, RFC 1918,
-//     CGNAT, link-local (169.254.169.254), unique-local, IPv4-mapped,
-//     multicast, reserved or unspecified, unless Options.AllowHosts lists the
-//     host or its network. Unresolvable hosts are refused (fail closed). A
-//     refused main document gives ErrBlockedURL.
-//   - Chromium runs behind an egress proxy inside the converter (also for
-//     loopback, with --proxy-bypass-list=<-loopback>). The proxy checks the
-//     destination again and connects to exactly the address it approved, so
-//     DNS rebinding — a name that resolves to a public address for the check
-//     and to a private one for the connection — does not work, and WebSocket
-//     handshakes, which the Fetch domain never sees, are checked too.
+//     ones), worker and redirect hop. Requests to literal addresses,
+//     localhost names and allow-listed hosts are decided at once; the host
+//     of a request from a page's main frame is resolved with a net.Resolver
+//     and refused when any address is loopback, RFC 1918, CGNAT, link-local
+//     (169.254.169.254), unique-local, IPv4-mapped, multicast, reserved or
+//     unspecified, unless Options.AllowHosts lists the host or its network.
+//     Unresolvable hosts are refused (fail closed). A refused main document
+//     gives ErrBlockedURL.
+//   - Every conversion's browser context sends all its traffic (also to
+//     loopback, with the bypass list <-loopback>) through an egress proxy
+//     inside the converter, on a listener of its own. The proxy checks the
+//     destination of every request — also those of iframes and shared or
+//     service workers, which the interception leaves to it — and connects
+//     to exactly the address it approved, so DNS rebinding — a name that
+//     resolves to a public address for the check and to a private one for
+//     the connection — does not work, and WebSocket handshakes, which the
+//     Fetch domain never sees, are checked too.
+//
+// Each conversion has its own budget of DNS lookups (8 at a time) at both
+// layers, and the proxy knows which conversion a request comes from by the
+// listener it arrives on, so a page whose names never resolve delays only
+// itself, never another user's conversion. Its tunnels are cut when its
+// tab closes.
 //
 // For hostile input, still run the converter where the private network is
 // unreachable if you can (network namespace, egress firewall): defence in
-// depth. WebRTC is limited to proxied connections by a Chromium flag.
+// depth. WebRTC is limited to proxied connections
+// (--webrtc-ip-handling-policy=disable_non_proxied_udp), so it sends no
+// UDP around the proxy.
 //
 // # Browser
 //

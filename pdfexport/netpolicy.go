@@ -181,61 +181,99 @@ func (p *policy) addrAllowed(a netip.Addr) bool {
 }
 
 // check returns nil when a request to rawURL is allowed, or an error that
-// wraps ErrBlockedURL. Only http(s) and ws(s) URLs can be allowed.
+// wraps ErrBlockedURL. Only http(s) and ws(s) URLs can be allowed. Its DNS
+// lookups are not limited by a budget.
 func (p *policy) check(ctx context.Context, rawURL string) error {
 	if !p.deny {
 		return nil
 	}
+	host, err := urlHost(rawURL)
+	if err != nil {
+		return err
+	}
+	return p.checkHost(ctx, host)
+}
+
+// urlHost returns the host of rawURL, or an error wrapping ErrBlockedURL
+// when it is not an http(s) or ws(s) URL.
+func urlHost(rawURL string) (string, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
-		return fmt.Errorf("%w: %v", ErrBlockedURL, err)
+		return "", fmt.Errorf("%w: %v", ErrBlockedURL, err)
 	}
 	switch u.Scheme {
 	case "http", "https", "ws", "wss":
 	default:
-		return fmt.Errorf("%w: scheme %q", ErrBlockedURL, u.Scheme)
+		return "", fmt.Errorf("%w: scheme %q", ErrBlockedURL, u.Scheme)
 	}
-	return p.checkHost(ctx, u.Hostname())
+	return u.Hostname(), nil
 }
 
 // checkHost resolves host and refuses it when any of its addresses is
 // blocked. A host that cannot be resolved is refused too (fail closed).
 func (p *policy) checkHost(ctx context.Context, host string) error {
-	_, _, err := p.vet(ctx, host)
+	_, _, err := p.vet(ctx, host, nil)
 	return err
+}
+
+// verdict is the outcome of vetting a host: the addresses that passed, or
+// byName when the host is allow-listed by name, or the refusal.
+type verdict struct {
+	addrs  []netip.Addr
+	byName bool
+	err    error
+}
+
+// known decides host without a DNS lookup when it can: an empty,
+// allow-listed, literal-address or loopback name, or a cached verdict.
+// Otherwise ok is false and name is the host to resolve.
+func (p *policy) known(host string) (v verdict, name string, ok bool) {
+	if host == "" {
+		return verdict{err: fmt.Errorf("%w: no host", ErrBlockedURL)}, "", true
+	}
+	if p.hostAllowed(host) {
+		return verdict{byName: true}, "", true
+	}
+	if a, err := netip.ParseAddr(strings.Trim(host, "[]")); err == nil {
+		if !p.addrAllowed(a) {
+			return verdict{err: fmt.Errorf("%w: %s is a private or reserved address", ErrBlockedURL, host)}, "", true
+		}
+		return verdict{addrs: []netip.Addr{a.WithZone("")}}, "", true
+	}
+	name = strings.TrimSuffix(strings.ToLower(host), ".")
+	if name == "localhost" || strings.HasSuffix(name, ".localhost") {
+		// Chromium resolves these to loopback without asking DNS.
+		return verdict{err: fmt.Errorf("%w: %s is a loopback name", ErrBlockedURL, host)}, "", true
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if c, hit := p.cache[name]; hit && time.Now().Before(c.expires) {
+		return verdict{addrs: c.addrs, err: c.err}, name, true
+	}
+	return verdict{}, name, false
 }
 
 // vet checks host and returns the addresses that passed, or byName when the
 // host is allow-listed by name (then it is not resolved and addrs is nil).
 // Connecting to exactly these addresses, and not resolving the name again,
-// is what makes the check immune to DNS rebinding.
-func (p *policy) vet(ctx context.Context, host string) (addrs []netip.Addr, byName bool, err error) {
-	if host == "" {
-		return nil, false, fmt.Errorf("%w: no host", ErrBlockedURL)
+// is what makes the check immune to DNS rebinding. A lookup waits for a
+// token of b (see budget), so one page's slow names cannot hold up
+// another's.
+func (p *policy) vet(ctx context.Context, host string, b *budget) (addrs []netip.Addr, byName bool, err error) {
+	v, name, ok := p.known(host)
+	if ok {
+		return v.addrs, v.byName, v.err
 	}
-	if p.hostAllowed(host) {
-		return nil, true, nil
+	release, err := b.lookup(ctx)
+	if err != nil {
+		return nil, false, err
 	}
-	if a, err := netip.ParseAddr(strings.Trim(host, "[]")); err == nil {
-		if !p.addrAllowed(a) {
-			return nil, false, fmt.Errorf("%w: %s is a private or reserved address", ErrBlockedURL, host)
-		}
-		return []netip.Addr{a.WithZone("")}, false, nil
-	}
-	lh := strings.TrimSuffix(strings.ToLower(host), ".")
-	if lh == "localhost" || strings.HasSuffix(lh, ".localhost") {
-		// Chromium resolves these to loopback without asking DNS.
-		return nil, false, fmt.Errorf("%w: %s is a loopback name", ErrBlockedURL, host)
+	defer release()
+	if v, _, ok := p.known(host); ok {
+		return v.addrs, v.byName, v.err // resolved while this lookup waited
 	}
 	now := time.Now()
-	p.mu.Lock()
-	if v, ok := p.cache[lh]; ok && now.Before(v.expires) {
-		p.mu.Unlock()
-		return v.addrs, false, v.err
-	}
-	p.mu.Unlock()
-
-	addrs, err = p.resolve(ctx, lh)
+	addrs, err = p.resolve(ctx, name)
 	if ctx.Err() != nil {
 		return addrs, false, err // do not cache a verdict cut short by cancellation
 	}
@@ -243,7 +281,7 @@ func (p *policy) vet(ctx context.Context, host string) (addrs []netip.Addr, byNa
 	if len(p.cache) >= p.maxCached {
 		clear(p.cache)
 	}
-	p.cache[lh] = cachedVerdict{addrs: addrs, err: err, expires: now.Add(p.cacheTTL)}
+	p.cache[name] = cachedVerdict{addrs: addrs, err: err, expires: now.Add(p.cacheTTL)}
 	p.mu.Unlock()
 	return addrs, false, err
 }

@@ -28,6 +28,8 @@ type egressProxy struct {
 	srv       *http.Server
 	transport *http.Transport
 
+	shared    *budget // for connections to the browser-wide listener
+
 	mu      sync.Mutex
 	tunnels map[net.Conn]struct{} // hijacked connections, closed by close
 	closed  bool
@@ -43,7 +45,9 @@ func startEgressProxy(p *policy, dial func(ctx context.Context, network, address
 	if err != nil {
 		return nil, fmt.Errorf("pdfexport: starting the egress proxy: %w", err)
 	}
-	ep := &egressProxy{policy: p, dial: dial, log: log, ln: ln, tunnels: map[net.Conn]struct{}{}}
+	ep := &egressProxy{policy: p, dial: dial, log: log, tunnels: map[net.Conn]struct{}{}}
+	ep.shared = newBudget(context.Background())
+	ep.ln = newBudgetListener(ln, ep.shared)
 	ep.transport = &http.Transport{
 		Proxy:                 nil,
 		DialContext:           ep.dialChecked,
@@ -52,13 +56,49 @@ func startEgressProxy(p *policy, dial func(ctx context.Context, network, address
 		IdleConnTimeout:       30 * time.Second,
 		ResponseHeaderTimeout: 60 * time.Second,
 	}
-	ep.srv = &http.Server{Handler: ep, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelDebug)}
-	ep.wg.Go(func() { _ = ep.srv.Serve(ln) })
+	ep.srv = &http.Server{
+		Handler: ep, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelDebug),
+		// A request carries the budget of the listener it came in on.
+		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
+			if bc, ok := c.(*budgetConn); ok {
+				return withBudget(ctx, bc.b)
+			}
+			return ctx
+		},
+	}
+	ep.wg.Go(func() { _ = ep.srv.Serve(ep.ln) })
 	return ep, nil
 }
 
 // url is the proxy address for Chromium's --proxy-server.
 func (ep *egressProxy) url() string { return "http://" + ep.ln.Addr().String() }
+
+// listen opens a listener of its own for one browser context (its
+// Target.createBrowserContext proxyServer), so that the proxy knows which
+// conversion each request belongs to and charges its DNS lookups to b.
+// When b ends, the listener and every connection that came through it are
+// closed. It returns the proxy URL to give Chromium.
+func (ep *egressProxy) listen(b *budget) (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", fmt.Errorf("pdfexport: opening an egress proxy listener: %w", err)
+	}
+	bl := newBudgetListener(ln, b)
+	ep.mu.Lock()
+	if ep.closed {
+		ep.mu.Unlock()
+		ln.Close()
+		return "", ErrClosed
+	}
+	ep.wg.Add(1)
+	ep.mu.Unlock()
+	go func() {
+		defer ep.wg.Done()
+		_ = ep.srv.Serve(bl)
+	}()
+	context.AfterFunc(b.ctx, bl.closeAll)
+	return "http://" + ln.Addr().String(), nil
+}
 
 // close stops the proxy, cuts open tunnels and waits for its goroutines.
 func (ep *egressProxy) close() {
@@ -69,6 +109,7 @@ func (ep *egressProxy) close() {
 	}
 	ep.mu.Unlock()
 	_ = ep.srv.Close()
+	ep.shared.cancel()
 	ep.transport.CloseIdleConnections()
 	ep.wg.Wait()
 }
@@ -84,7 +125,7 @@ func (ep *egressProxy) dialChecked(ctx context.Context, network, address string)
 	if err != nil {
 		return nil, fmt.Errorf("%w: bad port in %q", ErrBlockedURL, address)
 	}
-	addrs, byName, err := ep.policy.vet(ctx, host)
+	addrs, byName, err := ep.policy.vet(ctx, host, budgetFrom(ctx))
 	if err != nil {
 		return nil, err
 	}
@@ -182,6 +223,11 @@ func (ep *egressProxy) tunnel(w http.ResponseWriter, r *http.Request) {
 	}
 	defer ep.wg.Done()
 	defer ep.untrack(client, upstream)
+	if b := budgetFrom(r.Context()); b != nil {
+		// The tunnel ends with its conversion.
+		stop := context.AfterFunc(b.ctx, func() { client.Close(); upstream.Close() })
+		defer stop()
+	}
 	if _, err := io.WriteString(client, "HTTP/1.1 200 Connection Established\r\n\r\n"); err != nil {
 		return
 	}
@@ -227,4 +273,62 @@ func (ep *egressProxy) untrack(conns ...net.Conn) {
 		delete(ep.tunnels, c)
 		_ = c.Close()
 	}
+}
+
+// budgetListener tags every connection it accepts with its budget and
+// closes them all, and itself, on closeAll.
+type budgetListener struct {
+	net.Listener
+	b *budget
+
+	mu     sync.Mutex
+	conns  map[*budgetConn]struct{}
+	closed bool
+}
+
+func newBudgetListener(ln net.Listener, b *budget) *budgetListener {
+	return &budgetListener{Listener: ln, b: b, conns: map[*budgetConn]struct{}{}}
+}
+
+func (l *budgetListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	bc := &budgetConn{Conn: c, b: l.b, l: l}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		c.Close()
+		return nil, net.ErrClosed
+	}
+	l.conns[bc] = struct{}{}
+	return bc, nil
+}
+
+// closeAll closes the listener and every connection it accepted.
+func (l *budgetListener) closeAll() {
+	l.mu.Lock()
+	l.closed = true
+	conns := l.conns
+	l.conns = nil
+	l.mu.Unlock()
+	_ = l.Listener.Close()
+	for c := range conns {
+		_ = c.Conn.Close()
+	}
+}
+
+// budgetConn is a connection to the proxy from one browser context.
+type budgetConn struct {
+	net.Conn
+	b *budget
+	l *budgetListener
+}
+
+func (c *budgetConn) Close() error {
+	c.l.mu.Lock()
+	delete(c.l.conns, c)
+	c.l.mu.Unlock()
+	return c.Conn.Close()
 }
