@@ -438,6 +438,9 @@ func (c *Converter) handlePaused(g *generation, ev fetch.EventRequestPaused) {
 			// page's conversion, without holding a shared handler slot.
 			g.handlers.Go(func() {
 				_, _, err := c.policy.vet(b.ctx, host, b)
+				if b.ctx.Err() != nil {
+					return // the tab is closed, and the request with it
+				}
 				c.answer(g, ev, err)
 			})
 			return

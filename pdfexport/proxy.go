@@ -28,7 +28,7 @@ type egressProxy struct {
 	srv       *http.Server
 	transport *http.Transport
 
-	shared    *budget // for connections to the browser-wide listener
+	shared *budget // for connections to the browser-wide listener
 
 	mu      sync.Mutex
 	tunnels map[net.Conn]struct{} // hijacked connections, closed by close
