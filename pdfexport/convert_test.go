@@ -197,7 +197,10 @@ func TestTimeoutSaysWhatItWaitedFor(t *testing.T) {
 	assert.Contains(t, err.Error(), "loading "+ts.URL+"/slow")
 	assert.Less(t, time.Since(start), 12*time.Second)
 
-	_, err = c.Convert(testCtx(t), ts.URL+"/text", PageOptions{Timeout: 4 * time.Second, Wait: ForVisible("#never")})
+	// Long enough for the page itself to load on a busy machine (every
+	// conversion opens a fresh tab), so the wait that times out is the
+	// selector's.
+	_, err = c.Convert(testCtx(t), ts.URL+"/text", PageOptions{Timeout: 10 * time.Second, Wait: ForVisible("#never")})
 	require.ErrorIs(t, err, context.DeadlineExceeded)
 	assert.Contains(t, err.Error(), `selector "#never"`)
 
