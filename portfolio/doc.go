@@ -17,12 +17,15 @@
 // RateSource into a Valuation with allocation by asset class, currency,
 // account and symbol, and the gain split into capital gain, income and
 // currency effect. Performance replays the ledger day by day for the
-// time-weighted return and XIRR over any period.
+// time-weighted return, the money-weighted return (XIRR, the period's
+// return under a year), net flows and the currency effect in the base
+// currency over any period: each flow is converted at its own day's rate
+// and securities transfers count at market.
 //
 // Validation failures wrap exported sentinel errors: ErrUnknownAccount,
 // ErrDuplicateID, ErrInsufficientHoldings, ErrInsufficientFunds,
 // ErrCurrencyMismatch, ErrInvalidQuantity, ErrInvalidPrice, ErrInvalidAmount,
-// ErrInvalidTransaction, ErrNoPosition.
+// ErrInvalidTransaction, ErrNoPosition, ErrUnmatchedTransfer.
 //
 // # Rounding
 //
