@@ -555,8 +555,8 @@ func (e *engine) tradeIndex(id int) int {
 }
 
 // processOrders fills whatever pending orders bar e.i triggers, following
-// backtesting.py's rules (stop, then limit, then market; contingent orders
-// first; FIFO netting).
+// backtesting.py's rules: orders in queue order (stop-losses at the front),
+// each checked for its stop, then its limit, then filled; FIFO netting.
 func (e *engine) processOrders() {
 	if len(e.orders) == 0 {
 		return
@@ -846,7 +846,8 @@ func (e *engine) closeTrade(k int, price float64, at int) {
 	t := e.trades[k]
 	// With TradeOnClose in Compat mode a market order can be stamped with
 	// the previous bar after a stop opened a trade on this one; never let
-	// an exit precede its entry.
+	// an exit precede its entry (backtesting.py does; see the package
+	// documentation).
 	at = max(at, t.entryBar)
 	copy(e.trades[k:], e.trades[k+1:])
 	e.trades = e.trades[:len(e.trades)-1]
