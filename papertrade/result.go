@@ -19,7 +19,11 @@ type Result struct {
 	// Drawdown is the fall from the running equity peak at each bar, as a
 	// fraction (0.25 = 25% below the peak).
 	Drawdown []float64 `json:"drawdown"`
-	// Trades are the closed trades in closing order.
+	// Trades are the closed trades in closing order, then the trades still
+	// open at the end (Open set, marked at the last close): with
+	// Options.KeepOpen, or in Compat mode when the last bar's orders opened
+	// one as backtesting.py's finalize step filled them. Open trades are
+	// not in the trade statistics.
 	Trades []Trade `json:"trades"`
 	// Fills are every execution, in order.
 	Fills []Fill `json:"fills"`
@@ -57,7 +61,9 @@ func (e *engine) result(s Strategy) *Result {
 	n := len(e.bars)
 	dd := make([]float64, n)
 	trades := e.closed
-	if e.opts.KeepOpen {
+	// Trades still open: with KeepOpen, or entered by the orders
+	// backtesting.py's finalize step fills on the last bar (Compat).
+	if len(e.trades) > 0 {
 		last := e.bars[n-1]
 		for _, t := range e.trades {
 			gross := t.size * (last.Close - t.entryPrice)
