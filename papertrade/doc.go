@@ -9,7 +9,8 @@
 //
 // Load bars with ReadCSV (Yahoo, Stooq and backtesting.py/pandas layouts
 // are detected from the header) or build []Bar from marketdata history,
-// then run a Strategy:
+// then run a Strategy (here backtesting.py's README example, which the
+// default mode reproduces figure for figure):
 //
 //	bars, err := papertrade.ReadCSVFile("GOOG.csv")
 //	res, err := papertrade.Run(ctx, bars, &papertrade.SMACross{Fast: 10, Slow: 20, NoClose: true},
@@ -24,9 +25,9 @@
 // that bar's Next: look-ahead is impossible by construction
 // (TestNoLookAheadProperty replaces every bar after a random bar i and
 // checks that random strategies reading all indicator state decide the
-// same up to i). As in
-// backtesting.py, the first Next comes once every indicator has a value and
-// there is a previous bar to compare with (bar 1 + the longest warm-up).
+// same up to i). As in backtesting.py, the first Next comes once every
+// indicator has a value and there is a previous bar to compare with (bar 1
+// + the longest warm-up).
 // Built-in strategies: BuyAndHold, SMACross, RSIReversion, Breakout and the
 // seeded RandomTrader, the coin-flip baseline any strategy must beat.
 //
