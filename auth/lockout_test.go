@@ -128,3 +128,37 @@ func TestDisabledAccountCounts(t *testing.T) {
 	}
 	require.ErrorIs(t, last, auth.ErrTooManyAttempts)
 }
+
+// TestLockoutAbuseDistributedSecondFactor: while a distributed attack
+// slows the account, a user with two-factor authentication on a new
+// device (no device token) gets in with a valid code, at once; codes tried
+// to get past the slowing are themselves limited.
+func TestLockoutAbuseDistributedSecondFactor(t *testing.T) {
+	f := newFixture(t)
+	f.register(t, "victim", "")
+	gen, _, _ := f.enableTOTP(t, context.Background(), "victim")
+	victim := auth.WithClient(context.Background(), auth.Client{IP: "198.51.100.7"})
+	ok := 0
+	for i := range 8640 {
+		ip := fmt.Sprintf("10.%d.%d.%d", i>>16&255, i>>8&255, i&255)
+		ctx := auth.WithClient(context.Background(), auth.Client{IP: ip})
+		_, err := f.svc.Login(ctx, auth.Credentials{Username: "victim", Password: "attacker guess", Code: "123456"})
+		require.Error(t, err)
+		if i%60 == 0 && i > 0 {
+			code, _ := gen.Code(f.clock.Now())
+			_, err := f.svc.Login(victim, auth.Credentials{Username: "victim", Password: goodPassword, Code: code})
+			require.NoError(t, err, "attempt %d", i)
+			ok++
+		}
+		f.clock.Advance(10 * time.Second)
+	}
+	assert.Equal(t, 143, ok)
+
+	// Without the code (and without a device token) the user is slowed.
+	_, err := f.svc.Login(victim, auth.Credentials{Username: "victim", Password: goodPassword})
+	var te *auth.ThrottleError
+	if errors.As(err, &te) {
+		assert.Equal(t, "global", te.Scope)
+		assert.LessOrEqual(t, te.RetryAfter, 30*time.Second)
+	}
+}

@@ -98,6 +98,11 @@ func (s *Service) Login(ctx context.Context, cr Credentials) (LoginResult, error
 	}
 	trusted := found && s.trustedDevice(cr.DeviceToken, u, now)
 	att, err := s.throttle.begin(akey, ckey, trusted, now)
+	var preverified AuthMethod // second factor checked before the password
+	if slowed(err) && found && cr.Code != "" && s.codeUnslows(ctx, u, pairKey(akey, ckey), cr.Code, now) {
+		preverified = AuthPasswordTOTP
+		att, err = s.throttle.begin(akey, ckey, true, now)
+	}
 	if err != nil {
 		s.audit(ctx, "login.throttled", slog.String("user", logName), slog.String("reason", err.Error()))
 		return LoginResult{}, fmt.Errorf("auth: login: %w", err)
@@ -147,7 +152,10 @@ func (s *Service) Login(ctx context.Context, cr Credentials) (LoginResult, error
 		}
 		return LoginResult{}, err
 	}
-	method, err := s.loginSecondFactor(ctx, u, cr.Code, now)
+	method, err := preverified, error(nil)
+	if method == "" {
+		method, err = s.loginSecondFactor(ctx, u, cr.Code, now)
+	}
 	if errors.Is(err, ErrInvalidTOTP) {
 		return LoginResult{}, fail(&u, "totp")
 	}
@@ -188,6 +196,31 @@ func (s *Service) loginSecondFactor(ctx context.Context, u User, code string, no
 		return "", err
 	}
 	return s.checkSecondFactor(ctx, u, st, code, now)
+}
+
+// codeUnslows reports whether code is a valid, unused TOTP code of u,
+// which lets a login past the global limit while it slows the account
+// (the code is used up; recovery codes do not count here). Codes tried
+// this way are throttled per key (account and client), and a wrong one
+// counts.
+func (s *Service) codeUnslows(ctx context.Context, u User, key, code string, now time.Time) bool {
+	if s.throttle.disabled || s.throttle.factor.check(key, now) != nil {
+		return false
+	}
+	st, err := s.store.TOTP(ctx, u.ID)
+	if err != nil || !st.Confirmed {
+		return false
+	}
+	if st, err = s.openTOTP(st); err != nil {
+		return false
+	}
+	step, ok := TOTP{Secret: st.Secret}.Match(strings.TrimSpace(code), now)
+	if ok && s.store.AdvanceTOTPStep(ctx, u.ID, step) == nil {
+		return true
+	}
+	s.throttle.factor.fail(key, now)
+	s.audit(ctx, "login.slowed_code_refused", userAttrs(u)...)
+	return false
 }
 
 // endPrevious ends the session a client held before logging in again. A

@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"errors"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -34,7 +35,10 @@ type ThrottleLimit struct {
 //     attack). It is far higher and never locks: when it is spent, the
 //     account is slowed, admitting one attempt every SlowEvery, except
 //     for attempts from a trusted device (a device token from an earlier
-//     successful login, Credentials.DeviceToken), which are not slowed.
+//     successful login, Credentials.DeviceToken) and attempts carrying a
+//     valid TOTP code for an account with two-factor authentication,
+//     which are not slowed. Codes tried that way are limited per account
+//     and client (5, then one every 10 minutes).
 //     Default: 100 failures, then one every 30 seconds (twice what one
 //     client may try at one account); Lockout and MaxLockout do not apply.
 type Throttle struct {
@@ -239,6 +243,11 @@ type loginThrottle struct {
 	pair     *throttler // account and client together
 	client   *throttler
 	global   *throttler // account over all clients; slows
+	// factor limits the TOTP codes one client tries to get past a slowed
+	// account (per account and client, so an attacker's wrong codes do not
+	// spend the user's): each right code buys one unslowed password try,
+	// so a botnet guessing codes gains about 3 in a million per guess.
+	factor *throttler
 }
 
 func newLoginThrottle(cfg Throttle) *loginThrottle {
@@ -256,7 +265,15 @@ func newLoginThrottle(cfg Throttle) *loginThrottle {
 		pair:     newThrottler("account", cfg.Account.withDefaults(5, time.Minute), maxKeys),
 		client:   newThrottler("client", cfg.Client.withDefaults(20, 6*time.Second), maxKeys),
 		global:   global,
+		factor: newThrottler("factor", ThrottleLimit{Burst: 5, Every: 10 * time.Minute,
+			Lockout: 10 * time.Minute, MaxLockout: time.Hour}, maxKeys),
 	}
+}
+
+// slowed reports whether err is the global limit slowing an account.
+func slowed(err error) bool {
+	var te *ThrottleError
+	return errors.As(err, &te) && te.Scope == "global"
 }
 
 // pairKey is the throttling key of an account and a client together.
