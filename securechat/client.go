@@ -8,8 +8,10 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -17,8 +19,15 @@ import (
 
 // ClientOptions configures a Client. URL and Identity are required.
 type ClientOptions struct {
-	// URL is the relay's WebSocket URL (ws:// or wss://).
+	// URL is the relay's WebSocket URL: wss://, or ws:// to a loopback
+	// host (localhost, 127.0.0.0/8, ::1). Plain ws:// elsewhere is refused
+	// with ErrInsecureTransport unless AllowInsecureTransport is set: a
+	// network attacker could read the metadata, drop or reorder envelopes
+	// and, if the relay's host were not configured, relay its login.
 	URL string
+	// AllowInsecureTransport permits ws:// to a non-loopback host (for
+	// example a relay behind a TLS-terminating proxy on a private network).
+	AllowInsecureTransport bool
 	// Identity is the client's long-term identity.
 	Identity *Identity
 	// State restores sessions, prekeys and groups saved with MarshalState.
@@ -36,8 +45,14 @@ type ClientOptions struct {
 	// encrypted (they hold secret keys) and durably (write and rename).
 	SaveState func(ctx context.Context, state []byte) error
 	// OneTimePrekeys is how many one-time prekeys are kept published
-	// (default 50); they are replenished when half are used.
+	// (default 50); when the relay reports that fewer than half are left,
+	// the client makes and publishes new ones.
 	OneTimePrekeys int
+	// SignedPrekeyRotation is how often the signed prekey is replaced
+	// (default 7 days; the X3DH specification suggests weekly or monthly).
+	// The previous one is kept for initial messages still in flight. It is
+	// checked on every connection and periodically while connected.
+	SignedPrekeyRotation time.Duration
 	// Session tunes every session the client creates.
 	Session *SessionOptions
 	// MinBackoff and MaxBackoff bound the reconnect delay (default 100 ms
@@ -94,7 +109,8 @@ type Client struct {
 	published chan struct{} // closed after the first successful prekey upload
 	pubOnce   sync.Once
 
-	saveMu sync.Mutex // serializes SaveState calls
+	saveMu    sync.Mutex  // serializes SaveState calls
+	refilling atomic.Bool // a one-time prekey refill is being published
 }
 
 type clientConn struct {
@@ -121,6 +137,12 @@ func NewClient(opts ClientOptions) (*Client, error) {
 	u, err := url.Parse(opts.URL)
 	if err != nil || (u.Scheme != "ws" && u.Scheme != "wss" && u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("%w: relay URL %q", ErrMalformed, opts.URL)
+	}
+	if (u.Scheme == "ws" || u.Scheme == "http") && !opts.AllowInsecureTransport && !isLoopback(u.Hostname()) {
+		return nil, fmt.Errorf("%w: %s (use wss://, or set AllowInsecureTransport)", ErrInsecureTransport, u.Host)
+	}
+	if opts.SignedPrekeyRotation <= 0 {
+		opts.SignedPrekeyRotation = 7 * 24 * time.Hour
 	}
 	if opts.OneTimePrekeys <= 0 {
 		opts.OneTimePrekeys = 50
@@ -153,9 +175,66 @@ func NewClient(opts ClientOptions) (*Client, error) {
 		}
 	}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
-	c.wg.Add(1)
+	c.wg.Add(2)
 	go c.run()
+	go c.rotateLoop()
 	return c, nil
+}
+
+// isLoopback reports whether host (a URL's hostname) is the local machine.
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	a, err := netip.ParseAddr(host)
+	return err == nil && a.IsLoopback()
+}
+
+// rotateLoop replaces the signed prekey when it is due (see
+// SignedPrekeyRotation) and publishes the new one.
+func (c *Client) rotateLoop() {
+	defer c.wg.Done()
+	t := time.NewTicker(min(c.opts.SignedPrekeyRotation/4, time.Hour))
+	defer t.Stop()
+	for {
+		select {
+		case <-c.ctx.Done():
+			return
+		case <-t.C:
+			if c.maybeRotate() {
+				c.publishAsync(true)
+			}
+		}
+	}
+}
+
+// maybeRotate rotates the signed prekey if it is old, or if its record of
+// accepted base keys is filling up, and reports whether it did.
+func (c *Client) maybeRotate() bool {
+	if !c.prekeys.NeedsRotation(time.Now(), c.opts.SignedPrekeyRotation) {
+		return false
+	}
+	if err := c.prekeys.RotateSignedPrekey(c.id); err != nil {
+		c.log.Warn("securechat client: rotate signed prekey", "err", err)
+		return false
+	}
+	c.log.Debug("securechat client: signed prekey rotated")
+	return true
+}
+
+// refill makes new one-time prekeys when the relay reports that fewer
+// than half of OneTimePrekeys are left, and publishes them; reports that
+// arrive while a refill is being published are ignored.
+func (c *Client) refill(left int) {
+	if left >= c.opts.OneTimePrekeys/2 || !c.refilling.CompareAndSwap(false, true) {
+		return
+	}
+	if _, err := c.prekeys.Replenish(c.opts.OneTimePrekeys - left); err != nil {
+		c.log.Warn("securechat client: replenish one-time prekeys", "err", err)
+		c.refilling.Store(false)
+		return
+	}
+	c.publishAsync(false)
 }
 
 // ID returns the client's PeerID.
@@ -288,7 +367,8 @@ func (c *Client) connectOnce() error {
 		close(cc.done)
 		c.mu.Unlock()
 	}()
-	c.publishAsync()
+	c.maybeRotate()
+	c.publishAsync(true)
 	for {
 		_, msg, err := ws.Read(ctx)
 		if err != nil {
@@ -308,6 +388,8 @@ func (c *Client) connectOnce() error {
 			if err := ws.Write(ctx, websocket.MessageText, ack); err != nil {
 				return err
 			}
+		case framePrekeys:
+			c.refill(f.Count)
 		default:
 			c.mu.Lock()
 			ch := cc.pending[f.ID]
@@ -322,7 +404,10 @@ func (c *Client) connectOnce() error {
 	}
 }
 
-func (c *Client) publishAsync() {
+// publishAsync uploads the prekeys in the background. With refillOnLow, a
+// low count in the relay's reply starts a refill (a refill's own publish
+// does not, so a store that keeps too few cannot make it loop).
+func (c *Client) publishAsync(refillOnLow bool) {
 	c.wg.Add(1)
 	go func() {
 		defer c.wg.Done()
@@ -331,9 +416,11 @@ func (c *Client) publishAsync() {
 		// Private halves first: a public prekey whose private key was
 		// lost in a crash would make its initiator's message undecryptable.
 		err := c.persist(ctx)
+		var reply frame
 		if err == nil {
-			_, err = c.request(ctx, frame{Type: framePublish, Data: c.prekeys.Upload(c.id).Marshal()})
+			reply, err = c.request(ctx, frame{Type: framePublish, Data: c.prekeys.Upload(c.id).Marshal()})
 		}
+		c.refilling.Store(false)
 		if err != nil {
 			if c.ctx.Err() == nil {
 				c.log.Warn("securechat client: publish prekeys", "err", err)
@@ -341,6 +428,9 @@ func (c *Client) publishAsync() {
 			return
 		}
 		c.pubOnce.Do(func() { close(c.published) })
+		if refillOnLow {
+			c.refill(reply.Count)
+		}
 	}()
 }
 
@@ -523,10 +613,8 @@ func (c *Client) decrypt(env *Envelope) ([]byte, error) {
 			return nil, err
 		}
 		c.addSession(s)
-		if c.prekeys.OneTimeCount() < c.opts.OneTimePrekeys/2 {
-			if _, err := c.prekeys.GenerateOneTime(c.opts.OneTimePrekeys - c.prekeys.OneTimeCount()); err == nil {
-				c.publishAsync()
-			}
+		if c.maybeRotate() { // the base-key record of the signed prekey fills up
+			c.publishAsync(true)
 		}
 		return pt, nil
 	}

@@ -93,9 +93,6 @@ func (rs *relayServer) start() {
 	require.NoError(t, err)
 	store, err := sqlstore.New(context.Background(), db, sqlstore.Options{})
 	require.NoError(t, err)
-	relay, err := securechat.NewRelay(securechat.RelayOptions{Store: store, RateLimit: 10000, RateBurst: 10000,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	require.NoError(t, err)
 	addr := rs.addr
 	if addr == "" {
 		addr = "127.0.0.1:0"
@@ -106,6 +103,9 @@ func (rs *relayServer) start() {
 		return err == nil
 	}, 5*time.Second, 20*time.Millisecond)
 	rs.addr = ln.Addr().String()
+	relay, err := securechat.NewRelay(securechat.RelayOptions{Store: store, Host: rs.addr, RateLimit: 10000, RateBurst: 10000,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	require.NoError(t, err)
 	rs.db, rs.store, rs.relay = db, store, relay
 	rs.srv = &http.Server{Handler: relay, ReadHeaderTimeout: 5 * time.Second}
 	rs.done = make(chan struct{})

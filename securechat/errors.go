@@ -44,6 +44,10 @@ var (
 	ErrRateLimited = errors.New("securechat: rate limited")
 	// ErrClosed reports use of a closed Client, Relay or Store.
 	ErrClosed = errors.New("securechat: closed")
+	// ErrInsecureTransport reports a plain ws:// (or http://) relay URL for
+	// a host other than loopback, refused unless
+	// ClientOptions.AllowInsecureTransport is set.
+	ErrInsecureTransport = errors.New("securechat: unencrypted relay connection to a non-loopback host")
 	// ErrNotMember reports a group operation by or for a non-member.
 	ErrNotMember = errors.New("securechat: not a group member")
 )

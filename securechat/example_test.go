@@ -79,10 +79,16 @@ func ExampleSealAnonymous() {
 // clients talking through it.
 func ExampleClient() {
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	relay, _ := securechat.NewRelay(securechat.RelayOptions{Logger: quiet})
-	defer relay.Close()
-	srv := httptest.NewServer(relay)
+	srv := httptest.NewUnstartedServer(nil)
 	defer srv.Close()
+	// Host is the host[:port] clients dial; they sign it into their login.
+	relay, err := securechat.NewRelay(securechat.RelayOptions{Host: srv.Listener.Addr().String(), Logger: quiet})
+	if err != nil {
+		panic(err)
+	}
+	defer relay.Close()
+	srv.Config.Handler = relay
+	srv.Start()
 	url := "ws" + strings.TrimPrefix(srv.URL, "http")
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

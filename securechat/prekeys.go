@@ -311,6 +311,32 @@ func (p *Prekeys) GenerateOneTime(n int) ([]OneTimePrekey, error) {
 	return out, nil
 }
 
+// Replenish adds n fresh one-time prekeys like GenerateOneTime, but first
+// forgets the oldest unused ones as far as needed to stay within
+// MaxOneTimePrekeys. The relay hands one-time prekeys out lowest id first,
+// so the oldest are those handed out longest ago whose initial message
+// never came (or never will).
+func (p *Prekeys) Replenish(n int) ([]OneTimePrekey, error) {
+	if n < 0 || n > MaxOneTimePrekeys {
+		return nil, fmt.Errorf("%w: at most %d one-time prekeys", ErrTooLarge, MaxOneTimePrekeys)
+	}
+	p.mu.Lock()
+	if extra := len(p.oneTime) + n - MaxOneTimePrekeys; extra > 0 {
+		ids := make([]uint32, 0, len(p.oneTime))
+		for id := range p.oneTime {
+			ids = append(ids, id)
+		}
+		sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
+		for _, id := range ids[:extra] {
+			k := p.oneTime[id]
+			clear(k.priv[:])
+			delete(p.oneTime, id)
+		}
+	}
+	p.mu.Unlock()
+	return p.GenerateOneTime(n)
+}
+
 // Upload returns the public upload for the relay: identity, signed prekey
 // and every unused one-time prekey.
 func (p *Prekeys) Upload(id *Identity) *PrekeyUpload {

@@ -11,16 +11,19 @@ import (
 //	relay  -> client  {"type":"challenge","data":NONCE}
 //	client -> relay   {"type":"auth","data":PUBLIC_IDENTITY,"sig":SIG}
 //	relay  -> client  {"type":"welcome","peer":ID}
-//	client -> relay   {"type":"publish","id":N,"data":PREKEY_UPLOAD}
+//	client -> relay   {"type":"publish","id":N,"data":PREKEY_UPLOAD} -> {"type":"ok","id":N,"count":LEFT}
 //	client -> relay   {"type":"fetch","id":N,"peer":ID}   -> {"type":"bundle","id":N,"data":BUNDLE}
 //	client -> relay   {"type":"send","id":N,"data":ENVELOPE} -> {"type":"ok","id":N}
 //	relay  -> client  {"type":"deliver","id":SEQ,"data":ENVELOPE,"time":UNIX_MS}
+//	relay  -> client  {"type":"prekeys","count":LEFT}  (after a fetch took one of its one-time prekeys)
 //	client -> relay   {"type":"ack","id":SEQ}
 //	relay  -> client  {"type":"error","id":N,"code":CODE,"error":TEXT}
 //
 // SIG is the Ed25519 signature of authLabel || host || NONCE, where host is
 // the relay's host as the client dialed it, so a challenge relayed from
-// another server does not verify.
+// another server does not verify. The relay checks it against its
+// configured RelayOptions.Host, never against the request's Host header.
+// LEFT is how many of the client's one-time prekeys the relay still holds.
 const authLabel = "finkit/securechat/v1/relay-auth\x00"
 
 const (
@@ -33,6 +36,7 @@ const (
 	frameSend      = "send"
 	frameOK        = "ok"
 	frameDeliver   = "deliver"
+	framePrekeys   = "prekeys"
 	frameAck       = "ack"
 	frameError     = "error"
 )
@@ -55,6 +59,7 @@ type frame struct {
 	Data  []byte `json:"data,omitempty"`
 	Sig   []byte `json:"sig,omitempty"`
 	Time  int64  `json:"time,omitempty"`
+	Count int    `json:"count,omitempty"`
 	Code  string `json:"code,omitempty"`
 	Error string `json:"error,omitempty"`
 }

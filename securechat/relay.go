@@ -10,6 +10,8 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -45,16 +47,29 @@ type RelayOptions struct {
 	OutboundQueue int
 	// PurgeInterval is how often expired envelopes are deleted (default 1 min).
 	PurgeInterval time.Duration
-	// Host, when set, is the host name clients sign in the challenge
-	// response instead of the request's Host header. Set it in production
-	// (and behind a proxy): without it the relay trusts whatever Host header
-	// the connecting party sends, so a malicious server that a client was
-	// tricked into using could pass this relay's challenge to the client,
-	// forward the client's signature (made for the malicious host) here with
-	// that same Host header, and be logged in as the client: it could then
-	// fetch and acknowledge (delete) the client's queued envelopes. It could
-	// never decrypt them.
+	// Host is required: the host[:port] clients dial (as in their relay
+	// URL), which they sign into their login together with the relay's
+	// challenge. The relay never falls back to the request's Host header:
+	// otherwise a server a client was tricked into dialling could pass this
+	// relay's challenge to the client, forward the signature (made for the
+	// malicious host) here with that Host header, and be logged in as the
+	// client: it could read and delete the client's mailbox, send as it and
+	// publish fake one-time prekeys for it.
 	Host string
+	// FetchRate and FetchBurst bound the prekey bundles one identity may
+	// fetch per second, over all its connections (default 1/s, burst 64,
+	// enough to start a session with every member of a maximal group at
+	// once). Excess fetches get a rate_limited error.
+	FetchRate  float64
+	FetchBurst int
+	// TargetRate and TargetBurst bound the one-time prekeys handed out per
+	// target identity (default one a minute, burst 20). A fetch beyond the
+	// target's budget still gets the bundle, without a one-time prekey
+	// (X3DH with three DHs), so nobody can drain a target's one-time
+	// prekeys in a burst, by one identity or many, and sessions can always
+	// start.
+	TargetRate  float64
+	TargetBurst int
 	// OriginPatterns are passed to websocket.Accept for browser clients.
 	OriginPatterns []string
 	// Logger receives connection events (slog.Default when nil).
@@ -94,6 +109,18 @@ func (o RelayOptions) withDefaults() RelayOptions {
 	if o.PurgeInterval <= 0 {
 		o.PurgeInterval = time.Minute
 	}
+	if o.FetchRate <= 0 {
+		o.FetchRate = 1
+	}
+	if o.FetchBurst <= 0 {
+		o.FetchBurst = MaxGroupMembers
+	}
+	if o.TargetRate <= 0 {
+		o.TargetRate = 1.0 / 60
+	}
+	if o.TargetBurst <= 0 {
+		o.TargetBurst = 20
+	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
@@ -101,6 +128,18 @@ func (o RelayOptions) withDefaults() RelayOptions {
 		o.Now = time.Now
 	}
 	return o
+}
+
+// validRelayHost accepts a bare host or host:port, as it appears in a URL.
+func validRelayHost(h string) error {
+	if h == "" {
+		return fmt.Errorf("%w: RelayOptions.Host is required (the host[:port] clients dial)", ErrMalformed)
+	}
+	u, err := url.Parse("wss://" + h)
+	if err != nil || u.Host != h || u.Hostname() == "" || strings.ContainsAny(h, " /?#@") {
+		return fmt.Errorf("%w: RelayOptions.Host %q is not a host[:port]", ErrMalformed, h)
+	}
+	return nil
 }
 
 // maxFrameSize is the WebSocket read limit: a maximal envelope, base64
@@ -121,16 +160,25 @@ type Relay struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
+	fetchLim  *peerLimiter // per requester
+	targetLim *peerLimiter // one-time prekeys per target
+
 	mu     sync.Mutex
 	conns  map[PeerID]map[*relayConn]struct{}
 	closed bool
 }
 
-// NewRelay returns a relay with its background purge loop running.
+// NewRelay returns a relay with its background purge loop running. It
+// fails with ErrMalformed when RelayOptions.Host is missing or not a
+// host[:port].
 func NewRelay(opts RelayOptions) (*Relay, error) {
+	if err := validRelayHost(opts.Host); err != nil {
+		return nil, err
+	}
 	o := opts.withDefaults()
 	ctx, cancel := context.WithCancel(context.Background())
-	r := &Relay{opts: o, ctx: ctx, cancel: cancel, conns: make(map[PeerID]map[*relayConn]struct{})}
+	r := &Relay{opts: o, ctx: ctx, cancel: cancel, conns: make(map[PeerID]map[*relayConn]struct{}),
+		fetchLim: newPeerLimiter(o.FetchRate, o.FetchBurst), targetLim: newPeerLimiter(o.TargetRate, o.TargetBurst)}
 	r.wg.Add(1)
 	go r.purgeLoop()
 	return r, nil
@@ -145,7 +193,10 @@ func (r *Relay) purgeLoop() {
 		case <-r.ctx.Done():
 			return
 		case <-t.C:
-			if n, err := r.opts.Store.PurgeExpired(r.ctx, r.opts.Now()); err != nil {
+			now := r.opts.Now()
+			r.fetchLim.prune(now)
+			r.targetLim.prune(now)
+			if n, err := r.opts.Store.PurgeExpired(r.ctx, now); err != nil {
 				r.opts.Logger.Warn("securechat relay: purge", "err", err)
 			} else if n > 0 {
 				r.opts.Logger.Info("securechat relay: purged expired envelopes", "count", n)
@@ -220,11 +271,7 @@ func (r *Relay) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	stop := context.AfterFunc(req.Context(), cancel)
 	defer stop()
 
-	host := r.opts.Host
-	if host == "" {
-		host = req.Host
-	}
-	peer, err := r.authenticate(ctx, ws, host)
+	peer, err := r.authenticate(ctx, ws, r.opts.Host)
 	if err != nil {
 		r.opts.Logger.Info("securechat relay: authentication failed", "remote", req.RemoteAddr, "err", err)
 		code := websocket.StatusPolicyViolation
@@ -511,22 +558,63 @@ func (c *relayConn) handle(ctx context.Context, f frame) (frame, bool) {
 		if err := r.opts.Store.PutPrekeys(ctx, c.peer, signed, otks); err != nil {
 			return errorFrame(f.ID, err), true
 		}
-		return frame{Type: frameOK, ID: f.ID}, true
+		_, left, err := r.opts.Store.PeekPrekeys(ctx, c.peer)
+		if err != nil {
+			return errorFrame(f.ID, err), true
+		}
+		return frame{Type: frameOK, ID: f.ID, Count: left}, true
 	case frameFetch:
-		if _, err := ParsePeerID(string(f.Peer)); err != nil {
-			return errorFrame(f.ID, err), true
-		}
-		signed, otk, err := r.opts.Store.TakeBundle(ctx, f.Peer)
-		if err != nil {
-			return errorFrame(f.ID, err), true
-		}
-		b, err := assembleBundle(signed, otk)
-		if err != nil {
-			return errorFrame(f.ID, err), true
-		}
-		return frame{Type: frameBundle, ID: f.ID, Peer: f.Peer, Data: b}, true
+		return c.fetch(ctx, f), true
 	default:
 		return errorFrame(f.ID, fmt.Errorf("%w: unknown frame type %q", ErrMalformed, f.Type)), true
+	}
+}
+
+// fetch hands out a bundle: requesters are rate limited per identity, and
+// one-time prekeys per target; past the target's budget the bundle has no
+// one-time prekey. After a one-time prekey is taken the target's
+// connections are told how many are left, so they can refill.
+func (c *relayConn) fetch(ctx context.Context, f frame) frame {
+	r := c.r
+	if _, err := ParsePeerID(string(f.Peer)); err != nil {
+		return errorFrame(f.ID, err)
+	}
+	now := r.opts.Now()
+	if !r.fetchLim.allow(c.peer, now) {
+		return frame{Type: frameError, ID: f.ID, Code: codeRateLimited, Error: "too many prekey fetches"}
+	}
+	var signed []byte
+	var otk *StoredPrekey
+	var err error
+	if r.targetLim.allow(f.Peer, now) {
+		signed, otk, err = r.opts.Store.TakeBundle(ctx, f.Peer)
+	} else {
+		signed, _, err = r.opts.Store.PeekPrekeys(ctx, f.Peer)
+	}
+	if err != nil {
+		return errorFrame(f.ID, err)
+	}
+	b, err := assembleBundle(signed, otk)
+	if err != nil {
+		return errorFrame(f.ID, err)
+	}
+	if otk != nil {
+		r.reportPrekeys(ctx, f.Peer)
+	}
+	return frame{Type: frameBundle, ID: f.ID, Peer: f.Peer, Data: b}
+}
+
+// reportPrekeys tells peer's connections how many one-time prekeys are left.
+func (r *Relay) reportPrekeys(ctx context.Context, peer PeerID) {
+	_, left, err := r.opts.Store.PeekPrekeys(ctx, peer)
+	if err != nil {
+		r.opts.Logger.Warn("securechat relay: count prekeys", "peer", peer, "err", err)
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for c := range r.conns[peer] {
+		c.enqueue(frame{Type: framePrekeys, Count: left})
 	}
 }
 

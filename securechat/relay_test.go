@@ -32,9 +32,14 @@ func startRelay(t testing.TB, opts RelayOptions) *testRelay {
 	if opts.Logger == nil {
 		opts.Logger = quietLogger()
 	}
+	srv := httptest.NewUnstartedServer(nil)
+	if opts.Host == "" {
+		opts.Host = srv.Listener.Addr().String() // what the clients dial
+	}
 	r, err := NewRelay(opts)
 	require.NoError(t, err)
-	srv := httptest.NewServer(r)
+	srv.Config.Handler = r
+	srv.Start()
 	tr := &testRelay{relay: r, srv: srv, url: "ws" + strings.TrimPrefix(srv.URL, "http")}
 	t.Cleanup(func() {
 		require.NoError(t, r.Close())
@@ -95,10 +100,16 @@ func (rc *rawConn) write(f frame) {
 	require.NoError(rc.t, rc.ws.Write(ctx, websocket.MessageText, b))
 }
 
+// read returns the next frame, skipping the relay's unsolicited prekey
+// count reports.
 func (rc *rawConn) read() frame {
-	f, err := rc.tryRead()
-	require.NoError(rc.t, err)
-	return f
+	for {
+		f, err := rc.tryRead()
+		require.NoError(rc.t, err)
+		if f.Type != framePrekeys {
+			return f
+		}
+	}
 }
 
 func (rc *rawConn) tryRead() (frame, error) {
@@ -341,9 +352,11 @@ func TestClientStateSurvivesRestart(t *testing.T) {
 
 func TestRelayCloseAndMemorySnapshotHoldsNoPlaintext(t *testing.T) {
 	store := NewMemoryStore()
-	r, err := NewRelay(RelayOptions{Store: store, Logger: quietLogger()})
+	srv := httptest.NewUnstartedServer(nil)
+	r, err := NewRelay(RelayOptions{Store: store, Logger: quietLogger(), Host: srv.Listener.Addr().String()})
 	require.NoError(t, err)
-	srv := httptest.NewServer(r)
+	srv.Config.Handler = r
+	srv.Start()
 	defer srv.Close()
 	url := "ws" + strings.TrimPrefix(srv.URL, "http")
 	a := newClient(t, url, nil)
@@ -426,9 +439,11 @@ func TestCloseLeavesNoGoroutines(t *testing.T) {
 		return n
 	}
 	base := settle()
-	r, err := NewRelay(RelayOptions{Logger: quietLogger(), PurgeInterval: 10 * time.Millisecond})
+	srv := httptest.NewUnstartedServer(nil)
+	r, err := NewRelay(RelayOptions{Logger: quietLogger(), PurgeInterval: 10 * time.Millisecond, Host: srv.Listener.Addr().String()})
 	require.NoError(t, err)
-	srv := httptest.NewServer(r)
+	srv.Config.Handler = r
+	srv.Start()
 	url := "ws" + strings.TrimPrefix(srv.URL, "http")
 	mk := func() *Client {
 		c, err := NewClient(ClientOptions{URL: url, Identity: newID(t), Logger: quietLogger(), MinBackoff: 20 * time.Millisecond, OneTimePrekeys: 2})

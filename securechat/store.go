@@ -51,6 +51,9 @@ type Store interface {
 	// one-time prekey (nil when none are left); ErrNotFound for an unknown
 	// peer.
 	TakeBundle(ctx context.Context, peer PeerID) ([]byte, *StoredPrekey, error)
+	// PeekPrekeys returns peer's signed part and how many one-time prekeys
+	// are stored for it, taking none; ErrNotFound for an unknown peer.
+	PeekPrekeys(ctx context.Context, peer PeerID) (signed []byte, oneTime int, err error)
 }
 
 // MemoryStore is an in-memory Store. The zero value is not usable; call
@@ -192,6 +195,17 @@ func (m *MemoryStore) TakeBundle(_ context.Context, peer PeerID) ([]byte, *Store
 	k := p.oneTime[0]
 	p.oneTime = p.oneTime[1:]
 	return signed, &k, nil
+}
+
+// PeekPrekeys implements Store.
+func (m *MemoryStore) PeekPrekeys(_ context.Context, peer PeerID) ([]byte, int, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	p := m.prekeys[peer]
+	if p == nil {
+		return nil, 0, fmt.Errorf("%w: no prekeys for %s", ErrNotFound, peer)
+	}
+	return append([]byte(nil), p.signed...), len(p.oneTime), nil
 }
 
 // Snapshot returns every stored byte slice (envelopes, prekeys) so tests

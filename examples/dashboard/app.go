@@ -79,9 +79,10 @@ func newApp(ctx context.Context, cfg config, logger *slog.Logger) (a *app, err e
 		heavy:   make(chan struct{}, maxBacktests),
 		paper:   map[string]*paperState{},
 	}
+	built := a // "return nil, err" clears a before this runs
 	defer func() {
 		if err != nil {
-			_ = a.Close()
+			_ = built.Close()
 		}
 	}()
 	if a.pages, err = loadPages(); err != nil {
@@ -145,7 +146,11 @@ func newApp(ctx context.Context, cfg config, logger *slog.Logger) (a *app, err e
 	if err != nil {
 		return nil, fmt.Errorf("chat store: %w", err)
 	}
-	if a.relay, err = securechat.NewRelay(securechat.RelayOptions{Store: cs, Logger: logger, Host: cfg.relayHost()}); err != nil {
+	relayHost := cfg.relayHost()
+	if relayHost == "" {
+		return nil, fmt.Errorf("chat relay: --addr %q does not name the host clients dial; set --public-host (or FINKIT_PUBLIC_HOST) to it, e.g. --public-host chat.example.com", cfg.addr)
+	}
+	if a.relay, err = securechat.NewRelay(securechat.RelayOptions{Store: cs, Logger: logger, Host: relayHost}); err != nil {
 		return nil, fmt.Errorf("chat relay: %w", err)
 	}
 
@@ -214,7 +219,9 @@ func (a *app) cleanupLoop(ctx context.Context) {
 }
 
 // relayHost is the host clients must sign their chat login for (see
-// config.publicHost); "" lets the relay use each request's Host header.
+// config.publicHost); "" when --addr listens on every interface and no
+// --public-host is given, which newApp refuses (the relay never trusts a
+// request's Host header).
 func (c config) relayHost() string {
 	if c.publicHost != "" {
 		return c.publicHost

@@ -62,9 +62,14 @@ func newTestEnv(t *testing.T) *testEnv {
 	lv := new(slog.LevelVar)
 	logger, closeLog, err := newLogger("debug", "json", logs, lv)
 	require.NoError(t, err)
-	a, err := newApp(context.Background(), config{dataDir: t.TempDir(), authParams: testParams, logLevelVar: lv}, logger)
+	// The chat relay needs the host clients dial: listen first, then
+	// configure it.
+	srv := httptest.NewUnstartedServer(nil)
+	a, err := newApp(context.Background(), config{dataDir: t.TempDir(), authParams: testParams, logLevelVar: lv,
+		publicHost: srv.Listener.Addr().String()}, logger)
 	require.NoError(t, err)
-	srv := httptest.NewServer(a.Handler())
+	srv.Config.Handler = a.Handler()
+	srv.Start()
 	t.Cleanup(func() {
 		srv.Close()
 		assert.NoError(t, a.Close())
@@ -742,6 +747,16 @@ func TestAdminChangesLogLevel(t *testing.T) {
 	assert.Equal(t, slog.LevelDebug, e.app.cfg.logLevelVar.Level(), "a bad body leaves the level alone")
 	assert.Equal(t, http.StatusOK, put(admin, `{"level":"warn"}`))
 	assert.Equal(t, slog.LevelWarn, e.app.cfg.logLevelVar.Level())
+}
+
+// Listening on every interface without --public-host, the dashboard does
+// not start: its chat relay would have no host to check logins against.
+func TestRelayNeedsPublicHostOnWildcardAddr(t *testing.T) {
+	lv := new(slog.LevelVar)
+	_, err := newApp(context.Background(), config{dataDir: t.TempDir(), addr: "0.0.0.0:8080", authParams: testParams, logLevelVar: lv},
+		slog.New(slog.DiscardHandler))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "--public-host")
 }
 
 func TestRelayHost(t *testing.T) {

@@ -122,9 +122,11 @@ func TestChatEncryptedKeyFile(t *testing.T) {
 func TestChatConversation(t *testing.T) {
 	t.Setenv(chatPassphraseEnv, "")
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	relay, err := securechat.NewRelay(securechat.RelayOptions{Logger: quiet})
+	srv := httptest.NewUnstartedServer(nil)
+	relay, err := securechat.NewRelay(securechat.RelayOptions{Logger: quiet, Host: srv.Listener.Addr().String()})
 	require.NoError(t, err)
-	srv := httptest.NewServer(relay)
+	srv.Config.Handler = relay
+	srv.Start()
 	defer srv.Close()
 	defer relay.Close()
 	url := "ws" + strings.TrimPrefix(srv.URL, "http") + "/chat/ws"
@@ -177,9 +179,11 @@ func TestChatConversation(t *testing.T) {
 func TestChatSavesStateAfterEverySend(t *testing.T) {
 	t.Setenv(chatPassphraseEnv, "")
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	relay, err := securechat.NewRelay(securechat.RelayOptions{Logger: quiet})
+	srv := httptest.NewUnstartedServer(nil)
+	relay, err := securechat.NewRelay(securechat.RelayOptions{Logger: quiet, Host: srv.Listener.Addr().String()})
 	require.NoError(t, err)
-	srv := httptest.NewServer(relay)
+	srv.Config.Handler = relay
+	srv.Start()
 	defer srv.Close()
 	defer relay.Close()
 	url := "ws" + strings.TrimPrefix(srv.URL, "http") + "/chat/ws"

@@ -28,7 +28,7 @@ func ExampleNew() {
 	if err != nil {
 		panic(err)
 	}
-	relay, err := securechat.NewRelay(securechat.RelayOptions{Store: store, MessageTTL: 7 * 24 * time.Hour})
+	relay, err := securechat.NewRelay(securechat.RelayOptions{Store: store, Host: "chat.example.com", MessageTTL: 7 * 24 * time.Hour})
 	if err != nil {
 		panic(err)
 	}

@@ -347,3 +347,23 @@ func (s *Store) takeOnce(ctx context.Context, peer securechat.PeerID) ([]byte, *
 	}
 	return signed, &securechat.StoredPrekey{ID: uint32(id), Public: pub}, nil
 }
+
+// PeekPrekeys implements securechat.Store.
+func (s *Store) PeekPrekeys(ctx context.Context, peer securechat.PeerID) ([]byte, int, error) {
+	if s.closed.Load() {
+		return nil, 0, fmt.Errorf("sqlstore: %w", securechat.ErrClosed)
+	}
+	var signed []byte
+	err := s.db.QueryRowContext(ctx, s.dialect.Rebind(`SELECT signed FROM chat_prekeys WHERE peer = ?`), string(peer)).Scan(&signed)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, 0, fmt.Errorf("%w: no prekeys for %s", securechat.ErrNotFound, peer)
+	}
+	if err != nil {
+		return nil, 0, fmt.Errorf("sqlstore: peek prekeys: %w", err)
+	}
+	var n int
+	if err := s.db.QueryRowContext(ctx, s.dialect.Rebind(`SELECT COUNT(*) FROM chat_one_time_prekeys WHERE peer = ?`), string(peer)).Scan(&n); err != nil {
+		return nil, 0, fmt.Errorf("sqlstore: peek prekeys: %w", err)
+	}
+	return signed, n, nil
+}

@@ -122,12 +122,18 @@ func storeContract(t *testing.T, s securechat.Store) {
 	_, _, err = s.TakeBundle(ctx, "nobody")
 	require.ErrorIs(t, err, securechat.ErrNotFound)
 	keys := []securechat.StoredPrekey{{ID: 3, Public: []byte("k3")}, {ID: 1, Public: []byte("k1")}, {ID: 2, Public: []byte("k2")}}
+	_, _, err = s.PeekPrekeys(ctx, "nobody")
+	require.ErrorIs(t, err, securechat.ErrNotFound)
 	require.NoError(t, s.PutPrekeys(ctx, bob, []byte("signed1"), keys))
 	signed, k, err := s.TakeBundle(ctx, bob)
 	require.NoError(t, err)
 	assert.Equal(t, "signed1", string(signed))
 	require.NotNil(t, k)
 	assert.Equal(t, uint32(1), k.ID)
+	signed, left, err := s.PeekPrekeys(ctx, bob)
+	require.NoError(t, err)
+	assert.Equal(t, "signed1", string(signed))
+	assert.Equal(t, 2, left, "peeking takes nothing")
 	// Re-publishing the same keys plus a new one: key 1 is not resurrected.
 	require.NoError(t, s.PutPrekeys(ctx, bob, []byte("signed2"), append(keys, securechat.StoredPrekey{ID: 4, Public: []byte("k4")})))
 	var ids []uint32
