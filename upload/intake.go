@@ -73,7 +73,8 @@ func (m *Manager) handleIntake(w http.ResponseWriter, r *http.Request, p Princip
 	}
 	slots := 1
 	defer func() { m.unreserve(slots) }()
-	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "multipart/form-data" {
+	mt, params, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if mt != "multipart/form-data" || params["boundary"] == "" {
 		m.reject(w, r, p, fmt.Errorf("%w: send multipart/form-data", ErrUnsupportedType), nil)
 		return
 	}
@@ -82,8 +83,10 @@ func (m *Manager) handleIntake(w http.ResponseWriter, r *http.Request, p Princip
 		return
 	}
 	body := &limitedBody{r: http.MaxBytesReader(w, r.Body, m.opts.MaxRequestSize)}
-	r.Body = body
-	files, meta, err := m.readParts(r, &slots)
+	// A large buffer under the multipart reader (whose own is 4 KiB) reads
+	// the socket in big steps.
+	mr := multipart.NewReader(bufio.NewReaderSize(body, copyBufSize), params["boundary"])
+	files, meta, err := m.readParts(r.Context(), mr, &slots)
 	if err != nil && body.over {
 		err = fmt.Errorf("%w: the request is over %d bytes", ErrTooLarge, m.opts.MaxRequestSize)
 	}
@@ -106,11 +109,7 @@ func (m *Manager) handleIntake(w http.ResponseWriter, r *http.Request, p Princip
 // readParts streams every part of the body: form fields into meta, files
 // into temporary files. On error the files received so far are returned
 // for the caller to discard.
-func (m *Manager) readParts(r *http.Request, slots *int) ([]received, map[string]string, error) {
-	mr, err := r.MultipartReader()
-	if err != nil {
-		return nil, nil, fmt.Errorf("%w: %v", ErrBadRequest, err)
-	}
+func (m *Manager) readParts(ctx context.Context, mr *multipart.Reader, slots *int) ([]received, map[string]string, error) {
 	var files []received
 	meta := map[string]string{}
 	for {
@@ -125,7 +124,7 @@ func (m *Manager) readParts(r *http.Request, slots *int) ([]received, map[string
 			err = readField(part, meta)
 		} else {
 			var f received
-			f, err = m.receivePart(r.Context(), part, len(files), slots)
+			f, err = m.receivePart(ctx, part, len(files), slots)
 			if err == nil {
 				files = append(files, f)
 			}
@@ -214,7 +213,7 @@ func (m *Manager) copyChecked(f *os.File, h hash.Hash, ft FileType, r io.Reader,
 	}
 	bp := copyBufs.Get().(*[]byte)
 	defer copyBufs.Put(bp)
-	n, err := io.CopyBuffer(onlyWriter{w}, io.LimitReader(r, limit+1), *bp)
+	n, err := fillCopy(w, io.LimitReader(r, limit+1), *bp)
 	switch {
 	case err != nil && errors.Is(err, ErrUnsupportedType):
 		return 0, err
@@ -253,6 +252,42 @@ func (b *limitedBody) Close() error { return b.r.Close() }
 
 // onlyWriter hides ReaderFrom so io.CopyBuffer uses the pooled buffer.
 type onlyWriter struct{ io.Writer }
+
+// fillCopy copies src to dst, filling buf before each write, so a source
+// that yields small pieces (a multipart part gives at most 4 KiB a read)
+// still makes few, large writes to the file and the hash.
+func fillCopy(dst io.Writer, src io.Reader, buf []byte) (int64, error) {
+	var total int64
+	for {
+		n, err := fill(src, buf)
+		if n > 0 {
+			if _, werr := dst.Write(buf[:n]); werr != nil {
+				return total, werr
+			}
+			total += int64(n)
+		}
+		if errors.Is(err, io.EOF) {
+			return total, nil
+		}
+		if err != nil {
+			return total, err // including io.ErrUnexpectedEOF: a body cut short
+		}
+	}
+}
+
+// fill reads into buf until it is full or src fails; io.EOF is returned
+// only as src's own end.
+func fill(src io.Reader, buf []byte) (int, error) {
+	n := 0
+	for n < len(buf) {
+		k, err := src.Read(buf[n:])
+		n += k
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
 
 // readError classifies an error reading the request body.
 func readError(err error) error {

@@ -284,7 +284,7 @@ func (m *Manager) appendChunk(ctx context.Context, s Session, body io.Reader, wa
 	}
 	chunk := sha256.New()
 	bp := copyBufs.Get().(*[]byte)
-	n, rerr := io.CopyBuffer(onlyWriter{io.MultiWriter(f, h, chunk)}, io.LimitReader(body, s.Length-s.Offset), *bp)
+	n, rerr := fillCopy(io.MultiWriter(f, h, chunk), io.LimitReader(body, s.Length-s.Offset), *bp)
 	copyBufs.Put(bp)
 	if rerr == nil {
 		var extra [1]byte
