@@ -67,7 +67,7 @@ func ExampleTWR() {
 		{Value: 1000},
 		{Value: 1100},             // +10%
 		{Value: 1980, Flow: 1100}, // 1100 deposited at the start of the day, then −10%
-	}, portfolio.FlowsAtStart)
+	}, portfolio.FlowsSplit)
 	fmt.Printf("%.4f\n", r)
 	// Output: -0.0100
 }

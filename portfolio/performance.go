@@ -267,7 +267,7 @@ type PerformanceOptions struct {
 	// since inception (the first transaction), a zero To the last
 	// transaction's day.
 	From, To time.Time
-	Timing   FlowTiming
+	Timing   FlowTiming // where in a day flows fall; the zero value is FlowsSplit
 }
 
 // Performance is the return of a portfolio over a period.
