@@ -2,9 +2,14 @@
 // SQL database through database/sql.
 //
 // New applies the embedded migrations (tables auth_users, auth_sessions,
-// auth_totp, auth_recovery_codes, with the applied versions in
-// auth_schema_migrations), so the auth tables can share one database file
-// with other packages' tables. The SQL is portable: it is tested on SQLite
+// auth_totp, auth_recovery_codes and auth_password_resets, with the applied
+// versions in auth_schema_migrations), so the auth tables can share one
+// database file with other packages' tables. Changes that must not be
+// seen half done — a password change with the end of the user's sessions,
+// confirming TOTP with its recovery codes, using a reset link, deleting a
+// user — are one transaction each; the last-admin rule locks the admins'
+// rows first, so two admins demoting each other at once leave one on
+// PostgreSQL as on SQLite. The SQL is portable: it is tested on SQLite
 // (modernc.org/sqlite, driver name "sqlite") and written for PostgreSQL
 // too; queries are written with ? placeholders and rebound to $1, $2, …
 // when Options.Dialect is Postgres. Username uniqueness is enforced by a
