@@ -135,7 +135,10 @@ func FuzzRequestIDHeader(f *testing.F) {
 	f.Add("abc-123")
 	f.Add(strings.Repeat("x", 65))
 	f.Add("a b")
-	h := Middleware{Logger: slog.New(slog.DiscardHandler)}.Wrap(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	// httptest.NewRequest comes from 192.0.2.1: make it a trusted proxy,
+	// whose ids are taken.
+	h := Middleware{Logger: slog.New(slog.DiscardHandler), TrustedProxies: []netip.Prefix{netip.MustParsePrefix("192.0.2.0/24")}}.Wrap(
+		http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
 	f.Fuzz(func(t *testing.T, id string) {
 		r := httptest.NewRequest(http.MethodGet, "/", nil)
 		r.Header.Set(RequestIDHeader, id)

@@ -130,7 +130,7 @@ func (h *Handler) Handle(ctx context.Context, r slog.Record) error {
 		a, _ = h.keys.redact(a, h.redactAll)
 		buf = append(buf, a)
 	}
-	changed := false
+	msg, changed := h.keys.redactURLs(r.Message)
 	r.Attrs(func(a slog.Attr) bool {
 		a, c := h.keys.redact(a, h.redactAll)
 		changed = changed || c
@@ -140,7 +140,7 @@ func (h *Handler) Handle(ctx context.Context, r slog.Record) error {
 	if !changed && len(extra) == 0 {
 		return inner.Handle(ctx, r)
 	}
-	nr := slog.NewRecord(r.Time, r.Level, r.Message, r.PC)
+	nr := slog.NewRecord(r.Time, r.Level, msg, r.PC)
 	nr.AddAttrs(buf...)
 	return inner.Handle(ctx, nr)
 }

@@ -12,9 +12,11 @@ import (
 	"net/url"
 	"runtime/debug"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 )
 
 // RequestIDHeader is the header carrying the request id, read from requests
@@ -28,9 +30,11 @@ const RequestIDHeader = "X-Request-ID"
 //	srv.Handler = logging.Middleware{Logger: logger}.Wrap(mux)
 //
 // For every request it
-//   - takes the X-Request-ID header if it is a sane value (ValidRequestID),
-//     otherwise generates one (NewRequestID), sets it on the response and in
-//     the request context (RequestIDFrom, and the request_id log attribute);
+//   - takes the X-Request-ID header if it comes from one of TrustedProxies
+//     and is a sane value (ValidRequestID), otherwise generates one
+//     (NewRequestID), so a client cannot choose the id that its audit
+//     records carry; sets it on the response and in the request context
+//     (RequestIDFrom, and the request_id log attribute);
 //   - recovers panics: the panic is logged at Error with its stack and the
 //     server keeps serving; if nothing was written yet the client gets a
 //     plain 500 (no stack), otherwise the connection is aborted (by
@@ -39,8 +43,8 @@ const RequestIDHeader = "X-Request-ID"
 //   - writes one access-log line "http request" with method, path, query
 //     (only with LogQuery, sensitive parameters redacted), route, status,
 //     bytes, duration, client_ip, user_agent, request_id and the configured
-//     headers (sensitive ones redacted), at Info for 1xx-3xx, Warn for 4xx
-//     and Error for 5xx.
+//     headers (sensitive ones redacted), each value cut at 2048 bytes
+//     with a marker, at Info for 1xx-3xx, Warn for 4xx and Error for 5xx.
 //
 // The response writer it passes on keeps http.Flusher and http.Hijacker
 // working and has Unwrap, so http.ResponseController, server-sent events and
@@ -50,8 +54,9 @@ type Middleware struct {
 	// slog.Default().
 	Logger *slog.Logger
 	// TrustedProxies lists the networks of reverse proxies whose
-	// X-Forwarded-For and X-Real-IP headers are believed. Without it the
-	// client IP is always the direct peer.
+	// X-Forwarded-For, X-Request-ID and (with TrustRealIP) X-Real-IP
+	// headers are believed. Without it the client IP is always the direct
+	// peer and every request gets a new id.
 	TrustedProxies []netip.Prefix
 	// SkipPaths are URL paths (exact match, such as "/healthz") that get no
 	// access-log line unless they panic.
@@ -64,7 +69,23 @@ type Middleware struct {
 	// group "headers". Values of sensitive headers (Authorization, Cookie,
 	// X-Api-Key, …) are redacted.
 	LogHeaders []string
+	// RedactKeys are sensitive query parameters and headers redacted in
+	// addition to DefaultRedactKeys (pass the same list as to
+	// Options.RedactKeys). Parameters and headers named key, code or sig,
+	// or ending in one of the default keys (X-Amz-Signature,
+	// X-Amz-Credential), are redacted too.
+	RedactKeys []string
+	// TrustRealIP believes the X-Real-IP header of a trusted proxy that
+	// sends no X-Forwarded-For. Set it only when your proxy sets X-Real-IP
+	// itself, overwriting what the client sent; otherwise a client behind
+	// a proxy that only forwards headers could choose its address.
+	TrustRealIP bool
 }
+
+// maxAccessField bounds each request-supplied value in the access log
+// (path, query, user agent, route, each logged header): a longer one is
+// cut, with a marker saying how much was dropped.
+const maxAccessField = 2048
 
 // Wrap returns next wrapped with request ids, panic recovery and access
 // logging. The configuration is copied: later changes to m have no effect.
@@ -78,7 +99,8 @@ func (m Middleware) Wrap(next http.Handler) http.Handler {
 		log:     m.Logger,
 		proxies: slices.Clone(m.TrustedProxies),
 		query:   m.LogQuery,
-		keys:    newKeySet(DefaultRedactKeys()),
+		realIP:  m.TrustRealIP,
+		keys:    newKeySet(append(DefaultRedactKeys(), m.RedactKeys...)),
 		skip:    make(map[string]bool, len(m.SkipPaths)),
 	}
 	if mw.log == nil {
@@ -99,6 +121,7 @@ type middleware struct {
 	proxies []netip.Prefix
 	skip    map[string]bool
 	query   bool
+	realIP  bool
 	headers []string
 	keys    *keySet
 }
@@ -117,7 +140,7 @@ type requestState struct {
 // ClientIPFrom returns the client address the middleware determined for
 // the current request: the direct peer, or, when the peer is one of
 // Middleware.TrustedProxies, the right-most untrusted X-Forwarded-For hop
-// (or X-Real-IP). A spoofed X-Forwarded-For from an untrusted peer is
+// (or X-Real-IP, with TrustRealIP). A spoofed X-Forwarded-For from an untrusted peer is
 // ignored. Outside the middleware it returns "". Use it wherever the
 // client address matters (throttling, audit) so every component agrees
 // with the access log.
@@ -157,7 +180,10 @@ func AddAccessAttrs(ctx context.Context, attrs ...slog.Attr) {
 
 func (m *middleware) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	id := r.Header.Get(RequestIDHeader)
+	id := ""
+	if peer, ok := parseIP(r.RemoteAddr); ok && m.trusted(peer) {
+		id = r.Header.Get(RequestIDHeader)
+	}
 	if !ValidRequestID(id) {
 		id = NewRequestID()
 	}
@@ -175,8 +201,8 @@ func (m *middleware) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			m.log.LogAttrs(logCtx, slog.LevelError, "http handler panic",
 				slog.String("panic", fmt.Sprint(p)),
 				slog.String("stack", string(debug.Stack())),
-				slog.String("method", r.Method),
-				slog.String("path", r.URL.Path),
+				slog.String("method", truncate(r.Method, maxAccessField)),
+				slog.String("path", truncate(r.URL.Path, maxAccessField)),
 				slog.String(RequestIDKey, id))
 			if !rw.wroteHeader && !rw.hijacked {
 				// Drop what the handler prepared for its own response
@@ -230,10 +256,10 @@ func (m *middleware) access(ctx context.Context, r *http.Request, rw *responseWr
 	}
 	attrs := make([]slog.Attr, 0, 16)
 	attrs = append(attrs,
-		slog.String("method", r.Method),
-		slog.String("path", r.URL.Path))
+		slog.String("method", truncate(r.Method, maxAccessField)),
+		slog.String("path", truncate(r.URL.Path, maxAccessField)))
 	if m.query && r.URL.RawQuery != "" {
-		attrs = append(attrs, slog.String("query", m.redactQuery(r.URL.RawQuery)))
+		attrs = append(attrs, slog.String("query", truncate(m.redactQuery(r.URL.RawQuery), maxAccessField)))
 	}
 	st.mu.Lock()
 	route, extra := st.route, slices.Clone(st.attrs)
@@ -242,14 +268,14 @@ func (m *middleware) access(ctx context.Context, r *http.Request, rw *responseWr
 		route = r.Pattern // set by http.ServeMux on the request we passed on
 	}
 	if route != "" {
-		attrs = append(attrs, slog.String("route", route))
+		attrs = append(attrs, slog.String("route", truncate(route, maxAccessField)))
 	}
 	attrs = append(attrs,
 		slog.Int("status", status),
 		slog.Int64("bytes", rw.bytes),
 		slog.Duration("duration", d),
 		slog.String("client_ip", st.clientIP),
-		slog.String("user_agent", r.UserAgent()),
+		slog.String("user_agent", truncate(r.UserAgent(), maxAccessField)),
 		slog.String(RequestIDKey, id))
 	if rw.hijacked {
 		attrs = append(attrs, slog.Bool("hijacked", true))
@@ -265,10 +291,10 @@ func (m *middleware) access(ctx context.Context, r *http.Request, rw *responseWr
 				continue
 			}
 			v := strings.Join(vals, ", ")
-			if m.keys.match(name) {
+			if m.keys.params.match(name) {
 				v = RedactedValue
 			}
-			hs = append(hs, slog.String(name, v))
+			hs = append(hs, slog.String(name, truncate(v, maxAccessField)))
 		}
 		attrs = append(attrs, slog.Attr{Key: "headers", Value: slog.GroupValue(hs...)})
 	}
@@ -288,7 +314,7 @@ func (m *middleware) redactQuery(raw string) string {
 	slices.Sort(keys)
 	var b strings.Builder
 	for _, k := range keys {
-		sensitive := m.keys.match(k)
+		sensitive := m.keys.params.match(k)
 		for _, v := range vals[k] {
 			if b.Len() > 0 {
 				b.WriteByte('&')
@@ -308,7 +334,7 @@ func (m *middleware) redactQuery(raw string) string {
 // clientIP returns the client address: the direct peer, unless the peer is
 // a trusted proxy, in which case X-Forwarded-For is walked from the right
 // past trusted proxies (the first untrusted hop is the client), falling
-// back to X-Real-IP.
+// back to X-Real-IP only with TrustRealIP.
 func (m *middleware) clientIP(r *http.Request) string {
 	peer, ok := parseIP(r.RemoteAddr)
 	if !ok {
@@ -336,10 +362,25 @@ func (m *middleware) clientIP(r *http.Request) string {
 		}
 		return cur.String()
 	}
+	if !m.realIP {
+		return peer.String()
+	}
 	if ip, ok := parseIP(strings.TrimSpace(r.Header.Get("X-Real-IP"))); ok {
 		return ip.String()
 	}
 	return peer.String()
+}
+
+// truncate returns s cut to at most n bytes, on a character boundary, with
+// a marker saying how many bytes were dropped.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…[" + strconv.Itoa(len(s)-n) + " bytes truncated]"
 }
 
 func (m *middleware) trusted(ip netip.Addr) bool {

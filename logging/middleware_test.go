@@ -165,7 +165,10 @@ func TestMiddlewareAccessLog(t *testing.T) {
 
 func TestMiddlewareRequestID(t *testing.T) {
 	var l *slog.Logger // set before the first request
-	srv, logs, logger := newMiddlewareServer(t, Middleware{}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	// The test client is a trusted proxy, so its ids are taken (see
+	// TestRequestIDOnlyFromTrustedProxies for the others).
+	loopback := []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
+	srv, logs, logger := newMiddlewareServer(t, Middleware{TrustedProxies: loopback}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := RequestIDFrom(r.Context())
 		l.InfoContext(r.Context(), "inside handler")
 		_, _ = io.WriteString(w, id)
@@ -514,7 +517,8 @@ func TestClientIP(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var seen string
-			h := Middleware{TrustedProxies: tt.proxies, Logger: slog.New(slog.DiscardHandler)}.Wrap(
+			// Rows with an X-Real-IP are about a proxy that sets it.
+			h := Middleware{TrustedProxies: tt.proxies, TrustRealIP: tt.realIP != "", Logger: slog.New(slog.DiscardHandler)}.Wrap(
 				http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) { seen = ClientIPFrom(r.Context()) }))
 			m := h.(*middleware)
 			r := httptest.NewRequest(http.MethodGet, "/", nil)

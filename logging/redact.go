@@ -13,19 +13,28 @@ import (
 const RedactedValue = "[REDACTED]"
 
 // DefaultRedactKeys returns the keys whose values are redacted by default:
-// password, passwd, secret, token, access_token, refresh_token,
-// authorization, cookie, set-cookie, api_key, apikey, private_key, session
-// and session_id.
+// password, passwords, passwd, pwd, password_hash, secret, secret_key,
+// token, tokens, access_token, refresh_token, jwt, authorization, x-auth,
+// credential, credentials, cookie, set-cookie, api_key, apikey, access_key,
+// access_key_id, private_key, signature, session and session_id.
 // Matching ignores ASCII case and the characters '-' and '_', and a key also
 // matches when it ends with one of these (so "db_password", "X-Api-Key" and
 // "Proxy-Authorization" are redacted too). The slice is a fresh copy.
 func DefaultRedactKeys() []string {
 	return []string{
-		"password", "passwd", "secret", "token", "access_token", "refresh_token",
-		"authorization", "cookie", "set-cookie", "api_key", "apikey",
-		"private_key", "session", "session_id",
+		"password", "passwords", "passwd", "pwd", "password_hash",
+		"secret", "secret_key", "token", "tokens", "access_token", "refresh_token", "jwt",
+		"authorization", "x-auth", "credential", "credentials", "cookie", "set-cookie",
+		"api_key", "apikey", "access_key", "access_key_id", "private_key", "signature",
+		"session", "session_id",
 	}
 }
+
+// paramKeys are redacted, on top of the attribute keys, in URL query
+// parameters and request headers: names that are too general for log
+// attributes but in a URL mean an API key ("key"), an OAuth code or a
+// signature ("sig").
+var paramKeys = []string{"key", "code", "sig"}
 
 // Secret is a string that never appears in logs or formatted output: its
 // LogValue, String, GoString, Format and MarshalText all produce
@@ -56,6 +65,9 @@ func (Secret) MarshalText() ([]byte, error) { return []byte(RedactedValue), nil 
 // allocates.
 type keySet struct {
 	byLast [256][]string
+	// params matches URL query parameters and request headers: the same
+	// keys and paramKeys. nil inside params itself.
+	params *keySet
 }
 
 // normalizeKey lower-cases ASCII letters and drops '-' and '_'.
@@ -82,6 +94,12 @@ func lowerASCII(c byte) byte {
 // newKeySet builds a keySet from keys; keys that normalize to the empty
 // string and duplicates are skipped.
 func newKeySet(keys []string) *keySet {
+	ks := buildKeySet(keys)
+	ks.params = buildKeySet(append(slices.Clone(keys), paramKeys...))
+	return ks
+}
+
+func buildKeySet(keys []string) *keySet {
 	ks := &keySet{}
 	for _, k := range keys {
 		n := normalizeKey(k)
@@ -146,6 +164,8 @@ func (ks *keySet) needsChange(a slog.Attr, all bool) bool {
 	switch a.Value.Kind() {
 	case slog.KindLogValuer:
 		return true
+	case slog.KindString:
+		return mayHoldURL(a.Value.String())
 	case slog.KindGroup:
 		for _, ga := range a.Value.Group() {
 			if ks.needsChange(ga, false) {
@@ -154,16 +174,12 @@ func (ks *keySet) needsChange(a slog.Attr, all bool) bool {
 		}
 	case slog.KindAny:
 		switch v := a.Value.Any().(type) {
-		case http.Header, *http.Header:
+		case http.Header, *http.Header, *url.URL, url.URL:
 			return true
-		case url.Values:
-			return mapNeedsChange(ks, v, 0)
-		case map[string][]string:
-			return mapNeedsChange(ks, v, 0)
-		case map[string]string:
-			return mapNeedsChange(ks, v, 0)
-		case map[string]any:
-			return mapNeedsChange(ks, v, 0)
+		case error:
+			return mayHoldURL(v.Error())
+		default:
+			return ks.holdsSecret(v, 0)
 		}
 	}
 	return false
@@ -174,14 +190,11 @@ func (ks *keySet) needsChange(a slog.Attr, all bool) bool {
 const maxMapDepth = 8
 
 // mapNeedsChange reports whether a string-keyed map (url.Values, a form, a
-// decoded JSON object) holds a sensitive key, here or in nested
-// map[string]any values.
+// decoded JSON object) holds a sensitive key or a URL with secrets, here or
+// in nested values (see holdsSecret).
 func mapNeedsChange[V any](ks *keySet, m map[string]V, depth int) bool {
 	for k, v := range m {
-		if ks.match(k) {
-			return true
-		}
-		if inner, ok := any(v).(map[string]any); ok && (depth >= maxMapDepth || mapNeedsChange(ks, inner, depth+1)) {
+		if ks.match(k) || ks.holdsSecret(any(v), depth+1) {
 			return true
 		}
 	}
@@ -189,8 +202,9 @@ func mapNeedsChange[V any](ks *keySet, m map[string]V, depth int) bool {
 }
 
 // mapValue turns m into a group value with one attribute per key, sorted,
-// with the values of sensitive keys replaced by RedactedValue and nested
-// map[string]any values turned into groups the same way.
+// with the values of sensitive keys replaced by RedactedValue, nested
+// map[string]any values turned into groups the same way and other nested
+// values scrubbed (see scrub).
 func mapValue[V any](ks *keySet, m map[string]V, depth int) slog.Value {
 	keys := make([]string, 0, len(m))
 	for k := range m {
@@ -206,6 +220,8 @@ func mapValue[V any](ks *keySet, m map[string]V, depth int) slog.Value {
 			attrs[i] = slog.String(k, RedactedValue)
 		case isMap:
 			attrs[i] = slog.Attr{Key: k, Value: mapValue(ks, inner, depth+1)}
+		case ks.holdsSecret(v, depth+1):
+			attrs[i] = slog.Any(k, ks.scrub(v, depth+1))
 		default:
 			attrs[i] = slog.Any(k, v)
 		}
@@ -227,6 +243,10 @@ func (ks *keySet) redact(a slog.Attr, all bool) (slog.Attr, bool) {
 		a.Value = a.Value.Resolve()
 		a, _ = ks.redactComposite(a)
 		return a, true
+	case slog.KindString:
+		if v, changed := ks.redactURLs(a.Value.String()); changed {
+			return slog.String(a.Key, v), true
+		}
 	case slog.KindGroup, slog.KindAny:
 		return ks.redactComposite(a)
 	}
@@ -258,6 +278,14 @@ func (ks *keySet) redactComposite(a slog.Attr) (slog.Attr, bool) {
 				a.Value = headerValue(*v, ks)
 				return a, true
 			}
+		case *url.URL:
+			if v != nil {
+				a.Value = slog.StringValue(ks.redactURL(v))
+				return a, true
+			}
+		case url.URL:
+			a.Value = slog.StringValue(ks.redactURL(&v))
+			return a, true
 		case url.Values:
 			if mapNeedsChange(ks, v, 0) {
 				a.Value = mapValue(ks, v, 0)
@@ -276,6 +304,18 @@ func (ks *keySet) redactComposite(a slog.Attr) (slog.Attr, bool) {
 		case map[string]any:
 			if mapNeedsChange(ks, v, 0) {
 				a.Value = mapValue(ks, v, 0)
+				return a, true
+			}
+		case error:
+			// An error's text can quote a URL (*url.Error from http.Client
+			// does); it is logged as its redacted text.
+			if s, changed := ks.redactURLs(v.Error()); changed {
+				a.Value = slog.StringValue(s)
+				return a, true
+			}
+		default:
+			if ks.holdsSecret(v, 0) {
+				a.Value = slog.AnyValue(ks.scrub(v, 0))
 				return a, true
 			}
 		}
