@@ -9,7 +9,7 @@
 //
 // # Setting up
 //
-// New builds the logger from Options and returns an io.Closer to call on
+// New builds the logger from Options and returns its Sink, to close on
 // shutdown:
 //
 //	lv := new(slog.LevelVar)
@@ -26,20 +26,33 @@
 //
 // File output rotates by size and age through lumberjack
 // (gopkg.in/natefinch/lumberjack.v2). New opens the file at once so an
-// unwritable path is reported immediately.
+// unwritable path is reported immediately. The file and its backups are
+// 0600 and new directories 0700 (FileOptions.Mode, DirMode): logs hold
+// user data. A file deleted or renamed under the logger is replaced by a
+// new one at the path within a second. Records that cannot be written
+// (disk full, closed output) are counted by Sink.Dropped; export it as a
+// metric.
 //
 // # Redaction
 //
 // The values of sensitive keys are replaced with "[REDACTED]": the keys of
 // DefaultRedactKeys (password, token, authorization, cookie, api_key,
-// session, …) and Options.RedactKeys. Keys match ignoring ASCII case, '-'
-// and '_', and also as a suffix, so "db_password", "X-Api-Key" and
+// secret_key, credentials, jwt, session, …) and Options.RedactKeys. Keys
+// match ignoring ASCII case, '-' and '_', and also as a suffix, so
+// "db_password", "X-Api-Key", "aws_secret_access_key" and
 // "Proxy-Authorization" are covered. Redaction reaches attributes in
 // records, in Logger.With, in nested groups, values of slog.LogValuer,
-// http.Header and *http.Header values, string-keyed maps (url.Values, a
-// form, a decoded JSON object) and attributes stored in the context. Other
-// maps and structs are not inspected. A Secret string never prints its
-// value in logs or with fmt.
+// http.Header and *http.Header values, decoded JSON at any depth
+// (string-keyed maps of any value type, url.Values, []any and
+// []map[string]any, arrays kept as arrays) and attributes stored in the
+// context. Other maps and structs are not inspected. A Secret string never
+// prints its value in logs or with fmt.
+//
+// URLs are redacted wherever they appear — in string values, the message,
+// *url.URL values and the text of errors (an *url.Error from http.Client
+// quotes its URL): their userinfo, and the values of query and fragment
+// parameters named like a sensitive key or key, code or sig
+// (X-Amz-Signature, X-Amz-Credential, apikey, token, …).
 //
 // # Request-scoped attributes
 //
@@ -51,9 +64,11 @@
 //
 // # HTTP middleware
 //
-// Middleware.Wrap adds request ids (X-Request-ID), panic recovery and one
-// access-log line per request, with the client IP taken from
-// X-Forwarded-For only behind TrustedProxies (the right-most untrusted hop);
+// Middleware.Wrap adds request ids (X-Request-ID, taken from the request
+// only when it comes from one of TrustedProxies), panic recovery and one
+// access-log line per request (each request-supplied field cut at 2 KiB),
+// with the client IP taken from X-Forwarded-For only behind TrustedProxies
+// (the right-most untrusted hop; X-Real-IP only with TrustRealIP);
 // handlers read that address with ClientIPFrom (auth uses it for
 // throttling). A panic before the response started becomes a 500; after
 // it started, the connection is aborted so the client cannot mistake a

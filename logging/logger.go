@@ -10,6 +10,8 @@ import (
 	"reflect"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"gopkg.in/natefinch/lumberjack.v2"
 )
@@ -87,6 +89,13 @@ type FileOptions struct {
 	Compress bool
 	// LocalTime uses local time in backup names instead of UTC.
 	LocalTime bool
+	// Mode is the permission of the log file and of its rotated backups.
+	// Zero means 0600: logs hold user data. An existing file is changed to
+	// it.
+	Mode os.FileMode
+	// DirMode is the permission of the directories New creates for Path.
+	// Zero means 0700. Existing directories are left as they are.
+	DirMode os.FileMode
 }
 
 // ParseLevel parses debug, info, warn or error, ignoring case. Anything else
@@ -124,14 +133,20 @@ func ParseFormat(s string) (Format, error) {
 
 // New builds finkit's logger: a JSON or text handler behind a Handler that
 // adds context attributes (WithAttrs, the middleware's request id) and
-// redacts secrets. It returns the logger and a Closer that must be called
-// on shutdown: for file output it closes the file, after which nothing is
-// written; for Output it does nothing (the caller owns the writer). Close is
-// safe to call more than once.
+// redacts secrets. It returns the logger and its Sink, which must be closed
+// on shutdown: for file output Close closes the file, after which nothing
+// is written; for Output it does nothing (the caller owns the writer). Close
+// is safe to call more than once.
+//
+// A log file that is deleted or renamed while in use (by an operator, or by
+// logrotate without copytruncate) is noticed within a second and a new one
+// is opened at File.Path, so no SIGHUP is needed. Records that cannot be
+// written at all (disk full, closed sink, a failing Output) are counted by
+// Sink.Dropped.
 //
 // The logger is a plain *slog.Logger so every package can take one without
 // depending on this package; the runtime level lives in Options.LevelVar.
-func New(opts Options) (*slog.Logger, io.Closer, error) {
+func New(opts Options) (*slog.Logger, *Sink, error) {
 	lvl := slog.LevelInfo
 	if opts.Level != "" {
 		var err error
@@ -152,10 +167,7 @@ func New(opts Options) (*slog.Logger, io.Closer, error) {
 		}
 	}
 
-	var (
-		w      io.Writer
-		closer io.Closer = nopCloser{}
-	)
+	sink := &Sink{}
 	switch {
 	case opts.File.Path != "" && opts.Output != nil:
 		return nil, nil, fmt.Errorf("logging: %w: both Output and File.Path are set", ErrInvalidOption)
@@ -164,12 +176,13 @@ func New(opts Options) (*slog.Logger, io.Closer, error) {
 		if err != nil {
 			return nil, nil, err
 		}
-		w, closer = fw, fw
+		sink.w, sink.closer = fw, fw
 	case isNil(opts.Output):
 		return nil, nil, fmt.Errorf("logging: %w: set Output or File.Path", ErrNoOutput)
 	default:
-		w = opts.Output
+		sink.w = opts.Output
 	}
+	w := sinkWriter{sink}
 
 	lv := opts.LevelVar
 	if lv == nil {
@@ -196,7 +209,7 @@ func New(opts Options) (*slog.Logger, io.Closer, error) {
 	if len(static) > 0 {
 		h = h.WithAttrs(static)
 	}
-	return slog.New(h), closer, nil
+	return slog.New(h), sink, nil
 }
 
 // isNil reports whether w is nil or a nil pointer (or other nil reference)
@@ -213,51 +226,144 @@ func isNil(w io.Writer) bool {
 	return false
 }
 
-type nopCloser struct{}
+// Sink is where the logger of New writes: a rotated log file or
+// Options.Output.
+type Sink struct {
+	w       io.Writer
+	closer  io.Closer // nil for Options.Output
+	dropped atomic.Uint64
+}
 
-func (nopCloser) Close() error { return nil }
+// Close closes the log file; nothing is written after it. For
+// Options.Output it does nothing. It is safe to call more than once.
+func (s *Sink) Close() error {
+	if s.closer == nil {
+		return nil
+	}
+	return s.closer.Close()
+}
+
+// Dropped returns how many records could not be written (disk full, the
+// file could not be reopened, the sink was closed, Output failed). slog
+// ignores write errors, so this counter is the only trace of them: export
+// it as a metric and alert when it grows.
+func (s *Sink) Dropped() uint64 { return s.dropped.Load() }
+
+// sinkWriter is what the handlers write to: each Write is one record.
+type sinkWriter struct{ s *Sink }
+
+func (w sinkWriter) Write(p []byte) (int, error) {
+	n, err := w.s.w.Write(p)
+	if err != nil {
+		w.s.dropped.Add(1)
+	}
+	return n, err
+}
+
+// reopenCheckEvery is how often a write checks that the log file is still
+// the one at the path.
+const reopenCheckEvery = time.Second
 
 // fileWriter is a lumberjack logger that refuses writes once closed
-// (lumberjack itself would reopen the file).
+// (lumberjack itself would reopen the file), keeps the file's mode, and
+// reopens the file when it was deleted or renamed.
 type fileWriter struct {
-	mu     sync.RWMutex
-	closed bool
-	lj     *lumberjack.Logger
+	mu      sync.Mutex
+	closed  bool
+	lj      *lumberjack.Logger
+	path    string
+	mode    os.FileMode
+	dirMode os.FileMode
+	current os.FileInfo // the file at path when last checked
+	checked time.Time
 }
 
 func openFile(o FileOptions) (*fileWriter, error) {
 	if o.MaxSizeMB < 0 || o.MaxAgeDays < 0 || o.MaxBackups < 0 {
 		return nil, fmt.Errorf("logging: %w: negative MaxSizeMB, MaxAgeDays or MaxBackups", ErrInvalidOption)
 	}
+	mode, dirMode := o.Mode, o.DirMode
+	if mode == 0 {
+		mode = 0o600
+	}
+	if dirMode == 0 {
+		dirMode = 0o700
+	}
+	if mode&^os.ModePerm != 0 || dirMode&^os.ModePerm != 0 {
+		return nil, fmt.Errorf("logging: %w: Mode and DirMode take permission bits only", ErrInvalidOption)
+	}
 	// lumberjack opens the file lazily; open it now so that an unwritable
 	// path is reported by New rather than lost on the first log call.
-	if err := os.MkdirAll(filepath.Dir(o.Path), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(o.Path), dirMode); err != nil {
 		return nil, fmt.Errorf("logging: log file %q: %w", o.Path, err)
 	}
-	f, err := os.OpenFile(o.Path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
-	if err != nil {
-		return nil, fmt.Errorf("logging: log file %q: %w", o.Path, err)
-	}
-	if err := f.Close(); err != nil {
-		return nil, fmt.Errorf("logging: log file %q: %w", o.Path, err)
-	}
-	return &fileWriter{lj: &lumberjack.Logger{
+	fw := &fileWriter{path: o.Path, mode: mode, dirMode: dirMode, lj: &lumberjack.Logger{
 		Filename:   o.Path,
 		MaxSize:    o.MaxSizeMB,
 		MaxAge:     o.MaxAgeDays,
 		MaxBackups: o.MaxBackups,
 		Compress:   o.Compress,
 		LocalTime:  o.LocalTime,
-	}}, nil
+	}}
+	if err := fw.create(); err != nil {
+		return nil, fmt.Errorf("logging: log file %q: %w", o.Path, err)
+	}
+	return fw, nil
+}
+
+// create makes sure a regular file with the configured mode exists at the
+// path (lumberjack creates new files as 0600 and then copies the mode of
+// the current one to its successors) and notes which file it is.
+func (f *fileWriter) create() error {
+	file, err := os.OpenFile(f.path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, f.mode)
+	if err != nil {
+		return err
+	}
+	defer file.Close()
+	fi, err := file.Stat()
+	if err != nil {
+		return err
+	}
+	if !fi.Mode().IsRegular() {
+		return fmt.Errorf("%w: not a regular file", ErrInvalidOption)
+	}
+	if fi.Mode().Perm() != f.mode {
+		if err := file.Chmod(f.mode); err != nil {
+			return err
+		}
+	}
+	f.current, f.checked = fi, time.Now()
+	return nil
 }
 
 func (f *fileWriter) Write(p []byte) (int, error) {
-	f.mu.RLock()
-	defer f.mu.RUnlock()
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	if f.closed {
 		return 0, ErrClosed
 	}
+	if time.Since(f.checked) >= reopenCheckEvery {
+		f.reopenIfMoved()
+	}
 	return f.lj.Write(p)
+}
+
+// reopenIfMoved closes the file when the path no longer names it (deleted,
+// or renamed away), so that lumberjack opens the file at the path again,
+// and creates that one with the configured mode.
+func (f *fileWriter) reopenIfMoved() {
+	f.checked = time.Now()
+	fi, err := os.Stat(f.path)
+	if err == nil && f.current != nil && os.SameFile(fi, f.current) {
+		return
+	}
+	_ = f.lj.Close() // the next Write opens the file at the path
+	if err != nil {
+		_ = os.MkdirAll(filepath.Dir(f.path), f.dirMode)
+	}
+	if cerr := f.create(); cerr != nil {
+		f.current = nil // try again on the next check
+	}
 }
 
 // Close closes the log file once every write in progress has finished.
