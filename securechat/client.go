@@ -61,7 +61,8 @@ type ClientOptions struct {
 	// Inbox is the Messages channel's buffer (default 1024). Read Messages
 	// promptly: while it is full the client stops reading from the relay.
 	Inbox int
-	// HTTPClient is used to dial (http.DefaultClient when nil).
+	// HTTPClient is used to dial (http.DefaultClient when nil). Under
+	// GOOS=js the browser's WebSocket is used and it does not apply.
 	HTTPClient *http.Client
 	// Logger receives connection events (slog.Default when nil).
 	Logger *slog.Logger
@@ -318,10 +319,7 @@ func (c *Client) run() {
 
 func (c *Client) connectOnce() error {
 	ctx := c.ctx
-	ws, _, err := websocket.Dial(ctx, c.opts.URL, &websocket.DialOptions{
-		HTTPClient:      c.opts.HTTPClient,
-		CompressionMode: websocket.CompressionDisabled,
-	})
+	ws, _, err := websocket.Dial(ctx, c.opts.URL, dialOptions(c.opts.HTTPClient))
 	if err != nil {
 		return err
 	}

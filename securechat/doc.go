@@ -26,9 +26,10 @@
 // unlike box.Precompute, which would silently use an all-zero secret.
 //
 // Key files (MarshalKeyFile, ParseKeyFile) are a versioned PEM block,
-// optionally sealed with secretbox under an argon2id key derived from a
-// passphrase; the parser is strict and bounds the argon2 cost a hostile file
-// can demand.
+// sealed with secretbox under an argon2id key derived from a passphrase
+// (MarshalKeyFileUnencrypted writes the keys in the clear, only when asked
+// to); the parser is strict and bounds the argon2 cost a hostile file can
+// demand.
 //
 // A safety number (SafetyNumber, SafetyNumberOf) is 60 digits derived from
 // both parties' Ed25519 keys with iterated SHA-512, the same on both sides.
@@ -132,51 +133,121 @@
 // Relay is an http.Handler (the dashboard mounts it at /chat/ws) speaking a
 // small JSON protocol over WebSocket (github.com/coder/websocket; see
 // protocol.go). A client proves its identity by signing a fresh server
-// challenge together with the relay's host name with its Ed25519 key (set
-// RelayOptions.Host in production; see its documentation), so
-// there are no passwords and nobody can read another identity's mailbox or
-// send as someone else (the relay checks every envelope's sender). It keeps
-// published prekeys and hands out each one-time prekey at most once, stores
-// envelopes per recipient in a Store (bounded by MailboxLimit, expiring
-// after MessageTTL), delivers them in order when the recipient is online
-// and deletes each on acknowledgement. Deliveries are read from the store,
-// so an offline or slow recipient costs store space, not relay memory; a
-// client whose socket does not drain within WriteTimeout, or whose reply
-// queue fills, is disconnected. Each connection is rate limited (acks
-// beyond the connection's deliveries count too), frames are size limited,
-// and one identity holds at most MaxConnectionsPerPeer connections. Every connection authenticated as one identity receives
-// that identity's mailbox stream (fan-out), and the first ack removes an
-// entry; since sessions live in the client, this suits clients that share
-// state (or a read-only monitor), not independent devices with their own
+// challenge together with the relay's host name with its Ed25519 key. The
+// host is RelayOptions.Host, which NewRelay requires: the relay never
+// trusts the request's Host header. So there are no passwords and nobody
+// can read another identity's mailbox or send as someone else (the relay
+// checks every envelope's sender). It keeps published prekeys and hands
+// out each one-time prekey at most once, stores envelopes per recipient in
+// a Store (bounded by MailboxLimit, expiring after MessageTTL), delivers
+// them in order when the recipient is online and deletes each on
+// acknowledgement. Deliveries are read from the store, so an offline or
+// slow recipient costs store space, not relay memory; a client whose
+// socket does not drain within WriteTimeout, or whose reply queue fills, is
+// disconnected. Each connection is rate limited (acks beyond the
+// connection's deliveries count too), frames are size limited, and one
+// identity holds at most MaxConnectionsPerPeer connections. Prekey fetches
+// are limited per requesting identity (FetchRate, FetchBurst) and one-time
+// prekeys per target (TargetRate, TargetBurst; past it a bundle comes
+// without one), and after each fetch the target is told how many one-time
+// prekeys are left. These limits are kept in the relay's memory, per
+// instance. Every connection authenticated as one identity receives that
+// identity's mailbox stream (fan-out), and the first ack removes an entry;
+// since sessions live in the client, this suits clients that share state
+// (or a read-only monitor), not independent devices with their own
 // sessions.
-//
-// The relay sees who talks to whom, when, and message sizes; it never sees
-// a key that could decrypt an envelope. The end-to-end test scans the
-// relay's SQLite file and a tap of its TCP traffic for every plaintext.
 //
 // # Client and groups
 //
 // Client connects in the background with exponential back-off and jitter,
-// publishes and replenishes prekeys, creates sessions on first Send, retries
-// sends across reconnects (a duplicate is recognised as a replay and
-// dropped), acknowledges deliveries after handing them to Messages, and can
-// save and restore its state (MarshalState). If both sides start a session
-// at once, both sessions are kept and either decrypts. Groups are pairwise
-// fan-out: SetGroup (by the owner) distributes the member list, SendGroup
-// encrypts to each member over its own session, messages from non-members
-// are dropped, and a removed member stops receiving because nothing is
-// encrypted to it any more.
+// publishes its prekeys, refills one-time prekeys when the relay reports
+// that fewer than half are left, rotates the signed prekey on a schedule
+// (SignedPrekeyRotation, default weekly), creates sessions on first Send,
+// retries sends across reconnects (a duplicate is recognised as a replay
+// and dropped), acknowledges deliveries after handing them to Messages,
+// and can save and restore its state (MarshalState, and the write-ahead
+// SaveState hook). If both sides start a session at once, both sessions
+// are kept and either decrypts. Groups are pairwise fan-out: SetGroup (by
+// the owner) distributes the member list, SendGroup encrypts to each
+// member over its own session, messages from non-members are dropped, and
+// a removed member stops receiving because nothing is encrypted to it any
+// more. Client's core depends on no OS facility beyond what
+// github.com/coder/websocket and net/http offer under GOOS=js, so a
+// browser build can use it.
+//
+// # Security
+//
+// This is a new implementation of X3DH and the Double Ratchet, written for
+// finkit. It is tested against known-answer vectors (NaCl, libsodium,
+// x/crypto and tweetnacl-js for the box layer, the Argon2id reference
+// vectors, and our own frozen ratchet vectors, which only pin our format)
+// and against the properties listed below, each with a test that attacks
+// it. It has not been audited by anyone outside the project.
+//
+// Threat model. The relay, whoever runs or holds its store, and anyone on
+// the network path are untrusted for confidentiality and authenticity.
+// They can: see who talks to whom, when, how often and how much (sender,
+// recipient, sizes and the ratchet header are in the clear); delay, drop,
+// reorder, replay or duplicate envelopes; refuse service; hand out a
+// bundle without a one-time prekey (a session then rests on three DHs);
+// substitute a whole bundle of a key they control, which the safety
+// number exposes (compare it out of band); and inject envelopes of their
+// own. They cannot: read a message; make a client accept a message that
+// its peer did not encrypt, including on a session that has not received
+// its first reply (see below); change any header field without the
+// message failing authentication; make a client re-accept a replayed
+// message or initial message; log in as a client (the login signs the
+// relay's configured host and a fresh challenge); or learn a key that
+// decrypts an envelope, because none ever leaves the clients (the
+// end-to-end test scans the relay's SQLite file and a tap of its TCP
+// traffic for every plaintext). A client's own device is trusted; whoever reads
+// its state file (or the key file without the passphrase) holds its keys,
+// and the ratchet then limits the damage: earlier messages stay secret
+// (forward secrecy) and later ones become secret again after one DH round
+// trip (post-compromise security), both tested.
+//
+// Decisions, each with a test that fails on the code before it:
+//
+//   - No message decrypts on a chain that does not exist. Until the
+//     responder's first reply the initiator has no receiving chain; the
+//     specification's "None" is an optional chain type (internal/chain)
+//     whose key is reachable only through methods that report its
+//     absence, so an envelope whose header names the responder's public
+//     signed prekey (which anyone can build from public data) fails with
+//     ErrAuth, changes nothing and leaves the session pending. Tested at
+//     the session level and through Client with a relay store that injects
+//     its own envelopes (direct, group and group-update messages).
+//   - A random 24-byte nonce per envelope, bound into the encryption key
+//     (see "Why a random nonce"), and a write-ahead SaveState hook: a
+//     restored old snapshot cannot turn into a two-time pad.
+//   - The relay requires its host to be configured (no Host-header trust),
+//     and Client refuses ws:// to anything but loopback unless
+//     AllowInsecureTransport is set.
+//   - One-time prekeys cannot be drained for good: fetches are rate
+//     limited per requester and per target, and clients refill on the
+//     relay's report. The signed prekey rotates weekly by default.
+//   - An initial message without a one-time prekey is accepted once: its
+//     base key is recorded per signed prekey (MaxBaseKeysPerSignedPrekey,
+//     persisted with the prekeys), so a replay is refused after the
+//     session was evicted or the client restarted. The record is dropped
+//     with its signed prekey, which is rotated before the record fills.
+//   - Forward secrecy is tested on the whole serialized state: after a DH
+//     ratchet step, no 32-byte window of either side's state, taken as a
+//     message key or as a chain key, decrypts an earlier message.
+//   - Key files are encrypted unless MarshalKeyFileUnencrypted is called;
+//     MarshalKeyFile refuses an argon2id cost below MinKDFMemoryKiB and
+//     MinKDFCost, and ParseKeyFile refuses costs above what a writer may
+//     use (MaxKDFMemoryKiB, MaxKDFCost), before deriving anything.
+//   - SealTo and OpenFrom verify the peer identity's binding first.
 //
 // Not covered: independent devices per identity (Signal's per-device
-// sessions), sealed sender (the relay sees senders), header encryption, and
-// protection against an authenticated user draining another identity's
-// one-time prekeys beyond the per-connection rate limit (X3DH still works
-// without them, with three DHs instead of four). Group ids are not
-// namespaced by owner: the first member list received for an unknown id
-// fixes its owner, so someone who knows a group id before its owner's
-// first update reaches a member can squat it for that member. Restoring a
-// stale session snapshot and sending again reuses a message key, which the
-// random nonce makes harmless for confidentiality, but the receiver drops
-// the second message for that slot: persist the state before sending
-// (ClientOptions.SaveState).
+// sessions), sealed sender (the relay sees senders), header encryption,
+// and relay limits shared between several relay instances (each keeps its
+// own). Group ids are not namespaced by owner: the first member list
+// received for an unknown id fixes its owner, so someone who knows a group
+// id before its owner's first update reaches a member can squat it for
+// that member. Restoring a stale session snapshot and sending again reuses
+// a message key, which the random nonce makes harmless for
+// confidentiality, but the receiver drops the second message for that
+// slot: persist the state before sending (ClientOptions.SaveState).
 package securechat
