@@ -150,7 +150,7 @@ func (m *Manager) store(ctx context.Context, worker string, u Upload) error {
 		}
 	}
 	if err != nil {
-		return fmt.Errorf("store the file: %w", err)
+		return Transient(fmt.Errorf("store the file: %w", err)) // a full or failing disk may recover
 	}
 	m.forgetTemp(u.Temp)
 	if err := m.opts.Store.MarkStored(ctx, u.ID, worker); err != nil {

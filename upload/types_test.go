@@ -81,3 +81,20 @@ func TestTextCheckSplits(t *testing.T) {
 		}
 	}
 }
+
+// TestSignatureForGenericTypes: a type whose sniffed type is generic
+// (application/octet-stream) is told apart by its signature alone.
+func TestSignatureForGenericTypes(t *testing.T) {
+	parquet := FileType{MediaType: "application/vnd.apache.parquet", Extensions: []string{".parquet"}, Detected: "application/octet-stream", Signature: []byte("PAR1")}
+	types := append(DefaultTypes(), parquet)
+	ft, err := typeFor(types, "data.parquet")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := checkHead(ft, []byte("PAR1\x15\x04\x15\x00\x01\x02")); err != nil {
+		t.Fatalf("real signature refused: %v", err)
+	}
+	if err := checkHead(ft, []byte("MZ\x90\x00\x03\x00\x00\x00\x04\x00")); !errors.Is(err, ErrUnsupportedType) {
+		t.Fatalf("an executable named .parquet: %v", err)
+	}
+}

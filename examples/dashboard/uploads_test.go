@@ -192,3 +192,45 @@ func TestUploadImageAndDownload(t *testing.T) {
 	assert.Equal(t, http.StatusNoContent, resp.StatusCode)
 	assert.Contains(t, e.logs.String(), `"event":"upload.deleted"`)
 }
+
+// TestUploadClientWithBearerToken: what `finkit upload` does against the
+// dashboard: log in through the JSON API, upload with the bearer token
+// (multipart and tus), and follow the job's server-sent events through
+// Gin and the access-log middleware.
+func TestUploadClientWithBearerToken(t *testing.T) {
+	e := newTestEnv(t)
+	e.user(t, "cli-admin", auth.RoleAdmin)
+	e.user(t, "cli-user", auth.RoleUser)
+	login := func(name string) string {
+		resp, err := http.Post(e.srv.URL+"/api/login", "application/json", strings.NewReader(`{"username":"`+name+`","password":"`+testPassword+`"}`))
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		var out struct{ Token string }
+		require.NoError(t, json.NewDecoder(resp.Body).Decode(&out))
+		require.NotEmpty(t, out.Token)
+		return out.Token
+	}
+	c := &upload.Client{BaseURL: e.srv.URL + "/uploads", Token: login("cli-admin"), ResumableOver: 10_000, ChunkSize: 8 << 10}
+	var csv strings.Builder
+	csv.WriteString("Date,Open,High,Low,Close\n")
+	day := time.Date(2022, 1, 3, 0, 0, 0, 0, time.UTC)
+	for i := 0; csv.Len() < 30_000; i++ {
+		fmt.Fprintf(&csv, "%s,10,11,9,10.5\n", day.AddDate(0, 0, i).Format("2006-01-02"))
+	}
+	for _, size := range []int{5_000, csv.Len()} { // multipart, then tus
+		content := csv.String()[:size]
+		content = content[:strings.LastIndexByte(content, '\n')+1]
+		u, err := c.Send(context.Background(), "series.csv", strings.NewReader(content), int64(len(content)), nil)
+		require.NoError(t, err)
+		var seen []upload.State
+		done, err := c.Wait(context.Background(), u.ID, func(x upload.Upload) { seen = append(seen, x.State) })
+		require.NoError(t, err)
+		assert.Equal(t, upload.StateDone, done.State, done.Message)
+		assert.NotEmpty(t, seen)
+	}
+	denied := &upload.Client{BaseURL: e.srv.URL + "/uploads", Token: login("cli-user")}
+	_, err := denied.Send(context.Background(), "x.csv", strings.NewReader("a\n1\n"), 4, nil)
+	var re *upload.ResponseError
+	require.ErrorAs(t, err, &re)
+	assert.Equal(t, http.StatusForbidden, re.Status)
+}
