@@ -400,7 +400,7 @@ func (c *Converter) handlePaused(g *generation, ev fetch.EventRequestPaused) {
 	}
 	fail := func(reason network.ErrorReason) {
 		if _, err := chromedp.CallBrowser(ctx, fetch.FailRequest, fetch.FailRequestParams{RequestID: ev.RequestID, ErrorReason: reason}); err != nil && ctx.Err() == nil {
-			c.log.Debug("pdfexport: failing a request", slog.String("url", u), slog.Any("err", err))
+			c.log.Debug("pdfexport: failing a request", slog.String("url", displayURL(u)), slog.Any("err", err))
 		}
 	}
 	if rest, ok := strings.CutPrefix(u, syntheticPrefix); ok {
@@ -413,7 +413,7 @@ func (c *Converter) handlePaused(g *generation, ev fetch.EventRequestPaused) {
 			RequestID:       ev.RequestID,
 			ResponseCode:    200,
 			ResponseHeaders: []*fetch.HeaderEntry{{Name: "Content-Type", Value: "text/html; charset=utf-8"}, {Name: "Cache-Control", Value: "no-store"}},
-			Body:            html.([]byte),
+			Body:            []byte(html.(string)),
 		})
 		if err != nil && ctx.Err() == nil {
 			c.log.Debug("pdfexport: serving an HTML document", slog.Any("err", err))
@@ -461,14 +461,14 @@ func (c *Converter) answer(g *generation, ev fetch.EventRequestPaused, refusal e
 		u = ev.Request.URL
 	}
 	if refusal != nil {
-		c.log.Warn("pdfexport: blocked a request", slog.String("url", u), slog.Any("reason", refusal))
+		c.log.Warn("pdfexport: blocked a request", slog.String("url", displayURL(u)), slog.Any("reason", refusal))
 		if _, err := chromedp.CallBrowser(ctx, fetch.FailRequest, fetch.FailRequestParams{RequestID: ev.RequestID, ErrorReason: network.ErrorReasonBlockedByClient}); err != nil && ctx.Err() == nil {
-			c.log.Debug("pdfexport: failing a request", slog.String("url", u), slog.Any("err", err))
+			c.log.Debug("pdfexport: failing a request", slog.String("url", displayURL(u)), slog.Any("err", err))
 		}
 		return
 	}
 	if _, err := chromedp.CallBrowser(ctx, fetch.ContinueRequest, fetch.ContinueRequestParams{RequestID: ev.RequestID}); err != nil && ctx.Err() == nil {
-		c.log.Debug("pdfexport: continuing a request", slog.String("url", u), slog.Any("err", err))
+		c.log.Debug("pdfexport: continuing a request", slog.String("url", displayURL(u)), slog.Any("err", err))
 	}
 }
 

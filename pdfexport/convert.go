@@ -158,6 +158,17 @@ func (c *Converter) convertOnce(ctx context.Context, g *generation, w io.Writer,
 		return nil, err
 	}
 
+	if c.policy.deny && !strings.HasPrefix(target, syntheticPrefix) {
+		stage = "checking " + displayURL(target)
+		host, err := urlHost(target)
+		if err == nil {
+			_, _, err = c.policy.vet(runCtx, host, t.budget)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("pdfexport: %s: %w", displayURL(target), err)
+		}
+	}
+
 	stage = "preparing the tab"
 	media := o.Media
 	if media == "" {
@@ -212,7 +223,7 @@ func (c *Converter) convertOnce(ctx context.Context, g *generation, w io.Writer,
 	resp, haveResp := st.responses[network.RequestID(nav.LoaderID)]
 	st.mu.Unlock()
 	if haveResp && resp.status >= 400 && !o.AllowHTTPErrors {
-		return nil, &HTTPStatusError{URL: resp.url, StatusCode: resp.status}
+		return nil, &HTTPStatusError{URL: displayURL(resp.url), StatusCode: resp.status}
 	}
 	if nav.ErrorText != "" && !(o.AllowHTTPErrors && haveResp) {
 		if c.policy.deny && strings.Contains(nav.ErrorText, "ERR_BLOCKED_BY_CLIENT") {
@@ -261,13 +272,13 @@ func (c *Converter) convertOnce(ctx context.Context, g *generation, w io.Writer,
 	var resErr error
 	for id, r := range st.responses {
 		if id != network.RequestID(nav.LoaderID) && r.status >= 400 && !isFavicon(r.url) {
-			resErr = fmt.Errorf("%w: %s answered HTTP %d", ErrResourceFailed, r.url, r.status)
+			resErr = fmt.Errorf("%w: %s answered HTTP %d", ErrResourceFailed, displayURL(r.url), r.status)
 			break
 		}
 	}
 	for _, f := range st.failures {
 		if f.id != network.RequestID(nav.LoaderID) && resErr == nil && !isFavicon(f.url) {
-			resErr = fmt.Errorf("%w: %s: %s", ErrResourceFailed, f.url, f.reason)
+			resErr = fmt.Errorf("%w: %s: %s", ErrResourceFailed, displayURL(f.url), f.reason)
 		}
 	}
 	st.mu.Unlock()
@@ -293,7 +304,7 @@ func (c *Converter) convertOnce(ctx context.Context, g *generation, w io.Writer,
 		return nil, err
 	}
 	stage = "reading the PDF"
-	return nil, copyStream(runCtx, w, res.Stream)
+	return nil, copyStream(runCtx, w, res.Stream, c.opts.MaxPDFBytes)
 }
 
 // visibleJS is true when the element exists, is displayed and has a box.
@@ -377,7 +388,9 @@ func printParams(o PageOptions) page.PrintToPDFParams {
 func ptr[T any](v T) *T { return &v }
 
 // copyStream copies a DevTools stream to w in 1 MiB chunks and closes it.
-func copyStream(ctx context.Context, w io.Writer, h cdpio.StreamHandle) (err error) {
+// More than limit bytes (when limit > 0) is an error wrapping
+// ErrPDFTooLarge; what was written up to the limit stays written.
+func copyStream(ctx context.Context, w io.Writer, h cdpio.StreamHandle, limit int64) (err error) {
 	defer func() {
 		if ctx.Err() != nil {
 			return // the tab is going away, and its streams with it
@@ -388,15 +401,26 @@ func copyStream(ctx context.Context, w io.Writer, h cdpio.StreamHandle) (err err
 			err = fmt.Errorf("closing the PDF stream: %w", cerr)
 		}
 	}()
+	var written int64
+	over := false
 	for {
 		res, err := chromedp.Call(ctx, cdpio.Read, cdpio.ReadParams{Handle: h, Size: 1 << 20})
 		if err != nil {
 			return err
 		}
-		if len(res.Data) > 0 {
-			if _, err := w.Write(res.Data); err != nil {
+		data := res.Data
+		if limit > 0 && written+int64(len(data)) > limit {
+			data = data[:limit-written]
+			over = true
+		}
+		if len(data) > 0 {
+			if _, err := w.Write(data); err != nil {
 				return fmt.Errorf("writing the PDF: %w", err)
 			}
+			written += int64(len(data))
+		}
+		if over {
+			return fmt.Errorf("%w: more than %d bytes", ErrPDFTooLarge, limit)
 		}
 		if res.EOF {
 			return nil
@@ -411,7 +435,7 @@ func (c *Converter) explain(ctx, runCtx context.Context, g *generation, timeout 
 	var hs *HTTPStatusError
 	var ne *NavigationError
 	switch {
-	case errors.As(err, &hs), errors.As(err, &ne), errIs(err, ErrBlockedURL, ErrJSException, ErrResourceFailed, ErrInvalidOption):
+	case errors.As(err, &hs), errors.As(err, &ne), errIs(err, ErrBlockedURL, ErrJSException, ErrResourceFailed, ErrInvalidOption, ErrPDFTooLarge):
 		return err
 	case ctx.Err() != nil:
 		return fmt.Errorf("pdfexport: %s: %w", stage, ctx.Err())
@@ -429,10 +453,23 @@ func isFavicon(u string) bool {
 	return err == nil && p.Path == "/favicon.ico"
 }
 
-// displayURL shortens ConvertHTML's synthetic URLs in messages.
-func displayURL(u string) string {
-	if strings.HasPrefix(u, syntheticPrefix) {
+// displayURL is how a URL appears in errors and logs: ConvertHTML's
+// synthetic URLs as "the HTML document", others without userinfo, query
+// string and fragment, which can carry tokens and signatures (a removed
+// query shows as "?…").
+func displayURL(raw string) string {
+	if strings.HasPrefix(raw, syntheticPrefix) {
 		return "the HTML document"
 	}
-	return u
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(an unparsable URL)"
+	}
+	q := u.RawQuery != "" || u.ForceQuery
+	u.User, u.RawQuery, u.ForceQuery, u.Fragment, u.RawFragment = nil, "", false, "", ""
+	s := u.String()
+	if q {
+		s += "?…"
+	}
+	return s
 }

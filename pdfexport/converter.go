@@ -39,7 +39,7 @@ type Converter struct {
 	closed bool
 	wg     sync.WaitGroup // running conversions and background shutdowns
 
-	docs  sync.Map     // ConvertHTML documents by id: string -> []byte
+	docs  sync.Map     // ConvertHTML documents by id: string -> string
 	proxy *egressProxy // with DenyPrivateNetworks, the only way out of Chromium
 
 	conversions atomic.Int64
@@ -68,6 +68,9 @@ func New(ctx context.Context, opts Options) (*Converter, error) {
 	if opts.StartTimeout == 0 {
 		opts.StartTimeout = DefaultStartTimeout
 	}
+	if opts.MaxPDFBytes == 0 {
+		opts.MaxPDFBytes = DefaultMaxPDFBytes
+	}
 	pol, err := newPolicy(opts.DenyPrivateNetworks, opts.AllowHosts, opts.Resolver)
 	if err != nil {
 		return nil, err
@@ -80,8 +83,13 @@ func New(ctx context.Context, opts Options) (*Converter, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	base, err := os.MkdirTemp("", "finkit-pdfexport-")
+	sweepStaleBaseDirs(os.TempDir(), log)
+	base, err := os.MkdirTemp("", baseDirPattern)
 	if err != nil {
+		return nil, fmt.Errorf("pdfexport: creating the profile directory: %w", err)
+	}
+	if err := claimBaseDir(base); err != nil {
+		_ = os.RemoveAll(base)
 		return nil, fmt.Errorf("pdfexport: creating the profile directory: %w", err)
 	}
 	root, rootCancel := context.WithCancel(context.Background())
@@ -241,11 +249,8 @@ func (c *Converter) ConvertTo(ctx context.Context, w io.Writer, rawURL string, o
 	if err != nil {
 		return err
 	}
-	if c.policy.deny {
-		if err := c.policy.checkHost(ctx, u.Hostname()); err != nil {
-			return fmt.Errorf("pdfexport: %s: %w", rawURL, err)
-		}
-	}
+	// With DenyPrivateNetworks the host is checked once the conversion has
+	// its slot and tab (see convertOnce), within the conversion's budget.
 	return c.run(ctx, w, u.String(), opts)
 }
 
@@ -269,7 +274,9 @@ func (c *Converter) ConvertHTMLTo(ctx context.Context, w io.Writer, html string,
 	var b [12]byte
 	_, _ = rand.Read(b[:])
 	id := hex.EncodeToString(b[:])
-	c.docs.Store(id, []byte(html))
+	// The string is kept as it is (no copy while waiting for a slot); it
+	// is turned into bytes when Chromium asks for it.
+	c.docs.Store(id, html)
 	defer c.docs.Delete(id)
 	return c.run(ctx, w, syntheticPrefix+id, opts)
 }

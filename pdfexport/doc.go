@@ -51,9 +51,17 @@
 //
 // # Safety for server use
 //
+// Without Options.DenyPrivateNetworks a page can reach everything the
+// server can: a URL, or an HTML document given to ConvertHTML, that comes
+// from a user can load http://127.0.0.1/, the cloud metadata service
+// (169.254.169.254, 168.63.129.16) or anything on the private network and
+// print it. The default is kept for apps that print their own pages on
+// localhost; set DenyPrivateNetworks whenever URLs or HTML come from users.
+//
 // Only http and https URLs are accepted (file:, data:, javascript:, chrome:
-// are rejected with ErrUnsupportedURL). Options.DenyPrivateNetworks adds
-// two layers against server-side request forgery:
+// are rejected with ErrUnsupportedURL), and none with credentials
+// (user:password@). Options.DenyPrivateNetworks adds two layers against
+// server-side request forgery:
 //
 //   - The DevTools Fetch domain, enabled at the browser level, intercepts
 //     every request of every tab, iframe (also the out-of-process cross-site
@@ -80,6 +88,13 @@
 // listener it arrives on, so a page whose names never resolve delays only
 // itself, never another user's conversion. Its tunnels are cut when its
 // tab closes.
+//
+// A PDF is capped at Options.MaxPDFBytes (100 MiB by default;
+// ErrPDFTooLarge), errors and logs show URLs without their query strings,
+// and the profile directories of a converter killed without Close are
+// removed by the next New on the machine. Not limited: the memory one
+// renderer may allocate, and which local processes may use the egress
+// proxy's listeners (they only lead where the policy allows).
 //
 // For hostile input, still run the converter where the private network is
 // unreachable if you can (network namespace, egress firewall): defence in

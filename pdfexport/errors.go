@@ -47,6 +47,10 @@ var (
 	// one automatic retry on a fresh browser failed too.
 	ErrBrowserCrashed = errors.New("pdfexport: browser crashed")
 
+	// ErrPDFTooLarge means the PDF grew past Options.MaxPDFBytes; the
+	// conversion stopped there.
+	ErrPDFTooLarge = errors.New("pdfexport: PDF too large")
+
 	// ErrHTTPStatus is matched by errors.Is for every [*HTTPStatusError].
 	ErrHTTPStatus = errors.New("pdfexport: HTTP error status")
 )
@@ -54,7 +58,7 @@ var (
 // HTTPStatusError reports that the main document answered with an HTTP
 // status of 400 or more (unless PageOptions.AllowHTTPErrors is set).
 type HTTPStatusError struct {
-	URL        string // the final URL of the main document, after redirects
+	URL        string // the final URL of the main document, after redirects, without its query string (see displayURL)
 	StatusCode int
 }
 

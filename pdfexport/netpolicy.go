@@ -40,6 +40,7 @@ var blockedPrefixes = []netip.Prefix{
 	netip.MustParsePrefix("0.0.0.0/8"),          // "this network", includes 0.0.0.0
 	netip.MustParsePrefix("10.0.0.0/8"),         // RFC 1918
 	netip.MustParsePrefix("100.64.0.0/10"),      // carrier-grade NAT, often internal in clouds
+	netip.MustParsePrefix("168.63.129.16/32"),   // Azure WireServer (platform metadata and agent channel)
 	netip.MustParsePrefix("127.0.0.0/8"),        // loopback
 	netip.MustParsePrefix("169.254.0.0/16"),     // link-local, cloud metadata
 	netip.MustParsePrefix("172.16.0.0/12"),      // RFC 1918

@@ -16,6 +16,7 @@ const (
 	DefaultRestartAfter = 200
 	DefaultTimeout      = 30 * time.Second
 	DefaultStartTimeout = 30 * time.Second
+	DefaultMaxPDFBytes  = 100 << 20
 )
 
 // Options configure a [Converter]. The zero value is usable: it finds the
@@ -48,9 +49,11 @@ type Options struct {
 	// DenyPrivateNetworks makes every conversion refuse the page, and every
 	// request the page makes (sub-resources, iframes, workers, redirects),
 	// whose host is or resolves to a loopback, RFC 1918, CGNAT, link-local
-	// (including the cloud metadata address 169.254.169.254), unique-local,
-	// IPv4-mapped, multicast, reserved or unspecified address, unless the
-	// host is allow-listed. Turn it on when URLs come from users.
+	// (including the cloud metadata address 169.254.169.254, and Azure's
+	// WireServer 168.63.129.16), unique-local, IPv4-mapped, multicast,
+	// reserved or unspecified address, unless the host is allow-listed.
+	// Turn it on when URLs or HTML documents (ConvertHTML) come from users:
+	// without it they reach 127.0.0.1 and the metadata service.
 	DenyPrivateNetworks bool
 
 	// AllowHosts lists exceptions to DenyPrivateNetworks. An entry is a
@@ -71,6 +74,12 @@ type Options struct {
 	// means a net.Dialer. Tests use it to give public-looking names to a
 	// local server.
 	Dial func(ctx context.Context, network, address string) (net.Conn, error)
+
+	// MaxPDFBytes bounds the size of one PDF: a small page can make a huge
+	// one (a 700-byte page made 27 MiB). A bigger PDF fails the conversion
+	// with ErrPDFTooLarge once that much was written. 0 means
+	// DefaultMaxPDFBytes (100 MiB); a negative value sets no limit.
+	MaxPDFBytes int64
 
 	// Logger receives debug and warning messages (browser restarts, blocked
 	// requests). nil discards them.

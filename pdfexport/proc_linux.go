@@ -73,3 +73,23 @@ func signalProcessesUsing(dir string) int {
 	}
 	return len(pids)
 }
+
+// processStart returns an identity of the running process pid — its start
+// time in clock ticks since boot (/proc/PID/stat field 22) — so that a pid
+// reused by another process does not look like the same one. ok is false
+// when pid is not running (or is a zombie).
+func processStart(pid int) (start string, ok bool) {
+	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return "", false
+	}
+	i := bytes.LastIndexByte(stat, ')')
+	if i < 0 {
+		return "", false
+	}
+	fields := bytes.Fields(stat[i+1:]) // from field 3 (state) on
+	if len(fields) < 20 || fields[0][0] == 'Z' {
+		return "", false
+	}
+	return string(fields[19]), true
+}

@@ -8,3 +8,7 @@ func killProcessesUsing(string) {}
 
 // processesUsing is not implemented outside Linux.
 func processesUsing(string) []int { return nil }
+
+// processStart is not implemented outside Linux: no profile is ever judged
+// stale, so none is swept.
+func processStart(int) (string, bool) { return "", true }
