@@ -135,7 +135,7 @@ func TestClientRotatesSignedPrekey(t *testing.T) {
 	tr := startRelay(t, RelayOptions{Store: st})
 	id := newID(t)
 	target, err := NewClient(ClientOptions{URL: tr.url, Identity: id, Logger: quietLogger(), OneTimePrekeys: 10,
-		SignedPrekeyRotation: 2 * time.Second})
+		SignedPrekeyRotation: 4 * time.Second})
 	require.NoError(t, err)
 	defer target.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)

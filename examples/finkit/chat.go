@@ -24,7 +24,7 @@ const chatPassphraseEnv = "FINKIT_CHAT_PASSPHRASE"
 //
 //	finkit chat keygen --out KEYFILE [--unencrypted] [--force] [--json] [--kdf-time N] [--kdf-memory-mib N]
 //	finkit chat fingerprint --key KEYFILE --peer PEERID [--json]
-//	finkit chat --relay ws://localhost:8080/chat/ws --key KEYFILE --to PEERID [--state FILE]
+//	finkit chat --relay wss://HOST/chat/ws --key KEYFILE --to PEERID [--state FILE] [--allow-insecure-ws]
 //
 // In the last form every line typed on stdin is sent to PEERID and every
 // received message is printed with its time and sender; it runs until stdin
@@ -40,7 +40,8 @@ func runChat(ctx context.Context, e *env, args []string) error {
 		}
 	}
 	fs := newFlagSet("chat", e)
-	relay := fs.String("relay", "", "relay WebSocket URL, e.g. ws://localhost:8080/chat/ws")
+	relay := fs.String("relay", "", "relay WebSocket URL: wss://HOST/chat/ws, or ws://localhost:8080/chat/ws")
+	insecure := fs.Bool("allow-insecure-ws", false, "allow a ws:// relay URL to a host other than loopback (unencrypted transport)")
 	keyPath := fs.String("key", "", "identity key file (from finkit chat keygen)")
 	to := fs.String("to", "", "peer id to talk to")
 	statePath := fs.String("state", "", "session state file (default KEYFILE.state)")
@@ -72,8 +73,11 @@ func runChat(ctx context.Context, e *env, args []string) error {
 	// before each envelope leaves the process and before each delivery is
 	// acknowledged, so a crash while waiting for the relay cannot roll the
 	// sending chain back behind a message already on the wire.
-	client, err := securechat.NewClient(securechat.ClientOptions{URL: *relay, Identity: id, State: state, Logger: e.log,
+	client, err := securechat.NewClient(securechat.ClientOptions{URL: *relay, AllowInsecureTransport: *insecure, Identity: id, State: state, Logger: e.log,
 		SaveState: func(_ context.Context, st []byte) error { return saveChatState(id, *statePath, st) }})
+	if errors.Is(err, securechat.ErrInsecureTransport) {
+		return fmt.Errorf("%w: --relay: %v (use wss://, or pass --allow-insecure-ws)", errUsage, err)
+	}
 	if err != nil {
 		return err
 	}

@@ -90,6 +90,7 @@ func TestChatKeygenAndFingerprint(t *testing.T) {
 		{"keygen", "--out", filepath.Join(dir, "x.key"), "--kdf-time", "0"},
 		{"--relay", "ws://x"},
 		{"--relay", "ws://x", "--key", a, "--to", "bad"},
+		{"--relay", "ws://relay.example/chat/ws", "--key", a, "--to", string(bID)}, // unencrypted to a remote host
 		{"stray"},
 	} {
 		e, _, _ := chatEnv(nil)
