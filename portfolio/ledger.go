@@ -55,7 +55,8 @@ var one = decimal.NewFromInt(1)
 // remainder keeping exactly the rest, so the parts add up to the whole. Each lot closed by a FIFO sell gives one
 // RealizedGain with the lot's acquisition date; an average-cost sell gives
 // one RealizedGain with a zero acquisition date. Splits multiply quantities
-// and keep the basis, realizing nothing.
+// and keep the basis, realizing nothing; a ratio that rounds a lot (or an
+// average-cost holding) to zero units is refused.
 //
 // When the account allows shorts, a sell beyond the holding opens a short
 // lot whose basis is minus the proceeds; a later buy covers short lots first.
@@ -69,11 +70,14 @@ var one = decimal.NewFromInt(1)
 // (FIFO across the day's transfer_outs), acquisition dates, basis and local
 // basis included, and the receiving position is in the instrument's
 // currency whatever the transfer_in's Currency says (empty, the account's
-// or the instrument's). Into an account in another currency the lots keep
-// their dates and local basis; the basis becomes the local basis when the
+// or the instrument's). A lot from an account in the receiving currency
+// keeps its basis; a lot from an account in another currency keeps its
+// date and local basis, and its basis becomes the local basis when the
 // instrument trades in the receiving account's currency, else the local
 // basis at the transfer_in's FXRate (with Currency set to the
-// instrument's), rounded to the receiving currency's minor units.
+// instrument's), rounded to the receiving currency's minor units. This is
+// decided lot by lot, so one transfer_in may take lots from accounts in
+// different currencies.
 //
 // Lots not taken over by the end of the day have left the portfolio (a
 // delivery to a broker the ledger does not track); a later transfer_in
@@ -1099,16 +1103,24 @@ func (l *Ledger) split(a *acctState, tx *Transaction) error {
 	if p == nil || p.s.qty.sign() == 0 {
 		return fmt.Errorf("%w: split of %s in account %q", ErrNoPosition, tx.Symbol, a.acct.ID)
 	}
-	l.touchPos(p)
+	// A ratio that rounds units away to nothing would leave a basis
+	// without units: refused, before anything changes.
+	vanishes := func() error {
+		return fmt.Errorf("%w: split ratio %s:%s rounds a holding of %s to zero units", ErrInvalidQuantity, tx.Quantity, den, tx.Symbol)
+	}
 	if len(p.s.lots) > 0 {
 		lots := make([]lotRec, 0, len(p.s.lots)-p.s.head)
 		qty := decimal.Zero
 		for _, lot := range p.s.lots[p.s.head:] {
 			q := splitQty(lot.qty.dec(), num, den)
+			if q.Sign() == 0 && lot.qty.sign() != 0 {
+				return vanishes()
+			}
 			lot.qty = totalOf(q)
 			qty = addDec(qty, q)
 			lots = append(lots, lot)
 		}
+		l.touchPos(p)
 		p.s.lots, p.s.head = lots, 0
 		if den.Equal(one) {
 			p.s.qty = totalOf(p.s.qty.dec().Mul(num)) // as ever: exact
@@ -1116,7 +1128,12 @@ func (l *Ledger) split(a *acctState, tx *Transaction) error {
 			p.s.qty = totalOf(qty) // the lots' sum, also when rounded
 		}
 	} else {
-		p.s.qty = totalOf(splitQty(p.s.qty.dec(), num, den))
+		q := splitQty(p.s.qty.dec(), num, den)
+		if q.Sign() == 0 {
+			return vanishes()
+		}
+		l.touchPos(p)
+		p.s.qty = totalOf(q)
 	}
 	if p.s.lastPrice.Sign() != 0 {
 		p.s.lastPrice = splitPrice(p.s.lastPrice, num, den)
@@ -1285,31 +1302,29 @@ func (l *Ledger) takePending(a *acctState, tx *Transaction) ([]Lot, error) {
 	need := tx.Quantity
 	for need.Sign() > 0 {
 		pl := rest[0]
+		lot := pl.lot
 		if pl.lot.Quantity.Cmp(need) <= 0 {
-			lots = append(lots, pl.lot)
 			need = subDec(need, pl.lot.Quantity)
 			rest = rest[1:]
-			continue
+		} else {
+			lot.Quantity = need
+			lot.Basis = mulDiv(pl.lot.Basis, need, pl.lot.Quantity)
+			lot.LocalBasis = mulDiv(pl.lot.LocalBasis, need, pl.lot.Quantity)
+			rest[0].lot.Quantity = subDec(pl.lot.Quantity, need)
+			rest[0].lot.Basis = subDec(pl.lot.Basis, lot.Basis)
+			rest[0].lot.LocalBasis = subDec(pl.lot.LocalBasis, lot.LocalBasis)
+			need = decimal.Zero
 		}
-		part := pl.lot
-		part.Quantity = need
-		part.Basis = mulDiv(pl.lot.Basis, need, pl.lot.Quantity)
-		part.LocalBasis = mulDiv(pl.lot.LocalBasis, need, pl.lot.Quantity)
-		lots = append(lots, part)
-		rest[0].lot.Quantity = subDec(pl.lot.Quantity, need)
-		rest[0].lot.Basis = subDec(pl.lot.Basis, part.Basis)
-		rest[0].lot.LocalBasis = subDec(pl.lot.LocalBasis, part.LocalBasis)
-		need = decimal.Zero
-	}
-	for i := range lots {
-		if pend[0].acctCcy == a.acct.Currency {
-			continue
+		// Each lot's basis is in the currency of the account it left:
+		// rebased when that is not a's.
+		if pl.acctCcy != a.acct.Currency {
+			b, err := rebase(a, tx, lot.LocalBasis, ccy)
+			if err != nil {
+				return nil, err
+			}
+			lot.Basis = b
 		}
-		b, err := rebase(a, tx, lots[i].LocalBasis, ccy)
-		if err != nil {
-			return nil, err
-		}
-		lots[i].Basis = b
+		lots = append(lots, lot)
 	}
 	if len(rest) == 0 {
 		delete(l.pending, tx.Symbol)

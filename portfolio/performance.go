@@ -61,7 +61,10 @@ func irr(flows []CashFlow, unitDays float64) (float64, error) {
 	}
 	units := make([]float64, len(flows))
 	for i, f := range flows {
-		units[i] = f.Time.Sub(t0).Hours() / 24 / unitDays
+		// In seconds since t0, not time.Sub, which saturates after 292
+		// years.
+		secs := float64(f.Time.Unix()-t0.Unix()) + float64(f.Time.Nanosecond()-t0.Nanosecond())/1e9
+		units[i] = secs / 86400 / unitDays
 	}
 	if r, ok := newtonIRR(flows, units); ok {
 		return r, nil
