@@ -1,0 +1,27 @@
+package sqlstore_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/finkit/finkit/internal/sqlmigrate/sqltest"
+	"github.com/finkit/finkit/portfolio"
+	"github.com/finkit/finkit/portfolio/internal/storetest"
+	"github.com/finkit/finkit/portfolio/sqlstore"
+)
+
+// TestStoreOneConnection runs the conformance suite on a SQLite pool of
+// one connection: a write transaction that also read through the *sql.DB
+// (not its transaction) would wait for itself forever, and so would the
+// writers' queue if a writer kept its turn after its transaction ended.
+func TestStoreOneConnection(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) portfolio.Store {
+		db := sqltest.SQLite(t)
+		db.SetMaxOpenConns(1)
+		s, err := sqlstore.New(context.Background(), db, sqlstore.Options{})
+		require.NoError(t, err)
+		return s
+	})
+}
