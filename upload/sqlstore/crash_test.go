@@ -21,6 +21,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/finkit/finkit/internal/sqlmigrate"
 	"github.com/finkit/finkit/upload"
 	"github.com/finkit/finkit/upload/sqlstore"
 )
@@ -42,7 +43,7 @@ func TestCrashChild(t *testing.T) {
 	}
 	block := os.Getenv("FINKIT_UPLOAD_BLOCK") == "1"
 	ctx := context.Background()
-	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "upload.db")+"?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)")
+	db, err := sql.Open("sqlite", sqlmigrate.SQLiteDSN(filepath.Join(dir, "upload.db")))
 	if err != nil {
 		t.Fatal(err)
 	}

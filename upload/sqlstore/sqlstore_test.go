@@ -2,41 +2,34 @@ package sqlstore_test
 
 import (
 	"context"
-	"database/sql"
-	"fmt"
-	"path/filepath"
 	"testing"
 
-	_ "modernc.org/sqlite"
-
+	"github.com/finkit/finkit/internal/sqlmigrate"
+	"github.com/finkit/finkit/internal/sqlmigrate/sqltest"
 	"github.com/finkit/finkit/upload"
 	"github.com/finkit/finkit/upload/sqlstore"
 	"github.com/finkit/finkit/upload/uploadtest"
 )
 
-func openSQLite(t *testing.T) *sql.DB {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), "upload.db")
-	db, err := sql.Open("sqlite", fmt.Sprintf("file:%s?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)", path))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db
-}
-
-func TestSQLiteConformance(t *testing.T) {
-	uploadtest.TestStore(t, func(t *testing.T) upload.Store {
-		s, err := sqlstore.New(context.Background(), openSQLite(t), sqlstore.Options{})
-		if err != nil {
-			t.Fatal(err)
+// TestConformance runs the store suite on SQLite and on PostgreSQL.
+func TestConformance(t *testing.T) {
+	sqltest.Run(t, func(t *testing.T, b sqltest.Backend) {
+		opts := sqlstore.Options{Dialect: sqlstore.SQLite}
+		if b.Dialect == sqlmigrate.Postgres {
+			opts.Dialect = sqlstore.Postgres
 		}
-		return s
+		uploadtest.TestStore(t, func(t *testing.T) upload.Store {
+			s, err := sqlstore.New(context.Background(), b.Open(t), opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return s
+		})
 	})
 }
 
 func TestNewIsIdempotent(t *testing.T) {
-	db := openSQLite(t)
+	db := sqltest.SQLite(t)
 	for range 2 {
 		if _, err := sqlstore.New(context.Background(), db, sqlstore.Options{}); err != nil {
 			t.Fatal(err)
