@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/finkit/finkit/internal/sqlmigrate"
 	"github.com/finkit/finkit/portfolio"
 	"github.com/finkit/finkit/portfolio/sqlstore"
 	"github.com/stretchr/testify/assert"
@@ -22,7 +23,7 @@ func TestPaperAccountPersistsInSQLite(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "paper.db")
 	open := func() (*sql.DB, *LedgerStore) {
-		db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)")
+		db, err := sql.Open("sqlite", sqlmigrate.SQLiteDSN(path))
 		require.NoError(t, err)
 		st, err := sqlstore.New(ctx, db, sqlstore.Options{})
 		require.NoError(t, err)

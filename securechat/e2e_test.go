@@ -22,6 +22,7 @@ import (
 	"github.com/stretchr/testify/require"
 	_ "modernc.org/sqlite"
 
+	"github.com/finkit/finkit/internal/sqlmigrate"
 	"github.com/finkit/finkit/securechat"
 	"github.com/finkit/finkit/securechat/sqlstore"
 )
@@ -89,7 +90,7 @@ type relayServer struct {
 
 func (rs *relayServer) start() {
 	t := rs.t
-	db, err := sql.Open("sqlite", "file:"+rs.dbPath+"?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)")
+	db, err := sql.Open("sqlite", sqlmigrate.SQLiteDSN(rs.dbPath))
 	require.NoError(t, err)
 	store, err := sqlstore.New(context.Background(), db, sqlstore.Options{})
 	require.NoError(t, err)
