@@ -305,16 +305,17 @@ func (e *engine) run(ctx context.Context, s Strategy, start int) (err error) {
 	return nil
 }
 
-// finalizeCompat is backtesting.py's finalize_trades=True: a closing order
-// for each open trade, newest first, joins the queue behind the orders
-// still pending, and the broker runs once more on the last bar, so they
-// fill at its open (at the previous close with TradeOnClose) along with
+// finalizeCompat is backtesting.py's finalize_trades=True: for each open
+// trade, newest first, Trade.close() inserts a closing order at the front
+// of the queue, so the closing orders come oldest trade first, ahead of the
+// orders still pending; the broker then runs once more on the last bar, so
+// they fill at its open (at the previous close with TradeOnClose) before
 // whatever the last Next ordered.
 func (e *engine) finalizeCompat() {
 	for k := len(e.trades) - 1; k >= 0; k-- {
 		t := &e.trades[k]
 		e.nextID++
-		e.orders = append(e.orders, order{id: e.nextID, size: -t.size, kind: SizeUnits, parent: t.id})
+		e.insertFront(order{id: e.nextID, size: -t.size, kind: SizeUnits, parent: t.id})
 	}
 	e.brokerNext()
 }

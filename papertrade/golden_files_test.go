@@ -189,6 +189,12 @@ func compareReference(t *testing.T, ref referenceRun, res *Result) {
 		if !assert.True(t, ok, "statistic %q has no counterpart", key) {
 			continue
 		}
+		if string(raw) == "null" {
+			// backtesting.py's NaN (no value), written as null.
+			v, isFloat := f.v.(float64)
+			assert.True(t, isFloat && math.IsNaN(v), "%s: got %v, backtesting.py NaN", key, f.v)
+			continue
+		}
 		switch v := f.v.(type) {
 		case time.Time:
 			var want string
@@ -425,4 +431,95 @@ func TestDefaultModeDifferences(t *testing.T) {
 		assert.Equal(t, [2]float64{11, 10}, [2]float64{bt.Trades[0].EntryPrice, bt.Trades[0].ExitPrice})
 		assert.Equal(t, bt.Trades[0].EntryBar, bt.Trades[0].ExitBar)
 	})
+}
+
+// unitsCross is the strategy of the testdata/backtesting-py-units files:
+// buy(size=units) when SMA(fast) crosses above SMA(slow), sell(size=units)
+// when it crosses below, no closing, so that with hedging long and short
+// trades are open together.
+type unitsCross struct {
+	fast, slow Indicator
+	units      float64
+}
+
+func (s *unitsCross) Init(st *Setup) error {
+	s.fast, s.slow = st.SMA(SourceClose, 10), st.SMA(SourceClose, 20)
+	return nil
+}
+
+func (s *unitsCross) Next(ctx *Context) {
+	switch ctx.Cross(s.fast, s.slow) {
+	case 1:
+		_, _ = ctx.Buy(Order{Size: s.units, SizeKind: SizeUnits})
+	case -1:
+		_, _ = ctx.Sell(Order{Size: s.units, SizeKind: SizeUnits})
+	}
+}
+
+// TestGoldenHedgingUnitsBacktestingPy replays backtesting.py 0.6.6 runs of
+// unitsCross (2 units, finalize_trades=True) with hedging (long and short
+// trades open at once), without it (FIFO netting), with hedging and
+// trade_on_close, and with hedging, commission (3, 0.001) and spread
+// 0.0005: every statistic, trade and equity value at 1e-9 in Compat mode.
+func TestGoldenHedgingUnitsBacktestingPy(t *testing.T) {
+	bars := loadGOOG(t)
+	dir := "testdata/backtesting-py-units/"
+	for name, opts := range map[string]Options{
+		"hedging":              {Hedging: true},
+		"netting":              {},
+		"hedging-tradeonclose": {Hedging: true, TradeOnClose: true},
+		"hedging-comm":         {Hedging: true, Commission: CommissionModel{Fixed: 3, Rate: 0.001}, SpreadBps: 5},
+	} {
+		t.Run(name, func(t *testing.T) {
+			opts.Compat = true
+			res, err := Run(context.Background(), bars, &unitsCross{units: 2}, opts)
+			require.NoError(t, err)
+			compareReference(t, loadReference(t, dir+"backtesting-py-0.6.6-units2-sma-10-20-"+name+".json"), res)
+		})
+	}
+}
+
+// TestCompatFinalizeQueueOrder: backtesting.py's finalize calls
+// Trade.close() newest trade first, each inserting its order at the front
+// of the queue, so the closing orders fill oldest trade first and before
+// the orders the last Next placed. From backtesting.py 0.6.6 (buy 3 on bar
+// 1, buy 2 on bar 2, sell 4 on the last bar, finalize_trades=True): trades
+// 3 @ 11→13 and 2 @ 12→13, the sell then opens a short of 4 at 13, left
+// open, Equity Final 1004. finkit queued the closes newest first behind the
+// pending sell, which netted against the longs first.
+func TestCompatFinalizeQueueOrder(t *testing.T) {
+	t0 := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	var bars []Bar
+	for i, c := range []float64{10, 10, 11, 12, 14} {
+		o := []float64{10, 10, 11, 12, 13}[i]
+		bars = append(bars, Bar{Time: t0.AddDate(0, 0, i), Open: o, High: max(o, c), Low: min(o, c), Close: c})
+	}
+	s := &script{next: func(ctx *Context) {
+		switch ctx.Index() {
+		case 1:
+			_, _ = ctx.Buy(Order{Size: 3, SizeKind: SizeUnits})
+		case 2:
+			_, _ = ctx.Buy(Order{Size: 2, SizeKind: SizeUnits})
+		case 4:
+			_, _ = ctx.Sell(Order{Size: 4, SizeKind: SizeUnits})
+		}
+	}}
+	res, err := Run(context.Background(), bars, s, Options{Cash: 1000, Compat: true})
+	require.NoError(t, err)
+	type tr struct {
+		size, entry, exit float64
+		bars              [2]int
+		open              bool
+	}
+	var got []tr
+	for _, x := range res.Trades {
+		got = append(got, tr{x.Size, x.EntryPrice, x.ExitPrice, [2]int{x.EntryBar, x.ExitBar}, x.Open})
+	}
+	require.Len(t, got, 3)
+	assert.Equal(t, tr{3, 11, 13, [2]int{2, 4}, false}, got[0])
+	assert.Equal(t, tr{2, 12, 13, [2]int{3, 4}, false}, got[1])
+	assert.Equal(t, -4.0, got[2].size)
+	assert.True(t, got[2].open)
+	assert.Equal(t, 2, res.Stats.NumTrades)
+	assert.Equal(t, 1004.0, res.Stats.EquityFinal)
 }
