@@ -12,6 +12,10 @@ const (
 	// progress for the private-network policy; a page whose names never
 	// resolve waits for its own lookups only.
 	lookupsPerConversion = 8
+
+	// tunnelsPerConversion bounds the CONNECT tunnels (https, WebSocket)
+	// one conversion has open through the egress proxy at once.
+	tunnelsPerConversion = 32
 )
 
 // budget is what one conversion (one tab and its browser context) may use
@@ -24,13 +28,17 @@ type budget struct {
 	ctx     context.Context
 	cancel  context.CancelFunc
 	lookups chan struct{}
+	tunnels chan struct{}
 }
 
 // newBudget returns a budget that lives until parent ends or cancel is
 // called.
 func newBudget(parent context.Context) *budget {
 	ctx, cancel := context.WithCancel(parent)
-	return &budget{ctx: ctx, cancel: cancel, lookups: make(chan struct{}, lookupsPerConversion)}
+	return &budget{ctx: ctx, cancel: cancel,
+		lookups: make(chan struct{}, lookupsPerConversion),
+		tunnels: make(chan struct{}, tunnelsPerConversion),
+	}
 }
 
 // lookup waits for a DNS lookup token and returns the function that gives
@@ -47,6 +55,21 @@ func (b *budget) lookup(ctx context.Context) (release func(), err error) {
 		return nil, fmt.Errorf("%w: waiting to resolve: %v", ErrBlockedURL, ctx.Err())
 	case <-b.ctx.Done():
 		return nil, fmt.Errorf("%w: the conversion ended", ErrBlockedURL)
+	}
+}
+
+// tunnel takes a tunnel token without waiting and returns the function
+// that gives it back, or ok false when the conversion has all its tunnels
+// open. A nil budget has no limit.
+func (b *budget) tunnel() (release func(), ok bool) {
+	if b == nil {
+		return func() {}, true
+	}
+	select {
+	case b.tunnels <- struct{}{}:
+		return func() { <-b.tunnels }, true
+	default:
+		return nil, false
 	}
 }
 

@@ -86,8 +86,9 @@
 // Each conversion has its own budget of DNS lookups (8 at a time) at both
 // layers, and the proxy knows which conversion a request comes from by the
 // listener it arrives on, so a page whose names never resolve delays only
-// itself, never another user's conversion. Its tunnels are cut when its
-// tab closes.
+// itself, never another user's conversion. A conversion may have 32
+// CONNECT tunnels (https, WebSocket) open at once; they are cut when its
+// tab closes, and after two minutes without traffic.
 //
 // A PDF is capped at Options.MaxPDFBytes (100 MiB by default;
 // ErrPDFTooLarge), errors and logs show URLs without their query strings,

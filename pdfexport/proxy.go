@@ -11,6 +11,7 @@ import (
 	"net/netip"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -29,6 +30,9 @@ type egressProxy struct {
 	transport *http.Transport
 
 	shared *budget // for connections to the browser-wide listener
+	// tunnelIdle closes a CONNECT tunnel with no traffic either way for
+	// that long.
+	tunnelIdle time.Duration
 
 	mu      sync.Mutex
 	tunnels map[net.Conn]struct{} // hijacked connections, closed by close
@@ -45,7 +49,7 @@ func startEgressProxy(p *policy, dial func(ctx context.Context, network, address
 	if err != nil {
 		return nil, fmt.Errorf("pdfexport: starting the egress proxy: %w", err)
 	}
-	ep := &egressProxy{policy: p, dial: dial, log: log, tunnels: map[net.Conn]struct{}{}}
+	ep := &egressProxy{policy: p, dial: dial, log: log, tunnels: map[net.Conn]struct{}{}, tunnelIdle: tunnelIdleTimeout}
 	ep.shared = newBudget(context.Background())
 	ep.ln = newBudgetListener(ln, ep.shared)
 	ep.transport = &http.Transport{
@@ -198,8 +202,20 @@ func (ep *egressProxy) refuse(w http.ResponseWriter, host string, err error) {
 	http.Error(w, "pdfexport proxy: "+err.Error(), http.StatusBadGateway)
 }
 
-// tunnel serves CONNECT (https and WebSocket traffic).
+// tunnelIdleTimeout is how long a CONNECT tunnel may carry no traffic in
+// either direction before the proxy closes it.
+const tunnelIdleTimeout = 2 * time.Minute
+
+// tunnel serves CONNECT (https and WebSocket traffic). A conversion may
+// have tunnelsPerConversion tunnels open at once; a tunnel ends with its
+// conversion or after tunnelIdle without traffic.
 func (ep *egressProxy) tunnel(w http.ResponseWriter, r *http.Request) {
+	release, ok := budgetFrom(r.Context()).tunnel()
+	if !ok {
+		http.Error(w, "pdfexport proxy: too many open tunnels for this conversion", http.StatusTooManyRequests)
+		return
+	}
+	defer release()
 	upstream, err := ep.dialChecked(r.Context(), "tcp", r.Host)
 	if err != nil {
 		ep.refuse(w, r.Host, err)
@@ -231,16 +247,47 @@ func (ep *egressProxy) tunnel(w http.ResponseWriter, r *http.Request) {
 	if _, err := io.WriteString(client, "HTTP/1.1 200 Connection Established\r\n\r\n"); err != nil {
 		return
 	}
+	var last atomic.Int64 // unix nanoseconds of the last byte either way
+	last.Store(time.Now().UnixNano())
 	done := make(chan struct{}, 2)
 	go func() {
 		// Bytes the client sent after the CONNECT line are buffered in rw.
-		_, _ = io.Copy(upstream, rw)
+		ep.pipe(upstream, rw, client, &last)
 		closeWrite(upstream)
 		done <- struct{}{}
 	}()
-	_, _ = io.Copy(client, upstream)
+	ep.pipe(client, upstream, upstream, &last)
 	closeWrite(client)
 	<-done
+}
+
+// pipe copies src to dst until src ends, fails, or the tunnel has been
+// idle both ways for tunnelIdle; conn is the connection src reads from,
+// whose read deadline measures the idle time.
+func (ep *egressProxy) pipe(dst net.Conn, src io.Reader, conn net.Conn, last *atomic.Int64) {
+	buf := make([]byte, 32<<10)
+	for {
+		_ = conn.SetReadDeadline(time.Now().Add(ep.tunnelIdle))
+		n, err := src.Read(buf)
+		if n > 0 {
+			last.Store(time.Now().UnixNano())
+			if _, werr := dst.Write(buf[:n]); werr != nil {
+				return
+			}
+		}
+		if err != nil {
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() && time.Since(time.Unix(0, last.Load())) < ep.tunnelIdle {
+				continue // the other direction is busy
+			}
+			if errors.As(err, &ne) && ne.Timeout() {
+				// Idle both ways: end the whole tunnel, not just this half.
+				_ = dst.Close()
+				_ = conn.Close()
+			}
+			return
+		}
+	}
 }
 
 func closeWrite(c net.Conn) {
