@@ -169,7 +169,7 @@ func TestWaitStrategies(t *testing.T) {
 		{"network idle", ForNetworkIdle(), true},
 		{"selector", ForVisible("#late"), true},
 		{"expression", ForExpression("window.lateDone === true"), true},
-		{"delay", ForDelay(2500 * time.Millisecond), true},
+		{"delay", ForDelay(5 * time.Second), true}, // the late element comes after ~1s; room for a busy machine
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
