@@ -203,7 +203,7 @@ func (c *Client) rotateLoop() {
 			return
 		case <-t.C:
 			if c.maybeRotate() {
-				c.publishAsync(true)
+				c.publishAsync(false)
 			}
 		}
 	}
@@ -235,7 +235,7 @@ func (c *Client) refill(left int) {
 		c.refilling.Store(false)
 		return
 	}
-	c.publishAsync(false)
+	c.publishAsync(true)
 }
 
 // ID returns the client's PeerID.
@@ -366,7 +366,7 @@ func (c *Client) connectOnce() error {
 		c.mu.Unlock()
 	}()
 	c.maybeRotate()
-	c.publishAsync(true)
+	c.publishAsync(false)
 	for {
 		_, msg, err := ws.Read(ctx)
 		if err != nil {
@@ -402,10 +402,11 @@ func (c *Client) connectOnce() error {
 	}
 }
 
-// publishAsync uploads the prekeys in the background. With refillOnLow, a
-// low count in the relay's reply starts a refill (a refill's own publish
-// does not, so a store that keeps too few cannot make it loop).
-func (c *Client) publishAsync(refillOnLow bool) {
+// publishAsync uploads the prekeys in the background. A refill's own
+// publish (fromRefill) ends the refill when done; any other publish starts
+// a refill if the relay's reply reports a low count (a refill's does not,
+// so a store that keeps too few cannot make it loop).
+func (c *Client) publishAsync(fromRefill bool) {
 	c.wg.Add(1)
 	go func() {
 		defer c.wg.Done()
@@ -418,7 +419,9 @@ func (c *Client) publishAsync(refillOnLow bool) {
 		if err == nil {
 			reply, err = c.request(ctx, frame{Type: framePublish, Data: c.prekeys.Upload(c.id).Marshal()})
 		}
-		c.refilling.Store(false)
+		if fromRefill {
+			c.refilling.Store(false)
+		}
 		if err != nil {
 			if c.ctx.Err() == nil {
 				c.log.Warn("securechat client: publish prekeys", "err", err)
@@ -426,7 +429,7 @@ func (c *Client) publishAsync(refillOnLow bool) {
 			return
 		}
 		c.pubOnce.Do(func() { close(c.published) })
-		if refillOnLow {
+		if !fromRefill {
 			c.refill(reply.Count)
 		}
 	}()
@@ -612,7 +615,7 @@ func (c *Client) decrypt(env *Envelope) ([]byte, error) {
 		}
 		c.addSession(s)
 		if c.maybeRotate() { // the base-key record of the signed prekey fills up
-			c.publishAsync(true)
+			c.publishAsync(false)
 		}
 		return pt, nil
 	}
