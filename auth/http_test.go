@@ -39,6 +39,9 @@ func newServer(t *testing.T, f *fixture) *httptest.Server {
 	mux.Handle("/admin", auth.RequireRole(auth.RoleAdmin)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, "admin area")
 	})))
+	mux.Handle("GET /settings", f.svc.RequireRecentAuth(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "settings")
+	})))
 	csrf := http.NewCrossOriginProtection()
 	srv := httptest.NewServer(csrf.Handler(f.svc.Authenticate(mux)))
 	t.Cleanup(srv.Close)
@@ -346,4 +349,31 @@ func TestClientIPFromLoggingMiddleware(t *testing.T) {
 			assert.Equal(t, tc.want, rec["ip"])
 		})
 	}
+}
+
+// TestRequireRecentAuth: account settings need a recent authentication.
+func TestRequireRecentAuth(t *testing.T) {
+	f := newFixture(t)
+	srv := newServer(t, f)
+	f.register(t, "settler", "")
+	res := f.login(t, "settler")
+	get := func(token string) (*http.Response, string) {
+		req, _ := http.NewRequest(http.MethodGet, srv.URL+"/settings", nil)
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		return do(t, req)
+	}
+	resp, _ := get("")
+	assert.Equal(t, http.StatusUnauthorized, resp.StatusCode)
+	resp, body := get(res.Token)
+	assert.Equal(t, http.StatusOK, resp.StatusCode, body)
+	f.clock.Advance(auth.DefaultReauthWindow + time.Second)
+	resp, body = get(res.Token)
+	assert.Equal(t, http.StatusForbidden, resp.StatusCode)
+	assert.Contains(t, body, `"reauth_required"`)
+	again, err := f.svc.Reauthenticate(context.Background(), res.Token, goodPassword, "")
+	require.NoError(t, err)
+	resp, _ = get(again.Token)
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
 }

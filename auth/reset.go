@@ -14,8 +14,11 @@ const DefaultResetLifetime = 15 * time.Minute
 
 // ResetSender delivers a password reset link to a user, by email or
 // whatever channel the application has (the demo dashboard writes it to
-// its log). Build the link from Token; it is the only copy, as only its
-// SHA-256 is stored.
+// its log). Build the link from Token and the application's configured
+// address (never a request's Host header); it is the only copy, as only
+// its SHA-256 is stored. A sender that talks to a mail server should
+// queue the message and return, so the response time of
+// RequestPasswordReset does not tell whether the account exists.
 type ResetSender interface {
 	SendPasswordReset(ctx context.Context, m ResetMessage) error
 }
