@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
 	"net"
@@ -12,6 +13,8 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"sync"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -60,18 +63,34 @@ func loadAuthKey(dir string) ([]byte, error) {
 }
 
 // consoleResetSender is the demo's auth.ResetSender: it has no mail
-// server, so it writes the reset link to the log for whoever runs the
-// dashboard to pass on. A real deployment sends it to the user's email.
+// server, so it prints the reset link on the console (out, the terminal
+// running the dashboard, not the log, which redacts tokens) for whoever
+// runs the dashboard to pass on. A real deployment emails it.
 type consoleResetSender struct {
+	mu   sync.Mutex
+	out  io.Writer
 	log  *slog.Logger
 	base string // scheme://host the link points at, from the configuration
 }
 
-func (s consoleResetSender) SendPasswordReset(ctx context.Context, m auth.ResetMessage) error {
+func (s *consoleResetSender) SendPasswordReset(ctx context.Context, m auth.ResetMessage) error {
 	link := s.base + "/reset?token=" + url.QueryEscape(m.Token)
-	s.log.WarnContext(ctx, "password reset link (demo mode: delivered to the console, not by email)",
-		slog.String("user", m.User.Username), slog.String("link", link), slog.Time("expires", m.ExpiresAt))
+	s.mu.Lock()
+	_, err := fmt.Fprintf(s.out, "\n[demo mode] password reset link for %s (works once, until %s):\n  %s\n\n",
+		m.User.Username, m.ExpiresAt.Format(time.RFC3339), link)
+	s.mu.Unlock()
+	if err != nil {
+		return fmt.Errorf("print reset link: %w", err)
+	}
+	s.log.WarnContext(ctx, "password reset link printed on the console (demo mode: no email is sent)", slog.String("user", m.User.Username))
 	return nil
+}
+
+// setOutput redirects the printed links (tests).
+func (s *consoleResetSender) setOutput(w io.Writer) {
+	s.mu.Lock()
+	s.out = w
+	s.mu.Unlock()
 }
 
 // resetBase is where reset links point: the configured public host (never

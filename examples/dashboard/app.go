@@ -52,6 +52,7 @@ type app struct {
 	db        *sql.DB
 	authStore *authsql.Store
 	auth      *auth.Service
+	resets    *consoleResetSender // demo delivery of reset links
 	pstore    portfolio.Store
 	agg       *marketdata.Aggregator
 	history0  *sim.Provider // latency-free simulator on the same path: history for statistics, backtests and returns
@@ -109,14 +110,15 @@ func newApp(ctx context.Context, cfg config, logger *slog.Logger) (a *app, err e
 	if err != nil {
 		return nil, err
 	}
+	a.resets = &consoleResetSender{out: os.Stderr, log: logger, base: cfg.resetBase()}
 	a.auth, err = auth.New(auth.Options{
 		Store:     a.authStore,
 		Logger:    logger,
 		Params:    cfg.authParams,
 		Cookie:    auth.CookieConfig{InsecureLocalhost: !cfg.secureCookies},
 		SecretKey: authKey,
-		// Demo mode: reset links go to the console log, not by email.
-		ResetSender: consoleResetSender{log: logger, base: cfg.resetBase()},
+		// Demo mode: reset links go to the console, not by email.
+		ResetSender: a.resets,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("auth: %w", err)
