@@ -95,6 +95,11 @@ type quoteEvent struct {
 	Price     string              `json:"price,omitempty"`
 	Currency  string              `json:"currency,omitempty"`
 	SpreadPct string              `json:"spread_pct,omitempty"`
+	// Confidence and Reason come from the trust model: a low-confidence
+	// price is shown with a warning, never as a bare number.
+	Confidence marketdata.Confidence `json:"confidence,omitempty"`
+	Trusted    bool                  `json:"trusted"`
+	Reason     string                `json:"reason,omitempty"`
 	Time      time.Time           `json:"time"`
 	Error     string              `json:"error,omitempty"`
 	Sources   []marketdata.Source `json:"sources,omitempty"`
@@ -149,6 +154,7 @@ func (a *app) quotesStream(c *gin.Context) {
 				ev.Price = priceText(u.Quote.Price)
 				ev.Currency = u.Quote.Currency
 				ev.SpreadPct = fmt.Sprintf("%.3f%%", u.Quote.SpreadPct)
+				ev.Confidence, ev.Trusted, ev.Reason = u.Quote.Confidence, u.Quote.Confidence.Trusted(), u.Quote.Reason
 				ev.Sources = u.Quote.Sources
 			}
 			b, err := json.Marshal(ev)

@@ -168,7 +168,8 @@ func runQuote(ctx context.Context, e *env, args []string) error {
 func printQuotes(w io.Writer, res *marketdata.Result) error {
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
 	for _, m := range res.Quotes {
-		fmt.Fprintf(tw, "%s\t%s\t%s\tconsensus of %d, spread %.4f (%.2f%%)%s\n", m.Symbol, price(m.Price), m.Currency, used(m), m.Spread, m.SpreadPct, flags(m))
+		fmt.Fprintf(tw, "%s\t%s\t%s\tconsensus of %d (%d agree, %s confidence), spread %.4f (%.2f%%)%s\n", m.Symbol, price(m.Price), m.Currency,
+			m.Independent, m.Agreeing, m.Confidence, m.Spread, m.SpreadPct, flags(m))
 		for _, s := range m.Sources {
 			note := ""
 			switch {
@@ -176,6 +177,10 @@ func printQuotes(w io.Writer, res *marketdata.Result) error {
 				note = "not used: " + s.Error
 			case s.Outlier:
 				note = fmt.Sprintf("outlier %+.2f%%", s.Deviation*100)
+			case s.Duplicate:
+				note = "same upstream as another source, not counted"
+			case s.Undated:
+				note = "undated"
 			case s.Stale:
 				note = "stale"
 			}
@@ -200,16 +205,6 @@ func printQuotes(w io.Writer, res *marketdata.Result) error {
 	return nil
 }
 
-func used(m marketdata.Merged) int {
-	n := 0
-	for _, s := range m.Sources {
-		if s.Used {
-			n++
-		}
-	}
-	return n
-}
-
 func flags(m marketdata.Merged) string {
 	var f []string
 	if m.Outliers > 0 {
@@ -217,6 +212,9 @@ func flags(m marketdata.Merged) string {
 	}
 	if m.Stale {
 		f = append(f, "stale")
+	}
+	if !m.Confidence.Trusted() {
+		f = append(f, "LOW CONFIDENCE: "+m.Reason)
 	}
 	if len(f) == 0 {
 		return ""

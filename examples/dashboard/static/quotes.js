@@ -18,6 +18,15 @@
     var now = parseFloat(q.price.replace(/,/g, ""));
     cell.textContent = q.price;
     row.querySelector(".spread").textContent = q.spread_pct;
+    var conf = row.querySelector(".conf");
+    if (conf) {
+      var pill = document.createElement("span");
+      pill.className = q.trusted ? "pill" : "badge off";
+      pill.textContent = q.trusted ? q.confidence : "low confidence";
+      pill.title = q.reason || "";
+      conf.textContent = "";
+      conf.appendChild(pill);
+    }
     row.querySelector(".time").textContent = new Date(q.time).toLocaleTimeString();
     var src = row.querySelector(".sources");
     src.textContent = "";
