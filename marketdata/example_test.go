@@ -2,6 +2,7 @@ package marketdata_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -91,4 +92,37 @@ func ExampleAggregator_Watch() {
 	// Output:
 	// EQNR.OL NOK true
 	// EURNOK=X NOK true
+}
+
+// Two sources 50 % apart: the consensus is not trusted, so Price refuses it
+// with the merged detail; BestGuess takes the newest quote anyway.
+func ExampleLowConfidenceError() {
+	now := func() time.Time { return time.Date(2026, 3, 2, 15, 0, 0, 0, time.UTC) }
+	honest, err := sim.New(sim.Options{Name: "honest", Seed: 1, Now: now})
+	if err != nil {
+		panic(err)
+	}
+	broken, err := sim.New(sim.Options{Name: "broken", Seed: 1, Bias: 0.5, Now: now})
+	if err != nil {
+		panic(err)
+	}
+	agg, err := marketdata.New(marketdata.Options{Providers: []marketdata.Provider{honest, broken}, Now: now})
+	if err != nil {
+		panic(err)
+	}
+	defer agg.Close()
+
+	ctx := context.Background()
+	_, _, err = agg.Price(ctx, "AAPL")
+	var lc *marketdata.LowConfidenceError
+	if errors.As(err, &lc) {
+		m := lc.Merged
+		fmt.Printf("%v: %s confidence, %d of %d sources agree, spread %.0f%%\n",
+			errors.Is(err, marketdata.ErrLowConfidence), m.Confidence, m.Agreeing, m.Independent, m.SpreadPct)
+	}
+	guess, cur, err := agg.BestGuess().Price(ctx, "AAPL")
+	fmt.Println(err == nil, guess.IsPositive(), cur)
+	// Output:
+	// true: low confidence, 1 of 2 sources agree, spread 50%
+	// true true USD
 }

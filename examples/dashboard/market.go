@@ -91,20 +91,20 @@ func (a *app) quotesJSON(c *gin.Context) {
 
 // quoteEvent is one server-sent event of the quotes stream.
 type quoteEvent struct {
-	Symbol    string              `json:"symbol"`
-	Price     string              `json:"price,omitempty"`
-	Currency  string              `json:"currency,omitempty"`
-	SpreadPct string              `json:"spread_pct,omitempty"`
-	// Confidence and Reason come from the trust model: a low-confidence
-	// price is shown with a warning, never as a bare number.
+	Symbol    string `json:"symbol"`
+	Price     string `json:"price,omitempty"`
+	Currency  string `json:"currency,omitempty"`
+	SpreadPct string `json:"spread_pct,omitempty"`
+	// From the trust model: a low-confidence price is shown with a
+	// warning, never as a bare number.
 	Confidence marketdata.Confidence `json:"confidence,omitempty"`
 	Trusted    bool                  `json:"trusted"`
 	Reason     string                `json:"reason,omitempty"`
-	Time      time.Time           `json:"time"`
-	Error     string              `json:"error,omitempty"`
-	Sources   []marketdata.Source `json:"sources,omitempty"`
-	Summary   string              `json:"summary"`
-	Dropped   uint64              `json:"dropped"`
+	Time       time.Time             `json:"time"`
+	Error      string                `json:"error,omitempty"`
+	Sources    []marketdata.Source   `json:"sources,omitempty"`
+	Summary    string                `json:"summary"`
+	Dropped    uint64                `json:"dropped"`
 }
 
 // quotesStream streams consensus quotes from Aggregator.Watch as
