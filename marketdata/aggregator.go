@@ -848,20 +848,21 @@ func (a *Aggregator) upstreamOf(provider string) string {
 // and the others are converted through a trusted FX consensus.
 // dst has room for len(quotes) sources.
 func (a *Aggregator) merge(ctx context.Context, symbol string, quotes []Quote, dst []Source, now time.Time) (Merged, error) {
+	sym, err := ParseSymbol(symbol)
+	if err != nil {
+		return Merged{}, err
+	}
 	o := a.consensusOptions(now)
-	valid := validatorFor(symbol)
+	valid := validatorOf(sym.Kind)
+	win := windowAt(now)
 	m := Merged{Symbol: symbol, Sources: dst[:len(quotes)]}
 	for i, q := range quotes {
-		s := assess(q, valid, o)
+		s := assess(q, valid, o, win)
 		s.Upstream = a.upstreamOf(q.Provider)
 		if s.Error == "" && !IsCurrency(q.Currency) {
 			s.Error, s.Price, s.OrigPrice = fmt.Sprintf("currency %q", q.Currency), 0, 0
 		}
 		m.Sources[i] = s
-	}
-	sym, err := ParseSymbol(symbol)
-	if err != nil {
-		return Merged{}, err
 	}
 	m.Currency = sym.Quote
 	if sym.Kind == KindStock {
@@ -882,21 +883,48 @@ func majorityCurrency(src []Source) string {
 	if inTier == nil {
 		return src[0].OrigCurrency
 	}
-	counts := map[string]int{}
-	seen := map[string]bool{}
-	best, cur := 0, ""
+	cur, mixed := "", false
+	for i := range src {
+		if s := &src[i]; inTier(s) {
+			if cur == "" {
+				cur = s.OrigCurrency
+			}
+			mixed = mixed || s.OrigCurrency != cur
+		}
+	}
+	if !mixed {
+		return cur
+	}
+	// A handful of sources: count by scanning, no maps.
+	best := 0
 	for i := range src {
 		s := &src[i]
-		if !inTier(s) || seen[upstreamOf(s)] {
+		if !inTier(s) || firstOfUpstream(src, i, inTier) != i {
 			continue
 		}
-		seen[upstreamOf(s)] = true
-		counts[s.OrigCurrency]++
-		if c := counts[s.OrigCurrency]; c > best {
-			best, cur = c, s.OrigCurrency
+		n := 0
+		for j := range src {
+			if t := &src[j]; inTier(t) && t.OrigCurrency == s.OrigCurrency && firstOfUpstream(src, j, inTier) == j {
+				n++
+			}
+		}
+		if n > best {
+			best, cur = n, s.OrigCurrency
 		}
 	}
 	return cur
+}
+
+// firstOfUpstream returns the index of the first counted source with the
+// upstream of src[i].
+func firstOfUpstream(src []Source, i int, inTier func(*Source) bool) int {
+	up := upstreamOf(&src[i])
+	for j := range i {
+		if inTier(&src[j]) && upstreamOf(&src[j]) == up {
+			return j
+		}
+	}
+	return i
 }
 
 // convert brings one source into currency target, or sets its Error.

@@ -131,13 +131,14 @@ type ConsensusOptions struct {
 func Consensus(symbol string, quotes []Quote, o ConsensusOptions) (Merged, error) {
 	m := Merged{Symbol: symbol, Sources: make([]Source, 0, len(quotes))}
 	valid := validatorFor(symbol)
+	win := windowAt(o.Now)
 	for _, q := range quotes {
 		if m.Currency == "" {
 			m.Currency = q.Currency
 		} else if q.Currency != m.Currency {
 			return Merged{}, fmt.Errorf("marketdata: consensus for %s: currencies %s and %s differ", symbol, m.Currency, q.Currency)
 		}
-		m.Sources = append(m.Sources, assess(q, valid, o))
+		m.Sources = append(m.Sources, assess(q, valid, o, win))
 	}
 	return finishConsensus(m, o)
 }
@@ -145,7 +146,12 @@ func Consensus(symbol string, quotes []Quote, o ConsensusOptions) (Merged, error
 // validatorFor returns the plausibility check of a symbol's prices: rates
 // for currency pairs, prices for everything else.
 func validatorFor(symbol string) func(float64) bool {
-	if s, err := ParseSymbol(symbol); err == nil && s.Kind == KindFX {
+	s, _ := ParseSymbol(symbol)
+	return validatorOf(s.Kind)
+}
+
+func validatorOf(k Kind) func(float64) bool {
+	if k == KindFX {
 		return ValidRate
 	}
 	return ValidPrice
@@ -154,13 +160,9 @@ func validatorFor(symbol string) func(float64) bool {
 // assess turns one provider quote into a Source, rejecting implausible
 // prices and times (the raw value goes into Error, never into a number
 // field, so the Source stays encodable) and flagging stale and undated ones.
-func assess(q Quote, valid func(float64) bool, o ConsensusOptions) Source {
+func assess(q Quote, valid func(float64) bool, o ConsensusOptions, win timeWindow) Source {
 	s := Source{Provider: q.Provider, Price: q.Price, Currency: q.Currency, OrigPrice: q.Price,
 		OrigCurrency: q.Currency, Time: q.Time, Latency: q.Latency}
-	latest := time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC)
-	if !o.Now.IsZero() {
-		latest = o.Now.Add(MaxClockSkew)
-	}
 	ageCheck := o.MaxAge > 0 && !o.Now.IsZero()
 	switch {
 	case !valid(q.Price):
@@ -169,7 +171,7 @@ func assess(q Quote, valid func(float64) bool, o ConsensusOptions) Source {
 		if ageCheck {
 			s.Undated, s.Stale = true, true
 		}
-	case !validTime(q.Time, latest):
+	case !win.contains(q.Time):
 		s.Error = "implausible market time " + q.Time.UTC().Format(time.RFC3339)
 	case ageCheck && o.Now.Sub(q.Time) > o.MaxAge:
 		s.Stale = true
@@ -289,6 +291,26 @@ func agrees(p, anchor, tol float64) bool { return math.Abs(p-anchor) <= tol*anch
 // nearest the median of all votes, then to the lower price, so the choice
 // depends only on the values, never on the provider order.
 func bestAnchor(src []Source, votes []int, tol float64) float64 {
+	// Count each anchor's group first; the tie-breaks (sorting, times) are
+	// needed only when several anchors share the largest count.
+	bestN, ties, first := 0, 0, 0.0
+	for _, a := range votes {
+		n := 0
+		for _, v := range votes {
+			if agrees(src[v].Price, src[a].Price, tol) {
+				n++
+			}
+		}
+		switch {
+		case n > bestN:
+			bestN, ties, first = n, 1, src[a].Price
+		case n == bestN:
+			ties++
+		}
+	}
+	if ties == 1 || bestN == len(votes) { // one largest group, or all agree
+		return first
+	}
 	var abuf [16]float64
 	all := abuf[:0]
 	for _, v := range votes {
@@ -352,7 +374,9 @@ func median(xs []float64) float64 {
 // judge sets the confidence of a finished consensus and says why it is not
 // high.
 func judge(m Merged, tol float64) (Confidence, string) {
-	disagree := fmt.Sprintf("%d independent sources disagree beyond ±%g%% (spread %.2f%%), no majority", m.Independent, tol*100, m.SpreadPct)
+	disagree := func() string {
+		return fmt.Sprintf("%d independent sources disagree beyond ±%g%% (spread %.2f%%), no majority", m.Independent, tol*100, m.SpreadPct)
+	}
 	switch {
 	case m.Stale:
 		why := "no fresh quote, only stale ones"
@@ -360,7 +384,7 @@ func judge(m Merged, tol float64) (Confidence, string) {
 			why = "no fresh quote, only undated ones"
 		}
 		if 2*m.Agreeing <= m.Independent && m.Independent > 1 {
-			why += "; " + disagree
+			why += "; " + disagree()
 		}
 		return ConfidenceLow, why
 	case m.Independent == 1:
@@ -370,5 +394,5 @@ func judge(m Merged, tol float64) (Confidence, string) {
 	case 2*m.Agreeing > m.Independent:
 		return ConfidenceMajority, fmt.Sprintf("%d of %d independent sources agree; %d outlier(s)", m.Agreeing, m.Independent, m.Outliers)
 	}
-	return ConfidenceLow, disagree
+	return ConfidenceLow, disagree()
 }

@@ -201,12 +201,13 @@ wait:
 func (a *Aggregator) mergeRates(from, to string, got []*Rate) (Merged, error) {
 	m := Merged{Symbol: FXSymbol(from, to), Currency: to}
 	o := a.consensusOptions(a.opts.Now())
+	win := windowAt(o.Now)
 	for i, r := range got {
 		if r == nil {
 			continue
 		}
 		ps := a.rates[i]
-		s := assess(Quote{Symbol: m.Symbol, Price: r.Rate, Currency: to, Time: r.Time, Provider: ps.name, Latency: r.Latency}, ValidRate, o)
+		s := assess(Quote{Symbol: m.Symbol, Price: r.Rate, Currency: to, Time: r.Time, Provider: ps.name, Latency: r.Latency}, ValidRate, o, win)
 		s.Upstream = ps.upstream
 		m.Sources = append(m.Sources, s)
 	}

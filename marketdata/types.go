@@ -245,8 +245,17 @@ const MaxRetryAfter = time.Hour
 // otherwise look fresher than every honest one).
 const MaxClockSkew = 15 * time.Minute
 
-// validTime reports whether t can be a market time: between 1970 and
-// year 9999 (JSON-encodable) and not after latest.
-func validTime(t, latest time.Time) bool {
-	return t.Year() >= 1970 && t.Year() <= 9999 && !t.After(latest)
+// timeWindow is the range of plausible market times at a given clock:
+// from 1970 to MaxClockSkew ahead of the clock, and never past year 9999
+// (which JSON cannot encode).
+type timeWindow struct{ lo, hi time.Time }
+
+func windowAt(now time.Time) timeWindow {
+	w := timeWindow{lo: time.Unix(0, 0), hi: time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC)}
+	if !now.IsZero() && now.Add(MaxClockSkew).Before(w.hi) {
+		w.hi = now.Add(MaxClockSkew)
+	}
+	return w
 }
+
+func (w timeWindow) contains(t time.Time) bool { return !t.Before(w.lo) && !t.After(w.hi) }
