@@ -283,12 +283,22 @@ func perfScenario(t *testing.T, rng *rand.Rand, days int) (*Ledger, []Transactio
 				}
 			case r < 78 && held.Sign() > 0:
 				// Securities transfer to another account, or out of the
-				// portfolio.
+				// portfolio, all or part of the holding; into an account
+				// in another currency with the instrument's currency and
+				// rate.
 				other := ids[rng.IntN(len(ids))]
-				out := Transaction{ID: id(), Account: a, Kind: TxTransferOut, Time: when, Symbol: sym, Quantity: held}
+				q := held
+				if rng.IntN(3) == 0 {
+					q = decimal.NewFromInt(1 + rng.Int64N(held.IntPart()))
+				}
+				out := Transaction{ID: id(), Account: a, Kind: TxTransferOut, Time: when, Symbol: sym, Quantity: q}
 				batch = append(batch, out)
 				if other != a && rng.IntN(4) > 0 {
-					batch = append(batch, Transaction{ID: id(), Account: other, Kind: TxTransferIn, Time: when, Symbol: sym, Quantity: held})
+					in := Transaction{ID: id(), Account: other, Kind: TxTransferIn, Time: when, Symbol: sym, Quantity: q}
+					if m.ccy[other] != m.ccy[a] && m.sym[sym] != m.ccy[other] {
+						in.Currency, in.FXRate = m.sym[sym], fxTo(sym, other)
+					}
+					batch = append(batch, in)
 				}
 				continue
 			case r < 82:
