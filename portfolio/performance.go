@@ -327,7 +327,8 @@ func (p *Performance) Summary() string {
 // transfer out of an account carries the gain it made there. In the time
 // line of XIRR, a day's net inflow is at the start of the day, a net
 // outflow at its end (all at the start or the end with FlowsAtStart and
-// FlowsAtEnd). The cost is one valuation per day.
+// FlowsAtEnd). The cost is one valuation per day. A day's value or flow
+// beyond the range of float64 is ErrNotEnoughData.
 func (l *Ledger) Performance(ctx context.Context, opts PerformanceOptions) (*Performance, error) {
 	if opts.History == nil {
 		return nil, fmt.Errorf("%w: no price history", ErrNotEnoughData)
@@ -498,6 +499,10 @@ func (r *replay) valueAt(ctx context.Context, d time.Time) (float64, error) {
 	if err != nil {
 		return 0, err
 	}
+	total := v.Total.InexactFloat64()
+	if math.IsInf(total, 0) {
+		return 0, fmt.Errorf("%w: the value on %s is beyond float64", ErrNotEnoughData, d.Format(time.DateOnly))
+	}
 	amounts := make(map[string]decimal.Decimal)
 	for i := range v.Holdings {
 		if h := &v.Holdings[i]; h.Currency != r.opts.Base {
@@ -516,7 +521,7 @@ func (r *replay) valueAt(ctx context.Context, d time.Time) (float64, error) {
 		}
 	}
 	r.exposure = exposure{amounts: amounts, rates: rates}
-	return v.Total.InexactFloat64(), nil
+	return total, nil
 }
 
 // rate is the rate from ccy to the base at t, checked as valuation does.
@@ -577,7 +582,11 @@ func (r *replay) flow(ctx context.Context, booked []Transaction, d time.Time) (f
 		}
 		sum = addDec(sum, amount)
 	}
-	return sum.InexactFloat64(), nil
+	f := sum.InexactFloat64()
+	if math.IsInf(f, 0) {
+		return 0, fmt.Errorf("%w: the flows on %s are beyond float64", ErrNotEnoughData, d.Format(time.DateOnly))
+	}
+	return f, nil
 }
 
 // externalFlow is what tx brings into its account (negative: takes out)

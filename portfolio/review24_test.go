@@ -2,10 +2,14 @@ package portfolio
 
 import (
 	"context"
+	"fmt"
 	"math"
+	"math/rand/v2"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/shopspring/decimal"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -261,4 +265,139 @@ func TestReviewPerformanceOneDay(t *testing.T) {
 	// The zero Options timing is FlowsSplit.
 	var o PerformanceOptions
 	assert.Equal(t, FlowsSplit, o.Timing)
+}
+
+// Hostile random batches: transfers in every order, splits with odd
+// ratios, currencies, rates and extreme numbers. Apply never panics, a
+// refused batch changes nothing, and Performance and Value over the result
+// neither panic nor return non-finite figures.
+func TestReviewLedgerHostileBatches(t *testing.T) {
+	rng := rand.New(rand.NewPCG(24, 24))
+	nums := []string{"0", "1", "2", "3", "0.5", "-1", "10", "100", "0.0001", "1e-17", "1e20", "1e999", "1e-999", "123.456789", "7"}
+	sane := false // this transaction draws from the plausible values only
+	num := func() decimal.Decimal {
+		if sane {
+			return d(nums[1+rng.IntN(8)])
+		}
+		return d(nums[rng.IntN(len(nums))])
+	}
+	kinds := []TxKind{TxDeposit, TxWithdrawal, TxBuy, TxSell, TxDividend, TxInterest, TxFee, TxTax, TxTransferIn, TxTransferOut, TxSplit, "bogus"}
+	ccys := []string{"", "USD", "EUR", "JPY", "usd", "€"}
+	accts := []string{"u", "e", "j", "v", "s", "nope"}
+	snapshot := func(l *Ledger) string {
+		var b strings.Builder
+		for _, a := range accts[:5] {
+			bal, _ := l.Balance(a)
+			fmt.Fprintf(&b, "%+v %+v %+v %+v\n", bal, l.Positions(a), l.Lots(a, "X"), l.Lots(a, "Y"))
+			fmt.Fprintf(&b, "%+v\n", l.Realized(a))
+		}
+		fmt.Fprint(&b, len(l.Transactions()), l.pending)
+		return b.String()
+	}
+	ctx := context.Background()
+	accepted := map[TxKind]int{}
+	for sc := range 30 {
+		l := newLedger(t, Account{ID: "u", Currency: "USD"}, Account{ID: "e", Currency: "EUR"}, Account{ID: "j", Currency: "JPY"},
+			Account{ID: "v", Currency: "USD", CostMethod: AverageCost}, Account{ID: "s", Currency: "USD", AllowShort: true, AllowMargin: true})
+		for _, a := range []string{"u", "e", "j", "v", "s"} {
+			require.NoError(t, l.Apply(Transaction{ID: "d" + a, Account: a, Kind: TxDeposit, Time: day("2024-01-01"), Amount: d("100000")}))
+		}
+		n := 0
+		for step := range 200 {
+			var batch []Transaction
+			when := day("2024-01-02").AddDate(0, 0, step/5).Add(time.Duration(rng.IntN(30)) * time.Hour)
+			for range 1 + rng.IntN(3) {
+				n++
+				sane = rng.IntN(10) < 8
+				tx := Transaction{ID: fmt.Sprint("t", n), Account: accts[rng.IntN(len(accts))], Kind: kinds[rng.IntN(len(kinds))],
+					Time: when.Add(time.Duration(rng.IntN(3)-1) * time.Hour), Symbol: []string{"", "X", "Y"}[rng.IntN(3)],
+					Quantity: num(), Currency: ccys[rng.IntN(len(ccys))]}
+				if sane {
+					tx.Account, tx.Currency = accts[rng.IntN(5)], ccys[rng.IntN(4)]
+					tx.Kind = []TxKind{TxBuy, TxBuy, TxSell, TxTransferOut, TxTransferOut, TxTransferIn, TxSplit, TxDividend, TxWithdrawal}[rng.IntN(9)]
+					if tx.Kind != TxWithdrawal {
+						tx.Symbol = []string{"X", "Y"}[rng.IntN(2)]
+					}
+				}
+				if rng.IntN(2) == 0 {
+					tx.Price = num()
+				}
+				if rng.IntN(2) == 0 {
+					tx.Amount = num()
+				}
+				if rng.IntN(3) == 0 {
+					tx.FXRate = num()
+				}
+				if rng.IntN(4) == 0 {
+					tx.Fee, tx.Tax = num(), num()
+				}
+				if rng.IntN(8) == 0 {
+					tx.Time = tx.Time.In(time.FixedZone("x", (rng.IntN(27)-12)*3600))
+				}
+				if rng.IntN(10) == 0 {
+					tx.Time = tx.Time.AddDate(0, 0, -rng.IntN(20)) // back-dated
+				}
+				batch = append(batch, tx)
+				// Often pair a transfer_out with a transfer_in.
+				if tx.Kind == TxTransferOut && tx.Symbol != "" && rng.IntN(2) == 0 {
+					n++
+					in := tx
+					in.ID, in.Kind, in.Account, in.Price = fmt.Sprint("t", n), TxTransferIn, accts[rng.IntN(5)], decimal.Zero
+					batch = append(batch, in)
+				}
+			}
+			before := snapshot(l)
+			func() {
+				defer func() {
+					if r := recover(); r != nil {
+						t.Fatalf("scenario %d step %d: panic %v on %+v", sc, step, r, batch)
+					}
+				}()
+				if err := l.Apply(batch...); err != nil {
+					require.Equal(t, before, snapshot(l), "scenario %d step %d: refused batch changed the ledger: %v", sc, step, err)
+					return
+				}
+				for _, tx := range batch {
+					k := tx.Kind
+					if tx.Symbol != "" && (k == TxTransferIn || k == TxTransferOut) {
+						k += "_securities"
+					}
+					accepted[k]++
+				}
+			}()
+		}
+		h := l.TradeHistory()
+		func() {
+			defer func() {
+				if r := recover(); r != nil {
+					t.Fatalf("scenario %d: Performance panicked: %v", sc, r)
+				}
+			}()
+			for _, acct := range []string{"", "u", "e", "v"} {
+				p, err := l.Performance(ctx, PerformanceOptions{Base: "USD", History: h, Account: acct})
+				if err != nil {
+					continue
+				}
+				for _, x := range []float64{p.TWR, p.XIRR, p.NetFlows, p.StartValue, p.EndValue, p.CurrencyEffect} {
+					require.False(t, math.IsNaN(x), "scenario %d %q: %+v", sc, acct, p)
+				}
+			}
+			_, _ = l.Value(ctx, "USD", PricesAt(h, day("2025-01-01")), RatesAt(h, day("2025-01-01")))
+		}()
+	}
+	t.Logf("accepted: %v", accepted)
+	for _, k := range []TxKind{TxBuy, TxSell, TxSplit, TxTransferIn + "_securities", TxTransferOut + "_securities"} {
+		require.Positive(t, accepted[k], "no %s accepted: the test does not reach it", k)
+	}
+}
+
+// A value beyond float64 (1e999 units delivered at a cost of 1) is an
+// error from Performance, not an EndValue of +Inf and a TWR of NaN.
+func TestReviewPerformanceValueBeyondFloat(t *testing.T) {
+	l := newLedger(t, Account{ID: "a", Currency: "USD"})
+	require.NoError(t, l.Apply(deposit("d", "a", "2024-01-01", "10"),
+		Transaction{ID: "i", Account: "a", Kind: TxTransferIn, Time: day("2024-01-02"), Symbol: "X", Quantity: d("1e999"), Price: d("1e-999")}))
+	h := newTestHistory().price("X", "2024-01-01", "100", "USD")
+	_, err := l.Performance(context.Background(), PerformanceOptions{Base: "USD", History: h})
+	require.ErrorIs(t, err, ErrNotEnoughData)
 }
