@@ -345,7 +345,12 @@ func (m *Manager) Cancel(ctx context.Context, p Principal, id string) (Upload, e
 }
 
 // Delete removes a finished upload, and its stored file when no other
-// upload has the same content. ErrConflict while its job runs.
+// upload has the same content. ErrConflict while its job runs. The check
+// for other uploads of the same content and the removal of the file are
+// serialized with this process's jobs storing that content; processes
+// sharing one Storage do not serialize with each other, so a delete and
+// another process's upload of the very same bytes at the same moment can
+// lose that file (the store keeps its record; a re-upload restores it).
 func (m *Manager) Delete(ctx context.Context, p Principal, id string) error {
 	u, err := m.opts.Store.Get(ctx, id)
 	if err != nil {

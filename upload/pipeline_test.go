@@ -166,7 +166,9 @@ func TestLeaseRenewedWhileRunning(t *testing.T) {
 func TestShutdownDrainsAndHandsBack(t *testing.T) {
 	store := NewMemStore()
 	release := make(chan struct{})
+	started := make(chan struct{}, 4)
 	proc := csvProcessor(func(ctx context.Context, j *Job) error {
+		started <- struct{}{}
 		select {
 		case <-release:
 			return nil
@@ -176,11 +178,13 @@ func TestShutdownDrainsAndHandsBack(t *testing.T) {
 	})
 	e := newEnv(t, Options{Store: store, Workers: 1, Processors: proc})
 	id := e.upload("a.csv", csvTx)
-	time.Sleep(50 * time.Millisecond)
+	<-started
 	// Draining: Shutdown waits for the running job.
 	done := make(chan error)
 	go func() { done <- e.m.Shutdown(context.Background()) }()
-	time.Sleep(50 * time.Millisecond)
+	for !e.m.closed.Load() {
+		time.Sleep(time.Millisecond)
+	}
 	if resp, _ := e.post("admin", part{name: "b.csv", content: []byte("b\n")}); resp.StatusCode != 503 {
 		t.Fatalf("intake during shutdown: %d", resp.StatusCode)
 	}
@@ -202,6 +206,7 @@ func TestShutdownDrainsAndHandsBack(t *testing.T) {
 	e.srv.Close()
 	block := make(chan struct{})
 	e.start(Options{Dir: e.fs, Store: store, Authorize: testAuth, Poll: 20 * time.Millisecond, Workers: 1, Processors: csvProcessor(func(ctx context.Context, j *Job) error {
+		started <- struct{}{}
 		select {
 		case <-block:
 			return nil
@@ -210,7 +215,7 @@ func TestShutdownDrainsAndHandsBack(t *testing.T) {
 		}
 	})})
 	id2 := e.upload("c.csv", "c\n1\n")
-	time.Sleep(50 * time.Millisecond)
+	<-started
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
 	if err := e.m.Shutdown(ctx); !errors.Is(err, context.DeadlineExceeded) {
