@@ -39,6 +39,8 @@ var (
 	ErrNoRate = errors.New("portfolio: no rate of return solves the cash flows")
 	// ErrNotEnoughData: a return cannot be computed from the given data.
 	ErrNotEnoughData = errors.New("portfolio: not enough data")
+	// ErrInvalidTiming: a FlowTiming that is none of the declared constants.
+	ErrInvalidTiming = errors.New("portfolio: invalid flow timing")
 	// ErrNotFound: a store has no such record.
 	ErrNotFound = errors.New("portfolio: not found")
 )

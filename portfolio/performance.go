@@ -201,6 +201,9 @@ const (
 	FlowsAtStart
 )
 
+// valid reports whether t is one of the declared timings.
+func (t FlowTiming) valid() bool { return t >= FlowsSplit && t <= FlowsAtStart }
+
 // ValuePoint is a portfolio's value at the end of a sub-period (a day) and
 // the net external flow (deposits positive, withdrawals negative) during it.
 type ValuePoint struct {
@@ -213,8 +216,12 @@ type ValuePoint struct {
 // starting value; its Flow is ignored) into a time-weighted return, so that
 // the size and timing of deposits and withdrawals do not affect it.
 // Sub-periods with no capital at risk (a zero or negative denominator) are
-// skipped. It needs at least two points.
+// skipped. It needs at least two points; a timing that is none of the
+// declared constants is ErrInvalidTiming.
 func TWR(points []ValuePoint, timing FlowTiming) (float64, error) {
+	if !timing.valid() {
+		return 0, fmt.Errorf("%w: %d", ErrInvalidTiming, int(timing))
+	}
 	if len(points) < 2 {
 		return 0, fmt.Errorf("%w: need at least two values", ErrNotEnoughData)
 	}
@@ -330,6 +337,9 @@ func (p *Performance) Summary() string {
 // FlowsAtEnd). The cost is one valuation per day. A day's value or flow
 // beyond the range of float64 is ErrNotEnoughData.
 func (l *Ledger) Performance(ctx context.Context, opts PerformanceOptions) (*Performance, error) {
+	if !opts.Timing.valid() {
+		return nil, fmt.Errorf("%w: %d", ErrInvalidTiming, int(opts.Timing))
+	}
 	if opts.History == nil {
 		return nil, fmt.Errorf("%w: no price history", ErrNotEnoughData)
 	}
