@@ -27,6 +27,55 @@ func Run(t *testing.T, newStore func(t *testing.T) portfolio.Store) {
 	t.Run("ledger", func(t *testing.T) { testLedger(t, newStore(t)) })
 	t.Run("bulk", func(t *testing.T) { testBulk(t, newStore(t)) })
 	t.Run("concurrent writers", func(t *testing.T) { testConcurrentWriters(t, newStore(t)) })
+	t.Run("concurrent conflicting ids", func(t *testing.T) { testConcurrentConflict(t, newStore(t)) })
+}
+
+// testConcurrentConflict has Writers goroutines import, at once, a batch
+// whose first transaction is their own and whose second has one id for all
+// but a different amount each, over several rounds: each round exactly one
+// batch is stored, whole; every other fails with ErrDuplicateID (never a
+// raw constraint error) and leaves nothing behind.
+func testConcurrentConflict(t *testing.T, s portfolio.Store) {
+	ctx := context.Background()
+	require.NoError(t, s.SaveAccount(ctx, portfolio.Account{ID: "a", Currency: "USD"}))
+	const rounds = 5
+	want := map[string]bool{}
+	for round := range rounds {
+		contested := fmt.Sprintf("contested-%d", round)
+		errs := make([]error, Writers)
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for w := range Writers {
+			wg.Go(func() {
+				<-start
+				_, errs[w] = s.AddTransactions(ctx, []portfolio.Transaction{
+					{ID: fmt.Sprintf("own-%d-%d", round, w), Account: "a", Kind: portfolio.TxDeposit, Time: day("2024-01-01"), Amount: dec("1"), Currency: "USD"},
+					{ID: contested, Account: "a", Kind: portfolio.TxDeposit, Time: day("2024-01-02"), Amount: decimal.NewFromInt(int64(w + 1)), Currency: "USD"},
+				})
+			})
+		}
+		close(start)
+		wg.Wait()
+		winner := -1
+		for w, err := range errs {
+			if err == nil {
+				require.Equal(t, -1, winner, "round %d: two batches with the contested id were stored", round)
+				winner = w
+				continue
+			}
+			require.ErrorIs(t, err, portfolio.ErrDuplicateID, "round %d writer %d", round, w)
+		}
+		require.NotEqual(t, -1, winner, "round %d: no batch was stored", round)
+		want[fmt.Sprintf("own-%d-%d", round, winner)] = true
+		want[contested] = true
+	}
+	got, err := s.Transactions(ctx)
+	require.NoError(t, err)
+	ids := map[string]bool{}
+	for _, tx := range got {
+		ids[tx.ID] = true
+	}
+	assert.Equal(t, want, ids, "each round's winning batch, whole, and nothing else")
 }
 
 // Writers and OpsPerWriter size the concurrent-writer test: 20 goroutines
