@@ -161,7 +161,8 @@ func Apply(ctx context.Context, db *sql.DB, fsys fs.FS, opts Options) error {
 	}
 	for _, m := range migs {
 		// A cheap check outside the lock first: on a migrated database
-		// every start takes no write lock at all.
+		// a start takes the write lock only once, for the bookkeeping
+		// table above.
 		done, err := a.applied(ctx, db, m.Version)
 		if err != nil {
 			return err

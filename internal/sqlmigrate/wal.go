@@ -16,7 +16,9 @@ const walWait = 30 * time.Second
 
 // EnsureWAL switches a SQLite database to write-ahead logging, retrying with
 // growing, jittered pauses while another connection or process holds the
-// file (SQLite does not apply busy_timeout to this switch). journal_mode is
+// file: busy_timeout alone does not do (it waits out a reader, but a
+// connection without it, or one SQLite cannot let wait without a deadlock,
+// gets "database is locked" at once, and busy_timeout ends). journal_mode is
 // stored in the file, so once one process has switched, the others find it
 // switched. An in-memory database keeps its "memory" mode.
 func EnsureWAL(ctx context.Context, db *sql.DB) error {
