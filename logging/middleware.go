@@ -314,7 +314,7 @@ func (m *middleware) redactQuery(raw string) string {
 	slices.Sort(keys)
 	var b strings.Builder
 	for _, k := range keys {
-		sensitive := m.keys.params.match(k)
+		sensitive := m.keys.params.matchParam(k)
 		for _, v := range vals[k] {
 			if b.Len() > 0 {
 				b.WriteByte('&')

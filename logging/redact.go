@@ -17,7 +17,7 @@ const RedactedValue = "[REDACTED]"
 // token, tokens, access_token, refresh_token, jwt, authorization, x-auth,
 // credential, credentials, cookie, set-cookie, api_key, apikey, access_key,
 // access_key_id, private_key, signature, session and session_id.
-// Matching ignores ASCII case and the characters '-' and '_', and a key also
+// Matching ignores ASCII case, ASCII white space and the characters '-' and '_', and a key also
 // matches when it ends with one of these (so "db_password", "X-Api-Key" and
 // "Proxy-Authorization" are redacted too). The slice is a fresh copy.
 func DefaultRedactKeys() []string {
@@ -70,18 +70,29 @@ type keySet struct {
 	params *keySet
 }
 
-// normalizeKey lower-cases ASCII letters and drops '-' and '_'.
+// normalizeKey lower-cases ASCII letters and drops '-', '_' and ASCII
+// white space.
 func normalizeKey(s string) string {
 	var b strings.Builder
 	b.Grow(len(s))
 	for i := 0; i < len(s); i++ {
 		c := s[i]
-		if c == '-' || c == '_' {
+		if isKeySeparator(c) {
 			continue
 		}
 		b.WriteByte(lowerASCII(c))
 	}
 	return b.String()
+}
+
+// isKeySeparator reports whether c is ignored when keys are compared: '-',
+// '_' and ASCII white space (so "password " and "db password" match too).
+func isKeySeparator(c byte) bool {
+	switch c {
+	case '-', '_', ' ', '\t', '\n', '\r', '\v', '\f':
+		return true
+	}
+	return false
 }
 
 func lowerASCII(c byte) byte {
@@ -118,7 +129,7 @@ func buildKeySet(keys []string) *keySet {
 // match reports whether key is sensitive. It does not allocate.
 func (ks *keySet) match(key string) bool {
 	i := len(key) - 1
-	for i >= 0 && (key[i] == '-' || key[i] == '_') {
+	for i >= 0 && isKeySeparator(key[i]) {
 		i--
 	}
 	if i < 0 {
@@ -142,7 +153,7 @@ func hasNormalizedSuffix(key, suffix string) bool {
 		}
 		c := key[i]
 		i--
-		if c == '-' || c == '_' {
+		if isKeySeparator(c) {
 			continue
 		}
 		if lowerASCII(c) != suffix[j] {

@@ -1,6 +1,7 @@
 package logging
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -46,6 +47,15 @@ func (ks *keySet) holdsSecret(v any, depth int) bool {
 				return true
 			}
 		}
+	case []byte:
+		// The text handler prints a []byte as its text.
+		return mayHoldURL(string(x))
+	case error:
+		return mayHoldURL(x.Error())
+	case fmt.Stringer:
+		// The text handler (and %v) print a Stringer's text, which can be
+		// a URL with its password (url.URL inside a map, say).
+		return mayHoldURL(x.String())
 	}
 	return false
 }
@@ -115,6 +125,18 @@ func (ks *keySet) scrub(v any, depth int) any {
 			out[i], _ = ks.redactURLs(e)
 		}
 		return out
+	case []byte:
+		if s, changed := ks.redactURLs(string(x)); changed {
+			return []byte(s)
+		}
+	case error:
+		if s, changed := ks.redactURLs(x.Error()); changed {
+			return s
+		}
+	case fmt.Stringer:
+		if s, changed := ks.redactURLs(x.String()); changed {
+			return s
+		}
 	}
 	return v
 }
@@ -243,23 +265,44 @@ func (ks *keySet) redactParams(raw string) (string, bool) {
 	if params == nil {
 		params = ks
 	}
-	parts := strings.Split(raw, "&")
+	// Some servers also split on ';', so both separate parameters here; the
+	// separators are kept as they were.
+	var b strings.Builder
 	changed := false
-	for i, p := range parts {
-		k, _, hasValue := strings.Cut(p, "=")
-		if !hasValue {
-			continue
+	rest := raw
+	for rest != "" {
+		end := strings.IndexAny(rest, "&;")
+		if end < 0 {
+			end = len(rest)
 		}
-		if uk, err := url.QueryUnescape(k); err == nil {
-			k = uk
-		}
-		if params.match(k) {
-			parts[i] = p[:strings.IndexByte(p, '=')+1] + RedactedValue
+		p := rest[:end]
+		if k, _, hasValue := strings.Cut(p, "="); hasValue && params.matchParam(k) {
+			p = p[:strings.IndexByte(p, '=')+1] + RedactedValue
 			changed = true
 		}
+		b.WriteString(p)
+		if end < len(rest) {
+			b.WriteByte(rest[end])
+			end++
+		}
+		rest = rest[end:]
 	}
 	if !changed {
 		return raw, false
 	}
-	return strings.Join(parts, "&"), true
+	return b.String(), true
+}
+
+// matchParam reports whether the encoded parameter key k is sensitive:
+// unescaped, and with an array or map suffix ("token[]", "token[0]",
+// "auth[token]") its name or the part in brackets.
+func (ks *keySet) matchParam(k string) bool {
+	if uk, err := url.QueryUnescape(k); err == nil {
+		k = uk
+	}
+	if ks.match(k) {
+		return true
+	}
+	name, sub, ok := strings.Cut(k, "[")
+	return ok && (ks.match(name) || ks.match(strings.Trim(sub, "[]")))
 }
