@@ -84,7 +84,8 @@ type PathOutcome struct {
 
 // MonteCarloResult answers "does it win in the long run?". ProbProfit is
 // the share of paths that made money, ProbProfitSE its standard error, and
-// ProbProfitLo95..ProbProfitHi95 its Wilson 95% interval.
+// ProbProfitLo95..ProbProfitHi95 its Wilson 95% interval; ProbBeatBH, its
+// SE and ProbBeatBHLo95..ProbBeatBHHi95 the same for beating buy and hold.
 type MonteCarloResult struct {
 	Strategy       string        `json:"strategy"`
 	Method         Method        `json:"method"`
@@ -102,6 +103,8 @@ type MonteCarloResult struct {
 	ProbProfitHi95 float64       `json:"prob_profit_hi95"`
 	ProbBeatBH     float64       `json:"prob_beat_buy_hold"`
 	ProbBeatBHSE   float64       `json:"prob_beat_buy_hold_se"`
+	ProbBeatBHLo95 float64       `json:"prob_beat_buy_hold_lo95"`
+	ProbBeatBHHi95 float64       `json:"prob_beat_buy_hold_hi95"`
 	RiskOfRuin     float64       `json:"risk_of_ruin"`
 	RuinLevel      float64       `json:"ruin_level"`
 	Histogram      []Bin         `json:"histogram"`
@@ -416,11 +419,12 @@ func summarize(name string, out []PathOutcome, opts MonteCarloOptions, years flo
 	se := math.Sqrt(p * (1 - p) / float64(n))
 	lo, hi := wilson95(profit, n)
 	pb := float64(beat) / float64(n)
+	blo, bhi := wilson95(beat, n)
 	r := &MonteCarloResult{
 		Strategy: name, Method: opts.Method, Paths: n, BarsPerPath: opts.Bars, Years: years, Seed: opts.Seed,
 		Return: distribution(ret), BuyHoldReturn: distribution(bh), CAGR: distribution(cagr), MaxDrawdown: distribution(dd),
 		ProbProfit: p, ProbProfitSE: se, ProbProfitLo95: lo, ProbProfitHi95: hi,
-		ProbBeatBH: pb, ProbBeatBHSE: math.Sqrt(pb * (1 - pb) / float64(n)),
+		ProbBeatBH: pb, ProbBeatBHSE: math.Sqrt(pb * (1 - pb) / float64(n)), ProbBeatBHLo95: blo, ProbBeatBHHi95: bhi,
 		RiskOfRuin: float64(ruined) / float64(n), RuinLevel: opts.Ruin,
 		Outcomes: out,
 	}

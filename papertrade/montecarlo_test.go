@@ -275,4 +275,16 @@ func TestProbProfitInterval(t *testing.T) {
 	wlo, whi := wilson95(x, 50)
 	assert.Equal(t, wlo, r.ProbProfitLo95)
 	assert.Equal(t, whi, r.ProbProfitHi95)
+
+	// And for P(beat buy & hold): buy and hold never beats itself, 0 of
+	// 50, where p ± 1.96 SE gave the point [0, 0].
+	assert.Equal(t, 0.0, r.ProbBeatBH)
+	blo, bhi := wilson95(0, 50)
+	assert.Equal(t, [2]float64{blo, bhi}, [2]float64{r.ProbBeatBHLo95, r.ProbBeatBHHi95})
+	assert.Greater(t, r.ProbBeatBHHi95, 0.05)
+	r, err = MonteCarlo(context.Background(), loadGOOG(t), smaFactory, MonteCarloOptions{Paths: 60, Bars: 200, Seed: 3})
+	require.NoError(t, err)
+	x = int(math.Round(r.ProbBeatBH * 60))
+	blo, bhi = wilson95(x, 60)
+	assert.Equal(t, [2]float64{blo, bhi}, [2]float64{r.ProbBeatBHLo95, r.ProbBeatBHHi95})
 }
