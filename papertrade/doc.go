@@ -122,6 +122,10 @@
 //     backtesting.py takes them in queue order and can record a market
 //     exit stamped on the bar before its trade's entry (finkit clamps such
 //     an exit to the entry bar, in Compat mode too).
+//   - Exclusive orders: backtesting.py cancels the pending orders while
+//     iterating over the queue it removes them from, so the order after
+//     each cancelled one survives; the default cancels all of them (but
+//     stop-loss and take-profit brackets).
 //
 // Where the two disagree otherwise, finkit is right: after a wipe-out
 // (equity at or below zero) backtesting.py closes only every other open

@@ -470,7 +470,18 @@ func (e *engine) placeOrder(o Order) (int, error) {
 	} else if (o.StopLoss != 0 && o.StopLoss <= ref) || (o.TakeProfit != 0 && o.TakeProfit >= ref) {
 		return 0, fmt.Errorf("%w: short orders need take-profit (%v) < price (%v) < stop-loss (%v)", ErrInvalidOrder, o.TakeProfit, ref, o.StopLoss)
 	}
-	if e.opts.ExclusiveOrders {
+	if e.opts.ExclusiveOrders && e.opts.Compat {
+		// backtesting.py cancels every non-contingent order (all but
+		// stop-loss and take-profit brackets, trade-closing orders
+		// included) while iterating over the queue it removes them from,
+		// so the order after each cancelled one is skipped and stays.
+		for k := 0; k < len(e.orders); k++ {
+			if x := e.orders[k]; !x.isSL && !x.isTP {
+				e.orders = append(e.orders[:k], e.orders[k+1:]...)
+			}
+		}
+		e.closeAll()
+	} else if e.opts.ExclusiveOrders {
 		kept := e.orders[:0]
 		for _, x := range e.orders {
 			if x.parent != 0 {
