@@ -46,8 +46,8 @@
 //  2. A quote older than MaxAge, or without a market time, is stale. Only
 //     fresh quotes are counted; when none is fresh the stale ones are (the
 //     dated before the undated), and the confidence is low.
-//  3. Sources that share an upstream ([Upstreamer]: two mirrors of one site)
-//     count once.
+//  3. Sources that share an upstream ([Upstreamer]: two mirrors of one site,
+//     or Frankfurter republishing the ECB reference rates) count once.
 //  4. The price is the median of the largest group of counted sources that
 //     agree within the tolerance (Options.OutlierThreshold, default 2 %) of
 //     one of them. Sources outside the group are outliers. Two sources that

@@ -66,6 +66,10 @@ func New(opts Options) (*Client, error) {
 // Name returns "ecb".
 func (c *Client) Name() string { return "ecb" }
 
+// Upstream returns "ecb": Frankfurter republishes these reference rates, so
+// the Aggregator counts the two as one source (marketdata.Upstreamer).
+func (c *Client) Upstream() string { return "ecb" }
+
 // Supports reports whether symbol is a currency pair.
 func (c *Client) Supports(symbol string) bool {
 	s, err := marketdata.ParseSymbol(symbol)

@@ -46,6 +46,11 @@ func New(opts Options) (*Client, error) {
 // Name returns "frankfurter".
 func (c *Client) Name() string { return "frankfurter" }
 
+// Upstream returns "ecb": Frankfurter republishes the ECB reference rates,
+// so next to the ecb client it counts as the same source in the
+// Aggregator's consensus (marketdata.Upstreamer), never as a second vote.
+func (c *Client) Upstream() string { return "ecb" }
+
 // Supports reports whether symbol is a currency pair.
 func (c *Client) Supports(symbol string) bool {
 	s, err := marketdata.ParseSymbol(symbol)
