@@ -164,3 +164,60 @@ func TestClientGroupPayloadsFromNonMemberDropped(t *testing.T) {
 	require.Equal(t, a.ID(), g.Owner)
 	require.False(t, slices.Contains(g.Members, c.ID()))
 }
+
+// The base-key record is bounded: a full record refuses further sessions
+// without a one-time prekey (and asks for rotation) rather than growing or
+// forgetting; it survives a restart at its full size; after a rotation new
+// sessions are accepted again, and once its signed prekey is rotated away
+// a replay finds no prekey at all.
+func TestBaseKeyRecordBoundedAndSurvivesRotation(t *testing.T) {
+	a, b := newParty(t, 0), newParty(t, 0)
+	initial := func() *Envelope {
+		s, err := Initiate(a.id, bundleOf(t, b, false), nil)
+		require.NoError(t, err)
+		e, err := s.Encrypt([]byte("hi"))
+		require.NoError(t, err)
+		return e
+	}
+	first := initial()
+	_, _, err := Accept(b.id, b.prekeys, first, nil)
+	require.NoError(t, err)
+	b.prekeys.mu.Lock()
+	for len(b.prekeys.seen) < MaxBaseKeysPerSignedPrekey {
+		var k [KeySize]byte
+		_, err := rand.Read(k[:])
+		require.NoError(t, err)
+		b.prekeys.seen[k] = struct{}{}
+	}
+	b.prekeys.mu.Unlock()
+	require.True(t, b.prekeys.NeedsRotation(time.Now(), time.Hour))
+
+	raw, err := b.prekeys.MarshalBinary()
+	require.NoError(t, err)
+	restored, err := UnmarshalPrekeys(raw, nil)
+	require.NoError(t, err)
+	for _, pk := range []*Prekeys{b.prekeys, restored} {
+		_, _, err = Accept(b.id, pk, initial(), nil)
+		require.ErrorIs(t, err, ErrUnknownPrekey, "a full record must refuse, not grow")
+		_, _, err = Accept(b.id, pk, first, nil)
+		require.ErrorIs(t, err, ErrReplay)
+		pk.mu.Lock()
+		require.Len(t, pk.seen, MaxBaseKeysPerSignedPrekey)
+		pk.mu.Unlock()
+	}
+
+	require.NoError(t, restored.RotateSignedPrekey(b.id))
+	_, _, err = Accept(b.id, restored, first, nil)
+	require.ErrorIs(t, err, ErrReplay, "the previous signed prekey keeps its record")
+	b2 := party{b.id, restored}
+	s, err := Initiate(a.id, bundleOf(t, b2, false), nil)
+	require.NoError(t, err)
+	e, err := s.Encrypt([]byte("after rotation"))
+	require.NoError(t, err)
+	_, pt, err := Accept(b.id, restored, e, nil)
+	require.NoError(t, err)
+	require.Equal(t, "after rotation", string(pt))
+	require.NoError(t, restored.RotateSignedPrekey(b.id))
+	_, _, err = Accept(b.id, restored, first, nil)
+	require.ErrorIs(t, err, ErrUnknownPrekey, "a replay under a forgotten signed prekey")
+}
