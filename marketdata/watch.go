@@ -11,7 +11,7 @@ import (
 type Update struct {
 	Time    time.Time `json:"time"`
 	Symbol  string    `json:"symbol"`
-	Quote   Merged    `json:"quote"`           // valid when Err is nil
+	Quote   Merged    `json:"quote"`           // valid when Err is nil; may be a low-confidence best guess (see Quote.Confidence)
 	Err     error     `json:"-"`               // why this symbol has no quote this round
 	Message string    `json:"error,omitempty"` // Err as text, for JSON
 	Dropped uint64    `json:"dropped"`         // updates dropped so far because the consumer was slow
