@@ -25,8 +25,8 @@ func TestReviewConsensusChainsAndTies(t *testing.T) {
 		price  float64
 		conf   marketdata.Confidence
 	}{
-		{[]float64{100, 101.5, 103.0225}, 101.5, marketdata.ConfidenceHigh},   // 1.5 % steps: the middle one agrees with both
-		{[]float64{100, 103.0225, 101.5}, 101.5, marketdata.ConfidenceHigh},   // order does not matter
+		{[]float64{100, 101.5, 103.0225}, 101.5, marketdata.ConfidenceHigh},    // 1.5 % steps: the middle one agrees with both
+		{[]float64{100, 103.0225, 101.5}, 101.5, marketdata.ConfidenceHigh},    // order does not matter
 		{[]float64{100, 102, 104, 106.08}, 102, marketdata.ConfidenceMajority}, // longer chain: 3 of 4 around 102
 		{[]float64{100, 100, 200, 200}, 100, marketdata.ConfidenceLow},         // 2 vs 2: no majority
 		{[]float64{100, 106}, 100, marketdata.ConfidenceLow},                   // two apart: never averaged
