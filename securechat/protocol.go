@@ -3,6 +3,7 @@ package securechat
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 )
 
 // Relay protocol: one JSON object per WebSocket text message. Binary fields
@@ -65,11 +66,25 @@ type frame struct {
 }
 
 func authMessage(host string, nonce []byte) []byte {
+	host = canonicalHost(host)
 	m := make([]byte, 0, len(authLabel)+len(host)+1+len(nonce))
 	m = append(m, authLabel...)
 	m = append(m, host...)
 	m = append(m, 0)
 	return append(m, nonce...)
+}
+
+// canonicalHost is the form of a host[:port] that logins are signed for:
+// host names are case-insensitive and a trailing dot names the same host,
+// so "Relay.Example." and "relay.example" sign the same message (a
+// mismatch in spelling alone would refuse every login). Ports are kept as
+// written.
+func canonicalHost(h string) string {
+	name, port := h, ""
+	if i := strings.LastIndexByte(h, ':'); i >= 0 && !strings.Contains(h[i:], "]") {
+		name, port = h[:i], h[i:]
+	}
+	return strings.ToLower(strings.TrimSuffix(name, ".")) + port
 }
 
 func decodeFrame(b []byte) (frame, error) {

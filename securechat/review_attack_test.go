@@ -115,7 +115,16 @@ func TestForgedDHStepOnEstablishedSessionChangesNothing(t *testing.T) {
 func TestRelayHostVariantsRefused(t *testing.T) {
 	tr := startRelay(t, RelayOptions{Host: "relay.example"})
 	id := newID(t)
-	for _, signed := range []string{"RELAY.example", "Relay.Example", "relay.example.", "relay.example:443", "relay.example:80",
+	// Spellings of the same host name are the same host; anything else is refused.
+	for _, signed := range []string{"RELAY.example", "Relay.Example", "relay.example."} {
+		rc, nonce := dialRaw(t, tr.url)
+		rc.write(frame{Type: frameAuth, Data: id.Public().Marshal(), Sig: id.Sign(authMessage(signed, nonce))})
+		f, err := rc.tryRead()
+		require.NoError(t, err, "signature for %q refused", signed)
+		require.Equal(t, frameWelcome, f.Type, "signature for %q", signed)
+		rc.ws.CloseNow()
+	}
+	for _, signed := range []string{"relay.example:443", "relay.example:80",
 		"relay.example:", "relay.example\x00", "x@relay.example", "relay.example\x00evil", "relay.exampl", ""} {
 		rc, nonce := dialRaw(t, tr.url)
 		rc.write(frame{Type: frameAuth, Data: id.Public().Marshal(), Sig: id.Sign(authMessage(signed, nonce))})
