@@ -138,6 +138,12 @@ func (c *Converter) convertOnce(ctx context.Context, g *generation, w io.Writer,
 	}
 	st := newPageState()
 	defer func() {
+		if p := recover(); p != nil {
+			// A panic (the caller's writer) must not keep the tab and its
+			// browser context.
+			g.discardTab(t)
+			panic(p)
+		}
 		if err != nil {
 			g.discardTab(t)
 			used = nil

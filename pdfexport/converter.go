@@ -315,7 +315,7 @@ func (c *Converter) run(ctx context.Context, w io.Writer, target string, opts Pa
 		}
 		c.conversions.Add(1)
 		var t *tab
-		t, err = c.convertOnce(ctx, g, cw, target, opts)
+		t, err = c.convertOnceReleasingOnPanic(ctx, g, cw, target, opts)
 		if err == nil {
 			// The caller has its PDF; closing the tab and its browser
 			// context happens in the background, and the slot frees up
@@ -351,6 +351,19 @@ func (c *Converter) run(ctx context.Context, w io.Writer, target string, opts Pa
 		return fmt.Errorf("%w: %v", ErrClosed, err)
 	}
 	return err
+}
+
+// convertOnceReleasingOnPanic is convertOnce, except that a panic (from
+// the caller's writer, say) frees the conversion's pool slot before it
+// goes on up; convertOnce itself closes the tab.
+func (c *Converter) convertOnceReleasingOnPanic(ctx context.Context, g *generation, w io.Writer, target string, opts PageOptions) (*tab, error) {
+	defer func() {
+		if p := recover(); p != nil {
+			c.release(g)
+			panic(p)
+		}
+	}()
+	return c.convertOnce(ctx, g, w, target, opts)
 }
 
 // errIs reports whether err is one of targets.
