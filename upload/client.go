@@ -39,6 +39,18 @@ type Client struct {
 	Retries int
 	// Fields are sent with each file: form fields, or tus metadata.
 	Fields map[string]string
+	// Resume, when set, remembers unfinished tus uploads by the key given
+	// to SendResumable, so that an upload cut off in one run (the process
+	// killed) is continued in the next instead of started again.
+	Resume ResumeStore
+}
+
+// ResumeStore keeps the locations of unfinished tus uploads across runs.
+// Keys are chosen by the caller to name a file's content (FileResumeKey).
+type ResumeStore interface {
+	Load(key string) (location string, ok bool)
+	Save(key, location string) error
+	Forget(key string) error
 }
 
 // ResponseError is a server's error answer.
@@ -79,6 +91,13 @@ func responseError(resp *http.Response) error {
 // Send uploads size bytes of r under name and returns the queued upload.
 // progress, when set, is called with the bytes sent so far.
 func (c *Client) Send(ctx context.Context, name string, r io.ReaderAt, size int64, progress func(sent int64)) (Upload, error) {
+	return c.SendResumable(ctx, "", name, r, size, progress)
+}
+
+// SendResumable is Send for content named by key (empty: none): with
+// c.Resume set, a tus upload of the same key left unfinished, by this or
+// an earlier process, is continued from the server's offset.
+func (c *Client) SendResumable(ctx context.Context, key, name string, r io.ReaderAt, size int64, progress func(sent int64)) (Upload, error) {
 	if progress == nil {
 		progress = func(int64) {}
 	}
@@ -87,7 +106,7 @@ func (c *Client) Send(ctx context.Context, name string, r io.ReaderAt, size int6
 		limit = 8 << 20
 	}
 	if limit > 0 && size > limit {
-		id, err := c.sendTus(ctx, name, r, size, progress)
+		id, err := c.sendTus(ctx, key, name, r, size, progress)
 		if err != nil {
 			return Upload{}, err
 		}
@@ -171,10 +190,31 @@ func (c *Client) tusRequest(ctx context.Context, method, url string, body io.Rea
 
 // sendTus creates a tus upload and sends it chunk by chunk; a failed chunk
 // is retried from the offset the server reports.
-func (c *Client) sendTus(ctx context.Context, name string, r io.ReaderAt, size int64, progress func(int64)) (string, error) {
-	loc, err := c.tusCreate(ctx, name, size)
-	if err != nil {
-		return "", err
+func (c *Client) sendTus(ctx context.Context, key, name string, r io.ReaderAt, size int64, progress func(int64)) (string, error) {
+	if c.Resume == nil {
+		key = ""
+	}
+	if key != "" {
+		key = c.BaseURL + " " + key // a location belongs to one server
+	}
+	var loc string
+	var offset int64
+	if key != "" {
+		if l, ok := c.Resume.Load(key); ok {
+			if off, n, err := c.tusHead(ctx, l); err == nil && n == size && off >= 0 && off <= size {
+				loc, offset = l, off // expired or foreign uploads start afresh
+				progress(offset)
+			}
+		}
+	}
+	if loc == "" {
+		var err error
+		if loc, err = c.tusCreate(ctx, name, size); err != nil {
+			return "", err
+		}
+		if key != "" {
+			_ = c.Resume.Save(key, loc) // without it, only this run can resume
+		}
 	}
 	chunk := c.ChunkSize
 	if chunk <= 0 {
@@ -184,7 +224,6 @@ func (c *Client) sendTus(ctx context.Context, name string, r io.ReaderAt, size i
 	if retries == 0 {
 		retries = 3
 	}
-	var offset int64
 	failures := 0
 	for offset < size {
 		next, err := c.tusPatch(ctx, loc, r, offset, min(chunk, size-offset))
@@ -202,6 +241,9 @@ func (c *Client) sendTus(ctx context.Context, name string, r io.ReaderAt, size i
 		if offset, err = c.tusOffset(ctx, loc); err != nil {
 			return "", err
 		}
+	}
+	if key != "" {
+		_ = c.Resume.Forget(key)
 	}
 	return loc[strings.LastIndex(loc, "/")+1:], nil
 }
@@ -259,19 +301,29 @@ func (c *Client) tusPatch(ctx context.Context, loc string, r io.ReaderAt, offset
 }
 
 func (c *Client) tusOffset(ctx context.Context, loc string) (int64, error) {
+	off, _, err := c.tusHead(ctx, loc)
+	return off, err
+}
+
+// tusHead asks the server for an upload's offset and length.
+func (c *Client) tusHead(ctx context.Context, loc string) (offset, length int64, err error) {
 	req, err := c.tusRequest(ctx, http.MethodHead, loc, nil)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	resp, err := c.do(req)
 	if err != nil {
-		return 0, fmt.Errorf("upload: %w", err)
+		return 0, 0, fmt.Errorf("upload: %w", err)
 	}
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return 0, &ResponseError{Status: resp.StatusCode, Message: "cannot resume the upload"}
+		return 0, 0, &ResponseError{Status: resp.StatusCode, Message: "cannot resume the upload"}
 	}
-	return parseTusSize(resp.Header.Get("Upload-Offset"))
+	if offset, err = parseTusSize(resp.Header.Get("Upload-Offset")); err != nil {
+		return 0, 0, err
+	}
+	length, err = parseTusSize(resp.Header.Get("Upload-Length"))
+	return offset, length, err
 }
 
 // Status returns an upload's status.

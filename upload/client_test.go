@@ -8,7 +8,11 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 )
@@ -76,5 +80,78 @@ func TestClientTusRetriesDroppedChunk(t *testing.T) {
 	sum := sha256.Sum256(content.Bytes())
 	if err != nil || done.State != StateDone || done.SHA256 != hex.EncodeToString(sum[:]) {
 		t.Fatalf("%+v %v", done, err)
+	}
+}
+
+// TestClientResumesAcrossRuns: a first client (a process that dies after
+// two chunks) leaves its tus location in a FileResumeStore; a second
+// client with the same store continues from the server's offset instead of
+// starting again, and forgets the location when done.
+func TestClientResumesAcrossRuns(t *testing.T) {
+	e := newEnv(t, Options{})
+	var mu sync.Mutex
+	var offsets []string
+	var patches atomic.Int32
+	h := e.m.Handler()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPatch {
+			mu.Lock()
+			offsets = append(offsets, r.Header.Get("Upload-Offset"))
+			mu.Unlock()
+			if patches.Add(1) == 3 { // the first run dies here
+				conn, _, err := w.(http.Hijacker).Hijack()
+				if err == nil {
+					conn.Close()
+				}
+				return
+			}
+		}
+		h.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	var content bytes.Buffer
+	content.WriteString("a,b\n")
+	for content.Len() < 300_000 {
+		content.WriteString("12345,67890\n")
+	}
+	store := &FileResumeStore{Path: filepath.Join(t.TempDir(), "state", "resume.json")}
+	const key = "/data/big.csv|300000|1|abc"
+	run := func() (Upload, error) {
+		c := &Client{BaseURL: srv.URL + "/uploads", Token: "admin", ResumableOver: 1000, ChunkSize: 64 << 10, Retries: -1, Resume: store}
+		return c.SendResumable(context.Background(), key, "big.csv", bytes.NewReader(content.Bytes()), int64(content.Len()), nil)
+	}
+	if _, err := run(); err == nil {
+		t.Fatal("the first run should have failed")
+	}
+	if _, ok := store.Load(srv.URL + "/uploads " + key); !ok {
+		t.Fatal("no location saved")
+	}
+	u, err := run()
+	if err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	resumedAt := offsets[3]
+	mu.Unlock()
+	if resumedAt != strconv.Itoa(2*64<<10) {
+		t.Fatalf("second run's first PATCH at offset %s (all: %v), want %d", resumedAt, offsets, 2*64<<10)
+	}
+	if _, err := os.Stat(store.Path); !os.IsNotExist(err) {
+		t.Fatalf("state file left after success: %v", err)
+	}
+	c := &Client{BaseURL: srv.URL + "/uploads", Token: "admin"}
+	done, err := c.Wait(context.Background(), u.ID, nil)
+	sum := sha256.Sum256(content.Bytes())
+	if err != nil || done.State != StateDone || done.SHA256 != hex.EncodeToString(sum[:]) {
+		t.Fatalf("%+v %v", done, err)
+	}
+	// A stale location (another length) is not used: a fresh upload starts.
+	_ = store.Save(srv.URL+"/uploads "+key, srv.URL+"/uploads/tus/"+u.ID)
+	patches.Store(100)
+	small := content.Bytes()[:200_000]
+	c2 := &Client{BaseURL: srv.URL + "/uploads", Token: "admin", ResumableOver: 1000, ChunkSize: 64 << 10, Resume: store}
+	u2, err := c2.SendResumable(context.Background(), key, "big.csv", bytes.NewReader(small), int64(len(small)), nil)
+	if err != nil || u2.ID == u.ID || u2.Size != int64(len(small)) {
+		t.Fatalf("stale location: %+v %v", u2, err)
 	}
 }

@@ -35,6 +35,7 @@ func runUpload(ctx context.Context, e *env, args []string) error {
 	account := fs.String("account", "", "book transaction CSV rows into this account")
 	resumable := fs.Int64("resumable-over", 8<<20, "files larger than this many bytes go through tus (resumable)")
 	noWait := fs.Bool("no-wait", false, "do not wait for the processing jobs")
+	state := fs.String("resume-state", defaultResumeState(), "file remembering unfinished resumable uploads, so the next run continues them (empty: none)")
 	timeout := fs.Duration("timeout", 30*time.Minute, "overall deadline")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -49,6 +50,9 @@ func runUpload(ctx context.Context, e *env, args []string) error {
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
 	c := &upload.Client{BaseURL: strings.TrimSuffix(*server, "/") + "/uploads", Token: *token, ResumableOver: *resumable, Fields: map[string]string{}}
+	if *state != "" {
+		c.Resume = &upload.FileResumeStore{Path: *state}
+	}
 	if *kind != "" {
 		c.Fields["kind"] = *kind
 	}
@@ -66,6 +70,16 @@ func runUpload(ctx context.Context, e *env, args []string) error {
 	return reportUploads(e, results, *asJSON)
 }
 
+// defaultResumeState is where unfinished tus uploads are remembered
+// between runs: the user's cache directory, or none without one.
+func defaultResumeState() string {
+	dir, err := os.UserCacheDir()
+	if err != nil {
+		return ""
+	}
+	return filepath.Join(dir, "finkit", "upload-resume.json")
+}
+
 // sendOne uploads one file and waits for its job.
 func sendOne(ctx context.Context, c *upload.Client, path string, bar func(sent, total int64, status string), wait bool) uploadResult {
 	res := uploadResult{File: path}
@@ -81,7 +95,11 @@ func sendOne(ctx context.Context, c *upload.Client, path string, bar func(sent, 
 		return res
 	}
 	size := fi.Size()
-	u, err := c.Send(ctx, filepath.Base(path), f, size, func(n int64) { bar(n, size, "uploading") })
+	key := ""
+	if c.Resume != nil {
+		key, _ = upload.FileResumeKey(path) // without a key the upload just starts afresh
+	}
+	u, err := c.SendResumable(ctx, key, filepath.Base(path), f, size, func(n int64) { bar(n, size, "uploading") })
 	if err != nil {
 		res.Error = err.Error()
 		bar(size, size, "refused")
