@@ -72,6 +72,12 @@ func TestUploadsPageInChromium(t *testing.T) {
 	require.NotContains(t, rows, "rejected", rows)
 	require.Equal(t, 2, strings.Count(rows, "done"), rows)
 	require.Contains(t, e.logs.String(), "resumable upload created", "the large file did not go through tus")
+	// The "Past uploads" table shows both finished uploads without a reload.
+	_, err = chromedp.Run(ctx, chromedp.Poll[bool](`document.querySelectorAll('#upload-table tbody tr[data-state="done"]').length === 2`,
+		chromedp.WithPollingTimeout(20*time.Second)))
+	table, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("#upload-table")))
+	require.NoError(t, err, "table: %s", table)
+	require.Contains(t, table, "big-history.csv", table)
 	if out := os.Getenv("FINKIT_UPLOADS_SCREENSHOT"); out != "" { // to look at the page
 		require.NoError(t, chromedp.Do(ctx, chromedp.EmulateViewport(1100, 1000)))
 		png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())

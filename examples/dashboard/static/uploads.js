@@ -91,9 +91,47 @@
         es.close();
         ui.bar.value = 100;
         ui.status.className = 'small ' + (u.state === 'done' ? 'up' : 'down');
+        refreshSoon();
       }
     });
     es.onerror = function () { es.close(); };
+    return es;
+  }
+
+  // The "Past uploads" table is re-read from the server page when a job
+  // ends, so finished uploads appear there without a reload.
+  var tableWatches = [];
+  var refreshTimer = null;
+  function refreshSoon() {
+    if (refreshTimer) { clearTimeout(refreshTimer); }
+    refreshTimer = setTimeout(refreshTable, 300);
+  }
+  async function refreshTable() {
+    refreshTimer = null;
+    var table = document.getElementById('upload-table');
+    if (!table) { return; }
+    var resp = await fetch(location.pathname + location.search, { headers: { 'Accept': 'text/html' } });
+    if (!resp.ok) { return; }
+    var doc = new DOMParser().parseFromString(await resp.text(), 'text/html');
+    var fresh = doc.querySelector('#upload-table tbody');
+    if (!fresh) { return; }
+    table.querySelector('tbody').replaceWith(document.importNode(fresh, true));
+    bindTable();
+  }
+  function bindTable() {
+    tableWatches.forEach(function (es) { es.close(); });
+    tableWatches = [];
+    document.querySelectorAll('#upload-table [data-delete]').forEach(function (btn) {
+      btn.addEventListener('click', async function () {
+        var id = btn.getAttribute('data-delete');
+        var resp = await fetch('/uploads/' + encodeURIComponent(id), { method: 'DELETE' });
+        if (resp.status === 204) { btn.closest('tr').remove(); } else { alert('Delete failed: ' + errorOf(resp, await resp.text())); }
+      });
+    });
+    document.querySelectorAll('#upload-table tr[data-state="queued"], #upload-table tr[data-state="processing"]').forEach(function (tr) {
+      var cell = tr.querySelector('.status');
+      tableWatches.push(watch(tr.getAttribute('data-id'), { bar: { value: 0 }, status: cell }));
+    });
   }
 
   async function send(file) {
@@ -121,15 +159,5 @@
   drop.addEventListener('drop', function (e) { sendAll(e.dataTransfer.files); });
   input.addEventListener('change', function () { sendAll(input.files); input.value = ''; });
 
-  document.querySelectorAll('[data-delete]').forEach(function (btn) {
-    btn.addEventListener('click', async function () {
-      var id = btn.getAttribute('data-delete');
-      var resp = await fetch('/uploads/' + encodeURIComponent(id), { method: 'DELETE' });
-      if (resp.status === 204) { btn.closest('tr').remove(); } else { alert('Delete failed: ' + errorOf(resp, await resp.text())); }
-    });
-  });
-  document.querySelectorAll('#upload-table tr[data-state="queued"], #upload-table tr[data-state="processing"]').forEach(function (tr) {
-    var cell = tr.querySelector('.status');
-    watch(tr.getAttribute('data-id'), { bar: { value: 0 }, status: cell });
-  });
+  bindTable();
 })();
