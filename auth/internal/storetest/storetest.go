@@ -43,6 +43,7 @@ func Run(t *testing.T, newStore NewStore) {
 	t.Run("LoginRacingPasswordChange", func(t *testing.T) { testLoginRacingPasswordChange(t, newStore) })
 	t.Run("RehashRacingPasswordChange", func(t *testing.T) { testRehashRacingPasswordChange(t, newStore) })
 	t.Run("LastAdmin", func(t *testing.T) { testLastAdmin(t, newStore) })
+	t.Run("LastAdminDemoteDisable", func(t *testing.T) { testLastAdminDemoteDisable(t, newStore) })
 	t.Run("RotateOnce", func(t *testing.T) { testRotateOnce(t, newStore(t)) })
 	t.Run("PasswordResets", func(t *testing.T) { testPasswordResets(t, newStore(t)) })
 	t.Run("DeleteUser", func(t *testing.T) { testDeleteUser(t, newStore(t)) })
