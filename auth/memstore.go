@@ -160,6 +160,9 @@ func (m *MemoryStore) updateUserLocked(id string, ch UserChange) (User, error) {
 		return User{}, fmt.Errorf("update user %q: %w", id, ErrLastAdmin)
 	}
 	m.users[id] = u
+	if ch.NewCredentials {
+		m.deleteResetsLocked(id)
+	}
 	if ch.EndSessions {
 		m.deleteUserSessionsLocked(id)
 	}

@@ -53,7 +53,8 @@ type UserChange struct {
 	// returns ErrConflict and changes nothing (compare-and-swap).
 	IfPasswordHash *string
 	// NewCredentials increments the user's CredentialVersion, so every
-	// session made before the change stops validating.
+	// session made before the change stops validating, and deletes the
+	// user's pending password resets, so no link sent before it works.
 	NewCredentials bool
 	// EndSessions deletes every session of the user in the same
 	// transaction as the change.

@@ -308,6 +308,11 @@ func (s *Store) updateUserTx(ctx context.Context, tx *sqlmigrate.Tx, id string, 
 			return auth.User{}, fmt.Errorf("update user %q: %w", id, err)
 		}
 	}
+	if ch.NewCredentials {
+		if _, err := tx.ExecContext(ctx, s.rebind(`DELETE FROM auth_password_resets WHERE user_id = ?`), id); err != nil {
+			return auth.User{}, fmt.Errorf("sqlstore: update user: end password resets: %w", err)
+		}
+	}
 	if ch.EndSessions {
 		if _, err := tx.ExecContext(ctx, s.rebind(`DELETE FROM auth_sessions WHERE user_id = ?`), id); err != nil {
 			return auth.User{}, fmt.Errorf("sqlstore: update user: end sessions: %w", err)

@@ -122,3 +122,65 @@ func testTrimSessions(t *testing.T, s auth.Store) {
 	require.NoError(t, err)
 	assert.Len(t, list, 1, "other users untouched")
 }
+
+// lastLink is a ResetSender that keeps the last link it was asked to send.
+type lastLink struct {
+	mu    sync.Mutex
+	token string
+}
+
+func (l *lastLink) SendPasswordReset(_ context.Context, m auth.ResetMessage) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.token = m.Token
+	return nil
+}
+
+func (l *lastLink) get() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.token
+}
+
+// testResetAfterCredentialChange: a reset link sent before the password
+// was changed, or before the account was disabled (and enabled again),
+// no longer works: whoever changed the credentials meant to end every
+// earlier way in, as with sessions and device tokens.
+func testResetAfterCredentialChange(t *testing.T, newStore NewStore) {
+	changes := map[string]func(ctx context.Context, svc *auth.Service, u auth.User) error{
+		"SetPassword": func(ctx context.Context, svc *auth.Service, u auth.User) error {
+			return svc.SetPassword(ctx, u.ID, newPassword)
+		},
+		"ChangePassword": func(ctx context.Context, svc *auth.Service, u auth.User) error {
+			res, err := svc.Login(ctx, auth.Credentials{Username: u.Username, Password: oldPassword})
+			if err != nil {
+				return err
+			}
+			_, err = svc.ChangePassword(ctx, res.Token, oldPassword, newPassword)
+			return err
+		},
+		"DisableEnable": func(ctx context.Context, svc *auth.Service, u auth.User) error {
+			if _, err := svc.Disable(ctx, u.ID); err != nil {
+				return err
+			}
+			_, err := svc.Enable(ctx, u.ID)
+			return err
+		},
+	}
+	for name, change := range changes {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			link := &lastLink{}
+			svc, err := auth.New(auth.Options{Store: newStore(t), Params: TinyParams, ResetSender: link})
+			require.NoError(t, err)
+			u, err := svc.Register(ctx, auth.RegisterRequest{Username: "forgetful", Password: oldPassword})
+			require.NoError(t, err)
+			require.NoError(t, svc.RequestPasswordReset(ctx, "forgetful"))
+			token := link.get()
+			require.NotEmpty(t, token)
+			require.NoError(t, change(ctx, svc, u))
+			err = svc.ResetPassword(ctx, token, "a third passphrase from the old link", "")
+			require.ErrorIs(t, err, auth.ErrInvalidResetToken, "a link from before the change still worked")
+		})
+	}
+}

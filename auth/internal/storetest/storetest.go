@@ -46,6 +46,7 @@ func Run(t *testing.T, newStore NewStore) {
 	t.Run("LastAdminDemoteDisable", func(t *testing.T) { testLastAdminDemoteDisable(t, newStore) })
 	t.Run("RotateOnce", func(t *testing.T) { testRotateOnce(t, newStore(t)) })
 	t.Run("PasswordResets", func(t *testing.T) { testPasswordResets(t, newStore(t)) })
+	t.Run("ResetAfterCredentialChange", func(t *testing.T) { testResetAfterCredentialChange(t, newStore) })
 	t.Run("DeleteUser", func(t *testing.T) { testDeleteUser(t, newStore(t)) })
 	t.Run("TrimSessions", func(t *testing.T) { testTrimSessions(t, newStore(t)) })
 }
