@@ -254,14 +254,16 @@ func (s *Service) rehash(ctx context.Context, u User, password string) {
 // verifyUser checks that the user of an authenticated session is present:
 // the password and, with secondFactor and two-factor authentication on, a
 // code. It is
-// throttled like a login from a trusted device (the session is one), so a
-// stolen session cannot be used to guess. It returns how the user
-// authenticated.
+// throttled like a login without a trusted device: a session may be a
+// stolen one, and guesses through it from many addresses are slowed by the
+// global per-account limit as they would be at the login form (the real
+// user, slowed too while the account is attacked, can log in again from a
+// trusted device instead). It returns how the user authenticated.
 func (s *Service) verifyUser(ctx context.Context, u User, password, code, op string, secondFactor bool) (AuthMethod, error) {
 	now := s.clock.Now()
 	k := keysOf(ctx, u.Username)
 	akey, ckey := k.account, k.client
-	att, err := s.throttle.begin(akey, ckey, true, now)
+	att, err := s.throttle.begin(akey, ckey, false, now)
 	if err != nil {
 		return "", fmt.Errorf("auth: %s: %w", op, err)
 	}

@@ -3,6 +3,7 @@ package auth_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -291,4 +292,36 @@ func TestTOTPPlaintextSecretStillWorks(t *testing.T) {
 	code, _ := gen.Code(f.clock.Now())
 	_, err = svc.Login(ctx, auth.Credentials{Username: "legacy2fa", Password: goodPassword, Code: code})
 	require.NoError(t, err)
+}
+
+// TestReauthenticateSlowedAcrossClients: a stolen session is no way around
+// the per-account global limit. Guessing the password through
+// Reauthenticate from ever new addresses is slowed like guessing it at
+// the login form, while the real user can still log in from a trusted
+// device.
+func TestReauthenticateSlowedAcrossClients(t *testing.T) {
+	f := newFixture(t, func(o *auth.Options) {
+		o.Throttle.Account = auth.ThrottleLimit{Burst: 3, Every: time.Hour, Lockout: time.Hour}
+		o.Throttle.Global = auth.ThrottleLimit{Burst: 6, Every: time.Hour}
+		o.Throttle.SlowEvery = time.Hour
+	})
+	f.register(t, "stolen", "")
+	from := func(i int) context.Context {
+		return auth.WithClient(context.Background(), auth.Client{IP: fmt.Sprintf("198.51.100.%d", i)})
+	}
+	owner, err := f.svc.Login(from(250), auth.Credentials{Username: "stolen", Password: goodPassword})
+	require.NoError(t, err)
+	res, err := f.svc.Login(from(251), auth.Credentials{Username: "stolen", Password: goodPassword})
+	require.NoError(t, err)
+	token := res.Token // the attacker's copy of a session
+	before := f.hasher.verifies.Load()
+	for ip := range 40 {
+		_, err := f.svc.Reauthenticate(from(ip), token, fmt.Sprintf("guess %d", ip), "")
+		require.Error(t, err)
+		require.False(t, errors.Is(err, auth.ErrUnauthenticated), "the session stays usable: %v", err)
+	}
+	guesses := f.hasher.verifies.Load() - before
+	assert.LessOrEqual(t, guesses, int64(6+1), "guesses verified through a stolen session from 40 addresses")
+	_, err = f.svc.Login(from(250), auth.Credentials{Username: "stolen", Password: goodPassword, DeviceToken: owner.DeviceToken})
+	require.NoError(t, err, "the owner's trusted device is not slowed")
 }
