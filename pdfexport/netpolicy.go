@@ -2,6 +2,7 @@ package pdfexport
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -18,15 +19,21 @@ func checkURL(raw string) (*url.URL, error) {
 	if strings.TrimSpace(raw) == "" {
 		return nil, fmt.Errorf("%w: empty URL", ErrUnsupportedURL)
 	}
+	// The messages never quote raw: a refused URL can still carry
+	// credentials or a token (in its path, query or a malformed authority).
 	u, err := url.Parse(raw)
 	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // without the URL
+		}
 		return nil, fmt.Errorf("%w: %v", ErrUnsupportedURL, err)
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {
-		return nil, fmt.Errorf("%w: %q: only http and https URLs are allowed", ErrUnsupportedURL, raw)
+		return nil, fmt.Errorf("%w: scheme %q: only http and https URLs are allowed", ErrUnsupportedURL, u.Scheme)
 	}
 	if u.Hostname() == "" {
-		return nil, fmt.Errorf("%w: %q has no host", ErrUnsupportedURL, raw)
+		return nil, fmt.Errorf("%w: the URL has no host", ErrUnsupportedURL)
 	}
 	if u.User != nil {
 		// The message leaves the URL out: it holds the credentials.
