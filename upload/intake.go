@@ -17,6 +17,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -64,8 +65,12 @@ func (m *Manager) unreserve(n int) { m.reserved.Add(-int64(n)) }
 // handleIntake serves POST {base}: a streamed multipart/form-data body
 // whose file parts become queued jobs (202), or nothing at all on error.
 func (m *Manager) handleIntake(w http.ResponseWriter, r *http.Request, p Principal) {
-	m.intake.Add(1)
+	if !m.enterIntake() {
+		writeError(w, ErrClosed)
+		return
+	}
 	defer m.intake.Done()
+	defer m.trackBody(w, r)()
 	ctx := r.Context()
 	if err := m.reserve(ctx); err != nil { // a first slot, before a byte is read
 		m.reject(w, r, p, err, nil)
@@ -344,4 +349,44 @@ func (m *Manager) reject(w http.ResponseWriter, r *http.Request, p Principal, er
 	}
 	m.audit(r.Context(), "upload.rejected", p, Upload{Name: name, Size: size}, "rejected", slog.String("reason", publicMessage(err)))
 	m.writeErrorLogged(w, r, err)
+}
+
+// stoppableBody is a request body that Shutdown can stop: reads fail from
+// then on, and a read blocked on a stalled client is woken by a read
+// deadline in the past.
+type stoppableBody struct {
+	io.ReadCloser
+	rc      *http.ResponseController
+	stopped atomic.Bool
+}
+
+var errBodyStopped = errors.New("upload: server shutting down")
+
+func (b *stoppableBody) Read(p []byte) (int, error) {
+	if b.stopped.Load() {
+		return 0, errBodyStopped
+	}
+	return b.ReadCloser.Read(p)
+}
+
+func (b *stoppableBody) stop() {
+	b.stopped.Store(true)
+	_ = b.rc.SetReadDeadline(time.Now())
+}
+
+// trackBody makes r's body stoppable by Shutdown until the returned
+// function is called.
+func (m *Manager) trackBody(w http.ResponseWriter, r *http.Request) func() {
+	b := &stoppableBody{ReadCloser: r.Body, rc: http.NewResponseController(w)}
+	r.Body = b
+	m.bodies.Store(b, struct{}{})
+	return func() { m.bodies.Delete(b) }
+}
+
+// stopBodies stops every request body being read.
+func (m *Manager) stopBodies() {
+	m.bodies.Range(func(k, _ any) bool {
+		k.(*stoppableBody).stop()
+		return true
+	})
 }

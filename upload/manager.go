@@ -111,6 +111,8 @@ type Manager struct {
 	closed   atomic.Bool
 	reserved atomic.Int64 // files being received, not yet in the store
 	intake   sync.WaitGroup
+	intakeMu sync.Mutex // orders intake.Add before Shutdown's Wait
+	bodies   sync.Map   // *stoppableBody of requests being read, for Shutdown
 
 	wake      chan struct{}   // nudges idle workers
 	stopClaim chan struct{}   // closed by Shutdown: no new claims
@@ -173,7 +175,9 @@ func New(ctx context.Context, opts Options) (*Manager, error) {
 func (m *Manager) Shutdown(ctx context.Context) error {
 	var err error
 	m.shutdown.Do(func() {
-		m.closed.Store(true)
+		m.intakeMu.Lock()
+		m.closed.Store(true) // no enterIntake succeeds from here on
+		m.intakeMu.Unlock()
 		close(m.stopClaim)
 		done := make(chan struct{})
 		go func() {
@@ -186,12 +190,26 @@ func (m *Manager) Shutdown(ctx context.Context) error {
 		case <-ctx.Done():
 			err = ctx.Err()
 			m.cancelRun(errShutdown)
+			m.stopBodies() // a stalled client must not hold Shutdown forever
 			<-done
 		}
 		m.cancelRun(errShutdown)
 		m.notifyAll()
 	})
 	return err
+}
+
+// enterIntake counts a request that may store bytes, for Shutdown to wait
+// for; false once Shutdown has begun (a WaitGroup must not be added to
+// while it is being waited for from zero).
+func (m *Manager) enterIntake() bool {
+	m.intakeMu.Lock()
+	defer m.intakeMu.Unlock()
+	if m.closed.Load() {
+		return false
+	}
+	m.intake.Add(1)
+	return true
 }
 
 func (m *Manager) now() time.Time { return m.opts.Now() }

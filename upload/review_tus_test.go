@@ -2,13 +2,16 @@ package upload
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // TestTusConcurrentPatchesOneUpload: many PATCHes at the same offset of one
@@ -60,7 +63,9 @@ func TestTusConcurrentPatchesOneUpload(t *testing.T) {
 	// when it comes after completion, 404 (the session is a job now).
 	var done [2]int
 	for i := range 2 {
-		wg.Go(func() { done[i] = e.tus(http.MethodPatch, loc, "admin", rest, map[string]string{"Upload-Offset": off}).StatusCode })
+		wg.Go(func() {
+			done[i] = e.tus(http.MethodPatch, loc, "admin", rest, map[string]string{"Upload-Offset": off}).StatusCode
+		})
 	}
 	wg.Wait()
 	lost := func(c int) bool { return c == 409 || c == 404 }
@@ -114,5 +119,38 @@ func TestTusHostileLengths(t *testing.T) {
 	}
 	if len(e.temps()) != 0 {
 		t.Fatalf("temps %v", e.temps())
+	}
+}
+
+// TestShutdownDoesNotWaitForStalledBody: a client that stops sending in
+// the middle of a body (multipart or tus PATCH) must not keep Shutdown
+// waiting past its deadline (nor race the WaitGroup it waits on).
+func TestShutdownDoesNotWaitForStalledBody(t *testing.T) {
+	e := newEnv(t, Options{})
+	loc := e.tusCreate("stall.csv", 1<<20)
+	addr := strings.TrimPrefix(e.srv.URL, "http://")
+	for _, req := range []string{
+		"POST /uploads HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer admin\r\nContent-Type: multipart/form-data; boundary=BB\r\nContent-Length: 100000\r\n\r\n" +
+			"--BB\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.csv\"\r\n\r\na,b\n1,2\n",
+		"PATCH " + loc + " HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer admin\r\nTus-Resumable: 1.0.0\r\nContent-Type: application/offset+octet-stream\r\nUpload-Offset: 0\r\nContent-Length: 1048576\r\n\r\na,b\n1,2\n",
+	} {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		if _, err := c.Write([]byte(req)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(300 * time.Millisecond) // the handlers are reading
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- e.m.Shutdown(ctx) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Shutdown still waits for a stalled request body 10 s after its deadline")
 	}
 }

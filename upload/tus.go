@@ -37,8 +37,12 @@ func (m *Manager) serveTus(w http.ResponseWriter, r *http.Request, p Principal, 
 		writeJSON(w, http.StatusPreconditionFailed, map[string]string{"error": "unsupported tus version; use 1.0.0"})
 		return
 	}
-	m.intake.Add(1)
+	if !m.enterIntake() {
+		writeError(w, ErrClosed)
+		return
+	}
 	defer m.intake.Done()
+	defer m.trackBody(w, r)()
 	switch {
 	case len(seg) == 0 || len(seg) == 1 && seg[0] == "":
 		if r.Method != http.MethodPost {
