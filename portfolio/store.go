@@ -26,6 +26,12 @@ type Store interface {
 	// ErrUnknownAccount, an empty id with ErrInvalidTransaction; on error
 	// nothing is stored.
 	AddTransactions(ctx context.Context, txs []Transaction) (int, error)
+	// AddTransactionsChecked holds the store's write lock, calls batch with
+	// the books as stored at that moment and stores what it returns as
+	// AddTransactions would, before any other write can come between. If
+	// batch fails, its error is returned and nothing is stored.
+	// BookTransactions uses it to validate against the current books.
+	AddTransactionsChecked(ctx context.Context, batch func(current Books) ([]Transaction, error)) (int, error)
 	// Transactions returns every transaction ordered by time, then by the
 	// order they were added.
 	Transactions(ctx context.Context) ([]Transaction, error)
@@ -41,29 +47,64 @@ func SameTransaction(a, b Transaction) bool {
 		a.Currency == b.Currency && a.FXRate.Equal(b.FXRate) && a.Note == b.Note
 }
 
-// LoadLedger builds a ledger from everything in store.
-func LoadLedger(ctx context.Context, store Store) (*Ledger, error) {
-	accts, err := store.Accounts(ctx)
+// Books is what a store holds: accounts in the order they were first saved,
+// instruments by symbol, transactions by time then insertion order.
+type Books struct {
+	Accounts     []Account
+	Stocks       []Stock
+	Transactions []Transaction
+}
+
+// Ledger replays the books into a new ledger.
+func (b Books) Ledger() (*Ledger, error) {
+	l, err := NewLedger(b.Accounts...)
 	if err != nil {
 		return nil, err
 	}
-	l, err := NewLedger(accts...)
-	if err != nil {
-		return nil, err
-	}
-	stocks, err := store.Stocks(ctx)
-	if err != nil {
-		return nil, err
-	}
-	l.AddStocks(stocks...)
-	txs, err := store.Transactions(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if err := l.Apply(txs...); err != nil {
+	l.AddStocks(b.Stocks...)
+	if err := l.Apply(b.Transactions...); err != nil {
 		return nil, fmt.Errorf("portfolio: stored transactions do not apply: %w", err)
 	}
 	return l, nil
+}
+
+// LoadLedger builds a ledger from everything in store.
+func LoadLedger(ctx context.Context, store Store) (*Ledger, error) {
+	var b Books
+	var err error
+	if b.Accounts, err = store.Accounts(ctx); err != nil {
+		return nil, err
+	}
+	if b.Stocks, err = store.Stocks(ctx); err != nil {
+		return nil, err
+	}
+	if b.Transactions, err = store.Transactions(ctx); err != nil {
+		return nil, err
+	}
+	return b.Ledger()
+}
+
+// BookTransactions is the one way to write transactions to a store: inside
+// the store's write lock (Store.AddTransactionsChecked) it replays the
+// current books and imports txs into them (Ledger.Import: ids filled in,
+// already booked ones skipped, the rest all or nothing), then stores the new
+// ones. Two concurrent calls therefore cannot both spend the same cash. It
+// returns the transactions that were new, as booked; on error nothing is
+// stored.
+func BookTransactions(ctx context.Context, store Store, txs []Transaction) ([]Transaction, error) {
+	var added []Transaction
+	batch := func(b Books) ([]Transaction, error) {
+		l, err := b.Ledger()
+		if err != nil {
+			return nil, err
+		}
+		added, err = l.Import(txs)
+		return added, err
+	}
+	if _, err := store.AddTransactionsChecked(ctx, batch); err != nil {
+		return nil, err
+	}
+	return added, nil
 }
 
 // MemStore is an in-memory Store, safe for concurrent use. The zero value
@@ -122,12 +163,16 @@ func (m *MemStore) SaveStock(_ context.Context, s Stock) error {
 func (m *MemStore) Stocks(context.Context) ([]Stock, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	return m.stocksLocked(), nil
+}
+
+func (m *MemStore) stocksLocked() []Stock {
 	out := make([]Stock, 0, len(m.stocks))
 	for _, s := range m.stocks {
 		out = append(out, s)
 	}
 	slices.SortFunc(out, func(a, b Stock) int { return cmpString(a.Symbol, b.Symbol) })
-	return out, nil
+	return out
 }
 
 func cmpString(a, b string) int {
@@ -144,6 +189,23 @@ func cmpString(a, b string) int {
 func (m *MemStore) AddTransactions(_ context.Context, txs []Transaction) (int, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	return m.addLocked(txs)
+}
+
+// AddTransactionsChecked implements Store.
+func (m *MemStore) AddTransactionsChecked(_ context.Context, batch func(Books) ([]Transaction, error)) (int, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	b := Books{Accounts: slices.Clone(m.accounts), Stocks: m.stocksLocked(), Transactions: slices.Clone(m.txs)}
+	slices.SortStableFunc(b.Transactions, cmpTxTime)
+	txs, err := batch(b)
+	if err != nil {
+		return 0, err
+	}
+	return m.addLocked(txs)
+}
+
+func (m *MemStore) addLocked(txs []Transaction) (int, error) {
 	if m.ids == nil {
 		m.ids = make(map[string]int)
 	}

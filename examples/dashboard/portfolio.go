@@ -95,43 +95,67 @@ func (s userStore) Transactions(ctx context.Context) ([]portfolio.Transaction, e
 }
 
 func (s userStore) AddTransactions(ctx context.Context, txs []portfolio.Transaction) (int, error) {
+	if err := s.mine(txs); err != nil {
+		return 0, err
+	}
+	return s.Store.AddTransactions(ctx, txs)
+}
+
+// AddTransactionsChecked hands batch the user's books only and stores what
+// it returns if it is all the user's.
+func (s userStore) AddTransactionsChecked(ctx context.Context, batch func(portfolio.Books) ([]portfolio.Transaction, error)) (int, error) {
+	return s.Store.AddTransactionsChecked(ctx, func(all portfolio.Books) ([]portfolio.Transaction, error) {
+		var b portfolio.Books
+		b.Stocks = all.Stocks
+		for _, a := range all.Accounts {
+			if strings.HasPrefix(a.ID, s.prefix) {
+				b.Accounts = append(b.Accounts, a)
+			}
+		}
+		for _, t := range all.Transactions {
+			if strings.HasPrefix(t.Account, s.prefix) {
+				b.Transactions = append(b.Transactions, t)
+			}
+		}
+		txs, err := batch(b)
+		if err != nil {
+			return nil, err
+		}
+		return txs, s.mine(txs)
+	})
+}
+
+// mine fails unless every transaction is booked to the user's accounts
+// under the user's ids.
+func (s userStore) mine(txs []portfolio.Transaction) error {
 	for _, t := range txs {
 		// Ids are global too: imports prefix them, papertrade's contain
 		// the (prefixed) account id.
 		if !strings.HasPrefix(t.Account, s.prefix) || !strings.Contains(t.ID, s.prefix) {
-			return 0, fmt.Errorf("%w: transaction %q is not the user's", portfolio.ErrUnknownAccount, t.ID)
+			return fmt.Errorf("%w: transaction %q is not the user's", portfolio.ErrUnknownAccount, t.ID)
 		}
 	}
-	return s.Store.AddTransactions(ctx, txs)
+	return nil
 }
 
 func (a *app) storeFor(u auth.User) userStore {
 	return userStore{Store: a.pstore, prefix: userPrefix(u.ID)}
 }
 
-// importFor books txs (account ids without the user prefix) for the user:
-// the ledger checks them first (atomically), then the store keeps the new
-// ones. It returns how many were new.
+// importFor books txs (account ids without the user prefix) for the user
+// through portfolio.BookTransactions: checked against the user's current
+// books inside the store's write lock, all or nothing. It returns how many
+// were new.
 func (a *app) importFor(ctx context.Context, u auth.User, txs []portfolio.Transaction) (int, error) {
 	st := a.storeFor(u)
-	ledger, err := portfolio.LoadLedger(ctx, st)
-	if err != nil {
-		return 0, err
-	}
 	prefixed := make([]portfolio.Transaction, len(txs))
 	for i, t := range txs {
 		t.Account = st.prefix + t.Account
 		t.ID = st.prefix + t.ID
 		prefixed[i] = t
 	}
-	added, err := ledger.Import(prefixed)
-	if err != nil {
-		return 0, err
-	}
-	if len(added) == 0 {
-		return 0, nil
-	}
-	return st.AddTransactions(ctx, added)
+	added, err := portfolio.BookTransactions(ctx, st, prefixed)
+	return len(added), err
 }
 
 // portfolioView is the data of the portfolio page and the PDF report.

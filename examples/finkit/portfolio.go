@@ -139,8 +139,10 @@ func runPortfolioImport(ctx context.Context, e *env, args []string) error {
 			return err
 		}
 	}
-	added, err := ledger.Import(txs)
-	if err != nil {
+	// A dry run first, so that no account is created for a file that does
+	// not apply; BookTransactions then checks again against the books as
+	// they are inside the store's write lock.
+	if _, err := ledger.Import(txs); err != nil {
 		return fmt.Errorf("%s: nothing imported: %w", fs.Arg(0), err)
 	}
 	for _, a := range created {
@@ -148,12 +150,13 @@ func runPortfolioImport(ctx context.Context, e *env, args []string) error {
 			return err
 		}
 	}
-	n, err := store.AddTransactions(ctx, added)
+	added, err := portfolio.BookTransactions(ctx, store, txs)
 	if err != nil {
-		return err
+		return fmt.Errorf("%s: nothing imported: %w", fs.Arg(0), err)
 	}
+	n := len(added)
 	e.log.Info("portfolio import", "file", fs.Arg(0), "rows", len(txs), "new", n, "accounts_created", len(created))
-	_, err = fmt.Fprintf(e.stdout, "imported %d new transactions (%d already present) from %s into %s\n", n, len(txs)-len(added), fs.Arg(0), appdb.Name(*dbPath))
+	_, err = fmt.Fprintf(e.stdout, "imported %d new transactions (%d already present) from %s into %s\n", n, len(txs)-n, fs.Arg(0), appdb.Name(*dbPath))
 	return err
 }
 

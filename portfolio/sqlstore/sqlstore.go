@@ -133,7 +133,16 @@ func boolInt(b bool) int {
 
 // Accounts implements portfolio.Store.
 func (s *Store) Accounts(ctx context.Context) ([]portfolio.Account, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT id, name, kind, currency, cost_method, allow_short, allow_margin FROM portfolio_accounts ORDER BY seq`)
+	return accounts(ctx, s.db)
+}
+
+// querier is a *sql.DB or a transaction.
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+func accounts(ctx context.Context, db querier) ([]portfolio.Account, error) {
+	rows, err := db.QueryContext(ctx, `SELECT id, name, kind, currency, cost_method, allow_short, allow_margin FROM portfolio_accounts ORDER BY seq`)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: accounts: %w", err)
 	}
@@ -171,7 +180,11 @@ ON CONFLICT (symbol) DO UPDATE SET name = excluded.name, exchange = excluded.exc
 
 // Stocks implements portfolio.Store.
 func (s *Store) Stocks(ctx context.Context) ([]portfolio.Stock, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT symbol, name, exchange, currency, class FROM portfolio_stocks ORDER BY symbol`)
+	return stocks(ctx, s.db)
+}
+
+func stocks(ctx context.Context, db querier) ([]portfolio.Stock, error) {
+	rows, err := db.QueryContext(ctx, `SELECT symbol, name, exchange, currency, class FROM portfolio_stocks ORDER BY symbol`)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: stocks: %w", err)
 	}
@@ -200,11 +213,43 @@ func (s *Store) AddTransactions(ctx context.Context, txs []portfolio.Transaction
 	if len(txs) == 0 {
 		return 0, nil
 	}
+	return s.addChecked(ctx, func(*sqlmigrate.Tx) ([]portfolio.Transaction, error) { return txs, nil })
+}
+
+// AddTransactionsChecked implements portfolio.Store: batch sees the books
+// read inside the write transaction that then inserts what it returns.
+func (s *Store) AddTransactionsChecked(ctx context.Context, batch func(portfolio.Books) ([]portfolio.Transaction, error)) (int, error) {
+	return s.addChecked(ctx, func(dbtx *sqlmigrate.Tx) ([]portfolio.Transaction, error) {
+		var b portfolio.Books
+		var err error
+		if b.Accounts, err = accounts(ctx, dbtx); err != nil {
+			return nil, err
+		}
+		if b.Stocks, err = stocks(ctx, dbtx); err != nil {
+			return nil, err
+		}
+		if b.Transactions, err = transactions(ctx, dbtx); err != nil {
+			return nil, err
+		}
+		return batch(b)
+	})
+}
+
+// addChecked takes the write lock, asks build for the transactions to store
+// and stores them in the same database transaction.
+func (s *Store) addChecked(ctx context.Context, build func(*sqlmigrate.Tx) ([]portfolio.Transaction, error)) (int, error) {
 	dbtx, err := s.begin(ctx, "portfolio_transactions")
 	if err != nil {
 		return 0, fmt.Errorf("sqlstore: %w", err)
 	}
 	defer func() { _ = dbtx.Rollback() }()
+	txs, err := build(dbtx)
+	if err != nil {
+		return 0, err
+	}
+	if len(txs) == 0 {
+		return 0, nil
+	}
 	accounts := make(map[string]bool)
 	rows, err := dbtx.QueryContext(ctx, `SELECT id FROM portfolio_accounts`)
 	if err != nil {
@@ -358,7 +403,11 @@ func scanTx(r scanner) (portfolio.Transaction, error) {
 
 // Transactions implements portfolio.Store.
 func (s *Store) Transactions(ctx context.Context) ([]portfolio.Transaction, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+txColumns+` FROM portfolio_transactions ORDER BY time_unix, seq`)
+	return transactions(ctx, s.db)
+}
+
+func transactions(ctx context.Context, db querier) ([]portfolio.Transaction, error) {
+	rows, err := db.QueryContext(ctx, `SELECT `+txColumns+` FROM portfolio_transactions ORDER BY time_unix, seq`)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: transactions: %w", err)
 	}

@@ -28,6 +28,7 @@ func Run(t *testing.T, newStore func(t *testing.T) portfolio.Store) {
 	t.Run("bulk", func(t *testing.T) { testBulk(t, newStore(t)) })
 	t.Run("concurrent writers", func(t *testing.T) { testConcurrentWriters(t, newStore(t)) })
 	t.Run("concurrent conflicting ids", func(t *testing.T) { testConcurrentConflict(t, newStore(t)) })
+	t.Run("concurrent checked withdrawals", func(t *testing.T) { testCheckedWithdrawals(t, newStore(t)) })
 }
 
 // testConcurrentConflict has Writers goroutines import, at once, a batch
@@ -315,4 +316,55 @@ func testLedger(t *testing.T, s portfolio.Store) {
 	require.NoError(t, err)
 	// 1000 − (101.25 + 1.5) − 1 + 62.50 = 958.75
 	assert.Equal(t, "958.75", cash.String())
+}
+
+// testCheckedWithdrawals has eight goroutines book, at once through
+// portfolio.BookTransactions, a withdrawal of the whole balance: exactly one
+// is stored, the others fail with ErrInsufficientFunds, and the books load.
+// A batch function that fails stores nothing.
+func testCheckedWithdrawals(t *testing.T, s portfolio.Store) {
+	ctx := context.Background()
+	require.NoError(t, s.SaveAccount(ctx, portfolio.Account{ID: "cash", Currency: "EUR"}))
+	day := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	_, err := portfolio.BookTransactions(ctx, s, []portfolio.Transaction{{ID: "d", Account: "cash", Kind: portfolio.TxDeposit, Time: day, Amount: decimal.NewFromInt(12000)}})
+	require.NoError(t, err)
+	const writers = 8
+	errs := make([]error, writers)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			_, errs[i] = portfolio.BookTransactions(ctx, s, []portfolio.Transaction{{ID: "w" + strconv.Itoa(i), Account: "cash",
+				Kind: portfolio.TxWithdrawal, Time: day.Add(time.Hour), Amount: decimal.NewFromInt(12000)}})
+		}()
+	}
+	close(start)
+	wg.Wait()
+	ok := 0
+	for _, err := range errs {
+		if err == nil {
+			ok++
+		} else {
+			assert.ErrorIs(t, err, portfolio.ErrInsufficientFunds)
+		}
+	}
+	assert.Equal(t, 1, ok)
+	l, err := portfolio.LoadLedger(ctx, s)
+	require.NoError(t, err)
+	cash, err := l.Cash("cash")
+	require.NoError(t, err)
+	assert.True(t, cash.IsZero(), "cash %s", cash)
+
+	refuse := fmt.Errorf("refused")
+	_, err = s.AddTransactionsChecked(ctx, func(b portfolio.Books) ([]portfolio.Transaction, error) {
+		assert.Len(t, b.Transactions, 2)
+		return []portfolio.Transaction{{ID: "x", Account: "cash", Kind: portfolio.TxDeposit, Time: day, Amount: decimal.NewFromInt(1)}}, refuse
+	})
+	assert.ErrorIs(t, err, refuse)
+	txs, err := s.Transactions(ctx)
+	require.NoError(t, err)
+	assert.Len(t, txs, 2)
 }
