@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/url"
 	"sync"
 	"testing"
 	"time"
@@ -63,5 +65,31 @@ func TestConcurrentWithdrawalsDoNotOverdraw(t *testing.T) {
 		cash, err := l.Cash(st.prefix + acct)
 		require.NoError(t, err)
 		assert.True(t, cash.IsZero(), "cash %s", cash)
+	}
+}
+
+// TestLoginNextIsLocalPath: after login the dashboard redirects only to a
+// path of its own; targets a browser would read as another host (after it
+// drops tabs and newlines, or turns backslashes into slashes) go to
+// /portfolio.
+func TestLoginNextIsLocalPath(t *testing.T) {
+	hostile := []string{
+		"/\t/evil.example/", "/\t\\evil.example/", "//evil.example/", "/\\evil.example/", "\\\\evil.example/",
+		"/\n/evil.example/", "/\r/evil.example", "/%2F/evil.example", "https://evil.example/", "/x\x00y",
+		"/\\/evil.example", " /x", "javascript:alert(1)", "/x\x7f", "/portfolio\\..\\x",
+	}
+	for _, next := range hostile {
+		assert.Equal(t, "/portfolio", safeNext(next), "%q", next)
+	}
+	for _, next := range []string{"/paper", "/portfolio?base=USD", "/quotes?s=AAPL#x", "/a/b%20c"} {
+		assert.Equal(t, next, safeNext(next))
+	}
+	e := newTestEnv(t)
+	_, err := e.app.auth.Register(context.Background(), auth.RegisterRequest{Username: "bob", Password: testPassword, Role: auth.RoleUser})
+	require.NoError(t, err)
+	for _, next := range hostile[:2] {
+		status, _, h := e.post(t, e.client(t), "/login", url.Values{"username": {"bob"}, "password": {testPassword}, "next": {next}})
+		require.Equal(t, http.StatusSeeOther, status)
+		assert.Equal(t, "/portfolio", h.Get("Location"), "%q", next)
 	}
 }

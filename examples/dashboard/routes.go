@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"unicode"
 
 	"github.com/gin-gonic/gin"
 
@@ -188,9 +189,20 @@ type loginForm struct {
 }
 
 func safeNext(next string) string {
-	// Only local paths: "/x" but not "//host" or "/\host".
-	if next == "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
-		return "/portfolio"
+	// Only a path of our own: browsers drop tabs and newlines and read
+	// backslashes as slashes, so "/\t/host" or "/\host" would be "//host";
+	// refuse any control character or backslash, then anything that parses
+	// with a scheme, host or user, or whose path does not start with a
+	// single slash.
+	const home = "/portfolio"
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.ContainsRune(next, '\\') ||
+		strings.IndexFunc(next, unicode.IsControl) >= 0 {
+		return home
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" ||
+		!strings.HasPrefix(u.Path, "/") || strings.HasPrefix(u.Path, "//") {
+		return home
 	}
 	return next
 }
