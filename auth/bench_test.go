@@ -13,7 +13,7 @@ import (
 // parameters with bcrypt at cost 10 and 12 as the baseline.
 func BenchmarkPasswordHash(b *testing.B) {
 	ctx := context.Background()
-	h, err := auth.NewArgon2Hasher(auth.DefaultParams, 0)
+	h, err := auth.NewArgon2Hasher(auth.DefaultParams(), 0)
 	if err != nil {
 		b.Fatal(err)
 	}

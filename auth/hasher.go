@@ -43,9 +43,11 @@ type Params struct {
 	KeyLen  uint32 // see SaltLen
 }
 
-// DefaultParams are OWASP's recommended argon2id parameters: m = 19 MiB,
+// DefaultParams returns OWASP's recommended argon2id parameters: m = 19 MiB,
 // t = 2, p = 1, with a 16-byte salt and a 32-byte key.
-var DefaultParams = Params{Memory: 19 * 1024, Time: 2, Threads: 1, SaltLen: 16, KeyLen: 32}
+func DefaultParams() Params {
+	return Params{Memory: 19 * 1024, Time: 2, Threads: 1, SaltLen: 16, KeyLen: 32}
+}
 
 // Bounds on parameters accepted from a stored hash, so a tampered hash
 // cannot make verification allocate without limit.

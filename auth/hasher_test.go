@@ -44,14 +44,14 @@ func TestPHCRoundTrip(t *testing.T) {
 
 // TestDefaultParams is the one test that hashes at OWASP parameters.
 func TestDefaultParams(t *testing.T) {
-	h, err := NewArgon2Hasher(DefaultParams, 0)
+	h, err := NewArgon2Hasher(DefaultParams(), 0)
 	require.NoError(t, err)
 	enc, err := h.Hash(context.Background(), "default parameters test")
 	require.NoError(t, err)
 	assert.True(t, strings.HasPrefix(enc, "$argon2id$v=19$m=19456,t=2,p=1$"), enc)
 	p, salt, key, err := DecodePHC(enc)
 	require.NoError(t, err)
-	assert.Equal(t, DefaultParams, p)
+	assert.Equal(t, DefaultParams(), p)
 	assert.Len(t, salt, 16)
 	assert.Len(t, key, 32)
 	ok, err := h.Verify(context.Background(), "default parameters test", enc)

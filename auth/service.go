@@ -45,7 +45,7 @@ type Options struct {
 	// Hasher defaults to an Argon2Hasher with Params and HashConcurrency.
 	Hasher Hasher
 	// Params are the argon2id parameters when Hasher is nil; the zero
-	// value means DefaultParams.
+	// value means DefaultParams().
 	Params Params
 	// HashConcurrency bounds concurrent hashes when Hasher is nil; 0 means
 	// runtime.GOMAXPROCS(0).
@@ -171,7 +171,7 @@ func New(opts Options) (*Service, error) {
 	if s.hasher == nil {
 		p := opts.Params
 		if p == (Params{}) {
-			p = DefaultParams
+			p = DefaultParams()
 		}
 		h, err := NewArgon2Hasher(p, opts.HashConcurrency)
 		if err != nil {

@@ -438,10 +438,10 @@ func TestHashingBoundAndContext(t *testing.T) {
 	for err := range errs {
 		require.ErrorIs(t, err, context.Canceled)
 	}
-	def, err := auth.NewArgon2Hasher(auth.DefaultParams, 0)
+	def, err := auth.NewArgon2Hasher(auth.DefaultParams(), 0)
 	require.NoError(t, err)
 	assert.GreaterOrEqual(t, def.Concurrency(), 1)
-	_, err = auth.NewArgon2Hasher(auth.DefaultParams, -1)
+	_, err = auth.NewArgon2Hasher(auth.DefaultParams(), -1)
 	require.Error(t, err)
 }
 

@@ -357,9 +357,9 @@ func pollTrue(ctx context.Context, expr string) error {
 func printParams(o PageOptions) page.PrintToPDFParams {
 	paper := o.Paper
 	if paper == (PaperSize{}) {
-		paper = A4
+		paper = A4()
 	}
-	m := DefaultMargins
+	m := DefaultMargins()
 	if o.Margins != nil {
 		m = *o.Margins
 	}

@@ -260,14 +260,14 @@ func TestPageSizes(t *testing.T) {
 		wantW, wH float64
 	}{
 		{"default is A4", PageOptions{}, 595, 842},
-		{"A4", PageOptions{Paper: A4}, 595, 842},
-		{"Letter", PageOptions{Paper: Letter}, 612, 792},
-		{"Letter landscape", PageOptions{Paper: Letter, Landscape: true}, 792, 612},
-		{"A4 landscape", PageOptions{Paper: A4, Landscape: true}, 842, 595},
-		{"Legal", PageOptions{Paper: Legal}, 612, 1008},
-		{"A5", PageOptions{Paper: A5}, 420, 595},
+		{"A4", PageOptions{Paper: A4()}, 595, 842},
+		{"Letter", PageOptions{Paper: Letter()}, 612, 792},
+		{"Letter landscape", PageOptions{Paper: Letter(), Landscape: true}, 792, 612},
+		{"A4 landscape", PageOptions{Paper: A4(), Landscape: true}, 842, 595},
+		{"Legal", PageOptions{Paper: Legal()}, 612, 1008},
+		{"A5", PageOptions{Paper: A5()}, 420, 595},
 		{"custom 100x150mm", PageOptions{Paper: PaperSize{Millimeters(100), Millimeters(150)}}, 283.5, 425.2},
-		{"CSS @page size wins when preferred", PageOptions{Paper: A4, PreferCSSPageSize: true}, 283.5, 283.5},
+		{"CSS @page size wins when preferred", PageOptions{Paper: A4(), PreferCSSPageSize: true}, 283.5, 283.5},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -309,7 +309,7 @@ func TestHeaderFooterOnEveryPage(t *testing.T) {
 	c := sharedConverter(t)
 	ts := site(t)
 	pdf, err := c.Convert(testCtx(t), ts.URL+"/long", PageOptions{
-		Paper:      A5,
+		Paper:      A5(),
 		Margins:    UniformMargins(Millimeters(20)),
 		HeaderHTML: `<div style="font-size:10px;width:100%;text-align:center">FINKIT HEADER <span class="title"></span></div>`,
 		FooterHTML: `<div style="font-size:10px;width:100%;text-align:center">Page <span class="pageNumber"></span> of <span class="totalPages"></span></div>`,
@@ -328,7 +328,7 @@ func TestPageRangesScaleTitle(t *testing.T) {
 	t.Parallel()
 	c := sharedConverter(t)
 	ts := site(t)
-	pdf, err := c.Convert(testCtx(t), ts.URL+"/long", PageOptions{Paper: A5, PageRanges: "2", Scale: 0.8, Title: "Annual Statement 2026"})
+	pdf, err := c.Convert(testCtx(t), ts.URL+"/long", PageOptions{Paper: A5(), PageRanges: "2", Scale: 0.8, Title: "Annual Statement 2026"})
 	require.NoError(t, err)
 	assert.Equal(t, 1, pdfInfoOf(t, pdf).pages)
 	out := pdfText(t, pdf, 0)

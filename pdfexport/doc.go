@@ -20,7 +20,7 @@
 //	}
 //	defer conv.Close()
 //	pdf, err := conv.Convert(ctx, "https://example.com/report", pdfexport.PageOptions{
-//		Paper:           pdfexport.A4,
+//		Paper:           pdfexport.A4(),
 //		Margins:         pdfexport.UniformMargins(pdfexport.Millimeters(15)),
 //		PrintBackground: true,
 //		Wait:            pdfexport.ForNetworkIdle(),

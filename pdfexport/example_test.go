@@ -23,7 +23,7 @@ func ExampleConverter_ConvertHTML() {
 	defer conv.Close()
 
 	pdf, err := conv.ConvertHTML(ctx, `<h1>Portfolio</h1><p>Net worth: 12,345.67 EUR</p>`, pdfexport.PageOptions{
-		Paper:      pdfexport.A4,
+		Paper:      pdfexport.A4(),
 		Margins:    pdfexport.UniformMargins(pdfexport.Millimeters(15)),
 		FooterHTML: `<div style="font-size:9px;margin:auto">Page <span class="pageNumber"></span> of <span class="totalPages"></span></div>`,
 		Timeout:    30 * time.Second,

@@ -165,7 +165,7 @@ type PageOptions struct {
 	Paper PaperSize
 	// Landscape swaps the paper's width and height.
 	Landscape bool
-	// Margins; nil means DefaultMargins (10mm). They are always sent
+	// Margins; nil means DefaultMargins() (10mm). They are always sent
 	// explicitly, so a zero margin really is zero.
 	Margins *Margins
 	// PrintBackground prints background colours and images.

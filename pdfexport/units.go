@@ -93,20 +93,45 @@ type PaperSize struct {
 	Width, Height Length
 }
 
-// The paper sizes that [ParsePaperSize] knows by name.
-var (
-	A3      = PaperSize{Millimeters(297), Millimeters(420)}
-	A4      = PaperSize{Millimeters(210), Millimeters(297)}
-	A5      = PaperSize{Millimeters(148), Millimeters(210)}
-	Letter  = PaperSize{Inches(8.5), Inches(11)}
-	Legal   = PaperSize{Inches(8.5), Inches(14)}
-	Tabloid = PaperSize{Inches(11), Inches(17)}
-)
+// The paper sizes that [ParsePaperSize] knows by name. They are functions,
+// not variables, so no code in the process can change what "A4" means for
+// another caller.
 
-// paperNames maps the lower-case names of the standard sizes.
-var paperNames = map[string]PaperSize{
-	"a3": A3, "a4": A4, "a5": A5,
-	"letter": Letter, "legal": Legal, "tabloid": Tabloid,
+// A3 returns the ISO A3 size, 297mm x 420mm.
+func A3() PaperSize { return PaperSize{Millimeters(297), Millimeters(420)} }
+
+// A4 returns the ISO A4 size, 210mm x 297mm.
+func A4() PaperSize { return PaperSize{Millimeters(210), Millimeters(297)} }
+
+// A5 returns the ISO A5 size, 148mm x 210mm.
+func A5() PaperSize { return PaperSize{Millimeters(148), Millimeters(210)} }
+
+// Letter returns the US Letter size, 8.5in x 11in.
+func Letter() PaperSize { return PaperSize{Inches(8.5), Inches(11)} }
+
+// Legal returns the US Legal size, 8.5in x 14in.
+func Legal() PaperSize { return PaperSize{Inches(8.5), Inches(14)} }
+
+// Tabloid returns the US Tabloid size, 11in x 17in.
+func Tabloid() PaperSize { return PaperSize{Inches(11), Inches(17)} }
+
+// paperByName maps the lower-case names of the standard sizes.
+func paperByName(name string) (PaperSize, bool) {
+	switch name {
+	case "a3":
+		return A3(), true
+	case "a4":
+		return A4(), true
+	case "a5":
+		return A5(), true
+	case "letter":
+		return Letter(), true
+	case "legal":
+		return Legal(), true
+	case "tabloid":
+		return Tabloid(), true
+	}
+	return PaperSize{}, false
 }
 
 // minPaper is the smallest side Chromium prints reliably (about 2.5 mm less
@@ -118,7 +143,7 @@ const minPaper = Length(0.1)
 // "210mm x 297mm" or "4in*6in".
 func ParsePaperSize(s string) (PaperSize, error) {
 	t := strings.ToLower(strings.TrimSpace(s))
-	if p, ok := paperNames[t]; ok {
+	if p, ok := paperByName(t); ok {
 		return p, nil
 	}
 	sep := strings.IndexAny(t, "x*×")
@@ -170,9 +195,10 @@ func UniformMargins(l Length) *Margins {
 	return &Margins{Top: l, Right: l, Bottom: l, Left: l}
 }
 
-// DefaultMargins are the margins used when PageOptions.Margins is nil: 10mm
-// on every side, close to Chromium's own default of 1cm, but sent explicitly.
-var DefaultMargins = Margins{Top: Millimeters(10), Right: Millimeters(10), Bottom: Millimeters(10), Left: Millimeters(10)}
+// DefaultMargins returns the margins used when PageOptions.Margins is nil:
+// 10mm on every side, close to Chromium's own default of 1cm, but sent
+// explicitly.
+func DefaultMargins() Margins { return *UniformMargins(Millimeters(10)) }
 
 // ParseMargins parses one to four lengths separated by spaces or commas, in
 // the CSS order: "10mm" (all sides), "10mm 5mm" (vertical, horizontal),

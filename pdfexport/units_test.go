@@ -47,10 +47,10 @@ func TestParseLength(t *testing.T) {
 }
 
 func TestLengthConversions(t *testing.T) {
-	assert.InDelta(t, 595.28, A4.Width.Points(), 0.01)
-	assert.InDelta(t, 841.89, A4.Height.Points(), 0.01)
-	assert.InDelta(t, 612, Letter.Width.Points(), 1e-9)
-	assert.InDelta(t, 792, Letter.Height.Points(), 1e-9)
+	assert.InDelta(t, 595.28, A4().Width.Points(), 0.01)
+	assert.InDelta(t, 841.89, A4().Height.Points(), 0.01)
+	assert.InDelta(t, 612, Letter().Width.Points(), 1e-9)
+	assert.InDelta(t, 792, Letter().Height.Points(), 1e-9)
 	assert.InDelta(t, 10, Millimeters(10).Millimeters(), 1e-9)
 	assert.InDelta(t, 1, Centimeters(2.54).Inches(), 1e-9)
 	assert.InDelta(t, 1, Pixels(96).Inches(), 1e-9)
@@ -63,16 +63,16 @@ func TestParsePaperSize(t *testing.T) {
 		want PaperSize
 		ok   bool
 	}{
-		{"A4", A4, true},
-		{"a3", A3, true},
-		{"A5", A5, true},
-		{"letter", Letter, true},
-		{"Legal", Legal, true},
-		{"TABLOID", Tabloid, true},
-		{"210mmx297mm", A4, true},
-		{"210mm x 297mm", A4, true},
-		{"8.5in*11in", Letter, true},
-		{"8.5in×11in", Letter, true},
+		{"A4", A4(), true},
+		{"a3", A3(), true},
+		{"A5", A5(), true},
+		{"letter", Letter(), true},
+		{"Legal", Legal(), true},
+		{"TABLOID", Tabloid(), true},
+		{"210mmx297mm", A4(), true},
+		{"210mm x 297mm", A4(), true},
+		{"8.5in*11in", Letter(), true},
+		{"8.5in×11in", Letter(), true},
 		{"B4", PaperSize{}, false},
 		{"210x297", PaperSize{}, false},
 		{"0mmx10mm", PaperSize{}, false},

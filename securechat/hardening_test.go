@@ -44,8 +44,8 @@ func TestKeyFilePolicy(t *testing.T) {
 	for _, p := range []KDFParams{{1, 1 << 20, 1}, {1, 512 * 1024, 4}} {
 		require.ErrorIs(t, p.validate(), ErrMalformed, "%+v", p)
 	}
-	require.NoError(t, defaultKDFParams().validate())
-	require.NoError(t, defaultKDFParams().validateWrite())
+	require.NoError(t, DefaultKDFParams().validate())
+	require.NoError(t, DefaultKDFParams().validateWrite())
 }
 
 // An initial message without a one-time prekey is accepted once per signed

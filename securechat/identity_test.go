@@ -217,16 +217,17 @@ func TestKeyFileKDFCostBounded(t *testing.T) {
 	require.Less(t, time.Since(start), time.Second, "argon2 ran before the bound was checked")
 }
 
-// Assigning to DefaultKDFParams (a package-level variable) does not change
-// what MarshalKeyFile uses: no package-level mutable state.
+// MarshalKeyFile with nil params writes DefaultKDFParams(), and changing
+// the value one caller got does not change what the next call returns.
 func TestDefaultKDFParamsNotSharedState(t *testing.T) {
-	saved := DefaultKDFParams
-	t.Cleanup(func() { DefaultKDFParams = saved })
-	DefaultKDFParams = KDFParams{} // invalid: would fail validation if used
+	got := DefaultKDFParams()
+	got.Time, got.MemoryKiB = 0, 0
+	want := DefaultKDFParams()
+	require.NotEqual(t, got, want)
 	data, err := newID(t).MarshalKeyFile([]byte("pw"), nil)
 	require.NoError(t, err)
 	block, _ := pem.Decode(data)
 	require.NotNil(t, block)
-	assert.Equal(t, saved.Time, binary.BigEndian.Uint32(block.Bytes[2:6]))
-	assert.Equal(t, saved.MemoryKiB, binary.BigEndian.Uint32(block.Bytes[6:10]))
+	assert.Equal(t, want.Time, binary.BigEndian.Uint32(block.Bytes[2:6]))
+	assert.Equal(t, want.MemoryKiB, binary.BigEndian.Uint32(block.Bytes[6:10]))
 }

@@ -44,16 +44,11 @@ type KDFParams struct {
 	Threads   uint8  // lanes
 }
 
-// DefaultKDFParams is the argon2id cost used when none is given: 3 passes
-// over 64 MiB with 4 lanes (RFC 9106's second recommended option).
-//
-// It is informational (flag defaults, documentation): MarshalKeyFile uses
-// its own copy of these values, so assigning to this variable cannot weaken
-// the key files other code in the process writes.
-var DefaultKDFParams = defaultKDFParams()
-
-// defaultKDFParams returns the default argon2id cost.
-func defaultKDFParams() KDFParams { return KDFParams{Time: 3, MemoryKiB: 64 * 1024, Threads: 4} }
+// DefaultKDFParams returns the argon2id cost used when none is given: 3
+// passes over 64 MiB with 4 lanes (RFC 9106's second recommended option).
+// Each call returns a fresh value, so no caller can change the cost other
+// code in the process uses.
+func DefaultKDFParams() KDFParams { return KDFParams{Time: 3, MemoryKiB: 64 * 1024, Threads: 4} }
 
 // Limits a key file's parameters must respect, so a hostile file cannot make
 // the parser burn unbounded memory or time. They are also the most a writer
@@ -115,7 +110,7 @@ func deriveFileKey(pass, salt []byte, p KDFParams) *[KeySize]byte {
 
 // MarshalKeyFile encodes id as a PEM key file with the secrets sealed
 // with secretbox under an argon2id key derived from passphrase. A nil
-// params uses the DefaultKDFParams values; a cost below the minimum
+// params uses DefaultKDFParams(); a cost below the minimum
 // (MinKDFMemoryKiB, MinKDFCost) or above the limits is refused
 // (ErrMalformed). An empty passphrase is refused with
 // ErrPassphraseRequired: a plaintext key file is written only on request,
@@ -124,7 +119,7 @@ func (id *Identity) MarshalKeyFile(passphrase []byte, params *KDFParams) ([]byte
 	if len(passphrase) == 0 {
 		return nil, fmt.Errorf("%w: refusing to write an unencrypted key file (use MarshalKeyFileUnencrypted)", ErrPassphraseRequired)
 	}
-	p := defaultKDFParams()
+	p := DefaultKDFParams()
 	if params != nil {
 		p = *params
 	}

@@ -398,7 +398,7 @@ func (a *app) portfolioPDF(c *gin.Context) {
 		return
 	}
 	pdf, err := conv.ConvertHTML(ctx, string(html), pdfexport.PageOptions{
-		Paper:           pdfexport.A4,
+		Paper:           pdfexport.A4(),
 		Margins:         pdfexport.UniformMargins(pdfexport.Millimeters(14)),
 		PrintBackground: true,
 		Title:           "finkit portfolio report",

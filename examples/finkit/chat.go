@@ -155,8 +155,8 @@ func runChatKeygen(e *env, args []string) error {
 	force := flags.Bool("force", false, "overwrite an existing key file")
 	unencrypted := flags.Bool("unencrypted", false, "write the key file without encryption (only where the disk is protected otherwise)")
 	asJSON := flags.Bool("json", false, "print JSON")
-	kdfTime := flags.Uint("kdf-time", uint(securechat.DefaultKDFParams.Time), "argon2id passes for an encrypted key file")
-	kdfMem := flags.Uint("kdf-memory-mib", uint(securechat.DefaultKDFParams.MemoryKiB/1024), "argon2id memory in MiB for an encrypted key file")
+	kdfTime := flags.Uint("kdf-time", uint(securechat.DefaultKDFParams().Time), "argon2id passes for an encrypted key file")
+	kdfMem := flags.Uint("kdf-memory-mib", uint(securechat.DefaultKDFParams().MemoryKiB/1024), "argon2id memory in MiB for an encrypted key file")
 	if err := parseFlags(flags, args); err != nil {
 		return err
 	}
@@ -166,7 +166,7 @@ func runChatKeygen(e *env, args []string) error {
 	if *kdfTime < 1 || *kdfTime > securechat.MaxKDFTime || *kdfMem < 1 || *kdfMem > securechat.MaxKDFMemoryKiB/1024 {
 		return usageErrorf("--kdf-time must be 1..%d and --kdf-memory-mib 1..%d", securechat.MaxKDFTime, securechat.MaxKDFMemoryKiB/1024)
 	}
-	params := securechat.KDFParams{Time: uint32(*kdfTime), MemoryKiB: uint32(*kdfMem) * 1024, Threads: securechat.DefaultKDFParams.Threads}
+	params := securechat.KDFParams{Time: uint32(*kdfTime), MemoryKiB: uint32(*kdfMem) * 1024, Threads: securechat.DefaultKDFParams().Threads}
 	pass := os.Getenv(chatPassphraseEnv)
 	switch {
 	case pass == "" && !*unencrypted:
