@@ -41,6 +41,10 @@ var (
 	ErrNotEnoughData = errors.New("portfolio: not enough data")
 	// ErrInvalidTiming: a FlowTiming that is none of the declared constants.
 	ErrInvalidTiming = errors.New("portfolio: invalid flow timing")
+	// ErrAccountInUse: saving an account that has transactions with
+	// another currency or cost method (its transactions would no longer
+	// apply as booked).
+	ErrAccountInUse = errors.New("portfolio: account has transactions; its currency and cost method cannot change")
 	// ErrNotFound: a store has no such record.
 	ErrNotFound = errors.New("portfolio: not found")
 )

@@ -11,7 +11,9 @@ import (
 // rebuilt from them with LoadLedger; stores keep no derived state.
 // Implementations: MemStore here and portfolio/sqlstore on database/sql.
 type Store interface {
-	// SaveAccount inserts or replaces an account.
+	// SaveAccount inserts or replaces an account. Replacing one that has
+	// transactions with another currency or cost method (RedefinesAccount)
+	// fails with ErrAccountInUse and changes nothing.
 	SaveAccount(ctx context.Context, a Account) error
 	// Accounts returns all accounts in the order they were first saved.
 	Accounts(ctx context.Context) ([]Account, error)
@@ -35,6 +37,12 @@ type Store interface {
 	// Transactions returns every transaction ordered by time, then by the
 	// order they were added.
 	Transactions(ctx context.Context) ([]Transaction, error)
+}
+
+// RedefinesAccount reports whether saving a over old changes what old's
+// transactions were booked under: its currency or cost method.
+func RedefinesAccount(old, a Account) bool {
+	return old.Currency != a.Currency || old.CostMethod != a.CostMethod
 }
 
 // SameTransaction reports whether a and b are the same transaction by value:
@@ -130,6 +138,9 @@ func (m *MemStore) SaveAccount(_ context.Context, a Account) error {
 	defer m.mu.Unlock()
 	for i := range m.accounts {
 		if m.accounts[i].ID == a.ID {
+			if RedefinesAccount(m.accounts[i], a) && slices.ContainsFunc(m.txs, func(t Transaction) bool { return t.Account == a.ID }) {
+				return fmt.Errorf("%w: %q", ErrAccountInUse, a.ID)
+			}
 			m.accounts[i] = a
 			return nil
 		}

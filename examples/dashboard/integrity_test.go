@@ -93,3 +93,31 @@ func TestLoginNextIsLocalPath(t *testing.T) {
 		assert.Equal(t, "/portfolio", h.Get("Location"), "%q", next)
 	}
 }
+
+// TestDemoKeepsExistingAccount: an account "broker" in NOK with average cost
+// and a deposit survives loading the demo (whose "broker" is USD, FIFO): the
+// demo is refused with a message, the account is unchanged and the
+// portfolio page still loads.
+func TestDemoKeepsExistingAccount(t *testing.T) {
+	e := newTestEnv(t)
+	ctx := context.Background()
+	c := e.user(t, "carol", auth.RoleUser)
+	u := mustUser(t, e, "carol")
+	st := e.app.storeFor(u)
+	require.NoError(t, st.SaveAccount(ctx, portfolio.Account{ID: st.prefix + "broker", Name: "Mine", Currency: "NOK", CostMethod: portfolio.AverageCost}))
+	_, err := e.app.importFor(ctx, u, []portfolio.Transaction{{ID: "d1", Account: "broker", Kind: portfolio.TxDeposit,
+		Time: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC), Amount: decimal.NewFromInt(1000)}})
+	require.NoError(t, err)
+
+	status, _, h := e.post(t, c, "/portfolio/demo", url.Values{})
+	require.Equal(t, http.StatusSeeOther, status)
+	assert.Contains(t, h.Get("Location"), "flash=")
+	status, _, _ = e.get(t, c, "/portfolio")
+	assert.Equal(t, http.StatusOK, status)
+	accts, err := st.Accounts(ctx)
+	require.NoError(t, err)
+	require.NotEmpty(t, accts)
+	assert.Equal(t, "NOK", accts[0].Currency)
+	assert.Equal(t, portfolio.AverageCost, accts[0].CostMethod)
+	assert.Equal(t, "Mine", accts[0].Name)
+}

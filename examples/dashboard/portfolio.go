@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -295,8 +296,18 @@ func (a *app) portfolioDemo(c *gin.Context) {
 	ctx := c.Request.Context()
 	u := currentUser(c)
 	st := a.storeFor(u)
+	have, err := st.Accounts(ctx)
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	// An account the user already has is left as it is: the demo's
+	// transactions then apply to it or the demo is refused.
 	for _, ac := range demoAccounts {
 		ac.ID = st.prefix + ac.ID
+		if slices.ContainsFunc(have, func(h portfolio.Account) bool { return h.ID == ac.ID }) {
+			continue
+		}
 		if err := st.SaveAccount(ctx, ac); err != nil {
 			a.fail(c, err)
 			return
@@ -309,7 +320,9 @@ func (a *app) portfolioDemo(c *gin.Context) {
 	}
 	n, err := a.importFor(ctx, u, txs)
 	if err != nil {
-		a.fail(c, err)
+		a.log.InfoContext(ctx, "demo portfolio refused", "error", err)
+		flashRedirect(c, "/portfolio", "The demo portfolio does not fit your accounts "+
+			"(it books into broker and crypto in USD, savings in EUR); nothing was booked.")
 		return
 	}
 	if n == 0 {

@@ -69,16 +69,16 @@ func (s *Store) dialect() sqlmigrate.Dialect {
 }
 
 // begin starts a write transaction holding the write lock of table from its
-// first statement (sqlmigrate.BeginWrite; on PostgreSQL a lock on table):
+// first statement (sqlmigrate.BeginWrite; on PostgreSQL locks on tables):
 // the stores' transactions read the next sequence number and the stored ids
 // before they insert, which on SQLite could not wait for the write lock and
 // on PostgreSQL would let two writers take one number.
-func (s *Store) begin(ctx context.Context, table string) (*sqlmigrate.Tx, error) {
+func (s *Store) begin(ctx context.Context, tables ...string) (*sqlmigrate.Tx, error) {
 	tx, err := s.writer.Begin(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if err := tx.LockTables(ctx, table); err != nil {
+	if err := tx.LockTables(ctx, tables...); err != nil {
 		_ = tx.Rollback()
 		return nil, err
 	}
@@ -98,11 +98,16 @@ func (s *Store) SaveAccount(ctx context.Context, a portfolio.Account) error {
 		return err
 	}
 	a = l.Accounts()[0]
-	tx, err := s.begin(ctx, "portfolio_accounts")
+	// Both tables: no transaction may be added between the check that the
+	// account has none and the redefinition.
+	tx, err := s.begin(ctx, "portfolio_transactions", "portfolio_accounts")
 	if err != nil {
 		return fmt.Errorf("sqlstore: %w", err)
 	}
 	defer func() { _ = tx.Rollback() }()
+	if err := s.checkRedefinition(ctx, tx, a); err != nil {
+		return err
+	}
 	res, err := tx.ExecContext(ctx, s.q(`UPDATE portfolio_accounts SET name = ?, kind = ?, currency = ?, cost_method = ?, allow_short = ?, allow_margin = ? WHERE id = ?`),
 		a.Name, string(a.Kind), a.Currency, string(a.CostMethod), boolInt(a.AllowShort), boolInt(a.AllowMargin), a.ID)
 	if err != nil {
@@ -120,6 +125,32 @@ func (s *Store) SaveAccount(ctx context.Context, a portfolio.Account) error {
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("sqlstore: save account: %w", err)
+	}
+	return nil
+}
+
+// checkRedefinition fails with portfolio.ErrAccountInUse if a is stored
+// with transactions and saving it would redefine it.
+func (s *Store) checkRedefinition(ctx context.Context, tx *sqlmigrate.Tx, a portfolio.Account) error {
+	var old portfolio.Account
+	var method string
+	err := tx.QueryRowContext(ctx, s.q(`SELECT currency, cost_method FROM portfolio_accounts WHERE id = ?`), a.ID).Scan(&old.Currency, &method)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("sqlstore: save account: %w", err)
+	}
+	old.CostMethod = portfolio.CostMethod(method)
+	if !portfolio.RedefinesAccount(old, a) {
+		return nil
+	}
+	var n int
+	if err := tx.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM (SELECT 1 FROM portfolio_transactions WHERE account = ? LIMIT 1) t`), a.ID).Scan(&n); err != nil {
+		return fmt.Errorf("sqlstore: save account: %w", err)
+	}
+	if n > 0 {
+		return fmt.Errorf("%w: %q", portfolio.ErrAccountInUse, a.ID)
 	}
 	return nil
 }

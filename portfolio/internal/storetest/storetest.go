@@ -29,6 +29,7 @@ func Run(t *testing.T, newStore func(t *testing.T) portfolio.Store) {
 	t.Run("concurrent writers", func(t *testing.T) { testConcurrentWriters(t, newStore(t)) })
 	t.Run("concurrent conflicting ids", func(t *testing.T) { testConcurrentConflict(t, newStore(t)) })
 	t.Run("concurrent checked withdrawals", func(t *testing.T) { testCheckedWithdrawals(t, newStore(t)) })
+	t.Run("account redefinition", func(t *testing.T) { testAccountRedefinition(t, newStore(t)) })
 }
 
 // testConcurrentConflict has Writers goroutines import, at once, a batch
@@ -367,4 +368,37 @@ func testCheckedWithdrawals(t *testing.T, s portfolio.Store) {
 	txs, err := s.Transactions(ctx)
 	require.NoError(t, err)
 	assert.Len(t, txs, 2)
+}
+
+// testAccountRedefinition: an account with transactions keeps its currency
+// and cost method (SaveAccount fails with ErrAccountInUse and changes
+// nothing); its name may change; an account without transactions may be
+// redefined freely.
+func testAccountRedefinition(t *testing.T, s portfolio.Store) {
+	ctx := context.Background()
+	broker := portfolio.Account{ID: "broker", Name: "Broker", Currency: "NOK", CostMethod: portfolio.AverageCost}
+	require.NoError(t, s.SaveAccount(ctx, broker))
+	require.NoError(t, s.SaveAccount(ctx, portfolio.Account{ID: "empty", Currency: "NOK"}))
+	_, err := s.AddTransactions(ctx, []portfolio.Transaction{{ID: "d", Account: "broker", Kind: portfolio.TxDeposit,
+		Time: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC), Amount: decimal.NewFromInt(100)}})
+	require.NoError(t, err)
+	for _, changed := range []portfolio.Account{
+		{ID: "broker", Name: "Brokerage", Currency: "USD", CostMethod: portfolio.AverageCost},
+		{ID: "broker", Name: "Brokerage", Currency: "NOK", CostMethod: portfolio.FIFO},
+	} {
+		assert.ErrorIs(t, s.SaveAccount(ctx, changed), portfolio.ErrAccountInUse)
+	}
+	renamed := broker
+	renamed.Name = "My broker"
+	require.NoError(t, s.SaveAccount(ctx, renamed))
+	require.NoError(t, s.SaveAccount(ctx, portfolio.Account{ID: "empty", Currency: "USD", CostMethod: portfolio.AverageCost}))
+	accts, err := s.Accounts(ctx)
+	require.NoError(t, err)
+	require.Len(t, accts, 2)
+	assert.Equal(t, "NOK", accts[0].Currency)
+	assert.Equal(t, portfolio.AverageCost, accts[0].CostMethod)
+	assert.Equal(t, "My broker", accts[0].Name)
+	assert.Equal(t, "USD", accts[1].Currency)
+	_, err = portfolio.LoadLedger(ctx, s)
+	require.NoError(t, err)
 }
