@@ -178,6 +178,31 @@ func csvReadError(err error) error {
 	return fmt.Errorf("%w: %w", ErrCSV, err)
 }
 
+// formulaStart reports whether s, after any leading apostrophes, begins
+// with a character that makes a spreadsheet cell a formula.
+func formulaStart(s string) bool {
+	s = strings.TrimLeft(s, "'")
+	return s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0]))
+}
+
+// neutralise prefixes an apostrophe to a text cell a spreadsheet would run
+// as a formula. Text that already begins with apostrophes before such a
+// character gets one more, so unneutralise can tell them apart.
+func neutralise(s string) string {
+	if formulaStart(s) {
+		return "'" + s
+	}
+	return s
+}
+
+// unneutralise removes the apostrophe neutralise added.
+func unneutralise(s string) string {
+	if strings.HasPrefix(s, "'") && formulaStart(s[1:]) {
+		return s[1:]
+	}
+	return s
+}
+
 func parseRow(rec []string, idx *[numCols]int, line int) (Transaction, error) {
 	var tx Transaction
 	cell := func(c int) string {
@@ -189,8 +214,9 @@ func parseRow(rec []string, idx *[numCols]int, line int) (Transaction, error) {
 	fail := func(c int, format string, args ...any) error {
 		return &ParseError{Line: line, Column: csvColumns[c], Err: fmt.Errorf(format, args...)}
 	}
-	tx.ID = cell(colID)
-	tx.Account = cell(colAccount)
+	text := func(c int) string { return unneutralise(cell(c)) }
+	tx.ID = text(colID)
+	tx.Account = text(colAccount)
 	if tx.Account == "" {
 		return tx, fail(colAccount, "missing account")
 	}
@@ -204,7 +230,7 @@ func parseRow(rec []string, idx *[numCols]int, line int) (Transaction, error) {
 		return tx, fail(colDate, "%q is not an ISO 8601 date", cell(colDate))
 	}
 	tx.Time = t
-	tx.Symbol = cell(colSymbol)
+	tx.Symbol = text(colSymbol)
 	for _, f := range []struct {
 		col int
 		dst *decimal.Decimal
@@ -223,7 +249,7 @@ func parseRow(rec []string, idx *[numCols]int, line int) (Transaction, error) {
 	if tx.Currency != "" && !validCurrency(tx.Currency) {
 		return tx, fail(colCurrency, "%q is not a currency code", cell(colCurrency))
 	}
-	tx.Note = cell(colNote)
+	tx.Note = text(colNote)
 	return tx, nil
 }
 
@@ -303,7 +329,10 @@ func rowHashN(h string, n int) string {
 
 // WriteCSV writes txs in the documented column format with every column, so
 // ReadCSV gives back the same transactions: ids, times (instant and UTC
-// offset), decimals with their exact digits, notes.
+// offset), decimals with their exact digits, notes. A text cell (id,
+// account, symbol, note) that a spreadsheet would read as a formula, one
+// beginning with = + - @ tab or carriage return, is written with a leading
+// apostrophe (the OWASP CSV-injection rule), which ReadCSV removes again.
 func WriteCSV(w io.Writer, txs []Transaction) error {
 	cw := csv.NewWriter(w)
 	if err := cw.Write(csvColumns); err != nil {
@@ -318,11 +347,11 @@ func WriteCSV(w io.Writer, txs []Transaction) error {
 	}
 	for i := range txs {
 		tx := &txs[i]
-		rec[colID] = tx.ID
+		rec[colID] = neutralise(tx.ID)
 		rec[colDate] = formatTime(tx.Time)
-		rec[colAccount] = tx.Account
+		rec[colAccount] = neutralise(tx.Account)
 		rec[colKind] = string(tx.Kind)
-		rec[colSymbol] = tx.Symbol
+		rec[colSymbol] = neutralise(tx.Symbol)
 		rec[colQuantity] = num(tx.Quantity)
 		rec[colPrice] = num(tx.Price)
 		rec[colAmount] = num(tx.Amount)
@@ -330,7 +359,7 @@ func WriteCSV(w io.Writer, txs []Transaction) error {
 		rec[colTax] = num(tx.Tax)
 		rec[colCurrency] = tx.Currency
 		rec[colFX] = num(tx.FXRate)
-		rec[colNote] = tx.Note
+		rec[colNote] = neutralise(tx.Note)
 		if err := cw.Write(rec); err != nil {
 			return err
 		}
