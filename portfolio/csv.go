@@ -377,6 +377,7 @@ func WriteCSV(w io.Writer, txs []Transaction) error {
 func (l *Ledger) Import(txs []Transaction) (added []Transaction, err error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	l.initLocked()
 	fresh := make([]Transaction, 0, len(txs))
 	inBatch := make(map[string]int, len(txs))
 	seen := make(map[string]int)

@@ -90,6 +90,9 @@ var one = decimal.NewFromInt(1)
 // Transactions without an ID get "auto-N". Cash is booked in the account
 // currency and rounded to its minor units; quantities, prices and bases are
 // exact.
+//
+// The zero Ledger is an empty ledger without accounts, ready to use, like
+// NewLedger(). A Ledger must not be copied after first use.
 type Ledger struct {
 	mu      sync.RWMutex
 	accts   map[string]*acctState
@@ -310,12 +313,8 @@ type RealizedGain struct {
 // an ID and a Currency; an empty Kind means brokerage and an empty
 // CostMethod means FIFO.
 func NewLedger(accounts ...Account) (*Ledger, error) {
-	l := &Ledger{
-		accts:   make(map[string]*acctState, len(accounts)),
-		ids:     newIDIndex(0),
-		pending: make(map[string][]pendingLot),
-		stocks:  make(map[string]Stock),
-	}
+	l := &Ledger{}
+	l.initLocked()
 	for _, a := range accounts {
 		if err := l.addAccount(a); err != nil {
 			return nil, err
@@ -324,10 +323,23 @@ func NewLedger(accounts ...Account) (*Ledger, error) {
 	return l, nil
 }
 
+// initLocked makes the zero Ledger usable: every method that writes calls
+// it with the write lock held (reads of the zero value need nothing).
+func (l *Ledger) initLocked() {
+	if l.accts != nil {
+		return
+	}
+	l.accts = make(map[string]*acctState)
+	l.ids = newIDIndex(0)
+	l.pending = make(map[string][]pendingLot)
+	l.stocks = make(map[string]Stock)
+}
+
 // AddAccount adds an account to the ledger.
 func (l *Ledger) AddAccount(a Account) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	l.initLocked()
 	return l.addAccount(a)
 }
 
@@ -390,6 +402,7 @@ func validCurrency(c string) bool {
 func (l *Ledger) AddStocks(stocks ...Stock) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	l.initLocked()
 	for _, s := range stocks {
 		l.stocks[s.Symbol] = s
 	}
@@ -413,6 +426,7 @@ func (l *Ledger) Apply(txs ...Transaction) error {
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	l.initLocked()
 	return l.applyLocked(txs)
 }
 
