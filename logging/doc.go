@@ -4,8 +4,13 @@
 //
 // Everything here produces or wraps standard library types: the logger is a
 // plain *slog.Logger, the handler wrapper works with any slog.Handler, and
-// the middleware is a func(http.Handler) http.Handler, so packages that log
-// take a *slog.Logger and never import this package.
+// the middleware is a func(http.Handler) http.Handler. Packages that log
+// take a plain *slog.Logger, never a type of this package, and work with
+// any logger. A library package imports logging only for its helpers on
+// standard types: auth and upload log security events with Audit, and auth
+// reads what the middleware stored in the request context (ClientIPFrom,
+// RequestIDFrom) and checks a client's X-Request-ID with ValidRequestID.
+// Without the middleware these return "" and the caller falls back.
 //
 // # Setting up
 //
