@@ -121,3 +121,25 @@ func TestDemoKeepsExistingAccount(t *testing.T) {
 	assert.Equal(t, portfolio.AverageCost, accts[0].CostMethod)
 	assert.Equal(t, "Mine", accts[0].Name)
 }
+
+// TestPaperBuyAfterImportedWithdrawal: the paper account's cash is
+// withdrawn through the portfolio import after /paper was opened; a buy on
+// /paper is then refused by the store's check against the current books and
+// the portfolio still loads.
+func TestPaperBuyAfterImportedWithdrawal(t *testing.T) {
+	e := newTestEnv(t)
+	ctx := context.Background()
+	c := e.user(t, "ivy", auth.RoleUser)
+	u := mustUser(t, e, "ivy")
+	status, _, _ := e.get(t, c, "/paper")
+	require.Equal(t, http.StatusOK, status)
+	_, err := e.app.importFor(ctx, u, []portfolio.Transaction{{ID: "w1", Account: paperAccountID, Kind: portfolio.TxWithdrawal,
+		Time: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC), Amount: decimal.NewFromInt(paperDeposit)}})
+	require.NoError(t, err)
+	status, _, _ = e.post(t, c, "/paper/order", url.Values{"side": {"buy"}, "symbol": {"AAPL"}, "qty": {"100"}})
+	require.Equal(t, http.StatusSeeOther, status)
+	_, err = portfolio.LoadLedger(ctx, e.app.storeFor(u))
+	require.NoError(t, err)
+	status, _, _ = e.get(t, c, "/portfolio")
+	assert.Equal(t, http.StatusOK, status)
+}

@@ -242,13 +242,16 @@ type paperBook struct {
 }
 
 func (b *paperBook) Apply(txs ...portfolio.Transaction) error {
-	if err := b.ledger.Apply(txs...); err != nil {
+	// The store is the authority: the fill is checked against the user's
+	// current books (an import may have moved the paper account's cash
+	// since the cached ledger was loaded) inside its write lock.
+	if _, err := portfolio.BookTransactions(context.Background(), b.store, txs); err != nil {
 		return err
 	}
-	// The ledger accepted the batch; keep it. A store failure leaves the
-	// in-memory ledger ahead of the database until the next load.
-	_, err := b.store.AddTransactions(context.Background(), txs)
-	return err
+	// Stored; the cached ledger follows. If it was stale and refuses,
+	// it stays behind the database until the next load.
+	_ = b.ledger.Apply(txs...)
+	return nil
 }
 
 func (b *paperBook) Cash(account string) (decimal.Decimal, error) { return b.ledger.Cash(account) }
