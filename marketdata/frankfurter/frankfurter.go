@@ -24,6 +24,9 @@ type Options struct {
 	HTTPClient *http.Client // default: 10s timeout
 	UserAgent  string
 	MaxBytes   int64
+	// Now is the clock; a History request without End ends at Now.
+	// Default: time.Now.
+	Now func() time.Time
 }
 
 // Client is a Frankfurter client. It implements marketdata.BatchProvider
@@ -32,6 +35,7 @@ type Options struct {
 type Client struct {
 	base string
 	http *httpx.Client
+	now  func() time.Time
 }
 
 // New returns a Client.
@@ -40,7 +44,10 @@ func New(opts Options) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Client{base: base, http: httpx.New("frankfurter", opts.HTTPClient, opts.UserAgent, opts.MaxBytes)}, nil
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	return &Client{base: base, http: httpx.New("frankfurter", opts.HTTPClient, opts.UserAgent, opts.MaxBytes), now: opts.Now}, nil
 }
 
 // Name returns "frankfurter".
@@ -243,7 +250,7 @@ func (c *Client) History(ctx context.Context, symbol string, req marketdata.Hist
 	}
 	end := req.End
 	if end.IsZero() {
-		end = time.Now()
+		end = c.now()
 	}
 	start := req.Start
 	if start.IsZero() {

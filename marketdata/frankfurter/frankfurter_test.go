@@ -152,3 +152,24 @@ func FuzzParseLatest(f *testing.F) {
 		}
 	})
 }
+
+// A History request without End ends at the injected clock's today, and one
+// without Start begins a year before that, as for the other providers.
+func TestHistoryUsesInjectedClock(t *testing.T) {
+	var paths []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		paths = append(paths, r.URL.Path)
+		w.Write([]byte(`{"amount":1.0,"base":"EUR","start_date":"2024-01-02","end_date":"2024-01-05","rates":{"2024-01-05":{"USD":1.0921},"2024-01-02":{"USD":1.0956}}}`))
+	}))
+	t.Cleanup(srv.Close)
+	now := time.Date(2024, 1, 5, 15, 30, 0, 0, time.UTC)
+	c, err := frankfurter.New(frankfurter.Options{BaseURL: srv.URL, Now: func() time.Time { return now }})
+	require.NoError(t, err)
+
+	h, err := c.History(context.Background(), "EURUSD=X", marketdata.HistoryRequest{Start: time.Date(2024, 1, 2, 0, 0, 0, 0, time.UTC)})
+	require.NoError(t, err)
+	require.Len(t, h.Bars, 2)
+	_, err = c.History(context.Background(), "EURUSD=X", marketdata.HistoryRequest{})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"/2024-01-02..2024-01-05", "/2023-01-05..2024-01-05"}, paths)
+}
