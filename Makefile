@@ -7,24 +7,30 @@ GO ?= go
 
 all: test
 
-# deps installs the system packages the tests need (Chromium for pdfexport,
-# poppler-utils for pdftotext/pdfinfo, and a font so pages have text to render)
-# when they are missing, and the npm packages of the tus-js-client test
-# (upload/testdata/tusclient) when node is present.
+# deps installs the system packages the tests need when they are missing
+# (Chromium for pdfexport, poppler-utils for pdftotext/pdfinfo, a font so
+# pages have text to render, Node.js and npm for the upload package's
+# tus-js-client test), then the npm packages of that test
+# (upload/testdata/tusclient).
 deps:
+	@missing=""; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium fonts-liberation"; \
+	command -v pdftotext >/dev/null 2>&1 || missing="$$missing poppler-utils"; \
+	command -v npm >/dev/null 2>&1 || missing="$$missing nodejs npm"; \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" = "0" ]; then SUDO=""; \
+		elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then SUDO="sudo -n"; \
+		else echo "deps: please install the Debian packages$$missing (tests that need them will skip)"; SUDO=none; fi; \
+		if [ "$$SUDO" != none ]; then \
+			echo "deps: installing$$missing with apt-get"; \
+			$$SUDO apt-get update -qq && \
+			DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+		fi; \
+	fi
 	@if command -v npm >/dev/null 2>&1 && [ ! -d upload/testdata/tusclient/node_modules/tus-js-client ]; then \
 		echo "deps: npm ci in upload/testdata/tusclient"; \
 		(cd upload/testdata/tusclient && npm ci --no-audit --no-fund --silent) || echo "deps: npm ci failed (the tus-js-client test will skip, or fail under CI)"; \
 	fi
-	@if command -v chromium >/dev/null 2>&1 && command -v pdftotext >/dev/null 2>&1; then \
-		exit 0; \
-	fi; \
-	if [ "$$(id -u)" = "0" ]; then SUDO=""; \
-	elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then SUDO="sudo -n"; \
-	else echo "deps: please install the Debian packages chromium, poppler-utils and fonts-liberation (tests that need them will skip)"; exit 0; fi; \
-	echo "deps: installing chromium and poppler-utils with apt-get"; \
-	$$SUDO apt-get update -qq && \
-	DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends chromium poppler-utils fonts-liberation >/dev/null
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
