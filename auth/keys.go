@@ -23,6 +23,7 @@ const SecretKeySize = 32
 type keys struct {
 	device []byte // signs device tokens
 	totp   []byte // encrypts TOTP secrets at rest; nil stores them in plaintext
+	name   []byte // keys the hash that stands for an unknown username in the audit log
 }
 
 // deriveKeys derives the subkeys from the application's secret key with
@@ -32,7 +33,11 @@ type keys struct {
 func deriveKeys(secret []byte) (keys, error) {
 	if secret == nil {
 		dev, err := randomBytes(32)
-		return keys{device: dev}, err
+		if err != nil {
+			return keys{}, err
+		}
+		name, err := randomBytes(32)
+		return keys{device: dev, name: name}, err
 	}
 	if len(secret) != SecretKeySize {
 		return keys{}, fmt.Errorf("auth: Options.SecretKey must be %d bytes, got %d", SecretKeySize, len(secret))
@@ -52,7 +57,22 @@ func deriveKeys(secret []byte) (keys, error) {
 	if err != nil {
 		return keys{}, err
 	}
-	return keys{device: dev, totp: totp}, nil
+	name, err := derive("audit username v1")
+	if err != nil {
+		return keys{}, err
+	}
+	return keys{device: dev, totp: totp, name: name}, nil
+}
+
+// nameHash stands for an unknown username in the audit log: an unknown
+// "username" is often a password typed into the wrong field, so it is
+// never logged verbatim. The keyed hash (HMAC-SHA256, first 8 bytes in
+// hex) lets an operator correlate attempts on the same name without
+// learning it; with Options.SecretKey it is stable across restarts.
+func (k keys) nameHash(name string) string {
+	m := hmac.New(sha256.New, k.name)
+	m.Write([]byte(name))
+	return fmt.Sprintf("unknown:%x", m.Sum(nil)[:8])
 }
 
 // DeviceTokenLifetime is how long a device token from a login stays valid.

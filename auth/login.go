@@ -94,6 +94,8 @@ func (s *Service) Login(ctx context.Context, cr Credentials) (LoginResult, error
 			found = true
 		case !errors.Is(err, ErrNotFound):
 			return LoginResult{}, fmt.Errorf("auth: login: %w", err)
+		default:
+			logName = s.keys.nameHash(k.name)
 		}
 	}
 	trusted := found && s.trustedDevice(cr.DeviceToken, u, now)

@@ -68,8 +68,10 @@ type Options struct {
 	// SecretKey is SecretKeySize random bytes the application keeps secret
 	// and the same on every instance (a file beside the database, a
 	// secrets manager). It signs device tokens and, when set, encrypts
-	// TOTP secrets at rest. Without it device tokens are signed with a
-	// key of this Service alone, and TOTP secrets are stored in plaintext.
+	// TOTP secrets at rest; it also keys the hash that stands for an
+	// unknown username in the audit log. Without it device tokens are
+	// signed with a key of this Service alone (and unknown-username hashes
+	// change on restart), and TOTP secrets are stored in plaintext.
 	SecretKey []byte
 	// ReauthWindow is how long after a session last authenticated it may
 	// make sensitive changes (default 5 minutes); see Reauthenticate.

@@ -1,10 +1,12 @@
 package auth_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -476,6 +478,44 @@ func TestAuditOmitsMalformedUsername(t *testing.T) {
 	assert.Contains(t, logs, `"event":"login.failure"`)
 	assert.Contains(t, logs, "(invalid username)")
 	assert.NotContains(t, logs, "my secret passphrase")
+}
+
+// TestAuditHashesUnknownUsername checks that a well-formed but unknown
+// username (often a password typed into the wrong field) is logged as a
+// keyed hash: the same name gives the same hash, so attempts correlate,
+// and another secret key gives another hash.
+func TestAuditHashesUnknownUsername(t *testing.T) {
+	secret := func(b byte) func(*auth.Options) {
+		return func(o *auth.Options) { o.SecretKey = bytes.Repeat([]byte{b}, auth.SecretKeySize) }
+	}
+	hashOf := func(logs string) string {
+		m := regexp.MustCompile(`"user":"(unknown:[0-9a-f]{16})"`).FindStringSubmatch(logs)
+		require.NotNil(t, m, "hashed user in %s", logs)
+		return m[1]
+	}
+	const typed = "zebra-quartz-lantern-97531"
+	ctx := context.Background()
+	f := newFixture(t, secret(1))
+	for range 2 {
+		_, err := f.svc.Login(ctx, auth.Credentials{Username: typed, Password: "x"})
+		require.ErrorIs(t, err, auth.ErrInvalidCredentials)
+	}
+	logs := f.logs.String()
+	assert.Contains(t, logs, `"event":"login.failure"`)
+	assert.NotContains(t, logs, typed)
+	h := hashOf(logs)
+	assert.Equal(t, 2, strings.Count(logs, h), "same name, same hash")
+	again := newFixture(t, secret(1))
+	_, _ = again.svc.Login(ctx, auth.Credentials{Username: typed, Password: "x"})
+	assert.Equal(t, h, hashOf(again.logs.String()), "stable under the same key")
+	other := newFixture(t, secret(2))
+	_, _ = other.svc.Login(ctx, auth.Credentials{Username: typed, Password: "x"})
+	assert.NotEqual(t, h, hashOf(other.logs.String()), "keyed")
+	// A known user is still named.
+	f.register(t, "alice", auth.RoleUser)
+	_, err := f.svc.Login(ctx, auth.Credentials{Username: "alice", Password: "wrong password here"})
+	require.ErrorIs(t, err, auth.ErrInvalidCredentials)
+	assert.Contains(t, f.logs.String(), `"user":"alice"`)
 }
 
 // gateHasher blocks every Verify until release is closed, counting the
