@@ -580,6 +580,7 @@ func TestRunServesAndShutsDown(t *testing.T) {
 		t.Fatal("run did not return after cancel")
 	}
 	assert.Contains(t, logs.String(), "shutting down")
+	assert.Contains(t, logs.String(), "session cookies are not Secure", "says so at start")
 }
 
 func TestBadFlags(t *testing.T) {

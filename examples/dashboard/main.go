@@ -32,6 +32,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"os/signal"
 	"strings"
@@ -59,8 +60,9 @@ type config struct {
 	logFormat string
 
 	// secureCookies marks the session cookie Secure with the __Host- prefix
-	// (serve over HTTPS then); by default it is configured for plain-HTTP
-	// localhost.
+	// (serve over HTTPS then). Without --secure-cookies it is on unless the
+	// dashboard listens on a loopback address only, where plain HTTP keeps
+	// working.
 	secureCookies bool
 	// publicHost is the host[:port] clients use to reach the dashboard. The
 	// chat relay checks that clients signed their login for this host, so a
@@ -84,12 +86,31 @@ func parseConfig(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.db, "db", envOr("FINKIT_DB", ""), "database: a postgres:// URL or a SQLite file (default: finkit.db in --data)")
 	fs.StringVar(&c.logLevel, "log-level", envOr("FINKIT_LOG_LEVEL", "info"), "log level: debug, info, warn or error")
 	fs.StringVar(&c.logFormat, "log-format", envOr("FINKIT_LOG_FORMAT", "text"), "log format: json or text")
-	fs.BoolVar(&c.secureCookies, "secure-cookies", false, "Secure, __Host- session cookie (when served over HTTPS)")
+	fs.BoolVar(&c.secureCookies, "secure-cookies", false, "Secure, __Host- session cookie, for HTTPS (default: on unless --addr is a loopback address)")
 	fs.StringVar(&c.publicHost, "public-host", envOr("FINKIT_PUBLIC_HOST", ""), "host[:port] clients use to reach the dashboard (default: --addr when it names a host)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == "secure-cookies" })
+	if !set {
+		c.secureCookies = !loopbackAddr(c.addr)
+	}
 	return c, nil
+}
+
+// loopbackAddr reports whether a listen address reaches this machine only:
+// "localhost" or a loopback IP. An empty host listens on every interface.
+func loopbackAddr(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		host = addr
+	}
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.IsLoopback()
 }
 
 func run(ctx context.Context, args []string, stderr io.Writer) error {
@@ -133,6 +154,11 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		shown = ln.Addr().String()
 	}
 	logger.Info("dashboard listening", slog.String("url", "http://"+shown), slog.String("data", cfg.dataDir))
+	if cfg.secureCookies {
+		logger.Info("session cookies are Secure (__Host-): serve over HTTPS, or pass --secure-cookies=false for plain HTTP")
+	} else {
+		logger.Warn("session cookies are not Secure: plain HTTP only, for a loopback address or behind a trusted proxy")
+	}
 
 	select {
 	case err := <-errc:
