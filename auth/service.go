@@ -52,7 +52,8 @@ type Options struct {
 	HashConcurrency int
 	// Policy is the password policy (NIST SP 800-63B defaults).
 	Policy Policy
-	// Throttle limits failed logins per account and per client.
+	// Throttle limits failed logins per account and per client, and
+	// registrations per client.
 	Throttle Throttle
 	// IdleTimeout (default 30 min) and AbsoluteTimeout (default 24 h)
 	// end sessions.
@@ -322,8 +323,14 @@ type RegisterRequest struct {
 
 // Register validates and creates a user. Errors wrap ErrInvalidUsername,
 // ErrInvalidEmail, ErrInvalidRole, ErrWeakPassword (with the rule) or
-// ErrUsernameTaken; nothing is stored on error.
+// ErrUsernameTaken; nothing is stored on error. Attempts are limited per
+// client (Throttle.Register); while refused, Register returns a
+// *ThrottleError (errors.Is ErrTooManyAttempts) before any other work.
 func (s *Service) Register(ctx context.Context, req RegisterRequest) (User, error) {
+	if err := s.throttle.registration(keysOf(ctx, "").client, s.clock.Now()); err != nil {
+		s.audit(ctx, "register.throttled", slog.String("reason", err.Error()))
+		return User{}, fmt.Errorf("auth: register: %w", err)
+	}
 	name, err := NormalizeUsername(req.Username)
 	if err != nil {
 		return User{}, err

@@ -45,6 +45,13 @@ type Throttle struct {
 	Account ThrottleLimit // per account and client (IPv6 by /64)
 	Client  ThrottleLimit // per client IP (IPv6 by /64)
 	Global  ThrottleLimit // per account, all clients together; slows, never locks
+	// Register limits registrations per client IP (IPv6 by /64), counting
+	// every attempt, since each may cost password hashes; while refused,
+	// Register returns a *ThrottleError with Scope "register". Calls
+	// without a client in the context (WithClient), such as an admin's
+	// CLI, are not limited. Default: 5 registrations, then one every 10
+	// minutes; lockouts start at 10 minutes and double up to an hour.
+	Register ThrottleLimit
 	// SlowEvery spaces the attempts without a trusted device while an
 	// account's Global limit is spent (default 30 s).
 	SlowEvery time.Duration
@@ -243,6 +250,7 @@ type loginThrottle struct {
 	pair     *throttler // account and client together
 	client   *throttler
 	global   *throttler // account over all clients; slows
+	register *throttler // registrations per client
 	// factor limits the TOTP codes one client tries to get past a slowed
 	// account (per account and client, so an attacker's wrong codes do not
 	// spend the user's): each right code buys one unslowed password try,
@@ -260,11 +268,19 @@ func newLoginThrottle(cfg Throttle) *loginThrottle {
 	if global.slow <= 0 {
 		global.slow = 30 * time.Second
 	}
+	register := cfg.Register
+	if register.Lockout <= 0 {
+		register.Lockout = 10 * time.Minute
+	}
+	if register.MaxLockout <= 0 {
+		register.MaxLockout = time.Hour
+	}
 	return &loginThrottle{
 		disabled: cfg.Disabled,
 		pair:     newThrottler("account", cfg.Account.withDefaults(5, time.Minute), maxKeys),
 		client:   newThrottler("client", cfg.Client.withDefaults(20, 6*time.Second), maxKeys),
 		global:   global,
+		register: newThrottler("register", register.withDefaults(5, 10*time.Minute), maxKeys),
 		factor: newThrottler("factor", ThrottleLimit{Burst: 5, Every: 10 * time.Minute,
 			Lockout: 10 * time.Minute, MaxLockout: time.Hour}, maxKeys),
 	}
@@ -363,6 +379,23 @@ func (lt *loginThrottle) succeed(account, client string) {
 	if !lt.disabled {
 		lt.pair.reset(pairKey(account, client))
 	}
+}
+
+// registration admits one registration attempt from client at now, or
+// returns the *ThrottleError that refuses it. Every admitted attempt
+// spends from the client's budget; the one that overdraws it starts a
+// lockout and is refused too.
+func (lt *loginThrottle) registration(client string, now time.Time) error {
+	if lt.disabled || client == "" {
+		return nil
+	}
+	if err := lt.register.check(client, now); err != nil {
+		return err
+	}
+	if d := lt.register.fail(client, now); d > 0 {
+		return &ThrottleError{RetryAfter: d, Scope: "register"}
+	}
+	return nil
 }
 
 // clientKey is the throttling key of a client address: the IP for IPv4,

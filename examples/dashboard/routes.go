@@ -261,7 +261,12 @@ func (a *app) registerSubmit(c *gin.Context) {
 			a.fail(c, err)
 			return
 		}
-		a.render(c, http.StatusBadRequest, "register", view{Title: "Create an account", Active: "register",
+		if d, ok := auth.RetryAfter(err); ok {
+			c.Header("Retry-After", strconv.Itoa(int(math.Ceil(d.Seconds()))))
+		} else {
+			status = http.StatusBadRequest
+		}
+		a.render(c, status, "register", view{Title: "Create an account", Active: "register",
 			Error: registerError(err), Data: form})
 		return
 	}
@@ -277,6 +282,8 @@ func (a *app) registerSubmit(c *gin.Context) {
 
 func registerError(err error) string {
 	switch {
+	case errors.Is(err, auth.ErrTooManyAttempts):
+		return "Too many accounts created from here. Wait a while and try again."
 	case errors.Is(err, auth.ErrUsernameTaken):
 		return "That username is taken."
 	case errors.Is(err, auth.ErrInvalidUsername):
