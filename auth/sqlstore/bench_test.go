@@ -9,7 +9,7 @@ import (
 	"github.com/finkit/finkit/auth/internal/storetest"
 	"github.com/finkit/finkit/auth/sqlstore"
 	"github.com/finkit/finkit/internal/sqlmigrate"
-	"github.com/finkit/finkit/internal/testutil/sqltest"
+	"github.com/finkit/finkit/internal/sqlmigrate/sqltest"
 )
 
 const benchPassword = "correct horse battery staple"

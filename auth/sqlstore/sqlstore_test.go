@@ -10,7 +10,7 @@ import (
 	"github.com/finkit/finkit/auth/internal/storetest"
 	"github.com/finkit/finkit/auth/sqlstore"
 	"github.com/finkit/finkit/internal/sqlmigrate"
-	"github.com/finkit/finkit/internal/testutil/sqltest"
+	"github.com/finkit/finkit/internal/sqlmigrate/sqltest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	_ "modernc.org/sqlite"

@@ -11,7 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/finkit/finkit/internal/sqlmigrate"
-	"github.com/finkit/finkit/internal/testutil/sqltest"
+	"github.com/finkit/finkit/internal/sqlmigrate/sqltest"
 )
 
 // TestConcurrentApplySeparatePools starts Apply of three migrations from

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/finkit/finkit/internal/sqlmigrate"
-	"github.com/finkit/finkit/internal/testutil/sqltest"
+	"github.com/finkit/finkit/internal/sqlmigrate/sqltest"
 	"github.com/finkit/finkit/portfolio"
 	"github.com/finkit/finkit/portfolio/sqlstore"
 	"github.com/shopspring/decimal"

@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/finkit/finkit/internal/sqlmigrate"
-	"github.com/finkit/finkit/internal/testutil/sqltest"
+	"github.com/finkit/finkit/internal/sqlmigrate/sqltest"
 	"github.com/finkit/finkit/portfolio"
 	"github.com/finkit/finkit/portfolio/internal/storetest"
 	"github.com/finkit/finkit/portfolio/sqlstore"

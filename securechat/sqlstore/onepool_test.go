@@ -6,7 +6,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/finkit/finkit/internal/testutil/sqltest"
+	"github.com/finkit/finkit/internal/sqlmigrate/sqltest"
 	"github.com/finkit/finkit/securechat/sqlstore"
 )
 

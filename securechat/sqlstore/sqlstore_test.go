@@ -16,7 +16,7 @@ import (
 	_ "modernc.org/sqlite"
 
 	"github.com/finkit/finkit/internal/sqlmigrate"
-	"github.com/finkit/finkit/internal/testutil/sqltest"
+	"github.com/finkit/finkit/internal/sqlmigrate/sqltest"
 	"github.com/finkit/finkit/securechat"
 	"github.com/finkit/finkit/securechat/sqlstore"
 )

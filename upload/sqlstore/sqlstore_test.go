@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"github.com/finkit/finkit/internal/sqlmigrate"
-	"github.com/finkit/finkit/internal/testutil/sqltest"
+	"github.com/finkit/finkit/internal/sqlmigrate/sqltest"
 	"github.com/finkit/finkit/upload"
 	"github.com/finkit/finkit/upload/sqlstore"
 	"github.com/finkit/finkit/upload/uploadtest"

@@ -20,7 +20,7 @@ import (
 	"github.com/finkit/finkit/auth"
 	authsql "github.com/finkit/finkit/auth/sqlstore"
 	"github.com/finkit/finkit/examples/internal/appdb"
-	"github.com/finkit/finkit/internal/testutil/sqltest"
+	"github.com/finkit/finkit/internal/sqlmigrate/sqltest"
 	"github.com/finkit/finkit/portfolio"
 	portfoliosql "github.com/finkit/finkit/portfolio/sqlstore"
 	"github.com/finkit/finkit/securechat"

@@ -1,4 +1,4 @@
-package securechat_test
+package sqlstore_test
 
 import (
 	"bytes"
