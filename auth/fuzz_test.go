@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/finkit/finkit/auth"
-	"github.com/finkit/finkit/auth/internal/storetest"
+	"github.com/finkit/finkit/auth/storetest"
 	"github.com/stretchr/testify/require"
 )
 
@@ -19,7 +19,7 @@ func FuzzLogin(f *testing.F) {
 	} {
 		f.Add(s[0], s[1], s[2])
 	}
-	svc, err := auth.New(auth.Options{Store: auth.NewMemoryStore(), Params: storetest.TinyParams,
+	svc, err := auth.New(auth.Options{Store: auth.NewMemoryStore(), Params: storetest.TinyParams(),
 		Throttle: auth.Throttle{Disabled: true}})
 	require.NoError(f, err)
 	_, err = svc.Register(context.Background(), auth.RegisterRequest{Username: "alice", Password: goodPassword})

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/finkit/finkit/auth"
-	"github.com/finkit/finkit/auth/internal/storetest"
+	"github.com/finkit/finkit/auth/storetest"
 	"github.com/stretchr/testify/require"
 )
 
@@ -80,7 +80,7 @@ const goodPassword = "correct horse battery staple"
 
 func newFixture(t *testing.T, mod ...func(*auth.Options)) *fixture {
 	t.Helper()
-	base, err := auth.NewArgon2Hasher(storetest.TinyParams, 0)
+	base, err := auth.NewArgon2Hasher(storetest.TinyParams(), 0)
 	require.NoError(t, err)
 	f := &fixture{store: auth.NewMemoryStore(), clock: newClock(), hasher: &countingHasher{Hasher: base}, logs: &syncBuffer{}}
 	opts := auth.Options{

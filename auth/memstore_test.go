@@ -4,7 +4,7 @@ import (
 	"testing"
 
 	"github.com/finkit/finkit/auth"
-	"github.com/finkit/finkit/auth/internal/storetest"
+	"github.com/finkit/finkit/auth/storetest"
 )
 
 func TestMemoryStoreSuite(t *testing.T) {

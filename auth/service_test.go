@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/finkit/finkit/auth"
-	"github.com/finkit/finkit/auth/internal/storetest"
+	"github.com/finkit/finkit/auth/storetest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/crypto/bcrypt"
@@ -124,7 +124,7 @@ func TestRehashOnParameterChange(t *testing.T) {
 	require.NoError(t, err)
 	assert.Contains(t, u.PasswordHash, "m=32,")
 
-	svcNew, err := auth.New(auth.Options{Store: store, Params: storetest.TinyParams})
+	svcNew, err := auth.New(auth.Options{Store: store, Params: storetest.TinyParams()})
 	require.NoError(t, err)
 	_, err = svcNew.Login(ctx, auth.Credentials{Username: "rehash", Password: goodPassword})
 	require.NoError(t, err)
@@ -452,11 +452,11 @@ func TestNewValidatesOptions(t *testing.T) {
 	require.Error(t, err)
 	store := auth.NewMemoryStore()
 	for _, o := range []auth.Options{
-		{Store: store, Params: storetest.TinyParams, Policy: auth.Policy{MinLength: 6}},
-		{Store: store, Params: storetest.TinyParams, Policy: auth.Policy{MaxLength: 32}},
-		{Store: store, Params: storetest.TinyParams, Policy: auth.Policy{MinLength: 100, MaxLength: 80}},
+		{Store: store, Params: storetest.TinyParams(), Policy: auth.Policy{MinLength: 6}},
+		{Store: store, Params: storetest.TinyParams(), Policy: auth.Policy{MaxLength: 32}},
+		{Store: store, Params: storetest.TinyParams(), Policy: auth.Policy{MinLength: 100, MaxLength: 80}},
 		{Store: store, Params: auth.Params{Memory: 1, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}},
-		{Store: store, Params: storetest.TinyParams, IdleTimeout: -time.Second},
+		{Store: store, Params: storetest.TinyParams(), IdleTimeout: -time.Second},
 	} {
 		_, err := auth.New(o)
 		require.Error(t, err, "%+v", o)
@@ -538,7 +538,7 @@ func (h *gateHasher) Verify(ctx context.Context, pw, enc string) (bool, error) {
 func TestThrottlingConcurrentGuesses(t *testing.T) {
 	for _, scope := range []string{"account", "client"} {
 		t.Run(scope, func(t *testing.T) {
-			base, err := auth.NewArgon2Hasher(storetest.TinyParams, 0)
+			base, err := auth.NewArgon2Hasher(storetest.TinyParams(), 0)
 			require.NoError(t, err)
 			gh := &gateHasher{Hasher: base, release: make(chan struct{})}
 			f := newFixture(t, func(o *auth.Options) {

@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/finkit/finkit/auth"
-	"github.com/finkit/finkit/auth/internal/storetest"
+	"github.com/finkit/finkit/auth/storetest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -37,7 +37,7 @@ func (c *readCounter) TOTP(ctx context.Context, id string) (auth.TOTPState, erro
 func TestValidateOneRead(t *testing.T) {
 	ctx := context.Background()
 	store := &readCounter{Store: auth.NewMemoryStore()}
-	svc, err := auth.New(auth.Options{Store: store, Params: storetest.TinyParams})
+	svc, err := auth.New(auth.Options{Store: store, Params: storetest.TinyParams()})
 	require.NoError(t, err)
 	_, err = svc.Register(ctx, auth.RegisterRequest{Username: "cheap", Password: "a passphrase long enough"})
 	require.NoError(t, err)

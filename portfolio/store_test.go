@@ -4,7 +4,7 @@ import (
 	"testing"
 
 	"github.com/finkit/finkit/portfolio"
-	"github.com/finkit/finkit/portfolio/internal/storetest"
+	"github.com/finkit/finkit/portfolio/storetest"
 )
 
 func TestMemStore(t *testing.T) {

@@ -6,8 +6,8 @@ import (
 	"time"
 
 	"github.com/finkit/finkit/auth"
-	"github.com/finkit/finkit/auth/internal/storetest"
 	"github.com/finkit/finkit/auth/sqlstore"
+	"github.com/finkit/finkit/auth/storetest"
 	"github.com/finkit/finkit/internal/sqlmigrate"
 	"github.com/finkit/finkit/internal/sqlmigrate/sqltest"
 )
@@ -45,7 +45,7 @@ func BenchmarkValidateSession(b *testing.B) {
 
 func benchValidate(b *testing.B, store auth.Store) {
 	ctx := context.Background()
-	svc, err := auth.New(auth.Options{Store: store, Params: storetest.TinyParams})
+	svc, err := auth.New(auth.Options{Store: store, Params: storetest.TinyParams()})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -7,8 +7,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/finkit/finkit/auth"
-	"github.com/finkit/finkit/auth/internal/storetest"
 	"github.com/finkit/finkit/auth/sqlstore"
+	"github.com/finkit/finkit/auth/storetest"
 	"github.com/finkit/finkit/internal/sqlmigrate/sqltest"
 )
 

@@ -7,8 +7,8 @@ import (
 	"testing"
 
 	"github.com/finkit/finkit/auth"
-	"github.com/finkit/finkit/auth/internal/storetest"
 	"github.com/finkit/finkit/auth/sqlstore"
+	"github.com/finkit/finkit/auth/storetest"
 	"github.com/finkit/finkit/internal/sqlmigrate"
 	"github.com/finkit/finkit/internal/sqlmigrate/sqltest"
 	"github.com/stretchr/testify/assert"
@@ -95,7 +95,7 @@ func TestUsernameUniqueIndexInDatabase(t *testing.T) {
 func TestDeletingUserCascades(t *testing.T) {
 	ctx := context.Background()
 	s, db := newStore(t)
-	svc, err := auth.New(auth.Options{Store: s, Params: storetest.TinyParams})
+	svc, err := auth.New(auth.Options{Store: s, Params: storetest.TinyParams()})
 	require.NoError(t, err)
 	u, err := svc.Register(ctx, auth.RegisterRequest{Username: "lee", Password: "quite a long passphrase here"})
 	require.NoError(t, err)

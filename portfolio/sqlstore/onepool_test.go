@@ -8,8 +8,8 @@ import (
 
 	"github.com/finkit/finkit/internal/sqlmigrate/sqltest"
 	"github.com/finkit/finkit/portfolio"
-	"github.com/finkit/finkit/portfolio/internal/storetest"
 	"github.com/finkit/finkit/portfolio/sqlstore"
+	"github.com/finkit/finkit/portfolio/storetest"
 )
 
 // TestStoreOneConnection runs the conformance suite on a SQLite pool of

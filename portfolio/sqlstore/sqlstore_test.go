@@ -9,8 +9,8 @@ import (
 	"github.com/finkit/finkit/internal/sqlmigrate"
 	"github.com/finkit/finkit/internal/sqlmigrate/sqltest"
 	"github.com/finkit/finkit/portfolio"
-	"github.com/finkit/finkit/portfolio/internal/storetest"
 	"github.com/finkit/finkit/portfolio/sqlstore"
+	"github.com/finkit/finkit/portfolio/storetest"
 	"github.com/stretchr/testify/require"
 	_ "modernc.org/sqlite"
 )

@@ -1,5 +1,13 @@
-// Package storetest is the behaviour every portfolio.Store must show, run
-// by the tests of the in-memory store and of sqlstore.
+// Package storetest is the conformance suite every [portfolio.Store] must
+// pass, as [testing/slogtest] is for slog handlers. The in-memory store and
+// portfolio/sqlstore run it; a store for another database runs it from its
+// own tests:
+//
+//	func TestConformance(t *testing.T) {
+//		storetest.Run(t, func(t *testing.T) portfolio.Store { return newEmptyStore(t) })
+//	}
+//
+// Each subtest gets a fresh, empty store.
 package storetest
 
 import (

@@ -171,7 +171,7 @@ func testResetAfterCredentialChange(t *testing.T, newStore NewStore) {
 		t.Run(name, func(t *testing.T) {
 			ctx := context.Background()
 			link := &lastLink{}
-			svc, err := auth.New(auth.Options{Store: newStore(t), Params: TinyParams, ResetSender: link})
+			svc, err := auth.New(auth.Options{Store: newStore(t), Params: TinyParams(), ResetSender: link})
 			require.NoError(t, err)
 			u, err := svc.Register(ctx, auth.RegisterRequest{Username: "forgetful", Password: oldPassword})
 			require.NoError(t, err)

@@ -22,7 +22,7 @@ type gate struct {
 
 func newGate(t *testing.T) *gate {
 	t.Helper()
-	h, err := auth.NewArgon2Hasher(TinyParams, 0)
+	h, err := auth.NewArgon2Hasher(TinyParams(), 0)
 	require.NoError(t, err)
 	return &gate{Hasher: h}
 }
@@ -119,13 +119,13 @@ func testLoginRacingPasswordChange(t *testing.T, newStore NewStore) {
 func testRehashRacingPasswordChange(t *testing.T, newStore NewStore) {
 	ctx := context.Background()
 	store := newStore(t)
-	old, err := auth.New(auth.Options{Store: store, Params: TinyParams})
+	old, err := auth.New(auth.Options{Store: store, Params: TinyParams()})
 	require.NoError(t, err)
 	u, err := old.Register(ctx, auth.RegisterRequest{Username: "legacy", Password: oldPassword})
 	require.NoError(t, err)
 
 	// A service with new parameters rehashes on login.
-	newParams := TinyParams
+	newParams := TinyParams()
 	newParams.Time = 2
 	h, err := auth.NewArgon2Hasher(newParams, 0)
 	require.NoError(t, err)
@@ -154,7 +154,7 @@ func testRehashRacingPasswordChange(t *testing.T, newStore NewStore) {
 // session, and it keeps the absolute expiry of the login.
 func testRotateOnce(t *testing.T, s auth.Store) {
 	ctx := context.Background()
-	svc, err := auth.New(auth.Options{Store: s, Params: TinyParams})
+	svc, err := auth.New(auth.Options{Store: s, Params: TinyParams()})
 	require.NoError(t, err)
 	_, err = svc.Register(ctx, auth.RegisterRequest{Username: "spinner", Password: oldPassword})
 	require.NoError(t, err)

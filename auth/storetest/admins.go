@@ -14,7 +14,7 @@ import (
 // disabled, and two admins demoting each other at once leave one.
 func testLastAdmin(t *testing.T, newStore NewStore) {
 	ctx := context.Background()
-	svc, err := auth.New(auth.Options{Store: newStore(t), Params: TinyParams})
+	svc, err := auth.New(auth.Options{Store: newStore(t), Params: TinyParams()})
 	require.NoError(t, err)
 	reg := func(name string, role auth.Role) auth.User {
 		u, err := svc.Register(ctx, auth.RegisterRequest{Username: name, Password: oldPassword, Role: role})
@@ -75,7 +75,7 @@ func testLastAdmin(t *testing.T, newStore NewStore) {
 // admin is left; a delete racing a demotion likewise.
 func testLastAdminDemoteDisable(t *testing.T, newStore NewStore) {
 	ctx := context.Background()
-	svc, err := auth.New(auth.Options{Store: newStore(t), Params: TinyParams})
+	svc, err := auth.New(auth.Options{Store: newStore(t), Params: TinyParams()})
 	require.NoError(t, err)
 	reg := func(name string) auth.User {
 		u, err := svc.Register(ctx, auth.RegisterRequest{Username: name, Password: oldPassword, Role: auth.RoleAdmin})

@@ -1,5 +1,14 @@
-// Package storetest is the conformance suite every auth.Store passes: the
-// in-memory store and auth/sqlstore run the same tests.
+// Package storetest is the conformance suite every [auth.Store] must pass,
+// as [testing/slogtest] is for slog handlers. The in-memory store and
+// auth/sqlstore run it; a store for another database runs it from its own
+// tests:
+//
+//	func TestConformance(t *testing.T) {
+//		storetest.Run(t, func(t *testing.T) auth.Store { return newEmptyStore(t) })
+//	}
+//
+// Each subtest gets a fresh, empty store; the suite covers users,
+// credentials, sessions and the races between concurrent writers.
 package storetest
 
 import (
@@ -18,8 +27,11 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// TinyParams are argon2id parameters small enough for fast tests.
-var TinyParams = auth.Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
+// TinyParams returns argon2id parameters small enough for fast tests (64 KiB,
+// one pass); never use them for real passwords.
+func TinyParams() auth.Params {
+	return auth.Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
+}
 
 // NewStore returns a fresh, empty store for one test.
 type NewStore func(t *testing.T) auth.Store
@@ -155,7 +167,7 @@ func testConcurrentCreate(t *testing.T, s auth.Store) {
 // testConcurrentRegister races two registrations of one username through
 // the Service: exactly one succeeds and the other gets ErrUsernameTaken.
 func testConcurrentRegister(t *testing.T, s auth.Store) {
-	svc, err := auth.New(auth.Options{Store: s, Params: TinyParams})
+	svc, err := auth.New(auth.Options{Store: s, Params: TinyParams()})
 	require.NoError(t, err)
 	for round := range 5 {
 		name := fmt.Sprintf("racer%d", round)
@@ -346,7 +358,7 @@ func testRecoveryCodes(t *testing.T, s auth.Store) {
 // testServiceFlow runs register → login → validate → logout on the store.
 func testServiceFlow(t *testing.T, s auth.Store) {
 	ctx := context.Background()
-	svc, err := auth.New(auth.Options{Store: s, Params: TinyParams})
+	svc, err := auth.New(auth.Options{Store: s, Params: TinyParams()})
 	require.NoError(t, err)
 	const pw = "a long enough passphrase for flow"
 	u, err := svc.Register(ctx, auth.RegisterRequest{Username: "Jules", Email: "Jules@Example.COM", Password: pw})
