@@ -67,8 +67,16 @@ test: deps fmt-check vet staticcheck modgraph unit
 test-sql:
 	./.ci/run sql
 
-bench:
+# bench runs the packages' Go benchmarks, then the dashboard's load
+# benchmark (a real server under 200 clients; about two minutes).
+.PHONY: bench-go bench-load
+bench: bench-go bench-load
+
+bench-go:
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
+
+bench-load:
+	$(GO) run ./examples/internal/loadbench
 
 run:
 	$(GO) run ./examples/dashboard

@@ -1,0 +1,26 @@
+// Command loadbench measures the dashboard under load, the way a user would
+// see it: it builds the real dashboard, starts it on a free loopback port
+// with a fresh SQLite database (access log on, written to a file), registers
+// two users through the pages, books the demo portfolio (20 transactions)
+// for one and the demo plus 1,000 generated transactions over three years
+// for the other, logs both in through the JSON API, and then, endpoint by
+// endpoint, runs many concurrent keep-alive clients for a fixed time,
+// followed by a single client.
+//
+// For each endpoint it reports requests per second, p50 and p99 latency,
+// the server's CPU time per request (utime+stime of the server process from
+// /proc, so the load generator's own CPU is not counted) and the server's
+// peak resident memory while the endpoint ran (VmRSS sampled every 20 ms).
+// It also times the first /api/portfolio and /portfolio request after a
+// write to the large user's books (a one-row CSV import), which is what a
+// cache has to pay for.
+//
+//	go run ./examples/internal/loadbench                 # make bench-load
+//	go run ./examples/internal/loadbench -d 5s -c 50     # shorter, fewer clients
+//
+// The load generator runs on the same machine and cores as the server, as a
+// user's own load test would; the load average before each endpoint is
+// printed beside it, and the run waits (up to -wait) while the one-minute
+// load is above -max-load, since a busy machine makes every figure worse.
+// It needs Linux (/proc).
+package main

@@ -1,0 +1,246 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+type options struct {
+	pkg      string
+	clients  int
+	duration time.Duration
+	single   time.Duration
+	maxLoad  float64
+	wait     time.Duration
+	keep     bool
+	txs      int
+	only     string
+}
+
+func main() {
+	var o options
+	flag.StringVar(&o.pkg, "pkg", "./examples/dashboard", "dashboard package to build")
+	flag.IntVar(&o.clients, "c", 200, "concurrent clients")
+	flag.DurationVar(&o.duration, "d", 10*time.Second, "how long each endpoint runs with -c clients")
+	flag.DurationVar(&o.single, "d1", 5*time.Second, "how long each endpoint runs with one client")
+	flag.Float64Var(&o.maxLoad, "max-load", 10, "wait while the one-minute load average is above this")
+	flag.DurationVar(&o.wait, "wait", 5*time.Minute, "longest wait for the load to drop before measuring anyway")
+	flag.BoolVar(&o.keep, "keep", false, "keep the temporary directory (database, log)")
+	flag.IntVar(&o.txs, "txs", 1000, "generated transactions of the large user (over three years)")
+	flag.StringVar(&o.only, "only", "", "comma-separated endpoint names to run (default all)")
+	csvOut := flag.String("write-csv", "", "only write the large user's generated transactions to this file")
+	flag.Parse()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	if *csvOut != "" {
+		csv, err := benchCSV(ctx, o.txs, 3, time.Now().UTC())
+		if err == nil {
+			err = os.WriteFile(*csvOut, csv, 0o644)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "loadbench:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	if err := bench(ctx, o, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "loadbench:", err)
+		os.Exit(1)
+	}
+}
+
+func bench(ctx context.Context, o options, out io.Writer) error {
+	dir, err := os.MkdirTemp("", "finkit-loadbench-")
+	if err != nil {
+		return err
+	}
+	if o.keep {
+		fmt.Fprintln(out, "keeping", dir)
+	} else {
+		defer os.RemoveAll(dir)
+	}
+	bin, err := build(ctx, o.pkg, dir)
+	if err != nil {
+		return err
+	}
+	s, err := start(ctx, bin, dir)
+	if err != nil {
+		return err
+	}
+	defer s.stop()
+
+	small, large, err := setUp(ctx, s, o.txs)
+	if err != nil {
+		return err
+	}
+	bigName := fmt.Sprintf("%d tx", o.txs+20)
+	targets := []target{
+		{name: "/healthz", path: "/healthz"},
+		{name: "/api/quotes", path: "/api/quotes", token: small},
+		{name: "/portfolio (20 tx)", path: "/portfolio", token: small},
+		{name: "/api/portfolio (20 tx)", path: "/api/portfolio", token: small},
+		{name: "/portfolio (" + bigName + ")", path: "/portfolio", token: large},
+		{name: "/api/portfolio (" + bigName + ")", path: "/api/portfolio", token: large},
+	}
+	if o.only != "" {
+		want := strings.Split(o.only, ",")
+		targets = slices.DeleteFunc(targets, func(t target) bool {
+			return !slices.ContainsFunc(want, func(w string) bool { return strings.HasPrefix(t.name, w) })
+		})
+	}
+	fmt.Fprintf(out, "dashboard %s, %d clients for %s per endpoint, then 1 client for %s; load generator on the same machine\n",
+		s.url, o.clients, o.duration, o.single)
+	var many, one []result
+	for _, t := range targets {
+		waitForQuiet(ctx, o, out)
+		if err := warm(ctx, s, t); err != nil {
+			return err
+		}
+		r, err := run(ctx, s, t, o.clients, o.duration)
+		if err != nil {
+			return err
+		}
+		many = append(many, r)
+		r1, err := run(ctx, s, t, 1, o.single)
+		if err != nil {
+			return err
+		}
+		one = append(one, r1)
+		fmt.Fprintf(out, "  %-32s done: %d requests, %d errors %v\n", t.name, r.requests+r1.requests, r.errors+r1.errors, r.status)
+	}
+	fmt.Fprintln(out)
+	writeTable(out, many, one)
+
+	fmt.Fprintln(out)
+	firsts, err := afterChange(ctx, s, large)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "first request after a write to the %s user's books (one-row CSV import before each):\n", bigName)
+	for _, f := range firsts {
+		fmt.Fprintf(out, "  %-16s %s\n", f.path, f.times)
+	}
+	hwm, _ := statusField(s.cmd.Process.Pid, "VmHWM:")
+	fmt.Fprintf(out, "server peak RSS over the whole run (VmHWM): %s\n", mib(hwm))
+	return nil
+}
+
+// setUp registers the two users and books their portfolios.
+func setUp(ctx context.Context, s *server, txs int) (small, large string, err error) {
+	c := newClient(4)
+	if small, err = register(ctx, c, s.url, "bench-small"); err != nil {
+		return "", "", err
+	}
+	if large, err = register(ctx, c, s.url, "bench-large"); err != nil {
+		return "", "", err
+	}
+	for _, tok := range []string{small, large} {
+		if err := loadDemo(ctx, c, s.url, tok); err != nil {
+			return "", "", err
+		}
+	}
+	csv, err := benchCSV(ctx, txs, 3, time.Now().UTC())
+	if err != nil {
+		return "", "", err
+	}
+	if _, err := importCSV(ctx, c, s.url, large, csv); err != nil {
+		return "", "", err
+	}
+	return small, large, nil
+}
+
+// warm sends a few requests so caches, connections and the runtime are in
+// their steady state, and fails when the endpoint does not answer 200.
+func warm(ctx context.Context, s *server, t target) error {
+	c := newClient(1)
+	defer c.CloseIdleConnections()
+	for range 5 {
+		if code := do(ctx, c, s.url, t); code != 200 {
+			return fmt.Errorf("%s: status %d", t.name, code)
+		}
+	}
+	return nil
+}
+
+// waitForQuiet waits while the machine is busier than o.maxLoad.
+func waitForQuiet(ctx context.Context, o options, out io.Writer) {
+	deadline := time.Now().Add(o.wait)
+	for l := loadAvg(); l > o.maxLoad; l = loadAvg() {
+		if time.Now().After(deadline) {
+			fmt.Fprintf(out, "  load %.1f is still above %.1f: measuring anyway\n", l, o.maxLoad)
+			return
+		}
+		fmt.Fprintf(out, "  load %.1f is above %.1f: waiting\n", l, o.maxLoad)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(15 * time.Second):
+		}
+	}
+}
+
+type firstTimes struct {
+	path  string
+	times []time.Duration
+}
+
+// afterChange imports one new row into the large user's books, then times
+// the next request, five times per path.
+func afterChange(ctx context.Context, s *server, token string) ([]firstTimes, error) {
+	c := newClient(1)
+	defer c.CloseIdleConnections()
+	var res []firstTimes
+	n := 0
+	for _, p := range []string{"/api/portfolio", "/portfolio"} {
+		f := firstTimes{path: p}
+		for range 5 {
+			n++
+			row := fmt.Sprintf("date,account,kind,amount,note\n%s,broker,deposit,1,change %d\n",
+				time.Now().UTC().Format(time.DateOnly), n)
+			if _, err := importCSV(ctx, c, s.url, token, []byte(row)); err != nil {
+				return nil, err
+			}
+			t0 := time.Now()
+			if code := do(ctx, c, s.url, target{path: p, token: token}); code != 200 {
+				return nil, fmt.Errorf("%s after a change: status %d", p, code)
+			}
+			f.times = append(f.times, time.Since(t0).Round(100*time.Microsecond))
+		}
+		res = append(res, f)
+	}
+	return res, nil
+}
+
+func writeTable(out io.Writer, many, one []result) {
+	tw := tabwriter.NewWriter(out, 0, 0, 1, ' ', tabwriter.AlignRight|tabwriter.Debug)
+	fmt.Fprintf(tw, "endpoint\t clients\t req/s\t p50\t p99\t CPU/req\t peak RSS\t errors\t 1-client p50\t 1-client p99\t load\t\n")
+	for i, r := range many {
+		r1 := one[i]
+		fmt.Fprintf(tw, "%s\t %d\t %.0f\t %s\t %s\t %s\t %s\t %d\t %s\t %s\t %.1f\t\n",
+			r.target.name, r.clients, r.rps(), ms(r.quantile(0.5)), ms(r.quantile(0.99)), ms(r.cpuPerRequest()),
+			mib(max(r.peakRSS, r1.peakRSS)), r.errors+r1.errors, ms(r1.quantile(0.5)), ms(r1.quantile(0.99)), r.load1)
+	}
+	_ = tw.Flush()
+}
+
+func ms(d time.Duration) string {
+	x := float64(d) / float64(time.Millisecond)
+	switch {
+	case x >= 100:
+		return fmt.Sprintf("%.0f ms", x)
+	case x >= 1:
+		return fmt.Sprintf("%.1f ms", x)
+	default:
+		return fmt.Sprintf("%.3f ms", x)
+	}
+}
+
+func mib(b int64) string { return fmt.Sprintf("%.0f MB", float64(b)/(1<<20)) }
