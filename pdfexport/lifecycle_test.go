@@ -102,9 +102,14 @@ func TestBrowserLifecycle(t *testing.T) {
 	// A crash during a conversion: it is retried once on a new browser.
 	var hits atomic.Int32
 	crashNow := make(chan struct{})
+	slowHit := make(chan struct{}, 1)
 	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case r.URL.Path == "/slow":
+			select {
+			case slowHit <- struct{}{}:
+			default:
+			}
 			select {
 			case <-time.After(20 * time.Second):
 			case <-r.Context().Done():
@@ -150,7 +155,11 @@ func TestBrowserLifecycle(t *testing.T) {
 		_, err := c.Convert(ctx, ts.URL+"/slow", PageOptions{})
 		errc <- err
 	}()
-	time.Sleep(700 * time.Millisecond)
+	select { // the browser is loading the slow page: the conversion is running
+	case <-slowHit:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the slow page was never requested")
+	}
 	start := time.Now()
 	require.NoError(t, c.Close())
 	assert.Less(t, time.Since(start), 15*time.Second)

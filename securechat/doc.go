@@ -2,7 +2,14 @@
 // built from NaCl primitives in golang.org/x/crypto (X25519, XSalsa20-
 // Poly1305 box and secretbox, argon2id) and the standard library (Ed25519,
 // HKDF-SHA256, HMAC-SHA256), following Signal's published X3DH and Double
-// Ratchet specifications. It has four layers:
+// Ratchet specifications.
+//
+// Security status, plainly: this is a new implementation of X3DH and the
+// Double Ratchet, tested against known-answer vectors and against the
+// properties listed under Security, and not externally audited. Read the
+// threat model below before relying on it.
+//
+// It has four layers:
 //
 //   - Identities and one-shot sealing: Identity, PublicIdentity, key files,
 //     SafetyNumber, BoxSeal/BoxOpen, SealAnonymous/OpenAnonymous.
