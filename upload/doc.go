@@ -30,7 +30,9 @@
 // accepted whole (202 with the job ids) or not at all: on any error every
 // file it sent is deleted. Non-file form fields (such as "account") become
 // the upload's Meta for the processors. When the queue is full the answer
-// is 503 with Retry-After, before anything is stored.
+// is 503 with Retry-After, before anything is stored. A body that sends
+// nothing for Options.BodyIdleTimeout (a stalled or slowloris client) is
+// ended with 408 and leaves nothing, so it holds no queue slot for long.
 //
 // # Names and types
 //
@@ -81,7 +83,7 @@
 // # HTTP API
 //
 // See Manager.Handler. Errors are JSON {"error": "..."} with status 400,
-// 401, 403, 404, 409, 410, 413, 415, 460 (tus checksum) or 503; the text of
+// 401, 403, 404, 408, 409, 410, 413, 415, 460 (tus checksum) or 503; the text of
 // an internal error is never shown. Every accepted, rejected, processed,
 // cancelled, expired and deleted upload goes to the audit log
 // (logging.Audit) with who, size, hash, type and outcome.

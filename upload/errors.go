@@ -22,6 +22,7 @@ var (
 	ErrExpired         = errors.New("upload: upload expired")
 	ErrChecksum        = errors.New("upload: checksum mismatch")
 	ErrBadKey          = errors.New("upload: bad storage key")
+	ErrTimeout         = errors.New("upload: request body timed out")
 )
 
 // errTransient marks a processor error worth retrying.
@@ -46,7 +47,7 @@ func Transient(err error) error {
 func IsTransient(err error) bool { return errors.Is(err, errTransient) }
 
 // StatusOf maps an error of this package to an HTTP status: 400, 401, 403,
-// 404, 409, 410, 413, 415, 460 (tus checksum mismatch), 503, or 500 for
+// 404, 408, 409, 410, 413, 415, 460 (tus checksum mismatch), 503, or 500 for
 // anything else.
 func StatusOf(err error) int {
 	switch {
@@ -64,6 +65,8 @@ func StatusOf(err error) int {
 		return http.StatusRequestEntityTooLarge
 	case errors.Is(err, ErrUnsupportedType):
 		return http.StatusUnsupportedMediaType
+	case errors.Is(err, ErrTimeout):
+		return http.StatusRequestTimeout
 	case errors.Is(err, ErrChecksum):
 		return 460
 	case errors.Is(err, ErrEmptyFile), errors.Is(err, ErrBadRequest):

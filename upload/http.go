@@ -27,8 +27,8 @@ const retryAfterSeconds = 5
 //	DELETE /uploads/{id}             delete a finished upload
 //	       /uploads/tus/…            tus 1.0 resumable uploads
 //
-// Errors are JSON {"error": "..."} with status 400, 401, 403, 404, 405, 409,
-// 410, 413, 415, 460 or 503 (with Retry-After).
+// Errors are JSON {"error": "..."} with status 400, 401, 403, 404, 405, 408,
+// 409, 410, 413, 415, 460 or 503 (with Retry-After).
 func (m *Manager) Handler() http.Handler { return http.HandlerFunc(m.serve) }
 
 func (m *Manager) serve(w http.ResponseWriter, r *http.Request) {
@@ -220,7 +220,7 @@ func writeError(w http.ResponseWriter, err error) {
 	if status == http.StatusServiceUnavailable {
 		w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds))
 	}
-	if status == http.StatusRequestEntityTooLarge || status == http.StatusBadRequest {
+	if status == http.StatusRequestEntityTooLarge || status == http.StatusBadRequest || status == http.StatusRequestTimeout {
 		w.Header().Set("Connection", "close") // the rest of the body is not read
 	}
 	writeJSON(w, status, map[string]string{"error": publicMessage(err)})

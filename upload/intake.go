@@ -17,7 +17,6 @@ import (
 	"regexp"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 )
 
@@ -296,6 +295,9 @@ func fill(src io.Reader, buf []byte) (int, error) {
 
 // readError classifies an error reading the request body.
 func readError(err error) error {
+	if errors.Is(err, ErrTimeout) || errors.Is(err, ErrClosed) {
+		return err
+	}
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) {
 		return fmt.Errorf("%w: the request is over %d bytes", ErrTooLarge, mbe.Limit)
@@ -351,33 +353,70 @@ func (m *Manager) reject(w http.ResponseWriter, r *http.Request, p Principal, er
 	m.writeErrorLogged(w, r, err)
 }
 
-// stoppableBody is a request body that Shutdown can stop: reads fail from
-// then on, and a read blocked on a stalled client is woken by a read
-// deadline in the past.
+// stoppableBody is a request body that ends when the client stalls and
+// that Shutdown can stop. Each read re-arms a read deadline of
+// Options.BodyIdleTimeout (a client that sends nothing for that long gets
+// ErrTimeout); stop makes reads fail from then on and wakes a read blocked
+// on a stalled client with a deadline in the past.
 type stoppableBody struct {
 	io.ReadCloser
-	rc      *http.ResponseController
-	stopped atomic.Bool
+	rc    *http.ResponseController
+	idle  time.Duration
+	mu    sync.Mutex // orders re-arming against stop
+	armed time.Time  // when the deadline was last set
+	// stopped is set by stop, under mu.
+	stopped bool
 }
 
-var errBodyStopped = errors.New("upload: server shutting down")
+var errBodyStopped = fmt.Errorf("%w: the server is shutting down", ErrClosed)
 
 func (b *stoppableBody) Read(p []byte) (int, error) {
-	if b.stopped.Load() {
-		return 0, errBodyStopped
+	if err := b.arm(); err != nil {
+		return 0, err
 	}
-	return b.ReadCloser.Read(p)
+	n, err := b.ReadCloser.Read(p)
+	if err != nil && errors.Is(err, os.ErrDeadlineExceeded) {
+		b.mu.Lock()
+		stopped := b.stopped
+		b.mu.Unlock()
+		if stopped {
+			return n, errBodyStopped
+		}
+		return n, fmt.Errorf("%w: the client sent nothing for %v", ErrTimeout, b.idle)
+	}
+	return n, err
+}
+
+// arm moves the read deadline to now+idle, at most every idle/8 (the
+// idle limit is then between 7/8 of idle and idle).
+func (b *stoppableBody) arm() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.stopped {
+		return errBodyStopped
+	}
+	now := time.Now()
+	if now.Sub(b.armed) < b.idle/8 {
+		return nil
+	}
+	b.armed = now
+	_ = b.rc.SetReadDeadline(now.Add(b.idle)) // unsupported (HTTP/2 over some proxies): no idle limit
+	return nil
 }
 
 func (b *stoppableBody) stop() {
-	b.stopped.Store(true)
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.stopped = true
 	_ = b.rc.SetReadDeadline(time.Now())
 }
 
-// trackBody makes r's body stoppable by Shutdown until the returned
-// function is called.
+// trackBody gives r's body the idle limit and makes it stoppable by
+// Shutdown until the returned function is called. The last deadline stays
+// set: net/http may read what is left of the body after the handler, and
+// the server resets the deadline for the connection's next request.
 func (m *Manager) trackBody(w http.ResponseWriter, r *http.Request) func() {
-	b := &stoppableBody{ReadCloser: r.Body, rc: http.NewResponseController(w)}
+	b := &stoppableBody{ReadCloser: r.Body, rc: http.NewResponseController(w), idle: m.opts.BodyIdleTimeout}
 	r.Body = b
 	m.bodies.Store(b, struct{}{})
 	return func() { m.bodies.Delete(b) }

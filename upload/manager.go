@@ -53,6 +53,11 @@ type Options struct {
 	Lease          time.Duration // job lease, renewed every third of it; default 30 s
 	Poll           time.Duration // how often idle workers look for due jobs; default 1 s
 	SessionTTL     time.Duration // unfinished resumable uploads expire after; default 24 h
+	// BodyIdleTimeout ends a request whose body sends nothing for this
+	// long (a stalled or slowloris client) with 408; what it sent is
+	// discarded (multipart) or kept up to the last byte received (tus).
+	// Default 30 s.
+	BodyIdleTimeout time.Duration
 	// OrphanAge: temporary files no upload or session refers to are
 	// deleted on start and by the janitor once they are older than this.
 	// 0 deletes them at once, right for one process per directory; set it
@@ -77,6 +82,7 @@ func (o *Options) defaults() {
 	setDefault(&o.Lease, 30*time.Second)
 	setDefault(&o.Poll, time.Second)
 	setDefault(&o.SessionTTL, 24*time.Hour)
+	setDefault(&o.BodyIdleTimeout, 30*time.Second)
 	setDefault(&o.BasePath, "/uploads")
 	if o.Storage == nil {
 		o.Storage = o.Dir
