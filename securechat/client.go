@@ -7,14 +7,11 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
-	"net/http"
 	"net/netip"
 	"net/url"
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/coder/websocket"
 )
 
 // ClientOptions configures a Client. URL and Identity are required.
@@ -61,9 +58,6 @@ type ClientOptions struct {
 	// Inbox is the Messages channel's buffer (default 1024). Read Messages
 	// promptly: while it is full the client stops reading from the relay.
 	Inbox int
-	// HTTPClient is used to dial (http.DefaultClient when nil). Under
-	// GOOS=js the browser's WebSocket is used and it does not apply.
-	HTTPClient *http.Client
 	// Logger receives connection events (slog.Default when nil).
 	Logger *slog.Logger
 }
@@ -115,7 +109,7 @@ type Client struct {
 }
 
 type clientConn struct {
-	ws      *websocket.Conn
+	ws      wsConn
 	done    chan struct{}
 	pending map[uint64]chan frame
 }
@@ -319,15 +313,14 @@ func (c *Client) run() {
 
 func (c *Client) connectOnce() error {
 	ctx := c.ctx
-	ws, _, err := websocket.Dial(ctx, c.opts.URL, dialOptions(c.opts.HTTPClient))
+	ws, err := dial(ctx, c.opts.URL)
 	if err != nil {
 		return err
 	}
 	defer ws.CloseNow()
-	ws.SetReadLimit(maxFrameSize)
 	actx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	_, msg, err := ws.Read(actx)
+	msg, err := ws.Read(actx)
 	if err != nil {
 		return err
 	}
@@ -339,10 +332,10 @@ func (c *Client) connectOnce() error {
 		return fmt.Errorf("%w: expected challenge", ErrMalformed)
 	}
 	auth, _ := json.Marshal(frame{Type: frameAuth, Data: c.id.Public().Marshal(), Sig: c.id.Sign(authMessage(c.host, f.Data))})
-	if err := ws.Write(actx, websocket.MessageText, auth); err != nil {
+	if err := ws.Write(actx, auth); err != nil {
 		return err
 	}
-	_, msg, err = ws.Read(actx)
+	msg, err = ws.Read(actx)
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrUnauthorized, err)
 	}
@@ -368,7 +361,7 @@ func (c *Client) connectOnce() error {
 	c.maybeRotate()
 	c.publishAsync(false)
 	for {
-		_, msg, err := ws.Read(ctx)
+		msg, err := ws.Read(ctx)
 		if err != nil {
 			return err
 		}
@@ -383,7 +376,7 @@ func (c *Client) connectOnce() error {
 				return err
 			}
 			ack, _ := json.Marshal(frame{Type: frameAck, ID: f.ID})
-			if err := ws.Write(ctx, websocket.MessageText, ack); err != nil {
+			if err := ws.Write(ctx, ack); err != nil {
 				return err
 			}
 		case framePrekeys:
@@ -452,7 +445,7 @@ func (c *Client) request(ctx context.Context, f frame) (frame, error) {
 		cc.pending[f.ID] = ch
 		c.mu.Unlock()
 		b, _ := json.Marshal(f)
-		if err := cc.ws.Write(ctx, websocket.MessageText, b); err != nil {
+		if err := cc.ws.Write(ctx, b); err != nil {
 			c.mu.Lock()
 			delete(cc.pending, f.ID)
 			c.mu.Unlock()

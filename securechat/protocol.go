@@ -53,6 +53,10 @@ const (
 	codeInternal     = "internal"
 )
 
+// maxFrameSize is the WebSocket read limit of relay and client: a maximal
+// envelope, base64 encoded, plus JSON framing.
+const maxFrameSize = MaxEnvelopeSize*4/3 + 1024
+
 type frame struct {
 	Type  string `json:"type"`
 	ID    uint64 `json:"id,omitempty"`

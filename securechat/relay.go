@@ -1,3 +1,5 @@
+//go:build !js
+
 package securechat
 
 import (
@@ -141,10 +143,6 @@ func validRelayHost(h string) error {
 	}
 	return nil
 }
-
-// maxFrameSize is the WebSocket read limit: a maximal envelope, base64
-// encoded, plus JSON framing.
-const maxFrameSize = MaxEnvelopeSize*4/3 + 1024
 
 // deliverBatch is how many mailbox entries are read from the store at once.
 const deliverBatch = 64
