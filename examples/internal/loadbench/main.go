@@ -15,6 +15,7 @@ import (
 
 type options struct {
 	pkg      string
+	bin      string
 	clients  int
 	duration time.Duration
 	single   time.Duration
@@ -28,6 +29,7 @@ type options struct {
 func main() {
 	var o options
 	flag.StringVar(&o.pkg, "pkg", "./examples/dashboard", "dashboard package to build")
+	flag.StringVar(&o.bin, "bin", "", "a dashboard binary to run instead of building -pkg (e.g. an older version to compare)")
 	flag.IntVar(&o.clients, "c", 200, "concurrent clients")
 	flag.DurationVar(&o.duration, "d", 10*time.Second, "how long each endpoint runs with -c clients")
 	flag.DurationVar(&o.single, "d1", 5*time.Second, "how long each endpoint runs with one client")
@@ -67,9 +69,11 @@ func bench(ctx context.Context, o options, out io.Writer) error {
 	} else {
 		defer os.RemoveAll(dir)
 	}
-	bin, err := build(ctx, o.pkg, dir)
-	if err != nil {
-		return err
+	bin := o.bin
+	if bin == "" {
+		if bin, err = build(ctx, o.pkg, dir); err != nil {
+			return err
+		}
 	}
 	s, err := start(ctx, bin, dir)
 	if err != nil {
