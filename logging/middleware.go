@@ -23,6 +23,13 @@ import (
 // and set on responses.
 const RequestIDHeader = "X-Request-ID"
 
+// StatusClientClosedRequest is the status the access log gives a request
+// whose client went away (its context ended) before the handler answered,
+// or while it answered with a server error: nginx's 499 "client closed
+// request". A handler that notices its client left may write it itself;
+// nobody is left to receive it, it is for the log.
+const StatusClientClosedRequest = 499
+
 // Middleware is the HTTP access-log middleware's configuration. Use its
 // Wrap method as a func(http.Handler) http.Handler:
 //
@@ -44,7 +51,10 @@ const RequestIDHeader = "X-Request-ID"
 //     (only with LogQuery, sensitive parameters redacted), route, status,
 //     bytes, duration, client_ip, user_agent, request_id and the configured
 //     headers (sensitive ones redacted), each value cut at 2048 bytes
-//     with a marker, at Info for 1xx-3xx, Warn for 4xx and Error for 5xx.
+//     with a marker, at Info for 1xx-3xx, Warn for 4xx and Error for 5xx;
+//     a request whose client left before it was answered (or while the
+//     handler answered 5xx because its context ended) is logged at Info
+//     with status 499 (StatusClientClosedRequest) and cancelled=true.
 //
 // The response writer it passes on keeps http.Flusher and http.Hijacker
 // working and has Unwrap, so http.ResponseController, server-sent events and
@@ -244,8 +254,18 @@ func (m *middleware) access(ctx context.Context, r *http.Request, rw *responseWr
 	case status == 0:
 		status = http.StatusOK
 	}
+	// A client that left before its answer was complete is not a server
+	// error: the handler saw its context end and gave up. Logged as 499
+	// (nginx's "client closed request") at Info, whatever the handler
+	// tried to answer after it was gone.
+	cancelled := !panicked && !rw.hijacked && r.Context().Err() != nil &&
+		(rw.status == 0 || rw.status == StatusClientClosedRequest || rw.status >= 500)
+	if cancelled {
+		status = StatusClientClosedRequest
+	}
 	level := slog.LevelInfo
 	switch {
+	case cancelled:
 	case status >= 500 || panicked:
 		level = slog.LevelError
 	case status >= 400:
@@ -279,6 +299,9 @@ func (m *middleware) access(ctx context.Context, r *http.Request, rw *responseWr
 		slog.String(RequestIDKey, id))
 	if rw.hijacked {
 		attrs = append(attrs, slog.Bool("hijacked", true))
+	}
+	if cancelled {
+		attrs = append(attrs, slog.Bool("cancelled", true))
 	}
 	if panicked {
 		attrs = append(attrs, slog.Bool("panic", true))
