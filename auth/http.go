@@ -164,7 +164,9 @@ func (s *Service) Authenticate(next http.Handler) http.Handler {
 				ctx = WithUser(ctx, u, sess)
 			case errors.Is(err, ErrUnauthenticated):
 			default:
-				if s.log != nil {
+				// A client that left is not a server error (its look-up
+				// failed because the request's context ended).
+				if s.log != nil && ctx.Err() == nil {
 					s.log.ErrorContext(ctx, "auth: validating session", slog.String("error", err.Error()))
 				}
 				WriteError(w, err)
