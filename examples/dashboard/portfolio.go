@@ -245,7 +245,9 @@ func (a *app) buildPortfolio(ctx context.Context, u auth.User, base string) (*po
 	for _, it := range items {
 		v.Lines = append(v.Lines, strings.ReplaceAll(it.Summary(), st.prefix, ""))
 	}
-	if perf, err := a.performance(ctx, ledger, base); err != nil {
+	if perf, err := a.performance(ctx, ledger, base); ctx.Err() != nil {
+		return nil, ctx.Err() // the client left: stop here
+	} else if err != nil {
 		v.PerfErr = strings.ReplaceAll(err.Error(), st.prefix, "")
 	} else {
 		v.Perf = perf

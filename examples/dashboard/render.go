@@ -148,6 +148,10 @@ func (a *app) render(c *gin.Context, status int, page string, v view) {
 	if v.Flash == "" {
 		v.Flash = c.Query("flash")
 	}
+	if err := c.Request.Context().Err(); err != nil {
+		a.fail(c, err) // nobody left to read it
+		return
+	}
 	t, ok := a.pages.byName[page]
 	if !ok {
 		a.fail(c, fmt.Errorf("no template %q", page))
@@ -165,9 +169,17 @@ func (a *app) render(c *gin.Context, status int, page string, v view) {
 	c.Data(status, "text/html; charset=utf-8", buf.Bytes())
 }
 
-// fail logs err with the request id and answers a generic 500 page.
+// fail logs err with the request id and answers a generic 500 page. When
+// the client has left (its request's context ended, which is why the work
+// failed) it is no error: the access log shows 499.
 func (a *app) fail(c *gin.Context, err error) {
 	ctx := c.Request.Context()
+	if ctx.Err() != nil {
+		a.log.DebugContext(ctx, "request cancelled by the client", "error", err)
+		c.Status(logging.StatusClientClosedRequest)
+		c.Abort()
+		return
+	}
 	a.log.ErrorContext(ctx, "request failed", "error", err)
 	c.Data(http.StatusInternalServerError, "text/plain; charset=utf-8",
 		[]byte("Something went wrong. Request id: "+logging.RequestIDFrom(ctx)+"\n"))
