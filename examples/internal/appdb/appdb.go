@@ -22,15 +22,27 @@ import (
 	chatsql "github.com/finkit/finkit/securechat/sqlstore"
 )
 
-// Pool sizes. SQLite: database/sql keeps only 2 idle connections by
-// default, so a burst of 20 requests closed and reopened connections (each
-// open reruns the pragmas, and closing the last one checkpoints the WAL);
-// keep enough idle for the load instead.
-const (
-	maxOpen     = 32
-	maxIdle     = 16
-	maxIdleTime = 5 * time.Minute
-)
+// pool is how many connections a database keeps.
+type pool struct {
+	maxOpen, maxIdle int
+	maxIdleTime      time.Duration
+}
+
+// tuned is the apps' pool. database/sql keeps only 2 idle connections by
+// default, so under load connections were closed and reopened all the time
+// (each open reruns the pragmas and re-prepares the stores' statements;
+// closing the last one checkpoints the WAL): 27 % of the CPU of a cheap
+// request went to it. Keeping every open connection idle ends that
+// (BenchmarkSessionLookup). SQLite is CPU-bound in this process, so more
+// connections than a few per core only add memory (a page cache each);
+// PostgreSQL's server does the work, and its default limit is 100 for
+// every client together.
+func tuned(postgres bool) pool {
+	if postgres {
+		return pool{maxOpen: 32, maxIdle: 32, maxIdleTime: 5 * time.Minute}
+	}
+	return pool{maxOpen: 16, maxIdle: 16, maxIdleTime: 10 * time.Minute}
+}
 
 // DB is an open database and its dialect.
 type DB struct {
@@ -50,6 +62,10 @@ func IsURL(target string) bool {
 // WAL once, retrying while another process holds the file, before Open
 // returns; the connection is checked on both.
 func Open(ctx context.Context, target string) (*DB, error) {
+	return open(ctx, target, tuned(IsURL(target)))
+}
+
+func open(ctx context.Context, target string, p pool) (*DB, error) {
 	if target == "" {
 		return nil, errors.New("empty database path or URL")
 	}
@@ -68,9 +84,9 @@ func Open(ctx context.Context, target string) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
 	}
-	d.SetMaxOpenConns(maxOpen)
-	d.SetMaxIdleConns(maxIdle)
-	d.SetConnMaxIdleTime(maxIdleTime)
+	d.SetMaxOpenConns(p.maxOpen)
+	d.SetMaxIdleConns(p.maxIdle)
+	d.SetConnMaxIdleTime(p.maxIdleTime)
 	if err := d.PingContext(ctx); err != nil {
 		_ = d.Close()
 		return nil, fmt.Errorf("open database: %w", err)
