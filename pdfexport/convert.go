@@ -163,65 +163,118 @@ func (c *Converter) convertOnce(ctx context.Context, g *generation, w io.Writer,
 	if err := chromedp.Listen(runCtx, st.onEvent); err != nil {
 		return nil, err
 	}
-
 	if c.policy.deny && !strings.HasPrefix(target, syntheticPrefix) {
 		stage = "checking " + displayURL(target)
-		host, err := urlHost(target)
-		if err == nil {
-			_, _, err = c.policy.vet(runCtx, host, t.budget)
-		}
-		if err != nil {
-			return nil, fmt.Errorf("pdfexport: %s: %w", displayURL(target), err)
+		if err := c.vetTarget(runCtx, t, target); err != nil {
+			return nil, err
 		}
 	}
-
 	stage = "preparing the tab"
+	if err := prepareTab(runCtx, g, target, o); err != nil {
+		return nil, err
+	}
+	stage = "loading " + displayURL(target)
+	nav, err := c.navigate(runCtx, st, target, o)
+	if err != nil {
+		return nil, err
+	}
+	stage = "waiting for the load event of " + displayURL(target)
+	if err := st.waitFor(runCtx, st.hasLifecycle(nav.LoaderID, "load")); err != nil {
+		return nil, err
+	}
+	stage = "waiting for " + o.Wait.String()
+	if err := waitReady(runCtx, st, nav.LoaderID, o.Wait); err != nil {
+		return nil, err
+	}
+	if err := st.pageErrors(nav.LoaderID, o); err != nil {
+		return nil, err
+	}
+	if o.Title != "" {
+		stage = "setting the title"
+		title, _ := json.Marshal(o.Title)
+		if _, err := chromedp.Run(runCtx, chromedp.Evaluate[chromedp.Void](fmt.Sprintf("void (document.title = %s)", title))); err != nil {
+			return nil, err
+		}
+	}
+	stage = "printing"
+	res, err := chromedp.Call(runCtx, page.PrintToPDF, printParams(o))
+	if err != nil {
+		return nil, err
+	}
+	stage = "reading the PDF"
+	return nil, copyStream(runCtx, w, res.Stream, c.opts.MaxPDFBytes)
+}
+
+// vetTarget refuses a target whose host the private-network policy denies.
+func (c *Converter) vetTarget(ctx context.Context, t *tab, target string) error {
+	host, err := urlHost(target)
+	if err == nil {
+		_, _, err = c.policy.vet(ctx, host, t.budget)
+	}
+	if err != nil {
+		return fmt.Errorf("pdfexport: %s: %w", displayURL(target), err)
+	}
+	return nil
+}
+
+// prepareTab sets the tab's media, user agent, extra headers and cookies.
+// They are set explicitly, also to their defaults, so nothing depends on
+// what Chromium picks for a new tab.
+func prepareTab(ctx context.Context, g *generation, target string, o PageOptions) error {
 	media := o.Media
 	if media == "" {
 		media = "print"
 	}
-	// Media, user agent and headers are set explicitly, also to their
-	// defaults, so nothing depends on what Chromium picks for a new tab.
-	if _, err := chromedp.Call(runCtx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{Media: media}); err != nil {
-		return nil, err
+	if _, err := chromedp.Call(ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{Media: media}); err != nil {
+		return err
 	}
 	ua := o.UserAgent
 	if ua == "" {
 		ua = g.userAgent
 	}
 	if ua != "" {
-		if _, err := chromedp.Call(runCtx, emulation.SetUserAgentOverride, emulation.SetUserAgentOverrideParams{UserAgent: ua}); err != nil {
-			return nil, err
+		if _, err := chromedp.Call(ctx, emulation.SetUserAgentOverride, emulation.SetUserAgentOverrideParams{UserAgent: ua}); err != nil {
+			return err
 		}
 	}
 	h := network.Headers{}
 	for k, v := range o.Headers {
 		h[k] = v
 	}
-	if _, err := chromedp.Call(runCtx, network.SetExtraHTTPHeaders, network.SetExtraHTTPHeadersParams{Headers: h}); err != nil {
-		return nil, err
+	if _, err := chromedp.Call(ctx, network.SetExtraHTTPHeaders, network.SetExtraHTTPHeadersParams{Headers: h}); err != nil {
+		return err
 	}
-	if len(o.Cookies) > 0 {
-		params := make([]*network.CookieParam, 0, len(o.Cookies))
-		for _, ck := range o.Cookies {
-			p := &network.CookieParam{Name: ck.Name, Value: ck.Value, Domain: ck.Domain, Path: ck.Path, Secure: ck.Secure, HTTPOnly: ck.HTTPOnly}
-			if ck.Domain == "" {
-				p.URL = target
-			}
-			if !ck.Expires.IsZero() {
-				p.Expires = cdp.TimeSinceEpoch(float64(ck.Expires.UnixNano()) / 1e9)
-			}
-			params = append(params, p)
-		}
-		if _, err := chromedp.Call(runCtx, network.SetCookies, network.SetCookiesParams{Cookies: params}); err != nil {
-			return nil, err
-		}
+	if len(o.Cookies) == 0 {
+		return nil
 	}
+	_, err := chromedp.Call(ctx, network.SetCookies, network.SetCookiesParams{Cookies: cookieParams(target, o.Cookies)})
+	return err
+}
 
-	stage = "loading " + displayURL(target)
-	nav, err := chromedp.Call(runCtx, page.Navigate, page.NavigateParams{URL: target})
+// cookieParams converts the options' cookies; one without a domain is set
+// for the target's URL.
+func cookieParams(target string, cookies []Cookie) []*network.CookieParam {
+	params := make([]*network.CookieParam, 0, len(cookies))
+	for _, ck := range cookies {
+		p := &network.CookieParam{Name: ck.Name, Value: ck.Value, Domain: ck.Domain, Path: ck.Path, Secure: ck.Secure, HTTPOnly: ck.HTTPOnly}
+		if ck.Domain == "" {
+			p.URL = target
+		}
+		if !ck.Expires.IsZero() {
+			p.Expires = cdp.TimeSinceEpoch(float64(ck.Expires.UnixNano()) / 1e9)
+		}
+		params = append(params, p)
+	}
+	return params
+}
+
+// navigate loads target and turns a failed main document (an HTTP error
+// status unless allowed, a network error, a refusal by the policy, a
+// download) into an error.
+func (c *Converter) navigate(ctx context.Context, st *pageState, target string, o PageOptions) (page.NavigateResult, error) {
+	nav, err := chromedp.Call(ctx, page.Navigate, page.NavigateParams{URL: target})
 	if err != nil {
-		return nil, err
+		return page.NavigateResult{}, err
 	}
 	// Listen handled every event that came before the reply, so the main
 	// document's response is known when there was one.
@@ -229,88 +282,73 @@ func (c *Converter) convertOnce(ctx context.Context, g *generation, w io.Writer,
 	resp, haveResp := st.responses[network.RequestID(nav.LoaderID)]
 	st.mu.Unlock()
 	if haveResp && resp.status >= 400 && !o.AllowHTTPErrors {
-		return nil, &HTTPStatusError{URL: displayURL(resp.url), StatusCode: resp.status}
+		return page.NavigateResult{}, &HTTPStatusError{URL: displayURL(resp.url), StatusCode: resp.status}
 	}
 	if nav.ErrorText != "" && !(o.AllowHTTPErrors && haveResp) {
 		if c.policy.deny && strings.Contains(nav.ErrorText, "ERR_BLOCKED_BY_CLIENT") {
-			return nil, fmt.Errorf("%w: %s (or a redirect from it) was refused", ErrBlockedURL, displayURL(target))
+			return page.NavigateResult{}, fmt.Errorf("%w: %s (or a redirect from it) was refused", ErrBlockedURL, displayURL(target))
 		}
-		return nil, &NavigationError{URL: displayURL(target), Reason: nav.ErrorText}
+		return page.NavigateResult{}, &NavigationError{URL: displayURL(target), Reason: nav.ErrorText}
 	}
 	if nav.IsDownload {
-		return nil, &NavigationError{URL: displayURL(target), Reason: "the URL is a download, not a page"}
+		return page.NavigateResult{}, &NavigationError{URL: displayURL(target), Reason: "the URL is a download, not a page"}
 	}
+	return nav, nil
+}
 
-	stage = "waiting for the load event of " + displayURL(target)
-	if err := st.waitFor(runCtx, st.hasLifecycle(nav.LoaderID, "load")); err != nil {
-		return nil, err
-	}
-	stage = "waiting for " + o.Wait.String()
-	switch o.Wait.Kind {
+// waitReady waits, after the load event, for what the caller asked.
+func waitReady(ctx context.Context, st *pageState, loader cdp.LoaderID, w WaitFor) error {
+	switch w.Kind {
 	case WaitNetworkIdle:
-		if err := st.waitFor(runCtx, st.hasLifecycle(nav.LoaderID, "networkIdle")); err != nil {
-			return nil, err
-		}
+		return st.waitFor(ctx, st.hasLifecycle(loader, "networkIdle"))
 	case WaitVisible:
-		sel, _ := json.Marshal(o.Wait.Selector)
-		if _, err := chromedp.Run(runCtx, chromedp.Evaluate[chromedp.Void](fmt.Sprintf("void document.querySelector(%s)", sel))); err != nil {
-			return nil, fmt.Errorf("%w: selector %q: %v", ErrInvalidOption, o.Wait.Selector, err)
+		sel, _ := json.Marshal(w.Selector)
+		if _, err := chromedp.Run(ctx, chromedp.Evaluate[chromedp.Void](fmt.Sprintf("void document.querySelector(%s)", sel))); err != nil {
+			return fmt.Errorf("%w: selector %q: %v", ErrInvalidOption, w.Selector, err)
 		}
-		if err := pollTrue(runCtx, fmt.Sprintf(visibleJS, sel)); err != nil {
-			return nil, err
-		}
+		return pollTrue(ctx, fmt.Sprintf(visibleJS, sel))
 	case WaitExpression:
-		if err := pollTrue(runCtx, "!!("+strings.TrimRight(strings.TrimSpace(o.Wait.Expression), ";")+"\n)"); err != nil {
-			return nil, err
-		}
+		return pollTrue(ctx, "!!("+strings.TrimRight(strings.TrimSpace(w.Expression), ";")+"\n)")
 	case WaitDelay:
-		t := time.NewTimer(o.Wait.Delay)
+		t := time.NewTimer(w.Delay)
+		defer t.Stop()
 		select {
 		case <-t.C:
-		case <-runCtx.Done():
-			t.Stop()
-			return nil, runCtx.Err()
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
 		}
 	}
+	return nil
+}
 
-	st.mu.Lock()
-	exc := st.exception
+// pageErrors reports a JavaScript exception or a failed sub-resource when
+// the options ask to fail on them. The main document and favicons do not
+// count.
+func (s *pageState) pageErrors(loader cdp.LoaderID, o PageOptions) error {
+	main := network.RequestID(loader)
+	s.mu.Lock()
+	exc := s.exception
 	var resErr error
-	for id, r := range st.responses {
-		if id != network.RequestID(nav.LoaderID) && r.status >= 400 && !isFavicon(r.url) {
+	for id, r := range s.responses {
+		if id != main && r.status >= 400 && !isFavicon(r.url) {
 			resErr = fmt.Errorf("%w: %s answered HTTP %d", ErrResourceFailed, displayURL(r.url), r.status)
 			break
 		}
 	}
-	for _, f := range st.failures {
-		if f.id != network.RequestID(nav.LoaderID) && resErr == nil && !isFavicon(f.url) {
+	for _, f := range s.failures {
+		if f.id != main && resErr == nil && !isFavicon(f.url) {
 			resErr = fmt.Errorf("%w: %s: %s", ErrResourceFailed, displayURL(f.url), f.reason)
 		}
 	}
-	st.mu.Unlock()
+	s.mu.Unlock()
 	if o.FailOnJSError && exc != "" {
-		return nil, fmt.Errorf("%w: %s", ErrJSException, exc)
+		return fmt.Errorf("%w: %s", ErrJSException, exc)
 	}
 	if o.FailOnResourceError && resErr != nil {
-		return nil, resErr
+		return resErr
 	}
-
-	if o.Title != "" {
-		stage = "setting the title"
-		t, _ := json.Marshal(o.Title)
-		if _, err := chromedp.Run(runCtx, chromedp.Evaluate[chromedp.Void](fmt.Sprintf("void (document.title = %s)", t))); err != nil {
-			return nil, err
-		}
-	}
-
-	stage = "printing"
-	params := printParams(o)
-	res, err := chromedp.Call(runCtx, page.PrintToPDF, params)
-	if err != nil {
-		return nil, err
-	}
-	stage = "reading the PDF"
-	return nil, copyStream(runCtx, w, res.Stream, c.opts.MaxPDFBytes)
+	return nil
 }
 
 // visibleJS is true when the element exists, is displayed and has a box.
