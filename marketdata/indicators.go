@@ -3,6 +3,9 @@ package marketdata
 import (
 	"fmt"
 	"math"
+	"slices"
+
+	"github.com/finkit/finkit/internal/indicator"
 )
 
 // The indicator functions append to dst (which may be nil, or a reused
@@ -75,46 +78,36 @@ func LogReturns(dst, prices []float64) ([]float64, error) {
 	return finiteTail(dst, from, "log returns")
 }
 
-// SMA appends the n-period simple moving average.
+// SMA appends the n-period simple moving average: a running window sum,
+// resynced from the window every 1,024 prices so that rounding cannot
+// accumulate over long series (uncompensated, so a value can differ from
+// the exact window mean by a few ulps). papertrade.SMA is the same
+// arithmetic as a NaN-padded, bar-aligned series.
 func SMA(dst, prices []float64, n int) ([]float64, error) {
 	if err := checkPrices(prices, n, "SMA"); err != nil {
 		return dst, err
 	}
+	s := indicator.NewSMA(n)
 	from := len(dst)
-	var sum float64
-	for i, p := range prices {
-		sum += p
-		if i >= n {
-			sum -= prices[i-n]
-		}
-		if i >= n-1 {
-			dst = append(dst, sum/float64(n))
-		}
-	}
-	return finiteTail(dst, from, "SMA")
+	dst = slices.Grow(dst, len(prices))[:from+len(prices)]
+	s.Fill(dst[from:], prices, 0, len(prices))
+	return dropWarmUp(dst, from, n-1, "SMA")
 }
 
 // EMA appends the n-period exponential moving average, smoothing 2/(n+1),
 // seeded with the SMA of the first n prices (as TA-Lib does), so its first
 // value is at price n−1. pandas' ewm(span=n) starts from the first price
 // instead; the two differ by a term that shrinks by 1−2/(n+1) per price.
+// papertrade.EMA is the same arithmetic as a NaN-padded series.
 func EMA(dst, prices []float64, n int) ([]float64, error) {
 	if err := checkPrices(prices, n, "EMA"); err != nil {
 		return dst, err
 	}
+	e := indicator.NewEMA(n)
 	from := len(dst)
-	alpha := 2 / float64(n+1)
-	var e float64
-	for _, p := range prices[:n] {
-		e += p
-	}
-	e /= float64(n)
-	dst = append(dst, e)
-	for _, p := range prices[n:] {
-		e += alpha * (p - e)
-		dst = append(dst, e)
-	}
-	return finiteTail(dst, from, "EMA")
+	dst = slices.Grow(dst, len(prices))[:from+len(prices)]
+	e.Fill(dst[from:], prices, 0, len(prices))
+	return dropWarmUp(dst, from, n-1, "EMA")
 }
 
 // RSI appends Wilder's n-period relative strength index (0..100); it needs
@@ -125,50 +118,28 @@ func EMA(dst, prices []float64, n int) ([]float64, error) {
 // ewm(alpha=1/n), converges to it but differs at first: on GOOG's daily
 // closes with n = 14, by more than 0.01 over the first 90 values and more
 // than 1e-6 over the first 215. A window with no losses is 100, with
-// neither gains nor losses 50.
+// neither gains nor losses 50. papertrade.RSI is the same arithmetic as a
+// NaN-padded series.
 func RSI(dst, prices []float64, n int) ([]float64, error) {
-	if err := checkPrices(prices, n+1, "RSI"); err != nil {
-		return dst, err
-	}
-	from := len(dst)
 	if n < 1 {
 		return dst, fmt.Errorf("%w: RSI window %d", ErrBadData, n)
 	}
-	var gain, loss float64
-	for i := 1; i <= n; i++ {
-		d := prices[i] - prices[i-1]
-		if d > 0 {
-			gain += d
-		} else {
-			loss -= d
-		}
+	if err := checkPrices(prices, n+1, "RSI"); err != nil {
+		return dst, err
 	}
-	gain /= float64(n)
-	loss /= float64(n)
-	dst = append(dst, rsi(gain, loss))
-	for i := n + 1; i < len(prices); i++ {
-		d := prices[i] - prices[i-1]
-		g, l := 0.0, 0.0
-		if d > 0 {
-			g = d
-		} else {
-			l = -d
-		}
-		gain = (gain*float64(n-1) + g) / float64(n)
-		loss = (loss*float64(n-1) + l) / float64(n)
-		dst = append(dst, rsi(gain, loss))
-	}
-	return finiteTail(dst, from, "RSI")
+	r := indicator.NewRSI(n)
+	from := len(dst)
+	dst = slices.Grow(dst, len(prices))[:from+len(prices)]
+	r.Fill(dst[from:], prices, 0, len(prices))
+	return dropWarmUp(dst, from, n, "RSI")
 }
 
-func rsi(gain, loss float64) float64 {
-	switch {
-	case loss == 0 && gain == 0:
-		return 50
-	case loss == 0:
-		return 100
-	}
-	return 100 - 100/(1+gain/loss)
+// dropWarmUp removes the first warm values appended to dst from index from
+// on (the NaN warm-up of the bar-aligned series an indicator state fills),
+// so that the values are end-aligned, and checks the rest (finiteTail).
+func dropWarmUp(dst []float64, from, warm int, what string) ([]float64, error) {
+	dst = append(dst[:from], dst[from+warm:]...)
+	return finiteTail(dst, from, what)
 }
 
 // Band is one point of Bollinger bands.

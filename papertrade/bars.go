@@ -5,18 +5,17 @@ import (
 	"fmt"
 	"math"
 	"time"
+
+	"github.com/finkit/finkit/marketdata"
 )
 
-// Bar is one OHLCV candle. Time is the bar's opening time (the date for daily
-// bars). Prices and volume are float64: they are analytics, not money.
-type Bar struct {
-	Time   time.Time `json:"time"`
-	Open   float64   `json:"open"`
-	High   float64   `json:"high"`
-	Low    float64   `json:"low"`
-	Close  float64   `json:"close"`
-	Volume float64   `json:"volume"`
-}
+// Bar is one OHLCV candle, marketdata's Bar: Time is the bar's opening
+// time (the date for daily bars); prices and volume are float64, analytics,
+// not money. The engine trades Open, High, Low and Close and ignores
+// AdjClose: FromHistory converts a marketdata history into bars for a
+// backtest (complete bars only, adjusted for splits and dividends if asked,
+// validated).
+type Bar = marketdata.Bar
 
 // Sentinel errors for bad market data.
 var (
@@ -100,11 +99,7 @@ func ValidateBars(bars []Bar) error {
 	return nil
 }
 
-// Closes returns the closing prices of bars.
+// Closes returns the closing prices of bars (marketdata.Closes, unadjusted).
 func Closes(bars []Bar) []float64 {
-	out := make([]float64, len(bars))
-	for i, b := range bars {
-		out[i] = b.Close
-	}
-	return out
+	return marketdata.Closes(make([]float64, 0, len(bars)), bars, false)
 }

@@ -31,7 +31,7 @@ func TestReadCSVStyles(t *testing.T) {
 		{"stooq", "Date,Open,High,Low,Close,Volume\n2024-01-02,10,12,9,11,500\n",
 			Bar{Time: time.Date(2024, 1, 2, 0, 0, 0, 0, time.UTC), Open: 10, High: 12, Low: 9, Close: 11, Volume: 500}},
 		{"yahoo adj close", "Date,Open,High,Low,Close,Adj Close,Volume\n2024-01-02,10,12,9,11,10.5,500\n",
-			Bar{Time: time.Date(2024, 1, 2, 0, 0, 0, 0, time.UTC), Open: 10, High: 12, Low: 9, Close: 11, Volume: 500}},
+			Bar{Time: time.Date(2024, 1, 2, 0, 0, 0, 0, time.UTC), Open: 10, High: 12, Low: 9, Close: 11, AdjClose: 10.5, Volume: 500}},
 		{"pandas unnamed index", ",Open,High,Low,Close,Volume\n2024-01-02 15:00:00,10,12,9,11,7\n",
 			Bar{Time: time.Date(2024, 1, 2, 15, 0, 0, 0, time.UTC), Open: 10, High: 12, Low: 9, Close: 11, Volume: 7}},
 		{"stooq bulk", "<TICKER>,<PER>,<DATE>,<TIME>,<OPEN>,<HIGH>,<LOW>,<CLOSE>,<VOL>,<OPENINT>\nAAPL.US,D,20240102,000000,10,12,9,11,100,0\n",

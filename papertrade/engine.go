@@ -6,6 +6,8 @@ import (
 	"math"
 	"slices"
 	"time"
+
+	"github.com/finkit/finkit/internal/indicator"
 )
 
 // Trade is a closed (or, with Options.KeepOpen, still open) position taken
@@ -79,7 +81,8 @@ type engine struct {
 	ctx      Context
 	setup    Setup
 	indBuf   [][]float64
-	srcBuf   []float64
+	srcBuf   [SourceVolume + 1][]float64
+	srcHave  [SourceVolume + 1]bool
 	streams  []stream
 	customs  []customStream
 	updating int // index into customs of the Updater running, -1 outside
@@ -171,7 +174,7 @@ func (e *engine) reset(bars []Bar, strategy Strategy, opts Options) (int, error)
 	// up to the current bar through Context. Custom Updaters, whose state
 	// the strategy may hold, are fed one bar at a time inside the loop.
 	warm := 0
-	have := Source(-1)
+	e.srcHave = [SourceVolume + 1]bool{}
 	specs := e.setup.specs
 	for len(e.indBuf) < len(specs) {
 		e.indBuf = append(e.indBuf, nil)
@@ -192,11 +195,12 @@ func (e *engine) reset(bars []Bar, strategy Strategy, opts Options) (int, error)
 		if spec.kind == "sma" || spec.kind == "ema" {
 			// Computed bar by bar inside the main loop, in one pass with
 			// everything else; the warm-up is known in advance.
-			e.streams = append(e.streams, stream{ind: k, out: out, ema: spec.kind == "ema", src: spec.src, n: spec.n, alpha: 2 / float64(spec.n+1)})
+			e.streams = append(e.streams, stream{out: out, src: e.source(spec.src), ema: spec.kind == "ema",
+				sma: indicator.NewSMA(spec.n), em: indicator.NewEMA(spec.n)})
 			warm = max(warm, spec.n-1)
 			continue
 		}
-		e.srcBuf, have = computeIndicator(spec, bars, e.srcBuf, have, out)
+		computeIndicator(spec, e.source(spec.src), out)
 		first := len(bars)
 		for i, v := range out {
 			if !math.IsNaN(v) {
@@ -893,36 +897,15 @@ func (e *engine) closeTrade(k int, price float64, at int) {
 	e.fills = append(e.fills, Fill{Bar: at, Time: e.bars[at].Time, Quantity: -t.size, Price: price, Fee: exitFee, Tag: t.tag})
 }
 
-// stream is an indicator the main loop computes bar by bar (SMA, EMA), with
-// exactly the arithmetic of the batch functions SMA and EMA (same rounding,
-// same values).
+// stream is an indicator the main loop computes a block of bars at a time
+// (SMA, EMA): the running state of the batch functions SMA and EMA, so the
+// values are theirs, bit for bit.
 type stream struct {
-	ind   int
-	out   []float64 // e.ind[ind]
-	ema   bool
-	src   Source
-	n     int
-	alpha float64
-	sum   float64 // SMA window sum; EMA seed sum
-	bad   int     // SMA: non-finite values in the window
-	prev  float64 // EMA value
-}
-
-func sourceOf(b *Bar, src Source) float64 {
-	if src == SourceClose {
-		return b.Close
-	}
-	switch src {
-	case SourceOpen:
-		return b.Open
-	case SourceHigh:
-		return b.High
-	case SourceLow:
-		return b.Low
-	case SourceVolume:
-		return b.Volume
-	}
-	return b.Close
+	out []float64 // e.ind[k]
+	src []float64 // the source's values, one per bar
+	ema bool
+	sma indicator.SMA
+	em  indicator.EMA
 }
 
 // streamBlock is how many bars computeStreams does at a time: small enough
@@ -932,80 +915,25 @@ const streamBlock = 512
 // computeStreams computes the streaming indicators' values at bars from to
 // to-1, continuing from bar from-1 (blocks must come in order).
 func (e *engine) computeStreams(from, to int) {
-	bars := e.bars
 	for k := range e.streams {
 		st := &e.streams[k]
-		out := st.out
-		src := st.src
-		n := st.n
 		if st.ema {
-			alpha, sum, prev := st.alpha, st.sum, st.prev
-			for i := from; i < to; i++ {
-				x := sourceOf(&bars[i], src)
-				switch {
-				case i < n-1:
-					sum += x
-					out[i] = math.NaN()
-				case i == n-1:
-					sum += x
-					prev = sum / float64(n)
-					out[i] = prev
-				default:
-					prev = alpha*x + (1-alpha)*prev
-					out[i] = prev
-				}
-			}
-			st.sum, st.prev = sum, prev
-			continue
+			st.em.Fill(st.out, st.src, from, to)
+		} else {
+			st.sma.Fill(st.out, st.src, from, to)
 		}
-		if src == SourceClose {
-			// Validated closes are finite: the plain running sum.
-			sum := st.sum
-			i := from
-			for ; i < to && i < n; i++ {
-				sum += bars[i].Close
-				if i < n-1 {
-					out[i] = math.NaN()
-				} else {
-					out[i] = sum / float64(n)
-				}
-			}
-			for ; i < to; i++ {
-				if i&(smaResync-1) == 0 {
-					sum = 0
-					for j := i - n + 1; j <= i; j++ {
-						sum += bars[j].Close
-					}
-				} else {
-					sum += bars[i].Close - bars[i-n].Close
-				}
-				out[i] = sum / float64(n)
-			}
-			st.sum = sum
-			continue
-		}
-		// Other sources (volume may be NaN) go through smaWindow: the
-		// arithmetic of smaInto, value for value.
-		w := smaWindow{sum: st.sum, bad: st.bad}
-		for i := from; i < to; i++ {
-			x := sourceOf(&bars[i], src)
-			switch {
-			case i < n:
-				w.push(x, 0, false)
-			case i&(smaResync-1) == 0:
-				w.sum, w.bad = 0, 0
-				for j := i - n + 1; j <= i; j++ {
-					w.push(sourceOf(&bars[j], src), 0, false)
-				}
-			default:
-				w.push(x, sourceOf(&bars[i-n], src), true)
-			}
-			if i < n-1 {
-				out[i] = math.NaN()
-			} else {
-				out[i] = w.mean(n)
-			}
-		}
-		st.sum, st.bad = w.sum, w.bad
 	}
+}
+
+// source returns the values of bar field src, one per bar, extracted once
+// per run into a buffer the engine reuses.
+func (e *engine) source(src Source) []float64 {
+	if src < SourceClose || src > SourceVolume {
+		src = SourceClose
+	}
+	if !e.srcHave[src] {
+		e.srcBuf[src] = sourceValues(e.bars, src, e.srcBuf[src])
+		e.srcHave[src] = true
+	}
+	return e.srcBuf[src]
 }

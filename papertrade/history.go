@@ -11,7 +11,9 @@ import (
 // last bar is dropped when it is still trading (History.Live). With adjusted
 // true, each bar's open, high, low and close are scaled by AdjClose/Close,
 // so splits and dividends do not show up as price jumps. The result is
-// validated.
+// validated (ValidateBars). It is the one conversion from marketdata bars:
+// apps use it rather than copying fields, so that a still-trading bar never
+// enters a backtest and a bad bar is an error.
 func FromHistory(h marketdata.History, adjusted bool) ([]Bar, error) {
 	src := h.Bars
 	if h.Live && len(src) > 0 {
@@ -19,11 +21,12 @@ func FromHistory(h marketdata.History, adjusted bool) ([]Bar, error) {
 	}
 	bars := make([]Bar, len(src))
 	for i, b := range src {
-		k := 1.0
 		if adjusted && b.AdjClose > 0 && b.Close > 0 {
-			k = b.AdjClose / b.Close
+			k := b.AdjClose / b.Close
+			b.Open, b.High, b.Low, b.Close = b.Open*k, b.High*k, b.Low*k, b.Close*k
+			b.AdjClose = b.Close
 		}
-		bars[i] = Bar{Time: b.Time, Open: b.Open * k, High: b.High * k, Low: b.Low * k, Close: b.Close * k, Volume: b.Volume}
+		bars[i] = b
 	}
 	if err := ValidateBars(bars); err != nil {
 		return nil, fmt.Errorf("%s history: %w", h.Symbol, err)

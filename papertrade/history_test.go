@@ -20,10 +20,10 @@ func TestFromHistory(t *testing.T) {
 	bars, err := FromHistory(h, false)
 	require.NoError(t, err)
 	require.Len(t, bars, 2, "the live bar is dropped")
-	assert.Equal(t, Bar{Time: t0, Open: 10, High: 12, Low: 9, Close: 11, Volume: 100}, bars[0])
+	assert.Equal(t, Bar{Time: t0, Open: 10, High: 12, Low: 9, Close: 11, AdjClose: 5.5, Volume: 100}, bars[0])
 	adj, err := FromHistory(h, true)
 	require.NoError(t, err)
-	assert.Equal(t, Bar{Time: t0, Open: 5, High: 6, Low: 4.5, Close: 5.5, Volume: 100}, adj[0])
+	assert.Equal(t, Bar{Time: t0, Open: 5, High: 6, Low: 4.5, Close: 5.5, AdjClose: 5.5, Volume: 100}, adj[0])
 
 	h.Bars[1].Time = t0
 	_, err = FromHistory(h, false)

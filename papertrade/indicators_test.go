@@ -5,6 +5,8 @@ import (
 	"math"
 	"testing"
 
+	"github.com/finkit/finkit/marketdata"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -253,5 +255,34 @@ func TestSMARecoversAfterNonFinite(t *testing.T) {
 			}
 		}
 		require.False(t, math.IsNaN(s.seen[30+n]), "engine SMA(V,%d) recovered after the NaN at bar 5", n)
+	}
+}
+
+// TestIndicatorsAreMarketdatas: papertrade's NaN-padded series are
+// marketdata's end-aligned indicators, value for value (the two used to be
+// separate implementations whose sums rounded differently).
+func TestIndicatorsAreMarketdatas(t *testing.T) {
+	c := Closes(syntheticBars(20_000, 9))
+	for _, n := range []int{2, 14, 50, 200, 1500} {
+		for name, f := range map[string]struct {
+			pad  func([]float64, int) []float64
+			end  func([]float64, []float64, int) ([]float64, error)
+			warm int
+		}{
+			"SMA": {SMA, marketdata.SMA, n - 1},
+			"EMA": {EMA, marketdata.EMA, n - 1},
+			"RSI": {RSI, marketdata.RSI, n},
+		} {
+			padded := f.pad(c, n)
+			end, err := f.end(nil, c, n)
+			require.NoError(t, err)
+			require.Len(t, end, len(c)-f.warm, "%s(%d)", name, n)
+			for i := range f.warm {
+				require.True(t, math.IsNaN(padded[i]), "%s(%d) warm-up at %d", name, n, i)
+			}
+			for k, v := range end {
+				require.Equal(t, v, padded[f.warm+k], "%s(%d) at %d", name, n, f.warm+k)
+			}
+		}
 	}
 }

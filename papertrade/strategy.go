@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"time"
+
+	"github.com/finkit/finkit/internal/indicator"
 )
 
 // Strategy is a trading rule the engine replays bars through.
@@ -151,26 +153,18 @@ func sourceValues(bars []Bar, src Source, dst []float64) []float64 {
 	return dst
 }
 
-// computeIndicator fills out (len(bars)) with the spec's values; scratch
-// holds the values of source have (-1: none yet) and is reused.
-func computeIndicator(spec indicatorSpec, bars []Bar, scratch []float64, have Source, out []float64) ([]float64, Source) {
-	if have != spec.src {
-		scratch = sourceValues(bars, spec.src, scratch)
-		have = spec.src
-	}
+// computeIndicator fills out (one value per bar) with the values of a
+// batch indicator over src, the values of its source.
+func computeIndicator(spec indicatorSpec, src []float64, out []float64) {
 	switch spec.kind {
-	case "sma":
-		smaInto(out, scratch, spec.n)
-	case "ema":
-		copy(out, EMA(scratch, spec.n))
 	case "rsi":
-		copy(out, RSI(scratch, spec.n))
+		r := indicator.NewRSI(spec.n)
+		r.Fill(out, src, 0, len(src))
 	case "max":
-		copy(out, Highest(scratch, spec.n))
+		copy(out, Highest(src, spec.n))
 	case "min":
-		copy(out, Lowest(scratch, spec.n))
+		copy(out, Lowest(src, spec.n))
 	}
-	return scratch, have
 }
 
 // Context is a strategy's view of the market and its account during Next.
