@@ -55,6 +55,12 @@
 // turns into 429 and a Retry-After header. Attempts still being verified
 // count against the bucket, so a burst of simultaneous guesses gets no
 // more tries than sequential ones would.
+//
+// The throttling state lives in a ThrottleStore: the Store itself when it
+// is one (MemoryStore and auth/sqlstore are), so that several instances of
+// an application on one database count attempts as one and guesses spread
+// over them gain nothing, a burst of concurrent guesses across instances
+// included; otherwise the Service's own memory.
 // Behind a reverse proxy the client IP comes from the logging middleware
 // (logging.ClientIPFrom, trusting only its configured proxies) or from
 // Options.ClientIP.

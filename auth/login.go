@@ -99,28 +99,26 @@ func (s *Service) Login(ctx context.Context, cr Credentials) (LoginResult, error
 		}
 	}
 	trusted := found && s.trustedDevice(cr.DeviceToken, u, now)
-	att, err := s.throttle.begin(akey, ckey, trusted, now)
+	att, err := s.throttle.begin(ctx, akey, ckey, trusted, now)
 	var preverified AuthMethod // second factor checked before the password
 	if slowed(err) && found && cr.Code != "" && s.codeUnslows(ctx, u, pairKey(akey, ckey), cr.Code, now) {
 		preverified = AuthPasswordTOTP
-		att, err = s.throttle.begin(akey, ckey, true, now)
+		att, err = s.throttle.begin(ctx, akey, ckey, true, now)
+	}
+	if te := (*ThrottleError)(nil); errors.As(err, &te) {
+		s.audit(ctx, "login.throttled", slog.String("user", logName), slog.String("reason", err.Error()))
 	}
 	if err != nil {
-		s.audit(ctx, "login.throttled", slog.String("user", logName), slog.String("reason", err.Error()))
 		return LoginResult{}, fmt.Errorf("auth: login: %w", err)
 	}
-	defer att.done()
+	defer s.attemptDone(ctx, att)
 	fail := func(u *User, reason string) error {
-		att.done()
 		attrs := []slog.Attr{slog.String("user", logName), slog.String("reason", reason)}
 		if u != nil {
 			attrs = append(attrs, slog.String("user_id", u.ID))
 		}
 		s.audit(ctx, "login.failure", attrs...)
-		if te := s.throttle.fail(akey, ckey, now); te != nil {
-			s.audit(ctx, "login.lockout", slog.String("user", logName), slog.String("scope", te.Scope),
-				slog.Duration("retry_after", te.RetryAfter))
-		}
+		s.attemptFailed(ctx, att, logName)
 		if reason == "totp" {
 			return ErrInvalidTOTP
 		}
@@ -167,8 +165,9 @@ func (s *Service) Login(ctx context.Context, cr Credentials) (LoginResult, error
 	if s.hasher.NeedsRehash(u.PasswordHash) {
 		s.rehash(ctx, u, password)
 	}
-	att.done()
-	s.throttle.succeed(akey, ckey)
+	if err := att.succeed(ctx); err != nil {
+		s.audit(ctx, "throttle.error", slog.String("error", err.Error()))
+	}
 	res, err := s.startSession(ctx, u, sessionStart{authAt: now, method: method})
 	if err != nil {
 		return LoginResult{}, err
@@ -206,7 +205,7 @@ func (s *Service) loginSecondFactor(ctx context.Context, u User, code string, no
 // this way are throttled per key (account and client), and a wrong one
 // counts.
 func (s *Service) codeUnslows(ctx context.Context, u User, key, code string, now time.Time) bool {
-	if s.throttle.disabled || s.throttle.factor.check(key, now) != nil {
+	if s.throttle.disabled || s.throttle.check(ctx, s.throttle.factor, key, now) != nil {
 		return false
 	}
 	st, err := s.store.TOTP(ctx, u.ID)
@@ -220,9 +219,33 @@ func (s *Service) codeUnslows(ctx context.Context, u User, key, code string, now
 	if ok && s.store.AdvanceTOTPStep(ctx, u.ID, step) == nil {
 		return true
 	}
-	s.throttle.factor.fail(key, now)
+	if err := s.throttle.failOnce(ctx, s.throttle.factor, key, now); err != nil {
+		s.audit(ctx, "throttle.error", slog.String("error", err.Error()))
+	}
 	s.audit(ctx, "login.slowed_code_refused", userAttrs(u)...)
 	return false
+}
+
+// attemptFailed records a failed attempt with the throttle and audits
+// the lockout it started (logName names the account; "" audits none). A
+// failure to record is audited: the attempt has failed either way.
+func (s *Service) attemptFailed(ctx context.Context, att *attempt, logName string) {
+	te, err := att.fail(ctx)
+	if err != nil {
+		s.audit(ctx, "throttle.error", slog.String("error", err.Error()))
+	}
+	if te != nil && logName != "" {
+		s.audit(ctx, "login.lockout", slog.String("user", logName), slog.String("scope", te.Scope),
+			slog.Duration("retry_after", te.RetryAfter))
+	}
+}
+
+// attemptDone releases an attempt whose outcome was not recorded (an
+// error before it was decided).
+func (s *Service) attemptDone(ctx context.Context, att *attempt) {
+	if err := att.done(ctx); err != nil {
+		s.audit(ctx, "throttle.error", slog.String("error", err.Error()))
+	}
 }
 
 // endPrevious ends the session a client held before logging in again. A
@@ -265,15 +288,14 @@ func (s *Service) verifyUser(ctx context.Context, u User, password, code, op str
 	now := s.clock.Now()
 	k := keysOf(ctx, u.Username)
 	akey, ckey := k.account, k.client
-	att, err := s.throttle.begin(akey, ckey, false, now)
+	att, err := s.throttle.begin(ctx, akey, ckey, false, now)
 	if err != nil {
 		return "", fmt.Errorf("auth: %s: %w", op, err)
 	}
-	defer att.done()
+	defer s.attemptDone(ctx, att)
 	wrong := func(reason string, sentinel error) (AuthMethod, error) {
-		att.done()
 		s.audit(ctx, strings.ReplaceAll(op, " ", "_")+".failed", append(userAttrs(u), slog.String("reason", reason))...)
-		s.throttle.fail(akey, ckey, now)
+		s.attemptFailed(ctx, att, k.logName)
 		return "", fmt.Errorf("%s: %w", op, sentinel)
 	}
 	pw, err := normalize(password)
@@ -297,8 +319,9 @@ func (s *Service) verifyUser(ctx context.Context, u User, password, code, op str
 	if err != nil {
 		return "", err
 	}
-	att.done()
-	s.throttle.succeed(akey, ckey)
+	if err := att.succeed(ctx); err != nil {
+		s.audit(ctx, "throttle.error", slog.String("error", err.Error()))
+	}
 	return method, nil
 }
 

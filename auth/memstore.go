@@ -23,9 +23,13 @@ type MemoryStore struct {
 	totp       map[string]TOTPState
 	recovery   map[string]map[[32]byte]struct{}
 	resets     map[[32]byte]PasswordReset
+	throttle   *memThrottle
 }
 
-var _ Store = (*MemoryStore)(nil)
+var (
+	_ Store         = (*MemoryStore)(nil)
+	_ ThrottleStore = (*MemoryStore)(nil)
+)
 
 // NewMemoryStore returns an empty MemoryStore.
 func NewMemoryStore() *MemoryStore {
@@ -37,7 +41,20 @@ func NewMemoryStore() *MemoryStore {
 		totp:       map[string]TOTPState{},
 		recovery:   map[string]map[[32]byte]struct{}{},
 		resets:     map[[32]byte]PasswordReset{},
+		throttle:   newMemThrottle(defaultMaxKeys),
 	}
+}
+
+// UpdateThrottle implements ThrottleStore. The store keeps at most
+// 100,000 keys; when full it forgets expired ones first, then the least
+// recently seen.
+func (m *MemoryStore) UpdateThrottle(ctx context.Context, now time.Time, keys []ThrottleKey, fn func([]ThrottleState) error) error {
+	return m.throttle.UpdateThrottle(ctx, now, keys, fn)
+}
+
+// DeleteExpiredThrottles implements ThrottleStore.
+func (m *MemoryStore) DeleteExpiredThrottles(ctx context.Context, now time.Time) (int, error) {
+	return m.throttle.DeleteExpiredThrottles(ctx, now)
 }
 
 func tokenKey(h []byte) ([32]byte, bool) {

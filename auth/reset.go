@@ -46,7 +46,10 @@ func (s *Service) RequestPasswordReset(ctx context.Context, username string) err
 		return nil
 	}
 	now := s.clock.Now()
-	if err := s.resetThrottle.check(k.account, now); err != nil || s.resetThrottle.fail(k.account, now) > 0 {
+	if err := s.throttle.spend(ctx, s.throttle.reset, k.account, now); err != nil {
+		if te := (*ThrottleError)(nil); !errors.As(err, &te) {
+			return fmt.Errorf("auth: password reset: %w", err)
+		}
 		s.audit(ctx, "password.reset_throttled", slog.String("user", k.logName))
 		return nil
 	}
@@ -129,16 +132,15 @@ func (s *Service) resetSecondFactor(ctx context.Context, u User, code string, no
 		return err
 	}
 	k := keysOf(ctx, u.Username)
-	att, err := s.throttle.begin(k.account, k.client, false, now)
+	att, err := s.throttle.begin(ctx, k.account, k.client, false, now)
 	if err != nil {
 		return fmt.Errorf("auth: reset password: %w", err)
 	}
-	defer att.done()
+	defer s.attemptDone(ctx, att)
 	_, err = s.loginSecondFactor(ctx, u, code, now)
 	if errors.Is(err, ErrInvalidTOTP) {
-		att.done()
 		s.audit(ctx, "password.reset_failed", append(userAttrs(u), slog.String("reason", "wrong code"))...)
-		s.throttle.fail(k.account, k.client, now)
+		s.attemptFailed(ctx, att, "")
 	}
 	return err
 }

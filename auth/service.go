@@ -123,7 +123,6 @@ type Service struct {
 
 	resetSender   ResetSender
 	resetLifetime time.Duration
-	resetThrottle *throttler
 	notifier      Notifier
 	breached      BreachChecker
 	maxSessions   int
@@ -144,7 +143,7 @@ func New(opts Options) (*Service, error) {
 		issuer:   opts.Issuer,
 		cookie:   opts.Cookie.withDefaults(),
 		clientIP: opts.ClientIP,
-		throttle: newLoginThrottle(opts.Throttle),
+		throttle: newLoginThrottle(opts.Throttle, throttleStoreOf(opts)),
 		reauth:   opts.ReauthWindow,
 
 		resetSender:   opts.ResetSender,
@@ -152,8 +151,6 @@ func New(opts Options) (*Service, error) {
 		notifier:      opts.Notifier,
 		breached:      opts.Breached,
 		maxSessions:   opts.MaxSessions,
-		resetThrottle: newThrottler("reset", ThrottleLimit{Burst: 3, Every: 20 * time.Minute,
-			Lockout: 20 * time.Minute, MaxLockout: time.Hour}, 100_000),
 	}
 	if s.resetLifetime == 0 {
 		s.resetLifetime = DefaultResetLifetime
@@ -327,8 +324,10 @@ type RegisterRequest struct {
 // client (Throttle.Register); while refused, Register returns a
 // *ThrottleError (errors.Is ErrTooManyAttempts) before any other work.
 func (s *Service) Register(ctx context.Context, req RegisterRequest) (User, error) {
-	if err := s.throttle.registration(keysOf(ctx, "").client, s.clock.Now()); err != nil {
-		s.audit(ctx, "register.throttled", slog.String("reason", err.Error()))
+	if err := s.throttle.registration(ctx, keysOf(ctx, "").client, s.clock.Now()); err != nil {
+		if te := (*ThrottleError)(nil); errors.As(err, &te) {
+			s.audit(ctx, "register.throttled", slog.String("reason", err.Error()))
+		}
 		return User{}, fmt.Errorf("auth: register: %w", err)
 	}
 	name, err := NormalizeUsername(req.Username)
@@ -411,9 +410,27 @@ func (s *Service) RevokeSession(ctx context.Context, userID, sessionID string) e
 	return nil
 }
 
-// CleanupSessions deletes expired and idle sessions and returns how many.
-// Call it periodically from a goroutine the application owns.
+// CleanupSessions deletes expired and idle sessions and returns how many;
+// it also forgets throttling state that has expired. Call it periodically
+// from a goroutine the application owns.
 func (s *Service) CleanupSessions(ctx context.Context) (int, error) {
 	now := s.clock.Now().UTC()
-	return s.store.DeleteExpiredSessions(ctx, now, now.Add(-s.idle))
+	n, err := s.store.DeleteExpiredSessions(ctx, now, now.Add(-s.idle))
+	if err != nil {
+		return n, err
+	}
+	if _, err := s.throttle.store.DeleteExpiredThrottles(ctx, now); err != nil {
+		return n, fmt.Errorf("auth: cleanup throttle state: %w", err)
+	}
+	return n, nil
+}
+
+// throttleStoreOf returns where a Service built with opts keeps its
+// throttling state when Throttle.Store is not set: the Store when it is a
+// ThrottleStore, else memory of its own.
+func throttleStoreOf(opts Options) ThrottleStore {
+	if ts, ok := opts.Store.(ThrottleStore); ok {
+		return ts
+	}
+	return newMemThrottle(opts.Throttle.MaxKeys)
 }

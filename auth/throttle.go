@@ -1,14 +1,11 @@
 package auth
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/netip"
-	"slices"
-	"sync"
 	"time"
-
-	"golang.org/x/time/rate"
 )
 
 // ThrottleLimit is a limit on failed logins for one key (an account or a
@@ -55,9 +52,15 @@ type Throttle struct {
 	// SlowEvery spaces the attempts without a trusted device while an
 	// account's Global limit is spent (default 30 s).
 	SlowEvery time.Duration
-	// MaxKeys bounds the number of tracked keys per scope (default 100,000);
-	// when full, keys that have recovered are dropped first, then the
-	// oldest.
+	// Store keeps the throttling state. Without it the Service uses
+	// Options.Store when that is a ThrottleStore (MemoryStore and
+	// auth/sqlstore are), so that instances sharing a database throttle
+	// as one, and otherwise keeps the state in its own memory.
+	Store ThrottleStore
+	// MaxKeys bounds the number of keys the Service keeps in its own
+	// memory when there is no ThrottleStore (default 100,000); when full,
+	// keys that have recovered are dropped first, then the least recently
+	// seen.
 	MaxKeys int
 	// Disabled turns throttling off (for tests of other features).
 	Disabled bool
@@ -82,170 +85,166 @@ func (l ThrottleLimit) withDefaults(burst int, every time.Duration) ThrottleLimi
 	return l
 }
 
-// throttler tracks failures per key with a token bucket and a growing
-// lockout. All methods take the current time so an injected clock works.
+// throttler is one limit: a token bucket of allowed failures per key with
+// a growing lockout, or, with slow set, a slowing instead of a lockout. It
+// keeps no state of its own: its methods compute on a ThrottleState that a
+// ThrottleStore keeps, and take the current time so that an injected clock
+// works.
 type throttler struct {
-	scope   string
-	limit   ThrottleLimit
-	maxKeys int
+	scope string
+	limit ThrottleLimit
 	// slow, when set, makes the throttler slow instead of lock: a spent
 	// bucket admits one untrusted attempt per slow and never locks out.
 	slow time.Duration
-
-	mu      sync.Mutex
-	entries map[string]*throttleEntry
-}
-
-type throttleEntry struct {
-	lim     *rate.Limiter
-	strikes int
-	until   time.Time
-	last    time.Time
-	// inflight counts attempts admitted by begin whose outcome is not
-	// known yet; they count against the bucket so that concurrent guesses
-	// cannot all pass check before the first failure is recorded.
-	inflight int
-	// nextSlow is when a slowing throttler admits its next untrusted
-	// attempt while the bucket is spent.
-	nextSlow time.Time
 }
 
 // inflightRetry is the Retry-After of an attempt refused because the
 // key's remaining budget is taken by attempts still being verified.
 const inflightRetry = time.Second
 
-func newThrottler(scope string, l ThrottleLimit, maxKeys int) *throttler {
-	return &throttler{scope: scope, limit: l, maxKeys: maxKeys, entries: map[string]*throttleEntry{}}
+// inflightLease is how long an admitted attempt counts as in flight
+// without being released: longer than any password verification, short
+// enough that an instance that died mid-attempt does not hold a key's
+// budget for long.
+const inflightLease = time.Minute
+
+// maxExpiry bounds how far ahead a state's Expires is put, so that a
+// huge configured limit cannot overflow time.Duration.
+const maxExpiry = 10 * 365 * 24 * time.Hour
+
+func (t *throttler) key(k string) ThrottleKey { return ThrottleKey{Scope: t.scope, Key: k} }
+
+// tokens returns the failures st allows at now: the bucket refills one
+// token per Every up to Burst. A time before TokensAt (another instance's
+// clock) refills nothing.
+func (t *throttler) tokens(st *ThrottleState, now time.Time) float64 {
+	if st.TokensAt.IsZero() {
+		return float64(t.limit.Burst)
+	}
+	elapsed := max(now.Sub(st.TokensAt), 0)
+	return min(float64(t.limit.Burst), st.Tokens+float64(elapsed)/float64(t.limit.Every))
 }
 
-// check returns a *ThrottleError if key is locked out at now.
-func (t *throttler) check(key string, now time.Time) error {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	e, ok := t.entries[key]
-	if !ok || !now.Before(e.until) {
-		return nil
+// inflight returns the attempts of st in flight at now.
+func inflight(st *ThrottleState, now time.Time) int {
+	if st.Inflight > 0 && now.Before(st.InflightUntil) {
+		return st.Inflight
 	}
-	return &ThrottleError{RetryAfter: e.until.Sub(now), Scope: t.scope}
+	return 0
 }
 
-// begin admits an attempt for key at now, or returns a *ThrottleError if
-// the key is locked out or its remaining budget is already taken by
-// attempts in flight. One attempt is always admitted when none is in
-// flight (so sequential behaviour is exactly check-then-fail); beyond
-// that, at most as many attempts run at once as the bucket has tokens.
-// A slowing throttler admits trusted attempts always and, once the budget
-// is spent, one untrusted attempt per t.slow.
-// The returned entry must be passed to end when the attempt's outcome has
-// been recorded (or it was abandoned).
-func (t *throttler) begin(key string, trusted bool, now time.Time) (*throttleEntry, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	e, ok := t.entries[key]
-	if ok && now.Before(e.until) {
-		return nil, &ThrottleError{RetryAfter: e.until.Sub(now), Scope: t.scope}
+// locked returns a *ThrottleError if st is locked out at now.
+func (t *throttler) locked(st *ThrottleState, now time.Time) error {
+	if now.Before(st.Until) {
+		return &ThrottleError{RetryAfter: st.Until.Sub(now), Scope: t.scope}
 	}
-	if !ok {
-		t.makeRoom(now)
-		e = &throttleEntry{lim: rate.NewLimiter(rate.Every(t.limit.Every), t.limit.Burst)}
-		t.entries[key] = e
+	return nil
+}
+
+// admit admits an attempt at now, or returns a *ThrottleError if st is
+// locked out or its remaining budget is already taken by attempts in
+// flight. One attempt is always admitted when none is in flight (so
+// sequential behaviour is exactly check-then-fail); beyond that, at most
+// as many attempts run at once as the bucket has tokens. A slowing
+// throttler admits trusted attempts always and, once the budget is spent,
+// one untrusted attempt per t.slow.
+func (t *throttler) admit(st *ThrottleState, trusted bool, now time.Time) error {
+	if err := t.locked(st, now); err != nil {
+		return err
 	}
-	spent := float64(e.inflight+1) > e.lim.TokensAt(now)
+	n := inflight(st, now)
+	spent := float64(n+1) > t.tokens(st, now)
 	switch {
 	case t.slow > 0 && spent && !trusted:
-		if now.Before(e.nextSlow) {
-			return nil, &ThrottleError{RetryAfter: e.nextSlow.Sub(now), Scope: t.scope}
+		if now.Before(st.NextSlow) {
+			return &ThrottleError{RetryAfter: st.NextSlow.Sub(now), Scope: t.scope}
 		}
-		e.nextSlow = now.Add(t.slow)
-	case t.slow == 0 && spent && e.inflight > 0:
-		return nil, &ThrottleError{RetryAfter: inflightRetry, Scope: t.scope}
+		st.NextSlow = now.Add(t.slow)
+	case t.slow == 0 && spent && n > 0:
+		return &ThrottleError{RetryAfter: inflightRetry, Scope: t.scope}
 	}
-	e.inflight++
-	e.last = now
-	return e, nil
+	st.Inflight, st.InflightUntil = n+1, now.Add(inflightLease)
+	st.LastSeen = later(st.LastSeen, now)
+	t.settle(st)
+	return nil
 }
 
-// end releases an attempt admitted by begin.
-func (t *throttler) end(e *throttleEntry) {
-	if e == nil {
-		return
+// release ends an attempt admitted by admit.
+func (t *throttler) release(st *ThrottleState, now time.Time) {
+	st.Inflight = max(inflight(st, now)-1, 0)
+	if st.Inflight == 0 {
+		st.InflightUntil = time.Time{}
 	}
-	t.mu.Lock()
-	e.inflight--
-	t.mu.Unlock()
+	t.settle(st)
 }
 
-// fail records a failed attempt for key at now and reports the lockout it
-// started, if any.
-func (t *throttler) fail(key string, now time.Time) (lockout time.Duration) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	e, ok := t.entries[key]
-	if !ok {
-		t.makeRoom(now)
-		e = &throttleEntry{lim: rate.NewLimiter(rate.Every(t.limit.Every), t.limit.Burst)}
-		t.entries[key] = e
-	}
-	e.last = now
-	if e.lim.AllowN(now, 1) {
-		if e.lim.TokensAt(now) >= float64(t.limit.Burst)-1 {
-			e.strikes = 0 // fully recovered since the last lockout
+// fail records a failed attempt at now and returns the lockout it started,
+// if any.
+func (t *throttler) fail(st *ThrottleState, now time.Time) (lockout time.Duration) {
+	defer t.settle(st)
+	st.LastSeen = later(st.LastSeen, now)
+	if tokens := t.tokens(st, now); tokens >= 1 {
+		st.Tokens, st.TokensAt = tokens-1, later(st.TokensAt, now)
+		if st.Tokens >= float64(t.limit.Burst)-1 {
+			st.Strikes = 0 // fully recovered since the last lockout
 		}
 		return 0
 	}
 	if t.slow > 0 {
-		return 0 // slows in begin, never locks
+		return 0 // slows in admit, never locks
 	}
-	e.strikes++
+	st.Strikes++
 	d := t.limit.Lockout
-	for i := 1; i < e.strikes && d < t.limit.MaxLockout; i++ {
+	for i := 1; i < st.Strikes && d < t.limit.MaxLockout; i++ {
 		d *= 2
 	}
 	d = min(d, t.limit.MaxLockout)
-	e.until = now.Add(d)
+	st.Until = now.Add(d)
 	return d
 }
 
-// reset forgets key (after a successful login for an account).
-func (t *throttler) reset(key string) {
-	t.mu.Lock()
-	delete(t.entries, key)
-	t.mu.Unlock()
+// spend admits one attempt at now and counts it as a failure at once (for
+// limits on every attempt, such as registrations): it returns the
+// *ThrottleError of a lockout in force or of the one this attempt starts.
+func (t *throttler) spend(st *ThrottleState, now time.Time) error {
+	if err := t.locked(st, now); err != nil {
+		return err
+	}
+	if d := t.fail(st, now); d > 0 {
+		return &ThrottleError{RetryAfter: d, Scope: t.scope}
+	}
+	return nil
 }
 
-// makeRoom drops entries when the map is full: first those that are not
-// locked out and whose bucket has refilled, then the least recently seen.
-func (t *throttler) makeRoom(now time.Time) {
-	if len(t.entries) < t.maxKeys {
-		return
+// settle sets st.Expires: when the bucket is full again and no lockout,
+// slowing or attempt in flight is left. From then on st is the same as a
+// fresh key.
+func (t *throttler) settle(st *ThrottleState) {
+	var exp time.Time
+	if !st.TokensAt.IsZero() {
+		missing := max(float64(t.limit.Burst)-st.Tokens, 0) * float64(t.limit.Every)
+		exp = st.TokensAt.Add(time.Duration(min(missing, float64(maxExpiry))))
 	}
-	for k, e := range t.entries {
-		if e.inflight == 0 && !now.Before(e.until) && !now.Before(e.nextSlow) && e.lim.TokensAt(now) >= float64(t.limit.Burst) {
-			delete(t.entries, k)
-		}
+	exp = later(exp, st.Until)
+	exp = later(exp, st.NextSlow)
+	if st.Inflight > 0 {
+		exp = later(exp, st.InflightUntil)
 	}
-	if len(t.entries) < t.maxKeys {
-		return
+	st.Expires = exp
+}
+
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
 	}
-	// Still full of active keys: drop the least recently seen tenth at once,
-	// so a flood of new keys costs one sort per maxKeys/10 insertions.
-	type kv struct {
-		key  string
-		last time.Time
-	}
-	all := make([]kv, 0, len(t.entries))
-	for k, e := range t.entries {
-		all = append(all, kv{k, e.last})
-	}
-	slices.SortFunc(all, func(a, b kv) int { return a.last.Compare(b.last) })
-	for _, x := range all[:max(1, len(all)/10)] {
-		delete(t.entries, x.key)
-	}
+	return a
 }
 
 // loginThrottle combines the account-and-client, client and global
-// account throttlers.
+// account throttlers, and the registration, second-factor and reset
+// limits, over one ThrottleStore.
 type loginThrottle struct {
+	store    ThrottleStore
 	disabled bool
 	pair     *throttler // account and client together
 	client   *throttler
@@ -256,15 +255,11 @@ type loginThrottle struct {
 	// spend the user's): each right code buys one unslowed password try,
 	// so a botnet guessing codes gains about 3 in a million per guess.
 	factor *throttler
+	reset  *throttler // password reset links per account
 }
 
-func newLoginThrottle(cfg Throttle) *loginThrottle {
-	maxKeys := cfg.MaxKeys
-	if maxKeys <= 0 {
-		maxKeys = 100_000
-	}
-	global := newThrottler("global", cfg.Global.withDefaults(100, 30*time.Second), maxKeys)
-	global.slow = cfg.SlowEvery
+func newLoginThrottle(cfg Throttle, store ThrottleStore) *loginThrottle {
+	global := &throttler{scope: "global", limit: cfg.Global.withDefaults(100, 30*time.Second), slow: cfg.SlowEvery}
 	if global.slow <= 0 {
 		global.slow = 30 * time.Second
 	}
@@ -275,15 +270,40 @@ func newLoginThrottle(cfg Throttle) *loginThrottle {
 	if register.MaxLockout <= 0 {
 		register.MaxLockout = time.Hour
 	}
-	return &loginThrottle{
-		disabled: cfg.Disabled,
-		pair:     newThrottler("account", cfg.Account.withDefaults(5, time.Minute), maxKeys),
-		client:   newThrottler("client", cfg.Client.withDefaults(20, 6*time.Second), maxKeys),
-		global:   global,
-		register: newThrottler("register", register.withDefaults(5, 10*time.Minute), maxKeys),
-		factor: newThrottler("factor", ThrottleLimit{Burst: 5, Every: 10 * time.Minute,
-			Lockout: 10 * time.Minute, MaxLockout: time.Hour}, maxKeys),
+	if cfg.Store != nil {
+		store = cfg.Store
 	}
+	return &loginThrottle{
+		store:    store,
+		disabled: cfg.Disabled,
+		pair:     &throttler{scope: "account", limit: cfg.Account.withDefaults(5, time.Minute)},
+		client:   &throttler{scope: "client", limit: cfg.Client.withDefaults(20, 6*time.Second)},
+		global:   global,
+		register: &throttler{scope: "register", limit: register.withDefaults(5, 10*time.Minute)},
+		factor: &throttler{scope: "factor", limit: ThrottleLimit{Burst: 5, Every: 10 * time.Minute,
+			Lockout: 10 * time.Minute, MaxLockout: time.Hour}},
+		reset: &throttler{scope: "reset", limit: ThrottleLimit{Burst: 3, Every: 20 * time.Minute,
+			Lockout: 20 * time.Minute, MaxLockout: time.Hour}},
+	}
+}
+
+// update runs fn on the states of keys in one store update. A refusal of
+// fn (a *ThrottleError) is returned as it is, a failure of the store
+// wrapped.
+func (lt *loginThrottle) update(ctx context.Context, now time.Time, keys []ThrottleKey, fn func([]ThrottleState) error) error {
+	err := lt.store.UpdateThrottle(ctx, now, keys, fn)
+	var te *ThrottleError
+	if err != nil && !errors.As(err, &te) {
+		return fmt.Errorf("throttle state: %w", err)
+	}
+	return err
+}
+
+// recordCtx is the context of writing down an attempt's outcome: the
+// request may be gone by then (a client that hangs up after sending its
+// guess), the record must still be made.
+func recordCtx(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 }
 
 // slowed reports whether err is the global limit slowing an account.
@@ -295,107 +315,145 @@ func slowed(err error) bool {
 // pairKey is the throttling key of an account and a client together.
 func pairKey(account, client string) string { return account + "\x00" + client }
 
-func (lt *loginThrottle) check(account, client string, now time.Time) error {
-	if lt.disabled {
-		return nil
-	}
-	if err := lt.pair.check(pairKey(account, client), now); err != nil {
-		return err
-	}
-	if client == "" {
-		return nil
-	}
-	return lt.client.check(client, now)
-}
-
-// attempt is a login attempt admitted by loginThrottle.begin; done must be
-// called once its outcome has been recorded with fail or succeed.
+// attempt is a login attempt admitted by loginThrottle.begin. Its outcome
+// is recorded with fail or succeed; done releases it otherwise. Each of
+// them releases the attempt's in-flight slots once.
 type attempt struct {
-	lt                   *loginThrottle
-	pair, client, global *throttleEntry
+	lt      *loginThrottle
+	now     time.Time
+	keys    []ThrottleKey
+	limits  []*throttler
+	pending bool // admitted and not yet released
 }
 
 // begin admits an attempt for the account and client keys at now, or
-// returns the *ThrottleError of the first limit that refuses it. trusted
-// attempts (from a device the account logged in from before) are not
-// slowed by the global limit.
-func (lt *loginThrottle) begin(account, client string, trusted bool, now time.Time) (*attempt, error) {
-	a := &attempt{lt: lt}
+// returns the *ThrottleError of the first limit that refuses it (or the
+// error of the store). trusted attempts (from a device the account logged
+// in from before) are not slowed by the global limit. All three limits
+// admit the attempt in one store update, so that concurrent attempts on
+// any instance sharing the store cannot pass together.
+func (lt *loginThrottle) begin(ctx context.Context, account, client string, trusted bool, now time.Time) (*attempt, error) {
+	a := &attempt{lt: lt, now: now}
 	if lt.disabled {
 		return a, nil
 	}
-	var err error
-	if a.pair, err = lt.pair.begin(pairKey(account, client), false, now); err != nil {
-		return nil, err
-	}
+	a.limits = []*throttler{lt.pair}
+	a.keys = []ThrottleKey{lt.pair.key(pairKey(account, client))}
 	if client != "" {
-		if a.client, err = lt.client.begin(client, false, now); err != nil {
-			a.done()
-			return nil, err
-		}
+		a.limits = append(a.limits, lt.client)
+		a.keys = append(a.keys, lt.client.key(client))
 	}
-	if a.global, err = lt.global.begin(account, trusted, now); err != nil {
-		a.done()
+	a.limits = append(a.limits, lt.global)
+	a.keys = append(a.keys, lt.global.key(account))
+	err := lt.update(ctx, now, a.keys, func(states []ThrottleState) error {
+		for i, t := range a.limits {
+			if err := t.admit(&states[i], trusted, now); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
 		return nil, err
 	}
+	a.pending = true
 	return a, nil
 }
 
-// done releases the attempt's in-flight slots; calling it again does
-// nothing.
-func (a *attempt) done() {
-	if a == nil || a.lt == nil {
-		return
+// finish releases the attempt and applies outcome to each limit's state,
+// in one store update.
+func (a *attempt) finish(ctx context.Context, outcome func(i int, t *throttler, st *ThrottleState)) error {
+	if a == nil || !a.pending {
+		return nil
 	}
-	a.lt.pair.end(a.pair)
-	a.lt.client.end(a.client)
-	a.lt.global.end(a.global)
-	a.lt = nil
+	a.pending = false
+	ctx, cancel := recordCtx(ctx)
+	defer cancel()
+	return a.lt.update(ctx, a.now, a.keys, func(states []ThrottleState) error {
+		for i, t := range a.limits {
+			t.release(&states[i], a.now)
+			if outcome != nil {
+				outcome(i, t, &states[i])
+			}
+		}
+		return nil
+	})
 }
 
-// fail records a failure and returns a throttle error if it started a
-// lockout of the account-and-client or the client key.
-func (lt *loginThrottle) fail(account, client string, now time.Time) *ThrottleError {
+// done releases the attempt's in-flight slots if fail or succeed did not;
+// calling it again does nothing.
+func (a *attempt) done(ctx context.Context) error { return a.finish(ctx, nil) }
+
+// fail records the attempt as a failure and returns a throttle error if
+// it started a lockout of the account-and-client or the client key.
+func (a *attempt) fail(ctx context.Context) (*ThrottleError, error) {
+	var te *ThrottleError
+	err := a.finish(ctx, func(_ int, t *throttler, st *ThrottleState) {
+		d := t.fail(st, a.now)
+		if d > 0 && (te == nil || d > te.RetryAfter) {
+			te = &ThrottleError{RetryAfter: d, Scope: t.scope}
+		}
+	})
+	return te, err
+}
+
+// succeed releases the attempt and forgets the failures of this account
+// from this client; the global count is left to refill, so the real
+// user's success does not reset a distributed attacker's budget.
+func (a *attempt) succeed(ctx context.Context) error {
+	return a.finish(ctx, func(_ int, t *throttler, st *ThrottleState) {
+		if t == a.lt.pair {
+			*st = ThrottleState{}
+		}
+	})
+}
+
+// spend admits one attempt on key of limit t at now and counts it at once
+// (registrations, reset links): it returns the *ThrottleError of a lockout
+// in force or of the one this attempt starts, or the store's error.
+func (lt *loginThrottle) spend(ctx context.Context, t *throttler, key string, now time.Time) error {
 	if lt.disabled {
 		return nil
 	}
-	var te *ThrottleError
-	if d := lt.pair.fail(pairKey(account, client), now); d > 0 {
-		te = &ThrottleError{RetryAfter: d, Scope: "account"}
-	}
-	if client != "" {
-		if d := lt.client.fail(client, now); d > 0 && (te == nil || d > te.RetryAfter) {
-			te = &ThrottleError{RetryAfter: d, Scope: "client"}
-		}
-	}
-	lt.global.fail(account, now)
-	return te
+	return lt.update(ctx, now, []ThrottleKey{t.key(key)}, func(states []ThrottleState) error {
+		return t.spend(&states[0], now)
+	})
 }
 
-// succeed forgets the failures of this account from this client; the
-// global count is left to refill, so the real user's success does not
-// reset a distributed attacker's budget.
-func (lt *loginThrottle) succeed(account, client string) {
-	if !lt.disabled {
-		lt.pair.reset(pairKey(account, client))
+// check returns the *ThrottleError of limit t if key is locked out at
+// now (or the store's error), changing nothing.
+func (lt *loginThrottle) check(ctx context.Context, t *throttler, key string, now time.Time) error {
+	if lt.disabled {
+		return nil
 	}
+	return lt.update(ctx, now, []ThrottleKey{t.key(key)}, func(states []ThrottleState) error {
+		return t.locked(&states[0], now)
+	})
+}
+
+// failOnce records one failure on key of limit t at now (a wrong code
+// tried past a slowed account).
+func (lt *loginThrottle) failOnce(ctx context.Context, t *throttler, key string, now time.Time) error {
+	if lt.disabled {
+		return nil
+	}
+	ctx, cancel := recordCtx(ctx)
+	defer cancel()
+	return lt.update(ctx, now, []ThrottleKey{t.key(key)}, func(states []ThrottleState) error {
+		t.fail(&states[0], now)
+		return nil
+	})
 }
 
 // registration admits one registration attempt from client at now, or
 // returns the *ThrottleError that refuses it. Every admitted attempt
 // spends from the client's budget; the one that overdraws it starts a
 // lockout and is refused too.
-func (lt *loginThrottle) registration(client string, now time.Time) error {
-	if lt.disabled || client == "" {
+func (lt *loginThrottle) registration(ctx context.Context, client string, now time.Time) error {
+	if client == "" {
 		return nil
 	}
-	if err := lt.register.check(client, now); err != nil {
-		return err
-	}
-	if d := lt.register.fail(client, now); d > 0 {
-		return &ThrottleError{RetryAfter: d, Scope: "register"}
-	}
-	return nil
+	return lt.spend(ctx, lt.register, client, now)
 }
 
 // clientKey is the throttling key of a client address: the IP for IPv4,

@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"context"
 	"fmt"
 	"testing"
 	"time"
@@ -23,40 +24,76 @@ func TestClientKey(t *testing.T) {
 }
 
 func TestThrottlerBackoff(t *testing.T) {
-	th := newThrottler("account", ThrottleLimit{Burst: 2, Every: time.Hour, Lockout: 10 * time.Second, MaxLockout: 35 * time.Second}, 100)
+	th := &throttler{scope: "account", limit: ThrottleLimit{Burst: 2, Every: time.Hour, Lockout: 10 * time.Second, MaxLockout: 35 * time.Second}}
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	assert.Zero(t, th.fail("k", now))
-	assert.Zero(t, th.fail("k", now))
+	var st ThrottleState
+	assert.Zero(t, th.fail(&st, now))
+	assert.Zero(t, th.fail(&st, now))
 	var got []time.Duration
 	for range 4 {
-		d := th.fail("k", now)
+		d := th.fail(&st, now)
 		got = append(got, d)
-		err := th.check("k", now)
-		require.ErrorIs(t, err, ErrTooManyAttempts)
+		require.ErrorIs(t, th.locked(&st, now), ErrTooManyAttempts)
 		now = now.Add(d)
-		require.NoError(t, th.check("k", now))
+		require.NoError(t, th.locked(&st, now))
 	}
 	assert.Equal(t, []time.Duration{10 * time.Second, 20 * time.Second, 35 * time.Second, 35 * time.Second}, got)
-	th.reset("k")
-	assert.Zero(t, th.fail("k", now))
 }
 
-func TestThrottlerBoundedKeys(t *testing.T) {
-	th := newThrottler("client", ThrottleLimit{Burst: 1, Every: time.Hour, Lockout: time.Minute, MaxLockout: time.Hour}, 50)
+// TestThrottleStateExpires checks that a state is forgettable exactly when
+// it equals a fresh key's: bucket refilled, no lockout, no slowing and
+// nothing in flight.
+func TestThrottleStateExpires(t *testing.T) {
+	th := &throttler{scope: "client", limit: ThrottleLimit{Burst: 3, Every: time.Minute, Lockout: time.Hour, MaxLockout: time.Hour}}
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	for i := range 500 {
-		th.fail(fmt.Sprint("ip", i), now.Add(time.Duration(i)*time.Millisecond))
-		th.fail(fmt.Sprint("ip", i), now.Add(time.Duration(i)*time.Millisecond))
+	var st ThrottleState
+	require.NoError(t, th.admit(&st, false, now))
+	assert.Equal(t, now.Add(inflightLease), st.Expires, "in flight")
+	th.release(&st, now)
+	assert.True(t, st.Expires.IsZero(), "released before any failure: fresh")
+	th.fail(&st, now)
+	th.fail(&st, now)
+	assert.Equal(t, now.Add(2*time.Minute), st.Expires, "two tokens to refill")
+	assert.InDelta(t, 3, th.tokens(&st, st.Expires), 1e-9)
+	assert.InDelta(t, 1, th.tokens(&st, now), 1e-9)
+	assert.InDelta(t, 1, th.tokens(&st, now.Add(-time.Hour)), 1e-9, "an earlier clock refills nothing")
+	th.fail(&st, now)
+	d := th.fail(&st, now)
+	assert.Equal(t, time.Hour, d)
+	assert.Equal(t, now.Add(time.Hour), st.Expires, "the lockout outlasts the refill")
+}
+
+func TestMemThrottleBoundedKeys(t *testing.T) {
+	th := &throttler{scope: "client", limit: ThrottleLimit{Burst: 1, Every: time.Hour, Lockout: time.Minute, MaxLockout: time.Hour}}
+	m := newMemThrottle(50)
+	ctx := context.Background()
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	failTwice := func(key string, at time.Time) {
+		require.NoError(t, m.UpdateThrottle(ctx, at, []ThrottleKey{th.key(key)}, func(st []ThrottleState) error {
+			th.fail(&st[0], at)
+			th.fail(&st[0], at)
+			return nil
+		}))
 	}
-	assert.LessOrEqual(t, len(th.entries), 50)
-	require.Error(t, th.check("ip499", now.Add(time.Second)), "most recent key kept")
+	for i := range 500 {
+		failTwice(fmt.Sprint("ip", i), now.Add(time.Duration(i)*time.Millisecond))
+	}
+	assert.LessOrEqual(t, len(m.states), 50)
+	lt := &loginThrottle{store: m}
+	require.Error(t, lt.check(ctx, th, "ip499", now.Add(time.Second)), "most recent key kept")
 }
 
 func TestDisabledThrottle(t *testing.T) {
-	lt := newLoginThrottle(Throttle{Disabled: true})
+	lt := newLoginThrottle(Throttle{Disabled: true}, newMemThrottle(0))
+	ctx := context.Background()
 	now := time.Now()
 	for range 100 {
-		assert.Nil(t, lt.fail("a", "1.2.3.4", now))
+		a, err := lt.begin(ctx, "a", "1.2.3.4", false, now)
+		require.NoError(t, err)
+		te, err := a.fail(ctx)
+		require.NoError(t, err)
+		assert.Nil(t, te)
 	}
-	assert.NoError(t, lt.check("a", "1.2.3.4", now))
+	assert.NoError(t, lt.check(ctx, lt.pair, pairKey("a", "1.2.3.4"), now))
+	assert.Empty(t, lt.store.(*memThrottle).states)
 }

@@ -2,9 +2,16 @@
 // SQL database through database/sql.
 //
 // New applies the embedded migrations (tables auth_users, auth_sessions,
-// auth_totp, auth_recovery_codes and auth_password_resets, with the applied
-// versions in auth_schema_migrations), so the auth tables can share one
-// database file with other packages' tables. Changes that must not be
+// auth_totp, auth_recovery_codes, auth_password_resets and auth_throttle,
+// with the applied versions in auth_schema_migrations), so the auth tables
+// can share one database file with other packages' tables.
+//
+// A Store is also an auth.ThrottleStore: the Service keeps its login and
+// registration throttling in auth_throttle, so that every instance on one
+// database counts failed attempts as one. Each update locks the rows of
+// its keys (creating missing ones first) in a fixed order, so a burst of
+// concurrent attempts on any number of instances is admitted one at a
+// time. Changes that must not be
 // seen half done — a password change with the end of the user's sessions,
 // confirming TOTP with its recovery codes, using a reset link, deleting a
 // user — are one transaction each; the last-admin rule locks the admins'

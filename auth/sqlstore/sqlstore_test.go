@@ -50,7 +50,7 @@ func TestSuite(t *testing.T) {
 }
 
 // latestVersion is the number of the newest migration.
-const latestVersion = 3
+const latestVersion = 4
 
 func TestMigrationsIdempotent(t *testing.T) {
 	ctx := context.Background()
@@ -106,4 +106,28 @@ func TestDeletingUserCascades(t *testing.T) {
 	var n int
 	require.NoError(t, db.QueryRow(`SELECT COUNT(*) FROM auth_sessions`).Scan(&n))
 	assert.Equal(t, 0, n)
+}
+
+// TestShared runs the several-instances suite on two connection pools of
+// one database, on SQLite and on PostgreSQL.
+func TestShared(t *testing.T) {
+	sqltest.Run(t, func(t *testing.T, b sqltest.Backend) {
+		storetest.RunShared(t, func(t *testing.T) (auth.Store, auth.Store) {
+			target := b.Target(t)
+			open := func() auth.Store {
+				driver, dsn, opts := "sqlite", sqlmigrate.SQLiteDSN(target), sqlstore.Options{Dialect: sqlstore.SQLite}
+				if b.Dialect == sqlmigrate.Postgres {
+					driver, dsn, opts = "pgx", target, sqlstore.Options{Dialect: sqlstore.Postgres}
+				}
+				db, err := sql.Open(driver, dsn)
+				require.NoError(t, err)
+				t.Cleanup(func() { db.Close() })
+				s, err := sqlstore.New(context.Background(), db, opts)
+				require.NoError(t, err)
+				t.Cleanup(func() { s.Close() })
+				return s
+			}
+			return open(), open()
+		})
+	})
 }

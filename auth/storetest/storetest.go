@@ -8,7 +8,9 @@
 //	}
 //
 // Each subtest gets a fresh, empty store; the suite covers users,
-// credentials, sessions and the races between concurrent writers.
+// credentials, sessions, the races between concurrent writers and, for a
+// store that is also an [auth.ThrottleStore], the throttling state.
+// RunShared checks two instances on one database.
 package storetest
 
 import (
@@ -61,6 +63,8 @@ func Run(t *testing.T, newStore NewStore) {
 	t.Run("ResetAfterCredentialChange", func(t *testing.T) { testResetAfterCredentialChange(t, newStore) })
 	t.Run("DeleteUser", func(t *testing.T) { testDeleteUser(t, newStore(t)) })
 	t.Run("TrimSessions", func(t *testing.T) { testTrimSessions(t, newStore(t)) })
+	t.Run("ThrottleStore", func(t *testing.T) { testThrottleStore(t, newStore(t)) })
+	t.Run("ThrottleConcurrent", func(t *testing.T) { testThrottleConcurrent(t, newStore(t)) })
 }
 
 var t0 = time.Date(2026, 3, 1, 12, 0, 0, 123456789, time.UTC)
