@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/finkit/finkit/auth"
 	"github.com/finkit/finkit/auth/sqlstore"
+	"github.com/finkit/finkit/logging"
 	"golang.org/x/term"
 
 	"github.com/finkit/finkit/examples/internal/appdb"
@@ -86,7 +88,11 @@ func runUserAdd(ctx context.Context, e *env, dbPath string, args []string) error
 	if err != nil {
 		return err
 	}
-	_, err = fmt.Fprintf(e.stdout, "created %s user %s (id %s)\n", u.Role, u.Username, u.ID)
+	kind := "user"
+	if u.Role == auth.RoleAdmin {
+		kind = "admin"
+	}
+	_, err = fmt.Fprintf(e.stdout, "Created %s %s (id %s).\n", kind, u.Username, u.ID)
 	return err
 }
 
@@ -190,12 +196,38 @@ func openAuth(ctx context.Context, e *env, path string, create bool) (*auth.Serv
 		store.Close()
 		db.Close()
 	}
-	svc, err := auth.New(auth.Options{Store: store, Logger: e.log})
+	audit, closeAudit, err := openAuditLog(path)
 	if err != nil {
 		closeAll()
 		return nil, nil, err
 	}
-	return svc, closeAll, nil
+	svc, err := auth.New(auth.Options{Store: store, Logger: audit})
+	if err != nil {
+		closeAudit()
+		closeAll()
+		return nil, nil, err
+	}
+	return svc, func() { closeAudit(); closeAll() }, nil
+}
+
+// openAuditLog returns the logger auth's audit records (user.registered,
+// role changes, ...) go to: a JSON log file, FINKIT_AUDIT_LOG or audit.log
+// next to the SQLite database (data/audit.log for a postgres:// URL),
+// never the console, where output is for the person typing.
+func openAuditLog(dbPath string) (*slog.Logger, func(), error) {
+	path := os.Getenv("FINKIT_AUDIT_LOG")
+	if path == "" {
+		dir := "data"
+		if !appdb.IsURL(dbPath) {
+			dir = filepath.Dir(dbPath)
+		}
+		path = filepath.Join(dir, "audit.log")
+	}
+	l, closer, err := logging.New(logging.Options{Level: "info", Format: "json", Service: "finkit", File: logging.FileOptions{Path: path}})
+	if err != nil {
+		return nil, nil, fmt.Errorf("audit log %s: %w", path, err)
+	}
+	return l, func() { _ = closer.Close() }, nil
 }
 
 // readPassword reads the new user's password: with a prompt and without

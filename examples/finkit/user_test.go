@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -26,13 +27,19 @@ func TestUserCommand(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "data", "finkit.db")
 	const pw = "a sufficiently long passphrase\n"
 
-	out, _, err := userCmd(t, pw, "--db", db, "add", "--admin", "--email", "Root@Example.COM", "Root")
+	out, errOut, err := userCmd(t, pw, "--db", db, "add", "--admin", "--email", "Root@Example.COM", "Root")
 	require.NoError(t, err)
-	assert.Contains(t, out, "created admin user root")
+	assert.Regexp(t, `^Created admin root \(id [^)]+\)\.\n$`, out)
+	assert.Empty(t, errOut, "no log lines on the console")
 
-	out, _, err = userCmd(t, "another fine passphrase\r\n", "add", "--db", db, "bob")
+	out, errOut, err = userCmd(t, "another fine passphrase\r\n", "add", "--db", db, "bob")
 	require.NoError(t, err)
-	assert.Contains(t, out, "created user user bob")
+	assert.Regexp(t, `^Created user bob \(id [^)]+\)\.\n$`, out)
+	assert.Empty(t, errOut)
+	audit, err := os.ReadFile(filepath.Join(filepath.Dir(db), "audit.log"))
+	require.NoError(t, err, "audit records go to the audit log next to the database")
+	assert.Equal(t, 2, strings.Count(string(audit), `"event":"user.registered"`), "%s", audit)
+	assert.NotContains(t, string(audit), "passphrase")
 
 	_, _, err = userCmd(t, pw, "add", "--db", db, "BOB")
 	require.ErrorContains(t, err, "already taken")
