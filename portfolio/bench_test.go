@@ -301,3 +301,174 @@ func BenchmarkPerformance(b *testing.B) {
 	}
 	reportCPU(b, processCPU()-cpu0, ops)
 }
+
+// dailyHistory is a PriceHistory of one close per day and symbol (four
+// decimals, as the dashboard's simulated history gives them) and one
+// EUR/USD rate per day (six decimals).
+type dailyHistory struct {
+	start  time.Time
+	prices map[string][]decimal.Decimal
+	ccy    map[string]string
+	eurusd []decimal.Decimal
+}
+
+func (h *dailyHistory) index(t time.Time, n int) int {
+	return min(max(int(t.Sub(h.start)/(24*time.Hour)), 0), n-1)
+}
+
+func (h *dailyHistory) PriceAt(_ context.Context, symbol string, t time.Time) (decimal.Decimal, string, error) {
+	ps, ok := h.prices[symbol]
+	if !ok {
+		return decimal.Decimal{}, "", ErrNotFound
+	}
+	return ps[h.index(t, len(ps))], h.ccy[symbol], nil
+}
+
+func (h *dailyHistory) RateAt(_ context.Context, from, to string, t time.Time) (decimal.Decimal, error) {
+	switch r := h.eurusd[h.index(t, len(h.eurusd))]; {
+	case from == to:
+		return decimal.NewFromInt(1), nil
+	case from == "EUR" && to == "USD":
+		return r, nil
+	case from == "USD" && to == "EUR":
+		return decimal.NewFromInt(1).DivRound(r, 6), nil
+	}
+	return decimal.Decimal{}, ErrNotFound
+}
+
+// threeYears is a ledger of 1,000 transactions over three years (1,096
+// days) in a USD and a EUR account, 15 USD and 5 EUR symbols (deposits,
+// buys, sells, dividends, fees; USD stocks bought from the EUR account at
+// the day's rate), with a daily history that moves every price every day.
+func threeYears(tb testing.TB) (*Ledger, *dailyHistory, time.Time) {
+	const days, n = 1096, 1000
+	rng := rand.New(rand.NewPCG(36, 1000))
+	t0 := time.Date(2022, 1, 3, 0, 0, 0, 0, time.UTC)
+	h := &dailyHistory{start: t0, prices: map[string][]decimal.Decimal{}, ccy: map[string]string{}}
+	var syms []string
+	for i := range 20 {
+		s := "S" + strconv.Itoa(i)
+		h.ccy[s] = "USD"
+		if i >= 15 {
+			h.ccy[s] = "EUR"
+		}
+		p := 20 + rng.Float64()*200
+		for range days + 1 {
+			p *= 1 + 0.04*(rng.Float64()-0.5)
+			h.prices[s] = append(h.prices[s], decimal.NewFromFloat(p).Round(4))
+		}
+		syms = append(syms, s)
+	}
+	r := 1.1
+	for range days + 1 {
+		r *= 1 + 0.01*(rng.Float64()-0.5)
+		h.eurusd = append(h.eurusd, decimal.NewFromFloat(r).Round(6))
+	}
+	accts := []Account{{ID: "u", Currency: "USD"}, {ID: "e", Currency: "EUR", CostMethod: AverageCost}}
+	l, err := NewLedger(accts...)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	held := map[[2]string]int64{}
+	var txs []Transaction
+	for i := range n {
+		a := accts[i%2]
+		when := t0.Add(time.Duration(i) * ((days - 1) * 24 * time.Hour / n)).Add(10 * time.Hour)
+		sym := syms[rng.IntN(len(syms))]
+		k := [2]string{a.ID, sym}
+		price, _, _ := h.PriceAt(context.Background(), sym, when)
+		tx := Transaction{ID: "t" + strconv.Itoa(i), Account: a.ID, Time: when}
+		switch r := rng.IntN(100); {
+		case i < 2 || r < 10:
+			tx.Kind, tx.Amount = TxDeposit, decimal.NewFromInt(int64(20_000+rng.IntN(5000)))
+		case r < 60 || held[k] == 0:
+			q := int64(1 + rng.IntN(20))
+			tx.Kind, tx.Symbol, tx.Quantity, tx.Price, tx.Fee = TxBuy, sym, decimal.NewFromInt(q), price, decimal.New(int64(rng.IntN(500)), -2)
+			held[k] += q
+		case r < 85:
+			q := 1 + rng.Int64N(held[k])
+			tx.Kind, tx.Symbol, tx.Quantity, tx.Price, tx.Fee = TxSell, sym, decimal.NewFromInt(q), price, decimal.New(int64(rng.IntN(500)), -2)
+			held[k] -= q
+		case r < 95:
+			tx.Kind, tx.Symbol, tx.Amount = TxDividend, sym, decimal.New(int64(100+rng.IntN(5000)), -2)
+		default:
+			tx.Kind, tx.Amount = TxFee, decimal.New(int64(1+rng.IntN(1000)), -2)
+		}
+		if tx.Symbol != "" && h.ccy[sym] != a.Currency {
+			rate, _ := h.RateAt(context.Background(), h.ccy[sym], a.Currency, when)
+			tx.Currency, tx.FXRate = h.ccy[sym], rate.Round(4)
+		}
+		txs = append(txs, tx)
+	}
+	if err := l.Apply(txs...); err != nil {
+		tb.Fatal(err)
+	}
+	return l, h, t0.AddDate(0, 0, days-1)
+}
+
+// BenchmarkSeries measures the performance figures of 1,000 transactions
+// over three years (one op = one page's figures, since inception, in
+// EUR): the pre-series Performance (a full valuation per day), the series
+// built from scratch (what Ledger.Performance does and the first read
+// after the app loads a ledger), a read of an up-to-date series (memoized,
+// and the figures summed from the stored days for a period not read
+// before), and the read after a transaction booked today, a new price
+// today and a back-dated transaction (30 days; the ledger's own replay of
+// 1,000 transactions included).
+func BenchmarkSeries(b *testing.B) {
+	ctx := context.Background()
+	l, h, today := threeYears(b)
+	opts := PerformanceOptions{Base: "EUR", History: h, To: today}
+	sopts := SeriesOptions{Base: "EUR", History: h}
+	period := Period{To: today}
+	run := func(name string, op func(i int) error) {
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			cpu0, ops := processCPU(), 0
+			for b.Loop() {
+				if err := op(ops); err != nil {
+					b.Fatal(err)
+				}
+				ops++
+			}
+			reportCPU(b, processCPU()-cpu0, ops)
+		})
+	}
+	run("old-Performance", func(int) error { _, err := refPerformance(ctx, l, opts); return err })
+	run("from-scratch", func(int) error { _, err := l.Performance(ctx, opts); return err })
+	s, err := NewSeries(l, sopts)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := s.Performance(ctx, period); err != nil {
+		b.Fatal(err)
+	}
+	run("cached-read", func(int) error { _, err := s.Performance(ctx, period); return err })
+	run("cached-new-period", func(int) error {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		_, err := s.figures(dayOf(l.txs.at(0).Time), today, FlowsSplit)
+		return err
+	})
+	run("tx-today", func(i int) error {
+		tx := Transaction{ID: "today" + strconv.Itoa(i), Account: "u", Kind: TxDeposit, Time: today.Add(23 * time.Hour), Amount: decimal.NewFromInt(10)}
+		if err := l.Apply(tx); err != nil {
+			return err
+		}
+		_, err := s.Performance(ctx, period)
+		return err
+	})
+	run("price-today", func(int) error {
+		s.Invalidate(today)
+		_, err := s.Performance(ctx, period)
+		return err
+	})
+	run("tx-30-days-back", func(i int) error {
+		tx := Transaction{ID: "back" + strconv.Itoa(i), Account: "u", Kind: TxDeposit, Time: today.AddDate(0, 0, -30), Amount: decimal.NewFromInt(10)}
+		if err := l.Apply(tx); err != nil {
+			return err
+		}
+		_, err := s.Performance(ctx, period)
+		return err
+	})
+}

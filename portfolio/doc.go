@@ -20,7 +20,10 @@
 // time-weighted return, the money-weighted return (XIRR, the period's
 // return under a year), net flows and the currency effect in the base
 // currency over any period: each flow is converted at its own day's rate
-// and securities transfers count at market.
+// and securities transfers count at market. A Series keeps that daily
+// series for an app: computed once, then extended by the days, prices and
+// transactions that change (NewSeries, Series.Performance,
+// Series.Invalidate, Series.SetLedger).
 //
 // Validation failures wrap exported sentinel errors: ErrUnknownAccount,
 // ErrDuplicateID, ErrInsufficientHoldings, ErrInsufficientFunds,

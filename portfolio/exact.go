@@ -218,6 +218,17 @@ func tradeAmountSmall(q, p, fee, tax decimal.Decimal, buy bool) (int64, int32, b
 	return addSmall(v, int32(e), cv, ce, !buy)
 }
 
+// mulT returns t × u, the same value and exponent as Decimal.Mul.
+func (t total) mulT(u total) total {
+	if t.narrow() && u.narrow() {
+		e := int64(t.e) + int64(u.e)
+		if v, ok := mul64(t.v, u.v); ok && e > math.MinInt32 && e <= math.MaxInt32 {
+			return total{v: v, e: int32(e)}
+		}
+	}
+	return totalOf(t.dec().Mul(u.dec()))
+}
+
 // mul64 returns a × b, or false when it does not fit an int64.
 func mul64(a, b int64) (int64, bool) {
 	if a == 0 || b == 0 {

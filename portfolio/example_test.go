@@ -135,3 +135,37 @@ func ExampleLedger_Performance() {
 	// 2024-01-01..2024-01-06 TWR +15.5%, XIRR +27.8%
 	// net flows 400.00, end value 525.00, XIRR over the period: true
 }
+
+func ExampleSeries() {
+	ledger, _ := portfolio.NewLedger(portfolio.Account{ID: "a", Currency: "USD"})
+	day := func(s string) time.Time { t, _ := time.Parse(time.DateOnly, s); return t }
+	n := decimal.NewFromInt
+	_ = ledger.Apply(
+		portfolio.Transaction{ID: "d1", Account: "a", Kind: portfolio.TxDeposit, Time: day("2024-01-01"), Amount: n(1000)},
+		portfolio.Transaction{ID: "b1", Account: "a", Kind: portfolio.TxBuy, Time: day("2024-01-01"), Symbol: "X", Quantity: n(10), Price: n(100)},
+		portfolio.Transaction{ID: "s1", Account: "a", Kind: portfolio.TxSell, Time: day("2024-01-10"), Symbol: "X", Quantity: n(5), Price: n(120)},
+	)
+	// An app keeps one Series per owner and reads it on every request;
+	// only the first read after a change computes anything.
+	series, err := portfolio.NewSeries(ledger, portfolio.SeriesOptions{Base: "USD", History: ledger.TradeHistory()})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	ctx := context.Background()
+	month := portfolio.Period{To: day("2024-01-31")}
+	p, _ := series.Performance(ctx, month)
+	fmt.Printf("%s: %d days, end value %.2f\n", p.Summary(), len(p.Points)-1, p.EndValue)
+
+	// A write to the ledger is seen by the next read, which recomputes
+	// the days from the transaction's date on (here the last 12).
+	_ = ledger.Apply(portfolio.Transaction{ID: "d2", Account: "a", Kind: portfolio.TxDeposit, Time: day("2024-01-20"), Amount: n(500)})
+	p, _ = series.Performance(ctx, month)
+	fmt.Printf("%s: net flows %.2f, end value %.2f\n", p.Summary(), p.NetFlows, p.EndValue)
+
+	// New prices or rates in the history from a day on: Invalidate(day).
+	series.Invalidate(day("2024-01-31"))
+	// Output:
+	// 2024-01-01..2024-01-31 TWR +20.0%, XIRR +20.0%: 31 days, end value 1200.00
+	// 2024-01-01..2024-01-31 TWR +20.0%, XIRR +16.9%: net flows 1500.00, end value 1700.00
+}

@@ -112,6 +112,9 @@ type Ledger struct {
 	epoch    uint64
 	undo     undoLog
 	nextAuto int
+	// gen counts the changes to the books (accounts added, batches
+	// applied), so a Series can tell that it is up to date.
+	gen uint64
 }
 
 // acctState is the mutable state of one account.
@@ -354,6 +357,7 @@ func (l *Ledger) addAccount(a Account) error {
 	st := &acctState{acct: a, minor: MinorUnits(a.Currency), positions: make(map[string]*position)}
 	l.accts[a.ID] = st
 	l.order = append(l.order, st)
+	l.gen++
 	return nil
 }
 
@@ -440,10 +444,16 @@ func (l *Ledger) applyLocked(txs []Transaction) error {
 		batch = slices.Clone(txs)
 		slices.SortStableFunc(batch, cmpTxTime)
 	}
+	var err error
 	if batch[0].Time.Before(l.last) {
-		return l.replay(batch)
+		err = l.replay(batch)
+	} else {
+		err = l.applyBatch(batch)
 	}
-	return l.applyBatch(batch)
+	if err == nil {
+		l.gen++
+	}
+	return err
 }
 
 func cmpTxTime(a, b Transaction) int { return a.Time.Compare(b.Time) }

@@ -2,7 +2,6 @@ package portfolio
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -334,112 +333,21 @@ func (p *Performance) Summary() string {
 // transfer out of an account carries the gain it made there. In the time
 // line of XIRR, a day's net inflow is at the start of the day, a net
 // outflow at its end (all at the start or the end with FlowsAtStart and
-// FlowsAtEnd). The cost is one valuation per day. A day's value or flow
-// beyond the range of float64 is ErrNotEnoughData.
+// FlowsAtEnd). A day's value or flow beyond the range of float64 is
+// ErrNotEnoughData.
+//
+// It is a Series used once, so it costs one (market-value-only) valuation
+// per day; an app that shows the figures again and again keeps a Series,
+// which recomputes only what changed.
 func (l *Ledger) Performance(ctx context.Context, opts PerformanceOptions) (*Performance, error) {
 	if !opts.Timing.valid() {
 		return nil, fmt.Errorf("%w: %d", ErrInvalidTiming, int(opts.Timing))
 	}
-	if opts.History == nil {
-		return nil, fmt.Errorf("%w: no price history", ErrNotEnoughData)
-	}
-	txs := l.Transactions()
-	accounts := l.Accounts()
-	if len(txs) == 0 {
-		return nil, fmt.Errorf("%w: no transactions", ErrNotEnoughData)
-	}
-	if opts.Account != "" {
-		if _, err := l.Account(opts.Account); err != nil {
-			return nil, err
-		}
-	}
-	from, to := dayOf(txs[0].Time), dayOf(txs[len(txs)-1].Time)
-	if !opts.From.IsZero() {
-		from = dayOf(opts.From)
-	}
-	if !opts.To.IsZero() {
-		to = dayOf(opts.To)
-	}
-	if to.Before(from) {
-		return nil, fmt.Errorf("%w: period ends before it starts", ErrNotEnoughData)
-	}
-	if to.Sub(from) > 40*366*24*time.Hour {
-		return nil, fmt.Errorf("%w: period longer than 40 years", ErrNotEnoughData)
-	}
-	r, err := newReplay(l, accounts, txs, opts)
+	s, err := NewSeries(l, SeriesOptions{Base: opts.Base, History: opts.History, Account: opts.Account})
 	if err != nil {
 		return nil, err
 	}
-	// Starting point: the state at the end of the day before From.
-	if _, err := r.applyUntil(from); err != nil {
-		return nil, err
-	}
-	var startValue float64
-	if r.i > 0 {
-		if startValue, err = r.valueAt(ctx, from.Add(-24*time.Hour)); err != nil {
-			return nil, err
-		}
-	}
-	fxEffect := decimal.Zero
-	perf := &Performance{Base: opts.Base, From: from, To: to, StartValue: startValue}
-	points := []ValuePoint{{Time: from.Add(-24 * time.Hour), Value: startValue}}
-	flows := []CashFlow{}
-	if startValue != 0 {
-		flows = append(flows, CashFlow{Time: from, Amount: -startValue})
-	}
-	for d := from; !d.After(to); d = d.Add(24 * time.Hour) {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		booked, err := r.applyUntil(d.Add(24 * time.Hour))
-		if err != nil {
-			return nil, err
-		}
-		if r.i == 0 {
-			points[0].Time = d
-			continue // nothing booked yet
-		}
-		prev := r.exposure
-		value, err := r.valueAt(ctx, d)
-		if err != nil {
-			return nil, err
-		}
-		effect, err := r.currencyEffect(ctx, prev, d)
-		if err != nil {
-			return nil, err
-		}
-		fxEffect = addDec(fxEffect, effect)
-		flow, err := r.flow(ctx, booked, d)
-		if err != nil {
-			return nil, err
-		}
-		points = append(points, ValuePoint{Time: d, Value: value, Flow: flow})
-		if flow != 0 {
-			flows = append(flows, CashFlow{Time: flowTime(d, flow, opts.Timing), Amount: -flow})
-		}
-		perf.NetFlows += flow
-		perf.EndValue = value
-	}
-	perf.Points = points
-	perf.CurrencyEffect = fxEffect.InexactFloat64()
-	twr, err := TWR(points, opts.Timing)
-	if err != nil && !errors.Is(err, ErrNotEnoughData) {
-		return nil, err
-	}
-	end := to.Add(24 * time.Hour)
-	perf.TWR = twr
-	perf.TWRAnnual = Annualize(twr, from, end)
-	flows = append(flows, CashFlow{Time: end, Amount: perf.EndValue})
-	unit := yearDays
-	if days := end.Sub(from).Hours() / 24; days < yearDays {
-		unit, perf.XIRRPeriodic = days, true
-	}
-	if x, err := irr(flows, unit); err != nil {
-		perf.XIRRError = err.Error()
-	} else {
-		perf.XIRR = x
-	}
-	return perf, nil
+	return s.Performance(ctx, Period{From: opts.From, To: opts.To, Timing: opts.Timing})
 }
 
 // dayOf is the UTC day of t.
@@ -454,201 +362,8 @@ func flowTime(d time.Time, flow float64, timing FlowTiming) time.Time {
 	return d
 }
 
-// replay is the state of Performance: a fresh ledger that books the
-// transactions day by day.
-type replay struct {
-	l    *Ledger
-	txs  []Transaction
-	i    int // txs[:i] are booked
-	opts PerformanceOptions
-	// exposure is the last valuation's holdings and cash by currency,
-	// with the rates to Base it used.
-	exposure exposure
-}
-
-// exposure is what a valuation held in each currency other than the base
-// (holdings at market in their currency, cash in its account's) and the
-// rate of each to the base.
-type exposure struct {
-	amounts map[string]decimal.Decimal
-	rates   map[string]decimal.Decimal
-}
-
-func newReplay(l *Ledger, accounts []Account, txs []Transaction, opts PerformanceOptions) (*replay, error) {
-	rl, err := NewLedger(accounts...)
-	if err != nil {
-		return nil, err
-	}
-	rl.stocks = l.stocksCopy()
-	return &replay{l: rl, txs: txs, opts: opts}, nil
-}
-
-// applyUntil books every transaction before end and returns them.
-func (r *replay) applyUntil(end time.Time) ([]Transaction, error) {
-	j := r.i
-	for j < len(r.txs) && r.txs[j].Time.Before(end) {
-		j++
-	}
-	booked := r.txs[r.i:j]
-	if j > r.i {
-		if err := r.l.Apply(booked...); err != nil {
-			return nil, err
-		}
-		r.i = j
-	}
-	return booked, nil
-}
-
 // dayEnd is the last instant of day d.
 func dayEnd(d time.Time) time.Time { return d.Add(24*time.Hour - time.Nanosecond) }
-
-// valueAt values the booked state at the end of day d.
-func (r *replay) valueAt(ctx context.Context, d time.Time) (float64, error) {
-	end := dayEnd(d)
-	v, err := r.l.value(ctx, r.opts.Account, r.opts.Base, pricesAt{r.opts.History, end}, ratesAt{r.opts.History, end})
-	if err != nil {
-		return 0, err
-	}
-	total := v.Total.InexactFloat64()
-	if math.IsInf(total, 0) {
-		return 0, fmt.Errorf("%w: the value on %s is beyond float64", ErrNotEnoughData, d.Format(time.DateOnly))
-	}
-	amounts := make(map[string]decimal.Decimal)
-	for i := range v.Holdings {
-		if h := &v.Holdings[i]; h.Currency != r.opts.Base {
-			amounts[h.Currency] = addDec(amounts[h.Currency], h.Value)
-		}
-	}
-	for _, c := range v.Cash {
-		if c.Currency != r.opts.Base && c.Amount.Sign() != 0 {
-			amounts[c.Currency] = addDec(amounts[c.Currency], c.Amount)
-		}
-	}
-	rates := make(map[string]decimal.Decimal, len(amounts))
-	for c := range amounts {
-		if rates[c], err = r.rate(ctx, c, end); err != nil {
-			return 0, err
-		}
-	}
-	r.exposure = exposure{amounts: amounts, rates: rates}
-	return total, nil
-}
-
-// rate is the rate from ccy to the base at t, checked as valuation does.
-func (r *replay) rate(ctx context.Context, ccy string, t time.Time) (decimal.Decimal, error) {
-	rate, err := r.opts.History.RateAt(ctx, ccy, r.opts.Base, t)
-	if err != nil {
-		return decimal.Decimal{}, fmt.Errorf("portfolio: rate %s→%s: %w", ccy, r.opts.Base, err)
-	}
-	if rate.Sign() <= 0 {
-		return decimal.Decimal{}, fmt.Errorf("%w: rate %s→%s is not positive", ErrNoPrice, ccy, r.opts.Base)
-	}
-	return rate, nil
-}
-
-// currencyEffect is what prev's amounts gained in the base from their
-// rates moving to those at the end of day d.
-func (r *replay) currencyEffect(ctx context.Context, prev exposure, d time.Time) (decimal.Decimal, error) {
-	sum := decimal.Zero
-	for c, amount := range prev.amounts {
-		now, ok := r.exposure.rates[c]
-		if !ok {
-			var err error
-			if now, err = r.rate(ctx, c, dayEnd(d)); err != nil {
-				return decimal.Decimal{}, err
-			}
-		}
-		if delta := now.Sub(prev.rates[c]); delta.Sign() != 0 {
-			sum = sum.Add(mulDec(amount, delta))
-		}
-	}
-	return sum, nil
-}
-
-// flow is the net external flow of the transactions booked on day d in
-// the selected accounts, in the base currency at the day's prices and
-// rates.
-func (r *replay) flow(ctx context.Context, booked []Transaction, d time.Time) (float64, error) {
-	end := dayEnd(d)
-	sum := decimal.Zero
-	for i := range booked {
-		tx := &booked[i]
-		if r.opts.Account != "" && tx.Account != r.opts.Account {
-			continue
-		}
-		amount, ccy, ok, err := r.externalFlow(ctx, tx, end)
-		if err != nil {
-			return 0, err
-		}
-		if !ok {
-			continue
-		}
-		if ccy != r.opts.Base {
-			rate, err := r.rate(ctx, ccy, end)
-			if err != nil {
-				return 0, err
-			}
-			amount = mulDec(amount, rate)
-		}
-		sum = addDec(sum, amount)
-	}
-	f := sum.InexactFloat64()
-	if math.IsInf(f, 0) {
-		return 0, fmt.Errorf("%w: the flows on %s are beyond float64", ErrNotEnoughData, d.Format(time.DateOnly))
-	}
-	return f, nil
-}
-
-// externalFlow is what tx brings into its account (negative: takes out)
-// and the currency of that amount, ok false for a transaction that is not
-// an external flow. Cash counts as booked (the account-currency amount);
-// securities at market at t.
-func (r *replay) externalFlow(ctx context.Context, tx *Transaction, t time.Time) (decimal.Decimal, string, bool, error) {
-	sign := 1
-	switch tx.Kind {
-	case TxDeposit, TxTransferIn:
-	case TxWithdrawal, TxTransferOut:
-		sign = -1
-	default:
-		return decimal.Decimal{}, "", false, nil
-	}
-	a := r.l.accts[tx.Account]
-	var amount decimal.Decimal
-	ccy := a.acct.Currency
-	if tx.Symbol == "" || (tx.Kind != TxTransferIn && tx.Kind != TxTransferOut) {
-		fx, err := txFX(a, tx)
-		if err != nil {
-			return decimal.Decimal{}, "", false, err
-		}
-		amount = toAcct(a, tx.Amount, fx)
-	} else {
-		price, quoteCcy, err := r.opts.History.PriceAt(ctx, tx.Symbol, t)
-		if err != nil {
-			return decimal.Decimal{}, "", false, fmt.Errorf("%w: %s: %w", ErrNoPrice, tx.Symbol, err)
-		}
-		if price.Sign() < 0 {
-			return decimal.Decimal{}, "", false, fmt.Errorf("%w: %s: price is negative", ErrNoPrice, tx.Symbol)
-		}
-		if quoteCcy == "" {
-			quoteCcy = tx.Currency
-		}
-		amount, ccy = mulDec(tx.Quantity, price), quoteCcy
-	}
-	if sign < 0 {
-		amount = amount.Neg()
-	}
-	return amount, ccy, true, nil
-}
-
-func (l *Ledger) stocksCopy() map[string]Stock {
-	l.mu.RLock()
-	defer l.mu.RUnlock()
-	out := make(map[string]Stock, len(l.stocks))
-	for k, v := range l.stocks {
-		out[k] = v
-	}
-	return out
-}
 
 // pricesAt adapts a PriceHistory to a PriceSource at a fixed time.
 type pricesAt struct {

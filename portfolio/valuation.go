@@ -194,67 +194,14 @@ func (l *Ledger) value(ctx context.Context, account, base string, prices PriceSo
 	}
 	l.mu.RLock()
 	defer l.mu.RUnlock()
-	rc := &rateCache{src: rates, rates: make(map[[2]string]decimal.Decimal)}
+	pr := l.newPricer(base, prices, rates)
 	// The positions' holding caches are used by one valuation at a time;
 	// a valuation running next to another one computes its holdings
 	// without them rather than wait.
-	useCache := l.hcMu.TryLock()
-	if useCache {
+	if pr.useCache = l.hcMu.TryLock(); pr.useCache {
 		defer l.hcMu.Unlock()
 	}
-	var fresh holdingCache
-	v := &Valuation{Base: base}
-	n := 0
-	for _, st := range l.order {
-		n += len(st.positions)
-	}
-	v.Holdings = make([]Holding, 0, n)
-	// Sums are collected and added once at the end with decimal.Sum, which
-	// adds in place instead of allocating per addition. Consecutive holdings
-	// mostly share a class and a currency: remember the last group so that
-	// runs of them cost no map lookup.
-	groups := [3]map[string]*running{{}, {}, {}}
-	const byClass, byCcy, byAcct = 0, 1, 2
-	var lastKey [2]string
-	var last [2]*running
-	add := func(g int, key string, x decimal.Decimal, xs smallDec) {
-		if last[g] == nil || lastKey[g] != key {
-			r := groups[g][key]
-			if r == nil {
-				r = new(running)
-				groups[g][key] = r
-			}
-			lastKey[g], last[g] = key, r
-		}
-		last[g].addKnown(x, xs)
-	}
-	// One entry per symbol: its quote (each symbol is priced once) and its
-	// value summed over the accounts that hold it, found with one map
-	// lookup per holding.
-	type symEntry struct {
-		price decimal.Decimal
-		ccy   string
-		val   decimal.Decimal
-	}
-	// symIdx is 1 + the index in syms of each symbol (by its id), 0 when
-	// not seen yet.
-	symIdx := make([]int32, len(l.symIDs))
-	syms := make([]symEntry, 0, n)
-	symKeys := make([]string, 0, n)
-	cashIdx := make(map[string]int32) // "cash:CCY" entries, apart from symbols
-	addCash := func(key string, x decimal.Decimal) {
-		if i, ok := cashIdx[key]; ok {
-			syms[i].val = addDec(syms[i].val, x)
-			return
-		}
-		cashIdx[key] = int32(len(syms))
-		syms = append(syms, symEntry{val: x})
-		symKeys = append(symKeys, key)
-	}
-	// Per-holding amounts are summed as they come, exactly (see running).
-	var secs, bases, caps, ccyEff running
-	var cashes, realized, fxEffs, income, costs, inflow []decimal.Decimal
-
+	b := newValuationBuilder(l, base)
 	for _, st := range l.order {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -262,133 +209,297 @@ func (l *Ledger) value(ctx context.Context, account, base string, prices PriceSo
 		if account != "" && st.acct.ID != account {
 			continue
 		}
-		ab, abID, err := rc.rate(ctx, st.acct.Currency, base)
-		if err != nil {
+		if err := b.addAccount(ctx, pr, st); err != nil {
 			return nil, err
 		}
-		var acctSecs running
-		for _, p := range st.bySymbol {
-			if p.s.qty.sign() == 0 {
-				continue
-			}
-			si := symIdx[p.symID] - 1
-			seen := si >= 0
-			if !seen {
-				price, ccy, err := prices.Price(ctx, p.symbol)
-				if err != nil {
-					return nil, fmt.Errorf("%w: %s: %w", ErrNoPrice, p.symbol, err)
-				}
-				if price.Sign() < 0 || price.Exponent() > maxExponent || price.Exponent() < -maxExponent {
-					return nil, fmt.Errorf("%w: %s: price is negative or out of range", ErrNoPrice, p.symbol)
-				}
-				si = int32(len(syms))
-				symIdx[p.symID] = si + 1
-				syms = append(syms, symEntry{price: price, ccy: ccy})
-				symKeys = append(symKeys, p.symbol)
-			}
-			quote, quoteCcy := syms[si].price, syms[si].ccy
-			if quoteCcy == "" {
-				quoteCcy = p.s.currency // a quote without a currency is in the holding's
-			}
-			var qr decimal.Decimal
-			if quoteCcy != p.s.currency {
-				if qr, _, err = rc.rate(ctx, quoteCcy, p.s.currency); err != nil {
-					return nil, err
-				}
-			}
-			ib, ibID := ab, abID
-			if p.s.currency != st.acct.Currency {
-				if ib, ibID, err = rc.rate(ctx, p.s.currency, base); err != nil {
-					return nil, err
-				}
-			}
-			in := holdingInputs{qty: p.s.qty, basis: p.s.basis, localBasis: p.s.localBasis, currency: p.s.currency,
-				quote: quote, quoteCcy: quoteCcy, qr: qr, ab: ab, abID: abID, ib: ib, ibID: ibID}
-			c := &fresh
-			if useCache {
-				if p.hc == nil {
-					p.hc = new(holdingCache)
-					p.hc.compute(&in, st.acct.Currency)
-				} else if !p.hc.in.same(&in) {
-					p.hc.compute(&in, st.acct.Currency) // in place: only this valuation sees it
-				}
-				c = p.hc
-			} else {
-				c.compute(&in, st.acct.Currency)
-			}
-			v.Holdings = append(v.Holdings, Holding{Position: Position{
-				Account: st.acct.ID, AccountCurrency: st.acct.Currency, Symbol: p.symbol, Currency: p.s.currency,
-				Quantity: c.quantity, Basis: c.basis, LocalBasis: c.localBasis,
-				LastPrice: p.s.lastPrice, LastTime: p.s.lastTime,
-			}, Price: c.price, Base: base, Value: c.value, BaseValue: c.baseValue, BaseBasis: c.baseBasis,
-				Unrealized: c.unrealized, CapitalGain: c.capitalGain, CurrencyEffect: c.currencyEffect})
-			h := &v.Holdings[len(v.Holdings)-1]
-			if len(l.stocks) > 0 {
-				if s, ok := l.stocks[p.symbol]; ok {
-					h.Name, h.Class = s.Name, s.Class
-				}
-			}
-			if h.Class == "" {
-				h.Class = AssetStock
-				if st.acct.Kind == KindCrypto {
-					h.Class = AssetCrypto
-				}
-			}
-			secs.addKnown(h.BaseValue, c.bv)
-			acctSecs.addKnown(h.BaseValue, c.bv)
-			bases.addKnown(h.BaseBasis, c.bb)
-			caps.addKnown(h.CapitalGain, c.cg)
-			if h.CurrencyEffect.Sign() != 0 {
-				ccyEff.addKnown(h.CurrencyEffect, c.ce)
-			}
-			add(byClass, string(h.Class), h.BaseValue, c.bv)
-			add(byCcy, h.Currency, h.BaseValue, c.bv)
-			if seen {
-				syms[si].val = addDec(syms[si].val, h.BaseValue)
-			} else {
-				syms[si].val = h.BaseValue
-			}
-		}
-
-		cash := st.s.cash.dec()
-		c := CashHolding{Account: st.acct.ID, Currency: st.acct.Currency, Amount: cash, Base: base,
-			BaseValue: conv(cash, ab, abID)}
-		v.Cash = append(v.Cash, c)
-		cashes = append(cashes, c.BaseValue)
-		// The account's holdings are summed here in place of copying
-		// them into the group (exact either way).
-		if acctSecs.n == 0 {
-			acctSecs.add(decimal.Zero) // as summing [no holdings, cash]
-		}
-		acctSecs.add(c.BaseValue)
-		groups[byAcct][st.acct.ID] = &acctSecs
-		if c.BaseValue.Sign() != 0 {
-			cs := smallOf(c.BaseValue)
-			add(byClass, string(AssetCash), c.BaseValue, cs)
-			add(byCcy, c.Currency, c.BaseValue, cs)
-			addCash("cash:"+c.Currency, c.BaseValue)
-		}
-
-		r := conv(st.s.gain.dec(), ab, abID)
-		fxEff := conv(st.s.fxEffect.dec(), ab, abID)
-		realized = append(realized, r)
-		fxEffs = append(fxEffs, fxEff)
-		income = append(income, conv(st.s.dividends.dec().Add(st.s.interest.dec()), ab, abID))
-		costs = append(costs, conv(st.s.fees.dec().Add(st.s.taxes.dec()), ab, abID))
-		inflow = append(inflow, conv(st.s.deposits.dec().Sub(st.s.withdrawals.dec()), ab, abID))
 	}
-	v.Securities = secs.dec()
-	v.CashTotal = sum(cashes)
-	v.Basis = bases.dec()
-	v.Realized = sum(realized)
-	realizedFX := sum(fxEffs)
-	ccyEff.add(realizedFX)
-	v.CurrencyEffect = ccyEff.dec()
-	caps.add(subDec(v.Realized, realizedFX))
-	v.CapitalGain = caps.dec()
-	v.Income = sum(income)
-	v.Costs = sum(costs)
-	v.NetInflow = sum(inflow)
+	return b.finish(pr), nil
+}
+
+// pricer values the holdings of one valuation: each symbol is priced
+// once, each currency pair converted once, and a position whose inputs
+// are those of its last valuation reuses the amounts computed then. The
+// caller holds the ledger's read lock (and hcMu when useCache is set).
+type pricer struct {
+	base     string
+	prices   PriceSource
+	rc       rateCache
+	useCache bool         // the positions' holding caches may be used
+	fresh    holdingCache // the amounts when they may not
+	// symIdx is 1 + the index in quotes of each symbol (by its id), 0
+	// before it is priced.
+	symIdx []int32
+	quotes []symQuote
+}
+
+// symQuote is a symbol's price as its source gave it.
+type symQuote struct {
+	symbol string
+	price  decimal.Decimal
+	ccy    string // "": the holding's currency
+}
+
+func (l *Ledger) newPricer(base string, prices PriceSource, rates RateSource) *pricer {
+	return &pricer{
+		base: base, prices: prices,
+		rc:     rateCache{src: rates, rates: make(map[[2]string]decimal.Decimal)},
+		symIdx: make([]int32, len(l.symIDs)),
+	}
+}
+
+// reset readies pr for another valuation of l with other sources,
+// keeping its memory.
+func (pr *pricer) reset(l *Ledger, prices PriceSource, rates RateSource) {
+	pr.prices, pr.rc.src = prices, rates
+	clear(pr.rc.rates)
+	pr.rc.lastOK = false
+	pr.symIdx = slices.Grow(pr.symIdx[:0], len(l.symIDs))[:len(l.symIDs)]
+	clear(pr.symIdx)
+	clear(pr.quotes)
+	pr.quotes = pr.quotes[:0]
+}
+
+// accountRate is the rate from st's currency to the base; identity is set
+// (and the rate zero) when they are the same.
+func (pr *pricer) accountRate(ctx context.Context, st *acctState) (rate decimal.Decimal, identity bool, err error) {
+	return pr.rc.rate(ctx, st.acct.Currency, pr.base)
+}
+
+// quote returns the index in pr.quotes of p's symbol, asking the price
+// source on the symbol's first use (first is then set).
+func (pr *pricer) quote(ctx context.Context, p *position) (qi int32, first bool, err error) {
+	if i := pr.symIdx[p.symID]; i > 0 {
+		return i - 1, false, nil
+	}
+	price, ccy, err := pr.prices.Price(ctx, p.symbol)
+	if err != nil {
+		return 0, false, fmt.Errorf("%w: %s: %w", ErrNoPrice, p.symbol, err)
+	}
+	if price.Sign() < 0 || price.Exponent() > maxExponent || price.Exponent() < -maxExponent {
+		return 0, false, fmt.Errorf("%w: %s: price is negative or out of range", ErrNoPrice, p.symbol)
+	}
+	qi = int32(len(pr.quotes))
+	pr.symIdx[p.symID] = qi + 1
+	pr.quotes = append(pr.quotes, symQuote{symbol: p.symbol, price: price, ccy: ccy})
+	return qi, true, nil
+}
+
+// inputs are what p's amounts (held in st, whose rate to the base is ab)
+// are computed from at quote qi: the rate from the quote's currency to
+// the holding's when they differ and from the holding's to the base.
+func (pr *pricer) inputs(ctx context.Context, st *acctState, p *position, qi int32, ab decimal.Decimal, abID bool) (holdingInputs, error) {
+	q := &pr.quotes[qi]
+	quoteCcy := q.ccy
+	if quoteCcy == "" {
+		quoteCcy = p.s.currency // a quote without a currency is in the holding's
+	}
+	var qr decimal.Decimal
+	var err error
+	if quoteCcy != p.s.currency {
+		if qr, _, err = pr.rc.rate(ctx, quoteCcy, p.s.currency); err != nil {
+			return holdingInputs{}, err
+		}
+	}
+	ib, ibID := ab, abID
+	if p.s.currency != st.acct.Currency {
+		if ib, ibID, err = pr.rc.rate(ctx, p.s.currency, pr.base); err != nil {
+			return holdingInputs{}, err
+		}
+	}
+	return holdingInputs{qty: p.s.qty, basis: p.s.basis, localBasis: p.s.localBasis, currency: p.s.currency,
+		quote: q.price, quoteCcy: quoteCcy, qr: qr, ab: ab, abID: abID, ib: ib, ibID: ibID}, nil
+}
+
+// holding returns the amounts of p (held in st, whose rate to the base is
+// ab) at quote qi. They stay valid until the next call.
+func (pr *pricer) holding(ctx context.Context, st *acctState, p *position, qi int32, ab decimal.Decimal, abID bool) (*holdingCache, error) {
+	in, err := pr.inputs(ctx, st, p, qi, ab, abID)
+	if err != nil {
+		return nil, err
+	}
+	if !pr.useCache {
+		pr.fresh.compute(&in, st.acct.Currency)
+		return &pr.fresh, nil
+	}
+	if p.hc == nil {
+		p.hc = new(holdingCache)
+		p.hc.compute(&in, st.acct.Currency)
+	} else if !p.hc.in.same(&in) {
+		p.hc.compute(&in, st.acct.Currency) // in place: only this valuation sees it
+	}
+	return p.hc, nil
+}
+
+// valuationBuilder collects the holdings, cash and sums of a Valuation
+// account by account.
+type valuationBuilder struct {
+	l *Ledger
+	v *Valuation
+	// Sums are collected and added once at the end with decimal.Sum, which
+	// adds in place instead of allocating per addition. Consecutive holdings
+	// mostly share a class and a currency: the last group of each kind is
+	// remembered so that runs of them cost no map lookup.
+	groups  [3]map[string]*running
+	lastKey [3]string
+	last    [3]*running
+	// symVal is the base value of each of the pricer's quotes summed over
+	// the accounts that hold the symbol; cash per currency apart.
+	symVal   []decimal.Decimal
+	cashKeys []string
+	cashVal  []decimal.Decimal
+	// Per-holding amounts are summed as they come, exactly (see running).
+	secs, bases, caps, ccyEff                       running
+	cashes, realized, fxEffs, income, costs, inflow []decimal.Decimal
+}
+
+// The kinds of groups of an allocation.
+const (
+	byClass = iota
+	byCcy
+	byAcct
+)
+
+func newValuationBuilder(l *Ledger, base string) *valuationBuilder {
+	n := 0
+	for _, st := range l.order {
+		n += len(st.positions)
+	}
+	return &valuationBuilder{
+		l:      l,
+		v:      &Valuation{Base: base, Holdings: make([]Holding, 0, n)},
+		groups: [3]map[string]*running{{}, {}, {}},
+		symVal: make([]decimal.Decimal, 0, n),
+	}
+}
+
+// group adds x (whose int64 form is xs) to the group key of kind g.
+func (b *valuationBuilder) group(g int, key string, x decimal.Decimal, xs smallDec) {
+	if b.last[g] == nil || b.lastKey[g] != key {
+		r := b.groups[g][key]
+		if r == nil {
+			r = new(running)
+			b.groups[g][key] = r
+		}
+		b.lastKey[g], b.last[g] = key, r
+	}
+	b.last[g].addKnown(x, xs)
+}
+
+// addAccount values st's holdings and cash and adds its books.
+func (b *valuationBuilder) addAccount(ctx context.Context, pr *pricer, st *acctState) error {
+	ab, abID, err := pr.accountRate(ctx, st)
+	if err != nil {
+		return err
+	}
+	var acctSecs running
+	for _, p := range st.bySymbol {
+		if p.s.qty.sign() == 0 {
+			continue
+		}
+		qi, first, err := pr.quote(ctx, p)
+		if err != nil {
+			return err
+		}
+		c, err := pr.holding(ctx, st, p, qi, ab, abID)
+		if err != nil {
+			return err
+		}
+		h := b.addHolding(st, p, c)
+		acctSecs.addKnown(h.BaseValue, c.bv)
+		if first {
+			b.symVal = append(b.symVal, h.BaseValue)
+		} else {
+			b.symVal[qi] = addDec(b.symVal[qi], h.BaseValue)
+		}
+	}
+	b.addCash(st, ab, abID, &acctSecs)
+	b.addBooks(st, ab, abID)
+	return nil
+}
+
+// addHolding appends p's holding with amounts c and adds it to the sums.
+func (b *valuationBuilder) addHolding(st *acctState, p *position, c *holdingCache) *Holding {
+	v := b.v
+	v.Holdings = append(v.Holdings, Holding{Position: Position{
+		Account: st.acct.ID, AccountCurrency: st.acct.Currency, Symbol: p.symbol, Currency: p.s.currency,
+		Quantity: c.quantity, Basis: c.basis, LocalBasis: c.localBasis,
+		LastPrice: p.s.lastPrice, LastTime: p.s.lastTime,
+	}, Price: c.price, Base: v.Base, Value: c.value, BaseValue: c.baseValue, BaseBasis: c.baseBasis,
+		Unrealized: c.unrealized, CapitalGain: c.capitalGain, CurrencyEffect: c.currencyEffect})
+	h := &v.Holdings[len(v.Holdings)-1]
+	if s, ok := b.l.stocks[p.symbol]; ok {
+		h.Name, h.Class = s.Name, s.Class
+	}
+	if h.Class == "" {
+		h.Class = AssetStock
+		if st.acct.Kind == KindCrypto {
+			h.Class = AssetCrypto
+		}
+	}
+	b.secs.addKnown(h.BaseValue, c.bv)
+	b.bases.addKnown(h.BaseBasis, c.bb)
+	b.caps.addKnown(h.CapitalGain, c.cg)
+	if h.CurrencyEffect.Sign() != 0 {
+		b.ccyEff.addKnown(h.CurrencyEffect, c.ce)
+	}
+	b.group(byClass, string(h.Class), h.BaseValue, c.bv)
+	b.group(byCcy, h.Currency, h.BaseValue, c.bv)
+	return h
+}
+
+// addCash adds st's cash, and the account's group (its holdings summed in
+// acctSecs, plus the cash).
+func (b *valuationBuilder) addCash(st *acctState, ab decimal.Decimal, abID bool, acctSecs *running) {
+	cash := st.s.cash.dec()
+	c := CashHolding{Account: st.acct.ID, Currency: st.acct.Currency, Amount: cash, Base: b.v.Base,
+		BaseValue: conv(cash, ab, abID)}
+	b.v.Cash = append(b.v.Cash, c)
+	b.cashes = append(b.cashes, c.BaseValue)
+	if acctSecs.n == 0 {
+		acctSecs.add(decimal.Zero) // as summing [no holdings, cash]
+	}
+	acctSecs.add(c.BaseValue)
+	b.groups[byAcct][st.acct.ID] = acctSecs
+	if c.BaseValue.Sign() == 0 {
+		return
+	}
+	cs := smallOf(c.BaseValue)
+	b.group(byClass, string(AssetCash), c.BaseValue, cs)
+	b.group(byCcy, c.Currency, c.BaseValue, cs)
+	key := "cash:" + c.Currency
+	if i := slices.Index(b.cashKeys, key); i >= 0 {
+		b.cashVal[i] = addDec(b.cashVal[i], c.BaseValue)
+		return
+	}
+	b.cashKeys = append(b.cashKeys, key)
+	b.cashVal = append(b.cashVal, c.BaseValue)
+}
+
+// addBooks adds st's realized gains, income, costs and net inflow,
+// converted to the base at today's rate.
+func (b *valuationBuilder) addBooks(st *acctState, ab decimal.Decimal, abID bool) {
+	b.realized = append(b.realized, conv(st.s.gain.dec(), ab, abID))
+	b.fxEffs = append(b.fxEffs, conv(st.s.fxEffect.dec(), ab, abID))
+	b.income = append(b.income, conv(st.s.dividends.dec().Add(st.s.interest.dec()), ab, abID))
+	b.costs = append(b.costs, conv(st.s.fees.dec().Add(st.s.taxes.dec()), ab, abID))
+	b.inflow = append(b.inflow, conv(st.s.deposits.dec().Sub(st.s.withdrawals.dec()), ab, abID))
+}
+
+// finish sets the totals, the weights and the allocations.
+func (b *valuationBuilder) finish(pr *pricer) *Valuation {
+	v := b.v
+	v.Securities = b.secs.dec()
+	v.CashTotal = sum(b.cashes)
+	v.Basis = b.bases.dec()
+	v.Realized = sum(b.realized)
+	realizedFX := sum(b.fxEffs)
+	b.ccyEff.add(realizedFX)
+	v.CurrencyEffect = b.ccyEff.dec()
+	b.caps.add(subDec(v.Realized, realizedFX))
+	v.CapitalGain = b.caps.dec()
+	v.Income = sum(b.income)
+	v.Costs = sum(b.costs)
+	v.NetInflow = sum(b.inflow)
 	v.Total = addDec(v.Securities, v.CashTotal)
 	v.Unrealized = subDec(v.Securities, v.Basis)
 	v.TotalGain = subDec(v.Total, v.NetInflow)
@@ -406,20 +517,33 @@ func (l *Ledger) value(ctx context.Context, account, base string, prices PriceSo
 	for i := range v.Cash {
 		v.Cash[i].Weight = weight(v.Cash[i].BaseValue)
 	}
-	v.ByClass = slicesOf(groups[byClass], base, weight)
-	v.ByCurrency = slicesOf(groups[byCcy], base, weight)
-	v.ByAccount = slicesOf(groups[byAcct], base, weight)
-	// Sort small (weight, index) pairs, then build the slices in order.
-	order := make([]weightIdx, len(syms))
-	for i := range syms {
-		order[i] = weightIdx{weight(syms[i].val), int32(i)}
+	v.ByClass = slicesOf(b.groups[byClass], v.Base, weight)
+	v.ByCurrency = slicesOf(b.groups[byCcy], v.Base, weight)
+	v.ByAccount = slicesOf(b.groups[byAcct], v.Base, weight)
+	v.BySymbol = b.bySymbol(pr, weight)
+	return v
+}
+
+// bySymbol is the allocation by symbol (cash as "cash:CCY"), largest
+// first: small (weight, index) pairs are sorted, then the slices built in
+// that order.
+func (b *valuationBuilder) bySymbol(pr *pricer, weight func(decimal.Decimal) float64) []Slice {
+	keys := make([]string, 0, len(b.symVal)+len(b.cashKeys))
+	vals := make([]decimal.Decimal, 0, cap(keys))
+	for i, q := range pr.quotes[:len(b.symVal)] {
+		keys, vals = append(keys, q.symbol), append(vals, b.symVal[i])
 	}
-	sortByWeight(order, symKeys)
-	v.BySymbol = make([]Slice, len(order))
+	keys, vals = append(keys, b.cashKeys...), append(vals, b.cashVal...)
+	order := make([]weightIdx, len(keys))
+	for i := range keys {
+		order[i] = weightIdx{weight(vals[i]), int32(i)}
+	}
+	sortByWeight(order, keys)
+	out := make([]Slice, len(order))
 	for j, o := range order {
-		v.BySymbol[j] = Slice{Key: symKeys[o.i], Base: base, Value: syms[o.i].val, Weight: o.w}
+		out[j] = Slice{Key: keys[o.i], Base: b.v.Base, Value: vals[o.i], Weight: o.w}
 	}
-	return v, nil
+	return out
 }
 
 // holdingInputs is everything a holding's amounts are computed from.
@@ -432,6 +556,21 @@ type holdingInputs struct {
 	qr                decimal.Decimal // quote → position currency, when they differ
 	ab, ib            decimal.Decimal // account → base, position currency → base
 	abID, ibID        bool            // the rate is the identity (same currency)
+}
+
+// marketValue is the holding's value in its currency (Holding.Value) and
+// in the base (Holding.BaseValue), the same numbers as compute gives
+// them, as totals: no allocation while they fit 64 bits.
+func (in *holdingInputs) marketValue() (value, baseValue total) {
+	price := totalOf(in.quote)
+	if in.quoteCcy != in.currency {
+		price = price.mulT(totalOf(in.qr))
+	}
+	value = in.qty.mulT(price)
+	if in.ibID {
+		return value, value
+	}
+	return value, value.mulT(totalOf(in.ib))
 }
 
 // same reports whether a and b are the same inputs: the same numbers with
