@@ -17,6 +17,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 )
 
@@ -33,6 +34,9 @@ type env struct {
 	stdout io.Writer
 	stderr io.Writer
 	log    *slog.Logger
+	// onFlags, when set, receives each command's flag set on -h instead of
+	// the help being printed (shell completion reads the flags this way).
+	onFlags func(name string, fs *flag.FlagSet)
 }
 
 // command is one subcommand of finkit.
@@ -40,25 +44,29 @@ type command struct {
 	name    string
 	args    string // argument synopsis for help
 	summary string
-	run     func(ctx context.Context, e *env, args []string) error
+	// examples are complete command lines (after "finkit "), run from the
+	// repository root by TestHelpExamples, so they cannot drift.
+	examples []string
+	run      func(ctx context.Context, e *env, args []string) error
 }
 
 // commands lists every subcommand; help prints them in this order.
 func commands() []command {
 	return []command{
 		{name: "help", args: "[COMMAND]", summary: "show help for finkit or one command", run: nil},
-		{name: "portfolio", args: "import FILE.csv | report [--base NOK] [--json] | export [--db PATH]", summary: "import transactions, report positions, P&L, allocation and returns", run: runPortfolio},
-		{name: "quote", args: "[--providers sim,yahoo,…] [--json] SYMBOL…", summary: "ask several market-data sources at once and show the consensus price", run: runQuote},
-		{name: "fx", args: "[--providers …] [--json] FROM TO", summary: "print an exchange rate", run: runFX},
-		{name: "stats", args: "[--provider P | --csv FILE] [--json] SYMBOL", summary: "how much a price went up or down, with statistics", run: runStats},
-		{name: "backtest", args: "--csv FILE --strategy smacross [flags]", summary: "replay price history through a trading strategy", run: runBacktest},
-		{name: "montecarlo", args: "--csv FILE --strategy … [--paths N] [--method gbm|bootstrap]", summary: "does a strategy win in the long run? simulate many paths", run: runMonteCarlo},
-		{name: "optimize", args: "--csv FILE --strategy … [flags]", summary: "grid-search strategy parameters (with walk-forward)", run: runOptimize},
+		{name: "portfolio", args: "import FILE.csv | report [--base NOK] [--json] | export [--db PATH]", summary: "import transactions, report positions, P&L, allocation and returns", examples: []string{"portfolio import --currency USD examples/dashboard/demo/transactions.csv", "portfolio report --base USD", "portfolio export"}, run: runPortfolio},
+		{name: "quote", args: "[--providers sim,yahoo,…] [--json] SYMBOL…", summary: "ask several market-data sources at once and show the consensus price", examples: []string{"quote --providers sim AAPL EQNR.OL BTC-USD"}, run: runQuote},
+		{name: "fx", args: "[--providers …] [--json] FROM TO", summary: "print an exchange rate", examples: []string{"fx --providers sim EUR NOK"}, run: runFX},
+		{name: "stats", args: "[--provider P | --csv FILE] [--json] SYMBOL", summary: "how much a price went up or down, with statistics", examples: []string{"stats --provider sim AAPL"}, run: runStats},
+		{name: "backtest", args: "--csv FILE --strategy smacross [flags]", summary: "replay price history through a trading strategy", examples: []string{"backtest --csv papertrade/testdata/GOOG.csv --strategy smacross --fast 10 --slow 20"}, run: runBacktest},
+		{name: "montecarlo", args: "--csv FILE --strategy … [--paths N] [--method gbm|bootstrap]", summary: "does a strategy win in the long run? simulate many paths", examples: []string{"montecarlo --csv papertrade/testdata/GOOG.csv --strategy smacross --paths 200 --method bootstrap --seed 1"}, run: runMonteCarlo},
+		{name: "optimize", args: "--csv FILE --strategy … [flags]", summary: "grid-search strategy parameters (with walk-forward)", examples: []string{"optimize --csv papertrade/testdata/GOOG.csv --strategy smacross --grid fast=5,10 --grid slow=20,30"}, run: runOptimize},
 		{name: "pdf", args: "[--paper A4] [--landscape] [--margin 10mm] [--background] [--wait-for SEL|--wait network-idle] [--timeout 30s] URL OUT.pdf | --from urls.txt --out-dir DIR", summary: "save the page at a URL as PDF through headless Chromium", run: runPDF},
-		{name: "chat", args: "keygen --out KEYFILE | fingerprint --key KEYFILE --peer PEERID | --relay ws://HOST/chat/ws --key KEYFILE --to PEERID", summary: "end-to-end encrypted chat through a relay", run: runChat},
+		{name: "chat", args: "keygen --out KEYFILE | fingerprint --key KEYFILE --peer PEERID | --relay ws://HOST/chat/ws --key KEYFILE --to PEERID", summary: "end-to-end encrypted chat through a relay", examples: []string{"chat keygen --out alice.key"}, run: runChat},
 		{name: "upload", args: "--server URL --token TOKEN [--json] [--kind transactions|prices] [--account ID] FILE…", summary: "upload files to the dashboard (resumable over 8 MiB) and wait for their processing", run: runUpload},
-		{name: "user", args: "add [--admin] USERNAME | list | set-role USERNAME admin|user [--db PATH]", summary: "manage dashboard users", run: runUser},
-		{name: "version", summary: "print the finkit version", run: runVersion},
+		{name: "user", args: "add [--admin] USERNAME | list | set-role USERNAME admin|user [--db PATH]", summary: "manage dashboard users", examples: []string{"user add --admin boss", "user list"}, run: runUser},
+		{name: "completion", args: "bash|zsh|fish", summary: "print a shell completion script (bash: source <(finkit completion bash))", examples: []string{"completion bash"}, run: runCompletion},
+		{name: "version", summary: "print the finkit version", examples: []string{"version"}, run: runVersion},
 	}
 }
 
@@ -111,7 +119,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	case errors.Is(err, flag.ErrHelp):
 		return 0
 	case errors.Is(err, errUsage):
-		fmt.Fprintf(stderr, "finkit %s: %v\nusage: finkit %s %s\n", cmd.name, err, cmd.name, cmd.args)
+		fmt.Fprintf(stderr, "finkit %s: %v\nusage: finkit %s %s\nRun `finkit help %s` for its flags and examples.\n", cmd.name, err, cmd.name, cmd.args, cmd.name)
 		return 2
 	default:
 		fmt.Fprintf(stderr, "finkit %s: %v\n", cmd.name, err)
@@ -138,7 +146,14 @@ func runHelp(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "finkit help: unknown command %q\n", args[0])
 		return 2
 	}
-	fmt.Fprintf(stdout, "usage: finkit %s %s\n\n%s\n\nRun `finkit %s -h` for its flags.\n", cmd.name, cmd.args, cmd.summary, cmd.name)
+	// The command prints its own help (flags included) on -h, exactly as
+	// `finkit CMD --help` does; "help user add" asks user's subcommand.
+	e := &env{stdin: strings.NewReader(""), stdout: stdout, stderr: stdout, log: slog.New(slog.DiscardHandler)}
+	err := cmd.run(context.Background(), e, append(args[1:], "-h"))
+	if err != nil && !errors.Is(err, flag.ErrHelp) {
+		fmt.Fprintf(stderr, "finkit help %s: %v\n", strings.Join(args, " "), err)
+		return 2
+	}
 	return 0
 }
 

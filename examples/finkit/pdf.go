@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/url"
@@ -18,8 +19,13 @@ import (
 
 // runPDF implements `finkit pdf`: save the page at a URL as PDF.
 //
-//	finkit pdf [flags] URL OUT.pdf        (OUT.pdf may be - for stdout)
+//	finkit pdf [flags] URL|FILE.html|- OUT.pdf   (OUT.pdf may be - for stdout)
 //	finkit pdf [flags] --from urls.txt --out-dir DIR
+//
+// A local HTML file (or HTML on stdin, "-") is served to Chromium from a
+// loopback server of the command's own, rooted at the file's directory (the
+// current directory for stdin), so its relative images and stylesheets
+// load; nothing outside that directory is served.
 //
 // The batch form reads one URL per line (blank lines and # comments are
 // skipped; --from - reads stdin), converts them concurrently through one
@@ -39,8 +45,13 @@ func runPDF(ctx context.Context, e *env, args []string) error {
 	media := fs.String("media", "print", "emulated CSS media: print or screen")
 	scale := fs.Float64("scale", 0, "rendering scale 0.1-2 (0 = 1)")
 	pages := fs.String("pages", "", "page ranges to print, such as 1-3,5")
-	header := fs.String("header", "", "HTML header template (classes pageNumber, totalPages, title, url, date)")
-	footer := fs.String("footer", "", "HTML footer template")
+	header := fs.String("header-template", "", "HTML header template (classes pageNumber, totalPages, title, url, date)")
+	footer := fs.String("footer-template", "", "HTML footer template")
+	var httpHeaders, cookies multiFlag
+	fs.Var(&httpHeaders, "header", "HTTP request header \"Name: value\" (repeatable)")
+	fs.Var(&cookies, "cookie", "cookie NAME=VALUE sent with the page's requests (repeatable), such as a session")
+	expect := fs.String("expect-selector", "", "fail unless an element matching this CSS selector appears (guards against printing a login page)")
+	failOnRedirect := fs.Bool("fail-on-redirect", false, "fail when the URL answers with a redirect (a login-protected page usually does)")
 	title := fs.String("title", "", "document title (PDF metadata)")
 	allowHTTPErrors := fs.Bool("allow-http-errors", false, "print pages that answer HTTP status >= 400 instead of failing")
 	denyPrivate := fs.Bool("deny-private", false, "refuse pages and requests to loopback and private networks")
@@ -57,6 +68,12 @@ func runPDF(ctx context.Context, e *env, args []string) error {
 		AllowHTTPErrors: *allowHTTPErrors, PreferCSSPageSize: *cssPageSize,
 	}
 	var err error
+	if opts.Headers, err = parseHeaders(httpHeaders); err != nil {
+		return err
+	}
+	if opts.Cookies, err = parseCookies(cookies); err != nil {
+		return err
+	}
 	if opts.Paper, err = pdfexport.ParsePaperSize(*paper); err != nil {
 		return usageErrorf("--paper: %v", err)
 	}
@@ -64,6 +81,10 @@ func runPDF(ctx context.Context, e *env, args []string) error {
 		return usageErrorf("--margin: %v", err)
 	}
 	switch {
+	case *waitFor != "" && *expect != "":
+		return usageErrorf("--wait-for and --expect-selector both name a selector: give one")
+	case *expect != "":
+		opts.Wait = pdfexport.ForVisible(*expect)
 	case *waitFor != "":
 		opts.Wait = pdfexport.ForVisible(*waitFor)
 	case *delay > 0:
@@ -100,24 +121,42 @@ func runPDF(ctx context.Context, e *env, args []string) error {
 		}
 	} else {
 		if fs.NArg() != 2 {
-			return usageErrorf("want URL and OUT.pdf (or --from FILE --out-dir DIR)")
+			return usageErrorf("want URL (or FILE.html, or - for HTML on stdin) and OUT.pdf (or --from FILE --out-dir DIR)")
 		}
 		urls, out = []string{fs.Arg(0)}, fs.Arg(1)
+	}
+	var allow []string
+	if !batch && isLocalSource(urls[0]) {
+		local, stop, err := serveLocal(urls[0], e.stdin)
+		if err != nil {
+			return err
+		}
+		defer stop()
+		urls[0], allow = local, []string{"127.0.0.1"} // the file's own server
 	}
 	for _, u := range urls {
 		if err := pdfCheckURL(u); err != nil {
 			return usageErrorf("%v", err)
 		}
+		if *failOnRedirect {
+			if err := checkNoRedirect(ctx, u, opts); err != nil {
+				return err
+			}
+		}
 	}
 
-	conv, err := pdfexport.New(ctx, pdfexport.Options{PoolSize: *pool, DenyPrivateNetworks: *denyPrivate, DefaultTimeout: *timeout, Logger: e.log})
+	conv, err := pdfexport.New(ctx, pdfexport.Options{PoolSize: *pool, DenyPrivateNetworks: *denyPrivate, AllowHosts: allow, DefaultTimeout: *timeout, Logger: e.log})
 	if err != nil {
 		return err
 	}
 	defer conv.Close()
 
 	if !batch {
-		return pdfConvertOne(ctx, conv, e, urls[0], out, opts)
+		err := pdfConvertOne(ctx, conv, e, urls[0], out, opts)
+		if *expect != "" && errors.Is(err, context.DeadlineExceeded) {
+			return fmt.Errorf("no element matches --expect-selector %q within %s (is it a login page?): %w", *expect, *timeout, err)
+		}
+		return err
 	}
 	return pdfBatch(ctx, conv, e, urls, *outDir, *pool, opts)
 }
@@ -126,8 +165,11 @@ func runPDF(ctx context.Context, e *env, args []string) error {
 // starts, so a typo is a usage error.
 func pdfCheckURL(raw string) error {
 	u, err := url.Parse(raw)
+	if err == nil && u.Scheme == "file" {
+		return fmt.Errorf("%q: give the file's path instead of a file: URL", raw)
+	}
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("%q is not an http or https URL", raw)
+		return fmt.Errorf("%q is not an http or https URL (nor a local file)", raw)
 	}
 	return nil
 }

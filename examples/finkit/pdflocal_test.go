@@ -1,0 +1,116 @@
+package main
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+
+	"github.com/finkit/finkit/internal/testutil"
+	"github.com/finkit/finkit/pdfexport"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestPDFFlagErrors(t *testing.T) {
+	for _, args := range [][]string{
+		{"--header", "no colon", "http://example.com", "o.pdf"},
+		{"--header", "Bad Name: x", "http://example.com", "o.pdf"},
+		{"--cookie", "novalue", "http://example.com", "o.pdf"},
+		{"--cookie", "a=b;c", "http://example.com", "o.pdf"},
+		{"--wait-for", "#a", "--expect-selector", "#b", "http://example.com", "o.pdf"},
+	} {
+		e, _, _ := pdfTestEnv("")
+		assert.ErrorIs(t, runPDF(context.Background(), e, args), errUsage, "%q", args)
+	}
+	e, _, _ := pdfTestEnv("")
+	err := runPDF(context.Background(), e, []string{"no-such-file.html", "o.pdf"})
+	assert.ErrorContains(t, err, "not a URL either")
+	e, _, _ = pdfTestEnv("")
+	err = runPDF(context.Background(), e, []string{t.TempDir(), "o.pdf"})
+	assert.ErrorContains(t, err, "is a directory")
+}
+
+// A login-protected page sends a logged-out client to its login form;
+// --fail-on-redirect turns that into an error (exit 1) before Chromium
+// starts, and the same page with the session cookie passes.
+func TestPDFFailOnRedirect(t *testing.T) {
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if c, err := r.Cookie("session"); err != nil || c.Value != "s3cret" || r.Header.Get("X-Tenant") != "acme" {
+			http.Redirect(w, r, "/login", http.StatusSeeOther)
+			return
+		}
+		w.Write([]byte("<p>statement</p>"))
+	}))
+	defer ts.Close()
+	out := filepath.Join(t.TempDir(), "o.pdf")
+	e, _, _ := pdfTestEnv("")
+	err := runPDF(context.Background(), e, []string{"--fail-on-redirect", ts.URL + "/statement", out})
+	require.ErrorIs(t, err, errRedirect)
+	assert.ErrorContains(t, err, "/login")
+	assert.NoFileExists(t, out)
+
+	assert.NoError(t, checkNoRedirect(context.Background(), ts.URL+"/statement", pdfOptions(t, "--cookie", "session=s3cret", "--header", "X-Tenant: acme")))
+}
+
+// pdfOptions parses the pdf command's header and cookie flags as runPDF does.
+func pdfOptions(t *testing.T, args ...string) (o pdfexport.PageOptions) {
+	t.Helper()
+	var hs, cs multiFlag
+	for i := 0; i+1 < len(args); i += 2 {
+		switch args[i] {
+		case "--header":
+			hs = append(hs, args[i+1])
+		case "--cookie":
+			cs = append(cs, args[i+1])
+		}
+	}
+	var err error
+	o.Headers, err = parseHeaders(hs)
+	require.NoError(t, err)
+	o.Cookies, err = parseCookies(cs)
+	require.NoError(t, err)
+	return o
+}
+
+func TestPDFLocalFileAndStdin(t *testing.T) {
+	testutil.RequireChrome(t)
+	pdftotext := testutil.RequireTool(t, "pdftotext")
+	dir := t.TempDir()
+	require.NoError(t, os.Mkdir(filepath.Join(dir, "css"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "css", "style.css"), []byte(`body::after { content: "styled by the relative stylesheet" }`), 0o644))
+	page := `<link rel="stylesheet" href="css/style.css"><h1>Local statement</h1>`
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "statement.html"), []byte(page), 0o644))
+	text := func(path string) string {
+		out, err := exec.Command(pdftotext, path, "-").Output()
+		require.NoError(t, err)
+		return string(out)
+	}
+
+	out := filepath.Join(t.TempDir(), "local.pdf")
+	e, _, _ := pdfTestEnv("")
+	require.NoError(t, runPDF(pdfTestCtx(t), e, []string{"--fail-on-redirect", "--deny-private", filepath.Join(dir, "statement.html"), out}))
+	got := text(out)
+	assert.Contains(t, got, "Local statement")
+	assert.Contains(t, got, "styled by the relative stylesheet")
+
+	// HTML on stdin resolves relative links against the current directory.
+	t.Chdir(dir)
+	out = filepath.Join(t.TempDir(), "stdin.pdf")
+	e, _, _ = pdfTestEnv(`<link rel="stylesheet" href="css/style.css"><p>From stdin</p>`)
+	require.NoError(t, runPDF(pdfTestCtx(t), e, []string{"-", out}))
+	got = text(out)
+	assert.Contains(t, got, "From stdin")
+	assert.Contains(t, got, "styled by the relative stylesheet")
+
+	// A page without the expected element fails instead of printing.
+	out = filepath.Join(t.TempDir(), "login.pdf")
+	e, _, _ = pdfTestEnv(`<form id="login">Sign in</form>`)
+	err := runPDF(pdfTestCtx(t), e, []string{"--expect-selector", "#statement", "--timeout", "3s", "-", out})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "--expect-selector")
+	assert.NoFileExists(t, out)
+}
