@@ -362,7 +362,8 @@ func (a *Aggregator) cachedQuote(symbol string) (Merged, bool) {
 	return c.v, true
 }
 
-// Price implements portfolio.PriceSource: the consensus price and currency.
+// Price implements portfolio.PriceSource: the consensus price and currency,
+// rounded to SignificantDigits (ToDecimal).
 // When the consensus is not trusted (sources disagree without a majority,
 // or only stale or undated quotes exist) it fails with a
 // *LowConfidenceError wrapping ErrLowConfidence; BestGuess accepts such
@@ -381,16 +382,6 @@ func (a *Aggregator) price(ctx context.Context, symbol string, guess bool) (deci
 	}
 	d, err := toDecimal(m.Symbol, m.Price, validatorFor(m.Symbol))
 	return d, m.Currency, err
-}
-
-// toDecimal is the one place where a consensus float becomes money: it
-// refuses anything implausible (so decimal.NewFromFloat never sees an
-// infinity or NaN) instead of panicking.
-func toDecimal(what string, f float64, valid func(float64) bool) (decimal.Decimal, error) {
-	if !valid(f) {
-		return decimal.Decimal{}, fmt.Errorf("%w for %s: value %g outside the plausible range", ErrNoQuote, what, f)
-	}
-	return decimal.NewFromFloat(f), nil
 }
 
 // BestGuess is a price and rate source over an Aggregator that accepts

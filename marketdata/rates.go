@@ -10,7 +10,8 @@ import (
 )
 
 // Rate implements portfolio.RateSource: how many units of to one unit of
-// from buys, from the consensus of the rate providers. When that consensus
+// from buys, from the consensus of the rate providers, rounded to
+// SignificantDigits (ToDecimal). When that consensus
 // is not trusted it fails with a *LowConfidenceError wrapping
 // ErrLowConfidence; BestGuess accepts such rates.
 func (a *Aggregator) Rate(ctx context.Context, from, to string) (decimal.Decimal, error) {
