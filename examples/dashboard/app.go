@@ -55,7 +55,7 @@ type app struct {
 	resets    *consoleResetSender // demo delivery of reset links
 	pstore    portfolio.Store
 	agg       *marketdata.Aggregator
-	history0  *sim.Provider // latency-free simulator on the same path: history for statistics, backtests and returns
+	history0  marketdata.HistoryProvider // latency-free simulator on the same path: history for statistics, backtests and returns
 	relay     *securechat.Relay
 	pdf       *lazyPDF
 	uploads   *upload.Manager // admin uploads (uploads.go)

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,7 +14,6 @@ import (
 
 	"github.com/finkit/finkit/marketdata"
 	"github.com/finkit/finkit/marketdata/sim"
-	"github.com/finkit/finkit/portfolio"
 )
 
 var decimalHundred = decimal.NewFromInt(100)
@@ -298,20 +296,4 @@ func lineChart(ys []float64, w, h int) chart {
 	ch.Points = b.String()
 	ch.Area = fmt.Sprintf("0,%d %s %d,%d", h, ch.Points, w, h)
 	return ch
-}
-
-// tickPrices rounds the aggregator's float64 consensus prices to the
-// precision a market quotes (4 decimals, 8 below 1) before they enter the
-// decimal ledger, so holdings and fills read like real quotes.
-type tickPrices struct{ src portfolio.PriceSource }
-
-func (t tickPrices) Price(ctx context.Context, symbol string) (decimal.Decimal, string, error) {
-	p, ccy, err := t.src.Price(ctx, symbol)
-	if err != nil {
-		return p, ccy, err
-	}
-	if p.Abs().LessThan(decimal.NewFromInt(1)) {
-		return p.Round(8), ccy, nil
-	}
-	return p.Round(4), ccy, nil
 }

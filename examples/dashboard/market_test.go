@@ -4,6 +4,9 @@ import (
 	"bufio"
 	"context"
 	"net/http"
+	"net/url"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -51,4 +54,34 @@ func TestQuotesShowLowConfidence(t *testing.T) {
 			break
 		}
 	}
+}
+
+// liveHistory is the simulator's history with its last bar still trading,
+// as a provider reports it during market hours.
+type liveHistory struct{ marketdata.HistoryProvider }
+
+func (l liveHistory) History(ctx context.Context, symbol string, req marketdata.HistoryRequest) (marketdata.History, error) {
+	h, err := l.HistoryProvider.History(ctx, symbol, req)
+	h.Live = true
+	return h, err
+}
+
+// The backtest converts the history through papertrade.FromHistory: a bar
+// still trading is not a bar to trade on (the field-by-field copy kept it).
+func TestBacktestDropsLiveBar(t *testing.T) {
+	e := newTestEnv(t)
+	c := e.user(t, "ines", auth.RoleUser)
+	q := url.Values{"run": {"1"}, "symbol": {"SPY"}, "strategy": {"buyhold"}, "cash": {"10000"}, "commission": {"0"}}
+	status, body, _ := e.get(t, c, "/backtest?"+q.Encode())
+	require.Equal(t, http.StatusOK, status)
+	all := regexp.MustCompile(`(\d+) bars ·`).FindStringSubmatch(body)
+	require.Len(t, all, 2, "bar count on the page")
+
+	e.app.history0 = liveHistory{e.app.history0} // between requests: nothing reads it concurrently
+	status, body, _ = e.get(t, c, "/backtest?"+q.Encode())
+	require.Equal(t, http.StatusOK, status)
+	live := regexp.MustCompile(`(\d+) bars ·`).FindStringSubmatch(body)
+	require.Len(t, live, 2)
+	n, _ := strconv.Atoi(all[1])
+	assert.Equal(t, strconv.Itoa(n-1), live[1], "the still-trading bar is not backtested")
 }

@@ -219,7 +219,7 @@ func (a *app) buildPortfolio(ctx context.Context, u auth.User, base string) (*po
 			return nil, err
 		}
 	}
-	val, err := ledger.Value(ctx, base, tickPrices{a.agg}, a.agg)
+	val, err := ledger.Value(ctx, base, a.agg, a.agg)
 	if err != nil {
 		// Without market data, value at the last trade prices so the page
 		// still shows the books.

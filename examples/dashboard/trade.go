@@ -140,9 +140,9 @@ func (a *app) runBacktest(c *gin.Context, v *backtestView) error {
 	if err != nil {
 		return fmt.Errorf("no price history for %s: %w", f.Symbol, err)
 	}
-	bars := make([]papertrade.Bar, len(h.Bars))
-	for i, b := range h.Bars {
-		bars[i] = papertrade.Bar{Time: b.Time, Open: b.Open, High: b.High, Low: b.Low, Close: b.Close, Volume: b.Volume}
+	bars, err := papertrade.FromHistory(h, false)
+	if err != nil {
+		return fmt.Errorf("the price history of %s cannot be backtested: %w", f.Symbol, err)
 	}
 	v.Bars = len(bars)
 	opts := papertrade.Options{Cash: cash, Fractional: h.Bars != nil && isCrypto(f.Symbol)}
@@ -278,7 +278,7 @@ func (a *app) paperFor(ctx context.Context, u auth.User) (*paperState, error) {
 	}
 	book := &paperBook{ledger: ledger, store: st}
 	pa, err := papertrade.NewAccount(ctx, papertrade.AccountOptions{
-		ID: id, Currency: paperCurrency, Quotes: tickPrices{a.agg}, Book: book,
+		ID: id, Currency: paperCurrency, Quotes: a.agg, Book: book,
 		Deposit:     decimal.NewFromInt(paperDeposit),
 		SlippageBps: paperSlippage,
 		Commission:  papertrade.CommissionModel{Fixed: 1},
@@ -404,7 +404,7 @@ func (a *app) paperPage(c *gin.Context) {
 	}
 	for _, p := range ps.ledger.Positions(userPrefix(u.ID) + paperAccountID) {
 		pp := paperPosition{Symbol: p.Symbol, Quantity: p.Quantity, AvgCost: p.AverageCost()}
-		if price, _, err := (tickPrices{a.agg}).Price(ctx, p.Symbol); err == nil {
+		if price, _, err := a.agg.Price(ctx, p.Symbol); err == nil {
 			pp.Price = price
 			pp.Value = price.Mul(p.Quantity)
 			pp.PnL = pp.Value.Sub(p.Basis)
