@@ -35,13 +35,6 @@ import (
 // `finkit user add` opens by default (data/finkit.db).
 const dbFile = "finkit.db"
 
-// maxStreams bounds concurrent server-sent-event quote streams.
-const maxStreams = 32
-
-// maxBacktests bounds concurrent backtest requests (CPU-heavy with Monte
-// Carlo); more wait for a slot as long as their request lasts.
-const maxBacktests = 2
-
 // app holds the dashboard's components and its routes.
 type app struct {
 	log    *slog.Logger
@@ -61,8 +54,11 @@ type app struct {
 	uploads   *upload.Manager // admin uploads (uploads.go)
 	uploadFS  *upload.FS
 
-	streams chan struct{} // semaphore for SSE streams
-	heavy   chan struct{} // semaphore for backtests and Monte Carlo runs
+	// Shared resources and each user's share (limits.go).
+	streams     chan struct{} // semaphore for SSE streams
+	streamUsers *perUser
+	heavy       chan struct{} // semaphore for backtests, Monte Carlo runs and PDF exports
+	heavyUsers  *perUser
 
 	mu    sync.Mutex
 	paper map[string]*paperState // by user id
@@ -74,11 +70,14 @@ type app struct {
 func newApp(ctx context.Context, cfg config, logger *slog.Logger) (a *app, err error) {
 	gin.SetMode(gin.ReleaseMode)
 	a = &app{
-		log:     logger,
-		cfg:     cfg,
-		streams: make(chan struct{}, maxStreams),
-		heavy:   make(chan struct{}, maxBacktests),
-		paper:   map[string]*paperState{},
+		log:   logger,
+		cfg:   cfg,
+		paper: map[string]*paperState{},
+
+		streams:     make(chan struct{}, maxStreams),
+		streamUsers: newPerUser(maxStreamsPerUser),
+		heavy:       make(chan struct{}, maxHeavy),
+		heavyUsers:  newPerUser(maxHeavyPerUser),
 	}
 	built := a // "return nil, err" clears a before this runs
 	defer func() {
@@ -156,7 +155,7 @@ func newApp(ctx context.Context, cfg config, logger *slog.Logger) (a *app, err e
 		return nil, fmt.Errorf("chat relay: %w", err)
 	}
 
-	a.pdf = &lazyPDF{}
+	a.pdf = &lazyPDF{opts: pdfOptions(cfg)}
 	if err := a.openUploads(ctx, db.Postgres); err != nil {
 		return nil, err
 	}

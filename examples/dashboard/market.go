@@ -113,14 +113,14 @@ func (a *app) quotesStream(c *gin.Context) {
 		c.JSON(http.StatusBadRequest, gin.H{"error": "bad_request", "message": err.Error()})
 		return
 	}
-	select {
-	case a.streams <- struct{}{}:
-		defer func() { <-a.streams }()
-	default:
-		c.Header("Retry-After", "5")
-		c.String(http.StatusServiceUnavailable, "too many live streams; try again later\n")
+	release, err := a.streamSlot(c)
+	if err != nil {
+		status, retry, _ := statusOf(err)
+		setRetryAfter(c, retry)
+		c.String(status, "%s\n", err.Error())
 		return
 	}
+	defer release()
 	ctx := c.Request.Context()
 	updates, err := a.agg.Watch(ctx, syms, watchInterval)
 	if err != nil {

@@ -394,6 +394,12 @@ func (a *app) portfolioReport(c *gin.Context) {
 // saying how to install it.
 func (a *app) portfolioPDF(c *gin.Context) {
 	ctx := c.Request.Context()
+	release, err := a.heavySlot(c)
+	if err != nil {
+		a.refuse(c, err)
+		return
+	}
+	defer release()
 	html, err := a.renderReport(ctx, currentUser(c), pickBase(c))
 	if err != nil {
 		a.fail(c, err)
@@ -431,6 +437,7 @@ func (a *app) portfolioPDF(c *gin.Context) {
 // A failed start is not remembered, so installing Chromium later works
 // without a restart.
 type lazyPDF struct {
+	opts   pdfexport.Options
 	mu     sync.Mutex
 	conv   *pdfexport.Converter
 	closed bool
@@ -445,7 +452,7 @@ func (l *lazyPDF) get(ctx context.Context) (*pdfexport.Converter, error) {
 	if l.conv != nil {
 		return l.conv, nil
 	}
-	conv, err := pdfexport.New(ctx, pdfexport.Options{PoolSize: 2})
+	conv, err := pdfexport.New(ctx, l.opts)
 	if err != nil {
 		return nil, err
 	}

@@ -97,8 +97,17 @@ func (a *app) backtestPage(c *gin.Context) {
 	v.Ran = true
 	start := time.Now()
 	if err := a.runBacktest(c, &v); err != nil {
+		if c.Request.Context().Err() != nil {
+			a.fail(c, err) // the client left
+			return
+		}
 		v.Ran = false
-		a.render(c, http.StatusBadRequest, "backtest", view{Title: "Backtest", Active: "backtest", Error: err.Error(), Data: v})
+		status, retry, ok := statusOf(err)
+		if !ok {
+			status = http.StatusBadRequest
+		}
+		setRetryAfter(c, retry)
+		a.render(c, status, "backtest", view{Title: "Backtest", Active: "backtest", Error: err.Error(), Data: v})
 		return
 	}
 	v.Elapsed = time.Since(start)
@@ -149,15 +158,17 @@ func (a *app) runBacktest(c *gin.Context, v *backtestView) error {
 	if commPct > 0 {
 		opts.Commission = papertrade.RelativeCommission(commPct / 100)
 	}
+	if err := checkBacktestWork(len(bars), f.MonteCarlo); err != nil {
+		return err
+	}
 	strat, _ := papertrade.NewStrategy(info.Name, params)
+	release, err := a.heavySlot(c)
+	if err != nil {
+		return err
+	}
+	defer release()
 	ctx, cancel := context.WithTimeout(c.Request.Context(), 20*time.Second)
 	defer cancel()
-	select {
-	case a.heavy <- struct{}{}:
-		defer func() { <-a.heavy }()
-	case <-ctx.Done():
-		return errors.New("the server is busy with other backtests; try again in a moment")
-	}
 	res, err := papertrade.Run(ctx, bars, strat, opts)
 	if err != nil {
 		return err
