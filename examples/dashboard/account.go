@@ -19,6 +19,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/finkit/finkit/auth"
+	"github.com/finkit/finkit/examples/internal/appdb"
 )
 
 // authKeyFile is the file beside the database holding auth's secret key
@@ -123,8 +124,7 @@ func (a *app) forgotSubmit(c *gin.Context) {
 		a.fail(c, err)
 		return
 	}
-	c.Redirect(http.StatusSeeOther, "/login?flash="+url.QueryEscape(
-		"If that account exists, a reset link is on its way. It works once, for 15 minutes."))
+	flashRedirect(c, "/login", "If that account exists, a reset link is on its way. It works once, for 15 minutes.")
 }
 
 func (a *app) resetPage(c *gin.Context) {
@@ -144,7 +144,7 @@ func (a *app) resetSubmit(c *gin.Context) {
 	err := a.auth.ResetPassword(c.Request.Context(), form.Token, password, c.PostForm("code"))
 	switch {
 	case err == nil:
-		c.Redirect(http.StatusSeeOther, "/login?flash="+url.QueryEscape("Your password is changed. Log in with it."))
+		flashRedirect(c, "/login", "Your password is changed. Log in with it.")
 	case errors.Is(err, auth.ErrInvalidResetToken):
 		fail("This reset link is invalid, used or expired. Ask for a new one.")
 	case errors.Is(err, auth.ErrTOTPRequired), errors.Is(err, auth.ErrInvalidTOTP):
@@ -156,4 +156,24 @@ func (a *app) resetSubmit(c *gin.Context) {
 	default:
 		a.fail(c, err)
 	}
+}
+
+// logFirstStart tells whoever started the dashboard when it has no users
+// yet, and how to make the first administrator.
+func (a *app) logFirstStart(ctx context.Context, url string) {
+	users, err := a.auth.Users(ctx)
+	if err != nil || len(users) > 0 {
+		return
+	}
+	cmd := "go run ./examples/finkit user add --admin NAME"
+	switch {
+	case appdb.IsURL(a.cfg.db): // never log a database URL (it may hold a password)
+		cmd = "go run ./examples/finkit user add --db URL --admin NAME"
+	case a.cfg.db != "":
+		cmd = "go run ./examples/finkit user add --db " + a.cfg.db + " --admin NAME"
+	case filepath.Clean(a.cfg.dataDir) != "data":
+		cmd = "go run ./examples/finkit user add --db " + filepath.Join(a.cfg.dataDir, dbFile) + " --admin NAME"
+	}
+	a.log.WarnContext(ctx, "no users yet: create the first administrator from a terminal in the project directory (the password is asked for), or register at "+url+"/register",
+		slog.String("command", cmd))
 }

@@ -50,23 +50,23 @@ func (a *app) adminSetRole(c *gin.Context) {
 	id := c.Param("id")
 	role, err := auth.ParseRole(c.PostForm("role"))
 	if err != nil {
-		c.Redirect(http.StatusSeeOther, "/admin?flash="+escape("Unknown role."))
+		flashFail(c, "/admin", "Unknown role.")
 		return
 	}
 	if id == me.ID {
-		c.Redirect(http.StatusSeeOther, "/admin?flash="+escape("You cannot change your own role here; use `finkit user set-role`."))
+		flashFail(c, "/admin", "You cannot change your own role here; use `finkit user set-role`.")
 		return
 	}
 	u, err := a.auth.SetRole(ctx, id, role)
 	if err != nil {
 		if errors.Is(err, auth.ErrNotFound) {
-			c.Redirect(http.StatusSeeOther, "/admin?flash="+escape("No such user."))
+			flashFail(c, "/admin", "No such user.")
 			return
 		}
 		a.fail(c, err)
 		return
 	}
-	c.Redirect(http.StatusSeeOther, "/admin?flash="+escape(u.Username+" is now "+string(u.Role)+" (their sessions were ended)."))
+	flashRedirect(c, "/admin", u.Username+" is now "+string(u.Role)+" (their sessions were ended).")
 }
 
 type chatView struct {

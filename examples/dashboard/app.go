@@ -46,6 +46,7 @@ type app struct {
 	authStore *authsql.Store
 	auth      *auth.Service
 	resets    *consoleResetSender // demo delivery of reset links
+	flash     *flasher            // signed one-shot messages (flash.go)
 	pstore    portfolio.Store
 	agg       *marketdata.Aggregator
 	history0  marketdata.HistoryProvider // latency-free simulator on the same path: history for statistics, backtests and returns
@@ -109,6 +110,7 @@ func newApp(ctx context.Context, cfg config, logger *slog.Logger) (a *app, err e
 	if err != nil {
 		return nil, err
 	}
+	a.flash = newFlasher(authKey, cfg.secureCookies)
 	a.resets = &consoleResetSender{out: os.Stderr, log: logger, base: cfg.resetBase()}
 	a.auth, err = auth.New(auth.Options{
 		Store:     a.authStore,

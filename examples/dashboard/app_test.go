@@ -158,7 +158,8 @@ func TestRegisterLoginPortfolioFlow(t *testing.T) {
 	// Anonymous: sent to the login page.
 	status, _, h := e.get(t, c, "/portfolio")
 	require.Equal(t, http.StatusSeeOther, status)
-	assert.True(t, strings.HasPrefix(h.Get("Location"), "/login?next=%2Fportfolio&"), h.Get("Location"))
+	assert.Equal(t, "/login?next=%2Fportfolio", h.Get("Location"))
+	assert.Equal(t, "Please log in first.", e.flashAt(t, c, h.Get("Location")))
 
 	// An anonymous form post from a browser goes to the login page too;
 	// a script gets 401.
@@ -170,7 +171,7 @@ func TestRegisterLoginPortfolioFlow(t *testing.T) {
 	require.NoError(t, err)
 	resp.Body.Close()
 	assert.Equal(t, http.StatusSeeOther, resp.StatusCode)
-	assert.True(t, strings.HasPrefix(resp.Header.Get("Location"), "/login?next=%2Fpaper&"))
+	assert.Equal(t, "/login?next=%2Fpaper", resp.Header.Get("Location"))
 	status, _, _ = e.post(t, c, "/paper/order", url.Values{"side": {"buy"}})
 	assert.Equal(t, http.StatusUnauthorized, status)
 
@@ -185,7 +186,8 @@ func TestRegisterLoginPortfolioFlow(t *testing.T) {
 	// Register logs the new user in.
 	status, _, h = e.post(t, c, "/register", url.Values{"username": {"alice"}, "email": {"alice@example.com"}, "password": {testPassword}, "confirm": {testPassword}})
 	require.Equal(t, http.StatusSeeOther, status)
-	assert.True(t, strings.HasPrefix(h.Get("Location"), "/portfolio"))
+	assert.Equal(t, "/portfolio", h.Get("Location"))
+	assert.Contains(t, e.flashAt(t, c, "/portfolio"), "Welcome, alice!")
 	cookies := c.Jar.Cookies(mustURL(t, e.srv.URL))
 	require.Len(t, cookies, 2, "session and device cookies")
 	assert.Equal(t, "finkit_session", cookies[0].Name, "plain-HTTP localhost cookie without the __Host- prefix")
@@ -198,7 +200,7 @@ func TestRegisterLoginPortfolioFlow(t *testing.T) {
 	// The demo import books the CSV for this user only.
 	status, _, h = e.post(t, c, "/portfolio/demo", nil)
 	require.Equal(t, http.StatusSeeOther, status)
-	assert.Contains(t, h.Get("Location"), "20+transactions")
+	assert.Contains(t, e.flashAt(t, c, h.Get("Location")), "20 transactions")
 	status, body, _ = e.get(t, c, "/portfolio")
 	require.Equal(t, http.StatusOK, status)
 	for _, want := range []string{"Total value", "AAPL", "EQNR.OL", "BTC-USD", "Brokerage", "Savings (EUR)", "portfolio.Reportable.Summary()", "Download as PDF", "Time-weighted return", "XIRR"} {
@@ -208,7 +210,7 @@ func TestRegisterLoginPortfolioFlow(t *testing.T) {
 
 	// Importing again books nothing new.
 	_, _, h = e.post(t, c, "/portfolio/demo", nil)
-	assert.Contains(t, h.Get("Location"), "already+loaded")
+	assert.Contains(t, e.flashAt(t, c, h.Get("Location")), "already loaded")
 
 	// JSON view through the API.
 	status, body, _ = e.get(t, c, "/api/portfolio?base=EUR")
@@ -261,7 +263,7 @@ func TestImportCSV(t *testing.T) {
 		require.Equal(t, http.StatusSeeOther, resp.StatusCode)
 		loc, err := url.Parse(resp.Header.Get("Location"))
 		require.NoError(t, err)
-		return loc.Query().Get("flash")
+		return e.flashAt(t, c, loc.String())
 	}
 	msg := upload("date,account,kind,symbol,quantity,price\n2026-01-05,broker,buy,TSLA,2,410.5\n")
 	assert.Equal(t, "Imported 1 new transactions (0 already booked).", msg)
@@ -308,7 +310,7 @@ func TestAdminAuthorizationMatrix(t *testing.T) {
 	require.NoError(t, err)
 	status, _, h := e.post(t, admin, "/admin/users/"+dave.ID+"/role", url.Values{"role": {"admin"}})
 	require.Equal(t, http.StatusSeeOther, status)
-	assert.Contains(t, h.Get("Location"), "now+admin")
+	assert.Contains(t, e.flashAt(t, admin, h.Get("Location")), "dave is now admin")
 	status, _, _ = e.get(t, user, "/admin")
 	assert.Equal(t, http.StatusUnauthorized, status)
 }
@@ -454,7 +456,7 @@ func TestPaperTrading(t *testing.T) {
 		require.Equal(t, http.StatusSeeOther, status)
 		loc, err := url.Parse(h.Get("Location"))
 		require.NoError(t, err)
-		return loc.Query().Get("flash")
+		return e.flashAt(t, c, loc.String())
 	}
 	assert.Contains(t, order("buy", "AAPL", "10"), "Filled: buy 10 AAPL")
 	assert.Contains(t, order("sell", "AAPL", "4"), "Filled: sell 4 AAPL")
@@ -470,7 +472,7 @@ func TestPaperTrading(t *testing.T) {
 		require.Equal(t, http.StatusSeeOther, status)
 		loc, err := url.Parse(h.Get("Location"))
 		require.NoError(t, err)
-		return loc.Query().Get("flash")
+		return e.flashAt(t, c, loc.String())
 	}
 	assert.Contains(t, limit("buy", "MSFT", "2", "1"), "Limit order #1 placed")
 	assert.Contains(t, limit("buy", "NVDA", "3", "100000"), "Limit order #2 placed")
@@ -484,10 +486,10 @@ func TestPaperTrading(t *testing.T) {
 	assert.Equal(t, "3", ps.acct.Positions()["NVDA"].String())
 	status, _, h := e.post(t, c, "/paper/cancel", url.Values{"id": {"1"}})
 	require.Equal(t, http.StatusSeeOther, status)
-	assert.Contains(t, h.Get("Location"), "cancelled")
+	assert.Contains(t, e.flashAt(t, c, h.Get("Location")), "cancelled")
 	assert.Empty(t, ps.acct.Orders())
 	_, _, h = e.post(t, c, "/paper/cancel", url.Values{"id": {"1"}})
-	assert.Contains(t, h.Get("Location"), "No+such")
+	assert.Contains(t, e.flashAt(t, c, h.Get("Location")), "No such")
 
 	_, body, _ = e.get(t, c, "/paper")
 	if !assert.Contains(t, body, "AAPL") {
@@ -693,7 +695,7 @@ func TestAddAccount(t *testing.T) {
 		require.Equal(t, http.StatusSeeOther, status)
 		loc, err := url.Parse(h.Get("Location"))
 		require.NoError(t, err)
-		return loc.Query().Get("flash")
+		return e.flashAt(t, c, loc.String())
 	}
 	assert.Contains(t, add(url.Values{"id": {"ira"}, "name": {"Retirement"}, "kind": {"brokerage"}, "currency": {"usd"}, "cost": {"fifo"}}), "Added the account Retirement")
 	assert.Contains(t, add(url.Values{"id": {"ira"}, "kind": {"bank"}, "currency": {"EUR"}}), "duplicate account")

@@ -71,6 +71,7 @@ func TestLayoutAtPhoneAndLaptopWidths(t *testing.T) {
 	e := newTestEnv(t)
 	b := newBrowser(t, e, 4*time.Minute)
 	admin := e.user(t, "layout-admin", auth.RoleAdmin)
+	plain := e.user(t, "layout-user", auth.RoleUser)
 	status, _, _ := e.post(t, admin, "/portfolio/demo", nil)
 	require.Equal(t, http.StatusSeeOther, status)
 
@@ -91,6 +92,13 @@ func TestLayoutAtPhoneAndLaptopWidths(t *testing.T) {
 		for _, p := range loggedIn {
 			checkLayout(t, b, vp, "user"+p, p)
 		}
+		// A user without the admin role gets a page saying so.
+		b.clearCookies(t)
+		b.login(t, e, plain)
+		checkLayout(t, b, vp, "plain/admin", "/admin")
+		text, err := chromedp.Run(b.ctx, chromedp.Text(chromedp.CSS("main")))
+		require.NoError(t, err)
+		require.Contains(t, text, "for administrators")
 	}
 
 	// On the phone the menu opens and a tap on one of its links navigates.

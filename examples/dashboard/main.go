@@ -154,6 +154,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		shown = ln.Addr().String()
 	}
 	logger.Info("dashboard listening", slog.String("url", "http://"+shown), slog.String("data", cfg.dataDir))
+	app.logFirstStart(ctx, "http://"+shown)
 	if cfg.secureCookies {
 		logger.Info("session cookies are Secure (__Host-): serve over HTTPS, or pass --secure-cookies=false for plain HTTP")
 	} else {

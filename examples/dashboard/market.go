@@ -224,12 +224,19 @@ func (a *app) statsPage(c *gin.Context) {
 		if errors.Is(err, marketdata.ErrNotFound) || errors.Is(err, marketdata.ErrInvalidSymbol) {
 			status = http.StatusNotFound
 		}
-		a.render(c, status, "stats", view{Title: "Statistics", Active: "stats", Error: "No history for " + sym + ": " + err.Error(), Data: v})
+		msg := "No price history for " + sym + ": it is not one of the known symbols below."
+		if status != http.StatusNotFound {
+			a.log.WarnContext(c.Request.Context(), "history unavailable", "symbol", sym, "error", err)
+			msg = "The price history of " + sym + " is unavailable right now. Try again in a moment."
+		}
+		a.render(c, status, "stats", view{Title: "Statistics", Active: "stats", Error: msg, Data: v})
 		return
 	}
 	st, err := marketdata.Analyze(h.Bars, marketdata.StatsOptions{RiskFree: 0.03})
 	if err != nil {
-		a.render(c, http.StatusUnprocessableEntity, "stats", view{Title: "Statistics", Active: "stats", Error: err.Error(), Data: v})
+		a.log.InfoContext(c.Request.Context(), "statistics unavailable", "symbol", sym, "error", err)
+		a.render(c, http.StatusUnprocessableEntity, "stats", view{Title: "Statistics", Active: "stats",
+			Error: "There is not enough price history of " + sym + " for statistics.", Data: v})
 		return
 	}
 	v.Hist, v.Stats, v.Periods, v.Summary = h, st, st.Periods[:], st.Summary()

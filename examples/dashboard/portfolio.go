@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"regexp"
 	"slices"
 	"sort"
@@ -223,6 +222,7 @@ func (a *app) buildPortfolio(ctx context.Context, u auth.User, base string) (*po
 	if err != nil {
 		// Without market data, value at the last trade prices so the page
 		// still shows the books.
+		a.log.WarnContext(ctx, "live prices unavailable, valued at last trade prices", "error", err)
 		v.PriceErr = err.Error()
 		if val, err = ledger.Value(ctx, base, ledger.LastPrices(), a.agg); err != nil {
 			return nil, err
@@ -248,6 +248,7 @@ func (a *app) buildPortfolio(ctx context.Context, u auth.User, base string) (*po
 	if perf, err := a.performance(ctx, ledger, base); ctx.Err() != nil {
 		return nil, ctx.Err() // the client left: stop here
 	} else if err != nil {
+		a.log.InfoContext(ctx, "returns unavailable", "error", err)
 		v.PerfErr = strings.ReplaceAll(err.Error(), st.prefix, "")
 	} else {
 		v.Perf = perf
@@ -290,10 +291,6 @@ func (a *app) portfolioJSON(c *gin.Context) {
 	c.JSON(http.StatusOK, gin.H{"base": v.Base, "valuation": v.Val, "summary": v.Lines})
 }
 
-func flashRedirect(c *gin.Context, to, msg string) {
-	c.Redirect(http.StatusSeeOther, to+"?flash="+url.QueryEscape(msg))
-}
-
 func (a *app) portfolioDemo(c *gin.Context) {
 	ctx := c.Request.Context()
 	u := currentUser(c)
@@ -323,7 +320,7 @@ func (a *app) portfolioDemo(c *gin.Context) {
 	n, err := a.importFor(ctx, u, txs)
 	if err != nil {
 		a.log.InfoContext(ctx, "demo portfolio refused", "error", err)
-		flashRedirect(c, "/portfolio", "The demo portfolio does not fit your accounts "+
+		flashFail(c, "/portfolio", "The demo portfolio does not fit your accounts "+
 			"(it books into broker and crypto in USD, savings in EUR); nothing was booked.")
 		return
 	}
@@ -342,7 +339,7 @@ func (a *app) portfolioImport(c *gin.Context) {
 	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, maxImportBytes+64<<10)
 	fh, err := c.FormFile("file")
 	if err != nil {
-		flashRedirect(c, "/portfolio", "Choose a CSV file to import (at most 1 MiB).")
+		flashFail(c, "/portfolio", "Choose a CSV file to import (at most 1 MiB).")
 		return
 	}
 	f, err := fh.Open()
@@ -353,7 +350,7 @@ func (a *app) portfolioImport(c *gin.Context) {
 	defer f.Close()
 	txs, err := portfolio.ReadCSV(io.LimitReader(f, maxImportBytes))
 	if err != nil {
-		flashRedirect(c, "/portfolio", "Import failed: "+err.Error())
+		flashFail(c, "/portfolio", "Import failed: "+err.Error())
 		return
 	}
 	n, err := a.importFor(ctx, u, txs)
@@ -362,7 +359,7 @@ func (a *app) portfolioImport(c *gin.Context) {
 		if errors.Is(err, portfolio.ErrUnknownAccount) {
 			msg += " (load the demo portfolio first, or use the accounts broker, crypto and savings)"
 		}
-		flashRedirect(c, "/portfolio", "Import failed, nothing was booked: "+msg)
+		flashFail(c, "/portfolio", "Import failed, nothing was booked: "+msg)
 		return
 	}
 	flashRedirect(c, "/portfolio", fmt.Sprintf("Imported %d new transactions (%d already booked).", n, len(txs)-n))
@@ -480,7 +477,7 @@ func (a *app) portfolioAddAccount(c *gin.Context) {
 	u := currentUser(c)
 	short := strings.ToLower(strings.TrimSpace(c.PostForm("id")))
 	if !accountIDRE.MatchString(short) {
-		flashRedirect(c, "/portfolio", "Account ids are 1–32 characters: a-z, 0-9, '-' and '_'.")
+		flashFail(c, "/portfolio", "Account ids are 1–32 characters: a-z, 0-9, '-' and '_'.")
 		return
 	}
 	st := a.storeFor(u)
@@ -495,7 +492,7 @@ func (a *app) portfolioAddAccount(c *gin.Context) {
 		acct.Name = short
 	}
 	if len(acct.Name) > 64 {
-		flashRedirect(c, "/portfolio", "The account name is too long (64 characters at most).")
+		flashFail(c, "/portfolio", "The account name is too long (64 characters at most).")
 		return
 	}
 	ledger, err := portfolio.LoadLedger(ctx, st)
@@ -505,7 +502,7 @@ func (a *app) portfolioAddAccount(c *gin.Context) {
 	}
 	if err := ledger.AddAccount(acct); err != nil {
 		msg := strings.ReplaceAll(err.Error(), st.prefix, "")
-		flashRedirect(c, "/portfolio", "Account not added: "+msg)
+		flashFail(c, "/portfolio", "Account not added: "+msg)
 		return
 	}
 	if err := st.SaveAccount(ctx, acct); err != nil {

@@ -7,7 +7,6 @@ import (
 	"html/template"
 	"io/fs"
 	"math"
-	"net/http"
 	"path"
 	"regexp"
 	"strings"
@@ -17,7 +16,6 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/finkit/finkit/auth"
-	"github.com/finkit/finkit/logging"
 	"github.com/finkit/finkit/portfolio"
 )
 
@@ -145,8 +143,12 @@ func (a *app) render(c *gin.Context, status int, page string, v view) {
 	if u, ok := auth.UserFrom(c.Request.Context()); ok && v.User == nil {
 		v.User = &u
 	}
-	if v.Flash == "" {
-		v.Flash = c.Query("flash")
+	if fl, ok := a.flash.take(c); ok {
+		if fl.Kind == flashError && v.Error == "" {
+			v.Error = fl.Text
+		} else if fl.Kind == flashOK && v.Flash == "" {
+			v.Flash = fl.Text
+		}
 	}
 	if err := c.Request.Context().Err(); err != nil {
 		a.fail(c, err) // nobody left to read it
@@ -167,23 +169,6 @@ func (a *app) render(c *gin.Context, status int, page string, v view) {
 		return
 	}
 	c.Data(status, "text/html; charset=utf-8", buf.Bytes())
-}
-
-// fail logs err with the request id and answers a generic 500 page. When
-// the client has left (its request's context ended, which is why the work
-// failed) it is no error: the access log shows 499.
-func (a *app) fail(c *gin.Context, err error) {
-	ctx := c.Request.Context()
-	if ctx.Err() != nil {
-		a.log.DebugContext(ctx, "request cancelled by the client", "error", err)
-		c.Status(logging.StatusClientClosedRequest)
-		c.Abort()
-		return
-	}
-	a.log.ErrorContext(ctx, "request failed", "error", err)
-	c.Data(http.StatusInternalServerError, "text/plain; charset=utf-8",
-		[]byte("Something went wrong. Request id: "+logging.RequestIDFrom(ctx)+"\n"))
-	c.Abort()
 }
 
 // displayPrice rounds a unit price for reading: four decimals below 1,

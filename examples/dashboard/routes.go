@@ -21,9 +21,10 @@ func (a *app) routes() {
 	e := gin.New()
 	a.engine = e
 	e.HandleMethodNotAllowed = true
-	e.Use(a.routeAttrs, securityHeaders)
+	e.Use(a.routeAttrs, securityHeaders, a.withFlasher)
 
 	e.GET("/healthz", func(c *gin.Context) { c.String(http.StatusOK, "ok\n") })
+	e.GET("/favicon.ico", serveFavicon)
 	static, _ := fs.Sub(staticFS, "static")
 	e.StaticFS("/static", http.FS(static))
 
@@ -69,7 +70,7 @@ func (a *app) routes() {
 
 	// Admin pages: auth's RequireRole answers 401 to anonymous requests and
 	// 403 to users without the admin role.
-	adm := e.Group("/admin", adapt(auth.RequireRole(auth.RoleAdmin)))
+	adm := e.Group("/admin", a.requireRole(auth.RoleAdmin))
 	adm.GET("", a.adminPage)
 	adm.POST("/users/:id/role", a.adminSetRole)
 	a.uploadRoutes(e, adm) // /uploads API and /admin/uploads page (uploads.go)
@@ -78,11 +79,8 @@ func (a *app) routes() {
 		adm.Match([]string{http.MethodGet, http.MethodPut}, "/log-level", gin.WrapH(logging.LevelHandler(a.cfg.logLevelVar)))
 	}
 
-	e.NoRoute(func(c *gin.Context) {
-		a.render(c, http.StatusNotFound, "message", view{Title: "Not found", Data: message{
-			Heading: "Page not found", Text: "There is no page at " + c.Request.URL.Path + ".",
-		}})
-	})
+	e.NoRoute(a.notFound)
+	e.NoMethod(a.methodNotAllowed)
 }
 
 // routeAttrs records Gin's route pattern and the user id for the access log.
@@ -148,7 +146,7 @@ func (a *app) requireLogin(c *gin.Context) {
 		next = strings.SplitN(next, "/", 3)[1] // the page the form was on
 		next = "/" + next
 	}
-	c.Redirect(http.StatusSeeOther, "/login?next="+url.QueryEscape(next)+"&flash="+url.QueryEscape("Please log in first."))
+	flashRedirect(c, "/login?next="+url.QueryEscape(next), "Please log in first.")
 }
 
 func currentUser(c *gin.Context) auth.User {
@@ -277,7 +275,7 @@ func (a *app) registerSubmit(c *gin.Context) {
 		return
 	}
 	a.auth.SetSessionCookie(c.Writer, res)
-	c.Redirect(http.StatusSeeOther, "/portfolio?flash="+url.QueryEscape("Welcome, "+res.User.Username+"! Load the demo portfolio to see the dashboard in action."))
+	flashRedirect(c, "/portfolio", "Welcome, "+res.User.Username+"! Load the demo portfolio to see the dashboard in action.")
 }
 
 func registerError(err error) string {
@@ -309,5 +307,5 @@ func (a *app) logoutSubmit(c *gin.Context) {
 		a.log.WarnContext(c.Request.Context(), "logout failed", "error", err)
 	}
 	a.auth.ClearSessionCookie(c.Writer)
-	c.Redirect(http.StatusSeeOther, "/login?flash="+url.QueryEscape("You are logged out."))
+	flashRedirect(c, "/login", "You are logged out.")
 }

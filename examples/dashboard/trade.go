@@ -314,10 +314,10 @@ func (a *app) paperCancel(c *gin.Context) {
 		err = ps.acct.Cancel(id)
 	}
 	if err != nil {
-		c.Redirect(http.StatusSeeOther, "/paper?flash="+escape("No such pending order."))
+		flashFail(c, "/paper", "No such pending order.")
 		return
 	}
-	c.Redirect(http.StatusSeeOther, "/paper?flash="+escape(fmt.Sprintf("Order #%d cancelled.", id)))
+	flashRedirect(c, "/paper", fmt.Sprintf("Order #%d cancelled.", id))
 }
 
 // pollPaper checks every open paper account's pending limit orders against
@@ -408,6 +408,7 @@ func (a *app) paperPage(c *gin.Context) {
 	v.Summary = strings.ReplaceAll(ps.acct.Summary(), userPrefix(u.ID), "")
 	v.Cash = ps.acct.Cash()
 	if eq, err := ps.acct.Equity(ctx); err != nil {
+		a.log.WarnContext(ctx, "paper equity unavailable", "error", err)
 		v.EquityErr = err.Error()
 	} else {
 		v.Equity = eq
@@ -445,13 +446,13 @@ func (a *app) paperOrder(c *gin.Context) {
 	}
 	sym := strings.ToUpper(strings.TrimSpace(c.PostForm("symbol")))
 	qty, err := decimal.NewFromString(strings.TrimSpace(c.PostForm("qty")))
-	back := "/paper?symbol=" + escape(sym) + "&qty=" + escape(c.PostForm("qty")) + "&flash="
+	back := "/paper?symbol=" + escape(sym) + "&qty=" + escape(c.PostForm("qty"))
 	if err != nil || !qty.IsPositive() {
-		c.Redirect(http.StatusSeeOther, back+escape("Quantity must be a positive number."))
+		flashFail(c, back, "Quantity must be a positive number.")
 		return
 	}
 	if _, err := marketdata.ParseSymbol(sym); err != nil {
-		c.Redirect(http.StatusSeeOther, back+escape("Unknown symbol."))
+		flashFail(c, back, "Unknown symbol.")
 		return
 	}
 	var side papertrade.Side
@@ -461,22 +462,22 @@ func (a *app) paperOrder(c *gin.Context) {
 	case "sell":
 		side = papertrade.Sell
 	default:
-		c.Redirect(http.StatusSeeOther, back+escape("Choose buy or sell."))
+		flashFail(c, back, "Choose buy or sell.")
 		return
 	}
 	if lim := strings.TrimSpace(c.PostForm("limit")); lim != "" {
 		limit, err := decimal.NewFromString(lim)
 		if err != nil || !limit.IsPositive() {
-			c.Redirect(http.StatusSeeOther, back+escape("The limit price must be a positive number (or empty for a market order)."))
+			flashFail(c, back, "The limit price must be a positive number (or empty for a market order).")
 			return
 		}
 		id, err := ps.acct.PlaceLimit(sym, side, qty, limit)
 		if err != nil {
-			c.Redirect(http.StatusSeeOther, back+escape("Order rejected: "+strings.ReplaceAll(err.Error(), userPrefix(u.ID), "")))
+			flashFail(c, back, "Order rejected: "+strings.ReplaceAll(err.Error(), userPrefix(u.ID), ""))
 			return
 		}
-		c.Redirect(http.StatusSeeOther, back+escape(fmt.Sprintf("Limit order #%d placed: %s %s %s at %s %s. It fills when a quote reaches the limit.",
-			id, side, portfolio.FormatQuantity(qty), sym, limit.String(), paperCurrency)))
+		flashRedirect(c, back, fmt.Sprintf("Limit order #%d placed: %s %s %s at %s %s. It fills when a quote reaches the limit.",
+			id, side, portfolio.FormatQuantity(qty), sym, limit.String(), paperCurrency))
 		return
 	}
 	var ex papertrade.Execution
@@ -495,7 +496,7 @@ func (a *app) paperOrder(c *gin.Context) {
 		case errors.Is(err, portfolio.ErrInsufficientFunds), errors.Is(err, papertrade.ErrInsufficientFunds):
 			msg = "Not enough cash for that order."
 		}
-		c.Redirect(http.StatusSeeOther, back+escape("Order rejected: "+msg))
+		flashFail(c, back, "Order rejected: "+msg)
 		return
 	}
 	a.mu.Lock()
@@ -504,6 +505,6 @@ func (a *app) paperOrder(c *gin.Context) {
 		ps.log = ps.log[len(ps.log)-50:]
 	}
 	a.mu.Unlock()
-	c.Redirect(http.StatusSeeOther, back+escape(fmt.Sprintf("Filled: %s %s %s @ %s %s (fee %s)",
-		ex.Side, portfolio.FormatQuantity(ex.Quantity), ex.Symbol, ex.Price.StringFixed(2), paperCurrency, ex.Fee.StringFixed(2))))
+	flashRedirect(c, back, fmt.Sprintf("Filled: %s %s %s @ %s %s (fee %s)",
+		ex.Side, portfolio.FormatQuantity(ex.Quantity), ex.Symbol, ex.Price.StringFixed(2), paperCurrency, ex.Fee.StringFixed(2)))
 }
