@@ -10,7 +10,6 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/http/httptrace"
-	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -59,9 +58,7 @@ func (e *testEnv) importRows(t *testing.T, c *http.Client, csv string) string {
 	require.NoError(t, err)
 	resp.Body.Close()
 	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
-	loc, err := url.Parse(resp.Header.Get("Location"))
-	require.NoError(t, err)
-	return loc.Query().Get("flash")
+	return e.flashOfResponse(resp)
 }
 
 // accessLines returns the decoded access-log lines of path.

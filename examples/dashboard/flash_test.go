@@ -36,6 +36,19 @@ func (e *testEnv) flashKindAt(t *testing.T, c *http.Client, location string) (ki
 	return m[1], html.UnescapeString(m[2])
 }
 
+// flashOfResponse returns the text of the flash message a response set,
+// without opening the page it redirects to.
+func (e *testEnv) flashOfResponse(resp *http.Response) string {
+	for _, ck := range resp.Cookies() {
+		if ck.Name == flashCookie {
+			if fl, ok := e.app.flash.decode(ck.Value); ok {
+				return fl.Text
+			}
+		}
+	}
+	return ""
+}
+
 // The attack: a link that writes its own text into the banner.
 func TestFlashFromQueryIsNotShown(t *testing.T) {
 	e := newTestEnv(t)
