@@ -209,10 +209,16 @@ func runMonteCarlo(ctx context.Context, e *env, args []string) error {
 		s, _ := papertrade.NewStrategy(sf.strategy, params)
 		return s
 	}
+	// A bar on the terminal while it runs; nothing when the output goes to
+	// a file or a pipe, or with --json.
+	bar := newProgress(e.stderr, !sf.asJSON && isTerminal(e.stdout) && isTerminal(e.stderr))
+	update := bar.bar(0, "simulating paths")
 	res, err := papertrade.MonteCarlo(ctx, bars, factory, papertrade.MonteCarloOptions{
 		Paths: *paths, Bars: *nbars, Years: *years, Method: papertrade.Method(*method), BlockSize: *block,
 		Seed: *seed, Workers: *workers, Backtest: opts,
+		Progress: func(done, total int) { update(int64(done), int64(total), "") },
 	})
+	bar.finish()
 	if err != nil {
 		return err
 	}

@@ -3,14 +3,12 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"time"
 
-	"golang.org/x/term"
 
 	"github.com/finkit/finkit/upload"
 )
@@ -144,69 +142,3 @@ func reportUploads(e *env, results []uploadResult, asJSON bool) error {
 	return nil
 }
 
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	return ok && term.IsTerminal(int(f.Fd()))
-}
-
-// progress draws one line per file on a terminal (nothing elsewhere).
-type progress struct {
-	mu    sync.Mutex
-	w     io.Writer
-	on    bool
-	lines []string
-	drawn int
-	last  time.Time
-}
-
-func newProgress(w io.Writer, on bool) *progress { return &progress{w: w, on: on} }
-
-// bar returns the update function of file i's line.
-func (p *progress) bar(i int, name string) func(sent, total int64, status string) {
-	p.mu.Lock()
-	for len(p.lines) <= i {
-		p.lines = append(p.lines, "")
-	}
-	p.mu.Unlock()
-	return func(sent, total int64, status string) {
-		const width = 30
-		filled := width
-		if total > 0 {
-			filled = int(int64(width) * sent / total)
-		}
-		line := fmt.Sprintf("%-24.24s [%s%s] %3d%% %s", name, strings.Repeat("#", filled), strings.Repeat(".", width-filled), percent(sent, total), status)
-		p.mu.Lock()
-		defer p.mu.Unlock()
-		p.lines[i] = line
-		if time.Since(p.last) > 100*time.Millisecond || status != "uploading" {
-			p.redraw()
-		}
-	}
-}
-
-func percent(sent, total int64) int64 {
-	if total <= 0 {
-		return 100
-	}
-	return 100 * sent / total
-}
-
-func (p *progress) redraw() {
-	if !p.on {
-		return
-	}
-	if p.drawn > 0 {
-		fmt.Fprintf(p.w, "\x1b[%dA", p.drawn) // back to the first line
-	}
-	for _, l := range p.lines {
-		fmt.Fprintf(p.w, "\r\x1b[K%s\n", l)
-	}
-	p.drawn = len(p.lines)
-	p.last = time.Now()
-}
-
-func (p *progress) finish() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.redraw()
-}
