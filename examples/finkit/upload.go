@@ -9,7 +9,6 @@ import (
 	"sync"
 	"time"
 
-
 	"github.com/finkit/finkit/upload"
 )
 
@@ -141,4 +140,3 @@ func reportUploads(e *env, results []uploadResult, asJSON bool) error {
 	}
 	return nil
 }
-
