@@ -8,8 +8,8 @@
 // # Backtests
 //
 // Load bars with ReadCSV (Yahoo, Stooq and backtesting.py/pandas layouts
-// are detected from the header) or build []Bar from marketdata history,
-// then run a Strategy (here backtesting.py's README example, which the
+// are detected from the header) or convert a marketdata History with
+// FromHistory (Bar is marketdata's Bar), then run a Strategy (here backtesting.py's README example, which the
 // default mode reproduces figure for figure):
 //
 //	bars, err := papertrade.ReadCSVFile("GOOG.csv")
@@ -28,8 +28,16 @@
 // same up to i). As in backtesting.py, the first Next comes once every
 // indicator has a value and there is a previous bar to compare with (bar 1
 // + the longest warm-up).
+// The indicators are marketdata's (one implementation): SMA, EMA and RSI
+// here are its values as NaN-padded series aligned with the bars, and the
+// engine streams them a block of bars at a time with the same arithmetic,
+// so a strategy sees exactly what the batch functions return.
 // Built-in strategies: BuyAndHold, SMACross, RSIReversion, Breakout and the
 // seeded RandomTrader, the coin-flip baseline any strategy must beat.
+// Strategies describes them for apps (names, labels, parameters with their
+// types int, float or bool, defaults, ranges and descriptions), and
+// NewStrategy builds one by name from Params, refusing an unknown
+// parameter or a value of the wrong type.
 //
 // # Broker semantics
 //

@@ -92,7 +92,7 @@ func TestNewStrategy(t *testing.T) {
 		require.NoError(t, err, name)
 		assert.NotNil(t, s)
 	}
-	s, err := NewStrategy("SMACross", Params{"fast": 5, "slow": 15, "longonly": 1})
+	s, err := NewStrategy("SMACross", Params{"fast": 5, "slow": 15, "long-only": 1})
 	require.NoError(t, err)
 	assert.Equal(t, &SMACross{Fast: 5, Slow: 15, LongOnly: true}, s)
 	_, err = NewStrategy("martingale", nil)

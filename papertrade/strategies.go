@@ -2,9 +2,7 @@ package papertrade
 
 import (
 	"fmt"
-	"math"
 	"math/rand/v2"
-	"strings"
 )
 
 // BuyAndHold buys with all available equity on the first bar it sees and
@@ -193,69 +191,3 @@ func (s *RandomTrader) Next(ctx *Context) {
 
 // String names the strategy and its parameters.
 func (s *RandomTrader) String() string { return fmt.Sprintf("RandomTrader(seed=%d)", s.Seed) }
-
-// StrategyNames lists the built-in strategies NewStrategy knows.
-func StrategyNames() []string {
-	return []string{"buyhold", "smacross", "rsi", "breakout", "random"}
-}
-
-// NewStrategy builds a built-in strategy by name from parameters:
-// buyhold; smacross (fast, slow, longonly, noclose: 1 for SMACross.NoClose);
-// rsi (period, lower, upper);
-// breakout (lookback, exit); random (seed, prob). Missing parameters get
-// the usual defaults (smacross 10/30, rsi 14/30/70, breakout 20).
-func NewStrategy(name string, p Params) (Strategy, error) {
-	get := func(k string, def float64) float64 {
-		if v, ok := p[k]; ok {
-			return v
-		}
-		return def
-	}
-	whole := func(k string, def float64) (int, error) {
-		v := get(k, def)
-		if v != math.Trunc(v) || v < 0 || v > 1e6 {
-			return 0, fmt.Errorf("%w: %s=%v must be a whole number", ErrInvalidStrategy, k, v)
-		}
-		return int(v), nil
-	}
-	switch strings.ToLower(name) {
-	case "buyhold", "buy-and-hold", "buyandhold":
-		return &BuyAndHold{}, nil
-	case "smacross", "sma":
-		f, err := whole("fast", 10)
-		if err != nil {
-			return nil, err
-		}
-		s, err := whole("slow", 30)
-		if err != nil {
-			return nil, err
-		}
-		if f <= 0 || s <= 0 {
-			return nil, fmt.Errorf("%w: smacross periods must be positive", ErrInvalidStrategy)
-		}
-		return &SMACross{Fast: f, Slow: s, LongOnly: get("longonly", 0) != 0, NoClose: get("noclose", 0) != 0}, nil
-	case "rsi":
-		n, err := whole("period", 14)
-		if err != nil {
-			return nil, err
-		}
-		return &RSIReversion{Period: n, Lower: get("lower", 30), Upper: get("upper", 70)}, nil
-	case "breakout", "momentum":
-		n, err := whole("lookback", 20)
-		if err != nil {
-			return nil, err
-		}
-		x, err := whole("exit", 0)
-		if err != nil {
-			return nil, err
-		}
-		return &Breakout{Lookback: n, Exit: x}, nil
-	case "random", "coinflip":
-		seed, err := whole("seed", 1)
-		if err != nil {
-			return nil, err
-		}
-		return &RandomTrader{Seed: uint64(seed), Prob: get("prob", 0.05)}, nil
-	}
-	return nil, fmt.Errorf("%w: unknown strategy %q (known: %s)", ErrInvalidStrategy, name, strings.Join(StrategyNames(), ", "))
-}

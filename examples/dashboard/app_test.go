@@ -436,6 +436,8 @@ func TestBacktestForm(t *testing.T) {
 		{"run": {"1"}, "strategy": {"nope"}},
 		{"run": {"1"}, "strategy": {"smacross"}, "cash": {"-5"}},
 		{"run": {"1"}, "strategy": {"smacross"}, "smacross.fast": {"abc"}},
+		{"run": {"1"}, "strategy": {"smacross"}, "smacross.fast": {"10.5"}}, // a period is a whole number
+		{"run": {"1"}, "strategy": {"random"}, "random.prob": {"2"}},
 		{"run": {"1"}, "strategy": {"smacross"}, "symbol": {"NOPE"}},
 	} {
 		status, body, _ = e.get(t, c, "/backtest?"+bad.Encode())

@@ -85,3 +85,20 @@ func TestBacktestDropsLiveBar(t *testing.T) {
 	n, _ := strconv.Atoi(all[1])
 	assert.Equal(t, strconv.Itoa(n-1), live[1], "the still-trading bar is not backtested")
 }
+
+// The backtest form is built from papertrade.Strategies: a bool parameter
+// is a checkbox, and ticking it reaches the strategy.
+func TestBacktestFormFromLibrary(t *testing.T) {
+	e := newTestEnv(t)
+	c := e.user(t, "joan", auth.RoleUser)
+	status, body, _ := e.get(t, c, "/backtest")
+	require.Equal(t, http.StatusOK, status)
+	assert.Contains(t, body, `type="checkbox" name="smacross.long-only" value="true"`)
+	assert.Contains(t, body, `name="smacross.fast" value="10" size="6" inputmode="numeric"`)
+	q := url.Values{"run": {"1"}, "symbol": {"SPY"}, "strategy": {"smacross"}, "smacross.fast": {"10"}, "smacross.slow": {"30"},
+		"smacross.long-only": {"true"}, "cash": {"10000"}, "commission": {"0"}}
+	status, body, _ = e.get(t, c, "/backtest?"+q.Encode())
+	require.Equal(t, http.StatusOK, status)
+	assert.Contains(t, body, "SMACross(10,30,long only)")
+	assert.Contains(t, body, `name="smacross.long-only" value="true" checked`)
+}

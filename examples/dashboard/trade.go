@@ -31,24 +31,6 @@ const (
 	paperPoll      = 3 * time.Second
 )
 
-type strategyParam struct {
-	Name, Label string
-	Default     float64
-}
-
-type strategyInfo struct {
-	Name, Label string
-	Params      []strategyParam
-}
-
-var strategies = []strategyInfo{
-	{"smacross", "SMA crossover", []strategyParam{{"fast", "Fast SMA", 10}, {"slow", "Slow SMA", 30}}},
-	{"rsi", "RSI mean reversion", []strategyParam{{"period", "RSI period", 14}, {"lower", "Buy below", 30}, {"upper", "Sell above", 70}}},
-	{"breakout", "Donchian breakout", []strategyParam{{"lookback", "Lookback", 20}, {"exit", "Exit channel", 10}}},
-	{"buyhold", "Buy and hold", nil},
-	{"random", "Random trader (baseline)", []strategyParam{{"prob", "Trade probability", 0.05}, {"seed", "Seed", 1}}},
-}
-
 type backtestForm struct {
 	Symbol     string
 	Strategy   string
@@ -62,7 +44,7 @@ type statRow struct{ Name, Value, Class string }
 
 type backtestView struct {
 	Form       backtestForm
-	Strategies []strategyInfo
+	Strategies []papertrade.StrategyInfo
 	Known      []sim.Instrument
 	DataSets   []dataSet // uploaded price histories
 	Ran        bool
@@ -84,12 +66,17 @@ func (a *app) backtestPage(c *gin.Context) {
 		MonteCarlo: c.Query("mc") == "on",
 		Values:     map[string]string{},
 	}
-	for _, s := range strategies {
+	infos := papertrade.Strategies()
+	for _, s := range infos {
 		for _, p := range s.Params {
-			f.Values[s.Name+"."+p.Name] = c.DefaultQuery(s.Name+"."+p.Name, strconv.FormatFloat(p.Default, 'f', -1, 64))
+			def := p.Format(p.Default)
+			if p.Type == papertrade.ParamBool && c.Query("run") != "" {
+				def = "false" // an unticked checkbox sends nothing
+			}
+			f.Values[s.Name+"."+p.Name] = c.DefaultQuery(s.Name+"."+p.Name, def)
 		}
 	}
-	v := backtestView{Form: f, Strategies: strategies, Known: sim.Instruments(), DataSets: a.dataSets(c.Request.Context())}
+	v := backtestView{Form: f, Strategies: infos, Known: sim.Instruments(), DataSets: a.dataSets(c.Request.Context())}
 	if c.Query("run") == "" {
 		a.render(c, http.StatusOK, "backtest", view{Title: "Backtest", Active: "backtest", Data: v})
 		return
@@ -116,21 +103,15 @@ func (a *app) backtestPage(c *gin.Context) {
 
 func (a *app) runBacktest(c *gin.Context, v *backtestView) error {
 	f := v.Form
-	var info *strategyInfo
-	for i := range strategies {
-		if strategies[i].Name == f.Strategy {
-			info = &strategies[i]
-		}
-	}
-	if info == nil {
+	info, ok := papertrade.LookupStrategy(f.Strategy)
+	if !ok {
 		return fmt.Errorf("unknown strategy %q", f.Strategy)
 	}
 	params := papertrade.Params{}
 	for _, p := range info.Params {
-		raw := f.Values[info.Name+"."+p.Name]
-		x, err := strconv.ParseFloat(strings.TrimSpace(raw), 64)
+		x, err := p.Parse(f.Values[info.Name+"."+p.Name])
 		if err != nil {
-			return fmt.Errorf("%s: %q is not a number", p.Label, raw)
+			return fmt.Errorf("%s: %s", p.Label, paramProblem(p))
 		}
 		params[p.Name] = x
 	}
@@ -189,6 +170,17 @@ func (a *app) runBacktest(c *gin.Context, v *backtestView) error {
 		v.MC = mc
 	}
 	return nil
+}
+
+// paramProblem says what a parameter takes, for a form's error message.
+func paramProblem(p papertrade.ParamInfo) string {
+	switch p.Type {
+	case papertrade.ParamInt:
+		return fmt.Sprintf("give a whole number from %s to %s", p.Format(p.Min), p.Format(p.Max))
+	case papertrade.ParamBool:
+		return "tick the box or leave it empty"
+	}
+	return fmt.Sprintf("give a number from %s to %s", p.Format(p.Min), p.Format(p.Max))
 }
 
 func isCrypto(sym string) bool {

@@ -32,11 +32,11 @@ type strategyFlags struct {
 	compatVersion string
 	riskFree      float64
 	asJSON        bool
-	params        map[string]*float64
+	params        map[string]*paramFlag // by flag name
 }
 
 func addStrategyFlags(fs *flag.FlagSet, withParams bool) *strategyFlags {
-	sf := &strategyFlags{params: map[string]*float64{}}
+	sf := &strategyFlags{}
 	fs.StringVar(&sf.csv, "csv", "", "OHLCV CSV file (Date,Open,High,Low,Close[,Volume])")
 	fs.StringVar(&sf.strategy, "strategy", "smacross", "strategy: "+strings.Join(papertrade.StrategyNames(), ", "))
 	fs.Float64Var(&sf.cash, "cash", 10_000, "starting cash")
@@ -55,35 +55,67 @@ func addStrategyFlags(fs *flag.FlagSet, withParams bool) *strategyFlags {
 	fs.Float64Var(&sf.riskFree, "risk-free", 0, "annual risk-free rate for Sharpe, Sortino and alpha (0.02 = 2%)")
 	fs.BoolVar(&sf.asJSON, "json", false, "print JSON")
 	if withParams {
-		for _, p := range []struct{ name, usage string }{
-			{"fast", "smacross: fast SMA period (10)"},
-			{"slow", "smacross: slow SMA period (30)"},
-			{"longonly", "smacross: 1 to stay flat instead of shorting"},
-			{"noclose", "smacross: 1 to only buy on a cross up and sell on a cross down, without closing first (backtesting.py's README SmaCross; use with --exclusive-orders)"},
-			{"period", "rsi: RSI period (14)"},
-			{"lower", "rsi: buy below (30)"},
-			{"upper", "rsi: sell above (70)"},
-			{"lookback", "breakout: channel length (20)"},
-			{"exit", "breakout: exit channel length (lookback/2)"},
-			{"prob", "random: trade probability per bar (0.05)"},
-			{"rseed", "random: the random trader's seed (1)"},
-		} {
-			sf.params[p.name] = fs.Float64(p.name, 0, p.usage)
-		}
+		sf.addParamFlags(fs)
 	}
 	return sf
 }
 
-// setParams returns the strategy parameters given on the command line.
+// paramFlag is a strategy parameter as a typed flag: an int, a number, or
+// a bool given without a value (--long-only).
+type paramFlag struct {
+	info papertrade.ParamInfo
+	v    float64
+}
+
+func (p *paramFlag) String() string {
+	if p == nil {
+		return ""
+	}
+	return p.info.Format(p.v)
+}
+
+func (p *paramFlag) Set(s string) error {
+	v, err := p.info.Parse(s)
+	if err != nil {
+		return err
+	}
+	p.v = v
+	return nil
+}
+
+func (p *paramFlag) IsBoolFlag() bool { return p.info.Type == papertrade.ParamBool }
+
+// addParamFlags defines a flag for every parameter of every built-in
+// strategy (papertrade.Strategies), typed as the parameter is, named after
+// it (--fast), or after the strategy and it where the command already has
+// a flag of that name (montecarlo's --seed: --random-seed). Call it after
+// the command's own flags.
+func (sf *strategyFlags) addParamFlags(fs *flag.FlagSet) {
+	sf.params = map[string]*paramFlag{}
+	for _, s := range papertrade.Strategies() {
+		for _, p := range s.Params {
+			name := p.Name
+			if fs.Lookup(name) != nil {
+				name = s.Name + "-" + name
+			}
+			pf := &paramFlag{info: p, v: p.Default}
+			usage := fmt.Sprintf("%s: %s", s.Name, p.Description)
+			if p.Type != papertrade.ParamBool {
+				usage = fmt.Sprintf("%s: %s (`%s` from %s to %s)", s.Name, p.Description, p.Type, p.Format(p.Min), p.Format(p.Max))
+			}
+			fs.Var(pf, name, usage)
+			sf.params[name] = pf
+		}
+	}
+}
+
+// setParams returns the strategy parameters given on the command line;
+// papertrade.NewStrategy refuses those the chosen strategy does not have.
 func (sf *strategyFlags) setParams(fs *flag.FlagSet) papertrade.Params {
 	p := papertrade.Params{}
 	fs.Visit(func(f *flag.Flag) {
-		if v, ok := sf.params[f.Name]; ok {
-			name := f.Name
-			if name == "rseed" {
-				name = "seed"
-			}
-			p[name] = *v
+		if pf, ok := sf.params[f.Name]; ok {
+			p[pf.info.Name] = pf.v
 		}
 	})
 	return p
@@ -180,7 +212,7 @@ func printTrades(w io.Writer, trades []papertrade.Trade) error {
 // runMonteCarlo implements `finkit montecarlo`.
 func runMonteCarlo(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet("montecarlo", e)
-	sf := addStrategyFlags(fs, true)
+	sf := addStrategyFlags(fs, false)
 	paths := fs.Int("paths", 1000, "number of simulated paths")
 	nbars := fs.Int("bars", 0, "bars per path (default: as many as the CSV has)")
 	years := fs.Float64("years", 0, "path length in years (instead of --bars)")
@@ -188,6 +220,7 @@ func runMonteCarlo(ctx context.Context, e *env, args []string) error {
 	block := fs.Int("block", 20, "bootstrap block length in bars")
 	seed := fs.Uint64("seed", 1, "random seed (same seed, same answer)")
 	workers := fs.Int("workers", 0, "parallel workers (default: CPU count)")
+	sf.addParamFlags(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -293,6 +326,20 @@ func (g gridFlag) Set(s string) error {
 	return nil
 }
 
+// checkGrid refuses a grid over a parameter the strategy does not have, or
+// with a value the parameter cannot take (10.5 for a period), before any
+// backtest runs.
+func checkGrid(strategy string, grid gridFlag) error {
+	for name, vals := range grid {
+		for _, v := range vals {
+			if _, err := papertrade.NewStrategy(strategy, papertrade.Params{name: v}); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
 // runOptimize implements `finkit optimize`.
 func runOptimize(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet("optimize", e)
@@ -317,6 +364,9 @@ func runOptimize(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	name := sf.strategy
+	if err := checkGrid(name, grid); err != nil {
+		return usageErrorf("%v", err)
+	}
 	factory := func(p papertrade.Params) (papertrade.Strategy, error) { return papertrade.NewStrategy(name, p) }
 	var constraint func(papertrade.Params) bool
 	if _, f := grid["fast"]; f {

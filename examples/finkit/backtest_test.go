@@ -100,6 +100,12 @@ func TestMonteCarloCommand(t *testing.T) {
 	assert.Contains(t, got, "verdict")
 	assert.Equal(t, 40.0, got["paths"])
 
+	// The random trader's seed is --random-seed here: --seed is the paths'.
+	e, out, _ = testEnv()
+	require.NoError(t, runMonteCarlo(context.Background(), e, []string{"--csv", googCSV, "--strategy", "random", "--random-seed", "9",
+		"--prob", "0.1", "--paths", "10", "--bars", "200", "--json"}))
+	assert.Contains(t, out.String(), "RandomTrader(seed=9)")
+
 	e, _, _ = testEnv()
 	err := runMonteCarlo(context.Background(), e, []string{"--csv", googCSV, "--method", "heston"})
 	assert.True(t, errorsIsUsage(err))
@@ -131,6 +137,9 @@ func TestOptimizeCommand(t *testing.T) {
 		{"--csv", googCSV, "--grid", "fast"},
 		{"--csv", googCSV, "--grid", "fast=1:0:1"},
 		{"--csv", googCSV, "--grid", "fast=a,b"},
+		{"--csv", googCSV, "--grid", "bogus=1,2"}, // accepted before: every run was the default SMACross
+		{"--csv", googCSV, "--grid", "fast=5.5,10"},
+		{"--csv", googCSV, "--strategy", "buyhold", "--grid", "fast=5,10"},
 	} {
 		e, _, _ := testEnv()
 		assert.True(t, errorsIsUsage(runOptimize(context.Background(), e, bad)), "%v", bad)
@@ -159,7 +168,7 @@ func relClose(got, want float64) bool { return math.Abs(got-want) <= 1e-9*math.A
 // statistic, every trade and the equity curve with them (1e-9 relative).
 func TestBacktestCommandReproducesBacktestingPy(t *testing.T) {
 	const dir = "../../papertrade/testdata/backtesting-py/"
-	readme := []string{"--fast", "10", "--slow", "20", "--noclose", "1", "--commission", "0.002", "--exclusive-orders", "--keep-open"}
+	readme := []string{"--fast", "10", "--slow", "20", "--no-close", "--commission", "0.002", "--exclusive-orders", "--keep-open"}
 	tests := []struct {
 		file string
 		args []string
@@ -272,10 +281,29 @@ func TestStrategyFlagsGiveEveryEngineOption(t *testing.T) {
 	e, _, _ := testEnv()
 	fs := newFlagSet("backtest", e)
 	sf := addStrategyFlags(fs, true)
-	require.NoError(t, parseFlags(fs, []string{"--fast", "10", "--slow", "20", "--noclose", "1"}))
+	require.NoError(t, parseFlags(fs, []string{"--fast", "10", "--slow", "20", "--no-close"}))
 	s, err := papertrade.NewStrategy("smacross", sf.setParams(fs))
 	require.NoError(t, err)
 	assert.Equal(t, &papertrade.SMACross{Fast: 10, Slow: 20, NoClose: true}, s)
+
+	// Typed parameters: a whole number for a period, a flag without a
+	// value for a bool; neither was (--fast 10.5 and --longonly 0.5 ran).
+	e, _, _ = testEnv()
+	fs = newFlagSet("backtest", e)
+	sf = addStrategyFlags(fs, true)
+	require.NoError(t, parseFlags(fs, []string{"--fast", "5", "--long-only"}))
+	s, err = papertrade.NewStrategy("smacross", sf.setParams(fs))
+	require.NoError(t, err)
+	assert.Equal(t, &papertrade.SMACross{Fast: 5, Slow: 30, LongOnly: true}, s)
+	for _, bad := range [][]string{{"--fast", "10.5"}, {"--fast", "0"}, {"--long-only=maybe"}, {"--lookback", "1"}} {
+		e, _, _ := testEnv()
+		err := runBacktest(context.Background(), e, append([]string{"--csv", googCSV}, bad...))
+		assert.True(t, errorsIsUsage(err), "%v: %v", bad, err)
+	}
+	e, _, _ = testEnv()
+	err = runBacktest(context.Background(), e, []string{"--csv", googCSV, "--strategy", "smacross", "--lookback", "30"})
+	assert.True(t, errorsIsUsage(err), "a parameter of another strategy: %v", err)
+	assert.ErrorContains(t, err, `smacross has no parameter "lookback"`)
 
 	// Bad values are refused by the engine with a clear error.
 	for _, bad := range [][]string{{"--margin", "2"}, {"--compat-version", "0.6.6"}, {"--compat", "--compat-version", "0.5"}, {"--commission-fixed", "-1"}} {
