@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -87,8 +88,23 @@ type response struct {
 	body []byte
 }
 
-// flash is the message a form's redirect carries.
+// flash is the message a form's redirect carries: in the dashboard's
+// flash cookie (base64 JSON, then its signature, which only the server
+// needs to check), or in older versions the redirect's flash parameter.
 func (r response) flash() string {
+	for _, ck := range r.Cookies() {
+		if ck.Name != "finkit_flash" {
+			continue
+		}
+		payload, _, _ := strings.Cut(ck.Value, ".")
+		b, err := base64.RawURLEncoding.DecodeString(payload)
+		var fl struct {
+			Text string `json:"t"`
+		}
+		if err == nil && json.Unmarshal(b, &fl) == nil {
+			return fl.Text
+		}
+	}
 	loc, err := url.Parse(r.Header.Get("Location"))
 	if err != nil {
 		return ""
