@@ -573,24 +573,35 @@ func (e *engine) tradeIndex(id int) int {
 // processOrders fills whatever pending orders bar e.i triggers, following
 // backtesting.py's rules: orders in queue order (stop-losses at the front),
 // each checked for its stop, then its limit, then filled; FIFO netting.
+// An order that opens a trade with a bracket acting on this same bar has
+// the queue processed again.
 func (e *engine) processOrders() {
 	if len(e.orders) == 0 {
 		return
 	}
-	b := &e.bars[e.i]
-	open, high, low := b.Open, b.High, b.Low
-	prevClose := open
-	if e.i > 0 {
-		prevClose = e.bars[e.i-1].Close
-	}
 	reprocess := false
+	for _, o := range e.queueForBar() {
+		if !e.hasOrder(o.id) {
+			continue // filled or cancelled by an earlier order of this pass
+		}
+		if e.processOrder(o) {
+			reprocess = true
+		}
+	}
+	if reprocess {
+		e.processOrders()
+	}
+}
+
+// queueForBar is the order in which this bar sees the pending orders: the
+// queue as it is, or with TradeOnClose (outside Compat) the market orders
+// first, since they fill at the previous close, before anything that
+// happens during this bar.
+func (e *engine) queueForBar() []order {
 	e.scratch = append(e.scratch[:0], e.orders...)
 	if e.opts.TradeOnClose && !e.opts.Compat {
-		// Market orders fill at the previous close, which comes before
-		// anything that happens during this bar: process them first.
 		slices.SortStableFunc(e.scratch, func(a, b order) int {
-			am := a.limit == 0 && a.stop == 0 && !a.isSL && !a.isTP
-			bm := b.limit == 0 && b.stop == 0 && !b.isSL && !b.isTP
+			am, bm := a.isPlainMarket(), b.isPlainMarket()
 			switch {
 			case am && !bm:
 				return -1
@@ -600,122 +611,156 @@ func (e *engine) processOrders() {
 			return 0
 		})
 	}
-	for _, o := range e.scratch {
-		if !e.hasOrder(o.id) {
-			continue
+	return e.scratch
+}
+
+// isPlainMarket reports whether o is a market order of the strategy's (no
+// limit, no stop, not a bracket order).
+func (o order) isPlainMarket() bool { return o.limit == 0 && o.stop == 0 && !o.isSL && !o.isTP }
+
+// processOrder handles one pending order on bar e.i: it waits (stop or
+// limit not reached), closes part of its parent trade (a bracket or close
+// order), is rejected (no units, no margin) or fills, netting against
+// opposite trades first. It reports whether a trade it opened has a
+// bracket that must act on this same bar.
+func (e *engine) processOrder(o order) (reprocess bool) {
+	stop := o.stop
+	if stop != 0 && !e.triggerStop(o) {
+		return false
+	}
+	price, ok := e.fillPrice(o, stop)
+	if !ok {
+		return false
+	}
+	isMarket := o.limit == 0 && stop == 0
+	at := e.i
+	if isMarket && e.opts.TradeOnClose && e.i > 0 && !o.isSL && !o.isTP {
+		at = e.i - 1
+	}
+	defer e.removeOrder(o.id)
+	if o.parent != 0 {
+		e.closeParent(o, price, at)
+		return false
+	}
+	adjusted := e.adjusted(o.size, price)
+	size := e.unitsFor(o, price, adjusted)
+	if size == 0 {
+		e.rejected++
+		return false
+	}
+	need := size
+	if !e.opts.Hedging {
+		need = e.netAgainstOpposite(need, price, at)
+	}
+	if need == 0 {
+		return false
+	}
+	if !e.affordable(o, need, price, adjusted) {
+		e.rejected++
+		return false
+	}
+	e.openTrade(adjusted, need, o.sl, o.tp, at, o.tag)
+	return e.bracketActsNow(o, stop, isMarket)
+}
+
+// triggerStop reports whether bar e.i reaches o's stop price; if it does,
+// the pending order becomes a market (or limit) order.
+func (e *engine) triggerStop(o order) bool {
+	b := &e.bars[e.i]
+	long := o.size > 0
+	if !(long && b.High >= o.stop) && !(!long && b.Low <= o.stop) {
+		return false
+	}
+	for k := range e.orders {
+		if e.orders[k].id == o.id {
+			e.orders[k].stop = 0
 		}
-		long := o.size > 0
-		stopPrice := o.stop
-		if stopPrice != 0 {
-			hit := (long && high >= stopPrice) || (!long && low <= stopPrice)
-			if !hit {
-				continue
-			}
-			// The stop was reached: the order becomes a market/limit order.
-			for k := range e.orders {
-				if e.orders[k].id == o.id {
-					e.orders[k].stop = 0
-				}
-			}
+	}
+	return true
+}
+
+// fillPrice is the price o fills at on bar e.i (stop is the order's stop
+// price, already reached, or 0), or false when its limit is not reached.
+func (e *engine) fillPrice(o order, stop float64) (float64, bool) {
+	b := &e.bars[e.i]
+	long := o.size > 0
+	if o.limit != 0 {
+		hit := (long && b.Low <= o.limit) || (!long && b.High >= o.limit)
+		// Stop and limit both reached in this bar: pessimistically, the
+		// limit was reached before the stop, so it does not count yet.
+		before := hit && stop != 0 && ((long && o.limit <= stop) || (!long && o.limit >= stop))
+		if !hit || before {
+			return 0, false
 		}
-		var price float64
-		if o.limit != 0 {
-			hit := (long && low <= o.limit) || (!long && high >= o.limit)
-			// Stop and limit both reached in this bar: pessimistically, the
-			// limit was reached before the stop, so it does not count yet.
-			before := hit && stopPrice != 0 && ((long && o.limit <= stopPrice) || (!long && o.limit >= stopPrice))
-			if !hit || before {
-				continue
-			}
-			ref := open
-			if stopPrice != 0 {
-				ref = stopPrice
-			}
-			if long {
-				price = math.Min(ref, o.limit)
-			} else {
-				price = math.Max(ref, o.limit)
-			}
+		ref := b.Open
+		if stop != 0 {
+			ref = stop
+		}
+		if long {
+			return math.Min(ref, o.limit), true
+		}
+		return math.Max(ref, o.limit), true
+	}
+	// Bracket (SL/TP) orders are events inside this bar; other market
+	// orders fill at the previous close with TradeOnClose.
+	price := b.Open
+	if e.opts.TradeOnClose && !o.isSL && !o.isTP && e.i > 0 {
+		price = e.bars[e.i-1].Close
+	}
+	if stop != 0 {
+		if long {
+			price = math.Max(price, stop)
 		} else {
-			// Bracket (SL/TP) orders are events inside this bar; other
-			// market orders fill at the previous close with TradeOnClose.
-			contingent := o.isSL || o.isTP
-			price = open
-			if e.opts.TradeOnClose && !contingent {
-				price = prevClose
-			}
-			if stopPrice != 0 {
-				if long {
-					price = math.Max(price, stopPrice)
-				} else {
-					price = math.Min(price, stopPrice)
-				}
-			}
+			price = math.Min(price, stop)
 		}
-		isMarket := o.limit == 0 && stopPrice == 0
-		at := e.i
-		if isMarket && e.opts.TradeOnClose && e.i > 0 && !o.isSL && !o.isTP {
-			at = e.i - 1
-		}
-
-		if o.parent != 0 {
-			k := e.tradeIndex(o.parent)
-			if k >= 0 {
-				t := &e.trades[k]
-				size := math.Copysign(math.Min(math.Abs(t.size), math.Abs(o.size)), o.size)
-				e.reduceTrade(k, price, size, at)
-			}
-			e.removeOrder(o.id)
-			continue
-		}
-
-		adjusted := e.adjusted(o.size, price)
-		size := e.unitsFor(o, price, adjusted)
-		if size == 0 {
-			e.rejected++
-			e.removeOrder(o.id)
-			continue
-		}
-		need := size
-		if !e.opts.Hedging {
-			for k := 0; k < len(e.trades) && need != 0; {
-				t := &e.trades[k]
-				if (t.size > 0) == (need > 0) {
-					k++
-					continue
-				}
-				if math.Abs(need) >= math.Abs(t.size) {
-					need += t.size
-					e.closeTrade(k, price, at)
-					continue // trades shifted left
-				}
-				e.reduceTrade(k, price, need, at)
-				need = 0
-			}
-		}
-		if need != 0 && !e.affordable(o, need, price, adjusted) {
-			e.rejected++
-			e.removeOrder(o.id)
-			continue
-		}
-		if need != 0 {
-			e.openTrade(adjusted, need, o.sl, o.tp, at, o.tag)
-			switch {
-			case (o.sl != 0 || o.tp != 0) && isMarket:
-				// Let the new bracket act on this same bar.
-				reprocess = true
-			case stopPrice != 0 && o.limit == 0 && o.tp != 0 &&
-				((long && o.tp <= high && (o.sl == 0 || o.sl < low)) || (!long && o.tp >= low && (o.sl == 0 || o.sl > high))):
-				// A stop entry and its TP in one bar, the SL not: not
-				// ambiguous, both go the same way.
-				reprocess = true
-			}
-		}
-		e.removeOrder(o.id)
 	}
-	if reprocess {
-		e.processOrders()
+	return price, true
+}
+
+// closeParent fills a bracket or close order: it closes up to its size of
+// the trade it belongs to, if that trade is still open.
+func (e *engine) closeParent(o order, price float64, at int) {
+	k := e.tradeIndex(o.parent)
+	if k < 0 {
+		return
 	}
+	t := &e.trades[k]
+	size := math.Copysign(math.Min(math.Abs(t.size), math.Abs(o.size)), o.size)
+	e.reduceTrade(k, price, size, at)
+}
+
+// netAgainstOpposite closes (FIFO) open trades on the other side with up to
+// need units and returns the units left to open.
+func (e *engine) netAgainstOpposite(need, price float64, at int) float64 {
+	for k := 0; k < len(e.trades) && need != 0; {
+		t := &e.trades[k]
+		if (t.size > 0) == (need > 0) {
+			k++
+			continue
+		}
+		if math.Abs(need) >= math.Abs(t.size) {
+			need += t.size
+			e.closeTrade(k, price, at)
+			continue // trades shifted left
+		}
+		e.reduceTrade(k, price, need, at)
+		need = 0
+	}
+	return need
+}
+
+// bracketActsNow reports whether the trade order o just opened has a
+// bracket that must be checked on this same bar: after a market entry,
+// or a stop entry whose take-profit the bar also reached while its
+// stop-loss was not (not ambiguous: both went the same way).
+func (e *engine) bracketActsNow(o order, stop float64, isMarket bool) bool {
+	if (o.sl != 0 || o.tp != 0) && isMarket {
+		return true
+	}
+	b := &e.bars[e.i]
+	long := o.size > 0
+	return stop != 0 && o.limit == 0 && o.tp != 0 &&
+		((long && o.tp <= b.High && (o.sl == 0 || o.sl < b.Low)) || (!long && o.tp >= b.Low && (o.sl == 0 || o.sl > b.High)))
 }
 
 // markPrice is the price open trades are marked at while sizing orders on
