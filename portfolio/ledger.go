@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/shopspring/decimal"
+
+	"github.com/finkit/finkit/portfolio/internal/exact"
 )
 
 // maxExponent bounds the decimal exponents a transaction may carry, so
@@ -130,18 +132,18 @@ type acctState struct {
 
 // acctScalars are the account totals, snapshotted once per batch for undo.
 type acctScalars struct {
-	// The totals are exact sums kept in int64 form while they fit, so
-	// booking into them allocates nothing.
-	cash        total
-	dividends   total
-	interest    total
-	fees        total
-	taxes       total
-	deposits    total
-	withdrawals total
-	realizedN   int   // entries of acctState.realized that count
-	gain        total // sum of realized Gain
-	fxEffect    total // sum of realized Gain − LocalGain × FXRate
+	// The totals are exact sums (see exact.Num): booking into them
+	// allocates nothing while they fit 128 bits.
+	cash        exact.Num
+	dividends   exact.Num
+	interest    exact.Num
+	fees        exact.Num
+	taxes       exact.Num
+	deposits    exact.Num
+	withdrawals exact.Num
+	realizedN   int       // entries of acctState.realized that count
+	gain        exact.Num // sum of realized Gain
+	fxEffect    exact.Num // sum of realized Gain − LocalGain × FXRate
 }
 
 // position is the mutable state of one symbol in one account.
@@ -157,41 +159,41 @@ type position struct {
 
 type posScalars struct {
 	currency   string
-	qty        total // exact, int64 form while it fits
-	basis      total // account currency
-	localBasis total // instrument currency
+	qty        exact.Num
+	basis      exact.Num // account currency
+	localBasis exact.Num // instrument currency
 	lots       []lotRec
 	head       int
 	lastPrice  decimal.Decimal
 	lastTime   time.Time
 }
 
-// lotRec is an open lot as the ledger keeps it: its numbers as totals
+// lotRec is an open lot as the ledger keeps it: its numbers as exact.Num
 // (pointer-free while they fit 128 bits), a Lot when read.
 type lotRec struct {
 	acquired               time.Time
-	qty, basis, localBasis total
+	qty, basis, localBasis exact.Num
 	txID                   string
 }
 
 // pub returns the lot as the public Lot (the same values and exponents).
 func (r *lotRec) pub() Lot {
-	return Lot{Acquired: r.acquired, Quantity: r.qty.dec(), Basis: r.basis.dec(), LocalBasis: r.localBasis.dec(), TxID: r.txID}
+	return Lot{Acquired: r.acquired, Quantity: r.qty.Dec(), Basis: r.basis.Dec(), LocalBasis: r.localBasis.Dec(), TxID: r.txID}
 }
 
 // lotRecOf returns lot as a lotRec.
 func lotRecOf(lot Lot) lotRec {
-	return lotRec{acquired: lot.Acquired, qty: totalOf(lot.Quantity), basis: totalOf(lot.Basis), localBasis: totalOf(lot.LocalBasis), txID: lot.TxID}
+	return lotRec{acquired: lot.Acquired, qty: exact.Of(lot.Quantity), basis: exact.Of(lot.Basis), localBasis: exact.Of(lot.LocalBasis), txID: lot.TxID}
 }
 
-// realRec is a RealizedGain as the ledger keeps it: amounts as totals,
+// realRec is a RealizedGain as the ledger keeps it: amounts as exact.Num,
 // the account filled in when read.
 type realRec struct {
 	symbol           string
 	acquired, closed time.Time
-	qty, proceeds    total
-	basis, gain      total
-	localGain        total
+	qty, proceeds    exact.Num
+	basis, gain      exact.Num
+	localGain        exact.Num
 	fx               decimal.Decimal
 	txID             string
 }
@@ -200,13 +202,13 @@ type realRec struct {
 func (r *realRec) pub(account string) RealizedGain {
 	g := RealizedGain{
 		Account: account, Symbol: r.symbol, Acquired: r.acquired, Closed: r.closed,
-		Quantity: r.qty.dec(), Proceeds: r.proceeds.dec(), Basis: r.basis.dec(), Gain: r.gain.dec(),
+		Quantity: r.qty.Dec(), Proceeds: r.proceeds.Dec(), Basis: r.basis.Dec(), Gain: r.gain.Dec(),
 		FXRate: r.fx, TxID: r.txID,
 	}
-	if sameTotal(r.localGain, r.gain) {
+	if r.localGain.Same(r.gain) {
 		g.LocalGain = g.Gain
 	} else {
-		g.LocalGain = r.localGain.dec()
+		g.LocalGain = r.localGain.Dec()
 	}
 	return g
 }
@@ -620,55 +622,68 @@ func (l *Ledger) applyOne(tx *Transaction) error {
 	if tx.Currency == "" {
 		tx.Currency = a.acct.Currency
 	}
-	var fx decimal.Decimal
-	var err error
-	if securitiesTransfer(tx) {
-		// Which rate a securities transfer needs (if any) depends on the
-		// lots it moves: transferIn checks it.
-		if tx.FXRate.Sign() < 0 {
-			return fmt.Errorf("%w: negative FX rate", ErrInvalidAmount)
-		}
-		if !validCurrency(tx.Currency) {
-			return fmt.Errorf("%w: %q is not a currency code", ErrCurrencyMismatch, tx.Currency)
-		}
-	} else if fx, err = txFX(a, tx); err != nil {
+	fx, err := checkAmounts(a, tx)
+	if err != nil {
 		return err
 	}
-	if tx.Fee.Sign() < 0 || tx.Tax.Sign() < 0 {
-		return fmt.Errorf("%w: fee and tax must not be negative", ErrInvalidAmount)
-	}
-	for _, x := range [...]*decimal.Decimal{&tx.Quantity, &tx.Price, &tx.Fee, &tx.Tax, &tx.Amount, &tx.FXRate} {
-		if e := x.Exponent(); e > maxExponent || e < -maxExponent {
-			return fmt.Errorf("%w: a number has exponent %d, outside ±%d", ErrInvalidAmount, e, maxExponent)
-		}
-	}
-	switch tx.Kind {
-	case TxBuy, TxSell:
-		err = l.trade(a, tx, fx)
-	case TxDeposit, TxWithdrawal, TxInterest, TxFee, TxTax:
-		err = l.cashOnly(a, tx, fx)
-	case TxDividend:
-		err = l.dividend(a, tx, fx)
-	case TxTransferIn, TxTransferOut:
-		if tx.Symbol == "" {
-			err = l.cashOnly(a, tx, fx)
-		} else if tx.Kind == TxTransferOut {
-			err = l.transferOut(a, tx)
-		} else {
-			err = l.transferIn(a, tx)
-		}
-	case TxSplit:
-		err = l.split(a, tx)
-	default:
-		err = fmt.Errorf("%w: unknown kind %q", ErrInvalidTransaction, tx.Kind)
-	}
-	if err != nil {
+	if err := l.book(a, tx, fx); err != nil {
 		return err
 	}
 	l.ids.insertAbsent(idHash, l.txs.len())
 	l.txs.append(tx)
 	l.last = tx.Time
 	return nil
+}
+
+// checkAmounts checks tx's currency, rate, fee, tax and the range of its
+// numbers, and returns the rate of its cash to the account currency (see
+// txFX; zero for a securities transfer, whose rate depends on the lots it
+// moves and is checked by transferIn).
+func checkAmounts(a *acctState, tx *Transaction) (decimal.Decimal, error) {
+	var fx decimal.Decimal
+	var err error
+	if securitiesTransfer(tx) {
+		if tx.FXRate.Sign() < 0 {
+			return fx, fmt.Errorf("%w: negative FX rate", ErrInvalidAmount)
+		}
+		if !validCurrency(tx.Currency) {
+			return fx, fmt.Errorf("%w: %q is not a currency code", ErrCurrencyMismatch, tx.Currency)
+		}
+	} else if fx, err = txFX(a, tx); err != nil {
+		return fx, err
+	}
+	if tx.Fee.Sign() < 0 || tx.Tax.Sign() < 0 {
+		return fx, fmt.Errorf("%w: fee and tax must not be negative", ErrInvalidAmount)
+	}
+	for _, x := range [...]*decimal.Decimal{&tx.Quantity, &tx.Price, &tx.Fee, &tx.Tax, &tx.Amount, &tx.FXRate} {
+		if e := x.Exponent(); e > maxExponent || e < -maxExponent {
+			return fx, fmt.Errorf("%w: a number has exponent %d, outside ±%d", ErrInvalidAmount, e, maxExponent)
+		}
+	}
+	return fx, nil
+}
+
+// book books a checked transaction by its kind.
+func (l *Ledger) book(a *acctState, tx *Transaction, fx decimal.Decimal) error {
+	switch tx.Kind {
+	case TxBuy, TxSell:
+		return l.trade(a, tx, fx)
+	case TxDeposit, TxWithdrawal, TxInterest, TxFee, TxTax:
+		return l.cashOnly(a, tx, fx)
+	case TxDividend:
+		return l.dividend(a, tx, fx)
+	case TxTransferIn, TxTransferOut:
+		switch {
+		case tx.Symbol == "":
+			return l.cashOnly(a, tx, fx)
+		case tx.Kind == TxTransferOut:
+			return l.transferOut(a, tx)
+		}
+		return l.transferIn(a, tx)
+	case TxSplit:
+		return l.split(a, tx)
+	}
+	return fmt.Errorf("%w: unknown kind %q", ErrInvalidTransaction, tx.Kind)
 }
 
 // txFX returns the rate from the transaction currency to the account
@@ -693,7 +708,7 @@ func txFX(a *acctState, tx *Transaction) (decimal.Decimal, error) {
 // rounds it to the account's minor units.
 func toAcct(a *acctState, amount, fx decimal.Decimal) decimal.Decimal {
 	if fx.Sign() != 0 {
-		amount = mulDec(amount, fx)
+		amount = exact.Mul(amount, fx)
 	}
 	return roundTo(amount, a.minor)
 }
@@ -702,38 +717,33 @@ func toAcct(a *acctState, amount, fx decimal.Decimal) decimal.Decimal {
 // when delta is an outflow.
 func (l *Ledger) addCash(a *acctState, delta decimal.Decimal) error {
 	if delta.Sign() < 0 {
-		return l.moveCash(a, delta.Neg(), true)
+		return l.moveCash(a, exact.Of(delta.Neg()), true)
 	}
-	return l.moveCash(a, delta, false)
+	return l.moveCash(a, exact.Of(delta), false)
 }
 
 // moveCash adds amount to a's cash, or takes it out when out is set; taking
 // out more than there is fails without margin. A negative amount moves the
 // other way (a sell whose fees exceed the proceeds).
-func (l *Ledger) moveCash(a *acctState, amount decimal.Decimal, out bool) error {
-	return l.moveCashT(a, totalOf(amount), out)
-}
-
-// moveCashT is moveCash with the amount as a total.
-func (l *Ledger) moveCashT(a *acctState, amount total, out bool) error {
-	if amount.sign() == 0 {
+func (l *Ledger) moveCash(a *acctState, amount exact.Num, out bool) error {
+	if amount.Sign() == 0 {
 		return nil
 	}
-	var next total
+	var next exact.Num
 	if out {
-		next = a.s.cash.subT(amount)
+		next = a.s.cash.Sub(amount)
 	} else {
-		next = a.s.cash.addT(amount)
+		next = a.s.cash.Add(amount)
 	}
 	// next < cash exactly when the move is an outflow: a positive amount
 	// taken out or a negative amount put in.
-	if next.sign() < 0 && (amount.sign() > 0) == out && !a.acct.AllowMargin {
-		need := amount.dec()
+	if next.Sign() < 0 && (amount.Sign() > 0) == out && !a.acct.AllowMargin {
+		need := amount.Dec()
 		if !out {
 			need = need.Neg()
 		}
 		return fmt.Errorf("%w: cash %s, needs %s", ErrInsufficientFunds,
-			FormatMoney(a.s.cash.dec(), a.acct.Currency), FormatMoney(need, a.acct.Currency))
+			FormatMoney(a.s.cash.Dec(), a.acct.Currency), FormatMoney(need, a.acct.Currency))
 	}
 	l.touchAcct(a)
 	a.s.cash = next
@@ -757,21 +767,21 @@ func (l *Ledger) cashOnly(a *acctState, tx *Transaction, fx decimal.Decimal) err
 	}
 	charges := fee
 	if tax.Sign() != 0 {
-		charges = addDec(charges, tax)
+		charges = exact.Add(charges, tax)
 	}
 	var err error
 	switch tx.Kind {
 	case TxDeposit, TxTransferIn, TxInterest:
 		if charges.Sign() != 0 {
-			err = l.addCash(a, subDec(amt, charges))
+			err = l.addCash(a, exact.Sub(amt, charges))
 		} else {
-			err = l.moveCash(a, amt, false)
+			err = l.moveCash(a, exact.Of(amt), false)
 		}
 	default:
 		if charges.Sign() != 0 {
-			err = l.moveCash(a, addDec(amt, charges), true)
+			err = l.moveCash(a, exact.Of(amt).Add(exact.Of(charges)), true)
 		} else {
-			err = l.moveCash(a, amt, true)
+			err = l.moveCash(a, exact.Of(amt), true)
 		}
 	}
 	if err != nil {
@@ -780,21 +790,21 @@ func (l *Ledger) cashOnly(a *acctState, tx *Transaction, fx decimal.Decimal) err
 	l.touchAcct(a)
 	switch tx.Kind {
 	case TxDeposit, TxTransferIn:
-		a.s.deposits = a.s.deposits.add(amt)
+		a.s.deposits = a.s.deposits.Add(exact.Of(amt))
 	case TxWithdrawal, TxTransferOut:
-		a.s.withdrawals = a.s.withdrawals.add(amt)
+		a.s.withdrawals = a.s.withdrawals.Add(exact.Of(amt))
 	case TxInterest:
-		a.s.interest = a.s.interest.add(amt)
+		a.s.interest = a.s.interest.Add(exact.Of(amt))
 	case TxFee:
-		a.s.fees = a.s.fees.add(amt)
+		a.s.fees = a.s.fees.Add(exact.Of(amt))
 	case TxTax:
-		a.s.taxes = a.s.taxes.add(amt)
+		a.s.taxes = a.s.taxes.Add(exact.Of(amt))
 	}
 	if fee.Sign() != 0 {
-		a.s.fees = a.s.fees.add(fee)
+		a.s.fees = a.s.fees.Add(exact.Of(fee))
 	}
 	if tax.Sign() != 0 {
-		a.s.taxes = a.s.taxes.add(tax)
+		a.s.taxes = a.s.taxes.Add(exact.Of(tax))
 	}
 	return nil
 }
@@ -807,7 +817,7 @@ func (l *Ledger) dividend(a *acctState, tx *Transaction, fx decimal.Decimal) err
 	}
 	gross := tx.Amount
 	if gross.Sign() == 0 && tx.Quantity.Sign() > 0 && tx.Price.Sign() > 0 {
-		gross = mulDec(tx.Quantity, tx.Price)
+		gross = exact.Mul(tx.Quantity, tx.Price)
 	}
 	if gross.Sign() <= 0 {
 		return fmt.Errorf("%w: dividend amount must be positive", ErrInvalidAmount)
@@ -816,21 +826,21 @@ func (l *Ledger) dividend(a *acctState, tx *Transaction, fx decimal.Decimal) err
 	fee, tax := toAcct(a, tx.Fee, fx), toAcct(a, tx.Tax, fx)
 	net := g
 	if fee.Sign() != 0 {
-		net = subDec(net, fee)
+		net = exact.Sub(net, fee)
 	}
 	if tax.Sign() != 0 {
-		net = subDec(net, tax)
+		net = exact.Sub(net, tax)
 	}
 	if err := l.addCash(a, net); err != nil {
 		return err
 	}
 	l.touchAcct(a)
-	a.s.dividends = a.s.dividends.add(g)
+	a.s.dividends = a.s.dividends.Add(exact.Of(g))
 	if fee.Sign() != 0 {
-		a.s.fees = a.s.fees.add(fee)
+		a.s.fees = a.s.fees.Add(exact.Of(fee))
 	}
 	if tax.Sign() != 0 {
-		a.s.taxes = a.s.taxes.add(tax)
+		a.s.taxes = a.s.taxes.Add(exact.Of(tax))
 	}
 	return nil
 }
@@ -847,52 +857,83 @@ func (l *Ledger) trade(a *acctState, tx *Transaction, fx decimal.Decimal) error 
 		return fmt.Errorf("%w: got %s", ErrInvalidPrice, tx.Price)
 	}
 	buy := tx.Kind == TxBuy
-	// What the trade costs (buy) or brings in (sell), fees and taxes
-	// included, in the instrument and in the account currency.
-	localT := tradeAmountT(tx.Quantity, tx.Price, tx.Fee, tx.Tax, buy)
-	var amountT total
-	switch {
-	case fx.Sign() == 0 && localT.narrow() && localT.e >= -a.minor:
-		amountT = localT // roundTo would return it as it is
-	case fx.Sign() == 0:
-		amountT = totalOf(toAcct(a, localT.dec(), fx))
-		localT = amountT // the same money: rounded alike
-	default:
-		amountT = totalOf(toAcct(a, localT.dec(), fx))
-		localT = roundLocal(localT, tx.Currency)
-	}
-
+	local, amount := tradeAmounts(a, tx, fx, buy)
 	p := a.positions[tx.Symbol]
-	if p != nil && p.s.currency != tx.Currency && p.s.qty.sign() != 0 {
+	if p != nil && p.s.currency != tx.Currency && p.s.qty.Sign() != 0 {
 		return fmt.Errorf("%w: %s is held in %s, transaction is in %s", ErrCurrencyMismatch, tx.Symbol, p.s.currency, tx.Currency)
 	}
-	var heldT total
+	var held exact.Num
 	if p != nil {
-		heldT = p.s.qty
+		held = p.s.qty
 	}
-	// Fast paths: a buy that opens or extends a long, a sell within a long.
-	if buy && heldT.sign() >= 0 {
-		if err := l.moveCashT(a, amountT, true); err != nil {
+	q := exact.Of(tx.Quantity)
+	switch {
+	case buy && held.Sign() >= 0: // opens or extends a long
+		if err := l.moveCash(a, amount, true); err != nil {
 			return err
 		}
 		p = l.tradedPos(a, p, tx)
-		l.open(a, p, lotRec{acquired: tx.Time, qty: totalOf(tx.Quantity), basis: amountT, localBasis: localT, txID: tx.ID})
+		l.open(a, p, lotRec{acquired: tx.Time, qty: q, basis: amount, localBasis: local, txID: tx.ID})
 		return nil
-	}
-	qT := totalOf(tx.Quantity)
-	if !buy && heldT.sign() > 0 && heldT.cmpT(qT) >= 0 {
-		if err := l.moveCashT(a, amountT, false); err != nil {
+	case !buy && held.Sign() > 0 && held.Cmp(q) >= 0: // within a long
+		if err := l.moveCash(a, amount, false); err != nil {
 			return err
 		}
 		p = l.tradedPos(a, p, tx)
-		l.close(a, p, tx, qT, amountT, localT, fx, true)
+		l.close(a, p, tx, q, amount, local, fx, true)
 		return nil
 	}
-	local, amount := localT.dec(), amountT.dec()
+	return l.tradeWithShorts(a, p, tx, fx, held, local, amount)
+}
 
-	// General case with shorts: signed flows (in positive, out negative)
-	// and signed quantities.
-	held := heldT.dec()
+// tradeAmounts is what the trade costs (buy) or brings in (sell), fees and
+// taxes included, in the instrument currency (rounded to its minor units)
+// and in the account currency (converted at fx and rounded to the
+// account's); without fx both are the account currency's amount.
+func tradeAmounts(a *acctState, tx *Transaction, fx decimal.Decimal, buy bool) (local, amount exact.Num) {
+	local = tradeAmount(tx.Quantity, tx.Price, tx.Fee, tx.Tax, buy)
+	if fx.Sign() == 0 {
+		amount = roundNum(local, a.minor)
+		return amount, amount // the same money: rounded alike
+	}
+	return roundNum(local, MinorUnits(tx.Currency)), exact.Of(toAcct(a, local.Dec(), fx))
+}
+
+// tradeAmount is quantity × price plus (buy) or minus (sell) fee and tax,
+// as the decimal expression q.Mul(p).Add(fee.Add(tax)) computes it (the
+// charges only when not zero), value and exponent.
+func tradeAmount(q, p, fee, tax decimal.Decimal, buy bool) exact.Num {
+	local := exact.Of(q).Mul(exact.Of(p))
+	if fee.Sign() == 0 && tax.Sign() == 0 {
+		return local
+	}
+	charges := exact.Of(fee)
+	if tax.Sign() != 0 {
+		charges = charges.Add(exact.Of(tax))
+	}
+	if buy {
+		return local.Add(charges)
+	}
+	return local.Sub(charges)
+}
+
+// roundNum is roundTo for a Num: n itself when it has at most places
+// decimals.
+func roundNum(n exact.Num, places int32) exact.Num {
+	if n.Exponent() >= -places {
+		return n
+	}
+	return exact.Of(n.Dec().RoundBank(places))
+}
+
+// tradeWithShorts books a trade that covers a short, opens one or goes
+// through zero (a sell beyond a long, a buy beyond a short), held being
+// the position's quantity before.
+func (l *Ledger) tradeWithShorts(a *acctState, p *position, tx *Transaction, fx decimal.Decimal, heldN, localN, amountN exact.Num) error {
+	buy := tx.Kind == TxBuy
+	// In decimals (this path is rare): signed flows (in positive, out
+	// negative) and signed quantities.
+	held, local, amount := heldN.Dec(), localN.Dec(), amountN.Dec()
 	dq, flow := tx.Quantity, amount
 	if buy {
 		local, flow = local.Neg(), amount.Neg()
@@ -906,13 +947,13 @@ func (l *Ledger) trade(a *acctState, tx *Transaction, fx decimal.Decimal) error 
 		if dq.Abs().Cmp(held.Abs()) <= 0 {
 			closeQ, openQ = dq, decimal.Zero
 		} else {
-			closeQ, openQ = held.Neg(), addDec(dq, held)
+			closeQ, openQ = held.Neg(), exact.Add(dq, held)
 		}
 	}
 	if !buy && openQ.Sign() != 0 && !a.acct.AllowShort {
 		return fmt.Errorf("%w: selling %s %s, holding %s", ErrInsufficientHoldings, tx.Quantity, tx.Symbol, held)
 	}
-	if err := l.moveCash(a, amount, buy); err != nil {
+	if err := l.moveCash(a, amountN, buy); err != nil {
 		return err
 	}
 	p = l.tradedPos(a, p, tx)
@@ -923,27 +964,17 @@ func (l *Ledger) trade(a *acctState, tx *Transaction, fx decimal.Decimal) error 
 		closeFlow, closeLocal = decimal.Zero, decimal.Zero
 		openFlow, openLocal = flow, local
 	} else if openQ.Sign() != 0 {
-		closeFlow = mulDiv(flow, closeQ, dq)
-		closeLocal = mulDiv(local, closeQ, dq)
-		openFlow, openLocal = subDec(flow, closeFlow), subDec(local, closeLocal)
+		closeFlow = exact.MulDiv(flow, closeQ, dq)
+		closeLocal = exact.MulDiv(local, closeQ, dq)
+		openFlow, openLocal = exact.Sub(flow, closeFlow), exact.Sub(local, closeLocal)
 	}
 	if closeQ.Sign() != 0 {
-		l.close(a, p, tx, totalOf(closeQ.Neg()), totalOf(closeFlow), totalOf(closeLocal), fx, true)
+		l.close(a, p, tx, exact.Of(closeQ.Neg()), exact.Of(closeFlow), exact.Of(closeLocal), fx, true)
 	}
 	if openQ.Sign() != 0 {
-		l.open(a, p, lotRec{acquired: tx.Time, qty: totalOf(openQ), basis: totalOf(openFlow.Neg()), localBasis: totalOf(openLocal.Neg()), txID: tx.ID})
+		l.open(a, p, lotRec{acquired: tx.Time, qty: exact.Of(openQ), basis: exact.Of(openFlow.Neg()), localBasis: exact.Of(openLocal.Neg()), txID: tx.ID})
 	}
 	return nil
-}
-
-// roundLocal rounds an instrument-currency amount to the minor units of
-// ccy, as the broker's note states it.
-func roundLocal(t total, ccy string) total {
-	m := MinorUnits(ccy)
-	if t.narrow() && t.e >= -m {
-		return t
-	}
-	return totalOf(roundTo(t.dec(), m))
 }
 
 // tradedPos returns the traded position, created and snapshotted, with the
@@ -960,12 +991,12 @@ func (l *Ledger) tradedPos(a *acctState, p *position, tx *Transaction) *position
 
 // open adds a lot to p (p already touched).
 func (l *Ledger) open(a *acctState, p *position, lot lotRec) {
-	p.s.qty = p.s.qty.addT(lot.qty)
-	basis := p.s.basis.addT(lot.basis)
-	if p.s.localBasis.equalT(p.s.basis) && lot.localBasis.equalT(lot.basis) {
+	p.s.qty = p.s.qty.Add(lot.qty)
+	basis := p.s.basis.Add(lot.basis)
+	if p.s.localBasis.Equal(p.s.basis) && lot.localBasis.Equal(lot.basis) {
 		p.s.localBasis = basis // same amounts: share the sum
 	} else {
-		p.s.localBasis = p.s.localBasis.addT(lot.localBasis)
+		p.s.localBasis = p.s.localBasis.Add(lot.localBasis)
 	}
 	p.s.basis = basis
 	if a.acct.CostMethod == FIFO {
@@ -976,138 +1007,183 @@ func (l *Ledger) open(a *acctState, p *position, lot lotRec) {
 // close removes q units (same sign as the position, |q| ≤ |held|) from p
 // and returns the lots removed. With realize set, flow and local are the
 // account- and instrument-currency cash attributed to those units and each
-// lot closed books a RealizedGain. The arithmetic is on totals (int64 or
-// 128-bit while the numbers fit): the same values and exponents as the
-// decimal operations, without allocating.
-func (l *Ledger) close(a *acctState, p *position, tx *Transaction, qT, flowT, localT total, fx decimal.Decimal, realize bool) []Lot {
+// lot closed books a RealizedGain at fx (zero: the account currency).
+func (l *Ledger) close(a *acctState, p *position, tx *Transaction, q, flow, local exact.Num, fx decimal.Decimal, realize bool) []Lot {
+	c := closing{l: l, a: a, p: p, tx: tx, fx: fx, realize: realize}
+	if a.acct.CostMethod == AverageCost {
+		c.closeAverage(q, flow, local)
+	} else {
+		c.closeFIFO(q, flow, local)
+	}
+	return c.removed
+}
+
+// closing is one close of units of a position.
+type closing struct {
+	l       *Ledger
+	a       *acctState
+	p       *position
+	tx      *Transaction
+	fx      decimal.Decimal
+	realize bool
+	removed []Lot // the parts closed, without realize
+}
+
+// closeAverage closes q units of an average-cost holding: the basis goes
+// pro rata.
+func (c *closing) closeAverage(q, flow, local exact.Num) {
+	s := &c.p.s
+	part := lotRec{qty: q, basis: s.basis, localBasis: s.localBasis}
+	if s.qty.Cmp(q) == 0 {
+		s.qty, s.basis, s.localBasis = exact.Num{}, exact.Num{}, exact.Num{}
+	} else {
+		part.basis, part.localBasis = proRata(s.basis, s.localBasis, q, s.qty)
+		s.take(&part)
+	}
+	c.book(&part, flow, local)
+}
+
+// closeFIFO closes q units lot by lot, oldest first; each lot's share of
+// the cash is pro rata to its units, the last one getting what is left.
+func (c *closing) closeFIFO(q, flow, local exact.Num) {
+	s := &c.p.s
+	remaining := q
+	flowLeft, localLeft := flow, local
+	// In the account currency the instrument-currency amounts are the
+	// same numbers (same value and exponent): compute each share once.
+	shared := local.Same(flow)
+	for remaining.Sign() != 0 {
+		var part lotRec
+		part, remaining = c.takeLot(remaining)
+		partFlow, partLocal := flowLeft, localLeft
+		if remaining.Sign() != 0 {
+			if c.realize {
+				partFlow = flow.MulDiv(part.qty, q)
+				partLocal = partFlow
+				if !shared {
+					partLocal = local.MulDiv(part.qty, q)
+				}
+			}
+			flowLeft = flowLeft.Sub(partFlow)
+			if shared {
+				localLeft = flowLeft
+			} else {
+				localLeft = localLeft.Sub(partLocal)
+			}
+		}
+		if s.head == len(s.lots) {
+			s.qty, s.basis, s.localBasis = exact.Num{}, exact.Num{}, exact.Num{}
+		} else {
+			s.take(&part)
+		}
+		c.book(&part, partFlow, partLocal)
+	}
+	s.compactLots()
+}
+
+// takeLot takes up to remaining units (of the same sign) from the oldest
+// open lot: the whole lot, or a part split off pro rata, the lot keeping
+// the rest (recorded for a rollback). It returns the part and the units
+// still to take.
+func (c *closing) takeLot(remaining exact.Num) (lotRec, exact.Num) {
+	s := &c.p.s
+	lot := &s.lots[s.head]
+	sign, cmp := remaining.Sign(), lot.qty.Cmp(remaining)
+	if cmp == 0 || (sign > 0 && cmp < 0) || (sign < 0 && cmp > 0) {
+		s.head++
+		if cmp == 0 {
+			return *lot, exact.Num{}
+		}
+		return *lot, remaining.Sub(lot.qty)
+	}
+	part := lotRec{acquired: lot.acquired, qty: remaining, txID: lot.txID}
+	part.basis, part.localBasis = proRata(lot.basis, lot.localBasis, remaining, lot.qty)
+	u := &c.l.undo
+	u.recs = append(u.recs, undoRec{kind: undoLot, idx: int32(len(u.lots))})
+	u.lots = append(u.lots, lotUndo{lots: s.lots, idx: s.head, lot: *lot})
+	lot.qty = lot.qty.Sub(remaining)
+	basis := lot.basis.Sub(part.basis)
+	lot.localBasis = subShared(lot.localBasis, part.localBasis, lot.basis, part.basis, basis)
+	lot.basis = basis
+	return part, exact.Num{}
+}
+
+// book books a closed part with the cash it brought (flow, local in the
+// instrument currency): a RealizedGain, or without realize a removed lot.
+func (c *closing) book(part *lotRec, flow, local exact.Num) {
+	if !c.realize {
+		c.removed = append(c.removed, part.pub())
+		return
+	}
+	c.l.realize(c.a, c.p.symbol, c.tx, part, flow, local, c.fx)
+}
+
+// realize books the RealizedGain of closing part of a position in symbol
+// for proceeds flow (local in the instrument currency) and adds it to the
+// account's realized gain and, for a foreign instrument (fx not zero), its
+// currency effect: Gain − LocalGain × fx.
+func (l *Ledger) realize(a *acctState, symbol string, tx *Transaction, part *lotRec, flow, local exact.Num, fx decimal.Decimal) {
 	foreign := fx.Sign() != 0
 	if !foreign {
 		fx = one
 	}
-	var removed []Lot
-	emit := func(part *lotRec, pFlow, pLocal total) {
-		if !realize {
-			removed = append(removed, part.pub())
-			return
-		}
-		l.touchAcct(a)
-		g := realRec{
-			symbol: p.symbol, acquired: part.acquired, closed: tx.Time,
-			qty: part.qty, proceeds: pFlow, basis: part.basis, gain: pFlow.subT(part.basis),
-			fx: fx, txID: tx.ID,
-		}
-		if pLocal.equalT(pFlow) && part.localBasis.equalT(part.basis) {
-			g.localGain = g.gain
-		} else {
-			g.localGain = pLocal.subT(part.localBasis)
-		}
-		a.realized.truncate(a.s.realizedN) // drop entries of a rolled-back batch
-		a.realized.append(&g)
-		a.s.realizedN = a.realized.len()
-		a.s.gain = a.s.gain.addT(g.gain)
-		if foreign {
-			gain := g.gain.dec()
-			a.s.fxEffect = a.s.fxEffect.add(gain.Sub(mulDec(g.localGain.dec(), fx)))
-		}
+	l.touchAcct(a)
+	g := realRec{
+		symbol: symbol, acquired: part.acquired, closed: tx.Time,
+		qty: part.qty, proceeds: flow, basis: part.basis, gain: flow.Sub(part.basis),
+		fx: fx, txID: tx.ID,
 	}
-	if a.acct.CostMethod == AverageCost {
-		part := lotRec{qty: qT, basis: p.s.basis, localBasis: p.s.localBasis}
-		if p.s.qty.cmpT(qT) == 0 {
-			p.s.qty, p.s.basis, p.s.localBasis = total{}, total{}, total{}
-		} else {
-			part.basis, part.localBasis = proRata(p.s.basis, p.s.localBasis, qT, p.s.qty)
-			p.s.qty = p.s.qty.subT(qT)
-			basis := p.s.basis.subT(part.basis)
-			p.s.localBasis = subShared(p.s.localBasis, part.localBasis, p.s.basis, part.basis, basis)
-			p.s.basis = basis
-		}
-		emit(&part, flowT, localT)
-		return removed
+	if local.Equal(flow) && part.localBasis.Equal(part.basis) {
+		g.localGain = g.gain
+	} else {
+		g.localGain = local.Sub(part.localBasis)
 	}
-	sign := qT.sign()
-	remaining := qT
-	flowLeft, localLeft := flowT, localT
-	// In the account currency the instrument-currency amounts are the
-	// same numbers (same value and exponent): compute each share once.
-	shared := sameTotal(localT, flowT)
-	for remaining.sign() != 0 {
-		lot := &p.s.lots[p.s.head]
-		var part lotRec
-		c := lot.qty.cmpT(remaining)
-		if c == 0 || (sign > 0 && c < 0) || (sign < 0 && c > 0) {
-			part = *lot
-			p.s.head++
-			if c == 0 {
-				remaining = total{}
-			} else {
-				remaining = remaining.subT(part.qty)
-			}
-		} else {
-			part = lotRec{acquired: lot.acquired, qty: remaining, txID: lot.txID}
-			part.basis, part.localBasis = proRata(lot.basis, lot.localBasis, remaining, lot.qty)
-			l.undo.recs = append(l.undo.recs, undoRec{kind: undoLot, idx: int32(len(l.undo.lots))})
-			l.undo.lots = append(l.undo.lots, lotUndo{lots: p.s.lots, idx: p.s.head, lot: *lot})
-			lot.qty = lot.qty.subT(remaining)
-			basis := lot.basis.subT(part.basis)
-			lot.localBasis = subShared(lot.localBasis, part.localBasis, lot.basis, part.basis, basis)
-			lot.basis = basis
-			remaining = total{}
-		}
-		pFlow, pLocal := flowLeft, localLeft
-		if remaining.sign() != 0 {
-			if realize {
-				pFlow = mulDivT(flowT, part.qty, qT)
-				if shared {
-					pLocal = pFlow
-				} else {
-					pLocal = mulDivT(localT, part.qty, qT)
-				}
-			}
-			flowLeft = flowLeft.subT(pFlow)
-			if shared {
-				localLeft = flowLeft
-			} else {
-				localLeft = localLeft.subT(pLocal)
-			}
-		}
-		if p.s.head == len(p.s.lots) {
-			p.s.qty, p.s.basis, p.s.localBasis = total{}, total{}, total{}
-		} else {
-			p.s.qty = p.s.qty.subT(part.qty)
-			basis := p.s.basis.subT(part.basis)
-			p.s.localBasis = subShared(p.s.localBasis, part.localBasis, p.s.basis, part.basis, basis)
-			p.s.basis = basis
-		}
-		emit(&part, pFlow, pLocal)
+	a.realized.truncate(a.s.realizedN) // drop entries of a rolled-back batch
+	a.realized.append(&g)
+	a.s.realizedN = a.realized.len()
+	a.s.gain = a.s.gain.Add(g.gain)
+	if foreign {
+		a.s.fxEffect = a.s.fxEffect.Add(g.gain.Sub(g.localGain.Mul(exact.Of(fx))))
 	}
-	if p.s.head == len(p.s.lots) {
-		// Fully closed: drop the consumed lots (keeping the old array intact
-		// for a possible rollback).
-		p.s.lots, p.s.head = nil, 0
-	} else if p.s.head > 32 && p.s.head > len(p.s.lots)/2 {
-		p.s.lots, p.s.head = slices.Clone(p.s.lots[p.s.head:]), 0
+}
+
+// take removes part's units and bases from the position's totals.
+func (s *posScalars) take(part *lotRec) {
+	s.qty = s.qty.Sub(part.qty)
+	basis := s.basis.Sub(part.basis)
+	s.localBasis = subShared(s.localBasis, part.localBasis, s.basis, part.basis, basis)
+	s.basis = basis
+}
+
+// compactLots drops the consumed lots: all of them when none is open
+// (keeping the old array intact for a possible rollback), else by copying
+// the open ones once most are consumed.
+func (s *posScalars) compactLots() {
+	if s.head == len(s.lots) {
+		s.lots, s.head = nil, 0
+	} else if s.head > 32 && s.head > len(s.lots)/2 {
+		s.lots, s.head = slices.Clone(s.lots[s.head:]), 0
 	}
-	return removed
 }
 
 // proRata returns the share q/of of basis and localBasis, computing it once
 // when both are the same number (a position in the account currency).
-func proRata(basis, localBasis, q, of total) (total, total) {
-	b := mulDivT(basis, q, of)
-	if localBasis.equalT(basis) {
+func proRata(basis, localBasis, q, of exact.Num) (exact.Num, exact.Num) {
+	b := basis.MulDiv(q, of)
+	if localBasis.Equal(basis) {
 		return b, b
 	}
-	return b, mulDivT(localBasis, q, of)
+	return b, localBasis.MulDiv(q, of)
 }
 
 // subShared returns local − localPart, reusing basisNew (= basisOld −
 // basisPart) when the local amounts equal the account amounts, which is the
 // case for positions in the account currency: no second subtraction.
-func subShared(local, localPart, basisOld, basisPart, basisNew total) total {
-	if local.equalT(basisOld) && localPart.equalT(basisPart) {
+func subShared(local, localPart, basisOld, basisPart, basisNew exact.Num) exact.Num {
+	if local.Equal(basisOld) && localPart.Equal(basisPart) {
 		return basisNew
 	}
-	return local.subT(localPart)
+	return local.Sub(localPart)
 }
 
 // split multiplies the position's quantities by the ratio new:old units,
@@ -1124,7 +1200,7 @@ func (l *Ledger) split(a *acctState, tx *Transaction) error {
 		return fmt.Errorf("%w: split ratio %s:%s", ErrInvalidQuantity, tx.Quantity, den)
 	}
 	p := a.positions[tx.Symbol]
-	if p == nil || p.s.qty.sign() == 0 {
+	if p == nil || p.s.qty.Sign() == 0 {
 		return fmt.Errorf("%w: split of %s in account %q", ErrNoPosition, tx.Symbol, a.acct.ID)
 	}
 	// A ratio that rounds units away to nothing would leave a basis
@@ -1136,28 +1212,28 @@ func (l *Ledger) split(a *acctState, tx *Transaction) error {
 		lots := make([]lotRec, 0, len(p.s.lots)-p.s.head)
 		qty := decimal.Zero
 		for _, lot := range p.s.lots[p.s.head:] {
-			q := splitQty(lot.qty.dec(), num, den)
-			if q.Sign() == 0 && lot.qty.sign() != 0 {
+			q := splitQty(lot.qty.Dec(), num, den)
+			if q.Sign() == 0 && lot.qty.Sign() != 0 {
 				return vanishes()
 			}
-			lot.qty = totalOf(q)
-			qty = addDec(qty, q)
+			lot.qty = exact.Of(q)
+			qty = exact.Add(qty, q)
 			lots = append(lots, lot)
 		}
 		l.touchPos(p)
 		p.s.lots, p.s.head = lots, 0
 		if den.Equal(one) {
-			p.s.qty = totalOf(p.s.qty.dec().Mul(num)) // as ever: exact
+			p.s.qty = exact.Of(p.s.qty.Dec().Mul(num)) // as ever: exact
 		} else {
-			p.s.qty = totalOf(qty) // the lots' sum, also when rounded
+			p.s.qty = exact.Of(qty) // the lots' sum, also when rounded
 		}
 	} else {
-		q := splitQty(p.s.qty.dec(), num, den)
+		q := splitQty(p.s.qty.Dec(), num, den)
 		if q.Sign() == 0 {
 			return vanishes()
 		}
 		l.touchPos(p)
-		p.s.qty = totalOf(q)
+		p.s.qty = exact.Of(q)
 	}
 	if p.s.lastPrice.Sign() != 0 {
 		p.s.lastPrice = splitPrice(p.s.lastPrice, num, den)
@@ -1168,7 +1244,7 @@ func (l *Ledger) split(a *acctState, tx *Transaction) error {
 // splitQty is q × num / den: exact when the quotient is a finite decimal
 // (without trailing zeros from the division), else rounded to 16 places.
 func splitQty(q, num, den decimal.Decimal) decimal.Decimal {
-	p := mulDec(q, num)
+	p := exact.Mul(q, num)
 	if den.Equal(one) {
 		return p
 	}
@@ -1209,10 +1285,10 @@ func (l *Ledger) transferOut(a *acctState, tx *Transaction) error {
 		return fmt.Errorf("%w: got %s", ErrInvalidQuantity, tx.Quantity)
 	}
 	p := a.positions[tx.Symbol]
-	if p == nil || p.s.qty.cmp(tx.Quantity) < 0 {
+	if p == nil || p.s.qty.Cmp(exact.Of(tx.Quantity)) < 0 {
 		held := decimal.Zero
 		if p != nil {
-			held = p.s.qty.dec()
+			held = p.s.qty.Dec()
 		}
 		return fmt.Errorf("%w: transferring %s %s, holding %s", ErrInsufficientHoldings, tx.Quantity, tx.Symbol, held)
 	}
@@ -1222,10 +1298,10 @@ func (l *Ledger) transferOut(a *acctState, tx *Transaction) error {
 	tx.Currency = p.s.currency
 	l.touchPos(p)
 	basisBefore := p.s.basis
-	removed := l.close(a, p, tx, totalOf(tx.Quantity), total{}, total{}, decimal.Zero, false)
-	out := basisBefore.subT(p.s.basis).dec()
+	removed := l.close(a, p, tx, exact.Of(tx.Quantity), exact.Num{}, exact.Num{}, decimal.Zero, false)
+	out := basisBefore.Sub(p.s.basis).Dec()
 	l.touchAcct(a)
-	a.s.withdrawals = a.s.withdrawals.add(out)
+	a.s.withdrawals = a.s.withdrawals.Add(exact.Of(out))
 	today := localDay(tx.Time)
 	l.touchPending(tx.Symbol)
 	pend := pendingOn(l.pending[tx.Symbol], today)
@@ -1269,7 +1345,7 @@ func (l *Ledger) transferIn(a *acctState, tx *Transaction) error {
 		if err != nil {
 			return err
 		}
-		local := mulDec(tx.Quantity, tx.Price)
+		local := exact.Mul(tx.Quantity, tx.Price)
 		basis := toAcct(a, local, fx)
 		local = RoundMoney(local, tx.Currency)
 		if fx.Sign() == 0 {
@@ -1278,10 +1354,10 @@ func (l *Ledger) transferIn(a *acctState, tx *Transaction) error {
 		lots = []Lot{{Acquired: tx.Time, Quantity: tx.Quantity, Basis: basis, LocalBasis: local, TxID: tx.ID}}
 	}
 	p := a.positions[tx.Symbol]
-	if p != nil && p.s.qty.sign() != 0 && p.s.currency != tx.Currency {
+	if p != nil && p.s.qty.Sign() != 0 && p.s.currency != tx.Currency {
 		return fmt.Errorf("%w: %s is held in %s, transaction is in %s", ErrCurrencyMismatch, tx.Symbol, p.s.currency, tx.Currency)
 	}
-	if p != nil && p.s.qty.sign() < 0 {
+	if p != nil && p.s.qty.Sign() < 0 {
 		return fmt.Errorf("%w: cannot transfer %s into a short position", ErrInvalidTransaction, tx.Symbol)
 	}
 	p = l.getPos(a, tx.Symbol, true)
@@ -1290,7 +1366,7 @@ func (l *Ledger) transferIn(a *acctState, tx *Transaction) error {
 	l.touchAcct(a)
 	for _, lot := range lots {
 		l.open(a, p, lotRecOf(lot))
-		a.s.deposits = a.s.deposits.add(lot.Basis)
+		a.s.deposits = a.s.deposits.Add(exact.Of(lot.Basis))
 	}
 	if a.acct.CostMethod == FIFO {
 		// Copy before sorting: the undo snapshot may share the old array.
@@ -1310,7 +1386,7 @@ func (l *Ledger) takePending(a *acctState, tx *Transaction) ([]Lot, error) {
 		if pl.currency != pend[0].currency {
 			return nil, fmt.Errorf("%w: %s moved out today in %s and %s", ErrCurrencyMismatch, tx.Symbol, pend[0].currency, pl.currency)
 		}
-		avail = addDec(avail, pl.lot.Quantity)
+		avail = exact.Add(avail, pl.lot.Quantity)
 	}
 	if avail.Cmp(tx.Quantity) < 0 {
 		return nil, fmt.Errorf("%w: transfer_in of %s %s at price 0, %s moved out that day (book the transfer_out first, or give the cost per unit as Price)",
@@ -1328,15 +1404,15 @@ func (l *Ledger) takePending(a *acctState, tx *Transaction) ([]Lot, error) {
 		pl := rest[0]
 		lot := pl.lot
 		if pl.lot.Quantity.Cmp(need) <= 0 {
-			need = subDec(need, pl.lot.Quantity)
+			need = exact.Sub(need, pl.lot.Quantity)
 			rest = rest[1:]
 		} else {
 			lot.Quantity = need
-			lot.Basis = mulDiv(pl.lot.Basis, need, pl.lot.Quantity)
-			lot.LocalBasis = mulDiv(pl.lot.LocalBasis, need, pl.lot.Quantity)
-			rest[0].lot.Quantity = subDec(pl.lot.Quantity, need)
-			rest[0].lot.Basis = subDec(pl.lot.Basis, lot.Basis)
-			rest[0].lot.LocalBasis = subDec(pl.lot.LocalBasis, lot.LocalBasis)
+			lot.Basis = exact.MulDiv(pl.lot.Basis, need, pl.lot.Quantity)
+			lot.LocalBasis = exact.MulDiv(pl.lot.LocalBasis, need, pl.lot.Quantity)
+			rest[0].lot.Quantity = exact.Sub(pl.lot.Quantity, need)
+			rest[0].lot.Basis = exact.Sub(pl.lot.Basis, lot.Basis)
+			rest[0].lot.LocalBasis = exact.Sub(pl.lot.LocalBasis, lot.LocalBasis)
 			need = decimal.Zero
 		}
 		// Each lot's basis is in the currency of the account it left:

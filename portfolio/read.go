@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/shopspring/decimal"
+
+	"github.com/finkit/finkit/portfolio/internal/exact"
 )
 
 // Position is a read-only view of one holding in one account.
@@ -127,11 +129,11 @@ func (l *Ledger) Balance(account string) (Balance, error) {
 }
 
 func (st *acctState) balance() Balance {
-	realized := st.s.gain.dec()
+	realized := st.s.gain.Dec()
 	return Balance{
-		Account: st.acct.ID, Currency: st.acct.Currency, Cash: st.s.cash.dec(),
-		Deposits: st.s.deposits.dec(), Withdrawals: st.s.withdrawals.dec(), Dividends: st.s.dividends.dec(),
-		Interest: st.s.interest.dec(), Fees: st.s.fees.dec(), Taxes: st.s.taxes.dec(), Realized: realized,
+		Account: st.acct.ID, Currency: st.acct.Currency, Cash: st.s.cash.Dec(),
+		Deposits: st.s.deposits.Dec(), Withdrawals: st.s.withdrawals.Dec(), Dividends: st.s.dividends.Dec(),
+		Interest: st.s.interest.Dec(), Fees: st.s.fees.Dec(), Taxes: st.s.taxes.Dec(), Realized: realized,
 	}
 }
 
@@ -145,7 +147,7 @@ func (l *Ledger) Position(account, symbol string) (pos Position, ok bool) {
 		return Position{}, false
 	}
 	p := st.positions[symbol]
-	if p == nil || p.s.qty.sign() == 0 {
+	if p == nil || p.s.qty.Sign() == 0 {
 		return Position{}, false
 	}
 	return st.view(p), true
@@ -154,7 +156,7 @@ func (l *Ledger) Position(account, symbol string) (pos Position, ok bool) {
 func (st *acctState) view(p *position) Position {
 	return Position{
 		Account: st.acct.ID, AccountCurrency: st.acct.Currency, Symbol: p.symbol, Currency: p.s.currency,
-		Quantity: p.s.qty.dec(), Basis: p.s.basis.dec(), LocalBasis: p.s.localBasis.dec(),
+		Quantity: p.s.qty.Dec(), Basis: p.s.basis.Dec(), LocalBasis: p.s.localBasis.Dec(),
 		LastPrice: p.s.lastPrice, LastTime: p.s.lastTime,
 	}
 }
@@ -170,7 +172,7 @@ func (l *Ledger) Positions(account string) []Position {
 			continue
 		}
 		for _, p := range st.bySymbol {
-			if p.s.qty.sign() != 0 {
+			if p.s.qty.Sign() != 0 {
 				out = append(out, st.view(p))
 			}
 		}
@@ -226,7 +228,7 @@ func (l *Ledger) Realized(account string) []RealizedGain {
 func (l *Ledger) RealizedByYear(account string) map[int]decimal.Decimal {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
-	sums := make(map[int]total)
+	sums := make(map[int]exact.Num)
 	for _, st := range l.order {
 		if account != "" && st.acct.ID != account {
 			continue
@@ -234,12 +236,12 @@ func (l *Ledger) RealizedByYear(account string) map[int]decimal.Decimal {
 		for i := range st.realized.len() {
 			r := st.realized.at(i)
 			y := r.closed.Year()
-			sums[y] = sums[y].addT(r.gain)
+			sums[y] = sums[y].Add(r.gain)
 		}
 	}
 	out := make(map[int]decimal.Decimal, len(sums))
 	for y, t := range sums {
-		out[y] = t.dec()
+		out[y] = t.Dec()
 	}
 	return out
 }
@@ -363,7 +365,7 @@ func (l *Ledger) Summary() string {
 	positions := 0
 	for _, st := range l.order {
 		for _, p := range st.positions {
-			if p.s.qty.sign() != 0 {
+			if p.s.qty.Sign() != 0 {
 				positions++
 			}
 		}

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/shopspring/decimal"
+
+	"github.com/finkit/finkit/portfolio/internal/exact"
 )
 
 // SeriesOptions selects what a Series values.
@@ -101,15 +103,15 @@ type exposure []ccyAmount
 
 type ccyAmount struct {
 	ccy    string
-	amount total
+	amount exact.Num
 	rate   decimal.Decimal
 }
 
 // add adds amount in ccy.
-func (e *exposure) add(ccy string, amount total) {
+func (e *exposure) add(ccy string, amount exact.Num) {
 	for i := range *e {
 		if x := &(*e)[i]; x.ccy == ccy {
-			x.amount = x.amount.addT(amount)
+			x.amount = x.amount.Add(amount)
 			return
 		}
 	}
@@ -464,7 +466,7 @@ func (s *Series) figures(from, to time.Time, timing FlowTiming) (*Performance, e
 			continue // nothing booked yet
 		}
 		rec := at(d)
-		fxEffect = addDec(fxEffect, rec.effect)
+		fxEffect = exact.Add(fxEffect, rec.effect)
 		points = append(points, ValuePoint{Time: d, Value: rec.value, Flow: rec.flow})
 		if rec.flow != 0 {
 			flows = append(flows, CashFlow{Time: flowTime(d, rec.flow, timing), Amount: -rec.flow})
@@ -509,7 +511,7 @@ func (s *Series) valueDay(ctx context.Context, d time.Time) (float64, exposure, 
 	}
 	pr := s.pr
 	pr.reset(s.r, pricesAt{s.opts.History, end}, ratesAt{s.opts.History, end})
-	var sum total
+	var sum exact.Num
 	var exp exposure
 	for _, st := range s.r.order {
 		if err := ctx.Err(); err != nil {
@@ -518,39 +520,11 @@ func (s *Series) valueDay(ctx context.Context, d time.Time) (float64, exposure, 
 		if s.opts.Account != "" && st.acct.ID != s.opts.Account {
 			continue
 		}
-		ab, abID, err := pr.accountRate(ctx, st)
-		if err != nil {
+		if err := s.valueAccount(ctx, st, &sum, &exp); err != nil {
 			return 0, nil, err
 		}
-		for _, p := range st.bySymbol {
-			if p.s.qty.sign() == 0 {
-				continue
-			}
-			qi, _, err := pr.quote(ctx, p)
-			if err != nil {
-				return 0, nil, err
-			}
-			in, err := pr.inputs(ctx, st, p, qi, ab, abID)
-			if err != nil {
-				return 0, nil, err
-			}
-			value, baseValue := in.marketValue()
-			sum = sum.addT(baseValue)
-			if p.s.currency != base {
-				exp.add(p.s.currency, value)
-			}
-		}
-		cash := st.s.cash
-		if abID {
-			sum = sum.addT(cash)
-		} else {
-			sum = sum.addT(cash.mulT(totalOf(ab)))
-		}
-		if st.acct.Currency != base && cash.sign() != 0 {
-			exp.add(st.acct.Currency, cash)
-		}
 	}
-	value := sum.dec().InexactFloat64()
+	value := sum.Dec().InexactFloat64()
 	if math.IsInf(value, 0) {
 		return 0, nil, fmt.Errorf("%w: the value on %s is beyond float64", ErrNotEnoughData, d.Format(time.DateOnly))
 	}
@@ -563,6 +537,44 @@ func (s *Series) valueDay(ctx context.Context, d time.Time) (float64, exposure, 
 		exp[i].rate = r
 	}
 	return value, exp, nil
+}
+
+// valueAccount adds st's holdings at market and its cash to sum (in the
+// base) and to exp (in their currencies).
+func (s *Series) valueAccount(ctx context.Context, st *acctState, sum *exact.Num, exp *exposure) error {
+	pr, base := s.pr, s.opts.Base
+	ab, abID, err := pr.accountRate(ctx, st)
+	if err != nil {
+		return err
+	}
+	for _, p := range st.bySymbol {
+		if p.s.qty.Sign() == 0 {
+			continue
+		}
+		qi, _, err := pr.quote(ctx, p)
+		if err != nil {
+			return err
+		}
+		in, err := pr.inputs(ctx, st, p, qi, ab, abID)
+		if err != nil {
+			return err
+		}
+		value, baseValue := in.marketValue()
+		*sum = sum.Add(baseValue)
+		if p.s.currency != base {
+			exp.add(p.s.currency, value)
+		}
+	}
+	cash := st.s.cash
+	if abID {
+		*sum = sum.Add(cash)
+	} else {
+		*sum = sum.Add(cash.Mul(exact.Of(ab)))
+	}
+	if st.acct.Currency != base && cash.Sign() != 0 {
+		exp.add(st.acct.Currency, cash)
+	}
+	return nil
 }
 
 // rate is the rate from ccy to the base at t, checked as valuation does.
@@ -591,7 +603,7 @@ func (s *Series) currencyEffect(ctx context.Context, prev, cur exposure, d time.
 			}
 		}
 		if delta := now.Sub(x.rate); delta.Sign() != 0 {
-			sum = sum.Add(mulDec(x.amount.dec(), delta))
+			sum = sum.Add(exact.Mul(x.amount.Dec(), delta))
 		}
 	}
 	return sum, nil
@@ -620,9 +632,9 @@ func (s *Series) flow(ctx context.Context, booked []Transaction, d time.Time) (f
 			if err != nil {
 				return 0, err
 			}
-			amount = mulDec(amount, rate)
+			amount = exact.Mul(amount, rate)
 		}
-		sum = addDec(sum, amount)
+		sum = exact.Add(sum, amount)
 	}
 	f := sum.InexactFloat64()
 	if math.IsInf(f, 0) {
@@ -664,7 +676,7 @@ func (s *Series) externalFlow(ctx context.Context, tx *Transaction, t time.Time)
 		if quoteCcy == "" {
 			quoteCcy = tx.Currency
 		}
-		amount, ccy = mulDec(tx.Quantity, price), quoteCcy
+		amount, ccy = exact.Mul(tx.Quantity, price), quoteCcy
 	}
 	if sign < 0 {
 		amount = amount.Neg()

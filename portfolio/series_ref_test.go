@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/shopspring/decimal"
+
+	"github.com/finkit/finkit/portfolio/internal/exact"
 )
 
 func refPerformance(ctx context.Context, l *Ledger, opts PerformanceOptions) (*Performance, error) {
@@ -88,7 +90,7 @@ func refPerformance(ctx context.Context, l *Ledger, opts PerformanceOptions) (*P
 		if err != nil {
 			return nil, err
 		}
-		fxEffect = addDec(fxEffect, effect)
+		fxEffect = exact.Add(fxEffect, effect)
 		flow, err := r.flow(ctx, booked, d)
 		if err != nil {
 			return nil, err
@@ -185,12 +187,12 @@ func (r *refReplay) valueAt(ctx context.Context, d time.Time) (float64, error) {
 	amounts := make(map[string]decimal.Decimal)
 	for i := range v.Holdings {
 		if h := &v.Holdings[i]; h.Currency != r.opts.Base {
-			amounts[h.Currency] = addDec(amounts[h.Currency], h.Value)
+			amounts[h.Currency] = exact.Add(amounts[h.Currency], h.Value)
 		}
 	}
 	for _, c := range v.Cash {
 		if c.Currency != r.opts.Base && c.Amount.Sign() != 0 {
-			amounts[c.Currency] = addDec(amounts[c.Currency], c.Amount)
+			amounts[c.Currency] = exact.Add(amounts[c.Currency], c.Amount)
 		}
 	}
 	rates := make(map[string]decimal.Decimal, len(amounts))
@@ -228,7 +230,7 @@ func (r *refReplay) currencyEffect(ctx context.Context, prev refExposure, d time
 			}
 		}
 		if delta := now.Sub(prev.rates[c]); delta.Sign() != 0 {
-			sum = sum.Add(mulDec(amount, delta))
+			sum = sum.Add(exact.Mul(amount, delta))
 		}
 	}
 	return sum, nil
@@ -257,9 +259,9 @@ func (r *refReplay) flow(ctx context.Context, booked []Transaction, d time.Time)
 			if err != nil {
 				return 0, err
 			}
-			amount = mulDec(amount, rate)
+			amount = exact.Mul(amount, rate)
 		}
-		sum = addDec(sum, amount)
+		sum = exact.Add(sum, amount)
 	}
 	f := sum.InexactFloat64()
 	if math.IsInf(f, 0) {
@@ -301,7 +303,7 @@ func (r *refReplay) externalFlow(ctx context.Context, tx *Transaction, t time.Ti
 		if quoteCcy == "" {
 			quoteCcy = tx.Currency
 		}
-		amount, ccy = mulDec(tx.Quantity, price), quoteCcy
+		amount, ccy = exact.Mul(tx.Quantity, price), quoteCcy
 	}
 	if sign < 0 {
 		amount = amount.Neg()

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/shopspring/decimal"
+
+	"github.com/finkit/finkit/portfolio/internal/exact"
 )
 
 // Holding is a position valued at a current price, with its gain split into
@@ -163,7 +165,7 @@ func conv(x, r decimal.Decimal, identity bool) decimal.Decimal {
 	if identity {
 		return x
 	}
-	return mulDec(x, r)
+	return exact.Mul(x, r)
 }
 
 // Value values every account in base: holdings at prices from prices,
@@ -372,8 +374,8 @@ func newValuationBuilder(l *Ledger, base string) *valuationBuilder {
 	}
 }
 
-// group adds x (whose int64 form is xs) to the group key of kind g.
-func (b *valuationBuilder) group(g int, key string, x decimal.Decimal, xs smallDec) {
+// group adds x to the group key of kind g.
+func (b *valuationBuilder) group(g int, key string, x exact.Num) {
 	if b.last[g] == nil || b.lastKey[g] != key {
 		r := b.groups[g][key]
 		if r == nil {
@@ -382,7 +384,7 @@ func (b *valuationBuilder) group(g int, key string, x decimal.Decimal, xs smallD
 		}
 		b.lastKey[g], b.last[g] = key, r
 	}
-	b.last[g].addKnown(x, xs)
+	b.last[g].addNum(x)
 }
 
 // addAccount values st's holdings and cash and adds its books.
@@ -393,7 +395,7 @@ func (b *valuationBuilder) addAccount(ctx context.Context, pr *pricer, st *acctS
 	}
 	var acctSecs running
 	for _, p := range st.bySymbol {
-		if p.s.qty.sign() == 0 {
+		if p.s.qty.Sign() == 0 {
 			continue
 		}
 		qi, first, err := pr.quote(ctx, p)
@@ -405,11 +407,11 @@ func (b *valuationBuilder) addAccount(ctx context.Context, pr *pricer, st *acctS
 			return err
 		}
 		h := b.addHolding(st, p, c)
-		acctSecs.addKnown(h.BaseValue, c.bv)
+		acctSecs.addNum(c.bv)
 		if first {
 			b.symVal = append(b.symVal, h.BaseValue)
 		} else {
-			b.symVal[qi] = addDec(b.symVal[qi], h.BaseValue)
+			b.symVal[qi] = exact.Add(b.symVal[qi], h.BaseValue)
 		}
 	}
 	b.addCash(st, ab, abID, &acctSecs)
@@ -436,21 +438,21 @@ func (b *valuationBuilder) addHolding(st *acctState, p *position, c *holdingCach
 			h.Class = AssetCrypto
 		}
 	}
-	b.secs.addKnown(h.BaseValue, c.bv)
-	b.bases.addKnown(h.BaseBasis, c.bb)
-	b.caps.addKnown(h.CapitalGain, c.cg)
+	b.secs.addNum(c.bv)
+	b.bases.addNum(c.bb)
+	b.caps.addNum(c.cg)
 	if h.CurrencyEffect.Sign() != 0 {
-		b.ccyEff.addKnown(h.CurrencyEffect, c.ce)
+		b.ccyEff.addNum(c.ce)
 	}
-	b.group(byClass, string(h.Class), h.BaseValue, c.bv)
-	b.group(byCcy, h.Currency, h.BaseValue, c.bv)
+	b.group(byClass, string(h.Class), c.bv)
+	b.group(byCcy, h.Currency, c.bv)
 	return h
 }
 
 // addCash adds st's cash, and the account's group (its holdings summed in
 // acctSecs, plus the cash).
 func (b *valuationBuilder) addCash(st *acctState, ab decimal.Decimal, abID bool, acctSecs *running) {
-	cash := st.s.cash.dec()
+	cash := st.s.cash.Dec()
 	c := CashHolding{Account: st.acct.ID, Currency: st.acct.Currency, Amount: cash, Base: b.v.Base,
 		BaseValue: conv(cash, ab, abID)}
 	b.v.Cash = append(b.v.Cash, c)
@@ -463,12 +465,12 @@ func (b *valuationBuilder) addCash(st *acctState, ab decimal.Decimal, abID bool,
 	if c.BaseValue.Sign() == 0 {
 		return
 	}
-	cs := smallOf(c.BaseValue)
-	b.group(byClass, string(AssetCash), c.BaseValue, cs)
-	b.group(byCcy, c.Currency, c.BaseValue, cs)
+	cs := exact.Of(c.BaseValue)
+	b.group(byClass, string(AssetCash), cs)
+	b.group(byCcy, c.Currency, cs)
 	key := "cash:" + c.Currency
 	if i := slices.Index(b.cashKeys, key); i >= 0 {
-		b.cashVal[i] = addDec(b.cashVal[i], c.BaseValue)
+		b.cashVal[i] = exact.Add(b.cashVal[i], c.BaseValue)
 		return
 	}
 	b.cashKeys = append(b.cashKeys, key)
@@ -478,11 +480,11 @@ func (b *valuationBuilder) addCash(st *acctState, ab decimal.Decimal, abID bool,
 // addBooks adds st's realized gains, income, costs and net inflow,
 // converted to the base at today's rate.
 func (b *valuationBuilder) addBooks(st *acctState, ab decimal.Decimal, abID bool) {
-	b.realized = append(b.realized, conv(st.s.gain.dec(), ab, abID))
-	b.fxEffs = append(b.fxEffs, conv(st.s.fxEffect.dec(), ab, abID))
-	b.income = append(b.income, conv(st.s.dividends.dec().Add(st.s.interest.dec()), ab, abID))
-	b.costs = append(b.costs, conv(st.s.fees.dec().Add(st.s.taxes.dec()), ab, abID))
-	b.inflow = append(b.inflow, conv(st.s.deposits.dec().Sub(st.s.withdrawals.dec()), ab, abID))
+	b.realized = append(b.realized, conv(st.s.gain.Dec(), ab, abID))
+	b.fxEffs = append(b.fxEffs, conv(st.s.fxEffect.Dec(), ab, abID))
+	b.income = append(b.income, conv(st.s.dividends.Dec().Add(st.s.interest.Dec()), ab, abID))
+	b.costs = append(b.costs, conv(st.s.fees.Dec().Add(st.s.taxes.Dec()), ab, abID))
+	b.inflow = append(b.inflow, conv(st.s.deposits.Dec().Sub(st.s.withdrawals.Dec()), ab, abID))
 }
 
 // finish sets the totals, the weights and the allocations.
@@ -495,14 +497,14 @@ func (b *valuationBuilder) finish(pr *pricer) *Valuation {
 	realizedFX := sum(b.fxEffs)
 	b.ccyEff.add(realizedFX)
 	v.CurrencyEffect = b.ccyEff.dec()
-	b.caps.add(subDec(v.Realized, realizedFX))
+	b.caps.add(exact.Sub(v.Realized, realizedFX))
 	v.CapitalGain = b.caps.dec()
 	v.Income = sum(b.income)
 	v.Costs = sum(b.costs)
 	v.NetInflow = sum(b.inflow)
-	v.Total = addDec(v.Securities, v.CashTotal)
-	v.Unrealized = subDec(v.Securities, v.Basis)
-	v.TotalGain = subDec(v.Total, v.NetInflow)
+	v.Total = exact.Add(v.Securities, v.CashTotal)
+	v.Unrealized = exact.Sub(v.Securities, v.Basis)
+	v.TotalGain = exact.Sub(v.Total, v.NetInflow)
 
 	total := v.Total.InexactFloat64()
 	weight := func(x decimal.Decimal) float64 {
@@ -548,8 +550,8 @@ func (b *valuationBuilder) bySymbol(pr *pricer, weight func(decimal.Decimal) flo
 
 // holdingInputs is everything a holding's amounts are computed from.
 type holdingInputs struct {
-	qty               total
-	basis, localBasis total
+	qty               exact.Num
+	basis, localBasis exact.Num
 	currency          string
 	quote             decimal.Decimal // the price as quoted
 	quoteCcy          string
@@ -559,18 +561,17 @@ type holdingInputs struct {
 }
 
 // marketValue is the holding's value in its currency (Holding.Value) and
-// in the base (Holding.BaseValue), the same numbers as compute gives
-// them, as totals: no allocation while they fit 64 bits.
-func (in *holdingInputs) marketValue() (value, baseValue total) {
-	price := totalOf(in.quote)
+// in the base (Holding.BaseValue), the same numbers as compute gives them.
+func (in *holdingInputs) marketValue() (value, baseValue exact.Num) {
+	price := exact.Of(in.quote)
 	if in.quoteCcy != in.currency {
-		price = price.mulT(totalOf(in.qr))
+		price = price.Mul(exact.Of(in.qr))
 	}
-	value = in.qty.mulT(price)
+	value = in.qty.Mul(price)
 	if in.ibID {
 		return value, value
 	}
-	return value, value.mulT(totalOf(in.ib))
+	return value, value.Mul(exact.Of(in.ib))
 }
 
 // same reports whether a and b are the same inputs: the same numbers with
@@ -579,8 +580,7 @@ func (a *holdingInputs) same(b *holdingInputs) bool {
 	// The price first: it is what changes most often.
 	if !sameDecimal(a.quote, b.quote) ||
 		a.currency != b.currency || a.quoteCcy != b.quoteCcy || a.abID != b.abID || a.ibID != b.ibID ||
-		!sameTotal(a.qty, b.qty) ||
-		!sameTotal(a.basis, b.basis) || !sameTotal(a.localBasis, b.localBasis) {
+		!a.qty.Same(b.qty) || !a.basis.Same(b.basis) || !a.localBasis.Same(b.localBasis) {
 		return false
 	}
 	if a.quoteCcy != a.currency && !sameDecimal(a.qr, b.qr) {
@@ -603,192 +603,77 @@ type holdingCache struct {
 	quantity, price, value           decimal.Decimal
 	baseValue, baseBasis, unrealized decimal.Decimal
 	capitalGain, currencyEffect      decimal.Decimal
-	// the int64 forms of baseValue, baseBasis, capitalGain, currencyEffect
-	bv, bb, cg, ce smallDec
+	// baseValue, baseBasis, capitalGain and currencyEffect as Nums, for
+	// the valuation's sums
+	bv, bb, cg, ce exact.Num
 	valid          bool // computed (the zero holdingCache is not)
 }
 
 // compute sets c to a holding's amounts computed from in; acctCcy is the
-// account currency.
+// account currency. Each amount is the decimal expression it is named
+// after (value = quantity × price, unrealized = base value − base basis,
+// …), value and exponent, computed on Nums and made a decimal once.
 func (c *holdingCache) compute(in *holdingInputs, acctCcy string) {
-	// The quantity and the basis in base depend on fewer inputs than the
-	// rest: when those are the same as c's, keep them (same numbers).
-	keepQty := c.valid && sameTotal(c.in.qty, in.qty)
-	sameBasis := c.valid && sameTotal(c.in.basis, in.basis)
-	keepBasis := sameBasis && c.in.abID == in.abID && (in.abID || sameDecimal(c.in.ab, in.ab))
-	sameLocal := c.valid && sameTotal(c.in.localBasis, in.localBasis)
-	quantity, baseBasis, bb := c.quantity, c.baseBasis, c.bb
-	basis, localBasis := c.basis, c.localBasis
-	// Every other field is set below (on either path): assigning these
-	// rather than the whole struct saves zeroing and copying it again.
-	c.in, c.price, c.valid = *in, in.quote, true
-	if keepQty {
-		c.quantity = quantity
-	} else {
-		c.quantity = in.qty.dec()
+	c.computeBasis(in)
+	price := exact.Of(in.quote)
+	c.price = in.quote
+	if in.quoteCcy != in.currency {
+		price = price.Mul(exact.Of(in.qr))
+		c.price = price.Dec()
 	}
-	if sameBasis {
-		c.basis = basis
-	} else {
-		c.basis = in.basis.dec()
+	value := in.qty.Mul(price)
+	c.value = value.Dec()
+	c.bv, c.baseValue = value, c.value
+	if !in.ibID {
+		c.bv = value.Mul(exact.Of(in.ib))
+		c.baseValue = c.bv.Dec()
 	}
-	switch {
-	case sameLocal:
-		c.localBasis = localBasis
-	case sameTotal(in.localBasis, in.basis):
-		c.localBasis = c.basis
-	default:
-		c.localBasis = in.localBasis.dec()
-	}
-	if keepBasis {
-		c.baseBasis, c.bb = baseBasis, bb
-	} else {
-		c.baseBasis = conv(c.basis, in.ab, in.abID)
-		c.bb = smallOf(c.baseBasis)
-	}
-	if c.computeSmall(in, acctCcy) {
+	unrealized := c.bv.Sub(c.bb)
+	c.unrealized = unrealized.Dec()
+	if in.currency == acctCcy && in.localBasis.Equal(in.basis) {
+		// Same currency, same basis: all of the gain is price gain.
+		c.cg, c.ce = unrealized, exact.Of(decimal.Zero)
+		c.capitalGain, c.currencyEffect = c.unrealized, decimal.Zero
 		return
 	}
-	if in.quoteCcy != in.currency {
-		c.price = mulDec(in.quote, in.qr)
-	}
-	c.value = mulDec(c.quantity, c.price)
-	c.baseValue = conv(c.value, in.ib, in.ibID)
-	c.unrealized = subDec(c.baseValue, c.baseBasis)
-	if in.currency == acctCcy && in.localBasis.equalT(in.basis) {
-		// Same currency, same basis: all of the gain is price gain.
-		c.capitalGain, c.currencyEffect = c.unrealized, decimal.Zero
-	} else {
-		if in.ibID {
-			c.capitalGain = subDec(c.value, c.localBasis)
-		} else {
-			c.capitalGain = subMulDec(c.value, c.localBasis, in.ib)
-		}
-		c.currencyEffect = subDec(c.unrealized, c.capitalGain)
-	}
-	c.bv = smallOf(c.baseValue)
-	c.cg, c.ce = smallOf(c.capitalGain), smallOf(c.currencyEffect)
-}
-
-// computeSmall is the rest of compute (price, value, base value and the
-// gains, once quantity, bases and base basis are set) in int64 arithmetic:
-// every operand and intermediate has at most 18 digits, as small requires
-// of the decimals mulDec, subDec and subMulDec take their fast path with,
-// so the results are those decimals (values and exponents), built once
-// each, and their int64 forms need no second look at the coefficients.
-// It reports false, with c's remaining fields untouched, when something
-// does not fit; compute then uses the decimal helpers.
-func (c *holdingCache) computeSmall(in *holdingInputs, acctCcy string) bool {
-	qv, qe, ok := in.qty.small18()
-	if !ok || !c.bb.ok || !fits18(c.bb.v) {
-		return false
-	}
-	pv, pe, ok := small(in.quote)
-	if !ok {
-		return false
-	}
-	converted := in.quoteCcy != in.currency
-	if converted {
-		rv, re, ok := small(in.qr)
-		if !ok {
-			return false
-		}
-		if pv, pe, ok = mulSmall18(pv, pe, rv, re); !ok {
-			return false
-		}
-	}
-	vv, ve, ok := mulSmall18(qv, qe, pv, pe)
-	if !ok {
-		return false
-	}
-	bvv, bve := vv, ve
-	var iv int64
-	var ie int32
+	c.cg = value.Sub(in.localBasis)
 	if !in.ibID {
-		if iv, ie, ok = small(in.ib); !ok {
-			return false
-		}
-		if bvv, bve, ok = mulSmall18(vv, ve, iv, ie); !ok {
-			return false
-		}
+		c.cg = c.cg.Mul(exact.Of(in.ib))
 	}
-	uv, ue, ok := addSmall18(bvv, bve, c.bb.v, c.bb.e, true)
-	if !ok {
-		return false
-	}
-	allCapital := in.currency == acctCcy && in.localBasis.equalT(in.basis)
-	var cgv, cev int64
-	var cge, cee int32
-	if !allCapital {
-		lv, le, ok := in.localBasis.small18()
-		if !ok {
-			return false
-		}
-		if cgv, cge, ok = addSmall18(vv, ve, lv, le, true); !ok {
-			return false
-		}
-		if !in.ibID {
-			if cgv, cge, ok = mulSmall18(cgv, cge, iv, ie); !ok {
-				return false
-			}
-		}
-		if cev, cee, ok = addSmall18(uv, ue, cgv, cge, true); !ok {
-			return false
-		}
-	}
-	if converted {
-		c.price = decimal.New(pv, pe)
-	}
-	c.value = decimal.New(vv, ve)
-	if in.ibID {
-		c.baseValue = c.value
-	} else {
-		c.baseValue = decimal.New(bvv, bve)
-	}
-	c.bv = smallDec{bvv, bve, true}
-	c.unrealized = decimal.New(uv, ue)
-	if allCapital {
-		c.capitalGain, c.currencyEffect = c.unrealized, decimal.Zero
-		c.cg, c.ce = smallDec{uv, ue, true}, smallDec{0, decimal.Zero.Exponent(), true}
-	} else {
-		c.capitalGain, c.currencyEffect = decimal.New(cgv, cge), decimal.New(cev, cee)
-		c.cg, c.ce = smallDec{cgv, cge, true}, smallDec{cev, cee, true}
-	}
-	return true
+	c.ce = unrealized.Sub(c.cg)
+	c.capitalGain, c.currencyEffect = c.cg.Dec(), c.ce.Dec()
 }
 
-// fits18 reports whether v has at most 18 digits.
-func fits18(v int64) bool {
-	return v > -1e18 && v < 1e18
-}
-
-// mulSmall18 is a×10^ae × b×10^be when the product's coefficient has at
-// most 18 digits and its exponent fits (as mulDec's fast path).
-func mulSmall18(a int64, ae int32, b int64, be int32) (int64, int32, bool) {
-	e := int64(ae) + int64(be)
-	v, ok := mul64(a, b)
-	if !ok || !fits18(v) || e <= math.MinInt32 || e > math.MaxInt32 {
-		return 0, 0, false
+// computeBasis sets the quantity, the bases and the basis in the base
+// currency, keeping c's when they depend on the same inputs (the same
+// decimals, not made again).
+func (c *holdingCache) computeBasis(in *holdingInputs) {
+	keepQty := c.valid && c.in.qty.Same(in.qty)
+	keepBasis := c.valid && c.in.basis.Same(in.basis)
+	keepBase := keepBasis && c.in.abID == in.abID && (in.abID || sameDecimal(c.in.ab, in.ab))
+	keepLocal := c.valid && c.in.localBasis.Same(in.localBasis)
+	c.in, c.valid = *in, true
+	if !keepQty {
+		c.quantity = in.qty.Dec()
 	}
-	return v, int32(e), true
-}
-
-// addSmall18 is addSmall when the result has at most 18 digits.
-func addSmall18(a int64, ae int32, b int64, be int32, neg bool) (int64, int32, bool) {
-	v, e, ok := addSmall(a, ae, b, be, neg)
-	if !ok || !fits18(v) {
-		return 0, 0, false
+	if !keepBasis {
+		c.basis = in.basis.Dec()
 	}
-	return v, e, true
-}
-
-// small18 is t's coefficient and exponent when t is in int64 form with at
-// most 18 digits: what small returns for t.dec().
-func (t total) small18() (int64, int32, bool) {
-	if t.e == bigExp || t.w || !fits18(t.v) {
-		return 0, 0, false
+	switch {
+	case keepLocal:
+	case in.localBasis.Same(in.basis):
+		c.localBasis = c.basis
+	default:
+		c.localBasis = in.localBasis.Dec()
 	}
-	return t.v, t.e, true
+	if keepBase {
+		return
+	}
+	c.bb, c.baseBasis = in.basis, c.basis
+	if !in.abID {
+		c.bb = in.basis.Mul(exact.Of(in.ab))
+		c.baseBasis = c.bb.Dec()
+	}
 }
 
 // sameDecimal reports whether a and b have the same value and exponent.
@@ -796,64 +681,20 @@ func sameDecimal(a, b decimal.Decimal) bool {
 	return a.Exponent() == b.Exponent() && a.Cmp(b) == 0
 }
 
-// sameTotal reports whether a and b are the same total (value and exponent).
-func sameTotal(a, b total) bool {
-	if a.e != b.e {
-		return false
-	}
-	if a.e == bigExp {
-		return sameDecimal(a.d, b.d)
-	}
-	return a.v == b.v && a.w == b.w && a.hi == b.hi && a.neg == b.neg
-}
-
 // running is an exact running sum: the same value, with the same exponent,
-// as adding the decimals in order with Decimal.Add (or decimal.Sum), kept
-// in int64 form while it fits so that adding allocates nothing.
+// as adding the decimals in order with Decimal.Add (or decimal.Sum).
 type running struct {
-	t total
+	t exact.Num
 	n int
 }
 
-func (r *running) add(x decimal.Decimal) {
+func (r *running) add(x decimal.Decimal) { r.addNum(exact.Of(x)) }
+
+func (r *running) addNum(x exact.Num) {
 	if r.n == 0 {
-		r.t = totalOf(x)
+		r.t = x
 	} else {
-		r.t = r.t.add(x)
-	}
-	r.n++
-}
-
-// smallDec is a decimal's coefficient and exponent when the coefficient
-// fits an int64 (ok), as small returns them.
-type smallDec struct {
-	v  int64
-	e  int32
-	ok bool
-}
-
-func smallOf(x decimal.Decimal) smallDec {
-	v, e, ok := small(x)
-	return smallDec{v, e, ok}
-}
-
-// addKnown is add(x) where xs is smallOf(x), computed earlier: the int64
-// form is used without looking at x's coefficient again.
-func (r *running) addKnown(x decimal.Decimal, xs smallDec) {
-	switch {
-	case !xs.ok:
-		r.add(x)
-		return
-	case r.n == 0:
-		r.t = total{v: xs.v, e: xs.e}
-	case r.t.e == bigExp || r.t.w:
-		r.t = r.t.add(x)
-	default:
-		if v, e, ok := addSmall(r.t.v, r.t.e, xs.v, xs.e, false); ok {
-			r.t = total{v: v, e: e}
-		} else {
-			r.t = r.t.add(x)
-		}
+		r.t = r.t.Add(x)
 	}
 	r.n++
 }
@@ -863,7 +704,7 @@ func (r *running) dec() decimal.Decimal {
 	if r.n == 0 {
 		return decimal.Zero
 	}
-	return r.t.dec()
+	return r.t.Dec()
 }
 
 type weightIdx struct {

@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/shopspring/decimal"
+
+	"github.com/finkit/finkit/portfolio/internal/exact"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -128,7 +130,7 @@ func TestRunningMatchesDecimalSum(t *testing.T) {
 		var r, rk running
 		for _, x := range xs {
 			r.add(x)
-			rk.addKnown(x, smallOf(x))
+			rk.addNum(exact.Of(x))
 		}
 		want := sum(xs)
 		for _, got := range []decimal.Decimal{r.dec(), rk.dec()} {
