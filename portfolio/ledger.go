@@ -1009,7 +1009,7 @@ func (l *Ledger) open(a *acctState, p *position, lot lotRec) {
 // account- and instrument-currency cash attributed to those units and each
 // lot closed books a RealizedGain at fx (zero: the account currency).
 func (l *Ledger) close(a *acctState, p *position, tx *Transaction, q, flow, local exact.Num, fx decimal.Decimal, realize bool) []Lot {
-	c := closing{l: l, a: a, p: p, tx: tx, fx: fx, realize: realize}
+	c := closing{l: l, a: a, p: p, closed: tx.Time, txID: tx.ID, fx: fx, realize: realize}
 	if a.acct.CostMethod == AverageCost {
 		c.closeAverage(q, flow, local)
 	} else {
@@ -1023,7 +1023,8 @@ type closing struct {
 	l       *Ledger
 	a       *acctState
 	p       *position
-	tx      *Transaction
+	closed  time.Time // of the closing transaction
+	txID    string
 	fx      decimal.Decimal
 	realize bool
 	removed []Lot // the parts closed, without realize
@@ -1115,23 +1116,24 @@ func (c *closing) book(part *lotRec, flow, local exact.Num) {
 		c.removed = append(c.removed, part.pub())
 		return
 	}
-	c.l.realize(c.a, c.p.symbol, c.tx, part, flow, local, c.fx)
+	c.l.realize(c.a, c.p.symbol, c.closed, c.txID, part, flow, local, c.fx)
 }
 
 // realize books the RealizedGain of closing part of a position in symbol
-// for proceeds flow (local in the instrument currency) and adds it to the
-// account's realized gain and, for a foreign instrument (fx not zero), its
-// currency effect: Gain − LocalGain × fx.
-func (l *Ledger) realize(a *acctState, symbol string, tx *Transaction, part *lotRec, flow, local exact.Num, fx decimal.Decimal) {
+// (by transaction txID at closed) for proceeds flow (local in the
+// instrument currency) and adds it to the account's realized gain and, for
+// a foreign instrument (fx not zero), its currency effect: Gain −
+// LocalGain × fx.
+func (l *Ledger) realize(a *acctState, symbol string, closed time.Time, txID string, part *lotRec, flow, local exact.Num, fx decimal.Decimal) {
 	foreign := fx.Sign() != 0
 	if !foreign {
 		fx = one
 	}
 	l.touchAcct(a)
 	g := realRec{
-		symbol: symbol, acquired: part.acquired, closed: tx.Time,
+		symbol: symbol, acquired: part.acquired, closed: closed,
 		qty: part.qty, proceeds: flow, basis: part.basis, gain: flow.Sub(part.basis),
-		fx: fx, txID: tx.ID,
+		fx: fx, txID: txID,
 	}
 	if local.Equal(flow) && part.localBasis.Equal(part.basis) {
 		g.localGain = g.gain
