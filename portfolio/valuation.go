@@ -215,7 +215,7 @@ func (l *Ledger) value(ctx context.Context, account, base string, prices PriceSo
 			return nil, err
 		}
 	}
-	return b.finish(pr), nil
+	return b.finish(), nil
 }
 
 // pricer values the holdings of one valuation: each symbol is priced
@@ -236,9 +236,8 @@ type pricer struct {
 
 // symQuote is a symbol's price as its source gave it.
 type symQuote struct {
-	symbol string
-	price  decimal.Decimal
-	ccy    string // "": the holding's currency
+	price decimal.Decimal
+	ccy   string // "": the holding's currency
 }
 
 func (l *Ledger) newPricer(base string, prices PriceSource, rates RateSource) *pricer {
@@ -246,6 +245,7 @@ func (l *Ledger) newPricer(base string, prices PriceSource, rates RateSource) *p
 		base: base, prices: prices,
 		rc:     rateCache{src: rates, rates: make(map[[2]string]decimal.Decimal)},
 		symIdx: make([]int32, len(l.symIDs)),
+		quotes: make([]symQuote, 0, len(l.symIDs)),
 	}
 }
 
@@ -282,7 +282,7 @@ func (pr *pricer) quote(ctx context.Context, p *position) (qi int32, first bool,
 	}
 	qi = int32(len(pr.quotes))
 	pr.symIdx[p.symID] = qi + 1
-	pr.quotes = append(pr.quotes, symQuote{symbol: p.symbol, price: price, ccy: ccy})
+	pr.quotes = append(pr.quotes, symQuote{price: price, ccy: ccy})
 	return qi, true, nil
 }
 
@@ -344,8 +344,10 @@ type valuationBuilder struct {
 	groups  [3]map[string]*running
 	lastKey [3]string
 	last    [3]*running
-	// symVal is the base value of each of the pricer's quotes summed over
-	// the accounts that hold the symbol; cash per currency apart.
+	// symKeys and symVal are the symbol of each of the pricer's quotes and
+	// its base value summed over the accounts that hold it; cash per
+	// currency apart.
+	symKeys  []string
 	symVal   []decimal.Decimal
 	cashKeys []string
 	cashVal  []decimal.Decimal
@@ -370,7 +372,9 @@ func newValuationBuilder(l *Ledger, base string) *valuationBuilder {
 		l:      l,
 		v:      &Valuation{Base: base, Holdings: make([]Holding, 0, n)},
 		groups: [3]map[string]*running{{}, {}, {}},
-		symVal: make([]decimal.Decimal, 0, n),
+		// Room for the cash entries too: bySymbol appends them.
+		symKeys: make([]string, 0, n+len(l.order)),
+		symVal:  make([]decimal.Decimal, 0, n+len(l.order)),
 	}
 }
 
@@ -409,6 +413,7 @@ func (b *valuationBuilder) addAccount(ctx context.Context, pr *pricer, st *acctS
 		h := b.addHolding(st, p, c)
 		acctSecs.addNum(c.bv)
 		if first {
+			b.symKeys = append(b.symKeys, p.symbol)
 			b.symVal = append(b.symVal, h.BaseValue)
 		} else {
 			b.symVal[qi] = exact.Add(b.symVal[qi], h.BaseValue)
@@ -429,8 +434,10 @@ func (b *valuationBuilder) addHolding(st *acctState, p *position, c *holdingCach
 	}, Price: c.price, Base: v.Base, Value: c.value, BaseValue: c.baseValue, BaseBasis: c.baseBasis,
 		Unrealized: c.unrealized, CapitalGain: c.capitalGain, CurrencyEffect: c.currencyEffect})
 	h := &v.Holdings[len(v.Holdings)-1]
-	if s, ok := b.l.stocks[p.symbol]; ok {
-		h.Name, h.Class = s.Name, s.Class
+	if len(b.l.stocks) > 0 {
+		if s, ok := b.l.stocks[p.symbol]; ok {
+			h.Name, h.Class = s.Name, s.Class
+		}
 	}
 	if h.Class == "" {
 		h.Class = AssetStock
@@ -488,7 +495,7 @@ func (b *valuationBuilder) addBooks(st *acctState, ab decimal.Decimal, abID bool
 }
 
 // finish sets the totals, the weights and the allocations.
-func (b *valuationBuilder) finish(pr *pricer) *Valuation {
+func (b *valuationBuilder) finish() *Valuation {
 	v := b.v
 	v.Securities = b.secs.dec()
 	v.CashTotal = sum(b.cashes)
@@ -522,20 +529,15 @@ func (b *valuationBuilder) finish(pr *pricer) *Valuation {
 	v.ByClass = slicesOf(b.groups[byClass], v.Base, weight)
 	v.ByCurrency = slicesOf(b.groups[byCcy], v.Base, weight)
 	v.ByAccount = slicesOf(b.groups[byAcct], v.Base, weight)
-	v.BySymbol = b.bySymbol(pr, weight)
+	v.BySymbol = b.bySymbol(weight)
 	return v
 }
 
 // bySymbol is the allocation by symbol (cash as "cash:CCY"), largest
 // first: small (weight, index) pairs are sorted, then the slices built in
 // that order.
-func (b *valuationBuilder) bySymbol(pr *pricer, weight func(decimal.Decimal) float64) []Slice {
-	keys := make([]string, 0, len(b.symVal)+len(b.cashKeys))
-	vals := make([]decimal.Decimal, 0, cap(keys))
-	for i, q := range pr.quotes[:len(b.symVal)] {
-		keys, vals = append(keys, q.symbol), append(vals, b.symVal[i])
-	}
-	keys, vals = append(keys, b.cashKeys...), append(vals, b.cashVal...)
+func (b *valuationBuilder) bySymbol(weight func(decimal.Decimal) float64) []Slice {
+	keys, vals := append(b.symKeys, b.cashKeys...), append(b.symVal, b.cashVal...)
 	order := make([]weightIdx, len(keys))
 	for i := range keys {
 		order[i] = weightIdx{weight(vals[i]), int32(i)}

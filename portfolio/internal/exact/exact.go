@@ -18,8 +18,15 @@ import (
 	"github.com/shopspring/decimal"
 )
 
-// bigExp marks a Num in decimal form.
-const bigExp = math.MinInt32
+// form says how a Num holds its number.
+type form uint8
+
+const (
+	narrow  form = iota // the coefficient v, an int64
+	decForm             // *d
+	wide                // the coefficient (hi, v), at least 2^63, positive
+	wideNeg             // the same, negative
+)
 
 // Num is an exact decimal number: the coefficient v × 10^e in an int64
 // while it fits, then in 128 bits (sign and magnitude below 2^127), then as
@@ -28,12 +35,11 @@ const bigExp = math.MinInt32
 // sum is the smaller of the two, of a product their sum. The zero value is
 // 0 with exponent 0, like the zero decimal.Decimal.
 type Num struct {
-	v   int64 // the coefficient; in wide form its low 64 bits
-	hi  uint64
-	e   int32 // bigExp: the number is d
-	w   bool  // wide form: the coefficient is ±(hi, v) (neg), at least 2^63
-	neg bool
-	d   decimal.Decimal
+	v  int64 // the coefficient; in wide form its low 64 bits
+	hi uint64
+	e  int32
+	f  form
+	d  *decimal.Decimal
 }
 
 // Of returns d as a Num.
@@ -41,17 +47,24 @@ func Of(d decimal.Decimal) Num {
 	if v, e, ok := small(d); ok {
 		return Num{v: v, e: e}
 	}
-	return Num{e: bigExp, d: d}
+	return decNum(d)
+}
+
+// decNum is d in decimal form.
+func decNum(d decimal.Decimal) Num {
+	p := new(decimal.Decimal)
+	*p = d
+	return Num{f: decForm, d: p}
 }
 
 // Dec returns n as a decimal (allocating unless n is in decimal form). The
 // zero Num gives the zero decimal.Decimal.
 func (n Num) Dec() decimal.Decimal {
 	switch {
-	case n.e == bigExp:
-		return n.d
-	case n.w:
-		return wideDec(n.neg, u128{n.hi, uint64(n.v)}, n.e)
+	case n.f == decForm:
+		return *n.d
+	case n.f >= wide:
+		return wideDec(n.f == wideNeg, u128{n.hi, uint64(n.v)}, n.e)
 	case n.v == 0 && n.e == 0:
 		return decimal.Decimal{}
 	}
@@ -61,11 +74,11 @@ func (n Num) Dec() decimal.Decimal {
 // Sign is −1, 0 or +1.
 func (n Num) Sign() int {
 	switch {
-	case n.e == bigExp:
+	case n.f == decForm:
 		return n.d.Sign()
-	case n.w && n.neg, n.v < 0 && !n.w:
+	case n.f == wideNeg, n.f == narrow && n.v < 0:
 		return -1
-	case n.w || n.v > 0:
+	case n.f == wide || n.v > 0:
 		return 1
 	}
 	return 0
@@ -73,17 +86,32 @@ func (n Num) Sign() int {
 
 // Exponent is the exponent of n as a decimal.
 func (n Num) Exponent() int32 {
-	if n.e == bigExp {
+	if n.f == decForm {
 		return n.d.Exponent()
 	}
 	return n.e
 }
 
 // Add returns n + m (Decimal.Add).
-func (n Num) Add(m Num) Num { return n.plus(m, false) }
+func (n Num) Add(m Num) Num {
+	// Inlined: two int64 coefficients at one exponent, the common case.
+	if n.f|m.f == narrow && n.e == m.e {
+		if s := n.v + m.v; (n.v^s)&(m.v^s) >= 0 {
+			return Num{v: s, e: n.e}
+		}
+	}
+	return n.plus(m, false)
+}
 
 // Sub returns n − m (Decimal.Sub).
-func (n Num) Sub(m Num) Num { return n.plus(m, true) }
+func (n Num) Sub(m Num) Num {
+	if n.f|m.f == narrow && n.e == m.e {
+		if s := n.v - m.v; (n.v^m.v)&(n.v^s) >= 0 {
+			return Num{v: s, e: n.e}
+		}
+	}
+	return n.plus(m, true)
+}
 
 func (n Num) plus(m Num, sub bool) Num {
 	if n.narrow() && m.narrow() {
@@ -91,15 +119,15 @@ func (n Num) plus(m Num, sub bool) Num {
 			return Num{v: v, e: e}
 		}
 	}
-	if n.e != bigExp && m.e != bigExp {
+	if n.f != decForm && m.f != decForm {
 		if r, ok := addWide(n, m, sub); ok {
 			return r
 		}
 	}
 	if sub {
-		return Num{e: bigExp, d: n.Dec().Sub(m.Dec())}
+		return decNum(n.Dec().Sub(m.Dec()))
 	}
-	return Num{e: bigExp, d: n.Dec().Add(m.Dec())}
+	return decNum(n.Dec().Add(m.Dec()))
 }
 
 // Mul returns n × m (Decimal.Mul).
@@ -115,10 +143,10 @@ func (n Num) Mul(m Num) Num {
 // Neg returns −n, keeping the exponent (Decimal.Neg).
 func (n Num) Neg() Num {
 	switch {
-	case n.e == bigExp:
-		return Num{e: bigExp, d: n.d.Neg()}
-	case n.w:
-		return Num{v: n.v, hi: n.hi, neg: !n.neg, w: true, e: n.e}
+	case n.f == decForm:
+		return decNum(n.d.Neg())
+	case n.f >= wide:
+		return Num{v: n.v, hi: n.hi, f: wide + wideNeg - n.f, e: n.e}
 	case n.v == math.MinInt64:
 		return makeNum(false, u128{0, 1 << 63}, n.e)
 	}
@@ -130,7 +158,7 @@ func (n Num) Cmp(m Num) int {
 	if n.narrow() && m.narrow() && n.e == m.e {
 		return cmpInt64(n.v, m.v)
 	}
-	if n.e != bigExp && m.e != bigExp {
+	if n.f != decForm && m.f != decForm {
 		if r, ok := addWide(n, m, true); ok {
 			return r.Sign()
 		}
@@ -151,7 +179,7 @@ func (n Num) Same(m Num) bool {
 }
 
 // narrow reports whether n is in int64 form.
-func (n Num) narrow() bool { return !n.w && n.e != bigExp }
+func (n Num) narrow() bool { return n.f == narrow }
 
 // Add returns a + b, the same value and exponent as a.Add(b).
 func Add(a, b decimal.Decimal) decimal.Decimal { return decOp(a, b, opAdd) }
@@ -212,8 +240,8 @@ func small(d decimal.Decimal) (int64, int32, bool) {
 		return 0, 0, false
 	}
 	e := d.Exponent()
-	if e == bigExp {
-		return 0, 0, false
+	if e == math.MinInt32 {
+		return 0, 0, false // so that −e and a product's exponent fit
 	}
 	return d.CoefficientInt64(), e, true
 }

@@ -28,8 +28,8 @@ var pow10Uint64 = func() (p [20]uint64) {
 // mag returns the sign and magnitude of n's coefficient; n is not in
 // decimal form.
 func (n Num) mag() (bool, u128) {
-	if n.w {
-		return n.neg, u128{n.hi, uint64(n.v)}
+	if n.f >= wide {
+		return n.f == wideNeg, u128{n.hi, uint64(n.v)}
 	}
 	return n.v < 0, u128{0, abs64(n.v)}
 }
@@ -44,7 +44,11 @@ func makeNum(neg bool, m u128, e int32) Num {
 		}
 		return Num{v: v, e: e}
 	}
-	return Num{v: int64(m.lo), hi: m.hi, neg: neg, w: true, e: e}
+	f := wide
+	if neg {
+		f = wideNeg
+	}
+	return Num{v: int64(m.lo), hi: m.hi, f: f, e: e}
 }
 
 // times returns m × k, or false when the product reaches 2^127.
@@ -154,7 +158,7 @@ func (n Num) MulDiv(y, z Num) Num {
 }
 
 func mulDivWide(x, y, z Num) (Num, bool) {
-	if x.e == bigExp || !y.narrow() || !z.narrow() || z.v == 0 {
+	if x.f == decForm || !y.narrow() || !z.narrow() || z.v == 0 {
 		return Num{}, false
 	}
 	prec := int64(decimal.DivisionPrecision)
