@@ -48,6 +48,7 @@ type Options struct {
 	BatchSize       int           // symbols per batch call; default 100
 
 	CacheTTL         time.Duration // how long merged quotes and rates are reused; default 15s; negative disables
+	MaxStale         time.Duration // how long past CacheTTL a merged quote is still served, at once, while one background fetch refreshes it; default 1m; negative: a request past CacheTTL waits for the fetch
 	CacheSize        int           // most merged quotes (and, apart, rates) kept; default 10000
 	MaxAge           time.Duration // quotes older than this (or undated) are stale; default 96h; negative disables
 	OutlierThreshold float64       // tolerance within which sources agree (relative); default DefaultTolerance (0.02)
@@ -97,9 +98,22 @@ func (a *Aggregator) track() bool {
 	return true
 }
 
+// cached is a cache entry: fresh until exp, served while a refresh runs
+// until keep (quotes; zero: not past exp), with the timings of the fetch
+// that made it (quotes).
 type cached[T any] struct {
-	v   T
-	exp time.Time
+	v     T
+	exp   time.Time
+	keep  time.Time
+	fetch *FetchStats
+}
+
+// until is when the entry is of no use any more.
+func (c cached[T]) until() time.Time {
+	if c.keep.After(c.exp) {
+		return c.keep
+	}
+	return c.exp
 }
 
 // provState is the per-provider machinery.
@@ -139,6 +153,7 @@ func New(opts Options) (*Aggregator, error) {
 	def(&opts.Timeout, 5*time.Second)
 	def(&opts.ProviderTimeout, 3*time.Second)
 	def(&opts.CacheTTL, 15*time.Second)
+	def(&opts.MaxStale, time.Minute)
 	def(&opts.MaxAge, 96*time.Hour)
 	def(&opts.BreakerCooldown, 30*time.Second)
 	if opts.Timeout < 0 || opts.ProviderTimeout < 0 || opts.BreakerCooldown < 0 || opts.Concurrency < 0 || opts.BatchSize < 0 || opts.WatchBuffer < 0 || opts.CacheSize < 0 {
@@ -277,7 +292,39 @@ type Result struct {
 	Quotes  []Merged        `json:"quotes"`  // in request order, symbols with a price only
 	Missing []string        `json:"missing"` // symbols nobody priced
 	Errors  []ProviderError `json:"errors"`  // per-provider failures
-	Elapsed time.Duration   `json:"elapsed"`
+	Elapsed time.Duration   `json:"elapsed"` // this request's own time (short when the cache answered)
+	// Fetch are the timings of the upstream fan-outs that produced these
+	// quotes (now, or earlier for cached ones): see FetchStats.
+	Fetch FetchStats `json:"fetch"`
+}
+
+// FetchStats are the Aggregator's own timings of its upstream fan-out, the
+// figures that show what asking every provider at once buys: Wall is the
+// time from the first call to the last answer, Sequential the sum of every
+// call's latency, what asking them one after another would have taken.
+// For a Result answered by several fan-outs (cached symbols from earlier
+// ones), Wall is the longest, Sources the most providers one asked, and
+// Calls and Sequential add up.
+type FetchStats struct {
+	Sources    int           `json:"sources"`    // providers asked
+	Calls      int           `json:"calls"`      // upstream calls made
+	Wall       time.Duration `json:"wall"`       // parallel: first call to last answer
+	Sequential time.Duration `json:"sequential"` // sum of the calls' latencies
+	At         time.Time     `json:"at"`         // when the (latest) fan-out finished
+}
+
+// add merges the stats of another fan-out behind the same Result.
+func (f *FetchStats) add(o *FetchStats) {
+	if o == nil {
+		return
+	}
+	f.Sources = max(f.Sources, o.Sources)
+	f.Calls += o.Calls
+	f.Wall = max(f.Wall, o.Wall)
+	f.Sequential += o.Sequential
+	if o.At.After(f.At) {
+		f.At = o.At
+	}
 }
 
 // Get returns the merged quote of symbol.
@@ -346,19 +393,43 @@ func (a *Aggregator) Quote(ctx context.Context, symbol string) (Merged, error) {
 	return Merged{}, errors.Join(errs...)
 }
 
-// cachedQuote is the allocation-free fast path.
+// cachedQuote is the allocation-free fast path: a fresh cached quote.
 func (a *Aggregator) cachedQuote(symbol string) (Merged, bool) {
+	m, state, _ := a.lookup(symbol, a.opts.Now())
+	return m, state == cacheFresh
+}
+
+// Cache states of a symbol.
+const (
+	cacheMiss  = iota // nothing usable: fetch and wait
+	cacheFresh        // younger than CacheTTL
+	cacheStale        // older, within MaxStale: serve it and refresh behind
+)
+
+// lookup returns symbol's cached consensus, its state at now, and the
+// timings of the fetch that made it. The quote carries its age.
+func (a *Aggregator) lookup(symbol string, now time.Time) (Merged, int, *FetchStats) {
 	if a.opts.CacheTTL < 0 {
-		return Merged{}, false
+		return Merged{}, cacheMiss, nil
 	}
 	a.mu.RLock()
 	c, ok := a.quotes[symbol]
 	a.mu.RUnlock()
-	if !ok || !a.opts.Now().Before(c.exp) {
-		return Merged{}, false
+	state := cacheMiss
+	switch {
+	case !ok:
+	case now.Before(c.exp):
+		state = cacheFresh
+	case now.Before(c.keep):
+		state = cacheStale
+	}
+	if state == cacheMiss {
+		return Merged{}, cacheMiss, nil
 	}
 	c.v.Cached = true
-	return c.v, true
+	c.v.Age = max(0, now.Sub(c.v.Fetched))
+	c.v.Revalidating = state == cacheStale
+	return c.v, state, c.fetch
 }
 
 // Price implements portfolio.PriceSource: the consensus price and currency,
@@ -419,15 +490,30 @@ func (a *Aggregator) Quotes(ctx context.Context, symbols []string) (*Result, err
 	res := &Result{Quotes: make([]Merged, 0, len(syms))}
 	found := make([]Merged, len(syms))
 	ok := make([]bool, len(syms))
-	var misses []string
+	var misses, stale []string
 	var missIdx []int
+	var seen []*FetchStats
+	now := a.opts.Now()
 	for i, s := range syms {
-		if m, hit := a.cachedQuote(s); hit {
-			found[i], ok[i] = m, true
-		} else {
+		m, state, fs := a.lookup(s, now)
+		switch state {
+		case cacheMiss:
 			misses = append(misses, s)
 			missIdx = append(missIdx, i)
+			continue
+		case cacheStale:
+			stale = append(stale, s)
 		}
+		found[i], ok[i] = m, true
+		if !slices.Contains(seen, fs) {
+			seen = append(seen, fs)
+			res.Fetch.add(fs)
+		}
+	}
+	if len(stale) > 0 {
+		// Stale while revalidate: the stale quotes answer now, and one
+		// background fetch (or the one already running) refreshes them.
+		a.join(stale)
 	}
 	if len(misses) > 0 {
 		flights := a.join(misses)
@@ -451,6 +537,10 @@ func (a *Aggregator) Quotes(ctx context.Context, symbols []string) (*Result, err
 				if e.Symbol == "" || slices.Contains(misses, e.Symbol) {
 					res.Errors = append(res.Errors, e)
 				}
+			}
+			if fs := f.out.stats; fs != nil && !slices.Contains(seen, fs) {
+				seen = append(seen, fs)
+				res.Fetch.add(fs)
 			}
 		}
 	}
@@ -493,6 +583,7 @@ func (a *Aggregator) join(syms []string) []*flight {
 	var out []*flight
 	var mine, names []string
 	cached := &fetched{}
+	now := a.opts.Now()
 	for _, s := range syms {
 		if f := a.flights[s]; f != nil {
 			if !slices.Contains(out, f) {
@@ -500,8 +591,9 @@ func (a *Aggregator) join(syms []string) []*flight {
 			}
 			continue
 		}
-		if m, hit := a.cachedQuote(s); hit {
+		if m, state, fs := a.lookup(s, now); state == cacheFresh {
 			cached.merged, cached.ok = append(cached.merged, m), append(cached.ok, true)
+			cached.stats = fs
 			names = append(names, s)
 			continue
 		}
@@ -546,6 +638,7 @@ type fetched struct {
 	merged []Merged // aligned with the fetched symbols
 	ok     []bool
 	errors []ProviderError
+	stats  *FetchStats // nil for answers from the cache
 }
 
 // minSweep is the cache size below which expired entries are left to be
@@ -562,7 +655,7 @@ func trim[T any](m map[string]cached[T], now time.Time, size int, sweepAt *int) 
 		return
 	}
 	for k, c := range m {
-		if !now.Before(c.exp) {
+		if !now.Before(c.until()) {
 			delete(m, k)
 		}
 	}

@@ -22,9 +22,20 @@
 // (errgroup with a limit, one batch call per provider where the API allows,
 // a per-provider timeout inside an overall deadline) and returns whatever
 // arrived in time together with a per-provider error list. For each symbol it
-// computes a consensus under the trust model below. A TTL cache, per-symbol
+// computes a consensus under the trust model below. A cache, per-symbol
 // fetch sharing, per-provider rate limiters and daily quotas, and a circuit
-// breaker protect both the free APIs and the caller.
+// breaker protect both the free APIs and the caller. The cache serves
+// stale while it revalidates: a consensus is fresh for Options.CacheTTL,
+// and for Options.MaxStale after that it is still served at once while one
+// background fetch refreshes it, so a refresh never holds a request; every
+// Merged records when it was fetched and its Age, and Revalidating says a
+// refresh is under way. [Result.Fetch] gives the fan-out's own timings:
+// the wall time of the parallel calls and the sum of their latencies, what
+// asking the providers one after another would have taken.
+//
+// Prices and rates become money in one place, [ToDecimal] (rounded to
+// [SignificantDigits]); [HistoryPrices] turns daily histories into the
+// prices at past dates a valuation over time needs (portfolio.PriceHistory).
 // [Aggregator.Watch] streams updates for a live dashboard (and
 // [Aggregator.StreamHandler] serves them as Server-Sent Events),
 // [Aggregator.FXQuote] and [Aggregator.FXRate] merge every rate provider's

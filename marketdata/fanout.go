@@ -15,9 +15,11 @@ import (
 func (a *Aggregator) fetch(ctx context.Context, syms []string) *fetched {
 	fo := newFanOut(syms, len(a.provs))
 	jobs := a.planJobs(fo)
+	start := time.Now()
 	a.runJobs(ctx, fo, jobs)
-	fo.seal()
+	stats := fo.seal(len(jobs), time.Since(start), a.opts.Now())
 	out := a.mergeAnswers(ctx, fo)
+	out.stats = stats
 	a.cacheMerged(out)
 	return out
 }
@@ -39,6 +41,18 @@ type fanOut struct {
 	sealed bool
 	slots  []slot // provider pi, symbol si at pi*len(syms)+si
 	errs   []ProviderError
+	calls  int           // upstream calls that ran
+	spent  time.Duration // their latencies, summed
+}
+
+// called records the latency of one upstream call that ran.
+func (f *fanOut) called(lat time.Duration) {
+	f.mu.Lock()
+	if !f.sealed {
+		f.calls++
+		f.spent += lat
+	}
+	f.mu.Unlock()
 }
 
 func newFanOut(syms []string, providers int) *fanOut {
@@ -68,10 +82,12 @@ func (f *fanOut) put(i int, ps *provState, q Quote) {
 }
 
 // seal ends the fan-out: later answers are dropped, and symbols no
-// provider covers get an error of their own.
-func (f *fanOut) seal() {
+// provider covers get an error of their own. It returns the fan-out's
+// timings: sources providers asked, wall from the first call to now.
+func (f *fanOut) seal(sources int, wall time.Duration, at time.Time) *FetchStats {
 	f.mu.Lock()
 	f.sealed = true
+	stats := &FetchStats{Sources: sources, Calls: f.calls, Wall: wall, Sequential: f.spent, At: at}
 	f.mu.Unlock()
 	for si, ok := range f.covered {
 		if !ok {
@@ -79,6 +95,7 @@ func (f *fanOut) seal() {
 			f.errs = append(f.errs, ProviderError{Provider: "aggregator", Symbol: f.syms[si], Err: err, Message: err.Error()})
 		}
 	}
+	return stats
 }
 
 // providerJob is one provider's part of a fetch: the indexes of the
@@ -126,15 +143,20 @@ type callSlots struct {
 	share  int // calls one provider may have in flight
 }
 
-// run executes one upstream call in a global slot.
-func (s *callSlots) run(ps *provState, sym string, f func(context.Context) error) (time.Duration, error) {
+// run executes one upstream call in a global slot and records its
+// latency in fo.
+func (s *callSlots) run(fo *fanOut, ps *provState, sym string, f func(context.Context) error) (time.Duration, error) {
 	select {
 	case s.global <- struct{}{}:
 	case <-s.ctx.Done():
 		return 0, &Error{Provider: ps.name, Symbol: sym, Kind: ErrUnavailable, Msg: "not started before the deadline", Err: s.ctx.Err()}
 	}
 	defer func() { <-s.global }()
-	return s.a.call(s.ctx, ps, sym, f)
+	lat, err := s.a.call(s.ctx, ps, sym, f)
+	if lat > 0 {
+		fo.called(lat)
+	}
+	return lat, err
 }
 
 // runJobs runs every provider's calls at once and returns when they are
@@ -194,7 +216,7 @@ func (s *callSlots) askBatch(fo *fanOut, jb providerJob, chunk []int) {
 		names[i] = fo.syms[si]
 	}
 	var got map[string]Quote
-	lat, err := s.run(ps, "", func(ctx context.Context) error {
+	lat, err := s.run(fo, ps, "", func(ctx context.Context) error {
 		var err error
 		got, err = ps.batch.Quotes(ctx, names)
 		return err
@@ -219,7 +241,7 @@ func (s *callSlots) askBatch(fo *fanOut, jb providerJob, chunk []int) {
 func (s *callSlots) askOne(fo *fanOut, jb providerJob, si int) {
 	ps, sym := jb.ps, fo.syms[si]
 	var q Quote
-	lat, err := s.run(ps, sym, func(ctx context.Context) error {
+	lat, err := s.run(fo, ps, sym, func(ctx context.Context) error {
 		var err error
 		q, err = ps.p.Quote(ctx, sym)
 		return err
@@ -260,22 +282,28 @@ func (a *Aggregator) mergeAnswers(ctx context.Context, fo *fanOut) *fetched {
 			out.errors = append(out.errors, ProviderError{Provider: "merge", Symbol: s, Err: err, Message: err.Error()})
 			continue
 		}
+		m.Fetched = now
 		out.merged[si], out.ok[si] = m, true
 	}
 	return out
 }
 
-// cacheMerged keeps a fetch's merged quotes for CacheTTL.
+// cacheMerged keeps a fetch's merged quotes: fresh for CacheTTL, then
+// served while a refresh runs for MaxStale more.
 func (a *Aggregator) cacheMerged(out *fetched) {
 	if a.opts.CacheTTL <= 0 {
 		return
 	}
 	now := a.opts.Now()
-	exp := now.Add(a.opts.CacheTTL)
+	c := cached[Merged]{exp: now.Add(a.opts.CacheTTL), fetch: out.stats}
+	if a.opts.MaxStale > 0 {
+		c.keep = c.exp.Add(a.opts.MaxStale)
+	}
 	a.mu.Lock()
 	for si, m := range out.merged {
 		if out.ok[si] {
-			a.quotes[m.Symbol] = cached[Merged]{v: m, exp: exp}
+			c.v = m
+			a.quotes[m.Symbol] = c
 		}
 	}
 	trim(a.quotes, now, a.opts.CacheSize, &a.sweep[0])

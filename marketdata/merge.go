@@ -77,6 +77,13 @@ type Merged struct {
 	Outliers    int        `json:"outliers"`         // counted sources outside the agreeing group
 	Sources     []Source   `json:"sources"`          // every provider that answered, in provider order
 	Cached      bool       `json:"cached,omitempty"`
+	// Fetched is when the Aggregator merged this consensus, and Age how old
+	// it was when served (zero when just fetched). Revalidating means it is
+	// older than Options.CacheTTL and served while a background fetch
+	// refreshes it (stale while revalidate).
+	Fetched      time.Time     `json:"fetched"`
+	Age          time.Duration `json:"age"`
+	Revalidating bool          `json:"revalidating,omitempty"`
 }
 
 // Summary implements portfolio.Reportable.
