@@ -127,17 +127,8 @@ func NewAccount(ctx context.Context, opts AccountOptions) (*Account, error) {
 		positions: map[string]decimal.Decimal{},
 		idBase:    "paper-" + opts.ID + "-" + strconv.FormatInt(opts.Now().UnixNano(), 36),
 	}
-	if h, ok := opts.Book.(Holdings); ok {
-		cash, err := h.Cash(opts.ID)
-		if err != nil {
-			return nil, fmt.Errorf("papertrade: read account %q: %w", opts.ID, err)
-		}
-		a.cash = cash
-		for _, p := range h.Positions(opts.ID) {
-			if p.Quantity.Sign() != 0 {
-				a.positions[p.Symbol] = p.Quantity
-			}
-		}
+	if err := a.syncLocked(); err != nil {
+		return nil, err
 	}
 	if a.cash.IsZero() && len(a.positions) == 0 && opts.Deposit.Sign() > 0 {
 		tx := portfolio.Transaction{
@@ -150,6 +141,28 @@ func NewAccount(ctx context.Context, opts AccountOptions) (*Account, error) {
 		a.cash = opts.Deposit
 	}
 	return a, nil
+}
+
+// syncLocked reads the cash and positions back from the Booker when it can
+// (Holdings), so the account shows its books as booked, also when another
+// writer changed them.
+func (a *Account) syncLocked() error {
+	h, ok := a.opts.Book.(Holdings)
+	if !ok {
+		return nil
+	}
+	cash, err := h.Cash(a.opts.ID)
+	if err != nil {
+		return fmt.Errorf("papertrade: read account %q: %w", a.opts.ID, err)
+	}
+	a.cash = cash
+	clear(a.positions)
+	for _, p := range h.Positions(a.opts.ID) {
+		if p.Quantity.Sign() != 0 {
+			a.positions[p.Symbol] = p.Quantity
+		}
+	}
+	return nil
 }
 
 func (a *Account) txID() string {
@@ -247,6 +260,9 @@ func (a *Account) fillLocked(orderID int, symbol string, side Side, qty, price d
 		Quantity: qty, Price: price, Fee: fee, Currency: a.opts.Currency, Note: "paper trade",
 	}
 	if err := a.opts.Book.Apply(tx); err != nil {
+		// Refused: the books may have moved under the account (another
+		// writer); show them as booked.
+		_ = a.syncLocked()
 		return Execution{}, fmt.Errorf("%w: %w", ErrBooking, err)
 	}
 	a.cash = cash

@@ -10,11 +10,14 @@ import (
 	"github.com/shopspring/decimal"
 )
 
-// LedgerStore is a Booker that keeps a portfolio ledger and its persistent
-// store in step: Apply books into the ledger (atomically, validating
-// everything) and then saves the same transactions to the store, so a paper
-// account survives restarts. It also implements Holdings, so an Account
-// opened on it resumes from what was stored. It is safe for concurrent use.
+// LedgerStore is a Booker that books into a persistent portfolio.Store and
+// keeps the store's ledger for reading: Apply books through
+// portfolio.BookAndLoad, checked against the books as stored (not as last
+// read) inside the store's write lock, and the ledger then follows the
+// store, so a paper account survives restarts and another writer of the same
+// books cannot make it spend cash it no longer has. It also implements
+// Holdings, so an Account opened on it resumes from what was stored. It is
+// safe for concurrent use.
 type LedgerStore struct {
 	mu      sync.RWMutex
 	store   portfolio.Store
@@ -38,24 +41,23 @@ func OpenLedgerStore(ctx context.Context, store portfolio.Store, timeout time.Du
 	return &LedgerStore{store: store, ledger: l, timeout: timeout}, nil
 }
 
-// Apply books txs into the ledger and saves them to the store, all or
-// nothing. If the store refuses them after the ledger accepted them, the
-// ledger is reloaded from the store, so both agree again, and the error is
-// returned.
+// Apply books txs into the store, all or nothing, validated against the
+// stored books, and then reads from the books as stored. If the store
+// refuses them, the ledger is reloaded from the store, so it shows what is
+// stored, and the error is returned.
 func (s *LedgerStore) Apply(txs ...portfolio.Transaction) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := s.ledger.Apply(txs...); err != nil {
-		return err
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), s.timeout)
 	defer cancel()
-	if _, err := s.store.AddTransactions(ctx, txs); err != nil {
+	l, _, err := portfolio.BookAndLoad(ctx, s.store, txs)
+	if err != nil {
 		if l, lerr := portfolio.LoadLedger(ctx, s.store); lerr == nil {
 			s.ledger = l
 		}
-		return fmt.Errorf("papertrade: save transactions: %w", err)
+		return fmt.Errorf("papertrade: book transactions: %w", err)
 	}
+	s.ledger = l
 	return nil
 }
 

@@ -50,11 +50,11 @@ type failingStore struct {
 	fail bool
 }
 
-func (s *failingStore) AddTransactions(ctx context.Context, txs []portfolio.Transaction) (int, error) {
+func (s *failingStore) Update(ctx context.Context, change func(portfolio.Books) (portfolio.Change, error)) (int, error) {
 	if s.fail {
 		return 0, context.DeadlineExceeded
 	}
-	return s.MemStore.AddTransactions(ctx, txs)
+	return s.MemStore.Update(ctx, change)
 }
 
 func TestLedgerStoreRollsBackWhenStoreFails(t *testing.T) {

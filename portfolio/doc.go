@@ -78,7 +78,17 @@
 //
 // # Stores
 //
-// Store persists accounts, instruments and transactions; MemStore keeps them
-// in memory and package portfolio/sqlstore in any database/sql database.
-// LoadLedger rebuilds a Ledger from a Store.
+// Store persists one owner's books: accounts, instruments and transactions.
+// A Shelf holds many owners' books apart (Shelf.Book(owner) is one owner's
+// Store; no id reaches another owner's rows); MemStore keeps them in memory
+// and package portfolio/sqlstore in any database/sql database. LoadLedger
+// rebuilds a Ledger from a Store.
+//
+// Transactions are written in one place, checked against the books as they
+// are stored at that moment, inside the store's write lock (Store.Update):
+// BookTransactions adds, EditTransaction and DeleteTransaction change by
+// hand. A write that would leave the books not applying is refused and
+// changes nothing. Books that do not apply (data from an older version, a
+// hand edit) fail LoadLedger with a *BooksError naming the transactions;
+// Books.Replay shows what does apply.
 package portfolio

@@ -45,6 +45,8 @@ var (
 	// another currency or cost method (its transactions would no longer
 	// apply as booked).
 	ErrAccountInUse = errors.New("portfolio: account has transactions; its currency and cost method cannot change")
+	// ErrInvalidOwner: an owner a store does not accept (see CheckOwner).
+	ErrInvalidOwner = errors.New("portfolio: invalid owner")
 	// ErrNotFound: a store has no such record.
 	ErrNotFound = errors.New("portfolio: not found")
 )

@@ -238,7 +238,7 @@ func TestTransferForeignStockKeepsBasis(t *testing.T) {
 	for _, a := range l.Accounts() {
 		require.NoError(t, store.SaveAccount(ctx, a))
 	}
-	_, err = store.AddTransactions(ctx, l.Transactions())
+	_, err = BookTransactions(ctx, store, l.Transactions())
 	require.NoError(t, err)
 	back, err := LoadLedger(ctx, store)
 	require.NoError(t, err)

@@ -4,39 +4,69 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
+	"unicode"
+	"unicode/utf8"
 )
 
-// Store persists accounts, instruments and transactions. The ledger is
-// rebuilt from them with LoadLedger; stores keep no derived state.
-// Implementations: MemStore here and portfolio/sqlstore on database/sql.
+// Store persists the books of one owner: accounts, instruments and
+// transactions. The ledger is rebuilt from them with LoadLedger; stores keep
+// no derived state. Every method sees and changes this owner's books only:
+// an id names a record of this book, never another owner's, and two owners
+// may each have an account "broker" or a transaction "t1".
+//
+// Transactions are written through BookTransactions, EditTransaction and
+// DeleteTransaction, which check the change against the current books
+// inside Update; Update itself only stores what it is given.
+//
+// Implementations: MemStore here and portfolio/sqlstore on database/sql;
+// both are a Shelf, whose Book method opens the Store of another owner.
+// Package portfolio/storetest checks an implementation.
 type Store interface {
 	// SaveAccount inserts or replaces an account. Replacing one that has
 	// transactions with another currency or cost method (RedefinesAccount)
 	// fails with ErrAccountInUse and changes nothing.
 	SaveAccount(ctx context.Context, a Account) error
-	// Accounts returns all accounts in the order they were first saved.
+	// Accounts returns the book's accounts in the order they were first
+	// saved.
 	Accounts(ctx context.Context) ([]Account, error)
-	// SaveStock inserts or replaces an instrument.
+	// SaveStock inserts or replaces an instrument of this book.
 	SaveStock(ctx context.Context, s Stock) error
-	// Stocks returns all instruments ordered by symbol.
+	// Stocks returns the instruments this book sees, ordered by symbol: its
+	// own, and those of the default book (owner "") it has not replaced,
+	// so the default book is a catalogue every owner shares for reading.
 	Stocks(ctx context.Context) ([]Stock, error)
-	// AddTransactions stores txs atomically and returns how many were new.
-	// A transaction whose id is already stored with the same content is
-	// skipped; the same id with other content fails with ErrDuplicateID,
-	// a transaction for an account that is not stored with
-	// ErrUnknownAccount, an empty id with ErrInvalidTransaction; on error
-	// nothing is stored.
-	AddTransactions(ctx context.Context, txs []Transaction) (int, error)
-	// AddTransactionsChecked holds the store's write lock, calls batch with
-	// the books as stored at that moment and stores what it returns as
-	// AddTransactions would, before any other write can come between. If
-	// batch fails, its error is returned and nothing is stored.
-	// BookTransactions uses it to validate against the current books.
-	AddTransactionsChecked(ctx context.Context, batch func(current Books) ([]Transaction, error)) (int, error)
-	// Transactions returns every transaction ordered by time, then by the
-	// order they were added.
+	// Update holds the store's write lock, calls change with the book as
+	// stored at that moment and stores the Change it returns (see
+	// Books.Prepare for what is refused), before any other write can come
+	// between. It returns how many transactions were added. If change or
+	// Prepare fails, the error is returned and nothing is stored.
+	Update(ctx context.Context, change func(current Books) (Change, error)) (int, error)
+	// Transactions returns the book's transactions ordered by time, then
+	// by the order they were stored.
 	Transactions(ctx context.Context) ([]Transaction, error)
+}
+
+// A Shelf keeps the books of many owners apart. Book returns the Store of
+// one owner's books; the shelf's own owner is the default book, "". An
+// invalid owner (CheckOwner) gives a Store whose every call fails with
+// ErrInvalidOwner.
+type Shelf interface {
+	Book(owner string) Store
+}
+
+// MaxOwnerLen is the longest owner a store accepts, in bytes.
+const MaxOwnerLen = 200
+
+// CheckOwner fails with ErrInvalidOwner unless owner is valid UTF-8 of at
+// most MaxOwnerLen bytes without control characters. The empty owner is the
+// default book.
+func CheckOwner(owner string) error {
+	if len(owner) > MaxOwnerLen || !utf8.ValidString(owner) || strings.ContainsFunc(owner, unicode.IsControl) {
+		return fmt.Errorf("%w: %.40q", ErrInvalidOwner, owner)
+	}
+	return nil
 }
 
 // RedefinesAccount reports whether saving a over old changes what old's
@@ -55,78 +85,386 @@ func SameTransaction(a, b Transaction) bool {
 		a.Currency == b.Currency && a.FXRate.Equal(b.FXRate) && a.Note == b.Note
 }
 
-// Books is what a store holds: accounts in the order they were first saved,
-// instruments by symbol, transactions by time then insertion order.
+// Books is what a store holds for one owner: accounts in the order they
+// were first saved, instruments by symbol, transactions by time then the
+// order they were stored.
 type Books struct {
 	Accounts     []Account
 	Stocks       []Stock
 	Transactions []Transaction
 }
 
-// Ledger replays the books into a new ledger.
+// Change is what Store.Update stores: Delete and Replace name stored
+// transactions by id; an id may appear once in the whole change.
+type Change struct {
+	// Add are new transactions. One whose id is stored with the same
+	// content is skipped; the same id with other content fails with
+	// ErrDuplicateID.
+	Add []Transaction
+	// Replace gives stored transactions new content. A replaced
+	// transaction is stored after the others of its time, as if entered
+	// now (Books.Apply shows the order).
+	Replace []Transaction
+	// Delete removes stored transactions.
+	Delete []string
+}
+
+// Prepare checks ch against b and returns the transactions of ch.Add to
+// insert (those not stored yet, each once). A transaction without id fails
+// with ErrInvalidTransaction, one for an account b does not have with
+// ErrUnknownAccount, a conflicting id with ErrDuplicateID, a Replace or
+// Delete of an id b does not hold with ErrNotFound. Stores call it inside
+// Update, under their write lock.
+func (b Books) Prepare(ch Change) ([]Transaction, error) {
+	accounts := make(map[string]bool, len(b.Accounts))
+	for _, a := range b.Accounts {
+		accounts[a.ID] = true
+	}
+	stored := make(map[string]int, len(b.Transactions))
+	for i, t := range b.Transactions {
+		stored[t.ID] = i
+	}
+	check := func(t Transaction) error {
+		if t.ID == "" {
+			return fmt.Errorf("%w: transaction without id", ErrInvalidTransaction)
+		}
+		if !accounts[t.Account] {
+			return fmt.Errorf("%w: %q", ErrUnknownAccount, t.Account)
+		}
+		return nil
+	}
+	named := make(map[string]bool, len(ch.Replace)+len(ch.Delete))
+	for _, t := range ch.Replace {
+		if _, ok := stored[t.ID]; !ok || named[t.ID] {
+			return nil, fmt.Errorf("%w: transaction %q to replace", ErrNotFound, t.ID)
+		}
+		if err := check(t); err != nil {
+			return nil, err
+		}
+		named[t.ID] = true
+	}
+	for _, id := range ch.Delete {
+		if _, ok := stored[id]; !ok || named[id] {
+			return nil, fmt.Errorf("%w: transaction %q to delete", ErrNotFound, id)
+		}
+		named[id] = true
+	}
+	batch := make(map[string]int, len(ch.Add))
+	var fresh []Transaction
+	for _, t := range ch.Add {
+		if err := check(t); err != nil {
+			return nil, err
+		}
+		if named[t.ID] {
+			return nil, fmt.Errorf("%w: %q is also replaced or deleted", ErrDuplicateID, t.ID)
+		}
+		if i, ok := stored[t.ID]; ok {
+			if !SameTransaction(b.Transactions[i], t) {
+				return nil, fmt.Errorf("%w: %q is stored with different content", ErrDuplicateID, t.ID)
+			}
+			continue
+		}
+		if i, ok := batch[t.ID]; ok {
+			if !SameTransaction(fresh[i], t) {
+				return nil, fmt.Errorf("%w: %q twice with different content", ErrDuplicateID, t.ID)
+			}
+			continue
+		}
+		batch[t.ID] = len(fresh)
+		fresh = append(fresh, t)
+	}
+	return fresh, nil
+}
+
+// Apply returns the books as they are after ch, in the order a store keeps
+// them: deleted transactions gone, replaced and added ones after the others
+// of their time. ch must have passed Prepare.
+func (b Books) Apply(ch Change) (Books, error) {
+	fresh, err := b.Prepare(ch)
+	if err != nil {
+		return Books{}, err
+	}
+	gone := make(map[string]bool, len(ch.Replace)+len(ch.Delete))
+	for _, t := range ch.Replace {
+		gone[t.ID] = true
+	}
+	for _, id := range ch.Delete {
+		gone[id] = true
+	}
+	out := Books{Accounts: b.Accounts, Stocks: b.Stocks}
+	out.Transactions = make([]Transaction, 0, len(b.Transactions)+len(fresh))
+	for _, t := range b.Transactions {
+		if !gone[t.ID] {
+			out.Transactions = append(out.Transactions, t)
+		}
+	}
+	out.Transactions = append(out.Transactions, ch.Replace...)
+	out.Transactions = append(out.Transactions, fresh...)
+	slices.SortStableFunc(out.Transactions, cmpTxTime)
+	return out, nil
+}
+
+// Ledger replays the books into a new ledger. If a stored transaction does
+// not apply, the error is a *BooksError naming every one that does not
+// (Replay shows the rest).
 func (b Books) Ledger() (*Ledger, error) {
-	l, err := NewLedger(b.Accounts...)
+	l, problems, err := b.Replay()
 	if err != nil {
 		return nil, err
 	}
-	l.AddStocks(b.Stocks...)
-	if err := l.Apply(b.Transactions...); err != nil {
-		return nil, fmt.Errorf("portfolio: stored transactions do not apply: %w", err)
+	if len(problems) > 0 {
+		return nil, &BooksError{Problems: problems}
 	}
 	return l, nil
 }
 
-// LoadLedger builds a ledger from everything in store.
-func LoadLedger(ctx context.Context, store Store) (*Ledger, error) {
+// Replay replays the books into a new ledger as far as they apply: a
+// transaction that does not apply to the books before it (data written by
+// an older version, or by hand) is left out and reported as a Problem, and
+// the replay goes on without it. The error is for accounts that are not
+// valid.
+func (b Books) Replay() (*Ledger, []Problem, error) {
+	l, err := NewLedger(b.Accounts...)
+	if err != nil {
+		return nil, nil, err
+	}
+	l.AddStocks(b.Stocks...)
+	if err := l.Apply(b.Transactions...); err == nil {
+		return l, nil, nil
+	}
+	// Apply changed nothing; book one at a time to find the culprits.
+	var problems []Problem
+	for _, t := range b.Transactions {
+		if err := l.Apply(t); err != nil {
+			problems = append(problems, Problem{Transaction: t, Err: err})
+		}
+	}
+	return l, problems, nil
+}
+
+// A Problem is a stored transaction that does not apply to the books
+// before it.
+type Problem struct {
+	Transaction Transaction
+	Err         error
+}
+
+// BooksError reports stored transactions that do not apply. It unwraps to
+// the first problem's error, so errors.Is(err, ErrInsufficientFunds) and
+// the like work.
+type BooksError struct {
+	Problems []Problem // in booking order, at least one
+}
+
+func (e *BooksError) Error() string {
+	p := e.Problems[0]
+	more := ""
+	if n := len(e.Problems) - 1; n > 0 {
+		more = fmt.Sprintf(" (and %d more)", n)
+	}
+	return fmt.Sprintf("portfolio: stored transaction %q of %s does not apply%s: %v",
+		p.Transaction.ID, p.Transaction.Time.Format("2006-01-02"), more, p.Err)
+}
+
+func (e *BooksError) Unwrap() error { return e.Problems[0].Err }
+
+// ReadBooks reads everything in store (outside any write lock).
+func ReadBooks(ctx context.Context, store Store) (Books, error) {
 	var b Books
 	var err error
 	if b.Accounts, err = store.Accounts(ctx); err != nil {
-		return nil, err
+		return Books{}, err
 	}
 	if b.Stocks, err = store.Stocks(ctx); err != nil {
-		return nil, err
+		return Books{}, err
 	}
 	if b.Transactions, err = store.Transactions(ctx); err != nil {
+		return Books{}, err
+	}
+	return b, nil
+}
+
+// LoadLedger builds a ledger from everything in store. If stored
+// transactions do not apply, it fails with a *BooksError; ReadBooks and
+// Books.Replay show what does apply.
+func LoadLedger(ctx context.Context, store Store) (*Ledger, error) {
+	b, err := ReadBooks(ctx, store)
+	if err != nil {
 		return nil, err
 	}
 	return b.Ledger()
 }
 
-// BookTransactions is the one way to write transactions to a store: inside
-// the store's write lock (Store.AddTransactionsChecked) it replays the
-// current books and imports txs into them (Ledger.Import: ids filled in,
-// already booked ones skipped, the rest all or nothing), then stores the new
-// ones. Two concurrent calls therefore cannot both spend the same cash. It
-// returns the transactions that were new, as booked; on error nothing is
-// stored.
+// BookTransactions is the way to add transactions to a store: inside the
+// store's write lock (Store.Update) it replays the current books and
+// imports txs into them (Ledger.Import: ids filled in, already booked ones
+// skipped, the rest all or nothing), then stores the new ones. Two
+// concurrent calls therefore cannot both spend the same cash. It returns
+// the transactions that were new, as booked; on error nothing is stored.
+// Books that do not apply take nothing new (a *BooksError names what to
+// fix first, with EditTransaction or DeleteTransaction).
 func BookTransactions(ctx context.Context, store Store, txs []Transaction) ([]Transaction, error) {
-	var added []Transaction
-	batch := func(b Books) ([]Transaction, error) {
-		l, err := b.Ledger()
-		if err != nil {
-			return nil, err
-		}
-		added, err = l.Import(txs)
-		return added, err
-	}
-	if _, err := store.AddTransactionsChecked(ctx, batch); err != nil {
-		return nil, err
-	}
-	return added, nil
+	_, added, err := BookAndLoad(ctx, store, txs)
+	return added, err
 }
 
-// MemStore is an in-memory Store, safe for concurrent use. The zero value
-// is ready to use.
+// BookAndLoad is BookTransactions that also returns the ledger of the
+// books as they are once txs are stored, for a cache that must follow the
+// store (papertrade.LedgerStore). The ledger is the caller's.
+func BookAndLoad(ctx context.Context, store Store, txs []Transaction) (*Ledger, []Transaction, error) {
+	var added []Transaction
+	var l *Ledger
+	change := func(b Books) (Change, error) {
+		var err error
+		if l, err = b.Ledger(); err != nil {
+			return Change{}, err
+		}
+		added, err = l.Import(txs)
+		return Change{Add: added}, err
+	}
+	if _, err := store.Update(ctx, change); err != nil {
+		return nil, nil, err
+	}
+	return l, added, nil
+}
+
+// EditTransaction replaces the stored transaction with tx's id by tx,
+// inside the store's write lock, if the books still apply afterwards (see
+// checkRepair); otherwise, or if no such transaction is stored
+// (ErrNotFound), it changes nothing. The edited transaction is booked after
+// the others of its time, as if entered now. It returns tx as booked
+// (currency filled in).
+func EditTransaction(ctx context.Context, store Store, tx Transaction) (Transaction, error) {
+	var booked Transaction
+	change := func(b Books) (Change, error) {
+		ch := Change{Replace: []Transaction{tx}}
+		l, err := checkRepair(b, ch)
+		if err != nil {
+			return Change{}, err
+		}
+		for _, t := range l.Transactions() {
+			if t.ID == tx.ID {
+				booked = t
+			}
+		}
+		return Change{Replace: []Transaction{booked}}, nil
+	}
+	if _, err := store.Update(ctx, change); err != nil {
+		return Transaction{}, err
+	}
+	return booked, nil
+}
+
+// DeleteTransaction deletes the stored transaction id, inside the store's
+// write lock, if the books still apply afterwards (see checkRepair);
+// otherwise, or if no such transaction is stored (ErrNotFound), it changes
+// nothing.
+func DeleteTransaction(ctx context.Context, store Store, id string) error {
+	_, err := store.Update(ctx, func(b Books) (Change, error) {
+		ch := Change{Delete: []string{id}}
+		_, err := checkRepair(b, ch)
+		return ch, err
+	})
+	return err
+}
+
+// checkRepair replays b with ch applied and returns the ledger if the
+// change makes nothing worse: every transaction that applied before (and
+// was not deleted) still applies, and a replaced one applies. Books that
+// applied must therefore still apply; books that did not (older data, hand
+// edits) may be repaired one transaction at a time. A change that fails
+// the check is refused with a *BooksError naming what would not apply.
+func checkRepair(b Books, ch Change) (*Ledger, error) {
+	after, err := b.Apply(ch)
+	if err != nil {
+		return nil, err
+	}
+	_, before, err := b.Replay()
+	if err != nil {
+		return nil, err
+	}
+	l, problems, err := after.Replay()
+	if err != nil {
+		return nil, err
+	}
+	broken := make(map[string]bool, len(before))
+	for _, p := range before {
+		broken[p.Transaction.ID] = true
+	}
+	for _, t := range ch.Replace {
+		delete(broken, t.ID)
+	}
+	var worse []Problem
+	for _, p := range problems {
+		if !broken[p.Transaction.ID] {
+			worse = append(worse, p)
+		}
+	}
+	if len(worse) > 0 {
+		return nil, &BooksError{Problems: worse}
+	}
+	return l, nil
+}
+
+// MemStore is an in-memory Shelf of books; as a Store it is the default
+// book (owner ""). It is safe for concurrent use. The zero value is ready
+// to use.
 type MemStore struct {
-	mu       sync.Mutex
+	once  sync.Once
+	shelf *memShelf
+	owner string
+}
+
+// memShelf is what every Book of one MemStore shares.
+type memShelf struct {
+	mu    sync.Mutex
+	books map[string]*memBook
+}
+
+// memBook is one owner's books.
+type memBook struct {
 	accounts []Account
 	stocks   map[string]Stock
-	txs      []Transaction
-	ids      map[string]int
+	txs      []Transaction // in the order stored
 }
 
 // NewMemStore returns an empty MemStore.
 func NewMemStore() *MemStore { return &MemStore{} }
+
+// Book returns the Store of owner's books in m.
+func (m *MemStore) Book(owner string) Store { return &MemStore{shelf: m.root(), owner: owner} }
+
+func (m *MemStore) root() *memShelf {
+	m.once.Do(func() {
+		if m.shelf == nil {
+			m.shelf = &memShelf{}
+		}
+	})
+	return m.shelf
+}
+
+// lock locks the shelf and returns the book of m's owner, which the caller
+// may change until it calls unlock.
+func (m *MemStore) lock() (b *memBook, unlock func(), err error) {
+	if err := CheckOwner(m.owner); err != nil {
+		return nil, nil, err
+	}
+	sh := m.root()
+	sh.mu.Lock()
+	return sh.bookLocked(m.owner), sh.mu.Unlock, nil
+}
+
+func (sh *memShelf) bookLocked(owner string) *memBook {
+	if sh.books == nil {
+		sh.books = make(map[string]*memBook)
+	}
+	b, ok := sh.books[owner]
+	if !ok {
+		b = &memBook{stocks: make(map[string]Stock)}
+		sh.books[owner] = b
+	}
+	return b
+}
 
 // SaveAccount implements Store.
 func (m *MemStore) SaveAccount(_ context.Context, a Account) error {
@@ -134,26 +472,32 @@ func (m *MemStore) SaveAccount(_ context.Context, a Account) error {
 	if err != nil {
 		return err
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	for i := range m.accounts {
-		if m.accounts[i].ID == a.ID {
-			if RedefinesAccount(m.accounts[i], a) && slices.ContainsFunc(m.txs, func(t Transaction) bool { return t.Account == a.ID }) {
+	b, unlock, err := m.lock()
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	for i := range b.accounts {
+		if b.accounts[i].ID == a.ID {
+			if RedefinesAccount(b.accounts[i], a) && slices.ContainsFunc(b.txs, func(t Transaction) bool { return t.Account == a.ID }) {
 				return fmt.Errorf("%w: %q", ErrAccountInUse, a.ID)
 			}
-			m.accounts[i] = a
+			b.accounts[i] = a
 			return nil
 		}
 	}
-	m.accounts = append(m.accounts, a)
+	b.accounts = append(b.accounts, a)
 	return nil
 }
 
 // Accounts implements Store.
 func (m *MemStore) Accounts(context.Context) ([]Account, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return slices.Clone(m.accounts), nil
+	b, unlock, err := m.lock()
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	return slices.Clone(b.accounts), nil
 }
 
 // SaveStock implements Store.
@@ -161,105 +505,86 @@ func (m *MemStore) SaveStock(_ context.Context, s Stock) error {
 	if s.Symbol == "" {
 		return fmt.Errorf("%w: stock without symbol", ErrInvalidTransaction)
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.stocks == nil {
-		m.stocks = make(map[string]Stock)
+	b, unlock, err := m.lock()
+	if err != nil {
+		return err
 	}
-	m.stocks[s.Symbol] = s
+	defer unlock()
+	b.stocks[s.Symbol] = s
 	return nil
 }
 
 // Stocks implements Store.
 func (m *MemStore) Stocks(context.Context) ([]Stock, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
+	_, unlock, err := m.lock()
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	return m.stocksLocked(), nil
 }
 
+// stocksLocked returns the book's instruments and the default book's it
+// has not replaced, by symbol.
 func (m *MemStore) stocksLocked() []Stock {
-	out := make([]Stock, 0, len(m.stocks))
-	for _, s := range m.stocks {
+	seen := make(map[string]Stock)
+	for _, owner := range []string{"", m.owner} {
+		for sym, s := range m.shelf.bookLocked(owner).stocks {
+			seen[sym] = s
+		}
+	}
+	out := make([]Stock, 0, len(seen))
+	for _, s := range seen {
 		out = append(out, s)
 	}
-	slices.SortFunc(out, func(a, b Stock) int { return cmpString(a.Symbol, b.Symbol) })
+	slices.SortFunc(out, func(a, b Stock) int { return strings.Compare(a.Symbol, b.Symbol) })
 	return out
 }
 
-func cmpString(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
-}
-
-// AddTransactions implements Store.
-func (m *MemStore) AddTransactions(_ context.Context, txs []Transaction) (int, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.addLocked(txs)
-}
-
-// AddTransactionsChecked implements Store.
-func (m *MemStore) AddTransactionsChecked(_ context.Context, batch func(Books) ([]Transaction, error)) (int, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	b := Books{Accounts: slices.Clone(m.accounts), Stocks: m.stocksLocked(), Transactions: slices.Clone(m.txs)}
-	slices.SortStableFunc(b.Transactions, cmpTxTime)
-	txs, err := batch(b)
+// Update implements Store.
+func (m *MemStore) Update(_ context.Context, change func(Books) (Change, error)) (int, error) {
+	b, unlock, err := m.lock()
 	if err != nil {
 		return 0, err
 	}
-	return m.addLocked(txs)
+	defer unlock()
+	current := Books{Accounts: slices.Clone(b.accounts), Stocks: m.stocksLocked(), Transactions: b.sorted()}
+	ch, err := change(current)
+	if err != nil {
+		return 0, err
+	}
+	fresh, err := current.Prepare(ch)
+	if err != nil {
+		return 0, err
+	}
+	gone := make(map[string]bool, len(ch.Replace)+len(ch.Delete))
+	for _, t := range ch.Replace {
+		gone[t.ID] = true
+	}
+	for _, id := range ch.Delete {
+		gone[id] = true
+	}
+	if len(gone) > 0 {
+		b.txs = slices.DeleteFunc(b.txs, func(t Transaction) bool { return gone[t.ID] })
+	}
+	b.txs = append(b.txs, ch.Replace...)
+	b.txs = append(b.txs, fresh...)
+	return len(fresh), nil
 }
 
-func (m *MemStore) addLocked(txs []Transaction) (int, error) {
-	if m.ids == nil {
-		m.ids = make(map[string]int)
-	}
-	known := make(map[string]bool, len(m.accounts))
-	for _, a := range m.accounts {
-		known[a.ID] = true
-	}
-	batch := make(map[string]int)
-	var fresh []Transaction
-	for _, tx := range txs {
-		if tx.ID == "" {
-			return 0, fmt.Errorf("%w: transaction without id", ErrInvalidTransaction)
-		}
-		if !known[tx.Account] {
-			return 0, fmt.Errorf("%w: %q", ErrUnknownAccount, tx.Account)
-		}
-		if i, ok := m.ids[tx.ID]; ok {
-			if !SameTransaction(m.txs[i], tx) {
-				return 0, fmt.Errorf("%w: %q is stored with different content", ErrDuplicateID, tx.ID)
-			}
-			continue
-		}
-		if i, ok := batch[tx.ID]; ok {
-			if !SameTransaction(fresh[i], tx) {
-				return 0, fmt.Errorf("%w: %q twice with different content", ErrDuplicateID, tx.ID)
-			}
-			continue
-		}
-		batch[tx.ID] = len(fresh)
-		fresh = append(fresh, tx)
-	}
-	for _, tx := range fresh {
-		m.ids[tx.ID] = len(m.txs)
-		m.txs = append(m.txs, tx)
-	}
-	return len(fresh), nil
+// sorted returns the book's transactions by time, then the order stored.
+func (b *memBook) sorted() []Transaction {
+	out := slices.Clone(b.txs)
+	slices.SortStableFunc(out, cmpTxTime)
+	return out
 }
 
 // Transactions implements Store.
 func (m *MemStore) Transactions(context.Context) ([]Transaction, error) {
-	m.mu.Lock()
-	out := slices.Clone(m.txs)
-	m.mu.Unlock()
-	slices.SortStableFunc(out, cmpTxTime)
-	return out, nil
+	b, unlock, err := m.lock()
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	return b.sorted(), nil
 }

@@ -8,5 +8,5 @@ import (
 )
 
 func TestMemStore(t *testing.T) {
-	storetest.Run(t, func(*testing.T) portfolio.Store { return portfolio.NewMemStore() })
+	storetest.Run(t, func(*testing.T) portfolio.Shelf { return portfolio.NewMemStore() })
 }

@@ -47,7 +47,7 @@ type app struct {
 	auth      *auth.Service
 	resets    *consoleResetSender // demo delivery of reset links
 	flash     *flasher            // signed one-shot messages (flash.go)
-	pstore    portfolio.Store
+	pstore    portfolio.Shelf     // books by owner: bookOf, paperBookOf
 	agg       *marketdata.Aggregator
 	history0  marketdata.HistoryProvider // latency-free simulator on the same path: history for statistics, backtests and returns
 	relay     *securechat.Relay
@@ -308,7 +308,7 @@ func stockOf(in sim.Instrument) portfolio.Stock {
 
 // paperState is a user's live paper-trading account.
 type paperState struct {
-	acct   *papertrade.Account
-	ledger *portfolio.Ledger
-	log    []papertrade.Execution
+	acct *papertrade.Account
+	book *papertrade.LedgerStore // the paper book's ledger, following the store
+	log  []papertrade.Execution
 }

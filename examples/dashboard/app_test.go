@@ -24,6 +24,7 @@ import (
 
 	"github.com/finkit/finkit/auth"
 	"github.com/finkit/finkit/internal/testutil"
+	"github.com/finkit/finkit/portfolio"
 	"github.com/finkit/finkit/securechat"
 )
 
@@ -58,6 +59,12 @@ type testEnv struct {
 
 func newTestEnv(t *testing.T) *testEnv {
 	t.Helper()
+	return newTestEnvIn(t, t.TempDir())
+}
+
+// newTestEnvIn starts the dashboard on the data directory dir.
+func newTestEnvIn(t *testing.T, dir string) *testEnv {
+	t.Helper()
 	logs := &syncBuffer{}
 	lv := new(slog.LevelVar)
 	logger, closeLog, err := newLogger("debug", "json", logs, lv)
@@ -65,7 +72,7 @@ func newTestEnv(t *testing.T) *testEnv {
 	// The chat relay needs the host clients dial: listen first, then
 	// configure it.
 	srv := httptest.NewUnstartedServer(nil)
-	a, err := newApp(context.Background(), config{dataDir: t.TempDir(), authParams: testParams, logLevelVar: lv,
+	a, err := newApp(context.Background(), config{dataDir: dir, authParams: testParams, logLevelVar: lv,
 		publicHost: srv.Listener.Addr().String()}, logger)
 	require.NoError(t, err)
 	srv.Config.Handler = a.Handler()
@@ -497,12 +504,16 @@ func TestPaperTrading(t *testing.T) {
 	if !assert.Contains(t, body, "AAPL") {
 		t.Log(e.logs.String())
 	}
-	// The fills are booked into the user's portfolio as an ordinary account.
+	// The fills are booked into an ordinary account of the user's paper
+	// book, never into the real portfolio.
+	l, err := portfolio.LoadLedger(context.Background(), e.app.paperBookOf(mustUser(t, e, "ivy")))
+	require.NoError(t, err)
+	pos, ok := l.Position(paperAccountID, "AAPL")
+	require.True(t, ok)
+	assert.Equal(t, "6", pos.Quantity.String())
 	_, body, _ = e.get(t, c, "/portfolio")
-	if !assert.Contains(t, body, "Paper trading") {
-		t.Log(e.logs.String())
-	}
-	assert.Contains(t, body, "AAPL")
+	assert.NotContains(t, body, "Paper trading (brokerage")
+	assert.NotContains(t, body, "AAPL")
 }
 
 func TestRequestIDInLogLines(t *testing.T) {

@@ -26,13 +26,13 @@ func TestConcurrentWithdrawalsDoNotOverdraw(t *testing.T) {
 	ctx := context.Background()
 	e.user(t, "alice", auth.RoleUser)
 	u := mustUser(t, e, "alice")
-	st := e.app.storeFor(u)
+	st := e.app.bookOf(u)
 	day := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
 	// A few rounds, each on its own account: one round alone misses the
 	// race on the old code about half the time.
 	for r := range 4 {
 		acct := fmt.Sprintf("cash%d", r)
-		require.NoError(t, st.SaveAccount(ctx, portfolio.Account{ID: st.prefix + acct, Name: "Cash", Currency: "EUR"}))
+		require.NoError(t, st.SaveAccount(ctx, portfolio.Account{ID: acct, Name: "Cash", Currency: "EUR"}))
 		_, err := e.app.importFor(ctx, u, []portfolio.Transaction{{ID: acct + "-d", Account: acct, Kind: portfolio.TxDeposit, Time: day, Amount: decimal.NewFromInt(12000)}})
 		require.NoError(t, err)
 
@@ -62,7 +62,7 @@ func TestConcurrentWithdrawalsDoNotOverdraw(t *testing.T) {
 		require.Equal(t, 1, ok, "round %d: exactly one withdrawal is booked", r)
 		l, err := portfolio.LoadLedger(ctx, st)
 		require.NoError(t, err)
-		cash, err := l.Cash(st.prefix + acct)
+		cash, err := l.Cash(acct)
 		require.NoError(t, err)
 		assert.True(t, cash.IsZero(), "cash %s", cash)
 	}
@@ -103,8 +103,8 @@ func TestDemoKeepsExistingAccount(t *testing.T) {
 	ctx := context.Background()
 	c := e.user(t, "carol", auth.RoleUser)
 	u := mustUser(t, e, "carol")
-	st := e.app.storeFor(u)
-	require.NoError(t, st.SaveAccount(ctx, portfolio.Account{ID: st.prefix + "broker", Name: "Mine", Currency: "NOK", CostMethod: portfolio.AverageCost}))
+	st := e.app.bookOf(u)
+	require.NoError(t, st.SaveAccount(ctx, portfolio.Account{ID: "broker", Name: "Mine", Currency: "NOK", CostMethod: portfolio.AverageCost}))
 	_, err := e.app.importFor(ctx, u, []portfolio.Transaction{{ID: "d1", Account: "broker", Kind: portfolio.TxDeposit,
 		Time: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC), Amount: decimal.NewFromInt(1000)}})
 	require.NoError(t, err)
@@ -122,10 +122,11 @@ func TestDemoKeepsExistingAccount(t *testing.T) {
 	assert.Equal(t, "Mine", accts[0].Name)
 }
 
-// TestPaperBuyAfterImportedWithdrawal: the paper account's cash is
-// withdrawn through the portfolio import after /paper was opened; a buy on
-// /paper is then refused by the store's check against the current books and
-// the portfolio still loads.
+// TestPaperBuyAfterImportedWithdrawal: the portfolio import cannot reach
+// the paper account (it is in the user's paper book, not in the books the
+// import writes), so the withdrawal of issue 13 is refused and the paper
+// account keeps its cash; a buy on /paper then fills and the portfolio
+// still loads.
 func TestPaperBuyAfterImportedWithdrawal(t *testing.T) {
 	e := newTestEnv(t)
 	ctx := context.Background()
@@ -135,10 +136,11 @@ func TestPaperBuyAfterImportedWithdrawal(t *testing.T) {
 	require.Equal(t, http.StatusOK, status)
 	_, err := e.app.importFor(ctx, u, []portfolio.Transaction{{ID: "w1", Account: paperAccountID, Kind: portfolio.TxWithdrawal,
 		Time: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC), Amount: decimal.NewFromInt(paperDeposit)}})
-	require.NoError(t, err)
-	status, _, _ = e.post(t, c, "/paper/order", url.Values{"side": {"buy"}, "symbol": {"AAPL"}, "qty": {"100"}})
+	require.ErrorIs(t, err, portfolio.ErrUnknownAccount)
+	status, _, h := e.post(t, c, "/paper/order", url.Values{"side": {"buy"}, "symbol": {"AAPL"}, "qty": {"100"}})
 	require.Equal(t, http.StatusSeeOther, status)
-	_, err = portfolio.LoadLedger(ctx, e.app.storeFor(u))
+	assert.Contains(t, e.flashAt(t, c, h.Get("Location")), "Filled")
+	_, err = portfolio.LoadLedger(ctx, e.app.paperBookOf(u))
 	require.NoError(t, err)
 	status, _, _ = e.get(t, c, "/portfolio")
 	assert.Equal(t, http.StatusOK, status)

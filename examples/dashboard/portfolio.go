@@ -37,124 +37,21 @@ var baseCurrencies = []string{"USD", "EUR", "NOK", "GBP"}
 
 const maxImportBytes = 1 << 20
 
-// userPrefix is how the dashboard keeps users' books apart in the one
-// shared portfolio store: portfolio.Store has no owner column, so every
-// account id and transaction id of a user starts with this prefix.
-func userPrefix(userID string) string { return "u." + userID + "/" }
+// bookOf is the store of the user's own books (owner: the user's id).
+func (a *app) bookOf(u auth.User) portfolio.Store { return a.pstore.Book(u.ID) }
 
-// displayAccount strips the per-user prefix from an account id.
-func displayAccount(id string) string {
-	if strings.HasPrefix(id, "u.") {
-		if _, rest, ok := strings.Cut(id, "/"); ok {
-			return rest
-		}
-	}
-	return id
-}
+// paperBookOf is the store of the user's paper trading, a book of its own
+// (owner "<user id>/paper", where the store's migration put the paper
+// accounts of before), so play money never counts in the user's net worth,
+// returns or report.
+func (a *app) paperBookOf(u auth.User) portfolio.Store { return a.pstore.Book(u.ID + "/paper") }
 
-// userStore is the view of the shared portfolio.Store that holds one user's
-// accounts and transactions.
-type userStore struct {
-	portfolio.Store
-	prefix string
-}
-
-func (s userStore) Accounts(ctx context.Context) ([]portfolio.Account, error) {
-	all, err := s.Store.Accounts(ctx)
-	if err != nil {
-		return nil, err
-	}
-	var mine []portfolio.Account
-	for _, a := range all {
-		if strings.HasPrefix(a.ID, s.prefix) {
-			mine = append(mine, a)
-		}
-	}
-	return mine, nil
-}
-
-func (s userStore) SaveAccount(ctx context.Context, a portfolio.Account) error {
-	if !strings.HasPrefix(a.ID, s.prefix) {
-		return fmt.Errorf("%w: account %q is not the user's", portfolio.ErrInvalidAccount, a.ID)
-	}
-	return s.Store.SaveAccount(ctx, a)
-}
-
-func (s userStore) Transactions(ctx context.Context) ([]portfolio.Transaction, error) {
-	all, err := s.Store.Transactions(ctx)
-	if err != nil {
-		return nil, err
-	}
-	var mine []portfolio.Transaction
-	for _, t := range all {
-		if strings.HasPrefix(t.Account, s.prefix) {
-			mine = append(mine, t)
-		}
-	}
-	return mine, nil
-}
-
-func (s userStore) AddTransactions(ctx context.Context, txs []portfolio.Transaction) (int, error) {
-	if err := s.mine(txs); err != nil {
-		return 0, err
-	}
-	return s.Store.AddTransactions(ctx, txs)
-}
-
-// AddTransactionsChecked hands batch the user's books only and stores what
-// it returns if it is all the user's.
-func (s userStore) AddTransactionsChecked(ctx context.Context, batch func(portfolio.Books) ([]portfolio.Transaction, error)) (int, error) {
-	return s.Store.AddTransactionsChecked(ctx, func(all portfolio.Books) ([]portfolio.Transaction, error) {
-		var b portfolio.Books
-		b.Stocks = all.Stocks
-		for _, a := range all.Accounts {
-			if strings.HasPrefix(a.ID, s.prefix) {
-				b.Accounts = append(b.Accounts, a)
-			}
-		}
-		for _, t := range all.Transactions {
-			if strings.HasPrefix(t.Account, s.prefix) {
-				b.Transactions = append(b.Transactions, t)
-			}
-		}
-		txs, err := batch(b)
-		if err != nil {
-			return nil, err
-		}
-		return txs, s.mine(txs)
-	})
-}
-
-// mine fails unless every transaction is booked to the user's accounts
-// under the user's ids.
-func (s userStore) mine(txs []portfolio.Transaction) error {
-	for _, t := range txs {
-		// Ids are global too: imports prefix them, papertrade's contain
-		// the (prefixed) account id.
-		if !strings.HasPrefix(t.Account, s.prefix) || !strings.Contains(t.ID, s.prefix) {
-			return fmt.Errorf("%w: transaction %q is not the user's", portfolio.ErrUnknownAccount, t.ID)
-		}
-	}
-	return nil
-}
-
-func (a *app) storeFor(u auth.User) userStore {
-	return userStore{Store: a.pstore, prefix: userPrefix(u.ID)}
-}
-
-// importFor books txs (account ids without the user prefix) for the user
-// through portfolio.BookTransactions: checked against the user's current
-// books inside the store's write lock, all or nothing. It returns how many
-// were new.
+// importFor books txs into the user's books through
+// portfolio.BookTransactions: checked against the user's current books
+// inside the store's write lock, all or nothing. It returns how many were
+// new.
 func (a *app) importFor(ctx context.Context, u auth.User, txs []portfolio.Transaction) (int, error) {
-	st := a.storeFor(u)
-	prefixed := make([]portfolio.Transaction, len(txs))
-	for i, t := range txs {
-		t.Account = st.prefix + t.Account
-		t.ID = st.prefix + t.ID
-		prefixed[i] = t
-	}
-	added, err := portfolio.BookTransactions(ctx, st, prefixed)
+	added, err := portfolio.BookTransactions(ctx, a.bookOf(u), txs)
 	return len(added), err
 }
 
@@ -179,12 +76,10 @@ type portfolioView struct {
 type accountRow struct {
 	Account portfolio.Account
 	Balance portfolio.Balance
-	Short   string
 }
 
 func (a *app) buildPortfolio(ctx context.Context, u auth.User, base string) (*portfolioView, error) {
-	st := a.storeFor(u)
-	ledger, err := portfolio.LoadLedger(ctx, st)
+	ledger, err := portfolio.LoadLedger(ctx, a.bookOf(u))
 	if err != nil {
 		return nil, err
 	}
@@ -200,7 +95,7 @@ func (a *app) buildPortfolio(ctx context.Context, u auth.User, base string) (*po
 		if err != nil {
 			return nil, err
 		}
-		v.Accounts = append(v.Accounts, accountRow{Account: ac, Balance: bal, Short: displayAccount(ac.ID)})
+		v.Accounts = append(v.Accounts, accountRow{Account: ac, Balance: bal})
 		items = append(items, ac, bal)
 	}
 	// Ask for every held symbol at once (one fan-out to all providers), so
@@ -243,13 +138,13 @@ func (a *app) buildPortfolio(ctx context.Context, u auth.User, base string) (*po
 		items = append(items, s)
 	}
 	for _, it := range items {
-		v.Lines = append(v.Lines, strings.ReplaceAll(it.Summary(), st.prefix, ""))
+		v.Lines = append(v.Lines, it.Summary())
 	}
 	if perf, err := a.performance(ctx, ledger, base); ctx.Err() != nil {
 		return nil, ctx.Err() // the client left: stop here
 	} else if err != nil {
 		a.log.InfoContext(ctx, "returns unavailable", "error", err)
-		v.PerfErr = strings.ReplaceAll(err.Error(), st.prefix, "")
+		v.PerfErr = err.Error()
 	} else {
 		v.Perf = perf
 	}
@@ -294,7 +189,7 @@ func (a *app) portfolioJSON(c *gin.Context) {
 func (a *app) portfolioDemo(c *gin.Context) {
 	ctx := c.Request.Context()
 	u := currentUser(c)
-	st := a.storeFor(u)
+	st := a.bookOf(u)
 	have, err := st.Accounts(ctx)
 	if err != nil {
 		a.fail(c, err)
@@ -303,7 +198,6 @@ func (a *app) portfolioDemo(c *gin.Context) {
 	// An account the user already has is left as it is: the demo's
 	// transactions then apply to it or the demo is refused.
 	for _, ac := range demoAccounts {
-		ac.ID = st.prefix + ac.ID
 		if slices.ContainsFunc(have, func(h portfolio.Account) bool { return h.ID == ac.ID }) {
 			continue
 		}
@@ -332,7 +226,7 @@ func (a *app) portfolioDemo(c *gin.Context) {
 }
 
 // portfolioImport imports an uploaded transaction CSV into the user's
-// accounts (the account column names an account without the user prefix).
+// accounts.
 func (a *app) portfolioImport(c *gin.Context) {
 	ctx := c.Request.Context()
 	u := currentUser(c)
@@ -355,7 +249,7 @@ func (a *app) portfolioImport(c *gin.Context) {
 	}
 	n, err := a.importFor(ctx, u, txs)
 	if err != nil {
-		msg := strings.ReplaceAll(err.Error(), userPrefix(u.ID), "")
+		msg := err.Error()
 		if errors.Is(err, portfolio.ErrUnknownAccount) {
 			msg += " (load the demo portfolio first, or use the accounts broker, crypto and savings)"
 		}
@@ -480,9 +374,9 @@ func (a *app) portfolioAddAccount(c *gin.Context) {
 		flashFail(c, "/portfolio", "Account ids are 1–32 characters: a-z, 0-9, '-' and '_'.")
 		return
 	}
-	st := a.storeFor(u)
+	st := a.bookOf(u)
 	acct := portfolio.Account{
-		ID:         st.prefix + short,
+		ID:         short,
 		Name:       strings.TrimSpace(c.PostForm("name")),
 		Kind:       portfolio.AccountKind(c.PostForm("kind")),
 		Currency:   strings.ToUpper(strings.TrimSpace(c.PostForm("currency"))),
@@ -501,8 +395,7 @@ func (a *app) portfolioAddAccount(c *gin.Context) {
 		return
 	}
 	if err := ledger.AddAccount(acct); err != nil {
-		msg := strings.ReplaceAll(err.Error(), st.prefix, "")
-		flashFail(c, "/portfolio", "Account not added: "+msg)
+		flashFail(c, "/portfolio", "Account not added: "+err.Error())
 		return
 	}
 	if err := st.SaveAccount(ctx, acct); err != nil {

@@ -8,7 +8,6 @@ import (
 	"io/fs"
 	"math"
 	"path"
-	"regexp"
 	"strings"
 	"time"
 
@@ -70,16 +69,11 @@ var funcs = template.FuncMap{
 		return ""
 	},
 	"weightBar": func(w float64) string { return fmt.Sprintf("%.1f", math.Max(0, math.Min(100, w*100))) },
-	"acctName":  displayAccount,
-	"acctStrip": func(s string) string { return userPrefixRE.ReplaceAllString(s, "") },
 	"f2num": func(d decimal.Decimal) string {
 		f, _ := d.Float64()
 		return fmtNum(f, 2)
 	},
 }
-
-// userPrefixRE matches the per-user prefix of account and transaction ids.
-var userPrefixRE = regexp.MustCompile(`u\.[0-9a-f]+/`)
 
 func loadPages() (*pages, error) {
 	layout, err := templateFS.ReadFile("templates/layout.html")

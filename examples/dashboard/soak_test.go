@@ -234,7 +234,14 @@ func (u *soakUser) reconcile(t *testing.T, e *testEnv) {
 	require.Equal(t, http.StatusOK, status, u.name)
 	au, err := e.app.authStore.UserByUsername(ctx, u.name)
 	require.NoError(t, err)
-	ledger, err := portfolio.LoadLedger(ctx, e.app.storeFor(au))
+	for _, book := range []portfolio.Store{e.app.bookOf(au), e.app.paperBookOf(au)} {
+		u.reconcileBook(t, book)
+	}
+}
+
+// reconcileBook checks one of the user's books.
+func (u *soakUser) reconcileBook(t *testing.T, book portfolio.Store) {
+	ledger, err := portfolio.LoadLedger(context.Background(), book)
 	require.NoError(t, err, "%s: books do not load", u.name)
 	// Every account is in USD; a trade's cash leg is rounded to cents
 	// (banker's rounding, the package's documented rule).

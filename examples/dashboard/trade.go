@@ -236,52 +236,28 @@ func signOf(f float64) string {
 
 // --- live paper trading ---
 
-// paperBook books the paper account's fills into the user's ledger and the
-// shared portfolio store, so a paper account is an ordinary account that
-// survives restarts. It satisfies papertrade.Booker and papertrade.Holdings.
-type paperBook struct {
-	ledger *portfolio.Ledger
-	store  userStore
-}
-
-func (b *paperBook) Apply(txs ...portfolio.Transaction) error {
-	// The store is the authority: the fill is checked against the user's
-	// current books (an import may have moved the paper account's cash
-	// since the cached ledger was loaded) inside its write lock.
-	if _, err := portfolio.BookTransactions(context.Background(), b.store, txs); err != nil {
-		return err
-	}
-	// Stored; the cached ledger follows. If it was stale and refuses,
-	// it stays behind the database until the next load.
-	_ = b.ledger.Apply(txs...)
-	return nil
-}
-
-func (b *paperBook) Cash(account string) (decimal.Decimal, error) { return b.ledger.Cash(account) }
-func (b *paperBook) Positions(account string) []portfolio.Position {
-	return b.ledger.Positions(account)
-}
-
-// paperFor returns the user's paper account, opening it on first use.
+// paperFor returns the user's paper account, opening it on first use. It
+// books through papertrade.LedgerStore into the user's paper book, checked
+// against the stored books in the store's write lock, so the paper account
+// is an ordinary account that survives restarts and never counts in the
+// user's real books.
 func (a *app) paperFor(ctx context.Context, u auth.User) (*paperState, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if ps, ok := a.paper[u.ID]; ok {
 		return ps, nil
 	}
-	st := a.storeFor(u)
-	id := st.prefix + paperAccountID
-	acct := portfolio.Account{ID: id, Name: "Paper trading", Kind: portfolio.KindBrokerage, Currency: paperCurrency}
+	st := a.paperBookOf(u)
+	acct := portfolio.Account{ID: paperAccountID, Name: "Paper trading", Kind: portfolio.KindBrokerage, Currency: paperCurrency}
 	if err := st.SaveAccount(ctx, acct); err != nil {
 		return nil, err
 	}
-	ledger, err := portfolio.LoadLedger(ctx, st)
+	book, err := papertrade.OpenLedgerStore(ctx, st, 10*time.Second)
 	if err != nil {
 		return nil, err
 	}
-	book := &paperBook{ledger: ledger, store: st}
 	pa, err := papertrade.NewAccount(ctx, papertrade.AccountOptions{
-		ID: id, Currency: paperCurrency, Quotes: a.agg, Book: book,
+		ID: paperAccountID, Currency: paperCurrency, Quotes: a.agg, Book: book,
 		Deposit:     decimal.NewFromInt(paperDeposit),
 		SlippageBps: paperSlippage,
 		Commission:  papertrade.CommissionModel{Fixed: 1},
@@ -289,7 +265,7 @@ func (a *app) paperFor(ctx context.Context, u auth.User) (*paperState, error) {
 	if err != nil {
 		return nil, err
 	}
-	ps := &paperState{acct: pa, ledger: ledger}
+	ps := &paperState{acct: pa, book: book}
 	a.paper[u.ID] = ps
 	return ps, nil
 }
@@ -397,7 +373,7 @@ func (a *app) paperPage(c *gin.Context) {
 			v.Tradable = append(v.Tradable, in)
 		}
 	}
-	v.Summary = strings.ReplaceAll(ps.acct.Summary(), userPrefix(u.ID), "")
+	v.Summary = ps.acct.Summary()
 	v.Cash = ps.acct.Cash()
 	if eq, err := ps.acct.Equity(ctx); err != nil {
 		a.log.WarnContext(ctx, "paper equity unavailable", "error", err)
@@ -406,7 +382,7 @@ func (a *app) paperPage(c *gin.Context) {
 		v.Equity = eq
 		v.Gain = eq.Sub(decimal.NewFromInt(paperDeposit))
 	}
-	for _, p := range ps.ledger.Positions(userPrefix(u.ID) + paperAccountID) {
+	for _, p := range ps.book.Positions(paperAccountID) {
 		pp := paperPosition{Symbol: p.Symbol, Quantity: p.Quantity, AvgCost: p.AverageCost()}
 		if price, _, err := a.agg.Price(ctx, p.Symbol); err == nil {
 			pp.Price = price
@@ -465,7 +441,7 @@ func (a *app) paperOrder(c *gin.Context) {
 		}
 		id, err := ps.acct.PlaceLimit(sym, side, qty, limit)
 		if err != nil {
-			flashFail(c, back, "Order rejected: "+strings.ReplaceAll(err.Error(), userPrefix(u.ID), ""))
+			flashFail(c, back, "Order rejected: "+err.Error())
 			return
 		}
 		flashRedirect(c, back, fmt.Sprintf("Limit order #%d placed: %s %s %s at %s %s. It fills when a quote reaches the limit.",
@@ -479,7 +455,7 @@ func (a *app) paperOrder(c *gin.Context) {
 		ex, err = ps.acct.Sell(ctx, sym, qty)
 	}
 	if err != nil {
-		msg := strings.ReplaceAll(err.Error(), userPrefix(u.ID), "")
+		msg := err.Error()
 		switch {
 		case errors.Is(err, papertrade.ErrInsufficientHoldings):
 			msg = "You cannot sell more " + sym + " than you hold."

@@ -114,10 +114,10 @@ func (a *app) uploadsPage(c *gin.Context) {
 		return
 	}
 	v := uploadsView{Uploads: ups, MaxFile: "32 MiB (larger files resume through tus)"}
-	accts, err := a.storeFor(currentUser(c)).Accounts(ctx)
+	accts, err := a.bookOf(currentUser(c)).Accounts(ctx)
 	if err == nil {
 		for _, ac := range accts {
-			v.Accounts = append(v.Accounts, strings.TrimPrefix(ac.ID, userPrefix(currentUser(c).ID)))
+			v.Accounts = append(v.Accounts, ac.ID)
 		}
 	}
 	a.render(c, http.StatusOK, "uploads", view{Title: "Uploads", Active: "admin", Data: v})
@@ -185,8 +185,7 @@ func (a *app) processTransactions(ctx context.Context, job *upload.Job, r io.Rea
 	owner := auth.User{ID: job.Upload.Owner, Username: job.Upload.OwnerName}
 	n, err := a.importFor(ctx, owner, txs)
 	if err != nil {
-		msg := strings.ReplaceAll(err.Error(), userPrefix(owner.ID), "")
-		return fmt.Errorf("nothing was booked: %s", msg)
+		return fmt.Errorf("nothing was booked: %s", err.Error())
 	}
 	job.Progress(100, fmt.Sprintf("booked %d transactions (%d already booked)", n, len(txs)-n))
 	return job.SetResult("import", map[string]int{"booked": n, "already_booked": len(txs) - n, "rows": len(txs)})

@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -14,6 +15,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/finkit/finkit/auth"
+	authsql "github.com/finkit/finkit/auth/sqlstore"
 	"github.com/finkit/finkit/portfolio"
 	"github.com/finkit/finkit/portfolio/sqlstore"
 	"github.com/shopspring/decimal"
@@ -37,7 +40,7 @@ func runPortfolio(ctx context.Context, e *env, args []string) error {
 	case "export":
 		return runPortfolioExport(ctx, e, args[1:])
 	case "-h", "-help", "--help":
-		fmt.Fprintln(e.stderr, "usage: finkit portfolio import FILE.csv [--db PATH] [--currency CCY] | report [--db PATH] [--base CCY] [--json] | export [--db PATH]")
+		fmt.Fprintln(e.stderr, "usage: finkit portfolio import FILE.csv [--db PATH] [--user NAME] [--currency CCY] | report [--db PATH] [--user NAME] [--base CCY] [--json] | export [--db PATH] [--user NAME]")
 		return nil
 	default:
 		return usageErrorf("unknown subcommand %q: want import, report or export", args[0])
@@ -45,8 +48,10 @@ func runPortfolio(ctx context.Context, e *env, args []string) error {
 }
 
 // portfolioOpen opens (creating when create is set) the SQLite file, or the
-// PostgreSQL server of a postgres:// URL, and the portfolio store in it. The caller closes the *sql.DB.
-func portfolioOpen(ctx context.Context, path string, create bool) (*sql.DB, *sqlstore.Store, error) {
+// PostgreSQL server of a postgres:// URL, and the book to work on in its
+// portfolio store: the dashboard user's books for a non-empty user, else
+// the CLI's own default book. The caller closes the *sql.DB.
+func portfolioOpen(ctx context.Context, path string, create bool, user string) (*sql.DB, portfolio.Store, error) {
 	if !appdb.IsURL(path) { // a server has nothing to create
 		if !create {
 			if _, err := os.Stat(path); err != nil {
@@ -62,12 +67,47 @@ func portfolioOpen(ctx context.Context, path string, create bool) (*sql.DB, *sql
 	if err != nil {
 		return nil, nil, fmt.Errorf("open %s: %w", appdb.Name(path), err)
 	}
-	store, err := sqlstore.New(ctx, db.DB, db.Portfolio())
+	shelf, err := sqlstore.New(ctx, db.DB, db.Portfolio())
 	if err != nil {
 		_ = db.Close()
 		return nil, nil, err
 	}
-	return db.DB, store, nil
+	if user == "" {
+		return db.DB, shelf, nil
+	}
+	owner, err := dashboardOwner(ctx, db, user)
+	if err != nil {
+		_ = db.Close()
+		return nil, nil, err
+	}
+	return db.DB, shelf.Book(owner), nil
+}
+
+// dashboardOwner is the owner of a dashboard user's books: the user's id,
+// found by name in the dashboard's user store on the same database.
+func dashboardOwner(ctx context.Context, db *appdb.DB, name string) (string, error) {
+	users, err := authsql.New(ctx, db.DB, db.Auth())
+	if err != nil {
+		return "", err
+	}
+	defer users.Close()
+	norm, err := auth.NormalizeUsername(name)
+	if err != nil {
+		return "", usageErrorf("--user %q: %v", name, err)
+	}
+	u, err := users.UserByUsername(ctx, norm)
+	if errors.Is(err, auth.ErrNotFound) {
+		return "", fmt.Errorf("--user %q: no such dashboard user", name)
+	}
+	if err != nil {
+		return "", err
+	}
+	return u.ID, nil
+}
+
+// userFlag adds --user to fs.
+func userFlag(fs *flag.FlagSet) *string {
+	return fs.String("user", "", "work on this dashboard user's books (default: the CLI's own book)")
 }
 
 // interleaveFlags moves flags after positional arguments to the front, so
@@ -93,6 +133,7 @@ func runPortfolioImport(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet("portfolio import", e)
 	dbPath := fs.String("db", appdb.FromEnv(portfolioDefaultDB), "SQLite database file (the dashboard's) or postgres:// URL")
 	ccy := fs.String("currency", "NOK", "currency of accounts created by the import when their rows name none")
+	user := userFlag(fs)
 	if err := parseFlags(fs, interleaveFlags(args)); err != nil {
 		return err
 	}
@@ -108,7 +149,7 @@ func runPortfolioImport(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", fs.Arg(0), err)
 	}
-	db, store, err := portfolioOpen(ctx, *dbPath, true)
+	db, store, err := portfolioOpen(ctx, *dbPath, true, *user)
 	if err != nil {
 		return err
 	}
@@ -163,13 +204,14 @@ func runPortfolioImport(ctx context.Context, e *env, args []string) error {
 func runPortfolioExport(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet("portfolio export", e)
 	dbPath := fs.String("db", appdb.FromEnv(portfolioDefaultDB), "SQLite database file (the dashboard's) or postgres:// URL")
+	user := userFlag(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() != 0 {
 		return usageErrorf("export takes no arguments; it writes CSV to stdout")
 	}
-	db, store, err := portfolioOpen(ctx, *dbPath, false)
+	db, store, err := portfolioOpen(ctx, *dbPath, false, *user)
 	if err != nil {
 		return err
 	}
@@ -197,13 +239,14 @@ func runPortfolioReport(ctx context.Context, e *env, args []string) error {
 	dbPath := fs.String("db", appdb.FromEnv(portfolioDefaultDB), "SQLite database file (the dashboard's) or postgres:// URL")
 	base := fs.String("base", "", "currency to report in (default: the first account's)")
 	asJSON := fs.Bool("json", false, "print JSON")
+	user := userFlag(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() != 0 {
 		return usageErrorf("report takes no arguments")
 	}
-	db, store, err := portfolioOpen(ctx, *dbPath, false)
+	db, store, err := portfolioOpen(ctx, *dbPath, false, *user)
 	if err != nil {
 		return err
 	}

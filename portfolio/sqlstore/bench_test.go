@@ -14,7 +14,7 @@ import (
 	"github.com/shopspring/decimal"
 )
 
-// BenchmarkAddTransactions stores 10,000 transactions in one call into a
+// BenchmarkAddTransactions stores 10,000 transactions in one Update into a
 // fresh database (one op = the whole batch), then reads them back: SQLite
 // and PostgreSQL (with FINKIT_TEST_POSTGRES) in one run.
 func BenchmarkAddTransactions(b *testing.B) {
@@ -49,7 +49,7 @@ func benchAdd(b *testing.B, open func(*testing.B) *sql.DB, opts sqlstore.Options
 			b.Fatal(err)
 		}
 		b.StartTimer()
-		if _, err := s.AddTransactions(ctx, txs); err != nil {
+		if _, err := s.Update(ctx, func(portfolio.Books) (portfolio.Change, error) { return portfolio.Change{Add: txs}, nil }); err != nil {
 			b.Fatal(err)
 		}
 		got, err := s.Transactions(ctx)

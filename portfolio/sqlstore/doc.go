@@ -1,6 +1,17 @@
-// Package sqlstore is a portfolio.Store on database/sql: accounts,
-// instruments and transactions in tables prefixed "portfolio_", so it can
-// share one database file with other finkit stores.
+// Package sqlstore is a portfolio.Shelf on database/sql: the books of many
+// owners (accounts, instruments and transactions) in tables prefixed
+// "portfolio_", so it can share one database file with other finkit stores.
+// New returns the default book (owner ""); Store.Book(owner) another
+// owner's. Every row carries its owner and every query names one, served by
+// an index on (owner, …), so one owner's Store never reads or writes
+// another's rows, whatever ids it is given; two owners may both have an
+// account "broker".
+//
+// Migration 0002 gave rows owners. Databases of the example dashboard from
+// before kept each user's books under ids prefixed "u.<user id>/": those
+// rows move into book "<user id>" with the prefix taken out of their ids,
+// the user's paper account "u.<user id>/paper" into book "<user id>/paper",
+// and every other row into the default book.
 //
 // New applies the embedded schema migrations (bookkeeping in
 // portfolio_schema_migrations) in transactions and is safe to call on every
@@ -10,7 +21,7 @@
 // text that keeps the UTC offset.
 //
 // Writes wait for each other instead of failing with "database is locked":
-// SaveAccount and AddTransactions take the write lock before they read the
+// SaveAccount and Update take the write lock before they read the
 // next sequence number and the stored ids (BEGIN IMMEDIATE on SQLite, a
 // table lock that readers ignore on PostgreSQL). New switches a SQLite file
 // to WAL once; do not put journal_mode in the connection string.
@@ -22,7 +33,7 @@
 //
 //	db, err := sql.Open("sqlite", "file:finkit.db?_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)")
 //	...
-//	store, err := sqlstore.New(ctx, db, sqlstore.Options{})
+//	shelf, err := sqlstore.New(ctx, db, sqlstore.Options{})
 //	...
-//	ledger, err := portfolio.LoadLedger(ctx, store)
+//	ledger, err := portfolio.LoadLedger(ctx, shelf.Book(userID))
 package sqlstore

@@ -17,7 +17,7 @@ import (
 // (not its transaction) would wait for itself forever, and so would the
 // writers' queue if a writer kept its turn after its transaction ended.
 func TestStoreOneConnection(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) portfolio.Store {
+	storetest.Run(t, func(t *testing.T) portfolio.Shelf {
 		db := sqltest.SQLite(t)
 		db.SetMaxOpenConns(1)
 		s, err := sqlstore.New(context.Background(), db, sqlstore.Options{})

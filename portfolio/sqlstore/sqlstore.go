@@ -6,6 +6,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -31,16 +32,24 @@ type Options struct {
 	Placeholder Placeholder
 }
 
-// Store is a portfolio.Store on a *sql.DB. It is safe for concurrent use.
+// Store is a portfolio.Shelf on a *sql.DB: as a portfolio.Store it is the
+// default book (owner ""), and Book opens the book of another owner. Every
+// query names its owner (indexed), so one owner's Store never reads or
+// writes another's rows. It is safe for concurrent use.
 type Store struct {
 	db     *sql.DB
 	opts   Options
 	writer *sqlmigrate.Writer
+	owner  string
 }
 
-var _ portfolio.Store = (*Store)(nil)
+var (
+	_ portfolio.Store = (*Store)(nil)
+	_ portfolio.Shelf = (*Store)(nil)
+)
 
-// New returns a store on db after applying any pending migrations.
+// New returns the store on db, as the default book, after applying any
+// pending migrations.
 func New(ctx context.Context, db *sql.DB, opts Options) (*Store, error) {
 	if db == nil {
 		return nil, errors.New("sqlstore: nil *sql.DB")
@@ -51,6 +60,13 @@ func New(ctx context.Context, db *sql.DB, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("sqlstore: migrate: %w", err)
 	}
 	return s, nil
+}
+
+// Book returns the Store of owner's books in the same database.
+func (s *Store) Book(owner string) portfolio.Store {
+	b := *s
+	b.owner = owner
+	return &b
 }
 
 // q rewrites ? placeholders for the configured style.
@@ -74,13 +90,16 @@ func (s *Store) dialect() sqlmigrate.Dialect {
 // before they insert, which on SQLite could not wait for the write lock and
 // on PostgreSQL would let two writers take one number.
 func (s *Store) begin(ctx context.Context, tables ...string) (*sqlmigrate.Tx, error) {
+	if err := portfolio.CheckOwner(s.owner); err != nil {
+		return nil, err
+	}
 	tx, err := s.writer.Begin(ctx)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("sqlstore: %w", err)
 	}
 	if err := tx.LockTables(ctx, tables...); err != nil {
 		_ = tx.Rollback()
-		return nil, err
+		return nil, fmt.Errorf("sqlstore: %w", err)
 	}
 	return tx, nil
 }
@@ -88,7 +107,11 @@ func (s *Store) begin(ctx context.Context, tables ...string) (*sqlmigrate.Tx, er
 // migrate applies each embedded migration not yet recorded, each in its own
 // transaction.
 func (s *Store) migrate(ctx context.Context) error {
-	return sqlmigrate.Apply(ctx, s.db, migrations, sqlmigrate.Options{Dir: "migrations", Table: "portfolio_schema_migrations", Dialect: s.dialect()})
+	opts := sqlmigrate.Options{Dir: "migrations", Table: "portfolio_schema_migrations", Dialect: s.dialect()}
+	if s.dialect() == sqlmigrate.Postgres {
+		opts.Expand = func(body string) string { return strings.ReplaceAll(body, "INSTR(", "STRPOS(") }
+	}
+	return sqlmigrate.Apply(ctx, s.db, migrations, opts)
 }
 
 // SaveAccount implements portfolio.Store.
@@ -102,14 +125,14 @@ func (s *Store) SaveAccount(ctx context.Context, a portfolio.Account) error {
 	// account has none and the redefinition.
 	tx, err := s.begin(ctx, "portfolio_transactions", "portfolio_accounts")
 	if err != nil {
-		return fmt.Errorf("sqlstore: %w", err)
+		return err
 	}
 	defer func() { _ = tx.Rollback() }()
 	if err := s.checkRedefinition(ctx, tx, a); err != nil {
 		return err
 	}
-	res, err := tx.ExecContext(ctx, s.q(`UPDATE portfolio_accounts SET name = ?, kind = ?, currency = ?, cost_method = ?, allow_short = ?, allow_margin = ? WHERE id = ?`),
-		a.Name, string(a.Kind), a.Currency, string(a.CostMethod), boolInt(a.AllowShort), boolInt(a.AllowMargin), a.ID)
+	res, err := tx.ExecContext(ctx, s.q(`UPDATE portfolio_accounts SET name = ?, kind = ?, currency = ?, cost_method = ?, allow_short = ?, allow_margin = ? WHERE owner = ? AND id = ?`),
+		a.Name, string(a.Kind), a.Currency, string(a.CostMethod), boolInt(a.AllowShort), boolInt(a.AllowMargin), s.owner, a.ID)
 	if err != nil {
 		return fmt.Errorf("sqlstore: save account: %w", err)
 	}
@@ -118,8 +141,8 @@ func (s *Store) SaveAccount(ctx context.Context, a portfolio.Account) error {
 		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), 0) FROM portfolio_accounts`).Scan(&seq); err != nil {
 			return fmt.Errorf("sqlstore: save account: %w", err)
 		}
-		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO portfolio_accounts (id, seq, name, kind, currency, cost_method, allow_short, allow_margin) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
-			a.ID, seq+1, a.Name, string(a.Kind), a.Currency, string(a.CostMethod), boolInt(a.AllowShort), boolInt(a.AllowMargin)); err != nil {
+		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO portfolio_accounts (owner, id, seq, name, kind, currency, cost_method, allow_short, allow_margin) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+			s.owner, a.ID, seq+1, a.Name, string(a.Kind), a.Currency, string(a.CostMethod), boolInt(a.AllowShort), boolInt(a.AllowMargin)); err != nil {
 			return fmt.Errorf("sqlstore: save account: %w", err)
 		}
 	}
@@ -134,7 +157,7 @@ func (s *Store) SaveAccount(ctx context.Context, a portfolio.Account) error {
 func (s *Store) checkRedefinition(ctx context.Context, tx *sqlmigrate.Tx, a portfolio.Account) error {
 	var old portfolio.Account
 	var method string
-	err := tx.QueryRowContext(ctx, s.q(`SELECT currency, cost_method FROM portfolio_accounts WHERE id = ?`), a.ID).Scan(&old.Currency, &method)
+	err := tx.QueryRowContext(ctx, s.q(`SELECT currency, cost_method FROM portfolio_accounts WHERE owner = ? AND id = ?`), s.owner, a.ID).Scan(&old.Currency, &method)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil
 	}
@@ -146,7 +169,7 @@ func (s *Store) checkRedefinition(ctx context.Context, tx *sqlmigrate.Tx, a port
 		return nil
 	}
 	var n int
-	if err := tx.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM (SELECT 1 FROM portfolio_transactions WHERE account = ? LIMIT 1) t`), a.ID).Scan(&n); err != nil {
+	if err := tx.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM (SELECT 1 FROM portfolio_transactions WHERE owner = ? AND account = ? LIMIT 1) t`), s.owner, a.ID).Scan(&n); err != nil {
 		return fmt.Errorf("sqlstore: save account: %w", err)
 	}
 	if n > 0 {
@@ -164,7 +187,10 @@ func boolInt(b bool) int {
 
 // Accounts implements portfolio.Store.
 func (s *Store) Accounts(ctx context.Context) ([]portfolio.Account, error) {
-	return accounts(ctx, s.db)
+	if err := portfolio.CheckOwner(s.owner); err != nil {
+		return nil, err
+	}
+	return s.accounts(ctx, s.db)
 }
 
 // querier is a *sql.DB or a transaction.
@@ -172,8 +198,8 @@ type querier interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 }
 
-func accounts(ctx context.Context, db querier) ([]portfolio.Account, error) {
-	rows, err := db.QueryContext(ctx, `SELECT id, name, kind, currency, cost_method, allow_short, allow_margin FROM portfolio_accounts ORDER BY seq`)
+func (s *Store) accounts(ctx context.Context, db querier) ([]portfolio.Account, error) {
+	rows, err := db.QueryContext(ctx, s.q(`SELECT id, name, kind, currency, cost_method, allow_short, allow_margin FROM portfolio_accounts WHERE owner = ? ORDER BY seq`), s.owner)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: accounts: %w", err)
 	}
@@ -200,9 +226,12 @@ func (s *Store) SaveStock(ctx context.Context, st portfolio.Stock) error {
 	if st.Symbol == "" {
 		return fmt.Errorf("%w: stock without symbol", portfolio.ErrInvalidTransaction)
 	}
-	_, err := s.db.ExecContext(ctx, s.q(`INSERT INTO portfolio_stocks (symbol, name, exchange, currency, class) VALUES (?, ?, ?, ?, ?)
-ON CONFLICT (symbol) DO UPDATE SET name = excluded.name, exchange = excluded.exchange, currency = excluded.currency, class = excluded.class`),
-		st.Symbol, st.Name, st.Exchange, st.Currency, string(st.Class))
+	if err := portfolio.CheckOwner(s.owner); err != nil {
+		return err
+	}
+	_, err := s.db.ExecContext(ctx, s.q(`INSERT INTO portfolio_stocks (owner, symbol, name, exchange, currency, class) VALUES (?, ?, ?, ?, ?, ?)
+ON CONFLICT (owner, symbol) DO UPDATE SET name = excluded.name, exchange = excluded.exchange, currency = excluded.currency, class = excluded.class`),
+		s.owner, st.Symbol, st.Name, st.Exchange, st.Currency, string(st.Class))
 	if err != nil {
 		return fmt.Errorf("sqlstore: save stock: %w", err)
 	}
@@ -211,11 +240,20 @@ ON CONFLICT (symbol) DO UPDATE SET name = excluded.name, exchange = excluded.exc
 
 // Stocks implements portfolio.Store.
 func (s *Store) Stocks(ctx context.Context) ([]portfolio.Stock, error) {
-	return stocks(ctx, s.db)
+	if err := portfolio.CheckOwner(s.owner); err != nil {
+		return nil, err
+	}
+	return s.stocks(ctx, s.db)
 }
 
-func stocks(ctx context.Context, db querier) ([]portfolio.Stock, error) {
-	rows, err := db.QueryContext(ctx, `SELECT symbol, name, exchange, currency, class FROM portfolio_stocks ORDER BY symbol`)
+// stocks reads the book's instruments and those of the default book it
+// has not replaced.
+func (s *Store) stocks(ctx context.Context, db querier) ([]portfolio.Stock, error) {
+	rows, err := db.QueryContext(ctx, s.q(`SELECT symbol, name, exchange, currency, class FROM portfolio_stocks WHERE owner = ?
+UNION ALL
+SELECT symbol, name, exchange, currency, class FROM portfolio_stocks d WHERE d.owner = '' AND ? <> ''
+  AND NOT EXISTS (SELECT 1 FROM portfolio_stocks o WHERE o.owner = ? AND o.symbol = d.symbol)
+ORDER BY 1`), s.owner, s.owner, s.owner)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: stocks: %w", err)
 	}
@@ -238,154 +276,99 @@ func stocks(ctx context.Context, db querier) ([]portfolio.Stock, error) {
 
 const txColumns = `id, account, kind, time_unix, time_text, symbol, quantity, price, fee, tax, amount, currency, fx_rate, note`
 
-// AddTransactions implements portfolio.Store: one database transaction,
+// Update implements portfolio.Store: change sees the book read inside the
+// write transaction that then stores the change (portfolio.Books.Prepare),
 // rolled back on any error.
-func (s *Store) AddTransactions(ctx context.Context, txs []portfolio.Transaction) (int, error) {
-	if len(txs) == 0 {
-		return 0, nil
-	}
-	return s.addChecked(ctx, func(*sqlmigrate.Tx) ([]portfolio.Transaction, error) { return txs, nil })
-}
-
-// AddTransactionsChecked implements portfolio.Store: batch sees the books
-// read inside the write transaction that then inserts what it returns.
-func (s *Store) AddTransactionsChecked(ctx context.Context, batch func(portfolio.Books) ([]portfolio.Transaction, error)) (int, error) {
-	return s.addChecked(ctx, func(dbtx *sqlmigrate.Tx) ([]portfolio.Transaction, error) {
-		var b portfolio.Books
-		var err error
-		if b.Accounts, err = accounts(ctx, dbtx); err != nil {
-			return nil, err
-		}
-		if b.Stocks, err = stocks(ctx, dbtx); err != nil {
-			return nil, err
-		}
-		if b.Transactions, err = transactions(ctx, dbtx); err != nil {
-			return nil, err
-		}
-		return batch(b)
-	})
-}
-
-// addChecked takes the write lock, asks build for the transactions to store
-// and stores them in the same database transaction.
-func (s *Store) addChecked(ctx context.Context, build func(*sqlmigrate.Tx) ([]portfolio.Transaction, error)) (int, error) {
+func (s *Store) Update(ctx context.Context, change func(portfolio.Books) (portfolio.Change, error)) (int, error) {
 	dbtx, err := s.begin(ctx, "portfolio_transactions")
-	if err != nil {
-		return 0, fmt.Errorf("sqlstore: %w", err)
-	}
-	defer func() { _ = dbtx.Rollback() }()
-	txs, err := build(dbtx)
 	if err != nil {
 		return 0, err
 	}
-	if len(txs) == 0 {
+	defer func() { _ = dbtx.Rollback() }()
+	var b portfolio.Books
+	if b.Accounts, err = s.accounts(ctx, dbtx); err != nil {
+		return 0, err
+	}
+	if b.Stocks, err = s.stocks(ctx, dbtx); err != nil {
+		return 0, err
+	}
+	if b.Transactions, err = s.transactions(ctx, dbtx); err != nil {
+		return 0, err
+	}
+	ch, err := change(b)
+	if err != nil {
+		return 0, err
+	}
+	fresh, err := b.Prepare(ch)
+	if err != nil {
+		return 0, err
+	}
+	if len(fresh)+len(ch.Replace)+len(ch.Delete) == 0 {
 		return 0, nil
 	}
-	accounts := make(map[string]bool)
-	rows, err := dbtx.QueryContext(ctx, `SELECT id FROM portfolio_accounts`)
-	if err != nil {
-		return 0, fmt.Errorf("sqlstore: %w", err)
-	}
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return 0, fmt.Errorf("sqlstore: %w", err)
-		}
-		accounts[id] = true
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return 0, fmt.Errorf("sqlstore: %w", err)
+	if err := s.remove(ctx, dbtx, ch); err != nil {
+		return 0, err
 	}
 	var seq int64
 	if err := dbtx.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), 0) FROM portfolio_transactions`).Scan(&seq); err != nil {
 		return 0, fmt.Errorf("sqlstore: %w", err)
 	}
-	// Validate and de-duplicate the batch.
-	batch := make(map[string]portfolio.Transaction, len(txs))
-	var fresh []portfolio.Transaction
-	for _, t := range txs {
-		if t.ID == "" {
-			return 0, fmt.Errorf("%w: transaction without id", portfolio.ErrInvalidTransaction)
-		}
-		if !accounts[t.Account] {
-			return 0, fmt.Errorf("%w: %q", portfolio.ErrUnknownAccount, t.Account)
-		}
-		if prev, ok := batch[t.ID]; ok {
-			if !portfolio.SameTransaction(prev, t) {
-				return 0, fmt.Errorf("%w: %q twice with different content", portfolio.ErrDuplicateID, t.ID)
-			}
-			continue
-		}
-		batch[t.ID] = t
-		fresh = append(fresh, t)
+	// Replaced transactions are stored anew, after the others of their
+	// time, as Books.Apply orders them.
+	if err := s.insert(ctx, dbtx, seq, append(slices.Clip(ch.Replace), fresh...)); err != nil {
+		return 0, err
 	}
-	// Find the ids that are already stored, a few hundred per query.
-	stored := make(map[string]portfolio.Transaction)
-	for i := 0; i < len(fresh); i += lookupChunk {
-		part := fresh[i:min(i+lookupChunk, len(fresh))]
-		args := make([]any, len(part))
-		for j, t := range part {
-			args[j] = t.ID
+	if err := dbtx.Commit(); err != nil {
+		return 0, fmt.Errorf("sqlstore: %w", err)
+	}
+	return len(fresh), nil
+}
+
+// remove deletes the replaced and deleted transactions of ch.
+func (s *Store) remove(ctx context.Context, dbtx *sqlmigrate.Tx, ch portfolio.Change) error {
+	ids := slices.Clone(ch.Delete)
+	for _, t := range ch.Replace {
+		ids = append(ids, t.ID)
+	}
+	for part := range slices.Chunk(ids, lookupChunk) {
+		args := []any{s.owner}
+		for _, id := range part {
+			args = append(args, id)
 		}
-		rows, err := dbtx.QueryContext(ctx, s.q(`SELECT `+txColumns+` FROM portfolio_transactions WHERE id IN (`+placeholders(len(part))+`)`), args...)
-		if err != nil {
-			return 0, fmt.Errorf("sqlstore: %w", err)
-		}
-		for rows.Next() {
-			t, err := scanTx(rows)
-			if err != nil {
-				rows.Close()
-				return 0, fmt.Errorf("sqlstore: %w", err)
-			}
-			stored[t.ID] = t
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return 0, fmt.Errorf("sqlstore: %w", err)
+		if _, err := dbtx.ExecContext(ctx, s.q(`DELETE FROM portfolio_transactions WHERE owner = ? AND id IN (`+placeholders(len(part))+`)`), args...); err != nil {
+			return fmt.Errorf("sqlstore: delete transactions: %w", err)
 		}
 	}
-	insert := fresh[:0:0]
-	for _, t := range fresh {
-		if old, ok := stored[t.ID]; ok {
-			if !portfolio.SameTransaction(old, t) {
-				return 0, fmt.Errorf("%w: %q is stored with different content", portfolio.ErrDuplicateID, t.ID)
-			}
-			continue
-		}
-		insert = append(insert, t)
-	}
-	// Insert with multi-row statements.
-	const cols = 15
-	for i := 0; i < len(insert); i += insertChunk {
-		part := insert[i:min(i+insertChunk, len(insert))]
+	return nil
+}
+
+// insert stores txs with the sequence numbers after seq, in multi-row
+// statements.
+func (s *Store) insert(ctx context.Context, dbtx *sqlmigrate.Tx, seq int64, txs []portfolio.Transaction) error {
+	const cols = 16
+	row := "(" + placeholders(cols) + ")"
+	for part := range slices.Chunk(txs, insertChunk) {
 		var q strings.Builder
-		q.WriteString(`INSERT INTO portfolio_transactions (seq, ` + txColumns + `) VALUES `)
+		q.WriteString(`INSERT INTO portfolio_transactions (seq, owner, ` + txColumns + `) VALUES `)
 		args := make([]any, 0, len(part)*cols)
-		row := "(" + placeholders(cols) + ")"
 		for j, t := range part {
 			if j > 0 {
 				q.WriteString(", ")
 			}
 			q.WriteString(row)
 			seq++
-			args = append(args, seq, t.ID, t.Account, string(t.Kind), t.Time.UnixNano(), t.Time.Format(time.RFC3339Nano),
+			args = append(args, seq, s.owner, t.ID, t.Account, string(t.Kind), t.Time.UnixNano(), t.Time.Format(time.RFC3339Nano),
 				t.Symbol, num(t.Quantity), num(t.Price), num(t.Fee), num(t.Tax), num(t.Amount), t.Currency, num(t.FXRate), t.Note)
 		}
 		if _, err := dbtx.ExecContext(ctx, s.q(q.String()), args...); err != nil {
-			return 0, fmt.Errorf("sqlstore: add transactions: %w", err)
+			return fmt.Errorf("sqlstore: add transactions: %w", err)
 		}
 	}
-	added := len(insert)
-	if err := dbtx.Commit(); err != nil {
-		return 0, fmt.Errorf("sqlstore: %w", err)
-	}
-	return added, nil
+	return nil
 }
 
-// Batch sizes: ids per lookup query and rows per INSERT (15 parameters a
-// row stays far below SQLite's and PostgreSQL's parameter limits).
+// Batch sizes: ids per DELETE and rows per INSERT (16 parameters a row
+// stays far below SQLite's and PostgreSQL's parameter limits).
 const (
 	lookupChunk = 500
 	insertChunk = 200
@@ -434,11 +417,14 @@ func scanTx(r scanner) (portfolio.Transaction, error) {
 
 // Transactions implements portfolio.Store.
 func (s *Store) Transactions(ctx context.Context) ([]portfolio.Transaction, error) {
-	return transactions(ctx, s.db)
+	if err := portfolio.CheckOwner(s.owner); err != nil {
+		return nil, err
+	}
+	return s.transactions(ctx, s.db)
 }
 
-func transactions(ctx context.Context, db querier) ([]portfolio.Transaction, error) {
-	rows, err := db.QueryContext(ctx, `SELECT `+txColumns+` FROM portfolio_transactions ORDER BY time_unix, seq`)
+func (s *Store) transactions(ctx context.Context, db querier) ([]portfolio.Transaction, error) {
+	rows, err := db.QueryContext(ctx, s.q(`SELECT `+txColumns+` FROM portfolio_transactions WHERE owner = ? ORDER BY time_unix, seq`), s.owner)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: transactions: %w", err)
 	}

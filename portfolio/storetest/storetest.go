@@ -1,13 +1,16 @@
-// Package storetest is the conformance suite every [portfolio.Store] must
-// pass, as [testing/slogtest] is for slog handlers. The in-memory store and
-// portfolio/sqlstore run it; a store for another database runs it from its
-// own tests:
+// Package storetest is the conformance suite every [portfolio.Shelf] (and
+// the [portfolio.Store] of its books) must pass, as [testing/slogtest] is
+// for slog handlers. The in-memory store and portfolio/sqlstore run it; a
+// store for another database runs it from its own tests:
 //
 //	func TestConformance(t *testing.T) {
-//		storetest.Run(t, func(t *testing.T) portfolio.Store { return newEmptyStore(t) })
+//		storetest.Run(t, func(t *testing.T) portfolio.Shelf { return newEmptyShelf(t) })
 //	}
 //
-// Each subtest gets a fresh, empty store.
+// Each subtest gets a fresh, empty shelf. Besides one book's behaviour it
+// attacks the walls between books: an owner reading, writing, editing and
+// deleting another's ids, owners that look alike, invalid owners, and
+// concurrent writes to two books.
 package storetest
 
 import (
@@ -25,8 +28,10 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// Run runs the suite; newStore must return an empty store for each call.
-func Run(t *testing.T, newStore func(t *testing.T) portfolio.Store) {
+// Run runs the suite; newShelf must return an empty shelf for each call.
+// The tests of one book run on the book of owner "a".
+func Run(t *testing.T, newShelf func(t *testing.T) portfolio.Shelf) {
+	newStore := func(t *testing.T) portfolio.Store { return newShelf(t).Book("a") }
 	t.Run("accounts", func(t *testing.T) { testAccounts(t, newStore(t)) })
 	t.Run("stocks", func(t *testing.T) { testStocks(t, newStore(t)) })
 	t.Run("transactions", func(t *testing.T) { testTransactions(t, newStore(t)) })
@@ -38,6 +43,7 @@ func Run(t *testing.T, newStore func(t *testing.T) portfolio.Store) {
 	t.Run("concurrent conflicting ids", func(t *testing.T) { testConcurrentConflict(t, newStore(t)) })
 	t.Run("concurrent checked withdrawals", func(t *testing.T) { testCheckedWithdrawals(t, newStore(t)) })
 	t.Run("account redefinition", func(t *testing.T) { testAccountRedefinition(t, newStore(t)) })
+	runOwners(t, newShelf)
 }
 
 // testConcurrentConflict has Writers goroutines import, at once, a batch
@@ -58,7 +64,7 @@ func testConcurrentConflict(t *testing.T, s portfolio.Store) {
 		for w := range Writers {
 			wg.Go(func() {
 				<-start
-				_, errs[w] = s.AddTransactions(ctx, []portfolio.Transaction{
+				_, errs[w] = add(ctx, s, []portfolio.Transaction{
 					{ID: fmt.Sprintf("own-%d-%d", round, w), Account: "a", Kind: portfolio.TxDeposit, Time: day("2024-01-01"), Amount: dec("1"), Currency: "USD"},
 					{ID: contested, Account: "a", Kind: portfolio.TxDeposit, Time: day("2024-01-02"), Amount: decimal.NewFromInt(int64(w + 1)), Currency: "USD"},
 				})
@@ -127,7 +133,7 @@ func testConcurrentWriters(t *testing.T, s portfolio.Store) {
 					mk(fmt.Sprintf("w%d-%d-a", w, op), op), mk(fmt.Sprintf("w%d-%d-b", w, op), op),
 					mk(fmt.Sprintf("shared-%d", op), op),
 				}
-				n, err := s.AddTransactions(ctx, batch)
+				n, err := add(ctx, s, batch)
 				if err != nil {
 					failed.Add(1)
 					t.Errorf("writer %d op %d AddTransactions: %v", w, op, err)
@@ -166,11 +172,11 @@ func testBulk(t *testing.T, s portfolio.Store) {
 		txs = append(txs, portfolio.Transaction{ID: "b" + strconv.Itoa(i), Account: "a", Kind: portfolio.TxDeposit,
 			Time: day("2024-01-01").Add(time.Duration(i) * time.Second), Amount: dec("1.25"), Currency: "USD"})
 	}
-	n, err := s.AddTransactions(ctx, txs[:700])
+	n, err := add(ctx, s, txs[:700])
 	require.NoError(t, err)
 	assert.Equal(t, 700, n)
 	// The rest plus the first 700 again: only the rest is new.
-	n, err = s.AddTransactions(ctx, txs)
+	n, err = add(ctx, s, txs)
 	require.NoError(t, err)
 	assert.Equal(t, 501, n)
 	// A conflict at the very end rejects the whole batch.
@@ -181,7 +187,7 @@ func testBulk(t *testing.T, s portfolio.Store) {
 	}
 	conflict := txs[5]
 	conflict.Amount = dec("2")
-	_, err = s.AddTransactions(ctx, append(more, conflict))
+	_, err = add(ctx, s, append(more, conflict))
 	require.ErrorIs(t, err, portfolio.ErrDuplicateID)
 	got, err := s.Transactions(ctx)
 	require.NoError(t, err)
@@ -189,6 +195,11 @@ func testBulk(t *testing.T, s portfolio.Store) {
 	for i, tx := range got {
 		require.Equal(t, "b"+strconv.Itoa(i), tx.ID)
 	}
+}
+
+// add stores txs unchecked, as the storage primitive Update does.
+func add(ctx context.Context, s portfolio.Store, txs []portfolio.Transaction) (int, error) {
+	return s.Update(ctx, func(portfolio.Books) (portfolio.Change, error) { return portfolio.Change{Add: txs}, nil })
 }
 
 func dec(s string) decimal.Decimal { return decimal.RequireFromString(s) }
@@ -244,7 +255,7 @@ func sample() []portfolio.Transaction {
 func testTransactions(t *testing.T, s portfolio.Store) {
 	ctx := context.Background()
 	require.NoError(t, s.SaveAccount(ctx, portfolio.Account{ID: "a", Currency: "USD"}))
-	n, err := s.AddTransactions(ctx, sample())
+	n, err := add(ctx, s, sample())
 	require.NoError(t, err)
 	assert.Equal(t, 4, n)
 	got, err := s.Transactions(ctx)
@@ -254,16 +265,16 @@ func testTransactions(t *testing.T, s portfolio.Store) {
 	// instants, so insertion order decides.
 	assert.Equal(t, []string{"t1", "t2", "t2b", "t3"}, []string{got[0].ID, got[1].ID, got[2].ID, got[3].ID})
 	// Adding again is a no-op; a changed transaction is a conflict.
-	n, err = s.AddTransactions(ctx, sample())
+	n, err = add(ctx, s, sample())
 	require.NoError(t, err)
 	assert.Zero(t, n)
 	changed := sample()[0]
 	changed.Price = dec("12.51")
-	_, err = s.AddTransactions(ctx, []portfolio.Transaction{changed})
+	_, err = add(ctx, s, []portfolio.Transaction{changed})
 	require.ErrorIs(t, err, portfolio.ErrDuplicateID)
-	_, err = s.AddTransactions(ctx, []portfolio.Transaction{{ID: "z", Account: "nope", Kind: portfolio.TxDeposit, Time: day("2024-01-01"), Amount: dec("1")}})
+	_, err = add(ctx, s, []portfolio.Transaction{{ID: "z", Account: "nope", Kind: portfolio.TxDeposit, Time: day("2024-01-01"), Amount: dec("1")}})
 	require.ErrorIs(t, err, portfolio.ErrUnknownAccount)
-	_, err = s.AddTransactions(ctx, []portfolio.Transaction{{Account: "a", Kind: portfolio.TxDeposit, Time: day("2024-01-01"), Amount: dec("1")}})
+	_, err = add(ctx, s, []portfolio.Transaction{{Account: "a", Kind: portfolio.TxDeposit, Time: day("2024-01-01"), Amount: dec("1")}})
 	require.ErrorIs(t, err, portfolio.ErrInvalidTransaction)
 }
 
@@ -278,7 +289,7 @@ func testExact(t *testing.T, s portfolio.Store) {
 	in[0].Fee = dec("0.10")
 	in[0].FXRate = dec("10.50000")
 	in[0].Currency = "NOK"
-	_, err := s.AddTransactions(ctx, in)
+	_, err := add(ctx, s, in)
 	require.NoError(t, err)
 	got, err := s.Transactions(ctx)
 	require.NoError(t, err)
@@ -304,7 +315,7 @@ func testAtomic(t *testing.T, s portfolio.Store) {
 	txs := sample()
 	bad := txs[0]
 	bad.ID = "t1" // same id as txs[1], other content
-	_, err := s.AddTransactions(ctx, append(txs, bad))
+	_, err := add(ctx, s, append(txs, bad))
 	require.ErrorIs(t, err, portfolio.ErrDuplicateID)
 	got, err := s.Transactions(ctx)
 	require.NoError(t, err)
@@ -314,7 +325,7 @@ func testAtomic(t *testing.T, s portfolio.Store) {
 func testLedger(t *testing.T, s portfolio.Store) {
 	ctx := context.Background()
 	require.NoError(t, s.SaveAccount(ctx, portfolio.Account{ID: "a", Currency: "USD"}))
-	_, err := s.AddTransactions(ctx, sample())
+	_, err := add(ctx, s, sample())
 	require.NoError(t, err)
 	l, err := portfolio.LoadLedger(ctx, s)
 	require.NoError(t, err)
@@ -368,9 +379,9 @@ func testCheckedWithdrawals(t *testing.T, s portfolio.Store) {
 	assert.True(t, cash.IsZero(), "cash %s", cash)
 
 	refuse := fmt.Errorf("refused")
-	_, err = s.AddTransactionsChecked(ctx, func(b portfolio.Books) ([]portfolio.Transaction, error) {
+	_, err = s.Update(ctx, func(b portfolio.Books) (portfolio.Change, error) {
 		assert.Len(t, b.Transactions, 2)
-		return []portfolio.Transaction{{ID: "x", Account: "cash", Kind: portfolio.TxDeposit, Time: day, Amount: decimal.NewFromInt(1)}}, refuse
+		return portfolio.Change{Add: []portfolio.Transaction{{ID: "x", Account: "cash", Kind: portfolio.TxDeposit, Time: day, Amount: decimal.NewFromInt(1)}}}, refuse
 	})
 	assert.ErrorIs(t, err, refuse)
 	txs, err := s.Transactions(ctx)
@@ -387,7 +398,7 @@ func testAccountRedefinition(t *testing.T, s portfolio.Store) {
 	broker := portfolio.Account{ID: "broker", Name: "Broker", Currency: "NOK", CostMethod: portfolio.AverageCost}
 	require.NoError(t, s.SaveAccount(ctx, broker))
 	require.NoError(t, s.SaveAccount(ctx, portfolio.Account{ID: "empty", Currency: "NOK"}))
-	_, err := s.AddTransactions(ctx, []portfolio.Transaction{{ID: "d", Account: "broker", Kind: portfolio.TxDeposit,
+	_, err := add(ctx, s, []portfolio.Transaction{{ID: "d", Account: "broker", Kind: portfolio.TxDeposit,
 		Time: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC), Amount: decimal.NewFromInt(100)}})
 	require.NoError(t, err)
 	for _, changed := range []portfolio.Account{

@@ -58,7 +58,7 @@ func startApp(ctx context.Context, target, name string) error {
 	if err := ps.SaveAccount(ctx, portfolio.Account{ID: name, Currency: "USD"}); err != nil {
 		return err
 	}
-	if _, err := ps.AddTransactions(ctx, []portfolio.Transaction{{ID: name, Account: name, Kind: portfolio.TxDeposit, Time: now, Amount: decimal.NewFromInt(1), Currency: "USD"}}); err != nil {
+	if _, err := portfolio.BookTransactions(ctx, ps, []portfolio.Transaction{{ID: name, Account: name, Kind: portfolio.TxDeposit, Time: now, Amount: decimal.NewFromInt(1), Currency: "USD"}}); err != nil {
 		return err
 	}
 	_, err = cs.Enqueue(ctx, "inbox", securechat.StoredEnvelope{Sender: securechat.PeerID(name), Envelope: []byte(name)}, 0)
@@ -229,7 +229,7 @@ func TestConcurrentWritersAcrossStores(t *testing.T) {
 					var err error
 					switch op % 4 {
 					case 0:
-						_, err = ps.AddTransactions(ctx, []portfolio.Transaction{{ID: fmt.Sprintf("%s-%d", uid, op), Account: "a",
+						_, err = portfolio.BookTransactions(ctx, ps, []portfolio.Transaction{{ID: fmt.Sprintf("%s-%d", uid, op), Account: "a",
 							Kind: portfolio.TxDeposit, Time: now, Amount: decimal.NewFromInt(1), Currency: "USD"}})
 					case 1:
 						h := make([]byte, 32)
