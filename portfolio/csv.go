@@ -391,7 +391,7 @@ func (l *Ledger) Import(txs []Transaction) (added []Transaction, err error) {
 			}
 			tx.ID = "csv-" + h
 		}
-		if i, ok := l.ids.get(tx.ID, &l.txs); ok {
+		if i, ok := l.ids.Get(tx.ID, l.txID); ok {
 			if !l.sameTx(l.txs.at(i), &tx) {
 				return nil, fmt.Errorf("%w: %q was imported before with different content", ErrDuplicateID, tx.ID)
 			}
@@ -410,7 +410,7 @@ func (l *Ledger) Import(txs []Transaction) (added []Transaction, err error) {
 		return nil, err
 	}
 	for i := range fresh {
-		j, _ := l.ids.get(fresh[i].ID, &l.txs)
+		j, _ := l.ids.Get(fresh[i].ID, l.txID)
 		fresh[i] = *l.txs.at(j)
 	}
 	return fresh, nil

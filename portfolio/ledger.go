@@ -11,6 +11,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/finkit/finkit/portfolio/internal/exact"
+	"github.com/finkit/finkit/portfolio/internal/idindex"
 )
 
 // maxExponent bounds the decimal exponents a transaction may carry, so
@@ -99,7 +100,7 @@ type Ledger struct {
 	mu      sync.RWMutex
 	accts   map[string]*acctState
 	order   []*acctState
-	ids     idIndex // id → index in txs
+	ids     idindex.Index // id → index in txs
 	txs     txLog
 	last    time.Time
 	pending map[string][]pendingLot
@@ -335,7 +336,7 @@ func (l *Ledger) initLocked() {
 		return
 	}
 	l.accts = make(map[string]*acctState)
-	l.ids = newIDIndex(0)
+	l.ids = idindex.New(0)
 	l.pending = make(map[string][]pendingLot)
 	l.stocks = make(map[string]Stock)
 }
@@ -468,7 +469,7 @@ func (l *Ledger) replay(batch []Transaction) error {
 	slices.SortStableFunc(merged, cmpTxTime)
 	fresh := &Ledger{
 		accts:    make(map[string]*acctState, len(l.accts)),
-		ids:      newIDIndex(len(merged)),
+		ids:      idindex.New(len(merged)),
 		pending:  make(map[string][]pendingLot),
 		stocks:   l.stocks,
 		nextAuto: l.nextAuto,
@@ -495,14 +496,14 @@ func (l *Ledger) applyBatch(batch []Transaction) error {
 	l.epoch++
 	l.undo.reset()
 	// Size the id index once for the whole batch.
-	l.ids.reserve(l.ids.len() + len(batch))
+	l.ids.Reserve(l.ids.Len() + len(batch))
 	txLen, last, nextAuto := l.txs.len(), l.last, l.nextAuto
 	for i := range batch {
 		tx := batch[i]
 		if err := l.applyOne(&tx); err != nil {
 			l.rollback()
 			for i := txLen; i < l.txs.len(); i++ {
-				l.ids.del(l.txs.at(i).ID, &l.txs)
+				l.ids.Delete(l.txs.at(i).ID, l.txID)
 			}
 			l.txs.truncate(txLen)
 			l.last, l.nextAuto = last, nextAuto
@@ -602,6 +603,9 @@ func (a *acctState) removeSorted(symbol string) {
 	}
 }
 
+// txID is the id of the transaction at pos in the journal.
+func (l *Ledger) txID(pos int) string { return l.txs.at(pos).ID }
+
 // applyOne validates and books one transaction.
 func (l *Ledger) applyOne(tx *Transaction) error {
 	a := l.accts[tx.Account]
@@ -615,8 +619,8 @@ func (l *Ledger) applyOne(tx *Transaction) error {
 		l.nextAuto++
 		tx.ID = "auto-" + strconv.Itoa(l.nextAuto)
 	}
-	idHash := l.ids.idHash(tx.ID)
-	if l.ids.has(tx.ID, idHash, &l.txs) {
+	idHash := l.ids.Hash(tx.ID)
+	if l.ids.Has(tx.ID, idHash, l.txID) {
 		return fmt.Errorf("%w: %q", ErrDuplicateID, tx.ID)
 	}
 	if tx.Currency == "" {
@@ -629,7 +633,7 @@ func (l *Ledger) applyOne(tx *Transaction) error {
 	if err := l.book(a, tx, fx); err != nil {
 		return err
 	}
-	l.ids.insertAbsent(idHash, l.txs.len())
+	l.ids.InsertAbsent(idHash, l.txs.len())
 	l.txs.append(tx)
 	l.last = tx.Time
 	return nil

@@ -265,7 +265,7 @@ func (l *Ledger) Len() int {
 func (l *Ledger) Has(id string) bool {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
-	_, ok := l.ids.get(id, &l.txs)
+	_, ok := l.ids.Get(id, l.txID)
 	return ok
 }
 

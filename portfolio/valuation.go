@@ -4,13 +4,13 @@ import (
 	"cmp"
 	"context"
 	"fmt"
-	"math"
 	"slices"
 	"time"
 
 	"github.com/shopspring/decimal"
 
 	"github.com/finkit/finkit/portfolio/internal/exact"
+	"github.com/finkit/finkit/portfolio/internal/rank"
 )
 
 // Holding is a position valued at a current price, with its gain split into
@@ -538,14 +538,14 @@ func (b *valuationBuilder) finish() *Valuation {
 // that order.
 func (b *valuationBuilder) bySymbol(weight func(decimal.Decimal) float64) []Slice {
 	keys, vals := append(b.symKeys, b.cashKeys...), append(b.symVal, b.cashVal...)
-	order := make([]weightIdx, len(keys))
+	order := make([]rank.Entry, len(keys))
 	for i := range keys {
-		order[i] = weightIdx{weight(vals[i]), int32(i)}
+		order[i] = rank.Entry{W: weight(vals[i]), I: int32(i)}
 	}
-	sortByWeight(order, keys)
+	rank.Sort(order, keys)
 	out := make([]Slice, len(order))
 	for j, o := range order {
-		out[j] = Slice{Key: keys[o.i], Base: b.v.Base, Value: vals[o.i], Weight: o.w}
+		out[j] = Slice{Key: keys[o.I], Base: b.v.Base, Value: vals[o.I], Weight: o.W}
 	}
 	return out
 }
@@ -707,93 +707,6 @@ func (r *running) dec() decimal.Decimal {
 		return decimal.Zero
 	}
 	return r.t.Dec()
-}
-
-type weightIdx struct {
-	w float64
-	i int32
-}
-
-// byWeightThenKey orders weights largest first (a NaN last), then by key.
-func byWeightThenKey(keys []string) func(a, b weightIdx) int {
-	return func(a, b weightIdx) int {
-		// Plain comparisons first; cmp.Compare only for a NaN weight.
-		switch {
-		case a.w > b.w:
-			return -1
-		case a.w < b.w:
-			return 1
-		case a.w != b.w:
-			if c := cmp.Compare(b.w, a.w); c != 0 {
-				return c
-			}
-		}
-		return cmp.Compare(keys[a.i], keys[b.i])
-	}
-}
-
-// descKey maps a weight that is not NaN to a key whose ascending order is
-// the weights' descending order; −0 and +0 (equal weights) map alike.
-func descKey(w float64) uint64 {
-	if w == 0 {
-		w = 0
-	}
-	b := math.Float64bits(w)
-	if b>>63 != 0 {
-		b = ^b
-	} else {
-		b |= 1 << 63
-	}
-	return ^b
-}
-
-// sortByWeight sorts order as slices.SortFunc with byWeightThenKey(keys)
-// does (the order is total, so the result is the same), but with a radix
-// sort on the weights (bytes that all keys share are skipped) and the key
-// compared only within runs of equal weights: no comparison function call
-// per step of a 10,000-element sort.
-func sortByWeight(order []weightIdx, keys []string) {
-	n := len(order)
-	if n < 64 || slices.ContainsFunc(order, func(o weightIdx) bool { return o.w != o.w }) {
-		slices.SortFunc(order, byWeightThenKey(keys))
-		return
-	}
-	src, dst := order, make([]weightIdx, n)
-	var count [256]int
-	for shift := uint(0); shift < 64; shift += 8 {
-		clear(count[:])
-		for _, o := range src {
-			count[byte(descKey(o.w)>>shift)]++
-		}
-		if count[byte(descKey(src[0].w)>>shift)] == n {
-			continue // every key has this byte: the pass would change nothing
-		}
-		at := 0
-		for d, c := range count {
-			count[d] = at
-			at += c
-		}
-		for _, o := range src {
-			d := byte(descKey(o.w) >> shift)
-			dst[count[d]] = o
-			count[d]++
-		}
-		src, dst = dst, src
-	}
-	if &src[0] != &order[0] {
-		copy(order, src)
-	}
-	byKey := func(a, b weightIdx) int { return cmp.Compare(keys[a.i], keys[b.i]) }
-	for j := 0; j < n; {
-		k, e := descKey(order[j].w), j+1
-		for e < n && descKey(order[e].w) == k {
-			e++
-		}
-		if e-j > 1 {
-			slices.SortFunc(order[j:e], byKey)
-		}
-		j = e
-	}
 }
 
 // sum adds xs (zero for none) with decimal.Sum, which adds in place.

@@ -1,10 +1,7 @@
 package portfolio
 
 import (
-	"math"
 	"math/rand/v2"
-	"slices"
-	"strconv"
 	"testing"
 
 	"github.com/shopspring/decimal"
@@ -110,47 +107,6 @@ func TestPropertyHoldingCompute(t *testing.T) {
 			}{{c.bv, c.baseValue}, {c.bb, c.baseBasis}, {c.cg, c.capitalGain}, {c.ce, c.currencyEffect}} {
 				require.Truef(t, sameDecimal(n.got.Dec(), n.want), "case %d: the Num %s is not the decimal %s", i, n.got.Dec(), n.want)
 			}
-		}
-	}
-}
-
-// TestPropertySortByWeight checks the radix sort of allocation weights
-// against slices.SortFunc with the comparison it replaces: many equal
-// weights, −0 and +0, infinities, a NaN now and then, short and long lists.
-func TestPropertySortByWeight(t *testing.T) {
-	rng := rand.New(rand.NewPCG(8, 13))
-	special := []float64{0, math.Copysign(0, -1), math.Inf(1), math.Inf(-1), 1, -1, 0.5, 1e-300, -1e300}
-	for i := range 400 {
-		n := rng.IntN(3000)
-		if i%4 == 0 {
-			n = rng.IntN(70)
-		}
-		keys := make([]string, n)
-		order := make([]weightIdx, n)
-		distinct := 1 + rng.IntN(n+1)
-		for j := range n {
-			keys[j] = strconv.Itoa(rng.IntN(1_000_000)) + "/" + strconv.Itoa(j) // unique
-			var w float64
-			switch r := rng.IntN(10); {
-			case r == 0:
-				w = special[rng.IntN(len(special))]
-			case r < 5:
-				w = float64(rng.IntN(distinct)) / float64(distinct) // ties
-			default:
-				w = rng.NormFloat64()
-			}
-			order[j] = weightIdx{w, int32(j)}
-		}
-		if i%25 == 0 && n > 0 {
-			order[rng.IntN(n)].w = math.NaN()
-		}
-		want := slices.Clone(order)
-		slices.SortFunc(want, byWeightThenKey(keys))
-		sortByWeight(order, keys)
-		require.Len(t, order, n)
-		for j := range want {
-			require.Equalf(t, want[j].i, order[j].i, "case %d (n=%d) position %d", i, n, j)
-			require.Equal(t, math.Float64bits(want[j].w), math.Float64bits(order[j].w))
 		}
 	}
 }

@@ -1,4 +1,4 @@
-package portfolio
+package idindex
 
 import (
 	"math/rand/v2"
@@ -14,49 +14,50 @@ import (
 // growth and backward-shift deletion.
 func TestIDIndexMatchesMap(t *testing.T) {
 	rng := rand.New(rand.NewPCG(41, 42))
-	var journal txLog
-	x := newIDIndex(0)
+	var journal []string
+	keyAt := func(i int) string { return journal[i] }
+	x := New(0)
 	ref := map[string]int{}
 	for step := range 3000 {
-		mark := journal.len()
+		mark := len(journal)
 		for range 1 + rng.IntN(40) {
 			id := "id" + strconv.Itoa(rng.IntN(20000))
 			_, inRef := ref[id]
-			require.Equal(t, inRef, x.has(id, x.idHash(id), &journal), "step %d id %s", step, id)
+			require.Equal(t, inRef, x.Has(id, x.Hash(id), keyAt), "step %d id %s", step, id)
 			if inRef {
 				continue
 			}
-			x.insertAbsent(x.idHash(id), journal.len())
-			ref[id] = journal.len()
-			journal.append(&Transaction{ID: id})
+			x.InsertAbsent(x.Hash(id), len(journal))
+			ref[id] = len(journal)
+			journal = append(journal, id)
 		}
 		if rng.IntN(4) == 0 { // roll the batch back
 			if rng.IntN(2) == 0 {
-				for i := mark; i < journal.len(); i++ {
-					x.del(journal.at(i).ID, &journal)
-					delete(ref, journal.at(i).ID)
+				for i := mark; i < len(journal); i++ {
+					x.Delete(journal[i], keyAt)
+					delete(ref, journal[i])
 				}
 			} else {
-				for i := journal.len() - 1; i >= mark; i-- {
-					x.del(journal.at(i).ID, &journal)
-					delete(ref, journal.at(i).ID)
+				for i := len(journal) - 1; i >= mark; i-- {
+					x.Delete(journal[i], keyAt)
+					delete(ref, journal[i])
 				}
 			}
-			journal.truncate(mark)
+			journal = journal[:mark]
 		}
-		require.Equal(t, len(ref), x.len())
+		require.Equal(t, len(ref), x.Len())
 	}
 	for id, pos := range ref {
-		got, ok := x.get(id, &journal)
+		got, ok := x.Get(id, keyAt)
 		require.True(t, ok, id)
 		require.Equal(t, pos, got, id)
 	}
 	for i := range 1000 {
 		id := "absent" + strconv.Itoa(i)
-		_, ok := x.get(id, &journal)
+		_, ok := x.Get(id, keyAt)
 		require.False(t, ok)
 	}
-	require.True(t, x.add("fresh", journal.len(), &journal))
-	journal.append(&Transaction{ID: "fresh"})
-	require.False(t, x.add("fresh", journal.len(), &journal))
+	require.True(t, x.Add("fresh", len(journal), keyAt))
+	journal = append(journal, "fresh")
+	require.False(t, x.Add("fresh", len(journal), keyAt))
 }
