@@ -43,6 +43,7 @@ func Run(t *testing.T, newShelf func(t *testing.T) portfolio.Shelf) {
 	t.Run("concurrent conflicting ids", func(t *testing.T) { testConcurrentConflict(t, newStore(t)) })
 	t.Run("concurrent checked withdrawals", func(t *testing.T) { testCheckedWithdrawals(t, newStore(t)) })
 	t.Run("account redefinition", func(t *testing.T) { testAccountRedefinition(t, newStore(t)) })
+	runEdits(t, newStore)
 	runOwners(t, newShelf)
 }
 
