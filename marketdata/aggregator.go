@@ -313,6 +313,20 @@ type FetchStats struct {
 	At         time.Time     `json:"at"`         // when the (latest) fan-out finished
 }
 
+// Summary implements portfolio.Reportable: "fetched from 3 sources in
+// 131 ms; one after another would take 402 ms".
+func (f FetchStats) Summary() string {
+	if f.Calls == 0 {
+		return fmt.Sprintf("no upstream call answered (%d sources asked)", f.Sources)
+	}
+	src := "sources"
+	if f.Sources == 1 {
+		src = "source"
+	}
+	return fmt.Sprintf("fetched from %d %s in %d ms; one after another would take %d ms",
+		f.Sources, src, f.Wall.Round(time.Millisecond).Milliseconds(), f.Sequential.Round(time.Millisecond).Milliseconds())
+}
+
 // add merges the stats of another fan-out behind the same Result.
 func (f *FetchStats) add(o *FetchStats) {
 	if o == nil {

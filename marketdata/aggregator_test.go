@@ -25,6 +25,7 @@ var (
 	_ portfolio.Reportable  = marketdata.Quote{}
 	_ portfolio.Reportable  = marketdata.Rate{}
 	_ portfolio.Reportable  = marketdata.Merged{}
+	_ portfolio.Reportable  = marketdata.FetchStats{}
 	_ portfolio.Reportable  = (*marketdata.Result)(nil)
 
 	_ marketdata.BatchProvider   = (*sim.Provider)(nil)

@@ -240,6 +240,7 @@ func TestFetchStatsFromTheAggregatorsTimings(t *testing.T) {
 		assert.Equal(t, 250*time.Millisecond, f.Wall, "in parallel: the slowest call")
 		assert.Equal(t, 350*time.Millisecond, f.Sequential, "one after another: the sum")
 		assert.Equal(t, 250*time.Millisecond, res.Elapsed)
+		assert.Equal(t, "fetched from 2 sources in 250 ms; one after another would take 350 ms", f.Summary())
 
 		// From the cache: the same figures, the fetch that made the quote.
 		time.Sleep(time.Second)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -55,6 +56,22 @@ type quotesView struct {
 	Symbols string
 	Result  *marketdata.Result
 	Known   []sim.Instrument
+	Age     string // of the oldest consensus shown, when the cache answered
+}
+
+// oldestAge says how old the oldest consensus of res is ("" when none is).
+func oldestAge(res *marketdata.Result) string {
+	var age time.Duration
+	for _, m := range res.Quotes {
+		age = max(age, m.Age)
+	}
+	switch {
+	case age <= 0:
+		return ""
+	case age < time.Second:
+		return fmt.Sprintf("%d ms", age.Milliseconds())
+	}
+	return fmt.Sprintf("%.1f s", age.Seconds())
 }
 
 func (a *app) quotesPage(c *gin.Context) {
@@ -70,7 +87,7 @@ func (a *app) quotesPage(c *gin.Context) {
 		return
 	}
 	a.render(c, http.StatusOK, "quotes", view{Title: "Quotes", Active: "quotes",
-		Data: quotesView{Symbols: strings.Join(syms, ","), Result: res, Known: sim.Instruments()}})
+		Data: quotesView{Symbols: strings.Join(syms, ","), Result: res, Known: sim.Instruments(), Age: oldestAge(res)}})
 }
 
 func (a *app) quotesJSON(c *gin.Context) {
@@ -84,7 +101,100 @@ func (a *app) quotesJSON(c *gin.Context) {
 		a.fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, res)
+	c.JSON(http.StatusOK, newAPIQuotes(res))
+}
+
+// apiQuotes is /api/quotes: prices as decimal strings with their currency
+// (as in /api/portfolio), durations in milliseconds with the unit in the
+// name, and the Aggregator's own timings of the fan-out.
+type apiQuotes struct {
+	Quotes      []apiQuote      `json:"quotes"`
+	Missing     []string        `json:"missing"`
+	Errors      []apiQuoteError `json:"errors"`
+	Fetch       apiFetch        `json:"fetch"`
+	Concurrency string          `json:"concurrency"` // "fetched from N sources in X ms; one after another would take Y ms"
+	ElapsedMS   float64         `json:"elapsed_ms"`  // this request (short when the cache answered)
+}
+
+type apiQuote struct {
+	Symbol       string      `json:"symbol"`
+	Price        string      `json:"price"`
+	Currency     string      `json:"currency"`
+	Confidence   string      `json:"confidence"`
+	Trusted      bool        `json:"trusted"`
+	Reason       string      `json:"reason,omitempty"`
+	Agreeing     int         `json:"agreeing"`
+	Independent  int         `json:"independent"`
+	SpreadPct    string      `json:"spread_pct"`
+	Stale        bool        `json:"stale"`
+	Time         time.Time   `json:"time"`    // market time of the newest agreeing quote
+	Fetched      time.Time   `json:"fetched"` // when the consensus was merged
+	AgeMS        float64     `json:"age_ms"`  // how old the consensus was when served
+	Revalidating bool        `json:"revalidating"`
+	Sources      []apiSource `json:"sources"`
+}
+
+type apiSource struct {
+	Provider  string  `json:"provider"`
+	Price     string  `json:"price,omitempty"` // in the consensus currency
+	Currency  string  `json:"currency"`
+	LatencyMS float64 `json:"latency_ms"`
+	Used      bool    `json:"used"`
+	Outlier   bool    `json:"outlier,omitempty"`
+	Error     string  `json:"error,omitempty"`
+}
+
+type apiQuoteError struct {
+	Provider string `json:"provider"`
+	Symbol   string `json:"symbol,omitempty"`
+	Error    string `json:"error"`
+}
+
+type apiFetch struct {
+	Sources      int       `json:"sources"`
+	Calls        int       `json:"calls"`
+	WallMS       float64   `json:"wall_ms"`       // the parallel fan-out, first call to last answer
+	SequentialMS float64   `json:"sequential_ms"` // the calls' latencies summed: one after another
+	At           time.Time `json:"at"`
+}
+
+func millis(d time.Duration) float64 { return math.Round(float64(d)/1e3) / 1e3 }
+
+// decimalText is a float price as the decimal marketdata makes of it.
+func decimalText(f float64) string {
+	d, err := marketdata.ToDecimal(f)
+	if err != nil {
+		return ""
+	}
+	return d.String()
+}
+
+func newAPIQuotes(res *marketdata.Result) apiQuotes {
+	out := apiQuotes{Quotes: []apiQuote{}, Missing: res.Missing, Errors: []apiQuoteError{}, ElapsedMS: millis(res.Elapsed),
+		Concurrency: res.Fetch.Summary(),
+		Fetch: apiFetch{Sources: res.Fetch.Sources, Calls: res.Fetch.Calls, WallMS: millis(res.Fetch.Wall),
+			SequentialMS: millis(res.Fetch.Sequential), At: res.Fetch.At}}
+	if out.Missing == nil {
+		out.Missing = []string{}
+	}
+	for _, m := range res.Quotes {
+		q := apiQuote{Symbol: m.Symbol, Price: decimalText(m.Price), Currency: m.Currency, Confidence: string(m.Confidence),
+			Trusted: m.Confidence.Trusted(), Reason: m.Reason, Agreeing: m.Agreeing, Independent: m.Independent,
+			SpreadPct: strconv.FormatFloat(m.SpreadPct, 'f', 3, 64), Stale: m.Stale, Time: m.Time, Fetched: m.Fetched,
+			AgeMS: millis(m.Age), Revalidating: m.Revalidating, Sources: make([]apiSource, 0, len(m.Sources))}
+		for _, s := range m.Sources {
+			src := apiSource{Provider: s.Provider, Currency: s.Currency, LatencyMS: millis(s.Latency), Used: s.Used, Outlier: s.Outlier, Error: s.Error}
+			if s.Price > 0 {
+				src.Price = decimalText(s.Price)
+			}
+			q.Sources = append(q.Sources, src)
+		}
+		out.Quotes = append(out.Quotes, q)
+	}
+	for _, e := range res.Errors {
+		out.Errors = append(out.Errors, apiQuoteError{Provider: e.Provider, Symbol: e.Symbol, Error: e.Message})
+	}
+	return out
 }
 
 // quoteEvent is one server-sent event of the quotes stream.

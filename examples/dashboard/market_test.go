@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -11,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shopspring/decimal"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -101,4 +103,63 @@ func TestBacktestFormFromLibrary(t *testing.T) {
 	require.Equal(t, http.StatusOK, status)
 	assert.Contains(t, body, "SMACross(10,30,long only)")
 	assert.Contains(t, body, `name="smacross.long-only" value="true" checked`)
+}
+
+// /api/quotes speaks the API's types: prices as decimal strings with a
+// currency, durations in milliseconds named _ms, and the concurrency line
+// from the Aggregator's own timings; the quotes page shows the same line.
+// (It gave "elapsed" as a bare integer of nanoseconds and prices as long
+// floats.)
+func TestQuotesConcurrencyLine(t *testing.T) {
+	e := newTestEnv(t)
+	c := e.user(t, "kate", auth.RoleUser)
+	status, body, _ := e.get(t, c, "/api/quotes?symbols=AAPL,BTC-USD")
+	require.Equal(t, http.StatusOK, status)
+	var raw map[string]json.RawMessage
+	require.NoError(t, json.Unmarshal([]byte(body), &raw))
+	assert.NotContains(t, raw, "elapsed", "durations carry their unit")
+	var res struct {
+		Quotes []struct {
+			Price    string  `json:"price"`
+			Currency string  `json:"currency"`
+			AgeMS    float64 `json:"age_ms"`
+			Sources  []struct {
+				Price     string   `json:"price"`
+				LatencyMS *float64 `json:"latency_ms"`
+			} `json:"sources"`
+		} `json:"quotes"`
+		Fetch struct {
+			Sources      int      `json:"sources"`
+			Calls        int      `json:"calls"`
+			WallMS       *float64 `json:"wall_ms"`
+			SequentialMS *float64 `json:"sequential_ms"`
+		} `json:"fetch"`
+		Concurrency string   `json:"concurrency"`
+		ElapsedMS   *float64 `json:"elapsed_ms"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(body), &res))
+	require.Len(t, res.Quotes, 2)
+	for _, q := range res.Quotes {
+		p, err := decimal.NewFromString(q.Price)
+		require.NoError(t, err, "price %q is a decimal string", q.Price)
+		assert.True(t, p.IsPositive())
+		assert.LessOrEqual(t, len(strings.TrimLeft(strings.Replace(p.String(), ".", "", 1), "0")), marketdata.SignificantDigits)
+		assert.Equal(t, "USD", q.Currency)
+		for _, s := range q.Sources {
+			_, err := decimal.NewFromString(s.Price)
+			require.NoError(t, err)
+			require.NotNil(t, s.LatencyMS)
+		}
+	}
+	require.NotNil(t, res.Fetch.WallMS)
+	require.NotNil(t, res.Fetch.SequentialMS)
+	require.NotNil(t, res.ElapsedMS)
+	assert.Equal(t, 3, res.Fetch.Sources, "sim, sim-eu and sim-slow")
+	assert.GreaterOrEqual(t, *res.Fetch.SequentialMS, *res.Fetch.WallMS, "one after another takes at least as long as all at once")
+	line := regexp.MustCompile(`^fetched from 3 sources in (\d+) ms; one after another would take (\d+) ms$`)
+	require.Regexp(t, line, res.Concurrency)
+
+	status, page, _ := e.get(t, c, "/quotes?symbols=AAPL,BTC-USD")
+	require.Equal(t, http.StatusOK, status)
+	assert.Regexp(t, `<p class="concurrency"[^>]*>fetched from 3 sources in \d+ ms; one after another would take \d+ ms`, page)
 }
