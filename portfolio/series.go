@@ -551,11 +551,7 @@ func (s *Series) valueAccount(ctx context.Context, st *acctState, sum *exact.Num
 		if p.s.qty.Sign() == 0 {
 			continue
 		}
-		qi, _, err := pr.quote(ctx, p)
-		if err != nil {
-			return err
-		}
-		in, err := pr.inputs(ctx, st, p, qi, ab, abID)
+		in, _, _, err := pr.price(ctx, st, p, ab, abID)
 		if err != nil {
 			return err
 		}

@@ -312,24 +312,31 @@ func (pr *pricer) inputs(ctx context.Context, st *acctState, p *position, qi int
 		quote: q.price, quoteCcy: quoteCcy, qr: qr, ab: ab, abID: abID, ib: ib, ibID: ibID}, nil
 }
 
-// holding returns the amounts of p (held in st, whose rate to the base is
-// ab) at quote qi. They stay valid until the next call.
-func (pr *pricer) holding(ctx context.Context, st *acctState, p *position, qi int32, ab decimal.Decimal, abID bool) (*holdingCache, error) {
-	in, err := pr.inputs(ctx, st, p, qi, ab, abID)
-	if err != nil {
-		return nil, err
+// price quotes p (held in st, whose rate to the base is ab) and returns
+// the inputs of its amounts, the index of its quote and whether the symbol
+// was priced for the first time in this valuation.
+func (pr *pricer) price(ctx context.Context, st *acctState, p *position, ab decimal.Decimal, abID bool) (in holdingInputs, qi int32, first bool, err error) {
+	if qi, first, err = pr.quote(ctx, p); err != nil {
+		return in, qi, first, err
 	}
+	in, err = pr.inputs(ctx, st, p, qi, ab, abID)
+	return in, qi, first, err
+}
+
+// holding returns the amounts of p computed from in (acctCcy is the
+// account currency). They stay valid until the next call.
+func (pr *pricer) holding(p *position, in *holdingInputs, acctCcy string) *holdingCache {
 	if !pr.useCache {
-		pr.fresh.compute(&in, st.acct.Currency)
-		return &pr.fresh, nil
+		pr.fresh.compute(in, acctCcy)
+		return &pr.fresh
 	}
 	if p.hc == nil {
 		p.hc = new(holdingCache)
-		p.hc.compute(&in, st.acct.Currency)
-	} else if !p.hc.in.same(&in) {
-		p.hc.compute(&in, st.acct.Currency) // in place: only this valuation sees it
+		p.hc.compute(in, acctCcy)
+	} else if !p.hc.in.same(in) {
+		p.hc.compute(in, acctCcy) // in place: only this valuation sees it
 	}
-	return p.hc, nil
+	return p.hc
 }
 
 // valuationBuilder collects the holdings, cash and sums of a Valuation
@@ -402,14 +409,11 @@ func (b *valuationBuilder) addAccount(ctx context.Context, pr *pricer, st *acctS
 		if p.s.qty.Sign() == 0 {
 			continue
 		}
-		qi, first, err := pr.quote(ctx, p)
+		in, qi, first, err := pr.price(ctx, st, p, ab, abID)
 		if err != nil {
 			return err
 		}
-		c, err := pr.holding(ctx, st, p, qi, ab, abID)
-		if err != nil {
-			return err
-		}
+		c := pr.holding(p, &in, st.acct.Currency)
 		h := b.addHolding(st, p, c)
 		acctSecs.addNum(c.bv)
 		if first {

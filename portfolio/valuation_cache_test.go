@@ -9,6 +9,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/finkit/finkit/portfolio/internal/exact"
+	"github.com/finkit/finkit/portfolio/internal/exact/exacttest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -125,7 +126,7 @@ func TestRunningMatchesDecimalSum(t *testing.T) {
 	for range 2000 {
 		xs := make([]decimal.Decimal, rng.IntN(12))
 		for i := range xs {
-			xs[i] = randDecimal(rng)
+			xs[i] = exacttest.Decimal(rng)
 		}
 		var r, rk running
 		for _, x := range xs {

@@ -9,57 +9,13 @@ import (
 
 	"github.com/shopspring/decimal"
 	"github.com/stretchr/testify/require"
+
+	"github.com/finkit/finkit/portfolio/internal/exact/exacttest"
 )
 
 // These are property tests of Num and the decimal functions against
 // shopspring/decimal (every result the same value with the same exponent)
 // and, for the value alone, against math/big.Rat.
-
-// randDecimal draws decimals that exercise the int64 fast path and its
-// overflow fallback: small money amounts, coefficients near ±2^63, 19- and
-// 25-digit coefficients, and a spread of exponents.
-func randDecimal(rng *rand.Rand) decimal.Decimal {
-	e := int32(rng.IntN(13)) - 10
-	switch rng.IntN(6) {
-	case 0:
-		return decimal.New(rng.Int64N(1_000_000)-500_000, e)
-	case 1:
-		v := math.MaxInt64 - rng.Int64N(1000)
-		if rng.IntN(2) == 0 {
-			v = -v
-		}
-		return decimal.New(v, e)
-	case 2:
-		return decimal.New(rng.Int64N(999_999_999_999_999_999), e) // 18 digits
-	case 3:
-		b, _ := new(big.Int).SetString("1234567890123456789012345", 10)
-		if rng.IntN(2) == 0 {
-			b.Neg(b)
-		}
-		return decimal.NewFromBigInt(b, e)
-	case 4:
-		return decimal.Decimal{}
-	default:
-		return decimal.New(rng.Int64N(100_000_000_000), int32(rng.IntN(4))-2)
-	}
-}
-
-// randWideDecimal adds to randDecimal coefficients of 19 to 38 digits and
-// the 16-place amounts that pro-rata shares have.
-func randWideDecimal(rng *rand.Rand) decimal.Decimal {
-	switch rng.IntN(4) {
-	case 0:
-		b := new(big.Int).Lsh(big.NewInt(1), uint(60+rng.IntN(68)))
-		b.Sub(b, big.NewInt(rng.Int64N(1000)))
-		if rng.IntN(2) == 0 {
-			b.Neg(b)
-		}
-		return decimal.NewFromBigInt(b, int32(rng.IntN(20))-18)
-	case 1:
-		return decimal.New(rng.Int64N(1_000_000_000), -2).Mul(decimal.New(1+rng.Int64N(50), 0)).Div(decimal.New(1+rng.Int64N(70), 0))
-	}
-	return randDecimal(rng)
-}
 
 // requireSame checks that got is want with the same exponent, and agrees
 // with math/big on the value.
@@ -102,7 +58,7 @@ func TestNumMatchesDecimal(t *testing.T) {
 		want := decimal.Decimal{}
 		ref := new(big.Rat)
 		for range 1 + rng.IntN(20) {
-			d := randWideDecimal(rng)
+			d := exacttest.WideDecimal(rng)
 			x := Of(d)
 			if rng.IntN(2) == 0 {
 				x = wideOf(d)
@@ -123,7 +79,7 @@ func TestNumMatchesDecimal(t *testing.T) {
 			}
 			requireSame(t, want, n, "running")
 			require.Zero(t, ref.Cmp(ratOf(n.Dec())), "math/big: %s vs %s", ref, n.Dec())
-			o := randWideDecimal(rng)
+			o := exacttest.WideDecimal(rng)
 			require.Equal(t, want.Cmp(o), n.Cmp(wideOf(o)), "%s cmp %s", want, o)
 			require.Equal(t, want.Cmp(o), n.Cmp(Of(o)), "%s cmp %s", want, o)
 			require.True(t, n.Equal(wideOf(want)))
@@ -181,7 +137,7 @@ func TestMulDivMatchesDecimal(t *testing.T) {
 		require.True(t, got.Equal(want) && got.Exponent() == want.Exponent(), "MulDiv(%s, %s, %s) = %s, want %s", x, y, z, got, want)
 	}
 	for range 20000 {
-		x := randWideDecimal(rng)
+		x := exacttest.WideDecimal(rng)
 		y := decimal.New(1+rng.Int64N(1_000_000), int32(rng.IntN(8))-4)
 		z := decimal.New(1+rng.Int64N(1_000_000_000), int32(rng.IntN(8))-4)
 		if rng.IntN(3) == 0 {
@@ -191,12 +147,12 @@ func TestMulDivMatchesDecimal(t *testing.T) {
 			z = z.Neg()
 		}
 		if rng.IntN(4) == 0 {
-			y = randDecimal(rng)
+			y = exacttest.Decimal(rng)
 		}
 		check(x, y, z)
 	}
 	for range 20000 {
-		check(randDecimal(rng), randDecimal(rng), randDecimal(rng))
+		check(exacttest.Decimal(rng), exacttest.Decimal(rng), exacttest.Decimal(rng))
 	}
 	require.Greater(t, fast, 10000, "the 256-bit path is taken")
 	// Ties and typical pro-rata shapes: money × units / units.
@@ -223,7 +179,7 @@ func TestMulDivMatchesDecimal(t *testing.T) {
 func TestDecimalOpsMatchDecimal(t *testing.T) {
 	rng := rand.New(rand.NewPCG(51, 52))
 	for range 50000 {
-		a, b := randWideDecimal(rng), randWideDecimal(rng)
+		a, b := exacttest.WideDecimal(rng), exacttest.WideDecimal(rng)
 		for _, c := range []struct {
 			name      string
 			got, want decimal.Decimal

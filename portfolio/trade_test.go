@@ -1,43 +1,14 @@
 package portfolio
 
 import (
-	"math"
-	"math/big"
 	"math/rand/v2"
 	"testing"
 
 	"github.com/shopspring/decimal"
 	"github.com/stretchr/testify/require"
-)
 
-// randDecimal draws decimals that exercise the int64 fast path and its
-// overflow fallback: small money amounts, coefficients near ±2^63, 19- and
-// 25-digit coefficients, and a spread of exponents.
-func randDecimal(rng *rand.Rand) decimal.Decimal {
-	e := int32(rng.IntN(13)) - 10
-	switch rng.IntN(6) {
-	case 0:
-		return decimal.New(rng.Int64N(1_000_000)-500_000, e)
-	case 1:
-		v := math.MaxInt64 - rng.Int64N(1000)
-		if rng.IntN(2) == 0 {
-			v = -v
-		}
-		return decimal.New(v, e)
-	case 2:
-		return decimal.New(rng.Int64N(999_999_999_999_999_999), e) // 18 digits
-	case 3:
-		b, _ := new(big.Int).SetString("1234567890123456789012345", 10)
-		if rng.IntN(2) == 0 {
-			b.Neg(b)
-		}
-		return decimal.NewFromBigInt(b, e)
-	case 4:
-		return decimal.Decimal{}
-	default:
-		return decimal.New(rng.Int64N(100_000_000_000), int32(rng.IntN(4))-2)
-	}
-}
+	"github.com/finkit/finkit/portfolio/internal/exact/exacttest"
+)
 
 // TestTradeAmountMatchesDecimal is a property test of quantity × price ±
 // fee and tax on Nums against the plain decimal expression: same value,
@@ -48,7 +19,7 @@ func TestTradeAmountMatchesDecimal(t *testing.T) {
 		if rng.IntN(4) == 0 {
 			return decimal.Decimal{}
 		}
-		return randDecimal(rng)
+		return exacttest.Decimal(rng)
 	}
 	for range 20000 {
 		q, p, fee, tax := pick(), pick(), pick(), pick()
