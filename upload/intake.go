@@ -11,13 +11,14 @@ import (
 	"io"
 	"log/slog"
 	"mime"
-	"mime/multipart"
 	"net/http"
 	"os"
 	"regexp"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/finkit/finkit/upload/internal/mpart"
 )
 
 const (
@@ -87,9 +88,11 @@ func (m *Manager) handleIntake(w http.ResponseWriter, r *http.Request, p Princip
 		return
 	}
 	body := &limitedBody{r: http.MaxBytesReader(w, r.Body, m.opts.MaxRequestSize)}
-	// A large buffer under the multipart reader (whose own is 4 KiB) reads
-	// the socket in big steps.
-	mr := multipart.NewReader(bufio.NewReaderSize(body, copyBufSize), params["boundary"])
+	mr, err := mpart.NewReader(body, params["boundary"])
+	if err != nil {
+		m.reject(w, r, p, fmt.Errorf("%w: invalid multipart boundary", ErrBadRequest), nil)
+		return
+	}
 	files, meta, err := m.readParts(r.Context(), mr, &slots)
 	if err != nil && body.over {
 		err = fmt.Errorf("%w: the request is over %d bytes", ErrTooLarge, m.opts.MaxRequestSize)
@@ -113,7 +116,7 @@ func (m *Manager) handleIntake(w http.ResponseWriter, r *http.Request, p Princip
 // readParts streams every part of the body: form fields into meta, files
 // into temporary files. On error the files received so far are returned
 // for the caller to discard.
-func (m *Manager) readParts(ctx context.Context, mr *multipart.Reader, slots *int) ([]received, map[string]string, error) {
+func (m *Manager) readParts(ctx context.Context, mr *mpart.Reader, slots *int) ([]received, map[string]string, error) {
 	var files []received
 	meta := map[string]string{}
 	for {
@@ -140,7 +143,7 @@ func (m *Manager) readParts(ctx context.Context, mr *multipart.Reader, slots *in
 	}
 }
 
-func readField(part *multipart.Part, meta map[string]string) error {
+func readField(part *mpart.Part, meta map[string]string) error {
 	name := part.FormName()
 	if !fieldName.MatchString(name) || len(meta) >= maxFields {
 		return fmt.Errorf("%w: unexpected form field %q", ErrBadRequest, SanitizeName(name))
@@ -157,7 +160,7 @@ func readField(part *multipart.Part, meta map[string]string) error {
 }
 
 // receivePart checks one file part and streams it to a temporary file.
-func (m *Manager) receivePart(ctx context.Context, part *multipart.Part, n int, slots *int) (received, error) {
+func (m *Manager) receivePart(ctx context.Context, part *mpart.Part, n int, slots *int) (received, error) {
 	if n >= m.opts.MaxFiles {
 		return received{}, fmt.Errorf("%w: at most %d files per request", ErrTooManyFiles, m.opts.MaxFiles)
 	}
@@ -207,7 +210,9 @@ func (m *Manager) receive(r io.Reader, clientName string, limit int64) (received
 	return received{temp: temp, name: name, typ: ft.MediaType, size: size, sum: hex.EncodeToString(h.Sum(nil))}, nil
 }
 
-// copyChecked copies at most limit bytes of r to f and h.
+// copyChecked copies at most limit bytes of r to f and h (and, for a
+// text type, the text check), in the large pieces r gives when it is a
+// WriterTo (a multipart part, through the bufio.Reader of its head).
 func (m *Manager) copyChecked(f *os.File, h hash.Hash, ft FileType, r io.Reader, limit int64) (int64, error) {
 	var w io.Writer = io.MultiWriter(f, h)
 	var text *textCheck
@@ -215,16 +220,14 @@ func (m *Manager) copyChecked(f *os.File, h hash.Hash, ft FileType, r io.Reader,
 		text = &textCheck{}
 		w = io.MultiWriter(f, h, text)
 	}
-	bp := copyBufs.Get().(*[]byte)
-	defer copyBufs.Put(bp)
-	n, err := fillCopy(w, io.LimitReader(r, limit+1), *bp)
+	n, err := io.Copy(&limitWriter{w: w, n: limit}, r)
 	switch {
+	case errors.Is(err, errOverLimit):
+		return 0, fmt.Errorf("%w: a file is over %d bytes", ErrTooLarge, limit)
 	case err != nil && errors.Is(err, ErrUnsupportedType):
 		return 0, err
 	case err != nil:
 		return 0, readError(err)
-	case n > limit:
-		return 0, fmt.Errorf("%w: a file is over %d bytes", ErrTooLarge, limit)
 	case n == 0:
 		return 0, ErrEmptyFile
 	}
@@ -234,6 +237,23 @@ func (m *Manager) copyChecked(f *os.File, h hash.Hash, ft FileType, r io.Reader,
 		}
 	}
 	return n, nil
+}
+
+var errOverLimit = errors.New("upload: over the size limit")
+
+// limitWriter passes at most n bytes on to w and fails once more come.
+type limitWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (l *limitWriter) Write(p []byte) (int, error) {
+	if int64(len(p)) > l.n {
+		return 0, errOverLimit
+	}
+	k, err := l.w.Write(p)
+	l.n -= int64(k)
+	return k, err
 }
 
 // limitedBody notes when http.MaxBytesReader stopped the body, which the
@@ -258,7 +278,7 @@ func (b *limitedBody) Close() error { return b.r.Close() }
 type onlyWriter struct{ io.Writer }
 
 // fillCopy copies src to dst, filling buf before each write, so a source
-// that yields small pieces (a multipart part gives at most 4 KiB a read)
+// that yields small pieces (a request body read straight from the socket)
 // still makes few, large writes to the file and the hash.
 func fillCopy(dst io.Writer, src io.Reader, buf []byte) (int64, error) {
 	var total int64
