@@ -49,6 +49,10 @@ func TestUploadProcessDownload(t *testing.T) {
 	if len(e.temps()) != 0 || len(e.objects()) != 1 {
 		t.Fatalf("temps %v objects %v", e.temps(), e.objects())
 	}
+	// The job's outcome is stored before it is audited: wait for the line.
+	for deadline := time.Now().Add(5 * time.Second); !strings.Contains(e.logs.String(), `"event":"upload.processed"`) && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
 	for _, ev := range []string{`"event":"upload.accepted"`, `"event":"upload.processed"`, `"sha256":"` + u.SHA256, `"user":"admin"`} {
 		if !strings.Contains(e.logs.String(), ev) {
 			t.Errorf("audit log lacks %s", ev)
