@@ -50,8 +50,10 @@ var (
 	ErrPasswordCommon = errors.New("password is too common")
 	// ErrPasswordContainsUsername means the password contains the username.
 	ErrPasswordContainsUsername = errors.New("password contains the username")
-	// ErrPasswordRepetitive means the password is one character repeated.
-	ErrPasswordRepetitive = errors.New("password is one repeated character")
+	// ErrPasswordRepetitive means the password is one character, or one
+	// word or group of characters, repeated (spaces and punctuation
+	// between the copies do not count).
+	ErrPasswordRepetitive = errors.New("password repeats one character or word")
 	// ErrPasswordBreached means the Options.Breached checker knows the
 	// password from a data breach.
 	ErrPasswordBreached = errors.New("password appears in a data breach")

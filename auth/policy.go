@@ -5,6 +5,7 @@ import (
 	_ "embed"
 	"fmt"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"golang.org/x/text/unicode/norm"
@@ -125,10 +126,47 @@ func (pp *passwordPolicy) check(password, username string) (string, error) {
 	if _, ok := pp.blocked[lower]; ok {
 		return "", weakPassword(ErrPasswordCommon, "it is on a list of commonly used passwords")
 	}
+	// Spaces and punctuation do not make a weak password strong:
+	// "pass-word-1234-5678" is a common one spelt out, "password password
+	// password" one word repeated.
+	core := lettersAndDigits(lower)
+	if _, ok := pp.blocked[core]; ok && core != "" {
+		return "", weakPassword(ErrPasswordCommon, "it is a commonly used password with spaces or punctuation added")
+	}
+	if unit, n := repeatedUnit(core); n > 1 {
+		return "", weakPassword(ErrPasswordRepetitive, "%q repeated %d times", unit, n)
+	}
 	if username != "" && strings.Contains(lower, strings.ToLower(username)) {
 		return "", weakPassword(ErrPasswordContainsUsername, "choose one that does not include the username")
 	}
 	return password, nil
+}
+
+// lettersAndDigits returns s without the runes that are neither letters
+// nor digits.
+func lettersAndDigits(s string) string {
+	return strings.Map(func(r rune) rune {
+		if unicode.IsLetter(r) || unicode.IsDigit(r) {
+			return r
+		}
+		return -1
+	}, s)
+}
+
+// repeatedUnit returns the shortest unit that s is n > 1 copies of, or
+// n = 1 when s is no repetition.
+func repeatedUnit(s string) (unit string, n int) {
+	r := []rune(s)
+	for p := 1; p <= len(r)/2; p++ {
+		if len(r)%p != 0 {
+			continue
+		}
+		u := string(r[:p])
+		if strings.Repeat(u, len(r)/p) == s {
+			return u, len(r) / p
+		}
+	}
+	return s, 1
 }
 
 // CheckPassword validates password for the user username under policy p

@@ -29,6 +29,15 @@ func TestPolicyRules(t *testing.T) {
 		{"invalid utf8", "valid prefix then \xff\xfe junk", "alice", ErrPasswordInvalidUTF8},
 		{"repetitive", strings.Repeat("z", 20), "alice", ErrPasswordRepetitive},
 		{"contains username", "xxAliCexx-and-more-words", "alice", ErrPasswordContainsUsername},
+		// A common password repeated or spelt out with separators is as
+		// weak as the password (accepted by `finkit user add` before).
+		{"word repeated", "password password password", "alice", ErrPasswordRepetitive},
+		{"word repeated no spaces", "passwordpasswordpassword", "alice", ErrPasswordRepetitive},
+		{"word repeated mixed separators", "Dragon-dragon_DRAGON.dragon", "alice", ErrPasswordRepetitive},
+		{"group repeated", "abcabcabcabcabc", "alice", ErrPasswordRepetitive},
+		{"common with separators", "1-2-3-4-5-6-7-8-9-0", "alice", ErrPasswordCommon},
+		{"ok different words", "password for the garden shed", "alice", nil},
+		{"ok punctuation only kept", "!!!!@@@@####$$$$", "alice", nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

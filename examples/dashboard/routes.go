@@ -296,8 +296,12 @@ func registerError(err error) string {
 		return "That password is on the list of the most common passwords. Choose another."
 	case errors.Is(err, auth.ErrPasswordContainsUsername):
 		return "The password must not contain the username."
+	case errors.Is(err, auth.ErrPasswordRepetitive):
+		return "The password repeats one character or word. Use a few different words."
+	case errors.Is(err, auth.ErrPasswordBreached):
+		return "That password appears in a known data breach. Choose another."
 	case errors.Is(err, auth.ErrWeakPassword):
-		return "The password was rejected: " + err.Error()
+		return "The password was rejected. Choose a longer one of a few different words."
 	}
 	return "Registration failed."
 }

@@ -83,6 +83,7 @@ func TestUserCommandErrors(t *testing.T) {
 		{"add empty stdin", "", []string{"add", "--db", db, "carol"}, false, "no password on stdin"},
 		{"add weak password", "password\n", []string{"add", "--db", db, "carol"}, false, "too short"},
 		{"add short common password", "iloveyou\n", []string{"add", "--db", db, "carol"}, false, "too short"},
+		{"add a common word repeated", "password password password\n", []string{"add", "--db", db, "carol"}, false, "repeated"},
 		{"set-role bad role", "", []string{"set-role", "--db", db, "carol", "root"}, true, "invalid role"},
 		{"set-role missing args", "", []string{"set-role", "--db", db, "carol"}, true, "USERNAME and a role"},
 		{"list missing db", "", []string{"list", "--db", filepath.Join(t.TempDir(), "none.db")}, false, "no such file"},
