@@ -130,3 +130,14 @@ func (b *browser) failWithShot(t *testing.T, name, format string, args ...any) {
 // keepShots reports whether every checked page is to be saved as a
 // screenshot, failing or not (FINKIT_SCREENSHOTS set).
 func keepShots() bool { return os.Getenv("FINKIT_SCREENSHOTS") != "" }
+
+// do runs steps with a time limit of its own; on failure it saves a
+// screenshot of the page and fails the test with its path.
+func (b *browser) do(t *testing.T, name string, steps ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 20*time.Second)
+	defer cancel()
+	if err := chromedp.Do(ctx, steps...); err != nil {
+		t.Fatalf("%s: %v (screenshot: %s)", name, err, b.screenshot(t, "FAIL-"+name))
+	}
+}

@@ -63,6 +63,13 @@ func (a *app) routes() {
 	u.POST("/paper/order", a.paperOrder)
 	u.POST("/paper/cancel", a.paperCancel)
 	u.GET("/chat", a.chatPage)
+	u.GET("/account", a.accountPage)
+	u.POST("/account/password", a.accountPassword)
+	u.POST("/account/totp/enroll", a.accountTOTPEnroll)
+	u.POST("/account/totp/confirm", a.accountTOTPConfirm)
+	u.POST("/account/totp/disable", a.accountTOTPDisable)
+	u.POST("/account/recovery-codes", a.accountRecoveryCodes)
+	u.POST("/account/sessions/revoke", a.accountRevokeSession)
 
 	// The encrypted-chat relay authenticates identities itself (signed
 	// challenge), so it is open to any client with a key.
