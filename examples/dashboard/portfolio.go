@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"github.com/shopspring/decimal"
 
 	"github.com/finkit/finkit/auth"
 	"github.com/finkit/finkit/pdfexport"
@@ -71,6 +72,35 @@ type portfolioView struct {
 	PriceErr  string
 	Perf      *portfolio.Performance
 	PerfErr   string
+	Problems  []problemRow // stored transactions that do not apply
+}
+
+// replayBooks replays the user's books as far as they apply: books that
+// no longer apply (written by an older version, or by hand) still show what
+// does, and the transactions that do not are returned to be fixed or
+// deleted.
+func (a *app) replayBooks(ctx context.Context, u auth.User) (*portfolio.Ledger, []portfolio.Problem, error) {
+	b, err := portfolio.ReadBooks(ctx, a.bookOf(u))
+	if err != nil {
+		return nil, nil, err
+	}
+	return b.Replay()
+}
+
+// problemRow is a stored transaction that does not apply, as the page
+// shows it with its fix and delete forms.
+type problemRow struct {
+	Tx     portfolio.Transaction
+	Reason string
+	Date   string
+}
+
+func problemRows(ps []portfolio.Problem) []problemRow {
+	rows := make([]problemRow, 0, len(ps))
+	for _, p := range ps {
+		rows = append(rows, problemRow{Tx: p.Transaction, Reason: p.Err.Error(), Date: p.Transaction.Time.Format(time.DateOnly)})
+	}
+	return rows
 }
 
 type accountRow struct {
@@ -79,11 +109,11 @@ type accountRow struct {
 }
 
 func (a *app) buildPortfolio(ctx context.Context, u auth.User, base string) (*portfolioView, error) {
-	ledger, err := portfolio.LoadLedger(ctx, a.bookOf(u))
+	ledger, problems, err := a.replayBooks(ctx, u)
 	if err != nil {
 		return nil, err
 	}
-	v := &portfolioView{User: u.Username, Base: base, Bases: baseCurrencies, Generated: time.Now().UTC()}
+	v := &portfolioView{User: u.Username, Base: base, Bases: baseCurrencies, Generated: time.Now().UTC(), Problems: problemRows(problems)}
 	accts := ledger.Accounts()
 	if len(accts) == 0 {
 		v.Empty = true
@@ -183,7 +213,11 @@ func (a *app) portfolioJSON(c *gin.Context) {
 		a.fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, gin.H{"base": v.Base, "valuation": v.Val, "summary": v.Lines})
+	problems := make([]gin.H, 0, len(v.Problems))
+	for _, p := range v.Problems {
+		problems = append(problems, gin.H{"transaction": p.Tx, "reason": p.Reason})
+	}
+	c.JSON(http.StatusOK, gin.H{"base": v.Base, "valuation": v.Val, "summary": v.Lines, "problems": problems})
 }
 
 func (a *app) portfolioDemo(c *gin.Context) {
@@ -389,7 +423,7 @@ func (a *app) portfolioAddAccount(c *gin.Context) {
 		flashFail(c, "/portfolio", "The account name is too long (64 characters at most).")
 		return
 	}
-	ledger, err := portfolio.LoadLedger(ctx, st)
+	ledger, _, err := a.replayBooks(ctx, u)
 	if err != nil {
 		a.fail(c, err)
 		return
@@ -403,4 +437,87 @@ func (a *app) portfolioAddAccount(c *gin.Context) {
 		return
 	}
 	flashRedirect(c, "/portfolio", "Added the account "+acct.Name+" ("+short+"). Import transactions into it with the CSV form.")
+}
+
+// portfolioDeleteTx deletes one of the user's transactions through
+// portfolio.DeleteTransaction: refused, with the reason, when the books
+// would no longer apply.
+func (a *app) portfolioDeleteTx(c *gin.Context) {
+	id := c.PostForm("id")
+	if err := portfolio.DeleteTransaction(c.Request.Context(), a.bookOf(currentUser(c)), id); err != nil {
+		flashFail(c, "/portfolio", "Transaction "+id+" was not deleted: "+txRefusal(err))
+		return
+	}
+	flashRedirect(c, "/portfolio", "Deleted transaction "+id+".")
+}
+
+// portfolioEditTx changes the date and amounts of one of the user's
+// transactions through portfolio.EditTransaction: refused, with the
+// reason, when the books would not apply afterwards.
+func (a *app) portfolioEditTx(c *gin.Context) {
+	ctx := c.Request.Context()
+	u := currentUser(c)
+	id := c.PostForm("id")
+	b, err := portfolio.ReadBooks(ctx, a.bookOf(u))
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	i := slices.IndexFunc(b.Transactions, func(t portfolio.Transaction) bool { return t.ID == id })
+	if i < 0 {
+		flashFail(c, "/portfolio", "No such transaction.")
+		return
+	}
+	tx, err := editedTx(b.Transactions[i], c.PostForm)
+	if err != nil {
+		flashFail(c, "/portfolio", "Transaction "+id+" was not changed: "+err.Error())
+		return
+	}
+	if _, err := portfolio.EditTransaction(ctx, a.bookOf(u), tx); err != nil {
+		flashFail(c, "/portfolio", "Transaction "+id+" was not changed: "+txRefusal(err))
+		return
+	}
+	flashRedirect(c, "/portfolio", "Changed transaction "+id+".")
+}
+
+// editedTx is tx with the form's date, quantity, price, fee and amount
+// (each kept when the field is absent).
+func editedTx(tx portfolio.Transaction, form func(string) string) (portfolio.Transaction, error) {
+	if d := strings.TrimSpace(form("date")); d != "" {
+		day, err := time.Parse(time.DateOnly, d)
+		if err != nil {
+			return tx, fmt.Errorf("the date %q is not YYYY-MM-DD", d)
+		}
+		y, m, dd := day.Date()
+		tx.Time = time.Date(y, m, dd, tx.Time.Hour(), tx.Time.Minute(), tx.Time.Second(), tx.Time.Nanosecond(), tx.Time.Location())
+	}
+	for _, f := range []struct {
+		name string
+		dst  *decimal.Decimal
+	}{{"quantity", &tx.Quantity}, {"price", &tx.Price}, {"fee", &tx.Fee}, {"amount", &tx.Amount}} {
+		raw := strings.TrimSpace(form(f.name))
+		if raw == "" {
+			continue
+		}
+		d, err := decimal.NewFromString(raw)
+		if err != nil {
+			return tx, fmt.Errorf("the %s %q is not a number", f.name, raw)
+		}
+		*f.dst = d
+	}
+	return tx, nil
+}
+
+// txRefusal says why an edit or delete was refused, naming the
+// transaction that would not apply.
+func txRefusal(err error) string {
+	var be *portfolio.BooksError
+	switch {
+	case errors.As(err, &be):
+		p := be.Problems[0]
+		return fmt.Sprintf("then transaction %s of %s would not apply (%v)", p.Transaction.ID, p.Transaction.Time.Format(time.DateOnly), p.Err)
+	case errors.Is(err, portfolio.ErrNotFound):
+		return "no such transaction"
+	}
+	return err.Error()
 }

@@ -53,6 +53,8 @@ func (a *app) routes() {
 	u.POST("/portfolio/demo", a.portfolioDemo)
 	u.POST("/portfolio/import", a.portfolioImport)
 	u.POST("/portfolio/accounts", a.portfolioAddAccount)
+	u.POST("/portfolio/transactions/edit", a.portfolioEditTx)
+	u.POST("/portfolio/transactions/delete", a.portfolioDeleteTx)
 	u.GET("/portfolio/report", a.portfolioReport)
 	u.GET("/portfolio/report.pdf", a.portfolioPDF)
 	u.GET("/quotes", a.quotesPage)
