@@ -196,6 +196,7 @@ func printQuotes(w io.Writer, res *marketdata.Result) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
+	fmt.Fprintln(w, res.Fetch.Summary())
 	if len(res.Errors) > 0 {
 		fmt.Fprintln(w, "source errors:")
 		for _, pe := range res.Errors {

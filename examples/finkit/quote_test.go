@@ -29,7 +29,7 @@ func TestRunQuoteSim(t *testing.T) {
 	err := runQuote(context.Background(), e, []string{"AAPL", "eqnr.ol", "BTC-USD", "NOPE"})
 	require.NoError(t, err)
 	s := out.String()
-	for _, want := range []string{"AAPL", "EQNR.OL", "NOK", "BTC-USD", "consensus of 1", "sim", "NOPE", "no quote", "source errors:", "not found"} {
+	for _, want := range []string{"AAPL", "EQNR.OL", "NOK", "BTC-USD", "consensus of 1", "sim", "NOPE", "no quote", "source errors:", "not found", "fetched from 1 source in "} {
 		assert.Contains(t, s, want)
 	}
 
