@@ -158,7 +158,12 @@
 // prekeys per target (TargetRate, TargetBurst; past it a bundle comes
 // without one), and after each fetch the target is told how many one-time
 // prekeys are left. These limits are kept in the relay's memory, per
-// instance. Every connection authenticated as one identity receives that
+// instance. Relays of several instances share one Store and a Notifier
+// (RelayOptions.Notifier; securechat/sqlstore/pgnotify over PostgreSQL's
+// LISTEN/NOTIFY): the relay that stores an envelope notifies, the one
+// holding the recipient's connection delivers from the store, and each
+// connection also re-reads its mailbox every PollInterval in case a
+// wake-up was lost. Every connection authenticated as one identity receives that
 // identity's mailbox stream (fan-out), and the first ack removes an entry;
 // since sessions live in the client, this suits clients that share state
 // (or a read-only monitor), not independent devices with their own

@@ -72,6 +72,16 @@ type RelayOptions struct {
 	// start.
 	TargetRate  float64
 	TargetBurst int
+	// Notifier carries mailbox wake-ups between relays that share one
+	// Store (several instances of an application behind one address): a
+	// relay that stores an envelope notifies, and the relay holding the
+	// recipient's connection delivers it from the store. Without it a
+	// relay wakes only its own connections.
+	Notifier Notifier
+	// PollInterval, with a Notifier, is how often each connection also
+	// re-reads its mailbox (default 30 s), so that a wake-up lost with a
+	// failed notification delays a delivery by at most this long.
+	PollInterval time.Duration
 	// OriginPatterns are passed to websocket.Accept for browser clients.
 	OriginPatterns []string
 	// Logger receives connection events (slog.Default when nil).
@@ -122,6 +132,9 @@ func (o RelayOptions) withDefaults() RelayOptions {
 	}
 	if o.TargetBurst <= 0 {
 		o.TargetBurst = 20
+	}
+	if o.PollInterval <= 0 {
+		o.PollInterval = 30 * time.Second
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
@@ -179,6 +192,10 @@ func NewRelay(opts RelayOptions) (*Relay, error) {
 		fetchLim: newPeerLimiter(o.FetchRate, o.FetchBurst), targetLim: newPeerLimiter(o.TargetRate, o.TargetBurst)}
 	r.wg.Add(1)
 	go r.purgeLoop()
+	if o.Notifier != nil {
+		r.wg.Add(1)
+		go r.listenLoop()
+	}
 	return r, nil
 }
 
@@ -380,6 +397,18 @@ func (r *Relay) wakeRecipient(peer PeerID) {
 	}
 }
 
+// wakeAll tells every connection to re-read its mailbox (after wake-ups
+// may have been missed).
+func (r *Relay) wakeAll() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, m := range r.conns {
+		for c := range m {
+			c.notify()
+		}
+	}
+}
+
 func (c *relayConn) notify() {
 	select {
 	case c.wake <- struct{}{}:
@@ -421,6 +450,12 @@ func (c *relayConn) write(ctx context.Context, f frame) error {
 // costs store space, bounded by MailboxLimit, not relay memory).
 func (c *relayConn) writeLoop(ctx context.Context) {
 	var last uint64
+	var poll <-chan time.Time
+	if c.r.opts.Notifier != nil {
+		t := time.NewTicker(c.r.opts.PollInterval)
+		defer t.Stop()
+		poll = t.C
+	}
 	for {
 		select {
 		case <-ctx.Done():
@@ -429,6 +464,8 @@ func (c *relayConn) writeLoop(ctx context.Context) {
 			if c.write(ctx, f) != nil {
 				return
 			}
+		case <-poll:
+			c.notify()
 		case <-c.wake:
 			for {
 				msgs, err := c.r.opts.Store.Pending(ctx, c.peer, last, deliverBatch, c.r.opts.Now())
@@ -539,6 +576,7 @@ func (c *relayConn) handle(ctx context.Context, f frame) (frame, bool) {
 			return errorFrame(f.ID, err), true
 		}
 		r.wakeRecipient(env.Recipient)
+		r.notifyOthers(ctx, env.Recipient)
 		return frame{Type: frameOK, ID: f.ID}, true
 	case framePublish:
 		u, err := ParsePrekeyUpload(f.Data)

@@ -27,6 +27,11 @@
 // Options.Postgres for PostgreSQL: $1 placeholders, BYTEA columns and
 // SELECT … FOR UPDATE.
 //
+// Relays of several instances may share one database: the counter row
+// orders each mailbox across them (a later sequence number commits
+// later), a one-time prekey is handed out once whichever relay takes it,
+// and package pgnotify wakes the relay holding a recipient's connection.
+//
 // The store holds only what the relay sees: opaque envelopes, peer ids,
 // times and public prekeys. Nothing in it can decrypt a message.
 package sqlstore

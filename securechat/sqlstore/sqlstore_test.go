@@ -156,7 +156,30 @@ func TestConcurrentTakeBundleHandsOutEachKeyOnce(t *testing.T) {
 	})
 }
 
-func concurrentTakeBundle(t *testing.T, s securechat.Store) {
+// TestTakeBundleAcrossInstances races takers on two stores, each on its own
+// connection pool of one database, as two relay instances: each one-time
+// prekey is still handed out once.
+func TestTakeBundleAcrossInstances(t *testing.T) {
+	sqltest.Run(t, func(t *testing.T, b sqltest.Backend) {
+		target := b.Target(t)
+		open := func() securechat.Store {
+			driver, dsn := "sqlite", sqlmigrate.SQLiteDSN(target)
+			if b.Dialect == sqlmigrate.Postgres {
+				driver, dsn = "pgx", target
+			}
+			db, err := sql.Open(driver, dsn)
+			require.NoError(t, err)
+			t.Cleanup(func() { db.Close() })
+			s, err := sqlstore.New(context.Background(), db, sqlstore.Options{Postgres: b.Dialect == sqlmigrate.Postgres})
+			require.NoError(t, err)
+			t.Cleanup(func() { s.Close() })
+			return s
+		}
+		concurrentTakeBundle(t, open(), open())
+	})
+}
+
+func concurrentTakeBundle(t *testing.T, s securechat.Store, others ...securechat.Store) {
 	ctx := context.Background()
 	var keys []securechat.StoredPrekey
 	for i := range 40 {
@@ -166,10 +189,12 @@ func concurrentTakeBundle(t *testing.T, s securechat.Store) {
 	var mu sync.Mutex
 	seen := map[uint32]int{}
 	var wg sync.WaitGroup
-	for range 8 {
+	stores := append([]securechat.Store{s}, others...)
+	for w := range 8 {
+		taker := stores[w%len(stores)]
 		wg.Go(func() {
 			for range 6 {
-				_, k, err := s.TakeBundle(ctx, "p")
+				_, k, err := taker.TakeBundle(ctx, "p")
 				if !assert.NoError(t, err) {
 					return
 				}
