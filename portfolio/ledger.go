@@ -717,15 +717,6 @@ func toAcct(a *acctState, amount, fx decimal.Decimal) decimal.Decimal {
 	return roundTo(amount, a.minor)
 }
 
-// addCash books delta to a's cash, refusing to go negative without margin
-// when delta is an outflow.
-func (l *Ledger) addCash(a *acctState, delta decimal.Decimal) error {
-	if delta.Sign() < 0 {
-		return l.moveCash(a, exact.Of(delta.Neg()), true)
-	}
-	return l.moveCash(a, exact.Of(delta), false)
-}
-
 // moveCash adds amount to a's cash, or takes it out when out is set; taking
 // out more than there is fails without margin. A negative amount moves the
 // other way (a sell whose fees exceed the proceeds).
@@ -759,58 +750,57 @@ func (l *Ledger) cashOnly(a *acctState, tx *Transaction, fx decimal.Decimal) err
 	if tx.Amount.Sign() <= 0 {
 		return fmt.Errorf("%w: %s amount must be positive, got %s", ErrInvalidAmount, tx.Kind, tx.Amount)
 	}
-	amt := toAcct(a, tx.Amount, fx)
+	amt := exact.Of(toAcct(a, tx.Amount, fx))
 	// Fee and tax are rounded apart, as on a dividend: the tax (withholding
 	// tax on interest) is booked as a tax, the fee as a fee.
-	fee, tax := decimal.Zero, decimal.Zero
-	if tx.Fee.Sign() != 0 {
-		fee = toAcct(a, tx.Fee, fx)
-	}
-	if tx.Tax.Sign() != 0 {
-		tax = toAcct(a, tx.Tax, fx)
-	}
-	charges := fee
-	if tax.Sign() != 0 {
-		charges = exact.Add(charges, tax)
-	}
-	var err error
-	switch tx.Kind {
-	case TxDeposit, TxTransferIn, TxInterest:
-		if charges.Sign() != 0 {
-			err = l.addCash(a, exact.Sub(amt, charges))
-		} else {
-			err = l.moveCash(a, exact.Of(amt), false)
-		}
+	fee, tax := charge(a, tx.Fee, fx), charge(a, tx.Tax, fx)
+	inflow := tx.Kind == TxDeposit || tx.Kind == TxTransferIn || tx.Kind == TxInterest
+	cash := amt
+	switch {
+	case fee.Sign() == 0 && tax.Sign() == 0:
+	case inflow:
+		cash = amt.Sub(fee.Add(tax)) // below zero: charges beyond the amount are taken out
 	default:
-		if charges.Sign() != 0 {
-			err = l.moveCash(a, exact.Of(amt).Add(exact.Of(charges)), true)
-		} else {
-			err = l.moveCash(a, exact.Of(amt), true)
-		}
+		cash = amt.Add(fee.Add(tax))
 	}
-	if err != nil {
+	if err := l.moveCash(a, cash, !inflow); err != nil {
 		return err
 	}
 	l.touchAcct(a)
 	switch tx.Kind {
 	case TxDeposit, TxTransferIn:
-		a.s.deposits = a.s.deposits.Add(exact.Of(amt))
+		a.s.deposits = a.s.deposits.Add(amt)
 	case TxWithdrawal, TxTransferOut:
-		a.s.withdrawals = a.s.withdrawals.Add(exact.Of(amt))
+		a.s.withdrawals = a.s.withdrawals.Add(amt)
 	case TxInterest:
-		a.s.interest = a.s.interest.Add(exact.Of(amt))
+		a.s.interest = a.s.interest.Add(amt)
 	case TxFee:
-		a.s.fees = a.s.fees.Add(exact.Of(amt))
+		a.s.fees = a.s.fees.Add(amt)
 	case TxTax:
-		a.s.taxes = a.s.taxes.Add(exact.Of(amt))
+		a.s.taxes = a.s.taxes.Add(amt)
 	}
+	a.s.addCharges(fee, tax)
+	return nil
+}
+
+// charge is a fee or tax of a transaction in the account currency,
+// converted and rounded as its cash is.
+func charge(a *acctState, x, fx decimal.Decimal) exact.Num {
+	if x.Sign() == 0 {
+		return exact.Num{}
+	}
+	return exact.Of(toAcct(a, x, fx))
+}
+
+// addCharges adds the fee and tax of a transaction to the account's fees
+// and taxes.
+func (s *acctScalars) addCharges(fee, tax exact.Num) {
 	if fee.Sign() != 0 {
-		a.s.fees = a.s.fees.Add(exact.Of(fee))
+		s.fees = s.fees.Add(fee)
 	}
 	if tax.Sign() != 0 {
-		a.s.taxes = a.s.taxes.Add(exact.Of(tax))
+		s.taxes = s.taxes.Add(tax)
 	}
-	return nil
 }
 
 // dividend books a dividend: gross Amount (or Quantity × Price) less Fee and
@@ -826,26 +816,18 @@ func (l *Ledger) dividend(a *acctState, tx *Transaction, fx decimal.Decimal) err
 	if gross.Sign() <= 0 {
 		return fmt.Errorf("%w: dividend amount must be positive", ErrInvalidAmount)
 	}
-	g := toAcct(a, gross, fx)
-	fee, tax := toAcct(a, tx.Fee, fx), toAcct(a, tx.Tax, fx)
+	g := exact.Of(toAcct(a, gross, fx))
+	fee, tax := charge(a, tx.Fee, fx), charge(a, tx.Tax, fx)
 	net := g
-	if fee.Sign() != 0 {
-		net = exact.Sub(net, fee)
+	if fee.Sign() != 0 || tax.Sign() != 0 {
+		net = g.Sub(fee.Add(tax))
 	}
-	if tax.Sign() != 0 {
-		net = exact.Sub(net, tax)
-	}
-	if err := l.addCash(a, net); err != nil {
+	if err := l.moveCash(a, net, false); err != nil {
 		return err
 	}
 	l.touchAcct(a)
-	a.s.dividends = a.s.dividends.Add(exact.Of(g))
-	if fee.Sign() != 0 {
-		a.s.fees = a.s.fees.Add(exact.Of(fee))
-	}
-	if tax.Sign() != 0 {
-		a.s.taxes = a.s.taxes.Add(exact.Of(tax))
-	}
+	a.s.dividends = a.s.dividends.Add(g)
+	a.s.addCharges(fee, tax)
 	return nil
 }
 
