@@ -292,6 +292,9 @@ func (m *Manager) sweep(ctx context.Context) error {
 	for _, s := range expired {
 		m.expireSession(ctx, s)
 	}
+	if err := m.finishDeletions(ctx); err != nil {
+		return err
+	}
 	temps, err := m.opts.Dir.Temps()
 	if err != nil {
 		return err
@@ -369,12 +372,12 @@ func (m *Manager) Cancel(ctx context.Context, p Principal, id string) (Upload, e
 }
 
 // Delete removes a finished upload, and its stored file when no other
-// upload has the same content. ErrConflict while its job runs. The check
-// for other uploads of the same content and the removal of the file are
-// serialized with this process's jobs storing that content; processes
-// sharing one Storage do not serialize with each other, so a delete and
-// another process's upload of the very same bytes at the same moment can
-// lose that file (the store keeps its record; a re-upload restores it).
+// upload has the same content. ErrConflict while its job runs. When the
+// store finds no other upload of the content, it leases the key for
+// deletion in the same step; a job storing the same content meanwhile (in
+// this process or another sharing the store) waits for the lease to end
+// instead of counting on the object being deleted, and then stores the
+// file anew.
 func (m *Manager) Delete(ctx context.Context, p Principal, id string) error {
 	u, err := m.opts.Store.Get(ctx, id)
 	if err != nil {
@@ -382,17 +385,50 @@ func (m *Manager) Delete(ctx context.Context, p Principal, id string) error {
 	}
 	unlock := m.lockKey(u.Key)
 	defer unlock()
-	u, others, err := m.opts.Store.Delete(ctx, id)
+	until := m.now().Add(m.deletionLease())
+	u, others, err := m.opts.Store.Delete(ctx, id, until)
 	if err != nil {
 		return err
 	}
 	if others == 0 {
-		if err := m.opts.Storage.Delete(ctx, u.Key); err != nil {
-			m.opts.Logger.Error("upload: delete stored file", slog.String("id", id), slog.Any("error", err))
-		}
+		m.deleteObject(context.WithoutCancel(ctx), u.Key, until)
 	}
 	m.audit(ctx, "upload.deleted", p, u, "deleted")
 	m.notify(id)
+	return nil
+}
+
+// deletionLease is how long a key stays leased for deletion: well past
+// the time a storage delete may take (deleteObject gives up at half).
+func (m *Manager) deletionLease() time.Duration { return 10 * m.opts.Lease }
+
+// deleteObject deletes the object of a key leased for deletion until
+// until and ends the lease. On failure the lease is left to expire; the
+// janitor then tries again.
+func (m *Manager) deleteObject(ctx context.Context, key string, until time.Time) {
+	ctx, cancel := context.WithDeadline(ctx, until.Add(-m.deletionLease()/2))
+	defer cancel()
+	if err := m.opts.Storage.Delete(ctx, key); err != nil {
+		m.opts.Logger.Error("upload: delete stored file", slog.String("key", key), slog.Any("error", err))
+		return
+	}
+	if err := m.opts.Store.ObjectDeleted(ctx, key, until); err != nil {
+		m.opts.Logger.Warn("upload: end deletion lease", slog.String("key", key), slog.Any("error", err))
+	}
+}
+
+// finishDeletions deletes the objects whose deleters died or failed.
+func (m *Manager) finishDeletions(ctx context.Context) error {
+	until := m.now().Add(m.deletionLease())
+	keys, err := m.opts.Store.ExpiredDeletions(ctx, m.now(), until)
+	if err != nil {
+		return fmt.Errorf("upload: expired deletions: %w", err)
+	}
+	for _, key := range keys {
+		unlock := m.lockKey(key)
+		m.deleteObject(ctx, key, until)
+		unlock()
+	}
 	return nil
 }
 
@@ -408,6 +444,10 @@ func (m *Manager) Open(ctx context.Context, id string) (Upload, io.ReadSeekClose
 	}
 	f, err := m.opts.Storage.Open(ctx, u.Key)
 	if err != nil {
+		if errors.Is(err, ErrNotFound) { // the store has it, the storage not: say so without the storage's detail
+			m.opts.Logger.Error("upload: stored file missing", slog.String("id", id), slog.String("key", u.Key), slog.Any("error", err))
+			return Upload{}, nil, errors.New("upload: the stored file is missing")
+		}
 		return Upload{}, nil, err
 	}
 	return u, f, nil

@@ -18,11 +18,12 @@ type MemStore struct {
 	sessions map[string]Session
 	seq      map[string]int64 // insertion order, for stable listing
 	next     int64
+	deleting map[string]time.Time // deletion leases, by storage key
 }
 
 // NewMemStore returns an empty MemStore.
 func NewMemStore() *MemStore {
-	return &MemStore{uploads: map[string]Upload{}, sessions: map[string]Session{}, seq: map[string]int64{}}
+	return &MemStore{uploads: map[string]Upload{}, sessions: map[string]Session{}, seq: map[string]int64{}, deleting: map[string]time.Time{}}
 }
 
 var _ Store = (*MemStore)(nil)
@@ -260,7 +261,7 @@ func (m *MemStore) RequestCancel(_ context.Context, id string) (Upload, error) {
 }
 
 // Delete implements Store.
-func (m *MemStore) Delete(_ context.Context, id string) (Upload, int, error) {
+func (m *MemStore) Delete(_ context.Context, id string, until time.Time) (Upload, int, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	u, ok := m.uploads[id]
@@ -272,13 +273,58 @@ func (m *MemStore) Delete(_ context.Context, id string) (Upload, int, error) {
 	}
 	delete(m.uploads, id)
 	delete(m.seq, id)
+	n := m.refsLocked(u.Key)
+	if n == 0 {
+		m.deleting[u.Key] = until
+	}
+	return u, n, nil
+}
+
+func (m *MemStore) refsLocked(key string) int {
 	n := 0
 	for _, o := range m.uploads {
-		if o.Key == u.Key {
+		if o.Key == key {
 			n++
 		}
 	}
-	return u, n, nil
+	return n
+}
+
+// Deleting implements Store.
+func (m *MemStore) Deleting(_ context.Context, key string, now time.Time) (bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	until, ok := m.deleting[key]
+	return ok && until.After(now), nil
+}
+
+// ObjectDeleted implements Store.
+func (m *MemStore) ObjectDeleted(_ context.Context, key string, until time.Time) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if got, ok := m.deleting[key]; ok && got.Equal(until) {
+		delete(m.deleting, key)
+	}
+	return nil
+}
+
+// ExpiredDeletions implements Store.
+func (m *MemStore) ExpiredDeletions(_ context.Context, now, until time.Time) ([]string, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []string
+	for key, t := range m.deleting {
+		switch {
+		case t.After(now):
+		case m.refsLocked(key) > 0:
+			delete(m.deleting, key)
+		default:
+			m.deleting[key] = until
+			out = append(out, key)
+		}
+	}
+	slices.Sort(out)
+	return out, nil
 }
 
 // Pending implements Store.

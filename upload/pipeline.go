@@ -136,6 +136,11 @@ func (m *Manager) attempt(ctx context.Context, worker string, job *Job) (err err
 
 var errJobTimeout = Transient(errors.New("processing took too long"))
 
+// errKeyBusy: the job's content is being deleted (another upload of the
+// same bytes was deleted a moment ago); the job waits, without counting an
+// attempt, and then stores the file anew.
+var errKeyBusy = errors.New("upload: the same content is being deleted")
+
 // store moves the job's temporary file into storage under its
 // content-addressed key and records it. A temporary file already gone
 // while the object exists means an earlier attempt moved it and crashed
@@ -143,7 +148,14 @@ var errJobTimeout = Transient(errors.New("processing took too long"))
 func (m *Manager) store(ctx context.Context, worker string, u Upload) error {
 	unlock := m.lockKey(u.Key)
 	defer unlock()
-	err := m.commit(ctx, u)
+	deleting, err := m.opts.Store.Deleting(ctx, u.Key, m.now())
+	if err != nil {
+		return Transient(fmt.Errorf("store the file: %w", err))
+	}
+	if deleting {
+		return errKeyBusy
+	}
+	err = m.commit(ctx, u)
 	if errors.Is(err, ErrNotFound) {
 		if _, serr := m.opts.Storage.Stat(ctx, u.Key); serr == nil {
 			err = nil
@@ -190,6 +202,8 @@ func (m *Manager) settle(worker string, job *Job, err, cause error) {
 	case errors.Is(cause, ErrLeaseLost):
 		m.opts.Logger.Warn("upload: lease lost; another worker has the job", slog.String("id", u.ID))
 		return
+	case errors.Is(err, errKeyBusy) && !errors.Is(cause, errCancelled):
+		werr = m.opts.Store.Release(ctx, u.ID, worker, m.now().Add(m.opts.RetryBackoff), "waiting for a deletion of the same content to end", true)
 	case errors.Is(cause, errShutdown) && !errors.Is(err, errCancelled):
 		werr = m.opts.Store.Release(ctx, u.ID, worker, m.now(), "interrupted by a shutdown; will resume", true)
 	case errors.Is(cause, errCancelled) || errors.Is(err, errCancelled):

@@ -118,7 +118,24 @@ type Store interface {
 	RequestCancel(ctx context.Context, id string) (Upload, error)
 	// Delete removes a finished upload and returns how many other uploads
 	// still use its storage key; ErrConflict while its job has not ended.
-	Delete(ctx context.Context, id string) (Upload, int, error)
+	// When none does, it takes the key's deletion lease until until in the
+	// same step: the caller deletes the object, then calls ObjectDeleted.
+	// The count and the lease are serialized with Create and
+	// CompleteSession, so an upload of the same content made after the
+	// count sees the lease (Deleting).
+	Delete(ctx context.Context, id string, until time.Time) (Upload, int, error)
+	// Deleting reports whether a deletion lease on key holds at now: the
+	// object may be going away, so a job must not count on it.
+	Deleting(ctx context.Context, key string, now time.Time) (bool, error)
+	// ObjectDeleted ends the deletion lease of key taken until until (a
+	// lease taken again since, with another until, is left alone).
+	ObjectDeleted(ctx context.Context, key string, until time.Time) error
+	// ExpiredDeletions handles deletion leases that expired before now
+	// (their deleter died or failed): a key no upload uses any more is
+	// leased again until until and returned, for the caller to delete
+	// and end with ObjectDeleted; a key in use again loses its lease (its
+	// jobs store the file anew).
+	ExpiredDeletions(ctx context.Context, now, until time.Time) ([]string, error)
 	// Pending counts queued and processing jobs.
 	Pending(ctx context.Context) (int, error)
 	// TempNames lists the temporary files uploads and sessions refer to.

@@ -361,11 +361,16 @@ func (s *Store) RequestCancel(ctx context.Context, id string) (upload.Upload, er
 	return out, err
 }
 
-// Delete implements upload.Store.
-func (s *Store) Delete(ctx context.Context, id string) (upload.Upload, int, error) {
+// Delete implements upload.Store. It holds the uploads table's write lock
+// (as Create and CompleteSession do), so its count of the other uploads of
+// the key cannot miss one being created.
+func (s *Store) Delete(ctx context.Context, id string, until time.Time) (upload.Upload, int, error) {
 	var out upload.Upload
 	var others int
 	err := s.inTx(ctx, func(tx *sqlmigrate.Tx) error {
+		if err := tx.LockTables(ctx, "upload_uploads", "upload_deletions"); err != nil {
+			return fmt.Errorf("sqlstore: %w", err)
+		}
 		u, err := s.get(ctx, tx, id, true)
 		if err != nil {
 			return err
@@ -376,13 +381,110 @@ func (s *Store) Delete(ctx context.Context, id string) (upload.Upload, int, erro
 		if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM upload_uploads WHERE id = ?`), id); err != nil {
 			return fmt.Errorf("sqlstore: delete: %w", err)
 		}
-		if err := tx.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM upload_uploads WHERE storage_key = ?`), u.Key).Scan(&others); err != nil {
-			return fmt.Errorf("sqlstore: delete: %w", err)
+		if others, err = s.refs(ctx, tx, u.Key); err != nil {
+			return err
+		}
+		if others == 0 {
+			if err := s.lease(ctx, tx, u.Key, until); err != nil {
+				return err
+			}
 		}
 		out = u
 		return nil
 	})
 	return out, others, err
+}
+
+func (s *Store) refs(ctx context.Context, q querier, key string) (int, error) {
+	var n int
+	if err := q.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM upload_uploads WHERE storage_key = ?`), key).Scan(&n); err != nil {
+		return 0, fmt.Errorf("sqlstore: count uploads of a key: %w", err)
+	}
+	return n, nil
+}
+
+// lease sets key's deletion lease to until.
+func (s *Store) lease(ctx context.Context, tx *sqlmigrate.Tx, key string, until time.Time) error {
+	if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM upload_deletions WHERE storage_key = ?`), key); err != nil {
+		return fmt.Errorf("sqlstore: deletion lease: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO upload_deletions (storage_key, until_ns) VALUES (?, ?)`), key, nanos(until)); err != nil {
+		return fmt.Errorf("sqlstore: deletion lease: %w", err)
+	}
+	return nil
+}
+
+// Deleting implements upload.Store.
+func (s *Store) Deleting(ctx context.Context, key string, now time.Time) (bool, error) {
+	var until int64
+	err := s.db.QueryRowContext(ctx, s.q(`SELECT until_ns FROM upload_deletions WHERE storage_key = ?`), key).Scan(&until)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("sqlstore: deletion lease: %w", err)
+	}
+	return until > nanos(now), nil
+}
+
+// ObjectDeleted implements upload.Store.
+func (s *Store) ObjectDeleted(ctx context.Context, key string, until time.Time) error {
+	return s.inTx(ctx, func(tx *sqlmigrate.Tx) error {
+		if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM upload_deletions WHERE storage_key = ? AND until_ns = ?`), key, nanos(until)); err != nil {
+			return fmt.Errorf("sqlstore: end deletion lease: %w", err)
+		}
+		return nil
+	})
+}
+
+// ExpiredDeletions implements upload.Store.
+func (s *Store) ExpiredDeletions(ctx context.Context, now, until time.Time) ([]string, error) {
+	var out []string
+	err := s.inTx(ctx, func(tx *sqlmigrate.Tx) error {
+		out = nil
+		if err := tx.LockTables(ctx, "upload_uploads", "upload_deletions"); err != nil {
+			return fmt.Errorf("sqlstore: %w", err)
+		}
+		keys, err := s.expiredKeys(ctx, tx, now)
+		if err != nil {
+			return err
+		}
+		for _, key := range keys {
+			n, err := s.refs(ctx, tx, key)
+			if err != nil {
+				return err
+			}
+			if n > 0 {
+				if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM upload_deletions WHERE storage_key = ?`), key); err != nil {
+					return fmt.Errorf("sqlstore: expired deletions: %w", err)
+				}
+				continue
+			}
+			if err := s.lease(ctx, tx, key, until); err != nil {
+				return err
+			}
+			out = append(out, key)
+		}
+		return nil
+	})
+	return out, err
+}
+
+func (s *Store) expiredKeys(ctx context.Context, tx *sqlmigrate.Tx, now time.Time) ([]string, error) {
+	rows, err := tx.QueryContext(ctx, s.q(`SELECT storage_key FROM upload_deletions WHERE until_ns <= ? ORDER BY storage_key`), nanos(now))
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: expired deletions: %w", err)
+	}
+	defer rows.Close()
+	var keys []string
+	for rows.Next() {
+		var k string
+		if err := rows.Scan(&k); err != nil {
+			return nil, fmt.Errorf("sqlstore: expired deletions: %w", err)
+		}
+		keys = append(keys, k)
+	}
+	return keys, rows.Err()
 }
 
 // Pending implements upload.Store.
@@ -525,6 +627,9 @@ func (s *Store) ExpiredSessions(ctx context.Context, now time.Time) ([]upload.Se
 // CompleteSession implements upload.Store.
 func (s *Store) CompleteSession(ctx context.Context, u upload.Upload) error {
 	return s.inTx(ctx, func(tx *sqlmigrate.Tx) error {
+		if err := tx.LockTables(ctx, "upload_sessions", "upload_uploads"); err != nil {
+			return fmt.Errorf("sqlstore: %w", err)
+		}
 		res, err := tx.ExecContext(ctx, s.q(`DELETE FROM upload_sessions WHERE id = ?`), u.ID)
 		if err != nil {
 			return fmt.Errorf("sqlstore: complete session: %w", err)

@@ -42,6 +42,8 @@ func TestStore(t *testing.T, newStore func(t *testing.T) upload.Store) {
 		{"CancelAndDelete", testCancelDelete},
 		{"Sessions", testSessions},
 		{"ConcurrentClaims", testConcurrentClaims},
+		{"DeletionLease", testDeletionLease},
+		{"DeleteRacesCreate", testDeleteRacesCreate},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.f(t, newStore(t)) })
@@ -275,7 +277,7 @@ func testCancelDelete(t *testing.T, s upload.Store) {
 	if !u.CancelRequested || u.State != upload.StateQueued {
 		t.Fatalf("RequestCancel: %+v", u)
 	}
-	if _, _, err := s.Delete(ctx, "d1"); !errors.Is(err, upload.ErrConflict) {
+	if _, _, err := s.Delete(ctx, "d1", at(time.Hour)); !errors.Is(err, upload.ErrConflict) {
 		t.Fatalf("Delete of a queued job: %v", err)
 	}
 	for _, id := range []string{"d1", "d2"} {
@@ -289,15 +291,15 @@ func testCancelDelete(t *testing.T, s upload.Store) {
 	if _, err := s.RequestCancel(ctx, "zz"); !errors.Is(err, upload.ErrNotFound) {
 		t.Fatalf("RequestCancel of a missing job: %v", err)
 	}
-	got, others, err := s.Delete(ctx, "d1")
+	got, others, err := s.Delete(ctx, "d1", at(time.Hour))
 	must(t, err)
 	if got.ID != "d1" || others != 1 {
 		t.Fatalf("Delete d1: %s, %d others", got.ID, others)
 	}
-	if _, others, _ := s.Delete(ctx, "d2"); others != 0 {
+	if _, others, _ := s.Delete(ctx, "d2", at(time.Hour)); others != 0 {
 		t.Fatalf("Delete d2: %d others", others)
 	}
-	if _, _, err := s.Delete(ctx, "d2"); !errors.Is(err, upload.ErrNotFound) {
+	if _, _, err := s.Delete(ctx, "d2", at(time.Hour)); !errors.Is(err, upload.ErrNotFound) {
 		t.Fatalf("second Delete: %v", err)
 	}
 }
@@ -410,5 +412,133 @@ func testConcurrentClaims(t *testing.T, s upload.Store) {
 	}
 	if !strings.HasPrefix(claimed["c00"], "w") {
 		t.Fatal("c00 not claimed")
+	}
+}
+
+// finished creates an upload and ends its job.
+func finished(t *testing.T, s upload.Store, u upload.Upload) {
+	t.Helper()
+	ctx := context.Background()
+	must(t, s.Create(ctx, u))
+	got, err := s.Claim(ctx, "w", u.RunAt, time.Minute)
+	must(t, err)
+	if got.ID != u.ID {
+		t.Fatalf("claimed %s, want %s", got.ID, u.ID)
+	}
+	must(t, s.Finish(ctx, u.ID, "w", upload.Finish{State: upload.StateDone}))
+}
+
+func testDeletionLease(t *testing.T, s upload.Store) {
+	ctx := context.Background()
+	a := sample("l1", 0)
+	finished(t, s, a)
+	if busy, err := s.Deleting(ctx, a.Key, at(0)); err != nil || busy {
+		t.Fatalf("Deleting before any delete: %v %v", busy, err)
+	}
+	until := at(10 * time.Minute)
+	_, others, err := s.Delete(ctx, "l1", until)
+	must(t, err)
+	if others != 0 {
+		t.Fatalf("others %d", others)
+	}
+	for _, c := range []struct {
+		now  time.Duration
+		busy bool
+	}{{time.Minute, true}, {10*time.Minute - time.Nanosecond, true}, {10 * time.Minute, false}} {
+		if busy, err := s.Deleting(ctx, a.Key, at(c.now)); err != nil || busy != c.busy {
+			t.Fatalf("Deleting at +%v: %v %v, want %v", c.now, busy, err, c.busy)
+		}
+	}
+	// Not expired yet: nothing to reclaim.
+	if keys, err := s.ExpiredDeletions(ctx, at(time.Minute), at(20*time.Minute)); err != nil || len(keys) != 0 {
+		t.Fatalf("ExpiredDeletions before expiry: %v %v", keys, err)
+	}
+	// Expired with no upload of the key: leased again and returned.
+	keys, err := s.ExpiredDeletions(ctx, at(11*time.Minute), at(21*time.Minute))
+	must(t, err)
+	if !slices.Equal(keys, []string{a.Key}) {
+		t.Fatalf("ExpiredDeletions: %v", keys)
+	}
+	if busy, _ := s.Deleting(ctx, a.Key, at(12*time.Minute)); !busy {
+		t.Fatal("the reclaimed key is not leased")
+	}
+	// The first deleter's late ObjectDeleted leaves the new lease alone.
+	must(t, s.ObjectDeleted(ctx, a.Key, until))
+	if busy, _ := s.Deleting(ctx, a.Key, at(12*time.Minute)); !busy {
+		t.Fatal("an old lease's ObjectDeleted ended the new lease")
+	}
+	must(t, s.ObjectDeleted(ctx, a.Key, at(21*time.Minute)))
+	if busy, _ := s.Deleting(ctx, a.Key, at(12*time.Minute)); busy {
+		t.Fatal("ObjectDeleted did not end the lease")
+	}
+	// Expired while the key is in use again: the lease is dropped, the key
+	// is not returned for deletion.
+	b := sample("l2", time.Minute)
+	b.Key = a.Key
+	finished(t, s, b)
+	_, _, err = s.Delete(ctx, "l2", at(15*time.Minute))
+	must(t, err)
+	c := sample("l3", 2*time.Minute)
+	c.Key = a.Key
+	must(t, s.Create(ctx, c))
+	keys, err = s.ExpiredDeletions(ctx, at(16*time.Minute), at(26*time.Minute))
+	must(t, err)
+	if len(keys) != 0 {
+		t.Fatalf("a key in use returned for deletion: %v", keys)
+	}
+	if busy, _ := s.Deleting(ctx, a.Key, at(16*time.Minute)); busy {
+		t.Fatal("the expired lease of a key in use is kept")
+	}
+}
+
+// testDeleteRacesCreate races the delete of the last upload of some
+// content against the creation of another upload of it: either the delete
+// counts the new upload (others 1), or the new upload, once created, sees
+// the deletion lease. Never a delete that counted nothing while the new
+// upload saw no lease (it would reuse an object about to go).
+func testDeleteRacesCreate(t *testing.T, s upload.Store) {
+	ctx := context.Background()
+	for round := range 20 {
+		a := sample(fmt.Sprintf("r%d-a", round), time.Duration(round)*time.Second)
+		finished(t, s, a)
+		b := sample(fmt.Sprintf("r%d-b", round), time.Duration(round)*time.Second+time.Millisecond)
+		b.Key = a.Key
+		var others int
+		var sawLease bool
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		wg.Go(func() {
+			<-start
+			var err error
+			_, others, err = s.Delete(ctx, a.ID, at(time.Hour))
+			if err != nil {
+				t.Error(err)
+			}
+		})
+		wg.Go(func() {
+			<-start
+			if err := s.Create(ctx, b); err != nil {
+				t.Error(err)
+				return
+			}
+			busy, err := s.Deleting(ctx, b.Key, at(time.Minute))
+			if err != nil {
+				t.Error(err)
+			}
+			sawLease = busy
+		})
+		close(start)
+		wg.Wait()
+		if others == 0 && !sawLease {
+			t.Fatalf("round %d: the delete counted no other upload and the new upload saw no deletion lease", round)
+		}
+		must(t, s.ObjectDeleted(ctx, a.Key, at(time.Hour)))
+		// End b too, so the next round starts from no upload of the key.
+		got, err := s.Claim(ctx, "w", b.RunAt, time.Minute)
+		must(t, err)
+		must(t, s.Finish(ctx, got.ID, "w", upload.Finish{State: upload.StateDone}))
+		_, _, err = s.Delete(ctx, b.ID, at(time.Hour))
+		must(t, err)
+		must(t, s.ObjectDeleted(ctx, a.Key, at(time.Hour)))
 	}
 }
