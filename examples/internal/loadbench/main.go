@@ -34,7 +34,7 @@ func main() {
 	flag.DurationVar(&o.duration, "d", 10*time.Second, "how long each endpoint runs with -c clients")
 	flag.DurationVar(&o.single, "d1", 5*time.Second, "how long each endpoint runs with one client")
 	flag.Float64Var(&o.maxLoad, "max-load", 10, "wait while the one-minute load average is above this")
-	flag.DurationVar(&o.wait, "wait", 5*time.Minute, "longest wait for the load to drop before measuring anyway")
+	flag.DurationVar(&o.wait, "wait", 5*time.Minute, "longest wait (over the whole run) for the load to drop before measuring anyway")
 	flag.BoolVar(&o.keep, "keep", false, "keep the temporary directory (database, log)")
 	flag.IntVar(&o.txs, "txs", 1000, "generated transactions of the large user (over three years)")
 	flag.StringVar(&o.only, "only", "", "comma-separated endpoint names to run (default all)")
@@ -103,8 +103,9 @@ func bench(ctx context.Context, o options, out io.Writer) error {
 	fmt.Fprintf(out, "dashboard %s, %d clients for %s per endpoint, then 1 client for %s; load generator on the same machine\n",
 		s.url, o.clients, o.duration, o.single)
 	var many, one []result
+	quietBy := time.Now().Add(o.wait) // one budget of waiting for the whole run
 	for _, t := range targets {
-		waitForQuiet(ctx, o, out)
+		waitForQuiet(ctx, o, quietBy, out)
 		if err := warm(ctx, s, t); err != nil {
 			return err
 		}
@@ -174,9 +175,9 @@ func warm(ctx context.Context, s *server, t target) error {
 	return nil
 }
 
-// waitForQuiet waits while the machine is busier than o.maxLoad.
-func waitForQuiet(ctx context.Context, o options, out io.Writer) {
-	deadline := time.Now().Add(o.wait)
+// waitForQuiet waits while the machine is busier than o.maxLoad, until
+// deadline at the latest.
+func waitForQuiet(ctx context.Context, o options, deadline time.Time, out io.Writer) {
 	for l := loadAvg(); l > o.maxLoad; l = loadAvg() {
 		if time.Now().After(deadline) {
 			fmt.Fprintf(out, "  load %.1f is still above %.1f: measuring anyway\n", l, o.maxLoad)
