@@ -48,6 +48,8 @@ type app struct {
 	resets    *consoleResetSender // demo delivery of reset links
 	flash     *flasher            // signed one-shot messages (flash.go)
 	pstore    portfolio.Shelf     // books by owner: bookOf, paperBookOf
+	revs      localRevisions      // writes to each owner's books (cache.go)
+	books     *bookCache          // each owner's ledger and performance series
 	agg       *marketdata.Aggregator
 	history0  marketdata.HistoryProvider // latency-free simulator on the same path: history for statistics, backtests and returns
 	relay     *securechat.Relay
@@ -190,6 +192,7 @@ func (a *app) openMarketData() error {
 		return fmt.Errorf("market data history: %w", err)
 	}
 	a.history0 = hist
+	a.books = newBookCache(&a.revs, hist)
 	agg, err := marketdata.New(marketdata.Options{
 		Providers: providers,
 		CacheTTL:  time.Second,

@@ -39,13 +39,18 @@ var baseCurrencies = []string{"USD", "EUR", "NOK", "GBP"}
 const maxImportBytes = 1 << 20
 
 // bookOf is the store of the user's own books (owner: the user's id).
-func (a *app) bookOf(u auth.User) portfolio.Store { return a.pstore.Book(u.ID) }
+func (a *app) bookOf(u auth.User) portfolio.Store { return a.book(u.ID) }
 
 // paperBookOf is the store of the user's paper trading, a book of its own
 // (owner "<user id>/paper", where the store's migration put the paper
 // accounts of before), so play money never counts in the user's net worth,
 // returns or report.
-func (a *app) paperBookOf(u auth.User) portfolio.Store { return a.pstore.Book(u.ID + "/paper") }
+func (a *app) paperBookOf(u auth.User) portfolio.Store { return a.book(u.ID + "/paper") }
+
+// book is owner's store; its writes tell the cache (cache.go).
+func (a *app) book(owner string) portfolio.Store {
+	return revStore{Store: a.pstore.Book(owner), owner: owner, revs: &a.revs}
+}
 
 // importFor books txs into the user's books through
 // portfolio.BookTransactions: checked against the user's current books
@@ -109,7 +114,7 @@ type accountRow struct {
 }
 
 func (a *app) buildPortfolio(ctx context.Context, u auth.User, base string) (*portfolioView, error) {
-	ledger, problems, err := a.replayBooks(ctx, u)
+	ledger, problems, err := a.books.ledger(ctx, u.ID, a.bookOf(u))
 	if err != nil {
 		return nil, err
 	}
@@ -170,7 +175,7 @@ func (a *app) buildPortfolio(ctx context.Context, u auth.User, base string) (*po
 	for _, it := range items {
 		v.Lines = append(v.Lines, it.Summary())
 	}
-	if perf, err := a.performance(ctx, ledger, base); ctx.Err() != nil {
+	if perf, err := a.performance(ctx, u.ID, a.bookOf(u), base); ctx.Err() != nil {
 		return nil, ctx.Err() // the client left: stop here
 	} else if err != nil {
 		a.log.InfoContext(ctx, "returns unavailable", "error", err)

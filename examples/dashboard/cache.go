@@ -1,0 +1,285 @@
+package main
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/finkit/finkit/marketdata"
+	"github.com/finkit/finkit/portfolio"
+)
+
+// revisions tells when an owner's books changed: Revision returns a number
+// that is different after every write to them. The dashboard's own writes
+// bump it in memory (localRevisions); a store that keeps a per-owner
+// revision, bumped in the transaction of each write, could answer it for
+// every instance on the database, and the cache below would not change.
+type revisions interface {
+	Revision(ctx context.Context, owner string) (uint64, error)
+}
+
+// localRevisions counts the writes to each owner's books made through this
+// process. The zero value is ready to use; it is safe for concurrent use.
+type localRevisions struct {
+	mu  sync.Mutex
+	rev map[string]uint64
+}
+
+// Revision implements revisions.
+func (r *localRevisions) Revision(_ context.Context, owner string) (uint64, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.rev[owner], nil
+}
+
+// bump records a write to owner's books (call it after the write, whether
+// it succeeded or not: a failed write may have changed nothing, and one
+// reload too many is harmless).
+func (r *localRevisions) bump(owner string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.rev == nil {
+		r.rev = map[string]uint64{}
+	}
+	r.rev[owner]++
+}
+
+// revStore is an owner's portfolio.Store that records every write to it
+// in revs, so the cache sees it. Every write of the dashboard goes through
+// one (bookOf, paperBookOf).
+type revStore struct {
+	portfolio.Store
+	owner string
+	revs  *localRevisions
+}
+
+func (s revStore) SaveAccount(ctx context.Context, a portfolio.Account) error {
+	defer s.revs.bump(s.owner)
+	return s.Store.SaveAccount(ctx, a)
+}
+
+func (s revStore) SaveStock(ctx context.Context, st portfolio.Stock) error {
+	defer s.revs.bump(s.owner)
+	return s.Store.SaveStock(ctx, st)
+}
+
+func (s revStore) Update(ctx context.Context, change func(portfolio.Books) (portfolio.Change, error)) (int, error) {
+	defer s.revs.bump(s.owner)
+	return s.Store.Update(ctx, change)
+}
+
+// maxCachedOwners bounds how many owners' books the cache keeps; the least
+// recently used go first.
+const maxCachedOwners = 1000
+
+// bookCache keeps each owner's ledger and performance series between
+// requests. A request checks the owner's revision (one cheap call) and
+// uses what is cached when it has not changed; the first request after a
+// write reloads the ledger from the store and hands it to the series,
+// which recomputes only the days from the first transaction that differs.
+// Series are rebuilt once a day (the history behind them has a new bar),
+// and are valued again when their prices are older than todayTTL.
+type bookCache struct {
+	revs    revisions
+	history marketdata.HistoryProvider
+	max     int
+	now     func() time.Time
+
+	mu     sync.Mutex
+	owners map[string]*ownerBooks
+
+	loads atomic.Int64 // ledgers loaded from the store
+}
+
+func newBookCache(revs revisions, history marketdata.HistoryProvider) *bookCache {
+	return &bookCache{revs: revs, history: history, max: maxCachedOwners, now: time.Now, owners: map[string]*ownerBooks{}}
+}
+
+// ownerBooks is one owner's cached books; mu lets one request at a time
+// load them, and the others wait for that result.
+type ownerBooks struct {
+	mu       sync.Mutex
+	loaded   bool
+	rev      uint64
+	ledger   *portfolio.Ledger
+	problems []portfolio.Problem     // stored transactions that do not apply
+	first    time.Time               // of the ledger's first transaction; zero without any
+	series   map[string]*ownerSeries // by base currency
+	used     time.Time               // guarded by bookCache.mu
+}
+
+type ownerSeries struct {
+	day    time.Time // the UTC day it was built
+	from   time.Time // its history starts here
+	hist   *todayHistory
+	series *portfolio.Series
+}
+
+// todayTTL is how long a series keeps the prices it has: today's bar is
+// still trading, so after this they are fetched again and the series is
+// valued again with them (a full valuation once a minute per owner in use,
+// instead of one per request).
+const todayTTL = time.Minute
+
+// todayHistory is the price history of a series: a marketdata.HistoryPrices
+// replaced by a fresh one once it is older than todayTTL. Safe for
+// concurrent use.
+type todayHistory struct {
+	src  marketdata.HistoryProvider
+	from time.Time
+	mu   sync.Mutex
+	hp   *marketdata.HistoryPrices
+	at   time.Time
+}
+
+func newTodayHistory(src marketdata.HistoryProvider, from, now time.Time) *todayHistory {
+	return &todayHistory{src: src, from: from, hp: marketdata.NewHistoryPrices(src, from), at: now}
+}
+
+func (h *todayHistory) current() *marketdata.HistoryPrices {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.hp
+}
+
+// refresh replaces the prices when they are older than todayTTL and
+// reports whether it did.
+func (h *todayHistory) refresh(now time.Time) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if now.Sub(h.at) < todayTTL {
+		return false
+	}
+	h.hp, h.at = marketdata.NewHistoryPrices(h.src, h.from), now
+	return true
+}
+
+// PriceAt implements portfolio.PriceHistory.
+func (h *todayHistory) PriceAt(ctx context.Context, symbol string, t time.Time) (decimal.Decimal, string, error) {
+	return h.current().PriceAt(ctx, symbol, t)
+}
+
+// RateAt implements portfolio.PriceHistory.
+func (h *todayHistory) RateAt(ctx context.Context, from, to string, t time.Time) (decimal.Decimal, error) {
+	return h.current().RateAt(ctx, from, to, t)
+}
+
+func (c *bookCache) entry(owner string) *ownerBooks {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	ob, ok := c.owners[owner]
+	if !ok {
+		if len(c.owners) >= c.max {
+			c.evictLocked()
+		}
+		ob = &ownerBooks{series: map[string]*ownerSeries{}}
+		c.owners[owner] = ob
+	}
+	ob.used = c.now()
+	return ob
+}
+
+// evictLocked drops the least recently used owner.
+func (c *bookCache) evictLocked() {
+	var oldest string
+	var at time.Time
+	for k, ob := range c.owners {
+		if oldest == "" || ob.used.Before(at) {
+			oldest, at = k, ob.used
+		}
+	}
+	delete(c.owners, oldest)
+}
+
+// ledger returns owner's books replayed as far as they apply (see
+// portfolio.Books.Replay) and the transactions that do not: the cached
+// ones while the revision is the same, else read from store. The ledger
+// is shared: read it, never apply to it.
+func (c *bookCache) ledger(ctx context.Context, owner string, store portfolio.Store) (*portfolio.Ledger, []portfolio.Problem, error) {
+	ob := c.entry(owner)
+	ob.mu.Lock()
+	defer ob.mu.Unlock()
+	l, err := c.ledgerLocked(ctx, ob, owner, store)
+	return l, ob.problems, err
+}
+
+func (c *bookCache) ledgerLocked(ctx context.Context, ob *ownerBooks, owner string, store portfolio.Store) (*portfolio.Ledger, error) {
+	// The revision is read before the books: a write in between leaves the
+	// entry at the older revision, so the next request loads again.
+	rev, err := c.revs.Revision(ctx, owner)
+	if err != nil {
+		return nil, err
+	}
+	if ob.loaded && ob.rev == rev {
+		return ob.ledger, nil
+	}
+	b, err := portfolio.ReadBooks(ctx, store)
+	if err != nil {
+		return nil, err
+	}
+	l, problems, err := b.Replay()
+	if err != nil {
+		return nil, err
+	}
+	c.loads.Add(1)
+	ob.problems = problems
+	ob.ledger, ob.rev, ob.loaded = l, rev, true
+	ob.first = time.Time{}
+	if txs := l.Transactions(); len(txs) > 0 {
+		ob.first = txs[0].Time
+	}
+	for _, s := range ob.series {
+		s.series.SetLedger(l)
+	}
+	return l, nil
+}
+
+// performance returns the performance since inception in base of owner's
+// books, from the cached series (computing only what changed).
+func (c *bookCache) performance(ctx context.Context, owner string, store portfolio.Store, base string) (*portfolio.Performance, error) {
+	ob := c.entry(owner)
+	ob.mu.Lock()
+	l, err := c.ledgerLocked(ctx, ob, owner, store)
+	if err != nil {
+		ob.mu.Unlock()
+		return nil, err
+	}
+	s, err := c.seriesLocked(ob, l, ob.first, base)
+	ob.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	// The series serializes its own reads: no need to hold ob.mu while
+	// it catches up.
+	return s.Performance(ctx, portfolio.Period{To: c.now().UTC()})
+}
+
+// seriesLocked returns the owner's series in base, built anew on a new day
+// or when the books now start before its history does.
+func (c *bookCache) seriesLocked(ob *ownerBooks, l *portfolio.Ledger, first time.Time, base string) (*portfolio.Series, error) {
+	if first.IsZero() {
+		return nil, portfolio.ErrNotEnoughData
+	}
+	now := c.now()
+	today := now.UTC().Truncate(24 * time.Hour)
+	if s, ok := ob.series[base]; ok && s.day.Equal(today) && !first.Before(s.from) {
+		if s.hist.refresh(now) {
+			// The simulator anchors its whole history to the live price,
+			// so fresh prices move every past bar: value everything
+			// again. (With a provider whose past bars are final,
+			// invalidating yesterday and today would do.)
+			s.series.Invalidate(time.Time{})
+		}
+		return s.series, nil
+	}
+	hist := newTodayHistory(c.history, first, now)
+	s, err := portfolio.NewSeries(l, portfolio.SeriesOptions{Base: base, History: hist})
+	if err != nil {
+		return nil, err
+	}
+	ob.series[base] = &ownerSeries{day: today, from: first, hist: hist, series: s}
+	return s, nil
+}
