@@ -24,7 +24,7 @@ import (
 	"github.com/finkit/finkit/portfolio"
 	portfoliosql "github.com/finkit/finkit/portfolio/sqlstore"
 	"github.com/finkit/finkit/securechat"
-	chatsql "github.com/finkit/finkit/securechat/sqlstore"
+	"github.com/finkit/finkit/securechat/sqlstore/pgnotify"
 	"github.com/finkit/finkit/upload"
 
 	"github.com/finkit/finkit/examples/internal/appdb"
@@ -53,6 +53,7 @@ type app struct {
 	agg       *marketdata.Aggregator
 	history0  marketdata.HistoryProvider // latency-free simulator on the same path: history for statistics, backtests and returns
 	relay     *securechat.Relay
+	notifier  *pgnotify.Notifier // wakes the relays of other instances (PostgreSQL only)
 	pdf       *lazyPDF
 	uploads   *upload.Manager // admin uploads (uploads.go)
 	uploadFS  *upload.FS
@@ -146,17 +147,8 @@ func newApp(ctx context.Context, cfg config, logger *slog.Logger) (a *app, err e
 		return nil, err
 	}
 
-	// securechat relay on the shared database.
-	cs, err := chatsql.New(ctx, a.db, db.Chat())
-	if err != nil {
-		return nil, fmt.Errorf("chat store: %w", err)
-	}
-	relayHost := cfg.relayHost()
-	if relayHost == "" {
-		return nil, fmt.Errorf("chat relay: --addr %q does not name the host clients dial; set --public-host (or FINKIT_PUBLIC_HOST) to it, e.g. --public-host chat.example.com", cfg.addr)
-	}
-	if a.relay, err = securechat.NewRelay(securechat.RelayOptions{Store: cs, Logger: logger, Host: relayHost}); err != nil {
-		return nil, fmt.Errorf("chat relay: %w", err)
+	if err := a.openRelay(ctx, db, dbTarget, logger); err != nil {
+		return nil, err
 	}
 
 	a.pdf = &lazyPDF{opts: pdfOptions(cfg)}
@@ -282,6 +274,9 @@ func (a *app) Close() error {
 	}
 	if a.relay != nil {
 		errs = append(errs, a.relay.Close())
+	}
+	if a.notifier != nil {
+		a.notifier.Close()
 	}
 	if a.agg != nil {
 		errs = append(errs, a.agg.Close())
