@@ -26,11 +26,15 @@ import (
 //go:embed demo/transactions.csv
 var demoCSV []byte
 
-// demoAccounts are the accounts the demo transactions are booked into.
-var demoAccounts = []portfolio.Account{
-	{ID: "broker", Name: "Brokerage", Kind: portfolio.KindBrokerage, Currency: "USD", CostMethod: portfolio.FIFO},
-	{ID: "crypto", Name: "Crypto wallet", Kind: portfolio.KindCrypto, Currency: "USD", CostMethod: portfolio.FIFO},
-	{ID: "savings", Name: "Savings (EUR)", Kind: portfolio.KindBank, Currency: "EUR"},
+// demoAccountsCSV defines the accounts the demo transactions are booked
+// into; `finkit portfolio import demo/transactions.csv` reads the same file.
+//
+//go:embed demo/accounts.csv
+var demoAccountsCSV []byte
+
+// demoAccounts parses demoAccountsCSV (a test checks that it parses).
+func demoAccounts() ([]portfolio.Account, error) {
+	return portfolio.ReadAccountsCSV(bytes.NewReader(demoAccountsCSV))
 }
 
 // baseCurrencies are offered for valuation.
@@ -234,9 +238,14 @@ func (a *app) portfolioDemo(c *gin.Context) {
 		a.fail(c, err)
 		return
 	}
+	accts, err := demoAccounts()
+	if err != nil {
+		a.fail(c, fmt.Errorf("demo accounts: %w", err))
+		return
+	}
 	// An account the user already has is left as it is: the demo's
 	// transactions then apply to it or the demo is refused.
-	for _, ac := range demoAccounts {
+	for _, ac := range accts {
 		if slices.ContainsFunc(have, func(h portfolio.Account) bool { return h.ID == ac.ID }) {
 			continue
 		}

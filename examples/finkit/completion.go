@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -78,7 +79,7 @@ func subcommands(c command) []string {
 	var subs []string
 	for _, alt := range strings.Split(c.args, "|") {
 		w, _, _ := strings.Cut(strings.TrimSpace(alt), " ")
-		if w != "" && strings.Trim(w, "abcdefghijklmnopqrstuvwxyz-") == "" && !strings.HasPrefix(w, "-") {
+		if w != "" && strings.Trim(w, "abcdefghijklmnopqrstuvwxyz-") == "" && !strings.HasPrefix(w, "-") && !slices.Contains(subs, w) {
 			subs = append(subs, w)
 		}
 	}

@@ -33,7 +33,8 @@ func TestBashCompletion(t *testing.T) {
 		{[]string{"finkit", "pdf", "--fail"}, []string{"--fail-on-redirect"}},
 		{[]string{"finkit", "user", "se"}, []string{"set-role"}},
 		{[]string{"finkit", "user", "add", "--ad"}, []string{"--admin"}},
-		{[]string{"finkit", "portfolio", "report", "--ba"}, []string{"--base"}},
+		{[]string{"finkit", "portfolio", "report", "--ba"}, []string{"--base", "--base-url"}},
+		{[]string{"finkit", "portfolio", "ac"}, []string{"account"}},
 		{[]string{"finkit", "help", "ba"}, []string{"backtest"}},
 		{[]string{"finkit", "completion", "--"}, nil},
 	} {

@@ -54,7 +54,7 @@ type command struct {
 func commands() []command {
 	return []command{
 		{name: "help", args: "[COMMAND]", summary: "show help for finkit or one command", run: nil},
-		{name: "portfolio", args: "import FILE.csv | report [--base NOK] [--json] | export [--db PATH]", summary: "import transactions, report positions, P&L, allocation and returns", examples: []string{"portfolio import --currency USD examples/dashboard/demo/transactions.csv", "portfolio report --base USD", "portfolio export"}, run: runPortfolio},
+		{name: "portfolio", args: "account add ID --currency CCY [--kind K] [--cost fifo|average] | account list | import [--accounts FILE] FILE.csv | report [--base NOK] [--providers sim] [--json] | export [--accounts FILE]", summary: "declare accounts, import transactions, report positions, P&L, allocation and returns priced through market data", examples: []string{"portfolio import examples/dashboard/demo/transactions.csv", "portfolio account add isk --name ISK --currency SEK --cost average", "portfolio account list", "portfolio report --base NOK", "portfolio export --accounts accounts.csv"}, run: runPortfolio},
 		{name: "quote", args: "[--providers sim,yahoo,…] [--json] SYMBOL…", summary: "ask several market-data sources at once and show the consensus price", examples: []string{"quote --providers sim AAPL EQNR.OL BTC-USD"}, run: runQuote},
 		{name: "fx", args: "[--providers …] [--json] FROM TO", summary: "print an exchange rate", examples: []string{"fx --providers sim EUR NOK"}, run: runFX},
 		{name: "stats", args: "[--provider P | --csv FILE] [--json] SYMBOL", summary: "how much a price went up or down, with statistics", examples: []string{"stats --provider sim AAPL"}, run: runStats},

@@ -17,6 +17,7 @@ import (
 
 	"github.com/finkit/finkit/auth"
 	authsql "github.com/finkit/finkit/auth/sqlstore"
+	"github.com/finkit/finkit/marketdata"
 	"github.com/finkit/finkit/portfolio"
 	"github.com/finkit/finkit/portfolio/sqlstore"
 	"github.com/shopspring/decimal"
@@ -27,12 +28,14 @@ import (
 // portfolioDefaultDB is the dashboard's SQLite file.
 const portfolioDefaultDB = "data/finkit.db"
 
-// runPortfolio implements `finkit portfolio import FILE.csv | report | export`.
+// runPortfolio implements `finkit portfolio account | import | report | export`.
 func runPortfolio(ctx context.Context, e *env, args []string) error {
 	if len(args) == 0 {
-		return usageErrorf("missing subcommand: import, report or export")
+		return usageErrorf("missing subcommand: account, import, report or export")
 	}
 	switch args[0] {
+	case "account":
+		return runPortfolioAccount(ctx, e, args[1:])
 	case "import":
 		return runPortfolioImport(ctx, e, args[1:])
 	case "report":
@@ -40,10 +43,11 @@ func runPortfolio(ctx context.Context, e *env, args []string) error {
 	case "export":
 		return runPortfolioExport(ctx, e, args[1:])
 	case "-h", "-help", "--help":
-		fmt.Fprintln(e.stderr, "usage: finkit portfolio import FILE.csv [--db PATH] [--user NAME] [--currency CCY] | report [--db PATH] [--user NAME] [--base CCY] [--json] | export [--db PATH] [--user NAME]")
-		return nil
+		cmd, _ := lookup("portfolio")
+		fmt.Fprintf(e.stdout, "usage: finkit portfolio %s\n\n%s.\n\nRun `finkit help portfolio SUBCOMMAND` for its flags.\n", cmd.args, upperFirst(cmd.summary))
+		return flag.ErrHelp
 	default:
-		return usageErrorf("unknown subcommand %q: want import, report or export", args[0])
+		return usageErrorf("unknown subcommand %q: want account, import, report or export", args[0])
 	}
 }
 
@@ -132,7 +136,7 @@ func interleaveFlags(args []string) []string {
 func runPortfolioImport(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet("portfolio import", e)
 	dbPath := fs.String("db", appdb.FromEnv(portfolioDefaultDB), "SQLite database file (the dashboard's) or postgres:// URL")
-	ccy := fs.String("currency", "NOK", "currency of accounts created by the import when their rows name none")
+	acctFile := fs.String("accounts", "", "accounts file defining the accounts the transactions name (default: accounts.csv next to FILE.csv, when there is one)")
 	user := userFlag(fs)
 	if err := parseFlags(fs, interleaveFlags(args)); err != nil {
 		return err
@@ -140,50 +144,36 @@ func runPortfolioImport(ctx context.Context, e *env, args []string) error {
 	if fs.NArg() != 1 {
 		return usageErrorf("want exactly one FILE.csv")
 	}
-	f, err := os.Open(fs.Arg(0))
+	txs, err := readTransactionsFile(fs.Arg(0))
 	if err != nil {
 		return err
 	}
-	defer f.Close()
-	txs, err := portfolio.ReadCSV(f)
+	declared, err := readAccountsFile(*acctFile, fs.Arg(0))
 	if err != nil {
-		return fmt.Errorf("%s: %w", fs.Arg(0), err)
+		return err
 	}
 	db, store, err := portfolioOpen(ctx, *dbPath, true, *user)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
+	// A declared account the store already has must match it (a currency
+	// or cost method cannot change under existing transactions); the rest
+	// are created, but only once the whole file applies.
+	created, err := accountsToCreate(ctx, store, declared, txs)
+	if err != nil {
+		return fmt.Errorf("%s: nothing imported: %w", fs.Arg(0), err)
+	}
 	ledger, err := portfolio.LoadLedger(ctx, store)
 	if err != nil {
 		return err
-	}
-	// Accounts the file names but the database does not have are created:
-	// brokerage, FIFO, in the currency of their first row without an FX
-	// rate (or --currency).
-	var created []portfolio.Account
-	for _, tx := range txs {
-		if _, err := ledger.Account(tx.Account); err == nil || slices.ContainsFunc(created, func(a portfolio.Account) bool { return a.ID == tx.Account }) {
-			continue
-		}
-		c := *ccy
-		for _, t := range txs {
-			if t.Account == tx.Account && t.Currency != "" && t.FXRate.IsZero() {
-				c = t.Currency
-				break
-			}
-		}
-		created = append(created, portfolio.Account{ID: tx.Account, Name: tx.Account, Kind: portfolio.KindBrokerage, Currency: strings.ToUpper(c)})
 	}
 	for _, a := range created {
 		if err := ledger.AddAccount(a); err != nil {
 			return err
 		}
 	}
-	// A dry run first, so that no account is created for a file that does
-	// not apply; BookTransactions then checks again against the books as
-	// they are inside the store's write lock.
-	if _, err := ledger.Import(txs); err != nil {
+	if _, err := ledger.Import(txs); err != nil { // a dry run before anything is stored
 		return fmt.Errorf("%s: nothing imported: %w", fs.Arg(0), err)
 	}
 	for _, a := range created {
@@ -197,13 +187,84 @@ func runPortfolioImport(ctx context.Context, e *env, args []string) error {
 	}
 	n := len(added)
 	e.log.Info("portfolio import", "file", fs.Arg(0), "rows", len(txs), "new", n, "accounts_created", len(created))
-	_, err = fmt.Fprintf(e.stdout, "imported %d new transactions (%d already present) from %s into %s\n", n, len(txs)-n, fs.Arg(0), appdb.Name(*dbPath))
+	_, err = fmt.Fprintf(e.stdout, "Imported %d new transactions (%d already present) from %s into %s; %d accounts created.\n", n, len(txs)-n, fs.Arg(0), appdb.Name(*dbPath), len(created))
 	return err
+}
+
+func readTransactionsFile(path string) ([]portfolio.Transaction, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	txs, err := portfolio.ReadCSV(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return txs, nil
+}
+
+// readAccountsFile reads the accounts file named by --accounts, or else
+// accounts.csv beside the transactions file when it exists (as `portfolio
+// export --accounts` writes it), or nothing.
+func readAccountsFile(path, txFile string) ([]portfolio.Account, error) {
+	if path == "" {
+		path = filepath.Join(filepath.Dir(txFile), "accounts.csv")
+		if _, err := os.Stat(path); err != nil {
+			return nil, nil
+		}
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	accts, err := portfolio.ReadAccountsCSV(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return accts, nil
+}
+
+// accountsToCreate checks declared accounts against the store and returns
+// those to create. Every account the transactions name must exist or be
+// declared: an undeclared one is an error naming it, never a guess.
+func accountsToCreate(ctx context.Context, store portfolio.Store, declared []portfolio.Account, txs []portfolio.Transaction) ([]portfolio.Account, error) {
+	have, err := store.Accounts(ctx)
+	if err != nil {
+		return nil, err
+	}
+	byID := map[string]portfolio.Account{}
+	for _, a := range have {
+		byID[a.ID] = a
+	}
+	var created []portfolio.Account
+	for _, d := range declared {
+		if h, ok := byID[d.ID]; ok {
+			if h.Currency != d.Currency || h.CostMethod != d.CostMethod || h.Kind != d.Kind {
+				return nil, fmt.Errorf("account %q is %s %s %s here but %s %s %s in the accounts file", d.ID, h.Kind, h.Currency, h.CostMethod, d.Kind, d.Currency, d.CostMethod)
+			}
+			continue
+		}
+		byID[d.ID] = d
+		created = append(created, d)
+	}
+	var missing []string
+	for _, tx := range txs {
+		if _, ok := byID[tx.Account]; !ok && !slices.Contains(missing, tx.Account) {
+			missing = append(missing, tx.Account)
+		}
+	}
+	if len(missing) > 0 {
+		return nil, fmt.Errorf("undeclared accounts %s: declare them with `finkit portfolio account add ID --currency CCY` or in an accounts file (--accounts)", strings.Join(missing, ", "))
+	}
+	return created, nil
 }
 
 func runPortfolioExport(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet("portfolio export", e)
 	dbPath := fs.String("db", appdb.FromEnv(portfolioDefaultDB), "SQLite database file (the dashboard's) or postgres:// URL")
+	acctFile := fs.String("accounts", "", "also write the account definitions to this file (import reads accounts.csv beside the transactions)")
 	user := userFlag(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -220,7 +281,35 @@ func runPortfolioExport(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	if *acctFile != "" {
+		accts, err := store.Accounts(ctx)
+		if err != nil {
+			return err
+		}
+		if err := writeFileAtomic(*acctFile, func(w io.Writer) error { return portfolio.WriteAccountsCSV(w, accts) }); err != nil {
+			return err
+		}
+	}
 	return portfolio.WriteCSV(e.stdout, txs)
+}
+
+// writeFileAtomic writes path through a temporary file renamed into place.
+func writeFileAtomic(path string, write func(io.Writer) error) error {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
+	if err != nil {
+		return err
+	}
+	err = write(f)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), path)
+	}
+	if err != nil {
+		_ = os.Remove(f.Name())
+	}
+	return err
 }
 
 // portfolioReport is the JSON form of `finkit portfolio report`.
@@ -238,11 +327,13 @@ func runPortfolioReport(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet("portfolio report", e)
 	dbPath := fs.String("db", appdb.FromEnv(portfolioDefaultDB), "SQLite database file (the dashboard's) or postgres:// URL")
 	base := fs.String("base", "", "currency to report in (default: the first account's)")
-	asJSON := fs.Bool("json", false, "print JSON")
+	var md mdFlags
+	md.register(fs, "sim")
 	user := userFlag(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
+	asJSON := &md.asJSON
 	if fs.NArg() != 0 {
 		return usageErrorf("report takes no arguments")
 	}
@@ -263,20 +354,20 @@ func runPortfolioReport(ctx context.Context, e *env, args []string) error {
 		*base = accts[0].Currency
 	}
 	*base = strings.ToUpper(*base)
-	// No market data here: every holding is marked at its last trade and
-	// currencies at the last FX rate seen in the transactions.
-	hist := ledger.TradeHistory()
-	now := time.Now()
-	val, err := ledger.Value(ctx, *base, ledger.LastPrices(), portfolio.RatesAt(hist, now))
+	pr, err := reportPricing(ctx, &md, ledger)
 	if err != nil {
 		return err
 	}
-	rep := portfolioReport{Accounts: accts, Valuation: val, RealizedByYear: map[string]string{}, Priced: "last trade price in the ledger", Realized: ledger.Realized("")}
+	val, err := ledger.Value(ctx, *base, pr.prices, pr.rates)
+	if err != nil {
+		return err
+	}
+	rep := portfolioReport{Accounts: accts, Valuation: val, RealizedByYear: map[string]string{}, Priced: pr.label, Realized: ledger.Realized("")}
 	if rep.Realized == nil {
 		rep.Realized = []portfolio.RealizedGain{}
 	}
 	// Realized gains per tax year, each account's converted to the base.
-	rates := portfolio.RatesAt(hist, now)
+	rates := pr.rates
 	byYear := map[int]decimal.Decimal{}
 	for _, a := range accts {
 		r := decimal.NewFromInt(1)
@@ -299,7 +390,11 @@ func runPortfolioReport(ctx context.Context, e *env, args []string) error {
 		}
 		rep.Balances = append(rep.Balances, b)
 	}
-	perf, err := ledger.Performance(ctx, portfolio.PerformanceOptions{Base: *base, History: hist})
+	var perf *portfolio.Performance
+	err = portfolio.ErrNotEnoughData // no source of daily history
+	if pr.history != nil {
+		perf, err = ledger.Performance(ctx, portfolio.PerformanceOptions{Base: *base, History: pr.history})
+	}
 	if err != nil {
 		e.log.Warn("portfolio performance unavailable", "err", err)
 	} else {
@@ -309,6 +404,45 @@ func runPortfolioReport(ctx context.Context, e *env, args []string) error {
 		return writeJSON(e.stdout, rep)
 	}
 	return printPortfolioReport(e.stdout, &rep)
+}
+
+// pricing is how a report values holdings and converts currencies.
+type pricing struct {
+	prices  portfolio.PriceSource
+	rates   portfolio.RateSource
+	history portfolio.PriceHistory
+	label   string
+}
+
+// reportPricing prices through the market-data aggregator over --providers
+// (the simulated market by default, so it works offline; real providers by
+// name), or with --providers none at the last trade price and FX rate in
+// the ledger itself.
+func reportPricing(ctx context.Context, md *mdFlags, ledger *portfolio.Ledger) (pricing, error) {
+	if strings.EqualFold(strings.TrimSpace(md.providers), "none") {
+		hist := ledger.TradeHistory()
+		return pricing{prices: ledger.LastPrices(), rates: portfolio.RatesAt(hist, time.Now()), history: hist, label: "last trade price in the ledger"}, nil
+	}
+	agg, err := newAggregator(md)
+	if err != nil {
+		return pricing{}, err
+	}
+	pr := pricing{prices: agg, rates: agg, label: "market price from " + md.providers}
+	ps, err := buildProviders(md)
+	if err != nil {
+		return pricing{}, err
+	}
+	for _, p := range ps { // returns are measured on the first source with daily history
+		if h, ok := p.(marketdata.HistoryProvider); ok {
+			from := time.Now()
+			if txs := ledger.Transactions(); len(txs) > 0 {
+				from = txs[0].Time
+			}
+			pr.history = marketdata.NewHistoryPrices(h, from)
+			break
+		}
+	}
+	return pr, nil
 }
 
 // printPortfolioReport writes the human form: aligned sections, each line

@@ -25,6 +25,10 @@ const portfolioCSV = `date,account,kind,symbol,quantity,price,fee,currency,fx_ra
 2024-06-03,nordnet,buy,AAPL,1,194.03,1,USD,10.61,,
 `
 
+const portfolioAccounts = `id,name,kind,currency,cost_method
+nordnet,Nordnet,brokerage,NOK,average
+`
+
 func portfolioEnv() (*env, *bytes.Buffer, *bytes.Buffer) {
 	var out, errOut bytes.Buffer
 	return &env{stdin: strings.NewReader(""), stdout: &out, stderr: &errOut, log: slog.New(slog.NewTextHandler(io.Discard, nil))}, &out, &errOut
@@ -35,24 +39,41 @@ func TestPortfolioCommand(t *testing.T) {
 	dir := t.TempDir()
 	csvPath := filepath.Join(dir, "tx.csv")
 	require.NoError(t, os.WriteFile(csvPath, []byte(portfolioCSV), 0o600))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "accounts.csv"), []byte(portfolioAccounts), 0o600))
 	db := filepath.Join(dir, "data", "finkit.db")
 
+	// The accounts file beside the transactions declares the account.
 	e, out, _ := portfolioEnv()
 	require.NoError(t, runPortfolio(ctx, e, []string{"import", csvPath, "--db", db}))
-	assert.Contains(t, out.String(), "imported 6 new transactions (0 already present)")
+	assert.Contains(t, out.String(), "Imported 6 new transactions (0 already present)")
+	assert.Contains(t, out.String(), "1 accounts created")
 
 	// Importing the same file again adds nothing.
 	e, out, _ = portfolioEnv()
 	require.NoError(t, runPortfolio(ctx, e, []string{"import", "--db", db, csvPath}))
-	assert.Contains(t, out.String(), "imported 0 new transactions (6 already present)")
+	assert.Contains(t, out.String(), "Imported 0 new transactions (6 already present)")
 
 	e, out, _ = portfolioEnv()
-	require.NoError(t, runPortfolio(ctx, e, []string{"report", "--db", db}))
+	require.NoError(t, runPortfolio(ctx, e, []string{"account", "list", "--db", db}))
+	assert.Regexp(t, `nordnet\s+Nordnet\s+brokerage\s+NOK\s+average`, out.String())
+
+	// Offline, from the ledger alone: last trade prices, exactly.
+	e, out, _ = portfolioEnv()
+	require.NoError(t, runPortfolio(ctx, e, []string{"report", "--db", db, "--providers", "none"}))
 	text := out.String()
 	assert.Contains(t, text, "EQNR.OL 100 sh @ 312.40 NOK = 31,240.00 NOK")
 	assert.Contains(t, text, "AAPL 11 sh @ 194.03 USD = 2,134.33 USD")
 	assert.Contains(t, text, "TWR")
 	assert.Contains(t, text, "REALIZED BY YEAR")
+
+	// By default through the market-data aggregator (the simulated market),
+	// which also converts to a currency the transactions never name.
+	e, out, _ = portfolioEnv()
+	require.NoError(t, runPortfolio(ctx, e, []string{"report", "--db", db, "--base", "gbp"}))
+	text = out.String()
+	assert.Contains(t, text, "priced at the market price from sim")
+	assert.Contains(t, text, "RESULT (GBP)")
+	assert.NotContains(t, text, "EQNR.OL 100 sh @ 312.40 NOK", "not the last trade price")
 
 	e, out, _ = portfolioEnv()
 	require.NoError(t, runPortfolio(ctx, e, []string{"report", "--db", db, "--base", "usd", "--json"}))
@@ -71,14 +92,16 @@ func TestPortfolioCommand(t *testing.T) {
 	assert.Equal(t, "USD", rep.Valuation.Base)
 	assert.Len(t, rep.Valuation.Holdings, 2)
 
-	// Export → import into a fresh database gives the same transactions.
+	// Export → import into a fresh database gives the same accounts and
+	// transactions.
+	exportDir := t.TempDir()
 	e, out, _ = portfolioEnv()
-	require.NoError(t, runPortfolio(ctx, e, []string{"export", "--db", db}))
+	require.NoError(t, runPortfolio(ctx, e, []string{"export", "--db", db, "--accounts", filepath.Join(exportDir, "accounts.csv")}))
 	exported := out.String()
 	txs, err := portfolio.ReadCSV(strings.NewReader(exported))
 	require.NoError(t, err)
 	assert.Len(t, txs, 6)
-	exportPath := filepath.Join(dir, "export.csv")
+	exportPath := filepath.Join(exportDir, "export.csv")
 	require.NoError(t, os.WriteFile(exportPath, []byte(exported), 0o600))
 	db2 := filepath.Join(dir, "second.db")
 	e, _, _ = portfolioEnv()
@@ -86,6 +109,49 @@ func TestPortfolioCommand(t *testing.T) {
 	e, out, _ = portfolioEnv()
 	require.NoError(t, runPortfolio(ctx, e, []string{"export", "--db", db2}))
 	assert.Equal(t, exported, out.String())
+	e, out, _ = portfolioEnv()
+	require.NoError(t, runPortfolio(ctx, e, []string{"account", "list", "--db", db2, "--json"}))
+	var accts []portfolio.Account
+	require.NoError(t, json.Unmarshal(out.Bytes(), &accts))
+	assert.Equal(t, []portfolio.Account{{ID: "nordnet", Name: "Nordnet", Kind: portfolio.KindBrokerage, Currency: "NOK", CostMethod: portfolio.AverageCost}}, accts)
+}
+
+func TestPortfolioAccounts(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	db := filepath.Join(dir, "finkit.db")
+	csvPath := filepath.Join(dir, "tx.csv")
+	require.NoError(t, os.WriteFile(csvPath, []byte(portfolioCSV), 0o600))
+
+	// Nothing is guessed: an undeclared account is named and nothing stored.
+	e, _, _ := portfolioEnv()
+	err := runPortfolio(ctx, e, []string{"import", csvPath, "--db", db})
+	require.ErrorContains(t, err, "undeclared accounts nordnet")
+
+	e, out, _ := portfolioEnv()
+	require.NoError(t, runPortfolio(ctx, e, []string{"account", "add", "nordnet", "--currency", "nok", "--db", db}))
+	assert.Equal(t, "Added account nordnet (brokerage, NOK, cost fifo).\n", out.String())
+	e, _, _ = portfolioEnv()
+	require.ErrorContains(t, runPortfolio(ctx, e, []string{"account", "add", "nordnet", "--currency", "USD", "--db", db}), "exists already")
+	e, out, _ = portfolioEnv()
+	require.NoError(t, runPortfolio(ctx, e, []string{"import", csvPath, "--db", db}))
+	assert.Contains(t, out.String(), "0 accounts created")
+
+	// An accounts file that disagrees with the stored account is refused.
+	other := filepath.Join(dir, "other.csv")
+	require.NoError(t, os.WriteFile(other, []byte("id,currency,cost_method\nnordnet,NOK,average\n"), 0o600))
+	e, _, _ = portfolioEnv()
+	err = runPortfolio(ctx, e, []string{"import", "--accounts", other, csvPath, "--db", db})
+	require.ErrorContains(t, err, `account "nordnet" is brokerage NOK fifo here but brokerage NOK average in the accounts file`)
+
+	for _, args := range [][]string{
+		{"account"}, {"account", "remove", "x"}, {"account", "add"}, {"account", "add", "x"},
+		{"account", "add", "x", "--currency", "dollars"}, {"account", "add", "x", "--currency", "USD", "--cost", "lifo"},
+		{"account", "add", "x", "--currency", "USD", "--kind", "pension"},
+	} {
+		e, _, _ := portfolioEnv()
+		assert.ErrorIs(t, runPortfolio(ctx, e, append(args, "--db", db)), errUsage, "%v", args)
+	}
 }
 
 func TestPortfolioCommandErrors(t *testing.T) {
@@ -102,6 +168,7 @@ func TestPortfolioCommandErrors(t *testing.T) {
 	// A file that parses but does not apply imports nothing.
 	oversell := filepath.Join(dir, "oversell.csv")
 	require.NoError(t, os.WriteFile(oversell, []byte("date,account,kind,symbol,quantity,price,amount\n2024-01-01,a,deposit,,,,100\n2024-01-02,a,sell,X,1,10,\n"), 0o600))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "accounts.csv"), []byte("id,currency\na,NOK\n"), 0o600))
 	err = runPortfolio(ctx, e, []string{"import", oversell, "--db", db})
 	require.ErrorIs(t, err, portfolio.ErrInsufficientHoldings)
 	e, out, _ := portfolioEnv()
