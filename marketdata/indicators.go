@@ -87,10 +87,11 @@ func SMA(dst, prices []float64, n int) ([]float64, error) {
 	if err := checkPrices(prices, n, "SMA"); err != nil {
 		return dst, err
 	}
-	s := indicator.NewSMA(n)
 	from := len(dst)
-	dst = slices.Grow(dst, len(prices))[:from+len(prices)]
-	s.Fill(dst[from:], prices, 0, len(prices))
+	// The window lives past the values, in dst's spare capacity.
+	dst = slices.Grow(dst, len(prices)+n)[:from+len(prices)]
+	s := indicator.NewSMAIn(n, dst[from+len(prices):from+len(prices)+n])
+	s.Fill(dst[from:], prices)
 	return dropWarmUp(dst, from, n-1, "SMA")
 }
 
@@ -106,7 +107,7 @@ func EMA(dst, prices []float64, n int) ([]float64, error) {
 	e := indicator.NewEMA(n)
 	from := len(dst)
 	dst = slices.Grow(dst, len(prices))[:from+len(prices)]
-	e.Fill(dst[from:], prices, 0, len(prices))
+	e.Fill(dst[from:], prices)
 	return dropWarmUp(dst, from, n-1, "EMA")
 }
 
@@ -130,7 +131,7 @@ func RSI(dst, prices []float64, n int) ([]float64, error) {
 	r := indicator.NewRSI(n)
 	from := len(dst)
 	dst = slices.Grow(dst, len(prices))[:from+len(prices)]
-	r.Fill(dst[from:], prices, 0, len(prices))
+	r.Fill(dst[from:], prices)
 	return dropWarmUp(dst, from, n, "RSI")
 }
 

@@ -132,3 +132,20 @@ func TestHistoryPrices(t *testing.T) {
 	end, _ := decimal.NewFromInt(10_000).Sub(ten.Mul(buy).Round(2)).Add(ten.Mul(last)).Float64()
 	assert.InDelta(t, end, perf.EndValue, 1e-6)
 }
+
+// The indicators append to a reused buffer without allocating.
+func TestIndicatorsDoNotAllocate(t *testing.T) {
+	prices := make([]float64, 500)
+	for i := range prices {
+		prices[i] = 100 + math.Sin(float64(i)/7)
+	}
+	buf := make([]float64, 0, 1024)
+	for name, f := range map[string]func() error{
+		"SMA": func() error { _, err := marketdata.SMA(buf[:0], prices, 50); return err },
+		"EMA": func() error { _, err := marketdata.EMA(buf[:0], prices, 50); return err },
+		"RSI": func() error { _, err := marketdata.RSI(buf[:0], prices, 14); return err },
+	} {
+		require.NoError(t, f())
+		assert.Zero(t, testing.AllocsPerRun(20, func() { _ = f() }), name)
+	}
+}

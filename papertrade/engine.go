@@ -82,6 +82,7 @@ type engine struct {
 	setup    Setup
 	indBuf   [][]float64
 	srcBuf   [SourceVolume + 1][]float64
+	block    []float64 // a block's source values for the streams
 	srcHave  [SourceVolume + 1]bool
 	streams  []stream
 	customs  []customStream
@@ -195,7 +196,7 @@ func (e *engine) reset(bars []Bar, strategy Strategy, opts Options) (int, error)
 		if spec.kind == "sma" || spec.kind == "ema" {
 			// Computed bar by bar inside the main loop, in one pass with
 			// everything else; the warm-up is known in advance.
-			e.streams = append(e.streams, stream{out: out, src: e.source(spec.src), ema: spec.kind == "ema",
+			e.streams = append(e.streams, stream{out: out, src: spec.src, ema: spec.kind == "ema",
 				sma: indicator.NewSMA(spec.n), em: indicator.NewEMA(spec.n)})
 			warm = max(warm, spec.n-1)
 			continue
@@ -943,11 +944,11 @@ func (e *engine) closeTrade(k int, price float64, at int) {
 }
 
 // stream is an indicator the main loop computes a block of bars at a time
-// (SMA, EMA): the running state of the batch functions SMA and EMA, so the
-// values are theirs, bit for bit.
+// (SMA, EMA): the running state behind the batch functions SMA and EMA,
+// filled block after block, so the values are theirs, bit for bit.
 type stream struct {
 	out []float64 // e.ind[k]
-	src []float64 // the source's values, one per bar
+	src Source
 	ema bool
 	sma indicator.SMA
 	em  indicator.EMA
@@ -962,10 +963,11 @@ const streamBlock = 512
 func (e *engine) computeStreams(from, to int) {
 	for k := range e.streams {
 		st := &e.streams[k]
+		e.block = sourceValues(e.bars[from:to], st.src, e.block)
 		if st.ema {
-			st.em.Fill(st.out, st.src, from, to)
+			st.em.Fill(st.out[from:to], e.block)
 		} else {
-			st.sma.Fill(st.out, st.src, from, to)
+			st.sma.Fill(st.out[from:to], e.block)
 		}
 	}
 }

@@ -17,7 +17,7 @@ import (
 func SMA(src []float64, n int) []float64 {
 	out := make([]float64, len(src))
 	s := indicator.NewSMA(n)
-	s.Fill(out, src, 0, len(src))
+	s.Fill(out, src)
 	return out
 }
 
@@ -29,7 +29,7 @@ func SMA(src []float64, n int) []float64 {
 func EMA(src []float64, n int) []float64 {
 	out := make([]float64, len(src))
 	e := indicator.NewEMA(n)
-	e.Fill(out, src, 0, len(src))
+	e.Fill(out, src)
 	return out
 }
 
@@ -40,7 +40,7 @@ func EMA(src []float64, n int) []float64 {
 func RSI(src []float64, n int) []float64 {
 	out := make([]float64, len(src))
 	r := indicator.NewRSI(n)
-	r.Fill(out, src, 0, len(src))
+	r.Fill(out, src)
 	return out
 }
 

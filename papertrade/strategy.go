@@ -159,7 +159,7 @@ func computeIndicator(spec indicatorSpec, src []float64, out []float64) {
 	switch spec.kind {
 	case "rsi":
 		r := indicator.NewRSI(spec.n)
-		r.Fill(out, src, 0, len(src))
+		r.Fill(out, src)
 	case "max":
 		copy(out, Highest(src, spec.n))
 	case "min":

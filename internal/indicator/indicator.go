@@ -1,14 +1,13 @@
 // Package indicator is the one implementation of the moving averages and
 // the relative strength index that marketdata and papertrade share.
 //
-// Each indicator is a small running state with a Fill method that writes
-// the values at indexes [from, to) of a series into out (out[i] is the
-// value at src[i], bar-aligned; NaN while the indicator warms up) and
-// continues from where the previous Fill stopped. One Fill over the whole
-// series and many Fills over consecutive blocks give the same values bit
-// for bit: the arithmetic is the same, step by step. marketdata's
-// end-aligned functions and papertrade's NaN-padded series and streaming
-// engine are views over these states.
+// Each indicator is a small running state whose Fill pushes the next values
+// of a series and writes the indicator at each, bar-aligned (out[i] is the
+// value at src[i], NaN while it warms up). Filling a series at once, block
+// by block or one value at a time gives the same values bit for bit: the
+// state carries everything from one call to the next.
+// marketdata's end-aligned functions and papertrade's NaN-padded series
+// and streaming engine are views over these states.
 package indicator
 
 import "math"
@@ -21,20 +20,33 @@ const Resync = 1024
 // SMA is the running state of an N-value simple moving average, like
 // pandas' rolling(N).mean(): NaN for the first N-1 values and for every
 // window holding a NaN or infinite value (it recovers N values later). It
-// keeps the window sum (the value entering minus the one leaving, added
-// once per step) and the count of non-finite values in the window, and
-// resyncs the sum every Resync values. The sum is not compensated, so a
-// value can differ from the exact window mean by a few ulps of the
-// window's magnitude.
+// keeps the last N values, their sum (the value entering minus the one
+// leaving, added once per step) and the count of non-finite ones, and
+// recomputes the sum from the window (oldest first) every Resync values.
+// The sum is not compensated, so a value can differ from the exact window
+// mean by a few ulps of the window's magnitude.
 type SMA struct {
-	n   int
-	sum float64 // of the finite values in the window
-	bad int     // non-finite values in the window
+	n    int
+	seen int       // values pushed
+	win  []float64 // the last n values, a ring; oldest at head
+	head int
+	sum  float64 // of the finite values in the window
+	bad  int     // non-finite values in the window
 }
 
 // NewSMA returns the state of an n-value SMA at the start of a series. A
 // window n < 1 gives NaN everywhere.
 func NewSMA(n int) SMA { return SMA{n: n} }
+
+// NewSMAIn is NewSMA keeping its window in buf (at least n long) instead
+// of a slice of its own, for callers that reuse memory.
+func NewSMAIn(n int, buf []float64) SMA {
+	s := SMA{n: n}
+	if n >= 1 && len(buf) >= n {
+		s.win = buf[:n]
+	}
+	return s
+}
 
 // finiteOr0 is x and 0, or 0 and 1 for NaN and ±Inf.
 func finiteOr0(x float64) (float64, int) {
@@ -44,62 +56,74 @@ func finiteOr0(x float64) (float64, int) {
 	return x, 0
 }
 
-// Fill writes the SMA at indexes [from, to) of src into out (len(out) >=
-// to); the previous Fill must have ended at from.
-func (s *SMA) Fill(out, src []float64, from, to int) {
+// Fill pushes the values of src, in order, after those of earlier calls,
+// and sets out[i] to the SMA at src[i] (len(out) >= len(src)).
+func (s *SMA) Fill(out, src []float64) {
 	n := s.n
 	if n < 1 {
-		fillNaN(out[from:to])
+		fillNaN(out[:len(src)])
 		return
 	}
-	i := from
-	for ; i < to && i < n; i++ { // the window fills
-		x, b := finiteOr0(src[i])
-		s.sum += x
-		s.bad += b
-		out[i] = s.mean(i)
+	if s.win == nil {
+		s.win = make([]float64, n)
 	}
-	sum, bad := s.sum, s.bad
-	for ; i < to; i++ {
-		if i&(Resync-1) == 0 {
-			s.resync(src[i-n+1 : i+1])
+	k := 0
+	for ; k < len(src) && s.seen < n; k++ { // the window fills
+		x := src[k]
+		s.win[s.seen] = x
+		v, b := finiteOr0(x)
+		s.sum += v
+		s.bad += b
+		s.seen++
+		out[k] = math.NaN()
+		if s.seen == n && s.bad == 0 {
+			out[k] = s.sum / float64(n)
+		}
+	}
+	win, head, sum, bad, seen := s.win, s.head, s.sum, s.bad, s.seen
+	for ; k < len(src); k++ {
+		x, y := src[k], win[head]
+		win[head] = x
+		if head++; head == n {
+			head = 0
+		}
+		i := seen
+		seen++
+		switch d := x - y; {
+		case i&(Resync-1) == 0:
+			s.head = head
+			s.resync()
 			sum, bad = s.sum, s.bad
-		} else if d := src[i] - src[i-n]; d-d == 0 && bad == 0 {
+		case d-d == 0 && bad == 0:
 			// Both values finite (a finite difference), as they are in
 			// validated prices: the same sum += x - y, without counting.
 			sum += d
-			out[i] = sum / float64(n)
+			out[k] = sum / float64(n)
 			continue
-		} else {
-			xv, xb := finiteOr0(src[i])
-			yv, yb := finiteOr0(src[i-n])
+		default:
+			xv, xb := finiteOr0(x)
+			yv, yb := finiteOr0(y)
 			sum += xv - yv
 			bad += xb - yb
 		}
-		if bad > 0 {
-			out[i] = math.NaN()
-		} else {
-			out[i] = sum / float64(n)
+		out[k] = math.NaN()
+		if bad == 0 {
+			out[k] = sum / float64(n)
 		}
 	}
-	s.sum, s.bad = sum, bad
+	s.head, s.sum, s.bad, s.seen = head, sum, bad, seen
 }
 
-// mean is the SMA's value at index i with the current window.
-func (s *SMA) mean(i int) float64 {
-	if i < s.n-1 || s.bad > 0 {
-		return math.NaN()
-	}
-	return s.sum / float64(s.n)
-}
-
-// resync recomputes the window's sum and count from its values.
-func (s *SMA) resync(window []float64) {
+// resync recomputes the window's sum and count from its values, oldest
+// first.
+func (s *SMA) resync() {
 	s.sum, s.bad = 0, 0
-	for _, v := range window {
-		x, b := finiteOr0(v)
-		s.sum += x
-		s.bad += b
+	for _, part := range [2][]float64{s.win[s.head:], s.win[:s.head]} {
+		for _, v := range part {
+			x, b := finiteOr0(v)
+			s.sum += x
+			s.bad += b
+		}
 	}
 }
 
@@ -111,6 +135,7 @@ func (s *SMA) resync(window []float64) {
 // value NaN.
 type EMA struct {
 	n     int
+	seen  int
 	alpha float64
 	sum   float64 // of the first n values, while seeding
 	prev  float64
@@ -120,31 +145,30 @@ type EMA struct {
 // window n < 1 gives NaN everywhere.
 func NewEMA(n int) EMA { return EMA{n: n, alpha: 2 / float64(n+1)} }
 
-// Fill writes the EMA at indexes [from, to) of src into out (len(out) >=
-// to); the previous Fill must have ended at from.
-func (e *EMA) Fill(out, src []float64, from, to int) {
-	n := e.n
-	if n < 1 {
-		fillNaN(out[from:to])
-		return
-	}
-	alpha, sum, prev := e.alpha, e.sum, e.prev
-	for i := from; i < to; i++ {
-		x := src[i]
+// Fill pushes the values of src, in order, after those of earlier calls,
+// and sets out[i] to the EMA at src[i] (len(out) >= len(src)).
+func (e *EMA) Fill(out, src []float64) {
+	n, alpha, sum, prev, seen := e.n, e.alpha, e.sum, e.prev, e.seen
+	for k, x := range src {
+		i := seen
+		seen++
 		switch {
+		case n < 1:
+			out[k] = math.NaN()
+			continue
 		case i < n-1:
 			sum += x
-			out[i] = math.NaN()
+			out[k] = math.NaN()
+			continue
 		case i == n-1:
 			sum += x
 			prev = sum / float64(n)
-			out[i] = prev
 		default:
 			prev = alpha*x + (1-alpha)*prev
-			out[i] = prev
 		}
+		out[k] = prev
 	}
-	e.sum, e.prev = sum, prev
+	e.sum, e.prev, e.seen = sum, prev, seen
 }
 
 // RSI is the running state of Wilder's N-period relative strength index
@@ -156,6 +180,8 @@ func (e *EMA) Fill(out, src []float64, from, to int) {
 // losses is 100, with neither gains nor losses 50.
 type RSI struct {
 	n          int
+	seen       int
+	last       float64 // the previous value
 	gain, loss float64
 }
 
@@ -163,21 +189,19 @@ type RSI struct {
 // period n < 1 gives NaN everywhere.
 func NewRSI(n int) RSI { return RSI{n: n} }
 
-// Fill writes the RSI at indexes [from, to) of src into out (len(out) >=
-// to); the previous Fill must have ended at from.
-func (r *RSI) Fill(out, src []float64, from, to int) {
+// Fill pushes the values of src, in order, after those of earlier calls,
+// and sets out[i] to the RSI at src[i] (len(out) >= len(src)).
+func (r *RSI) Fill(out, src []float64) {
 	n := r.n
-	if n < 1 {
-		fillNaN(out[from:to])
-		return
-	}
-	gain, loss := r.gain, r.loss
-	for i := from; i < to; i++ {
-		if i == 0 {
-			out[i] = math.NaN()
+	for k, x := range src {
+		i := r.seen
+		r.seen++
+		d := x - r.last
+		r.last = x
+		if n < 1 || i == 0 {
+			out[k] = math.NaN()
 			continue
 		}
-		d := src[i] - src[i-1]
 		g, l := 0.0, 0.0
 		if d > 0 {
 			g = d
@@ -186,20 +210,19 @@ func (r *RSI) Fill(out, src []float64, from, to int) {
 		}
 		switch {
 		case i < n:
-			gain += g
-			loss += l
-			out[i] = math.NaN()
+			r.gain += g
+			r.loss += l
+			out[k] = math.NaN()
+			continue
 		case i == n:
-			gain = (gain + g) / float64(n)
-			loss = (loss + l) / float64(n)
-			out[i] = rsiValue(gain, loss)
+			r.gain = (r.gain + g) / float64(n)
+			r.loss = (r.loss + l) / float64(n)
 		default:
-			gain = (gain*float64(n-1) + g) / float64(n)
-			loss = (loss*float64(n-1) + l) / float64(n)
-			out[i] = rsiValue(gain, loss)
+			r.gain = (r.gain*float64(n-1) + g) / float64(n)
+			r.loss = (r.loss*float64(n-1) + l) / float64(n)
 		}
+		out[k] = rsiValue(r.gain, r.loss)
 	}
-	r.gain, r.loss = gain, loss
 }
 
 func rsiValue(gain, loss float64) float64 {
