@@ -51,8 +51,14 @@
 // S3-compatible backend. FS is the local file system, rooted in one
 // directory through an os.Root so that nothing can be written outside it;
 // its writes are atomic (temporary file, fsync, rename, fsync of the
-// directory). Temporary files always live in Options.Dir; with another
-// Storage, a job copies the finished file there with Put.
+// directory). Temporary files always live in Options.Dir. With another
+// Storage (upload/s3storage, an S3-compatible server several instances
+// share), an accepted file is staged there under incoming/{id} before it
+// is acknowledged, so any instance can run its job; the job then moves it
+// to its content-addressed key (server-side when the Storage is a
+// Copier). A delete of the last upload of some content leases its key in
+// the Store while the object is deleted; a job storing the same content
+// meanwhile waits and stores it anew.
 //
 // # Pipeline
 //

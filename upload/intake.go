@@ -344,9 +344,18 @@ func (m *Manager) enqueue(ctx context.Context, p Principal, files []received, me
 	for _, f := range files {
 		ups = append(ups, m.newUpload(p, f, meta, now))
 	}
+	locals, err := m.stageAll(ctx, ups)
+	if err != nil {
+		m.discard(files)
+		return nil, err
+	}
 	if err := m.opts.Store.Create(context.WithoutCancel(ctx), ups...); err != nil {
+		m.unstage(ctx, ups)
 		m.discard(files)
 		return nil, fmt.Errorf("upload: record the upload: %w", err)
+	}
+	for _, local := range locals { // staged: the local copies are no longer needed
+		m.dropTemp(local)
 	}
 	for _, u := range ups {
 		m.audit(ctx, "upload.accepted", p, u, "accepted")

@@ -172,6 +172,9 @@ func (m *Manager) store(ctx context.Context, worker string, u Upload) error {
 }
 
 func (m *Manager) commit(ctx context.Context, u Upload) error {
+	if staged, ok := stagedKey(u.Temp); ok {
+		return m.commitStaged(ctx, staged, u)
+	}
 	if fs, ok := m.opts.Storage.(*FS); ok && fs == m.opts.Dir {
 		return m.opts.Dir.Commit(ctx, u.Temp, u.Key, true)
 	}

@@ -1,0 +1,216 @@
+// Package s3storage is an upload.Storage on an S3-compatible object store
+// (AWS S3, MinIO, versitygw, …) through github.com/minio/minio-go/v7. It is
+// its own module, so the finkit library does not require minio.
+//
+//	st, err := s3storage.New(ctx, s3storage.Options{
+//		Endpoint: "127.0.0.1:7070", AccessKey: "…", SecretKey: "…", Bucket: "uploads",
+//	})
+//	m, err := upload.New(ctx, upload.Options{Dir: dir, Storage: st, …})
+//
+// Put streams: an object of unknown length goes up as a multipart upload
+// in parts of Options.PartSize, one part in memory at a time, never the
+// whole file; an object smaller than one part is a single PUT. An object
+// appears whole or not at all (S3 completes a multipart upload
+// atomically). Copy is a server-side copy, so the pipeline moves a staged
+// upload to its content-addressed key without downloading it.
+package s3storage
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+
+	"github.com/minio/minio-go/v7"
+	"github.com/minio/minio-go/v7/pkg/credentials"
+
+	"github.com/finkit/finkit/upload"
+)
+
+// Options configure a Storage. Endpoint, AccessKey, SecretKey and Bucket
+// are required.
+type Options struct {
+	Endpoint  string // host:port of the S3 server
+	Secure    bool   // use https
+	AccessKey string
+	SecretKey string
+	Region    string // default "us-east-1"
+	Bucket    string
+	// Prefix is put before every key inside the bucket ("" or ending in
+	// "/", such as "uploads/").
+	Prefix string
+	// CreateBucket creates the bucket when it does not exist.
+	CreateBucket bool
+	// PartSize is the size of a multipart upload's parts, at least 5 MiB
+	// (S3's minimum); default 16 MiB. It is also the memory one Put holds.
+	PartSize uint64
+	// Transport is the HTTP transport; nil means minio's default.
+	Transport http.RoundTripper
+}
+
+// Storage is an upload.Storage in one bucket.
+type Storage struct {
+	c        *minio.Client
+	bucket   string
+	prefix   string
+	partSize uint64
+}
+
+var _ upload.Storage = (*Storage)(nil)
+
+const minPartSize = 5 << 20
+
+// New connects to the server and checks (or creates) the bucket.
+func New(ctx context.Context, opts Options) (*Storage, error) {
+	if opts.Endpoint == "" || opts.Bucket == "" || opts.AccessKey == "" || opts.SecretKey == "" {
+		return nil, errors.New("s3storage: Endpoint, Bucket, AccessKey and SecretKey are required")
+	}
+	if opts.Prefix != "" && (!upload.ValidKey(opts.Prefix+"x") || opts.Prefix[len(opts.Prefix)-1] != '/') {
+		return nil, fmt.Errorf("s3storage: invalid prefix %q", opts.Prefix)
+	}
+	if opts.PartSize == 0 {
+		opts.PartSize = 16 << 20
+	}
+	if opts.PartSize < minPartSize {
+		return nil, fmt.Errorf("s3storage: PartSize %d is under S3's minimum of 5 MiB", opts.PartSize)
+	}
+	if opts.Region == "" {
+		opts.Region = "us-east-1"
+	}
+	c, err := minio.New(opts.Endpoint, &minio.Options{
+		Creds:     credentials.NewStaticV4(opts.AccessKey, opts.SecretKey, ""),
+		Secure:    opts.Secure,
+		Region:    opts.Region,
+		Transport: opts.Transport,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("s3storage: %w", err)
+	}
+	ok, err := c.BucketExists(ctx, opts.Bucket)
+	if err != nil {
+		return nil, fmt.Errorf("s3storage: bucket %s: %w", opts.Bucket, err)
+	}
+	if !ok {
+		if !opts.CreateBucket {
+			return nil, fmt.Errorf("s3storage: bucket %s does not exist", opts.Bucket)
+		}
+		if err := c.MakeBucket(ctx, opts.Bucket, minio.MakeBucketOptions{Region: opts.Region}); err != nil {
+			return nil, fmt.Errorf("s3storage: create bucket %s: %w", opts.Bucket, err)
+		}
+	}
+	return &Storage{c: c, bucket: opts.Bucket, prefix: opts.Prefix, partSize: opts.PartSize}, nil
+}
+
+func (s *Storage) name(key string) (string, error) {
+	if !upload.ValidKey(key) {
+		return "", fmt.Errorf("%w: %q", upload.ErrBadKey, key)
+	}
+	return s.prefix + key, nil
+}
+
+// ObjectName is the name in the bucket of the object stored under key.
+func (s *Storage) ObjectName(key string) string { return s.prefix + key }
+
+func notFound(err error) bool {
+	r := minio.ToErrorResponse(err)
+	return r.StatusCode == http.StatusNotFound || r.Code == "NoSuchKey"
+}
+
+// Put implements upload.Storage: it streams r into the object, as a
+// multipart upload when r yields more than one part.
+func (s *Storage) Put(ctx context.Context, key string, r io.Reader) (int64, error) {
+	name, err := s.name(key)
+	if err != nil {
+		return 0, err
+	}
+	info, err := s.c.PutObject(ctx, s.bucket, name, onlyReader{r}, -1, minio.PutObjectOptions{
+		PartSize:    s.partSize,
+		ContentType: "application/octet-stream",
+	})
+	if err != nil {
+		return 0, fmt.Errorf("s3storage: put %s: %w", key, err)
+	}
+	return info.Size, nil
+}
+
+// onlyReader hides a file's other methods, so minio streams it part by
+// part instead of reading sections of it in parallel buffers.
+type onlyReader struct{ io.Reader }
+
+// Open implements upload.Storage. The object is read with ranged GETs as
+// it is read and sought.
+func (s *Storage) Open(ctx context.Context, key string) (io.ReadSeekCloser, error) {
+	name, err := s.name(key)
+	if err != nil {
+		return nil, err
+	}
+	obj, err := s.c.GetObject(ctx, s.bucket, name, minio.GetObjectOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("s3storage: open %s: %w", key, err)
+	}
+	if _, err := obj.Stat(); err != nil {
+		_ = obj.Close()
+		if notFound(err) {
+			return nil, fmt.Errorf("%w: %s", upload.ErrNotFound, key)
+		}
+		return nil, fmt.Errorf("s3storage: open %s: %w", key, err)
+	}
+	return obj, nil
+}
+
+// Stat implements upload.Storage.
+func (s *Storage) Stat(ctx context.Context, key string) (upload.ObjectInfo, error) {
+	name, err := s.name(key)
+	if err != nil {
+		return upload.ObjectInfo{}, err
+	}
+	info, err := s.c.StatObject(ctx, s.bucket, name, minio.StatObjectOptions{})
+	if err != nil {
+		if notFound(err) {
+			return upload.ObjectInfo{}, fmt.Errorf("%w: %s", upload.ErrNotFound, key)
+		}
+		return upload.ObjectInfo{}, fmt.Errorf("s3storage: stat %s: %w", key, err)
+	}
+	return upload.ObjectInfo{Key: key, Size: info.Size, ModTime: info.LastModified}, nil
+}
+
+// Delete implements upload.Storage; a missing object is no error.
+func (s *Storage) Delete(ctx context.Context, key string) error {
+	name, err := s.name(key)
+	if err != nil {
+		return err
+	}
+	if err := s.c.RemoveObject(ctx, s.bucket, name, minio.RemoveObjectOptions{}); err != nil && !notFound(err) {
+		return fmt.Errorf("s3storage: delete %s: %w", key, err)
+	}
+	return nil
+}
+
+// Copy copies the object src to dst on the server (upload.Copier).
+func (s *Storage) Copy(ctx context.Context, dst, src string) error {
+	dn, err := s.name(dst)
+	if err != nil {
+		return err
+	}
+	sn, err := s.name(src)
+	if err != nil {
+		return err
+	}
+	_, err = s.c.CopyObject(ctx, minio.CopyDestOptions{Bucket: s.bucket, Object: dn}, minio.CopySrcOptions{Bucket: s.bucket, Object: sn})
+	if err != nil {
+		if notFound(err) {
+			return fmt.Errorf("%w: %s", upload.ErrNotFound, src)
+		}
+		return fmt.Errorf("s3storage: copy %s to %s: %w", src, dst, err)
+	}
+	return nil
+}
+
+// Ping checks that the bucket can be reached, for readiness checks.
+func (s *Storage) Ping(ctx context.Context) error {
+	if _, err := s.c.BucketExists(ctx, s.bucket); err != nil {
+		return fmt.Errorf("s3storage: %w", err)
+	}
+	return nil
+}
