@@ -72,6 +72,9 @@ type config struct {
 	// logLevelVar holds the running log level; admins read and change it at
 	// /admin/log-level. Nil in tests that build the app directly.
 	logLevelVar *slog.LevelVar
+	// s3 is where uploaded files are stored when several instances share
+	// them: an S3-compatible server (uploads.go). Empty: the data directory.
+	s3 s3Config
 	// authParams are the argon2id parameters; zero means auth's defaults.
 	// Tests lower them.
 	authParams auth.Params
@@ -88,6 +91,7 @@ func parseConfig(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.logFormat, "log-format", envOr("FINKIT_LOG_FORMAT", "text"), "log format: json or text")
 	fs.BoolVar(&c.secureCookies, "secure-cookies", false, "Secure, __Host- session cookie, for HTTPS (default: on unless --addr is a loopback address)")
 	fs.StringVar(&c.publicHost, "public-host", envOr("FINKIT_PUBLIC_HOST", ""), "host[:port] clients use to reach the dashboard (default: --addr when it names a host)")
+	c.s3.flags(fs)
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}

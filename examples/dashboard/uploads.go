@@ -4,9 +4,11 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -18,6 +20,7 @@ import (
 	"github.com/finkit/finkit/papertrade"
 	"github.com/finkit/finkit/portfolio"
 	"github.com/finkit/finkit/upload"
+	"github.com/finkit/finkit/upload/s3storage"
 	uploadsql "github.com/finkit/finkit/upload/sqlstore"
 )
 
@@ -32,8 +35,40 @@ const maxImagePixels = 40_000_000
 // symbol field.
 const dataSetPrefix = "upload:"
 
+// s3Config selects S3-compatible object storage for uploaded files, so
+// several dashboard instances share them (and any instance finishes any
+// upload's job). The keys come from the environment only, never a flag,
+// so they do not show in the process list.
+type s3Config struct {
+	endpoint, bucket, prefix string
+	secure                   bool
+}
+
+func (c *s3Config) flags(fs *flag.FlagSet) {
+	fs.StringVar(&c.endpoint, "s3-endpoint", envOr("FINKIT_S3_ENDPOINT", ""), "host:port of an S3-compatible server for uploaded files (default: the data directory); keys from FINKIT_S3_ACCESS_KEY and FINKIT_S3_SECRET_KEY")
+	fs.StringVar(&c.bucket, "s3-bucket", envOr("FINKIT_S3_BUCKET", "finkit-uploads"), "S3 bucket for uploaded files (created when missing)")
+	fs.StringVar(&c.prefix, "s3-prefix", envOr("FINKIT_S3_PREFIX", ""), "key prefix inside the S3 bucket, such as uploads/")
+	fs.BoolVar(&c.secure, "s3-secure", os.Getenv("FINKIT_S3_SECURE") == "true", "use https for the S3 server")
+}
+
+// storage opens the S3 storage, or returns nil when none is configured.
+func (c s3Config) storage(ctx context.Context) (*s3storage.Storage, error) {
+	if c.endpoint == "" {
+		return nil, nil
+	}
+	st, err := s3storage.New(ctx, s3storage.Options{
+		Endpoint: c.endpoint, Secure: c.secure, Bucket: c.bucket, Prefix: c.prefix, CreateBucket: true,
+		AccessKey: os.Getenv("FINKIT_S3_ACCESS_KEY"), SecretKey: os.Getenv("FINKIT_S3_SECRET_KEY"),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("upload storage: %w", err)
+	}
+	return st, nil
+}
+
 // openUploads starts the upload pipeline on the shared database (SQLite or,
-// with postgres, PostgreSQL), storing files under the data directory.
+// with postgres, PostgreSQL), storing files under the data directory or,
+// with --s3-endpoint, in an S3 bucket.
 func (a *app) openUploads(ctx context.Context, postgres bool) error {
 	opts := uploadsql.Options{Dialect: uploadsql.SQLite}
 	if postgres {
@@ -48,8 +83,18 @@ func (a *app) openUploads(ctx context.Context, postgres bool) error {
 		return err
 	}
 	a.uploadFS = dir
+	opts3, err := a.cfg.s3.storage(ctx)
+	if err != nil {
+		return err
+	}
+	var storage upload.Storage
+	if opts3 != nil {
+		storage = opts3
+		a.log.Info("uploads stored in S3", "endpoint", a.cfg.s3.endpoint, "bucket", a.cfg.s3.bucket)
+	}
 	a.uploads, err = upload.New(ctx, upload.Options{
 		Dir:       dir,
+		Storage:   storage,
 		Store:     store,
 		Logger:    a.log,
 		Authorize: authorizeUpload,
