@@ -210,7 +210,7 @@ func TestRegisterLoginPortfolioFlow(t *testing.T) {
 	assert.Contains(t, e.flashAt(t, c, h.Get("Location")), "20 transactions")
 	status, body, _ = e.get(t, c, "/portfolio")
 	require.Equal(t, http.StatusOK, status)
-	for _, want := range []string{"Total value", "AAPL", "EQNR.OL", "BTC-USD", "Brokerage", "Savings (EUR)", "portfolio.Reportable.Summary()", "Download as PDF", "Time-weighted return", "XIRR"} {
+	for _, want := range []string{"Total value", "AAPL", "EQNR.OL", "BTC-USD", "Brokerage", "Savings (EUR)", "Value over time", `<svg class="chart2 chart-wide"`, "Net deposits", "Download as PDF", "Time-weighted return", "XIRR"} {
 		assert.Contains(t, body, want)
 	}
 	assert.NotContains(t, body, "u.", "per-user id prefixes are hidden")

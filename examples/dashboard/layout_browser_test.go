@@ -77,7 +77,7 @@ func TestLayoutAtPhoneAndLaptopWidths(t *testing.T) {
 
 	anonymous := []string{"/", "/login", "/register", "/forgot", "/reset?token=x", "/no-such-page"}
 	loggedIn := []string{"/", "/portfolio", "/portfolio/report", "/quotes", "/stats", "/stats?symbol=BTC-USD",
-		"/backtest", "/backtest?run=1", "/paper", "/chat", "/account", "/admin", "/admin/uploads", "/no-such-page"}
+		"/backtest", "/backtest?run=1&mc=on", "/paper", "/chat", "/account", "/admin", "/admin/uploads", "/no-such-page"}
 	for _, vp := range testViewports {
 		opts := []chromedp.EmulateViewportOption{}
 		if vp.mobile {

@@ -82,6 +82,7 @@ type portfolioView struct {
 	Perf      *portfolio.Performance
 	PerfErr   string
 	Problems  []problemRow // stored transactions that do not apply
+	Period    string       // the value chart's period (charts.go)
 }
 
 // replayBooks replays the user's books as far as they apply: books that
@@ -213,6 +214,7 @@ func (a *app) portfolioPage(c *gin.Context) {
 		a.fail(c, err)
 		return
 	}
+	v.Period = pickPeriod(c.Query("period"))
 	a.render(c, http.StatusOK, "portfolio", view{Title: "Portfolio", Active: "portfolio", Data: v})
 }
 

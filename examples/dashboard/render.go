@@ -68,7 +68,15 @@ var funcs = template.FuncMap{
 		}
 		return ""
 	},
-	"weightBar": func(w float64) string { return fmt.Sprintf("%.1f", math.Max(0, math.Min(100, w*100))) },
+	"weightBar":     func(w float64) string { return fmt.Sprintf("%.1f", math.Max(0, math.Min(100, w*100))) },
+	"valueChart":    valueChart,
+	"allocRows":     allocationRows,
+	"equityChart":   equityChart,
+	"drawdownChart": drawdownChart,
+	"mcHistogram":   mcHistogram,
+	"priceChart":    priceChart,
+	"volumeChart":   volumeChart,
+	"periods":       func() []string { return valuePeriods },
 	"f2num": func(d decimal.Decimal) string {
 		f, _ := d.Float64()
 		return fmtNum(f, 2)

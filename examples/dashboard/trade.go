@@ -52,6 +52,8 @@ type backtestView struct {
 	Rows       []statRow
 	Halves     [2][]statRow
 	Equity     chart
+	Times      []time.Time // the bars' times and closes, for the charts (charts.go)
+	Closes     []float64
 	MC         *papertrade.MonteCarloResult
 	Bars       int
 	Elapsed    time.Duration
@@ -135,6 +137,9 @@ func (a *app) runBacktest(c *gin.Context, v *backtestView) error {
 		return fmt.Errorf("the price history of %s cannot be backtested: %w", f.Symbol, err)
 	}
 	v.Bars = len(bars)
+	for _, b := range bars {
+		v.Times, v.Closes = append(v.Times, b.Time), append(v.Closes, b.Close)
+	}
 	opts := papertrade.Options{Cash: cash, Fractional: h.Bars != nil && isCrypto(f.Symbol)}
 	if commPct > 0 {
 		opts.Commission = papertrade.RelativeCommission(commPct / 100)

@@ -1,0 +1,266 @@
+package main
+
+import (
+	"fmt"
+	"html/template"
+	"math"
+	"strings"
+	"time"
+
+	svg "github.com/finkit/finkit/examples/dashboard/internal/chart"
+	"github.com/finkit/finkit/marketdata"
+	"github.com/finkit/finkit/papertrade"
+	"github.com/finkit/finkit/portfolio"
+)
+
+// The pages' charts, built from the views' data by template functions
+// (see funcs in render.go) with the chart package (imported as svg).
+
+// valuePeriods are the value chart's periods, in the selector's order.
+var valuePeriods = []string{"1M", "YTD", "1Y", "Max"}
+
+// pickPeriod returns the period asked for, "Max" by default.
+func pickPeriod(p string) string {
+	for _, x := range valuePeriods {
+		if strings.EqualFold(p, x) {
+			return x
+		}
+	}
+	return "Max"
+}
+
+// periodStart is the first day a period shows, ending at end.
+func periodStart(period string, end time.Time) time.Time {
+	switch period {
+	case "1M":
+		return end.AddDate(0, -1, 0)
+	case "YTD":
+		return time.Date(end.Year(), 1, 1, 0, 0, 0, 0, time.UTC)
+	case "1Y":
+		return end.AddDate(-1, 0, 0)
+	}
+	return time.Time{}
+}
+
+// valueSeries returns the portfolio's daily value and its net deposits
+// (the running sum of external flows) within the period.
+func valueSeries(perf *portfolio.Performance, period string) (times []time.Time, value, deposits []float64) {
+	if perf == nil || len(perf.Points) == 0 {
+		return nil, nil, nil
+	}
+	from := periodStart(period, perf.Points[len(perf.Points)-1].Time)
+	var sum float64
+	for i, p := range perf.Points {
+		if i == 0 && p.Flow == 0 {
+			sum = p.Value // the start: what was put in before it
+		} else {
+			sum += p.Flow
+		}
+		if p.Time.Before(from) {
+			continue
+		}
+		times = append(times, p.Time)
+		value = append(value, p.Value)
+		deposits = append(deposits, sum)
+	}
+	return times, value, deposits
+}
+
+func moneyAxis(base string) func(float64) string {
+	return func(v float64) string { return shortNum(v) + " " + base }
+}
+
+// shortNum writes 171983 as "172k" and 1.2e6 as "1.2M" for axis labels.
+func shortNum(v float64) string {
+	a := math.Abs(v)
+	switch {
+	case a >= 1e9:
+		return trimZero(fmt.Sprintf("%.1f", v/1e9)) + "B"
+	case a >= 1e6:
+		return trimZero(fmt.Sprintf("%.1f", v/1e6)) + "M"
+	case a >= 1e4:
+		return fmt.Sprintf("%.0fk", v/1e3)
+	case a >= 1e3:
+		return trimZero(fmt.Sprintf("%.1f", v/1e3)) + "k"
+	case a >= 10 || a == 0:
+		return fmt.Sprintf("%.0f", v)
+	}
+	return trimZero(fmt.Sprintf("%.2f", v))
+}
+
+func trimZero(s string) string {
+	if strings.Contains(s, ".") {
+		s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
+	}
+	return s
+}
+
+// valueChart is the portfolio's value and net deposits over the period.
+func valueChart(perf *portfolio.Performance, period string) template.HTML {
+	times, value, deposits := valueSeries(perf, period)
+	base := ""
+	if perf != nil {
+		base = perf.Base
+	}
+	hover := func(v float64) string { return fmtNum(v, 2) + " " + base }
+	return svg.TimeChart{
+		Title: "Portfolio value and net deposits, " + period,
+		Series: []svg.Series{
+			{Name: "Value", Times: times, Values: value, Color: svg.Blue, Area: true},
+			{Name: "Net deposits", Times: times, Values: deposits, Color: svg.Grey, Dashed: true},
+		},
+		Format: moneyAxis(base),
+		Hover:  hover,
+	}.Responsive()
+}
+
+// allocationRows draws slices of a valuation (by class, currency or
+// account) as horizontal bars of their weight.
+func allocationRows(title string, slices []portfolio.Slice) template.HTML {
+	bars := make([]svg.Bar, 0, len(slices))
+	for _, s := range slices {
+		bars = append(bars, svg.Bar{Label: s.Key, Value: s.Weight,
+			Hover: fmt.Sprintf("%s: %s (%.1f%%)", s.Key, portfolio.FormatMoney(s.Value, s.Base), s.Weight*100)})
+	}
+	return svg.Rows{Title: title, Bars: bars}.HTML()
+}
+
+// equityChart is a backtest's equity with buy and hold of the same cash
+// and a marker at every trade's entry and exit.
+func equityChart(v backtestView) template.HTML {
+	if v.Result == nil {
+		return ""
+	}
+	res := v.Result
+	times := v.Times
+	if len(times) != len(res.Equity) {
+		times = make([]time.Time, len(res.Equity))
+		for i := range times {
+			times[i] = res.StartTime.AddDate(0, 0, i)
+		}
+	}
+	var bh []float64
+	if len(v.Closes) == len(res.Equity) && len(v.Closes) > 0 && v.Closes[0] > 0 {
+		for _, c := range v.Closes {
+			bh = append(bh, res.Cash*c/v.Closes[0])
+		}
+	}
+	var marks []svg.Marker
+	for _, tr := range res.Trades {
+		if tr.EntryBar >= 0 && tr.EntryBar < len(res.Equity) {
+			marks = append(marks, svg.Marker{Time: times[tr.EntryBar], Value: res.Equity[tr.EntryBar], Up: tr.Size > 0, Color: svg.Green,
+				Label: fmt.Sprintf("%s: enter %s %s @ %.2f", times[tr.EntryBar].Format("2006-01-02"), side(tr.Size), shortNum(math.Abs(tr.Size)), tr.EntryPrice)})
+		}
+		if !tr.Open && tr.ExitBar >= 0 && tr.ExitBar < len(res.Equity) {
+			marks = append(marks, svg.Marker{Time: times[tr.ExitBar], Value: res.Equity[tr.ExitBar], Up: tr.Size < 0, Color: svg.Red,
+				Label: fmt.Sprintf("%s: exit @ %.2f, P&L %.2f", times[tr.ExitBar].Format("2006-01-02"), tr.ExitPrice, tr.PnL)})
+		}
+	}
+	return svg.TimeChart{
+		Title: "Equity curve against buy and hold",
+		Series: []svg.Series{
+			{Name: "Strategy", Times: times, Values: res.Equity, Color: svg.Blue, Area: true},
+			{Name: "Buy & hold", Times: times, Values: bh, Color: svg.Grey, Dashed: true},
+		},
+		Markers: marks,
+		Format:  shortNum,
+		Hover:   func(f float64) string { return fmtNum(f, 2) },
+	}.Responsive()
+}
+
+func side(size float64) string {
+	if size < 0 {
+		return "short"
+	}
+	return "long"
+}
+
+// drawdownChart is a backtest's fall from the running equity peak, in %.
+func drawdownChart(v backtestView) template.HTML {
+	if v.Result == nil {
+		return ""
+	}
+	res := v.Result
+	times := v.Times
+	if len(times) != len(res.Drawdown) {
+		return ""
+	}
+	dd := make([]float64, len(res.Drawdown))
+	for i, d := range res.Drawdown {
+		dd[i] = -d * 100
+	}
+	return svg.TimeChart{Title: "Drawdown", ZeroBased: true,
+		Series: []svg.Series{{Name: "Drawdown", Times: times, Values: dd, Color: svg.Red, Area: true}},
+		Format: func(f float64) string { return trimZero(fmt.Sprintf("%.1f", f)) + "%" }}.Responsive()
+}
+
+// mcHistogram is the Monte Carlo runs' distribution of returns: bars left
+// of 0 % red, right of it green, a line at 0 % and at the median.
+func mcHistogram(mc *papertrade.MonteCarloResult) template.HTML {
+	if mc == nil {
+		return ""
+	}
+	bars := make([]svg.Bar, 0, len(mc.Histogram))
+	var marks []svg.Mark
+	for i, b := range mc.Histogram {
+		col := svg.Green
+		if b.Hi <= 0 {
+			col = svg.Red
+		}
+		bars = append(bars, svg.Bar{Label: trimZero(fmt.Sprintf("%.0f", b.Lo)) + "%", Value: float64(b.Count), Color: col,
+			Hover: fmt.Sprintf("%d paths returned %.1f%% to %.1f%%", b.Count, b.Lo, b.Hi)})
+		if b.Lo <= 0 && 0 < b.Hi && b.Hi > b.Lo {
+			marks = append(marks, svg.Mark{At: float64(i) + (0-b.Lo)/(b.Hi-b.Lo), Label: "0 %", Color: "#344054"})
+		}
+		if m := mc.Return.Median; b.Lo <= m && m < b.Hi && b.Hi > b.Lo {
+			marks = append(marks, svg.Mark{At: float64(i) + (m-b.Lo)/(b.Hi-b.Lo), Label: "median", Color: svg.Blue})
+		}
+	}
+	return svg.Columns{Title: "Monte Carlo outcomes: paths per return bucket", Bars: bars, Marks: marks}.Responsive()
+}
+
+// priceChart is a symbol's close with its 50- and 200-day moving averages.
+func priceChart(h marketdata.History) template.HTML {
+	times := make([]time.Time, len(h.Bars))
+	for i, b := range h.Bars {
+		times[i] = b.Time
+	}
+	closes := marketdata.Closes(nil, h.Bars, false)
+	series := []svg.Series{{Name: "Close", Times: times, Values: closes, Color: svg.Blue, Area: true}}
+	for _, ma := range []struct {
+		n   int
+		col string
+	}{{50, svg.Amber}, {200, "#7c3aed"}} {
+		if s, err := marketdata.SMA(nil, closes, ma.n); err == nil {
+			series = append(series, svg.Series{Name: fmt.Sprintf("SMA %d", ma.n), Times: times[len(times)-len(s):], Values: s, Color: ma.col})
+		}
+	}
+	return svg.TimeChart{Title: "Price of " + h.Symbol + " with moving averages", Series: series, Format: shortNum,
+		Hover: func(f float64) string { return fmtNum(f, 2) + " " + h.Currency }}.Responsive()
+}
+
+// volumeChart is a symbol's daily volume, summed by week to stay legible.
+func volumeChart(h marketdata.History) template.HTML {
+	var bars []svg.Bar
+	var week time.Time
+	var starts []time.Time
+	for _, b := range h.Bars {
+		y, w := b.Time.ISOWeek()
+		start := b.Time.AddDate(0, 0, -int((b.Time.Weekday()+6)%7))
+		if len(bars) == 0 || !start.Equal(week) {
+			week = start
+			bars = append(bars, svg.Bar{Label: "", Color: "#98a2b3"})
+			starts = append(starts, start)
+		}
+		last := &bars[len(bars)-1]
+		last.Value += b.Volume
+		last.Hover = fmt.Sprintf("week %d of %d: volume %s", w, y, shortNum(last.Value))
+	}
+	// Label the first week of each quarter with its month.
+	for i := range bars {
+		if i == 0 || (starts[i].Month()-1)/3 != (starts[i-1].Month()-1)/3 {
+			bars[i].Label = starts[i].Format("Jan 06")
+		}
+	}
+	return svg.Columns{Title: "Weekly volume of " + h.Symbol, Bars: bars, Format: shortNum}.Responsive()
+}
