@@ -3,6 +3,7 @@ package portfolio
 import (
 	"fmt"
 	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -116,8 +117,30 @@ type Ledger struct {
 	undo     undoLog
 	nextAuto int
 	// gen counts the changes to the books (accounts added, batches
-	// applied), so a Series can tell that it is up to date.
-	gen uint64
+	// applied) and changes lists the latest with the first journal index
+	// each touched, so a Series can tell what changed without comparing.
+	gen     uint64
+	changes []change
+}
+
+// change is one write to the books: its generation and the first index
+// of the journal it changed (the journal's length: none).
+type change struct {
+	gen  uint64
+	from int
+}
+
+// keptChanges is how many changes a Ledger remembers.
+const keptChanges = 64
+
+// recordChange counts a change that left the journal before from as it
+// was.
+func (l *Ledger) recordChange(from int) {
+	l.gen++
+	if len(l.changes) == keptChanges {
+		l.changes = slices.Delete(l.changes, 0, 1)
+	}
+	l.changes = append(l.changes, change{gen: l.gen, from: from})
 }
 
 // acctState is the mutable state of one account.
@@ -360,7 +383,7 @@ func (l *Ledger) addAccount(a Account) error {
 	st := &acctState{acct: a, minor: MinorUnits(a.Currency), positions: make(map[string]*position)}
 	l.accts[a.ID] = st
 	l.order = append(l.order, st)
-	l.gen++
+	l.recordChange(l.txs.len())
 	return nil
 }
 
@@ -448,13 +471,17 @@ func (l *Ledger) applyLocked(txs []Transaction) error {
 		slices.SortStableFunc(batch, cmpTxTime)
 	}
 	var err error
+	from := l.txs.len()
 	if batch[0].Time.Before(l.last) {
+		// The replay keeps the journal up to the first transaction
+		// later than the batch's first.
+		from = sort.Search(l.txs.len(), func(i int) bool { return l.txs.at(i).Time.After(batch[0].Time) })
 		err = l.replay(batch)
 	} else {
 		err = l.applyBatch(batch)
 	}
 	if err == nil {
-		l.gen++
+		l.recordChange(from)
 	}
 	return err
 }

@@ -47,7 +47,9 @@ const oneDay = 24 * time.Hour
 //     themselves: call Invalidate with the first day they changed.
 //   - A ledger reloaded from a store is handed over with SetLedger, which
 //     compares its transactions with the ones the series was computed from
-//     and recomputes from the first that differs.
+//     and recomputes from the first that differs (the comparison reads
+//     every transaction; writes to the series' own ledger do not need it:
+//     the ledger tells the series from which transaction on it changed).
 //
 // A read of a period the series already covers, with nothing changed, does
 // no valuation: it sums the stored days (and is memoized per period).
@@ -147,16 +149,32 @@ func (l *Ledger) generation() uint64 {
 	return l.gen
 }
 
-// snapshot returns the generation, the accounts and the transactions, all
-// as of one moment.
-func (l *Ledger) snapshot() (gen uint64, accounts []Account, txs []Transaction) {
+// changedSince returns the generation, the accounts and the transactions
+// from the first journal index changed since generation gen (all of them
+// when that is not known: all is set, or gen is older than the changes the
+// ledger remembers), as of one moment.
+func (l *Ledger) changedSince(gen uint64, all bool) (now uint64, accounts []Account, from int, txs []Transaction) {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
 	accounts = make([]Account, len(l.order))
 	for i, st := range l.order {
 		accounts[i] = st.acct
 	}
-	return l.gen, accounts, l.txs.all()
+	from = l.txs.len()
+	if all || len(l.changes) == 0 || l.changes[0].gen > gen+1 || gen > l.gen {
+		from = 0
+	} else {
+		for _, c := range l.changes {
+			if c.gen > gen {
+				from = min(from, c.from)
+			}
+		}
+	}
+	txs = make([]Transaction, 0, l.txs.len()-from)
+	for i := from; i < l.txs.len(); i++ {
+		txs = append(txs, *l.txs.at(i))
+	}
+	return l.gen, accounts, from, txs
 }
 
 // Invalidate says that prices or rates of the History changed from the
@@ -241,32 +259,34 @@ func (s *Series) period(p Period) (from, to time.Time, err error) {
 }
 
 // sync catches up with the ledger: when it changed since the last sync
-// (or always, with force), its transactions are compared with the ones
-// the days were computed from and the days from the first difference on
-// are dropped.
+// (or always, with force), the transactions from the first one the
+// ledger changed (all of them, with force) are compared with the ones the
+// days were computed from, and the days from the first difference on are
+// dropped.
 func (s *Series) sync(force bool) {
 	if s.synced && !force && s.l.generation() == s.gen {
 		return
 	}
-	gen, accounts, txs := s.l.snapshot()
-	switch {
-	case !s.synced || !slices.Equal(accounts, s.accounts):
-		s.reset()
-	default:
-		if k := firstDifference(s.txs, txs); k < len(s.txs) || k < len(txs) {
-			var changed time.Time
-			switch {
-			case k == len(s.txs):
-				changed = txs[k].Time
-			case k == len(txs) || s.txs[k].Time.Before(txs[k].Time):
-				changed = s.txs[k].Time
-			default:
-				changed = txs[k].Time
-			}
-			s.invalidate(dayOf(changed), k)
-		}
+	gen, accounts, from, tail := s.l.changedSince(s.gen, force || !s.synced)
+	if from > len(s.txs) { // not the ledger the series knows: compare all
+		gen, accounts, from, tail = s.l.changedSince(s.gen, true)
 	}
-	s.synced, s.gen, s.accounts, s.txs = true, gen, accounts, txs
+	if !s.synced || !slices.Equal(accounts, s.accounts) {
+		s.reset()
+	} else if k := from + firstDifference(s.txs[from:], tail); k < len(s.txs) || k < from+len(tail) {
+		var changed time.Time
+		switch {
+		case k == len(s.txs):
+			changed = tail[k-from].Time
+		case k == from+len(tail) || s.txs[k].Time.Before(tail[k-from].Time):
+			changed = s.txs[k].Time
+		default:
+			changed = tail[k-from].Time
+		}
+		s.invalidate(dayOf(changed), k)
+	}
+	s.synced, s.gen, s.accounts = true, gen, accounts
+	s.txs = append(s.txs[:from], tail...)
 }
 
 // firstDifference is the index of the first transaction that a and b do

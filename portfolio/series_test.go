@@ -297,3 +297,22 @@ func TestSeriesRefusesWhatPerformanceRefuses(t *testing.T) {
 	require.ErrorIs(t, err, context.Canceled)
 	comparePerformance(t, s2, l, SeriesOptions{Base: "USD", History: h}, Period{}, "after a cancelled read")
 }
+
+// TestSeriesAfterManyWrites: more writes between two reads than the
+// ledger remembers (its change log keeps the latest 64), back-dated ones
+// among them, and the series still equals the reference.
+func TestSeriesAfterManyWrites(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 8))
+	l, _, m, t0 := perfScenario(t, rng, 40)
+	opts := SeriesOptions{Base: "EUR", History: m.h}
+	s, err := NewSeries(l, opts)
+	require.NoError(t, err)
+	comparePerformance(t, s, l, opts, Period{}, "first read")
+	for _, n := range []int{3, keptChanges - 1, keptChanges, keptChanges + 5} {
+		for i := range n {
+			when := t0.AddDate(0, 0, 39-rng.IntN(40)).Add(time.Duration(rng.IntN(24)) * time.Hour)
+			require.NoError(t, l.Apply(Transaction{ID: fmt.Sprint("w", n, "-", i), Account: "u", Kind: TxDeposit, Time: when, Amount: d("3")}))
+		}
+		comparePerformance(t, s, l, opts, Period{}, fmt.Sprint(n, " writes"))
+	}
+}
