@@ -2,8 +2,10 @@ package papertrade
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -24,7 +26,14 @@ var (
 	// ErrInsufficientHoldings is returned when selling more than is held in
 	// an account that does not allow shorts.
 	ErrInsufficientHoldings = errors.New("papertrade: insufficient holdings")
+	// ErrTooManyOrders is returned by PlaceLimit when the account has
+	// AccountOptions.MaxPending limit orders pending.
+	ErrTooManyOrders = errors.New("papertrade: too many pending orders")
 )
+
+// DefaultMaxPending is the default cap on an Account's pending limit
+// orders.
+const DefaultMaxPending = 100
 
 // Holdings reads an account's booked cash and positions back;
 // *portfolio.Ledger satisfies it. When the Booker also implements it, a new
@@ -57,6 +66,17 @@ type AccountOptions struct {
 	AllowShort bool
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// MaxPending caps the pending limit orders (default
+	// DefaultMaxPending); PlaceLimit beyond it fails with
+	// ErrTooManyOrders.
+	MaxPending int
+	// Orders, when set, keeps the pending limit orders (a record named
+	// "papertrade/orders/<ID>", JSON), so a restart keeps them: NewAccount
+	// loads them, and every PlaceLimit, Cancel and fill saves them before
+	// it counts (an order is taken out of the record before its fill is
+	// booked, so it never fills twice). A portfolio store's book
+	// (portfolio.StateStore) is one.
+	Orders portfolio.StateStore
 }
 
 // LiveOrder is a pending limit order of an Account.
@@ -95,6 +115,7 @@ type Account struct {
 	positions map[string]decimal.Decimal
 	orders    []LiveOrder
 	nextOrder int
+	ordersKey string
 	nextTx    int
 	idBase    string
 }
@@ -112,6 +133,9 @@ func NewAccount(ctx context.Context, opts AccountOptions) (*Account, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	if opts.MaxPending <= 0 {
+		opts.MaxPending = DefaultMaxPending
+	}
 	if opts.SlippageBps < 0 || opts.SlippageBps >= 1000 || opts.Deposit.Sign() < 0 {
 		return nil, fmt.Errorf("%w: slippage %v bps, deposit %s", ErrInvalidOptions, opts.SlippageBps, opts.Deposit)
 	}
@@ -126,8 +150,12 @@ func NewAccount(ctx context.Context, opts AccountOptions) (*Account, error) {
 		slip:      decimal.NewFromFloat(opts.SlippageBps).Div(decimal.NewFromInt(10_000)),
 		positions: map[string]decimal.Decimal{},
 		idBase:    "paper-" + opts.ID + "-" + strconv.FormatInt(opts.Now().UnixNano(), 36),
+		ordersKey: "papertrade/orders/" + opts.ID,
 	}
 	if err := a.syncLocked(); err != nil {
+		return nil, err
+	}
+	if err := a.loadOrders(ctx); err != nil {
 		return nil, err
 	}
 	if a.cash.IsZero() && len(a.positions) == 0 && opts.Deposit.Sign() > 0 {
@@ -294,9 +322,16 @@ func (a *Account) PlaceLimit(symbol string, side Side, qty, limit decimal.Decima
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	a.nextOrder++
-	a.orders = append(a.orders, LiveOrder{ID: a.nextOrder, Symbol: symbol, Side: side, Quantity: qty, Limit: limit, Placed: a.opts.Now()})
-	return a.nextOrder, nil
+	if len(a.orders) >= a.opts.MaxPending {
+		return 0, fmt.Errorf("%w: %d pending, at most %d", ErrTooManyOrders, len(a.orders), a.opts.MaxPending)
+	}
+	o := LiveOrder{ID: a.nextOrder + 1, Symbol: symbol, Side: side, Quantity: qty, Limit: limit, Placed: a.opts.Now()}
+	orders := append(slices.Clip(a.orders), o)
+	if err := a.saveOrders(context.Background(), orders, o.ID); err != nil {
+		return 0, err
+	}
+	a.orders, a.nextOrder = orders, o.ID
+	return o.ID, nil
 }
 
 // Cancel cancels a pending limit order.
@@ -305,11 +340,60 @@ func (a *Account) Cancel(id int) error {
 	defer a.mu.Unlock()
 	for i, o := range a.orders {
 		if o.ID == id {
-			a.orders = append(a.orders[:i], a.orders[i+1:]...)
+			rest := slices.Delete(slices.Clone(a.orders), i, i+1)
+			if err := a.saveOrders(context.Background(), rest, a.nextOrder); err != nil {
+				return err
+			}
+			a.orders = rest
 			return nil
 		}
 	}
 	return fmt.Errorf("%w: %d", ErrUnknownOrder, id)
+}
+
+// storedOrders is the record Options.Orders keeps: the pending orders and
+// the last order id given out, so ids are not given out again.
+type storedOrders struct {
+	Last   int         `json:"last"`
+	Orders []LiveOrder `json:"orders"`
+}
+
+// saveOrders stores orders as the account's pending orders (if it keeps
+// them).
+func (a *Account) saveOrders(ctx context.Context, orders []LiveOrder, last int) error {
+	if a.opts.Orders == nil {
+		return nil
+	}
+	data, err := json.Marshal(storedOrders{Last: last, Orders: orders})
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := a.opts.Orders.SaveState(ctx, a.ordersKey, data); err != nil {
+		return fmt.Errorf("papertrade: save pending orders: %w", err)
+	}
+	return nil
+}
+
+// loadOrders reads the pending orders kept by Options.Orders.
+func (a *Account) loadOrders(ctx context.Context) error {
+	if a.opts.Orders == nil {
+		return nil
+	}
+	data, err := a.opts.Orders.State(ctx, a.ordersKey)
+	if errors.Is(err, portfolio.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("papertrade: load pending orders: %w", err)
+	}
+	var st storedOrders
+	if err := json.Unmarshal(data, &st); err != nil {
+		return fmt.Errorf("papertrade: load pending orders: %w", err)
+	}
+	a.orders, a.nextOrder = st.Orders, st.Last
+	return nil
 }
 
 // Poll asks for fresh quotes and fills the pending limit orders they cross,
@@ -357,9 +441,8 @@ func (a *Account) Poll(ctx context.Context) ([]Execution, error) {
 			a.mu.Unlock()
 			continue
 		}
-		ex, err := a.fillLocked(o.ID, o.Symbol, o.Side, o.Quantity, price)
+		ex, err := a.fillPendingLocked(ctx, idx, price)
 		if err == nil {
-			a.orders = append(a.orders[:idx], a.orders[idx+1:]...)
 			fills = append(fills, ex)
 		} else {
 			errs = append(errs, fmt.Errorf("order %d: %w", o.ID, err))
@@ -367,6 +450,24 @@ func (a *Account) Poll(ctx context.Context) ([]Execution, error) {
 		a.mu.Unlock()
 	}
 	return fills, errors.Join(errs...)
+}
+
+// fillPendingLocked fills the pending order at idx: it is taken out of the
+// kept orders first, so a fill is never booked for an order that a restart
+// would bring back, and put back if the fill fails.
+func (a *Account) fillPendingLocked(ctx context.Context, idx int, price decimal.Decimal) (Execution, error) {
+	o := a.orders[idx]
+	rest := slices.Delete(slices.Clone(a.orders), idx, idx+1)
+	if err := a.saveOrders(ctx, rest, a.nextOrder); err != nil {
+		return Execution{}, err
+	}
+	ex, err := a.fillLocked(o.ID, o.Symbol, o.Side, o.Quantity, price)
+	if err != nil {
+		_ = a.saveOrders(ctx, a.orders, a.nextOrder)
+		return Execution{}, err
+	}
+	a.orders = rest
+	return ex, nil
 }
 
 // Cash is the account's cash.

@@ -47,6 +47,8 @@ var (
 	ErrAccountInUse = errors.New("portfolio: account has transactions; its currency and cost method cannot change")
 	// ErrInvalidOwner: an owner a store does not accept (see CheckOwner).
 	ErrInvalidOwner = errors.New("portfolio: invalid owner")
+	// ErrInvalidState: a state record a store does not accept (see CheckState).
+	ErrInvalidState = errors.New("portfolio: invalid state record")
 	// ErrNotFound: a store has no such record.
 	ErrNotFound = errors.New("portfolio: not found")
 )

@@ -406,6 +406,30 @@ func checkRepair(b Books, ch Change) (*Ledger, error) {
 	return l, nil
 }
 
+// MaxStateBytes bounds a state record (StateStore).
+const MaxStateBytes = 1 << 20
+
+// StateStore keeps small named records with a book, for what an
+// application must keep beside the transactions (papertrade keeps a paper
+// account's pending limit orders). Records are the book's own: another
+// owner never sees them. MemStore's and sqlstore's books implement it.
+type StateStore interface {
+	// SaveState stores data under name (at most MaxStateBytes; empty
+	// data deletes the record).
+	SaveState(ctx context.Context, name string, data []byte) error
+	// State returns the record stored under name, or ErrNotFound.
+	State(ctx context.Context, name string) ([]byte, error)
+}
+
+// CheckState fails with ErrInvalidState for a name that is empty or longer
+// than 100 bytes, or data beyond MaxStateBytes.
+func CheckState(name string, data []byte) error {
+	if name == "" || len(name) > 100 || !utf8.ValidString(name) || len(data) > MaxStateBytes {
+		return fmt.Errorf("%w: %.40q (%d bytes)", ErrInvalidState, name, len(data))
+	}
+	return nil
+}
+
 // MemStore is an in-memory Shelf of books; as a Store it is the default
 // book (owner ""). It is safe for concurrent use. The zero value is ready
 // to use.
@@ -426,6 +450,7 @@ type memBook struct {
 	accounts []Account
 	stocks   map[string]Stock
 	txs      []Transaction // in the order stored
+	state    map[string][]byte
 }
 
 // NewMemStore returns an empty MemStore.
@@ -587,4 +612,42 @@ func (m *MemStore) Transactions(context.Context) ([]Transaction, error) {
 	}
 	defer unlock()
 	return b.sorted(), nil
+}
+
+// SaveState implements StateStore.
+func (m *MemStore) SaveState(_ context.Context, name string, data []byte) error {
+	if err := CheckState(name, data); err != nil {
+		return err
+	}
+	b, unlock, err := m.lock()
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if len(data) == 0 {
+		delete(b.state, name)
+		return nil
+	}
+	if b.state == nil {
+		b.state = make(map[string][]byte)
+	}
+	b.state[name] = slices.Clone(data)
+	return nil
+}
+
+// State implements StateStore.
+func (m *MemStore) State(_ context.Context, name string) ([]byte, error) {
+	if err := CheckState(name, nil); err != nil {
+		return nil, err
+	}
+	b, unlock, err := m.lock()
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	d, ok := b.state[name]
+	if !ok {
+		return nil, fmt.Errorf("%w: state %q", ErrNotFound, name)
+	}
+	return slices.Clone(d), nil
 }

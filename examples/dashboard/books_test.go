@@ -160,3 +160,41 @@ func TestOpensDashboardV1Database(t *testing.T) {
 	assert.Equal(t, "98257.48", ps.acct.Cash().String())
 	assert.Equal(t, "6", ps.acct.Positions()["AAPL"].String())
 }
+
+// TestPaperLimitOrdersCappedAndKept: pending limit orders are capped per
+// user (the review placed 50,300) and kept in the paper book, so a
+// restart of the dashboard (its in-memory paper accounts dropped) keeps
+// them.
+func TestPaperLimitOrdersCappedAndKept(t *testing.T) {
+	e := newTestEnv(t)
+	c := e.user(t, "lim", auth.RoleUser)
+	place := func() string {
+		_, _, h := e.post(t, c, "/paper/order", url.Values{"side": {"buy"}, "symbol": {"MSFT"}, "qty": {"1"}, "limit": {"1"}})
+		return e.flashAt(t, c, h.Get("Location"))
+	}
+	for i := range paperMaxPending {
+		require.Contains(t, place(), "placed", "order %d", i+1)
+	}
+	assert.Contains(t, place(), "at most 100 limit orders")
+	status, body, _ := e.get(t, c, "/paper")
+	require.Equal(t, http.StatusOK, status)
+	assert.Less(t, len(body), 200_000, "the page stays small")
+
+	// A restart: the dashboard forgets its paper accounts, the database
+	// keeps the orders.
+	e.app.mu.Lock()
+	clear(e.app.paper)
+	e.app.mu.Unlock()
+	ps, err := e.app.paperFor(context.Background(), mustUser(t, e, "lim"))
+	require.NoError(t, err)
+	assert.Len(t, ps.acct.Orders(), paperMaxPending)
+	_, _, h := e.post(t, c, "/paper/cancel", url.Values{"id": {"7"}})
+	assert.Contains(t, e.flashAt(t, c, h.Get("Location")), "cancelled")
+	e.app.mu.Lock()
+	clear(e.app.paper)
+	e.app.mu.Unlock()
+	ps, err = e.app.paperFor(context.Background(), mustUser(t, e, "lim"))
+	require.NoError(t, err)
+	assert.Len(t, ps.acct.Orders(), paperMaxPending-1)
+	assert.Contains(t, place(), "#101 placed")
+}

@@ -29,6 +29,9 @@ const (
 	paperSlippage  = 5 // basis points
 	paperAccountID = "paper"
 	paperPoll      = 3 * time.Second
+	// paperMaxPending caps a user's pending limit orders (kept in the
+	// paper book, so a restart keeps them).
+	paperMaxPending = 100
 )
 
 type backtestForm struct {
@@ -266,6 +269,8 @@ func (a *app) paperFor(ctx context.Context, u auth.User) (*paperState, error) {
 		Deposit:     decimal.NewFromInt(paperDeposit),
 		SlippageBps: paperSlippage,
 		Commission:  papertrade.CommissionModel{Fixed: 1},
+		MaxPending:  paperMaxPending,
+		Orders:      orderStore(st),
 	})
 	if err != nil {
 		return nil, err
@@ -273,6 +278,14 @@ func (a *app) paperFor(ctx context.Context, u auth.User) (*paperState, error) {
 	ps := &paperState{acct: pa, book: book}
 	a.paper[u.ID] = ps
 	return ps, nil
+}
+
+// orderStore is where the paper account keeps its pending orders: the
+// paper book's state records (portfolio/sqlstore and MemStore books keep
+// them).
+func orderStore(st portfolio.Store) portfolio.StateStore {
+	ss, _ := st.(portfolio.StateStore)
+	return ss
 }
 
 // paperCancel cancels a pending limit order.
@@ -445,6 +458,10 @@ func (a *app) paperOrder(c *gin.Context) {
 			return
 		}
 		id, err := ps.acct.PlaceLimit(sym, side, qty, limit)
+		if errors.Is(err, papertrade.ErrTooManyOrders) {
+			flashFail(c, back, fmt.Sprintf("Order rejected: at most %d limit orders can wait at once; cancel one first.", paperMaxPending))
+			return
+		}
 		if err != nil {
 			flashFail(c, back, "Order rejected: "+err.Error())
 			return

@@ -44,8 +44,9 @@ type Store struct {
 }
 
 var (
-	_ portfolio.Store = (*Store)(nil)
-	_ portfolio.Shelf = (*Store)(nil)
+	_ portfolio.Store      = (*Store)(nil)
+	_ portfolio.Shelf      = (*Store)(nil)
+	_ portfolio.StateStore = (*Store)(nil)
 )
 
 // New returns the store on db, as the default book, after applying any
@@ -441,4 +442,44 @@ func (s *Store) transactions(ctx context.Context, db querier) ([]portfolio.Trans
 		return nil, fmt.Errorf("sqlstore: transactions: %w", err)
 	}
 	return out, nil
+}
+
+// SaveState implements portfolio.StateStore.
+func (s *Store) SaveState(ctx context.Context, name string, data []byte) error {
+	if err := portfolio.CheckState(name, data); err != nil {
+		return err
+	}
+	if err := portfolio.CheckOwner(s.owner); err != nil {
+		return err
+	}
+	var err error
+	if len(data) == 0 {
+		_, err = s.db.ExecContext(ctx, s.q(`DELETE FROM portfolio_book_state WHERE owner = ? AND name = ?`), s.owner, name)
+	} else {
+		_, err = s.db.ExecContext(ctx, s.q(`INSERT INTO portfolio_book_state (owner, name, data) VALUES (?, ?, ?)
+ON CONFLICT (owner, name) DO UPDATE SET data = excluded.data`), s.owner, name, string(data))
+	}
+	if err != nil {
+		return fmt.Errorf("sqlstore: save state: %w", err)
+	}
+	return nil
+}
+
+// State implements portfolio.StateStore.
+func (s *Store) State(ctx context.Context, name string) ([]byte, error) {
+	if err := portfolio.CheckState(name, nil); err != nil {
+		return nil, err
+	}
+	if err := portfolio.CheckOwner(s.owner); err != nil {
+		return nil, err
+	}
+	var data string
+	err := s.db.QueryRowContext(ctx, s.q(`SELECT data FROM portfolio_book_state WHERE owner = ? AND name = ?`), s.owner, name).Scan(&data)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("%w: state %q", portfolio.ErrNotFound, name)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: state: %w", err)
+	}
+	return []byte(data), nil
 }

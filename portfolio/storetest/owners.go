@@ -22,6 +22,7 @@ func runOwners(t *testing.T, newShelf func(t *testing.T) portfolio.Shelf) {
 	t.Run("invalid owner", func(t *testing.T) { testInvalidOwner(t, newShelf(t)) })
 	t.Run("shared catalogue", func(t *testing.T) { testSharedCatalogue(t, newShelf(t)) })
 	t.Run("concurrent books", func(t *testing.T) { testConcurrentBooks(t, newShelf(t)) })
+	t.Run("book state", func(t *testing.T) { testBookState(t, newShelf(t)) })
 }
 
 // snapshot is everything a book holds.
@@ -252,4 +253,32 @@ func testConcurrentBooks(t *testing.T, sh portfolio.Shelf) {
 		cash, _ := l.Cash("cash")
 		assert.True(t, cash.IsZero(), "%s cash %s", o, cash)
 	}
+}
+
+// testBookState: a store whose books keep state records
+// (portfolio.StateStore) keeps them per book: another owner never reads,
+// replaces or deletes them.
+func testBookState(t *testing.T, sh portfolio.Shelf) {
+	ctx := context.Background()
+	alice, ok := sh.Book("alice").(portfolio.StateStore)
+	if !ok {
+		t.Skip("the store keeps no state records")
+	}
+	bob := sh.Book("bob").(portfolio.StateStore)
+	_, err := alice.State(ctx, "orders")
+	require.ErrorIs(t, err, portfolio.ErrNotFound)
+	require.NoError(t, alice.SaveState(ctx, "orders", []byte(`[1,2]`)))
+	require.NoError(t, alice.SaveState(ctx, "orders", []byte(`[1,2,3]`)))
+	_, err = bob.State(ctx, "orders")
+	require.ErrorIs(t, err, portfolio.ErrNotFound, "bob reads nothing of alice's")
+	require.NoError(t, bob.SaveState(ctx, "orders", []byte(`"bob's"`)))
+	require.NoError(t, bob.SaveState(ctx, "orders", nil), "bob deletes his own")
+	got, err := alice.State(ctx, "orders")
+	require.NoError(t, err)
+	assert.Equal(t, `[1,2,3]`, string(got))
+	assert.ErrorIs(t, alice.SaveState(ctx, "", []byte("x")), portfolio.ErrInvalidState)
+	assert.ErrorIs(t, alice.SaveState(ctx, "big", make([]byte, portfolio.MaxStateBytes+1)), portfolio.ErrInvalidState)
+	require.NoError(t, alice.SaveState(ctx, "orders", nil))
+	_, err = alice.State(ctx, "orders")
+	require.ErrorIs(t, err, portfolio.ErrNotFound)
 }
