@@ -146,7 +146,9 @@
 // can read another identity's mailbox or send as someone else (the relay
 // checks every envelope's sender). It keeps published prekeys and hands
 // out each one-time prekey at most once, stores envelopes per recipient in
-// a Store (bounded by MailboxLimit, expiring after MessageTTL), delivers
+// a Store (bounded by MailboxLimit, expiring after MessageTTL; only for a
+// recipient that has published prekeys, and within a per-sender and a
+// total storage quota, SenderQuota and StorageQuota), delivers
 // them in order when the recipient is online and deletes each on
 // acknowledgement. Deliveries are read from the store, so an offline or
 // slow recipient costs store space, not relay memory; a client whose

@@ -8,6 +8,9 @@ var (
 	// ErrMalformed reports input that does not parse: a bad key file,
 	// envelope, header, bundle or serialized state.
 	ErrMalformed = errors.New("securechat: malformed input")
+	// ErrQuotaExceeded reports an envelope the relay refuses to store: its
+	// sender's stored envelopes, or the relay's, would pass their quota.
+	ErrQuotaExceeded = errors.New("securechat: storage quota exceeded")
 	// ErrTooLarge reports input over a size limit.
 	ErrTooLarge = errors.New("securechat: input too large")
 	// ErrBadSignature reports an Ed25519 signature that is missing or does

@@ -50,6 +50,7 @@ const (
 	codeMailboxFull  = "mailbox_full"
 	codeNotFound     = "not_found"
 	codeTooLarge     = "too_large"
+	codeQuota        = "quota_exceeded"
 	codeInternal     = "internal"
 )
 
@@ -116,6 +117,8 @@ func errorFor(f frame) error {
 		base = ErrNotFound
 	case codeTooLarge:
 		base = ErrTooLarge
+	case codeQuota:
+		base = ErrQuotaExceeded
 	case codeInternal:
 		return fmt.Errorf("securechat: relay internal error: %s", f.Error)
 	}

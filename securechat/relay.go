@@ -30,6 +30,17 @@ type RelayOptions struct {
 	MailboxLimit int
 	// MessageTTL is how long an undelivered envelope is kept (default 30 days).
 	MessageTTL time.Duration
+	// SenderQuota bounds the bytes of undelivered envelopes one sender may
+	// have stored (default 16 MiB), and StorageQuota those of all senders
+	// together (default 512 MiB): identities cost nothing to make, so the
+	// second bounds what anonymous senders can make the relay keep. A send
+	// beyond either gets a quota_exceeded error (ErrQuotaExceeded). The
+	// total is read from the store every PurgeInterval and counted up by
+	// this relay's own sends in between, so relays sharing a store may pass
+	// it by what the others stored within one interval; a sender may pass
+	// its own by one envelope per connection sending at once.
+	SenderQuota  int64
+	StorageQuota int64
 	// RateLimit and RateBurst bound the frames per second one connection may
 	// send (default 100/s, burst 200). Excess requests get a rate_limited error.
 	RateLimit float64
@@ -99,6 +110,12 @@ func (o RelayOptions) withDefaults() RelayOptions {
 	}
 	if o.MessageTTL <= 0 {
 		o.MessageTTL = 30 * 24 * time.Hour
+	}
+	if o.SenderQuota <= 0 {
+		o.SenderQuota = 16 << 20
+	}
+	if o.StorageQuota <= 0 {
+		o.StorageQuota = 512 << 20
 	}
 	if o.RateLimit <= 0 {
 		o.RateLimit = 100
@@ -174,6 +191,10 @@ type Relay struct {
 	fetchLim  *peerLimiter // per requester
 	targetLim *peerLimiter // one-time prekeys per target
 
+	// stored is the bytes the store held at the last usage reading plus
+	// what this relay stored since (see StorageQuota).
+	stored atomic.Int64
+
 	mu     sync.Mutex
 	conns  map[PeerID]map[*relayConn]struct{}
 	closed bool
@@ -190,6 +211,11 @@ func NewRelay(opts RelayOptions) (*Relay, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &Relay{opts: o, ctx: ctx, cancel: cancel, conns: make(map[PeerID]map[*relayConn]struct{}),
 		fetchLim: newPeerLimiter(o.FetchRate, o.FetchBurst), targetLim: newPeerLimiter(o.TargetRate, o.TargetBurst)}
+	if u, err := o.Store.Usage(ctx); err != nil {
+		o.Logger.Warn("securechat relay: read storage usage", "err", err)
+	} else {
+		r.stored.Store(u.Bytes)
+	}
 	r.wg.Add(1)
 	go r.purgeLoop()
 	if o.Notifier != nil {
@@ -215,6 +241,9 @@ func (r *Relay) purgeLoop() {
 				r.opts.Logger.Warn("securechat relay: purge", "err", err)
 			} else if n > 0 {
 				r.opts.Logger.Info("securechat relay: purged expired envelopes", "count", n)
+			}
+			if u, err := r.opts.Store.Usage(r.ctx); err == nil {
+				r.stored.Store(u.Bytes)
 			}
 		}
 	}
@@ -543,6 +572,8 @@ func errorFrame(id uint64, err error) frame {
 		code = codeUnauthorized
 	case errors.Is(err, ErrMailboxFull):
 		code = codeMailboxFull
+	case errors.Is(err, ErrQuotaExceeded):
+		code = codeQuota
 	case errors.Is(err, ErrNotFound):
 		code = codeNotFound
 	case errors.Is(err, ErrTooLarge):
@@ -569,12 +600,16 @@ func (c *relayConn) handle(ctx context.Context, f frame) (frame, bool) {
 		if env.Sender != c.peer {
 			return errorFrame(f.ID, fmt.Errorf("%w: envelope sender %s is not the authenticated %s", ErrUnauthorized, env.Sender, c.peer)), true
 		}
+		if err := r.admitEnvelope(ctx, c.peer, env.Recipient, len(f.Data)); err != nil {
+			return errorFrame(f.ID, err), true
+		}
 		now := r.opts.Now()
 		_, err = r.opts.Store.Enqueue(ctx, env.Recipient, StoredEnvelope{Sender: c.peer, Envelope: f.Data,
 			Received: now, Expires: now.Add(r.opts.MessageTTL)}, r.opts.MailboxLimit)
 		if err != nil {
 			return errorFrame(f.ID, err), true
 		}
+		r.stored.Add(int64(len(f.Data)))
 		r.wakeRecipient(env.Recipient)
 		r.notifyOthers(ctx, env.Recipient)
 		return frame{Type: frameOK, ID: f.ID}, true
@@ -604,6 +639,39 @@ func (c *relayConn) handle(ctx context.Context, f frame) (frame, bool) {
 	default:
 		return errorFrame(f.ID, fmt.Errorf("%w: unknown frame type %q", ErrMalformed, f.Type)), true
 	}
+}
+
+// admitEnvelope decides whether the relay stores an envelope of size
+// bytes from sender to recipient: only for a recipient that has published
+// prekeys (anyone else could never read it, so storing it only costs the
+// relay), and only within the sender's and the relay's quotas.
+func (r *Relay) admitEnvelope(ctx context.Context, sender, recipient PeerID, size int) error {
+	if _, _, err := r.opts.Store.PeekPrekeys(ctx, recipient); err != nil {
+		if errors.Is(err, ErrNotFound) {
+			return fmt.Errorf("%w: recipient %s has not published prekeys", ErrNotFound, recipient)
+		}
+		return err
+	}
+	if r.stored.Load()+int64(size) > r.opts.StorageQuota {
+		return fmt.Errorf("%w: the relay holds its limit of undelivered envelopes", ErrQuotaExceeded)
+	}
+	u, err := r.opts.Store.SenderUsage(ctx, sender)
+	if err != nil {
+		return err
+	}
+	if u.Bytes+int64(size) > r.opts.SenderQuota {
+		return fmt.Errorf("%w: %d bytes of yours wait for delivery", ErrQuotaExceeded, u.Bytes)
+	}
+	return nil
+}
+
+// StorageQuota returns the relay's limit on stored bytes
+// (RelayOptions.StorageQuota).
+func (r *Relay) StorageQuota() int64 { return r.opts.StorageQuota }
+
+// Usage returns what the relay's store holds undelivered, for operators.
+func (r *Relay) Usage(ctx context.Context) (StorageUsage, error) {
+	return r.opts.Store.Usage(ctx)
 }
 
 // fetch hands out a bundle: requesters are rate limited per identity, and

@@ -19,6 +19,13 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
+// published marks peer as having published prekeys in st (the relay
+// stores envelopes only for such recipients).
+func published(t testing.TB, st Store, peer PeerID) {
+	t.Helper()
+	require.NoError(t, st.PutPrekeys(context.Background(), peer, []byte("signed prekey"), nil))
+}
+
 func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
 type testRelay struct {
@@ -228,8 +235,10 @@ func TestRelayOneTimePrekeysHandedOutOnce(t *testing.T) {
 }
 
 func TestRelayMailboxLimitAndRateLimit(t *testing.T) {
-	tr := startRelay(t, RelayOptions{MailboxLimit: 3, RateLimit: 1, RateBurst: 6})
+	st := NewMemoryStore()
+	tr := startRelay(t, RelayOptions{Store: st, MailboxLimit: 3, RateLimit: 1, RateBurst: 6})
 	alice, bob := newParty(t, 1), newParty(t, 1)
+	published(t, st, bob.id.ID())
 	s, err := Initiate(alice.id, bundleOf(t, bob, true), nil)
 	require.NoError(t, err)
 	rc := authRaw(t, tr.url, alice.id)
@@ -261,8 +270,10 @@ func TestRelayExpiresMessages(t *testing.T) {
 
 func TestRelayDisconnectsSlowConsumer(t *testing.T) {
 	t.Parallel() // independent and among the slowest: overlaps with the rest
-	tr := startRelay(t, RelayOptions{WriteTimeout: 200 * time.Millisecond, RateLimit: 1e6, RateBurst: 1e6})
+	st := NewMemoryStore()
+	tr := startRelay(t, RelayOptions{Store: st, WriteTimeout: 200 * time.Millisecond, RateLimit: 1e6, RateBurst: 1e6})
 	alice, bob := newParty(t, 1), newParty(t, 1)
+	published(t, st, bob.id.ID())
 	// bob authenticates and then never reads.
 	authRaw(t, tr.url, bob.id)
 	require.Eventually(t, func() bool { return tr.relay.Online(bob.id.ID()) == 1 }, 5*time.Second, 10*time.Millisecond)
@@ -394,6 +405,7 @@ func TestRelayFrameSizeLimitFanOutAndPurge(t *testing.T) {
 	store := NewMemoryStore()
 	tr := startRelay(t, RelayOptions{Store: store, PurgeInterval: 10 * time.Millisecond, MessageTTL: time.Hour, Now: clock})
 	alice, bob := newID(t), newID(t)
+	published(t, store, bob.ID())
 
 	// An oversized frame closes the connection (1009 message too big).
 	rc := authRaw(t, tr.url, alice)
@@ -416,11 +428,16 @@ func TestRelayFrameSizeLimitFanOutAndPurge(t *testing.T) {
 	}
 
 	// Unacknowledged, it expires after the TTL and the purge loop drops it.
-	require.Len(t, store.Snapshot(), 1)
+	envelopes := func() int64 {
+		u, err := store.Usage(context.Background())
+		require.NoError(t, err)
+		return u.Envelopes
+	}
+	require.Equal(t, int64(1), envelopes())
 	mu.Lock()
 	now = now.Add(2 * time.Hour)
 	mu.Unlock()
-	require.Eventually(t, func() bool { return len(store.Snapshot()) == 0 }, 5*time.Second, 10*time.Millisecond)
+	require.Eventually(t, func() bool { return envelopes() == 0 }, 5*time.Second, 10*time.Millisecond)
 }
 
 // Closing the clients and then the relay leaves no goroutine behind: every

@@ -18,6 +18,12 @@ type StoredEnvelope struct {
 	Expires  time.Time
 }
 
+// StorageUsage is how many envelopes a store holds and their bytes.
+type StorageUsage struct {
+	Envelopes int64 `json:"envelopes"`
+	Bytes     int64 `json:"bytes"`
+}
+
 // StoredPrekey is a one-time prekey as the relay keeps it.
 type StoredPrekey struct {
 	ID     uint32
@@ -39,6 +45,10 @@ type Store interface {
 	Ack(ctx context.Context, recipient PeerID, seq uint64) error
 	// PurgeExpired deletes entries whose Expires is before now.
 	PurgeExpired(ctx context.Context, now time.Time) (int, error)
+	// SenderUsage returns what the mailboxes hold that sender sent.
+	SenderUsage(ctx context.Context, sender PeerID) (StorageUsage, error)
+	// Usage returns what the mailboxes hold in all.
+	Usage(ctx context.Context) (StorageUsage, error)
 	// PutPrekeys stores peer's signed part (identity + signed prekey,
 	// replacing any previous one) and adds the one-time prekeys whose ids
 	// are above every id ever stored for peer, so a key handed out once is
@@ -153,6 +163,36 @@ func (m *MemoryStore) PurgeExpired(_ context.Context, now time.Time) (int, error
 		b.msgs = kept
 	}
 	return n, nil
+}
+
+// SenderUsage implements Store.
+func (m *MemoryStore) SenderUsage(_ context.Context, sender PeerID) (StorageUsage, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var u StorageUsage
+	for _, b := range m.boxes {
+		for _, e := range b.msgs {
+			if e.Sender == sender {
+				u.Envelopes++
+				u.Bytes += int64(len(e.Envelope))
+			}
+		}
+	}
+	return u, nil
+}
+
+// Usage implements Store.
+func (m *MemoryStore) Usage(_ context.Context) (StorageUsage, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var u StorageUsage
+	for _, b := range m.boxes {
+		for _, e := range b.msgs {
+			u.Envelopes++
+			u.Bytes += int64(len(e.Envelope))
+		}
+	}
+	return u, nil
 }
 
 // PutPrekeys implements Store.

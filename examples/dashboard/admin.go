@@ -8,6 +8,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/finkit/finkit/auth"
+	"github.com/finkit/finkit/securechat"
 )
 
 func escape(s string) string { return url.QueryEscape(s) }
@@ -22,6 +23,9 @@ type adminView struct {
 	Users     []adminUser
 	Providers []string
 	DataDir   string
+	// Chat is what the chat relay holds undelivered, and its limit.
+	Chat      securechat.StorageUsage
+	ChatLimit int64
 }
 
 func (a *app) adminPage(c *gin.Context) {
@@ -32,7 +36,11 @@ func (a *app) adminPage(c *gin.Context) {
 		a.fail(c, err)
 		return
 	}
-	v := adminView{Providers: []string{"sim", "sim-eu", "sim-slow"}, DataDir: a.cfg.dataDir}
+	v := adminView{Providers: []string{"sim", "sim-eu", "sim-slow"}, DataDir: a.cfg.dataDir, ChatLimit: a.relay.StorageQuota()}
+	if v.Chat, err = a.relay.Usage(ctx); err != nil {
+		a.fail(c, err)
+		return
+	}
 	for _, u := range users {
 		ss, err := a.auth.Sessions(ctx, u.ID)
 		if err != nil {

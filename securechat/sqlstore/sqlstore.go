@@ -52,6 +52,8 @@ const (
 	stmtPending
 	stmtAck
 	stmtPurge
+	stmtSenderUsage
+	stmtUsage
 	numStmts
 )
 
@@ -62,11 +64,13 @@ var stmtSQL = [numStmts]string{
 ON CONFLICT (recipient) DO UPDATE SET next_seq = chat_mailbox_seq.next_seq + 1`,
 	stmtSelectSeq: `SELECT next_seq FROM chat_mailbox_seq WHERE recipient = ?`,
 	stmtCount:     `SELECT COUNT(*) FROM chat_mailbox WHERE recipient = ?`,
-	stmtInsertMsg: `INSERT INTO chat_mailbox (recipient, seq, sender, envelope, received_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)`,
+	stmtInsertMsg: `INSERT INTO chat_mailbox (recipient, seq, sender, envelope, received_at, expires_at, size) VALUES (?, ?, ?, ?, ?, ?, ?)`,
 	stmtPending: `SELECT seq, sender, envelope, received_at, expires_at FROM chat_mailbox
 WHERE recipient = ? AND seq > ? AND (expires_at = 0 OR expires_at >= ?) ORDER BY seq LIMIT ?`,
-	stmtAck:   `DELETE FROM chat_mailbox WHERE recipient = ? AND seq = ?`,
-	stmtPurge: `DELETE FROM chat_mailbox WHERE expires_at <> 0 AND expires_at < ?`,
+	stmtAck:         `DELETE FROM chat_mailbox WHERE recipient = ? AND seq = ?`,
+	stmtPurge:       `DELETE FROM chat_mailbox WHERE expires_at <> 0 AND expires_at < ?`,
+	stmtSenderUsage: `SELECT COUNT(*), COALESCE(SUM(size), 0) FROM chat_mailbox WHERE sender = ?`,
+	stmtUsage:       `SELECT COUNT(*), COALESCE(SUM(size), 0) FROM chat_mailbox`,
 }
 
 // Close releases the prepared statements; later calls fail with
@@ -172,7 +176,7 @@ func (s *Store) Enqueue(ctx context.Context, recipient securechat.PeerID, env se
 		}
 	}
 	if _, err := tx.ExecContext(ctx, s.sql[stmtInsertMsg],
-		string(recipient), seq, string(env.Sender), env.Envelope, unixNano(env.Received), unixNano(env.Expires)); err != nil {
+		string(recipient), seq, string(env.Sender), env.Envelope, unixNano(env.Received), unixNano(env.Expires), int64(len(env.Envelope))); err != nil {
 		return 0, fmt.Errorf("sqlstore: enqueue: %w", err)
 	}
 	if err := tx.Commit(); err != nil {
@@ -237,6 +241,27 @@ func (s *Store) PurgeExpired(ctx context.Context, now time.Time) (int, error) {
 		return 0, fmt.Errorf("sqlstore: purge: %w", err)
 	}
 	return int(n), nil
+}
+
+// SenderUsage implements securechat.Store (through the index by sender).
+func (s *Store) SenderUsage(ctx context.Context, sender securechat.PeerID) (securechat.StorageUsage, error) {
+	return s.usage(ctx, stmtSenderUsage, string(sender))
+}
+
+// Usage implements securechat.Store.
+func (s *Store) Usage(ctx context.Context) (securechat.StorageUsage, error) {
+	return s.usage(ctx, stmtUsage)
+}
+
+func (s *Store) usage(ctx context.Context, stmt int, args ...any) (securechat.StorageUsage, error) {
+	if s.closed.Load() {
+		return securechat.StorageUsage{}, fmt.Errorf("sqlstore: %w", securechat.ErrClosed)
+	}
+	var u securechat.StorageUsage
+	if err := s.stmts[stmt].QueryRowContext(ctx, args...).Scan(&u.Envelopes, &u.Bytes); err != nil {
+		return securechat.StorageUsage{}, fmt.Errorf("sqlstore: usage: %w", err)
+	}
+	return u, nil
 }
 
 // PutPrekeys implements securechat.Store.
