@@ -73,3 +73,18 @@ func TestChartsOnPages(t *testing.T) {
 		assert.Contains(t, st, want)
 	}
 }
+
+func TestOverviewHome(t *testing.T) {
+	e := newTestEnv(t)
+	c := e.user(t, "olga", auth.RoleUser)
+	_, body, _ := e.get(t, c, "/")
+	assert.Contains(t, body, "Your books are empty")
+	e.post(t, c, "/portfolio/demo", nil)
+	_, body, _ = e.get(t, c, "/")
+	for _, want := range []string{`id="net-worth"`, "Today", "Top movers today", `aria-label="Portfolio value and net deposits, 1M"`, "AAPL 40 sh @", "broker cash"} {
+		assert.Contains(t, body, want)
+	}
+	assert.NotContains(t, body, "The packages", "no list of Go packages for a logged-in user")
+	_, body, _ = e.get(t, e.client(t), "/")
+	assert.Contains(t, body, "Create an account")
+}

@@ -173,6 +173,10 @@ type message struct {
 }
 
 func (a *app) home(c *gin.Context) {
+	if _, ok := auth.UserFrom(c.Request.Context()); ok {
+		a.overview(c) // home.go
+		return
+	}
 	a.render(c, http.StatusOK, "home", view{Title: "finkit dashboard", Active: "home", Data: packages})
 }
 
