@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/finkit/finkit/papertrade"
 )
@@ -16,6 +17,9 @@ import (
 // the data, the strategy, and every engine option that changes results.
 type strategyFlags struct {
 	csv           string
+	symbol        string
+	from, to      string
+	md            mdFlags
 	strategy      string
 	cash          float64
 	commission    float64
@@ -37,7 +41,11 @@ type strategyFlags struct {
 
 func addStrategyFlags(fs *flag.FlagSet, withParams bool) *strategyFlags {
 	sf := &strategyFlags{}
-	fs.StringVar(&sf.csv, "csv", "", "OHLCV CSV file (Date,Open,High,Low,Close[,Volume])")
+	fs.StringVar(&sf.csv, "csv", "", "OHLCV CSV file (Date,Open,High,Low,Close[,Volume]); or --symbol")
+	fs.StringVar(&sf.symbol, "symbol", "", "replay this symbol's daily history from --provider instead of a CSV file")
+	fs.StringVar(&sf.md.providers, "provider", "sim", "with --symbol, the history source: sim (offline), yahoo, stooq, alphavantage, …")
+	fs.StringVar(&sf.from, "from", "", "with --symbol, the first date YYYY-MM-DD (default: ten years back for sim, one year for others)")
+	fs.StringVar(&sf.to, "to", "", "with --symbol, the last date YYYY-MM-DD (default: today)")
 	fs.StringVar(&sf.strategy, "strategy", "smacross", "strategy: "+strings.Join(papertrade.StrategyNames(), ", "))
 	fs.Float64Var(&sf.cash, "cash", 10_000, "starting cash")
 	fs.Float64Var(&sf.commission, "commission", 0, "relative commission per fill (0.002 = 0.2% of the notional)")
@@ -121,20 +129,46 @@ func (sf *strategyFlags) setParams(fs *flag.FlagSet) papertrade.Params {
 	return p
 }
 
-func (sf *strategyFlags) load() ([]papertrade.Bar, papertrade.Options, error) {
-	if sf.csv == "" {
-		return nil, papertrade.Options{}, usageErrorf("--csv is required")
+// load reads the bars from --csv, or fetches --symbol's history from
+// --provider (a still-trading last bar is left out by FromHistory).
+func (sf *strategyFlags) load(ctx context.Context) ([]papertrade.Bar, papertrade.Options, error) {
+	if (sf.csv == "") == (sf.symbol == "") {
+		return nil, papertrade.Options{}, usageErrorf("give --csv FILE or --symbol SYMBOL (one of them)")
 	}
 	if !(sf.margin > 0) {
 		// The engine reads a zero margin as "no leverage"; on the command
 		// line it is a mistake.
 		return nil, papertrade.Options{}, usageErrorf("--margin %v must be in (0, 1]", sf.margin)
 	}
+	if sf.symbol != "" {
+		sf.md.timeout = 30 * time.Second
+		sf.md.seed = 1
+		h, err := fetchHistory(ctx, &sf.md, sf.symbol, sf.from, sf.to)
+		if err != nil {
+			return nil, papertrade.Options{}, err
+		}
+		bars, err := papertrade.FromHistory(h, false)
+		if err != nil {
+			return nil, papertrade.Options{}, fmt.Errorf("%s: %w", sf.symbol, err)
+		}
+		return bars, sf.options(), nil
+	}
+	if sf.from != "" || sf.to != "" {
+		return nil, papertrade.Options{}, usageErrorf("--from and --to go with --symbol; a CSV file is used whole")
+	}
 	bars, err := papertrade.ReadCSVFile(sf.csv)
 	if err != nil {
 		return nil, papertrade.Options{}, err
 	}
 	return bars, sf.options(), nil
+}
+
+// source names the bars: the CSV file, or the symbol and its provider.
+func (sf *strategyFlags) source() string {
+	if sf.symbol != "" {
+		return sf.symbol + " from " + sf.md.providers
+	}
+	return sf.csv
 }
 
 // options are the engine options the flags give.
@@ -163,7 +197,7 @@ func runBacktest(ctx context.Context, e *env, args []string) error {
 	if fs.NArg() > 0 {
 		return usageErrorf("unexpected arguments %q", fs.Args())
 	}
-	bars, opts, err := sf.load()
+	bars, opts, err := sf.load(ctx)
 	if err != nil {
 		return err
 	}
@@ -186,7 +220,7 @@ func runBacktest(ctx context.Context, e *env, args []string) error {
 		}
 		return writeJSON(e.stdout, out)
 	}
-	if _, err := fmt.Fprintf(e.stdout, "%s on %s (%d bars)\n\n%s", res.Strategy, sf.csv, len(bars), res.Stats.Table()); err != nil {
+	if _, err := fmt.Fprintf(e.stdout, "%s on %s (%d bars)\n\n%s", res.Strategy, sf.source(), len(bars), res.Stats.Table()); err != nil {
 		return err
 	}
 	if *showTrades {
@@ -227,7 +261,7 @@ func runMonteCarlo(ctx context.Context, e *env, args []string) error {
 	if fs.NArg() > 0 {
 		return usageErrorf("unexpected arguments %q", fs.Args())
 	}
-	bars, opts, err := sf.load()
+	bars, opts, err := sf.load(ctx)
 	if err != nil {
 		return err
 	}
@@ -359,7 +393,7 @@ func runOptimize(ctx context.Context, e *env, args []string) error {
 	if len(grid) == 0 {
 		return usageErrorf("give at least one --grid")
 	}
-	bars, opts, err := sf.load()
+	bars, opts, err := sf.load(ctx)
 	if err != nil {
 		return err
 	}

@@ -59,6 +59,20 @@ func TestBacktestCommandTable(t *testing.T) {
 	assert.Contains(t, s, "Commissions [$]")
 }
 
+// --symbol replays the named history provider's bars (the simulated market
+// here, offline); the same seed gives the same bars as `finkit stats`.
+func TestBacktestSymbol(t *testing.T) {
+	e, out, _ := testEnv()
+	require.NoError(t, runBacktest(context.Background(), e, []string{"--symbol", "AAPL", "--from", "2020-01-01", "--to", "2024-12-31", "--strategy", "smacross", "--json"}))
+	var res struct {
+		Stats map[string]any `json:"stats"`
+	}
+	require.NoError(t, json.Unmarshal(out.Bytes(), &res), "%s", out)
+	e, text, _ := testEnv()
+	require.NoError(t, runBacktest(context.Background(), e, []string{"--symbol", "AAPL", "--from", "2020-01-01", "--to", "2024-12-31"}))
+	assert.Contains(t, text.String(), "on AAPL from sim (")
+}
+
 func TestBacktestCommandErrors(t *testing.T) {
 	tests := []struct {
 		args  []string
@@ -70,6 +84,11 @@ func TestBacktestCommandErrors(t *testing.T) {
 		{[]string{"--csv", "does-not-exist.csv"}, false},
 		{[]string{"--csv", googCSV, "--cash", "-1"}, false},
 		{[]string{"--bogus"}, true},
+		{[]string{"--csv", googCSV, "--symbol", "AAPL"}, true},
+		{[]string{"--csv", googCSV, "--from", "2020-01-01"}, true},
+		{[]string{"--symbol", "AAPL", "--from", "2020-13-01"}, true},
+		{[]string{"--symbol", "AAPL", "--provider", "nosuch"}, true},
+		{[]string{"--symbol", "AAPL", "--from", "2024-01-01", "--to", "2023-01-01"}, true},
 	}
 	for _, tc := range tests {
 		e, _, _ := testEnv()

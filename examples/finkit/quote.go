@@ -301,26 +301,9 @@ func runStats(ctx context.Context, e *env, args []string) error {
 			return usageErrorf("want one SYMBOL (or --csv FILE)")
 		}
 		symbol = fs.Arg(0)
-		req, err := dateRange(*from, *toStr, *provider == "sim")
-		if err != nil {
-			return err
-		}
 		f.providers = *provider
-		ps, err := buildProviders(&f)
+		h, err := fetchHistory(ctx, &f, symbol, *from, *toStr)
 		if err != nil {
-			return err
-		}
-		hp, ok := ps[0].(marketdata.HistoryProvider)
-		if !ok {
-			return usageErrorf("provider %q has no history", *provider)
-		}
-		ctx, cancel := context.WithTimeout(ctx, f.timeout)
-		defer cancel()
-		h, err := hp.History(ctx, symbol, req)
-		if err != nil {
-			if errors.Is(err, marketdata.ErrInvalidSymbol) {
-				return usageErrorf("%v", err)
-			}
 			return err
 		}
 		bars = h.Bars
@@ -346,6 +329,30 @@ func runStats(ctx context.Context, e *env, args []string) error {
 		}{symbol, st, hist})
 	}
 	return printStats(e.stdout, symbol, st, hist)
+}
+
+// fetchHistory asks f's one provider (f.providers names it) for symbol's
+// daily history from..to (dateRange's defaults).
+func fetchHistory(ctx context.Context, f *mdFlags, symbol, from, to string) (marketdata.History, error) {
+	req, err := dateRange(from, to, f.providers == "sim")
+	if err != nil {
+		return marketdata.History{}, err
+	}
+	ps, err := buildProviders(f)
+	if err != nil {
+		return marketdata.History{}, err
+	}
+	hp, ok := ps[0].(marketdata.HistoryProvider)
+	if !ok {
+		return marketdata.History{}, usageErrorf("provider %q has no history", f.providers)
+	}
+	ctx, cancel := context.WithTimeout(ctx, f.timeout)
+	defer cancel()
+	h, err := hp.History(ctx, symbol, req)
+	if errors.Is(err, marketdata.ErrInvalidSymbol) {
+		return h, usageErrorf("%v", err)
+	}
+	return h, err
 }
 
 func dateRange(from, to string, long bool) (marketdata.HistoryRequest, error) {
