@@ -49,7 +49,10 @@ func (a *app) bookOf(u auth.User) portfolio.Store { return a.book(u.ID) }
 // (owner "<user id>/paper", where the store's migration put the paper
 // accounts of before), so play money never counts in the user's net worth,
 // returns or report.
-func (a *app) paperBookOf(u auth.User) portfolio.Store { return a.book(u.ID + "/paper") }
+func (a *app) paperBookOf(u auth.User) portfolio.Store { return a.book(paperOwner(u)) }
+
+// paperOwner is the owner of the user's paper book.
+func paperOwner(u auth.User) string { return u.ID + "/paper" }
 
 // book is owner's store; its writes tell the cache (cache.go).
 func (a *app) book(owner string) portfolio.Store {

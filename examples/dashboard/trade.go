@@ -264,13 +264,17 @@ func (a *app) paperFor(ctx context.Context, u auth.User) (*paperState, error) {
 	if err != nil {
 		return nil, err
 	}
+	orders, err := a.paperOrders(u)
+	if err != nil {
+		return nil, err
+	}
 	pa, err := papertrade.NewAccount(ctx, papertrade.AccountOptions{
 		ID: paperAccountID, Currency: paperCurrency, Quotes: a.agg, Book: book,
 		Deposit:     decimal.NewFromInt(paperDeposit),
 		SlippageBps: paperSlippage,
 		Commission:  papertrade.CommissionModel{Fixed: 1},
 		MaxPending:  paperMaxPending,
-		Orders:      orderStore(st),
+		Orders:      orders,
 	})
 	if err != nil {
 		return nil, err
@@ -280,12 +284,15 @@ func (a *app) paperFor(ctx context.Context, u auth.User) (*paperState, error) {
 	return ps, nil
 }
 
-// orderStore is where the paper account keeps its pending orders: the
-// paper book's state records (portfolio/sqlstore and MemStore books keep
-// them).
-func orderStore(st portfolio.Store) portfolio.StateStore {
-	ss, _ := st.(portfolio.StateStore)
-	return ss
+// paperOrders is where the user's paper account keeps its pending orders:
+// the state records of the paper book (portfolio/sqlstore's books keep
+// them; they are no ledger input, so they bypass the books' cache).
+func (a *app) paperOrders(u auth.User) (portfolio.StateStore, error) {
+	ss, ok := a.pstore.Book(paperOwner(u)).(portfolio.StateStore)
+	if !ok {
+		return nil, errors.New("the portfolio store keeps no state records for pending orders")
+	}
+	return ss, nil
 }
 
 // paperCancel cancels a pending limit order.
