@@ -48,7 +48,7 @@ func addStrategyFlags(fs *flag.FlagSet, withParams bool) *strategyFlags {
 	fs.StringVar(&sf.to, "to", "", "with --symbol, the last date YYYY-MM-DD (default: today)")
 	fs.StringVar(&sf.strategy, "strategy", "smacross", "strategy: "+strings.Join(papertrade.StrategyNames(), ", "))
 	fs.Float64Var(&sf.cash, "cash", 10_000, "starting cash")
-	fs.Float64Var(&sf.commission, "commission", 0, "relative commission per fill (0.002 = 0.2% of the notional)")
+	fs.Float64Var(&sf.commission, "commission", 0, "commission per fill in percent of the notional, as on the dashboard (0.2 = 0.2 %; backtesting.py's commission=0.002)")
 	fs.Float64Var(&sf.commFixed, "commission-fixed", 0, "fixed commission per fill, in account currency (with --commission: fixed + relative)")
 	fs.Float64Var(&sf.commMin, "commission-min", 0, "minimum commission per fill")
 	fs.Float64Var(&sf.spreadBps, "spread-bps", 0, "spread/slippage in basis points, charged on entry (backtesting.py's spread × 10,000)")
@@ -180,7 +180,7 @@ func (sf *strategyFlags) options() papertrade.Options {
 		RiskFreeRate: sf.riskFree,
 	}
 	if sf.commission != 0 || sf.commFixed != 0 || sf.commMin != 0 {
-		opts.Commission = papertrade.CommissionModel{Fixed: sf.commFixed, Rate: sf.commission, Minimum: sf.commMin}
+		opts.Commission = papertrade.CommissionModel{Fixed: sf.commFixed, Rate: sf.commission / 100, Minimum: sf.commMin}
 	}
 	return opts
 }

@@ -50,7 +50,7 @@ func TestBacktestCommandJSON(t *testing.T) {
 
 func TestBacktestCommandTable(t *testing.T) {
 	e, out, _ := testEnv()
-	err := runBacktest(context.Background(), e, []string{"--csv", googCSV, "--strategy", "smacross", "--fast", "10", "--slow", "20", "--commission", "0.002", "--trades"})
+	err := runBacktest(context.Background(), e, []string{"--csv", googCSV, "--strategy", "smacross", "--fast", "10", "--slow", "20", "--commission", "0.2", "--trades"})
 	require.NoError(t, err)
 	s := out.String()
 	assert.Contains(t, s, "SMACross(10,20)")
@@ -187,7 +187,7 @@ func relClose(got, want float64) bool { return math.Abs(got-want) <= 1e-9*math.A
 // statistic, every trade and the equity curve with them (1e-9 relative).
 func TestBacktestCommandReproducesBacktestingPy(t *testing.T) {
 	const dir = "../../papertrade/testdata/backtesting-py/"
-	readme := []string{"--fast", "10", "--slow", "20", "--no-close", "--commission", "0.002", "--exclusive-orders", "--keep-open"}
+	readme := []string{"--fast", "10", "--slow", "20", "--no-close", "--commission", "0.2", "--exclusive-orders", "--keep-open"}
 	tests := []struct {
 		file string
 		args []string
@@ -286,7 +286,7 @@ func TestStrategyFlagsGiveEveryEngineOption(t *testing.T) {
 		return sf.options()
 	}
 	assert.Equal(t, papertrade.Options{Cash: 10_000, Margin: 1}, parse())
-	got := parse("--cash", "5000", "--commission", "0.01", "--commission-fixed", "2.5", "--commission-min", "3",
+	got := parse("--cash", "5000", "--commission", "1", "--commission-fixed", "2.5", "--commission-min", "3",
 		"--spread-bps", "10", "--margin", "0.02", "--trade-on-close", "--hedging", "--exclusive-orders", "--keep-open",
 		"--fractional", "--compat", "--compat-version", "0.6.5", "--risk-free", "0.03")
 	assert.Equal(t, papertrade.Options{
