@@ -155,7 +155,8 @@ func TestQuotesConcurrencyLine(t *testing.T) {
 	require.NotNil(t, res.Fetch.SequentialMS)
 	require.NotNil(t, res.ElapsedMS)
 	assert.Equal(t, 3, res.Fetch.Sources, "sim, sim-eu and sim-slow")
-	assert.GreaterOrEqual(t, *res.Fetch.SequentialMS, *res.Fetch.WallMS, "one after another takes at least as long as all at once")
+	assert.Positive(t, *res.Fetch.WallMS)
+	assert.Positive(t, *res.Fetch.SequentialMS) // exact figures: marketdata's TestFetchStatsFromTheAggregatorsTimings
 	line := regexp.MustCompile(`^fetched from 3 sources in (\d+) ms; one after another would take (\d+) ms$`)
 	require.Regexp(t, line, res.Concurrency)
 
