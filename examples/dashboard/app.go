@@ -57,6 +57,7 @@ type app struct {
 	pdf       *lazyPDF
 	uploads   *upload.Manager // admin uploads (uploads.go)
 	uploadFS  *upload.FS
+	objects   upload.Storage // object storage of uploads, when configured (checked by /readyz)
 
 	// Shared resources and each user's share (limits.go).
 	streams     chan struct{} // semaphore for SSE streams

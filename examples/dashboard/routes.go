@@ -24,6 +24,7 @@ func (a *app) routes() {
 	e.Use(a.routeAttrs, securityHeaders, a.withFlasher)
 
 	e.GET("/healthz", func(c *gin.Context) { c.String(http.StatusOK, "ok\n") })
+	e.GET("/readyz", a.readyz)
 	e.GET("/favicon.ico", serveFavicon)
 	static, _ := fs.Sub(staticFS, "static")
 	e.StaticFS("/static", http.FS(static))

@@ -90,6 +90,7 @@ func (a *app) openUploads(ctx context.Context, postgres bool) error {
 	var storage upload.Storage
 	if opts3 != nil {
 		storage = opts3
+		a.objects = opts3
 		a.log.Info("uploads stored in S3", "endpoint", a.cfg.s3.endpoint, "bucket", a.cfg.s3.bucket)
 	}
 	a.uploads, err = upload.New(ctx, upload.Options{
