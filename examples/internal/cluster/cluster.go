@@ -127,7 +127,8 @@ func Start(t testing.TB, opts Options) *Cluster {
 // (FINKIT_DB), for the caller to start.
 func (c *Cluster) CLI(ctx context.Context, args ...string) *exec.Cmd {
 	cmd := exec.CommandContext(ctx, c.Bin.CLI, args...)
-	cmd.Env = append(append([]string(nil), c.env...), "FINKIT_DB="+c.DB)
+	cmd.Env = append(append([]string(nil), c.env...), "FINKIT_DB="+c.DB, "FINKIT_AUDIT_LOG="+filepath.Join(c.Dir, "cli-audit.log"))
+	cmd.Dir = c.Dir // anything else the CLI writes by default lands in the test's directory
 	return cmd
 }
 
