@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"slices"
+	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -101,14 +103,14 @@ func newBookCache(revs revisions, history marketdata.HistoryProvider) *bookCache
 // ownerBooks is one owner's cached books; mu lets one request at a time
 // load them, and the others wait for that result.
 type ownerBooks struct {
-	mu       sync.Mutex
-	loaded   bool
-	rev      uint64
-	ledger   *portfolio.Ledger
-	problems []portfolio.Problem     // stored transactions that do not apply
-	first    time.Time               // of the ledger's first transaction; zero without any
-	series   map[string]*ownerSeries // by base currency
-	used     time.Time               // guarded by bookCache.mu
+	mu     sync.Mutex
+	loaded bool
+	rev    uint64
+	ledger *portfolio.Ledger
+	view   booksView               // of ledger
+	first  time.Time               // of the ledger's first transaction; zero without any
+	series map[string]*ownerSeries // by base currency
+	used   time.Time               // guarded by bookCache.mu
 }
 
 type ownerSeries struct {
@@ -198,12 +200,38 @@ func (c *bookCache) evictLocked() {
 // portfolio.Books.Replay) and the transactions that do not: the cached
 // ones while the revision is the same, else read from store. The ledger
 // is shared: read it, never apply to it.
-func (c *bookCache) ledger(ctx context.Context, owner string, store portfolio.Store) (*portfolio.Ledger, []portfolio.Problem, error) {
+func (c *bookCache) ledger(ctx context.Context, owner string, store portfolio.Store) (booksView, error) {
 	ob := c.entry(owner)
 	ob.mu.Lock()
 	defer ob.mu.Unlock()
-	l, err := c.ledgerLocked(ctx, ob, owner, store)
-	return l, ob.problems, err
+	if _, err := c.ledgerLocked(ctx, ob, owner, store); err != nil {
+		return booksView{}, err
+	}
+	return ob.view, nil
+}
+
+// Bounds of the lists a page shows, computed once per load.
+const (
+	recentShown   = 12 // latest transactions
+	realizedShown = 25 // latest realized gains
+)
+
+// booksView is an owner's books as the portfolio page reads them. All of
+// it is shared: read it, never change it.
+type booksView struct {
+	Ledger   *portfolio.Ledger
+	Problems []portfolio.Problem      // stored transactions that do not apply
+	Recent   []portfolio.Transaction  // the latest recentShown, newest first
+	Realized []portfolio.RealizedGain // the latest realizedShown, in closing order
+}
+
+func newBooksView(l *portfolio.Ledger, problems []portfolio.Problem) booksView {
+	txs := l.Transactions()
+	sort.SliceStable(txs, func(i, j int) bool { return txs[i].Time.After(txs[j].Time) })
+	realized := l.Realized("")
+	return booksView{Ledger: l, Problems: problems,
+		Recent:   slices.Clip(txs[:min(len(txs), recentShown)]),
+		Realized: slices.Clip(realized[max(0, len(realized)-realizedShown):])}
 }
 
 func (c *bookCache) ledgerLocked(ctx context.Context, ob *ownerBooks, owner string, store portfolio.Store) (*portfolio.Ledger, error) {
@@ -225,7 +253,7 @@ func (c *bookCache) ledgerLocked(ctx context.Context, ob *ownerBooks, owner stri
 		return nil, err
 	}
 	c.loads.Add(1)
-	ob.problems = problems
+	ob.view = newBooksView(l, problems)
 	ob.ledger, ob.rev, ob.loaded = l, rev, true
 	ob.first = time.Time{}
 	if txs := l.Transactions(); len(txs) > 0 {

@@ -76,7 +76,7 @@ func (e *testEnv) accessLines(t *testing.T, path string) []map[string]any {
 
 // TestClientThatLeavesStopsItsWork: a client that gives up on a heavy
 // portfolio page (1,000 transactions over three years) while the server
-// works on it. The handler stops (nothing is rendered: 0 bytes) and the
+// works on it. The handler stops (no page is rendered) and the
 // request is logged as cancelled, 499 at Info; nothing is logged at Error.
 // It used to be rendered in full for nobody, or logged as status=500 with
 // "context canceled" at Error.
@@ -89,6 +89,9 @@ func TestClientThatLeavesStopsItsWork(t *testing.T) {
 
 	var cancelled map[string]any
 	for attempt := 0; attempt < 5 && cancelled == nil; attempt++ {
+		if attempt > 0 { // a write, so the books are not served from the cache
+			e.importRows(t, c, fmt.Sprintf("date,account,kind,amount,note\n2025-01-02,broker,deposit,1,again %d\n", attempt))
+		}
 		before := len(e.accessLines(t, "/portfolio"))
 		ctx, cancel := context.WithCancel(context.Background())
 		trace := &httptrace.ClientTrace{WroteRequest: func(httptrace.WroteRequestInfo) {
@@ -118,7 +121,9 @@ func TestClientThatLeavesStopsItsWork(t *testing.T) {
 	assert.EqualValues(t, 499, cancelled["status"], "%v", cancelled)
 	assert.Equal(t, true, cancelled["cancelled"])
 	assert.Equal(t, "INFO", cancelled["level"])
-	assert.EqualValues(t, 0, cancelled["bytes"], "the page was rendered for a client that had left")
+	// At most a short error body (the session look-up may be what the
+	// client's leaving cut short); never the page (tens of KB).
+	assert.Less(t, cancelled["bytes"], float64(256), "the page was rendered for a client that had left")
 	assert.NotContains(t, e.logs.String(), `"level":"ERROR"`)
 
 	// The next request of the same client is served as usual.

@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"regexp"
 	"slices"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -122,10 +121,11 @@ type accountRow struct {
 }
 
 func (a *app) buildPortfolio(ctx context.Context, u auth.User, base string) (*portfolioView, error) {
-	ledger, problems, err := a.books.ledger(ctx, u.ID, a.bookOf(u))
+	books, err := a.books.ledger(ctx, u.ID, a.bookOf(u))
 	if err != nil {
 		return nil, err
 	}
+	ledger, problems := books.Ledger, books.Problems
 	v := &portfolioView{User: u.Username, Base: base, Bases: baseCurrencies, Generated: time.Now().UTC(), Problems: problemRows(problems)}
 	accts := ledger.Accounts()
 	if len(accts) == 0 {
@@ -191,13 +191,7 @@ func (a *app) buildPortfolio(ctx context.Context, u auth.User, base string) (*po
 	} else {
 		v.Perf = perf
 	}
-	v.Realized = ledger.Realized("")
-	txs := ledger.Transactions()
-	sort.SliceStable(txs, func(i, j int) bool { return txs[i].Time.After(txs[j].Time) })
-	if len(txs) > 12 {
-		txs = txs[:12]
-	}
-	v.Recent = txs
+	v.Realized, v.Recent = books.Realized, books.Recent
 	return v, nil
 }
 
