@@ -26,17 +26,29 @@ type FileType struct {
 	Text bool
 }
 
-// Standard allowed types.
-var (
-	TypeCSV  = FileType{MediaType: "text/csv", Extensions: []string{".csv"}, Detected: "text/plain; charset=utf-8", Text: true}
-	TypePNG  = FileType{MediaType: "image/png", Extensions: []string{".png"}, Detected: "image/png", Signature: []byte("\x89PNG\r\n\x1a\n")}
-	TypeJPEG = FileType{MediaType: "image/jpeg", Extensions: []string{".jpg", ".jpeg"}, Detected: "image/jpeg", Signature: []byte{0xFF, 0xD8, 0xFF}}
-	TypePDF  = FileType{MediaType: "application/pdf", Extensions: []string{".pdf"}, Detected: "application/pdf", Signature: []byte("%PDF-")}
-)
+// TypeCSV is a CSV file: valid UTF-8 text without NUL bytes, .csv.
+func TypeCSV() FileType {
+	return FileType{MediaType: "text/csv", Extensions: []string{".csv"}, Detected: "text/plain; charset=utf-8", Text: true}
+}
+
+// TypePNG is a PNG image (.png), recognised by its signature.
+func TypePNG() FileType {
+	return FileType{MediaType: "image/png", Extensions: []string{".png"}, Detected: "image/png", Signature: []byte("\x89PNG\r\n\x1a\n")}
+}
+
+// TypeJPEG is a JPEG image (.jpg, .jpeg), recognised by its signature.
+func TypeJPEG() FileType {
+	return FileType{MediaType: "image/jpeg", Extensions: []string{".jpg", ".jpeg"}, Detected: "image/jpeg", Signature: []byte{0xFF, 0xD8, 0xFF}}
+}
+
+// TypePDF is a PDF document (.pdf), recognised by its signature.
+func TypePDF() FileType {
+	return FileType{MediaType: "application/pdf", Extensions: []string{".pdf"}, Detected: "application/pdf", Signature: []byte("%PDF-")}
+}
 
 // DefaultTypes is the allow-list used when Options.Types is empty: CSV,
 // PNG, JPEG and PDF.
-func DefaultTypes() []FileType { return []FileType{TypeCSV, TypePNG, TypeJPEG, TypePDF} }
+func DefaultTypes() []FileType { return []FileType{TypeCSV(), TypePNG(), TypeJPEG(), TypePDF()} }
 
 // typeFor finds the allowed type of a (sanitized) file name by its
 // extension.

@@ -100,9 +100,9 @@ func (a *app) openUploads(ctx context.Context, postgres bool) error {
 		Logger:    a.log,
 		Authorize: authorizeUpload,
 		Processors: map[string][]upload.Processor{
-			upload.TypeCSV.MediaType:  {upload.ProcessorFunc(a.processCSV)},
-			upload.TypePNG.MediaType:  {upload.ImageProcessor(maxImagePixels)},
-			upload.TypeJPEG.MediaType: {upload.ImageProcessor(maxImagePixels)},
+			upload.TypeCSV().MediaType:  {upload.ProcessorFunc(a.processCSV)},
+			upload.TypePNG().MediaType:  {upload.ImageProcessor(maxImagePixels)},
+			upload.TypeJPEG().MediaType: {upload.ImageProcessor(maxImagePixels)},
 		},
 	})
 	return err
