@@ -76,7 +76,7 @@ func TestLayoutAtPhoneAndLaptopWidths(t *testing.T) {
 	require.Equal(t, http.StatusSeeOther, status)
 
 	anonymous := []string{"/", "/login", "/register", "/forgot", "/reset?token=x", "/no-such-page"}
-	loggedIn := []string{"/", "/portfolio", "/portfolio/report", "/quotes", "/stats", "/stats?symbol=BTC-USD",
+	loggedIn := []string{"/", "/portfolio", "/transactions", "/portfolio/report", "/quotes", "/stats", "/stats?symbol=BTC-USD",
 		"/backtest", "/backtest?run=1&mc=on", "/paper", "/chat", "/account", "/admin", "/admin/uploads", "/no-such-page"}
 	for _, vp := range testViewports {
 		opts := []chromedp.EmulateViewportOption{}

@@ -458,10 +458,10 @@ func (a *app) portfolioAddAccount(c *gin.Context) {
 func (a *app) portfolioDeleteTx(c *gin.Context) {
 	id := c.PostForm("id")
 	if err := portfolio.DeleteTransaction(c.Request.Context(), a.bookOf(currentUser(c)), id); err != nil {
-		flashFail(c, "/portfolio", "Transaction "+id+" was not deleted: "+txRefusal(err))
+		flashFail(c, txBack(c), "Transaction "+id+" was not deleted: "+txRefusal(err))
 		return
 	}
-	flashRedirect(c, "/portfolio", "Deleted transaction "+id+".")
+	flashRedirect(c, txBack(c), "Deleted transaction "+id+".")
 }
 
 // portfolioEditTx changes the date and amounts of one of the user's
@@ -478,19 +478,19 @@ func (a *app) portfolioEditTx(c *gin.Context) {
 	}
 	i := slices.IndexFunc(b.Transactions, func(t portfolio.Transaction) bool { return t.ID == id })
 	if i < 0 {
-		flashFail(c, "/portfolio", "No such transaction.")
+		flashFail(c, txBack(c), "No such transaction.")
 		return
 	}
 	tx, err := editedTx(b.Transactions[i], c.PostForm)
 	if err != nil {
-		flashFail(c, "/portfolio", "Transaction "+id+" was not changed: "+err.Error())
+		flashFail(c, txBack(c), "Transaction "+id+" was not changed: "+err.Error())
 		return
 	}
 	if _, err := portfolio.EditTransaction(ctx, a.bookOf(u), tx); err != nil {
-		flashFail(c, "/portfolio", "Transaction "+id+" was not changed: "+txRefusal(err))
+		flashFail(c, txBack(c), "Transaction "+id+" was not changed: "+txRefusal(err))
 		return
 	}
-	flashRedirect(c, "/portfolio", "Changed transaction "+id+".")
+	flashRedirect(c, txBack(c), "Changed transaction "+id+".")
 }
 
 // editedTx is tx with the form's date, quantity, price, fee and amount

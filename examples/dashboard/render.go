@@ -77,6 +77,8 @@ var funcs = template.FuncMap{
 	"priceChart":    priceChart,
 	"volumeChart":   volumeChart,
 	"periods":       func() []string { return valuePeriods },
+	"add":           func(a, b int) int { return a + b },
+	"sub":           func(a, b int) int { return a - b },
 	"f2num": func(d decimal.Decimal) string {
 		f, _ := d.Float64()
 		return fmtNum(f, 2)
