@@ -1,12 +1,18 @@
 package main
 
 import (
+	"bufio"
 	"context"
+	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/finkit/finkit/internal/testutil"
@@ -113,4 +119,51 @@ func TestPDFLocalFileAndStdin(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "--expect-selector")
 	assert.NoFileExists(t, out)
+}
+
+// The loopback server of a local file serves that file's directory and
+// nothing outside it: not through ../ (raw or encoded) and not through a
+// symbolic link pointing out of it.
+func TestPDFServeLocalStaysInsideItsDirectory(t *testing.T) {
+	outside := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(outside, "secret.txt"), []byte("outside secret"), 0o600))
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "page.html"), []byte("<p>page</p>"), 0o600))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "inside.txt"), []byte("inside"), 0o600))
+	require.NoError(t, os.Symlink(filepath.Join(outside, "secret.txt"), filepath.Join(dir, "link.txt")))
+	require.NoError(t, os.Symlink(outside, filepath.Join(dir, "linkdir")))
+
+	page, stop, err := serveLocal(filepath.Join(dir, "page.html"), nil)
+	require.NoError(t, err)
+	defer stop()
+	u, err := url.Parse(page)
+	require.NoError(t, err)
+	base := "http://" + u.Host + strings.TrimSuffix(u.Path, "page.html")
+	get := func(raw string) (int, string) {
+		t.Helper()
+		conn, err := net.Dial("tcp", u.Host)
+		require.NoError(t, err)
+		defer conn.Close()
+		// Written raw so that no client cleans the path first.
+		fmt.Fprintf(conn, "GET %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n", raw, u.Host)
+		resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	code, body := get(strings.TrimPrefix(base, "http://"+u.Host) + "inside.txt")
+	assert.Equal(t, http.StatusOK, code)
+	assert.Equal(t, "inside", body)
+	rel, err := filepath.Rel(dir, filepath.Join(outside, "secret.txt"))
+	require.NoError(t, err)
+	prefix := strings.TrimPrefix(base, "http://"+u.Host)
+	for _, p := range []string{
+		prefix + filepath.ToSlash(rel), prefix + strings.ReplaceAll(filepath.ToSlash(rel), "/", "%2f"),
+		prefix + strings.ReplaceAll(filepath.ToSlash(rel), "..", "%2e%2e"),
+		prefix + "link.txt", prefix + "linkdir/secret.txt",
+	} {
+		_, body := get(p)
+		assert.NotContains(t, body, "outside secret", p)
+	}
 }

@@ -157,9 +157,10 @@ func runPortfolioImport(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer db.Close()
-	// A declared account the store already has must match it (a currency
-	// or cost method cannot change under existing transactions); the rest
-	// are created, but only once the whole file applies.
+	// A declared account the store already has must match it (a currency,
+	// cost method or short/margin rule cannot change under existing
+	// transactions); the rest are created, but only once the whole file
+	// applies.
 	created, err := accountsToCreate(ctx, store, declared, txs)
 	if err != nil {
 		return fmt.Errorf("%s: nothing imported: %w", fs.Arg(0), err)
@@ -243,6 +244,9 @@ func accountsToCreate(ctx context.Context, store portfolio.Store, declared []por
 		if h, ok := byID[d.ID]; ok {
 			if h.Currency != d.Currency || h.CostMethod != d.CostMethod || h.Kind != d.Kind {
 				return nil, fmt.Errorf("account %q is %s %s %s here but %s %s %s in the accounts file", d.ID, h.Kind, h.Currency, h.CostMethod, d.Kind, d.Currency, d.CostMethod)
+			}
+			if h.AllowShort != d.AllowShort || h.AllowMargin != d.AllowMargin {
+				return nil, fmt.Errorf("account %q allows short %t, margin %t here but short %t, margin %t in the accounts file", d.ID, h.AllowShort, h.AllowMargin, d.AllowShort, d.AllowMargin)
 			}
 			continue
 		}

@@ -182,3 +182,30 @@ func TestPortfolioCommandErrors(t *testing.T) {
 	err = runPortfolio(ctx, e, []string{"report", "--db", filepath.Join(dir, "missing.db")})
 	require.Error(t, err)
 }
+
+// An accounts file that changes whether a stored account may go short or
+// on margin is refused, as a changed currency or cost method is: the file
+// would otherwise claim a rule the books do not follow, silently.
+func TestPortfolioAccountsFileRedefinesFlags(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	db := filepath.Join(dir, "finkit.db")
+	csvPath := filepath.Join(dir, "tx.csv")
+	require.NoError(t, os.WriteFile(csvPath, []byte(portfolioCSV), 0o600))
+	e, _, _ := portfolioEnv()
+	require.NoError(t, runPortfolio(ctx, e, []string{"account", "add", "nordnet", "--currency", "NOK", "--db", db}))
+	for _, def := range []string{"nordnet,NOK,fifo,true,false", "nordnet,NOK,fifo,false,true"} {
+		f := filepath.Join(dir, "accounts.csv")
+		require.NoError(t, os.WriteFile(f, []byte("id,currency,cost_method,allow_short,allow_margin\n"+def+"\n"), 0o600))
+		e, _, _ := portfolioEnv()
+		err := runPortfolio(ctx, e, []string{"import", csvPath, "--db", db})
+		require.Error(t, err, def)
+		assert.Contains(t, err.Error(), `account "nordnet"`, def)
+		assert.Contains(t, err.Error(), "nothing imported", def)
+	}
+	_, store, err := portfolioOpen(ctx, db, false, "")
+	require.NoError(t, err)
+	txs, err := store.Transactions(ctx)
+	require.NoError(t, err)
+	assert.Empty(t, txs)
+}
