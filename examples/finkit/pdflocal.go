@@ -96,7 +96,7 @@ func parseHeaders(raw []string) (map[string]string, error) {
 	for _, r := range raw {
 		name, value, ok := strings.Cut(r, ":")
 		name = strings.TrimSpace(name)
-		if !ok || name == "" || strings.ContainsAny(name, " \t\r\n") || strings.ContainsAny(value, "\r\n") {
+		if !ok || !isToken(name) || !isHeaderValue(value) {
 			return nil, usageErrorf("--header %q: want \"Name: value\"", r)
 		}
 		h[http.CanonicalHeaderKey(name)] = strings.TrimSpace(value)
@@ -110,12 +110,47 @@ func parseCookies(raw []string) ([]pdfexport.Cookie, error) {
 	var out []pdfexport.Cookie
 	for _, r := range raw {
 		name, value, ok := strings.Cut(r, "=")
-		if !ok || name == "" || strings.ContainsAny(name, " \t\r\n;,=") || strings.ContainsAny(value, " \t\r\n;,") {
+		if !ok || !isToken(name) || !isCookieValue(value) {
 			return nil, usageErrorf("--cookie %q: want NAME=VALUE", r)
 		}
 		out = append(out, pdfexport.Cookie{Name: name, Value: value, Path: "/"})
 	}
 	return out, nil
+}
+
+// isToken reports whether s is an HTTP token (RFC 9110 section 5.6.2), the
+// form of a header or cookie name.
+func isToken(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c <= ' ' || c >= 0x7f || strings.IndexByte(`"(),/:;<=>?@[\]{}`, c) >= 0 {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// isHeaderValue reports whether s holds no control character but tab: no
+// CR or LF to start a header of its own, no NUL or DEL that a browser
+// refuses with an error of its own.
+func isHeaderValue(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; (c < ' ' && c != '\t') || c == 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+// isCookieValue reports whether s is made of cookie-octets (RFC 6265
+// section 4.1.1): printable ASCII but space, '"', ',', ';' and '\'.
+func isCookieValue(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c <= ' ' || c >= 0x7f || c == '"' || c == ',' || c == ';' || c == '\\' {
+			return false
+		}
+	}
+	return true
 }
 
 // errRedirect is returned by --fail-on-redirect.

@@ -27,6 +27,14 @@ func TestPDFFlagErrors(t *testing.T) {
 		{"--header", "Bad Name: x", "http://example.com", "o.pdf"},
 		{"--cookie", "novalue", "http://example.com", "o.pdf"},
 		{"--cookie", "a=b;c", "http://example.com", "o.pdf"},
+		{"--cookie", "a=b\x01", "http://example.com", "o.pdf"},
+		{"--cookie", "a=say \"hi\"", "http://example.com", "o.pdf"},
+		{"--cookie", "a=b\\c", "http://example.com", "o.pdf"},
+		{"--cookie", "a(b)=c", "http://example.com", "o.pdf"},
+		{"--cookie", "a=caf\u00e9", "http://example.com", "o.pdf"},
+		{"--header", "X-A: b\x00c", "http://example.com", "o.pdf"},
+		{"--header", "X-A: b\x7f", "http://example.com", "o.pdf"},
+		{"--header", "X(A): b", "http://example.com", "o.pdf"},
 		{"--wait-for", "#a", "--expect-selector", "#b", "http://example.com", "o.pdf"},
 	} {
 		e, _, _ := pdfTestEnv("")
