@@ -10,7 +10,7 @@ GO ?= go
 # every target names each workspace module's packages.
 PKGS := $(shell $(GO) list -m -f '{{.Dir}}/...' | sed "s|^$(CURDIR)|.|")
 
-.PHONY: all deps test fmt-check vet staticcheck modgraph unit bench run
+.PHONY: all deps test fmt-check vet staticcheck modgraph unit bench run wasm
 
 all: test
 
@@ -55,10 +55,22 @@ modgraph:
 	@bad=$$(GOWORK=off $(GO) list -m all | grep -E 'gin-gonic|modernc.org/sqlite|jackc/pgx|lib/pq|minio|quic-go|mongo-driver' || true); \
 	if [ -n "$$bad" ]; then echo "modgraph: the library module must not require:"; echo "$$bad"; exit 1; fi
 
+# wasm rebuilds the dashboard's browser chat client (the securechat Client
+# compiled to WebAssembly, examples/dashboard/chatwasm) into
+# examples/dashboard/static/chat/ with Go's wasm_exec.js; the dashboard
+# embeds both, and its TestChatWasmIsFresh fails when they are stale (same
+# flags there).
+WASM_DIR := examples/dashboard/static/chat
+wasm:
+	cd examples && GOOS=js GOARCH=wasm $(GO) build -trimpath -buildvcs=false -ldflags='-s -w' -o ../$(WASM_DIR)/chat.wasm ./dashboard/chatwasm
+	gzip -9 -n -f $(WASM_DIR)/chat.wasm
+	cp "$$($(GO) env GOROOT)/lib/wasm/wasm_exec.js" $(WASM_DIR)/wasm_exec.js
+	@echo "wasm: $$(wc -c < $(WASM_DIR)/chat.wasm.gz) bytes gzip"
+
 unit:
 	$(GO) test -race -count=1 -timeout 20m $(PKGS)
 
-test: deps fmt-check vet staticcheck modgraph unit
+test: deps wasm fmt-check vet staticcheck modgraph unit
 
 # test-sql runs the SQL stores' tests on SQLite and on a throw-away
 # PostgreSQL cluster, as CI does (needs root: apt-get, initdb as postgres).

@@ -76,16 +76,3 @@ func (a *app) adminSetRole(c *gin.Context) {
 	}
 	flashRedirect(c, "/admin", u.Username+" is now "+string(u.Role)+" (their sessions were ended).")
 }
-
-type chatView struct {
-	RelayURL string
-	Online   bool
-}
-
-func (a *app) chatPage(c *gin.Context) {
-	host := c.Request.Host
-	if host == "" {
-		host = "localhost:8080"
-	}
-	a.render(c, http.StatusOK, "chat", view{Title: "Encrypted chat", Active: "chat", Data: chatView{RelayURL: "ws://" + host + "/chat/ws"}})
-}

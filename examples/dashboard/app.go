@@ -54,6 +54,7 @@ type app struct {
 	history0  marketdata.HistoryProvider // latency-free simulator on the same path: history for statistics, backtests and returns
 	relay     *securechat.Relay
 	notifier  *pgnotify.Notifier // wakes the relays of other instances (PostgreSQL only)
+	chatDir   *chatDirectory // chat.go
 	pdf       *lazyPDF
 	uploads   *upload.Manager // admin uploads (uploads.go)
 	uploadFS  *upload.FS
@@ -149,6 +150,9 @@ func newApp(ctx context.Context, cfg config, logger *slog.Logger) (a *app, err e
 	}
 
 	if err := a.openRelay(ctx, db, dbTarget, logger); err != nil {
+		return nil, err
+	}
+	if a.chatDir, err = openChatDirectory(ctx, a.db, db.Postgres); err != nil {
 		return nil, err
 	}
 

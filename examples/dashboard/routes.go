@@ -65,7 +65,7 @@ func (a *app) routes() {
 	u.GET("/paper", a.paperPage)
 	u.POST("/paper/order", a.paperOrder)
 	u.POST("/paper/cancel", a.paperCancel)
-	u.GET("/chat", a.chatPage)
+	a.chatRoutes(u, apiUser) // chat.go
 	u.GET("/transactions", a.transactionsPage)
 	u.POST("/transactions", a.transactionsAdd)
 	u.GET("/transactions.csv", a.transactionsCSV)

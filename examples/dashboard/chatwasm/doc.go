@@ -1,0 +1,35 @@
+//go:build js && wasm
+
+// Command chatwasm is the dashboard's chat client for the browser:
+// securechat.Client compiled to WebAssembly (GOOS=js GOARCH=wasm), so the
+// browser encrypts with the same Go code as the library and the dashboard
+// relays only ciphertext.
+//
+// It installs one global object, finkitChat, whose methods return
+// Promises: every call that does real work (key generation, argon2id, the
+// relay connection, encryption) runs on its own goroutine, so the
+// browser's event loop is never blocked by a call. The page's JavaScript
+// (static/chat/chat.js) keeps what it is handed in IndexedDB, encrypted
+// under a non-extractable WebCrypto key; this module never stores
+// anything itself.
+//
+//	generate()                          → {keyFile, id, public}
+//	protect(keyFile, passphrase)        → keyFile sealed with argon2id
+//	isProtected(keyFile)                → bool (synchronous)
+//	start({keyFile, passphrase, state, url, allowInsecure,
+//	       save, onMessage, onEvent})   → {id, public, historyKey}
+//	send(peer, text)                    → resolves once the relay stored it
+//	peerOf(public)                      → {id} after checking the key binding
+//	safetyNumber(peer)                  → 60 digits with the started identity
+//	linkProof(host, userID)             → signature for the dashboard's link API
+//	backup(passphrase)                  → encrypted backup text (key + state)
+//	restore(text, passphrase)           → {keyFile, state}
+//	stop()                              → closes the client
+//	bench(setups, messages)             → {setupMs, messageMs}
+//
+// keyFile is securechat's key file (PEM); state is the Client's state
+// sealed to the identity itself, as finkit chat keeps its state file, so
+// neither can be read without the identity's key. The build is checked in
+// as ../static/chat/chat.wasm.gz; `make wasm` rebuilds it and the
+// dashboard's tests fail when it is stale.
+package main
