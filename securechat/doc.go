@@ -185,9 +185,15 @@
 // the owner) distributes the member list, SendGroup encrypts to each
 // member over its own session, messages from non-members are dropped, and
 // a removed member stops receiving because nothing is encrypted to it any
-// more. Client's core depends on no OS facility beyond what
-// github.com/coder/websocket and net/http offer under GOOS=js, so a
-// browser build can use it.
+// more.
+//
+// # In the browser
+//
+// Under GOOS=js GOARCH=wasm the Client speaks to the relay through the
+// browser's own WebSocket (syscall/js; its callbacks only queue frames,
+// bounded, and never block the event loop), and the Relay is not built,
+// so a WebAssembly build links neither net/http nor crypto/tls. The
+// dashboard's chat page runs such a build (examples/dashboard/chatwasm).
 //
 // # Security
 //

@@ -304,7 +304,7 @@ func TestChatInTwoBrowsers(t *testing.T) {
 	defer cancelAlloc()
 	root, cancelRoot := chromedp.NewContext(actx)
 	defer cancelRoot()
-	root, cancelT := context.WithTimeout(root, 5*time.Minute)
+	root, cancelT := context.WithTimeout(root, 10*time.Minute)
 	defer cancelT()
 	require.NoError(t, chromedp.Do(root)) // start the browser
 	shots := os.Getenv("FINKIT_CHAT_SCREENSHOTS")
@@ -533,4 +533,73 @@ func (c *cliChat) stop(t *testing.T) {
 	case <-time.After(20 * time.Second):
 		t.Fatal("finkit chat did not exit after its input ended")
 	}
+}
+
+// TestChatKeyBackupAndPassphrase protects a browser's key with a
+// passphrase (asked for on the next visit, a wrong one refused), then
+// restores the key and sessions from an encrypted backup into a fresh
+// browser, where the conversation goes on.
+func TestChatKeyBackupAndPassphrase(t *testing.T) {
+	chrome := testutil.RequireChrome(t)
+	ce := newChatEnv(t)
+	aliceCookie, bobCookie := ce.login(t, "alice"), ce.login(t, "bob")
+	opts := append([]chromedp.ExecAllocatorOption{}, chromedp.DefaultExecAllocatorOptions[:]...)
+	opts = append(opts, chromedp.ExecPath(chrome), chromedp.UserDataDir(filepath.Join(t.TempDir(), "profile")), chromedp.NoSandbox, chromedp.DisableGPU)
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	defer cancelAlloc()
+	root, cancelRoot := chromedp.NewContext(actx)
+	defer cancelRoot()
+	root, cancelT := context.WithTimeout(root, 10*time.Minute)
+	defer cancelT()
+	require.NoError(t, chromedp.Do(root))
+
+	bob := ce.browser(t, root, "bob", bobCookie)
+	bob.setup(t, ce)
+	alice := ce.browser(t, root, "alice", aliceCookie)
+	alice.openChat(t, ce)
+	alice.wait(t, `document.getElementById('chat-app').dataset.state === 'setup'`)
+	alice.do(t, chromedp.SendKeys(chromedp.ID("chat-setup-pass"), "local passphrase of alice"), chromedp.Click(chromedp.ID("chat-setup-create")))
+	alice.waitReady(t)
+	alicePeer := alice.eval(t, `document.getElementById('chat-my-id').dataset.peer`)
+	alice.openConv(t, "bob")
+	alice.send(t, "before the backup")
+	bob.openConv(t, "alice")
+	bob.waitText(t, "before the backup")
+
+	// The key is stored sealed: the next visit asks for the passphrase.
+	alice.openChat(t, ce)
+	alice.wait(t, `document.getElementById('chat-app').dataset.state === 'unlock'`)
+	alice.do(t, chromedp.SendKeys(chromedp.ID("chat-unlock-pass"), "wrong guess"), chromedp.Click(chromedp.CSS("#chat-unlock-form button")))
+	alice.wait(t, `!document.getElementById('chat-unlock-error').hidden`)
+	require.Equal(t, "unlock", alice.eval(t, `document.getElementById('chat-app').dataset.state`))
+	alice.do(t, chromedp.Clear(chromedp.ID("chat-unlock-pass")), chromedp.SendKeys(chromedp.ID("chat-unlock-pass"), "local passphrase of alice"), chromedp.Click(chromedp.CSS("#chat-unlock-form button")))
+	alice.waitReady(t)
+	require.Equal(t, alicePeer, alice.eval(t, `document.getElementById('chat-my-id').dataset.peer`))
+
+	backup := alice.eval(t, `window.finkitChat.backup("backup passphrase for alice")`)
+	require.True(t, securechat.KeyFileEncrypted([]byte(backup)), "the backup's key must be sealed with the passphrase")
+	_, err := securechat.ParseKeyFile([]byte(backup), []byte("wrong"))
+	require.Error(t, err)
+	id, err := securechat.ParseKeyFile([]byte(backup), []byte("backup passphrase for alice"))
+	require.NoError(t, err)
+	require.Equal(t, alicePeer, string(id.ID()), "the backup opens with finkit's key file parser")
+	file := filepath.Join(t.TempDir(), "alice.key")
+	require.NoError(t, os.WriteFile(file, []byte(backup), 0o600))
+	alice.do(t, chromedp.Navigate("about:blank")) // the old browser is gone
+
+	restored := ce.browser(t, root, "alice-restored", aliceCookie)
+	restored.openChat(t, ce)
+	restored.wait(t, `document.getElementById('chat-app').dataset.state === 'setup'`)
+	restored.do(t, chromedp.Click(chromedp.CSS(".chat-restore summary")),
+		chromedp.SetUploadFiles(chromedp.ID("chat-restore-file"), []string{file}),
+		chromedp.SendKeys(chromedp.ID("chat-restore-pass"), "backup passphrase for alice"),
+		chromedp.Click(chromedp.ID("chat-restore-go")))
+	restored.waitReady(t)
+	require.Equal(t, alicePeer, restored.eval(t, `document.getElementById('chat-my-id').dataset.peer`))
+	// The sessions came with the key: Bob's next message decrypts.
+	bob.send(t, "after the restore")
+	restored.openConv(t, "bob")
+	restored.waitText(t, "after the restore")
+	restored.send(t, "restored and answering")
+	bob.waitText(t, "restored and answering")
 }

@@ -173,7 +173,7 @@
       const keyFile = await unseal(S.wrapKey, ident, 'identity');
       if (chat.isProtected(keyFile)) {
         show('unlock');
-        $('chat-unlock-pass').focus();
+        $('chat-unlock-pass').focus({ preventScroll: true });
         S.pendingKey = keyFile;
       } else {
         await startWith(keyFile, '');
@@ -253,6 +253,9 @@
     const state = st ? await unseal(S.wrapKey, st, 'state') : null;
     const secure = location.protocol === 'https:';
     const t0 = performance.now();
+    let setReady;
+    const ready = new Promise((resolve) => { setReady = resolve; });
+    S.inbox = Promise.resolve();
     const r = await chat.start({
       keyFile, passphrase: pass, state,
       url: (secure ? 'wss://' : 'ws://') + location.host + '/chat/ws',
@@ -260,7 +263,11 @@
       // ws:// relay on the same host adds nothing an attacker lacks.
       allowInsecure: !secure,
       save: (sealed) => saveState(sealed),
-      onMessage: (m) => { received(m).catch((e) => notice('Could not store a message: ' + friendly(e), true)); },
+      // Messages are handled one at a time, once history and contacts are
+      // loaded (the client may deliver before start resolves).
+      onMessage: (m) => {
+        S.inbox = S.inbox.then(() => ready).then(() => received(m)).catch((e) => notice('Could not store a message: ' + friendly(e), true));
+      },
       onEvent: event,
     });
     S.timing.startMs = performance.now() - t0;
@@ -273,11 +280,12 @@
     await loadContactsLocal();
     S.convs.clear();
     for (const m of await loadHistory()) addToConv(m);
+    setReady();
     await refreshDirectory(r);
     show('ready');
     renderContacts();
     if (S.open && S.convs.has(S.open)) openConv(S.open);
-    setInterval(() => { refreshDirectory(null).catch(() => {}); }, 30000);
+    if (!S.poll) S.poll = setInterval(() => { if (S.running) refreshDirectory(null).catch(() => {}); }, 30000);
   }
 
   function event(ev) {
@@ -533,7 +541,7 @@
     renderHead();
     renderLog();
     renderContacts();
-    $('chat-input').focus();
+    $('chat-input').focus({ preventScroll: true });
   }
   $('chat-back').addEventListener('click', () => { app.classList.remove('in-conv'); });
 
