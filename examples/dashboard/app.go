@@ -54,7 +54,7 @@ type app struct {
 	history0  marketdata.HistoryProvider // latency-free simulator on the same path: history for statistics, backtests and returns
 	relay     *securechat.Relay
 	notifier  *pgnotify.Notifier // wakes the relays of other instances (PostgreSQL only)
-	chatDir   *chatDirectory // chat.go
+	chatDir   *chatDirectory     // chat.go
 	pdf       *lazyPDF
 	uploads   *upload.Manager // admin uploads (uploads.go)
 	uploadFS  *upload.FS

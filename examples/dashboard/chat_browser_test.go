@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"encoding/pem"
 	"io"
 	"log/slog"
 	"net"
@@ -208,6 +209,12 @@ func (b *browserUser) do(t *testing.T, steps ...chromedp.Action[chromedp.Void]) 
 // wait polls a JavaScript condition, failing with the page's state.
 func (b *browserUser) wait(t *testing.T, cond string) {
 	t.Helper()
+	start := time.Now()
+	defer func() {
+		if d := time.Since(start); d > 5*time.Second {
+			t.Logf("%s: %.1fs for %.80s", b.name, d.Seconds(), cond)
+		}
+	}()
 	_, err := chromedp.Run(b.ctx, chromedp.Poll[bool](cond, chromedp.WithPollingTimeout(40*time.Second)))
 	if err != nil {
 		state, _ := chromedp.Run(b.ctx, chromedp.Evaluate[string](`(document.getElementById('chat-app')||{dataset:{}}).dataset.state + ' | ' + (document.getElementById('chat-notices')||{}).textContent + ' | ' + (document.getElementById('chat-log')||{}).textContent`))
@@ -245,17 +252,21 @@ func (b *browserUser) waitReady(t *testing.T) {
 func (b *browserUser) openConv(t *testing.T, username string) {
 	t.Helper()
 	sel := `#chat-contacts li[data-username="` + username + `"]`
+	// Clicked from the page: the list is redrawn as messages arrive, so a
+	// node found by DevTools may be gone by the time it is clicked.
 	b.wait(t, `document.querySelector('`+sel+`') !== null`)
-	b.do(t, chromedp.Click(chromedp.CSS(sel)))
-	b.wait(t, `!document.getElementById('chat-conv').hidden`)
+	b.eval(t, `document.querySelector('`+sel+`').click(), 'ok'`)
+	b.wait(t, `!document.getElementById('chat-conv').hidden && document.querySelector('`+sel+`.on') !== null`)
 }
 
 func (b *browserUser) openConvByKey(t *testing.T, key string) {
 	t.Helper()
 	sel := `#chat-contacts li[data-conv="` + key + `"]`
+	// Clicked from the page: the list is redrawn as messages arrive, so a
+	// node found by DevTools may be gone by the time it is clicked.
 	b.wait(t, `document.querySelector('`+sel+`') !== null`)
-	b.do(t, chromedp.Click(chromedp.CSS(sel)))
-	b.wait(t, `!document.getElementById('chat-conv').hidden`)
+	b.eval(t, `document.querySelector('`+sel+`').click(), 'ok'`)
+	b.wait(t, `!document.getElementById('chat-conv').hidden && document.querySelector('`+sel+`.on') !== null`)
 }
 
 func (b *browserUser) send(t *testing.T, text string) {
@@ -309,8 +320,11 @@ func TestChatInTwoBrowsers(t *testing.T) {
 	require.NoError(t, chromedp.Do(root)) // start the browser
 	shots := os.Getenv("FINKIT_CHAT_SCREENSHOTS")
 
+	// Every browser context is made up front: under -race on a loaded
+	// machine, making one late in the test stalled in chromedp.
 	alice := ce.browser(t, root, "alice", aliceCookie)
 	bob := ce.browser(t, root, "bob", bobCookie)
+	bobNew := ce.browser(t, root, "bob-new", bobCookie) // Bob's next browser
 	alicePeer := alice.setup(t, ce)
 	bobPeer := bob.setup(t, ce)
 	require.NotEqual(t, alicePeer, bobPeer)
@@ -416,7 +430,6 @@ func TestChatInTwoBrowsers(t *testing.T) {
 
 	// Bob sets up chat in a new browser: a new key. Alice's page shows a
 	// blocking warning with the new safety number before she can write.
-	bobNew := ce.browser(t, root, "bob-new", bobCookie)
 	bobNewPeer := bobNew.setup(t, ce)
 	require.NotEqual(t, bobPeer, bobNewPeer)
 	alice.openChat(t, ce)
@@ -436,7 +449,7 @@ func TestChatInTwoBrowsers(t *testing.T) {
 
 	alice.screenshot(t, shots, "chat-1366.png", 1366, 800)
 	bobNew.screenshot(t, shots, "chat-390-conv.png", 390, 780)
-	bobNew.do(t, chromedp.Click(chromedp.ID("chat-back")))
+	bobNew.eval(t, `document.getElementById('chat-back').click(), 'ok'`)
 	bobNew.screenshot(t, shots, "chat-390-contacts.png", 390, 780)
 
 	// Neither the relay's database nor any frame it forwarded holds a
@@ -554,8 +567,9 @@ func TestChatKeyBackupAndPassphrase(t *testing.T) {
 	require.NoError(t, chromedp.Do(root))
 
 	bob := ce.browser(t, root, "bob", bobCookie)
-	bob.setup(t, ce)
 	alice := ce.browser(t, root, "alice", aliceCookie)
+	restored := ce.browser(t, root, "alice-restored", aliceCookie) // Alice's next browser
+	bob.setup(t, ce)
 	alice.openChat(t, ce)
 	alice.wait(t, `document.getElementById('chat-app').dataset.state === 'setup'`)
 	alice.do(t, chromedp.SendKeys(chromedp.ID("chat-setup-pass"), "local passphrase of alice"), chromedp.Click(chromedp.ID("chat-setup-create")))
@@ -572,22 +586,26 @@ func TestChatKeyBackupAndPassphrase(t *testing.T) {
 	alice.do(t, chromedp.SendKeys(chromedp.ID("chat-unlock-pass"), "wrong guess"), chromedp.Click(chromedp.CSS("#chat-unlock-form button")))
 	alice.wait(t, `!document.getElementById('chat-unlock-error').hidden`)
 	require.Equal(t, "unlock", alice.eval(t, `document.getElementById('chat-app').dataset.state`))
-	alice.do(t, chromedp.Clear(chromedp.ID("chat-unlock-pass")), chromedp.SendKeys(chromedp.ID("chat-unlock-pass"), "local passphrase of alice"), chromedp.Click(chromedp.CSS("#chat-unlock-form button")))
+	alice.eval(t, `document.getElementById('chat-unlock-pass').value = '', 'ok'`)
+	alice.do(t, chromedp.SendKeys(chromedp.ID("chat-unlock-pass"), "local passphrase of alice"), chromedp.Click(chromedp.CSS("#chat-unlock-form button")))
 	alice.waitReady(t)
 	require.Equal(t, alicePeer, alice.eval(t, `document.getElementById('chat-my-id').dataset.peer`))
 
 	backup := alice.eval(t, `window.finkitChat.backup("backup passphrase for alice")`)
-	require.True(t, securechat.KeyFileEncrypted([]byte(backup)), "the backup's key must be sealed with the passphrase")
-	_, err := securechat.ParseKeyFile([]byte(backup), []byte("wrong"))
+	block, rest := pem.Decode([]byte(backup))
+	require.NotNil(t, block)
+	require.Contains(t, string(rest), "FINKIT CHAT STATE")
+	keyFile := pem.EncodeToMemory(block)
+	require.True(t, securechat.KeyFileEncrypted(keyFile), "the backup's key must be sealed with the passphrase")
+	_, err := securechat.ParseKeyFile(keyFile, []byte("wrong"))
 	require.Error(t, err)
-	id, err := securechat.ParseKeyFile([]byte(backup), []byte("backup passphrase for alice"))
+	id, err := securechat.ParseKeyFile(keyFile, []byte("backup passphrase for alice"))
 	require.NoError(t, err)
 	require.Equal(t, alicePeer, string(id.ID()), "the backup opens with finkit's key file parser")
 	file := filepath.Join(t.TempDir(), "alice.key")
 	require.NoError(t, os.WriteFile(file, []byte(backup), 0o600))
 	alice.do(t, chromedp.Navigate("about:blank")) // the old browser is gone
 
-	restored := ce.browser(t, root, "alice-restored", aliceCookie)
 	restored.openChat(t, ce)
 	restored.wait(t, `document.getElementById('chat-app').dataset.state === 'setup'`)
 	restored.do(t, chromedp.Click(chromedp.CSS(".chat-restore summary")),

@@ -346,7 +346,17 @@
       if (known && known.username !== c.username) { known.username = c.username; changed = true; }
     }
     if (changed) await saveContacts();
-    for (const c of S.contacts.values()) convFor(contactKey(c), c);
+    for (const c of S.contacts.values()) {
+      const cv = convFor(contactKey(c), c);
+      // Messages that came from this key before it was a known contact.
+      const early = S.convs.get('p:' + c.peer);
+      if (early && !c.changed) {
+        S.convs.delete(early.key);
+        for (const m of early.messages) { m.conv = cv.key; await putMessage(m); addToConv(m); }
+        cv.messages.sort((a, b) => a.time - b.time || (a.seq || 0) - (b.seq || 0));
+        if (S.open === early.key) S.open = cv.key;
+      }
+    }
     renderContacts();
     if (S.open) renderHead();
   }
@@ -390,6 +400,10 @@
       if (o.t !== 'm' || typeof o.text !== 'string' || typeof o.id !== 'string') return;
       body = o.text;
       mid = o.id;
+    }
+    if (!contactByPeer(m.from) && Date.now() - (S.refreshed || 0) > 3000) {
+      S.refreshed = Date.now(); // a new contact may just have published its key
+      await refreshDirectory(null).catch(() => {});
     }
     const conv = keyForPeer(m.from);
     const id = 'in:' + m.from + ':' + (mid || crypto.randomUUID());
