@@ -74,13 +74,23 @@ func printCommandHelp(w io.Writer, name string, fs *flag.FlagSet) {
 // subcommandSynopsis picks the alternative of cmd.args that starts with
 // sub ("add [--admin] USERNAME" out of "add … | list | set-role …").
 func subcommandSynopsis(cmd command, sub string) string {
-	for _, alt := range strings.Split(cmd.args, "|") {
+	for _, alt := range alternatives(cmd.args) {
 		alt = strings.TrimSpace(alt)
 		if rest, ok := strings.CutPrefix(alt, sub); ok && (rest == "" || rest[0] == ' ') {
 			return strings.TrimSpace(rest)
 		}
 	}
 	return ""
+}
+
+// alternatives splits a synopsis into its alternatives: at " | " when it
+// has one, so that a | inside an alternative ("--cost fifo|average") stays
+// in it, else at every | ("bash|zsh|fish").
+func alternatives(args string) []string {
+	if strings.Contains(args, " | ") {
+		return strings.Split(args, " | ")
+	}
+	return strings.Split(args, "|")
 }
 
 func countFlags(fs *flag.FlagSet) int {

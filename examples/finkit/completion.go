@@ -64,7 +64,11 @@ func completionSpec(ctx context.Context) []cmdSpec {
 		s := cmdSpec{name: c.name, summary: c.summary, subs: subcommands(c), flags: flagsOf(c)}
 		specs = append(specs, s)
 		for _, sub := range s.subs {
-			specs = append(specs, cmdSpec{name: c.name + " " + sub, flags: flagsOf(c, sub)})
+			nested := nestedSubcommands(c, sub)
+			specs = append(specs, cmdSpec{name: c.name + " " + sub, subs: nested, flags: flagsOf(c, sub)})
+			for _, n := range nested {
+				specs = append(specs, cmdSpec{name: c.name + " " + sub + " " + n, flags: flagsOf(c, sub, n)})
+			}
 		}
 	}
 	return specs
@@ -77,13 +81,31 @@ func subcommands(c command) []string {
 		return nil
 	}
 	var subs []string
-	for _, alt := range strings.Split(c.args, "|") {
+	for _, alt := range alternatives(c.args) {
 		w, _, _ := strings.Cut(strings.TrimSpace(alt), " ")
-		if w != "" && strings.Trim(w, "abcdefghijklmnopqrstuvwxyz-") == "" && !strings.HasPrefix(w, "-") && !slices.Contains(subs, w) {
+		if isSubcommandWord(w) && !slices.Contains(subs, w) {
 			subs = append(subs, w)
 		}
 	}
 	return subs
+}
+
+// nestedSubcommands are the words after sub in cmd.args' alternatives
+// that start with it ("add" and "list" of "account add ID … | account
+// list").
+func nestedSubcommands(c command, sub string) []string {
+	var subs []string
+	for _, alt := range alternatives(c.args) {
+		words := strings.Fields(alt)
+		if len(words) > 1 && words[0] == sub && isSubcommandWord(words[1]) && !slices.Contains(subs, words[1]) {
+			subs = append(subs, words[1])
+		}
+	}
+	return subs
+}
+
+func isSubcommandWord(w string) bool {
+	return w != "" && strings.Trim(w, "abcdefghijklmnopqrstuvwxyz-") == "" && !strings.HasPrefix(w, "-")
 }
 
 func flagNames(fl []*flag.Flag) string {
@@ -104,7 +126,7 @@ func writeBashCompletion(w io.Writer, specs []cmdSpec) {
 	}
 	fmt.Fprintf(w, `# finkit completion for bash: source <(finkit completion bash)
 _finkit() {
-	local cur="${COMP_WORDS[COMP_CWORD]}" cmd="${COMP_WORDS[1]}" sub="${COMP_WORDS[2]}" subs="" flags=""
+	local cur="${COMP_WORDS[COMP_CWORD]}" cmd="${COMP_WORDS[1]}" sub="${COMP_WORDS[2]}" sub2="${COMP_WORDS[3]}" subs="" subs2="" flags=""
 	if [[ $COMP_CWORD -eq 1 ]]; then
 		COMPREPLY=($(compgen -W "%s" -- "$cur"))
 		return
@@ -120,7 +142,16 @@ _finkit() {
 			fmt.Fprintf(w, "\t\tcase \"$sub\" in\n")
 			for _, sub := range s.subs {
 				sf := specFor(specs, s.name+" "+sub)
-				fmt.Fprintf(w, "\t\t%s) flags=%q ;;\n", sub, flagNames(sf.flags)+" "+flagNames(s.flags))
+				if len(sf.subs) == 0 {
+					fmt.Fprintf(w, "\t\t%s) flags=%q ;;\n", sub, flagNames(sf.flags)+" "+flagNames(s.flags))
+					continue
+				}
+				fmt.Fprintf(w, "\t\t%s)\n\t\t\tsubs2=%q flags=%q\n\t\t\tcase \"$sub2\" in\n", sub, strings.Join(sf.subs, " "), flagNames(sf.flags)+" "+flagNames(s.flags))
+				for _, n := range sf.subs {
+					nf := specFor(specs, sf.name+" "+n)
+					fmt.Fprintf(w, "\t\t\t%s) flags=%q ;;\n", n, flagNames(nf.flags)+" "+flagNames(s.flags))
+				}
+				fmt.Fprintf(w, "\t\t\tesac\n\t\t\t;;\n")
 			}
 			fmt.Fprintf(w, "\t\tesac\n")
 		}
@@ -130,6 +161,8 @@ _finkit() {
 	fmt.Fprint(w, `	esac
 	if [[ $COMP_CWORD -eq 2 && -n $subs && $cur != -* ]]; then
 		COMPREPLY=($(compgen -W "$subs" -- "$cur"))
+	elif [[ $COMP_CWORD -eq 3 && -n $subs2 && $cur != -* ]]; then
+		COMPREPLY=($(compgen -W "$subs2" -- "$cur"))
 	elif [[ $cur == -* ]]; then
 		COMPREPLY=($(compgen -W "$flags" -- "$cur"))
 	else
@@ -151,18 +184,21 @@ func specFor(specs []cmdSpec, name string) cmdSpec {
 
 func writeFishCompletion(w io.Writer, specs []cmdSpec) {
 	fmt.Fprintln(w, "# finkit completion for fish: finkit completion fish | source")
-	fmt.Fprintln(w, "complete -c finkit -f")
+	// Command words turn file names off where they are offered (-f); a
+	// command's arguments still complete as files (pdf page.html).
 	for _, s := range specs {
-		top, sub, isSub := strings.Cut(s.name, " ")
-		if !isSub {
-			fmt.Fprintf(w, "complete -c finkit -n __fish_use_subcommand -a %s -d %s\n", top, fishQuote(s.summary))
-			for _, x := range s.subs {
-				fmt.Fprintf(w, "complete -c finkit -n '__fish_seen_subcommand_from %s' -a %s\n", top, x)
-			}
+		words := strings.Fields(s.name)
+		cond := "__fish_seen_subcommand_from " + words[0]
+		for _, word := range words[1:] {
+			cond += "; and __fish_seen_subcommand_from " + word
 		}
-		cond := "__fish_seen_subcommand_from " + top
-		if isSub {
-			cond += "; and __fish_seen_subcommand_from " + sub
+		if len(words) == 1 {
+			fmt.Fprintf(w, "complete -c finkit -n __fish_use_subcommand -f -a %s -d %s\n", words[0], fishQuote(s.summary))
+		}
+		// Until one of them is typed: then its arguments are files again
+		// (portfolio import FILE.csv).
+		for _, x := range s.subs {
+			fmt.Fprintf(w, "complete -c finkit -n %s -f -a %s\n", fishQuote(cond+"; and not __fish_seen_subcommand_from "+strings.Join(s.subs, " ")), x)
 		}
 		for _, f := range s.flags {
 			_, usage := flag.UnquoteUsage(f)

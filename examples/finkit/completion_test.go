@@ -35,6 +35,10 @@ func TestBashCompletion(t *testing.T) {
 		{[]string{"finkit", "user", "add", "--ad"}, []string{"--admin"}},
 		{[]string{"finkit", "portfolio", "report", "--ba"}, []string{"--base", "--base-url"}},
 		{[]string{"finkit", "portfolio", "ac"}, []string{"account"}},
+		{[]string{"finkit", "portfolio", "account", ""}, []string{"add", "list"}},
+		{[]string{"finkit", "portfolio", "account", "add", "isk", "--cu"}, []string{"--currency"}},
+		{[]string{"finkit", "portfolio", "account", "add", "--allow"}, []string{"--allow-margin", "--allow-short"}},
+		{[]string{"finkit", "portfolio", "account", "list", "--us"}, []string{"--user"}},
 		{[]string{"finkit", "help", "ba"}, []string{"backtest"}},
 		{[]string{"finkit", "completion", "--"}, nil},
 	} {
@@ -58,8 +62,13 @@ func TestBashCompletion(t *testing.T) {
 func TestCompletionScripts(t *testing.T) {
 	code, fish, _ := runCLI(t, "completion", "fish")
 	require.Equal(t, 0, code)
-	assert.Contains(t, fish, "complete -c finkit -n __fish_use_subcommand -a pdf")
 	assert.Contains(t, fish, "complete -c finkit -n '__fish_seen_subcommand_from user; and __fish_seen_subcommand_from add' -l admin")
+	assert.Contains(t, fish, "complete -c finkit -n '__fish_seen_subcommand_from portfolio; and __fish_seen_subcommand_from account; and not __fish_seen_subcommand_from add list' -f -a add")
+	assert.Contains(t, fish, "-l currency")
+	// File names stay offered where a command takes a file (pdf page.html,
+	// portfolio import FILE.csv): only the command words turn them off.
+	assert.NotContains(t, fish, "complete -c finkit -f\n")
+	assert.Contains(t, fish, "complete -c finkit -n __fish_use_subcommand -f -a pdf")
 	code, zsh, _ := runCLI(t, "completion", "zsh")
 	require.Equal(t, 0, code)
 	assert.Contains(t, zsh, "bashcompinit")

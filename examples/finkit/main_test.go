@@ -50,3 +50,27 @@ func TestDispatch(t *testing.T) {
 		})
 	}
 }
+
+// A subcommand's usage line is its whole alternative, a | inside it
+// ("fifo|average", "admin|user") included, and `portfolio account` answers
+// -h and `finkit help portfolio account` like every other command.
+func TestSubcommandHelp(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"help", "portfolio", "account", "add"}, "usage: finkit portfolio account add ID --currency CCY [--kind K] [--cost fifo|average]\n"},
+		{[]string{"portfolio", "account", "add", "--help"}, "usage: finkit portfolio account add ID --currency CCY [--kind K] [--cost fifo|average]\n"},
+		{[]string{"help", "user", "set-role"}, "usage: finkit user set-role USERNAME admin|user [--db PATH]\n"},
+		{[]string{"help", "portfolio", "account"}, "usage: finkit portfolio account add ID"},
+		{[]string{"portfolio", "account", "-h"}, "usage: finkit portfolio account add ID"},
+	} {
+		code, out, stderr := runCLI(t, tc.args...)
+		assert.Equal(t, 0, code, "%v: %s", tc.args, stderr)
+		first, _, _ := strings.Cut(out, "\n")
+		assert.True(t, strings.HasPrefix(out, tc.want), "%v: %q", tc.args, first)
+		if strings.Contains(tc.want, "account add ID") && !strings.HasSuffix(tc.want, "\n") {
+			assert.Contains(t, first, "account list", "%v", tc.args)
+		}
+	}
+}

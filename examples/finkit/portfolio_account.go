@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"strings"
 	"text/tabwriter"
@@ -22,6 +23,9 @@ func runPortfolioAccount(ctx context.Context, e *env, args []string) error {
 		return runAccountAdd(ctx, e, args[1:])
 	case "list":
 		return runAccountList(ctx, e, args[1:])
+	case "-h", "-help", "--help":
+		fmt.Fprintf(e.stdout, "usage: finkit portfolio account add ID --currency CCY [--kind K] [--cost fifo|average] | account list\n\nRun `finkit help portfolio account add` (or list) for its flags.\n")
+		return flag.ErrHelp
 	default:
 		return usageErrorf("unknown subcommand %q: want account add or account list", args[0])
 	}
