@@ -1,0 +1,46 @@
+package mpart
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestBoundaryAtBufferEdges (review): a boundary, or boundary-like data,
+// straddling the read buffer's end (and its half, where WriteTo stops
+// filling) at every offset, CRLF and LF-only bodies, against
+// mime/multipart.
+func TestBoundaryAtBufferEdges(t *testing.T) {
+	if testing.Short() {
+		t.Skip("large bodies")
+	}
+	const b = "edge-bnd"
+	for _, nl := range []string{"\r\n", "\n"} {
+		head := "--" + b + nl + `Content-Disposition: form-data; name="f"; filename="a.bin"` + nl + nl
+		for _, near := range []string{nl + "--" + b + nl, nl + "--" + b + "X", nl + "--" + b + "-", nl + "--" + b + "--" + nl, "\r\r\n--" + b + nl} {
+			for _, edge := range []int{BufferSize / 2, BufferSize, 2 * BufferSize} {
+				for d := -len(near) - 2; d <= 2; d++ {
+					pad := edge + d - len(head)
+					body := head + strings.Repeat("a", pad) + near + "tail" + nl + "--" + b + nl + nl + "second" + nl + "--" + b + "--" + nl
+					compare(t, []byte(body), b)
+				}
+			}
+		}
+	}
+}
+
+// TestManyTinyParts (review): ten thousand one-byte parts, some without
+// a filename, read the same as mime/multipart reads them.
+func TestManyTinyParts(t *testing.T) {
+	var s strings.Builder
+	for i := 0; i < 10000; i++ {
+		s.WriteString("--t\r\n")
+		if i%3 == 0 {
+			s.WriteString("Content-Disposition: form-data; name=\"x\"\r\n")
+		} else {
+			s.WriteString("Content-Disposition: form-data; name=\"f\"; filename=\"a.csv\"\r\n")
+		}
+		s.WriteString("\r\nz\r\n")
+	}
+	s.WriteString("--t--\r\n")
+	compare(t, []byte(s.String()), "t")
+}
