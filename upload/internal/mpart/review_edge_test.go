@@ -1,9 +1,35 @@
 package mpart
 
 import (
+	"bytes"
 	"strings"
 	"testing"
+	"testing/iotest"
 )
+
+// compareLean is compare for big bodies: every part read, through whole
+// and halved reads, by Read and by WriteTo.
+func compareLean(t *testing.T, body []byte, boundary string) {
+	t.Helper()
+	all := func(int) bool { return false }
+	want := normalize(stdTranscript(body, boundary, all)).String()
+	for _, half := range []bool{false, true} {
+		for _, writeTo := range []bool{false, true} {
+			var src = bytes.NewReader(body)
+			var r interface{ Read([]byte) (int, error) } = src
+			if half {
+				r = iotest.HalfReader(src)
+			}
+			got, err := ourTranscript(r, boundary, all, writeTo)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if g := normalize(got).String(); g != want {
+				t.Fatalf("half %v WriteTo %v: body of %d bytes\nmime/multipart:\n%s\nmpart:\n%s", half, writeTo, len(body), want, g)
+			}
+		}
+	}
+}
 
 // TestBoundaryAtBufferEdges (review): a boundary, or boundary-like data,
 // straddling the read buffer's end (and its half, where WriteTo stops
@@ -16,12 +42,12 @@ func TestBoundaryAtBufferEdges(t *testing.T) {
 	const b = "edge-bnd"
 	for _, nl := range []string{"\r\n", "\n"} {
 		head := "--" + b + nl + `Content-Disposition: form-data; name="f"; filename="a.bin"` + nl + nl
-		for _, near := range []string{nl + "--" + b + nl, nl + "--" + b + "X", nl + "--" + b + "-", nl + "--" + b + "--" + nl, "\r\r\n--" + b + nl} {
-			for _, edge := range []int{BufferSize / 2, BufferSize, 2 * BufferSize} {
+		for _, near := range []string{nl + "--" + b + nl, nl + "--" + b + "X", "\r\r\n--" + b + "--" + nl} {
+			for _, edge := range []int{BufferSize / 2, BufferSize} {
 				for d := -len(near) - 2; d <= 2; d++ {
 					pad := edge + d - len(head)
 					body := head + strings.Repeat("a", pad) + near + "tail" + nl + "--" + b + nl + nl + "second" + nl + "--" + b + "--" + nl
-					compare(t, []byte(body), b)
+					compareLean(t, []byte(body), b)
 				}
 			}
 		}
