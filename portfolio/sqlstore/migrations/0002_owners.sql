@@ -4,7 +4,10 @@
 -- (paper fills). They become account <id> in book <user>, the user's
 -- paper account "u.<user>/paper" account "paper" in book "<user>/paper"
 -- (where the dashboard keeps paper trading), and every "u.<user>/" is
--- taken out of the transaction ids. Other rows go to the default book ''.
+-- taken out of the transaction ids. Other rows go to the default book ''
+-- as they are: only the exact spelling counts, "u." in lower case (not
+-- LIKE, which is blind to case on SQLite), a non-empty user and a
+-- non-empty id after the first "/".
 -- INSTR is STRPOS on PostgreSQL (the store expands it).
 
 CREATE TABLE portfolio_accounts_v2 (
@@ -22,10 +25,10 @@ CREATE TABLE portfolio_accounts_v2 (
 
 INSERT INTO portfolio_accounts_v2 (owner, id, seq, name, kind, currency, cost_method, allow_short, allow_margin)
 SELECT
-    CASE WHEN id NOT LIKE 'u.%/%' THEN ''
+    CASE WHEN NOT (substr(id, 1, 2) = 'u.' AND INSTR(id, '/') > 3 AND length(id) > INSTR(id, '/')) THEN ''
          WHEN substr(id, INSTR(id, '/') + 1) = 'paper' THEN substr(id, 3, INSTR(id, '/') - 3) || '/paper'
          ELSE substr(id, 3, INSTR(id, '/') - 3) END,
-    CASE WHEN id LIKE 'u.%/%' THEN substr(id, INSTR(id, '/') + 1) ELSE id END,
+    CASE WHEN (substr(id, 1, 2) = 'u.' AND INSTR(id, '/') > 3 AND length(id) > INSTR(id, '/')) THEN substr(id, INSTR(id, '/') + 1) ELSE id END,
     seq, name, kind, currency, cost_method, allow_short, allow_margin
 FROM portfolio_accounts;
 
@@ -52,11 +55,11 @@ CREATE TABLE portfolio_transactions_v2 (
 
 INSERT INTO portfolio_transactions_v2 (seq, owner, id, account, kind, time_unix, time_text, symbol, quantity, price, fee, tax, amount, currency, fx_rate, note)
 SELECT seq,
-    CASE WHEN account NOT LIKE 'u.%/%' THEN ''
+    CASE WHEN NOT (substr(account, 1, 2) = 'u.' AND INSTR(account, '/') > 3 AND length(account) > INSTR(account, '/')) THEN ''
          WHEN substr(account, INSTR(account, '/') + 1) = 'paper' THEN substr(account, 3, INSTR(account, '/') - 3) || '/paper'
          ELSE substr(account, 3, INSTR(account, '/') - 3) END,
-    CASE WHEN account LIKE 'u.%/%' THEN replace(id, substr(account, 1, INSTR(account, '/')), '') ELSE id END,
-    CASE WHEN account LIKE 'u.%/%' THEN substr(account, INSTR(account, '/') + 1) ELSE account END,
+    CASE WHEN (substr(account, 1, 2) = 'u.' AND INSTR(account, '/') > 3 AND length(account) > INSTR(account, '/')) THEN replace(id, substr(account, 1, INSTR(account, '/')), '') ELSE id END,
+    CASE WHEN (substr(account, 1, 2) = 'u.' AND INSTR(account, '/') > 3 AND length(account) > INSTR(account, '/')) THEN substr(account, INSTR(account, '/') + 1) ELSE account END,
     kind, time_unix, time_text, symbol, quantity, price, fee, tax, amount, currency, fx_rate, note
 FROM portfolio_transactions;
 
