@@ -78,7 +78,7 @@ document.getElementById('out').textContent = 'storage=' + localStorage.getItem('
 	c.mu.Unlock()
 	require.NotNil(t, g)
 	browser := chromedp.FromContext(g.ctx).Browser
-	cctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	cctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	// Tabs are closed in the background, so give the last ones a moment;
 	// a leak stays however long one waits.
@@ -99,7 +99,7 @@ document.getElementById('out').textContent = 'storage=' + localStorage.getItem('
 			}
 		}
 		return contexts <= 2 && pages <= 3
-	}, 8*time.Second, 200*time.Millisecond)
+	}, 45*time.Second, 250*time.Millisecond) // generous: a loaded machine closes tabs late, a leak never
 	t.Logf("after 20 failed conversions: %d browser contexts, %d page targets", contexts, pages)
 
 	pdf, err := c.Convert(testCtx(t), srv.URL+"/read", PageOptions{})
