@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"html/template"
+	"math"
 	"slices"
 	"sort"
 	"sync"
@@ -118,6 +120,7 @@ type ownerSeries struct {
 	from   time.Time // its history starts here
 	hist   *todayHistory
 	series *portfolio.Series
+	charts chartMemo // drawn from series
 }
 
 // todayTTL is how long a series keeps the prices it has: today's bar is
@@ -310,4 +313,69 @@ func (c *bookCache) seriesLocked(ob *ownerBooks, l *portfolio.Ledger, first time
 	}
 	ob.series[base] = &ownerSeries{day: today, from: first, hist: hist, series: s}
 	return s, nil
+}
+
+// charts returns the chart memo of owner's series in base, or nil when
+// there is none (no transactions yet, or not built).
+func (c *bookCache) charts(owner, base string) *chartMemo {
+	c.mu.Lock()
+	ob, ok := c.owners[owner]
+	c.mu.Unlock()
+	if !ok {
+		return nil
+	}
+	ob.mu.Lock()
+	defer ob.mu.Unlock()
+	if s, ok := ob.series[base]; ok {
+		return &s.charts
+	}
+	return nil
+}
+
+// chartMemo keeps the value chart last drawn for each period from one
+// owner's series (so in one base). A chart is a function of the points it
+// is drawn from, its base and its period, so the chart of the same points
+// is reused: nothing to invalidate (a write, a back-dated transaction or
+// fresh prices change the points), and a request compares about a
+// thousand points instead of drawing them twice at two sizes. The zero
+// value is ready to use; it is safe for concurrent use.
+type chartMemo struct {
+	mu     sync.Mutex
+	charts map[string]drawnChart // by period
+	drawn  atomic.Int64          // charts drawn (for tests)
+}
+
+type drawnChart struct {
+	points []portfolio.ValuePoint // of the performance it was drawn from
+	html   template.HTML
+}
+
+// valueChart returns valueChart(perf, period), drawn again only when
+// perf's points differ from the last ones drawn for period. perf must be
+// in the memo's base and must not change afterwards.
+func (m *chartMemo) valueChart(perf *portfolio.Performance, period string) template.HTML {
+	m.mu.Lock()
+	d, ok := m.charts[period]
+	m.mu.Unlock()
+	if ok && samePoints(d.points, perf.Points) {
+		return d.html
+	}
+	html := valueChart(perf, period)
+	m.drawn.Add(1)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.charts == nil {
+		m.charts = map[string]drawnChart{}
+	}
+	m.charts[period] = drawnChart{points: perf.Points, html: html}
+	return html
+}
+
+// samePoints reports whether a and b are the same points to the bit (a
+// chart drawn from one is the chart of the other).
+func samePoints(a, b []portfolio.ValuePoint) bool {
+	return slices.EqualFunc(a, b, func(x, y portfolio.ValuePoint) bool {
+		return x.Time.Equal(y.Time) && x.Time.Location() == y.Time.Location() &&
+			math.Float64bits(x.Value) == math.Float64bits(y.Value) && math.Float64bits(x.Flow) == math.Float64bits(y.Flow)
+	})
 }

@@ -6,6 +6,7 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
+	"html/template"
 	"io"
 	"net/http"
 	"regexp"
@@ -85,6 +86,17 @@ type portfolioView struct {
 	PerfErr   string
 	Problems  []problemRow // stored transactions that do not apply
 	Period    string       // the value chart's period (charts.go)
+
+	charts *chartMemo // the value charts drawn from Perf's series; may be nil
+}
+
+// ValueChart is the value chart of Perf over period (valueChart), drawn
+// again only when its points changed.
+func (v *portfolioView) ValueChart(period string) template.HTML {
+	if v.charts == nil {
+		return valueChart(v.Perf, period)
+	}
+	return v.charts.valueChart(v.Perf, period)
 }
 
 // replayBooks replays the user's books as far as they apply: books that
@@ -189,7 +201,7 @@ func (a *app) buildPortfolio(ctx context.Context, u auth.User, base string) (*po
 		a.log.InfoContext(ctx, "returns unavailable", "error", err)
 		v.PerfErr = err.Error()
 	} else {
-		v.Perf = perf
+		v.Perf, v.charts = perf, a.books.charts(u.ID, base)
 	}
 	v.Realized, v.Recent = books.Realized, books.Recent
 	return v, nil
