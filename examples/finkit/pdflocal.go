@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -10,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 	"time"
@@ -34,8 +36,9 @@ func isLocalSource(arg string) bool {
 
 // serveLocal serves a local HTML file (or stdin's HTML for "-") from a
 // loopback server rooted at the file's directory (the current directory
-// for stdin) and returns the URL to print. os.Root keeps every request
-// inside that directory, symbolic links included. stop shuts the server.
+// for stdin) under a random path, and returns the URL to print. os.Root
+// keeps every request inside that directory, symbolic links included;
+// directories and dotfiles are not served. stop shuts the server.
 func serveLocal(arg string, stdin io.Reader) (page string, stop func(), err error) {
 	dir, name := ".", ""
 	var html []byte
@@ -64,15 +67,37 @@ func serveLocal(arg string, stdin io.Reader) (page string, stop func(), err erro
 	if err != nil {
 		return "", nil, err
 	}
-	files := http.FileServerFS(root.FS())
-	mux := http.NewServeMux()
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+	// Any local user can connect to a loopback port, so the files are
+	// served only under a random path, and never a directory listing or a
+	// dotfile (.ssh, .env) of the directory.
+	secret := "/" + rand.Text() + "/"
+	fsys := root.FS()
+	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if html != nil && r.URL.Path == "/"+name {
 			http.ServeContent(w, r, name, time.Time{}, bytes.NewReader(html))
 			return
 		}
-		files.ServeHTTP(w, r)
+		p := strings.TrimPrefix(path.Clean(r.URL.Path), "/")
+		if p != name && (p == "." || strings.HasPrefix(p, ".") || strings.Contains(p, "/.")) {
+			http.NotFound(w, r)
+			return
+		}
+		f, err := fsys.Open(p)
+		if err != nil {
+			http.NotFound(w, r)
+			return
+		}
+		defer f.Close()
+		st, err := f.Stat()
+		rs, seeks := f.(io.ReadSeeker)
+		if err != nil || st.IsDir() || !seeks {
+			http.NotFound(w, r)
+			return
+		}
+		http.ServeContent(w, r, st.Name(), st.ModTime(), rs)
 	})
+	mux := http.NewServeMux()
+	mux.Handle(secret, http.StripPrefix(strings.TrimSuffix(secret, "/"), handler))
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		root.Close()
@@ -84,7 +109,7 @@ func serveLocal(arg string, stdin io.Reader) (page string, stop func(), err erro
 		_ = srv.Close()
 		_ = root.Close()
 	}
-	return "http://" + ln.Addr().String() + "/" + url.PathEscape(name), stop, nil
+	return "http://" + ln.Addr().String() + secret + url.PathEscape(name), stop, nil
 }
 
 // parseHeaders parses repeated --header "Name: value" flags.

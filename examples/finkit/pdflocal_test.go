@@ -175,3 +175,50 @@ func TestPDFServeLocalStaysInsideItsDirectory(t *testing.T) {
 		assert.NotContains(t, body, "outside secret", p)
 	}
 }
+
+// Another local user cannot read the served directory while a conversion
+// runs: the files are only under a random path, and the server lists no
+// directory and serves no dotfile (.ssh, .env) even there.
+func TestPDFServeLocalIsNotAnOpenFileServer(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "page.html"), []byte("<p>page</p>"), 0o600))
+	require.NoError(t, os.Mkdir(filepath.Join(dir, ".ssh"), 0o700))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, ".ssh", "id_ed25519"), []byte("private key"), 0o600))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, ".env"), []byte("TOKEN=x"), 0o600))
+	require.NoError(t, os.Mkdir(filepath.Join(dir, "img"), 0o700))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "img", "logo.svg"), []byte("<svg/>"), 0o600))
+
+	page, stop, err := serveLocal(filepath.Join(dir, "page.html"), nil)
+	require.NoError(t, err)
+	defer stop()
+	u, err := url.Parse(page)
+	require.NoError(t, err)
+	get := func(p string) (int, string) {
+		t.Helper()
+		resp, err := http.Get("http://" + u.Host + p)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	prefix := strings.TrimSuffix(u.Path, "page.html")
+	assert.GreaterOrEqual(t, len(prefix), 20, "a random prefix: %q", u.Path)
+	code, _ := get(u.Path)
+	assert.Equal(t, http.StatusOK, code)
+	// index.html is a page like any other (http.FileServer would redirect
+	// it to its directory).
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "img", "index.html"), []byte("<p>index</p>"), 0o600))
+	code, body := get(prefix + "img/index.html")
+	assert.Equal(t, http.StatusOK, code)
+	assert.Equal(t, "<p>index</p>", body)
+	code, body = get(prefix + "img/logo.svg")
+	assert.Equal(t, http.StatusOK, code)
+	assert.Equal(t, "<svg/>", body)
+	for _, p := range []string{"/page.html", "/", "/img/logo.svg", prefix, prefix + "img/", prefix + ".env", prefix + ".ssh/id_ed25519", prefix + "img/../.env"} {
+		code, body := get(p)
+		assert.Equal(t, http.StatusNotFound, code, p)
+		assert.NotContains(t, body, "private key", p)
+		assert.NotContains(t, body, "TOKEN", p)
+		assert.NotContains(t, body, "page.html", p)
+	}
+}
