@@ -49,8 +49,14 @@ func valueSeries(perf *portfolio.Performance, period string) (times []time.Time,
 		return nil, nil, nil
 	}
 	from := periodStart(period, perf.Points[len(perf.Points)-1].Time)
+	pts := perf.Points
+	// The series starts on the day before the first transaction with
+	// nothing in it: the chart starts when there is something to show.
+	for len(pts) > 1 && pts[0].Value == 0 && pts[0].Flow == 0 {
+		pts = pts[1:]
+	}
 	var sum float64
-	for i, p := range perf.Points {
+	for i, p := range pts {
 		if i == 0 && p.Flow == 0 {
 			sum = p.Value // the start: what was put in before it
 		} else {

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shopspring/decimal"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -87,4 +88,24 @@ func TestOverviewHome(t *testing.T) {
 	assert.NotContains(t, body, "The packages", "no list of Go packages for a logged-in user")
 	_, body, _ = e.get(t, e.client(t), "/")
 	assert.Contains(t, body, "Create an account")
+}
+
+// The performance series starts on the day before the first transaction
+// with nothing in it; the value chart must not draw that empty day (it
+// drew a line rising from 0 to the first deposit).
+func TestValueSeriesStartsAtFirstDeposit(t *testing.T) {
+	ctx := t.Context()
+	l, err := portfolio.NewLedger(portfolio.Account{ID: "a", Currency: "USD"})
+	require.NoError(t, err)
+	day := time.Date(2024, 1, 2, 0, 0, 0, 0, time.UTC)
+	require.NoError(t, l.Apply(portfolio.Transaction{ID: "d1", Account: "a", Kind: portfolio.TxDeposit, Time: day, Amount: decimal.NewFromInt(1000)}))
+	perf, err := l.Performance(ctx, portfolio.PerformanceOptions{Base: "USD", History: l.TradeHistory(), To: day.AddDate(0, 0, 5)})
+	require.NoError(t, err)
+	require.NotEmpty(t, perf.Points)
+	times, value, deposits := valueSeries(perf, "Max")
+	require.NotEmpty(t, times)
+	assert.Equal(t, day, times[0], "the chart starts on the first deposit's day")
+	assert.Equal(t, 1000.0, value[0])
+	assert.Equal(t, 1000.0, deposits[0])
+	assert.Equal(t, 6, len(times))
 }
