@@ -164,8 +164,12 @@ func (a *app) buildPortfolio(ctx context.Context, u auth.User, base string) (*po
 		}
 	}
 	if len(syms) > 0 {
-		if _, err := a.agg.Quotes(ctx, syms); err != nil {
-			return nil, err
+		if _, err := a.agg.Quotes(ctx, syms); ctx.Err() != nil {
+			return nil, ctx.Err()
+		} else if err != nil {
+			// A symbol no source knows (an imported "X/Y") must not
+			// take the page down: the valuation below falls back.
+			a.log.WarnContext(ctx, "quotes of the holdings unavailable", "error", err)
 		}
 	}
 	val, err := ledger.Value(ctx, base, a.agg, a.agg)

@@ -15,6 +15,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/shopspring/decimal"
 
+	"github.com/finkit/finkit/marketdata"
 	"github.com/finkit/finkit/portfolio"
 )
 
@@ -167,6 +168,8 @@ func parseTxForm(form txForm, accts []portfolio.Account) (portfolio.Transaction,
 	case portfolio.TxBuy, portfolio.TxSell, portfolio.TxSplit, portfolio.TxTransferIn, portfolio.TxTransferOut:
 		if tx.Symbol == "" && tx.Kind != portfolio.TxTransferIn && tx.Kind != portfolio.TxTransferOut {
 			form.Errs["symbol"] = "A " + string(tx.Kind) + " needs a symbol."
+		} else if _, err := marketdata.ParseSymbol(tx.Symbol); tx.Symbol != "" && err != nil {
+			form.Errs["symbol"] = "Not a market symbol: letters, digits and . - = ^ _ (AAPL, EQNR.OL, BTC-USD)."
 		}
 	default:
 		if tx.Amount.IsZero() && form.Errs["amount"] == "" {
