@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -59,6 +60,7 @@ type app struct {
 	uploads   *upload.Manager // admin uploads (uploads.go)
 	uploadFS  *upload.FS
 	objects   upload.Storage // object storage of uploads, when configured (checked by /readyz)
+	dbDownAt  atomic.Int64   // Unix ns of the last failed database ping (unavailable.go)
 
 	// Shared resources and each user's share (limits.go).
 	streams     chan struct{} // semaphore for SSE streams
@@ -247,6 +249,7 @@ func (a *app) Handler() http.Handler {
 	}))
 	var h http.Handler = a.engine
 	h = a.auth.Authenticate(h)
+	h = a.dbUnavailable(h)
 	h = csrf.Handler(h)
 	h = requestIDHeader(h)
 	return logging.Middleware{Logger: a.log, SkipPaths: []string{"/healthz"}}.Wrap(h)

@@ -33,3 +33,21 @@ func TestReadyzReportsEachDependency(t *testing.T) {
 	assert.Equal(t, "unavailable", got.Checks["database"])
 	assert.NotContains(t, body, "closed", "the cause is logged, not shown")
 }
+
+// TestDatabaseDownAnswers503: with the database down, a request that
+// fails for it answers 503 with Retry-After and a plain message (JSON for
+// the API), not a 500.
+func TestDatabaseDownAnswers503(t *testing.T) {
+	e := newTestEnv(t)
+	user := e.user(t, "outage", "")
+	status, _, _ := e.get(t, user, "/api/portfolio")
+	require.Equal(t, http.StatusOK, status)
+	require.NoError(t, e.app.db.Close())
+	for _, path := range []string{"/api/portfolio", "/portfolio"} {
+		status, body, h := e.get(t, user, path)
+		assert.Equal(t, http.StatusServiceUnavailable, status, path)
+		assert.Equal(t, "5", h.Get("Retry-After"), path)
+		assert.Contains(t, body, "database is unavailable", path)
+		assert.NotContains(t, body, "sql", path)
+	}
+}
