@@ -1,6 +1,7 @@
 package portfolio
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"slices"
@@ -414,17 +415,21 @@ const MaxStateBytes = 1 << 20
 // account's pending limit orders). Records are the book's own: another
 // owner never sees them. MemStore's and sqlstore's books implement it.
 type StateStore interface {
-	// SaveState stores data under name (at most MaxStateBytes; empty
-	// data deletes the record).
+	// SaveState stores data under name (text of at most MaxStateBytes,
+	// see CheckState; empty data deletes the record).
 	SaveState(ctx context.Context, name string, data []byte) error
 	// State returns the record stored under name, or ErrNotFound.
 	State(ctx context.Context, name string) ([]byte, error)
 }
 
 // CheckState fails with ErrInvalidState for a name that is empty or longer
-// than 100 bytes, or data beyond MaxStateBytes.
+// than 100 bytes, or data beyond MaxStateBytes. Records are text (JSON,
+// say): a name or data that is not valid UTF-8 or holds a NUL byte is
+// refused too, so every store keeps the same records (PostgreSQL's text
+// columns refuse those bytes).
 func CheckState(name string, data []byte) error {
-	if name == "" || len(name) > 100 || !utf8.ValidString(name) || len(data) > MaxStateBytes {
+	if name == "" || len(name) > 100 || !utf8.ValidString(name) || strings.IndexByte(name, 0) >= 0 ||
+		len(data) > MaxStateBytes || !utf8.Valid(data) || bytes.IndexByte(data, 0) >= 0 {
 		return fmt.Errorf("%w: %.40q (%d bytes)", ErrInvalidState, name, len(data))
 	}
 	return nil
