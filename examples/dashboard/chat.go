@@ -15,6 +15,7 @@ import (
 	"io"
 	"net/http"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -177,7 +178,7 @@ func (a *app) chatIdentityPut(c *gin.Context) {
 	}
 	dec := json.NewDecoder(http.MaxBytesReader(c.Writer, c.Request.Body, maxLinkBody))
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil {
+	if err := dec.Decode(&req); err != nil || dec.Decode(&struct{}{}) != io.EOF {
 		c.JSON(http.StatusBadRequest, gin.H{"error": "expected {\"public\": ..., \"proof\": ...}"})
 		return
 	}
@@ -257,10 +258,16 @@ func (a *app) chatWasm(c *gin.Context) {
 	_, _ = io.Copy(c.Writer, zr)
 }
 
+// acceptsGzip reports whether an Accept-Encoding header lists gzip with a
+// non-zero weight (RFC 9110 §12.4.2: q=0, 0.0, 0.00 and 0.000 all refuse).
 func acceptsGzip(header string) bool {
 	for _, part := range strings.Split(header, ",") {
 		name, params, _ := strings.Cut(strings.TrimSpace(part), ";")
-		if strings.EqualFold(strings.TrimSpace(name), "gzip") && strings.ReplaceAll(strings.TrimSpace(params), " ", "") != "q=0" {
+		if !strings.EqualFold(strings.TrimSpace(name), "gzip") {
+			continue
+		}
+		q, ok := strings.CutPrefix(strings.ToLower(strings.ReplaceAll(params, " ", "")), "q=")
+		if w, err := strconv.ParseFloat(q, 64); !ok || err != nil || w > 0 {
 			return true
 		}
 	}
