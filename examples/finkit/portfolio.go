@@ -188,7 +188,7 @@ func runPortfolioImport(ctx context.Context, e *env, args []string) error {
 	}
 	n := len(added)
 	e.log.Info("portfolio import", "file", fs.Arg(0), "rows", len(txs), "new", n, "accounts_created", len(created))
-	_, err = fmt.Fprintf(e.stdout, "Imported %d new transactions (%d already present) from %s into %s; %d accounts created.\n", n, len(txs)-n, fs.Arg(0), appdb.Name(*dbPath), len(created))
+	_, err = fmt.Fprintf(e.stdout, "Imported %d new transactions (%d already present) from %s into %s; %s created.\n", n, len(txs)-n, fs.Arg(0), appdb.Name(*dbPath), plural(len(created), "account"))
 	return err
 }
 

@@ -46,7 +46,7 @@ func TestPortfolioCommand(t *testing.T) {
 	e, out, _ := portfolioEnv()
 	require.NoError(t, runPortfolio(ctx, e, []string{"import", csvPath, "--db", db}))
 	assert.Contains(t, out.String(), "Imported 6 new transactions (0 already present)")
-	assert.Contains(t, out.String(), "1 accounts created")
+	assert.Contains(t, out.String(), "1 account created")
 
 	// Importing the same file again adds nothing.
 	e, out, _ = portfolioEnv()
