@@ -47,6 +47,7 @@ func (a *app) routes() {
 	apiUser := api.Group("", adapt(auth.RequireUser))
 	apiUser.GET("/quotes", a.quotesJSON)
 	apiUser.GET("/portfolio", a.portfolioJSON)
+	a.apiRoutes(api, apiUser) // api.go
 
 	// Pages for logged-in users; anonymous browsers are sent to /login.
 	u := e.Group("", a.requireLogin)

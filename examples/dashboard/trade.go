@@ -59,10 +59,13 @@ type backtestView struct {
 	Closes     []float64
 	MC         *papertrade.MonteCarloResult
 	Bars       int
+	Currency   string // of the price history ("" for an uploaded data set)
 	Elapsed    time.Duration
 }
 
-func (a *app) backtestPage(c *gin.Context) {
+// backtestFormOf reads a backtest request from the query (the page's form
+// and /api/backtest take the same fields).
+func backtestFormOf(c *gin.Context) backtestForm {
 	f := backtestForm{
 		Symbol:     strings.ToUpper(c.DefaultQuery("symbol", "SPY")),
 		Strategy:   c.DefaultQuery("strategy", "smacross"),
@@ -71,8 +74,7 @@ func (a *app) backtestPage(c *gin.Context) {
 		MonteCarlo: c.Query("mc") == "on",
 		Values:     map[string]string{},
 	}
-	infos := papertrade.Strategies()
-	for _, s := range infos {
+	for _, s := range papertrade.Strategies() {
 		for _, p := range s.Params {
 			def := p.Format(p.Default)
 			if p.Type == papertrade.ParamBool && c.Query("run") != "" {
@@ -81,6 +83,12 @@ func (a *app) backtestPage(c *gin.Context) {
 			f.Values[s.Name+"."+p.Name] = c.DefaultQuery(s.Name+"."+p.Name, def)
 		}
 	}
+	return f
+}
+
+func (a *app) backtestPage(c *gin.Context) {
+	f := backtestFormOf(c)
+	infos := papertrade.Strategies()
 	v := backtestView{Form: f, Strategies: infos, Known: sim.Instruments(), DataSets: a.dataSets(c.Request.Context())}
 	if c.Query("run") == "" {
 		a.render(c, http.StatusOK, "backtest", view{Title: "Backtest", Active: "backtest", Data: v})
@@ -110,35 +118,38 @@ func (a *app) runBacktest(c *gin.Context, v *backtestView) error {
 	f := v.Form
 	info, ok := papertrade.LookupStrategy(f.Strategy)
 	if !ok {
-		return fmt.Errorf("unknown strategy %q", f.Strategy)
+		return badInput(http.StatusNotFound, "There is no strategy %q.", f.Strategy)
 	}
 	params := papertrade.Params{}
 	for _, p := range info.Params {
 		x, err := p.Parse(f.Values[info.Name+"."+p.Name])
 		if err != nil {
-			return fmt.Errorf("%s: %s", p.Label, paramProblem(p))
+			return badInput(http.StatusBadRequest, "%s: %s", p.Label, paramProblem(p))
 		}
 		params[p.Name] = x
 	}
 	cash, err := strconv.ParseFloat(strings.TrimSpace(f.Cash), 64)
 	if err != nil || !(cash > 0 && cash <= maxCash) {
-		return fmt.Errorf("starting cash must be a number between 0 and %.0f", maxCash)
+		return badInput(http.StatusBadRequest, "starting cash must be a number between 0 and %.0f", maxCash)
 	}
 	commPct, err := strconv.ParseFloat(strings.TrimSpace(f.Commission), 64)
 	if err != nil || !(commPct >= 0 && commPct < 10) {
-		return errors.New("commission must be a percentage between 0 and 10")
+		return badInput(http.StatusBadRequest, "commission must be a percentage between 0 and 10")
 	}
 	if _, err := papertrade.NewStrategy(info.Name, params); err != nil {
-		return err
+		return badInput(http.StatusBadRequest, "%s", strings.TrimPrefix(err.Error(), "papertrade: "))
 	}
 	h, err := a.backtestHistory(c, f.Symbol) // a symbol or an uploaded data set
 	if err != nil {
-		return fmt.Errorf("no price history for %s: %w", f.Symbol, err)
+		a.log.InfoContext(c.Request.Context(), "no backtest history", "symbol", f.Symbol, "error", err)
+		return badInput(http.StatusNotFound, "There is no price history for %s.", f.Symbol)
 	}
 	bars, err := papertrade.FromHistory(h, false)
 	if err != nil {
-		return fmt.Errorf("the price history of %s cannot be backtested: %w", f.Symbol, err)
+		a.log.InfoContext(c.Request.Context(), "history not backtestable", "symbol", f.Symbol, "error", err)
+		return badInput(http.StatusUnprocessableEntity, "The price history of %s cannot be backtested (too short or with gaps).", f.Symbol)
 	}
+	v.Currency = h.Currency
 	v.Bars = len(bars)
 	for _, b := range bars {
 		v.Times, v.Closes = append(v.Times, b.Time), append(v.Closes, b.Close)
@@ -178,6 +189,12 @@ func (a *app) runBacktest(c *gin.Context, v *backtestView) error {
 		v.MC = mc
 	}
 	return nil
+}
+
+// badInput refuses a backtest request with status and a sentence for the
+// user (the page shows it, /api/backtest answers it).
+func badInput(status int, format string, args ...any) error {
+	return &limitError{status: status, msg: fmt.Sprintf(format, args...)}
 }
 
 // paramProblem says what a parameter takes, for a form's error message.
@@ -431,51 +448,84 @@ func (a *app) paperPage(c *gin.Context) {
 
 func (a *app) paperOrder(c *gin.Context) {
 	ctx := c.Request.Context()
-	u := currentUser(c)
-	ps, err := a.paperFor(ctx, u)
+	ps, err := a.paperFor(ctx, currentUser(c))
 	if err != nil {
 		a.fail(c, err)
 		return
 	}
-	sym := strings.ToUpper(strings.TrimSpace(c.PostForm("symbol")))
-	qty, err := decimal.NewFromString(strings.TrimSpace(c.PostForm("qty")))
-	back := "/paper?symbol=" + escape(sym) + "&qty=" + escape(c.PostForm("qty"))
-	if err != nil || !qty.IsPositive() {
-		flashFail(c, back, "Quantity must be a positive number.")
+	req := paperRequest{Symbol: c.PostForm("symbol"), Qty: c.PostForm("qty"), Side: c.PostForm("side"), Limit: c.PostForm("limit")}
+	back := "/paper?symbol=" + escape(strings.ToUpper(strings.TrimSpace(req.Symbol))) + "&qty=" + escape(req.Qty)
+	placed, err := a.placePaper(ctx, ps, req)
+	if _, _, refused := statusOf(err); refused {
+		flashFail(c, back, err.Error())
 		return
+	} else if err != nil {
+		a.fail(c, err)
+		return
+	}
+	if placed.Fill == nil {
+		flashRedirect(c, back, fmt.Sprintf("Limit order #%d placed: %s %s %s at %s %s. It fills when a quote reaches the limit.",
+			placed.Order.ID, placed.Order.Side, portfolio.FormatQuantity(placed.Order.Quantity), placed.Order.Symbol,
+			placed.Order.Limit.String(), paperCurrency))
+		return
+	}
+	ex := placed.Fill
+	flashRedirect(c, back, fmt.Sprintf("Filled: %s %s %s @ %s %s (fee %s)",
+		ex.Side, portfolio.FormatQuantity(ex.Quantity), ex.Symbol, ex.Price.StringFixed(2), paperCurrency, ex.Fee.StringFixed(2)))
+}
+
+// paperRequest is a paper order as the paper page's form and
+// /api/paper/orders give it: an empty Limit is a market order.
+type paperRequest struct{ Symbol, Qty, Side, Limit string }
+
+// paperPlaced is what placePaper did: a market order's fill, or the limit
+// order left waiting.
+type paperPlaced struct {
+	Fill  *papertrade.Execution
+	Order *papertrade.LiveOrder
+}
+
+// refused is an order refused for what it asks: 400 with a sentence.
+func refused(format string, args ...any) error { return badInput(http.StatusBadRequest, format, args...) }
+
+// placePaper checks req and places it on ps. A refusal is a *limitError
+// (statusOf) whose text is for the user; any other error is the server's.
+func (a *app) placePaper(ctx context.Context, ps *paperState, req paperRequest) (paperPlaced, error) {
+	sym := strings.ToUpper(strings.TrimSpace(req.Symbol))
+	qty, err := decimal.NewFromString(strings.TrimSpace(req.Qty))
+	if err != nil || !qty.IsPositive() {
+		return paperPlaced{}, refused("Quantity must be a positive number.")
 	}
 	if _, err := marketdata.ParseSymbol(sym); err != nil {
-		flashFail(c, back, "Unknown symbol.")
-		return
+		return paperPlaced{}, refused("Unknown symbol.")
 	}
 	var side papertrade.Side
-	switch c.PostForm("side") {
+	switch req.Side {
 	case "buy":
 		side = papertrade.Buy
 	case "sell":
 		side = papertrade.Sell
 	default:
-		flashFail(c, back, "Choose buy or sell.")
-		return
+		return paperPlaced{}, refused("Choose buy or sell.")
 	}
-	if lim := strings.TrimSpace(c.PostForm("limit")); lim != "" {
+	if lim := strings.TrimSpace(req.Limit); lim != "" {
 		limit, err := decimal.NewFromString(lim)
 		if err != nil || !limit.IsPositive() {
-			flashFail(c, back, "The limit price must be a positive number (or empty for a market order).")
-			return
+			return paperPlaced{}, refused("The limit price must be a positive number (or empty for a market order).")
 		}
 		id, err := ps.acct.PlaceLimit(sym, side, qty, limit)
 		if errors.Is(err, papertrade.ErrTooManyOrders) {
-			flashFail(c, back, fmt.Sprintf("Order rejected: at most %d limit orders can wait at once; cancel one first.", paperMaxPending))
-			return
+			return paperPlaced{}, refused("Order rejected: at most %d limit orders can wait at once; cancel one first.", paperMaxPending)
 		}
 		if err != nil {
-			flashFail(c, back, "Order rejected: "+err.Error())
-			return
+			return paperPlaced{}, paperRefusal(err, sym)
 		}
-		flashRedirect(c, back, fmt.Sprintf("Limit order #%d placed: %s %s %s at %s %s. It fills when a quote reaches the limit.",
-			id, side, portfolio.FormatQuantity(qty), sym, limit.String(), paperCurrency))
-		return
+		for _, o := range ps.acct.Orders() {
+			if o.ID == id {
+				return paperPlaced{Order: &o}, nil
+			}
+		}
+		return paperPlaced{Order: &papertrade.LiveOrder{ID: id, Symbol: sym, Side: side, Quantity: qty, Limit: limit}}, nil
 	}
 	var ex papertrade.Execution
 	if side == papertrade.Buy {
@@ -484,17 +534,7 @@ func (a *app) paperOrder(c *gin.Context) {
 		ex, err = ps.acct.Sell(ctx, sym, qty)
 	}
 	if err != nil {
-		msg := err.Error()
-		switch {
-		case errors.Is(err, papertrade.ErrInsufficientHoldings):
-			msg = "You cannot sell more " + sym + " than you hold."
-		case errors.Is(err, papertrade.ErrCurrency):
-			msg = sym + " is not quoted in " + paperCurrency + "; the paper account trades " + paperCurrency + " instruments."
-		case errors.Is(err, portfolio.ErrInsufficientFunds), errors.Is(err, papertrade.ErrInsufficientFunds):
-			msg = "Not enough cash for that order."
-		}
-		flashFail(c, back, "Order rejected: "+msg)
-		return
+		return paperPlaced{}, paperRefusal(err, sym)
 	}
 	a.mu.Lock()
 	ps.log = append(ps.log, ex)
@@ -502,6 +542,22 @@ func (a *app) paperOrder(c *gin.Context) {
 		ps.log = ps.log[len(ps.log)-50:]
 	}
 	a.mu.Unlock()
-	flashRedirect(c, back, fmt.Sprintf("Filled: %s %s %s @ %s %s (fee %s)",
-		ex.Side, portfolio.FormatQuantity(ex.Quantity), ex.Symbol, ex.Price.StringFixed(2), paperCurrency, ex.Fee.StringFixed(2)))
+	return paperPlaced{Fill: &ex}, nil
+}
+
+// paperRefusal says why a market order was refused.
+func paperRefusal(err error, sym string) error {
+	switch {
+	case errors.Is(err, papertrade.ErrInsufficientHoldings):
+		return refused("Order rejected: You cannot sell more %s than you hold.", sym)
+	case errors.Is(err, papertrade.ErrCurrency):
+		return refused("Order rejected: %s is not quoted in %s; the paper account trades %s instruments.", sym, paperCurrency, paperCurrency)
+	case errors.Is(err, portfolio.ErrInsufficientFunds), errors.Is(err, papertrade.ErrInsufficientFunds):
+		return refused("Order rejected: Not enough cash for that order.")
+	case errors.Is(err, papertrade.ErrNoQuote):
+		return badInput(http.StatusServiceUnavailable, "Order rejected: there is no price for %s right now; try again in a moment.", sym)
+	case errors.Is(err, papertrade.ErrInvalidOrder):
+		return refused("Order rejected: that order is not valid (check the quantity).")
+	}
+	return err // the server's: logged, never shown
 }
