@@ -86,7 +86,7 @@ func (a *app) apiPaper(c *gin.Context) {
 	}
 	a.poll(ctx, ps)
 	out := apiPaper{Currency: paperCurrency, Cash: moneyOf(ps.acct.Cash(), paperCurrency), Summary: ps.acct.Summary(),
-		Deposit: moneyOf(decimal.NewFromInt(paperDeposit), paperCurrency),
+		Deposit:   moneyOf(decimal.NewFromInt(paperDeposit), paperCurrency),
 		Positions: []apiPaperPos{}, Orders: []apiPaperOrder{}, Fills: []apiPaperFill{}}
 	if eq, err := ps.acct.Equity(ctx); err != nil {
 		a.log.WarnContext(ctx, "paper equity unavailable", "error", err)

@@ -486,7 +486,9 @@ type paperPlaced struct {
 }
 
 // refused is an order refused for what it asks: 400 with a sentence.
-func refused(format string, args ...any) error { return badInput(http.StatusBadRequest, format, args...) }
+func refused(format string, args ...any) error {
+	return badInput(http.StatusBadRequest, format, args...)
+}
 
 // placePaper checks req and places it on ps. A refusal is a *limitError
 // (statusOf) whose text is for the user; any other error is the server's.
