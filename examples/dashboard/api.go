@@ -36,6 +36,10 @@ var openAPISpec []byte
 // a logged-in user.
 func (a *app) apiRoutes(api, user *gin.RouterGroup) {
 	api.GET("/openapi.json", func(c *gin.Context) { c.Data(http.StatusOK, "application/json", openAPISpec) })
+	user.GET("/transactions", a.apiTransactions)
+	user.POST("/transactions", a.apiAddTransaction)
+	user.PUT("/transactions/:id", a.apiEditTransaction)
+	user.DELETE("/transactions/:id", a.apiDeleteTransaction)
 	user.GET("/stats", a.apiStats)
 	user.GET("/backtest", a.apiBacktest)
 	user.GET("/montecarlo", a.apiMonteCarlo)

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -245,6 +246,13 @@ func (a *app) Handler() http.Handler {
 	csrf := http.NewCrossOriginProtection()
 	csrf.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		a.log.WarnContext(r.Context(), "cross-origin request rejected", slog.String("origin", r.Header.Get("Origin")))
+		if wantsJSON(r) {
+			w.Header().Set("Content-Type", "application/json; charset=utf-8")
+			w.WriteHeader(http.StatusForbidden)
+			_ = json.NewEncoder(w).Encode(apiError{Error: "forbidden", Message: "Cross-origin requests that change data are refused.",
+				RequestID: logging.RequestIDFrom(r.Context())})
+			return
+		}
 		http.Error(w, "cross-origin request rejected", http.StatusForbidden)
 	}))
 	var h http.Handler = a.engine

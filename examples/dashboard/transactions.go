@@ -179,6 +179,9 @@ func parseTxForm(form txForm, accts []portfolio.Account) (portfolio.Transaction,
 	if (tx.Kind == portfolio.TxBuy || tx.Kind == portfolio.TxSell) && tx.Quantity.IsZero() && form.Errs["quantity"] == "" {
 		form.Errs["quantity"] = "Give the number of units."
 	}
+	if len(form.Note) > 200 {
+		form.Errs["note"] = "At most 200 characters."
+	}
 	return tx, len(form.Errs) == 0
 }
 
@@ -216,16 +219,9 @@ func (a *app) transactionsAdd(c *gin.Context) {
 		refuse("Check the marked fields.")
 		return
 	}
-	if len(form.Note) > 200 {
-		form.Errs["note"] = "At most 200 characters."
-		refuse("Check the marked fields.")
-		return
-	}
 	tx.ID = newTxID()
 	if _, err := a.importFor(ctx, u, []portfolio.Transaction{tx}); err != nil {
-		var be *portfolio.BooksError
-		if !errors.As(err, &be) && !errors.Is(err, portfolio.ErrInsufficientFunds) && !errors.Is(err, portfolio.ErrInsufficientHoldings) &&
-			!errors.Is(err, portfolio.ErrInvalidTransaction) && !errors.Is(err, portfolio.ErrUnknownAccount) {
+		if !txRefused(err) {
 			a.fail(c, err)
 			return
 		}
@@ -234,6 +230,46 @@ func (a *app) transactionsAdd(c *gin.Context) {
 		return
 	}
 	flashRedirect(c, "/transactions", "Booked: "+tx.Summary()+".")
+}
+
+// txRefused reports whether err is the ledger refusing a write (the books
+// would not apply with it), not the server failing.
+func txRefused(err error) bool {
+	var be *portfolio.BooksError
+	return errors.As(err, &be) || ledgerRefusal(err) != nil
+}
+
+// ledgerRefusals are the ledger's reasons to refuse a transaction, each
+// as a user reads it.
+var ledgerRefusals = []struct {
+	err  error
+	text string
+}{
+	{portfolio.ErrInsufficientFunds, "not enough cash in the account"},
+	{portfolio.ErrInsufficientHoldings, "more units than the account holds"},
+	{portfolio.ErrInvalidTransaction, "the transaction is incomplete (kind, date or symbol)"},
+	{portfolio.ErrUnknownAccount, "no such account"},
+	{portfolio.ErrInvalidQuantity, "the quantity must be positive"},
+	{portfolio.ErrInvalidPrice, "the price must not be negative"},
+	{portfolio.ErrInvalidAmount, "the amount must be positive (fee, tax and FX rate not negative)"},
+	{portfolio.ErrCurrencyMismatch, "the currency differs from the account's or the position's (give an FX rate)"},
+	{portfolio.ErrUnmatchedTransfer, "the transfer in matches no transfer out of that day"},
+	{portfolio.ErrNoPosition, "the account holds no such position"},
+	{portfolio.ErrDuplicateID, "a transaction with that id is already booked"},
+}
+
+// ledgerRefusal is the ledger's reason in err, or nil when err is none of
+// them.
+func ledgerRefusal(err error) *struct {
+	err  error
+	text string
+} {
+	for i := range ledgerRefusals {
+		if errors.Is(err, ledgerRefusals[i].err) {
+			return &ledgerRefusals[i]
+		}
+	}
+	return nil
 }
 
 // txReason is the ledger's reason for refusing a transaction, without the
