@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/finkit/finkit/auth"
+	"github.com/finkit/finkit/securechat"
 )
 
 // The OpenAPI conformance test: every /api/ route of the Gin engine is in
@@ -194,7 +195,7 @@ func TestOpenAPIRoutesMatchEngine(t *testing.T) {
 			assert.True(t, registered[strings.ToUpper(m)+" "+p], "openapi.json documents %s %s, which is no route", strings.ToUpper(m), p)
 		}
 	}
-	assert.GreaterOrEqual(t, len(registered), 17)
+	assert.GreaterOrEqual(t, len(registered), 19)
 }
 
 // apiCall is one request of the conformance run.
@@ -356,9 +357,9 @@ func TestOpenAPIConformance(t *testing.T) {
 	assert.Equal(t, "USD", bt["cash"].(map[string]any)["currency"])
 	assert.NotContains(t, bt, "monte_carlo")
 	call(apiCall{name: "bad cash", client: bob, method: "GET", path: "/api/backtest?cash=-5", op: "/api/backtest", status: 400})
-	nope := call(apiCall{name: "no history", client: bob, method: "GET", path: "/api/backtest?symbol=NOPE", op: "/api/backtest", status: 404})
+	nope := call(apiCall{name: "no history", client: bob, method: "GET", path: "/api/backtest?symbol=NOPE", op: "/api/backtest", status: 400})
 	assert.NotContains(t, nope["message"], "not found:", "no error chain")
-	call(apiCall{name: "no strategy", client: bob, method: "GET", path: "/api/backtest?strategy=magic", op: "/api/backtest", status: 404})
+	call(apiCall{name: "no strategy", client: bob, method: "GET", path: "/api/backtest?strategy=magic", op: "/api/backtest", status: 400})
 	mc := call(apiCall{name: "montecarlo", client: bob, method: "GET", path: "/api/montecarlo?symbol=SPY", op: "/api/montecarlo", status: 200})
 	require.Contains(t, mc, "monte_carlo")
 	assert.EqualValues(t, mcPaths, mc["monte_carlo"].(map[string]any)["paths"])
@@ -378,11 +379,20 @@ func TestOpenAPIConformance(t *testing.T) {
 	call(apiCall{name: "cancel", client: bob, method: "DELETE", path: "/api/paper/orders/" + oid, op: "/api/paper/orders/{id}", status: 204})
 	call(apiCall{name: "cancel again", client: bob, method: "DELETE", path: "/api/paper/orders/" + oid, op: "/api/paper/orders/{id}", status: 404})
 
+	// Chat directory: bob links a key he holds.
+	call(apiCall{name: "directory", client: bob, method: "GET", path: "/api/chat/directory", op: "/api/chat/directory", status: 200})
+	id1, err := securechat.GenerateIdentity(nil)
+	require.NoError(t, err)
+	bobID := mustUser(t, e, "bob").ID
+	call(apiCall{name: "link", client: bob, method: "PUT", path: "/api/chat/identity", op: "/api/chat/identity",
+		body: json.RawMessage(linkBody(id1, e.app.cfg.relayHost(), bobID)), status: 200})
+	call(apiCall{name: "link for another", client: admin, method: "PUT", path: "/api/chat/identity", op: "/api/chat/identity",
+		body: json.RawMessage(linkBody(id1, e.app.cfg.relayHost(), bobID)), status: 400})
+
 	// Admin: 403 for a user, the list and a role change for an admin.
 	call(apiCall{name: "not admin", client: bob, method: "GET", path: "/api/admin/users", op: "/api/admin/users", status: 403})
 	users := call(apiCall{name: "users", client: admin, method: "GET", path: "/api/admin/users", op: "/api/admin/users", status: 200})
 	assert.Len(t, users["users"], 2)
-	bobID := mustUser(t, e, "bob").ID
 	call(apiCall{name: "not admin role", bearer: token, method: "PUT", path: "/api/admin/users/" + bobID + "/role", op: "/api/admin/users/{id}/role",
 		body: map[string]string{"role": "admin"}, status: 403})
 	adaID := mustUser(t, e, "ada").ID

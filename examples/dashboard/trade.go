@@ -118,7 +118,7 @@ func (a *app) runBacktest(c *gin.Context, v *backtestView) error {
 	f := v.Form
 	info, ok := papertrade.LookupStrategy(f.Strategy)
 	if !ok {
-		return badInput(http.StatusNotFound, "There is no strategy %q.", f.Strategy)
+		return badInput(http.StatusBadRequest, "There is no strategy %q.", f.Strategy)
 	}
 	params := papertrade.Params{}
 	for _, p := range info.Params {
@@ -142,7 +142,7 @@ func (a *app) runBacktest(c *gin.Context, v *backtestView) error {
 	h, err := a.backtestHistory(c, f.Symbol) // a symbol or an uploaded data set
 	if err != nil {
 		a.log.InfoContext(c.Request.Context(), "no backtest history", "symbol", f.Symbol, "error", err)
-		return badInput(http.StatusNotFound, "There is no price history for %s.", f.Symbol)
+		return badInput(http.StatusBadRequest, "There is no price history for %s.", f.Symbol)
 	}
 	bars, err := papertrade.FromHistory(h, false)
 	if err != nil {
