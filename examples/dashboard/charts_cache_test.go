@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"net/http"
+	"sync"
 	"testing"
 	"time"
 
@@ -60,6 +61,22 @@ func TestCachedValueChartEqualsFresh(t *testing.T) {
 
 	e.importRows(t, c, "date,account,kind,amount,note\n2024-06-03,broker,deposit,500,before everything\n")
 	assert.NotEqual(t, later, check("USD"), "a back-dated transaction changes the chart")
+
+	// Pages read while a write lands: afterwards the chart is the fresh one.
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for _, period := range valuePeriods {
+				resp, err := c.Get(e.srv.URL + "/portfolio?period=" + period)
+				if assert.NoError(t, err) {
+					resp.Body.Close()
+				}
+			}
+		})
+	}
+	e.importRows(t, c, "date,account,kind,amount,note\n2025-07-01,broker,deposit,100,while reading\n")
+	wg.Wait()
+	check("USD")
 
 	// Past todayTTL the series is valued again with fresh prices.
 	e.app.books.now = func() time.Time { return time.Now().Add(todayTTL) }
