@@ -79,6 +79,25 @@ func FormatPrice(price decimal.Decimal, currency string) string {
 	return s + " " + currency
 }
 
+// RoundPrice rounds a unit price for reading, with banker's rounding: to
+// two decimals (or the currency's minor units when it has more) from 1 up,
+// to four significant digits below 1, so 289.7524373 USD reads 289.75 and a
+// 0.0000123456 USD coin 0.00001235. Values are computed from the exact price;
+// RoundPrice is for display only.
+func RoundPrice(price decimal.Decimal, currency string) decimal.Decimal {
+	if price.IsZero() {
+		return price
+	}
+	a := price.Abs()
+	if a.Cmp(decimal.NewFromInt(1)) >= 0 {
+		return roundTo(price, max(2, MinorUnits(currency)))
+	}
+	// a = c × 10^e with c of n digits: the first significant digit is at
+	// decimal place 1-(n+e), so four of them end at place 4-(n+e).
+	n := int32(len(a.Coefficient().String()))
+	return roundTo(price, 4-(n+a.Exponent()))
+}
+
 // FormatQuantity formats a quantity without trailing zeros and with
 // thousands separators: "120", "0.5", "1,000.25".
 func FormatQuantity(q decimal.Decimal) string {

@@ -45,7 +45,7 @@ func holdingLine(symbol string, qty, price decimal.Decimal, ccy string, basis de
 		unit = "sh"
 	}
 	value := qty.Mul(price)
-	s := fmt.Sprintf("%s %s %s @ %s = %s", symbol, FormatQuantity(qty), unit, FormatPrice(price, ccy), FormatMoney(value, ccy))
+	s := fmt.Sprintf("%s %s %s @ %s = %s", symbol, FormatQuantity(qty), unit, FormatPrice(RoundPrice(price, ccy), ccy), FormatMoney(value, ccy))
 	if basis.Sign() != 0 {
 		s += " (" + formatPct(value.Sub(basis).Div(basis.Abs())) + ")"
 	}

@@ -175,15 +175,10 @@ func (a *app) render(c *gin.Context, status int, page string, v view) {
 	c.Data(status, "text/html; charset=utf-8", buf.Bytes())
 }
 
-// displayPrice rounds a unit price for reading: four decimals below 1,
-// two above (the ledger keeps the exact value).
+// displayPrice rounds a unit price for reading as the library's summaries
+// do (the ledger keeps the exact value).
 func displayPrice(d decimal.Decimal, ccy string) string {
-	if d.Abs().LessThan(decimal.NewFromInt(1)) {
-		d = d.Round(6)
-	} else {
-		d = d.Round(2)
-	}
-	return portfolio.FormatPrice(d, ccy)
+	return portfolio.FormatPrice(portfolio.RoundPrice(d, ccy), ccy)
 }
 
 func fmtPct(f float64) string {
