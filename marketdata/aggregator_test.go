@@ -8,6 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/assert"
@@ -204,6 +205,10 @@ func (c *countingProvider) Quote(ctx context.Context, symbol string) (marketdata
 }
 
 func TestAggregatorCacheAndSingleflight(t *testing.T) {
+	synctest.Test(t, testAggregatorCacheAndSingleflight)
+}
+
+func testAggregatorCacheAndSingleflight(t *testing.T) {
 	p := &countingProvider{name: "count", price: 10, release: make(chan struct{})}
 	a := newAgg(t, marketdata.Options{Providers: []marketdata.Provider{p}, CacheTTL: time.Minute})
 	var wg sync.WaitGroup
@@ -216,7 +221,7 @@ func TestAggregatorCacheAndSingleflight(t *testing.T) {
 			assert.Equal(t, 10.0, m.Price)
 		}()
 	}
-	time.Sleep(50 * time.Millisecond) // let them pile up on the one in-flight call
+	synctest.Wait() // all 20 are waiting on the one in-flight call
 	close(p.release)
 	wg.Wait()
 	assert.Equal(t, int64(1), p.calls.Load(), "singleflight: one upstream call")
@@ -357,6 +362,12 @@ func TestAggregatorRateConsensus(t *testing.T) {
 }
 
 func TestAggregatorWatchDropsOldest(t *testing.T) {
+	synctest.Test(t, testAggregatorWatchDropsOldest)
+}
+
+// testAggregatorWatchDropsOldest runs in a synctest bubble: the slow
+// consumer's pause is fake time, in which the 5 ms rounds pile up exactly.
+func testAggregatorWatchDropsOldest(t *testing.T) {
 	p := newSim(t, sim.Options{Seed: 4, Now: time.Now})
 	a, err := marketdata.New(marketdata.Options{Providers: []marketdata.Provider{p}, CacheTTL: -1, WatchBuffer: 2})
 	require.NoError(t, err)
