@@ -36,6 +36,8 @@ var openAPISpec []byte
 // a logged-in user.
 func (a *app) apiRoutes(api, user *gin.RouterGroup) {
 	api.GET("/openapi.json", func(c *gin.Context) { c.Data(http.StatusOK, "application/json", openAPISpec) })
+	user.GET("/accounts", a.apiAccounts)
+	user.POST("/accounts", a.apiAddAccount)
 	user.GET("/transactions", a.apiTransactions)
 	user.POST("/transactions", a.apiAddTransaction)
 	user.PUT("/transactions/:id", a.apiEditTransaction)

@@ -195,7 +195,7 @@ func TestOpenAPIRoutesMatchEngine(t *testing.T) {
 			assert.True(t, registered[strings.ToUpper(m)+" "+p], "openapi.json documents %s %s, which is no route", strings.ToUpper(m), p)
 		}
 	}
-	assert.GreaterOrEqual(t, len(registered), 19)
+	assert.GreaterOrEqual(t, len(registered), 21)
 }
 
 // apiCall is one request of the conformance run.
@@ -312,6 +312,17 @@ func TestOpenAPIConformance(t *testing.T) {
 	call(apiCall{name: "bad quotes", bearer: token, method: "GET", path: "/api/quotes?symbols=not+a+symbol!", op: "/api/quotes", status: 400})
 	call(apiCall{name: "portfolio", bearer: token, method: "GET", path: "/api/portfolio?base=EUR", op: "/api/portfolio", status: 200})
 
+	// Accounts: list, add, refuse a duplicate and a bad id.
+	accts := call(apiCall{name: "accounts", client: bob, method: "GET", path: "/api/accounts", op: "/api/accounts", status: 200})
+	assert.Len(t, accts["accounts"], 3)
+	call(apiCall{name: "add account", bearer: token, method: "POST", path: "/api/accounts", op: "/api/accounts",
+		body: map[string]string{"id": "pension", "name": "Pension", "kind": "brokerage", "currency": "NOK"}, status: 201})
+	dup := call(apiCall{name: "duplicate account", bearer: token, method: "POST", path: "/api/accounts", op: "/api/accounts",
+		body: map[string]string{"id": "pension", "kind": "brokerage", "currency": "NOK"}, status: 400})
+	assert.NotContains(t, dup["message"], "portfolio:")
+	call(apiCall{name: "bad account id", bearer: token, method: "POST", path: "/api/accounts", op: "/api/accounts",
+		body: map[string]string{"id": "../x", "kind": "brokerage", "currency": "NOK"}, status: 400})
+
 	// Transactions: list with a filter and paging, add, refuse, edit, delete.
 	list := call(apiCall{name: "list", client: bob, method: "GET", path: "/api/transactions", op: "/api/transactions", status: 200})
 	total := int(list["total"].(float64))
@@ -360,6 +371,14 @@ func TestOpenAPIConformance(t *testing.T) {
 	nope := call(apiCall{name: "no history", client: bob, method: "GET", path: "/api/backtest?symbol=NOPE", op: "/api/backtest", status: 400})
 	assert.NotContains(t, nope["message"], "not found:", "no error chain")
 	call(apiCall{name: "no strategy", client: bob, method: "GET", path: "/api/backtest?strategy=magic", op: "/api/backtest", status: 400})
+	// The per-user limit of the pages: while bob holds his heavy slot
+	// (another backtest or export), the API refuses him with 429 and
+	// Retry-After; nothing waits.
+	release, ok := e.app.heavyUsers.acquire(mustUser(t, e, "bob").ID)
+	require.True(t, ok)
+	busy := call(apiCall{name: "busy", client: bob, method: "GET", path: "/api/montecarlo?symbol=SPY", op: "/api/montecarlo", status: 429})
+	assert.Contains(t, busy["message"], "already have a backtest")
+	release()
 	mc := call(apiCall{name: "montecarlo", client: bob, method: "GET", path: "/api/montecarlo?symbol=SPY", op: "/api/montecarlo", status: 200})
 	require.Contains(t, mc, "monte_carlo")
 	assert.EqualValues(t, mcPaths, mc["monte_carlo"].(map[string]any)["paths"])

@@ -214,3 +214,52 @@ func apiLedgerReason(err error) string {
 	}
 	return reason
 }
+
+type apiAccount struct {
+	ID         string `json:"id"`
+	Name       string `json:"name"`
+	Kind       string `json:"kind"`
+	Currency   string `json:"currency"`
+	CostMethod string `json:"cost_method"`
+}
+
+func apiAccountOf(ac portfolio.Account) apiAccount {
+	return apiAccount{ID: ac.ID, Name: ac.Name, Kind: string(ac.Kind), Currency: ac.Currency, CostMethod: string(ac.CostMethod)}
+}
+
+// apiAccounts is GET /api/accounts: the user's accounts (paper trading's
+// is in its own book, not here).
+func (a *app) apiAccounts(c *gin.Context) {
+	accts, err := a.bookOf(currentUser(c)).Accounts(c.Request.Context())
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	out := make([]apiAccount, 0, len(accts))
+	for _, ac := range accts {
+		out = append(out, apiAccountOf(ac))
+	}
+	c.JSON(http.StatusOK, gin.H{"accounts": out})
+}
+
+// apiAddAccount is POST /api/accounts, checked as the portfolio page's
+// form is (addAccount): 201 with the account, 400 with the reason.
+func (a *app) apiAddAccount(c *gin.Context) {
+	var req struct {
+		ID         string `json:"id"`
+		Name       string `json:"name"`
+		Kind       string `json:"kind"`
+		Currency   string `json:"currency"`
+		CostMethod string `json:"cost_method"`
+	}
+	if !bindJSON(c, &req) {
+		return
+	}
+	acct, err := a.addAccount(c.Request.Context(), currentUser(c),
+		accountForm{ID: req.ID, Name: req.Name, Kind: req.Kind, Currency: req.Currency, Cost: req.CostMethod})
+	if err != nil {
+		a.apiLimited(c, err)
+		return
+	}
+	c.JSON(http.StatusCreated, apiAccountOf(acct))
+}

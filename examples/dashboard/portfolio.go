@@ -430,42 +430,51 @@ var accountIDRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,31}$`)
 // portfolioAddAccount adds an account for the user, checked by the ledger
 // (kind, currency, cost method, duplicates) before it is stored.
 func (a *app) portfolioAddAccount(c *gin.Context) {
-	ctx := c.Request.Context()
-	u := currentUser(c)
-	short := strings.ToLower(strings.TrimSpace(c.PostForm("id")))
-	if !accountIDRE.MatchString(short) {
-		flashFail(c, "/portfolio", "Account ids are 1–32 characters: a-z, 0-9, '-' and '_'.")
+	acct, err := a.addAccount(c.Request.Context(), currentUser(c), accountForm{ID: c.PostForm("id"), Name: c.PostForm("name"),
+		Kind: c.PostForm("kind"), Currency: c.PostForm("currency"), Cost: c.PostForm("cost")})
+	if _, _, refused := statusOf(err); refused {
+		flashFail(c, "/portfolio", err.Error())
+		return
+	} else if err != nil {
+		a.fail(c, err)
 		return
 	}
-	st := a.bookOf(u)
+	flashRedirect(c, "/portfolio", "Added the account "+acct.Name+" ("+acct.ID+"). Import transactions into it with the CSV form.")
+}
+
+// accountForm is a new account as the portfolio page's form and
+// POST /api/accounts give it.
+type accountForm struct{ ID, Name, Kind, Currency, Cost string }
+
+// addAccount checks f (the id's form, then the ledger: kind, currency,
+// cost method, duplicates) and stores the account. A refusal is a
+// *limitError (statusOf) whose text is for the user.
+func (a *app) addAccount(ctx context.Context, u auth.User, f accountForm) (portfolio.Account, error) {
+	short := strings.ToLower(strings.TrimSpace(f.ID))
+	if !accountIDRE.MatchString(short) {
+		return portfolio.Account{}, badInput(http.StatusBadRequest, "Account ids are 1–32 characters: a-z, 0-9, '-' and '_'.")
+	}
 	acct := portfolio.Account{
 		ID:         short,
-		Name:       strings.TrimSpace(c.PostForm("name")),
-		Kind:       portfolio.AccountKind(c.PostForm("kind")),
-		Currency:   strings.ToUpper(strings.TrimSpace(c.PostForm("currency"))),
-		CostMethod: portfolio.CostMethod(c.PostForm("cost")),
+		Name:       strings.TrimSpace(f.Name),
+		Kind:       portfolio.AccountKind(f.Kind),
+		Currency:   strings.ToUpper(strings.TrimSpace(f.Currency)),
+		CostMethod: portfolio.CostMethod(f.Cost),
 	}
 	if acct.Name == "" {
 		acct.Name = short
 	}
 	if len(acct.Name) > 64 {
-		flashFail(c, "/portfolio", "The account name is too long (64 characters at most).")
-		return
+		return portfolio.Account{}, badInput(http.StatusBadRequest, "The account name is too long (64 characters at most).")
 	}
 	ledger, _, err := a.replayBooks(ctx, u)
 	if err != nil {
-		a.fail(c, err)
-		return
+		return portfolio.Account{}, err
 	}
 	if err := ledger.AddAccount(acct); err != nil {
-		flashFail(c, "/portfolio", "Account not added: "+err.Error())
-		return
+		return portfolio.Account{}, badInput(http.StatusBadRequest, "Account not added: %s", strings.TrimPrefix(err.Error(), "portfolio: "))
 	}
-	if err := st.SaveAccount(ctx, acct); err != nil {
-		a.fail(c, err)
-		return
-	}
-	flashRedirect(c, "/portfolio", "Added the account "+acct.Name+" ("+short+"). Import transactions into it with the CSV form.")
+	return acct, a.bookOf(u).SaveAccount(ctx, acct)
 }
 
 // portfolioDeleteTx deletes one of the user's transactions through
