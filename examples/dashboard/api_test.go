@@ -467,3 +467,20 @@ func TestAPICrossOriginWriteRefused(t *testing.T) {
 	_, body, _ := e.get(t, c, "/api/transactions?kind=deposit&account=broker")
 	assert.NotContains(t, body, `"amount":"5"`)
 }
+
+// TestTransactionPageCurrencyMismatchIsTheUsersError: a hand-typed
+// transaction in a currency other than the account's, without an FX rate,
+// is refused with the reason (it was a 500 "something went wrong"), and
+// nothing is booked.
+func TestTransactionPageCurrencyMismatchIsTheUsersError(t *testing.T) {
+	e := newTestEnv(t)
+	c := e.user(t, "dora", auth.RoleUser)
+	status, _, _ := e.post(t, c, "/portfolio/demo", nil)
+	require.Equal(t, http.StatusSeeOther, status)
+	form := map[string][]string{"account": {"broker"}, "kind": {"deposit"}, "date": {"2025-03-04"}, "amount": {"10"}, "currency": {"JPY"}}
+	status, body, _ := e.post(t, c, "/transactions", form)
+	assert.Equal(t, http.StatusBadRequest, status)
+	assert.Contains(t, body, "was not booked")
+	_, list, _ := e.get(t, c, "/api/transactions?kind=deposit&account=broker")
+	assert.NotContains(t, list, `"JPY"`)
+}
