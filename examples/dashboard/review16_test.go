@@ -22,7 +22,7 @@ func TestUnpriceableSymbolDoesNotBreakThePages(t *testing.T) {
 	c := e.user(t, "sym", auth.RoleUser)
 	_, _, h := e.post(t, c, "/portfolio/accounts", url.Values{"id": {"brk"}, "name": {"Broker"}, "kind": {"brokerage"}, "currency": {"USD"}, "cost": {"fifo"}})
 	require.Contains(t, e.flashAt(t, c, h.Get("Location")), "Added the account")
-	status, _, h := e.post(t, c, "/transactions", url.Values{"account": {"brk"}, "kind": {"deposit"}, "date": {"2026-01-05"}, "amount": {"1000"}})
+	status, _, _ := e.post(t, c, "/transactions", url.Values{"account": {"brk"}, "kind": {"deposit"}, "date": {"2026-01-05"}, "amount": {"1000"}})
 	require.Equal(t, http.StatusSeeOther, status)
 	status, body, _ := e.post(t, c, "/transactions", url.Values{"account": {"brk"}, "kind": {"buy"}, "date": {"2026-01-06"},
 		"symbol": {`<b>x</b>"'`}, "quantity": {"1"}, "price": {"10"}})
