@@ -4,7 +4,9 @@ package securechat
 
 import (
 	"context"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -105,4 +107,56 @@ func TestRelayStorageQuota(t *testing.T) {
 	u, err := tr.relay.Usage(context.Background())
 	require.NoError(t, err)
 	assert.Equal(t, StorageUsage{Envelopes: 4, Bytes: 4 * size}, u)
+}
+
+// latentStore is a MemoryStore whose writes take as long as a database's
+// round trip, so that racing senders overlap.
+type latentStore struct{ *MemoryStore }
+
+func (s latentStore) Enqueue(ctx context.Context, recipient PeerID, env StoredEnvelope, limit int) (uint64, error) {
+	time.Sleep(20 * time.Millisecond)
+	return s.MemoryStore.Enqueue(ctx, recipient, env, limit)
+}
+
+// TestRelaySenderQuotaRacingConnections: a sender that sends on all its
+// connections at once still stores no more than its quota (the check and
+// the store are one step), and the relay no more than its own.
+func TestRelaySenderQuotaRacingConnections(t *testing.T) {
+	st := latentStore{NewMemoryStore()}
+	size := int64(len(bigEnvelope(newID(t).ID(), newID(t).ID())))
+	tr := startRelay(t, RelayOptions{Store: st, SenderQuota: 2 * size, StorageQuota: 3 * size})
+	bob := newParty(t, 1)
+	publish(t, tr.url, bob)
+	senders := []*Identity{newID(t), newID(t)}
+	var conns []*rawConn
+	var envs [][]byte
+	for _, s := range senders {
+		for range 8 {
+			conns = append(conns, authRaw(t, tr.url, s))
+			envs = append(envs, bigEnvelope(s.ID(), bob.id.ID()))
+		}
+	}
+	var wg sync.WaitGroup
+	codes := make([]string, len(conns))
+	for i, rc := range conns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rc.write(frame{Type: frameSend, ID: 1, Data: envs[i]})
+			if f := rc.read(); f.Type == frameOK {
+				codes[i] = "ok"
+			} else {
+				codes[i] = f.Code
+			}
+		}()
+	}
+	wg.Wait()
+	for _, s := range senders {
+		u, err := st.SenderUsage(context.Background(), s.ID())
+		require.NoError(t, err)
+		assert.LessOrEqual(t, u.Bytes, 2*size, "sender %s over its quota: %v", s.ID(), codes)
+	}
+	u, err := st.Usage(context.Background())
+	require.NoError(t, err)
+	assert.LessOrEqual(t, u.Bytes, 3*size, "relay over its quota: %v", codes)
 }

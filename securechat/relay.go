@@ -194,6 +194,9 @@ type Relay struct {
 	// stored is the bytes the store held at the last usage reading plus
 	// what this relay stored since (see StorageQuota).
 	stored atomic.Int64
+	// senders serialises each sender's envelopes from the quota check to
+	// the store, so racing connections cannot each pass the check.
+	senders keyedMutex
 
 	mu     sync.Mutex
 	conns  map[PeerID]map[*relayConn]struct{}
@@ -600,16 +603,9 @@ func (c *relayConn) handle(ctx context.Context, f frame) (frame, bool) {
 		if env.Sender != c.peer {
 			return errorFrame(f.ID, fmt.Errorf("%w: envelope sender %s is not the authenticated %s", ErrUnauthorized, env.Sender, c.peer)), true
 		}
-		if err := r.admitEnvelope(ctx, c.peer, env.Recipient, len(f.Data)); err != nil {
+		if err := r.storeEnvelope(ctx, c.peer, env.Recipient, f.Data); err != nil {
 			return errorFrame(f.ID, err), true
 		}
-		now := r.opts.Now()
-		_, err = r.opts.Store.Enqueue(ctx, env.Recipient, StoredEnvelope{Sender: c.peer, Envelope: f.Data,
-			Received: now, Expires: now.Add(r.opts.MessageTTL)}, r.opts.MailboxLimit)
-		if err != nil {
-			return errorFrame(f.ID, err), true
-		}
-		r.stored.Add(int64(len(f.Data)))
 		r.wakeRecipient(env.Recipient)
 		r.notifyOthers(ctx, env.Recipient)
 		return frame{Type: frameOK, ID: f.ID}, true
@@ -641,28 +637,76 @@ func (c *relayConn) handle(ctx context.Context, f frame) (frame, bool) {
 	}
 }
 
-// admitEnvelope decides whether the relay stores an envelope of size
-// bytes from sender to recipient: only for a recipient that has published
-// prekeys (anyone else could never read it, so storing it only costs the
-// relay), and only within the sender's and the relay's quotas.
-func (r *Relay) admitEnvelope(ctx context.Context, sender, recipient PeerID, size int) error {
+// storeEnvelope stores data, an envelope from sender to recipient, if the
+// relay admits it: only for a recipient that has published prekeys
+// (anyone else could never read it, so storing it only costs the relay),
+// and only within the sender's and the relay's quotas. One sender's
+// envelopes go through one at a time, and the relay's bytes are reserved
+// before the store, so racing sends cannot all pass the checks.
+func (r *Relay) storeEnvelope(ctx context.Context, sender, recipient PeerID, data []byte) error {
 	if _, _, err := r.opts.Store.PeekPrekeys(ctx, recipient); err != nil {
 		if errors.Is(err, ErrNotFound) {
 			return fmt.Errorf("%w: recipient %s has not published prekeys", ErrNotFound, recipient)
 		}
 		return err
 	}
-	if r.stored.Load()+int64(size) > r.opts.StorageQuota {
-		return fmt.Errorf("%w: the relay holds its limit of undelivered envelopes", ErrQuotaExceeded)
-	}
+	unlock := r.senders.lock(sender)
+	defer unlock()
+	size := int64(len(data))
 	u, err := r.opts.Store.SenderUsage(ctx, sender)
 	if err != nil {
 		return err
 	}
-	if u.Bytes+int64(size) > r.opts.SenderQuota {
+	if u.Bytes+size > r.opts.SenderQuota {
 		return fmt.Errorf("%w: %d bytes of yours wait for delivery", ErrQuotaExceeded, u.Bytes)
 	}
+	if r.stored.Add(size) > r.opts.StorageQuota {
+		r.stored.Add(-size)
+		return fmt.Errorf("%w: the relay holds its limit of undelivered envelopes", ErrQuotaExceeded)
+	}
+	now := r.opts.Now()
+	if _, err := r.opts.Store.Enqueue(ctx, recipient, StoredEnvelope{Sender: sender, Envelope: data,
+		Received: now, Expires: now.Add(r.opts.MessageTTL)}, r.opts.MailboxLimit); err != nil {
+		r.stored.Add(-size)
+		return err
+	}
 	return nil
+}
+
+// keyedMutex is a mutex per peer; peers holding none take no memory. The
+// zero value is ready to use.
+type keyedMutex struct {
+	mu sync.Mutex
+	m  map[PeerID]*keyedEntry
+}
+
+type keyedEntry struct {
+	mu   sync.Mutex
+	refs int
+}
+
+// lock locks peer's mutex and returns its unlock.
+func (k *keyedMutex) lock(peer PeerID) (unlock func()) {
+	k.mu.Lock()
+	if k.m == nil {
+		k.m = map[PeerID]*keyedEntry{}
+	}
+	e := k.m[peer]
+	if e == nil {
+		e = &keyedEntry{}
+		k.m[peer] = e
+	}
+	e.refs++
+	k.mu.Unlock()
+	e.mu.Lock()
+	return func() {
+		e.mu.Unlock()
+		k.mu.Lock()
+		if e.refs--; e.refs == 0 {
+			delete(k.m, peer)
+		}
+		k.mu.Unlock()
+	}
 }
 
 // StorageQuota returns the relay's limit on stored bytes
