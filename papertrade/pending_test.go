@@ -3,6 +3,7 @@ package papertrade
 import (
 	"context"
 	"errors"
+	"sync"
 	"testing"
 
 	"github.com/finkit/finkit/portfolio"
@@ -118,4 +119,49 @@ func ids(os []LiveOrder) []int {
 		out = append(out, o.ID)
 	}
 	return out
+}
+
+// TestPendingOrdersCapRacing (review of issue 13 item 7): placements
+// racing from many goroutines (many tabs, the page and the API) take
+// exactly MaxPending places, and a restart brings back exactly those, with
+// ids given out once.
+func TestPendingOrdersCapRacing(t *testing.T) {
+	ctx := context.Background()
+	f := newPaperFixture(t)
+	book := portfolio.NewMemStore().Book("alice/paper")
+	require.NoError(t, book.SaveAccount(ctx, portfolio.Account{ID: "paper", Currency: "USD"}))
+	open := func() *Account {
+		ls, err := OpenLedgerStore(ctx, book, 0)
+		require.NoError(t, err)
+		a, err := NewAccount(ctx, AccountOptions{ID: "paper", Quotes: f.quotes, Book: ls, Deposit: dec("10000"), Now: f.now,
+			Orders: book.(portfolio.StateStore), MaxPending: 20})
+		require.NoError(t, err)
+		return a
+	}
+	a := open()
+	var mu sync.Mutex
+	placed, refused := map[int]bool{}, 0
+	var wg sync.WaitGroup
+	for range 60 {
+		wg.Go(func() {
+			id, err := a.PlaceLimit("GOOG", Buy, dec("1"), dec("1"))
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				assert.ErrorIs(t, err, ErrTooManyOrders)
+				refused++
+				return
+			}
+			assert.False(t, placed[id], "id %d given twice", id)
+			placed[id] = true
+		})
+	}
+	wg.Wait()
+	assert.Len(t, placed, 20)
+	assert.Equal(t, 40, refused)
+	b := open()
+	assert.Len(t, b.Orders(), 20, "a restart keeps exactly what was accepted")
+	for _, o := range b.Orders() {
+		assert.True(t, placed[o.ID], "order %d was never accepted", o.ID)
+	}
 }

@@ -191,3 +191,39 @@ func pageHas(t *testing.T, page, text string) {
 		t.Errorf("the page (%d bytes) does not contain %q", len(page), text)
 	}
 }
+
+// TestQuoteStreamsCappedPerUserRacing (review of issue 13 item 6): one
+// user opens many streams at the same instant, as the page and the API
+// would from many tabs; still at most maxStreamsPerUser open, the rest are
+// 429, and none is a server error.
+func TestQuoteStreamsCappedPerUserRacing(t *testing.T) {
+	e := newTestEnv(t)
+	alice := e.user(t, "alice", auth.RoleUser)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	const n = 16
+	var mu sync.Mutex
+	codes := map[int]int{}
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for range n {
+		wg.Go(func() {
+			<-start
+			req, err := http.NewRequestWithContext(ctx, http.MethodGet, e.srv.URL+"/quotes/stream?symbols=AAPL", nil)
+			if !assert.NoError(t, err) {
+				return
+			}
+			resp, err := alice.Do(req)
+			if !assert.NoError(t, err) {
+				return
+			}
+			t.Cleanup(func() { resp.Body.Close() })
+			mu.Lock()
+			codes[resp.StatusCode]++
+			mu.Unlock()
+		})
+	}
+	close(start)
+	wg.Wait()
+	assert.Equal(t, map[int]int{http.StatusOK: maxStreamsPerUser, http.StatusTooManyRequests: n - maxStreamsPerUser}, codes)
+}
