@@ -70,13 +70,19 @@ type chatEntry struct {
 	Updated time.Time
 }
 
-// link sets userID's identity to pub, replacing any earlier one.
+// link sets userID's identity to pub, replacing any earlier one. Links
+// take turns (the table is locked on PostgreSQL, SQLite has one writer):
+// two racing links of one key would both pass the owner check, and the
+// loser would fail on the unique key instead of getting errKeyTaken.
 func (cd *chatDirectory) link(ctx context.Context, userID string, pub securechat.PublicIdentity) error {
 	tx, err := sqlmigrate.BeginWrite(ctx, cd.db, cd.d)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback()
+	if err := tx.LockTables(ctx, "dashboard_chat_identities"); err != nil {
+		return err
+	}
 	var owner string
 	err = tx.QueryRowContext(ctx, cd.d.Rebind(`SELECT user_id FROM dashboard_chat_identities WHERE peer_id = ?`), string(pub.ID())).Scan(&owner)
 	switch {
