@@ -27,6 +27,27 @@ type apiPaper struct {
 	Orders    []apiPaperOrder `json:"orders"` // pending limit orders
 	Fills     []apiPaperFill  `json:"fills"`  // newest first
 	Summary   string          `json:"summary"`
+	// PnL is the paper book's daily P&L, the points of the page's chart;
+	// null when the series cannot be valued.
+	PnL []apiPnLPoint `json:"pnl"`
+}
+
+// apiPnLPoint is one day of a book's P&L: its value, the net deposits up
+// to that day and their difference (analytics floats as decimal strings).
+type apiPnLPoint struct {
+	Date        string `json:"date"` // YYYY-MM-DD
+	Value       money  `json:"value"`
+	NetDeposits money  `json:"net_deposits"`
+	PnL         money  `json:"pnl"`
+}
+
+func apiPnLOf(pts []pnlPoint, currency string) []apiPnLPoint {
+	out := make([]apiPnLPoint, len(pts))
+	for i, p := range pts {
+		out[i] = apiPnLPoint{Date: p.Time.Format(time.DateOnly), Value: floatMoney(p.Value, currency),
+			NetDeposits: floatMoney(p.Deposits, currency), PnL: floatMoney(p.PnL, currency)}
+	}
+	return out
 }
 
 type apiPaperPos struct {
@@ -110,6 +131,11 @@ func (a *app) apiPaper(c *gin.Context) {
 	sort.Slice(out.Positions, func(i, j int) bool { return out.Positions[i].Symbol < out.Positions[j].Symbol })
 	for _, o := range ps.acct.Orders() {
 		out.Orders = append(out.Orders, apiOrderOf(o))
+	}
+	if pts, err := a.paperPnL(ctx, currentUser(c)); err != nil {
+		a.log.WarnContext(ctx, "paper P&L series unavailable", "error", err)
+	} else {
+		out.PnL = apiPnLOf(pts, paperCurrency)
 	}
 	a.mu.Lock()
 	for i := len(ps.log) - 1; i >= 0; i-- {

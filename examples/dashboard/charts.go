@@ -270,3 +270,55 @@ func volumeChart(h marketdata.History) template.HTML {
 	}
 	return svg.Columns{Title: "Weekly volume of " + h.Symbol, Bars: bars, Format: shortNum}.Responsive()
 }
+
+// pnlPoint is one day of a book's profit and loss: its value less the net
+// deposits up to that day (the play money, for the paper book).
+type pnlPoint struct {
+	Time     time.Time
+	Value    float64
+	Deposits float64
+	PnL      float64
+}
+
+// pnlSeries is the daily P&L of a book from its performance series (the
+// same points the value chart draws).
+func pnlSeries(perf *portfolio.Performance) []pnlPoint {
+	times, value, deposits := valueSeries(perf, "Max")
+	out := make([]pnlPoint, len(times))
+	for i := range times {
+		out[i] = pnlPoint{Time: times[i], Value: value[i], Deposits: deposits[i], PnL: value[i] - deposits[i]}
+	}
+	return out
+}
+
+// pnlChart draws a P&L series in base: above zero green, below red (the
+// line's colour follows the last day), with the zero line in the axis.
+func pnlChart(title string, pts []pnlPoint, base string) template.HTML {
+	times := make([]time.Time, len(pts))
+	pnl := make([]float64, len(pts))
+	for i, p := range pts {
+		times[i], pnl[i] = p.Time, p.PnL
+	}
+	col := svg.Green
+	if len(pnl) > 0 && pnl[len(pnl)-1] < 0 {
+		col = svg.Red
+	}
+	return svg.TimeChart{
+		Title:     title,
+		Series:    []svg.Series{{Name: "P&L", Times: times, Values: pnl, Color: col, Area: true}},
+		Format:    moneyAxis(base),
+		Hover:     func(v float64) string { return signedNum(v) + " " + base },
+		ZeroBased: true,
+	}.Responsive()
+}
+
+// signedNum is fmtNum with a sign: "+1,234.50", "−12.00".
+func signedNum(v float64) string {
+	switch {
+	case v > 0:
+		return "+" + fmtNum(v, 2)
+	case v < 0:
+		return "−" + fmtNum(-v, 2)
+	}
+	return fmtNum(0, 2)
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"html/template"
 	"net/http"
 	"sort"
 	"strconv"
@@ -397,6 +398,25 @@ type paperView struct {
 	Tradable  []sim.Instrument
 	Symbol    string
 	Qty       string
+	PnL       []pnlPoint // the paper book's daily P&L (paperPnL)
+	PnLErr    bool       // its series could not be valued
+}
+
+// PnLChart is the paper book's P&L over time.
+func (v paperView) PnLChart() template.HTML {
+	return pnlChart("Paper-trading P&L over time", v.PnL, v.Currency)
+}
+
+// paperPnL is the paper book's daily P&L (value less the play money put
+// in) from the book's own performance series, the cached one the
+// portfolio page's value chart is drawn from for the real books, valued
+// with the simulated history.
+func (a *app) paperPnL(ctx context.Context, u auth.User) ([]pnlPoint, error) {
+	perf, err := a.performance(ctx, paperOwner(u), a.paperBookOf(u), paperCurrency)
+	if err != nil {
+		return nil, err
+	}
+	return pnlSeries(perf), nil
 }
 
 func (a *app) paperPage(c *gin.Context) {
@@ -437,6 +457,10 @@ func (a *app) paperPage(c *gin.Context) {
 		v.Positions = append(v.Positions, pp)
 	}
 	sort.Slice(v.Positions, func(i, j int) bool { return v.Positions[i].Symbol < v.Positions[j].Symbol })
+	if v.PnL, err = a.paperPnL(ctx, u); err != nil {
+		a.log.WarnContext(ctx, "paper P&L series unavailable", "error", err)
+		v.PnLErr = true
+	}
 	a.mu.Lock()
 	v.Fills = append(v.Fills, ps.log...)
 	a.mu.Unlock()
