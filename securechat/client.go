@@ -2,6 +2,8 @@ package securechat
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -41,6 +43,24 @@ type ClientOptions struct {
 	// from a sending chain position already on the wire. Store the bytes
 	// encrypted (they hold secret keys) and durably (write and rename).
 	SaveState func(ctx context.Context, state []byte) error
+	// Deliver, when set, takes every incoming message instead of the
+	// Messages channel, and is the app's chance to store it before the
+	// relay forgets it: the client calls it after decrypting and before
+	// it saves the state (SaveState) and acknowledges the delivery, and
+	// waits for it. A message is therefore lost by no crash: one before
+	// Deliver returns leaves the delivery unacknowledged and the saved
+	// state before it, so the restarted client gets and decrypts it
+	// again; one after the state was saved gets the redelivery refused
+	// by the ratchet as a replay. Between the two (Deliver returned, the
+	// state not saved yet) Deliver sees the message again after the
+	// restart, with the same Message.ID: store messages by ID.
+	//
+	// An error from Deliver is retried, with back-off, until it succeeds
+	// or the client is closed; meanwhile the client reads nothing more
+	// from the relay and its state is not saved. Deliver runs on the
+	// client's connection goroutine, one message at a time, and must not
+	// wait for Send or other calls that save the state (they wait for it).
+	Deliver func(ctx context.Context, m Message) error
 	// OneTimePrekeys is how many one-time prekeys are kept published
 	// (default 50); when the relay reports that fewer than half are left,
 	// the client makes and publishes new ones.
@@ -64,6 +84,10 @@ type ClientOptions struct {
 
 // Message is a decrypted message delivered by a Client.
 type Message struct {
+	// ID names the delivery: the hex SHA-256 of its envelope (every byte
+	// of which is authenticated), the same when the relay delivers it
+	// again, so an app can tell a redelivery from a new message.
+	ID    string
 	From  PeerID
 	Group string // empty for a direct message
 	Body  []byte
@@ -577,11 +601,21 @@ func (c *Client) sendPayload(ctx context.Context, to PeerID, payload []byte) err
 // snapshot is taken under saveMu, so concurrent callers store their
 // snapshots in the order they were taken.
 func (c *Client) persist(ctx context.Context) error {
+	c.saveMu.Lock()
+	defer c.saveMu.Unlock()
+	return c.persistLocked(ctx)
+}
+
+// persistLocked is persist for a caller that holds saveMu. A closed
+// client saves nothing more: its sessions may have consumed the keys of
+// messages Deliver never took, which a restart must be able to decrypt.
+func (c *Client) persistLocked(ctx context.Context) error {
 	if c.opts.SaveState == nil {
 		return nil
 	}
-	c.saveMu.Lock()
-	defer c.saveMu.Unlock()
+	if c.ctx.Err() != nil {
+		return ErrClosed
+	}
 	st, err := c.MarshalState()
 	if err != nil {
 		return err
@@ -628,6 +662,13 @@ func (c *Client) decrypt(env *Envelope) ([]byte, error) {
 	return nil, firstErr
 }
 
+// handleDeliver decrypts a delivery and hands it to the app (Deliver or
+// Messages); the caller acknowledges it when it returns nil. No state that
+// has consumed the message's key is saved before Deliver returned: saveMu
+// is held from the decryption to the save, so a concurrent Send's save
+// waits instead of storing the advanced session first. An error means the
+// client is closing before Deliver took the message: nothing was saved and
+// nothing may be acknowledged.
 func (c *Client) handleDeliver(ctx context.Context, f frame) error {
 	env, err := ParseEnvelope(f.Data)
 	if err != nil {
@@ -638,36 +679,39 @@ func (c *Client) handleDeliver(ctx context.Context, f frame) error {
 		c.log.Warn("securechat client: envelope for someone else dropped", "recipient", env.Recipient)
 		return nil
 	}
+	c.saveMu.Lock()
 	pt, err := c.decrypt(env)
 	if errors.Is(err, ErrReplay) {
+		c.saveMu.Unlock()
 		return nil // already delivered before a reconnect
 	}
 	if err != nil {
+		c.saveMu.Unlock()
 		c.log.Warn("securechat client: message dropped", "from", env.Sender, "err", err)
 		return nil
+	}
+	msg, ok := c.messageOf(env, f, pt)
+	if ok && c.opts.Deliver != nil {
+		if err := c.deliverHook(ctx, msg); err != nil {
+			c.saveMu.Unlock()
+			return err
+		}
 	}
 	// Saved before the ack: a restart from the saved state has consumed
 	// this message's key, so the relay cannot replay it into a rolled-back
 	// session. The message is still delivered if saving fails (it is
-	// already decrypted; a redelivery would be dropped as a replay).
-	if err := c.persist(ctx); err != nil {
+	// already decrypted; a redelivery would be dropped as a replay),
+	// unless the client is closing: then it is not acknowledged either,
+	// as if the process had died before the save.
+	if err := c.persistLocked(ctx); err != nil {
+		if ctx.Err() != nil {
+			c.saveMu.Unlock()
+			return ctx.Err()
+		}
 		c.log.Warn("securechat client: save state after receiving", "err", err)
 	}
-	in, err := decodeInner(pt)
-	if err != nil {
-		c.log.Warn("securechat client: bad payload dropped", "from", env.Sender, "err", err)
-		return nil
-	}
-	msg := Message{From: env.Sender, Body: in.body, Time: time.UnixMilli(f.Time)}
-	switch in.kind {
-	case kindGroup:
-		if !c.isMember(in.group, env.Sender) {
-			c.log.Warn("securechat client: group message from non-member dropped", "group", in.group, "from", env.Sender)
-			return nil
-		}
-		msg.Group = in.group
-	case kindGroupUpdate:
-		c.applyGroupUpdate(env.Sender, in)
+	c.saveMu.Unlock()
+	if !ok || c.opts.Deliver != nil {
 		return nil
 	}
 	select {
@@ -675,5 +719,51 @@ func (c *Client) handleDeliver(ctx context.Context, f frame) error {
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
+	}
+}
+
+// messageOf reads the decrypted payload pt of the delivery f and returns
+// the message it carries for the app, if any (a group update is applied
+// instead; a bad payload or a group message from a non-member is dropped).
+func (c *Client) messageOf(env *Envelope, f frame, pt []byte) (Message, bool) {
+	in, err := decodeInner(pt)
+	if err != nil {
+		c.log.Warn("securechat client: bad payload dropped", "from", env.Sender, "err", err)
+		return Message{}, false
+	}
+	sum := sha256.Sum256(f.Data)
+	msg := Message{ID: hex.EncodeToString(sum[:]), From: env.Sender, Body: in.body, Time: time.UnixMilli(f.Time)}
+	switch in.kind {
+	case kindGroup:
+		if !c.isMember(in.group, env.Sender) {
+			c.log.Warn("securechat client: group message from non-member dropped", "group", in.group, "from", env.Sender)
+			return Message{}, false
+		}
+		msg.Group = in.group
+	case kindGroupUpdate:
+		c.applyGroupUpdate(env.Sender, in)
+		return Message{}, false
+	}
+	return msg, true
+}
+
+// deliverHook calls Deliver until it succeeds or ctx ends.
+func (c *Client) deliverHook(ctx context.Context, m Message) error {
+	backoff := 50 * time.Millisecond
+	for {
+		err := c.opts.Deliver(ctx, m)
+		if err == nil {
+			return nil
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		c.log.Warn("securechat client: deliver hook failed, retrying", "from", m.From, "err", err, "retry_in", backoff)
+		select {
+		case <-time.After(backoff):
+			backoff = min(2*backoff, 5*time.Second)
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 	}
 }

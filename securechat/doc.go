@@ -178,9 +178,10 @@
 // that fewer than half are left, rotates the signed prekey on a schedule
 // (SignedPrekeyRotation, default weekly), creates sessions on first Send,
 // retries sends across reconnects (a duplicate is recognised as a replay
-// and dropped), acknowledges deliveries after handing them to Messages,
-// and can save and restore its state (MarshalState, and the write-ahead
-// SaveState hook). If both sides start a session at once, both sessions
+// and dropped), acknowledges deliveries after handing them to Messages
+// (or, with ClientOptions.Deliver, after the app's own hook stored them
+// and the state was saved, so no crash loses a message), and can save and
+// restore its state (MarshalState, and the write-ahead SaveState hook). If both sides start a session at once, both sessions
 // are kept and either decrypts. Groups are pairwise fan-out: SetGroup (by
 // the owner) distributes the member list, SendGroup encrypts to each
 // member over its own session, messages from non-members are dropped, and
