@@ -15,10 +15,11 @@ import (
 )
 
 // Options configures a Provider. The zero value is usable: seed 0, no
-// latency, no errors, the system clock.
+// latency, no errors, the system clock. Default gives the options of the
+// default market, which the finkit dashboard and command line share.
 type Options struct {
 	Name        string           // provider name; default "sim"
-	Seed        uint64           // same seed, same clock readings → same prices
+	Seed        uint64           // same seed and Start, same market: the same price at the same instant
 	Latency     time.Duration    // delay before each answer (per call, not per symbol)
 	Jitter      time.Duration    // extra random delay in [0, Jitter)
 	ErrorRate   float64          // probability in [0,1] that a call fails with ErrUnavailable
@@ -30,8 +31,8 @@ type Options struct {
 	StaleBy     time.Duration    // quotes are stamped this much in the past
 	OutageEvery time.Duration    // with OutageFor: a scheduled outage at the start of every period…
 	OutageFor   time.Duration    // …lasting this long (clock time since Start), for demos of the circuit breaker
-	Start       time.Time        // start of the simulated path; default 2025-01-02 UTC
-	HistoryDays int              // default history length when Start is zero; default 365
+	Start       time.Time        // the day (UTC) the instruments close at their Instrument.Price; default DefaultStart
+	HistoryDays int              // History's length when the request has no start; default 365
 }
 
 // Instrument describes a known symbol.
@@ -40,9 +41,9 @@ type Instrument struct {
 	Name     string
 	Currency string
 	Kind     marketdata.Kind
-	Price    float64 // price at Options.Start
+	Price    float64 // close on the day of Options.Start
 	Drift    float64 // annual drift μ
-	Vol      float64 // annual volatility σ
+	Vol      float64 // annual volatility σ, over TradingDaysPerYear days
 }
 
 // instruments is the constant table of known symbols.
@@ -68,8 +69,8 @@ var instruments = []Instrument{
 	{"BTC-USD", "Bitcoin", "USD", marketdata.KindCrypto, 96886.88, 0.30, 0.65},
 	{"ETH-USD", "Ethereum", "USD", marketdata.KindCrypto, 3451.12, 0.20, 0.80},
 	{"SOL-USD", "Solana", "USD", marketdata.KindCrypto, 207.41, 0.20, 0.95},
-	{"BTC-EUR", "Bitcoin", "EUR", marketdata.KindCrypto, 93614.47, 0.30, 0.65},
-	{"BTC-NOK", "Bitcoin", "NOK", marketdata.KindCrypto, 1100000, 0.30, 0.65},
+	{"BTC-EUR", "Bitcoin", "EUR", marketdata.KindCrypto, 93574.35, 0.30, 0.65},
+	{"BTC-NOK", "Bitcoin", "NOK", marketdata.KindCrypto, 1098490.70, 0.30, 0.65},
 }
 
 // usdPer is the USD value of one unit of each simulated currency at Start,
@@ -102,21 +103,20 @@ func Currencies() []string {
 // Provider is the simulated provider. It implements marketdata.Provider,
 // BatchProvider, RateProvider and HistoryProvider and is safe for concurrent
 // use.
+//
+// Its market is a pure function of the seed, the start and the clock: a
+// symbol's close on a day, and its price at an instant, are the same in
+// every Provider of the same seed and start, whatever was asked before, so
+// a dashboard, its history and a command line built from Default agree to
+// the digit (Noise and Bias then move one provider's answers around that
+// common price).
 type Provider struct {
 	opts   Options
 	down   atomic.Bool
 	mu     sync.Mutex
-	paths  map[string]*path
-	events *rand.Rand // error-rate and jitter draws; guarded by mu
-	noise  *rand.Rand // per-provider noise; guarded by mu
-}
-
-type path struct {
-	t    time.Time // model time of logP
-	logP float64
-	mu   float64
-	vol  float64
-	rng  *rand.Rand
+	paths  map[string]*series // guarded by mu
+	events *rand.Rand         // error-rate and jitter draws; guarded by mu
+	noise  *rand.Rand         // per-provider noise; guarded by mu
 }
 
 // New returns a simulated provider.
@@ -143,14 +143,15 @@ func New(opts Options) (*Provider, error) {
 		opts.Now = time.Now
 	}
 	if opts.Start.IsZero() {
-		opts.Start = time.Date(2025, 1, 2, 0, 0, 0, 0, time.UTC)
+		opts.Start = DefaultStart()
 	}
+	opts.Start = opts.Start.UTC().Truncate(24 * time.Hour)
 	if opts.HistoryDays == 0 {
 		opts.HistoryDays = 365
 	}
 	return &Provider{
 		opts:   opts,
-		paths:  make(map[string]*path),
+		paths:  make(map[string]*series),
 		events: rand.New(rand.NewPCG(opts.Seed, hash(opts.Name+"/events"))),
 		noise:  rand.New(rand.NewPCG(opts.Seed, hash(opts.Name+"/noise"))),
 	}, nil
@@ -237,53 +238,103 @@ func (p *Provider) wait(ctx context.Context, symbol string) error {
 	return nil
 }
 
-const year = 365.25 * 24 * float64(time.Hour)
-
-// priceAt advances the symbol's path to the model time of now and returns
-// the common (noise-free) price. Currency pairs are not paths of their own:
-// each currency follows one path against USD and a pair is the ratio of its
-// two legs, so USDNOK is exactly 1/NOKUSD and EURNOK = EURUSD × USDNOK, as on
-// a real market without arbitrage. Caller holds p.mu.
-func (p *Provider) priceAt(in Instrument, now time.Time) float64 {
-	if in.Kind == marketdata.KindFX {
-		if base, quote, ok := strings.Cut(in.Name, "/"); ok {
-			return p.usdValue(base, now) / p.usdValue(quote, now)
-		}
+// seriesOf returns the cached path of key. Caller holds p.mu.
+func (p *Provider) seriesOf(key string, in Instrument) *series {
+	s := p.paths[key]
+	if s == nil {
+		s = newSeries(p.opts.Seed, key, in)
+		p.paths[key] = s
 	}
-	pa := p.paths[in.Symbol]
-	if pa == nil {
-		pa = &path{t: p.opts.Start, logP: math.Log(in.Price), mu: in.Drift, vol: in.Vol,
-			rng: rand.New(rand.NewPCG(p.opts.Seed, hash(in.Symbol)))}
-		p.paths[in.Symbol] = pa
-	}
-	t := now.Truncate(p.opts.Step)
-	if t.After(pa.t) {
-		dt := float64(t.Sub(pa.t)) / year
-		pa.logP += (pa.mu-pa.vol*pa.vol/2)*dt + pa.vol*math.Sqrt(dt)*pa.rng.NormFloat64()
-		pa.t = t
-	}
-	return math.Exp(pa.logP)
+	return s
 }
 
-// usdValue is the noise-free USD value of one unit of currency ccy at now.
-// Caller holds p.mu.
-func (p *Provider) usdValue(ccy string, now time.Time) float64 {
+// leg is the path of one currency against USD; nil for USD (and any
+// currency without volatility), whose value is constant. Caller holds p.mu.
+func (p *Provider) leg(ccy string) (*series, float64) {
 	v := usdPer[ccy]
 	if v[1] == 0 {
-		return v[0]
+		return nil, math.Log(v[0])
 	}
-	return p.priceAt(Instrument{Symbol: "currency:" + ccy, Currency: "USD", Price: v[0], Vol: v[1]}, now)
+	return p.seriesOf("currency:"+ccy, Instrument{Kind: marketdata.KindFX, Price: v[0], Vol: v[1]}), 0
 }
 
-// quote builds a quote. Caller holds p.mu.
-func (p *Provider) quote(in Instrument, now time.Time) marketdata.Quote {
-	price := p.priceAt(in, now)
+// logPrice is the noise-free log price of in at tick n of day k, or its
+// close that day when close is set. Currency pairs are not paths of their
+// own: each currency follows one path against USD and a pair is the ratio
+// of its two legs, so USDNOK is exactly 1/NOKUSD and EURNOK = EURUSD ×
+// USDNOK, as on a real market without arbitrage. Caller holds p.mu.
+func (p *Provider) logPrice(in Instrument, k int, n uint32, close bool) float64 {
+	at := func(s *series, c float64) float64 {
+		switch {
+		case s == nil:
+			return c
+		case close:
+			return s.logClose(p.opts.Start, k)
+		}
+		return s.logAt(p.opts.Start, k, n)
+	}
+	switch in.Kind {
+	case marketdata.KindFX:
+		if base, quote, ok := strings.Cut(in.Name, "/"); ok {
+			return at(p.leg(base)) - at(p.leg(quote))
+		}
+	case marketdata.KindCrypto:
+		if usd, ok := inUSD(in); ok && in.Currency != "USD" {
+			return p.logPrice(usd, k, n, close) - at(p.leg(in.Currency))
+		}
+	}
+	return at(p.seriesOf(in.Symbol, in), 0)
+}
+
+// inUSD returns the USD instrument of a coin quoted in another currency
+// (BTC-USD for BTC-EUR): a coin has one price, converted at the simulated
+// exchange rate, so BTC-EUR is always BTC-USD ÷ EURUSD.
+func inUSD(in Instrument) (Instrument, bool) {
+	coin, _, ok := strings.Cut(in.Symbol, "-")
+	if !ok {
+		return Instrument{}, false
+	}
+	for _, u := range instruments {
+		if u.Symbol == coin+"-USD" {
+			return u, true
+		}
+	}
+	return Instrument{}, false
+}
+
+// trades reports whether in trades on day k: crypto every day, shares and
+// currencies on weekdays.
+func (p *Provider) trades(in Instrument, k int) bool {
+	if in.Kind == marketdata.KindCrypto {
+		return true
+	}
+	wd := p.opts.Start.AddDate(0, 0, k).Weekday()
+	return wd != time.Saturday && wd != time.Sunday
+}
+
+// priceAt returns the common (noise-free) price of in at t. Caller holds
+// p.mu.
+func (p *Provider) priceAt(in Instrument, t time.Time) (float64, error) {
+	k, n, err := dayOf(p.opts.Start, t.Truncate(p.opts.Step))
+	if err != nil {
+		return 0, marketdata.NewError(p.opts.Name, in.Symbol, marketdata.ErrUnavailable, err.Error())
+	}
+	return math.Exp(p.logPrice(in, k, n, false)), nil
+}
+
+// quote builds a quote at the clock reading now; its price is the
+// market's at the quote's time (now − StaleBy). Caller holds p.mu.
+func (p *Provider) quote(in Instrument, now time.Time) (marketdata.Quote, error) {
+	at := now.Add(-p.opts.StaleBy)
+	price, err := p.priceAt(in, at)
+	if err != nil {
+		return marketdata.Quote{}, err
+	}
 	if p.opts.Noise > 0 {
 		price *= 1 + p.opts.Noise*p.noise.NormFloat64()
 	}
 	price *= 1 + p.opts.Bias
-	return marketdata.Quote{Symbol: in.Symbol, Price: price, Currency: in.Currency,
-		Time: now.Add(-p.opts.StaleBy), Provider: p.opts.Name}
+	return marketdata.Quote{Symbol: in.Symbol, Price: price, Currency: in.Currency, Time: at, Provider: p.opts.Name}, nil
 }
 
 // Quote returns the simulated price of symbol.
@@ -297,8 +348,11 @@ func (p *Provider) Quote(ctx context.Context, symbol string) (marketdata.Quote, 
 		return marketdata.Quote{}, err
 	}
 	p.mu.Lock()
-	q := p.quote(in, p.opts.Now())
+	q, err := p.quote(in, p.opts.Now())
 	p.mu.Unlock()
+	if err != nil {
+		return marketdata.Quote{}, err
+	}
 	q.Symbol = symbol
 	q.Latency = time.Since(start)
 	return q, nil
@@ -321,7 +375,10 @@ func (p *Provider) Quotes(ctx context.Context, symbols []string) (map[string]mar
 		if err != nil {
 			continue
 		}
-		q := p.quote(in, now)
+		q, err := p.quote(in, now)
+		if err != nil {
+			continue
+		}
 		q.Symbol = s
 		q.Latency = lat
 		out[s] = q
@@ -346,9 +403,12 @@ func (p *Provider) Rate(ctx context.Context, from, to string) (marketdata.Rate, 
 }
 
 // History returns simulated daily bars for symbol: weekdays for shares and
-// currencies, every day for crypto. The shape of the series depends only on
-// the seed, the symbol and the requested dates; it is scaled so that its
-// last close is the quote path's price at the end of the range.
+// currencies, every day for crypto, never past the clock. A bar's close is
+// the market's close of its day (the same in every request: the series
+// does not depend on the requested range) and its open the previous
+// close; the bar of a day still trading closes at the current price, so
+// a chart ending now ends at the price Quote reports. High and low are
+// drawn around open and close, not taken from the intraday path.
 func (p *Provider) History(ctx context.Context, symbol string, req marketdata.HistoryRequest) (marketdata.History, error) {
 	in, err := p.lookup(symbol)
 	if err != nil {
@@ -360,9 +420,10 @@ func (p *Provider) History(ctx context.Context, symbol string, req marketdata.Hi
 	if err := p.wait(ctx, symbol); err != nil {
 		return marketdata.History{}, err
 	}
+	now := p.opts.Now()
 	end := req.End
-	if end.IsZero() {
-		end = p.opts.Now()
+	if end.IsZero() || end.After(now) {
+		end = now // never a bar from the future
 	}
 	end = end.UTC().Truncate(24 * time.Hour)
 	start := req.Start
@@ -376,48 +437,52 @@ func (p *Provider) History(ctx context.Context, symbol string, req marketdata.Hi
 	if end.Sub(start) > 60*366*24*time.Hour {
 		return marketdata.History{}, fmt.Errorf("sim: %s: range longer than 60 years", symbol)
 	}
-	rng := rand.New(rand.NewPCG(p.opts.Seed, hash(in.Symbol+"/history")))
-	days := int(end.Sub(start)/(24*time.Hour)) + 1
-	bars := make([]marketdata.Bar, 0, days)
-	logP := math.Log(in.Price)
-	dt := 1 / 365.25
-	carry := 0.0
-	for d := start; !d.After(end); d = d.AddDate(0, 0, 1) {
-		wd := d.Weekday()
-		step := (in.Drift-in.Vol*in.Vol/2)*dt + in.Vol*math.Sqrt(dt)*rng.NormFloat64()
-		if in.Kind != marketdata.KindCrypto && (wd == time.Saturday || wd == time.Sunday) {
-			carry += step // weekend moves show up in Monday's open
-			continue
-		}
-		open := math.Exp(logP + carry)
-		logP += carry + step
-		carry = 0
-		cl := math.Exp(logP)
-		spread := in.Vol * math.Sqrt(dt) * math.Abs(rng.NormFloat64()) * 0.5
-		hi := math.Max(open, cl) * (1 + spread)
-		lo := math.Min(open, cl) * (1 - spread)
-		vol := 0.0
-		if in.Kind != marketdata.KindFX {
-			vol = math.Round(1e6 * (1 + rng.Float64()))
-		}
-		bars = append(bars, marketdata.Bar{Time: d, Open: open, High: hi, Low: lo, Close: cl, AdjClose: cl, Volume: vol})
+	k0, _, err := dayOf(p.opts.Start, start)
+	if err != nil {
+		return marketdata.History{}, err
 	}
+	k1, _, err := dayOf(p.opts.Start, end)
+	if err != nil {
+		return marketdata.History{}, err
+	}
+	kNow, nNow, err := dayOf(p.opts.Start, now.Truncate(p.opts.Step))
+	if err != nil {
+		return marketdata.History{}, err
+	}
+	p.mu.Lock()
+	bars := p.bars(in, k0, k1, kNow, nNow)
+	p.mu.Unlock()
 	if len(bars) == 0 {
 		return marketdata.History{}, marketdata.NewError(p.opts.Name, symbol, marketdata.ErrNotFound, "no trading days in range")
 	}
-	// Anchor the series to the live quote path, so that a chart ending now
-	// ends at the price Quote reports.
-	at := end.Add(24*time.Hour - time.Nanosecond)
-	if now := p.opts.Now(); at.After(now) {
-		at = now // never move the live path into the future
-	}
-	p.mu.Lock()
-	anchor := p.priceAt(in, at)
-	p.mu.Unlock()
-	k := anchor / bars[len(bars)-1].Close
-	for i := range bars {
-		b := &bars[i]
-		b.Open, b.High, b.Low, b.Close, b.AdjClose = b.Open*k, b.High*k, b.Low*k, b.Close*k, b.AdjClose*k
-	}
 	return marketdata.History{Symbol: symbol, Currency: in.Currency, Provider: p.opts.Name, Interval: marketdata.Daily, Bars: bars}, nil
+}
+
+// bars builds the daily bars of days k0..k1; day kNow is still trading at
+// tick nNow. Caller holds p.mu.
+func (p *Provider) bars(in Instrument, k0, k1, kNow int, nNow uint32) []marketdata.Bar {
+	key := hash(in.Symbol + "/bars")
+	days := in.TradingDaysPerYear()
+	dayVol := in.Vol / math.Sqrt(float64(days))
+	out := make([]marketdata.Bar, 0, min(k1, kNow)-k0+1)
+	for k := k0; k <= k1 && k <= kNow; k++ {
+		if !p.trades(in, k) {
+			continue
+		}
+		open := math.Exp(p.logPrice(in, k-1, 0, true))
+		cl := math.Exp(p.logPrice(in, k, 0, true))
+		if k == kNow {
+			cl = math.Exp(p.logPrice(in, k, nNow, false))
+		}
+		kk := mix(p.opts.Seed ^ key)
+		spread := dayVol * math.Abs(normal(kk, uint64(int64(k)), tagSpread)) * 0.5
+		vol := 0.0
+		if in.Kind != marketdata.KindFX {
+			vol = math.Round(1e6 * (1 + uniform(kk, uint64(int64(k)), tagVolume)))
+		}
+		b := marketdata.Bar{Time: p.opts.Start.AddDate(0, 0, k), Open: open, Close: cl, AdjClose: cl,
+			High: math.Max(open, cl) * (1 + spread), Low: math.Min(open, cl) * (1 - spread), Volume: vol}
+		out = append(out, b)
+	}
+	return out
 }

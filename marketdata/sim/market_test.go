@@ -1,0 +1,176 @@
+package sim_test
+
+import (
+	"context"
+	"math"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/finkit/finkit/marketdata"
+	"github.com/finkit/finkit/marketdata/sim"
+)
+
+func newAt(t *testing.T, o sim.Options, c *clock) *sim.Provider {
+	t.Helper()
+	o.Now = c.now
+	p, err := sim.New(o)
+	require.NoError(t, err)
+	return p
+}
+
+func quote(t *testing.T, p *sim.Provider, sym string) float64 {
+	t.Helper()
+	q, err := p.Quote(context.Background(), sym)
+	require.NoError(t, err)
+	return q.Price
+}
+
+// The price at an instant is the market's, not the provider's history of
+// calls: a provider that was asked every hour for a week and one asked
+// once give the same price (a path that advanced from its last reading
+// gave each process its own prices for one seed).
+func TestPriceIsAFunctionOfTheInstant(t *testing.T) {
+	t0 := time.Date(2026, 3, 2, 15, 0, 0, 0, time.UTC)
+	busy := &clock{t: t0}
+	pb := newAt(t, sim.Default("busy"), busy)
+	for busy.t.Before(t0.AddDate(0, 0, 7)) {
+		for _, sym := range []string{"AAPL", "BTC-USD", "EURNOK=X"} {
+			quote(t, pb, sym)
+		}
+		busy.t = busy.t.Add(time.Hour + 17*time.Second)
+	}
+	at := t0.AddDate(0, 0, 7).Add(90 * time.Minute)
+	busy.t = at
+	fresh := newAt(t, sim.Default("fresh"), &clock{t: at})
+	for _, sym := range []string{"AAPL", "BTC-USD", "EURNOK=X", "BTC-EUR"} {
+		assert.Equal(t, quote(t, fresh, sym), quote(t, pb, sym), sym)
+	}
+	// …and across a history request of any range first.
+	late := newAt(t, sim.Default("late"), &clock{t: at})
+	_, err := late.History(context.Background(), "AAPL", marketdata.HistoryRequest{Start: at.AddDate(-3, 0, 0)})
+	require.NoError(t, err)
+	assert.Equal(t, quote(t, fresh, "AAPL"), quote(t, late, "AAPL"))
+}
+
+// A day's close is the same whatever range a history asks for, and it is
+// the price a quote gives at the end of that day; the next day's first
+// instant starts from it.
+func TestCloseOfADayIsOneNumber(t *testing.T) {
+	now := &clock{t: time.Date(2026, 12, 2, 10, 30, 0, 0, time.UTC)}
+	p := newAt(t, sim.Default(""), now)
+	ctx := context.Background()
+	day := time.Date(2025, 11, 12, 0, 0, 0, 0, time.UTC) // a Wednesday
+	closeOn := func(h marketdata.History) float64 {
+		for _, b := range h.Bars {
+			if b.Time.Equal(day) {
+				return b.Close
+			}
+		}
+		t.Fatalf("no bar on %s", day)
+		return 0
+	}
+	var closes []float64
+	for _, req := range []marketdata.HistoryRequest{
+		{Start: sim.DefaultStart()},
+		{Start: day.AddDate(0, 0, -3), End: day},
+		{Start: day.AddDate(-5, 0, 0)},
+		{Start: day.AddDate(0, 0, -1), End: day.AddDate(0, 0, 1)},
+	} {
+		h, err := p.History(ctx, "SPY", req)
+		require.NoError(t, err)
+		closes = append(closes, closeOn(h))
+	}
+	for _, c := range closes[1:] {
+		assert.Equal(t, closes[0], c)
+	}
+	q := newAt(t, sim.Default(""), &clock{t: day.Add(24*time.Hour - time.Nanosecond)})
+	assert.InEpsilon(t, closes[0], quote(t, q, "SPY"), 1e-3, "the last second of the day")
+	q = newAt(t, sim.Default(""), &clock{t: day.Add(24 * time.Hour)})
+	assert.Equal(t, closes[0], quote(t, q, "SPY"), "the next day opens at the close")
+
+	// A weekend does not trade: Saturday's price is Friday's close.
+	fri := time.Date(2025, 11, 14, 0, 0, 0, 0, time.UTC)
+	h, err := p.History(ctx, "SPY", marketdata.HistoryRequest{Start: fri.AddDate(0, 0, -1), End: fri})
+	require.NoError(t, err)
+	sat := newAt(t, sim.Default(""), &clock{t: fri.Add(36 * time.Hour)})
+	assert.Equal(t, h.Bars[len(h.Bars)-1].Close, quote(t, sat, "SPY"))
+}
+
+// The bar of a day still trading closes at the current quote, and no bar
+// lies in the future.
+func TestHistoryEndsAtTheQuote(t *testing.T) {
+	c := &clock{t: time.Date(2026, 12, 2, 14, 7, 9, 0, time.UTC)}
+	p := newAt(t, sim.Default(""), c)
+	for _, sym := range []string{"AAPL", "BTC-USD", "EURUSD=X", "EQNR.OL", "BTC-NOK"} {
+		h, err := p.History(context.Background(), sym, marketdata.HistoryRequest{End: c.t.AddDate(1, 0, 0)})
+		require.NoError(t, err, sym)
+		last := h.Bars[len(h.Bars)-1]
+		assert.Equal(t, time.Date(2026, 12, 2, 0, 0, 0, 0, time.UTC), last.Time, sym)
+		assert.Equal(t, quote(t, p, sym), last.Close, sym)
+		assert.Equal(t, h.Bars[len(h.Bars)-2].Close, last.Open, sym)
+		for _, b := range h.Bars {
+			require.True(t, b.Low <= math.Min(b.Open, b.Close) && b.High >= math.Max(b.Open, b.Close), sym)
+		}
+	}
+}
+
+// The volatility of a simulated history, annualised over the asset's
+// trading days (365 for crypto, 252 otherwise), is the instrument's σ.
+func TestVolatilityOverTheAssetsTradingDays(t *testing.T) {
+	c := &clock{t: time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC)}
+	p := newAt(t, sim.Default(""), c)
+	for _, in := range sim.Instruments() {
+		h, err := p.History(context.Background(), in.Symbol, marketdata.HistoryRequest{Start: c.t.AddDate(-20, 0, 0)})
+		require.NoError(t, err)
+		st, err := marketdata.Analyze(h.Bars, marketdata.StatsOptions{TradingDays: in.TradingDaysPerYear()})
+		require.NoError(t, err)
+		// 20 years: the sample σ is within about 3 % of the true one.
+		assert.InEpsilon(t, in.Vol, st.Volatility, 0.06, in.Symbol)
+	}
+	btc := sim.Instruments()[18]
+	require.Equal(t, "BTC-USD", btc.Symbol)
+	assert.Equal(t, 365, btc.TradingDaysPerYear())
+	assert.Equal(t, 252, sim.Instruments()[0].TradingDaysPerYear())
+}
+
+// A coin has one price: BTC-EUR is BTC-USD converted at the simulated
+// EURUSD, at every instant and on every day.
+func TestCoinInAnotherCurrencyIsConverted(t *testing.T) {
+	for _, at := range []time.Time{time.Date(2025, 3, 4, 9, 0, 0, 0, time.UTC), time.Date(2026, 12, 2, 16, 45, 0, 0, time.UTC)} {
+		p := newAt(t, sim.Default(""), &clock{t: at})
+		usd, eur, nok := quote(t, p, "BTC-USD"), quote(t, p, "BTC-EUR"), quote(t, p, "BTC-NOK")
+		eurusd, usdnok := quote(t, p, "EURUSD=X"), quote(t, p, "USDNOK=X")
+		assert.InEpsilon(t, usd, eur*eurusd, 1e-12)
+		assert.InEpsilon(t, usd*usdnok, nok, 1e-12)
+	}
+}
+
+// Instants outside the simulated century are an error, not a panic or an
+// endless loop.
+func TestOutsideTheMarket(t *testing.T) {
+	p := newAt(t, sim.Default(""), &clock{t: time.Date(3000, 1, 1, 0, 0, 0, 0, time.UTC)})
+	_, err := p.Quote(context.Background(), "AAPL")
+	require.ErrorIs(t, err, marketdata.ErrUnavailable)
+	q := newAt(t, sim.Default(""), &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)})
+	_, err = q.History(context.Background(), "AAPL", marketdata.HistoryRequest{Start: time.Date(1800, 1, 1, 0, 0, 0, 0, time.UTC), End: time.Date(1810, 1, 1, 0, 0, 0, 0, time.UTC)})
+	require.Error(t, err)
+}
+
+// Noisy sources scatter around the same price: their median is within
+// their noise of the noise-free one.
+func TestNoiseAroundTheSamePrice(t *testing.T) {
+	c := &clock{t: time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC)}
+	truth := quote(t, newAt(t, sim.Default(""), c), "MSFT")
+	o := sim.Default("noisy")
+	o.Noise = 0.001
+	noisy := newAt(t, o, c)
+	var sum float64
+	const n = 400
+	for range n {
+		sum += quote(t, noisy, "MSFT")
+	}
+	assert.InEpsilon(t, truth, sum/n, 3*0.001/math.Sqrt(n))
+}
