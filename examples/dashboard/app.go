@@ -175,19 +175,27 @@ func newApp(ctx context.Context, cfg config, logger *slog.Logger) (a *app, err e
 }
 
 func (a *app) openMarketData() error {
+	// Every source is the library's default market (the CLI's and the demo
+	// portfolio's too): they differ in latency and noise, never in prices.
 	var providers []marketdata.Provider
-	for _, o := range []sim.Options{
-		{Name: "sim", Seed: 7, Latency: 4 * time.Millisecond, Jitter: 8 * time.Millisecond},
-		{Name: "sim-eu", Seed: 7, Latency: 25 * time.Millisecond, Jitter: 20 * time.Millisecond, Noise: 0.0008},
-		{Name: "sim-slow", Seed: 7, Latency: 70 * time.Millisecond, Jitter: 40 * time.Millisecond, Noise: 0.0015},
+	for _, s := range []struct {
+		name            string
+		latency, jitter time.Duration
+		noise           float64
+	}{
+		{"sim", 4 * time.Millisecond, 8 * time.Millisecond, 0},
+		{"sim-eu", 25 * time.Millisecond, 20 * time.Millisecond, 0.0008},
+		{"sim-slow", 70 * time.Millisecond, 40 * time.Millisecond, 0.0015},
 	} {
+		o := sim.Default(s.name)
+		o.Latency, o.Jitter, o.Noise = s.latency, s.jitter, s.noise
 		p, err := sim.New(o)
 		if err != nil {
-			return fmt.Errorf("market data %s: %w", o.Name, err)
+			return fmt.Errorf("market data %s: %w", s.name, err)
 		}
 		providers = append(providers, p)
 	}
-	hist, err := sim.New(sim.Options{Name: "sim-history", Seed: 7})
+	hist, err := sim.New(sim.Default("sim-history"))
 	if err != nil {
 		return fmt.Errorf("market data history: %w", err)
 	}

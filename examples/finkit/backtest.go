@@ -10,6 +10,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/finkit/finkit/marketdata/sim"
 	"github.com/finkit/finkit/papertrade"
 )
 
@@ -40,7 +41,7 @@ type strategyFlags struct {
 }
 
 func addStrategyFlags(fs *flag.FlagSet, withParams bool) *strategyFlags {
-	sf := &strategyFlags{}
+	sf := &strategyFlags{md: mdFlags{seed: sim.DefaultSeed}}
 	fs.StringVar(&sf.csv, "csv", "", "OHLCV CSV file (Date,Open,High,Low,Close[,Volume]); or --symbol")
 	fs.StringVar(&sf.symbol, "symbol", "", "replay this symbol's daily history from --provider instead of a CSV file")
 	fs.StringVar(&sf.md.providers, "provider", "sim", "with --symbol, the history source: sim (offline), yahoo, stooq, alphavantage, …")
@@ -142,7 +143,6 @@ func (sf *strategyFlags) load(ctx context.Context) ([]papertrade.Bar, papertrade
 	}
 	if sf.symbol != "" {
 		sf.md.timeout = 30 * time.Second
-		sf.md.seed = 1
 		h, err := fetchHistory(ctx, &sf.md, sf.symbol, sf.from, sf.to)
 		if err != nil {
 			return nil, papertrade.Options{}, err

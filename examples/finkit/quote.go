@@ -45,7 +45,7 @@ func (f *mdFlags) register(fs interface {
 	}
 	fs.StringVar(&f.baseURLs, "base-url", "", "override API roots, e.g. yahoo=http://127.0.0.1:8081,ecb=http://… (mirrors, tests)")
 	fs.DurationVar(&f.timeout, "timeout", 10*time.Second, "overall deadline")
-	fs.Uint64Var(&f.seed, "seed", 1, "seed of the sim provider")
+	fs.Uint64Var(&f.seed, "seed", sim.DefaultSeed, "seed of the sim provider (the default is the dashboard's market)")
 	fs.BoolVar(&f.asJSON, "json", false, "print JSON")
 }
 
@@ -74,7 +74,9 @@ func buildProviders(f *mdFlags) ([]any, error) {
 		var err error
 		switch name {
 		case "sim":
-			p, err = sim.New(sim.Options{Seed: f.seed})
+			o := sim.Default("sim")
+			o.Seed = f.seed
+			p, err = sim.New(o)
 		case "yahoo":
 			p, err = yahoo.New(yahoo.Options{BaseURL: bases[name]})
 		case "stooq":

@@ -141,7 +141,7 @@ func benchCSV(ctx context.Context, n int, years int, now time.Time) ([]byte, err
 		return nil, errors.New("at least 2 transactions")
 	}
 	start := now.AddDate(-years, 0, 1).Truncate(24 * time.Hour)
-	src, err := sim.New(sim.Options{Name: "sim-history", Seed: 7})
+	src, err := sim.New(sim.Default("sim-history"))
 	if err != nil {
 		return nil, err
 	}
