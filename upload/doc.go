@@ -38,8 +38,10 @@
 //
 // A client's file name is only ever displayed: SanitizeName keeps its last
 // path component without control or bidi characters, in NFC, at most 255
-// bytes. The type of a file is checked three ways: its extension must be
-// on the allow-list (see FileType and DefaultTypes), the type
+// bytes. A name with a NUL byte is refused, not sanitized (CheckName, 400):
+// "x.exe\x00.csv" must not pass as "x.exe.csv". The type of a file is
+// checked three ways: its extension must be on the allow-list (see
+// FileType and DefaultTypes), the type
 // http.DetectContentType sniffs from its first bytes must be the one that
 // extension promises, and so must its signature; text types are checked for
 // NUL bytes and invalid UTF-8 over the whole content. Files are stored under

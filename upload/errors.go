@@ -23,6 +23,9 @@ var (
 	ErrChecksum        = errors.New("upload: checksum mismatch")
 	ErrBadKey          = errors.New("upload: bad storage key")
 	ErrTimeout         = errors.New("upload: request body timed out")
+	// ErrBadName is a client's file name that is refused rather than
+	// sanitized (see CheckName).
+	ErrBadName = errors.New("upload: file name not allowed")
 )
 
 // errTransient marks a processor error worth retrying.
@@ -69,7 +72,7 @@ func StatusOf(err error) int {
 		return http.StatusRequestTimeout
 	case errors.Is(err, ErrChecksum):
 		return 460
-	case errors.Is(err, ErrEmptyFile), errors.Is(err, ErrBadRequest):
+	case errors.Is(err, ErrEmptyFile), errors.Is(err, ErrBadRequest), errors.Is(err, ErrBadName):
 		return http.StatusBadRequest
 	case errors.Is(err, ErrQueueFull), errors.Is(err, ErrClosed):
 		return http.StatusServiceUnavailable

@@ -179,6 +179,9 @@ func (m *Manager) receivePart(ctx context.Context, part *mpart.Part, n int, slot
 // fsynced before receive returns.
 func (m *Manager) receive(r io.Reader, clientName string, limit int64) (received, error) {
 	name := SanitizeName(clientName)
+	if err := CheckName(clientName); err != nil {
+		return received{name: name}, err
+	}
 	ft, err := typeFor(m.opts.Types, name)
 	if err != nil {
 		return received{name: name}, err
@@ -321,6 +324,9 @@ func readError(err error) error {
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) {
 		return fmt.Errorf("%w: the request is over %d bytes", ErrTooLarge, mbe.Limit)
+	}
+	if errors.Is(err, mpart.ErrNUL) {
+		return fmt.Errorf("%w: a part header (its file name) contains a NUL byte", ErrBadName)
 	}
 	return fmt.Errorf("%w: the upload was interrupted or malformed", ErrBadRequest)
 }

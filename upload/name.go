@@ -1,6 +1,7 @@
 package upload
 
 import (
+	"fmt"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -41,6 +42,18 @@ func SanitizeName(name string) string {
 		return unnamed
 	}
 	return name
+}
+
+// CheckName refuses a client's file name that must not be turned into an
+// acceptable one by dropping characters: one with a NUL byte (ErrBadName).
+// "x.exe\x00.csv" would pass the extension check as "x.exe.csv", and code
+// that reads C strings sees "x.exe". Intake checks every name, from a
+// multipart part or tus metadata, with CheckName before SanitizeName.
+func CheckName(name string) error {
+	if strings.IndexByte(name, 0) >= 0 {
+		return fmt.Errorf("%w: the file name contains a NUL byte", ErrBadName)
+	}
+	return nil
 }
 
 // keepRune reports whether r may appear in a display name.

@@ -1,6 +1,7 @@
 package upload
 
 import (
+	"errors"
 	"strings"
 	"testing"
 	"unicode"
@@ -17,7 +18,7 @@ func TestSanitizeName(t *testing.T) {
 		{`..\..\win.ini`, "win.ini"},
 		{"/etc/shadow.csv", "shadow.csv"},
 		{`C:\Users\x\data.csv`, "data.csv"},
-		{"a\x00b.csv", "ab.csv"},
+		{"a\x00b.csv", "ab.csv"},                       // for display; intake refuses it (CheckName)
 		{"evil\u202Egnp.csv", "evilgnp.csv"},           // RTL override
 		{"zero\u200bwidth\u2066.png", "zerowidth.png"}, // zero-width space, bidi isolate
 		{"line\nbreak\r.csv", "linebreak.csv"},
@@ -74,7 +75,11 @@ func FuzzSanitizeName(f *testing.F) {
 	for _, s := range []string{"../../etc/passwd", `..\..\win.ini`, "a\x00b", "\u202Egnp.csv", "e\u0301", strings.Repeat("ü", 200) + ".csv", "", " . "} {
 		f.Add(s)
 	}
+	f.Add("x.exe\x00.csv")
 	f.Fuzz(func(t *testing.T, in string) {
 		checkSanitized(t, in, SanitizeName(in))
+		if err := CheckName(in); (err != nil) != strings.ContainsRune(in, 0) || err != nil && !errors.Is(err, ErrBadName) {
+			t.Fatalf("CheckName(%q) = %v", in, err)
+		}
 	})
 }

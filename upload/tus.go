@@ -129,6 +129,9 @@ func (m *Manager) newSession(r *http.Request, p Principal) (Session, error) {
 	delete(meta, "name")
 	delete(meta, "filetype")
 	delete(meta, "type")
+	if err := CheckName(name); err != nil {
+		return Session{Name: SanitizeName(name)}, err
+	}
 	s := Session{ID: randomID(), Owner: p.ID, OwnerName: p.Name, Name: SanitizeName(name), Length: length, Meta: meta,
 		Created: m.now(), Expires: m.now().Add(m.opts.SessionTTL), HashState: marshalHash(sha256.New())}
 	switch {

@@ -64,7 +64,10 @@ func parseTusMetadata(s string) (map[string]string, error) {
 				return nil, fmt.Errorf("%w: Upload-Metadata value of %q is not base64", ErrBadRequest, key)
 			}
 		}
-		if strings.ContainsRune(string(dec), 0) || !validUTF8(dec) {
+		if strings.ContainsRune(string(dec), 0) {
+			return nil, fmt.Errorf("%w: Upload-Metadata value of %q contains a NUL byte", ErrBadRequest, key)
+		}
+		if !validUTF8(dec) {
 			return nil, fmt.Errorf("%w: Upload-Metadata value of %q is not text", ErrBadRequest, key)
 		}
 		out[key] = string(dec)

@@ -29,7 +29,7 @@ func TestParseTusMetadata(t *testing.T) {
 	if err != nil || got["filename"] != "a b.csv" || got["account"] != "acc-1" || got["is_confidential"] != "" || len(got) != 3 {
 		t.Fatalf("%v %v", got, err)
 	}
-	for _, in := range []string{"filename !!!", "a " + b64("x") + ",a " + b64("y"), " " + b64("x"), "k\x00 " + b64("x"), "k " + b64("a\x00b"), "k " + base64.StdEncoding.EncodeToString([]byte{0xff}), "é " + b64("x"), strings.Repeat("k", 65), "k " + strings.Repeat("A", 5000)} {
+	for _, in := range []string{"filename !!!", "filename " + b64("x.exe\x00.csv"), "a " + b64("x") + ",a " + b64("y"), " " + b64("x"), "k\x00 " + b64("x"), "k " + b64("a\x00b"), "k " + base64.StdEncoding.EncodeToString([]byte{0xff}), "é " + b64("x"), strings.Repeat("k", 65), "k " + strings.Repeat("A", 5000)} {
 		if _, err := parseTusMetadata(in); !errors.Is(err, ErrBadRequest) {
 			t.Errorf("%q accepted", in)
 		}
@@ -39,6 +39,7 @@ func TestParseTusMetadata(t *testing.T) {
 func FuzzTusHeaders(f *testing.F) {
 	f.Add("filename "+b64("x.csv")+",k", "sha256 "+b64(strings.Repeat("x", 32)), "123")
 	f.Add("a,b,c", "sha1 x", "-0")
+	f.Add("filename "+b64("x.exe\x00.csv"), "sha256 x", "1")
 	f.Add(",,", "sha256", "00")
 	f.Fuzz(func(t *testing.T, meta, checksum, size string) {
 		if m, err := parseTusMetadata(meta); err == nil {

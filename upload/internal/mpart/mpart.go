@@ -42,6 +42,9 @@ var (
 	ErrBoundary       = errors.New("mpart: invalid boundary")
 	ErrHeaderTooLarge = errors.New("mpart: part header too large")
 	ErrMalformed      = errors.New("mpart: malformed multipart body")
+	// ErrNUL is a part header with a NUL byte (a file name "x.exe\x00.csv");
+	// it is returned wrapped together with ErrMalformed.
+	ErrNUL = errors.New("mpart: NUL byte in a part header")
 )
 
 // Reader reads the parts of one multipart body in order.
@@ -203,8 +206,10 @@ func (r *Reader) newPart() (*Part, error) {
 func (r *Reader) checkHeaderSize() error {
 	for {
 		buf, _ := r.br.Peek(min(r.br.Buffered(), MaxHeaderBytes))
-		if bytes.HasPrefix(buf, []byte("\n")) || bytes.HasPrefix(buf, []byte("\r\n")) ||
-			bytes.Contains(buf, []byte("\n\n")) || bytes.Contains(buf, []byte("\n\r\n")) {
+		if end := headerEnd(buf); end >= 0 {
+			if bytes.IndexByte(buf[:end], 0) >= 0 {
+				return fmt.Errorf("%w: %w", ErrMalformed, ErrNUL)
+			}
 			return nil
 		}
 		if len(buf) >= MaxHeaderBytes {
@@ -214,6 +219,21 @@ func (r *Reader) checkHeaderSize() error {
 			return nil // the header reader reports the short body
 		}
 	}
+}
+
+// headerEnd is the length of the header block at the start of buf
+// before its empty line, or -1 when buf does not hold its end yet.
+func headerEnd(buf []byte) int {
+	if bytes.HasPrefix(buf, []byte("\n")) || bytes.HasPrefix(buf, []byte("\r\n")) {
+		return 0
+	}
+	end := -1
+	for _, sep := range [][]byte{[]byte("\n\n"), []byte("\n\r\n")} {
+		if i := bytes.Index(buf, sep); i >= 0 && (end < 0 || i < end) {
+			end = i
+		}
+	}
+	return end
 }
 
 // Part is one part of the body. Read it, or copy it with WriteTo, before

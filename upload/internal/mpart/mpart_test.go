@@ -221,6 +221,10 @@ func seeds(t testing.TB) [][2]string {
 		{"--XyZ\r\nA: b\r\n\r\nx\r\n--XyZ--\r\n\r\ngarbage", b},
 		{strings.Repeat("p", 5000) + "\r\n" + body, b}, // preamble line too long
 		{"--XyZ\r\nContent-Disposition: form-data; name=\"f\"; filename=\"../../etc/passwd\"\r\n\r\nx\r\n--XyZ--", b},
+		{"--XyZ\r\nContent-Disposition: form-data; name=\"f\"; filename=\"x.exe\x00.csv\"\r\n\r\nx\r\n--XyZ--", b}, // NUL in a name
+		{"--XyZ\r\nA: b\x00c\r\n\r\nx\r\n--XyZ--", b},
+		{"--XyZ\r\nA\x00: b\r\n\r\nx\r\n--XyZ--", b},
+		{"--XyZ\r\nA: b\r\n\r\nx\x00\r\n--XyZ--", b}, // NUL in the data, not the header
 		{body, "a b"},
 		{"--a b\r\n\r\nx\r\n--a b--", "a b"},
 		{body, "bad\rboundary"},
@@ -377,4 +381,26 @@ func qpParts(body []byte, boundary string) map[int]bool {
 		}
 	}
 	return out
+}
+
+// TestNULInHeader: a NUL byte in a part's header block is ErrNUL (and
+// ErrMalformed), so the intake can say why; one in the data is data.
+func TestNULInHeader(t *testing.T) {
+	for _, h := range []string{"Content-Disposition: form-data; name=\"f\"; filename=\"x.exe\x00.csv\"", "A: b\x00c"} {
+		r, err := NewReader(strings.NewReader("--b\r\n"+h+"\r\n\r\nx\r\n--b--\r\n"), "b")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := r.NextPart(); !errors.Is(err, ErrNUL) || !errors.Is(err, ErrMalformed) {
+			t.Errorf("%q: %v, want ErrNUL and ErrMalformed", h, err)
+		}
+	}
+	r, _ := NewReader(strings.NewReader("--b\r\nA: b\r\n\r\nx\x00y\r\n--b--\r\n"), "b")
+	p, err := r.NextPart()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := io.ReadAll(p); err != nil || string(got) != "x\x00y" {
+		t.Fatalf("data with a NUL: %q %v", got, err)
+	}
 }
