@@ -151,6 +151,33 @@ func BenchmarkUpload1GiB(b *testing.B) {
 			b.StartTimer()
 		}
 	})
+	// The honest ceiling over loopback HTTP: a plain net/http handler that
+	// copies the request body (the same multipart stream) into a file.
+	b.Run("http+io.Copy", func(b *testing.B) {
+		dir := b.TempDir()
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			f, err := os.Create(filepath.Join(dir, "copy"))
+			if err == nil {
+				_, err = io.Copy(f, r.Body)
+				f.Close()
+			}
+			if err != nil {
+				http.Error(w, err.Error(), http.StatusInternalServerError)
+				return
+			}
+			w.WriteHeader(http.StatusAccepted)
+			_, _ = io.WriteString(w, `{"uploads":[{"id":"00000000000000000000000000"}]}`)
+		}))
+		defer srv.Close()
+		b.SetBytes(size)
+		defer reportCPU(b)()
+		for b.Loop() {
+			streamUpload(b, bigWrites, srv.URL, size)
+			b.StopTimer()
+			os.Remove(filepath.Join(dir, "copy"))
+			b.StartTimer()
+		}
+	})
 	// The same with what the intake adds for durability: fsync.
 	b.Run("io.Copy+fsync", func(b *testing.B) {
 		dir := b.TempDir()

@@ -26,7 +26,10 @@
 // bytes per file and per request, files per request. Authorize runs
 // before a byte of the body is read (401 or 403). Each file part is checked
 // from its first bytes, then written to a temporary file inside the storage
-// root while its SHA-256 is computed in the same pass. A request is
+// root while its SHA-256 is computed in the same pass (on a second
+// goroutine, at the same time as each piece is written), with the
+// kernel's writeback of the file started as it grows so the fsync before
+// the answer has little left to do. A request is
 // accepted whole (202 with the job ids) or not at all: on any error every
 // file it sent is deleted. Non-file form fields (such as "account") become
 // the upload's Meta for the processors. When the queue is full the answer

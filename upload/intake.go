@@ -214,16 +214,19 @@ func (m *Manager) receive(r io.Reader, clientName string, limit int64) (received
 }
 
 // copyChecked copies at most limit bytes of r to f and h (and, for a
-// text type, the text check), in the large pieces r gives when it is a
-// WriterTo (a multipart part, through the bufio.Reader of its head).
+// text type, the text check) through a tempWriter, in the large pieces r
+// gives when it is a WriterTo (a multipart part, through the bufio.Reader
+// of its head).
 func (m *Manager) copyChecked(f *os.File, h hash.Hash, ft FileType, r io.Reader, limit int64) (int64, error) {
-	var w io.Writer = io.MultiWriter(f, h)
+	var side io.Writer = h
 	var text *textCheck
 	if ft.Text {
 		text = &textCheck{}
-		w = io.MultiWriter(f, h, text)
+		side = io.MultiWriter(h, text)
 	}
-	n, err := io.Copy(&limitWriter{w: w, n: limit}, r)
+	tw := newTempWriter(f, side, 0, limit)
+	n, err := io.Copy(tw, r)
+	_ = tw.Close()
 	switch {
 	case errors.Is(err, errOverLimit):
 		return 0, fmt.Errorf("%w: a file is over %d bytes", ErrTooLarge, limit)
@@ -243,21 +246,6 @@ func (m *Manager) copyChecked(f *os.File, h hash.Hash, ft FileType, r io.Reader,
 }
 
 var errOverLimit = errors.New("upload: over the size limit")
-
-// limitWriter passes at most n bytes on to w and fails once more come.
-type limitWriter struct {
-	w io.Writer
-	n int64
-}
-
-func (l *limitWriter) Write(p []byte) (int, error) {
-	if int64(len(p)) > l.n {
-		return 0, errOverLimit
-	}
-	k, err := l.w.Write(p)
-	l.n -= int64(k)
-	return k, err
-}
 
 // limitedBody notes when http.MaxBytesReader stopped the body, which the
 // multipart reader may report as a malformed stream.

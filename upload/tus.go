@@ -291,7 +291,9 @@ func (m *Manager) appendChunk(ctx context.Context, s Session, body io.Reader, wa
 	}
 	chunk := sha256.New()
 	bp := copyBufs.Get().(*[]byte)
-	n, rerr := fillCopy(io.MultiWriter(f, h, chunk), io.LimitReader(body, s.Length-s.Offset), *bp)
+	tw := newTempWriter(f, io.MultiWriter(h, chunk), s.Offset, s.Length-s.Offset)
+	n, rerr := fillCopy(tw, io.LimitReader(body, s.Length-s.Offset), *bp)
+	_ = tw.Close()
 	copyBufs.Put(bp)
 	if rerr == nil {
 		var extra [1]byte
