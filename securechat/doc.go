@@ -159,8 +159,11 @@
 // are limited per requesting identity (FetchRate, FetchBurst) and one-time
 // prekeys per target (TargetRate, TargetBurst; past it a bundle comes
 // without one), and after each fetch the target is told how many one-time
-// prekeys are left. These limits are kept in the relay's memory, per
-// instance. Relays of several instances share one Store and a Notifier
+// prekeys are left. The fetch limit per requester is kept in the relay's
+// memory, per instance; the per-target budget is a token bucket in the
+// Store (Store.TakeToken), and the Store checks the quotas as it appends
+// (Store.Enqueue with EnqueueLimits), so both hold for all relays sharing
+// the store together. Relays of several instances share one Store and a Notifier
 // (RelayOptions.Notifier; securechat/sqlstore/pgnotify over PostgreSQL's
 // LISTEN/NOTIFY): the relay that stores an envelope notifies, the one
 // holding the recipient's connection delivers from the store, and each
@@ -263,8 +266,8 @@
 //
 // Not covered: independent devices per identity (Signal's per-device
 // sessions), sealed sender (the relay sees senders), header encryption,
-// and relay limits shared between several relay instances (each keeps its
-// own). Group ids are not namespaced by owner: the first member list
+// and a shared per-requester fetch limit and per-connection rate limit
+// (each relay instance keeps its own). Group ids are not namespaced by owner: the first member list
 // received for an unknown id fixes its owner, so someone who knows a group
 // id before its owner's first update reaches a member can squat it for
 // that member. Restoring a stale session snapshot and sending again reuses

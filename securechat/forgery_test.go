@@ -109,7 +109,7 @@ func (h *hostileStore) PutPrekeys(ctx context.Context, peer PeerID, signed []byt
 	return h.MemoryStore.PutPrekeys(ctx, peer, signed, oneTime)
 }
 
-func (h *hostileStore) Enqueue(ctx context.Context, recipient PeerID, env StoredEnvelope, limit int) (uint64, error) {
+func (h *hostileStore) Enqueue(ctx context.Context, recipient PeerID, env StoredEnvelope, lim EnqueueLimits) (uint64, error) {
 	e, err := ParseEnvelope(env.Envelope)
 	if err == nil && e.Type == TypeInitial {
 		h.mu.Lock()
@@ -127,12 +127,12 @@ func (h *hostileStore) Enqueue(ctx context.Context, recipient PeerID, env Stored
 		for i, p := range payloads {
 			f := forgeFromPublic(h.t, e.Prekey.Identity, responder, spk, uint32(i), p)
 			now := time.Now()
-			if _, err := h.MemoryStore.Enqueue(ctx, e.Sender, StoredEnvelope{Sender: recipient, Envelope: f.Marshal(), Received: now, Expires: now.Add(time.Hour)}, 0); err != nil {
+			if _, err := h.MemoryStore.Enqueue(ctx, e.Sender, StoredEnvelope{Sender: recipient, Envelope: f.Marshal(), Received: now, Expires: now.Add(time.Hour)}, EnqueueLimits{}); err != nil {
 				return 0, err
 			}
 		}
 	}
-	return h.MemoryStore.Enqueue(ctx, recipient, env, limit)
+	return h.MemoryStore.Enqueue(ctx, recipient, env, lim)
 }
 
 // Through Client: a relay whose store injects envelopes of its own cannot

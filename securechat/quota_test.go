@@ -113,9 +113,9 @@ func TestRelayStorageQuota(t *testing.T) {
 // round trip, so that racing senders overlap.
 type latentStore struct{ *MemoryStore }
 
-func (s latentStore) Enqueue(ctx context.Context, recipient PeerID, env StoredEnvelope, limit int) (uint64, error) {
+func (s latentStore) Enqueue(ctx context.Context, recipient PeerID, env StoredEnvelope, lim EnqueueLimits) (uint64, error) {
 	time.Sleep(20 * time.Millisecond)
-	return s.MemoryStore.Enqueue(ctx, recipient, env, limit)
+	return s.MemoryStore.Enqueue(ctx, recipient, env, lim)
 }
 
 // TestRelaySenderQuotaRacingConnections: a sender that sends on all its

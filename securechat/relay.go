@@ -35,10 +35,8 @@ type RelayOptions struct {
 	// together (default 512 MiB): identities cost nothing to make, so the
 	// second bounds what anonymous senders can make the relay keep. A send
 	// beyond either gets a quota_exceeded error (ErrQuotaExceeded). The
-	// total is read from the store every PurgeInterval and counted up by
-	// this relay's own sends in between, so relays sharing a store may pass
-	// it by what the others stored within one interval; a sender may pass
-	// its own by one envelope per connection sending at once.
+	// Store checks both as it appends (Store.Enqueue), so they hold for
+	// all relays sharing the store together.
 	SenderQuota  int64
 	StorageQuota int64
 	// RateLimit and RateBurst bound the frames per second one connection may
@@ -80,7 +78,9 @@ type RelayOptions struct {
 	// target's budget still gets the bundle, without a one-time prekey
 	// (X3DH with three DHs), so nobody can drain a target's one-time
 	// prekeys in a burst, by one identity or many, and sessions can always
-	// start.
+	// start. The budget is a token bucket in the Store (Store.TakeToken),
+	// so relays sharing the store hand out one burst in total, not one
+	// each.
 	TargetRate  float64
 	TargetBurst int
 	// Notifier carries mailbox wake-ups between relays that share one
@@ -188,15 +188,7 @@ type Relay struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
-	fetchLim  *peerLimiter // per requester
-	targetLim *peerLimiter // one-time prekeys per target
-
-	// stored is the bytes the store held at the last usage reading plus
-	// what this relay stored since (see StorageQuota).
-	stored atomic.Int64
-	// senders serialises each sender's envelopes from the quota check to
-	// the store, so racing connections cannot each pass the check.
-	senders keyedMutex
+	fetchLim *peerLimiter // per requester
 
 	mu     sync.Mutex
 	conns  map[PeerID]map[*relayConn]struct{}
@@ -213,12 +205,7 @@ func NewRelay(opts RelayOptions) (*Relay, error) {
 	o := opts.withDefaults()
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &Relay{opts: o, ctx: ctx, cancel: cancel, conns: make(map[PeerID]map[*relayConn]struct{}),
-		fetchLim: newPeerLimiter(o.FetchRate, o.FetchBurst), targetLim: newPeerLimiter(o.TargetRate, o.TargetBurst)}
-	if u, err := o.Store.Usage(ctx); err != nil {
-		o.Logger.Warn("securechat relay: read storage usage", "err", err)
-	} else {
-		r.stored.Store(u.Bytes)
-	}
+		fetchLim: newPeerLimiter(o.FetchRate, o.FetchBurst)}
 	r.wg.Add(1)
 	go r.purgeLoop()
 	if o.Notifier != nil {
@@ -239,14 +226,10 @@ func (r *Relay) purgeLoop() {
 		case <-t.C:
 			now := r.opts.Now()
 			r.fetchLim.prune(now)
-			r.targetLim.prune(now)
 			if n, err := r.opts.Store.PurgeExpired(r.ctx, now); err != nil {
 				r.opts.Logger.Warn("securechat relay: purge", "err", err)
 			} else if n > 0 {
 				r.opts.Logger.Info("securechat relay: purged expired envelopes", "count", n)
-			}
-			if u, err := r.opts.Store.Usage(r.ctx); err == nil {
-				r.stored.Store(u.Bytes)
 			}
 		}
 	}
@@ -640,9 +623,9 @@ func (c *relayConn) handle(ctx context.Context, f frame) (frame, bool) {
 // storeEnvelope stores data, an envelope from sender to recipient, if the
 // relay admits it: only for a recipient that has published prekeys
 // (anyone else could never read it, so storing it only costs the relay),
-// and only within the sender's and the relay's quotas. One sender's
-// envelopes go through one at a time, and the relay's bytes are reserved
-// before the store, so racing sends cannot all pass the checks.
+// and only within the mailbox limit and the sender's and the relay's
+// quotas. The store checks those and appends in one step, so racing sends,
+// on this relay or on others sharing the store, cannot together pass them.
 func (r *Relay) storeEnvelope(ctx context.Context, sender, recipient PeerID, data []byte) error {
 	if _, _, err := r.opts.Store.PeekPrekeys(ctx, recipient); err != nil {
 		if errors.Is(err, ErrNotFound) {
@@ -650,63 +633,11 @@ func (r *Relay) storeEnvelope(ctx context.Context, sender, recipient PeerID, dat
 		}
 		return err
 	}
-	unlock := r.senders.lock(sender)
-	defer unlock()
-	size := int64(len(data))
-	u, err := r.opts.Store.SenderUsage(ctx, sender)
-	if err != nil {
-		return err
-	}
-	if u.Bytes+size > r.opts.SenderQuota {
-		return fmt.Errorf("%w: %d bytes of yours wait for delivery", ErrQuotaExceeded, u.Bytes)
-	}
-	if r.stored.Add(size) > r.opts.StorageQuota {
-		r.stored.Add(-size)
-		return fmt.Errorf("%w: the relay holds its limit of undelivered envelopes", ErrQuotaExceeded)
-	}
 	now := r.opts.Now()
-	if _, err := r.opts.Store.Enqueue(ctx, recipient, StoredEnvelope{Sender: sender, Envelope: data,
-		Received: now, Expires: now.Add(r.opts.MessageTTL)}, r.opts.MailboxLimit); err != nil {
-		r.stored.Add(-size)
-		return err
-	}
-	return nil
-}
-
-// keyedMutex is a mutex per peer; peers holding none take no memory. The
-// zero value is ready to use.
-type keyedMutex struct {
-	mu sync.Mutex
-	m  map[PeerID]*keyedEntry
-}
-
-type keyedEntry struct {
-	mu   sync.Mutex
-	refs int
-}
-
-// lock locks peer's mutex and returns its unlock.
-func (k *keyedMutex) lock(peer PeerID) (unlock func()) {
-	k.mu.Lock()
-	if k.m == nil {
-		k.m = map[PeerID]*keyedEntry{}
-	}
-	e := k.m[peer]
-	if e == nil {
-		e = &keyedEntry{}
-		k.m[peer] = e
-	}
-	e.refs++
-	k.mu.Unlock()
-	e.mu.Lock()
-	return func() {
-		e.mu.Unlock()
-		k.mu.Lock()
-		if e.refs--; e.refs == 0 {
-			delete(k.m, peer)
-		}
-		k.mu.Unlock()
-	}
+	_, err := r.opts.Store.Enqueue(ctx, recipient, StoredEnvelope{Sender: sender, Envelope: data,
+		Received: now, Expires: now.Add(r.opts.MessageTTL)},
+		EnqueueLimits{Mailbox: r.opts.MailboxLimit, SenderBytes: r.opts.SenderQuota, TotalBytes: r.opts.StorageQuota})
+	return err
 }
 
 // StorageQuota returns the relay's limit on stored bytes
@@ -733,10 +664,12 @@ func (c *relayConn) fetch(ctx context.Context, f frame) frame {
 	}
 	var signed []byte
 	var otk *StoredPrekey
-	var err error
-	if r.targetLim.allow(f.Peer, now) {
+	ok, err := r.opts.Store.TakeToken(ctx, targetBucket(f.Peer), r.targetInterval(), r.opts.TargetBurst, now)
+	switch {
+	case err != nil:
+	case ok:
 		signed, otk, err = r.opts.Store.TakeBundle(ctx, f.Peer)
-	} else {
+	default:
 		signed, _, err = r.opts.Store.PeekPrekeys(ctx, f.Peer)
 	}
 	if err != nil {
@@ -750,6 +683,15 @@ func (c *relayConn) fetch(ctx context.Context, f frame) frame {
 		r.reportPrekeys(ctx, f.Peer)
 	}
 	return frame{Type: frameBundle, ID: f.ID, Peer: f.Peer, Data: b}
+}
+
+// targetBucket names the token bucket of target's one-time prekeys.
+func targetBucket(target PeerID) string { return "prekeys:" + string(target) }
+
+// targetInterval is how often a target's one-time prekey budget gains one
+// (TargetRate as an interval; at least a nanosecond).
+func (r *Relay) targetInterval() time.Duration {
+	return max(time.Duration(float64(time.Second)/r.opts.TargetRate), time.Nanosecond)
 }
 
 // reportPrekeys tells peer's connections how many one-time prekeys are left.

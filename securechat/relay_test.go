@@ -258,7 +258,7 @@ func TestRelayExpiresMessages(t *testing.T) {
 	clock := func() time.Time { return now }
 	store := NewMemoryStore()
 	ctx := context.Background()
-	_, err := store.Enqueue(ctx, "p", StoredEnvelope{Envelope: []byte("x"), Received: now, Expires: now.Add(time.Hour)}, 0)
+	_, err := store.Enqueue(ctx, "p", StoredEnvelope{Envelope: []byte("x"), Received: now, Expires: now.Add(time.Hour)}, EnqueueLimits{})
 	require.NoError(t, err)
 	got, err := store.Pending(ctx, "p", 0, 10, clock().Add(2*time.Hour))
 	require.NoError(t, err)

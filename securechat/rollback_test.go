@@ -81,7 +81,7 @@ func (w *writeAheadStore) save(_ context.Context, st []byte) error {
 	return nil
 }
 
-func (w *writeAheadStore) Enqueue(ctx context.Context, recipient PeerID, env StoredEnvelope, limit int) (uint64, error) {
+func (w *writeAheadStore) Enqueue(ctx context.Context, recipient PeerID, env StoredEnvelope, lim EnqueueLimits) (uint64, error) {
 	if env.Sender == w.sender {
 		e, err := ParseEnvelope(env.Envelope)
 		require.NoError(w.t, err)
@@ -100,7 +100,7 @@ func (w *writeAheadStore) Enqueue(ctx context.Context, recipient PeerID, env Sto
 		w.mu.Unlock()
 		assert.True(w.t, ahead, "envelope %d left the process before the advanced state was saved", e.Header.N)
 	}
-	return w.MemoryStore.Enqueue(ctx, recipient, env, limit)
+	return w.MemoryStore.Enqueue(ctx, recipient, env, lim)
 }
 
 // Client's write-ahead hook: every envelope reaches the relay only after a

@@ -30,14 +30,33 @@ type StoredPrekey struct {
 	Public []byte
 }
 
-// Store is the relay's persistence: per-recipient mailboxes and published
-// prekeys. Implementations must be safe for concurrent use. MemoryStore is
-// the in-memory one; securechat/sqlstore keeps it in SQL.
+// EnqueueLimits bound what Store.Enqueue may store. A zero or negative
+// field is unbounded.
+type EnqueueLimits struct {
+	// Mailbox is the most entries the recipient's mailbox may hold.
+	Mailbox int
+	// SenderBytes is the most envelope bytes one sender may have stored,
+	// the new envelope included.
+	SenderBytes int64
+	// TotalBytes is the most envelope bytes the store may hold from all
+	// senders, the new envelope included.
+	TotalBytes int64
+}
+
+// Store is the relay's persistence: per-recipient mailboxes, published
+// prekeys and the relay's shared rate limits. Implementations must be safe
+// for concurrent use, and every method is one atomic step for all users of
+// the same data (relays of several processes sharing one database
+// included). MemoryStore is the in-memory one; securechat/sqlstore keeps it
+// in SQL.
 type Store interface {
 	// Enqueue appends env to recipient's mailbox and returns its sequence
-	// number; ErrMailboxFull when the mailbox already holds limit entries
-	// (limit <= 0 means unbounded).
-	Enqueue(ctx context.Context, recipient PeerID, env StoredEnvelope, limit int) (uint64, error)
+	// number, if the mailbox and the quotas of lim admit it: ErrMailboxFull
+	// when the mailbox already holds lim.Mailbox entries, ErrQuotaExceeded
+	// when the sender's or all senders' stored bytes would pass
+	// lim.SenderBytes or lim.TotalBytes. The checks and the append are one
+	// step, so racing writers cannot together pass a bound.
+	Enqueue(ctx context.Context, recipient PeerID, env StoredEnvelope, lim EnqueueLimits) (uint64, error)
 	// Pending returns up to limit unexpired entries with Seq > after, in
 	// Seq order.
 	Pending(ctx context.Context, recipient PeerID, after uint64, limit int, now time.Time) ([]StoredEnvelope, error)
@@ -64,6 +83,47 @@ type Store interface {
 	// PeekPrekeys returns peer's signed part and how many one-time prekeys
 	// are stored for it, taking none; ErrNotFound for an unknown peer.
 	PeekPrekeys(ctx context.Context, peer PeerID) (signed []byte, oneTime int, err error)
+	// TakeToken takes one token at time now from the named token bucket,
+	// which holds at most burst tokens and gains one every interval (a
+	// bucket never used is full), and reports whether there was one. The
+	// check and the take are one step, so relays sharing the store share
+	// the bucket. ErrMalformed for an empty name, a non-positive interval
+	// or burst, or a bucket that would span more than a year.
+	TakeToken(ctx context.Context, bucket string, interval time.Duration, burst int, now time.Time) (bool, error)
+}
+
+// MaxBucketName bounds the name of a token bucket (Store.TakeToken).
+const MaxBucketName = 128
+
+// maxBucketSpan bounds interval × burst of a token bucket.
+const maxBucketSpan = 366 * 24 * time.Hour
+
+// CheckBucket returns ErrMalformed for token bucket parameters a Store
+// refuses (see Store.TakeToken), so that every Store checks alike.
+func CheckBucket(bucket string, interval time.Duration, burst int) error {
+	switch {
+	case bucket == "" || len(bucket) > MaxBucketName:
+		return fmt.Errorf("%w: token bucket name of %d bytes (want 1 to %d)", ErrMalformed, len(bucket), MaxBucketName)
+	case interval <= 0 || burst <= 0:
+		return fmt.Errorf("%w: token bucket interval %v and burst %d must be positive", ErrMalformed, interval, burst)
+	case interval > maxBucketSpan/time.Duration(burst):
+		return fmt.Errorf("%w: token bucket of %d tokens every %v spans more than a year", ErrMalformed, burst, interval)
+	}
+	return nil
+}
+
+// takeTokenAt is the token bucket rule of Store.TakeToken as a generic
+// cell rate algorithm: a bucket is the time tat (Unix nanoseconds) at
+// which it is full again. It returns the bucket's new tat and whether a
+// token was taken; a refused take leaves tat as it was. Stores keep tat
+// and apply this rule (the SQL store in one statement).
+func takeTokenAt(tat int64, interval time.Duration, burst int, now time.Time) (int64, bool) {
+	n := now.UnixNano()
+	next := max(tat, n) + int64(interval)
+	if next-n > int64(interval)*int64(burst) {
+		return tat, false
+	}
+	return next, true
 }
 
 // MemoryStore is an in-memory Store. The zero value is not usable; call
@@ -72,6 +132,9 @@ type MemoryStore struct {
 	mu      sync.Mutex
 	boxes   map[PeerID]*memBox
 	prekeys map[PeerID]*memPrekeys
+	senders map[PeerID]StorageUsage // what each sender's envelopes take
+	total   StorageUsage
+	buckets map[string]int64 // token buckets: when each is full again
 }
 
 type memBox struct {
@@ -88,21 +151,42 @@ type memPrekeys struct {
 
 // NewMemoryStore returns an empty in-memory store.
 func NewMemoryStore() *MemoryStore {
-	return &MemoryStore{boxes: make(map[PeerID]*memBox), prekeys: make(map[PeerID]*memPrekeys)}
+	return &MemoryStore{boxes: make(map[PeerID]*memBox), prekeys: make(map[PeerID]*memPrekeys),
+		senders: make(map[PeerID]StorageUsage), buckets: make(map[string]int64)}
+}
+
+// count adds n envelopes of bytes from sender to the usage counters
+// (negative to remove them).
+func (m *MemoryStore) count(sender PeerID, n, bytes int64) {
+	u := m.senders[sender]
+	u.Envelopes += n
+	u.Bytes += bytes
+	if u.Envelopes <= 0 {
+		delete(m.senders, sender)
+	} else {
+		m.senders[sender] = u
+	}
+	m.total.Envelopes += n
+	m.total.Bytes += bytes
 }
 
 // Enqueue implements Store.
-func (m *MemoryStore) Enqueue(_ context.Context, recipient PeerID, env StoredEnvelope, limit int) (uint64, error) {
+func (m *MemoryStore) Enqueue(_ context.Context, recipient PeerID, env StoredEnvelope, lim EnqueueLimits) (uint64, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	b := m.boxes[recipient]
+	if lim.Mailbox > 0 && b != nil && len(b.msgs) >= lim.Mailbox {
+		return 0, fmt.Errorf("%w: %s holds %d messages", ErrMailboxFull, recipient, len(b.msgs))
+	}
+	size := int64(len(env.Envelope))
+	if err := checkQuota(m.senders[env.Sender], m.total, size, lim); err != nil {
+		return 0, err
+	}
 	if b == nil {
 		b = &memBox{}
 		m.boxes[recipient] = b
 	}
-	if limit > 0 && len(b.msgs) >= limit {
-		return 0, fmt.Errorf("%w: %s holds %d messages", ErrMailboxFull, recipient, len(b.msgs))
-	}
+	m.count(env.Sender, 1, size)
 	b.next++
 	env.Seq = b.next
 	env.Envelope = append([]byte(nil), env.Envelope...)
@@ -141,6 +225,7 @@ func (m *MemoryStore) Ack(_ context.Context, recipient PeerID, seq uint64) error
 	}
 	i := sort.Search(len(b.msgs), func(i int) bool { return b.msgs[i].Seq >= seq })
 	if i < len(b.msgs) && b.msgs[i].Seq == seq {
+		m.count(b.msgs[i].Sender, -1, -int64(len(b.msgs[i].Envelope)))
 		b.msgs = append(b.msgs[:i], b.msgs[i+1:]...)
 	}
 	return nil
@@ -155,12 +240,18 @@ func (m *MemoryStore) PurgeExpired(_ context.Context, now time.Time) (int, error
 		kept := b.msgs[:0]
 		for _, e := range b.msgs {
 			if !e.Expires.IsZero() && e.Expires.Before(now) {
+				m.count(e.Sender, -1, -int64(len(e.Envelope)))
 				n++
 				continue
 			}
 			kept = append(kept, e)
 		}
 		b.msgs = kept
+	}
+	for name, tat := range m.buckets {
+		if tat <= now.UnixNano() {
+			delete(m.buckets, name) // full again: it carries nothing
+		}
 	}
 	return n, nil
 }
@@ -169,30 +260,40 @@ func (m *MemoryStore) PurgeExpired(_ context.Context, now time.Time) (int, error
 func (m *MemoryStore) SenderUsage(_ context.Context, sender PeerID) (StorageUsage, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	var u StorageUsage
-	for _, b := range m.boxes {
-		for _, e := range b.msgs {
-			if e.Sender == sender {
-				u.Envelopes++
-				u.Bytes += int64(len(e.Envelope))
-			}
-		}
-	}
-	return u, nil
+	return m.senders[sender], nil
 }
 
 // Usage implements Store.
 func (m *MemoryStore) Usage(_ context.Context) (StorageUsage, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	var u StorageUsage
-	for _, b := range m.boxes {
-		for _, e := range b.msgs {
-			u.Envelopes++
-			u.Bytes += int64(len(e.Envelope))
-		}
+	return m.total, nil
+}
+
+// checkQuota returns ErrQuotaExceeded when an envelope of size bytes would
+// take sender (using sender) or the store (using total) past lim.
+func checkQuota(sender, total StorageUsage, size int64, lim EnqueueLimits) error {
+	if lim.SenderBytes > 0 && sender.Bytes+size > lim.SenderBytes {
+		return fmt.Errorf("%w: %d bytes of yours wait for delivery", ErrQuotaExceeded, sender.Bytes)
 	}
-	return u, nil
+	if lim.TotalBytes > 0 && total.Bytes+size > lim.TotalBytes {
+		return fmt.Errorf("%w: the relay holds its limit of undelivered envelopes", ErrQuotaExceeded)
+	}
+	return nil
+}
+
+// TakeToken implements Store.
+func (m *MemoryStore) TakeToken(_ context.Context, bucket string, interval time.Duration, burst int, now time.Time) (bool, error) {
+	if err := CheckBucket(bucket, interval, burst); err != nil {
+		return false, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	tat, ok := takeTokenAt(m.buckets[bucket], interval, burst, now)
+	if ok {
+		m.buckets[bucket] = tat
+	}
+	return ok, nil
 }
 
 // PutPrekeys implements Store.

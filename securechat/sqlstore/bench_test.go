@@ -18,7 +18,7 @@ func BenchmarkEnqueue(b *testing.B) {
 			env := securechat.StoredEnvelope{Sender: "alice", Envelope: make([]byte, 256)}
 			if !parallel {
 				for b.Loop() {
-					if _, err := s.Enqueue(ctx, "bob", env, 0); err != nil {
+					if _, err := s.Enqueue(ctx, "bob", env, securechat.EnqueueLimits{}); err != nil {
 						b.Fatal(err)
 					}
 				}
@@ -26,7 +26,7 @@ func BenchmarkEnqueue(b *testing.B) {
 			}
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {
-					if _, err := s.Enqueue(ctx, "bob", env, 0); err != nil {
+					if _, err := s.Enqueue(ctx, "bob", env, securechat.EnqueueLimits{}); err != nil {
 						b.Error(err)
 						return
 					}

@@ -4,7 +4,8 @@
 // messages.
 //
 // The store creates its own tables, all prefixed chat_ (chat_mailbox,
-// chat_mailbox_seq, chat_prekeys, chat_one_time_prekeys), and records
+// chat_mailbox_seq, chat_prekeys, chat_one_time_prekeys, the usage
+// counters chat_usage and chat_usage_total, chat_token_buckets), and records
 // applied schema migrations in chat_schema_migrations, so it can share one
 // database with other finkit stores. The migrations are embedded in the
 // binary and applied by New.
@@ -31,6 +32,13 @@
 // orders each mailbox across them (a later sequence number commits
 // later), a one-time prekey is handed out once whichever relay takes it,
 // and package pgnotify wakes the relay holding a recipient's connection.
+// The quotas and token buckets are shared too: Enqueue adds each envelope
+// to its sender's and the total usage counter rows within the quotas, in
+// the transaction that appends it (acks and the purge take it off again),
+// and TakeToken is one upsert of the bucket's row. On PostgreSQL the
+// counter rows' locks order racing writers, so the checks hold in total;
+// the total's row is every writer's, so appends and acks queue on it for
+// the moment between their update and their commit.
 //
 // The store holds only what the relay sees: opaque envelopes, peer ids,
 // times and public prekeys. Nothing in it can decrypt a message.

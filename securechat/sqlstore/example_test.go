@@ -38,5 +38,5 @@ func ExampleNew() {
 	var n int
 	db.QueryRow(`SELECT COUNT(*) FROM chat_schema_migrations`).Scan(&n)
 	fmt.Println("migrations applied:", n)
-	// Output: migrations applied: 2
+	// Output: migrations applied: 3
 }

@@ -6,6 +6,9 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"maps"
+	"math"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -49,9 +52,14 @@ const (
 	stmtSelectSeq
 	stmtCount
 	stmtInsertMsg
-	stmtPending
+	stmtAddSender
+	stmtAddTotal
 	stmtAck
+	stmtSubSender
+	stmtSubTotal
 	stmtPurge
+	stmtTakeToken
+	stmtPending // the statements from here on are prepared
 	stmtSenderUsage
 	stmtUsage
 	numStmts
@@ -65,12 +73,28 @@ ON CONFLICT (recipient) DO UPDATE SET next_seq = chat_mailbox_seq.next_seq + 1`,
 	stmtSelectSeq: `SELECT next_seq FROM chat_mailbox_seq WHERE recipient = ?`,
 	stmtCount:     `SELECT COUNT(*) FROM chat_mailbox WHERE recipient = ?`,
 	stmtInsertMsg: `INSERT INTO chat_mailbox (recipient, seq, sender, envelope, received_at, expires_at, size) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+	// The quota checks: each adds the envelope to its counter only within
+	// the quota (no row changed: over it), and holds the counter's row lock
+	// on PostgreSQL until the transaction ends, so racing appends queue.
+	stmtAddSender: `INSERT INTO chat_usage (sender, envelopes, bytes) VALUES (?, 1, ?)
+ON CONFLICT (sender) DO UPDATE SET envelopes = chat_usage.envelopes + 1, bytes = chat_usage.bytes + excluded.bytes
+WHERE chat_usage.bytes + excluded.bytes <= ?`,
+	stmtAddTotal:  `UPDATE chat_usage_total SET envelopes = envelopes + 1, bytes = bytes + ? WHERE id = 1 AND bytes + ? <= ?`,
+	stmtAck:       `DELETE FROM chat_mailbox WHERE recipient = ? AND seq = ? RETURNING sender, size`,
+	stmtSubSender: `UPDATE chat_usage SET envelopes = envelopes - ?, bytes = bytes - ? WHERE sender = ?`,
+	stmtSubTotal:  `UPDATE chat_usage_total SET envelopes = envelopes - ?, bytes = bytes - ? WHERE id = 1`,
+	stmtPurge:     `DELETE FROM chat_mailbox WHERE expires_at <> 0 AND expires_at < ? RETURNING sender, size`,
+	// One token bucket step (securechat's generic cell rate rule): a new
+	// bucket is full, so its first take succeeds; otherwise the bucket's
+	// full_at moves one interval on from max(full_at, now) unless that is
+	// more than burst intervals ahead (no row changed: no token).
+	stmtTakeToken: `INSERT INTO chat_token_buckets (bucket, full_at) VALUES (?, ?)
+ON CONFLICT (bucket) DO UPDATE SET full_at = CASE WHEN chat_token_buckets.full_at > ? THEN chat_token_buckets.full_at ELSE ? END + ?
+WHERE CASE WHEN chat_token_buckets.full_at > ? THEN chat_token_buckets.full_at ELSE ? END + ? <= ?`,
 	stmtPending: `SELECT seq, sender, envelope, received_at, expires_at FROM chat_mailbox
 WHERE recipient = ? AND seq > ? AND (expires_at = 0 OR expires_at >= ?) ORDER BY seq LIMIT ?`,
-	stmtAck:         `DELETE FROM chat_mailbox WHERE recipient = ? AND seq = ?`,
-	stmtPurge:       `DELETE FROM chat_mailbox WHERE expires_at <> 0 AND expires_at < ?`,
-	stmtSenderUsage: `SELECT COUNT(*), COALESCE(SUM(size), 0) FROM chat_mailbox WHERE sender = ?`,
-	stmtUsage:       `SELECT COUNT(*), COALESCE(SUM(size), 0) FROM chat_mailbox`,
+	stmtSenderUsage: `SELECT envelopes, bytes FROM chat_usage WHERE sender = ?`,
+	stmtUsage:       `SELECT envelopes, bytes FROM chat_usage_total WHERE id = 1`,
 }
 
 // Close releases the prepared statements; later calls fail with
@@ -113,7 +137,7 @@ func New(ctx context.Context, db *sql.DB, opts Options) (*Store, error) {
 	for i, q := range stmtSQL {
 		st.sql[i] = d.Rebind(q)
 		if i < stmtPending {
-			continue // run as text inside Enqueue's transaction
+			continue // run as text inside a write transaction
 		}
 		var err error
 		if st.stmts[i], err = db.PrepareContext(ctx, st.sql[i]); err != nil {
@@ -147,10 +171,18 @@ func fromUnixNano(n int64) time.Time {
 	return time.Unix(0, n).UTC()
 }
 
-// Enqueue implements securechat.Store.
-func (s *Store) Enqueue(ctx context.Context, recipient securechat.PeerID, env securechat.StoredEnvelope, limit int) (uint64, error) {
+// Enqueue implements securechat.Store. In one transaction it takes the
+// mailbox's next sequence number, checks the mailbox limit, appends, and
+// adds the envelope to its sender's and the total usage counters within
+// their quotas; over a bound it rolls back.
+func (s *Store) Enqueue(ctx context.Context, recipient securechat.PeerID, env securechat.StoredEnvelope, lim securechat.EnqueueLimits) (uint64, error) {
 	if s.closed.Load() {
 		return 0, fmt.Errorf("sqlstore: %w", securechat.ErrClosed)
+	}
+	size := int64(len(env.Envelope))
+	senderQuota, totalQuota := quota(lim.SenderBytes), quota(lim.TotalBytes)
+	if size > senderQuota || size > totalQuota {
+		return 0, fmt.Errorf("%w: an envelope of %d bytes", securechat.ErrQuotaExceeded, size)
 	}
 	tx, err := s.writer.Begin(ctx)
 	if err != nil {
@@ -166,23 +198,52 @@ func (s *Store) Enqueue(ctx context.Context, recipient securechat.PeerID, env se
 	if err := tx.QueryRowContext(ctx, s.sql[stmtSelectSeq], string(recipient)).Scan(&seq); err != nil {
 		return 0, fmt.Errorf("sqlstore: enqueue: %w", err)
 	}
-	if limit > 0 {
+	if lim.Mailbox > 0 {
 		var count int
 		if err := tx.QueryRowContext(ctx, s.sql[stmtCount], string(recipient)).Scan(&count); err != nil {
 			return 0, fmt.Errorf("sqlstore: enqueue: %w", err)
 		}
-		if count >= limit {
+		if count >= lim.Mailbox {
 			return 0, fmt.Errorf("%w: %s holds %d messages", securechat.ErrMailboxFull, recipient, count)
 		}
 	}
 	if _, err := tx.ExecContext(ctx, s.sql[stmtInsertMsg],
-		string(recipient), seq, string(env.Sender), env.Envelope, unixNano(env.Received), unixNano(env.Expires), int64(len(env.Envelope))); err != nil {
+		string(recipient), seq, string(env.Sender), env.Envelope, unixNano(env.Received), unixNano(env.Expires), size); err != nil {
 		return 0, fmt.Errorf("sqlstore: enqueue: %w", err)
+	}
+	// The counters last: the total's row is every writer's, so its lock is
+	// held only from here to the commit.
+	if ok, err := changed(tx.ExecContext(ctx, s.sql[stmtAddSender], string(env.Sender), size, senderQuota)); err != nil {
+		return 0, fmt.Errorf("sqlstore: enqueue: %w", err)
+	} else if !ok {
+		return 0, fmt.Errorf("%w: the sender's envelopes waiting for delivery are at their quota", securechat.ErrQuotaExceeded)
+	}
+	if ok, err := changed(tx.ExecContext(ctx, s.sql[stmtAddTotal], size, size, totalQuota)); err != nil {
+		return 0, fmt.Errorf("sqlstore: enqueue: %w", err)
+	} else if !ok {
+		return 0, fmt.Errorf("%w: the relay holds its limit of undelivered envelopes", securechat.ErrQuotaExceeded)
 	}
 	if err := tx.Commit(); err != nil {
 		return 0, fmt.Errorf("sqlstore: enqueue: %w", err)
 	}
 	return uint64(seq), nil
+}
+
+// quota is q, or the largest int64 for an unbounded (non-positive) q.
+func quota(q int64) int64 {
+	if q <= 0 {
+		return math.MaxInt64
+	}
+	return q
+}
+
+// changed reports whether the statement whose result is res changed a row.
+func changed(res sql.Result, err error) (bool, error) {
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n > 0, err
 }
 
 // Pending implements securechat.Store.
@@ -216,34 +277,90 @@ func (s *Store) Pending(ctx context.Context, recipient securechat.PeerID, after 
 	return out, nil
 }
 
-// Ack implements securechat.Store.
+// Ack implements securechat.Store: the entry is deleted and taken off its
+// sender's and the total usage counters in one transaction.
 func (s *Store) Ack(ctx context.Context, recipient securechat.PeerID, seq uint64) error {
 	if s.closed.Load() {
 		return fmt.Errorf("sqlstore: %w", securechat.ErrClosed)
 	}
-	if _, err := s.stmts[stmtAck].ExecContext(ctx, string(recipient), int64(seq)); err != nil {
+	if _, err := s.deleteCounted(ctx, s.sql[stmtAck], string(recipient), int64(seq)); err != nil {
 		return fmt.Errorf("sqlstore: ack: %w", err)
 	}
 	return nil
 }
 
-// PurgeExpired implements securechat.Store.
+// PurgeExpired implements securechat.Store. It also deletes the token
+// buckets that are full again (they carry nothing) and the usage counters
+// of senders with nothing stored.
 func (s *Store) PurgeExpired(ctx context.Context, now time.Time) (int, error) {
 	if s.closed.Load() {
 		return 0, fmt.Errorf("sqlstore: %w", securechat.ErrClosed)
 	}
-	res, err := s.stmts[stmtPurge].ExecContext(ctx, now.UnixNano())
+	n, err := s.deleteCounted(ctx, s.sql[stmtPurge], now.UnixNano())
 	if err != nil {
 		return 0, fmt.Errorf("sqlstore: purge: %w", err)
 	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return 0, fmt.Errorf("sqlstore: purge: %w", err)
+	if _, err := s.db.ExecContext(ctx, s.dialect.Rebind(`DELETE FROM chat_token_buckets WHERE full_at <= ?`), now.UnixNano()); err != nil {
+		return n, fmt.Errorf("sqlstore: purge token buckets: %w", err)
 	}
-	return int(n), nil
+	if _, err := s.db.ExecContext(ctx, `DELETE FROM chat_usage WHERE envelopes <= 0`); err != nil {
+		return n, fmt.Errorf("sqlstore: purge usage: %w", err)
+	}
+	return n, nil
 }
 
-// SenderUsage implements securechat.Store (through the index by sender).
+// deleteCounted runs a DELETE … RETURNING sender, size of mailbox entries
+// and takes what it deleted off the usage counters, in one transaction
+// (senders' rows in sorted order, then the total, as Enqueue locks them).
+func (s *Store) deleteCounted(ctx context.Context, del string, args ...any) (int, error) {
+	tx, err := s.writer.Begin(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer tx.Rollback()
+	rows, err := tx.QueryContext(ctx, del, args...)
+	if err != nil {
+		return 0, err
+	}
+	gone := map[string]securechat.StorageUsage{}
+	var total securechat.StorageUsage
+	for rows.Next() {
+		var sender string
+		var size int64
+		if err := rows.Scan(&sender, &size); err != nil {
+			rows.Close()
+			return 0, err
+		}
+		u := gone[sender]
+		u.Envelopes++
+		u.Bytes += size
+		gone[sender] = u
+		total.Envelopes++
+		total.Bytes += size
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, err
+	}
+	if total.Envelopes == 0 {
+		return 0, tx.Commit()
+	}
+	for _, sender := range slices.Sorted(maps.Keys(gone)) {
+		u := gone[sender]
+		if _, err := tx.ExecContext(ctx, s.sql[stmtSubSender], u.Envelopes, u.Bytes, sender); err != nil {
+			return 0, err
+		}
+	}
+	if _, err := tx.ExecContext(ctx, s.sql[stmtSubTotal], total.Envelopes, total.Bytes); err != nil {
+		return 0, err
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, err
+	}
+	return int(total.Envelopes), nil
+}
+
+// SenderUsage implements securechat.Store (one counter row).
 func (s *Store) SenderUsage(ctx context.Context, sender securechat.PeerID) (securechat.StorageUsage, error) {
 	return s.usage(ctx, stmtSenderUsage, string(sender))
 }
@@ -258,7 +375,11 @@ func (s *Store) usage(ctx context.Context, stmt int, args ...any) (securechat.St
 		return securechat.StorageUsage{}, fmt.Errorf("sqlstore: %w", securechat.ErrClosed)
 	}
 	var u securechat.StorageUsage
-	if err := s.stmts[stmt].QueryRowContext(ctx, args...).Scan(&u.Envelopes, &u.Bytes); err != nil {
+	err := s.stmts[stmt].QueryRowContext(ctx, args...).Scan(&u.Envelopes, &u.Bytes)
+	if errors.Is(err, sql.ErrNoRows) {
+		return securechat.StorageUsage{}, nil // a sender with nothing stored
+	}
+	if err != nil {
 		return securechat.StorageUsage{}, fmt.Errorf("sqlstore: usage: %w", err)
 	}
 	return u, nil
@@ -391,4 +512,30 @@ func (s *Store) PeekPrekeys(ctx context.Context, peer securechat.PeerID) ([]byte
 		return nil, 0, fmt.Errorf("sqlstore: peek prekeys: %w", err)
 	}
 	return signed, n, nil
+}
+
+// TakeToken implements securechat.Store in one statement (an upsert whose
+// update applies only when the bucket has a token), on the bucket's row
+// lock on PostgreSQL and in a write transaction on SQLite.
+func (s *Store) TakeToken(ctx context.Context, bucket string, interval time.Duration, burst int, now time.Time) (bool, error) {
+	if s.closed.Load() {
+		return false, fmt.Errorf("sqlstore: %w", securechat.ErrClosed)
+	}
+	if err := securechat.CheckBucket(bucket, interval, burst); err != nil {
+		return false, err
+	}
+	n, step := now.UnixNano(), int64(interval)
+	tx, err := s.writer.Begin(ctx)
+	if err != nil {
+		return false, fmt.Errorf("sqlstore: take token: %w", err)
+	}
+	defer tx.Rollback()
+	ok, err := changed(tx.ExecContext(ctx, s.sql[stmtTakeToken], bucket, n+step, n, n, step, n, n, step, n+step*int64(burst)))
+	if err != nil {
+		return false, fmt.Errorf("sqlstore: take token: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return false, fmt.Errorf("sqlstore: take token: %w", err)
+	}
+	return ok, nil
 }

@@ -51,10 +51,10 @@ func TestMigrationsIdempotentAndPrefixed(t *testing.T) {
 		require.NoError(t, rows.Scan(&n))
 		names = append(names, n)
 	}
-	assert.Equal(t, []string{"chat_mailbox", "chat_mailbox_seq", "chat_one_time_prekeys", "chat_prekeys", "chat_schema_migrations"}, names)
+	assert.Equal(t, []string{"chat_mailbox", "chat_mailbox_seq", "chat_one_time_prekeys", "chat_prekeys", "chat_schema_migrations", "chat_token_buckets", "chat_usage", "chat_usage_total"}, names)
 	var v int
 	require.NoError(t, db.QueryRow(`SELECT COUNT(*) FROM chat_schema_migrations`).Scan(&v))
-	assert.Equal(t, 2, v)
+	assert.Equal(t, 3, v)
 	_, err = sqlstore.New(context.Background(), db, sqlstore.Options{BlobType: "TEXT; DROP TABLE x"})
 	require.ErrorIs(t, err, securechat.ErrMalformed)
 }
@@ -84,11 +84,11 @@ func storeContract(t *testing.T, s securechat.Store) {
 	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 	bob := securechat.PeerID("bob")
 	for i := range 5 {
-		seq, err := s.Enqueue(ctx, bob, securechat.StoredEnvelope{Sender: "alice", Envelope: fmt.Appendf(nil, "env%d", i), Received: now, Expires: now.Add(time.Hour)}, 5)
+		seq, err := s.Enqueue(ctx, bob, securechat.StoredEnvelope{Sender: "alice", Envelope: fmt.Appendf(nil, "env%d", i), Received: now, Expires: now.Add(time.Hour)}, securechat.EnqueueLimits{Mailbox: 5})
 		require.NoError(t, err)
 		require.Equal(t, uint64(i+1), seq)
 	}
-	_, err := s.Enqueue(ctx, bob, securechat.StoredEnvelope{Envelope: []byte("x")}, 5)
+	_, err := s.Enqueue(ctx, bob, securechat.StoredEnvelope{Envelope: []byte("x")}, securechat.EnqueueLimits{Mailbox: 5})
 	require.ErrorIs(t, err, securechat.ErrMailboxFull)
 
 	got, err := s.Pending(ctx, bob, 0, 3, now)
@@ -105,7 +105,7 @@ func storeContract(t *testing.T, s securechat.Store) {
 	u, err := s.SenderUsage(ctx, "alice")
 	require.NoError(t, err)
 	assert.Equal(t, securechat.StorageUsage{Envelopes: 5, Bytes: 20}, u, "five 4-byte envelopes from alice")
-	_, err = s.Enqueue(ctx, "carol", securechat.StoredEnvelope{Sender: "dave", Envelope: []byte("123456"), Received: now}, 0)
+	_, err = s.Enqueue(ctx, "carol", securechat.StoredEnvelope{Sender: "dave", Envelope: []byte("123456"), Received: now}, securechat.EnqueueLimits{})
 	require.NoError(t, err)
 	u, err = s.Usage(ctx)
 	require.NoError(t, err)
@@ -119,7 +119,7 @@ func storeContract(t *testing.T, s securechat.Store) {
 	got, err = s.Pending(ctx, bob, 0, 10, now)
 	require.NoError(t, err)
 	require.Len(t, got, 4)
-	seq, err := s.Enqueue(ctx, bob, securechat.StoredEnvelope{Envelope: []byte("env5"), Received: now, Expires: now.Add(2 * time.Hour)}, 5)
+	seq, err := s.Enqueue(ctx, bob, securechat.StoredEnvelope{Envelope: []byte("env5"), Received: now, Expires: now.Add(2 * time.Hour)}, securechat.EnqueueLimits{Mailbox: 5})
 	require.NoError(t, err)
 	assert.Equal(t, uint64(6), seq, "sequence keeps increasing after acks")
 
@@ -228,7 +228,7 @@ func concurrentTakeBundle(t *testing.T, s securechat.Store, others ...securechat
 func TestPersistsAcrossReopen(t *testing.T) {
 	s, db, path := newStore(t)
 	ctx := context.Background()
-	_, err := s.Enqueue(ctx, "bob", securechat.StoredEnvelope{Sender: "a", Envelope: []byte("kept")}, 0)
+	_, err := s.Enqueue(ctx, "bob", securechat.StoredEnvelope{Sender: "a", Envelope: []byte("kept")}, securechat.EnqueueLimits{})
 	require.NoError(t, err)
 	require.NoError(t, db.Close())
 	s2, err := sqlstore.New(ctx, openDB(t, path), sqlstore.Options{})
@@ -252,7 +252,7 @@ func TestClosedStoreFailsCleanly(t *testing.T) {
 	require.ErrorIs(t, s.Ack(ctx, "bob", 1), securechat.ErrClosed)
 	_, err = s.PurgeExpired(ctx, time.Now())
 	require.ErrorIs(t, err, securechat.ErrClosed)
-	_, err = s.Enqueue(ctx, "bob", securechat.StoredEnvelope{Sender: "a", Envelope: []byte("x")}, 0)
+	_, err = s.Enqueue(ctx, "bob", securechat.StoredEnvelope{Sender: "a", Envelope: []byte("x")}, securechat.EnqueueLimits{})
 	require.ErrorIs(t, err, securechat.ErrClosed)
 	_, _, err = s.TakeBundle(ctx, "bob")
 	require.ErrorIs(t, err, securechat.ErrClosed)
@@ -327,7 +327,7 @@ func concurrentWriters(t *testing.T, s securechat.Store) {
 					if op%5 == 3 {
 						to = securechat.PeerID(fmt.Sprintf("fresh%d", op)) // created by whichever writer comes first
 					}
-					seq, err := s.Enqueue(ctx, to, securechat.StoredEnvelope{Sender: peer, Envelope: []byte("m"), Received: time.Now()}, 0)
+					seq, err := s.Enqueue(ctx, to, securechat.StoredEnvelope{Sender: peer, Envelope: []byte("m"), Received: time.Now()}, securechat.EnqueueLimits{})
 					fail(w, op, "Enqueue", err)
 					if err == nil {
 						mu.Lock()

@@ -61,7 +61,7 @@ func startApp(ctx context.Context, target, name string) error {
 	if _, err := portfolio.BookTransactions(ctx, ps, []portfolio.Transaction{{ID: name, Account: name, Kind: portfolio.TxDeposit, Time: now, Amount: decimal.NewFromInt(1), Currency: "USD"}}); err != nil {
 		return err
 	}
-	_, err = cs.Enqueue(ctx, "inbox", securechat.StoredEnvelope{Sender: securechat.PeerID(name), Envelope: []byte(name)}, 0)
+	_, err = cs.Enqueue(ctx, "inbox", securechat.StoredEnvelope{Sender: securechat.PeerID(name), Envelope: []byte(name)}, securechat.EnqueueLimits{})
 	return err
 }
 
@@ -241,7 +241,7 @@ func TestConcurrentWritersAcrossStores(t *testing.T) {
 						err = as.CreateSession(ctx, auth.Session{ID: fmt.Sprintf("%s-s%d", uid, op), TokenHash: th, UserID: uid,
 							CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(time.Hour)})
 					case 3:
-						_, err = cs.Enqueue(ctx, securechat.PeerID(uid), securechat.StoredEnvelope{Sender: "x", Envelope: []byte("m")}, 0)
+						_, err = cs.Enqueue(ctx, securechat.PeerID(uid), securechat.StoredEnvelope{Sender: "x", Envelope: []byte("m")}, securechat.EnqueueLimits{})
 					}
 					if err != nil {
 						mu.Lock()
