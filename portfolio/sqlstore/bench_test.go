@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"strconv"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -57,4 +58,116 @@ func benchAdd(b *testing.B, open func(*testing.B) *sql.DB, opts sqlstore.Options
 			b.Fatal(err)
 		}
 	}
+}
+
+// benchBackends runs f as sub-benchmark "sqlite" and "postgres" (with
+// FINKIT_TEST_POSTGRES; skipped without it) on a new, migrated store.
+func benchBackends(b *testing.B, f func(b *testing.B, s *sqlstore.Store)) {
+	for _, sb := range sqltest.Backends() {
+		b.Run(sb.Name, func(b *testing.B) {
+			opts := sqlstore.Options{Placeholder: sqlstore.Question}
+			if sb.Dialect == sqlmigrate.Postgres {
+				opts.Placeholder = sqlstore.Dollar
+			}
+			s, err := sqlstore.New(context.Background(), sb.Open(b), opts)
+			if err != nil {
+				b.Fatal(err)
+			}
+			f(b, s)
+		})
+	}
+}
+
+// benchTxs returns n buys in account "a" with ids prefix0 … prefix(n-1).
+func benchTxs(prefix string, n int) []portfolio.Transaction {
+	txs := make([]portfolio.Transaction, n)
+	t0 := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	for i := range txs {
+		txs[i] = portfolio.Transaction{ID: prefix + strconv.Itoa(i), Account: "a", Kind: portfolio.TxBuy, Time: t0.Add(time.Duration(i) * time.Minute),
+			Symbol: "SYM" + strconv.Itoa(i%50), Quantity: decimal.NewFromInt(int64(1 + i%7)), Price: decimal.New(int64(10000+i), -2), Currency: "USD"}
+	}
+	return txs
+}
+
+// newBook returns the book of owner with account "a" and the given
+// transactions stored.
+func newBook(b *testing.B, s *sqlstore.Store, owner string, txs []portfolio.Transaction) portfolio.Store {
+	ctx := context.Background()
+	book := s.Book(owner)
+	if err := book.SaveAccount(ctx, portfolio.Account{ID: "a", Currency: "USD"}); err != nil {
+		b.Fatal(err)
+	}
+	if len(txs) > 0 {
+		if _, err := book.Update(ctx, func(portfolio.Books) (portfolio.Change, error) { return portfolio.Change{Add: txs}, nil }); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return book
+}
+
+// BenchmarkImport1000 books an import of 1,000 transactions in one
+// Store.Update into a user's empty book (one op = one import; each op a
+// new user of the same database), on SQLite and PostgreSQL in one run;
+// reported as imports/s and transactions/s.
+func BenchmarkImport1000(b *testing.B) {
+	benchBackends(b, func(b *testing.B, s *sqlstore.Store) {
+		ctx := context.Background()
+		txs := benchTxs("t", 1000)
+		i := 0
+		for b.Loop() {
+			b.StopTimer()
+			book := newBook(b, s, "import"+strconv.Itoa(i), nil)
+			i++
+			b.StartTimer()
+			n, err := book.Update(ctx, func(portfolio.Books) (portfolio.Change, error) { return portfolio.Change{Add: txs}, nil })
+			if err != nil || n != len(txs) {
+				b.Fatal(n, err)
+			}
+		}
+		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "imports/s")
+		b.ReportMetric(float64(b.N*len(txs))/b.Elapsed().Seconds(), "transactions/s")
+	})
+}
+
+// BenchmarkSmallWrites books one transaction per Store.Update (a hand-typed
+// transaction) into books of 32 users holding 100 transactions each, from
+// one writer and from parallel writers (each op a user in turn), on SQLite
+// and PostgreSQL in one run; reported as writes/s.
+func BenchmarkSmallWrites(b *testing.B) {
+	benchBackends(b, func(b *testing.B, s *sqlstore.Store) {
+		const users = 32
+		books := make([]portfolio.Store, users)
+		for u := range books {
+			books[u] = newBook(b, s, "small"+strconv.Itoa(u), benchTxs("seed", 100))
+		}
+		var next atomic.Int64
+		write := func() error {
+			i := next.Add(1)
+			tx := benchTxs("w"+strconv.FormatInt(i, 10)+"-", 1)
+			_, err := books[i%users].Update(context.Background(), func(portfolio.Books) (portfolio.Change, error) {
+				return portfolio.Change{Add: tx}, nil
+			})
+			return err
+		}
+		b.Run("serial", func(b *testing.B) {
+			for b.Loop() {
+				if err := write(); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "writes/s")
+		})
+		b.Run("parallel", func(b *testing.B) {
+			b.SetParallelism(4)
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					if err := write(); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "writes/s")
+		})
+	})
 }

@@ -49,7 +49,6 @@ type Store struct {
 // Prepared statements, indexes into Store.stmts.
 const (
 	stmtBumpSeq = iota
-	stmtSelectSeq
 	stmtCount
 	stmtInsertMsg
 	stmtAddSender
@@ -69,8 +68,7 @@ var stmtSQL = [numStmts]string{
 	// One statement creates or bumps the counter, so two first messages to
 	// a new mailbox cannot both insert it (PostgreSQL would fail one).
 	stmtBumpSeq: `INSERT INTO chat_mailbox_seq (recipient, next_seq) VALUES (?, 1)
-ON CONFLICT (recipient) DO UPDATE SET next_seq = chat_mailbox_seq.next_seq + 1`,
-	stmtSelectSeq: `SELECT next_seq FROM chat_mailbox_seq WHERE recipient = ?`,
+ON CONFLICT (recipient) DO UPDATE SET next_seq = chat_mailbox_seq.next_seq + 1 RETURNING next_seq`,
 	stmtCount:     `SELECT COUNT(*) FROM chat_mailbox WHERE recipient = ?`,
 	stmtInsertMsg: `INSERT INTO chat_mailbox (recipient, seq, sender, envelope, received_at, expires_at, size) VALUES (?, ?, ?, ?, ?, ?, ?)`,
 	// The quota checks: each adds the envelope to its counter only within
@@ -191,11 +189,8 @@ func (s *Store) Enqueue(ctx context.Context, recipient securechat.PeerID, env se
 	defer tx.Rollback()
 	// The counter update also locks the mailbox's counter row on
 	// PostgreSQL, so the count below is stable.
-	if _, err := tx.ExecContext(ctx, s.sql[stmtBumpSeq], string(recipient)); err != nil {
-		return 0, fmt.Errorf("sqlstore: enqueue: %w", err)
-	}
 	var seq int64
-	if err := tx.QueryRowContext(ctx, s.sql[stmtSelectSeq], string(recipient)).Scan(&seq); err != nil {
+	if err := tx.QueryRowContext(ctx, s.sql[stmtBumpSeq], string(recipient)).Scan(&seq); err != nil {
 		return 0, fmt.Errorf("sqlstore: enqueue: %w", err)
 	}
 	if lim.Mailbox > 0 {
