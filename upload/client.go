@@ -35,8 +35,13 @@ type Client struct {
 	// ChunkSize is the size of a tus PATCH; 0 means 4 MiB.
 	ChunkSize int64
 	// Retries is how often a failed tus chunk is retried (after asking
-	// the server for its offset); 0 means 3.
+	// the server for its offset), and how often a request answered 503
+	// (queue full, storage unavailable: nothing was stored) is sent again;
+	// 0 means 3, a negative value never.
 	Retries int
+	// MaxRetryWait caps the wait before a retry, which is otherwise the
+	// server's Retry-After; 0 means 30 s.
+	MaxRetryWait time.Duration
 	// Fields are sent with each file: form fields, or tus metadata.
 	Fields map[string]string
 	// Resume, when set, remembers unfinished tus uploads by the key given
@@ -57,11 +62,18 @@ type ResumeStore interface {
 type ResponseError struct {
 	Status  int
 	Message string
+	// RetryAfter is the server's Retry-After of a 503, or 0.
+	RetryAfter time.Duration
 }
 
 func (e *ResponseError) Error() string {
 	return fmt.Sprintf("upload: server answered %d: %s", e.Status, e.Message)
 }
+
+// Retryable reports whether the request may simply be sent again later:
+// a 503 (the server's queue is full, or its storage is unavailable), for
+// which the server stored nothing.
+func (e *ResponseError) Retryable() bool { return e.Status == http.StatusServiceUnavailable }
 
 func (c *Client) http() *http.Client {
 	if c.HTTP != nil {
@@ -85,7 +97,57 @@ func responseError(resp *http.Response) error {
 	if body.Error == "" {
 		body.Error = http.StatusText(resp.StatusCode)
 	}
-	return &ResponseError{Status: resp.StatusCode, Message: body.Error}
+	re := &ResponseError{Status: resp.StatusCode, Message: body.Error}
+	if secs, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && secs > 0 && re.Retryable() {
+		re.RetryAfter = time.Duration(min(secs, 3600)) * time.Second
+	}
+	return re
+}
+
+func (c *Client) retries() int {
+	switch {
+	case c.Retries == 0:
+		return 3
+	case c.Retries < 0:
+		return 0
+	}
+	return c.Retries
+}
+
+// pause waits before retry number n (from 1) after err: the server's
+// Retry-After when it sent one, else 200 ms × n, at most MaxRetryWait.
+func (c *Client) pause(ctx context.Context, err error, n int) error {
+	wait := time.Duration(n) * 200 * time.Millisecond
+	if re, ok := errors.AsType[*ResponseError](err); ok && re.RetryAfter > 0 {
+		wait = re.RetryAfter
+	}
+	limit := c.MaxRetryWait
+	if limit <= 0 {
+		limit = 30 * time.Second
+	}
+	t := time.NewTimer(min(wait, limit))
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// withRetry runs send again, after a pause, while it fails with a
+// retryable answer (a 503: nothing was stored), up to c.retries() times.
+func withRetry[T any](ctx context.Context, c *Client, send func() (T, error)) (T, error) {
+	for n := 1; ; n++ {
+		v, err := send()
+		re, ok := errors.AsType[*ResponseError](err)
+		if err == nil || !ok || !re.Retryable() || n > c.retries() {
+			return v, err
+		}
+		if perr := c.pause(ctx, err, n); perr != nil {
+			return v, err
+		}
+	}
 }
 
 // Send uploads size bytes of r under name and returns the queued upload.
@@ -112,7 +174,9 @@ func (c *Client) SendResumable(ctx context.Context, key, name string, r io.Reade
 		}
 		return c.Status(ctx, id)
 	}
-	return c.sendMultipart(ctx, name, io.NewSectionReader(r, 0, size), progress)
+	return withRetry(ctx, c, func() (Upload, error) {
+		return c.sendMultipart(ctx, name, io.NewSectionReader(r, 0, size), progress)
+	})
 }
 
 // countingReader reports progress as it is read.
@@ -209,7 +273,7 @@ func (c *Client) sendTus(ctx context.Context, key, name string, r io.ReaderAt, s
 	}
 	if loc == "" {
 		var err error
-		if loc, err = c.tusCreate(ctx, name, size); err != nil {
+		if loc, err = withRetry(ctx, c, func() (string, error) { return c.tusCreate(ctx, name, size) }); err != nil {
 			return "", err
 		}
 		if key != "" {
@@ -220,24 +284,27 @@ func (c *Client) sendTus(ctx context.Context, key, name string, r io.ReaderAt, s
 	if chunk <= 0 {
 		chunk = 4 << 20
 	}
-	retries := c.Retries
-	if retries == 0 {
-		retries = 3
-	}
+	// The upload is done when a PATCH is answered with the full offset:
+	// the answer to the last one says the server recorded the upload. When
+	// that answer fails (a 503: the storage was unavailable), the server
+	// still has all the bytes, and an empty PATCH at the end completes it.
 	failures := 0
-	for offset < size {
+	for done := false; !done; {
 		next, err := c.tusPatch(ctx, loc, r, offset, min(chunk, size-offset))
 		if err == nil {
 			offset, failures = next, 0
 			progress(offset)
+			done = offset >= size
 			continue
 		}
 		var re *ResponseError
-		if ctx.Err() != nil || errors.As(err, &re) && re.Status != http.StatusConflict && re.Status < 500 || failures >= retries {
+		if ctx.Err() != nil || errors.As(err, &re) && re.Status != http.StatusConflict && re.Status < 500 || failures >= c.retries() {
 			return "", err
 		}
 		failures++
-		time.Sleep(time.Duration(failures) * 200 * time.Millisecond)
+		if perr := c.pause(ctx, err, failures); perr != nil {
+			return "", err
+		}
 		if offset, err = c.tusOffset(ctx, loc); err != nil {
 			return "", err
 		}

@@ -61,9 +61,15 @@
 // share), an accepted file is staged there under incoming/{id} before it
 // is acknowledged, so any instance can run its job; the job then moves it
 // to its content-addressed key (server-side when the Storage is a
-// Copier). A delete of the last upload of some content leases its key in
-// the Store while the object is deleted; a job storing the same content
-// meanwhile waits and stores it anew.
+// Copier). When that Storage fails while a file is staged (an
+// object-storage outage), the answer is 503 with Retry-After and the
+// error "file storage is unavailable, try again later" (ErrUnavailable),
+// and nothing is kept; Client sends such a request again after the
+// Retry-After, and a tus upload whose last PATCH met the outage keeps its
+// bytes and is completed by an empty PATCH at its end. A delete of the
+// last upload of some content leases its key in the Store while the
+// object is deleted; a job storing the same content meanwhile waits and
+// stores it anew.
 //
 // # Pipeline
 //

@@ -23,6 +23,10 @@ var (
 	ErrChecksum        = errors.New("upload: checksum mismatch")
 	ErrBadKey          = errors.New("upload: bad storage key")
 	ErrTimeout         = errors.New("upload: request body timed out")
+	// ErrUnavailable is a Storage (object storage) that failed while an
+	// accepted file was staged in it: answered 503 with Retry-After, and
+	// nothing is stored.
+	ErrUnavailable = errors.New("upload: file storage is unavailable, try again later")
 	// ErrBadName is a client's file name that is refused rather than
 	// sanitized (see CheckName).
 	ErrBadName = errors.New("upload: file name not allowed")
@@ -74,7 +78,7 @@ func StatusOf(err error) int {
 		return 460
 	case errors.Is(err, ErrEmptyFile), errors.Is(err, ErrBadRequest), errors.Is(err, ErrBadName):
 		return http.StatusBadRequest
-	case errors.Is(err, ErrQueueFull), errors.Is(err, ErrClosed):
+	case errors.Is(err, ErrQueueFull), errors.Is(err, ErrClosed), errors.Is(err, ErrUnavailable):
 		return http.StatusServiceUnavailable
 	}
 	return http.StatusInternalServerError

@@ -208,6 +208,9 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 // publicMessage is what a client may see of err: the text of this
 // package's own 4xx errors, and "internal error" for anything else.
 func publicMessage(err error) string {
+	if errors.Is(err, ErrUnavailable) { // not the storage's own error
+		return strings.TrimPrefix(ErrUnavailable.Error(), "upload: ")
+	}
 	if StatusOf(err) >= 500 && !errors.Is(err, ErrQueueFull) && !errors.Is(err, ErrClosed) {
 		return "internal error"
 	}
@@ -227,7 +230,7 @@ func writeError(w http.ResponseWriter, err error) {
 }
 
 func (m *Manager) writeErrorLogged(w http.ResponseWriter, r *http.Request, err error) {
-	if StatusOf(err) >= 500 {
+	if StatusOf(err) >= 500 && !errors.Is(err, ErrQueueFull) && !errors.Is(err, ErrClosed) {
 		m.opts.Logger.ErrorContext(r.Context(), "upload: request failed", slog.String("path", r.URL.Path), slog.Any("error", err))
 	}
 	writeError(w, err)

@@ -52,7 +52,7 @@ func (m *Manager) stage(ctx context.Context, u *Upload) error {
 	}
 	if err != nil {
 		_ = m.opts.Storage.Delete(context.WithoutCancel(ctx), key)
-		return fmt.Errorf("upload: stage the file: %w", err)
+		return fmt.Errorf("%w: stage the file: %w", ErrUnavailable, err)
 	}
 	u.Temp = key
 	return nil

@@ -32,6 +32,10 @@ type Options struct {
 	PartSize uint64
 	// Transport is the HTTP transport; nil means minio's default.
 	Transport http.RoundTripper
+	// MaxRetries is how often a failed request is tried again, with
+	// back-off; 0 means 3 (minio's default of 10 makes an unreachable
+	// server answer after about 10 s; with 3 it is about 1 s).
+	MaxRetries int
 }
 
 // Storage is an upload.Storage in one bucket.
@@ -63,11 +67,15 @@ func New(ctx context.Context, opts Options) (*Storage, error) {
 	if opts.Region == "" {
 		opts.Region = "us-east-1"
 	}
+	if opts.MaxRetries <= 0 {
+		opts.MaxRetries = 3
+	}
 	c, err := minio.New(opts.Endpoint, &minio.Options{
-		Creds:     credentials.NewStaticV4(opts.AccessKey, opts.SecretKey, ""),
-		Secure:    opts.Secure,
-		Region:    opts.Region,
-		Transport: opts.Transport,
+		Creds:      credentials.NewStaticV4(opts.AccessKey, opts.SecretKey, ""),
+		Secure:     opts.Secure,
+		Region:     opts.Region,
+		Transport:  opts.Transport,
+		MaxRetries: opts.MaxRetries,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("s3storage: %w", err)
