@@ -8,7 +8,6 @@ import (
 	"math/rand/v2"
 	"runtime"
 	"slices"
-	"sync"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -48,7 +47,8 @@ type MonteCarloOptions struct {
 	// Backtest are the engine options used on every path.
 	Backtest Options
 	// Progress, if set, is called after each finished path with the
-	// number done so far; calls are serialized.
+	// number done so far and Paths; calls are serialized and done only
+	// grows, reaching Paths when MonteCarlo succeeds.
 	Progress func(done, total int)
 }
 
@@ -273,8 +273,7 @@ func MonteCarlo(ctx context.Context, bars []Bar, newStrategy func() Strategy, op
 	out := make([]PathOutcome, opts.Paths)
 	jobs := make(chan int)
 	g, gctx := errgroup.WithContext(ctx)
-	var mu sync.Mutex
-	done := 0
+	prog := &progress{report: opts.Progress, total: opts.Paths}
 	for range min(opts.Workers, opts.Paths) {
 		g.Go(func() error {
 			w := &pathWorker{buf: make([]Bar, opts.Bars)}
@@ -284,12 +283,7 @@ func MonteCarlo(ctx context.Context, bars []Bar, newStrategy func() Strategy, op
 					return err
 				}
 				out[i] = o
-				if opts.Progress != nil {
-					mu.Lock()
-					done++
-					opts.Progress(done, opts.Paths)
-					mu.Unlock()
-				}
+				prog.step()
 			}
 			return nil
 		})

@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -58,6 +59,30 @@ type OptimizeOptions struct {
 	// bars are cut into WalkForward+1 equal windows; each fold optimizes on
 	// one window and tests the winner on the next.
 	WalkForward int
+	// Progress, if set, is called after each finished backtest with the
+	// number done so far and the total (the grid, plus the grid and one
+	// out-of-sample run per walk-forward fold); calls are serialized and
+	// done only grows, reaching total when Optimize succeeds.
+	Progress func(done, total int)
+}
+
+// progress counts finished units of work for a Progress callback. The
+// zero value (no callback) counts nothing.
+type progress struct {
+	report      func(done, total int)
+	mu          sync.Mutex
+	done, total int
+}
+
+// step records one finished unit.
+func (p *progress) step() {
+	if p == nil || p.report == nil {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.done++
+	p.report(p.done, p.total)
 }
 
 // ParamRun is one backtest of the grid. Score is NaN when the metric is
@@ -235,7 +260,9 @@ func Optimize(ctx context.Context, bars []Bar, factory Factory, opts OptimizeOpt
 	if len(combos) == 0 {
 		return nil, fmt.Errorf("%w: the constraint rejects every combination", ErrInvalidOptimize)
 	}
-	runs, err := runGrid(ctx, bars, factory, combos, opts)
+	prog := &progress{report: opts.Progress, total: len(combos) * (1 + opts.WalkForward)}
+	prog.total += opts.WalkForward
+	runs, err := runGrid(ctx, bars, factory, combos, opts, prog)
 	if err != nil {
 		return nil, err
 	}
@@ -251,7 +278,7 @@ func Optimize(ctx context.Context, bars []Bar, factory Factory, opts OptimizeOpt
 		if f == opts.WalkForward-1 {
 			out = bars[(f+1)*seg:]
 		}
-		inRuns, err := runGrid(ctx, in, factory, combos, opts)
+		inRuns, err := runGrid(ctx, in, factory, combos, opts, prog)
 		if err != nil {
 			return nil, fmt.Errorf("walk-forward fold %d: %w", f+1, err)
 		}
@@ -264,6 +291,7 @@ func Optimize(ctx context.Context, bars []Bar, factory Factory, opts OptimizeOpt
 		if err != nil {
 			return nil, fmt.Errorf("walk-forward fold %d: %w", f+1, err)
 		}
+		prog.step()
 		score := score(oos.Stats, opts.Metric)
 		res.Folds = append(res.Folds, Fold{
 			InStart: in[0].Time, InEnd: in[len(in)-1].Time, OutStart: out[0].Time, OutEnd: out[len(out)-1].Time,
@@ -285,7 +313,7 @@ func score(s Stats, metric string) float64 {
 	return v
 }
 
-func runGrid(ctx context.Context, bars []Bar, factory Factory, combos []Params, opts OptimizeOptions) ([]ParamRun, error) {
+func runGrid(ctx context.Context, bars []Bar, factory Factory, combos []Params, opts OptimizeOptions, prog *progress) ([]ParamRun, error) {
 	runs := make([]ParamRun, len(combos))
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(opts.Workers)
@@ -303,6 +331,7 @@ func runGrid(ctx context.Context, bars []Bar, factory Factory, combos []Params, 
 				return fmt.Errorf("%s: %w", p, err)
 			}
 			runs[i] = ParamRun{Params: p, Score: score(r.Stats, opts.Metric), Stats: r.Stats}
+			prog.step()
 			return nil
 		})
 	}

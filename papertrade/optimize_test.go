@@ -163,3 +163,44 @@ func TestOptimizeJSONWithNaNScores(t *testing.T) {
 	require.NoError(t, err)
 	assert.NotContains(t, string(b), "walk_forward_efficiency")
 }
+
+// TestOptimizeProgress: every backtest of the grid and of each
+// walk-forward fold is counted once, in order, from several workers; the
+// last call is the total. A cancelled run stops reporting.
+func TestOptimizeProgress(t *testing.T) {
+	bars := loadGOOG(t)
+	var seen []int
+	totals := map[int]bool{}
+	res, err := Optimize(context.Background(), bars, smaParams, OptimizeOptions{
+		Grid:        map[string][]float64{"fast": {5, 10, 15}, "slow": {20, 40}},
+		WalkForward: 2,
+		Workers:     3,
+		Progress: func(done, total int) {
+			seen = append(seen, done) // serialized: no lock needed
+			totals[total] = true
+		},
+	})
+	require.NoError(t, err)
+	require.Len(t, res.Folds, 2)
+	want := 6 + 2*6 + 2 // the grid, each fold's grid, each fold's out-of-sample run
+	assert.Equal(t, map[int]bool{want: true}, totals)
+	require.Len(t, seen, want)
+	for i, d := range seen {
+		assert.Equal(t, i+1, d)
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	calls := 0
+	_, err = Optimize(ctx, bars, smaParams, OptimizeOptions{
+		Grid:    map[string][]float64{"fast": {2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}, "slow": {20, 30, 40, 50, 60, 70, 80, 90}},
+		Workers: 1,
+		Progress: func(done, total int) {
+			calls++
+			if done == 3 {
+				cancel()
+			}
+		},
+	})
+	assert.ErrorIs(t, err, context.Canceled)
+	assert.LessOrEqual(t, calls, 4, "the grid stopped at the cancel (one run may be under way)")
+}
