@@ -382,6 +382,23 @@ func TestOpenAPIConformance(t *testing.T) {
 	mc := call(apiCall{name: "montecarlo", client: bob, method: "GET", path: "/api/montecarlo?symbol=SPY", op: "/api/montecarlo", status: 200})
 	require.Contains(t, mc, "monte_carlo")
 	assert.EqualValues(t, mcPaths, mc["monte_carlo"].(map[string]any)["paths"])
+	// A Monte Carlo job: started, read, cancelled; another's is not found.
+	job := call(apiCall{name: "start job", client: bob, method: "POST", path: "/api/montecarlo/jobs", op: "/api/montecarlo/jobs",
+		body: map[string]any{"symbol": "SPY", "paths": 20_000}, status: 202})
+	jobID := job["id"].(string)
+	call(apiCall{name: "second job", client: bob, method: "POST", path: "/api/montecarlo/jobs", op: "/api/montecarlo/jobs",
+		body: map[string]any{"paths": 10}, status: 429})
+	call(apiCall{name: "bad job", client: admin, method: "POST", path: "/api/montecarlo/jobs", op: "/api/montecarlo/jobs",
+		body: map[string]any{"paths": 0}, status: 400})
+	call(apiCall{name: "job", client: bob, method: "GET", path: "/api/montecarlo/jobs/" + jobID, op: "/api/montecarlo/jobs/{id}", status: 200})
+	call(apiCall{name: "other's job", client: admin, method: "GET", path: "/api/montecarlo/jobs/" + jobID, op: "/api/montecarlo/jobs/{id}", status: 404})
+	call(apiCall{name: "cancel job", client: bob, method: "DELETE", path: "/api/montecarlo/jobs/" + jobID, op: "/api/montecarlo/jobs/{id}", status: 200})
+	small := call(apiCall{name: "small job", client: bob, method: "POST", path: "/api/montecarlo/jobs", op: "/api/montecarlo/jobs",
+		body: map[string]any{"symbol": "SPY", "paths": 20}, status: 202})
+	for small["state"] == jobRunning {
+		small = call(apiCall{name: "job done", client: bob, method: "GET", path: "/api/montecarlo/jobs/" + small["id"].(string), op: "/api/montecarlo/jobs/{id}", status: 200})
+	}
+	assert.Equal(t, jobDone, small["state"])
 
 	// Paper trading: a market buy, a limit order, its cancellation.
 	call(apiCall{name: "paper", client: bob, method: "GET", path: "/api/paper", op: "/api/paper", status: 200})

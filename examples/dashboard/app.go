@@ -68,6 +68,7 @@ type app struct {
 	streamUsers *perUser
 	heavy       chan struct{} // semaphore for backtests, Monte Carlo runs and PDF exports
 	heavyUsers  *perUser
+	jobs        *mcJobs // Monte Carlo jobs (mcjobs.go)
 
 	mu    sync.Mutex
 	paper map[string]*paperState // by user id
@@ -87,6 +88,7 @@ func newApp(ctx context.Context, cfg config, logger *slog.Logger) (a *app, err e
 		streamUsers: newPerUser(maxStreamsPerUser),
 		heavy:       make(chan struct{}, maxHeavy),
 		heavyUsers:  newPerUser(maxHeavyPerUser),
+		jobs:        newMCJobs(),
 	}
 	built := a // "return nil, err" clears a before this runs
 	defer func() {
@@ -292,6 +294,7 @@ func (a *app) Close() error {
 		a.stop()
 	}
 	a.wg.Wait()
+	a.jobs.close()
 	errs := []error{a.closeUploads()}
 	if a.pdf != nil {
 		errs = append(errs, a.pdf.Close())

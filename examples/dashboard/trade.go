@@ -42,6 +42,8 @@ type backtestForm struct {
 	Cash       string
 	Commission string // percent per fill
 	MonteCarlo bool
+	Seed       string // of the Monte Carlo run's paths
+	Paths      string // of a Monte Carlo job (mcjobs.go)
 }
 
 type statRow struct{ Name, Value, Class string }
@@ -62,26 +64,44 @@ type backtestView struct {
 	Bars       int
 	Currency   string // of the price history ("" for an uploaded data set)
 	Elapsed    time.Duration
+	Job        *jobStatus // a Monte Carlo job's page (mcjobs.go)
 }
 
 // backtestFormOf reads a backtest request from the query (the page's form
 // and /api/backtest take the same fields).
-func backtestFormOf(c *gin.Context) backtestForm {
+func backtestFormOf(c *gin.Context) backtestForm { return backtestFormFrom(c.GetQuery) }
+
+// backtestFormFrom reads a backtest request from its fields: the query,
+// a posted form (a Monte Carlo job) or a JSON body's (the API's job).
+// A form submitted from the page carries run, so that an unticked
+// checkbox, which sends nothing, reads as false.
+func backtestFormFrom(get func(string) (string, bool)) backtestForm {
+	field := func(k, def string) string {
+		if v, ok := get(k); ok {
+			return v
+		}
+		return def
+	}
+	run, _ := get("run")
+	submitted := run != ""
+	mc, _ := get("mc")
 	f := backtestForm{
-		Symbol:     strings.ToUpper(c.DefaultQuery("symbol", "SPY")),
-		Strategy:   c.DefaultQuery("strategy", "smacross"),
-		Cash:       c.DefaultQuery("cash", "10000"),
-		Commission: c.DefaultQuery("commission", "0.1"),
-		MonteCarlo: c.Query("mc") == "on",
+		Symbol:     strings.ToUpper(field("symbol", "SPY")),
+		Strategy:   field("strategy", "smacross"),
+		Cash:       field("cash", "10000"),
+		Commission: field("commission", "0.1"),
+		MonteCarlo: mc == "on",
+		Seed:       field("seed", "1"),
+		Paths:      field("paths", strconv.Itoa(defaultJobPaths)),
 		Values:     map[string]string{},
 	}
 	for _, s := range papertrade.Strategies() {
 		for _, p := range s.Params {
 			def := p.Format(p.Default)
-			if p.Type == papertrade.ParamBool && c.Query("run") != "" {
+			if p.Type == papertrade.ParamBool && submitted {
 				def = "false" // an unticked checkbox sends nothing
 			}
-			f.Values[s.Name+"."+p.Name] = c.DefaultQuery(s.Name+"."+p.Name, def)
+			f.Values[s.Name+"."+p.Name] = field(s.Name+"."+p.Name, def)
 		}
 	}
 	return f
@@ -116,39 +136,84 @@ func (a *app) backtestPage(c *gin.Context) {
 }
 
 func (a *app) runBacktest(c *gin.Context, v *backtestView) error {
+	p, err := a.planBacktest(c, v)
+	if err != nil {
+		return err
+	}
+	if err := checkBacktestWork(len(p.bars), v.Form.MonteCarlo); err != nil {
+		return err
+	}
+	release, err := a.heavySlot(c)
+	if err != nil {
+		return err
+	}
+	defer release()
+	ctx, cancel := context.WithTimeout(c.Request.Context(), 20*time.Second)
+	defer cancel()
+	var mc *papertrade.MonteCarloOptions
+	if v.Form.MonteCarlo {
+		mc = &papertrade.MonteCarloOptions{Paths: mcPaths, Seed: p.seed, Workers: 2}
+	}
+	return p.run(ctx, v, mc)
+}
+
+// backtestPlan is a checked backtest request: the strategy, the bars and
+// the engine options, ready to run (now, or as a job).
+type backtestPlan struct {
+	info   papertrade.StrategyInfo
+	params papertrade.Params
+	bars   []papertrade.Bar
+	opts   papertrade.Options
+	seed   uint64 // of a Monte Carlo run
+}
+
+// strategy returns a fresh strategy of the plan (its parameters are
+// checked).
+func (p backtestPlan) strategy() papertrade.Strategy {
+	s, _ := papertrade.NewStrategy(p.info.Name, p.params)
+	return s
+}
+
+// planBacktest checks v.Form and loads its price history (into v's
+// history fields); its errors are sentences for the user.
+func (a *app) planBacktest(c *gin.Context, v *backtestView) (backtestPlan, error) {
 	f := v.Form
 	info, ok := papertrade.LookupStrategy(f.Strategy)
 	if !ok {
-		return badInput(http.StatusBadRequest, "There is no strategy %q.", f.Strategy)
+		return backtestPlan{}, badInput(http.StatusBadRequest, "There is no strategy %q.", f.Strategy)
 	}
 	params := papertrade.Params{}
 	for _, p := range info.Params {
 		x, err := p.Parse(f.Values[info.Name+"."+p.Name])
 		if err != nil {
-			return badInput(http.StatusBadRequest, "%s: %s", p.Label, paramProblem(p))
+			return backtestPlan{}, badInput(http.StatusBadRequest, "%s: %s", p.Label, paramProblem(p))
 		}
 		params[p.Name] = x
 	}
 	cash, err := strconv.ParseFloat(strings.TrimSpace(f.Cash), 64)
 	if err != nil || !(cash > 0 && cash <= maxCash) {
-		return badInput(http.StatusBadRequest, "starting cash must be a number between 0 and %.0f", maxCash)
+		return backtestPlan{}, badInput(http.StatusBadRequest, "starting cash must be a number between 0 and %.0f", maxCash)
 	}
 	commPct, err := strconv.ParseFloat(strings.TrimSpace(f.Commission), 64)
 	if err != nil || !(commPct >= 0 && commPct < 10) {
-		return badInput(http.StatusBadRequest, "commission must be a percentage between 0 and 10")
+		return backtestPlan{}, badInput(http.StatusBadRequest, "commission must be a percentage between 0 and 10")
+	}
+	seed, err := strconv.ParseUint(strings.TrimSpace(f.Seed), 10, 63)
+	if err != nil {
+		return backtestPlan{}, badInput(http.StatusBadRequest, "The seed must be a whole number of at least 0.")
 	}
 	if _, err := papertrade.NewStrategy(info.Name, params); err != nil {
-		return badInput(http.StatusBadRequest, "%s", strings.TrimPrefix(err.Error(), "papertrade: "))
+		return backtestPlan{}, badInput(http.StatusBadRequest, "%s", strings.TrimPrefix(err.Error(), "papertrade: "))
 	}
 	h, err := a.backtestHistory(c, f.Symbol) // a symbol or an uploaded data set
 	if err != nil {
 		a.log.InfoContext(c.Request.Context(), "no backtest history", "symbol", f.Symbol, "error", err)
-		return badInput(http.StatusBadRequest, "There is no price history for %s.", f.Symbol)
+		return backtestPlan{}, badInput(http.StatusBadRequest, "There is no price history for %s.", f.Symbol)
 	}
 	bars, err := papertrade.FromHistory(h, false)
 	if err != nil {
 		a.log.InfoContext(c.Request.Context(), "history not backtestable", "symbol", f.Symbol, "error", err)
-		return badInput(http.StatusUnprocessableEntity, "The price history of %s cannot be backtested (too short or with gaps).", f.Symbol)
+		return backtestPlan{}, badInput(http.StatusUnprocessableEntity, "The price history of %s cannot be backtested (too short or with gaps).", f.Symbol)
 	}
 	v.Currency = h.Currency
 	v.Bars = len(bars)
@@ -159,18 +224,13 @@ func (a *app) runBacktest(c *gin.Context, v *backtestView) error {
 	if commPct > 0 {
 		opts.Commission = papertrade.RelativeCommission(commPct / 100)
 	}
-	if err := checkBacktestWork(len(bars), f.MonteCarlo); err != nil {
-		return err
-	}
-	strat, _ := papertrade.NewStrategy(info.Name, params)
-	release, err := a.heavySlot(c)
-	if err != nil {
-		return err
-	}
-	defer release()
-	ctx, cancel := context.WithTimeout(c.Request.Context(), 20*time.Second)
-	defer cancel()
-	res, err := papertrade.Run(ctx, bars, strat, opts)
+	return backtestPlan{info: info, params: params, bars: bars, opts: opts, seed: seed}, nil
+}
+
+// run runs the plan's backtest and, when mc is set, a Monte Carlo
+// simulation over its bars with the plan's strategy, into v.
+func (p backtestPlan) run(ctx context.Context, v *backtestView, mc *papertrade.MonteCarloOptions) error {
+	res, err := papertrade.Run(ctx, p.bars, p.strategy(), p.opts)
 	if err != nil {
 		return err
 	}
@@ -179,16 +239,17 @@ func (a *app) runBacktest(c *gin.Context, v *backtestView) error {
 	mid := (len(v.Rows) + 1) / 2
 	v.Halves = [2][]statRow{v.Rows[:mid], v.Rows[mid:]}
 	v.Equity = lineChart(res.Equity, 860, 200)
-	if f.MonteCarlo {
-		mc, err := papertrade.MonteCarlo(ctx, bars, func() papertrade.Strategy {
-			s, _ := papertrade.NewStrategy(info.Name, params)
-			return s
-		}, papertrade.MonteCarloOptions{Paths: mcPaths, Seed: 1, Workers: 2, Backtest: opts})
-		if err != nil {
-			return fmt.Errorf("monte Carlo simulation: %w", err)
-		}
-		v.MC = mc
+	if mc == nil {
+		return nil
 	}
+	o := *mc
+	o.Backtest = p.opts
+	r, err := papertrade.MonteCarlo(ctx, p.bars, p.strategy, o)
+	if err != nil {
+		return fmt.Errorf("monte Carlo simulation: %w", err)
+	}
+	r.Outcomes = nil // not shown; a long run's would be megabytes
+	v.MC = r
 	return nil
 }
 

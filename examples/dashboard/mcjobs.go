@@ -1,0 +1,351 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/finkit/finkit/marketdata/sim"
+	"github.com/finkit/finkit/papertrade"
+)
+
+// Monte Carlo jobs: a backtest with a Monte Carlo run of many more paths
+// than one request may simulate, started by a POST and run on a goroutine
+// of the app, bounded per user and on the server like the heavy requests
+// (limits.go), cancellable, with its progress (paths done) read by the
+// page (a progress bar, polled by script or by a refresh without one) and
+// by GET /api/montecarlo/jobs/{id}. Only the user who started a job sees
+// it. Jobs live in this process: a restart forgets them (a job's result is
+// worth minutes of CPU, not a record).
+
+// Bounds of Monte Carlo jobs.
+const (
+	maxJobs         = 2 // running on the server at once
+	maxJobsPerUser  = 1 // running for one user at once
+	defaultJobPaths = 5_000
+	maxJobPaths     = 100_000
+	// maxJobSimulatedBars bounds a job's paths times its bars (about 25
+	// minutes of CPU with the default strategy).
+	maxJobSimulatedBars = 80_000_000
+	jobWorkers          = 2                // paths simulated in parallel in one job
+	jobTimeout          = 30 * time.Minute // a job still running then is stopped
+	jobKeep             = time.Hour        // a finished job is kept this long
+	maxJobsKept         = 10               // finished jobs kept per user (newest)
+)
+
+// The states of a job.
+const (
+	jobRunning   = "running"
+	jobDone      = "done"
+	jobFailed    = "failed"
+	jobCancelled = "cancelled"
+)
+
+// Job refusals: the user's share, the server's, and too much work.
+var (
+	errJobsPerUser = &limitError{status: http.StatusTooManyRequests, retry: retryAfter,
+		msg: "You already have a Monte Carlo job running; wait for it to finish or cancel it, then try again."}
+	errJobsBusy = &limitError{status: http.StatusServiceUnavailable, retry: retryAfter,
+		msg: "The server is running as many Monte Carlo jobs as it can; try again in a moment."}
+)
+
+// checkJobWork refuses a job of more paths, or more simulated bars, than
+// the bounds above.
+func checkJobWork(bars, paths int) error {
+	if bars > maxBacktestBars {
+		return tooMuchWork("That price history has %d bars; a backtest runs over at most %d.", bars, maxBacktestBars)
+	}
+	if bars*paths > maxJobSimulatedBars {
+		return tooMuchWork("%d paths over %d bars is more than a job simulates (%d bars in all); use fewer paths or a shorter history.",
+			paths, bars, maxJobSimulatedBars)
+	}
+	return nil
+}
+
+// parseJobPaths reads a job's number of paths.
+func parseJobPaths(s string) (int, error) {
+	n, err := strconv.Atoi(strings.ReplaceAll(strings.TrimSpace(s), ",", ""))
+	if err != nil || n < 1 || n > maxJobPaths {
+		return 0, badInput(http.StatusBadRequest, "The number of paths must be a whole number from 1 to %d.", maxJobPaths)
+	}
+	return n, nil
+}
+
+// mcJob is one Monte Carlo job. Its fields before mu are set when it
+// starts and never change.
+type mcJob struct {
+	id      string
+	owner   string // user id
+	form    backtestForm
+	paths   int
+	seed    uint64
+	created time.Time
+	cancel  context.CancelFunc
+	ended   chan struct{} // closed when the goroutine is done
+
+	done atomic.Int64 // paths finished
+
+	mu       sync.Mutex
+	state    string
+	finished time.Time
+	view     *backtestView // the backtest and its Monte Carlo result, when done
+	elapsed  time.Duration
+	problem  string // why it failed, for the user
+}
+
+// jobStatus is a consistent snapshot of a job.
+type jobStatus struct {
+	ID       string
+	State    string
+	Done     int
+	Paths    int
+	Seed     uint64
+	Form     backtestForm
+	Created  time.Time
+	Finished time.Time // zero while running
+	Elapsed  time.Duration
+	Problem  string
+	View     *backtestView // when done; shared, read only
+}
+
+// Running reports whether the job is still at work.
+func (s jobStatus) Running() bool { return s.State == jobRunning }
+
+// Pct is the share of paths done, in percent, rounded down to a tenth
+// (100 only when every path is done).
+func (s jobStatus) Pct() float64 {
+	if s.Paths == 0 {
+		return 0
+	}
+	return float64(s.Done*1000/s.Paths) / 10
+}
+
+func (j *mcJob) status() jobStatus {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return jobStatus{ID: j.id, State: j.state, Done: int(j.done.Load()), Paths: j.paths, Seed: j.seed, Form: j.form,
+		Created: j.created, Finished: j.finished, Elapsed: j.elapsed, Problem: j.problem, View: j.view}
+}
+
+// mcJobs runs and keeps the jobs. Its goroutines are stopped and waited
+// for by close. Safe for concurrent use.
+type mcJobs struct {
+	ctx   context.Context // parent of every job
+	stop  context.CancelFunc
+	wg    sync.WaitGroup
+	slots chan struct{} // the server's running jobs
+	users *perUser      // each user's running jobs
+	now   func() time.Time
+
+	mu   sync.Mutex
+	jobs map[string]*mcJob // by id
+}
+
+func newMCJobs() *mcJobs {
+	ctx, stop := context.WithCancel(context.Background())
+	return &mcJobs{ctx: ctx, stop: stop, slots: make(chan struct{}, maxJobs), users: newPerUser(maxJobsPerUser),
+		now: time.Now, jobs: map[string]*mcJob{}}
+}
+
+// jobWork is what a job computes: its backtest and Monte Carlo run into
+// v, reporting the paths done.
+type jobWork func(ctx context.Context, v *backtestView, progress func(done, total int)) error
+
+// start runs work as a new job of owner and returns it with its status
+// as it starts (0 paths done), or refuses it at once when the owner or
+// the server runs as many jobs as they may (errJobsPerUser, errJobsBusy).
+func (m *mcJobs) start(owner string, v backtestView, paths int, seed uint64, work jobWork) (*mcJob, jobStatus, error) {
+	mine, ok := m.users.acquire(owner)
+	if !ok {
+		return nil, jobStatus{}, errJobsPerUser
+	}
+	select {
+	case m.slots <- struct{}{}:
+	default:
+		mine()
+		return nil, jobStatus{}, errJobsBusy
+	}
+	ctx, cancel := context.WithTimeout(m.ctx, jobTimeout)
+	j := &mcJob{id: rand.Text(), owner: owner, form: v.Form, paths: paths, seed: seed, created: m.now(),
+		cancel: cancel, ended: make(chan struct{}), state: jobRunning}
+	m.mu.Lock()
+	m.pruneLocked(owner)
+	m.jobs[j.id] = j
+	m.mu.Unlock()
+	started := j.status()
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		defer close(j.ended)
+		defer func() { <-m.slots; mine() }()
+		defer cancel()
+		start := time.Now()
+		err := work(ctx, &v, func(done, _ int) { j.done.Store(int64(done)) })
+		j.finish(&v, time.Since(start), err, m.now())
+	}()
+	return j, started, nil
+}
+
+// finish records how the job's work ended.
+func (j *mcJob) finish(v *backtestView, elapsed time.Duration, err error, now time.Time) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.finished, j.elapsed = now, elapsed
+	var le *limitError
+	switch {
+	case err == nil:
+		j.state, j.view = jobDone, v
+	case errors.Is(err, context.Canceled):
+		j.state = jobCancelled
+	case errors.Is(err, context.DeadlineExceeded):
+		j.state, j.problem = jobFailed, fmt.Sprintf("The job ran longer than %s and was stopped.", jobTimeout)
+	case errors.As(err, &le):
+		j.state, j.problem = jobFailed, le.msg
+	default:
+		j.state, j.problem = jobFailed, "The simulation failed."
+	}
+}
+
+// pruneLocked forgets owner's finished jobs beyond the newest maxJobsKept
+// and everyone's finished longer than jobKeep ago.
+func (m *mcJobs) pruneLocked(owner string) {
+	now := m.now()
+	var mine []*mcJob
+	for id, j := range m.jobs {
+		s := j.status()
+		if s.Running() {
+			continue
+		}
+		if now.Sub(s.Finished) > jobKeep {
+			delete(m.jobs, id)
+		} else if j.owner == owner {
+			mine = append(mine, j)
+		}
+	}
+	for len(mine) >= maxJobsKept {
+		oldest := 0
+		for i, j := range mine {
+			if j.created.Before(mine[oldest].created) {
+				oldest = i
+			}
+		}
+		delete(m.jobs, mine[oldest].id)
+		mine = append(mine[:oldest], mine[oldest+1:]...)
+	}
+}
+
+// get returns owner's job id; another user's job is not found.
+func (m *mcJobs) get(owner, id string) (*mcJob, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	j, ok := m.jobs[id]
+	if !ok || j.owner != owner {
+		return nil, false
+	}
+	return j, true
+}
+
+// cancel stops owner's job id and waits (up to wait) for its goroutine
+// to end. A finished job stays as it ended.
+func (m *mcJobs) cancel(owner, id string, wait time.Duration) (*mcJob, bool) {
+	j, ok := m.get(owner, id)
+	if !ok {
+		return nil, false
+	}
+	j.cancel()
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-j.ended:
+	case <-t.C:
+	}
+	return j, true
+}
+
+// close cancels every job and waits for their goroutines.
+func (m *mcJobs) close() {
+	m.stop()
+	m.wg.Wait()
+}
+
+// startJob checks a job request (the backtest's fields and the paths),
+// loads its history and starts it for the current user.
+func (a *app) startJob(c *gin.Context, f backtestForm) (*mcJob, jobStatus, error) {
+	paths, err := parseJobPaths(f.Paths)
+	if err != nil {
+		return nil, jobStatus{}, err
+	}
+	f.MonteCarlo = true
+	v := backtestView{Form: f}
+	p, err := a.planBacktest(c, &v)
+	if err != nil {
+		return nil, jobStatus{}, err
+	}
+	if err := checkJobWork(len(p.bars), paths); err != nil {
+		return nil, jobStatus{}, err
+	}
+	return a.jobs.start(currentUser(c).ID, v, paths, p.seed, func(ctx context.Context, v *backtestView, progress func(done, total int)) error {
+		return p.run(ctx, v, &papertrade.MonteCarloOptions{Paths: paths, Seed: p.seed, Workers: jobWorkers, Progress: progress})
+	})
+}
+
+// jobSubmit is POST /backtest/jobs: the backtest form's fields as a job;
+// the browser goes to the job's page.
+func (a *app) jobSubmit(c *gin.Context) {
+	f := backtestFormFrom(c.GetPostForm)
+	j, _, err := a.startJob(c, f)
+	if err != nil {
+		status, retry, ok := statusOf(err)
+		if !ok {
+			a.fail(c, err)
+			return
+		}
+		setRetryAfter(c, retry)
+		v := backtestView{Form: f, Strategies: papertrade.Strategies(), Known: sim.Instruments(), DataSets: a.dataSets(c.Request.Context())}
+		a.render(c, status, "backtest", view{Title: "Backtest", Active: "backtest", Error: err.Error(), Data: v})
+		return
+	}
+	c.Redirect(http.StatusSeeOther, "/backtest/jobs/"+j.id)
+}
+
+// jobPage is GET /backtest/jobs/:id: the backtest page with the job's
+// progress, and its result once it is done.
+func (a *app) jobPage(c *gin.Context) {
+	j, ok := a.jobs.get(currentUser(c).ID, c.Param("id"))
+	if !ok {
+		a.errorPage(c, http.StatusNotFound, "not_found", "No such job", "There is no Monte Carlo job here: it may have ended long ago.")
+		return
+	}
+	s := j.status()
+	v := backtestView{Form: s.Form, Strategies: papertrade.Strategies(), Known: sim.Instruments(), DataSets: a.dataSets(c.Request.Context()), Job: &s}
+	if s.View != nil {
+		v = *s.View
+		v.Strategies, v.Known, v.DataSets, v.Job = papertrade.Strategies(), sim.Instruments(), a.dataSets(c.Request.Context()), &s
+		v.Ran, v.Elapsed = true, s.Elapsed
+	}
+	a.render(c, http.StatusOK, "backtest", view{Title: "Monte Carlo job · " + s.Form.Symbol, Active: "backtest", Data: v})
+}
+
+// jobCancel is POST /backtest/jobs/:id/cancel.
+func (a *app) jobCancel(c *gin.Context) {
+	id := c.Param("id")
+	j, ok := a.jobs.cancel(currentUser(c).ID, id, 2*time.Second)
+	if !ok {
+		a.errorPage(c, http.StatusNotFound, "not_found", "No such job", "There is no Monte Carlo job here: it may have ended long ago.")
+		return
+	}
+	if s := j.status(); s.State == jobCancelled {
+		flashRedirect(c, "/backtest/jobs/"+id, fmt.Sprintf("Job cancelled after %d of %d paths.", s.Done, s.Paths))
+		return
+	}
+	c.Redirect(http.StatusSeeOther, "/backtest/jobs/"+id)
+}
