@@ -280,9 +280,26 @@ func acceptsGzip(header string) bool {
 	return false
 }
 
-// chatRoutes mounts the chat page, its client and the directory API.
+// chatWorker serves static/chat/worker.js, the Web Worker that runs the
+// WebAssembly client, under the chat page's CSP: a worker loaded from a
+// URL is governed by the policy sent with its own script, and without
+// 'wasm-unsafe-eval' it could not compile the module.
+func (a *app) chatWorker(c *gin.Context) {
+	js, err := staticFS.ReadFile("static/chat/worker.js")
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	c.Header("Content-Security-Policy", chatPageCSP)
+	c.Header("Cache-Control", "no-cache")
+	c.Data(http.StatusOK, "text/javascript; charset=utf-8", js)
+}
+
+// chatRoutes mounts the chat page, its worker and client, and the
+// directory API.
 func (a *app) chatRoutes(u, apiUser gin.IRoutes) {
 	u.GET("/chat", a.chatPage)
+	u.GET("/chat/worker.js", a.chatWorker)
 	u.GET("/chat/client.wasm", a.chatWasm)
 	apiUser.GET("/chat/directory", a.chatDirectoryGet)
 	apiUser.PUT("/chat/identity", a.chatIdentityPut)

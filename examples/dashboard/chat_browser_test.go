@@ -587,11 +587,16 @@ func TestChatKeyBackupAndPassphrase(t *testing.T) {
 	alice.wait(t, `!document.getElementById('chat-unlock-error').hidden`)
 	require.Equal(t, "unlock", alice.eval(t, `document.getElementById('chat-app').dataset.state`))
 	alice.eval(t, `document.getElementById('chat-unlock-pass').value = '', 'ok'`)
-	alice.do(t, chromedp.SendKeys(chromedp.ID("chat-unlock-pass"), "local passphrase of alice"), chromedp.Click(chromedp.CSS("#chat-unlock-form button")))
+	alice.do(t, chromedp.SendKeys(chromedp.ID("chat-unlock-pass"), "local passphrase of alice"))
+	alice.eval(t, startTicker)
+	alice.do(t, chromedp.Click(chromedp.CSS("#chat-unlock-form button")))
 	alice.waitReady(t)
+	checkTicks(t, alice, "unlock with argon2id")
 	require.Equal(t, alicePeer, alice.eval(t, `document.getElementById('chat-my-id').dataset.peer`))
 
+	alice.eval(t, startTicker)
 	backup := alice.eval(t, `window.finkitChat.backup("backup passphrase for alice")`)
+	checkTicks(t, alice, "backup with argon2id")
 	block, rest := pem.Decode([]byte(backup))
 	require.NotNil(t, block)
 	require.Contains(t, string(rest), "FINKIT CHAT STATE")
@@ -620,4 +625,40 @@ func TestChatKeyBackupAndPassphrase(t *testing.T) {
 	restored.waitText(t, "after the restore")
 	restored.send(t, "restored and answering")
 	bob.waitText(t, "restored and answering")
+}
+
+// startTicker counts the page's timer ticks (every 10 ms) and keeps the
+// longest gap between two, to show the page's event loop runs while the
+// chat module works.
+const startTicker = `(() => {
+  clearInterval(window.__tickTimer);
+  const t = window.__ticks = { start: performance.now(), last: performance.now(), maxGap: 0, n: 0, gaps: [] };
+  window.__tickTimer = setInterval(() => {
+    const now = performance.now();
+    t.maxGap = Math.max(t.maxGap, now - t.last);
+    if (now - t.last > 40) t.gaps.push([Math.round(t.last - t.start), Math.round(now - t.last), document.getElementById('chat-app').dataset.state]);
+    t.last = now;
+    t.n++;
+  }, 10);
+  return 'ok';
+})()`
+
+// checkTicks fails when the page's event loop stalled during the work
+// since startTicker: argon2id at 64 MiB takes a second or more in
+// WebAssembly, and run on the page's thread (as the module did before it
+// moved into a Web Worker) it froze the page for all of it.
+func checkTicks(t *testing.T, b *browserUser, what string) {
+	t.Helper()
+	var r struct {
+		Elapsed, MaxGap float64
+		N               int
+		Gaps            [][3]any
+	}
+	require.NoError(t, json.Unmarshal([]byte(b.eval(t, `(() => { clearInterval(window.__tickTimer); const t = window.__ticks; `+
+		`const now = performance.now(); return JSON.stringify({elapsed: now - t.start, maxGap: Math.max(t.maxGap, now - t.last), n: t.n, gaps: t.gaps}); })()`)), &r))
+	t.Logf("%s: %.0f ms, the page ticked %d times, longest gap %.0f ms (gaps: %v)", what, r.Elapsed, r.N, r.MaxGap, r.Gaps)
+	// Under load the page's timers skip a beat of ~100 ms now and then;
+	// on the page's thread, the gap was the whole of the work.
+	require.Less(t, r.MaxGap, min(1000, r.Elapsed/2), "%s: the page's event loop stalled", what)
+	require.Greater(t, r.N, int(r.Elapsed/10/4), "%s: the page's timers hardly ran", what)
 }

@@ -7,11 +7,18 @@
 //
 // It installs one global object, finkitChat, whose methods return
 // Promises: every call that does real work (key generation, argon2id, the
-// relay connection, encryption) runs on its own goroutine, so the
-// browser's event loop is never blocked by a call. The page's JavaScript
+// relay connection, encryption) runs on its own goroutine. Go's js/wasm
+// scheduler returns to JavaScript only once every goroutine waits, so the
+// module runs in a dedicated Web Worker (static/chat/worker.js, served at
+// /chat/worker.js) and the page talks to it by postMessage: the page's
+// thread never runs the module's CPU work. The page's JavaScript
 // (static/chat/chat.js) keeps what it is handed in IndexedDB, encrypted
-// under a non-extractable WebCrypto key; this module never stores
-// anything itself.
+// under a non-extractable WebCrypto key, and holds the session's Web Lock;
+// this module never stores anything itself. onMessage gets each message
+// ({id, from, body, time}) before the client saves its state and
+// acknowledges the delivery, and the client waits for the Promise it
+// returns (securechat.ClientOptions.Deliver): resolve it once the message
+// is stored.
 //
 //	generate()                          → {keyFile, id, public}
 //	protect(keyFile, passphrase)        → keyFile sealed with argon2id

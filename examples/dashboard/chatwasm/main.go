@@ -36,7 +36,6 @@ type chat struct {
 	id     *securechat.Identity
 	client *securechat.Client
 	state  []byte // last sealed state handed to save
-	done   chan struct{}
 }
 
 func main() {
@@ -226,6 +225,17 @@ func (c *chat) start(args []js.Value) (any, error) {
 		Identity: id, State: state,
 		Logger: slog.New(eventHandler{onEvent: onEvent}),
 
+		// The page stores each message (its Promise settles once the
+		// message is in IndexedDB) before the client saves its state and
+		// acknowledges the delivery, so a tab that dies in between gets
+		// the message again (see securechat.ClientOptions.Deliver).
+		Deliver: func(ctx context.Context, m securechat.Message) error {
+			if onMessage.Type() != js.TypeFunction || m.Group != "" {
+				return nil
+			}
+			return await(ctx, onMessage.Invoke(map[string]any{"id": m.ID, "from": string(m.From), "body": string(m.Body), "time": m.Time.UnixMilli()}))
+		},
+
 		// Write-ahead: nothing leaves before the page has stored the
 		// state that produced it (see securechat.ClientOptions.SaveState).
 		SaveState: func(ctx context.Context, st []byte) error {
@@ -246,8 +256,7 @@ func (c *chat) start(args []js.Value) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	c.id, c.client, c.done = id, client, make(chan struct{})
-	go c.deliver(client, onMessage, c.done)
+	c.id, c.client = id, client
 	go func() { // tell the page once the relay has our prekeys
 		if client.WaitConnected(context.Background()) == nil && onEvent.Type() == js.TypeFunction {
 			onEvent.Invoke(map[string]any{"level": "INFO", "msg": "connected", "detail": ""})
@@ -256,17 +265,6 @@ func (c *chat) start(args []js.Value) (any, error) {
 	hk := sha256.Sum256(id.Sign([]byte(historyKeyLabel)))
 	return map[string]any{"id": string(id.ID()), "public": base64.StdEncoding.EncodeToString(id.Public().Marshal()),
 		"historyKey": toJS(hk[:])}, nil
-}
-
-// deliver hands each decrypted message to the page.
-func (c *chat) deliver(client *securechat.Client, onMessage js.Value, done chan struct{}) {
-	defer close(done)
-	for m := range client.Messages() {
-		if onMessage.Type() != js.TypeFunction || m.Group != "" {
-			continue
-		}
-		onMessage.Invoke(map[string]any{"from": string(m.From), "body": string(m.Body), "time": m.Time.UnixMilli()})
-	}
 }
 
 func (c *chat) running() (*securechat.Client, *securechat.Identity, error) {
@@ -294,15 +292,13 @@ func (c *chat) send(args []js.Value) (any, error) {
 
 func (c *chat) stop() error {
 	c.mu.Lock()
-	client, done := c.client, c.done
+	client := c.client
 	c.client, c.id = nil, nil
 	c.mu.Unlock()
 	if client == nil {
 		return nil
 	}
-	err := client.Close()
-	<-done
-	return err
+	return client.Close()
 }
 
 // peerOf parses a published public identity (base64), checking its

@@ -1,6 +1,7 @@
 // The dashboard's end-to-end encrypted chat. Encryption is done by the Go
-// securechat client compiled to WebAssembly (chat/client.wasm, which puts
-// window.finkitChat in place); this file keeps its keys, state and history
+// securechat client compiled to WebAssembly (chat/client.wasm), run in a
+// Web Worker (chat/worker.js) behind window.finkitChat; this file keeps
+// its keys, state and history
 // in IndexedDB, encrypted with AES-GCM under a non-extractable WebCrypto
 // key, owns the session through a Web Lock so that two tabs never fork the
 // ratchet state, and draws the page. The server sees public keys and
@@ -116,20 +117,60 @@
     return out;
   }
 
-  // ---------- the WebAssembly module ----------
+  // ---------- the WebAssembly module, in a Web Worker ----------
+
+  // The module runs in chat/worker.js, so its work (argon2id, X3DH, the
+  // ratchet) never blocks this page. window.finkitChat is a proxy with
+  // the module's methods, each returning a Promise; the module's
+  // callbacks (save the state, store a message, report an event) come
+  // back as messages and are answered once their Promise settles.
+  const worker = { w: null, next: 1, calls: new Map(), handlers: {} };
+  function callModule(method, args) {
+    return new Promise((resolve, reject) => {
+      const id = worker.next++;
+      worker.calls.set(id, { resolve, reject });
+      worker.w.postMessage({ id, method, args });
+    });
+  }
+  function fromWorker(ev) {
+    const m = ev.data || {};
+    if (m.cb) {
+      const h = worker.handlers[m.cb];
+      if (m.cb === 'event') { if (h) h(m.payload); return; }
+      Promise.resolve()
+        .then(() => { if (!h) throw new Error('the chat client is not started'); return h(m.payload); })
+        .then(() => worker.w.postMessage({ reply: m.id, value: null }),
+          (e) => worker.w.postMessage({ reply: m.id, error: String((e && e.message) || e) }));
+      return;
+    }
+    const c = worker.calls.get(m.id);
+    if (!c) return;
+    worker.calls.delete(m.id);
+    if ('error' in m) c.reject(new Error(m.error)); else c.resolve(m.value);
+  }
+  const methods = ['generate', 'protect', 'isProtected', 'send', 'peerOf', 'safetyNumber', 'linkProof', 'backup', 'restore', 'stop', 'bench'];
 
   function loadModule() {
     if (S.moduleReady) return S.moduleReady;
     S.moduleReady = (async () => {
       const t0 = performance.now();
-      const ready = new Promise((resolve) => { window.finkitChatReady = resolve; });
-      const go = new Go();
-      const { instance } = await WebAssembly.instantiateStreaming(fetch('/chat/client.wasm', { credentials: 'same-origin' }), go.importObject);
-      S.timing.fetchCompileMs = performance.now() - t0;
-      go.run(instance);
-      await ready;
+      worker.w = new Worker('/chat/worker.js');
+      worker.w.onmessage = fromWorker;
+      worker.w.onerror = (e) => fatal(new Error('the chat worker failed: ' + (e.message || 'could not start')));
+      const api = {};
+      for (const name of methods) api[name] = (...args) => callModule(name, args);
+      // start's callbacks stay here; the worker calls them by name.
+      api.start = (opts) => {
+        const { save, onMessage, onEvent, ...rest } = opts;
+        worker.handlers = { save, message: onMessage, event: onEvent };
+        return callModule('start', [rest]);
+      };
+      const t = await callModule('load', []);
+      S.timing.fetchCompileMs = t.fetchCompileMs;
+      S.timing.moduleLoadMs = t.loadMs;
       S.timing.loadMs = performance.now() - t0;
-      return window.finkitChat;
+      window.finkitChat = api;
+      return api;
     })();
     return S.moduleReady;
   }
@@ -171,7 +212,7 @@
       show('setup');
     } else {
       const keyFile = await unseal(S.wrapKey, ident, 'identity');
-      if (chat.isProtected(keyFile)) {
+      if (await chat.isProtected(keyFile)) {
         show('unlock');
         $('chat-unlock-pass').focus({ preventScroll: true });
         S.pendingKey = keyFile;
@@ -264,9 +305,16 @@
       allowInsecure: !secure,
       save: (sealed) => saveState(sealed),
       // Messages are handled one at a time, once history and contacts are
-      // loaded (the client may deliver before start resolves).
+      // loaded (the client may deliver before start resolves). The client
+      // acknowledges a message to the relay only after this Promise
+      // resolves, that is once it is stored; a failure is retried.
       onMessage: (m) => {
-        S.inbox = S.inbox.then(() => ready).then(() => received(m)).catch((e) => notice('Could not store a message: ' + friendly(e), true));
+        const stored = S.inbox.then(() => ready).then(() => received(m));
+        S.inbox = stored.catch(() => {});
+        return stored.catch((e) => {
+          notice('Could not store a message (will retry): ' + friendly(e), true);
+          throw e;
+        });
       },
       onEvent: event,
     });
@@ -406,7 +454,10 @@
       await refreshDirectory(null).catch(() => {});
     }
     const conv = keyForPeer(m.from);
-    const id = 'in:' + m.from + ':' + (mid || crypto.randomUUID());
+    // A message the client hands over again after a crash (stored, state
+    // not yet saved) has the same id: the sender's for browser messages,
+    // the envelope's hash for others.
+    const id = 'in:' + m.from + ':' + (mid || m.id);
     const existing = (S.convs.get(conv) || { messages: [] }).messages.find((x) => x.id === id);
     if (!existing) {
       const rec = { id, conv, peer: m.from, dir: 'in', text: body, time: m.time || Date.now(), read: S.open === conv && document.visibilityState === 'visible', seq: performance.now() };
