@@ -80,15 +80,21 @@ test-sql:
 	./.ci/run sql
 
 # bench runs the packages' Go benchmarks, then the dashboard's load
-# benchmark (a real server under 200 clients; about two minutes).
-.PHONY: bench-go bench-load
-bench: bench-go bench-load
+# benchmark (a real server under 200 clients; about two minutes) and the
+# chat relay's (1,000 clients on one and on two relays; about two minutes).
+# The SQL stores' benchmarks run on SQLite, and on PostgreSQL too when
+# FINKIT_TEST_POSTGRES names a server (the same run, side by side).
+.PHONY: bench-go bench-load bench-relay
+bench: bench-go bench-load bench-relay
 
 bench-go:
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
 
 bench-load:
 	$(GO) run ./examples/internal/loadbench
+
+bench-relay:
+	$(GO) run ./examples/internal/relaybench
 
 # soak runs the dashboard's soak test (issue 13): many users importing,
 # trading and chatting at once for SOAK (default 3m), then every user's

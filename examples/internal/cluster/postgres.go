@@ -22,7 +22,7 @@ import (
 // test may stop and start it. As root it runs as the postgres user, as
 // .ci/run does.
 type Postgres struct {
-	t    testing.TB
+	t    TB
 	bin  string // directory of initdb, pg_ctl, postgres
 	dir  string // cluster directory
 	Port int
@@ -30,10 +30,22 @@ type Postgres struct {
 	URL string
 }
 
+// TB is what StartPostgres needs of its caller: a *testing.T or
+// *testing.B, or a command's stand-in (examples/internal/relaybench).
+type TB interface {
+	Helper()
+	Fatal(args ...any)
+	Fatalf(format string, args ...any)
+	Skip(args ...any)
+	Cleanup(func())
+}
+
+var _ TB = testing.TB(nil)
+
 // StartPostgres initdb's and starts a server for the test, stopped and
 // removed when the test ends. Without PostgreSQL's programs the test is
 // skipped, unless CI=true, where it fails (CI installs them).
-func StartPostgres(t testing.TB) *Postgres {
+func StartPostgres(t TB) *Postgres {
 	t.Helper()
 	bin := postgresBin()
 	if bin == "" {
@@ -150,7 +162,7 @@ func postgresBin() string {
 }
 
 // freePort returns a loopback TCP port that was free a moment ago.
-func freePort(t testing.TB) int {
+func freePort(t TB) int {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
