@@ -343,7 +343,9 @@ func (m *Manager) enqueue(ctx context.Context, p Principal, files []received, me
 		m.discard(files)
 		return nil, err
 	}
-	if err := m.opts.Store.Create(context.WithoutCancel(ctx), ups...); err != nil {
+	rctx, cancel := m.recordCtx(ctx)
+	defer cancel()
+	if err := m.opts.Store.Create(rctx, ups...); err != nil {
 		m.unstage(ctx, ups)
 		m.discard(files)
 		return nil, fmt.Errorf("upload: record the upload: %w", err)

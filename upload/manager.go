@@ -63,6 +63,13 @@ type Options struct {
 	// 0 deletes them at once, right for one process per directory; set it
 	// above the longest upload when several processes share Dir.
 	OrphanAge time.Duration
+	// StagingGrace: with a shared Storage that is a Lister, objects
+	// staged under incoming/ that no upload refers to (an instance died
+	// between staging a file and recording it, or a staged copy could not
+	// be deleted after its job) are deleted by the janitor once they are
+	// older than this. The store write that records a staged upload is
+	// given half of it. Default 1 h.
+	StagingGrace time.Duration
 	// BasePath is where Handler is mounted; default "/uploads".
 	BasePath string
 	// Now is the clock; nil means time.Now.
@@ -83,6 +90,7 @@ func (o *Options) defaults() {
 	setDefault(&o.Poll, time.Second)
 	setDefault(&o.SessionTTL, 24*time.Hour)
 	setDefault(&o.BodyIdleTimeout, 30*time.Second)
+	setDefault(&o.StagingGrace, time.Hour)
 	setDefault(&o.BasePath, "/uploads")
 	if o.Storage == nil {
 		o.Storage = o.Dir
@@ -295,6 +303,7 @@ func (m *Manager) sweep(ctx context.Context) error {
 	if err := m.finishDeletions(ctx); err != nil {
 		return err
 	}
+	m.sweepStaged(ctx)
 	temps, err := m.opts.Dir.Temps()
 	if err != nil {
 		return err

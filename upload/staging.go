@@ -15,6 +15,14 @@ type Copier interface {
 	Copy(ctx context.Context, dst, src string) error
 }
 
+// Lister is a Storage that lists its objects. With a shared Storage that
+// is a Lister, the janitor deletes staged objects that no upload refers
+// to (see Options.StagingGrace); FS and upload/s3storage are Listers.
+type Lister interface {
+	// List returns the objects whose keys start with prefix.
+	List(ctx context.Context, prefix string) ([]ObjectInfo, error)
+}
+
 // stagingPrefix is where uploads wait in a shared Storage until their job
 // stores them under their content-addressed key.
 const stagingPrefix = "incoming/"
@@ -84,6 +92,60 @@ func (m *Manager) unstage(ctx context.Context, ups []Upload) {
 				m.opts.Logger.Warn("upload: delete staged file", slog.String("key", key), slog.Any("error", err))
 			}
 		}
+	}
+}
+
+// recordCtx bounds the store write that records staged uploads to half
+// of StagingGrace: the janitor deletes a staged object that nothing refers
+// to only after the whole grace, so one that is recorded at all is
+// recorded before it could be swept.
+func (m *Manager) recordCtx(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), m.opts.StagingGrace/2)
+}
+
+// sweepStaged deletes staged objects older than StagingGrace that no
+// upload refers to. They are left by an instance that died after staging
+// a file and before recording it (the client got no 202), or by a job
+// that stored a file and could not delete its staged copy. It only logs
+// its errors: a storage that is down must not keep New from starting.
+func (m *Manager) sweepStaged(ctx context.Context) {
+	l, ok := m.opts.Storage.(Lister)
+	if !ok || !m.shared() {
+		return
+	}
+	objs, err := l.List(ctx, stagingPrefix)
+	if err != nil {
+		m.opts.Logger.Warn("upload: list staged files", slog.Any("error", err))
+		return
+	}
+	cutoff := m.now().Add(-m.opts.StagingGrace)
+	var old []ObjectInfo
+	for _, o := range objs {
+		if o.ModTime.Before(cutoff) {
+			old = append(old, o)
+		}
+	}
+	if len(old) == 0 {
+		return
+	}
+	refs, err := m.opts.Store.TempNames(ctx) // read after listing: an upload recorded meanwhile is seen
+	if err != nil {
+		m.opts.Logger.Warn("upload: referenced staged files", slog.Any("error", err))
+		return
+	}
+	used := make(map[string]bool, len(refs))
+	for _, r := range refs {
+		used[r] = true
+	}
+	for _, o := range old {
+		if used[o.Key] {
+			continue
+		}
+		if err := m.opts.Storage.Delete(ctx, o.Key); err != nil {
+			m.opts.Logger.Warn("upload: delete unreferenced staged file", slog.String("key", o.Key), slog.Any("error", err))
+			continue
+		}
+		m.opts.Logger.Info("upload: unreferenced staged file deleted", slog.String("key", o.Key), slog.Int64("size", o.Size))
 	}
 }
 

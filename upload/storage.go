@@ -179,6 +179,44 @@ func (f *FS) Delete(_ context.Context, key string) error {
 	return f.syncDir(path.Dir(p))
 }
 
+// List implements Lister: the objects whose keys start with prefix, which
+// must be empty or a valid key followed by "/" (a folder of keys).
+func (f *FS) List(ctx context.Context, prefix string) ([]ObjectInfo, error) {
+	dir := objectsDir
+	if prefix != "" {
+		p, err := objectPath(strings.TrimSuffix(prefix, "/"))
+		if err != nil || !strings.HasSuffix(prefix, "/") {
+			return nil, fmt.Errorf("%w: list prefix %q", ErrBadKey, prefix)
+		}
+		dir = p
+	}
+	var out []ObjectInfo
+	err := fs.WalkDir(f.root.FS(), dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil // removed meanwhile, or no such folder
+			}
+			return err
+		}
+		if cerr := ctx.Err(); cerr != nil {
+			return cerr
+		}
+		if !d.Type().IsRegular() {
+			return nil
+		}
+		fi, ierr := d.Info()
+		if ierr != nil {
+			return nil // removed meanwhile
+		}
+		out = append(out, ObjectInfo{Key: strings.TrimPrefix(p, objectsDir+"/"), Size: fi.Size(), ModTime: fi.ModTime()})
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("upload: list %s: %w", prefix, err)
+	}
+	return out, nil
+}
+
 // NewTempName returns a fresh temporary file name for CreateTemp.
 func NewTempName() string { return randomID() + ".part" }
 

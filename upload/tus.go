@@ -383,7 +383,9 @@ func (m *Manager) completeSession(ctx context.Context, p Principal, s Session) e
 	if len(locals) > 0 {
 		u.Temp = stagingPrefix + u.ID
 	}
-	if err := m.opts.Store.CompleteSession(ctx, u); err != nil {
+	rctx, cancel := m.recordCtx(ctx)
+	defer cancel()
+	if err := m.opts.Store.CompleteSession(rctx, u); err != nil {
 		m.unstage(ctx, []Upload{u})
 		return fmt.Errorf("upload: record the upload: %w", err)
 	}

@@ -8,6 +8,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -27,7 +28,9 @@ func TestIntakeOutageIs503(t *testing.T) {
 	defer dir.Close()
 	store := upload.NewMemStore()
 	m, err := upload.New(ctx, upload.Options{Dir: dir, Storage: st, Store: store,
-		Authorize: func(*http.Request) (upload.Principal, error) { return upload.Principal{ID: "u-admin", Name: "admin"}, nil }})
+		Authorize: func(*http.Request) (upload.Principal, error) {
+			return upload.Principal{ID: "u-admin", Name: "admin"}, nil
+		}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,5 +59,35 @@ func TestIntakeOutageIs503(t *testing.T) {
 	}
 	if temps, _ := dir.Temps(); len(temps) != 0 {
 		t.Fatalf("temporary files left: %v", temps)
+	}
+}
+
+// TestList: List returns the objects under a prefix with their keys as
+// the Storage names them (without Options.Prefix), sizes and times, and
+// leaves out objects outside the prefix.
+func TestList(t *testing.T) {
+	st, _ := newStorage(t, 0)
+	ctx := context.Background()
+	for _, k := range []string{"incoming/a", "incoming/b", "sha256/ab/abc", "incomingx"} {
+		if _, err := st.Put(ctx, k, bytes.NewReader([]byte(k))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	objs, err := st.List(ctx, "incoming/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, o := range objs {
+		got = append(got, o.Key)
+		if o.Size != int64(len(o.Key)) || time.Since(o.ModTime) > time.Hour || time.Since(o.ModTime) < -time.Hour {
+			t.Errorf("%s: size %d, time %v", o.Key, o.Size, o.ModTime)
+		}
+	}
+	if strings.Join(got, ",") != "incoming/a,incoming/b" {
+		t.Fatalf("List(incoming/) = %v", got)
+	}
+	if objs, err := st.List(ctx, "nothing/"); err != nil || len(objs) != 0 {
+		t.Fatalf("List(nothing/) = %v, %v", objs, err)
 	}
 }

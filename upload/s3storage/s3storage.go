@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
@@ -46,7 +47,10 @@ type Storage struct {
 	partSize uint64
 }
 
-var _ upload.Storage = (*Storage)(nil)
+var (
+	_ upload.Storage = (*Storage)(nil)
+	_ upload.Lister  = (*Storage)(nil)
+)
 
 const minPartSize = 5 << 20
 
@@ -108,6 +112,26 @@ func (s *Storage) ObjectName(key string) string { return s.prefix + key }
 func notFound(err error) bool {
 	r := minio.ToErrorResponse(err)
 	return r.StatusCode == http.StatusNotFound || r.Code == "NoSuchKey"
+}
+
+// List implements upload.Lister: the objects whose keys start with
+// prefix (objects in the bucket whose names are no valid keys are left
+// out).
+func (s *Storage) List(ctx context.Context, prefix string) ([]upload.ObjectInfo, error) {
+	ctx, cancel := context.WithCancel(ctx) // stops minio's lister when we return early
+	defer cancel()
+	var out []upload.ObjectInfo
+	for o := range s.c.ListObjects(ctx, s.bucket, minio.ListObjectsOptions{Prefix: s.prefix + prefix, Recursive: true}) {
+		if o.Err != nil {
+			return nil, fmt.Errorf("s3storage: list %s: %w", prefix, o.Err)
+		}
+		key, ok := strings.CutPrefix(o.Key, s.prefix)
+		if !ok || !upload.ValidKey(key) {
+			continue
+		}
+		out = append(out, upload.ObjectInfo{Key: key, Size: o.Size, ModTime: o.LastModified})
+	}
+	return out, nil
 }
 
 // Put implements upload.Storage: it streams r into the object, as a

@@ -89,6 +89,12 @@ func startChild(t *testing.T, dir string, block bool) *child {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestCrashChild$", "-test.v")
 	cmd.Env = append(os.Environ(), childEnv+"="+dir, fmt.Sprintf("FINKIT_UPLOAD_BLOCK=%v", map[bool]int{true: 1}[block]))
+	return runChild(t, cmd)
+}
+
+// runChild starts cmd and waits for the server address it prints.
+func runChild(t *testing.T, cmd *exec.Cmd) *child {
+	t.Helper()
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
