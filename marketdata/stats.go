@@ -49,7 +49,7 @@ type PeriodChange struct {
 // StatsOptions tune Analyze.
 type StatsOptions struct {
 	RiskFree    float64 // annual risk-free rate for Sharpe, e.g. 0.03
-	TradingDays int     // bars per year for annualizing; default 252
+	TradingDays int     // bars per year for annualizing; default TradingDaysPerYear of the bars (365 or 252)
 	AdjClose    bool    // use AdjClose instead of Close (when set on every bar)
 }
 
@@ -87,7 +87,10 @@ type Stats struct {
 
 	MeanReturn float64 `json:"mean_return"` // mean daily simple return
 	StdDev     float64 `json:"std_dev"`     // sample standard deviation of daily simple returns
-	Volatility float64 `json:"volatility"`  // StdDev × √TradingDays
+	Volatility float64 `json:"volatility"`  // StdDev × √TradingDays: annualised over the asset's trading days
+	// TradingDays is the number of bars a year Volatility and Sharpe are
+	// annualised with: StatsOptions.TradingDays, or TradingDaysPerYear.
+	TradingDays int `json:"trading_days"`
 
 	MaxDrawdown  float64   `json:"max_drawdown"` // largest peak-to-trough fall, as a positive fraction
 	DrawdownPeak time.Time `json:"drawdown_peak"`
@@ -99,6 +102,38 @@ type Stats struct {
 	CAGR   float64 `json:"cagr"`   // compound annual growth rate (fraction); 0 when Years < 1/12
 	Sharpe float64 `json:"sharpe"` // annualized; 0 when Flat
 	Flat   bool    `json:"flat"`   // every daily return is the same (zero deviation)
+}
+
+// Trading days a year: a market that trades on weekdays, one that trades
+// every day (crypto).
+const (
+	WeekdaysPerYear = 252
+	AllDaysPerYear  = 365
+)
+
+// TradingDaysPerYear returns the trading days a year of a daily series
+// with weekendBars of its bars on a Saturday or Sunday: AllDaysPerYear when
+// they are more than 60 % of the 2/7 of a series that trades every day,
+// WeekdaysPerYear otherwise. It is backtesting.py's rule, and the one
+// definition of annualisation here: Analyze's volatility and Sharpe and
+// papertrade's statistics both use it, so the volatility of Bitcoin is
+// annualised over 365 days in both.
+func TradingDaysPerYear(weekendBars, bars int) int {
+	if bars > 0 && float64(weekendBars)/float64(bars) > 2.0/7*0.6 {
+		return AllDaysPerYear
+	}
+	return WeekdaysPerYear
+}
+
+// weekendBars counts the bars dated on a Saturday or Sunday.
+func weekendBars(bars []Bar) int {
+	n := 0
+	for i := range bars {
+		if wd := bars[i].Time.Weekday(); wd == time.Saturday || wd == time.Sunday {
+			n++
+		}
+	}
+	return n
 }
 
 func (o StatsOptions) price(b *Bar) float64 {
@@ -122,8 +157,9 @@ func Analyze(bars []Bar, opts StatsOptions) (Stats, error) {
 	}
 	days := opts.TradingDays
 	if days <= 0 {
-		days = 252
+		days = TradingDaysPerYear(weekendBars(bars), n)
 	}
+	s.TradingDays = days
 	s.Bars = n
 	s.First, s.Last = bars[0].Time, bars[n-1].Time
 	prev := opts.price(&bars[0])

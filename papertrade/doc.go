@@ -75,8 +75,12 @@
 // Stats are computed with the definitions of backtesting.py 0.6.6's
 // _stats.py: returns annualized from the geometric mean of the daily (or
 // weekly, monthly) equity returns, the undefined first one left out, over
-// 252 trading days (365 when the data has weekends); volatility from the
-// compounded variance; Sharpe = annual return ÷ annual volatility; Sortino
+// 252 trading days (365 when the data has weekends: the rule of
+// marketdata.TradingDaysPerYear, which marketdata.Analyze uses too);
+// volatility from the compounded variance (the standard deviation of a
+// year's compounded return, which grows with the mean return: not the
+// σ·√days of marketdata.Stats.Volatility, though both annualise over the
+// same days); Sharpe = annual return ÷ annual volatility; Sortino
 // from the daily downside deviation; Calmar = annual return ÷ max drawdown;
 // CAGR over calendar years of 365.25 days; alpha and beta from per-bar log
 // returns against buy and hold (measured from the first bar the strategy

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/finkit/finkit/marketdata"
 )
 
 // Stats are a backtest's performance statistics, defined as in
@@ -28,7 +30,7 @@ type Stats struct {
 	ReturnPct           float64
 	BuyHoldReturnPct    float64 // long-only, from the first bar the strategy could trade
 	ReturnAnnPct        float64 // geometric mean daily return, annualized
-	VolatilityAnnPct    float64
+	VolatilityAnnPct    float64 // sd of a year's compounded daily returns, √((σ²+(1+g)²)^N − (1+g)^2N), not σ√N as marketdata.Stats.Volatility
 	CAGRPct             float64
 	SharpeRatio         float64
 	SortinoRatio        float64
@@ -307,7 +309,7 @@ func computeStats(bars []Bar, equity []float64, trades []Trade, opts StatsOption
 	// Annualized figures from period (daily/weekly/…) returns.
 	freqDays := int(period / (24 * time.Hour))
 	rs := returnStats(bars, equity, freqDays)
-	haveWeekends := float64(rs.weekend)/float64(n) > 2.0/7*0.6
+	haveWeekends := marketdata.TradingDaysPerYear(rs.weekend, n) == marketdata.AllDaysPerYear
 	annual := 252.0
 	switch {
 	case freqDays == 7:
