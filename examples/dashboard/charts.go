@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"html/template"
 	"math"
+	"slices"
 	"strings"
 	"time"
 
@@ -246,21 +247,35 @@ func priceChart(h marketdata.History) template.HTML {
 }
 
 // volumeChart is a symbol's daily volume, summed by week to stay legible.
+// The last week is drawn only when it is complete (as many trading days
+// as the longest week of the history, or a Sunday past); a week still
+// trading is said in a line under the chart, with its volume so far.
 func volumeChart(h marketdata.History) template.HTML {
 	var bars []svg.Bar
-	var week time.Time
 	var starts []time.Time
+	var days []int
 	for _, b := range h.Bars {
 		y, w := b.Time.ISOWeek()
 		start := b.Time.AddDate(0, 0, -int((b.Time.Weekday()+6)%7))
-		if len(bars) == 0 || !start.Equal(week) {
-			week = start
+		if len(bars) == 0 || !start.Equal(starts[len(starts)-1]) {
 			bars = append(bars, svg.Bar{Label: "", Color: "#98a2b3"})
 			starts = append(starts, start)
+			days = append(days, 0)
 		}
 		last := &bars[len(bars)-1]
 		last.Value += b.Volume
+		days[len(days)-1]++
 		last.Hover = fmt.Sprintf("week %d of %d: volume %s", w, y, shortNum(last.Value))
+	}
+	note := ""
+	if n := len(bars); n > 1 {
+		full := slices.Max(days[:n-1])
+		lastBar := h.Bars[len(h.Bars)-1].Time
+		if days[n-1] < full && lastBar.Before(starts[n-1].AddDate(0, 0, 6)) {
+			note = fmt.Sprintf(`<p class="muted small">The current week (from %s, %d of %d trading days so far, volume %s) is not drawn until it is complete.</p>`,
+				starts[n-1].Format("2 Jan"), days[n-1], full, shortNum(bars[n-1].Value))
+			bars, starts = bars[:n-1], starts[:n-1]
+		}
 	}
 	// Label the first week of each quarter with its month.
 	for i := range bars {
@@ -268,7 +283,7 @@ func volumeChart(h marketdata.History) template.HTML {
 			bars[i].Label = starts[i].Format("Jan 06")
 		}
 	}
-	return svg.Columns{Title: "Weekly volume of " + h.Symbol, Bars: bars, Format: shortNum}.Responsive()
+	return svg.Columns{Title: "Weekly volume of " + h.Symbol, Bars: bars, Format: shortNum, YTitle: "volume"}.Responsive() + template.HTML(note)
 }
 
 // pnlPoint is one day of a book's profit and loss: its value less the net
@@ -321,4 +336,25 @@ func signedNum(v float64) string {
 		return "−" + fmtNum(-v, 2)
 	}
 	return fmtNum(0, 2)
+}
+
+// ReturnsChart is the distribution of the symbol's daily returns: a bar
+// per bucket (days on the value axis), red below 0 %, green above, with
+// a line at 0 %.
+func (v statsView) ReturnsChart() template.HTML {
+	bars := make([]svg.Bar, 0, len(v.Hist20))
+	var marks []svg.Mark
+	for i, h := range v.Hist20 {
+		col := "#4fb386"
+		if h.Neg {
+			col = "#e0736c"
+		}
+		bars = append(bars, svg.Bar{Label: h.Label, Value: float64(h.Count), Color: col,
+			Hover: fmt.Sprintf("%d days with a return from %+.2f%% to %+.2f%%", h.Count, h.Lo, h.Hi)})
+		if h.Lo <= 0 && 0 < h.Hi {
+			marks = append(marks, svg.Mark{At: float64(i) + (0-h.Lo)/(h.Hi-h.Lo), Label: "0 %", Color: "#344054"})
+		}
+	}
+	return svg.Columns{Title: "Distribution of daily returns of " + v.Hist.Symbol + ": days per return bucket",
+		Bars: bars, Marks: marks, YTitle: "days"}.Responsive()
 }

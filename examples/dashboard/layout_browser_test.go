@@ -21,17 +21,25 @@ type layoutCheck struct {
 	Wide        []string `json:"wide"` // elements sticking out of the page, when it overflows
 	Bad         []string `json:"bad"`  // header links outside the viewport or covered
 	Links       int      `json:"links"`
+	NoHint      []string `json:"noHint"` // boxes that scroll sideways without the edge shadow
 }
 
 // checkLayoutJS opens the navigation when it is collapsed, then checks that
 // the page does not scroll sideways and that every link and button of the
-// header lies inside the viewport and is what a tap at its centre hits.
+// header lies inside the viewport and is what a tap at its centre hits,
+// and lists the boxes that scroll sideways without the shadow that says so.
 const checkLayoutJS = `(() => {
   const t = document.querySelector('.nav-toggle');
   if (t && getComputedStyle(t).display !== 'none' && t.getAttribute('aria-expanded') !== 'true') t.click();
   const de = document.documentElement;
   const vw = de.clientWidth, vh = window.innerHeight;
-  const res = {clientWidth: vw, scrollWidth: de.scrollWidth, wide: [], bad: [], links: 0};
+  const res = {clientWidth: vw, scrollWidth: de.scrollWidth, wide: [], bad: [], links: 0, noHint: []};
+  for (const el of document.body.querySelectorAll('*')) {
+    const cs = getComputedStyle(el);
+    if ((cs.overflowX === 'auto' || cs.overflowX === 'scroll') && el.scrollWidth > el.clientWidth + 1 &&
+        el.tagName !== 'PRE' && !cs.backgroundAttachment.includes('local'))
+      res.noHint.push(el.tagName.toLowerCase() + '.' + el.className + ' ' + el.scrollWidth + '>' + el.clientWidth);
+  }
   if (de.scrollWidth > vw) {
     const clipped = el => { for (let p = el.parentElement; p && p !== document.body; p = p.parentElement) {
       const o = getComputedStyle(p).overflowX; if (o !== 'visible') return true; } return false; };
@@ -134,6 +142,9 @@ func checkLayout(t *testing.T, b *browser, vp viewport, name, path string) {
 		problems = append(problems, "no header links")
 	}
 	problems = append(problems, res.Bad...)
+	for _, box := range res.NoHint {
+		problems = append(problems, "scrolls sideways without a hint at its edge: "+box)
+	}
 	if len(problems) > 0 {
 		b.failWithShot(t, name, "%s", strings.Join(problems, "\n  "))
 		return

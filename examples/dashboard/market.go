@@ -321,8 +321,8 @@ type statsView struct {
 type histBar struct {
 	Label  string
 	Count  int
-	Height float64 // percent of the tallest bar
 	Neg    bool
+	Lo, Hi float64 // the bucket's daily returns, in percent
 }
 
 func (a *app) statsPage(c *gin.Context) {
@@ -363,14 +363,10 @@ func (a *app) statsPage(c *gin.Context) {
 	}
 	if rets, err := marketdata.Returns(nil, closes); err == nil {
 		if hg, err := marketdata.ReturnHistogram(rets, 21); err == nil {
-			maxC := 1
-			for _, n := range hg.Counts {
-				maxC = max(maxC, n)
-			}
 			for i, n := range hg.Counts {
 				mid := (hg.Edges[i] + hg.Edges[i+1]) / 2
 				v.Hist20 = append(v.Hist20, histBar{Label: fmt.Sprintf("%+.1f%%", mid*100), Count: n,
-					Height: float64(n) / float64(maxC) * 100, Neg: mid < 0})
+					Neg: mid < 0, Lo: hg.Edges[i] * 100, Hi: hg.Edges[i+1] * 100})
 			}
 		}
 	}

@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
-	"github.com/shopspring/decimal"
 
 	"github.com/finkit/finkit/auth"
 	"github.com/finkit/finkit/pdfexport"
@@ -493,6 +492,10 @@ func (a *app) portfolioDeleteTx(c *gin.Context) {
 // transactions through portfolio.EditTransaction: refused, with the
 // reason, when the books would not apply afterwards.
 func (a *app) portfolioEditTx(c *gin.Context) {
+	if txBack(c) == "/transactions" {
+		a.transactionsEdit(c) // refusals next to the fields (transactions.go)
+		return
+	}
 	ctx := c.Request.Context()
 	u := currentUser(c)
 	id := c.PostForm("id")
@@ -519,29 +522,14 @@ func (a *app) portfolioEditTx(c *gin.Context) {
 }
 
 // editedTx is tx with the form's date, quantity, price, fee and amount
-// (each kept when the field is absent).
+// (each kept when the field is absent); its error names the first field
+// it cannot read (editTxFields has them all).
 func editedTx(tx portfolio.Transaction, form func(string) string) (portfolio.Transaction, error) {
-	if d := strings.TrimSpace(form("date")); d != "" {
-		day, err := time.Parse(time.DateOnly, d)
-		if err != nil {
-			return tx, fmt.Errorf("the date %q is not YYYY-MM-DD", d)
+	tx, errs := editTxFields(tx, form)
+	for _, f := range editFields {
+		if msg, ok := errs[f]; ok {
+			return tx, fmt.Errorf("%s %q: %s", f, strings.TrimSpace(form(f)), msg)
 		}
-		y, m, dd := day.Date()
-		tx.Time = time.Date(y, m, dd, tx.Time.Hour(), tx.Time.Minute(), tx.Time.Second(), tx.Time.Nanosecond(), tx.Time.Location())
-	}
-	for _, f := range []struct {
-		name string
-		dst  *decimal.Decimal
-	}{{"quantity", &tx.Quantity}, {"price", &tx.Price}, {"fee", &tx.Fee}, {"amount", &tx.Amount}} {
-		raw := strings.TrimSpace(form(f.name))
-		if raw == "" {
-			continue
-		}
-		d, err := decimal.NewFromString(raw)
-		if err != nil {
-			return tx, fmt.Errorf("the %s %q is not a number", f.name, raw)
-		}
-		*f.dst = d
 	}
 	return tx, nil
 }

@@ -66,6 +66,7 @@ type transactionsView struct {
 	Page, Last int
 	Form       txForm
 	FormError  string
+	Edit       *txEdit // a refused edit, shown in its row
 }
 
 func (a *app) transactionsData(c *gin.Context, form txForm) (*transactionsView, error) {
@@ -289,4 +290,145 @@ func txBack(c *gin.Context) string {
 		return "/transactions"
 	}
 	return "/portfolio"
+}
+
+// editFields are the fields of a transaction's edit form, in its order.
+var editFields = []string{"date", "quantity", "price", "fee", "amount"}
+
+// editTxFields is tx with the edit form's date, quantity, price, fee and
+// amount (each kept when the field is absent or empty), and a message for
+// each field it cannot read.
+func editTxFields(tx portfolio.Transaction, form func(string) string) (portfolio.Transaction, map[string]string) {
+	errs := map[string]string{}
+	if d := strings.TrimSpace(form("date")); d != "" {
+		if day, err := time.Parse(time.DateOnly, d); err != nil {
+			errs["date"] = "Give the date as YYYY-MM-DD."
+		} else {
+			y, m, dd := day.Date()
+			tx.Time = time.Date(y, m, dd, tx.Time.Hour(), tx.Time.Minute(), tx.Time.Second(), tx.Time.Nanosecond(), tx.Time.Location())
+		}
+	}
+	for _, f := range []struct {
+		name string
+		dst  *decimal.Decimal
+	}{{"quantity", &tx.Quantity}, {"price", &tx.Price}, {"fee", &tx.Fee}, {"amount", &tx.Amount}} {
+		raw := strings.TrimSpace(form(f.name))
+		if raw == "" {
+			continue
+		}
+		d, err := decimal.NewFromString(raw)
+		if err != nil {
+			errs[f.name] = "Not a number."
+			continue
+		}
+		*f.dst = d
+	}
+	return tx, errs
+}
+
+// txEdit is a refused edit as typed, shown again in its row's form with a
+// message next to each field (Errs) or for the whole edit (Error).
+type txEdit struct {
+	ID                                 string
+	Date, Quantity, Price, Fee, Amount string
+	Errs                               map[string]string
+	Error                              string
+}
+
+// EditOf is the refused edit of the row id, or nil.
+func (v *transactionsView) EditOf(id string) *txEdit {
+	if v.Edit != nil && v.Edit.ID == id {
+		return v.Edit
+	}
+	return nil
+}
+
+// editRefusalField is the field a ledger refusal of an edit is about,
+// when one is: the quantity of a sale of more than is held, the amount
+// of a withdrawal of more than there is, and so on.
+func editRefusalField(err error, changed []string) string {
+	switch {
+	case errors.Is(err, portfolio.ErrInsufficientHoldings), errors.Is(err, portfolio.ErrInvalidQuantity):
+		return "quantity"
+	case errors.Is(err, portfolio.ErrInvalidPrice):
+		return "price"
+	case errors.Is(err, portfolio.ErrInvalidAmount):
+		return "amount"
+	case errors.Is(err, portfolio.ErrUnmatchedTransfer):
+		return "date"
+	}
+	if len(changed) == 1 { // the one field changed made the books fail
+		return changed[0]
+	}
+	return ""
+}
+
+// transactionsEdit is an edit from the transactions page: applied through
+// portfolio.EditTransaction, or refused with the page shown again (400),
+// the row's form open with what was typed and each message next to its
+// field; nothing is changed.
+func (a *app) transactionsEdit(c *gin.Context) {
+	ctx := c.Request.Context()
+	u := currentUser(c)
+	id := c.PostForm("id")
+	b, err := portfolio.ReadBooks(ctx, a.bookOf(u))
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	i := slices.IndexFunc(b.Transactions, func(t portfolio.Transaction) bool { return t.ID == id })
+	if i < 0 {
+		flashFail(c, "/transactions", "No such transaction.")
+		return
+	}
+	old := b.Transactions[i]
+	tx, errs := editTxFields(old, c.PostForm)
+	ed := &txEdit{ID: id, Date: c.PostForm("date"), Quantity: c.PostForm("quantity"), Price: c.PostForm("price"),
+		Fee: c.PostForm("fee"), Amount: c.PostForm("amount"), Errs: errs}
+	if len(errs) == 0 {
+		_, err = portfolio.EditTransaction(ctx, a.bookOf(u), tx)
+		if err == nil {
+			back := "/transactions"
+			if q := c.Request.URL.Query().Encode(); q != "" {
+				back += "?" + q
+			}
+			flashRedirect(c, back, "Changed transaction "+id+".")
+			return
+		}
+		if !txRefused(err) && !errors.Is(err, portfolio.ErrNotFound) {
+			a.fail(c, err)
+			return
+		}
+		a.log.InfoContext(ctx, "transaction edit refused", "error", err)
+		msg := "Not changed: " + txRefusal(err) + "."
+		if f := editRefusalField(err, changedFields(old, tx)); f != "" {
+			errs[f] = msg
+		} else {
+			ed.Error = msg
+		}
+	}
+	v, err := a.transactionsData(c, txForm{Kind: string(portfolio.TxBuy)})
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	v.Edit = ed
+	a.render(c, http.StatusBadRequest, "transactions", view{Title: "Transactions", Active: "transactions", Data: v})
+}
+
+// changedFields are the edit form's fields in which b differs from a.
+func changedFields(a, b portfolio.Transaction) []string {
+	var out []string
+	if !a.Time.Equal(b.Time) {
+		out = append(out, "date")
+	}
+	for _, f := range []struct {
+		name string
+		x, y decimal.Decimal
+	}{{"quantity", a.Quantity, b.Quantity}, {"price", a.Price, b.Price}, {"fee", a.Fee, b.Fee}, {"amount", a.Amount, b.Amount}} {
+		if !f.x.Equal(f.y) {
+			out = append(out, f.name)
+		}
+	}
+	return out
 }

@@ -80,11 +80,26 @@ func TestTransactionsByHand(t *testing.T) {
 	require.Len(t, txs, 1)
 	assert.Equal(t, "1000", txs[0].Amount.String())
 
-	// An edit that would leave the buy unpaid is refused and changes nothing.
-	status, _, h = e.post(t, c, "/portfolio/transactions/edit", url.Values{"id": {depositID}, "amount": {"10"}, "back": {"/transactions"}})
+	// An edit that would leave the buy unpaid is refused and changes
+	// nothing; the page comes back with the row's form open, what was
+	// typed kept and the reason next to the field, not in a banner.
+	status, body, _ = e.post(t, c, "/portfolio/transactions/edit?kind=deposit&page=1", url.Values{"id": {depositID}, "amount": {"10"}, "back": {"/transactions"}})
+	require.Equal(t, http.StatusBadRequest, status)
+	assert.NotContains(t, body, `class="flash error"`)
+	assert.Regexp(t, `<details class="tx-edit" open>`, body)
+	assert.Regexp(t, `<input name="amount" value="10" inputmode="decimal" aria-invalid="true"><span class="field-error" role="alert">Not changed: then transaction \S+ of 2026-01-06 would not apply`, body)
+	assert.Len(t, txRowRE.FindAllString(body, -1), 1, "the filter of the page is kept")
+	// A field that is no number is marked where it is, the others keep
+	// what was typed.
+	status, body, _ = e.post(t, c, "/portfolio/transactions/edit", url.Values{"id": {depositID}, "amount": {"lots"}, "date": {"5 Jan"}, "fee": {"2"}, "back": {"/transactions"}})
+	require.Equal(t, http.StatusBadRequest, status)
+	assert.Contains(t, body, `value="lots" inputmode="decimal" aria-invalid="true"><span class="field-error" role="alert">Not a number.</span>`)
+	assert.Contains(t, body, `value="5 Jan" aria-invalid="true"><span class="field-error" role="alert">Give the date as YYYY-MM-DD.</span>`)
+	assert.Contains(t, body, `<input name="fee" value="2" inputmode="decimal">`)
+	// From the portfolio page an edit is still refused with a message.
+	status, _, h = e.post(t, c, "/portfolio/transactions/edit", url.Values{"id": {depositID}, "amount": {"10"}})
 	require.Equal(t, http.StatusSeeOther, status)
-	assert.Equal(t, "/transactions", h.Get("Location"))
-	assert.Contains(t, e.flashAt(t, c, "/transactions"), "was not changed")
+	assert.Contains(t, e.flashAt(t, c, h.Get("Location")), "was not changed")
 	b, err := portfolio.ReadBooks(t.Context(), e.app.bookOf(u))
 	require.NoError(t, err)
 	for _, tx := range b.Transactions {

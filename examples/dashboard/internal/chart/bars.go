@@ -23,6 +23,8 @@ type Columns struct {
 	// Marks are vertical reference lines at a bar index plus a fraction
 	// (0.5 = the bar's middle), e.g. "0 %" or a median.
 	Marks []Mark
+	// YTitle names the value axis ("days", "paths"), written along it.
+	YTitle string
 }
 
 // Mark is a labelled vertical line on a column chart.
@@ -66,6 +68,10 @@ func (c Columns) svg(s Size, class string) string {
 		py := y.At(v)
 		fmt.Fprintf(&b, `<line x1="%d" x2="%d" y1="%.1f" y2="%.1f" stroke="#e4e8f0"/>`, padLeft, s.W-padRight, py, py)
 		fmt.Fprintf(&b, `<text x="%d" y="%.1f" text-anchor="end" dominant-baseline="middle">%s</text>`, padLeft-6, py, esc(c.format(v)))
+	}
+	if c.YTitle != "" {
+		fmt.Fprintf(&b, `<text transform="translate(11 %.1f) rotate(-90)" text-anchor="middle" fill="#344054">%s</text>`,
+			(y.R0+y.R1)/2, esc(c.YTitle))
 	}
 	n := len(c.Bars)
 	x := Scale{D0: 0, D1: float64(n), R0: padLeft, R1: float64(s.W - padRight)}

@@ -1,0 +1,65 @@
+package main
+
+import (
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/finkit/finkit/auth"
+	"github.com/finkit/finkit/marketdata"
+)
+
+// weekdayBars are daily bars on weekdays from from to to, volume 1 each.
+func weekdayBars(from, to time.Time) marketdata.History {
+	h := marketdata.History{Symbol: "XYZ", Currency: "USD"}
+	for d := from; !d.After(to); d = d.AddDate(0, 0, 1) {
+		if d.Weekday() != time.Saturday && d.Weekday() != time.Sunday {
+			h.Bars = append(h.Bars, marketdata.Bar{Time: d, Open: 1, High: 1, Low: 1, Close: 1, Volume: 1})
+		}
+	}
+	return h
+}
+
+var volumeBarRE = regexp.MustCompile(`<title>week \d+ of \d+: volume (\d+)</title>`)
+
+// TestVolumeChartLeavesOutThePartialWeek: the last weekly bar is drawn
+// only when its week is complete; a week still trading is named under the
+// chart instead of showing as a short bar.
+func TestVolumeChartLeavesOutThePartialWeek(t *testing.T) {
+	mon := time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC)                         // a Monday
+	wide := func(h string) string { return h[strings.Index(h, "chart-wide"):] } // the wide drawing
+	partial := string(volumeChart(weekdayBars(mon, mon.AddDate(0, 0, 23))))     // to a Wednesday: 3 weeks and 3 days
+	vols := volumeBarRE.FindAllStringSubmatch(wide(partial), -1)
+	require.Len(t, vols, 3, "the three full weeks")
+	for _, v := range vols {
+		assert.Equal(t, "5", v[1])
+	}
+	assert.Contains(t, partial, "The current week (from 23 Nov, 3 of 5 trading days so far, volume 3) is not drawn until it is complete.")
+
+	full := string(volumeChart(weekdayBars(mon, mon.AddDate(0, 0, 25)))) // to a Friday
+	assert.Len(t, volumeBarRE.FindAllString(wide(full), -1), 4)
+	assert.NotContains(t, full, "current week")
+	assert.Contains(t, full, `rotate(-90)" text-anchor="middle" fill="#344054">volume</text>`, "the value axis is named")
+}
+
+// TestReturnsHistogramHasAValueAxis: the Statistics page's distribution
+// of daily returns is a chart with a value axis (days, with ticks), a
+// hover value per bucket and a line at 0 %.
+func TestReturnsHistogramHasAValueAxis(t *testing.T) {
+	e := newTestEnv(t)
+	c := e.user(t, "stan", auth.RoleUser)
+	_, body, _ := e.get(t, c, "/stats?symbol=AAPL")
+	i := strings.Index(body, `aria-label="Distribution of daily returns of AAPL: days per return bucket"`)
+	require.GreaterOrEqual(t, i, 0)
+	svg := body[i : i+strings.Index(body[i:], "</svg>")]
+	assert.Contains(t, svg, `rotate(-90)" text-anchor="middle" fill="#344054">days</text>`)
+	ticks := regexp.MustCompile(`text-anchor="end" dominant-baseline="middle">(\d+)</text>`).FindAllStringSubmatch(svg, -1)
+	require.GreaterOrEqual(t, len(ticks), 3, "tick labels on the value axis")
+	assert.Equal(t, "0", ticks[0][1])
+	assert.Regexp(t, `<title>\d+ days with a return from [-+]\d+\.\d\d% to [-+]\d+\.\d\d%</title>`, svg)
+	assert.Contains(t, svg, ">0 %</text>")
+}
