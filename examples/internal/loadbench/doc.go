@@ -17,6 +17,14 @@
 //
 //	go run ./examples/internal/loadbench                 # make bench-load
 //	go run ./examples/internal/loadbench -d 5s -c 50     # shorter, fewer clients
+//	go run ./examples/internal/loadbench -profile prof   # and a CPU profile per endpoint
+//
+// With -profile DIR the dashboard is built with -tags pprof (see the
+// dashboard's pprof.go: Go's profiles on a second loopback listener, in
+// that build only) and a CPU profile of the server is taken while each
+// endpoint runs with many clients, into DIR/<endpoint>.pprof, for
+// `go tool pprof -top DIR/api_portfolio_1020_tx.pprof`. To compare with
+// an older version, build it with -tags pprof too and pass -bin.
 //
 // The load generator runs on the same machine and cores as the server, as a
 // user's own load test would; the load average before each endpoint is

@@ -24,6 +24,7 @@ type options struct {
 	keep     bool
 	txs      int
 	only     string
+	profile  string
 }
 
 func main() {
@@ -38,6 +39,7 @@ func main() {
 	flag.BoolVar(&o.keep, "keep", false, "keep the temporary directory (database, log)")
 	flag.IntVar(&o.txs, "txs", 1000, "generated transactions of the large user (over three years)")
 	flag.StringVar(&o.only, "only", "", "comma-separated endpoint names to run (default all)")
+	flag.StringVar(&o.profile, "profile", "", "write a CPU profile of the server under each endpoint's load into this directory (builds the dashboard with -tags pprof; a -bin must be built so)")
 	csvOut := flag.String("write-csv", "", "only write the large user's generated transactions to this file")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
@@ -71,11 +73,11 @@ func bench(ctx context.Context, o options, out io.Writer) error {
 	}
 	bin := o.bin
 	if bin == "" {
-		if bin, err = build(ctx, o.pkg, dir); err != nil {
+		if bin, err = build(ctx, o.pkg, dir, o.profile != ""); err != nil {
 			return err
 		}
 	}
-	s, err := start(ctx, bin, dir)
+	s, err := start(ctx, bin, dir, o.profile != "")
 	if err != nil {
 		return err
 	}
@@ -109,8 +111,12 @@ func bench(ctx context.Context, o options, out io.Writer) error {
 		if err := warm(ctx, s, t); err != nil {
 			return err
 		}
+		prof := s.profile(ctx, o.profile, t.name, o.duration)
 		r, err := run(ctx, s, t, o.clients, o.duration)
 		if err != nil {
+			return err
+		}
+		if err := prof(); err != nil {
 			return err
 		}
 		many = append(many, r)
@@ -125,8 +131,18 @@ func bench(ctx context.Context, o options, out io.Writer) error {
 	writeTable(out, many, one)
 
 	fmt.Fprintln(out)
-	firsts, err := afterChange(ctx, s, large)
+	// With -profile, the writes and first requests go on for o.duration
+	// under a profile (after_a_write.pprof), for enough samples.
+	rounds := 1
+	if o.profile != "" {
+		rounds = max(1, int(o.duration/time.Second)) // about a second a round
+	}
+	prof := s.profile(ctx, o.profile, "after a write", o.duration)
+	firsts, err := afterChange(ctx, s, large, rounds)
 	if err != nil {
+		return err
+	}
+	if err := prof(); err != nil {
 		return err
 	}
 	fmt.Fprintf(out, "first request after a write to the %s user's books (one-row CSV import before each):\n", bigName)
@@ -198,15 +214,15 @@ type firstTimes struct {
 }
 
 // afterChange imports one new row into the large user's books, then times
-// the next request, five times per path.
-func afterChange(ctx context.Context, s *server, token string) ([]firstTimes, error) {
+// the next request, five times per path and round.
+func afterChange(ctx context.Context, s *server, token string, rounds int) ([]firstTimes, error) {
 	c := newClient(1)
 	defer c.CloseIdleConnections()
 	var res []firstTimes
 	n := 0
 	for _, p := range []string{"/api/portfolio", "/portfolio"} {
 		f := firstTimes{path: p}
-		for range 5 {
+		for range 5 * rounds {
 			n++
 			row := fmt.Sprintf("date,account,kind,amount,note\n%s,broker,deposit,1,change %d\n",
 				time.Now().UTC().Format(time.DateOnly), n)

@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,12 +22,19 @@ type server struct {
 	cmd  *exec.Cmd
 	url  string // http://127.0.0.1:port
 	done chan error
+
+	pprof string // host:port of the server's profiles (-tags pprof), or ""
 }
 
-// build compiles the dashboard package pkg into dir and returns the binary.
-func build(ctx context.Context, pkg, dir string) (string, error) {
+// build compiles the dashboard package pkg into dir and returns the
+// binary; with pprof, the binary serves Go's profiles (see start).
+func build(ctx context.Context, pkg, dir string, pprof bool) (string, error) {
 	bin := filepath.Join(dir, "dashboard")
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, pkg)
+	args := []string{"build", "-o", bin}
+	if pprof {
+		args = append(args, "-tags", "pprof")
+	}
+	cmd := exec.CommandContext(ctx, "go", append(args, pkg)...)
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	if err := cmd.Run(); err != nil {
 		return "", fmt.Errorf("go build %s: %w", pkg, err)
@@ -35,8 +44,9 @@ func build(ctx context.Context, pkg, dir string) (string, error) {
 
 // start runs bin on a free loopback port with its data in dir, its log
 // (JSON, info level: the access log is on) going to dir/dashboard.log, and
-// returns once it is listening.
-func start(ctx context.Context, bin, dir string) (*server, error) {
+// returns once it is listening. With pprof, a binary built with -tags
+// pprof serves Go's profiles on another loopback port (server.profile).
+func start(ctx context.Context, bin, dir string, pprof bool) (*server, error) {
 	logFile, err := os.Create(filepath.Join(dir, "dashboard.log"))
 	if err != nil {
 		return nil, err
@@ -44,6 +54,13 @@ func start(ctx context.Context, bin, dir string) (*server, error) {
 	cmd := exec.Command(bin, "--addr", "127.0.0.1:0", "--data", filepath.Join(dir, "data"),
 		"--log-format", "json", "--log-level", "info")
 	cmd.Env = withoutEnv(os.Environ(), "FINKIT_")
+	var pprofAddr string
+	if pprof {
+		if pprofAddr, err = freePort(); err != nil {
+			return nil, err
+		}
+		cmd.Env = append(cmd.Env, "FINKIT_PPROF_ADDR="+pprofAddr)
+	}
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		return nil, err
@@ -51,7 +68,7 @@ func start(ctx context.Context, bin, dir string) (*server, error) {
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start dashboard: %w", err)
 	}
-	s := &server{cmd: cmd, done: make(chan error, 1)}
+	s := &server{cmd: cmd, done: make(chan error, 1), pprof: pprofAddr}
 	urlc := make(chan string, 1)
 	go func() {
 		// The listening line names the port; everything goes to the file.
@@ -168,4 +185,52 @@ func loadAvg() float64 {
 	}
 	x, _ := strconv.ParseFloat(f[0], 64)
 	return x
+}
+
+// freePort returns a loopback host:port nothing listens on right now.
+func freePort() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
+}
+
+// profile starts taking a CPU profile of the server for d into
+// dir/<name>.pprof (nothing when dir is ""); the returned function waits
+// for it.
+func (s *server) profile(ctx context.Context, dir, name string, d time.Duration) func() error {
+	if dir == "" {
+		return func() error { return nil }
+	}
+	if s.pprof == "" {
+		return func() error { return errors.New("-profile needs a dashboard built with -tags pprof") }
+	}
+	file := filepath.Join(dir, strings.Trim(strings.NewReplacer("/", "_", " ", "_", "(", "", ")", "").Replace(name), "_")+".pprof")
+	done := make(chan error, 1)
+	go func() {
+		u := fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", s.pprof, max(1, int(d.Seconds())))
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+		if err != nil {
+			done <- err
+			return
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			done <- fmt.Errorf("profile: %w", err)
+			return
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			done <- fmt.Errorf("profile: status %d", resp.StatusCode)
+			return
+		}
+		body, err := io.ReadAll(resp.Body)
+		if err == nil {
+			err = os.WriteFile(file, body, 0o644)
+		}
+		done <- err
+	}()
+	return func() error { return <-done }
 }
