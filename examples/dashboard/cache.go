@@ -112,6 +112,7 @@ type ownerBooks struct {
 	view   booksView               // of ledger
 	first  time.Time               // of the ledger's first transaction; zero without any
 	series map[string]*ownerSeries // by base currency
+	render renderSlot              // the portfolio as pages show it (rendered.go)
 	used   time.Time               // guarded by bookCache.mu
 }
 

@@ -220,29 +220,6 @@ func pickBase(c *gin.Context) string {
 	return "USD"
 }
 
-func (a *app) portfolioPage(c *gin.Context) {
-	v, err := a.buildPortfolio(c.Request.Context(), currentUser(c), pickBase(c))
-	if err != nil {
-		a.fail(c, err)
-		return
-	}
-	v.Period = pickPeriod(c.Query("period"))
-	a.render(c, http.StatusOK, "portfolio", view{Title: "Portfolio", Active: "portfolio", Data: v})
-}
-
-func (a *app) portfolioJSON(c *gin.Context) {
-	v, err := a.buildPortfolio(c.Request.Context(), currentUser(c), pickBase(c))
-	if err != nil {
-		a.fail(c, err)
-		return
-	}
-	problems := make([]gin.H, 0, len(v.Problems))
-	for _, p := range v.Problems {
-		problems = append(problems, gin.H{"transaction": p.Tx, "reason": p.Reason})
-	}
-	c.JSON(http.StatusOK, gin.H{"base": v.Base, "valuation": v.Val, "summary": v.Lines, "problems": problems})
-}
-
 func (a *app) portfolioDemo(c *gin.Context) {
 	ctx := c.Request.Context()
 	u := currentUser(c)

@@ -3,11 +3,13 @@ package main
 import (
 	"bytes"
 	"embed"
+	"errors"
 	"fmt"
 	"html/template"
 	"io/fs"
 	"math"
 	"path"
+	"strconv"
 	"strings"
 	"time"
 
@@ -144,18 +146,7 @@ type view struct {
 // render executes page into a buffer first, so a template error becomes a
 // clean 500 instead of half a page.
 func (a *app) render(c *gin.Context, status int, page string, v view) {
-	if u, ok := auth.UserFrom(c.Request.Context()); ok && v.User == nil {
-		v.User = &u
-	}
-	if fl, ok := a.flash.take(c); ok {
-		if fl.Kind == flashError && v.Error == "" {
-			v.Error = fl.Text
-		} else if fl.Kind == flashOK && v.Flash == "" {
-			v.Flash = fl.Text
-		}
-	}
-	if err := c.Request.Context().Err(); err != nil {
-		a.fail(c, err) // nobody left to read it
+	if !a.requestView(c, &v) {
 		return
 	}
 	t, ok := a.pages.byName[page]
@@ -173,6 +164,62 @@ func (a *app) render(c *gin.Context, status int, page string, v view) {
 		return
 	}
 	c.Data(status, "text/html; charset=utf-8", buf.Bytes())
+}
+
+// requestView adds to v what every page shows of the request: the user
+// and the flash message. It answers and returns false when the client has
+// left (nobody to render for).
+func (a *app) requestView(c *gin.Context, v *view) bool {
+	if u, ok := auth.UserFrom(c.Request.Context()); ok && v.User == nil {
+		v.User = &u
+	}
+	if fl, ok := a.flash.take(c); ok {
+		if fl.Kind == flashError && v.Error == "" {
+			v.Error = fl.Text
+		} else if fl.Kind == flashOK && v.Flash == "" {
+			v.Flash = fl.Text
+		}
+	}
+	if err := c.Request.Context().Err(); err != nil {
+		a.fail(c, err)
+		return false
+	}
+	return true
+}
+
+// contentMarker stands for a page's content in renderContent's layout.
+// html/template escapes '<' in every value it prints as text, so the
+// request's own data (a user name, a flash message) cannot contain it.
+const contentMarker = "<!--finkit:content-->"
+
+// renderContent is render for a page whose content was rendered before
+// (the "content" template's output, cached): the layout is executed
+// around contentMarker (templates/rendered.html) and the content is
+// written in its place, not copied through the template.
+func (a *app) renderContent(c *gin.Context, status int, v view, content []byte) {
+	if !a.requestView(c, &v) {
+		return
+	}
+	v.Data = template.HTML(contentMarker)
+	var buf bytes.Buffer
+	if err := a.pages.byName["rendered"].ExecuteTemplate(&buf, "layout", v); err != nil {
+		a.fail(c, fmt.Errorf("render layout: %w", err))
+		return
+	}
+	head, tail, ok := bytes.Cut(buf.Bytes(), []byte(contentMarker))
+	if !ok {
+		a.fail(c, errors.New("render layout: no content marker"))
+		return
+	}
+	h := c.Writer.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Content-Length", strconv.Itoa(len(head)+len(content)+len(tail)))
+	c.Status(status)
+	for _, b := range [][]byte{head, content, tail} {
+		if _, err := c.Writer.Write(b); err != nil {
+			return // the client left
+		}
+	}
 }
 
 // displayPrice rounds a unit price for reading as the library's summaries

@@ -1,0 +1,156 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/finkit/finkit/auth"
+	"github.com/finkit/finkit/portfolio"
+)
+
+// The portfolio page and /api/portfolio are made once per owner, revision
+// of the books, base currency and valuation, and served from that until
+// one of them changes: a cached request checks the revision and copies
+// bytes, instead of valuing the books, formatting a few hundred numbers
+// and executing the page's template every time.
+
+// valuationTTL is how long one valuation of an owner's books is served.
+// The Aggregator keeps a quote as long (Options.CacheTTL in
+// openMarketData), so the prices a page shows are at most one more second
+// older than the ones the Aggregator would give; the first request after
+// it values the books again, which also lets the Aggregator revalidate
+// the quotes (stale while revalidate).
+const valuationTTL = time.Second
+
+// renderedPortfolio is one owner's portfolio for one revision of the
+// books, one base currency and one valuation: the view, the body of
+// /api/portfolio, and the portfolio page's content by chart period, each
+// rendered on first use. It belongs to the owner's cache entry, so it is
+// never served for anyone else's books. view and json are read-only.
+type renderedPortfolio struct {
+	rev  uint64    // of the owner's books
+	base string    // valued in
+	at   time.Time // valued at
+	view *portfolioView
+	json []byte
+
+	mu      sync.Mutex
+	content map[string][]byte // the page's content, by chart period
+}
+
+// renderSlot is an owner's current renderedPortfolio; mu lets one request
+// at a time make a new one while the others wait for it.
+type renderSlot struct {
+	mu  sync.Mutex
+	cur *renderedPortfolio
+}
+
+// rendered returns owner's portfolio in base: the current one while the
+// books' revision and the base are the same and it was valued less than
+// valuationTTL ago, else a new one from build.
+func (c *bookCache) rendered(ctx context.Context, owner string, store portfolio.Store, base string,
+	build func(context.Context) (*renderedPortfolio, error)) (*renderedPortfolio, error) {
+	ob := c.entry(owner)
+	ob.mu.Lock()
+	_, err := c.ledgerLocked(ctx, ob, owner, store)
+	// build reads the revision again, after this: what it makes is of
+	// this revision or a later one, so labelling it rev at worst makes
+	// one more.
+	rev := ob.rev
+	ob.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	slot := &ob.render
+	slot.mu.Lock()
+	defer slot.mu.Unlock()
+	now := c.now()
+	if r := slot.cur; r != nil && r.rev == rev && r.base == base && !now.Before(r.at) && now.Sub(r.at) < valuationTTL {
+		return r, nil
+	}
+	r, err := build(ctx)
+	if err != nil {
+		return nil, err
+	}
+	r.rev, r.base, r.at = rev, base, now
+	slot.cur = r
+	return r, nil
+}
+
+// renderPortfolio returns the user's portfolio in base, valued and
+// encoded once per valuationTTL and change of the books.
+func (a *app) renderPortfolio(ctx context.Context, u auth.User, base string) (*renderedPortfolio, error) {
+	return a.books.rendered(ctx, u.ID, a.bookOf(u), base, func(ctx context.Context) (*renderedPortfolio, error) {
+		v, err := a.buildPortfolio(ctx, u, base)
+		if err != nil {
+			return nil, err
+		}
+		body, err := json.Marshal(portfolioJSONBody(v))
+		if err != nil {
+			return nil, fmt.Errorf("encode portfolio: %w", err)
+		}
+		return &renderedPortfolio{view: v, json: body}, nil
+	})
+}
+
+// portfolioJSONBody is the body of /api/portfolio.
+func portfolioJSONBody(v *portfolioView) gin.H {
+	problems := make([]gin.H, 0, len(v.Problems))
+	for _, p := range v.Problems {
+		problems = append(problems, gin.H{"transaction": p.Tx, "reason": p.Reason})
+	}
+	return gin.H{"base": v.Base, "valuation": v.Val, "summary": v.Lines, "problems": problems}
+}
+
+// pageContent returns the portfolio page's content (its "content"
+// template) with the value chart of period, rendered on first use. The
+// content depends on the view only: the layout around it (user, flash
+// messages) is rendered per request.
+func (r *renderedPortfolio) pageContent(p *pages, period string) ([]byte, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if html, ok := r.content[period]; ok {
+		return html, nil
+	}
+	v := *r.view
+	v.Period = period
+	var buf bytes.Buffer
+	if err := p.byName["portfolio"].ExecuteTemplate(&buf, "content", view{Data: &v}); err != nil {
+		return nil, fmt.Errorf("render portfolio: %w", err)
+	}
+	if r.content == nil {
+		r.content = map[string][]byte{}
+	}
+	r.content[period] = buf.Bytes()
+	return buf.Bytes(), nil
+}
+
+func (a *app) portfolioPage(c *gin.Context) {
+	r, err := a.renderPortfolio(c.Request.Context(), currentUser(c), pickBase(c))
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	content, err := r.pageContent(a.pages, pickPeriod(c.Query("period")))
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	a.renderContent(c, http.StatusOK, view{Title: "Portfolio", Active: "portfolio"}, content)
+}
+
+func (a *app) portfolioJSON(c *gin.Context) {
+	r, err := a.renderPortfolio(c.Request.Context(), currentUser(c), pickBase(c))
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	c.Data(http.StatusOK, "application/json; charset=utf-8", r.json)
+}
