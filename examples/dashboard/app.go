@@ -53,6 +53,7 @@ type app struct {
 	revs      localRevisions      // writes to each owner's books (cache.go)
 	books     *bookCache          // each owner's ledger and performance series
 	agg       *marketdata.Aggregator
+	quotesEnc quoteJSON                  // /api/quotes's encoded consensuses (quotesjson.go)
 	history0  marketdata.HistoryProvider // latency-free simulator on the same path: history for statistics, backtests and returns
 	relay     *securechat.Relay
 	notifier  *pgnotify.Notifier // wakes the relays of other instances (PostgreSQL only)

@@ -101,7 +101,12 @@ func (a *app) quotesJSON(c *gin.Context) {
 		a.fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, newAPIQuotes(res))
+	body, err := a.quotesEnc.body(res)
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	c.Data(http.StatusOK, "application/json; charset=utf-8", body)
 }
 
 // apiQuotes is /api/quotes: prices as decimal strings with their currency
