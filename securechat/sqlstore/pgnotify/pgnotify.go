@@ -8,6 +8,11 @@
 // PollInterval; a relay whose listening connection drops starts it again
 // and re-reads every mailbox it serves.
 //
+// Wake-ups are sent in batches: calls of Notify that arrive while a NOTIFY
+// statement runs wait for the next one, which carries all their peers (one
+// statement and one commit for many messages under load, one round trip
+// for a lone message).
+//
 // It uses github.com/jackc/pgx/v5 directly, since database/sql cannot
 // wait for notifications; the store itself stays on database/sql.
 //
@@ -18,8 +23,11 @@ package pgnotify
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"regexp"
+	"sync"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -51,7 +59,34 @@ type Notifier struct {
 	connString string
 	channel    string
 	pool       *pgxpool.Pool
+
+	kick   chan struct{} // a batch is waiting
+	stop   chan struct{} // closed by Close
+	ctx    context.Context
+	cancel context.CancelFunc // by Close: ends a statement in flight
+	wg     sync.WaitGroup
+
+	mu     sync.Mutex
+	queue  []*batch // waiting to be sent, oldest first
+	closed bool
 }
+
+// batch is the wake-ups of one NOTIFY statement.
+type batch struct {
+	peers []string
+	seen  map[string]bool
+	done  chan struct{} // closed when sent (or failed): err is set
+	err   error
+}
+
+// maxBatch bounds the peers of one statement.
+const maxBatch = 500
+
+// sendTimeout bounds one batch's statement.
+const sendTimeout = 10 * time.Second
+
+// errClosed is a Notify on a closed Notifier.
+var errClosed = errors.New("pgnotify: notifier closed")
 
 var _ securechat.Notifier = (*Notifier)(nil)
 
@@ -78,20 +113,101 @@ func New(ctx context.Context, connString string, opts Options) (*Notifier, error
 	if err != nil {
 		return nil, fmt.Errorf("pgnotify: %w", err)
 	}
-	return &Notifier{connString: connString, channel: ch, pool: pool}, nil
+	n := &Notifier{connString: connString, channel: ch, pool: pool, kick: make(chan struct{}, 1), stop: make(chan struct{})}
+	n.ctx, n.cancel = context.WithCancel(context.Background())
+	n.wg.Add(1)
+	go n.sendLoop()
+	return n, nil
 }
 
-// Close releases the sending connections. Listen calls end with their
-// context.
-func (n *Notifier) Close() { n.pool.Close() }
+// Close stops sending (waiting calls of Notify fail) and releases the
+// sending connections. Listen calls end with their context.
+func (n *Notifier) Close() {
+	n.mu.Lock()
+	if n.closed {
+		n.mu.Unlock()
+		return
+	}
+	n.closed = true
+	n.mu.Unlock()
+	close(n.stop)
+	n.cancel()
+	n.wg.Wait()
+	n.pool.Close()
+}
 
-// Notify implements securechat.Notifier: one NOTIFY with peer as the
-// payload.
+// Notify implements securechat.Notifier: peer's id is the payload of a
+// NOTIFY, sent with the other wake-ups waiting at that moment. It returns
+// when the statement has run, or when ctx is done.
 func (n *Notifier) Notify(ctx context.Context, peer securechat.PeerID) error {
 	if _, err := securechat.ParsePeerID(string(peer)); err != nil {
 		return fmt.Errorf("pgnotify: notify: %w", err)
 	}
-	if _, err := n.pool.Exec(ctx, `SELECT pg_notify($1, $2)`, n.channel, string(peer)); err != nil {
+	n.mu.Lock()
+	if n.closed {
+		n.mu.Unlock()
+		return errClosed
+	}
+	var b *batch
+	if len(n.queue) > 0 && len(n.queue[len(n.queue)-1].peers) < maxBatch {
+		b = n.queue[len(n.queue)-1]
+	} else {
+		b = &batch{seen: map[string]bool{}, done: make(chan struct{})}
+		n.queue = append(n.queue, b)
+	}
+	if !b.seen[string(peer)] {
+		b.seen[string(peer)] = true
+		b.peers = append(b.peers, string(peer))
+	}
+	n.mu.Unlock()
+	select {
+	case n.kick <- struct{}{}:
+	default:
+	}
+	select {
+	case <-b.done:
+		return b.err
+	case <-ctx.Done():
+		return fmt.Errorf("pgnotify: notify: %w", ctx.Err())
+	}
+}
+
+// sendLoop sends the queued batches, one statement at a time, until Close.
+func (n *Notifier) sendLoop() {
+	defer n.wg.Done()
+	for {
+		select {
+		case <-n.stop:
+			n.mu.Lock()
+			for _, b := range n.queue {
+				b.err = errClosed
+				close(b.done)
+			}
+			n.queue = nil
+			n.mu.Unlock()
+			return
+		case <-n.kick:
+		}
+		for {
+			n.mu.Lock()
+			if len(n.queue) == 0 {
+				n.mu.Unlock()
+				break
+			}
+			b := n.queue[0]
+			n.queue = n.queue[1:]
+			n.mu.Unlock()
+			b.err = n.send(b.peers)
+			close(b.done)
+		}
+	}
+}
+
+// send runs one NOTIFY per peer in one statement (one transaction).
+func (n *Notifier) send(peers []string) error {
+	ctx, cancel := context.WithTimeout(n.ctx, sendTimeout)
+	defer cancel()
+	if _, err := n.pool.Exec(ctx, `SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p`, n.channel, peers); err != nil {
 		return fmt.Errorf("pgnotify: notify: %w", err)
 	}
 	return nil

@@ -11,8 +11,11 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -239,4 +242,94 @@ func TestRelaysFanOutOverPostgres(t *testing.T) {
 	require.NoError(t, err)
 	send(t, y, xID.ID(), n, 30)
 	expect(t, x, yID.ID(), n, 30)
+}
+
+// TestNotifyBatches: 600 wake-ups notified at once (more than one batch
+// holds), some twice, all reach a listener, each peer at least once; every
+// Notify returns nil. After Close, Notify fails and does not block.
+func TestNotifyBatches(t *testing.T) {
+	url := sqltest.PostgresURL(t)
+	ch := channel(t)
+	a, err := pgnotify.New(context.Background(), url, pgnotify.Options{Channel: ch})
+	require.NoError(t, err)
+	b := newNotifier(t, url, ch)
+	ctx, cancel := context.WithCancel(context.Background())
+	var mu sync.Mutex
+	heard := map[securechat.PeerID]bool{}
+	ready, done := make(chan struct{}, 1), make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = b.Listen(ctx, func(p securechat.PeerID) {
+			mu.Lock()
+			heard[p] = true
+			mu.Unlock()
+		}, func() { ready <- struct{}{} })
+	}()
+	defer func() { cancel(); <-done }()
+	<-ready
+	peers := make([]securechat.PeerID, 600)
+	for i := range peers {
+		peers[i] = peer(t)
+	}
+	var wg sync.WaitGroup
+	for i := range 700 {
+		wg.Go(func() { assert.NoError(t, a.Notify(context.Background(), peers[i%len(peers)])) })
+	}
+	wg.Wait()
+	require.Eventually(t, func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(heard) == len(peers)
+	}, 10*time.Second, 10*time.Millisecond, "every peer woken")
+
+	a.Close()
+	a.Close()
+	require.Error(t, a.Notify(context.Background(), peers[0]), "closed")
+}
+
+// BenchmarkNotify sends wake-ups from 64 parallel callers: through
+// Notifier (batched: the callers waiting while a statement runs share the
+// next one) and, as the baseline, one SELECT pg_notify statement per call
+// on a pool of the same size, in one run.
+func BenchmarkNotify(b *testing.B) {
+	url := sqltest.PostgresURL(b)
+	ch := "b_" + strings.ReplaceAll(strings.ToLower(identityID(b)[:12]), "-", "")
+	peers := make([]securechat.PeerID, 256)
+	for i := range peers {
+		peers[i] = securechat.PeerID(identityID(b))
+	}
+	run := func(b *testing.B, notify func(securechat.PeerID) error) {
+		var i atomic.Int64
+		b.SetParallelism(32)
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				if err := notify(peers[i.Add(1)%int64(len(peers))]); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "notifies/s")
+	}
+	b.Run("batched", func(b *testing.B) {
+		n, err := pgnotify.New(context.Background(), url, pgnotify.Options{Channel: ch})
+		require.NoError(b, err)
+		defer n.Close()
+		run(b, func(p securechat.PeerID) error { return n.Notify(context.Background(), p) })
+	})
+	b.Run("per-call", func(b *testing.B) {
+		pool, err := pgxpool.New(context.Background(), url+"&pool_max_conns=4")
+		require.NoError(b, err)
+		defer pool.Close()
+		run(b, func(p securechat.PeerID) error {
+			_, err := pool.Exec(context.Background(), `SELECT pg_notify($1, $2)`, ch, string(p))
+			return err
+		})
+	})
+}
+
+func identityID(b *testing.B) string {
+	id, err := securechat.GenerateIdentity(nil)
+	require.NoError(b, err)
+	return string(id.ID())
 }
