@@ -116,7 +116,7 @@ func parseAccountRow(rec []string, col map[string]int, line int) (Account, error
 	if a.Name == "" {
 		a.Name = a.ID
 	}
-	a, err = normalizeAccount(a)
+	a, err = NormalizeAccount(a)
 	if err != nil {
 		return a, &ParseError{Line: line, Err: err}
 	}
@@ -132,7 +132,7 @@ func WriteAccountsCSV(w io.Writer, accounts []Account) error {
 		return err
 	}
 	for _, a := range accounts {
-		a, err := normalizeAccount(a)
+		a, err := NormalizeAccount(a)
 		if err != nil {
 			return err
 		}

@@ -373,7 +373,7 @@ func (l *Ledger) AddAccount(a Account) error {
 }
 
 func (l *Ledger) addAccount(a Account) error {
-	a, err := normalizeAccount(a)
+	a, err := NormalizeAccount(a)
 	if err != nil {
 		return err
 	}
@@ -387,8 +387,11 @@ func (l *Ledger) addAccount(a Account) error {
 	return nil
 }
 
-// normalizeAccount fills defaults and validates a.
-func normalizeAccount(a Account) (Account, error) {
+// NormalizeAccount returns a with its defaults filled (kind brokerage,
+// cost method FIFO), or fails with ErrInvalidAccount when a lacks an id,
+// has no valid currency code, or names an unknown kind or cost method.
+// Ledgers and stores keep accounts in this form.
+func NormalizeAccount(a Account) (Account, error) {
 	if a.ID == "" {
 		return a, fmt.Errorf("%w: missing id", ErrInvalidAccount)
 	}

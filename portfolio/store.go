@@ -19,15 +19,22 @@ import (
 //
 // Transactions are written through BookTransactions, EditTransaction and
 // DeleteTransaction, which check the change against the current books
-// inside Update; Update itself only stores what it is given.
+// inside Update; Update itself only stores what it is given. Accounts are
+// written through Update too (Change.Accounts; SaveAccount and AddAccount
+// are such changes), so an account is checked against the books as stored.
+//
+// Every write bumps the book's revision in the write's own transaction,
+// so a cache of the books (in this process or another on the same
+// database) knows they changed by reading Revision, one cheap point read.
 //
 // Implementations: MemStore here and portfolio/sqlstore on database/sql;
 // both are a Shelf, whose Book method opens the Store of another owner.
 // Package portfolio/storetest checks an implementation.
 type Store interface {
-	// SaveAccount inserts or replaces an account. Replacing one that has
-	// transactions with another currency or cost method (RedefinesAccount)
-	// fails with ErrAccountInUse and changes nothing.
+	// SaveAccount inserts or replaces an account: it is Update with a
+	// Change of this one account. Replacing one that has transactions
+	// with another currency or cost method (RedefinesAccount) fails with
+	// ErrAccountInUse and changes nothing.
 	SaveAccount(ctx context.Context, a Account) error
 	// Accounts returns the book's accounts in the order they were first
 	// saved.
@@ -47,6 +54,16 @@ type Store interface {
 	// Transactions returns the book's transactions ordered by time, then
 	// by the order they were stored.
 	Transactions(ctx context.Context) ([]Transaction, error)
+	// Revision returns a number that is different after every write to
+	// what this book reads (its accounts, instruments and transactions,
+	// and the default book's instruments it sees): each write that
+	// stores something bumps its book's revision inside its own
+	// transaction, and a write that fails changes nothing. It is the
+	// sum of this book's and the default book's counters, so it only
+	// grows. Stores answer it with a point read (a primary key), cheap
+	// enough to check on every request before using cached books.
+	// State records (StateStore) are not books and do not bump it.
+	Revision(ctx context.Context) (uint64, error)
 }
 
 // A Shelf keeps the books of many owners apart. Book returns the Store of
@@ -98,6 +115,11 @@ type Books struct {
 // Change is what Store.Update stores: Delete and Replace name stored
 // transactions by id; an id may appear once in the whole change.
 type Change struct {
+	// Accounts are accounts to insert, or to replace the stored one of
+	// the same id (keeping its place in the order). The store fills
+	// their defaults (NormalizeAccount). Transactions of the change may
+	// name them.
+	Accounts []Account
 	// Add are new transactions. One whose id is stored with the same
 	// content is skipped; the same id with other content fails with
 	// ErrDuplicateID.
@@ -111,14 +133,23 @@ type Change struct {
 }
 
 // Prepare checks ch against b and returns the transactions of ch.Add to
-// insert (those not stored yet, each once). A transaction without id fails
-// with ErrInvalidTransaction, one for an account b does not have with
+// insert (those not stored yet, each once). An account that is not valid
+// fails with ErrInvalidAccount, one given twice with ErrDuplicateAccount,
+// one that redefines a stored account whose transactions stay
+// (RedefinesAccount) with ErrAccountInUse. A transaction without id fails
+// with ErrInvalidTransaction, one for an account neither b nor ch has with
 // ErrUnknownAccount, a conflicting id with ErrDuplicateID, a Replace or
 // Delete of an id b does not hold with ErrNotFound. Stores call it inside
 // Update, under their write lock.
 func (b Books) Prepare(ch Change) ([]Transaction, error) {
-	accounts := make(map[string]bool, len(b.Accounts))
+	accounts := make(map[string]bool, len(b.Accounts)+len(ch.Accounts))
 	for _, a := range b.Accounts {
+		accounts[a.ID] = true
+	}
+	if err := b.checkAccounts(ch); err != nil {
+		return nil, err
+	}
+	for _, a := range ch.Accounts {
 		accounts[a.ID] = true
 	}
 	stored := make(map[string]int, len(b.Transactions))
@@ -177,9 +208,66 @@ func (b Books) Prepare(ch Change) ([]Transaction, error) {
 	return fresh, nil
 }
 
+// checkAccounts checks the accounts of ch (see Prepare).
+func (b Books) checkAccounts(ch Change) error {
+	if len(ch.Accounts) == 0 {
+		return nil
+	}
+	stored := make(map[string]Account, len(b.Accounts))
+	for _, a := range b.Accounts {
+		stored[a.ID] = a
+	}
+	gone := make(map[string]bool, len(ch.Replace)+len(ch.Delete))
+	for _, t := range ch.Replace {
+		gone[t.ID] = true
+	}
+	for _, id := range ch.Delete {
+		gone[id] = true
+	}
+	seen := make(map[string]bool, len(ch.Accounts))
+	for _, a := range ch.Accounts {
+		a, err := NormalizeAccount(a)
+		if err != nil {
+			return err
+		}
+		if seen[a.ID] {
+			return fmt.Errorf("%w: %q twice in one change", ErrDuplicateAccount, a.ID)
+		}
+		seen[a.ID] = true
+		old, ok := stored[a.ID]
+		if !ok || !RedefinesAccount(old, a) {
+			continue
+		}
+		if slices.ContainsFunc(b.Transactions, func(t Transaction) bool { return t.Account == a.ID && !gone[t.ID] }) {
+			return fmt.Errorf("%w: %q", ErrAccountInUse, a.ID)
+		}
+	}
+	return nil
+}
+
+// withAccounts returns accounts with those of ch put in: a stored one
+// replaced in its place, a new one appended, defaults filled. ch must have
+// passed Prepare.
+func withAccounts(accounts []Account, ch Change) []Account {
+	if len(ch.Accounts) == 0 {
+		return accounts
+	}
+	out := slices.Clone(accounts)
+	for _, a := range ch.Accounts {
+		a, _ = NormalizeAccount(a)
+		if i := slices.IndexFunc(out, func(o Account) bool { return o.ID == a.ID }); i >= 0 {
+			out[i] = a
+		} else {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
 // Apply returns the books as they are after ch, in the order a store keeps
-// them: deleted transactions gone, replaced and added ones after the others
-// of their time. ch must have passed Prepare.
+// them: accounts put in (withAccounts), deleted transactions gone,
+// replaced and added ones after the others of their time. ch must have
+// passed Prepare.
 func (b Books) Apply(ch Change) (Books, error) {
 	fresh, err := b.Prepare(ch)
 	if err != nil {
@@ -192,7 +280,7 @@ func (b Books) Apply(ch Change) (Books, error) {
 	for _, id := range ch.Delete {
 		gone[id] = true
 	}
-	out := Books{Accounts: b.Accounts, Stocks: b.Stocks}
+	out := Books{Accounts: withAccounts(b.Accounts, ch), Stocks: b.Stocks}
 	out.Transactions = make([]Transaction, 0, len(b.Transactions)+len(fresh))
 	for _, t := range b.Transactions {
 		if !gone[t.ID] {
@@ -452,6 +540,7 @@ type memShelf struct {
 
 // memBook is one owner's books.
 type memBook struct {
+	rev      uint64 // bumped by every write that stores something
 	accounts []Account
 	stocks   map[string]Stock
 	txs      []Transaction // in the order stored
@@ -497,27 +586,32 @@ func (sh *memShelf) bookLocked(owner string) *memBook {
 }
 
 // SaveAccount implements Store.
-func (m *MemStore) SaveAccount(_ context.Context, a Account) error {
-	a, err := normalizeAccount(a)
+func (m *MemStore) SaveAccount(ctx context.Context, a Account) error {
+	_, err := m.Update(ctx, func(Books) (Change, error) { return Change{Accounts: []Account{a}}, nil })
+	return err
+}
+
+// AddAccount adds a new account to store, checked inside the store's write
+// lock (Store.Update) against the books as stored: an id the books already
+// have fails with ErrDuplicateAccount, an account that is not valid with
+// ErrInvalidAccount, and nothing is stored. Two racing calls with one id
+// therefore store exactly one of the accounts. It returns the account as
+// stored (defaults filled).
+func AddAccount(ctx context.Context, store Store, a Account) (Account, error) {
+	a, err := NormalizeAccount(a)
 	if err != nil {
-		return err
+		return Account{}, err
 	}
-	b, unlock, err := m.lock()
-	if err != nil {
-		return err
-	}
-	defer unlock()
-	for i := range b.accounts {
-		if b.accounts[i].ID == a.ID {
-			if RedefinesAccount(b.accounts[i], a) && slices.ContainsFunc(b.txs, func(t Transaction) bool { return t.Account == a.ID }) {
-				return fmt.Errorf("%w: %q", ErrAccountInUse, a.ID)
-			}
-			b.accounts[i] = a
-			return nil
+	_, err = store.Update(ctx, func(b Books) (Change, error) {
+		if slices.ContainsFunc(b.Accounts, func(o Account) bool { return o.ID == a.ID }) {
+			return Change{}, fmt.Errorf("%w: %q", ErrDuplicateAccount, a.ID)
 		}
+		return Change{Accounts: []Account{a}}, nil
+	})
+	if err != nil {
+		return Account{}, err
 	}
-	b.accounts = append(b.accounts, a)
-	return nil
+	return a, nil
 }
 
 // Accounts implements Store.
@@ -541,6 +635,7 @@ func (m *MemStore) SaveStock(_ context.Context, s Stock) error {
 	}
 	defer unlock()
 	b.stocks[s.Symbol] = s
+	b.rev++
 	return nil
 }
 
@@ -587,6 +682,11 @@ func (m *MemStore) Update(_ context.Context, change func(Books) (Change, error))
 	if err != nil {
 		return 0, err
 	}
+	if len(ch.Accounts)+len(fresh)+len(ch.Replace)+len(ch.Delete) == 0 {
+		return 0, nil
+	}
+	b.rev++
+	b.accounts = withAccounts(b.accounts, ch)
 	gone := make(map[string]bool, len(ch.Replace)+len(ch.Delete))
 	for _, t := range ch.Replace {
 		gone[t.ID] = true
@@ -600,6 +700,19 @@ func (m *MemStore) Update(_ context.Context, change func(Books) (Change, error))
 	b.txs = append(b.txs, ch.Replace...)
 	b.txs = append(b.txs, fresh...)
 	return len(fresh), nil
+}
+
+// Revision implements Store.
+func (m *MemStore) Revision(context.Context) (uint64, error) {
+	b, unlock, err := m.lock()
+	if err != nil {
+		return 0, err
+	}
+	defer unlock()
+	if m.owner == "" {
+		return b.rev, nil
+	}
+	return b.rev + m.shelf.bookLocked("").rev, nil
 }
 
 // sorted returns the book's transactions by time, then the order stored.

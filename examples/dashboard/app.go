@@ -50,7 +50,6 @@ type app struct {
 	resets    *consoleResetSender // demo delivery of reset links
 	flash     *flasher            // signed one-shot messages (flash.go)
 	pstore    portfolio.Shelf     // books by owner: bookOf, paperBookOf
-	revs      localRevisions      // writes to each owner's books (cache.go)
 	books     *bookCache          // each owner's ledger and performance series
 	agg       *marketdata.Aggregator
 	quotesEnc quoteJSON                  // /api/quotes's encoded consensuses (quotesjson.go)
@@ -203,7 +202,7 @@ func (a *app) openMarketData() error {
 		return fmt.Errorf("market data history: %w", err)
 	}
 	a.history0 = hist
-	a.books = newBookCache(&a.revs, hist)
+	a.books = newBookCache(storeRevisions{a.pstore}, hist)
 	agg, err := marketdata.New(marketdata.Options{
 		Providers: providers,
 		CacheTTL:  time.Second,

@@ -65,6 +65,13 @@ func newTestEnv(t *testing.T) *testEnv {
 // newTestEnvIn starts the dashboard on the data directory dir.
 func newTestEnvIn(t *testing.T, dir string) *testEnv {
 	t.Helper()
+	return newTestEnvWith(t, config{dataDir: dir})
+}
+
+// newTestEnvWith starts the dashboard with cfg (its test settings filled
+// in).
+func newTestEnvWith(t *testing.T, cfg config) *testEnv {
+	t.Helper()
 	logs := &syncBuffer{}
 	lv := new(slog.LevelVar)
 	logger, closeLog, err := newLogger("debug", "json", logs, lv)
@@ -72,8 +79,8 @@ func newTestEnvIn(t *testing.T, dir string) *testEnv {
 	// The chat relay needs the host clients dial: listen first, then
 	// configure it.
 	srv := httptest.NewUnstartedServer(nil)
-	a, err := newApp(context.Background(), config{dataDir: dir, authParams: testParams, logLevelVar: lv,
-		publicHost: srv.Listener.Addr().String()}, logger)
+	cfg.authParams, cfg.logLevelVar, cfg.publicHost = testParams, lv, srv.Listener.Addr().String()
+	a, err := newApp(context.Background(), cfg, logger)
 	require.NoError(t, err)
 	srv.Config.Handler = a.Handler()
 	srv.Start()

@@ -17,62 +17,21 @@ import (
 )
 
 // revisions tells when an owner's books changed: Revision returns a number
-// that is different after every write to them. The dashboard's own writes
-// bump it in memory (localRevisions); a store that keeps a per-owner
-// revision, bumped in the transaction of each write, could answer it for
-// every instance on the database, and the cache below would not change.
+// that is different after every write to them.
 type revisions interface {
 	Revision(ctx context.Context, owner string) (uint64, error)
 }
 
-// localRevisions counts the writes to each owner's books made through this
-// process. The zero value is ready to use; it is safe for concurrent use.
-type localRevisions struct {
-	mu  sync.Mutex
-	rev map[string]uint64
-}
+// storeRevisions answers revisions from the store (portfolio.Store's
+// Revision): every write bumps the owner's revision inside its own
+// transaction, so writes of the CLI and of other instances on the database
+// are seen by the next request, for one primary-key read per request
+// (sqlstore's BenchmarkRevision).
+type storeRevisions struct{ shelf portfolio.Shelf }
 
 // Revision implements revisions.
-func (r *localRevisions) Revision(_ context.Context, owner string) (uint64, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.rev[owner], nil
-}
-
-// bump records a write to owner's books (call it after the write, whether
-// it succeeded or not: a failed write may have changed nothing, and one
-// reload too many is harmless).
-func (r *localRevisions) bump(owner string) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.rev == nil {
-		r.rev = map[string]uint64{}
-	}
-	r.rev[owner]++
-}
-
-// revStore is an owner's portfolio.Store that records every write to it
-// in revs, so the cache sees it. Every write of the dashboard goes through
-// one (bookOf, paperBookOf).
-type revStore struct {
-	portfolio.Store
-	owner string
-	revs  *localRevisions
-}
-
-func (s revStore) SaveAccount(ctx context.Context, a portfolio.Account) error {
-	defer s.revs.bump(s.owner)
-	return s.Store.SaveAccount(ctx, a)
-}
-
-func (s revStore) SaveStock(ctx context.Context, st portfolio.Stock) error {
-	defer s.revs.bump(s.owner)
-	return s.Store.SaveStock(ctx, st)
-}
-
-func (s revStore) Update(ctx context.Context, change func(portfolio.Books) (portfolio.Change, error)) (int, error) {
-	defer s.revs.bump(s.owner)
-	return s.Store.Update(ctx, change)
+func (r storeRevisions) Revision(ctx context.Context, owner string) (uint64, error) {
+	return r.shelf.Book(owner).Revision(ctx)
 }
 
 // maxCachedOwners bounds how many owners' books the cache keeps; the least

@@ -53,10 +53,9 @@ func (a *app) paperBookOf(u auth.User) portfolio.Store { return a.book(paperOwne
 // paperOwner is the owner of the user's paper book.
 func paperOwner(u auth.User) string { return u.ID + "/paper" }
 
-// book is owner's store; its writes tell the cache (cache.go).
-func (a *app) book(owner string) portfolio.Store {
-	return revStore{Store: a.pstore.Book(owner), owner: owner, revs: &a.revs}
-}
+// book is owner's store; its writes bump the owner's revision, which the
+// cache reads (cache.go).
+func (a *app) book(owner string) portfolio.Store { return a.pstore.Book(owner) }
 
 // importFor books txs into the user's books through
 // portfolio.BookTransactions: checked against the user's current books

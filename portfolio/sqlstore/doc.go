@@ -26,6 +26,12 @@
 // table lock that readers ignore on PostgreSQL). New switches a SQLite file
 // to WAL once; do not put journal_mode in the connection string.
 //
+// Each book's revision (portfolio.Store's Revision) is a row of
+// portfolio_revisions (migration 0004), bumped inside the transaction of
+// every write to the book, so every process on the database reads the
+// same revision with one primary-key query: a cache in one instance sees
+// the writes of the others and of the CLI at its next check.
+//
 // The SQL is portable (SQLite and PostgreSQL); queries use "?" placeholders
 // unless Options.Placeholder is Dollar ("$1", for PostgreSQL drivers). The
 // package imports no driver: open the *sql.DB with one, for example

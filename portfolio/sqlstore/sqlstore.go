@@ -115,29 +115,31 @@ func (s *Store) migrate(ctx context.Context) error {
 	return sqlmigrate.Apply(ctx, s.db, migrations, opts)
 }
 
-// SaveAccount implements portfolio.Store.
+// SaveAccount implements portfolio.Store: Update with a change of this
+// one account.
 func (s *Store) SaveAccount(ctx context.Context, a portfolio.Account) error {
-	l, err := portfolio.NewLedger(a) // validates and fills defaults
-	if err != nil {
-		return err
-	}
-	a = l.Accounts()[0]
-	// Both tables: no transaction may be added between the check that the
-	// account has none and the redefinition.
-	tx, err := s.begin(ctx, "portfolio_transactions", "portfolio_accounts")
-	if err != nil {
-		return err
-	}
-	defer func() { _ = tx.Rollback() }()
-	if err := s.checkRedefinition(ctx, tx, a); err != nil {
-		return err
-	}
-	res, err := tx.ExecContext(ctx, s.q(`UPDATE portfolio_accounts SET name = ?, kind = ?, currency = ?, cost_method = ?, allow_short = ?, allow_margin = ? WHERE owner = ? AND id = ?`),
-		a.Name, string(a.Kind), a.Currency, string(a.CostMethod), boolInt(a.AllowShort), boolInt(a.AllowMargin), s.owner, a.ID)
-	if err != nil {
-		return fmt.Errorf("sqlstore: save account: %w", err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
+	_, err := s.Update(ctx, func(portfolio.Books) (portfolio.Change, error) {
+		return portfolio.Change{Accounts: []portfolio.Account{a}}, nil
+	})
+	return err
+}
+
+// saveAccounts inserts or replaces the accounts of a prepared change;
+// a new account gets the next sequence number (of every owner's).
+func (s *Store) saveAccounts(ctx context.Context, tx *sqlmigrate.Tx, accounts []portfolio.Account) error {
+	for _, a := range accounts {
+		a, err := portfolio.NormalizeAccount(a)
+		if err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, s.q(`UPDATE portfolio_accounts SET name = ?, kind = ?, currency = ?, cost_method = ?, allow_short = ?, allow_margin = ? WHERE owner = ? AND id = ?`),
+			a.Name, string(a.Kind), a.Currency, string(a.CostMethod), boolInt(a.AllowShort), boolInt(a.AllowMargin), s.owner, a.ID)
+		if err != nil {
+			return fmt.Errorf("sqlstore: save account: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n > 0 {
+			continue
+		}
 		var seq int64
 		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), 0) FROM portfolio_accounts`).Scan(&seq); err != nil {
 			return fmt.Errorf("sqlstore: save account: %w", err)
@@ -147,36 +149,30 @@ func (s *Store) SaveAccount(ctx context.Context, a portfolio.Account) error {
 			return fmt.Errorf("sqlstore: save account: %w", err)
 		}
 	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("sqlstore: save account: %w", err)
+	return nil
+}
+
+// bump increments the book's revision inside tx, the transaction of the
+// write.
+func (s *Store) bump(ctx context.Context, tx *sqlmigrate.Tx) error {
+	if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO portfolio_revisions (owner, rev) VALUES (?, 1)
+ON CONFLICT (owner) DO UPDATE SET rev = portfolio_revisions.rev + 1`), s.owner); err != nil {
+		return fmt.Errorf("sqlstore: bump revision: %w", err)
 	}
 	return nil
 }
 
-// checkRedefinition fails with portfolio.ErrAccountInUse if a is stored
-// with transactions and saving it would redefine it.
-func (s *Store) checkRedefinition(ctx context.Context, tx *sqlmigrate.Tx, a portfolio.Account) error {
-	var old portfolio.Account
-	var method string
-	err := tx.QueryRowContext(ctx, s.q(`SELECT currency, cost_method FROM portfolio_accounts WHERE owner = ? AND id = ?`), s.owner, a.ID).Scan(&old.Currency, &method)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil
+// Revision implements portfolio.Store: the book's and the default book's
+// counters, read by primary key.
+func (s *Store) Revision(ctx context.Context) (uint64, error) {
+	if err := portfolio.CheckOwner(s.owner); err != nil {
+		return 0, err
 	}
-	if err != nil {
-		return fmt.Errorf("sqlstore: save account: %w", err)
+	var rev int64
+	if err := s.db.QueryRowContext(ctx, s.q(`SELECT CAST(COALESCE(SUM(rev), 0) AS BIGINT) FROM portfolio_revisions WHERE owner IN (?, '')`), s.owner).Scan(&rev); err != nil {
+		return 0, fmt.Errorf("sqlstore: revision: %w", err)
 	}
-	old.CostMethod = portfolio.CostMethod(method)
-	if !portfolio.RedefinesAccount(old, a) {
-		return nil
-	}
-	var n int
-	if err := tx.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM (SELECT 1 FROM portfolio_transactions WHERE owner = ? AND account = ? LIMIT 1) t`), s.owner, a.ID).Scan(&n); err != nil {
-		return fmt.Errorf("sqlstore: save account: %w", err)
-	}
-	if n > 0 {
-		return fmt.Errorf("%w: %q", portfolio.ErrAccountInUse, a.ID)
-	}
-	return nil
+	return uint64(rev), nil
 }
 
 func boolInt(b bool) int {
@@ -227,13 +223,20 @@ func (s *Store) SaveStock(ctx context.Context, st portfolio.Stock) error {
 	if st.Symbol == "" {
 		return fmt.Errorf("%w: stock without symbol", portfolio.ErrInvalidTransaction)
 	}
-	if err := portfolio.CheckOwner(s.owner); err != nil {
+	tx, err := s.begin(ctx)
+	if err != nil {
 		return err
 	}
-	_, err := s.db.ExecContext(ctx, s.q(`INSERT INTO portfolio_stocks (owner, symbol, name, exchange, currency, class) VALUES (?, ?, ?, ?, ?, ?)
+	defer func() { _ = tx.Rollback() }()
+	if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO portfolio_stocks (owner, symbol, name, exchange, currency, class) VALUES (?, ?, ?, ?, ?, ?)
 ON CONFLICT (owner, symbol) DO UPDATE SET name = excluded.name, exchange = excluded.exchange, currency = excluded.currency, class = excluded.class`),
-		s.owner, st.Symbol, st.Name, st.Exchange, st.Currency, string(st.Class))
-	if err != nil {
+		s.owner, st.Symbol, st.Name, st.Exchange, st.Currency, string(st.Class)); err != nil {
+		return fmt.Errorf("sqlstore: save stock: %w", err)
+	}
+	if err := s.bump(ctx, tx); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("sqlstore: save stock: %w", err)
 	}
 	return nil
@@ -281,7 +284,9 @@ const txColumns = `id, account, kind, time_unix, time_text, symbol, quantity, pr
 // write transaction that then stores the change (portfolio.Books.Prepare),
 // rolled back on any error.
 func (s *Store) Update(ctx context.Context, change func(portfolio.Books) (portfolio.Change, error)) (int, error) {
-	dbtx, err := s.begin(ctx, "portfolio_transactions")
+	// Both tables: no transaction may be added between the check that an
+	// account has none and its redefinition.
+	dbtx, err := s.begin(ctx, "portfolio_transactions", "portfolio_accounts")
 	if err != nil {
 		return 0, err
 	}
@@ -304,10 +309,16 @@ func (s *Store) Update(ctx context.Context, change func(portfolio.Books) (portfo
 	if err != nil {
 		return 0, err
 	}
-	if len(fresh)+len(ch.Replace)+len(ch.Delete) == 0 {
+	if len(ch.Accounts)+len(fresh)+len(ch.Replace)+len(ch.Delete) == 0 {
 		return 0, nil
 	}
+	if err := s.saveAccounts(ctx, dbtx, ch.Accounts); err != nil {
+		return 0, err
+	}
 	if err := s.remove(ctx, dbtx, ch); err != nil {
+		return 0, err
+	}
+	if err := s.bump(ctx, dbtx); err != nil {
 		return 0, err
 	}
 	var seq int64

@@ -45,6 +45,7 @@ func Run(t *testing.T, newShelf func(t *testing.T) portfolio.Shelf) {
 	t.Run("account redefinition", func(t *testing.T) { testAccountRedefinition(t, newStore(t)) })
 	runEdits(t, newStore)
 	runOwners(t, newShelf)
+	runRevisions(t, newShelf)
 }
 
 // testConcurrentConflict has Writers goroutines import, at once, a batch

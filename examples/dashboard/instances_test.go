@@ -1,0 +1,120 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/finkit/finkit/auth"
+	"github.com/finkit/finkit/internal/sqlmigrate/sqltest"
+	"github.com/finkit/finkit/portfolio"
+)
+
+// twoInstances starts two dashboards on one database (SQLite file or
+// PostgreSQL schema) and one data directory (the same auth.key), as two
+// instances behind one address.
+func twoInstances(t *testing.T, b sqltest.Backend) (a, other *testEnv, db string) {
+	t.Helper()
+	db, dir := b.Target(t), t.TempDir()
+	a = newTestEnvWith(t, config{dataDir: dir, db: db})
+	other = newTestEnvWith(t, config{dataDir: dir, db: db})
+	return a, other, db
+}
+
+// login logs name in on e and returns its client.
+func (e *testEnv) login(t *testing.T, name string) *http.Client {
+	t.Helper()
+	c := e.client(t)
+	status, _, _ := e.post(t, c, "/login", url.Values{"username": {name}, "password": {testPassword}})
+	require.Equal(t, http.StatusSeeOther, status)
+	return c
+}
+
+// TestCacheFollowsWritesOfOtherInstances: B's cached books follow every
+// write made through A (the account form, the CSV import, an edit, a
+// delete) and through the CLI binary on the same database, at the next
+// read, and B's cached performance equals a fresh computation over the
+// stored books. The cache asks the store's per-owner revision; with the
+// old in-process counter B served its first reading until a restart.
+func TestCacheFollowsWritesOfOtherInstances(t *testing.T) {
+	cli := buildCLI(t)
+	sqltest.Run(t, func(t *testing.T, b sqltest.Backend) {
+		ctx := context.Background()
+		a, other, db := twoInstances(t, b)
+		_, err := a.app.auth.Register(ctx, auth.RegisterRequest{Username: "shared", Password: testPassword, Role: auth.RoleUser})
+		require.NoError(t, err)
+		ca, cb := a.login(t, "shared"), other.login(t, "shared")
+
+		in, _ := other.netInflow(t, cb) // B caches the empty books
+		assert.True(t, in.IsZero())
+		status, _, _ := a.post(t, ca, "/portfolio/accounts", url.Values{"id": {"main"}, "kind": {"brokerage"}, "currency": {"USD"}})
+		require.Equal(t, http.StatusSeeOther, status)
+		_, summary := other.netInflow(t, cb)
+		assert.Contains(t, fmt.Sprint(summary), "main", "B sees A's new account")
+
+		a.importRows(t, ca, "date,account,kind,symbol,quantity,price,amount,note\n2025-01-02,main,deposit,,,,1000,first\n2025-01-03,main,buy,AAPL,2,150,,shares\n")
+		in, _ = other.netInflow(t, cb)
+		assert.Equal(t, "1000", in.String(), "B sees A's import")
+
+		status, _, _ = a.post(t, ca, "/portfolio/transactions/edit", url.Values{"id": {firstTxID(t, a, "shared")}, "amount": {"1200"}})
+		require.Equal(t, http.StatusSeeOther, status)
+		in, _ = other.netInflow(t, cb)
+		assert.Equal(t, "1200", in.String(), "B sees A's edit")
+
+		csv := filepath.Join(t.TempDir(), "more.csv")
+		require.NoError(t, os.WriteFile(csv, []byte("date,account,kind,amount,note\n2025-02-03,main,deposit,34.5,from the CLI\n"), 0o600))
+		out, err := exec.Command(cli, "portfolio", "import", "--db", db, "--user", "shared", csv).CombinedOutput()
+		require.NoError(t, err, "%s", out)
+		in, _ = other.netInflow(t, cb)
+		assert.Equal(t, "1234.5", in.String(), "B sees the CLI's import")
+		in, _ = a.netInflow(t, ca)
+		assert.Equal(t, "1234.5", in.String(), "A sees the CLI's import")
+
+		// B's cached figures are those of the books as stored.
+		u, err := other.app.authStore.UserByUsername(ctx, "shared")
+		require.NoError(t, err)
+		st := other.app.bookOf(u)
+		got, err := other.app.books.performance(ctx, u.ID, st, "USD")
+		require.NoError(t, err)
+		l, err := portfolio.LoadLedger(ctx, st)
+		require.NoError(t, err)
+		other.app.books.mu.Lock()
+		hist := other.app.books.owners[u.ID].series["USD"].hist
+		other.app.books.mu.Unlock()
+		want, err := l.Performance(ctx, portfolio.PerformanceOptions{Base: "USD", History: hist, To: time.Now().UTC()})
+		require.NoError(t, err)
+		assert.Equal(t, want.TWR, got.TWR)
+		assert.Equal(t, want.XIRR, got.XIRR)
+		assert.Equal(t, want.EndValue, got.EndValue)
+		assert.Equal(t, len(want.Points), len(got.Points))
+	})
+}
+
+// firstTxID is the id of the earliest transaction of user's books.
+func firstTxID(t *testing.T, e *testEnv, user string) string {
+	t.Helper()
+	u, err := e.app.authStore.UserByUsername(context.Background(), user)
+	require.NoError(t, err)
+	txs, err := e.app.bookOf(u).Transactions(context.Background())
+	require.NoError(t, err)
+	require.NotEmpty(t, txs)
+	return txs[0].ID
+}
+
+// buildCLI builds the finkit CLI of this checkout.
+func buildCLI(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "finkit")
+	out, err := exec.Command("go", "build", "-o", bin, "../finkit").CombinedOutput()
+	require.NoError(t, err, "build finkit: %s", out)
+	return bin
+}
