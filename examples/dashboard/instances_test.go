@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -117,4 +118,50 @@ func buildCLI(t *testing.T) string {
 	out, err := exec.Command("go", "build", "-o", bin, "../finkit").CombinedOutput()
 	require.NoError(t, err, "build finkit: %s", out)
 	return bin
+}
+
+// TestRacingAccountAdds: requests on two instances add, at once, an
+// account with one id and each its own currency. Exactly one is added and
+// stored as reported; every other request is told the id is taken. (The
+// old addAccount checked the books and then saved outside the store's
+// write lock: several requests were told "added" and the stored account
+// was whichever saved last.)
+func TestRacingAccountAdds(t *testing.T) {
+	sqltest.Run(t, func(t *testing.T, b sqltest.Backend) {
+		ctx := context.Background()
+		a, other, _ := twoInstances(t, b)
+		u, err := a.app.auth.Register(ctx, auth.RegisterRequest{Username: "racer", Password: testPassword, Role: auth.RoleUser})
+		require.NoError(t, err)
+		currencies := []string{"USD", "EUR", "NOK", "GBP", "SEK", "DKK", "CHF", "JPY", "AUD", "CAD", "NZD", "PLN"}
+		added := make([]portfolio.Account, len(currencies))
+		errs := make([]error, len(currencies))
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for i, ccy := range currencies {
+			e := []*testEnv{a, other}[i%2]
+			wg.Go(func() {
+				<-start
+				added[i], errs[i] = e.app.addAccount(ctx, u, accountForm{ID: "same", Kind: "bank", Currency: ccy})
+			})
+		}
+		close(start)
+		wg.Wait()
+		winner := -1
+		for i, err := range errs {
+			if err == nil {
+				assert.Equal(t, -1, winner, "two requests were told the account was added: %s and %s", currencies[max(winner, 0)], currencies[i])
+				winner = i
+				continue
+			}
+			status, _, refused := statusOf(err)
+			assert.True(t, refused, "%v", err)
+			assert.Equal(t, http.StatusBadRequest, status)
+			assert.Contains(t, err.Error(), "duplicate account")
+		}
+		require.NotEqual(t, -1, winner)
+		stored, err := other.app.bookOf(u).Accounts(ctx)
+		require.NoError(t, err)
+		require.Len(t, stored, 1)
+		assert.Equal(t, added[winner], stored[0], "the stored account is the one reported added")
+	})
 }

@@ -421,9 +421,10 @@ func (a *app) portfolioAddAccount(c *gin.Context) {
 // POST /api/accounts give it.
 type accountForm struct{ ID, Name, Kind, Currency, Cost string }
 
-// addAccount checks f (the id's form, then the ledger: kind, currency,
-// cost method, duplicates) and stores the account. A refusal is a
-// *limitError (statusOf) whose text is for the user.
+// addAccount checks f (the id's form, then portfolio.AddAccount: kind,
+// currency, cost method, and inside the store's write lock an id the
+// stored books have) and stores the account. A refusal is a *limitError
+// (statusOf) whose text is for the user.
 func (a *app) addAccount(ctx context.Context, u auth.User, f accountForm) (portfolio.Account, error) {
 	short := strings.ToLower(strings.TrimSpace(f.ID))
 	if !accountIDRE.MatchString(short) {
@@ -442,14 +443,11 @@ func (a *app) addAccount(ctx context.Context, u auth.User, f accountForm) (portf
 	if len(acct.Name) > 64 {
 		return portfolio.Account{}, badInput(http.StatusBadRequest, "The account name is too long (64 characters at most).")
 	}
-	ledger, _, err := a.replayBooks(ctx, u)
-	if err != nil {
-		return portfolio.Account{}, err
-	}
-	if err := ledger.AddAccount(acct); err != nil {
+	acct, err := portfolio.AddAccount(ctx, a.bookOf(u), acct)
+	if errors.Is(err, portfolio.ErrInvalidAccount) || errors.Is(err, portfolio.ErrDuplicateAccount) {
 		return portfolio.Account{}, badInput(http.StatusBadRequest, "Account not added: %s", strings.TrimPrefix(err.Error(), "portfolio: "))
 	}
-	return acct, a.bookOf(u).SaveAccount(ctx, acct)
+	return acct, err
 }
 
 // portfolioDeleteTx deletes one of the user's transactions through
