@@ -8,11 +8,14 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/finkit/finkit/upload"
+	"github.com/finkit/finkit/upload/s3storage"
+	"github.com/finkit/finkit/upload/s3storage/s3test"
 )
 
 // TestIntakeOutageIs503: versitygw stopped under a running Manager: an
@@ -89,5 +92,49 @@ func TestList(t *testing.T) {
 	}
 	if objs, err := st.List(ctx, "nothing/"); err != nil || len(objs) != 0 {
 		t.Fatalf("List(nothing/) = %v, %v", objs, err)
+	}
+}
+
+// TestPutFile: a file is stored from its current offset to its end (in
+// one PUT), signed and with UnsignedPayload; a reader of unknown length
+// still goes as a multipart upload.
+func TestPutFile(t *testing.T) {
+	st, srv := newStorage(t, 5<<20)
+	ctx := context.Background()
+	unsigned, err := s3storage.New(ctx, s3storage.Options{Endpoint: srv.Endpoint, AccessKey: s3test.AccessKey, SecretKey: s3test.SecretKey,
+		Bucket: "uploads", Prefix: "finkit/", UnsignedPayload: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	content, _ := io.ReadAll(&pattern{n: 12 << 20})
+	f, err := os.CreateTemp(t.TempDir(), "src")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.Write(content); err != nil {
+		t.Fatal(err)
+	}
+	for name, s := range map[string]*s3storage.Storage{"signed": st, "unsigned": unsigned} {
+		const off = 1<<20 + 3
+		if _, err := f.Seek(off, io.SeekStart); err != nil {
+			t.Fatal(err)
+		}
+		n, err := s.Put(ctx, "ab/"+name, f)
+		if err != nil || n != int64(len(content)-off) {
+			t.Fatalf("%s: Put = %d, %v", name, n, err)
+		}
+		r, err := s.Open(ctx, "ab/"+name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := io.ReadAll(r)
+		r.Close()
+		if err != nil || !bytes.Equal(got, content[off:]) {
+			t.Fatalf("%s: stored %d bytes, want the file's last %d (%v)", name, len(got), len(content)-off, err)
+		}
+	}
+	if n, err := unsigned.Put(ctx, "ab/stream", &pattern{n: 12 << 20}); err != nil || n != 12<<20 {
+		t.Fatalf("unsigned stream: %d %v", n, err)
 	}
 }
