@@ -159,18 +159,40 @@ func TestOutsideTheMarket(t *testing.T) {
 	require.Error(t, err)
 }
 
-// Noisy sources scatter around the same price: their median is within
-// their noise of the noise-free one.
+// Noisy sources scatter around the same price: over many instants their
+// relative error averages out within their noise.
 func TestNoiseAroundTheSamePrice(t *testing.T) {
 	c := &clock{t: time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC)}
-	truth := quote(t, newAt(t, sim.Default(""), c), "MSFT")
+	truth := newAt(t, sim.Default(""), c)
 	o := sim.Default("noisy")
 	o.Noise = 0.001
 	noisy := newAt(t, o, c)
-	var sum float64
+	var sum, ss float64
 	const n = 400
 	for range n {
-		sum += quote(t, noisy, "MSFT")
+		r := quote(t, noisy, "MSFT")/quote(t, truth, "MSFT") - 1
+		sum += r
+		ss += r * r
+		c.t = c.t.Add(time.Second)
 	}
-	assert.InEpsilon(t, truth, sum/n, 3*0.001/math.Sqrt(n))
+	assert.InDelta(t, 0, sum/n, 3*0.001/math.Sqrt(n))
+	assert.InEpsilon(t, 0.001, math.Sqrt(ss/n), 0.15)
+}
+
+// A noisy source asked twice at the same instant gives the same answer,
+// so every view of a symbol at one instant agrees; at the next instant it
+// draws again.
+func TestNoiseIsOneDrawPerInstant(t *testing.T) {
+	c := &clock{t: time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC)}
+	o := sim.Default("sim-eu")
+	o.Noise = 0.001
+	a, b := newAt(t, o, c), newAt(t, o, c)
+	first := quote(t, a, "AAPL")
+	assert.Equal(t, first, quote(t, a, "AAPL"))
+	assert.Equal(t, first, quote(t, b, "AAPL"))
+	m, err := b.Quotes(context.Background(), []string{"AAPL"})
+	require.NoError(t, err)
+	assert.Equal(t, first, m["AAPL"].Price)
+	c.t = c.t.Add(time.Second)
+	assert.NotEqual(t, first, quote(t, a, "AAPL"))
 }

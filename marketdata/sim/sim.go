@@ -23,7 +23,7 @@ type Options struct {
 	Latency     time.Duration    // delay before each answer (per call, not per symbol)
 	Jitter      time.Duration    // extra random delay in [0, Jitter)
 	ErrorRate   float64          // probability in [0,1] that a call fails with ErrUnavailable
-	Noise       float64          // relative std-dev of this provider's price vs. the common path, e.g. 0.001
+	Noise       float64          // relative std-dev of this provider's price vs. the market's, e.g. 0.001; one draw per symbol and instant (Step)
 	Bias        float64          // relative offset added to every price (simulates a faulty source)
 	AllSymbols  bool             // invent prices for unknown stock symbols instead of ErrNotFound
 	Step        time.Duration    // model time resolution; default 1s
@@ -116,7 +116,7 @@ type Provider struct {
 	mu     sync.Mutex
 	paths  map[string]*series // guarded by mu
 	events *rand.Rand         // error-rate and jitter draws; guarded by mu
-	noise  *rand.Rand         // per-provider noise; guarded by mu
+	noise  uint64             // key of this provider's noise draws
 }
 
 // New returns a simulated provider.
@@ -153,7 +153,7 @@ func New(opts Options) (*Provider, error) {
 		opts:   opts,
 		paths:  make(map[string]*series),
 		events: rand.New(rand.NewPCG(opts.Seed, hash(opts.Name+"/events"))),
-		noise:  rand.New(rand.NewPCG(opts.Seed, hash(opts.Name+"/noise"))),
+		noise:  mix(opts.Seed ^ hash(opts.Name+"/noise")),
 	}, nil
 }
 
@@ -331,7 +331,10 @@ func (p *Provider) quote(in Instrument, now time.Time) (marketdata.Quote, error)
 		return marketdata.Quote{}, err
 	}
 	if p.opts.Noise > 0 {
-		price *= 1 + p.opts.Noise*p.noise.NormFloat64()
+		// One draw per provider, symbol and instant: asked twice at the
+		// same instant, a noisy source gives the same answer.
+		tick := at.Truncate(p.opts.Step).UnixNano() / int64(p.opts.Step)
+		price *= 1 + p.opts.Noise*normal(p.noise, hash(in.Symbol), uint64(tick))
 	}
 	price *= 1 + p.opts.Bias
 	return marketdata.Quote{Symbol: in.Symbol, Price: price, Currency: in.Currency, Time: at, Provider: p.opts.Name}, nil
