@@ -190,14 +190,16 @@ func (a *app) openMarketData() error {
 		{"sim-slow", 70 * time.Millisecond, 40 * time.Millisecond, 0.0015},
 	} {
 		o := sim.Default(s.name)
-		o.Latency, o.Jitter, o.Noise = s.latency, s.jitter, s.noise
+		o.Latency, o.Jitter, o.Noise, o.Now = s.latency, s.jitter, s.noise, a.cfg.marketNow
 		p, err := sim.New(o)
 		if err != nil {
 			return fmt.Errorf("market data %s: %w", s.name, err)
 		}
 		providers = append(providers, p)
 	}
-	hist, err := sim.New(sim.Default("sim-history"))
+	ho := sim.Default("sim-history")
+	ho.Now = a.cfg.marketNow
+	hist, err := sim.New(ho)
 	if err != nil {
 		return fmt.Errorf("market data history: %w", err)
 	}

@@ -78,6 +78,9 @@ type config struct {
 	// authParams are the argon2id parameters; zero means auth's defaults.
 	// Tests lower them.
 	authParams auth.Params
+	// marketNow is the simulated market's clock; nil is the system clock.
+	// Tests fix it, so every view can be compared at one instant.
+	marketNow func() time.Time
 }
 
 func parseConfig(args []string, stderr io.Writer) (config, error) {
