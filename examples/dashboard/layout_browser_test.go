@@ -83,9 +83,14 @@ func TestLayoutAtPhoneAndLaptopWidths(t *testing.T) {
 	status, _, _ := e.post(t, admin, "/portfolio/demo", nil)
 	require.Equal(t, http.StatusSeeOther, status)
 
+	// A paper fill for the P&L chart, and a finished Monte Carlo job.
+	e.post(t, admin, "/paper/order", url.Values{"side": {"buy"}, "symbol": {"AAPL"}, "qty": {"10"}})
+	jobID, _ := e.startJob(t, admin, map[string]any{"paths": 200})
+	e.waitJob(t, admin, jobID)
+
 	anonymous := []string{"/", "/login", "/register", "/forgot", "/reset?token=x", "/no-such-page"}
 	loggedIn := []string{"/", "/portfolio", "/transactions", "/portfolio/report", "/quotes", "/stats", "/stats?symbol=BTC-USD",
-		"/backtest", "/backtest?run=1&mc=on", "/paper", "/chat", "/account", "/admin", "/admin/uploads", "/no-such-page"}
+		"/backtest", "/backtest?run=1&mc=on", "/backtest/jobs/" + jobID, "/paper", "/chat", "/account", "/admin", "/admin/uploads", "/no-such-page"}
 	for _, vp := range testViewports {
 		opts := []chromedp.EmulateViewportOption{}
 		if vp.mobile {

@@ -149,7 +149,12 @@ func (c TimeChart) svg(s Size, class string) string {
 	for _, tk := range TimeTicks(time.Unix(int64(t0), 0).UTC(), time.Unix(int64(t1), 0).UTC(), xTickCount(s)) {
 		px := x.At(unix(tk.Time))
 		fmt.Fprintf(&b, `<line x1="%.1f" x2="%.1f" y1="%d" y2="%d" stroke="#c9d0dc"/>`, px, px, s.H-padBottom, s.H-padBottom+4)
-		fmt.Fprintf(&b, `<text x="%.1f" y="%d" text-anchor="middle">%s</text>`, px, s.H-padBottom+16, esc(tk.Label))
+		// A label would stick out of the drawing at its right edge: end it there.
+		anchor, lx := "middle", px
+		if half := float64(len(tk.Label)) * fontSize * 0.3; px+half > float64(s.W) {
+			anchor, lx = "end", float64(s.W)-1
+		}
+		fmt.Fprintf(&b, `<text x="%.1f" y="%d" text-anchor="%s">%s</text>`, lx, s.H-padBottom+16, anchor, esc(tk.Label))
 	}
 	fmt.Fprintf(&b, `<line x1="%d" x2="%d" y1="%d" y2="%d" stroke="#98a2b3"/>`, padLeft, s.W-padRight, s.H-padBottom, s.H-padBottom)
 	hover := c.format

@@ -194,3 +194,27 @@ func TestColumnsAndRows(t *testing.T) {
 	assert.NotContains(t, rows, "NaN%")
 	assert.Contains(t, string(Rows{}.HTML()), "No data")
 }
+
+// TestTimeLabelsStayInside: a time tick at the right edge of the plot (a
+// single day's chart ends on a round day) is written ending at the edge,
+// not centred past it, at both sizes.
+func TestTimeLabelsStayInside(t *testing.T) {
+	day := time.Date(2026, 12, 2, 0, 0, 0, 0, time.UTC)
+	c := TimeChart{Series: []Series{{Times: []time.Time{day}, Values: []float64{-1.35}}}}
+	label := regexp.MustCompile(`<text x="([\d.]+)" y="\d+" text-anchor="(middle|end)">(\d+ [A-Z][a-z]+)</text>`)
+	for _, s := range []Size{Narrow, Wide} {
+		svg := string(c.SVG(s))
+		ls := label.FindAllStringSubmatch(svg, -1)
+		require.NotEmpty(t, ls, svg)
+		for _, l := range ls {
+			x, err := strconv.ParseFloat(l[1], 64)
+			require.NoError(t, err)
+			right := x
+			if l[2] == "middle" {
+				right = x + float64(len(l[3]))*fontSize*0.3
+			}
+			assert.LessOrEqual(t, right, float64(s.W), "%v: %q ends outside the drawing", s, l[3])
+		}
+		assert.Contains(t, svg, `text-anchor="end">3 Dec</text>`, "%v: the last day's label ends at the edge", s)
+	}
+}
