@@ -4,6 +4,8 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"fmt"
+	"html/template"
 	"net/http"
 	"net/url"
 	"slices"
@@ -60,7 +62,7 @@ type transactionsView struct {
 	Accounts   []portfolio.Account
 	Kinds      []portfolio.TxKind
 	Filter     txFilter
-	Query      string
+	Query      template.URL // the filter as a query (url.Values.Encode: safe in a link)
 	Rows       []portfolio.Transaction
 	Total      int
 	Page, Last int
@@ -76,7 +78,7 @@ func (a *app) transactionsData(c *gin.Context, form txForm) (*transactionsView, 
 		return nil, err
 	}
 	f := txFilter{Account: c.Query("account"), Kind: c.Query("kind"), Symbol: strings.TrimSpace(c.Query("symbol"))}
-	v := &transactionsView{Accounts: b.Accounts, Kinds: txKinds, Filter: f, Query: f.query(), Form: form}
+	v := &transactionsView{Accounts: b.Accounts, Kinds: txKinds, Filter: f, Query: template.URL(f.query()), Form: form}
 	var rows []portfolio.Transaction
 	for _, t := range b.Transactions {
 		if f.match(t) {
@@ -400,7 +402,7 @@ func (a *app) transactionsEdit(c *gin.Context) {
 			return
 		}
 		a.log.InfoContext(ctx, "transaction edit refused", "error", err)
-		msg := "Not changed: " + txRefusal(err) + "."
+		msg := "Not changed: " + editRefusal(err) + "."
 		if f := editRefusalField(err, changedFields(old, tx)); f != "" {
 			errs[f] = msg
 		} else {
@@ -414,6 +416,27 @@ func (a *app) transactionsEdit(c *gin.Context) {
 	}
 	v.Edit = ed
 	a.render(c, http.StatusBadRequest, "transactions", view{Title: "Transactions", Active: "transactions", Data: v})
+}
+
+// editRefusal says in plain words why the ledger refused an edit: which
+// transaction would then not apply, and why (no error chain).
+func editRefusal(err error) string {
+	why := "the books would not apply"
+	var be *portfolio.BooksError
+	if errors.As(err, &be) && len(be.Problems) > 0 {
+		p := be.Problems[0]
+		if r := ledgerRefusal(p.Err); r != nil {
+			why = r.text
+		}
+		return fmt.Sprintf("the %s of %s would then not apply (%s)", p.Transaction.Kind, p.Transaction.Time.Format(time.DateOnly), why)
+	}
+	if errors.Is(err, portfolio.ErrNotFound) {
+		return "no such transaction"
+	}
+	if r := ledgerRefusal(err); r != nil {
+		why = r.text
+	}
+	return why
 }
 
 // changedFields are the edit form's fields in which b differs from a.

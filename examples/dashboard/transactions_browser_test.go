@@ -1,27 +1,38 @@
 package main
 
 import (
-	"net/url"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/require"
-
-	"github.com/finkit/finkit/auth"
 )
 
-// TestTransactionsByHandInChromium: a user books a deposit and a buy by
-// hand, sees the holding, its value and the value chart on the portfolio
-// page, then deletes the buy from the transactions table.
+// TestTransactionsByHandInChromium: a new user registers through the
+// page, adds an account, books a deposit and a buy by hand, sees the
+// holding, its value and the value chart on the portfolio page, edits the
+// deposit (refused next to its field when it would leave the buy unpaid,
+// then changed) and deletes the buy from the transactions table.
 func TestTransactionsByHandInChromium(t *testing.T) {
 	e := newTestEnv(t)
-	c := e.user(t, "handy", auth.RoleUser)
-	e.post(t, c, "/portfolio/accounts", url.Values{"id": {"brk"}, "name": {"Broker"}, "kind": {"brokerage"}, "currency": {"USD"}, "cost": {"fifo"}})
 	b := newBrowser(t, e, 2*time.Minute)
-	b.login(t, e, c)
 	require.NoError(t, chromedp.Do(b.ctx, chromedp.EmulateViewport(1366, 900)))
+	b.open(t, "/register")
+	b.do(t, "register",
+		chromedp.SendKeys(chromedp.CSS(`input[name="username"]`), "handy"),
+		chromedp.SendKeys(chromedp.CSS(`input[name="password"]`), testPassword),
+		chromedp.SendKeys(chromedp.CSS(`input[name="confirm"]`), testPassword),
+		chromedp.Click(chromedp.CSS(`form[action="/register"] button`)),
+		chromedp.WaitVisible(chromedp.CSS(".flash.ok")),
+	)
+	b.open(t, "/portfolio") // the welcome is read: the next flash is the account's
+	b.do(t, "account",
+		chromedp.SendKeys(chromedp.CSS(`form[action="/portfolio/accounts"] input[name="id"]`), "brk"),
+		chromedp.SendKeys(chromedp.CSS(`form[action="/portfolio/accounts"] input[name="name"]`), "Broker"),
+		chromedp.Click(chromedp.CSS(`form[action="/portfolio/accounts"] button`)),
+		chromedp.WaitVisible(chromedp.CSS(".flash.ok")),
+	)
 	book := func(name string, fields map[string]string) {
 		b.open(t, "/transactions")
 		steps := []chromedp.Action[chromedp.Void]{}
@@ -42,6 +53,36 @@ func TestTransactionsByHandInChromium(t *testing.T) {
 	n, err := chromedp.Run(b.ctx, chromedp.Evaluate[int](`document.querySelectorAll('#value-chart svg.chart-wide polyline').length`))
 	require.NoError(t, err)
 	require.GreaterOrEqual(t, n, 1, "the value chart has a line (screenshot: %s)", b.screenshot(t, "FAIL-value-chart"))
+
+	// An edit that would leave the buy unpaid: refused in its row, the
+	// typed amount kept and the reason next to it; then a good one.
+	b.open(t, "/transactions?kind=deposit")
+	b.do(t, "edit refused",
+		chromedp.Click(chromedp.CSS(`#tx-table details.tx-edit summary`)),
+		chromedp.SetValue(chromedp.CSS(`#tx-table details.tx-edit input[name="amount"]`), "100"),
+		chromedp.Click(chromedp.CSS(`#tx-table details.tx-edit form.stack button`)),
+		chromedp.WaitVisible(chromedp.CSS(`#tx-table details.tx-edit[open] input[name="amount"][aria-invalid="true"] + .field-error`)),
+	)
+	why, err := chromedp.Run(b.ctx, chromedp.Text(chromedp.CSS(`#tx-table input[name="amount"] + .field-error`)))
+	require.NoError(t, err)
+	require.Contains(t, why, "would then not apply (not enough cash in the account)", "screenshot: %s", b.screenshot(t, "FAIL-edit-refused"))
+	typed, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](`Array.from(document.querySelectorAll("#tx-table input[name=amount]")).map(i => i.value).join(",")`))
+	require.NoError(t, err)
+	require.Equal(t, "100", typed)
+	banners, err := chromedp.Run(b.ctx, chromedp.Evaluate[int](`document.querySelectorAll('.flash.error').length`))
+	require.NoError(t, err)
+	require.Zero(t, banners, "the refusal is next to the field, not a banner")
+	if keepShots() {
+		t.Logf("edit refused: %s", b.screenshot(t, "transactions-edit-refused"))
+	}
+	b.do(t, "edit",
+		chromedp.SetValue(chromedp.CSS(`#tx-table details.tx-edit input[name="amount"]`), "6000"),
+		chromedp.Click(chromedp.CSS(`#tx-table details.tx-edit form.stack button`)),
+		chromedp.WaitVisible(chromedp.CSS(".flash.ok")),
+	)
+	amount, err := chromedp.Run(b.ctx, chromedp.Text(chromedp.CSS(`#tx-table tbody tr td:nth-child(8)`)))
+	require.NoError(t, err)
+	require.Equal(t, "6,000.00 USD", amount)
 
 	b.open(t, "/transactions?kind=buy")
 	b.do(t, "delete",

@@ -72,6 +72,11 @@ func TestTransactionsByHand(t *testing.T) {
 	buyID, depositID := ids[0][1], ids[1][1] // newest first
 	_, body, _ = e.get(t, c, "/transactions?kind=buy")
 	assert.Len(t, txRowRE.FindAllString(body, -1), 1)
+	// The filtered page's links keep the filter: the CSV export and the
+	// edit form (html/template escaped "kind=buy" to "kind%3dbuy", which
+	// the server read as no filter at all).
+	assert.Contains(t, body, `href="/transactions.csv?kind=buy"`)
+	assert.Contains(t, body, `action="/portfolio/transactions/edit?kind=buy&amp;page=1"`)
 	status, csv, hh := e.get(t, c, "/transactions.csv?kind=deposit")
 	require.Equal(t, http.StatusOK, status)
 	assert.Contains(t, hh.Get("Content-Type"), "text/csv")
@@ -87,7 +92,7 @@ func TestTransactionsByHand(t *testing.T) {
 	require.Equal(t, http.StatusBadRequest, status)
 	assert.NotContains(t, body, `class="flash error"`)
 	assert.Regexp(t, `<details class="tx-edit" open>`, body)
-	assert.Regexp(t, `<input name="amount" value="10" inputmode="decimal" aria-invalid="true"><span class="field-error" role="alert">Not changed: then transaction \S+ of 2026-01-06 would not apply`, body)
+	assert.Regexp(t, `<input name="amount" value="10" inputmode="decimal" aria-invalid="true"><span class="field-error" role="alert">Not changed: the buy of 2026-01-06 would then not apply \(not enough cash in the account\)\.</span>`, body)
 	assert.Len(t, txRowRE.FindAllString(body, -1), 1, "the filter of the page is kept")
 	// A field that is no number is marked where it is, the others keep
 	// what was typed.
