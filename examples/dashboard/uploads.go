@@ -41,7 +41,7 @@ const dataSetPrefix = "upload:"
 // so they do not show in the process list.
 type s3Config struct {
 	endpoint, bucket, prefix string
-	secure                   bool
+	secure, unsigned         bool
 }
 
 func (c *s3Config) flags(fs *flag.FlagSet) {
@@ -49,6 +49,7 @@ func (c *s3Config) flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.bucket, "s3-bucket", envOr("FINKIT_S3_BUCKET", "finkit-uploads"), "S3 bucket for uploaded files (created when missing)")
 	fs.StringVar(&c.prefix, "s3-prefix", envOr("FINKIT_S3_PREFIX", ""), "key prefix inside the S3 bucket, such as uploads/")
 	fs.BoolVar(&c.secure, "s3-secure", os.Getenv("FINKIT_S3_SECURE") == "true", "use https for the S3 server")
+	fs.BoolVar(&c.unsigned, "s3-unsigned-payload", os.Getenv("FINKIT_S3_UNSIGNED_PAYLOAD") == "true", "over plain http, do not sign the SHA-256 of stored files (faster; only on a trusted network)")
 }
 
 // storage opens the S3 storage, or returns nil when none is configured.
@@ -57,7 +58,7 @@ func (c s3Config) storage(ctx context.Context) (*s3storage.Storage, error) {
 		return nil, nil
 	}
 	st, err := s3storage.New(ctx, s3storage.Options{
-		Endpoint: c.endpoint, Secure: c.secure, Bucket: c.bucket, Prefix: c.prefix, CreateBucket: true,
+		Endpoint: c.endpoint, Secure: c.secure, Bucket: c.bucket, Prefix: c.prefix, CreateBucket: true, UnsignedPayload: c.unsigned,
 		AccessKey: os.Getenv("FINKIT_S3_ACCESS_KEY"), SecretKey: os.Getenv("FINKIT_S3_SECRET_KEY"),
 	})
 	if err != nil {
