@@ -189,6 +189,7 @@ func (sf *strategyFlags) options() papertrade.Options {
 func runBacktest(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet("backtest", e)
 	sf := addStrategyFlags(fs, true)
+	sf.md.now = e.now
 	showTrades := fs.Bool("trades", false, "also list the trades")
 	showEquity := fs.Bool("equity", false, "with --json, also output the equity curve (one value per bar)")
 	if err := parseFlags(fs, args); err != nil {
@@ -247,6 +248,7 @@ func printTrades(w io.Writer, trades []papertrade.Trade) error {
 func runMonteCarlo(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet("montecarlo", e)
 	sf := addStrategyFlags(fs, false)
+	sf.md.now = e.now
 	paths := fs.Int("paths", 1000, "number of simulated paths")
 	nbars := fs.Int("bars", 0, "bars per path (default: as many as the CSV has)")
 	years := fs.Float64("years", 0, "path length in years (instead of --bars)")
@@ -378,6 +380,7 @@ func checkGrid(strategy string, grid gridFlag) error {
 func runOptimize(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet("optimize", e)
 	sf := addStrategyFlags(fs, false)
+	sf.md.now = e.now
 	grid := gridFlag{}
 	fs.Var(grid, "grid", "parameter values, repeatable: name=v1,v2,… or name=start:stop:step")
 	metric := fs.String("metric", "sqn", "statistic to maximize (a --json stats key, e.g. sharpe_ratio, return_pct)")

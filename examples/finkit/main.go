@@ -19,6 +19,7 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -37,6 +38,9 @@ type env struct {
 	// onFlags, when set, receives each command's flag set on -h instead of
 	// the help being printed (shell completion reads the flags this way).
 	onFlags func(name string, fs *flag.FlagSet)
+	// now is the simulated market's clock; nil is the system clock. Tests
+	// fix it to compare the CLI's prices with other views at one instant.
+	now func() time.Time
 }
 
 // command is one subcommand of finkit.

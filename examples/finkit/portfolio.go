@@ -331,7 +331,7 @@ func runPortfolioReport(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet("portfolio report", e)
 	dbPath := fs.String("db", appdb.FromEnv(portfolioDefaultDB), "SQLite database file (the dashboard's) or postgres:// URL")
 	base := fs.String("base", "", "currency to report in (default: the first account's)")
-	var md mdFlags
+	md := mdFlags{now: e.now}
 	md.register(fs, "sim")
 	user := userFlag(fs)
 	if err := parseFlags(fs, args); err != nil {

@@ -32,6 +32,7 @@ type mdFlags struct {
 	timeout   time.Duration
 	seed      uint64
 	asJSON    bool
+	now       func() time.Time // the sim provider's clock (env.now)
 }
 
 func (f *mdFlags) register(fs interface {
@@ -75,7 +76,7 @@ func buildProviders(f *mdFlags) ([]any, error) {
 		switch name {
 		case "sim":
 			o := sim.Default("sim")
-			o.Seed = f.seed
+			o.Seed, o.Now = f.seed, f.now
 			p, err = sim.New(o)
 		case "yahoo":
 			p, err = yahoo.New(yahoo.Options{BaseURL: bases[name]})
@@ -134,7 +135,7 @@ func newAggregator(f *mdFlags) (*marketdata.Aggregator, error) {
 
 func runQuote(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet("quote", e)
-	var f mdFlags
+	f := mdFlags{now: e.now}
 	f.register(fs, "sim")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -237,7 +238,7 @@ func price(p float64) string {
 
 func runFX(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet("fx", e)
-	var f mdFlags
+	f := mdFlags{now: e.now}
 	f.register(fs, "sim")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -274,7 +275,7 @@ func runStats(ctx context.Context, e *env, args []string) error {
 	rf := fs.Float64("risk-free", 0.0, "annual risk-free rate for Sharpe, e.g. 0.03")
 	adj := fs.Bool("adj", false, "use adjusted closes")
 	bins := fs.Int("bins", 10, "histogram bins")
-	var f mdFlags
+	f := mdFlags{now: e.now}
 	f.register(fs, "")
 	if err := parseFlags(fs, args); err != nil {
 		return err
