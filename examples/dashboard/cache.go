@@ -5,7 +5,6 @@ import (
 	"html/template"
 	"math"
 	"slices"
-	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -190,10 +189,20 @@ type booksView struct {
 
 func newBooksView(l *portfolio.Ledger, problems []portfolio.Problem) booksView {
 	txs := l.Transactions()
-	sort.SliceStable(txs, func(i, j int) bool { return txs[i].Time.After(txs[j].Time) })
+	// Newest first, ties in booking order: a stable sort of indices (a
+	// Transaction is large; sorting them moved 1,000 of them around on the
+	// first request after every write).
+	order := make([]int, len(txs))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(i, j int) int { return txs[j].Time.Compare(txs[i].Time) })
+	recent := make([]portfolio.Transaction, 0, min(len(txs), recentShown))
+	for _, i := range order[:cap(recent)] {
+		recent = append(recent, txs[i])
+	}
 	realized := l.Realized("")
-	return booksView{Ledger: l, Problems: problems,
-		Recent:   slices.Clip(txs[:min(len(txs), recentShown)]),
+	return booksView{Ledger: l, Problems: problems, Recent: recent,
 		Realized: slices.Clip(realized[max(0, len(realized)-realizedShown):])}
 }
 

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -17,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/finkit/finkit/auth"
+	"github.com/finkit/finkit/portfolio"
 )
 
 // currentRender is the portfolio the cache holds for the user called name.
@@ -207,4 +209,43 @@ func requireSameText(t *testing.T, want, got string, msgAndArgs ...any) {
 	from := max(0, i-80)
 	t.Fatalf("%s: differ at byte %d of %d/%d:\nwant …%s…\n got …%s…", fmt.Sprintf(msgAndArgs[0].(string), msgAndArgs[1:]...),
 		i, len(want), len(got), want[from:min(len(want), i+80)], got[from:min(len(got), i+80)])
+}
+
+// TestBooksViewRecentIsNewestFirst: the recent transactions are the
+// newest recentShown in the order a stable sort newest-first gives (ties
+// in booking order), as sort.SliceStable over the whole list gave them.
+func TestBooksViewRecentIsNewestFirst(t *testing.T) {
+	accts, err := demoAccounts()
+	require.NoError(t, err)
+	txs, err := portfolio.ReadCSV(bytes.NewReader(demoCSV))
+	require.NoError(t, err)
+	l, err := portfolio.NewLedger(accts...)
+	require.NoError(t, err)
+	require.NoError(t, l.Apply(txs...))
+	// Ties: several deposits at one instant, and at the newest one.
+	last := txs[len(txs)-1].Time
+	for i, at := range []time.Time{last, last, txs[3].Time, last.Add(time.Hour), last.Add(time.Hour)} {
+		require.NoError(t, l.Apply(portfolio.Transaction{ID: fmt.Sprintf("tie-%d", i), Time: at, Account: "savings",
+			Kind: portfolio.TxDeposit, Amount: decimal.NewFromInt(int64(i + 1)), Currency: "EUR"}))
+	}
+	for _, n := range []int{0, 3, len(txs)} {
+		sub, err := portfolio.NewLedger(accts...)
+		require.NoError(t, err)
+		require.NoError(t, sub.Apply(l.Transactions()[:n]...))
+		want := sub.Transactions()
+		sort.SliceStable(want, func(i, j int) bool { return want[i].Time.After(want[j].Time) })
+		want = want[:min(len(want), recentShown)]
+		got := newBooksView(sub, nil).Recent
+		require.Len(t, got, len(want))
+		for i := range want {
+			assert.Equal(t, want[i].ID, got[i].ID, "position %d of %d", i, n)
+		}
+	}
+	want := l.Transactions()
+	sort.SliceStable(want, func(i, j int) bool { return want[i].Time.After(want[j].Time) })
+	got := newBooksView(l, nil).Recent
+	require.Len(t, got, recentShown)
+	for i := range got {
+		assert.Equal(t, want[i].ID, got[i].ID, "position %d", i)
+	}
 }
