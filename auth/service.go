@@ -99,6 +99,18 @@ type Options struct {
 	// TrustedProxies (or set ClientIP), or every user shares the proxy's
 	// address for per-client throttling.
 	ClientIP func(r *http.Request) string
+	// SessionCache, when positive, lets Validate answer from memory for
+	// that long after it read a session and its user from the store,
+	// instead of reading them on every request (the largest part of a
+	// cheap request's cost on SQLite). Timeouts are still checked against
+	// the clock on every call, and every write this Service makes to the
+	// store (a logout, a revoked session, a new password, role or
+	// disabled flag, ...) empties the cache when it returns, so on this
+	// Service such a change takes effect at once. What it trades: a change
+	// written by another Service on the same store (another instance, the
+	// CLI) is seen here up to SessionCache later. 0 (the default) reads
+	// the store on every Validate.
+	SessionCache time.Duration
 }
 
 // Service is registration, login, sessions, roles and two-factor
@@ -126,6 +138,7 @@ type Service struct {
 	notifier      Notifier
 	breached      BreachChecker
 	maxSessions   int
+	sessions      *sessionCache // nil unless Options.SessionCache
 }
 
 // New returns a Service.
@@ -155,8 +168,12 @@ func New(opts Options) (*Service, error) {
 	if s.resetLifetime == 0 {
 		s.resetLifetime = DefaultResetLifetime
 	}
-	if s.resetLifetime < 0 || s.maxSessions < 0 {
-		return nil, errors.New("auth: negative ResetLifetime or MaxSessions")
+	if s.resetLifetime < 0 || s.maxSessions < 0 || opts.SessionCache < 0 {
+		return nil, errors.New("auth: negative ResetLifetime, MaxSessions or SessionCache")
+	}
+	if opts.SessionCache > 0 {
+		s.sessions = newSessionCache(opts.SessionCache)
+		s.store = cachingStore{Store: opts.Store, c: s.sessions}
 	}
 	var err error
 	if s.keys, err = deriveKeys(opts.SecretKey); err != nil {

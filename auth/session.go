@@ -116,14 +116,14 @@ func (s *Service) Validate(ctx context.Context, token string) (User, Session, er
 		return User{}, Session{}, fmt.Errorf("%w: malformed token", ErrUnauthenticated)
 	}
 	th := hashToken(raw)
-	sess, u, err := s.store.SessionByToken(ctx, th)
+	now := s.clock.Now()
+	sess, u, err := s.sessionByToken(ctx, th, now)
 	if errors.Is(err, ErrNotFound) {
 		return User{}, Session{}, fmt.Errorf("%w: unknown session", ErrUnauthenticated)
 	}
 	if err != nil {
 		return User{}, Session{}, fmt.Errorf("auth: validate: %w", err)
 	}
-	now := s.clock.Now()
 	if reason := s.sessionInvalid(sess, u, now); reason != "" {
 		if err := s.store.DeleteSession(ctx, th); err != nil && !errors.Is(err, ErrNotFound) {
 			return User{}, Session{}, fmt.Errorf("auth: delete ended session: %w", err)
@@ -140,8 +140,28 @@ func (s *Service) Validate(ctx context.Context, token string) (User, Session, er
 		if err := s.store.TouchSession(ctx, th, sess.LastSeenAt); err != nil && !errors.Is(err, ErrNotFound) {
 			return User{}, Session{}, fmt.Errorf("auth: touch session: %w", err)
 		}
+		if s.sessions != nil {
+			s.sessions.touched(th, sess.LastSeenAt)
+		}
 	}
 	return u, sess, nil
+}
+
+// sessionByToken is the store's SessionByToken, answered from the session
+// cache when there is one (Options.SessionCache).
+func (s *Service) sessionByToken(ctx context.Context, th []byte, now time.Time) (Session, User, error) {
+	if s.sessions == nil {
+		return s.store.SessionByToken(ctx, th)
+	}
+	sess, u, gen, ok := s.sessions.get(th, now)
+	if ok {
+		return sess, u, nil
+	}
+	sess, u, err := s.store.SessionByToken(ctx, th)
+	if err == nil {
+		s.sessions.put(gen, sess, u, now)
+	}
+	return sess, u, err
 }
 
 // sessionInvalid returns why sess may not be used at now, or "".
