@@ -37,6 +37,10 @@ import (
 // `finkit user add` opens by default (data/finkit.db).
 const dbFile = "finkit.db"
 
+// sessionCache is how long a session read from the database answers this
+// instance's requests (auth.Options.SessionCache).
+const sessionCache = time.Second
+
 // app holds the dashboard's components and its routes.
 type app struct {
 	log    *slog.Logger
@@ -130,6 +134,11 @@ func newApp(ctx context.Context, cfg config, logger *slog.Logger) (a *app, err e
 		SecretKey: authKey,
 		// Demo mode: reset links go to the console, not by email.
 		ResetSender: a.resets,
+		// A session read from the database serves this instance's
+		// requests for a second (not one query per request); what this
+		// instance changes applies at once, a logout or revocation made
+		// by another instance or the CLI here within sessionCache.
+		SessionCache: sessionCache,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("auth: %w", err)
