@@ -256,3 +256,77 @@ func TestUsageCountersFromExistingMailboxes(t *testing.T) {
 		require.ErrorIs(t, err, securechat.ErrQuotaExceeded, "bob's 30 stored bytes count")
 	})
 }
+
+// TestRacingAcksCountOnce: each of 30 entries acked twice at once, through
+// two stores on one database, is taken off the usage counters once; then
+// the counters are zero, and the next envelopes count from there.
+func TestRacingAcksCountOnce(t *testing.T) {
+	sqltest.Run(t, func(t *testing.T, b sqltest.Backend) {
+		stores := instanceStores(t, b, 2)
+		ctx := context.Background()
+		var seqs []uint64
+		for range 30 {
+			seq, err := stores[0].Enqueue(ctx, "bob", securechat.StoredEnvelope{Sender: "alice", Envelope: make([]byte, 10)}, securechat.EnqueueLimits{})
+			require.NoError(t, err)
+			seqs = append(seqs, seq)
+		}
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		for i, seq := range seqs {
+			for k := range 2 {
+				wg.Go(func() {
+					<-start
+					assert.NoError(t, stores[(i+k)%2].Ack(ctx, "bob", seq))
+				})
+			}
+		}
+		close(start)
+		wg.Wait()
+		for _, s := range stores {
+			u, err := s.SenderUsage(ctx, "alice")
+			require.NoError(t, err)
+			assert.Equal(t, securechat.StorageUsage{}, u)
+			u, err = s.Usage(ctx)
+			require.NoError(t, err)
+			assert.Equal(t, securechat.StorageUsage{}, u)
+		}
+		_, err := stores[1].Enqueue(ctx, "bob", securechat.StoredEnvelope{Sender: "alice", Envelope: make([]byte, 10)}, securechat.EnqueueLimits{SenderBytes: 10, TotalBytes: 10})
+		require.NoError(t, err, "the quotas count from zero again")
+	})
+}
+
+// TestEnqueueAckRaceAcrossInstances: 16 writers on two stores of one
+// database enqueue and ack at once, all as the same few senders into the
+// same mailboxes (so they lock the same counter rows): no call fails (a
+// deadlock between the orders of Enqueue's and Ack's row locks would), and
+// the counters end at zero.
+func TestEnqueueAckRaceAcrossInstances(t *testing.T) {
+	sqltest.Run(t, func(t *testing.T, b sqltest.Backend) {
+		stores := instanceStores(t, b, 2)
+		ctx := context.Background()
+		lim := securechat.EnqueueLimits{Mailbox: 1000, SenderBytes: 1 << 20, TotalBytes: 1 << 20}
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		for w := range 16 {
+			s := stores[w%2]
+			wg.Go(func() {
+				<-start
+				for i := range 40 {
+					to := securechat.PeerID(fmt.Sprintf("box%d", (w+i)%3))
+					seq, err := s.Enqueue(ctx, to, securechat.StoredEnvelope{Sender: securechat.PeerID(fmt.Sprintf("s%d", i%2)), Envelope: make([]byte, 8)}, lim)
+					if !assert.NoError(t, err) {
+						return
+					}
+					if !assert.NoError(t, s.Ack(ctx, to, seq)) {
+						return
+					}
+				}
+			})
+		}
+		close(start)
+		wg.Wait()
+		u, err := stores[0].Usage(ctx)
+		require.NoError(t, err)
+		assert.Equal(t, securechat.StorageUsage{}, u)
+	})
+}

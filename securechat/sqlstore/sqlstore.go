@@ -61,6 +61,8 @@ const (
 	stmtPending // the statements from here on are prepared
 	stmtSenderUsage
 	stmtUsage
+	stmtPeekPrekeys
+	stmtAckPostgres
 	numStmts
 )
 
@@ -93,6 +95,17 @@ WHERE CASE WHEN chat_token_buckets.full_at > ? THEN chat_token_buckets.full_at E
 WHERE recipient = ? AND seq > ? AND (expires_at = 0 OR expires_at >= ?) ORDER BY seq LIMIT ?`,
 	stmtSenderUsage: `SELECT envelopes, bytes FROM chat_usage WHERE sender = ?`,
 	stmtUsage:       `SELECT envelopes, bytes FROM chat_usage_total WHERE id = 1`,
+	stmtPeekPrekeys: `SELECT signed, (SELECT COUNT(*) FROM chat_one_time_prekeys WHERE peer = ?) FROM chat_prekeys WHERE peer = ?`,
+	// Ack on PostgreSQL: the delete and both counter updates in one
+	// statement (one round trip, its own transaction). Each step takes the
+	// rows of the one before (RETURNING), so an entry acked twice at once
+	// is counted off once, and the rows are locked in Enqueue's order
+	// (the sender's counter, then the total) without deadlock.
+	stmtAckPostgres: `WITH gone AS (DELETE FROM chat_mailbox WHERE recipient = ? AND seq = ? RETURNING sender, size),
+sub AS (UPDATE chat_usage SET envelopes = chat_usage.envelopes - 1, bytes = chat_usage.bytes - gone.size
+	FROM gone WHERE chat_usage.sender = gone.sender RETURNING gone.size)
+UPDATE chat_usage_total SET envelopes = chat_usage_total.envelopes - 1, bytes = chat_usage_total.bytes - sub.size
+FROM sub WHERE chat_usage_total.id = 1`,
 }
 
 // Close releases the prepared statements; later calls fail with
@@ -134,8 +147,8 @@ func New(ctx context.Context, db *sql.DB, opts Options) (*Store, error) {
 	st := &Store{db: db, dialect: d, writer: sqlmigrate.NewWriter(db, d)}
 	for i, q := range stmtSQL {
 		st.sql[i] = d.Rebind(q)
-		if i < stmtPending {
-			continue // run as text inside a write transaction
+		if i < stmtPending || (i == stmtAckPostgres && d != sqlmigrate.Postgres) {
+			continue // run as text inside a write transaction, or not on this database
 		}
 		var err error
 		if st.stmts[i], err = db.PrepareContext(ctx, st.sql[i]); err != nil {
@@ -278,7 +291,13 @@ func (s *Store) Ack(ctx context.Context, recipient securechat.PeerID, seq uint64
 	if s.closed.Load() {
 		return fmt.Errorf("sqlstore: %w", securechat.ErrClosed)
 	}
-	if _, err := s.deleteCounted(ctx, s.sql[stmtAck], string(recipient), int64(seq)); err != nil {
+	var err error
+	if s.dialect == sqlmigrate.Postgres {
+		_, err = s.stmts[stmtAckPostgres].ExecContext(ctx, string(recipient), int64(seq))
+	} else {
+		_, err = s.deleteCounted(ctx, s.sql[stmtAck], string(recipient), int64(seq))
+	}
+	if err != nil {
 		return fmt.Errorf("sqlstore: ack: %w", err)
 	}
 	return nil
@@ -494,16 +513,14 @@ func (s *Store) PeekPrekeys(ctx context.Context, peer securechat.PeerID) ([]byte
 	if s.closed.Load() {
 		return nil, 0, fmt.Errorf("sqlstore: %w", securechat.ErrClosed)
 	}
+	// One query (the relay peeks at every send's recipient).
 	var signed []byte
-	err := s.db.QueryRowContext(ctx, s.dialect.Rebind(`SELECT signed FROM chat_prekeys WHERE peer = ?`), string(peer)).Scan(&signed)
+	var n int
+	err := s.stmts[stmtPeekPrekeys].QueryRowContext(ctx, string(peer), string(peer)).Scan(&signed, &n)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, 0, fmt.Errorf("%w: no prekeys for %s", securechat.ErrNotFound, peer)
 	}
 	if err != nil {
-		return nil, 0, fmt.Errorf("sqlstore: peek prekeys: %w", err)
-	}
-	var n int
-	if err := s.db.QueryRowContext(ctx, s.dialect.Rebind(`SELECT COUNT(*) FROM chat_one_time_prekeys WHERE peer = ?`), string(peer)).Scan(&n); err != nil {
 		return nil, 0, fmt.Errorf("sqlstore: peek prekeys: %w", err)
 	}
 	return signed, n, nil

@@ -29,6 +29,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 	"text/tabwriter"
@@ -44,24 +45,38 @@ type options struct {
 	setups   string
 	prekeys  int
 	parallel int
+	profile  string
 }
 
 func main() {
 	var o options
 	flag.IntVar(&o.clients, "clients", 1000, "clients in all (an even number; split evenly over the instances)")
 	flag.Float64Var(&o.rate, "rate", 200, "paced phase: messages per second offered by all clients together")
-	flag.DurationVar(&o.paced, "d", 15*time.Second, "paced phase duration (0 skips it)")
-	flag.DurationVar(&o.flood, "flood", 10*time.Second, "flood phase duration (0 skips it)")
+	flag.DurationVar(&o.paced, "d", 10*time.Second, "paced phase duration (0 skips it)")
+	flag.DurationVar(&o.flood, "flood", 8*time.Second, "flood phase duration (0 skips it)")
 	flag.StringVar(&o.pgURL, "pg", os.Getenv("FINKIT_TEST_POSTGRES"), "PostgreSQL server URL (default FINKIT_TEST_POSTGRES; empty: start a throw-away cluster)")
 	flag.StringVar(&o.setups, "setups", "pg-1,pg-2,sqlite-1", "comma-separated setups to run: pg-1 (PostgreSQL, one relay), pg-2 (PostgreSQL, two relays), sqlite-1 (SQLite, one relay)")
 	flag.IntVar(&o.prekeys, "prekeys", 4, "one-time prekeys each client keeps published")
-	flag.IntVar(&o.parallel, "parallel", 32, "clients connected or warmed up at once")
+	flag.IntVar(&o.parallel, "parallel", 64, "clients connected or warmed up at once")
+	flag.StringVar(&o.profile, "cpuprofile", "", "write a CPU profile of the whole run (relays, clients and the SQLite store; not the PostgreSQL server) to this file")
 	flag.Parse()
+	if o.profile != "" {
+		f, err := os.Create(o.profile)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "relaybench:", err)
+			os.Exit(1)
+		}
+		defer func() { pprof.StopCPUProfile(); f.Close() }()
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := bench(ctx, o, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "relaybench:", err)
-		os.Exit(1)
+		stop()
+		os.Exit(1) // a failed run leaves its profile unfinished
 	}
 }
 
