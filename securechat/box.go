@@ -5,9 +5,9 @@ import (
 	"fmt"
 	"io"
 
-	"golang.org/x/crypto/curve25519"
 	"golang.org/x/crypto/nacl/box"
 	"golang.org/x/crypto/nacl/secretbox"
+	"golang.org/x/crypto/salsa20/salsa"
 )
 
 // Box sizes, as in NaCl.
@@ -55,17 +55,6 @@ func checkPublicKey(pub *[KeySize]byte) error {
 	return nil
 }
 
-// dh computes X25519(priv, pub), rejecting low-order public keys.
-func dh(priv, pub *[KeySize]byte) ([KeySize]byte, error) {
-	var out [KeySize]byte
-	s, err := curve25519.X25519(priv[:], pub[:])
-	if err != nil {
-		return out, fmt.Errorf("%w: %v", ErrLowOrderKey, err)
-	}
-	copy(out[:], s)
-	return out, nil
-}
-
 // BoxPrecompute returns the NaCl box shared key HSalsa20(X25519(priv, peer),
 // 0, sigma), the same value as box.Precompute and libsodium's
 // crypto_box_beforenm, but it fails with ErrLowOrderKey for a low-order peer
@@ -73,11 +62,23 @@ func dh(priv, pub *[KeySize]byte) ([KeySize]byte, error) {
 // curve25519.X25519 with a fixed clamped scalar: it fails exactly when any
 // clamped scalar would give the all-zero output.)
 func BoxPrecompute(peer, priv *[KeySize]byte) (*[KeySize]byte, error) {
+	return boxKey(&keyPair{priv: *priv}, peer)
+}
+
+// boxKey is BoxPrecompute with a loaded key pair (an identity's, whose
+// SealTo and OpenFrom then cost one scalar multiplication, not two).
+func boxKey(kp *keyPair, peer *[KeySize]byte) (*[KeySize]byte, error) {
 	if err := checkPublicKey(peer); err != nil {
 		return nil, err
 	}
+	shared, err := kp.dh(peer)
+	if err != nil {
+		return nil, err
+	}
+	var zero [16]byte
 	key := new([KeySize]byte)
-	box.Precompute(key, peer, priv)
+	salsa.HSalsa20(key, &zero, &shared, &salsa.Sigma)
+	clear(shared[:])
 	return key, nil
 }
 
@@ -158,7 +159,11 @@ func (id *Identity) SealTo(peer PublicIdentity, msg []byte) ([]byte, error) {
 	}
 	out := make([]byte, NonceSize, NonceSize+len(msg)+Overhead)
 	copy(out, nonce[:])
-	return BoxSeal(out, msg, &nonce, &peer.DHKey, &id.dh)
+	key, err := boxKey(&id.dhKey, &peer.DHKey)
+	if err != nil {
+		return nil, err
+	}
+	return secretbox.Seal(out, msg, &nonce, key), nil
 }
 
 // OpenFrom authenticates and decrypts a SealTo result sent by peer. Like
@@ -172,7 +177,15 @@ func (id *Identity) OpenFrom(peer PublicIdentity, sealed []byte) ([]byte, error)
 	}
 	var nonce [NonceSize]byte
 	copy(nonce[:], sealed[:NonceSize])
-	return BoxOpen(nil, sealed[NonceSize:], &nonce, &peer.DHKey, &id.dh)
+	key, err := boxKey(&id.dhKey, &peer.DHKey)
+	if err != nil {
+		return nil, err
+	}
+	m, ok := secretbox.Open(nil, sealed[NonceSize:], &nonce, key)
+	if !ok {
+		return nil, fmt.Errorf("%w: box", ErrAuth)
+	}
+	return m, nil
 }
 
 // OpenAnonymous opens a sealed box addressed to id's X25519 key.

@@ -6,8 +6,6 @@ import (
 	"encoding/base64"
 	"fmt"
 	"io"
-
-	"golang.org/x/crypto/curve25519"
 )
 
 // KeySize is the size of X25519 keys and Ed25519 public keys.
@@ -115,6 +113,7 @@ func bindingMessage(dh *[KeySize]byte) []byte {
 type Identity struct {
 	signing ed25519.PrivateKey
 	dh      [KeySize]byte
+	dhKey   keyPair // dh, loaded for key agreement
 	pub     PublicIdentity
 }
 
@@ -139,13 +138,13 @@ func identityFromSecrets(seed []byte, dh *[KeySize]byte) (*Identity, error) {
 		return nil, fmt.Errorf("%w: signing seed must be %d bytes", ErrMalformed, ed25519.SeedSize)
 	}
 	priv := ed25519.NewKeyFromSeed(seed)
-	pubDH, err := curve25519.X25519(dh[:], curve25519.Basepoint)
+	kp, err := keyPairOf(dh)
 	if err != nil {
 		return nil, fmt.Errorf("%w: x25519 key: %v", ErrMalformed, err)
 	}
-	id := &Identity{signing: priv, dh: *dh}
+	id := &Identity{signing: priv, dh: *dh, dhKey: kp}
 	id.pub.SigningKey = priv.Public().(ed25519.PublicKey)
-	copy(id.pub.DHKey[:], pubDH)
+	id.pub.DHKey = kp.pub
 	copy(id.pub.Binding[:], ed25519.Sign(priv, bindingMessage(&id.pub.DHKey)))
 	return id, nil
 }
@@ -158,6 +157,3 @@ func (id *Identity) ID() PeerID { return id.pub.ID() }
 
 // Sign signs msg with the identity's Ed25519 key.
 func (id *Identity) Sign(msg []byte) []byte { return ed25519.Sign(id.signing, msg) }
-
-// dhPrivate returns a copy of the X25519 private key.
-func (id *Identity) dhPrivate() [KeySize]byte { return id.dh }

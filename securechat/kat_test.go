@@ -117,15 +117,27 @@ func TestKATNaClLibsodium(t *testing.T) {
 		bpk, err := curve25519.X25519(unhex(t, v.X25519.BobSK), curve25519.Basepoint)
 		require.NoError(t, err)
 		assert.Equal(t, exp[32:64], bpk)
-		s, err := dh(key32(t, v.X25519.AliceSK), key32(t, v.X25519.BobPK))
+		// keyPair, as loaded (one multiplication per agreement) and as
+		// built field by field (loaded at each agreement).
+		alice, err := keyPairOf(key32(t, v.X25519.AliceSK))
 		require.NoError(t, err)
-		assert.Equal(t, exp[64:96], s[:])
-		assert.Equal(t, unhex(t, v.X25519.Shared), s[:])
+		assert.Equal(t, exp[0:32], alice.pub[:])
+		bob, err := keyPairOf(key32(t, v.X25519.BobSK))
+		require.NoError(t, err)
+		assert.Equal(t, exp[32:64], bob.pub[:])
+		for _, kp := range []keyPair{alice, {priv: alice.priv}} {
+			s, err := kp.dh(key32(t, v.X25519.BobPK))
+			require.NoError(t, err)
+			assert.Equal(t, exp[64:96], s[:])
+			assert.Equal(t, unhex(t, v.X25519.Shared), s[:])
+		}
 		flipped := *key32(t, v.X25519.AlicePK)
 		flipped[31] ^= 0x80
-		s2, err := dh(key32(t, v.X25519.BobSK), &flipped)
+		s2, err := bob.dh(&flipped)
 		require.NoError(t, err)
 		assert.Equal(t, exp[128:160], s2[:], "high bit of the public key is ignored")
+		_, err = bob.dh(key32(t, v.X25519.SmallOrder))
+		require.ErrorIs(t, err, ErrLowOrderKey)
 	})
 	t.Run("core1 beforenm", func(t *testing.T) {
 		exp := readExp(t, "core1.exp")

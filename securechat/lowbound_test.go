@@ -89,3 +89,23 @@ func reverse(b []byte) []byte {
 	}
 	return out
 }
+
+// TestSealToIsBoxSeal: SealTo (an identity's loaded key pair) and BoxSeal
+// (x/crypto's box key, as NaCl computes it) open each other's boxes.
+func TestSealToIsBoxSeal(t *testing.T) {
+	a, b := newID(t), newID(t)
+	sealed, err := a.SealTo(b.Public(), []byte("state"))
+	require.NoError(t, err)
+	var nonce [NonceSize]byte
+	copy(nonce[:], sealed)
+	peer := a.Public().DHKey
+	m, err := BoxOpen(nil, sealed[NonceSize:], &nonce, &peer, &b.dh)
+	require.NoError(t, err)
+	assert.Equal(t, "state", string(m))
+	bobPub := b.Public().DHKey
+	boxed, err := BoxSeal(append([]byte(nil), nonce[:]...), []byte("back"), &nonce, &bobPub, &a.dh)
+	require.NoError(t, err)
+	m, err = b.OpenFrom(a.Public(), boxed)
+	require.NoError(t, err)
+	assert.Equal(t, "back", string(m))
+}

@@ -9,8 +9,6 @@ import (
 	"sort"
 	"sync"
 	"time"
-
-	"golang.org/x/crypto/curve25519"
 )
 
 const signedPrekeyLabel = "finkit/securechat/v1/signed-prekey"
@@ -206,23 +204,6 @@ func ParsePrekeyUpload(data []byte) (*PrekeyUpload, error) {
 // upload and (optionally) one one-time prekey taken from it.
 func (u *PrekeyUpload) BundleFor(otk *OneTimePrekey) *Bundle {
 	return &Bundle{Identity: u.Identity, SignedPrekey: u.SignedPrekey, OneTimePrekey: otk}
-}
-
-type keyPair struct {
-	priv, pub [KeySize]byte
-}
-
-func newKeyPair(r io.Reader) (keyPair, error) {
-	var kp keyPair
-	if _, err := io.ReadFull(r, kp.priv[:]); err != nil {
-		return kp, fmt.Errorf("securechat: key generation: %w", err)
-	}
-	pub, err := curve25519.X25519(kp.priv[:], curve25519.Basepoint)
-	if err != nil {
-		return kp, fmt.Errorf("securechat: key generation: %w", err)
-	}
-	copy(kp.pub[:], pub)
-	return kp, nil
 }
 
 // Prekeys holds an identity's private prekeys: the current signed prekey,
@@ -537,13 +518,12 @@ func UnmarshalPrekeys(data []byte, r io.Reader) (*Prekeys, error) {
 	p.nextID = rd.u32()
 	p.signedID = rd.u32()
 	fromPriv := func(b []byte) (keyPair, error) {
-		var kp keyPair
-		copy(kp.priv[:], b)
-		pub, err := curve25519.X25519(kp.priv[:], curve25519.Basepoint)
+		var priv [KeySize]byte
+		copy(priv[:], b)
+		kp, err := keyPairOf(&priv)
 		if err != nil {
 			return kp, fmt.Errorf("%w: prekey: %v", ErrMalformed, err)
 		}
-		copy(kp.pub[:], pub)
 		return kp, nil
 	}
 	sb := rd.bytes(KeySize)

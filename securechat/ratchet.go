@@ -211,24 +211,22 @@ func Initiate(self *Identity, b *Bundle, opts *SessionOptions) (*Session, error)
 	if err != nil {
 		return nil, err
 	}
-	ika := self.dhPrivate()
-	defer clear(ika[:])
-	dh1, err := dh(&ika, &b.SignedPrekey.Public)
+	dh1, err := self.dhKey.dh(&b.SignedPrekey.Public)
 	if err != nil {
 		return nil, err
 	}
-	dh2, err := dh(&ek.priv, &b.Identity.DHKey)
+	dh2, err := ek.dh(&b.Identity.DHKey)
 	if err != nil {
 		return nil, err
 	}
-	dh3, err := dh(&ek.priv, &b.SignedPrekey.Public)
+	dh3, err := ek.dh(&b.SignedPrekey.Public)
 	if err != nil {
 		return nil, err
 	}
 	parts := [][KeySize]byte{dh1, dh2, dh3}
 	ph := &PrekeyHeader{Identity: self.Public(), BaseKey: ek.pub, SignedPrekeyID: b.SignedPrekey.ID}
 	if b.OneTimePrekey != nil {
-		dh4, err := dh(&ek.priv, &b.OneTimePrekey.Public)
+		dh4, err := ek.dh(&b.OneTimePrekey.Public)
 		if err != nil {
 			return nil, err
 		}
@@ -247,7 +245,7 @@ func Initiate(self *Identity, b *Bundle, opts *SessionOptions) (*Session, error)
 		return nil, err
 	}
 	s.st.dhr, s.st.hasDHr = b.SignedPrekey.Public, true
-	d, err := dh(&s.st.dhs.priv, &s.st.dhr)
+	d, err := s.st.dhs.dh(&s.st.dhr)
 	if err != nil {
 		return nil, err
 	}
@@ -283,23 +281,21 @@ func Accept(self *Identity, pk *Prekeys, e *Envelope, opts *SessionOptions) (*Se
 	if err != nil {
 		return nil, nil, err
 	}
-	ikb := self.dhPrivate()
-	defer clear(ikb[:])
-	dh1, err := dh(&spk.priv, &ph.Identity.DHKey)
+	dh1, err := spk.dh(&ph.Identity.DHKey)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: %w", ErrAuth, err)
 	}
-	dh2, err := dh(&ikb, &ph.BaseKey)
+	dh2, err := self.dhKey.dh(&ph.BaseKey)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: %w", ErrAuth, err)
 	}
-	dh3, err := dh(&spk.priv, &ph.BaseKey)
+	dh3, err := spk.dh(&ph.BaseKey)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: %w", ErrAuth, err)
 	}
 	parts := [][KeySize]byte{dh1, dh2, dh3}
 	if ph.HasOneTime {
-		dh4, err := dh(&opk.priv, &ph.BaseKey)
+		dh4, err := opk.dh(&ph.BaseKey)
 		if err != nil {
 			return nil, nil, fmt.Errorf("%w: %w", ErrAuth, err)
 		}
@@ -485,7 +481,7 @@ func (s *Session) Decrypt(e *Envelope) ([]byte, error) {
 		}
 		st.pn, st.ns, st.nr = st.ns, 0, 0
 		st.dhr, st.hasDHr = h.DH, true
-		d, err := dh(&st.dhs.priv, &st.dhr)
+		d, err := st.dhs.dh(&st.dhr)
 		if err != nil {
 			return nil, fmt.Errorf("%w: ratchet key: %w", ErrAuth, err)
 		}
@@ -516,7 +512,7 @@ func (s *Session) Decrypt(e *Envelope) ([]byte, error) {
 		if st.dhs, err = newKeyPair(s.opts.Rand); err != nil {
 			return nil, err
 		}
-		d, err := dh(&st.dhs.priv, &st.dhr)
+		d, err := st.dhs.dh(&st.dhr)
 		if err != nil {
 			return nil, fmt.Errorf("%w: ratchet key: %w", ErrAuth, err)
 		}

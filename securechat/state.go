@@ -4,8 +4,6 @@ import (
 	"encoding/binary"
 	"fmt"
 
-	"golang.org/x/crypto/curve25519"
-
 	"github.com/finkit/finkit/securechat/internal/chain"
 )
 
@@ -190,11 +188,9 @@ func UnmarshalSession(data []byte, opts *SessionOptions) (*Session, error) {
 	if err := r.end(); err != nil {
 		return nil, err
 	}
-	pub, err := curve25519.X25519(s.st.dhs.priv[:], curve25519.Basepoint)
-	if err != nil {
+	if s.st.dhs, err = keyPairOf(&s.st.dhs.priv); err != nil {
 		return nil, fmt.Errorf("%w: session ratchet key: %v", ErrMalformed, err)
 	}
-	copy(s.st.dhs.pub[:], pub)
 	if s.ad != sessionAD(self, peer) && s.ad != sessionAD(peer, self) {
 		return nil, fmt.Errorf("%w: session state associated data does not match its identities", ErrMalformed)
 	}
