@@ -224,6 +224,7 @@ func BenchmarkConcurrentUploads(b *testing.B) {
 		b.Run(strconv.Itoa(n), func(b *testing.B) {
 			m, srv := benchManager(b, size)
 			b.SetBytes(int64(n) * size)
+			defer reportCPU(b)()
 			for b.Loop() {
 				var wg sync.WaitGroup
 				ids := make([]string, n)

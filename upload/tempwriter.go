@@ -9,7 +9,7 @@ const (
 	// parallelMin is the smallest write whose hashing is handed to the
 	// helper goroutine; smaller pieces are hashed inline (a hand-off costs
 	// more than hashing them).
-	parallelMin = 64 << 10
+	parallelMin = 32 << 10
 	// writebackStep is how many bytes are written between two starts of
 	// the kernel's writeback of the file.
 	writebackStep = 8 << 20
