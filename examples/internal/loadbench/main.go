@@ -11,6 +11,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/finkit/finkit/examples/internal/benchbooks"
 )
 
 type options struct {
@@ -45,7 +47,7 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	if *csvOut != "" {
-		csv, err := benchCSV(ctx, o.txs, 3, time.Now().UTC())
+		csv, err := benchbooks.CSV(ctx, o.txs, 3, time.Now().UTC())
 		if err == nil {
 			err = os.WriteFile(*csvOut, csv, 0o644)
 		}
@@ -168,7 +170,7 @@ func setUp(ctx context.Context, s *server, txs int) (small, large string, err er
 			return "", "", err
 		}
 	}
-	csv, err := benchCSV(ctx, txs, 3, time.Now().UTC())
+	csv, err := benchbooks.CSV(ctx, txs, 3, time.Now().UTC())
 	if err != nil {
 		return "", "", err
 	}
