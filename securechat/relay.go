@@ -80,7 +80,8 @@ type RelayOptions struct {
 	// prekeys in a burst, by one identity or many, and sessions can always
 	// start. The budget is a token bucket in the Store (Store.TakeToken),
 	// so relays sharing the store hand out one burst in total, not one
-	// each.
+	// each (it refills by each relay's clock, Now: keep their clocks
+	// synchronised).
 	TargetRate  float64
 	TargetBurst int
 	// Notifier carries mailbox wake-ups between relays that share one
