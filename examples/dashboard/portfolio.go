@@ -97,18 +97,6 @@ func (v *portfolioView) ValueChart(period string) template.HTML {
 	return v.charts.valueChart(v.Perf, period)
 }
 
-// replayBooks replays the user's books as far as they apply: books that
-// no longer apply (written by an older version, or by hand) still show what
-// does, and the transactions that do not are returned to be fixed or
-// deleted.
-func (a *app) replayBooks(ctx context.Context, u auth.User) (*portfolio.Ledger, []portfolio.Problem, error) {
-	b, err := portfolio.ReadBooks(ctx, a.bookOf(u))
-	if err != nil {
-		return nil, nil, err
-	}
-	return b.Replay()
-}
-
 // problemRow is a stored transaction that does not apply, as the page
 // shows it with its fix and delete forms.
 type problemRow struct {
