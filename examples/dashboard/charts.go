@@ -77,7 +77,8 @@ func moneyAxis(base string) func(float64) string {
 	return func(v float64) string { return shortNum(v) + " " + base }
 }
 
-// shortNum writes 171983 as "172k" and 1.2e6 as "1.2M" for axis labels.
+// shortNum writes 171983 as "172k", 12400 as "12.4k" and 1.2e6 as "1.2M"
+// for axis labels.
 func shortNum(v float64) string {
 	a := math.Abs(v)
 	switch {
@@ -85,9 +86,7 @@ func shortNum(v float64) string {
 		return trimZero(fmt.Sprintf("%.1f", v/1e9)) + "B"
 	case a >= 1e6:
 		return trimZero(fmt.Sprintf("%.1f", v/1e6)) + "M"
-	case a >= 1e4:
-		return fmt.Sprintf("%.0fk", v/1e3)
-	case a >= 1e3:
+	case a >= 1e3: // one decimal, or axis ticks 200 apart read "12k" three times
 		return trimZero(fmt.Sprintf("%.1f", v/1e3)) + "k"
 	case a >= 10 || a == 0:
 		return fmt.Sprintf("%.0f", v)

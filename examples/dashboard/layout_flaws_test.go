@@ -63,3 +63,12 @@ func TestReturnsHistogramHasAValueAxis(t *testing.T) {
 	assert.Regexp(t, `<title>\d+ days with a return from [-+]\d+\.\d\d% to [-+]\d+\.\d\d%</title>`, svg)
 	assert.Contains(t, svg, ">0 %</text>")
 }
+
+// TestShortNumTellsTicksApart: the value axis's labels of ticks 200 apart
+// differ (they all read "12k" in the PDF report of a 12,345.67 USD
+// account).
+func TestShortNumTellsTicksApart(t *testing.T) {
+	for v, want := range map[float64]string{12000: "12k", 12200: "12.2k", 12400: "12.4k", 171983: "172k", 1500: "1.5k", 1.2e6: "1.2M", -25000: "-25k", 950: "950"} {
+		assert.Equal(t, want, shortNum(v), "%v", v)
+	}
+}
