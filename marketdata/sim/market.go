@@ -87,8 +87,18 @@ func (s *series) trades(start time.Time, k int) bool {
 	if s.always {
 		return true
 	}
-	wd := start.AddDate(0, 0, k).Weekday()
+	return weekday(start, k)
+}
+
+// weekday reports whether day k since start (a UTC midnight) is a weekday.
+func weekday(start time.Time, k int) bool {
+	wd := time.Weekday(((int(start.Weekday())+k)%7 + 7) % 7)
 	return wd != time.Saturday && wd != time.Sunday
+}
+
+// dayTime is the midnight (UTC) of day k since start.
+func dayTime(start time.Time, k int) time.Time {
+	return start.Add(time.Duration(k) * 24 * time.Hour)
 }
 
 // step is the log return of day k: zero on a day without trading.

@@ -308,8 +308,7 @@ func (p *Provider) trades(in Instrument, k int) bool {
 	if in.Kind == marketdata.KindCrypto {
 		return true
 	}
-	wd := p.opts.Start.AddDate(0, 0, k).Weekday()
-	return wd != time.Saturday && wd != time.Sunday
+	return weekday(p.opts.Start, k)
 }
 
 // priceAt returns the common (noise-free) price of in at t. Caller holds
@@ -464,28 +463,43 @@ func (p *Provider) History(ctx context.Context, symbol string, req marketdata.Hi
 // bars builds the daily bars of days k0..k1; day kNow is still trading at
 // tick nNow. Caller holds p.mu.
 func (p *Provider) bars(in Instrument, k0, k1, kNow int, nNow uint32) []marketdata.Bar {
-	key := hash(in.Symbol + "/bars")
-	days := in.TradingDaysPerYear()
-	dayVol := in.Vol / math.Sqrt(float64(days))
-	out := make([]marketdata.Bar, 0, min(k1, kNow)-k0+1)
-	for k := k0; k <= k1 && k <= kNow; k++ {
+	key := mix(p.opts.Seed ^ hash(in.Symbol+"/bars"))
+	dayVol := in.Vol / math.Sqrt(float64(in.TradingDaysPerYear()))
+	last := min(k1, kNow)
+	out := make([]marketdata.Bar, 0, max(last-k0+1, 0))
+	logClose := p.closes(in)
+	prevLog := logClose(k0 - 1)
+	prev := math.Exp(prevLog)
+	for k := k0; k <= last; k++ {
 		if !p.trades(in, k) {
 			continue
 		}
-		open := math.Exp(p.logPrice(in, k-1, 0, true))
-		cl := math.Exp(p.logPrice(in, k, 0, true))
+		lc := logClose(k)
 		if k == kNow {
-			cl = math.Exp(p.logPrice(in, k, nNow, false))
+			lc = p.logPrice(in, k, nNow, false)
 		}
-		kk := mix(p.opts.Seed ^ key)
-		spread := dayVol * math.Abs(normal(kk, uint64(int64(k)), tagSpread)) * 0.5
+		open, cl := prev, prev
+		if lc != prevLog {
+			cl = math.Exp(lc)
+		}
+		spread := dayVol * math.Abs(normal(key, uint64(int64(k)), tagSpread)) * 0.5
 		vol := 0.0
 		if in.Kind != marketdata.KindFX {
-			vol = math.Round(1e6 * (1 + uniform(kk, uint64(int64(k)), tagVolume)))
+			vol = math.Round(1e6 * (1 + uniform(key, uint64(int64(k)), tagVolume)))
 		}
-		b := marketdata.Bar{Time: p.opts.Start.AddDate(0, 0, k), Open: open, Close: cl, AdjClose: cl,
-			High: math.Max(open, cl) * (1 + spread), Low: math.Min(open, cl) * (1 - spread), Volume: vol}
-		out = append(out, b)
+		out = append(out, marketdata.Bar{Time: dayTime(p.opts.Start, k), Open: open, Close: cl, AdjClose: cl,
+			High: math.Max(open, cl) * (1 + spread), Low: math.Min(open, cl) * (1 - spread), Volume: vol})
+		prevLog, prev = lc, cl
 	}
 	return out
+}
+
+// closes returns the log close of in on a day, with its paths looked up
+// once. Caller holds p.mu.
+func (p *Provider) closes(in Instrument) func(k int) float64 {
+	if in.Kind == marketdata.KindFX || in.Kind == marketdata.KindCrypto && in.Currency != "USD" {
+		return func(k int) float64 { return p.logPrice(in, k, 0, true) }
+	}
+	s := p.seriesOf(in.Symbol, in)
+	return func(k int) float64 { return s.logClose(p.opts.Start, k) }
 }
