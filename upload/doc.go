@@ -47,7 +47,8 @@
 // FileType and DefaultTypes), the type
 // http.DetectContentType sniffs from its first bytes must be the one that
 // extension promises, and so must its signature; text types are checked for
-// NUL bytes and invalid UTF-8 over the whole content. Files are stored under
+// NUL bytes and invalid UTF-8 over the whole content, as it arrives (each
+// tus PATCH as well, so a resumable upload is not read again at its end). Files are stored under
 // content-addressed keys (sha256/ab/abcd…), so equal files are kept once.
 //
 // # Storage

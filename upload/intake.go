@@ -265,9 +265,6 @@ func (b *limitedBody) Read(p []byte) (int, error) {
 
 func (b *limitedBody) Close() error { return b.r.Close() }
 
-// onlyWriter hides ReaderFrom so io.CopyBuffer uses the pooled buffer.
-type onlyWriter struct{ io.Writer }
-
 // fillCopy copies src to dst, filling buf before each write, so a source
 // that yields small pieces (a request body read straight from the socket)
 // still makes few, large writes to the file and the hash.

@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"os"
 	"strconv"
+	"unicode/utf8"
 )
 
 // serveTus serves the tus 1.0 endpoints under {base}/tus/: OPTIONS
@@ -290,8 +291,16 @@ func (m *Manager) appendChunk(ctx context.Context, s Session, body io.Reader, wa
 		return s, fmt.Errorf("upload: session %s: %w", s.ID, err)
 	}
 	chunk := sha256.New()
+	side := []io.Writer{h, chunk}
+	if ft, err := typeFor(m.opts.Types, s.Name); err == nil && ft.Text {
+		text, err := textCheckAt(f, s.Offset)
+		if err != nil {
+			return s, fmt.Errorf("upload: session %s: %w", s.ID, err)
+		}
+		side = append(side, text)
+	}
 	bp := copyBufs.Get().(*[]byte)
-	tw := newTempWriter(f, io.MultiWriter(h, chunk), s.Offset, s.Length-s.Offset)
+	tw := newTempWriter(f, io.MultiWriter(side...), s.Offset, s.Length-s.Offset)
 	n, rerr := fillCopy(tw, io.LimitReader(body, s.Length-s.Offset), *bp)
 	_ = tw.Close()
 	copyBufs.Put(bp)
@@ -300,6 +309,10 @@ func (m *Manager) appendChunk(ctx context.Context, s Session, body io.Reader, wa
 		if k, _ := body.Read(extra[:]); k > 0 {
 			rerr = fmt.Errorf("%w: the chunk goes past Upload-Length", ErrBadRequest)
 		}
+	}
+	if errors.Is(rerr, ErrUnsupportedType) { // not text: refused as soon as it shows
+		m.dropSession(ctx, s)
+		return s, rerr
 	}
 	if errors.Is(rerr, ErrBadRequest) || want != nil && (rerr != nil || !bytes.Equal(chunk.Sum(nil), want)) {
 		_ = f.Truncate(s.Offset)
@@ -361,7 +374,7 @@ func (m *Manager) completeSession(ctx context.Context, p Principal, s Session) e
 	ctx = context.WithoutCancel(ctx)
 	ft, err := typeFor(m.opts.Types, s.Name)
 	if err == nil && ft.Text {
-		err = m.checkText(s.Temp)
+		err = m.checkTextEnd(s.Temp, s.Length)
 	}
 	if err != nil {
 		m.dropSession(ctx, s)
@@ -397,15 +410,42 @@ func (m *Manager) completeSession(ctx context.Context, p Principal, s Session) e
 	return nil
 }
 
-// checkText scans a whole text file for NUL bytes and invalid UTF-8.
-func (m *Manager) checkText(temp string) error {
+// textCheckAt returns the text check of a resumable upload's bytes from
+// off on. Every PATCH checks its own bytes; the bytes before off were
+// checked by the PATCHes that wrote them, and all a check carries over is
+// a rune cut by the end of the last chunk, read back from the file.
+func textCheckAt(f *os.File, off int64) (*textCheck, error) {
+	c := &textCheck{}
+	var tail [utf8.UTFMax - 1]byte
+	n := min(off, int64(len(tail)))
+	if n == 0 {
+		return c, nil
+	}
+	if _, err := f.ReadAt(tail[:n], off-n); err != nil {
+		return nil, err
+	}
+	b := tail[:n]
+	for i := len(b) - 1; i >= 0; i-- {
+		if utf8.RuneStart(b[i]) {
+			if !utf8.FullRune(b[i:]) {
+				c.n = copy(c.carry[:], b[i:])
+			}
+			break
+		}
+	}
+	return c, nil
+}
+
+// checkTextEnd fails when a text upload of length bytes ends in the
+// middle of a rune (its bytes before were checked as they arrived).
+func (m *Manager) checkTextEnd(temp string, length int64) error {
 	f, err := m.opts.Dir.OpenTemp(temp)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	var c textCheck
-	if _, err := io.Copy(onlyWriter{&c}, f); err != nil {
+	c, err := textCheckAt(f, length)
+	if err != nil {
 		return err
 	}
 	return c.Close()
