@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/finkit/finkit/portfolio"
 	"github.com/shopspring/decimal"
@@ -29,6 +30,29 @@ var (
 	// ErrTooManyOrders is returned by PlaceLimit when the account has
 	// AccountOptions.MaxPending limit orders pending.
 	ErrTooManyOrders = errors.New("papertrade: too many pending orders")
+	// ErrInvalidQuantity is an order quantity that is not positive, above
+	// MaxOrderQuantity or finer than OrderDecimals places. It is an
+	// ErrInvalidOrder.
+	ErrInvalidQuantity = fmt.Errorf("%w: quantity out of range", ErrInvalidOrder)
+	// ErrInvalidLimit is a limit price that is not positive, above
+	// MaxOrderPrice or finer than OrderDecimals places. It is an
+	// ErrInvalidOrder.
+	ErrInvalidLimit = fmt.Errorf("%w: limit price out of range", ErrInvalidOrder)
+	// ErrInvalidSymbol is an empty symbol, one longer than 32 bytes or one
+	// with spaces or control characters. It is an ErrInvalidOrder.
+	ErrInvalidSymbol = fmt.Errorf("%w: invalid symbol", ErrInvalidOrder)
+	// ErrOrderFilling is returned by Cancel for an order that is being
+	// filled (by this process or another on the same store).
+	ErrOrderFilling = errors.New("papertrade: order is being filled")
+)
+
+// Bounds of a live order: a quantity or limit price beyond them is a
+// typing error or an attack, never a trade (1e9999 shares would overflow
+// every figure derived from them).
+const (
+	MaxOrderQuantity = 1_000_000_000 // units
+	MaxOrderPrice    = 1_000_000_000 // in the account's currency
+	OrderDecimals    = 8             // decimal places of a quantity or price
 )
 
 // DefaultMaxPending is the default cap on an Account's pending limit
@@ -71,11 +95,16 @@ type AccountOptions struct {
 	// ErrTooManyOrders.
 	MaxPending int
 	// Orders, when set, keeps the pending limit orders (a record named
-	// "papertrade/orders/<ID>", JSON), so a restart keeps them: NewAccount
-	// loads them, and every PlaceLimit, Cancel and fill saves them before
-	// it counts (an order is taken out of the record before its fill is
-	// booked, so it never fills twice). A portfolio store's book
-	// (portfolio.StateStore) is one.
+	// "papertrade/orders/<ID>", JSON), so a restart keeps them and several
+	// processes on one store share them: every PlaceLimit, Cancel and fill
+	// changes the record with one StateStore.UpdateState (the cap and the
+	// order ids are those of the record, whoever placed the orders), and
+	// Poll reads it. A fill claims its order in the record before it is
+	// booked, under a transaction id derived from the order, and removes
+	// it after, so each order fills once across processes, also when one
+	// dies between the two (another takes the claim over after
+	// claimTimeout; the booking of the same id is refused). A portfolio
+	// store's book (portfolio.StateStore) is one.
 	Orders portfolio.StateStore
 }
 
@@ -113,8 +142,7 @@ type Account struct {
 	slip      decimal.Decimal
 	cash      decimal.Decimal
 	positions map[string]decimal.Decimal
-	orders    []LiveOrder
-	nextOrder int
+	mem       storedOrders // the pending orders (a copy of the kept record)
 	ordersKey string
 	nextTx    int
 	idBase    string
@@ -222,14 +250,47 @@ func (a *Account) quote(ctx context.Context, symbol string) (decimal.Decimal, er
 	return p, nil
 }
 
+// validQty checks an order's symbol and quantity (see the bounds above).
 func validQty(symbol string, qty decimal.Decimal) error {
-	if strings.TrimSpace(symbol) == "" {
-		return fmt.Errorf("%w: empty symbol", ErrInvalidOrder)
+	if symbol == "" || len(symbol) > 32 || strings.ContainsFunc(symbol, func(r rune) bool { return r <= ' ' || r == 0x7f || r == utf8.RuneError }) {
+		return fmt.Errorf("%w: %.40q", ErrInvalidSymbol, symbol)
 	}
-	if qty.Sign() <= 0 {
-		return fmt.Errorf("%w: quantity %s must be positive", ErrInvalidOrder, qty)
+	if !inBounds(qty, MaxOrderQuantity) {
+		return fmt.Errorf("%w: %s (more than 0, at most %d, %d decimals)", ErrInvalidQuantity, shortNum(qty), MaxOrderQuantity, OrderDecimals)
 	}
 	return nil
+}
+
+// validLimit checks a limit price.
+func validLimit(limit decimal.Decimal) error {
+	if !inBounds(limit, MaxOrderPrice) {
+		return fmt.Errorf("%w: %s (more than 0, at most %d, %d decimals)", ErrInvalidLimit, shortNum(limit), MaxOrderPrice, OrderDecimals)
+	}
+	return nil
+}
+
+// inBounds reports whether 0 < d <= maxValue with at most OrderDecimals
+// places. The exponent is looked at first, so 1e9999 or 1e-9999 costs no
+// big arithmetic.
+func inBounds(d decimal.Decimal, maxValue int64) bool {
+	if d.Sign() <= 0 || d.Exponent() > 18 || d.Exponent() < -OrderDecimals-18 {
+		return false
+	}
+	return d.LessThanOrEqual(decimal.NewFromInt(maxValue)) && d.Equal(d.Truncate(OrderDecimals))
+}
+
+// shortNum prints d for an error message, never more than 40 bytes.
+func shortNum(d decimal.Decimal) string {
+	var str string
+	if e := d.Exponent(); e > 18 || e < -26 {
+		str = fmt.Sprintf("%se%d", d.Coefficient(), e)
+	} else {
+		str = d.String()
+	}
+	if len(str) > 40 {
+		return str[:37] + "..."
+	}
+	return str
 }
 
 // Buy buys qty units of symbol at the latest quote plus slippage.
@@ -256,12 +317,12 @@ func (a *Account) market(ctx context.Context, symbol string, side Side, qty deci
 	price := p.Mul(decimal.NewFromInt(1).Add(a.slip.Mul(decimal.NewFromInt(int64(side)))))
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	return a.fillLocked(0, symbol, side, qty, price)
+	return a.fillLocked(0, a.txID(), symbol, side, qty, price)
 }
 
 // fillLocked checks funds and holdings, books the fill, then updates the
 // account. Nothing changes when booking fails.
-func (a *Account) fillLocked(orderID int, symbol string, side Side, qty, price decimal.Decimal) (Execution, error) {
+func (a *Account) fillLocked(orderID int, txID, symbol string, side Side, qty, price decimal.Decimal) (Execution, error) {
 	price = price.Round(8)
 	fee := a.fee(qty, price)
 	notional := qty.Mul(price)
@@ -284,7 +345,7 @@ func (a *Account) fillLocked(orderID int, symbol string, side Side, qty, price d
 		kind = portfolio.TxSell
 	}
 	tx := portfolio.Transaction{
-		ID: a.txID(), Account: a.opts.ID, Kind: kind, Time: now, Symbol: symbol,
+		ID: txID, Account: a.opts.ID, Kind: kind, Time: now, Symbol: symbol,
 		Quantity: qty, Price: price, Fee: fee, Currency: a.opts.Currency, Note: "paper trade",
 	}
 	if err := a.opts.Book.Apply(tx); err != nil {
@@ -309,7 +370,10 @@ func (a *Account) fillLocked(orderID int, symbol string, side Side, qty, price d
 
 // PlaceLimit places a limit order that Poll fills once a quote reaches the
 // limit (at or below it for a buy, at or above it for a sell). Funds are
-// checked when it fills.
+// checked when it fills. A symbol, quantity or limit out of bounds fails
+// with ErrInvalidSymbol, ErrInvalidQuantity or ErrInvalidLimit, and more
+// than MaxPending orders with ErrTooManyOrders (counted in the kept
+// record, so across processes too); nothing is stored then.
 func (a *Account) PlaceLimit(symbol string, side Side, qty, limit decimal.Decimal) (int, error) {
 	if err := validQty(symbol, qty); err != nil {
 		return 0, err
@@ -317,92 +381,163 @@ func (a *Account) PlaceLimit(symbol string, side Side, qty, limit decimal.Decima
 	if side != Buy && side != Sell {
 		return 0, fmt.Errorf("%w: side %v", ErrInvalidOrder, side)
 	}
-	if limit.Sign() <= 0 {
-		return 0, fmt.Errorf("%w: limit %s must be positive", ErrInvalidOrder, limit)
+	if err := validLimit(limit); err != nil {
+		return 0, err
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if len(a.orders) >= a.opts.MaxPending {
-		return 0, fmt.Errorf("%w: %d pending, at most %d", ErrTooManyOrders, len(a.orders), a.opts.MaxPending)
-	}
-	o := LiveOrder{ID: a.nextOrder + 1, Symbol: symbol, Side: side, Quantity: qty, Limit: limit, Placed: a.opts.Now()}
-	orders := append(slices.Clip(a.orders), o)
-	if err := a.saveOrders(context.Background(), orders, o.ID); err != nil {
+	var id int
+	err := a.updateOrders(context.Background(), func(st *storedOrders) error {
+		if len(st.Orders) >= a.opts.MaxPending {
+			return fmt.Errorf("%w: %d pending, at most %d", ErrTooManyOrders, len(st.Orders), a.opts.MaxPending)
+		}
+		st.Last++
+		id = st.Last
+		st.Orders = append(st.Orders, storedOrder{LiveOrder: LiveOrder{ID: id, Symbol: symbol, Side: side, Quantity: qty, Limit: limit, Placed: a.opts.Now()}})
+		return nil
+	})
+	if err != nil {
 		return 0, err
 	}
-	a.orders, a.nextOrder = orders, o.ID
-	return o.ID, nil
+	return id, nil
 }
 
-// Cancel cancels a pending limit order.
+// Cancel cancels a pending limit order: ErrUnknownOrder if there is none
+// with id, ErrOrderFilling while it is being filled.
 func (a *Account) Cancel(id int) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	for i, o := range a.orders {
-		if o.ID == id {
-			rest := slices.Delete(slices.Clone(a.orders), i, i+1)
-			if err := a.saveOrders(context.Background(), rest, a.nextOrder); err != nil {
-				return err
-			}
-			a.orders = rest
-			return nil
+	return a.updateOrders(context.Background(), func(st *storedOrders) error {
+		i := st.index(id)
+		if i < 0 {
+			return fmt.Errorf("%w: %d", ErrUnknownOrder, id)
 		}
-	}
-	return fmt.Errorf("%w: %d", ErrUnknownOrder, id)
+		if a.claimed(st.Orders[i]) {
+			return fmt.Errorf("%w: %d", ErrOrderFilling, id)
+		}
+		st.Orders = slices.Delete(st.Orders, i, i+1)
+		return nil
+	})
+}
+
+// claimTimeout is how long a fill's claim on its order holds: a process
+// that dies between claiming and booking leaves the claim, and after this
+// another may fill the order (its booking under the same transaction id
+// is refused if the first got through).
+const claimTimeout = time.Minute
+
+// claimed reports whether o is being filled now.
+func (a *Account) claimed(o storedOrder) bool {
+	return !o.Filling.IsZero() && a.opts.Now().Sub(o.Filling) < claimTimeout
 }
 
 // storedOrders is the record Options.Orders keeps: the pending orders and
 // the last order id given out, so ids are not given out again.
 type storedOrders struct {
-	Last   int         `json:"last"`
-	Orders []LiveOrder `json:"orders"`
+	Last   int           `json:"last"`
+	Orders []storedOrder `json:"orders"`
 }
 
-// saveOrders stores orders as the account's pending orders (if it keeps
-// them).
-func (a *Account) saveOrders(ctx context.Context, orders []LiveOrder, last int) error {
+// storedOrder is a pending order and, while a fill is under way, when it
+// was claimed.
+type storedOrder struct {
+	LiveOrder
+	Filling time.Time `json:"filling,omitzero"`
+}
+
+func (st *storedOrders) index(id int) int {
+	return slices.IndexFunc(st.Orders, func(o storedOrder) bool { return o.ID == id })
+}
+
+// updateOrders changes the pending orders with change: in the kept record
+// in one StateStore.UpdateState (Options.Orders), else in memory. On
+// success the account's copy is what was stored; on error nothing
+// changed. The caller holds a.mu.
+func (a *Account) updateOrders(ctx context.Context, change func(*storedOrders) error) error {
 	if a.opts.Orders == nil {
+		st := storedOrders{Last: a.mem.Last, Orders: slices.Clone(a.mem.Orders)}
+		if err := change(&st); err != nil {
+			return err
+		}
+		a.mem = st
 		return nil
-	}
-	data, err := json.Marshal(storedOrders{Last: last, Orders: orders})
-	if err != nil {
-		return err
 	}
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	if err := a.opts.Orders.SaveState(ctx, a.ordersKey, data); err != nil {
+	var next storedOrders
+	err := a.opts.Orders.UpdateState(ctx, a.ordersKey, func(cur []byte) ([]byte, error) {
+		st, err := decodeOrders(cur)
+		if err != nil {
+			return nil, err
+		}
+		if err := change(&st); err != nil {
+			return nil, err
+		}
+		next = st
+		return json.Marshal(st)
+	})
+	if err != nil {
+		if errors.Is(err, ErrTooManyOrders) || errors.Is(err, ErrUnknownOrder) || errors.Is(err, ErrOrderFilling) {
+			return err
+		}
 		return fmt.Errorf("papertrade: save pending orders: %w", err)
 	}
+	a.mem = next
 	return nil
 }
 
-// loadOrders reads the pending orders kept by Options.Orders.
+func decodeOrders(data []byte) (storedOrders, error) {
+	var st storedOrders
+	if data == nil {
+		return st, nil
+	}
+	if err := json.Unmarshal(data, &st); err != nil {
+		return st, fmt.Errorf("papertrade: load pending orders: %w", err)
+	}
+	return st, nil
+}
+
+// loadOrders reads the pending orders kept by Options.Orders into the
+// account's copy (another process may have changed them).
 func (a *Account) loadOrders(ctx context.Context) error {
 	if a.opts.Orders == nil {
 		return nil
 	}
 	data, err := a.opts.Orders.State(ctx, a.ordersKey)
 	if errors.Is(err, portfolio.ErrNotFound) {
-		return nil
+		data, err = nil, nil
 	}
 	if err != nil {
 		return fmt.Errorf("papertrade: load pending orders: %w", err)
 	}
-	var st storedOrders
-	if err := json.Unmarshal(data, &st); err != nil {
-		return fmt.Errorf("papertrade: load pending orders: %w", err)
+	st, err := decodeOrders(data)
+	if err != nil {
+		return err
 	}
-	a.orders, a.nextOrder = st.Orders, st.Last
+	a.mu.Lock()
+	a.mem = st
+	a.mu.Unlock()
 	return nil
 }
 
-// Poll asks for fresh quotes and fills the pending limit orders they cross,
-// at the quote (with slippage) but never worse than the limit. Orders that
-// cross but cannot be paid for stay pending; their errors are joined into
-// the returned error.
+// Refresher is a Booker that can read its books again (LedgerStore): Poll
+// calls it, so an account shows what other processes booked.
+type Refresher interface {
+	Refresh(ctx context.Context) error
+}
+
+// Poll reads the pending orders (and, with a Refresher, the books) as
+// stored, asks for fresh quotes and fills the pending limit orders they
+// cross, at the quote (with slippage) but never worse than the limit.
+// Orders that cross but cannot be paid for stay pending; their errors are
+// joined into the returned error. An order another process is filling is
+// left to it.
 func (a *Account) Poll(ctx context.Context) ([]Execution, error) {
+	if err := a.refresh(ctx); err != nil {
+		return nil, err
+	}
 	a.mu.Lock()
-	pending := append([]LiveOrder(nil), a.orders...)
+	pending := slices.Clone(a.mem.Orders)
 	a.mu.Unlock()
 	quotes := map[string]decimal.Decimal{}
 	var errs []error
@@ -418,56 +553,97 @@ func (a *Account) Poll(ctx context.Context) ([]Execution, error) {
 			}
 			p, quotes[o.Symbol] = q, q
 		}
-		if p.IsZero() {
-			continue
-		}
-		var price decimal.Decimal
-		switch {
-		case o.Side == Buy && p.LessThanOrEqual(o.Limit):
-			price = decimal.Min(p.Mul(decimal.NewFromInt(1).Add(a.slip)), o.Limit)
-		case o.Side == Sell && p.GreaterThanOrEqual(o.Limit):
-			price = decimal.Max(p.Mul(decimal.NewFromInt(1).Sub(a.slip)), o.Limit)
-		default:
+		price, ok := a.crossing(o.LiveOrder, p)
+		if !ok {
 			continue
 		}
 		a.mu.Lock()
-		idx := -1
-		for i := range a.orders {
-			if a.orders[i].ID == o.ID {
-				idx = i
-			}
-		}
-		if idx < 0 { // cancelled meanwhile
-			a.mu.Unlock()
-			continue
-		}
-		ex, err := a.fillPendingLocked(ctx, idx, price)
-		if err == nil {
-			fills = append(fills, ex)
-		} else {
-			errs = append(errs, fmt.Errorf("order %d: %w", o.ID, err))
-		}
+		ex, filled, err := a.fillPendingLocked(ctx, o.ID, price)
 		a.mu.Unlock()
+		switch {
+		case err != nil:
+			errs = append(errs, fmt.Errorf("order %d: %w", o.ID, err))
+		case filled:
+			fills = append(fills, ex)
+		}
 	}
 	return fills, errors.Join(errs...)
 }
 
-// fillPendingLocked fills the pending order at idx: it is taken out of the
-// kept orders first, so a fill is never booked for an order that a restart
-// would bring back, and put back if the fill fails.
-func (a *Account) fillPendingLocked(ctx context.Context, idx int, price decimal.Decimal) (Execution, error) {
-	o := a.orders[idx]
-	rest := slices.Delete(slices.Clone(a.orders), idx, idx+1)
-	if err := a.saveOrders(ctx, rest, a.nextOrder); err != nil {
-		return Execution{}, err
+// refresh reads the books (Refresher) and the pending orders as stored.
+func (a *Account) refresh(ctx context.Context) error {
+	if r, ok := a.opts.Book.(Refresher); ok {
+		if err := r.Refresh(ctx); err != nil {
+			return fmt.Errorf("papertrade: read books: %w", err)
+		}
+		a.mu.Lock()
+		err := a.syncLocked()
+		a.mu.Unlock()
+		if err != nil {
+			return err
+		}
 	}
-	ex, err := a.fillLocked(o.ID, o.Symbol, o.Side, o.Quantity, price)
+	return a.loadOrders(ctx)
+}
+
+// crossing returns the fill price of o at quote p, if p crosses it.
+func (a *Account) crossing(o LiveOrder, p decimal.Decimal) (decimal.Decimal, bool) {
+	switch {
+	case p.IsZero():
+		return decimal.Decimal{}, false
+	case o.Side == Buy && p.LessThanOrEqual(o.Limit):
+		return decimal.Min(p.Mul(decimal.NewFromInt(1).Add(a.slip)), o.Limit), true
+	case o.Side == Sell && p.GreaterThanOrEqual(o.Limit):
+		return decimal.Max(p.Mul(decimal.NewFromInt(1).Sub(a.slip)), o.Limit), true
+	}
+	return decimal.Decimal{}, false
+}
+
+// fillPendingLocked fills pending order id at price: it claims the order
+// in the kept record (unless it is gone or claimed: then filled is false),
+// books the fill under the order's own transaction id and then removes
+// the order; if the booking fails the claim is released and the order
+// stays pending. A booking refused as a duplicate id means an earlier
+// claimer booked it and died: the order is removed, not filled again.
+func (a *Account) fillPendingLocked(ctx context.Context, id int, price decimal.Decimal) (ex Execution, filled bool, err error) {
+	var o storedOrder
+	err = a.updateOrders(ctx, func(st *storedOrders) error {
+		i := st.index(id)
+		if i < 0 || a.claimed(st.Orders[i]) {
+			return nil
+		}
+		st.Orders[i].Filling = a.opts.Now()
+		o = st.Orders[i]
+		return nil
+	})
+	if err != nil || o.ID == 0 {
+		return Execution{}, false, err
+	}
+	ex, err = a.fillLocked(o.ID, a.orderTxID(o.LiveOrder), o.Symbol, o.Side, o.Quantity, price)
+	booked := err == nil || errors.Is(err, portfolio.ErrDuplicateID)
+	rerr := a.updateOrders(ctx, func(st *storedOrders) error {
+		if i := st.index(id); i >= 0 {
+			if booked {
+				st.Orders = slices.Delete(st.Orders, i, i+1)
+			} else {
+				st.Orders[i].Filling = time.Time{}
+			}
+		}
+		return nil
+	})
 	if err != nil {
-		_ = a.saveOrders(ctx, a.orders, a.nextOrder)
-		return Execution{}, err
+		if booked {
+			return Execution{}, false, nil
+		}
+		return Execution{}, false, errors.Join(err, rerr)
 	}
-	a.orders = rest
-	return ex, nil
+	return ex, true, rerr
+}
+
+// orderTxID is the transaction id of o's fill: the same in every process,
+// so a second booking of it is refused.
+func (a *Account) orderTxID(o LiveOrder) string {
+	return "paper-" + a.opts.ID + "-order-" + strconv.Itoa(o.ID) + "-" + strconv.FormatInt(o.Placed.UnixNano(), 36)
 }
 
 // Cash is the account's cash.
@@ -488,11 +664,16 @@ func (a *Account) Positions() map[string]decimal.Decimal {
 	return out
 }
 
-// Orders returns the pending limit orders, oldest first.
+// Orders returns the pending limit orders as last read or changed by this
+// Account (Poll reads them again), oldest first.
 func (a *Account) Orders() []LiveOrder {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	return append([]LiveOrder(nil), a.orders...)
+	out := make([]LiveOrder, len(a.mem.Orders))
+	for i, o := range a.mem.Orders {
+		out[i] = o.LiveOrder
+	}
+	return out
 }
 
 // Equity is cash plus every position marked at its latest quote.
@@ -519,7 +700,7 @@ func (a *Account) Summary() string {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	return fmt.Sprintf("paper account %s: cash %s %s, %d positions, %d pending orders",
-		a.opts.ID, a.cash.StringFixed(2), a.opts.Currency, len(a.positions), len(a.orders))
+		a.opts.ID, a.cash.StringFixed(2), a.opts.Currency, len(a.positions), len(a.mem.Orders))
 }
 
 // ReplayQuotes is a portfolio.PriceSource that replays bar series: Price

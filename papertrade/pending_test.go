@@ -113,6 +113,20 @@ func (s *failingState) SaveState(ctx context.Context, name string, data []byte) 
 	return s.MemStore.SaveState(ctx, name, data)
 }
 
+func (s *failingState) UpdateState(ctx context.Context, name string, change func([]byte) ([]byte, error)) error {
+	if s.fail {
+		return errNoState
+	}
+	return s.MemStore.UpdateState(ctx, name, change)
+}
+
+func (s *failingState) State(ctx context.Context, name string) ([]byte, error) {
+	if s.fail {
+		return nil, errNoState
+	}
+	return s.MemStore.State(ctx, name)
+}
+
 func ids(os []LiveOrder) []int {
 	out := []int{}
 	for _, o := range os {

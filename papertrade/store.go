@@ -22,6 +22,8 @@ type LedgerStore struct {
 	mu      sync.RWMutex
 	store   portfolio.Store
 	ledger  *portfolio.Ledger
+	rev     uint64 // the store's revision the ledger was read at
+	known   bool   // whether rev is known (not after Apply)
 	timeout time.Duration
 }
 
@@ -31,14 +33,48 @@ func OpenLedgerStore(ctx context.Context, store portfolio.Store, timeout time.Du
 	if store == nil {
 		return nil, fmt.Errorf("%w: nil store", ErrInvalidOptions)
 	}
-	l, err := portfolio.LoadLedger(ctx, store)
-	if err != nil {
-		return nil, fmt.Errorf("papertrade: load ledger: %w", err)
-	}
 	if timeout <= 0 {
 		timeout = 10 * time.Second
 	}
-	return &LedgerStore{store: store, ledger: l, timeout: timeout}, nil
+	s := &LedgerStore{store: store, timeout: timeout}
+	if err := s.reload(ctx); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// reload reads the ledger and the revision it was read at (the revision
+// first: a write in between leaves the older one, so the next Refresh
+// reads again). The caller holds s.mu or owns s.
+func (s *LedgerStore) reload(ctx context.Context) error {
+	rev, err := s.store.Revision(ctx)
+	if err != nil {
+		return fmt.Errorf("papertrade: load ledger: %w", err)
+	}
+	l, err := portfolio.LoadLedger(ctx, s.store)
+	if err != nil {
+		return fmt.Errorf("papertrade: load ledger: %w", err)
+	}
+	s.ledger, s.rev, s.known = l, rev, true
+	return nil
+}
+
+// Refresh reads the ledger from the store again if the store's revision
+// changed since it was read (another process, or another writer of the
+// books, booked meanwhile): one revision read when nothing changed.
+func (s *LedgerStore) Refresh(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.known {
+		rev, err := s.store.Revision(ctx)
+		if err != nil {
+			return fmt.Errorf("papertrade: revision: %w", err)
+		}
+		if rev == s.rev {
+			return nil
+		}
+	}
+	return s.reload(ctx)
 }
 
 // Apply books txs into the store, all or nothing, validated against the
@@ -52,12 +88,12 @@ func (s *LedgerStore) Apply(txs ...portfolio.Transaction) error {
 	defer cancel()
 	l, _, err := portfolio.BookAndLoad(ctx, s.store, txs)
 	if err != nil {
-		if l, lerr := portfolio.LoadLedger(ctx, s.store); lerr == nil {
-			s.ledger = l
-		}
+		_ = s.reload(ctx)
 		return fmt.Errorf("papertrade: book transactions: %w", err)
 	}
-	s.ledger = l
+	// The ledger is the books as this write left them; the revision
+	// after it is not known (another write may follow at once).
+	s.ledger, s.known = l, false
 	return nil
 }
 

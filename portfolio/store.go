@@ -508,6 +508,13 @@ type StateStore interface {
 	SaveState(ctx context.Context, name string, data []byte) error
 	// State returns the record stored under name, or ErrNotFound.
 	State(ctx context.Context, name string) ([]byte, error)
+	// UpdateState is a read-modify-write of one record that no other
+	// write of it can come between, in any process on the store: it
+	// locks the record, calls change with its data (nil when there is
+	// none) and stores what change returns (see SaveState; empty data
+	// deletes it). If change fails, or returns data CheckState refuses,
+	// nothing is stored and the error is returned.
+	UpdateState(ctx context.Context, name string, change func(current []byte) ([]byte, error)) error
 }
 
 // CheckState fails with ErrInvalidState for a name that is empty or longer
@@ -750,6 +757,34 @@ func (m *MemStore) SaveState(_ context.Context, name string, data []byte) error 
 		b.state = make(map[string][]byte)
 	}
 	b.state[name] = slices.Clone(data)
+	return nil
+}
+
+// UpdateState implements StateStore.
+func (m *MemStore) UpdateState(_ context.Context, name string, change func([]byte) ([]byte, error)) error {
+	if err := CheckState(name, nil); err != nil {
+		return err
+	}
+	b, unlock, err := m.lock()
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	next, err := change(slices.Clone(b.state[name]))
+	if err != nil {
+		return err
+	}
+	if err := CheckState(name, next); err != nil {
+		return err
+	}
+	if len(next) == 0 {
+		delete(b.state, name)
+		return nil
+	}
+	if b.state == nil {
+		b.state = make(map[string][]byte)
+	}
+	b.state[name] = slices.Clone(next)
 	return nil
 }
 

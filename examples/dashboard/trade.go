@@ -385,6 +385,10 @@ func (a *app) paperCancel(c *gin.Context) {
 	if err == nil {
 		err = ps.acct.Cancel(id)
 	}
+	if errors.Is(err, papertrade.ErrOrderFilling) {
+		flashFail(c, "/paper", "That order is being filled right now.")
+		return
+	}
 	if err != nil {
 		flashFail(c, "/paper", "No such pending order.")
 		return
@@ -404,12 +408,12 @@ func (a *app) pollPaper(ctx context.Context) {
 			return
 		case <-t.C:
 		}
+		// Every open account: another instance may have placed its
+		// orders (Poll reads them from the store).
 		a.mu.Lock()
-		var open []*paperState
+		open := make([]*paperState, 0, len(a.paper))
 		for _, ps := range a.paper {
-			if len(ps.acct.Orders()) > 0 {
-				open = append(open, ps)
-			}
+			open = append(open, ps)
 		}
 		a.mu.Unlock()
 		for _, ps := range open {
@@ -643,6 +647,12 @@ func paperRefusal(err error, sym string) error {
 		return refused("Order rejected: Not enough cash for that order.")
 	case errors.Is(err, papertrade.ErrNoQuote):
 		return badInput(http.StatusServiceUnavailable, "Order rejected: there is no price for %s right now; try again in a moment.", sym)
+	case errors.Is(err, papertrade.ErrInvalidQuantity):
+		return refused("Order rejected: the quantity must be more than 0 and at most %d, with at most %d decimals.", papertrade.MaxOrderQuantity, papertrade.OrderDecimals)
+	case errors.Is(err, papertrade.ErrInvalidLimit):
+		return refused("Order rejected: the limit price must be more than 0 and at most %d %s, with at most %d decimals.", papertrade.MaxOrderPrice, paperCurrency, papertrade.OrderDecimals)
+	case errors.Is(err, papertrade.ErrInvalidSymbol):
+		return refused("Unknown symbol.")
 	case errors.Is(err, papertrade.ErrInvalidOrder):
 		return refused("Order rejected: that order is not valid (check the quantity).")
 	}

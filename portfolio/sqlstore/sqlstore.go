@@ -476,6 +476,55 @@ ON CONFLICT (owner, name) DO UPDATE SET data = excluded.data`), s.owner, name, s
 	return nil
 }
 
+// UpdateState implements portfolio.StateStore: the record is read and
+// written in one write transaction that holds it (SQLite's write lock; on
+// PostgreSQL the row's lock, taken on a placeholder row when there is none
+// yet, which the transaction replaces or removes).
+func (s *Store) UpdateState(ctx context.Context, name string, change func([]byte) ([]byte, error)) error {
+	if err := portfolio.CheckState(name, nil); err != nil {
+		return err
+	}
+	tx, err := s.begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = tx.Rollback() }()
+	if s.dialect() == sqlmigrate.Postgres {
+		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO portfolio_book_state (owner, name, data) VALUES (?, ?, '') ON CONFLICT (owner, name) DO NOTHING`), s.owner, name); err != nil {
+			return fmt.Errorf("sqlstore: update state: %w", err)
+		}
+	}
+	var data string
+	err = tx.QueryRowContext(ctx, s.q(`SELECT data FROM portfolio_book_state WHERE owner = ? AND name = ?`+s.dialect().ForUpdate()), s.owner, name).Scan(&data)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("sqlstore: update state: %w", err)
+	}
+	var current []byte
+	if data != "" {
+		current = []byte(data)
+	}
+	next, err := change(current)
+	if err != nil {
+		return err
+	}
+	if err := portfolio.CheckState(name, next); err != nil {
+		return err
+	}
+	if len(next) == 0 {
+		_, err = tx.ExecContext(ctx, s.q(`DELETE FROM portfolio_book_state WHERE owner = ? AND name = ?`), s.owner, name)
+	} else {
+		_, err = tx.ExecContext(ctx, s.q(`INSERT INTO portfolio_book_state (owner, name, data) VALUES (?, ?, ?)
+ON CONFLICT (owner, name) DO UPDATE SET data = excluded.data`), s.owner, name, string(next))
+	}
+	if err != nil {
+		return fmt.Errorf("sqlstore: update state: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("sqlstore: update state: %w", err)
+	}
+	return nil
+}
+
 // State implements portfolio.StateStore.
 func (s *Store) State(ctx context.Context, name string) ([]byte, error) {
 	if err := portfolio.CheckState(name, nil); err != nil {

@@ -19,6 +19,7 @@ func runRevisions(t *testing.T, newShelf func(t *testing.T) portfolio.Shelf) {
 	t.Run("revision concurrent", func(t *testing.T) { testRevisionConcurrent(t, newShelf(t).Book("a")) })
 	t.Run("account changes", func(t *testing.T) { testAccountChanges(t, newShelf(t).Book("a")) })
 	t.Run("racing account adds", func(t *testing.T) { testRacingAccountAdds(t, newShelf(t).Book("a")) })
+	t.Run("update state", func(t *testing.T) { testUpdateState(t, newShelf(t)) })
 }
 
 func revision(t *testing.T, s portfolio.Store) uint64 {
