@@ -314,7 +314,7 @@ func (a *app) jobSubmit(c *gin.Context) {
 		a.render(c, status, "backtest", view{Title: "Backtest", Active: "backtest", Error: err.Error(), Data: v})
 		return
 	}
-	c.Redirect(http.StatusSeeOther, "/backtest/jobs/"+j.id)
+	c.Redirect(http.StatusSeeOther, "/backtest/jobs/"+j.id+"#mc-job") // on a phone the job is below the form
 }
 
 // jobPage is GET /backtest/jobs/:id: the backtest page with the job's
@@ -347,5 +347,5 @@ func (a *app) jobCancel(c *gin.Context) {
 		flashRedirect(c, "/backtest/jobs/"+id, fmt.Sprintf("Job cancelled after %d of %d paths.", s.Done, s.Paths))
 		return
 	}
-	c.Redirect(http.StatusSeeOther, "/backtest/jobs/"+id)
+	c.Redirect(http.StatusSeeOther, "/backtest/jobs/"+id+"#mc-job")
 }

@@ -237,8 +237,8 @@ func TestMonteCarloJobCancelOwnerAndLimits(t *testing.T) {
 		"paths": {"100000"}, "seed": {"3"}}
 	status, _, h := e.post(t, bob, "/backtest/jobs", form)
 	require.Equal(t, http.StatusSeeOther, status)
-	page := h.Get("Location")
-	require.True(t, strings.HasPrefix(page, "/backtest/jobs/"), page)
+	page, ok := strings.CutSuffix(h.Get("Location"), "#mc-job")
+	require.True(t, ok && strings.HasPrefix(page, "/backtest/jobs/"), h.Get("Location"))
 	status, _, h = e.post(t, bob, page+"/cancel", nil)
 	require.Equal(t, http.StatusSeeOther, status)
 	assert.Contains(t, e.flashAt(t, bob, h.Get("Location")), "Job cancelled after")

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"math"
 	"net/http"
 	"net/url"
 	"os"
@@ -26,6 +27,16 @@ import (
 // consensus and concurrency line, the PDF report's net worth and the 403
 // of the admin page. A failing step saves a screenshot and prints its path.
 
+// require fails the test at once when ok is false, with a screenshot of
+// the page taken then (only then) and its path.
+func (b *browser) require(t *testing.T, ok bool, name, format string, args ...any) {
+	t.Helper()
+	if !ok {
+		b.failWithShot(t, name, format, args...)
+		t.FailNow()
+	}
+}
+
 // kpiNumber reads the number of a KPI card ("Total value", "Cash") of the
 // page in the browser: 12,345.67 USD as 12345.67.
 func kpiNumber(t *testing.T, b *browser, label string) float64 {
@@ -37,7 +48,7 @@ func kpiNumber(t *testing.T, b *browser, label string) float64 {
 	})()`))
 	require.NoError(t, err)
 	f, err := strconv.ParseFloat(strings.ReplaceAll(strings.Fields(text + " x")[0], ",", ""), 64)
-	require.NoError(t, err, "KPI %q reads %q (screenshot: %s)", label, text, b.screenshot(t, "FAIL-kpi"))
+	b.require(t, err == nil, "kpi", "KPI %q reads %q", label, text)
 	return f
 }
 
@@ -67,10 +78,11 @@ func TestPaperTradeAndBacktestInChromium(t *testing.T) {
 	require.Contains(t, filled, "Filled: buy 20 NVDA")
 	pnl, err := chromedp.Run(b.ctx, chromedp.Evaluate[int](`document.querySelectorAll('#paper-pnl svg.chart-wide title').length`))
 	require.NoError(t, err)
-	require.Positive(t, pnl, "the P&L chart has hover values (screenshot: %s)", b.screenshot(t, "FAIL-paper-pnl"))
+	b.require(t, pnl > 0, "paper-pnl", "the P&L chart has no hover values")
 	b.open(t, "/portfolio")
 	// (The euro savings count at the moving EUR/USD rate: equal to 0.5 %.)
-	require.InEpsilon(t, cashBefore, kpiNumber(t, b, "Cash"), 0.005, "screenshot: %s", b.screenshot(t, "FAIL-net-worth"))
+	cashAfter := kpiNumber(t, b, "Cash")
+	b.require(t, math.Abs(cashAfter-cashBefore) <= 0.005*cashBefore, "net-worth", "cash %v, before the paper trade %v", cashAfter, cashBefore)
 	totalAfter := kpiNumber(t, b, "Total value")
 	require.InEpsilon(t, totalBefore, totalAfter, 0.02, "the net worth moved by more than prices do")
 	text, err := chromedp.Run(b.ctx, chromedp.Text(chromedp.CSS("main")))
@@ -120,7 +132,7 @@ func TestPaperTradeAndBacktestInChromium(t *testing.T) {
 			seen = append(seen, done)
 		}
 	}
-	require.Len(t, seen, 3, "the bar moved live: %v (screenshot: %s)", seen, b.screenshot(t, "FAIL-job-progress"))
+	b.require(t, len(seen) == 3, "job-progress", "the bar did not move live: %v", seen)
 	if keepShots() {
 		t.Logf("job running: %s", b.screenshot(t, "job-running"))
 	}
@@ -165,7 +177,7 @@ func TestQuotesPDFAndAdminInChromium(t *testing.T) {
 	line, err := chromedp.Run(b.ctx, chromedp.Text(chromedp.CSS("#concurrency")))
 	require.NoError(t, err)
 	m := concurrencyRE.FindStringSubmatch(line)
-	require.NotNil(t, m, "concurrency line %q (screenshot: %s)", line, b.screenshot(t, "FAIL-quotes"))
+	b.require(t, m != nil, "quotes", "concurrency line %q", line)
 	n, _ := strconv.Atoi(m[1])
 	require.GreaterOrEqual(t, n, 2)
 	agreeing, err := chromedp.Run(b.ctx, chromedp.Evaluate[int](`Math.min(...Array.from(document.querySelectorAll('#quotes tbody tr[data-symbol]')).map(r => r.querySelectorAll('.src:not(.unused)').length))`))

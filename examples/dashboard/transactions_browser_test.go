@@ -52,7 +52,7 @@ func TestTransactionsByHandInChromium(t *testing.T) {
 	require.Contains(t, text, "Value over time")
 	n, err := chromedp.Run(b.ctx, chromedp.Evaluate[int](`document.querySelectorAll('#value-chart svg.chart-wide polyline').length`))
 	require.NoError(t, err)
-	require.GreaterOrEqual(t, n, 1, "the value chart has a line (screenshot: %s)", b.screenshot(t, "FAIL-value-chart"))
+	b.require(t, n >= 1, "value-chart", "the value chart has no line")
 
 	// An edit that would leave the buy unpaid: refused in its row, the
 	// typed amount kept and the reason next to it; then a good one.
@@ -65,7 +65,7 @@ func TestTransactionsByHandInChromium(t *testing.T) {
 	)
 	why, err := chromedp.Run(b.ctx, chromedp.Text(chromedp.CSS(`#tx-table input[name="amount"] + .field-error`)))
 	require.NoError(t, err)
-	require.Contains(t, why, "would then not apply (not enough cash in the account)", "screenshot: %s", b.screenshot(t, "FAIL-edit-refused"))
+	b.require(t, strings.Contains(why, "would then not apply (not enough cash in the account)"), "edit-refused", "the refusal reads %q", why)
 	typed, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](`Array.from(document.querySelectorAll("#tx-table input[name=amount]")).map(i => i.value).join(",")`))
 	require.NoError(t, err)
 	require.Equal(t, "100", typed)
