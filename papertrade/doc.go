@@ -160,6 +160,12 @@
 // a one-line verdict. Path i draws from its own PCG generator seeded with
 // (Seed, i), so results are bit-identical for any number of workers.
 //
+// Both are long work: both stop when their context is cancelled, and both
+// report progress to an optional callback (MonteCarloOptions.Progress,
+// OptimizeOptions.Progress) with the units done and the total, serialized
+// and only ever growing, so an app can show a progress bar of a run in the
+// background (the dashboard's Monte Carlo jobs do).
+//
 // # Performance
 //
 // Run's bar loop allocates nothing per bar (only fills do), computes the

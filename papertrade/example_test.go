@@ -127,3 +127,35 @@ func ExampleOptimize() {
 	// best: fast=10 slow=30 (Sharpe 0.58)
 	// folds: 3
 }
+
+// A progress bar for long work: Progress is called after every backtest
+// with the number done and the total (here the 4 runs of the grid, the 4
+// of each of the 2 walk-forward folds and each fold's out-of-sample run).
+func ExampleOptimize_progress() {
+	bars, err := papertrade.ReadCSVFile("testdata/GOOG.csv")
+	if err != nil {
+		panic(err)
+	}
+	factory := func(p papertrade.Params) (papertrade.Strategy, error) {
+		return papertrade.NewStrategy("smacross", p)
+	}
+	last := 0
+	_, err = papertrade.Optimize(context.Background(), bars, factory, papertrade.OptimizeOptions{
+		Grid:        map[string][]float64{"fast": {5, 10}, "slow": {30, 50}},
+		WalkForward: 2,
+		Progress: func(done, total int) {
+			if done*4/total > last*4/total { // every quarter
+				fmt.Printf("%3d%% (%d of %d)\n", done*100/total, done, total)
+			}
+			last = done
+		},
+	})
+	if err != nil {
+		panic(err)
+	}
+	// Output:
+	//  28% (4 of 14)
+	//  50% (7 of 14)
+	//  78% (11 of 14)
+	// 100% (14 of 14)
+}
