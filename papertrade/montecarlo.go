@@ -85,10 +85,10 @@ type PathOutcome struct {
 // MonteCarloResult answers "does it win in the long run?". ProbProfit is
 // the share of paths that made money, ProbProfitSE its standard error, and
 // ProbProfitLo95..ProbProfitHi95 its Wilson 95% interval; ProbBeatBH, its
-// SE and ProbBeatBHLo95..ProbBeatBHHi95 the same for ending above buy and
-// hold (the price's change, with no commission or spread: a strategy that
-// pays costs ends above it by trading better, or by holding cash through
-// a fall).
+// SE and ProbBeatBHLo95..ProbBeatBHHi95 the same for beating buy and hold
+// on the same path: the engine's BuyAndHold with the same options (the
+// same commission and spread, the same first fill), so buy and hold never
+// beats itself.
 type MonteCarloResult struct {
 	Strategy       string        `json:"strategy"`
 	Method         Method        `json:"method"`
@@ -426,7 +426,7 @@ func summarize(name string, out []PathOutcome, opts MonteCarloOptions, years flo
 		Outcomes: out,
 	}
 	r.Histogram = histogram(ret, opts.Bins)
-	r.Verdict = fmt.Sprintf("%s made money on %.1f%% (95%% interval %.1f%%–%.1f%%) of %d simulated %.0f-year paths (%s); ended above buy-and-hold (which pays no costs) on %.1f%%; median return %.1f%%, risk of ruin %.1f%%",
+	r.Verdict = fmt.Sprintf("%s made money on %.1f%% (95%% interval %.1f%%–%.1f%%) of %d simulated %.0f-year paths (%s); beat buy-and-hold on %.1f%%; median return %.1f%%, risk of ruin %.1f%%",
 		name, p*100, lo*100, hi*100, n, years, opts.Method, pb*100, r.Return.Median, r.RiskOfRuin*100)
 	return r
 }

@@ -308,7 +308,7 @@ func runMonteCarlo(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "\nP(profit)          %.1f%% (95%% interval %.1f%%–%.1f%%)\n", res.ProbProfit*100, res.ProbProfitLo95*100, res.ProbProfitHi95*100)
-	fmt.Fprintf(e.stdout, "P(above buy & hold, which pays no costs) %.1f%% (95%% interval %.1f%%–%.1f%%)\n", res.ProbBeatBH*100, res.ProbBeatBHLo95*100, res.ProbBeatBHHi95*100)
+	fmt.Fprintf(e.stdout, "P(beat buy & hold) %.1f%% (95%% interval %.1f%%–%.1f%%)\n", res.ProbBeatBH*100, res.ProbBeatBHLo95*100, res.ProbBeatBHHi95*100)
 	fmt.Fprintf(e.stdout, "risk of ruin       %.1f%% (equity below %.0f%% of cash)\n\n", res.RiskOfRuin*100, res.RuinLevel*100)
 	fmt.Fprintln(e.stdout, "return % histogram:")
 	maxCount := 0
