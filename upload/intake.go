@@ -132,8 +132,8 @@ func (m *Manager) readParts(ctx context.Context, mr *mpart.Reader, slots *int) (
 		} else {
 			var f received
 			f, err = m.receivePart(ctx, part, len(files), slots)
-			if err == nil {
-				files = append(files, f)
+			if err == nil || f.name != "" {
+				files = append(files, f) // a refused file too, for its name in the audit log (it has no temp)
 			}
 		}
 		_ = part.Close()

@@ -50,6 +50,9 @@ func TestNULInNameRefused(t *testing.T) {
 	if n := strings.Count(e.logs.String(), `"event":"upload.rejected"`); n != 4 {
 		t.Errorf("%d rejections audited, want 4:\n%s", n, e.logs.String())
 	}
+	if !strings.Contains(e.logs.String(), `"name":"x.exe.csv","size":0`) {
+		t.Errorf("the refused name is not in the audit log:\n%s", e.logs.String())
+	}
 	// The same names without the NUL are stored (the refusal is the NUL's).
 	resp2, body := e.rawPost("form-data; name=\"file\"; filename*=UTF-8''x%2Ecsv", content)
 	if resp2.StatusCode != http.StatusAccepted {
