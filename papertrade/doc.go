@@ -191,4 +191,14 @@
 // last one stopped. LedgerStore keeps a ledger and a portfolio.Store (such
 // as portfolio/sqlstore) in step, so positions and P&L persist across
 // restarts.
+//
+// Several processes (dashboard instances) may run the same paper account
+// on one store: with AccountOptions.Orders, each order change is one
+// read-modify-write of the kept record (portfolio.StateStore.UpdateState),
+// so none loses another's orders and the MaxPending cap counts them all;
+// a fill claims its order before booking it under an id derived from the
+// order, so it fills once. Poll reads the orders and, through
+// LedgerStore.Refresh, the books as stored. Orders outside the bounds
+// (MaxOrderQuantity, MaxOrderPrice, OrderDecimals) are refused with
+// ErrInvalidQuantity or ErrInvalidLimit.
 package papertrade

@@ -90,5 +90,12 @@
 // hand. A write that would leave the books not applying is refused and
 // changes nothing. Books that do not apply (data from an older version, a
 // hand edit) fail LoadLedger with a *BooksError naming the transactions;
-// Books.Replay shows what does apply.
+// Books.Replay shows what does apply. Accounts go through Update too
+// (Change.Accounts): AddAccount refuses an id the stored books already have,
+// so two racing adds store one account.
+//
+// Every write bumps the owner's revision inside its own transaction;
+// Store.Revision reads it with one point query. A cache of a book (a
+// replayed ledger, a performance series) checks it before each use and
+// reloads when it changed, whichever process or instance wrote.
 package portfolio

@@ -72,3 +72,23 @@ func ExampleEditTransaction() {
 	// refused: rent true
 	// cash: 3100
 }
+
+// A cache of a book keeps the revision it was read at and reads the book
+// again only when the store's revision differs: every write, by this
+// process or another on the same database, bumps it. AddAccount checks the
+// new account inside the write lock, so a second add of one id is refused.
+func ExampleAddAccount() {
+	ctx := context.Background()
+	book := portfolio.NewMemStore().Book("alice")
+	before, _ := book.Revision(ctx)
+	_, err := portfolio.AddAccount(ctx, book, portfolio.Account{ID: "broker", Currency: "EUR"})
+	fmt.Println(err)
+	_, err = portfolio.AddAccount(ctx, book, portfolio.Account{ID: "broker", Currency: "USD"})
+	fmt.Println(errors.Is(err, portfolio.ErrDuplicateAccount))
+	after, _ := book.Revision(ctx)
+	fmt.Println("changed:", after != before)
+	// Output:
+	// <nil>
+	// true
+	// changed: true
+}

@@ -12,12 +12,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shopspring/decimal"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/finkit/finkit/auth"
+	"github.com/finkit/finkit/internal/sqlmigrate"
 	"github.com/finkit/finkit/internal/sqlmigrate/sqltest"
 	"github.com/finkit/finkit/portfolio"
+	"github.com/finkit/finkit/portfolio/sqlstore"
 )
 
 // twoInstances starts two dashboards on one database (SQLite file or
@@ -164,4 +167,51 @@ func TestRacingAccountAdds(t *testing.T) {
 		require.Len(t, stored, 1)
 		assert.Equal(t, added[winner], stored[0], "the stored account is the one reported added")
 	})
+}
+
+// processRevisions is the cache's old source of revisions for the
+// benchmark's baseline: a counter in this process (writes elsewhere go
+// unseen).
+type processRevisions struct{}
+
+func (processRevisions) Revision(context.Context, string) (uint64, error) { return 0, nil }
+
+// BenchmarkBooksCacheHit is what a request pays for cached books of 1,000
+// transactions: the store's revision check (one primary-key read) against
+// the old in-process counter, on SQLite and PostgreSQL in one run.
+func BenchmarkBooksCacheHit(b *testing.B) {
+	for _, sb := range sqltest.Backends() {
+		b.Run(sb.Name, func(b *testing.B) {
+			ctx := context.Background()
+			opts := sqlstore.Options{Placeholder: sqlstore.Question}
+			if sb.Dialect == sqlmigrate.Postgres {
+				opts.Placeholder = sqlstore.Dollar
+			}
+			shelf, err := sqlstore.New(ctx, sb.Open(b), opts)
+			require.NoError(b, err)
+			book := shelf.Book("ann")
+			require.NoError(b, book.SaveAccount(ctx, portfolio.Account{ID: "a", Currency: "USD"}))
+			txs := make([]portfolio.Transaction, 1000)
+			for i := range txs {
+				txs[i] = portfolio.Transaction{ID: fmt.Sprint("t", i), Account: "a", Kind: portfolio.TxDeposit,
+					Time: time.Date(2023, 1, 1, i, 0, 0, 0, time.UTC), Amount: decimal.NewFromInt(1), Currency: "USD"}
+			}
+			_, err = portfolio.BookTransactions(ctx, book, txs)
+			require.NoError(b, err)
+			for name, revs := range map[string]revisions{"store revision": storeRevisions{shelf}, "in-process counter": processRevisions{}} {
+				b.Run(name, func(b *testing.B) {
+					c := newBookCache(revs, nil)
+					_, err := c.ledger(ctx, "ann", book)
+					require.NoError(b, err)
+					b.ReportAllocs()
+					for b.Loop() {
+						if _, err := c.ledger(ctx, "ann", book); err != nil {
+							b.Fatal(err)
+						}
+					}
+					require.Equal(b, int64(1), c.loads.Load(), "served from the cache")
+				})
+			}
+		})
+	}
 }
