@@ -45,6 +45,7 @@ func (a *app) apiRoutes(api, user *gin.RouterGroup) {
 	user.GET("/stats", a.apiStats)
 	user.GET("/backtest", a.apiBacktest)
 	user.GET("/montecarlo", a.apiMonteCarlo)
+	user.GET("/montecarlo/jobs", a.apiJobs)
 	user.POST("/montecarlo/jobs", a.apiStartJob)
 	user.GET("/montecarlo/jobs/:id", a.apiGetJob)
 	user.DELETE("/montecarlo/jobs/:id", a.apiCancelJob)

@@ -91,6 +91,19 @@ func (a *app) apiStartJob(c *gin.Context) {
 	c.JSON(http.StatusAccepted, apiJobOf(started))
 }
 
+// apiJobs is GET /api/montecarlo/jobs: the user's jobs, newest first,
+// without their results (GET the job for its result).
+func (a *app) apiJobs(c *gin.Context) {
+	out := struct {
+		Jobs []apiJob `json:"jobs"`
+	}{Jobs: []apiJob{}}
+	for _, s := range a.jobs.list(currentUser(c).ID) {
+		s.View = nil
+		out.Jobs = append(out.Jobs, apiJobOf(s))
+	}
+	c.JSON(http.StatusOK, out)
+}
+
 // apiGetJob is GET /api/montecarlo/jobs/{id}; another user's job is 404.
 func (a *app) apiGetJob(c *gin.Context) {
 	j, ok := a.jobs.get(currentUser(c).ID, c.Param("id"))

@@ -391,6 +391,11 @@ func TestOpenAPIConformance(t *testing.T) {
 	call(apiCall{name: "bad job", client: admin, method: "POST", path: "/api/montecarlo/jobs", op: "/api/montecarlo/jobs",
 		body: map[string]any{"paths": 0}, status: 400})
 	call(apiCall{name: "job", client: bob, method: "GET", path: "/api/montecarlo/jobs/" + jobID, op: "/api/montecarlo/jobs/{id}", status: 200})
+	listed := call(apiCall{name: "jobs", client: bob, method: "GET", path: "/api/montecarlo/jobs", op: "/api/montecarlo/jobs", status: 200})
+	require.Len(t, listed["jobs"], 1)
+	assert.Equal(t, jobID, listed["jobs"].([]any)[0].(map[string]any)["id"])
+	others := call(apiCall{name: "others' jobs", client: admin, method: "GET", path: "/api/montecarlo/jobs", op: "/api/montecarlo/jobs", status: 200})
+	assert.Empty(t, others["jobs"], "another user's jobs are not listed")
 	call(apiCall{name: "other's job", client: admin, method: "GET", path: "/api/montecarlo/jobs/" + jobID, op: "/api/montecarlo/jobs/{id}", status: 404})
 	call(apiCall{name: "cancel job", client: bob, method: "DELETE", path: "/api/montecarlo/jobs/" + jobID, op: "/api/montecarlo/jobs/{id}", status: 200})
 	small := call(apiCall{name: "small job", client: bob, method: "POST", path: "/api/montecarlo/jobs", op: "/api/montecarlo/jobs",

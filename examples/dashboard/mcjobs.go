@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -254,6 +255,20 @@ func (m *mcJobs) get(owner, id string) (*mcJob, bool) {
 	return j, true
 }
 
+// list returns owner's jobs, newest first.
+func (m *mcJobs) list(owner string) []jobStatus {
+	m.mu.Lock()
+	var out []jobStatus
+	for _, j := range m.jobs {
+		if j.owner == owner {
+			out = append(out, j.status())
+		}
+	}
+	m.mu.Unlock()
+	slices.SortFunc(out, func(a, b jobStatus) int { return b.Created.Compare(a.Created) })
+	return out
+}
+
 // cancel stops owner's job id and waits (up to wait) for its goroutine
 // to end. A finished job stays as it ended.
 func (m *mcJobs) cancel(owner, id string, wait time.Duration) (*mcJob, bool) {
@@ -326,12 +341,13 @@ func (a *app) jobPage(c *gin.Context) {
 		return
 	}
 	s := j.status()
-	v := backtestView{Form: s.Form, Strategies: papertrade.Strategies(), Known: sim.Instruments(), DataSets: a.dataSets(c.Request.Context()), Job: &s}
+	v := backtestView{Form: s.Form}
 	if s.View != nil {
 		v = *s.View
-		v.Strategies, v.Known, v.DataSets, v.Job = papertrade.Strategies(), sim.Instruments(), a.dataSets(c.Request.Context()), &s
 		v.Ran, v.Elapsed = true, s.Elapsed
 	}
+	v.Strategies, v.Known, v.DataSets = papertrade.Strategies(), sim.Instruments(), a.dataSets(c.Request.Context())
+	v.Job, v.Jobs = &s, a.jobs.list(currentUser(c).ID)
 	a.render(c, http.StatusOK, "backtest", view{Title: "Monte Carlo job · " + s.Form.Symbol, Active: "backtest", Data: v})
 }
 

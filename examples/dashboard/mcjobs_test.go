@@ -203,6 +203,10 @@ func TestMonteCarloJobCancelOwnerAndLimits(t *testing.T) {
 	assert.NotContains(t, body, "progress")
 	status, _, _ = e.post(t, eve, "/backtest/jobs/"+id+"/cancel", nil)
 	assert.Equal(t, http.StatusNotFound, status)
+	_, body, _ = e.get(t, bob, "/backtest")
+	assert.Contains(t, body, `href="/backtest/jobs/`+id+`#mc-job"`, "bob finds his job again on the backtest page")
+	_, body, _ = e.get(t, eve, "/backtest")
+	assert.NotContains(t, body, id, "and only he")
 
 	// Bob's job is under way; the page shows its bar and refreshes
 	// without script.

@@ -64,7 +64,8 @@ type backtestView struct {
 	Bars       int
 	Currency   string // of the price history ("" for an uploaded data set)
 	Elapsed    time.Duration
-	Job        *jobStatus // a Monte Carlo job's page (mcjobs.go)
+	Job        *jobStatus  // a Monte Carlo job's page (mcjobs.go)
+	Jobs       []jobStatus // the user's jobs, newest first
 }
 
 // backtestFormOf reads a backtest request from the query (the page's form
@@ -110,7 +111,8 @@ func backtestFormFrom(get func(string) (string, bool)) backtestForm {
 func (a *app) backtestPage(c *gin.Context) {
 	f := backtestFormOf(c)
 	infos := papertrade.Strategies()
-	v := backtestView{Form: f, Strategies: infos, Known: sim.Instruments(), DataSets: a.dataSets(c.Request.Context())}
+	v := backtestView{Form: f, Strategies: infos, Known: sim.Instruments(), DataSets: a.dataSets(c.Request.Context()),
+		Jobs: a.jobs.list(currentUser(c).ID)}
 	if c.Query("run") == "" {
 		a.render(c, http.StatusOK, "backtest", view{Title: "Backtest", Active: "backtest", Data: v})
 		return
