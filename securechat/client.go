@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -355,7 +354,7 @@ func (c *Client) connectOnce() error {
 	if f.Type != frameChallenge || len(f.Data) < 16 {
 		return fmt.Errorf("%w: expected challenge", ErrMalformed)
 	}
-	auth, _ := json.Marshal(frame{Type: frameAuth, Data: c.id.Public().Marshal(), Sig: c.id.Sign(authMessage(c.host, f.Data))})
+	auth := marshalFrame(frame{Type: frameAuth, Data: c.id.Public().Marshal(), Sig: c.id.Sign(authMessage(c.host, f.Data))})
 	if err := ws.Write(actx, auth); err != nil {
 		return err
 	}
@@ -399,7 +398,7 @@ func (c *Client) connectOnce() error {
 			if err := c.handleDeliver(ctx, f); err != nil {
 				return err
 			}
-			ack, _ := json.Marshal(frame{Type: frameAck, ID: f.ID})
+			ack := marshalFrame(frame{Type: frameAck, ID: f.ID})
 			if err := ws.Write(ctx, ack); err != nil {
 				return err
 			}
@@ -468,7 +467,7 @@ func (c *Client) request(ctx context.Context, f frame) (frame, error) {
 		f.ID = c.nextID
 		cc.pending[f.ID] = ch
 		c.mu.Unlock()
-		b, _ := json.Marshal(f)
+		b := marshalFrame(f)
 		if err := cc.ws.Write(ctx, b); err != nil {
 			c.mu.Lock()
 			delete(cc.pending, f.ID)

@@ -3,7 +3,6 @@ package securechat
 import (
 	"context"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -235,12 +234,12 @@ func (c *Client) MarshalState() ([]byte, error) {
 	for _, g := range c.groups {
 		st.Groups = append(st.Groups, *g)
 	}
-	return json.Marshal(st)
+	return marshalState(&st)
 }
 
 func (c *Client) restore(data []byte) error {
-	var st clientState
-	if err := json.Unmarshal(data, &st); err != nil {
+	st, err := unmarshalState(data)
+	if err != nil {
 		return fmt.Errorf("%w: client state: %v", ErrMalformed, err)
 	}
 	if st.Version != 1 {

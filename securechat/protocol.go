@@ -1,7 +1,6 @@
 package securechat
 
 import (
-	"encoding/json"
 	"fmt"
 	"strings"
 )
@@ -93,9 +92,9 @@ func canonicalHost(h string) string {
 }
 
 func decodeFrame(b []byte) (frame, error) {
-	var f frame
-	if err := json.Unmarshal(b, &f); err != nil {
-		return f, fmt.Errorf("%w: frame: %v", ErrMalformed, err)
+	f, err := unmarshalFrame(b)
+	if err != nil {
+		return frame{}, fmt.Errorf("%w: frame: %v", ErrMalformed, err)
 	}
 	if f.Type == "" {
 		return f, fmt.Errorf("%w: frame without type", ErrMalformed)
