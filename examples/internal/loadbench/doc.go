@@ -18,6 +18,12 @@
 //	go run ./examples/internal/loadbench                 # make bench-load
 //	go run ./examples/internal/loadbench -d 5s -c 50     # shorter, fewer clients
 //	go run ./examples/internal/loadbench -profile prof   # and a CPU profile per endpoint
+//	go run ./examples/internal/loadbench -base old/dashboard  # old and new in one run
+//
+// With -base BIN a second dashboard (an older build) is started beside
+// this version and every endpoint is measured on it, then on this
+// version, back to back, so both tables see the same machine; each
+// version's table, first requests after a write and peak memory follow.
 //
 // With -profile DIR the dashboard is built with -tags pprof (see the
 // dashboard's pprof.go: Go's profiles on a second loopback listener, in

@@ -15,6 +15,7 @@ type target struct {
 	name  string // shown in the table
 	path  string
 	token string // bearer token; "" for anonymous
+	user  string // whose token: "small", "large" or "" (bench fills token in)
 }
 
 // result is what one run against a target measured.

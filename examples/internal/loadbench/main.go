@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -27,6 +28,7 @@ type options struct {
 	txs      int
 	only     string
 	profile  string
+	base     string
 }
 
 func main() {
@@ -41,6 +43,7 @@ func main() {
 	flag.BoolVar(&o.keep, "keep", false, "keep the temporary directory (database, log)")
 	flag.IntVar(&o.txs, "txs", 1000, "generated transactions of the large user (over three years)")
 	flag.StringVar(&o.only, "only", "", "comma-separated endpoint names to run (default all)")
+	flag.StringVar(&o.base, "base", "", "a dashboard binary to measure too, endpoint by endpoint before this version (e.g. main's when a change began), for a comparison in one run")
 	flag.StringVar(&o.profile, "profile", "", "write a CPU profile of the server under each endpoint's load into this directory (builds the dashboard with -tags pprof; a -bin must be built so)")
 	csvOut := flag.String("write-csv", "", "only write the large user's generated transactions to this file")
 	flag.Parse()
@@ -63,6 +66,15 @@ func main() {
 	}
 }
 
+// side is one dashboard under test: the version measured, or with -base
+// the one it is compared with.
+type side struct {
+	label        string
+	s            *server
+	small, large string // the users' tokens
+	many, one    []result
+}
+
 func bench(ctx context.Context, o options, out io.Writer) error {
 	dir, err := os.MkdirTemp("", "finkit-loadbench-")
 	if err != nil {
@@ -79,24 +91,36 @@ func bench(ctx context.Context, o options, out io.Writer) error {
 			return err
 		}
 	}
-	s, err := start(ctx, bin, dir, o.profile != "")
-	if err != nil {
-		return err
+	type version struct{ label, bin string }
+	versions := []version{{"this version", bin}}
+	if o.base != "" {
+		versions = []version{{"base", o.base}, versions[0]}
 	}
-	defer s.stop()
-
-	small, large, err := setUp(ctx, s, o.txs)
-	if err != nil {
-		return err
+	var sides []*side
+	for i, v := range versions {
+		sdir := filepath.Join(dir, fmt.Sprint(i))
+		if err := os.Mkdir(sdir, 0o755); err != nil {
+			return err
+		}
+		s, err := start(ctx, v.bin, sdir, o.profile != "")
+		if err != nil {
+			return err
+		}
+		defer s.stop()
+		sd := &side{label: v.label, s: s}
+		if sd.small, sd.large, err = setUp(ctx, s, o.txs); err != nil {
+			return err
+		}
+		sides = append(sides, sd)
 	}
 	bigName := fmt.Sprintf("%d tx", o.txs+20)
 	targets := []target{
 		{name: "/healthz", path: "/healthz"},
-		{name: "/api/quotes", path: "/api/quotes", token: small},
-		{name: "/portfolio (20 tx)", path: "/portfolio", token: small},
-		{name: "/api/portfolio (20 tx)", path: "/api/portfolio", token: small},
-		{name: "/portfolio (" + bigName + ")", path: "/portfolio", token: large},
-		{name: "/api/portfolio (" + bigName + ")", path: "/api/portfolio", token: large},
+		{name: "/api/quotes", path: "/api/quotes", user: "small"},
+		{name: "/portfolio (20 tx)", path: "/portfolio", user: "small"},
+		{name: "/api/portfolio (20 tx)", path: "/api/portfolio", user: "small"},
+		{name: "/portfolio (" + bigName + ")", path: "/portfolio", user: "large"},
+		{name: "/api/portfolio (" + bigName + ")", path: "/api/portfolio", user: "large"},
 	}
 	if o.only != "" {
 		want := strings.Split(o.only, ",")
@@ -104,54 +128,90 @@ func bench(ctx context.Context, o options, out io.Writer) error {
 			return !slices.ContainsFunc(want, func(w string) bool { return strings.HasPrefix(t.name, w) })
 		})
 	}
-	fmt.Fprintf(out, "dashboard %s, %d clients for %s per endpoint, then 1 client for %s; load generator on the same machine\n",
-		s.url, o.clients, o.duration, o.single)
-	var many, one []result
+	fmt.Fprintf(out, "%d clients for %s per endpoint, then 1 client for %s; load generator on the same machine\n",
+		o.clients, o.duration, o.single)
+	if len(sides) > 1 {
+		fmt.Fprintf(out, "each endpoint is measured on the base (%s), then on this version, back to back\n", o.base)
+	}
 	quietBy := time.Now().Add(o.wait) // one budget of waiting for the whole run
 	for _, t := range targets {
-		waitForQuiet(ctx, o, quietBy, out)
-		if err := warm(ctx, s, t); err != nil {
-			return err
+		for _, sd := range sides {
+			if err := sd.measure(ctx, o, t, quietBy, out); err != nil {
+				return err
+			}
 		}
-		prof := s.profile(ctx, o.profile, t.name, o.duration)
-		r, err := run(ctx, s, t, o.clients, o.duration)
-		if err != nil {
-			return err
-		}
-		if err := prof(); err != nil {
-			return err
-		}
-		many = append(many, r)
-		r1, err := run(ctx, s, t, 1, o.single)
-		if err != nil {
-			return err
-		}
-		one = append(one, r1)
-		fmt.Fprintf(out, "  %-32s done: %d requests, %d errors %v\n", t.name, r.requests+r1.requests, r.errors+r1.errors, r.status)
 	}
-	fmt.Fprintln(out)
-	writeTable(out, many, one)
+	for _, sd := range sides {
+		fmt.Fprintf(out, "\n%s (%s):\n", sd.label, sd.s.url)
+		writeTable(out, sd.many, sd.one)
+	}
+	for _, sd := range sides {
+		if err := sd.afterChange(ctx, o, bigName, out); err != nil {
+			return err
+		}
+	}
+	return nil
+}
 
-	fmt.Fprintln(out)
-	// With -profile, the writes and first requests go on for o.duration
-	// under a profile (after_a_write.pprof), for enough samples.
-	rounds := 1
-	if o.profile != "" {
-		rounds = max(1, int(o.duration/time.Second)) // about a second a round
+// measure runs t on the side's server with many clients, then one.
+func (sd *side) measure(ctx context.Context, o options, t target, quietBy time.Time, out io.Writer) error {
+	switch t.user {
+	case "small":
+		t.token = sd.small
+	case "large":
+		t.token = sd.large
 	}
-	prof := s.profile(ctx, o.profile, "after a write", o.duration)
-	firsts, err := afterChange(ctx, s, large, rounds)
+	waitForQuiet(ctx, o, quietBy, out)
+	if err := warm(ctx, sd.s, t); err != nil {
+		return err
+	}
+	name := t.name
+	if o.base != "" {
+		name = sd.label + " " + name
+	}
+	prof := sd.s.profile(ctx, o.profile, name, o.duration)
+	r, err := run(ctx, sd.s, t, o.clients, o.duration)
 	if err != nil {
 		return err
 	}
 	if err := prof(); err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "first request after a write to the %s user's books (one-row CSV import before each):\n", bigName)
+	r1, err := run(ctx, sd.s, t, 1, o.single)
+	if err != nil {
+		return err
+	}
+	sd.many, sd.one = append(sd.many, r), append(sd.one, r1)
+	fmt.Fprintf(out, "  %-12s %-28s done: %d requests, %d errors %v\n", sd.label, t.name, r.requests+r1.requests, r.errors+r1.errors, r.status)
+	return nil
+}
+
+// afterChange times the first requests after writes to the large user's
+// books and prints them with the server's peak memory.
+func (sd *side) afterChange(ctx context.Context, o options, bigName string, out io.Writer) error {
+	// With -profile, the writes and first requests go on for o.duration
+	// under a profile (after_a_write.pprof), for enough samples.
+	rounds := 1
+	if o.profile != "" {
+		rounds = max(1, int(o.duration/time.Second)) // about a second a round
+	}
+	name := "after a write"
+	if o.base != "" {
+		name = sd.label + " " + name
+	}
+	prof := sd.s.profile(ctx, o.profile, name, o.duration)
+	firsts, err := afterChange(ctx, sd.s, sd.large, rounds)
+	if err != nil {
+		return err
+	}
+	if err := prof(); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "\n%s: first request after a write to the %s user's books (one-row CSV import before each):\n", sd.label, bigName)
 	for _, f := range firsts {
 		fmt.Fprintf(out, "  %-16s %s\n", f.path, f.times)
 	}
-	hwm, _ := statusField(s.cmd.Process.Pid, "VmHWM:")
+	hwm, _ := statusField(sd.s.cmd.Process.Pid, "VmHWM:")
 	fmt.Fprintf(out, "server peak RSS over the whole run (VmHWM): %s\n", mib(hwm))
 	return nil
 }
