@@ -44,19 +44,26 @@ type encodedQuote struct {
 
 // body returns the /api/quotes body of res.
 func (q *quoteJSON) body(res *marketdata.Result) ([]byte, error) {
-	var b bytes.Buffer
+	eqs := make([]encodedQuote, len(res.Quotes))
+	size := 512 // the rest, unless there are many errors
+	for i, m := range res.Quotes {
+		eq, err := q.encoded(m)
+		if err != nil {
+			return nil, err
+		}
+		eqs[i] = eq
+		size += len(eq.head) + len(eq.tail) + 64
+	}
+	b := bytes.NewBuffer(make([]byte, 0, size))
 	b.WriteString(`{"quotes":[`)
 	for i, m := range res.Quotes {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		eq, err := q.encoded(m)
-		if err != nil {
-			return nil, err
-		}
+		eq := eqs[i]
 		b.Write(eq.head)
 		b.WriteString(`"age_ms":`)
-		if err := appendFloat(&b, millis(m.Age)); err != nil {
+		if err := appendFloat(b, millis(m.Age)); err != nil {
 			return nil, err
 		}
 		b.WriteString(`,"revalidating":`)
