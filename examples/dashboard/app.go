@@ -280,22 +280,7 @@ func (a *app) Handler() http.Handler {
 	h = a.auth.Authenticate(h)
 	h = a.dbUnavailable(h)
 	h = csrf.Handler(h)
-	h = requestIDHeader(h)
 	return logging.Middleware{Logger: a.log, SkipPaths: []string{"/healthz"}}.Wrap(h)
-}
-
-// requestIDHeader copies the request id chosen by the logging middleware
-// into the X-Request-ID request header, where auth reads it for its audit
-// events (auth takes it from the header, the middleware generates one when
-// the client sent none).
-func requestIDHeader(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if id := logging.RequestIDFrom(r.Context()); id != "" && r.Header.Get(logging.RequestIDHeader) != id {
-			r = r.Clone(r.Context())
-			r.Header.Set(logging.RequestIDHeader, id)
-		}
-		next.ServeHTTP(w, r)
-	})
 }
 
 // Close stops background work and releases everything the app holds, in
