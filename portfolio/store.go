@@ -417,6 +417,46 @@ func BookAndLoad(ctx context.Context, store Store, txs []Transaction) (*Ledger, 
 	return l, added, nil
 }
 
+// BookWithAccounts is BookTransactions that also creates the accounts
+// txs need, in the same Update: inside the store's write lock, an account
+// the books do not have is added (and is stored only if txs are), one they
+// have must be stored with the same kind, currency, cost method and
+// short and margin rules (its name may differ; otherwise
+// ErrDuplicateAccount), and txs are imported into the books with the new
+// accounts (Ledger.Import). All or nothing: on error nothing is stored. It
+// returns the accounts created and the transactions that were new.
+func BookWithAccounts(ctx context.Context, store Store, accounts []Account, txs []Transaction) (created []Account, added []Transaction, err error) {
+	change := func(b Books) (Change, error) {
+		created, added = nil, nil
+		l, err := b.Ledger()
+		if err != nil {
+			return Change{}, err
+		}
+		for _, a := range accounts {
+			n, err := NormalizeAccount(a)
+			if err != nil {
+				return Change{}, err
+			}
+			if i := slices.IndexFunc(b.Accounts, func(o Account) bool { return o.ID == n.ID }); i >= 0 {
+				if o := b.Accounts[i]; o.Kind != n.Kind || RedefinesAccount(o, n) || o.AllowShort != n.AllowShort || o.AllowMargin != n.AllowMargin {
+					return Change{}, fmt.Errorf("%w: %q is stored with another definition", ErrDuplicateAccount, n.ID)
+				}
+				continue
+			}
+			if err := l.AddAccount(n); err != nil {
+				return Change{}, err
+			}
+			created = append(created, n)
+		}
+		added, err = l.Import(txs)
+		return Change{Accounts: created, Add: added}, err
+	}
+	if _, err := store.Update(ctx, change); err != nil {
+		return nil, nil, err
+	}
+	return created, added, nil
+}
+
 // EditTransaction replaces the stored transaction with tx's id by tx,
 // inside the store's write lock, if the books still apply afterwards (see
 // checkRepair); otherwise, or if no such transaction is stored

@@ -25,7 +25,10 @@ type revisions interface {
 // Revision): every write bumps the owner's revision inside its own
 // transaction, so writes of the CLI and of other instances on the database
 // are seen by the next request, for one primary-key read per request
-// (sqlstore's BenchmarkRevision).
+// (BenchmarkBooksCacheHit). A check per request rather than LISTEN/NOTIFY
+// wake-ups: it works the same on SQLite (which has none) and cannot miss a
+// wake-up lost with a dropped connection; the wake-ups could later spare
+// the read, never replace it.
 type storeRevisions struct{ shelf portfolio.Shelf }
 
 // Revision implements revisions.

@@ -177,12 +177,9 @@ func runPortfolioImport(ctx context.Context, e *env, args []string) error {
 	if _, err := ledger.Import(txs); err != nil { // a dry run before anything is stored
 		return fmt.Errorf("%s: nothing imported: %w", fs.Arg(0), err)
 	}
-	for _, a := range created {
-		if err := store.SaveAccount(ctx, a); err != nil {
-			return err
-		}
-	}
-	added, err := portfolio.BookTransactions(ctx, store, txs)
+	// The accounts and the transactions are stored together, checked
+	// again inside the store's write lock.
+	created, added, err := portfolio.BookWithAccounts(ctx, store, created, txs)
 	if err != nil {
 		return fmt.Errorf("%s: nothing imported: %w", fs.Arg(0), err)
 	}

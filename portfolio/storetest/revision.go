@@ -20,6 +20,59 @@ func runRevisions(t *testing.T, newShelf func(t *testing.T) portfolio.Shelf) {
 	t.Run("account changes", func(t *testing.T) { testAccountChanges(t, newShelf(t).Book("a")) })
 	t.Run("racing account adds", func(t *testing.T) { testRacingAccountAdds(t, newShelf(t).Book("a")) })
 	t.Run("update state", func(t *testing.T) { testUpdateState(t, newShelf(t)) })
+	t.Run("book with accounts", func(t *testing.T) { testBookWithAccounts(t, newShelf(t).Book("a")) })
+}
+
+// testBookWithAccounts: BookWithAccounts stores new accounts with the
+// transactions that need them, all or nothing: transactions that do not
+// apply leave no account behind; a stored account declared otherwise is
+// refused; racing imports that each declare one account id with their own
+// currency store one account and only its importer's transactions.
+func testBookWithAccounts(t *testing.T, s portfolio.Store) {
+	ctx := context.Background()
+	overdraw := []portfolio.Transaction{{ID: "w", Account: "new", Kind: portfolio.TxWithdrawal, Time: day("2024-01-01"), Amount: dec("5")}}
+	_, _, err := portfolio.BookWithAccounts(ctx, s, []portfolio.Account{{ID: "new", Currency: "USD"}}, overdraw)
+	require.ErrorIs(t, err, portfolio.ErrInsufficientFunds)
+	assert.Empty(t, snapshot(t, s).Accounts, "the account is not created without its transactions")
+	created, added, err := portfolio.BookWithAccounts(ctx, s, []portfolio.Account{{ID: "new", Currency: "USD"}}, sampleFor("new"))
+	require.NoError(t, err)
+	assert.Len(t, created, 1)
+	assert.Len(t, added, 3)
+	created, _, err = portfolio.BookWithAccounts(ctx, s, []portfolio.Account{{ID: "new", Name: "renamed", Currency: "USD"}}, sampleFor("new"))
+	require.NoError(t, err, "the same account again (another name) is no conflict")
+	assert.Empty(t, created)
+	_, _, err = portfolio.BookWithAccounts(ctx, s, []portfolio.Account{{ID: "new", Currency: "EUR"}}, nil)
+	require.ErrorIs(t, err, portfolio.ErrDuplicateAccount)
+
+	currencies := []string{"EUR", "NOK", "GBP", "SEK", "DKK", "CHF"}
+	errs := make([]error, len(currencies))
+	var wg sync.WaitGroup
+	for i, ccy := range currencies {
+		wg.Go(func() {
+			_, _, errs[i] = portfolio.BookWithAccounts(ctx, s, []portfolio.Account{{ID: "raced", Currency: ccy}},
+				[]portfolio.Transaction{{ID: "d-" + ccy, Account: "raced", Kind: portfolio.TxDeposit, Time: day("2024-03-01"), Amount: dec("1")}})
+		})
+	}
+	wg.Wait()
+	winner := -1
+	for i, err := range errs {
+		if err == nil {
+			require.Equal(t, -1, winner, "two racing imports created the account")
+			winner = i
+			continue
+		}
+		require.ErrorIs(t, err, portfolio.ErrDuplicateAccount)
+	}
+	require.NotEqual(t, -1, winner)
+	b := snapshot(t, s)
+	var raced []string
+	for _, tx := range b.Transactions {
+		if tx.Account == "raced" {
+			raced = append(raced, tx.ID)
+		}
+	}
+	assert.Equal(t, []string{"d-" + currencies[winner]}, raced)
+	assert.Equal(t, currencies[winner], b.Accounts[1].Currency)
 }
 
 func revision(t *testing.T, s portfolio.Store) uint64 {
