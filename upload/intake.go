@@ -232,6 +232,8 @@ func (m *Manager) copyChecked(f *os.File, h hash.Hash, ft FileType, r io.Reader,
 		return 0, fmt.Errorf("%w: a file is over %d bytes", ErrTooLarge, limit)
 	case err != nil && errors.Is(err, ErrUnsupportedType):
 		return 0, err
+	case errors.Is(err, errTempWrite): // a full disk is no malformed upload
+		return 0, err
 	case err != nil:
 		return 0, readError(err)
 	case n == 0:

@@ -1,6 +1,8 @@
 package upload
 
 import (
+	"errors"
+	"fmt"
 	"io"
 	"os"
 )
@@ -24,7 +26,9 @@ const (
 // writebackStep bytes it starts the kernel writing the file back to disk
 // (startWriteback), so the fsync that makes the file durable before it is
 // acknowledged finds little left to write. At most limit bytes are taken:
-// a write beyond them fails with errOverLimit and writes nothing.
+// a write beyond them fails with errOverLimit and writes nothing. A
+// write the file fails (a full disk) is errTempWrite: side may then have
+// taken bytes the file has not, so its state (the hash) must not be kept.
 //
 // Close must be called to stop the helper.
 type tempWriter struct {
@@ -36,6 +40,9 @@ type tempWriter struct {
 	work    chan []byte
 	done    chan error
 }
+
+// errTempWrite is a failed write of an upload's temporary file.
+var errTempWrite = errors.New("upload: write the temporary file")
 
 // newTempWriter writes to f, whose offset is off, and to side.
 func newTempWriter(f *os.File, side io.Writer, off, limit int64) *tempWriter {
@@ -69,11 +76,11 @@ func (w *tempWriter) Write(p []byte) (int, error) {
 	}
 	w.limit -= int64(n)
 	w.off += int64(n)
+	if err != nil {
+		return n, fmt.Errorf("%w: %w", errTempWrite, err)
+	}
 	if serr != nil {
 		return n, serr
-	}
-	if err != nil {
-		return n, err
 	}
 	if w.off-w.flushed >= writebackStep {
 		startWriteback(w.f, w.flushed, w.off-w.flushed)

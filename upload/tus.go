@@ -310,6 +310,10 @@ func (m *Manager) appendChunk(ctx context.Context, s Session, body io.Reader, wa
 			rerr = fmt.Errorf("%w: the chunk goes past Upload-Length", ErrBadRequest)
 		}
 	}
+	if errors.Is(rerr, errTempWrite) { // h may hold bytes the file did not get: keep nothing of the chunk
+		_ = f.Truncate(s.Offset)
+		return s, fmt.Errorf("upload: session %s: %w", s.ID, rerr)
+	}
 	if errors.Is(rerr, ErrUnsupportedType) { // not text: refused as soon as it shows
 		m.dropSession(ctx, s)
 		return s, rerr
