@@ -28,7 +28,7 @@ type Options struct {
 	AllSymbols  bool             // invent prices for unknown stock symbols instead of ErrNotFound
 	Step        time.Duration    // model time resolution; default 1s
 	Now         func() time.Time // clock; default time.Now
-	StaleBy     time.Duration    // quotes are stamped this much in the past
+	StaleBy     time.Duration    // quotes are this old: stamped and priced this much in the past
 	OutageEvery time.Duration    // with OutageFor: a scheduled outage at the start of every period…
 	OutageFor   time.Duration    // …lasting this long (clock time since Start), for demos of the circuit breaker
 	Start       time.Time        // the day (UTC) the instruments close at their Instrument.Price; default DefaultStart
