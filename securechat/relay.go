@@ -81,7 +81,8 @@ type RelayOptions struct {
 	// start. The budget is a token bucket in the Store (Store.TakeToken),
 	// so relays sharing the store hand out one burst in total, not one
 	// each (it refills by each relay's clock, Now: keep their clocks
-	// synchronised).
+	// synchronised). A NaN or non-positive rate is the default; a budget
+	// whose burst takes more than a year to refill refills in a year.
 	TargetRate  float64
 	TargetBurst int
 	// Notifier carries mailbox wake-ups between relays that share one
@@ -139,13 +140,13 @@ func (o RelayOptions) withDefaults() RelayOptions {
 	if o.PurgeInterval <= 0 {
 		o.PurgeInterval = time.Minute
 	}
-	if o.FetchRate <= 0 {
+	if !(o.FetchRate > 0) { // NaN too
 		o.FetchRate = 1
 	}
 	if o.FetchBurst <= 0 {
 		o.FetchBurst = MaxGroupMembers
 	}
-	if o.TargetRate <= 0 {
+	if !(o.TargetRate > 0) { // NaN too
 		o.TargetRate = 1.0 / 60
 	}
 	if o.TargetBurst <= 0 {
@@ -665,7 +666,8 @@ func (c *relayConn) fetch(ctx context.Context, f frame) frame {
 	}
 	var signed []byte
 	var otk *StoredPrekey
-	ok, err := r.opts.Store.TakeToken(ctx, targetBucket(f.Peer), r.targetInterval(), r.opts.TargetBurst, now)
+	interval, burst := r.targetBudget()
+	ok, err := r.opts.Store.TakeToken(ctx, targetBucket(f.Peer), interval, burst, now)
 	switch {
 	case err != nil:
 	case ok:
@@ -689,10 +691,17 @@ func (c *relayConn) fetch(ctx context.Context, f frame) frame {
 // targetBucket names the token bucket of target's one-time prekeys.
 func targetBucket(target PeerID) string { return "prekeys:" + string(target) }
 
-// targetInterval is how often a target's one-time prekey budget gains one
-// (TargetRate as an interval; at least a nanosecond).
-func (r *Relay) targetInterval() time.Duration {
-	return max(time.Duration(float64(time.Second)/r.opts.TargetRate), time.Nanosecond)
+// targetBudget is a target's one-time prekey budget as a Store token
+// bucket: TargetRate as an interval (at least a nanosecond) and
+// TargetBurst. A budget spanning more than the year a Store accepts (which
+// would fail every fetch) keeps its burst and refills in a year.
+func (r *Relay) targetBudget() (time.Duration, int) {
+	burst := min(r.opts.TargetBurst, int(maxBucketSpan))
+	interval := maxBucketSpan / time.Duration(burst)
+	if ns := float64(time.Second) / r.opts.TargetRate; ns < float64(interval) {
+		interval = max(time.Duration(ns), time.Nanosecond)
+	}
+	return interval, burst
 }
 
 // reportPrekeys tells peer's connections how many one-time prekeys are left.
