@@ -337,13 +337,13 @@ func (m *Manager) enqueue(ctx context.Context, p Principal, files []received, me
 	for _, f := range files {
 		ups = append(ups, m.newUpload(p, f, meta, now))
 	}
-	locals, err := m.stageAll(ctx, ups)
+	sctx, rctx, cancel := m.stagingCtx(ctx)
+	defer cancel()
+	locals, err := m.stageAll(sctx, ups)
 	if err != nil {
 		m.discard(files)
 		return nil, err
 	}
-	rctx, cancel := m.recordCtx(ctx)
-	defer cancel()
 	if err := m.opts.Store.Create(rctx, ups...); err != nil {
 		m.unstage(ctx, ups)
 		m.discard(files)

@@ -67,8 +67,9 @@ type Options struct {
 	// staged under incoming/ that no upload refers to (an instance died
 	// between staging a file and recording it, or a staged copy could not
 	// be deleted after its job) are deleted by the janitor once they are
-	// older than this. The store write that records a staged upload is
-	// given half of it. Default 1 h.
+	// older than this. Staging a file and recording its upload must end
+	// within half of it together (a slower staging is a 503, nothing
+	// kept). Default 1 h.
 	StagingGrace time.Duration
 	// BasePath is where Handler is mounted; default "/uploads".
 	BasePath string

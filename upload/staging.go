@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"time"
 )
 
 // Copier is a Storage that copies an object to another key by itself (an
@@ -95,12 +96,19 @@ func (m *Manager) unstage(ctx context.Context, ups []Upload) {
 	}
 }
 
-// recordCtx bounds the store write that records staged uploads to half
-// of StagingGrace: the janitor deletes a staged object that nothing refers
-// to only after the whole grace, so one that is recorded at all is
-// recorded before it could be swept.
-func (m *Manager) recordCtx(ctx context.Context) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(context.WithoutCancel(ctx), m.opts.StagingGrace/2)
+// stagingCtx bounds staging files and recording them, together, to half
+// of StagingGrace from now, before the first staging PUT starts: the
+// janitor deletes a staged object that nothing refers to once it is older
+// than the whole grace, and an object store may date an object from the
+// start of its upload (S3 dates a multipart upload's object by its
+// initiation), so an upload that is recorded at all is recorded before its
+// staged object could be swept, however slow the staging was. stage keeps
+// ctx's cancellation (the client gone); record does not.
+func (m *Manager) stagingCtx(ctx context.Context) (stage, record context.Context, cancel context.CancelFunc) {
+	deadline := time.Now().Add(m.opts.StagingGrace / 2)
+	sctx, scancel := context.WithDeadline(ctx, deadline)
+	rctx, rcancel := context.WithDeadline(context.WithoutCancel(ctx), deadline)
+	return sctx, rctx, func() { scancel(); rcancel() }
 }
 
 // sweepStaged deletes staged objects older than StagingGrace that no

@@ -393,15 +393,15 @@ func (m *Manager) completeSession(ctx context.Context, p Principal, s Session) e
 	u := Upload{ID: s.ID, Owner: s.Owner, OwnerName: s.OwnerName, Name: s.Name, Type: ft.MediaType, Size: s.Length,
 		SHA256: sum, Key: objectKey(sum), Temp: s.Temp, Meta: s.Meta, State: StateQueued, Message: "queued",
 		RunAt: now, Created: now, Updated: now}
-	locals, err := m.stageAll(ctx, []Upload{u})
+	sctx, rctx, cancel := m.stagingCtx(ctx)
+	defer cancel()
+	locals, err := m.stageAll(sctx, []Upload{u})
 	if err != nil {
 		return err
 	}
 	if len(locals) > 0 {
 		u.Temp = stagingPrefix + u.ID
 	}
-	rctx, cancel := m.recordCtx(ctx)
-	defer cancel()
 	if err := m.opts.Store.CompleteSession(rctx, u); err != nil {
 		m.unstage(ctx, []Upload{u})
 		return fmt.Errorf("upload: record the upload: %w", err)

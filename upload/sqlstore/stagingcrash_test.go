@@ -64,7 +64,7 @@ func TestStagingCrashChild(t *testing.T) {
 		st = stallingStorage{shared}
 	}
 	m, err := upload.New(ctx, upload.Options{
-		Dir: local, Storage: st, Store: store, Workers: 1, Poll: 50 * time.Millisecond, StagingGrace: time.Second,
+		Dir: local, Storage: st, Store: store, Workers: 1, Poll: 50 * time.Millisecond, StagingGrace: 3 * time.Second, // staging and recording get half
 		Authorize: func(*http.Request) (upload.Principal, error) {
 			return upload.Principal{ID: "u-admin", Name: "admin"}, nil
 		},
@@ -130,7 +130,7 @@ func TestCrashBetweenStagingAndRecording(t *testing.T) {
 	if got := stagedFiles(t, dir); len(got) != 1 || "STAGED incoming/"+got[0] != line {
 		t.Fatalf("staged files after the crash: %v (%s)", got, line)
 	}
-	time.Sleep(1100 * time.Millisecond) // StagingGrace of the child
+	time.Sleep(3100 * time.Millisecond) // StagingGrace of the child
 
 	c2 := startStageChild(t, dir, false)
 	deadline := time.Now().Add(10 * time.Second)
