@@ -7,8 +7,10 @@
 // messages/s in all, as a Poisson stream per client), then as fast as the
 // relays take them (-flood: every client sends again as soon as its
 // previous message was stored). It reports delivered messages per second
-// and the p50/p99 delivery latency, from Send to the recipient's
-// Messages channel.
+// and the p50/p99 delivery latency, from Send (in the paced phase from
+// when the message was due, so a client held up by slow sends does not
+// hide the wait) to the recipient's Messages channel; messages are tagged
+// by phase, and one arriving after its phase's 20 s wait counts as lost.
 //
 //	go run ./examples/internal/relaybench            # make bench-relay
 //	go run ./examples/internal/relaybench -clients 200 -d 5s -flood 5s

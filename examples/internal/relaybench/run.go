@@ -161,7 +161,8 @@ type peer struct {
 	partner int
 	warm    chan struct{} // a warm-up message arrived
 	mu      sync.Mutex
-	lat     []time.Duration // measured messages' delivery latency
+	phase   uint32          // the phase being measured: messages of another are not counted
+	lat     []time.Duration // measured messages' delivery latency (of phase)
 	gotMsgs atomic.Int64
 	drained chan struct{}
 }
@@ -218,10 +219,10 @@ func run(ctx context.Context, o options, s setup) ([]result, error) {
 	fmt.Printf("  %d clients connected, published and paired (sessions started) in %v\n", len(peers), time.Since(started).Round(time.Millisecond))
 	var out []result
 	if o.paced > 0 {
-		out = append(out, phase(ctx, s.name, "paced", peers, o.paced, o.rate/float64(len(peers))))
+		out = append(out, phase(ctx, s.name, "paced", 1, peers, o.paced, o.rate/float64(len(peers))))
 	}
 	if o.flood > 0 {
-		out = append(out, phase(ctx, s.name, "flood", peers, o.flood, 0))
+		out = append(out, phase(ctx, s.name, "flood", 2, peers, o.flood, 0))
 	}
 	return out, ctx.Err()
 }
@@ -272,23 +273,26 @@ func connect(ctx context.Context, o options, instances []*instance) ([]*peer, er
 	return peers, g.Wait()
 }
 
-// receive consumes the client's messages until it closes: a body of 8
-// bytes is a measured message carrying its send time.
+// receive consumes the client's messages until it closes: a body of 12
+// bytes is a measured message carrying its phase and send time; one of an
+// earlier phase (arriving after that phase's wait) is not counted.
 func (p *peer) receive() {
 	defer close(p.drained)
 	for m := range p.c.Messages() {
-		if len(m.Body) != 8 {
+		if len(m.Body) != 12 {
 			select {
 			case p.warm <- struct{}{}:
 			default:
 			}
 			continue
 		}
-		lat := time.Since(time.Unix(0, int64(binary.BigEndian.Uint64(m.Body))))
+		lat := time.Since(time.Unix(0, int64(binary.BigEndian.Uint64(m.Body[4:]))))
 		p.mu.Lock()
-		p.lat = append(p.lat, lat)
+		if binary.BigEndian.Uint32(m.Body) == p.phase {
+			p.lat = append(p.lat, lat)
+			p.gotMsgs.Add(1)
+		}
 		p.mu.Unlock()
-		p.gotMsgs.Add(1)
 	}
 }
 
@@ -349,14 +353,18 @@ func warmUp(ctx context.Context, o options, peers []*peer) error {
 }
 
 // phase has every peer send to its partner for d: at perPeer messages per
-// second (exponential gaps), or with perPeer 0 as fast as its sends are
-// accepted. It then waits up to 20 s for what was sent to arrive.
-func phase(ctx context.Context, setupName, name string, peers []*peer, d time.Duration, perPeer float64) result {
+// second (exponential gaps on a schedule kept however slow the sends are,
+// latency counted from each message's due time), or with perPeer 0 as fast
+// as its sends are accepted (latency from the send). It then waits up to 20 s for what was sent to arrive; what
+// arrives later is lost for this phase and not counted in the next (the
+// messages carry tag).
+func phase(ctx context.Context, setupName, name string, tag uint32, peers []*peer, d time.Duration, perPeer float64) result {
 	for _, p := range peers {
 		p.mu.Lock()
+		p.phase = tag
 		p.lat = p.lat[:0]
-		p.mu.Unlock()
 		p.gotMsgs.Store(0)
+		p.mu.Unlock()
 	}
 	load := loadAverage()
 	var sent, failed atomic.Int64
@@ -366,22 +374,29 @@ func phase(ctx context.Context, setupName, name string, peers []*peer, d time.Du
 	for _, p := range peers {
 		to := peers[p.partner].c.ID()
 		wg.Go(func() {
-			body := make([]byte, 8)
+			body := make([]byte, 12)
+			binary.BigEndian.PutUint32(body, tag)
+			next := start
 			for {
+				stamp := time.Now()
 				if perPeer > 0 {
-					gap := time.Duration(mrand.ExpFloat64() / perPeer * float64(time.Second))
-					if time.Now().Add(gap).After(deadline) {
+					// The send is due at next; a client behind its
+					// schedule (its previous Send was slow) sends at
+					// once, and the latency counts from when it was due.
+					next = next.Add(time.Duration(mrand.ExpFloat64() / perPeer * float64(time.Second)))
+					if next.After(deadline) {
 						return
 					}
 					select {
-					case <-time.After(gap):
+					case <-time.After(time.Until(next)):
 					case <-ctx.Done():
 						return
 					}
-				} else if time.Now().After(deadline) || ctx.Err() != nil {
+					stamp = next
+				} else if stamp.After(deadline) || ctx.Err() != nil {
 					return
 				}
-				binary.BigEndian.PutUint64(body, uint64(time.Now().UnixNano()))
+				binary.BigEndian.PutUint64(body[4:], uint64(stamp.UnixNano()))
 				sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 				err := p.c.Send(sctx, to, body)
 				cancel()
