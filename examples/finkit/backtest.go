@@ -280,7 +280,7 @@ func runMonteCarlo(ctx context.Context, e *env, args []string) error {
 	}
 	// A bar on the terminal while it runs; nothing when the output goes to
 	// a file or a pipe, or with --json.
-	bar := newProgress(e.stderr, !sf.asJSON && isTerminal(e.stdout) && isTerminal(e.stderr))
+	bar := newProgress(e.stderr, e.barsOn(sf.asJSON))
 	update := bar.bar(0, "simulating paths")
 	res, err := papertrade.MonteCarlo(ctx, bars, factory, papertrade.MonteCarloOptions{
 		Paths: *paths, Bars: *nbars, Years: *years, Method: papertrade.Method(*method), BlockSize: *block,
@@ -411,9 +411,13 @@ func runOptimize(ctx context.Context, e *env, args []string) error {
 			constraint = func(p papertrade.Params) bool { return p["fast"] < p["slow"] }
 		}
 	}
+	bar := newProgress(e.stderr, e.barsOn(sf.asJSON))
+	update := bar.bar(0, "backtesting the grid")
 	res, err := papertrade.Optimize(ctx, bars, factory, papertrade.OptimizeOptions{
 		Grid: grid, Metric: *metric, Constraint: constraint, Workers: *workers, Backtest: opts, WalkForward: *walk,
+		Progress: func(done, total int) { update(int64(done), int64(total), fmt.Sprintf("%d/%d backtests", done, total)) },
 	})
+	bar.finish()
 	if err != nil {
 		return err
 	}

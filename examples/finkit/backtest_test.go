@@ -370,3 +370,29 @@ func TestOptimizeCommandJSONWithNaN(t *testing.T) {
 	assert.Contains(t, wf, "walk_forward_efficiency")
 	assert.Nil(t, wf["walk_forward_efficiency"])
 }
+
+// TestOptimizeProgressBar: on a terminal `finkit optimize` draws a bar
+// of the grid's backtests on stderr (it drew nothing: the grid ran
+// silently); with --json, or off a terminal, stderr stays empty and
+// stdout is only the result.
+func TestOptimizeProgressBar(t *testing.T) {
+	args := []string{"--csv", googCSV, "--grid", "fast=5,10", "--grid", "slow=20:40:10", "--walk-forward", "2"}
+	e, out, errOut := testEnv()
+	e.terminal = func(io.Writer) bool { return true }
+	require.NoError(t, runOptimize(context.Background(), e, args))
+	assert.Contains(t, errOut.String(), "backtesting the grid")
+	assert.Contains(t, errOut.String(), "100 %")
+	// 6 combinations, again in each of 2 folds, and 2 out-of-sample runs.
+	assert.Contains(t, errOut.String(), "20/20 backtests")
+	assert.Contains(t, out.String(), "walk-forward efficiency")
+
+	e, out, errOut = testEnv()
+	e.terminal = func(io.Writer) bool { return true }
+	require.NoError(t, runOptimize(context.Background(), e, append(args, "--json")))
+	assert.Empty(t, errOut.String())
+	assert.True(t, json.Valid(out.Bytes()), "%q", out.String())
+
+	e, _, errOut = testEnv() // buffers are not terminals
+	require.NoError(t, runOptimize(context.Background(), e, args))
+	assert.Empty(t, errOut.String())
+}

@@ -41,6 +41,19 @@ type env struct {
 	// now is the simulated market's clock; nil is the system clock. Tests
 	// fix it to compare the CLI's prices with other views at one instant.
 	now func() time.Time
+	// terminal reports whether a writer is a terminal (progress bars are
+	// drawn only there); nil is isTerminal. Tests set it to see the bars.
+	terminal func(io.Writer) bool
+}
+
+// barsOn reports whether a command draws progress bars on stderr: never
+// with --json, only when stdout and stderr are terminals.
+func (e *env) barsOn(asJSON bool) bool {
+	tty := e.terminal
+	if tty == nil {
+		tty = isTerminal
+	}
+	return !asJSON && tty(e.stdout) && tty(e.stderr)
 }
 
 // command is one subcommand of finkit.
