@@ -444,7 +444,7 @@ func (a *app) addAccount(ctx context.Context, u auth.User, f accountForm) (portf
 func (a *app) portfolioDeleteTx(c *gin.Context) {
 	id := c.PostForm("id")
 	if err := portfolio.DeleteTransaction(c.Request.Context(), a.bookOf(currentUser(c)), id); err != nil {
-		flashFail(c, txBack(c), "Transaction "+id+" was not deleted: "+txRefusal(err))
+		a.txRefused(c, "Transaction "+id+" was not deleted: ", err)
 		return
 	}
 	flashRedirect(c, txBack(c), "Deleted transaction "+id+".")
@@ -477,7 +477,7 @@ func (a *app) portfolioEditTx(c *gin.Context) {
 		return
 	}
 	if _, err := portfolio.EditTransaction(ctx, a.bookOf(u), tx); err != nil {
-		flashFail(c, txBack(c), "Transaction "+id+" was not changed: "+txRefusal(err))
+		a.txRefused(c, "Transaction "+id+" was not changed: ", err)
 		return
 	}
 	flashRedirect(c, txBack(c), "Changed transaction "+id+".")
@@ -496,16 +496,14 @@ func editedTx(tx portfolio.Transaction, form func(string) string) (portfolio.Tra
 	return tx, nil
 }
 
-// txRefusal says why an edit or delete was refused, naming the
-// transaction that would not apply.
-func txRefusal(err error) string {
-	var be *portfolio.BooksError
-	switch {
-	case errors.As(err, &be):
-		p := be.Problems[0]
-		return fmt.Sprintf("then transaction %s of %s would not apply (%v)", p.Transaction.ID, p.Transaction.Time.Format(time.DateOnly), p.Err)
-	case errors.Is(err, portfolio.ErrNotFound):
-		return "no such transaction"
+// txRefused answers an edit or delete the ledger refused with a flash of
+// what plus editRefusal's plain reason; the error chain goes to the log
+// with the request id. Any other error is the server failing.
+func (a *app) txRefused(c *gin.Context, what string, err error) {
+	if !txRefused(err) && !errors.Is(err, portfolio.ErrNotFound) {
+		a.fail(c, err)
+		return
 	}
-	return err.Error()
+	a.log.InfoContext(c.Request.Context(), "transaction change refused", "error", err)
+	flashFail(c, txBack(c), what+editRefusal(err)+".")
 }

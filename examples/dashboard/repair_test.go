@@ -63,7 +63,7 @@ func TestBrokenBooksStillShow(t *testing.T) {
 		}
 	}
 	_, _, h = e.post(t, c, "/portfolio/transactions/delete", url.Values{"id": {deposit.ID}})
-	assert.Contains(t, e.flashAt(t, c, h.Get("Location")), "would not apply")
+	assert.Contains(t, e.flashAt(t, c, h.Get("Location")), "would then not apply")
 	// A fix that applies.
 	_, _, h = e.post(t, c, "/portfolio/transactions/edit", url.Values{"id": {"hand-1"}, "amount": {"100"}, "date": {"2025-03-02"}})
 	assert.Contains(t, e.flashAt(t, c, h.Get("Location")), "Changed transaction hand-1")
