@@ -203,11 +203,21 @@ func (n *Notifier) sendLoop() {
 	}
 }
 
-// send runs one NOTIFY per peer in one statement (one transaction).
+// send runs one NOTIFY per peer in one statement (one transaction). A
+// failed statement is tried again on another connection, up to once per
+// pooled connection and one more: a connection the server ended (a
+// restart, a failover) fails its next statement, and a wake-up sent twice
+// costs a mailbox read, while one lost waits for the relay's next poll.
 func (n *Notifier) send(peers []string) error {
 	ctx, cancel := context.WithTimeout(n.ctx, sendTimeout)
 	defer cancel()
-	if _, err := n.pool.Exec(ctx, `SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p`, n.channel, peers); err != nil {
+	var err error
+	for range n.pool.Config().MaxConns + 1 {
+		if _, err = n.pool.Exec(ctx, `SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p`, n.channel, peers); err == nil || ctx.Err() != nil {
+			break
+		}
+	}
+	if err != nil {
 		return fmt.Errorf("pgnotify: notify: %w", err)
 	}
 	return nil
