@@ -3,6 +3,7 @@ package sim
 import (
 	"fmt"
 	"math"
+	"math/bits"
 	"time"
 
 	"github.com/finkit/finkit/marketdata"
@@ -170,7 +171,11 @@ func dayOf(start, t time.Time) (int, uint32, error) {
 			t.UTC().Format(time.DateOnly), start.Format(time.DateOnly))
 	}
 	within := d - time.Duration(k)*24*time.Hour
-	return k, uint32(int64(within) * ticksPerDay / int64(24*time.Hour)), nil
+	// within × ticksPerDay overflows an int64 after 19:32:48: multiply in
+	// 128 bits (within is in [0, 24h), so the quotient is below ticksPerDay).
+	hi, lo := bits.Mul64(uint64(within), ticksPerDay)
+	n, _ := bits.Div64(hi, lo, uint64(24*time.Hour))
+	return k, uint32(n), nil
 }
 
 // mix is the splitmix64 finaliser.

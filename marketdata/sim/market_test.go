@@ -196,3 +196,29 @@ func TestNoiseIsOneDrawPerInstant(t *testing.T) {
 	c.t = c.t.Add(time.Second)
 	assert.NotEqual(t, first, quote(t, a, "AAPL"))
 }
+
+// The intraday path moves all day: every minute of a weekday, the evening
+// (UTC) included, has its own price, and consecutive minutes stay close.
+// The tick of an instant was computed as nanoseconds × 2¹⁷ in an int64,
+// which overflows after 19:32:48 UTC: the price then froze at the day's
+// close for four and a half hours and jumped there.
+func TestPathMovesUntilMidnight(t *testing.T) {
+	day := time.Date(2026, 3, 4, 0, 0, 0, 0, time.UTC) // a Wednesday
+	c := &clock{t: day}
+	p := newAt(t, sim.Default(""), c)
+	in := sim.Instruments()[0] // AAPL
+	require.Equal(t, "AAPL", in.Symbol)
+	perMinute := in.Vol * math.Sqrt(1.0/sim.WeekdaysPerYear/24/60)
+	seen := map[float64]bool{}
+	prev := quote(t, p, "AAPL")
+	for m := 1; m < 24*60; m++ {
+		c.t = day.Add(time.Duration(m) * time.Minute)
+		now := quote(t, p, "AAPL")
+		if c.t.Hour() >= 19 {
+			seen[now] = true
+		}
+		require.Less(t, math.Abs(math.Log(now/prev)), 8*perMinute, "jump at %s", c.t.Format(time.TimeOnly))
+		prev = now
+	}
+	assert.Greater(t, len(seen), 250, "the evening's minutes have their own prices")
+}
