@@ -305,7 +305,9 @@ func (c *Client) sendTus(ctx context.Context, key, name string, r io.ReaderAt, s
 		if perr := c.pause(ctx, err, failures); perr != nil {
 			return "", err
 		}
-		if offset, err = c.tusOffset(ctx, loc); err != nil {
+		// The HEAD completes an upload that has all its bytes; it fails
+		// with a 503 while the storage is still down.
+		if offset, err = withRetry(ctx, c, func() (int64, error) { return c.tusOffset(ctx, loc) }); err != nil {
 			return "", err
 		}
 	}

@@ -175,6 +175,18 @@ func (m *Manager) tusHead(w http.ResponseWriter, r *http.Request, p Principal, i
 	h := w.Header()
 	h.Set("Cache-Control", "no-store")
 	s, err := m.session(r.Context(), p, id)
+	if err == nil && s.Offset == s.Length {
+		// All its bytes are here but it is not recorded (its last PATCH met
+		// a storage outage, or the process died right before recording it).
+		// A client resuming takes Upload-Offset = Upload-Length as done and
+		// stops, so it is completed now, or the HEAD fails (503: retry).
+		if err := m.completeReceived(r.Context(), p, s); err != nil {
+			m.audit(r.Context(), "upload.rejected", p, Upload{ID: s.ID, Name: s.Name, Size: s.Offset, Type: s.Type}, "rejected", slog.String("reason", publicMessage(err)))
+			m.writeErrorLogged(w, r, err) // HEAD answers have no body
+			return
+		}
+		s, err = m.session(r.Context(), p, id)
+	}
 	if errors.Is(err, ErrNotFound) {
 		// A finished upload: report it complete so a client resuming it stops.
 		if u, uerr := m.opts.Store.Get(r.Context(), id); uerr == nil && u.Owner == p.ID {
@@ -192,6 +204,37 @@ func (m *Manager) tusHead(w http.ResponseWriter, r *http.Request, p Principal, i
 	h.Set("Upload-Length", strconv.FormatInt(s.Length, 10))
 	h.Set("Upload-Expires", s.Expires.UTC().Format(http.TimeFormat))
 	w.WriteHeader(http.StatusOK)
+}
+
+// emptyBody reports whether a request has no body bytes (a body of
+// unknown length is read for one).
+func emptyBody(r *http.Request) bool {
+	if r.ContentLength >= 0 {
+		return r.ContentLength == 0
+	}
+	var b [1]byte
+	n, _ := io.ReadFull(r.Body, b[:])
+	return n == 0
+}
+
+// completeReceived completes a session that has all its bytes, as the
+// PATCH that brought the last of them does (nothing when another request
+// completed it meanwhile).
+func (m *Manager) completeReceived(ctx context.Context, p Principal, s Session) error {
+	if err := m.reserve(ctx); err != nil {
+		return err
+	}
+	defer m.unreserve(1)
+	unlock := lockIn(&m.mu, m.tusMu, s.ID)
+	defer unlock()
+	s, err := m.session(ctx, p, s.ID)
+	if errors.Is(err, ErrNotFound) {
+		return nil
+	}
+	if err != nil || s.Offset != s.Length {
+		return err
+	}
+	return m.completeSession(ctx, p, s)
 }
 
 func (m *Manager) tusDelete(w http.ResponseWriter, r *http.Request, p Principal, id string) {
@@ -249,6 +292,15 @@ func (m *Manager) tusPatch(w http.ResponseWriter, r *http.Request, p Principal, 
 	unlock := lockIn(&m.mu, m.tusMu, id)
 	defer unlock()
 	s, err := m.session(ctx, p, id)
+	if errors.Is(err, ErrNotFound) && emptyBody(r) {
+		// An empty PATCH at the end of an upload a HEAD (or a PATCH whose
+		// answer was lost) completed: it is done.
+		if u, uerr := m.opts.Store.Get(ctx, id); uerr == nil && u.Owner == p.ID && offset == u.Size {
+			w.Header().Set("Upload-Offset", strconv.FormatInt(u.Size, 10))
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+	}
 	if err == nil && s.Offset != offset {
 		err = fmt.Errorf("%w: the upload is at offset %d", ErrConflict, s.Offset)
 	}
