@@ -553,7 +553,8 @@ type StateStore interface {
 	// locks the record, calls change with its data (nil when there is
 	// none) and stores what change returns (see SaveState; empty data
 	// deletes it). If change fails, or returns data CheckState refuses,
-	// nothing is stored and the error is returned.
+	// nothing is stored and the error is returned. change must not call
+	// the store.
 	UpdateState(ctx context.Context, name string, change func(current []byte) ([]byte, error)) error
 }
 

@@ -10,7 +10,10 @@
 // Each subtest gets a fresh, empty shelf. Besides one book's behaviour it
 // attacks the walls between books: an owner reading, writing, editing and
 // deleting another's ids, owners that look alike, invalid owners, and
-// concurrent writes to two books.
+// concurrent writes to two books; and the per-book revision (every write
+// bumps it, refused ones do not), accounts written through Update (racing
+// adds of one id store one), and StateStore.UpdateState (racing updates
+// lose nothing).
 package storetest
 
 import (
