@@ -70,3 +70,45 @@ func TestManyTinyParts(t *testing.T) {
 	s.WriteString("--t--\r\n")
 	compare(t, []byte(s.String()), "t")
 }
+
+// TestBoundaryAtLaterBufferEdges (review): with the 64 KiB buffer a part
+// of a few hundred KiB crosses several refills; a boundary, or
+// boundary-like data, straddling the second and third buffer ends (where a
+// refill after a whole buffer of data ends, for whole reads) at every
+// offset, and the same bodies read in odd-sized pieces, against
+// mime/multipart.
+func TestBoundaryAtLaterBufferEdges(t *testing.T) {
+	if testing.Short() {
+		t.Skip("large bodies")
+	}
+	const b = "edge-bnd"
+	nl := "\r\n"
+	head := "--" + b + nl + `Content-Disposition: form-data; name="f"; filename="a.bin"` + nl + nl
+	for _, near := range []string{nl + "--" + b + nl, nl + "--" + b + "X", "\r\r\n--" + b + "--" + nl} {
+		for _, edge := range []int{2 * BufferSize, 3 * BufferSize} {
+			for d := -len(near) - 2; d <= 2; d++ {
+				pad := edge + d - len(head)
+				body := []byte(head + strings.Repeat("a", pad) + near + "tail" + nl + "--" + b + "--" + nl)
+				compareLean(t, body, b)
+				want := normalize(stdTranscript(body, b, func(int) bool { return false })).String()
+				for _, size := range []int{7919, BufferSize/2 + 1} {
+					got, err := ourTranscript(&oddReads{r: bytes.NewReader(body), n: size}, b, func(int) bool { return false }, true)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if g := normalize(got).String(); g != want {
+						t.Fatalf("reads of %d, edge %d%+d: mpart disagrees with mime/multipart", size, edge, d)
+					}
+				}
+			}
+		}
+	}
+}
+
+// oddReads returns at most n bytes a read.
+type oddReads struct {
+	r interface{ Read([]byte) (int, error) }
+	n int
+}
+
+func (o *oddReads) Read(p []byte) (int, error) { return o.r.Read(p[:min(len(p), o.n)]) }
