@@ -455,6 +455,14 @@ func (m *Manager) completeSession(ctx context.Context, p Principal, s Session) e
 		u.Temp = stagingPrefix + u.ID
 	}
 	if err := m.opts.Store.CompleteSession(rctx, u); err != nil {
+		if cur, gerr := m.opts.Store.Get(ctx, u.ID); errors.Is(err, ErrNotFound) && gerr == nil && cur.Owner == u.Owner {
+			// Another instance sharing Dir completed it meanwhile: its
+			// upload may refer to the staged key this one wrote again.
+			if cur.Temp != u.Temp {
+				m.unstage(ctx, []Upload{u}) // its job is past the staged copy
+			}
+			return nil
+		}
 		m.unstage(ctx, []Upload{u})
 		return fmt.Errorf("upload: record the upload: %w", err)
 	}
