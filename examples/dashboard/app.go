@@ -37,9 +37,18 @@ import (
 // `finkit user add` opens by default (data/finkit.db).
 const dbFile = "finkit.db"
 
-// sessionCache is how long a session read from the database answers this
-// instance's requests (auth.Options.SessionCache).
+// sessionCache is how long a session read from a SQLite database answers
+// this instance's requests (auth.Options.SessionCache).
 const sessionCache = time.Second
+
+// sessionCacheFor is the session cache for a database: none on PostgreSQL,
+// whose instances must see each other's logouts at once.
+func sessionCacheFor(postgres bool) time.Duration {
+	if postgres {
+		return 0
+	}
+	return sessionCache
+}
 
 // app holds the dashboard's components and its routes.
 type app struct {
@@ -134,11 +143,14 @@ func newApp(ctx context.Context, cfg config, logger *slog.Logger) (a *app, err e
 		SecretKey: authKey,
 		// Demo mode: reset links go to the console, not by email.
 		ResetSender: a.resets,
-		// A session read from the database serves this instance's
-		// requests for a second (not one query per request); what this
-		// instance changes applies at once, a logout or revocation made
-		// by another instance or the CLI here within sessionCache.
-		SessionCache: sessionCache,
+		// On SQLite (one instance per database file) a session read from
+		// the database serves this instance's requests for a second, not
+		// one query per request: what this instance changes applies at
+		// once, a logout or revocation by the CLI here within
+		// sessionCache. On PostgreSQL, which several instances share,
+		// every request reads the session, so a logout on one instance
+		// ends it on all of them at once.
+		SessionCache: sessionCacheFor(db.Postgres),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("auth: %w", err)
