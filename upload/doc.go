@@ -67,10 +67,13 @@
 // error "file storage is unavailable, try again later" (ErrUnavailable),
 // and nothing is kept; Client sends such a request again after the
 // Retry-After, and a tus upload whose last PATCH met the outage keeps its
-// bytes and is completed by an empty PATCH at its end. Staged objects
-// that no upload refers to (an instance died between staging a file and
-// recording it) are deleted by the janitor after Options.StagingGrace when
-// the Storage is a Lister (FS and upload/s3storage are). A delete of the
+// bytes and is completed by the HEAD a resuming client sends (a 503 while
+// the storage is still down) or by an empty PATCH at its end. Staged
+// objects that no upload refers to (an instance died between staging a
+// file and recording it) are deleted by the janitor after
+// Options.StagingGrace when the Storage is a Lister (FS and
+// upload/s3storage are); staging a file and recording it must end within
+// half of it. A delete of the
 // last upload of some content leases its key in the Store while the
 // object is deleted; a job storing the same content meanwhile waits and
 // stores it anew.
