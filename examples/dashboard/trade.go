@@ -202,7 +202,7 @@ func (a *app) planBacktest(c *gin.Context, v *backtestView) (backtestPlan, error
 	}
 	seed, err := strconv.ParseUint(strings.TrimSpace(f.Seed), 10, 63)
 	if err != nil {
-		return backtestPlan{}, badInput(http.StatusBadRequest, "The seed must be a whole number of at least 0.")
+		return backtestPlan{}, badInput(http.StatusBadRequest, "The seed must be a whole number from 0 to 9223372036854775807.")
 	}
 	if _, err := papertrade.NewStrategy(info.Name, params); err != nil {
 		return backtestPlan{}, badInput(http.StatusBadRequest, "%s", strings.TrimPrefix(err.Error(), "papertrade: "))
