@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -318,6 +319,9 @@ func (a *app) Close() error {
 	}
 	if a.authStore != nil {
 		errs = append(errs, a.authStore.Close())
+	}
+	if c, ok := a.pstore.(io.Closer); ok { // the SQL store's prepared statement
+		errs = append(errs, c.Close())
 	}
 	if a.db != nil {
 		errs = append(errs, a.db.Close())

@@ -30,7 +30,8 @@
 // portfolio_revisions (migration 0004), bumped inside the transaction of
 // every write to the book, so every process on the database reads the
 // same revision with one primary-key query: a cache in one instance sees
-// the writes of the others and of the CLI at its next check.
+// the writes of the others and of the CLI at its next check. That query is
+// prepared once by New; Close the Store to release it.
 //
 // The SQL is portable (SQLite and PostgreSQL); queries use "?" placeholders
 // unless Options.Placeholder is Dollar ("$1", for PostgreSQL drivers). The

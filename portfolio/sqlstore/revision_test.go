@@ -109,3 +109,39 @@ func seedBook(b testing.TB, book portfolio.Store, n int) {
 		b.Fatal(err)
 	}
 }
+
+// TestRevisionPreparedAcrossBooksAndClose: the prepared revision query is
+// shared by every book of a Store, names each book's owner (one owner's
+// write never moves another's revision, a default-book write moves all),
+// and after Close fails with an error instead of panicking.
+func TestRevisionPreparedAcrossBooksAndClose(t *testing.T) {
+	sqltest.Run(t, func(t *testing.T, b sqltest.Backend) {
+		ctx := context.Background()
+		s, _ := twoPools(t, b)
+		ann, bob := s.Book("ann"), s.Book("bob")
+		ra0, err := ann.Revision(ctx)
+		require.NoError(t, err)
+		rb0, err := bob.Revision(ctx)
+		require.NoError(t, err)
+		_, err = portfolio.AddAccount(ctx, ann, portfolio.Account{ID: "x", Currency: "USD"})
+		require.NoError(t, err)
+		ra1, err := ann.Revision(ctx)
+		require.NoError(t, err)
+		rb1, err := bob.Revision(ctx)
+		require.NoError(t, err)
+		assert.Greater(t, ra1, ra0)
+		assert.Equal(t, rb0, rb1, "ann's write moved bob's revision")
+
+		// default-book write moves every book's revision
+		_, err = portfolio.AddAccount(ctx, s, portfolio.Account{ID: "d", Currency: "USD"})
+		require.NoError(t, err)
+		rb2, err := bob.Revision(ctx)
+		require.NoError(t, err)
+		assert.Greater(t, rb2, rb1)
+
+		require.NoError(t, s.Close())
+		require.NoError(t, s.Close(), "a second Close does nothing")
+		_, err = bob.Revision(ctx)
+		require.Error(t, err)
+	})
+}

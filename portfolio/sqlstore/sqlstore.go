@@ -35,12 +35,17 @@ type Options struct {
 // Store is a portfolio.Shelf on a *sql.DB: as a portfolio.Store it is the
 // default book (owner ""), and Book opens the book of another owner. Every
 // query names its owner (indexed), so one owner's Store never reads or
-// writes another's rows. It is safe for concurrent use.
+// writes another's rows. It is safe for concurrent use. Close releases
+// its prepared statement; the *sql.DB stays the caller's.
 type Store struct {
 	db     *sql.DB
 	opts   Options
 	writer *sqlmigrate.Writer
 	owner  string
+
+	// revision is Revision's query, prepared once: it is read on every
+	// request the dashboard's cache serves. Books share it.
+	revision *sql.Stmt
 }
 
 var (
@@ -60,7 +65,19 @@ func New(ctx context.Context, db *sql.DB, opts Options) (*Store, error) {
 	if err := s.migrate(ctx); err != nil {
 		return nil, fmt.Errorf("sqlstore: migrate: %w", err)
 	}
+	var err error
+	s.revision, err = db.PrepareContext(ctx, s.q(`SELECT CAST(COALESCE(SUM(rev), 0) AS BIGINT) FROM portfolio_revisions WHERE owner IN (?, '')`))
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: prepare: %w", err)
+	}
 	return s, nil
+}
+
+// Close releases the prepared statement of the Store New returned and of
+// every book opened from it; their reads of the revision fail afterwards.
+// Calling it again does nothing.
+func (s *Store) Close() error {
+	return s.revision.Close()
 }
 
 // Book returns the Store of owner's books in the same database.
@@ -169,7 +186,7 @@ func (s *Store) Revision(ctx context.Context) (uint64, error) {
 		return 0, err
 	}
 	var rev int64
-	if err := s.db.QueryRowContext(ctx, s.q(`SELECT CAST(COALESCE(SUM(rev), 0) AS BIGINT) FROM portfolio_revisions WHERE owner IN (?, '')`), s.owner).Scan(&rev); err != nil {
+	if err := s.revision.QueryRowContext(ctx, s.owner).Scan(&rev); err != nil {
 		return 0, fmt.Errorf("sqlstore: revision: %w", err)
 	}
 	return uint64(rev), nil
