@@ -141,6 +141,19 @@ var errJobTimeout = Transient(errors.New("processing took too long"))
 // attempt, and then stores the file anew.
 var errKeyBusy = errors.New("upload: the same content is being deleted")
 
+// errStore is a job's failure to store its file. The job's message says
+// only that; the storage's own error, which names servers and paths, goes
+// to the audit log.
+var errStore = errors.New("the file could not be stored")
+
+// jobMessage is what an upload's status may say of a job's error.
+func jobMessage(err error) string {
+	if errors.Is(err, errStore) {
+		return errStore.Error()
+	}
+	return err.Error()
+}
+
 // store moves the job's temporary file into storage under its
 // content-addressed key and records it. A temporary file already gone
 // while the object exists means an earlier attempt moved it and crashed
@@ -150,7 +163,7 @@ func (m *Manager) store(ctx context.Context, worker string, u Upload) error {
 	defer unlock()
 	deleting, err := m.opts.Store.Deleting(ctx, u.Key, m.now())
 	if err != nil {
-		return Transient(fmt.Errorf("store the file: %w", err))
+		return Transient(fmt.Errorf("%w: %w", errStore, err))
 	}
 	if deleting {
 		return errKeyBusy
@@ -162,11 +175,11 @@ func (m *Manager) store(ctx context.Context, worker string, u Upload) error {
 		}
 	}
 	if err != nil {
-		return Transient(fmt.Errorf("store the file: %w", err)) // a full or failing disk may recover
+		return Transient(fmt.Errorf("%w: %w", errStore, err)) // a full or failing disk may recover
 	}
 	m.forgetTemp(u.Temp)
 	if err := m.opts.Store.MarkStored(ctx, u.ID, worker); err != nil {
-		return fmt.Errorf("store the file: %w", err)
+		return fmt.Errorf("%w: %w", errStore, err)
 	}
 	return nil
 }
@@ -217,10 +230,10 @@ func (m *Manager) settle(worker string, job *Job, err, cause error) {
 		m.audit(ctx, "upload.processed", p, u, "done")
 	case IsTransient(err) && u.Attempts < m.opts.MaxAttempts:
 		wait := m.backoff(u.Attempts)
-		werr = m.opts.Store.Release(ctx, u.ID, worker, m.now().Add(wait), fmt.Sprintf("attempt %d failed (%v); retrying in %v", u.Attempts, err, wait), false)
+		werr = m.opts.Store.Release(ctx, u.ID, worker, m.now().Add(wait), fmt.Sprintf("attempt %d failed (%s); retrying in %v", u.Attempts, jobMessage(err), wait), false)
 		m.audit(ctx, "upload.retry", p, u, "retry", slog.String("reason", err.Error()))
 	default:
-		werr = m.opts.Store.Finish(ctx, u.ID, worker, Finish{State: StateFailed, Message: err.Error(), Result: job.resultJSON()})
+		werr = m.opts.Store.Finish(ctx, u.ID, worker, Finish{State: StateFailed, Message: jobMessage(err), Result: job.resultJSON()})
 		m.audit(ctx, "upload.failed", p, u, "failed", slog.String("reason", err.Error()))
 	}
 	if werr != nil {
