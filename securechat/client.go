@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"log/slog"
 	"math/rand/v2"
 	"net/netip"
 	"net/url"
@@ -77,8 +76,17 @@ type ClientOptions struct {
 	// Inbox is the Messages channel's buffer (default 1024). Read Messages
 	// promptly: while it is full the client stops reading from the relay.
 	Inbox int
-	// Logger receives connection events (slog.Default when nil).
-	Logger *slog.Logger
+	// Logger receives connection events (slog.Default when nil): a
+	// *slog.Logger (ClientLogger), or under GOOS=js, where log/slog is not
+	// linked into the WebAssembly module, an *EventLogger.
+	Logger ClientLogger
+}
+
+// logger is what a Client logs through: *slog.Logger, or *EventLogger
+// under GOOS=js.
+type logger interface {
+	Debug(msg string, args ...any)
+	Warn(msg string, args ...any)
 }
 
 // Message is a decrypted message delivered by a Client.
@@ -110,7 +118,7 @@ type Client struct {
 	id      *Identity
 	prekeys *Prekeys
 	host    string
-	log     *slog.Logger
+	log     logger
 	inbox   chan Message
 
 	ctx    context.Context
@@ -177,12 +185,9 @@ func NewClient(opts ClientOptions) (*Client, error) {
 	if opts.Inbox <= 0 {
 		opts.Inbox = 1024
 	}
-	if opts.Logger == nil {
-		opts.Logger = slog.Default()
-	}
 	c := &Client{opts: opts, id: opts.Identity, host: u.Host, inbox: make(chan Message, opts.Inbox),
 		connected: make(chan struct{}), published: make(chan struct{}), peers: make(map[PeerID]*peerState), groups: make(map[string]*Group),
-		log: opts.Logger.With("self", opts.Identity.ID())}
+		log: clientLog(opts.Logger, opts.Identity.ID())}
 	if len(opts.State) > 0 {
 		if err := c.restore(opts.State); err != nil {
 			return nil, err

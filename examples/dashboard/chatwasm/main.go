@@ -9,7 +9,6 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"log/slog"
 
 	"sync"
 	"syscall/js"
@@ -223,7 +222,13 @@ func (c *chat) start(args []js.Value) (any, error) {
 	opts := securechat.ClientOptions{
 		URL: str(o.Get("url")), AllowInsecureTransport: o.Get("allowInsecure").Truthy(),
 		Identity: id, State: state,
-		Logger: slog.New(eventHandler{onEvent: onEvent}),
+		// The client's warnings (a dropped message, a relay error) go to
+		// the page, which shows them.
+		Logger: &securechat.EventLogger{Event: func(level, msg, detail string) {
+			if onEvent.Type() == js.TypeFunction {
+				onEvent.Invoke(map[string]any{"level": level, "msg": msg, "detail": detail})
+			}
+		}},
 
 		// The page stores each message (its Promise settles once the
 		// message is in IndexedDB) before the client saves its state and
@@ -410,37 +415,3 @@ func bench(args []js.Value) (any, error) {
 	ms := func(d time.Duration) float64 { return float64(d.Nanoseconds()) / 1e6 }
 	return map[string]any{"setupMs": ms(res.Setup), "messageMs": ms(res.Message), "setups": setups, "messages": messages}, nil
 }
-
-// eventHandler passes the client's warnings (a dropped message, a relay
-// error) to the page, which shows them; debug and info are dropped.
-type eventHandler struct {
-	onEvent js.Value
-	attrs   []slog.Attr
-}
-
-func (h eventHandler) Enabled(_ context.Context, l slog.Level) bool { return l >= slog.LevelWarn }
-
-func (h eventHandler) Handle(_ context.Context, r slog.Record) error {
-	if h.onEvent.Type() != js.TypeFunction {
-		return nil
-	}
-	detail := ""
-	add := func(a slog.Attr) bool {
-		if a.Key != "self" {
-			detail += " " + a.Key + "=" + a.Value.String()
-		}
-		return true
-	}
-	for _, a := range h.attrs {
-		add(a)
-	}
-	r.Attrs(add)
-	h.onEvent.Invoke(map[string]any{"level": r.Level.String(), "msg": r.Message, "detail": detail})
-	return nil
-}
-
-func (h eventHandler) WithAttrs(as []slog.Attr) slog.Handler {
-	return eventHandler{onEvent: h.onEvent, attrs: append(append([]slog.Attr(nil), h.attrs...), as...)}
-}
-
-func (h eventHandler) WithGroup(string) slog.Handler { return h }
