@@ -222,3 +222,29 @@ func TestPathMovesUntilMidnight(t *testing.T) {
 	}
 	assert.Greater(t, len(seen), 250, "the evening's minutes have their own prices")
 }
+
+// A range inside one day is that day's bar: from today's midnight to now
+// is today's bar at the current price, and a Monday morning to its
+// afternoon is Monday's close (both were refused as "start not before
+// end", the day of Start and of End being the same).
+func TestHistoryOfOneDay(t *testing.T) {
+	c := &clock{t: time.Date(2026, 12, 2, 14, 7, 9, 0, time.UTC)} // a Wednesday
+	p := newAt(t, sim.Default(""), c)
+	ctx := context.Background()
+	h, err := p.History(ctx, "AAPL", marketdata.HistoryRequest{Start: time.Date(2026, 12, 2, 0, 0, 0, 0, time.UTC)})
+	require.NoError(t, err)
+	require.Len(t, h.Bars, 1)
+	assert.Equal(t, quote(t, p, "AAPL"), h.Bars[0].Close)
+
+	mon := time.Date(2026, 11, 30, 0, 0, 0, 0, time.UTC)
+	h, err = p.History(ctx, "AAPL", marketdata.HistoryRequest{Start: mon.Add(9 * time.Hour), End: mon.Add(17 * time.Hour)})
+	require.NoError(t, err)
+	require.Len(t, h.Bars, 1)
+	week, err := p.History(ctx, "AAPL", marketdata.HistoryRequest{Start: mon.AddDate(0, 0, -7), End: mon})
+	require.NoError(t, err)
+	assert.Equal(t, week.Bars[len(week.Bars)-1], h.Bars[0])
+
+	// A weekend alone has no bar of a share (a clear "no trading days").
+	_, err = p.History(ctx, "AAPL", marketdata.HistoryRequest{Start: mon.AddDate(0, 0, -2), End: mon.AddDate(0, 0, -1)})
+	assert.ErrorIs(t, err, marketdata.ErrNotFound)
+}

@@ -433,8 +433,8 @@ func (p *Provider) History(ctx context.Context, symbol string, req marketdata.Hi
 		start = end.AddDate(0, 0, -p.opts.HistoryDays)
 	}
 	start = start.UTC().Truncate(24 * time.Hour)
-	if !start.Before(end) {
-		return marketdata.History{}, fmt.Errorf("sim: %s: start %s not before end %s", symbol, start.Format(time.DateOnly), end.Format(time.DateOnly))
+	if start.After(end) { // both days are included: a range within one day is its bar
+		return marketdata.History{}, fmt.Errorf("sim: %s: start %s after end %s", symbol, start.Format(time.DateOnly), end.Format(time.DateOnly))
 	}
 	if end.Sub(start) > 60*366*24*time.Hour {
 		return marketdata.History{}, fmt.Errorf("sim: %s: range longer than 60 years", symbol)
