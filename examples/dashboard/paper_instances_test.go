@@ -69,18 +69,27 @@ func TestPaperOrdersAcrossInstances(t *testing.T) {
 			_, err := a.app.placePaper(ctx, pss[i%2], paperRequest{Symbol: "AAPL", Qty: "1", Side: "buy", Limit: "100000"})
 			require.NoError(t, err)
 		}
-		var fills atomic.Int64
+		// Each instance's app.poll logs its fills in ps.log, as its
+		// background poller (which may run meanwhile) does.
+		envs := []*testEnv{a, other}
 		for range 3 {
 			for i := range pss {
-				wg.Go(func() {
-					exs, err := pss[i].acct.Poll(ctx)
-					assert.NoError(t, err)
-					fills.Add(int64(len(exs)))
-				})
+				wg.Go(func() { envs[i].app.poll(ctx, pss[i]) })
 			}
 		}
 		wg.Wait()
-		assert.Equal(t, int64(crossing), fills.Load(), "each order filled once")
+		fills := map[int]int{}
+		for i, e := range envs {
+			e.app.mu.Lock()
+			for _, ex := range pss[i].log {
+				fills[ex.OrderID]++
+			}
+			e.app.mu.Unlock()
+		}
+		assert.Len(t, fills, crossing, "every order filled")
+		for id, n := range fills {
+			assert.Equal(t, 1, n, "order %d filled %d times", id, n)
+		}
 		txs, err := other.app.paperBookOf(u).Transactions(ctx)
 		require.NoError(t, err)
 		buys := 0
