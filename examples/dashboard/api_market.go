@@ -203,6 +203,7 @@ type apiMCBin struct {
 // mcDefinitions says what the Monte Carlo figures mean, as the page does.
 type mcDefinitions struct {
 	ProbProfit string `json:"prob_profit"`
+	ProbBeatBH string `json:"prob_beat_buy_hold"`
 	RiskOfRuin string `json:"risk_of_ruin"`
 }
 
@@ -274,6 +275,8 @@ func newAPIMonteCarlo(mc *papertrade.MonteCarloResult, elapsed time.Duration) *a
 		Histogram: make([]apiMCBin, 0, len(mc.Histogram)), Verdict: mc.Verdict, ElapsedMSSim: millis(elapsed),
 		Definitions: mcDefinitions{
 			ProbProfit: "the share of simulated paths on which the strategy ended with more than its starting cash",
+			ProbBeatBH: "the share of simulated paths on which the strategy ended above buying and holding on the same path, " +
+				"run by the same engine with the same commission and spread (so buy and hold never beats itself)",
 			RiskOfRuin: "the share of simulated paths on which the account fell to the ruin level (a fraction of the starting cash) at some point",
 		}}
 	for _, b := range mc.Histogram {

@@ -2,10 +2,12 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -137,4 +139,28 @@ func TestMonteCarloJobSeedRange(t *testing.T) {
 	id, job := e.startJob(t, bob, map[string]any{"paths": 10, "seed": uint64(math.MaxInt64)})
 	assert.Equal(t, float64(math.MaxInt64), job["seed"])
 	e.waitJob(t, bob, id)
+}
+
+// /api/montecarlo defines every probability it answers, as the page does
+// (prob_beat_buy_hold had no definition).
+func TestMonteCarloAPIDefinesItsProbabilities(t *testing.T) {
+	e := newTestEnv(t)
+	bob := e.user(t, "bob", auth.RoleUser)
+	status, raw := e.do(t, apiCall{client: bob, method: "GET", path: "/api/montecarlo?symbol=SPY&paths=20"})
+	require.Equal(t, http.StatusOK, status, "%s", raw)
+	var mc map[string]any
+	require.NoError(t, json.Unmarshal(raw, &mc))
+	if m, ok := mc["monte_carlo"].(map[string]any); ok {
+		mc = m
+	}
+	defs, ok := mc["definitions"].(map[string]any)
+	require.True(t, ok, "%s", raw)
+	n := 0
+	for k := range mc {
+		if strings.HasPrefix(k, "prob_") || strings.HasPrefix(k, "risk_") {
+			n++
+			assert.NotEmpty(t, defs[k], "%s has no definition", k)
+		}
+	}
+	assert.GreaterOrEqual(t, n, 3)
 }
