@@ -4,6 +4,8 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"testing"
 	"time"
 )
@@ -158,4 +160,31 @@ func BenchmarkLoggerInterleaved(b *testing.B) {
 	b.ReportMetric(float64(bareNS.Nanoseconds())/float64(n), "bare-ns/log")
 	b.ReportMetric(float64(finkitNS.Nanoseconds())/float64(n), "finkit-ns/log")
 	b.ReportMetric(float64(finkitNS)/float64(bareNS), "ratio")
+}
+
+// BenchmarkAccessLog: one request through Middleware with the access log
+// on (a logger from New, JSON to io.Discard), what every dashboard request
+// pays for its log line, against the same handler without the middleware.
+func BenchmarkAccessLog(b *testing.B) {
+	l, closer, err := New(Options{Output: io.Discard})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer closer.Close()
+	ok := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = w.Write([]byte(`{"ok":true}`))
+	})
+	req := httptest.NewRequest(http.MethodGet, "/api/quotes", nil)
+	req.Header.Set("User-Agent", "loadbench/1")
+	for _, bc := range []struct {
+		name string
+		h    http.Handler
+	}{{"bare", ok}, {"access_log", Middleware{Logger: l}.Wrap(ok)}} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				bc.h.ServeHTTP(httptest.NewRecorder(), req)
+			}
+		})
+	}
 }

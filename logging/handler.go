@@ -119,9 +119,10 @@ func (h *Handler) Handle(ctx context.Context, r slog.Record) error {
 		return inner.Handle(ctx, nr)
 	}
 	// One pass over the record: copy its attributes (redacted) to a stack
-	// buffer, noting whether anything changed. A record with nothing to
-	// change and no context attributes to add is passed on as it is.
-	var stack [8]slog.Attr
+	// buffer (big enough for the access log's record), noting whether
+	// anything changed. A record with nothing to change and no context
+	// attributes to add is passed on as it is.
+	var stack [16]slog.Attr
 	buf := stack[:0]
 	if n := len(extra) + r.NumAttrs(); n > len(stack) {
 		buf = make([]slog.Attr, 0, n)

@@ -363,8 +363,11 @@ func normalize(symbols []string) ([]string, error) {
 		return nil, fmt.Errorf("%w: no symbols", ErrInvalidSymbol)
 	}
 	out := make([]string, 0, len(symbols))
+	// Duplicates are found by scanning what is kept up to 64 symbols (at
+	// most 2,016 short comparisons, cheaper than allocating a map on every
+	// call), with a map beyond.
 	var seen map[string]struct{}
-	if len(symbols) > 8 {
+	if len(symbols) > 64 {
 		seen = make(map[string]struct{}, len(symbols))
 	}
 	for _, s := range symbols {
@@ -501,8 +504,8 @@ func (a *Aggregator) Quotes(ctx context.Context, symbols []string) (*Result, err
 	if err != nil {
 		return nil, err
 	}
-	res := &Result{Quotes: make([]Merged, 0, len(syms))}
-	found := make([]Merged, len(syms))
+	res := &Result{}
+	found := make([]Merged, len(syms)) // by symbol; compacted into res.Quotes
 	ok := make([]bool, len(syms))
 	var misses, stale []string
 	var missIdx []int
@@ -558,13 +561,17 @@ func (a *Aggregator) Quotes(ctx context.Context, symbols []string) (*Result, err
 			}
 		}
 	}
+	n := 0
 	for i, s := range syms {
 		if ok[i] {
-			res.Quotes = append(res.Quotes, found[i])
+			found[n] = found[i]
+			n++
 		} else {
 			res.Missing = append(res.Missing, s)
 		}
 	}
+	clear(found[n:])
+	res.Quotes = found[:n]
 	res.Elapsed = time.Since(start)
 	return res, nil
 }

@@ -189,3 +189,29 @@ func BenchmarkCachedQuote(b *testing.B) {
 	})
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "lookups/s")
 }
+
+// BenchmarkCachedQuotes: one warm-cache Quotes call for the dashboard's
+// ten default symbols, what /api/quotes pays per request.
+func BenchmarkCachedQuotes(b *testing.B) {
+	p, err := sim.New(sim.Options{Seed: 1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	a, err := marketdata.New(marketdata.Options{Providers: []marketdata.Provider{p}, CacheTTL: time.Hour})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer a.Close()
+	ctx := context.Background()
+	syms := []string{"AAPL", "MSFT", "NVDA", "SPY", "EQNR.OL", "SAP.DE", "HSBA.L", "BTC-USD", "ETH-USD", "EURUSD=X"}
+	if _, err := a.Quotes(ctx, syms); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		res, err := a.Quotes(ctx, syms)
+		if err != nil || len(res.Quotes) != len(syms) {
+			b.Fatal(err, res)
+		}
+	}
+}
