@@ -73,7 +73,14 @@
 // file and recording it) are deleted by the janitor after
 // Options.StagingGrace when the Storage is a Lister (FS and
 // upload/s3storage are); staging a file and recording it must end within
-// half of it. A delete of the
+// half of it. The janitor also aborts incomplete multipart uploads started
+// more than StagingGrace ago when the Storage is an Aborter
+// (upload/s3storage is): an instance killed in the middle of a Put leaves
+// one behind, and S3 keeps (and bills) its parts until it is aborted.
+// Every instance of one deployment must therefore use the same Storage
+// (for upload/s3storage, the same bucket and prefix), and two deployments
+// must never share a bucket and prefix: each would delete the other's
+// staged objects and abort its uploads. A delete of the
 // last upload of some content leases its key in the Store while the
 // object is deleted; a job storing the same content meanwhile waits and
 // stores it anew.

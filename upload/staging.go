@@ -24,6 +24,20 @@ type Lister interface {
 	List(ctx context.Context, prefix string) ([]ObjectInfo, error)
 }
 
+// Aborter is a Storage that can abort the uploads it started and never
+// completed: an S3 multipart upload stays in the bucket, costing storage,
+// when the instance putting an object of unknown length is killed before
+// it completes or aborts it. With a shared Storage that is an Aborter,
+// the janitor aborts those started more than Options.StagingGrace ago;
+// upload/s3storage is one.
+type Aborter interface {
+	// AbortIncomplete aborts the incomplete uploads of keys starting with
+	// prefix that were started before cutoff, and returns how many it
+	// aborted. It never touches uploads outside the Storage's own
+	// namespace (for upload/s3storage, its bucket and prefix).
+	AbortIncomplete(ctx context.Context, prefix string, cutoff time.Time) (int, error)
+}
+
 // stagingPrefix is where uploads wait in a shared Storage until their job
 // stores them under their content-addressed key.
 const stagingPrefix = "incoming/"
@@ -116,9 +130,15 @@ func (m *Manager) stagingCtx(ctx context.Context) (stage, record context.Context
 // a file and before recording it (the client got no 202), or by a job
 // that stored a file and could not delete its staged copy. It only logs
 // its errors: a storage that is down must not keep New from starting.
+// It also aborts incomplete uploads older than StagingGrace (Aborter).
 func (m *Manager) sweepStaged(ctx context.Context) {
+	if !m.shared() {
+		return
+	}
+	cutoff := m.now().Add(-m.opts.StagingGrace)
+	m.abortIncomplete(ctx, cutoff)
 	l, ok := m.opts.Storage.(Lister)
-	if !ok || !m.shared() {
+	if !ok {
 		return
 	}
 	objs, err := l.List(ctx, stagingPrefix)
@@ -126,7 +146,6 @@ func (m *Manager) sweepStaged(ctx context.Context) {
 		m.opts.Logger.Warn("upload: list staged files", slog.Any("error", err))
 		return
 	}
-	cutoff := m.now().Add(-m.opts.StagingGrace)
 	var old []ObjectInfo
 	for _, o := range objs {
 		if o.ModTime.Before(cutoff) {
@@ -154,6 +173,25 @@ func (m *Manager) sweepStaged(ctx context.Context) {
 			continue
 		}
 		m.opts.Logger.Info("upload: unreferenced staged file deleted", slog.String("key", o.Key), slog.Int64("size", o.Size))
+	}
+}
+
+// abortIncomplete aborts the Storage's incomplete uploads (of any key)
+// started before cutoff, when it is an Aborter. Every Put the Manager
+// makes into a shared Storage that is a Copier is a staging put, which
+// ends within half of StagingGrace (stagingCtx), so no upload still
+// running is aborted.
+func (m *Manager) abortIncomplete(ctx context.Context, cutoff time.Time) {
+	a, ok := m.opts.Storage.(Aborter)
+	if !ok {
+		return
+	}
+	n, err := a.AbortIncomplete(ctx, "", cutoff)
+	if n > 0 {
+		m.opts.Logger.Info("upload: abandoned incomplete uploads aborted", slog.Int("count", n))
+	}
+	if err != nil {
+		m.opts.Logger.Warn("upload: abort incomplete uploads", slog.Any("error", err))
 	}
 }
 

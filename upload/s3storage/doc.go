@@ -13,4 +13,8 @@
 // appears whole or not at all (S3 completes a multipart upload
 // atomically). Copy is a server-side copy, so the pipeline moves a staged
 // upload to its content-addressed key without downloading it.
+// AbortIncomplete (upload.Aborter) aborts multipart uploads left
+// incomplete under the prefix; the upload janitor calls it. The bucket and
+// prefix belong to one deployment: every instance of it uses the same
+// ones, and no other deployment may share them.
 package s3storage

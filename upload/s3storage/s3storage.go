@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
@@ -59,6 +60,7 @@ type Storage struct {
 var (
 	_ upload.Storage = (*Storage)(nil)
 	_ upload.Lister  = (*Storage)(nil)
+	_ upload.Aborter = (*Storage)(nil)
 )
 
 const minPartSize = 5 << 20
@@ -141,6 +143,50 @@ func (s *Storage) List(ctx context.Context, prefix string) ([]upload.ObjectInfo,
 		out = append(out, upload.ObjectInfo{Key: key, Size: o.Size, ModTime: o.LastModified})
 	}
 	return out, nil
+}
+
+// AbortIncomplete implements upload.Aborter: it aborts the multipart
+// uploads in the bucket under Options.Prefix whose keys start with prefix
+// ("" or ending in "/") and that were initiated before cutoff (an instance
+// killed in the middle of a Put leaves one behind, and S3 keeps its parts,
+// billed, until it is aborted). Uploads under other prefixes and names
+// that are no valid keys are left alone. It returns how many it aborted,
+// with the first error that stopped it.
+func (s *Storage) AbortIncomplete(ctx context.Context, prefix string, cutoff time.Time) (int, error) {
+	if prefix != "" && (!upload.ValidKey(prefix+"x") || !strings.HasSuffix(prefix, "/")) {
+		return 0, fmt.Errorf("%w: prefix %q", upload.ErrBadKey, prefix)
+	}
+	core := minio.Core{Client: s.c}
+	aborted := 0
+	keyMarker, idMarker := "", ""
+	for {
+		res, err := core.ListMultipartUploads(ctx, s.bucket, s.prefix+prefix, keyMarker, idMarker, "", 1000)
+		if err != nil {
+			return aborted, fmt.Errorf("s3storage: list incomplete uploads: %w", err)
+		}
+		for _, u := range res.Uploads {
+			key, ok := strings.CutPrefix(u.Key, s.prefix)
+			if !ok || !strings.HasPrefix(key, prefix) || !upload.ValidKey(key) || !u.Initiated.Before(cutoff) {
+				continue
+			}
+			if err := core.AbortMultipartUpload(ctx, s.bucket, u.Key, u.UploadID); err == nil {
+				aborted++
+			} else if !noSuchUpload(err) {
+				return aborted, fmt.Errorf("s3storage: abort incomplete upload of %s: %w", key, err)
+			}
+		}
+		if !res.IsTruncated || res.NextKeyMarker == keyMarker && res.NextUploadIDMarker == idMarker {
+			return aborted, nil
+		}
+		keyMarker, idMarker = res.NextKeyMarker, res.NextUploadIDMarker
+	}
+}
+
+// noSuchUpload reports an upload that is gone already (another instance
+// aborted or completed it meanwhile).
+func noSuchUpload(err error) bool {
+	r := minio.ToErrorResponse(err)
+	return r.Code == "NoSuchUpload" || r.StatusCode == http.StatusNotFound
 }
 
 // maxSinglePut is the largest object S3 takes in one PUT.
