@@ -281,8 +281,11 @@ func (m *middleware) access(ctx context.Context, r *http.Request, rw *responseWr
 	if m.query && r.URL.RawQuery != "" {
 		attrs = append(attrs, slog.String("query", truncate(m.redactQuery(r.URL.RawQuery), maxAccessField)))
 	}
+	// AddAccessAttrs only appends, so the attributes added so far stay as
+	// they are in their array: a view capped at their count needs no copy,
+	// whatever a handler's leftover goroutine appends meanwhile.
 	st.mu.Lock()
-	route, extra := st.route, slices.Clone(st.attrs)
+	route, extra := st.route, st.attrs[:len(st.attrs):len(st.attrs)]
 	st.mu.Unlock()
 	if route == "" {
 		route = r.Pattern // set by http.ServeMux on the request we passed on

@@ -597,3 +597,36 @@ func TestMiddlewareLevelFiltered(t *testing.T) {
 	require.Len(t, access, 1, "the 200 is below warn")
 	assert.Equal(t, "/missing", access[0]["path"])
 }
+
+// TestAccessAttrsAddedAfterTheResponse: a goroutine the handler left behind
+// keeps adding access attributes while the access line is written; the line
+// has the ones added before the handler returned, in order, and nothing
+// races (run with -race).
+func TestAccessAttrsAddedAfterTheResponse(t *testing.T) {
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	mux := http.NewServeMux()
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		ctx := r.Context()
+		AddAccessAttrs(ctx, slog.String("a", "1"))
+		AddAccessAttrs(ctx, slog.String("b", "2"))
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 200 {
+				AddAccessAttrs(ctx, slog.Int(fmt.Sprint("late", i), i))
+			}
+		}()
+		_, _ = io.WriteString(w, "ok")
+	})
+	srv, logs, _ := newMiddlewareServer(t, Middleware{}, mux)
+	for range 20 {
+		get(t, srv, "/", nil)
+	}
+	access := logs.waitAccess(t, 20)
+	require.Len(t, access, 20)
+	for _, a := range access {
+		assert.Equal(t, "1", a["a"])
+		assert.Equal(t, "2", a["b"])
+	}
+}
