@@ -404,6 +404,19 @@ func TestOpenAPIConformance(t *testing.T) {
 		small = call(apiCall{name: "job done", client: bob, method: "GET", path: "/api/montecarlo/jobs/" + small["id"].(string), op: "/api/montecarlo/jobs/{id}", status: 200})
 	}
 	assert.Equal(t, jobDone, small["state"])
+	// An optimisation job, through the same machinery.
+	opt := call(apiCall{name: "optimize", client: bob, method: "POST", path: "/api/optimize/jobs", op: "/api/optimize/jobs",
+		body: map[string]any{"symbol": "SPY", "ranges": map[string]string{"fast": "5:20:5", "slow": "20,30"}, "metric": "sqn", "folds": 1}, status: 202})
+	call(apiCall{name: "bad optimize", client: admin, method: "POST", path: "/api/optimize/jobs", op: "/api/optimize/jobs",
+		body: map[string]any{"ranges": map[string]string{"bogus": "1,2"}}, status: 400})
+	call(apiCall{name: "other's optimize", client: admin, method: "GET", path: "/api/optimize/jobs/" + opt["id"].(string), op: "/api/optimize/jobs/{id}", status: 404})
+	listed = call(apiCall{name: "optimize jobs", client: bob, method: "GET", path: "/api/optimize/jobs", op: "/api/optimize/jobs", status: 200})
+	require.Len(t, listed["jobs"], 1)
+	for opt["state"] == jobRunning {
+		opt = call(apiCall{name: "optimize done", client: bob, method: "GET", path: "/api/optimize/jobs/" + opt["id"].(string), op: "/api/optimize/jobs/{id}", status: 200})
+	}
+	require.Equal(t, jobDone, opt["state"], "%v", opt["message"])
+	call(apiCall{name: "cancel optimize", client: bob, method: "DELETE", path: "/api/optimize/jobs/" + opt["id"].(string), op: "/api/optimize/jobs/{id}", status: 200})
 
 	// Paper trading: a market buy, a limit order, its cancellation.
 	call(apiCall{name: "paper", client: bob, method: "GET", path: "/api/paper", op: "/api/paper", status: 200})

@@ -82,7 +82,7 @@ type app struct {
 	streamUsers *perUser
 	heavy       chan struct{} // semaphore for backtests, Monte Carlo runs and PDF exports
 	heavyUsers  *perUser
-	jobs        *mcJobs // Monte Carlo jobs (mcjobs.go)
+	jobs        *jobSet // Monte Carlo and optimisation jobs (mcjobs.go)
 
 	mu    sync.Mutex
 	paper map[string]*paperState // by user id
@@ -102,7 +102,7 @@ func newApp(ctx context.Context, cfg config, logger *slog.Logger) (a *app, err e
 		streamUsers: newPerUser(maxStreamsPerUser),
 		heavy:       make(chan struct{}, maxHeavy),
 		heavyUsers:  newPerUser(maxHeavyPerUser),
-		jobs:        newMCJobs(),
+		jobs:        newJobSet(),
 	}
 	built := a // "return nil, err" clears a before this runs
 	defer func() {

@@ -19,16 +19,26 @@ import (
 	"github.com/finkit/finkit/papertrade"
 )
 
-// Monte Carlo jobs: a backtest with a Monte Carlo run of many more paths
-// than one request may simulate, started by a POST and run on a goroutine
-// of the app, bounded per user and on the server like the heavy requests
-// (limits.go), cancellable, with its progress (paths done) read by the
-// page (a progress bar, polled by script or by a refresh without one) and
-// by GET /api/montecarlo/jobs/{id}. Only the user who started a job sees
-// it. Jobs live in this process: a restart forgets them (a job's result is
-// worth minutes of CPU, not a record).
+// Jobs: long work started by a POST and run on a goroutine of the app,
+// bounded per user and on the server like the heavy requests (limits.go),
+// cancellable, with its progress (units of work done) read by the page (a
+// progress bar, polled by script or by a refresh without one) and by the
+// API. Two kinds share this machinery: a backtest with a Monte Carlo run
+// of many more paths than one request may simulate (paths done, GET
+// /api/montecarlo/jobs/{id}), and an optimisation of a strategy's
+// parameters over a grid (backtests done, optimize.go, GET
+// /api/optimize/jobs/{id}). Only the user who started a job sees it. Jobs
+// live in this process: a restart forgets them (a job's result is worth
+// minutes of CPU, not a record).
 
-// Bounds of Monte Carlo jobs.
+// The kinds of job.
+const (
+	jobMonteCarlo = "montecarlo"
+	jobOptimize   = "optimize"
+)
+
+// Bounds of jobs (of both kinds together: a user runs one at a time).
+
 const (
 	maxJobs         = 2 // running on the server at once
 	maxJobsPerUser  = 1 // running for one user at once
@@ -54,9 +64,9 @@ const (
 // Job refusals: the user's share, the server's, and too much work.
 var (
 	errJobsPerUser = &limitError{status: http.StatusTooManyRequests, retry: retryAfter,
-		msg: "You already have a Monte Carlo job running; wait for it to finish or cancel it, then try again."}
+		msg: "You already have a job running (a Monte Carlo run or an optimisation); wait for it to finish or cancel it, then try again."}
 	errJobsBusy = &limitError{status: http.StatusServiceUnavailable, retry: retryAfter,
-		msg: "The server is running as many Monte Carlo jobs as it can; try again in a moment."}
+		msg: "The server is running as many jobs as it can; try again in a moment."}
 )
 
 // checkJobWork refuses a job of more paths, or more simulated bars, than
@@ -81,19 +91,21 @@ func parseJobPaths(s string) (int, error) {
 	return n, nil
 }
 
-// mcJob is one Monte Carlo job. Its fields before mu are set when it
+// job is one job of either kind. Its fields before mu are set when it
 // starts and never change.
-type mcJob struct {
+type job struct {
 	id      string
 	owner   string // user id
+	kind    string // jobMonteCarlo or jobOptimize
 	form    backtestForm
-	paths   int
+	paths   int // of a Monte Carlo job
 	seed    uint64
 	created time.Time
 	cancel  context.CancelFunc
 	ended   chan struct{} // closed when the goroutine is done
 
-	done atomic.Int64 // paths finished
+	done  atomic.Int64 // units of work finished: paths, or backtests
+	total atomic.Int64 // units of work in all
 
 	mu       sync.Mutex
 	state    string
@@ -106,9 +118,11 @@ type mcJob struct {
 // jobStatus is a consistent snapshot of a job.
 type jobStatus struct {
 	ID       string
+	Kind     string
 	State    string
-	Done     int
-	Paths    int
+	Done     int // units of work: paths or backtests
+	Total    int
+	Paths    int // of a Monte Carlo job
 	Seed     uint64
 	Form     backtestForm
 	Created  time.Time
@@ -121,25 +135,42 @@ type jobStatus struct {
 // Running reports whether the job is still at work.
 func (s jobStatus) Running() bool { return s.State == jobRunning }
 
-// Pct is the share of paths done, in percent, rounded down to a tenth
-// (100 only when every path is done).
+// Pct is the share of the work done, in percent, rounded down to a tenth
+// (100 only when all of it is done).
 func (s jobStatus) Pct() float64 {
-	if s.Paths == 0 {
+	if s.Total == 0 {
 		return 0
 	}
-	return float64(s.Done*1000/s.Paths) / 10
+	return float64(s.Done*1000/s.Total) / 10
 }
 
-func (j *mcJob) status() jobStatus {
+// Unit names the job's units of work.
+func (s jobStatus) Unit() string {
+	if s.Kind == jobOptimize {
+		return "backtests"
+	}
+	return "paths"
+}
+
+// Title names the kind of job.
+func (s jobStatus) Title() string {
+	if s.Kind == jobOptimize {
+		return "Optimisation"
+	}
+	return "Monte Carlo"
+}
+
+func (j *job) status() jobStatus {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	return jobStatus{ID: j.id, State: j.state, Done: int(j.done.Load()), Paths: j.paths, Seed: j.seed, Form: j.form,
+	return jobStatus{ID: j.id, Kind: j.kind, State: j.state, Done: int(j.done.Load()), Total: int(j.total.Load()),
+		Paths: j.paths, Seed: j.seed, Form: j.form,
 		Created: j.created, Finished: j.finished, Elapsed: j.elapsed, Problem: j.problem, View: j.view}
 }
 
-// mcJobs runs and keeps the jobs. Its goroutines are stopped and waited
+// jobSet runs and keeps the jobs. Its goroutines are stopped and waited
 // for by close. Safe for concurrent use.
-type mcJobs struct {
+type jobSet struct {
 	ctx   context.Context // parent of every job
 	stop  context.CancelFunc
 	wg    sync.WaitGroup
@@ -148,23 +179,33 @@ type mcJobs struct {
 	now   func() time.Time
 
 	mu   sync.Mutex
-	jobs map[string]*mcJob // by id
+	jobs map[string]*job // by id
 }
 
-func newMCJobs() *mcJobs {
+func newJobSet() *jobSet {
 	ctx, stop := context.WithCancel(context.Background())
-	return &mcJobs{ctx: ctx, stop: stop, slots: make(chan struct{}, maxJobs), users: newPerUser(maxJobsPerUser),
-		now: time.Now, jobs: map[string]*mcJob{}}
+	return &jobSet{ctx: ctx, stop: stop, slots: make(chan struct{}, maxJobs), users: newPerUser(maxJobsPerUser),
+		now: time.Now, jobs: map[string]*job{}}
 }
 
-// jobWork is what a job computes: its backtest and Monte Carlo run into
-// v, reporting the paths done.
+// jobWork is what a job computes into v (a backtest and its Monte Carlo
+// run, or an optimisation), reporting the units of work done.
 type jobWork func(ctx context.Context, v *backtestView, progress func(done, total int)) error
 
+// jobSpec says what a job is: its kind, its units of work (the progress
+// bar's whole; the work's progress may correct it), and for a Monte Carlo
+// job its paths and seed.
+type jobSpec struct {
+	kind  string
+	total int
+	paths int
+	seed  uint64
+}
+
 // start runs work as a new job of owner and returns it with its status
-// as it starts (0 paths done), or refuses it at once when the owner or
+// as it starts (nothing done), or refuses it at once when the owner or
 // the server runs as many jobs as they may (errJobsPerUser, errJobsBusy).
-func (m *mcJobs) start(owner string, v backtestView, paths int, seed uint64, work jobWork) (*mcJob, jobStatus, error) {
+func (m *jobSet) start(owner string, spec jobSpec, v backtestView, work jobWork) (*job, jobStatus, error) {
 	mine, ok := m.users.acquire(owner)
 	if !ok {
 		return nil, jobStatus{}, errJobsPerUser
@@ -176,8 +217,9 @@ func (m *mcJobs) start(owner string, v backtestView, paths int, seed uint64, wor
 		return nil, jobStatus{}, errJobsBusy
 	}
 	ctx, cancel := context.WithTimeout(m.ctx, jobTimeout)
-	j := &mcJob{id: rand.Text(), owner: owner, form: v.Form, paths: paths, seed: seed, created: m.now(),
+	j := &job{id: rand.Text(), owner: owner, kind: spec.kind, form: v.Form, paths: spec.paths, seed: spec.seed, created: m.now(),
 		cancel: cancel, ended: make(chan struct{}), state: jobRunning}
+	j.total.Store(int64(spec.total))
 	m.mu.Lock()
 	m.pruneLocked(owner)
 	m.jobs[j.id] = j
@@ -190,14 +232,14 @@ func (m *mcJobs) start(owner string, v backtestView, paths int, seed uint64, wor
 		defer func() { <-m.slots; mine() }()
 		defer cancel()
 		start := time.Now()
-		err := work(ctx, &v, func(done, _ int) { j.done.Store(int64(done)) })
+		err := work(ctx, &v, func(done, total int) { j.total.Store(int64(total)); j.done.Store(int64(done)) })
 		j.finish(&v, time.Since(start), err, m.now())
 	}()
 	return j, started, nil
 }
 
 // finish records how the job's work ended.
-func (j *mcJob) finish(v *backtestView, elapsed time.Duration, err error, now time.Time) {
+func (j *job) finish(v *backtestView, elapsed time.Duration, err error, now time.Time) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	j.finished, j.elapsed = now, elapsed
@@ -212,15 +254,15 @@ func (j *mcJob) finish(v *backtestView, elapsed time.Duration, err error, now ti
 	case errors.As(err, &le):
 		j.state, j.problem = jobFailed, le.msg
 	default:
-		j.state, j.problem = jobFailed, "The simulation failed."
+		j.state, j.problem = jobFailed, "The job failed."
 	}
 }
 
 // pruneLocked forgets owner's finished jobs beyond the newest maxJobsKept
 // and everyone's finished longer than jobKeep ago.
-func (m *mcJobs) pruneLocked(owner string) {
+func (m *jobSet) pruneLocked(owner string) {
 	now := m.now()
-	var mine []*mcJob
+	var mine []*job
 	for id, j := range m.jobs {
 		s := j.status()
 		if s.Running() {
@@ -244,23 +286,24 @@ func (m *mcJobs) pruneLocked(owner string) {
 	}
 }
 
-// get returns owner's job id; another user's job is not found.
-func (m *mcJobs) get(owner, id string) (*mcJob, bool) {
+// get returns owner's job id of kind ("" for either); another user's
+// job, or one of another kind, is not found.
+func (m *jobSet) get(owner, kind, id string) (*job, bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	j, ok := m.jobs[id]
-	if !ok || j.owner != owner {
+	if !ok || j.owner != owner || (kind != "" && j.kind != kind) {
 		return nil, false
 	}
 	return j, true
 }
 
-// list returns owner's jobs, newest first.
-func (m *mcJobs) list(owner string) []jobStatus {
+// list returns owner's jobs of kind ("" for both), newest first.
+func (m *jobSet) list(owner, kind string) []jobStatus {
 	m.mu.Lock()
 	var out []jobStatus
 	for _, j := range m.jobs {
-		if j.owner == owner {
+		if j.owner == owner && (kind == "" || j.kind == kind) {
 			out = append(out, j.status())
 		}
 	}
@@ -269,10 +312,10 @@ func (m *mcJobs) list(owner string) []jobStatus {
 	return out
 }
 
-// cancel stops owner's job id and waits (up to wait) for its goroutine
-// to end. A finished job stays as it ended.
-func (m *mcJobs) cancel(owner, id string, wait time.Duration) (*mcJob, bool) {
-	j, ok := m.get(owner, id)
+// cancel stops owner's job id of kind ("" for either) and waits (up to
+// wait) for its goroutine to end. A finished job stays as it ended.
+func (m *jobSet) cancel(owner, kind, id string, wait time.Duration) (*job, bool) {
+	j, ok := m.get(owner, kind, id)
 	if !ok {
 		return nil, false
 	}
@@ -287,14 +330,14 @@ func (m *mcJobs) cancel(owner, id string, wait time.Duration) (*mcJob, bool) {
 }
 
 // close cancels every job and waits for their goroutines.
-func (m *mcJobs) close() {
+func (m *jobSet) close() {
 	m.stop()
 	m.wg.Wait()
 }
 
 // startJob checks a job request (the backtest's fields and the paths),
 // loads its history and starts it for the current user.
-func (a *app) startJob(c *gin.Context, f backtestForm) (*mcJob, jobStatus, error) {
+func (a *app) startJob(c *gin.Context, f backtestForm) (*job, jobStatus, error) {
 	paths, err := parseJobPaths(f.Paths)
 	if err != nil {
 		return nil, jobStatus{}, err
@@ -308,16 +351,23 @@ func (a *app) startJob(c *gin.Context, f backtestForm) (*mcJob, jobStatus, error
 	if err := checkJobWork(len(p.bars), paths); err != nil {
 		return nil, jobStatus{}, err
 	}
-	return a.jobs.start(currentUser(c).ID, v, paths, p.seed, func(ctx context.Context, v *backtestView, progress func(done, total int)) error {
+	spec := jobSpec{kind: jobMonteCarlo, total: paths, paths: paths, seed: p.seed}
+	return a.jobs.start(currentUser(c).ID, spec, v, func(ctx context.Context, v *backtestView, progress func(done, total int)) error {
 		return p.run(ctx, v, &papertrade.MonteCarloOptions{Paths: paths, Seed: p.seed, Workers: jobWorkers, Progress: progress})
 	})
 }
 
-// jobSubmit is POST /backtest/jobs: the backtest form's fields as a job;
-// the browser goes to the job's page.
+// jobSubmit is POST /backtest/jobs: the backtest form's fields as a
+// Monte Carlo job; the browser goes to the job's page.
 func (a *app) jobSubmit(c *gin.Context) {
 	f := backtestFormFrom(c.GetPostForm)
 	j, _, err := a.startJob(c, f)
+	a.jobStarted(c, f, j, err)
+}
+
+// jobStarted sends the browser to the job's page, or shows the backtest
+// page with the form as it was and the reason the job was refused.
+func (a *app) jobStarted(c *gin.Context, f backtestForm, j *job, err error) {
 	if err != nil {
 		status, retry, ok := statusOf(err)
 		if !ok {
@@ -325,19 +375,25 @@ func (a *app) jobSubmit(c *gin.Context) {
 			return
 		}
 		setRetryAfter(c, retry)
-		v := backtestView{Form: f, Strategies: papertrade.Strategies(), Known: sim.Instruments(), DataSets: a.dataSets(c.Request.Context())}
+		v := backtestView{Form: f, Strategies: papertrade.Strategies(), Known: sim.Instruments(), DataSets: a.dataSets(c.Request.Context()),
+			Metrics: optimizeMetrics()}
 		a.render(c, status, "backtest", view{Title: "Backtest", Active: "backtest", Error: err.Error(), Data: v})
 		return
 	}
 	c.Redirect(http.StatusSeeOther, "/backtest/jobs/"+j.id+"#mc-job") // on a phone the job is below the form
 }
 
+// noSuchJob is the page of a job that is not the user's (or long gone).
+func (a *app) noSuchJob(c *gin.Context) {
+	a.errorPage(c, http.StatusNotFound, "not_found", "No such job", "There is no job here: it may have ended long ago.")
+}
+
 // jobPage is GET /backtest/jobs/:id: the backtest page with the job's
 // progress, and its result once it is done.
 func (a *app) jobPage(c *gin.Context) {
-	j, ok := a.jobs.get(currentUser(c).ID, c.Param("id"))
+	j, ok := a.jobs.get(currentUser(c).ID, "", c.Param("id"))
 	if !ok {
-		a.errorPage(c, http.StatusNotFound, "not_found", "No such job", "There is no Monte Carlo job here: it may have ended long ago.")
+		a.noSuchJob(c)
 		return
 	}
 	s := j.status()
@@ -346,21 +402,21 @@ func (a *app) jobPage(c *gin.Context) {
 		v = *s.View
 		v.Ran, v.Elapsed = true, s.Elapsed
 	}
-	v.Strategies, v.Known, v.DataSets = papertrade.Strategies(), sim.Instruments(), a.dataSets(c.Request.Context())
-	v.Job, v.Jobs = &s, a.jobs.list(currentUser(c).ID)
-	a.render(c, http.StatusOK, "backtest", view{Title: "Monte Carlo job · " + s.Form.Symbol, Active: "backtest", Data: v})
+	v.Strategies, v.Known, v.DataSets, v.Metrics = papertrade.Strategies(), sim.Instruments(), a.dataSets(c.Request.Context()), optimizeMetrics()
+	v.Job, v.Jobs = &s, a.jobs.list(currentUser(c).ID, "")
+	a.render(c, http.StatusOK, "backtest", view{Title: s.Title() + " job · " + s.Form.Symbol, Active: "backtest", Data: v})
 }
 
 // jobCancel is POST /backtest/jobs/:id/cancel.
 func (a *app) jobCancel(c *gin.Context) {
 	id := c.Param("id")
-	j, ok := a.jobs.cancel(currentUser(c).ID, id, 2*time.Second)
+	j, ok := a.jobs.cancel(currentUser(c).ID, "", id, 2*time.Second)
 	if !ok {
-		a.errorPage(c, http.StatusNotFound, "not_found", "No such job", "There is no Monte Carlo job here: it may have ended long ago.")
+		a.noSuchJob(c)
 		return
 	}
 	if s := j.status(); s.State == jobCancelled {
-		flashRedirect(c, "/backtest/jobs/"+id, fmt.Sprintf("Job cancelled after %d of %d paths.", s.Done, s.Paths))
+		flashRedirect(c, "/backtest/jobs/"+id, fmt.Sprintf("Job cancelled after %d of %d %s.", s.Done, s.Total, s.Unit()))
 		return
 	}
 	c.Redirect(http.StatusSeeOther, "/backtest/jobs/"+id+"#mc-job")

@@ -181,7 +181,7 @@ func TestMonteCarloJobCancelOwnerAndLimits(t *testing.T) {
 	// Bob's second job waits for his first: 429, at once.
 	status, raw := e.do(t, apiCall{client: bob, method: "POST", path: "/api/montecarlo/jobs", body: big})
 	require.Equal(t, http.StatusTooManyRequests, status, "%s", raw)
-	assert.Contains(t, string(raw), "already have a Monte Carlo job running")
+	assert.Contains(t, string(raw), "already have a job running")
 	// Carl takes the server's second slot; Eve finds the server full.
 	carlID, _ := e.startJob(t, carl, big)
 	req, err := http.NewRequest("POST", e.srv.URL+"/api/montecarlo/jobs", strings.NewReader(`{"paths": 10}`))
@@ -276,9 +276,9 @@ func TestMonteCarloJobCancelOwnerAndLimits(t *testing.T) {
 // TestMonteCarloJobsStopOnClose: closing the app cancels running jobs and
 // waits for their goroutines.
 func TestMonteCarloJobsStopOnClose(t *testing.T) {
-	m := newMCJobs()
+	m := newJobSet()
 	started := make(chan struct{})
-	j, s, err := m.start("u1", backtestView{}, 10, 1, func(ctx context.Context, _ *backtestView, progress func(int, int)) error {
+	j, s, err := m.start("u1", jobSpec{kind: jobMonteCarlo, total: 10, paths: 10, seed: 1}, backtestView{}, func(ctx context.Context, _ *backtestView, progress func(int, int)) error {
 		close(started)
 		<-ctx.Done()
 		return ctx.Err()

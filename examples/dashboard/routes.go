@@ -64,6 +64,7 @@ func (a *app) routes() {
 	u.GET("/stats", a.statsPage)
 	u.GET("/backtest", a.backtestPage)
 	u.POST("/backtest/jobs", a.jobSubmit)
+	u.POST("/backtest/optimize", a.optimizeSubmit)
 	u.GET("/backtest/jobs/:id", a.jobPage)
 	u.POST("/backtest/jobs/:id/cancel", a.jobCancel)
 	u.GET("/paper", a.paperPage)

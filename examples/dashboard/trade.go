@@ -44,6 +44,11 @@ type backtestForm struct {
 	MonteCarlo bool
 	Seed       string // of the Monte Carlo run's paths
 	Paths      string // of a Monte Carlo job (mcjobs.go)
+	// Of an optimisation job (optimize.go): a range of values per
+	// "<strategy>.<param>", the metric to maximise, walk-forward folds.
+	Ranges map[string]string
+	Metric string
+	Folds  string
 }
 
 type statRow struct{ Name, Value, Class string }
@@ -64,8 +69,10 @@ type backtestView struct {
 	Bars       int
 	Currency   string // of the price history ("" for an uploaded data set)
 	Elapsed    time.Duration
-	Job        *jobStatus  // a Monte Carlo job's page (mcjobs.go)
+	Job        *jobStatus  // a job's page (mcjobs.go)
 	Jobs       []jobStatus // the user's jobs, newest first
+	Opt        *optimizeView // an optimisation job's result (optimize.go)
+	Metrics    []optimizeMetric
 }
 
 // backtestFormOf reads a backtest request from the query (the page's form
@@ -105,6 +112,7 @@ func backtestFormFrom(get func(string) (string, bool)) backtestForm {
 			f.Values[s.Name+"."+p.Name] = field(s.Name+"."+p.Name, def)
 		}
 	}
+	optimizeFormFrom(&f, field)
 	return f
 }
 
@@ -112,7 +120,7 @@ func (a *app) backtestPage(c *gin.Context) {
 	f := backtestFormOf(c)
 	infos := papertrade.Strategies()
 	v := backtestView{Form: f, Strategies: infos, Known: sim.Instruments(), DataSets: a.dataSets(c.Request.Context()),
-		Jobs: a.jobs.list(currentUser(c).ID)}
+		Jobs: a.jobs.list(currentUser(c).ID, ""), Metrics: optimizeMetrics()}
 	if c.Query("run") == "" {
 		a.render(c, http.StatusOK, "backtest", view{Title: "Backtest", Active: "backtest", Data: v})
 		return
