@@ -69,8 +69,8 @@ type backtestView struct {
 	Bars       int
 	Currency   string // of the price history ("" for an uploaded data set)
 	Elapsed    time.Duration
-	Job        *jobStatus  // a job's page (mcjobs.go)
-	Jobs       []jobStatus // the user's jobs, newest first
+	Job        *jobStatus    // a job's page (mcjobs.go)
+	Jobs       []jobStatus   // the user's jobs, newest first
 	Opt        *optimizeView // an optimisation job's result (optimize.go)
 	Metrics    []optimizeMetric
 }
