@@ -362,12 +362,13 @@ func (a *app) startJob(c *gin.Context, f backtestForm) (*job, jobStatus, error) 
 func (a *app) jobSubmit(c *gin.Context) {
 	f := backtestFormFrom(c.GetPostForm)
 	j, _, err := a.startJob(c, f)
-	a.jobStarted(c, f, j, err)
+	a.jobStarted(c, f, j, err, false)
 }
 
 // jobStarted sends the browser to the job's page, or shows the backtest
-// page with the form as it was and the reason the job was refused.
-func (a *app) jobStarted(c *gin.Context, f backtestForm, j *job, err error) {
+// page with the form as it was (the optimisation's fields open for an
+// optimisation) and the reason the job was refused.
+func (a *app) jobStarted(c *gin.Context, f backtestForm, j *job, err error, optimizing bool) {
 	if err != nil {
 		status, retry, ok := statusOf(err)
 		if !ok {
@@ -376,7 +377,7 @@ func (a *app) jobStarted(c *gin.Context, f backtestForm, j *job, err error) {
 		}
 		setRetryAfter(c, retry)
 		v := backtestView{Form: f, Strategies: papertrade.Strategies(), Known: sim.Instruments(), DataSets: a.dataSets(c.Request.Context()),
-			Metrics: optimizeMetrics()}
+			Metrics: optimizeMetrics(), OptOpen: optimizing}
 		a.render(c, status, "backtest", view{Title: "Backtest", Active: "backtest", Error: err.Error(), Data: v})
 		return
 	}

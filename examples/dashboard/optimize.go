@@ -346,7 +346,7 @@ func (a *app) startOptimize(c *gin.Context, f backtestForm) (*job, jobStatus, er
 func (a *app) optimizeSubmit(c *gin.Context) {
 	f := backtestFormFrom(c.GetPostForm)
 	j, _, err := a.startOptimize(c, f)
-	a.jobStarted(c, f, j, err)
+	a.jobStarted(c, f, j, err, true)
 }
 
 // MaxOptCombos is the bound of a grid, for the form.

@@ -73,6 +73,7 @@ type backtestView struct {
 	Jobs       []jobStatus   // the user's jobs, newest first
 	Opt        *optimizeView // an optimisation job's result (optimize.go)
 	Metrics    []optimizeMetric
+	OptOpen    bool // the optimisation's fields shown open
 }
 
 // backtestFormOf reads a backtest request from the query (the page's form
