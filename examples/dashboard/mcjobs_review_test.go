@@ -22,7 +22,7 @@ import (
 // on the server, whatever the interleaving; the refused get the user's
 // or the server's reason, and nothing of theirs is kept.
 func TestMonteCarloJobsRacingStarts(t *testing.T) {
-	m := newMCJobs()
+	m := newJobSet()
 	defer m.close()
 	hold := make(chan struct{})
 	work := func(ctx context.Context, _ *backtestView, _ func(int, int)) error {
@@ -42,7 +42,7 @@ func TestMonteCarloJobsRacingStarts(t *testing.T) {
 			go func() {
 				defer wg.Done()
 				<-gate
-				_, _, err := m.start(o, backtestView{}, 10, 1, work)
+				_, _, err := m.start(o, jobSpec{kind: jobMonteCarlo, total: 10, paths: 10, seed: 1}, backtestView{}, work)
 				mu.Lock()
 				defer mu.Unlock()
 				switch {
@@ -67,7 +67,7 @@ func TestMonteCarloJobsRacingStarts(t *testing.T) {
 	}
 	ok, perUser, busy := race(one)
 	assert.Equal(t, [3]int{1, 15, 0}, [3]int{ok, perUser, busy}, "one user racing himself")
-	require.Len(t, m.list("bob"), 1)
+	require.Len(t, m.list("bob", ""), 1)
 
 	var many []string
 	for i := range 12 {
@@ -78,7 +78,7 @@ func TestMonteCarloJobsRacingStarts(t *testing.T) {
 	assert.Equal(t, 11, perUser+busy)
 	running := 0
 	for i := range 6 {
-		running += len(m.list(fmt.Sprintf("u%d", i)))
+		running += len(m.list(fmt.Sprintf("u%d", i), ""))
 	}
 	assert.Equal(t, 1, running, "a refused start keeps no job")
 
@@ -86,7 +86,7 @@ func TestMonteCarloJobsRacingStarts(t *testing.T) {
 	close(hold)
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		_, _, err := m.start("carl", backtestView{}, 10, 1, work)
+		_, _, err := m.start("carl", jobSpec{kind: jobMonteCarlo, total: 10, paths: 10, seed: 1}, backtestView{}, work)
 		if err == nil {
 			break
 		}
@@ -99,11 +99,11 @@ func TestMonteCarloJobsRacingStarts(t *testing.T) {
 // with its result, or cancelled without one; never "done" without a
 // result or "cancelled" with one, and the user's slot is free afterwards.
 func TestMonteCarloJobCancelRacingCompletion(t *testing.T) {
-	m := newMCJobs()
+	m := newJobSet()
 	defer m.close()
 	for i := range 200 {
 		owner := fmt.Sprintf("u%d", i)
-		j, _, err := m.start(owner, backtestView{}, 10, 1, func(ctx context.Context, v *backtestView, progress func(int, int)) error {
+		j, _, err := m.start(owner, jobSpec{kind: jobMonteCarlo, total: 10, paths: 10, seed: 1}, backtestView{}, func(ctx context.Context, v *backtestView, progress func(int, int)) error {
 			progress(10, 10)
 			if i%3 == 0 {
 				return ctx.Err()
@@ -111,7 +111,7 @@ func TestMonteCarloJobCancelRacingCompletion(t *testing.T) {
 			return nil
 		})
 		require.NoError(t, err)
-		go m.cancel(owner, j.id, 0)
+		go m.cancel(owner, "", j.id, 0)
 		<-j.ended
 		s := j.status()
 		switch s.State {
