@@ -273,8 +273,15 @@ func volumeChart(h marketdata.History) template.HTML {
 		if days[n-1] < full && lastBar.Before(starts[n-1].AddDate(0, 0, 6)) {
 			note = fmt.Sprintf(`<p class="muted small">The current week (from %s, %d of %d trading days so far, volume %s) is not drawn until it is complete.</p>`,
 				starts[n-1].Format("2 Jan"), days[n-1], full, shortNum(bars[n-1].Value))
-			bars, starts = bars[:n-1], starts[:n-1]
+			bars, starts, days = bars[:n-1], starts[:n-1], days[:n-1]
 		}
+	}
+	// A history that starts after a week's first day has a short first
+	// week too (the statistics' three years of Bitcoin start on a Saturday).
+	if n := len(bars); n > 1 && days[0] < slices.Max(days[1:]) && h.Bars[0].Time.After(starts[0]) {
+		note = fmt.Sprintf(`<p class="muted small">The first week (from %s, %d of %d trading days in this history, volume %s) is not drawn.</p>`,
+			h.Bars[0].Time.Format("2 Jan 2006"), days[0], slices.Max(days[1:]), shortNum(bars[0].Value)) + note
+		bars, starts, days = bars[1:], starts[1:], days[1:]
 	}
 	// Label the first week of each quarter with its month.
 	for i := range bars {

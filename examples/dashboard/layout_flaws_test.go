@@ -72,3 +72,24 @@ func TestShortNumTellsTicksApart(t *testing.T) {
 		assert.Equal(t, want, shortNum(v), "%v", v)
 	}
 }
+
+// TestVolumeChartLeavesOutAShortFirstWeek: a history that starts in the
+// middle of a week does not draw that week as a short bar either (three
+// years of Bitcoin from a Saturday began with a two-day bar); the chart
+// says it left it out.
+func TestVolumeChartLeavesOutAShortFirstWeek(t *testing.T) {
+	wed := time.Date(2026, 11, 4, 0, 0, 0, 0, time.UTC)
+	h := weekdayBars(wed, wed.AddDate(0, 0, 16)) // Wed 4 to Fri 20 Nov: 3 days, then two full weeks
+	html := string(volumeChart(h))
+	vols := volumeBarRE.FindAllStringSubmatch(html[strings.Index(html, "chart-wide"):], -1)
+	require.Len(t, vols, 2, "the two full weeks")
+	for _, v := range vols {
+		assert.Equal(t, "5", v[1])
+	}
+	assert.Contains(t, html, "The first week (from 4 Nov 2026, 3 of 5 trading days in this history, volume 3) is not drawn.")
+	// A history from a Monday keeps its first week.
+	mon := wed.AddDate(0, 0, -2)
+	html = string(volumeChart(weekdayBars(mon, mon.AddDate(0, 0, 18))))
+	assert.Len(t, volumeBarRE.FindAllStringSubmatch(html[strings.Index(html, "chart-wide"):], -1), 3)
+	assert.NotContains(t, html, "first week")
+}
