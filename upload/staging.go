@@ -177,10 +177,12 @@ func (m *Manager) sweepStaged(ctx context.Context) {
 }
 
 // abortIncomplete aborts the Storage's incomplete uploads (of any key)
-// started before cutoff, when it is an Aborter. Every Put the Manager
-// makes into a shared Storage that is a Copier is a staging put, which
-// ends within half of StagingGrace (stagingCtx), so no upload still
-// running is aborted.
+// started before cutoff, when it is an Aborter. The Manager's puts into
+// a shared Storage are staging puts, which end within half of
+// StagingGrace (stagingCtx), so none still running is aborted; a job
+// that stores an upload recorded unstaged (or copies one without a
+// Copier) has no such bound, and if its put outlasts StagingGrace it
+// fails as a transient error and is retried.
 func (m *Manager) abortIncomplete(ctx context.Context, cutoff time.Time) {
 	a, ok := m.opts.Storage.(Aborter)
 	if !ok {
