@@ -164,3 +164,29 @@ func TestMonteCarloAPIDefinesItsProbabilities(t *testing.T) {
 	}
 	assert.GreaterOrEqual(t, n, 3)
 }
+
+// Closing the app while a real job of 100,000 paths runs stops it within
+// a moment (the simulation itself honours the cancel), records it as
+// cancelled part way, and leaves no goroutine behind.
+func TestMonteCarloJobRealWorkStopsOnClose(t *testing.T) {
+	e := newTestEnv(t)
+	bob := e.user(t, "bob", auth.RoleUser)
+	id, _ := e.startJob(t, bob, map[string]any{"symbol": "SPY", "paths": maxJobPaths})
+	for {
+		_, j := e.jobCall(t, bob, "GET", "/api/montecarlo/jobs/"+id, nil)
+		require.Equal(t, jobRunning, j["state"])
+		if j["done_paths"].(float64) > 0 {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	start := time.Now()
+	e.app.jobs.close() // what app.Close does with its jobs
+	assert.Less(t, time.Since(start), 5*time.Second, "the job's goroutines stopped")
+	j, ok := e.app.jobs.get(mustUser(t, e, "bob").ID, jobMonteCarlo, id)
+	require.True(t, ok)
+	s := j.status()
+	assert.Equal(t, jobCancelled, s.State)
+	assert.Less(t, s.Done, s.Paths)
+	assert.Nil(t, s.View)
+}
