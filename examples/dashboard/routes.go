@@ -126,6 +126,12 @@ func securityHeaders(c *gin.Context) {
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "same-origin")
 	h.Set("X-Frame-Options", "DENY")
+	// What a logged-in user is served is theirs (books, paper account,
+	// settings): a browser shared after a logout keeps no copy to show
+	// the next person. Static files stay cacheable.
+	if _, ok := auth.UserFrom(c.Request.Context()); ok && !strings.HasPrefix(c.Request.URL.Path, "/static/") && c.Request.URL.Path != "/favicon.ico" {
+		h.Set("Cache-Control", "no-store")
+	}
 	c.Next()
 }
 
