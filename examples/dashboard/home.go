@@ -34,14 +34,33 @@ type mover struct {
 	Currency     string
 }
 
+// overview serves the home page from the owner's cached portfolio
+// (rendered.go): its content is rendered once per valuation, like the
+// portfolio page's. Empty books are rendered per request: their welcome
+// names the user, and there is nothing to value.
 func (a *app) overview(c *gin.Context) {
 	ctx := c.Request.Context()
-	u := currentUser(c)
-	pv, err := a.buildPortfolio(ctx, u, pickBase(c))
+	r, err := a.renderPortfolio(ctx, currentUser(c), pickBase(c))
 	if err != nil {
 		a.fail(c, err)
 		return
 	}
+	page := view{Title: "Overview", Active: "home"}
+	if r.view.Empty {
+		page.Data = a.overviewOf(ctx, r.view)
+		a.render(c, http.StatusOK, "overview", page)
+		return
+	}
+	content, err := r.overviewContent(ctx, a)
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	a.renderContent(c, http.StatusOK, page, content)
+}
+
+// overviewOf is the home page's view of the portfolio pv.
+func (a *app) overviewOf(ctx context.Context, pv *portfolioView) overviewView {
 	v := overviewView{portfolioView: pv}
 	if p := pv.Perf; p != nil && len(p.Points) >= 2 {
 		last, prev := p.Points[len(p.Points)-1], p.Points[len(p.Points)-2]
@@ -64,7 +83,7 @@ func (a *app) overview(c *gin.Context) {
 			v.Lines = append(v.Lines, it.Summary())
 		}
 	}
-	a.render(c, http.StatusOK, "overview", view{Title: "Overview", Active: "home", Data: v})
+	return v
 }
 
 // movers returns up to five holdings with the largest moves (up or down)

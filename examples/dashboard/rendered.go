@@ -41,8 +41,9 @@ type renderedPortfolio struct {
 	view *portfolioView
 	json []byte
 
-	mu      sync.Mutex
-	content map[string][]byte // the page's content, by chart period
+	mu       sync.Mutex
+	content  map[string][]byte // the page's content, by chart period
+	overview []byte            // the home page's content (home.go)
 }
 
 // renderSlot is an owner's current renderedPortfolio; mu lets one request
@@ -130,6 +131,29 @@ func (r *renderedPortfolio) pageContent(p *pages, period string) ([]byte, error)
 	}
 	r.content[period] = buf.Bytes()
 	return buf.Bytes(), nil
+}
+
+// overviewContent returns the home page's content (the "content"
+// template of overview), rendered on first use; like pageContent it
+// depends on the view only, as long as the books are not empty (whose
+// welcome names the user). A request that ends while the movers are read
+// keeps nothing, so a later one does not get a page without them.
+func (r *renderedPortfolio) overviewContent(ctx context.Context, a *app) ([]byte, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.overview != nil {
+		return r.overview, nil
+	}
+	v := a.overviewOf(ctx, r.view)
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	if err := a.pages.byName["overview"].ExecuteTemplate(&buf, "content", view{Data: v}); err != nil {
+		return nil, fmt.Errorf("render overview: %w", err)
+	}
+	r.overview = buf.Bytes()
+	return r.overview, nil
 }
 
 func (a *app) portfolioPage(c *gin.Context) {
