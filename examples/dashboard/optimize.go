@@ -116,10 +116,16 @@ func parseRange(p papertrade.ParamInfo, spec string) ([]float64, error) {
 		if n := (f[1]-f[0])/f[2] + 1; n > maxOptValues {
 			return nil, bad("%s gives %.0f values; a parameter takes at most %d.", spec, math.Floor(n), maxOptValues)
 		}
+		if f[2] < 1e-9 { // values are rounded to 1e-9: a smaller step never moves
+			return nil, bad("in start:stop:step the step must be at least 0.000000001.")
+		}
 		for i := 0; ; i++ {
 			v := math.Round((f[0]+float64(i)*f[2])*1e9) / 1e9
 			if v > f[1]+1e-9 {
 				break
+			}
+			if i == maxOptValues { // rounding kept it below stop
+				return nil, bad("%s gives more than %d values; a parameter takes at most %d.", spec, maxOptValues, maxOptValues)
 			}
 			if p.Check(v) != nil {
 				return nil, bad("%s is not a value it takes (%s).", p.Format(v), paramProblem(p))
