@@ -259,8 +259,10 @@ type optimizeView struct {
 	Result      *papertrade.OptimizeResult // runs cut to the best optShown
 	Metric      string                     // its label
 	Combos      int
-	Best        []paramValue
-	BacktestURL string // the backtest page with the best parameters
+	Best        []paramValue // of the parameters the grid varies
+	Varied      int          // parameters the grid varies
+	Fixed       string       // the others, as paramsText
+	BacktestURL string       // the backtest page with the best parameters
 	Rows        []optimizeRow
 	Folds       []foldRow
 }
@@ -278,39 +280,53 @@ type foldRow struct {
 	In, Out, Params, InScore, OutScore, OutReturn, OutBuyHold string
 }
 
-// newOptimizeView shows res, the optimisation of form f's strategy info.
-func newOptimizeView(res *papertrade.OptimizeResult, f backtestForm, info papertrade.StrategyInfo, combos int) *optimizeView {
+// newOptimizeView shows res, the optimisation of form f's strategy info
+// over grid: the runs and folds name the parameters the grid varies, the
+// others are said once.
+func newOptimizeView(res *papertrade.OptimizeResult, f backtestForm, info papertrade.StrategyInfo, grid map[string][]float64, combos int) *optimizeView {
 	if len(res.Runs) > optShown {
 		res.Runs = res.Runs[:optShown]
 	}
 	ov := &optimizeView{Result: res, Metric: metricLabel(res.Metric), Combos: combos}
+	var varied, fixed []papertrade.ParamInfo
+	for _, p := range info.Params {
+		if len(grid[p.Name]) > 1 {
+			varied = append(varied, p)
+		} else {
+			fixed = append(fixed, p)
+		}
+	}
+	ov.Fixed = paramsText(fixed, res.Best().Params)
 	best := res.Best()
+	ov.Varied = len(varied)
 	q := url.Values{"run": {"1"}, "symbol": {f.Symbol}, "strategy": {info.Name}, "cash": {f.Cash}, "commission": {f.Commission}}
 	for _, p := range info.Params {
 		q.Set(info.Name+"."+p.Name, p.Format(best.Params[p.Name]))
+	}
+	for _, p := range varied {
 		ov.Best = append(ov.Best, paramValue{p.Label, p.Format(best.Params[p.Name])})
 	}
 	ov.BacktestURL = "/backtest?" + q.Encode()
 	for i, r := range res.Runs {
-		ov.Rows = append(ov.Rows, optimizeRow{Rank: i + 1, Params: paramsText(info, r.Params), Score: fmtNum(r.Score, 3),
+		ov.Rows = append(ov.Rows, optimizeRow{Rank: i + 1, Params: paramsText(varied, r.Params), Score: fmtNum(r.Score, 3),
 			Return: fmtPct(r.Stats.ReturnPct), ReturnClass: signOf(r.Stats.ReturnPct), MaxDD: fmtNum(r.Stats.MaxDrawdownPct, 2) + "%",
 			WinRate: fmtNum(r.Stats.WinRatePct, 1) + "%", Trades: r.Stats.NumTrades})
 	}
 	for _, fo := range res.Folds {
 		ov.Folds = append(ov.Folds, foldRow{
-			In:     fo.InStart.Format("2006-01-02") + " – " + fo.InEnd.Format("2006-01-02"),
-			Out:    fo.OutStart.Format("2006-01-02") + " – " + fo.OutEnd.Format("2006-01-02"),
-			Params: paramsText(info, fo.Best), InScore: fmtNum(fo.InSample, 3), OutScore: fmtNum(fo.OutOfSample, 3),
+			In:     fo.InStart.Format("Jan 2006") + " – " + fo.InEnd.Format("Jan 2006"),
+			Out:    fo.OutStart.Format("Jan 2006") + " – " + fo.OutEnd.Format("Jan 2006"),
+			Params: paramsText(varied, fo.Best), InScore: fmtNum(fo.InSample, 3), OutScore: fmtNum(fo.OutOfSample, 3),
 			OutReturn: fmtPct(fo.OutReturnPct), OutBuyHold: fmtPct(fo.OutBuyHoldPct)})
 	}
 	return ov
 }
 
-// paramsText writes the parameters a grid varies or fixes by their labels:
-// "Fast SMA 10 · Slow SMA 30".
-func paramsText(info papertrade.StrategyInfo, p papertrade.Params) string {
+// paramsText writes the values in p of params by their labels: "Fast SMA
+// 10 · Slow SMA 30".
+func paramsText(params []papertrade.ParamInfo, p papertrade.Params) string {
 	var parts []string
-	for _, q := range info.Params {
+	for _, q := range params {
 		parts = append(parts, q.Label+" "+q.Format(p[q.Name]))
 	}
 	return strings.Join(parts, " · ")
@@ -342,7 +358,7 @@ func (a *app) startOptimize(c *gin.Context, f backtestForm) (*job, jobStatus, er
 		if err != nil {
 			return fmt.Errorf("optimize: %w", err)
 		}
-		v.Opt = newOptimizeView(res, v.Form, p.info, pl.combos)
+		v.Opt = newOptimizeView(res, v.Form, p.info, pl.grid, pl.combos)
 		return nil
 	})
 }

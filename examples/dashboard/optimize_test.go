@@ -121,7 +121,7 @@ func TestOptimizeJobProgressAndResult(t *testing.T) {
 	ov := newOptimizeView(want, backtestFormFrom(func(k string) (string, bool) {
 		v, ok := map[string]string{"symbol": sym, "strategy": "smacross", "commission": "0.1"}[k]
 		return v, ok
-	}), info, combos)
+	}), info, map[string][]float64{"fast": fast, "slow": slow, "long-only": {0}, "no-close": {0}}, combos)
 	wantJSON, err := json.Marshal(newAPIOptimizeResult(ov))
 	require.NoError(t, err)
 	var wantAny any
@@ -139,7 +139,7 @@ func TestOptimizeJobProgressAndResult(t *testing.T) {
 	assert.Contains(t, page, `id="opt-runs"`)
 	assert.Contains(t, page, `id="opt-folds"`)
 	assert.Contains(t, page, "Walk-forward efficiency")
-	assert.Contains(t, page, template.HTMLEscapeString(paramsText(info, want.Best().Params)))
+	assert.Contains(t, page, template.HTMLEscapeString(paramsText(info.Params[:2], want.Best().Params)))
 	assert.NotContains(t, page, `http-equiv="refresh"`, "a finished job's page stays")
 	link := template.HTMLEscapeString(ov.BacktestURL)
 	require.Contains(t, page, `href="`+link+`"`)
