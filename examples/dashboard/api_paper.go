@@ -188,8 +188,9 @@ func (a *app) apiPaperOrder(c *gin.Context) {
 	c.JSON(http.StatusCreated, apiPaperOrderResp{Status: "pending", Order: &o})
 }
 
-// apiPaperCancel is DELETE /api/paper/orders/{id}: 204, or 404 when no
-// such order is pending.
+// apiPaperCancel is DELETE /api/paper/orders/{id}: 204, 404 when no such
+// order is pending, 409 while it is being filled; a store failure is a
+// server error, not a "no such order" (the order is still pending).
 func (a *app) apiPaperCancel(c *gin.Context) {
 	ps, err := a.paperFor(c.Request.Context(), currentUser(c))
 	if err != nil {
@@ -197,14 +198,21 @@ func (a *app) apiPaperCancel(c *gin.Context) {
 		return
 	}
 	id, err := strconv.Atoi(c.Param("id"))
-	if err == nil {
+	if err != nil {
+		err = papertrade.ErrUnknownOrder
+	} else {
 		err = ps.acct.Cancel(id)
 	}
-	if err != nil {
+	switch {
+	case err == nil:
+		c.Status(http.StatusNoContent)
+	case errors.Is(err, papertrade.ErrUnknownOrder):
 		apiRefuse(c, http.StatusNotFound, "not_found", "No such pending order.")
-		return
+	case errors.Is(err, papertrade.ErrOrderFilling):
+		apiRefuse(c, http.StatusConflict, "conflict", "The order is being filled right now.")
+	default:
+		a.fail(c, err)
 	}
-	c.Status(http.StatusNoContent)
 }
 
 // maxAPIBody bounds a JSON request body.

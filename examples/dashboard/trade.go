@@ -393,11 +393,17 @@ func (a *app) paperCancel(c *gin.Context) {
 		return
 	}
 	id, err := strconv.Atoi(c.PostForm("id"))
-	if err == nil {
+	if err != nil {
+		err = papertrade.ErrUnknownOrder
+	} else {
 		err = ps.acct.Cancel(id)
 	}
 	if errors.Is(err, papertrade.ErrOrderFilling) {
 		flashFail(c, "/paper", "That order is being filled right now.")
+		return
+	}
+	if err != nil && !errors.Is(err, papertrade.ErrUnknownOrder) {
+		a.fail(c, err) // a store failure: the order is still pending
 		return
 	}
 	if err != nil {
