@@ -41,3 +41,32 @@ func TestOverviewMoversFitAPhone(t *testing.T) {
 		b.failWithShot(t, "overview-movers-390", "%s", out)
 	}
 }
+
+// TestOptimisationTablesFitALaptop: at 1366 px a finished optimisation's
+// tables (the best runs and the walk-forward folds) fit their card
+// without scrolling sideways (the folds' out-of-sample figures, what the
+// walk-forward is for, were behind the card's edge, the winner's
+// parameters on one line taking the width).
+func TestOptimisationTablesFitALaptop(t *testing.T) {
+	e := newTestEnv(t)
+	b := newBrowser(t, e, 2*time.Minute)
+	c := e.user(t, "opt-layout", auth.RoleUser)
+	id, _ := e.startOptimizeJob(t, c, map[string]any{"symbol": "SPY", "strategy": "smacross",
+		"ranges": map[string]string{"fast": "5:20:5", "slow": "20:60:10"}, "metric": "sharpe_ratio", "folds": 2})
+	e.waitOptimizeJob(t, c, id)
+	require.NoError(t, chromedp.Do(b.ctx, chromedp.EmulateViewport(1366, 900)))
+	b.login(t, e, c)
+	b.open(t, "/backtest/jobs/"+id)
+	out, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](`(() => {
+		const t = document.getElementById('opt-folds');
+		if (!t) return 'no folds table';
+		for (const box of document.querySelectorAll('.table-scroll')) {
+			if (box.scrollWidth > box.clientWidth + 1) return (box.querySelector('table').id || 'a table') + ' is ' + box.scrollWidth + ' px wide in a box of ' + box.clientWidth;
+		}
+		return '';
+	})()`))
+	require.NoError(t, err)
+	if out != "" {
+		b.failWithShot(t, "optimisation-tables-1366", "%s", out)
+	}
+}
