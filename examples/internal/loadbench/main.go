@@ -121,6 +121,7 @@ func bench(ctx context.Context, o options, out io.Writer) error {
 		{name: "/api/portfolio (20 tx)", path: "/api/portfolio", user: "small"},
 		{name: "/portfolio (" + bigName + ")", path: "/portfolio", user: "large"},
 		{name: "/api/portfolio (" + bigName + ")", path: "/api/portfolio", user: "large"},
+		{name: "/ (" + bigName + ")", path: "/", user: "large"},
 	}
 	if o.only != "" {
 		want := strings.Split(o.only, ",")
