@@ -53,11 +53,11 @@ type ClientOptions struct {
 	// state not saved yet) Deliver sees the message again after the
 	// restart, with the same Message.ID: store messages by ID.
 	//
-	// An error from Deliver is retried, with back-off, until it succeeds
-	// or the client is closed; meanwhile the client reads nothing more
-	// from the relay and its state is not saved. Deliver runs on the
-	// client's connection goroutine, one message at a time, and must not
-	// wait for Send or other calls that save the state (they wait for it).
+	// An error is retried, with back-off, until Deliver succeeds or the
+	// client is closed (Close cancels ctx and waits for Deliver to return);
+	// meanwhile nothing more is read from the relay nor the state saved.
+	// Deliver runs on the connection goroutine, one message at a time; it
+	// must heed ctx and not wait for Send or calls that save the state.
 	Deliver func(ctx context.Context, m Message) error
 	// OneTimePrekeys is how many one-time prekeys are kept published
 	// (default 50); when the relay reports that fewer than half are left,
