@@ -126,7 +126,7 @@ func bench(ctx context.Context, o options, out io.Writer) error {
 	if o.only != "" {
 		want := strings.Split(o.only, ",")
 		targets = slices.DeleteFunc(targets, func(t target) bool {
-			return !slices.ContainsFunc(want, func(w string) bool { return strings.HasPrefix(t.name, w) })
+			return !slices.ContainsFunc(want, t.named)
 		})
 	}
 	fmt.Fprintf(out, "%d clients for %s per endpoint, then 1 client for %s; load generator on the same machine\n",
@@ -328,3 +328,10 @@ func ms(d time.Duration) string {
 }
 
 func mib(b int64) string { return fmt.Sprintf("%.0f MB", float64(b)/(1<<20)) }
+
+// named reports whether -only's name w picks t: its whole name, or its path
+// before the user in brackets ("/portfolio" picks both users' /portfolio,
+// "/" only the overview).
+func (t target) named(w string) bool {
+	return t.name == w || strings.HasPrefix(t.name, w+" (")
+}
