@@ -3,9 +3,12 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"math"
+	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -14,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/finkit/finkit/auth"
+	"github.com/finkit/finkit/marketdata"
 	"github.com/finkit/finkit/papertrade"
 )
 
@@ -96,4 +100,45 @@ func TestPaperCancelWhileFilling(t *testing.T) {
 	claim(time.Now().Add(-2 * time.Minute)) // its filler died long ago
 	assert.Equal(t, http.StatusNoContent, del(path))
 	assert.Equal(t, http.StatusNotFound, del(path))
+}
+
+// TestQuoteJSONHostileStrings: the pre-encoded /api/quotes halves stay
+// byte for byte json.Marshal when every string a provider or a caller
+// controls holds HTML, U+2028/U+2029, control characters, quotes,
+// backslashes and invalid UTF-8, and the age is any duration (negative
+// after a clock step, tiny, huge).
+func TestQuoteJSONHostileStrings(t *testing.T) {
+	rng := rand.New(rand.NewPCG(17, 17))
+	pieces := []string{"<", ">", "&", "\u2028", "\u2029", "\x00", "\x1f", "\"", "\\", "\xff", "\xc3", "é", "💰", "a", " ", "</script>"}
+	str := func() string {
+		var b strings.Builder
+		for range rng.IntN(8) {
+			b.WriteString(pieces[rng.IntN(len(pieces))])
+		}
+		return b.String()
+	}
+	var enc quoteJSON
+	t0 := time.Date(2026, 12, 2, 7, 0, 0, 0, time.UTC)
+	for i := range 500 {
+		m := marketdata.Merged{Symbol: str(), Price: rng.Float64() * math.Pow(10, float64(rng.IntN(30)-10)), Currency: str(),
+			Time: t0.Add(time.Duration(rng.Int64N(1e15))), Confidence: marketdata.Confidence(str()), Reason: str(),
+			Agreeing: rng.IntN(5), Independent: rng.IntN(5), SpreadPct: rng.NormFloat64(), Stale: rng.IntN(2) == 0,
+			Fetched: t0.Add(time.Duration(i)), Age: time.Duration(rng.Int64() >> rng.IntN(64)), Revalidating: rng.IntN(2) == 0}
+		if rng.IntN(2) == 0 {
+			m.Age = -m.Age
+		}
+		for range rng.IntN(3) {
+			m.Sources = append(m.Sources, marketdata.Source{Provider: str(), Price: rng.Float64() * 100, Currency: str(),
+				Latency: time.Duration(rng.Int64N(1e10)), Used: rng.IntN(2) == 0, Error: str()})
+		}
+		res := &marketdata.Result{Quotes: []marketdata.Merged{m, m}, Missing: []string{str()},
+			Errors: []marketdata.ProviderError{{Provider: str(), Symbol: str(), Message: str()}}}
+		want, err := json.Marshal(newAPIQuotes(res))
+		require.NoError(t, err)
+		for range 2 { // encoded, then from the kept halves
+			got, err := enc.body(res)
+			require.NoError(t, err)
+			require.Equal(t, string(want), string(got), "case %d", i)
+		}
+	}
 }
