@@ -2,7 +2,6 @@ package securechat
 
 import (
 	"crypto/rand"
-	"fmt"
 	"io"
 
 	"golang.org/x/crypto/nacl/box"
@@ -50,7 +49,7 @@ func checkPublicKey(pub *[KeySize]byte) error {
 	u[31] &= 0x7f
 	for i := range lowOrderPoints {
 		if u == lowOrderPoints[i] {
-			return fmt.Errorf("%w: bad input point: low order point", ErrLowOrderKey)
+			return errorf("%w: bad input point: low order point", ErrLowOrderKey)
 		}
 	}
 	return nil
@@ -103,7 +102,7 @@ func BoxOpen(out, boxed []byte, nonce *[NonceSize]byte, peer, priv *[KeySize]byt
 	}
 	m, ok := secretbox.Open(out, boxed, nonce, key)
 	if !ok {
-		return nil, fmt.Errorf("%w: box", ErrAuth)
+		return nil, errorf("%w: box", ErrAuth)
 	}
 	return m, nil
 }
@@ -120,7 +119,7 @@ func SealAnonymous(out, msg []byte, recipient *[KeySize]byte, r io.Reader) ([]by
 	}
 	sealed, err := box.SealAnonymous(out, msg, recipient, r)
 	if err != nil {
-		return nil, fmt.Errorf("securechat: seal anonymous: %w", err)
+		return nil, errorf("securechat: seal anonymous: %w", err)
 	}
 	return sealed, nil
 }
@@ -129,16 +128,16 @@ func SealAnonymous(out, msg []byte, recipient *[KeySize]byte, r io.Reader) ([]by
 // plaintext to out. A low-order ephemeral key is rejected.
 func OpenAnonymous(out, sealed []byte, pub, priv *[KeySize]byte) ([]byte, error) {
 	if len(sealed) < AnonymousOverhead {
-		return nil, fmt.Errorf("%w: sealed box shorter than %d bytes", ErrAuth, AnonymousOverhead)
+		return nil, errorf("%w: sealed box shorter than %d bytes", ErrAuth, AnonymousOverhead)
 	}
 	var eph [KeySize]byte
 	copy(eph[:], sealed[:KeySize])
 	if err := checkPublicKey(&eph); err != nil {
-		return nil, fmt.Errorf("%w: sealed box ephemeral key: %w", ErrAuth, err)
+		return nil, errorf("%w: sealed box ephemeral key: %w", ErrAuth, err)
 	}
 	m, ok := box.OpenAnonymous(out, sealed, pub, priv)
 	if !ok {
-		return nil, fmt.Errorf("%w: sealed box", ErrAuth)
+		return nil, errorf("%w: sealed box", ErrAuth)
 	}
 	return m, nil
 }
@@ -152,11 +151,11 @@ func OpenAnonymous(out, sealed []byte, pub, priv *[KeySize]byte) ([]byte, error)
 // ErrBadSignature.
 func (id *Identity) SealTo(peer PublicIdentity, msg []byte) ([]byte, error) {
 	if err := peer.Verify(); err != nil {
-		return nil, fmt.Errorf("securechat: seal to %s: %w", peer.ID(), err)
+		return nil, errorf("securechat: seal to %s: %w", peer.ID(), err)
 	}
 	var nonce [NonceSize]byte
 	if _, err := io.ReadFull(rand.Reader, nonce[:]); err != nil {
-		return nil, fmt.Errorf("securechat: nonce: %w", err)
+		return nil, errorf("securechat: nonce: %w", err)
 	}
 	out := make([]byte, NonceSize, NonceSize+len(msg)+Overhead)
 	copy(out, nonce[:])
@@ -171,10 +170,10 @@ func (id *Identity) SealTo(peer PublicIdentity, msg []byte) ([]byte, error) {
 // SealTo it refuses a peer identity that does not verify (ErrBadSignature).
 func (id *Identity) OpenFrom(peer PublicIdentity, sealed []byte) ([]byte, error) {
 	if err := peer.Verify(); err != nil {
-		return nil, fmt.Errorf("securechat: open from %s: %w", peer.ID(), err)
+		return nil, errorf("securechat: open from %s: %w", peer.ID(), err)
 	}
 	if len(sealed) < NonceSize+Overhead {
-		return nil, fmt.Errorf("%w: sealed message too short", ErrAuth)
+		return nil, errorf("%w: sealed message too short", ErrAuth)
 	}
 	var nonce [NonceSize]byte
 	copy(nonce[:], sealed[:NonceSize])
@@ -184,7 +183,7 @@ func (id *Identity) OpenFrom(peer PublicIdentity, sealed []byte) ([]byte, error)
 	}
 	m, ok := secretbox.Open(nil, sealed[NonceSize:], &nonce, key)
 	if !ok {
-		return nil, fmt.Errorf("%w: box", ErrAuth)
+		return nil, errorf("%w: box", ErrAuth)
 	}
 	return m, nil
 }

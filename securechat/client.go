@@ -5,10 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
-	"fmt"
 	"math/rand/v2"
-	"net/netip"
-	"net/url"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -158,14 +155,14 @@ const maxSessionsPerPeer = 4
 // done.
 func NewClient(opts ClientOptions) (*Client, error) {
 	if opts.Identity == nil {
-		return nil, fmt.Errorf("%w: client needs an identity", ErrMalformed)
+		return nil, errorf("%w: client needs an identity", ErrMalformed)
 	}
-	u, err := url.Parse(opts.URL)
-	if err != nil || (u.Scheme != "ws" && u.Scheme != "wss" && u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("%w: relay URL %q", ErrMalformed, opts.URL)
+	scheme, host, hostname, ok := parseRelayURL(opts.URL)
+	if !ok || (scheme != "ws" && scheme != "wss" && scheme != "http" && scheme != "https") || host == "" {
+		return nil, errorf("%w: relay URL %q", ErrMalformed, opts.URL)
 	}
-	if (u.Scheme == "ws" || u.Scheme == "http") && !opts.AllowInsecureTransport && !isLoopback(u.Hostname()) {
-		return nil, fmt.Errorf("%w: %s (use wss://, or set AllowInsecureTransport)", ErrInsecureTransport, u.Host)
+	if (scheme == "ws" || scheme == "http") && !opts.AllowInsecureTransport && !isLoopback(hostname) {
+		return nil, errorf("%w: %s (use wss://, or set AllowInsecureTransport)", ErrInsecureTransport, host)
 	}
 	if opts.SignedPrekeyRotation <= 0 {
 		opts.SignedPrekeyRotation = 7 * 24 * time.Hour
@@ -185,7 +182,7 @@ func NewClient(opts ClientOptions) (*Client, error) {
 	if opts.Inbox <= 0 {
 		opts.Inbox = 1024
 	}
-	c := &Client{opts: opts, id: opts.Identity, host: u.Host, inbox: make(chan Message, opts.Inbox),
+	c := &Client{opts: opts, id: opts.Identity, host: host, inbox: make(chan Message, opts.Inbox),
 		connected: make(chan struct{}), published: make(chan struct{}), peers: make(map[PeerID]*peerState), groups: make(map[string]*Group),
 		log: clientLog(opts.Logger, opts.Identity.ID())}
 	if len(opts.State) > 0 {
@@ -193,6 +190,7 @@ func NewClient(opts ClientOptions) (*Client, error) {
 			return nil, err
 		}
 	} else {
+		var err error
 		if c.prekeys, err = NewPrekeys(c.id, opts.OneTimePrekeys, nil); err != nil {
 			return nil, err
 		}
@@ -202,15 +200,6 @@ func NewClient(opts ClientOptions) (*Client, error) {
 	go c.run()
 	go c.rotateLoop()
 	return c, nil
-}
-
-// isLoopback reports whether host (a URL's hostname) is the local machine.
-func isLoopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	a, err := netip.ParseAddr(host)
-	return err == nil && a.IsLoopback()
 }
 
 // rotateLoop replaces the signed prekey when it is due (see
@@ -357,7 +346,7 @@ func (c *Client) connectOnce() error {
 		return err
 	}
 	if f.Type != frameChallenge || len(f.Data) < 16 {
-		return fmt.Errorf("%w: expected challenge", ErrMalformed)
+		return errorf("%w: expected challenge", ErrMalformed)
 	}
 	auth := marshalFrame(frame{Type: frameAuth, Data: c.id.Public().Marshal(), Sig: c.id.Sign(authMessage(c.host, f.Data))})
 	if err := ws.Write(actx, auth); err != nil {
@@ -365,13 +354,13 @@ func (c *Client) connectOnce() error {
 	}
 	msg, err = ws.Read(actx)
 	if err != nil {
-		return fmt.Errorf("%w: %w", ErrUnauthorized, err)
+		return errorf("%w: %w", ErrUnauthorized, err)
 	}
 	if f, err = decodeFrame(msg); err != nil {
 		return err
 	}
 	if f.Type != frameWelcome || f.Peer != c.id.ID() {
-		return fmt.Errorf("%w: relay did not welcome us", ErrUnauthorized)
+		return errorf("%w: relay did not welcome us", ErrUnauthorized)
 	}
 	cc := &clientConn{ws: ws, done: make(chan struct{}), pending: make(map[uint64]chan frame)}
 	c.mu.Lock()
@@ -559,7 +548,7 @@ func (c *Client) sendPayload(ctx context.Context, to PeerID, payload []byte) err
 		return err
 	}
 	if to == c.ID() {
-		return fmt.Errorf("%w: cannot send to yourself", ErrMalformed)
+		return errorf("%w: cannot send to yourself", ErrMalformed)
 	}
 	ps := c.peer(to)
 	ps.sendMu.Lock()
@@ -568,14 +557,14 @@ func (c *Client) sendPayload(ctx context.Context, to PeerID, payload []byte) err
 	if s == nil {
 		f, err := c.request(ctx, frame{Type: frameFetch, Peer: to})
 		if err != nil {
-			return fmt.Errorf("securechat: fetch bundle for %s: %w", to, err)
+			return errorf("securechat: fetch bundle for %s: %w", to, err)
 		}
 		b, err := ParseBundle(f.Data)
 		if err != nil {
-			return fmt.Errorf("securechat: bundle for %s: %w", to, err)
+			return errorf("securechat: bundle for %s: %w", to, err)
 		}
 		if b.Identity.ID() != to {
-			return fmt.Errorf("%w: relay returned the bundle of %s for %s", ErrBadSignature, b.Identity.ID(), to)
+			return errorf("%w: relay returned the bundle of %s for %s", ErrBadSignature, b.Identity.ID(), to)
 		}
 		ns, err := Initiate(c.id, b, c.opts.Session)
 		if err != nil {
@@ -593,10 +582,10 @@ func (c *Client) sendPayload(ctx context.Context, to PeerID, payload []byte) err
 	// Write-ahead: the advanced sending chain is stored before its
 	// ciphertext exists anywhere but in this process.
 	if err := c.persist(ctx); err != nil {
-		return fmt.Errorf("securechat: save state before sending to %s: %w", to, err)
+		return errorf("securechat: save state before sending to %s: %w", to, err)
 	}
 	if _, err := c.request(ctx, frame{Type: frameSend, Data: env.Marshal()}); err != nil {
-		return fmt.Errorf("securechat: send to %s: %w", to, err)
+		return errorf("securechat: send to %s: %w", to, err)
 	}
 	return nil
 }
@@ -651,7 +640,7 @@ func (c *Client) decrypt(env *Envelope) ([]byte, error) {
 		return pt, nil
 	}
 	if len(sessions) == 0 {
-		return nil, fmt.Errorf("%w: %s", ErrNoSession, env.Sender)
+		return nil, errorf("%w: %s", ErrNoSession, env.Sender)
 	}
 	var firstErr error
 	for _, s := range sessions {

@@ -5,7 +5,6 @@ package securechat
 import (
 	"context"
 	"errors"
-	"fmt"
 	"sync"
 	"syscall/js"
 )
@@ -54,14 +53,14 @@ func dial(ctx context.Context, url string) (_ wsConn, err error) {
 	}
 	defer func() { // the constructor throws a SyntaxError for a bad URL
 		if r := recover(); r != nil {
-			err = fmt.Errorf("%w: relay URL: %v", ErrMalformed, r)
+			err = errorf("%w: relay URL: %v", ErrMalformed, r)
 		}
 	}()
 	c := &browserConn{ws: ctor.New(url), signal: make(chan struct{}, 1), open: make(chan struct{})}
 	c.on("open", func(js.Value) { close(c.open) })
 	c.on("message", c.onMessage)
 	c.on("close", func(ev js.Value) {
-		c.fail(fmt.Errorf("%w (code %d)", errBrowserSocketClosed, ev.Get("code").Int()))
+		c.fail(errorf("%w (code %d)", errBrowserSocketClosed, ev.Get("code").Int()))
 	})
 	select {
 	case <-c.open:
@@ -87,12 +86,12 @@ func (c *browserConn) on(event string, fn func(ev js.Value)) {
 func (c *browserConn) onMessage(ev js.Value) {
 	data := ev.Get("data")
 	if data.Type() != js.TypeString {
-		c.fail(fmt.Errorf("%w: binary frame from relay", ErrMalformed))
+		c.fail(errorf("%w: binary frame from relay", ErrMalformed))
 		return
 	}
 	b := []byte(data.String())
 	if len(b) > maxFrameSize {
-		c.fail(fmt.Errorf("%w: frame of %d bytes from relay", ErrTooLarge, len(b)))
+		c.fail(errorf("%w: frame of %d bytes from relay", ErrTooLarge, len(b)))
 		return
 	}
 	c.mu.Lock()
@@ -170,7 +169,7 @@ func (c *browserConn) Write(ctx context.Context, text []byte) (err error) {
 	}
 	defer func() { // send throws when the socket is not open
 		if r := recover(); r != nil {
-			err = fmt.Errorf("%w: %v", errBrowserSocketClosed, r)
+			err = errorf("%w: %v", errBrowserSocketClosed, r)
 		}
 	}()
 	c.ws.Call("send", string(text))

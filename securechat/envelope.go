@@ -2,7 +2,6 @@ package securechat
 
 import (
 	"encoding/binary"
-	"fmt"
 )
 
 // Wire envelope limits.
@@ -116,27 +115,27 @@ func (e *Envelope) Marshal() []byte {
 // alias data.
 func ParseEnvelope(data []byte) (*Envelope, error) {
 	if len(data) > MaxEnvelopeSize {
-		return nil, fmt.Errorf("%w: envelope of %d bytes, limit %d", ErrTooLarge, len(data), MaxEnvelopeSize)
+		return nil, errorf("%w: envelope of %d bytes, limit %d", ErrTooLarge, len(data), MaxEnvelopeSize)
 	}
 	r := reader{b: data}
 	e := &Envelope{Version: r.u8(), Type: MessageType(r.u8())}
 	if r.err != nil {
-		return nil, fmt.Errorf("%w: envelope truncated", ErrMalformed)
+		return nil, errorf("%w: envelope truncated", ErrMalformed)
 	}
 	if e.Version != EnvelopeVersion {
 		// Version 1 used a fixed nonce (a rolled-back sender reused its
 		// keystream); it is not accepted, not even for decryption.
-		return nil, fmt.Errorf("%w: envelope version %d, want %d", ErrMalformed, e.Version, EnvelopeVersion)
+		return nil, errorf("%w: envelope version %d, want %d", ErrMalformed, e.Version, EnvelopeVersion)
 	}
 	if e.Type != TypeInitial && e.Type != TypeNormal {
-		return nil, fmt.Errorf("%w: envelope type %d", ErrMalformed, e.Type)
+		return nil, errorf("%w: envelope type %d", ErrMalformed, e.Type)
 	}
 	var err error
 	if e.Sender, err = ParsePeerID(string(r.bytes(int(r.u8())))); err != nil {
-		return nil, fmt.Errorf("envelope sender: %w", err)
+		return nil, errorf("envelope sender: %w", err)
 	}
 	if e.Recipient, err = ParsePeerID(string(r.bytes(int(r.u8())))); err != nil {
-		return nil, fmt.Errorf("envelope recipient: %w", err)
+		return nil, errorf("envelope recipient: %w", err)
 	}
 	if e.Type == TypeInitial {
 		p := &PrekeyHeader{}
@@ -148,24 +147,24 @@ func ParseEnvelope(data []byte) (*Envelope, error) {
 		case 1:
 			p.HasOneTime = true
 		default:
-			return nil, fmt.Errorf("%w: prekey header flag", ErrMalformed)
+			return nil, errorf("%w: prekey header flag", ErrMalformed)
 		}
 		p.OneTimeID = r.u32()
 		if r.err != nil {
-			return nil, fmt.Errorf("%w: prekey header truncated", ErrMalformed)
+			return nil, errorf("%w: prekey header truncated", ErrMalformed)
 		}
 		if !p.HasOneTime && p.OneTimeID != 0 {
-			return nil, fmt.Errorf("%w: one-time prekey id without flag", ErrMalformed)
+			return nil, errorf("%w: one-time prekey id without flag", ErrMalformed)
 		}
 		// Only decoded here: the relay has no use for the signature check and
 		// Accept verifies the identity before using it (a tampered identity
 		// in an existing session's message fails authentication anyway,
 		// because the whole prekey header is bound into the message key).
 		if p.Identity, err = decodePublicIdentity(idb); err != nil {
-			return nil, fmt.Errorf("prekey header: %w", err)
+			return nil, errorf("prekey header: %w", err)
 		}
 		if p.Identity.ID() != e.Sender {
-			return nil, fmt.Errorf("%w: prekey header identity is not the sender", ErrMalformed)
+			return nil, errorf("%w: prekey header identity is not the sender", ErrMalformed)
 		}
 		e.Prekey = p
 	}
@@ -175,16 +174,16 @@ func ParseEnvelope(data []byte) (*Envelope, error) {
 	copy(e.Nonce[:], r.bytes(NonceSize))
 	n := r.u32()
 	if r.err != nil {
-		return nil, fmt.Errorf("%w: envelope header truncated", ErrMalformed)
+		return nil, errorf("%w: envelope header truncated", ErrMalformed)
 	}
 	if n > MaxCiphertextSize {
-		return nil, fmt.Errorf("%w: ciphertext of %d bytes, limit %d", ErrTooLarge, n, MaxCiphertextSize)
+		return nil, errorf("%w: ciphertext of %d bytes, limit %d", ErrTooLarge, n, MaxCiphertextSize)
 	}
 	if n < Overhead {
-		return nil, fmt.Errorf("%w: ciphertext shorter than the tag", ErrMalformed)
+		return nil, errorf("%w: ciphertext shorter than the tag", ErrMalformed)
 	}
 	if uint32(r.remaining()) != n {
-		return nil, fmt.Errorf("%w: ciphertext length %d, %d bytes follow", ErrMalformed, n, r.remaining())
+		return nil, errorf("%w: ciphertext length %d, %d bytes follow", ErrMalformed, n, r.remaining())
 	}
 	e.Ciphertext = append([]byte(nil), r.bytes(int(n))...)
 	return e, nil

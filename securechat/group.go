@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
-	"fmt"
 	"slices"
 )
 
@@ -53,7 +52,7 @@ func decodeInner(b []byte) (inner, error) {
 	r := reader{b: b}
 	in := inner{kind: r.u8()}
 	if r.err != nil {
-		return in, fmt.Errorf("%w: empty payload", ErrMalformed)
+		return in, errorf("%w: empty payload", ErrMalformed)
 	}
 	switch in.kind {
 	case kindDirect:
@@ -61,11 +60,11 @@ func decodeInner(b []byte) (inner, error) {
 		return in, nil
 	case kindGroup, kindGroupUpdate:
 	default:
-		return in, fmt.Errorf("%w: payload kind %d", ErrMalformed, in.kind)
+		return in, errorf("%w: payload kind %d", ErrMalformed, in.kind)
 	}
 	n := int(r.u8())
 	if n == 0 || n > MaxGroupIDLen {
-		return in, fmt.Errorf("%w: group id length %d", ErrMalformed, n)
+		return in, errorf("%w: group id length %d", ErrMalformed, n)
 	}
 	in.group = string(r.bytes(n))
 	if in.kind == kindGroup {
@@ -77,7 +76,7 @@ func decodeInner(b []byte) (inner, error) {
 	}
 	count := int(r.u16())
 	if count > MaxGroupMembers {
-		return in, fmt.Errorf("%w: %d group members, limit %d", ErrTooLarge, count, MaxGroupMembers)
+		return in, errorf("%w: %d group members, limit %d", ErrTooLarge, count, MaxGroupMembers)
 	}
 	for range count {
 		m, err := ParsePeerID(string(r.bytes(int(r.u8()))))
@@ -91,7 +90,7 @@ func decodeInner(b []byte) (inner, error) {
 
 func validGroupID(id string) error {
 	if len(id) == 0 || len(id) > MaxGroupIDLen {
-		return fmt.Errorf("%w: group id must be 1..%d bytes", ErrMalformed, MaxGroupIDLen)
+		return errorf("%w: group id must be 1..%d bytes", ErrMalformed, MaxGroupIDLen)
 	}
 	return nil
 }
@@ -114,13 +113,13 @@ func (c *Client) SetGroup(ctx context.Context, groupID string, members []PeerID)
 		}
 	}
 	if len(set) > MaxGroupMembers {
-		return fmt.Errorf("%w: %d members, limit %d", ErrTooLarge, len(set), MaxGroupMembers)
+		return errorf("%w: %d members, limit %d", ErrTooLarge, len(set), MaxGroupMembers)
 	}
 	c.mu.Lock()
 	old := c.groups[groupID]
 	if old != nil && old.Owner != c.ID() {
 		c.mu.Unlock()
-		return fmt.Errorf("%w: only the owner %s changes group %q", ErrNotMember, old.Owner, groupID)
+		return errorf("%w: only the owner %s changes group %q", ErrNotMember, old.Owner, groupID)
 	}
 	notify := slices.Clone(set)
 	if old != nil {
@@ -150,7 +149,7 @@ func (c *Client) SetGroup(ctx context.Context, groupID string, members []PeerID)
 func (c *Client) SendGroup(ctx context.Context, groupID string, body []byte) error {
 	g, ok := c.Group(groupID)
 	if !ok || !slices.Contains(g.Members, c.ID()) {
-		return fmt.Errorf("%w: %q", ErrNotMember, groupID)
+		return errorf("%w: %q", ErrNotMember, groupID)
 	}
 	payload := encodeInner(inner{kind: kindGroup, group: groupID, body: body})
 	var errs []error
@@ -240,10 +239,10 @@ func (c *Client) MarshalState() ([]byte, error) {
 func (c *Client) restore(data []byte) error {
 	st, err := unmarshalState(data)
 	if err != nil {
-		return fmt.Errorf("%w: client state: %v", ErrMalformed, err)
+		return errorf("%w: client state: %v", ErrMalformed, err)
 	}
 	if st.Version != 1 {
-		return fmt.Errorf("%w: client state version %d", ErrMalformed, st.Version)
+		return errorf("%w: client state version %d", ErrMalformed, st.Version)
 	}
 	pk, err := UnmarshalPrekeys(st.Prekeys, nil)
 	if err != nil {
@@ -258,7 +257,7 @@ func (c *Client) restore(data []byte) error {
 				return err
 			}
 			if s.Peer().ID() != p || s.self.ID() != c.ID() {
-				return fmt.Errorf("%w: client state session belongs elsewhere", ErrMalformed)
+				return errorf("%w: client state session belongs elsewhere", ErrMalformed)
 			}
 			ps.sessions = append(ps.sessions, s)
 		}

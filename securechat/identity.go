@@ -4,7 +4,6 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/base64"
-	"fmt"
 	"io"
 )
 
@@ -26,11 +25,11 @@ type PeerID string
 // ParsePeerID checks that s is a well-formed PeerID.
 func ParsePeerID(s string) (PeerID, error) {
 	if len(s) != base64.RawURLEncoding.EncodedLen(ed25519.PublicKeySize) {
-		return "", fmt.Errorf("%w: peer id must be %d characters, got %d", ErrMalformed, base64.RawURLEncoding.EncodedLen(ed25519.PublicKeySize), len(s))
+		return "", errorf("%w: peer id must be %d characters, got %d", ErrMalformed, base64.RawURLEncoding.EncodedLen(ed25519.PublicKeySize), len(s))
 	}
 	b, err := base64.RawURLEncoding.Strict().DecodeString(s)
 	if err != nil || len(b) != ed25519.PublicKeySize {
-		return "", fmt.Errorf("%w: peer id is not base64url", ErrMalformed)
+		return "", errorf("%w: peer id is not base64url", ErrMalformed)
 	}
 	return PeerID(s), nil
 }
@@ -51,13 +50,13 @@ func (p PublicIdentity) ID() PeerID {
 // Verify checks the binding signature and rejects a low-order X25519 key.
 func (p PublicIdentity) Verify() error {
 	if len(p.SigningKey) != ed25519.PublicKeySize {
-		return fmt.Errorf("%w: identity signing key has %d bytes", ErrMalformed, len(p.SigningKey))
+		return errorf("%w: identity signing key has %d bytes", ErrMalformed, len(p.SigningKey))
 	}
 	if !ed25519.Verify(p.SigningKey, bindingMessage(&p.DHKey), p.Binding[:]) {
-		return fmt.Errorf("%w: identity key binding", ErrBadSignature)
+		return errorf("%w: identity key binding", ErrBadSignature)
 	}
 	if err := checkPublicKey(&p.DHKey); err != nil {
-		return fmt.Errorf("identity key: %w", err)
+		return errorf("identity key: %w", err)
 	}
 	return nil
 }
@@ -90,7 +89,7 @@ func ParsePublicIdentity(b []byte) (PublicIdentity, error) {
 // decodePublicIdentity only splits the fields; callers verify before use.
 func decodePublicIdentity(b []byte) (PublicIdentity, error) {
 	if len(b) != PublicIdentitySize {
-		return PublicIdentity{}, fmt.Errorf("%w: public identity must be %d bytes, got %d", ErrMalformed, PublicIdentitySize, len(b))
+		return PublicIdentity{}, errorf("%w: public identity must be %d bytes, got %d", ErrMalformed, PublicIdentitySize, len(b))
 	}
 	var p PublicIdentity
 	p.SigningKey = ed25519.PublicKey(append([]byte(nil), b[:32]...))
@@ -125,22 +124,22 @@ func GenerateIdentity(r io.Reader) (*Identity, error) {
 	var seed [ed25519.SeedSize]byte
 	var dh [KeySize]byte
 	if _, err := io.ReadFull(r, seed[:]); err != nil {
-		return nil, fmt.Errorf("securechat: generate identity: %w", err)
+		return nil, errorf("securechat: generate identity: %w", err)
 	}
 	if _, err := io.ReadFull(r, dh[:]); err != nil {
-		return nil, fmt.Errorf("securechat: generate identity: %w", err)
+		return nil, errorf("securechat: generate identity: %w", err)
 	}
 	return identityFromSecrets(seed[:], &dh)
 }
 
 func identityFromSecrets(seed []byte, dh *[KeySize]byte) (*Identity, error) {
 	if len(seed) != ed25519.SeedSize {
-		return nil, fmt.Errorf("%w: signing seed must be %d bytes", ErrMalformed, ed25519.SeedSize)
+		return nil, errorf("%w: signing seed must be %d bytes", ErrMalformed, ed25519.SeedSize)
 	}
 	priv := ed25519.NewKeyFromSeed(seed)
 	kp, err := keyPairOf(dh)
 	if err != nil {
-		return nil, fmt.Errorf("%w: x25519 key: %v", ErrMalformed, err)
+		return nil, errorf("%w: x25519 key: %v", ErrMalformed, err)
 	}
 	id := &Identity{signing: priv, dh: *dh, dhKey: kp}
 	id.pub.SigningKey = priv.Public().(ed25519.PublicKey)

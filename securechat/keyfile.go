@@ -6,7 +6,6 @@ import (
 	"crypto/rand"
 	"encoding/binary"
 	"encoding/pem"
-	"fmt"
 	"io"
 
 	"golang.org/x/crypto/argon2"
@@ -78,13 +77,13 @@ const (
 func (p KDFParams) validate() error {
 	switch {
 	case p.Time < 1 || p.Time > MaxKDFTime:
-		return fmt.Errorf("%w: argon2 time %d outside 1..%d", ErrMalformed, p.Time, MaxKDFTime)
+		return errorf("%w: argon2 time %d outside 1..%d", ErrMalformed, p.Time, MaxKDFTime)
 	case p.MemoryKiB < 8*uint32(max(p.Threads, 1)) || p.MemoryKiB > MaxKDFMemoryKiB:
-		return fmt.Errorf("%w: argon2 memory %d KiB outside %d..%d", ErrMalformed, p.MemoryKiB, 8*uint32(max(p.Threads, 1)), MaxKDFMemoryKiB)
+		return errorf("%w: argon2 memory %d KiB outside %d..%d", ErrMalformed, p.MemoryKiB, 8*uint32(max(p.Threads, 1)), MaxKDFMemoryKiB)
 	case p.Threads < 1 || p.Threads > MaxKDFThreads:
-		return fmt.Errorf("%w: argon2 threads %d outside 1..%d", ErrMalformed, p.Threads, MaxKDFThreads)
+		return errorf("%w: argon2 threads %d outside 1..%d", ErrMalformed, p.Threads, MaxKDFThreads)
 	case uint64(p.Time)*uint64(p.MemoryKiB) > MaxKDFCost:
-		return fmt.Errorf("%w: argon2 cost %d passes × %d KiB above %d KiB·passes", ErrMalformed, p.Time, p.MemoryKiB, MaxKDFCost)
+		return errorf("%w: argon2 cost %d passes × %d KiB above %d KiB·passes", ErrMalformed, p.Time, p.MemoryKiB, MaxKDFCost)
 	}
 	return nil
 }
@@ -95,7 +94,7 @@ func (p KDFParams) validateWrite() error {
 		return err
 	}
 	if p.MemoryKiB < MinKDFMemoryKiB || uint64(p.Time)*uint64(p.MemoryKiB) < MinKDFCost {
-		return fmt.Errorf("%w: argon2 cost %d passes × %d KiB below the minimum (%d KiB, %d KiB·passes)",
+		return errorf("%w: argon2 cost %d passes × %d KiB below the minimum (%d KiB, %d KiB·passes)",
 			ErrMalformed, p.Time, p.MemoryKiB, MinKDFMemoryKiB, MinKDFCost)
 	}
 	return nil
@@ -117,7 +116,7 @@ func deriveFileKey(pass, salt []byte, p KDFParams) *[KeySize]byte {
 // with MarshalKeyFileUnencrypted.
 func (id *Identity) MarshalKeyFile(passphrase []byte, params *KDFParams) ([]byte, error) {
 	if len(passphrase) == 0 {
-		return nil, fmt.Errorf("%w: refusing to write an unencrypted key file (use MarshalKeyFileUnencrypted)", ErrPassphraseRequired)
+		return nil, errorf("%w: refusing to write an unencrypted key file (use MarshalKeyFileUnencrypted)", ErrPassphraseRequired)
 	}
 	p := DefaultKDFParams()
 	if params != nil {
@@ -153,10 +152,10 @@ func (id *Identity) marshalSealed(passphrase []byte, p KDFParams) ([]byte, error
 	var salt [saltLen]byte
 	var nonce [NonceSize]byte
 	if _, err := io.ReadFull(rand.Reader, salt[:]); err != nil {
-		return nil, fmt.Errorf("securechat: salt: %w", err)
+		return nil, errorf("securechat: salt: %w", err)
 	}
 	if _, err := io.ReadFull(rand.Reader, nonce[:]); err != nil {
-		return nil, fmt.Errorf("securechat: nonce: %w", err)
+		return nil, errorf("securechat: nonce: %w", err)
 	}
 	body := make([]byte, 0, sealedBodyLen)
 	body = append(body, keyFileVersion, keyKindSealed)
@@ -177,39 +176,39 @@ func KeyFileEncrypted(data []byte) bool {
 
 func keyFileBody(data []byte) ([]byte, error) {
 	if len(data) > maxKeyFileSize {
-		return nil, fmt.Errorf("%w: key file larger than %d bytes", ErrTooLarge, maxKeyFileSize)
+		return nil, errorf("%w: key file larger than %d bytes", ErrTooLarge, maxKeyFileSize)
 	}
 	block, rest := pem.Decode(data)
 	if block == nil {
-		return nil, fmt.Errorf("%w: key file is not PEM", ErrMalformed)
+		return nil, errorf("%w: key file is not PEM", ErrMalformed)
 	}
 	if block.Type != KeyFilePEMType {
-		return nil, fmt.Errorf("%w: key file PEM type %q, want %q", ErrMalformed, block.Type, KeyFilePEMType)
+		return nil, errorf("%w: key file PEM type %q, want %q", ErrMalformed, block.Type, KeyFilePEMType)
 	}
 	if len(block.Headers) != 0 {
-		return nil, fmt.Errorf("%w: key file has PEM headers", ErrMalformed)
+		return nil, errorf("%w: key file has PEM headers", ErrMalformed)
 	}
 	if len(bytes.TrimSpace(rest)) != 0 {
-		return nil, fmt.Errorf("%w: trailing data after key file", ErrMalformed)
+		return nil, errorf("%w: trailing data after key file", ErrMalformed)
 	}
 	b := block.Bytes
 	if len(b) < 2 {
-		return nil, fmt.Errorf("%w: key file body too short", ErrMalformed)
+		return nil, errorf("%w: key file body too short", ErrMalformed)
 	}
 	if b[0] != keyFileVersion {
-		return nil, fmt.Errorf("%w: key file version %d, want %d", ErrMalformed, b[0], keyFileVersion)
+		return nil, errorf("%w: key file version %d, want %d", ErrMalformed, b[0], keyFileVersion)
 	}
 	switch b[1] {
 	case keyKindPlain:
 		if len(b) != plainBodyLen {
-			return nil, fmt.Errorf("%w: plain key file body is %d bytes, want %d", ErrMalformed, len(b), plainBodyLen)
+			return nil, errorf("%w: plain key file body is %d bytes, want %d", ErrMalformed, len(b), plainBodyLen)
 		}
 	case keyKindSealed:
 		if len(b) != sealedBodyLen {
-			return nil, fmt.Errorf("%w: encrypted key file body is %d bytes, want %d", ErrMalformed, len(b), sealedBodyLen)
+			return nil, errorf("%w: encrypted key file body is %d bytes, want %d", ErrMalformed, len(b), sealedBodyLen)
 		}
 	default:
-		return nil, fmt.Errorf("%w: key file kind %d", ErrMalformed, b[1])
+		return nil, errorf("%w: key file kind %d", ErrMalformed, b[1])
 	}
 	return b, nil
 }

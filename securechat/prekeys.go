@@ -1,12 +1,12 @@
 package securechat
 
 import (
+	"bytes"
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/binary"
-	"fmt"
 	"io"
-	"sort"
+	"slices"
 	"sync"
 	"time"
 )
@@ -64,14 +64,14 @@ func (b *Bundle) Verify() error {
 	}
 	sp := &b.SignedPrekey
 	if !ed25519.Verify(b.Identity.SigningKey, signedPrekeyMessage(sp.ID, &sp.Public), sp.Signature[:]) {
-		return fmt.Errorf("%w: signed prekey %d", ErrBadSignature, sp.ID)
+		return errorf("%w: signed prekey %d", ErrBadSignature, sp.ID)
 	}
 	if err := checkPublicKey(&sp.Public); err != nil {
-		return fmt.Errorf("signed prekey: %w", err)
+		return errorf("signed prekey: %w", err)
 	}
 	if b.OneTimePrekey != nil {
 		if err := checkPublicKey(&b.OneTimePrekey.Public); err != nil {
-			return fmt.Errorf("one-time prekey: %w", err)
+			return errorf("one-time prekey: %w", err)
 		}
 	}
 	return nil
@@ -106,7 +106,7 @@ func ParseBundle(data []byte) (*Bundle, error) {
 	sp := r.bytes(signedPrekeySize)
 	flag := r.u8()
 	if r.err != nil {
-		return nil, fmt.Errorf("%w: bundle truncated", ErrMalformed)
+		return nil, errorf("%w: bundle truncated", ErrMalformed)
 	}
 	var err error
 	if b.Identity, err = ParsePublicIdentity(idb); err != nil {
@@ -121,12 +121,12 @@ func ParseBundle(data []byte) (*Bundle, error) {
 		id := r.u32()
 		pub := r.bytes(KeySize)
 		if r.err != nil {
-			return nil, fmt.Errorf("%w: bundle truncated", ErrMalformed)
+			return nil, errorf("%w: bundle truncated", ErrMalformed)
 		}
 		b.OneTimePrekey = &OneTimePrekey{ID: id}
 		copy(b.OneTimePrekey.Public[:], pub)
 	default:
-		return nil, fmt.Errorf("%w: bundle one-time prekey flag %d", ErrMalformed, flag)
+		return nil, errorf("%w: bundle one-time prekey flag %d", ErrMalformed, flag)
 	}
 	if err := r.end(); err != nil {
 		return nil, err
@@ -164,13 +164,13 @@ func ParsePrekeyUpload(data []byte) (*PrekeyUpload, error) {
 	sp := r.bytes(signedPrekeySize)
 	n := int(r.u16())
 	if r.err != nil {
-		return nil, fmt.Errorf("%w: prekey upload truncated", ErrMalformed)
+		return nil, errorf("%w: prekey upload truncated", ErrMalformed)
 	}
 	if n > MaxOneTimePrekeys {
-		return nil, fmt.Errorf("%w: %d one-time prekeys, limit %d", ErrTooLarge, n, MaxOneTimePrekeys)
+		return nil, errorf("%w: %d one-time prekeys, limit %d", ErrTooLarge, n, MaxOneTimePrekeys)
 	}
 	if r.remaining() != n*(4+KeySize) {
-		return nil, fmt.Errorf("%w: prekey upload length", ErrMalformed)
+		return nil, errorf("%w: prekey upload length", ErrMalformed)
 	}
 	var u PrekeyUpload
 	var err error
@@ -185,11 +185,11 @@ func ParsePrekeyUpload(data []byte) (*PrekeyUpload, error) {
 		k := OneTimePrekey{ID: r.u32()}
 		copy(k.Public[:], r.bytes(KeySize))
 		if seen[k.ID] {
-			return nil, fmt.Errorf("%w: duplicate one-time prekey id %d", ErrMalformed, k.ID)
+			return nil, errorf("%w: duplicate one-time prekey id %d", ErrMalformed, k.ID)
 		}
 		seen[k.ID] = true
 		if err := checkPublicKey(&k.Public); err != nil {
-			return nil, fmt.Errorf("one-time prekey %d: %w", k.ID, err)
+			return nil, errorf("one-time prekey %d: %w", k.ID, err)
 		}
 		u.OneTime = append(u.OneTime, k)
 	}
@@ -276,7 +276,7 @@ func (p *Prekeys) GenerateOneTime(n int) ([]OneTimePrekey, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if n < 0 || len(p.oneTime)+n > MaxOneTimePrekeys {
-		return nil, fmt.Errorf("%w: at most %d one-time prekeys", ErrTooLarge, MaxOneTimePrekeys)
+		return nil, errorf("%w: at most %d one-time prekeys", ErrTooLarge, MaxOneTimePrekeys)
 	}
 	out := make([]OneTimePrekey, 0, n)
 	for range n {
@@ -299,7 +299,7 @@ func (p *Prekeys) GenerateOneTime(n int) ([]OneTimePrekey, error) {
 // never came (or never will).
 func (p *Prekeys) Replenish(n int) ([]OneTimePrekey, error) {
 	if n < 0 || n > MaxOneTimePrekeys {
-		return nil, fmt.Errorf("%w: at most %d one-time prekeys", ErrTooLarge, MaxOneTimePrekeys)
+		return nil, errorf("%w: at most %d one-time prekeys", ErrTooLarge, MaxOneTimePrekeys)
 	}
 	p.mu.Lock()
 	if extra := len(p.oneTime) + n - MaxOneTimePrekeys; extra > 0 {
@@ -307,7 +307,7 @@ func (p *Prekeys) Replenish(n int) ([]OneTimePrekey, error) {
 		for id := range p.oneTime {
 			ids = append(ids, id)
 		}
-		sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
+		slices.Sort(ids)
 		for _, id := range ids[:extra] {
 			k := p.oneTime[id]
 			clear(k.priv[:])
@@ -328,7 +328,7 @@ func (p *Prekeys) Upload(id *Identity) *PrekeyUpload {
 	for k := range p.oneTime {
 		ids = append(ids, k)
 	}
-	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
+	slices.Sort(ids)
 	for _, k := range ids {
 		u.OneTime = append(u.OneTime, OneTimePrekey{ID: k, Public: p.oneTime[k].pub})
 	}
@@ -377,17 +377,17 @@ func (p *Prekeys) lookup(ph *PrekeyHeader) (spk keyPair, opk keyPair, err error)
 	case p.prev != nil && spkID == p.prevID:
 		spk = *p.prev
 	default:
-		return spk, opk, fmt.Errorf("%w: signed prekey %d", ErrUnknownPrekey, spkID)
+		return spk, opk, errorf("%w: signed prekey %d", ErrUnknownPrekey, spkID)
 	}
 	if seen, _ := p.seenFor(spkID); !hasOPK {
 		if _, dup := seen[ph.BaseKey]; dup {
-			return spk, opk, fmt.Errorf("%w: initial message with base key already accepted", ErrReplay)
+			return spk, opk, errorf("%w: initial message with base key already accepted", ErrReplay)
 		}
 	}
 	if hasOPK {
 		k, ok := p.oneTime[opkID]
 		if !ok {
-			return spk, opk, fmt.Errorf("%w: one-time prekey %d", ErrUnknownPrekey, opkID)
+			return spk, opk, errorf("%w: one-time prekey %d", ErrUnknownPrekey, opkID)
 		}
 		opk = k
 	}
@@ -401,7 +401,7 @@ func (p *Prekeys) lookup(ph *PrekeyHeader) (spk keyPair, opk keyPair, err error)
 func (p *Prekeys) commitAccept(ph *PrekeyHeader) error {
 	if ph.HasOneTime {
 		if !p.consume(ph.OneTimeID) {
-			return fmt.Errorf("%w: one-time prekey %d already used", ErrUnknownPrekey, ph.OneTimeID)
+			return errorf("%w: one-time prekey %d already used", ErrUnknownPrekey, ph.OneTimeID)
 		}
 		return nil
 	}
@@ -410,13 +410,13 @@ func (p *Prekeys) commitAccept(ph *PrekeyHeader) error {
 	seen, ok := p.seenFor(ph.SignedPrekeyID)
 	switch {
 	case !ok:
-		return fmt.Errorf("%w: signed prekey %d rotated away meanwhile", ErrUnknownPrekey, ph.SignedPrekeyID)
+		return errorf("%w: signed prekey %d rotated away meanwhile", ErrUnknownPrekey, ph.SignedPrekeyID)
 	case len(seen) >= MaxBaseKeysPerSignedPrekey:
-		return fmt.Errorf("%w: signed prekey %d accepted its %d sessions without a one-time prekey; it must be rotated",
+		return errorf("%w: signed prekey %d accepted its %d sessions without a one-time prekey; it must be rotated",
 			ErrUnknownPrekey, ph.SignedPrekeyID, MaxBaseKeysPerSignedPrekey)
 	}
 	if _, dup := seen[ph.BaseKey]; dup {
-		return fmt.Errorf("%w: initial message with base key already accepted", ErrReplay)
+		return errorf("%w: initial message with base key already accepted", ErrReplay)
 	}
 	seen[ph.BaseKey] = struct{}{}
 	return nil
@@ -463,7 +463,7 @@ func (p *Prekeys) MarshalBinary() ([]byte, error) {
 	for k := range p.oneTime {
 		ids = append(ids, k)
 	}
-	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
+	slices.Sort(ids)
 	out = binary.BigEndian.AppendUint16(out, uint16(len(ids)))
 	for _, k := range ids {
 		out = binary.BigEndian.AppendUint32(out, k)
@@ -478,7 +478,7 @@ func appendBaseKeys(out []byte, set baseKeySet) []byte {
 	for k := range set {
 		keys = append(keys, k)
 	}
-	sort.Slice(keys, func(i, j int) bool { return string(keys[i][:]) < string(keys[j][:]) })
+	slices.SortFunc(keys, func(a, b [KeySize]byte) int { return bytes.Compare(a[:], b[:]) })
 	out = binary.BigEndian.AppendUint16(out, uint16(len(keys)))
 	for _, k := range keys {
 		out = append(out, k[:]...)
@@ -489,7 +489,7 @@ func appendBaseKeys(out []byte, set baseKeySet) []byte {
 func readBaseKeys(rd *reader) (baseKeySet, error) {
 	n := int(rd.u16())
 	if rd.err != nil || n > MaxBaseKeysPerSignedPrekey || rd.remaining() < n*KeySize {
-		return nil, fmt.Errorf("%w: prekeys base-key record truncated or oversized", ErrMalformed)
+		return nil, errorf("%w: prekeys base-key record truncated or oversized", ErrMalformed)
 	}
 	set := make(baseKeySet, n)
 	for range n {
@@ -498,7 +498,7 @@ func readBaseKeys(rd *reader) (baseKeySet, error) {
 		set[k] = struct{}{}
 	}
 	if len(set) != n {
-		return nil, fmt.Errorf("%w: prekeys base-key record has duplicates", ErrMalformed)
+		return nil, errorf("%w: prekeys base-key record has duplicates", ErrMalformed)
 	}
 	return set, nil
 }
@@ -512,7 +512,7 @@ func UnmarshalPrekeys(data []byte, r io.Reader) (*Prekeys, error) {
 	rd := reader{b: data}
 	v := rd.u8()
 	if rd.err == nil && v != 1 && v != prekeysVersion {
-		return nil, fmt.Errorf("%w: prekeys version %d", ErrMalformed, v)
+		return nil, errorf("%w: prekeys version %d", ErrMalformed, v)
 	}
 	p := &Prekeys{oneTime: make(map[uint32]keyPair), rand: r, now: time.Now, seen: baseKeySet{}, prevSeen: baseKeySet{}}
 	p.nextID = rd.u32()
@@ -522,7 +522,7 @@ func UnmarshalPrekeys(data []byte, r io.Reader) (*Prekeys, error) {
 		copy(priv[:], b)
 		kp, err := keyPairOf(&priv)
 		if err != nil {
-			return kp, fmt.Errorf("%w: prekey: %v", ErrMalformed, err)
+			return kp, errorf("%w: prekey: %v", ErrMalformed, err)
 		}
 		return kp, nil
 	}
@@ -546,11 +546,11 @@ func UnmarshalPrekeys(data []byte, r io.Reader) (*Prekeys, error) {
 			}
 		}
 	} else if hasPrev != 0 {
-		return nil, fmt.Errorf("%w: prekeys flag", ErrMalformed)
+		return nil, errorf("%w: prekeys flag", ErrMalformed)
 	}
 	n := int(rd.u16())
 	if rd.err != nil || n > MaxOneTimePrekeys || rd.remaining() != n*(4+KeySize) {
-		return nil, fmt.Errorf("%w: prekeys truncated or oversized", ErrMalformed)
+		return nil, errorf("%w: prekeys truncated or oversized", ErrMalformed)
 	}
 	if p.signed, err = fromPriv(sb); err != nil {
 		return nil, err
@@ -569,7 +569,7 @@ func UnmarshalPrekeys(data []byte, r io.Reader) (*Prekeys, error) {
 			return nil, err
 		}
 		if id >= p.nextID {
-			return nil, fmt.Errorf("%w: one-time prekey id %d beyond next id", ErrMalformed, id)
+			return nil, errorf("%w: one-time prekey id %d beyond next id", ErrMalformed, id)
 		}
 		p.oneTime[id] = kp
 	}

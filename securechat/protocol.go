@@ -1,7 +1,6 @@
 package securechat
 
 import (
-	"fmt"
 	"strings"
 )
 
@@ -94,10 +93,10 @@ func canonicalHost(h string) string {
 func decodeFrame(b []byte) (frame, error) {
 	f, err := unmarshalFrame(b)
 	if err != nil {
-		return frame{}, fmt.Errorf("%w: frame: %v", ErrMalformed, err)
+		return frame{}, errorf("%w: frame: %v", ErrMalformed, err)
 	}
 	if f.Type == "" {
-		return f, fmt.Errorf("%w: frame without type", ErrMalformed)
+		return f, errorf("%w: frame without type", ErrMalformed)
 	}
 	return f, nil
 }
@@ -119,7 +118,7 @@ func errorFor(f frame) error {
 	case codeQuota:
 		base = ErrQuotaExceeded
 	case codeInternal:
-		return fmt.Errorf("securechat: relay internal error: %s", f.Error)
+		return errorf("securechat: relay internal error: %s", f.Error)
 	}
-	return fmt.Errorf("%w (relay: %s)", base, f.Error)
+	return errorf("%w (relay: %s)", base, f.Error)
 }

@@ -1,13 +1,13 @@
 package securechat
 
 import (
+	"cmp"
 	"crypto/hkdf"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
-	"fmt"
 	"io"
-	"sort"
+	"slices"
 	"sync"
 	"time"
 
@@ -161,7 +161,7 @@ func x3dhSecret(dhs ...[KeySize]byte) ([KeySize]byte, error) {
 	var out [KeySize]byte
 	k, err := hkdf.Key(sha256.New, ikm, make([]byte, KeySize), x3dhInfo, KeySize)
 	if err != nil {
-		return out, fmt.Errorf("securechat: x3dh kdf: %w", err)
+		return out, errorf("securechat: x3dh kdf: %w", err)
 	}
 	clear(ikm)
 	copy(out[:], k)
@@ -174,7 +174,7 @@ func x3dhSecret(dhs ...[KeySize]byte) ([KeySize]byte, error) {
 func kdfRK(rk, dhOut [KeySize]byte) (newRK, ck [KeySize]byte, err error) {
 	k, err := hkdf.Key(sha256.New, dhOut[:], rk[:], ratchetInfo, 2*KeySize)
 	if err != nil {
-		return newRK, ck, fmt.Errorf("securechat: root kdf: %w", err)
+		return newRK, ck, errorf("securechat: root kdf: %w", err)
 	}
 	copy(newRK[:], k[:KeySize])
 	copy(ck[:], k[KeySize:])
@@ -201,10 +201,10 @@ func encryptionKey(mk, ad *[KeySize]byte, authData []byte) [KeySize]byte {
 // rejected with ErrBadSignature.
 func Initiate(self *Identity, b *Bundle, opts *SessionOptions) (*Session, error) {
 	if b == nil {
-		return nil, fmt.Errorf("%w: nil bundle", ErrMalformed)
+		return nil, errorf("%w: nil bundle", ErrMalformed)
 	}
 	if err := b.Verify(); err != nil {
-		return nil, fmt.Errorf("securechat: initiate with %s: %w", b.Identity.ID(), err)
+		return nil, errorf("securechat: initiate with %s: %w", b.Identity.ID(), err)
 	}
 	o := opts.withDefaults()
 	ek, err := newKeyPair(o.Rand)
@@ -265,17 +265,17 @@ func Initiate(self *Identity, b *Bundle, opts *SessionOptions) (*Session, error)
 // without one because its base key is on record (ErrReplay).
 func Accept(self *Identity, pk *Prekeys, e *Envelope, opts *SessionOptions) (*Session, []byte, error) {
 	if e == nil || e.Type != TypeInitial || e.Prekey == nil {
-		return nil, nil, fmt.Errorf("%w: not an initial message", ErrMalformed)
+		return nil, nil, errorf("%w: not an initial message", ErrMalformed)
 	}
 	if e.Recipient != self.ID() {
-		return nil, nil, fmt.Errorf("%w: envelope is for %s", ErrAuth, e.Recipient)
+		return nil, nil, errorf("%w: envelope is for %s", ErrAuth, e.Recipient)
 	}
 	ph := e.Prekey
 	if err := ph.Identity.Verify(); err != nil {
 		return nil, nil, err
 	}
 	if ph.Identity.ID() != e.Sender {
-		return nil, nil, fmt.Errorf("%w: prekey header identity is not the sender", ErrAuth)
+		return nil, nil, errorf("%w: prekey header identity is not the sender", ErrAuth)
 	}
 	spk, opk, err := pk.lookup(ph)
 	if err != nil {
@@ -283,21 +283,21 @@ func Accept(self *Identity, pk *Prekeys, e *Envelope, opts *SessionOptions) (*Se
 	}
 	dh1, err := spk.dh(&ph.Identity.DHKey)
 	if err != nil {
-		return nil, nil, fmt.Errorf("%w: %w", ErrAuth, err)
+		return nil, nil, errorf("%w: %w", ErrAuth, err)
 	}
 	dh2, err := self.dhKey.dh(&ph.BaseKey)
 	if err != nil {
-		return nil, nil, fmt.Errorf("%w: %w", ErrAuth, err)
+		return nil, nil, errorf("%w: %w", ErrAuth, err)
 	}
 	dh3, err := spk.dh(&ph.BaseKey)
 	if err != nil {
-		return nil, nil, fmt.Errorf("%w: %w", ErrAuth, err)
+		return nil, nil, errorf("%w: %w", ErrAuth, err)
 	}
 	parts := [][KeySize]byte{dh1, dh2, dh3}
 	if ph.HasOneTime {
 		dh4, err := opk.dh(&ph.BaseKey)
 		if err != nil {
-			return nil, nil, fmt.Errorf("%w: %w", ErrAuth, err)
+			return nil, nil, errorf("%w: %w", ErrAuth, err)
 		}
 		parts = append(parts, dh4)
 	}
@@ -334,14 +334,14 @@ func (s *Session) Initiator() bool { return s.initiator }
 // Encrypt encrypts plaintext into an envelope from this side to the peer.
 func (s *Session) Encrypt(plaintext []byte) (*Envelope, error) {
 	if len(plaintext) > MaxPlaintextSize {
-		return nil, fmt.Errorf("%w: message of %d bytes, limit %d", ErrTooLarge, len(plaintext), MaxPlaintextSize)
+		return nil, errorf("%w: message of %d bytes, limit %d", ErrTooLarge, len(plaintext), MaxPlaintextSize)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	cks := s.st.cks // advanced copy, committed once sealed
 	mk, ok := cks.Next()
 	if !ok {
-		return nil, fmt.Errorf("%w: responder cannot send before the first message is received", ErrNoSession)
+		return nil, errorf("%w: responder cannot send before the first message is received", ErrNoSession)
 	}
 	e := &Envelope{Version: EnvelopeVersion, Type: TypeNormal, Sender: s.selfID, Recipient: s.peerID,
 		Header: RatchetHeader{DH: s.st.dhs.pub, PN: s.st.pn, N: s.st.ns}}
@@ -363,7 +363,7 @@ func (s *Session) Encrypt(plaintext []byte) (*Envelope, error) {
 // (nonce included) into the encryption key.
 func sealMessage(e *Envelope, mk, ad *[KeySize]byte, plaintext []byte, r io.Reader) error {
 	if _, err := io.ReadFull(r, e.Nonce[:]); err != nil {
-		return fmt.Errorf("securechat: nonce: %w", err)
+		return errorf("securechat: nonce: %w", err)
 	}
 	// The ciphertext length is part of the authenticated data.
 	e.Ciphertext = make([]byte, len(plaintext)+Overhead)
@@ -380,12 +380,12 @@ func sealMessage(e *Envelope, mk, ad *[KeySize]byte, plaintext []byte, r io.Read
 func (s *Session) Open(raw []byte) ([]byte, error) {
 	e, err := ParseEnvelope(raw)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrAuth, err)
+		return nil, errorf("%w: %w", ErrAuth, err)
 	}
 	return s.Decrypt(e)
 }
 
-var errNoReceivingChain = fmt.Errorf("%w: no receiving chain for this ratchet key", ErrAuth)
+var errNoReceivingChain = errorf("%w: no receiving chain for this ratchet key", ErrAuth)
 
 type pendingSkip struct {
 	id skipID
@@ -399,23 +399,23 @@ type pendingSkip struct {
 // authenticated without deriving the keys it skips). On any error the session is unchanged.
 func (s *Session) Decrypt(e *Envelope) ([]byte, error) {
 	if e == nil {
-		return nil, fmt.Errorf("%w: nil envelope", ErrMalformed)
+		return nil, errorf("%w: nil envelope", ErrMalformed)
 	}
 	if e.Sender != s.peerID || e.Recipient != s.selfID {
-		return nil, fmt.Errorf("%w: envelope from %s to %s does not belong to this session", ErrAuth, e.Sender, e.Recipient)
+		return nil, errorf("%w: envelope from %s to %s does not belong to this session", ErrAuth, e.Sender, e.Recipient)
 	}
 	if e.Version != EnvelopeVersion || (e.Type != TypeNormal && e.Type != TypeInitial) {
-		return nil, fmt.Errorf("%w: envelope version/type", ErrAuth)
+		return nil, errorf("%w: envelope version/type", ErrAuth)
 	}
 	if e.Type == TypeInitial {
 		if s.initiator || e.Prekey == nil || e.Prekey.BaseKey != s.baseKey {
-			return nil, fmt.Errorf("%w: initial message for another session", ErrAuth)
+			return nil, errorf("%w: initial message for another session", ErrAuth)
 		}
 	} else if e.Prekey != nil {
-		return nil, fmt.Errorf("%w: prekey header on a normal message", ErrAuth)
+		return nil, errorf("%w: prekey header on a normal message", ErrAuth)
 	}
 	if len(e.Ciphertext) < Overhead || len(e.Ciphertext) > MaxCiphertextSize {
-		return nil, fmt.Errorf("%w: ciphertext size", ErrAuth)
+		return nil, errorf("%w: ciphertext size", ErrAuth)
 	}
 	var buf [512]byte
 	authData := e.appendAuthData(buf[:0])
@@ -434,7 +434,7 @@ func (s *Session) Decrypt(e *Envelope) ([]byte, error) {
 	if sk, ok := s.skipped[skipID{h.DH, h.N}]; ok {
 		// An expired key is refused even before the next prune removes it.
 		if sk.added < s.opts.Now().UnixNano()-int64(s.opts.SkippedKeyTTL) {
-			return nil, fmt.Errorf("%w: message key %d expired", ErrAuth, h.N)
+			return nil, errorf("%w: message key %d expired", ErrAuth, h.N)
 		}
 		pt, err := s.open(&sk.mk, authData, &e.Nonce, e.Ciphertext)
 		if err != nil {
@@ -460,12 +460,12 @@ func (s *Session) Decrypt(e *Envelope) ([]byte, error) {
 		}
 		gap += int64(h.N)
 	case h.N < st.nr:
-		return nil, fmt.Errorf("%w: message key %d already used or expired", ErrAuth, h.N)
+		return nil, errorf("%w: message key %d already used or expired", ErrAuth, h.N)
 	default:
 		gap = int64(h.N) - int64(st.nr)
 	}
 	if gap > int64(s.opts.MaxSkip) {
-		return nil, fmt.Errorf("%w: %w: gap of %d messages, limit %d", ErrAuth, ErrTooManySkipped, gap, s.opts.MaxSkip)
+		return nil, errorf("%w: %w: gap of %d messages, limit %d", ErrAuth, ErrTooManySkipped, gap, s.opts.MaxSkip)
 	}
 	var skips []pendingSkip
 	if newChain {
@@ -483,7 +483,7 @@ func (s *Session) Decrypt(e *Envelope) ([]byte, error) {
 		st.dhr, st.hasDHr = h.DH, true
 		d, err := st.dhs.dh(&st.dhr)
 		if err != nil {
-			return nil, fmt.Errorf("%w: ratchet key: %w", ErrAuth, err)
+			return nil, errorf("%w: ratchet key: %w", ErrAuth, err)
 		}
 		var ck [KeySize]byte
 		if st.rk, ck, err = kdfRK(st.rk, d); err != nil {
@@ -514,7 +514,7 @@ func (s *Session) Decrypt(e *Envelope) ([]byte, error) {
 		}
 		d, err := st.dhs.dh(&st.dhr)
 		if err != nil {
-			return nil, fmt.Errorf("%w: ratchet key: %w", ErrAuth, err)
+			return nil, errorf("%w: ratchet key: %w", ErrAuth, err)
 		}
 		var ck [KeySize]byte
 		if st.rk, ck, err = kdfRK(st.rk, d); err != nil {
@@ -540,7 +540,7 @@ func (s *Session) skip(st *ratchetState, until uint32, skips []pendingSkip) ([]p
 		return skips, nil
 	}
 	if int64(until)-int64(st.nr)+int64(len(skips)) > int64(s.opts.MaxSkip) {
-		return nil, fmt.Errorf("%w: %w: gap of %d messages, limit %d", ErrAuth, ErrTooManySkipped, int64(until)-int64(st.nr)+int64(len(skips)), s.opts.MaxSkip)
+		return nil, errorf("%w: %w: gap of %d messages, limit %d", ErrAuth, ErrTooManySkipped, int64(until)-int64(st.nr)+int64(len(skips)), s.opts.MaxSkip)
 	}
 	for st.nr < until {
 		mk, ok := st.ckr.Next()
@@ -558,7 +558,7 @@ func (s *Session) open(mk *[KeySize]byte, authData []byte, nonce *[NonceSize]byt
 	pt, ok := secretbox.Open(nil, ct, nonce, &key)
 	clear(key[:])
 	if !ok {
-		return nil, fmt.Errorf("%w: ciphertext does not authenticate", ErrAuth)
+		return nil, errorf("%w: ciphertext does not authenticate", ErrAuth)
 	}
 	return pt, nil
 }
@@ -600,7 +600,7 @@ func (s *Session) pruneSkipped(now int64) {
 		for id, k := range s.skipped {
 			all = append(all, ent{id, k.seq})
 		}
-		sort.Slice(all, func(i, j int) bool { return all[i].seq < all[j].seq })
+		slices.SortFunc(all, func(a, b ent) int { return cmp.Compare(a.seq, b.seq) })
 		for _, e := range all[:extra] {
 			delete(s.skipped, e.id)
 		}

@@ -2,7 +2,6 @@ package securechat
 
 import (
 	"encoding/binary"
-	"fmt"
 )
 
 // reader is a bounds-checked cursor over a byte slice: after the first
@@ -17,7 +16,7 @@ type reader struct {
 func (r *reader) bytes(n int) []byte {
 	if r.err != nil || n < 0 || len(r.b)-r.off < n {
 		if r.err == nil {
-			r.err = fmt.Errorf("%w: truncated", ErrMalformed)
+			r.err = errorf("%w: truncated", ErrMalformed)
 		}
 		if n < 0 || n > 256 {
 			return nil // never allocate what a hostile length asks for
@@ -42,7 +41,7 @@ func (r *reader) end() error {
 		return r.err
 	}
 	if r.off != len(r.b) {
-		return fmt.Errorf("%w: %d trailing bytes", ErrMalformed, len(r.b)-r.off)
+		return errorf("%w: %d trailing bytes", ErrMalformed, len(r.b)-r.off)
 	}
 	return nil
 }

@@ -5,7 +5,7 @@ import (
 	"crypto/sha512"
 	"encoding/base64"
 	"encoding/binary"
-	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -80,7 +80,9 @@ func fingerprintHalf(key []byte) string {
 	var sb strings.Builder
 	for i := 0; i < 30; i += 5 {
 		v := uint64(sum[i])<<32 | uint64(sum[i+1])<<24 | uint64(sum[i+2])<<16 | uint64(sum[i+3])<<8 | uint64(sum[i+4])
-		fmt.Fprintf(&sb, "%05d", v%100000)
+		d := strconv.FormatUint(v%100000, 10)
+		sb.WriteString("00000"[len(d):])
+		sb.WriteString(d)
 	}
 	return sb.String()
 }

@@ -2,7 +2,6 @@ package securechat
 
 import (
 	"encoding/binary"
-	"fmt"
 
 	"github.com/finkit/finkit/securechat/internal/chain"
 )
@@ -90,7 +89,7 @@ func (s *Session) MarshalBinary() ([]byte, error) {
 func restoreChain(key [KeySize]byte, present bool) (chain.Chain, error) {
 	c := chain.New(key)
 	if c.Present() != present {
-		return chain.Chain{}, fmt.Errorf("%w: session state chain key and flag disagree", ErrMalformed)
+		return chain.Chain{}, errorf("%w: session state chain key and flag disagree", ErrMalformed)
 	}
 	return c, nil
 }
@@ -101,25 +100,25 @@ func UnmarshalSession(data []byte, opts *SessionOptions) (*Session, error) {
 	r := reader{b: data}
 	v, flags := r.u8(), r.u8()
 	if r.err != nil {
-		return nil, fmt.Errorf("%w: session state truncated", ErrMalformed)
+		return nil, errorf("%w: session state truncated", ErrMalformed)
 	}
 	if v != sessionStateVersion {
-		return nil, fmt.Errorf("%w: session state version %d", ErrMalformed, v)
+		return nil, errorf("%w: session state version %d", ErrMalformed, v)
 	}
 	if flags&^byte(flagInitiator|flagHasDHr|flagHasCKs|flagHasCKr|flagPending) != 0 {
-		return nil, fmt.Errorf("%w: session state flags %#x", ErrMalformed, flags)
+		return nil, errorf("%w: session state flags %#x", ErrMalformed, flags)
 	}
 	selfB, peerB := r.bytes(PublicIdentitySize), r.bytes(PublicIdentitySize)
 	if r.err != nil {
-		return nil, fmt.Errorf("%w: session state truncated", ErrMalformed)
+		return nil, errorf("%w: session state truncated", ErrMalformed)
 	}
 	self, err := ParsePublicIdentity(selfB)
 	if err != nil {
-		return nil, fmt.Errorf("session state: %w", err)
+		return nil, errorf("session state: %w", err)
 	}
 	peer, err := ParsePublicIdentity(peerB)
 	if err != nil {
-		return nil, fmt.Errorf("session state: %w", err)
+		return nil, errorf("session state: %w", err)
 	}
 	s := newSession(opts.withDefaults(), self, peer, flags&flagInitiator != 0)
 	copy(s.ad[:], r.bytes(KeySize))
@@ -145,7 +144,7 @@ func UnmarshalSession(data []byte, opts *SessionOptions) (*Session, error) {
 		case 1:
 			p.HasOneTime = true
 		default:
-			return nil, fmt.Errorf("%w: session state pending flag", ErrMalformed)
+			return nil, errorf("%w: session state pending flag", ErrMalformed)
 		}
 		p.OneTimeID = r.u32()
 		s.pending = p
@@ -153,10 +152,10 @@ func UnmarshalSession(data []byte, opts *SessionOptions) (*Session, error) {
 	s.skipSeq = r.u64()
 	n := r.u32()
 	if r.err != nil {
-		return nil, fmt.Errorf("%w: session state truncated", ErrMalformed)
+		return nil, errorf("%w: session state truncated", ErrMalformed)
 	}
 	if n > maxStateEntries || int(n)*(KeySize+4+KeySize+16) > r.remaining() {
-		return nil, fmt.Errorf("%w: session state skipped-key count %d", ErrMalformed, n)
+		return nil, errorf("%w: session state skipped-key count %d", ErrMalformed, n)
 	}
 	for range n {
 		var id skipID
@@ -169,14 +168,14 @@ func UnmarshalSession(data []byte, opts *SessionOptions) (*Session, error) {
 		s.skipped[id] = k
 	}
 	if uint32(len(s.skipped)) != n {
-		return nil, fmt.Errorf("%w: session state has duplicate skipped keys", ErrMalformed)
+		return nil, errorf("%w: session state has duplicate skipped keys", ErrMalformed)
 	}
 	rn, pos := r.u32(), r.u32()
 	if r.err != nil {
-		return nil, fmt.Errorf("%w: session state truncated", ErrMalformed)
+		return nil, errorf("%w: session state truncated", ErrMalformed)
 	}
 	if rn > maxStateEntries || int(rn)*16 != r.remaining() || (rn > 0 && pos >= rn) || (rn == 0 && pos != 0) {
-		return nil, fmt.Errorf("%w: session state replay window", ErrMalformed)
+		return nil, errorf("%w: session state replay window", ErrMalformed)
 	}
 	for range rn {
 		var d replayDigest
@@ -189,10 +188,10 @@ func UnmarshalSession(data []byte, opts *SessionOptions) (*Session, error) {
 		return nil, err
 	}
 	if s.st.dhs, err = keyPairOf(&s.st.dhs.priv); err != nil {
-		return nil, fmt.Errorf("%w: session ratchet key: %v", ErrMalformed, err)
+		return nil, errorf("%w: session ratchet key: %v", ErrMalformed, err)
 	}
 	if s.ad != sessionAD(self, peer) && s.ad != sessionAD(peer, self) {
-		return nil, fmt.Errorf("%w: session state associated data does not match its identities", ErrMalformed)
+		return nil, errorf("%w: session state associated data does not match its identities", ErrMalformed)
 	}
 	// A window restored with a smaller ReplayWindow is trimmed to fit.
 	for len(s.replay) > s.opts.ReplayWindow {

@@ -1,8 +1,9 @@
 package securechat
 
 import (
+	"cmp"
 	"context"
-	"fmt"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -103,11 +104,11 @@ const maxBucketSpan = 366 * 24 * time.Hour
 func CheckBucket(bucket string, interval time.Duration, burst int) error {
 	switch {
 	case bucket == "" || len(bucket) > MaxBucketName:
-		return fmt.Errorf("%w: token bucket name of %d bytes (want 1 to %d)", ErrMalformed, len(bucket), MaxBucketName)
+		return errorf("%w: token bucket name of %d bytes (want 1 to %d)", ErrMalformed, len(bucket), MaxBucketName)
 	case interval <= 0 || burst <= 0:
-		return fmt.Errorf("%w: token bucket interval %v and burst %d must be positive", ErrMalformed, interval, burst)
+		return errorf("%w: token bucket interval %v and burst %d must be positive", ErrMalformed, interval, burst)
 	case interval > maxBucketSpan/time.Duration(burst):
-		return fmt.Errorf("%w: token bucket of %d tokens every %v spans more than a year", ErrMalformed, burst, interval)
+		return errorf("%w: token bucket of %d tokens every %v spans more than a year", ErrMalformed, burst, interval)
 	}
 	return nil
 }
@@ -176,7 +177,7 @@ func (m *MemoryStore) Enqueue(_ context.Context, recipient PeerID, env StoredEnv
 	defer m.mu.Unlock()
 	b := m.boxes[recipient]
 	if lim.Mailbox > 0 && b != nil && len(b.msgs) >= lim.Mailbox {
-		return 0, fmt.Errorf("%w: %s holds %d messages", ErrMailboxFull, recipient, len(b.msgs))
+		return 0, errorf("%w: %s holds %d messages", ErrMailboxFull, recipient, len(b.msgs))
 	}
 	size := int64(len(env.Envelope))
 	if err := checkQuota(m.senders[env.Sender], m.total, size, lim); err != nil {
@@ -274,10 +275,10 @@ func (m *MemoryStore) Usage(_ context.Context) (StorageUsage, error) {
 // take sender (using sender) or the store (using total) past lim.
 func checkQuota(sender, total StorageUsage, size int64, lim EnqueueLimits) error {
 	if lim.SenderBytes > 0 && sender.Bytes+size > lim.SenderBytes {
-		return fmt.Errorf("%w: %d bytes of yours wait for delivery", ErrQuotaExceeded, sender.Bytes)
+		return errorf("%w: %d bytes of yours wait for delivery", ErrQuotaExceeded, sender.Bytes)
 	}
 	if lim.TotalBytes > 0 && total.Bytes+size > lim.TotalBytes {
-		return fmt.Errorf("%w: the relay holds its limit of undelivered envelopes", ErrQuotaExceeded)
+		return errorf("%w: the relay holds its limit of undelivered envelopes", ErrQuotaExceeded)
 	}
 	return nil
 }
@@ -312,7 +313,7 @@ func (m *MemoryStore) PutPrekeys(_ context.Context, peer PeerID, signed []byte, 
 		}
 		p.oneTime = append(p.oneTime, StoredPrekey{ID: k.ID, Public: append([]byte(nil), k.Public...)})
 	}
-	sort.Slice(p.oneTime, func(i, j int) bool { return p.oneTime[i].ID < p.oneTime[j].ID })
+	slices.SortFunc(p.oneTime, func(a, b StoredPrekey) int { return cmp.Compare(a.ID, b.ID) })
 	for _, k := range oneTime {
 		if !p.hasMax || k.ID > p.maxID {
 			p.maxID, p.hasMax = k.ID, true
@@ -327,7 +328,7 @@ func (m *MemoryStore) TakeBundle(_ context.Context, peer PeerID) ([]byte, *Store
 	defer m.mu.Unlock()
 	p := m.prekeys[peer]
 	if p == nil {
-		return nil, nil, fmt.Errorf("%w: no prekeys for %s", ErrNotFound, peer)
+		return nil, nil, errorf("%w: no prekeys for %s", ErrNotFound, peer)
 	}
 	signed := append([]byte(nil), p.signed...)
 	if len(p.oneTime) == 0 {
@@ -344,7 +345,7 @@ func (m *MemoryStore) PeekPrekeys(_ context.Context, peer PeerID) ([]byte, int, 
 	defer m.mu.Unlock()
 	p := m.prekeys[peer]
 	if p == nil {
-		return nil, 0, fmt.Errorf("%w: no prekeys for %s", ErrNotFound, peer)
+		return nil, 0, errorf("%w: no prekeys for %s", ErrNotFound, peer)
 	}
 	return append([]byte(nil), p.signed...), len(p.oneTime), nil
 }

@@ -2,7 +2,6 @@ package securechat
 
 import (
 	"crypto/ecdh"
-	"fmt"
 	"io"
 )
 
@@ -35,12 +34,12 @@ func keyPairOf(priv *[KeySize]byte) (keyPair, error) {
 func newKeyPair(r io.Reader) (keyPair, error) {
 	var priv [KeySize]byte
 	if _, err := io.ReadFull(r, priv[:]); err != nil {
-		return keyPair{}, fmt.Errorf("securechat: key generation: %w", err)
+		return keyPair{}, errorf("securechat: key generation: %w", err)
 	}
 	kp, err := keyPairOf(&priv)
 	clear(priv[:])
 	if err != nil {
-		return keyPair{}, fmt.Errorf("securechat: key generation: %w", err)
+		return keyPair{}, errorf("securechat: key generation: %w", err)
 	}
 	return kp, nil
 }
@@ -58,11 +57,11 @@ func (kp *keyPair) dh(pub *[KeySize]byte) ([KeySize]byte, error) {
 	}
 	p, err := ecdh.X25519().NewPublicKey(pub[:])
 	if err != nil {
-		return out, fmt.Errorf("%w: %v", ErrLowOrderKey, err)
+		return out, errorf("%w: %v", ErrLowOrderKey, err)
 	}
 	s, err := k.ECDH(p)
 	if err != nil {
-		return out, fmt.Errorf("%w: %v", ErrLowOrderKey, err)
+		return out, errorf("%w: %v", ErrLowOrderKey, err)
 	}
 	copy(out[:], s)
 	return out, nil

@@ -8,7 +8,6 @@ import (
 	"encoding/base64"
 	"encoding/pem"
 	"errors"
-	"fmt"
 
 	"sync"
 	"syscall/js"
@@ -70,13 +69,12 @@ func main() {
 func async(fn func(args []js.Value) (any, error)) js.Func {
 	return js.FuncOf(func(_ js.Value, args []js.Value) any {
 		args = append([]js.Value(nil), args...)
-		var executor js.Func
-		executor = js.FuncOf(func(_ js.Value, pr []js.Value) any {
+		executor := js.FuncOf(func(_ js.Value, pr []js.Value) any {
 			resolve, reject := pr[0], pr[1]
 			go func() {
 				defer func() {
 					if r := recover(); r != nil {
-						reject.Invoke(jsError(fmt.Errorf("chat module: %v", r)))
+						reject.Invoke(jsError(errors.New("chat module: " + panicMessage(r))))
 					}
 				}()
 				v, err := fn(args)
@@ -92,6 +90,32 @@ func async(fn func(args []js.Value) (any, error)) js.Func {
 		executor.Release()
 		return p
 	})
+}
+
+// wrap prefixes err's message, as fmt.Errorf("prefix: %w") does
+// (fmt is not linked into the module, to keep it small).
+func wrap(prefix string, err error) error { return &wrappedError{prefix + ": " + err.Error(), err} }
+
+type wrappedError struct {
+	msg string
+	err error
+}
+
+func (e *wrappedError) Error() string { return e.msg }
+func (e *wrappedError) Unwrap() error { return e.err }
+
+// panicMessage describes a recovered panic value (an error or a string;
+// anything else only by its kind).
+func panicMessage(r any) string {
+	switch v := r.(type) {
+	case error:
+		return v.Error()
+	case string:
+		return v
+	case interface{ String() string }:
+		return v.String()
+	}
+	return "unexpected panic"
 }
 
 func jsError(err error) js.Value { return js.Global().Get("Error").New(err.Error()) }
@@ -210,7 +234,7 @@ func (c *chat) start(args []js.Value) (any, error) {
 	var state []byte
 	if sealed := bytesOf(o.Get("state")); len(sealed) > 0 {
 		if state, err = id.OpenFrom(id.Public(), sealed); err != nil {
-			return nil, fmt.Errorf("saved chat state does not open with this identity: %w", err)
+			return nil, wrap("saved chat state does not open with this identity", err)
 		}
 	}
 	save, onMessage, onEvent := o.Get("save"), o.Get("onMessage"), o.Get("onEvent")
@@ -311,7 +335,7 @@ func (c *chat) stop() error {
 func peerOf(args []js.Value) (any, error) {
 	raw, err := base64.StdEncoding.DecodeString(str(arg(args, 0)))
 	if err != nil {
-		return nil, fmt.Errorf("public identity: %w", err)
+		return nil, wrap("public identity", err)
 	}
 	pub, err := securechat.ParsePublicIdentity(raw)
 	if err != nil {
@@ -393,7 +417,7 @@ func restore(args []js.Value) (any, error) {
 	out := map[string]any{"keyFile": toJS(id.MarshalKeyFileUnencrypted()), "id": string(id.ID()), "state": js.Null()}
 	if sealed != nil {
 		if _, err := id.OpenFrom(id.Public(), sealed); err != nil {
-			return nil, fmt.Errorf("the backup's state does not open with its key: %w", err)
+			return nil, wrap("the backup's state does not open with its key", err)
 		}
 		out["state"] = toJS(sealed)
 	}

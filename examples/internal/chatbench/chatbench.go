@@ -6,7 +6,8 @@ package chatbench
 
 import (
 	"crypto/rand"
-	"fmt"
+	"errors"
+	"strconv"
 	"time"
 
 	"github.com/finkit/finkit/securechat"
@@ -68,7 +69,7 @@ func Exchange(from, to *securechat.Session, msg []byte) error {
 		return err
 	}
 	if len(pt) != len(msg) {
-		return fmt.Errorf("chatbench: decrypted %d bytes, sent %d", len(pt), len(msg))
+		return errors.New("chatbench: decrypted " + strconv.Itoa(len(pt)) + " bytes, sent " + strconv.Itoa(len(msg)))
 	}
 	return nil
 }
