@@ -281,7 +281,7 @@ func volumeChart(h marketdata.History) template.HTML {
 	if n := len(bars); n > 1 && days[0] < slices.Max(days[1:]) && h.Bars[0].Time.After(starts[0]) {
 		note = fmt.Sprintf(`<p class="muted small">The first week (from %s, %d of %d trading days in this history, volume %s) is not drawn.</p>`,
 			h.Bars[0].Time.Format("2 Jan 2006"), days[0], slices.Max(days[1:]), shortNum(bars[0].Value)) + note
-		bars, starts, days = bars[1:], starts[1:], days[1:]
+		bars, starts = bars[1:], starts[1:]
 	}
 	// Label the first week of each quarter with its month.
 	for i := range bars {
