@@ -229,10 +229,13 @@ func (m *jobSet) start(owner string, spec jobSpec, v backtestView, work jobWork)
 	go func() {
 		defer m.wg.Done()
 		defer close(j.ended)
-		defer func() { <-m.slots; mine() }()
-		defer cancel()
+		// The slots are given back before the job reads as ended, so a
+		// client that saw it done may start the next at once.
+		release := sync.OnceFunc(func() { cancel(); <-m.slots; mine() })
+		defer release()
 		start := time.Now()
 		err := work(ctx, &v, func(done, total int) { j.total.Store(int64(total)); j.done.Store(int64(done)) })
+		release()
 		j.finish(&v, time.Since(start), err, m.now())
 	}()
 	return j, started, nil

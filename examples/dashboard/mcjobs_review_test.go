@@ -190,3 +190,25 @@ func TestMonteCarloJobRealWorkStopsOnClose(t *testing.T) {
 	assert.Less(t, s.Done, s.Paths)
 	assert.Nil(t, s.View)
 }
+
+// A job seen as ended has given its slots back: a client that polls its
+// job until it is done and then starts the next is never told it still
+// runs one (about one start in five was refused with a 429: the slots
+// were freed after the job was recorded as done).
+func TestJobSeenEndedHasFreedItsSlot(t *testing.T) {
+	m := newJobSet()
+	defer m.close()
+	quick := func(context.Context, *backtestView, func(int, int)) error { return nil }
+	spec := jobSpec{kind: jobMonteCarlo, total: 1, paths: 1, seed: 1}
+	refused := 0
+	for range 3000 {
+		j, _, err := m.start("bob", spec, backtestView{}, quick)
+		for err != nil { // counted; wait for the slot to start the next
+			refused++
+			j, _, err = m.start("bob", spec, backtestView{}, quick)
+		}
+		for j.status().Running() {
+		}
+	}
+	assert.Zero(t, refused, "starts refused right after the previous job read as done")
+}
