@@ -40,6 +40,13 @@ func (r storeRevisions) Revision(ctx context.Context, owner string) (uint64, err
 // recently used go first.
 const maxCachedOwners = 1000
 
+// maxCachedWeight bounds the cache's memory as well: an owner weighs
+// (transactions + 50) × (1 + series kept, one per base), about 5 KB a
+// unit (BenchmarkCachedOwnerMemory: 1,000 transactions in one base keep
+// 9.5 MB, in all four 24 MB), so 32,000 units are about 150 MB. A count
+// alone let a thousand such owners keep 10-24 GB.
+const maxCachedWeight = 32_000
+
 // bookCache keeps each owner's ledger and performance series between
 // requests. A request checks the owner's revision (one cheap call) and
 // uses what is cached when it has not changed; the first request after a
@@ -48,10 +55,11 @@ const maxCachedOwners = 1000
 // Series are rebuilt once a day (the history behind them has a new bar),
 // and are valued again when their prices are older than todayTTL.
 type bookCache struct {
-	revs    revisions
-	history marketdata.HistoryProvider
-	max     int
-	now     func() time.Time
+	revs      revisions
+	history   marketdata.HistoryProvider
+	max       int   // owners kept
+	maxWeight int64 // their summed weight (ownerBooks.weight)
+	now       func() time.Time
 
 	mu     sync.Mutex
 	owners map[string]*ownerBooks
@@ -60,7 +68,7 @@ type bookCache struct {
 }
 
 func newBookCache(revs revisions, history marketdata.HistoryProvider) *bookCache {
-	return &bookCache{revs: revs, history: history, max: maxCachedOwners, now: time.Now, owners: map[string]*ownerBooks{}}
+	return &bookCache{revs: revs, history: history, max: maxCachedOwners, maxWeight: maxCachedWeight, now: time.Now, owners: map[string]*ownerBooks{}}
 }
 
 // ownerBooks is one owner's cached books; mu lets one request at a time
@@ -75,6 +83,17 @@ type ownerBooks struct {
 	series map[string]*ownerSeries // by base currency
 	render renderSlot              // the portfolio as pages show it (rendered.go)
 	used   time.Time               // guarded by bookCache.mu
+	weight atomic.Int64            // what it keeps, in maxCachedWeight's units
+}
+
+// weigh records what ob keeps (see maxCachedWeight). The caller holds
+// ob.mu.
+func (ob *ownerBooks) weigh() {
+	n := 0
+	if ob.ledger != nil {
+		n = len(ob.ledger.Transactions())
+	}
+	ob.weight.Store(int64(n+50) * int64(1+len(ob.series)))
 }
 
 type ownerSeries struct {
@@ -139,7 +158,7 @@ func (c *bookCache) entry(owner string) *ownerBooks {
 	defer c.mu.Unlock()
 	ob, ok := c.owners[owner]
 	if !ok {
-		if len(c.owners) >= c.max {
+		for len(c.owners) > 0 && (len(c.owners) >= c.max || c.weightLocked() > c.maxWeight) {
 			c.evictLocked()
 		}
 		ob = &ownerBooks{series: map[string]*ownerSeries{}}
@@ -147,6 +166,15 @@ func (c *bookCache) entry(owner string) *ownerBooks {
 	}
 	ob.used = c.now()
 	return ob
+}
+
+// weightLocked is the summed weight of the cached owners.
+func (c *bookCache) weightLocked() int64 {
+	var w int64
+	for _, ob := range c.owners {
+		w += ob.weight.Load()
+	}
+	return w
 }
 
 // evictLocked drops the least recently used owner.
@@ -237,6 +265,7 @@ func (c *bookCache) ledgerLocked(ctx context.Context, ob *ownerBooks, owner stri
 	for _, s := range ob.series {
 		s.series.SetLedger(l)
 	}
+	ob.weigh()
 	return l, nil
 }
 
@@ -284,6 +313,7 @@ func (c *bookCache) seriesLocked(ob *ownerBooks, l *portfolio.Ledger, first time
 		return nil, err
 	}
 	ob.series[base] = &ownerSeries{day: today, from: first, hist: hist, series: s}
+	ob.weigh()
 	return s, nil
 }
 

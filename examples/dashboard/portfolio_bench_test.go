@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -23,6 +24,13 @@ import (
 // holding the demo portfolio and the transactions of the CSV extra (may be
 // nil), and returns its handler, the user's session cookie and books.
 func benchApp(b *testing.B, extra []byte) (http.Handler, []*http.Cookie, portfolio.Store) {
+	b.Helper()
+	_, h, cookies, st := benchAppOf(b, extra)
+	return h, cookies, st
+}
+
+// benchAppOf is benchApp, with the app.
+func benchAppOf(b *testing.B, extra []byte) (*app, http.Handler, []*http.Cookie, portfolio.Store) {
 	b.Helper()
 	ctx := context.Background()
 	a, err := newApp(ctx, config{dataDir: b.TempDir(), authParams: testParams, publicHost: "127.0.0.1:1"}, slog.New(slog.DiscardHandler))
@@ -69,7 +77,7 @@ func benchApp(b *testing.B, extra []byte) (http.Handler, []*http.Cookie, portfol
 	if rec.Code != http.StatusSeeOther {
 		b.Fatalf("login: %d", rec.Code)
 	}
-	return h, rec.Result().Cookies(), st
+	return a, h, rec.Result().Cookies(), st
 }
 
 // benchGet sends GET path with cookies to h and fails unless it is 200.
@@ -127,6 +135,42 @@ func BenchmarkFirstRequestAfterWrite(b *testing.B) {
 				}
 				b.StartTimer()
 				benchGet(b, h, cookies, path)
+			}
+		})
+	}
+}
+
+// BenchmarkCachedOwnerMemory reports the heap one owner of 1,000
+// transactions keeps in the books' cache once every page that caches
+// (the portfolio page of every chart period, its JSON, the overview) was
+// served in every base: what maxCachedOwners multiplies. It is measured
+// as what dropping the owner's entry frees (the quotes and price
+// histories shared by all owners stay).
+func BenchmarkCachedOwnerMemory(b *testing.B) {
+	csv, err := benchbooks.CSV(context.Background(), 1000, 3, time.Now().UTC())
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, bases := range [][]string{baseCurrencies[:1], baseCurrencies} {
+		b.Run(fmt.Sprintf("bases=%d", len(bases)), func(b *testing.B) {
+			a, h, cookies, _ := benchAppOf(b, csv)
+			for b.Loop() {
+				for _, base := range bases {
+					benchGet(b, h, cookies, "/api/portfolio?base="+base)
+					benchGet(b, h, cookies, "/?base="+base)
+					for _, p := range valuePeriods {
+						benchGet(b, h, cookies, "/portfolio?base="+base+"&period="+p)
+					}
+				}
+				var full, empty runtime.MemStats
+				runtime.GC()
+				runtime.ReadMemStats(&full)
+				a.books.mu.Lock()
+				clear(a.books.owners)
+				a.books.mu.Unlock()
+				runtime.GC()
+				runtime.ReadMemStats(&empty)
+				b.ReportMetric(float64(full.HeapAlloc)-float64(empty.HeapAlloc), "cached-B/owner")
 			}
 		})
 	}

@@ -3,12 +3,15 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -19,6 +22,7 @@ import (
 	"github.com/finkit/finkit/auth"
 	"github.com/finkit/finkit/marketdata"
 	"github.com/finkit/finkit/papertrade"
+	"github.com/finkit/finkit/portfolio"
 )
 
 // TestPersonalPagesNotStored: what a logged-in user is served (the
@@ -141,4 +145,50 @@ func TestQuoteJSONHostileStrings(t *testing.T) {
 			require.Equal(t, string(want), string(got), "case %d", i)
 		}
 	}
+}
+
+// TestBookCacheBoundedByWeight: the books' cache drops its least recently
+// used owners once what they keep weighs more than maxWeight, not only
+// past maxCachedOwners (a thousand owners of 1,000 transactions kept
+// 10-24 GB: BenchmarkCachedOwnerMemory), and a write-free owner that
+// stays is served from the cache.
+func TestBookCacheBoundedByWeight(t *testing.T) {
+	e := newTestEnv(t)
+	ctx := context.Background()
+	c := e.app.books
+	t0 := time.Now()
+	var tick atomic.Int64
+	c.now = func() time.Time { return t0.Add(time.Duration(tick.Add(1)) * time.Second) }
+	var users []auth.User
+	for i := range 6 {
+		u, err := e.app.auth.Register(ctx, auth.RegisterRequest{Username: "weight" + strconv.Itoa(i), Password: testPassword, Role: auth.RoleUser})
+		require.NoError(t, err)
+		st := e.app.bookOf(u)
+		require.NoError(t, st.SaveAccount(ctx, portfolio.Account{ID: "a", Currency: "USD"}))
+		txs := make([]portfolio.Transaction, 150)
+		for j := range txs {
+			txs[j] = portfolio.Transaction{ID: "t" + strconv.Itoa(j), Account: "a", Kind: portfolio.TxDeposit,
+				Time: t0.AddDate(0, 0, -j-1).UTC(), Amount: decimal.NewFromInt(1), Currency: "USD"}
+		}
+		_, err = portfolio.BookTransactions(ctx, st, txs)
+		require.NoError(t, err)
+		users = append(users, u)
+	}
+	one := int64(150+50) * 2 // an owner's ledger and one series
+	c.maxWeight = 3 * one
+	for _, u := range users {
+		_, err := c.performance(ctx, u.ID, e.app.bookOf(u), "USD")
+		require.NoError(t, err)
+	}
+	c.mu.Lock()
+	kept := slices.Sorted(maps.Keys(c.owners))
+	weight := c.weightLocked()
+	c.mu.Unlock()
+	assert.LessOrEqual(t, weight, c.maxWeight+one, "within the budget and the last owner")
+	assert.Len(t, kept, 4, "the last owners, the budget's three and the newest")
+	assert.Equal(t, slices.Sorted(slices.Values([]string{users[2].ID, users[3].ID, users[4].ID, users[5].ID})), kept, "the least recently used went first")
+	loads := c.loads.Load()
+	_, err := c.performance(ctx, users[5].ID, e.app.bookOf(users[5]), "USD")
+	require.NoError(t, err)
+	assert.Equal(t, loads, c.loads.Load(), "a kept owner is served from the cache")
 }
