@@ -201,18 +201,22 @@ func newApp(ctx context.Context, cfg config, logger *slog.Logger) (a *app, err e
 func (a *app) openMarketData() error {
 	// Every source is the library's default market (the CLI's and the demo
 	// portfolio's too): they differ in latency and noise, never in prices.
+	// The two noisy sources err on opposite sides of the market, so the
+	// consensus (the median of the three) is the market's price itself and
+	// every page shows one price for a symbol at an instant.
 	var providers []marketdata.Provider
 	for _, s := range []struct {
 		name            string
 		latency, jitter time.Duration
 		noise           float64
+		side            int
 	}{
-		{"sim", 4 * time.Millisecond, 8 * time.Millisecond, 0},
-		{"sim-eu", 25 * time.Millisecond, 20 * time.Millisecond, 0.0008},
-		{"sim-slow", 70 * time.Millisecond, 40 * time.Millisecond, 0.0015},
+		{"sim", 4 * time.Millisecond, 8 * time.Millisecond, 0, 0},
+		{"sim-eu", 25 * time.Millisecond, 20 * time.Millisecond, 0.0008, +1},
+		{"sim-slow", 70 * time.Millisecond, 40 * time.Millisecond, 0.0015, -1},
 	} {
 		o := sim.Default(s.name)
-		o.Latency, o.Jitter, o.Noise, o.Now = s.latency, s.jitter, s.noise, a.cfg.marketNow
+		o.Latency, o.Jitter, o.Noise, o.NoiseSide, o.Now = s.latency, s.jitter, s.noise, s.side, a.cfg.marketNow
 		p, err := sim.New(o)
 		if err != nil {
 			return fmt.Errorf("market data %s: %w", s.name, err)

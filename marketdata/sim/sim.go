@@ -24,6 +24,7 @@ type Options struct {
 	Jitter      time.Duration    // extra random delay in [0, Jitter)
 	ErrorRate   float64          // probability in [0,1] that a call fails with ErrUnavailable
 	Noise       float64          // relative std-dev of this provider's price vs. the market's, e.g. 0.001; one draw per symbol and instant (Step)
+	NoiseSide   int              // 0: noise either way; +1 only above the market's price, -1 only below (two sources on opposite sides keep a median of three on the market)
 	Bias        float64          // relative offset added to every price (simulates a faulty source)
 	AllSymbols  bool             // invent prices for unknown stock symbols instead of ErrNotFound
 	Step        time.Duration    // model time resolution; default 1s
@@ -126,6 +127,9 @@ func New(opts Options) (*Provider, error) {
 	}
 	if opts.Noise < 0 || opts.Noise > 0.5 || math.IsNaN(opts.Noise) {
 		return nil, fmt.Errorf("sim: noise %v outside [0,0.5]", opts.Noise)
+	}
+	if opts.NoiseSide < -1 || opts.NoiseSide > 1 {
+		return nil, fmt.Errorf("sim: noise side %d is not -1, 0 or +1", opts.NoiseSide)
 	}
 	if opts.Bias <= -1 || math.IsNaN(opts.Bias) || math.IsInf(opts.Bias, 0) {
 		return nil, fmt.Errorf("sim: bias %v must be > -1", opts.Bias)
@@ -333,7 +337,11 @@ func (p *Provider) quote(in Instrument, now time.Time) (marketdata.Quote, error)
 		// One draw per provider, symbol and instant: asked twice at the
 		// same instant, a noisy source gives the same answer.
 		tick := at.Truncate(p.opts.Step).UnixNano() / int64(p.opts.Step)
-		price *= 1 + p.opts.Noise*normal(p.noise, hash(in.Symbol), uint64(tick))
+		z := normal(p.noise, hash(in.Symbol), uint64(tick))
+		if p.opts.NoiseSide != 0 {
+			z = float64(p.opts.NoiseSide) * math.Abs(z)
+		}
+		price *= 1 + p.opts.Noise*z
 	}
 	price *= 1 + p.opts.Bias
 	return marketdata.Quote{Symbol: in.Symbol, Price: price, Currency: in.Currency, Time: at, Provider: p.opts.Name}, nil
