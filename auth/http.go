@@ -275,15 +275,54 @@ func StatusOf(err error) (status int, code string) {
 	}
 }
 
-// WriteError writes err as a JSON error response with the status from
-// StatusOf. A throttling error gets a Retry-After header in whole seconds;
-// a 401 gets WWW-Authenticate. Internal errors are not described.
+// messages are the plain sentences Message gives for StatusOf's codes
+// (invalid_input says what was wrong with the input instead).
+var messages = map[string]string{
+	"too_many_attempts":   "Too many failed attempts. Try again later.",
+	"totp_required":       "A two-factor code is required.",
+	"invalid_totp":        "The two-factor code is wrong or was already used.",
+	"invalid_credentials": "Wrong username or password.",
+	"unauthenticated":     "Sign in first.",
+	"account_disabled":    "This account is disabled.",
+	"forbidden":           "You are not allowed to do this.",
+	"reauth_required":     "Enter your password again to do this.",
+	"conflict":            "Something else changed it at the same time. Try again.",
+	"last_admin":          "The last admin cannot be demoted, disabled or deleted.",
+	"invalid_reset_token": "This password reset link is invalid or has expired.",
+	"reset_unavailable":   "Password reset is not available.",
+	"username_taken":      "That username is taken.",
+	"not_found":           "Not found.",
+	"internal":            "Internal error.",
+}
+
+// Message is what a person is told about err: a plain sentence for its
+// StatusOf code, without the package's error chain. Invalid input says
+// what was wrong with it ("Password rejected by policy: password is too
+// common.").
+func Message(err error) string {
+	_, code := StatusOf(err)
+	if m, ok := messages[code]; ok {
+		return m
+	}
+	msg := strings.ReplaceAll(err.Error(), "auth: ", "")
+	if msg == "" {
+		return "Invalid input."
+	}
+	msg = strings.ToUpper(msg[:1]) + msg[1:]
+	if !strings.HasSuffix(msg, ".") {
+		msg += "."
+	}
+	return msg
+}
+
+// WriteError writes err as a JSON error response with the status and code
+// from StatusOf and Message's sentence. A throttling error gets a
+// Retry-After header in whole seconds; a 401 gets WWW-Authenticate.
+// Internal errors are not described.
 func WriteError(w http.ResponseWriter, err error) {
 	status, code := StatusOf(err)
-	msg := err.Error()
+	msg := Message(err)
 	switch status {
-	case http.StatusInternalServerError:
-		msg = "internal error"
 	case http.StatusUnauthorized:
 		w.Header().Set("WWW-Authenticate", `Bearer realm="finkit"`)
 	case http.StatusTooManyRequests:
