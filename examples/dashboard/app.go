@@ -307,6 +307,9 @@ func (a *app) Close() error {
 		a.stop()
 	}
 	a.wg.Wait()
+	if a.books != nil {
+		a.books.wait()
+	}
 	a.jobs.close()
 	errs := []error{a.closeUploads()}
 	if a.pdf != nil {

@@ -65,6 +65,8 @@ type bookCache struct {
 	owners map[string]*ownerBooks
 
 	loads atomic.Int64 // ledgers loaded from the store
+
+	background sync.WaitGroup // revaluations in the background (rendered.go)
 }
 
 func newBookCache(revs revisions, history marketdata.HistoryProvider) *bookCache {

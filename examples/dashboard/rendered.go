@@ -5,7 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
@@ -29,17 +31,29 @@ import (
 // the quotes (stale while revalidate).
 const valuationTTL = time.Second
 
+// staleFor is how long past valuationTTL an unchanged owner's last
+// valuation is still served while one background goroutine values the
+// books again (stale while revalidate, as the Aggregator serves quotes):
+// no request waits for a revaluation that only moves prices. A change of
+// the books or of the base is always made before the request is
+// answered.
+const staleFor = 5 * time.Second
+
+// refreshTimeout bounds one background revaluation.
+const refreshTimeout = 30 * time.Second
+
 // renderedPortfolio is one owner's portfolio for one revision of the
 // books, one base currency and one valuation: the view, the body of
 // /api/portfolio, and the portfolio page's content by chart period, each
 // rendered on first use. It belongs to the owner's cache entry, so it is
 // never served for anyone else's books. view and json are read-only.
 type renderedPortfolio struct {
-	rev  uint64    // of the owner's books
-	base string    // valued in
-	at   time.Time // valued at
-	view *portfolioView
-	json []byte
+	rev   uint64    // of the owner's books
+	base  string    // valued in
+	at    time.Time // valued at
+	view  *portfolioView
+	json  []byte
+	pages *pages // to render content ahead (warmFrom); nil in some tests
 
 	mu       sync.Mutex
 	content  map[string][]byte // the page's content, by chart period
@@ -47,15 +61,18 @@ type renderedPortfolio struct {
 }
 
 // renderSlot is an owner's current renderedPortfolio; mu lets one request
-// at a time make a new one while the others wait for it.
+// at a time make a new one while the others wait for it, and refreshing
+// is set while a background goroutine values the books again.
 type renderSlot struct {
-	mu  sync.Mutex
-	cur *renderedPortfolio
+	mu         sync.Mutex
+	cur        *renderedPortfolio
+	refreshing bool
 }
 
 // rendered returns owner's portfolio in base: the current one while the
 // books' revision and the base are the same and it was valued less than
-// valuationTTL ago, else a new one from build.
+// valuationTTL ago; the current one too, up to staleFor later, while a
+// background goroutine values it again; else a new one from build.
 func (c *bookCache) rendered(ctx context.Context, owner string, store portfolio.Store, base string,
 	build func(context.Context) (*renderedPortfolio, error)) (*renderedPortfolio, error) {
 	ob := c.entry(owner)
@@ -73,8 +90,19 @@ func (c *bookCache) rendered(ctx context.Context, owner string, store portfolio.
 	slot.mu.Lock()
 	defer slot.mu.Unlock()
 	now := c.now()
-	if r := slot.cur; r != nil && r.rev == rev && r.base == base && !now.Before(r.at) && now.Sub(r.at) < valuationTTL {
-		return r, nil
+	if r := slot.cur; r != nil && r.rev == rev && r.base == base && !now.Before(r.at) {
+		age := now.Sub(r.at)
+		if age < valuationTTL {
+			return r, nil
+		}
+		if age < valuationTTL+staleFor {
+			if !slot.refreshing {
+				slot.refreshing = true
+				c.background.Add(1)
+				go c.refresh(ctx, slot, r, build)
+			}
+			return r, nil
+		}
 	}
 	r, err := build(ctx)
 	if err != nil {
@@ -83,6 +111,49 @@ func (c *bookCache) rendered(ctx context.Context, owner string, store portfolio.
 	r.rev, r.base, r.at = rev, base, now
 	slot.cur = r
 	return r, nil
+}
+
+// refresh values old's books again in the background, renders the page
+// content old had, and makes the result current unless a request has
+// replaced old meanwhile (after a write: its revision is newer). A failed
+// revaluation keeps old until it is too stale to serve.
+func (c *bookCache) refresh(ctx context.Context, slot *renderSlot, old *renderedPortfolio,
+	build func(context.Context) (*renderedPortfolio, error)) {
+	defer c.background.Done()
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), refreshTimeout)
+	defer cancel()
+	r, err := build(ctx)
+	if err == nil {
+		r.warmFrom(old)
+	}
+	slot.mu.Lock()
+	defer slot.mu.Unlock()
+	slot.refreshing = false
+	if err != nil || slot.cur != old {
+		return
+	}
+	r.rev, r.base, r.at = old.rev, old.base, c.now()
+	slot.cur = r
+}
+
+// wait waits for the background revaluations (the app calls it before it
+// closes what they use).
+func (c *bookCache) wait() {
+	c.background.Wait()
+}
+
+// warmFrom renders the page content of every chart period old had, so
+// the requests after a background revaluation find it ready.
+func (r *renderedPortfolio) warmFrom(old *renderedPortfolio) {
+	if r.pages == nil {
+		return
+	}
+	old.mu.Lock()
+	periods := slices.Collect(maps.Keys(old.content))
+	old.mu.Unlock()
+	for _, period := range periods {
+		_, _ = r.pageContent(r.pages, period)
+	}
 }
 
 // renderPortfolio returns the user's portfolio in base, valued and
@@ -97,7 +168,7 @@ func (a *app) renderPortfolio(ctx context.Context, u auth.User, base string) (*r
 		if err != nil {
 			return nil, fmt.Errorf("encode portfolio: %w", err)
 		}
-		return &renderedPortfolio{view: v, json: body}, nil
+		return &renderedPortfolio{view: v, json: body, pages: a.pages}, nil
 	})
 }
 

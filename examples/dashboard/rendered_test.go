@@ -147,10 +147,31 @@ func TestRenderedPortfolioFollowsWritesAndTime(t *testing.T) {
 	e.get(t, c, "/portfolio")
 	r3, _ := e.currentRender(t, "follows")
 	assert.Same(t, r1, r3)
+	// Past valuationTTL the request is answered from the last valuation
+	// at once while one goroutine values the books again, with the page
+	// content of the periods asked for rendered ahead.
 	advance(time.Millisecond)
-	e.get(t, c, "/portfolio")
-	r4, _ := e.currentRender(t, "follows")
-	assert.NotSame(t, r1, r4, "valued again after valuationTTL")
+	_, page, _ := e.get(t, c, "/portfolio")
+	html1, err := r1.pageContent(e.app.pages, pickPeriod(""))
+	require.NoError(t, err)
+	assert.Contains(t, page, string(html1), "served from the last valuation")
+	var r4 *renderedPortfolio
+	require.Eventually(t, func() bool {
+		r4, _ = e.currentRender(t, "follows")
+		return r4 != r1
+	}, 10*time.Second, 5*time.Millisecond, "valued again in the background after valuationTTL")
+	r4.mu.Lock()
+	_, warmed := r4.content[pickPeriod("")]
+	r4.mu.Unlock()
+	assert.True(t, warmed, "the new valuation's page content is rendered ahead")
+	e.app.books.wait()
+
+	// Too stale to serve: valued before the request is answered.
+	advance(valuationTTL + staleFor)
+	e.get(t, c, "/api/portfolio")
+	r4b, _ := e.currentRender(t, "follows")
+	assert.NotSame(t, r4, r4b, "too stale: valued again at once")
+	r4 = r4b
 
 	// A clock that went back does not keep a valuation for longer.
 	advance(-time.Minute)
