@@ -365,26 +365,21 @@ func setBytes(dst *[]byte, v any) error {
 }
 
 func setUint(dst *uint64, v any) error {
-	switch x := v.(type) {
-	case nil:
-		return nil
-	case jsonNumber:
-		n, err := strconv.ParseUint(string(x), 10, 64)
-		if err != nil {
-			return errJSON
-		}
-		*dst = n
-		return nil
-	}
-	return errJSON
+	return setNumber(dst, v, func(s string) (uint64, error) { return strconv.ParseUint(s, 10, 64) })
 }
 
 func setInt(dst *int64, v any) error {
+	return setNumber(dst, v, func(s string) (int64, error) { return strconv.ParseInt(s, 10, 64) })
+}
+
+// setNumber sets *dst to the JSON number v as parse reads it; null leaves
+// it as it is.
+func setNumber[T int64 | uint64](dst *T, v any, parse func(string) (T, error)) error {
 	switch x := v.(type) {
 	case nil:
 		return nil
 	case jsonNumber:
-		n, err := strconv.ParseInt(string(x), 10, 64)
+		n, err := parse(string(x))
 		if err != nil {
 			return errJSON
 		}
