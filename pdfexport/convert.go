@@ -151,6 +151,10 @@ func (c *Converter) convertOnce(ctx context.Context, g *generation, w io.Writer,
 		}
 		used = t
 	}()
+	// The handler of scoped headers ends with runCtx: wait for it after
+	// cancelRun.
+	waitHeaders := func() {}
+	defer func() { waitHeaders() }()
 	runCtx, cancelRun := context.WithDeadline(t.ctx, deadline)
 	defer cancelRun()
 	stopAfter := context.AfterFunc(ctx, cancelRun)
@@ -171,6 +175,9 @@ func (c *Converter) convertOnce(ctx context.Context, g *generation, w io.Writer,
 	}
 	stage = "preparing the tab"
 	if err := prepareTab(runCtx, g, target, o); err != nil {
+		return nil, err
+	}
+	if waitHeaders, err = scopeHeaders(runCtx, target, o.Headers); err != nil {
 		return nil, err
 	}
 	stage = "loading " + displayURL(target)
@@ -217,7 +224,7 @@ func (c *Converter) vetTarget(ctx context.Context, t *tab, target string) error 
 	return nil
 }
 
-// prepareTab sets the tab's media, user agent, extra headers and cookies.
+// prepareTab sets the tab's media, user agent and cookies.
 // They are set explicitly, also to their defaults, so nothing depends on
 // what Chromium picks for a new tab.
 func prepareTab(ctx context.Context, g *generation, target string, o PageOptions) error {
@@ -236,13 +243,6 @@ func prepareTab(ctx context.Context, g *generation, target string, o PageOptions
 		if _, err := chromedp.Call(ctx, emulation.SetUserAgentOverride, emulation.SetUserAgentOverrideParams{UserAgent: ua}); err != nil {
 			return err
 		}
-	}
-	h := network.Headers{}
-	for k, v := range o.Headers {
-		h[k] = v
-	}
-	if _, err := chromedp.Call(ctx, network.SetExtraHTTPHeaders, network.SetExtraHTTPHeadersParams{Headers: h}); err != nil {
-		return err
 	}
 	if len(o.Cookies) == 0 {
 		return nil

@@ -257,7 +257,9 @@ func (c *Converter) ConvertTo(ctx context.Context, w io.Writer, rawURL string, o
 // ConvertHTML renders the HTML document html and returns it as PDF. The
 // document is served to Chromium through request interception under a
 // private origin, so relative URLs in it do not resolve: use absolute URLs
-// or inline resources (data: URLs, <style>).
+// or inline resources (data: URLs, <style>). Options with Headers are
+// refused (ErrInvalidOption): they are sent to the page's origin only,
+// and the document has none on the network.
 func (c *Converter) ConvertHTML(ctx context.Context, html string, opts PageOptions) ([]byte, error) {
 	var buf bytes.Buffer
 	if err := c.ConvertHTMLTo(ctx, &buf, html, opts); err != nil {
@@ -270,6 +272,9 @@ func (c *Converter) ConvertHTML(ctx context.Context, html string, opts PageOptio
 func (c *Converter) ConvertHTMLTo(ctx context.Context, w io.Writer, html string, opts PageOptions) error {
 	if err := opts.validate(); err != nil {
 		return err
+	}
+	if len(opts.Headers) > 0 {
+		return fmt.Errorf("%w: Headers go to the page URL's origin, and an HTML document has none: use Convert", ErrInvalidOption)
 	}
 	var b [12]byte
 	_, _ = rand.Read(b[:])

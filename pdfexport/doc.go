@@ -40,6 +40,13 @@
 // [ForExpression], [ForDelay]), a timeout, extra HTTP headers, cookies, the
 // user agent and the document title.
 //
+// Extra headers are scoped to the origin of the page's URL (scheme, host
+// and port): a page's own requests carry them, requests to third-party
+// hosts and redirects to other origins do not, so an Authorization or
+// Cookie header given for a report never reaches the CDN or analytics
+// host the report pulls a script from. The tab intercepts its requests
+// (the DevTools Fetch domain) to add them, only when there are headers.
+//
 // # Errors
 //
 // A main document with HTTP status >= 400 gives an [*HTTPStatusError]; a

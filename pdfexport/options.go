@@ -190,8 +190,15 @@ type PageOptions struct {
 	// the converter's default. The ctx passed to Convert bounds the wait
 	// for a free tab as well.
 	Timeout time.Duration
-	// Headers are extra HTTP headers sent with every request of the page,
-	// including requests to other hosts.
+	// Headers are extra HTTP headers, such as Authorization, sent with
+	// the requests of the page to the origin of the URL given to Convert
+	// (its scheme, host and port; a default port is the same as none):
+	// the document and the sub-resources, fetches and same-process frames
+	// it loads from there. Requests to any other origin (a CDN's scripts,
+	// fonts and images, a redirect to another host, a port of its own)
+	// go without them, as curl drops credentials on a redirect to another
+	// host. Out-of-process frames, service workers and WebSocket
+	// handshakes never get them. ConvertHTML refuses them.
 	Headers map[string]string
 	// Cookies are set before the page loads.
 	Cookies []Cookie

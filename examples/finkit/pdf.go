@@ -48,7 +48,7 @@ func runPDF(ctx context.Context, e *env, args []string) error {
 	header := fs.String("header-template", "", "HTML header template (classes pageNumber, totalPages, title, url, date)")
 	footer := fs.String("footer-template", "", "HTML footer template")
 	var httpHeaders, cookies multiFlag
-	fs.Var(&httpHeaders, "header", "HTTP request header \"Name: value\" (repeatable); sent with every request the page makes, to other hosts too: for a session prefer --cookie, which goes to the page's host only")
+	fs.Var(&httpHeaders, "header", "HTTP request header \"Name: value\" (repeatable), such as Authorization; sent only to the page URL's origin (scheme, host and port), never to other hosts the page loads scripts, images or fonts from nor to a redirect's other host")
 	fs.Var(&cookies, "cookie", "cookie NAME=VALUE sent with the page's requests (repeatable), such as a session")
 	expect := fs.String("expect-selector", "", "fail unless an element matching this CSS selector appears (guards against printing a login page)")
 	failOnRedirect := fs.Bool("fail-on-redirect", false, "fail when the URL answers with a redirect (a login-protected page usually does)")
