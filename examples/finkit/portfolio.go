@@ -3,7 +3,6 @@ package main
 import (
 	"cmp"
 	"context"
-	"database/sql"
 	"errors"
 	"flag"
 	"fmt"
@@ -54,8 +53,10 @@ func runPortfolio(ctx context.Context, e *env, args []string) error {
 // portfolioOpen opens (creating when create is set) the SQLite file, or the
 // PostgreSQL server of a postgres:// URL, and the book to work on in its
 // portfolio store: the dashboard user's books for a non-empty user, else
-// the CLI's own default book. The caller closes the *sql.DB.
-func portfolioOpen(ctx context.Context, path string, create bool, user string) (*sql.DB, portfolio.Store, error) {
+// the CLI's own default book. The caller defers closeAll, which closes the
+// store (its prepared statement) and then the database (its pool); on an
+// error nothing stays open.
+func portfolioOpen(ctx context.Context, path string, create bool, user string) (store portfolio.Store, closeAll func(), err error) {
 	if !appdb.IsURL(path) { // a server has nothing to create
 		if !create {
 			if _, err := os.Stat(path); err != nil {
@@ -76,15 +77,19 @@ func portfolioOpen(ctx context.Context, path string, create bool, user string) (
 		_ = db.Close()
 		return nil, nil, err
 	}
+	closeAll = func() {
+		_ = shelf.Close()
+		_ = db.Close()
+	}
 	if user == "" {
-		return db.DB, shelf, nil
+		return shelf, closeAll, nil
 	}
 	owner, err := dashboardOwner(ctx, db, user)
 	if err != nil {
-		_ = db.Close()
+		closeAll()
 		return nil, nil, err
 	}
-	return db.DB, shelf.Book(owner), nil
+	return shelf.Book(owner), closeAll, nil
 }
 
 // dashboardOwner is the owner of a dashboard user's books: the user's id,
@@ -152,11 +157,11 @@ func runPortfolioImport(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	db, store, err := portfolioOpen(ctx, *dbPath, true, *user)
+	store, closeDB, err := portfolioOpen(ctx, *dbPath, true, *user)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
+	defer closeDB()
 	// A declared account the store already has must match it (a currency,
 	// cost method or short/margin rule cannot change under existing
 	// transactions); the rest are created, but only once the whole file
@@ -273,11 +278,11 @@ func runPortfolioExport(ctx context.Context, e *env, args []string) error {
 	if fs.NArg() != 0 {
 		return usageErrorf("export takes no arguments; it writes CSV to stdout")
 	}
-	db, store, err := portfolioOpen(ctx, *dbPath, false, *user)
+	store, closeDB, err := portfolioOpen(ctx, *dbPath, false, *user)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
+	defer closeDB()
 	txs, err := store.Transactions(ctx)
 	if err != nil {
 		return err
@@ -338,11 +343,11 @@ func runPortfolioReport(ctx context.Context, e *env, args []string) error {
 	if fs.NArg() != 0 {
 		return usageErrorf("report takes no arguments")
 	}
-	db, store, err := portfolioOpen(ctx, *dbPath, false, *user)
+	store, closeDB, err := portfolioOpen(ctx, *dbPath, false, *user)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
+	defer closeDB()
 	ledger, err := portfolio.LoadLedger(ctx, store)
 	if err != nil {
 		return err

@@ -58,11 +58,11 @@ func runAccountAdd(ctx context.Context, e *env, args []string) error {
 	if err := new(portfolio.Ledger).AddAccount(a); err != nil { // validates as the store will
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
-	db, store, err := portfolioOpen(ctx, *dbPath, true, *user)
+	store, closeDB, err := portfolioOpen(ctx, *dbPath, true, *user)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
+	defer closeDB()
 	have, err := store.Accounts(ctx)
 	if err != nil {
 		return err
@@ -90,11 +90,11 @@ func runAccountList(ctx context.Context, e *env, args []string) error {
 	if fs.NArg() != 0 {
 		return usageErrorf("account list takes no arguments")
 	}
-	db, store, err := portfolioOpen(ctx, *dbPath, false, *user)
+	store, closeDB, err := portfolioOpen(ctx, *dbPath, false, *user)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
+	defer closeDB()
 	accts, err := store.Accounts(ctx)
 	if err != nil {
 		return err

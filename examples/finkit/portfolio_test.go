@@ -203,8 +203,9 @@ func TestPortfolioAccountsFileRedefinesFlags(t *testing.T) {
 		assert.Contains(t, err.Error(), `account "nordnet"`, def)
 		assert.Contains(t, err.Error(), "nothing imported", def)
 	}
-	_, store, err := portfolioOpen(ctx, db, false, "")
+	store, closeDB, err := portfolioOpen(ctx, db, false, "")
 	require.NoError(t, err)
+	defer closeDB()
 	txs, err := store.Transactions(ctx)
 	require.NoError(t, err)
 	assert.Empty(t, txs)
