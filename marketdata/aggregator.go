@@ -48,7 +48,7 @@ type Options struct {
 	BatchSize       int           // symbols per batch call; default 100
 
 	CacheTTL         time.Duration // how long merged quotes and rates are reused; default 15s; negative disables
-	MaxStale         time.Duration // how long past CacheTTL a merged quote is still served, at once, while one background fetch refreshes it; default 1m; negative: a request past CacheTTL waits for the fetch
+	MaxStale         time.Duration // how long past CacheTTL a merged quote or rate is still served, at once, while one background fetch refreshes it; default 1m; negative: a request past CacheTTL waits for the fetch
 	CacheSize        int           // most merged quotes (and, apart, rates) kept; default 10000
 	MaxAge           time.Duration // quotes older than this (or undated) are stale; default 96h; negative disables
 	OutlierThreshold float64       // tolerance within which sources agree (relative); default DefaultTolerance (0.02)

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/shopspring/decimal"
+	"golang.org/x/sync/singleflight"
 )
 
 // Rate implements portfolio.RateSource: how many units of to one unit of
@@ -59,8 +61,10 @@ func rateOf(from, to string, m Merged) Rate {
 // Every rate provider is asked at once; the answer is settled as soon as a
 // strict majority of all the upstreams asked agree (the rest can no longer
 // change the verdict), else when every provider answered or the deadline
-// passed. Answers are cached for CacheTTL, and identical concurrent
-// requests share one fetch.
+// passed. Answers are cached as quotes are: fresh for CacheTTL, then for
+// MaxStale more served at once while one background fetch refreshes them
+// (stale while revalidate: a refresh never holds a request). Identical
+// concurrent fetches are shared.
 func (a *Aggregator) FXQuote(ctx context.Context, from, to string) (Merged, error) {
 	if a.closed.Load() {
 		return Merged{}, ErrClosed
@@ -75,34 +79,18 @@ func (a *Aggregator) FXQuote(ctx context.Context, from, to string) (Merged, erro
 			Sources: []Source{{Provider: "identity", Price: 1, Currency: to, OrigPrice: 1, OrigCurrency: to, Time: now, Used: true}}}, nil
 	}
 	key := from + to
-	if m, ok := a.cachedRate(key); ok {
+	switch m, state := a.cachedRate(key, now); state {
+	case cacheFresh:
+		return m, nil
+	case cacheStale:
+		a.rateFlight(from, to) // refreshes behind; its answer is for the next request
 		return m, nil
 	}
 	if len(a.rates) == 0 {
 		return Merged{}, fmt.Errorf("%w: no rate providers for %s/%s", ErrNoQuote, from, to)
 	}
-	ch := a.sf.DoChan("fx:"+key, func() (any, error) {
-		if !a.track() {
-			return Merged{}, ErrClosed
-		}
-		defer a.wg.Done()
-		if m, ok := a.cachedRate(key); ok { // filled by a flight that ended after our lookup?
-			return m, nil
-		}
-		ctx, cancel := context.WithTimeout(a.ctx, a.opts.Timeout)
-		defer cancel()
-		m, err := a.rateConsensus(ctx, from, to)
-		if err == nil && a.opts.CacheTTL > 0 {
-			now := a.opts.Now()
-			a.mu.Lock()
-			a.fx[key] = cached[Merged]{v: m, exp: now.Add(a.opts.CacheTTL)}
-			trim(a.fx, now, a.opts.CacheSize, &a.sweep[1])
-			a.mu.Unlock()
-		}
-		return m, err
-	})
 	select {
-	case res := <-ch:
+	case res := <-a.rateFlight(from, to):
 		if res.Err != nil {
 			return Merged{}, res.Err
 		}
@@ -112,18 +100,63 @@ func (a *Aggregator) FXQuote(ctx context.Context, from, to string) (Merged, erro
 	}
 }
 
-func (a *Aggregator) cachedRate(key string) (Merged, bool) {
+// rateFlight starts the fetch of from → to, or joins the one running, and
+// returns the channel its answer comes on (buffered: nobody needs to read
+// it). The fetch runs under the Aggregator's context, not a request's, and
+// fills the cache.
+func (a *Aggregator) rateFlight(from, to string) <-chan singleflight.Result {
+	key := from + to
+	return a.sf.DoChan("fx:"+key, func() (any, error) {
+		if !a.track() {
+			return Merged{}, ErrClosed
+		}
+		defer a.wg.Done()
+		if m, state := a.cachedRate(key, a.opts.Now()); state == cacheFresh { // filled by a flight that ended after our lookup?
+			return m, nil
+		}
+		ctx, cancel := context.WithTimeout(a.ctx, a.opts.Timeout)
+		defer cancel()
+		m, err := a.rateConsensus(ctx, from, to)
+		if err == nil && a.opts.CacheTTL > 0 {
+			now := a.opts.Now()
+			m.Fetched = now
+			c := cached[Merged]{v: m, exp: now.Add(a.opts.CacheTTL)}
+			if a.opts.MaxStale > 0 {
+				c.keep = c.exp.Add(a.opts.MaxStale)
+			}
+			a.mu.Lock()
+			a.fx[key] = c
+			trim(a.fx, now, a.opts.CacheSize, &a.sweep[1])
+			a.mu.Unlock()
+		}
+		return m, err
+	})
+}
+
+// cachedRate returns the cached consensus on key and its state at now
+// (cacheFresh, cacheStale or cacheMiss, as lookup's); it carries its age.
+func (a *Aggregator) cachedRate(key string, now time.Time) (Merged, int) {
 	if a.opts.CacheTTL <= 0 {
-		return Merged{}, false
+		return Merged{}, cacheMiss
 	}
 	a.mu.RLock()
 	c, ok := a.fx[key]
 	a.mu.RUnlock()
-	if !ok || !a.opts.Now().Before(c.exp) {
-		return Merged{}, false
+	state := cacheMiss
+	switch {
+	case !ok:
+	case now.Before(c.exp):
+		state = cacheFresh
+	case now.Before(c.keep):
+		state = cacheStale
+	}
+	if state == cacheMiss {
+		return Merged{}, cacheMiss
 	}
 	c.v.Cached = true
-	return c.v, true
+	c.v.Age = max(0, now.Sub(c.v.Fetched))
+	c.v.Revalidating = state == cacheStale
+	return c.v, state
 }
 
 // rateConsensus asks every rate provider for from → to at once and merges

@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/finkit/finkit/marketdata"
+	"github.com/finkit/finkit/marketdata/frankfurter"
 	"github.com/finkit/finkit/marketdata/stooq"
 	"github.com/finkit/finkit/marketdata/yahoo"
 )
@@ -249,5 +250,92 @@ func TestFetchStatsFromTheAggregatorsTimings(t *testing.T) {
 		assert.Equal(t, f, res.Fetch)
 		assert.Zero(t, res.Elapsed)
 		assert.True(t, strings.HasPrefix(res.Quotes[0].Symbol, "AAPL"))
+	})
+}
+
+// recordedFrankfurterGBP is the recorded Frankfurter answer of
+// /v1/latest?symbols=CHF,GBP (EUR/GBP 0.83465 on 2024-11-25).
+func recordedFrankfurterGBP(t *testing.T) []byte {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join("frankfurter", "testdata", "frankfurter-v1-docs-examples.txt"))
+	require.NoError(t, err)
+	for line := range strings.Lines(string(raw)) {
+		if _, body, ok := strings.Cut(line, "/v1/latest?symbols=CHF,GBP */ "); ok {
+			return []byte(strings.TrimSpace(body))
+		}
+	}
+	t.Fatal("no recorded /latest?symbols=CHF,GBP answer")
+	return nil
+}
+
+// TestRatesStaleWhileRevalidate: rates are cached as quotes are. Past
+// CacheTTL a rate is served at once, with its age, while one background
+// fetch refreshes it; past MaxStale a request waits again. Before, every
+// request past CacheTTL waited for the rate providers: the dashboard's
+// first portfolio request after a write took 70-100 ms instead of 10-20
+// about once a second (the simulated providers' latency). The Frankfurter
+// client is the real one, replaying its recorded answer; in the bubble a
+// request that waited for the held upstream would deadlock the test.
+func TestRatesStaleWhileRevalidate(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		up := &upstream{body: recordedFrankfurterGBP(t), release: make(chan struct{})}
+		fr, err := frankfurter.New(frankfurter.Options{BaseURL: "http://frankfurter.test", HTTPClient: up.client()})
+		require.NoError(t, err)
+		a, err := marketdata.New(marketdata.Options{RateProviders: []marketdata.RateProvider{fr}, CacheTTL: time.Second,
+			MaxStale: time.Minute, MaxAge: -1, Now: bubbleClock()})
+		require.NoError(t, err)
+		defer a.Close()
+		ctx := context.Background()
+		rate := func() marketdata.Merged {
+			t.Helper()
+			m, err := a.FXQuote(ctx, "EUR", "GBP")
+			require.NoError(t, err)
+			return m
+		}
+
+		m := rate() // cold: the request waits for the first fetch
+		assert.Equal(t, 0.83465, m.Price)
+		assert.False(t, m.Cached || m.Revalidating)
+		fetched := m.Fetched
+		assert.False(t, fetched.IsZero(), "the consensus records when it was fetched")
+		assert.Equal(t, int32(1), up.calls.Load())
+
+		time.Sleep(500 * time.Millisecond)
+		m = rate()
+		assert.True(t, m.Cached)
+		assert.False(t, m.Revalidating, "fresh within CacheTTL")
+		assert.Equal(t, 500*time.Millisecond, m.Age)
+		assert.Equal(t, int32(1), up.calls.Load(), "no upstream call within CacheTTL")
+
+		// Past CacheTTL, with the upstream slow to answer: the stale rate
+		// answers at once and a refresh starts behind it.
+		up.hold.Store(true)
+		time.Sleep(time.Second)
+		before := time.Now()
+		m = rate()
+		assert.Equal(t, before, time.Now(), "the request did not wait")
+		assert.True(t, m.Revalidating)
+		assert.Equal(t, 1500*time.Millisecond, m.Age, "the consensus records its age")
+		d, err := a.Rate(ctx, "EUR", "GBP") // portfolio.RateSource: the same, at once
+		require.NoError(t, err)
+		assert.Equal(t, "0.83465", d.String())
+		assert.Equal(t, before, time.Now())
+		synctest.Wait()
+		assert.Equal(t, int32(2), up.calls.Load(), "one background refresh, held upstream")
+
+		close(up.release) // the upstream answers; the refresh lands
+		synctest.Wait()
+		m = rate()
+		assert.False(t, m.Revalidating)
+		assert.Zero(t, m.Age)
+		assert.True(t, m.Fetched.After(fetched))
+		assert.Equal(t, int32(2), up.calls.Load())
+
+		// Past MaxStale nothing is served stale: the request waits.
+		up.hold.Store(false)
+		time.Sleep(2 * time.Minute)
+		m = rate()
+		assert.False(t, m.Cached || m.Revalidating)
+		assert.Equal(t, int32(3), up.calls.Load())
 	})
 }
