@@ -13,7 +13,8 @@
 // peak resident memory while the endpoint ran (VmRSS sampled every 20 ms).
 // It also times the first /api/portfolio and /portfolio request after a
 // write to the large user's books (a one-row CSV import), which is what a
-// cache has to pay for.
+// cache has to pay for: -tries times each (20 by default), printed as the
+// median, the longest and every try in order.
 //
 //	go run ./examples/internal/loadbench                 # make bench-load
 //	go run ./examples/internal/loadbench -d 5s -c 50     # shorter, fewer clients
