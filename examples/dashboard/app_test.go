@@ -423,7 +423,7 @@ func TestStatsPage(t *testing.T) {
 	c := e.user(t, "gina", auth.RoleUser)
 	status, body, _ := e.get(t, c, "/stats?symbol=EQNR.OL")
 	require.Equal(t, http.StatusOK, status)
-	for _, want := range []string{"How much did it go up or down?", "1Y", "Up days", "Max drawdown", "<polyline"} {
+	for _, want := range []string{"How much did it go up or down?", "1Y", "Up days", "Max drawdown", `fill="none" stroke="#2f5bea" stroke-width="1.8"`} {
 		assert.Contains(t, body, want)
 	}
 	status, _, _ = e.get(t, c, "/stats?symbol=NOPE")

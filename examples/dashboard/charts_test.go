@@ -56,7 +56,7 @@ func TestChartsOnPages(t *testing.T) {
 		return body[i : i+strings.Index(body[i:], "</svg>")]
 	}
 	assert.Less(t, len(titleRE.FindAllString(wide(month), -1)), len(titleRE.FindAllString(wide(all), -1)), "a month has fewer points")
-	assert.Regexp(t, `<title>Value \d{4}-\d\d-\d\d: [\d,]+\.\d\d USD</title>`, wide(all), "hover values")
+	assert.Regexp(t, `<title>\d{4}-\d\d-\d\d: Value [\d,]+\.\d\d USD, Net deposits [\d,]+\.\d\d USD</title>`, wide(all), "hover values")
 	assert.Contains(t, all, `aria-label="Allocation by currency"`)
 	assert.NotContains(t, all, "Every item as one line")
 

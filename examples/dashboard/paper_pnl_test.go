@@ -99,7 +99,7 @@ func TestPaperPnLChartIsTheBooksSeries(t *testing.T) {
 	require.Equal(t, http.StatusOK, status)
 	require.Contains(t, page, `aria-label="Paper-trading P&amp;L over time"`)
 	wide := page[strings.Index(page, `chart-wide`):]
-	hovers := regexp.MustCompile(`<title>P&amp;L (\d{4}-\d\d-\d\d): ([^<]+) USD</title>`).FindAllStringSubmatch(wide, -1)
+	hovers := regexp.MustCompile(`<title>(\d{4}-\d\d-\d\d): P&amp;L ([^<]+) USD</title>`).FindAllStringSubmatch(wide, -1)
 	require.Len(t, hovers, len(want), "one hover target a day")
 	for i, h := range hovers {
 		p := pnlSeries(perf)[i]

@@ -50,7 +50,7 @@ func TestTransactionsByHandInChromium(t *testing.T) {
 	require.NoError(t, err)
 	require.Contains(t, text, "AAPL")
 	require.Contains(t, text, "Value over time")
-	n, err := chromedp.Run(b.ctx, chromedp.Evaluate[int](`document.querySelectorAll('#value-chart svg.chart-wide polyline').length`))
+	n, err := chromedp.Run(b.ctx, chromedp.Evaluate[int](`document.querySelectorAll('#value-chart svg.chart-wide path[fill="none"]').length`))
 	require.NoError(t, err)
 	b.require(t, n >= 1, "value-chart", "the value chart has no line")
 

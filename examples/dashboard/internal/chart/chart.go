@@ -1,9 +1,16 @@
 // Package chart draws the dashboard's charts as inline SVG on the server:
 // line charts over time (several series, an optional filled area, trade
 // markers) and bar charts (histograms, allocations), with axes, tick
-// labels and a <title> on every point or bar that browsers show on hover.
-// The SVG needs no script and no stylesheet (colours are attributes), so
-// it renders the same in the page and in the PDF report.
+// labels and a <title> that browsers show on hover: on every bar, and on
+// a time chart's columns (a day's figures of every line). The SVG needs
+// no script and no stylesheet (colours are attributes), so it renders the
+// same in the page and in the PDF report.
+//
+// A time chart's lines are as small as their drawing allows: points the
+// line passes within a quarter unit of anyway are left out (a series of
+// more days than the plot has pixels keeps its turns), and the rest are
+// written as one relative path, so three years of days at both sizes are
+// about 40 KB, not 140.
 //
 // Geometry is plain float64: NaN and ±Inf values are gaps, an empty chart
 // says "No data", a single point or a flat series gets a domain around its
@@ -14,6 +21,8 @@ import (
 	"fmt"
 	"html/template"
 	"math"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -75,10 +84,6 @@ const (
 	padBottom = 26
 	fontSize  = 11
 )
-
-// maxHoverPoints bounds the hover targets per series (one every few
-// points on long series) to keep the markup small.
-const maxHoverPoints = 160
 
 // Responsive returns the chart drawn at both sizes; the stylesheet shows
 // the one that fits (see .chart-narrow and .chart-wide).
@@ -162,8 +167,9 @@ func (c TimeChart) svg(s Size, class string) string {
 		hover = c.Hover
 	}
 	for _, sr := range c.Series {
-		drawSeries(&b, sr, x, y, hover)
+		drawSeries(&b, sr, x, y)
 	}
+	hoverBands(&b, c.Series, x, y, hover)
 	for _, m := range c.Markers {
 		if !finite(m.Value) {
 			continue
@@ -221,7 +227,7 @@ func segments(sr Series) [][]int {
 	return out
 }
 
-func drawSeries(b *strings.Builder, sr Series, x, y Scale, format func(float64) string) {
+func drawSeries(b *strings.Builder, sr Series, x, y Scale) {
 	col := color(sr.Color, Blue)
 	dash := ""
 	if sr.Dashed {
@@ -229,38 +235,149 @@ func drawSeries(b *strings.Builder, sr Series, x, y Scale, format func(float64) 
 	}
 	bottom := y.R0
 	for _, seg := range segments(sr) {
-		var pts strings.Builder
-		for _, i := range seg {
-			fmt.Fprintf(&pts, "%.1f,%.1f ", x.At(unix(sr.Times[i])), y.At(sr.Values[i]))
-		}
-		p := strings.TrimSpace(pts.String())
-		if sr.Area && len(seg) > 1 {
-			first, last := seg[0], seg[len(seg)-1]
-			fmt.Fprintf(b, `<polygon points="%.1f,%.1f %s %.1f,%.1f" fill="%s" fill-opacity="0.10"/>`,
-				x.At(unix(sr.Times[first])), bottom, p, x.At(unix(sr.Times[last])), bottom, col)
-		}
 		if len(seg) == 1 {
 			i := seg[0]
 			fmt.Fprintf(b, `<circle cx="%.1f" cy="%.1f" r="3" fill="%s"/>`, x.At(unix(sr.Times[i])), y.At(sr.Values[i]), col)
-		} else {
-			fmt.Fprintf(b, `<polyline points="%s" fill="none" stroke="%s" stroke-width="1.8" stroke-linejoin="round"%s/>`, p, col, dash)
-		}
-	}
-	// Hover targets: a transparent dot with a title every few points.
-	n := len(sr.Values)
-	step := max(1, (n+maxHoverPoints-1)/maxHoverPoints)
-	b.WriteString(`<g fill="transparent">`)
-	for i := 0; i < n && i < len(sr.Times); i += step {
-		if !finite(sr.Values[i]) {
 			continue
 		}
-		label := sr.Times[i].Format("2006-01-02") + ": " + format(sr.Values[i])
-		if sr.Name != "" {
-			label = sr.Name + " " + label
+		pts := make([]point, len(seg))
+		for j, i := range seg {
+			pts[j] = point{x.At(unix(sr.Times[i])), y.At(sr.Values[i])}
 		}
-		fmt.Fprintf(b, `<circle cx="%.1f" cy="%.1f" r="5"><title>%s</title></circle>`, x.At(unix(sr.Times[i])), y.At(sr.Values[i]), esc(label))
+		pts = simplify(pts, tolerance)
+		first := pts[0]
+		rel := relativeLine(pts)
+		if sr.Area {
+			fmt.Fprintf(b, `<path d="M%s %sV%s%sV%sZ" fill="%s" fill-opacity="0.10"/>`,
+				tenths(first.x), tenths(bottom), tenths(first.y), rel, tenths(bottom), col)
+		}
+		fmt.Fprintf(b, `<path d="M%s %s%s" fill="none" stroke="%s" stroke-width="1.8" stroke-linejoin="round"%s/>`,
+			tenths(first.x), tenths(first.y), rel, col, dash)
+	}
+}
+
+// hoverBands writes the hover targets of a time chart: transparent
+// columns over the plot, at most one every minHoverGap units, each titled
+// with its instant and every series' value there, so that pointing
+// anywhere above a day shows its figures (not only on a dot of one line).
+func hoverBands(b *strings.Builder, ss []Series, x, y Scale, format func(float64) string) {
+	var ref []time.Time // the longest series' instants
+	for _, sr := range ss {
+		if len(sr.Times) > len(ref) {
+			ref = sr.Times
+		}
+	}
+	width := math.Abs(x.R1 - x.R0)
+	n := len(ref)
+	step := max(1, int(math.Ceil(float64(n)*minHoverGap/width)))
+	var idx []int
+	for i := 0; i < n; i += step {
+		if label, ok := hoverLabel(ss, ref[i], format); ok && label != "" {
+			idx = append(idx, i)
+		}
+	}
+	if len(idx) == 0 {
+		return
+	}
+	b.WriteString(`<g fill="transparent">`)
+	top, h := math.Min(y.R0, y.R1), math.Abs(y.R0-y.R1)
+	for k, i := range idx {
+		px := x.At(unix(ref[i]))
+		lo, hi := math.Max(x.R0, px-minHoverGap/2), math.Min(x.R1, px+minHoverGap/2)
+		if k > 0 {
+			lo = math.Max(lo, (px+x.At(unix(ref[idx[k-1]])))/2)
+		}
+		if k+1 < len(idx) {
+			hi = math.Min(hi, (px+x.At(unix(ref[idx[k+1]])))/2)
+		}
+		label, _ := hoverLabel(ss, ref[i], format)
+		fmt.Fprintf(b, `<rect x="%.1f" y="%.0f" width="%.1f" height="%.0f"><title>%s</title></rect>`,
+			lo, top, math.Max(hi-lo, 1), h, esc(label))
 	}
 	b.WriteString(`</g>`)
+}
+
+// minHoverGap is the narrowest hover column, in SVG units: a long series
+// gets one target every few points (a wide chart about 125, a narrow one
+// about 48) instead of one per point and line.
+const minHoverGap = 6
+
+// hoverLabel is the title of instant t: its date, then each series' name
+// and value there ("2026-01-02: Value 1,234.00 USD, Net deposits 1,000.00
+// USD"; an unnamed single series gives "2026-01-02: 42.00"). ok is false
+// when no series has a finite value at t.
+func hoverLabel(ss []Series, t time.Time, format func(float64) string) (string, bool) {
+	var parts []string
+	for _, sr := range ss {
+		i, found := slices.BinarySearchFunc(sr.Times, t, func(a, b time.Time) int { return a.Compare(b) })
+		if !found || i >= len(sr.Values) || !finite(sr.Values[i]) {
+			continue
+		}
+		v := format(sr.Values[i])
+		if sr.Name != "" {
+			v = sr.Name + " " + v
+		}
+		parts = append(parts, v)
+	}
+	if len(parts) == 0 {
+		return "", false
+	}
+	return t.Format("2006-01-02") + ": " + strings.Join(parts, ", "), true
+}
+
+// tolerance is how far, in SVG units, a drawn line may pass from a point
+// it leaves out (simplify): a third of a pixel on a wide chart at its
+// usual size, below what the 1.8-unit stroke shows.
+const tolerance = 0.25
+
+type point struct{ x, y float64 }
+
+// simplify returns the points of the line through pts that it cannot
+// leave out without passing farther than tol from one of them
+// (Ramer-Douglas-Peucker): a flat stretch is two points, a series of more
+// days than the plot has pixels keeps the turns a reader sees. The first
+// and the last point always stay.
+func simplify(pts []point, tol float64) []point {
+	if len(pts) < 3 {
+		return pts
+	}
+	keep := make([]bool, len(pts))
+	keep[0], keep[len(pts)-1] = true, true
+	type span struct{ a, b int }
+	stack := []span{{0, len(pts) - 1}}
+	for len(stack) > 0 {
+		sp := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		far, farD := -1, tol
+		for i := sp.a + 1; i < sp.b; i++ {
+			if d := distance(pts[i], pts[sp.a], pts[sp.b]); d > farD {
+				far, farD = i, d
+			}
+		}
+		if far < 0 {
+			continue
+		}
+		keep[far] = true
+		stack = append(stack, span{sp.a, far}, span{far, sp.b})
+	}
+	out := make([]point, 0, len(pts))
+	for i, k := range keep {
+		if k {
+			out = append(out, pts[i])
+		}
+	}
+	return out
+}
+
+// distance is how far p lies from the segment a-b.
+func distance(p, a, b point) float64 {
+	dx, dy := b.x-a.x, b.y-a.y
+	l2 := dx*dx + dy*dy
+	if l2 == 0 {
+		return math.Hypot(p.x-a.x, p.y-a.y)
+	}
+	t := math.Max(0, math.Min(1, ((p.x-a.x)*dx+(p.y-a.y)*dy)/l2))
+	return math.Hypot(p.x-(a.x+t*dx), p.y-(a.y+t*dy))
 }
 
 func legend(b *strings.Builder, ss []Series, s Size) {
@@ -408,4 +525,53 @@ func TimeTicks(from, to time.Time, n int) []TimeTick {
 		t = t.AddDate(0, u.months, u.days)
 	}
 	return out
+}
+
+// relativeLine writes the line from pts[0] through the rest as one
+// relative lineto ("l.7-.3 .7 0 ..."), about half the bytes of absolute
+// coordinates. Every point is rounded to a tenth of a unit first and the
+// steps are between rounded points, so no rounding error adds up along
+// the line: the path passes through each point as %.1f would place it.
+func relativeLine(pts []point) string {
+	var b strings.Builder
+	b.Grow(len(pts) * 7)
+	b.WriteByte('l')
+	px, py := round10(pts[0].x), round10(pts[0].y)
+	for i, p := range pts[1:] {
+		x, y := round10(p.x), round10(p.y)
+		dx, dy := tenths10(x-px), tenths10(y-py)
+		if i > 0 && dx[0] != '-' {
+			b.WriteByte(' ')
+		}
+		b.WriteString(dx)
+		if dy[0] != '-' {
+			b.WriteByte(' ')
+		}
+		b.WriteString(dy)
+		px, py = x, y
+	}
+	return b.String()
+}
+
+// round10 is v in tenths of a unit, rounded.
+func round10(v float64) int64 { return int64(math.Round(v * 10)) }
+
+// tenths writes v rounded to a tenth, as short as SVG reads it.
+func tenths(v float64) string { return tenths10(round10(v)) }
+
+// tenths10 writes n tenths as a number without a trailing ".0" or a
+// leading zero: 7 → ".7", -3 → "-.3", 12 → "1.2", -20 → "-2".
+func tenths10(n int64) string {
+	sign := ""
+	if n < 0 {
+		sign, n = "-", -n
+	}
+	whole, frac := n/10, n%10
+	switch {
+	case frac == 0:
+		return sign + strconv.FormatInt(whole, 10)
+	case whole == 0:
+		return sign + "." + strconv.FormatInt(frac, 10)
+	}
+	return sign + strconv.FormatInt(whole, 10) + "." + strconv.FormatInt(frac, 10)
 }

@@ -108,14 +108,74 @@ func parse(t *testing.T, svg string) {
 
 var numRE = regexp.MustCompile(`-?\d+(?:\.\d+)?`)
 
-// coords returns every number inside the points and x/y attributes.
-func coordsOf(svg string) []float64 {
+// coords returns every number inside the x/y attributes and every
+// coordinate the paths pass through.
+func coordsOf(t *testing.T, svg string) []float64 {
 	var out []float64
-	for _, m := range regexp.MustCompile(`(?:points|cx|cy|x|y|x1|x2|y1|y2)="([^"]*)"`).FindAllStringSubmatch(svg, -1) {
+	for _, m := range regexp.MustCompile(` (?:cx|cy|x|y|x1|x2|y1|y2)="([^"]*)"`).FindAllStringSubmatch(svg, -1) {
 		for _, n := range numRE.FindAllString(m[1], -1) {
 			f, _ := strconv.ParseFloat(n, 64)
 			out = append(out, f)
 		}
+	}
+	for _, m := range regexp.MustCompile(`<path d="([^"]*)"`).FindAllStringSubmatch(svg, -1) {
+		for _, p := range pathPoints(t, m[1]) {
+			out = append(out, p.x, p.y)
+		}
+	}
+	return out
+}
+
+// linesOf returns the points each line of svg passes through (the
+// stroked paths: not the areas under them or the markers).
+func linesOf(t *testing.T, svg string) [][]point {
+	var out [][]point
+	for _, m := range regexp.MustCompile(`<path d="([^"]*)" fill="none"`).FindAllStringSubmatch(svg, -1) {
+		out = append(out, pathPoints(t, m[1]))
+	}
+	return out
+}
+
+// pathPoints reads the path data the chart writes (M, V, H, L, l with
+// implicit repeats, h, Z) as the absolute points it passes through, the
+// way an SVG renderer does: an independent reading of relativeLine.
+func pathPoints(t *testing.T, d string) []point {
+	t.Helper()
+	tok := regexp.MustCompile(`[MmLlHhVvZz]|-?(?:\d+\.?\d*|\.\d+)`).FindAllString(d, -1)
+	var out []point
+	var cur point
+	cmd := byte(0)
+	num := func(i *int) float64 {
+		*i++
+		require.Less(t, *i, len(tok), "path %q ends inside a command", d)
+		f, err := strconv.ParseFloat(tok[*i], 64)
+		require.NoError(t, err, "path %q", d)
+		return f
+	}
+	for i := 0; i < len(tok); i++ {
+		if c := tok[i][0]; strings.ContainsRune("MmLlHhVvZz", rune(c)) {
+			cmd = c
+			if c == 'Z' || c == 'z' {
+				continue
+			}
+		} else {
+			i-- // an implicit repeat of the last command
+		}
+		switch cmd {
+		case 'M', 'L':
+			cur = point{num(&i), num(&i)}
+		case 'l':
+			cur = point{cur.x + num(&i), cur.y + num(&i)}
+		case 'H':
+			cur.x = num(&i)
+		case 'h':
+			cur.x += num(&i)
+		case 'V':
+			cur.y = num(&i)
+		default:
+			t.Fatalf("path %q: command %q", d, cmd)
+		}
+		out = append(out, cur)
 	}
 	return out
 }
@@ -144,7 +204,7 @@ func TestTimeChartEdgeCases(t *testing.T) {
 			parse(t, svg)
 			assert.NotContains(t, svg, "NaN", name)
 			assert.NotContains(t, svg, "Inf", name)
-			for _, v := range coordsOf(svg) {
+			for _, v := range coordsOf(t, svg) {
 				assert.True(t, v >= -1 && v <= float64(max(s.W, s.H))+1, "%s: coordinate %v outside the drawing", name, v)
 			}
 			switch name {
@@ -154,7 +214,7 @@ func TestTimeChartEdgeCases(t *testing.T) {
 				assert.Contains(t, svg, "<circle cx=", name)
 				assert.Contains(t, svg, "<title>2026-01-01: 42.00</title>")
 			case "gap":
-				assert.Equal(t, 2, strings.Count(svg, "<polyline"), "a NaN splits the line")
+				assert.Len(t, linesOf(t, svg), 2, "a NaN splits the line")
 			case "markers":
 				assert.Contains(t, svg, "<title>buy &lt;1&gt;</title>")
 			}
@@ -167,11 +227,11 @@ func TestTimeChartPlacesPoints(t *testing.T) {
 	c := TimeChart{Series: []Series{{Times: []time.Time{t0, t0.AddDate(0, 0, 10)}, Values: []float64{0, 10}}}}
 	s := Size{W: 200, H: 100}
 	svg := string(c.SVG(s))
-	m := regexp.MustCompile(`<polyline points="([^"]+)"`).FindStringSubmatch(svg)
-	require.NotNil(t, m)
+	lines := linesOf(t, svg)
+	require.Len(t, lines, 1)
 	// First point at the plot's bottom-left, last at its top-right (the
 	// ticks 0..10 bound the domain exactly).
-	assert.Equal(t, "58.0,74.0 188.0,12.0", m[1])
+	assert.Equal(t, []point{{58, 74}, {188, 12}}, lines[0])
 	assert.Contains(t, svg, `>10.00</text>`)
 	assert.Contains(t, svg, `>0.00</text>`)
 }
