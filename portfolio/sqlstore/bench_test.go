@@ -3,6 +3,7 @@ package sqlstore_test
 import (
 	"context"
 	"database/sql"
+	"runtime"
 	"strconv"
 	"sync/atomic"
 	"testing"
@@ -170,4 +171,54 @@ func BenchmarkSmallWrites(b *testing.B) {
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "writes/s")
 		})
 	})
+}
+
+// BenchmarkOwnerWriters: parallel writers on PostgreSQL (with
+// FINKIT_TEST_POSTGRES), each booking one transaction per Store.Update
+// into a book of its own (16 writers per GOMAXPROCS, books seeded with
+// 100 transactions), with each book's advisory lock ("book-lock", the store)
+// and with the table locks the store took before ("table-lock", the
+// baseline: LOCK TABLE … IN SHARE ROW EXCLUSIVE MODE, all owners' writers
+// in one queue), in one run on one database; reported as writes/s.
+func BenchmarkOwnerWriters(b *testing.B) {
+	var pg sqltest.Backend
+	for _, sb := range sqltest.Backends() {
+		if sb.Dialect == sqlmigrate.Postgres {
+			pg = sb
+		}
+	}
+	db := pg.Open(b)
+	s, err := sqlstore.New(context.Background(), db, sqlstore.Options{Placeholder: sqlstore.Dollar})
+	if err != nil {
+		b.Fatal(err)
+	}
+	const parallelism = 16
+	writers := parallelism * runtime.GOMAXPROCS(0)
+	for _, v := range []struct {
+		name  string
+		store *sqlstore.Store
+	}{{"table-lock", sqlstore.WithTableLocks(s)}, {"book-lock", s}} {
+		books := make([]portfolio.Store, writers)
+		for w := range books {
+			books[w] = newBook(b, v.store, v.name+"-"+strconv.Itoa(w), benchTxs("seed", 100))
+		}
+		var op atomic.Int64
+		b.Run(v.name, func(b *testing.B) {
+			var next atomic.Int64
+			b.SetParallelism(parallelism)
+			b.RunParallel(func(pb *testing.PB) {
+				book := books[int(next.Add(1)-1)%writers]
+				for pb.Next() {
+					tx := benchTxs("w"+strconv.FormatInt(op.Add(1), 10)+"-", 1)
+					if _, err := book.Update(context.Background(), func(portfolio.Books) (portfolio.Change, error) {
+						return portfolio.Change{Add: tx}, nil
+					}); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "writes/s")
+		})
+	}
 }

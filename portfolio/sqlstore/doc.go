@@ -21,10 +21,19 @@
 // text that keeps the UTC offset.
 //
 // Writes wait for each other instead of failing with "database is locked":
-// SaveAccount and Update take the write lock before they read the
-// next sequence number and the stored ids (BEGIN IMMEDIATE on SQLite, a
-// table lock that readers ignore on PostgreSQL). New switches a SQLite file
-// to WAL once; do not put journal_mode in the connection string.
+// SaveAccount and Update take the book's write lock before they read the
+// stored ids and accounts they decide on. On SQLite that is the database's
+// write lock (BEGIN IMMEDIATE), so one write runs at a time. On PostgreSQL
+// it is a transaction-level advisory lock of the owner's book
+// (pg_advisory_xact_lock), which readers ignore: writes of one book queue,
+// in every process on the database, and writes of different owners run at
+// once. Transactions take their sequence numbers from a PostgreSQL
+// sequence (migration 0005), so concurrent books never take one number.
+// Upgrading from a version that locked the tables, stop its processes
+// first: it numbers transactions by MAX(seq) + 1, which can collide with
+// the sequence (the write fails, and changes nothing). New switches a
+// SQLite file to WAL once; do not put journal_mode in the connection
+// string.
 //
 // Each book's revision (portfolio.Store's Revision) is a row of
 // portfolio_revisions (migration 0004), bumped inside the transaction of

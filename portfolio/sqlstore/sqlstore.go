@@ -6,6 +6,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"slices"
 	"strings"
 	"time"
@@ -46,6 +47,10 @@ type Store struct {
 	// revision is Revision's query, prepared once: it is read on every
 	// request the dashboard's cache serves. Books share it.
 	revision *sql.Stmt
+
+	// tableLock makes Update lock the tables on PostgreSQL, as it did
+	// before books had locks of their own: the benchmarks' baseline.
+	tableLock bool
 }
 
 var (
@@ -102,12 +107,9 @@ func (s *Store) dialect() sqlmigrate.Dialect {
 	return sqlmigrate.SQLite
 }
 
-// begin starts a write transaction holding the write lock of table from its
-// first statement (sqlmigrate.BeginWrite; on PostgreSQL locks on tables):
-// the stores' transactions read the next sequence number and the stored ids
-// before they insert, which on SQLite could not wait for the write lock and
-// on PostgreSQL would let two writers take one number.
-func (s *Store) begin(ctx context.Context, tables ...string) (*sqlmigrate.Tx, error) {
+// begin starts a write transaction (sqlmigrate.BeginWrite: on SQLite it
+// holds the database's write lock from its first statement).
+func (s *Store) begin(ctx context.Context) (*sqlmigrate.Tx, error) {
 	if err := portfolio.CheckOwner(s.owner); err != nil {
 		return nil, err
 	}
@@ -115,11 +117,45 @@ func (s *Store) begin(ctx context.Context, tables ...string) (*sqlmigrate.Tx, er
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: %w", err)
 	}
-	if err := tx.LockTables(ctx, tables...); err != nil {
+	return tx, nil
+}
+
+// beginBook starts a write transaction holding the write lock of the
+// book from its first statement: Update reads the book (the stored ids,
+// whether an account has transactions) and then writes what it decided,
+// so no other write of the book may come in between. On SQLite that is
+// the database's write lock. On PostgreSQL it is a transaction-level
+// advisory lock keyed by the owner (bookLockKey): writers of one book
+// queue on it, in every process on the database, and writers of
+// different books do not wait for each other; they only share the
+// transactions' sequence, which hands out numbers without a lock.
+func (s *Store) beginBook(ctx context.Context) (*sqlmigrate.Tx, error) {
+	tx, err := s.begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if s.dialect() == sqlmigrate.Postgres {
+		if s.tableLock {
+			err = tx.LockTables(ctx, "portfolio_transactions", "portfolio_accounts")
+		} else {
+			_, err = tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, bookLockKey(s.owner))
+		}
+	}
+	if err != nil {
 		_ = tx.Rollback()
-		return nil, fmt.Errorf("sqlstore: %w", err)
+		return nil, fmt.Errorf("sqlstore: lock the book: %w", err)
 	}
 	return tx, nil
+}
+
+// bookLockKey is the PostgreSQL advisory lock key of owner's book: FNV-1a
+// of the owner with the store's prefix, the same in every process. Two
+// owners whose keys collide only wait for each other.
+func bookLockKey(owner string) int64 {
+	h := fnv.New64a()
+	_, _ = h.Write([]byte("portfolio/sqlstore book:"))
+	_, _ = h.Write([]byte(owner))
+	return int64(h.Sum64())
 }
 
 // migrate applies each embedded migration not yet recorded, each in its own
@@ -128,6 +164,14 @@ func (s *Store) migrate(ctx context.Context) error {
 	opts := sqlmigrate.Options{Dir: "migrations", Table: "portfolio_schema_migrations", Dialect: s.dialect()}
 	if s.dialect() == sqlmigrate.Postgres {
 		opts.Expand = func(body string) string { return strings.ReplaceAll(body, "INSTR(", "STRPOS(") }
+	} else {
+		// The transactions' sequence exists on PostgreSQL only (0005).
+		opts.Expand = func(body string) string {
+			if strings.Contains(body, txSequence) {
+				return "SELECT 1"
+			}
+			return body
+		}
 	}
 	return sqlmigrate.Apply(ctx, s.db, migrations, opts)
 }
@@ -142,7 +186,8 @@ func (s *Store) SaveAccount(ctx context.Context, a portfolio.Account) error {
 }
 
 // saveAccounts inserts or replaces the accounts of a prepared change;
-// a new account gets the next sequence number (of every owner's).
+// a new account gets the book's next account number (under the book's
+// lock), which orders the book's accounts.
 func (s *Store) saveAccounts(ctx context.Context, tx *sqlmigrate.Tx, accounts []portfolio.Account) error {
 	for _, a := range accounts {
 		a, err := portfolio.NormalizeAccount(a)
@@ -158,7 +203,7 @@ func (s *Store) saveAccounts(ctx context.Context, tx *sqlmigrate.Tx, accounts []
 			continue
 		}
 		var seq int64
-		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), 0) FROM portfolio_accounts`).Scan(&seq); err != nil {
+		if err := tx.QueryRowContext(ctx, s.q(`SELECT COALESCE(MAX(seq), 0) FROM portfolio_accounts WHERE owner = ?`), s.owner).Scan(&seq); err != nil {
 			return fmt.Errorf("sqlstore: save account: %w", err)
 		}
 		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO portfolio_accounts (owner, id, seq, name, kind, currency, cost_method, allow_short, allow_margin) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
@@ -301,9 +346,10 @@ const txColumns = `id, account, kind, time_unix, time_text, symbol, quantity, pr
 // write transaction that then stores the change (portfolio.Books.Prepare),
 // rolled back on any error.
 func (s *Store) Update(ctx context.Context, change func(portfolio.Books) (portfolio.Change, error)) (int, error) {
-	// Both tables: no transaction may be added between the check that an
-	// account has none and its redefinition.
-	dbtx, err := s.begin(ctx, "portfolio_transactions", "portfolio_accounts")
+	// The book's lock: no transaction may be added between the check
+	// that an account has none and its redefinition, nor an id between
+	// the check that it is new and its insert.
+	dbtx, err := s.beginBook(ctx)
 	if err != nil {
 		return 0, err
 	}
@@ -338,13 +384,14 @@ func (s *Store) Update(ctx context.Context, change func(portfolio.Books) (portfo
 	if err := s.bump(ctx, dbtx); err != nil {
 		return 0, err
 	}
-	var seq int64
-	if err := dbtx.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), 0) FROM portfolio_transactions`).Scan(&seq); err != nil {
-		return 0, fmt.Errorf("sqlstore: %w", err)
-	}
 	// Replaced transactions are stored anew, after the others of their
 	// time, as Books.Apply orders them.
-	if err := s.insert(ctx, dbtx, seq, append(slices.Clip(ch.Replace), fresh...)); err != nil {
+	txs := append(slices.Clip(ch.Replace), fresh...)
+	seqs, err := s.nextSeqs(ctx, dbtx, len(txs))
+	if err != nil {
+		return 0, err
+	}
+	if err := s.insert(ctx, dbtx, seqs, txs); err != nil {
 		return 0, err
 	}
 	if err := dbtx.Commit(); err != nil {
@@ -371,11 +418,57 @@ func (s *Store) remove(ctx context.Context, dbtx *sqlmigrate.Tx, ch portfolio.Ch
 	return nil
 }
 
-// insert stores txs with the sequence numbers after seq, in multi-row
-// statements.
-func (s *Store) insert(ctx context.Context, dbtx *sqlmigrate.Tx, seq int64, txs []portfolio.Transaction) error {
+// txSequence is the PostgreSQL sequence of the transactions' numbers.
+const txSequence = "portfolio_transactions_seq"
+
+// nextSeqs returns n new sequence numbers for transactions, ascending and
+// above every number stored in the book: on SQLite MAX(seq) + 1 onwards,
+// under the database's write lock; on PostgreSQL from the sequence (a
+// later caller always gets higher numbers, and the book's lock orders its
+// writers).
+func (s *Store) nextSeqs(ctx context.Context, dbtx *sqlmigrate.Tx, n int) ([]int64, error) {
+	seqs := make([]int64, 0, n)
+	if n == 0 {
+		return seqs, nil
+	}
+	if s.dialect() != sqlmigrate.Postgres {
+		var last int64
+		if err := dbtx.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), 0) FROM portfolio_transactions`).Scan(&last); err != nil {
+			return nil, fmt.Errorf("sqlstore: %w", err)
+		}
+		for i := range n {
+			seqs = append(seqs, last+1+int64(i))
+		}
+		return seqs, nil
+	}
+	rows, err := dbtx.QueryContext(ctx, `SELECT nextval('`+txSequence+`') FROM generate_series(1, $1)`, n)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: sequence: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var v int64
+		if err := rows.Scan(&v); err != nil {
+			return nil, fmt.Errorf("sqlstore: sequence: %w", err)
+		}
+		seqs = append(seqs, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlstore: sequence: %w", err)
+	}
+	if len(seqs) != n {
+		return nil, fmt.Errorf("sqlstore: sequence: %d numbers for %d transactions", len(seqs), n)
+	}
+	slices.Sort(seqs)
+	return seqs, nil
+}
+
+// insert stores txs with the sequence numbers seqs (one each, in order),
+// in multi-row statements.
+func (s *Store) insert(ctx context.Context, dbtx *sqlmigrate.Tx, seqs []int64, txs []portfolio.Transaction) error {
 	const cols = 16
 	row := "(" + placeholders(cols) + ")"
+	i := 0
 	for part := range slices.Chunk(txs, insertChunk) {
 		var q strings.Builder
 		q.WriteString(`INSERT INTO portfolio_transactions (seq, owner, ` + txColumns + `) VALUES `)
@@ -385,9 +478,9 @@ func (s *Store) insert(ctx context.Context, dbtx *sqlmigrate.Tx, seq int64, txs 
 				q.WriteString(", ")
 			}
 			q.WriteString(row)
-			seq++
-			args = append(args, seq, s.owner, t.ID, t.Account, string(t.Kind), t.Time.UnixNano(), t.Time.Format(time.RFC3339Nano),
+			args = append(args, seqs[i], s.owner, t.ID, t.Account, string(t.Kind), t.Time.UnixNano(), t.Time.Format(time.RFC3339Nano),
 				t.Symbol, num(t.Quantity), num(t.Price), num(t.Fee), num(t.Tax), num(t.Amount), t.Currency, num(t.FXRate), t.Note)
+			i++
 		}
 		if _, err := dbtx.ExecContext(ctx, s.q(q.String()), args...); err != nil {
 			return fmt.Errorf("sqlstore: add transactions: %w", err)

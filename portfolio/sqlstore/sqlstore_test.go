@@ -51,7 +51,7 @@ func TestMigrateTwice(t *testing.T) {
 	require.NoError(t, s.SaveAccount(ctx, portfolio.Account{ID: "a", Currency: "NOK"}))
 	var n int
 	require.NoError(t, db.QueryRow(`SELECT COUNT(*) FROM portfolio_schema_migrations`).Scan(&n))
-	require.Equal(t, 4, n)
+	require.Equal(t, 5, n)
 }
 
 // TestOwnerQueriesUseIndex: SQLite plans the store's reads of one book with
