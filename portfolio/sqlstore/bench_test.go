@@ -198,12 +198,16 @@ func BenchmarkOwnerWriters(b *testing.B) {
 		name  string
 		store *sqlstore.Store
 	}{{"table-lock", sqlstore.WithTableLocks(s)}, {"book-lock", s}} {
-		books := make([]portfolio.Store, writers)
-		for w := range books {
-			books[w] = newBook(b, v.store, v.name+"-"+strconv.Itoa(w), benchTxs("seed", 100))
-		}
-		var op atomic.Int64
+		var op, run atomic.Int64
 		b.Run(v.name, func(b *testing.B) {
+			// New books for every run, so each starts from the same
+			// size.
+			r := strconv.FormatInt(run.Add(1), 10)
+			books := make([]portfolio.Store, writers)
+			for w := range books {
+				books[w] = newBook(b, v.store, v.name+"-"+r+"-"+strconv.Itoa(w), benchTxs("seed", 100))
+			}
+			b.ResetTimer()
 			var next atomic.Int64
 			b.SetParallelism(parallelism)
 			b.RunParallel(func(pb *testing.PB) {
