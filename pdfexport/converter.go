@@ -249,6 +249,11 @@ func (c *Converter) ConvertTo(ctx context.Context, w io.Writer, rawURL string, o
 	if err != nil {
 		return err
 	}
+	if len(opts.Headers) > 0 {
+		if _, err := headerOrigin(u.String()); err != nil {
+			return err
+		}
+	}
 	// With DenyPrivateNetworks the host is checked once the conversion has
 	// its slot and tab (see convertOnce), within the conversion's budget.
 	return c.run(ctx, w, u.String(), opts)

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/chromedp/cdproto/fetch"
 	"github.com/chromedp/cdproto/network"
@@ -21,7 +22,10 @@ type origin struct {
 	port         int
 }
 
-var errNoOrigin = errors.New("not an http or https URL")
+var (
+	errNoOrigin     = errors.New("not an http or https URL")
+	errNonASCIIHost = errors.New("the host is not in its ASCII (punycode) form")
+)
 
 // originOf returns the origin of an http or https URL, with the scheme's
 // default port made explicit and the host in lower case.
@@ -34,6 +38,10 @@ func originOf(raw string) (origin, error) {
 	switch {
 	case o.scheme != "http" && o.scheme != "https", o.host == "":
 		return origin{}, errNoOrigin
+	case strings.ContainsFunc(o.host, func(r rune) bool { return r >= utf8.RuneSelf }):
+		// Chromium asks for the ASCII (punycode) form, which would
+		// never match.
+		return origin{}, errNonASCIIHost
 	case u.Port() == "" && o.scheme == "http":
 		o.port = 80
 	case u.Port() == "":
@@ -65,9 +73,9 @@ func scopeHeaders(ctx context.Context, target string, headers map[string]string)
 	if len(headers) == 0 {
 		return func() {}, nil
 	}
-	own, err := originOf(target)
+	own, err := headerOrigin(target)
 	if err != nil {
-		return nil, fmt.Errorf("%w: headers need an http or https page URL", ErrInvalidOption)
+		return nil, err
 	}
 	events := chromedp.Events(ctx, fetch.RequestPaused)
 	if _, err := chromedp.Call(ctx, fetch.Enable, fetch.EnableParams{Patterns: []*fetch.RequestPattern{{URLPattern: "*"}}}); err != nil {
@@ -90,6 +98,15 @@ func scopeHeaders(ctx context.Context, target string, headers map[string]string)
 		}
 	}()
 	return func() { <-done }, nil
+}
+
+// headerOrigin is the origin PageOptions.Headers are sent to for target.
+func headerOrigin(target string) (origin, error) {
+	o, err := originOf(target)
+	if err != nil {
+		return origin{}, fmt.Errorf("%w: headers need an http or https page URL: %v", ErrInvalidOption, err)
+	}
+	return o, nil
 }
 
 // withHeaders is the request's headers with extra set over them (names

@@ -152,6 +152,11 @@ func TestHeadersNeedAURL(t *testing.T) {
 	c := sharedConverter(t)
 	_, err := c.ConvertHTML(testCtx(t), "<p>x</p>", PageOptions{Headers: map[string]string{"Authorization": "Bearer x"}})
 	require.ErrorIs(t, err, ErrInvalidOption)
+	// Chromium asks for an international host in its ASCII form, which
+	// the headers' origin would never match: refused, not sent nowhere.
+	_, err = c.Convert(testCtx(t), "https://bücher.example/report", PageOptions{Headers: map[string]string{"Authorization": "Bearer x"}})
+	require.ErrorIs(t, err, ErrInvalidOption)
+	assert.Contains(t, err.Error(), "punycode")
 }
 
 func TestSameOrigin(t *testing.T) {
@@ -176,6 +181,8 @@ func TestSameOrigin(t *testing.T) {
 		{"https://bank.example/report", "blob:https://bank.example/1", false},
 		{"https://bank.example/report", "", false},
 		{"https://bank.example/report", "://", false},
+		{"https://bank.example/report", "https://bank.example:0443/x", true},
+		{"https://bank.example/report", "https://bank.example:99999/x", false},
 	} {
 		o, err := originOf(tc.page)
 		require.NoError(t, err, tc.page)
