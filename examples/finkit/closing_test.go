@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
+	"flag"
 	"io"
 	"log/slog"
 	"net/url"
@@ -16,6 +17,8 @@ import (
 	"time"
 
 	"github.com/finkit/finkit/internal/sqlmigrate/sqltest"
+	"github.com/finkit/finkit/marketdata"
+	"github.com/finkit/finkit/portfolio"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -130,4 +133,24 @@ func TestPortfolioOpenClosesTheStore(t *testing.T) {
 	closeDB()
 	_, err = store.Revision(ctx)
 	require.ErrorContains(t, err, "statement is closed")
+}
+
+// TestReportPricingClosesTheAggregator: the close a report's pricing
+// returns stops the market-data aggregator behind it; the report defers
+// it.
+func TestReportPricingClosesTheAggregator(t *testing.T) {
+	ctx := context.Background()
+	md := mdFlags{now: time.Now}
+	fs := flag.NewFlagSet("report", flag.ContinueOnError)
+	md.register(fs, "sim")
+	require.NoError(t, fs.Parse(nil))
+	pr, err := reportPricing(ctx, &md, new(portfolio.Ledger))
+	require.NoError(t, err)
+	agg, ok := pr.prices.(*marketdata.Aggregator)
+	require.True(t, ok)
+	_, err = agg.Quotes(ctx, []string{"AAPL"})
+	require.NoError(t, err)
+	pr.close()
+	_, err = agg.Quotes(ctx, []string{"AAPL"})
+	require.ErrorIs(t, err, marketdata.ErrClosed)
 }

@@ -364,6 +364,7 @@ func runPortfolioReport(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	defer pr.close()
 	val, err := ledger.Value(ctx, *base, pr.prices, pr.rates)
 	if err != nil {
 		return err
@@ -412,12 +413,15 @@ func runPortfolioReport(ctx context.Context, e *env, args []string) error {
 	return printPortfolioReport(e.stdout, &rep)
 }
 
-// pricing is how a report values holdings and converts currencies.
+// pricing is how a report values holdings and converts currencies. The
+// caller defers close, which stops the aggregator behind it (its
+// background refreshes).
 type pricing struct {
 	prices  portfolio.PriceSource
 	rates   portfolio.RateSource
 	history portfolio.PriceHistory
 	label   string
+	close   func()
 }
 
 // reportPricing prices through the market-data aggregator over --providers
@@ -427,15 +431,16 @@ type pricing struct {
 func reportPricing(ctx context.Context, md *mdFlags, ledger *portfolio.Ledger) (pricing, error) {
 	if strings.EqualFold(strings.TrimSpace(md.providers), "none") {
 		hist := ledger.TradeHistory()
-		return pricing{prices: ledger.LastPrices(), rates: portfolio.RatesAt(hist, time.Now()), history: hist, label: "last trade price in the ledger"}, nil
+		return pricing{prices: ledger.LastPrices(), rates: portfolio.RatesAt(hist, time.Now()), history: hist, label: "last trade price in the ledger", close: func() {}}, nil
 	}
 	agg, err := newAggregator(md)
 	if err != nil {
 		return pricing{}, err
 	}
-	pr := pricing{prices: agg, rates: agg, label: "market price from " + md.providers}
+	pr := pricing{prices: agg, rates: agg, label: "market price from " + md.providers, close: func() { _ = agg.Close() }}
 	ps, err := buildProviders(md)
 	if err != nil {
+		pr.close()
 		return pricing{}, err
 	}
 	for _, p := range ps { // returns are measured on the first source with daily history
