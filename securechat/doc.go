@@ -199,6 +199,20 @@
 // so a WebAssembly build links neither net/http nor crypto/tls. The
 // dashboard's chat page runs such a build (examples/dashboard/chatwasm).
 //
+// There the X25519 agreements and Ed25519 verifications go to the
+// browser's WebCrypto (crypto.subtle), native code about four times as
+// fast as crypto/ecdh compiled to WebAssembly, when it does both
+// algorithms and gives the known answers (checked once, at the first
+// use); otherwise the Go code does them, as natively. [CryptoProvider]
+// says which. The protocol is the same Go code either way, and so are the
+// results, except that WebCrypto may refuse Ed25519 signatures of
+// small-order keys crypto/ed25519 accepts (never the reverse; see
+// x25519_js.go). WebCrypto answers with Promises, so in this build every
+// function that agrees or verifies (identity and session set-up,
+// decryption of a message that turns the ratchet, [Client] itself) must
+// be called on a goroutine, never synchronously inside a js.FuncOf
+// callback, where waiting for the event loop would deadlock.
+//
 // # Security
 //
 // This is a new implementation of X3DH and the Double Ratchet, written for

@@ -112,3 +112,11 @@ func ExampleClient() {
 	fmt.Println(m.From == alice.ID(), string(m.Body))
 	// Output: true lunch at 12?
 }
+
+// CryptoProvider says what does the X25519 agreements and Ed25519
+// verifications: crypto/ecdh and crypto/ed25519 natively; in a browser
+// build, WebCrypto where the browser has both algorithms.
+func ExampleCryptoProvider() {
+	fmt.Println(securechat.CryptoProvider())
+	// Output: go
+}

@@ -52,7 +52,7 @@ func (p PublicIdentity) Verify() error {
 	if len(p.SigningKey) != ed25519.PublicKeySize {
 		return errorf("%w: identity signing key has %d bytes", ErrMalformed, len(p.SigningKey))
 	}
-	if !ed25519.Verify(p.SigningKey, bindingMessage(&p.DHKey), p.Binding[:]) {
+	if !verifySignature(p.SigningKey, bindingMessage(&p.DHKey), p.Binding[:]) {
 		return errorf("%w: identity key binding", ErrBadSignature)
 	}
 	if err := checkPublicKey(&p.DHKey); err != nil {

@@ -63,7 +63,7 @@ func (b *Bundle) Verify() error {
 		return err
 	}
 	sp := &b.SignedPrekey
-	if !ed25519.Verify(b.Identity.SigningKey, signedPrekeyMessage(sp.ID, &sp.Public), sp.Signature[:]) {
+	if !verifySignature(b.Identity.SigningKey, signedPrekeyMessage(sp.ID, &sp.Public), sp.Signature[:]) {
 		return errorf("%w: signed prekey %d", ErrBadSignature, sp.ID)
 	}
 	if err := checkPublicKey(&sp.Public); err != nil {

@@ -91,7 +91,11 @@ func requireSameState(t testing.TB, before []byte, s *Session) {
 	require.NoError(t, err)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	require.Equal(t, a.st, s.st)
+	// The loaded key is made from priv (compared); in the WebAssembly
+	// build it is a CryptoKey, a new JavaScript object at each load.
+	st := s.st
+	a.st.dhs.k, st.dhs.k = nil, nil
+	require.Equal(t, a.st, st)
 	require.Equal(t, a.skipped, s.skipped)
 	require.Equal(t, a.replay, s.replay)
 	require.Equal(t, a.pending, s.pending)

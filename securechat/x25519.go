@@ -14,20 +14,23 @@ import (
 // public key is needed anyway), and each agreement then costs one: a
 // session setup makes 14 multiplications instead of 28, which matters
 // most in WebAssembly, where each takes about a millisecond.
+//
+// What the loaded key is depends on the build (x25519_other.go,
+// x25519_js.go): crypto/ecdh's private key natively; in the WebAssembly
+// build the browser's WebCrypto key when crypto.subtle does X25519, with
+// crypto/ecdh as the fallback.
 type keyPair struct {
 	priv, pub [KeySize]byte
-	k         *ecdh.PrivateKey // priv, loaded; nil in a keyPair built field by field
+	k         x25519Key // priv, loaded; nil in a keyPair built field by field
 }
 
 // keyPairOf loads priv and computes its public key.
 func keyPairOf(priv *[KeySize]byte) (keyPair, error) {
-	k, err := ecdh.X25519().NewPrivateKey(priv[:])
+	k, pub, err := loadX25519(priv)
 	if err != nil {
 		return keyPair{}, err
 	}
-	kp := keyPair{priv: *priv, k: k}
-	copy(kp.pub[:], k.PublicKey().Bytes())
-	return kp, nil
+	return keyPair{priv: *priv, pub: pub, k: k}, nil
 }
 
 // newKeyPair makes a key pair from 32 bytes of r.
@@ -47,11 +50,27 @@ func newKeyPair(r io.Reader) (keyPair, error) {
 // dh computes X25519(kp.priv, pub), rejecting public keys of small order
 // (the all-zero output) with ErrLowOrderKey.
 func (kp *keyPair) dh(pub *[KeySize]byte) ([KeySize]byte, error) {
+	return agreeX25519(kp, pub)
+}
+
+// ecdhLoad loads priv into crypto/ecdh and returns its public key.
+func ecdhLoad(priv *[KeySize]byte) (*ecdh.PrivateKey, [KeySize]byte, error) {
+	var pub [KeySize]byte
+	k, err := ecdh.X25519().NewPrivateKey(priv[:])
+	if err != nil {
+		return nil, pub, err
+	}
+	copy(pub[:], k.PublicKey().Bytes())
+	return k, pub, nil
+}
+
+// ecdhAgree is X25519(k, pub) with crypto/ecdh (k nil: priv loaded for
+// this agreement only), its all-zero output refused as ErrLowOrderKey.
+func ecdhAgree(k *ecdh.PrivateKey, priv, pub *[KeySize]byte) ([KeySize]byte, error) {
 	var out [KeySize]byte
-	k := kp.k
 	if k == nil {
 		var err error
-		if k, err = ecdh.X25519().NewPrivateKey(kp.priv[:]); err != nil {
+		if k, err = ecdh.X25519().NewPrivateKey(priv[:]); err != nil {
 			return out, err
 		}
 	}

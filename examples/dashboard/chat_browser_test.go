@@ -486,6 +486,7 @@ func reportChatPerformance(t *testing.T, b *browserUser) {
 	require.NoError(t, err)
 	t.Logf("browser (wasm), first run: %s", cold)
 	t.Logf("browser (wasm), second run: %s", inBrowser)
+	t.Logf("load average: %s", loadAverage())
 	t.Logf("native Go:      setupMs=%.3f messageMs=%.4f", float64(native.Setup.Microseconds())/1000, float64(native.Message.Nanoseconds())/1e6)
 }
 

@@ -1,0 +1,314 @@
+//go:build js
+
+package securechat
+
+import (
+	"crypto/ecdh"
+	"crypto/ed25519"
+	"errors"
+	"sync"
+	"syscall/js"
+)
+
+// In the WebAssembly build, X25519 agreements and Ed25519 verifications
+// go to the browser's WebCrypto (crypto.subtle) when it does both
+// algorithms: there an X25519 is native code, about a quarter of a
+// millisecond for an import and an agreement, against about a millisecond
+// for crypto/ecdh compiled to WebAssembly (a session setup makes 14). The
+// protocol stays the package's Go code; only these two primitives change.
+// When crypto.subtle lacks either algorithm, or gets a known answer wrong,
+// the Go implementations are used, as natively.
+//
+// WebCrypto answers with Promises: a call that reaches an agreement or a
+// verification waits for one, so it must run on a goroutine, never in a
+// js.FuncOf callback that JavaScript called (the callback would wait for
+// the event loop it is holding: a deadlock). The package's own callbacks
+// (the WebSocket's events) only queue and signal.
+//
+// The results are crypto/ecdh's and crypto/ed25519's. Where the two
+// could differ, only by refusing more:
+//   - a low-order X25519 public key is refused by the table check
+//     (checkPublicKey) before any agreement, and WebCrypto would refuse
+//     its all-zero output too; both are ErrLowOrderKey, as natively;
+//   - an Ed25519 signature whose S is not below the group order is
+//     refused before WebCrypto is asked, as crypto/ed25519 refuses it;
+//     WebCrypto may refuse more (the Secure Curves draft lets an
+//     implementation refuse a public key A or commitment R of small
+//     order, keys nobody holds a secret for). On C2SP's 914 edge-case
+//     vectors Chromium 148 and Node 20 accept exactly the 208 that
+//     crypto/ed25519 accepts; the tests hold WebCrypto to never accepting
+//     a signature crypto/ed25519 refuses.
+
+// x25519Key is a private key loaded for agreement: a non-extractable
+// WebCrypto CryptoKey, or crypto/ecdh's key in the fallback.
+type x25519Key = *jsKey
+
+type jsKey struct {
+	web  js.Value // CryptoKey; undefined in the fallback
+	ecdh *ecdh.PrivateKey
+}
+
+func loadX25519(priv *[KeySize]byte) (x25519Key, [KeySize]byte, error) {
+	wc := webCrypto()
+	if wc == nil {
+		k, pub, err := ecdhLoad(priv)
+		if err != nil {
+			return nil, pub, err
+		}
+		return &jsKey{ecdh: k}, pub, nil
+	}
+	var pub [KeySize]byte
+	key, err := wc.importPrivate(priv)
+	if err != nil {
+		return nil, pub, err
+	}
+	// The public key is X25519(priv, 9), the base point's u.
+	if pub, err = wc.derive(key, wc.base); err != nil {
+		return nil, pub, err
+	}
+	return &jsKey{web: key}, pub, nil
+}
+
+func agreeX25519(kp *keyPair, pub *[KeySize]byte) ([KeySize]byte, error) {
+	wc := webCrypto()
+	if wc == nil {
+		var k *ecdh.PrivateKey
+		if kp.k != nil {
+			k = kp.k.ecdh
+		}
+		return ecdhAgree(k, &kp.priv, pub)
+	}
+	var out [KeySize]byte
+	if err := checkPublicKey(pub); err != nil {
+		return out, err
+	}
+	var key js.Value
+	if kp.k != nil {
+		key = kp.k.web
+	}
+	if key.IsUndefined() { // built field by field: loaded for this agreement only
+		var err error
+		if key, err = wc.importPrivate(&kp.priv); err != nil {
+			return out, err
+		}
+	}
+	peer, err := wc.importPublic(pub)
+	if err != nil {
+		return out, errorf("%w: WebCrypto X25519: %v", ErrLowOrderKey, err)
+	}
+	return wc.derive(key, peer)
+}
+
+// verifySignature is ed25519.Verify (pub must be ed25519.PublicKeySize
+// bytes long), by WebCrypto when it does Ed25519 (see above).
+func verifySignature(pub ed25519.PublicKey, msg, sig []byte) bool {
+	wc := webCrypto()
+	if wc == nil || len(pub) != ed25519.PublicKeySize {
+		return ed25519.Verify(pub, msg, sig)
+	}
+	if len(sig) != ed25519.SignatureSize || !canonicalScalar(sig[32:]) {
+		return false
+	}
+	return wc.verify(pub, msg, sig)
+}
+
+// groupOrder is ℓ = 2^252 + 27742317777372353535851937790883648493, the
+// order of Ed25519's prime-order group, little-endian.
+var groupOrder = [32]byte{0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde, 0x14,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10}
+
+// canonicalScalar reports whether the 32-byte little-endian s is below ℓ,
+// as crypto/ed25519 requires of a signature's S.
+func canonicalScalar(s []byte) bool {
+	for i := len(groupOrder) - 1; i >= 0; i-- {
+		if s[i] != groupOrder[i] {
+			return s[i] < groupOrder[i]
+		}
+	}
+	return false // s == ℓ
+}
+
+// CryptoProvider names what does the package's X25519 agreements and
+// Ed25519 verifications: in this build "webcrypto" when the JavaScript
+// environment's crypto.subtle does both X25519 and Ed25519 (checked once,
+// against known answers, at the first use), "go" (crypto/ecdh and
+// crypto/ed25519) otherwise. It waits for that check, so like every
+// agreement it must be called on a goroutine.
+func CryptoProvider() string {
+	if webCrypto() != nil {
+		return "webcrypto"
+	}
+	return "go"
+}
+
+// subtle is the environment's crypto.subtle with the values every call
+// uses, made once.
+type subtle struct {
+	s, u8array      js.Value
+	x25519, ed25519 js.Value // algorithm identifiers
+	deriveUsage     js.Value // ["deriveBits"]
+	verifyUsage     js.Value // ["verify"]
+	noUsage         js.Value // [], a public X25519 key's
+	base            js.Value // the X25519 public key u = 9
+}
+
+// detected is what webCrypto found, once.
+var detected struct {
+	once sync.Once
+	wc   *subtle
+}
+
+// webCrypto is the environment's WebCrypto, or nil when it lacks X25519
+// or Ed25519 or gets a known answer wrong.
+func webCrypto() *subtle {
+	detected.once.Do(detect)
+	return detected.wc
+}
+
+func detect() { detected.wc = detectWebCrypto() }
+
+// Known answers: RFC 7748's Diffie-Hellman example (section 6.1) and RFC
+// 8032's first Ed25519 test (an empty message).
+const (
+	kaAlicePriv = "\x77\x07\x6d\x0a\x73\x18\xa5\x7d\x3c\x16\xc1\x72\x51\xb2\x66\x45\xdf\x4c\x2f\x87\xeb\xc0\x99\x2a\xb1\x77\xfb\xa5\x1d\xb9\x2c\x2a"
+	kaAlicePub  = "\x85\x20\xf0\x09\x89\x30\xa7\x54\x74\x8b\x7d\xdc\xb4\x3e\xf7\x5a\x0d\xbf\x3a\x0d\x26\x38\x1a\xf4\xeb\xa4\xa9\x8e\xaa\x9b\x4e\x6a"
+	kaBobPub    = "\xde\x9e\xdb\x7d\x7b\x7d\xc1\xb4\xd3\x5b\x61\xc2\xec\xe4\x35\x37\x3f\x83\x43\xc8\x5b\x78\x67\x4d\xad\xfc\x7e\x14\x6f\x88\x2b\x4f"
+	kaShared    = "\x4a\x5d\x9d\x5b\xa4\xce\x2d\xe1\x72\x8e\x3b\xf4\x80\x35\x0f\x25\xe0\x7e\x21\xc9\x47\xd1\x9e\x33\x76\xf0\x9b\x3c\x1e\x16\x17\x42"
+	kaEdPub     = "\xd7\x5a\x98\x01\x82\xb1\x0a\xb7\xd5\x4b\xfe\xd3\xc9\x64\x07\x3a\x0e\xe1\x72\xf3\xda\xa6\x23\x25\xaf\x02\x1a\x68\xf7\x07\x51\x1a"
+	kaEdSig     = "\xe5\x56\x43\x00\xc3\x60\xac\x72\x90\x86\xe2\xcc\x80\x6e\x82\x8a\x84\x87\x7f\x1e\xb8\xe5\xd9\x74\xd8\x73\xe0\x65\x22\x49\x01\x55\x5f\xb8\x82\x15\x90\xa3\x3b\xac\xc6\x1e\x39\x70\x1c\xf9\xb4\x6b\xd2\x5b\xf5\xf0\x59\x5b\xbe\x24\x65\x51\x41\x43\x8e\x7a\x10\x0b"
+)
+
+func detectWebCrypto() (wc *subtle) {
+	defer func() { // an environment whose crypto.subtle throws is not used
+		if recover() != nil {
+			wc = nil
+		}
+	}()
+	g := js.Global()
+	c := g.Get("crypto")
+	if c.Type() != js.TypeObject || c.Get("subtle").Type() != js.TypeObject {
+		return nil
+	}
+	wc = &subtle{
+		s: c.Get("subtle"), u8array: g.Get("Uint8Array"),
+		x25519: js.ValueOf("X25519"), ed25519: js.ValueOf("Ed25519"),
+		deriveUsage: js.ValueOf([]any{"deriveBits"}), verifyUsage: js.ValueOf([]any{"verify"}), noUsage: js.ValueOf([]any{}),
+	}
+	var err error
+	if wc.base, err = wc.importPublic(&[KeySize]byte{9}); err != nil || !wc.knownAnswers() {
+		return nil
+	}
+	return wc
+}
+
+// knownAnswers runs the known answers through WebCrypto.
+func (wc *subtle) knownAnswers() bool {
+	var priv, bob [KeySize]byte
+	copy(priv[:], kaAlicePriv)
+	copy(bob[:], kaBobPub)
+	key, err := wc.importPrivate(&priv)
+	if err != nil {
+		return false
+	}
+	pub, err := wc.derive(key, wc.base)
+	if err != nil || string(pub[:]) != kaAlicePub {
+		return false
+	}
+	peer, err := wc.importPublic(&bob)
+	if err != nil {
+		return false
+	}
+	shared, err := wc.derive(key, peer)
+	if err != nil || string(shared[:]) != kaShared {
+		return false
+	}
+	sig := []byte(kaEdSig)
+	good := wc.verify([]byte(kaEdPub), nil, sig)
+	sig[0] ^= 1
+	return good && !wc.verify([]byte(kaEdPub), nil, sig)
+}
+
+// importPrivate imports priv as a non-extractable X25519 CryptoKey for
+// deriveBits, in a PKCS #8 PrivateKeyInfo (RFC 8410); the copy handed to
+// WebCrypto is zeroed once it has been read (importKey copies its input
+// before it returns).
+func (wc *subtle) importPrivate(priv *[KeySize]byte) (js.Value, error) {
+	var der [48]byte
+	copy(der[:], "\x30\x2e\x02\x01\x00\x30\x05\x06\x03\x2b\x65\x6e\x04\x22\x04\x20")
+	copy(der[16:], priv[:])
+	buf := wc.bytes(der[:])
+	clear(der[:])
+	p := wc.s.Call("importKey", "pkcs8", buf, wc.x25519, false, wc.deriveUsage)
+	buf.Call("fill", 0)
+	key, err := await(p)
+	if err != nil {
+		return key, errorf("securechat: WebCrypto X25519 key: %v", err)
+	}
+	return key, nil
+}
+
+// importPublic imports an X25519 public key.
+func (wc *subtle) importPublic(pub *[KeySize]byte) (js.Value, error) {
+	return await(wc.s.Call("importKey", "raw", wc.bytes(pub[:]), wc.x25519, true, wc.noUsage))
+}
+
+// derive is X25519(key, peer). WebCrypto refuses an all-zero result;
+// like every failed agreement natively, a refusal is ErrLowOrderKey.
+func (wc *subtle) derive(key, peer js.Value) ([KeySize]byte, error) {
+	var out [KeySize]byte
+	params := js.Global().Get("Object").New()
+	params.Set("name", wc.x25519)
+	params.Set("public", peer)
+	bits, err := await(wc.s.Call("deriveBits", params, key, 8*KeySize))
+	if err != nil {
+		return out, errorf("%w: WebCrypto X25519: %v", ErrLowOrderKey, err)
+	}
+	b := wc.u8array.New(bits)
+	if b.Length() != KeySize {
+		return out, errors.New("securechat: WebCrypto X25519: wrong output length")
+	}
+	js.CopyBytesToGo(out[:], b)
+	return out, nil
+}
+
+// verify is WebCrypto's Ed25519 verification; any failure is a refusal.
+func (wc *subtle) verify(pub, msg, sig []byte) bool {
+	key, err := await(wc.s.Call("importKey", "raw", wc.bytes(pub), wc.ed25519, true, wc.verifyUsage))
+	if err != nil {
+		return false
+	}
+	ok, err := await(wc.s.Call("verify", wc.ed25519, key, wc.bytes(sig), wc.bytes(msg)))
+	return err == nil && ok.Type() == js.TypeBoolean && ok.Bool()
+}
+
+// bytes copies b into a new Uint8Array.
+func (wc *subtle) bytes(b []byte) js.Value {
+	a := wc.u8array.New(len(b))
+	js.CopyBytesToJS(a, b)
+	return a
+}
+
+// await waits for the Promise p to settle; a rejection is an error
+// holding the reason as text ("OperationError: ..."). It blocks the
+// calling goroutine, which must not be a js.FuncOf callback's (see
+// above).
+func await(p js.Value) (js.Value, error) {
+	type settled struct {
+		v   js.Value
+		err error
+	}
+	ch := make(chan settled, 1)
+	onValue := js.FuncOf(func(_ js.Value, a []js.Value) any {
+		ch <- settled{v: a[0]}
+		return nil
+	})
+	onError := js.FuncOf(func(_ js.Value, a []js.Value) any {
+		ch <- settled{err: errors.New(js.Global().Get("String").Invoke(a[0]).String())}
+		return nil
+	})
+	p.Call("then", onValue, onError)
+	s := <-ch
+	onValue.Release()
+	onError.Release()
+	return s.v, s.err
+}
