@@ -1,15 +1,15 @@
 package main
 
 import (
-	"bytes"
-	"compress/gzip"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -199,25 +199,27 @@ func serveChatModule(tb testing.TB, wasmGz []byte) *httptest.Server {
 // FINKIT_CHAT_BASELINE_WASM naming another gzip-compressed build of the
 // module (an older one, say), both run in the same browser, turn about.
 // The first round is cold (V8 compiles WebAssembly with its baseline
-// compiler first), the others warm. It reports its figures in the log:
+// compiler first), the others warm; on a shared machine single rounds
+// vary with the load, so it prints every round and, per build, the
+// median and the minimum of the warm ones (b.Log would keep only ten
+// lines):
 //
 //	go test -run '^$' -bench ChatInChromium -benchtime 1x ./dashboard/
 func BenchmarkChatInChromium(b *testing.B) {
 	ctx := startChromium(b, 10*time.Minute)
 	type module struct {
-		name string
-		srv  *httptest.Server
-		tab  context.Context
+		name            string
+		srv             *httptest.Server
+		tab             context.Context
+		setups, message []float64 // warm rounds, ms
 	}
 	mods := []*module{{name: "this build", srv: serveChatModule(b, chatWasmGz)}}
 	if path := os.Getenv("FINKIT_CHAT_BASELINE_WASM"); path != "" {
 		gz, err := os.ReadFile(path)
 		require.NoError(b, err)
-		zr, err := gzip.NewReader(bytes.NewReader(gz))
-		require.NoError(b, err)
-		require.NoError(b, zr.Close())
 		mods = append([]*module{{name: "baseline", srv: serveChatModule(b, gz)}}, mods...)
 	}
+	native := &module{name: "native Go"}
 	for _, m := range mods {
 		tab, cancel := chromedp.NewContext(ctx)
 		b.Cleanup(cancel)
@@ -225,25 +227,48 @@ func BenchmarkChatInChromium(b *testing.B) {
 		require.NoError(b, chromedp.Do(tab, chromedp.Navigate(m.srv.URL+"/")))
 		load, err := chromedp.Run(tab, chromedp.Evaluate[string](`call('load').then(JSON.stringify)`, chromedp.EvalAwaitPromise))
 		require.NoError(b, err)
-		b.Logf("%s: load %s", m.name, load)
+		fmt.Printf("%s: load %s\n", m.name, load)
 	}
-	const rounds = 4
+	const rounds, setups, messages = 12, 10, 200
 	for range b.N {
 		for r := range rounds {
 			for _, m := range mods {
-				res, err := chromedp.Run(m.tab, chromedp.Evaluate[string](`call('bench', 20, 500).then(JSON.stringify)`, chromedp.EvalAwaitPromise))
+				res, err := chromedp.Run(m.tab, chromedp.Evaluate[string](`call('bench', `+strconv.Itoa(setups)+`, `+strconv.Itoa(messages)+`).then(JSON.stringify)`, chromedp.EvalAwaitPromise))
 				require.NoError(b, err)
+				var v struct {
+					SetupMs, MessageMs float64
+					Crypto             string
+				}
+				require.NoError(b, json.Unmarshal([]byte(res), &v))
 				kind := "warm"
 				if r == 0 {
 					kind = "cold"
+				} else {
+					m.setups, m.message = append(m.setups, v.SetupMs), append(m.message, v.MessageMs)
 				}
-				b.Logf("round %d (%s) %-10s %s  load %s", r, kind, m.name, res, loadAverage())
+				fmt.Printf("round %2d (%s) %-10s setup %7.3f ms  message %6.4f ms  crypto %-9s  load %s\n", r, kind, m.name, v.SetupMs, v.MessageMs, v.Crypto, loadAverage())
 			}
-			native, err := chatbench.Measure(20, 500)
+			res, err := chatbench.Measure(setups, messages)
 			require.NoError(b, err)
-			b.Logf("round %d native Go    setupMs=%.3f messageMs=%.4f", r, float64(native.Setup.Microseconds())/1000, float64(native.Message.Nanoseconds())/1e6)
+			s, msg := float64(res.Setup.Microseconds())/1000, float64(res.Message.Nanoseconds())/1e6
+			if r > 0 {
+				native.setups, native.message = append(native.setups, s), append(native.message, msg)
+			}
+			fmt.Printf("round %2d        %-10s setup %7.3f ms  message %6.4f ms\n", r, native.name, s, msg)
 		}
 	}
+	for _, m := range append(mods, native) {
+		fmt.Printf("warm %-10s setup median %7.3f min %7.3f ms  message median %6.4f min %6.4f ms\n",
+			m.name, median(m.setups), slices.Min(m.setups), median(m.message), slices.Min(m.message))
+	}
+}
+
+func median(v []float64) float64 {
+	s := slices.Sorted(slices.Values(v))
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
 
 // loadAverage is the first three fields of /proc/loadavg ("" elsewhere).

@@ -37,6 +37,10 @@ type chat struct {
 }
 
 func main() {
+	// securechat checks the browser's WebCrypto at its first X25519 or
+	// Ed25519 use; check it now, on a goroutine, so the first session
+	// set-up does not wait for it.
+	go securechat.CryptoProvider()
 	c := &chat{}
 	api := map[string]any{
 		"generate":     async(func([]js.Value) (any, error) { return c.generate() }),
