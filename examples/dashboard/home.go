@@ -56,7 +56,7 @@ func (a *app) overview(c *gin.Context) {
 		a.fail(c, err)
 		return
 	}
-	a.renderContent(c, http.StatusOK, page, content)
+	a.renderContent(c, http.StatusOK, page, content, &r.bodies, "overview")
 }
 
 // overviewOf is the home page's view of the portfolio pv.

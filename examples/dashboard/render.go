@@ -9,8 +9,10 @@ import (
 	"io/fs"
 	"math"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -195,10 +197,20 @@ const contentMarker = "<!--finkit:content-->"
 // renderContent is render for a page whose content was rendered before
 // (the "content" template's output, cached): the layout is executed
 // around contentMarker (templates/rendered.html) and the content is
-// written in its place, not copied through the template.
-func (a *app) renderContent(c *gin.Context, status int, v view, content []byte) {
+// written in its place, not copied through the template. keep, when not
+// nil, keeps the whole body made for each layout (page names the content
+// in it): a request without a flash message whose layout was made before
+// is answered with those bytes, and the layout is not executed at all.
+func (a *app) renderContent(c *gin.Context, status int, v view, content []byte, keep *bodies, page string) {
 	if !a.requestView(c, &v) {
 		return
+	}
+	key, kept := bodyKey{page: page, layout: layoutKeyOf(v)}, keep != nil && v.Flash == "" && v.Error == ""
+	if kept {
+		if body, ok := keep.get(key); ok {
+			writeHTML(c, status, body)
+			return
+		}
 	}
 	v.Data = template.HTML(contentMarker)
 	var buf bytes.Buffer
@@ -211,15 +223,85 @@ func (a *app) renderContent(c *gin.Context, status int, v view, content []byte) 
 		a.fail(c, errors.New("render layout: no content marker"))
 		return
 	}
+	if kept {
+		body := slices.Concat(head, content, tail)
+		keep.put(key, body)
+		writeHTML(c, status, body)
+		return
+	}
+	writeHTML(c, status, head, content, tail)
+}
+
+// writeHTML answers with the HTML page made of parts.
+func writeHTML(c *gin.Context, status int, parts ...[]byte) {
+	n := 0
+	for _, b := range parts {
+		n += len(b)
+	}
 	h := c.Writer.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
-	h.Set("Content-Length", strconv.Itoa(len(head)+len(content)+len(tail)))
+	h.Set("Content-Length", strconv.Itoa(n))
 	c.Status(status)
-	for _, b := range [][]byte{head, content, tail} {
+	for _, b := range parts {
 		if _, err := c.Writer.Write(b); err != nil {
 			return // the client left
 		}
 	}
+}
+
+// layoutKey is everything the layout around a page's content reads of
+// its view, but the flash messages (bodies are kept only without them):
+// the layout over the same key is the same bytes. TestLayoutReadsOnlyItsKey
+// holds the layout template to it.
+type layoutKey struct {
+	title, active string
+	user          bool // logged in
+	username      string
+	admin         bool
+}
+
+func layoutKeyOf(v view) layoutKey {
+	k := layoutKey{title: v.Title, active: v.Active}
+	if v.User != nil {
+		k.user, k.username, k.admin = true, v.User.Username, v.User.IsAdmin()
+	}
+	return k
+}
+
+// bodyKey names a kept body: its content and its layout.
+type bodyKey struct {
+	page   string
+	layout layoutKey
+}
+
+// maxBodies bounds the bodies one content keeps: one per layout, so
+// usually one (its owner's); a change of the owner's role or name adds
+// one.
+const maxBodies = 8
+
+// bodies keeps the whole pages made of one owner's cached content (see
+// renderContent), so a request copies one run of bytes. It belongs to
+// what holds that content (renderedPortfolio), so it goes with it. The
+// zero value is ready to use; it is safe for concurrent use.
+type bodies struct {
+	mu sync.Mutex
+	m  map[bodyKey][]byte
+}
+
+func (b *bodies) get(k bodyKey) ([]byte, bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	body, ok := b.m[k]
+	return body, ok
+}
+
+func (b *bodies) put(k bodyKey, body []byte) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.m == nil || len(b.m) >= maxBodies {
+		b.m = map[bodyKey][]byte{}
+	}
+	b.m[k] = body
 }
 
 // displayPrice rounds a unit price for reading as the library's summaries

@@ -58,6 +58,8 @@ type renderedPortfolio struct {
 	mu       sync.Mutex
 	content  map[string][]byte // the page's content, by chart period
 	overview []byte            // the home page's content (home.go)
+
+	bodies bodies // whole pages made of the content (renderContent)
 }
 
 // renderSlot is an owner's current renderedPortfolio; mu lets one request
@@ -233,12 +235,13 @@ func (a *app) portfolioPage(c *gin.Context) {
 		a.fail(c, err)
 		return
 	}
-	content, err := r.pageContent(a.pages, pickPeriod(c.Query("period")))
+	period := pickPeriod(c.Query("period"))
+	content, err := r.pageContent(a.pages, period)
 	if err != nil {
 		a.fail(c, err)
 		return
 	}
-	a.renderContent(c, http.StatusOK, view{Title: "Portfolio", Active: "portfolio"}, content)
+	a.renderContent(c, http.StatusOK, view{Title: "Portfolio", Active: "portfolio"}, content, &r.bodies, "portfolio "+period)
 }
 
 func (a *app) portfolioJSON(c *gin.Context) {
