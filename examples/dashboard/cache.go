@@ -86,6 +86,21 @@ type ownerBooks struct {
 	render renderSlot              // the portfolio as pages show it (rendered.go)
 	used   time.Time               // guarded by bookCache.mu
 	weight atomic.Int64            // what it keeps, in maxCachedWeight's units
+
+	// The revision reads of the owner's books (revisionLocked): reads
+	// counts those started, and lastRev is the answer of read number
+	// lastRead (both guarded by mu).
+	reads    atomic.Uint64
+	lastRead uint64
+	lastRev  uint64
+}
+
+// lock takes ob.mu for a request and returns what revisionLocked needs
+// to know of its arrival: the revision reads started before it.
+func (ob *ownerBooks) lock() (arrived uint64) {
+	arrived = ob.reads.Load()
+	ob.mu.Lock()
+	return arrived
 }
 
 // weigh records what ob keeps (see maxCachedWeight). The caller holds
@@ -197,9 +212,9 @@ func (c *bookCache) evictLocked() {
 // is shared: read it, never apply to it.
 func (c *bookCache) ledger(ctx context.Context, owner string, store portfolio.Store) (booksView, error) {
 	ob := c.entry(owner)
-	ob.mu.Lock()
+	arrived := ob.lock()
 	defer ob.mu.Unlock()
-	if _, err := c.ledgerLocked(ctx, ob, owner, store); err != nil {
+	if _, err := c.ledgerLocked(ctx, ob, owner, store, arrived); err != nil {
 		return booksView{}, err
 	}
 	return ob.view, nil
@@ -239,10 +254,13 @@ func newBooksView(l *portfolio.Ledger, problems []portfolio.Problem) booksView {
 		Realized: slices.Clip(realized[max(0, len(realized)-realizedShown):])}
 }
 
-func (c *bookCache) ledgerLocked(ctx context.Context, ob *ownerBooks, owner string, store portfolio.Store) (*portfolio.Ledger, error) {
+// ledgerLocked returns ob's ledger at the books' current revision, loaded
+// again when it changed. arrived is what ob.lock returned. The caller
+// holds ob.mu.
+func (c *bookCache) ledgerLocked(ctx context.Context, ob *ownerBooks, owner string, store portfolio.Store, arrived uint64) (*portfolio.Ledger, error) {
 	// The revision is read before the books: a write in between leaves the
 	// entry at the older revision, so the next request loads again.
-	rev, err := c.revs.Revision(ctx, owner)
+	rev, err := c.revisionLocked(ctx, ob, owner, arrived)
 	if err != nil {
 		return nil, err
 	}
@@ -271,12 +289,34 @@ func (c *bookCache) ledgerLocked(ctx context.Context, ob *ownerBooks, owner stri
 	return l, nil
 }
 
+// revisionLocked returns the revision of ob's books as a read that
+// started after the request arrived saw it (arrived: the reads started
+// before, from ob.lock): the answer of the last read if it is such a read,
+// made while the request waited for ob.mu, else that of a new one. Such a
+// read sees every write committed before the request came, the client's
+// own included, as a read of its own would; while one owner's requests
+// queue for ob.mu (many tabs, a dashboard polling), one read answers all
+// those that arrived before it started, instead of one read each.
+// The caller holds ob.mu.
+func (c *bookCache) revisionLocked(ctx context.Context, ob *ownerBooks, owner string, arrived uint64) (uint64, error) {
+	if ob.lastRead > arrived {
+		return ob.lastRev, nil
+	}
+	n := ob.reads.Add(1)
+	rev, err := c.revs.Revision(ctx, owner)
+	if err != nil {
+		return 0, err
+	}
+	ob.lastRead, ob.lastRev = n, rev
+	return rev, nil
+}
+
 // performance returns the performance since inception in base of owner's
 // books, from the cached series (computing only what changed).
 func (c *bookCache) performance(ctx context.Context, owner string, store portfolio.Store, base string) (*portfolio.Performance, error) {
 	ob := c.entry(owner)
-	ob.mu.Lock()
-	l, err := c.ledgerLocked(ctx, ob, owner, store)
+	arrived := ob.lock()
+	l, err := c.ledgerLocked(ctx, ob, owner, store, arrived)
 	if err != nil {
 		ob.mu.Unlock()
 		return nil, err

@@ -78,8 +78,8 @@ type renderSlot struct {
 func (c *bookCache) rendered(ctx context.Context, owner string, store portfolio.Store, base string,
 	build func(context.Context) (*renderedPortfolio, error)) (*renderedPortfolio, error) {
 	ob := c.entry(owner)
-	ob.mu.Lock()
-	_, err := c.ledgerLocked(ctx, ob, owner, store)
+	arrived := ob.lock()
+	_, err := c.ledgerLocked(ctx, ob, owner, store, arrived)
 	// build reads the revision again, after this: what it makes is of
 	// this revision or a later one, so labelling it rev at worst makes
 	// one more.
