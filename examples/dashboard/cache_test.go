@@ -118,7 +118,9 @@ func TestCachedPerformanceEqualsFresh(t *testing.T) {
 	check()
 	e.importRows(t, c, "date,account,kind,amount,note\n2024-06-03,broker,deposit,500,before everything\n")
 	check()
-	// Past todayTTL the series takes today's prices again.
+	// Past todayTTL the series takes today's prices again (valued in the
+	// background).
 	e.app.books.now = func() time.Time { return time.Now().Add(todayTTL) }
+	revalued(t, e, au.ID, "EUR")
 	check()
 }

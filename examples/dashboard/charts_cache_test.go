@@ -78,7 +78,29 @@ func TestCachedValueChartEqualsFresh(t *testing.T) {
 	wg.Wait()
 	check("USD")
 
-	// Past todayTTL the series is valued again with fresh prices.
+	// Past todayTTL the series is valued again with fresh prices, in the
+	// background; then the pages draw from the fresh one.
 	e.app.books.now = func() time.Time { return time.Now().Add(todayTTL) }
+	revalued(t, e, au.ID, "USD")
 	check("USD")
+}
+
+// revalued asks for owner's performance in base once the clock is past
+// todayTTL, waits for the background revaluation it starts, and checks
+// that the series has fresh prices.
+func revalued(t *testing.T, e *testEnv, owner, base string) {
+	t.Helper()
+	e.app.books.mu.Lock()
+	ob := e.app.books.owners[owner]
+	e.app.books.mu.Unlock()
+	ob.mu.Lock()
+	old := ob.series[base]
+	ob.mu.Unlock()
+	_, err := e.app.books.performance(context.Background(), owner, e.app.book(owner), base)
+	require.NoError(t, err)
+	e.app.books.wait()
+	ob.mu.Lock()
+	defer ob.mu.Unlock()
+	assert.NotSame(t, old, ob.series[base], "a fresh series")
+	assert.NotSame(t, old.hist, ob.series[base].hist, "over fresh prices")
 }
