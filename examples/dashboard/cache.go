@@ -192,6 +192,8 @@ type booksView struct {
 	Problems []portfolio.Problem      // stored transactions that do not apply
 	Recent   []portfolio.Transaction  // the latest recentShown, newest first
 	Realized []portfolio.RealizedGain // the latest realizedShown, in closing order
+	Gains    int                      // realized gains in all (Realized holds the latest)
+	Txs      int                      // transactions in all (Recent holds the latest)
 }
 
 func newBooksView(l *portfolio.Ledger, problems []portfolio.Problem) booksView {
@@ -210,7 +212,7 @@ func newBooksView(l *portfolio.Ledger, problems []portfolio.Problem) booksView {
 	}
 	realized := l.Realized("")
 	return booksView{Ledger: l, Problems: problems, Recent: recent,
-		Realized: slices.Clip(realized[max(0, len(realized)-realizedShown):])}
+		Realized: slices.Clip(realized[max(0, len(realized)-realizedShown):]), Gains: len(realized), Txs: len(txs)}
 }
 
 // ledgerLocked returns ob's ledger at the books' current revision, loaded

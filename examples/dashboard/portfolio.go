@@ -75,9 +75,11 @@ type portfolioView struct {
 	Empty     bool
 	Accounts  []accountRow
 	Val       *portfolio.Valuation
-	Lines     []string // every item through portfolio.Reportable.Summary()
-	Realized  []portfolio.RealizedGain
-	Recent    []portfolio.Transaction
+	Lines     []string                 // every item through portfolio.Reportable.Summary()
+	Realized  []portfolio.RealizedGain // the latest (booksView)
+	Gains     int                      // realized gains in all
+	Recent    []portfolio.Transaction  // the latest (booksView)
+	Txs       int                      // transactions in all
 	GainPct   float64
 	PriceErr  string
 	Perf      *portfolio.Performance
@@ -193,7 +195,7 @@ func (a *app) buildPortfolio(ctx context.Context, u auth.User, base string) (*po
 	} else {
 		v.Perf, v.charts = perf, a.books.charts(u.ID, base)
 	}
-	v.Realized, v.Recent = books.Realized, books.Recent
+	v.Realized, v.Recent, v.Gains, v.Txs = books.Realized, books.Recent, books.Gains, books.Txs
 	return v, nil
 }
 
