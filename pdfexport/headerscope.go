@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -28,7 +29,8 @@ var (
 )
 
 // originOf returns the origin of an http or https URL, with the scheme's
-// default port made explicit and the host in lower case.
+// default port made explicit, the host in lower case and an IP address
+// host in the form Chromium writes it (canonicalHost).
 func originOf(raw string) (origin, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
@@ -42,6 +44,11 @@ func originOf(raw string) (origin, error) {
 		// Chromium asks for the ASCII (punycode) form, which would
 		// never match.
 		return origin{}, errNonASCIIHost
+	}
+	if o.host, err = canonicalHost(o.host); err != nil {
+		return origin{}, err
+	}
+	switch {
 	case u.Port() == "" && o.scheme == "http":
 		o.port = 80
 	case u.Port() == "":
@@ -52,6 +59,80 @@ func originOf(raw string) (origin, error) {
 		}
 	}
 	return o, nil
+}
+
+// canonicalHost writes an IP address host the way Chromium writes it in
+// the URLs it requests (the WHATWG URL standard's host parser): an IPv4
+// address also in its short, octal or hex forms ("127.1", "0x7f.0.0.1",
+// "2130706433") as four decimal numbers, an IPv6 address in its RFC 5952
+// form. Other hosts are returned as they are.
+func canonicalHost(host string) (string, error) {
+	if strings.Contains(host, ":") {
+		a, err := netip.ParseAddr(host)
+		if err != nil || a.Zone() != "" {
+			return "", errNoOrigin
+		}
+		return a.String(), nil
+	}
+	parts := strings.Split(host, ".")
+	if len(parts) > 1 && parts[len(parts)-1] == "" {
+		parts = parts[:len(parts)-1]
+	}
+	if !isIPv4Number(parts[len(parts)-1]) {
+		return host, nil // a domain
+	}
+	// The host ends in a number: it is an IPv4 address or invalid.
+	if len(parts) > 4 {
+		return "", errNoOrigin
+	}
+	var addr uint64
+	for i, p := range parts {
+		n, ok := parseIPv4Part(p)
+		last := i == len(parts)-1
+		switch {
+		case !ok, !last && n > 255, last && n >= 1<<(8*(5-len(parts))):
+			return "", errNoOrigin
+		case last:
+			addr += n
+		default:
+			addr += n << (8 * (3 - i))
+		}
+	}
+	return netip.AddrFrom4([4]byte{byte(addr >> 24), byte(addr >> 16), byte(addr >> 8), byte(addr)}).String(), nil
+}
+
+// isIPv4Number reports whether the last label of a host makes it an IPv4
+// address for the URL standard: decimal digits, or 0x and hex digits.
+func isIPv4Number(p string) bool {
+	if p == "" {
+		return false
+	}
+	if h, ok := strings.CutPrefix(strings.ToLower(p), "0x"); ok {
+		return strings.Trim(h, "0123456789abcdef") == ""
+	}
+	return strings.Trim(p, "0123456789") == ""
+}
+
+// parseIPv4Part parses one part of an IPv4 host: hex after 0x, octal
+// after a leading 0, decimal otherwise.
+func parseIPv4Part(p string) (uint64, bool) {
+	base := 10
+	if h, ok := strings.CutPrefix(strings.ToLower(p), "0x"); ok {
+		p, base = h, 16
+		if p == "" {
+			return 0, true
+		}
+	} else if len(p) > 1 && p[0] == '0' {
+		p, base = p[1:], 8
+	}
+	if p == "" {
+		return 0, false
+	}
+	n, err := strconv.ParseUint(p, base, 64)
+	if err != nil || n > 1<<32 {
+		return 0, false
+	}
+	return n, true
 }
 
 // matches reports whether the URL raw is of origin o.
@@ -92,8 +173,13 @@ func scopeHeaders(ctx context.Context, target string, headers map[string]string)
 			if ev.Request != nil && own.matches(ev.Request.URL) {
 				p.Headers = withHeaders(ev.Request.Headers, headers)
 			}
-			if _, err := chromedp.Call(ctx, fetch.ContinueRequest, p); err != nil && ctx.Err() != nil {
-				return
+			if _, err := chromedp.Call(ctx, fetch.ContinueRequest, p); err != nil {
+				if ctx.Err() != nil {
+					return
+				}
+				// A request left paused would hold the page until its
+				// timeout: fail it instead.
+				_, _ = chromedp.Call(ctx, fetch.FailRequest, fetch.FailRequestParams{RequestID: ev.RequestID, ErrorReason: network.ErrorReasonFailed})
 			}
 		}
 	}()

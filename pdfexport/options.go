@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Defaults used when the matching field is zero.
@@ -263,7 +264,7 @@ func (o *PageOptions) validate() error {
 		return fmt.Errorf("%w: unknown wait kind %d", ErrInvalidOption, o.Wait.Kind)
 	}
 	for k, v := range o.Headers {
-		if k == "" || strings.ContainsAny(k, " \t\r\n:") || strings.ContainsAny(v, "\r\n") {
+		if !isToken(k) || strings.ContainsFunc(v, isCTL) {
 			return fmt.Errorf("%w: bad HTTP header %q", ErrInvalidOption, k)
 		}
 		if http.CanonicalHeaderKey(k) == "Host" {
@@ -280,3 +281,21 @@ func (o *PageOptions) validate() error {
 	}
 	return nil
 }
+
+// isToken reports whether s is an HTTP field name (RFC 9110 section 5.1,
+// a token): Chromium sends no other.
+func isToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, r := range s {
+		if r >= utf8.RuneSelf || r <= ' ' || r == 0x7f || strings.ContainsRune(`"(),/:;<=>?@[\]{}`, r) {
+			return false
+		}
+	}
+	return true
+}
+
+// isCTL reports whether r is a control character other than a tab, which
+// no HTTP field value may hold (RFC 9110 section 5.5).
+func isCTL(r rune) bool { return (r < ' ' && r != '\t') || r == 0x7f }
