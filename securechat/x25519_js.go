@@ -150,6 +150,47 @@ type subtle struct {
 	verifyUsage     js.Value // ["verify"]
 	noUsage         js.Value // [], a public X25519 key's
 	base            js.Value // the X25519 public key u = 9
+
+	x25519Keys, ed25519Keys publicKeys
+}
+
+// publicKeys keeps the CryptoKeys of the public keys imported last (at
+// most publicKeysKept, the oldest dropped first).
+type publicKeys struct {
+	mu    sync.Mutex
+	keys  map[string]js.Value
+	order []string
+}
+
+const publicKeysKept = 32
+
+// get returns the key imported from raw, importing it with imp when it is
+// not kept. A failed import is not kept.
+func (c *publicKeys) get(raw []byte, imp func() js.Value) (js.Value, error) {
+	c.mu.Lock()
+	key, ok := c.keys[string(raw)]
+	c.mu.Unlock()
+	if ok {
+		return key, nil
+	}
+	key, err := await(imp())
+	if err != nil {
+		return key, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.keys == nil {
+		c.keys = make(map[string]js.Value)
+	}
+	if _, ok := c.keys[string(raw)]; !ok {
+		if len(c.order) == publicKeysKept {
+			delete(c.keys, c.order[0])
+			c.order = c.order[1:]
+		}
+		c.keys[string(raw)] = key
+		c.order = append(c.order, string(raw))
+	}
+	return key, nil
 }
 
 // detected is what webCrypto found, once.
@@ -247,9 +288,14 @@ func (wc *subtle) importPrivate(priv *[KeySize]byte) (js.Value, error) {
 	return key, nil
 }
 
-// importPublic imports an X25519 public key.
+// importPublic imports an X25519 public key, or finds it imported: a
+// session setup agrees with its peer's signed prekey, base key and
+// ratchet key more than once, and every WebCrypto call is a round trip to
+// another thread, which on a loaded machine waits for a CPU.
 func (wc *subtle) importPublic(pub *[KeySize]byte) (js.Value, error) {
-	return await(wc.s.Call("importKey", "raw", wc.bytes(pub[:]), wc.x25519, true, wc.noUsage))
+	return wc.x25519Keys.get(pub[:], func() js.Value {
+		return wc.s.Call("importKey", "raw", wc.bytes(pub[:]), wc.x25519, true, wc.noUsage)
+	})
 }
 
 // derive is X25519(key, peer). WebCrypto refuses an all-zero result;
@@ -273,7 +319,9 @@ func (wc *subtle) derive(key, peer js.Value) ([KeySize]byte, error) {
 
 // verify is WebCrypto's Ed25519 verification; any failure is a refusal.
 func (wc *subtle) verify(pub, msg, sig []byte) bool {
-	key, err := await(wc.s.Call("importKey", "raw", wc.bytes(pub), wc.ed25519, true, wc.verifyUsage))
+	key, err := wc.ed25519Keys.get(pub, func() js.Value { // an identity signs its binding and its prekey
+		return wc.s.Call("importKey", "raw", wc.bytes(pub), wc.ed25519, true, wc.verifyUsage)
+	})
 	if err != nil {
 		return false
 	}

@@ -4,6 +4,7 @@ package securechat
 
 import (
 	"crypto/rand"
+	"syscall/js"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -37,4 +38,44 @@ func TestWebCryptoKeys(t *testing.T) {
 			require.ErrorIs(t, err, ErrLowOrderKey, "point %d high %#x", i, high)
 		}
 	}
+}
+
+// TestWebCryptoPublicKeysKept: a public key agreed with again is not
+// imported again; the kept keys are bounded, the oldest dropped first,
+// and a key that fails to import is not kept.
+func TestWebCryptoPublicKeysKept(t *testing.T) {
+	var c publicKeys
+	imports := 0
+	imp := func(v any) func() js.Value {
+		return func() js.Value {
+			imports++
+			return js.Global().Get("Promise").Call("resolve", v)
+		}
+	}
+	raw := func(i int) []byte { return []byte{byte(i), byte(i >> 8), 31: 1} }
+	k1, err := c.get(raw(0), imp("key 0"))
+	require.NoError(t, err)
+	k2, err := c.get(raw(0), imp("other"))
+	require.NoError(t, err)
+	require.Equal(t, "key 0", k1.String())
+	require.True(t, k1.Equal(k2))
+	require.Equal(t, 1, imports)
+	for i := 1; i <= publicKeysKept; i++ {
+		_, err := c.get(raw(i), imp("key"))
+		require.NoError(t, err)
+	}
+	require.Len(t, c.keys, publicKeysKept)
+	_, err = c.get(raw(0), imp("key 0 again")) // dropped first
+	require.NoError(t, err)
+	require.Equal(t, publicKeysKept+2, imports)
+
+	fail := func() js.Value {
+		imports++
+		return js.Global().Get("Promise").Call("reject", js.Global().Get("Error").New("no"))
+	}
+	_, err = c.get(raw(999), fail)
+	require.Error(t, err)
+	_, err = c.get(raw(999), fail)
+	require.Error(t, err)
+	require.Equal(t, publicKeysKept+4, imports)
 }

@@ -307,3 +307,40 @@ func TestEd25519NeverMoreLenient(t *testing.T) {
 		require.False(t, verifySignature(pub, msg, sig[:63]))
 	}
 }
+
+// The primitives of a session setup (14 agreements or new key pairs, 3
+// verifications), with whatever CryptoProvider is in use: in a browser,
+// WebCrypto against the Go fallback (see the dashboard's
+// BenchmarkSecurechatPrimitivesInChromium).
+
+func BenchmarkKeyPairAgree(b *testing.B) {
+	kp, err := newKeyPair(rand.Reader)
+	require.NoError(b, err)
+	peer, err := newKeyPair(rand.Reader)
+	require.NoError(b, err)
+	for b.Loop() {
+		if _, err := kp.dh(&peer.pub); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkNewKeyPair(b *testing.B) {
+	for b.Loop() {
+		if _, err := newKeyPair(rand.Reader); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkVerifySignature(b *testing.B) {
+	pub, priv, err := ed25519.GenerateKey(rand.Reader)
+	require.NoError(b, err)
+	msg := []byte("finkit/securechat/v1/identity-dh-key and 32 bytes of key")
+	sig := ed25519.Sign(priv, msg)
+	for b.Loop() {
+		if !verifySignature(pub, msg, sig) {
+			b.Fatal("refused")
+		}
+	}
+}

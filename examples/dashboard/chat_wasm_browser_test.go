@@ -67,27 +67,28 @@ window.run = async (argv, env, hideCurves) => {
 };
 </script>`
 
-// TestSecurechatInChromium runs securechat's tests compiled to
-// WebAssembly in Chromium, whose WebCrypto does X25519 and Ed25519 (all
-// but the few that read files): among them the RFC 7748, BoringSSL,
-// NaCl/libsodium and tweetnacl X25519 vectors, the low-order refusals,
-// agreement with crypto/ecdh, the C2SP Ed25519 edge cases (never more
-// lenient than crypto/ed25519), X3DH and the ratchet. They run first
-// through WebCrypto, then with X25519 and Ed25519 hidden from
-// crypto.subtle, where the package must fall back to its Go code.
-func TestSecurechatInChromium(t *testing.T) {
-	ctx := startChromium(t, 8*time.Minute)
+// wasmTests is securechat's test binary compiled to WebAssembly, served
+// with wasm_exec.js and wasmTestPage on 127.0.0.1 (a secure context, so
+// crypto.subtle exists) for Chromium to run.
+type wasmTests struct {
+	ctx context.Context // the browser's
+	srv *httptest.Server
+}
+
+func newWasmTests(tb testing.TB, timeout time.Duration) *wasmTests {
+	tb.Helper()
+	ctx := startChromium(tb, timeout)
 	goBin, err := exec.LookPath("go")
-	require.NoError(t, err)
-	bin := filepath.Join(t.TempDir(), "securechat.test.wasm")
+	require.NoError(tb, err)
+	bin := filepath.Join(tb.TempDir(), "securechat.test.wasm")
 	build := exec.Command(goBin, "test", "-c", "-o", bin, "github.com/finkit/finkit/securechat")
 	build.Env = append(os.Environ(), "GOOS=js", "GOARCH=wasm")
 	msg, err := build.CombinedOutput()
-	require.NoError(t, err, "building the test binary: %s", msg)
+	require.NoError(tb, err, "building the test binary: %s", msg)
 	goroot, err := exec.Command(goBin, "env", "GOROOT").Output()
-	require.NoError(t, err)
+	require.NoError(tb, err)
 	wasmExec, err := os.ReadFile(filepath.Join(strings.TrimSpace(string(goroot)), "lib", "wasm", "wasm_exec.js"))
-	require.NoError(t, err)
+	require.NoError(tb, err)
 	mux := http.NewServeMux()
 	mux.HandleFunc("/{$}", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
@@ -101,9 +102,41 @@ func TestSecurechatInChromium(t *testing.T) {
 		w.Header().Set("Content-Type", "application/wasm")
 		http.ServeFile(w, r, bin)
 	})
-	srv := httptest.NewServer(mux) // 127.0.0.1: a secure context, so crypto.subtle exists
-	t.Cleanup(srv.Close)
+	srv := httptest.NewServer(mux)
+	tb.Cleanup(srv.Close)
+	return &wasmTests{ctx: ctx, srv: srv}
+}
 
+// run runs the test binary with args in a new tab, X25519 and Ed25519
+// hidden from crypto.subtle when hide is set, and returns its exit code
+// and output.
+func (w *wasmTests) run(tb testing.TB, args []string, env map[string]string, hide bool) (int, string) {
+	tb.Helper()
+	tab, cancel := chromedp.NewContext(w.ctx)
+	defer cancel()
+	argv, _ := json.Marshal(append([]string{"securechat.test"}, args...))
+	envJSON, _ := json.Marshal(env)
+	require.NoError(tb, chromedp.Do(tab, chromedp.Navigate(w.srv.URL+"/")))
+	res, err := chromedp.Run(tab, chromedp.Evaluate[string](`run(`+string(argv)+`, `+string(envJSON)+`, `+strconv.FormatBool(hide)+`)`, chromedp.EvalAwaitPromise))
+	require.NoError(tb, err)
+	var r struct {
+		Code int
+		Out  string
+	}
+	require.NoError(tb, json.Unmarshal([]byte(res), &r))
+	return r.Code, r.Out
+}
+
+// TestSecurechatInChromium runs securechat's tests compiled to
+// WebAssembly in Chromium, whose WebCrypto does X25519 and Ed25519 (all
+// but the few that read files): among them the RFC 7748, BoringSSL,
+// NaCl/libsodium and tweetnacl X25519 vectors, the low-order refusals,
+// agreement with crypto/ecdh, the C2SP Ed25519 edge cases (never more
+// lenient than crypto/ed25519), X3DH and the ratchet. They run first
+// through WebCrypto, then with X25519 and Ed25519 hidden from
+// crypto.subtle, where the package must fall back to its Go code.
+func TestSecurechatInChromium(t *testing.T) {
+	w := newWasmTests(t, 8*time.Minute)
 	// All but the tests that read files, and the fuzz targets, which read
 	// their corpus (the browser has no file system).
 	const skip = `^(TestKAT.*|TestRatchetRegressionVectors|TestErrorfFormatsSupported|Fuzz.*)$`
@@ -112,32 +145,43 @@ func TestSecurechatInChromium(t *testing.T) {
 		hide     bool
 	}{{"webcrypto", false}, {"go", true}} {
 		t.Run(c.provider, func(t *testing.T) {
-			tab, cancel := chromedp.NewContext(ctx)
-			defer cancel()
-			argv, _ := json.Marshal([]string{"securechat.test", "-test.v", "-test.skip", skip})
-			env, _ := json.Marshal(map[string]string{"FINKIT_WANT_CRYPTO_PROVIDER": c.provider})
-			require.NoError(t, chromedp.Do(tab, chromedp.Navigate(srv.URL+"/")))
-			res, err := chromedp.Run(tab, chromedp.Evaluate[string](`run(`+string(argv)+`, `+string(env)+`, `+strconv.FormatBool(c.hide)+`)`, chromedp.EvalAwaitPromise))
-			require.NoError(t, err)
-			var r struct {
-				Code int
-				Out  string
-			}
-			require.NoError(t, json.Unmarshal([]byte(res), &r))
-			var passed, failed []string
-			for _, line := range strings.Split(r.Out, "\n") {
+			code, out := w.run(t, []string{"-test.v", "-test.skip", skip}, map[string]string{"FINKIT_WANT_CRYPTO_PROVIDER": c.provider}, c.hide)
+			var passed, notes []string
+			for _, line := range strings.Split(out, "\n") {
 				if name, ok := strings.CutPrefix(strings.TrimSpace(line), "--- PASS: "); ok {
 					passed = append(passed, name)
 				}
 				if strings.Contains(line, "--- FAIL") || strings.Contains(line, "crypto provider:") || strings.Contains(line, "edge cases") {
-					failed = append(failed, line)
+					notes = append(notes, strings.TrimSpace(line))
 				}
 			}
-			t.Logf("%s: %d passed; %s", c.provider, len(passed), strings.Join(failed, "\n"))
-			require.Equal(t, 0, r.Code, "the tests failed in Chromium:\n%s", r.Out)
-			require.Contains(t, r.Out, "crypto provider: "+c.provider)
+			t.Logf("%s: %d passed; %s", c.provider, len(passed), strings.Join(notes, "; "))
+			require.Equal(t, 0, code, "the tests failed in Chromium:\n%s", out)
+			require.Contains(t, out, "crypto provider: "+c.provider)
 			require.Greater(t, len(passed), 30)
 		})
+	}
+}
+
+// BenchmarkSecurechatPrimitivesInChromium runs securechat's benchmarks of
+// the primitives behind a session setup (an X25519 agreement with a loaded
+// key, a new key pair, an Ed25519 verification) in Chromium, through
+// WebCrypto and through the Go fallback, in the same browser, and prints
+// them:
+//
+//	go test -run '^$' -bench SecurechatPrimitivesInChromium -benchtime 1x ./dashboard/
+func BenchmarkSecurechatPrimitivesInChromium(b *testing.B) {
+	w := newWasmTests(b, 8*time.Minute)
+	for range b.N {
+		for _, hide := range []bool{false, true, false, true} {
+			code, out := w.run(b, []string{"-test.run", "^$", "-test.bench", "^Benchmark(KeyPair|NewKeyPair|VerifySignature)", "-test.benchtime", "200x"}, map[string]string{}, hide)
+			require.Equal(b, 0, code, out)
+			for _, line := range strings.Split(out, "\n") {
+				if strings.HasPrefix(line, "Benchmark") {
+					fmt.Printf("%-9s %s  load %s\n", map[bool]string{false: "webcrypto", true: "go"}[hide], line, loadAverage())
+				}
+			}
+		}
 	}
 }
 
@@ -196,8 +240,9 @@ func serveChatModule(tb testing.TB, wasmGz []byte) *httptest.Server {
 // BenchmarkChatInChromium measures an X3DH session setup and a 1 KiB
 // ratchet message in Chromium, in the dashboard's worker, with the same
 // code (chatbench) as natively, and natively in the same run. With
-// FINKIT_CHAT_BASELINE_WASM naming another gzip-compressed build of the
-// module (an older one, say), both run in the same browser, turn about.
+// FINKIT_CHAT_BASELINE_WASM naming other gzip-compressed builds of the
+// module (older ones, say; a path list, each named by its file name),
+// all run in the same browser, turn about.
 // The first round is cold (V8 compiles WebAssembly with its baseline
 // compiler first), the others warm; on a shared machine single rounds
 // vary with the load, so it prints every round and, per build, the
@@ -214,10 +259,12 @@ func BenchmarkChatInChromium(b *testing.B) {
 		setups, message []float64 // warm rounds, ms
 	}
 	mods := []*module{{name: "this build", srv: serveChatModule(b, chatWasmGz)}}
-	if path := os.Getenv("FINKIT_CHAT_BASELINE_WASM"); path != "" {
-		gz, err := os.ReadFile(path)
-		require.NoError(b, err)
-		mods = append([]*module{{name: "baseline", srv: serveChatModule(b, gz)}}, mods...)
+	if paths := os.Getenv("FINKIT_CHAT_BASELINE_WASM"); paths != "" {
+		for _, path := range filepath.SplitList(paths) {
+			gz, err := os.ReadFile(path)
+			require.NoError(b, err)
+			mods = append(mods, &module{name: strings.TrimSuffix(filepath.Base(path), ".wasm.gz"), srv: serveChatModule(b, gz)})
+		}
 	}
 	native := &module{name: "native Go"}
 	for _, m := range mods {
