@@ -31,9 +31,13 @@
 // sequence (migration 0005), so concurrent books never take one number.
 // Upgrading from a version that locked the tables, stop its processes
 // first: it numbers transactions by MAX(seq) + 1, which can collide with
-// the sequence (the write fails, and changes nothing). New switches a
-// SQLite file to WAL once; do not put journal_mode in the connection
-// string.
+// the sequence (the write fails, and changes nothing). A restore must
+// bring the sequence back with the rows (a dump of the schema or database
+// does, a dump of the tables alone does not): behind them, writes fail
+// until it is set past them (setval). The book's write runs read
+// committed whatever the database's default isolation, so that it sees
+// the writes it waited for. New switches a SQLite file to WAL once; do
+// not put journal_mode in the connection string.
 //
 // Each book's revision (portfolio.Store's Revision) is a row of
 // portfolio_revisions (migration 0004), bumped inside the transaction of

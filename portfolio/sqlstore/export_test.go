@@ -9,3 +9,6 @@ func WithTableLocks(s *Store) *Store {
 	c.tableLock = true
 	return &c
 }
+
+// BookLockKey is the PostgreSQL advisory lock key of owner's book.
+var BookLockKey = bookLockKey

@@ -135,10 +135,17 @@ func (s *Store) beginBook(ctx context.Context) (*sqlmigrate.Tx, error) {
 		return nil, err
 	}
 	if s.dialect() == sqlmigrate.Postgres {
-		if s.tableLock {
-			err = tx.LockTables(ctx, "portfolio_transactions", "portfolio_accounts")
-		} else {
-			_, err = tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, bookLockKey(s.owner))
+		// Read committed, whatever the database's default: the lock is
+		// taken by a SELECT, and a repeatable-read or serializable
+		// transaction would keep the snapshot of that SELECT's start,
+		// from before the wait, and decide on a book without the writes
+		// it waited for (LOCK TABLE takes no snapshot).
+		if _, err = tx.ExecContext(ctx, `SET TRANSACTION ISOLATION LEVEL READ COMMITTED`); err == nil {
+			if s.tableLock {
+				err = tx.LockTables(ctx, "portfolio_transactions", "portfolio_accounts")
+			} else {
+				_, err = tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, bookLockKey(s.owner))
+			}
 		}
 	}
 	if err != nil {
