@@ -2,11 +2,10 @@ package securechat
 
 import (
 	"bytes"
+	"embed"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -18,9 +17,16 @@ import (
 	"golang.org/x/crypto/nacl/secretbox"
 )
 
+// cryptoVectors is the shared known-answer set, embedded so that the
+// tests also run without a file system (the WebAssembly build in a
+// browser).
+//
+//go:embed testdata/crypto
+var cryptoVectors embed.FS
+
 func readJSON(t *testing.T, name string, v any) {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", "crypto", name))
+	b, err := cryptoVectors.ReadFile("testdata/crypto/" + name)
 	require.NoError(t, err)
 	require.NoError(t, json.Unmarshal(b, v))
 }
@@ -55,7 +61,7 @@ var expByte = regexp.MustCompile(`0x([0-9a-f]{2})`)
 // line) into its bytes.
 func readExp(t *testing.T, name string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", "crypto", "libsodium", name))
+	b, err := cryptoVectors.ReadFile("testdata/crypto/libsodium/" + name)
 	require.NoError(t, err)
 	var out []byte
 	if m := expByte.FindAllSubmatch(b, -1); len(m) > 0 {
@@ -204,7 +210,7 @@ func TestKATXCrypto(t *testing.T) {
 			OpensTo string `json:"opens_to"`
 		} `json:"sealedbox_TestSealedBox"`
 	}
-	b, err := os.ReadFile(filepath.Join("testdata", "crypto", "xcrypto_nacl_kat.json"))
+	b, err := cryptoVectors.ReadFile("testdata/crypto/xcrypto_nacl_kat.json")
 	require.NoError(t, err)
 	b = bytes.ReplaceAll(b, []byte(`"private_key_1"`), []byte(`"Priv1"`))
 	b = bytes.ReplaceAll(b, []byte(`"private_key_2"`), []byte(`"Priv2"`))
@@ -236,7 +242,7 @@ func TestKATXCrypto(t *testing.T) {
 
 func TestKATTweetNaClRandomBox(t *testing.T) {
 	t.Parallel() // independent and among the slowest: overlaps with the rest
-	b, err := os.ReadFile(filepath.Join("testdata", "crypto", "tweetnacl-js", "box.random.json"))
+	b, err := cryptoVectors.ReadFile("testdata/crypto/tweetnacl-js/box.random.json")
 	require.NoError(t, err)
 	var vecs [][4]string
 	require.NoError(t, json.Unmarshal(b, &vecs))

@@ -5,7 +5,6 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	_ "embed"
-	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"os"
@@ -18,19 +17,14 @@ import (
 // The X25519 and Ed25519 vectors below are embedded, not read from disk,
 // so the tests also run where there is no file system: the WebAssembly
 // build in a browser, where the agreements and verifications go through
-// WebCrypto (see x25519_js.go).
+// WebCrypto (see x25519_js.go). The repository's NaCl, libsodium and
+// tweetnacl vectors go through keyPair in kat_test.go, embedded too.
 
 //go:embed testdata/x25519_boringssl_vectors.json
 var boringX25519Vectors []byte
 
 //go:embed testdata/ed25519vectors.json
 var cctvEd25519Vectors []byte
-
-//go:embed testdata/crypto/nacl_libsodium_kat.json
-var naclKATVectors []byte
-
-//go:embed testdata/crypto/tweetnacl-js/box.random.json
-var tweetNaClBoxVectors []byte
 
 func hex32(t *testing.T, s string) [KeySize]byte {
 	t.Helper()
@@ -114,59 +108,6 @@ func TestX25519BoringSSLVectors(t *testing.T) {
 		got, err := x25519Both(t, hex32(t, v.In), hex32(t, v.Base))
 		require.NoError(t, err, "vector %d", i)
 		require.Equal(t, hex32(t, v.Expect), got, "vector %d", i)
-	}
-}
-
-// The repository's NaCl/libsodium X25519 vectors: the shared secret, the
-// same with the high bit of Alice's key set, and libsodium's small-order
-// point refused.
-func TestX25519NaClLibsodiumVectors(t *testing.T) {
-	var v struct {
-		X25519 struct {
-			AliceSK, BobSK, AlicePK, BobPK string
-			Shared                         string `json:"shared_secret"`
-			SharedFlipped                  string `json:"shared_secret_with_alice_pk_high_bit_flipped"`
-			SmallOrder                     string `json:"small_order_point_rejected_by_libsodium"`
-		} `json:"x25519"`
-	}
-	require.NoError(t, json.Unmarshal(bytes.ReplaceAll(bytes.ReplaceAll(bytes.ReplaceAll(bytes.ReplaceAll(naclKATVectors,
-		[]byte(`"alice_sk"`), []byte(`"AliceSK"`)), []byte(`"bob_sk"`), []byte(`"BobSK"`)), []byte(`"alice_pk"`), []byte(`"AlicePK"`)), []byte(`"bob_pk"`), []byte(`"BobPK"`)), &v))
-	x := v.X25519
-	alice, err := keyPairOf(ptr(hex32(t, x.AliceSK)))
-	require.NoError(t, err)
-	bob, err := keyPairOf(ptr(hex32(t, x.BobSK)))
-	require.NoError(t, err)
-	require.Equal(t, hex32(t, x.AlicePK), alice.pub)
-	require.Equal(t, hex32(t, x.BobPK), bob.pub)
-	s, err := bob.dh(&alice.pub)
-	require.NoError(t, err)
-	require.Equal(t, hex32(t, x.Shared), s)
-	flipped := alice.pub
-	flipped[31] ^= 0x80
-	s, err = bob.dh(&flipped)
-	require.NoError(t, err)
-	require.Equal(t, hex32(t, x.SharedFlipped), s)
-	_, err = bob.dh(ptr(hex32(t, x.SmallOrder)))
-	require.ErrorIs(t, err, ErrLowOrderKey)
-}
-
-// tweetnacl-js's 256 random boxes: the box key comes from X25519 through
-// keyPair, the box from secretbox; the result must be tweetnacl's.
-func TestX25519TweetNaClBoxes(t *testing.T) {
-	var vs [][4]string
-	require.NoError(t, json.Unmarshal(tweetNaClBoxVectors, &vs))
-	require.Len(t, vs, 256)
-	dec := func(s string) []byte {
-		b, err := base64.StdEncoding.DecodeString(s)
-		require.NoError(t, err)
-		return b
-	}
-	var nonce [NonceSize]byte
-	for i, v := range vs {
-		pk, sk := (*[KeySize]byte)(dec(v[0])), (*[KeySize]byte)(dec(v[1]))
-		got, err := BoxSeal(nil, dec(v[2]), &nonce, pk, sk)
-		require.NoError(t, err, "vector %d", i)
-		require.Equal(t, dec(v[3]), got, "vector %d", i)
 	}
 }
 
