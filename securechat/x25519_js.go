@@ -166,14 +166,14 @@ const publicKeysKept = 32
 
 // get returns the key imported from raw, importing it with imp when it is
 // not kept. A failed import is not kept.
-func (c *publicKeys) get(raw []byte, imp func() js.Value) (js.Value, error) {
+func (c *publicKeys) get(raw []byte, imp func() (js.Value, error)) (js.Value, error) {
 	c.mu.Lock()
 	key, ok := c.keys[string(raw)]
 	c.mu.Unlock()
 	if ok {
 		return key, nil
 	}
-	key, err := await(imp())
+	key, err := imp()
 	if err != nil {
 		return key, err
 	}
@@ -292,35 +292,40 @@ func (wc *subtle) importPrivate(priv *[KeySize]byte) (js.Value, error) {
 // session setup agrees with its peer's signed prekey, base key and
 // ratchet key more than once, and every WebCrypto call is a round trip to
 // another thread, which on a loaded machine waits for a CPU.
+// It returns deriveBits' parameters for the key, {name: "X25519",
+// public: key}, made once too (WebCrypto reads them during the call).
 func (wc *subtle) importPublic(pub *[KeySize]byte) (js.Value, error) {
-	return wc.x25519Keys.get(pub[:], func() js.Value {
-		return wc.s.Call("importKey", "raw", wc.bytes(pub[:]), wc.x25519, true, wc.noUsage)
+	return wc.x25519Keys.get(pub[:], func() (js.Value, error) {
+		key, err := await(wc.s.Call("importKey", "raw", wc.bytes(pub[:]), wc.x25519, true, wc.noUsage))
+		if err != nil {
+			return key, err
+		}
+		params := js.Global().Get("Object").New()
+		params.Set("name", wc.x25519)
+		params.Set("public", key)
+		return params, nil
 	})
 }
 
-// derive is X25519(key, peer). WebCrypto refuses an all-zero result;
+// derive is X25519(key, peer), peer being importPublic's parameters.
+// WebCrypto refuses an all-zero result;
 // like every failed agreement natively, a refusal is ErrLowOrderKey.
 func (wc *subtle) derive(key, peer js.Value) ([KeySize]byte, error) {
 	var out [KeySize]byte
-	params := js.Global().Get("Object").New()
-	params.Set("name", wc.x25519)
-	params.Set("public", peer)
-	bits, err := await(wc.s.Call("deriveBits", params, key, 8*KeySize))
+	bits, err := await(wc.s.Call("deriveBits", peer, key, 8*KeySize))
 	if err != nil {
 		return out, errorf("%w: WebCrypto X25519: %v", ErrLowOrderKey, err)
 	}
-	b := wc.u8array.New(bits)
-	if b.Length() != KeySize {
+	if js.CopyBytesToGo(out[:], wc.u8array.New(bits)) != KeySize {
 		return out, errors.New("securechat: WebCrypto X25519: wrong output length")
 	}
-	js.CopyBytesToGo(out[:], b)
 	return out, nil
 }
 
 // verify is WebCrypto's Ed25519 verification; any failure is a refusal.
 func (wc *subtle) verify(pub, msg, sig []byte) bool {
-	key, err := wc.ed25519Keys.get(pub, func() js.Value { // an identity signs its binding and its prekey
-		return wc.s.Call("importKey", "raw", wc.bytes(pub), wc.ed25519, true, wc.verifyUsage)
+	key, err := wc.ed25519Keys.get(pub, func() (js.Value, error) { // an identity signs its binding and its prekey
+		return await(wc.s.Call("importKey", "raw", wc.bytes(pub), wc.ed25519, true, wc.verifyUsage))
 	})
 	if err != nil {
 		return false

@@ -46,10 +46,10 @@ func TestWebCryptoKeys(t *testing.T) {
 func TestWebCryptoPublicKeysKept(t *testing.T) {
 	var c publicKeys
 	imports := 0
-	imp := func(v any) func() js.Value {
-		return func() js.Value {
+	imp := func(v any) func() (js.Value, error) {
+		return func() (js.Value, error) {
 			imports++
-			return js.Global().Get("Promise").Call("resolve", v)
+			return await(js.Global().Get("Promise").Call("resolve", v))
 		}
 	}
 	raw := func(i int) []byte { return []byte{byte(i), byte(i >> 8), 31: 1} }
@@ -69,9 +69,9 @@ func TestWebCryptoPublicKeysKept(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, publicKeysKept+2, imports)
 
-	fail := func() js.Value {
+	fail := func() (js.Value, error) {
 		imports++
-		return js.Global().Get("Promise").Call("reject", js.Global().Get("Error").New("no"))
+		return await(js.Global().Get("Promise").Call("reject", js.Global().Get("Error").New("no")))
 	}
 	_, err = c.get(raw(999), fail)
 	require.Error(t, err)
