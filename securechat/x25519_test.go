@@ -7,6 +7,7 @@ import (
 	_ "embed"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"os"
 	"testing"
 
@@ -283,5 +284,53 @@ func BenchmarkVerifySignature(b *testing.B) {
 		if !verifySignature(pub, msg, sig) {
 			b.Fatal("refused")
 		}
+	}
+}
+
+// Agreements and verifications from many goroutines at once each get
+// their own answer (in the WebAssembly build, each waits for its own
+// WebCrypto Promise while the others' settle).
+func TestX25519ConcurrentAgreements(t *testing.T) {
+	pub, priv, err := ed25519.GenerateKey(rand.Reader)
+	require.NoError(t, err)
+	errs := make(chan error, 16)
+	for g := range 16 {
+		go func() {
+			errs <- func() error {
+				for i := range 8 {
+					var k, u [KeySize]byte
+					rand.Read(k[:])
+					peer, err := newKeyPair(rand.Reader)
+					if err != nil {
+						return err
+					}
+					u = peer.pub
+					want, err := ecdhAgree(nil, &k, &u)
+					if err != nil {
+						return err
+					}
+					kp, err := keyPairOf(&k)
+					if err != nil {
+						return err
+					}
+					got, err := kp.dh(&u)
+					if err != nil {
+						return err
+					}
+					if got != want {
+						return errors.New("agreement differs from crypto/ecdh")
+					}
+					msg := []byte{byte(g), byte(i)}
+					sig := ed25519.Sign(priv, msg)
+					if !verifySignature(pub, msg, sig) || verifySignature(pub, append(msg, 0), sig) {
+						return errors.New("verification differs from crypto/ed25519")
+					}
+				}
+				return nil
+			}()
+		}()
+	}
+	for range 16 {
+		require.NoError(t, <-errs)
 	}
 }
