@@ -108,16 +108,19 @@ func (w *Writer) Begin(ctx context.Context) (*Tx, error) {
 // the store's). The connection should set busy_timeout (the apps use 5 s);
 // without it a busy database fails at once.
 //
-// On PostgreSQL it is a plain read-committed transaction: writers of one row
-// queue on the row lock, and a store that reads before it writes locks what
-// it reads (SELECT … FOR UPDATE, see ForUpdate) or the table it appends to
-// (LockTables).
+// On PostgreSQL it is a plain read-committed transaction, whatever the
+// database's default isolation: writers of one row queue on the row lock,
+// and a store that reads before it writes locks what it reads (SELECT …
+// FOR UPDATE, see ForUpdate), the table it appends to (LockTables) or an
+// advisory lock (pg_advisory_xact_lock), and then sees what the holder
+// committed. (Under a repeatable-read default the snapshot of the SELECT
+// that takes an advisory lock would be from before the wait.)
 func BeginWrite(ctx context.Context, db *sql.DB, d Dialect) (*Tx, error) {
 	if db == nil {
 		return nil, errors.New("sqlmigrate: nil *sql.DB")
 	}
 	if d == Postgres {
-		tx, err := db.BeginTx(ctx, nil)
+		tx, err := db.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelReadCommitted})
 		if err != nil {
 			return nil, fmt.Errorf("begin: %w", err)
 		}

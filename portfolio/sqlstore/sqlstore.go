@@ -135,17 +135,14 @@ func (s *Store) beginBook(ctx context.Context) (*sqlmigrate.Tx, error) {
 		return nil, err
 	}
 	if s.dialect() == sqlmigrate.Postgres {
-		// Read committed, whatever the database's default: the lock is
-		// taken by a SELECT, and a repeatable-read or serializable
-		// transaction would keep the snapshot of that SELECT's start,
-		// from before the wait, and decide on a book without the writes
-		// it waited for (LOCK TABLE takes no snapshot).
-		if _, err = tx.ExecContext(ctx, `SET TRANSACTION ISOLATION LEVEL READ COMMITTED`); err == nil {
-			if s.tableLock {
-				err = tx.LockTables(ctx, "portfolio_transactions", "portfolio_accounts")
-			} else {
-				_, err = tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, bookLockKey(s.owner))
-			}
+		// The transaction is read committed (BeginWrite), whatever the
+		// database's default: each statement after the lock sees the
+		// writes it waited for. (A repeatable-read transaction would keep
+		// the snapshot the locking SELECT took before its wait.)
+		if s.tableLock {
+			err = tx.LockTables(ctx, "portfolio_transactions", "portfolio_accounts")
+		} else {
+			_, err = tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, bookLockKey(s.owner))
 		}
 	}
 	if err != nil {
