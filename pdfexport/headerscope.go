@@ -26,6 +26,7 @@ type origin struct {
 var (
 	errNoOrigin     = errors.New("not an http or https URL")
 	errNonASCIIHost = errors.New("the host is not in its ASCII (punycode) form")
+	errBadIPHost    = errors.New("the host is not a valid IP address")
 )
 
 // originOf returns the origin of an http or https URL, with the scheme's
@@ -70,7 +71,7 @@ func canonicalHost(host string) (string, error) {
 	if strings.Contains(host, ":") {
 		a, err := netip.ParseAddr(host)
 		if err != nil || a.Zone() != "" {
-			return "", errNoOrigin
+			return "", errBadIPHost
 		}
 		return a.String(), nil
 	}
@@ -83,7 +84,7 @@ func canonicalHost(host string) (string, error) {
 	}
 	// The host ends in a number: it is an IPv4 address or invalid.
 	if len(parts) > 4 {
-		return "", errNoOrigin
+		return "", errBadIPHost
 	}
 	var addr uint64
 	for i, p := range parts {
@@ -91,7 +92,7 @@ func canonicalHost(host string) (string, error) {
 		last := i == len(parts)-1
 		switch {
 		case !ok, !last && n > 255, last && n >= 1<<(8*(5-len(parts))):
-			return "", errNoOrigin
+			return "", errBadIPHost
 		case last:
 			addr += n
 		default:
