@@ -199,7 +199,9 @@ type PageOptions struct {
 	// fonts and images, a redirect to another host, a port of its own)
 	// go without them, as curl drops credentials on a redirect to another
 	// host. Out-of-process frames, service workers and WebSocket
-	// handshakes never get them. ConvertHTML refuses them.
+	// handshakes never get them. ConvertHTML refuses them, as Convert
+	// refuses a name that is not an HTTP token, a value with a control
+	// character and Host (ErrInvalidOption).
 	Headers map[string]string
 	// Cookies are set before the page loads.
 	Cookies []Cookie
