@@ -12,10 +12,13 @@ import (
 
 // In the WebAssembly build, X25519 agreements and Ed25519 verifications
 // go to the browser's WebCrypto (crypto.subtle) when it does both
-// algorithms: there an X25519 is native code, about a quarter of a
-// millisecond for an import and an agreement, against about a millisecond
-// for crypto/ecdh compiled to WebAssembly (a session setup makes 14). The
-// protocol stays the package's Go code; only these two primitives change.
+// algorithms: there they are native code. Measured in Chromium 148 on a
+// shared machine: an X25519 deriveBits takes about 0.09 ms in JavaScript
+// and 0.12-0.25 ms from Go (most of the rest is Go's wait for the
+// Promise), against 0.5-1.1 ms for crypto/ecdh compiled to WebAssembly;
+// an Ed25519 verification 0.2 ms against 0.7 ms. A session setup makes 14
+// agreements or new key pairs and 3 verifications. The protocol stays the
+// package's Go code; only these two primitives change.
 // When crypto.subtle lacks either algorithm, or gets a known answer wrong,
 // the Go implementations are used, as natively.
 //
@@ -290,10 +293,10 @@ func (wc *subtle) importPrivate(priv *[KeySize]byte) (js.Value, error) {
 
 // importPublic imports an X25519 public key, or finds it imported: a
 // session setup agrees with its peer's signed prekey, base key and
-// ratchet key more than once, and every WebCrypto call is a round trip to
-// another thread, which on a loaded machine waits for a CPU.
-// It returns deriveBits' parameters for the key, {name: "X25519",
-// public: key}, made once too (WebCrypto reads them during the call).
+// ratchet key more than once, and every WebCrypto call costs a wait for
+// its Promise, which from Go takes longer than the import itself. It
+// returns deriveBits' parameters for the key, {name: "X25519", public:
+// key}, made once too (WebCrypto reads them during the call).
 func (wc *subtle) importPublic(pub *[KeySize]byte) (js.Value, error) {
 	return wc.x25519Keys.get(pub[:], func() (js.Value, error) {
 		key, err := await(wc.s.Call("importKey", "raw", wc.bytes(pub[:]), wc.x25519, true, wc.noUsage))
