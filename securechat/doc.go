@@ -204,7 +204,8 @@
 // fast as crypto/ecdh and crypto/ed25519 compiled to WebAssembly (a
 // session setup in half the time), when it does both
 // algorithms and gives the known answers (checked once, at the first
-// use); otherwise the Go code does them, as natively. [CryptoProvider]
+// use); otherwise the Go code does them, as natively, and so it does any
+// call WebCrypto fails later. [CryptoProvider]
 // says which. The protocol is the same Go code either way, and so are the
 // results, except that WebCrypto may refuse Ed25519 signatures of
 // small-order keys crypto/ed25519 accepts (never the reverse; see

@@ -20,7 +20,10 @@ import (
 // agreements or new key pairs and 3 verifications. The protocol stays the
 // package's Go code; only these two primitives change.
 // When crypto.subtle lacks either algorithm, or gets a known answer wrong,
-// the Go implementations are used, as natively.
+// the Go implementations are used, as natively. A WebCrypto call that
+// fails later (its Promise rejected, or a throw) is answered by the Go
+// code too: a failure of the browser is never taken for a refusal of a
+// key or a signature (the client would drop an honest message as forged).
 //
 // WebCrypto answers with Promises: a call that reaches an agreement or a
 // verification waits for one, so it must run on a goroutine, never in a
@@ -52,39 +55,43 @@ type jsKey struct {
 }
 
 func loadX25519(priv *[KeySize]byte) (x25519Key, [KeySize]byte, error) {
-	wc := webCrypto()
-	if wc == nil {
-		k, pub, err := ecdhLoad(priv)
-		if err != nil {
-			return nil, pub, err
+	if wc := webCrypto(); wc != nil {
+		if key, err := wc.importPrivate(priv); err == nil {
+			// The public key is X25519(priv, 9), the base point's u.
+			if pub, err := wc.derive(key, wc.base); err == nil {
+				return &jsKey{web: key}, pub, nil
+			}
 		}
-		return &jsKey{ecdh: k}, pub, nil
+		// WebCrypto failed after it gave the known answers: the key is
+		// crypto/ecdh's, as in the fallback (see above).
 	}
-	var pub [KeySize]byte
-	key, err := wc.importPrivate(priv)
+	k, pub, err := ecdhLoad(priv)
 	if err != nil {
 		return nil, pub, err
 	}
-	// The public key is X25519(priv, 9), the base point's u.
-	if pub, err = wc.derive(key, wc.base); err != nil {
-		return nil, pub, err
-	}
-	return &jsKey{web: key}, pub, nil
+	return &jsKey{ecdh: k}, pub, nil
 }
 
 func agreeX25519(kp *keyPair, pub *[KeySize]byte) ([KeySize]byte, error) {
-	wc := webCrypto()
-	if wc == nil {
-		var k *ecdh.PrivateKey
-		if kp.k != nil {
-			k = kp.k.ecdh
+	var k *ecdh.PrivateKey
+	if kp.k != nil {
+		k = kp.k.ecdh
+	}
+	if wc := webCrypto(); wc != nil && k == nil {
+		if err := checkPublicKey(pub); err != nil {
+			return [KeySize]byte{}, err
 		}
-		return ecdhAgree(k, &kp.priv, pub)
+		if out, err := wc.agree(kp, pub); err == nil {
+			return out, nil
+		}
+		// Past the table check WebCrypto has no reason to refuse: a
+		// failure is its own, and crypto/ecdh answers instead.
 	}
-	var out [KeySize]byte
-	if err := checkPublicKey(pub); err != nil {
-		return out, err
-	}
+	return ecdhAgree(k, &kp.priv, pub)
+}
+
+// agree is X25519(kp, pub) by WebCrypto.
+func (wc *subtle) agree(kp *keyPair, pub *[KeySize]byte) ([KeySize]byte, error) {
 	var key js.Value
 	if kp.k != nil {
 		key = kp.k.web
@@ -92,27 +99,30 @@ func agreeX25519(kp *keyPair, pub *[KeySize]byte) ([KeySize]byte, error) {
 	if key.IsUndefined() { // built field by field: loaded for this agreement only
 		var err error
 		if key, err = wc.importPrivate(&kp.priv); err != nil {
-			return out, err
+			return [KeySize]byte{}, err
 		}
 	}
 	peer, err := wc.importPublic(pub)
 	if err != nil {
-		return out, errorf("%w: WebCrypto X25519: %v", ErrLowOrderKey, err)
+		return [KeySize]byte{}, err
 	}
 	return wc.derive(key, peer)
 }
 
 // verifySignature is ed25519.Verify (pub must be ed25519.PublicKeySize
-// bytes long), by WebCrypto when it does Ed25519 (see above).
+// bytes long), by WebCrypto when it does Ed25519 (see above) and answers.
 func verifySignature(pub ed25519.PublicKey, msg, sig []byte) bool {
-	wc := webCrypto()
-	if wc == nil || len(pub) != ed25519.PublicKeySize {
-		return ed25519.Verify(pub, msg, sig)
+	if wc := webCrypto(); wc != nil && len(pub) == ed25519.PublicKeySize {
+		if len(sig) != ed25519.SignatureSize || !canonicalScalar(sig[32:]) {
+			return false
+		}
+		if ok, err := wc.verify(pub, msg, sig); err == nil {
+			return ok
+		}
+		// WebCrypto failed (not refused) after it gave the known
+		// answers: crypto/ed25519 answers instead.
 	}
-	if len(sig) != ed25519.SignatureSize || !canonicalScalar(sig[32:]) {
-		return false
-	}
-	return wc.verify(pub, msg, sig)
+	return ed25519.Verify(pub, msg, sig)
 }
 
 // groupOrder is ℓ = 2^252 + 27742317777372353535851937790883648493, the
@@ -267,9 +277,12 @@ func (wc *subtle) knownAnswers() bool {
 		return false
 	}
 	sig := []byte(kaEdSig)
-	good := wc.verify([]byte(kaEdPub), nil, sig)
+	if good, err := wc.verify([]byte(kaEdPub), nil, sig); err != nil || !good {
+		return false
+	}
 	sig[0] ^= 1
-	return good && !wc.verify([]byte(kaEdPub), nil, sig)
+	bad, err := wc.verify([]byte(kaEdPub), nil, sig)
+	return err == nil && !bad
 }
 
 // importPrivate imports priv as a non-extractable X25519 CryptoKey for
@@ -282,9 +295,12 @@ func (wc *subtle) importPrivate(priv *[KeySize]byte) (js.Value, error) {
 	copy(der[16:], priv[:])
 	buf := wc.bytes(der[:])
 	clear(der[:])
-	p := wc.s.Call("importKey", "pkcs8", buf, wc.x25519, false, wc.deriveUsage)
+	p, err := wc.start("importKey", "pkcs8", buf, wc.x25519, false, wc.deriveUsage)
 	buf.Call("fill", 0)
-	key, err := await(p)
+	var key js.Value
+	if err == nil {
+		key, err = await(p)
+	}
 	if err != nil {
 		return key, errorf("securechat: WebCrypto X25519 key: %v", err)
 	}
@@ -299,7 +315,7 @@ func (wc *subtle) importPrivate(priv *[KeySize]byte) (js.Value, error) {
 // key}, made once too (WebCrypto reads them during the call).
 func (wc *subtle) importPublic(pub *[KeySize]byte) (js.Value, error) {
 	return wc.x25519Keys.get(pub[:], func() (js.Value, error) {
-		key, err := await(wc.s.Call("importKey", "raw", wc.bytes(pub[:]), wc.x25519, true, wc.noUsage))
+		key, err := wc.call("importKey", "raw", wc.bytes(pub[:]), wc.x25519, true, wc.noUsage)
 		if err != nil {
 			return key, err
 		}
@@ -315,7 +331,7 @@ func (wc *subtle) importPublic(pub *[KeySize]byte) (js.Value, error) {
 // like every failed agreement natively, a refusal is ErrLowOrderKey.
 func (wc *subtle) derive(key, peer js.Value) ([KeySize]byte, error) {
 	var out [KeySize]byte
-	bits, err := await(wc.s.Call("deriveBits", peer, key, 8*KeySize))
+	bits, err := wc.call("deriveBits", peer, key, 8*KeySize)
 	if err != nil {
 		return out, errorf("%w: WebCrypto X25519: %v", ErrLowOrderKey, err)
 	}
@@ -325,16 +341,48 @@ func (wc *subtle) derive(key, peer js.Value) ([KeySize]byte, error) {
 	return out, nil
 }
 
-// verify is WebCrypto's Ed25519 verification; any failure is a refusal.
-func (wc *subtle) verify(pub, msg, sig []byte) bool {
+// verify is WebCrypto's Ed25519 verification: its answer, or an error
+// when it gave none (a failed import, a rejected or thrown call).
+func (wc *subtle) verify(pub, msg, sig []byte) (bool, error) {
 	key, err := wc.ed25519Keys.get(pub, func() (js.Value, error) { // an identity signs its binding and its prekey
-		return await(wc.s.Call("importKey", "raw", wc.bytes(pub), wc.ed25519, true, wc.verifyUsage))
+		return wc.call("importKey", "raw", wc.bytes(pub), wc.ed25519, true, wc.verifyUsage)
 	})
 	if err != nil {
-		return false
+		return false, err
 	}
-	ok, err := await(wc.s.Call("verify", wc.ed25519, key, wc.bytes(sig), wc.bytes(msg)))
-	return err == nil && ok.Type() == js.TypeBoolean && ok.Bool()
+	ok, err := wc.call("verify", wc.ed25519, key, wc.bytes(sig), wc.bytes(msg))
+	if err != nil {
+		return false, err
+	}
+	if ok.Type() != js.TypeBoolean {
+		return false, errors.New("securechat: WebCrypto Ed25519: not a boolean")
+	}
+	return ok.Bool(), nil
+}
+
+// call calls crypto.subtle's method and waits for its Promise.
+func (wc *subtle) call(method string, args ...any) (js.Value, error) {
+	p, err := wc.start(method, args...)
+	if err != nil {
+		return p, err
+	}
+	return await(p)
+}
+
+// start calls crypto.subtle's method and returns its Promise; a
+// synchronous throw (syscall/js panics) or an answer that is no Promise
+// is an error, not a crash of the module.
+func (wc *subtle) start(method string, args ...any) (p js.Value, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			p, err = js.Value{}, errors.New("securechat: WebCrypto "+method+" threw")
+		}
+	}()
+	p = wc.s.Call(method, args...)
+	if p.Type() != js.TypeObject || p.Get("then").Type() != js.TypeFunction {
+		return js.Value{}, errors.New("securechat: WebCrypto " + method + " gave no Promise")
+	}
+	return p, nil
 }
 
 // bytes copies b into a new Uint8Array.

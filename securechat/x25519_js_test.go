@@ -3,7 +3,9 @@
 package securechat
 
 import (
+	"crypto/ed25519"
 	"crypto/rand"
+	"encoding/hex"
 	"syscall/js"
 	"testing"
 
@@ -78,4 +80,88 @@ func TestWebCryptoPublicKeysKept(t *testing.T) {
 	_, err = c.get(raw(999), fail)
 	require.Error(t, err)
 	require.Equal(t, publicKeysKept+4, imports)
+}
+
+// breakSubtle makes crypto.subtle's method fail for the rest of the test:
+// with a rejected Promise, or (throw) synchronously, as a browser whose
+// WebCrypto passed the known answers might later.
+func breakSubtle(t *testing.T, method string, throw bool) {
+	t.Helper()
+	s := js.Global().Get("crypto").Get("subtle")
+	body := "return Promise.reject(new DOMException('failing on purpose', 'OperationError'))"
+	if throw {
+		body = "throw new TypeError('failing on purpose')"
+	}
+	s.Set(method, js.Global().Get("Function").New(body))
+	t.Cleanup(func() {
+		s.Delete(method)
+		require.Equal(t, js.TypeFunction, s.Get(method).Type())
+	})
+}
+
+// TestWebCryptoFailureMidSession: WebCrypto failing after it passed the
+// known answers (a Promise rejected or a synchronous throw, in importKey,
+// deriveBits or verify) changes no answer: every agreement and
+// verification is crypto/ecdh's and crypto/ed25519's, a low-order key is
+// still ErrLowOrderKey, and a session set up before goes on both ways,
+// turning the ratchet, and restores from its state. Before, a refused
+// deriveBits was ErrLowOrderKey, so the client dropped (and acknowledged)
+// an honest message as forged, and a throw crashed the module.
+func TestWebCryptoFailureMidSession(t *testing.T) {
+	if webCrypto() == nil {
+		t.Skip("crypto.subtle lacks X25519 or Ed25519 here: the Go fallback is used")
+	}
+	edPub, edPriv, err := ed25519.GenerateKey(rand.Reader)
+	require.NoError(t, err)
+	for _, method := range []string{"importKey", "deriveBits", "verify"} {
+		for _, throw := range []bool{false, true} {
+			t.Run(method+map[bool]string{false: " rejects", true: " throws"}[throw], func(t *testing.T) {
+				loaded, err := newKeyPair(rand.Reader)
+				require.NoError(t, err)
+				alice, bob := pairSessions(t, nil)
+				breakSubtle(t, method, throw)
+
+				kp, err := newKeyPair(rand.Reader)
+				require.NoError(t, err)
+				_, pub, err := ecdhLoad(&kp.priv)
+				require.NoError(t, err)
+				require.Equal(t, pub, kp.pub)
+				for _, k := range []keyPair{kp, loaded, {priv: kp.priv}} {
+					peer, err := newKeyPair(rand.Reader)
+					require.NoError(t, err)
+					want, err := ecdhAgree(nil, &k.priv, &peer.pub)
+					require.NoError(t, err)
+					got, err := k.dh(&peer.pub)
+					require.NoError(t, err)
+					require.Equal(t, want, got)
+					_, err = k.dh(&lowOrderPoints[3])
+					require.ErrorIs(t, err, ErrLowOrderKey)
+				}
+
+				msg := []byte("signed " + method)
+				sig := ed25519.Sign(edPriv, msg)
+				require.True(t, verifySignature(edPub, msg, sig))
+				require.False(t, verifySignature(edPub, append(msg, 0), sig))
+				for _, v := range ed25519Edge(t)[:100] {
+					key, _ := hex.DecodeString(v.Key)
+					sig, _ := hex.DecodeString(v.Sig)
+					require.Equal(t, ed25519.Verify(key, []byte(v.Msg), sig), verifySignature(key, []byte(v.Msg), sig), "vector %d", v.Number)
+				}
+
+				for i := range 3 { // each reply turns the ratchet: two agreements
+					send(t, alice, bob, "to bob")
+					send(t, bob, alice, "to alice")
+					a2, err := UnmarshalSession(stateOf(t, alice), nil)
+					require.NoError(t, err, "round %d", i)
+					alice = a2
+				}
+				c, d := pairSessions(t, nil) // a whole setup
+				send(t, d, c, "new session")
+			})
+		}
+	}
+	// WebCrypto again, once it works.
+	kp, err := newKeyPair(rand.Reader)
+	require.NoError(t, err)
+	require.False(t, kp.k.web.IsUndefined())
 }
