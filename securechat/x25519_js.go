@@ -369,20 +369,16 @@ func (wc *subtle) call(method string, args ...any) (js.Value, error) {
 	return await(p)
 }
 
-// start calls crypto.subtle's method and returns its Promise; a
-// synchronous throw (syscall/js panics) or an answer that is no Promise
-// is an error, not a crash of the module.
+// start calls crypto.subtle's method and returns its answer, a Promise
+// (await checks); a synchronous throw (syscall/js panics) is an error, not
+// a crash of the module.
 func (wc *subtle) start(method string, args ...any) (p js.Value, err error) {
 	defer func() {
-		if r := recover(); r != nil {
+		if recover() != nil {
 			p, err = js.Value{}, errors.New("securechat: WebCrypto "+method+" threw")
 		}
 	}()
-	p = wc.s.Call(method, args...)
-	if p.Type() != js.TypeObject || p.Get("then").Type() != js.TypeFunction {
-		return js.Value{}, errors.New("securechat: WebCrypto " + method + " gave no Promise")
-	}
-	return p, nil
+	return wc.s.Call(method, args...), nil
 }
 
 // bytes copies b into a new Uint8Array.
@@ -393,9 +389,9 @@ func (wc *subtle) bytes(b []byte) js.Value {
 }
 
 // await waits for the Promise p to settle; a rejection is an error
-// holding the reason as text ("OperationError: ..."). It blocks the
-// calling goroutine, which must not be a js.FuncOf callback's (see
-// above).
+// holding the reason as text ("OperationError: ..."), and so is a p that
+// is no Promise. It blocks the calling goroutine, which must not be a
+// js.FuncOf callback's (see above).
 func await(p js.Value) (js.Value, error) {
 	type settled struct {
 		v   js.Value
@@ -410,9 +406,23 @@ func await(p js.Value) (js.Value, error) {
 		ch <- settled{err: errors.New(js.Global().Get("String").Invoke(a[0]).String())}
 		return nil
 	})
-	p.Call("then", onValue, onError)
+	defer onValue.Release()
+	defer onError.Release()
+	if !then(p, onValue, onError) {
+		return js.Value{}, errors.New("securechat: WebCrypto gave no Promise")
+	}
 	s := <-ch
-	onValue.Release()
-	onError.Release()
 	return s.v, s.err
+}
+
+// then calls p.then(onValue, onError), reporting whether p has a then
+// method (syscall/js panics when it has not).
+func then(p js.Value, onValue, onError js.Func) (ok bool) {
+	defer func() {
+		if recover() != nil {
+			ok = false
+		}
+	}()
+	p.Call("then", onValue, onError)
+	return true
 }

@@ -165,3 +165,53 @@ func TestWebCryptoFailureMidSession(t *testing.T) {
 	require.NoError(t, err)
 	require.False(t, kp.k.web.IsUndefined())
 }
+
+// wrapSubtle replaces crypto.subtle's method, for the rest of the test,
+// by the JavaScript function body of (orig, ...a), orig being the method
+// bound to crypto.subtle.
+func wrapSubtle(t *testing.T, method, body string) {
+	t.Helper()
+	s := js.Global().Get("crypto").Get("subtle")
+	orig := s.Get(method).Call("bind", s)
+	s.Set(method, js.Global().Get("Function").New("orig", "return (...a) => { "+body+" }").Invoke(orig))
+	t.Cleanup(func() { s.Delete(method) })
+}
+
+// TestWebCryptoDetection: WebCrypto is used only when it does both
+// algorithms and gives the known answers; a browser lacking one of them,
+// answering wrongly, accepting a tampered signature, answering with
+// something else than a Promise of the right thing, or throwing, gets
+// the Go code for both, and nothing panics.
+func TestWebCryptoDetection(t *testing.T) {
+	if webCrypto() == nil {
+		t.Skip("crypto.subtle lacks X25519 or Ed25519 here: the Go fallback is used")
+	}
+	require.NotNil(t, detectWebCrypto())
+	hide := func(name string) string {
+		return "const n = typeof a[2] === 'string' ? a[2] : a[2] && a[2].name; if (n === '" + name + "') return Promise.reject(new DOMException('no', 'NotSupportedError')); return orig(...a);"
+	}
+	for _, c := range []struct{ name, method, body string }{
+		{"passed through", "importKey", "return orig(...a);"}, // the wrapping itself is no failure
+		{"no Ed25519", "importKey", hide("Ed25519")},
+		{"no X25519", "importKey", hide("X25519")},
+		{"importKey throws", "importKey", "throw new TypeError('no')"},
+		{"importKey gives no Promise", "importKey", "return 1"},
+		{"wrong agreement", "deriveBits", "return orig(...a).then((b) => { const u = new Uint8Array(b); u[5] ^= 1; return u.buffer; })"},
+		{"short agreement", "deriveBits", "return orig(...a).then((b) => b.slice(0, 16))"},
+		{"deriveBits throws", "deriveBits", "throw new TypeError('no')"},
+		{"verify accepts all", "verify", "return Promise.resolve(true)"},
+		{"verify refuses all", "verify", "return Promise.resolve(false)"},
+		{"verify answers no boolean", "verify", "return orig(...a).then((ok) => ok ? 'yes' : '')"},
+		{"verify throws", "verify", "throw new TypeError('no')"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			wrapSubtle(t, c.method, c.body)
+			if c.name == "passed through" {
+				require.NotNil(t, detectWebCrypto())
+				return
+			}
+			require.Nil(t, detectWebCrypto())
+		})
+	}
+	require.NotNil(t, detectWebCrypto())
+}
