@@ -32,7 +32,10 @@ import (
 // (the WebSocket's events) only queue and signal.
 //
 // The results are crypto/ecdh's and crypto/ed25519's. Where the two
-// could differ, only by refusing more:
+// could differ:
+//   - an X25519 public key reaches WebCrypto as RFC 7748 reads it (bit
+//     255 cleared, reduced modulo p: canonicalU), whatever the browser
+//     would do with other encodings;
 //   - a low-order X25519 public key is refused by the table check
 //     (checkPublicKey) before any agreement, and WebCrypto would refuse
 //     its all-zero output too; both are ErrLowOrderKey, as natively;
@@ -314,8 +317,9 @@ func (wc *subtle) importPrivate(priv *[KeySize]byte) (js.Value, error) {
 // returns deriveBits' parameters for the key, {name: "X25519", public:
 // key}, made once too (WebCrypto reads them during the call).
 func (wc *subtle) importPublic(pub *[KeySize]byte) (js.Value, error) {
-	return wc.x25519Keys.get(pub[:], func() (js.Value, error) {
-		key, err := wc.call("importKey", "raw", wc.bytes(pub[:]), wc.x25519, true, wc.noUsage)
+	u := canonicalU(pub)
+	return wc.x25519Keys.get(u[:], func() (js.Value, error) {
+		key, err := wc.call("importKey", "raw", wc.bytes(u[:]), wc.x25519, true, wc.noUsage)
 		if err != nil {
 			return key, err
 		}
@@ -324,6 +328,24 @@ func (wc *subtle) importPublic(pub *[KeySize]byte) (js.Value, error) {
 		params.Set("public", key)
 		return params, nil
 	})
+}
+
+// canonicalU is the u-coordinate pub encodes, as RFC 7748 reads it: bit
+// 255 cleared, and from p to 2^255-1 reduced modulo p (to 0-18). WebCrypto
+// gets only such canonical encodings, so a browser that handled the others
+// its own way could not agree differently from crypto/ecdh.
+func canonicalU(pub *[KeySize]byte) [KeySize]byte {
+	u := *pub
+	u[31] &= 0x7f
+	if u[31] != 0x7f || u[0] < 0xed {
+		return u
+	}
+	for _, b := range u[1:31] {
+		if b != 0xff {
+			return u
+		}
+	}
+	return [KeySize]byte{u[0] - 0xed}
 }
 
 // derive is X25519(key, peer), peer being importPublic's parameters.

@@ -215,3 +215,46 @@ func TestWebCryptoDetection(t *testing.T) {
 	}
 	require.NotNil(t, detectWebCrypto())
 }
+
+// TestWebCryptoSeesCanonicalPoints: a public key with bit 255 set or a
+// u from p to 2^255-1 (non-canonical: RFC 7748 says to mask the bit and
+// reduce u modulo p) reaches WebCrypto masked and reduced, so a browser
+// that handled such encodings its own way could not agree differently
+// from crypto/ecdh. The browser here is made to read them wrongly: any
+// raw X25519 key not below p arrives as another point.
+func TestWebCryptoSeesCanonicalPoints(t *testing.T) {
+	if webCrypto() == nil {
+		t.Skip("crypto.subtle lacks X25519 or Ed25519 here: the Go fallback is used")
+	}
+	wrapSubtle(t, "importKey", `const n = typeof a[2] === 'string' ? a[2] : a[2] && a[2].name;
+		const k = a[1], big = k[31] >= 0x80 || (k[31] === 0x7f && k[0] >= 0xed && k.slice(1, 31).every((b) => b === 0xff));
+		if (a[0] === 'raw' && n === 'X25519' && big) { const d = new Uint8Array(k); d[31] = 0x40; a[1] = d; }
+		return orig(...a);`)
+	kp, err := newKeyPair(rand.Reader)
+	require.NoError(t, err)
+	peer, err := newKeyPair(rand.Reader)
+	require.NoError(t, err)
+	p := [KeySize]byte{0xed, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+		0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f}
+	var us [][KeySize]byte
+	for _, high := range []byte{0, 0x80} {
+		u := peer.pub
+		u[31] |= high
+		us = append(us, u)
+		for i := 2; i <= 18; i++ { // p+2 to p+18: 2 to 18
+			u := p
+			u[0] += byte(i)
+			u[31] |= high
+			us = append(us, u)
+		}
+		u = [KeySize]byte{0: 9, 31: high}
+		us = append(us, u)
+	}
+	for _, u := range us {
+		want, err := ecdhAgree(nil, &kp.priv, &u)
+		require.NoError(t, err, "u=%x", u)
+		got, err := kp.dh(&u)
+		require.NoError(t, err, "u=%x", u)
+		require.Equal(t, want, got, "u=%x", u)
+	}
+}
