@@ -235,6 +235,18 @@ const (
 	kaEdSig     = "\xe5\x56\x43\x00\xc3\x60\xac\x72\x90\x86\xe2\xcc\x80\x6e\x82\x8a\x84\x87\x7f\x1e\xb8\xe5\xd9\x74\xd8\x73\xe0\x65\x22\x49\x01\x55\x5f\xb8\x82\x15\x90\xa3\x3b\xac\xc6\x1e\x39\x70\x1c\xf9\xb4\x6b\xd2\x5b\xf5\xf0\x59\x5b\xbe\x24\x65\x51\x41\x43\x8e\x7a\x10\x0b"
 )
 
+// kaEdRefused are signatures crypto/ed25519 refuses and a laxer verifier
+// accepts: C2SP's Ed25519 edge-case vectors 51 (a low-order residue: it
+// passes only the cofactored check RFC 8032, section 5.1.7, asks for) and
+// 316 (a non-canonical R, accepted by a verifier that compares decoded
+// points). A WebCrypto that accepts either is not used.
+var kaEdRefused = [...]struct{ pub, msg, sig string }{
+	{"\x10\xeb\x7c\x3a\xcf\xb2\xbe\xd3\xe0\xd6\xab\x89\xbf\x5a\x3d\x6a\xfd\xdd\x11\x76\xce\x48\x12\xe3\x8d\x9f\xd4\x85\x05\x8f\xdb\x1f", "ed25519vectors 3",
+		"\xb6\x2c\xf8\x90\xde\x42\xc4\x13\xb1\x1b\x14\x11\xc9\xf0\x1f\x1c\x4d\x77\xaa\x87\xef\x18\x22\x58\xd1\x25\x1f\x69\xaf\x2a\x35\x06\x03\x0b\x03\x79\x6b\x78\xf7\xaf\xea\xdf\xcc\xae\xdc\x9d\x09\xce\x6d\x48\x7d\x1e\xce\x1f\x16\xb1\xae\x2b\x59\xb7\xe5\xc4\x06\x03"},
+	{"\xef\x75\xb2\x0e\x75\x40\xe3\xdf\xf7\x74\x04\x19\x36\x52\xba\x2b\xd1\x3d\xf9\x9c\x15\x08\xee\xe1\x51\x5e\x27\xae\x25\xf2\x80\x76", "ed25519vectors 5",
+		"\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x80\x2d\x32\xf9\xee\xcc\xaa\x31\xdb\xa2\xff\x4a\xb4\xe1\x96\xb6\x1e\x2e\xe1\x64\x80\x73\xbb\xb5\xf5\x99\xdc\xff\x4f\x7e\xa0\x29\x00"},
+}
+
 func detectWebCrypto() (wc *subtle) {
 	defer func() { // an environment whose crypto.subtle throws is not used
 		if recover() != nil {
@@ -258,7 +270,9 @@ func detectWebCrypto() (wc *subtle) {
 	return wc
 }
 
-// knownAnswers runs the known answers through WebCrypto.
+// knownAnswers runs the known answers through WebCrypto: the agreement,
+// the public key, the signature, the same signature tampered with and
+// kaEdRefused, all refused.
 func (wc *subtle) knownAnswers() bool {
 	var priv, bob [KeySize]byte
 	copy(priv[:], kaAlicePriv)
@@ -284,8 +298,15 @@ func (wc *subtle) knownAnswers() bool {
 		return false
 	}
 	sig[0] ^= 1
-	bad, err := wc.verify([]byte(kaEdPub), nil, sig)
-	return err == nil && !bad
+	if bad, err := wc.verify([]byte(kaEdPub), nil, sig); err != nil || bad {
+		return false
+	}
+	for _, v := range kaEdRefused {
+		if lax, err := wc.verify([]byte(v.pub), []byte(v.msg), []byte(v.sig)); err == nil && lax {
+			return false
+		}
+	}
+	return true
 }
 
 // importPrivate imports priv as a non-extractable X25519 CryptoKey for

@@ -186,6 +186,15 @@ func TestWebCryptoDetection(t *testing.T) {
 	if webCrypto() == nil {
 		t.Skip("crypto.subtle lacks X25519 or Ed25519 here: the Go fallback is used")
 	}
+	vs := ed25519Edge(t)
+	for i, n := range []int{51, 316} { // kaEdRefused are C2SP's, refused by crypto/ed25519
+		v := kaEdRefused[i]
+		require.Equal(t, n, vs[n].Number)
+		require.Equal(t, vs[n].Key, hex.EncodeToString([]byte(v.pub)))
+		require.Equal(t, vs[n].Sig, hex.EncodeToString([]byte(v.sig)))
+		require.Equal(t, vs[n].Msg, v.msg)
+		require.False(t, ed25519.Verify([]byte(v.pub), []byte(v.msg), []byte(v.sig)))
+	}
 	require.NotNil(t, detectWebCrypto())
 	hide := func(name string) string {
 		return "const n = typeof a[2] === 'string' ? a[2] : a[2] && a[2].name; if (n === '" + name + "') return Promise.reject(new DOMException('no', 'NotSupportedError')); return orig(...a);"
@@ -201,6 +210,7 @@ func TestWebCryptoDetection(t *testing.T) {
 		{"deriveBits throws", "deriveBits", "throw new TypeError('no')"},
 		{"verify accepts all", "verify", "return Promise.resolve(true)"},
 		{"verify refuses all", "verify", "return Promise.resolve(false)"},
+		{"verify is laxer than crypto/ed25519", "verify", "if (new TextDecoder().decode(a[3]).startsWith('ed25519vectors')) return Promise.resolve(true); return orig(...a);"},
 		{"verify answers no boolean", "verify", "return orig(...a).then((ok) => ok ? 'yes' : '')"},
 		{"verify throws", "verify", "throw new TypeError('no')"},
 	} {
