@@ -271,8 +271,8 @@ func hoverBands(b *strings.Builder, ss []Series, x, y Scale, format func(float64
 	n := len(ref)
 	step := max(1, int(math.Ceil(float64(n)*minHoverGap/width)))
 	var idx []int
-	for i := 0; i < n; i += step {
-		if label, ok := hoverLabel(ss, ref[i], format); ok && label != "" {
+	for start := 0; start < n; start += step {
+		if i, ok := hoverPick(ss, ref, start, min(n, start+step), y); ok {
 			idx = append(idx, i)
 		}
 	}
@@ -297,6 +297,55 @@ func hoverBands(b *strings.Builder, ss []Series, x, y Scale, format func(float64
 	b.WriteString(`</g>`)
 }
 
+// hoverPick returns the instant of ref[start:end] (one hover column's
+// days) whose column it is: the last day of the chart when it is among
+// them (today's figures), else the day drawn farthest from the days
+// around it (summed over the lines, in SVG units), so that a one-day
+// spike the line draws can be pointed at and read; the first day with a
+// value when they are all alike. ok is false when no line has a value
+// on any of them.
+func hoverPick(ss []Series, ref []time.Time, start, end int, y Scale) (int, bool) {
+	mean := make([]float64, len(ss)) // of each line over the days, drawn
+	for k, sr := range ss {
+		var sum float64
+		var m int
+		for j := start; j < end; j++ {
+			if v, ok := valueAt(sr, ref[j]); ok {
+				sum += y.At(v)
+				m++
+			}
+		}
+		mean[k] = sum / float64(max(m, 1))
+	}
+	best, bestScore := -1, -1.0
+	for i := start; i < end; i++ {
+		score, found := 0.0, false
+		for k, sr := range ss {
+			if v, ok := valueAt(sr, ref[i]); ok {
+				score += math.Abs(y.At(v) - mean[k])
+				found = true
+			}
+		}
+		switch {
+		case !found:
+		case i == len(ref)-1:
+			return i, true
+		case score > bestScore+1e-9:
+			best, bestScore = i, score
+		}
+	}
+	return best, best >= 0
+}
+
+// valueAt is sr's finite value at instant t.
+func valueAt(sr Series, t time.Time) (float64, bool) {
+	i, found := slices.BinarySearchFunc(sr.Times, t, func(a, b time.Time) int { return a.Compare(b) })
+	if !found || i >= len(sr.Values) || !finite(sr.Values[i]) {
+		return 0, false
+	}
+	return sr.Values[i], true
+}
+
 // minHoverGap is the narrowest hover column, in SVG units: a long series
 // gets one target every few points (a wide chart about 125, a narrow one
 // about 48) instead of one per point and line.
@@ -309,11 +358,11 @@ const minHoverGap = 6
 func hoverLabel(ss []Series, t time.Time, format func(float64) string) (string, bool) {
 	var parts []string
 	for _, sr := range ss {
-		i, found := slices.BinarySearchFunc(sr.Times, t, func(a, b time.Time) int { return a.Compare(b) })
-		if !found || i >= len(sr.Values) || !finite(sr.Values[i]) {
+		val, ok := valueAt(sr, t)
+		if !ok {
 			continue
 		}
-		v := format(sr.Values[i])
+		v := format(val)
 		if sr.Name != "" {
 			v = sr.Name + " " + v
 		}
