@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/finkit/finkit/auth"
+	"github.com/finkit/finkit/portfolio"
 )
 
 // TestLongListsShowTheLatest: the portfolio page lists the latest
@@ -40,4 +41,27 @@ func TestLongListsShowTheLatest(t *testing.T) {
 	assert.Contains(t, page, fmt.Sprintf(`The latest %d of %d. <a href="/transactions">All transactions</a>`, recentShown, r.view.Txs))
 	_, sales, _ := e.get(t, c, "/transactions?kind=sell")
 	assert.Contains(t, sales, "AAPL")
+}
+
+// TestLongListCountsAsNumbers: the counts of the lists' lines are written
+// as the page writes its other figures, with thousands separators ("The
+// latest 12 of 1,040"; it was "of 1040").
+func TestLongListCountsAsNumbers(t *testing.T) {
+	p, err := loadPages()
+	require.NoError(t, err)
+	for _, n := range []struct {
+		txs, gains int
+		want       []string
+	}{
+		{1040, 12_345, []string{"The latest 0 of 1,040. ", "The latest 1 of 12,345 realized gains."}},
+		{999, 26, []string{"The latest 0 of 999. ", "The latest 1 of 26 realized gains."}},
+	} {
+		v := &portfolioView{Base: "USD", Bases: baseCurrencies, Txs: n.txs, Gains: n.gains,
+			Val: &portfolio.Valuation{Base: "USD"}, Realized: []portfolio.RealizedGain{{Symbol: "AAPL"}}}
+		var buf strings.Builder
+		require.NoError(t, p.byName["portfolio"].ExecuteTemplate(&buf, "content", view{Data: v}))
+		for _, w := range n.want {
+			assert.Contains(t, buf.String(), w)
+		}
+	}
 }

@@ -41,6 +41,7 @@ var funcs = template.FuncMap{
 	"pct":    fmtPct,
 	"pctf":   func(f float64) string { return fmtPct(f * 100) }, // fraction → percent
 	"num":    fmtNum,
+	"count":  func(n int) string { return fmtNum(float64(n), 0) }, // 1,040
 	"f2":     func(f float64) string { return fmtNum(f, 2) },
 	"fprice": priceText,
 	"ms": func(d time.Duration) string {
