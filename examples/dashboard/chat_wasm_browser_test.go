@@ -246,8 +246,10 @@ func serveChatModule(tb testing.TB, wasmGz []byte) *httptest.Server {
 // FINKIT_CHAT_BASELINE_WASM naming other gzip-compressed builds of the
 // module (older ones, say; a path list, each named by its file name),
 // all run in the same browser, turn about.
-// The first round is cold (V8 compiles WebAssembly with its baseline
-// compiler first), the others warm; on a shared machine single rounds
+// It prints a page's very first setup (in a tab of its own, after the
+// module's warm-up), then rounds of ten setups: the first round is cold
+// (V8 compiles WebAssembly with its baseline compiler first), the others
+// warm; on a shared machine single rounds
 // vary with the load, so it prints every round and, per build, the
 // median and the minimum of the warm ones (b.Log would keep only ten
 // lines):
@@ -278,6 +280,15 @@ func BenchmarkChatInChromium(b *testing.B) {
 		load, err := chromedp.Run(tab, chromedp.Evaluate[string](`call('load').then(JSON.stringify)`, chromedp.EvalAwaitPromise))
 		require.NoError(b, err)
 		fmt.Printf("%s: load %s\n", m.name, load)
+	}
+	for _, m := range mods { // a page's very first session setup, in tabs of their own
+		var setups, answers []float64
+		for range 5 {
+			ms, wait := firstSetup(b, ctx, m.srv.URL)
+			setups, answers = append(setups, ms), append(answers, wait)
+		}
+		fmt.Printf("%s: first setup of a page median %.3f ms %v (bench called once the module was loaded answered after a median %.1f ms, with the wait for the module's warm-up)  load %s\n",
+			m.name, median(setups), setups, median(answers), loadAverage())
 	}
 	const rounds, setups, messages = 12, 10, 200
 	for range b.N {
@@ -314,6 +325,23 @@ func BenchmarkChatInChromium(b *testing.B) {
 		fmt.Printf("warm %-10s setup median %7.3f min %7.3f ms  message median %6.4f min %6.4f ms\n",
 			m.name, median(m.setups), slices.Min(m.setups), median(m.message), slices.Min(m.message))
 	}
+}
+
+// firstSetup loads the module in a new tab and returns the time of its
+// first session setup (the cold rounds average ten), and the time bench
+// took to answer, called as soon as the module was loaded: with the
+// wait for the module's warm-up, in a build that has one.
+func firstSetup(b *testing.B, ctx context.Context, url string) (setupMs, answerMs float64) {
+	tab, cancel := chromedp.NewContext(ctx)
+	defer cancel()
+	require.NoError(b, chromedp.Do(tab, chromedp.Navigate(url+"/")))
+	_, err := chromedp.Run(tab, chromedp.Evaluate[any](`call('load')`, chromedp.EvalAwaitPromise))
+	require.NoError(b, err)
+	res, err := chromedp.Run(tab, chromedp.Evaluate[string](`(async () => { const t = performance.now(); const v = await call('bench', 1, 1); v.answerMs = performance.now() - t; return JSON.stringify(v); })()`, chromedp.EvalAwaitPromise))
+	require.NoError(b, err)
+	var v struct{ SetupMs, AnswerMs float64 }
+	require.NoError(b, json.Unmarshal([]byte(res), &v))
+	return v.SetupMs, v.AnswerMs
 }
 
 func median(v []float64) float64 {

@@ -36,7 +36,11 @@
 //
 // bench measures chatbench's session setup and 1 KiB message (mean
 // milliseconds) and names the X25519/Ed25519 implementation in use
-// (securechat.CryptoProvider: "webcrypto" or "go").
+// (securechat.CryptoProvider: "webcrypto" or "go"). The module warms up
+// on a goroutine when it starts (the WebCrypto check, then three session
+// setups and 20 messages of throwaway identities, so that V8 has compiled
+// and begun to optimize their code before a page's first real one);
+// bench waits for that.
 //
 // keyFile is securechat's key file (PEM); state is the Client's state
 // sealed to the identity itself, as finkit chat keeps its state file, so
