@@ -334,3 +334,57 @@ func TestX25519ConcurrentAgreements(t *testing.T) {
 		require.NoError(t, <-errs)
 	}
 }
+
+// Agreements from many goroutines with peers taken in turn from a set
+// larger than the WebAssembly build's 32 kept public keys, so kept keys
+// are found, dropped and imported again while others use them: every
+// answer is crypto/ecdh's for that very peer (a kept key is found by all
+// 32 bytes; peers differing in their last byte only, or in bit 255, are
+// among them).
+func TestX25519KeptKeysUnderConcurrency(t *testing.T) {
+	kp, err := newKeyPair(rand.Reader)
+	require.NoError(t, err)
+	var peers [][KeySize]byte
+	for range 40 {
+		peer, err := newKeyPair(rand.Reader)
+		require.NoError(t, err)
+		peers = append(peers, peer.pub)
+	}
+	for i := range 4 { // the same key but its last byte, and bit 255 set
+		u := peers[i]
+		u[31] ^= 0x01
+		if checkPublicKey(&u) == nil {
+			peers = append(peers, u)
+		}
+		u = peers[i]
+		u[31] |= 0x80
+		peers = append(peers, u)
+	}
+	want := make([][KeySize]byte, len(peers))
+	wantErr := make([]bool, len(peers))
+	for i := range peers {
+		out, err := ecdhAgree(nil, &kp.priv, &peers[i])
+		want[i], wantErr[i] = out, err != nil
+	}
+	errs := make(chan error, 8)
+	for g := range 8 {
+		go func() {
+			errs <- func() error {
+				for n := range 3 * len(peers) {
+					i := (g*7 + n) % len(peers)
+					got, err := kp.dh(&peers[i])
+					if (err != nil) != wantErr[i] {
+						return errors.New("error differs from crypto/ecdh's")
+					}
+					if err == nil && got != want[i] {
+						return errors.New("agreement differs from crypto/ecdh's for its peer")
+					}
+				}
+				return nil
+			}()
+		}()
+	}
+	for range 8 {
+		require.NoError(t, <-errs)
+	}
+}
