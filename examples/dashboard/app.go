@@ -308,7 +308,7 @@ func (a *app) Close() error {
 	}
 	a.wg.Wait()
 	if a.books != nil {
-		a.books.wait()
+		a.books.close()
 	}
 	a.jobs.close()
 	errs := []error{a.closeUploads()}

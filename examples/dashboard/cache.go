@@ -65,10 +65,16 @@ type bookCache struct {
 	loads atomic.Int64 // ledgers loaded from the store
 
 	background sync.WaitGroup // revaluations in the background (rendered.go)
+	// stopped ends when the cache is closed, and the background
+	// revaluations with it.
+	stopped context.Context
+	stop    context.CancelFunc
 }
 
 func newBookCache(revs revisions, history marketdata.HistoryProvider) *bookCache {
-	return &bookCache{revs: revs, history: history, max: maxCachedOwners, maxWeight: maxCachedWeight, now: time.Now, owners: map[string]*ownerBooks{}}
+	stopped, stop := context.WithCancel(context.Background())
+	return &bookCache{revs: revs, history: history, max: maxCachedOwners, maxWeight: maxCachedWeight, now: time.Now, owners: map[string]*ownerBooks{},
+		stopped: stopped, stop: stop}
 }
 
 // ownerBooks is one owner's cached books; mu lets one request at a time
@@ -331,7 +337,7 @@ func (c *bookCache) seriesLocked(ob *ownerBooks, l *portfolio.Ledger, first time
 // a write once a minute.
 func (c *bookCache) revalueSeries(ob *ownerBooks, base string, old *ownerSeries, l *portfolio.Ledger, now time.Time) {
 	defer c.background.Done()
-	ctx, cancel := context.WithTimeout(context.Background(), refreshTimeout)
+	ctx, cancel := context.WithTimeout(c.stopped, refreshTimeout)
 	defer cancel()
 	hist := marketdata.NewHistoryPrices(c.history, old.from)
 	s, err := portfolio.NewSeries(l, portfolio.SeriesOptions{Base: base, History: hist})

@@ -124,6 +124,7 @@ func (c *bookCache) refresh(ctx context.Context, slot *renderSlot, old *rendered
 	defer c.background.Done()
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), refreshTimeout)
 	defer cancel()
+	defer context.AfterFunc(c.stopped, cancel)() // ends with the cache
 	r, err := build(ctx)
 	if err == nil {
 		r.warmFrom(old)
@@ -138,9 +139,15 @@ func (c *bookCache) refresh(ctx context.Context, slot *renderSlot, old *rendered
 	slot.cur = r
 }
 
-// wait waits for the background revaluations (the app calls it before it
-// closes what they use).
+// wait waits for the background revaluations.
 func (c *bookCache) wait() {
+	c.background.Wait()
+}
+
+// close ends the background revaluations and waits for them (the app
+// calls it before it closes what they use).
+func (c *bookCache) close() {
+	c.stop()
 	c.background.Wait()
 }
 
