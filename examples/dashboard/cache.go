@@ -42,8 +42,13 @@ const maxCachedOwners = 1000
 // (transactions + 50) × (1 + series kept, one per base), about 5 KB a
 // unit (BenchmarkCachedOwnerMemory: 1,000 transactions in one base keep
 // 9.5 MB, in all four 24 MB), so 32,000 units are about 150 MB. A count
-// alone let a thousand such owners keep 10-24 GB.
+// alone let a thousand such owners keep 10-24 GB. What the owner's
+// rendered portfolio keeps (pages, JSON and their compressed copies)
+// weighs a unit per bytesPerWeight.
 const maxCachedWeight = 32_000
+
+// bytesPerWeight is the bytes of rendered output a weight unit stands for.
+const bytesPerWeight = 5_000
 
 // bookCache keeps each owner's ledger and performance series between
 // requests. A request checks the owner's revision (one cheap call) and
@@ -154,7 +159,7 @@ func (c *bookCache) entry(owner string) *ownerBooks {
 func (c *bookCache) weightLocked() int64 {
 	var w int64
 	for _, ob := range c.owners {
-		w += ob.weight.Load()
+		w += ob.weight.Load() + ob.render.weight()
 	}
 	return w
 }

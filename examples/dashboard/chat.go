@@ -264,20 +264,44 @@ func (a *app) chatWasm(c *gin.Context) {
 	_, _ = io.Copy(c.Writer, zr)
 }
 
-// acceptsGzip reports whether an Accept-Encoding header lists gzip with a
-// non-zero weight (RFC 9110 §12.4.2: q=0, 0.0, 0.00 and 0.000 all refuse).
+// acceptsGzip reports whether an Accept-Encoding header (its field
+// lines joined with commas) accepts gzip (RFC 9110 §12.5.3): gzip, or its
+// alias x-gzip, listed with a non-zero weight, or else "*" with one. A
+// weight of 0 (q=0, 0.0, 0.00, 0.000) refuses, and so does one that is no
+// number from 0 to 1: a client whose header cannot be read gets the body
+// as it is, which every client can read. No header is no gzip.
 func acceptsGzip(header string) bool {
+	gz, star := -1.0, -1.0 // the weights listed; -1 for none
 	for _, part := range strings.Split(header, ",") {
-		name, params, _ := strings.Cut(strings.TrimSpace(part), ";")
-		if !strings.EqualFold(strings.TrimSpace(name), "gzip") {
-			continue
-		}
-		q, ok := strings.CutPrefix(strings.ToLower(strings.ReplaceAll(params, " ", "")), "q=")
-		if w, err := strconv.ParseFloat(q, 64); !ok || err != nil || w > 0 {
-			return true
+		name, params, _ := strings.Cut(part, ";")
+		switch strings.ToLower(strings.TrimSpace(name)) {
+		case "gzip", "x-gzip":
+			gz = max(gz, codingWeight(params))
+		case "*":
+			star = max(star, codingWeight(params))
 		}
 	}
-	return false
+	if gz >= 0 {
+		return gz > 0
+	}
+	return star > 0
+}
+
+// codingWeight is the q parameter among the parameters of one
+// Accept-Encoding element (1 when it has none, 0 when it is unreadable).
+func codingWeight(params string) float64 {
+	for _, p := range strings.Split(params, ";") {
+		k, v, _ := strings.Cut(p, "=")
+		if !strings.EqualFold(strings.TrimSpace(k), "q") {
+			continue
+		}
+		w, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+		if err != nil || !(w >= 0 && w <= 1) {
+			return 0
+		}
+		return w
+	}
+	return 1
 }
 
 // chatWorker serves static/chat/worker.js, the Web Worker that runs the

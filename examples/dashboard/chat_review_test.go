@@ -124,6 +124,10 @@ func TestAcceptsGzip(t *testing.T) {
 		"gzip": true, "GZIP": true, "br, gzip": true, "gzip;q=0.5": true, "gzip; q=1": true, "gzip;q=0.001": true,
 		"": false, "identity": false, "br": false, "gzip;q=0": false, "gzip;q=0.0": false, "gzip; q=0.000": false,
 		"gzip;Q=0": false, "gzipx": false,
+		"x-gzip": true, "*": true, "*;q=0.1": true, "br, *": true, "*;q=0": false, "gzip;q=0, *": false,
+		"identity, *;q=0": false, "gzip;level=1;q=0": false, "gzip;q=0;level=1": false, "gzip;level=1": true,
+		"gzip;q=abc": false, "gzip;q=2": false, "gzip;q=-1": false, "gzip;q=NaN": false, "gzip;q=": false,
+		", gzip ,": true, " GZip ; q = 0.5 ": true,
 	} {
 		assert.Equal(t, want, acceptsGzip(h), h)
 	}

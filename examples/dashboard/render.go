@@ -201,7 +201,9 @@ const contentMarker = "<!--finkit:content-->"
 // written in its place, not copied through the template. keep, when not
 // nil, keeps the whole body made for each layout (page names the content
 // in it): a request without a flash message whose layout was made before
-// is answered with those bytes, and the layout is not executed at all.
+// is answered with those bytes (gzip-compressed to a client that accepts
+// it, keptBody), and the layout is not executed at all. A page with a
+// flash message is sent as it is.
 func (a *app) renderContent(c *gin.Context, status int, v view, content []byte, keep *bodies, page string) {
 	if !a.requestView(c, &v) {
 		return
@@ -209,7 +211,7 @@ func (a *app) renderContent(c *gin.Context, status int, v view, content []byte, 
 	key, kept := bodyKey{page: page, layout: layoutKeyOf(v)}, keep != nil && v.Flash == "" && v.Error == ""
 	if kept {
 		if body, ok := keep.get(key); ok {
-			writeHTML(c, status, body)
+			body.serve(c.Writer, c.Request, status)
 			return
 		}
 	}
@@ -225,11 +227,12 @@ func (a *app) renderContent(c *gin.Context, status int, v view, content []byte, 
 		return
 	}
 	if kept {
-		body := slices.Concat(head, content, tail)
+		body := newKeptBody("text/html; charset=utf-8", slices.Concat(head, content, tail))
 		keep.put(key, body)
-		writeHTML(c, status, body)
+		body.serve(c.Writer, c.Request, status)
 		return
 	}
+	c.Header("Vary", "Accept-Encoding") // the page's other responses are compressed
 	writeHTML(c, status, head, content, tail)
 }
 
@@ -286,23 +289,34 @@ const maxBodies = 8
 // zero value is ready to use; it is safe for concurrent use.
 type bodies struct {
 	mu sync.Mutex
-	m  map[bodyKey][]byte
+	m  map[bodyKey]*keptBody
 }
 
-func (b *bodies) get(k bodyKey) ([]byte, bool) {
+func (b *bodies) get(k bodyKey) (*keptBody, bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	body, ok := b.m[k]
 	return body, ok
 }
 
-func (b *bodies) put(k bodyKey, body []byte) {
+func (b *bodies) put(k bodyKey, body *keptBody) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.m == nil || len(b.m) >= maxBodies {
-		b.m = map[bodyKey][]byte{}
+		b.m = map[bodyKey]*keptBody{}
 	}
 	b.m[k] = body
+}
+
+// size is the bytes the kept bodies hold (keptBody.size).
+func (b *bodies) size() int64 {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var n int64
+	for _, body := range b.m {
+		n += body.size()
+	}
+	return n
 }
 
 // displayPrice rounds a unit price for reading as the library's summaries

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -52,8 +53,10 @@ type renderedPortfolio struct {
 	base  string    // valued in
 	at    time.Time // valued at
 	view  *portfolioView
-	json  []byte
+	json  *keptBody
 	pages *pages // to render content ahead (warmFrom); nil in some tests
+
+	held atomic.Int64 // bytes of content and overview (size)
 
 	mu       sync.Mutex
 	content  map[string][]byte // the page's content, by chart period
@@ -64,11 +67,30 @@ type renderedPortfolio struct {
 
 // renderSlot is an owner's current renderedPortfolio; mu lets one request
 // at a time make a new one while the others wait for it, and refreshing
-// is set while a background goroutine values the books again.
+// is set while a background goroutine values the books again. cur is
+// stored under mu and read without it only to weigh it (weight).
 type renderSlot struct {
 	mu         sync.Mutex
-	cur        *renderedPortfolio
+	cur        atomic.Pointer[renderedPortfolio]
 	refreshing bool
+}
+
+// weight is what the slot's portfolio keeps, in maxCachedWeight's units.
+func (s *renderSlot) weight() int64 {
+	if r := s.cur.Load(); r != nil {
+		return r.size() / bytesPerWeight
+	}
+	return 0
+}
+
+// size is the bytes r keeps: the JSON, the page content and the whole
+// bodies, each with its compressed copy once made.
+func (r *renderedPortfolio) size() int64 {
+	n := r.held.Load() + r.bodies.size()
+	if r.json != nil {
+		n += r.json.size()
+	}
+	return n
 }
 
 // rendered returns owner's portfolio in base: the current one while the
@@ -92,7 +114,7 @@ func (c *bookCache) rendered(ctx context.Context, owner string, store portfolio.
 	slot.mu.Lock()
 	defer slot.mu.Unlock()
 	now := c.now()
-	if r := slot.cur; r != nil && r.rev == rev && r.base == base && !now.Before(r.at) {
+	if r := slot.cur.Load(); r != nil && r.rev == rev && r.base == base && !now.Before(r.at) {
 		age := now.Sub(r.at)
 		if age < valuationTTL {
 			return r, nil
@@ -111,7 +133,7 @@ func (c *bookCache) rendered(ctx context.Context, owner string, store portfolio.
 		return nil, err
 	}
 	r.rev, r.base, r.at = rev, base, now
-	slot.cur = r
+	slot.cur.Store(r)
 	return r, nil
 }
 
@@ -132,11 +154,11 @@ func (c *bookCache) refresh(ctx context.Context, slot *renderSlot, old *rendered
 	slot.mu.Lock()
 	defer slot.mu.Unlock()
 	slot.refreshing = false
-	if err != nil || slot.cur != old {
+	if err != nil || slot.cur.Load() != old {
 		return
 	}
 	r.rev, r.base, r.at = old.rev, old.base, c.now()
-	slot.cur = r
+	slot.cur.Store(r)
 }
 
 // wait waits for the background revaluations.
@@ -177,7 +199,7 @@ func (a *app) renderPortfolio(ctx context.Context, u auth.User, base string) (*r
 		if err != nil {
 			return nil, fmt.Errorf("encode portfolio: %w", err)
 		}
-		return &renderedPortfolio{view: v, json: body, pages: a.pages}, nil
+		return &renderedPortfolio{view: v, json: newKeptBody("application/json; charset=utf-8", body), pages: a.pages}, nil
 	})
 }
 
@@ -210,6 +232,7 @@ func (r *renderedPortfolio) pageContent(p *pages, period string) ([]byte, error)
 		r.content = map[string][]byte{}
 	}
 	r.content[period] = buf.Bytes()
+	r.held.Add(int64(buf.Len()))
 	return buf.Bytes(), nil
 }
 
@@ -233,6 +256,7 @@ func (r *renderedPortfolio) overviewContent(ctx context.Context, a *app) ([]byte
 		return nil, fmt.Errorf("render overview: %w", err)
 	}
 	r.overview = buf.Bytes()
+	r.held.Add(int64(buf.Len()))
 	return r.overview, nil
 }
 
@@ -257,5 +281,5 @@ func (a *app) portfolioJSON(c *gin.Context) {
 		a.fail(c, err)
 		return
 	}
-	c.Data(http.StatusOK, "application/json; charset=utf-8", r.json)
+	r.json.serve(c.Writer, c.Request, http.StatusOK)
 }

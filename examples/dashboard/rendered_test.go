@@ -32,8 +32,9 @@ func (e *testEnv) currentRender(t *testing.T, name string) (*renderedPortfolio, 
 	require.NotNil(t, ob, "no cache entry of %s", name)
 	ob.render.mu.Lock()
 	defer ob.render.mu.Unlock()
-	require.NotNil(t, ob.render.cur, "nothing rendered for %s", name)
-	return ob.render.cur, u
+	r := ob.render.cur.Load()
+	require.NotNil(t, r, "nothing rendered for %s", name)
+	return r, u
 }
 
 // TestRenderedPortfolioPageIsTheTemplatesPage: the page served from the
@@ -73,7 +74,7 @@ func TestRenderedPortfolioPageIsTheTemplatesPage(t *testing.T) {
 // TestRenderedPortfolioIsTheOwners: two users whose books are at the same
 // revision (the same number of writes) but differ are each served their
 // own page and JSON, however their requests interleave, and never the
-// other's (the cache is per owner, not per revision).
+// other's (the cache is per owner, not per revision), compressed or not.
 func TestRenderedPortfolioIsTheOwners(t *testing.T) {
 	e := newTestEnv(t)
 	users := map[string]string{"alice": "1000", "bob": "2345"}
@@ -84,13 +85,15 @@ func TestRenderedPortfolioIsTheOwners(t *testing.T) {
 			"kind": {"bank"}, "currency": {"USD"}, "cost": {"fifo"}})
 		require.Equal(t, http.StatusSeeOther, status)
 		e.importRows(t, c, "date,account,kind,amount,note\n2025-01-02,main,deposit,"+amount+",first\n")
+		e.get(t, c, "/portfolio") // shows the import's flash message, before the clients race
 		clients[name] = c
 	}
 	ra, _ := e.currentRevision(t, "alice")
 	rb, _ := e.currentRevision(t, "bob")
 	require.Equal(t, ra, rb, "the test needs both books at one revision")
 	var wg sync.WaitGroup
-	for range 4 {
+	for i := range 4 {
+		accept := []string{"gzip", ""}[i%2]
 		for name, amount := range users {
 			other := "bob"
 			if name == "bob" {
@@ -98,12 +101,22 @@ func TestRenderedPortfolioIsTheOwners(t *testing.T) {
 			}
 			wg.Go(func() {
 				for range 10 {
-					in, summary := e.netInflow(t, clients[name])
-					assert.Equal(t, amount, in.String(), name)
-					lines := fmt.Sprint(summary)
+					status, js, h := e.getEncoded(t, clients[name], "/api/portfolio?base=USD", accept)
+					require.Equal(t, http.StatusOK, status)
+					assert.Equal(t, accept, h.Get("Content-Encoding"))
+					var out struct {
+						Valuation struct {
+							NetInflow decimal.Decimal `json:"net_inflow"`
+						} `json:"valuation"`
+						Summary []string `json:"summary"`
+					}
+					require.NoError(t, json.Unmarshal([]byte(js), &out))
+					assert.Equal(t, amount, out.Valuation.NetInflow.String(), name)
+					lines := fmt.Sprint(out.Summary)
 					assert.True(t, strings.Contains(lines, "Account of "+name) && !strings.Contains(lines, "Account of "+other),
 						"%s's /api/portfolio: %s", name, lines)
-					_, body, _ := e.get(t, clients[name], "/portfolio")
+					_, body, h := e.getEncoded(t, clients[name], "/portfolio", accept)
+					assert.Equal(t, accept, h.Get("Content-Encoding"))
 					assert.True(t, strings.Contains(body, "Account of "+name) && !strings.Contains(body, "Account of "+other),
 						"%s's /portfolio names the other's account", name)
 				}
@@ -141,7 +154,7 @@ func TestRenderedPortfolioFollowsWritesAndTime(t *testing.T) {
 	r2, _ := e.currentRender(t, "follows")
 	assert.Same(t, r1, r2, "unchanged books within valuationTTL are not valued again")
 	assert.Equal(t, body1, body2)
-	assert.Equal(t, string(r1.json), body1)
+	assert.Equal(t, string(r1.json.plain), body1)
 
 	advance(valuationTTL - time.Millisecond)
 	e.get(t, c, "/portfolio")
