@@ -11,6 +11,11 @@
 // the server's CPU time per request (utime+stime of the server process from
 // /proc, so the load generator's own CPU is not counted) and the server's
 // peak resident memory while the endpoint ran (VmRSS sampled every 20 ms).
+// The clients accept gzip and read the bodies decoded, as hey's Go transport
+// and browsers do (the header line says so, and each endpoint's line counts
+// the answers that came compressed); -plain sends no Accept-Encoding, for
+// the uncompressed measurement.
+//
 // It also times the first /api/portfolio and /portfolio request after a
 // write to the large user's books (a one-row CSV import), which is what a
 // cache has to pay for: -tries times each (20 by default), printed as the
@@ -20,6 +25,7 @@
 //	go run ./examples/internal/loadbench -d 5s -c 50     # shorter, fewer clients
 //	go run ./examples/internal/loadbench -profile prof   # and a CPU profile per endpoint
 //	go run ./examples/internal/loadbench -base old/dashboard  # old and new in one run
+//	go run ./examples/internal/loadbench -plain          # no Accept-Encoding: uncompressed answers
 //
 // With -base BIN a second dashboard (an older build) is started beside
 // this version and every endpoint is measured on it, then on this

@@ -24,6 +24,7 @@ type result struct {
 	clients  int
 	requests int
 	errors   int // transport errors and non-2xx answers
+	gzipped  int // answers that came gzip-compressed
 	status   map[int]int
 	elapsed  time.Duration
 	lat      []time.Duration // sorted
@@ -50,12 +51,15 @@ func (r result) cpuPerRequest() time.Duration {
 }
 
 // newClient returns an HTTP client that keeps a connection per worker.
-func newClient(conns int) *http.Client {
+// Unless plain, it asks for gzip and decodes the answers (Go's transport
+// does both unless told not to), as hey and browsers do; a plain client
+// sends no Accept-Encoding.
+func newClient(conns int, plain bool) *http.Client {
 	return &http.Client{
 		Transport: &http.Transport{
 			MaxIdleConns:        conns,
 			MaxIdleConnsPerHost: conns,
-			DisableCompression:  true,
+			DisableCompression:  plain,
 			IdleConnTimeout:     time.Minute,
 		},
 		Timeout: 2 * time.Minute,
@@ -65,30 +69,32 @@ func newClient(conns int) *http.Client {
 	}
 }
 
-// do sends one GET and reads the whole body; it returns the status (0 for
-// a transport error).
-func do(ctx context.Context, c *http.Client, base string, t target) int {
+// do sends one GET and reads the whole body (decoded); it returns the
+// status (0 for a transport error) and whether the body came
+// gzip-compressed.
+func do(ctx context.Context, c *http.Client, base string, t target) (status int, gzipped bool) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+t.path, nil)
 	if err != nil {
-		return 0
+		return 0, false
 	}
 	if t.token != "" {
 		req.Header.Set("Authorization", "Bearer "+t.token)
 	}
 	resp, err := c.Do(req)
 	if err != nil {
-		return 0
+		return 0, false
 	}
 	_, _ = io.Copy(io.Discard, resp.Body)
 	_ = resp.Body.Close()
-	return resp.StatusCode
+	return resp.StatusCode, resp.Uncompressed
 }
 
 // run has clients workers send t for d (requests started before d ends
-// finish and count), measuring the server process pid meanwhile.
-func run(ctx context.Context, s *server, t target, clients int, d time.Duration) (result, error) {
+// finish and count), measuring the server process pid meanwhile; plain
+// as newClient.
+func run(ctx context.Context, s *server, t target, clients int, d time.Duration, plain bool) (result, error) {
 	pid := s.cmd.Process.Pid
-	c := newClient(clients)
+	c := newClient(clients, plain)
 	defer c.CloseIdleConnections()
 	res := result{target: t, clients: clients, status: map[int]int{}, load1: loadAvg()}
 
@@ -118,8 +124,9 @@ func run(ctx context.Context, s *server, t target, clients int, d time.Duration)
 	start := time.Now()
 	deadline := start.Add(d)
 	type worker struct {
-		lat    []time.Duration
-		status map[int]int
+		lat     []time.Duration
+		status  map[int]int
+		gzipped int
 	}
 	ws := make([]worker, clients)
 	var wg sync.WaitGroup
@@ -129,9 +136,12 @@ func run(ctx context.Context, s *server, t target, clients int, d time.Duration)
 			w := &ws[i]
 			for time.Now().Before(deadline) && ctx.Err() == nil {
 				t0 := time.Now()
-				code := do(ctx, c, s.url, t)
+				code, gz := do(ctx, c, s.url, t)
 				w.lat = append(w.lat, time.Since(t0))
 				w.status[code]++
+				if gz {
+					w.gzipped++
+				}
 			}
 		})
 	}
@@ -147,6 +157,7 @@ func run(ctx context.Context, s *server, t target, clients int, d time.Duration)
 	res.peakRSS = peak.Load()
 	for _, w := range ws {
 		res.lat = append(res.lat, w.lat...)
+		res.gzipped += w.gzipped
 		for code, n := range w.status {
 			res.status[code] += n
 			if code < 200 || code > 299 {

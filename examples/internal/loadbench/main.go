@@ -30,6 +30,7 @@ type options struct {
 	profile  string
 	base     string
 	tries    int
+	plain    bool
 }
 
 func main() {
@@ -47,6 +48,7 @@ func main() {
 	flag.StringVar(&o.only, "only", "", "comma-separated endpoint names to run (default all)")
 	flag.StringVar(&o.base, "base", "", "a dashboard binary to measure too, endpoint by endpoint before this version (e.g. main's when a change began), for a comparison in one run")
 	flag.StringVar(&o.profile, "profile", "", "write a CPU profile of the server under each endpoint's load into this directory (builds the dashboard with -tags pprof; a -bin must be built so)")
+	flag.BoolVar(&o.plain, "plain", false, "send no Accept-Encoding, so every answer comes uncompressed (by default the clients accept gzip and decode it, as hey and browsers do)")
 	csvOut := flag.String("write-csv", "", "only write the large user's generated transactions to this file")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
@@ -131,8 +133,12 @@ func bench(ctx context.Context, o options, out io.Writer) error {
 			return !slices.ContainsFunc(want, t.named)
 		})
 	}
-	fmt.Fprintf(out, "%d clients for %s per endpoint, then 1 client for %s; load generator on the same machine\n",
-		o.clients, o.duration, o.single)
+	accepts := "clients accept gzip and decode it, as hey and browsers do"
+	if o.plain {
+		accepts = "clients send no Accept-Encoding (-plain): answers uncompressed"
+	}
+	fmt.Fprintf(out, "%d clients for %s per endpoint, then 1 client for %s; %s; load generator on the same machine\n",
+		o.clients, o.duration, o.single, accepts)
 	if len(sides) > 1 {
 		fmt.Fprintf(out, "each endpoint is measured on the base (%s), then on this version, back to back\n", o.base)
 	}
@@ -165,7 +171,7 @@ func (sd *side) measure(ctx context.Context, o options, t target, quietBy time.T
 		t.token = sd.large
 	}
 	waitForQuiet(ctx, o, quietBy, out)
-	if err := warm(ctx, sd.s, t); err != nil {
+	if err := warm(ctx, sd.s, t, o.plain); err != nil {
 		return err
 	}
 	name := t.name
@@ -173,19 +179,19 @@ func (sd *side) measure(ctx context.Context, o options, t target, quietBy time.T
 		name = sd.label + " " + name
 	}
 	prof := sd.s.profile(ctx, o.profile, name, o.duration)
-	r, err := run(ctx, sd.s, t, o.clients, o.duration)
+	r, err := run(ctx, sd.s, t, o.clients, o.duration, o.plain)
 	if err != nil {
 		return err
 	}
 	if err := prof(); err != nil {
 		return err
 	}
-	r1, err := run(ctx, sd.s, t, 1, o.single)
+	r1, err := run(ctx, sd.s, t, 1, o.single, o.plain)
 	if err != nil {
 		return err
 	}
 	sd.many, sd.one = append(sd.many, r), append(sd.one, r1)
-	fmt.Fprintf(out, "  %-12s %-28s done: %d requests, %d errors %v\n", sd.label, t.name, r.requests+r1.requests, r.errors+r1.errors, r.status)
+	fmt.Fprintf(out, "  %-12s %-28s done: %d requests, %d errors %v, %d gzip\n", sd.label, t.name, r.requests+r1.requests, r.errors+r1.errors, r.status, r.gzipped+r1.gzipped)
 	return nil
 }
 
@@ -203,7 +209,7 @@ func (sd *side) afterChange(ctx context.Context, o options, bigName string, out 
 		name = sd.label + " " + name
 	}
 	prof := sd.s.profile(ctx, o.profile, name, o.duration)
-	firsts, err := afterChange(ctx, sd.s, sd.large, o.tries*rounds)
+	firsts, err := afterChange(ctx, sd.s, sd.large, o.tries*rounds, o.plain)
 	if err != nil {
 		return err
 	}
@@ -221,7 +227,7 @@ func (sd *side) afterChange(ctx context.Context, o options, bigName string, out 
 
 // setUp registers the two users and books their portfolios.
 func setUp(ctx context.Context, s *server, txs int) (small, large string, err error) {
-	c := newClient(4)
+	c := newClient(4, true)
 	if small, err = register(ctx, c, s.url, "bench-small"); err != nil {
 		return "", "", err
 	}
@@ -245,11 +251,11 @@ func setUp(ctx context.Context, s *server, txs int) (small, large string, err er
 
 // warm sends a few requests so caches, connections and the runtime are in
 // their steady state, and fails when the endpoint does not answer 200.
-func warm(ctx context.Context, s *server, t target) error {
-	c := newClient(1)
+func warm(ctx context.Context, s *server, t target, plain bool) error {
+	c := newClient(1, plain)
 	defer c.CloseIdleConnections()
 	for range 5 {
-		if code := do(ctx, c, s.url, t); code != 200 {
+		if code, _ := do(ctx, c, s.url, t); code != 200 {
 			return fmt.Errorf("%s: status %d", t.name, code)
 		}
 	}
@@ -291,9 +297,9 @@ func (f firstTimes) summary() string {
 }
 
 // afterChange imports one new row into the large user's books, then times
-// the next request, tries times per path.
-func afterChange(ctx context.Context, s *server, token string, tries int) ([]firstTimes, error) {
-	c := newClient(1)
+// the next request, tries times per path (plain as newClient).
+func afterChange(ctx context.Context, s *server, token string, tries int, plain bool) ([]firstTimes, error) {
+	c := newClient(1, plain)
 	defer c.CloseIdleConnections()
 	var res []firstTimes
 	n := 0
@@ -307,7 +313,7 @@ func afterChange(ctx context.Context, s *server, token string, tries int) ([]fir
 				return nil, err
 			}
 			t0 := time.Now()
-			if code := do(ctx, c, s.url, target{path: p, token: token}); code != 200 {
+			if code, _ := do(ctx, c, s.url, target{path: p, token: token}); code != 200 {
 				return nil, fmt.Errorf("%s after a change: status %d", p, code)
 			}
 			f.times = append(f.times, time.Since(t0).Round(100*time.Microsecond))
