@@ -73,26 +73,15 @@ func valueSeries(perf *portfolio.Performance, period string) (times []time.Time,
 	return times, value, deposits
 }
 
-func moneyAxis(base string) func(float64) string {
-	return func(v float64) string { return shortNum(v) + " " + base }
+// moneyTicks writes a money axis's tick labels (svg.ShortNum with the
+// ticks' step).
+func moneyTicks(base string) func(v, step float64) string {
+	return func(v, step float64) string { return svg.ShortNum(v, step) + " " + base }
 }
 
 // shortNum writes 171983 as "172k", 12400 as "12.4k" and 1.2e6 as "1.2M"
-// for axis labels.
-func shortNum(v float64) string {
-	a := math.Abs(v)
-	switch {
-	case a >= 1e9:
-		return trimZero(fmt.Sprintf("%.1f", v/1e9)) + "B"
-	case a >= 1e6:
-		return trimZero(fmt.Sprintf("%.1f", v/1e6)) + "M"
-	case a >= 1e3: // one decimal, or axis ticks 200 apart read "12k" three times
-		return trimZero(fmt.Sprintf("%.1f", v/1e3)) + "k"
-	case a >= 10 || a == 0:
-		return fmt.Sprintf("%.0f", v)
-	}
-	return trimZero(fmt.Sprintf("%.2f", v))
-}
+// (svg.ShortNum of a value alone).
+func shortNum(v float64) string { return svg.ShortNum(v, 0) }
 
 func trimZero(s string) string {
 	if strings.Contains(s, ".") {
@@ -115,8 +104,8 @@ func valueChart(perf *portfolio.Performance, period string) template.HTML {
 			{Name: "Value", Times: times, Values: value, Color: svg.Blue, Area: true},
 			{Name: "Net deposits", Times: times, Values: deposits, Color: svg.Grey, Dashed: true},
 		},
-		Format: moneyAxis(base),
-		Hover:  hover,
+		Ticks: moneyTicks(base),
+		Hover: hover,
 	}.Responsive()
 }
 
@@ -170,6 +159,7 @@ func equityChart(v backtestView) template.HTML {
 		},
 		Markers: marks,
 		Format:  shortNum,
+		Ticks:   svg.ShortNum,
 		Hover:   func(f float64) string { return fmtNum(f, 2) },
 	}.Responsive()
 }
@@ -241,7 +231,7 @@ func priceChart(h marketdata.History) template.HTML {
 			series = append(series, svg.Series{Name: fmt.Sprintf("SMA %d", ma.n), Times: times[len(times)-len(s):], Values: s, Color: ma.col})
 		}
 	}
-	return svg.TimeChart{Title: "Price of " + h.Symbol + " with moving averages", Series: series, Format: shortNum,
+	return svg.TimeChart{Title: "Price of " + h.Symbol + " with moving averages", Series: series, Format: shortNum, Ticks: svg.ShortNum,
 		Hover: func(f float64) string { return fmtNum(f, 2) + " " + h.Currency }}.Responsive()
 }
 
@@ -289,7 +279,7 @@ func volumeChart(h marketdata.History) template.HTML {
 			bars[i].Label = starts[i].Format("Jan 06")
 		}
 	}
-	return svg.Columns{Title: "Weekly volume of " + h.Symbol, Bars: bars, Format: shortNum, YTitle: "volume"}.Responsive() + template.HTML(note)
+	return svg.Columns{Title: "Weekly volume of " + h.Symbol, Bars: bars, Format: shortNum, Ticks: svg.ShortNum, YTitle: "volume"}.Responsive() + template.HTML(note)
 }
 
 // pnlPoint is one day of a book's profit and loss: its value less the net
@@ -327,7 +317,7 @@ func pnlChart(title string, pts []pnlPoint, base string) template.HTML {
 	return svg.TimeChart{
 		Title:     title,
 		Series:    []svg.Series{{Name: "P&L", Times: times, Values: pnl, Color: col, Area: true}},
-		Format:    moneyAxis(base),
+		Ticks:     moneyTicks(base),
 		Hover:     func(v float64) string { return signedNum(v) + " " + base },
 		ZeroBased: true,
 	}.Responsive()

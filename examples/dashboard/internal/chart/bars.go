@@ -20,6 +20,9 @@ type Columns struct {
 	Title  string
 	Bars   []Bar
 	Format func(float64) string // axis and hover values; default %.0f
+	// Ticks, when set, writes the value axis's labels instead of Format
+	// (see TimeChart.Ticks).
+	Ticks func(v, step float64) string
 	// Marks are vertical reference lines at a bar index plus a fraction
 	// (0.5 = the bar's middle), e.g. "0 %" or a median.
 	Marks []Mark
@@ -67,7 +70,7 @@ func (c Columns) svg(s Size, class string) string {
 	for _, v := range yt {
 		py := y.At(v)
 		fmt.Fprintf(&b, `<line x1="%d" x2="%d" y1="%.1f" y2="%.1f" stroke="#e4e8f0"/>`, padLeft, s.W-padRight, py, py)
-		fmt.Fprintf(&b, `<text x="%d" y="%.1f" text-anchor="end" dominant-baseline="middle">%s</text>`, padLeft-6, py, esc(c.format(v)))
+		fmt.Fprintf(&b, `<text x="%d" y="%.1f" text-anchor="end" dominant-baseline="middle">%s</text>`, padLeft-6, py, esc(tickLabel(c.Ticks, c.format, v, yt)))
 	}
 	if c.YTitle != "" {
 		fmt.Fprintf(&b, `<text transform="translate(11 %.1f) rotate(-90)" text-anchor="middle" fill="#344054">%s</text>`,

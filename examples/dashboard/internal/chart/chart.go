@@ -72,6 +72,9 @@ type TimeChart struct {
 	Markers []Marker
 	Format  func(float64) string // tick values; default %.2f
 	Hover   func(float64) string // hover values; default Format
+	// Ticks, when set, writes the value axis's labels instead of Format,
+	// given the step between neighbouring ticks (ShortNum).
+	Ticks func(v, step float64) string
 	// ZeroBased includes 0 in the value axis (drawdowns, P&L).
 	ZeroBased bool
 }
@@ -149,7 +152,7 @@ func (c TimeChart) svg(s Size, class string) string {
 	for _, v := range yt {
 		py := y.At(v)
 		fmt.Fprintf(&b, `<line x1="%d" x2="%d" y1="%.1f" y2="%.1f" stroke="#e4e8f0"/>`, padLeft, s.W-padRight, py, py)
-		fmt.Fprintf(&b, `<text x="%d" y="%.1f" text-anchor="end" dominant-baseline="middle">%s</text>`, padLeft-6, py, esc(c.format(v)))
+		fmt.Fprintf(&b, `<text x="%d" y="%.1f" text-anchor="end" dominant-baseline="middle">%s</text>`, padLeft-6, py, esc(tickLabel(c.Ticks, c.format, v, yt)))
 	}
 	for _, tk := range TimeTicks(time.Unix(int64(t0), 0).UTC(), time.Unix(int64(t1), 0).UTC(), xTickCount(s)) {
 		px := x.At(unix(tk.Time))
@@ -623,4 +626,47 @@ func tenths10(n int64) string {
 		return sign + "." + strconv.FormatInt(frac, 10)
 	}
 	return sign + strconv.FormatInt(whole, 10) + "." + strconv.FormatInt(frac, 10)
+}
+
+// tickLabel is the label of tick v among ticks (NiceTicks' answer, at
+// least two evenly spaced): ticks given their step when set, else format.
+func tickLabel(ticks func(v, step float64) string, format func(float64) string, v float64, all []float64) string {
+	if ticks == nil {
+		return format(v)
+	}
+	return ticks(v, all[1]-all[0])
+}
+
+// ShortNum writes v for an axis label, thousands as k, millions as M and
+// billions as B: 171983 as "172k", 12400 as "12.4k", 1.2e6 as "1.2M", 950
+// as "950", 0.126 as "0.13". It keeps one decimal of its unit (two below
+// 10), or as many as step, the distance between neighbouring ticks, needs
+// for them to read differently: ticks 50k apart read "3.15M" and "3.2M",
+// not "3.2M" twice. A step of 0 (a value alone) needs none.
+func ShortNum(v, step float64) string {
+	unit, suffix, decimals := 1.0, "", 2
+	switch a := math.Abs(v); {
+	case a >= 1e9:
+		unit, suffix, decimals = 1e9, "B", 1
+	case a >= 1e6:
+		unit, suffix, decimals = 1e6, "M", 1
+	case a >= 1e3:
+		unit, suffix, decimals = 1e3, "k", 1
+	case a >= 10 || a == 0:
+		decimals = 0
+	}
+	if step > 0 && finite(step) {
+		// The decimals that write step in the unit (steps are 1, 2 or 5
+		// times a power of ten), at most 9.
+		need := math.Ceil(-math.Log10(step/unit) - 1e-9)
+		decimals = max(decimals, int(min(need, 9)))
+	}
+	s := strconv.FormatFloat(v/unit, 'f', decimals, 64)
+	if strings.Contains(s, ".") {
+		s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
+	}
+	if s == "-0" {
+		s = "0"
+	}
+	return s + suffix
 }
