@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"compress/gzip"
 	"context"
 	"io"
@@ -14,11 +15,13 @@ import (
 )
 
 // TestClientAcceptsGzipUnlessPlain: the load generator's client asks for
-// gzip and reads the body decoded, as hey does; with -plain it asks for
-// nothing and the server answers uncompressed.
+// gzip and reads the body decoded, as hey does; with -raw it asks for gzip
+// and reads the body as sent; with -plain it asks for nothing and the
+// server answers uncompressed.
 func TestClientAcceptsGzipUnlessPlain(t *testing.T) {
 	const page = "<p>portfolio</p>"
 	var asked []string
+	var zipped []byte
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		asked = append(asked, r.Header.Get("Accept-Encoding"))
 		if !strings.Contains(r.Header.Get("Accept-Encoding"), "gzip") {
@@ -26,17 +29,34 @@ func TestClientAcceptsGzipUnlessPlain(t *testing.T) {
 			return
 		}
 		w.Header().Set("Content-Encoding", "gzip")
-		zw := gzip.NewWriter(w)
+		var b bytes.Buffer
+		zw := gzip.NewWriter(&b)
 		_, _ = io.WriteString(zw, page)
 		require.NoError(t, zw.Close())
+		zipped = b.Bytes()
+		_, _ = w.Write(zipped)
 	}))
 	defer srv.Close()
-	for _, plain := range []bool{false, true} {
-		c := newClient(1, plain)
+	for _, tc := range []struct {
+		enc    encoding
+		gzip   bool
+		accept string
+	}{{gzipDecoded, true, "gzip"}, {gzipRaw, true, "gzip"}, {identity, false, ""}} {
+		c := newClient(1, tc.enc)
 		status, gzipped := do(context.Background(), c, srv.URL, target{path: "/portfolio"})
 		assert.Equal(t, http.StatusOK, status)
-		assert.Equal(t, !plain, gzipped, "plain %v", plain)
+		assert.Equal(t, tc.gzip, gzipped, "%v", tc.enc)
+		assert.Equal(t, tc.accept, asked[len(asked)-1], "%v", tc.enc)
+		resp, err := c.Get(srv.URL)
+		require.NoError(t, err)
+		body, err := io.ReadAll(resp.Body)
+		require.NoError(t, err)
+		resp.Body.Close()
+		if tc.enc == gzipRaw {
+			assert.Equal(t, zipped, body, "read as sent")
+		} else {
+			assert.Equal(t, page, string(body), "%v", tc.enc)
+		}
 		c.CloseIdleConnections()
 	}
-	assert.Equal(t, []string{"gzip", ""}, asked)
 }

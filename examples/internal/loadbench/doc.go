@@ -14,7 +14,9 @@
 // The clients accept gzip and read the bodies decoded, as hey's Go transport
 // and browsers do (the header line says so, and each endpoint's line counts
 // the answers that came compressed); -plain sends no Accept-Encoding, for
-// the uncompressed measurement.
+// the uncompressed measurement, and -raw accepts gzip but reads the bodies
+// as sent: a browser decodes on its own machine, while here decoding a
+// 63 KB page takes the load generator a fair share of the server's cores.
 //
 // It also times the first /api/portfolio and /portfolio request after a
 // write to the large user's books (a one-row CSV import), which is what a

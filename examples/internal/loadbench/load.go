@@ -50,19 +50,50 @@ func (r result) cpuPerRequest() time.Duration {
 	return r.cpu / time.Duration(r.requests)
 }
 
-// newClient returns an HTTP client that keeps a connection per worker.
-// Unless plain, it asks for gzip and decodes the answers (Go's transport
-// does both unless told not to), as hey and browsers do; a plain client
-// sends no Accept-Encoding.
-func newClient(conns int, plain bool) *http.Client {
+// encoding is what the load generator's clients accept.
+type encoding int
+
+const (
+	gzipDecoded encoding = iota // gzip, the bodies decoded: Go's transport, as hey does
+	gzipRaw                     // gzip, the bodies read as sent (a browser decodes on its own machine)
+	identity                    // no Accept-Encoding: the bodies come uncompressed
+)
+
+func (e encoding) String() string {
+	switch e {
+	case gzipRaw:
+		return "clients accept gzip and read the bodies as sent, not decoded (-raw)"
+	case identity:
+		return "clients send no Accept-Encoding (-plain): answers uncompressed"
+	}
+	return "clients accept gzip and decode it, as hey and browsers do"
+}
+
+// acceptGzip asks for gzip on every request, so Go's transport leaves the
+// bodies as sent.
+type acceptGzip struct{ next http.RoundTripper }
+
+func (a acceptGzip) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set("Accept-Encoding", "gzip")
+	return a.next.RoundTrip(r)
+}
+
+// newClient returns an HTTP client that keeps a connection per worker and
+// accepts enc.
+func newClient(conns int, enc encoding) *http.Client {
+	var tr http.RoundTripper = &http.Transport{
+		MaxIdleConns:        conns,
+		MaxIdleConnsPerHost: conns,
+		DisableCompression:  enc != gzipDecoded,
+		IdleConnTimeout:     time.Minute,
+	}
+	if enc == gzipRaw {
+		tr = acceptGzip{tr}
+	}
 	return &http.Client{
-		Transport: &http.Transport{
-			MaxIdleConns:        conns,
-			MaxIdleConnsPerHost: conns,
-			DisableCompression:  plain,
-			IdleConnTimeout:     time.Minute,
-		},
-		Timeout: 2 * time.Minute,
+		Transport: tr,
+		Timeout:   2 * time.Minute,
 		CheckRedirect: func(*http.Request, []*http.Request) error {
 			return http.ErrUseLastResponse // a redirect to /login is an error here
 		},
@@ -86,15 +117,15 @@ func do(ctx context.Context, c *http.Client, base string, t target) (status int,
 	}
 	_, _ = io.Copy(io.Discard, resp.Body)
 	_ = resp.Body.Close()
-	return resp.StatusCode, resp.Uncompressed
+	return resp.StatusCode, resp.Uncompressed || resp.Header.Get("Content-Encoding") == "gzip"
 }
 
 // run has clients workers send t for d (requests started before d ends
-// finish and count), measuring the server process pid meanwhile; plain
-// as newClient.
-func run(ctx context.Context, s *server, t target, clients int, d time.Duration, plain bool) (result, error) {
+// finish and count), measuring the server process pid meanwhile; the
+// clients accept enc.
+func run(ctx context.Context, s *server, t target, clients int, d time.Duration, enc encoding) (result, error) {
 	pid := s.cmd.Process.Pid
-	c := newClient(clients, plain)
+	c := newClient(clients, enc)
 	defer c.CloseIdleConnections()
 	res := result{target: t, clients: clients, status: map[int]int{}, load1: loadAvg()}
 

@@ -30,7 +30,7 @@ type options struct {
 	profile  string
 	base     string
 	tries    int
-	plain    bool
+	enc      encoding
 }
 
 func main() {
@@ -48,9 +48,19 @@ func main() {
 	flag.StringVar(&o.only, "only", "", "comma-separated endpoint names to run (default all)")
 	flag.StringVar(&o.base, "base", "", "a dashboard binary to measure too, endpoint by endpoint before this version (e.g. main's when a change began), for a comparison in one run")
 	flag.StringVar(&o.profile, "profile", "", "write a CPU profile of the server under each endpoint's load into this directory (builds the dashboard with -tags pprof; a -bin must be built so)")
-	flag.BoolVar(&o.plain, "plain", false, "send no Accept-Encoding, so every answer comes uncompressed (by default the clients accept gzip and decode it, as hey and browsers do)")
+	plain := flag.Bool("plain", false, "send no Accept-Encoding, so every answer comes uncompressed (by default the clients accept gzip and decode it, as hey and browsers do)")
+	raw := flag.Bool("raw", false, "accept gzip but read the bodies as sent, not decoded (a browser decodes on its own machine; here decoding shares the server's cores)")
 	csvOut := flag.String("write-csv", "", "only write the large user's generated transactions to this file")
 	flag.Parse()
+	switch {
+	case *plain && *raw:
+		fmt.Fprintln(os.Stderr, "loadbench: -plain and -raw exclude each other")
+		os.Exit(2)
+	case *plain:
+		o.enc = identity
+	case *raw:
+		o.enc = gzipRaw
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	if *csvOut != "" {
@@ -133,12 +143,8 @@ func bench(ctx context.Context, o options, out io.Writer) error {
 			return !slices.ContainsFunc(want, t.named)
 		})
 	}
-	accepts := "clients accept gzip and decode it, as hey and browsers do"
-	if o.plain {
-		accepts = "clients send no Accept-Encoding (-plain): answers uncompressed"
-	}
 	fmt.Fprintf(out, "%d clients for %s per endpoint, then 1 client for %s; %s; load generator on the same machine\n",
-		o.clients, o.duration, o.single, accepts)
+		o.clients, o.duration, o.single, o.enc)
 	if len(sides) > 1 {
 		fmt.Fprintf(out, "each endpoint is measured on the base (%s), then on this version, back to back\n", o.base)
 	}
@@ -171,7 +177,7 @@ func (sd *side) measure(ctx context.Context, o options, t target, quietBy time.T
 		t.token = sd.large
 	}
 	waitForQuiet(ctx, o, quietBy, out)
-	if err := warm(ctx, sd.s, t, o.plain); err != nil {
+	if err := warm(ctx, sd.s, t, o.enc); err != nil {
 		return err
 	}
 	name := t.name
@@ -179,14 +185,14 @@ func (sd *side) measure(ctx context.Context, o options, t target, quietBy time.T
 		name = sd.label + " " + name
 	}
 	prof := sd.s.profile(ctx, o.profile, name, o.duration)
-	r, err := run(ctx, sd.s, t, o.clients, o.duration, o.plain)
+	r, err := run(ctx, sd.s, t, o.clients, o.duration, o.enc)
 	if err != nil {
 		return err
 	}
 	if err := prof(); err != nil {
 		return err
 	}
-	r1, err := run(ctx, sd.s, t, 1, o.single, o.plain)
+	r1, err := run(ctx, sd.s, t, 1, o.single, o.enc)
 	if err != nil {
 		return err
 	}
@@ -209,7 +215,7 @@ func (sd *side) afterChange(ctx context.Context, o options, bigName string, out 
 		name = sd.label + " " + name
 	}
 	prof := sd.s.profile(ctx, o.profile, name, o.duration)
-	firsts, err := afterChange(ctx, sd.s, sd.large, o.tries*rounds, o.plain)
+	firsts, err := afterChange(ctx, sd.s, sd.large, o.tries*rounds, o.enc)
 	if err != nil {
 		return err
 	}
@@ -227,7 +233,7 @@ func (sd *side) afterChange(ctx context.Context, o options, bigName string, out 
 
 // setUp registers the two users and books their portfolios.
 func setUp(ctx context.Context, s *server, txs int) (small, large string, err error) {
-	c := newClient(4, true)
+	c := newClient(4, identity)
 	if small, err = register(ctx, c, s.url, "bench-small"); err != nil {
 		return "", "", err
 	}
@@ -251,8 +257,8 @@ func setUp(ctx context.Context, s *server, txs int) (small, large string, err er
 
 // warm sends a few requests so caches, connections and the runtime are in
 // their steady state, and fails when the endpoint does not answer 200.
-func warm(ctx context.Context, s *server, t target, plain bool) error {
-	c := newClient(1, plain)
+func warm(ctx context.Context, s *server, t target, enc encoding) error {
+	c := newClient(1, enc)
 	defer c.CloseIdleConnections()
 	for range 5 {
 		if code, _ := do(ctx, c, s.url, t); code != 200 {
@@ -297,9 +303,9 @@ func (f firstTimes) summary() string {
 }
 
 // afterChange imports one new row into the large user's books, then times
-// the next request, tries times per path (plain as newClient).
-func afterChange(ctx context.Context, s *server, token string, tries int, plain bool) ([]firstTimes, error) {
-	c := newClient(1, plain)
+// the next request, tries times per path, with clients accepting enc.
+func afterChange(ctx context.Context, s *server, token string, tries int, enc encoding) ([]firstTimes, error) {
+	c := newClient(1, enc)
 	defer c.CloseIdleConnections()
 	var res []firstTimes
 	n := 0
