@@ -64,7 +64,7 @@ func TestOverviewFromCacheIsTheTemplatesPage(t *testing.T) {
 // but differ each get their own home page however their requests
 // interleave, compressed or not, and a write shows on the next one.
 func TestOverviewIsTheOwners(t *testing.T) {
-	e := newTestEnv(t)
+	e := newTestEnvWith(t, config{dataDir: t.TempDir(), gzip: true})
 	users := map[string]string{"alice": "1000", "bob": "2345"}
 	clients := map[string]*http.Client{}
 	for name, amount := range users {

@@ -11,37 +11,44 @@ import (
 )
 
 // keptBody is a response body made once and served to many requests (a
-// cached page or JSON document, rendered.go): as it is, or to a request
-// that accepts gzip, gzip-compressed from a copy made on the first such
-// request (a 63 KB portfolio page is about 10 KB compressed). It is safe
-// for concurrent use; make one with newKeptBody.
+// cached page or JSON document, rendered.go): as it is, or, when it is
+// made to compress, to a request that accepts gzip, gzip-compressed from
+// a copy made on the first such request (a 63 KB portfolio page is about
+// 10 KB compressed). It is safe for concurrent use; make one with
+// newKeptBody.
 type keptBody struct {
 	contentType string
 	plain       []byte
+	compress    bool // the dashboard's --gzip
 
 	once   sync.Once
 	gz     []byte       // the compressed copy, set in once; nil when it is no smaller
 	gzSize atomic.Int64 // len(gz) once it is made, for size
 }
 
-func newKeptBody(contentType string, plain []byte) *keptBody {
-	return &keptBody{contentType: contentType, plain: plain}
+// newKeptBody keeps plain, to be sent as contentType, gzip-compressed to
+// the clients that accept it when compress is set.
+func newKeptBody(contentType string, plain []byte, compress bool) *keptBody {
+	return &keptBody{contentType: contentType, plain: plain, compress: compress}
 }
 
-// serve answers r with k and status: its Content-Type, Vary:
-// Accept-Encoding, and the body compressed with Content-Encoding: gzip when
-// r accepts gzip (acceptsGzip) and that is smaller, else as it is;
+// serve answers r with k and status: its Content-Type and, when k
+// compresses, Vary: Accept-Encoding and the body compressed with
+// Content-Encoding: gzip when r accepts gzip (acceptsGzip) and that is
+// smaller; else the body as it is;
 // Content-Length is the length of what is sent. A HEAD request gets the
 // same header and no body.
 func (k *keptBody) serve(w http.ResponseWriter, r *http.Request, status int) {
 	h := w.Header()
 	h.Set("Content-Type", k.contentType)
-	h.Add("Vary", "Accept-Encoding")
 	body := k.plain
-	if acceptsGzip(strings.Join(r.Header.Values("Accept-Encoding"), ",")) {
-		if gz := k.gzipped(); gz != nil {
-			body = gz
-			h.Set("Content-Encoding", "gzip")
+	if k.compress {
+		h.Add("Vary", "Accept-Encoding")
+		if acceptsGzip(strings.Join(r.Header.Values("Accept-Encoding"), ",")) {
+			if gz := k.gzipped(); gz != nil {
+				body = gz
+				h.Set("Content-Encoding", "gzip")
+			}
 		}
 	}
 	h.Set("Content-Length", strconv.Itoa(len(body)))

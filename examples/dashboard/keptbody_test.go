@@ -48,7 +48,7 @@ func serveKept(t *testing.T, k *keptBody, method string, accept ...string) *http
 // same header and no body.
 func TestKeptBodyServesGzipToWhoAcceptsIt(t *testing.T) {
 	plain := []byte(strings.Repeat("<tr><td>AAPL</td><td>1,234.56 USD</td></tr>\n", 1500))
-	k := newKeptBody("text/html; charset=utf-8", plain)
+	k := newKeptBody("text/html; charset=utf-8", plain, true)
 	for _, tc := range []struct {
 		accept []string
 		gzip   bool
@@ -97,7 +97,7 @@ func TestKeptBodyServesGzipToWhoAcceptsIt(t *testing.T) {
 // smaller is sent as it is, also to a client accepting gzip, still with
 // Vary.
 func TestKeptBodyTooSmallToCompress(t *testing.T) {
-	k := newKeptBody("application/json; charset=utf-8", []byte(`{}`))
+	k := newKeptBody("application/json; charset=utf-8", []byte(`{}`), true)
 	resp := serveKept(t, k, http.MethodGet, "gzip")
 	body, err := io.ReadAll(resp.Body)
 	require.NoError(t, err)
@@ -113,7 +113,7 @@ func TestKeptBodyTooSmallToCompress(t *testing.T) {
 // and size counts it once.
 func TestKeptBodyCompressedOnceForConcurrentRequests(t *testing.T) {
 	plain := []byte(strings.Repeat("1,234.56 USD ", 5000))
-	k := newKeptBody("text/html; charset=utf-8", plain)
+	k := newKeptBody("text/html; charset=utf-8", plain, true)
 	assert.Equal(t, int64(len(plain)), k.size(), "no copy before a gzip request")
 	var wg sync.WaitGroup
 	got := make([][]byte, 16)
@@ -169,7 +169,7 @@ func (e *testEnv) getEncoded(t *testing.T, c *http.Client, path, accept string) 
 // same document all ways, with Vary on each; a page with a flash message
 // goes as it is. The owner's cache weighs the compressed copies too.
 func TestCachedPagesServedGzip(t *testing.T) {
-	e := newTestEnv(t)
+	e := newTestEnvWith(t, config{dataDir: t.TempDir(), gzip: true})
 	c := e.user(t, "zipped", auth.RoleUser)
 	e.post(t, c, "/portfolio/demo", nil)
 	e.get(t, c, "/portfolio") // shows the demo's flash message
@@ -220,4 +220,25 @@ func TestCachedPagesServedGzip(t *testing.T) {
 	assert.Contains(t, body, "Imported 1 new")
 	assert.Empty(t, h.Get("Content-Encoding"), "a page with a flash message goes as it is")
 	assert.Equal(t, "Accept-Encoding", h.Get("Vary"))
+}
+
+// TestCachedPagesPlainByDefault: without --gzip the cached pages and
+// /api/portfolio go as they are, also to a client that accepts gzip, with
+// no Vary, and no compressed copy is made.
+func TestCachedPagesPlainByDefault(t *testing.T) {
+	e := newTestEnv(t)
+	c := e.user(t, "plain", auth.RoleUser)
+	e.post(t, c, "/portfolio/demo", nil)
+	e.get(t, c, "/portfolio") // shows the demo's flash message
+	for _, path := range []string{"/portfolio", "/", "/api/portfolio"} {
+		for range 2 { // the first makes the kept body, the second is served from it
+			status, body, h := e.getEncoded(t, c, path, "gzip, deflate, br")
+			require.Equal(t, http.StatusOK, status, path)
+			assert.Empty(t, h.Get("Content-Encoding"), path)
+			assert.Empty(t, h.Get("Vary"), path)
+			assert.Equal(t, strconv.Itoa(len(body)), h.Get("Content-Length"), path)
+		}
+	}
+	r, _ := e.currentRender(t, "plain")
+	assert.Equal(t, int64(len(r.json.plain)), r.json.size(), "no compressed copy of the JSON")
 }

@@ -202,7 +202,7 @@ const contentMarker = "<!--finkit:content-->"
 // nil, keeps the whole body made for each layout (page names the content
 // in it): a request without a flash message whose layout was made before
 // is answered with those bytes (gzip-compressed to a client that accepts
-// it, keptBody), and the layout is not executed at all. A page with a
+// it with --gzip, keptBody), and the layout is not executed at all. A page with a
 // flash message is sent as it is.
 func (a *app) renderContent(c *gin.Context, status int, v view, content []byte, keep *bodies, page string) {
 	if !a.requestView(c, &v) {
@@ -227,12 +227,14 @@ func (a *app) renderContent(c *gin.Context, status int, v view, content []byte, 
 		return
 	}
 	if kept {
-		body := newKeptBody("text/html; charset=utf-8", slices.Concat(head, content, tail))
+		body := newKeptBody("text/html; charset=utf-8", slices.Concat(head, content, tail), a.cfg.gzip)
 		keep.put(key, body)
 		body.serve(c.Writer, c.Request, status)
 		return
 	}
-	c.Header("Vary", "Accept-Encoding") // the page's other responses are compressed
+	if a.cfg.gzip {
+		c.Header("Vary", "Accept-Encoding") // the page's other responses are compressed
+	}
 	writeHTML(c, status, head, content, tail)
 }
 

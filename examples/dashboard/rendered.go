@@ -199,7 +199,7 @@ func (a *app) renderPortfolio(ctx context.Context, u auth.User, base string) (*r
 		if err != nil {
 			return nil, fmt.Errorf("encode portfolio: %w", err)
 		}
-		return &renderedPortfolio{view: v, json: newKeptBody("application/json; charset=utf-8", body), pages: a.pages}, nil
+		return &renderedPortfolio{view: v, json: newKeptBody("application/json; charset=utf-8", body, a.cfg.gzip), pages: a.pages}, nil
 	})
 }
 

@@ -76,7 +76,7 @@ func TestRenderedPortfolioPageIsTheTemplatesPage(t *testing.T) {
 // own page and JSON, however their requests interleave, and never the
 // other's (the cache is per owner, not per revision), compressed or not.
 func TestRenderedPortfolioIsTheOwners(t *testing.T) {
-	e := newTestEnv(t)
+	e := newTestEnvWith(t, config{dataDir: t.TempDir(), gzip: true})
 	users := map[string]string{"alice": "1000", "bob": "2345"}
 	clients := map[string]*http.Client{}
 	for name, amount := range users {
