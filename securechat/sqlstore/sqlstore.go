@@ -314,13 +314,28 @@ func (s *Store) PurgeExpired(ctx context.Context, now time.Time) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("sqlstore: purge: %w", err)
 	}
-	if _, err := s.db.ExecContext(ctx, s.dialect.Rebind(`DELETE FROM chat_token_buckets WHERE full_at <= ?`), now.UnixNano()); err != nil {
+	if _, err := s.db.ExecContext(ctx, s.dialect.Rebind(s.idleRows("chat_token_buckets", "bucket", "full_at <= ?")), now.UnixNano()); err != nil {
 		return n, fmt.Errorf("sqlstore: purge token buckets: %w", err)
 	}
-	if _, err := s.db.ExecContext(ctx, `DELETE FROM chat_usage WHERE envelopes <= 0`); err != nil {
+	if _, err := s.db.ExecContext(ctx, s.idleRows("chat_usage", "sender", "envelopes <= 0")); err != nil {
 		return n, fmt.Errorf("sqlstore: purge usage: %w", err)
 	}
 	return n, nil
+}
+
+// idleRows is the DELETE of table's rows where cond holds (key is the
+// table's key). On PostgreSQL it skips the rows another transaction has
+// locked, which are in use and not idle: a DELETE of many rows waits for
+// each locked one in the order it finds them, and so could close a cycle
+// with writers that lock a counter row and then the next (Enqueue holds a
+// sender's row and waits for the total's, whose holder waits for a
+// sender's row the DELETE took: deadlock 40P01). SQLite has one writer.
+func (s *Store) idleRows(table, key, cond string) string {
+	if s.dialect != sqlmigrate.Postgres {
+		return "DELETE FROM " + table + " WHERE " + cond
+	}
+	return "WITH idle AS (SELECT " + key + " FROM " + table + " WHERE " + cond + " FOR UPDATE SKIP LOCKED) " +
+		"DELETE FROM " + table + " t USING idle WHERE t." + key + " = idle." + key
 }
 
 // deleteCounted runs a DELETE … RETURNING sender, size of mailbox entries
