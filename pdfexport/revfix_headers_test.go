@@ -21,36 +21,10 @@ import (
 // the ways a page can make Chromium send a request elsewhere, requests in
 // numbers, and headers Chromium would refuse.
 
-// secretLog records the secret headers and the cookie each request of a
-// server carried, per path.
-type secretLog struct {
-	mu   sync.Mutex
-	seen map[string][]string
-}
-
-func (l *secretLog) record(r *http.Request) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.seen == nil {
-		l.seen = map[string][]string{}
-	}
-	l.seen[r.URL.Path] = append(l.seen[r.URL.Path], r.Header.Get("Authorization")+"|"+r.Header.Get("X-Api-Key"))
-}
-
-func (l *secretLog) get() map[string][]string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	out := map[string][]string{}
-	for k, v := range l.seen {
-		out[k] = append([]string(nil), v...)
-	}
-	return out
-}
-
 // loggedServer is a server recording the secrets sent to it, serving mux.
-func loggedServer(t *testing.T, mux *http.ServeMux) (*httptest.Server, *secretLog) {
+func loggedServer(t *testing.T, mux *http.ServeMux) (*httptest.Server, *headerLog) {
 	t.Helper()
-	l := &secretLog{}
+	l := &headerLog{}
 	s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		l.record(r)
 		mux.ServeHTTP(w, r)
@@ -79,9 +53,9 @@ var revfixSecrets = map[string]string{"Authorization": "Bearer s3cret", "X-Api-K
 const revfixWant = "Bearer s3cret|key-42"
 
 // assertNoSecrets fails for every request of l that carried a secret.
-func assertNoSecrets(t *testing.T, name string, l *secretLog) {
+func assertNoSecrets(t *testing.T, name string, l *headerLog) {
 	t.Helper()
-	for p, got := range l.get() {
+	for p, got := range l.snapshot() {
 		for _, g := range got {
 			assert.Equal(t, "|", g, "%s's %s was sent the page's headers", name, p)
 		}
@@ -152,7 +126,7 @@ func TestRevfixHeadersNeverFollowThePage(t *testing.T) {
 		_, _ = c.Convert(ctx, a.URL+p, PageOptions{Headers: revfixSecrets, Timeout: 6 * time.Second})
 	}
 
-	as, bs := aLog.get(), bLog.get()
+	as, bs := aLog.snapshot(), bLog.snapshot()
 	for _, p := range []string{"/r1", "/r3", "/doc", "/i1", "/i3", "/worker", "/post", "/move"} {
 		if assert.NotEmpty(t, as[p], "A was never asked for %s", p) {
 			for _, got := range as[p] {
@@ -226,7 +200,7 @@ func TestRevfixHeadersManyRequests(t *testing.T) {
 	pdf, err := c.Convert(testCtx(t), a.URL+"/", PageOptions{Headers: revfixSecrets, Wait: ForNetworkIdle(), Timeout: 90 * time.Second})
 	require.NoError(t, err)
 	assert.Contains(t, pdfText(t, pdf, 0), "MANY")
-	as, bs := aLog.get(), bLog.get()
+	as, bs := aLog.snapshot(), bLog.snapshot()
 	for i := range n {
 		p := fmt.Sprintf("/a%d.png", i)
 		if assert.Len(t, as[p], 1, p) {
@@ -272,7 +246,7 @@ func TestRevfixHeadersCancelAndTimeout(t *testing.T) {
 	pdf, err := c.Convert(testCtx(t), a.URL+"/ok", PageOptions{Headers: revfixSecrets})
 	require.NoError(t, err)
 	assert.Contains(t, pdfText(t, pdf, 0), "AFTER")
-	assert.Equal(t, []string{revfixWant}, aLog.get()["/ok"])
+	assert.Equal(t, []string{revfixWant}, aLog.snapshot()["/ok"])
 }
 
 // TestRevfixBadHeadersRefused: header names and values Chromium would not
@@ -322,7 +296,7 @@ func TestRevfixHeadersToANonCanonicalHost(t *testing.T) {
 			continue
 		}
 		assert.Contains(t, pdfText(t, pdf, 0), "HOST FORM")
-		assert.Equal(t, []string{revfixWant}, aLog.get()["/"+strings.ReplaceAll(host, ".", "-")], "%s: converted without the headers", target)
+		assert.Equal(t, []string{revfixWant}, aLog.snapshot()["/"+strings.ReplaceAll(host, ".", "-")], "%s: converted without the headers", target)
 	}
 }
 
