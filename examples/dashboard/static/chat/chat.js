@@ -530,6 +530,8 @@
     $('chat-unsupported').hidden = state !== 'unsupported';
     $('chat-backup-open').hidden = state !== 'ready';
     if (state === 'ready' && !S.connected) setConn('Connecting…', '');
+    const idle = { setup: 'No chat key yet', unlock: 'Locked', elsewhere: 'Open in another tab', unsupported: 'Not supported' }[state];
+    if (idle) setConn(idle, 'off');
   }
   function setConn(text, cls) {
     const el = $('chat-conn');
